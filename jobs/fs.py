@@ -1,0 +1,97 @@
+"""Driver-side file operations on local paths and on remote file systems (s3://, gs://, hdfs://) alike.
+
+Spark reads and writes the data itself; the driver only lists inputs, renames part files, writes `_stats.json`
+and moves a finished output into place. pyarrow.fs gives one API over all of these file systems.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+
+import pyarrow.fs as pafs
+
+
+@dataclass(frozen=True)
+class Location:
+    """A path on a file system: `fs` plus the file system's own path (no scheme)."""
+
+    fs: pafs.FileSystem
+    path: str
+    uri: str  # what Spark is given
+
+    def child(self, name: str) -> Location:
+        sep = "" if self.uri.endswith("/") else "/"
+        return Location(self.fs, posixpath.join(self.path, name), f"{self.uri}{sep}{name}")
+
+    @property
+    def name(self) -> str:
+        return posixpath.basename(self.path.rstrip("/"))
+
+    @property
+    def parent(self) -> Location:
+        parent_path = posixpath.dirname(self.path.rstrip("/"))
+        parent_uri = self.uri.rstrip("/").rsplit("/", 1)[0]
+        return Location(self.fs, parent_path, parent_uri)
+
+    def exists(self) -> bool:
+        return self.fs.get_file_info(self.path).type != pafs.FileType.NotFound
+
+    def is_dir(self) -> bool:
+        return self.fs.get_file_info(self.path).type == pafs.FileType.Directory
+
+    def write_text(self, text: str) -> None:
+        with self.fs.open_output_stream(self.path) as out:
+            out.write(text.encode("utf-8"))
+
+    def read_text(self) -> str:
+        with self.fs.open_input_stream(self.path) as stream:
+            return stream.read().decode("utf-8")
+
+    def size(self) -> int:
+        info = self.fs.get_file_info(self.path)
+        return info.size or 0
+
+
+def locate(path: str) -> Location:
+    """Resolve a local path or a URI (s3://, gs://, hdfs://, file://) to a Location."""
+    if "://" in path:
+        fs, fs_path = pafs.FileSystem.from_uri(path)
+        return Location(fs, fs_path, path)
+    import os
+
+    absolute = os.path.abspath(path)
+    return Location(pafs.LocalFileSystem(), absolute, absolute)
+
+
+def list_files(location: Location) -> list[Location]:
+    """Every file below a directory (recursive), sorted by path; a file lists as itself."""
+    info = location.fs.get_file_info(location.path)
+    if info.type == pafs.FileType.File:
+        return [location]
+    if info.type == pafs.FileType.NotFound:
+        return []
+    selector = pafs.FileSelector(location.path, recursive=True)
+    found = [i for i in location.fs.get_file_info(selector) if i.type == pafs.FileType.File]
+    base = location.path.rstrip("/")
+    files = []
+    for item in sorted(found, key=lambda i: i.path):
+        relative = item.path[len(base) :].lstrip("/")
+        files.append(location.child(relative))
+    return files
+
+
+def file_size(location: Location) -> int:
+    return location.fs.get_file_info(location.path).size or 0
+
+
+def remove(location: Location) -> None:
+    info = location.fs.get_file_info(location.path)
+    if info.type == pafs.FileType.Directory:
+        location.fs.delete_dir(location.path)
+    elif info.type == pafs.FileType.File:
+        location.fs.delete_file(location.path)
+
+
+def move(source: Location, target: Location) -> None:
+    source.fs.move(source.path, target.path)

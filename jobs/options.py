@@ -1,0 +1,53 @@
+"""Options shared by the Spark commands, and the session they run in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+Master = Annotated[
+    str,
+    typer.Option(
+        help="Spark master: local[*] (embedded, the default), local[N], spark://HOST:7077, yarn, k8s://... "
+        "Under spark-submit the submitted master wins.",
+        envvar="CHRONOMIX_MASTER",
+    ),
+]
+Conf = Annotated[
+    list[str] | None,
+    typer.Option("--conf", help="Spark setting key=value; repeat for more (e.g. --conf spark.executor.memory=8g).",
+                 show_default=False),
+]
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output folder.")]
+
+
+def parse_added(value: str | None) -> datetime | None:
+    """An ISO 8601 timestamp (naive = UTC) for `added`; raises typer.BadParameter naming the option."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(f"--added {value!r}: expected an ISO 8601 timestamp") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+@contextmanager
+def session(master: str = "local[*]", conf: list[str] | None = None) -> Iterator[object]:
+    """A Spark session for one command; stopped when the command ends."""
+    from jobs.spark import SparkOptions, parse_conf, spark_session
+    from jobs.stage import UsageError
+
+    try:
+        parse_conf(conf or [])
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    spark = spark_session(SparkOptions(master=master, conf=tuple(conf or ())))
+    try:
+        yield spark
+    finally:
+        spark.stop()

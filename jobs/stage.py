@@ -1,0 +1,266 @@
+"""The job pattern every Spark job follows: read documents, run library kernels through `mapInArrow`, write.
+
+- Kernels are pure functions `pa.RecordBatch -> pa.RecordBatch`; `map_kernel` runs one unchanged inside Spark.
+- A kernel rejects a record by returning it with `reject_reason` set (corpus/stats.py). `write_stage` splits
+  good rows from rejects, counts both from the data (exact under task retries), keeps a sample of each reject
+  reason under `_rejects/`, and writes `_stats.json` with docs_in = docs_out + dropped.
+- Outputs are written to a hidden temporary folder beside the target and moved into place only when complete,
+  so a killed job leaves no partial output; an existing output is refused unless `overwrite`.
+- Output rows are hash-partitioned by `id` into a number of shards that depends only on the row count, and
+  sorted by `id` inside each shard, so the same input gives byte-identical files whatever the number of input
+  partitions or the engine.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
+
+from corpus.schema import COLUMN_NAMES, field_type
+from corpus.stats import REJECT_FIELDS, REJECT_REASON, REJECT_SAMPLES_PER_REASON, StageStats
+from jobs.fs import Location, file_size, list_files, locate, move, remove
+
+Kernel = Callable[[pa.RecordBatch], pa.RecordBatch]
+DEFAULT_ROWS_PER_SHARD = 50_000
+# Files in an output folder that are not data.
+_NOT_DATA = re.compile(r"(^|/)(_[^/]*|\.[^/]*)(/|$)")
+
+
+class UsageError(ValueError):
+    """A bad job argument: the CLI prints it as one line and exits with status 2."""
+
+
+@dataclass(frozen=True)
+class InputFile:
+    uri: str
+    size: int
+
+
+def expand_inputs(paths: Sequence[str]) -> list[InputFile]:
+    """Files named by `paths` (files, folders searched recursively, or globs), sorted, without the
+    bookkeeping files of a stage output (`_stats.json`, `_rejects/`, hidden files). Raises UsageError for a
+    path that names nothing."""
+    if not paths:
+        raise UsageError("no input given")
+    found: dict[str, InputFile] = {}
+    for path in paths:
+        matches = _glob(path) if any(ch in path for ch in "*?[") else [locate(path)]
+        files: list[Location] = []
+        for match in matches:
+            for file in list_files(match):
+                relative = file.path[len(match.path) :] if file.path != match.path else file.name
+                if not _NOT_DATA.search(relative.lstrip("/")) or file.path == match.path:
+                    files.append(file)
+        if not files:
+            raise UsageError(f"input {path!r}: no such file or folder, or it holds no files")
+        for file in files:
+            found.setdefault(file.uri, InputFile(file.uri, file_size(file)))
+    return [found[k] for k in sorted(found)]
+
+
+def _glob(pattern: str) -> list[Location]:
+    import glob
+
+    if "://" in pattern:
+        raise UsageError(f"input {pattern!r}: globs are supported on local paths only; name the folder")
+    return [locate(p) for p in sorted(glob.glob(pattern, recursive=True))]
+
+
+def is_document_parquet(files: Sequence[InputFile]) -> bool:
+    """True when every input is a Parquet file (e.g. a previous stage's output)."""
+    return bool(files) and all(f.uri.endswith(".parquet") for f in files)
+
+
+def map_kernel(df: DataFrame, kernel: Kernel, added: Sequence[str | pa.Field]) -> DataFrame:
+    """Run `kernel` over `df` with mapInArrow. `added` names the record columns (or gives fields) the kernel
+    adds; the result keeps every input column, in record order, then extra columns."""
+    input_schema = to_arrow_schema(df.schema)
+    out_schema = _output_schema(input_schema, added)
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            yield project(kernel(batch), out_schema)
+
+    return df.mapInArrow(run, from_arrow_schema(out_schema))
+
+
+def _output_schema(input_schema: pa.Schema, added: Sequence[str | pa.Field]) -> pa.Schema:
+    fields = {f.name: f for f in input_schema}
+    for column in added:
+        if isinstance(column, pa.Field):
+            fields.setdefault(column.name, column)
+            continue
+        dtype = field_type(column)
+        if dtype is None:
+            raise ValueError(f"kernel adds unknown column {column!r}")
+        fields.setdefault(column, pa.field(column, dtype))
+    order = [c for c in COLUMN_NAMES if c in fields] + [c for c in fields if c not in COLUMN_NAMES]
+    # Spark's schema is nullable everywhere; required-ness is checked by corpus.schema.validate.
+    return pa.schema([pa.field(c, fields[c].type, nullable=True) for c in order])
+
+
+def project(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """`batch` with exactly `schema`'s columns, in order, cast to its types; absent ones are nulls."""
+    arrays = []
+    for field in schema:
+        if field.name in batch.schema.names:
+            array = batch.column(field.name)
+            if array.type != field.type:
+                array = array.cast(field.type)
+            arrays.append(array)
+        else:
+            arrays.append(pa.nulls(batch.num_rows, type=field.type))
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def reject_fields() -> list[pa.Field]:
+    return list(REJECT_FIELDS)
+
+
+class AtomicStageOutput:
+    """`with AtomicStageOutput(uri, overwrite) as tmp:` write under `tmp`; moved to `uri` on success only."""
+
+    def __init__(self, uri: str, overwrite: bool) -> None:
+        self.final = locate(uri)
+        self.overwrite = overwrite
+        if self.final.exists() and not overwrite:
+            raise UsageError(f"output {uri!r} exists; pass --overwrite to replace it")
+        self.tmp = self.final.parent.child(f".{self.final.name}.tmp-{uuid.uuid4().hex[:12]}")
+
+    def __enter__(self) -> Location:
+        self.final.fs.create_dir(self.final.parent.path, recursive=True)
+        return self.tmp
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is not None:
+            remove(self.tmp)
+            return
+        if self.final.exists():
+            trash = self.final.parent.child(f".{self.final.name}.old-{uuid.uuid4().hex[:12]}")
+            move(self.final, trash)
+            move(self.tmp, self.final)
+            remove(trash)
+        else:
+            move(self.tmp, self.final)
+
+
+def shard_count(rows: int, rows_per_shard: int = DEFAULT_ROWS_PER_SHARD) -> int:
+    """Output shards for `rows` rows: depends on the row count only, so on nothing about the run."""
+    return max(1, math.ceil(rows / rows_per_shard))
+
+
+def write_stage(
+    df: DataFrame,
+    output: str,
+    stats: StageStats,
+    *,
+    overwrite: bool = False,
+    fmt: str = "parquet",
+    rows_per_shard: int = DEFAULT_ROWS_PER_SHARD,
+    sort_by: Sequence[str] = ("id",),
+    extra_files: dict[str, str] | None = None,
+) -> StageStats:
+    """Write `df`'s good rows to `output` (Parquet shards or Dolma JSONL.gz), rejects' samples to
+    `output/_rejects/`, and `_stats.json`. `stats.docs_in` is set from the data when it is 0. Returns stats."""
+    if fmt not in ("parquet", "dolma"):
+        raise UsageError(f"--format {fmt!r}: expected parquet or dolma")
+    started = time.perf_counter()
+    with AtomicStageOutput(output, overwrite) as tmp:
+        df = df.persist()
+        try:
+            has_rejects = REJECT_REASON in df.columns
+            if has_rejects:
+                counts = {
+                    row[REJECT_REASON]: row["count"] for row in df.groupBy(REJECT_REASON).count().collect()
+                }
+                good = df.filter(F.col(REJECT_REASON).isNull()).drop(*[f.name for f in REJECT_FIELDS])
+            else:
+                counts = {None: df.count()}
+                good = df
+            n_good = counts.pop(None, 0)
+            for reason, n in counts.items():
+                stats.drop(reason, n)
+            stats.docs_out = n_good
+            if stats.docs_in == 0:
+                stats.docs_in = n_good + sum(counts.values())
+            shards = shard_count(n_good, rows_per_shard)
+            ordered = good.repartition(shards, "id").sortWithinPartitions(*sort_by)
+            if fmt == "parquet":
+                ordered.write.parquet(tmp.uri)
+            else:
+                _dolma_frame(ordered).write.option("compression", "gzip").json(tmp.uri)
+            stats.bytes_out = _rename_parts(tmp, ".parquet" if fmt == "parquet" else ".jsonl.gz")
+            if counts:
+                _write_reject_samples(df, tmp.child("_rejects"))
+        finally:
+            df.unpersist()
+        for name, text in (extra_files or {}).items():
+            tmp.child(name).write_text(text)
+        stats.seconds += time.perf_counter() - started
+        tmp.child("_stats.json").write_text(json.dumps(stats.to_dict(), indent=2) + "\n")
+        if not stats.balanced:
+            raise AssertionError(f"{stats.stage}: counts do not balance: {stats.to_dict()}")
+    return stats
+
+
+def _rename_parts(folder: Location, suffix: str) -> int:
+    """Spark names parts `part-00003-<uuid>-c000...`; keep only the partition number. Returns total bytes."""
+    total = 0
+    for file in list_files(folder):
+        match = re.match(r"part-(\d+)", file.name)
+        if not match or file.name.startswith("."):
+            if file.name.startswith(".") or file.name.startswith("_"):
+                remove(file)
+            continue
+        target = folder.child(f"part-{int(match.group(1)):05d}{suffix}")
+        move(file, target)
+        total += file_size(target)
+    return total
+
+
+def _write_reject_samples(df: DataFrame, folder: Location) -> None:
+    """Up to REJECT_SAMPLES_PER_REASON rejects per reason, chosen deterministically, as one Parquet file."""
+    order = [F.col(c) for c in ("reject_input", "id") if c in df.columns]
+    window = Window.partitionBy(REJECT_REASON).orderBy(*order)
+    sample = (
+        df.filter(F.col(REJECT_REASON).isNotNull())
+        .withColumn("_n", F.row_number().over(window))
+        .filter(F.col("_n") <= REJECT_SAMPLES_PER_REASON)
+        .drop("_n")
+        .orderBy(REJECT_REASON, *order)
+    )
+    if "html" in sample.columns:
+        sample = sample.drop("html")
+    table = sample.toArrow()
+    folder.fs.create_dir(folder.path, recursive=True)
+    with folder.fs.open_output_stream(folder.child("rejects.parquet").path) as out:
+        pq.write_table(table, out)
+
+
+def _dolma_frame(df: DataFrame) -> DataFrame:
+    """Dolma layout: id, text, source, added, created, and every other column nested under `metadata`."""
+    top = ["id", "text", "source", "added", "created"]
+    iso = "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'"
+    timestamps = {f.name for f in df.schema.fields if f.dataType.typeName() == "timestamp"}
+
+    def value(name: str):  # noqa: ANN202 - a Spark Column
+        return F.date_format(F.col(name), iso).alias(name) if name in timestamps else F.col(name)
+
+    rest = [c for c in df.columns if c not in top and c != "html"]
+    return df.select(*[value(c) for c in top if c in df.columns], F.struct(*[value(c) for c in rest]).alias("metadata"))
+
+
+def read_stage_output(spark: SparkSession, files: Sequence[InputFile]) -> DataFrame:
+    """Document Parquet files (a previous stage's output) as a DataFrame."""
+    return spark.read.parquet(*[f.uri for f in files])
