@@ -47,6 +47,10 @@ EXTRA_COLUMNS: dict[str, pa.DataType] = {
     "html": pa.string(),  # raw HTML of a WARC response, kept for dating's HTML-metadata kernel
     "cc_lang": pa.string(),  # Common Crawl's own language label from a WET record
     "resource": pa.string(),  # resource key for reference versions (e.g. a MediaWiki page title)
+    "html_meta_modified": TIMESTAMP,  # last-update date from HTML metadata (dating.html_meta, WARC input only)
+    "revision_id": pa.int64(),  # MediaWiki revision id of a revision or monthly snapshot
+    "revision_ts": TIMESTAMP,  # MediaWiki revision timestamp (a snapshot's `created` is its month start)
+    "metadata_json": pa.string(),  # JSON object of input fields that are not record columns (Dolma metadata)
 }
 
 DOCUMENT_SCHEMA = pa.schema(

@@ -1,1 +1,1 @@
-"""jobs stage."""
+"""jobs: the CLI and Spark jobs."""

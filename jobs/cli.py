@@ -26,19 +26,41 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _chronomix() -> None:
+    """Date, deduplicate and balance Common Crawl-style corpora; measure effective cutoff and the long tail."""
+
+
 @app.command()
 def ingest(
-    inputs: Annotated[list[str], typer.Argument(help="WARC, WET, JSONL/Dolma, Parquet or MediaWiki XML files, "
-                                                "folders or globs.", show_default=False)],
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            help="WARC, WET, JSONL/Dolma, Parquet or MediaWiki XML files, folders or globs.",
+            show_default=False,
+        ),
+    ],
     output: Annotated[str, typer.Option("--output", "-o", help="Output folder (local path or URI).")],
-    fmt: Annotated[str, typer.Option("--format", help="parquet (the document record) or dolma (JSONL.gz).")] = "parquet",
-    keep_html: Annotated[bool, typer.Option("--keep-html", help="Keep the raw HTML in an `html` column.")] = False,
-    mediawiki_monthly: Annotated[
-        bool, typer.Option("--mediawiki-monthly", help="MediaWiki input: one snapshot per page and month (the "
-                           "page as of the first of the month) instead of every revision.")
+    fmt: Annotated[
+        str, typer.Option("--format", help="parquet (the document record) or dolma (JSONL.gz).")
+    ] = "parquet",
+    keep_html: Annotated[
+        bool, typer.Option("--keep-html", help="Keep the raw HTML in an `html` column.")
     ] = False,
-    batch_size: Annotated[int, typer.Option(help="Documents per Arrow batch; bounds a task's memory.", min=1)] = 1000,
-    max_doc_bytes: Annotated[int, typer.Option(help="Reject payloads larger than this (bytes).", min=1)] = 10_000_000,
+    mediawiki_monthly: Annotated[
+        bool,
+        typer.Option(
+            "--mediawiki-monthly",
+            help="MediaWiki input: one snapshot per page and month (the "
+            "page as of the first of the month) instead of every revision.",
+        ),
+    ] = False,
+    batch_size: Annotated[
+        int, typer.Option(help="Documents per Arrow batch; bounds a task's memory.", min=1)
+    ] = 1000,
+    max_doc_bytes: Annotated[
+        int, typer.Option(help="Reject payloads larger than this (bytes).", min=1)
+    ] = 10_000_000,
     added: Annotated[
         str | None, typer.Option(help="Pin the `added` timestamp (ISO 8601) for reproducible builds.")
     ] = None,
@@ -54,6 +76,7 @@ def ingest(
     from jobs.ingest import IngestConfig, run_ingest
     from jobs.options import session
     from jobs.report import print_stats
+    from jobs.stage import expand_inputs, refuse_existing
 
     options = ReadOptions(
         batch_size=batch_size,
@@ -64,8 +87,10 @@ def ingest(
     )
     if fmt not in ("parquet", "dolma"):
         raise typer.BadParameter(f"--format {fmt!r}: expected parquet or dolma")
+    files = expand_inputs(inputs)  # bad paths fail here, before Spark starts
+    refuse_existing(output, overwrite)
     with session(master, conf) as spark:
-        stats = run_ingest(spark, inputs, output, IngestConfig(read=options, fmt=fmt), overwrite=overwrite)
+        stats = run_ingest(spark, files, output, IngestConfig(read=options, fmt=fmt), overwrite=overwrite)
     print_stats(stats, output)
 
 
@@ -90,8 +115,11 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as error:
         if os.environ.get("CHRONOMIX_DEBUG"):
             raise
-        print(f"chronomix: failed: {type(error).__name__}: {_one_line(str(error))} "
-              "(set CHRONOMIX_DEBUG=1 for the traceback)", file=sys.stderr)
+        print(
+            f"chronomix: failed: {type(error).__name__}: {_one_line(str(error))} "
+            "(set CHRONOMIX_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
         raise SystemExit(1) from None
 
 
@@ -106,8 +134,11 @@ def _register() -> None:
     for module_name, function_name in _COMMANDS:
         try:
             module = importlib.import_module(module_name)
-        except ImportError as error:  # a stage whose optional dependencies are missing (e.g. torch)
-            missing = str(error)
+        except ModuleNotFoundError as error:
+            if error.name not in _OPTIONAL_MODULES:
+                raise
+            # The `train` extra is not installed: keep the command visible and say what it needs.
+            missing = f"pip install 'chronomix[train]' ({error.name} is missing)"
 
             def unavailable(_missing: str = missing) -> None:
                 raise click.UsageError(f"this command needs an optional dependency: {_missing}")
@@ -117,8 +148,18 @@ def _register() -> None:
         app.command(name=function_name.replace("_", "-"))(getattr(module, function_name))
 
 
+_OPTIONAL_MODULES = {"torch", "transformers", "tokenizers"}
+
 # (module, function) of the commands that live in their job modules; the command is the function's name.
 _COMMANDS: list[tuple[str, str]] = [
+    ("jobs.langid", "langid"),
+    ("jobs.mix", "mix"),
+    ("jobs.world", "world"),
+    ("jobs.run", "run"),
+    ("jobs.package", "package"),
+    ("jobs.dedup", "dedup"),
+    ("jobs.date", "date"),
+    ("jobs.audit", "audit"),
 ]
 
 _register()

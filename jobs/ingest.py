@@ -7,6 +7,8 @@ task returns documents and rejects in one Arrow stream, and `jobs.stage.write_st
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -17,7 +19,7 @@ from pyspark.sql import DataFrame, SparkSession
 from corpus.readers import ReadOptions, read_documents
 from corpus.schema import DOCUMENT_SCHEMA, EXTRA_COLUMNS
 from corpus.stats import REJECT_FIELDS, RejectLog, StageStats, rejects_table
-from jobs.stage import InputFile, expand_inputs, project, write_stage
+from jobs.stage import COUNTERS_REASON, InputFile, expand_inputs, project, write_stage
 
 INGEST_SCHEMA = pa.schema(
     [pa.field(f.name, f.type, nullable=True) for f in DOCUMENT_SCHEMA]
@@ -52,7 +54,8 @@ def ingest_file_kernel(options: ReadOptions, date_html: bool = True):  # noqa: A
 def read_file_batches(path: str, options: ReadOptions, html_kernel=None) -> Iterator[pa.RecordBatch]:  # noqa: ANN001
     """One file's documents and rejects as INGEST_SCHEMA batches (the unit of work of one Spark task)."""
     rejects = RejectLog()
-    for batch in read_documents(path, options, rejects):
+    counters: Counter[str] = Counter()
+    for batch in read_documents(path, options, rejects, counters):
         if html_kernel is not None and "html" in batch.schema.names:
             batch = html_kernel(batch)
         if not options.keep_html and "html" in batch.schema.names:
@@ -62,10 +65,27 @@ def read_file_batches(path: str, options: ReadOptions, html_kernel=None) -> Iter
             yield project(_as_batch(rejects_table(rejects.drain())), INGEST_SCHEMA)
     if len(rejects):
         yield project(_as_batch(rejects_table(rejects.drain())), INGEST_SCHEMA)
+    if counters:
+        yield project(counters_batch(counters, path), INGEST_SCHEMA)
+
+
+def counters_batch(counters: Counter[str], path: str) -> pa.RecordBatch:
+    """One row carrying a task's non-drop event counts to the job (see jobs.stage.COUNTERS_REASON)."""
+    return pa.RecordBatch.from_pydict(
+        {
+            "reject_reason": [COUNTERS_REASON],
+            "reject_detail": [json.dumps(dict(counters), sort_keys=True)],
+            "reject_input": [path],
+        }
+    )
 
 
 def _as_batch(table: pa.Table) -> pa.RecordBatch:
-    return table.combine_chunks().to_batches()[0] if table.num_rows else pa.RecordBatch.from_pylist([], table.schema)
+    return (
+        table.combine_chunks().to_batches()[0]
+        if table.num_rows
+        else pa.RecordBatch.from_pylist([], table.schema)
+    )
 
 
 def _html_date_kernel():  # noqa: ANN202
@@ -90,10 +110,14 @@ def ingest_frame(spark: SparkSession, files: list[InputFile], config: IngestConf
 
 
 def run_ingest(
-    spark: SparkSession, inputs: list[str], output: str, config: IngestConfig, overwrite: bool = False
+    spark: SparkSession,
+    inputs: list[str] | list[InputFile],
+    output: str,
+    config: IngestConfig,
+    overwrite: bool = False,
 ) -> StageStats:
-    """Ingest `inputs` (files, folders, globs) into `output`. Returns the stage's stats."""
-    files = expand_inputs(inputs)
+    """Ingest `inputs` (files, folders, globs, or already expanded InputFiles) into `output`."""
+    files = [f for f in inputs if isinstance(f, InputFile)] or expand_inputs([str(i) for i in inputs])
     read = config.read if config.read.added is not None else replace(config.read, added=datetime.now(UTC))
     config = replace(config, read=read)
     stats = StageStats(stage="ingest", files_in=len(files), bytes_in=sum(f.size for f in files))

@@ -19,8 +19,11 @@ Master = Annotated[
 ]
 Conf = Annotated[
     list[str] | None,
-    typer.Option("--conf", help="Spark setting key=value; repeat for more (e.g. --conf spark.executor.memory=8g).",
-                 show_default=False),
+    typer.Option(
+        "--conf",
+        help="Spark setting key=value; repeat for more (e.g. --conf spark.executor.memory=8g).",
+        show_default=False,
+    ),
 ]
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output folder.")]
 
@@ -46,8 +49,12 @@ def session(master: str = "local[*]", conf: list[str] | None = None) -> Iterator
         parse_conf(conf or [])
     except ValueError as error:
         raise UsageError(str(error)) from None
-    spark = spark_session(SparkOptions(master=master, conf=tuple(conf or ())))
+    from pyspark.sql import SparkSession
+
+    existing = SparkSession.getActiveSession()  # e.g. a test's or a notebook's: used as is, left running
+    spark = existing or spark_session(SparkOptions(master=master, conf=tuple(conf or ())))
     try:
         yield spark
     finally:
-        spark.stop()
+        if existing is None:
+            spark.stop()

@@ -107,8 +107,10 @@ def load_pipeline(path: Path, output: Path | None = None, master: str | None = N
         kind = raw.pop("kind")
         name = str(raw.pop("name", kind))
         if kind not in RUNNERS:
-            raise UsageError(f"pipeline field '{where}.kind': unknown stage kind {kind!r} "
-                             f"(expected one of {', '.join(sorted(RUNNERS))})")
+            raise UsageError(
+                f"pipeline field '{where}.kind': unknown stage kind {kind!r} "
+                f"(expected one of {', '.join(sorted(RUNNERS))})"
+            )
         if name in seen:
             raise UsageError(f"pipeline field '{where}.name': duplicate stage name {name!r}")
         needs = sorted(set(_references(raw)))
@@ -284,7 +286,12 @@ def _write_marker(output: Path, fingerprint_value: str, summary: dict[str, Any],
     output.mkdir(parents=True, exist_ok=True)
     tmp = output / f".{MARKER}.tmp-{os.getpid()}"
     tmp.write_text(
-        json.dumps({"fingerprint": fingerprint_value, "seconds": round(seconds, 2), "summary": summary},
-                   indent=2, sort_keys=True, default=str) + "\n"
+        json.dumps(
+            {"fingerprint": fingerprint_value, "seconds": round(seconds, 2), "summary": summary},
+            indent=2,
+            sort_keys=True,
+            default=str,
+        )
+        + "\n"
     )
     tmp.replace(output / MARKER)

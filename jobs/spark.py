@@ -70,6 +70,9 @@ def spark_session(options: SparkOptions = SparkOptions()) -> SparkSession:
     # The Python workers must run the interpreter the driver runs (the project's venv), not the system one.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    if options.master.startswith("local"):
+        # Embedded runs talk to themselves only: bind to loopback, whatever the host name resolves to.
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     conf = {**DEFAULT_CONF, **parse_conf(options.conf), **FIXED_CONF}
     builder = SparkSession.builder.appName(options.app_name)
     if "spark.master" not in _submitted_conf():

@@ -37,6 +37,11 @@ DEFAULT_ROWS_PER_SHARD = 50_000
 _NOT_DATA = re.compile(r"(^|/)(_[^/]*|\.[^/]*)(/|$)")
 
 
+# A kernel may report non-drop events (e.g. "bad_warc_date") as one row per task with this reason and a JSON
+# object of counts in reject_detail; write_stage adds them to StageStats.counters and writes no such row.
+COUNTERS_REASON = "__counters__"
+
+
 class UsageError(ValueError):
     """A bad job argument: the CLI prints it as one line and exits with status 2."""
 
@@ -128,6 +133,12 @@ def reject_fields() -> list[pa.Field]:
     return list(REJECT_FIELDS)
 
 
+def refuse_existing(output: str, overwrite: bool) -> None:
+    """Fail fast (before Spark starts) when `output` exists and may not be replaced."""
+    if not overwrite and locate(output).exists():
+        raise UsageError(f"output {output!r} exists; pass --overwrite to replace it")
+
+
 class AtomicStageOutput:
     """`with AtomicStageOutput(uri, overwrite) as tmp:` write under `tmp`; moved to `uri` on success only."""
 
@@ -184,6 +195,12 @@ def write_stage(
                 counts = {
                     row[REJECT_REASON]: row["count"] for row in df.groupBy(REJECT_REASON).count().collect()
                 }
+                if counts.pop(COUNTERS_REASON, 0):
+                    for row in (
+                        df.filter(F.col(REJECT_REASON) == COUNTERS_REASON).select("reject_detail").collect()
+                    ):
+                        stats.counters.update(json.loads(row["reject_detail"]))
+                    df = df.filter(F.col(REJECT_REASON).isNull() | (F.col(REJECT_REASON) != COUNTERS_REASON))
                 good = df.filter(F.col(REJECT_REASON).isNull()).drop(*[f.name for f in REJECT_FIELDS])
             else:
                 counts = {None: df.count()}
@@ -199,7 +216,7 @@ def write_stage(
             if fmt == "parquet":
                 ordered.write.parquet(tmp.uri)
             else:
-                _dolma_frame(ordered).write.option("compression", "gzip").json(tmp.uri)
+                _dolma_frame(ordered).write.option("compression", "gzip").text(tmp.uri)
             stats.bytes_out = _rename_parts(tmp, ".parquet" if fmt == "parquet" else ".jsonl.gz")
             if counts:
                 _write_reject_samples(df, tmp.child("_rejects"))
@@ -249,16 +266,16 @@ def _write_reject_samples(df: DataFrame, folder: Location) -> None:
 
 
 def _dolma_frame(df: DataFrame) -> DataFrame:
-    """Dolma layout: id, text, source, added, created, and every other column nested under `metadata`."""
-    top = ["id", "text", "source", "added", "created"]
-    iso = "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'"
-    timestamps = {f.name for f in df.schema.fields if f.dataType.typeName() == "timestamp"}
+    """Dolma JSON lines, one string per row, made by the library writer's `dolma_rows` (id, text, source,
+    added, created at the top, every other column under `metadata`), so Spark and in-process output agree."""
+    from corpus.writers import dolma_rows
 
-    def value(name: str):  # noqa: ANN202 - a Spark Column
-        return F.date_format(F.col(name), iso).alias(name) if name in timestamps else F.col(name)
+    def to_lines(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            lines = [json.dumps(row, ensure_ascii=False) for row in dolma_rows(batch)]
+            yield pa.RecordBatch.from_pydict({"value": pa.array(lines, pa.string())})
 
-    rest = [c for c in df.columns if c not in top and c != "html"]
-    return df.select(*[value(c) for c in top if c in df.columns], F.struct(*[value(c) for c in rest]).alias("metadata"))
+    return df.mapInArrow(to_lines, "value string")
 
 
 def read_stage_output(spark: SparkSession, files: Sequence[InputFile]) -> DataFrame:

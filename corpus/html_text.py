@@ -1,0 +1,188 @@
+"""HTTP payload to text: content decoding (gzip/deflate/br), charset choice and decoding, HTML to main text.
+
+Charset order, as browsers do it: a byte-order mark, then the HTTP `Content-Type` charset, then the HTML
+`<meta charset>` / `http-equiv` declaration in the first 1024 bytes (the HTML prescan window), then detection
+with uchardet (resiliparse). Names are mapped to the WHATWG set (e.g. latin-1 -> cp1252, GBK -> GB18030).
+If the chosen charset cannot decode the bytes strictly, the detected one is tried; if that fails too, the
+bytes are decoded with U+FFFD replacements, and the number replaced is returned so the caller can count or
+reject it.
+
+HTML to text is resiliparse's `extract_plain_text(main_content=True)`; when its main-content heuristic finds
+nothing (tiny or unusual pages), the whole page's visible text is used instead and that is reported.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from dataclasses import dataclass
+
+import brotli
+from resiliparse.extract.html2text import extract_plain_text
+from resiliparse.parse.encoding import detect_encoding, map_encoding_to_html5
+
+# The HTML standard's encoding prescan looks at the first 1024 bytes.
+META_PRESCAN_BYTES = 1024
+# uchardet sample: the start and end of the document, enough for any real page.
+DETECT_SAMPLE_BYTES = 65536
+
+_META_CHARSET_RE = re.compile(
+    rb"""<meta[^>]+?charset\s*=\s*["']?\s*([A-Za-z0-9_.:\-]+)""",
+    re.IGNORECASE,
+)
+# WHATWG decodes both GBK labels with the GB18030 decoder, a superset; Python's gbk codec is stricter.
+_SUPERSETS = {"gbk": "gb18030", "gb2312": "gb18030"}
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+
+
+class ContentDecodingError(ValueError):
+    """The payload claims a Content-Encoding whose data does not decode."""
+
+
+@dataclass(frozen=True)
+class DecodedText:
+    text: str
+    encoding: str  # Python codec name used
+    how: str  # "bom" | "http" | "meta" | "detected" | "default"
+    replaced: int  # characters that could not be decoded and became U+FFFD
+
+
+def decode_content_encoding(body: bytes, coding: str | None) -> tuple[bytes, bool]:
+    """Undo an HTTP `Content-Encoding` (gzip, x-gzip, deflate, br; a list is undone right to left).
+
+    Returns (payload, mismatch): `mismatch` is True when the header names a compression but the bytes are not
+    compressed (archives such as ClueWeb09 store the decoded payload and keep the header); such bytes are
+    returned unchanged. Raises ContentDecodingError when compressed-looking data does not decode."""
+    if not coding:
+        return body, False
+    mismatch = False
+    for name in reversed([c.strip().lower() for c in coding.split(",") if c.strip()]):
+        if name in ("identity", "none"):
+            continue
+        if name in ("gzip", "x-gzip"):
+            if not body.startswith(b"\x1f\x8b"):
+                mismatch = True
+                continue
+            body = _inflate(body, 16 + zlib.MAX_WBITS, name)
+        elif name == "deflate":
+            try:
+                body = _inflate(body, zlib.MAX_WBITS, name)
+            except ContentDecodingError:
+                # Many servers send raw deflate without the zlib wrapper; plain text fails both ways.
+                try:
+                    body = _inflate(body, -zlib.MAX_WBITS, name)
+                except ContentDecodingError:
+                    if _looks_like_text(body):
+                        mismatch = True
+                        continue
+                    raise
+        elif name == "br":
+            try:
+                body = brotli.decompress(body)
+            except brotli.error as exc:
+                if _looks_like_text(body):
+                    mismatch = True
+                    continue
+                raise ContentDecodingError(f"br: {exc}") from exc
+        else:
+            raise ContentDecodingError(f"unsupported Content-Encoding {name!r}")
+    return body, mismatch
+
+
+def _inflate(body: bytes, wbits: int, name: str) -> bytes:
+    decompressor = zlib.decompressobj(wbits)
+    try:
+        out = decompressor.decompress(body) + decompressor.flush()
+    except zlib.error as exc:
+        raise ContentDecodingError(f"{name}: {exc}") from exc
+    if not decompressor.eof:
+        raise ContentDecodingError(f"{name}: compressed payload is truncated")
+    return out
+
+
+def _looks_like_text(body: bytes) -> bool:
+    head = body[:1024]
+    return b"\x00" not in head and head.lstrip().startswith(b"<")
+
+
+def normalise_charset(name: str | None) -> str | None:
+    """A Python codec name for a charset label (WHATWG mapping), or None for an unknown label."""
+    if not name:
+        return None
+    mapped = map_encoding_to_html5(name.strip().strip("\"'"), fallback_utf8=False)
+    if mapped is None:
+        return None
+    return _SUPERSETS.get(mapped.lower(), mapped)
+
+
+def meta_charset(body: bytes) -> str | None:
+    """The charset declared by an HTML meta tag in the first 1024 bytes, normalised, or None."""
+    match = _META_CHARSET_RE.search(body[:META_PRESCAN_BYTES])
+    if match is None:
+        return None
+    return normalise_charset(match.group(1).decode("ascii", "replace"))
+
+
+def detected_charset(body: bytes) -> str:
+    """uchardet's guess (WHATWG-mapped; UTF-8 when it cannot tell)."""
+    return normalise_charset(detect_encoding(body, max_len=DETECT_SAMPLE_BYTES)) or "utf-8"
+
+
+def choose_charset(body: bytes, http_charset: str | None, is_html: bool = True) -> tuple[str, str]:
+    """(codec, how) for `body`: BOM, then HTTP charset, then meta charset (HTML only), then detection."""
+    for bom, codec in _BOMS:
+        if body.startswith(bom):
+            return codec, "bom"
+    declared = normalise_charset(http_charset)
+    if declared is not None:
+        return declared, "http"
+    if is_html:
+        declared = meta_charset(body)
+        if declared is not None:
+            return declared, "meta"
+    return detected_charset(body), "detected"
+
+
+def decode_payload(body: bytes, http_charset: str | None, is_html: bool = True) -> DecodedText:
+    """Decode an HTTP payload to str (see the module docstring for the order of charsets tried)."""
+    codec, how = choose_charset(body, http_charset, is_html)
+    data = body
+    for bom, bom_codec in _BOMS:
+        if codec == bom_codec and body.startswith(bom):
+            data = body[len(bom) :]
+    try:
+        return DecodedText(data.decode(codec), codec, how, 0)
+    except (UnicodeDecodeError, LookupError):
+        pass
+    if how != "detected":
+        guess = detected_charset(data)
+        if guess != codec:
+            try:
+                return DecodedText(data.decode(guess), guess, "detected", 0)
+            except (UnicodeDecodeError, LookupError):
+                pass
+    try:
+        text = data.decode(codec, errors="replace")
+    except LookupError:
+        codec, text = "utf-8", data.decode("utf-8", errors="replace")
+    return DecodedText(text, codec, how, text.count("\ufffd") - _count_fffd_in_source(data, codec))
+
+
+def _count_fffd_in_source(data: bytes, codec: str) -> int:
+    # U+FFFD that the source itself contains (validly encoded) is not a decoding failure.
+    if codec.replace("_", "-").lower() not in ("utf-8", "utf8"):
+        return 0
+    return data.count("\ufffd".encode())
+
+
+def html_to_text(html: str) -> tuple[str, bool]:
+    """Main text of an HTML page, paragraphs on their own lines. Returns (text, fell_back): `fell_back` is
+    True when main-content extraction found nothing and the page's whole visible text was used."""
+    text = extract_plain_text(html, preserve_formatting=True, main_content=True)
+    if text.strip():
+        return text, False
+    return extract_plain_text(html, preserve_formatting=True, main_content=False), True

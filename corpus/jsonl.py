@@ -1,0 +1,153 @@
+"""JSON Lines (Dolma or plain `{"text": ...}`) to document rows.
+
+A Dolma line is `{"id", "text", "source", "added", "created", "metadata": {...}}`. Any key, at the top level
+or inside `metadata`, that names a record column (url, dump, crawl_date, lang, ...) or one of the reader's
+extra columns becomes that column again (top-level keys win over metadata keys); every other key is kept, as a
+JSON object, in the `metadata_json` column, which the Dolma writer nests back under `metadata` (so a written
+file reads back to the same records). `options.column_map` renames input keys first (column -> input key).
+
+Timestamps are ISO 8601 strings ("...Z" or an offset; a bare date is midnight UTC). A line's own `added` is
+kept (it records when the document was first ingested); lines without one get `options.added`.
+
+Rejects, each with the line number: "bad_json" (not JSON, or not an object), "empty_text" (no text),
+"bad_type" (a field of the wrong type), "bad_timestamp" (a timestamp that does not parse), and the cut of a
+truncated compressed file ("truncated_gzip" / "truncated_bz2" / "truncated_zstd", after the lines before it).
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+import zstandard
+
+from corpus.readers import (
+    READER_EXTRA_COLUMNS,
+    DocumentChecks,
+    ReadContext,
+    base_source,
+    compression_of,
+    open_decompressed,
+    parse_iso_timestamp,
+    stream_error_reason,
+    utc,
+)
+from corpus.schema import COLUMN_NAMES, field_type
+from corpus.stats import REJECT_SAMPLE_BYTES
+
+# Columns a reader fills from the input; the later stages' columns (dating, dedup, mixers) are accepted too,
+# so that a file written after those stages reads back whole.
+_COLUMNS = frozenset(COLUMN_NAMES) | (frozenset(READER_EXTRA_COLUMNS) - {"metadata_json"}) | {"html"}
+
+
+class FieldError(ValueError):
+    """A field of a record has the wrong type or an unparseable value; `reason` is the reject reason."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def coerce(column: str, value: Any) -> Any:
+    """`value` as the Python value of record column `column`; raises FieldError naming the column."""
+    if value is None:
+        return None
+    dtype = field_type(column)
+    if dtype is None:
+        return value
+    if pa.types.is_timestamp(dtype):
+        if isinstance(value, datetime):
+            return utc(value)
+        if not isinstance(value, str):
+            raise FieldError("bad_type", f"{column}: expected an ISO 8601 string, got {type(value).__name__}")
+        parsed = parse_iso_timestamp(value)
+        if parsed is None:
+            raise FieldError("bad_timestamp", f"{column}: {value[:60]!r} is not an ISO 8601 timestamp")
+        return parsed
+    if pa.types.is_string(dtype):
+        if column == "id" and isinstance(value, int) and not isinstance(value, bool):
+            return str(value)  # many datasets number their documents
+        if not isinstance(value, str):
+            raise FieldError("bad_type", f"{column}: expected a string, got {type(value).__name__}")
+        return value
+    if pa.types.is_boolean(dtype):
+        if not isinstance(value, bool):
+            raise FieldError("bad_type", f"{column}: expected a boolean, got {type(value).__name__}")
+        return value
+    if pa.types.is_integer(dtype):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise FieldError("bad_type", f"{column}: expected an integer, got {type(value).__name__}")
+        return value
+    if pa.types.is_floating(dtype):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise FieldError("bad_type", f"{column}: expected a number, got {type(value).__name__}")
+        return float(value)
+    return value
+
+
+def record_to_row(record: dict[str, Any], column_map: dict[str, str]) -> dict[str, Any]:
+    """A parsed Dolma/plain JSON object as a row of record columns plus `metadata_json`."""
+    metadata = record.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise FieldError("bad_type", f"metadata: expected an object, got {type(metadata).__name__}")
+    flat: dict[str, Any] = dict(metadata or {})
+    flat.update((k, v) for k, v in record.items() if k != "metadata")
+    for column, key in column_map.items():
+        if key in flat:
+            flat[column] = flat.pop(key)
+    if "text" not in flat:
+        raise FieldError("empty_text", "no `text` field")
+    row: dict[str, Any] = {}
+    rest: dict[str, Any] = {}
+    for key, value in flat.items():
+        if key in _COLUMNS:
+            row[key] = coerce(key, value)
+        else:
+            rest[key] = value
+    if rest:
+        row["metadata_json"] = json.dumps(rest, ensure_ascii=False, sort_keys=True)
+    return row
+
+
+def iter_jsonl_rows(ctx: ReadContext) -> Iterator[dict[str, Any]]:
+    """Document rows of a JSON Lines file, plain or gzip/bz2/zstd-compressed (rejects go to `ctx`)."""
+    checks = DocumentChecks(ctx, base_source(ctx.path))
+    column_map = dict(ctx.options.column_map)
+    compression = compression_of(ctx.path)
+    line_no = 0
+    try:
+        with open_decompressed(ctx.path) as raw:
+            # Lines are read as bytes: one line with bad UTF-8 is one reject, not the end of the file.
+            for line_no, line in enumerate(raw, start=1):
+                if not line.strip():
+                    continue
+                row = _line_row(ctx, line, line_no, column_map)
+                if row is not None and checks.accept(row, f"line {line_no}", line[:REJECT_SAMPLE_BYTES]):
+                    yield row
+    except (EOFError, OSError, zlib.error, zstandard.ZstdError) as exc:
+        reason = stream_error_reason(exc, compression)
+        ctx.reject(reason, f"{type(exc).__name__}: {exc}", f"line {line_no + 1}")
+
+
+def _line_row(
+    ctx: ReadContext, line: bytes, line_no: int, column_map: dict[str, str]
+) -> dict[str, Any] | None:
+    where = f"line {line_no}"
+    sample = line[:REJECT_SAMPLE_BYTES]
+    try:
+        record = json.loads(line)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        ctx.reject("bad_json", f"not JSON: {exc}", where, sample)
+        return None
+    if not isinstance(record, dict):
+        ctx.reject("bad_json", f"a JSON {type(record).__name__}, not an object", where, sample)
+        return None
+    try:
+        return record_to_row(record, column_map)
+    except FieldError as exc:
+        ctx.reject(exc.reason, str(exc), where, sample)
+        return None

@@ -1,0 +1,410 @@
+"""WARC (response records) and WET (conversion records) to document rows, with FastWARC.
+
+Design choices, each tested in tests/corpus/test_warc.py:
+- Decompression is done here (corpus.readers.open_decompressed), not by FastWARC: FastWARC stops silently at
+  a truncated gzip member, while the stdlib raises EOFError, which becomes one "truncated_gzip" reject after
+  the records before the cut. Record offsets (`stream_pos`, in rejects as `path:offset N`) are therefore
+  offsets in the *decompressed* stream.
+- FastWARC skips a record whose header is garbled and resynchronises at the next one without telling. We
+  notice the skip as a gap between the end of one record (its header length + Content-Length + CRLFCRLF) and
+  the start of the next, and reject the gap as "corrupt_record" with a sample of its bytes.
+- HTTP Content-Encoding is undone here (gzip, deflate, br), because ClueWeb09 keeps `Content-Encoding: gzip`
+  on payloads it stored decoded; the mismatch is counted ("content_encoding_mismatch") and the bytes kept.
+- A malformed WARC-Date (ClueWeb09's `2008-10-294T05:21:46-0700`) keeps the record: `crawl_date` falls back to
+  the HTTP `Date` response header (when the server answered, i.e. the fetch time; counted as
+  "crawl_date_from_http_date"), else null. Both cases count "bad_warc_date".
+- A Last-Modified header that does not parse as an RFC 7231 date gives a null `last_modified`, counted as
+  "bad_last_modified".
+- request, metadata, resource, warcinfo and continuation records are not documents: they are counted as
+  `skipped_<type>` only. revisit records and non-2xx responses are rejects ("revisit", "http_status").
+"""
+
+from __future__ import annotations
+
+import collections
+import io
+import zlib
+from collections.abc import Iterator
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, BinaryIO
+
+import zstandard
+from fastwarc.warc import ArchiveIterator, WarcRecord
+
+from corpus.html_text import ContentDecodingError, decode_content_encoding, decode_payload, html_to_text
+from corpus.readers import (
+    CC_DUMP_RE,
+    DocumentChecks,
+    ReadContext,
+    base_source,
+    compression_of,
+    dump_from_path,
+    open_decompressed,
+    stream_error_reason,
+    utc,
+)
+from corpus.stats import REJECT_SAMPLE_BYTES
+
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/xml+xhtml"})
+PLAIN_TYPES = frozenset({"text/plain"})
+# Above this share of undecodable characters the text is not the page's text any more.
+MAX_REPLACED_FRACTION = 0.1
+# Bytes between records that may be left over without meaning a record was lost (sloppy trailing CRLFs).
+GAP_TOLERANCE_BYTES = 8
+_BINARY_MAGICS = (
+    b"\x89PNG",
+    b"\xff\xd8\xff",
+    b"GIF8",
+    b"%PDF",
+    b"PK\x03\x04",
+    b"\x1f\x8b",
+    b"RIFF",
+    b"\x00\x00\x01",
+)
+# Record types that are not documents (FastWARC's record types are not hashable: compared by name).
+_SKIPPED_TYPES = frozenset({"request", "metadata", "resource", "warcinfo", "continuation"})
+
+
+class TrackedStream(io.RawIOBase):
+    """A read-only stream that counts the bytes handed out and keeps the most recent ones, so that bytes
+    FastWARC skipped can be shown in a reject's sample."""
+
+    def __init__(self, inner: BinaryIO, keep_bytes: int = 4 << 20) -> None:
+        super().__init__()
+        self._inner = inner
+        self._keep = keep_bytes
+        self._chunks: collections.deque[tuple[int, bytes]] = collections.deque()
+        self._kept = 0
+        self.position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def tell(self) -> int:
+        return self.position
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._inner.read(size)
+        if data:
+            self._chunks.append((self.position, data))
+            self._kept += len(data)
+            self.position += len(data)
+            while self._kept - len(self._chunks[0][1]) >= self._keep:
+                self._kept -= len(self._chunks.popleft()[1])
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def recent(self, start: int, end: int) -> bytes | None:
+        """Bytes [start, end) of the stream if still kept, else None."""
+        if not self._chunks or start < self._chunks[0][0] or end > self.position:
+            return None
+        parts = [data for offset, data in self._chunks if offset + len(data) > start and offset < end]
+        first = next(offset for offset, data in self._chunks if offset + len(data) > start)
+        return b"".join(parts)[start - first : end - first]
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
+
+
+def unwrap_uri(value: str | None) -> str | None:
+    """WARC-Target-URI without the `<...>` some writers (wget, WARC/1.0 drafts) put around it."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.startswith("<") and value.endswith(">"):
+        value = value[1:-1].strip()
+    return value or None
+
+
+def record_id(record: WarcRecord) -> str | None:
+    """WARC-Record-ID without angle brackets (`urn:uuid:...`), or None."""
+    value = record.headers.get("WARC-Record-ID")
+    return unwrap_uri(value) if value else None
+
+
+def parse_http_date(value: str | None) -> datetime | None:
+    """An RFC 7231 HTTP date (IMF-fixdate, RFC 850 or asctime) as UTC, or None if it does not parse."""
+    if not value:
+        return None
+    try:
+        return utc(parsedate_to_datetime(value.strip()))
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def warcinfo_dump(payload: bytes) -> str | None:
+    """The `isPartOf` field of a warcinfo record's application/warc-fields payload."""
+    for line in payload.decode("utf-8", "replace").splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip().lower() == "ispartof" and value.strip():
+            return value.strip()
+    return None
+
+
+def looks_binary(body: bytes) -> bool:
+    """True for payloads that are not text whatever their declared type (image/PDF/archive magic, NULs)."""
+    if body.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False  # UTF-16 text with its byte-order mark: NULs are expected
+    return body.startswith(_BINARY_MAGICS) or b"\x00" in body[:1024]
+
+
+def dechunk(body: bytes) -> bytes | None:
+    """Undo HTTP/1.1 chunked transfer coding, or None if `body` is not validly chunked."""
+    out = []
+    pos = 0
+    while True:
+        end = body.find(b"\r\n", pos)
+        if end < 0:
+            return None
+        try:
+            size = int(body[pos:end].split(b";")[0].strip(), 16)
+        except ValueError:
+            return None
+        pos = end + 2
+        if size == 0:
+            return b"".join(out)
+        if pos + size > len(body):
+            return None
+        out.append(body[pos : pos + size])
+        pos += size + 2
+
+
+class WarcRowReader:
+    """Turns the records of one WARC or WET file into document rows; see the module docstring."""
+
+    def __init__(self, ctx: ReadContext) -> None:
+        self.ctx = ctx
+        self.dump = dump_from_path(ctx.path)
+        self.checks = DocumentChecks(ctx, base_source(ctx.path))
+        self.compression = compression_of(ctx.path)
+
+    def rows(self) -> Iterator[dict[str, Any]]:
+        ctx = self.ctx
+        try:
+            raw = open_decompressed(ctx.path)
+        except OSError as exc:
+            ctx.reject("unreadable_file", str(exc))
+            return
+        stream = TrackedStream(raw)
+        expected = 0  # where the next record should start, in the decompressed stream
+        try:
+            records = iter(
+                ArchiveIterator(
+                    stream, parse_http=False, quirks_mode=True, auto_decode="none", stream_detect=False
+                )
+            )
+            while True:
+                try:
+                    record = next(records)
+                except StopIteration:
+                    break
+                self._check_gap(stream, expected, record.stream_pos)
+                expected = record.stream_pos + self._record_length(record)
+                row = self._row(record)
+                if row is not None:
+                    yield row
+            self._check_gap(stream, expected, stream.position, at_end=True)
+        except (EOFError, OSError, zlib.error, zstandard.ZstdError) as exc:
+            reason = stream_error_reason(exc, self.compression)
+            tail = stream.recent(max(0, stream.position - REJECT_SAMPLE_BYTES), stream.position) or b""
+            ctx.reject(reason, f"{type(exc).__name__}: {exc}", f"offset {expected}", tail)
+        finally:
+            stream.close()
+
+    @staticmethod
+    def _record_length(record: WarcRecord) -> int:
+        header = io.BytesIO()
+        record.headers.write(header)
+        try:
+            length = int(record.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0
+        return len(header.getvalue()) + length + 4
+
+    def _check_gap(self, stream: TrackedStream, start: int, end: int, at_end: bool = False) -> None:
+        if end - start <= 0:
+            return
+        skipped = stream.recent(start, min(end, start + REJECT_SAMPLE_BYTES))
+        if skipped is not None and not skipped.strip():
+            return
+        if skipped is None and end - start <= GAP_TOLERANCE_BYTES:
+            return
+        if skipped is not None and len(skipped.strip()) <= GAP_TOLERANCE_BYTES and end - start <= 64:
+            return
+        what = (
+            "trailing bytes that are no WARC record" if at_end else "bytes skipped: not a valid WARC record"
+        )
+        self.ctx.reject("corrupt_record", f"{end - start} {what}", f"offset {start}", skipped or b"")
+
+    def _row(self, record: WarcRecord) -> dict[str, Any] | None:
+        ctx = self.ctx
+        rtype = str(record.record_type)
+        where = f"offset {record.stream_pos}"
+        if rtype == "warcinfo":
+            dump = warcinfo_dump(record.reader.read(1 << 20))
+            if dump:
+                self.dump = dump
+        if rtype in _SKIPPED_TYPES:
+            ctx.counters[f"skipped_{rtype}"] += 1
+            return None
+        if rtype == "revisit":
+            ctx.reject("revisit", "revisit record (no payload)", where, self._header_sample(record))
+            return None
+        if rtype == "response":
+            return self._response_row(record, where)
+        if rtype == "conversion":
+            return self._conversion_row(record, where)
+        ctx.counters[f"skipped_{rtype}"] += 1
+        return None
+
+    @staticmethod
+    def _header_sample(record: WarcRecord) -> bytes:
+        header = io.BytesIO()
+        record.headers.write(header)
+        return header.getvalue()
+
+    def _base_row(self, record: WarcRecord) -> dict[str, Any]:
+        crawl_date = record.record_date
+        if crawl_date is None and record.headers.get("WARC-Date"):
+            self.ctx.counters["bad_warc_date"] += 1
+        return {
+            "id": record_id(record),
+            "url": unwrap_uri(record.headers.get("WARC-Target-URI")),
+            "dump": self.dump,
+            # Only Common Crawl dumps are "cc/..."; other crawls (ClueWeb's isPartOf) take the file's name.
+            "source": f"cc/{self.dump}" if self.dump and CC_DUMP_RE.fullmatch(self.dump) else None,
+            "crawl_date": utc(crawl_date) if crawl_date is not None else None,
+        }
+
+    def _read_payload(self, record: WarcRecord, where: str, header: bytes) -> bytes | None:
+        """The rest of the record's block, or None after rejecting it (too large or truncated)."""
+        limit = self.ctx.options.max_doc_bytes
+        promised = record.content_length
+        if promised > limit:
+            sample = header + record.reader.read(REJECT_SAMPLE_BYTES)
+            self.ctx.reject("too_large", f"payload of {promised} bytes over {limit}", where, sample)
+            return None
+        body = record.reader.read(promised)
+        if len(body) < promised:
+            self.ctx.reject(
+                "truncated_record", f"payload has {len(body)} of {promised} bytes", where, header + body
+            )
+            return None
+        return body
+
+    def _response_row(self, record: WarcRecord, where: str) -> dict[str, Any] | None:
+        ctx = self.ctx
+        header = self._header_sample(record)
+        row = self._base_row(record)
+        try:
+            # quirks_mode: ClueWeb09 and other old crawls end HTTP header lines with a bare LF.
+            record.parse_http(auto_decode="none", quirks_mode=True)
+        except (OSError, ValueError) as exc:
+            ctx.reject("bad_http_header", f"HTTP header does not parse: {exc}", where, header)
+            return None
+        http = record.http_headers
+        status = http.status_code if http is not None else None
+        if not status:
+            sample = header + record.reader.read(REJECT_SAMPLE_BYTES)
+            ctx.reject("bad_http_header", "no HTTP status line", where, sample)
+            return None
+        if not 200 <= status < 300:
+            ctx.reject("http_status", f"HTTP status {status}", where, header)
+            return None
+        if row["crawl_date"] is None:
+            row["crawl_date"] = parse_http_date(http.get("Date"))
+            if row["crawl_date"] is not None:
+                ctx.counters["crawl_date_from_http_date"] += 1
+        body = self._read_payload(record, where, header)
+        if body is None:
+            return None
+        if "chunked" in (http.get("Transfer-Encoding") or "").lower():
+            body = dechunk(body) or body
+        try:
+            body, mismatch = decode_content_encoding(body, http.get("Content-Encoding"))
+        except ContentDecodingError as exc:
+            ctx.reject("bad_content_encoding", str(exc), where, header + body[:REJECT_SAMPLE_BYTES])
+            return None
+        if mismatch:
+            ctx.counters["content_encoding_mismatch"] += 1
+        if len(body) > ctx.options.max_doc_bytes:
+            ctx.reject(
+                "too_large", f"decoded payload of {len(body)} bytes", where, body[:REJECT_SAMPLE_BYTES]
+            )
+            return None
+        content_type = (record.http_content_type or "").strip().lower()
+        if looks_binary(body) or (content_type and content_type not in HTML_TYPES | PLAIN_TYPES):
+            ctx.reject("binary_payload", f"content type {content_type or 'unknown'!r}", where, header)
+            return None
+        is_html = content_type in HTML_TYPES or (not content_type and body.lstrip()[:1] == b"<")
+        decoded = decode_payload(body, record.http_charset, is_html=is_html)
+        if decoded.replaced:
+            if decoded.replaced > MAX_REPLACED_FRACTION * max(1, len(decoded.text)):
+                detail = f"{decoded.replaced} of {len(decoded.text)} chars undecodable as {decoded.encoding}"
+                ctx.reject("undecodable_text", detail, where, body[:REJECT_SAMPLE_BYTES])
+                return None
+            ctx.counters["decoded_with_replacement"] += 1
+        ctx.counters[f"charset_from_{decoded.how}"] += 1
+        if is_html:
+            try:
+                text, fell_back = html_to_text(decoded.text)
+            except Exception as exc:  # resiliparse raises its own parser exceptions for broken markup
+                ctx.reject(
+                    "html_parse_error", f"{type(exc).__name__}: {exc}", where, body[:REJECT_SAMPLE_BYTES]
+                )
+                return None
+            if fell_back:
+                ctx.counters["main_content_fallback"] += 1
+            if ctx.options.keep_html:
+                row["html"] = decoded.text
+        else:
+            text = decoded.text
+        row["text"] = text
+        row["last_modified"] = self._last_modified(record)
+        if not self.checks.accept(row, where, header + body[:REJECT_SAMPLE_BYTES]):
+            return None
+        return row
+
+    def _last_modified(self, record: WarcRecord) -> datetime | None:
+        raw = record.http_headers.get("Last-Modified") if record.http_headers is not None else None
+        if not raw:
+            return None
+        parsed = parse_http_date(raw)
+        if parsed is None:
+            self.ctx.counters["bad_last_modified"] += 1
+        return parsed
+
+    def _conversion_row(self, record: WarcRecord, where: str) -> dict[str, Any] | None:
+        ctx = self.ctx
+        header = self._header_sample(record)
+        row = self._base_row(record)
+        body = self._read_payload(record, where, header)
+        if body is None:
+            return None
+        text = body.decode("utf-8", errors="replace")
+        replaced = text.count("\ufffd") - body.count("\ufffd".encode())
+        if replaced > MAX_REPLACED_FRACTION * max(1, len(text)):
+            ctx.reject("undecodable_text", f"{replaced} of {len(text)} chars not UTF-8", where, header + body)
+            return None
+        if replaced:
+            ctx.counters["decoded_with_replacement"] += 1
+        languages = record.headers.get("WARC-Identified-Content-Language")
+        row["cc_lang"] = languages.split(",")[0].strip() or None if languages else None
+        row["text"] = text
+        if not self.checks.accept(row, where, header + body[:REJECT_SAMPLE_BYTES]):
+            return None
+        return row
+
+
+def iter_warc_rows(ctx: ReadContext) -> Iterator[dict[str, Any]]:
+    """Document rows of a WARC or WET file (rejects and counters go to `ctx`)."""
+    return WarcRowReader(ctx).rows()

@@ -1,0 +1,325 @@
+"""`chronomix dedup`: near-duplicate clusters, version ranks and stale flags, a keeper policy, and an index that
+carries the kept documents across dumps.
+
+Steps: the dedup kernel (dedup.kernel, pure Arrow) computes every document's bucket keys once; Spark groups
+bucket rows into star edges, finds connected components (union-find in the driver below
+`max_local_edges`, large-star/small-star above), ranks versions in multi-document clusters with Window
+functions, and joins the results back to the documents with a broadcast join. Output:
+
+- the documents (Parquet shards) with cluster_id, cluster_size, version_rank, is_exact_dup, is_stale,
+  staleness_days; with a keeper policy other than `all`, only the kept document of each cluster. Documents
+  not kept are counted in `_stats.json` under `dedup_not_kept` (no samples: they are ordinary documents).
+- `_clusters/part-*.parquet`: one row per cluster of two or more documents (cluster_id, size, versions,
+  newest_created, oldest_created, dumps, n_dumps), index documents included.
+- `_dedup.json`: the settings and the component-finding report.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Annotated
+
+import typer
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from corpus.stats import StageStats
+from dedup import spark as dspark
+from dedup.index import INDEX_COLUMNS, META_FILE, IndexMeta, IndexMismatch
+from dedup.kernel import BUCKET_KEYS, KERNEL_FIELDS, N_SHINGLES, DedupConfig, dedup_kernel
+from dedup.lsh import LshConfig
+from dedup.minhash import ENGINES, SignatureConfig
+from dedup.versions import FROM_INDEX, KEEP_POLICIES, NOT_KEPT, VERSION_DATE, date_columns
+from jobs.fs import list_files, locate, move, remove
+from jobs import stage as stage_module
+from jobs.options import Conf, Master, Overwrite
+from jobs.stage import (
+    AtomicStageOutput,
+    UsageError,
+    expand_inputs,
+    is_document_parquet,
+    read_stage_output,
+    refuse_existing,
+    write_stage,
+)
+
+
+def map_kernel(df: DataFrame, kernel, added):  # noqa: ANN001, ANN201
+    """jobs.stage.map_kernel, with the session time zone handed to to_arrow_schema: pyspark 4's
+    to_arrow_schema asserts a time zone for timestamp columns, so stage.map_kernel fails on any frame with a
+    timestamp. Remove this once jobs/stage.py passes timezone="UTC" itself."""
+    from pyspark.sql.pandas import types as spark_types
+
+    original = spark_types.to_arrow_schema
+    try:
+        stage_module.to_arrow_schema = lambda schema: original(schema, timezone="UTC")
+        return stage_module.map_kernel(df, kernel, added)
+    finally:
+        stage_module.to_arrow_schema = original
+
+
+HELPER_COLUMNS = [f.name for f in KERNEL_FIELDS] + ["_keep", FROM_INDEX]
+BROADCAST_MAX_ROWS = 1_000_000
+
+
+@dataclass(frozen=True)
+class DedupJob:
+    """Everything `chronomix dedup` was asked to do."""
+
+    config: DedupConfig = field(default_factory=DedupConfig)
+    keep: str = "newest"
+    index: str | None = None
+    max_local_edges: int = dspark.DEFAULT_MAX_LOCAL_EDGES
+    rows_per_shard: int = 50_000
+
+    def __post_init__(self) -> None:
+        if self.keep not in KEEP_POLICIES:
+            raise UsageError(f"--keep {self.keep!r}: expected one of {', '.join(KEEP_POLICIES)}")
+        if self.max_local_edges < 0:
+            raise UsageError(f"--max-local-edges {self.max_local_edges}: must be >= 0")
+
+
+def _dates_kernel(batch):  # noqa: ANN001, ANN202 - a pure batch kernel
+    import pyarrow as pa
+
+    added = date_columns(batch)
+    return pa.RecordBatch.from_arrays(
+        [*batch.columns, added[VERSION_DATE]], names=[*batch.schema.names, VERSION_DATE]
+    )
+
+
+def _read_index(spark: SparkSession, index: str, meta: IndexMeta) -> DataFrame | None:
+    folder = locate(index)
+    if not folder.exists():
+        return None
+    meta_file = folder.child(META_FILE)
+    if not meta_file.exists():
+        raise UsageError(f"--index {index!r}: not an index folder (no {META_FILE})")
+    try:
+        meta.check(IndexMeta.from_json(meta_file.read_text()))
+    except IndexMismatch as error:
+        raise UsageError(str(error)) from None
+    parts = [f.uri for f in list_files(folder) if f.name.endswith(".parquet")]
+    if not parts:
+        return None
+    return spark.read.parquet(*parts).select(*INDEX_COLUMNS).withColumn(FROM_INDEX, F.lit(True))
+
+
+def _write_index(spark: SparkSession, index: str, rows: DataFrame, meta: IndexMeta) -> int:
+    """Replace the index folder with `rows` (old entries + this run's kept documents), atomically."""
+    with AtomicStageOutput(index, overwrite=True) as tmp:
+        rows = rows.persist()
+        n = rows.count()
+        rows.repartition(max(1, -(-n // 500_000)), "id").sortWithinPartitions("id").write.parquet(tmp.uri)
+        for file in list_files(tmp):
+            if not file.name.endswith(".parquet"):
+                remove(file)
+        tmp.child(META_FILE).write_text(meta.to_json(documents=n))
+        rows.unpersist()
+    return n
+
+
+def _write_clusters(summary: DataFrame, output: str) -> None:
+    target = locate(output).child("_clusters")
+    tmp = locate(output).child("._clusters.tmp")
+    summary.repartition(1).sortWithinPartitions("cluster_id").write.mode("overwrite").parquet(tmp.uri)
+    for file in list_files(tmp):
+        if not file.name.startswith("part-"):
+            remove(file)
+    for i, file in enumerate(sorted(list_files(tmp), key=lambda f: f.name)):
+        move(file, tmp.child(f"part-{i:05d}.parquet"))
+    if target.exists():
+        remove(target)
+    move(tmp, target)
+
+
+def run_dedup(
+    spark: SparkSession, inputs: list[str], output: str, job: DedupJob = DedupJob(), overwrite: bool = False
+) -> StageStats:
+    """Deduplicate the document Parquet `inputs` into `output` (see the module doc); returns the stats."""
+    files = expand_inputs(inputs)
+    if not is_document_parquet(files):
+        bad = next(f.uri for f in files if not f.uri.endswith(".parquet"))
+        raise UsageError(f"input {bad!r}: dedup reads document Parquet (a stage output); run ingest first")
+    refuse_existing(output, overwrite)
+    config = job.config
+    try:
+        meta = IndexMeta.of(config)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    df = read_stage_output(spark, files)
+    for column in ("id", "text"):
+        if column not in df.columns:
+            raise UsageError(f"input: column {column!r} is missing; dedup needs id and text")
+    df = df.drop(*[c for c in HELPER_COLUMNS if c in df.columns])
+    stats = StageStats(stage="dedup", files_in=len(files), bytes_in=sum(f.size for f in files))
+
+    keep_columns = [c for c in INDEX_COLUMNS if c != "dump"] + (["dump"] if "dump" in df.columns else [])
+    signed = map_kernel(df, dedup_kernel(config), KERNEL_FIELDS).select(*keep_columns, N_SHINGLES)
+    if "dump" not in signed.columns:
+        signed = signed.withColumn("dump", F.lit(None).cast("string"))
+    signed = signed.withColumn(FROM_INDEX, F.lit(False)).persist()
+    old_index = _read_index(spark, job.index, meta) if job.index else None  # checks settings before work
+    totals = signed.agg(
+        F.count(F.lit(1)).alias("n"), F.sum((F.col(N_SHINGLES) == 0).cast("long")).alias("e")
+    ).first()
+    stats.docs_in = int(totals["n"])
+    stats.counters["documents_without_shingles"] = int(totals["e"] or 0)
+
+    universe = signed.drop(N_SHINGLES)
+    if old_index is not None:
+        # A document already in the index (a rerun of the same dump) is matched as itself, not as a copy.
+        old_index = old_index.join(signed.select("id"), "id", "left_anti")
+        universe = universe.unionByName(old_index)
+
+    edges = dspark.star_edges(dspark.bucket_rows(universe))
+    mapping, report = dspark.connected_components(spark, edges, job.max_local_edges)
+    members = dspark.clustered_members(dspark.narrow_frame(universe), mapping)
+    ranked = dspark.rank_versions(members, job.keep).persist()
+    counts = (
+        ranked.filter(~F.col(FROM_INDEX))
+        .agg(
+            F.count(F.lit(1)).alias("clustered"),
+            F.sum((~F.col("_keep")).cast("long")).alias("not_kept"),
+            F.sum(F.col("is_exact_dup").cast("long")).alias("exact"),
+            F.sum(F.col("is_stale").cast("long")).alias("stale"),
+        )
+        .first()
+    )
+    clustered = int(counts["clustered"] or 0)
+    stats.counters["documents_in_clusters"] = clustered
+    stats.counters["exact_duplicates"] = int(counts["exact"] or 0)
+    stats.counters["stale_documents"] = int(counts["stale"] or 0)
+    if job.keep != "all" and counts["not_kept"]:
+        stats.drop(NOT_KEPT, int(counts["not_kept"]))
+
+    documents = map_kernel(df, _dates_kernel, [KERNEL_FIELDS[4]])
+    results = ranked.filter(~F.col(FROM_INDEX))
+    out = dspark.attach_results(documents, results, broadcast=clustered <= BROADCAST_MAX_ROWS)
+    if job.keep != "all":
+        out = out.filter(F.col("_keep"))
+    out = out.drop(*[c for c in HELPER_COLUMNS if c in out.columns])
+    bands, rows = config.bands_rows
+    settings = {
+        "signature": asdict(config.signature),
+        "lsh": {**asdict(config.lsh), "bands": bands, "rows": rows},
+        "keep": job.keep,
+        "index": job.index,
+        "components": asdict(report),
+        "max_local_edges": job.max_local_edges,
+    }
+    try:
+        write_stage(
+            out,
+            output,
+            stats,
+            overwrite=overwrite,
+            rows_per_shard=job.rows_per_shard,
+            extra_files={"_dedup.json": json.dumps(settings, indent=2) + "\n"},
+        )
+        _write_clusters(dspark.cluster_summary(members.join(ranked.select("id"), "id")), output)
+        if job.index:
+            kept = ranked.filter(F.col("_keep")).select("id")
+            singles = signed.join(mapping.select("id"), "id", "left_anti").select(*INDEX_COLUMNS)
+            new_rows = signed.join(kept, "id").select(*INDEX_COLUMNS).unionByName(singles)
+            if old_index is not None:
+                new_rows = new_rows.unionByName(old_index.select(*INDEX_COLUMNS))
+            stats.counters["index_documents"] = _write_index(spark, job.index, new_rows, meta)
+            locate(output).child("_stats.json").write_text(json.dumps(stats.to_dict(), indent=2) + "\n")
+    finally:
+        ranked.unpersist()
+        signed.unpersist()
+    return stats
+
+
+def dedup(
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            help="Document Parquet (a stage output): files, folders or globs.", show_default=False
+        ),
+    ],
+    output: Annotated[str, typer.Option("--output", "-o", help="Output folder (local path or URI).")],
+    threshold: Annotated[
+        float,
+        typer.Option(
+            help="Jaccard similarity (of word n-gram shingles) at which two "
+            "documents become near-duplicates; sets LSH bands x rows."
+        ),
+    ] = 0.5,
+    num_perm: Annotated[int, typer.Option(help="MinHash permutations per signature.", min=2)] = 128,
+    ngram: Annotated[
+        int, typer.Option(help="Words per shingle (characters for scripts without spaces).", min=1)
+    ] = 5,
+    keep: Annotated[
+        str,
+        typer.Option(
+            help="Which document of a cluster to keep: newest, oldest, first-seen, "
+            "longest, or all (flag only, drop nothing)."
+        ),
+    ] = "newest",
+    index: Annotated[
+        str | None,
+        typer.Option(
+            help="Index folder carried across dumps: documents matching kept "
+            "ones are flagged, and the index is updated."
+        ),
+    ] = None,
+    url_key: Annotated[
+        bool,
+        typer.Option(
+            "--url-key/--no-url-key",
+            help="Treat captures of the same (normalised) URL as versions of one resource.",
+        ),
+    ] = True,
+    bands: Annotated[
+        int | None, typer.Option(help="LSH bands (with --rows, instead of --threshold).")
+    ] = None,
+    rows: Annotated[int | None, typer.Option(help="LSH rows per band (with --bands).")] = None,
+    seed: Annotated[int, typer.Option(help="MinHash permutation seed (datasketch's).")] = 1,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="Signature engine: auto, numba, numpy (both bit-identical to "
+            "datasketch) or rensa (faster, not bit-identical)."
+        ),
+    ] = "auto",
+    max_local_edges: Annotated[
+        int,
+        typer.Option(
+            help="Find components in the driver with union-find up to "
+            "this many edges; Spark large-star/small-star above.",
+            min=0,
+        ),
+    ] = dspark.DEFAULT_MAX_LOCAL_EDGES,
+    master: Master = "local[*]",
+    conf: Conf = None,
+    overwrite: Overwrite = False,
+) -> None:
+    """Find near-duplicate clusters (MinHash LSH + URL resource keys), rank the versions in each cluster,
+    flag stale and exactly duplicated documents, and keep one document per cluster.
+
+    Output columns: cluster_id, cluster_size, version_rank, is_exact_dup, is_stale, staleness_days. The
+    cluster summary is written to OUTPUT/_clusters/."""
+    from jobs.options import session
+    from jobs.report import print_stats
+
+    if engine not in ENGINES:
+        raise UsageError(f"--engine {engine!r}: expected one of {', '.join(ENGINES)}")
+    try:
+        config = DedupConfig(
+            signature=SignatureConfig(num_perm=num_perm, ngram=ngram, seed=seed, engine=engine),
+            lsh=LshConfig(threshold=threshold, bands=bands, rows=rows, url_key=url_key),
+        )
+        config.bands_rows  # noqa: B018 - validates threshold / bands / rows now, with the option's name
+    except ValueError as error:
+        raise UsageError(
+            f"--{str(error).split(' ', 1)[0].replace('_', '-')} {str(error).split(' ', 1)[1]}"
+        ) from None
+    job = DedupJob(config=config, keep=keep, index=index, max_local_edges=max_local_edges)
+    expand_inputs(inputs)  # bad paths fail here, before Spark starts
+    refuse_existing(output, overwrite)
+    with session(master, conf) as spark:
+        stats = run_dedup(spark, inputs, output, job, overwrite=overwrite)
+    print_stats(stats, output)

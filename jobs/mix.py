@@ -1,0 +1,283 @@
+"""`chronomix mix`: build a time- and language-balanced mixture under a token budget from a YAML spec.
+
+Steps: read document Parquet; fill `lang` (langid kernel) and `n_tokens` (token kernel) where missing; bucket
+by time; filter by the spec (each filtered document counted under its reason); count tokens per (language,
+bucket) cell; allocate the budget (mixers.allocation); choose per-cell key thresholds so each cell's tokens
+match its target; expand repeats; write shards in a shuffled order that depends only on the seed and the ids,
+with `manifest.json` (spec, seed, per-cell input/target/achieved tokens, repeats, short cells).
+
+Accounting: a mixture repeats documents, so `_stats.json` counts rows out, and the extra copies under
+`counters.repeat_copies`: docs_in + repeat_copies = docs_out + dropped.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import pyarrow as pa
+import typer
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from corpus.stats import StageStats
+from jobs.langid import map_kernel, read_documents_frame
+from jobs.options import Conf, Master, Overwrite
+from jobs.stage import UsageError, write_stage
+from mixers.allocation import Allocation, allocate
+from mixers.buckets import TIME_BUCKET_FIELD, TimeBucketKernel
+from mixers.langid import LangIdConfig, LangIdKernel
+from mixers.sampling import MIX_KEY_FIELD, MixKeyKernel, MixOrderKernel, RepeatKernel
+from mixers.spark import (
+    DROP_COLUMN,
+    achieved_tokens,
+    cell_counts,
+    cell_rates,
+    drop_counts,
+    drop_reason,
+    expand_repeats,
+)
+from mixers.spec import MixSpec, SpecError, load_spec
+from mixers.tokens import TokenCountKernel
+
+SORT_BY = ("mix_order", "id", "repeat_index")
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class MixStats(StageStats):
+    """StageStats of a mixture: rows out include repeated copies, counted in `counters['repeat_copies']`."""
+
+    @property
+    def balanced(self) -> bool:
+        return self.docs_in + self.counters.get("repeat_copies", 0) == self.docs_out + sum(
+            self.dropped.values()
+        )
+
+
+@dataclass
+class MixResult:
+    allocation: Allocation
+    manifest: dict[str, Any]
+    stats: StageStats | None  # None for --plan
+
+
+def check_columns(spec: MixSpec, columns: list[str]) -> None:
+    """UsageError naming the spec field whose filter needs a column the input lacks."""
+    for where, column in spec.filters.required_columns().items():
+        if column not in columns:
+            raise UsageError(f"{where}: the input has no {column!r} column (run `chronomix dedup` first)")
+
+
+def input_columns(inputs: list[str]) -> list[str]:
+    """Columns of the first input Parquet file, read on the driver (the files of one stage share a schema)."""
+    import pyarrow.parquet as pq
+
+    from jobs.fs import locate
+    from jobs.stage import expand_inputs
+
+    files = [f for f in expand_inputs(inputs) if f.uri.endswith(".parquet")]
+    if not files:
+        raise UsageError(f"input {inputs[0]!r}: not document Parquet; run `chronomix ingest` on it first")
+    location = locate(files[0].uri)
+    with location.fs.open_input_file(location.path) as handle:
+        return list(pq.read_schema(handle).names)
+
+
+def prepare(df: DataFrame, spec: MixSpec, lid: LangIdConfig) -> DataFrame:
+    """Documents with lang, n_tokens, time_bucket, mix_key and the spec's drop reason."""
+    check_columns(spec, df.columns)
+    fill = "lang" in df.columns
+    df = map_kernel(df, LangIdKernel(_replace(lid, fill_missing_only=fill)), ["lang", "lang_score"])
+    # Counts from an earlier stage are reused only when they were whitespace words like ours would be.
+    df = map_kernel(
+        df, TokenCountKernel(spec.tokenizer, fill_missing_only=spec.tokenizer is None), ["n_tokens"]
+    )
+    df = map_kernel(df, TimeBucketKernel(spec.time.granularity), [TIME_BUCKET_FIELD])
+    df = map_kernel(df, MixKeyKernel(spec.seed), [MIX_KEY_FIELD])
+    return df.withColumn(DROP_COLUMN, drop_reason(spec))
+
+
+def _replace(config: LangIdConfig, **changes: Any) -> LangIdConfig:
+    from dataclasses import replace
+
+    return replace(config, **changes)
+
+
+def run_mix(
+    spark: SparkSession,
+    inputs: list[str],
+    spec: MixSpec,
+    output: str | None,
+    lid: LangIdConfig = LangIdConfig(),
+    overwrite: bool = False,
+) -> MixResult:
+    """Plan (output None) or build the mixture of `inputs` under `spec` into `output`."""
+    df, stats = read_documents_frame(spark, inputs)
+    mix_stats = MixStats(stage="mix", files_in=stats.files_in, bytes_in=stats.bytes_in)
+    prepared = prepare(df, spec, lid).persist()
+    try:
+        docs_in, dropped = drop_counts(prepared)
+        cells = cell_counts(prepared)
+        allocation = allocate(cells, spec)
+        manifest = _manifest(spec, inputs, allocation, None)
+        if output is None:
+            return MixResult(allocation, manifest, None)
+        rates = cell_rates(prepared, allocation)
+        sampled = map_kernel(
+            prepared.filter(F.col(DROP_COLUMN).isNull()),
+            RepeatKernel(rates),
+            [pa.field("repeats", pa.int32())],
+        )
+        not_sampled = {
+            row["reason"]: row["count"]
+            for row in sampled.filter(F.col("repeats") == 0)
+            .withColumn("reason", _not_sampled_reason(allocation))
+            .groupBy("reason")
+            .count()
+            .collect()
+        }
+        expanded = expand_repeats(sampled)
+        ordered = map_kernel(expanded, MixOrderKernel(spec.seed), [pa.field("mix_order", pa.int64())])
+        rows = ordered.drop("mix_key", "repeats", DROP_COLUMN).persist()
+        try:
+            achieved = achieved_tokens(rows)
+            manifest = _manifest(spec, inputs, allocation, achieved)
+            mix_stats.docs_in = docs_in
+            for reason, n in {**dropped, **not_sampled}.items():
+                mix_stats.drop(reason, n)
+            copies = sum(r for r, _, _ in achieved.values()) - sum(d for _, d, _ in achieved.values())
+            mix_stats.counters["repeat_copies"] = copies
+            mix_stats.counters["tokens_out"] = sum(t for _, _, t in achieved.values())
+            written = write_stage(
+                rows,
+                output,
+                mix_stats,
+                overwrite=overwrite,
+                sort_by=SORT_BY,
+                extra_files={MANIFEST: json.dumps(manifest, indent=2, sort_keys=True) + "\n"},
+            )
+        finally:
+            rows.unpersist()
+        return MixResult(allocation, manifest, written)
+    finally:
+        prepared.unpersist()
+
+
+def _not_sampled_reason(allocation: Allocation):
+    """`cell_target_zero` for documents of cells the strategies gave nothing, else `not_sampled`."""
+    zero = [(c.lang, c.bucket) for c in allocation.cells if c.target <= 0]
+    condition = F.lit(False)
+    for lang, bucket in zero:
+        condition = condition | ((F.col("lang") == lang) & (F.col("time_bucket") == bucket))
+    return F.when(condition, F.lit("cell_target_zero")).otherwise(F.lit("not_sampled"))
+
+
+def _manifest(
+    spec: MixSpec,
+    inputs: list[str],
+    allocation: Allocation,
+    achieved: dict[tuple[str, str], tuple[int, int, int]] | None,
+) -> dict[str, Any]:
+    cells = []
+    for plan in allocation.cells:
+        entry: dict[str, Any] = {
+            "lang": plan.lang,
+            "time_bucket": plan.bucket,
+            "input_docs": plan.docs,
+            "input_tokens": plan.tokens,
+            "wanted_tokens": round(plan.wanted, 3),
+            "target_tokens": plan.target,
+            "rate": round(plan.rate, 6),
+            "base_repeats": plan.base_repeats,
+            "short_of_data": plan.short,
+        }
+        if achieved is not None:
+            rows, docs, tokens = achieved.get((plan.lang, plan.bucket), (0, 0, 0))
+            entry.update(
+                rows=rows, docs=docs, achieved_tokens=tokens, max_repeats_used=_max_repeats(plan, rows, docs)
+            )
+        cells.append(entry)
+    manifest: dict[str, Any] = {
+        "name": spec.name,
+        "seed": spec.seed,
+        "spec": spec.to_dict(),
+        "inputs": list(inputs),
+        "budget_tokens": spec.budget_tokens,
+        "target_tokens": sum(c.target for c in allocation.cells),
+        "unplaced_tokens": round(allocation.unplaced, 3),
+        "short_cells": [[c.lang, c.bucket] for c in allocation.cells if c.short],
+        "cells": cells,
+    }
+    if achieved is not None:
+        manifest["achieved_tokens"] = sum(t for _, _, t in achieved.values())
+        manifest["rows"] = sum(r for r, _, _ in achieved.values())
+    return manifest
+
+
+def _max_repeats(plan: Any, rows: int, docs: int) -> int:
+    if not docs:
+        return 0
+    return plan.base_repeats + (1 if rows > plan.base_repeats * docs else 0)
+
+
+def plan_table(allocation: Allocation) -> str:
+    """The allocation as a text table (one line per cell), for `--plan`."""
+    lines = [f"{'lang':<6} {'bucket':<9} {'docs':>8} {'tokens':>12} {'target':>12} {'rate':>7}  short"]
+    for c in allocation.cells:
+        lines.append(
+            f"{c.lang:<6} {c.bucket:<9} {c.docs:>8,} {c.tokens:>12,} {c.target:>12,} {c.rate:>7.3f}  "
+            f"{'yes' if c.short else ''}"
+        )
+    total = sum(c.target for c in allocation.cells)
+    lines.append(
+        f"budget {allocation.budget:,} tokens; planned {total:,}; unplaced {allocation.unplaced:,.0f}"
+    )
+    return "\n".join(lines)
+
+
+def mix(
+    inputs: Annotated[
+        list[str],
+        typer.Argument(help="Document Parquet files or folders (a stage's output).", show_default=False),
+    ],
+    spec: Annotated[str, typer.Option("--spec", help="Mixture spec (YAML); see pipelines/mixtures/.")],
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="Output folder (local path or URI).")
+    ] = None,
+    plan: Annotated[
+        bool, typer.Option("--plan", help="Print the allocation table and write nothing.")
+    ] = False,
+    seed: Annotated[int | None, typer.Option(help="Override the spec's seed.", min=0)] = None,
+    lid_model: Annotated[
+        str | None, typer.Option(help="fastText model for documents without `lang` (default: lid.176.ftz).")
+    ] = None,
+    master: Master = "local[*]",
+    conf: Conf = None,
+    overwrite: Overwrite = False,
+) -> None:
+    """Build a time- and language-balanced mixture under a token budget: Parquet shards of training examples
+    (a document repeated k times appears k times, with `repeat_index`) in a seeded shuffled order, plus
+    manifest.json with per-cell input, target and achieved tokens."""
+    from dataclasses import replace
+
+    from jobs.langid import langid_config
+    from jobs.options import session
+    from jobs.report import console, print_stats
+
+    try:
+        mix_spec = load_spec(spec)
+    except SpecError as error:
+        raise UsageError(f"--spec {spec}: {error}") from None
+    if seed is not None:
+        mix_spec = replace(mix_spec, seed=seed)
+    if not plan and output is None:
+        raise UsageError("--output: required unless --plan is given")
+    lid = langid_config(lid_model, LangIdConfig().threshold, True, LangIdConfig().prefix_chars)
+    check_columns(mix_spec, input_columns(inputs))  # before Spark starts: a bad spec fails in a second
+    with session(master, conf) as spark:
+        result = run_mix(spark, inputs, mix_spec, None if plan else output, lid, overwrite=overwrite)
+    console.print(plan_table(result.allocation), highlight=False, markup=False)
+    if result.stats is not None and output is not None:
+        print_stats(result.stats, output)

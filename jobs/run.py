@@ -1,0 +1,54 @@
+"""`chronomix run PIPELINE.yaml`: the command that runs a declarative pipeline (jobs/pipeline.py)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from jobs.pipeline import load_pipeline, run_pipeline
+
+console = Console()
+
+
+def run(
+    pipeline: Annotated[
+        Path, typer.Argument(help="Pipeline YAML (see pipelines/demo.yaml).", show_default=False)
+    ],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Output folder; overrides the pipeline's `output`.")
+    ] = None,
+    master: Annotated[
+        str | None,
+        typer.Option(help="Spark master; overrides the pipeline's spark.master.", envvar="CHRONOMIX_MASTER"),
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option("--from", help="Rerun from this stage on (earlier stages must be complete).")
+    ] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Stop after this stage.")] = None,
+) -> None:
+    """Run a pipeline of stages (world, ingest, date, dedup, langid, mix, train, probe, experiment, audit),
+    each stage's output feeding the next. Complete stages are skipped on a rerun (their `_complete.json`
+    fingerprint covers parameters and inputs), so an interrupted run resumes where it stopped."""
+    plan = load_pipeline(pipeline, output=output, master=master)
+    started = time.perf_counter()
+
+    def show(name: str, status: str) -> None:
+        style = {"running": "yellow", "done": "green", "skipped": "dim"}[status]
+        console.print(f"[{style}]{status:>8}[/] {name}  [dim]({time.perf_counter() - started:,.0f} s)[/]")
+
+    outcomes = run_pipeline(plan, start=start, until=until, on_stage=show)
+    table = Table(title=f"pipeline {plan.path.name} -> {plan.output}")
+    for column in ("stage", "kind", "status", "seconds", "summary"):
+        table.add_column(column)
+    for outcome in outcomes:
+        brief = ", ".join(f"{k}={v}" for k, v in outcome.summary.items() if not isinstance(v, (dict, list)))
+        table.add_row(outcome.name, outcome.kind, outcome.status, f"{outcome.seconds:,.1f}", brief[:100])
+    console.print(table)
+    from jobs.stages import print_final_results
+
+    print_final_results(plan, outcomes, console)

@@ -1,0 +1,76 @@
+"""The stage kinds a pipeline can run (jobs/pipeline.py): each runner calls the same library and job
+functions as the CLI command of that name, writes into `ctx.output`, and returns a small summary dict that
+goes into the stage's completion marker and the final table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jobs.pipeline import StageContext
+from jobs.stage import UsageError
+
+
+def _known(ctx: StageContext, allowed: set[str]) -> dict[str, Any]:
+    unknown = set(ctx.params) - allowed
+    if unknown:
+        raise UsageError(
+            f"stage {ctx.spec.name!r} ({ctx.spec.kind}): unknown parameter {sorted(unknown)[0]!r} "
+            f"(expected {', '.join(sorted(allowed))})"
+        )
+    return ctx.params
+
+
+def _as_list(value: Any) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def run_world(ctx: StageContext) -> dict[str, Any]:
+    from corpus.world import generate_world, load_config
+    from jobs.stage import AtomicStageOutput
+
+    params = _known(ctx, {"preset", "seed", "config"})
+    config = load_config(
+        Path(params["config"]) if params.get("config") else None,
+        preset=params.get("preset", "tiny"),
+        seed=params.get("seed", 0),
+    )
+    with AtomicStageOutput(str(ctx.output), overwrite=True) as tmp:
+        summary = generate_world(config, tmp.path)
+    return {"documents": summary.documents, "tokens": summary.tokens, "dumps": len(summary.dumps)}
+
+
+def run_ingest(ctx: StageContext) -> dict[str, Any]:
+    from corpus.readers import ReadOptions
+    from jobs.ingest import IngestConfig
+    from jobs.ingest import run_ingest as ingest
+    from jobs.options import parse_added
+
+    params = _known(ctx, {"inputs", "added", "keep_html", "mediawiki_monthly", "format", "batch_size"})
+    options = ReadOptions(
+        batch_size=int(params.get("batch_size", 1000)),
+        keep_html=bool(params.get("keep_html", False)),
+        mediawiki_monthly=bool(params.get("mediawiki_monthly", False)),
+        added=parse_added(params.get("added")),
+    )
+    stats = ingest(
+        ctx.spark(),
+        _as_list(params["inputs"]),
+        str(ctx.output),
+        IngestConfig(read=options, fmt=params.get("format", "parquet")),
+        overwrite=True,
+    )
+    return {"docs_in": stats.docs_in, "docs_out": stats.docs_out, "dropped": dict(stats.dropped)}
+
+
+RUNNERS = {
+    "world": run_world,
+    "ingest": run_ingest,
+}
+
+
+def print_final_results(pipeline: Any, outcomes: list[Any], console: Any) -> None:
+    """After a pipeline: where the report is, and the effective-cutoff / long-tail table if one was made."""
+    for outcome in outcomes:
+        if outcome.kind == "audit":
+            console.print(f"audit report: {pipeline.stage_dir(outcome.name) / 'report.html'}")

@@ -1,0 +1,137 @@
+"""Content decoding, charset choice and HTML to text, checked on real pages and against the libraries."""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from pathlib import Path
+
+import brotli
+import pytest
+from fastwarc.warc import ArchiveIterator
+from resiliparse.extract.html2text import extract_plain_text
+
+from corpus.html_text import (
+    ContentDecodingError,
+    choose_charset,
+    decode_content_encoding,
+    decode_payload,
+    html_to_text,
+    meta_charset,
+    normalise_charset,
+)
+
+DATA = Path(__file__).parents[1] / "data"
+PAGES = DATA / "dating" / "pages"
+CLUEWEB = DATA / "warc" / "resiliparse_clueweb09-ja-quirk.warc.gz"
+
+
+@pytest.fixture(scope="module")
+def clueweb_body() -> bytes:
+    """The first ClueWeb09 payload: EUC-JP HTML, no meta charset in its first 1024 bytes."""
+    for record in ArchiveIterator(CLUEWEB.open("rb"), parse_http=True, quirks_mode=True):
+        if str(record.record_type) == "response":
+            return record.reader.read()
+    raise AssertionError("no response record")
+
+
+def test_content_encodings_round_trip() -> None:
+    page = b"<html><body><p>" + b"hello world " * 200 + b"</p></body></html>"
+    raw_deflate = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    cases = {
+        "gzip": gzip.compress(page),
+        "x-gzip": gzip.compress(page),
+        "deflate": zlib.compress(page),
+        "br": brotli.compress(page),
+        "identity": page,
+        "gzip, br": brotli.compress(gzip.compress(page)),
+    }
+    for coding, body in cases.items():
+        assert decode_content_encoding(body, coding) == (page, False), coding
+    assert decode_content_encoding(raw_deflate.compress(page) + raw_deflate.flush(), "deflate") == (
+        page,
+        False,
+    )
+
+
+def test_gzip_label_on_plain_payload_is_a_counted_mismatch() -> None:
+    page = b"<html><body>stored decoded</body></html>"
+    assert decode_content_encoding(page, "gzip") == (page, True)
+
+
+@pytest.mark.parametrize(
+    ("body", "coding"),
+    [
+        (gzip.compress(bytes(range(256)) * 20)[:-30], "gzip"),
+        (b"\x1f\x8b\x08\x00garbage-garbage", "gzip"),
+        (b"\x00\x01\x02 not brotli", "br"),
+        (b"abc", "compress"),
+    ],
+)
+def test_bad_content_encoding_raises(body: bytes, coding: str) -> None:
+    with pytest.raises(ContentDecodingError):
+        decode_content_encoding(body, coding)
+
+
+def test_charset_order_http_then_meta_then_detection(clueweb_body: bytes) -> None:
+    meta = b'<html><head><meta charset="shift_jis"></head><body>x</body></html>'
+    assert choose_charset(meta, "utf-8") == ("utf-8", "http")
+    assert choose_charset(meta, None) == ("shift_jis", "meta")
+    assert choose_charset(meta, "no-such-charset") == ("shift_jis", "meta")
+    assert choose_charset(b"\xef\xbb\xbf<p>x</p>", "iso-8859-1") == ("utf-8", "bom")
+    assert choose_charset(clueweb_body, None) == ("euc_jp", "meta")
+    undeclared = clueweb_body.replace(b"<meta", b"<xmeta").replace(b"<META", b"<xmeta")
+    assert choose_charset(undeclared, None) == ("euc_jp", "detected")
+
+
+def test_detected_euc_jp_decodes_the_japanese_page(clueweb_body: bytes) -> None:
+    decoded = decode_payload(clueweb_body.replace(b"<meta", b"<xmeta").replace(b"<META", b"<xmeta"), None)
+    assert decoded.replaced == 0
+    assert decoded.how == "detected" and "ヘッドポーター" in decoded.text
+    assert decoded.text.replace("<xmeta", "<meta") == clueweb_body.decode("euc_jp").replace("<META", "<meta")
+
+
+def test_meta_http_equiv_and_whatwg_names() -> None:
+    equiv = b'<meta http-equiv="Content-Type" content="text/html; charset=GBK">'
+    assert meta_charset(equiv) == "gb18030"
+    assert normalise_charset("ISO-8859-1") == "cp1252"
+    assert normalise_charset("bogus") is None
+    text = "中文网页，编码为国标扩展。"
+    assert decode_payload(text.encode("gb18030"), "gbk").text == text
+
+
+def test_mislabelled_charset_falls_back_to_detection() -> None:
+    page = "<html><body><p>" + "Un café crème à Paris, s'il vous plaît. " * 20 + "</p></body></html>"
+    decoded = decode_payload(page.encode("cp1252"), "utf-8")
+    assert decoded.replaced == 0 and "café crème" in decoded.text and decoded.how == "detected"
+
+
+def test_undecodable_bytes_are_replaced_and_counted() -> None:
+    # bytes that neither UTF-8 nor the detected charset decode (the WARC test's junk page)
+    junk = (
+        b"<html><body><p>" + bytes([0x81, 0x8D, 0x8F, 0x90, 0x9D, 0xFF, 0xC0]) * 300 + b"</p></body></html>"
+    )
+    decoded = decode_payload(junk, "utf-8")
+    assert decoded.replaced > 1000 and decoded.text.count("\ufffd") == decoded.replaced
+    assert decoded.text.startswith("<html><body><p>")
+    # a U+FFFD the page itself contains is not a decoding failure
+    assert decode_payload("<p>a \ufffd b</p>".encode(), "utf-8").replaced == 0
+
+
+def test_html_to_text_matches_resiliparse_main_content_on_real_pages() -> None:
+    pages = sorted(PAGES.glob("*.html.gz"))[:5]
+    assert pages
+    for page in pages:
+        html = gzip.decompress(page.read_bytes()).decode("utf-8", "replace")
+        text, fell_back = html_to_text(html)
+        reference = extract_plain_text(html, preserve_formatting=True, main_content=True)
+        assert text == (reference if reference.strip() else text)
+        assert fell_back == (not reference.strip())
+        assert text.strip() and "<script" not in text
+
+
+def test_html_to_text_falls_back_to_the_whole_page() -> None:
+    html = "<html><body><nav><a href='/'>Home</a> <a href='/about'>About us</a></nav></body></html>"
+    assert extract_plain_text(html, main_content=True).strip() == ""
+    text, fell_back = html_to_text(html)
+    assert fell_back and "Home" in text and "About us" in text

@@ -1,0 +1,171 @@
+"""Dolma and plain JSON Lines: columns from metadata, kept extra fields, and bad lines with their numbers."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import json
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+import zstandard
+
+from corpus.readers import ReadOptions, read_documents, read_schema, stable_id
+from corpus.schema import validate
+from corpus.stats import RejectLog
+
+DATA = Path(__file__).parents[1] / "data"
+PAGES = DATA / "versions" / "wikipedia_versions" / "pages"
+WMF_JSON = DATA / "versions" / "wmf_content_mediawiki_content_history_v1.json.gz"
+ADDED = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def read(path: Path, options: ReadOptions | None = None) -> tuple[list[dict], RejectLog]:
+    options = options or ReadOptions(added=ADDED)
+    rejects = RejectLog()
+    batches = list(read_documents(str(path), options, rejects))
+    for batch in batches:
+        validate(batch)
+    return pa.Table.from_batches(batches, schema=read_schema(options)).to_pylist(), rejects
+
+
+@pytest.fixture(scope="module")
+def texts() -> list[str]:
+    """Real article texts (the newest revision of the first 30 Wikipedia pages of the versions sample)."""
+    found = []
+    for page in sorted(PAGES.iterdir())[:30]:
+        newest = max(page.glob("*.txt"), key=lambda p: int(p.stem))
+        found.append(newest.read_text(encoding="utf-8", errors="replace"))
+    return found
+
+
+def dolma_line(i: int, text: str) -> dict:
+    return {
+        "id": f"doc-{i}",
+        "text": text,
+        "source": "wiki-versions",
+        "added": "2024-06-01T12:00:00.000Z",
+        "created": "2019-03-04",
+        "metadata": {"url": f"https://en.wikipedia.org/wiki/Page_{i}", "lang": "en", "license": "CC BY-SA"},
+    }
+
+
+def write_lines(path: Path, lines: list, opener: Callable = open) -> None:
+    with opener(path, "wb") as out:
+        for line in lines:
+            if isinstance(line, dict):
+                line = json.dumps(line)
+            out.write((line.encode() if isinstance(line, str) else line) + b"\n")
+
+
+def test_dolma_lines_become_record_columns(tmp_path: Path, texts: list[str]) -> None:
+    path = tmp_path / "docs.jsonl"
+    write_lines(path, [dolma_line(i, t) for i, t in enumerate(texts)])
+    docs, rejects = read(path)
+    assert len(rejects) == 0 and len(docs) == 30
+    first = docs[0]
+    assert first["id"] == "doc-0" and first["text"] == texts[0]
+    assert first["source"] == "wiki-versions" and first["lang"] == "en"
+    assert first["url"] == "https://en.wikipedia.org/wiki/Page_0"
+    assert first["added"] == datetime(2024, 6, 1, 12, tzinfo=UTC)  # the line's own `added` is kept
+    assert first["created"] == datetime(2019, 3, 4, tzinfo=UTC)
+    assert json.loads(first["metadata_json"]) == {"license": "CC BY-SA"}
+
+
+def test_plain_text_lines_get_hash_ids_and_file_source(tmp_path: Path, texts: list[str]) -> None:
+    path = tmp_path / "plain.jsonl.gz"
+    write_lines(path, [{"text": t} for t in texts[:5]], gzip.open)
+    docs, rejects = read(path)
+    assert len(rejects) == 0 and len(docs) == 5
+    assert docs[0]["source"] == "plain" and docs[0]["added"] == ADDED
+    assert docs[0]["id"] == stable_id("plain", None, texts[0])
+
+
+def test_bad_lines_are_rejected_with_line_numbers(tmp_path: Path, texts: list[str]) -> None:
+    lines = [
+        dolma_line(0, texts[0]),
+        "{not json",
+        {"id": "x1"},
+        {"text": 42},
+        dolma_line(4, texts[4]),
+        {"text": "fine", "created": "the 4th of July"},
+        {"text": "fine", "metadata": ["not", "an", "object"]},
+        '["an", "array"]',
+        {"text": "   "},
+        dolma_line(9, texts[9]),
+        {"text": texts[10], "id": "doc-0"},
+        b'{"text": "\xff\xfe not UTF-8"}',
+    ]
+    path = tmp_path / "bad.jsonl"
+    write_lines(path, lines)
+    docs, rejects = read(path)
+    assert [d["id"] for d in docs] == ["doc-0", "doc-4", "doc-9"]
+    assert rejects.counts == Counter(
+        {"bad_json": 3, "empty_text": 2, "bad_type": 2, "bad_timestamp": 1, "duplicate_id": 1}
+    )
+    where = {r.input.rsplit(":", 1)[1]: r.reason for r in rejects.items}
+    assert where == {
+        "line 2": "bad_json",
+        "line 3": "empty_text",
+        "line 4": "bad_type",
+        "line 6": "bad_timestamp",
+        "line 7": "bad_type",
+        "line 8": "bad_json",
+        "line 9": "empty_text",
+        "line 11": "duplicate_id",
+        "line 12": "bad_json",
+    }
+    assert all(r.sample for r in rejects.items)
+    assert len(docs) + len(rejects) == len(lines)
+
+
+@pytest.mark.parametrize(
+    ("suffix", "compress", "reason"),
+    [
+        (".jsonl.gz", gzip.compress, "truncated_gzip"),
+        (".jsonl.zst", zstandard.ZstdCompressor().compress, "truncated_zstd"),
+        (".jsonl.bz2", lambda data: bz2.compress(data, compresslevel=1), "truncated_bz2"),
+    ],
+)
+def test_truncated_compressed_file_keeps_lines_before_the_cut(
+    tmp_path: Path, suffix: str, compress: Callable[[bytes], bytes], reason: str
+) -> None:
+    # Every revision of every article (a few MB): many zstd/bz2 blocks, so some lie before the cut.
+    revisions = sorted(PAGES.glob("*/*.txt"))
+    lines = [dolma_line(i, p.read_text(encoding="utf-8", errors="replace")) for i, p in enumerate(revisions)]
+    blob = compress(b"".join(json.dumps(line).encode() + b"\n" for line in lines))
+    whole = tmp_path / f"whole{suffix}"
+    whole.write_bytes(blob)
+    docs, rejects = read(whole)
+    assert len(docs) == len(lines) and len(rejects) == 0
+    cut = tmp_path / f"cut{suffix}"
+    cut.write_bytes(blob[: len(blob) // 2])
+    docs, rejects = read(cut)
+    assert rejects.counts == Counter({reason: 1})
+    assert 0 < len(docs) < len(lines)
+    assert [d["id"] for d in docs] == [f"doc-{i}" for i in range(len(docs))]
+    assert [d["text"] for d in docs] == [line["text"] for line in lines[: len(docs)]]
+    assert rejects.items[0].input == f"{cut}:line {len(docs) + 1}"
+
+
+def test_column_map_renames_input_fields(tmp_path: Path) -> None:
+    path = tmp_path / "mapped.jsonl"
+    write_lines(
+        path, [{"body": "Hello there.", "date": "2020-02-02T10:00:00+02:00", "link": "https://a.example/"}]
+    )
+    docs, rejects = read(path, ReadOptions(column_map={"text": "body", "created": "date", "url": "link"}))
+    assert len(rejects) == 0
+    assert docs[0]["text"] == "Hello there." and docs[0]["url"] == "https://a.example/"
+    assert docs[0]["created"] == datetime(2020, 2, 2, 8, tzinfo=UTC)
+    assert docs[0]["metadata_json"] is None
+
+
+def test_real_revision_export_without_top_level_text_is_rejected_per_line() -> None:
+    with gzip.open(WMF_JSON, "rt") as lines:
+        n_lines = sum(1 for line in lines if line.strip())
+    docs, rejects = read(WMF_JSON, ReadOptions(column_map={"created": "revision_dt"}))
+    assert docs == [] and rejects.counts == Counter({"empty_text": n_lines})

@@ -1,0 +1,120 @@
+"""Parquet input: FineWeb-style column mapping, kept extra columns, bad rows and a corrupt file."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from corpus.parquet_reader import column_map_for
+from corpus.readers import ReadOptions, read_documents, read_schema
+from corpus.schema import validate
+from corpus.stats import RejectLog
+
+PAGES = Path(__file__).parents[1] / "data" / "versions" / "wikipedia_versions" / "pages"
+
+
+@pytest.fixture(scope="module")
+def fineweb_rows() -> list[dict]:
+    """FineWeb-shaped rows around real article texts (the oldest revision of 40 pages)."""
+    rows = []
+    for i, page in enumerate(sorted(PAGES.iterdir())[:40]):
+        rows.append(
+            {
+                "text": (page / "0.txt").read_text(encoding="utf-8", errors="replace"),
+                "id": f"<urn:uuid:{i:08d}-0000-0000-0000-000000000000>",
+                "dump": "CC-MAIN-2013-20",
+                "url": f"https://en.wikipedia.org/wiki/{page.name}",
+                "date": f"2013-05-{1 + i % 28:02d}T05:48:54Z",
+                "file_path": "s3://commoncrawl/crawl-data/CC-MAIN-2013-20/segments/x.warc.gz",
+                "language": "en",
+                "language_score": 0.93,
+                "token_count": 1000 + i,
+            }
+        )
+    return rows
+
+
+def read(path: Path, options: ReadOptions) -> tuple[list[dict], RejectLog, list[int]]:
+    rejects = RejectLog()
+    batches = list(read_documents(str(path), options, rejects))
+    for batch in batches:
+        validate(batch)
+    table = pa.Table.from_batches(batches, schema=read_schema(options))
+    return table.to_pylist(), rejects, [b.num_rows for b in batches]
+
+
+def test_fineweb_columns_map_by_default(tmp_path: Path, fineweb_rows: list[dict]) -> None:
+    path = tmp_path / "fineweb.parquet"
+    pq.write_table(pa.Table.from_pylist(fineweb_rows), path, row_group_size=16)
+    docs, rejects, sizes = read(path, ReadOptions(batch_size=10))
+    assert len(rejects) == 0 and len(docs) == 40 and sizes == [10, 10, 10, 10]
+    first = docs[0]
+    assert first["text"] == fineweb_rows[0]["text"] and first["id"] == fineweb_rows[0]["id"]
+    assert first["crawl_date"] == datetime(2013, 5, 1, 5, 48, 54, tzinfo=UTC)
+    assert first["dump"] == "CC-MAIN-2013-20" and first["url"].startswith("https://en.wikipedia.org/wiki/")
+    assert first["source"] == "fineweb"
+    assert json.loads(first["metadata_json"]) == {
+        "file_path": fineweb_rows[0]["file_path"],
+        "language": "en",
+        "language_score": 0.93,
+        "token_count": 1000,
+    }
+
+
+def test_column_map_overrides_and_record_columns_by_name(tmp_path: Path) -> None:
+    table = pa.table(
+        {
+            "content": ["Alpha text.", "Beta text."],
+            "published": pa.array([datetime(2020, 1, 2, tzinfo=UTC), None], pa.timestamp("ms", tz="UTC")),
+            "lang": ["en", "de"],
+            "date": ["2021-01-01", "2021-02-02"],
+        }
+    )
+    path = tmp_path / "custom.parquet"
+    pq.write_table(table, path)
+    docs, rejects, _ = read(
+        path, ReadOptions(column_map={"text": "content", "created": "published"}, source="s")
+    )
+    assert len(rejects) == 0
+    assert [d["text"] for d in docs] == ["Alpha text.", "Beta text."]
+    assert docs[0]["created"] == datetime(2020, 1, 2, tzinfo=UTC) and docs[1]["created"] is None
+    assert [d["lang"] for d in docs] == ["en", "de"]
+    assert docs[1]["crawl_date"] == datetime(2021, 2, 2, tzinfo=UTC)
+    assert {d["source"] for d in docs} == {"s"}
+    assert column_map_for(table.schema, {})["crawl_date"] == "date"
+
+
+def test_bad_rows_are_rejected_and_the_rest_survive(tmp_path: Path, fineweb_rows: list[dict]) -> None:
+    rows = [dict(r) for r in fineweb_rows[:6]]
+    rows[1]["text"] = None
+    rows[2]["date"] = "not a date"
+    rows[3]["text"] = "x" * 2_000_000
+    rows[4]["id"] = rows[0]["id"]
+    path = tmp_path / "bad.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    docs, rejects, _ = read(path, ReadOptions(max_doc_bytes=1_000_000))
+    assert [d["id"] for d in docs] == [rows[0]["id"], rows[5]["id"]]
+    assert [d["text"] for d in docs] == [rows[0]["text"], rows[5]["text"]]
+    where = {r.input.rsplit(":", 1)[1]: r.reason for r in rejects.items}
+    assert where == {
+        "row 1": "empty_text",
+        "row 2": "bad_timestamp",
+        "row 3": "too_large",
+        "row 4": "duplicate_id",
+    }
+
+
+def test_corrupt_parquet_is_one_reject(tmp_path: Path, fineweb_rows: list[dict]) -> None:
+    path = tmp_path / "whole.parquet"
+    pq.write_table(pa.Table.from_pylist(fineweb_rows), path)
+    cut = tmp_path / "cut.parquet"
+    cut.write_bytes(path.read_bytes()[:-100])
+    docs, rejects, _ = read(cut, ReadOptions())
+    assert docs == [] and rejects.counts == Counter({"corrupt_parquet": 1})
+    assert rejects.items[0].sample.startswith(b"PAR1")

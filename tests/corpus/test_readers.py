@@ -1,0 +1,184 @@
+"""Format detection, read options, file-level failures and the shared helpers of corpus.readers."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import pickle
+import shutil
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import zstandard
+
+from corpus.readers import (
+    ReadOptions,
+    ZstdFrameReader,
+    base_source,
+    detect_format,
+    dump_from_path,
+    local_path,
+    read_documents,
+    read_schema,
+    stable_id,
+)
+from corpus.schema import COLUMN_NAMES
+from corpus.stats import RejectLog
+
+DATA = Path(__file__).parents[1] / "data"
+WHIRLWIND = DATA / "warc" / "cc-whirlwind_whirlwind.warc.gz"
+WET = DATA / "warc" / "cc-whirlwind_whirlwind.warc.wet.gz"
+MEDIAWIKI = DATA / "versions" / "wmf_commonswiki_File13327093_revisions.xml"
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [
+        ("CC-MAIN-20240517233122-20240518023122-00000.warc.gz", "warc"),
+        ("x.warc", "warc"),
+        ("x.warc.zst", "warc"),
+        ("x.warc.wet.gz", "wet"),
+        ("docs.jsonl", "jsonl"),
+        ("docs.json.gz", "jsonl"),
+        ("docs.jsonl.zst", "jsonl"),
+        ("part-00000.parquet", "parquet"),
+        ("enwiki-pages-meta-history1.xml.bz2", "mediawiki"),
+        ("History.XML", "mediawiki"),
+    ],
+)
+def test_detect_format_by_name(name: str, fmt: str) -> None:
+    assert detect_format(name) == fmt  # by name alone: the file need not exist
+
+
+def test_detect_format_by_sniffing(tmp_path: Path) -> None:
+    cases = {
+        "a": WHIRLWIND.read_bytes(),  # gzip, then "WARC/"
+        "b": gzip.decompress(WET.read_bytes()),  # "WARC/" with conversion records
+        "c": zstandard.ZstdCompressor().compress(b'{"text": "x"}\n'),
+        "d": MEDIAWIKI.read_bytes()[:5000],
+        "e": b"\xef\xbb\xbf" + b'{"text": "bom"}\n',
+    }
+    expected = {"a": "warc", "b": "wet", "c": "jsonl", "d": "mediawiki", "e": "jsonl"}
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+        assert detect_format(str(tmp_path / name)) == expected[name], name
+    pq.write_table(pa.table({"text": ["x"]}), tmp_path / "f")
+    assert detect_format(str(tmp_path / "f")) == "parquet"
+
+
+def test_detect_format_unknown_raises_naming_the_path(tmp_path: Path) -> None:
+    path = tmp_path / "noise.bin"
+    path.write_bytes(os.urandom(300))
+    with pytest.raises(ValueError, match=r"noise\.bin: unknown input format"):
+        detect_format(str(path))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"batch_size": 0}, "batch_size"),
+        ({"max_doc_bytes": -1}, "max_doc_bytes"),
+        ({"min_text_chars": -2}, "min_text_chars"),
+        ({"added": datetime(2024, 1, 1)}, "added"),
+        ({"source": ""}, "source"),
+        ({"column_map": {"no_such_column": "x"}}, "column_map"),
+    ],
+)
+def test_bad_options_name_the_field(kwargs: dict, field: str) -> None:
+    with pytest.raises(ValueError, match=rf"^{field}: "):
+        ReadOptions(**kwargs)
+
+
+def test_file_level_failures_are_rejects(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.warc.gz"
+    empty.write_bytes(b"")
+    noise = tmp_path / "noise"
+    noise.write_bytes(os.urandom(1000))
+    folder = tmp_path / "folder.jsonl"
+    folder.mkdir()
+    cases = {
+        str(tmp_path / "absent.warc.gz"): "missing_file",
+        str(empty): "empty_file",
+        str(noise): "unknown_format",
+        str(folder): "unreadable_file",
+        "s3://bucket/key.warc.gz": "unreadable_file",
+    }
+    for path, reason in cases.items():
+        rejects = RejectLog()
+        assert list(read_documents(path, ReadOptions(), rejects)) == []
+        assert rejects.counts == Counter({reason: 1}), path
+        assert rejects.items[0].input == path
+    rejects = RejectLog()
+    list(read_documents(str(noise), ReadOptions(), rejects))
+    assert rejects.items[0].sample == noise.read_bytes()
+
+
+def test_file_uri_reads_like_a_path(tmp_path: Path) -> None:
+    copy = tmp_path / "copy of.warc.gz"
+    shutil.copy(WHIRLWIND, copy)
+    rejects = RejectLog()
+    batches = list(read_documents(copy.as_uri(), ReadOptions(), rejects))
+    assert len(rejects) == 0 and sum(b.num_rows for b in batches) == 1
+    assert local_path(copy.as_uri()) == str(copy)
+
+
+def test_read_schema_is_the_record_then_extras() -> None:
+    plain = read_schema(ReadOptions())
+    assert tuple(plain.names[: len(COLUMN_NAMES)]) == COLUMN_NAMES
+    assert "html" not in plain.names and "html" in read_schema(ReadOptions(keep_html=True)).names
+    assert plain.names[-5:] == ["cc_lang", "resource", "revision_id", "revision_ts", "metadata_json"]
+
+
+def test_added_is_taken_once_per_read() -> None:
+    rejects = RejectLog()
+    opts = ReadOptions(batch_size=1)
+    table = pa.Table.from_batches(
+        list(read_documents(str(MEDIAWIKI), opts, rejects)), schema=read_schema(opts)
+    )
+    assert table.num_rows == 59 and len(set(table.column("added").to_pylist())) == 1
+
+
+def test_stable_id_is_sha1_of_source_url_text() -> None:
+    expected = hashlib.sha1(b"src\x00https://a.example/\x00hello").hexdigest()
+    assert stable_id("src", "https://a.example/", "hello") == expected
+    assert stable_id("src", None, "hello") == hashlib.sha1(b"src\x00\x00hello").hexdigest()
+    assert stable_id("src", None, "hello") != stable_id("other", None, "hello")
+
+
+def test_path_helpers() -> None:
+    assert (
+        dump_from_path("s3://commoncrawl/crawl-data/CC-MAIN-2024-22/segments/x.warc.gz") == "CC-MAIN-2024-22"
+    )
+    assert dump_from_path("/data/sample.warc.gz") is None
+    assert base_source("/data/dolma_sample-0000.warc.gz") == "dolma_sample-0000"
+    assert base_source("docs.jsonl.zst") == "docs"
+
+
+def test_zstd_reader_spans_frames_and_notices_a_cut() -> None:
+    one = zstandard.ZstdCompressor().compress(b"first frame\n" * 1000)
+    two = zstandard.ZstdCompressor().compress(b"second frame\n" * 1000)
+    whole = ZstdFrameReader(io.BytesIO(one + two)).readall()
+    assert whole == b"first frame\n" * 1000 + b"second frame\n" * 1000
+    with pytest.raises(EOFError):
+        ZstdFrameReader(io.BytesIO(one + two[: len(two) // 2])).readall()
+
+
+def test_added_option_is_used(tmp_path: Path) -> None:
+    when = datetime(2030, 5, 6, 7, 8, 9, tzinfo=UTC)
+    rejects = RejectLog()
+    batch = next(read_documents(str(WHIRLWIND), ReadOptions(added=when), rejects))
+    assert batch.column("added").to_pylist() == [when]
+
+
+def test_options_pickle_and_hash_for_spark_tasks() -> None:
+    options = ReadOptions(column_map={"created": "date"}, added=datetime(2024, 1, 1, tzinfo=UTC))
+    assert pickle.loads(pickle.dumps(options)) == options
+    assert hash(options) == hash(
+        ReadOptions(column_map={"created": "date"}, added=datetime(2024, 1, 1, tzinfo=UTC))
+    )

@@ -1,0 +1,296 @@
+"""WARC and WET reading on the real samples, and every bad-input case with the good records around it."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from corpus.readers import ReadOptions, read_documents, read_schema
+from corpus.schema import validate
+from corpus.stats import REJECT_SAMPLE_BYTES, RejectLog
+from corpus.warc import dechunk, parse_http_date, unwrap_uri, warcinfo_dump
+
+WARC = Path(__file__).parents[1] / "data" / "warc"
+WHIRLWIND = WARC / "cc-whirlwind_whirlwind.warc.gz"
+WHIRLWIND_WET = WARC / "cc-whirlwind_whirlwind.warc.wet.gz"
+DOLMA = WARC / "dolma_sample-0000.warc.gz"
+CLUEWEB = WARC / "resiliparse_clueweb09-ja-quirk.warc.gz"
+OPTIONS = ReadOptions(added=datetime(2025, 1, 1, tzinfo=UTC))
+
+
+def read(path: Path | str, options: ReadOptions = OPTIONS) -> tuple[pa.Table, RejectLog, Counter[str]]:
+    rejects: RejectLog = RejectLog()
+    counters: Counter[str] = Counter()
+    batches = list(read_documents(str(path), options, rejects, counters))
+    for batch in batches:
+        validate(batch)
+        assert batch.schema.equals(read_schema(options))
+    table = pa.Table.from_batches(batches, schema=read_schema(options))
+    return table, rejects, counters
+
+
+def warc_record(warc_type: str, uri: str, block: bytes, extra: str = "") -> bytes:
+    """One uncompressed WARC/1.0 record around `block` (Content-Length computed)."""
+    header = (
+        f"WARC/1.0\r\nWARC-Type: {warc_type}\r\nWARC-Date: 2024-04-25T16:24:44Z\r\n"
+        f"WARC-Record-ID: <urn:uuid:{abs(hash((warc_type, uri, block))):032x}>\r\n"
+        f"WARC-Target-URI: {uri}\r\n{extra}Content-Type: application/http;msgtype=response\r\n"
+        f"Content-Length: {len(block)}\r\n\r\n"
+    )
+    return header.encode() + block + b"\r\n\r\n"
+
+
+def http_response(
+    body: bytes, content_type: str = "text/html; charset=utf-8", status: str = "200 OK"
+) -> bytes:
+    return f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n\r\n".encode() + body
+
+
+@pytest.fixture(scope="module")
+def dolma_raw() -> bytes:
+    return gzip.decompress(DOLMA.read_bytes())
+
+
+@pytest.fixture(scope="module")
+def dolma_full() -> pa.Table:
+    return read(DOLMA)[0]
+
+
+def response_offsets(raw: bytes) -> list[int]:
+    """Start offsets of the response records of an uncompressed WARC."""
+    offsets, pos = [], 0
+    while (pos := raw.find(b"WARC/1.0\r\nWARC-Type: response", pos)) >= 0:
+        offsets.append(pos)
+        pos += 1
+    return offsets
+
+
+def with_inserted(raw: bytes, records: bytes, before_response: int) -> bytes:
+    at = response_offsets(raw)[before_response]
+    return raw[:at] + records + raw[at:]
+
+
+# --- the real samples -------------------------------------------------------------------------------------
+
+
+def test_whirlwind_capture_values() -> None:
+    table, rejects, counters = read(WHIRLWIND)
+    assert len(rejects) == 0 and table.num_rows == 1
+    doc = table.to_pylist()[0]
+    assert doc["id"] == "urn:uuid:2aabeff2-67f5-4608-8466-e87c6296e2b6"
+    assert doc["url"] == "https://an.wikipedia.org/wiki/Escopete"
+    assert doc["crawl_date"] == datetime(2024, 5, 18, 1, 58, 10, tzinfo=UTC)
+    assert doc["last_modified"] == datetime(2024, 5, 4, 1, 58, 10, tzinfo=UTC)
+    assert doc["dump"] == "CC-MAIN-2024-22"
+    assert doc["source"] == "cc/CC-MAIN-2024-22"
+    assert doc["added"] == datetime(2025, 1, 1, tzinfo=UTC)
+    assert "Escopete" in doc["text"] and "<div" not in doc["text"]
+    assert doc["created"] is None and doc["cc_lang"] is None
+    # request, metadata and warcinfo records are not documents and not rejects
+    assert counters["skipped_request"] == 1 and counters["skipped_metadata"] == 1
+    assert counters["skipped_warcinfo"] == 1 and counters["charset_from_http"] == 1
+
+
+def test_keep_html_keeps_the_decoded_page() -> None:
+    table, _, _ = read(WHIRLWIND, ReadOptions(keep_html=True))
+    html = table.column("html")[0].as_py()
+    assert html.lstrip().lower().startswith("<!doctype html") and "Escopete" in html
+    assert "html" not in read(WHIRLWIND)[0].column_names
+
+
+def test_wet_conversion_record_keeps_cc_language() -> None:
+    table, rejects, _ = read(WHIRLWIND_WET)
+    assert len(rejects) == 0 and table.num_rows == 1
+    doc = table.to_pylist()[0]
+    assert doc["cc_lang"] == "spa"
+    assert doc["id"] == "urn:uuid:ba729a40-ff84-4085-8d48-0a5b2ee0c42d"
+    assert doc["url"] == "https://an.wikipedia.org/wiki/Escopete"
+    assert doc["text"].startswith("Escopete - Biquipedia, a enciclopedia libre")
+    assert doc["dump"] == "CC-MAIN-2024-22" and doc["crawl_date"] == datetime(
+        2024, 5, 18, 1, 58, 10, tzinfo=UTC
+    )
+
+
+def test_dolma_sample_has_22_documents_with_unwrapped_urls(dolma_full: pa.Table) -> None:
+    _, rejects, counters = read(DOLMA)
+    assert dolma_full.num_rows == 22 and len(rejects) == 0
+    urls = dolma_full.column("url").to_pylist()
+    assert all(u.startswith("https://") and not u.endswith(">") for u in urls)
+    assert "https://maria-antoniak.github.io/2020/03/25/pip.html" in urls
+    assert len(set(dolma_full.column("id").to_pylist())) == 22
+    assert set(dolma_full.column("source").to_pylist()) == {"dolma_sample-0000"}
+    assert dolma_full.column("dump").null_count == 22
+    # wget's log and argument records are WARC "resource" records: not documents
+    assert counters["skipped_resource"] == 2 and counters["skipped_request"] == 22
+
+
+def test_clueweb_euc_jp_gzip_quirk_and_malformed_date() -> None:
+    table, rejects, counters = read(CLUEWEB)
+    assert len(rejects) == 0 and table.num_rows == 29
+    first = table.to_pylist()[0]
+    assert "ヘッドポーター" in first["text"] and "吉田カバン" in first["text"]
+    assert "\ufffd" not in first["text"]
+    # `2008-10-294T05:21:46-0700` does not parse: kept, dated by the HTTP Date header, counted
+    assert counters["bad_warc_date"] == 29 and counters["crawl_date_from_http_date"] == 29
+    assert first["crawl_date"] == datetime(2009, 1, 28, 17, 5, 56, tzinfo=UTC)
+    # Content-Encoding: gzip on payloads stored decoded
+    assert counters["content_encoding_mismatch"] == 29
+    assert counters["charset_from_http"] == 29
+    assert first["dump"] == "clueweb09-ja" and first["source"] == "resiliparse_clueweb09-ja-quirk"
+
+
+def test_batches_are_bounded_by_batch_size() -> None:
+    rejects = RejectLog()
+    sizes = [b.num_rows for b in read_documents(str(DOLMA), ReadOptions(batch_size=5), rejects)]
+    assert sizes == [5, 5, 5, 5, 2]
+
+
+# --- bad input ------------------------------------------------------------------------------------------
+
+
+def test_truncated_gzip_keeps_records_before_the_cut(tmp_path: Path, dolma_full: pa.Table) -> None:
+    data = DOLMA.read_bytes()
+    cut = tmp_path / "cut.warc.gz"
+    cut.write_bytes(data[: len(data) // 2])
+    table, rejects, _ = read(cut)
+    assert rejects.counts == Counter({"truncated_gzip": 1})
+    assert 0 < table.num_rows < 22
+    assert table.column("id").to_pylist() == dolma_full.column("id").to_pylist()[: table.num_rows]
+    assert rejects.items[0].input.startswith(f"{cut}:offset ")
+    assert 0 < len(rejects.items[0].sample) <= REJECT_SAMPLE_BYTES
+
+
+def test_corrupt_record_in_the_middle_is_one_reject(
+    tmp_path: Path, dolma_raw: bytes, dolma_full: pa.Table
+) -> None:
+    at = response_offsets(dolma_raw)[5]
+    bad = bytearray(dolma_raw)
+    bad[at : at + 40] = b"\x00\xff" * 20  # garble the record's version line and type
+    path = tmp_path / "corrupt.warc"
+    path.write_bytes(bytes(bad))
+    table, rejects, _ = read(path)
+    assert rejects.counts == Counter({"corrupt_record": 1})
+    assert rejects.items[0].input == f"{path}:offset {at}"
+    assert rejects.items[0].sample.startswith(b"\x00\xff")
+    urls = dolma_full.column("url").to_pylist()
+    assert table.num_rows == 21
+    assert table.column("url").to_pylist() == urls[:5] + urls[6:]
+
+
+def test_http_status_revisit_binary_and_empty_are_rejects(tmp_path: Path, dolma_raw: bytes) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + os.urandom(2000)
+    inserted = (
+        warc_record(
+            "response", "https://example.org/missing", http_response(b"<p>gone</p>", status="404 Not Found")
+        )
+        + warc_record("revisit", "https://example.org/again", b"HTTP/1.1 200 OK\r\n\r\n")
+        + warc_record("response", "https://example.org/logo.png", http_response(png, "image/png"))
+        + warc_record("response", "https://example.org/unlabelled", http_response(png, ""))
+        + warc_record("response", "https://example.org/empty", http_response(b"<html><body> </body></html>"))
+    )
+    path = tmp_path / "mixed.warc"
+    path.write_bytes(with_inserted(dolma_raw, inserted, 3))
+    table, rejects, _ = read(path)
+    assert rejects.counts == Counter({"http_status": 1, "revisit": 1, "binary_payload": 2, "empty_text": 1})
+    assert table.num_rows == 22
+    details = {r.reason: r.detail for r in rejects.items}
+    assert "404" in details["http_status"]
+    assert all(r.input.startswith(f"{path}:offset ") and r.sample for r in rejects.items)
+
+
+def test_malformed_last_modified_is_null_and_counted(tmp_path: Path) -> None:
+    raw = gzip.decompress(WHIRLWIND.read_bytes())
+    good = b"last-modified: Sat, 04 May 2024 01:58:10 GMT"
+    assert good in raw
+    path = tmp_path / "lm.warc"
+    path.write_bytes(raw.replace(good, b"last-modified: Sat, 34 Foo 2024 01:58:10 GMT"))
+    table, rejects, counters = read(path)
+    assert len(rejects) == 0 and table.num_rows == 1
+    assert table.column("last_modified")[0].as_py() is None
+    assert counters["bad_last_modified"] == 1
+
+
+def test_malformed_http_header_is_rejected(tmp_path: Path, dolma_raw: bytes) -> None:
+    block = b"garbage without a status line\r\n\r\n<html><body><p>text</p></body></html>"
+    path = tmp_path / "badhttp.warc"
+    path.write_bytes(with_inserted(dolma_raw, warc_record("response", "https://example.org/x", block), 10))
+    table, rejects, _ = read(path)
+    assert rejects.counts == Counter({"bad_http_header": 1})
+    assert table.num_rows == 22
+
+
+def test_undecodable_and_mislabelled_bytes(tmp_path: Path, dolma_raw: bytes) -> None:
+    junk = (
+        b"<html><body><p>" + bytes([0x81, 0x8D, 0x8F, 0x90, 0x9D, 0xFF, 0xC0]) * 300 + b"</p></body></html>"
+    )
+    mislabelled = "<html><body><p>Un café crème à Paris, s'il vous plaît, et très vite.</p></body></html>"
+    inserted = warc_record("response", "https://example.org/junk", http_response(junk)) + warc_record(
+        "response", "https://example.org/cafe", http_response(mislabelled.encode("cp1252"))
+    )
+    path = tmp_path / "charset.warc"
+    path.write_bytes(with_inserted(dolma_raw, inserted, 0))
+    table, rejects, _ = read(path)
+    assert rejects.counts == Counter({"undecodable_text": 1})
+    assert table.num_rows == 23
+    cafe = next(d for d in table.to_pylist() if d["url"] == "https://example.org/cafe")
+    assert "café crème" in cafe["text"]
+
+
+def test_size_cap_rejects_large_payloads_only(dolma_full: pa.Table) -> None:
+    table, rejects, _ = read(DOLMA, ReadOptions(max_doc_bytes=30_000))
+    assert set(rejects.counts) == {"too_large"}
+    assert 0 < len(rejects) < 22 and table.num_rows + len(rejects) == 22
+    assert set(table.column("id").to_pylist()) < set(dolma_full.column("id").to_pylist())
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("random.warc", os.urandom(5000), "corrupt_record"),
+        ("random.warc.gz", b"\x1f\x8b\x08\x00" + os.urandom(5000), "corrupt_gzip"),
+    ],
+)
+def test_random_bytes_are_one_reject(tmp_path: Path, name: str, data: bytes, reason: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    table, rejects, _ = read(path)
+    assert table.num_rows == 0 and rejects.counts == Counter({reason: 1})
+
+
+def test_truncated_uncompressed_record(tmp_path: Path, dolma_raw: bytes, dolma_full: pa.Table) -> None:
+    at = response_offsets(dolma_raw)[7]
+    path = tmp_path / "short.warc"
+    path.write_bytes(dolma_raw[: at + 3000])
+    table, rejects, _ = read(path)
+    assert rejects.counts == Counter({"truncated_record": 1})
+    assert table.column("id").to_pylist() == dolma_full.column("id").to_pylist()[:7]
+
+
+def test_header_helpers() -> None:
+    assert unwrap_uri("<https://a.example/x>") == "https://a.example/x"
+    assert unwrap_uri("https://a.example/x") == "https://a.example/x"
+    assert parse_http_date("Sat, 04 May 2024 01:58:10 GMT") == datetime(2024, 5, 4, 1, 58, 10, tzinfo=UTC)
+    assert parse_http_date("Saturday, 04-May-24 01:58:10 GMT") == datetime(2024, 5, 4, 1, 58, 10, tzinfo=UTC)
+    assert parse_http_date("Sat May  4 01:58:10 2024") == datetime(2024, 5, 4, 1, 58, 10, tzinfo=UTC)
+    assert parse_http_date("yesterday") is None
+    assert warcinfo_dump(b"software: x\r\nisPartOf: CC-MAIN-2024-22\r\n") == "CC-MAIN-2024-22"
+    assert dechunk(b"4\r\nWiki\r\n5\r\npedia\r\n0\r\n\r\n") == b"Wikipedia"
+    assert dechunk(b"<html>not chunked") is None
+
+
+def test_utf16_page_with_bom_is_text_not_binary(tmp_path: Path, dolma_raw: bytes) -> None:
+    page = "<html><body><p>Texte encodé en UTF-16 avec marque d'ordre.</p></body></html>"
+    body = page.encode("utf-16")  # starts with a byte-order mark, full of NUL bytes
+    record = warc_record("response", "https://example.org/utf16", http_response(body, "text/html"))
+    path = tmp_path / "utf16.warc"
+    path.write_bytes(with_inserted(dolma_raw, record, 2))
+    table, rejects, counters = read(path)
+    assert len(rejects) == 0 and table.num_rows == 23
+    doc = next(d for d in table.to_pylist() if d["url"] == "https://example.org/utf16")
+    assert "Texte encodé en UTF-16" in doc["text"] and counters["charset_from_bom"] == 1

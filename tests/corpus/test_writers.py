@@ -1,0 +1,122 @@
+"""Parquet and Dolma writers: shard layout, byte-identical reruns, round trip, the atomic output folder."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from corpus.readers import ReadOptions, read_documents, read_schema
+from corpus.stats import RejectLog
+from corpus.writers import AtomicOutput, dolma_rows, iso_utc, write_dolma_jsonl_gz, write_parquet_shards
+
+DATA = Path(__file__).parents[1] / "data"
+DOLMA = DATA / "warc" / "dolma_sample-0000.warc.gz"
+WHIRLWIND = DATA / "warc" / "cc-whirlwind_whirlwind.warc.gz"
+HISTORY = DATA / "versions" / "wmf_commonswiki_File13327093_revisions.xml"
+ADDED = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def batches(path: Path, batch_size: int = 1000, keep_html: bool = False) -> list[pa.RecordBatch]:
+    rejects = RejectLog()
+    found = list(
+        read_documents(
+            str(path), ReadOptions(batch_size=batch_size, keep_html=keep_html, added=ADDED), rejects
+        )
+    )
+    assert len(rejects) == 0
+    return found
+
+
+def test_parquet_shards_have_exact_sizes_and_names(tmp_path: Path) -> None:
+    n = write_parquet_shards(batches(HISTORY, batch_size=7), tmp_path, rows_per_shard=25, row_group_rows=10)
+    assert n == 59
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]
+    files = [pq.ParquetFile(tmp_path / name) for name in names]
+    assert [f.metadata.num_rows for f in files] == [25, 25, 9]
+    assert [f.metadata.row_group(0).num_rows for f in files] == [10, 10, 9]
+    table = pa.concat_tables([f.read() for f in files])
+    expected = pa.Table.from_batches(batches(HISTORY), schema=read_schema(ReadOptions()))
+    assert table.equals(expected)
+
+
+def test_parquet_bytes_do_not_depend_on_input_batching(tmp_path: Path) -> None:
+    write_parquet_shards(batches(DOLMA, batch_size=3), tmp_path / "a", rows_per_shard=10, row_group_rows=4)
+    write_parquet_shards(batches(DOLMA, batch_size=8), tmp_path / "b", rows_per_shard=10, row_group_rows=4)
+    a = sorted((tmp_path / "a").iterdir())
+    b = sorted((tmp_path / "b").iterdir())
+    assert [p.name for p in a] == [p.name for p in b] and len(a) == 3
+    assert all(x.read_bytes() == y.read_bytes() for x, y in zip(a, b, strict=True))
+
+
+def test_dolma_rows_layout() -> None:
+    (batch,) = batches(WHIRLWIND, keep_html=True)
+    (row,) = dolma_rows(batch)
+    assert list(row) == ["id", "text", "source", "added", "created", "metadata"]
+    assert row["added"] == "2025-01-01T00:00:00Z" and row["created"] is None
+    meta = row["metadata"]
+    assert meta["url"] == "https://an.wikipedia.org/wiki/Escopete"
+    assert meta["crawl_date"] == "2024-05-18T01:58:10Z" and meta["last_modified"] == "2024-05-04T01:58:10Z"
+    assert meta["dump"] == "CC-MAIN-2024-22"
+    assert "html" not in meta and "lang" not in meta  # html dropped unless asked; nulls left out
+    assert "<html" in dolma_rows(batch, keep_html=True)[0]["metadata"]["html"].lower()
+    assert iso_utc(datetime(2024, 1, 2, 3, 4, 5, 600, tzinfo=UTC)) == "2024-01-02T03:04:05.000600Z"
+
+
+def test_dolma_round_trip_through_the_jsonl_reader(tmp_path: Path) -> None:
+    for source in (DOLMA, HISTORY):
+        out = tmp_path / source.name
+        written = batches(source, batch_size=9)
+        n = write_dolma_jsonl_gz(written, out, rows_per_shard=20)
+        shards = sorted(out.iterdir())
+        assert shards[0].name == "part-00000.jsonl.gz" and all(
+            s.suffixes[-2:] == [".jsonl", ".gz"] for s in shards
+        )
+        rejects = RejectLog()
+        back = [b for s in shards for b in read_documents(str(s), ReadOptions(), rejects)]
+        assert len(rejects) == 0
+        schema = read_schema(ReadOptions())
+        original = pa.Table.from_batches(written, schema=schema)
+        assert n == original.num_rows
+        assert pa.Table.from_batches(back, schema=schema).equals(original)
+
+
+def test_dolma_files_are_deterministic_gzip(tmp_path: Path) -> None:
+    write_dolma_jsonl_gz(batches(DOLMA, batch_size=4), tmp_path / "a")
+    write_dolma_jsonl_gz(batches(DOLMA, batch_size=11), tmp_path / "b")
+    a = (tmp_path / "a" / "part-00000.jsonl.gz").read_bytes()
+    assert a == (tmp_path / "b" / "part-00000.jsonl.gz").read_bytes()
+    lines = gzip.decompress(a).decode().splitlines()
+    assert len(lines) == 22 and json.loads(lines[0])["metadata"]["url"].startswith("https://")
+
+
+def test_rows_per_shard_must_be_positive(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"^rows_per_shard: "):
+        write_parquet_shards(batches(WHIRLWIND), tmp_path, rows_per_shard=0)
+
+
+def test_atomic_output_renames_on_success_only(tmp_path: Path) -> None:
+    final = tmp_path / "out"
+    with AtomicOutput(final) as tmp:
+        assert tmp.parent == tmp_path and not final.exists()
+        write_parquet_shards(batches(WHIRLWIND), tmp)
+    assert (final / "part-00000.parquet").exists()
+    message = f"^{re.escape(str(final))} exists; pass --overwrite to replace it$"
+    with pytest.raises(FileExistsError, match=message), AtomicOutput(final):
+        pass
+    with pytest.raises(RuntimeError), AtomicOutput(final, overwrite=True) as tmp:
+        (tmp / "half-written").write_text("x")
+        raise RuntimeError("job failed")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # old output intact, no temp left
+    assert (final / "part-00000.parquet").exists()
+    with AtomicOutput(final, overwrite=True) as tmp:
+        (tmp / "new").write_text("y")
+    assert sorted(p.name for p in final.iterdir()) == ["new"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

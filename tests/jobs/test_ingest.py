@@ -1,0 +1,172 @@
+"""The ingest job on real sample files: Spark equals the in-process reader, reruns are byte-identical, bad
+files are counted and kept, and the CLI fails fast with one line on bad arguments."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from corpus.readers import ReadOptions, read_documents
+from corpus.schema import validate
+from corpus.stats import RejectLog
+from jobs.cli import main
+from jobs.ingest import IngestConfig, run_ingest
+
+ADDED = datetime(2024, 6, 1, tzinfo=UTC)
+
+
+def _samples(data_dir: Path, tmp_path: Path) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("cc-whirlwind_whirlwind.warc.gz", "cc-whirlwind_whirlwind.warc.wet.gz",
+                 "dolma_sample-0000.warc.gz", "resiliparse_clueweb09-ja-quirk.warc.gz"):
+        shutil.copy(data_dir / "warc" / name, folder / name)
+    shutil.copy(data_dir / "versions" / "wmf_commonswiki_File13327093_revisions.xml", folder / "history.xml")
+    return folder
+
+
+def _in_process(folder: Path, options: ReadOptions) -> tuple[pa.Table, RejectLog]:
+    rejects = RejectLog()
+    files = [f for f in sorted(folder.iterdir()) if not f.name.startswith("_")]  # not _stats.json
+    batches = [b for f in files for b in read_documents(str(f), options, rejects)]
+    return pa.Table.from_batches(batches), rejects
+
+
+def _file_hashes(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def test_spark_ingest_equals_in_process_reader_and_reruns_are_identical(spark, data_dir, tmp_path):
+    folder = _samples(data_dir, tmp_path)
+    options = ReadOptions(added=ADDED, batch_size=7)
+    stats = run_ingest(spark, [str(folder)], str(tmp_path / "a"), IngestConfig(read=options))
+    expected, rejects = _in_process(folder, options)
+
+    got = pq.read_table(tmp_path / "a")
+    validate(got)
+    assert got.num_rows == expected.num_rows == stats.docs_out
+    assert stats.docs_in == stats.docs_out + sum(stats.dropped.values())
+    assert dict(stats.dropped) == dict(rejects.counts)
+    by_id = {r["id"]: r for r in expected.to_pylist()}
+    for row in got.to_pylist():
+        want = by_id[row["id"]]
+        for column in ("text", "url", "dump", "source", "crawl_date", "last_modified", "created", "cc_lang"):
+            assert row[column] == want[column], (row["id"], column)
+    # The ids come out sorted within the one shard, whatever order the tasks ran in.
+    assert got.column("id").to_pylist() == sorted(got.column("id").to_pylist())
+
+    # The whirlwind capture, checked against its WARC headers.
+    whirlwind = [r for r in got.to_pylist() if r["source"] == "cc/CC-MAIN-2024-22" and r["cc_lang"] is None]
+    assert len(whirlwind) == 1
+    assert whirlwind[0]["crawl_date"] == datetime(2024, 5, 18, 1, 58, 10, tzinfo=UTC)
+    assert whirlwind[0]["dump"] == "CC-MAIN-2024-22"
+    assert whirlwind[0]["last_modified"].date().isoformat() == "2024-05-04"
+    # The MediaWiki history: one document per visible revision.
+    assert sum(1 for r in got.to_pylist() if r["source"] == "mediawiki") + stats.dropped.get("deleted_text", 0) == 59
+
+    # A second run in a different partitioning gives byte-identical files (added is pinned).
+    run_ingest(spark, [str(folder)], str(tmp_path / "b"), IngestConfig(read=options, rows_per_shard=50_000))
+    assert _file_hashes(tmp_path / "a") == _file_hashes(tmp_path / "b") | {
+        "_stats.json": _file_hashes(tmp_path / "a")["_stats.json"]
+    }
+    a = json.loads((tmp_path / "a" / "_stats.json").read_text())
+    b = json.loads((tmp_path / "b" / "_stats.json").read_text())
+    assert {k: v for k, v in a.items() if k != "seconds"} == {k: v for k, v in b.items() if k != "seconds"}
+
+
+def test_runs_differ_only_in_added_when_added_is_not_pinned(spark, data_dir, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(data_dir / "warc" / "dolma_sample-0000.warc.gz", folder)
+    first = run_ingest(spark, [str(folder)], str(tmp_path / "a"), IngestConfig(read=ReadOptions()))
+    second = run_ingest(spark, [str(folder)], str(tmp_path / "b"), IngestConfig(read=ReadOptions()))
+    assert first.docs_out == second.docs_out == 22
+    a, b = pq.read_table(tmp_path / "a"), pq.read_table(tmp_path / "b")
+    assert a.drop_columns(["added"]).equals(b.drop_columns(["added"]))
+    assert a.column("added").to_pylist() != b.column("added").to_pylist()
+
+
+def test_bad_files_are_counted_sampled_and_do_not_stop_the_job(spark, data_dir, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    good = (data_dir / "warc" / "dolma_sample-0000.warc.gz").read_bytes()
+    (folder / "good.warc.gz").write_bytes(good)
+    (folder / "truncated.warc.gz").write_bytes(good[: len(good) // 2])
+    (folder / "empty.warc.gz").write_bytes(b"")
+    (folder / "noise.warc.gz").write_bytes(bytes(range(256)) * 40)
+    lines = [json.dumps({"text": "first good line"}), "{not json", json.dumps({"text": "second good line"})]
+    (folder / "lines.jsonl.gz").write_bytes(gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0))
+
+    stats = run_ingest(spark, [str(folder)], str(tmp_path / "out"), IngestConfig(read=ReadOptions(added=ADDED)))
+
+    table = pq.read_table(tmp_path / "out")
+    texts = set(table.column("text").to_pylist())
+    assert {"first good line", "second good line"} <= texts
+    assert stats.dropped["truncated_gzip"] == 1
+    assert stats.dropped["empty_file"] == 1
+    assert stats.dropped["bad_json"] == 1
+    assert sum(v for k, v in stats.dropped.items() if k not in ("truncated_gzip", "empty_file", "bad_json")) >= 1
+    # The good file's 22 pages and the truncated file's pages before the cut all survive.
+    good_urls = {u for u in table.column("url").to_pylist() if u}
+    assert len(good_urls) >= 22
+    assert stats.docs_in == stats.docs_out + sum(stats.dropped.values())
+    rejects = pq.read_table(tmp_path / "out" / "_rejects" / "rejects.parquet")
+    assert set(rejects.column("reject_reason").to_pylist()) == set(stats.dropped)
+    assert all(r for r in rejects.column("reject_input").to_pylist())
+
+
+def test_dolma_output_reads_back_to_the_same_records(spark, data_dir, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(data_dir / "warc" / "dolma_sample-0000.warc.gz", folder)
+    options = ReadOptions(added=ADDED)
+    run_ingest(spark, [str(folder)], str(tmp_path / "parquet"), IngestConfig(read=options))
+    run_ingest(spark, [str(folder)], str(tmp_path / "dolma"), IngestConfig(read=options, fmt="dolma"))
+    shards = sorted((tmp_path / "dolma").glob("part-*.jsonl.gz"))
+    assert shards
+    first = json.loads(gzip.decompress(shards[0].read_bytes()).splitlines()[0])
+    assert set(first) == {"id", "text", "source", "added", "created", "metadata"}
+    assert first["added"] == "2024-06-01T00:00:00Z"
+    assert "url" in first["metadata"] and "crawl_date" in first["metadata"]
+
+    back, rejects = _in_process(tmp_path / "dolma", options)
+    assert len(rejects) == 0
+    original = pq.read_table(tmp_path / "parquet").sort_by("id")
+    back = back.sort_by("id")
+    for column in ("id", "text", "url", "crawl_date", "last_modified", "source"):
+        assert back.column(column).to_pylist() == original.column(column).to_pylist(), column
+
+
+def test_cli_ingest_and_its_one_line_errors(data_dir, tmp_path, capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["ingest", str(tmp_path / "nothing-here"), "--output", str(tmp_path / "o")])
+    assert done.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("chronomix: error: input") and "\n" not in err
+
+    (tmp_path / "exists").mkdir()
+    with pytest.raises(SystemExit) as done:
+        main(["ingest", str(data_dir / "warc"), "--output", str(tmp_path / "exists")])
+    assert done.value.code == 2
+    assert "--overwrite" in capsys.readouterr().err
+
+    with pytest.raises(SystemExit) as done:
+        main(["ingest", str(data_dir / "warc"), "--output", str(tmp_path / "o"), "--format", "csv"])
+    assert done.value.code == 2
+    assert "--format" in capsys.readouterr().err
+
+    with pytest.raises(SystemExit) as done:
+        main(["ingest", str(data_dir / "warc"), "--output", str(tmp_path / "o"), "--conf", "nonsense"])
+    assert done.value.code == 2
+    assert "key=value" in capsys.readouterr().err
