@@ -10,7 +10,6 @@ import sys
 from datetime import UTC, datetime
 from typing import Annotated
 
-import click
 import typer
 
 from jobs.options import Conf, Master, Overwrite, parse_added
@@ -99,27 +98,30 @@ def main(argv: list[str] | None = None) -> None:
     from jobs.stage import UsageError
 
     command = typer.main.get_command(app)
+    if not (sys.argv[1:] if argv is None else argv):
+        argv = ["--help"]  # a bare `chronomix` shows the help, not an error
     try:
         command.main(args=argv, prog_name="chronomix", standalone_mode=False)
-    except click.exceptions.Exit as done:
-        raise SystemExit(done.exit_code) from None
-    except click.exceptions.Abort:
+    except typer.Exit as done:
+        raise SystemExit(getattr(done, "exit_code", 0)) from None
+    except typer.Abort:
         print("chronomix: aborted", file=sys.stderr)
         raise SystemExit(130) from None
-    except click.ClickException as error:
-        print(f"chronomix: error: {_one_line(error.format_message())}", file=sys.stderr)
+    except typer.TyperException as error:  # typer's click: usage errors, bad parameters
+        message = error.format_message() if hasattr(error, "format_message") else str(error)
+        print(f"chronomix: error: {_one_line(message)}", file=sys.stderr)
         raise SystemExit(2) from None
     except (UsageError, FileExistsError, FileNotFoundError) as error:
         print(f"chronomix: error: {_one_line(str(error))}", file=sys.stderr)
         raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        print("chronomix: interrupted", file=sys.stderr)
+        raise SystemExit(130) from None
     except Exception as error:
         if os.environ.get("CHRONOMIX_DEBUG"):
             raise
-        print(
-            f"chronomix: failed: {type(error).__name__}: {_one_line(str(error))} "
-            "(set CHRONOMIX_DEBUG=1 for the traceback)",
-            file=sys.stderr,
-        )
+        print(f"chronomix: failed: {type(error).__name__}: {_one_line(str(error))} "
+              "(set CHRONOMIX_DEBUG=1 for the traceback)", file=sys.stderr)
         raise SystemExit(1) from None
 
 
@@ -131,6 +133,8 @@ def _register() -> None:
     """Commands defined in their own job modules (each a typed function whose docstring is its help)."""
     import importlib
 
+    from jobs.stage import UsageError
+
     for module_name, function_name in _COMMANDS:
         try:
             module = importlib.import_module(module_name)
@@ -141,7 +145,7 @@ def _register() -> None:
             missing = f"pip install 'chronomix[train]' ({error.name} is missing)"
 
             def unavailable(_missing: str = missing) -> None:
-                raise click.UsageError(f"this command needs an optional dependency: {_missing}")
+                raise UsageError(f"this command needs an optional dependency: {_missing}")
 
             app.command(name=function_name.replace("_", "-"), help=f"(unavailable: {missing})")(unavailable)
             continue
