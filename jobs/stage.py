@@ -90,7 +90,8 @@ def is_document_parquet(files: Sequence[InputFile]) -> bool:
 def map_kernel(df: DataFrame, kernel: Kernel, added: Sequence[str | pa.Field]) -> DataFrame:
     """Run `kernel` over `df` with mapInArrow. `added` names the record columns (or gives fields) the kernel
     adds; the result keeps every input column, in record order, then extra columns."""
-    input_schema = to_arrow_schema(df.schema)
+    # pyspark 4 needs the zone to map TimestampType; sessions run in UTC (jobs/spark.py).
+    input_schema = to_arrow_schema(df.schema, timezone="UTC")
     out_schema = _output_schema(input_schema, added)
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
