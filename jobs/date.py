@@ -10,15 +10,12 @@ drops a document: docs_in == docs_out.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
-import pyarrow as pa
 import typer
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 
 from corpus.stats import StageStats
 from dating.combine import DATE_NOTES, EXTRA_FIELDS, LM_HOST_PAGES, OUTPUT_COLUMNS, date_batch
@@ -27,12 +24,10 @@ from dating.reference import REF_FIELDS, ReferenceError, ReferenceMatcher, check
 from jobs.options import Conf, Master, Overwrite
 from jobs.stage import (
     InputFile,
-    Kernel,
     UsageError,
-    _output_schema,
     expand_inputs,
     is_document_parquet,
-    project,
+    map_kernel,
     read_stage_output,
     refuse_existing,
     write_stage,
@@ -41,18 +36,6 @@ from jobs.stage import (
 # Columns used on the way and not written: the host count and the raw reference match (its month and
 # similarity are in created/date_lower/date_upper/date_confidence).
 _WORK_COLUMNS = [LM_HOST_PAGES, *(f.name for f in REF_FIELDS)]
-
-
-def map_kernel(df: DataFrame, kernel: Kernel, added: Sequence[str | pa.Field]) -> DataFrame:
-    """jobs.stage.map_kernel with the time zone pyspark 4's to_arrow_schema requires for timestamp columns
-    (stage.map_kernel omits it and fails on any frame with a timestamp). Drop once stage.py passes it."""
-    out_schema = _output_schema(to_arrow_schema(df.schema, timezone="UTC"), added)
-
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            yield project(kernel(batch), out_schema)
-
-    return df.mapInArrow(run, from_arrow_schema(out_schema))
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,9 @@ def read_file_batches(path: str, options: ReadOptions, html_kernel=None) -> Iter
     """One file's documents and rejects as INGEST_SCHEMA batches (the unit of work of one Spark task)."""
     rejects = RejectLog()
     counters: Counter[str] = Counter()
-    for batch in read_documents(path, options, rejects, counters):
+    # Dating reads the HTML's metadata here, while it is at hand; it is dropped after unless asked to keep.
+    read_options = replace(options, keep_html=True) if html_kernel is not None else options
+    for batch in read_documents(path, read_options, rejects, counters):
         if html_kernel is not None and "html" in batch.schema.names:
             batch = html_kernel(batch)
         if not options.keep_html and "html" in batch.schema.names:

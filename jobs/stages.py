@@ -63,9 +63,76 @@ def run_ingest(ctx: StageContext) -> dict[str, Any]:
     return {"docs_in": stats.docs_in, "docs_out": stats.docs_out, "dropped": dict(stats.dropped)}
 
 
+def _stats_summary(stats: Any) -> dict[str, Any]:
+    return {"docs_in": stats.docs_in, "docs_out": stats.docs_out, "dropped": dict(stats.dropped)}
+
+
+def run_date(ctx: StageContext) -> dict[str, Any]:
+    from jobs.date import DateConfig
+    from jobs.date import run_date as date
+
+    params = _known(ctx, {"input", "reference"})
+    stats = date(ctx.spark(), _as_list(params["input"]), str(ctx.output),
+                 DateConfig(reference=params.get("reference")), overwrite=True)
+    return {**_stats_summary(stats), "sources": {k: v for k, v in stats.counters.items() if k.startswith("source")}}
+
+
+def run_dedup(ctx: StageContext) -> dict[str, Any]:
+    from jobs.dedup import DedupJob
+    from jobs.dedup import run_dedup as dedup
+
+    params = _known(ctx, {"input", "keep", "index"})
+    job = DedupJob(keep=params.get("keep", "newest"), index=params.get("index"))
+    stats = dedup(ctx.spark(), _as_list(params["input"]), str(ctx.output), job, overwrite=True)
+    return _stats_summary(stats)
+
+
+def run_langid(ctx: StageContext) -> dict[str, Any]:
+    from jobs.langid import langid_config
+    from jobs.langid import run_langid as langid
+    from mixers.langid import LangIdConfig
+
+    params = _known(ctx, {"input", "lid_model"})
+    defaults = LangIdConfig()
+    config = langid_config(params.get("lid_model"), defaults.threshold, True, defaults.prefix_chars)
+    stats = langid(ctx.spark(), _as_list(params["input"]), str(ctx.output), config, overwrite=True)
+    return _stats_summary(stats)
+
+
+def run_mix(ctx: StageContext) -> dict[str, Any]:
+    from jobs.langid import langid_config
+    from jobs.mix import run_mix as mix
+    from mixers.langid import LangIdConfig
+    from mixers.spec import load_spec
+
+    params = _known(ctx, {"input", "spec"})
+    defaults = LangIdConfig()
+    lid = langid_config(None, defaults.threshold, True, defaults.prefix_chars)
+    result = mix(ctx.spark(), _as_list(params["input"]), load_spec(params["spec"]), str(ctx.output), lid,
+                 overwrite=True)
+    return _stats_summary(result.stats)
+
+
+def run_audit(ctx: StageContext) -> dict[str, Any]:
+    from jobs.audit import AuditConfig
+    from jobs.audit import run_audit as audit
+
+    params = _known(ctx, {"input", "reference", "run", "sample", "title"})
+    config = AuditConfig(reference=params.get("reference"), run=params.get("run"),
+                         sample=float(params.get("sample", 1.0)), title=params.get("title"))
+    summary = audit(ctx.spark(), _as_list(params["input"]), str(ctx.output), config, overwrite=True,
+                    print_table=False)
+    return {"report": str(ctx.output / "report.html"), "documents": summary.get("documents")}
+
+
 RUNNERS = {
     "world": run_world,
     "ingest": run_ingest,
+    "date": run_date,
+    "dedup": run_dedup,
+    "langid": run_langid,
+    "mix": run_mix,
+    "audit": run_audit,
 }
 
 

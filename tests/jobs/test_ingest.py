@@ -170,3 +170,15 @@ def test_cli_ingest_and_its_one_line_errors(data_dir, tmp_path, capsys):
         main(["ingest", str(data_dir / "warc"), "--output", str(tmp_path / "o"), "--conf", "nonsense"])
     assert done.value.code == 2
     assert "key=value" in capsys.readouterr().err
+
+
+def test_ingest_dates_html_metadata_while_it_has_the_html(spark, data_dir, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(data_dir / "warc" / "cc-whirlwind_whirlwind.warc.gz", folder)
+    run_ingest(spark, [str(folder)], str(tmp_path / "out"), IngestConfig(read=ReadOptions(added=ADDED)))
+    table = pq.read_table(tmp_path / "out")
+    assert "html" not in table.column_names  # not kept unless --keep-html
+    (row,) = table.to_pylist()
+    # The page's JSON-LD says datePublished 2008-07-04 (see tests/data/SOURCES.md).
+    assert row["html_meta_date"].date().isoformat() == "2008-07-04"

@@ -1,0 +1,46 @@
+"""Real-data helpers for the dating tests: WARC samples as document batches, version chains as tables."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+
+from corpus.readers import ReadOptions, read_documents
+from corpus.stats import RejectLog
+from dating.html_meta import html_meta_date_batch
+
+ADDED = datetime(2024, 6, 1, tzinfo=UTC)
+
+
+def warc_batch(path: Path, with_html_dates: bool = True) -> pa.RecordBatch:
+    """All documents of one WARC file, read by corpus.readers with the HTML kept, as one batch; with the
+    ingest-time HTML kernel applied (as `chronomix ingest` does) when `with_html_dates`."""
+    rejects = RejectLog()
+    batches = list(read_documents(str(path), ReadOptions(keep_html=True, added=ADDED), rejects))
+    batch = pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
+    return html_meta_date_batch(batch) if with_html_dates else batch
+
+
+def by_url(rows: list[dict]) -> dict[str, dict]:
+    return {row["url"]: row for row in rows}
+
+
+def wikipedia_versions(data_dir: Path) -> list[tuple[str, int, str]]:
+    """(article, k, text) for every version of the 100 Wikipedia articles, k = 0 the oldest."""
+    root = data_dir / "versions" / "wikipedia_versions" / "pages"
+    versions = []
+    for article in sorted(p for p in root.iterdir() if p.is_dir()):
+        files = sorted(article.glob("*.txt"), key=lambda p: int(p.stem))
+        versions.extend((article.name, int(f.stem), f.read_text(encoding="utf-8")) for f in files)
+    return versions
+
+
+def version_month(k: int) -> datetime:
+    """The month given to version k of every article: January 2015 plus k months."""
+    return datetime(2015 + k // 12, k % 12 + 1, 1, tzinfo=UTC)
+
+
+def day(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)

@@ -1,0 +1,163 @@
+"""The dating kernel on real WARC captures and on bad input: dates, bounds, deciding signal, counted notes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+
+from corpus.schema import TIMESTAMP, validate
+from dating.combine import DATE_NOTES, LM_HOST_PAGES, date_batch
+from dating.signals import host_last_modified_pages
+from tests.dating.helpers import by_url, day, warc_batch
+
+FETCHED = datetime(2024, 5, 18, 1, 58, 10, tzinfo=UTC)
+
+
+def _with_host_counts(batch: pa.RecordBatch) -> pa.RecordBatch:
+    urls, lms = batch.column("url").to_pylist(), batch.column("last_modified").to_pylist()
+    return batch.append_column(LM_HOST_PAGES, pa.array(host_last_modified_pages(urls, lms), pa.int64()))
+
+
+def test_whirlwind_capture(data_dir: Path) -> None:
+    batch = warc_batch(data_dir / "warc" / "cc-whirlwind_whirlwind.warc.gz")
+    out = date_batch(_with_host_counts(batch))
+    validate(out)
+    row = out.to_pylist()[0]
+    assert row["date_published"] == day("2008-07-04")  # JSON-LD datePublished
+    # updated 2024-05-04: HTTP Last-Modified, two weeks before the fetch; later than the JSON-LD dateModified
+    assert row["created"] == datetime(2024, 5, 4, 1, 58, 10, tzinfo=UTC)
+    assert row["date_source"] == "last_modified"
+    assert row["date_lower"] == day("2008-07-03")  # the publication date, less a day for time zones
+    assert row["date_upper"] == datetime(2024, 5, 4, 1, 58, 10, tzinfo=UTC)  # the file existed then
+    assert row["date_lower"] <= row["created"] <= row["date_upper"] <= FETCHED
+
+
+def test_dolma_sample_rebuilt_site_and_blog_urls(data_dir: Path) -> None:
+    batch = _with_host_counts(warc_batch(data_dir / "warc" / "dolma_sample-0000.warc.gz"))
+    out = date_batch(batch)
+    assert out.num_rows == batch.num_rows == 22
+    rows = by_url(out.to_pylist())
+    rebuild = datetime(2024, 4, 24, 17, 36, 21, tzinfo=UTC)
+    posts = {u: r for u, r in rows.items() if "maria-antoniak.github.io/20" in u}
+    assert len(posts) == 5
+    for url, row in posts.items():
+        y, m, d = url.split("github.io/")[1].split("/")[:3]
+        # the site's shared Last-Modified (a GitHub Pages rebuild) is never the publication date
+        assert row["date_published"] == row["created"] == day(f"{y}-{m}-{d}")
+        assert row["date_source"] == "url"
+        assert "distrusted:last_modified:host_rebuild" in row[DATE_NOTES]
+        assert row["date_upper"] <= rebuild + timedelta(seconds=1)  # but the content existed at the rebuild
+    # soldaini.net: 3 pages share one Last-Modified -> rebuild; kyleclo.com: 2 pages -> trusted as the update
+    facts = rows["https://soldaini.net/facts/"]
+    assert "distrusted:last_modified:host_rebuild" in facts[DATE_NOTES]
+    # nothing else dates the page: created falls back to the tightest upper bound, with the weakest confidence
+    assert facts["date_published"] is None and facts["date_confidence"] == 0.1
+    assert facts["created"] == facts["date_upper"] == datetime(2024, 3, 26, 3, 27, 10, tzinfo=UTC)
+    assert rows["https://kyleclo.com/"]["date_source"] == "last_modified"
+    assert rows["https://kyleclo.com/"]["created"] == datetime(2024, 3, 18, 18, 38, 33, tzinfo=UTC)
+    for row in rows.values():
+        assert row["created"] is not None and row["date_source"] is not None
+        assert row["created"] <= row["crawl_date"]
+        if row["date_lower"] is not None:
+            assert row["date_lower"] <= row["created"] <= row["date_upper"]
+
+
+def test_clueweb_quirk_with_malformed_warc_date(data_dir: Path) -> None:
+    batch = warc_batch(data_dir / "warc" / "resiliparse_clueweb09-ja-quirk.warc.gz")
+    out = date_batch(batch)
+    assert out.num_rows == batch.num_rows
+    for row in out.to_pylist():
+        if row["crawl_date"] is not None and row["created"] is not None:
+            assert row["created"] <= row["crawl_date"]
+
+
+def _batch(**columns: list) -> pa.RecordBatch:
+    n = len(next(iter(columns.values())))
+    types = {
+        "crawl_date": TIMESTAMP,
+        "last_modified": TIMESTAMP,
+        "html_meta_date": TIMESTAMP,
+        "html_meta_modified": TIMESTAMP,
+    }
+    arrays = {"id": pa.array([str(i) for i in range(n)])}
+    arrays.update({k: pa.array(v, types.get(k, pa.string())) for k, v in columns.items()})
+    return pa.RecordBatch.from_pydict(arrays)
+
+
+def test_bad_input_is_rejected_counted_and_kept() -> None:
+    crawl = datetime(2020, 6, 1, tzinfo=UTC)
+    batch = _batch(
+        crawl_date=[crawl, crawl, crawl, datetime(1980, 1, 1, tzinfo=UTC), None, crawl],
+        url=[
+            "https://x.org/1985/01/02/a",
+            "https://x.org/2025/01/02/b",
+            "https://x.org/2019/02/30/c",
+            None,
+            None,
+            "https://x.org/2020/06/02/d",
+        ],
+        last_modified=[None, datetime(2030, 1, 1, tzinfo=UTC), None, None, None, None],
+        html_meta_date=[None, None, datetime(2031, 1, 1, tzinfo=UTC), None, None, None],
+        text=["", "founded 1970", None, "Copyright 2015", None, "12. März 2019"],
+        dump=[None, None, None, None, None, None],
+    )
+    out = date_batch(batch)
+    rows = out.to_pylist()
+    assert len(rows) == 6  # documents are never dropped
+    notes = [set(r[DATE_NOTES]) for r in rows]
+    assert "rejected:url:before_1991" in notes[0]
+    assert {"rejected:url:after_crawl", "rejected:last_modified:after_crawl"} <= notes[1]
+    assert {"rejected:url:malformed", "rejected:html_meta:after_crawl"} <= notes[2]
+    assert "rejected:crawl:before_1991" in notes[3]
+    # only the crawl is known: created is the fetch time, weakly
+    assert rows[0]["created"] == crawl and rows[0]["date_source"] == "crawl" and rows[0]["date_lower"] is None
+    # a crawl before the web is no bound; the text year is then unusable (no crawl), nothing dates it
+    assert rows[3]["created"] is None and rows[3]["date_source"] is None
+    assert rows[4]["created"] is None and rows[4]["date_upper"] is None
+    # a URL date one day after the fetch (a local date east of UTC) is kept and created clamped to the crawl
+    assert rows[5]["date_published"] == day("2020-06-02")
+    assert rows[5]["created"] == crawl and "clamped:created:to_crawl" in notes[5]
+
+
+def test_text_only_documents_multilingual() -> None:
+    crawl = datetime(2024, 5, 1, tzinfo=UTC)
+    texts = [
+        "Berlin, 12. März 2019. Der Bundestag hat heute beschlossen.",
+        "Paris, le 12 mars 2019. Le gouvernement a annoncé.",
+        "Madrid, 12 de marzo de 2019. El Gobierno aprobó.",
+        "東京、2019年3月12日、政府は発表した。",
+        "Impressum. © 2015-2019 Beispiel GmbH",
+    ]
+    out = date_batch(_batch(crawl_date=[crawl] * 5, text=texts))
+    rows = out.to_pylist()
+    for row in rows[:4]:
+        assert row["date_published"] == row["created"] == day("2019-03-12")
+        assert row["date_source"] == "text_date"
+        assert row["date_lower"] <= day("2019-03-12") and row["date_upper"] == crawl
+    # a copyright line: the text cannot be older than its latest year
+    assert rows[4]["date_published"] is None
+    assert rows[4]["created"] == day("2019-01-01") and rows[4]["date_source"] == "text_years"
+    assert rows[4]["date_lower"] == day("2019-01-01") - timedelta(days=1)
+
+
+def test_future_year_in_text_does_not_override_a_url_date() -> None:
+    crawl = datetime(2021, 3, 1, tzinfo=UTC)
+    batch = _batch(
+        crawl_date=[crawl],
+        url=["https://news.example/2019/12/20/plan"],
+        text=["The new line will open in 2021, the council said."],
+    )
+    row = date_batch(batch).to_pylist()[0]
+    assert row["date_published"] == row["created"] == day("2019-12-20")
+    assert row["date_lower"] == day("2019-12-19")
+    assert "conflict:text_years:after_published" in row[DATE_NOTES]
+
+
+def test_rerun_on_dated_output_is_stable(data_dir: Path) -> None:
+    batch = _with_host_counts(warc_batch(data_dir / "warc" / "dolma_sample-0000.warc.gz"))
+    once = date_batch(batch)
+    twice = date_batch(once)
+    for column in ("created", "date_published", "date_lower", "date_upper", "date_source"):
+        assert once.column(column).to_pylist() == twice.column(column).to_pylist()
