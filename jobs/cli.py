@@ -156,14 +156,17 @@ _OPTIONAL_MODULES = {"torch", "transformers", "tokenizers"}
 
 # (module, function) of the commands that live in their job modules; the command is the function's name.
 _COMMANDS: list[tuple[str, str]] = [
+    ("jobs.date", "date"),
+    ("jobs.dedup", "dedup"),
     ("jobs.langid", "langid"),
     ("jobs.mix", "mix"),
     ("jobs.world", "world"),
+    ("jobs.train", "train"),
+    ("jobs.probe", "probe"),
+    ("jobs.experiment", "experiment"),
+    ("jobs.audit", "audit"),
     ("jobs.run", "run"),
     ("jobs.package", "package"),
-    ("jobs.dedup", "dedup"),
-    ("jobs.date", "date"),
-    ("jobs.audit", "audit"),
 ]
 
 _register()

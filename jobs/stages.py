@@ -125,7 +125,18 @@ def run_audit(ctx: StageContext) -> dict[str, Any]:
     return {"report": str(ctx.output / "report.html"), "documents": summary.get("documents")}
 
 
+def run_experiment(ctx: StageContext) -> dict[str, Any]:
+    from jobs.experiment import grid_from_dict
+    from jobs.experiment import run_experiment as experiment
+
+    grid = grid_from_dict(dict(ctx.params), ctx.pipeline.path.parent)
+    ctx.output.mkdir(parents=True, exist_ok=True)
+    rows = experiment(ctx.spark, grid, ctx.output)
+    return {"runs": len(rows), "table": str(ctx.output / "experiments.md"), "rows": rows}
+
+
 RUNNERS = {
+    "experiment": run_experiment,
     "world": run_world,
     "ingest": run_ingest,
     "date": run_date,
@@ -138,6 +149,12 @@ RUNNERS = {
 
 def print_final_results(pipeline: Any, outcomes: list[Any], console: Any) -> None:
     """After a pipeline: where the report is, and the effective-cutoff / long-tail table if one was made."""
+    from jobs.experiment import results_table
+
+    for outcome in outcomes:
+        if outcome.kind == "experiment" and outcome.summary.get("rows"):
+            console.print(results_table(outcome.summary["rows"]))
+            console.print(f"experiment tables: {pipeline.stage_dir(outcome.name) / 'experiments.md'}")
     for outcome in outcomes:
         if outcome.kind == "audit":
             console.print(f"audit report: {pipeline.stage_dir(outcome.name) / 'report.html'}")
