@@ -7,39 +7,22 @@ gets `und`, and `_stats.json` counts documents per language under `lang:<code>`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from typing import Annotated
 
-import pyarrow as pa
 import typer
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 
 from corpus.stats import StageStats
 from jobs.options import Conf, Master, Overwrite
 from jobs.stage import (
-    Kernel,
     UsageError,
-    _output_schema,
     expand_inputs,
     is_document_parquet,
-    project,
+    map_kernel,
     read_stage_output,
     write_stage,
 )
 from mixers.langid import LangIdConfig, LangIdKernel
-
-
-def map_kernel(df: DataFrame, kernel: Kernel, added: Sequence[str | pa.Field]) -> DataFrame:
-    """jobs.stage.map_kernel, with the session's UTC zone handed to to_arrow_schema: pyspark 4's asserts a time
-    zone for timestamp columns, so stage.map_kernel fails on any frame holding one (reported to the lead)."""
-    out_schema = _output_schema(to_arrow_schema(df.schema, timezone="UTC"), added)
-
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            yield project(kernel(batch), out_schema)
-
-    return df.mapInArrow(run, from_arrow_schema(out_schema))
 
 
 def read_documents_frame(spark: SparkSession, inputs: list[str]) -> tuple[DataFrame, StageStats]:

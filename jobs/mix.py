@@ -22,9 +22,9 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from corpus.stats import StageStats
-from jobs.langid import map_kernel, read_documents_frame
+from jobs.langid import read_documents_frame
 from jobs.options import Conf, Master, Overwrite
-from jobs.stage import UsageError, write_stage
+from jobs.stage import UsageError, map_kernel, write_stage
 from mixers.allocation import Allocation, allocate
 from mixers.buckets import TIME_BUCKET_FIELD, TimeBucketKernel
 from mixers.langid import LangIdConfig, LangIdKernel

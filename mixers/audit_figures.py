@@ -1,0 +1,244 @@
+"""The audit's pure computations: the deterministic sample, histogram bins, month arithmetic, and the
+predicted effective cutoff of a model trained on a dataset, from the dataset alone.
+
+The Spark side (`jobs/audit.py`) aggregates documents into small tables (counts per month, per bin, per
+resource and version month); everything here works on those small tables or on one Arrow batch, so it is
+unit-tested without Spark.
+
+Predicted effective cutoff (the model). The effective cutoff of a trained model is measured by the probe
+(`trainers/probes.py`, Cheng et al. 2024) as the month whose version of each resource the model fits best,
+aggregated over resources by a trimmed mean. A model fits best what it saw most, so from the data alone:
+
+1. for each resource found in the data, the token-weighted histogram of the version months the data holds
+   (a document matched to the version of month m adds its tokens to m);
+2. per resource, one month: the token-weighted median of that histogram (`statistic="median"`, the default:
+   robust to a few copies of a very old or very new version), or its mode (`"mode"`, the month with the most
+   tokens), or its token-weighted mean (`"mean"`);
+3. over resources, the trimmed mean of those month indices with 2.5% cut from each tail (as the probe's
+   `trimmed_mean`, after scipy.stats.trim_mean), rounded to the nearest month: the predicted cutoff;
+4. the interval: a percentile bootstrap over resources (resample resources with replacement, recompute 3),
+   `level` (default 0.9) central, with a fixed seed, so it is reproducible.
+
+The model ignores what the probe also sees (how similar adjacent versions are, how long each version is),
+so it predicts where the data's mass lies, not the exact argmin; the report shows the measured value beside
+it when a run is given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+TRIM = 0.025  # the probe's trim: 2.5% off each tail
+STATISTICS = ("median", "mode", "mean")
+IN_SAMPLE = "in_sample"
+
+# Bins (lower edges, in days) of the lag between crawl date and content date and of staleness; the last bin
+# is open-ended. Chosen to separate "fresh" (under a month), "this year", and the multi-year lags the Dated
+# Data paper found.
+LAG_EDGES_DAYS: tuple[int, ...] = (0, 1, 7, 31, 92, 183, 366, 731, 1827, 3653)
+LAG_LABELS: tuple[str, ...] = (
+    "< 1 day",
+    "1-6 days",
+    "1-4 weeks",
+    "1-3 months",
+    "3-6 months",
+    "6-12 months",
+    "1-2 years",
+    "2-5 years",
+    "5-10 years",
+    "10+ years",
+)
+# Cluster sizes: 1 (singleton), 2, 3-4, 5-8, ..., powers of two, then open-ended.
+CLUSTER_SIZE_EDGES: tuple[int, ...] = (1, 2, 3, 5, 9, 17, 33, 65, 129)
+CLUSTER_SIZE_LABELS: tuple[str, ...] = ("1", "2", "3-4", "5-8", "9-16", "17-32", "33-64", "65-128", "129+")
+
+
+# ------------------------------------------------------------------------------------------------ sampling
+def sample_key(doc_id: str, seed: int = 0) -> float:
+    """A document's position in [0, 1) for the deterministic sample: the first 8 bytes of BLAKE2b(seed, id)
+    over 2^64. Depends on the id and the seed only, so a sample is the same on any engine or partitioning."""
+    digest = hashlib.blake2b(doc_id.encode("utf-8"), digest_size=8, key=seed.to_bytes(8, "little")).digest()
+    return int.from_bytes(digest, "little") / 2.0**64
+
+
+def check_fraction(fraction: float) -> float:
+    """`fraction` if it is in (0, 1]; else ValueError naming --sample."""
+    if not (isinstance(fraction, int | float) and 0 < fraction <= 1) or math.isnan(fraction):
+        raise ValueError(f"--sample {fraction!r}: expected a fraction in (0, 1]")
+    return float(fraction)
+
+
+def in_sample_batch(batch: pa.RecordBatch, fraction: float, seed: int = 0) -> pa.RecordBatch:
+    """`batch` with a boolean `in_sample` column: sample_key(id) < fraction (null ids are never sampled)."""
+    check_fraction(fraction)
+    ids = batch.column("id").to_pylist()
+    mask = [doc_id is not None and sample_key(doc_id, seed) < fraction for doc_id in ids]
+    return batch.append_column(pa.field(IN_SAMPLE, pa.bool_()), pa.array(mask, pa.bool_()))
+
+
+# ------------------------------------------------------------------------------------------------ bins
+def bin_index(value: float, edges: Sequence[float]) -> int | None:
+    """Index of the bin [edges[i], edges[i+1]) holding `value` (the last is open); None below edges[0]."""
+    if value is None or value < edges[0]:
+        return None
+    index = 0
+    for i, edge in enumerate(edges):
+        if value >= edge:
+            index = i
+    return index
+
+
+def bins_table(
+    counts: Mapping[int, int], labels: Sequence[str], key: str = "documents"
+) -> list[dict[str, Any]]:
+    """[{label, <key>}] for every bin in order, zero where `counts` (bin index -> count) has none."""
+    return [{"label": label, key: int(counts.get(i, 0))} for i, label in enumerate(labels)]
+
+
+# ------------------------------------------------------------------------------------------------ months
+def month_index(month: str) -> int:
+    """'YYYY-MM' -> months since year 0 (so differences are months); ValueError naming the value."""
+    try:
+        year, mon = month.split("-")
+        y, m = int(year), int(mon)
+    except (ValueError, AttributeError):
+        raise ValueError(f"month {month!r}: expected YYYY-MM") from None
+    if not 1 <= m <= 12:
+        raise ValueError(f"month {month!r}: expected YYYY-MM")
+    return y * 12 + m - 1
+
+
+def month_name(index: int) -> str:
+    """Months since year 0 -> 'YYYY-MM'."""
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def months_between(earlier: str, later: str) -> int:
+    """`later` minus `earlier`, in months."""
+    return month_index(later) - month_index(earlier)
+
+
+def trimmed_mean(values: Sequence[float], proportion: float = TRIM) -> float:
+    """Mean after cutting int(proportion * n) values from each end (as scipy.stats.trim_mean and the probe's
+    trimmed mean); NaN for no values."""
+    if not 0 <= proportion < 0.5:
+        raise ValueError(f"trim: must be in [0, 0.5), got {proportion}")
+    x = np.sort(np.asarray(values, dtype=np.float64))
+    if len(x) == 0:
+        return math.nan
+    cut = int(proportion * len(x))
+    return float(x[cut : len(x) - cut].mean())
+
+
+def weighted_median(values: Sequence[float], weights: Sequence[float]) -> float:
+    """The smallest value whose cumulative weight reaches half the total (the lower weighted median)."""
+    order = np.argsort(np.asarray(values, dtype=np.float64), kind="stable")
+    v = np.asarray(values, dtype=np.float64)[order]
+    w = np.asarray(weights, dtype=np.float64)[order]
+    if len(v) == 0 or w.sum() <= 0:
+        return math.nan
+    cumulative = np.cumsum(w)
+    return float(v[int(np.searchsorted(cumulative, w.sum() / 2.0))])
+
+
+def resource_month(months: Sequence[int], tokens: Sequence[float], statistic: str = "median") -> float:
+    """One month index for a resource from its token-weighted version-month histogram (see the module doc)."""
+    if statistic == "median":
+        return weighted_median(months, tokens)
+    if statistic == "mode":
+        # the earliest month among those with the most tokens: deterministic on ties
+        best = max(zip(tokens, (-m for m in months), strict=True))
+        return float(-best[1])
+    if statistic == "mean":
+        w = np.asarray(tokens, dtype=np.float64)
+        return float(np.average(np.asarray(months, dtype=np.float64), weights=w)) if w.sum() > 0 else math.nan
+    raise ValueError(f"statistic {statistic!r}: expected one of {', '.join(STATISTICS)}")
+
+
+# ------------------------------------------------------------------------------------------------ cutoff
+@dataclass
+class CutoffPrediction:
+    """The predicted effective cutoff ('YYYY-MM'), its bootstrap interval, and the per-resource months."""
+
+    month: str | None
+    interval: tuple[str, str] | None
+    level: float
+    statistic: str
+    resources: int
+    per_resource: dict[str, str] = field(default_factory=dict)
+    n_boot: int = 0
+    trim: float = TRIM
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "month": self.month,
+            "interval": list(self.interval) if self.interval else None,
+            "level": self.level,
+            "statistic": self.statistic,
+            "aggregate": f"trimmed mean over resources ({self.trim:.1%} each tail)",
+            "resources": self.resources,
+            "bootstrap_samples": self.n_boot,
+        }
+
+
+def predict_cutoff(
+    histograms: Mapping[str, Sequence[tuple[str, float]]],
+    statistic: str = "median",
+    trim: float = TRIM,
+    n_boot: int = 1000,
+    level: float = 0.9,
+    seed: int = 0,
+) -> CutoffPrediction:
+    """Predict the effective cutoff from per-resource token-weighted version-month histograms
+    (`{resource: [(month 'YYYY-MM', tokens), ...]}`); see the module doc for the model. Resources with no
+    tokens are ignored. Returns a prediction with month None when no resource has tokens."""
+    if statistic not in STATISTICS:
+        raise ValueError(f"statistic {statistic!r}: expected one of {', '.join(STATISTICS)}")
+    if not 0 < level < 1:
+        raise ValueError(f"level {level!r}: expected a probability in (0, 1)")
+    per_resource: dict[str, float] = {}
+    for resource in sorted(histograms):
+        rows = [(month_index(m), float(t)) for m, t in histograms[resource] if t and t > 0]
+        if rows:
+            months, tokens = zip(*rows, strict=True)
+            per_resource[resource] = resource_month(months, tokens, statistic)
+    if not per_resource:
+        return CutoffPrediction(None, None, level, statistic, 0, {}, 0, trim)
+    values = np.asarray(list(per_resource.values()), dtype=np.float64)
+    point = _nearest(trimmed_mean(values, trim))
+    rng = np.random.default_rng(seed)
+    boots = np.array(
+        [trimmed_mean(values[rng.integers(0, len(values), len(values))], trim) for _ in range(n_boot)]
+    )
+    interval = None
+    if n_boot > 0:
+        low, high = np.quantile(boots, [(1 - level) / 2, (1 + level) / 2])
+        interval = (month_name(_nearest(low)), month_name(_nearest(high)))
+    return CutoffPrediction(
+        month=month_name(point),
+        interval=interval,
+        level=level,
+        statistic=statistic,
+        resources=len(per_resource),
+        per_resource={r: month_name(_nearest(v)) for r, v in per_resource.items()},
+        n_boot=n_boot,
+        trim=trim,
+    )
+
+
+def _nearest(months: float) -> int:
+    """Round half up (Python's round() rounds half to even, which would make 0.5 months flip by parity)."""
+    return math.floor(months + 0.5)
+
+
+# ------------------------------------------------------------------------------------------------ rates
+def rate(part: int | float, whole: int | float, digits: int = 4) -> float | None:
+    """part / whole rounded to `digits`, or None when whole is 0 (a rate of nothing is not 0)."""
+    return round(float(part) / float(whole), digits) if whole else None

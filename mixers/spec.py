@@ -1,0 +1,300 @@
+"""Mixture specs: YAML -> validated dataclasses. Every error is one line naming the field (`language.alpha`).
+
+```yaml
+name: time_uniform
+seed: 1234
+budget_tokens: 2M            # int, or with a K/M/B suffix
+tokenizer: null              # a `tokenizers` JSON file; null = whitespace words
+max_repeats: 4               # copies of one document at most
+redistribute: language       # none | language | global: where a capped cell's shortfall goes
+filters:
+  drop_stale: true           # needs the `is_stale` column (dedup)
+  drop_exact_dup: true       # needs `is_exact_dup`
+  min_lang_score: 0.5
+  languages: [en, de]        # keep only these (all when absent)
+  min_tokens: 5
+language:
+  strategy: unimax           # natural | temperature (alpha) | unimax (max_epochs) | weights (weights)
+  max_epochs: 4
+time:
+  strategy: uniform          # natural | uniform | recency (half_life_days) | weights (weights)
+  granularity: year          # month | quarter | year
+  unknown: keep              # keep (the unknown bucket keeps its natural share) | drop
+```
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mixers.buckets import GRANULARITIES
+
+LANGUAGE_STRATEGIES = ("natural", "temperature", "unimax", "weights")
+TIME_STRATEGIES = ("natural", "uniform", "recency", "weights")
+REDISTRIBUTE = ("none", "language", "global")
+WEIGHT_TOLERANCE = 1e-6
+_SUFFIX = {"": 1, "K": 10**3, "M": 10**6, "B": 10**9, "T": 10**12}
+
+
+class SpecError(ValueError):
+    """A bad mixture spec; the message is one line that names the field."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    drop_stale: bool = False
+    drop_exact_dup: bool = False
+    min_lang_score: float | None = None
+    languages: tuple[str, ...] | None = None
+    min_tokens: int | None = None
+
+    def required_columns(self) -> dict[str, str]:
+        """{spec field: input column it needs} for the filters that are switched on."""
+        needs = {}
+        if self.drop_stale:
+            needs["filters.drop_stale"] = "is_stale"
+        if self.drop_exact_dup:
+            needs["filters.drop_exact_dup"] = "is_exact_dup"
+        return needs
+
+
+@dataclass(frozen=True)
+class LanguageStrategy:
+    strategy: str = "natural"
+    alpha: float | None = None  # temperature: p ∝ n^alpha
+    max_epochs: float | None = None  # unimax
+    weights: dict[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class TimeStrategy:
+    strategy: str = "natural"
+    granularity: str = "year"
+    unknown: str = "keep"
+    half_life_days: float | None = None  # recency
+    weights: dict[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class MixSpec:
+    """A mixture: which documents, how many tokens, and how they are spread over (language, time) cells."""
+
+    budget_tokens: int
+    name: str = "mixture"
+    seed: int = 0
+    tokenizer: str | None = None
+    max_repeats: int = 1
+    redistribute: str = "language"
+    filters: Filters = field(default_factory=Filters)
+    language: LanguageStrategy = field(default_factory=LanguageStrategy)
+    time: TimeStrategy = field(default_factory=TimeStrategy)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        if data["filters"]["languages"] is not None:
+            data["filters"]["languages"] = list(data["filters"]["languages"])
+        return data
+
+
+def load_spec(path: str | Path) -> MixSpec:
+    """Read and validate a YAML spec file."""
+    try:
+        text = Path(path).read_text()
+    except OSError as error:
+        raise SpecError(f"spec {str(path)!r}: cannot read it ({error.strerror or error})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise SpecError(f"spec {str(path)!r}: not valid YAML ({' '.join(str(error).split())})") from None
+    return parse_spec(data if data is not None else {})
+
+
+def parse_spec(data: Any) -> MixSpec:
+    """Validate a spec given as a dict (as read from YAML)."""
+    top = _mapping(data, "spec")
+    _no_unknown(
+        top,
+        "",
+        {
+            "name",
+            "seed",
+            "budget_tokens",
+            "tokenizer",
+            "max_repeats",
+            "redistribute",
+            "filters",
+            "language",
+            "time",
+        },
+    )
+    if "budget_tokens" not in top:
+        raise SpecError("budget_tokens: required (the mixture's size in tokens, e.g. 10M)")
+    budget = parse_count(top["budget_tokens"], "budget_tokens")
+    if budget <= 0:
+        raise SpecError(f"budget_tokens: {top['budget_tokens']!r} must be positive")
+    seed = top.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise SpecError(f"seed: {seed!r} must be a non-negative integer")
+    max_repeats = top.get("max_repeats", 1)
+    if not isinstance(max_repeats, int) or isinstance(max_repeats, bool) or max_repeats < 1:
+        raise SpecError(f"max_repeats: {max_repeats!r} must be an integer >= 1")
+    redistribute = top.get("redistribute", "language")
+    if redistribute not in REDISTRIBUTE:
+        raise SpecError(f"redistribute: {redistribute!r} is not one of {', '.join(REDISTRIBUTE)}")
+    tokenizer = top.get("tokenizer")
+    if tokenizer is not None and not isinstance(tokenizer, str):
+        raise SpecError(f"tokenizer: {tokenizer!r} must be a path to a tokenizers JSON file")
+    name = top.get("name", "mixture")
+    if not isinstance(name, str) or not name:
+        raise SpecError(f"name: {name!r} must be a non-empty string")
+    return MixSpec(
+        budget_tokens=budget,
+        name=name,
+        seed=seed,
+        tokenizer=tokenizer,
+        max_repeats=max_repeats,
+        redistribute=redistribute,
+        filters=_filters(top.get("filters", {})),
+        language=_language(top.get("language", {})),
+        time=_time(top.get("time", {})),
+    )
+
+
+def parse_count(value: Any, where: str) -> int:
+    """An integer count, or a string with a K/M/B/T suffix (`2.5M`)."""
+    if isinstance(value, bool):
+        raise SpecError(f"{where}: {value!r} is not a number")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return int(value)
+    if isinstance(value, str):
+        match = re.fullmatch(r"\s*(-?[0-9]+(?:\.[0-9]+)?)\s*([KMBT]?)\s*", value.upper())
+        if match:
+            return int(float(match.group(1)) * _SUFFIX[match.group(2)])
+    raise SpecError(f"{where}: {value!r} is not a number (use e.g. 1000000 or 1M)")
+
+
+def _filters(data: Any) -> Filters:
+    block = _mapping(data, "filters")
+    _no_unknown(
+        block, "filters.", {"drop_stale", "drop_exact_dup", "min_lang_score", "languages", "min_tokens"}
+    )
+    for key in ("drop_stale", "drop_exact_dup"):
+        if key in block and not isinstance(block[key], bool):
+            raise SpecError(f"filters.{key}: {block[key]!r} must be true or false")
+    min_score = block.get("min_lang_score")
+    if min_score is not None:
+        min_score = _number(min_score, "filters.min_lang_score")
+        if not 0.0 <= min_score <= 1.0:
+            raise SpecError(f"filters.min_lang_score: {min_score!r} must be within [0, 1]")
+    languages = block.get("languages")
+    if languages is not None:
+        if (
+            not isinstance(languages, list)
+            or not languages
+            or not all(isinstance(x, str) and x for x in languages)
+        ):
+            raise SpecError(f"filters.languages: {languages!r} must be a non-empty list of language codes")
+        languages = tuple(languages)
+    min_tokens = block.get("min_tokens")
+    if min_tokens is not None and (
+        not isinstance(min_tokens, int) or isinstance(min_tokens, bool) or min_tokens < 0
+    ):
+        raise SpecError(f"filters.min_tokens: {min_tokens!r} must be a non-negative integer")
+    return Filters(
+        drop_stale=block.get("drop_stale", False),
+        drop_exact_dup=block.get("drop_exact_dup", False),
+        min_lang_score=min_score,
+        languages=languages,
+        min_tokens=min_tokens,
+    )
+
+
+def _language(data: Any) -> LanguageStrategy:
+    block = _mapping(data, "language")
+    _no_unknown(block, "language.", {"strategy", "alpha", "max_epochs", "weights"})
+    strategy = block.get("strategy", "natural")
+    if strategy not in LANGUAGE_STRATEGIES:
+        raise SpecError(f"language.strategy: {strategy!r} is not one of {', '.join(LANGUAGE_STRATEGIES)}")
+    alpha = max_epochs = weights = None
+    if strategy == "temperature":
+        if "alpha" not in block:
+            raise SpecError("language.alpha: required by strategy temperature (p ∝ n^alpha, e.g. 0.3)")
+        alpha = _number(block["alpha"], "language.alpha")
+        if alpha < 0:
+            raise SpecError(f"language.alpha: {alpha!r} must be >= 0")
+    elif strategy == "unimax":
+        if "max_epochs" not in block:
+            raise SpecError("language.max_epochs: required by strategy unimax (e.g. 4)")
+        max_epochs = _number(block["max_epochs"], "language.max_epochs")
+        if max_epochs <= 0:
+            raise SpecError(f"language.max_epochs: {max_epochs!r} must be positive")
+    elif strategy == "weights":
+        weights = _weights(block.get("weights"), "language.weights")
+    return LanguageStrategy(strategy=strategy, alpha=alpha, max_epochs=max_epochs, weights=weights)
+
+
+def _time(data: Any) -> TimeStrategy:
+    block = _mapping(data, "time")
+    _no_unknown(block, "time.", {"strategy", "granularity", "unknown", "half_life_days", "weights"})
+    strategy = block.get("strategy", "natural")
+    if strategy not in TIME_STRATEGIES:
+        raise SpecError(f"time.strategy: {strategy!r} is not one of {', '.join(TIME_STRATEGIES)}")
+    granularity = block.get("granularity", "year")
+    if granularity not in GRANULARITIES:
+        raise SpecError(f"time.granularity: {granularity!r} is not one of {', '.join(GRANULARITIES)}")
+    unknown = block.get("unknown", "keep")
+    if unknown not in ("keep", "drop"):
+        raise SpecError(f"time.unknown: {unknown!r} is not one of keep, drop")
+    half_life = weights = None
+    if strategy == "recency":
+        if "half_life_days" not in block:
+            raise SpecError("time.half_life_days: required by strategy recency (e.g. 365)")
+        half_life = _number(block["half_life_days"], "time.half_life_days")
+        if half_life <= 0:
+            raise SpecError(f"time.half_life_days: {half_life!r} must be positive")
+    elif strategy == "weights":
+        weights = _weights(block.get("weights"), "time.weights")
+    return TimeStrategy(
+        strategy=strategy, granularity=granularity, unknown=unknown, half_life_days=half_life, weights=weights
+    )
+
+
+def _weights(data: Any, where: str) -> dict[str, float]:
+    if not isinstance(data, dict) or not data:
+        raise SpecError(f"{where}: required by strategy weights, a mapping of name to weight")
+    weights = {}
+    for key, value in data.items():
+        number = _number(value, f"{where}.{key}")
+        if number < 0:
+            raise SpecError(f"{where}.{key}: {value!r} must be >= 0")
+        weights[str(key)] = number
+    total = sum(weights.values())
+    if abs(total - 1.0) > WEIGHT_TOLERANCE:
+        raise SpecError(f"{where}: weights sum to {total:.6g}, not 1")
+    return weights
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise SpecError(f"{where}: {value!r} is not a finite number")
+    return float(value)
+
+
+def _mapping(data: Any, where: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise SpecError(f"{where}: expected a mapping, got {type(data).__name__}")
+    return data
+
+
+def _no_unknown(block: dict[str, Any], prefix: str, allowed: set[str]) -> None:
+    for key in block:
+        if key not in allowed:
+            raise SpecError(f"{prefix}{key}: unknown field (expected one of {', '.join(sorted(allowed))})")

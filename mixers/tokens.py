@@ -1,0 +1,61 @@
+"""Token counts: `n_tokens` under a `tokenizers` JSON tokenizer, or whitespace-separated words without one."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mixers.langid import set_columns
+
+_TOKENIZERS: dict[str, Any] = {}
+
+
+def load_tokenizer(path: str) -> Any:
+    """A `tokenizers.Tokenizer` from its JSON file, loaded once per process."""
+    tokenizer = _TOKENIZERS.get(path)
+    if tokenizer is None:
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"tokenizer {path!r}: no such file")
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(path)
+        _TOKENIZERS[path] = tokenizer
+    return tokenizer
+
+
+def whitespace_words(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Whitespace-separated words per text (null text = 0), as int64."""
+    trimmed = pc.utf8_trim_whitespace(pc.fill_null(texts, ""))
+    # Splitting "" gives [""]: one empty word, so blank texts are set to 0 explicitly.
+    words = pc.list_value_length(pc.utf8_split_whitespace(trimmed)).cast(pa.int64())
+    return pc.if_else(pc.equal(pc.utf8_length(trimmed), 0), pa.scalar(0, pa.int64()), words)
+
+
+def tokenizer_counts(texts: list[str | None], path: str) -> pa.Array:
+    """Tokens per text under the tokenizer at `path`, without special tokens, as int64."""
+    tokenizer = load_tokenizer(path)
+    encodings = tokenizer.encode_batch([t or "" for t in texts], add_special_tokens=False)
+    return pa.array([len(e.ids) for e in encodings], pa.int64())
+
+
+@dataclass(frozen=True)
+class TokenCountKernel:
+    """Batch kernel: sets `n_tokens` from `text`. With `fill_missing_only`, existing non-null counts are kept
+    (they were counted the same way by an earlier stage); otherwise every count is recomputed."""
+
+    tokenizer_path: str | None = None
+    fill_missing_only: bool = False
+
+    def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        texts = batch.column("text")
+        if self.tokenizer_path is None:
+            counts = whitespace_words(texts)
+        else:
+            counts = tokenizer_counts(texts.to_pylist(), self.tokenizer_path)
+        if self.fill_missing_only and "n_tokens" in batch.schema.names:
+            counts = pc.coalesce(batch.column("n_tokens").cast(pa.int64()), counts)
+        return set_columns(batch, {"n_tokens": counts})

@@ -1,0 +1,100 @@
+import pyarrow as pa
+import pytest
+
+from mixers.langcodes import normalise_code
+from mixers.langid import (
+    LangIdConfig,
+    LangIdKernel,
+    default_model_path,
+    identify,
+    latin_share,
+    load_fasttext,
+    normalise_prefix,
+    predict_top_k,
+)
+from tests.mixers.conftest import sentences
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_fasttext(default_model_path())
+
+
+def test_codes_follow_the_record_convention():
+    assert normalise_code("__label__en") == "en"
+    assert normalise_code("__label__eng_Latn") == "en"  # GlotLID style: 639-3 + script
+    assert normalise_code("__label__zsm_Latn") == "ms"
+    assert normalise_code("__label__ceb") == "ceb"  # no 639-1 code: stays 639-3
+    assert normalise_code("__label__als") == "gsw"  # lid.176's Wikipedia code for Alemannic
+    assert normalise_code("__label__als_Latn") == "sq"  # ISO 639-3 als is Tosk Albanian
+    assert normalise_code("") == "und"
+
+
+def test_prefix_folds_whitespace_and_cuts():
+    assert normalise_prefix("a\nb\t\tc  d\r\n", 100) == "a b c d"
+    assert normalise_prefix("x" * 50, 10) == "x" * 10
+    assert normalise_prefix(None, 10) == ""
+
+
+def test_batch_path_agrees_with_single_predictions(model, data_dir):
+    lines = [lines[0] for lines in sentences(data_dir).values()][:30]
+    batched = predict_top_k(model, lines, 3)
+    assert len(batched) == len(lines) and all(len(row) <= 3 for row in batched)
+    for line, row in zip(lines, batched, strict=True):
+        labels, probs = model.predict(line, k=3)
+        assert [c for c, _ in row] == [normalise_code(label) for label in labels]
+        assert [p for _, p in row] == pytest.approx([float(p) for p in probs])
+        assert all(0.0 <= p <= 1.0 for _, p in row)
+    # fasttext-predict's multi-line call returns labels only (no probabilities): the reason predict_top_k does
+    # not use it. Its labels still agree with the single-line ones.
+    multi = model.f.multilinePredict([line + "\n" for line in lines], 3, 0.0, "strict")
+    assert [[normalise_code(label) for label in row] for row in multi] == [
+        [c for c, _ in row] for row in batched
+    ]
+
+
+def test_second_opinion_fixes_the_long_tail(data_dir):
+    data = sentences(data_dir, ["yo", "so", "nb", "en", "de", "ur"])
+    alone = LangIdConfig(second_opinion=False)
+    combined = LangIdConfig()
+    for lang in ("yo", "so", "nb"):
+        lines = data[lang][:30]
+        right_alone = sum(d.lang == lang for d in identify(lines, alone))
+        right_combined = sum(d.lang == lang for d in identify(lines, combined))
+        assert right_combined >= 22 and right_combined > right_alone + 5, (lang, right_alone, right_combined)
+    for lang in ("en", "de", "ur"):  # the big languages stay right
+        decided = identify(data[lang][:30], combined)
+        assert sum(d.lang == lang for d in decided) >= 27
+        assert all(0.0 <= d.score <= 1.0 for d in decided)
+
+
+def test_empty_text_is_und_and_threshold_applies():
+    decided = identify(["", "   \n", "Das ist ein ganz gewöhnlicher deutscher Satz über das Wetter."])
+    assert [d.lang for d in decided[:2]] == ["und", "und"]
+    assert decided[2].lang == "de" and decided[2].score > 0.9
+    strict = identify(["ok"], LangIdConfig(threshold=1.0))
+    assert strict[0].lang == "und"
+
+
+def test_latin_share():
+    assert latin_share("abc") == 1.0
+    assert latin_share("abc دیر") == pytest.approx(0.5)
+    assert latin_share("123") == 1.0
+
+
+def test_kernel_sets_and_fills_lang(data_dir):
+    lines = sentences(data_dir, ["fr"])["fr"][:4]
+    batch = pa.RecordBatch.from_pydict({"id": ["a", "b", "c", "d"], "text": lines})
+    out = LangIdKernel()(batch)
+    assert out.column("lang").to_pylist() == ["fr"] * 4
+    assert out.schema.field("lang_score").type == pa.float64()
+    given = batch.append_column("lang", pa.array(["xx", None, "yy", None], pa.string()))
+    filled = LangIdKernel(LangIdConfig(fill_missing_only=True))(given)
+    assert filled.column("lang").to_pylist() == ["xx", "fr", "yy", "fr"]
+
+
+def test_bad_config_and_model_path(tmp_path):
+    with pytest.raises(ValueError, match="threshold"):
+        LangIdConfig(threshold=2)
+    with pytest.raises(FileNotFoundError, match="lid-model"):
+        identify(["text"], LangIdConfig(model_path=str(tmp_path / "none.ftz")))

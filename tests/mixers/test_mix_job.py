@@ -1,0 +1,177 @@
+"""The mix and langid jobs in Spark (the session-wide local[2] fixture) and through the CLI."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from corpus.stats import StageStats
+from jobs.cli import main
+from jobs.langid import run_langid
+from jobs.mix import MANIFEST, run_mix
+from jobs.stage import UsageError
+from mixers.langid import LangIdConfig
+from mixers.spec import parse_spec
+from tests.mixers.conftest import document_table, write_parts
+
+LANGS = ["en", "de", "fr", "yo", "bs", "hr", "ms", "id", "so", "zh"]
+SPEC = {
+    "name": "test",
+    "seed": 11,
+    "budget_tokens": 12_000,
+    "max_repeats": 3,
+    "filters": {"drop_stale": True, "drop_exact_dup": True},
+    "language": {"strategy": "unimax", "max_epochs": 3},
+    "time": {"strategy": "uniform", "granularity": "year"},
+}
+
+
+def read_rows(folder: Path) -> pa.Table:
+    """The mixture's rows: its part-*.parquet shards, in shard order (manifest.json sits beside them)."""
+    return pa.concat_tables([pq.read_table(p) for p in sorted(folder.glob("part-*.parquet"))])
+
+
+@pytest.fixture(scope="module")
+def mixtures(spark, data_dir, tmp_path_factory):
+    """The same spec and seed over the same documents split into 2 and into 7 input files."""
+    root = tmp_path_factory.mktemp("mix")
+    table = document_table(data_dir, LANGS)
+    out = {}
+    for parts in (2, 7):
+        source = write_parts(table, root / f"in{parts}", parts)
+        result = run_mix(spark, [str(source)], parse_spec(SPEC), str(root / f"out{parts}"))
+        out[parts] = (root / f"out{parts}", result)
+    return table, out
+
+
+def test_same_seed_gives_byte_identical_shards_for_2_and_7_partitions(mixtures):
+    _, out = mixtures
+    two, seven = out[2][0], out[7][0]
+    shards = sorted(p.name for p in two.glob("part-*.parquet"))
+    assert shards and shards == sorted(p.name for p in seven.glob("part-*.parquet"))
+    for name in shards:
+        assert (two / name).read_bytes() == (seven / name).read_bytes()
+    manifests = [json.loads((folder / MANIFEST).read_text()) for folder in (two, seven)]
+    assert manifests[0].pop("inputs") != manifests[1].pop("inputs")  # only the input paths differ
+    assert manifests[0] == manifests[1]
+
+
+def test_manifest_targets_and_achieved_tokens(mixtures):
+    table, out = mixtures
+    folder, _ = out[2]
+    manifest = json.loads((folder / MANIFEST).read_text())
+    assert manifest["seed"] == 11 and manifest["spec"]["language"]["strategy"] == "unimax"
+    rows = read_rows(folder)
+    longest = max(pc.list_value_length(pc.utf8_split_whitespace(table.column("text"))).to_pylist())
+    for cell in manifest["cells"]:
+        if cell["short_of_data"]:
+            assert cell["achieved_tokens"] == 3 * cell["input_tokens"]
+            continue
+        # Whole documents: a cell lands within one document of its target (1% once cells are big, see
+        # test_sampling); copies never exceed max_repeats.
+        assert abs(cell["achieved_tokens"] - cell["target_tokens"]) <= longest, cell
+        assert cell["max_repeats_used"] <= 3
+    total = manifest["achieved_tokens"]
+    assert total == sum(rows.column("n_tokens").to_pylist())
+    assert abs(total - manifest["target_tokens"]) <= 0.01 * manifest["target_tokens"]
+    assert manifest["target_tokens"] <= SPEC["budget_tokens"]
+
+
+def test_rows_are_examples_with_repeats_in_shuffled_order(mixtures):
+    _, out = mixtures
+    folder, _ = out[2]
+    rows = read_rows(folder)
+    assert {"repeat_index", "mix_order", "time_bucket", "lang", "n_tokens"} <= set(rows.column_names)
+    assert "mix_key" not in rows.column_names and "repeats" not in rows.column_names
+    ids = rows.column("id").to_pylist()
+    repeats = rows.column("repeat_index").to_pylist()
+    copies = {}
+    for doc, index in zip(ids, repeats, strict=True):
+        copies.setdefault(doc, []).append(index)
+    assert all(sorted(v) == list(range(len(v))) for v in copies.values())
+    assert max(len(v) for v in copies.values()) > 1  # unimax with 3 epochs repeats the small languages
+    # Filters: no stale or exact-duplicate documents made it in.
+    assert not any(rows.column("is_stale").to_pylist()) and not any(rows.column("is_exact_dup").to_pylist())
+    for shard in folder.glob("part-*.parquet"):
+        order = pq.read_table(shard).column("mix_order").to_pylist()
+        assert order == sorted(order)
+    stats = StageStats.read(folder)
+    assert stats.docs_in == 1000
+    assert stats.dropped["stale"] == 200 and stats.dropped["exact_dup"] > 0
+    assert stats.docs_in + stats.counters["repeat_copies"] == stats.docs_out + sum(stats.dropped.values())
+    assert stats.docs_out == rows.num_rows
+
+
+def test_plan_writes_nothing_and_matches_the_build(spark, mixtures, tmp_path):
+    _, out = mixtures
+    source = out[2][0].parent / "in2"
+    plan = run_mix(spark, [str(source)], parse_spec({**SPEC, "seed": 12}), None)
+    assert plan.stats is None and "achieved_tokens" not in plan.manifest
+    # The allocation depends on the data and the spec, not on the seed.
+    assert plan.allocation == out[2][1].allocation
+
+
+def test_bad_spec_and_missing_column_exit_2_naming_the_field(tmp_path, data_dir, capsys):
+    source = write_parts(document_table(data_dir, ["en"]).drop_columns(["is_stale"]), tmp_path / "in", 1)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("budget_tokens: -3\n")
+    with pytest.raises(SystemExit) as done:
+        main(["mix", str(source), "--spec", str(bad), "--output", str(tmp_path / "o")])
+    assert done.value.code == 2
+    assert "budget_tokens" in capsys.readouterr().err
+    bad.write_text("budget_tokens: 100\nlanguage: {strategy: zipf}\n")
+    with pytest.raises(SystemExit):
+        main(["mix", str(source), "--spec", str(bad), "--output", str(tmp_path / "o")])
+    assert "language.strategy" in capsys.readouterr().err
+    bad.write_text("budget_tokens: 100\nfilters: {drop_stale: true}\n")
+    with pytest.raises(SystemExit) as done:
+        main(["mix", str(source), "--spec", str(bad), "--output", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert done.value.code == 2 and "filters.drop_stale" in err and "is_stale" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_langid_job_identifies_and_counts_languages(spark, tmp_path, data_dir):
+    table = document_table(data_dir, ["en", "yo", "nb"], with_lang=False)
+    source = write_parts(table.take(list(range(0, table.num_rows, 10))), tmp_path / "in", 2)  # 30 documents
+    stats = run_langid(spark, [str(source)], str(tmp_path / "lid"), LangIdConfig())
+    identified = pq.read_table(tmp_path / "lid")
+    langs = dict(zip(identified.column("id").to_pylist(), identified.column("lang").to_pylist(), strict=True))
+    assert sum(doc.split("-")[0] == lang for doc, lang in langs.items()) >= 27
+    assert stats.docs_in == stats.docs_out == 30
+    assert (
+        sum(v for k, v in StageStats.read(tmp_path / "lid").counters.items() if k.startswith("lang:")) == 30
+    )
+    with pytest.raises(UsageError, match="not document Parquet"):
+        run_langid(spark, [str(data_dir / "warc")], str(tmp_path / "x"), LangIdConfig())
+
+
+def test_cli_mix_plan_runs_langid_first_and_writes_nothing(tmp_path, data_dir):
+    """A CLI run in a child process (the CLI stops its Spark session, which the fixture shares)."""
+    table = document_table(data_dir, ["en", "de"], with_lang=False)
+    # Lines 3, 13, 23, ...: none is stale (every 5th line is), so the keep-newest filters leave documents.
+    source = write_parts(table.take(list(range(3, table.num_rows, 10))), tmp_path / "in", 2)
+    spec = Path(__file__).parents[2] / "pipelines" / "mixtures" / "time_uniform.yaml"
+    script = (
+        "from jobs.cli import main\n"
+        f"main(['mix', {str(source)!r}, '--spec', {str(spec)!r}, '--plan', '--master', 'local[1]'])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=400,
+        cwd=Path(__file__).parents[2],
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    # The input has no lang column: the plan's cells are the languages langid found.
+    assert "budget 2,000,000 tokens" in done.stdout
+    assert any(line.startswith("en ") for line in done.stdout.splitlines())
+    assert any(line.startswith("de ") for line in done.stdout.splitlines())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
