@@ -26,8 +26,12 @@ ADDED = datetime(2024, 6, 1, tzinfo=UTC)
 def _samples(data_dir: Path, tmp_path: Path) -> Path:
     folder = tmp_path / "in"
     folder.mkdir()
-    for name in ("cc-whirlwind_whirlwind.warc.gz", "cc-whirlwind_whirlwind.warc.wet.gz",
-                 "dolma_sample-0000.warc.gz", "resiliparse_clueweb09-ja-quirk.warc.gz"):
+    for name in (
+        "cc-whirlwind_whirlwind.warc.gz",
+        "cc-whirlwind_whirlwind.warc.wet.gz",
+        "dolma_sample-0000.warc.gz",
+        "resiliparse_clueweb09-ja-quirk.warc.gz",
+    ):
         shutil.copy(data_dir / "warc" / name, folder / name)
     shutil.copy(data_dir / "versions" / "wmf_commonswiki_File13327093_revisions.xml", folder / "history.xml")
     return folder
@@ -43,7 +47,8 @@ def _in_process(folder: Path, options: ReadOptions) -> tuple[pa.Table, RejectLog
 def _file_hashes(folder: Path) -> dict[str, str]:
     return {
         str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*")) if p.is_file()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
     }
 
 
@@ -73,7 +78,10 @@ def test_spark_ingest_equals_in_process_reader_and_reruns_are_identical(spark, d
     assert whirlwind[0]["dump"] == "CC-MAIN-2024-22"
     assert whirlwind[0]["last_modified"].date().isoformat() == "2024-05-04"
     # The MediaWiki history: one document per visible revision.
-    assert sum(1 for r in got.to_pylist() if r["source"] == "mediawiki") + stats.dropped.get("deleted_text", 0) == 59
+    assert (
+        sum(1 for r in got.to_pylist() if r["source"] == "mediawiki") + stats.dropped.get("deleted_text", 0)
+        == 59
+    )
 
     # A second run in a different partitioning gives byte-identical files (added is pinned).
     run_ingest(spark, [str(folder)], str(tmp_path / "b"), IngestConfig(read=options, rows_per_shard=50_000))
@@ -108,7 +116,9 @@ def test_bad_files_are_counted_sampled_and_do_not_stop_the_job(spark, data_dir, 
     lines = [json.dumps({"text": "first good line"}), "{not json", json.dumps({"text": "second good line"})]
     (folder / "lines.jsonl.gz").write_bytes(gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0))
 
-    stats = run_ingest(spark, [str(folder)], str(tmp_path / "out"), IngestConfig(read=ReadOptions(added=ADDED)))
+    stats = run_ingest(
+        spark, [str(folder)], str(tmp_path / "out"), IngestConfig(read=ReadOptions(added=ADDED))
+    )
 
     table = pq.read_table(tmp_path / "out")
     texts = set(table.column("text").to_pylist())
@@ -116,7 +126,9 @@ def test_bad_files_are_counted_sampled_and_do_not_stop_the_job(spark, data_dir, 
     assert stats.dropped["truncated_gzip"] == 1
     assert stats.dropped["empty_file"] == 1
     assert stats.dropped["bad_json"] == 1
-    assert sum(v for k, v in stats.dropped.items() if k not in ("truncated_gzip", "empty_file", "bad_json")) >= 1
+    assert (
+        sum(v for k, v in stats.dropped.items() if k not in ("truncated_gzip", "empty_file", "bad_json")) >= 1
+    )
     # The good file's 22 pages and the truncated file's pages before the cut all survive.
     good_urls = {u for u in table.column("url").to_pylist() if u}
     assert len(good_urls) >= 22
