@@ -26,15 +26,18 @@ def _as_list(value: Any) -> list[str]:
 
 
 def run_world(ctx: StageContext) -> dict[str, Any]:
-    from corpus.world import generate_world, load_config
+    from corpus.world import WorldConfigError, generate_world, load_config, preset_config
     from jobs.stage import AtomicStageOutput
 
-    params = _known(ctx, {"preset", "seed", "config"})
-    config = load_config(
-        Path(params["config"]) if params.get("config") else None,
-        preset=params.get("preset", "tiny"),
-        seed=params.get("seed", 0),
-    )
+    params = dict(ctx.params)  # preset, seed, config (a world.yaml), and any WorldConfig field to override
+    preset, seed, config_path = params.pop("preset", "tiny"), params.pop("seed", 0), params.pop("config", None)
+    try:
+        if config_path:
+            config = load_config(Path(config_path), preset=preset, seed=seed)
+        else:
+            config = preset_config(preset, seed=seed, **params)
+    except WorldConfigError as error:
+        raise UsageError(f"stage {ctx.spec.name!r}: {error}") from None
     with AtomicStageOutput(str(ctx.output), overwrite=True) as tmp:
         summary = generate_world(config, tmp.path)
     return {"documents": summary.documents, "tokens": summary.tokens, "dumps": len(summary.dumps)}
