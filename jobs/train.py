@@ -1,0 +1,109 @@
+"""`chronomix train`: train a small Llama-style LM on a mixture directory (no Spark: torch on GPU or CPU)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from trainers.train import TrainConfig, TrainResult
+from trainers.train import train as train_run
+
+
+def train(
+    mixture: Annotated[
+        Path, typer.Argument(help="Mixture directory (part-*.parquet shards from `chronomix mix`).")
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Run directory to write.")],
+    preset: Annotated[
+        str, typer.Option(help="Model size: tiny (~1M), small (~20M) or base (~125M).")
+    ] = "tiny",
+    tokens: Annotated[
+        int | None, typer.Option(help="Training-token budget (default: 20 tokens per parameter).", min=1)
+    ] = None,
+    seq_len: Annotated[
+        int, typer.Option(help="Tokens per packed sequence (the model's context).", min=2)
+    ] = 256,
+    batch_size: Annotated[int, typer.Option(help="Sequences per micro-batch.", min=1)] = 16,
+    grad_accum: Annotated[int, typer.Option(help="Micro-batches per optimizer step.", min=1)] = 1,
+    lr: Annotated[float | None, typer.Option(help="Peak learning rate (default: the preset's).")] = None,
+    vocab_size: Annotated[
+        int | None, typer.Option(help="Tokenizer vocabulary (default: the preset's).", min=257)
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of initialisation and tokenizer sample.")] = 0,
+    device: Annotated[str, typer.Option(help="auto (CUDA if present), cpu, cuda or cuda:N.")] = "auto",
+    compile: Annotated[bool, typer.Option("--compile", help="torch.compile the model (for CUDA).")] = False,
+    checkpoint_every: Annotated[int, typer.Option(help="Steps between checkpoints (0: none).", min=0)] = 0,
+    resume: Annotated[
+        bool, typer.Option("--resume/--no-resume", help="Continue from the run's checkpoint if there is one.")
+    ] = True,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing run directory.")
+    ] = False,
+) -> None:
+    """Train a small decoder-only LM (Llama architecture, byte-level BPE tokenizer trained on the mixture) on
+    mixture for a token budget, and write the run directory: a Hugging Face model directory plus run.json
+    and log.jsonl (step, loss, lr, tokens/s, and MFU on a GPU).
+
+    The mixture repeats in epochs when it is smaller than the budget. Runs on CUDA with bf16 autocast when
+    a GPU is present, on CPU in float32 otherwise. An interrupted run resumes from its checkpoint to the
+    same weights as an uninterrupted one.
+    """
+    from trainers.model import PRESETS
+
+    if preset not in PRESETS:
+        raise typer.BadParameter(
+            f"unknown preset {preset!r} (choose from {', '.join(PRESETS)})", param_hint="--preset"
+        )
+    budget = tokens if tokens is not None else 20 * PRESETS[preset].nominal_params
+    config = TrainConfig(
+        preset=preset,
+        tokens=budget,
+        seq_len=seq_len,
+        batch_size=batch_size,
+        grad_accum=grad_accum,
+        lr=lr,
+        vocab_size=vocab_size,
+        seed=seed,
+        device=device,
+        compile=compile,
+        checkpoint_every=checkpoint_every,
+    )
+    try:
+        config.check()
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    try:
+        result = train_run(mixture, output, config, resume=resume, overwrite=overwrite)
+    except ValueError as error:  # a checkpoint made with another config, a mixture without text
+        raise typer.BadParameter(str(error)) from None
+    print_run(result)
+
+
+def print_run(result: TrainResult, console: Console | None = None) -> None:
+    """A rich table of what the run did (from its run.json)."""
+    info = json.loads((result.run_dir / "run.json").read_text())
+    table = Table(title=f"train -> {result.run_dir}")
+    table.add_column("field")
+    table.add_column("value", justify="right")
+    rows = [
+        ("preset", info["config"]["preset"]),
+        ("parameters", f"{info['parameters']:,}"),
+        ("vocabulary", f"{info['vocab_size']:,}"),
+        ("steps", f"{info['steps']:,}"),
+        ("tokens seen", f"{info['tokens_seen']:,}"),
+        ("epochs over the mixture", str(info["epochs"])),
+        ("final loss (nats/token)", f"{info['final_loss']:.4f}"),
+        ("newest month in data", str(info["newest_month"])),
+        ("tokens/s", f"{info['tokens_per_s']:,.0f}" if info["tokens_per_s"] else "-"),
+        ("MFU", f"{info['mfu']:.1%}" if info["mfu"] else "- (CPU or unknown GPU)"),
+        ("device", info["device_name"]),
+        ("seconds", f"{info['seconds']:.1f}"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    (console or Console()).print(table)

@@ -1,0 +1,122 @@
+"""A reduced demo pipeline end to end (world -> ingest -> date -> dedup -> two mixtures, trained and probed ->
+audit), with the table's values checked against the data it was computed from; then resume: a rerun skips
+every stage, and a changed parameter reruns that stage and the ones after it."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pytest
+import yaml
+
+from jobs.pipeline import MARKER, load_pipeline, run_pipeline
+from jobs.stage import UsageError
+
+MIXTURES = Path(__file__).resolve().parents[2] / "pipelines" / "mixtures"
+
+# A smaller world than the `tiny` preset (fewer entities, dumps and pages) and a token budget that trains in
+# seconds: the point here is that every stage runs on real files and the table says what the data says.
+REDUCED = {
+    "output": "out",
+    "spark": {"master": "local[2]", "conf": ["spark.sql.shuffle.partitions=4"]},
+    "stages": [
+        {"name": "world", "kind": "world", "preset": "tiny", "seed": 3, "entities": 30, "dump_every_months": 12,
+         "mention_pages": 15, "filler_pages": 8, "probe_resources": 15, "max_fact_probes": 200},
+        {"name": "ingest", "kind": "ingest", "inputs": ["${world}/dumps"], "added": "2024-01-01T00:00:00Z"},
+        {"name": "dated", "kind": "date", "input": "${ingest}", "reference": "${world}/probes/temporal.parquet"},
+        {"name": "dedup", "kind": "dedup", "input": "${dated}", "keep": "all"},
+        {"name": "experiment", "kind": "experiment", "input": "${dedup}", "world": "${world}", "seeds": [0],
+         "mixtures": {"raw": str(MIXTURES / "raw.yaml"), "keep_newest": str(MIXTURES / "keep_newest.yaml")},
+         "train": {"preset": "tiny", "tokens": 40_000, "seq_len": 64, "batch_size": 8},
+         "probe": {"k_tokens": 32, "batch_size": 32}},
+        {"name": "audit", "kind": "audit", "input": "${dedup}", "reference": "${world}/probes/temporal.parquet",
+         "run": "${experiment}/runs/raw-s0"},
+    ],
+}
+
+
+def _month(value) -> str:  # noqa: ANN001 - a datetime
+    return f"{value.year:04d}-{value.month:02d}"
+
+
+def _months_between(later: str, earlier: str) -> int:
+    (ly, lm), (ey, em) = (map(int, later.split("-")), map(int, earlier.split("-")))
+    return (ly - ey) * 12 + (lm - em)
+
+
+@pytest.mark.slow
+def test_reduced_demo_pipeline_end_to_end_and_resume(tmp_path, spark):
+    path = tmp_path / "reduced.yaml"
+    path.write_text(yaml.safe_dump(REDUCED))
+    pipeline = load_pipeline(path)
+    outcomes = run_pipeline(pipeline)
+    assert [o.status for o in outcomes] == ["ran"] * 6
+    out = pipeline.output
+
+    # Every stage balanced its books and left a completion marker.
+    for name in ("ingest", "dated", "dedup"):
+        stats = json.loads((out / name / "_stats.json").read_text())
+        assert stats["docs_in"] == stats["docs_out"] + stats["dropped_total"]
+        assert (out / name / MARKER).is_file()
+    world_docs = ds.dataset(out / "world" / "truth" / "documents.parquet").count_rows()
+    assert json.loads((out / "ingest" / "_stats.json").read_text())["docs_out"] == world_docs
+
+    # The table's values are what the mixtures and probes say.
+    rows = {row["mixture"]: row for row in json.loads((out / "experiment" / "experiments.json").read_text())}
+    assert set(rows) == {"raw", "keep_newest"}
+    for name, row in rows.items():
+        shards = ds.dataset(sorted((out / "experiment" / "mixtures" / f"{name}-s0").glob("part-*.parquet")))
+        created = shards.to_table(columns=["created"]).column("created")
+        assert row["newest_month"] == _month(pc.max(created).as_py())
+        curve = list(csv.DictReader((out / "experiment" / "runs" / f"{name}-s0" / "probe" /
+                                     "cutoff_curve.csv").open()))
+        best = min(curve, key=lambda r: float(r["score"]))
+        assert row["effective_cutoff"] == best["month"]
+        assert row["gap_months"] == _months_between(row["newest_month"], row["effective_cutoff"])
+        assert row["tokens"] >= 40_000
+        assert 0.0 <= row["accuracy"] <= 1.0
+    # keep_newest drops stale versions, so it holds fewer documents than raw.
+    raw_docs = ds.dataset(sorted((out / "experiment" / "mixtures" / "raw-s0").glob("part-*.parquet")))
+    newest_docs = ds.dataset(sorted((out / "experiment" / "mixtures" / "keep_newest-s0").glob("part-*.parquet")))
+    assert newest_docs.to_table(columns=["is_stale"]).column("is_stale").to_pylist().count(True) == 0
+    assert raw_docs.to_table(columns=["is_stale"]).column("is_stale").to_pylist().count(True) > 0
+
+    summary = json.loads((out / "audit" / "summary.json").read_text())
+    assert (out / "audit" / "report.html").is_file()
+    assert json.dumps(summary)  # every figure is JSON
+
+    # Resume: nothing changed, nothing reruns.
+    again = run_pipeline(load_pipeline(path))
+    assert [o.status for o in again] == ["skipped"] * 6
+
+    # A changed dedup parameter reruns dedup and every stage that reads it, not the ones before.
+    changed = dict(REDUCED)
+    changed["stages"] = [dict(s) for s in REDUCED["stages"]]
+    changed["stages"][3]["keep"] = "newest"
+    path.write_text(yaml.safe_dump(changed))
+    stages = load_pipeline(path)
+    statuses = [o.status for o in run_pipeline(stages, until="dedup")]
+    assert statuses == ["skipped", "skipped", "skipped", "ran"]
+
+
+def test_bad_pipelines_stop_with_a_message_naming_the_field(tmp_path):
+    path = tmp_path / "bad.yaml"
+    cases = {
+        "stages: []": "'stages'",
+        "stages: [{kind: nonsense}]": "stages[0].kind",
+        "stages: [{kind: ingest, inputs: ['${nowhere}']}]": "${nowhere}",
+        "stages: [{kind: world}, {kind: world}]": "duplicate stage name",
+        "bogus: 1\nstages: [{kind: world}]": "'bogus'",
+    }
+    for text, expected in cases.items():
+        path.write_text(text)
+        with pytest.raises(UsageError, match=None) as error:
+            load_pipeline(path)
+        assert expected in str(error.value), (text, str(error.value))
+    path.write_text("stages: [{kind: world}]")
+    with pytest.raises(UsageError, match="--from 'nope'"):
+        run_pipeline(load_pipeline(path), start="nope")

@@ -1,0 +1,268 @@
+"""Probes: exact arithmetic of the cutoff curve and long-tail buckets, and a model whose answers are known."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from tests.trainers.conftest import MONTHS, TRAIN_MONTH, month_of, wiki_pages
+from trainers.probes import (
+    DropCounts,
+    accuracy_by_bucket,
+    cutoff_curve,
+    effective_cutoff,
+    find_probe_files,
+    frequency_bucket,
+    head_tail,
+    is_correct,
+    load_lm,
+    load_versions,
+    normalise_per_resource,
+    run_probes,
+    score_choices,
+    token_logprobs,
+    trimmed_mean,
+)
+
+# ------------------------------------------------------------------------------------------- arithmetic
+
+
+def test_trimmed_mean_exact_and_as_scipy() -> None:
+    values = [1000.0, -1000.0, *range(38)]  # 40 values: int(0.025 * 40) = 1 cut from each end
+    assert trimmed_mean(values) == 18.5
+    assert trimmed_mean([5.0, -100.0, 7.0]) == pytest.approx(-88 / 3)  # under 40 values nothing is cut
+    assert trimmed_mean([*range(80), 1e9, 1e9], 0.025) == pytest.approx(np.mean(range(2, 80)))
+    scipy_stats = pytest.importorskip("scipy.stats")  # the reference implementation
+    rng = np.random.default_rng(0)
+    for n in (1, 39, 40, 41, 200, 1001):
+        x = rng.standard_cauchy(n)
+        assert trimmed_mean(x, 0.025) == pytest.approx(scipy_stats.trim_mean(x, 0.025), rel=1e-12)
+    assert np.isnan(trimmed_mean([]))
+    with pytest.raises(ValueError, match=r"^trim:"):
+        trimmed_mean([1.0], 0.5)
+
+
+def test_normalise_per_resource_exact() -> None:
+    resources = ["a", "a", "a", "b", "b", "c", "d", "d"]
+    values = [1.0, 2.0, 3.0, 10.0, 14.0, 5.0, 4.0, 4.0]
+    z, dropped = normalise_per_resource(resources, values, "zscore")
+    s = np.sqrt(2 / 3)  # population std of 1, 2, 3
+    assert z[:5].tolist() == pytest.approx([-1 / s, 0.0, 1 / s, -1.0, 1.0])
+    assert np.isnan(z[5:]).all()
+    assert dropped == {"c": "single_month", "d": "constant"}
+    centred, dropped = normalise_per_resource(resources, values, "center")
+    assert centred[:5].tolist() == [-1.0, 0.0, 1.0, -2.0, 2.0]
+    assert centred[6:].tolist() == [0.0, 0.0]
+    assert dropped == {"c": "single_month"}
+    with pytest.raises(ValueError, match=r"^normalisation:"):
+        normalise_per_resource(resources, values, "minmax")
+
+
+def test_cutoff_curve_and_argmin() -> None:
+    # a and b (on scales 10x apart) fit 2020-02 best, c fits 2020-03 best
+    nll = pa.table(
+        {
+            "resource": ["a"] * 3 + ["b"] * 3 + ["c"] * 3,
+            "month": ["2020-01", "2020-02", "2020-03"] * 3,
+            "nll": [3.0, 1.0, 2.0, 30.0, 10.0, 20.0, 5.0, 6.0, 4.0],
+        }
+    )
+    curve, dropped = cutoff_curve(nll)
+    assert dropped == {}
+    assert [r["month"] for r in curve] == ["2020-01", "2020-02", "2020-03"]
+    k = np.sqrt(2 / 3)
+    assert [r["score"] for r in curve] == pytest.approx(
+        [(1 + 1 + 0) / 3 / k, (-1 - 1 + 1) / 3 / k, (0 + 0 - 1) / 3 / k]
+    )
+    assert [r["mean_nll"] for r in curve] == pytest.approx([38 / 3, 17 / 3, 26 / 3])
+    assert effective_cutoff(curve) == "2020-02"  # tied with 2020-03: the earliest month wins
+    assert effective_cutoff([{"month": "x", "score": 1.0}, {"month": "y", "score": 1.0}]) == "x"
+    assert effective_cutoff([]) is None
+
+
+def test_load_versions_keeps_the_newest_version_of_each_month(tmp_path: Path) -> None:
+    path = tmp_path / "v.parquet"
+    created = [datetime(2021, 3, d, tzinfo=UTC) for d in (20, 2, 5)]
+    created += [datetime(2021, 4, 1, tzinfo=UTC), None]
+    pq.write_table(
+        pa.table(
+            {
+                "url": ["u", "u", "u", "u", "u"],
+                "id": ["1", "2", "3", "4", "5"],
+                "text": ["march 20", "march 2", None, "april", "no date"],
+                "created": pa.array(created, pa.timestamp("us", tz="UTC")),
+            }
+        ),
+        path,
+    )
+    drops = DropCounts()
+    table = load_versions(path, drops)
+    assert table.to_pylist() == [
+        {"resource": "u", "month": "2021-03", "text": "march 20"},
+        {"resource": "u", "month": "2021-04", "text": "april"},
+    ]
+    assert drops.counts == {"no_text": 1, "no_month": 1, "older_in_same_month": 1}
+    pq.write_table(pa.table({"resource": ["r"], "text": ["t"]}), path)
+    with pytest.raises(ValueError, match=r"^versions: .* neither 'month' nor 'created'"):
+        load_versions(path)
+
+
+def test_frequency_buckets_and_head_tail_exact() -> None:
+    assert [frequency_bucket(n) for n in (0, 1, 2, 3, 4, 7, 8, 1000)] == [
+        (0, 0),
+        (1, 1),
+        (2, 3),
+        (2, 3),
+        (4, 7),
+        (4, 7),
+        (8, 15),
+        (512, 1023),
+    ]
+    assert frequency_bucket(5, base=10) == (1, 9) and frequency_bucket(10, base=10) == (10, 99)
+    counts = [0, 0, 0, 1, 2, 3, 5, 9, 40]
+    correct = [False, False, True, True, False, True, True, True, True]
+    rows = accuracy_by_bucket(counts, correct)
+    assert [(r["bucket"], r["n_probes"], r["accuracy"]) for r in rows] == [
+        ("0", 3, pytest.approx(1 / 3)),
+        ("1", 1, 1.0),
+        ("2-3", 2, 0.5),
+        ("4-7", 1, 1.0),
+        ("8-15", 1, 1.0),
+        ("32-63", 1, 1.0),
+    ]
+    ht = head_tail(counts, correct)
+    assert ht["tail_accuracy"] == pytest.approx(1 / 3) and ht["head_accuracy"] == 1.0
+    assert (ht["tail_max_docs"], ht["head_min_docs"]) == (0, 5)
+    assert is_correct([-1.0, -2.0, -3.0]) and not is_correct([-1.0, -1.0]) and not is_correct([-2.0, -1.0])
+    with pytest.raises(ValueError, match=r"^n_train_docs:"):
+        frequency_bucket(-1)
+
+
+def test_find_probe_files(tmp_path: Path) -> None:
+    probes = tmp_path / "world" / "probes"
+    probes.mkdir(parents=True)
+    for name in ("temporal.parquet", "facts.parquet"):
+        pq.write_table(pa.table({"x": [1]}), probes / name)
+    expected = (probes / "temporal.parquet", probes / "facts.parquet")
+    assert find_probe_files(probes) == expected == find_probe_files(tmp_path / "world")
+    assert find_probe_files(probes / "temporal.parquet") == (probes / "temporal.parquet", None)
+    with pytest.raises(FileNotFoundError, match=r"^probes:"):
+        find_probe_files(tmp_path / "absent")
+
+
+# ------------------------------------------------------------------------------- a model with known answers
+
+
+def test_effective_cutoff_of_a_model_trained_on_one_month(
+    month_run: Path, versions_file: Path, tmp_path: Path
+) -> None:
+    result = run_probes(month_run, tmp_path, versions=versions_file, newest_month="2020-04", k_tokens=64)
+    cutoff = result["cutoff"]
+    assert cutoff["effective_cutoff"] == f"2020-{TRAIN_MONTH + 1:02d}" == "2020-04"
+    assert cutoff["gap_months"] == 0
+    assert cutoff["months"] == MONTHS
+    assert cutoff["resources"] + sum(cutoff["dropped"].values()) == len(wiki_pages())
+    with (tmp_path / "cutoff_curve.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    scores = {r["month"]: float(r["score"]) for r in rows}
+    assert min(scores, key=scores.get) == "2020-04"
+    # the month it was trained on also has the lowest plain mean NLL
+    assert min(rows, key=lambda r: float(r["mean_nll"]))["month"] == "2020-04"
+    assert (tmp_path / "cutoff.png").stat().st_size > 10_000
+    assert json.loads((tmp_path / "probe.json").read_text())["cutoff"]["effective_cutoff"] == "2020-04"
+
+
+def test_token_logprobs_batched_equal_one_by_one(month_run: Path) -> None:
+    lm = load_lm(month_run, device="cpu")
+    texts = [texts[TRAIN_MONTH][:120] for _, texts in wiki_pages()[:5]]
+    sequences = [lm.context + ids for ids in lm.tokenizer(texts, add_special_tokens=False)["input_ids"]]
+    batched = token_logprobs(lm, sequences, [1] * 5, batch_size=5)
+    for seq, lp in zip(sequences, batched, strict=True):
+        alone = token_logprobs(lm, [seq], [1], batch_size=1)[0]
+        assert len(lp) == len(seq) - 1
+        np.testing.assert_allclose(lp, alone, rtol=1e-4, atol=1e-4)
+        assert (lp < 0).all()
+
+
+def cloze_probes(pages: list[tuple[str, list[str]]], version: int, n_docs: int) -> list[dict]:
+    """Cloze probes from real text: the prompt is the first 12 words of a page's version, the answer the
+    13th word, the distractors the 13th words of up to three other pages."""
+    words = [texts[version].split() for _, texts in pages]
+    rows = []
+    for i, w in enumerate(words):
+        answer = w[12]
+        others = [words[(i + d) % len(words)][12] for d in range(1, len(words))]
+        distractors = list(dict.fromkeys(o for o in others if o != answer))[:3]
+        rows.append(
+            {
+                "probe_id": f"{version}-{i}",
+                "prompt": " ".join(w[:12]),
+                "answer": answer,
+                "distractors": distractors,
+                "n_train_docs": n_docs,
+                "lang": "en",
+            }
+        )
+    return rows
+
+
+@pytest.fixture(scope="module")
+def fact_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict]]:
+    """A tiny model trained on the 13-word openings of 12 real pages, each 8 times per epoch, and the cloze
+    probes of those (n_train_docs 8) and of 12 other pages it never saw (n_train_docs 0)."""
+    from tests.trainers.conftest import write_mixture
+    from trainers.train import TrainConfig, train
+
+    pages = wiki_pages(min_versions=4, chars=400)
+    head, tail = pages[:12], pages[12:24]
+    probes = cloze_probes(head, 0, n_docs=8) + cloze_probes(tail, 0, n_docs=0)
+    openings = [" ".join(texts[0].split()[:13]) for _, texts in head]
+    texts = [openings[i % 12] for i in range(96)]
+    base = tmp_path_factory.mktemp("fact_run")
+    mixture = write_mixture(base / "mix", [f"d{i}" for i in range(96)], texts, [month_of(0)] * 96)
+    config = TrainConfig(tokens=100 * 4 * 64, seq_len=64, batch_size=4, vocab_size=512, device="cpu")
+    train(mixture, base / "run", config)
+    return base / "run", probes
+
+
+def test_long_tail_accuracy_of_a_model_that_saw_half_the_facts(fact_run, tmp_path: Path) -> None:
+    run, probes = fact_run
+    facts = tmp_path / "facts.parquet"
+    pq.write_table(pa.Table.from_pylist(probes), facts)
+    result = run_probes(run, tmp_path, facts=facts)["longtail"]
+    buckets = {b["bucket"]: b for b in result["buckets"]}
+    assert [b["bucket"] for b in result["buckets"]] == ["0", "8-15"]
+    assert buckets["0"]["n_probes"] == 12 and buckets["8-15"]["n_probes"] == 12
+    assert buckets["8-15"]["accuracy"] >= 0.9  # it memorised what it saw 8 times an epoch
+    assert buckets["8-15"]["accuracy"] > buckets["0"]["accuracy"] + 0.3
+    # the head third (8 probes) are all seen facts, the tail third all unseen ones
+    assert (result["head_min_docs"], result["tail_max_docs"]) == (8, 0)
+    assert result["head_accuracy"] > result["tail_accuracy"]
+    assert result["chance"] == pytest.approx(0.25)
+    assert (tmp_path / "longtail.png").exists()
+    with (tmp_path / "longtail.csv").open() as handle:
+        assert [r["bucket"] for r in csv.DictReader(handle)] == ["0", "8-15"]
+    with (tmp_path / "longtail_probes.csv").open() as handle:
+        assert sum(int(r["correct"]) for r in csv.DictReader(handle)) == round(24 * result["accuracy"])
+
+
+def test_score_choices_sums_the_continuation_log_probs(month_run: Path) -> None:
+    lm = load_lm(month_run, device="cpu")
+    prompt, options = "the economy of", ["india", "the united states of america"]
+    scores = score_choices(lm, [prompt], [options])[0]
+    context = lm.context + lm.tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    for option, score in zip(options, scores, strict=True):
+        cont = lm.tokenizer(" " + option, add_special_tokens=False)["input_ids"]
+        expected = token_logprobs(lm, [context + cont], [len(context)])[0].sum()
+        assert score == pytest.approx(expected, abs=1e-4)
+    per_char = score_choices(lm, [prompt + " "], [options], length_norm="chars")[0]
+    assert per_char == pytest.approx([s / len(o) for s, o in zip(scores, options, strict=True)], abs=1e-4)
+    with pytest.raises(ValueError, match=r"^length_norm:"):
+        score_choices(lm, [prompt], [options], length_norm="tokens")

@@ -1,0 +1,119 @@
+"""Training: the LR schedule, the run directory, and resume giving the same weights as one run."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from tests.trainers.conftest import month_of, wiki_pages, write_mixture
+from trainers.train import TrainConfig, lr_at, train
+
+
+def test_lr_schedule_values() -> None:
+    # 10 steps, 2 of warm-up, peak 1.0, floor 0.1
+    values = [lr_at(s, 10, 2, 1.0, 0.1) for s in range(10)]
+    assert values[0] == 0.5 and values[1] == 1.0  # linear warm-up reaches the peak at its last step
+    assert values[2] == 1.0  # cosine starts at the peak
+    assert values[9] == pytest.approx(0.1, abs=1e-15)  # and ends at the floor on the last step
+    # half way through the decay (step 2 + 3.5) the cosine is at the mid-point 0.55
+    assert lr_at(5, 10, 2, 1.0, 0.1) == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 3 / 7)))
+    assert all(a >= b for a, b in itertools.pairwise(values[2:]))
+    assert lr_at(0, 1, 0, 3e-4, 0.1) == 3e-4  # one step, no warm-up: the peak
+
+
+def test_config_errors_name_the_field() -> None:
+    for kwargs, field in (
+        ({"tokens": 0}, "tokens"),
+        ({"preset": "huge"}, "preset"),
+        ({"device": "tpu"}, "device"),
+        ({"lr": -1.0}, "lr"),
+        ({"vocab_size": 100}, "vocab_size"),
+    ):
+        with pytest.raises(ValueError, match=f"^{field}:"):
+            TrainConfig(**kwargs).check()
+    config = TrainConfig(tokens=1000, seq_len=10, batch_size=4, grad_accum=5)
+    assert (config.tokens_per_step, config.total_steps, config.warmup) == (200, 5, 1)
+
+
+@pytest.fixture(scope="module")
+def small_mixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pages = wiki_pages(min_versions=6, chars=500)[:20]
+    ids = [f"{title}/{j}" for title, _ in pages for j in (1, 4)]
+    texts = [texts[j] for _, texts in pages for j in (1, 4)]
+    created = [month_of(j) for _ in pages for j in (1, 4)]
+    return write_mixture(tmp_path_factory.mktemp("mix") / "mixture", ids, texts, created, shards=2)
+
+
+def config(**overrides) -> TrainConfig:
+    base = {
+        "tokens": 8 * 4 * 2 * 32,  # 8 steps of 2 micro-batches of 4 blocks of 32 tokens
+        "seq_len": 32,
+        "batch_size": 4,
+        "grad_accum": 2,
+        "vocab_size": 512,
+        "log_every": 2,
+        "device": "cpu",
+    }
+    return TrainConfig(**{**base, **overrides})
+
+
+def test_run_directory_is_a_hugging_face_model_with_run_json(tmp_path: Path, small_mixture: Path) -> None:
+    result = train(small_mixture, tmp_path / "run", config())
+    run = tmp_path / "run"
+    assert result.completed and result.steps == 8 and result.tokens == 8 * 256
+    info = json.loads((run / "run.json").read_text())
+    assert info["tokens_seen"] == 2048 and info["steps"] == 8
+    assert info["newest_month"] == "2020-05" == info["newest_month_mixture"]
+    assert info["config"]["seq_len"] == 32 and info["vocab_size"] <= 512
+    assert info["final_loss"] == result.final_loss and 0 < info["final_loss"] < math.log(512) + 1
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [e["step"] for e in log] == [2, 4, 6, 8]
+    assert log[-1]["loss"] < log[0]["loss"]  # it learns
+    assert log[0]["lr"] == pytest.approx(lr_at(1, 8, 1, 3e-3, 0.1))
+    assert "mfu" not in log[0]  # no MFU on CPU
+    assert not (run / "checkpoint").exists()  # a finished run keeps only the final model
+    model = AutoModelForCausalLM.from_pretrained(run)
+    tokenizer = AutoTokenizer.from_pretrained(run)
+    ids = tokenizer("the economy of", return_tensors="pt")["input_ids"]
+    assert model(input_ids=ids).logits.shape == (1, ids.shape[1], len(tokenizer))
+    with pytest.raises(FileExistsError, match=r"^output: .* finished run"):
+        train(small_mixture, run, config())
+
+
+def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path: Path, small_mixture: Path) -> None:
+    straight = train(small_mixture, tmp_path / "straight", config(seed=3))
+    first = train(small_mixture, tmp_path / "resumed", config(seed=3), stop_after=3)
+    assert not first.completed and first.steps == 3
+    assert (tmp_path / "resumed" / "checkpoint" / "trainer_state.pt").exists()
+    assert not (tmp_path / "resumed" / "run.json").exists()
+    with pytest.raises(ValueError, match=r"^lr: 0.01 differs from the checkpoint"):
+        train(small_mixture, tmp_path / "resumed", config(seed=3, lr=0.01))
+    second = train(small_mixture, tmp_path / "resumed", config(seed=3), stop_after=2)
+    assert second.steps == 5
+    final = train(small_mixture, tmp_path / "resumed", config(seed=3))
+    assert final.completed and final.steps == straight.steps == 8
+    a = load_file(tmp_path / "straight" / "model.safetensors")
+    b = load_file(tmp_path / "resumed" / "model.safetensors")
+    assert a.keys() == b.keys()
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+    assert final.final_loss == straight.final_loss
+    # a different seed gives a different model
+    other = train(small_mixture, tmp_path / "other", config(seed=4))
+    assert other.final_loss != straight.final_loss
+
+
+def test_refuses_a_non_empty_directory_without_checkpoint(tmp_path: Path, small_mixture: Path) -> None:
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match=r"^output: .* not empty"):
+        train(small_mixture, tmp_path / "run", config())
+    result = train(small_mixture, tmp_path / "run", config(tokens=256), overwrite=True)
+    assert result.completed and not (tmp_path / "run" / "notes.txt").exists()

@@ -1,0 +1,144 @@
+"""The experiment table and the combined curves plot: one row per trained and probed run.
+
+An experiment grid trains one model per mixture (same seed, budget and model) and probes each; this module
+turns the run directories (run.json) and probe directories (probe.json, cutoff_curve.csv) into
+`experiments.md`, `experiments.csv` and `cutoff_curves.png`, so a grid only has to call `write_report`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from trainers.probes import month_index
+
+BASE_COLUMNS = [
+    "run",
+    "mixture",
+    "seed",
+    "tokens",
+    "newest_month",
+    "effective_cutoff",
+    "gap_months",
+    "accuracy",
+    "head_accuracy",
+    "tail_accuracy",
+    "final_loss",
+]
+
+
+def summarise_run(
+    run_dir: str | Path, probe_dir: str | Path | None = None, name: str | None = None
+) -> dict[str, Any]:
+    """One table row for a run: its run.json and the probe.json in `probe_dir` (default RUN/probe).
+    Accuracy per frequency bucket goes in columns `acc <bucket>` (e.g. `acc 0`, `acc 2-3`)."""
+    run_dir = Path(run_dir)
+    probe_dir = Path(probe_dir) if probe_dir is not None else run_dir / "probe"
+    info = json.loads((run_dir / "run.json").read_text())
+    probe = json.loads((probe_dir / "probe.json").read_text()) if (probe_dir / "probe.json").exists() else {}
+    cutoff = probe.get("cutoff", {})
+    longtail = probe.get("longtail", {})
+    row: dict[str, Any] = {
+        "run": name or run_dir.name,
+        "mixture": Path(info["mixture"]).name,
+        "seed": info["config"]["seed"],
+        "tokens": info["tokens_seen"],
+        "newest_month": info.get("newest_month"),
+        "effective_cutoff": cutoff.get("effective_cutoff"),
+        "gap_months": cutoff.get("gap_months"),
+        "accuracy": longtail.get("accuracy"),
+        "head_accuracy": longtail.get("head_accuracy"),
+        "tail_accuracy": longtail.get("tail_accuracy"),
+        "final_loss": info.get("final_loss"),
+    }
+    for bucket in longtail.get("buckets", []):
+        row[f"acc {bucket['bucket']}"] = bucket["accuracy"]
+    return row
+
+
+def table_columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """BASE_COLUMNS, then the bucket columns of all rows ordered by their lower bound."""
+    buckets = {key for row in rows for key in row if key.startswith("acc ")}
+    return BASE_COLUMNS + sorted(buckets, key=lambda key: int(key[4:].split("-")[0]))
+
+
+def write_table(
+    rows: Sequence[Mapping[str, Any]], output_dir: str | Path, stem: str = "experiments"
+) -> tuple[Path, Path]:
+    """Write the rows as `<stem>.md` (Markdown) and `<stem>.csv`; returns both paths."""
+    output = Path(output_dir)
+    output.mkdir(parents=True, exist_ok=True)
+    columns = table_columns(rows)
+    csv_path = output / f"{stem}.csv"
+    with csv_path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(_cell(row.get(c)) for c in columns) + " |" for row in rows]
+    md_path = output / f"{stem}.md"
+    md_path.write_text("\n".join(lines) + "\n")
+    return md_path, csv_path
+
+
+def plot_curves(
+    curves: Mapping[str, str | Path], path: str | Path, title: str = "effective cutoff curves"
+) -> Path:
+    """All runs' cutoff curves (name -> cutoff_curve.csv) on one plot, each run's minimum marked."""
+    figure = Figure(figsize=(9, 4.5))
+    axes = figure.subplots()
+    all_months: set[str] = set()
+    for name, curve_path in curves.items():
+        with Path(curve_path).open() as handle:
+            rows = list(csv.DictReader(handle))
+        if not rows:
+            continue
+        x = [month_index(r["month"]) for r in rows]
+        y = [float(r["score"]) for r in rows]
+        (line,) = axes.plot(x, y, marker="o", markersize=2, label=name)
+        best = min(range(len(y)), key=y.__getitem__)
+        axes.plot([x[best]], [y[best]], marker="v", markersize=9, color=line.get_color())
+        all_months.update(r["month"] for r in rows)
+    months = sorted(all_months)
+    step = max(1, len(months) // 12)
+    axes.set_xticks([month_index(m) for m in months[::step]], months[::step], rotation=45, fontsize=7)
+    axes.set_ylabel("normalised NLL (lower = fits better)")
+    axes.set_title(title)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    return Path(path)
+
+
+def write_report(
+    runs: Mapping[str, str | Path], output_dir: str | Path, probe_dirs: Mapping[str, str | Path] | None = None
+) -> dict[str, Path]:
+    """The whole report of a grid: `runs` maps a name to a run directory (probed into RUN/probe unless
+    `probe_dirs` says otherwise). Writes experiments.md, experiments.csv and cutoff_curves.png."""
+    probe_dirs = probe_dirs or {}
+    rows, curves = [], {}
+    for name, run_dir in runs.items():
+        probe_dir = Path(probe_dirs.get(name, Path(run_dir) / "probe"))
+        rows.append(summarise_run(run_dir, probe_dir, name))
+        if (probe_dir / "cutoff_curve.csv").exists():
+            curves[name] = probe_dir / "cutoff_curve.csv"
+    md_path, csv_path = write_table(rows, output_dir)
+    out = {"markdown": md_path, "csv": csv_path}
+    if curves:
+        out["plot"] = plot_curves(curves, Path(output_dir) / "cutoff_curves.png")
+    return out
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
