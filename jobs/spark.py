@@ -73,9 +73,12 @@ def spark_session(options: SparkOptions = SparkOptions()) -> SparkSession:
     if options.master.startswith("local"):
         # Embedded runs talk to themselves only: bind to loopback, whatever the host name resolves to.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    conf = {**DEFAULT_CONF, **parse_conf(options.conf), **FIXED_CONF}
+    submitted = _submitted_conf()
+    # Under spark-submit, what was submitted wins over our defaults (but not over the fixed settings).
+    defaults = {k: v for k, v in DEFAULT_CONF.items() if k not in submitted}
+    conf = {**defaults, **parse_conf(options.conf), **FIXED_CONF}
     builder = SparkSession.builder.appName(options.app_name)
-    if "spark.master" not in _submitted_conf():
+    if "spark.master" not in submitted:
         builder = builder.master(options.master)
     for key, value in conf.items():
         builder = builder.config(key, value)
@@ -85,7 +88,9 @@ def spark_session(options: SparkOptions = SparkOptions()) -> SparkSession:
 
 
 def _submitted_conf() -> dict[str, str]:
-    """Conf handed over by spark-submit (PYSPARK_SUBMIT_ARGS / SPARK_CONF), if this process was submitted."""
-    if os.environ.get("SPARK_ENV_LOADED") or os.environ.get("PYSPARK_GATEWAY_PORT"):
-        return {"spark.master": "submitted"}
-    return {}
+    """The settings spark-submit handed this process (empty when it was not submitted)."""
+    if not (os.environ.get("SPARK_ENV_LOADED") or os.environ.get("PYSPARK_GATEWAY_PORT")):
+        return {}
+    from pyspark import SparkConf
+
+    return dict(SparkConf().getAll())
