@@ -1,5 +1,5 @@
-"""`chronomix dedup`: near-duplicate clusters, version ranks and stale flags, a keeper policy, and an index that
-carries the kept documents across dumps.
+"""`chronomix dedup`: near-duplicate clusters, version ranks and stale flags, a keeper policy, and an index
+that carries the kept documents across dumps.
 
 Steps: the dedup kernel (dedup.kernel, pure Arrow) computes every document's bucket keys once; Spark groups
 bucket rows into star edges, finds connected components (union-find in the driver below
@@ -20,6 +20,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Annotated
 
+import pyarrow as pa
 import typer
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -27,37 +28,22 @@ from pyspark.sql import functions as F
 from corpus.stats import StageStats
 from dedup import spark as dspark
 from dedup.index import INDEX_COLUMNS, META_FILE, IndexMeta, IndexMismatch
-from dedup.kernel import BUCKET_KEYS, KERNEL_FIELDS, N_SHINGLES, DedupConfig, dedup_kernel
+from dedup.kernel import KERNEL_FIELDS, N_SHINGLES, DedupConfig, dedup_kernel
 from dedup.lsh import LshConfig
 from dedup.minhash import ENGINES, SignatureConfig
 from dedup.versions import FROM_INDEX, KEEP_POLICIES, NOT_KEPT, VERSION_DATE, date_columns
 from jobs.fs import list_files, locate, move, remove
-from jobs import stage as stage_module
 from jobs.options import Conf, Master, Overwrite
 from jobs.stage import (
     AtomicStageOutput,
     UsageError,
     expand_inputs,
     is_document_parquet,
+    map_kernel,
     read_stage_output,
     refuse_existing,
     write_stage,
 )
-
-
-def map_kernel(df: DataFrame, kernel, added):  # noqa: ANN001, ANN201
-    """jobs.stage.map_kernel, with the session time zone handed to to_arrow_schema: pyspark 4's
-    to_arrow_schema asserts a time zone for timestamp columns, so stage.map_kernel fails on any frame with a
-    timestamp. Remove this once jobs/stage.py passes timezone="UTC" itself."""
-    from pyspark.sql.pandas import types as spark_types
-
-    original = spark_types.to_arrow_schema
-    try:
-        stage_module.to_arrow_schema = lambda schema: original(schema, timezone="UTC")
-        return stage_module.map_kernel(df, kernel, added)
-    finally:
-        stage_module.to_arrow_schema = original
-
 
 HELPER_COLUMNS = [f.name for f in KERNEL_FIELDS] + ["_keep", FROM_INDEX]
 BROADCAST_MAX_ROWS = 1_000_000
@@ -80,9 +66,8 @@ class DedupJob:
             raise UsageError(f"--max-local-edges {self.max_local_edges}: must be >= 0")
 
 
-def _dates_kernel(batch):  # noqa: ANN001, ANN202 - a pure batch kernel
-    import pyarrow as pa
-
+def _dates_kernel(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """The version date only (for the output pass, which needs no signatures)."""
     added = date_columns(batch)
     return pa.RecordBatch.from_arrays(
         [*batch.columns, added[VERSION_DATE]], names=[*batch.schema.names, VERSION_DATE]
@@ -318,7 +303,10 @@ def dedup(
             f"--{str(error).split(' ', 1)[0].replace('_', '-')} {str(error).split(' ', 1)[1]}"
         ) from None
     job = DedupJob(config=config, keep=keep, index=index, max_local_edges=max_local_edges)
-    expand_inputs(inputs)  # bad paths fail here, before Spark starts
+    files = expand_inputs(inputs)  # bad paths fail here, before Spark starts
+    if not is_document_parquet(files):
+        bad = next(f.uri for f in files if not f.uri.endswith(".parquet"))
+        raise UsageError(f"input {bad!r}: dedup reads document Parquet (a stage output); run ingest first")
     refuse_existing(output, overwrite)
     with session(master, conf) as spark:
         stats = run_dedup(spark, inputs, output, job, overwrite=overwrite)

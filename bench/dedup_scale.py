@@ -1,0 +1,159 @@
+"""The whole dedup on local Spark at growing sizes: time and peak memory per document.
+
+Generates N documents of a few hundred words (Zipf-distributed vocabulary; 10% are edited copies of another
+document, 5% share a URL with another document), writes them as document Parquet, then times, on the same
+session: a read-and-write floor (read the Parquet, write it as a stage output unchanged) and
+`jobs.dedup.run_dedup` with the defaults. Peak memory is the largest resident set of this process tree (driver
+JVM and Python workers included) sampled every 0.2 s. Prints documents/s, the ratio to the floor, and
+microseconds and peak bytes per document; cost should grow about linearly.
+
+Run: python bench/dedup_scale.py [--sizes 10000,100000,1000000] [--master local[2]]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import psutil  # noqa: E402
+import pyarrow as pa  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
+
+from corpus.schema import conform  # noqa: E402
+from corpus.stats import StageStats  # noqa: E402
+from jobs.dedup import DedupJob, run_dedup  # noqa: E402
+from jobs.spark import SparkOptions, spark_session  # noqa: E402
+from jobs.stage import read_stage_output, write_stage  # noqa: E402
+
+VOCABULARY = 50_000
+
+
+def generate(n: int, folder: Path, seed: int = 0, chunk: int = 50_000) -> None:
+    """Write `n` synthetic documents to `folder` as Parquet files of `chunk` rows."""
+    rng = np.random.default_rng(seed)
+    words = np.array([f"w{i}" for i in range(VOCABULARY)], dtype=object)
+    start = datetime(2015, 1, 1, tzinfo=UTC)
+    folder.mkdir(parents=True, exist_ok=True)
+    for lo in range(0, n, chunk):
+        m = min(chunk, n - lo)
+        lengths = rng.integers(200, 500, m)
+        ids = rng.zipf(1.3, lengths.sum()) % VOCABULARY
+        cuts = np.cumsum(lengths)[:-1]
+        docs = [" ".join(words[part]) for part in np.split(ids, cuts)]
+        for i in np.flatnonzero(rng.random(m) < 0.10):  # edited copy of an earlier document of the chunk
+            source = docs[rng.integers(0, max(1, i))].split(" ")
+            edit = rng.integers(0, len(source) - 10)
+            source[edit : edit + 10] = ["edited"] * 10
+            docs[i] = " ".join(source)
+        url_of = np.arange(lo, lo + m)
+        shared = rng.random(m) < 0.05
+        url_of[shared] = lo + rng.integers(0, m, shared.sum())
+        table = pa.table(
+            {
+                "id": [f"doc-{lo + i:09d}" for i in range(m)],
+                "text": docs,
+                "source": ["bench"] * m,
+                "added": pa.array([start] * m, pa.timestamp("us", tz="UTC")),
+                "url": [f"https://site{u % 997}.example/page/{u}" for u in url_of],
+                "crawl_date": pa.array(
+                    [start + timedelta(days=int(d)) for d in rng.integers(0, 3000, m)],
+                    pa.timestamp("us", tz="UTC"),
+                ),
+            }
+        )
+        pq.write_table(
+            pa.Table.from_batches([conform(b) for b in table.to_batches()]),
+            folder / f"part-{lo // chunk:05d}.parquet",
+        )
+
+
+class PeakMemory:
+    """Largest summed RSS of this process and its descendants, sampled in a thread."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for p in [me, *me.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    total += p.memory_info().rss
+            self.peak = max(self.peak, total)
+            time.sleep(0.2)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--workdir", default=None)
+    args = parser.parse_args()
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="dedup-scale-"))
+    spark = spark_session(
+        SparkOptions(master=args.master, conf=("spark.sql.shuffle.partitions=8", "spark.driver.memory=4g"))
+    )
+    print(
+        f"{'documents':>10} {'floor s':>8} {'dedup s':>8} {'docs/s':>8} {'x floor':>8} {'us/doc':>7} "
+        f"{'peak MB':>8} {'B/doc':>7} {'path':>6}"
+    )
+    try:
+        for n in (int(s) for s in args.sizes.split(",")):
+            data = work / f"docs-{n}"
+            if not data.exists():
+                generate(n, data)
+            files = [str(p) for p in sorted(data.glob("*.parquet"))]
+            started = time.perf_counter()
+            from jobs.stage import expand_inputs
+
+            write_stage(
+                read_stage_output(spark, expand_inputs(files)),
+                str(work / f"floor-{n}"),
+                StageStats(stage="floor"),
+                overwrite=True,
+            )
+            floor = time.perf_counter() - started
+            with PeakMemory() as memory:
+                started = time.perf_counter()
+                stats = run_dedup(spark, files, str(work / f"out-{n}"), DedupJob(), overwrite=True)
+                seconds = time.perf_counter() - started
+            import json
+
+            path = json.loads((work / f"out-{n}" / "_dedup.json").read_text())["components"]["path"]
+            print(
+                f"{n:>10,} {floor:>8.1f} {seconds:>8.1f} {n / seconds:>8,.0f} {seconds / floor:>8.2f} "
+                f"{seconds / n * 1e6:>7.0f} {memory.peak / 1e6:>8,.0f} {memory.peak / n:>7,.0f} {path:>6}"
+                f"   (kept {stats.docs_out:,}, dropped {sum(stats.dropped.values()):,})",
+                flush=True,
+            )
+    finally:
+        spark.stop()
+        if args.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    print(f"load average: {psutil.getloadavg()[0]:.1f} (shared machine; figures are depressed by it)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""The cross-dump index: bucket keys, exact-text hashes and dates of the documents kept by earlier runs.
+
+Layout of an index folder: `part-*.parquet` rows with INDEX_FIELDS, and `_index.json` with the settings
+that made the keys. Keys are only comparable between runs with the same signature settings (engine family,
+num_perm, ngram, seed, bands, rows, URL keys, hash version), so a run with other settings is refused with a
+message naming the setting rather than silently matching nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from corpus.schema import TIMESTAMP
+from dedup.kernel import BUCKET_KEYS, DedupConfig
+from dedup.versions import DUMP_DATE, LENGTH, SEEN_DATE, TEXT_HASH, VERSION_DATE
+
+META_FILE = "_index.json"
+# Bump when normalisation or hashing changes: keys of different versions never match.
+HASH_VERSION = 1
+INDEX_FIELDS: list[pa.Field] = [
+    pa.field("id", pa.string()),
+    pa.field("dump", pa.string()),
+    pa.field(BUCKET_KEYS, pa.list_(pa.int64())),
+    pa.field(TEXT_HASH, pa.int64()),
+    pa.field(LENGTH, pa.int64()),
+    pa.field(VERSION_DATE, TIMESTAMP),
+    pa.field(SEEN_DATE, TIMESTAMP),
+    pa.field(DUMP_DATE, TIMESTAMP),
+]
+INDEX_COLUMNS = tuple(f.name for f in INDEX_FIELDS)
+
+
+class IndexMismatch(ValueError):
+    """The index was built with settings that make its keys incomparable with this run's."""
+
+
+@dataclass(frozen=True)
+class IndexMeta:
+    """Settings that determine the keys of an index."""
+
+    engine_family: str
+    num_perm: int
+    ngram: int
+    seed: int
+    bands: int
+    rows: int
+    url_key: bool
+    hash_version: int = HASH_VERSION
+
+    @classmethod
+    def of(cls, config: DedupConfig) -> IndexMeta:
+        bands, rows = config.bands_rows
+        family = "rensa" if config.signature.engine == "rensa" else "datasketch-legacy"
+        sig = config.signature
+        return cls(family, sig.num_perm, sig.ngram, sig.seed, bands, rows, config.lsh.url_key)
+
+    def to_json(self, documents: int | None = None) -> str:
+        data: dict[str, Any] = dict(self.__dict__)
+        if documents is not None:
+            data["documents"] = documents
+        return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> IndexMeta:
+        data = json.loads(text)
+        data.pop("documents", None)
+        return cls(**data)
+
+    def check(self, other: IndexMeta) -> None:
+        """Raise IndexMismatch naming the first setting that differs between this run and the index."""
+        for name, ours in self.__dict__.items():
+            theirs = getattr(other, name)
+            if ours != theirs:
+                raise IndexMismatch(
+                    f"--index: built with {name}={theirs!r} but this run uses {name}={ours!r}; "
+                    "use a new index folder or the index's settings"
+                )

@@ -1,0 +1,206 @@
+"""Versions of a resource inside a near-duplicate cluster: ranks, stale flags, exact duplicates, keepers.
+
+Pure functions over Arrow tables holding one or more whole clusters (the single-process reference; the Spark
+job computes the same with Window functions in `dedup/spark.py`, and a test checks they agree).
+
+Dates: a document's version date is `created` when dating set it, else `crawl_date`, else the Monday of its
+dump's ISO week (`CC-MAIN-2024-22` -> 2024-05-27). Versions are the distinct normalised texts of a cluster,
+ordered newest first by (version date, crawl date, dump date) of their most recent copy; `version_rank` 0 is
+the newest. A document is stale when its version date is older than the newest version date in its cluster;
+`staleness_days` is the difference in whole days. Undated documents are never stale and rank oldest.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from corpus.schema import TIMESTAMP
+
+KEEP_POLICIES = ("newest", "oldest", "first-seen", "longest", "all")
+NOT_KEPT = "dedup_not_kept"
+_DUMP = re.compile(r"CC-MAIN-(\d{4})-(\d{1,2})")
+_NONE = np.iinfo(np.int64).min  # sorts oldest; stands for a missing date
+_DAY_US = 86_400_000_000
+
+# Helper columns the dedup kernel adds (dropped before output).
+VERSION_DATE, SEEN_DATE, DUMP_DATE, LENGTH, TEXT_HASH, FROM_INDEX = (
+    "_version_date",
+    "_seen_date",
+    "_dump_date",
+    "_length",
+    "_text_hash",
+    "_from_index",
+)
+RESULT_COLUMNS = ("cluster_size", "version_rank", "is_exact_dup", "is_stale", "staleness_days")
+
+
+def dump_monday(dump: str | None) -> datetime | None:
+    """The Monday (00:00 UTC) of a Common Crawl dump's ISO week, or None if `dump` is not CC-MAIN-YYYY-WW."""
+    match = _DUMP.search(dump or "")
+    if not match:
+        return None
+    year, week = int(match.group(1)), int(match.group(2))
+    try:
+        day = date.fromisocalendar(year, week, 1)
+    except ValueError:
+        return None
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def date_columns(batch: pa.RecordBatch | pa.Table) -> dict[str, pa.Array]:
+    """_version_date, _seen_date and _dump_date of every row (timestamps, UTC, null when unknown)."""
+    n = batch.num_rows
+    names = batch.schema.names
+
+    def column(name: str) -> pa.Array:
+        if name not in names:
+            return pa.nulls(n, TIMESTAMP)
+        values = batch.column(name)
+        values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+        return values.cast(TIMESTAMP)
+
+    if "dump" in names:
+        dumps = batch.column("dump")
+        dumps = dumps.combine_chunks() if isinstance(dumps, pa.ChunkedArray) else dumps
+        encoded = pc.dictionary_encode(dumps.cast(pa.string()))
+        mondays = pa.array([dump_monday(d) for d in encoded.dictionary.to_pylist()], TIMESTAMP)
+        dump_date = mondays.take(encoded.indices) if len(mondays) else pa.nulls(n, TIMESTAMP)
+    else:
+        dump_date = pa.nulls(n, TIMESTAMP)
+    seen = pc.coalesce(column("crawl_date"), dump_date)
+    return {VERSION_DATE: pc.coalesce(column("created"), seen), SEEN_DATE: seen, DUMP_DATE: dump_date}
+
+
+def _micros(table: pa.Table, name: str) -> np.ndarray:
+    values = pc.fill_null(table.column(name).cast(pa.int64()), _NONE)
+    return values.to_numpy().astype(np.int64)
+
+
+def _preference(table: pa.Table, policy: str, id_rank: np.ndarray) -> list[np.ndarray]:
+    """Sort keys (np.lexsort order: last is primary) under which the preferred document sorts first."""
+    d0, d1, d2 = (_micros(table, c) for c in (VERSION_DATE, SEEN_DATE, DUMP_DATE))
+    newest = [~d2, ~d1, ~d0]  # ~x reverses the order and maps the missing-date sentinel last
+    if policy in ("newest", "all"):
+        return [id_rank, *newest]
+    if policy == "oldest":
+        return [id_rank, d2, d1, d0, d0 == _NONE]
+    if policy == "first-seen":
+        return [id_rank, d0, d1, d1 == _NONE]
+    if policy == "longest":
+        return [id_rank, *newest, ~table.column(LENGTH).to_numpy().astype(np.int64)]
+    raise ValueError(f"keep {policy!r}: expected one of {', '.join(KEEP_POLICIES)}")
+
+
+def rank_versions(table: pa.Table, policy: str = "newest") -> pa.Table:
+    """`table` (whole clusters: id, cluster_id, _text_hash, the date helper columns, _length, optionally
+    _from_index) with cluster_size, version_rank, is_exact_dup, is_stale, staleness_days and `_keep` added.
+    Rows from the index (_from_index) are earlier-kept documents: they win ties of exact text and are never
+    kept again."""
+    if policy not in KEEP_POLICIES:
+        raise ValueError(f"keep {policy!r}: expected one of {', '.join(KEEP_POLICIES)}")
+    n = table.num_rows
+    ids = np.asarray(table.column("id").to_pylist(), dtype=object)
+    _, id_rank = np.unique(ids, return_inverse=True) if n else (None, np.zeros(0, np.int64))
+    _, cluster = (
+        np.unique(np.asarray(table.column("cluster_id").to_pylist(), dtype=object), return_inverse=True)
+        if n
+        else (None, np.zeros(0, np.int64))
+    )
+    cluster = cluster.astype(np.int64)
+    texts = table.column(TEXT_HASH).to_numpy().astype(np.int64)
+    from_index = (
+        table.column(FROM_INDEX).fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
+        if FROM_INDEX in table.schema.names
+        else np.zeros(n, bool)
+    )
+    d0, d1, d2 = (_micros(table, c) for c in (VERSION_DATE, SEEN_DATE, DUMP_DATE))
+    size = (
+        np.bincount(cluster, minlength=cluster.max() + 1 if n else 0)[cluster] if n else np.zeros(0, np.int64)
+    )
+
+    # Versions: (cluster, text); a version's date is that of its most recent copy.
+    order = np.lexsort((d2, d1, d0, texts, cluster))
+    last = np.r_[(cluster[order][1:] != cluster[order][:-1]) | (texts[order][1:] != texts[order][:-1]), True]
+    heads = order[last]  # one row per version: its newest copy
+    v_order = np.lexsort((texts[heads], ~d2[heads], ~d1[heads], ~d0[heads], cluster[heads]))
+    v_sorted = heads[v_order]
+    v_cluster = cluster[v_sorted]
+    v_start = np.r_[True, v_cluster[1:] != v_cluster[:-1]]
+    v_rank = np.arange(len(v_sorted)) - np.maximum.accumulate(np.where(v_start, np.arange(len(v_sorted)), 0))
+    version_of = {(int(cluster[r]), int(texts[r])): int(k) for r, k in zip(v_sorted, v_rank, strict=True)}
+    version_rank = np.array(
+        [version_of[(int(c), int(t))] for c, t in zip(cluster, texts, strict=True)], dtype=np.int32
+    )
+
+    # Staleness against the newest dated document of the cluster.
+    newest = np.full(cluster.max() + 1 if n else 0, _NONE, dtype=np.int64)
+    np.maximum.at(newest, cluster, d0)
+    dated = d0 != _NONE
+    is_stale = dated & (d0 < newest[cluster])
+    staleness = np.where(dated, (newest[cluster] - d0) // _DAY_US, 0).astype(np.int32)
+
+    # Exact duplicates: within (cluster, text) the earlier-kept (index) copy, then the preferred one, wins.
+    prefer = _preference(table, policy, id_rank)
+    exact_order = np.lexsort((*prefer, ~from_index, texts, cluster))
+    first = np.r_[
+        True,
+        (cluster[exact_order][1:] != cluster[exact_order][:-1])
+        | (texts[exact_order][1:] != texts[exact_order][:-1]),
+    ]
+    is_exact_dup = np.empty(n, dtype=bool)
+    is_exact_dup[exact_order] = ~first
+
+    keep_order = np.lexsort((*prefer, is_exact_dup, cluster))
+    keep_first = np.r_[True, cluster[keep_order][1:] != cluster[keep_order][:-1]]
+    keep = np.empty(n, dtype=bool)
+    keep[keep_order] = keep_first
+    keep = ~from_index if policy == "all" else keep & ~from_index
+
+    table = table.drop_columns([c for c in (*RESULT_COLUMNS, "_keep") if c in table.schema.names])
+    return (
+        table.append_column("cluster_size", pa.array(size.astype(np.int64), pa.int64()))
+        .append_column("version_rank", pa.array(version_rank, pa.int32()))
+        .append_column("is_exact_dup", pa.array(is_exact_dup, pa.bool_()))
+        .append_column("is_stale", pa.array(is_stale, pa.bool_()))
+        .append_column("staleness_days", pa.array(staleness, pa.int32(), mask=~dated))
+        .append_column("_keep", pa.array(keep, pa.bool_()))
+    )
+
+
+def cluster_summary(ranked: pa.Table, min_size: int = 2) -> pa.Table:
+    """One row per cluster of at least `min_size` documents: cluster_id, size, versions, newest_created,
+    oldest_created (version dates), dumps (sorted distinct crawl ids) and n_dumps, ordered by cluster_id."""
+    rows: dict[str, dict] = {}
+    has_dump = "dump" in ranked.schema.names
+    dumps = ranked.column("dump").to_pylist() if has_dump else [None] * ranked.num_rows
+    for cid, text, when, dump in zip(
+        ranked.column("cluster_id").to_pylist(),
+        ranked.column(TEXT_HASH).to_pylist(),
+        ranked.column(VERSION_DATE).to_pylist(),
+        dumps,
+        strict=True,
+    ):
+        row = rows.setdefault(cid, {"size": 0, "texts": set(), "dates": [], "dumps": set()})
+        row["size"] += 1
+        row["texts"].add(text)
+        if when is not None:
+            row["dates"].append(when)
+        if dump is not None:
+            row["dumps"].add(dump)
+    kept = sorted(c for c, r in rows.items() if r["size"] >= min_size)
+    return pa.table(
+        {
+            "cluster_id": pa.array(kept, pa.string()),
+            "size": pa.array([rows[c]["size"] for c in kept], pa.int64()),
+            "versions": pa.array([len(rows[c]["texts"]) for c in kept], pa.int64()),
+            "newest_created": pa.array([max(rows[c]["dates"], default=None) for c in kept], TIMESTAMP),
+            "oldest_created": pa.array([min(rows[c]["dates"], default=None) for c in kept], TIMESTAMP),
+            "dumps": pa.array([sorted(rows[c]["dumps"]) for c in kept], pa.list_(pa.string())),
+            "n_dumps": pa.array([len(rows[c]["dumps"]) for c in kept], pa.int64()),
+        }
+    )

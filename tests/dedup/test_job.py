@@ -1,0 +1,100 @@
+"""`chronomix dedup` through the CLI: bad arguments end at once with status 2; a real run end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from jobs.cli import main
+from tests.dedup.helpers import version_documents
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def docs(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("docs")
+    pq.write_table(version_documents(data_dir, articles=20), folder / "part-00000.parquet")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--keep", "best"], "--keep 'best'"),
+        (["--threshold", "1.5"], "--threshold 1.5"),
+        (["--bands", "4"], "bands and rows"),
+        (["--bands", "20", "--rows", "10"], "exceeds num_perm"),
+        (["--engine", "gpu"], "--engine 'gpu'"),
+    ],
+)
+def test_bad_options_exit_2(
+    docs: Path, tmp_path: Path, capsys: pytest.CaptureFixture, extra: list[str], message: str
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["dedup", str(docs), "--output", str(tmp_path / "o"), *extra])
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_bad_inputs_exit_2(docs: Path, data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    for args, message in (
+        ([str(tmp_path / "nothing")], "no such file"),
+        ([str(data_dir / "warc" / "dolma_sample-0000.warc.gz")], "run ingest first"),
+    ):
+        with pytest.raises(SystemExit) as done:
+            main(["dedup", *args, "--output", str(tmp_path / "o")])
+        assert done.value.code == 2 and message in capsys.readouterr().err
+    (tmp_path / "exists").mkdir()
+    with pytest.raises(SystemExit) as done:
+        main(["dedup", str(docs), "--output", str(tmp_path / "exists")])
+    assert done.value.code == 2 and "--overwrite" in capsys.readouterr().err
+
+
+def test_cli_end_to_end(docs: Path, tmp_path: Path) -> None:
+    # A subprocess: the command stops its Spark session when done, which would stop the tests' shared one.
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "jobs.cli",
+            "dedup",
+            str(docs),
+            "--output",
+            str(out),
+            "--master",
+            "local[2]",
+            "--threshold",
+            "0.8",
+            "--keep",
+            "oldest",
+            "--index",
+            str(tmp_path / "index"),
+            "--conf",
+            "spark.sql.shuffle.partitions=4",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    stats = json.loads((out / "_stats.json").read_text())
+    assert stats["docs_in"] == stats["docs_out"] + stats["dropped"]["dedup_not_kept"]
+    assert stats["docs_out"] == 20  # one per article (URL key), the oldest version
+    kept = pq.read_table(out).column("id").to_pylist()
+    assert all(doc_id.endswith("/0") for doc_id in kept)
+    settings = json.loads((out / "_dedup.json").read_text())
+    assert (settings["lsh"]["bands"], settings["lsh"]["rows"], settings["keep"]) == (9, 13, "oldest")
+    assert json.loads((tmp_path / "index" / "_index.json").read_text())["documents"] == 20
+    assert "documents in" in result.stdout

@@ -1,0 +1,222 @@
+"""The Spark half of dedup: star edges, both component paths, Window ranking, determinism across
+partitionings and reruns, the cross-dump index, and a 100k-document boilerplate bucket."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from corpus.schema import conform
+from dedup import spark as dspark
+from dedup.kernel import DedupConfig
+from dedup.local import dedup_table, local_edges
+from dedup.lsh import LshConfig
+from dedup.minhash import SignatureConfig
+from dedup.union_find import UnionFind
+from jobs.dedup import DedupJob, run_dedup
+from tests.dedup.helpers import version_documents
+
+RESULT = ["id", "cluster_id", "cluster_size", "version_rank", "is_exact_dup", "is_stale", "staleness_days"]
+
+
+@pytest.fixture(scope="module")
+def versions_parquet(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("versions")
+    pq.write_table(version_documents(data_dir), folder / "docs.parquet")
+    return folder
+
+
+def read_sorted(folder: Path) -> pa.Table:
+    table = pq.read_table(folder)
+    return table.sort_by("id")
+
+
+def test_spark_components_equal_union_find_on_real_edges(spark, data_dir: Path) -> None:
+    # Text-only banding at a low threshold gives a graph with many non-trivial components.
+    config = DedupConfig(lsh=LshConfig(threshold=0.3, url_key=False))
+    annotated = dedup_table(version_documents(data_dir, articles=15), config)
+    ids, src, dst = local_edges(annotated)
+    edges = spark.createDataFrame(
+        pa.table(
+            {"src": pa.array(ids[src].tolist(), pa.string()), "dst": pa.array(ids[dst].tolist(), pa.string())}
+        )
+    )
+    uf = UnionFind()
+    for a, b in zip(ids[src].tolist(), ids[dst].tolist(), strict=True):
+        uf.union(a, b)
+    expected = uf.roots()
+    for limit, path in ((10**9, "local"), (0, "spark")):
+        mapping, report = dspark.connected_components(spark, edges, max_local_edges=limit)
+        assert report.path == path and report.edges == len(src) > 30
+        got = {r["id"]: r["cluster_id"] for r in mapping.collect()}
+        assert got == expected
+    assert len(set(expected.values())) > 5
+
+
+def test_spark_components_on_a_long_chain(spark) -> None:
+    ids = [f"doc{i:04d}" for i in range(64)]
+    order = np.random.default_rng(1).permutation(64)  # a path visiting ids in random order
+    edges = spark.createDataFrame(
+        [(ids[a], ids[b]) for a, b in itertools.pairwise(order)], "src string, dst string"
+    )
+    mapping, report = dspark.connected_components(spark, edges, max_local_edges=0)
+    assert {r["cluster_id"] for r in mapping.collect()} == {"doc0000"} and report.rounds >= 2
+
+
+def test_a_bucket_of_100k_identical_documents(spark) -> None:
+    n = 100_000
+    rows = spark.range(n).selectExpr("format_string('id%06d', id) as id", "array(42L, id) as _bucket_keys")
+    edges = dspark.star_edges(dspark.bucket_rows(rows))
+    assert edges.count() == n - 1  # one star, not n^2/2 pairs
+    assert edges.selectExpr("min(dst)", "max(dst)").first() == ("id000000", "id000000")
+
+
+def test_job_matches_local_reference_and_is_deterministic(
+    spark, versions_parquet: Path, tmp_path: Path
+) -> None:
+    outputs = []
+    for name, partitions, limit in (("a", 2, 10**9), ("c", 7, 0), ("d", 2, 10**9)):
+        source = tmp_path / f"in-{name}"
+        spark.read.parquet(str(versions_parquet)).repartition(partitions).write.parquet(str(source))
+        out = tmp_path / f"out-{name}"
+        stats = run_dedup(spark, [str(source)], str(out), DedupJob(keep="all", max_local_edges=limit))
+        assert stats.docs_in == stats.docs_out == 572 and stats.balanced
+        outputs.append(out)
+    tables = [read_sorted(o) for o in outputs]
+    for other in tables[1:]:
+        assert other.select(RESULT).equals(tables[0].select(RESULT))
+    # Byte-identical shards (same partitioning of the output whatever the input partitioning or path).
+    files = [sorted(p.name for p in o.glob("part-*")) for o in outputs]
+    assert files[0] == files[1] == files[2]
+    for name in files[0]:
+        assert (
+            (outputs[0] / name).read_bytes()
+            == (outputs[1] / name).read_bytes()
+            == (outputs[2] / name).read_bytes()
+        )
+    reference = dedup_table(version_documents(Path(__file__).parents[1] / "data"), DedupConfig(), "all")
+    reference = reference.sort_by("id").select(RESULT)
+    assert tables[0].select(RESULT).cast(reference.schema).equals(reference)
+    assert json.loads((outputs[1] / "_dedup.json").read_text())["components"]["path"] == "spark"
+
+
+@pytest.mark.parametrize("policy", ["newest", "oldest", "first-seen", "longest", "all"])
+def test_window_ranking_equals_reference(spark, data_dir: Path, policy: str) -> None:
+    reference = dedup_table(version_documents(data_dir, articles=25), DedupConfig(), policy)
+    reference = reference.append_column("_from_index", pa.array([False] * reference.num_rows))
+    narrow = reference.select(
+        [
+            "id",
+            "cluster_id",
+            "_text_hash",
+            "_length",
+            "_version_date",
+            "_seen_date",
+            "_dump_date",
+            "_from_index",
+        ]
+    ).append_column("dump", pa.nulls(reference.num_rows, pa.string()))
+    frame = dspark.narrow_frame(spark.createDataFrame(narrow.drop_columns(["cluster_id"])))
+    frame = frame.join(spark.createDataFrame(narrow.select(["id", "cluster_id"])), "id")
+    got = dspark.rank_versions(frame, policy).toArrow().sort_by("id")
+    expected = reference.sort_by("id")
+    for column in ["cluster_size", "version_rank", "is_exact_dup", "is_stale", "staleness_days", "_keep"]:
+        assert got.column(column).to_pylist() == expected.column(column).to_pylist(), column
+
+
+def test_keep_newest_job(spark, versions_parquet: Path, tmp_path: Path) -> None:
+    stats = run_dedup(spark, [str(versions_parquet)], str(tmp_path / "out"), DedupJob(keep="newest"))
+    out = pq.read_table(tmp_path / "out")
+    assert out.num_rows == 100 and stats.docs_in == 572 and stats.dropped["dedup_not_kept"] == 472
+    assert stats.balanced and json.loads((tmp_path / "out" / "_stats.json").read_text())["docs_out"] == 100
+    assert not any(out.column("is_stale").to_pylist())
+    for doc_id, size in zip(
+        out.column("id").to_pylist(), out.column("cluster_size").to_pylist(), strict=True
+    ):
+        assert int(doc_id.rsplit("/", 1)[1]) == size - 1  # the newest version of every article
+    summary = pq.read_table(tmp_path / "out" / "_clusters")
+    assert summary.num_rows == 100 and sum(summary.column("size").to_pylist()) == 572
+    assert set(summary.column("versions").to_pylist()) <= set(range(1, 10))
+
+
+def test_index_across_dumps(spark, data_dir: Path, tmp_path: Path) -> None:
+    docs = version_documents(data_dir, articles=30).to_pylist()
+    newest = {d["resource"]: d for d in docs}  # the last version of each article wins in the dict
+    old = [dict(d, dump="CC-MAIN-2019-04") for d in docs if d is not newest[d["resource"]]]
+    new = [dict(d, dump="CC-MAIN-2024-22") for d in newest.values()]
+    # The new dump also has a re-crawl of the version kept from dump 1 (same text, dated by `created` to
+    # when it was written): an exact copy of an indexed document, and stale.
+    kept_old = [d for d in old if d["resource"] == old[0]["resource"]][-1]
+    new.append(
+        dict(
+            kept_old,
+            id="recrawl-of-old",
+            dump="CC-MAIN-2024-22",
+            crawl_date=datetime(2024, 5, 20, tzinfo=UTC),
+            created=kept_old["crawl_date"],
+        )
+    )
+    for name, rows in (("dump1", old), ("dump2", new)):
+        (tmp_path / name).mkdir()
+        table = pa.Table.from_pylist(rows)
+        pq.write_table(
+            pa.Table.from_batches([conform(b) for b in table.to_batches()]), tmp_path / name / "d.parquet"
+        )
+    index = str(tmp_path / "index")
+    first = run_dedup(spark, [str(tmp_path / "dump1")], str(tmp_path / "out1"), DedupJob(index=index))
+    assert first.docs_out == 30 and first.counters["index_documents"] == 30
+    second = run_dedup(
+        spark, [str(tmp_path / "dump2")], str(tmp_path / "out2"), DedupJob(index=index, keep="all")
+    )
+    out = {r["id"]: r for r in pq.read_table(tmp_path / "out2").to_pylist()}
+    copy = out["recrawl-of-old"]
+    assert copy["is_exact_dup"] and copy["is_stale"] and copy["version_rank"] > 0
+    latest = [out[d["id"]] for d in newest.values()]
+    assert all(r["version_rank"] == 0 and not r["is_stale"] and r["cluster_size"] > 1 for r in latest)
+    for r in latest:  # the cluster is named by the indexed (dump 1) version, the smallest id present
+        title, k = r["id"].rsplit("/", 1)
+        assert r["cluster_id"] == f"{title}/{int(k) - 1}"
+    assert second.counters["index_documents"] == 30 + 31
+    summary = pq.read_table(tmp_path / "out2" / "_clusters").to_pylist()
+    assert {tuple(r["dumps"]) for r in summary} == {("CC-MAIN-2019-04", "CC-MAIN-2024-22")}
+    with pytest.raises(ValueError, match="num_perm"):
+        run_dedup(
+            spark,
+            [str(tmp_path / "dump2")],
+            str(tmp_path / "out3"),
+            DedupJob(
+                index=index,
+                config=DedupConfig(signature=SignatureConfig(num_perm=64)),
+            ),
+        )
+
+
+def test_bad_documents_in_a_job(spark, tmp_path: Path) -> None:
+    added = datetime(2026, 1, 1, tzinfo=UTC)
+    boiler = "Accept cookies to continue. Privacy policy. Terms of use. Contact us."
+    rows = [{"id": f"b{i:05d}", "text": boiler, "source": "t", "added": added} for i in range(3000)]
+    rows += [
+        {"id": "empty1", "text": "", "source": "t", "added": added},
+        {"id": "empty2", "text": "   ", "source": "t", "added": added},
+        {"id": "word", "text": "hello", "source": "t", "added": added},
+        {"id": "huge", "text": "lorem ipsum " * 200_000, "source": "t", "added": added},
+    ]
+    table = pa.Table.from_pylist(rows)
+    (tmp_path / "in").mkdir()
+    pq.write_table(
+        pa.Table.from_batches([conform(b) for b in table.to_batches()]), tmp_path / "in" / "d.parquet"
+    )
+    stats = run_dedup(spark, [str(tmp_path / "in")], str(tmp_path / "out"), DedupJob(keep="all"))
+    out = {r["id"]: r for r in pq.read_table(tmp_path / "out").to_pylist()}
+    assert stats.docs_in == stats.docs_out == 3004
+    assert out["b00042"]["cluster_id"] == "b00000" and out["b00042"]["cluster_size"] == 3000
+    assert sum(r["is_exact_dup"] for r in out.values()) == 2999 + 1  # boilerplate copies + one empty text
+    assert out["empty2"]["cluster_id"] == "empty1" and out["word"]["cluster_size"] == 1
+    assert out["huge"]["cluster_size"] == 1 and stats.counters["documents_without_shingles"] == 2

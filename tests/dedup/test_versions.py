@@ -1,0 +1,118 @@
+"""Version ranks, stale flags, exact duplicates and keeper policies (pure Arrow reference)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pyarrow as pa
+import pytest
+
+from corpus.schema import TIMESTAMP
+from dedup.versions import cluster_summary, date_columns, dump_monday, rank_versions
+
+
+def day(y: int, m: int, d: int) -> datetime:
+    return datetime(y, m, d, tzinfo=UTC)
+
+
+def test_dump_monday() -> None:
+    assert dump_monday("CC-MAIN-2024-22") == day(2024, 5, 27)
+    assert dump_monday("CC-MAIN-2020-53") == day(2020, 12, 28)
+    assert dump_monday("CC-MAIN-2021-53") is None  # 2021 has no ISO week 53
+    assert dump_monday("not a dump") is None and dump_monday(None) is None
+
+
+def test_date_fallbacks() -> None:
+    batch = pa.table(
+        {
+            "created": pa.array([day(2020, 1, 1), None, None, None], TIMESTAMP),
+            "crawl_date": pa.array([day(2024, 1, 1), day(2023, 6, 1), None, None], TIMESTAMP),
+            "dump": pa.array(["CC-MAIN-2024-22"] * 3 + [None]),
+        }
+    )
+    cols = date_columns(batch)
+    assert cols["_version_date"].to_pylist() == [day(2020, 1, 1), day(2023, 6, 1), day(2024, 5, 27), None]
+    assert cols["_seen_date"].to_pylist() == [day(2024, 1, 1), day(2023, 6, 1), day(2024, 5, 27), None]
+
+
+def cluster(rows: list[tuple], from_index: list[bool] | None = None) -> pa.Table:
+    """rows: (id, cluster_id, text_hash, version date, length)."""
+    data = {
+        "id": [r[0] for r in rows],
+        "cluster_id": [r[1] for r in rows],
+        "_text_hash": pa.array([r[2] for r in rows], pa.int64()),
+        "_version_date": pa.array([r[3] for r in rows], TIMESTAMP),
+        "_seen_date": pa.array([r[3] for r in rows], TIMESTAMP),
+        "_dump_date": pa.array([None] * len(rows), TIMESTAMP),
+        "_length": pa.array([r[4] for r in rows], pa.int64()),
+        "dump": ["CC-MAIN-2024-22", "CC-MAIN-2024-22", "CC-MAIN-2023-06", None, None][: len(rows)],
+    }
+    if from_index is not None:
+        data["_from_index"] = from_index
+    return pa.table(data)
+
+
+ROWS = [
+    ("a", "a", 1, day(2019, 1, 1), 100),  # oldest version
+    ("b", "a", 2, day(2021, 1, 1), 300),  # middle version, longest
+    ("c", "a", 3, day(2023, 1, 1), 200),  # newest version
+    ("d", "a", 3, day(2023, 1, 1), 200),  # exact copy of c
+    ("e", "e", 4, None, 50),  # singleton, undated
+]
+
+
+def test_ranks_stale_and_exact() -> None:
+    out = rank_versions(cluster(ROWS)).to_pydict()
+    assert out["cluster_size"] == [4, 4, 4, 4, 1]
+    assert out["version_rank"] == [2, 1, 0, 0, 0]
+    assert out["is_stale"] == [True, True, False, False, False]
+    assert out["staleness_days"] == [1461, 730, 0, 0, None]
+    assert out["is_exact_dup"] == [False, False, False, True, False]
+    assert out["_keep"] == [False, False, True, False, True]
+
+
+@pytest.mark.parametrize(
+    ("policy", "kept"),
+    [
+        ("newest", ["c", "e"]),
+        ("oldest", ["a", "e"]),
+        ("first-seen", ["a", "e"]),
+        ("longest", ["b", "e"]),
+        ("all", ["a", "b", "c", "d", "e"]),
+    ],
+)
+def test_keeper_policies(policy: str, kept: list[str]) -> None:
+    out = rank_versions(cluster(ROWS), policy).to_pydict()
+    assert [i for i, k in zip(out["id"], out["_keep"], strict=True) if k] == kept
+
+
+def test_index_rows_win_exact_ties_and_are_never_kept() -> None:
+    rows = [
+        ("a", "a", 3, day(2023, 1, 1), 200),
+        ("b", "a", 3, day(2024, 1, 1), 200),
+        ("c", "a", 1, day(2020, 1, 1), 90),
+    ]
+    out = rank_versions(cluster(rows, from_index=[True, False, False])).to_pydict()
+    assert out["is_exact_dup"] == [False, True, False]  # b copies the indexed a
+    assert out["_keep"] == [False, False, False]  # the resource's newest version is already kept
+    assert out["is_stale"] == [True, False, True]
+
+
+def test_unknown_policy() -> None:
+    with pytest.raises(ValueError, match="keep 'best'"):
+        rank_versions(cluster(ROWS), "best")
+
+
+def test_cluster_summary() -> None:
+    summary = cluster_summary(rank_versions(cluster(ROWS))).to_pylist()
+    assert summary == [
+        {
+            "cluster_id": "a",
+            "size": 4,
+            "versions": 3,
+            "newest_created": day(2023, 1, 1),
+            "oldest_created": day(2019, 1, 1),
+            "dumps": ["CC-MAIN-2023-06", "CC-MAIN-2024-22"],
+            "n_dumps": 2,
+        }
+    ]
