@@ -197,21 +197,21 @@ def experiment(
     experiments.md / .csv (mixture, tokens, newest month in the data, effective cutoff, gap in months,
     accuracy per frequency bucket) and cutoff_curves.png with the curves of all runs. Reruns reuse what is
     finished."""
-    from jobs.spark import SparkOptions, spark_session
+    from jobs.spark import SparkOptions, session_for_job
 
     plan = load_grid(grid)
     output.mkdir(parents=True, exist_ok=True)
     holder: dict[str, Any] = {}
 
-    def spark() -> Any:
+    def spark() -> Any:  # started only when a mixture must be built
         if "session" not in holder:
-            holder["session"] = spark_session(SparkOptions(master=master, conf=tuple(conf or ())))
+            holder["session"], holder["owned"] = session_for_job(SparkOptions(master, tuple(conf or ())))
         return holder["session"]
 
     try:
         rows = run_experiment(spark, plan, output, on_step=lambda step: console.print(f"[yellow]{step}[/]"))
     finally:
-        if "session" in holder:
+        if holder.get("owned"):
             holder["session"].stop()
     console.print(results_table(rows))
     console.print(f"tables: {output / 'experiments.md'}  curves: {output / 'cutoff_curves.png'}")

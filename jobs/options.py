@@ -42,19 +42,16 @@ def parse_added(value: str | None) -> datetime | None:
 @contextmanager
 def session(master: str = "local[*]", conf: list[str] | None = None) -> Iterator[object]:
     """A Spark session for one command; stopped when the command ends."""
-    from jobs.spark import SparkOptions, parse_conf, spark_session
+    from jobs.spark import SparkOptions, parse_conf, session_for_job
     from jobs.stage import UsageError
 
     try:
         parse_conf(conf or [])
     except ValueError as error:
         raise UsageError(str(error)) from None
-    from pyspark.sql import SparkSession
-
-    existing = SparkSession.getActiveSession()  # e.g. a test's or a notebook's: used as is, left running
-    spark = existing or spark_session(SparkOptions(master=master, conf=tuple(conf or ())))
+    spark, owned = session_for_job(SparkOptions(master=master, conf=tuple(conf or ())))
     try:
         yield spark
     finally:
-        if existing is None:
+        if owned:
             spark.stop()

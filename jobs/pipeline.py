@@ -236,9 +236,11 @@ def run_pipeline(
 
     def spark() -> Any:
         if "session" not in spark_holder:
-            from jobs.spark import SparkOptions, spark_session
+            from jobs.spark import SparkOptions, session_for_job
 
-            spark_holder["session"] = spark_session(SparkOptions(pipeline.master, tuple(pipeline.conf)))
+            spark_holder["session"], spark_holder["owned"] = session_for_job(
+                SparkOptions(pipeline.master, tuple(pipeline.conf))
+            )
         return spark_holder["session"]
 
     fingerprints: dict[str, str] = {}
@@ -277,7 +279,7 @@ def run_pipeline(
             if on_stage:
                 on_stage(spec.name, "done")
     finally:
-        if "session" in spark_holder:
+        if spark_holder.get("owned"):
             spark_holder["session"].stop()
     return outcomes
 

@@ -94,3 +94,12 @@ def _submitted_conf() -> dict[str, str]:
     from pyspark import SparkConf
 
     return dict(SparkConf().getAll())
+
+
+def session_for_job(options: SparkOptions = SparkOptions()) -> tuple[SparkSession, bool]:
+    """The running session when there is one (a test's, a notebook's, spark-submit's), else a new one.
+    Returns (session, owned): only an owned session is for the caller to stop."""
+    existing = SparkSession.getActiveSession()
+    if existing is not None:
+        return existing, False
+    return spark_session(options), True
