@@ -120,8 +120,11 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as error:
         if os.environ.get("CHRONOMIX_DEBUG"):
             raise
-        print(f"chronomix: failed: {type(error).__name__}: {_one_line(str(error))} "
-              "(set CHRONOMIX_DEBUG=1 for the traceback)", file=sys.stderr)
+        print(
+            f"chronomix: failed: {type(error).__name__}: {_one_line(str(error))} "
+            "(set CHRONOMIX_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
         raise SystemExit(1) from None
 
 

@@ -66,7 +66,9 @@ def grid_from_dict(data: dict[str, Any], base: Path) -> Grid:
     allowed = {f.name for f in fields(Grid)}
     unknown = set(data) - allowed
     if unknown:
-        raise UsageError(f"grid field {sorted(unknown)[0]!r}: unknown (expected {', '.join(sorted(allowed))})")
+        raise UsageError(
+            f"grid field {sorted(unknown)[0]!r}: unknown (expected {', '.join(sorted(allowed))})"
+        )
     for required in ("input", "mixtures"):
         if required not in data:
             raise UsageError(f"grid field {required!r}: required")
@@ -162,16 +164,30 @@ def run_experiment(
     write_report(runs, output)
     from trainers.report import summarise_run
 
-    rows = [summarise_run(run_dir, name=key) | {"mixture": key.rsplit("-s", 1)[0]} for key, run_dir in runs.items()]
+    rows = [
+        summarise_run(run_dir, name=key) | {"mixture": key.rsplit("-s", 1)[0]}
+        for key, run_dir in runs.items()
+    ]
     (output / "experiments.json").write_text(json.dumps(rows, indent=2, default=str) + "\n")
     return rows
 
 
-def results_table(rows: list[dict[str, Any]], title: str = "effective cutoff and long-tail accuracy") -> Table:
+def results_table(
+    rows: list[dict[str, Any]], title: str = "effective cutoff and long-tail accuracy"
+) -> Table:
     """The grid's rows as a rich table: cutoff, gap to the newest training month, accuracy head/tail."""
     table = Table(title=title)
-    for column in ("mixture", "seed", "tokens", "newest month", "effective cutoff", "gap (months)",
-                   "accuracy", "head acc", "tail acc"):
+    for column in (
+        "mixture",
+        "seed",
+        "tokens",
+        "newest month",
+        "effective cutoff",
+        "gap (months)",
+        "accuracy",
+        "head acc",
+        "tail acc",
+    ):
         table.add_column(column, justify="right" if column not in ("mixture",) else "left")
 
     def pct(value: Any) -> str:
@@ -179,17 +195,24 @@ def results_table(rows: list[dict[str, Any]], title: str = "effective cutoff and
 
     for row in rows:
         table.add_row(
-            str(row["mixture"]), str(row["seed"]), f"{row['tokens']:,}", str(row.get("newest_month") or "-"),
-            str(row.get("effective_cutoff") or "-"), str(row.get("gap_months") if row.get("gap_months") is not
-                                                         None else "-"),
-            pct(row.get("accuracy")), pct(row.get("head_accuracy")), pct(row.get("tail_accuracy")),
+            str(row["mixture"]),
+            str(row["seed"]),
+            f"{row['tokens']:,}",
+            str(row.get("newest_month") or "-"),
+            str(row.get("effective_cutoff") or "-"),
+            str(row.get("gap_months") if row.get("gap_months") is not None else "-"),
+            pct(row.get("accuracy")),
+            pct(row.get("head_accuracy")),
+            pct(row.get("tail_accuracy")),
         )
     return table
 
 
 def experiment(
     grid: Annotated[Path, typer.Argument(help="Grid YAML (see pipelines/grid.yaml).", show_default=False)],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder for mixtures, runs and tables.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Output folder for mixtures, runs and tables.")
+    ],
     master: Master = "local[*]",
     conf: Conf = None,
 ) -> None:

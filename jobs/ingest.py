@@ -38,7 +38,7 @@ class IngestConfig:
     rows_per_shard: int = 50_000
 
 
-def ingest_file_kernel(options: ReadOptions, date_html: bool = True):  # noqa: ANN201 - mapInArrow function
+def ingest_file_kernel(options: ReadOptions, date_html: bool = True):
     """A mapInArrow function over batches of input paths (column `path`) yielding INGEST_SCHEMA batches:
     documents (reject columns null) and, after each file, that file's rejects (document columns null)."""
     html_kernel = _html_date_kernel() if date_html else None
@@ -51,7 +51,7 @@ def ingest_file_kernel(options: ReadOptions, date_html: bool = True):  # noqa: A
     return run
 
 
-def read_file_batches(path: str, options: ReadOptions, html_kernel=None) -> Iterator[pa.RecordBatch]:  # noqa: ANN001
+def read_file_batches(path: str, options: ReadOptions, html_kernel=None) -> Iterator[pa.RecordBatch]:
     """One file's documents and rejects as INGEST_SCHEMA batches (the unit of work of one Spark task)."""
     rejects = RejectLog()
     counters: Counter[str] = Counter()
@@ -90,7 +90,7 @@ def _as_batch(table: pa.Table) -> pa.RecordBatch:
     )
 
 
-def _html_date_kernel():  # noqa: ANN202
+def _html_date_kernel():
     """dating's HTML-metadata kernel, when the dating stage is installed (it is part of this project)."""
     try:
         from dating.html_meta import html_meta_date_batch

@@ -215,7 +215,9 @@ def write_stage(
             shards = shard_count(n_good, rows_per_shard)
             # Ties in the sort key (e.g. one id in two input files) are broken by the content, so the row
             # order never depends on which task finished first.
-            ties = [c for c in ("source", "url", "crawl_date", "text") if c in good.columns and c not in sort_by]
+            ties = [
+                c for c in ("source", "url", "crawl_date", "text") if c in good.columns and c not in sort_by
+            ]
             ordered = good.repartition(shards, "id").sortWithinPartitions(*sort_by, *ties)
             if fmt == "parquet":
                 ordered.write.parquet(tmp.uri)

@@ -30,7 +30,11 @@ def run_world(ctx: StageContext) -> dict[str, Any]:
     from jobs.stage import AtomicStageOutput
 
     params = dict(ctx.params)  # preset, seed, config (a world.yaml), and any WorldConfig field to override
-    preset, seed, config_path = params.pop("preset", "tiny"), params.pop("seed", 0), params.pop("config", None)
+    preset, seed, config_path = (
+        params.pop("preset", "tiny"),
+        params.pop("seed", 0),
+        params.pop("config", None),
+    )
     try:
         if config_path:
             config = load_config(Path(config_path), preset=preset, seed=seed)
@@ -75,9 +79,17 @@ def run_date(ctx: StageContext) -> dict[str, Any]:
     from jobs.date import run_date as date
 
     params = _known(ctx, {"input", "reference"})
-    stats = date(ctx.spark(), _as_list(params["input"]), str(ctx.output),
-                 DateConfig(reference=params.get("reference")), overwrite=True)
-    return {**_stats_summary(stats), "sources": {k: v for k, v in stats.counters.items() if k.startswith("source")}}
+    stats = date(
+        ctx.spark(),
+        _as_list(params["input"]),
+        str(ctx.output),
+        DateConfig(reference=params.get("reference")),
+        overwrite=True,
+    )
+    return {
+        **_stats_summary(stats),
+        "sources": {k: v for k, v in stats.counters.items() if k.startswith("source")},
+    }
 
 
 def run_dedup(ctx: StageContext) -> dict[str, Any]:
@@ -111,8 +123,14 @@ def run_mix(ctx: StageContext) -> dict[str, Any]:
     params = _known(ctx, {"input", "spec"})
     defaults = LangIdConfig()
     lid = langid_config(None, defaults.threshold, True, defaults.prefix_chars)
-    result = mix(ctx.spark(), _as_list(params["input"]), load_spec(params["spec"]), str(ctx.output), lid,
-                 overwrite=True)
+    result = mix(
+        ctx.spark(),
+        _as_list(params["input"]),
+        load_spec(params["spec"]),
+        str(ctx.output),
+        lid,
+        overwrite=True,
+    )
     return _stats_summary(result.stats)
 
 
@@ -121,10 +139,15 @@ def run_audit(ctx: StageContext) -> dict[str, Any]:
     from jobs.audit import run_audit as audit
 
     params = _known(ctx, {"input", "reference", "run", "sample", "title"})
-    config = AuditConfig(reference=params.get("reference"), run=params.get("run"),
-                         sample=float(params.get("sample", 1.0)), title=params.get("title"))
-    summary = audit(ctx.spark(), _as_list(params["input"]), str(ctx.output), config, overwrite=True,
-                    print_table=False)
+    config = AuditConfig(
+        reference=params.get("reference"),
+        run=params.get("run"),
+        sample=float(params.get("sample", 1.0)),
+        title=params.get("title"),
+    )
+    summary = audit(
+        ctx.spark(), _as_list(params["input"]), str(ctx.output), config, overwrite=True, print_table=False
+    )
     return {"report": str(ctx.output / "report.html"), "documents": summary.get("documents")}
 
 

@@ -92,7 +92,7 @@ def dump_name(month_absolute: int) -> str:
     """The Common Crawl-style name of the dump crawled in a month: ISO year and week of the window's last day.
     Common Crawl names a crawl by a week at or after its end (CC-MAIN-2024-22 was fetched in May 2024, weeks
     20-21), and dating takes the week's end as an upper bound on crawl time, so the name must not precede it."""
-    start, end = crawl_window(month_absolute)
+    _, end = crawl_window(month_absolute)
     year, week, _ = (end - timedelta(seconds=1)).isocalendar()
     return f"CC-MAIN-{year}-{week:02d}"
 

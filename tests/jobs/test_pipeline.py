@@ -24,22 +24,51 @@ REDUCED = {
     "output": "out",
     "spark": {"master": "local[2]", "conf": ["spark.sql.shuffle.partitions=4"]},
     "stages": [
-        {"name": "world", "kind": "world", "preset": "tiny", "seed": 3, "entities": 30, "dump_every_months": 12,
-         "mention_pages": 15, "filler_pages": 8, "probe_resources": 15, "max_fact_probes": 200},
+        {
+            "name": "world",
+            "kind": "world",
+            "preset": "tiny",
+            "seed": 3,
+            "entities": 30,
+            "dump_every_months": 12,
+            "mention_pages": 15,
+            "filler_pages": 8,
+            "probe_resources": 15,
+            "max_fact_probes": 200,
+        },
         {"name": "ingest", "kind": "ingest", "inputs": ["${world}/dumps"], "added": "2024-01-01T00:00:00Z"},
-        {"name": "dated", "kind": "date", "input": "${ingest}", "reference": "${world}/probes/temporal.parquet"},
+        {
+            "name": "dated",
+            "kind": "date",
+            "input": "${ingest}",
+            "reference": "${world}/probes/temporal.parquet",
+        },
         {"name": "dedup", "kind": "dedup", "input": "${dated}", "keep": "all"},
-        {"name": "experiment", "kind": "experiment", "input": "${dedup}", "world": "${world}", "seeds": [0],
-         "mixtures": {"raw": str(MIXTURES / "raw.yaml"), "keep_newest": str(MIXTURES / "keep_newest.yaml")},
-         "train": {"preset": "tiny", "tokens": 40_000, "seq_len": 64, "batch_size": 8},
-         "probe": {"k_tokens": 32, "batch_size": 32}},
-        {"name": "audit", "kind": "audit", "input": "${dedup}", "reference": "${world}/probes/temporal.parquet",
-         "run": "${experiment}/runs/raw-s0"},
+        {
+            "name": "experiment",
+            "kind": "experiment",
+            "input": "${dedup}",
+            "world": "${world}",
+            "seeds": [0],
+            "mixtures": {
+                "raw": str(MIXTURES / "raw.yaml"),
+                "keep_newest": str(MIXTURES / "keep_newest.yaml"),
+            },
+            "train": {"preset": "tiny", "tokens": 40_000, "seq_len": 64, "batch_size": 8},
+            "probe": {"k_tokens": 32, "batch_size": 32},
+        },
+        {
+            "name": "audit",
+            "kind": "audit",
+            "input": "${dedup}",
+            "reference": "${world}/probes/temporal.parquet",
+            "run": "${experiment}/runs/raw-s0",
+        },
     ],
 }
 
 
-def _month(value) -> str:  # noqa: ANN001 - a datetime
+def _month(value) -> str:
     return f"{value.year:04d}-{value.month:02d}"
 
 
@@ -72,8 +101,9 @@ def test_reduced_demo_pipeline_end_to_end_and_resume(tmp_path, spark):
         shards = ds.dataset(sorted((out / "experiment" / "mixtures" / f"{name}-s0").glob("part-*.parquet")))
         created = shards.to_table(columns=["created"]).column("created")
         assert row["newest_month"] == _month(pc.max(created).as_py())
-        curve = list(csv.DictReader((out / "experiment" / "runs" / f"{name}-s0" / "probe" /
-                                     "cutoff_curve.csv").open()))
+        curve = list(
+            csv.DictReader((out / "experiment" / "runs" / f"{name}-s0" / "probe" / "cutoff_curve.csv").open())
+        )
         best = min(curve, key=lambda r: float(r["score"]))
         assert row["effective_cutoff"] == best["month"]
         assert row["gap_months"] == _months_between(row["newest_month"], row["effective_cutoff"])
@@ -81,7 +111,9 @@ def test_reduced_demo_pipeline_end_to_end_and_resume(tmp_path, spark):
         assert 0.0 <= row["accuracy"] <= 1.0
     # keep_newest drops stale versions, so it holds fewer documents than raw.
     raw_docs = ds.dataset(sorted((out / "experiment" / "mixtures" / "raw-s0").glob("part-*.parquet")))
-    newest_docs = ds.dataset(sorted((out / "experiment" / "mixtures" / "keep_newest-s0").glob("part-*.parquet")))
+    newest_docs = ds.dataset(
+        sorted((out / "experiment" / "mixtures" / "keep_newest-s0").glob("part-*.parquet"))
+    )
     assert newest_docs.to_table(columns=["is_stale"]).column("is_stale").to_pylist().count(True) == 0
     assert raw_docs.to_table(columns=["is_stale"]).column("is_stale").to_pylist().count(True) > 0
 
