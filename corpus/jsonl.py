@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -109,8 +109,18 @@ def record_to_row(record: dict[str, Any], column_map: dict[str, str]) -> dict[st
         else:
             rest[key] = value
     if rest:
-        row["metadata_json"] = json.dumps(rest, ensure_ascii=False, sort_keys=True)
+        row["metadata_json"] = json.dumps(rest, ensure_ascii=False, sort_keys=True, default=_json_default)
     return row
+
+
+def _json_default(value: Any) -> Any:
+    """Values JSON has no type for (timestamps of Parquet extra columns, bytes) as strings."""
+    if isinstance(value, datetime):
+        value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
 
 
 def iter_jsonl_rows(ctx: ReadContext) -> Iterator[dict[str, Any]]:

@@ -795,8 +795,9 @@ def print_summary(summary: dict[str, Any], report_dir: str) -> None:
         table.add_row(f"input rejected: {reason}", f"{n:,}")
     console.print(table)
     dumps = Table(title="per dump", show_header=True, header_style="bold")
-    for name in ("dump", "documents", "tokens", "dated", "exact dup", "near dup", "stale", "median lag (d)"):
-        dumps.add_column(name, justify="left" if name == "dump" else "right")
+    dumps.add_column("dump", no_wrap=True)  # dump names are the key: never cut them
+    for name in ("docs", "tokens", "dated", "exact", "near", "stale", "lag p50 (d)"):
+        dumps.add_column(name, justify="right")
     for row in summary["by_dump"]:
         dumps.add_row(
             row["dump"],
@@ -820,7 +821,7 @@ def _show(value: Any, share: bool = False) -> str:
     if value is None:
         return "n/a"
     if share:
-        return f"{value:.2%}"
+        return f"{value:.1%}"
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)

@@ -24,6 +24,7 @@ from mixers.audit_figures import month_index, month_name
 DPI = 100
 TOP_LANGUAGES = 20
 TABLE_ROWS = 40
+MAX_GROUPED_BARS = 4  # more dumps than this: the staleness plot is a heat map
 COLOURS = ("#3b6ea5", "#d1495b", "#edae49", "#66a182", "#8d6a9f", "#00798c")
 
 # Headline figures shown as cards: (dotted key into summary.json, label, how to show a human reading).
@@ -114,9 +115,9 @@ def plot_by_month(summary: dict[str, Any]) -> bytes:
 
 def plot_by_dump(summary: dict[str, Any]) -> bytes:
     """Documents per dump, and the exact-duplicate, near-duplicate and stale shares per dump."""
-    figure = Figure(figsize=(9, 5))
-    left, right = figure.subplots(1, 2)
     rows = summary["by_dump"]
+    figure = Figure(figsize=(9, max(3.0, 1.0 + 0.3 * len(rows))))
+    left, right = figure.subplots(1, 2, sharey=True)
     if not rows:
         _empty(left, "no documents")
         _empty(right, "")
@@ -149,12 +150,10 @@ def plot_by_dump(summary: dict[str, Any]) -> bytes:
             label=label,
         )
     if shown:
-        right.set_yticks(range(len(rows)))
-        right.set_yticklabels(names, fontsize=8)
-        right.invert_yaxis()
+        right.tick_params(labelleft=False)  # the dumps are named on the left panel (shared axis)
         right.set_xlim(0, 1)
         right.set_xlabel("share of documents")
-        right.legend(fontsize=8)
+        right.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3)
         right.set_title("Duplicates and stale versions")
     else:
         _empty(right, "dedup not run")
@@ -218,14 +217,31 @@ def plot_clusters(summary: dict[str, Any]) -> bytes:
 
 
 def plot_staleness(summary: dict[str, Any]) -> bytes:
-    """Stale documents per staleness bin, one bar group per dump."""
-    figure = Figure(figsize=(9, 4))
-    axes = figure.subplots()
+    """Stale documents per staleness bin and dump: grouped bars for a few dumps, a heat map (each dump's
+    stale documents as shares of its row) for many, where bars would be unreadable."""
     groups = [g for g in summary["staleness"]["by_dump"] if any(b["documents"] for b in g["bins"])]
     if not groups:
+        figure = Figure(figsize=(9, 4))
+        axes = figure.subplots()
         _empty(axes, "no stale documents" if summary["staleness"]["by_dump"] else "dedup not run")
         return _png(figure)
     labels = [b["label"] for b in groups[0]["bins"]]
+    title = "Staleness (newest version's date minus this version's) per dump"
+    if len(groups) > MAX_GROUPED_BARS:
+        figure = Figure(figsize=(9, 1.5 + 0.3 * len(groups)))
+        axes = figure.subplots()
+        counts = [[b["documents"] for b in g["bins"]] for g in groups]
+        shares = [[c / max(1, sum(row)) for c in row] for row in counts]
+        image = axes.imshow(shares, aspect="auto", cmap="Blues", vmin=0, vmax=1)
+        axes.set_yticks(range(len(groups)))
+        axes.set_yticklabels([g["dump"] for g in groups], fontsize=8)
+        axes.set_xticks(range(len(labels)))
+        axes.set_xticklabels(labels, rotation=45, ha="right", fontsize=8)
+        figure.colorbar(image, ax=axes, label="share of the dump's stale documents")
+        axes.set_title(title)
+        return _png(figure)
+    figure = Figure(figsize=(9, 4))
+    axes = figure.subplots()
     width = 0.8 / len(groups)
     for n, group in enumerate(groups):
         axes.bar(
@@ -238,7 +254,7 @@ def plot_staleness(summary: dict[str, Any]) -> bytes:
     axes.set_xticks([i + 0.4 - width / 2 for i in range(len(labels))])
     axes.set_xticklabels(labels, rotation=45, ha="right", fontsize=8)
     axes.set_ylabel("stale documents")
-    axes.set_title("Staleness (newest version's date minus this version's) per dump")
+    axes.set_title(title)
     axes.legend(fontsize=8)
     return _png(figure)
 
@@ -311,7 +327,7 @@ h2{margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
 .card .human{font-size:.8rem;color:#666;margin-left:.3rem}
 table{border-collapse:collapse;margin:.6rem 0;font-size:.85rem}
 th,td{border:1px solid #ddd;padding:.2rem .5rem;text-align:right}th{background:#f0f0f0}
-td.l,th.l{text-align:left}img{max-width:100%;height:auto;display:block;margin:.6rem 0}
+td.l,th.l{text-align:left;white-space:nowrap}img{max-width:100%;height:auto;display:block;margin:.6rem 0}
 .note{background:#fff8e1;border-left:4px solid #edae49;padding:.5rem .8rem;margin:.8rem 0}
 .muted{color:#666;font-size:.85rem}
 """
@@ -367,6 +383,16 @@ def _num(value: Any) -> str:
 
 def _p(values: dict[str, float] | None, key: str) -> str:
     return "n/a" if not values else _num(values.get(key))
+
+
+def _gap_text(gap: int | None) -> str:
+    """How the predicted cutoff relates to the measured one, in words."""
+    if gap is None:
+        return ""
+    if gap == 0:
+        return "; the prediction equals it"
+    months = f"{abs(gap)} month{'s' if abs(gap) != 1 else ''}"
+    return f"; the prediction is {months} {'after' if gap > 0 else 'before'} it"
 
 
 def render_html(summary: dict[str, Any], plots: dict[str, bytes]) -> str:
@@ -571,8 +597,8 @@ def render_html(summary: dict[str, Any], plots: dict[str, bytes]) -> str:
         )
     else:
         add(
-            '<p class="muted">No reference versions given (--reference): no version histogram and no predicted '
-            "effective cutoff.</p>"
+            '<p class="muted">No reference versions given (--reference): no version histogram and no '
+            "predicted effective cutoff.</p>"
         )
     if run:
         gap = run.get("predicted_minus_measured_months")
@@ -581,11 +607,7 @@ def render_html(summary: dict[str, Any], plots: dict[str, bytes]) -> str:
             f"{_figure(summary, 'run.measured_effective_cutoff', 'strong')} (newest month in its training "
             "data "
             f"{_num(run.get('newest_month_in_training'))}, gap {_num(run.get('gap_months'))} months)"
-            + (
-                f"; the prediction is {_e(gap)} months {'after' if gap >= 0 else 'before'} it"
-                if gap is not None
-                else ""
-            )
+            + _gap_text(gap)
             + ".</p>"
         )
     add("</body></html>")

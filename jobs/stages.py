@@ -148,7 +148,7 @@ def run_audit(ctx: StageContext) -> dict[str, Any]:
     summary = audit(
         ctx.spark(), _as_list(params["input"]), str(ctx.output), config, overwrite=True, print_table=False
     )
-    return {"report": str(ctx.output / "report.html"), "documents": summary.get("documents")}
+    return {"report": str(ctx.output / "report.html"), **summary.get("headline", {})}
 
 
 def run_experiment(ctx: StageContext) -> dict[str, Any]:

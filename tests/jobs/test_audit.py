@@ -1,0 +1,483 @@
+"""The audit: pure figure computations, then the whole job on the real WARC samples and on a Dolma JSONL
+copy of them, with every checked figure derived independently (fastwarc record counts, the audited records
+re-counted with pyarrow and Python, numpy percentiles)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from fastwarc.warc import ArchiveIterator, WarcRecordType
+
+from jobs.audit import AuditConfig, read_measured_cutoff, run_audit
+from jobs.report_html import HEADLINE, figure_text, lookup
+from jobs.stage import UsageError
+from mixers import audit_figures as figs
+
+ADDED = datetime(2024, 6, 1, tzinfo=UTC)
+
+
+# ---------------------------------------------------------------------------------------------- pure
+def test_sample_key_is_deterministic_uniform_and_seeded() -> None:
+    ids = [f"doc-{i}" for i in range(4000)]
+    keys = [figs.sample_key(i) for i in ids]
+    assert keys == [figs.sample_key(i) for i in ids]
+    assert all(0 <= k < 1 for k in keys)
+    assert abs(np.mean(np.array(keys) < 0.25) - 0.25) < 0.03  # 4000 draws: 3 sigma is about 0.021
+    assert keys != [figs.sample_key(i, seed=1) for i in ids]
+
+
+def test_in_sample_batch_marks_exactly_the_keys_below_the_fraction() -> None:
+    ids = [f"id{i}" for i in range(200)] + [None]
+    batch = pa.RecordBatch.from_pydict({"id": pa.array(ids, pa.string()), "text": ["x"] * len(ids)})
+    marked = figs.in_sample_batch(batch, 0.3)
+    assert marked.schema.names == ["id", "text", figs.IN_SAMPLE]
+    expected = [i is not None and figs.sample_key(i) < 0.3 for i in ids]
+    assert marked.column(figs.IN_SAMPLE).to_pylist() == expected
+    assert figs.in_sample_batch(batch, 1.0).column(figs.IN_SAMPLE).to_pylist() == [i is not None for i in ids]
+
+
+@pytest.mark.parametrize("bad", [0, -0.1, 1.5, float("nan"), "half"])
+def test_bad_sample_fraction_is_refused_naming_the_option(bad: object) -> None:
+    with pytest.raises(ValueError, match="--sample"):
+        figs.check_fraction(bad)  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="--sample"):
+        AuditConfig(sample=bad).check()  # type: ignore[arg-type]
+
+
+def test_bins_months_and_weighted_median() -> None:
+    edges = figs.LAG_EDGES_DAYS
+    assert figs.bin_index(-1, edges) is None
+    assert [figs.bin_index(v, edges) for v in (0, 1, 6, 7, 30, 31, 365, 366, 3652, 3653, 99999)] == [
+        0,
+        1,
+        1,
+        2,
+        2,
+        3,
+        5,
+        6,
+        8,
+        9,
+        9,
+    ]
+    assert len(figs.LAG_LABELS) == len(edges) and len(figs.CLUSTER_SIZE_LABELS) == len(
+        figs.CLUSTER_SIZE_EDGES
+    )
+    assert figs.month_name(figs.month_index("2019-12")) == "2019-12"
+    assert figs.months_between("2019-11", "2021-02") == 15
+    with pytest.raises(ValueError, match="2019-13"):
+        figs.month_index("2019-13")
+    # weights 1,1,5 on 1,2,3: half of 7 is reached at 3
+    assert figs.weighted_median([2, 1, 3], [1, 1, 5]) == 3
+    assert figs.weighted_median([1, 2, 3], [3, 1, 1]) == 1
+    assert figs.resource_month([5, 7, 9], [1, 4, 4], "mode") == 7  # ties go to the earliest month
+    assert figs.resource_month([0, 10], [1, 3], "mean") == 7.5
+    assert figs.rate(1, 0) is None and figs.rate(1, 3) == 0.3333
+
+
+def test_trimmed_mean_matches_the_probe() -> None:
+    probes = pytest.importorskip("trainers.probes")
+    rng = np.random.default_rng(3)
+    for n in (1, 5, 40, 81, 200):
+        values = rng.normal(size=n)
+        assert figs.trimmed_mean(values) == pytest.approx(probes.trimmed_mean(values), abs=1e-12)
+
+
+def test_predicted_cutoff_per_resource_and_bootstrap_interval() -> None:
+    # Three resources whose token mass sits in 2019-01, 2019-03 and 2020-01: the trimmed mean (nothing is
+    # trimmed from 3 values) of months 0, 2 and 12 after 2019-01 is 4.67 -> 2019-06 (rounded half up: 5).
+    histograms = {
+        "a": [("2019-01", 900), ("2021-01", 100)],
+        "b": [("2018-06", 10), ("2019-03", 500), ("2019-04", 20)],
+        "c": [("2020-01", 50)],
+        "empty": [("2020-01", 0)],
+    }
+    prediction = figs.predict_cutoff(histograms, n_boot=500, seed=0)
+    assert prediction.per_resource == {"a": "2019-01", "b": "2019-03", "c": "2020-01"}
+    assert prediction.resources == 3
+    assert prediction.month == "2019-06"
+    low, high = prediction.interval
+    assert figs.month_index("2019-01") <= figs.month_index(low) <= figs.month_index("2019-06")
+    assert figs.month_index("2019-06") <= figs.month_index(high) <= figs.month_index("2020-01")
+    assert figs.predict_cutoff(histograms, n_boot=500, seed=0).interval == prediction.interval
+    assert figs.predict_cutoff({"x": []}).month is None
+    with pytest.raises(ValueError, match="statistic"):
+        figs.predict_cutoff(histograms, statistic="max")
+
+
+def test_measured_cutoff_is_read_from_probe_json(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    (run / "probe").mkdir(parents=True)
+    (run / "probe" / "probe.json").write_text(
+        json.dumps(
+            {
+                "newest_month": "2021-06",
+                "cutoff": {"effective_cutoff": "2020-02", "gap_months": 16, "resources": 12},
+            }
+        )
+    )
+    measured = read_measured_cutoff(str(run))
+    assert measured["measured_effective_cutoff"] == "2020-02"
+    assert measured["gap_months"] == 16 and measured["newest_month_in_training"] == "2021-06"
+    with pytest.raises(UsageError, match="--run"):
+        read_measured_cutoff(str(tmp_path / "nothing"))
+
+
+# ---------------------------------------------------------------------------------------------- WARC
+def _warc_documents(folder: Path) -> dict[str, list[str]]:
+    """Target URIs of the records that are documents (responses in WARC, conversions in WET), per file."""
+    found: dict[str, list[str]] = {}
+    for path in sorted(folder.iterdir()):
+        kind = WarcRecordType.conversion if ".wet" in path.name else WarcRecordType.response
+        if ".wat" in path.name:
+            continue
+        with path.open("rb") as stream:
+            found[path.name] = [
+                r.headers.get("WARC-Target-URI").strip("<>")
+                for r in ArchiveIterator(stream, record_types=kind, parse_http=False, strict_mode=False)
+            ]
+    return found
+
+
+@pytest.fixture(scope="module")
+def warc_audit(spark, data_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("audit_warc")
+    config = AuditConfig(work=str(root / "work"), keep_work=True, added=ADDED, bootstrap=200)
+    summary = run_audit(spark, [str(data_dir / "warc")], str(root / "report"), config, print_table=False)
+    records = pq.read_table(root / "work" / "langid").to_pylist()
+    return root, summary, records
+
+
+def test_warc_audit_counts_every_document_per_dump_and_language(warc_audit, data_dir: Path) -> None:
+    _, summary, records = warc_audit
+    per_file = _warc_documents(data_dir / "warc")
+    assert summary["stages"] == {"ingest": "ran", "date": "ran", "dedup": "ran", "langid": "ran"}
+    assert summary["input_rejects"] == {}
+    total = sum(len(uris) for uris in per_file.values())
+    assert summary["headline"]["documents"] == total == len(records) == 53
+
+    by_dump = {row["dump"]: row["documents"] for row in summary["by_dump"]}
+    dump_of_url = {r["url"]: r["dump"] or "unknown" for r in records}
+    clueweb = {dump_of_url[u] for u in per_file["resiliparse_clueweb09-ja-quirk.warc.gz"]}
+    assert len(clueweb) == 1
+    assert by_dump == {
+        "CC-MAIN-2024-22": len(per_file["cc-whirlwind_whirlwind.warc.gz"])
+        + len(per_file["cc-whirlwind_whirlwind.warc.wet.gz"]),
+        "unknown": len(per_file["dolma_sample-0000.warc.gz"]),
+        clueweb.pop(): len(per_file["resiliparse_clueweb09-ja-quirk.warc.gz"]),
+    }
+    # The ClueWeb pages are Japanese shop pages; the Dolma sample is English personal and lab pages.
+    by_language = {row["lang"]: row["documents"] for row in summary["by_language"]}
+    assert by_language["ja"] == 29 and by_language["en"] == 22
+    assert sum(by_language.values()) == total
+    langs_of = Counter((urlsplit(r["url"]).hostname == "www.uraharajuku.st", r["lang"]) for r in records)
+    assert langs_of[(True, "ja")] == 29
+
+
+def test_warc_audit_dates_and_lag_match_the_records(warc_audit) -> None:
+    _, summary, records = warc_audit
+    created = [r["created"] for r in records]
+    coverage = summary["coverage"]
+    assert coverage["with_created"] == sum(c is not None for c in created) == summary["headline"]["documents"]
+    assert summary["headline"]["dated_share"] == 1.0
+    months = Counter(c.strftime("%Y-%m") for c in created if c is not None)
+    assert {row["month"]: row["documents"] for row in summary["by_month"]} == months
+    assert summary["headline"]["oldest_month"] == min(months) and summary["headline"]["newest_month"] == max(
+        months
+    )
+    lags = [math.floor((r["crawl_date"] - r["created"]).total_seconds() / 86400) for r in records]
+    assert min(lags) >= 0 and coverage["negative_lag"] == 0
+    expected = np.percentile(lags, [10, 25, 50, 75, 90])
+    got = summary["lag"]["percentiles"]
+    assert [got[k] for k in ("p10", "p25", "p50", "p75", "p90")] == pytest.approx(expected, abs=0.051)
+    bins = Counter(figs.bin_index(v, figs.LAG_EDGES_DAYS) for v in lags)
+    assert [b["documents"] for b in summary["lag"]["bins"]] == [
+        bins.get(i, 0) for i in range(len(figs.LAG_LABELS))
+    ]
+    sources = Counter(r["date_source"] or "none" for r in records)
+    assert {row["date_source"]: row["documents"] for row in summary["by_date_source"]} == sources
+
+
+def test_warc_audit_duplicates_staleness_and_tokens_match_the_records(warc_audit) -> None:
+    _, summary, records = warc_audit
+    n = len(records)
+    assert summary["headline"]["tokens"] == sum(len(r["text"].split()) for r in records)
+    dups = summary["duplicates"]
+    assert dups["exact_dup_rate"] == round(sum(bool(r["is_exact_dup"]) for r in records) / n, 4)
+    assert dups["near_dup_rate"] == round(sum(r["cluster_size"] > 1 for r in records) / n, 4)
+    clusters = {r["cluster_id"]: r["cluster_size"] for r in records}
+    assert dups["clusters"] == len(clusters)
+    assert dups["removable_share"] == round((n - len(clusters)) / n, 4)
+    sizes = Counter(figs.bin_index(s, figs.CLUSTER_SIZE_EDGES) for s in clusters.values())
+    assert [b["clusters"] for b in dups["cluster_sizes"]] == [
+        sizes.get(i, 0) for i in range(len(figs.CLUSTER_SIZE_LABELS))
+    ]
+    assert sum(b["documents"] for b in dups["cluster_sizes"]) == n
+    assert dups["largest_clusters"][0]["size"] == max(clusters.values())
+
+    stale = [r for r in records if r["is_stale"]]
+    assert summary["headline"]["stale_share"] == round(len(stale) / n, 4)
+    for row in summary["by_dump"]:
+        mine = [r for r in records if (r["dump"] or "unknown") == row["dump"]]
+        mine_stale = [r["staleness_days"] for r in mine if r["is_stale"]]
+        assert row["stale_share"] == round(len(mine_stale) / len(mine), 4)
+        assert row["tokens"] == sum(len(r["text"].split()) for r in mine)
+        if mine_stale:
+            assert row["staleness_days"]["p50"] == pytest.approx(
+                float(np.percentile(mine_stale, 50)), abs=0.051
+            )
+            assert row["staleness_days_max"] == max(mine_stale)
+        else:
+            assert row["staleness_days"] is None
+    groups = {g["dump"]: g["bins"] for g in summary["staleness"]["by_dump"]}
+    for dump, bins in groups.items():
+        expected = Counter(
+            figs.bin_index(r["staleness_days"], figs.LAG_EDGES_DAYS)
+            for r in stale
+            if (r["dump"] or "unknown") == dump
+        )
+        assert [b["documents"] for b in bins] == [expected.get(i, 0) for i in range(len(figs.LAG_LABELS))]
+
+
+def test_warc_audit_writes_the_report_files(warc_audit) -> None:
+    import matplotlib.image
+
+    root, summary, _ = warc_audit
+    report = root / "report"
+    on_disk = json.loads((report / "summary.json").read_text())
+    assert on_disk == json.loads(json.dumps(summary))
+    pngs = sorted(p.name for p in report.glob("*.png"))
+    assert pngs == [
+        "by_dump.png",
+        "by_language.png",
+        "by_month.png",
+        "clusters.png",
+        "lag.png",
+        "staleness.png",
+    ]
+    for name in pngs:
+        height, width, _ = matplotlib.image.imread(report / name).shape
+        assert height > 100 and width > 100
+    page = (report / "report.html").read_text()
+    for key, _, _ in HEADLINE:
+        assert f'data-figure="{key}">{figure_text(lookup(summary, key))}<' in page
+    assert 'src="http' not in page and "<link" not in page and "<script" not in page
+    assert page.count("data:image/png;base64,") == len(pngs)
+    assert "deterministic sample" not in page
+
+
+# ---------------------------------------------------------------------------------------------- Dolma
+def test_dolma_jsonl_audit_equals_the_warc_audit(warc_audit, spark, tmp_path: Path) -> None:
+    """A Dolma JSONL copy of the audited WARC documents (written by the corpus Dolma writer) audits to the
+    same figures; its stage columns ride in Dolma's metadata, so the stages are not rerun."""
+    from corpus.writers import write_dolma_jsonl_gz
+
+    root, warc_summary, _ = warc_audit
+    dolma = tmp_path / "dolma"
+    table = pq.read_table(root / "work" / "langid")
+    assert write_dolma_jsonl_gz(table.to_batches(), dolma) == table.num_rows
+    files = sorted(dolma.glob("*.jsonl.gz"))
+    with gzip.open(files[0], "rt") as lines:
+        first = json.loads(lines.readline())
+    assert {"id", "text", "source", "added", "metadata"} <= set(first) and "dump" in first["metadata"]
+    summary = run_audit(
+        spark, [str(dolma)], str(tmp_path / "report"), AuditConfig(bootstrap=0), print_table=False
+    )
+    assert summary["stages"]["ingest"] == "ran"
+    assert {k: v for k, v in summary["stages"].items() if k != "ingest"} == {
+        "date": "kept the input's columns",
+        "dedup": "kept the input's columns",
+        "langid": "kept the input's columns",
+    }
+    for key in (
+        "headline",
+        "by_month",
+        "by_dump",
+        "by_language",
+        "by_date_source",
+        "lag",
+        "duplicates",
+        "staleness",
+        "coverage",
+    ):
+        assert summary[key] == warc_summary[key], key
+
+
+def test_sample_audits_the_documents_below_the_hash_fraction(warc_audit, spark, tmp_path: Path) -> None:
+    root, _, records = warc_audit
+    summary = run_audit(
+        spark,
+        [str(root / "work" / "langid")],
+        str(tmp_path / "report"),
+        AuditConfig(sample=0.5, sample_seed=7, bootstrap=0),
+        print_table=False,
+    )
+    chosen = [r for r in records if figs.sample_key(r["id"], 7) < 0.5]
+    assert 0 < len(chosen) < len(records)
+    assert summary["headline"]["documents"] == len(chosen)
+    assert {row["lang"]: row["documents"] for row in summary["by_language"]} == Counter(
+        r["lang"] for r in chosen
+    )
+    assert summary["sample"]["sampled"] is True and summary["sample"]["fraction"] == 0.5
+    page = (tmp_path / "report" / "report.html").read_text()
+    assert "deterministic sample" in page and 'data-figure="sample.fraction">0.5<' in page
+
+
+# ---------------------------------------------------------------------------------------------- errors
+def test_cli_refuses_bad_arguments_with_one_line(tmp_path: Path, data_dir: Path, capsys) -> None:
+    from jobs.cli import main
+
+    existing = tmp_path / "report"
+    existing.mkdir()
+    cases = [
+        (["audit", str(data_dir / "warc"), "--report", str(tmp_path / "r1"), "--sample", "0"], "--sample"),
+        (["audit", str(tmp_path / "missing"), "--report", str(tmp_path / "r2")], "missing"),
+        (["audit", str(data_dir / "warc"), "--report", str(existing)], "exists"),
+        (
+            ["audit", str(data_dir / "warc"), "--report", str(tmp_path / "r3"), "--run", str(tmp_path)],
+            "--run",
+        ),
+        (
+            ["audit", str(data_dir / "warc"), "--report", str(tmp_path / "r4"), "--statistic", "max"],
+            "--statistic",
+        ),
+    ]
+    for argv, needle in cases:
+        with pytest.raises(SystemExit) as done:
+            main(argv)
+        assert done.value.code == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert needle in err and "\n" not in err, err
+
+
+# ---------------------------------------------------------------------------------------------- reference
+# Real Wikipedia version chains (tests/data/versions): version k of an article is dated 2016-01 + 6k months.
+# The dataset holds copies of chosen versions: {article: [version, ...]}; the newest is "last".
+REFERENCE_PLAN: dict[str, list[int | str]] = {
+    "Adventures of Huckleberry Finn": [0, 0, 1, "last"],
+    "British Aerospace HOTOL": [2, 2],
+    "Demographics of India": [0, "last"],
+    "Demographics of Iraq": [1],
+    "Demographics of Israel": [0, 0, 0, 3],
+}
+REFERENCE_START = figs.month_index("2016-01")
+
+
+def _versions(data_dir: Path, article: str) -> list[str]:
+    folder = data_dir / "versions" / "wikipedia_versions" / "pages" / article
+    return [(folder / f"{k}.txt").read_text() for k in range(len(list(folder.glob("*.txt"))))]
+
+
+def build_reference_case(data_dir: Path, root: Path) -> tuple[Path, Path, dict[str, list[tuple[str, int]]]]:
+    """(documents folder, reference folder, expected {article: [(version month, tokens), ...]}): dated
+    versions of every article of REFERENCE_PLAN as the reference, and copies of the planned versions as
+    document Parquet that already carries the other stages' columns (so only the matching runs)."""
+    from corpus.schema import conform
+
+    month = lambda k: datetime.strptime(figs.month_name(REFERENCE_START + 6 * k), "%Y-%m").replace(tzinfo=UTC)  # noqa: E731
+    refs, docs, expected = [], [], {}
+    for article, plan in REFERENCE_PLAN.items():
+        versions = _versions(data_dir, article)
+        for k, text in enumerate(versions):
+            refs.append(
+                {
+                    "id": f"{article}#{k}",
+                    "text": text,
+                    "source": "wikipedia",
+                    "added": ADDED,
+                    "resource": article,
+                    "created": month(k),
+                }
+            )
+        for n, wanted in enumerate(plan):
+            k = len(versions) - 1 if wanted == "last" else int(wanted)
+            docs.append(
+                {
+                    "id": f"copy-{article}-{n}",
+                    "text": versions[k],
+                    "source": "mirror",
+                    "added": ADDED,
+                    "url": f"https://mirror.example/{n}/{article.replace(' ', '_')}",
+                    "crawl_date": ADDED,
+                    "created": ADDED,
+                    "date_source": "crawl",
+                    "lang": "en",
+                    "cluster_id": f"copy-{article}-{n}",
+                    "cluster_size": 1,
+                    "is_exact_dup": False,
+                    "is_stale": False,
+                }
+            )
+            expected.setdefault(article, []).append((month(k).strftime("%Y-%m"), len(versions[k].split())))
+    for name, rows in (("reference", refs), ("documents", docs)):
+        (root / name).mkdir(parents=True)
+        batch = conform(pa.RecordBatch.from_pylist(rows))
+        pq.write_table(pa.Table.from_batches([batch]), root / name / "part-00000.parquet")
+    return root / "documents", root / "reference", expected
+
+
+def _weighted_median_month(rows: list[tuple[str, int]]) -> str:
+    ordered = sorted(rows)
+    total, running = sum(t for _, t in ordered), 0
+    for month, tokens in ordered:
+        running += tokens
+        if running >= total / 2:
+            return month
+    raise AssertionError("no tokens")
+
+
+def test_reference_versions_held_and_predicted_cutoff(spark, data_dir: Path, tmp_path: Path) -> None:
+    documents, reference, expected = build_reference_case(data_dir, tmp_path / "case")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "probe.json").write_text(
+        json.dumps({"newest_month": "2019-07", "cutoff": {"effective_cutoff": "2017-01"}})
+    )
+    summary = run_audit(
+        spark,
+        [str(documents)],
+        str(tmp_path / "report"),
+        AuditConfig(reference=str(reference), run=str(run), bootstrap=300),
+        print_table=False,
+    )
+    ref = summary["reference"]
+    assert ref["resources_in_reference"] == len(REFERENCE_PLAN) == ref["resources_found"]
+    assert ref["documents_matched"] == sum(len(p) for p in REFERENCE_PLAN.values())
+    by_resource = {r["resource"]: r for r in ref["resources"]}
+    for article, rows in expected.items():
+        got = by_resource[article]
+        assert got["versions_held"] == sorted({m for m, _ in rows}), article
+        assert got["tokens"] == sum(t for _, t in rows)
+        assert got["versions_available"] == len(_versions(data_dir, article))
+        newest = figs.month_name(REFERENCE_START + 6 * (got["versions_available"] - 1))
+        assert got["newest_available"] == newest
+        assert got["months_behind"] == figs.months_between(max(m for m, _ in rows), newest)
+        assert got["predicted_month"] == _weighted_median_month(rows), article
+    histogram = Counter()
+    for rows in expected.values():
+        for month, tokens in rows:
+            histogram[month] += tokens
+    assert {r["month"]: r["tokens"] for r in ref["version_months"]} == histogram
+    months = sorted(figs.month_index(_weighted_median_month(rows)) for rows in expected.values())
+    predicted = ref["predicted_cutoff"]
+    assert predicted["month"] == figs.month_name(
+        math.floor(np.mean(months) + 0.5)
+    )  # 5 resources: nothing trimmed
+    low, high = (figs.month_index(m) for m in predicted["interval"])
+    assert months[0] <= low <= figs.month_index(predicted["month"]) <= high <= months[-1]
+    assert summary["headline"]["predicted_effective_cutoff"] == predicted["month"]
+    assert summary["headline"]["measured_effective_cutoff"] == "2017-01"
+    assert summary["run"]["predicted_minus_measured_months"] == figs.months_between(
+        "2017-01", predicted["month"]
+    )
+    assert (tmp_path / "report" / "version_months.png").is_file()
