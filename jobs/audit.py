@@ -20,8 +20,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -95,27 +94,6 @@ class AuditConfig:
 
 
 # ---------------------------------------------------------------------------------------------- kernels
-@contextmanager
-def _utc_arrow_schemas() -> Iterator[None]:
-    """While open, jobs.stage.map_kernel converts Spark schemas with timestamps: pyspark 4's to_arrow_schema
-    asserts a time zone for timestamp columns and jobs.stage calls it without one, so map_kernel (and every
-    stage job built on it) fails on any frame with a timestamp. Harmless once jobs/stage.py passes
-    timezone="UTC" itself (an explicit timezone wins); remove then."""
-    from jobs import stage as stage_module
-
-    original = stage_module.to_arrow_schema
-
-    def with_utc(schema: Any, *args: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("timezone", "UTC")
-        return original(schema, *args, **kwargs)
-
-    stage_module.to_arrow_schema = with_utc
-    try:
-        yield
-    finally:
-        stage_module.to_arrow_schema = original
-
-
 # ---------------------------------------------------------------------------------------------- reading
 @dataclass
 class AuditInput:
@@ -143,12 +121,11 @@ def sample_frame(frame: DataFrame, fraction: float, seed: int = 0) -> DataFrame:
     with a reject_reason) are all kept, so they are all counted."""
     if fraction >= 1.0:
         return frame
-    with _utc_arrow_schemas():
-        marked = map_kernel(
-            frame,
-            partial(figs.in_sample_batch, fraction=fraction, seed=seed),
-            [pa.field(figs.IN_SAMPLE, pa.bool_())],
-        )
+    marked = map_kernel(
+        frame,
+        partial(figs.in_sample_batch, fraction=fraction, seed=seed),
+        [pa.field(figs.IN_SAMPLE, pa.bool_())],
+    )
     keep = F.col(figs.IN_SAMPLE)
     if REJECT_REASON in frame.columns:
         keep = keep | F.col(REJECT_REASON).isNotNull()
@@ -229,8 +206,7 @@ def run_stages(
             continue
         target = work.child(name)
         try:
-            with _utc_arrow_schemas():
-                stats = run(spark, audit_input.documents, target.uri, config)
+            stats = run(spark, audit_input.documents, target.uri, config)
         except StageUnavailable as missing:
             audit_input.stages[name] = f"unavailable: {missing}"
             continue
@@ -271,10 +247,7 @@ def with_token_counts(frame: DataFrame, tokenizer: str | None) -> DataFrame:
     a tokenizer)."""
     from mixers.tokens import TokenCountKernel
 
-    with _utc_arrow_schemas():
-        return map_kernel(
-            frame, TokenCountKernel(tokenizer_path=tokenizer, fill_missing_only=True), ["n_tokens"]
-        )
+    return map_kernel(frame, TokenCountKernel(tokenizer_path=tokenizer, fill_missing_only=True), ["n_tokens"])
 
 
 def with_reference_matches(frame: DataFrame, reference: str) -> DataFrame:
@@ -286,8 +259,7 @@ def with_reference_matches(frame: DataFrame, reference: str) -> DataFrame:
 
     refs = reference_files(reference)
     frame = frame.drop(*[f.name for f in REF_FIELDS if f.name in frame.columns])
-    with _utc_arrow_schemas():
-        return map_kernel(frame, ReferenceMatcher(refs), REF_FIELDS)
+    return map_kernel(frame, ReferenceMatcher(refs), REF_FIELDS)
 
 
 # ---------------------------------------------------------------------------------------------- figures
