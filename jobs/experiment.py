@@ -36,7 +36,8 @@ from rich.table import Table
 from jobs.options import Conf, Master
 from jobs.stage import UsageError
 
-console = Console()
+# Wide enough for the results table when the output is a file or a pipe (CI logs), not a terminal.
+console = Console(width=None if Console().is_terminal else 160)
 
 
 @dataclass

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from jobs.pipeline import load_pipeline, run_pipeline
 
-console = Console()
+console = Console(width=None if Console().is_terminal else 160)
 
 
 def run(
