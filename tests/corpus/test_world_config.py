@@ -24,9 +24,17 @@ def test_presets_grow_and_default_dumps_end_at_the_span_end() -> None:
     assert set(PRESETS) == {"tiny", "small", "large"}
 
 
-def test_dump_names_are_year_and_iso_week_of_the_crawl_window() -> None:
-    assert dump_name(month_index("2019-05")) == "CC-MAIN-2019-19"  # 2019-05-10 is in ISO week 19
-    assert dump_name(month_index("2024-05")) == "CC-MAIN-2024-19"
+def test_dump_names_are_year_and_iso_week_of_the_crawl_windows_last_day() -> None:
+    # The window is [10th, 24th): its last day, the 23rd, is in ISO week 21 in both years.
+    assert dump_name(month_index("2019-05")) == "CC-MAIN-2019-21"
+    assert dump_name(month_index("2024-05")) == "CC-MAIN-2024-21"
+    # Dating bounds a crawl by the end of the named week: every crawl time of the window must be before it.
+    from corpus.world.dumps import crawl_window
+    from dating.signals import dump_window_end
+
+    for month in ("2016-01", "2019-05", "2020-12", "2023-12"):
+        _, end = crawl_window(month_index(month))
+        assert end <= dump_window_end(dump_name(month_index(month)))
 
 
 def test_yaml_overrides_preset_fields_and_seed(tmp_path: Path) -> None:
@@ -122,7 +130,7 @@ def test_cli_writes_the_world_and_refuses_an_existing_output(tmp_path: Path) -> 
     runner = CliRunner()
     result = runner.invoke(app, ["--output", str(output), "--config", str(config), "--seed", "3"])
     assert result.exit_code == 0, result.output
-    assert "CC-MAIN-2020-24" in result.output and "stale share" in result.output
+    assert "CC-MAIN-2020-25" in result.output and "stale share" in result.output
     assert yaml.safe_load((output / "world.yaml").read_text())["seed"] == 3
     assert pq.read_table(output / "probes" / "temporal.parquet").num_rows == 2 * 96
     assert sorted(p.name for p in (output / "dumps").iterdir()) == ["CC-MAIN-2020-24", "CC-MAIN-2022-23"]
