@@ -130,7 +130,7 @@ def test_cli_writes_the_world_and_refuses_an_existing_output(tmp_path: Path) -> 
     runner = CliRunner()
     result = runner.invoke(app, ["--output", str(output), "--config", str(config), "--seed", "3"])
     assert result.exit_code == 0, result.output
-    assert "CC-MAIN-2020-25" in result.output and "stale share" in result.output
+    assert "CC-MAIN-2020-26" in result.output and "stale share" in result.output
     assert yaml.safe_load((output / "world.yaml").read_text())["seed"] == 3
     assert pq.read_table(output / "probes" / "temporal.parquet").num_rows == 2 * 96
     assert sorted(p.name for p in (output / "dumps").iterdir()) == ["CC-MAIN-2020-24", "CC-MAIN-2022-23"]
