@@ -133,7 +133,7 @@ def test_cli_writes_the_world_and_refuses_an_existing_output(tmp_path: Path) -> 
     assert "CC-MAIN-2020-26" in result.output and "stale share" in result.output
     assert yaml.safe_load((output / "world.yaml").read_text())["seed"] == 3
     assert pq.read_table(output / "probes" / "temporal.parquet").num_rows == 2 * 96
-    assert sorted(p.name for p in (output / "dumps").iterdir()) == ["CC-MAIN-2020-24", "CC-MAIN-2022-23"]
+    assert sorted(p.name for p in (output / "dumps").iterdir()) == ["CC-MAIN-2020-26", "CC-MAIN-2022-25"]
     again = runner.invoke(app, ["--output", str(output), "--config", str(config)])
     assert again.exit_code == 2 and "--overwrite" in again.output
     assert (
