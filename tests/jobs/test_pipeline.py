@@ -152,3 +152,13 @@ def test_bad_pipelines_stop_with_a_message_naming_the_field(tmp_path):
     path.write_text("stages: [{kind: world}]")
     with pytest.raises(UsageError, match="--from 'nope'"):
         run_pipeline(load_pipeline(path), start="nope")
+
+
+def test_shipped_pipelines_load(tmp_path):
+    pipelines = Path(__file__).resolve().parents[2] / "pipelines"
+    demo = load_pipeline(pipelines / "demo.yaml", output=tmp_path / "demo")
+    assert [s.kind for s in demo.stages] == ["world", "ingest", "date", "dedup", "experiment", "audit"]
+    assert demo.stages[4].needs == ["dedup", "world"]
+    assert all(Path(p).is_file() for p in demo.stages[4].params["mixtures"].values())
+    cluster = load_pipeline(pipelines / "commoncrawl.yaml", output=tmp_path / "cc")
+    assert {s.kind for s in cluster.stages} == {"ingest", "date", "dedup", "langid", "mix", "audit"}
