@@ -140,7 +140,20 @@ def _references(value: Any) -> list[str]:
 
 
 # Parameters that hold paths (relative ones are relative to the pipeline file).
-_PATH_KEYS = {"input", "inputs", "reference", "spec", "specs", "mixtures", "config", "probes", "grid", "tokenizer", "run", "world"}
+_PATH_KEYS = {
+    "input",
+    "inputs",
+    "reference",
+    "spec",
+    "specs",
+    "mixtures",
+    "config",
+    "probes",
+    "grid",
+    "tokenizer",
+    "run",
+    "world",
+}
 
 
 def _resolve_paths(params: dict[str, Any], base: Path) -> dict[str, Any]:
