@@ -81,7 +81,7 @@ def _months_between(later: str, earlier: str) -> int:
 def test_reduced_demo_pipeline_end_to_end_and_resume(tmp_path, spark):
     path = tmp_path / "reduced.yaml"
     path.write_text(yaml.safe_dump(REDUCED))
-    pipeline = load_pipeline(path)
+    pipeline = load_pipeline(path, output=tmp_path / "out")
     outcomes = run_pipeline(pipeline)
     assert [o.status for o in outcomes] == ["ran"] * 6
     out = pipeline.output
@@ -122,7 +122,7 @@ def test_reduced_demo_pipeline_end_to_end_and_resume(tmp_path, spark):
     assert json.dumps(summary)  # every figure is JSON
 
     # Resume: nothing changed, nothing reruns.
-    again = run_pipeline(load_pipeline(path))
+    again = run_pipeline(load_pipeline(path, output=tmp_path / "out"))
     assert [o.status for o in again] == ["skipped"] * 6
 
     # A changed dedup parameter reruns dedup and every stage that reads it, not the ones before.
@@ -130,7 +130,7 @@ def test_reduced_demo_pipeline_end_to_end_and_resume(tmp_path, spark):
     changed["stages"] = [dict(s) for s in REDUCED["stages"]]
     changed["stages"][3]["keep"] = "newest"
     path.write_text(yaml.safe_dump(changed))
-    stages = load_pipeline(path)
+    stages = load_pipeline(path, output=tmp_path / "out")
     statuses = [o.status for o in run_pipeline(stages, until="dedup")]
     assert statuses == ["skipped", "skipped", "skipped", "ran"]
 
