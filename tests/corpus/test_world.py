@@ -322,7 +322,7 @@ def test_prompt_plus_answer_occurs_on_the_resource_page(world_dir, records, trut
 
 
 def test_read_documents_gives_zero_rejects_and_the_truth_ids(world_dir, truth) -> None:
-    readers = pytest.importorskip("corpus.readers")
+    import corpus.readers as readers
     from corpus.stats import RejectLog
 
     rejects = RejectLog()
