@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from trainers.probes import find_probe_files, run_probes
-from trainers.report import summarise_run, write_report
+from trainers.report import BASE_COLUMNS, summarise_run, write_report
 from trainers.train import TrainConfig, train
 
 
@@ -61,24 +61,8 @@ def main() -> None:
             )
             runs[key] = output / "runs" / key
             row = summarise_run(runs[key], name=key)
-            print(
-                json.dumps(
-                    {
-                        k: row[k]
-                        for k in (
-                            "run",
-                            "effective_cutoff",
-                            "gap_months",
-                            "accuracy",
-                            "head_accuracy",
-                            "tail_accuracy",
-                            "final_loss",
-                        )
-                    }
-                ),
-                f"{time.perf_counter() - started:.0f}s",
-                flush=True,
-            )
+            headline = {k: row[k] for k in BASE_COLUMNS if k in row}
+            print(json.dumps(headline), f"{time.perf_counter() - started:.0f}s", flush=True)
     write_report(runs, output)
     print((output / "experiments.md").read_text())
 
