@@ -21,7 +21,7 @@ from corpus.stats import StageStats
 from dating.combine import DATE_NOTES, EXTRA_FIELDS, LM_HOST_PAGES, OUTPUT_COLUMNS, date_batch
 from dating.html_meta import HTML_META_MODIFIED, html_meta_date_batch
 from dating.reference import REF_FIELDS, ReferenceError, ReferenceMatcher, check_reference_file
-from jobs.options import Conf, Master, Overwrite
+from jobs.options import Conf, DocumentInputs, Master, Output, Overwrite
 from jobs.stage import (
     InputFile,
     UsageError,
@@ -113,13 +113,8 @@ def run_date(
 
 
 def date(
-    input: Annotated[
-        list[str],
-        typer.Argument(
-            help="Document Parquet (a stage output: files, folders or globs).", show_default=False
-        ),
-    ],
-    output: Annotated[str, typer.Option("--output", "-o", help="Output folder (local path or URI).")],
+    input: DocumentInputs,
+    output: Output,
     reference: Annotated[
         str | None,
         typer.Option(

@@ -33,7 +33,7 @@ from dedup.lsh import LshConfig
 from dedup.minhash import ENGINES, SignatureConfig
 from dedup.versions import FROM_INDEX, KEEP_POLICIES, NOT_KEPT, VERSION_DATE, date_columns
 from jobs.fs import list_files, locate, move, remove
-from jobs.options import Conf, Master, Overwrite
+from jobs.options import Conf, DocumentInputs, Master, Output, Overwrite
 from jobs.stage import (
     AtomicStageOutput,
     UsageError,
@@ -219,13 +219,8 @@ def run_dedup(
 
 
 def dedup(
-    inputs: Annotated[
-        list[str],
-        typer.Argument(
-            help="Document Parquet (a stage output): files, folders or globs.", show_default=False
-        ),
-    ],
-    output: Annotated[str, typer.Option("--output", "-o", help="Output folder (local path or URI).")],
+    inputs: DocumentInputs,
+    output: Output,
     threshold: Annotated[
         float,
         typer.Option(

@@ -25,6 +25,11 @@ Conf = Annotated[
         show_default=False,
     ),
 ]
+DocumentInputs = Annotated[
+    list[str],
+    typer.Argument(help="Document Parquet (a stage output): files, folders or globs.", show_default=False),
+]
+Output = Annotated[str, typer.Option("--output", "-o", help="Output folder (local path or URI).")]
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output folder.")]
 
 
