@@ -246,13 +246,16 @@ RESULT_SQL = {
 }
 
 
-def attach_results(df: DataFrame, ranked: DataFrame, broadcast: bool) -> DataFrame:
-    """`df` with the dedup columns: the ranked values for clustered documents, singleton values otherwise."""
+def attach_results(df: DataFrame, ranked: DataFrame, dated: Column, broadcast: bool) -> DataFrame:
+    """`df` with the dedup columns: the ranked values for clustered documents, singleton values otherwise
+    (`dated`, a column of `df`, says whether a singleton has a version date: staleness 0, else null)."""
     results = ranked.select("id", *RESULT_SQL)
-    joined = df.drop(*[c for c in RESULT_SQL if c in df.columns]).join(
-        F.broadcast(results) if broadcast else results, "id", "left"
+    joined = (
+        df.drop(*[c for c in RESULT_SQL if c in df.columns])
+        .withColumn("_dated", dated)
+        .join(F.broadcast(results) if broadcast else results, "id", "left")
     )
-    dated = F.col(VERSION_DATE).isNotNull()
+    dated = F.col("_dated")
     return (
         joined.withColumn("cluster_id", F.coalesce("cluster_id", "id"))
         .withColumn("cluster_size", F.coalesce("cluster_size", F.lit(1).cast("bigint")))
@@ -264,6 +267,7 @@ def attach_results(df: DataFrame, ranked: DataFrame, broadcast: bool) -> DataFra
             F.when(F.col("staleness_days").isNotNull(), F.col("staleness_days")).when(dated, F.lit(0)),
         )
         .withColumn("_keep", F.coalesce("_keep", F.lit(True)))
+        .drop("_dated")
     )
 
 

@@ -11,18 +11,18 @@ functions, and joins the results back to the documents with a broadcast join. Ou
   not kept are counted in `_stats.json` under `dedup_not_kept` (no samples: they are ordinary documents).
 - `_clusters/part-*.parquet`: one row per cluster of two or more documents (cluster_id, size, versions,
   newest_created, oldest_created, dumps, n_dumps), index documents included.
-- `_dedup.json`: the settings and the component-finding report.
+- `_dedup.json`: the settings, the component-finding report and the seconds each step took.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Annotated
 
-import pyarrow as pa
 import typer
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from corpus.stats import StageStats
@@ -31,7 +31,7 @@ from dedup.index import INDEX_COLUMNS, META_FILE, IndexMeta, IndexMismatch
 from dedup.kernel import KERNEL_FIELDS, N_SHINGLES, DedupConfig, dedup_kernel
 from dedup.lsh import LshConfig
 from dedup.minhash import ENGINES, SignatureConfig
-from dedup.versions import FROM_INDEX, KEEP_POLICIES, NOT_KEPT, VERSION_DATE, date_columns
+from dedup.versions import DUMP_DATE, FROM_INDEX, KEEP_POLICIES, NOT_KEPT
 from jobs.fs import list_files, locate, move, remove
 from jobs.options import Conf, DocumentInputs, Master, Output, Overwrite
 from jobs.stage import (
@@ -66,12 +66,33 @@ class DedupJob:
             raise UsageError(f"--max-local-edges {self.max_local_edges}: must be >= 0")
 
 
-def _dates_kernel(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """The version date only (for the output pass, which needs no signatures)."""
-    added = date_columns(batch)
-    return pa.RecordBatch.from_arrays(
-        [*batch.columns, added[VERSION_DATE]], names=[*batch.schema.names, VERSION_DATE]
-    )
+# The input columns the dedup kernel reads; nothing else is sent to Python.
+KERNEL_INPUTS = ("id", "text", "url", "created", "crawl_date", "dump")
+
+
+def _is_dated(df: DataFrame, dated_dumps: list[str]) -> Column:
+    """True where a document has a version date (created, crawl_date, or a dump whose week is known): the
+    same rule as dedup.versions.date_columns, in SQL, so the output pass never sends text to Python."""
+    dated = F.lit(False)
+    for name in ("created", "crawl_date"):
+        if name in df.columns:
+            dated = dated | F.col(name).isNotNull()
+    if "dump" in df.columns and dated_dumps:
+        dated = dated | F.col("dump").isin(dated_dumps)
+    return dated
+
+
+class _Stopwatch:
+    """Seconds per named step of the job, for `_dedup.json` (Spark is lazy: a step ends at an action)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.seconds[step] = round(self.seconds.get(step, 0.0) + now - self._last, 3)
+        self._last = now
 
 
 def _read_index(spark: SparkSession, index: str, meta: IndexMeta) -> DataFrame | None:
@@ -140,8 +161,12 @@ def run_dedup(
     df = df.drop(*[c for c in HELPER_COLUMNS if c in df.columns])
     stats = StageStats(stage="dedup", files_in=len(files), bytes_in=sum(f.size for f in files))
 
+    watch = _Stopwatch()
     keep_columns = [c for c in INDEX_COLUMNS if c != "dump"] + (["dump"] if "dump" in df.columns else [])
-    signed = map_kernel(df, dedup_kernel(config), KERNEL_FIELDS).select(*keep_columns, N_SHINGLES)
+    kernel_inputs = df.select(*[c for c in KERNEL_INPUTS if c in df.columns])
+    signed = map_kernel(
+        kernel_inputs, dedup_kernel(config), KERNEL_FIELDS, keep=[c for c in keep_columns if c in df.columns]
+    ).select(*keep_columns, N_SHINGLES)
     if "dump" not in signed.columns:
         signed = signed.withColumn("dump", F.lit(None).cast("string"))
     signed = signed.withColumn(FROM_INDEX, F.lit(False)).persist()
@@ -151,6 +176,12 @@ def run_dedup(
     ).first()
     stats.docs_in = int(totals["n"])
     stats.counters["documents_without_shingles"] = int(totals["e"] or 0)
+    dated_dumps = (
+        [r["dump"] for r in signed.filter(F.col(DUMP_DATE).isNotNull()).select("dump").distinct().collect()]
+        if "dump" in df.columns
+        else []
+    )
+    watch.lap("signatures")
 
     universe = signed.drop(N_SHINGLES)
     if old_index is not None:
@@ -160,6 +191,7 @@ def run_dedup(
 
     edges = dspark.star_edges(dspark.bucket_rows(universe))
     mapping, report = dspark.connected_components(spark, edges, job.max_local_edges)
+    watch.lap("components")
     members = dspark.clustered_members(dspark.narrow_frame(universe), mapping)
     ranked = dspark.rank_versions(members, job.keep).persist()
     counts = (
@@ -178,10 +210,12 @@ def run_dedup(
     stats.counters["stale_documents"] = int(counts["stale"] or 0)
     if job.keep != "all" and counts["not_kept"]:
         stats.drop(NOT_KEPT, int(counts["not_kept"]))
+    watch.lap("versions")
 
-    documents = map_kernel(df, _dates_kernel, [KERNEL_FIELDS[4]])
     results = ranked.filter(~F.col(FROM_INDEX))
-    out = dspark.attach_results(documents, results, broadcast=clustered <= BROADCAST_MAX_ROWS)
+    out = dspark.attach_results(
+        df, results, dated=_is_dated(df, dated_dumps), broadcast=clustered <= BROADCAST_MAX_ROWS
+    )
     if job.keep != "all":
         out = out.filter(F.col("_keep"))
     out = out.drop(*[c for c in HELPER_COLUMNS if c in out.columns])
@@ -201,9 +235,10 @@ def run_dedup(
             stats,
             overwrite=overwrite,
             rows_per_shard=job.rows_per_shard,
-            extra_files={"_dedup.json": json.dumps(settings, indent=2) + "\n"},
         )
+        watch.lap("write")
         _write_clusters(dspark.cluster_summary(members.join(ranked.select("id"), "id")), output)
+        watch.lap("clusters")
         if job.index:
             kept = ranked.filter(F.col("_keep")).select("id")
             singles = signed.join(mapping.select("id"), "id", "left_anti").select(*INDEX_COLUMNS)
@@ -212,6 +247,10 @@ def run_dedup(
                 new_rows = new_rows.unionByName(old_index.select(*INDEX_COLUMNS))
             stats.counters["index_documents"] = _write_index(spark, job.index, new_rows, meta)
             locate(output).child("_stats.json").write_text(json.dumps(stats.to_dict(), indent=2) + "\n")
+            watch.lap("index")
+        locate(output).child("_dedup.json").write_text(
+            json.dumps({**settings, "seconds": watch.seconds}, indent=2) + "\n"
+        )
     finally:
         ranked.unpersist()
         signed.unpersist()

@@ -87,11 +87,19 @@ def is_document_parquet(files: Sequence[InputFile]) -> bool:
     return bool(files) and all(f.uri.endswith(".parquet") for f in files)
 
 
-def map_kernel(df: DataFrame, kernel: Kernel, added: Sequence[str | pa.Field]) -> DataFrame:
+def map_kernel(
+    df: DataFrame,
+    kernel: Kernel,
+    added: Sequence[str | pa.Field],
+    keep: Sequence[str] | None = None,
+) -> DataFrame:
     """Run `kernel` over `df` with mapInArrow. `added` names the record columns (or gives fields) the kernel
-    adds; the result keeps every input column, in record order, then extra columns."""
+    adds; the result keeps the input columns named in `keep` (default: all), in record order, then extra
+    columns. Keeping only what later steps need saves sending wide columns (text) back from Python."""
     # pyspark 4 needs the zone to map TimestampType; sessions run in UTC (jobs/spark.py).
     input_schema = to_arrow_schema(df.schema, timezone="UTC")
+    if keep is not None:
+        input_schema = pa.schema([f for f in input_schema if f.name in set(keep)])
     out_schema = _output_schema(input_schema, added)
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
