@@ -24,6 +24,7 @@ from dedup.versions import DUMP_DATE, FROM_INDEX, KEEP_POLICIES, LENGTH, SEEN_DA
 
 NONE = int(np.iinfo(np.int64).min)  # a missing date: sorts oldest, as in dedup.versions
 DEFAULT_MAX_LOCAL_EDGES = 2_000_000
+BROADCAST_MAX_BUCKETS = 1_000_000  # buckets of 3+ documents broadcast to the join (~40 B each)
 D0, D1, D2 = "_d0", "_d1", "_d2"
 NARROW_COLUMNS = ("id", TEXT_HASH, LENGTH, VERSION_DATE, SEEN_DATE, DUMP_DATE, FROM_INDEX, "dump")
 
@@ -42,17 +43,23 @@ def bucket_rows(df: DataFrame) -> DataFrame:
     return df.select("id", F.explode(BUCKET_KEYS).alias("key"))
 
 
-def star_edges(buckets: DataFrame) -> DataFrame:
+def star_edges(buckets: DataFrame, broadcast_max_buckets: int = BROADCAST_MAX_BUCKETS) -> DataFrame:
     """Edges (src, dst) from every member of a bucket to the bucket's smallest id, distinct, src > dst.
     Two-member buckets (most of them) give their edge from the aggregate alone; only larger buckets are
-    joined back to their members, which stays linear in the bucket's size."""
-    agg = (
+    joined back to their members, which stays linear in the bucket's size. The shared buckets are few
+    next to the bucket rows (one per band and document), so they are materialised once and, when at most
+    `broadcast_max_buckets`, broadcast: the bucket rows are then shuffled once (for the aggregate), not
+    twice (again for the join)."""
+    shared = (
         buckets.groupBy("key")
         .agg(F.min("id").alias("root"), F.max("id").alias("top"), F.count(F.lit(1)).alias("n"))
         .filter(F.col("n") > 1)
+        .localCheckpoint(eager=True)
     )
-    pairs = agg.filter(F.col("n") == 2).select(F.col("top").alias("src"), F.col("root").alias("dst"))
-    big = agg.filter(F.col("n") > 2).select("key", "root")
+    pairs = shared.filter(F.col("n") == 2).select(F.col("top").alias("src"), F.col("root").alias("dst"))
+    big = shared.filter(F.col("n") > 2).select("key", "root")
+    if big.count() <= broadcast_max_buckets:
+        big = F.broadcast(big)
     members = buckets.join(big, "key").select(F.col("id").alias("src"), F.col("root").alias("dst"))
     return pairs.unionByName(members).filter(F.col("src") != F.col("dst")).distinct()
 

@@ -70,6 +70,21 @@ def test_spark_components_on_a_long_chain(spark) -> None:
     assert {r["cluster_id"] for r in mapping.collect()} == {"doc0000"} and report.rounds >= 2
 
 
+def test_star_edges_broadcast_and_shuffle_joins_agree(spark, data_dir: Path) -> None:
+    from dedup.kernel import KERNEL_FIELDS, dedup_kernel
+    from jobs.stage import map_kernel
+
+    config = DedupConfig(lsh=LshConfig(threshold=0.3))
+    docs = spark.createDataFrame(version_documents(data_dir, articles=20))
+    signed = map_kernel(docs, dedup_kernel(config), KERNEL_FIELDS).select("id", dspark.BUCKET_KEYS)
+    buckets = dspark.bucket_rows(signed)
+    as_set = lambda df: {(r["src"], r["dst"]) for r in df.collect()}  # noqa: E731
+    broadcast = as_set(dspark.star_edges(buckets))
+    shuffled = as_set(dspark.star_edges(buckets, broadcast_max_buckets=-1))
+    assert broadcast == shuffled
+    assert len(broadcast) > 50 and all(src > dst for src, dst in broadcast)
+
+
 def test_a_bucket_of_100k_identical_documents(spark) -> None:
     n = 100_000
     rows = spark.range(n).selectExpr("format_string('id%06d', id) as id", "array(42L, id) as _bucket_keys")
