@@ -162,13 +162,8 @@ def run_experiment(
                     **grid.probe,
                 )
             runs[key] = run_dir
-    write_report(runs, output)
-    from trainers.report import summarise_run
-
-    rows = [
-        summarise_run(run_dir, name=key) | {"mixture": key.rsplit("-s", 1)[0]}
-        for key, run_dir in runs.items()
-    ]
+    names = {key: key.rsplit("-s", 1)[0] for key in runs}
+    rows = write_report(runs, output, mixtures=names).rows
     (output / "experiments.json").write_text(json.dumps(rows, indent=2, default=str) + "\n")
     return rows
 

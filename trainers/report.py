@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -115,23 +116,39 @@ def plot_curves(
     return Path(path)
 
 
+@dataclass
+class Report:
+    """What `write_report` wrote: the table's rows and the files."""
+
+    rows: list[dict[str, Any]]
+    paths: dict[str, Path]
+
+
 def write_report(
-    runs: Mapping[str, str | Path], output_dir: str | Path, probe_dirs: Mapping[str, str | Path] | None = None
-) -> dict[str, Path]:
+    runs: Mapping[str, str | Path],
+    output_dir: str | Path,
+    probe_dirs: Mapping[str, str | Path] | None = None,
+    mixtures: Mapping[str, str] | None = None,
+) -> Report:
     """The whole report of a grid: `runs` maps a name to a run directory (probed into RUN/probe unless
-    `probe_dirs` says otherwise). Writes experiments.md, experiments.csv and cutoff_curves.png."""
+    `probe_dirs` says otherwise); `mixtures` names each run's mixture (default: its mixture folder's name).
+    Writes experiments.md, experiments.csv and cutoff_curves.png."""
     probe_dirs = probe_dirs or {}
+    mixtures = mixtures or {}
     rows, curves = [], {}
     for name, run_dir in runs.items():
         probe_dir = Path(probe_dirs.get(name, Path(run_dir) / "probe"))
-        rows.append(summarise_run(run_dir, probe_dir, name))
+        row = summarise_run(run_dir, probe_dir, name)
+        if name in mixtures:
+            row["mixture"] = mixtures[name]
+        rows.append(row)
         if (probe_dir / "cutoff_curve.csv").exists():
             curves[name] = probe_dir / "cutoff_curve.csv"
     md_path, csv_path = write_table(rows, output_dir)
-    out = {"markdown": md_path, "csv": csv_path}
+    paths = {"markdown": md_path, "csv": csv_path}
     if curves:
-        out["plot"] = plot_curves(curves, Path(output_dir) / "cutoff_curves.png")
-    return out
+        paths["plot"] = plot_curves(curves, Path(output_dir) / "cutoff_curves.png")
+    return Report(rows=rows, paths=paths)
 
 
 def _cell(value: Any) -> str:

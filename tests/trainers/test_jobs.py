@@ -56,7 +56,9 @@ def test_train_probe_and_report(app: typer.Typer, tmp_path: Path, versions_file:
     )
     assert bad.exit_code != 0 and "unknown preset 'huge'" in bad.output
 
-    paths = write_report(runs, tmp_path / "report")
+    report = write_report(runs, tmp_path / "report", mixtures={"early": "only-early"})
+    paths = report.paths
+    assert [r["mixture"] for r in report.rows] == ["only-early", "mix-late"]
     with paths["csv"].open() as handle:
         rows = list(csv.DictReader(handle))
     assert [r["run"] for r in rows] == ["early", "late"]
@@ -68,5 +70,5 @@ def test_train_probe_and_report(app: typer.Typer, tmp_path: Path, versions_file:
         assert row["tokens"] == "1024"
     markdown = paths["markdown"].read_text().splitlines()
     assert markdown[0].startswith("| run | mixture | seed | tokens | newest_month | effective_cutoff")
-    assert len(markdown) == 4 and markdown[2].startswith("| early | mix-early | 0 | 1,024 | 2020-02 |")
+    assert len(markdown) == 4 and markdown[2].startswith("| early | only-early | 0 | 1,024 | 2020-02 |")
     assert paths["plot"].stat().st_size > 10_000
