@@ -13,7 +13,7 @@ import typer
 from pyspark.sql import DataFrame, SparkSession
 
 from corpus.stats import StageStats
-from jobs.options import Conf, Master, Overwrite
+from jobs.options import Conf, DocumentInputs, Master, Output, Overwrite
 from jobs.stage import (
     UsageError,
     expand_inputs,
@@ -22,7 +22,7 @@ from jobs.stage import (
     read_stage_output,
     write_stage,
 )
-from mixers.langid import LangIdConfig, LangIdKernel
+from mixers.langid import DEFAULT_THRESHOLD, LangIdConfig, LangIdKernel
 
 
 def read_documents_frame(spark: SparkSession, inputs: list[str]) -> tuple[DataFrame, StageStats]:
@@ -80,11 +80,8 @@ def run_langid(
 
 
 def langid(
-    inputs: Annotated[
-        list[str],
-        typer.Argument(help="Document Parquet files or folders (a stage's output).", show_default=False),
-    ],
-    output: Annotated[str, typer.Option("--output", "-o", help="Output folder (local path or URI).")],
+    inputs: DocumentInputs,
+    output: Output,
     lid_model: Annotated[
         str | None,
         typer.Option(
@@ -94,7 +91,7 @@ def langid(
     ] = None,
     threshold: Annotated[
         float, typer.Option(help="Below this score the language is `und`.", min=0, max=1)
-    ] = 0.3,
+    ] = DEFAULT_THRESHOLD,
     second_opinion: Annotated[
         bool,
         typer.Option(

@@ -23,7 +23,7 @@ from pyspark.sql import functions as F
 
 from corpus.stats import StageStats
 from jobs.langid import read_documents_frame
-from jobs.options import Conf, Master, Overwrite
+from jobs.options import Conf, DocumentInputs, Master, Overwrite
 from jobs.stage import UsageError, map_kernel, write_stage
 from mixers.allocation import Allocation, allocate
 from mixers.buckets import TIME_BUCKET_FIELD, TimeBucketKernel
@@ -238,10 +238,7 @@ def plan_table(allocation: Allocation) -> str:
 
 
 def mix(
-    inputs: Annotated[
-        list[str],
-        typer.Argument(help="Document Parquet files or folders (a stage's output).", show_default=False),
-    ],
+    inputs: DocumentInputs,
     spec: Annotated[str, typer.Option("--spec", help="Mixture spec (YAML); see pipelines/mixtures/.")],
     output: Annotated[
         str | None, typer.Option("--output", "-o", help="Output folder (local path or URI).")

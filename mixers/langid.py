@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 from mixers.langcodes import normalise_code
 
 UND = "und"
+DEFAULT_THRESHOLD = 0.1  # final scores under this give `und`; the accuracy in bench/langid_eval.py uses it
 _WHITESPACE = re.compile(r"\s+")
 # Languages fastText lid.176 confuses with each other; `no` (Norwegian) and `sh` (Serbo-Croatian) are lid.176
 # labels that lingua resolves into the groups' members.
@@ -59,7 +60,7 @@ class LangIdConfig:
 
     model_path: str | None = None  # a fastText model (lid.176.ftz/.bin, GlotLID); None = the shipped lid.176
     prefix_chars: int = 1000  # identify on the first N characters after folding whitespace
-    threshold: float = 0.1  # below this final score the language is `und`
+    threshold: float = DEFAULT_THRESHOLD  # below this final score the language is `und`
     second_opinion: bool = True  # ask lingua for confusable groups and unsure predictions
     unsure_below: float = 0.95  # fastText top probability under which lingua (all languages) is asked
     # fastText's misses are small Latin-script languages; on mostly non-Latin text (Urdu with an English
