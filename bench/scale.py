@@ -3,7 +3,9 @@
     python bench/scale.py --sizes 10k,100k [--master local[*]] [--work /tmp/chronomix-scale] [--keep]
 
 The corpus is generated with NumPy: WARC files (gzip, 10,000 response records each) of HTML pages of a few
-hundred Zipf-distributed words, with crawl dates over 2019-2024, dated URLs and `article:published_time`
+hundred words drawn Zipf-like from the vocabulary of one of six languages (the words of
+tests/data/langid/sentences; English most, Swahili least, so language identification meets real words and the
+mixture has languages to balance), with crawl dates over 2019-2024, dated URLs and `article:published_time`
 metas on part of the pages, and 10% near-duplicate re-crawls of earlier pages (same URL, a few words
 changed, a later crawl date) so dedup has version chains to find.
 
@@ -34,7 +36,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 DOCS_PER_FILE = 10_000
-VOCABULARY = 20_000
+# Languages of the generated pages and their shares; words come from tests/data/langid/sentences.
+LANGUAGES = {"en": 0.55, "de": 0.15, "fr": 0.10, "es": 0.10, "pl": 0.05, "sw": 0.05}
+SENTENCES = ROOT / "tests" / "data" / "langid" / "sentences"
 STAGES = ("ingest", "date", "dedup", "mix")
 MIX_SPEC = """\
 name: scale
@@ -58,10 +62,18 @@ def parse_size(text: str) -> int:
 # Corpus generation
 
 
-def _vocabulary(rng: np.random.Generator) -> np.ndarray:
-    letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
-    lengths = rng.integers(2, 10, size=VOCABULARY)
-    return np.array(["".join(rng.choice(letters, size=n)) for n in lengths])
+def _vocabularies() -> dict[str, np.ndarray]:
+    """Each language's words from its langid sentences, most frequent first."""
+    out = {}
+    for lang in LANGUAGES:
+        text = (SENTENCES / f"{lang}.txt").read_text(encoding="utf-8").lower()
+        words = [w.strip(".,;:!?\"'()[]«»„“”") for w in text.split()]
+        counts: dict[str, int] = {}
+        for word in words:
+            if word.isalpha():
+                counts[word] = counts.get(word, 0) + 1
+        out[lang] = np.array(sorted(counts, key=lambda w: (-counts[w], w)))
+    return out
 
 
 def _record(record_id: int, url: str, crawl: datetime, html: bytes) -> bytes:
@@ -81,17 +93,24 @@ def _record(record_id: int, url: str, crawl: datetime, html: bytes) -> bytes:
 def generate_corpus(folder: Path, docs: int, seed: int = 0) -> Path:
     """`docs` documents as WARC files under `folder` (see the module docstring). Returns `folder`."""
     rng = np.random.default_rng(seed)
-    words = _vocabulary(rng)
-    zipf = 1.0 / np.arange(1, VOCABULARY + 1)
-    zipf /= zipf.sum()
+    vocabularies = _vocabularies()
+    languages = list(LANGUAGES)
+    zipf = {}
+    for lang, words in vocabularies.items():
+        weights = 1.0 / np.arange(1, len(words) + 1)
+        zipf[lang] = weights / weights.sum()
     folder.mkdir(parents=True, exist_ok=True)
     start = datetime(2019, 1, 1, tzinfo=UTC).timestamp()
     span = datetime(2024, 12, 31, tzinfo=UTC).timestamp() - start
-    originals: list[tuple[str, np.ndarray, float]] = []
+    originals: list[tuple[str, np.ndarray, float, str]] = []
     for first in range(0, docs, DOCS_PER_FILE):
         count = min(DOCS_PER_FILE, docs - first)
         lengths = rng.integers(150, 450, size=count)
-        picks = rng.choice(VOCABULARY, size=int(lengths.sum()), p=zipf)
+        page_langs = rng.choice(len(languages), size=count, p=list(LANGUAGES.values()))
+        picks = {
+            lang: rng.choice(len(vocabularies[lang]), size=int(lengths.sum()), p=zipf[lang])
+            for lang in languages
+        }
         offsets = np.concatenate([[0], np.cumsum(lengths)])
         crawls = start + rng.random(count) * span
         with gzip.open(
@@ -99,19 +118,20 @@ def generate_corpus(folder: Path, docs: int, seed: int = 0) -> Path:
         ) as out:
             for i in range(count):
                 n = first + i
-                ids = picks[offsets[i] : offsets[i + 1]]
+                lang = languages[page_langs[i]]
+                ids = picks[lang][offsets[i] : offsets[i + 1]]
                 crawl = crawls[i]
                 if originals and rng.random() < 0.1:  # a re-crawl of an earlier page, slightly edited
-                    url, ids, earlier = originals[int(rng.integers(len(originals)))]
+                    url, ids, earlier, lang = originals[int(rng.integers(len(originals)))]
                     ids = ids.copy()
-                    ids[rng.integers(len(ids), size=3)] = rng.integers(VOCABULARY, size=3)
+                    ids[rng.integers(len(ids), size=3)] = rng.integers(len(vocabularies[lang]), size=3)
                     crawl = min(earlier + rng.random() * 3e7, start + span)
                 else:
                     day = datetime.fromtimestamp(crawl - rng.random() * 3e7, UTC)
                     url = f"https://site{n % 997}.example/{day:%Y/%m/%d}/page-{n}"
                     if len(originals) < 50_000:
-                        originals.append((url, ids, crawl))
-                text = " ".join(words[ids])
+                        originals.append((url, ids, crawl, lang))
+                text = " ".join(vocabularies[lang][ids])
                 published = datetime.fromtimestamp(crawl, UTC)
                 meta = (
                     f'<meta property="article:published_time" content="{published:%Y-%m-%d}">'
