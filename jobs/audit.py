@@ -69,7 +69,9 @@ class AuditConfig:
     reference: str | None = None
     run: str | None = None
     recompute: bool = False  # rerun a stage even when the input already carries its columns
-    statistic: str = "median"  # per-resource month of the predicted cutoff: median | mode | mean
+    # how the cutoff is predicted: curve (mirrors the probe; needs reference texts, else median) | median |
+    # mode | mean (one month per resource, trimmed-meaned)
+    statistic: str = "curve"
     bootstrap: int = 1000
     level: float = 0.9
     added: datetime | None = None  # `added` of ingested raw inputs; None = now
@@ -520,6 +522,8 @@ def reference_figures(
     the documents matched to dated reference versions by the dating stage's matcher (ref_key, ref_created)."""
     matched = _reference_matches(audited)
     versions = _reference_versions(spark, reference)
+    spans = _reference_spans(versions)
+    statistic = config.statistic if spans is not None or config.statistic != "curve" else "median"
     per_version = {
         (r["resource"], r["month"]): (r["documents"], int(r["tokens"] or 0))
         for r in matched.groupBy("resource", "month")
@@ -527,17 +531,18 @@ def reference_figures(
         .collect()
     }
     available: dict[str, list[str]] = {}
-    for r in versions.collect():
+    for r in versions.select("resource", "month").distinct().collect():
         available.setdefault(r["resource"], []).append(r["month"])
     histograms: dict[str, list[tuple[str, float]]] = {}
     for (resource, month), (_docs, tokens) in per_version.items():
         histograms.setdefault(resource, []).append((month, tokens))
     prediction = figs.predict_cutoff(
         histograms,
-        statistic=config.statistic,
+        statistic=statistic,
         n_boot=config.bootstrap,
         level=config.level,
         seed=config.sample_seed,
+        spans=spans,
     )
     resources = []
     for resource in sorted(histograms, key=lambda r: (-sum(t for _, t in histograms[r]), r)):
@@ -596,11 +601,35 @@ def _reference_versions(spark: SparkSession, reference: str) -> DataFrame:
         month = F.date_format(F.col("created"), "yyyy-MM")
     else:
         raise UsageError(f"--reference {reference!r}: neither a month nor a created column")
+    # Texts that differ only in case, punctuation or spacing are one version, as for the dating matcher.
+    text = (
+        F.sha2(F.lower(F.regexp_replace(F.col("text"), r"[\W_]+", " ")), 256)
+        if "text" in frame.columns
+        else F.lit(None).cast("string")
+    )
     return (
-        frame.select(F.col(key).cast("string").alias("resource"), month.alias("month"))
+        frame.select(
+            F.col(key).cast("string").alias("resource"), month.alias("month"), text.alias("text_key")
+        )
         .filter(F.col("resource").isNotNull() & F.col("month").isNotNull())
         .distinct()
     )
+
+
+def _reference_spans(versions: DataFrame) -> dict[str, dict[str, str]] | None:
+    """Per resource, each reference month -> the first month of the text in effect then (the month the
+    dating matcher dates a copy of that text to); None when the reference has no texts."""
+    rows = versions.collect()
+    if not rows or any(r["text_key"] is None for r in rows):
+        return None
+    first: dict[tuple[str, str], str] = {}
+    for r in rows:
+        key = (r["resource"], r["text_key"])
+        first[key] = min(first.get(key, r["month"]), r["month"])
+    spans: dict[str, dict[str, str]] = {}
+    for r in rows:
+        spans.setdefault(r["resource"], {})[r["month"]] = first[(r["resource"], r["text_key"])]
+    return spans
 
 
 # ---------------------------------------------------------------------------------------------- run
@@ -839,10 +868,11 @@ def audit(
     statistic: Annotated[
         str,
         typer.Option(
-            help="Per-resource month of the predicted cutoff: median, mode "
-            "or mean of the token-weighted version months."
+            help="How the cutoff is predicted: curve (the probe's curve from token shares of the versions "
+            "in effect each month; needs reference texts, else median), or one month per resource, "
+            "trimmed-meaned: median, mode or mean of its token-weighted version months."
         ),
-    ] = "median",
+    ] = "curve",
     bootstrap: Annotated[int, typer.Option(help="Bootstrap samples over resources for the interval.")] = 1000,
     recompute: Annotated[
         bool,

@@ -561,9 +561,7 @@ def render_html(summary: dict[str, Any], plots: dict[str, bytes]) -> str:
                 if interval
                 else ""
             )
-            + f". Model: per resource the token-weighted {_e(predicted['statistic'])} of the version months "
-            "held; "
-            f"over resources the {_e(predicted['aggregate'])}; the interval is a percentile bootstrap over "
+            + f". {_prediction_model(predicted)}; the interval is a percentile bootstrap over "
             f"resources ({_num(predicted['bootstrap_samples'])} samples).</p>"
         )
         add(
@@ -612,3 +610,17 @@ def render_html(summary: dict[str, Any], plots: dict[str, bytes]) -> str:
         )
     add("</body></html>")
     return "\n".join(parts)
+
+
+def _prediction_model(predicted: dict[str, Any]) -> str:
+    """One sentence on how the cutoff was predicted (mixers.audit_figures)."""
+    if predicted["statistic"] == "curve":
+        return (
+            "Model: the probe's curve from the data alone (per resource and month, the share of the "
+            "resource's tokens held of the version in effect that month, z-scored per resource; over "
+            f"resources the {_e(predicted['aggregate'])}; the month of the minimum)"
+        )
+    return (
+        f"Model: per resource the token-weighted {_e(predicted['statistic'])} of the version months held; "
+        f"over resources the {_e(predicted['aggregate'])}"
+    )

@@ -22,6 +22,15 @@ aggregated over resources by a trimmed mean. A model fits best what it saw most,
 The model ignores what the probe also sees (how similar adjacent versions are, how long each version is),
 so it predicts where the data's mass lies, not the exact argmin; the report shows the measured value beside
 it when a run is given.
+
+`statistic="curve"` (the default when the reference has texts) mirrors the probe itself instead of
+summarising each resource by one month. The probe scores every month m of a resource by how well the model
+fits the text in effect at m; from the data alone, a model fits a text in proportion to the share of the
+resource's tokens the data holds of it. So per resource and month, fit(m) = tokens of the version in effect at
+m / the resource's tokens (a version spans the months its text stays the same; the data's tokens sit at the
+span's first month, where the dating matcher puts them); then, as the probe does with NLL: -fit z-scored per
+resource over its months (constant resources dropped), the 2.5% trimmed mean over resources per month, and the
+argmin month (the earliest on a tie). The bootstrap resamples resources as above.
 """
 
 from __future__ import annotations
@@ -36,7 +45,7 @@ import numpy as np
 import pyarrow as pa
 
 TRIM = 0.025  # the probe's trim: 2.5% off each tail
-STATISTICS = ("median", "mode", "mean")
+STATISTICS = ("curve", "median", "mode", "mean")
 IN_SAMPLE = "in_sample"
 
 # Bins (lower edges, in days) of the lag between crawl date and content date and of staleness; the last bin
@@ -195,14 +204,20 @@ def predict_cutoff(
     n_boot: int = 1000,
     level: float = 0.9,
     seed: int = 0,
+    spans: Mapping[str, Mapping[str, str]] | None = None,
 ) -> CutoffPrediction:
     """Predict the effective cutoff from per-resource token-weighted version-month histograms
     (`{resource: [(month 'YYYY-MM', tokens), ...]}`); see the module doc for the model. Resources with no
-    tokens are ignored. Returns a prediction with month None when no resource has tokens."""
+    tokens are ignored. Returns a prediction with month None when no resource has tokens. `statistic="curve"`
+    needs `spans`: per resource, every reference month -> the first month of the text in effect then."""
     if statistic not in STATISTICS:
         raise ValueError(f"statistic {statistic!r}: expected one of {', '.join(STATISTICS)}")
     if not 0 < level < 1:
         raise ValueError(f"level {level!r}: expected a probability in (0, 1)")
+    if statistic == "curve":
+        if spans is None:
+            raise ValueError("statistic 'curve': needs the reference versions' spans (a reference with text)")
+        return _predict_from_curve(histograms, spans, trim, n_boot, level, seed)
     per_resource: dict[str, float] = {}
     for resource in sorted(histograms):
         rows = [(month_index(m), float(t)) for m, t in histograms[resource] if t and t > 0]
@@ -228,6 +243,80 @@ def predict_cutoff(
         statistic=statistic,
         resources=len(per_resource),
         per_resource={r: month_name(_nearest(v)) for r, v in per_resource.items()},
+        n_boot=n_boot,
+        trim=trim,
+    )
+
+
+def fit_matrix(
+    histograms: Mapping[str, Sequence[tuple[str, float]]], spans: Mapping[str, Mapping[str, str]]
+) -> tuple[list[str], list[int], np.ndarray]:
+    """(resources, month indices, scores[resource, month]): -fit z-scored per resource over its months (see
+    the module doc), NaN where a resource has no version that month. Resources without tokens, without
+    spans, or with the same fit in every month are left out, as the probe drops constant resources."""
+    months = sorted({month_index(m) for r in histograms for m in spans.get(r, {})})
+    column = {m: j for j, m in enumerate(months)}
+    kept, rows = [], []
+    for resource in sorted(histograms):
+        tokens: dict[str, float] = {}
+        for month, t in histograms[resource]:
+            if t and t > 0:
+                tokens[month] = tokens.get(month, 0.0) + float(t)
+        total = sum(tokens.values())
+        if total <= 0 or not spans.get(resource):
+            continue
+        row = np.full(len(months), np.nan)
+        for month, start in spans[resource].items():
+            row[column[month_index(month)]] = -tokens.get(start, 0.0) / total
+        valid = row[~np.isnan(row)]
+        if len(valid) < 2 or valid.std() == 0:
+            continue
+        kept.append(resource)
+        rows.append((row - valid.mean()) / valid.std())
+    return kept, months, np.array(rows).reshape(len(rows), len(months))
+
+
+def curve_argmin(scores: np.ndarray, trim: float = TRIM) -> tuple[int, np.ndarray]:
+    """Column of the minimum (earliest on a tie) of the per-column trimmed mean over rows, ignoring NaN; and
+    the curve itself."""
+    curve = np.array(
+        [trimmed_mean(col[~np.isnan(col)], trim) if (~np.isnan(col)).any() else np.inf for col in scores.T]
+    )
+    return int(np.argmin(curve)), curve
+
+
+def _predict_from_curve(
+    histograms: Mapping[str, Sequence[tuple[str, float]]],
+    spans: Mapping[str, Mapping[str, str]],
+    trim: float,
+    n_boot: int,
+    level: float,
+    seed: int,
+) -> CutoffPrediction:
+    resources, months, scores = fit_matrix(histograms, spans)
+    if not resources:
+        return CutoffPrediction(None, None, level, "curve", 0, {}, 0, trim)
+    best, _ = curve_argmin(scores, trim)
+    rng = np.random.default_rng(seed)
+    boots = [
+        months[curve_argmin(scores[rng.integers(0, len(resources), len(resources))], trim)[0]]
+        for _ in range(n_boot)
+    ]
+    interval = None
+    if n_boot > 0:
+        low, high = np.quantile(boots, [(1 - level) / 2, (1 + level) / 2], method="nearest")
+        interval = (month_name(int(low)), month_name(int(high)))
+    per_resource = {}
+    for resource in resources:  # the month of the version the data holds most of (as `mode`)
+        rows = [(month_index(m), float(t)) for m, t in histograms[resource] if t and t > 0]
+        per_resource[resource] = month_name(int(resource_month(*zip(*rows, strict=True), "mode")))
+    return CutoffPrediction(
+        month=month_name(months[best]),
+        interval=interval,
+        level=level,
+        statistic="curve",
+        resources=len(resources),
+        per_resource=per_resource,
         n_boot=n_boot,
         trim=trim,
     )

@@ -116,6 +116,38 @@ def test_predicted_cutoff_per_resource_and_bootstrap_interval() -> None:
         figs.predict_cutoff(histograms, statistic="max")
 
 
+def test_predicted_cutoff_from_the_probe_curve() -> None:
+    # Two resources, months 2020-01..2020-04. Resource a's text changes in 2020-03 (spans: 01, 01, 03, 03);
+    # the data holds 300 tokens of its 2020-01 text and 100 of its 2020-03 text. Resource b changes every
+    # month; the data holds only its 2020-02 text. Fit (-share): a = -.75, -.75, -.25, -.25 -> z -1, -1, 1, 1;
+    # b = 0, -1, 0, 0 -> z = 1/sqrt(3) * (1, -3, 1, 1). Mean curve: 2020-02 is the minimum.
+    histograms = {"a": [("2020-01", 300), ("2020-03", 100)], "b": [("2020-02", 50)]}
+    spans = {
+        "a": {"2020-01": "2020-01", "2020-02": "2020-01", "2020-03": "2020-03", "2020-04": "2020-03"},
+        "b": {m: m for m in ("2020-01", "2020-02", "2020-03", "2020-04")},
+    }
+    resources, months, scores = figs.fit_matrix(histograms, spans)
+    assert resources == ["a", "b"] and [figs.month_name(m) for m in months] == [
+        "2020-01",
+        "2020-02",
+        "2020-03",
+        "2020-04",
+    ]
+    np.testing.assert_allclose(scores[0], [-1, -1, 1, 1])
+    np.testing.assert_allclose(scores[1], np.array([1, -3, 1, 1]) / math.sqrt(3))
+    prediction = figs.predict_cutoff(histograms, statistic="curve", spans=spans, n_boot=200)
+    assert prediction.month == "2020-02" and prediction.statistic == "curve"
+    assert prediction.per_resource == {"a": "2020-01", "b": "2020-02"}
+    # Resampling picks a alone (minimum 2020-01), b alone (2020-02) or both (2020-02).
+    assert prediction.interval[0] in ("2020-01", "2020-02") and prediction.interval[1] == "2020-02"
+    # A resource whose data holds every version equally says nothing about time and is dropped.
+    flat = {"c": [("2020-01", 10), ("2020-02", 10)]}
+    flat_spans = {"c": {"2020-01": "2020-01", "2020-02": "2020-02"}}
+    assert figs.predict_cutoff(flat, statistic="curve", spans=flat_spans).month is None
+    with pytest.raises(ValueError, match="spans"):
+        figs.predict_cutoff(histograms, statistic="curve")
+
+
 def test_measured_cutoff_is_read_from_probe_json(tmp_path: Path) -> None:
     run = tmp_path / "run"
     (run / "probe").mkdir(parents=True)
@@ -427,14 +459,11 @@ def build_reference_case(data_dir: Path, root: Path) -> tuple[Path, Path, dict[s
     return root / "documents", root / "reference", expected
 
 
-def _weighted_median_month(rows: list[tuple[str, int]]) -> str:
-    ordered = sorted(rows)
-    total, running = sum(t for _, t in ordered), 0
-    for month, tokens in ordered:
-        running += tokens
-        if running >= total / 2:
-            return month
-    raise AssertionError("no tokens")
+def _mode_month(rows: list[tuple[str, int]]) -> str:
+    tokens = Counter()
+    for month, t in rows:
+        tokens[month] += t
+    return min(tokens, key=lambda m: (-tokens[m], m))
 
 
 def test_reference_versions_held_and_predicted_cutoff(spark, data_dir: Path, tmp_path: Path) -> None:
@@ -463,19 +492,31 @@ def test_reference_versions_held_and_predicted_cutoff(spark, data_dir: Path, tmp
         newest = figs.month_name(REFERENCE_START + 6 * (got["versions_available"] - 1))
         assert got["newest_available"] == newest
         assert got["months_behind"] == figs.months_between(max(m for m, _ in rows), newest)
-        assert got["predicted_month"] == _weighted_median_month(rows), article
+        assert got["predicted_month"] == _mode_month(rows), article
     histogram = Counter()
     for rows in expected.values():
         for month, tokens in rows:
             histogram[month] += tokens
     assert {r["month"]: r["tokens"] for r in ref["version_months"]} == histogram
-    months = sorted(figs.month_index(_weighted_median_month(rows)) for rows in expected.values())
+    # The default prediction mirrors the probe: every reference version here is a distinct text, so the
+    # fit of month m is the share of the resource's tokens at m; -fit z-scored per resource over its
+    # reference months, the mean over the 5 resources (nothing trimmed), the earliest minimum.
+    curve: dict[int, list[float]] = {}
+    for article, rows in expected.items():
+        available = [REFERENCE_START + 6 * k for k in range(len(_versions(data_dir, article)))]
+        tokens = Counter()
+        for month, t in rows:
+            tokens[figs.month_index(month)] += t
+        fit = np.array([-tokens[m] / sum(tokens.values()) for m in available])
+        for m, z in zip(available, (fit - fit.mean()) / fit.std(), strict=True):
+            curve.setdefault(m, []).append(z)
+    means = {m: float(np.mean(v)) for m, v in sorted(curve.items())}
+    best = min(means, key=lambda m: (means[m], m))
     predicted = ref["predicted_cutoff"]
-    assert predicted["month"] == figs.month_name(
-        math.floor(np.mean(months) + 0.5)
-    )  # 5 resources: nothing trimmed
+    assert predicted["statistic"] == "curve"
+    assert predicted["month"] == figs.month_name(best)
     low, high = (figs.month_index(m) for m in predicted["interval"])
-    assert months[0] <= low <= figs.month_index(predicted["month"]) <= high <= months[-1]
+    assert min(means) <= low <= best <= high <= max(means)
     assert summary["headline"]["predicted_effective_cutoff"] == predicted["month"]
     assert summary["headline"]["measured_effective_cutoff"] == "2017-01"
     assert summary["run"]["predicted_minus_measured_months"] == figs.months_between(
