@@ -24,7 +24,7 @@ from pyspark.sql import functions as F
 from corpus.stats import StageStats
 from jobs.langid import read_documents_frame
 from jobs.options import Conf, DocumentInputs, Master, Overwrite
-from jobs.stage import UsageError, map_kernel, write_stage
+from jobs.stage import MIX_MANIFEST, UsageError, map_kernel, write_stage
 from mixers.allocation import Allocation, allocate
 from mixers.buckets import TIME_BUCKET_FIELD, TimeBucketKernel
 from mixers.langid import LangIdConfig, LangIdKernel
@@ -42,7 +42,7 @@ from mixers.spec import MixSpec, SpecError, load_spec
 from mixers.tokens import TokenCountKernel
 
 SORT_BY = ("mix_order", "id", "repeat_index")
-MANIFEST = "manifest.json"
+MANIFEST = MIX_MANIFEST
 
 
 @dataclass

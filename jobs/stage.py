@@ -35,6 +35,7 @@ Kernel = Callable[[pa.RecordBatch], pa.RecordBatch]
 DEFAULT_ROWS_PER_SHARD = 50_000
 # Files in an output folder that are not data.
 _NOT_DATA = re.compile(r"(^|/)(_[^/]*|\.[^/]*)(/|$)")
+MIX_MANIFEST = "manifest.json"
 
 
 # A kernel may report non-drop events (e.g. "bad_warc_date") as one row per task with this reason and a JSON
@@ -54,8 +55,8 @@ class InputFile:
 
 def expand_inputs(paths: Sequence[str]) -> list[InputFile]:
     """Files named by `paths` (files, folders searched recursively, or globs), sorted, without the
-    bookkeeping files of a stage output (`_stats.json`, `_rejects/`, hidden files). Raises UsageError for a
-    path that names nothing."""
+    bookkeeping files of a stage output (`_stats.json`, `_rejects/`, hidden files, a mixture's
+    manifest.json beside its Parquet shards). Raises UsageError for a path that names nothing."""
     if not paths:
         raise UsageError("no input given")
     found: dict[str, InputFile] = {}
@@ -67,6 +68,9 @@ def expand_inputs(paths: Sequence[str]) -> list[InputFile]:
                 relative = file.path[len(match.path) :] if file.path != match.path else file.name
                 if not _NOT_DATA.search(relative.lstrip("/")) or file.path == match.path:
                     files.append(file)
+        if any(f.name.endswith(".parquet") for f in files):
+            # A mixture folder (`chronomix mix`) holds its shards and manifest.json, which is not data.
+            files = [f for f in files if f.name != MIX_MANIFEST or f.path == match.path]
         if not files:
             raise UsageError(f"input {path!r}: no such file or folder, or it holds no files")
         for file in files:

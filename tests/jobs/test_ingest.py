@@ -194,3 +194,21 @@ def test_ingest_dates_html_metadata_while_it_has_the_html(spark, data_dir, tmp_p
     (row,) = table.to_pylist()
     # The page's JSON-LD says datePublished 2008-07-04 (see tests/data/SOURCES.md).
     assert row["html_meta_date"].date().isoformat() == "2008-07-04"
+
+
+def test_a_mixture_folder_lists_its_shards_not_its_manifest(tmp_path):
+    from jobs.stage import expand_inputs
+
+    mixture = tmp_path / "mixture"
+    (mixture / "_rejects").mkdir(parents=True)
+    for name in ("part-00000.parquet", "part-00001.parquet", "manifest.json", "_stats.json"):
+        (mixture / name).write_bytes(b"x")
+    (mixture / "_rejects" / "rejects.parquet").write_bytes(b"x")
+    listed = [Path(f.uri.split("://", 1)[-1]).name for f in expand_inputs([str(mixture)])]
+    assert listed == ["part-00000.parquet", "part-00001.parquet"]
+    # Named on its own, or in a folder of JSON data, a manifest.json is an input like any other.
+    assert len(expand_inputs([str(mixture / "manifest.json")])) == 1
+    dolma = tmp_path / "dolma"
+    dolma.mkdir()
+    (dolma / "manifest.json").write_bytes(b"{}")
+    assert len(expand_inputs([str(dolma)])) == 1
