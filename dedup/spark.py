@@ -38,9 +38,18 @@ class ComponentsReport:
     rounds: int = 0
 
 
-def bucket_rows(df: DataFrame) -> DataFrame:
-    """One row per (bucket key, id)."""
-    return df.select("id", F.explode(BUCKET_KEYS).alias("key"))
+def bucket_rows(df: DataFrame, node: str = "id") -> DataFrame:
+    """One row per (bucket key, document), the document named by column `node` (called `id` here)."""
+    return df.select(F.col(node).alias("id"), F.explode(BUCKET_KEYS).alias("key"))
+
+
+def node_keys(bits: int = 64) -> Column:
+    """A key per document id (Spark's xxhash64, its low `bits` bits) for the bucket and edge shuffles, which
+    move fewer bytes and compare faster on longs than on string ids. Two ids may share a key;
+    `named_components` detects that and the job falls back to string ids, so results never depend on the
+    hash (tests force collisions with few bits)."""
+    key = F.xxhash64(F.col("id"))
+    return key if bits >= 64 else key.bitwiseAND(F.lit((1 << bits) - 1))
 
 
 def star_edges(buckets: DataFrame, broadcast_max_buckets: int = BROADCAST_MAX_BUCKETS) -> DataFrame:
@@ -119,14 +128,34 @@ def spark_components(edges: DataFrame, max_rounds: int = 100) -> tuple[DataFrame
 
 
 def local_components(spark: SparkSession, edges: DataFrame) -> DataFrame:
-    """(id, cluster_id) for every id on `edges`, computed in this process with union-find."""
+    """(id, cluster_id) for every id on `edges`, computed in this process with union-find (ids of any
+    comparable type: strings, or node keys)."""
     table = edges.select("src", "dst").toArrow()
     mapping = components_of_ids(table.column("src").to_pylist(), table.column("dst").to_pylist())
     ids = sorted(mapping)
-    result = pa.table(
-        {"id": pa.array(ids, pa.string()), "cluster_id": pa.array([mapping[i] for i in ids], pa.string())}
-    )
+    kind = table.schema.field("src").type
+    result = pa.table({"id": pa.array(ids, kind), "cluster_id": pa.array([mapping[i] for i in ids], kind)})
     return spark.createDataFrame(result)
+
+
+class KeyCollision(Exception):
+    """Two document ids share a node key (xxhash64): components must be found on the string ids."""
+
+
+def named_components(mapping: DataFrame, nodes: DataFrame, broadcast: bool) -> DataFrame:
+    """(id, cluster_id) with string ids from a (node key, root key) `mapping`: `nodes` holds (node, id) of
+    every document; cluster_id is the smallest id of the component, as on the string path. Raises
+    KeyCollision when a key of the mapping names two different ids."""
+    keyed = mapping.select(F.col("id").alias("node"), F.col("cluster_id").alias("root"))
+    named = (F.broadcast(keyed) if broadcast else keyed).join(nodes, "node").persist()
+    clash = named.groupBy("node").agg(F.min("id").alias("a"), F.max("id").alias("b")).filter("a != b")
+    if clash.limit(1).count():
+        named.unpersist()
+        raise KeyCollision
+    roots = named.groupBy("root").agg(F.min("id").alias("cluster_id"))
+    result = named.join(roots, "root").select("id", "cluster_id").distinct().localCheckpoint(eager=True)
+    named.unpersist()
+    return result
 
 
 def connected_components(

@@ -58,6 +58,7 @@ class DedupJob:
     index: str | None = None
     max_local_edges: int = dspark.DEFAULT_MAX_LOCAL_EDGES
     rows_per_shard: int = 50_000
+    node_key_bits: int = 64  # bits of the node keys of the bucket shuffle; fewer only to test collisions
 
     def __post_init__(self) -> None:
         if self.keep not in KEEP_POLICIES:
@@ -140,6 +141,26 @@ def _write_clusters(summary: DataFrame, output: str) -> None:
     move(tmp, target)
 
 
+def _components(
+    spark: SparkSession, universe: DataFrame, job: DedupJob, stats: StageStats
+) -> tuple[DataFrame, dspark.ComponentsReport]:
+    """(id, cluster_id) of every document sharing a bucket with another, found on 64-bit node keys, or on
+    the string ids when two ids share a key (counted as `node_key_collisions`)."""
+    keyed = universe.select("id", dspark.BUCKET_KEYS, dspark.node_keys(job.node_key_bits).alias("_node"))
+    edges = dspark.star_edges(dspark.bucket_rows(keyed, node="_node"))
+    mapping, report = dspark.connected_components(spark, edges, job.max_local_edges)
+    if report.path == "none":
+        return mapping, report
+    try:
+        nodes = keyed.select(F.col("_node").alias("node"), "id")
+        broadcast = report.edges <= BROADCAST_MAX_ROWS
+        return dspark.named_components(mapping, nodes, broadcast), report
+    except dspark.KeyCollision:
+        stats.counters["node_key_collisions"] = 1
+        edges = dspark.star_edges(dspark.bucket_rows(universe))
+        return dspark.connected_components(spark, edges, job.max_local_edges)
+
+
 def run_dedup(
     spark: SparkSession, inputs: list[str], output: str, job: DedupJob = DedupJob(), overwrite: bool = False
 ) -> StageStats:
@@ -189,8 +210,7 @@ def run_dedup(
         old_index = old_index.join(signed.select("id"), "id", "left_anti")
         universe = universe.unionByName(old_index)
 
-    edges = dspark.star_edges(dspark.bucket_rows(universe))
-    mapping, report = dspark.connected_components(spark, edges, job.max_local_edges)
+    mapping, report = _components(spark, universe, job, stats)
     watch.lap("components")
     members = dspark.clustered_members(dspark.narrow_frame(universe), mapping)
     ranked = dspark.rank_versions(members, job.keep).persist()

@@ -97,25 +97,30 @@ def test_job_matches_local_reference_and_is_deterministic(
     spark, versions_parquet: Path, tmp_path: Path
 ) -> None:
     outputs = []
-    for name, partitions, limit in (("a", 2, 10**9), ("c", 7, 0), ("d", 2, 10**9)):
+    # "e" keys the bucket shuffle with 4-bit node keys: ids collide, and the job must notice and fall back
+    # to string ids with the same result.
+    for name, partitions, limit, bits in (
+        ("a", 2, 10**9, 64),
+        ("c", 7, 0, 64),
+        ("d", 2, 10**9, 64),
+        ("e", 7, 10**9, 4),
+    ):
         source = tmp_path / f"in-{name}"
         spark.read.parquet(str(versions_parquet)).repartition(partitions).write.parquet(str(source))
         out = tmp_path / f"out-{name}"
-        stats = run_dedup(spark, [str(source)], str(out), DedupJob(keep="all", max_local_edges=limit))
+        job = DedupJob(keep="all", max_local_edges=limit, node_key_bits=bits)
+        stats = run_dedup(spark, [str(source)], str(out), job)
         assert stats.docs_in == stats.docs_out == 572 and stats.balanced
+        assert stats.counters.get("node_key_collisions", 0) == (1 if bits < 64 else 0)
         outputs.append(out)
     tables = [read_sorted(o) for o in outputs]
     for other in tables[1:]:
         assert other.select(RESULT).equals(tables[0].select(RESULT))
     # Byte-identical shards (same partitioning of the output whatever the input partitioning or path).
     files = [sorted(p.name for p in o.glob("part-*")) for o in outputs]
-    assert files[0] == files[1] == files[2]
+    assert files[0] == files[1] == files[2] == files[3]
     for name in files[0]:
-        assert (
-            (outputs[0] / name).read_bytes()
-            == (outputs[1] / name).read_bytes()
-            == (outputs[2] / name).read_bytes()
-        )
+        assert len({(output / name).read_bytes() for output in outputs}) == 1
     reference = dedup_table(version_documents(Path(__file__).parents[1] / "data"), DedupConfig(), "all")
     reference = reference.sort_by("id").select(RESULT)
     assert tables[0].select(RESULT).cast(reference.schema).equals(reference)
