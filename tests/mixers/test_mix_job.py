@@ -171,7 +171,7 @@ def test_cli_mix_plan_runs_langid_first_and_writes_nothing(tmp_path, data_dir):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     # The input has no lang column: the plan's cells are the languages langid found.
-    assert "budget 2,000,000 tokens" in done.stdout
+    assert "budget 400,000 tokens" in done.stdout
     assert any(line.startswith("en ") for line in done.stdout.splitlines())
     assert any(line.startswith("de ") for line in done.stdout.splitlines())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]

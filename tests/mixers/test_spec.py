@@ -18,7 +18,7 @@ def test_example_specs_load(name):
     spec = load_spec(MIXTURES / f"{name}.yaml")
     assert isinstance(spec, MixSpec)
     assert spec.name == name
-    assert spec.budget_tokens == 2_000_000
+    assert spec.budget_tokens == 400_000
 
 
 def test_keep_newest_drops_stale_and_exact_dups_raw_keeps_them():
