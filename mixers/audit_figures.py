@@ -14,8 +14,8 @@ aggregated over resources by a trimmed mean. A model fits best what it saw most,
 2. per resource, one month: the token-weighted median of that histogram (`statistic="median"`, the default:
    robust to a few copies of a very old or very new version), or its mode (`"mode"`, the month with the most
    tokens), or its token-weighted mean (`"mean"`);
-3. over resources, the trimmed mean of those month indices with 2.5% cut from each tail (as the probe's
-   `trimmed_mean`, after scipy.stats.trim_mean), rounded to the nearest month: the predicted cutoff;
+3. over resources, the trimmed mean of those month indices with 2.5% cut from each tail (`trimmed_mean`, after
+   scipy.stats.trim_mean; the probe imports this one), rounded to the nearest month: the predicted cutoff;
 4. the interval: a percentile bootstrap over resources (resample resources with replacement, recompute 3),
    `level` (default 0.9) central, with a fixed seed, so it is reproducible.
 

@@ -39,9 +39,9 @@ import torch
 from matplotlib.figure import Figure
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
+from mixers.audit_figures import TRIM, trimmed_mean
 from trainers.train import resolve_device
 
-TRIM = 0.025
 NORMALISATIONS = ("zscore", "center")
 LENGTH_NORMS = ("none", "chars")
 
@@ -222,18 +222,6 @@ def normalise_per_resource(
         else:
             out[index] = (x - x.mean()) / x.std()
     return out, dropped
-
-
-def trimmed_mean(values: Sequence[float], proportion: float = TRIM) -> float:
-    """Mean of `values` after cutting int(proportion * n) of the smallest and of the largest (as
-    scipy.stats.trim_mean); NaN for no values."""
-    if not 0 <= proportion < 0.5:
-        raise ValueError(f"trim: must be in [0, 0.5), got {proportion}")
-    x = np.sort(np.asarray(values, dtype=np.float64))
-    if len(x) == 0:
-        return math.nan
-    cut = int(proportion * len(x))
-    return float(x[cut : len(x) - cut].mean())
 
 
 def cutoff_curve(

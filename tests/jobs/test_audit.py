@@ -85,15 +85,6 @@ def test_bins_months_and_weighted_median() -> None:
     assert figs.rate(1, 0) is None and figs.rate(1, 3) == 0.3333
 
 
-def test_trimmed_mean_matches_the_probe() -> None:
-    import trainers.probes as probes
-
-    rng = np.random.default_rng(3)
-    for n in (1, 5, 40, 81, 200):
-        values = rng.normal(size=n)
-        assert figs.trimmed_mean(values) == pytest.approx(probes.trimmed_mean(values), abs=1e-12)
-
-
 def test_predicted_cutoff_per_resource_and_bootstrap_interval() -> None:
     # Three resources whose token mass sits in 2019-01, 2019-03 and 2020-01: the trimmed mean (nothing is
     # trimmed from 3 values) of months 0, 2 and 12 after 2019-01 is 4.67 -> 2019-06 (rounded half up: 5).
