@@ -3,9 +3,11 @@
 Generates N documents of a few hundred words (Zipf-distributed vocabulary; 10% are edited copies of another
 document, 5% share a URL with another document), writes them as document Parquet, then times, on the same
 session: a read-and-write floor (read the Parquet, write it as a stage output unchanged) and
-`jobs.dedup.run_dedup` with the defaults. Peak memory is the largest resident set of this process tree (driver
-JVM and Python workers included) sampled every 0.2 s. Prints documents/s, the ratio to the floor, and
-microseconds and peak bytes per document; cost should grow about linearly.
+`jobs.dedup.run_dedup` with the defaults. Two floors: `copy` reads the Parquet and writes it back as it is
+(no shuffle), `stage` writes it as a stage output (hash-partitioned by id and sorted, as every stage's output
+is). Peak memory is the largest resident set of this process tree (driver JVM and Python workers included)
+sampled every 0.2 s. Prints documents/s, the ratio to each floor, and microseconds and peak bytes per
+document; cost should grow about linearly.
 
 Run: python bench/dedup_scale.py [--sizes 10000,100000,1000000] [--master local[2]]
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import shutil
 import sys
 import tempfile
@@ -29,12 +32,13 @@ import numpy as np  # noqa: E402
 import psutil  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
+from pyspark.sql import SparkSession  # noqa: E402
 
 from corpus.schema import conform  # noqa: E402
 from corpus.stats import StageStats  # noqa: E402
 from jobs.dedup import DedupJob, run_dedup  # noqa: E402
 from jobs.spark import SparkOptions, spark_session  # noqa: E402
-from jobs.stage import read_stage_output, write_stage  # noqa: E402
+from jobs.stage import expand_inputs, read_stage_output, write_stage  # noqa: E402
 
 VOCABULARY = 50_000
 
@@ -105,19 +109,42 @@ class PeakMemory:
         self._thread.join()
 
 
+def measure(
+    spark: SparkSession, files: list[str], work: Path, n: int
+) -> tuple[float, float, float, int, StageStats]:
+    """Seconds of the copy floor, the stage floor and the dedup, the dedup's peak bytes, and its stats."""
+    started = time.perf_counter()
+    spark.read.parquet(*files).write.mode("overwrite").parquet(str(work / f"copy-{n}"))
+    copy = time.perf_counter() - started
+    started = time.perf_counter()
+    write_stage(
+        read_stage_output(spark, expand_inputs(files)),
+        str(work / f"floor-{n}"),
+        StageStats(stage="floor"),
+        overwrite=True,
+    )
+    floor = time.perf_counter() - started
+    with PeakMemory() as memory:
+        started = time.perf_counter()
+        stats = run_dedup(spark, files, str(work / f"out-{n}"), DedupJob(), overwrite=True)
+        seconds = time.perf_counter() - started
+    return copy, floor, seconds, memory.peak, stats
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--master", default="local[2]")
-    parser.add_argument("--workdir", default=None)
+    parser.add_argument("--workdir", default=None, help="keep the generated documents here between runs")
+    parser.add_argument("--repeat", type=int, default=1, help="measure each size this many times")
     args = parser.parse_args()
     work = Path(args.workdir or tempfile.mkdtemp(prefix="dedup-scale-"))
     spark = spark_session(
         SparkOptions(master=args.master, conf=("spark.sql.shuffle.partitions=8", "spark.driver.memory=4g"))
     )
     print(
-        f"{'documents':>10} {'floor s':>8} {'dedup s':>8} {'docs/s':>8} {'x floor':>8} {'us/doc':>7} "
-        f"{'peak MB':>8} {'B/doc':>7} {'path':>6}"
+        f"{'documents':>10} {'copy s':>7} {'stage s':>7} {'dedup s':>8} {'docs/s':>8} {'x copy':>7} "
+        f"{'x stage':>7} {'us/doc':>7} {'peak MB':>8} {'B/doc':>7} {'path':>6}"
     )
     try:
         for n in (int(s) for s in args.sizes.split(",")):
@@ -125,29 +152,18 @@ def main() -> None:
             if not data.exists():
                 generate(n, data)
             files = [str(p) for p in sorted(data.glob("*.parquet"))]
-            started = time.perf_counter()
-            from jobs.stage import expand_inputs
-
-            write_stage(
-                read_stage_output(spark, expand_inputs(files)),
-                str(work / f"floor-{n}"),
-                StageStats(stage="floor"),
-                overwrite=True,
-            )
-            floor = time.perf_counter() - started
-            with PeakMemory() as memory:
-                started = time.perf_counter()
-                stats = run_dedup(spark, files, str(work / f"out-{n}"), DedupJob(), overwrite=True)
-                seconds = time.perf_counter() - started
-            import json
-
-            path = json.loads((work / f"out-{n}" / "_dedup.json").read_text())["components"]["path"]
-            print(
-                f"{n:>10,} {floor:>8.1f} {seconds:>8.1f} {n / seconds:>8,.0f} {seconds / floor:>8.2f} "
-                f"{seconds / n * 1e6:>7.0f} {memory.peak / 1e6:>8,.0f} {memory.peak / n:>7,.0f} {path:>6}"
-                f"   (kept {stats.docs_out:,}, dropped {sum(stats.dropped.values()):,})",
-                flush=True,
-            )
+            for _ in range(args.repeat):
+                copy, floor, seconds, peak, stats = measure(spark, files, work, n)
+                steps = json.loads((work / f"out-{n}" / "_dedup.json").read_text())
+                print(
+                    f"{n:>10,} {copy:>7.1f} {floor:>7.1f} {seconds:>8.1f} {n / seconds:>8,.0f} "
+                    f"{seconds / copy:>7.2f} {seconds / floor:>7.2f} {seconds / n * 1e6:>7.0f} "
+                    f"{peak / 1e6:>8,.0f} {peak / n:>7,.0f} {steps['components']['path']:>6}"
+                    f"   (kept {stats.docs_out:,}, dropped {sum(stats.dropped.values()):,}; steps "
+                    + ", ".join(f"{k} {v:.1f}" for k, v in steps["seconds"].items())
+                    + ")",
+                    flush=True,
+                )
     finally:
         spark.stop()
         if args.workdir is None:

@@ -153,7 +153,9 @@ def batch_signatures(
         tok, doc_offsets = document_tokens_numba(texts)
     sh, sh_offsets = shingle_hashes(tok, doc_offsets, config.ngram, config.engine)
     sigs = minhash_signatures(sh, sh_offsets, config.num_perm, config.seed, config.engine)
-    return BatchSignatures(sigs, np.diff(sh_offsets), document_hashes(tok, doc_offsets).view(np.int64))
+    return BatchSignatures(
+        sigs, np.diff(sh_offsets), document_hashes(tok, doc_offsets, config.engine).view(np.int64)
+    )
 
 
 def _rensa_signatures(

@@ -139,10 +139,12 @@ def shingle_hashes(
     return _mix64_np(acc), sh_offsets
 
 
-def document_hashes(tok_hashes: np.ndarray, doc_offsets: np.ndarray) -> np.ndarray:
+def document_hashes(tok_hashes: np.ndarray, doc_offsets: np.ndarray, engine: str = "auto") -> np.ndarray:
     """An order-sensitive 64-bit hash of each document's token sequence (exact duplicates after
     normalisation share it). Documents without tokens all hash to mix64(0)."""
     doc_offsets = np.asarray(doc_offsets, dtype=np.int64)
+    if _use_numba(engine):
+        return _document_hashes_nb(tok_hashes, doc_offsets)
     counts = np.diff(doc_offsets)
     out = np.zeros(len(counts), dtype=np.uint64)
     if len(tok_hashes):
@@ -178,6 +180,17 @@ if HAVE_NUMBA:
             for j in range(offsets[t], offsets[t + 1]):
                 h = (h ^ np.uint64(data[j])) * np.uint64(FNV_PRIME)
             out[t] = _mix64_nb(h)
+        return out
+
+    @numba.njit(cache=True, nogil=True)
+    def _document_hashes_nb(tok, doc_offsets):
+        # the NumPy formula of document_hashes, one document at a time (uint64 sums wrap the same way)
+        out = np.empty(len(doc_offsets) - 1, dtype=np.uint64)
+        for d in range(len(doc_offsets) - 1):
+            total = np.uint64(0)
+            for i in range(doc_offsets[d], doc_offsets[d + 1]):
+                total += _mix64_nb(tok[i] + np.uint64(i - doc_offsets[d]) * np.uint64(FOLD))
+            out[d] = _mix64_nb(total + np.uint64(doc_offsets[d + 1] - doc_offsets[d]))
         return out
 
     @numba.njit(cache=True, nogil=True)

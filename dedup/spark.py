@@ -10,16 +10,18 @@ on the number of partitions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from dedup.kernel import BUCKET_KEYS
-from dedup.union_find import components_of_ids
+from dedup.union_find import component_roots
 from dedup.versions import DUMP_DATE, FROM_INDEX, KEEP_POLICIES, LENGTH, SEEN_DATE, TEXT_HASH, VERSION_DATE
 
 NONE = int(np.iinfo(np.int64).min)  # a missing date: sorts oldest, as in dedup.versions
@@ -52,6 +54,21 @@ def node_keys(bits: int = 64) -> Column:
     return key if bits >= 64 else key.bitwiseAND(F.lit((1 << bits) - 1))
 
 
+@contextmanager
+def sql_conf(spark: SparkSession, key: str, value: str) -> Iterator[None]:
+    """`key` set to `value` for what is planned and run inside the block (an eager checkpoint), then
+    restored."""
+    before = spark.conf.get(key, None)
+    spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        if before is None:
+            spark.conf.unset(key)
+        else:
+            spark.conf.set(key, before)
+
+
 def star_edges(buckets: DataFrame, broadcast_max_buckets: int = BROADCAST_MAX_BUCKETS) -> DataFrame:
     """Edges (src, dst) from every member of a bucket to the bucket's smallest id, distinct, src > dst.
     Two-member buckets (most of them) give their edge from the aggregate alone; only larger buckets are
@@ -59,12 +76,15 @@ def star_edges(buckets: DataFrame, broadcast_max_buckets: int = BROADCAST_MAX_BU
     next to the bucket rows (one per band and document), so they are materialised once and, when at most
     `broadcast_max_buckets`, broadcast: the bucket rows are then shuffled once (for the aggregate), not
     twice (again for the join)."""
-    shared = (
-        buckets.groupBy("key")
-        .agg(F.min("id").alias("root"), F.max("id").alias("top"), F.count(F.lit(1)).alias("n"))
-        .filter(F.col("n") > 1)
-        .localCheckpoint(eager=True)
-    )
+    # Nearly every bucket key is unique (one band of one document), so a map-side partial aggregate
+    # reduces nothing and costs a hash map as large as the input: aggregate once, after the shuffle.
+    with sql_conf(buckets.sparkSession, "spark.sql.execution.bypassPartialAggregation", "true"):
+        shared = (
+            buckets.groupBy("key")
+            .agg(F.min("id").alias("root"), F.max("id").alias("top"), F.count(F.lit(1)).alias("n"))
+            .filter(F.col("n") > 1)
+            .localCheckpoint(eager=True)
+        )
     pairs = shared.filter(F.col("n") == 2).select(F.col("top").alias("src"), F.col("root").alias("dst"))
     big = shared.filter(F.col("n") > 2).select("key", "root")
     if big.count() <= broadcast_max_buckets:
@@ -130,23 +150,24 @@ def spark_components(edges: DataFrame, max_rounds: int = 100) -> tuple[DataFrame
 def local_components(spark: SparkSession, edges: DataFrame) -> DataFrame:
     """(id, cluster_id) for every id on `edges`, computed in this process with union-find (ids of any
     comparable type: strings, or node keys)."""
-    table = edges.select("src", "dst").toArrow()
-    mapping = components_of_ids(table.column("src").to_pylist(), table.column("dst").to_pylist())
-    ids = sorted(mapping)
-    kind = table.schema.field("src").type
-    result = pa.table({"id": pa.array(ids, kind), "cluster_id": pa.array([mapping[i] for i in ids], kind)})
-    return spark.createDataFrame(result)
+    table = edges.select("src", "dst").toArrow().combine_chunks()
+    nodes, roots = component_roots(table.column("src").chunk(0), table.column("dst").chunk(0))
+    return spark.createDataFrame(pa.table({"id": nodes, "cluster_id": roots}))
 
 
 class KeyCollision(Exception):
     """Two document ids share a node key (xxhash64): components must be found on the string ids."""
 
 
-def named_components(mapping: DataFrame, nodes: DataFrame, broadcast: bool) -> DataFrame:
+def named_components(mapping: DataFrame, nodes: DataFrame, broadcast: bool, local: bool = False) -> DataFrame:
     """(id, cluster_id) with string ids from a (node key, root key) `mapping`: `nodes` holds (node, id) of
     every document; cluster_id is the smallest id of the component, as on the string path. Raises
-    KeyCollision when a key of the mapping names two different ids."""
+    KeyCollision when a key of the mapping names two different ids. `local`: the mapping came from the
+    driver's union-find and is small; name it there too (one Spark job instead of five)."""
     keyed = mapping.select(F.col("id").alias("node"), F.col("cluster_id").alias("root"))
+    if local:
+        named = F.broadcast(keyed).join(nodes, "node").toArrow()
+        return nodes.sparkSession.createDataFrame(name_components_locally(named))
     named = (F.broadcast(keyed) if broadcast else keyed).join(nodes, "node").persist()
     clash = named.groupBy("node").agg(F.min("id").alias("a"), F.max("id").alias("b")).filter("a != b")
     if clash.limit(1).count():
@@ -156,6 +177,16 @@ def named_components(mapping: DataFrame, nodes: DataFrame, broadcast: bool) -> D
     result = named.join(roots, "root").select("id", "cluster_id").distinct().localCheckpoint(eager=True)
     named.unpersist()
     return result
+
+
+def name_components_locally(named: pa.Table) -> pa.Table:
+    """(id, cluster_id) from an Arrow table of (node, root, id) rows, as `named_components` does in Spark."""
+    ids = named.group_by("node").aggregate([("id", "min"), ("id", "max")])
+    if ids.num_rows and not pc.all(pc.equal(ids.column("id_min"), ids.column("id_max"))).as_py():
+        raise KeyCollision
+    roots = named.group_by("root").aggregate([("id", "min")]).rename_columns(["root", "cluster_id"])
+    pairs = named.join(roots, "root").group_by(["id", "cluster_id"]).aggregate([])
+    return pairs.sort_by("id").select(["id", "cluster_id"])
 
 
 def connected_components(
@@ -307,9 +338,10 @@ def attach_results(df: DataFrame, ranked: DataFrame, dated: Column, broadcast: b
     )
 
 
-def clustered_members(narrow: DataFrame, mapping: DataFrame) -> DataFrame:
-    """Narrow rows of documents on an edge, with their cluster_id."""
-    return narrow.join(mapping, "id")
+def clustered_members(narrow: DataFrame, mapping: DataFrame, broadcast: bool = False) -> DataFrame:
+    """Narrow rows of documents on an edge, with their cluster_id. A `broadcast` mapping (the clustered
+    documents are usually a small part of the corpus) spares shuffling every narrow row for the join."""
+    return narrow.join(F.broadcast(mapping) if broadcast else mapping, "id")
 
 
 def drop_columns(df: DataFrame, names: Sequence[str]) -> DataFrame:

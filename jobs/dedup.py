@@ -154,7 +154,7 @@ def _components(
     try:
         nodes = keyed.select(F.col("_node").alias("node"), "id")
         broadcast = report.edges <= BROADCAST_MAX_ROWS
-        return dspark.named_components(mapping, nodes, broadcast), report
+        return dspark.named_components(mapping, nodes, broadcast, local=report.path == "local"), report
     except dspark.KeyCollision:
         stats.counters["node_key_collisions"] = 1
         edges = dspark.star_edges(dspark.bucket_rows(universe))
@@ -212,7 +212,10 @@ def run_dedup(
 
     mapping, report = _components(spark, universe, job, stats)
     watch.lap("components")
-    members = dspark.clustered_members(dspark.narrow_frame(universe), mapping)
+    # Ranking reads the members twice (versions, then rows); cache them rather than join twice.
+    members = dspark.clustered_members(
+        dspark.narrow_frame(universe), mapping, broadcast=report.edges <= BROADCAST_MAX_ROWS
+    ).persist()
     ranked = dspark.rank_versions(members, job.keep).persist()
     counts = (
         ranked.filter(~F.col(FROM_INDEX))
@@ -248,6 +251,7 @@ def run_dedup(
         "components": asdict(report),
         "max_local_edges": job.max_local_edges,
     }
+    not_kept = int(counts["not_kept"] or 0) if job.keep != "all" else 0
     try:
         write_stage(
             out,
@@ -255,9 +259,10 @@ def run_dedup(
             stats,
             overwrite=overwrite,
             rows_per_shard=job.rows_per_shard,
+            rows=stats.docs_in - not_kept,
         )
         watch.lap("write")
-        _write_clusters(dspark.cluster_summary(members.join(ranked.select("id"), "id")), output)
+        _write_clusters(dspark.cluster_summary(ranked), output)
         watch.lap("clusters")
         if job.index:
             kept = ranked.filter(F.col("_keep")).select("id")
@@ -273,6 +278,7 @@ def run_dedup(
         )
     finally:
         ranked.unpersist()
+        members.unpersist()
         signed.unpersist()
     return stats
 

@@ -45,6 +45,10 @@ DEFAULT_CONF: dict[str, str] = {
 }
 
 
+MIN_SPLITS_KEY = "spark.sql.files.minPartitionNum"
+SPLITS_PER_CORE = 4
+
+
 @dataclass(frozen=True)
 class SparkOptions:
     """Where and how to run: `master` is a Spark master URL; `conf` holds `key=value` overrides."""
@@ -84,6 +88,11 @@ def spark_session(options: SparkOptions = SparkOptions()) -> SparkSession:
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
+    if MIN_SPLITS_KEY not in conf and MIN_SPLITS_KEY not in submitted:
+        # Spark reads a small input in about one split per core; the kernels' Python work then ends on a
+        # single straggling task while the other cores idle. Several splits per core even that out.
+        splits = SPLITS_PER_CORE * session.sparkContext.defaultParallelism
+        session.conf.set(MIN_SPLITS_KEY, str(splits))
     return session
 
 

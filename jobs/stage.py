@@ -194,17 +194,28 @@ def write_stage(
     rows_per_shard: int = DEFAULT_ROWS_PER_SHARD,
     sort_by: Sequence[str] = ("id",),
     extra_files: dict[str, str] | None = None,
+    rows: int | None = None,
 ) -> StageStats:
     """Write `df`'s good rows to `output` (Parquet shards or Dolma JSONL.gz), rejects' samples to
-    `output/_rejects/`, and `_stats.json`. `stats.docs_in` is set from the data when it is 0. Returns stats."""
+    `output/_rejects/`, and `_stats.json`. `stats.docs_in` is set from the data when it is 0. Returns stats.
+
+    `rows`: the number of rows of `df` when the caller already knows it (Parquet, no rejects column). The
+    rows are then written in one pass, without caching and counting them first, and the written files'
+    row count (read from their footers) must equal it."""
     if fmt not in ("parquet", "dolma"):
         raise UsageError(f"--format {fmt!r}: expected parquet or dolma")
+    if rows is not None and (fmt != "parquet" or REJECT_REASON in df.columns):
+        raise ValueError("write_stage(rows=...) is for Parquet output of a frame without rejects")
     started = time.perf_counter()
     with AtomicStageOutput(output, overwrite) as tmp:
-        df = df.persist()
+        # Known rows: the frame is read once, by the write; otherwise it is cached for the counts.
+        df = df if rows is not None else df.persist()
         try:
             has_rejects = REJECT_REASON in df.columns
-            if has_rejects:
+            if rows is not None:
+                counts = {None: rows}
+                good = df
+            elif has_rejects:
                 counts = {
                     row[REJECT_REASON]: row["count"] for row in df.groupBy(REJECT_REASON).count().collect()
                 }
@@ -233,13 +244,18 @@ def write_stage(
             ordered = good.repartition(shards, "id").sortWithinPartitions(*sort_by, *ties)
             if fmt == "parquet":
                 ordered.write.parquet(tmp.uri)
+                if rows is not None:
+                    written = df.sparkSession.read.parquet(tmp.uri).count()  # footers only
+                    if written != rows:
+                        raise AssertionError(f"{stats.stage}: wrote {written} rows, expected {rows}")
             else:
                 _dolma_frame(ordered).write.option("compression", "gzip").text(tmp.uri)
             stats.bytes_out = _rename_parts(tmp, ".parquet" if fmt == "parquet" else ".jsonl.gz")
             if counts:
                 _write_reject_samples(df, tmp.child("_rejects"))
         finally:
-            df.unpersist()
+            if rows is None:
+                df.unpersist()
         for name, text in (extra_files or {}).items():
             tmp.child(name).write_text(text)
         stats.seconds += time.perf_counter() - started
