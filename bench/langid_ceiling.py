@@ -7,6 +7,12 @@ accuracy, the share of sentences that *all four* give to the same other language
 the share on which *at least one* is right. No fusion of these identifiers can beat the oracle, so a
 language whose oracle is under the issue's 80% cannot reach it without a model trained for that pair.
 
+Then a label audit of the Malay and Indonesian files: how many sentences use words or spellings that are
+standard in only one of the two languages (Indonesian karena/uang/bisa/setelah/yaitu against Malaysian
+kerana/wang/boleh/selepas/iaitu, ...). A file whose sentences carry the other language's markers as often as
+that language's own file does holds text of the other language, and no correct identifier can score above
+the share of sentences without them.
+
     pip install pycld2 langid   # optional: the identifiers that are not chronomix dependencies
     python bench/langid_ceiling.py [--sentences DIR]
 """
@@ -14,6 +20,7 @@ language whose oracle is under the issue's 80% cannot reach it without a model t
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -83,6 +90,33 @@ def available() -> dict[str, Identifier]:
     return identifiers
 
 
+# Words and spellings standard in one of Indonesian and Malaysian Malay and not the other (kerana/karena,
+# wang/uang, Disember/Desember, ...); place names are left out.
+ONLY_INDONESIAN = re.compile(
+    r"\b(karena|bisa|uang|kantor|mobil|sepeda|desember|agustus|polisi|gratis|saja|nggak|gak|aja|banget|"
+    r"kamu|kenapa|bahwa|yaitu|coba|mau|setelah|provinsi|kabupaten|kecamatan|apotek)\b",
+    re.IGNORECASE,
+)
+ONLY_MALAY = re.compile(
+    r"\b(kerana|boleh|wang|pejabat|kereta|basikal|disember|ogos|polis|percuma|sahaja|tak|nak|ialah|bahawa|"
+    r"iaitu|cuba|mahu|selepas|baharu|manakala|bagaimanapun|menerusi)\b",
+    re.IGNORECASE,
+)
+
+
+def label_audit(folder: Path) -> None:
+    """Sentences of the ms and id files with only-Indonesian markers, only-Malay markers, or neither."""
+    print("\nlabel audit: sentences with markers of one language only")
+    print(f"{'file':5s} {'Indonesian':>10s} {'Malay':>6s} {'both':>5s} {'neither':>8s}")
+    for lang in ("ms", "id"):
+        lines = (folder / f"{lang}.txt").read_text().splitlines()
+        marks = [(bool(ONLY_INDONESIAN.search(t)), bool(ONLY_MALAY.search(t))) for t in lines]
+        print(
+            f"{lang:5s} {sum(i and not m for i, m in marks):>10d} {sum(m and not i for i, m in marks):>6d} "
+            f"{sum(i and m for i, m in marks):>5d} {sum(not i and not m for i, m in marks):>8d}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sentences", type=Path, default=SHARED if SHARED.is_dir() else LOCAL)
@@ -103,6 +137,7 @@ def main() -> None:
                 + " ".join(f"{accuracy[n]:9.0%}" for n in names)
                 + f" {alike:16.0%} {oracle:7.0%}"
             )
+    label_audit(args.sentences)
 
 
 if __name__ == "__main__":
