@@ -6,7 +6,8 @@ every version carries the article's URL, as captures of one page in successive d
 several thresholds with and without the URL resource key, pairwise precision/recall of "same article" and the
 share of articles whose kept document (keep=newest) is the newest version.
 
-Run: python bench/dedup_versions_eval.py [--spark] (the Spark job gives the same clusters; see tests).
+Run: python bench/dedup_versions_eval.py [--thresholds 0.9,0.5,...] (in one process; the Spark job gives the same
+clusters, tests/dedup/test_spark.py checks it).
 """
 
 from __future__ import annotations
