@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from corpus.stats import REJECT_REASON, REJECT_SAMPLE_BYTES
 from dedup.kernel import BUCKET_KEYS
 from dedup.union_find import component_roots
 from dedup.versions import DUMP_DATE, FROM_INDEX, KEEP_POLICIES, LENGTH, SEEN_DATE, TEXT_HASH, VERSION_DATE
@@ -27,6 +28,7 @@ from dedup.versions import DUMP_DATE, FROM_INDEX, KEEP_POLICIES, LENGTH, SEEN_DA
 NONE = int(np.iinfo(np.int64).min)  # a missing date: sorts oldest, as in dedup.versions
 DEFAULT_MAX_LOCAL_EDGES = 2_000_000
 BROADCAST_MAX_BUCKETS = 1_000_000  # buckets of 3+ documents broadcast to the join (~40 B each)
+DUPLICATE_ID = "duplicate_id"  # reject reason of the extra rows of an id that several input rows share
 D0, D1, D2 = "_d0", "_d1", "_d2"
 NARROW_COLUMNS = ("id", TEXT_HASH, LENGTH, VERSION_DATE, SEEN_DATE, DUMP_DATE, FROM_INDEX, "dump")
 
@@ -67,6 +69,38 @@ def sql_conf(spark: SparkSession, key: str, value: str) -> Iterator[None]:
             spark.conf.unset(key)
         else:
             spark.conf.set(key, before)
+
+
+def split_duplicate_ids(
+    df: DataFrame, broadcast_max: int = BROADCAST_MAX_BUCKETS
+) -> tuple[DataFrame, DataFrame | None]:
+    """(unique, extra): `df` with one row per id, and the other rows of the ids that several rows share, with
+    reject fields (reason `duplicate_id`); extra is None when the ids are unique. Dedup names documents by
+    id, so two rows under one id cannot both be placed in clusters. Of the rows sharing an id, the one first
+    by a hash of its content is kept: the choice never depends on the order the rows were read in."""
+    spark = df.sparkSession
+    with sql_conf(spark, "spark.sql.execution.bypassPartialAggregation", "true"):
+        shared = df.groupBy("id").count().filter(F.col("count") > 1).select("id").localCheckpoint(eager=True)
+    n_shared = shared.count()
+    if n_shared == 0:
+        return df, None
+    ids = F.broadcast(shared) if n_shared <= broadcast_max else shared
+    rows = df.withColumn("_input", F.input_file_name()).join(ids, "id", "left_semi")
+    ties = [F.col(c) for c in ("text", "url", "source") if c in df.columns]
+    order = Window.partitionBy("id").orderBy(F.xxhash64(*[F.col(c) for c in df.columns]), *ties)
+    numbered = rows.withColumn("_copy", F.row_number().over(order))
+    kept = numbered.filter(F.col("_copy") == 1).select(*df.columns)
+    text = F.col("text") if "text" in df.columns else F.lit("")
+    extra = numbered.filter(F.col("_copy") > 1).select(
+        *df.columns,
+        F.lit(DUPLICATE_ID).alias(REJECT_REASON),
+        F.format_string(
+            "another input row has id %s too; the first of them by content hash is kept", "id"
+        ).alias("reject_detail"),
+        F.col("_input").alias("reject_input"),
+        F.substring(text, 1, REJECT_SAMPLE_BYTES).cast("binary").alias("reject_sample"),
+    )
+    return df.join(ids, "id", "left_anti").unionByName(kept), extra
 
 
 def star_edges(buckets: DataFrame, broadcast_max_buckets: int = BROADCAST_MAX_BUCKETS) -> DataFrame:

@@ -12,6 +12,9 @@ functions, and joins the results back to the documents with a broadcast join. Ou
 - `_clusters/part-*.parquet`: one row per cluster of two or more documents (cluster_id, size, versions,
   newest_created, oldest_created, dumps, n_dumps), index documents included.
 - `_dedup.json`: the settings, the component-finding report and the seconds each step took.
+
+Documents are named by id. Where several input rows share an id, the first of them by content hash is kept
+and the others are rejected as `duplicate_id` (counted in `_stats.json`, samples under `_rejects/`).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import typer
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from corpus.stats import StageStats
+from corpus.stats import REJECT_REASON, StageStats
 from dedup import spark as dspark
 from dedup.index import INDEX_COLUMNS, META_FILE, IndexMeta, IndexMismatch
 from dedup.kernel import KERNEL_FIELDS, N_SHINGLES, DedupConfig, dedup_kernel
@@ -183,6 +186,9 @@ def run_dedup(
     stats = StageStats(stage="dedup", files_in=len(files), bytes_in=sum(f.size for f in files))
 
     watch = _Stopwatch()
+    df, duplicates = dspark.split_duplicate_ids(df)
+    duplicates = duplicates.persist() if duplicates is not None else None
+    n_duplicates = duplicates.count() if duplicates is not None else 0
     keep_columns = [c for c in INDEX_COLUMNS if c != "dump"] + (["dump"] if "dump" in df.columns else [])
     kernel_inputs = df.select(*[c for c in KERNEL_INPUTS if c in df.columns])
     signed = map_kernel(
@@ -195,7 +201,7 @@ def run_dedup(
     totals = signed.agg(
         F.count(F.lit(1)).alias("n"), F.sum((F.col(N_SHINGLES) == 0).cast("long")).alias("e")
     ).first()
-    stats.docs_in = int(totals["n"])
+    stats.docs_in = int(totals["n"]) + n_duplicates
     stats.counters["documents_without_shingles"] = int(totals["e"] or 0)
     dated_dumps = (
         [r["dump"] for r in signed.filter(F.col(DUMP_DATE).isNotNull()).select("dump").distinct().collect()]
@@ -236,11 +242,18 @@ def run_dedup(
     watch.lap("versions")
 
     results = ranked.filter(~F.col(FROM_INDEX))
+    # Rejected rows go through the same projection as the documents, so the output schema (nullability
+    # included) does not depend on whether there were any; their dedup values are never written.
+    documents = df if duplicates is None else df.unionByName(duplicates, allowMissingColumns=True)
     out = dspark.attach_results(
-        df, results, dated=_is_dated(df, dated_dumps), broadcast=clustered <= BROADCAST_MAX_ROWS
+        documents,
+        results,
+        dated=_is_dated(documents, dated_dumps),
+        broadcast=clustered <= BROADCAST_MAX_ROWS,
     )
     if job.keep != "all":
-        out = out.filter(F.col("_keep"))
+        kept = F.col("_keep") if duplicates is None else F.col("_keep") | F.col(REJECT_REASON).isNotNull()
+        out = out.filter(kept)
     out = out.drop(*[c for c in HELPER_COLUMNS if c in out.columns])
     bands, rows = config.bands_rows
     settings = {
@@ -259,7 +272,7 @@ def run_dedup(
             stats,
             overwrite=overwrite,
             rows_per_shard=job.rows_per_shard,
-            rows=stats.docs_in - not_kept,
+            rows=stats.docs_in - not_kept if duplicates is None else None,
         )
         watch.lap("write")
         _write_clusters(dspark.cluster_summary(ranked), output)
@@ -280,6 +293,8 @@ def run_dedup(
         ranked.unpersist()
         members.unpersist()
         signed.unpersist()
+        if duplicates is not None:
+            duplicates.unpersist()
     return stats
 
 

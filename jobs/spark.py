@@ -88,7 +88,7 @@ def spark_session(options: SparkOptions = SparkOptions()) -> SparkSession:
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
-    if MIN_SPLITS_KEY not in conf and MIN_SPLITS_KEY not in submitted:
+    if MIN_SPLITS_KEY not in conf and session.conf.get(MIN_SPLITS_KEY, None) is None:
         # Spark reads a small input in about one split per core; the kernels' Python work then ends on a
         # single straggling task while the other cores idle. Several splits per core even that out.
         splits = SPLITS_PER_CORE * session.sparkContext.defaultParallelism

@@ -168,6 +168,37 @@ def test_window_ranking_equals_reference(spark, data_dir: Path, policy: str) -> 
         assert got.column(column).to_pylist() == expected.column(column).to_pylist(), column
 
 
+def test_rows_sharing_an_id(spark, versions_parquet: Path, tmp_path: Path) -> None:
+    clean = tmp_path / "clean"
+    run_dedup(spark, [str(versions_parquet)], str(clean), DedupJob(keep="newest"))
+    documents = pq.read_table(versions_parquet)
+    ids = documents.column("id").to_pylist()
+    copy = documents.slice(ids.index(sorted(ids)[0]), 1)  # the same record read twice
+    other = documents.slice(ids.index(sorted(ids)[1]), 1)
+    impostor = other.set_column(  # a different page under an id the input already has
+        other.schema.get_field_index("text"), "text", pa.array(["An unrelated page about tide tables."])
+    )
+    for name, extra in (("copy", copy), ("impostor", impostor)):
+        folder = tmp_path / f"in-{name}"
+        folder.mkdir()
+        pq.write_table(documents, folder / "a.parquet")
+        pq.write_table(extra, folder / "b.parquet")
+        out = tmp_path / f"out-{name}"
+        stats = run_dedup(spark, [str(folder)], str(out), DedupJob(keep="newest"))
+        assert stats.docs_in == 573 and stats.dropped["duplicate_id"] == 1 and stats.balanced
+        rejects = pq.read_table(out / "_rejects" / "rejects.parquet").to_pylist()
+        assert [r["reject_reason"] for r in rejects] == ["duplicate_id"]
+        assert rejects[0]["id"] == extra.column("id")[0].as_py()
+        assert rejects[0]["reject_input"].endswith(".parquet")
+        written = pq.read_table(out, columns=["id"]).column("id").to_pylist()
+        assert len(written) == len(set(written))
+        if name == "copy":  # a record read twice changes nothing but the reject count
+            for part in sorted(clean.glob("part-*")):
+                assert (out / part.name).read_bytes() == part.read_bytes()
+        else:  # one of the two stays: the impostor (a cluster of its own) or the version it shadows
+            assert stats.docs_out in (100, 101)
+
+
 def test_keep_newest_job(spark, versions_parquet: Path, tmp_path: Path) -> None:
     stats = run_dedup(spark, [str(versions_parquet)], str(tmp_path / "out"), DedupJob(keep="newest"))
     out = pq.read_table(tmp_path / "out")
