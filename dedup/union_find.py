@@ -10,7 +10,7 @@ components.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable
 
 import numpy as np
 import pyarrow as pa
@@ -79,11 +79,3 @@ def component_roots(src: pa.Array, dst: pa.Array) -> tuple[pa.Array, pa.Array]:
     index = pc.index_in(both, value_set=nodes).to_numpy()
     labels = components(index[: len(src)], index[len(src) :], len(nodes))
     return nodes, nodes.take(pa.array(labels))
-
-
-def components_of_ids(src: Sequence[str], dst: Sequence[str]) -> dict[str, str]:
-    """id -> smallest id of its component, for every id on an edge."""
-    if len(src) == 0:
-        return {}
-    nodes, roots = component_roots(pa.array(src, pa.string()), pa.array(dst, pa.string()))
-    return dict(zip(nodes.to_pylist(), roots.to_pylist(), strict=True))
