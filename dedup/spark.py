@@ -57,11 +57,13 @@ def node_keys(bits: int = 64) -> Column:
 
 
 @contextmanager
-def sql_conf(spark: SparkSession, key: str, value: str) -> Iterator[None]:
-    """`key` set to `value` for what is planned and run inside the block (an eager checkpoint), then
-    restored."""
+def one_phase_aggregates(spark: SparkSession) -> Iterator[None]:
+    """Aggregates planned and run inside the block (an eager checkpoint) skip the map-side partial
+    aggregate. For groupings whose keys are nearly all unique (bucket keys, document ids) it reduces nothing
+    and costs a hash map as large as the input. Spark's setting is restored afterwards."""
+    key = "spark.sql.execution.bypassPartialAggregation"
     before = spark.conf.get(key, None)
-    spark.conf.set(key, value)
+    spark.conf.set(key, "true")
     try:
         yield
     finally:
@@ -79,7 +81,7 @@ def split_duplicate_ids(
     id, so two rows under one id cannot both be placed in clusters. Of the rows sharing an id, the one first
     by a hash of its content is kept: the choice never depends on the order the rows were read in."""
     spark = df.sparkSession
-    with sql_conf(spark, "spark.sql.execution.bypassPartialAggregation", "true"):
+    with one_phase_aggregates(spark):
         shared = df.groupBy("id").count().filter(F.col("count") > 1).select("id").localCheckpoint(eager=True)
     n_shared = shared.count()
     if n_shared == 0:
@@ -110,9 +112,7 @@ def star_edges(buckets: DataFrame, broadcast_max_buckets: int = BROADCAST_MAX_BU
     next to the bucket rows (one per band and document), so they are materialised once and, when at most
     `broadcast_max_buckets`, broadcast: the bucket rows are then shuffled once (for the aggregate), not
     twice (again for the join)."""
-    # Nearly every bucket key is unique (one band of one document), so a map-side partial aggregate
-    # reduces nothing and costs a hash map as large as the input: aggregate once, after the shuffle.
-    with sql_conf(buckets.sparkSession, "spark.sql.execution.bypassPartialAggregation", "true"):
+    with one_phase_aggregates(buckets.sparkSession):  # nearly every bucket key is one band of one document
         shared = (
             buckets.groupBy("key")
             .agg(F.min("id").alias("root"), F.max("id").alias("top"), F.count(F.lit(1)).alias("n"))
