@@ -1,7 +1,6 @@
 """Dating evaluation: chronomix's date_published against htmldate alone, on news pages with gold dates.
 
-Data: the 200 worldwide news pages of htmldate's MediaCloud 2020 test set (`../shared/data/dating/`), or the
-60-page subset in `tests/data/dating/` when the shared folder is absent. Gold dates are publication dates;
+Data: the 200 worldwide news pages of htmldate's MediaCloud 2020 test set (`../shared/data/dating/`). Gold dates are publication dates;
 5 pages have none (`NaN`).
 
 Both systems see the same decoded HTML and URL. The baseline is htmldate alone,
@@ -44,16 +43,14 @@ from dating.combine import date_batch  # noqa: E402
 from dating.html_meta import html_meta_date_batch  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data" / "dating"
-LOCAL = ROOT / "tests" / "data" / "dating"
 EVAL_CRAWL = datetime(2020, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 
 def load_pages(limit: int | None) -> tuple[str, list[dict]]:
     """(where from, pages) with url, html (decoded), text and gold (YYYY-MM-DD or None)."""
-    if (SHARED / "eval_mediacloud_2020.json").exists():
-        where, gold = SHARED, json.loads((SHARED / "eval_mediacloud_2020.json").read_text())
-    else:
-        where, gold = LOCAL, json.loads((LOCAL / "eval_mediacloud_2020_subset.json").read_text())
+    if not (SHARED / "eval_mediacloud_2020.json").exists():
+        sys.exit(f"dating_eval: {SHARED} is absent (the real sample pages; see ../shared/data/README.md)")
+    where, gold = SHARED, json.loads((SHARED / "eval_mediacloud_2020.json").read_text())
     pages = []
     for url, entry in list(gold.items())[:limit]:
         body = gzip.decompress((where / "pages" / f"{entry['file']}.gz").read_bytes())

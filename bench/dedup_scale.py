@@ -32,12 +32,11 @@ import numpy as np  # noqa: E402
 import psutil  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
-from pyspark.sql import SparkSession  # noqa: E402
 
 from corpus.schema import conform  # noqa: E402
 from corpus.stats import StageStats  # noqa: E402
 from jobs.dedup import DedupJob, run_dedup  # noqa: E402
-from jobs.spark import SparkOptions, spark_session  # noqa: E402
+from jobs.spark import SparkOptions, SparkSession, spark_session  # noqa: E402
 from jobs.stage import expand_inputs, read_stage_output, write_stage  # noqa: E402
 
 VOCABULARY = 50_000

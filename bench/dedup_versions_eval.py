@@ -1,7 +1,6 @@
 """How well dedup groups the versions of one resource, on real Wikipedia version chains.
 
-Data: `wikipedia_versions` (100 English articles, 3-9 revisions each; from ../shared/data when present, else
-tests/data). Version k of an article is crawled 180*k days after 2015-01-05 (crawl order = version order), and
+Data: `wikipedia_versions` (100 English articles, 3-9 revisions each; from ../shared/data). Version k of an article is crawled 180*k days after 2015-01-05 (crawl order = version order), and
 every version carries the article's URL, as captures of one page in successive dumps would. Prints, for
 several thresholds with and without the URL resource key, pairwise precision/recall of "same article" and the
 share of articles whose kept document (keep=newest) is the newest version.
@@ -29,7 +28,9 @@ from tests.dedup.helpers import version_documents  # noqa: E402
 
 def data_dir() -> Path:
     shared = ROOT.parent / "shared" / "data"
-    return shared if (shared / "versions" / "wikipedia_versions").is_dir() else ROOT / "tests" / "data"
+    if not (shared / "versions" / "wikipedia_versions").is_dir():
+        sys.exit(f"dedup_versions_eval: {shared} is absent (see ../shared/data/README.md)")
+    return shared
 
 
 def evaluate(table, config: DedupConfig) -> dict:

@@ -31,7 +31,6 @@ sys.path.insert(0, str(ROOT))
 from mixers.langid import default_model_path, load_fasttext, predict_top_k  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data" / "langid" / "sentences"
-LOCAL = ROOT / "tests" / "data" / "langid" / "sentences"
 GROUPS = (("ms", "id"), ("bs", "hr", "sr"), ("nb", "nn", "da"))
 # lid.176, CLD2 and langid.py say `no` for Norwegian Bokmål.
 ALIASES = {"no": "nb", "sh": "hr"}
@@ -119,7 +118,7 @@ def label_audit(folder: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sentences", type=Path, default=SHARED if SHARED.is_dir() else LOCAL)
+    parser.add_argument("--sentences", type=Path, default=SHARED)
     args = parser.parse_args()
     identifiers = available()
     names = list(identifiers)

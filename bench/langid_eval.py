@@ -4,7 +4,7 @@ are unseen), and documents/s inside Spark as a ratio to fastText alone, measured
 
     python bench/langid_eval.py [--sentences DIR] [--spark-docs N] [--no-spark]
 
-Reads ../shared/data/langid/sentences when present, else tests/data/langid/sentences.
+Reads ../shared/data/langid/sentences (or --sentences).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ sys.path.insert(0, str(ROOT))
 from mixers.langid import LangIdConfig, identify, load_fasttext, predict_top_k  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data" / "langid" / "sentences"
-LOCAL = ROOT / "tests" / "data" / "langid" / "sentences"
 
 
 def lid176_languages(config: LangIdConfig) -> set[str]:
@@ -73,7 +72,7 @@ def spark_throughput(data: dict[str, list[str]], n_docs: int) -> tuple[float, fl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sentences", type=Path, default=SHARED if SHARED.is_dir() else LOCAL)
+    parser.add_argument("--sentences", type=Path, default=SHARED)
     parser.add_argument("--spark-docs", type=int, default=7500)
     parser.add_argument("--no-spark", action="store_true")
     args = parser.parse_args()

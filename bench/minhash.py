@@ -1,6 +1,6 @@
 """MinHash signature throughput on real text, one core: our batched kernel against datasketch.
 
-Documents: the wikipedia_versions revisions (../shared/data when present, else tests/data), repeated to
+Documents: the wikipedia_versions revisions (../shared/data), repeated to
 `--docs`. Parameters: 128 permutations, word 5-grams, seed 1, datasketch's legacy scheme (mod 2^61-1).
 
 Baselines, measured in this process:
@@ -35,10 +35,9 @@ from dedup.shingles import HAVE_NUMBA, shingle_hash, shingles  # noqa: E402
 
 def load_texts(n: int) -> list[str]:
     shared = ROOT.parent / "shared" / "data" / "versions" / "wikipedia_versions" / "pages"
-    pages = (
-        shared if shared.is_dir() else ROOT / "tests" / "data" / "versions" / "wikipedia_versions" / "pages"
-    )
-    texts = [p.read_text(encoding="utf-8") for p in sorted(pages.glob("*/*.txt"))]
+    if not shared.is_dir():
+        sys.exit(f"minhash: {shared} is absent (the real sample pages; see ../shared/data/README.md)")
+    texts = [p.read_text(encoding="utf-8") for p in sorted(shared.glob("*/*.txt"))]
     return (texts * (n // len(texts) + 1))[:n]
 
 

@@ -4,7 +4,7 @@
 
 The corpus is generated with NumPy: WARC files (gzip, 10,000 response records each) of HTML pages of a few
 hundred words drawn Zipf-like from the vocabulary of one of six languages (the words of
-tests/data/langid/sentences; English most, Swahili least, so language identification meets real words and the
+../shared/data/langid/sentences; English most, Swahili least, so language identification meets real words and the
 mixture has languages to balance), with crawl dates over 2019-2024, dated URLs and `article:published_time`
 metas on part of the pages, and 10% near-duplicate re-crawls of earlier pages (same URL, a few words
 changed, a later crawl date) so dedup has version chains to find.
@@ -36,9 +36,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 DOCS_PER_FILE = 10_000
-# Languages of the generated pages and their shares; words come from tests/data/langid/sentences.
+# Languages of the generated pages and their shares; words come from ../shared/data/langid/sentences.
 LANGUAGES = {"en": 0.55, "de": 0.15, "fr": 0.10, "es": 0.10, "pl": 0.05, "sw": 0.05}
-SENTENCES = ROOT / "tests" / "data" / "langid" / "sentences"
+SENTENCES = ROOT.parent / "shared" / "data" / "langid" / "sentences"
 STAGES = ("ingest", "date", "dedup", "mix")
 MIX_SPEC = """\
 name: scale

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
-from corpus.world import generate_world, preset_config
+from world import generate_world, preset_config
 
 
 def read_seconds(root: Path) -> tuple[float, int]:

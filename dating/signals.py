@@ -192,7 +192,7 @@ def last_modified_signal(
     upper bound on `created`. Distrusted as an estimate when it sits on the fetch time (dynamic pages stamp
     "now") and when at least REBUILD_MIN_PAGES pages of the host share it (a site rebuild: the files were
     rewritten, the content is older; it stays an upper bound). `host_pages` comes from the job's shuffle
-    (dating.spark); None means unknown."""
+    (jobs.date_spark); None means unknown."""
     value = utc(last_modified)
     if value is None:
         return
@@ -218,7 +218,7 @@ def host_last_modified_pages(
 ) -> list[int | None]:
     """For each page, how many distinct (URL, Last-Modified) pairs of its host have a Last-Modified within
     `window_s` seconds of its own (itself included); None without a URL host or Last-Modified. The
-    in-process twin of the job's shuffle (dating.spark.with_host_last_modified_pages), for small inputs and
+    in-process twin of the job's shuffle (jobs.date_spark.with_host_last_modified_pages), for small inputs and
     as its reference in tests."""
     by_host: dict[str, set[tuple[float, str]]] = {}
     keys: list[tuple[str, float] | None] = []

@@ -1,7 +1,7 @@
 """Versions of a resource inside a near-duplicate cluster: ranks, stale flags, exact duplicates, keepers.
 
 Pure functions over Arrow tables holding one or more whole clusters (the single-process reference; the Spark
-job computes the same with Window functions in `dedup/spark.py`, and a test checks they agree).
+job computes the same with Window functions in `jobs/dedup_spark.py`, and a test checks they agree).
 
 Dates: a document's version date is `created` when dating set it, else `crawl_date`, else the Monday of its
 dump's ISO week (`CC-MAIN-2024-22` -> 2024-05-27). Versions are the distinct normalised texts of a cluster,

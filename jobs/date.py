@@ -1,7 +1,7 @@
 """`chronomix date`: give every document a content date, with bounds and the signal that decided it.
 
 Steps: read document Parquet (a stage output); run the HTML-metadata kernel if the input still has `html` and
-was not dated at ingest; count, per host, the pages sharing a Last-Modified (dating.spark, a shuffle); match
+was not dated at ingest; count, per host, the pages sharing a Last-Modified (jobs.date_spark, a shuffle); match
 documents to dated reference versions when `--reference` is given (the index is built once per task from the
 reference files); run the dating kernel (dating.combine.date_batch); count every rejected, distrusted,
 conflicting or clamped date and every decisive signal into `_stats.json` counters; write. Dating never
@@ -76,7 +76,7 @@ def dated_frame(spark: SparkSession, inputs: list[str], config: DateConfig) -> D
     df = read_stage_output(spark, files)
     if "html" in df.columns and HTML_META_MODIFIED not in df.columns:
         df = map_kernel(df, html_meta_date_batch, ["html_meta_date", HTML_META_MODIFIED])
-    from dating.spark import with_host_last_modified_pages
+    from jobs.date_spark import with_host_last_modified_pages
 
     df = with_host_last_modified_pages(df)
     if refs is not None:

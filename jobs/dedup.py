@@ -29,12 +29,12 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from corpus.stats import REJECT_REASON, StageStats
-from dedup import spark as dspark
 from dedup.index import INDEX_COLUMNS, META_FILE, IndexMeta, IndexMismatch
 from dedup.kernel import KERNEL_FIELDS, N_SHINGLES, DedupConfig, dedup_kernel
 from dedup.lsh import LshConfig
 from dedup.minhash import ENGINES, SignatureConfig
 from dedup.versions import DUMP_DATE, FROM_INDEX, KEEP_POLICIES, NOT_KEPT
+from jobs import dedup_spark as dspark
 from jobs.fs import list_files, locate, move, remove
 from jobs.options import Conf, DocumentInputs, Master, Output, Overwrite
 from jobs.stage import (

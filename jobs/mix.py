@@ -23,13 +23,7 @@ from pyspark.sql import functions as F
 
 from corpus.stats import StageStats
 from jobs.langid import read_documents_frame
-from jobs.options import Conf, DocumentInputs, Master, Overwrite
-from jobs.stage import MIX_MANIFEST, UsageError, map_kernel, write_stage
-from mixers.allocation import Allocation, allocate
-from mixers.buckets import TIME_BUCKET_FIELD, TimeBucketKernel
-from mixers.langid import LangIdConfig, LangIdKernel
-from mixers.sampling import MIX_KEY_FIELD, MixKeyKernel, MixOrderKernel, RepeatKernel
-from mixers.spark import (
+from jobs.mix_spark import (
     DROP_COLUMN,
     achieved_tokens,
     cell_counts,
@@ -38,6 +32,12 @@ from mixers.spark import (
     drop_reason,
     expand_repeats,
 )
+from jobs.options import Conf, DocumentInputs, Master, Overwrite
+from jobs.stage import MIX_MANIFEST, UsageError, map_kernel, write_stage
+from mixers.allocation import Allocation, allocate
+from mixers.buckets import TIME_BUCKET_FIELD, TimeBucketKernel
+from mixers.langid import LangIdConfig, LangIdKernel
+from mixers.sampling import MIX_KEY_FIELD, MixKeyKernel, MixOrderKernel, RepeatKernel
 from mixers.spec import MixSpec, SpecError, load_spec
 from mixers.tokens import TokenCountKernel
 

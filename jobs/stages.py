@@ -26,8 +26,8 @@ def _as_list(value: Any) -> list[str]:
 
 
 def run_world(ctx: StageContext) -> dict[str, Any]:
-    from corpus.world import WorldConfigError, generate_world, load_config, preset_config
     from jobs.stage import AtomicStageOutput
+    from world import WorldConfigError, generate_world, load_config, preset_config
 
     params = dict(ctx.params)  # preset, seed, config (a world.yaml), and any WorldConfig field to override
     preset, seed, config_path = (

@@ -9,8 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from corpus.world import WorldConfigError, WorldSummary, generate_world, load_config
 from corpus.writers import AtomicOutput
+from world import WorldConfigError, WorldSummary, generate_world, load_config
 
 
 def world(

@@ -41,7 +41,7 @@ CONFUSABLE_GROUPS: tuple[tuple[str, ...], ...] = (
 )
 # Log-space bias added to a language's fused score inside its group. fastText and lingua both lean to the
 # bigger language of a pair (Indonesian over Malay, Croatian over Bosnian); the values were chosen on the even
-# lines of tests/data/langid/sentences and checked on the odd lines (bench/langid_eval.py).
+# lines of ../shared/data/langid/sentences and checked on the odd lines (bench/langid_eval.py).
 DEFAULT_GROUP_BIAS: dict[str, float] = {"bs": 0.5, "ms": 1.0}
 # lid.176 labels for a macrolanguage whose members lingua tells apart: their mass is shared among the members.
 _MACRO_MEMBERS: dict[str, tuple[str, ...]] = {"no": ("nb", "nn"), "sh": ("bs", "hr", "sr")}

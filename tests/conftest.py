@@ -1,4 +1,4 @@
-"""Shared fixtures: one embedded Spark session for the whole run, and the real sample data in tests/data."""
+"""Shared fixtures: one embedded Spark session for the whole run, and the real samples in ../shared/data."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-DATA = Path(__file__).parent / "data"
+from tests.shared_data import shared_data
 
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
-    """tests/data: real sample files (see tests/data/SOURCES.md)."""
-    return DATA
+    """../shared/data: real third-party samples (see its README); skips the test where it is absent."""
+    return shared_data()
 
 
 @pytest.fixture(scope="session")

@@ -433,7 +433,7 @@ def fact_frequencies(
     facts: pa.Table, mixture_dir: str | Path | None, world_dir: str | Path | None
 ) -> list[int]:
     """n_train_docs per fact probe: the column when it is filled in, else counted over the mixture's rows
-    (repeats count) with the world's `corpus.world.probes.count_fact_mentions(ids, world_dir)`."""
+    (repeats count) with the world's `world.probes.count_fact_mentions(ids, world_dir)`."""
     if "n_train_docs" in facts.column_names and facts.column("n_train_docs").null_count == 0:
         return [int(n) for n in facts.column("n_train_docs").to_pylist()]
     if mixture_dir is None or world_dir is None:
@@ -443,7 +443,7 @@ def fact_frequencies(
     from trainers.data import iter_rows, list_shards
 
     try:
-        from corpus.world.probes import count_fact_mentions  # the world generator (issue 7)
+        from world.probes import count_fact_mentions  # the world generator (issue 7)
     except ImportError as error:
         raise ValueError(f"facts: n_train_docs is not filled in and cannot be counted ({error})") from error
     ids = [row["id"] for row in iter_rows(list_shards(mixture_dir), columns=("id",))]

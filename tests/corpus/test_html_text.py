@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import zlib
-from pathlib import Path
 
 import brotli
 import pytest
@@ -20,8 +19,9 @@ from corpus.html_text import (
     meta_charset,
     normalise_charset,
 )
+from tests.shared_data import SHARED_DATA, needs_shared_data
 
-DATA = Path(__file__).parents[1] / "data"
+DATA = SHARED_DATA
 PAGES = DATA / "dating" / "pages"
 CLUEWEB = DATA / "warc" / "resiliparse_clueweb09-ja-quirk.warc.gz"
 
@@ -73,6 +73,7 @@ def test_bad_content_encoding_raises(body: bytes, coding: str) -> None:
         decode_content_encoding(body, coding)
 
 
+@needs_shared_data
 def test_charset_order_http_then_meta_then_detection(clueweb_body: bytes) -> None:
     meta = b'<html><head><meta charset="shift_jis"></head><body>x</body></html>'
     assert choose_charset(meta, "utf-8") == ("utf-8", "http")
@@ -84,6 +85,7 @@ def test_charset_order_http_then_meta_then_detection(clueweb_body: bytes) -> Non
     assert choose_charset(undeclared, None) == ("euc_jp", "detected")
 
 
+@needs_shared_data
 def test_detected_euc_jp_decodes_the_japanese_page(clueweb_body: bytes) -> None:
     decoded = decode_payload(clueweb_body.replace(b"<meta", b"<xmeta").replace(b"<META", b"<xmeta"), None)
     assert decoded.replaced == 0
@@ -118,6 +120,7 @@ def test_undecodable_bytes_are_replaced_and_counted() -> None:
     assert decode_payload("<p>a \ufffd b</p>".encode(), "utf-8").replaced == 0
 
 
+@needs_shared_data
 def test_html_to_text_matches_resiliparse_main_content_on_real_pages() -> None:
     pages = sorted(PAGES.glob("*.html.gz"))[:5]
     assert pages

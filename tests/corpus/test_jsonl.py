@@ -17,8 +17,9 @@ import zstandard
 from corpus.readers import ReadOptions, read_documents, read_schema, stable_id
 from corpus.schema import validate
 from corpus.stats import RejectLog
+from tests.shared_data import SHARED_DATA, needs_shared_data
 
-DATA = Path(__file__).parents[1] / "data"
+DATA = SHARED_DATA
 PAGES = DATA / "versions" / "wikipedia_versions" / "pages"
 WMF_JSON = DATA / "versions" / "wmf_content_mediawiki_content_history_v1.json.gz"
 ADDED = datetime(2025, 1, 1, tzinfo=UTC)
@@ -62,6 +63,7 @@ def write_lines(path: Path, lines: list, opener: Callable = open) -> None:
             out.write((line.encode() if isinstance(line, str) else line) + b"\n")
 
 
+@needs_shared_data
 def test_dolma_lines_become_record_columns(tmp_path: Path, texts: list[str]) -> None:
     path = tmp_path / "docs.jsonl"
     write_lines(path, [dolma_line(i, t) for i, t in enumerate(texts)])
@@ -76,6 +78,7 @@ def test_dolma_lines_become_record_columns(tmp_path: Path, texts: list[str]) -> 
     assert json.loads(first["metadata_json"]) == {"license": "CC BY-SA"}
 
 
+@needs_shared_data
 def test_plain_text_lines_get_hash_ids_and_file_source(tmp_path: Path, texts: list[str]) -> None:
     path = tmp_path / "plain.jsonl.gz"
     write_lines(path, [{"text": t} for t in texts[:5]], gzip.open)
@@ -85,6 +88,7 @@ def test_plain_text_lines_get_hash_ids_and_file_source(tmp_path: Path, texts: li
     assert docs[0]["id"] == stable_id("plain", None, texts[0])
 
 
+@needs_shared_data
 def test_bad_lines_are_rejected_with_line_numbers(tmp_path: Path, texts: list[str]) -> None:
     lines = [
         dolma_line(0, texts[0]),
@@ -123,6 +127,7 @@ def test_bad_lines_are_rejected_with_line_numbers(tmp_path: Path, texts: list[st
     assert len(docs) + len(rejects) == len(lines)
 
 
+@needs_shared_data
 @pytest.mark.parametrize(
     ("suffix", "compress", "reason"),
     [
@@ -164,6 +169,7 @@ def test_column_map_renames_input_fields(tmp_path: Path) -> None:
     assert docs[0]["metadata_json"] is None
 
 
+@needs_shared_data
 def test_real_revision_export_without_top_level_text_is_rejected_per_line() -> None:
     with gzip.open(WMF_JSON, "rt") as lines:
         n_lines = sum(1 for line in lines if line.strip())

@@ -16,8 +16,9 @@ from corpus.mediawiki import next_month, page_url
 from corpus.readers import ReadOptions, read_documents, read_schema
 from corpus.schema import validate
 from corpus.stats import RejectLog
+from tests.shared_data import SHARED_DATA, needs_shared_data
 
-HISTORY = Path(__file__).parents[1] / "data" / "versions" / "wmf_commonswiki_File13327093_revisions.xml"
+HISTORY = SHARED_DATA / "versions" / "wmf_commonswiki_File13327093_revisions.xml"
 TITLE = "File:Goddess Bhadrakali Worshipped by the Gods- from a tantric Devi series - Google Art Project.jpg"
 URL = (
     "https://commons.wikimedia.org/wiki/"
@@ -45,6 +46,7 @@ def revisions() -> list[tuple[int, datetime]]:
     return [(int(i), datetime.fromisoformat(ts)) for i, ts in found]
 
 
+@needs_shared_data
 def test_one_document_per_revision(revisions: list[tuple[int, datetime]]) -> None:
     docs, rejects, _ = read(HISTORY)
     assert len(revisions) == 59 and len(docs) == 59 and len(rejects) == 0
@@ -59,6 +61,7 @@ def test_one_document_per_revision(revisions: list[tuple[int, datetime]]) -> Non
     assert docs[-1]["created"] == datetime(2025, 9, 3, 16, 6, 2, tzinfo=UTC)
 
 
+@needs_shared_data
 def test_monthly_snapshots_show_the_page_at_the_start_of_each_month(
     revisions: list[tuple[int, datetime]],
 ) -> None:
@@ -87,6 +90,7 @@ def test_monthly_snapshots_show_the_page_at_the_start_of_each_month(
         assert doc["revision_ts"] < start and doc["resource"] == TITLE
 
 
+@needs_shared_data
 def test_suppressed_text_is_rejected_and_never_a_snapshot(tmp_path: Path) -> None:
     xml = HISTORY.read_text(encoding="utf-8")
     # suppress the text of revision 66054013 (2012-01-26), the February 2012 snapshot
@@ -105,6 +109,7 @@ def test_suppressed_text_is_rejected_and_never_a_snapshot(tmp_path: Path) -> Non
     assert by_month["2012-02"] == 52961341  # the visible revision before it stays in force
 
 
+@needs_shared_data
 def test_compressed_exports_read_the_same(tmp_path: Path) -> None:
     data = HISTORY.read_bytes()
     (tmp_path / "h.xml.gz").write_bytes(gzip.compress(data))
@@ -116,6 +121,7 @@ def test_compressed_exports_read_the_same(tmp_path: Path) -> None:
         assert [(d["id"], d["text"]) for d in docs] == [(d["id"], d["text"]) for d in plain]
 
 
+@needs_shared_data
 def test_cut_xml_keeps_the_revisions_before_the_cut(tmp_path: Path) -> None:
     data = HISTORY.read_bytes()
     path = tmp_path / "cut.xml"

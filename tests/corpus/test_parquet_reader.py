@@ -15,8 +15,9 @@ from corpus.parquet_reader import column_map_for
 from corpus.readers import ReadOptions, read_documents, read_schema
 from corpus.schema import validate
 from corpus.stats import RejectLog
+from tests.shared_data import SHARED_DATA, needs_shared_data
 
-PAGES = Path(__file__).parents[1] / "data" / "versions" / "wikipedia_versions" / "pages"
+PAGES = SHARED_DATA / "versions" / "wikipedia_versions" / "pages"
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +50,7 @@ def read(path: Path, options: ReadOptions) -> tuple[list[dict], RejectLog, list[
     return table.to_pylist(), rejects, [b.num_rows for b in batches]
 
 
+@needs_shared_data
 def test_fineweb_columns_map_by_default(tmp_path: Path, fineweb_rows: list[dict]) -> None:
     path = tmp_path / "fineweb.parquet"
     pq.write_table(pa.Table.from_pylist(fineweb_rows), path, row_group_size=16)
@@ -90,6 +92,7 @@ def test_column_map_overrides_and_record_columns_by_name(tmp_path: Path) -> None
     assert column_map_for(table.schema, {})["crawl_date"] == "date"
 
 
+@needs_shared_data
 def test_bad_rows_are_rejected_and_the_rest_survive(tmp_path: Path, fineweb_rows: list[dict]) -> None:
     rows = [dict(r) for r in fineweb_rows[:6]]
     rows[1]["text"] = None
@@ -110,6 +113,7 @@ def test_bad_rows_are_rejected_and_the_rest_survive(tmp_path: Path, fineweb_rows
     }
 
 
+@needs_shared_data
 def test_corrupt_parquet_is_one_reject(tmp_path: Path, fineweb_rows: list[dict]) -> None:
     path = tmp_path / "whole.parquet"
     pq.write_table(pa.Table.from_pylist(fineweb_rows), path)

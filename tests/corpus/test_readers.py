@@ -30,8 +30,9 @@ from corpus.readers import (
 )
 from corpus.schema import COLUMN_NAMES
 from corpus.stats import RejectLog
+from tests.shared_data import SHARED_DATA, needs_shared_data
 
-DATA = Path(__file__).parents[1] / "data"
+DATA = SHARED_DATA
 WHIRLWIND = DATA / "warc" / "cc-whirlwind_whirlwind.warc.gz"
 WET = DATA / "warc" / "cc-whirlwind_whirlwind.warc.wet.gz"
 MEDIAWIKI = DATA / "versions" / "wmf_commonswiki_File13327093_revisions.xml"
@@ -56,6 +57,7 @@ def test_detect_format_by_name(name: str, fmt: str) -> None:
     assert detect_format(name) == fmt  # by name alone: the file need not exist
 
 
+@needs_shared_data
 def test_detect_format_by_sniffing(tmp_path: Path) -> None:
     cases = {
         "a": WHIRLWIND.read_bytes(),  # gzip, then "WARC/"
@@ -119,6 +121,7 @@ def test_file_level_failures_are_rejects(tmp_path: Path) -> None:
     assert rejects.items[0].sample == noise.read_bytes()
 
 
+@needs_shared_data
 def test_file_uri_reads_like_a_path(tmp_path: Path) -> None:
     copy = tmp_path / "copy of.warc.gz"
     shutil.copy(WHIRLWIND, copy)
@@ -135,6 +138,7 @@ def test_read_schema_is_the_record_then_extras() -> None:
     assert plain.names[-5:] == ["cc_lang", "resource", "revision_id", "revision_ts", "metadata_json"]
 
 
+@needs_shared_data
 def test_added_is_taken_once_per_read() -> None:
     rejects = RejectLog()
     opts = ReadOptions(batch_size=1)
@@ -169,6 +173,7 @@ def test_zstd_reader_spans_frames_and_notices_a_cut() -> None:
         ZstdFrameReader(io.BytesIO(one + two[: len(two) // 2])).readall()
 
 
+@needs_shared_data
 def test_added_option_is_used(tmp_path: Path) -> None:
     when = datetime(2030, 5, 6, 7, 8, 9, tzinfo=UTC)
     rejects = RejectLog()

@@ -15,8 +15,9 @@ from corpus.readers import ReadOptions, read_documents, read_schema
 from corpus.schema import validate
 from corpus.stats import REJECT_SAMPLE_BYTES, RejectLog
 from corpus.warc import dechunk, parse_http_date, unwrap_uri, warcinfo_dump
+from tests.shared_data import SHARED_DATA, needs_shared_data
 
-WARC = Path(__file__).parents[1] / "data" / "warc"
+WARC = SHARED_DATA / "warc"
 WHIRLWIND = WARC / "cc-whirlwind_whirlwind.warc.gz"
 WHIRLWIND_WET = WARC / "cc-whirlwind_whirlwind.warc.wet.gz"
 DOLMA = WARC / "dolma_sample-0000.warc.gz"
@@ -79,6 +80,7 @@ def with_inserted(raw: bytes, records: bytes, before_response: int) -> bytes:
 # --- the real samples -------------------------------------------------------------------------------------
 
 
+@needs_shared_data
 def test_whirlwind_capture_values() -> None:
     table, rejects, counters = read(WHIRLWIND)
     assert len(rejects) == 0 and table.num_rows == 1
@@ -97,6 +99,7 @@ def test_whirlwind_capture_values() -> None:
     assert counters["skipped_warcinfo"] == 1 and counters["charset_from_http"] == 1
 
 
+@needs_shared_data
 def test_keep_html_keeps_the_decoded_page() -> None:
     table, _, _ = read(WHIRLWIND, ReadOptions(keep_html=True))
     html = table.column("html")[0].as_py()
@@ -104,6 +107,7 @@ def test_keep_html_keeps_the_decoded_page() -> None:
     assert "html" not in read(WHIRLWIND)[0].column_names
 
 
+@needs_shared_data
 def test_wet_conversion_record_keeps_cc_language() -> None:
     table, rejects, _ = read(WHIRLWIND_WET)
     assert len(rejects) == 0 and table.num_rows == 1
@@ -117,6 +121,7 @@ def test_wet_conversion_record_keeps_cc_language() -> None:
     )
 
 
+@needs_shared_data
 def test_dolma_sample_has_22_documents_with_unwrapped_urls(dolma_full: pa.Table) -> None:
     _, rejects, counters = read(DOLMA)
     assert dolma_full.num_rows == 22 and len(rejects) == 0
@@ -130,6 +135,7 @@ def test_dolma_sample_has_22_documents_with_unwrapped_urls(dolma_full: pa.Table)
     assert counters["skipped_resource"] == 2 and counters["skipped_request"] == 22
 
 
+@needs_shared_data
 def test_clueweb_euc_jp_gzip_quirk_and_malformed_date() -> None:
     table, rejects, counters = read(CLUEWEB)
     assert len(rejects) == 0 and table.num_rows == 29
@@ -145,6 +151,7 @@ def test_clueweb_euc_jp_gzip_quirk_and_malformed_date() -> None:
     assert first["dump"] == "clueweb09-ja" and first["source"] == "resiliparse_clueweb09-ja-quirk"
 
 
+@needs_shared_data
 def test_batches_are_bounded_by_batch_size() -> None:
     rejects = RejectLog()
     sizes = [b.num_rows for b in read_documents(str(DOLMA), ReadOptions(batch_size=5), rejects)]
@@ -154,6 +161,7 @@ def test_batches_are_bounded_by_batch_size() -> None:
 # --- bad input ------------------------------------------------------------------------------------------
 
 
+@needs_shared_data
 def test_truncated_gzip_keeps_records_before_the_cut(tmp_path: Path, dolma_full: pa.Table) -> None:
     data = DOLMA.read_bytes()
     cut = tmp_path / "cut.warc.gz"
@@ -166,6 +174,7 @@ def test_truncated_gzip_keeps_records_before_the_cut(tmp_path: Path, dolma_full:
     assert 0 < len(rejects.items[0].sample) <= REJECT_SAMPLE_BYTES
 
 
+@needs_shared_data
 def test_corrupt_record_in_the_middle_is_one_reject(
     tmp_path: Path, dolma_raw: bytes, dolma_full: pa.Table
 ) -> None:
@@ -183,6 +192,7 @@ def test_corrupt_record_in_the_middle_is_one_reject(
     assert table.column("url").to_pylist() == urls[:5] + urls[6:]
 
 
+@needs_shared_data
 def test_http_status_revisit_binary_and_empty_are_rejects(tmp_path: Path, dolma_raw: bytes) -> None:
     png = b"\x89PNG\r\n\x1a\n" + os.urandom(2000)
     inserted = (
@@ -204,6 +214,7 @@ def test_http_status_revisit_binary_and_empty_are_rejects(tmp_path: Path, dolma_
     assert all(r.input.startswith(f"{path}:offset ") and r.sample for r in rejects.items)
 
 
+@needs_shared_data
 def test_malformed_last_modified_is_null_and_counted(tmp_path: Path) -> None:
     raw = gzip.decompress(WHIRLWIND.read_bytes())
     good = b"last-modified: Sat, 04 May 2024 01:58:10 GMT"
@@ -216,6 +227,7 @@ def test_malformed_last_modified_is_null_and_counted(tmp_path: Path) -> None:
     assert counters["bad_last_modified"] == 1
 
 
+@needs_shared_data
 def test_malformed_http_header_is_rejected(tmp_path: Path, dolma_raw: bytes) -> None:
     block = b"garbage without a status line\r\n\r\n<html><body><p>text</p></body></html>"
     path = tmp_path / "badhttp.warc"
@@ -225,6 +237,7 @@ def test_malformed_http_header_is_rejected(tmp_path: Path, dolma_raw: bytes) -> 
     assert table.num_rows == 22
 
 
+@needs_shared_data
 def test_undecodable_and_mislabelled_bytes(tmp_path: Path, dolma_raw: bytes) -> None:
     junk = (
         b"<html><body><p>" + bytes([0x81, 0x8D, 0x8F, 0x90, 0x9D, 0xFF, 0xC0]) * 300 + b"</p></body></html>"
@@ -242,6 +255,7 @@ def test_undecodable_and_mislabelled_bytes(tmp_path: Path, dolma_raw: bytes) -> 
     assert "café crème" in cafe["text"]
 
 
+@needs_shared_data
 def test_size_cap_rejects_large_payloads_only(dolma_full: pa.Table) -> None:
     table, rejects, _ = read(DOLMA, ReadOptions(max_doc_bytes=30_000))
     assert set(rejects.counts) == {"too_large"}
@@ -263,6 +277,7 @@ def test_random_bytes_are_one_reject(tmp_path: Path, name: str, data: bytes, rea
     assert table.num_rows == 0 and rejects.counts == Counter({reason: 1})
 
 
+@needs_shared_data
 def test_truncated_uncompressed_record(tmp_path: Path, dolma_raw: bytes, dolma_full: pa.Table) -> None:
     at = response_offsets(dolma_raw)[7]
     path = tmp_path / "short.warc"
@@ -284,6 +299,7 @@ def test_header_helpers() -> None:
     assert dechunk(b"<html>not chunked") is None
 
 
+@needs_shared_data
 def test_utf16_page_with_bom_is_text_not_binary(tmp_path: Path, dolma_raw: bytes) -> None:
     page = "<html><body><p>Texte encodé en UTF-16 avec marque d'ordre.</p></body></html>"
     body = page.encode("utf-16")  # starts with a byte-order mark, full of NUL bytes

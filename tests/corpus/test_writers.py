@@ -15,8 +15,9 @@ import pytest
 from corpus.readers import ReadOptions, read_documents, read_schema
 from corpus.stats import RejectLog
 from corpus.writers import AtomicOutput, dolma_rows, iso_utc, write_dolma_jsonl_gz, write_parquet_shards
+from tests.shared_data import SHARED_DATA, needs_shared_data
 
-DATA = Path(__file__).parents[1] / "data"
+DATA = SHARED_DATA
 DOLMA = DATA / "warc" / "dolma_sample-0000.warc.gz"
 WHIRLWIND = DATA / "warc" / "cc-whirlwind_whirlwind.warc.gz"
 HISTORY = DATA / "versions" / "wmf_commonswiki_File13327093_revisions.xml"
@@ -34,6 +35,7 @@ def batches(path: Path, batch_size: int = 1000, keep_html: bool = False) -> list
     return found
 
 
+@needs_shared_data
 def test_parquet_shards_have_exact_sizes_and_names(tmp_path: Path) -> None:
     n = write_parquet_shards(batches(HISTORY, batch_size=7), tmp_path, rows_per_shard=25, row_group_rows=10)
     assert n == 59
@@ -47,6 +49,7 @@ def test_parquet_shards_have_exact_sizes_and_names(tmp_path: Path) -> None:
     assert table.equals(expected)
 
 
+@needs_shared_data
 def test_parquet_bytes_do_not_depend_on_input_batching(tmp_path: Path) -> None:
     write_parquet_shards(batches(DOLMA, batch_size=3), tmp_path / "a", rows_per_shard=10, row_group_rows=4)
     write_parquet_shards(batches(DOLMA, batch_size=8), tmp_path / "b", rows_per_shard=10, row_group_rows=4)
@@ -56,6 +59,7 @@ def test_parquet_bytes_do_not_depend_on_input_batching(tmp_path: Path) -> None:
     assert all(x.read_bytes() == y.read_bytes() for x, y in zip(a, b, strict=True))
 
 
+@needs_shared_data
 def test_dolma_rows_layout() -> None:
     (batch,) = batches(WHIRLWIND, keep_html=True)
     (row,) = dolma_rows(batch)
@@ -70,6 +74,7 @@ def test_dolma_rows_layout() -> None:
     assert iso_utc(datetime(2024, 1, 2, 3, 4, 5, 600, tzinfo=UTC)) == "2024-01-02T03:04:05.000600Z"
 
 
+@needs_shared_data
 def test_dolma_round_trip_through_the_jsonl_reader(tmp_path: Path) -> None:
     for source in (DOLMA, HISTORY):
         out = tmp_path / source.name
@@ -88,6 +93,7 @@ def test_dolma_round_trip_through_the_jsonl_reader(tmp_path: Path) -> None:
         assert pa.Table.from_batches(back, schema=schema).equals(original)
 
 
+@needs_shared_data
 def test_dolma_files_are_deterministic_gzip(tmp_path: Path) -> None:
     write_dolma_jsonl_gz(batches(DOLMA, batch_size=4), tmp_path / "a")
     write_dolma_jsonl_gz(batches(DOLMA, batch_size=11), tmp_path / "b")
@@ -97,11 +103,13 @@ def test_dolma_files_are_deterministic_gzip(tmp_path: Path) -> None:
     assert len(lines) == 22 and json.loads(lines[0])["metadata"]["url"].startswith("https://")
 
 
+@needs_shared_data
 def test_rows_per_shard_must_be_positive(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"^rows_per_shard: "):
         write_parquet_shards(batches(WHIRLWIND), tmp_path, rows_per_shard=0)
 
 
+@needs_shared_data
 def test_atomic_output_renames_on_success_only(tmp_path: Path) -> None:
     final = tmp_path / "out"
     with AtomicOutput(final) as tmp:

@@ -32,7 +32,7 @@ def test_dolma_pages_agree_with_htmldate_on_the_markup(data_dir: Path) -> None:
 
 
 def test_news_pages_match_htmldate_without_url(data_dir: Path) -> None:
-    gold = json.loads((data_dir / "dating" / "eval_mediacloud_2020_subset.json").read_text())
+    gold = json.loads((data_dir / "dating" / "eval_mediacloud_2020.json").read_text())
     agree = 0
     for entry in list(gold.values())[:10]:
         html = gzip.decompress((data_dir / "dating" / "pages" / f"{entry['file']}.gz").read_bytes()).decode(

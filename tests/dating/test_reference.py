@@ -14,6 +14,7 @@ from corpus.stats import RejectLog
 from dating.combine import date_batch
 from dating.reference import ReferenceError, ReferenceIndex, ReferenceMatcher, shingles
 from tests.dating.helpers import version_month, wikipedia_versions
+from tests.shared_data import shared_data
 
 CRAWL = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -28,7 +29,7 @@ def commons_snapshots(data_dir: Path) -> pa.Table:
 
 @pytest.fixture(scope="module")
 def wiki() -> list[tuple[str, int, str]]:
-    return wikipedia_versions(Path(__file__).parents[1] / "data")
+    return wikipedia_versions(shared_data())
 
 
 def _same_text_months(table: pa.Table, text: str) -> list[datetime]:

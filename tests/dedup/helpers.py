@@ -1,4 +1,4 @@
-"""Real test documents for dedup: the Wikipedia version chains of tests/data, as document-record rows."""
+"""Real test documents for dedup: the Wikipedia version chains of ../shared/data, as document-record rows."""
 
 from __future__ import annotations
 

@@ -385,7 +385,7 @@ def test_cli_refuses_bad_arguments_with_one_line(tmp_path: Path, data_dir: Path,
 
 
 # ---------------------------------------------------------------------------------------------- reference
-# Real Wikipedia version chains (tests/data/versions): version k of an article is dated 2016-01 + 6k months.
+# Real Wikipedia version chains (../shared/data/versions): version k of an article is dated 2016-01 + 6k months.
 # The dataset holds copies of chosen versions: {article: [version, ...]}; the newest is "last".
 REFERENCE_PLAN: dict[str, list[int | str]] = {
     "Adventures of Huckleberry Finn": [0, 0, 1, "last"],

@@ -192,7 +192,7 @@ def test_ingest_dates_html_metadata_while_it_has_the_html(spark, data_dir, tmp_p
     table = pq.read_table(tmp_path / "out")
     assert "html" not in table.column_names  # not kept unless --keep-html
     (row,) = table.to_pylist()
-    # The page's JSON-LD says datePublished 2008-07-04 (see tests/data/SOURCES.md).
+    # The page's JSON-LD says datePublished 2008-07-04 (see ../shared/data/README.md).
     assert row["html_meta_date"].date().isoformat() == "2008-07-04"
 
 

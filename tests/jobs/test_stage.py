@@ -14,7 +14,7 @@ from tests.dedup.helpers import version_documents
 
 @pytest.fixture(scope="module")
 def documents(spark, data_dir: Path):
-    """The 572 real Wikipedia versions of tests/data/versions as a Spark frame."""
+    """The 572 real Wikipedia versions of ../shared/data/versions as a Spark frame."""
     table = version_documents(data_dir)
     return spark.createDataFrame(table).repartition(3)
 

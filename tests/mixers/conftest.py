@@ -1,4 +1,4 @@
-"""Document Parquet built from the real sentences in tests/data/langid (one document per sentence), with
+"""Document Parquet built from the real sentences in ../shared/data/langid (one document per sentence), with
 creation dates, crawl dates and dedup flags assigned from the line number so every cell and filter is hit."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Fixtures for the trainers tests: real Wikipedia version chains from tests/data, dated month by month."""
+"""Fixtures for the trainers tests: real Wikipedia version chains from ../shared/data, dated month by month."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-PAGES = Path(__file__).resolve().parents[1] / "data" / "versions" / "wikipedia_versions" / "pages"
+from tests.shared_data import SHARED_DATA, shared_data
+
+PAGES = SHARED_DATA / "versions" / "wikipedia_versions" / "pages"
 MONTHS = 6  # versions 0..5 of the pages that have at least 6, dated 2020-01 .. 2020-06
 TRAIN_MONTH = 3  # the month index the known-answer model is trained on (2020-04)
 PREFIX_CHARS = 400  # the beginning of each version: what the probe reads (first K tokens)
@@ -22,6 +24,7 @@ def month_of(index: int) -> datetime:
 def wiki_pages(min_versions: int = MONTHS, chars: int = PREFIX_CHARS) -> list[tuple[str, list[str]]]:
     """(title, [version texts oldest first, cut to `chars`]) for every page with >= min_versions versions."""
     pages = []
+    shared_data()  # skips where the real samples are absent
     for page in sorted(PAGES.iterdir()):
         files = sorted(page.glob("*.txt"), key=lambda p: int(p.stem))
         if len(files) >= min_versions:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
+from tests.shared_data import SHARED_DATA, needs_shared_data
 from tests.trainers.conftest import write_mixture
 from trainers.tokenizer import (
     EOS_TOKEN,
@@ -18,7 +19,7 @@ from trainers.tokenizer import (
     train_tokenizer,
 )
 
-SENTENCES = Path(__file__).resolve().parents[1] / "data" / "langid" / "sentences"
+SENTENCES = SHARED_DATA / "langid" / "sentences"
 
 
 def sentences(lang: str, n: int = 100) -> list[str]:
@@ -31,6 +32,7 @@ def tokenizer() -> PreTrainedTokenizerFast:
     return train_tokenizer(texts, vocab_size=800)
 
 
+@needs_shared_data
 def test_round_trip_in_seen_and_unseen_scripts(tokenizer: PreTrainedTokenizerFast) -> None:
     held_out = [s for lang in ("en", "de", "ru", "zh", "ja", "ar", "hi", "yo") for s in sentences(lang)[80:]]
     held_out += ["emoji 🧪 and tabs\tand  double  spaces\n", ""]
@@ -42,6 +44,7 @@ def test_round_trip_in_seen_and_unseen_scripts(tokenizer: PreTrainedTokenizerFas
     assert len(tokenizer(zh)["input_ids"]) / len(zh) > 2 * len(tokenizer(en)["input_ids"]) / len(en)
 
 
+@needs_shared_data
 def test_vocabulary_and_eos(tokenizer: PreTrainedTokenizerFast) -> None:
     assert 700 < len(tokenizer) <= 800
     assert tokenizer.eos_token == EOS_TOKEN
@@ -50,6 +53,7 @@ def test_vocabulary_and_eos(tokenizer: PreTrainedTokenizerFast) -> None:
     assert len(tokenizer(" the", add_special_tokens=False)["input_ids"]) == 1
 
 
+@needs_shared_data
 def test_saved_tokenizer_loads_as_hugging_face_tokenizer(
     tmp_path: Path, tokenizer: PreTrainedTokenizerFast
 ) -> None:
@@ -62,6 +66,7 @@ def test_saved_tokenizer_loads_as_hugging_face_tokenizer(
         assert loaded.eos_token_id == tokenizer.eos_token_id
 
 
+@needs_shared_data
 def test_sample_is_deterministic_deduplicated_and_independent_of_sharding(tmp_path: Path) -> None:
     texts = sentences("en")
     ids = [f"doc-{i}" for i in range(len(texts))]
