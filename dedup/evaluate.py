@@ -50,3 +50,78 @@ def newest_kept_share(resources: Sequence[str], versions: Sequence[int], kept: S
         newest[resource] = max(version, newest.get(resource, version))
     hits = {r for r, v, k in zip(resources, versions, kept, strict=True) if k and v == newest[r]}
     return len(hits) / len(newest) if newest else 1.0
+
+
+@dataclass(frozen=True)
+class FlagScores:
+    """Precision and recall of a boolean flag (e.g. is_stale) against true flags."""
+
+    precision: float
+    recall: float
+    flagged: int
+    true: int
+    true_positives: int
+
+
+def flag_scores(truth: Sequence[bool], predicted: Sequence[bool]) -> FlagScores:
+    """Precision/recall of `predicted` flags against `truth` (same order); 1.0 where nothing is flagged."""
+    if len(truth) != len(predicted):
+        raise ValueError(f"truth has {len(truth)} flags, predicted {len(predicted)}")
+    hits = sum(1 for t, p in zip(truth, predicted, strict=True) if t and p)
+    flagged, true = sum(map(bool, predicted)), sum(map(bool, truth))
+    return FlagScores(
+        precision=hits / flagged if flagged else 1.0,
+        recall=hits / true if true else 1.0,
+        flagged=flagged,
+        true=true,
+        true_positives=hits,
+    )
+
+
+def truly_stale(resources: Sequence[str], version_order: Sequence[str], texts: Sequence[int]) -> list[bool]:
+    """True for each document whose resource holds a *newer, different* version in the corpus: another
+    document of the same resource with a different text and a later `version_order` (any sortable key, such
+    as the YYYY-MM month the text was written)."""
+    newest: dict[str, list[tuple[str, int]]] = {}
+    for resource, order, text in zip(resources, version_order, texts, strict=True):
+        newest.setdefault(resource, []).append((order, text))
+    stale = []
+    for resource, order, text in zip(resources, version_order, texts, strict=True):
+        stale.append(any(o > order and t != text for o, t in newest[resource]))
+    return stale
+
+
+def largest_cluster_mix(resources: Sequence[str], predicted: Sequence[str]) -> tuple[int, int, int]:
+    """(documents in the largest predicted cluster, resources it mixes, clusters that mix resources)."""
+    members: dict[str, set[str]] = {}
+    sizes: Counter = Counter(predicted)
+    for resource, cluster in zip(resources, predicted, strict=True):
+        members.setdefault(cluster, set()).add(resource)
+    if not sizes:
+        return 0, 0, 0
+    largest = max(sizes, key=lambda c: (sizes[c], c))
+    return sizes[largest], len(members[largest]), sum(1 for m in members.values() if len(m) > 1)
+
+
+def exact_jaccard_labels(shingle_sets: Sequence[frozenset[int]], threshold: float) -> list[int]:
+    """Cluster labels (smallest member index) of connected components over every pair whose exact shingle
+    Jaccard similarity reaches `threshold`: the ceiling a MinHash dedup at that threshold can approach. All
+    pairs are compared, so this is for evaluation sets of a few thousand documents."""
+    n = len(shingle_sets)
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(n):
+        a = shingle_sets[i]
+        for j in range(i + 1, n):
+            b = shingle_sets[j]
+            union = len(a | b)
+            if (len(a & b) / union if union else 1.0) >= threshold:
+                ri, rj = find(i), find(j)
+                parent[max(ri, rj)] = min(ri, rj)
+    return [find(i) for i in range(n)]

@@ -1,4 +1,5 @@
-"""The cross-dump index: bucket keys, exact-text hashes and dates of the documents kept by earlier runs.
+"""The cross-dump index: band keys, URL keys, sketches, exact-text hashes and dates of the documents kept
+by earlier runs (everything a new document needs to be matched, and verified, against them).
 
 Layout of an index folder: `part-*.parquet` rows with INDEX_FIELDS, and `_index.json` with the settings
 that made the keys. Keys are only comparable between runs with the same signature settings (engine family,
@@ -15,16 +16,18 @@ from typing import Any
 import pyarrow as pa
 
 from corpus.schema import TIMESTAMP
-from dedup.kernel import BUCKET_KEYS, DedupConfig
+from dedup.kernel import BAND_KEYS, SKETCH, URL_KEY, DedupConfig
 from dedup.versions import DUMP_DATE, LENGTH, SEEN_DATE, TEXT_HASH, VERSION_DATE
 
 META_FILE = "_index.json"
 # Bump when normalisation or hashing changes: keys of different versions never match.
-HASH_VERSION = 1
+HASH_VERSION = 2  # 2: band keys, URL key and sketch in separate columns (candidates are verified)
 INDEX_FIELDS: list[pa.Field] = [
     pa.field("id", pa.string()),
     pa.field("dump", pa.string()),
-    pa.field(BUCKET_KEYS, pa.list_(pa.int64())),
+    pa.field(BAND_KEYS, pa.list_(pa.int64())),
+    pa.field(URL_KEY, pa.int64()),
+    pa.field(SKETCH, pa.binary()),
     pa.field(TEXT_HASH, pa.int64()),
     pa.field(LENGTH, pa.int64()),
     pa.field(VERSION_DATE, TIMESTAMP),

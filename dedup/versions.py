@@ -6,8 +6,10 @@ job computes the same with Window functions in `jobs/dedup_spark.py`, and a test
 Dates: a document's version date is `created` when dating set it, else `crawl_date`, else the Monday of its
 dump's ISO week (`CC-MAIN-2024-22` -> 2024-05-27). Versions are the distinct normalised texts of a cluster,
 ordered newest first by (version date, crawl date, dump date) of their most recent copy; `version_rank` 0 is
-the newest. A document is stale when its version date is older than the newest version date in its cluster;
-`staleness_days` is the difference in whole days. Undated documents are never stale and rank oldest.
+the newest. A document is stale when its version (its text) is older than the newest version of its
+cluster: when the most recent copy of its text has an earlier version date than the newest document of the
+cluster. A copy of the newest version is never stale, however early it was crawled. `staleness_days` is the
+difference in whole days. Documents whose text has no dated copy are never stale and rank oldest.
 """
 
 from __future__ import annotations
@@ -132,17 +134,20 @@ def rank_versions(table: pa.Table, policy: str = "newest") -> pa.Table:
     v_cluster = cluster[v_sorted]
     v_start = np.r_[True, v_cluster[1:] != v_cluster[:-1]]
     v_rank = np.arange(len(v_sorted)) - np.maximum.accumulate(np.where(v_start, np.arange(len(v_sorted)), 0))
-    version_of = {(int(cluster[r]), int(texts[r])): int(k) for r, k in zip(v_sorted, v_rank, strict=True)}
-    version_rank = np.array(
-        [version_of[(int(c), int(t))] for c, t in zip(cluster, texts, strict=True)], dtype=np.int32
-    )
+    version_of = {
+        (int(cluster[r]), int(texts[r])): (int(k), int(d0[r])) for r, k in zip(v_sorted, v_rank, strict=True)
+    }
+    of_doc = [version_of[(int(c), int(t))] for c, t in zip(cluster, texts, strict=True)]
+    version_rank = np.array([rank for rank, _ in of_doc], dtype=np.int32)
+    text_date = np.array([when for _, when in of_doc], dtype=np.int64)  # its text's most recent copy
 
-    # Staleness against the newest dated document of the cluster.
+    # Staleness of a document's text against the newest dated text of the cluster: a copy of the newest
+    # version is never stale, however early that copy was crawled.
     newest = np.full(cluster.max() + 1 if n else 0, _NONE, dtype=np.int64)
     np.maximum.at(newest, cluster, d0)
-    dated = d0 != _NONE
-    is_stale = dated & (d0 < newest[cluster])
-    staleness = np.where(dated, (newest[cluster] - d0) // _DAY_US, 0).astype(np.int32)
+    dated = text_date != _NONE
+    is_stale = dated & (text_date < newest[cluster])
+    staleness = np.where(dated, (newest[cluster] - text_date) // _DAY_US, 0).astype(np.int32)
 
     # Exact duplicates: within (cluster, text) the earlier-kept (index) copy, then the preferred one, wins.
     prefer = _preference(table, policy, id_rank)

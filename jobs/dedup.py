@@ -1,10 +1,13 @@
 """`chronomix dedup`: near-duplicate clusters, version ranks and stale flags, a keeper policy, and an index
 that carries the kept documents across dumps.
 
-Steps: the dedup kernel (dedup.kernel, pure Arrow) computes every document's bucket keys once; Spark groups
-bucket rows into star edges, finds connected components (union-find in the driver below
-`max_local_edges`, large-star/small-star above), ranks versions in multi-document clusters with Window
-functions, and joins the results back to the documents with a broadcast join. Output:
+Steps: the dedup kernel (dedup.kernel, pure Arrow) computes every document's band keys, URL key, sketch and
+exact-text hash once. Spark builds the graph of distinct texts: pairs that share a band bucket become edges
+only when their estimated Jaccard similarity reaches the threshold (each text compared with at most
+`anchors` texts of a bucket), captures of one URL are linked outright. It finds connected components
+(union-find in the driver below `max_local_edges`, large-star/small-star above), names each cluster by its
+smallest document id, ranks versions in multi-document clusters with Window functions, and joins the
+results back to the documents with a broadcast join. Output:
 
 - the documents (Parquet shards) with cluster_id, cluster_size, version_rank, is_exact_dup, is_stale,
   staleness_days; with a keeper policy other than `all`, only the kept document of each cluster. Documents
@@ -31,7 +34,7 @@ from pyspark.sql import functions as F
 from corpus.stats import REJECT_REASON, StageStats
 from dedup.index import INDEX_COLUMNS, META_FILE, IndexMeta, IndexMismatch
 from dedup.kernel import KERNEL_FIELDS, N_SHINGLES, DedupConfig, dedup_kernel
-from dedup.lsh import LshConfig
+from dedup.lsh import DEFAULT_ANCHORS, LshConfig
 from dedup.minhash import ENGINES, SignatureConfig
 from dedup.versions import DUMP_DATE, FROM_INDEX, KEEP_POLICIES, NOT_KEPT
 from jobs import dedup_spark as dspark
@@ -61,7 +64,6 @@ class DedupJob:
     index: str | None = None
     max_local_edges: int = dspark.DEFAULT_MAX_LOCAL_EDGES
     rows_per_shard: int = 50_000
-    node_key_bits: int = 64  # bits of the node keys of the bucket shuffle; fewer only to test collisions
 
     def __post_init__(self) -> None:
         if self.keep not in KEEP_POLICIES:
@@ -144,26 +146,6 @@ def _write_clusters(summary: DataFrame, output: str) -> None:
     move(tmp, target)
 
 
-def _components(
-    spark: SparkSession, universe: DataFrame, job: DedupJob, stats: StageStats
-) -> tuple[DataFrame, dspark.ComponentsReport]:
-    """(id, cluster_id) of every document sharing a bucket with another, found on 64-bit node keys, or on
-    the string ids when two ids share a key (counted as `node_key_collisions`)."""
-    keyed = universe.select("id", dspark.BUCKET_KEYS, dspark.node_keys(job.node_key_bits).alias("_node"))
-    edges = dspark.star_edges(dspark.bucket_rows(keyed, node="_node"))
-    mapping, report = dspark.connected_components(spark, edges, job.max_local_edges)
-    if report.path == "none":
-        return mapping, report
-    try:
-        nodes = keyed.select(F.col("_node").alias("node"), "id")
-        broadcast = report.edges <= BROADCAST_MAX_ROWS
-        return dspark.named_components(mapping, nodes, broadcast, local=report.path == "local"), report
-    except dspark.KeyCollision:
-        stats.counters["node_key_collisions"] = 1
-        edges = dspark.star_edges(dspark.bucket_rows(universe))
-        return dspark.connected_components(spark, edges, job.max_local_edges)
-
-
 def run_dedup(
     spark: SparkSession, inputs: list[str], output: str, job: DedupJob = DedupJob(), overwrite: bool = False
 ) -> StageStats:
@@ -216,11 +198,20 @@ def run_dedup(
         old_index = old_index.join(signed.select("id"), "id", "left_anti")
         universe = universe.unionByName(old_index)
 
-    mapping, report = _components(spark, universe, job, stats)
+    bands, rows = config.bands_rows
+    mapping, report = dspark.document_clusters(
+        spark,
+        universe,
+        anchors=config.lsh.anchors,
+        num_perm=config.signature.num_perm,
+        threshold=config.lsh.threshold,
+        max_local_edges=job.max_local_edges,
+    )
+    n_clustered = mapping.count()
     watch.lap("components")
     # Ranking reads the members twice (versions, then rows); cache them rather than join twice.
     members = dspark.clustered_members(
-        dspark.narrow_frame(universe), mapping, broadcast=report.edges <= BROADCAST_MAX_ROWS
+        dspark.narrow_frame(universe), mapping, broadcast=n_clustered <= BROADCAST_MAX_ROWS
     ).persist()
     ranked = dspark.rank_versions(members, job.keep).persist()
     counts = (
@@ -255,7 +246,6 @@ def run_dedup(
         kept = F.col("_keep") if duplicates is None else F.col("_keep") | F.col(REJECT_REASON).isNotNull()
         out = out.filter(kept)
     out = out.drop(*[c for c in HELPER_COLUMNS if c in out.columns])
-    bands, rows = config.bands_rows
     settings = {
         "signature": asdict(config.signature),
         "lsh": {**asdict(config.lsh), "bands": bands, "rows": rows},
@@ -305,7 +295,8 @@ def dedup(
         float,
         typer.Option(
             help="Jaccard similarity (of word n-gram shingles) at which two "
-            "documents become near-duplicates; sets LSH bands x rows."
+            "documents become near-duplicates: candidate pairs estimated below it are never linked. "
+            "Also sets LSH bands x rows unless --bands/--rows are given."
         ),
     ] = 0.5,
     num_perm: Annotated[int, typer.Option(help="MinHash permutations per signature.", min=2)] = 128,
@@ -337,6 +328,14 @@ def dedup(
         int | None, typer.Option(help="LSH bands (with --rows, instead of --threshold).")
     ] = None,
     rows: Annotated[int | None, typer.Option(help="LSH rows per band (with --bands).")] = None,
+    anchors: Annotated[
+        int,
+        typer.Option(
+            help="Texts of an LSH bucket that every other text of it is compared with (all pairs of "
+            "buckets up to anchors + 1 texts; linear in the bucket beyond).",
+            min=1,
+        ),
+    ] = DEFAULT_ANCHORS,
     seed: Annotated[int, typer.Option(help="MinHash permutation seed (datasketch's).")] = 1,
     engine: Annotated[
         str,
@@ -370,7 +369,7 @@ def dedup(
     try:
         config = DedupConfig(
             signature=SignatureConfig(num_perm=num_perm, ngram=ngram, seed=seed, engine=engine),
-            lsh=LshConfig(threshold=threshold, bands=bands, rows=rows, url_key=url_key),
+            lsh=LshConfig(threshold=threshold, bands=bands, rows=rows, url_key=url_key, anchors=anchors),
         )
         config.bands_rows  # noqa: B018 - validates threshold / bands / rows now, with the option's name
     except ValueError as error:

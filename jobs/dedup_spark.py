@@ -1,6 +1,7 @@
-"""The shuffle half of dedup, as Spark DataFrame work: bucket rows, star edges, connected components
-(large-star/small-star with checkpointing, or union-find in one process below a size switch), and version
-ranking per cluster with Window functions.
+"""The shuffle half of dedup, as Spark DataFrame work: the text graph (band-bucket candidate pairs verified
+against their sketches, URL buckets as star edges), connected components (large-star/small-star with
+checkpointing, or union-find in one process below a size switch), cluster names, and version ranking per
+cluster with Window functions. The single-process reference is dedup.local; tests check they agree.
 
 Only documents that share a bucket with another document take part in the Window work; the rest are
 singletons whose values are constants, so the per-cluster shuffle is proportional to the duplicates, not the
@@ -16,13 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from corpus.stats import REJECT_REASON, REJECT_SAMPLE_BYTES
-from dedup.kernel import BUCKET_KEYS
+from dedup.kernel import BAND_KEYS, SKETCH, URL_KEY
 from dedup.union_find import component_roots
+from dedup.verify import verify_batch
 from dedup.versions import DUMP_DATE, FROM_INDEX, KEEP_POLICIES, LENGTH, SEEN_DATE, TEXT_HASH, VERSION_DATE
 
 NONE = int(np.iinfo(np.int64).min)  # a missing date: sorts oldest, as in dedup.versions
@@ -35,25 +36,27 @@ NARROW_COLUMNS = ("id", TEXT_HASH, LENGTH, VERSION_DATE, SEEN_DATE, DUMP_DATE, F
 
 @dataclass
 class ComponentsReport:
-    """How the components were found: edges, the path taken and the large/small-star rounds."""
+    """How the clusters were found: candidate pairs compared, pairs verified, URL edges, edges in all, the
+    path taken and the large/small-star rounds."""
 
+    candidates: int = 0
+    verified: int = 0
+    url_edges: int = 0
     edges: int = 0
     path: str = "none"  # local | spark | none
     rounds: int = 0
 
 
-def bucket_rows(df: DataFrame, node: str = "id") -> DataFrame:
-    """One row per (bucket key, document), the document named by column `node` (called `id` here)."""
-    return df.select(F.col(node).alias("id"), F.explode(BUCKET_KEYS).alias("key"))
+def band_rows(df: DataFrame) -> DataFrame:
+    """One row per (band key, text): the nodes of the dedup graph are distinct texts (TEXT_HASH)."""
+    return df.select(F.explode(BAND_KEYS).alias("key"), F.col(TEXT_HASH).alias("id"))
 
 
-def node_keys(bits: int = 64) -> Column:
-    """A key per document id (Spark's xxhash64, its low `bits` bits) for the bucket and edge shuffles, which
-    move fewer bytes and compare faster on longs than on string ids. Two ids may share a key;
-    `named_components` detects that and the job falls back to string ids, so results never depend on the
-    hash (tests force collisions with few bits)."""
-    key = F.xxhash64(F.col("id"))
-    return key if bits >= 64 else key.bitwiseAND(F.lit((1 << bits) - 1))
+def url_rows(df: DataFrame) -> DataFrame:
+    """One row per (URL resource key, text) of the documents that have a URL key."""
+    return df.filter(F.col(URL_KEY).isNotNull()).select(
+        F.col(URL_KEY).alias("key"), F.col(TEXT_HASH).alias("id")
+    )
 
 
 @contextmanager
@@ -105,18 +108,64 @@ def split_duplicate_ids(
     return df.join(ids, "id", "left_anti").unionByName(kept), extra
 
 
+def candidate_pairs(
+    bands: DataFrame, anchors: int, broadcast_max_buckets: int = BROADCAST_MAX_BUCKETS
+) -> DataFrame:
+    """Candidate pairs (src, dst), src > dst, of band bucket rows (key, id): each text of a bucket paired
+    with the bucket's `anchors` smallest texts below it (dedup.lsh.candidate_pairs, in Spark). Buckets of
+    two texts (most of them) give their pair from the aggregate alone; only larger buckets are joined back to
+    their members, ranked within the bucket, so a bucket of k texts costs k x anchors pairs, never k^2."""
+    with one_phase_aggregates(bands.sparkSession):  # nearly every key is one band of one document
+        shared = (
+            bands.groupBy("key")
+            .agg(F.min("id").alias("root"), F.max("id").alias("top"), F.count(F.lit(1)).alias("n"))
+            .filter(F.col("root") != F.col("top"))  # two or more distinct texts
+            .localCheckpoint(eager=True)
+        )
+    pairs = shared.filter(F.col("n") == 2).select(F.col("top").alias("src"), F.col("root").alias("dst"))
+    big = shared.filter(F.col("n") > 2).select("key")
+    if big.count() <= broadcast_max_buckets:
+        big = F.broadcast(big)
+    members = bands.join(big, "key").distinct()
+    ranked = members.withColumn("rank", F.row_number().over(Window.partitionBy("key").orderBy("id")))
+    anchor_rows = ranked.filter(F.col("rank") <= anchors).select(
+        "key", F.col("id").alias("dst"), F.col("rank").alias("anchor_rank")
+    )
+    anchored = (
+        ranked.join(anchor_rows, "key")
+        .filter(F.col("anchor_rank") < F.col("rank"))
+        .select(F.col("id").alias("src"), "dst")
+    )
+    return pairs.unionByName(anchored).distinct()
+
+
+def verified_edges(pairs: DataFrame, sketches: DataFrame, num_perm: int, threshold: float) -> DataFrame:
+    """The candidate `pairs` (src, dst) whose estimated Jaccard similarity reaches `threshold`, as (src, dst,
+    similarity); `sketches` holds (id, sketch) of the texts (dedup.verify)."""
+    nodes = pairs.select(F.col("src").alias("id")).unionByName(pairs.select(F.col("dst").alias("id")))
+    needed = sketches.join(nodes.distinct(), "id", "left_semi").dropDuplicates(["id"])
+    joined = (
+        pairs.join(needed.select(F.col("id").alias("src"), F.col(SKETCH).alias("src_sketch")), "src")
+        .join(needed.select(F.col("id").alias("dst"), F.col(SKETCH).alias("dst_sketch")), "dst")
+        .select("src", "dst", "src_sketch", "dst_sketch")
+    )
+
+    def verify(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            yield verify_batch(batch, num_perm, threshold)
+
+    return joined.mapInArrow(verify, "src long, dst long, similarity double")
+
+
 def star_edges(buckets: DataFrame, broadcast_max_buckets: int = BROADCAST_MAX_BUCKETS) -> DataFrame:
-    """Edges (src, dst) from every member of a bucket to the bucket's smallest id, distinct, src > dst.
-    Two-member buckets (most of them) give their edge from the aggregate alone; only larger buckets are
-    joined back to their members, which stays linear in the bucket's size. The shared buckets are few
-    next to the bucket rows (one per band and document), so they are materialised once and, when at most
-    `broadcast_max_buckets`, broadcast: the bucket rows are then shuffled once (for the aggregate), not
-    twice (again for the join)."""
-    with one_phase_aggregates(buckets.sparkSession):  # nearly every bucket key is one band of one document
+    """Edges (src, dst) from every member of a bucket (key, id) to the bucket's smallest id, distinct,
+    src > dst: the edges of URL buckets, which need no verification. Two-member buckets give their edge from
+    the aggregate alone; only larger buckets are joined back to their members."""
+    with one_phase_aggregates(buckets.sparkSession):
         shared = (
             buckets.groupBy("key")
             .agg(F.min("id").alias("root"), F.max("id").alias("top"), F.count(F.lit(1)).alias("n"))
-            .filter(F.col("n") > 1)
+            .filter(F.col("root") != F.col("top"))
             .localCheckpoint(eager=True)
         )
     pairs = shared.filter(F.col("n") == 2).select(F.col("top").alias("src"), F.col("root").alias("dst"))
@@ -189,40 +238,6 @@ def local_components(spark: SparkSession, edges: DataFrame) -> DataFrame:
     return spark.createDataFrame(pa.table({"id": nodes, "cluster_id": roots}))
 
 
-class KeyCollision(Exception):
-    """Two document ids share a node key (xxhash64): components must be found on the string ids."""
-
-
-def named_components(mapping: DataFrame, nodes: DataFrame, broadcast: bool, local: bool = False) -> DataFrame:
-    """(id, cluster_id) with string ids from a (node key, root key) `mapping`: `nodes` holds (node, id) of
-    every document; cluster_id is the smallest id of the component, as on the string path. Raises
-    KeyCollision when a key of the mapping names two different ids. `local`: the mapping came from the
-    driver's union-find and is small; name it there too (one Spark job instead of five)."""
-    keyed = mapping.select(F.col("id").alias("node"), F.col("cluster_id").alias("root"))
-    if local:
-        named = F.broadcast(keyed).join(nodes, "node").toArrow()
-        return nodes.sparkSession.createDataFrame(name_components_locally(named))
-    named = (F.broadcast(keyed) if broadcast else keyed).join(nodes, "node").persist()
-    clash = named.groupBy("node").agg(F.min("id").alias("a"), F.max("id").alias("b")).filter("a != b")
-    if clash.limit(1).count():
-        named.unpersist()
-        raise KeyCollision
-    roots = named.groupBy("root").agg(F.min("id").alias("cluster_id"))
-    result = named.join(roots, "root").select("id", "cluster_id").distinct().localCheckpoint(eager=True)
-    named.unpersist()
-    return result
-
-
-def name_components_locally(named: pa.Table) -> pa.Table:
-    """(id, cluster_id) from an Arrow table of (node, root, id) rows, as `named_components` does in Spark."""
-    ids = named.group_by("node").aggregate([("id", "min"), ("id", "max")])
-    if ids.num_rows and not pc.all(pc.equal(ids.column("id_min"), ids.column("id_max"))).as_py():
-        raise KeyCollision
-    roots = named.group_by("root").aggregate([("id", "min")]).rename_columns(["root", "cluster_id"])
-    pairs = named.join(roots, "root").group_by(["id", "cluster_id"]).aggregate([])
-    return pairs.sort_by("id").select(["id", "cluster_id"])
-
-
 def connected_components(
     spark: SparkSession, edges: DataFrame, max_local_edges: int = DEFAULT_MAX_LOCAL_EDGES
 ) -> tuple[DataFrame, ComponentsReport]:
@@ -233,7 +248,8 @@ def connected_components(
     report = ComponentsReport(edges=n)
     if n == 0:
         report.path = "none"
-        empty = spark.createDataFrame([], "id string, cluster_id string")
+        node_type = edges.schema["src"].dataType.simpleString()
+        empty = spark.createDataFrame([], f"id {node_type}, cluster_id {node_type}")
         return empty, report
     if n <= max_local_edges:
         report.path = "local"
@@ -244,6 +260,49 @@ def connected_components(
     result = result.localCheckpoint(eager=True)
     edges.unpersist()
     return result, report
+
+
+def document_clusters(
+    spark: SparkSession,
+    universe: DataFrame,
+    anchors: int,
+    num_perm: int,
+    threshold: float,
+    max_local_edges: int = DEFAULT_MAX_LOCAL_EDGES,
+) -> tuple[DataFrame, ComponentsReport]:
+    """(id, cluster_id) of every document of `universe` (kernel columns) that shares a cluster with another:
+    components of the text graph, plus texts that several documents carry. cluster_id is the smallest
+    document id of the component, as in dedup.local.cluster_table."""
+    report = ComponentsReport()
+    pairs = candidate_pairs(band_rows(universe), anchors).persist()
+    report.candidates = pairs.count()
+    verified = verified_edges(
+        pairs, universe.select(F.col(TEXT_HASH).alias("id"), SKETCH), num_perm, threshold
+    )
+    verified = verified.select("src", "dst").localCheckpoint(eager=True)
+    pairs.unpersist()
+    report.verified = verified.count()
+    by_url = star_edges(url_rows(universe)).localCheckpoint(eager=True)
+    report.url_edges = by_url.count()
+    edges = verified.unionByName(by_url).distinct()
+    components, found = connected_components(spark, edges, max_local_edges)
+    report.edges, report.path, report.rounds = found.edges, found.path, found.rounds
+    with one_phase_aggregates(spark):
+        repeated = (
+            universe.groupBy(F.col(TEXT_HASH).alias("id"))
+            .count()
+            .filter(F.col("count") > 1)
+            .select("id", F.col("id").alias("cluster_id"))
+            .localCheckpoint(eager=True)
+        )
+    roots = components.unionByName(repeated.join(components, "id", "left_anti"))
+    n_roots = roots.count()
+    texts = F.broadcast(roots) if n_roots <= BROADCAST_MAX_BUCKETS else roots
+    named = universe.select("id", F.col(TEXT_HASH).alias("_node")).join(
+        texts.select(F.col("id").alias("_node"), F.col("cluster_id").alias("_root")), "_node"
+    )
+    mapping = named.select("id", F.min("id").over(Window.partitionBy("_root")).alias("cluster_id"))
+    return mapping.localCheckpoint(eager=True), report
 
 
 def narrow_frame(df: DataFrame) -> DataFrame:
@@ -298,21 +357,26 @@ def rank_versions(members: DataFrame, policy: str = "newest") -> DataFrame:
         F.col("_vk._d0").desc(), F.col("_vk._d1").desc(), F.col("_vk._d2").desc(), F.col(TEXT_HASH).asc()
     )
     versions = versions.select(
-        "cluster_id", TEXT_HASH, (F.row_number().over(by_version) - 1).alias("version_rank")
+        "cluster_id",
+        TEXT_HASH,
+        (F.row_number().over(by_version) - 1).alias("version_rank"),
+        F.col("_vk._d0").alias("_text_date"),  # the version date of the text's most recent copy
     )
     prefer = preference(policy)
     exact = Window.partitionBy("cluster_id", TEXT_HASH).orderBy(F.col(FROM_INDEX).desc(), *prefer)
     newest = F.max(F.when(F.col(D0) != NONE, F.col(D0))).over(cluster)
-    dated = F.col(D0) != NONE
+    text_date = F.col("_text_date")
+    dated = text_date != NONE
     ranked = (
         members.join(versions, ["cluster_id", TEXT_HASH])
         .withColumn("cluster_size", F.count(F.lit(1)).over(cluster))
         .withColumn("is_exact_dup", F.row_number().over(exact) > 1)
-        .withColumn("is_stale", dated & (F.col(D0) < newest))
+        .withColumn("is_stale", dated & (text_date < newest))
         .withColumn(
             "staleness_days",
-            F.when(dated, F.floor((newest - F.col(D0)) / F.lit(86_400_000_000)).cast("int")),
+            F.when(dated, F.floor((newest - text_date) / F.lit(86_400_000_000)).cast("int")),
         )
+        .drop("_text_date")
     )
     keep_order = Window.partitionBy("cluster_id").orderBy(F.col("is_exact_dup").asc(), *prefer)
     first = F.row_number().over(keep_order) == 1

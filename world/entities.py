@@ -176,7 +176,7 @@ def month_start(index: int) -> datetime:
 def build_world(config: WorldConfig) -> World:
     """Draw the entities, their languages, popularity and fact timelines from the config's seed."""
     rng = np.random.Generator(np.random.PCG64([config.seed, 1]))
-    words = _unique_words(rng, config.entities + config.people + config.cities + config.products)
+    words = invented_words(rng, config.entities + config.people + config.cities + config.products)
     entity_names = words[: config.entities]
     surnames = words[config.entities : config.entities + config.people]
     cities = words[config.entities + config.people : config.entities + config.people + config.cities]
@@ -286,7 +286,7 @@ def _fact_at(timeline: list[Fact], month: int) -> Fact:
     raise ValueError(f"month {month} is before the timeline of {timeline[0].fact_id}")
 
 
-def _unique_words(rng: np.random.Generator, n: int) -> list[str]:
+def invented_words(rng: np.random.Generator, n: int) -> list[str]:
     """`n` distinct capitalised invented words of 2-3 syllables, in draw order."""
     seen: set[str] = set()
     words: list[str] = []

@@ -18,7 +18,7 @@ from datetime import datetime
 
 import numpy as np
 
-from world.entities import Entity, Fact, since_year
+from world.entities import Entity, Fact, invented_words, since_year
 
 # {s} subject, {v} value, {y} year the value became true. In every template {s} comes before the first {v}.
 FACT_TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
@@ -277,7 +277,10 @@ NEWS_OPENERS: dict[str, tuple[str, ...]] = {
     "nl": ("Hier volgt een korte update over {s}.", "Enkele feiten over {s}."),
 }
 
-# Filler prose: subject + predicate (+ tail), all subjects singular so every combination is grammatical.
+# Filler prose: subject (+ "in <place>") + predicate (+ tail), all subjects singular so every combination is
+# grammatical. The places are invented per page: without them, pages drawn from this small grammar share
+# half their 5-word shingles, which distinct pages on the web do not.
+FILLER_PREPOSITIONS: dict[str, str] = {"en": "in", "de": "in", "fr": "à", "es": "en", "it": "a", "nl": "in"}
 FILLER_SUBJECTS: dict[str, tuple[str, ...]] = {
     "en": (
         "The old bakery",
@@ -528,24 +531,31 @@ def news_page(
 
 
 def filler_page(rng: np.random.Generator, lang: str, words: int) -> Page:
-    """Unrelated everyday prose of about `words` whitespace words, in paragraphs of 3-6 sentences."""
+    """Unrelated everyday prose of about `words` whitespace words, in paragraphs of 3-6 sentences, about
+    three invented places of its own (hyphenated, so never an entity's name)."""
+    places = tuple("-".join(pair) for pair in zip(*[iter(invented_words(rng, 6))] * 2, strict=True))
     paragraphs: list[str] = []
     total = 0
     while total < words:
-        sentences = filler_sentences(rng, lang, int(rng.integers(3, 7)))
+        sentences = filler_sentences(rng, lang, int(rng.integers(3, 7)), places)
         paragraph = " ".join(sentences)
         paragraphs.append(paragraph)
         total += len(paragraph.split())
     return Page(_pick(rng, FILLER_TITLES[lang]), tuple(paragraphs), lang)
 
 
-def filler_sentences(rng: np.random.Generator, lang: str, n: int) -> list[str]:
-    """`n` filler sentences in `lang`."""
-    return [
-        " ".join((_pick(rng, FILLER_SUBJECTS[lang]), _pick(rng, FILLER_PREDICATES[lang])))
-        + f"{_pick(rng, FILLER_TAILS[lang])}."
-        for _ in range(n)
-    ]
+def filler_sentences(
+    rng: np.random.Generator, lang: str, n: int, places: Sequence[str] = ()
+) -> list[str]:
+    """`n` filler sentences in `lang`; with `places`, each subject is placed in one of them."""
+    sentences = []
+    for _ in range(n):
+        subject = _pick(rng, FILLER_SUBJECTS[lang])
+        if places:
+            subject += f" {FILLER_PREPOSITIONS[lang]} {_pick(rng, places)}"
+        predicate = _pick(rng, FILLER_PREDICATES[lang])
+        sentences.append(f"{subject} {predicate}{_pick(rng, FILLER_TAILS[lang])}.")
+    return sentences
 
 
 def page_html(

@@ -95,6 +95,7 @@ def test_cli_end_to_end(docs: Path, tmp_path: Path) -> None:
     kept = pq.read_table(out).column("id").to_pylist()
     assert all(doc_id.endswith("/0") for doc_id in kept)
     settings = json.loads((out / "_dedup.json").read_text())
-    assert (settings["lsh"]["bands"], settings["lsh"]["rows"], settings["keep"]) == (9, 13, "oldest")
+    assert (settings["lsh"]["bands"], settings["lsh"]["rows"], settings["keep"]) == (14, 9, "oldest")
+    assert settings["components"]["candidates"] >= settings["components"]["verified"] > 0
     assert json.loads((tmp_path / "index" / "_index.json").read_text())["documents"] == 20
     assert "documents in" in result.stdout

@@ -1,4 +1,4 @@
-"""Banding, URL resource keys and star edges."""
+"""Banding, URL resource keys, star edges and anchored candidate pairs."""
 
 from __future__ import annotations
 
@@ -6,14 +6,23 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from dedup.lsh import LshConfig, candidate_probability, normalize_urls, optimal_bands, star_edges, url_keys
+from dedup.lsh import (
+    LshConfig,
+    candidate_pairs,
+    candidate_probability,
+    normalize_urls,
+    optimal_bands,
+    star_edges,
+    url_keys,
+)
 
 
 def test_optimal_bands_follow_the_threshold() -> None:
-    assert optimal_bands(0.8, 128) == (9, 13)
-    assert optimal_bands(0.5, 128) == (25, 5)
-    # The S-curve is steep around the threshold: likely above it, unlikely well below it.
-    assert candidate_probability(0.7, 25, 5) > 0.98 and candidate_probability(0.1, 25, 5) < 0.001
+    # False negatives weigh 9:1 (candidates are verified): more, shorter bands than datasketch's default.
+    assert optimal_bands(0.8, 128) == (14, 9)
+    assert optimal_bands(0.5, 128) == (32, 4)
+    # The S-curve is steep around the threshold: likely at it, unlikely well below it.
+    assert candidate_probability(0.5, 32, 4) > 0.85 and candidate_probability(0.1, 32, 4) < 0.005
 
 
 def test_lsh_config_errors_name_the_field() -> None:
@@ -21,6 +30,10 @@ def test_lsh_config_errors_name_the_field() -> None:
         LshConfig(threshold=1.5).resolve(128)
     with pytest.raises(ValueError, match="bands and rows"):
         LshConfig(bands=4).resolve(128)
+    with pytest.raises(ValueError, match="anchors"):
+        LshConfig(anchors=0).resolve(128)
+    with pytest.raises(ValueError, match="threshold"):
+        LshConfig(threshold=0.0, bands=4, rows=4).resolve(128)  # verification needs it even with bands
     with pytest.raises(ValueError, match="exceeds num_perm"):
         LshConfig(bands=20, rows=10).resolve(128)
     assert LshConfig(bands=16, rows=8).resolve(128) == (16, 8)
@@ -58,3 +71,33 @@ def test_a_bucket_of_100k_identical_documents_is_linear() -> None:
     keys = np.zeros(n, dtype=np.int64)  # every document in one bucket (boilerplate)
     src, dst = star_edges(keys, np.arange(n, dtype=np.int64)[::-1].copy())
     assert len(src) == n - 1 and set(dst.tolist()) == {0}
+
+
+def _brute_force_pairs(keys: np.ndarray, nodes: np.ndarray, anchors: int) -> set[tuple[int, int]]:
+    """The rule, written out: each node of a bucket with each of the bucket's `anchors` smallest nodes
+    below it."""
+    pairs = set()
+    for key in set(keys.tolist()):
+        members = sorted(set(nodes[keys == key].tolist()))
+        for j, node in enumerate(members):
+            pairs.update((node, members[i]) for i in range(min(j, anchors)))
+    return pairs
+
+
+@pytest.mark.parametrize("anchors", [1, 3, 8])
+def test_candidate_pairs_follow_the_anchor_rule(anchors: int) -> None:
+    rng = np.random.default_rng(anchors)
+    keys = rng.integers(0, 30, 600)
+    nodes = rng.integers(-(2**40), 2**40, 600) // 2**30  # repeats within and across buckets
+    src, dst = candidate_pairs(keys, nodes, anchors)
+    got = list(zip(src.tolist(), dst.tolist(), strict=True))
+    assert got == sorted(set(got)) and all(s > d for s, d in got)
+    assert set(got) == _brute_force_pairs(keys, nodes, anchors)
+
+
+def test_small_buckets_give_all_pairs_and_large_ones_stay_linear() -> None:
+    src, dst = candidate_pairs(np.zeros(4, np.int64), np.array([9, 3, 7, 3]), anchors=8)
+    assert sorted(zip(src.tolist(), dst.tolist(), strict=True)) == [(7, 3), (9, 3), (9, 7)]
+    n = 100_000  # one bucket of distinct texts (a template shared by a whole site)
+    src, dst = candidate_pairs(np.zeros(n, np.int64), np.arange(n, dtype=np.int64)[::-1].copy(), anchors=8)
+    assert len(src) == 8 * n - 36 and set(dst.tolist()) == set(range(8))

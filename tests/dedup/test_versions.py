@@ -95,7 +95,7 @@ def test_index_rows_win_exact_ties_and_are_never_kept() -> None:
     out = rank_versions(cluster(rows, from_index=[True, False, False])).to_pydict()
     assert out["is_exact_dup"] == [False, True, False]  # b copies the indexed a
     assert out["_keep"] == [False, False, False]  # the resource's newest version is already kept
-    assert out["is_stale"] == [True, False, True]
+    assert out["is_stale"] == [False, False, True]  # a copies the newest version (b): not stale
 
 
 def test_unknown_policy() -> None:

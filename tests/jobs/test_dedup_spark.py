@@ -16,13 +16,15 @@ import pytest
 
 from corpus.schema import conform
 from dedup.kernel import DedupConfig
-from dedup.local import dedup_table, local_edges
-from dedup.lsh import LshConfig
+from dedup.local import dedup_table, text_graph
+from dedup.lsh import LshConfig, candidate_pairs
+from dedup.lsh import star_edges as lsh_star_edges
 from dedup.minhash import SignatureConfig
 from dedup.union_find import UnionFind
 from jobs import dedup_spark as dspark
 from jobs.dedup import DedupJob, run_dedup
-from tests.dedup.helpers import version_documents
+from tests.dedup.helpers import template_pages, version_documents
+from tests.shared_data import SHARED_DATA
 
 RESULT = ["id", "cluster_id", "cluster_size", "version_rank", "is_exact_dup", "is_stale", "staleness_days"]
 
@@ -40,22 +42,21 @@ def read_sorted(folder: Path) -> pa.Table:
 
 
 def test_spark_components_equal_union_find_on_real_edges(spark, data_dir: Path) -> None:
-    # Text-only banding at a low threshold gives a graph with many non-trivial components.
+    # Text-only banding at a low threshold gives a text graph with many non-trivial components.
     config = DedupConfig(lsh=LshConfig(threshold=0.3, url_key=False))
-    annotated = dedup_table(version_documents(data_dir, articles=15), config)
-    ids, src, dst = local_edges(annotated)
+    annotated = dedup_table(version_documents(data_dir, articles=15, url=False), config)
+    graph = text_graph(annotated, config)
+    src, dst = graph.texts[graph.src].tolist(), graph.texts[graph.dst].tolist()
     edges = spark.createDataFrame(
-        pa.table(
-            {"src": pa.array(ids[src].tolist(), pa.string()), "dst": pa.array(ids[dst].tolist(), pa.string())}
-        )
+        pa.table({"src": pa.array(src, pa.int64()), "dst": pa.array(dst, pa.int64())})
     )
     uf = UnionFind()
-    for a, b in zip(ids[src].tolist(), ids[dst].tolist(), strict=True):
+    for a, b in zip(src, dst, strict=True):
         uf.union(a, b)
     expected = uf.roots()
     for limit, path in ((10**9, "local"), (0, "spark")):
         mapping, report = dspark.connected_components(spark, edges, max_local_edges=limit)
-        assert report.path == path and report.edges == len(src) > 30
+        assert report.path == path and report.edges == len(set(zip(src, dst, strict=True))) > 30
         got = {r["id"]: r["cluster_id"] for r in mapping.collect()}
         assert got == expected
     assert len(set(expected.values())) > 5
@@ -71,49 +72,50 @@ def test_spark_components_on_a_long_chain(spark) -> None:
     assert {r["cluster_id"] for r in mapping.collect()} == {"doc0000"} and report.rounds >= 2
 
 
-def test_star_edges_broadcast_and_shuffle_joins_agree(spark, data_dir: Path) -> None:
-    from dedup.kernel import KERNEL_FIELDS, dedup_kernel
-    from jobs.stage import map_kernel
-
-    config = DedupConfig(lsh=LshConfig(threshold=0.3))
-    docs = spark.createDataFrame(version_documents(data_dir, articles=20))
-    signed = map_kernel(docs, dedup_kernel(config), KERNEL_FIELDS).select("id", dspark.BUCKET_KEYS)
-    buckets = dspark.bucket_rows(signed)
+def test_candidate_pairs_and_url_stars_equal_the_reference(spark) -> None:
+    rng = np.random.default_rng(3)
+    keys, nodes = rng.integers(0, 40, 2000), rng.integers(0, 300, 2000) * 7919 - 10**6
+    rows = spark.createDataFrame(pa.table({"key": pa.array(keys), "id": pa.array(nodes)}))
     as_set = lambda df: {(r["src"], r["dst"]) for r in df.collect()}  # noqa: E731
-    broadcast = as_set(dspark.star_edges(buckets))
-    shuffled = as_set(dspark.star_edges(buckets, broadcast_max_buckets=-1))
-    assert broadcast == shuffled
-    assert len(broadcast) > 50 and all(src > dst for src, dst in broadcast)
+    for anchors in (1, 4):
+        expected = set(zip(*(a.tolist() for a in candidate_pairs(keys, nodes, anchors)), strict=True))
+        assert as_set(dspark.candidate_pairs(rows, anchors)) == expected
+        assert as_set(dspark.candidate_pairs(rows, anchors, broadcast_max_buckets=-1)) == expected
+    stars = set(zip(*(a.tolist() for a in lsh_star_edges(keys, nodes)), strict=True))
+    assert (
+        as_set(dspark.star_edges(rows)) == as_set(dspark.star_edges(rows, broadcast_max_buckets=-1)) == stars
+    )
 
 
-def test_a_bucket_of_100k_identical_documents(spark) -> None:
-    n = 100_000
-    rows = spark.range(n).selectExpr("format_string('id%06d', id) as id", "array(42L, id) as _bucket_keys")
-    edges = dspark.star_edges(dspark.bucket_rows(rows))
-    assert edges.count() == n - 1  # one star, not n^2/2 pairs
-    assert edges.selectExpr("min(dst)", "max(dst)").first() == ("id000000", "id000000")
+def test_a_bucket_of_100k_texts_gives_linear_pairs(spark) -> None:
+    n = 100_000  # distinct texts sharing one band (a site-wide template): k x anchors pairs, not k^2 / 2
+    rows = spark.range(n).selectExpr("42L as key", "id")
+    pairs = dspark.candidate_pairs(rows, anchors=8)
+    assert pairs.count() == 8 * n - 36
+    assert pairs.selectExpr("min(dst)", "max(dst)").first() == (0, 7)
 
 
-def test_job_matches_local_reference_and_is_deterministic(
-    spark, versions_parquet: Path, data_dir: Path, tmp_path: Path
-) -> None:
+def _determinism_inputs(spark, folder: Path) -> Path:
+    """Template pages (made here) plus the real Wikipedia versions where the shared samples exist."""
+    tables = [template_pages()]
+    if SHARED_DATA.is_dir():
+        tables.append(version_documents(SHARED_DATA).select(tables[0].column_names))
+    folder.mkdir()
+    pq.write_table(pa.concat_tables(tables), folder / "docs.parquet")
+    return folder
+
+
+def test_job_matches_local_reference_and_is_deterministic(spark, tmp_path: Path) -> None:
+    documents = _determinism_inputs(spark, tmp_path / "docs")
+    n = pq.read_metadata(documents / "docs.parquet").num_rows
     outputs = []
-    # "e" and "f" key the bucket shuffle with 4-bit node keys: ids collide, and the job must notice (in the
-    # driver's naming and in Spark's) and fall back to string ids with the same result.
-    for name, partitions, limit, bits in (
-        ("a", 2, 10**9, 64),
-        ("c", 7, 0, 64),
-        ("d", 2, 10**9, 64),
-        ("e", 7, 10**9, 4),
-        ("f", 2, 0, 4),
-    ):
+    # 2 and 7 input partitions, components in the driver and in Spark, and a rerun.
+    for name, partitions, limit in (("a", 2, 10**9), ("b", 7, 0), ("c", 2, 10**9)):
         source = tmp_path / f"in-{name}"
-        spark.read.parquet(str(versions_parquet)).repartition(partitions).write.parquet(str(source))
+        spark.read.parquet(str(documents)).repartition(partitions).write.parquet(str(source))
         out = tmp_path / f"out-{name}"
-        job = DedupJob(keep="all", max_local_edges=limit, node_key_bits=bits)
-        stats = run_dedup(spark, [str(source)], str(out), job)
-        assert stats.docs_in == stats.docs_out == 572 and stats.balanced
-        assert stats.counters.get("node_key_collisions", 0) == (1 if bits < 64 else 0)
+        stats = run_dedup(spark, [str(source)], str(out), DedupJob(keep="all", max_local_edges=limit))
+        assert stats.docs_in == stats.docs_out == n and stats.balanced
         outputs.append(out)
     tables = [read_sorted(o) for o in outputs]
     for other in tables[1:]:
@@ -123,26 +125,51 @@ def test_job_matches_local_reference_and_is_deterministic(
     assert all(names == files[0] for names in files)
     for name in files[0]:
         assert len({(output / name).read_bytes() for output in outputs}) == 1
-    reference = dedup_table(version_documents(data_dir), DedupConfig(), "all")
-    reference = reference.sort_by("id").select(RESULT)
+    reference = dedup_table(pq.read_table(documents), DedupConfig(), "all").sort_by("id").select(RESULT)
     assert tables[0].select(RESULT).cast(reference.schema).equals(reference)
-    assert json.loads((outputs[1] / "_dedup.json").read_text())["components"]["path"] == "spark"
-
-
-def test_named_components_in_the_driver_and_in_spark_agree(spark) -> None:
-    # node keys 1..4: two components {1, 2} and {3, 4}; "b" appears twice (one id in two input files)
-    mapping = spark.createDataFrame([(1, 1), (2, 1), (3, 3), (4, 3)], "id long, cluster_id long")
-    nodes = spark.createDataFrame(
-        [(1, "d"), (2, "b"), (2, "b"), (3, "z"), (4, "a"), (9, "q")], "node long, id string"
+    report = json.loads((outputs[1] / "_dedup.json").read_text())["components"]
+    assert report["path"] == "spark" and report["candidates"] > report["verified"] > 0
+    assert len(set(tables[0].column("cluster_id").to_pylist())) == n - 3 - (
+        472 if SHARED_DATA.is_dir() else 0
     )
-    expected = [("a", "a"), ("b", "b"), ("d", "b"), ("z", "a")]
-    for local in (True, False):
-        named = dspark.named_components(mapping, nodes, broadcast=True, local=local)
-        assert sorted(named.collect()) == expected
-    clashing = nodes.unionByName(spark.createDataFrame([(3, "y")], "node long, id string"))
-    for local in (True, False):
-        with pytest.raises(dspark.KeyCollision):
-            dspark.named_components(mapping, clashing, broadcast=False, local=local)
+
+
+def test_exact_copies_without_edges_form_one_cluster_named_by_the_smallest_id(spark, tmp_path: Path) -> None:
+    added = datetime(2026, 1, 1, tzinfo=UTC)
+    rows = [
+        {
+            "id": "z",
+            "text": "one two three four five six",
+            "source": "t",
+            "added": added,
+            "url": "https://a/1",
+        },
+        {
+            "id": "m",
+            "text": "One two, three four five six!",
+            "source": "t",
+            "added": added,
+            "url": "https://b/2",
+        },
+        {
+            "id": "q",
+            "text": "seven eight nine ten eleven",
+            "source": "t",
+            "added": added,
+            "url": "https://a/1",
+        },
+        {"id": "k", "text": "something else entirely here", "source": "t", "added": added, "url": None},
+    ]
+    (tmp_path / "in").mkdir()
+    table = pa.Table.from_pylist(rows)
+    pq.write_table(
+        pa.Table.from_batches([conform(b) for b in table.to_batches()]), tmp_path / "in" / "d.parquet"
+    )
+    run_dedup(spark, [str(tmp_path / "in")], str(tmp_path / "out"), DedupJob(keep="all"))
+    out = {r["id"]: r for r in pq.read_table(tmp_path / "out").to_pylist()}
+    # z and m: the same normalised text; q: the same URL as z. One cluster, named "m"; k alone.
+    assert {i: out[i]["cluster_id"] for i in "zmqk"} == {"z": "m", "m": "m", "q": "m", "k": "k"}
+    assert out["z"]["is_exact_dup"] != out["m"]["is_exact_dup"] and out["z"]["cluster_size"] == 3
 
 
 @pytest.mark.parametrize("policy", ["newest", "oldest", "first-seen", "longest", "all"])

@@ -1,0 +1,185 @@
+"""Dedup scored against the generated world's own truth, in several seeds.
+
+For each seed, a `tiny` world is generated and run through the real pipeline (`chronomix run`: world,
+ingest, date with the world's reference versions, dedup with default options and keep all), and the dedup
+output is compared with `world/truth/documents.parquet`:
+
+- a document's resource is its truth `resource`, or its URL where it has none (news and filler pages);
+- pairwise precision and recall of "same cluster" against "same resource";
+- the largest cluster, the resources it mixes, and the clusters that mix resources;
+- stale-flag precision and recall, where a document is truly stale when its resource holds a newer,
+  different version in the corpus (resource pages: a later version month; URL-keyed pages: a different
+  text crawled later);
+- filler pages flagged stale, and how many of them truly are (their own URL has a newer, different capture);
+- chaining: same-cluster pairs whose estimated similarity is far below the threshold (under half of it), and
+  how many of those pairs belong to one resource (version drift) or to two (a chain across resources).
+
+Run: python bench/dedup_truth.py [--seeds 0,1,2,3,4] [--work DIR] [--master local[2]]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import pyarrow as pa  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
+import yaml  # noqa: E402
+
+from dedup.evaluate import flag_scores, largest_cluster_mix, pair_scores, truly_stale  # noqa: E402
+from dedup.kernel import SKETCH, DedupConfig, dedup_kernel  # noqa: E402
+from dedup.verify import estimated_similarity  # noqa: E402
+from dedup.versions import TEXT_HASH  # noqa: E402
+
+TRUTH_COLUMNS = ["id", "resource", "kind", "version_month"]
+
+
+def run_pipeline(seed: int, work: Path, master: str, preset: str) -> Path:
+    """world -> ingest -> date -> dedup (defaults, keep all) for one seed; returns the pipeline folder."""
+    out = work / f"seed{seed}"
+    spec = {
+        "description": f"dedup truth, seed {seed}",
+        "output": str(out),
+        "spark": {"master": master, "conf": ["spark.sql.shuffle.partitions=4", "spark.driver.memory=4g"]},
+        "stages": [
+            {"name": "world", "kind": "world", "preset": preset, "seed": seed},
+            {
+                "name": "ingest",
+                "kind": "ingest",
+                "inputs": ["${world}/dumps"],
+                "added": "2024-01-01T00:00:00Z",
+            },
+            {
+                "name": "dated",
+                "kind": "date",
+                "input": "${ingest}",
+                "reference": "${world}/probes/temporal.parquet",
+            },
+            {"name": "dedup", "kind": "dedup", "input": "${dated}", "keep": "all"},
+        ],
+    }
+    path = work / f"seed{seed}.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    cli = Path(sys.executable).parent / "chronomix"
+    subprocess.run([str(cli), "run", str(path)], check=True, stdout=subprocess.DEVNULL)
+    return out
+
+
+def chain_pairs(table: pa.Table, resources: list[str], threshold: float) -> tuple[int, int]:
+    """(same-cluster pairs estimated below threshold / 2, of which the two documents are one resource)."""
+    kernel = dedup_kernel(DedupConfig())
+    signed = pa.Table.from_batches([kernel(b) for b in table.select(["id", "text"]).to_batches(2000)])
+    sketch = signed.column(SKETCH).combine_chunks()
+    members: dict[str, list[int]] = defaultdict(list)
+    for i, cluster in enumerate(table.column("cluster_id").to_pylist()):
+        members[cluster].append(i)
+    low = same = 0
+    for rows in members.values():
+        if len(rows) < 2:
+            continue
+        a, b = np.triu_indices(len(rows), k=1)
+        left, right = np.asarray(rows)[a], np.asarray(rows)[b]
+        sim = estimated_similarity(sketch.take(pa.array(left)), sketch.take(pa.array(right)), 128)
+        far = sim < threshold / 2
+        low += int(far.sum())
+        same += sum(resources[i] == resources[j] for i, j in zip(left[far], right[far], strict=True))
+    return low, same
+
+
+def score(out: Path, threshold: float) -> dict:
+    """The scores of one seed's dedup output against its world's truth."""
+    docs = pq.read_table(out / "dedup", columns=["id", "text", "url", "crawl_date", "cluster_id", "is_stale"])
+    truth = pq.read_table(out / "world" / "truth" / "documents.parquet", columns=TRUTH_COLUMNS)
+    table = docs.join(truth, "id").sort_by("id")
+    if table.num_rows != docs.num_rows:
+        raise SystemExit(f"{out}: {docs.num_rows - table.num_rows} documents have no truth row")
+    urls, own = table.column("url").to_pylist(), table.column("resource").to_pylist()
+    resources = [r if r is not None else u for r, u in zip(own, urls, strict=True)]
+    clusters = table.column("cluster_id").to_pylist()
+    pairs = pair_scores(resources, clusters)
+    largest, mixed_in_largest, mixed = largest_cluster_mix(resources, clusters)
+    crawl = table.column("crawl_date").to_pylist()
+    order = [
+        v if r is not None else c.strftime("%Y-%m-%dT%H")
+        for v, r, c in zip(table.column("version_month").to_pylist(), own, crawl, strict=True)
+    ]
+    kernel = dedup_kernel(DedupConfig())
+    hashes = pa.concat_arrays(
+        [kernel(b).column(TEXT_HASH) for b in table.select(["id", "text"]).to_batches(2000)]
+    ).to_pylist()
+    true_stale = truly_stale(resources, order, hashes)
+    flagged = table.column("is_stale").to_pylist()
+    stale = flag_scores(true_stale, flagged)
+    kinds = table.column("kind").to_pylist()
+    filler_flagged = [i for i, k in enumerate(kinds) if k == "filler" and flagged[i]]
+    low, low_same = chain_pairs(table, resources, threshold)
+    return {
+        "documents": table.num_rows,
+        "pairs": pairs,
+        "largest": largest,
+        "largest_resources": mixed_in_largest,
+        "mixed_clusters": mixed,
+        "stale": stale,
+        "filler_flagged": len(filler_flagged),
+        "filler_flagged_true": sum(true_stale[i] for i in filler_flagged),
+        "chain_pairs": low,
+        "chain_pairs_same_resource": low_same,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", default="0,1,2,3,4")
+    parser.add_argument("--preset", default="tiny")
+    parser.add_argument("--master", default="local[2]")
+    parser.add_argument(
+        "--work", type=Path, default=None, help="keep the pipelines here (default: a temp dir)"
+    )
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="dedup_truth-"))
+    work.mkdir(parents=True, exist_ok=True)
+    threshold = DedupConfig().lsh.threshold
+    print(f"dedup against the world's truth: preset {args.preset}, default options (threshold {threshold})")
+    header = (
+        f"{'seed':>4} {'docs':>6} {'true pairs':>10} {'pred pairs':>10} {'precision':>9} {'recall':>7} "
+        f"{'largest':>7} {'res. in it':>10} {'mixed':>5} {'stale P':>7} {'stale R':>7} "
+        f"{'filler stale':>12} {'chain pairs':>11} {'of one res.':>11} {'s':>5}"
+    )
+    print(header)
+    rows = []
+    for seed in (int(s) for s in args.seeds.split(",")):
+        started = time.perf_counter()
+        out = run_pipeline(seed, work, args.master, args.preset)
+        r = score(out, threshold)
+        rows.append(r)
+        p, s = r["pairs"], r["stale"]
+        filler = f"{r['filler_flagged']} ({r['filler_flagged_true']} true)"
+        print(
+            f"{seed:>4} {r['documents']:>6} {p.true_pairs:>10} {p.predicted_pairs:>10} {p.precision:>9.4f} "
+            f"{p.recall:>7.4f} {r['largest']:>7} {r['largest_resources']:>10} {r['mixed_clusters']:>5} "
+            f"{s.precision:>7.4f} {s.recall:>7.4f} {filler:>12} {r['chain_pairs']:>11} "
+            f"{r['chain_pairs_same_resource']:>11} {time.perf_counter() - started:>5.0f}",
+            flush=True,
+        )
+    worst = min(rows, key=lambda r: r["pairs"].precision)
+    print(
+        f"worst seed: pairwise precision {worst['pairs'].precision:.4f}; lowest recall "
+        f"{min(r['pairs'].recall for r in rows):.4f}; lowest stale precision "
+        f"{min(r['stale'].precision for r in rows):.4f}"
+    )
+    if args.work is None:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""The single-process dedup (the Spark job's reference) on pages that share a template: candidate pairs are
+verified, so distinct pages stay apart while the versions and a scraped copy of one page form one cluster."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from dedup.evaluate import pair_scores
+from dedup.kernel import BAND_KEYS, DedupConfig, dedup_kernel
+from dedup.local import dedup_table, text_graph
+from dedup.lsh import LshConfig, candidate_pairs
+from dedup.union_find import components
+from dedup.versions import TEXT_HASH
+from tests.dedup.helpers import template_pages
+
+
+def _annotated(table: pa.Table, config: DedupConfig) -> pa.Table:
+    kernel = dedup_kernel(config)
+    return pa.Table.from_batches([kernel(b) for b in table.to_batches(max_chunksize=500)])
+
+
+def test_template_pages_stay_apart_and_one_page_keeps_its_versions() -> None:
+    pages = template_pages()
+    out = dedup_table(pages, DedupConfig(), keep="all").to_pydict()
+    resources = out["resource"]
+    scores = pair_scores(resources, out["cluster_id"])
+    assert (scores.precision, scores.recall, scores.true_pairs) == (1.0, 1.0, 6)
+    row = dict(zip(out["id"], range(len(resources)), strict=True))
+    flagged = {i for i, stale in zip(out["id"], out["is_stale"], strict=True) if stale}
+    # Versions 0 and 1 of page 0 and the scraper's copy of version 0 are stale; nothing else is.
+    assert flagged == {"page000/0", "page000/1", "mirror/0"}
+    assert out["staleness_days"][row["mirror/0"]] == out["staleness_days"][row["page000/0"]] == 360
+    assert out["version_rank"][row["page000/2"]] == 0 and out["cluster_size"][row["page000/2"]] == 4
+
+
+def test_the_same_without_urls_links_the_copy_by_text_alone() -> None:
+    out = dedup_table(template_pages(), DedupConfig(lsh=LshConfig(url_key=False)), keep="newest")
+    scores = pair_scores(out.column("resource").to_pylist(), out.column("cluster_id").to_pylist())
+    assert scores.precision == 1.0 and scores.recall == 1.0
+    kept = [
+        i for i, k in zip(out.column("id").to_pylist(), out.column("_keep").to_pylist(), strict=True) if k
+    ]
+    assert len(kept) == 60 and "page000/2" in kept  # one document per page, page 0's newest version
+
+
+def test_unverified_candidates_would_chain_the_template_pages() -> None:
+    # The control: the same banding without verification (the behaviour before it) merges distinct pages.
+    config = DedupConfig(lsh=LshConfig(url_key=False))
+    annotated = _annotated(template_pages(), config)
+    graph = text_graph(annotated, config)
+    assert graph.candidates >= graph.verified + 20  # template pairs share bands, then fail verification
+    hashes = annotated.column(TEXT_HASH).to_numpy()
+    bands = annotated.column(BAND_KEYS).combine_chunks()
+    src, dst = candidate_pairs(bands.flatten().to_numpy(), np.repeat(hashes, np.diff(bands.offsets)), 8)
+    labels = components(
+        np.searchsorted(graph.texts, src), np.searchsorted(graph.texts, dst), len(graph.texts)
+    )
+    unverified = labels[np.searchsorted(graph.texts, hashes)]
+    scores = pair_scores(annotated.column("resource").to_pylist(), unverified.tolist())
+    assert scores.precision < 0.5

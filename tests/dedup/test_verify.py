@@ -1,0 +1,75 @@
+"""Sketches verify candidate pairs: their estimate equals the full signature's agreement (datasketch's
+`jaccard`) up to the 2^-16 chance of equal low bits, and the kernel keeps only pairs that reach the threshold."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from datasketch import MinHash
+
+from dedup.minhash import SignatureConfig, batch_signatures
+from dedup.shingles import shingle_hash, shingles
+from dedup.verify import estimated_similarity, sketches, verify_batch
+
+WORDS = [f"w{i}" for i in range(400)]
+
+
+def _texts(rng: np.random.Generator, n: int, edits: float) -> list[str]:
+    """n texts: a base text of 150 words, then copies with a share `edits` of their words replaced."""
+    base = rng.choice(WORDS, 150)
+    out = [" ".join(base)]
+    for _ in range(n - 1):
+        copy = base.copy()
+        where = rng.random(len(copy)) < edits
+        copy[where] = rng.choice(WORDS, int(where.sum()))
+        out.append(" ".join(copy))
+    return out
+
+
+def test_sketch_estimate_equals_datasketch_jaccard() -> None:
+    texts = _texts(np.random.default_rng(0), 40, 0.15)
+    sigs = batch_signatures(pa.array(texts), SignatureConfig(num_perm=128)).signatures
+    sk = sketches(sigs)
+    left, right = np.arange(1, 40), np.zeros(39, np.int64)
+    got = estimated_similarity(sk.take(pa.array(left)), sk.take(pa.array(right)), 128)
+    reference = []
+    for i in left:
+        a, b = (MinHash(num_perm=128, scheme="legacy", hashfunc=shingle_hash) for _ in range(2))
+        for gram in shingles(texts[0].split(), 5):
+            a.update(gram)
+        for gram in shingles(texts[int(i)].split(), 5):
+            b.update(gram)
+        reference.append(a.jaccard(b))
+    # Low-bit collisions add ~1/65536 per value: at most one extra agreement in 128 here.
+    assert np.max(np.abs(got - np.array(reference))) <= 1 / 128 + 1e-9
+    assert 0.2 < got.mean() < 0.6  # the edits put these pairs around the threshold, where it matters
+
+
+def test_identical_and_unrelated_texts() -> None:
+    rng = np.random.default_rng(1)
+    texts = [*_texts(rng, 2, 0.0), " ".join(rng.choice([f"z{i}" for i in range(400)], 150))]
+    sk = sketches(batch_signatures(pa.array(texts), SignatureConfig()).signatures)
+    sim = estimated_similarity(sk.take(pa.array([0, 0])), sk.take(pa.array([1, 2])), 128)
+    assert sim[0] == 1.0 and sim[1] < 0.05
+
+
+def test_verify_batch_keeps_pairs_at_or_above_the_threshold() -> None:
+    texts = _texts(np.random.default_rng(2), 30, 0.12)
+    sk = sketches(batch_signatures(pa.array(texts), SignatureConfig()).signatures)
+    src, dst = np.arange(1, 30), np.zeros(29, np.int64)
+    batch = pa.RecordBatch.from_arrays(
+        [pa.array(src), pa.array(dst), sk.take(pa.array(src)), sk.take(pa.array(dst))],
+        names=["src", "dst", "src_sketch", "dst_sketch"],
+    )
+    sim = estimated_similarity(batch.column("src_sketch"), batch.column("dst_sketch"), 128)
+    kept = verify_batch(batch, 128, 0.5)
+    assert kept.column("src").to_pylist() == src[sim >= 0.5].tolist()
+    assert 0 < kept.num_rows < 29 and min(kept.column("similarity").to_pylist()) >= 0.5
+
+
+def test_malformed_sketches_are_refused() -> None:
+    with pytest.raises(ValueError, match="128 values"):
+        estimated_similarity(pa.array([b"\x00" * 10]), pa.array([b"\x00" * 10]), 128)
+    with pytest.raises(ValueError, match="null"):
+        estimated_similarity(pa.array([None], pa.binary()), pa.array([b"\x00" * 256]), 128)
