@@ -143,7 +143,12 @@ def verified_edges(pairs: DataFrame, sketches: DataFrame, num_perm: int, thresho
     """The candidate `pairs` (src, dst) whose estimated Jaccard similarity reaches `threshold`, as (src, dst,
     similarity); `sketches` holds (id, sketch) of the texts (dedup.verify)."""
     nodes = pairs.select(F.col("src").alias("id")).unionByName(pairs.select(F.col("dst").alias("id")))
-    needed = sketches.join(nodes.distinct(), "id", "left_semi").dropDuplicates(["id"])
+    nodes = nodes.distinct().localCheckpoint(eager=True)
+    # The texts of candidate pairs are few next to the corpus: broadcast them to the semi-join so that
+    # the sketches of every document are filtered where they are, not shuffled.
+    if nodes.count() <= broadcast_max:
+        nodes = F.broadcast(nodes)
+    needed = sketches.join(nodes, "id", "left_semi").dropDuplicates(["id"])
     joined = (
         pairs.join(needed.select(F.col("id").alias("src"), F.col(SKETCH).alias("src_sketch")), "src")
         .join(needed.select(F.col("id").alias("dst"), F.col(SKETCH).alias("dst_sketch")), "dst")

@@ -41,8 +41,10 @@ def test_sketch_estimate_equals_datasketch_jaccard() -> None:
         for gram in shingles(texts[int(i)].split(), 5):
             b.update(gram)
         reference.append(a.jaccard(b))
-    # Low-bit collisions add ~1/65536 per value: at most one extra agreement in 128 here.
-    assert np.max(np.abs(got - np.array(reference))) <= 1 / 128 + 1e-9
+    # Chance agreements of the low 8 bits (1/256 per value, corrected on average) move a pair by a few
+    # agreements in 128 at most.
+    assert np.max(np.abs(got - np.array(reference))) <= 3 / 128 + 1e-9
+    assert abs(np.mean(got - np.array(reference))) < 0.01
     assert 0.2 < got.mean() < 0.6  # the edits put these pairs around the threshold, where it matters
 
 
@@ -72,4 +74,4 @@ def test_malformed_sketches_are_refused() -> None:
     with pytest.raises(ValueError, match="128 values"):
         estimated_similarity(pa.array([b"\x00" * 10]), pa.array([b"\x00" * 10]), 128)
     with pytest.raises(ValueError, match="null"):
-        estimated_similarity(pa.array([None], pa.binary()), pa.array([b"\x00" * 256]), 128)
+        estimated_similarity(pa.array([None], pa.binary()), pa.array([b"\x00" * 128]), 128)
