@@ -139,7 +139,13 @@ def candidate_pairs(
     return pairs.unionByName(anchored).distinct()
 
 
-def verified_edges(pairs: DataFrame, sketches: DataFrame, num_perm: int, threshold: float) -> DataFrame:
+def verified_edges(
+    pairs: DataFrame,
+    sketches: DataFrame,
+    num_perm: int,
+    threshold: float,
+    broadcast_max: int = BROADCAST_MAX_BUCKETS,
+) -> DataFrame:
     """The candidate `pairs` (src, dst) whose estimated Jaccard similarity reaches `threshold`, as (src, dst,
     similarity); `sketches` holds (id, sketch) of the texts (dedup.verify)."""
     nodes = pairs.select(F.col("src").alias("id")).unionByName(pairs.select(F.col("dst").alias("id")))
