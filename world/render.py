@@ -544,9 +544,7 @@ def filler_page(rng: np.random.Generator, lang: str, words: int) -> Page:
     return Page(_pick(rng, FILLER_TITLES[lang]), tuple(paragraphs), lang)
 
 
-def filler_sentences(
-    rng: np.random.Generator, lang: str, n: int, places: Sequence[str] = ()
-) -> list[str]:
+def filler_sentences(rng: np.random.Generator, lang: str, n: int, places: Sequence[str] = ()) -> list[str]:
     """`n` filler sentences in `lang`; with `places`, each subject is placed in one of them."""
     sentences = []
     for _ in range(n):
