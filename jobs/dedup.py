@@ -35,13 +35,14 @@ from dedup.lsh import LshConfig
 from dedup.minhash import ENGINES, SignatureConfig
 from dedup.versions import DUMP_DATE, FROM_INDEX, KEEP_POLICIES, NOT_KEPT
 from jobs import dedup_spark as dspark
+from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError, stats_summary
 from jobs.fs import list_files, locate, move, remove
-from jobs.options import Conf, DocumentInputs, Master, Output, Overwrite
+from jobs.options import Conf, DocumentInputs, Master, Output, Overwrite, spark_options
+from jobs.runner import run_command
 from jobs.stage import (
     AtomicStageOutput,
-    UsageError,
-    expand_inputs,
-    is_document_parquet,
+    InputFile,
+    document_files,
     map_kernel,
     read_stage_output,
     refuse_existing,
@@ -50,6 +51,7 @@ from jobs.stage import (
 
 HELPER_COLUMNS = [f.name for f in KERNEL_FIELDS] + ["_keep", FROM_INDEX]
 BROADCAST_MAX_ROWS = 1_000_000
+NOT_DOCUMENTS = "input {uri}: dedup reads document Parquet (a stage output); run ingest first"
 
 
 @dataclass(frozen=True)
@@ -165,13 +167,15 @@ def _components(
 
 
 def run_dedup(
-    spark: SparkSession, inputs: list[str], output: str, job: DedupJob = DedupJob(), overwrite: bool = False
+    spark: SparkSession,
+    inputs: list[str] | list[InputFile],
+    output: str,
+    job: DedupJob = DedupJob(),
+    overwrite: bool = False,
 ) -> StageStats:
-    """Deduplicate the document Parquet `inputs` into `output` (see the module doc); returns the stats."""
-    files = expand_inputs(inputs)
-    if not is_document_parquet(files):
-        bad = next(f.uri for f in files if not f.uri.endswith(".parquet"))
-        raise UsageError(f"input {bad!r}: dedup reads document Parquet (a stage output); run ingest first")
+    """Deduplicate the document Parquet `inputs` (or the files a check listed) into `output` (see the module
+    doc); returns the stats."""
+    files = document_files(inputs, NOT_DOCUMENTS)
     refuse_existing(output, overwrite)
     config = job.config
     try:
@@ -298,6 +302,69 @@ def run_dedup(
     return stats
 
 
+# ---------------------------------------------------------------------------------------------- stage
+@dataclass(frozen=True)
+class DedupParams(StageParams):
+    """`chronomix dedup` and the `dedup` stage kind."""
+
+    input: list[str]  # document Parquet: files, folders or globs
+    output: str
+    threshold: float = 0.5
+    num_perm: int = 128
+    ngram: int = 5
+    keep: str = "newest"
+    index: str | None = None
+    url_key: bool = True
+    bands: int | None = None
+    rows: int | None = None
+    seed: int = 1
+    engine: str = "auto"
+    max_local_edges: int = dspark.DEFAULT_MAX_LOCAL_EDGES
+    overwrite: bool = False
+
+
+@dataclass(frozen=True)
+class DedupPlan:
+    params: DedupParams
+    files: list[InputFile]
+    job: DedupJob
+
+
+def check(params: DedupParams) -> DedupPlan:
+    """The job's settings (each bad one named by its option) and the input files, listed once."""
+    if params.engine not in ENGINES:
+        raise UsageError(f"--engine {params.engine!r}: expected one of {', '.join(ENGINES)}")
+    try:
+        config = DedupConfig(
+            signature=SignatureConfig(
+                num_perm=params.num_perm, ngram=params.ngram, seed=params.seed, engine=params.engine
+            ),
+            lsh=LshConfig(
+                threshold=params.threshold, bands=params.bands, rows=params.rows, url_key=params.url_key
+            ),
+        )
+        config.bands_rows  # noqa: B018 - validates threshold / bands / rows now, with the option's name
+    except ValueError as error:
+        raise UsageError(
+            f"--{str(error).split(' ', 1)[0].replace('_', '-')} {str(error).split(' ', 1)[1]}"
+        ) from None
+    job = DedupJob(
+        config=config, keep=params.keep, index=params.index, max_local_edges=params.max_local_edges
+    )
+    files = document_files(params.input, NOT_DOCUMENTS)  # bad paths fail here, before Spark starts
+    refuse_existing(params.output, params.overwrite)
+    return DedupPlan(params, files, job)
+
+
+def run(plan: DedupPlan, spark: SparkProvider) -> StageResult:
+    """Deduplicate the plan's files into `output`."""
+    stats = run_dedup(spark(), plan.files, plan.params.output, plan.job, overwrite=plan.params.overwrite)
+    return StageResult(stats_summary(stats), stats=stats)
+
+
+STAGE = Stage("dedup", DedupParams, check, run)
+
+
 def dedup(
     inputs: DocumentInputs,
     output: Output,
@@ -362,27 +429,23 @@ def dedup(
 
     Output columns: cluster_id, cluster_size, version_rank, is_exact_dup, is_stale, staleness_days. The
     cluster summary is written to OUTPUT/_clusters/."""
-    from jobs.options import session
     from jobs.report import print_stats
 
-    if engine not in ENGINES:
-        raise UsageError(f"--engine {engine!r}: expected one of {', '.join(ENGINES)}")
-    try:
-        config = DedupConfig(
-            signature=SignatureConfig(num_perm=num_perm, ngram=ngram, seed=seed, engine=engine),
-            lsh=LshConfig(threshold=threshold, bands=bands, rows=rows, url_key=url_key),
-        )
-        config.bands_rows  # noqa: B018 - validates threshold / bands / rows now, with the option's name
-    except ValueError as error:
-        raise UsageError(
-            f"--{str(error).split(' ', 1)[0].replace('_', '-')} {str(error).split(' ', 1)[1]}"
-        ) from None
-    job = DedupJob(config=config, keep=keep, index=index, max_local_edges=max_local_edges)
-    files = expand_inputs(inputs)  # bad paths fail here, before Spark starts
-    if not is_document_parquet(files):
-        bad = next(f.uri for f in files if not f.uri.endswith(".parquet"))
-        raise UsageError(f"input {bad!r}: dedup reads document Parquet (a stage output); run ingest first")
-    refuse_existing(output, overwrite)
-    with session(master, conf) as spark:
-        stats = run_dedup(spark, inputs, output, job, overwrite=overwrite)
-    print_stats(stats, output)
+    params = DedupParams(
+        input=inputs,
+        output=output,
+        threshold=threshold,
+        num_perm=num_perm,
+        ngram=ngram,
+        keep=keep,
+        index=index,
+        url_key=url_key,
+        bands=bands,
+        rows=rows,
+        seed=seed,
+        engine=engine,
+        max_local_edges=max_local_edges,
+        overwrite=overwrite,
+    )
+    result = run_command(STAGE, params, spark_options(master, conf))
+    print_stats(result.stats, output)
