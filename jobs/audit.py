@@ -118,13 +118,15 @@ class AuditPlan:
 
 def check(params: AuditParams) -> AuditPlan:
     """Every check that needs no Spark, so a bad argument stops the command before Spark starts: the
-    config's fields, the inputs, an existing report, --reference and --run. Raises UsageError naming the
-    argument."""
+    config's fields, the inputs, an existing report, --reference, --run and --work. Raises UsageError naming
+    the argument."""
     params.check()
     files = expand_inputs(params.input)
     refuse_existing(params.output, params.overwrite)
     references = date.reference_files(params.reference) if params.reference is not None else None
     measured = read_measured_cutoff(params.run) if params.run else None
+    if params.work and locate(params.work).exists():
+        raise UsageError(f"--work {params.work!r} exists; give a new folder", option="--work")
     return AuditPlan(params, files, references, measured)
 
 
@@ -138,8 +140,6 @@ def run(plan: AuditPlan, spark: SparkProvider) -> StageResult:
         if params.work
         else output.final.parent.child(f".{output.final.name}.work-{uuid.uuid4().hex[:12]}")
     )
-    if work.exists():
-        raise UsageError(f"--work {params.work!r} exists; give a new folder")
     try:
         audit_input, figures, reference = _figures(spark(), plan, work)
     finally:
