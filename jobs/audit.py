@@ -37,7 +37,6 @@ from analysis.months import months_between
 from analysis.predict import STATISTICS
 from analysis.report import render_html
 from analysis.sample import check_fraction
-from jobs import date, dedup, langid
 from jobs.audit_spark import (
     AuditInput,
     audit_base,
@@ -49,8 +48,10 @@ from jobs.audit_spark import (
     with_token_counts,
 )
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
+from jobs.date import reference_files
 from jobs.fs import Location, locate, remove
 from jobs.options import Conf, Master, Overwrite, spark_options
+from jobs.registry import stage
 from jobs.runner import StageSpec, run_command, run_stages
 from jobs.stage import AtomicStageOutput, InputFile, expand_inputs, read_stage_output, refuse_existing
 
@@ -123,7 +124,7 @@ def check(params: AuditParams) -> AuditPlan:
     params.check()
     files = expand_inputs(params.input)
     refuse_existing(params.output, params.overwrite)
-    references = date.reference_files(params.reference) if params.reference is not None else None
+    references = reference_files(params.reference) if params.reference is not None else None
     measured = read_measured_cutoff(params.run) if params.run else None
     if params.work and locate(params.work).exists():
         raise UsageError(f"--work {params.work!r} exists; give a new folder", option="--work")
@@ -196,22 +197,20 @@ def run_audit_stages(spark: Any, audit_input: AuditInput, config: AuditConfig, w
     wanted = sorted({c for columns in STAGE_COLUMNS.values() for c in columns})
     frame = read_stage_output(spark, expand_inputs(audit_input.documents))
     present = set() if config.recompute else populated_columns(frame, wanted)
+    settings: dict[str, dict[str, Any]] = {
+        "date": {"reference": config.reference},
+        "dedup": {"keep": "all"},  # flag only: the audit measures the duplicates, it does not remove them
+        "langid": {"fill_missing_only": True},
+    }
     specs: list[StageSpec] = []
     documents = audit_input.documents
-    for name in ("date", "dedup", "langid"):
+    for name, kind_settings in settings.items():
         if set(STAGE_COLUMNS[name]) <= present:
             audit_input.stages[name] = "kept the input's columns"
             continue
         output = work.child(name).uri
-        if name == "date":
-            spec = StageSpec(name, date.STAGE, date.DateParams(documents, output, reference=config.reference))
-        elif name == "dedup":  # flag only: the audit measures the duplicates, it does not remove them
-            spec = StageSpec(name, dedup.STAGE, dedup.DedupParams(documents, output, keep="all"))
-        else:
-            spec = StageSpec(
-                name, langid.STAGE, langid.LangIdParams(documents, output, fill_missing_only=True)
-            )
-        specs.append(spec)
+        kind = stage(name)
+        specs.append(StageSpec(name, kind, kind.params(input=documents, output=output, **kind_settings)))
         audit_input.stages[name] = "ran"
         documents = [output]
     for outcome in run_stages(specs, lambda: spark):

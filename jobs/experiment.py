@@ -35,9 +35,9 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from jobs import mix, probe, train
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
 from jobs.options import Conf, Master, spark_options
+from jobs.registry import stage
 from jobs.runner import StageSpec, run_command, run_stages
 from mixers.spec import SpecError, load_spec
 from trainers.probes import find_probe_files
@@ -150,6 +150,7 @@ def check(params: ExperimentParams) -> ExperimentPlan:
     except FileNotFoundError as error:
         raise UsageError(f"grid field 'probes': {error}") from None
     output = Path(params.output)
+    mix, train, probe = stage("mix"), stage("train"), stage("probe")
     stages: list[StageSpec] = []
     runs: dict[str, Path] = {}
     for seed in params.seeds:
@@ -157,32 +158,26 @@ def check(params: ExperimentParams) -> ExperimentPlan:
             key = f"{name}-s{seed}"
             mixture_dir, run_dir = output / "mixtures" / key, output / "runs" / key
             settings = {"tokens": TrainConfig.tokens, **params.train, "seed": seed}
-            train_params = train.TrainParams(mixture=str(mixture_dir), output=str(run_dir), **settings)
+            train_params = train.params(mixture=str(mixture_dir), output=str(run_dir), **settings)
             train.check(train_params)  # a bad training setting fails before the first mixture is built
+            probe_params = probe.params(
+                run=str(run_dir),
+                probes=params.probes,
+                output=str(run_dir / "probe"),
+                world=params.world,
+                **params.probe,
+            )
             stages += [
-                _spec(
-                    f"mix {key}", mix.STAGE, mix.MixParams(params.input, spec, str(mixture_dir), seed=seed)
-                ),
-                _spec(f"train {key}", train.STAGE, train_params, needs=[f"mix {key}"]),
-                _spec(
-                    f"probe {key}",
-                    probe.STAGE,
-                    probe.ProbeParams(
-                        str(run_dir),
-                        params.probes,
-                        str(run_dir / "probe"),
-                        world=params.world,
-                        **params.probe,
-                    ),
-                    needs=[f"train {key}"],
-                ),
+                _spec(f"mix {key}", mix, mix.params(params.input, spec, str(mixture_dir), seed=seed)),
+                _spec(f"train {key}", train, train_params, needs=[f"mix {key}"]),
+                _spec(f"probe {key}", probe, probe_params, needs=[f"train {key}"]),
             ]
             runs[key] = run_dir
     return ExperimentPlan(params, stages, runs)
 
 
-def _spec(name: str, stage: Stage, params: Any, needs: list[str] | None = None) -> StageSpec:
-    return StageSpec(name, stage, dataclasses.replace(params, overwrite=True), needs or [])
+def _spec(name: str, kind: Stage, params: Any, needs: list[str] | None = None) -> StageSpec:
+    return StageSpec(name, kind, dataclasses.replace(params, overwrite=True), needs or [])
 
 
 def run(plan: ExperimentPlan, spark: SparkProvider) -> StageResult:
