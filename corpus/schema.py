@@ -1,4 +1,4 @@
-"""The document record: the Arrow schema every stage reads and writes (DESIGN.md, "The document record").
+"""The document record: the Arrow schema every stage reads and writes (docs/design.md, "The document record").
 
 Columns are flat so Parquet readers can push predicates down. Times are UTC timestamps in microseconds;
 dates known only to the day are midnight UTC. Stages add their columns and keep every column they were given,
@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 
-# (name, type, nullable, set by, meaning) in the order of DESIGN.md.
+# (name, type, nullable, set by, meaning) in the order of docs/design.md.
 _COLUMNS: list[tuple[str, pa.DataType, bool, str, str]] = [
     ("id", pa.string(), False, "corpus", "stable unique id"),
     ("text", pa.string(), False, "corpus", "plain text"),
@@ -130,7 +130,7 @@ def validate(batch: pa.RecordBatch | pa.Table, required: Sequence[str] = REQUIRE
 
 def conform(batch: pa.RecordBatch, columns: Iterable[str] = COLUMN_NAMES) -> pa.RecordBatch:
     """Return `batch` with every column in `columns` present (missing ones as typed nulls), known columns cast
-    to the record's types, the record's columns first in DESIGN.md's order and extra columns after them."""
+    to the record's types, the record's columns first in docs/design.md's order and extra columns after them."""
     n = batch.num_rows
     arrays: dict[str, pa.Array] = {}
     wanted = list(columns)

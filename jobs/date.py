@@ -21,10 +21,13 @@ from corpus.stats import StageStats
 from dating.combine import DATE_NOTES, EXTRA_FIELDS, LM_HOST_PAGES, OUTPUT_COLUMNS, date_batch
 from dating.html_meta import HTML_META_MODIFIED, html_meta_date_batch
 from dating.reference import REF_FIELDS, ReferenceError, ReferenceMatcher, check_reference_file
-from jobs.options import Conf, DocumentInputs, Master, Output, Overwrite
+from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError, stats_summary
+from jobs.date_spark import with_host_last_modified_pages
+from jobs.options import Conf, DocumentInputs, Master, Output, Overwrite, spark_options
+from jobs.runner import run_command
 from jobs.stage import (
     InputFile,
-    UsageError,
+    document_files,
     expand_inputs,
     is_document_parquet,
     map_kernel,
@@ -60,27 +63,20 @@ def reference_files(reference: str) -> list[str]:
     return [f.uri for f in found]
 
 
-def document_files(inputs: list[str]) -> list[InputFile]:
-    """The input files, all document Parquet; UsageError naming the input otherwise."""
-    files = expand_inputs(inputs)
-    for file in files:
-        if not file.uri.endswith(".parquet"):
-            raise UsageError(f"input {file.uri!r}: expected document Parquet; run `chronomix ingest` first")
-    return files
+NOT_DOCUMENTS = "input {uri}: expected document Parquet; run `chronomix ingest` first"
 
 
-def dated_frame(spark: SparkSession, inputs: list[str], config: DateConfig) -> DataFrame:
-    """The input documents with the dating columns set (not yet written)."""
-    files = document_files(inputs)
-    refs = reference_files(config.reference) if config.reference else None
+def dated_frame(
+    spark: SparkSession, files: list[InputFile], references: list[str] | None = None
+) -> DataFrame:
+    """The documents of `files` (document Parquet) with the dating columns set (not yet written), matched to
+    the reference versions in the Parquet files `references` where given."""
     df = read_stage_output(spark, files)
     if "html" in df.columns and HTML_META_MODIFIED not in df.columns:
         df = map_kernel(df, html_meta_date_batch, ["html_meta_date", HTML_META_MODIFIED])
-    from jobs.date_spark import with_host_last_modified_pages
-
     df = with_host_last_modified_pages(df)
-    if refs is not None:
-        df = map_kernel(df, ReferenceMatcher(refs), REF_FIELDS)
+    if references is not None:
+        df = map_kernel(df, ReferenceMatcher(references), REF_FIELDS)
     df = map_kernel(df, date_batch, [*OUTPUT_COLUMNS, *EXTRA_FIELDS])
     return df.drop(*[c for c in _WORK_COLUMNS if c in df.columns])
 
@@ -99,17 +95,64 @@ def date_counters(df: DataFrame) -> dict[str, int]:
 
 
 def run_date(
-    spark: SparkSession, inputs: list[str], output: str, config: DateConfig, overwrite: bool = False
+    spark: SparkSession,
+    inputs: list[str] | list[InputFile],
+    output: str,
+    config: DateConfig,
+    overwrite: bool = False,
+    references: list[str] | None = None,
 ) -> StageStats:
-    """Date `inputs` (document Parquet) into `output`. Returns the stage's stats."""
-    files = document_files(inputs)
+    """Date `inputs` (document Parquet, or the files a check listed) into `output`; `references` are the
+    reference files a check listed (else `config.reference` is listed here). Returns the stage's stats."""
+    files = document_files(inputs, NOT_DOCUMENTS)
+    if references is None and config.reference:
+        references = reference_files(config.reference)
     stats = StageStats(stage="date", files_in=len(files), bytes_in=sum(f.size for f in files))
-    df = dated_frame(spark, inputs, config).persist()
+    df = dated_frame(spark, files, references).persist()
     try:
         stats.counters.update(date_counters(df))
         return write_stage(df, output, stats, overwrite=overwrite, rows_per_shard=config.rows_per_shard)
     finally:
         df.unpersist()
+
+
+# ---------------------------------------------------------------------------------------------- stage
+@dataclass(frozen=True)
+class DateParams(StageParams):
+    """`chronomix date` and the `date` stage kind."""
+
+    input: list[str]  # document Parquet: files, folders or globs
+    output: str
+    reference: str | None = None  # dated reference versions (Parquet)
+    rows_per_shard: int = 50_000
+    overwrite: bool = False
+
+
+@dataclass(frozen=True)
+class DatePlan:
+    params: DateParams
+    files: list[InputFile]
+    references: list[str] | None
+
+
+def check(params: DateParams) -> DatePlan:
+    """The input and reference files, each listed and checked once; UsageError naming a bad one."""
+    files = document_files(params.input, NOT_DOCUMENTS)
+    references = reference_files(params.reference) if params.reference else None
+    refuse_existing(params.output, params.overwrite)
+    return DatePlan(params, files, references)
+
+
+def run(plan: DatePlan, spark: SparkProvider) -> StageResult:
+    """Date the plan's files into `output`."""
+    params = plan.params
+    config = DateConfig(reference=params.reference, rows_per_shard=params.rows_per_shard)
+    stats = run_date(spark(), plan.files, params.output, config, params.overwrite, plan.references)
+    sources = {k: v for k, v in stats.counters.items() if k.startswith("source")}
+    return StageResult({**stats_summary(stats), "sources": sources}, stats=stats)
+
+
+STAGE = Stage("date", DateParams, check, run)
 
 
 def date(
@@ -131,14 +174,8 @@ def date(
     Signals: crawl time and dump window, HTTP Last-Modified (distrusted at the fetch time and on site
     rebuilds), URL dates, HTML metadata (htmldate), dates and years in the text, and reference versions.
     Rejected dates are counted in _stats.json; documents are never dropped."""
-    from jobs.options import session
     from jobs.report import print_stats
 
-    # Bad arguments fail here, before Spark starts.
-    document_files(input)
-    if reference:
-        reference_files(reference)
-    refuse_existing(output, overwrite)
-    with session(master, conf) as spark:
-        stats = run_date(spark, input, output, DateConfig(reference=reference), overwrite=overwrite)
-    print_stats(stats, output)
+    params = DateParams(input=input, output=output, reference=reference, overwrite=overwrite)
+    result = run_command(STAGE, params, spark_options(master, conf))
+    print_stats(result.stats, output)

@@ -38,13 +38,14 @@ from dedup.lsh import DEFAULT_ANCHORS, LshConfig
 from dedup.minhash import ENGINES, SignatureConfig
 from dedup.versions import DUMP_DATE, FROM_INDEX, KEEP_POLICIES, NOT_KEPT
 from jobs import dedup_spark as dspark
+from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError, stats_summary
 from jobs.fs import list_files, locate, move, remove
-from jobs.options import Conf, DocumentInputs, Master, Output, Overwrite
+from jobs.options import Conf, DocumentInputs, Master, Output, Overwrite, spark_options
+from jobs.runner import run_command
 from jobs.stage import (
     AtomicStageOutput,
-    UsageError,
-    expand_inputs,
-    is_document_parquet,
+    InputFile,
+    document_files,
     map_kernel,
     read_stage_output,
     refuse_existing,
@@ -53,6 +54,7 @@ from jobs.stage import (
 
 HELPER_COLUMNS = [f.name for f in KERNEL_FIELDS] + ["_keep", FROM_INDEX]
 BROADCAST_MAX_ROWS = 1_000_000
+NOT_DOCUMENTS = "input {uri}: dedup reads document Parquet (a stage output); run ingest first"
 
 
 @dataclass(frozen=True)
@@ -146,14 +148,64 @@ def _write_clusters(summary: DataFrame, output: str) -> None:
     move(tmp, target)
 
 
+def _sign(df: DataFrame, config: DedupConfig) -> DataFrame:
+    """The kernel's columns (and the index columns) of every document, persisted: the only pass over text."""
+    keep_columns = [c for c in INDEX_COLUMNS if c != "dump"] + (["dump"] if "dump" in df.columns else [])
+    kernel_inputs = df.select(*[c for c in KERNEL_INPUTS if c in df.columns])
+    signed = map_kernel(
+        kernel_inputs, dedup_kernel(config), KERNEL_FIELDS, keep=[c for c in keep_columns if c in df.columns]
+    ).select(*keep_columns, N_SHINGLES)
+    if "dump" not in signed.columns:
+        signed = signed.withColumn("dump", F.lit(None).cast("string"))
+    return signed.withColumn(FROM_INDEX, F.lit(False)).persist()
+
+
+def _count_ranked(ranked: DataFrame, job: DedupJob, stats: StageStats) -> tuple[int, int]:
+    """Count this run's clustered, exact-duplicate, stale and not-kept documents into `stats`; returns
+    (clustered, not kept)."""
+    counts = (
+        ranked.filter(~F.col(FROM_INDEX))
+        .agg(
+            F.count(F.lit(1)).alias("clustered"),
+            F.sum((~F.col("_keep")).cast("long")).alias("not_kept"),
+            F.sum(F.col("is_exact_dup").cast("long")).alias("exact"),
+            F.sum(F.col("is_stale").cast("long")).alias("stale"),
+        )
+        .first()
+    )
+    clustered = int(counts["clustered"] or 0)
+    not_kept = int(counts["not_kept"] or 0) if job.keep != "all" else 0
+    stats.counters["documents_in_clusters"] = clustered
+    stats.counters["exact_duplicates"] = int(counts["exact"] or 0)
+    stats.counters["stale_documents"] = int(counts["stale"] or 0)
+    if not_kept:
+        stats.drop(NOT_KEPT, not_kept)
+    return clustered, not_kept
+
+
+def _settings(job: DedupJob, report: dspark.ComponentsReport) -> dict:
+    """What `_dedup.json` records of the run's settings and its component finding."""
+    bands, rows = job.config.bands_rows
+    return {
+        "signature": asdict(job.config.signature),
+        "lsh": {**asdict(job.config.lsh), "bands": bands, "rows": rows},
+        "keep": job.keep,
+        "index": job.index,
+        "components": asdict(report),
+        "max_local_edges": job.max_local_edges,
+    }
+
+
 def run_dedup(
-    spark: SparkSession, inputs: list[str], output: str, job: DedupJob = DedupJob(), overwrite: bool = False
+    spark: SparkSession,
+    inputs: list[str] | list[InputFile],
+    output: str,
+    job: DedupJob = DedupJob(),
+    overwrite: bool = False,
 ) -> StageStats:
-    """Deduplicate the document Parquet `inputs` into `output` (see the module doc); returns the stats."""
-    files = expand_inputs(inputs)
-    if not is_document_parquet(files):
-        bad = next(f.uri for f in files if not f.uri.endswith(".parquet"))
-        raise UsageError(f"input {bad!r}: dedup reads document Parquet (a stage output); run ingest first")
+    """Deduplicate the document Parquet `inputs` (or the files a check listed) into `output` (see the module
+    doc); returns the stats."""
+    files = document_files(inputs, NOT_DOCUMENTS)
     refuse_existing(output, overwrite)
     config = job.config
     try:
@@ -171,14 +223,7 @@ def run_dedup(
     df, duplicates = dspark.split_duplicate_ids(df)
     duplicates = duplicates.persist() if duplicates is not None else None
     n_duplicates = duplicates.count() if duplicates is not None else 0
-    keep_columns = [c for c in INDEX_COLUMNS if c != "dump"] + (["dump"] if "dump" in df.columns else [])
-    kernel_inputs = df.select(*[c for c in KERNEL_INPUTS if c in df.columns])
-    signed = map_kernel(
-        kernel_inputs, dedup_kernel(config), KERNEL_FIELDS, keep=[c for c in keep_columns if c in df.columns]
-    ).select(*keep_columns, N_SHINGLES)
-    if "dump" not in signed.columns:
-        signed = signed.withColumn("dump", F.lit(None).cast("string"))
-    signed = signed.withColumn(FROM_INDEX, F.lit(False)).persist()
+    signed = _sign(df, config)
     old_index = _read_index(spark, job.index, meta) if job.index else None  # checks settings before work
     totals = signed.agg(
         F.count(F.lit(1)).alias("n"), F.sum((F.col(N_SHINGLES) == 0).cast("long")).alias("e")
@@ -197,8 +242,6 @@ def run_dedup(
         # A document already in the index (a rerun of the same dump) is matched as itself, not as a copy.
         old_index = old_index.join(signed.select("id"), "id", "left_anti")
         universe = universe.unionByName(old_index)
-
-    bands, rows = config.bands_rows
     mapping, report = dspark.document_clusters(
         spark,
         universe,
@@ -214,31 +257,15 @@ def run_dedup(
         dspark.narrow_frame(universe), mapping, broadcast=n_clustered <= BROADCAST_MAX_ROWS
     ).persist()
     ranked = dspark.rank_versions(members, job.keep).persist()
-    counts = (
-        ranked.filter(~F.col(FROM_INDEX))
-        .agg(
-            F.count(F.lit(1)).alias("clustered"),
-            F.sum((~F.col("_keep")).cast("long")).alias("not_kept"),
-            F.sum(F.col("is_exact_dup").cast("long")).alias("exact"),
-            F.sum(F.col("is_stale").cast("long")).alias("stale"),
-        )
-        .first()
-    )
-    clustered = int(counts["clustered"] or 0)
-    stats.counters["documents_in_clusters"] = clustered
-    stats.counters["exact_duplicates"] = int(counts["exact"] or 0)
-    stats.counters["stale_documents"] = int(counts["stale"] or 0)
-    if job.keep != "all" and counts["not_kept"]:
-        stats.drop(NOT_KEPT, int(counts["not_kept"]))
+    clustered, not_kept = _count_ranked(ranked, job, stats)
     watch.lap("versions")
 
-    results = ranked.filter(~F.col(FROM_INDEX))
     # Rejected rows go through the same projection as the documents, so the output schema (nullability
     # included) does not depend on whether there were any; their dedup values are never written.
     documents = df if duplicates is None else df.unionByName(duplicates, allowMissingColumns=True)
     out = dspark.attach_results(
         documents,
-        results,
+        ranked.filter(~F.col(FROM_INDEX)),
         dated=_is_dated(documents, dated_dumps),
         broadcast=clustered <= BROADCAST_MAX_ROWS,
     )
@@ -246,24 +273,9 @@ def run_dedup(
         kept = F.col("_keep") if duplicates is None else F.col("_keep") | F.col(REJECT_REASON).isNotNull()
         out = out.filter(kept)
     out = out.drop(*[c for c in HELPER_COLUMNS if c in out.columns])
-    settings = {
-        "signature": asdict(config.signature),
-        "lsh": {**asdict(config.lsh), "bands": bands, "rows": rows},
-        "keep": job.keep,
-        "index": job.index,
-        "components": asdict(report),
-        "max_local_edges": job.max_local_edges,
-    }
-    not_kept = int(counts["not_kept"] or 0) if job.keep != "all" else 0
     try:
-        write_stage(
-            out,
-            output,
-            stats,
-            overwrite=overwrite,
-            rows_per_shard=job.rows_per_shard,
-            rows=stats.docs_in - not_kept if duplicates is None else None,
-        )
+        rows = stats.docs_in - not_kept if duplicates is None else None
+        write_stage(out, output, stats, overwrite=overwrite, rows_per_shard=job.rows_per_shard, rows=rows)
         watch.lap("write")
         _write_clusters(dspark.cluster_summary(ranked), output)
         watch.lap("clusters")
@@ -276,16 +288,81 @@ def run_dedup(
             stats.counters["index_documents"] = _write_index(spark, job.index, new_rows, meta)
             locate(output).child("_stats.json").write_text(json.dumps(stats.to_dict(), indent=2) + "\n")
             watch.lap("index")
-        locate(output).child("_dedup.json").write_text(
-            json.dumps({**settings, "seconds": watch.seconds}, indent=2) + "\n"
-        )
+        dedup_json = {**_settings(job, report), "seconds": watch.seconds}
+        locate(output).child("_dedup.json").write_text(json.dumps(dedup_json, indent=2) + "\n")
     finally:
-        ranked.unpersist()
-        members.unpersist()
-        signed.unpersist()
-        if duplicates is not None:
-            duplicates.unpersist()
+        for frame in (ranked, members, signed, duplicates):
+            if frame is not None:
+                frame.unpersist()
     return stats
+
+
+# ---------------------------------------------------------------------------------------------- stage
+@dataclass(frozen=True)
+class DedupParams(StageParams):
+    """`chronomix dedup` and the `dedup` stage kind."""
+
+    input: list[str]  # document Parquet: files, folders or globs
+    output: str
+    threshold: float = 0.5
+    num_perm: int = 128
+    ngram: int = 5
+    keep: str = "newest"
+    index: str | None = None
+    url_key: bool = True
+    bands: int | None = None
+    rows: int | None = None
+    seed: int = 1
+    engine: str = "auto"
+    anchors: int = DEFAULT_ANCHORS
+    max_local_edges: int = dspark.DEFAULT_MAX_LOCAL_EDGES
+    overwrite: bool = False
+
+
+@dataclass(frozen=True)
+class DedupPlan:
+    params: DedupParams
+    files: list[InputFile]
+    job: DedupJob
+
+
+def check(params: DedupParams) -> DedupPlan:
+    """The job's settings (each bad one named by its option) and the input files, listed once."""
+    if params.engine not in ENGINES:
+        raise UsageError(f"--engine {params.engine!r}: expected one of {', '.join(ENGINES)}")
+    try:
+        config = DedupConfig(
+            signature=SignatureConfig(
+                num_perm=params.num_perm, ngram=params.ngram, seed=params.seed, engine=params.engine
+            ),
+            lsh=LshConfig(
+                threshold=params.threshold,
+                bands=params.bands,
+                rows=params.rows,
+                url_key=params.url_key,
+                anchors=params.anchors,
+            ),
+        )
+        config.bands_rows  # noqa: B018 - validates threshold / bands / rows now, with the option's name
+    except ValueError as error:
+        raise UsageError(
+            f"--{str(error).split(' ', 1)[0].replace('_', '-')} {str(error).split(' ', 1)[1]}"
+        ) from None
+    job = DedupJob(
+        config=config, keep=params.keep, index=params.index, max_local_edges=params.max_local_edges
+    )
+    files = document_files(params.input, NOT_DOCUMENTS)  # bad paths fail here, before Spark starts
+    refuse_existing(params.output, params.overwrite)
+    return DedupPlan(params, files, job)
+
+
+def run(plan: DedupPlan, spark: SparkProvider) -> StageResult:
+    """Deduplicate the plan's files into `output`."""
+    stats = run_dedup(spark(), plan.files, plan.params.output, plan.job, overwrite=plan.params.overwrite)
+    return StageResult(stats_summary(stats), stats=stats)
+
+
+STAGE = Stage("dedup", DedupParams, check, run)
 
 
 def dedup(
@@ -361,27 +438,24 @@ def dedup(
 
     Output columns: cluster_id, cluster_size, version_rank, is_exact_dup, is_stale, staleness_days. The
     cluster summary is written to OUTPUT/_clusters/."""
-    from jobs.options import session
     from jobs.report import print_stats
 
-    if engine not in ENGINES:
-        raise UsageError(f"--engine {engine!r}: expected one of {', '.join(ENGINES)}")
-    try:
-        config = DedupConfig(
-            signature=SignatureConfig(num_perm=num_perm, ngram=ngram, seed=seed, engine=engine),
-            lsh=LshConfig(threshold=threshold, bands=bands, rows=rows, url_key=url_key, anchors=anchors),
-        )
-        config.bands_rows  # noqa: B018 - validates threshold / bands / rows now, with the option's name
-    except ValueError as error:
-        raise UsageError(
-            f"--{str(error).split(' ', 1)[0].replace('_', '-')} {str(error).split(' ', 1)[1]}"
-        ) from None
-    job = DedupJob(config=config, keep=keep, index=index, max_local_edges=max_local_edges)
-    files = expand_inputs(inputs)  # bad paths fail here, before Spark starts
-    if not is_document_parquet(files):
-        bad = next(f.uri for f in files if not f.uri.endswith(".parquet"))
-        raise UsageError(f"input {bad!r}: dedup reads document Parquet (a stage output); run ingest first")
-    refuse_existing(output, overwrite)
-    with session(master, conf) as spark:
-        stats = run_dedup(spark, inputs, output, job, overwrite=overwrite)
-    print_stats(stats, output)
+    params = DedupParams(
+        input=inputs,
+        output=output,
+        threshold=threshold,
+        num_perm=num_perm,
+        ngram=ngram,
+        keep=keep,
+        index=index,
+        url_key=url_key,
+        bands=bands,
+        rows=rows,
+        seed=seed,
+        engine=engine,
+        anchors=anchors,
+        max_local_edges=max_local_edges,
+        overwrite=overwrite,
+    )
+    result = run_command(STAGE, params, spark_options(master, conf))
+    print_stats(result.stats, output)

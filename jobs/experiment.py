@@ -14,17 +14,19 @@ train: {preset: tiny, tokens: 2000000, seq_len: 128, batch_size: 16}
 probe: {k_tokens: 64}
 ```
 
-For every seed and mixture it writes `mixtures/<name>-s<seed>` (the mixture, built with that seed),
-`runs/<name>-s<seed>` (the model) and its `probe/`; then `experiments.md`, `experiments.csv` and
-`cutoff_curves.png`. Finished pieces are reused on a rerun (mixtures by their `_stats.json`, runs by
-resuming their checkpoint, probes by their `probe.json`).
+For every seed and mixture it runs three stages (jobs/runner.py), a `mix` into `mixtures/<name>-s<seed>` (the
+mixture, built with that seed), a `train` into `runs/<name>-s<seed>` (the model) and a `probe` into its
+`probe/`; then writes `experiments.md`, `experiments.csv` and `cutoff_curves.png`. A rerun skips the stages
+complete with the same parameters and inputs, and a training run interrupted mid-way resumes from its
+checkpoint (the runner's one resume rule).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -33,38 +35,57 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from jobs.options import Conf, Master
-from jobs.stage import UsageError
+from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
+from jobs.options import Conf, Master, spark_options
+from jobs.registry import stage
+from jobs.runner import StageSpec, run_command, run_stages
+from mixers.spec import SpecError, load_spec
+from trainers.probes import find_probe_files
+from trainers.report import write_report
+from trainers.train import TrainConfig
 
 # Wide enough for the results table when the output is a file or a pipe (CI logs), not a terminal.
 console = Console(width=None if Console().is_terminal else 160)
+PROBE_SETTINGS = ("k_tokens", "batch_size", "normalisation", "length_norm", "bucket_base", "device")
 
 
-@dataclass
-class Grid:
-    """An experiment grid (see the module doc). Paths are absolute once loaded."""
+@dataclass(frozen=True)
+class ExperimentParams(StageParams):
+    """An experiment grid (see the module doc): `chronomix experiment`'s grid file and the `experiment`
+    stage kind's keys. Paths are absolute once loaded."""
 
     input: list[str]
     mixtures: dict[str, str]
+    output: str
     world: str | None = None
     probes: str | None = None
     seeds: list[int] = field(default_factory=lambda: [0])
     train: dict[str, Any] = field(default_factory=dict)
     probe: dict[str, Any] = field(default_factory=dict)
+    overwrite: bool = False
+
+    @classmethod
+    def from_mapping(
+        cls, values: Mapping[str, Any], where: str = "grid", base: Path | None = None, **runner: Any
+    ) -> ExperimentParams:
+        """A grid from its mapping, relative paths resolved against `base` (default: the working folder);
+        raises UsageError naming the bad field."""
+        return grid_from_dict(dict(values), base or Path.cwd(), **runner)
 
 
-def load_grid(path: Path) -> Grid:
+def load_grid(path: Path, output: Path) -> ExperimentParams:
     """Parse a grid file; raises UsageError naming the bad field."""
     if not path.is_file():
         raise UsageError(f"grid {str(path)!r}: no such file")
     data = yaml.safe_load(path.read_text()) or {}
     if not isinstance(data, dict):
         raise UsageError(f"grid {str(path)!r}: expected a mapping")
-    return grid_from_dict(data, path.parent)
+    return grid_from_dict(data, path.parent, output=str(output))
 
 
-def grid_from_dict(data: dict[str, Any], base: Path) -> Grid:
-    allowed = {f.name for f in fields(Grid)}
+def grid_from_dict(data: dict[str, Any], base: Path, **runner: Any) -> ExperimentParams:
+    """The grid of `data` (a grid file's mapping), relative paths resolved against `base`."""
+    allowed = {f.name for f in dataclasses.fields(ExperimentParams)} - {"output", "overwrite"}
     unknown = set(data) - allowed
     if unknown:
         raise UsageError(
@@ -84,88 +105,99 @@ def grid_from_dict(data: dict[str, Any], base: Path) -> Grid:
     seeds = data.get("seeds", [0])
     if not isinstance(seeds, list) or not all(isinstance(s, int) and s >= 0 for s in seeds) or not seeds:
         raise UsageError("grid field 'seeds': expected a list of non-negative integers")
-    from trainers.train import TrainConfig
-
-    train = dict(data.get("train") or {})
-    train_fields = {f.name for f in fields(TrainConfig)} - {"seed"}
-    bad = set(train) - train_fields
+    train_settings = dict(data.get("train") or {})
+    bad = set(train_settings) - ({f.name for f in dataclasses.fields(TrainConfig)} - {"seed"})
     if bad:
         raise UsageError(f"grid field 'train.{sorted(bad)[0]}': unknown training setting")
-    probe = dict(data.get("probe") or {})
-    bad = set(probe) - {"k_tokens", "batch_size", "normalisation", "length_norm", "bucket_base", "device"}
+    probe_settings = dict(data.get("probe") or {})
+    bad = set(probe_settings) - set(PROBE_SETTINGS)
     if bad:
         raise UsageError(f"grid field 'probe.{sorted(bad)[0]}': unknown probe setting")
     world = absolute(data["world"]) if data.get("world") else None
     probes = absolute(data["probes"]) if data.get("probes") else (f"{world}/probes" if world else None)
     if probes is None:
         raise UsageError("grid field 'probes': required when no 'world' is given")
-    return Grid(
+    return ExperimentParams(
         input=[absolute(str(i)) for i in inputs],
         mixtures={str(k): absolute(str(v)) for k, v in mixtures.items()},
         world=world,
         probes=probes,
         seeds=seeds,
-        train=train,
-        probe=probe,
+        train=train_settings,
+        probe=probe_settings,
+        output=str(runner.get("output", "")),
+        overwrite=bool(runner.get("overwrite", False)),
     )
 
 
-def run_experiment(
-    spark: Callable[[], Any], grid: Grid, output: Path, on_step: Callable[[str], None] | None = None
-) -> list[dict[str, Any]]:
-    """Mix, train and probe every (seed, mixture) of `grid` under `output`; returns the table's rows."""
-    from jobs.langid import langid_config
-    from jobs.mix import run_mix
-    from mixers.langid import LangIdConfig
-    from mixers.spec import SpecError, load_spec
-    from trainers.probes import find_probe_files, run_probes
-    from trainers.report import write_report
-    from trainers.train import TrainConfig, train
+@dataclass(frozen=True)
+class ExperimentPlan:
+    params: ExperimentParams
+    stages: list[StageSpec]
+    runs: dict[str, Path]  # run key (<mixture>-s<seed>) -> its run directory
 
-    specs = {}
-    for name, path in grid.mixtures.items():
+
+def check(params: ExperimentParams) -> ExperimentPlan:
+    """Every mixture spec, the training settings and the probe files, checked before anything runs; and the
+    mix, train and probe stages of every (seed, mixture)."""
+    for name, path in params.mixtures.items():
         try:
-            specs[name] = load_spec(path)
+            load_spec(path)
         except SpecError as error:
             raise UsageError(f"grid mixture {name!r} ({path}): {error}") from None
-    versions, facts = find_probe_files(grid.probes)
-    defaults = LangIdConfig()
-    lid = langid_config(None, defaults.threshold, True, defaults.prefix_chars)
+    try:
+        find_probe_files(params.probes)
+    except FileNotFoundError as error:
+        raise UsageError(f"grid field 'probes': {error}") from None
+    output = Path(params.output)
+    mix, train, probe = stage("mix"), stage("train"), stage("probe")
+    stages: list[StageSpec] = []
     runs: dict[str, Path] = {}
-    for seed in grid.seeds:
-        for name, spec in specs.items():
+    for seed in params.seeds:
+        for name, spec in params.mixtures.items():
             key = f"{name}-s{seed}"
-            mixture_dir = output / "mixtures" / key
-            if not (mixture_dir / "_stats.json").exists():
-                if on_step:
-                    on_step(f"mix {key}")
-                run_mix(spark(), grid.input, replace(spec, seed=seed), str(mixture_dir), lid, overwrite=True)
-            run_dir = output / "runs" / key
-            config = TrainConfig(**{**grid.train, "seed": seed})
-            if not (run_dir / "run.json").exists():
-                if on_step:
-                    on_step(f"train {key}")
-                train(mixture_dir, run_dir, config, resume=True)
-            info = json.loads((run_dir / "run.json").read_text())
-            probe_dir = run_dir / "probe"
-            if not (probe_dir / "probe.json").exists():
-                if on_step:
-                    on_step(f"probe {key}")
-                run_probes(
-                    run_dir,
-                    probe_dir,
-                    versions=versions,
-                    facts=facts,
-                    newest_month=info.get("newest_month"),
-                    mixture_dir=mixture_dir,
-                    world_dir=grid.world,
-                    **grid.probe,
-                )
+            mixture_dir, run_dir = output / "mixtures" / key, output / "runs" / key
+            settings = {"tokens": TrainConfig.tokens, **params.train, "seed": seed}
+            train_params = train.params(mixture=str(mixture_dir), output=str(run_dir), **settings)
+            train.check(train_params)  # a bad training setting fails before the first mixture is built
+            probe_params = probe.params(
+                run=str(run_dir),
+                probes=params.probes,
+                output=str(run_dir / "probe"),
+                world=params.world,
+                **params.probe,
+            )
+            stages += [
+                _spec(f"mix {key}", mix, mix.params(params.input, spec, str(mixture_dir), seed=seed)),
+                _spec(f"train {key}", train, train_params, needs=[f"mix {key}"]),
+                _spec(f"probe {key}", probe, probe_params, needs=[f"train {key}"]),
+            ]
             runs[key] = run_dir
-    names = {key: key.rsplit("-s", 1)[0] for key in runs}
-    rows = write_report(runs, output, mixtures=names).rows
+    return ExperimentPlan(params, stages, runs)
+
+
+def _spec(name: str, kind: Stage, params: Any, needs: list[str] | None = None) -> StageSpec:
+    return StageSpec(name, kind, dataclasses.replace(params, overwrite=True), needs or [])
+
+
+def run(plan: ExperimentPlan, spark: SparkProvider) -> StageResult:
+    """Mix, train and probe every (seed, mixture) under `output` (complete stages are skipped), then write the
+    experiment's tables; the summary holds the table's rows."""
+    output = Path(plan.params.output)
+    output.mkdir(parents=True, exist_ok=True)
+
+    def show(step: str, status: str) -> None:
+        if status == "running":
+            console.print(f"[yellow]{step}[/]")
+
+    run_stages(plan.stages, spark, on_stage=show)
+    names = {key: key.rsplit("-s", 1)[0] for key in plan.runs}
+    rows = write_report(plan.runs, output, mixtures=names).rows
     (output / "experiments.json").write_text(json.dumps(rows, indent=2, default=str) + "\n")
-    return rows
+    return StageResult({"runs": len(rows), "table": str(output / "experiments.md"), "rows": rows}, value=rows)
+
+
+STAGE = Stage("experiment", ExperimentParams, check, run)
 
 
 def results_table(
@@ -216,21 +248,6 @@ def experiment(
     experiments.md / .csv (mixture, tokens, newest month in the data, effective cutoff, gap in months,
     accuracy per frequency bucket) and cutoff_curves.png with the curves of all runs. Reruns reuse what is
     finished."""
-    from jobs.spark import SparkOptions, session_for_job
-
-    plan = load_grid(grid)
-    output.mkdir(parents=True, exist_ok=True)
-    holder: dict[str, Any] = {}
-
-    def spark() -> Any:  # started only when a mixture must be built
-        if "session" not in holder:
-            holder["session"], holder["owned"] = session_for_job(SparkOptions(master, tuple(conf or ())))
-        return holder["session"]
-
-    try:
-        rows = run_experiment(spark, plan, output, on_step=lambda step: console.print(f"[yellow]{step}[/]"))
-    finally:
-        if holder.get("owned"):
-            holder["session"].stop()
+    rows = run_command(STAGE, load_grid(grid, output), spark_options(master, conf)).value
     console.print(results_table(rows))
     console.print(f"tables: {output / 'experiments.md'}  curves: {output / 'cutoff_curves.png'}")

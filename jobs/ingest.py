@@ -12,14 +12,29 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Annotated
 
 import pyarrow as pa
+import typer
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.pandas.types import from_arrow_schema
 
 from corpus.readers import ReadOptions, read_documents
 from corpus.schema import DOCUMENT_SCHEMA, EXTRA_COLUMNS
 from corpus.stats import REJECT_FIELDS, RejectLog, StageStats, rejects_table
-from jobs.stage import COUNTERS_REASON, InputFile, expand_inputs, project, write_stage
+from dating.html_meta import html_meta_date_batch
+from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError, stats_summary
+from jobs.options import Conf, Master, Overwrite, parse_added, spark_options
+from jobs.runner import run_command
+from jobs.stage import (
+    COUNTERS_REASON,
+    InputFile,
+    expand_inputs,
+    input_files,
+    project,
+    refuse_existing,
+    write_stage,
+)
 
 INGEST_SCHEMA = pa.schema(
     [pa.field(f.name, f.type, nullable=True) for f in DOCUMENT_SCHEMA]
@@ -41,7 +56,7 @@ class IngestConfig:
 def ingest_file_kernel(options: ReadOptions, date_html: bool = True):
     """A mapInArrow function over batches of input paths (column `path`) yielding INGEST_SCHEMA batches:
     documents (reject columns null) and, after each file, that file's rejects (document columns null)."""
-    html_kernel = _html_date_kernel() if date_html else None
+    html_kernel = html_meta_date_batch if date_html else None
 
     def run(paths: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for path_batch in paths:
@@ -90,22 +105,11 @@ def _as_batch(table: pa.Table) -> pa.RecordBatch:
     )
 
 
-def _html_date_kernel():
-    """dating's HTML-metadata kernel, when the dating stage is installed (it is part of this project)."""
-    try:
-        from dating.html_meta import html_meta_date_batch
-    except ImportError:
-        return None
-    return html_meta_date_batch
-
-
 def ingest_frame(spark: SparkSession, files: list[InputFile], config: IngestConfig) -> DataFrame:
     """A DataFrame of INGEST_SCHEMA rows read from `files`, one file per task where there are enough tasks."""
     paths = spark.createDataFrame([(f.uri,) for f in files], "path string")
     parallelism = max(1, min(len(files), spark.sparkContext.defaultParallelism * 4))
     paths = paths.repartition(parallelism, "path")
-    from pyspark.sql.pandas.types import from_arrow_schema
-
     return paths.mapInArrow(
         ingest_file_kernel(config.read, config.date_html), from_arrow_schema(INGEST_SCHEMA)
     )
@@ -119,7 +123,7 @@ def run_ingest(
     overwrite: bool = False,
 ) -> StageStats:
     """Ingest `inputs` (files, folders, globs, or already expanded InputFiles) into `output`."""
-    files = [f for f in inputs if isinstance(f, InputFile)] or expand_inputs([str(i) for i in inputs])
+    files = input_files(inputs)
     read = config.read if config.read.added is not None else replace(config.read, added=datetime.now(UTC))
     config = replace(config, read=read)
     stats = StageStats(stage="ingest", files_in=len(files), bytes_in=sum(f.size for f in files))
@@ -129,3 +133,111 @@ def run_ingest(
     return write_stage(
         frame, output, stats, overwrite=overwrite, fmt=config.fmt, rows_per_shard=config.rows_per_shard
     )
+
+
+# ---------------------------------------------------------------------------------------------- stage
+@dataclass(frozen=True)
+class IngestParams(StageParams):
+    """`chronomix ingest` and the `ingest` stage kind."""
+
+    inputs: list[str]  # WARC, WET, JSONL/Dolma, Parquet or MediaWiki XML files, folders or globs
+    output: str
+    format: str = "parquet"  # parquet (the document record) | dolma (JSONL.gz)
+    keep_html: bool = False
+    mediawiki_monthly: bool = False  # MediaWiki: one snapshot per page and month, not every revision
+    batch_size: int = 1000  # documents per Arrow batch
+    max_doc_bytes: int = 10_000_000
+    added: str | None = None  # ISO 8601; None = now
+    overwrite: bool = False
+
+
+@dataclass(frozen=True)
+class IngestPlan:
+    params: IngestParams
+    files: list[InputFile]
+    config: IngestConfig
+
+
+def check(params: IngestParams) -> IngestPlan:
+    """The read options and the input files; UsageError for a bad option, path or existing output."""
+    try:
+        options = ReadOptions(
+            batch_size=params.batch_size,
+            keep_html=params.keep_html,
+            max_doc_bytes=params.max_doc_bytes,
+            added=parse_added(params.added) or datetime.now(UTC),
+            mediawiki_monthly=params.mediawiki_monthly,
+        )
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    if params.format not in ("parquet", "dolma"):
+        raise UsageError(f"--format {params.format!r}: expected parquet or dolma", option="--format")
+    files = expand_inputs(params.inputs)
+    refuse_existing(params.output, params.overwrite)
+    return IngestPlan(params, files, IngestConfig(read=options, fmt=params.format))
+
+
+def run(plan: IngestPlan, spark: SparkProvider) -> StageResult:
+    """Read the plan's files into the document record in `output`."""
+    stats = run_ingest(spark(), plan.files, plan.params.output, plan.config, overwrite=plan.params.overwrite)
+    return StageResult(stats_summary(stats), stats=stats)
+
+
+STAGE = Stage("ingest", IngestParams, check, run)
+
+
+def ingest(
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            help="WARC, WET, JSONL/Dolma, Parquet or MediaWiki XML files, folders or globs.",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[str, typer.Option("--output", "-o", help="Output folder (local path or URI).")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="parquet (the document record) or dolma (JSONL.gz).")
+    ] = "parquet",
+    keep_html: Annotated[
+        bool, typer.Option("--keep-html", help="Keep the raw HTML in an `html` column.")
+    ] = False,
+    mediawiki_monthly: Annotated[
+        bool,
+        typer.Option(
+            "--mediawiki-monthly",
+            help="MediaWiki input: one snapshot per page and month (the "
+            "page as of the first of the month) instead of every revision.",
+        ),
+    ] = False,
+    batch_size: Annotated[
+        int, typer.Option(help="Documents per Arrow batch; bounds a task's memory.", min=1)
+    ] = 1000,
+    max_doc_bytes: Annotated[
+        int, typer.Option(help="Reject payloads larger than this (bytes).", min=1)
+    ] = 10_000_000,
+    added: Annotated[
+        str | None, typer.Option(help="Pin the `added` timestamp (ISO 8601) for reproducible builds.")
+    ] = None,
+    master: Master = "local[*]",
+    conf: Conf = None,
+    overwrite: Overwrite = False,
+) -> None:
+    """Read raw dumps and datasets into the document record (Parquet shards or Dolma JSONL.gz).
+
+    Bad records and bad files are counted per reason in _stats.json and sampled under _rejects/; they never
+    stop the job."""
+    from jobs.report import print_stats
+
+    params = IngestParams(
+        inputs=inputs,
+        output=output,
+        format=fmt,
+        keep_html=keep_html,
+        mediawiki_monthly=mediawiki_monthly,
+        batch_size=batch_size,
+        max_doc_bytes=max_doc_bytes,
+        added=added,
+        overwrite=overwrite,
+    )
+    result = run_command(STAGE, params, spark_options(master, conf))
+    print_stats(result.stats, output)

@@ -7,43 +7,48 @@ gets `und`, and `_stats.json` counts documents per language under `lang:<code>`.
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from typing import Annotated
 
 import typer
 from pyspark.sql import DataFrame, SparkSession
 
 from corpus.stats import StageStats
-from jobs.options import Conf, DocumentInputs, Master, Output, Overwrite
+from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError, stats_summary
+from jobs.options import Conf, DocumentInputs, Master, Output, Overwrite, spark_options
+from jobs.runner import run_command
 from jobs.stage import (
-    UsageError,
-    expand_inputs,
-    is_document_parquet,
+    InputFile,
+    document_files,
     map_kernel,
     read_stage_output,
+    refuse_existing,
     write_stage,
 )
 from mixers.langid import DEFAULT_THRESHOLD, LangIdConfig, LangIdKernel
 
+NOT_DOCUMENTS = "input {uri}: not document Parquet; run `chronomix ingest` on it first"
 
-def read_documents_frame(spark: SparkSession, inputs: list[str]) -> tuple[DataFrame, StageStats]:
-    """The documents of `inputs` (document Parquet) and stats with the files counted. Raises UsageError for
-    raw inputs, which `chronomix ingest` reads."""
-    files = expand_inputs(inputs)
-    if not is_document_parquet(files):
-        raw = next(f.uri for f in files if not f.uri.endswith(".parquet"))
-        raise UsageError(f"input {raw!r}: not document Parquet; run `chronomix ingest` on it first")
+
+def read_documents_frame(
+    spark: SparkSession, inputs: list[str] | list[InputFile]
+) -> tuple[DataFrame, StageStats]:
+    """The documents of `inputs` (document Parquet, or the files a check listed) and stats with the files
+    counted. Raises UsageError for raw inputs, which `chronomix ingest` reads."""
+    files = document_files(inputs, NOT_DOCUMENTS)
     df = read_stage_output(spark, files)
     if "text" not in df.columns or "id" not in df.columns:
-        raise UsageError(f"input {inputs[0]!r}: not the document record (no `id`/`text` column)")
+        raise UsageError(f"input {files[0].uri!r}: not the document record (no `id`/`text` column)")
     stats = StageStats(stage="", files_in=len(files), bytes_in=sum(f.size for f in files))
     return df, stats
 
 
 def langid_config(
-    lid_model: str | None,
-    threshold: float,
-    second_opinion: bool,
-    prefix_chars: int,
+    lid_model: str | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    second_opinion: bool = True,
+    prefix_chars: int = LangIdConfig.prefix_chars,
     fill_missing_only: bool = False,
 ) -> LangIdConfig:
     """A LangIdConfig from command-line values; raises UsageError naming the option."""
@@ -57,15 +62,17 @@ def langid_config(
         )
     except ValueError as error:
         raise UsageError(str(error)) from None
-    import os
-
     if not os.path.isfile(config.resolved_model_path):
-        raise UsageError(f"--lid-model {config.resolved_model_path!r}: no such file")
+        raise UsageError(f"--lid-model {config.resolved_model_path!r}: no such file", option="--lid-model")
     return config
 
 
 def run_langid(
-    spark: SparkSession, inputs: list[str], output: str, config: LangIdConfig, overwrite: bool = False
+    spark: SparkSession,
+    inputs: list[str] | list[InputFile],
+    output: str,
+    config: LangIdConfig,
+    overwrite: bool = False,
 ) -> StageStats:
     """Identify languages of `inputs` into `output`. Returns the stage's stats."""
     df, stats = read_documents_frame(spark, inputs)
@@ -77,6 +84,51 @@ def run_langid(
         return write_stage(identified, output, stats, overwrite=overwrite)
     finally:
         identified.unpersist()
+
+
+# ---------------------------------------------------------------------------------------------- stage
+@dataclass(frozen=True)
+class LangIdParams(StageParams):
+    """`chronomix langid` and the `langid` stage kind."""
+
+    input: list[str]  # document Parquet: files, folders or globs
+    output: str
+    lid_model: str | None = None  # a fastText model; None = the shipped lid.176.ftz
+    threshold: float = DEFAULT_THRESHOLD
+    second_opinion: bool = True
+    prefix_chars: int = LangIdConfig.prefix_chars
+    fill_missing_only: bool = False  # keep existing `lang` values, identify only the missing ones
+    overwrite: bool = False
+
+
+@dataclass(frozen=True)
+class LangIdPlan:
+    params: LangIdParams
+    files: list[InputFile]
+    config: LangIdConfig
+
+
+def check(params: LangIdParams) -> LangIdPlan:
+    """The model settings and the input files; UsageError naming a bad option or input."""
+    config = langid_config(
+        params.lid_model,
+        params.threshold,
+        params.second_opinion,
+        params.prefix_chars,
+        params.fill_missing_only,
+    )
+    files = document_files(params.input, NOT_DOCUMENTS)
+    refuse_existing(params.output, params.overwrite)
+    return LangIdPlan(params, files, config)
+
+
+def run(plan: LangIdPlan, spark: SparkProvider) -> StageResult:
+    """Identify the languages of the plan's files into `output`."""
+    stats = run_langid(spark(), plan.files, plan.params.output, plan.config, plan.params.overwrite)
+    return StageResult(stats_summary(stats), stats=stats)
+
+
+STAGE = Stage("langid", LangIdParams, check, run)
 
 
 def langid(
@@ -106,10 +158,16 @@ def langid(
 ) -> None:
     """Identify the language of every document: sets `lang` (ISO 639-1, else 639-3; `und` when unsure) and
     `lang_score`. fastText lid.176 decides; lingua gives a second opinion on confusable and unsure ones."""
-    from jobs.options import session
     from jobs.report import print_stats
 
-    config = langid_config(lid_model, threshold, second_opinion, prefix_chars)
-    with session(master, conf) as spark:
-        stats = run_langid(spark, inputs, output, config, overwrite=overwrite)
-    print_stats(stats, output)
+    params = LangIdParams(
+        input=inputs,
+        output=output,
+        lid_model=lid_model,
+        threshold=threshold,
+        second_opinion=second_opinion,
+        prefix_chars=prefix_chars,
+        overwrite=overwrite,
+    )
+    result = run_command(STAGE, params, spark_options(master, conf))
+    print_stats(result.stats, output)

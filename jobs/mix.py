@@ -13,16 +13,19 @@ Accounting: a mixture repeats documents, so `_stats.json` counts rows out, and t
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import typer
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from corpus.stats import StageStats
-from jobs.langid import read_documents_frame
+from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError, stats_summary
+from jobs.fs import locate
+from jobs.langid import NOT_DOCUMENTS, langid_config, read_documents_frame
 from jobs.mix_spark import (
     DROP_COLUMN,
     achieved_tokens,
@@ -32,8 +35,9 @@ from jobs.mix_spark import (
     drop_reason,
     expand_repeats,
 )
-from jobs.options import Conf, DocumentInputs, Master, Overwrite
-from jobs.stage import MIX_MANIFEST, UsageError, map_kernel, write_stage
+from jobs.options import Conf, DocumentInputs, Master, Overwrite, spark_options
+from jobs.runner import run_command
+from jobs.stage import MIX_MANIFEST, InputFile, document_files, map_kernel, refuse_existing, write_stage
 from mixers.allocation import Allocation, allocate
 from mixers.buckets import TIME_BUCKET_FIELD, TimeBucketKernel
 from mixers.langid import LangIdConfig, LangIdKernel
@@ -70,16 +74,8 @@ def check_columns(spec: MixSpec, columns: list[str]) -> None:
             raise UsageError(f"{where}: the input has no {column!r} column (run `chronomix dedup` first)")
 
 
-def input_columns(inputs: list[str]) -> list[str]:
+def input_columns(files: list[InputFile]) -> list[str]:
     """Columns of the first input Parquet file, read on the driver (the files of one stage share a schema)."""
-    import pyarrow.parquet as pq
-
-    from jobs.fs import locate
-    from jobs.stage import expand_inputs
-
-    files = [f for f in expand_inputs(inputs) if f.uri.endswith(".parquet")]
-    if not files:
-        raise UsageError(f"input {inputs[0]!r}: not document Parquet; run `chronomix ingest` on it first")
     location = locate(files[0].uri)
     with location.fs.open_input_file(location.path) as handle:
         return list(pq.read_schema(handle).names)
@@ -89,7 +85,7 @@ def prepare(df: DataFrame, spec: MixSpec, lid: LangIdConfig) -> DataFrame:
     """Documents with lang, n_tokens, time_bucket, mix_key and the spec's drop reason."""
     check_columns(spec, df.columns)
     fill = "lang" in df.columns
-    df = map_kernel(df, LangIdKernel(_replace(lid, fill_missing_only=fill)), ["lang", "lang_score"])
+    df = map_kernel(df, LangIdKernel(replace(lid, fill_missing_only=fill)), ["lang", "lang_score"])
     # Counts from an earlier stage are reused only when they were whitespace words like ours would be.
     df = map_kernel(
         df, TokenCountKernel(spec.tokenizer, fill_missing_only=spec.tokenizer is None), ["n_tokens"]
@@ -99,12 +95,6 @@ def prepare(df: DataFrame, spec: MixSpec, lid: LangIdConfig) -> DataFrame:
     return df.withColumn(DROP_COLUMN, drop_reason(spec))
 
 
-def _replace(config: LangIdConfig, **changes: Any) -> LangIdConfig:
-    from dataclasses import replace
-
-    return replace(config, **changes)
-
-
 def run_mix(
     spark: SparkSession,
     inputs: list[str],
@@ -112,9 +102,11 @@ def run_mix(
     output: str | None,
     lid: LangIdConfig = LangIdConfig(),
     overwrite: bool = False,
+    files: list[InputFile] | None = None,
 ) -> MixResult:
-    """Plan (output None) or build the mixture of `inputs` under `spec` into `output`."""
-    df, stats = read_documents_frame(spark, inputs)
+    """Plan (output None) or build the mixture of `inputs` under `spec` into `output`; `files` are the
+    input files a check listed (else `inputs` are listed here), `inputs` as given go into the manifest."""
+    df, stats = read_documents_frame(spark, files or inputs)
     mix_stats = MixStats(stage="mix", files_in=stats.files_in, bytes_in=stats.bytes_in)
     prepared = prepare(df, spec, lid).persist()
     try:
@@ -237,6 +229,61 @@ def plan_table(allocation: Allocation) -> str:
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------------------------------------- stage
+@dataclass(frozen=True)
+class MixParams(StageParams):
+    """`chronomix mix` and the `mix` stage kind."""
+
+    input: list[str]  # document Parquet: files, folders or globs
+    spec: str  # the mixture spec (YAML)
+    output: str | None = None  # None only with `plan`
+    plan: bool = False  # compute the allocation and write nothing
+    seed: int | None = None  # overrides the spec's seed
+    lid_model: str | None = None  # fastText model for documents without `lang`
+    overwrite: bool = False
+
+
+@dataclass(frozen=True)
+class MixPlan:
+    params: MixParams
+    spec: MixSpec
+    lid: LangIdConfig
+    files: list[InputFile]
+
+
+def check(params: MixParams) -> MixPlan:
+    """The spec (with the seed override), the language-id model and the input files, and that the input has
+    the columns the spec's filters need; UsageError naming the bad option, spec field or input."""
+    try:
+        spec = load_spec(params.spec)
+    except SpecError as error:
+        raise UsageError(f"--spec {params.spec}: {error}") from None
+    if params.seed is not None:
+        spec = replace(spec, seed=params.seed)
+    if not params.plan and params.output is None:
+        raise UsageError("--output: required unless --plan is given")
+    lid = langid_config(params.lid_model)
+    files = document_files(params.input, NOT_DOCUMENTS)
+    check_columns(spec, input_columns(files))  # before Spark starts: a bad spec fails in a second
+    if not params.plan:
+        refuse_existing(params.output, params.overwrite)
+    return MixPlan(params, spec, lid, files)
+
+
+def run(plan: MixPlan, spark: SparkProvider) -> StageResult:
+    """Build the mixture into `output` (or, with `plan`, only its allocation)."""
+    params = plan.params
+    output = None if params.plan else params.output
+    result = run_mix(spark(), params.input, plan.spec, output, plan.lid, params.overwrite, plan.files)
+    if result.stats is None:
+        summary = {"target_tokens": result.manifest["target_tokens"], "cells": len(result.manifest["cells"])}
+        return StageResult(summary, value=result)
+    return StageResult(stats_summary(result.stats), stats=result.stats, value=result)
+
+
+STAGE = Stage("mix", MixParams, check, run)
+
+
 def mix(
     inputs: DocumentInputs,
     spec: Annotated[str, typer.Option("--spec", help="Mixture spec (YAML); see pipelines/mixtures/.")],
@@ -257,24 +304,18 @@ def mix(
     """Build a time- and language-balanced mixture under a token budget: Parquet shards of training examples
     (a document repeated k times appears k times, with `repeat_index`) in a seeded shuffled order, plus
     manifest.json with per-cell input, target and achieved tokens."""
-    from dataclasses import replace
-
-    from jobs.langid import langid_config
-    from jobs.options import session
     from jobs.report import console, print_stats
 
-    try:
-        mix_spec = load_spec(spec)
-    except SpecError as error:
-        raise UsageError(f"--spec {spec}: {error}") from None
-    if seed is not None:
-        mix_spec = replace(mix_spec, seed=seed)
-    if not plan and output is None:
-        raise UsageError("--output: required unless --plan is given")
-    lid = langid_config(lid_model, LangIdConfig().threshold, True, LangIdConfig().prefix_chars)
-    check_columns(mix_spec, input_columns(inputs))  # before Spark starts: a bad spec fails in a second
-    with session(master, conf) as spark:
-        result = run_mix(spark, inputs, mix_spec, None if plan else output, lid, overwrite=overwrite)
+    params = MixParams(
+        input=inputs,
+        spec=spec,
+        output=output,
+        plan=plan,
+        seed=seed,
+        lid_model=lid_model,
+        overwrite=overwrite,
+    )
+    result = run_command(STAGE, params, spark_options(master, conf)).value
     console.print(plan_table(result.allocation), highlight=False, markup=False)
     if result.stats is not None and output is not None:
         print_stats(result.stats, output)

@@ -1,13 +1,14 @@
-"""Options shared by the Spark commands, and the session they run in."""
+"""Options shared by the Spark commands, and where their session runs."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
+
+from jobs.contract import UsageError
+from jobs.spark import SparkOptions, parse_conf
 
 Master = Annotated[
     str,
@@ -34,29 +35,20 @@ Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace an existin
 
 
 def parse_added(value: str | None) -> datetime | None:
-    """An ISO 8601 timestamp (naive = UTC) for `added`; raises typer.BadParameter naming the option."""
+    """An ISO 8601 timestamp (naive = UTC) for `added`; raises UsageError naming the option."""
     if value is None:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise typer.BadParameter(f"--added {value!r}: expected an ISO 8601 timestamp") from None
+        raise UsageError(f"--added {value!r}: expected an ISO 8601 timestamp", option="--added") from None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-@contextmanager
-def session(master: str = "local[*]", conf: list[str] | None = None) -> Iterator[object]:
-    """A Spark session for one command; stopped when the command ends."""
-    from jobs.spark import SparkOptions, parse_conf, session_for_job
-    from jobs.stage import UsageError
-
+def spark_options(master: str = "local[*]", conf: list[str] | None = None) -> SparkOptions:
+    """Where a command's Spark session runs; raises UsageError naming a bad --conf."""
     try:
         parse_conf(conf or [])
     except ValueError as error:
-        raise UsageError(str(error)) from None
-    spark, owned = session_for_job(SparkOptions(master=master, conf=tuple(conf or ())))
-    try:
-        yield spark
-    finally:
-        if owned:
-            spark.stop()
+        raise UsageError(str(error), option="--conf") from None
+    return SparkOptions(master=master, conf=tuple(conf or ()))

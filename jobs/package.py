@@ -1,7 +1,7 @@
 """`chronomix package`: what a cluster's executors need to run chronomix, and the spark-submit line.
 
-- `chronomix-<version>.zip`: the project's packages (corpus, dating, dedup, mixers, trainers, jobs) with their
-  data files, for `--py-files`. Built deterministically (sorted entries, fixed timestamps): the same sources
+- `chronomix-<version>.zip`: the project's packages (corpus, analysis, world, dating, dedup, mixers,
+  trainers, jobs) with their data files, for `--py-files`. Built deterministically (sorted entries, fixed timestamps): the same sources
   give the same bytes, so a cluster's cache of it is never stale for the wrong reason.
 - optionally a wheel (`--wheel`, via `pip wheel --no-deps`), for clusters that install packages instead.
 - optionally a packed virtual environment (`--venv`, with `venv-pack` when it is installed) for `--archives`:
@@ -24,10 +24,11 @@ from typing import Annotated
 
 import typer
 
-# The project's top-level packages, in the order DESIGN.md lists them.
-PACKAGES = ("corpus", "dating", "dedup", "mixers", "trainers", "jobs")
-# Files inside the packages that executors need besides Python sources (presets, specs, word lists).
-DATA_SUFFIXES = (".py", ".yaml", ".yml", ".json", ".txt")
+# The project's top-level packages, in the order docs/design.md lists them.
+PACKAGES = ("corpus", "analysis", "world", "dating", "dedup", "mixers", "trainers", "jobs")
+# Files inside the packages that executors need besides Python sources (presets, specs, word lists, the
+# report's template).
+DATA_SUFFIXES = (".py", ".yaml", ".yml", ".json", ".txt", ".j2")
 # A fixed timestamp for zip entries (zip cannot store dates before 1980): reproducible archives.
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 ENTRY_SCRIPT = "chronomix_main.py"

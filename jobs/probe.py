@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,7 +11,84 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
+from jobs.runner import run_command
 from trainers.probes import find_probe_files, run_probes
+
+
+@dataclass(frozen=True)
+class ProbeParams(StageParams):
+    """`chronomix probe` and the `probe` stage kind."""
+
+    run: str  # a run directory from `chronomix train`, or any local Hugging Face causal LM directory
+    probes: str  # a world's probes/, a world, or Parquet of dated versions
+    output: str | None = None  # None: RUN/probe
+    model: str | None = None  # probe this model directory instead of RUN's
+    world: str | None = None  # where to count fact frequencies; None: the world holding the probes
+    k_tokens: int = 128
+    batch_size: int = 16
+    device: str = "auto"
+    normalisation: str = "zscore"
+    length_norm: str = "none"
+    bucket_base: int = 2
+    overwrite: bool = False
+
+
+@dataclass(frozen=True)
+class ProbePlan:
+    params: ProbeParams
+    output: Path
+    versions: Path | None
+    facts: Path | None
+    run_info: dict[str, Any] = field(default_factory=dict)
+
+
+def check(params: ProbeParams) -> ProbePlan:
+    """Where the results go, the probe files and the run's run.json; UsageError naming the bad option."""
+    run = Path(params.run)
+    output = Path(params.output) if params.output else run / "probe"
+    if (output / "probe.json").exists() and not params.overwrite:
+        raise UsageError(f"{output} already holds probe results (use --overwrite)", option="--output")
+    try:
+        versions, facts = find_probe_files(params.probes)
+    except FileNotFoundError as error:
+        raise UsageError(str(error), option="--probes") from None
+    run_info = json.loads((run / "run.json").read_text()) if (run / "run.json").exists() else {}
+    return ProbePlan(params, output, versions, facts, run_info)
+
+
+def run(plan: ProbePlan, spark: SparkProvider) -> StageResult:
+    """Probe the model; write the curves, tables, plots and probe.json into the plan's output."""
+    params = plan.params
+    world_dir = params.world or (plan.facts.parent.parent if plan.facts is not None else None)
+    try:
+        result = run_probes(
+            params.model or params.run,
+            plan.output,
+            versions=plan.versions,
+            facts=plan.facts,
+            newest_month=plan.run_info.get("newest_month"),
+            mixture_dir=plan.run_info.get("mixture"),
+            world_dir=world_dir,
+            k_tokens=params.k_tokens,
+            batch_size=params.batch_size,
+            device=params.device,
+            normalisation=params.normalisation,
+            length_norm=params.length_norm,
+            bucket_base=params.bucket_base,
+        )
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    cutoff, longtail = result.get("cutoff", {}), result.get("longtail", {})
+    summary = {
+        "effective_cutoff": cutoff.get("effective_cutoff"),
+        "gap_months": cutoff.get("gap_months"),
+        "accuracy": longtail.get("accuracy"),
+    }
+    return StageResult(summary, value=result)
+
+
+STAGE = Stage("probe", ProbeParams, check, run)
 
 
 def probe(
@@ -60,39 +138,25 @@ def probe(
     (its newest training month and mixture are read from run.json) or, with its own dated versions, any
     Hugging Face causal LM directory.
     """
-    model_dir = model or run
-    out = output or run / "probe"
-    if (out / "probe.json").exists() and not overwrite:
-        raise typer.BadParameter(
-            f"{out} already holds probe results (use --overwrite)", param_hint="--output"
-        )
+    params = ProbeParams(
+        run=str(run),
+        probes=str(probes),
+        output=None if output is None else str(output),
+        model=None if model is None else str(model),
+        world=None if world is None else str(world),
+        k_tokens=k_tokens,
+        batch_size=batch_size,
+        device=device,
+        normalisation=normalisation,
+        length_norm=length_norm,
+        bucket_base=bucket_base,
+        overwrite=overwrite,
+    )
     try:
-        versions, facts = find_probe_files(probes)
-    except FileNotFoundError as error:
-        raise typer.BadParameter(str(error), param_hint="--probes") from None
-    run_info: dict[str, Any] = {}
-    if (run / "run.json").exists():
-        run_info = json.loads((run / "run.json").read_text())
-    world_dir = world or (facts.parent.parent if facts is not None else None)
-    try:
-        result = run_probes(
-            model_dir,
-            out,
-            versions=versions,
-            facts=facts,
-            newest_month=run_info.get("newest_month"),
-            mixture_dir=run_info.get("mixture"),
-            world_dir=world_dir,
-            k_tokens=k_tokens,
-            batch_size=batch_size,
-            device=device,
-            normalisation=normalisation,
-            length_norm=length_norm,
-            bucket_base=bucket_base,
-        )
-    except ValueError as error:
-        raise typer.BadParameter(str(error)) from None
-    print_probe(result, out)
+        result = run_command(STAGE, params)
+    except UsageError as error:
+        raise typer.BadParameter(str(error), param_hint=error.option) from None
+    print_probe(result.value, Path(params.output) if params.output else run / "probe")
 
 
 def print_probe(result: dict[str, Any], output: Path, console: Console | None = None) -> None:

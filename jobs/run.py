@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from jobs.pipeline import load_pipeline, run_pipeline
+from jobs.pipeline import Pipeline, load_pipeline, run_pipeline
+from jobs.runner import StageOutcome
 
 console = Console(width=None if Console().is_terminal else 160)
 
@@ -49,6 +50,17 @@ def run(
         brief = ", ".join(f"{k}={v}" for k, v in outcome.summary.items() if not isinstance(v, (dict, list)))
         table.add_row(outcome.name, outcome.kind, outcome.status, f"{outcome.seconds:,.1f}", brief[:100])
     console.print(table)
-    from jobs.stages import print_final_results
-
     print_final_results(plan, outcomes, console)
+
+
+def print_final_results(pipeline: Pipeline, outcomes: list[StageOutcome], console: Any) -> None:
+    """After a pipeline: where the report is, and the effective-cutoff / long-tail table if one was made."""
+    for outcome in outcomes:
+        if outcome.kind == "experiment" and outcome.summary.get("rows"):
+            from jobs.experiment import results_table  # the experiment kind's module needs the train extra
+
+            console.print(results_table(outcome.summary["rows"]))
+            console.print(f"experiment tables: {pipeline.stage_dir(outcome.name) / 'experiments.md'}")
+    for outcome in outcomes:
+        if outcome.kind == "audit":
+            console.print(f"audit report: {pipeline.stage_dir(outcome.name) / 'report.html'}")

@@ -112,3 +112,31 @@ def session_for_job(options: SparkOptions = SparkOptions()) -> tuple[SparkSessio
     if existing is not None:
         return existing, False
     return spark_session(options), True
+
+
+class LazySession:
+    """The Spark session of one command, pipeline or experiment: started on the first call (a run whose
+    stages need no Spark never starts one) and, on exit, stopped when this holder started it (a test's,
+    notebook's or spark-submit's session is left running)."""
+
+    def __init__(self, options: SparkOptions = SparkOptions()) -> None:
+        self.options = options
+        self._session: SparkSession | None = None
+        self._owned = False
+
+    def __call__(self) -> SparkSession:
+        if self._session is None:
+            self._session, self._owned = session_for_job(self.options)
+        return self._session
+
+    def stop(self) -> None:
+        """Stop the session if this holder started it."""
+        if self._session is not None and self._owned:
+            self._session.stop()
+        self._session, self._owned = None, False
+
+    def __enter__(self) -> LazySession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

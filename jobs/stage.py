@@ -29,6 +29,7 @@ from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 
 from corpus.schema import COLUMN_NAMES, field_type
 from corpus.stats import REJECT_FIELDS, REJECT_REASON, REJECT_SAMPLES_PER_REASON, StageStats
+from jobs.contract import UsageError
 from jobs.fs import Location, file_size, list_files, locate, move, remove
 
 Kernel = Callable[[pa.RecordBatch], pa.RecordBatch]
@@ -41,10 +42,6 @@ MIX_MANIFEST = "manifest.json"
 # A kernel may report non-drop events (e.g. "bad_warc_date") as one row per task with this reason and a JSON
 # object of counts in reject_detail; write_stage adds them to StageStats.counters and writes no such row.
 COUNTERS_REASON = "__counters__"
-
-
-class UsageError(ValueError):
-    """A bad job argument: the CLI prints it as one line and exits with status 2."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +73,23 @@ def expand_inputs(paths: Sequence[str]) -> list[InputFile]:
         for file in files:
             found.setdefault(file.uri, InputFile(file.uri, file_size(file)))
     return [found[k] for k in sorted(found)]
+
+
+def input_files(inputs: Sequence[str] | Sequence[InputFile]) -> list[InputFile]:
+    """`inputs` as listed files: as given when a stage's check already listed them, else `expand_inputs`."""
+    if inputs and all(isinstance(i, InputFile) for i in inputs):
+        return list(inputs)  # type: ignore[arg-type]
+    return expand_inputs([str(i) for i in inputs])
+
+
+def document_files(inputs: Sequence[str] | Sequence[InputFile], message: str) -> list[InputFile]:
+    """The input files, all document Parquet (an earlier stage's output); else UsageError with `message`
+    formatted with the first other file's `uri`."""
+    files = input_files(inputs)
+    for file in files:
+        if not file.uri.endswith(".parquet"):
+            raise UsageError(message.format(uri=repr(file.uri)))
+    return files
 
 
 def _glob(pattern: str) -> list[Location]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -10,8 +12,79 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from trainers.train import TrainConfig, TrainResult
+from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
+from jobs.runner import run_command
+from trainers.model import PRESETS
+from trainers.train import CHECKPOINT_DIR, TRAINER_STATE, TrainConfig, TrainResult
 from trainers.train import train as train_run
+
+
+@dataclass(kw_only=True)
+class TrainParams(TrainConfig, StageParams):
+    """`chronomix train` and the `train` stage kind: every TrainConfig field (the command sets the common
+    ones), the mixture to train on and the run directory to write."""
+
+    mixture: str  # mixture directory (part-*.parquet shards from `chronomix mix`)
+    output: str  # run directory
+    tokens: int | None = None  # training-token budget; None = 20 tokens per parameter of the preset
+    resume: bool = True  # continue from the run's checkpoint if there is one
+    overwrite: bool = False
+
+    def config(self) -> TrainConfig:
+        """The TrainConfig of these parameters, the token budget resolved."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(TrainConfig)}
+        if self.tokens is None:
+            values["tokens"] = 20 * PRESETS[self.preset].nominal_params
+        return TrainConfig(**values)
+
+
+@dataclass(frozen=True)
+class TrainPlan:
+    params: TrainParams
+    config: TrainConfig
+
+
+def check(params: TrainParams) -> TrainPlan:
+    """The training config, checked; UsageError naming the bad setting."""
+    if params.preset not in PRESETS:
+        raise UsageError(
+            f"unknown preset {params.preset!r} (choose from {', '.join(PRESETS)})", option="--preset"
+        )
+    config = params.config()
+    try:
+        config.check()
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    return TrainPlan(params, config)
+
+
+def run(plan: TrainPlan, spark: SparkProvider) -> StageResult:
+    """Train into the run directory (resuming its checkpoint where `resume` and there is one)."""
+    params = plan.params
+    try:
+        result = train_run(
+            params.mixture, params.output, plan.config, resume=params.resume, overwrite=params.overwrite
+        )
+    except ValueError as error:  # a checkpoint made with another config, a mixture without text
+        raise UsageError(str(error)) from None
+    summary = {
+        "run": str(result.run_dir),
+        "steps": result.steps,
+        "tokens_seen": result.tokens,
+        "final_loss": result.final_loss,
+        "newest_month": result.newest_month,
+    }
+    return StageResult(summary, value=result)
+
+
+def unfinished_checkpoint(params: TrainParams) -> bool:
+    """Whether the run directory holds a checkpoint to resume and no finished run."""
+    run_dir = Path(params.output)
+    checkpoint = (run_dir / CHECKPOINT_DIR / TRAINER_STATE).exists()
+    return params.resume and checkpoint and not (run_dir / "run.json").exists()
+
+
+STAGE = Stage("train", TrainParams, check, run, resumable=unfinished_checkpoint)
 
 
 def train(
@@ -53,16 +126,11 @@ def train(
     a GPU is present, on CPU in float32 otherwise. An interrupted run resumes from its checkpoint to the
     same weights as an uninterrupted one.
     """
-    from trainers.model import PRESETS
-
-    if preset not in PRESETS:
-        raise typer.BadParameter(
-            f"unknown preset {preset!r} (choose from {', '.join(PRESETS)})", param_hint="--preset"
-        )
-    budget = tokens if tokens is not None else 20 * PRESETS[preset].nominal_params
-    config = TrainConfig(
+    params = TrainParams(
+        mixture=str(mixture),
+        output=str(output),
         preset=preset,
-        tokens=budget,
+        tokens=tokens,
         seq_len=seq_len,
         batch_size=batch_size,
         grad_accum=grad_accum,
@@ -72,15 +140,13 @@ def train(
         device=device,
         compile=compile,
         checkpoint_every=checkpoint_every,
+        resume=resume,
+        overwrite=overwrite,
     )
     try:
-        config.check()
-    except ValueError as error:
-        raise typer.BadParameter(str(error)) from None
-    try:
-        result = train_run(mixture, output, config, resume=resume, overwrite=overwrite)
-    except ValueError as error:  # a checkpoint made with another config, a mixture without text
-        raise typer.BadParameter(str(error)) from None
+        result = run_command(STAGE, params).value
+    except UsageError as error:
+        raise typer.BadParameter(str(error), param_hint=error.option) from None
     print_run(result)
 
 

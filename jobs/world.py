@@ -2,15 +2,79 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from corpus.writers import AtomicOutput
-from world import WorldConfigError, WorldSummary, generate_world, load_config
+from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
+from jobs.runner import run_command
+from world import WorldConfig, WorldConfigError, WorldSummary, generate_world, load_config, preset_config
+
+
+@dataclass(frozen=True)
+class WorldParams(StageParams):
+    """`chronomix world` and the `world` stage kind. A pipeline stage may also set any WorldConfig field
+    (`overrides`) when it names no config file."""
+
+    output: str
+    preset: str = "tiny"  # tiny (CPU minutes), small, or large (GPU)
+    seed: int = 0
+    config: str | None = None  # a world.yaml overriding fields of the preset
+    overrides: dict[str, Any] = field(default_factory=dict)
+    overwrite: bool = False
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any], where: str, **runner: Any) -> WorldParams:
+        """As StageParams.from_mapping; keys other than preset, seed and config are WorldConfig overrides."""
+        known = {f.name for f in dataclasses.fields(cls)} - {"overrides"}
+        overrides = {k: v for k, v in values.items() if k not in known}
+        given = {k: v for k, v in values.items() if k in known}
+        return super().from_mapping({**given, "overrides": overrides}, where, **runner)
+
+
+@dataclass(frozen=True)
+class WorldPlan:
+    params: WorldParams
+    config: WorldConfig
+
+
+def check(params: WorldParams) -> WorldPlan:
+    """The resolved world config (preset, file, seed, overrides); UsageError naming the bad field, or an
+    existing output."""
+    if params.config and params.overrides:
+        raise UsageError(
+            f"world: give the config file or field overrides, not both ({sorted(params.overrides)})"
+        )
+    try:
+        if params.config:
+            config = load_config(Path(params.config), preset=params.preset, seed=params.seed)
+        else:
+            config = preset_config(params.preset, seed=params.seed, **params.overrides)
+    except WorldConfigError as error:
+        raise UsageError(str(error)) from None
+    if Path(params.output).exists() and not params.overwrite:
+        raise UsageError(f"{params.output} exists; pass --overwrite to replace it", option="--output")
+    return WorldPlan(params, config)
+
+
+def run(plan: WorldPlan, spark: SparkProvider) -> StageResult:
+    """Generate the world into `output`, atomically."""
+    with AtomicOutput(plan.params.output, plan.params.overwrite) as tmp:
+        summary = generate_world(plan.config, tmp)
+    summary.output_dir = str(plan.params.output)
+    return StageResult(
+        {"documents": summary.documents, "tokens": summary.tokens, "dumps": len(summary.dumps)}, value=summary
+    )
+
+
+STAGE = Stage("world", WorldParams, check, run)
 
 
 def world(
@@ -33,16 +97,17 @@ def world(
     A `preset:` key in the config file picks the preset; its other keys override fields; --seed overrides
     the file's seed.
     """
+    params = WorldParams(
+        output=str(output),
+        preset=preset,
+        seed=seed,
+        config=None if config is None else str(config),
+        overwrite=overwrite,
+    )
     try:
-        resolved = load_config(config, preset=preset, seed=seed)
-    except WorldConfigError as error:
-        raise typer.BadParameter(str(error)) from None
-    try:
-        with AtomicOutput(output, overwrite) as tmp:
-            summary = generate_world(resolved, tmp)
-    except FileExistsError as error:
-        raise typer.BadParameter(str(error), param_hint="--output") from None
-    summary.output_dir = str(output)
+        summary = run_command(STAGE, params).value
+    except UsageError as error:
+        raise typer.BadParameter(str(error), param_hint=error.option) from None
     print_summary(summary)
 
 

@@ -35,85 +35,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-import torch
-from matplotlib.figure import Figure
-from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-from mixers.audit_figures import TRIM, trimmed_mean
-from trainers.train import resolve_device
+from analysis.cutoff import NORMALISATIONS, TRIM, CurveMethod
+from analysis.months import months_between
+from analysis.probe_plots import plot_cutoff, plot_longtail
+from trainers.scoring import LoadedLM, encode, load_lm, token_logprobs
 
-NORMALISATIONS = ("zscore", "center")
 LENGTH_NORMS = ("none", "chars")
-
-
-# ----------------------------------------------------------------------------------------------- models
-
-
-@dataclass
-class LoadedLM:
-    """A causal LM ready for scoring. `context` is the token put before every text (BOS, else EOS) so the
-    first token of a text is scored too; `max_len` is the longest sequence the model takes."""
-
-    model: PreTrainedModel
-    tokenizer: PreTrainedTokenizerBase
-    device: torch.device
-    context: list[int]
-    max_len: int
-
-
-def load_lm(path: str | Path, device: str = "auto") -> LoadedLM:
-    """A run directory or any local Hugging Face causal LM directory, in eval mode on `device`."""
-    path = Path(path)
-    if not (path / "config.json").exists():
-        hint = (
-            " (is the run finished? a run directory holds the final model)"
-            if (path / "checkpoint").exists()
-            else ""
-        )
-        raise FileNotFoundError(f"model: no config.json in {path}{hint}")
-    torch_device = resolve_device(device)
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).to(torch_device).eval()
-    start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
-    positions = getattr(model.config, "max_position_embeddings", None) or 2048
-    return LoadedLM(model, tokenizer, torch_device, [] if start is None else [int(start)], int(positions))
-
-
-def encode(lm: LoadedLM, texts: Sequence[str]) -> list[list[int]]:
-    """Token ids of `texts` without special tokens."""
-    encoded = lm.tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
-    return [list(ids) for ids in encoded]
-
-
-@torch.no_grad()
-def token_logprobs(
-    lm: LoadedLM, sequences: Sequence[Sequence[int]], score_from: Sequence[int], batch_size: int = 16
-) -> list[np.ndarray]:
-    """For each sequence s, log p(s[t] | s[:t]) in nats for t in [score_from, len(s)), as float64 arrays.
-    Sequences are batched by length (right-padded, masked) and must fit the model (len <= max_len)."""
-    out: list[np.ndarray] = [np.zeros(0)] * len(sequences)
-    order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
-    pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else 0
-    use_bf16 = lm.device.type == "cuda"
-    for start in range(0, len(order), batch_size):
-        chunk = order[start : start + batch_size]
-        width = max(len(sequences[i]) for i in chunk)
-        if width > lm.max_len:
-            raise ValueError(f"sequence of {width} tokens is longer than the model's {lm.max_len}")
-        ids = torch.full((len(chunk), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(chunk), width), dtype=torch.long)
-        for row, i in enumerate(chunk):
-            ids[row, : len(sequences[i])] = torch.tensor(sequences[i], dtype=torch.long)
-            mask[row, : len(sequences[i])] = 1
-        ids, mask = ids.to(lm.device), mask.to(lm.device)
-        with torch.autocast(device_type=lm.device.type, dtype=torch.bfloat16, enabled=use_bf16):
-            logits = lm.model(input_ids=ids, attention_mask=mask).logits  # [B, T, V]
-        logprobs = torch.log_softmax(logits[:, :-1].float(), dim=-1)  # [B, T-1, V]: predicts ids[:, 1:]
-        picked = logprobs.gather(-1, ids[:, 1:].unsqueeze(-1)).squeeze(-1).double().cpu().numpy()  # [B, T-1]
-        for row, i in enumerate(chunk):
-            # picked[row, t - 1] is log p(ids[t] | ids[:t])
-            out[i] = picked[row, score_from[i] - 1 : len(sequences[i]) - 1]
-    return out
 
 
 # ------------------------------------------------------------------------------------- effective cutoff
@@ -195,43 +123,23 @@ def version_nll(lm: LoadedLM, versions: pa.Table, k_tokens: int = 128, batch_siz
 def normalise_per_resource(
     resources: Sequence[str], values: Sequence[float], method: str = "zscore"
 ) -> tuple[np.ndarray, dict[str, str]]:
-    """Each value normalised against the other values of its resource: `zscore` (value - mean) / std with
-    the population std, or `center` (value - mean). Returns the normalised values (NaN for values of
-    dropped resources) and the dropped resources with their reason ('single_month', 'constant',
-    'no_tokens')."""
-    if method not in NORMALISATIONS:
-        raise ValueError(
-            f"normalisation: unknown method {method!r} (choose from {', '.join(NORMALISATIONS)})"
-        )
-    values_array = np.asarray(values, dtype=np.float64)
-    out = np.full(len(values_array), np.nan)
-    dropped: dict[str, str] = {}
-    groups: dict[str, list[int]] = {}
-    for i, resource in enumerate(resources):
-        groups.setdefault(resource, []).append(i)
-    for resource, index in groups.items():
-        x = values_array[index]
-        if np.isnan(x).any():
-            dropped[resource] = "no_tokens"
-        elif len(x) < 2:
-            dropped[resource] = "single_month"
-        elif method == "center":
-            out[index] = x - x.mean()
-        elif x.std() == 0:
-            dropped[resource] = "constant"
-        else:
-            out[index] = (x - x.mean()) / x.std()
-    return out, dropped
+    """Each value normalised against the other values of its resource (`analysis.cutoff.CurveMethod`):
+    `zscore` (value - mean) / std with the population std, or `center` (value - mean). Returns the normalised
+    values (NaN for values of dropped resources) and the dropped resources with their reason
+    ('single_month', 'constant', 'no_tokens')."""
+    return CurveMethod(normalisation=method).normalise_resources(resources, values)
 
 
 def cutoff_curve(
     nll: pa.Table, method: str = "zscore", trim: float = TRIM
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """The effective-cutoff curve from a `version_nll` table: per month (ascending) the trimmed mean of the
-    normalised NLL (`score`), the resources counted and their plain mean NLL. Also the dropped resources."""
+    """The effective-cutoff curve from a `version_nll` table (`analysis.cutoff.CurveMethod`): per month
+    (ascending) the trimmed mean of the normalised NLL (`score`), the resources counted and their plain mean
+    NLL. Also the dropped resources."""
+    curve_method = CurveMethod(normalisation=method, trim=trim)
     resources = nll.column("resource").to_pylist()
     months = nll.column("month").to_pylist()
-    normalised, dropped = normalise_per_resource(resources, nll.column("nll").to_pylist(), method)
+    normalised, dropped = curve_method.normalise_resources(resources, nll.column("nll").to_pylist())
     raw = np.asarray(nll.column("nll").to_pylist(), dtype=np.float64)
     curve = []
     for month in sorted(set(months)):
@@ -241,7 +149,7 @@ def cutoff_curve(
         curve.append(
             {
                 "month": month,
-                "score": trimmed_mean(normalised[index], trim),
+                "score": curve_method.point(normalised[index]),
                 "n_resources": len(index),
                 "mean_nll": float(raw[index].mean()),
             }
@@ -251,52 +159,8 @@ def cutoff_curve(
 
 def effective_cutoff(curve: Sequence[Mapping[str, Any]]) -> str | None:
     """The month of the curve's minimum score (the earliest on a tie); None for an empty curve."""
-    best = min(curve, key=lambda row: row["score"], default=None)
-    return None if best is None else str(best["month"])
-
-
-def month_index(month: str) -> int:
-    """'YYYY-MM' as months since year 0, so differences are month gaps."""
-    year, mon = month.split("-")[:2]
-    return int(year) * 12 + int(mon) - 1
-
-
-def plot_cutoff(
-    curve: Sequence[Mapping[str, Any]],
-    cutoff: str | None,
-    newest_month: str | None,
-    path: str | Path,
-    title: str = "",
-) -> Path:
-    """The curve as a PNG, with the effective cutoff and the newest training month marked."""
-    figure = Figure(figsize=(8, 4))
-    axes = figure.subplots()
-    x = [month_index(r["month"]) for r in curve]
-    axes.plot(x, [r["score"] for r in curve], marker="o", markersize=3, label="normalised NLL (trimmed mean)")
-    if cutoff:
-        axes.axvline(month_index(cutoff), color="tab:red", linestyle="--", label=f"effective cutoff {cutoff}")
-    if newest_month:
-        axes.axvline(
-            month_index(newest_month),
-            color="tab:green",
-            linestyle=":",
-            label=f"newest in data {newest_month}",
-        )
-    _month_ticks(axes, [r["month"] for r in curve])
-    axes.set_ylabel("normalised NLL (lower = fits better)")
-    axes.set_title(title or "effective cutoff")
-    axes.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    return Path(path)
-
-
-def _month_ticks(axes: Any, months: Sequence[str]) -> None:
-    if not months:
-        return
-    step = max(1, len(months) // 12)
-    shown = list(months)[::step]
-    axes.set_xticks([month_index(m) for m in shown], shown, rotation=45, fontsize=7)
+    best = CurveMethod.argmin([row["score"] for row in curve])
+    return None if best is None else str(curve[best]["month"])
 
 
 # ---------------------------------------------------------------------------------------- long tail
@@ -404,31 +268,6 @@ def head_tail(n_train_docs: Sequence[int], correct: Sequence[bool]) -> dict[str,
     }
 
 
-def plot_longtail(
-    buckets: Sequence[Mapping[str, Any]], chance: float | None, path: str | Path, title: str = ""
-) -> Path:
-    """Accuracy against frequency bucket (log-spaced) as a PNG, with the chance level."""
-    figure = Figure(figsize=(7, 4))
-    axes = figure.subplots()
-    x = list(range(len(buckets)))
-    axes.plot(x, [b["accuracy"] for b in buckets], marker="o", label="accuracy")
-    for xi, b in zip(x, buckets, strict=True):
-        axes.annotate(
-            f"n={b['n_probes']}", (xi, b["accuracy"]), fontsize=7, textcoords="offset points", xytext=(0, 5)
-        )
-    if chance is not None:
-        axes.axhline(chance, color="grey", linestyle=":", label=f"chance {chance:.2f}")
-    axes.set_xticks(x, [b["bucket"] for b in buckets], fontsize=8)
-    axes.set_xlabel("training documents stating the fact (log-spaced buckets)")
-    axes.set_ylabel("accuracy")
-    axes.set_ylim(0, 1.05)
-    axes.set_title(title or "long-tail accuracy")
-    axes.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    return Path(path)
-
-
 def fact_frequencies(
     facts: pa.Table, mixture_dir: str | Path | None, world_dir: str | Path | None
 ) -> list[int]:
@@ -532,7 +371,7 @@ def _cutoff_probe(
     cutoff = effective_cutoff(curve)
     _write_csv(output / "cutoff_curve.csv", curve, ["month", "score", "n_resources", "mean_nll"])
     plot_cutoff(curve, cutoff, newest_month, output / "cutoff.png")
-    gap = month_index(newest_month) - month_index(cutoff) if cutoff and newest_month else None
+    gap = months_between(cutoff, newest_month) if cutoff and newest_month else None
     return {
         "versions": str(versions_path),
         "effective_cutoff": cutoff,

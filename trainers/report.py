@@ -16,7 +16,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from trainers.probes import month_index
+from analysis.months import month_index
 
 BASE_COLUMNS = [
     "run",

@@ -194,19 +194,8 @@ def train(
     )
     stream = PackedStream(shards, tokenizer, config.seq_len)
     torch.manual_seed(config.seed)
-    state: dict[str, Any] = {"step": 0, "seconds": 0.0, "tokens": 0}
     checkpoint = run_dir / CHECKPOINT_DIR
-    if resume and (checkpoint / TRAINER_STATE).exists():
-        model, saved = _load_checkpoint(checkpoint, config)
-        model.to(device)
-        optimizer = _optimizer(model, config, device)
-        optimizer.load_state_dict(saved.pop("optimizer"))  # moves its tensors to the parameters' device
-        stream.load_state_dict(saved.pop("stream"))
-        torch.set_rng_state(saved.pop("rng"))
-        state.update(saved)
-    else:
-        model = build_model(model_cfg, seed=config.seed).to(device)
-        optimizer = _optimizer(model, config, device)
+    model, optimizer, state = _model_and_optimizer(checkpoint, config, model_cfg, stream, device, resume)
     model.train()
     forward = torch.compile(model) if config.compile else model
     use_bf16 = device.type == "cuda"
@@ -242,17 +231,8 @@ def train(
             last_loss = window_loss.item() / window_steps  # .item() synchronises, so the timing is true
             seconds = time.perf_counter() - window_start
             tokens_per_s = window_tokens / seconds if seconds > 0 else 0.0
-            entry: dict[str, Any] = {
-                "step": step,
-                "tokens": state["tokens"],
-                "loss": round(last_loss, 5),
-                "lr": lr,
-                "tokens_per_s": round(tokens_per_s, 1),
-            }
-            if peak:
-                entry["mfu"] = round(per_token_flops * tokens_per_s / peak, 4)
-            with log_path.open("a") as log:
-                log.write(json.dumps(entry) + "\n")
+            mfu = per_token_flops * tokens_per_s / peak if peak else None
+            _log(log_path, step, state["tokens"], last_loss, lr, tokens_per_s, mfu)
             window_loss.zero_()
             window_steps, window_start, window_tokens = 0, time.perf_counter(), 0
         if step < total and (
@@ -277,13 +257,7 @@ def train(
         "final_loss": last_loss,
         "newest_month": newest,  # newest `created` month among the documents the run read
         "newest_month_mixture": newest_month(shards),
-        "epochs": stream.state.epoch + (stream.state.shard + stream.state.row > 0),
-        "docs_read": stream.state.docs_read,
-        "docs_empty": stream.state.docs_empty,
-        "parameters": count_parameters(model),
-        "vocab_size": len(tokenizer),
-        "device": str(device),
-        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+        **_data_and_device(stream, model, len(tokenizer), device),
         "tokens_per_s": _mean([e["tokens_per_s"] for e in log[1:]] or [e["tokens_per_s"] for e in log]),
         "mfu": _mean([e["mfu"] for e in log[1:] if "mfu" in e]),
         "seconds": round(seconds, 2),
@@ -291,6 +265,63 @@ def train(
     (run_dir / "run.json").write_text(json.dumps(run_info, indent=2) + "\n")
     shutil.rmtree(checkpoint, ignore_errors=True)
     return TrainResult(run_dir, step, state["tokens"], last_loss, newest, seconds, completed=True)
+
+
+def _log(
+    path: Path, step: int, tokens: int, loss: float, lr: float, tokens_per_s: float, mfu: float | None
+) -> None:
+    """Append one line to log.jsonl: step, tokens seen, mean loss of the window, lr, throughput (and MFU)."""
+    entry: dict[str, Any] = {
+        "step": step,
+        "tokens": tokens,
+        "loss": round(loss, 5),
+        "lr": lr,
+        "tokens_per_s": round(tokens_per_s, 1),
+    }
+    if mfu is not None:
+        entry["mfu"] = round(mfu, 4)
+    with path.open("a") as log:
+        log.write(json.dumps(entry) + "\n")
+
+
+def _model_and_optimizer(
+    checkpoint: Path,
+    config: TrainConfig,
+    model_cfg: Any,
+    stream: PackedStream,
+    device: torch.device,
+    resume: bool,
+) -> tuple[torch.nn.Module, torch.optim.AdamW, dict[str, Any]]:
+    """The model, its optimizer and the loop's state: from the checkpoint when resuming one (the stream and
+    the RNG restored too), else a new model of `model_cfg`."""
+    state: dict[str, Any] = {"step": 0, "seconds": 0.0, "tokens": 0}
+    if resume and (checkpoint / TRAINER_STATE).exists():
+        model, saved = _load_checkpoint(checkpoint, config)
+        model.to(device)
+        optimizer = _optimizer(model, config, device)
+        optimizer.load_state_dict(saved.pop("optimizer"))  # moves its tensors to the parameters' device
+        stream.load_state_dict(saved.pop("stream"))
+        torch.set_rng_state(saved.pop("rng"))
+        state.update(saved)
+    else:
+        model = build_model(model_cfg, seed=config.seed).to(device)
+        optimizer = _optimizer(model, config, device)
+    return model, optimizer, state
+
+
+def _data_and_device(
+    stream: PackedStream, model: torch.nn.Module, vocab_size: int, device: torch.device
+) -> dict[str, Any]:
+    """run.json's account of the data read (epochs, documents) and of the model and device."""
+    return {
+        "epochs": stream.state.epoch + (stream.state.shard + stream.state.row > 0),
+        "docs_read": stream.state.docs_read,
+        "docs_empty": stream.state.docs_empty,
+        "parameters": count_parameters(model),
+        "vocab_size": vocab_size,
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+    }
 
 
 def _prepare_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:

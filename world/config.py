@@ -8,7 +8,6 @@ names the field.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +15,10 @@ from typing import Any
 
 import yaml
 
-MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
+from analysis.months import month_index as _month_index
+from analysis.months import month_name
+from world.templates import LANGUAGES
+
 STALE_AGE_DISTRIBUTIONS = ("geometric", "uniform")
 
 
@@ -25,16 +27,13 @@ class WorldConfigError(ValueError):
 
 
 def month_index(month: str, field_name: str = "month") -> int:
-    """Months since 0000-01 of a `YYYY-MM` string (so consecutive months differ by 1)."""
-    match = MONTH_PATTERN.match(month) if isinstance(month, str) else None
-    if match is None or not 1 <= int(match.group(2)) <= 12:
-        raise WorldConfigError(f"world config field {field_name!r}: {month!r} is not a YYYY-MM month")
-    return int(match.group(1)) * 12 + int(match.group(2)) - 1
-
-
-def month_name(index: int) -> str:
-    """The `YYYY-MM` string of a month index made by `month_index`."""
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+    """`analysis.months.month_index` of a config value, with a WorldConfigError naming the field."""
+    try:
+        return _month_index(month)
+    except ValueError:
+        raise WorldConfigError(
+            f"world config field {field_name!r}: {month!r} is not a YYYY-MM month"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -163,8 +162,6 @@ class WorldConfig:
             raise WorldConfigError(
                 "world config field 'languages': need at least one language with share > 0"
             )
-        from world.render import LANGUAGES  # late import: render imports nothing from here
-
         unknown = sorted(set(self.languages) - set(LANGUAGES))
         if unknown:
             raise WorldConfigError(

@@ -19,7 +19,7 @@ import hashlib
 import re
 import unicodedata
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -28,7 +28,8 @@ from typing import BinaryIO
 
 import numpy as np
 
-from world.config import WorldConfig, month_name
+from analysis.months import month_index, month_name
+from world.config import WorldConfig
 from world.entities import World, month_start
 
 # Namespace of the world's record ids: uuid5(WORLD_NAMESPACE, "<seed>/<dump>/<n>").
@@ -165,7 +166,7 @@ def plan_dumps(world: World, hosts: dict[str, list[Host]]) -> list[DumpPlan]:
     plans: list[DumpPlan] = []
     previous_month = 0
     for month_str in config.dump_months():
-        absolute = int(month_str[:4]) * 12 + int(month_str[5:]) - 1
+        absolute = month_index(month_str)
         month = absolute - config.start_index
         window = crawl_window(absolute)
         docs: list[DocPlan] = []
@@ -202,38 +203,7 @@ def plan_dumps(world: World, hosts: dict[str, list[Host]]) -> list[DumpPlan]:
         # News pages stating current facts of popular entities, published since the previous dump.
         codes = list(config.languages)
         shares = np.array([config.languages[c] for c in codes])
-        for _ in range(config.mention_pages):
-            published_month = (
-                int(rng.integers(previous_month + 1, month + 1)) if month > previous_month else month
-            )
-            n_entities = int(rng.integers(config.mention_entities[0], config.mention_entities[1] + 1))
-            chosen = rng.choice(
-                len(entities), size=min(n_entities, len(entities)), replace=False, p=world.popularity
-            )
-            stated = []
-            for e in chosen.tolist():
-                n_facts = int(rng.integers(config.mention_facts[0], config.mention_facts[1] + 1))
-                relations = sorted(
-                    rng.choice(len(entities[e].relation_order), size=n_facts, replace=False).tolist()
-                )
-                stated.append((e, [entities[e].relation_order[r] for r in relations]))
-            # In the dump's own month: before the window opens and after the month's fact changes.
-            day = int(rng.integers(6, 9)) if published_month == month else int(rng.integers(6, 29))
-            published = month_start(config.start_index + published_month).replace(
-                day=day, hour=int(rng.integers(0, 24)), minute=int(rng.integers(0, 60))
-            )
-            docs.append(
-                DocPlan(
-                    "mention",
-                    codes[int(rng.choice(len(codes), p=shares / shares.sum()))],
-                    hosts["news"][int(rng.integers(0, len(hosts["news"])))],
-                    crawl_time(),
-                    month=published_month,
-                    stated=stated,
-                    published=published,
-                    render_seed=int(rng.integers(0, 2**63)),
-                )
-            )
+        docs += _mention_pages(rng, world, hosts, codes, shares, month, previous_month, crawl_time)
         # Filler: new pages and unchanged re-crawls of earlier ones.
         n_recrawl = min(len(filler_pool), round(config.filler_pages * config.filler_recrawl_share))
         for index in sorted(rng.choice(len(filler_pool), size=n_recrawl, replace=False).tolist()):
@@ -271,6 +241,55 @@ def plan_dumps(world: World, hosts: dict[str, list[Host]]) -> list[DumpPlan]:
         plans.append(DumpPlan(dump_name(absolute), month, window, docs, rebuild_times))
         previous_month = month
     return plans
+
+
+def _mention_pages(
+    rng: np.random.Generator,
+    world: World,
+    hosts: dict[str, list[Host]],
+    codes: list[str],
+    shares: np.ndarray,
+    month: int,
+    previous_month: int,
+    crawl_time: Callable[[], datetime],
+) -> list[DocPlan]:
+    """News pages stating current facts of popular entities, published since the previous dump (drawn from
+    `rng` in a fixed order, so a seed gives the same pages)."""
+    config, entities = world.config, world.entities
+    docs: list[DocPlan] = []
+    for _ in range(config.mention_pages):
+        published_month = (
+            int(rng.integers(previous_month + 1, month + 1)) if month > previous_month else month
+        )
+        n_entities = int(rng.integers(config.mention_entities[0], config.mention_entities[1] + 1))
+        chosen = rng.choice(
+            len(entities), size=min(n_entities, len(entities)), replace=False, p=world.popularity
+        )
+        stated = []
+        for e in chosen.tolist():
+            n_facts = int(rng.integers(config.mention_facts[0], config.mention_facts[1] + 1))
+            relations = sorted(
+                rng.choice(len(entities[e].relation_order), size=n_facts, replace=False).tolist()
+            )
+            stated.append((e, [entities[e].relation_order[r] for r in relations]))
+        # In the dump's own month: before the window opens and after the month's fact changes.
+        day = int(rng.integers(6, 9)) if published_month == month else int(rng.integers(6, 29))
+        published = month_start(config.start_index + published_month).replace(
+            day=day, hour=int(rng.integers(0, 24)), minute=int(rng.integers(0, 60))
+        )
+        docs.append(
+            DocPlan(
+                "mention",
+                codes[int(rng.choice(len(codes), p=shares / shares.sum()))],
+                hosts["news"][int(rng.integers(0, len(hosts["news"])))],
+                crawl_time(),
+                month=published_month,
+                stated=stated,
+                published=published,
+                render_seed=int(rng.integers(0, 2**63)),
+            )
+        )
+    return docs
 
 
 def record_id(seed: int, dump: str, n: int) -> str:

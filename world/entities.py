@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from world.config import WorldConfig, month_name
+from analysis.months import month_name
+from world.config import WorldConfig
 
 # Pronounceable invented words keep the vocabulary small and free of real-world associations.
 _ONSETS = (

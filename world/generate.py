@@ -27,7 +27,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from world.config import WorldConfig, month_name
+from analysis.months import month_name
+from world.config import WorldConfig
 from world.dumps import (
     DocPlan,
     DumpPlan,

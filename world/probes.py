@@ -18,8 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from analysis.months import month_name
 from corpus.schema import TIMESTAMP
-from world.config import month_name
 from world.entities import RELATION_BY_NAME, World, month_start, since_year
 from world.render import fact_prompt, version_page
 

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 
 # Commands that start a Spark session and take `--conf`.
-SPARK_COMMANDS = frozenset({"ingest", "date", "dedup", "langid", "mix"})
+SPARK_COMMANDS = frozenset({"ingest", "date", "dedup", "langid", "mix", "experiment", "audit"})
 
 
 def submitted_conf() -> dict[str, str]:

@@ -18,125 +18,14 @@ import pyarrow.parquet as pq
 import pytest
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
+from analysis.bins import CLUSTER_SIZE_EDGES, CLUSTER_SIZE_LABELS, LAG_EDGES_DAYS, LAG_LABELS, bin_index
+from analysis.months import month_index, month_name, months_between
+from analysis.report import HEADLINE, figure_text, lookup
+from analysis.sample import sample_key
 from jobs.audit import AuditConfig, read_measured_cutoff, run_audit
-from jobs.report_html import HEADLINE, figure_text, lookup
 from jobs.stage import UsageError
-from mixers import audit_figures as figs
 
 ADDED = datetime(2024, 6, 1, tzinfo=UTC)
-
-
-# ---------------------------------------------------------------------------------------------- pure
-def test_sample_key_is_deterministic_uniform_and_seeded() -> None:
-    ids = [f"doc-{i}" for i in range(4000)]
-    keys = [figs.sample_key(i) for i in ids]
-    assert keys == [figs.sample_key(i) for i in ids]
-    assert all(0 <= k < 1 for k in keys)
-    assert abs(np.mean(np.array(keys) < 0.25) - 0.25) < 0.03  # 4000 draws: 3 sigma is about 0.021
-    assert keys != [figs.sample_key(i, seed=1) for i in ids]
-
-
-def test_in_sample_batch_marks_exactly_the_keys_below_the_fraction() -> None:
-    ids = [f"id{i}" for i in range(200)] + [None]
-    batch = pa.RecordBatch.from_pydict({"id": pa.array(ids, pa.string()), "text": ["x"] * len(ids)})
-    marked = figs.in_sample_batch(batch, 0.3)
-    assert marked.schema.names == ["id", "text", figs.IN_SAMPLE]
-    expected = [i is not None and figs.sample_key(i) < 0.3 for i in ids]
-    assert marked.column(figs.IN_SAMPLE).to_pylist() == expected
-    assert figs.in_sample_batch(batch, 1.0).column(figs.IN_SAMPLE).to_pylist() == [i is not None for i in ids]
-
-
-@pytest.mark.parametrize("bad", [0, -0.1, 1.5, float("nan"), "half"])
-def test_bad_sample_fraction_is_refused_naming_the_option(bad: object) -> None:
-    with pytest.raises(ValueError, match="--sample"):
-        figs.check_fraction(bad)  # type: ignore[arg-type]
-    with pytest.raises(UsageError, match="--sample"):
-        AuditConfig(sample=bad).check()  # type: ignore[arg-type]
-
-
-def test_bins_months_and_weighted_median() -> None:
-    edges = figs.LAG_EDGES_DAYS
-    assert figs.bin_index(-1, edges) is None
-    assert [figs.bin_index(v, edges) for v in (0, 1, 6, 7, 30, 31, 365, 366, 3652, 3653, 99999)] == [
-        0,
-        1,
-        1,
-        2,
-        2,
-        3,
-        5,
-        6,
-        8,
-        9,
-        9,
-    ]
-    assert len(figs.LAG_LABELS) == len(edges) and len(figs.CLUSTER_SIZE_LABELS) == len(
-        figs.CLUSTER_SIZE_EDGES
-    )
-    assert figs.month_name(figs.month_index("2019-12")) == "2019-12"
-    assert figs.months_between("2019-11", "2021-02") == 15
-    with pytest.raises(ValueError, match="2019-13"):
-        figs.month_index("2019-13")
-    # weights 1,1,5 on 1,2,3: half of 7 is reached at 3
-    assert figs.weighted_median([2, 1, 3], [1, 1, 5]) == 3
-    assert figs.weighted_median([1, 2, 3], [3, 1, 1]) == 1
-    assert figs.resource_month([5, 7, 9], [1, 4, 4], "mode") == 7  # ties go to the earliest month
-    assert figs.resource_month([0, 10], [1, 3], "mean") == 7.5
-    assert figs.rate(1, 0) is None and figs.rate(1, 3) == 0.3333
-
-
-def test_predicted_cutoff_per_resource_and_bootstrap_interval() -> None:
-    # Three resources whose token mass sits in 2019-01, 2019-03 and 2020-01: the trimmed mean (nothing is
-    # trimmed from 3 values) of months 0, 2 and 12 after 2019-01 is 4.67 -> 2019-06 (rounded half up: 5).
-    histograms = {
-        "a": [("2019-01", 900), ("2021-01", 100)],
-        "b": [("2018-06", 10), ("2019-03", 500), ("2019-04", 20)],
-        "c": [("2020-01", 50)],
-        "empty": [("2020-01", 0)],
-    }
-    prediction = figs.predict_cutoff(histograms, n_boot=500, seed=0)
-    assert prediction.per_resource == {"a": "2019-01", "b": "2019-03", "c": "2020-01"}
-    assert prediction.resources == 3
-    assert prediction.month == "2019-06"
-    low, high = prediction.interval
-    assert figs.month_index("2019-01") <= figs.month_index(low) <= figs.month_index("2019-06")
-    assert figs.month_index("2019-06") <= figs.month_index(high) <= figs.month_index("2020-01")
-    assert figs.predict_cutoff(histograms, n_boot=500, seed=0).interval == prediction.interval
-    assert figs.predict_cutoff({"x": []}).month is None
-    with pytest.raises(ValueError, match="statistic"):
-        figs.predict_cutoff(histograms, statistic="max")
-
-
-def test_predicted_cutoff_from_the_probe_curve() -> None:
-    # Two resources, months 2020-01..2020-04. Resource a's text changes in 2020-03 (spans: 01, 01, 03, 03);
-    # the data holds 300 tokens of its 2020-01 text and 100 of its 2020-03 text. Resource b changes every
-    # month; the data holds only its 2020-02 text. Fit (-share): a = -.75, -.75, -.25, -.25 -> z -1, -1, 1, 1;
-    # b = 0, -1, 0, 0 -> z = 1/sqrt(3) * (1, -3, 1, 1). Mean curve: 2020-02 is the minimum.
-    histograms = {"a": [("2020-01", 300), ("2020-03", 100)], "b": [("2020-02", 50)]}
-    spans = {
-        "a": {"2020-01": "2020-01", "2020-02": "2020-01", "2020-03": "2020-03", "2020-04": "2020-03"},
-        "b": {m: m for m in ("2020-01", "2020-02", "2020-03", "2020-04")},
-    }
-    resources, months, scores = figs.fit_matrix(histograms, spans)
-    assert resources == ["a", "b"] and [figs.month_name(m) for m in months] == [
-        "2020-01",
-        "2020-02",
-        "2020-03",
-        "2020-04",
-    ]
-    np.testing.assert_allclose(scores[0], [-1, -1, 1, 1])
-    np.testing.assert_allclose(scores[1], np.array([1, -3, 1, 1]) / math.sqrt(3))
-    prediction = figs.predict_cutoff(histograms, statistic="curve", spans=spans, n_boot=200)
-    assert prediction.month == "2020-02" and prediction.statistic == "curve"
-    assert prediction.per_resource == {"a": "2020-01", "b": "2020-02"}
-    # Resampling picks a alone (minimum 2020-01), b alone (2020-02) or both (2020-02).
-    assert prediction.interval[0] in ("2020-01", "2020-02") and prediction.interval[1] == "2020-02"
-    # A resource whose data holds every version equally says nothing about time and is dropped.
-    flat = {"c": [("2020-01", 10), ("2020-02", 10)]}
-    flat_spans = {"c": {"2020-01": "2020-01", "2020-02": "2020-02"}}
-    assert figs.predict_cutoff(flat, statistic="curve", spans=flat_spans).month is None
-    with pytest.raises(ValueError, match="spans"):
-        figs.predict_cutoff(histograms, statistic="curve")
 
 
 def test_measured_cutoff_is_read_from_probe_json(tmp_path: Path) -> None:
@@ -224,9 +113,9 @@ def test_warc_audit_dates_and_lag_match_the_records(warc_audit) -> None:
     expected = np.percentile(lags, [10, 25, 50, 75, 90])
     got = summary["lag"]["percentiles"]
     assert [got[k] for k in ("p10", "p25", "p50", "p75", "p90")] == pytest.approx(expected, abs=0.051)
-    bins = Counter(figs.bin_index(v, figs.LAG_EDGES_DAYS) for v in lags)
+    bins = Counter(bin_index(v, LAG_EDGES_DAYS) for v in lags)
     assert [b["documents"] for b in summary["lag"]["bins"]] == [
-        bins.get(i, 0) for i in range(len(figs.LAG_LABELS))
+        bins.get(i, 0) for i in range(len(LAG_LABELS))
     ]
     sources = Counter(r["date_source"] or "none" for r in records)
     assert {row["date_source"]: row["documents"] for row in summary["by_date_source"]} == sources
@@ -242,9 +131,9 @@ def test_warc_audit_duplicates_staleness_and_tokens_match_the_records(warc_audit
     clusters = {r["cluster_id"]: r["cluster_size"] for r in records}
     assert dups["clusters"] == len(clusters)
     assert dups["removable_share"] == round((n - len(clusters)) / n, 4)
-    sizes = Counter(figs.bin_index(s, figs.CLUSTER_SIZE_EDGES) for s in clusters.values())
+    sizes = Counter(bin_index(s, CLUSTER_SIZE_EDGES) for s in clusters.values())
     assert [b["clusters"] for b in dups["cluster_sizes"]] == [
-        sizes.get(i, 0) for i in range(len(figs.CLUSTER_SIZE_LABELS))
+        sizes.get(i, 0) for i in range(len(CLUSTER_SIZE_LABELS))
     ]
     assert sum(b["documents"] for b in dups["cluster_sizes"]) == n
     assert dups["largest_clusters"][0]["size"] == max(clusters.values())
@@ -266,11 +155,9 @@ def test_warc_audit_duplicates_staleness_and_tokens_match_the_records(warc_audit
     groups = {g["dump"]: g["bins"] for g in summary["staleness"]["by_dump"]}
     for dump, bins in groups.items():
         expected = Counter(
-            figs.bin_index(r["staleness_days"], figs.LAG_EDGES_DAYS)
-            for r in stale
-            if (r["dump"] or "unknown") == dump
+            bin_index(r["staleness_days"], LAG_EDGES_DAYS) for r in stale if (r["dump"] or "unknown") == dump
         )
-        assert [b["documents"] for b in bins] == [expected.get(i, 0) for i in range(len(figs.LAG_LABELS))]
+        assert [b["documents"] for b in bins] == [expected.get(i, 0) for i in range(len(LAG_LABELS))]
 
 
 def test_warc_audit_writes_the_report_files(warc_audit) -> None:
@@ -346,7 +233,7 @@ def test_sample_audits_the_documents_below_the_hash_fraction(warc_audit, spark, 
         AuditConfig(sample=0.5, sample_seed=7, bootstrap=0),
         print_table=False,
     )
-    chosen = [r for r in records if figs.sample_key(r["id"], 7) < 0.5]
+    chosen = [r for r in records if sample_key(r["id"], 7) < 0.5]
     assert 0 < len(chosen) < len(records)
     assert summary["headline"]["documents"] == len(chosen)
     assert {row["lang"]: row["documents"] for row in summary["by_language"]} == Counter(
@@ -394,7 +281,7 @@ REFERENCE_PLAN: dict[str, list[int | str]] = {
     "Demographics of Iraq": [1],
     "Demographics of Israel": [0, 0, 0, 3],
 }
-REFERENCE_START = figs.month_index("2016-01")
+REFERENCE_START = month_index("2016-01")
 
 
 def _versions(data_dir: Path, article: str) -> list[str]:
@@ -408,7 +295,7 @@ def build_reference_case(data_dir: Path, root: Path) -> tuple[Path, Path, dict[s
     document Parquet that already carries the other stages' columns (so only the matching runs)."""
     from corpus.schema import conform
 
-    month = lambda k: datetime.strptime(figs.month_name(REFERENCE_START + 6 * k), "%Y-%m").replace(tzinfo=UTC)  # noqa: E731
+    month = lambda k: datetime.strptime(month_name(REFERENCE_START + 6 * k), "%Y-%m").replace(tzinfo=UTC)  # noqa: E731
     refs, docs, expected = [], [], {}
     for article, plan in REFERENCE_PLAN.items():
         versions = _versions(data_dir, article)
@@ -480,9 +367,9 @@ def test_reference_versions_held_and_predicted_cutoff(spark, data_dir: Path, tmp
         assert got["versions_held"] == sorted({m for m, _ in rows}), article
         assert got["tokens"] == sum(t for _, t in rows)
         assert got["versions_available"] == len(_versions(data_dir, article))
-        newest = figs.month_name(REFERENCE_START + 6 * (got["versions_available"] - 1))
+        newest = month_name(REFERENCE_START + 6 * (got["versions_available"] - 1))
         assert got["newest_available"] == newest
-        assert got["months_behind"] == figs.months_between(max(m for m, _ in rows), newest)
+        assert got["months_behind"] == months_between(max(m for m, _ in rows), newest)
         assert got["predicted_month"] == _mode_month(rows), article
     histogram = Counter()
     for rows in expected.values():
@@ -497,7 +384,7 @@ def test_reference_versions_held_and_predicted_cutoff(spark, data_dir: Path, tmp
         available = [REFERENCE_START + 6 * k for k in range(len(_versions(data_dir, article)))]
         tokens = Counter()
         for month, t in rows:
-            tokens[figs.month_index(month)] += t
+            tokens[month_index(month)] += t
         fit = np.array([-tokens[m] / sum(tokens.values()) for m in available])
         for m, z in zip(available, (fit - fit.mean()) / fit.std(), strict=True):
             curve.setdefault(m, []).append(z)
@@ -505,12 +392,10 @@ def test_reference_versions_held_and_predicted_cutoff(spark, data_dir: Path, tmp
     best = min(means, key=lambda m: (means[m], m))
     predicted = ref["predicted_cutoff"]
     assert predicted["statistic"] == "curve"
-    assert predicted["month"] == figs.month_name(best)
-    low, high = (figs.month_index(m) for m in predicted["interval"])
+    assert predicted["month"] == month_name(best)
+    low, high = (month_index(m) for m in predicted["interval"])
     assert min(means) <= low <= best <= high <= max(means)
     assert summary["headline"]["predicted_effective_cutoff"] == predicted["month"]
     assert summary["headline"]["measured_effective_cutoff"] == "2017-01"
-    assert summary["run"]["predicted_minus_measured_months"] == figs.months_between(
-        "2017-01", predicted["month"]
-    )
+    assert summary["run"]["predicted_minus_measured_months"] == months_between("2017-01", predicted["month"])
     assert (tmp_path / "report" / "version_months.png").is_file()

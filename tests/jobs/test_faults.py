@@ -193,9 +193,9 @@ def test_corrupt_inputs_are_counted_and_the_job_succeeds(spark, data_dir: Path, 
 
 
 def _pipeline_kinds() -> set[str]:
-    from jobs.stages import RUNNERS
+    from jobs.registry import KINDS
 
-    return set(RUNNERS)
+    return set(KINDS)
 
 
 def _state(folder: Path) -> tuple[int, int, str]:

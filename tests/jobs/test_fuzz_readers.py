@@ -377,9 +377,9 @@ def test_html_with_external_references_fetches_nothing(tmp_path: Path) -> None:
         from datetime import UTC, datetime
 
         options = ReadOptions(keep_html=True, added=datetime(2024, 6, 1, tzinfo=UTC))
-        from jobs.ingest import _html_date_kernel
+        from dating.html_meta import html_meta_date_batch
 
-        batches = list(read_file_batches(str(path), options, _html_date_kernel()))
+        batches = list(read_file_batches(str(path), options, html_meta_date_batch))
         import time
 
         time.sleep(0.5)  # a fetch, if one were started asynchronously, would have connected by now
@@ -390,8 +390,8 @@ def test_html_with_external_references_fetches_nothing(tmp_path: Path) -> None:
     assert documents.num_rows == 1
     assert "External references must stay unfetched" in documents.column("text")[0].as_py()
     assert listener.connections == 0
-    if _html_date_kernel() is not None:  # htmldate parsed the page (and its DOCTYPE) and found the meta date
-        assert documents.column("html_meta_date")[0].as_py() is not None
+    # htmldate parsed the page (and its DOCTYPE) and found the meta date
+    assert documents.column("html_meta_date")[0].as_py() is not None
 
 
 def test_no_pickle_or_eval_of_input_in_library_code() -> None:

@@ -13,7 +13,8 @@ import pyarrow.dataset as ds
 import pytest
 import yaml
 
-from jobs.pipeline import MARKER, load_pipeline, run_pipeline
+from jobs.pipeline import load_pipeline, run_pipeline
+from jobs.runner import MARKER
 from jobs.stage import UsageError
 
 MIXTURES = Path(__file__).resolve().parents[2] / "pipelines" / "mixtures"
@@ -159,6 +160,6 @@ def test_shipped_pipelines_load(tmp_path):
     demo = load_pipeline(pipelines / "demo.yaml", output=tmp_path / "demo")
     assert [s.kind for s in demo.stages] == ["world", "ingest", "date", "dedup", "experiment", "audit"]
     assert demo.stages[4].needs == ["dedup", "world"]
-    assert all(Path(p).is_file() for p in demo.stages[4].params["mixtures"].values())
+    assert all(Path(p).is_file() for p in demo.stages[4].params.mixtures.values())
     cluster = load_pipeline(pipelines / "commoncrawl.yaml", output=tmp_path / "cc")
     assert {s.kind for s in cluster.stages} == {"ingest", "date", "dedup", "langid", "mix", "audit"}

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from analysis.report import HEADLINE, figure_text, lookup
 from jobs.audit import AuditConfig, run_audit
-from jobs.report_html import HEADLINE, figure_text, lookup
 from tests.jobs.test_audit import build_reference_case
 
 pytestmark = pytest.mark.browser

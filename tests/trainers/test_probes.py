@@ -28,25 +28,9 @@ from trainers.probes import (
     run_probes,
     score_choices,
     token_logprobs,
-    trimmed_mean,
 )
 
 # ------------------------------------------------------------------------------------------- arithmetic
-
-
-def test_trimmed_mean_exact_and_as_scipy() -> None:
-    values = [1000.0, -1000.0, *range(38)]  # 40 values: int(0.025 * 40) = 1 cut from each end
-    assert trimmed_mean(values) == 18.5
-    assert trimmed_mean([5.0, -100.0, 7.0]) == pytest.approx(-88 / 3)  # under 40 values nothing is cut
-    assert trimmed_mean([*range(80), 1e9, 1e9], 0.025) == pytest.approx(np.mean(range(2, 80)))
-    scipy_stats = pytest.importorskip("scipy.stats")  # the reference implementation
-    rng = np.random.default_rng(0)
-    for n in (1, 39, 40, 41, 200, 1001):
-        x = rng.standard_cauchy(n)
-        assert trimmed_mean(x, 0.025) == pytest.approx(scipy_stats.trim_mean(x, 0.025), rel=1e-12)
-    assert np.isnan(trimmed_mean([]))
-    with pytest.raises(ValueError, match=r"^trim:"):
-        trimmed_mean([1.0], 0.5)
 
 
 def test_normalise_per_resource_exact() -> None:

@@ -1,9 +1,7 @@
-"""The audit's pure computations: the deterministic sample, histogram bins, month arithmetic, and the
-predicted effective cutoff of a model trained on a dataset, from the dataset alone.
-
-The Spark side (`jobs/audit.py`) aggregates documents into small tables (counts per month, per bin, per
-resource and version month); everything here works on those small tables or on one Arrow batch, so it is
-unit-tested without Spark.
+"""The predicted effective cutoff of a model trained on a dataset, from the dataset alone (the audit's
+predictor). The Spark side (`jobs/audit_spark.py`) aggregates the documents matched to dated reference
+versions into small tables (tokens per resource and version month); everything here works on those tables,
+so it is unit-tested without Spark.
 
 Predicted effective cutoff (the model). The effective cutoff of a trained model is measured by the probe
 (`trainers/probes.py`, Cheng et al. 2024) as the month whose version of each resource the model fits best,
@@ -14,8 +12,8 @@ aggregated over resources by a trimmed mean. A model fits best what it saw most,
 2. per resource, one month: the token-weighted median of that histogram (`statistic="median"`, the default:
    robust to a few copies of a very old or very new version), or its mode (`"mode"`, the month with the most
    tokens), or its token-weighted mean (`"mean"`);
-3. over resources, the trimmed mean of those month indices with 2.5% cut from each tail (`trimmed_mean`, after
-   scipy.stats.trim_mean; the probe imports this one), rounded to the nearest month: the predicted cutoff;
+3. over resources, the trimmed mean of those month indices with 2.5% cut from each tail
+   (`analysis.cutoff.trimmed_mean`, the probe's), rounded to the nearest month: the predicted cutoff;
 4. the interval: a percentile bootstrap over resources (resample resources with replacement, recompute 3),
    `level` (default 0.9) central, with a fixed seed, so it is reproducible.
 
@@ -30,120 +28,23 @@ resource's tokens the data holds of it. So per resource and month, fit(m) = toke
 m / the resource's tokens (a version spans the months its text stays the same; the data's tokens sit at the
 span's first month, where the dating matcher puts them); then, as the probe does with NLL: -fit z-scored per
 resource over its months (constant resources dropped), the 2.5% trimmed mean over resources per month, and the
-argmin month (the earliest on a tie). The bootstrap resamples resources as above.
+argmin month (the earliest on a tie): the probe's own curve, `analysis.cutoff.CurveMethod`, applied to these
+scores. The bootstrap resamples resources as above.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
-TRIM = 0.025  # the probe's trim: 2.5% off each tail
+from analysis.cutoff import TRIM, CurveMethod, trimmed_mean
+from analysis.months import month_index, month_name
+
 STATISTICS = ("curve", "median", "mode", "mean")
-IN_SAMPLE = "in_sample"
-
-# Bins (lower edges, in days) of the lag between crawl date and content date and of staleness; the last bin
-# is open-ended. Chosen to separate "fresh" (under a month), "this year", and the multi-year lags the Dated
-# Data paper found.
-LAG_EDGES_DAYS: tuple[int, ...] = (0, 1, 7, 31, 92, 183, 366, 731, 1827, 3653)
-LAG_LABELS: tuple[str, ...] = (
-    "< 1 day",
-    "1-6 days",
-    "1-4 weeks",
-    "1-3 months",
-    "3-6 months",
-    "6-12 months",
-    "1-2 years",
-    "2-5 years",
-    "5-10 years",
-    "10+ years",
-)
-# Cluster sizes: 1 (singleton), 2, 3-4, 5-8, ..., powers of two, then open-ended.
-CLUSTER_SIZE_EDGES: tuple[int, ...] = (1, 2, 3, 5, 9, 17, 33, 65, 129)
-CLUSTER_SIZE_LABELS: tuple[str, ...] = ("1", "2", "3-4", "5-8", "9-16", "17-32", "33-64", "65-128", "129+")
-
-
-# ------------------------------------------------------------------------------------------------ sampling
-def sample_key(doc_id: str, seed: int = 0) -> float:
-    """A document's position in [0, 1) for the deterministic sample: the first 8 bytes of BLAKE2b(seed, id)
-    over 2^64. Depends on the id and the seed only, so a sample is the same on any engine or partitioning."""
-    digest = hashlib.blake2b(doc_id.encode("utf-8"), digest_size=8, key=seed.to_bytes(8, "little")).digest()
-    return int.from_bytes(digest, "little") / 2.0**64
-
-
-def check_fraction(fraction: float) -> float:
-    """`fraction` if it is in (0, 1]; else ValueError naming --sample."""
-    if not (isinstance(fraction, int | float) and 0 < fraction <= 1) or math.isnan(fraction):
-        raise ValueError(f"--sample {fraction!r}: expected a fraction in (0, 1]")
-    return float(fraction)
-
-
-def in_sample_batch(batch: pa.RecordBatch, fraction: float, seed: int = 0) -> pa.RecordBatch:
-    """`batch` with a boolean `in_sample` column: sample_key(id) < fraction (null ids are never sampled)."""
-    check_fraction(fraction)
-    ids = batch.column("id").to_pylist()
-    mask = [doc_id is not None and sample_key(doc_id, seed) < fraction for doc_id in ids]
-    return batch.append_column(pa.field(IN_SAMPLE, pa.bool_()), pa.array(mask, pa.bool_()))
-
-
-# ------------------------------------------------------------------------------------------------ bins
-def bin_index(value: float, edges: Sequence[float]) -> int | None:
-    """Index of the bin [edges[i], edges[i+1]) holding `value` (the last is open); None below edges[0]."""
-    if value is None or value < edges[0]:
-        return None
-    index = 0
-    for i, edge in enumerate(edges):
-        if value >= edge:
-            index = i
-    return index
-
-
-def bins_table(
-    counts: Mapping[int, int], labels: Sequence[str], key: str = "documents"
-) -> list[dict[str, Any]]:
-    """[{label, <key>}] for every bin in order, zero where `counts` (bin index -> count) has none."""
-    return [{"label": label, key: int(counts.get(i, 0))} for i, label in enumerate(labels)]
-
-
-# ------------------------------------------------------------------------------------------------ months
-def month_index(month: str) -> int:
-    """'YYYY-MM' -> months since year 0 (so differences are months); ValueError naming the value."""
-    try:
-        year, mon = month.split("-")
-        y, m = int(year), int(mon)
-    except (ValueError, AttributeError):
-        raise ValueError(f"month {month!r}: expected YYYY-MM") from None
-    if not 1 <= m <= 12:
-        raise ValueError(f"month {month!r}: expected YYYY-MM")
-    return y * 12 + m - 1
-
-
-def month_name(index: int) -> str:
-    """Months since year 0 -> 'YYYY-MM'."""
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
-def months_between(earlier: str, later: str) -> int:
-    """`later` minus `earlier`, in months."""
-    return month_index(later) - month_index(earlier)
-
-
-def trimmed_mean(values: Sequence[float], proportion: float = TRIM) -> float:
-    """Mean after cutting int(proportion * n) values from each end (as scipy.stats.trim_mean and the probe's
-    trimmed mean); NaN for no values."""
-    if not 0 <= proportion < 0.5:
-        raise ValueError(f"trim: must be in [0, 0.5), got {proportion}")
-    x = np.sort(np.asarray(values, dtype=np.float64))
-    if len(x) == 0:
-        return math.nan
-    cut = int(proportion * len(x))
-    return float(x[cut : len(x) - cut].mean())
 
 
 def weighted_median(values: Sequence[float], weights: Sequence[float]) -> float:
@@ -249,11 +150,14 @@ def predict_cutoff(
 
 
 def fit_matrix(
-    histograms: Mapping[str, Sequence[tuple[str, float]]], spans: Mapping[str, Mapping[str, str]]
+    histograms: Mapping[str, Sequence[tuple[str, float]]],
+    spans: Mapping[str, Mapping[str, str]],
+    method: CurveMethod = CurveMethod(),
 ) -> tuple[list[str], list[int], np.ndarray]:
     """(resources, month indices, scores[resource, month]): -fit z-scored per resource over its months (see
-    the module doc), NaN where a resource has no version that month. Resources without tokens, without
-    spans, or with the same fit in every month are left out, as the probe drops constant resources."""
+    the module doc; normalised by `method`, as the probe normalises NLL), NaN where a resource has no version
+    that month. Resources without tokens or spans, and those `method` drops (one month, the same fit in every
+    month), are left out."""
     months = sorted({month_index(m) for r in histograms for m in spans.get(r, {})})
     column = {m: j for j, m in enumerate(months)}
     kept, rows = [], []
@@ -268,21 +172,22 @@ def fit_matrix(
         row = np.full(len(months), np.nan)
         for month, start in spans[resource].items():
             row[column[month_index(month)]] = -tokens.get(start, 0.0) / total
-        valid = row[~np.isnan(row)]
-        if len(valid) < 2 or valid.std() == 0:
+        present = ~np.isnan(row)
+        normalised = method.normalise(row[present])
+        if isinstance(normalised, str):
             continue
+        row[present] = normalised
         kept.append(resource)
-        rows.append((row - valid.mean()) / valid.std())
+        rows.append(row)
     return kept, months, np.array(rows).reshape(len(rows), len(months))
 
 
 def curve_argmin(scores: np.ndarray, trim: float = TRIM) -> tuple[int, np.ndarray]:
-    """Column of the minimum (earliest on a tie) of the per-column trimmed mean over rows, ignoring NaN; and
-    the curve itself."""
-    curve = np.array(
-        [trimmed_mean(col[~np.isnan(col)], trim) if (~np.isnan(col)).any() else np.inf for col in scores.T]
-    )
-    return int(np.argmin(curve)), curve
+    """Column of the minimum (earliest on a tie) of the probe's curve over `scores[resource, month]`, and the
+    curve itself (+inf in a month without scores)."""
+    method = CurveMethod(trim=trim)
+    curve = method.curve(scores)
+    return int(method.argmin(curve)), curve
 
 
 def _predict_from_curve(
@@ -293,7 +198,7 @@ def _predict_from_curve(
     level: float,
     seed: int,
 ) -> CutoffPrediction:
-    resources, months, scores = fit_matrix(histograms, spans)
+    resources, months, scores = fit_matrix(histograms, spans, CurveMethod(trim=trim))
     if not resources:
         return CutoffPrediction(None, None, level, "curve", 0, {}, 0, trim)
     best, _ = curve_argmin(scores, trim)
@@ -325,9 +230,3 @@ def _predict_from_curve(
 def _nearest(months: float) -> int:
     """Round half up (Python's round() rounds half to even, which would make 0.5 months flip by parity)."""
     return math.floor(months + 0.5)
-
-
-# ------------------------------------------------------------------------------------------------ rates
-def rate(part: int | float, whole: int | float, digits: int = 4) -> float | None:
-    """part / whole rounded to `digits`, or None when whole is 0 (a rate of nothing is not 0)."""
-    return round(float(part) / float(whole), digits) if whole else None

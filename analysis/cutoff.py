@@ -1,0 +1,110 @@
+"""The effective-cutoff curve: one implementation for the probe (`trainers/probes.py`, which scores a model's
+NLL of every month's version of a resource) and the audit's predictor (`analysis/predict.py`, which scores
+the share of a resource's tokens a dataset holds of the version in effect each month), so the two cannot
+drift apart.
+
+The curve (Cheng et al., "Dated Data", COLM 2024): each resource has a score per month, lower meaning the
+model fits that month's version better. Resources differ in how predictable their text is at all, so each
+resource's scores are normalised across its months (`CurveMethod.normalise`: a z-score with the population
+standard deviation by default, or only centred); a resource with fewer than two months, or (z-score) the same
+score in every month, says nothing about time and is dropped. Per month, the curve is the trimmed mean of the
+normalised scores of the resources that have one (`CurveMethod.point`: 2.5% cut off each tail, as
+scipy.stats.trim_mean); the effective cutoff is the month of its minimum, the earliest on a tie
+(`CurveMethod.argmin`).
+
+To change the science, change `CurveMethod` (or add a field to it): both callers take one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+TRIM = 0.025  # 2.5% off each tail
+NORMALISATIONS = ("zscore", "center")
+# Why a resource was left out of the curve.
+SINGLE_MONTH = "single_month"
+CONSTANT = "constant"
+NO_TOKENS = "no_tokens"
+
+
+def trimmed_mean(values: Sequence[float] | np.ndarray, proportion: float = TRIM) -> float:
+    """Mean after cutting int(proportion * n) values from each end (as scipy.stats.trim_mean); NaN for no
+    values."""
+    if not 0 <= proportion < 0.5:
+        raise ValueError(f"trim: must be in [0, 0.5), got {proportion}")
+    x = np.sort(np.asarray(values, dtype=np.float64))
+    if len(x) == 0:
+        return math.nan
+    cut = int(proportion * len(x))
+    return float(x[cut : len(x) - cut].mean())
+
+
+@dataclass(frozen=True)
+class CurveMethod:
+    """How per-resource, per-month scores (lower = fits better) become the effective-cutoff curve."""
+
+    normalisation: str = "zscore"  # zscore | center
+    trim: float = TRIM  # fraction cut off each tail of the per-month values
+
+    def __post_init__(self) -> None:
+        if self.normalisation not in NORMALISATIONS:
+            raise ValueError(
+                f"normalisation: unknown method {self.normalisation!r} "
+                f"(choose from {', '.join(NORMALISATIONS)})"
+            )
+        if not 0 <= self.trim < 0.5:
+            raise ValueError(f"trim: must be in [0, 0.5), got {self.trim}")
+
+    def normalise(self, scores: np.ndarray) -> np.ndarray | str:
+        """One resource's scores across its months, normalised; or the reason it is dropped
+        (`single_month`, or `constant` for a z-score of equal scores)."""
+        if len(scores) < 2:
+            return SINGLE_MONTH
+        if self.normalisation == "center":
+            return scores - scores.mean()
+        if scores.std() == 0:
+            return CONSTANT
+        return (scores - scores.mean()) / scores.std()
+
+    def normalise_resources(
+        self, resources: Sequence[str], values: Sequence[float]
+    ) -> tuple[np.ndarray, dict[str, str]]:
+        """`values` (one per row) normalised within each resource (`resources[i]` names row i's). Returns the
+        normalised values, NaN for rows of dropped resources, and the dropped resources with their reason;
+        a resource with a NaN value (no tokens scored) is dropped as `no_tokens`."""
+        values_array = np.asarray(values, dtype=np.float64)
+        out = np.full(len(values_array), np.nan)
+        dropped: dict[str, str] = {}
+        groups: dict[str, list[int]] = {}
+        for i, resource in enumerate(resources):
+            groups.setdefault(resource, []).append(i)
+        for resource, index in groups.items():
+            x = values_array[index]
+            normalised = NO_TOKENS if np.isnan(x).any() else self.normalise(x)
+            if isinstance(normalised, str):
+                dropped[resource] = normalised
+            else:
+                out[index] = normalised
+        return out, dropped
+
+    def point(self, values: np.ndarray) -> float | None:
+        """The curve in one month: the trimmed mean of the resources' normalised scores (NaN ignored); None
+        when no resource has one."""
+        present = values[~np.isnan(values)]
+        return trimmed_mean(present, self.trim) if len(present) else None
+
+    def curve(self, scores: np.ndarray) -> np.ndarray:
+        """The curve over the columns (months) of `scores[resource, month]` (normalised, NaN where a resource
+        has no score), +inf for a month without any score."""
+        points = (self.point(column) for column in scores.T)
+        return np.array([np.inf if p is None else p for p in points], dtype=np.float64)
+
+    @staticmethod
+    def argmin(curve: Sequence[float] | np.ndarray) -> int | None:
+        """Index of the curve's minimum, the earliest on a tie; None for an empty curve."""
+        values = np.asarray(curve, dtype=np.float64)
+        return int(np.argmin(values)) if len(values) else None

@@ -1,0 +1,85 @@
+"""The audit's reference figures: which dated versions of each resource a dataset holds, the token-weighted
+histogram of their months, and the predicted effective cutoff (analysis/predict.py). The Spark side
+(`jobs/audit_spark.py`) aggregates the documents the dating stage's matcher tied to reference versions into
+the small tables these functions take."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from analysis.months import months_between
+from analysis.predict import predict_cutoff
+
+
+def version_spans(versions: Sequence[tuple[str, str, str | None]]) -> dict[str, dict[str, str]] | None:
+    """Per resource, each reference month -> the first month of the text in effect then (the month the
+    dating matcher dates a copy of that text to), from (resource, month, text key) rows; None when the
+    reference has no texts."""
+    if not versions or any(text_key is None for _, _, text_key in versions):
+        return None
+    first: dict[tuple[str, str | None], str] = {}
+    for resource, month, text_key in versions:
+        key = (resource, text_key)
+        first[key] = min(first.get(key, month), month)
+    spans: dict[str, dict[str, str]] = {}
+    for resource, month, text_key in versions:
+        spans.setdefault(resource, {})[month] = first[(resource, text_key)]
+    return spans
+
+
+def reference_figures(
+    reference: str,
+    per_version: Mapping[tuple[str, str], tuple[int, int]],
+    available: Mapping[str, Sequence[str]],
+    spans: Mapping[str, Mapping[str, str]] | None,
+    statistic: str = "curve",
+    n_boot: int = 1000,
+    level: float = 0.9,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """summary.json's `reference` section: versions held per resource, the version-month histogram and the
+    predicted cutoff, from (resource, version month) -> (documents, tokens) of the matched documents and
+    each resource's available version months. `statistic="curve"` falls back to the median where the
+    reference has no texts (no spans)."""
+    if spans is None and statistic == "curve":
+        statistic = "median"
+    histograms: dict[str, list[tuple[str, float]]] = {}
+    for (resource, month), (_docs, tokens) in per_version.items():
+        histograms.setdefault(resource, []).append((month, tokens))
+    prediction = predict_cutoff(
+        histograms, statistic=statistic, n_boot=n_boot, level=level, seed=seed, spans=spans
+    )
+    resources = []
+    for resource in sorted(histograms, key=lambda r: (-sum(t for _, t in histograms[r]), r)):
+        held = sorted(m for m, _ in histograms[resource])
+        months = sorted(available.get(resource, []))
+        resources.append(
+            {
+                "resource": resource,
+                "documents": sum(per_version[(resource, m)][0] for m in held),
+                "tokens": sum(per_version[(resource, m)][1] for m in held),
+                "versions_available": len(months),
+                "newest_available": months[-1] if months else None,
+                "versions_held": held,
+                "newest_held": held[-1],
+                "months_behind": months_between(held[-1], months[-1]) if months else None,
+                "predicted_month": prediction.per_resource.get(resource),
+            }
+        )
+    histogram: dict[str, list[int]] = {}
+    for (_, month), (docs, tokens) in per_version.items():
+        cell = histogram.setdefault(month, [0, 0])
+        cell[0] += docs
+        cell[1] += tokens
+    return {
+        "reference": reference,
+        "resources_in_reference": len(available),
+        "resources_found": len(histograms),
+        "documents_matched": sum(d for d, _ in per_version.values()),
+        "version_months": [
+            {"month": m, "documents": histogram[m][0], "tokens": histogram[m][1]} for m in sorted(histogram)
+        ],
+        "resources": resources,
+        "predicted_cutoff": prediction.to_dict(),
+    }

@@ -1,0 +1,481 @@
+"""The audit's Spark side: the documents to audit (read, sampled, written once), the columns the figures
+need, and the aggregations that turn the documents into the small tables of summary.json. The figures'
+pure parts (bins, rates, the reference figures and the predicted cutoff) are in analysis/."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_type
+
+from analysis.bins import (
+    CLUSTER_SIZE_EDGES,
+    CLUSTER_SIZE_LABELS,
+    LAG_EDGES_DAYS,
+    LAG_LABELS,
+    bins_table,
+    rate,
+)
+from analysis.reference import reference_figures as analysis_reference_figures
+from analysis.reference import version_spans
+from analysis.sample import IN_SAMPLE, in_sample_batch
+from corpus.readers import ReadOptions
+from corpus.schema import COLUMN_NAMES, field_type
+from corpus.stats import REJECT_REASON, StageStats
+from dating.reference import REF_FIELDS, ReferenceMatcher
+from jobs.contract import UsageError
+from jobs.fs import Location, locate
+from jobs.ingest import IngestConfig, ingest_frame
+from jobs.stage import InputFile, expand_inputs, map_kernel, read_stage_output, write_stage
+from mixers.tokens import TokenCountKernel
+
+UNKNOWN = "unknown"
+DAY_MICROS = 86_400_000_000
+# Percentiles reported for lag and staleness distributions (exact, over integer days).
+PERCENTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+
+
+@dataclass
+class AuditInput:
+    """Where the documents to audit are, and what happened on the way: stages run and their stats."""
+
+    documents: list[str]  # document Parquet files or folders: the input, or the latest stage's output
+    stages: dict[str, str] = field(default_factory=dict)  # stage -> ran / kept the input's columns / ...
+    stage_stats: dict[str, dict[str, Any]] = field(default_factory=dict)  # stage -> its _stats.json
+    rejects: dict[str, int] = field(default_factory=dict)  # input records the reader rejected, per reason
+
+
+def is_record_parquet(files: Sequence[InputFile]) -> bool:
+    """True when every input is Parquet with the record's required columns (id, text, source, added)."""
+    if not files or not all(f.uri.endswith(".parquet") for f in files):
+        return False
+    location = locate(files[0].uri)
+    with location.fs.open_input_file(location.path) as handle:
+        names = set(pq.read_schema(handle).names)
+    return {"id", "text", "source", "added"} <= names
+
+
+def sample_frame(frame: DataFrame, fraction: float, seed: int = 0) -> DataFrame:
+    """The documents whose sample_key(id, seed) < fraction: a deterministic sample (the same on any engine,
+    partitioning or rerun), by the pure kernel analysis.sample.in_sample_batch. Reader rejects (rows
+    with a reject_reason) are all kept, so they are all counted."""
+    if fraction >= 1.0:
+        return frame
+    marked = map_kernel(
+        frame,
+        partial(in_sample_batch, fraction=fraction, seed=seed),
+        [pa.field(IN_SAMPLE, pa.bool_())],
+    )
+    keep = F.col(IN_SAMPLE)
+    if REJECT_REASON in frame.columns:
+        keep = keep | F.col(REJECT_REASON).isNotNull()
+    return marked.filter(keep).drop(IN_SAMPLE)
+
+
+def prepare_documents(
+    spark: SparkSession,
+    files: list[InputFile],
+    work: Location,
+    sample: float = 1.0,
+    sample_seed: int = 0,
+    added: datetime | None = None,
+) -> AuditInput:
+    """The documents to audit as document Parquet: the input itself when it is document Parquet and not
+    sampled; else the input read by the ingest job's reader (raw formats) or as Parquet, sampled, and written
+    to `work/documents` by jobs.stage.write_stage (which counts the reader's rejects per reason)."""
+    record = is_record_parquet(files)
+    if record and sample >= 1.0:
+        return AuditInput(documents=[f.uri for f in files], stages={"ingest": "input is document Parquet"})
+    if record:
+        frame = read_stage_output(spark, files)
+    else:
+        read = ReadOptions(added=added or datetime.now(UTC))
+        frame = ingest_frame(spark, files, IngestConfig(read=read)).drop("html")
+    frame = sample_frame(frame, sample, sample_seed)
+    target = work.child("documents")
+    stats = StageStats(stage="audit-input", files_in=len(files), bytes_in=sum(f.size for f in files))
+    stats = write_stage(frame, target.uri, stats)
+    return AuditInput(
+        documents=[target.uri],
+        stages={"ingest": "ran" if not record else "input is document Parquet"},
+        stage_stats={"ingest": stats.to_dict()},
+        rejects=dict(sorted(stats.dropped.items())),
+    )
+
+
+def with_record_columns(frame: DataFrame) -> DataFrame:
+    """`frame` with every column of the document record present (missing ones as typed nulls)."""
+    for name in COLUMN_NAMES:
+        if name not in frame.columns:
+            frame = frame.withColumn(name, F.lit(None).cast(from_arrow_type(field_type(name))))
+    return frame
+
+
+def populated_columns(frame: DataFrame, columns: Sequence[str]) -> set[str]:
+    """Those of `columns` that exist in `frame` and hold at least one non-null value (one Spark job)."""
+    present = [c for c in columns if c in frame.columns]
+    if not present:
+        return set()
+    row = frame.select(*[F.count(F.col(c)).alias(c) for c in present]).first()
+    return {c for c in present if row[c] > 0}
+
+
+def with_token_counts(frame: DataFrame, tokenizer: str | None) -> DataFrame:
+    """`frame` with `n_tokens` filled where null, by the mixers' token-count kernel (whitespace words without
+    a tokenizer)."""
+    return map_kernel(frame, TokenCountKernel(tokenizer_path=tokenizer, fill_missing_only=True), ["n_tokens"])
+
+
+def with_reference_matches(frame: DataFrame, references: list[str]) -> DataFrame:
+    """`frame` with the dating stage's reference match of each document (ref_created, ref_last,
+    ref_similarity, ref_key) from its ReferenceMatcher kernel over the reference Parquet files `references`:
+    the dated output keeps only the matched month, and the audit also needs the resource (ref_key)."""
+    refs = references
+    frame = frame.drop(*[f.name for f in REF_FIELDS if f.name in frame.columns])
+    return map_kernel(frame, ReferenceMatcher(refs), REF_FIELDS)
+
+
+def _days_between(later: Column, earlier: Column) -> Column:
+    """Whole days from `earlier` to `later` (floor), null when either is null."""
+    return F.floor((F.unix_micros(later) - F.unix_micros(earlier)) / F.lit(DAY_MICROS)).cast("long")
+
+
+def _bin(column: Column, edges: Sequence[int]) -> Column:
+    """The index of the bin of analysis.bins.bin_index, as a Spark expression (null below edges[0])."""
+    index = sum((F.when(column >= F.lit(e), 1).otherwise(0) for e in edges[1:]), F.lit(0))
+    return F.when(column.isNull() | (column < F.lit(edges[0])), F.lit(None)).otherwise(index)
+
+
+def audit_base(frame: DataFrame) -> DataFrame:
+    """The narrow per-document table the figures are computed from (no text)."""
+    frame = with_record_columns(frame)
+    lag = _days_between(F.col("crawl_date"), F.col("created"))
+    return frame.select(
+        F.col("id"),
+        F.coalesce(F.col("dump"), F.lit(UNKNOWN)).alias("dump"),
+        F.coalesce(F.col("lang"), F.lit(UNKNOWN)).alias("lang"),
+        F.coalesce(F.date_format(F.col("created"), "yyyy-MM"), F.lit(UNKNOWN)).alias("month"),
+        F.coalesce(F.col("date_source"), F.lit("none")).alias("date_source"),
+        F.coalesce(F.col("n_tokens"), F.lit(0)).cast("long").alias("tokens"),
+        F.col("n_tokens").isNotNull().alias("has_tokens"),
+        F.col("created"),
+        F.col("crawl_date"),
+        lag.alias("lag_days"),
+        F.col("cluster_id"),
+        F.col("cluster_size").cast("long").alias("cluster_size"),
+        F.col("is_exact_dup"),
+        F.col("is_stale"),
+        F.col("staleness_days").cast("long").alias("staleness_days"),
+    )
+
+
+def _count_true(name: str) -> Column:
+    return F.sum(F.col(name).cast("long"))
+
+
+def _dup_aggregates() -> list[Column]:
+    return [
+        F.count("*").alias("documents"),
+        F.sum("tokens").alias("tokens"),
+        F.count("created").alias("dated"),
+        F.count("is_exact_dup").alias("dedup_known"),
+        _count_true("is_exact_dup").alias("exact_dups"),
+        F.sum((F.col("cluster_size") > 1).cast("long")).alias("near_dup_docs"),
+        F.countDistinct("cluster_id").alias("clusters"),
+        _count_true("is_stale").alias("stale"),
+        F.sum(F.when(F.col("is_stale"), F.col("tokens"))).alias("stale_tokens"),
+        F.percentile(F.when(F.col("is_stale"), F.col("staleness_days")), list(PERCENTILES)).alias(
+            "staleness"
+        ),
+        F.max(F.when(F.col("is_stale"), F.col("staleness_days"))).alias("staleness_max"),
+        F.percentile(F.col("lag_days"), list(PERCENTILES)).alias("lag"),
+        F.min("created").alias("oldest"),
+        F.max("created").alias("newest"),
+    ]
+
+
+def _dup_row(row: Any) -> dict[str, Any]:
+    """One group's duplicate and staleness figures from a row of _dup_aggregates()."""
+    docs, known = row["documents"], row["dedup_known"]
+    return {
+        "documents": docs,
+        "tokens": int(row["tokens"] or 0),
+        "dated": row["dated"],
+        "dated_share": rate(row["dated"], docs),
+        "oldest_month": _month(row["oldest"]),
+        "newest_month": _month(row["newest"]),
+        "lag_days": _percentiles(row["lag"]),
+        "exact_dup_rate": rate(row["exact_dups"] or 0, known) if known else None,
+        "near_dup_rate": rate(row["near_dup_docs"] or 0, known) if known else None,
+        "clusters": row["clusters"] if known else None,
+        "removable_share": rate(known - row["clusters"], known) if known else None,
+        "stale_share": rate(row["stale"] or 0, known) if known else None,
+        "stale_token_share": rate(row["stale_tokens"] or 0, row["tokens"] or 0) if known else None,
+        "staleness_days": _percentiles(row["staleness"]),
+        "staleness_days_max": row["staleness_max"],
+    }
+
+
+def _month(value: datetime | None) -> str | None:
+    return None if value is None else value.strftime("%Y-%m")
+
+
+def _percentiles(values: Sequence[float] | None) -> dict[str, float] | None:
+    if not values:
+        return None
+    return {f"p{round(q * 100)}": round(float(v), 1) for q, v in zip(PERCENTILES, values, strict=True)}
+
+
+# The one-column breakdowns computed in one pass with GROUPING SETS: (key, column, extra group column).
+_BREAKDOWNS: tuple[str, ...] = ("month", "lang", "date_source", "lag_bin")
+
+
+def compute_figures(base: DataFrame) -> dict[str, Any]:
+    """Every figure of the report that comes from the documents alone, as JSON-ready values. Three Spark jobs
+    over `base` (audit_base): per dump and overall (GROUPING SETS), the one-column breakdowns and staleness
+    bins (GROUPING SETS), and the clusters."""
+    base = base.withColumn("lag_bin", _bin(F.col("lag_days"), LAG_EDGES_DAYS)).withColumn(
+        "stale_bin", F.when(F.col("is_stale"), _bin(F.col("staleness_days"), LAG_EDGES_DAYS))
+    )
+    total, overall, by_dump = _per_dump(base)
+    breakdowns = _breakdowns(base, overall["documents"])
+    dedup_known = overall["clusters"] is not None
+    return {
+        "headline": _headline(total, overall, len(by_dump)),
+        "coverage": {
+            "documents": overall["documents"],
+            "with_created": overall["dated"],
+            "with_crawl_date": total["crawl_dated"],
+            "with_lag": total["lag_known"],
+            "negative_lag": total["negative_lag"] or 0,
+            "with_n_tokens": total["has_tokens"] or 0,
+            "with_dedup": total["dedup_known"],
+        },
+        "by_month": breakdowns["by_month"],
+        "by_dump": by_dump,
+        "by_language": breakdowns["by_language"],
+        "by_date_source": breakdowns["by_date_source"],
+        "lag": {
+            "what": "crawl_date minus created, whole days",
+            "documents": total["lag_known"],
+            "percentiles": overall["lag_days"],
+            "bins": bins_table(breakdowns["lag_counts"], LAG_LABELS),
+        },
+        "duplicates": {
+            "exact_dup_rate": overall["exact_dup_rate"],
+            "near_dup_rate": overall["near_dup_rate"],
+            "removable_share": overall["removable_share"],
+            "clusters": overall["clusters"],
+            **_cluster_figures(base, dedup_known),
+        },
+        "staleness": {
+            "stale_share": overall["stale_share"],
+            "percentiles": overall["staleness_days"],
+            "by_dump": [
+                {
+                    "dump": d["dump"],
+                    "bins": bins_table(breakdowns["staleness_by_dump"].get(d["dump"], {}), LAG_LABELS),
+                }
+                for d in by_dump
+            ]
+            if dedup_known
+            else [],
+        },
+    }
+
+
+def _per_dump(base: DataFrame) -> tuple[Any, dict[str, Any], list[dict[str, Any]]]:
+    """(the overall row, its figures, the figures per dump) from one GROUPING SETS job."""
+    per_dump_rows = (
+        base.groupingSets([["dump"], []], "dump")
+        .agg(
+            *_dup_aggregates(),
+            F.grouping("dump").alias("all"),
+            F.count("crawl_date").alias("crawl_dated"),
+            F.count("lag_days").alias("lag_known"),
+            F.sum((F.col("lag_days") < 0).cast("long")).alias("negative_lag"),
+            F.sum(F.col("has_tokens").cast("long")).alias("has_tokens"),
+            F.countDistinct("lang").alias("languages"),
+        )
+        .collect()
+    )
+    total = next(r for r in per_dump_rows if r["all"] == 1)
+    by_dump = [
+        {"dump": r["dump"], **_dup_row(r)}
+        for r in sorted(
+            (r for r in per_dump_rows if r["all"] == 0), key=lambda r: (r["dump"] == UNKNOWN, r["dump"])
+        )
+    ]
+    return total, _dup_row(total), by_dump
+
+
+def _breakdowns(base: DataFrame, documents: int) -> dict[str, Any]:
+    """Documents and tokens per content month, language, deciding date signal and lag bin, and stale
+    documents per dump and staleness bin, from one GROUPING SETS job."""
+    groups = [*_BREAKDOWNS, "dump", "stale_bin"]
+    breakdown_rows = (
+        base.groupingSets([[c] for c in _BREAKDOWNS] + [["dump", "stale_bin"]], *groups)
+        .agg(
+            F.count("*").alias("documents"),
+            F.sum("tokens").alias("tokens"),
+            *[F.grouping(c).alias(f"g_{c}") for c in groups],
+        )
+        .collect()
+    )
+
+    def breakdown(column: str) -> list[Any]:
+        return [
+            r
+            for r in breakdown_rows
+            if r[f"g_{column}"] == 0 and all(r[f"g_{c}"] == 1 for c in groups if c != column)
+        ]
+
+    staleness_by_dump: dict[str, dict[int, int]] = {}
+    for r in breakdown_rows:
+        if r["g_dump"] == 0 and r["g_stale_bin"] == 0 and r["stale_bin"] is not None:
+            staleness_by_dump.setdefault(r["dump"], {})[r["stale_bin"]] = r["documents"]
+    return {
+        "by_month": [
+            {"month": r["month"], "documents": r["documents"], "tokens": int(r["tokens"] or 0)}
+            for r in sorted(breakdown("month"), key=lambda r: (r["month"] == UNKNOWN, r["month"]))
+        ],
+        "by_language": [
+            {
+                "lang": r["lang"],
+                "documents": r["documents"],
+                "tokens": int(r["tokens"] or 0),
+                "document_share": rate(r["documents"], documents),
+            }
+            for r in sorted(breakdown("lang"), key=lambda r: (-r["documents"], r["lang"]))
+        ],
+        "by_date_source": [
+            {"date_source": r["date_source"], "documents": r["documents"]}
+            for r in sorted(breakdown("date_source"), key=lambda r: (-r["documents"], r["date_source"]))
+        ],
+        "lag_counts": {
+            r["lag_bin"]: r["documents"] for r in breakdown("lag_bin") if r["lag_bin"] is not None
+        },
+        "staleness_by_dump": staleness_by_dump,
+    }
+
+
+def _cluster_figures(base: DataFrame, dedup_known: bool) -> dict[str, Any]:
+    """Clusters and their documents per size bin, and the ten largest clusters."""
+    clusters = (
+        base.filter(F.col("cluster_id").isNotNull())
+        .groupBy("cluster_id")
+        .agg(F.max("cluster_size").alias("size"), F.count("*").alias("present"))
+        .withColumn("bin", _bin(F.col("size"), CLUSTER_SIZE_EDGES))
+    )
+    cluster_rows = (
+        clusters.groupBy("bin")
+        .agg(F.count("*").alias("clusters"), F.sum("present").alias("documents"))
+        .collect()
+    )
+    cluster_bins = {r["bin"]: (r["clusters"], int(r["documents"] or 0)) for r in cluster_rows}
+    # A top-k (TakeOrderedAndProject), not a global window: scales with the number of clusters.
+    largest = clusters.orderBy(F.desc("size"), "cluster_id").limit(10).collect()
+    return {
+        "cluster_sizes": [
+            {
+                "label": label,
+                "clusters": cluster_bins.get(i, (0, 0))[0],
+                "documents": cluster_bins.get(i, (0, 0))[1],
+            }
+            for i, label in enumerate(CLUSTER_SIZE_LABELS)
+        ]
+        if dedup_known
+        else [],
+        "largest_clusters": [{"cluster_id": t["cluster_id"], "size": t["size"]} for t in largest],
+    }
+
+
+def _headline(total: Any, overall: dict[str, Any], dumps: int) -> dict[str, Any]:
+    return {
+        "documents": overall["documents"],
+        "tokens": overall["tokens"],
+        "dumps": dumps,
+        "languages": total["languages"],
+        "dated_share": overall["dated_share"],
+        "oldest_month": overall["oldest_month"],
+        "newest_month": overall["newest_month"],
+        "median_lag_days": overall["lag_days"]["p50"] if overall["lag_days"] else None,
+        "exact_dup_rate": overall["exact_dup_rate"],
+        "near_dup_rate": overall["near_dup_rate"],
+        "stale_share": overall["stale_share"],
+        "stale_token_share": overall["stale_token_share"],
+    }
+
+
+# ---------------------------------------------------------------------------------------------- reference
+def reference_figures(
+    spark: SparkSession,
+    audited: DataFrame,
+    reference: str,
+    statistic: str = "curve",
+    n_boot: int = 1000,
+    level: float = 0.9,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """summary.json's `reference` section (analysis.reference.reference_figures) from the documents matched
+    to dated reference versions by the dating stage's matcher (ref_key, ref_created) and the reference."""
+    versions = reference_versions(spark, reference)
+    per_version = {
+        (r["resource"], r["month"]): (r["documents"], int(r["tokens"] or 0))
+        for r in reference_matches(audited)
+        .groupBy("resource", "month")
+        .agg(F.count("*").alias("documents"), F.sum("tokens").alias("tokens"))
+        .collect()
+    }
+    available: dict[str, list[str]] = {}
+    for r in versions.select("resource", "month").distinct().collect():
+        available.setdefault(r["resource"], []).append(r["month"])
+    spans = version_spans([(r["resource"], r["month"], r["text_key"]) for r in versions.collect()])
+    return analysis_reference_figures(
+        reference, per_version, available, spans, statistic, n_boot, level, seed
+    )
+
+
+def reference_matches(audited: DataFrame) -> DataFrame:
+    """(resource, month, tokens) of each document matched to a reference version (with_reference_matches)."""
+    return audited.filter(F.col("ref_key").isNotNull() & F.col("ref_created").isNotNull()).select(
+        F.col("ref_key").alias("resource"),
+        F.date_format(F.col("ref_created"), "yyyy-MM").alias("month"),
+        F.coalesce(F.col("n_tokens"), F.lit(0)).cast("long").alias("tokens"),
+    )
+
+
+def reference_versions(spark: SparkSession, reference: str) -> DataFrame:
+    """(resource, month) of every dated reference version: Parquet of the record (`resource` or `url`, and
+    `created`) or a probe file with `month`."""
+    frame = read_stage_output(spark, expand_inputs([reference]))
+    key = next((c for c in ("resource", "url", "id") if c in frame.columns), None)
+    if key is None:
+        raise UsageError(f"--reference {reference!r}: no resource, url or id column")
+    if "month" in frame.columns:
+        month = F.col("month").cast("string")
+    elif "created" in frame.columns:
+        month = F.date_format(F.col("created"), "yyyy-MM")
+    else:
+        raise UsageError(f"--reference {reference!r}: neither a month nor a created column")
+    # Texts that differ only in case, punctuation or spacing are one version, as for the dating matcher.
+    text = (
+        F.sha2(F.lower(F.regexp_replace(F.col("text"), r"[\W_]+", " ")), 256)
+        if "text" in frame.columns
+        else F.lit(None).cast("string")
+    )
+    return (
+        frame.select(
+            F.col(key).cast("string").alias("resource"), month.alias("month"), text.alias("text_key")
+        )
+        .filter(F.col("resource").isNotNull() & F.col("month").isNotNull())
+        .distinct()
+    )

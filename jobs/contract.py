@@ -1,0 +1,109 @@
+"""The stage contract: what every job module exports, so that its CLI command, a pipeline's stage of its kind
+(`chronomix run`), an experiment's steps and the audit's stages all run it the same way.
+
+A job module exports
+- a parameters dataclass (`<Job>Params`, a `StageParams`): the job's settings, the fields of its CLI command
+  and the keys of its pipeline stage alike, plus `output` and `overwrite`, which a pipeline sets itself;
+- `check(params) -> plan`: every check that needs no Spark, run before a session starts; it lists the inputs
+  once (the plan carries them to `run`) and raises `UsageError` naming the bad argument;
+- `run(plan, spark) -> StageResult`: the work, writing into `params.output`; `spark()` returns the session,
+  started on first call, so a job that needs none never starts one;
+- `STAGE = Stage(kind, Params, check, run)`, which `jobs/registry.py` finds by kind.
+
+Nothing here imports Spark.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from corpus.stats import StageStats
+
+# What `run` gets to reach Spark: a callable returning the session (jobs.spark.LazySession).
+SparkProvider = Callable[[], Any]
+# Fields of every parameters dataclass that the runner of a pipeline sets, never its file.
+RUNNER_FIELDS = frozenset({"output", "overwrite"})
+
+P = TypeVar("P")
+C = TypeVar("C")
+
+
+class UsageError(ValueError):
+    """A bad job argument: the CLI prints it as one line and exits with status 2. `option` names the
+    command-line option it is about, where one does (for typer's own message format)."""
+
+    def __init__(self, message: str, option: str | None = None) -> None:
+        super().__init__(message)
+        self.option = option
+
+
+class StageParams:
+    """Base of the parameters dataclasses: building one from a pipeline's mapping, and the values that
+    determine its output (its fingerprint)."""
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any], where: str, **runner: Any) -> Any:
+        """The parameters of a pipeline stage from its mapping (`where` names it in errors); `runner` sets
+        the fields the runner owns (output, overwrite). A single value where a list is expected is a list
+        of one. Raises UsageError naming an unknown or missing key."""
+        hints = typing.get_type_hints(cls)
+        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        allowed = names - RUNNER_FIELDS
+        for key in values:
+            if key not in allowed:
+                raise UsageError(
+                    f"{where}: unknown parameter {key!r} (expected {', '.join(sorted(allowed))})"
+                )
+        given = {k: _as_list(v) if _is_list(hints.get(k)) else v for k, v in values.items()}
+        given.update({k: v for k, v in runner.items() if k in names})
+        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+            required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+            if required and f.name not in given:
+                raise UsageError(f"{where}: parameter {f.name!r} is required")
+        return cls(**given)
+
+    def fingerprint_values(self) -> dict[str, Any]:
+        """The parameters that determine the output (all but where it goes and whether to replace it)."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+        return {k: v for k, v in values.items() if k not in RUNNER_FIELDS}
+
+
+def _is_list(hint: Any) -> bool:
+    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    return any(typing.get_origin(option) is list for option in options)
+
+
+def _as_list(value: Any) -> Any:
+    return [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
+
+
+@dataclass
+class StageResult:
+    """What a stage's `run` returns: a small JSON summary (the pipeline's completion marker and table), the
+    stage's `_stats.json` where it writes one, and the job's own result for its command to print."""
+
+    summary: dict[str, Any]
+    stats: StageStats | None = None
+    value: Any = None
+
+
+def stats_summary(stats: StageStats) -> dict[str, Any]:
+    """The summary of a stage that writes `_stats.json`: documents in and out, and drops per reason."""
+    return {"docs_in": stats.docs_in, "docs_out": stats.docs_out, "dropped": dict(stats.dropped)}
+
+
+@dataclass(frozen=True)
+class Stage(Generic[P, C]):
+    """One job as a stage kind (see the module doc). `resumable(params)` says whether an incomplete output
+    holds work the stage continues (a training checkpoint) rather than replaces."""
+
+    kind: str
+    params: type[P]
+    check: Callable[[P], C]
+    run: Callable[[C, SparkProvider], StageResult]
+    resumable: Callable[[P], bool] = field(default=lambda params: False)

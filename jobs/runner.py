@@ -1,0 +1,189 @@
+"""Running stages: one command (`run_command`, the CLI's path) or a list of stages with the one resume rule
+(`run_stages`, used by `chronomix run`, `chronomix experiment` and the audit).
+
+The resume rule. A stage that finishes leaves `_complete.json` in its output with a fingerprint of its kind,
+its parameters (`StageParams.fingerprint_values`) and its inputs: the fingerprints of the earlier stages it
+reads, and the size and modification time of every other file its parameters name. A later run skips a stage
+whose marker holds the fingerprint it would have now, and reruns one whose parameters or inputs changed (and
+so, in turn, every stage after it that reads it). A stage that reruns replaces its output, unless the stage
+says the output holds work it continues (`Stage.resumable`: a training checkpoint).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jobs.contract import SparkProvider, Stage, StageResult, UsageError
+from jobs.fs import locate, move
+
+MARKER = "_complete.json"
+
+
+@dataclass
+class StageSpec:
+    """One stage to run: its name, its kind's Stage, its parameters (output set) and the earlier stages (by
+    name) whose outputs it reads."""
+
+    name: str
+    stage: Stage
+    params: Any
+    needs: list[str] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        return self.stage.kind
+
+    @property
+    def output(self) -> str:
+        """The stage's output folder: a local path or a URI."""
+        return str(self.params.output)
+
+
+@dataclass
+class StageOutcome:
+    """What became of one stage: ran or skipped, its seconds, its summary and its `_stats.json` (if any)."""
+
+    name: str
+    kind: str
+    status: str  # ran | skipped
+    seconds: float
+    summary: dict[str, Any]
+    stats: dict[str, Any] | None = None
+
+
+def run_command(stage: Stage, params: Any, spark_options: Any = None) -> StageResult:
+    """Run one stage for its CLI command: every check before Spark starts, then the work, in a session of
+    its own (started only if the stage asks for one; `spark_options` is a jobs.spark.SparkOptions)."""
+    plan = stage.check(params)
+    if spark_options is None:
+        return stage.run(plan, _no_spark)
+    from jobs.spark import LazySession
+
+    with LazySession(spark_options) as spark:
+        return stage.run(plan, spark)
+
+
+def _no_spark() -> Any:
+    raise RuntimeError("this command runs without Spark")
+
+
+def run_stages(
+    specs: Sequence[StageSpec],
+    spark: SparkProvider,
+    start: str | None = None,
+    until: str | None = None,
+    on_stage: Callable[[str, str], None] | None = None,
+) -> list[StageOutcome]:
+    """Run `specs` in order up to and including `until`, skipping those already complete with the same
+    fingerprint (the module doc). `start` reruns that stage and every later one; the stages before it must
+    be complete. `on_stage(name, status)` hears running, done and skipped."""
+    names = [s.name for s in specs]
+    for flag, value in (("--from", start), ("--until", until)):
+        if value is not None and value not in names:
+            raise UsageError(f"{flag} {value!r}: no such stage (stages: {', '.join(names)})")
+    first = names.index(start) if start else 0
+    last = names.index(until) if until else len(names) - 1
+    outputs = {s.name: s.output for s in specs}
+    fingerprints: dict[str, str] = {}
+    outcomes: list[StageOutcome] = []
+    for index, spec in enumerate(specs):
+        upstream = {outputs[n]: fingerprints.get(n, "") for n in spec.needs}
+        if index < first:
+            marker = read_marker(spec.output)
+            if marker is None:
+                raise UsageError(f"--from {start!r}: earlier stage {spec.name!r} has not completed")
+            fingerprints[spec.name] = marker["fingerprint"]
+            continue
+        if index > last:
+            break
+        expected = fingerprint(spec, upstream)
+        marker = read_marker(spec.output)
+        forced = start is not None  # --from reruns that stage and every later one
+        if not forced and marker is not None and marker.get("fingerprint") == expected:
+            fingerprints[spec.name] = expected
+            summary = marker.get("summary", {})
+            outcomes.append(StageOutcome(spec.name, spec.kind, "skipped", 0.0, summary, _stats(spec.output)))
+            if on_stage:
+                on_stage(spec.name, "skipped")
+            continue
+        if on_stage:
+            on_stage(spec.name, "running")
+        started = time.perf_counter()
+        params = dataclasses.replace(spec.params, overwrite=not spec.stage.resumable(spec.params))
+        result = spec.stage.run(spec.stage.check(params), spark)
+        seconds = time.perf_counter() - started
+        fingerprints[spec.name] = expected
+        write_marker(spec.output, expected, result.summary, seconds)
+        stats = result.stats.to_dict() if result.stats is not None else None
+        outcomes.append(StageOutcome(spec.name, spec.kind, "ran", seconds, result.summary, stats))
+        if on_stage:
+            on_stage(spec.name, "done")
+    return outcomes
+
+
+def fingerprint(spec: StageSpec, upstream: dict[str, str]) -> str:
+    """A hash of what determines a stage's output: kind, parameters, upstream fingerprints, input files."""
+    params = spec.params.fingerprint_values()
+    files: list[tuple[str, int, int]] = []
+    for value in _strings(params):
+        path = Path(value)
+        if path.is_absolute() and path.exists() and not any(str(path).startswith(u) for u in upstream):
+            for file in sorted([path] if path.is_file() else path.rglob("*")):
+                if file.is_file():
+                    stat = file.stat()
+                    files.append((str(file), stat.st_size, stat.st_mtime_ns))
+    payload = json.dumps(
+        {"kind": spec.kind, "params": params, "upstream": upstream, "files": files},
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str | Path):
+        return [str(value)]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def read_marker(folder: str) -> dict[str, Any] | None:
+    """The completion marker of a stage output, None when it has none (or an unreadable one)."""
+    marker = locate(folder).child(MARKER)
+    try:
+        return json.loads(marker.read_text()) if marker.exists() else None
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def write_marker(output: str, fingerprint_value: str, summary: dict[str, Any], seconds: float) -> None:
+    """Write the completion marker by a rename, so a reader sees the old one or the new one, never half."""
+    folder = locate(output)
+    folder.fs.create_dir(folder.path, recursive=True)
+    tmp = folder.child(f".{MARKER}.tmp-{os.getpid()}")
+    tmp.write_text(
+        json.dumps(
+            {"fingerprint": fingerprint_value, "seconds": round(seconds, 2), "summary": summary},
+            indent=2,
+            sort_keys=True,
+            default=str,
+        )
+        + "\n"
+    )
+    move(tmp, folder.child(MARKER))
+
+
+def _stats(output: str) -> dict[str, Any] | None:
+    path = locate(output).child("_stats.json")
+    return json.loads(path.read_text()) if path.exists() else None

@@ -1,0 +1,69 @@
+"""The effective-cutoff curve maths that the probe and the audit's predictor share (analysis/cutoff.py):
+the trimmed mean against scipy, and the two callers giving the same curve for the same scores."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from analysis.cutoff import CurveMethod, trimmed_mean
+from analysis.months import month_name
+from analysis.predict import curve_argmin, fit_matrix
+from trainers.probes import cutoff_curve
+
+
+def test_trimmed_mean_exact_and_as_scipy() -> None:
+    values = [1000.0, -1000.0, *range(38)]  # 40 values: int(0.025 * 40) = 1 cut from each end
+    assert trimmed_mean(values) == 18.5
+    assert trimmed_mean([5.0, -100.0, 7.0]) == pytest.approx(-88 / 3)  # under 40 values nothing is cut
+    assert trimmed_mean([*range(80), 1e9, 1e9], 0.025) == pytest.approx(np.mean(range(2, 80)))
+    scipy_stats = pytest.importorskip("scipy.stats")  # the reference implementation
+    rng = np.random.default_rng(0)
+    for n in (1, 39, 40, 41, 200, 1001):
+        x = rng.standard_cauchy(n)
+        assert trimmed_mean(x, 0.025) == pytest.approx(scipy_stats.trim_mean(x, 0.025), rel=1e-12)
+    assert np.isnan(trimmed_mean([]))
+    with pytest.raises(ValueError, match=r"^trim:"):
+        trimmed_mean([1.0], 0.5)
+
+
+def test_probe_and_predictor_compute_the_same_curve_from_the_same_scores() -> None:
+    # The predictor's fit matrix for two resources, fed to the probe as if the scores were NLLs: the curves and
+    # the argmin month must be the same numbers, bit for bit (one implementation).
+    histograms = {"a": [("2020-01", 300), ("2020-03", 100)], "b": [("2020-02", 50)], "c": [("2020-04", 7)]}
+    spans = {
+        "a": {"2020-01": "2020-01", "2020-02": "2020-01", "2020-03": "2020-03", "2020-04": "2020-03"},
+        "b": {m: m for m in ("2020-01", "2020-02", "2020-03", "2020-04")},
+        "c": {"2020-03": "2020-03", "2020-04": "2020-04"},
+    }
+    raw = {}  # resource -> month -> -fit (the predictor's score before normalisation)
+    for resource, by_month in spans.items():
+        tokens = dict(histograms[resource])
+        total = sum(tokens.values())
+        raw[resource] = {m: -tokens.get(start, 0) / total for m, start in by_month.items()}
+    resources, months, scores = fit_matrix(histograms, spans)
+    best, curve = curve_argmin(scores)
+    rows = [(r, m, v) for r in sorted(raw) for m, v in sorted(raw[r].items())]
+    nll = pa.table(
+        {"resource": [r for r, _, _ in rows], "month": [m for _, m, _ in rows], "nll": [v for *_, v in rows]}
+    )
+    probe_curve, dropped = cutoff_curve(nll)
+    assert dropped == {} and resources == ["a", "b", "c"]
+    assert [r["month"] for r in probe_curve] == [month_name(m) for m in months]
+    assert [r["score"] for r in probe_curve] == curve.tolist()
+    assert min(probe_curve, key=lambda r: r["score"])["month"] == month_name(months[best])
+
+
+def test_curve_method_refuses_unknown_settings_and_drops_what_says_nothing_about_time() -> None:
+    with pytest.raises(ValueError, match=r"^normalisation:"):
+        CurveMethod(normalisation="minmax")
+    with pytest.raises(ValueError, match=r"^trim:"):
+        CurveMethod(trim=0.5)
+    method = CurveMethod()
+    assert method.normalise(np.array([1.0])) == "single_month"
+    assert method.normalise(np.array([2.0, 2.0])) == "constant"
+    assert CurveMethod("center").normalise(np.array([2.0, 2.0])).tolist() == [0.0, 0.0]
+    assert method.point(np.array([np.nan, np.nan])) is None
+    assert method.curve(np.array([[1.0, np.nan], [3.0, np.nan]])).tolist() == [2.0, np.inf]
+    assert method.argmin([2.0, 1.0, 1.0]) == 1 and method.argmin([]) is None

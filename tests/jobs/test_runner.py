@@ -1,0 +1,138 @@
+"""The stage contract, the registry and the runner's one resume rule: every kind resolves to a stage whose
+parameters its CLI command builds, pipeline mappings are checked against the parameters, and run_stages skips
+exactly the stages whose fingerprint still holds (checked with a small stage that copies a file, no Spark)."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from jobs.contract import Stage, StageParams, StageResult, UsageError
+from jobs.registry import KINDS, stage
+from jobs.runner import MARKER, StageSpec, read_marker, run_stages
+
+# CLI arguments that are not stage parameters (where the session runs), and those named differently.
+SESSION_OPTIONS = {"master", "conf"}
+RENAMED = {("ingest", "fmt"): "format", ("audit", "report"): "output", ("audit", "inputs"): "input"}
+RENAMED.update({(kind, "inputs"): "input" for kind in ("dedup", "langid", "mix")})
+
+
+@pytest.mark.parametrize("kind", sorted(set(KINDS) - {"experiment"}))
+def test_every_cli_option_is_a_field_of_the_kinds_parameters(kind: str) -> None:
+    import importlib
+
+    kind_stage = stage(kind)
+    fields = {f.name for f in dataclasses.fields(kind_stage.params)}
+    assert {"output", "overwrite"} <= fields
+    command = getattr(importlib.import_module(KINDS[kind]), kind)
+    options = set(inspect.signature(command).parameters) - SESSION_OPTIONS
+    assert {RENAMED.get((kind, o), o) for o in options} <= fields
+
+
+def test_experiment_parameters_are_the_grid_file_s_fields() -> None:
+    grid = stage("experiment").params
+    assert {f.name for f in dataclasses.fields(grid)} >= {"input", "mixtures", "world", "probes", "seeds"}
+
+
+def test_unknown_kind_and_bad_mappings_are_usage_errors() -> None:
+    with pytest.raises(UsageError, match="unknown stage kind 'nonsense'"):
+        stage("nonsense")
+    date = stage("date").params
+    params = date.from_mapping({"input": "/a", "reference": "/r"}, "stage 'd' (date)", output="/o")
+    assert params.input == ["/a"] and params.output == "/o" and params.overwrite is False
+    with pytest.raises(UsageError, match="stage 'd' \\(date\\): unknown parameter 'refrence'"):
+        date.from_mapping({"input": "/a", "refrence": "/r"}, "stage 'd' (date)", output="/o")
+    with pytest.raises(UsageError, match="parameter 'input' is required"):
+        date.from_mapping({}, "stage 'd' (date)", output="/o")
+    with pytest.raises(UsageError, match="unknown parameter 'output'"):  # the runner owns it
+        date.from_mapping({"input": "/a", "output": "/x"}, "stage 'd' (date)", output="/o")
+
+
+# ---------------------------------------------------------------------------------------------- runner
+@dataclass(frozen=True)
+class CopyParams(StageParams):
+    """Copy `source` (a file) into `output`/copy.txt with `suffix` appended."""
+
+    source: str
+    output: str
+    suffix: str = ""
+    overwrite: bool = False
+
+
+runs: list[tuple[str, bool]] = []  # (output, overwrite) of every run
+
+
+def _check(params: CopyParams) -> CopyParams:
+    if not Path(params.source).is_file():
+        raise UsageError(f"source {params.source!r}: no such file")
+    return params
+
+
+def _run(params: CopyParams, spark: object) -> StageResult:
+    runs.append((params.output, params.overwrite))
+    out = Path(params.output)
+    out.mkdir(parents=True, exist_ok=True)
+    text = Path(params.source).read_text() + params.suffix
+    (out / "copy.txt").write_text(text)
+    return StageResult({"chars": len(text)})
+
+
+COPY = Stage("copy", CopyParams, _check, _run)
+RESUMABLE = Stage("copy", CopyParams, _check, _run, resumable=lambda p: (Path(p.output) / "partial").exists())
+
+
+def _chain(tmp_path: Path, source: Path, suffix: str = "") -> list[StageSpec]:
+    first = StageSpec("first", COPY, CopyParams(str(source), str(tmp_path / "first"), suffix))
+    second = CopyParams(str(tmp_path / "first" / "copy.txt"), str(tmp_path / "second"), "!")
+    return [first, StageSpec("second", COPY, second, needs=["first"])]
+
+
+def _no_spark() -> object:
+    raise AssertionError("no stage here needs Spark")
+
+
+def test_run_stages_skips_what_is_complete_and_reruns_what_changed(tmp_path: Path) -> None:
+    source = tmp_path / "source.txt"
+    source.write_text("abc")
+    runs.clear()
+    outcomes = run_stages(_chain(tmp_path, source), _no_spark)
+    assert [(o.name, o.status, o.summary) for o in outcomes] == [
+        ("first", "ran", {"chars": 3}),
+        ("second", "ran", {"chars": 4}),
+    ]
+    assert (tmp_path / "second" / "copy.txt").read_text() == "abc!"
+    assert read_marker(str(tmp_path / "first"))["summary"] == {"chars": 3}
+    # Nothing changed: both skipped, with the summaries of their markers.
+    again = run_stages(_chain(tmp_path, source), _no_spark)
+    assert [(o.status, o.summary) for o in again] == [("skipped", {"chars": 3}), ("skipped", {"chars": 4})]
+    # A changed parameter reruns that stage and the one reading it.
+    assert [o.status for o in run_stages(_chain(tmp_path, source, "x"), _no_spark)] == ["ran", "ran"]
+    assert (tmp_path / "second" / "copy.txt").read_text() == "abcx!"
+    # A changed input file (size) reruns the stage that names it, and so the one after.
+    source.write_text("abcd")
+    assert [o.status for o in run_stages(_chain(tmp_path, source, "x"), _no_spark)] == ["ran", "ran"]
+    # --until stops; --from reruns from that stage on, given the ones before are complete.
+    assert [o.name for o in run_stages(_chain(tmp_path, source, "x"), _no_spark, until="first")] == ["first"]
+    forced = run_stages(_chain(tmp_path, source, "x"), _no_spark, start="second")
+    assert [(o.name, o.status) for o in forced] == [("second", "ran")]
+    with pytest.raises(UsageError, match="--from 'nope'"):
+        run_stages(_chain(tmp_path, source), _no_spark, start="nope")
+    (tmp_path / "first" / MARKER).unlink()
+    with pytest.raises(UsageError, match="earlier stage 'first' has not completed"):
+        run_stages(_chain(tmp_path, source, "x"), _no_spark, start="second")
+    # Every run replaced its output (the runner runs a stage with overwrite unless it can resume).
+    assert all(overwrite for _, overwrite in runs)
+
+
+def test_a_resumable_stage_runs_without_overwrite(tmp_path: Path) -> None:
+    source = tmp_path / "source.txt"
+    source.write_text("abc")
+    (tmp_path / "out" / "partial").mkdir(parents=True)
+    runs.clear()
+    spec = StageSpec("copy", RESUMABLE, CopyParams(str(source), str(tmp_path / "out")))
+    run_stages([spec], _no_spark)
+    assert runs == [(str(tmp_path / "out"), False)]
