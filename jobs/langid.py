@@ -22,7 +22,7 @@ from jobs.stage import (
     read_stage_output,
     write_stage,
 )
-from mixers.langid import DEFAULT_THRESHOLD, LangIdConfig, LangIdKernel
+from mixers.langid import DEFAULT_THRESHOLD, OUTPUT_COLUMNS, LangIdConfig, LangIdKernel
 
 
 def read_documents_frame(spark: SparkSession, inputs: list[str]) -> tuple[DataFrame, StageStats]:
@@ -70,7 +70,7 @@ def run_langid(
     """Identify languages of `inputs` into `output`. Returns the stage's stats."""
     df, stats = read_documents_frame(spark, inputs)
     stats.stage = "langid"
-    identified = map_kernel(df, LangIdKernel(config), ["lang", "lang_score"]).persist()
+    identified = map_kernel(df, LangIdKernel(config), list(OUTPUT_COLUMNS)).persist()
     try:
         for row in identified.groupBy("lang").count().collect():
             stats.counters[f"lang:{row['lang']}"] = row["count"]
