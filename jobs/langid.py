@@ -1,7 +1,8 @@
-"""`chronomix langid`: identify the language of every document (fastText lid.176 + lingua's second opinion).
+"""`chronomix langid`: identify the language of every document (fastText lid.176, close-group tie-breaks and
+lingua for unsure texts; mixers/langid.py).
 
 Reads document Parquet (an earlier stage's output), runs `mixers.langid.LangIdKernel` through mapInArrow and
-writes the documents with `lang` and `lang_score` set. Documents are never dropped here: an unidentifiable one
+writes the documents with `lang`, `lang_score` and `lang_detector` set. Documents are never dropped here: an unidentifiable one
 gets `und`, and `_stats.json` counts documents per language under `lang:<code>`.
 """
 
@@ -96,7 +97,8 @@ def langid(
         bool,
         typer.Option(
             "--second-opinion/--no-second-opinion",
-            help="Ask lingua where fastText is unsure or the language is in a confusable group.",
+            help="Ask second opinions (lingua, CLD2, langid.py) where fastText's language is in a close "
+            "group (Malay/Indonesian, Bosnian/Croatian/Serbian, ...) or fastText is unsure.",
         ),
     ] = True,
     prefix_chars: Annotated[int, typer.Option(help="Identify on the first N characters.", min=1)] = 1000,
@@ -104,8 +106,9 @@ def langid(
     conf: Conf = None,
     overwrite: Overwrite = False,
 ) -> None:
-    """Identify the language of every document: sets `lang` (ISO 639-1, else 639-3; `und` when unsure) and
-    `lang_score`. fastText lid.176 decides; lingua gives a second opinion on confusable and unsure ones."""
+    """Identify the language of every document: sets `lang` (ISO 639-1, else 639-3; `und` when unsure),
+    `lang_score` and `lang_detector`. fastText lid.176 decides, except within close groups of languages (a
+    tie-break of lingua, CLD2 and langid.py restricted to the group) and where it is unsure (lingua)."""
     from jobs.options import session
     from jobs.report import print_stats
 

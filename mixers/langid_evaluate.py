@@ -8,6 +8,9 @@ The labelled sets are third-party data and stay where they are installed; nothin
   `eld/tests/data/big-test.txt`; 1000 sentences for each of 60 languages, as `<code>\\t<sentence>` lines).
   It labels Norwegian `no` (Bokmål and Nynorsk both occur), so `nb`, `nn` and `no` all count as right there.
 
+Neither set has Serbian in Latin script, so `with_serbian_latin` derives it: the Serbian sentences
+transliterated letter by letter (the two Serbian alphabets correspond one to one), labelled `sr-Latn`.
+
 Halves are by line parity within each language: the even lines (half 0) chose every tuned value, the odd lines
 (half 1) are the held-out report.
 """
@@ -26,7 +29,56 @@ from mixers.langid_groups import CLOSE_GROUPS
 Labelled = dict[str, list[str]]  # language code -> sentences
 Detector = Callable[[list[str]], list[str]]  # sentences -> record codes
 # Truth labels that name a macrolanguage, and the predictions that count as right for them.
-ACCEPTED: dict[str, frozenset[str]] = {"no": frozenset({"no", "nb", "nn"})}
+ACCEPTED: dict[str, frozenset[str]] = {"no": frozenset({"no", "nb", "nn"}), "sr-Latn": frozenset({"sr"})}
+_CYRILLIC = "абвгдђежзијклљмнњопрстћуфхцчџш"
+_LATIN = [
+    "a",
+    "b",
+    "v",
+    "g",
+    "d",
+    "đ",
+    "e",
+    "ž",
+    "z",
+    "i",
+    "j",
+    "k",
+    "l",
+    "lj",
+    "m",
+    "n",
+    "nj",
+    "o",
+    "p",
+    "r",
+    "s",
+    "t",
+    "ć",
+    "u",
+    "f",
+    "h",
+    "c",
+    "č",
+    "dž",
+    "š",
+]
+SERBIAN_LATIN: dict[str, str] = {
+    **dict(zip(_CYRILLIC, _LATIN, strict=True)),
+    **{c.upper(): lat.capitalize() for c, lat in zip(_CYRILLIC, _LATIN, strict=True)},
+}
+
+
+def serbian_latin(text: str) -> str:
+    """Serbian Cyrillic `text` in Serbian Latin script (other characters unchanged)."""
+    return "".join(SERBIAN_LATIN.get(ch, ch) for ch in text)
+
+
+def with_serbian_latin(data: Labelled) -> Labelled:
+    """`data` plus `sr-Latn`: its Serbian sentences transliterated to Latin script (unchanged without `sr`)."""
+    if "sr" not in data:
+        return data
+    return {**data, "sr-Latn": [serbian_latin(t) for t in data["sr"]]}
 
 
 def eld_test_file() -> Path | None:
