@@ -63,6 +63,7 @@ CLOSE_GROUPS: tuple[CloseGroup, ...] = (
     CloseGroup("scandinavian", ("da", "nb", "nn"), opened_by=("no",)),
     CloseGroup("czech-slovak", ("cs", "sk")),
 )
+_OPENERS = frozenset(c for g in CLOSE_GROUPS for c in (*g.members, *g.opened_by))
 # Labels that first-pass models give for a macrolanguage: lid.176's `no` (Norwegian) and `sh` (Serbo-Croatian).
 MACRO_MEMBERS: dict[str, tuple[str, ...]] = {"no": ("nb", "nn"), "sh": ("bs", "hr", "sr")}
 # Codes the second opinions use for a member (CLD2 and langid.py say `no` for Bokmål; CLD2 `sr-ME` is
@@ -81,6 +82,8 @@ def cyrillic_share(text: str) -> float:
 def group_of(code: str, text: str) -> CloseGroup | None:
     """The close group a first-pass `code` opens for `text`, chosen by script: a Cyrillic text opens a
     Cyrillic group, a Latin one a Latin group. None where `code` is in no group of the text's script."""
+    if code not in _OPENERS:  # the common case: no script to look at
+        return None
     script = "Cyrl" if cyrillic_share(text) >= 0.5 else "Latn"
     for group in CLOSE_GROUPS:
         if group.script == script and (code in group.members or code in group.opened_by):
@@ -144,7 +147,9 @@ def lingua_in_group(texts: list[str], members: Sequence[str]) -> list[dict[str, 
         languages = [Language.from_iso_code_639_1(getattr(IsoCode639_1, c.upper())) for c in sorted(key)]
         detector = LanguageDetectorBuilder.from_languages(*languages).build()
         _LINGUA_GROUP[key] = detector
-    rows = detector.compute_language_confidence_values_in_parallel(texts)
+    rows = [
+        detector.compute_language_confidence_values(text) for text in texts
+    ]  # serial: see _lingua_confidences
     return [{v.language.iso_code_639_1.name.lower(): float(v.value) for v in row} for row in rows]
 
 
