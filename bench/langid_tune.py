@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +55,7 @@ WEIGHT_GRID = (
 # One bias per group, for the language that the detectors under-call there (none for the rest).
 BIASED: dict[str, tuple[str, ...]] = {
     "malay": ("ms",),
-    "south-slavic-latin": ("bs", "sr"),  # Serbian: the detectors that see it in Latin script over-call it
+    "south-slavic-latin": ("bs",),
     "scandinavian": ("nb",),
     "slavic-cyrillic": ("sr",),
 }
@@ -69,7 +68,7 @@ EPS = 1e-3
 Case = tuple[str, str, np.ndarray]  # (set, language, log votes [detector, sentence, member])
 
 
-def log_votes(lines: list[str], members: tuple[str, ...], blind: Mapping[str, tuple[str, ...]]) -> np.ndarray:
+def log_votes(lines: list[str], members: tuple[str, ...]) -> np.ndarray:
     """[detector, sentence, member] log(p + ε); 0 where the detector abstained."""
     model = load_fasttext(default_model_path())
     cleaned = [normalise_prefix(t, 1000) for t in lines]
@@ -80,12 +79,6 @@ def log_votes(lines: list[str], members: tuple[str, ...], blind: Mapping[str, tu
             probs = row[name]
             if probs is not None:
                 out[d, i] = [np.log(probs.get(c, 0.0) + EPS) for c in members]
-    for name, unseen in blind.items():  # as fused_scores does: neutral on members it has no model for
-        d = DETECTORS.index(name)
-        seen = [j for j, c in enumerate(members) if c not in unseen]
-        for j, c in enumerate(members):
-            if c in unseen:
-                out[d, :, j] = out[d][:, seen].max(axis=1)
     return out
 
 
@@ -98,7 +91,7 @@ def group_cases(group: CloseGroup, sets: dict[str, Labelled]) -> list[Case]:
             if lang in group.members or ACCEPTED.get(lang, frozenset()) & set(group.members):
                 scripted = [t for t in lines if (cyrillic_share(t) >= 0.5) == (group.script == "Cyrl")]
                 if scripted:
-                    cases.append((name, lang, log_votes(scripted, group.members, group.blind)))
+                    cases.append((name, lang, log_votes(scripted, group.members)))
     return cases
 
 
@@ -166,8 +159,8 @@ def main() -> None:
             cases, accuracies(cases, group.members, np.array(weights), bias), strict=True
         ):
             print(f"{group.name:20s} {name:7s} {lang:5s} {acc:9.1%} {best_single[(name, lang)]:11.1%}")
-        chosen = ", ".join(f"{d}: {w}" for d, w in zip(DETECTORS, weights, strict=True))
-        print(f"  -> {group.name}: weights {{{chosen}}}, bias {chosen}, objective {objective:.4f}")
+        named = ", ".join(f"{d}: {w}" for d, w in zip(DETECTORS, weights, strict=True))
+        print(f"  -> {group.name}: weights {{{named}}}, bias {chosen}, objective {objective:.4f}")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 # Detector names as recorded in `lang_detector`.
@@ -42,17 +42,11 @@ class CloseGroup:
     script: str = "Latn"
     ask_below: float = 1.0
     opened_by: tuple[str, ...] = ()  # first-pass labels, beyond the members, that open the group
-    # Members a detector has no model for in this script (lingua knows Serbian only in Cyrillic): its vote
-    # on them is neutral (their term is its best other member's), never a veto.
-    blind: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-
-    def __hash__(self) -> int:
-        return hash((self.name, self.members, self.script))
 
 
 CLOSE_GROUPS: tuple[CloseGroup, ...] = (
     CloseGroup("malay", ("id", "ms")),
-    CloseGroup("south-slavic-latin", ("bs", "hr", "sl", "sr"), opened_by=("sh",), blind={LINGUA: ("sr",)}),
+    CloseGroup("south-slavic-latin", ("bs", "hr", "sl", "sr"), opened_by=("sh",)),
     CloseGroup(
         "slavic-cyrillic",
         ("be", "bg", "mk", "ru", "sr", "uk"),
@@ -229,29 +223,20 @@ def decide_group(
     """The member of `group` each text is written in, from fastText's `top_ks` and the second opinions."""
     asked = [name for name in SECOND_OPINIONS if tie_break.weights.get(name, 0.0) > 0]
     votes = group_votes(texts, top_ks, group.members, asked)
-    return [fuse(row, group.members, tie_break, group.blind) for row in votes]
+    return [fuse(row, group.members, tie_break) for row in votes]
 
 
 def fused_scores(
-    votes: Mapping[str, Mapping[str, float] | None],
-    members: Sequence[str],
-    tie_break: TieBreak,
-    blind: Mapping[str, tuple[str, ...]] | None = None,
+    votes: Mapping[str, Mapping[str, float] | None], members: Sequence[str], tie_break: TieBreak
 ) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
     """Σ_detector weight·log(p + ε) + bias for each member, and each detector's term per member (a detector
-    that abstained, None, or has weight 0 has no term; on the members it is `blind` to, its term is that of
-    its best other member)."""
+    that abstained, None, or has weight 0 has no term)."""
     terms: dict[str, dict[str, float]] = {}
     for name, probs in votes.items():
         weight = tie_break.weights.get(name, 0.0)
         if probs is None or weight == 0:
             continue
-        term = {c: weight * math.log(probs.get(c, 0.0) + _EPS) for c in members}
-        unseen = set((blind or {}).get(name, ())) & set(members)
-        if unseen and len(unseen) < len(members):
-            best_seen = max(v for c, v in term.items() if c not in unseen)
-            term.update(dict.fromkeys(unseen, best_seen))
-        terms[name] = term
+        terms[name] = {c: weight * math.log(probs.get(c, 0.0) + _EPS) for c in members}
     scores = {c: sum(t[c] for t in terms.values()) + tie_break.bias.get(c, 0.0) for c in members}
     return scores, terms
 
@@ -265,14 +250,11 @@ def softmax(scores: Mapping[str, float]) -> dict[str, float]:
 
 
 def fuse(
-    votes: Mapping[str, Mapping[str, float] | None],
-    members: Sequence[str],
-    tie_break: TieBreak,
-    blind: Mapping[str, tuple[str, ...]] | None = None,
+    votes: Mapping[str, Mapping[str, float] | None], members: Sequence[str], tie_break: TieBreak
 ) -> GroupDecision:
     """The best member by `fused_scores`, its softmax share, and the detector with the largest part in its
     lead over the runner-up (ties between members go to the smaller code, so dict order never matters)."""
-    scores, terms = fused_scores(votes, members, tie_break, blind)
+    scores, terms = fused_scores(votes, members, tie_break)
     ranked = sorted(members, key=lambda c: (-scores[c], c))
     winner = ranked[0]
     share = softmax(scores)[winner]

@@ -94,18 +94,6 @@ def test_fuse_weighs_votes_bias_and_names_the_deciding_detector():
     assert tie.lang == "id" and tie.share == pytest.approx(0.5)
 
 
-def test_a_detector_blind_to_a_member_neither_vetoes_nor_pushes_it():
-    members = ("bs", "hr", "sr")
-    weights = TieBreak({LINGUA: 1.0, PY3LANGID: 1.0}, {})
-    # lingua has no Serbian Latin model: its ~0 for Serbian on Latin text would veto what langid.py sees.
-    votes = {LINGUA: {"bs": 0.6, "hr": 0.4, "sr": 0.0}, PY3LANGID: {"bs": 0.2, "hr": 0.1, "sr": 0.7}}
-    assert fuse(votes, members, weights).lang == "bs"
-    blind = fuse(votes, members, weights, blind={LINGUA: ("sr",)})
-    assert (blind.lang, blind.detector) == ("sr", PY3LANGID)
-    # Blind to every member: the vote is kept as it is (nothing to be neutral against).
-    assert fuse(votes, members, weights, blind={LINGUA: members}).lang == "bs"
-
-
 def test_bad_tie_breaks_are_refused():
     with pytest.raises(ValueError, match="no such detector"):
         TieBreak({"heliport": 1.0}, {})
