@@ -2,7 +2,7 @@
 
 For each language of a confusable group (Malay/Indonesian, Bosnian/Croatian/Serbian, Bokmål/Nynorsk/Danish),
 asks four independent identifiers, each restricted to the group where it allows it: fastText lid.176 (the
-model chronomix uses), lingua (high accuracy), CLD2 (`pycld2`) and langid.py (`langid`). Prints each one's
+model chronomix uses), lingua (high accuracy), CLD2 (`pycld2`) and langid.py (`py3langid`). Prints each one's
 accuracy, the share of sentences that *all four* give to the same other language, and the oracle ceiling:
 the share on which *at least one* is right. No fusion of these identifiers can beat the oracle, so a
 language whose oracle is under the issue's 80% cannot reach it without a model trained for that pair.
@@ -13,7 +13,6 @@ kerana/wang/boleh/selepas/iaitu, ...). A file whose sentences carry the other la
 that language's own file does holds text of the other language, and no correct identifier can score above
 the share of sentences without them.
 
-    pip install pycld2 langid   # optional: the identifiers that are not chronomix dependencies
     python bench/langid_ceiling.py [--sentences DIR]
 """
 
@@ -70,23 +69,15 @@ def cld2(lines: list[str], group: tuple[str, ...]) -> list[str]:
 
 
 def langid_py(lines: list[str], group: tuple[str, ...]) -> list[str]:
-    from langid.langid import LanguageIdentifier, model
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-    identifier = LanguageIdentifier.from_modelstring(model, norm_probs=True)
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     identifier.set_languages([{"nb": "no"}.get(code, code) for code in group])
     return [ALIASES.get(code, code) for code, _ in map(identifier.classify, lines)]
 
 
 def available() -> dict[str, Identifier]:
-    identifiers: dict[str, Identifier] = {"lid.176": fasttext_lid176, "lingua": lingua_high_accuracy}
-    for name, module, function in (("CLD2", "pycld2", cld2), ("langid.py", "langid", langid_py)):
-        try:
-            __import__(module)
-        except ImportError:
-            print(f"({name}: `pip install {module}` to include it)")
-            continue
-        identifiers[name] = function
-    return identifiers
+    return {"lid.176": fasttext_lid176, "lingua": lingua_high_accuracy, "CLD2": cld2, "langid.py": langid_py}
 
 
 # Words and spellings standard in one of Indonesian and Malaysian Malay and not the other (kerana/karena,

@@ -33,6 +33,13 @@ _COLUMNS: list[tuple[str, pa.DataType, bool, str, str]] = [
     ("date_source", pa.string(), True, "dating", "signal that decided created"),
     ("lang", pa.string(), True, "mixers", "ISO 639-1 (or 639-3) language code"),
     ("lang_score", pa.float64(), True, "mixers", "classifier probability of lang"),
+    (
+        "lang_detector",
+        pa.string(),
+        True,
+        "mixers",
+        "detector that decided lang (fasttext, lingua, cld2, ...)",
+    ),
     ("cluster_id", pa.string(), True, "dedup", "near-duplicate cluster id (smallest member id)"),
     ("cluster_size", pa.int64(), True, "dedup", "documents in the cluster"),
     ("version_rank", pa.int32(), True, "dedup", "0 = newest distinct version in the cluster"),

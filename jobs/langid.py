@@ -1,7 +1,8 @@
-"""`chronomix langid`: identify the language of every document (fastText lid.176 + lingua's second opinion).
+"""`chronomix langid`: identify the language of every document (fastText lid.176, close-group tie-breaks and
+lingua for unsure texts; mixers/langid.py).
 
 Reads document Parquet (an earlier stage's output), runs `mixers.langid.LangIdKernel` through mapInArrow and
-writes the documents with `lang` and `lang_score` set. Documents are never dropped here: an unidentifiable one
+writes the documents with `lang`, `lang_score` and `lang_detector` set. Documents are never dropped here: an unidentifiable one
 gets `und`, and `_stats.json` counts documents per language under `lang:<code>`.
 """
 
@@ -26,7 +27,7 @@ from jobs.stage import (
     refuse_existing,
     write_stage,
 )
-from mixers.langid import DEFAULT_THRESHOLD, LangIdConfig, LangIdKernel
+from mixers.langid import DEFAULT_THRESHOLD, OUTPUT_COLUMNS, LangIdConfig, LangIdKernel
 
 NOT_DOCUMENTS = "input {uri}: not document Parquet; run `chronomix ingest` on it first"
 
@@ -77,7 +78,7 @@ def run_langid(
     """Identify languages of `inputs` into `output`. Returns the stage's stats."""
     df, stats = read_documents_frame(spark, inputs)
     stats.stage = "langid"
-    identified = map_kernel(df, LangIdKernel(config), ["lang", "lang_score"]).persist()
+    identified = map_kernel(df, LangIdKernel(config), list(OUTPUT_COLUMNS)).persist()
     try:
         for row in identified.groupBy("lang").count().collect():
             stats.counters[f"lang:{row['lang']}"] = row["count"]
@@ -148,7 +149,8 @@ def langid(
         bool,
         typer.Option(
             "--second-opinion/--no-second-opinion",
-            help="Ask lingua where fastText is unsure or the language is in a confusable group.",
+            help="Ask second opinions (lingua, CLD2, langid.py) where fastText's language is in a close "
+            "group (Malay/Indonesian, Bosnian/Croatian/Serbian, ...) or fastText is unsure.",
         ),
     ] = True,
     prefix_chars: Annotated[int, typer.Option(help="Identify on the first N characters.", min=1)] = 1000,
@@ -156,8 +158,9 @@ def langid(
     conf: Conf = None,
     overwrite: Overwrite = False,
 ) -> None:
-    """Identify the language of every document: sets `lang` (ISO 639-1, else 639-3; `und` when unsure) and
-    `lang_score`. fastText lid.176 decides; lingua gives a second opinion on confusable and unsure ones."""
+    """Identify the language of every document: sets `lang` (ISO 639-1, else 639-3; `und` when unsure),
+    `lang_score` and `lang_detector`. fastText lid.176 decides, except within close groups of languages (a
+    tie-break of lingua, CLD2 and langid.py restricted to the group) and where it is unsure (lingua)."""
     from jobs.report import print_stats
 
     params = LangIdParams(

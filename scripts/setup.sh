@@ -2,7 +2,8 @@
 # Set up chronomix on a fresh Debian/Ubuntu machine: Java 17 for Spark (installed with apt where missing), a
 # virtual environment in .venv with the project and its extras. A CPU build of torch is pinned first where the
 # machine has no NVIDIA GPU, so pip does not pull the multi-GB CUDA build. Idempotent: a rerun only checks.
-# Usage: scripts/setup.sh [--test]   (--test also installs what the tests need: chromium for the report test)
+# Usage: scripts/setup.sh [--test]   (--test also installs what the tests need: chromium for the report test,
+# eld for the language-id evaluation)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,4 +42,7 @@ if ! .venv/bin/python -c 'import torch' 2>/dev/null; then
   fi
 fi
 "${pip[@]}" -e '.[train,dev,fast]'
+if [ "$with_tests" = 1 ]; then
+  "${pip[@]}" -e '.[eval]'  # eld: its wheel holds the labelled sentences the language-id tests read
+fi
 echo "setup: ready (.venv/bin/chronomix)"

@@ -144,6 +144,13 @@ def test_langid_job_identifies_and_counts_languages(spark, tmp_path, data_dir):
     identified = pq.read_table(tmp_path / "lid")
     langs = dict(zip(identified.column("id").to_pylist(), identified.column("lang").to_pylist(), strict=True))
     assert sum(doc.split("-")[0] == lang for doc, lang in langs.items()) >= 27
+    # Each document names the detector that decided it: fastText for sure English, lingua for Yoruba (which
+    # fastText misses and is unsure of).
+    ids, detected_by = identified.column("id").to_pylist(), identified.column("lang_detector").to_pylist()
+    detectors = dict(zip(ids, detected_by, strict=True))
+    assert set(detectors.values()) <= {"fasttext", "lingua", "cld2", "py3langid"}
+    assert any(detectors[doc] == "fasttext" for doc in detectors if doc.startswith("en-"))
+    assert any(detectors[doc] == "lingua" for doc in detectors if doc.startswith("yo-"))
     assert stats.docs_in == stats.docs_out == 30
     assert (
         sum(v for k, v in StageStats.read(tmp_path / "lid").counters.items() if k.startswith("lang:")) == 30
