@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import io
 import os
 import pickle
 import shutil
@@ -19,7 +18,6 @@ import zstandard
 
 from corpus.readers import (
     ReadOptions,
-    ZstdFrameReader,
     base_source,
     detect_format,
     dump_from_path,
@@ -97,7 +95,7 @@ def test_bad_options_name_the_field(kwargs: dict, field: str) -> None:
         ReadOptions(**kwargs)
 
 
-def test_file_level_failures_are_rejects(tmp_path: Path) -> None:
+def test_file_level_failures_are_skipped_spans_not_records(tmp_path: Path) -> None:
     empty = tmp_path / "empty.warc.gz"
     empty.write_bytes(b"")
     noise = tmp_path / "noise"
@@ -114,11 +112,11 @@ def test_file_level_failures_are_rejects(tmp_path: Path) -> None:
     for path, reason in cases.items():
         rejects = RejectLog()
         assert list(read_documents(path, ReadOptions(), rejects)) == []
-        assert rejects.counts == Counter({reason: 1}), path
-        assert rejects.items[0].input == path
+        assert len(rejects) == 0 and rejects.skipped_counts == Counter({reason: 1}), path
+        assert rejects.skipped[0].input == path and rejects.skipped[0].offset == 0
     rejects = RejectLog()
     list(read_documents(str(noise), ReadOptions(), rejects))
-    assert rejects.items[0].sample == noise.read_bytes()
+    assert rejects.skipped[0].sample == noise.read_bytes() and rejects.skipped[0].length == 1000
 
 
 @needs_shared_data
@@ -164,15 +162,6 @@ def test_path_helpers() -> None:
     assert base_source("docs.jsonl.zst") == "docs"
 
 
-def test_zstd_reader_spans_frames_and_notices_a_cut() -> None:
-    one = zstandard.ZstdCompressor().compress(b"first frame\n" * 1000)
-    two = zstandard.ZstdCompressor().compress(b"second frame\n" * 1000)
-    whole = ZstdFrameReader(io.BytesIO(one + two)).readall()
-    assert whole == b"first frame\n" * 1000 + b"second frame\n" * 1000
-    with pytest.raises(EOFError):
-        ZstdFrameReader(io.BytesIO(one + two[: len(two) // 2])).readall()
-
-
 @needs_shared_data
 def test_added_option_is_used(tmp_path: Path) -> None:
     when = datetime(2030, 5, 6, 7, 8, 9, tzinfo=UTC)
@@ -187,3 +176,23 @@ def test_options_pickle_and_hash_for_spark_tasks() -> None:
     assert hash(options) == hash(
         ReadOptions(column_map={"created": "date"}, added=datetime(2024, 1, 1, tzinfo=UTC))
     )
+
+
+def test_readers_shared_helpers_import_without_a_circle() -> None:
+    """The format readers import corpus.reader_base; only corpus.readers imports the format readers."""
+    import grimp
+
+    graph = grimp.build_graph("corpus")
+    imports = {m: graph.find_modules_directly_imported_by(m) for m in graph.modules}
+    for module in imports:  # no module reaches itself
+        seen, todo = set(), list(imports[module])
+        while todo:
+            current = todo.pop()
+            assert current != module, f"{module} imports itself through {sorted(seen)}"
+            if current not in seen:
+                seen.add(current)
+                todo.extend(imports.get(current, ()))
+    readers = {"corpus.warc", "corpus.jsonl", "corpus.mediawiki", "corpus.parquet_reader"}
+    for reader in readers:
+        assert "corpus.reader_base" in imports[reader] and "corpus.readers" not in imports[reader]
+    assert not imports["corpus.reader_base"] & (readers | {"corpus.readers"})

@@ -266,15 +266,19 @@ def test_size_cap_rejects_large_payloads_only(dolma_full: pa.Table) -> None:
 @pytest.mark.parametrize(
     ("name", "data", "reason"),
     [
-        ("random.warc", os.urandom(5000), "corrupt_record"),
+        ("random.warc", os.urandom(5000), "unparsed_bytes"),
         ("random.warc.gz", b"\x1f\x8b\x08\x00" + os.urandom(5000), "corrupt_gzip"),
     ],
 )
-def test_random_bytes_are_one_reject(tmp_path: Path, name: str, data: bytes, reason: str) -> None:
+def test_random_bytes_are_one_skipped_span_and_no_record(
+    tmp_path: Path, name: str, data: bytes, reason: str
+) -> None:
     path = tmp_path / name
     path.write_bytes(data)
     table, rejects, _ = read(path)
-    assert table.num_rows == 0 and rejects.counts == Counter({reason: 1})
+    assert table.num_rows == 0 and len(rejects) == 0
+    assert rejects.skipped_counts == Counter({reason: 1})
+    assert rejects.skipped[0].offset == 0 and rejects.skipped[0].length >= 5000 - 10
 
 
 @needs_shared_data
