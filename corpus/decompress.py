@@ -501,8 +501,13 @@ class RecoveringStream(io.RawIOBase):
                 break
             try:
                 out.append(decoder.feed(chunk))
-            except MemberError:
-                return False
+            except MemberError as exc:
+                # A damaged member is still a member: one whose data all decoded (only its check failed), or
+                # one whose output begins as the reader's records do. Its damage is handled when read.
+                begun = b"".join(out) + exc.partial
+                if exc.check:
+                    return self._start_check is None or self._start_check(begun[:64])
+                return self._start_check is not None and len(begun) >= 5 and self._start_check(begun[:64])
             fed += len(chunk)
         output = b"".join(out)
         if not output and not decoder.eof:

@@ -91,11 +91,12 @@ _ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding=["']([A-Za-z0-9._-]+)["']"""
 
 
 class _PageFailed(Exception):
-    """An XML error (or the end of a segment) ended the session; `cause` says why."""
+    """An XML error ended the session: `cause` says why, `offset` where (in the decompressed stream)."""
 
-    def __init__(self, cause: str) -> None:
+    def __init__(self, cause: str, offset: int) -> None:
         super().__init__(cause)
         self.cause = cause
+        self.offset = offset
 
 
 class MediaWikiRowReader:
@@ -120,9 +121,11 @@ class MediaWikiRowReader:
         self.pending: deque[int] = deque()  # offsets of `<page` tags fed but not yet started by the parser
         self.resumed = resumed
         self.started_pages = 0
+        self.lines_fed = 0  # newlines fed to this parser before the current feed (expat counts lines)
         if resumed:
-            head = b'<?xml version="1.0" encoding="' + self.encoding + b'"?>'
-            self.parser.feed(head + f'<mediawiki xmlns="{self.namespace}">'.encode())
+            head = b'<?xml version="1.0" encoding="' + self.encoding + b'"?>\n'
+            self.parser.feed(head + f'<mediawiki xmlns="{self.namespace}">\n'.encode())
+            self.lines_fed = 2
 
     def rows(self) -> Iterator[dict[str, Any]]:
         ctx = self.ctx
@@ -173,7 +176,7 @@ class MediaWikiRowReader:
                     yield from self._feed(window[feed_at - window_at :], feed_at, window, window_at)
                     break
                 except _PageFailed as failure:
-                    skipped_from = self._recover(failure.cause, window, window_at)
+                    skipped_from = self._recover(failure, window, window_at)
                     span = None if skipped_from is None else ("bad_xml", skipped_from)
                     # The next page tag not yet started, else the window's end (less a tag cut in two).
                     seek_from = self.pending[0] if self.pending else window_at + len(window) - 5
@@ -190,19 +193,34 @@ class MediaWikiRowReader:
             for event, element in self.parser.read_events():
                 yield from self._event(event, element)
         except ET.ParseError as exc:
-            raise _PageFailed(f"XML error: {exc}") from exc
+            raise _PageFailed(f"XML error: {exc}", self._error_offset(exc, data, at)) from exc
+        self.lines_fed += data.count(b"\n")
 
-    def _recover(self, cause: str, window: bytes, window_at: int) -> int | None:
+    def _error_offset(self, exc: ET.ParseError, data: bytes, at: int) -> int:
+        """The decompressed offset of a parse error in `data` (fed at `at`); expat gives a line and a column
+        in characters. Where the line began before `data`, the start of `data`."""
+        line, column = getattr(exc, "position", (0, 0))
+        pos = 0
+        for _ in range(line - 1 - self.lines_fed):
+            pos = data.find(b"\n", pos) + 1
+            if pos == 0:
+                return at + len(data)
+        if line - 1 < self.lines_fed:
+            return at
+        prefix = data[pos : pos + 4 * column].decode("utf-8", "replace")[:column]
+        return at + pos + len(prefix.encode("utf-8", "replace"))
+
+    def _recover(self, failure: _PageFailed, window: bytes, window_at: int) -> int | None:
         """Count the failed page; returns where skipped bytes outside any page begin (None: inside a page)."""
         if self.page is not None:
-            self._fail_page("bad_xml", cause, window, window_at)
+            self._fail_page("bad_xml", failure.cause, window, window_at)
             return None
         if self.resumed and self.started_pages == 0 and self.pending:
             # The resumed session failed on its very first tag: that `<page` tag is broken; skip it.
             at = self.pending.popleft()
-            self.ctx.reject("bad_xml", cause, f"page at offset {at}", _at(window, window_at, at))
+            self.ctx.reject("bad_xml", failure.cause, f"page at offset {at}", _at(window, window_at, at))
             return None
-        return window_at  # an error outside any page: skipped from the chunk it was found in
+        return failure.offset  # an error outside any page
 
     def _fail_page(self, reason: str, cause: str, window: bytes, window_at: int) -> None:
         """One reject for the open page (if any), named by its id, or by its offset before the id was read."""
