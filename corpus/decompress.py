@@ -29,20 +29,13 @@ count the records a damage cut or withheld, each once.
 
 from __future__ import annotations
 
-import bz2
 import collections
 import io
-import re
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-import zstandard
-
-GZIP_MAGIC = b"\x1f\x8b"
-BZ2_MAGIC = b"BZh"
-ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+from corpus.member_codecs import CODECS, ZSTD_SKIPPABLE, MemberError, compression_of
 
 # Input is fed in chunks of this size: it bounds the output of one call (deflate expands at most ~1032x) and,
 # for bz2 and zstd, the output lost with a failing call.
@@ -81,114 +74,6 @@ class Damage:
     detail: str
     withheld: bytes = b""
     withheld_at: int = 0  # file offset of the member whose output is withheld
-
-
-class MemberError(Exception):
-    """A member stopped decoding. `partial` is its output before the bad byte, `consumed` the input bytes of
-    the failing feed used before it, `check` whether only the member's check (CRC, checksum) failed."""
-
-    def __init__(self, message: str, partial: bytes, consumed: int, check: bool) -> None:
-        super().__init__(message)
-        self.partial = partial
-        self.consumed = consumed
-        self.check = check
-
-
-class _GzipDecoder:
-    def __init__(self) -> None:
-        self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
-
-    @property
-    def eof(self) -> bool:
-        return self._z.eof
-
-    @property
-    def unused(self) -> bytes:
-        return self._z.unused_data
-
-    def feed(self, data: bytes) -> bytes:
-        before = self._z.copy()
-        try:
-            return self._z.decompress(data)
-        except zlib.error as exc:
-            # zlib drops the output of a failing call: replay it byte by byte on the state from before it.
-            partial, consumed = [], 0
-            for consumed in range(len(data)):
-                try:
-                    partial.append(before.decompress(data[consumed : consumed + 1]))
-                except zlib.error:
-                    break
-            check = "incorrect data check" in str(exc) or "incorrect length check" in str(exc)
-            raise MemberError(str(exc), b"".join(partial), consumed, check) from exc
-
-
-class _Bz2Decoder:
-    def __init__(self) -> None:
-        self._d = bz2.BZ2Decompressor()
-
-    @property
-    def eof(self) -> bool:
-        return self._d.eof
-
-    @property
-    def unused(self) -> bytes:
-        return self._d.unused_data
-
-    def feed(self, data: bytes) -> bytes:
-        try:
-            return self._d.decompress(data)
-        except (OSError, EOFError, ValueError) as exc:
-            raise MemberError(str(exc) or type(exc).__name__, b"", 0, False) from exc
-
-
-class _ZstdDecoder:
-    def __init__(self) -> None:
-        # One decompressor per frame: a ZstdDecompressor must not serve two decompressobjs at once.
-        self._d = zstandard.ZstdDecompressor().decompressobj()
-
-    @property
-    def eof(self) -> bool:
-        return self._d.eof
-
-    @property
-    def unused(self) -> bytes:
-        return self._d.unused_data
-
-    def feed(self, data: bytes) -> bytes:
-        try:
-            return self._d.decompress(data)
-        except zstandard.ZstdError as exc:
-            raise MemberError(str(exc), b"", 0, "checksum" in str(exc).lower()) from exc
-
-
-@dataclass(frozen=True)
-class Codec:
-    name: str
-    header: re.Pattern[bytes]  # where a member can start
-    decoder: Callable[[], Any]
-
-
-CODECS = {
-    # magic, deflate, flags with the reserved bits clear
-    "gzip": Codec("gzip", re.compile(rb"\x1f\x8b\x08[\x00-\x1f]"), _GzipDecoder),
-    # stream magic and block size, then a block or the end-of-stream marker
-    "bz2": Codec("bz2", re.compile(rb"BZh[1-9](?:1AY&SY|\x17rE8P\x90)"), _Bz2Decoder),
-    "zstd": Codec("zstd", re.compile(rb"\x28\xb5\x2f\xfd|[\x50-\x5f]\x2a\x4d\x18"), _ZstdDecoder),
-}
-_ZSTD_SKIPPABLE = re.compile(rb"[\x50-\x5f]\x2a\x4d\x18")
-
-
-def compression_of(path: str) -> str | None:
-    """ "gzip" | "bz2" | "zstd" by the file's magic bytes, or None for an uncompressed file."""
-    with open(path, "rb") as raw:
-        magic = raw.read(4)
-    if magic.startswith(GZIP_MAGIC):
-        return "gzip"
-    if magic.startswith(BZ2_MAGIC):
-        return "bz2"
-    if magic == ZSTD_MAGIC:
-        return "zstd"
-    return None
 
 
 class RecoveringStream(io.RawIOBase):
@@ -381,7 +266,7 @@ class RecoveringStream(io.RawIOBase):
             if nonzero >= self._size:
                 self._pos = self._size  # zero padding to the end: allowed
                 return
-        if codec.name == "zstd" and _ZSTD_SKIPPABLE.match(head) and len(head) >= 8:
+        if codec.name == "zstd" and ZSTD_SKIPPABLE.match(head) and len(head) >= 8:
             self._pos += 8 + int.from_bytes(head[4:8], "little")  # a skippable frame holds no data
             return
         if codec.header.match(head):
@@ -470,13 +355,13 @@ class RecoveringStream(io.RawIOBase):
             offset += len(block)
         return self._size
 
-    def _find_member(self, offset: int) -> int:
-        """File offset of the next member header at or after `offset` that decodes (see `_decodes`), or the
-        file size when there is none."""
+    def _find_member(self, offset: int, limit: int | None = None) -> int:
+        """File offset of the next member header at or after `offset` (and before `limit`) that decodes (see
+        `_decodes`), or the file size when there is none."""
         codec = self._codec
         assert codec is not None
         overlap = 16
-        while offset < self._size:
+        while offset < min(self._size, limit or self._size):
             block = self._read_at(offset, SCAN_BLOCK + overlap)
             for match in codec.header.finditer(block):
                 if match.start() >= SCAN_BLOCK and offset + len(block) < self._size:
@@ -490,7 +375,7 @@ class RecoveringStream(io.RawIOBase):
         codec = self._codec
         assert codec is not None
         head = self._read_at(offset, 16)
-        if codec.name == "zstd" and _ZSTD_SKIPPABLE.match(head):
+        if codec.name == "zstd" and ZSTD_SKIPPABLE.match(head):
             return self._start_check is None
         decoder = codec.decoder()
         out: list[bytes] = []
@@ -515,8 +400,19 @@ class RecoveringStream(io.RawIOBase):
         return self._start_check is None or self._start_check(output[:64])
 
 
+_NAMED = ((".gz", "gzip"), (".bz2", "bz2"), (".zst", "zstd"), (".zstd", "zstd"))
+
+
 def open_recovering(
     path: str, on_span: Callable[[SkippedSpan], None], start_check: StartCheck | None = None
 ) -> RecoveringStream:
-    """`path` decompressed (gzip, bz2 or zstd by magic bytes, else as stored) as a RecoveringStream."""
-    return RecoveringStream(open(path, "rb"), compression_of(path), on_span, start_check)
+    """`path` decompressed as a RecoveringStream: gzip, bz2 or zstd by its magic bytes; where they are damaged,
+    by its name's suffix if a member of that codec starts within the first MiB; else as stored."""
+    compression = compression_of(path)
+    named = next((codec for suffix, codec in _NAMED if path.lower().endswith(suffix)), None)
+    if compression is None and named is not None:
+        with open(path, "rb") as raw:
+            probe = RecoveringStream(raw, named, lambda span: None, start_check)
+            if probe._find_member(0, limit=SCAN_BLOCK) < probe._size:
+                compression = named
+    return RecoveringStream(open(path, "rb"), compression, on_span, start_check)

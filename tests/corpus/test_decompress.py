@@ -12,7 +12,8 @@ import zlib
 import pytest
 import zstandard
 
-from corpus.decompress import HOLD_BYTES, RecoveringStream, SkippedSpan, compression_of
+from corpus.decompress import HOLD_BYTES, RecoveringStream, SkippedSpan
+from corpus.member_codecs import compression_of
 from tests import crafted
 
 
