@@ -194,6 +194,8 @@ class MediaWikiRowReader:
                 yield from self._event(event, element)
         except ET.ParseError as exc:
             raise _PageFailed(f"XML error: {exc}", self._error_offset(exc, data, at)) from exc
+        except Exception as exc:  # the last-resort guard: a surprise costs the page, never the task
+            raise _PageFailed(f"{type(exc).__name__}: {exc}", at) from exc
         self.lines_fed += data.count(b"\n")
 
     def _error_offset(self, exc: ET.ParseError, data: bytes, at: int) -> int:

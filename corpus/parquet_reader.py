@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from corpus.jsonl import FieldError, record_to_row
-from corpus.reader_base import DocumentChecks, ReadContext, base_source, batched
+from corpus.reader_base import DocumentChecks, ReadContext, base_source
 
 FINEWEB_COLUMN_MAP: dict[str, str] = {
     "text": "text",
@@ -103,8 +103,3 @@ def _row_group_span(parquet: pq.ParquetFile, group: int) -> tuple[int, int]:
     columns = [meta.column(i) for i in range(meta.num_columns)]
     starts = [c.dictionary_page_offset or c.data_page_offset for c in columns]
     return (min(starts) if starts else 0), sum(c.total_compressed_size for c in columns)
-
-
-def iter_parquet_batches(ctx: ReadContext) -> Iterator[pa.RecordBatch]:
-    """Conformed document batches of a Parquet file."""
-    return batched(iter_parquet_rows(ctx), ctx)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
@@ -34,7 +35,7 @@ import pyarrow as pa
 from corpus.decompress import open_recovering
 from corpus.jsonl import iter_jsonl_rows
 from corpus.mediawiki import iter_mediawiki_rows
-from corpus.parquet_reader import iter_parquet_batches
+from corpus.parquet_reader import iter_parquet_rows
 from corpus.reader_base import (
     FORMATS,
     READER_EXTRA_COLUMNS,
@@ -138,12 +139,7 @@ def read_documents(
             sample = b""
         ctx.skip("unknown_format", str(exc), 0, size, sample=sample)
         return
-    try:
-        yield from _read_format(fmt, ctx)
-    except Exception as exc:
-        # The very last resort: every reader guards its records and its stream, so this means a defect in a
-        # reader. The rest of the file is lost; say so, and let the job go on with the next file.
-        ctx.skip("reader_error", f"reading stopped: {type(exc).__name__}: {exc}", 0, size)
+    yield from _read_format(fmt, ctx)
 
 
 def local_path(uri: str) -> str:
@@ -155,12 +151,26 @@ def local_path(uri: str) -> str:
 
 def _read_format(fmt: str, ctx: ReadContext) -> Iterator[pa.RecordBatch]:
     if fmt in ("warc", "wet"):
-        yield from batched(iter_warc_rows(ctx), ctx)
+        rows = iter_warc_rows(ctx)
     elif fmt == "jsonl":
-        yield from batched(iter_jsonl_rows(ctx), ctx)
+        rows = iter_jsonl_rows(ctx)
     elif fmt == "mediawiki":
-        yield from batched(iter_mediawiki_rows(ctx), ctx)
+        rows = iter_mediawiki_rows(ctx)
     elif fmt == "parquet":
-        yield from iter_parquet_batches(ctx)
+        rows = iter_parquet_rows(ctx)
     else:  # pragma: no cover - detect_format only returns FORMATS
         raise AssertionError(f"unhandled format {fmt!r}")
+    yield from batched(_until_failure(rows, ctx), ctx)
+
+
+def _until_failure(rows: Iterator[dict[str, Any]], ctx: ReadContext) -> Iterator[dict[str, Any]]:
+    """`rows` until a reader fails outright: the rows before stay in the batch being built."""
+    try:
+        yield from rows
+    except BaseException as exc:  # a Rust panic in a parser is a BaseException
+        if isinstance(exc, GeneratorExit | KeyboardInterrupt | SystemExit):
+            raise
+        # The very last resort: every reader guards its records and its stream, so this means a defect in a
+        # reader. The rest of the file is lost; say so, and let the job go on with the next file.
+        size = os.path.getsize(ctx.path)
+        ctx.skip("reader_error", f"reading stopped: {type(exc).__name__}: {exc}", 0, size)

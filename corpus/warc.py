@@ -166,7 +166,18 @@ class WarcRowReader:
             while True:
                 yield from self._segment_rows(stream)
                 if stream.damage is not None and stream.damage.withheld:
-                    self._reject_withheld(stream.damage)
+                    try:
+                        self._reject_withheld(stream.damage)
+                    except (
+                        BaseException
+                    ) as exc:  # FastWARC on distrusted bytes; its panics are BaseExceptions
+                        if isinstance(exc, GeneratorExit | KeyboardInterrupt | SystemExit):
+                            raise
+                        detail = (
+                            f"records of a member failing its check not counted: {type(exc).__name__}: {exc}"
+                        )
+                        self.ctx.counters["withheld_member_unparsed"] += 1
+                        self.ctx.skip("reader_error", detail, stream.damage.withheld_at, 0)
                 if not stream.next_segment():
                     break
 

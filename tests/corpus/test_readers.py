@@ -28,6 +28,7 @@ from corpus.readers import (
 )
 from corpus.schema import COLUMN_NAMES
 from corpus.stats import RejectLog
+from tests import crafted
 from tests.shared_data import SHARED_DATA, needs_shared_data
 
 DATA = SHARED_DATA
@@ -196,3 +197,92 @@ def test_readers_shared_helpers_import_without_a_circle() -> None:
     for reader in readers:
         assert "corpus.reader_base" in imports[reader] and "corpus.readers" not in imports[reader]
     assert not imports["corpus.reader_base"] & (readers | {"corpus.readers"})
+
+
+# --- the last-resort guards: a surprise in one record costs that record, never the task ------------------
+
+
+def _ids_and_rejects(path: Path) -> tuple[list[str], RejectLog]:
+    rejects = RejectLog()
+    batches = list(read_documents(str(path), ReadOptions(), rejects))
+    return [i for b in batches for i in b.column("id").to_pylist()], rejects
+
+
+def test_every_reader_turns_a_surprise_into_one_reject(tmp_path: Path, monkeypatch) -> None:
+    import corpus.jsonl
+    import corpus.mediawiki
+    import corpus.parquet_reader
+    import corpus.warc
+
+    def fail_on(marker: str, real):
+        def wrapped(*args, **kwargs):
+            if marker in repr(args):
+                raise RuntimeError("a surprise")
+            return real(*args, **kwargs)
+
+        return wrapped
+
+    monkeypatch.setattr(corpus.jsonl, "record_to_row", fail_on("doc-1", corpus.jsonl.record_to_row))
+    monkeypatch.setattr(
+        corpus.parquet_reader, "record_to_row", fail_on("doc-1", corpus.parquet_reader.record_to_row)
+    )
+    monkeypatch.setattr(corpus.warc, "decode_payload", fail_on("Page 2<", corpus.warc.decode_payload))
+    monkeypatch.setattr(
+        corpus.mediawiki.MediaWikiRowReader,
+        "_revision_row",
+        fail_on("page_id='2'", corpus.mediawiki.MediaWikiRowReader._revision_row),
+    )
+    lines = b"".join(crafted.jsonl_line(i) for i in range(3))
+    (tmp_path / "a.jsonl").write_bytes(lines)
+    pq.write_table(
+        pa.table({"id": ["doc-0", "doc-1", "doc-2"], "text": ["a", "b", "c"]}), tmp_path / "a.parquet"
+    )
+    (tmp_path / "a.warc").write_bytes(b"".join(crafted.response(i) for i in range(1, 4)))
+    pages = "".join(crafted.mediawiki_page(i, f"page {i}") for i in range(1, 4))
+    (tmp_path / "a.xml").write_text(crafted.mediawiki(pages))
+    for name, kept in {
+        "a.jsonl": ["doc-0", "doc-2"],
+        "a.parquet": ["doc-0", "doc-2"],
+        "a.warc": [crafted.record_id(1), crafted.record_id(3)],
+        "a.xml": ["mediawiki:1:10", "mediawiki:3:30"],
+    }.items():
+        ids, rejects = _ids_and_rejects(tmp_path / name)
+        assert ids == kept, name
+        assert rejects.counts == Counter({"reader_error": 1}), name
+        assert "RuntimeError: a surprise" in rejects.items[0].detail
+
+
+def test_a_value_arrow_refuses_costs_its_row_only(tmp_path: Path, monkeypatch) -> None:
+    import corpus.reader_base
+
+    real = corpus.reader_base.DocumentChecks.accept
+
+    def sneak(self, row, where, sample=b""):
+        if real(self, row, where, sample):
+            if row["id"] == "doc-1":
+                row["revision_id"] = "not a number"  # past every check: only Arrow can refuse it
+            return True
+        return False
+
+    monkeypatch.setattr(corpus.reader_base.DocumentChecks, "accept", sneak)
+    (tmp_path / "a.jsonl").write_bytes(b"".join(crafted.jsonl_line(i) for i in range(3)))
+    ids, rejects = _ids_and_rejects(tmp_path / "a.jsonl")
+    assert ids == ["doc-0", "doc-2"] and rejects.counts == Counter({"invalid_value": 1})
+
+
+def test_a_reader_that_dies_costs_the_rest_of_its_file_only(tmp_path: Path, monkeypatch) -> None:
+    import corpus.readers
+
+    class Panic(BaseException):  # what a Rust parser's panic looks like from Python
+        pass
+
+    def dying(ctx):
+        yield {"id": "doc-0", "text": "kept before the panic"}
+        raise Panic("called `Result::unwrap()` on an `Err` value")
+
+    monkeypatch.setattr(corpus.readers, "iter_jsonl_rows", dying)
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(crafted.jsonl_line(0))
+    ids, rejects = _ids_and_rejects(path)
+    assert ids == ["doc-0"] and len(rejects) == 0
+    assert rejects.skipped_counts == Counter({"reader_error": 1}) and "Panic" in rejects.skipped[0].detail
