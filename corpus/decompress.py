@@ -288,9 +288,9 @@ class RecoveringStream(io.RawIOBase):
         assert codec is not None
         reason = f"corrupt_{codec.name}"
         start = self._member_start
-        # The next member may begin before the bad byte (a flipped final-block bit runs the decoder past the
-        # member's end), but not far before it; candidates inside the member are rejected by `_decodes`.
-        found = self._find_member(max(start + 1, error_at - VALIDATE_INPUT))
+        # The next member may begin well before the bad byte: a damaged member can run on through the members
+        # after it (its end lost, the decoder reads theirs as its own data) before anything fails to decode.
+        found = self._find_member(start + 1)
         if exc.check:
             withheld = b"".join(self._held) + exc.partial
             self._held, self._held_len = [], 0
@@ -309,8 +309,13 @@ class RecoveringStream(io.RawIOBase):
         self._pos = found
 
     def _truncated(self) -> None:
+        """The file ends inside a member: cut short, or a damaged member ran on through the ones after it."""
         codec = self._codec
         assert codec is not None
+        found = self._find_member(self._member_start + 1)
+        if found < self._size:
+            self._member_failed(MemberError("the member runs on into the next one", b"", 0, False), found)
+            return
         self._release()
         reason = f"truncated_{codec.name}"
         detail = f"file ends inside the {codec.name} member at byte {self._member_start}"
@@ -406,11 +411,12 @@ _NAMED = ((".gz", "gzip"), (".bz2", "bz2"), (".zst", "zstd"), (".zstd", "zstd"))
 def open_recovering(
     path: str, on_span: Callable[[SkippedSpan], None], start_check: StartCheck | None = None
 ) -> RecoveringStream:
-    """`path` decompressed as a RecoveringStream: gzip, bz2 or zstd by its magic bytes; where they are damaged,
-    by its name's suffix if a member of that codec starts within the first MiB; else as stored."""
+    """`path` decompressed as a RecoveringStream. The codec is the one the magic bytes name, unless the file
+    name's suffix names another one (damage can destroy or fake magic bytes) and a member of that one starts
+    within the first MiB; a file with neither is read as stored."""
     compression = compression_of(path)
     named = next((codec for suffix, codec in _NAMED if path.lower().endswith(suffix)), None)
-    if compression is None and named is not None:
+    if named is not None and named != compression:
         with open(path, "rb") as raw:
             probe = RecoveringStream(raw, named, lambda span: None, start_check)
             if probe._find_member(0, limit=SCAN_BLOCK) < probe._size:

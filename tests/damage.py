@@ -153,12 +153,13 @@ def read_bytes(name: str, data: bytes) -> tuple[dict[str, str], RejectLog, Count
     return got, rejects, counters
 
 
-def damage(sample: Sample, ops: list[tuple], cut: float | None) -> tuple[bytes, bytearray, int]:
+def damage(sample: Sample, ops: list[tuple], cut: float | None) -> tuple[bytes, bytearray, int, set[str]]:
     """Cut the file (at a fraction of it), then apply `ops` (positions as fractions of what is left). Returns
     the damaged bytes, a mask of the original's bytes the damage touched (a byte either side of an insertion
     or deletion counts) and how many records the ops may add (a splice copies records, a flip may split a
-    line)."""
+    line), and the ids a splice copied (the first copy of an id in the file wins, and it may be the damaged one)."""
     data = sample.data
+    copied_ids: set[str] = set()
     touched = bytearray(len(data))
     if cut is not None:
         keep = int(cut * len(data))
@@ -194,8 +195,11 @@ def damage(sample: Sample, ops: list[tuple], cut: float | None) -> tuple[bytes, 
             out[at:at] = blob
             origin[at:at] = [-1] * len(blob)
             copied = [u for u in sample.units if u.start < start + len(blob) and start < u.end]
-            extra += sum(len(u.ids) for u in copied) * (kind == "splice") + blob.count(b"\n")
-    return bytes(out), touched, extra
+            if kind == "splice":
+                extra += sum(len(u.ids) for u in copied)
+                copied_ids.update(i for u in copied for i in u.ids)
+            extra += blob.count(b"\n")
+    return bytes(out), touched, extra, copied_ids
 
 
 @dataclass
@@ -205,16 +209,17 @@ class Outcome:
     intact: set[str]
     kept: set[str]
     lost: set[str]  # intact records that were not kept
-    altered: set[str]  # records kept with a text other than the original's, in a checksummed file
+    altered: set[str]  # records of intact units kept with a text other than the original's
+    unverified: set[str]  # records of damaged units kept altered (decoded before the error was found)
     counted: int  # documents + rejects
     limit: int  # the most records the damaged file can hold
     reported: bool  # rejects, skipped spans or skipped record types say something happened
-    silent_possible: bool  # a deletion or cut can remove whole units, leaving a valid shorter file
+    silent_possible: bool  # no checksum, or a deletion or cut that can remove whole units exactly
 
 
 def check(sample: Sample, ops: list[tuple], cut: float | None) -> Outcome:
     """Damage `sample`, read it (a reader exception propagates: it is a failure), and compare."""
-    data, touched, extra = damage(sample, ops, cut)
+    data, touched, extra, copied = damage(sample, ops, cut)
     got, rejects, counters = read_bytes(sample.name, data)
     intact: set[str] = set()
     chained = not sample.checksummed
@@ -224,14 +229,15 @@ def check(sample: Sample, ops: list[tuple], cut: float | None) -> Outcome:
         if not hit and not (chained and previous_hit):
             intact |= unit.ids
         previous_hit = hit
-    altered = {i for i, text in got.items() if sample.checksummed and sample.texts.get(i, text) != text}
+    changed = {i for i, text in got.items() if sample.texts.get(i, text) != text}
     return Outcome(
         intact=intact,
         kept=set(got),
         lost=intact - set(got),
-        altered=altered,
+        altered=(changed & intact) - copied,
+        unverified=changed - intact,
         counted=len(got) + len(rejects),
         limit=len(sample.texts) + extra,
         reported=bool(len(rejects) or rejects.skipped or set(counters) - EXPECTED_COUNTERS),
-        silent_possible=cut is not None or any(op[0] == "delete" for op in ops),
+        silent_possible=not sample.checksummed or cut is not None or any(op[0] == "delete" for op in ops),
     )
