@@ -11,16 +11,22 @@ in *segments*, runs of bytes with no gap between them:
 - A member whose data stops decoding: the bytes it decoded before the error are handed on (for gzip exactly up
   to the bad byte: the failing input is replayed byte by byte on a copy of the zlib state taken before it; bz2
   and zstd states cannot be copied, so there the output of the failing 16 KiB input chunk is lost). The
-  segment ends there, and reading resynchronises at the next member header at which decoding succeeds and,
-  where the caller asks (WARC: "WARC/"), the output starts as a record does.
+  segment ends there, and reading resynchronises at the next member header (searched from the bad member's
+  start: a damaged member can run on through the ones after it) at which decoding succeeds or, where the
+  caller asks (WARC: "WARC/"), whose output starts as a record does. zlib, bz2 and zstd cannot resume inside
+  a damaged member (its back-references are lost), so the rest of it is skipped.
 - A member that decodes but fails its check (gzip CRC-32 or length, zstd content checksum): its output is
   withheld and given to the caller as `Damage.withheld`, so the caller can count the records in it as
-  rejects. Members are held until verified up to HOLD_BYTES of output; a larger member is handed on as it
-  decodes, unverified.
+  rejects. Members are held until verified up to HOLD_BYTES of output (2 MiB: one Common Crawl record is at
+  most ~1 MiB); a larger member, such as a whole file compressed as one member, is handed on as it decodes,
+  and a check failing at its end only ends the segment.
 - A file that ends inside a member: what decoded is handed on and the segment ends.
 - Bytes at a member boundary that start no member (an HTML error page a proxy appended, junk between
   members) are skipped up to the next member. Zero padding after the last gzip member is allowed, as gzip(1)
-  allows it.
+  allows it; so are zstd's skippable frames.
+
+The search for members and the replay are written here because no library offers them: zlib, bz2 and
+zstandard decode one member and stop at the first error, and FastWARC's own gzip reader stops silently.
 
 Every skipped or distrusted byte range of the file is reported once, as a `SkippedSpan` with its offset and
 length in the file, through the `on_span` callback. Records are not this module's business: the format readers

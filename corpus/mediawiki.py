@@ -1,7 +1,7 @@
 """MediaWiki XML export (schema 0.10/0.11, history dumps) to document rows: per revision or monthly snapshots.
 
-Streaming: `xml.etree.ElementTree.iterparse`, clearing each revision and page once read, so memory holds one
-revision (two in monthly mode), not the page or the file. The stdlib parser is safe on untrusted dumps here:
+Streaming: `xml.etree.ElementTree.XMLPullParser`, fed 64 KiB at a time, removing each revision and page once
+read, so memory holds one revision (two in monthly mode), not the page or the file. The stdlib parser is safe on untrusted dumps here:
 expat never fetches external entities or DTDs (no network or file access), and the expat bundled with
 Python >= 3.11 refuses exponential entity expansion ("billion laughs"); defusedxml is not installed.
 
