@@ -9,9 +9,9 @@ Values are made safe before they reach Arrow (the policy, applied in `DocumentCh
   every string field, counted per record as "replaced_lone_surrogate";
 - a NUL character (valid Unicode, but it ends C strings in the tools that read corpora) becomes U+FFFD in
   every string field, counted per record as "replaced_nul";
-- `text` and `html` over `max_doc_bytes` UTF-8 bytes reject the record as "too_large", `metadata_json` over
-  it and any other string field over MAX_FIELD_BYTES as "field_too_large" (an identifier cannot be cut without
-  changing what it identifies);
+- `text` over `max_doc_bytes` UTF-8 bytes rejects the record as "too_large" (a WARC payload is capped before
+  it is decoded, which bounds `html`), `metadata_json` over it and any other string field over MAX_FIELD_BYTES
+  as "field_too_large" (an identifier cannot be cut without changing what it identifies);
 - an integer outside its column's range rejects the record as "bad_value".
 Replacing rather than rejecting keeps a document whose text is good but for one bad escape; an id changed by
 the replacement can collide with another one, and the duplicate is then rejected as "duplicate_id".
@@ -247,16 +247,12 @@ class DocumentChecks:
         if not isinstance(text, str):
             self.ctx.reject("empty_text", "no text", where, sample)
             return False
-        for name in ("text", "html"):
-            value = row.get(name)
-            if isinstance(value, str) and (
-                len(value) > options.max_doc_bytes
-                or len(value.encode("utf-8", "surrogatepass")) > options.max_doc_bytes
-            ):
-                self.ctx.reject(
-                    "too_large", f"{name} over {options.max_doc_bytes} bytes", where, value[:4096]
-                )
-                return False
+        if (
+            len(text) > options.max_doc_bytes
+            or len(text.encode("utf-8", "surrogatepass")) > options.max_doc_bytes
+        ):
+            self.ctx.reject("too_large", f"text over {options.max_doc_bytes} bytes", where, text[:4096])
+            return False
         metadata = row.get("metadata_json")
         if isinstance(metadata, str) and len(metadata) > options.max_doc_bytes:
             detail = f"metadata_json over {options.max_doc_bytes} chars"
