@@ -417,14 +417,18 @@ _NAMED = ((".gz", "gzip"), (".bz2", "bz2"), (".zst", "zstd"), (".zstd", "zstd"))
 def open_recovering(
     path: str, on_span: Callable[[SkippedSpan], None], start_check: StartCheck | None = None
 ) -> RecoveringStream:
-    """`path` decompressed as a RecoveringStream. The codec is the one the magic bytes name, unless the file
-    name's suffix names another one (damage can destroy or fake magic bytes) and a member of that one starts
-    within the first MiB; a file with neither is read as stored."""
-    compression = compression_of(path)
+    """`path` decompressed as a RecoveringStream. Damage can destroy or fake magic bytes, so where the magic
+    bytes and the file name's suffix disagree, the name's codec is taken if one of its members starts within
+    the first MiB, else the magic bytes' codec if its first member decodes; else the file is read as stored."""
+    magic = compression_of(path)
     named = next((codec for suffix, codec in _NAMED if path.lower().endswith(suffix)), None)
-    if named is not None and named != compression:
+    compression = magic
+    if named != magic:
+        compression = None
         with open(path, "rb") as raw:
-            probe = RecoveringStream(raw, named, lambda span: None, start_check)
-            if probe._find_member(0, limit=SCAN_BLOCK) < probe._size:
-                compression = named
+            if named is not None:
+                probe = RecoveringStream(raw, named, lambda span: None, start_check)
+                compression = named if probe._find_member(0, limit=SCAN_BLOCK) < probe._size else None
+            if compression is None and magic is not None:
+                compression = magic if RecoveringStream(raw, magic, lambda span: None)._decodes(0) else None
     return RecoveringStream(open(path, "rb"), compression, on_span, start_check)

@@ -31,7 +31,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from corpus.decompress import RecoveringStream, open_recovering
+from corpus.decompress import Damage, RecoveringStream, open_recovering
 from corpus.reader_base import (
     READER_EXTRA_COLUMNS,
     DocumentChecks,
@@ -141,10 +141,11 @@ def iter_jsonl_rows(ctx: ReadContext) -> Iterator[dict[str, Any]]:
         return
     with stream:
         while True:
-            first = True
+            first, cut = True, False
             # Lines are read as bytes: one line with bad UTF-8 is one reject, not the end of the file.
             while line := stream.readline(limit):
                 line_no += 1
+                cut = not line.endswith(b"\n")
                 where = f"line {line_no}"
                 start = stream.position - len(line)
                 if len(line) >= limit and not line.endswith(b"\n"):
@@ -166,9 +167,23 @@ def iter_jsonl_rows(ctx: ReadContext) -> Iterator[dict[str, Any]]:
                     except Exception as exc:  # the last-resort guard: one line, never the task
                         ctx.reader_error(exc, where, line[:REJECT_SAMPLE_BYTES])
                 first = False
+            if stream.damage is not None and stream.damage.withheld:
+                line_no = _reject_withheld(ctx, stream.damage, cut, line_no)
             if not stream.next_segment():
                 break
             resumed = True
+
+
+def _reject_withheld(ctx: ReadContext, damage: Damage, cut: bool, line_no: int) -> int:
+    """One reject per line of a member that failed its check (the rest of a line cut just before it was
+    counted with that line). Returns the line count so far."""
+    pieces = damage.withheld.split(b"\n")
+    for piece in pieces[1:] if cut else pieces:
+        if piece.strip():
+            line_no += 1
+            where = f"line {line_no} (member at byte {damage.withheld_at})"
+            ctx.reject(damage.reason, damage.detail, where, piece[:REJECT_SAMPLE_BYTES])
+    return line_no
 
 
 def _skip_long_line(stream: RecoveringStream, limit: int) -> None:

@@ -44,7 +44,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from corpus.decompress import RecoveringStream, open_recovering
+from corpus.decompress import Damage, RecoveringStream, open_recovering
 from corpus.reader_base import DocumentChecks, ReadContext, parse_iso_timestamp
 from corpus.stats import REJECT_SAMPLE_BYTES
 
@@ -147,6 +147,9 @@ class MediaWikiRowReader:
             if not chunk:
                 if stream.damage is not None:
                     self._fail_page(stream.damage.reason, f"cut: {stream.damage.detail}", window, window_at)
+                    self._reject_withheld(stream.damage)
+                    if seek_from is not None:
+                        self._skip_between_pages(span, stream.position, window, window_at)
                     if stream.next_segment():
                         seek_from, span = stream.position, ("resync_fragment", stream.position)
                         window, window_at = b"", stream.position
@@ -235,6 +238,16 @@ class MediaWikiRowReader:
         where = f"page {page_id}" if page_id else f"page at offset {self.page['offset']}"
         self.ctx.reject(reason, cause, where, _at(window, window_at, self.page["offset"]))
         self.page = None
+
+    def _reject_withheld(self, damage: Damage) -> None:
+        """One reject per page that starts in a member failing its check."""
+        for match in _PAGE_TAG.finditer(damage.withheld):
+            found = _PAGE_ID.search(damage.withheld, match.end(), match.end() + 4096)
+            name = f"page {found.group(1).decode()}" if found else "a page"
+            where = f"{name} (member at byte {damage.withheld_at})"
+            self.ctx.reject(
+                damage.reason, damage.detail, where, damage.withheld[match.start() :][:REJECT_SAMPLE_BYTES]
+            )
 
     def _skip_between_pages(
         self, span: tuple[str, int] | None, end: int, window: bytes, window_at: int

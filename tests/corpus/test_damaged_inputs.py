@@ -285,3 +285,32 @@ def test_bad_member_of_a_jsonl_file(tmp_path: Path, suffix: str, compress, reaso
     assert {f"doc-{i}" for i in list(range(20)) + list(range(30, 50))} <= found
     assert len(found) + len(rejects) <= 50 and set(rejects.counts) <= {reason, "bad_json"}
     assert [s.reason for s in rejects.skipped if s.space == "file"] == [reason]
+
+
+def test_lines_and_pages_of_a_member_failing_its_crc_are_counted_once(tmp_path: Path) -> None:
+    groups = [b"".join(crafted.jsonl_line(10 * g + i) for i in range(10)) for g in range(5)]
+    members = crafted.members(groups)
+    members[2] = crafted.corrupt_crc(members[2])
+    table, rejects, _ = read(write(tmp_path / "crc.jsonl.gz", b"".join(members)))
+    assert ids(table) == [f"doc-{i}" for i in range(50) if not 20 <= i < 30]
+    assert rejects.counts == Counter({"corrupt_gzip": 10})
+
+    pages = [crafted.mediawiki_page(i, f"page {i}").encode() for i in range(1, 31)]
+    head, foot = crafted.mediawiki("").encode().split(b"</mediawiki>")
+    parts = [
+        head + b"".join(pages[:10]),
+        b"".join(pages[10:20]),
+        b"".join(pages[20:]) + b"</mediawiki>" + foot,
+    ]
+    members = crafted.members(parts)
+    members[1] = crafted.corrupt_crc(members[1])
+    table, rejects, _ = read(write(tmp_path / "crc.xml.gz", b"".join(members)))
+    assert ids(table) == [f"mediawiki:{i}:{10 * i}" for i in range(1, 31) if not 11 <= i <= 20]
+    assert rejects.counts == Counter({"corrupt_gzip": 10})
+    assert sorted(r.input.split(":")[-1].split(" (")[0] for r in rejects.items)[0] == "page 11"
+
+
+def test_a_faked_magic_does_not_hide_a_plain_file(tmp_path: Path) -> None:
+    lines = b"".join(crafted.jsonl_line(i) for i in range(5))
+    table, rejects, _ = read(write(tmp_path / "faked.jsonl", b"BZh" + lines[3:]))
+    assert ids(table) == [f"doc-{i}" for i in range(1, 5)] and rejects.counts == Counter({"bad_json": 1})
