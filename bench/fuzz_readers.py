@@ -80,7 +80,7 @@ def run(examples: int, rng_seed: int) -> tuple[dict[str, Counter[str]], list[str
         if (
             outcome.lost
             or outcome.altered
-            or outcome.counted > outcome.limit
+            or (over and not samples()[name].checksummed)
             or (silent and not outcome.reported)
         ):
             failures.append(
@@ -102,10 +102,10 @@ def main() -> None:
     seconds = time.perf_counter() - started
     total: Counter[str] = sum(tally.values(), Counter())
     print(f"fuzz_readers: {total['examples']} examples, seed {args.seed}, {seconds:.0f} s")
-    print(f"{'file':<16}" + "".join(f"{k:>14}" for k in KEYS))
+    print(f"{'file':<16}" + "".join(f"{k:>16}" for k in KEYS))
     for name in sorted(tally):
-        print(f"{name:<16}" + "".join(f"{tally[name][k]:>14}" for k in KEYS))
-    print(f"{'all':<16}" + "".join(f"{total[k]:>14}" for k in KEYS))
+        print(f"{name:<16}" + "".join(f"{tally[name][k]:>16}" for k in KEYS))
+    print(f"{'all':<16}" + "".join(f"{total[k]:>16}" for k in KEYS))
     for failure in failures[:10]:
         print("FAIL", failure)
     sys.exit(1 if failures else 0)
