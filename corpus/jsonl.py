@@ -19,7 +19,9 @@ Damage (corpus.decompress): the lines before it are kept, the line it cuts is on
 at the next good member. Line numbers after damage count the lines read, not those the file had. A resumed
 stream may start inside a line whose beginning was lost: such a fragment (the first line after the damage,
 when it is not a JSON object) is not a record, and is reported as a skipped span ("resync_fragment", at its
-offset in the decompressed stream).
+offset in the decompressed stream). A member whose damage zlib notices only some bytes after it hands on
+what it decoded up to there, garbage included: each garbage line is a reject (usually "bad_json"), so such a
+file can count more rejects than it held lines.
 """
 
 from __future__ import annotations
