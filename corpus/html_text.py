@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import zlib
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import brotli
 from resiliparse.extract.html2text import extract_plain_text
@@ -51,15 +52,23 @@ class DecodedText:
     replaced: int  # characters that could not be decoded and became U+FFFD
 
 
-def decode_content_encoding(body: bytes, coding: str | None) -> tuple[bytes, bool]:
+class ContentDecoding(NamedTuple):
+    payload: bytes
+    mismatch: bool  # the header names a compression the bytes do not have (kept unchanged)
+    defect: str | None = None  # "truncated" | "corrupt": only what decoded before the defect is kept
+
+
+def decode_content_encoding(body: bytes, coding: str | None) -> ContentDecoding:
     """Undo an HTTP `Content-Encoding` (gzip, x-gzip, deflate, br; a list is undone right to left).
 
-    Returns (payload, mismatch): `mismatch` is True when the header names a compression but the bytes are not
-    compressed (archives such as ClueWeb09 store the decoded payload and keep the header); such bytes are
-    returned unchanged. Raises ContentDecodingError when compressed-looking data does not decode."""
+    `mismatch` is True when the header names a compression but the bytes are not compressed (archives such as
+    ClueWeb09 store the decoded payload and keep the header); such bytes are returned unchanged. A gzip or
+    deflate payload that is cut short (e.g. a gzip trailer missing 2 bytes) or corrupt part way keeps the
+    bytes decoded before the defect, named in `defect`. Raises ContentDecodingError when nothing decodes."""
     if not coding:
-        return body, False
+        return ContentDecoding(body, False)
     mismatch = False
+    defect: str | None = None
     for name in reversed([c.strip().lower() for c in coding.split(",") if c.strip()]):
         if name in ("identity", "none"):
             continue
@@ -67,19 +76,23 @@ def decode_content_encoding(body: bytes, coding: str | None) -> tuple[bytes, boo
             if not body.startswith(b"\x1f\x8b"):
                 mismatch = True
                 continue
-            body = _inflate(body, 16 + zlib.MAX_WBITS, name)
+            body, defect = _inflate(body, 16 + zlib.MAX_WBITS, name)
         elif name == "deflate":
-            try:
-                body = _inflate(body, zlib.MAX_WBITS, name)
-            except ContentDecodingError:
-                # Many servers send raw deflate without the zlib wrapper; plain text fails both ways.
+            # Many servers send raw deflate without the zlib wrapper; a clean decode wins, else the longer one.
+            attempts = []
+            for wbits in (zlib.MAX_WBITS, -zlib.MAX_WBITS):
                 try:
-                    body = _inflate(body, -zlib.MAX_WBITS, name)
-                except ContentDecodingError:
-                    if _looks_like_text(body):
-                        mismatch = True
-                        continue
-                    raise
+                    attempts.append(_inflate(body, wbits, name))
+                except ContentDecodingError as exc:
+                    failure = exc
+                if attempts and attempts[-1][1] is None:
+                    break
+            if not attempts:
+                if _looks_like_text(body):  # plain text fails both ways
+                    mismatch = True
+                    continue
+                raise failure
+            body, defect = max(attempts, key=lambda a: (a[1] is None, len(a[0])))
         elif name == "br":
             try:
                 body = brotli.decompress(body)
@@ -90,18 +103,32 @@ def decode_content_encoding(body: bytes, coding: str | None) -> tuple[bytes, boo
                 raise ContentDecodingError(f"br: {exc}") from exc
         else:
             raise ContentDecodingError(f"unsupported Content-Encoding {name!r}")
-    return body, mismatch
+    return ContentDecoding(body, mismatch, defect)
 
 
-def _inflate(body: bytes, wbits: int, name: str) -> bytes:
+# Payloads are inflated in pieces of this size, so that a corrupt one keeps the output of the pieces before it.
+_INFLATE_PIECE = 1024
+
+
+def _inflate(body: bytes, wbits: int, name: str) -> tuple[bytes, str | None]:
     decompressor = zlib.decompressobj(wbits)
-    try:
-        out = decompressor.decompress(body) + decompressor.flush()
-    except zlib.error as exc:
-        raise ContentDecodingError(f"{name}: {exc}") from exc
-    if not decompressor.eof:
-        raise ContentDecodingError(f"{name}: compressed payload is truncated")
-    return out
+    out: list[bytes] = []
+    error: zlib.error | None = None
+    for at in range(0, len(body), _INFLATE_PIECE):
+        try:
+            out.append(decompressor.decompress(body[at : at + _INFLATE_PIECE]))
+        except zlib.error as exc:
+            error = exc
+            break
+        if decompressor.eof:
+            break
+    decoded = b"".join(out)
+    if decompressor.eof:
+        return decoded, None
+    if not decoded:
+        detail = str(error) if error is not None else "compressed payload is truncated"
+        raise ContentDecodingError(f"{name}: {detail}")
+    return decoded, "corrupt" if error is not None else "truncated"
 
 
 def _looks_like_text(body: bytes) -> bool:

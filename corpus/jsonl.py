@@ -10,30 +10,36 @@ Timestamps are ISO 8601 strings ("...Z" or an offset; a bare date is midnight UT
 kept (it records when the document was first ingested); lines without one get `options.added`.
 
 Rejects, each with the line number: "bad_json" (not JSON, or not an object), "empty_text" (no text),
-"bad_type" (a field of the wrong type), "bad_timestamp" (a timestamp that does not parse), and the cut of a
-truncated compressed file ("truncated_gzip" / "truncated_bz2" / "truncated_zstd", after the lines before it).
+"bad_type" (a field of the wrong type), "bad_value" (an integer out of its column's range), "bad_timestamp" (a
+timestamp that does not parse), "too_large" (a line over twice `max_doc_bytes`, skipped without reading it
+whole), and a line cut by damage to the compressed stream ("truncated_gzip" where the file ends inside it,
+"corrupt_gzip" where a bad member cuts it; likewise bz2 and zstd).
+
+Damage (corpus.decompress): the lines before it are kept, the line it cuts is one reject, and reading goes on
+at the next good member. Line numbers after damage count the lines read, not those the file had. A resumed
+stream may start inside a line whose beginning was lost: such a fragment (the first line after the damage,
+when it is not a JSON object) is not a record, and is reported as a skipped span ("resync_fragment", at its
+offset in the decompressed stream). A member whose damage zlib notices only some bytes after it hands on
+what it decoded up to there, garbage included: each garbage line is a reject (usually "bad_json"), so such a
+file can count more rejects than it held lines.
 """
 
 from __future__ import annotations
 
 import json
-import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
-import zstandard
 
-from corpus.readers import (
+from corpus.decompress import Damage, RecoveringStream, open_recovering
+from corpus.reader_base import (
     READER_EXTRA_COLUMNS,
     DocumentChecks,
     ReadContext,
     base_source,
-    compression_of,
-    open_decompressed,
     parse_iso_timestamp,
-    stream_error_reason,
     utc,
 )
 from corpus.schema import COLUMN_NAMES, field_type
@@ -127,20 +133,71 @@ def iter_jsonl_rows(ctx: ReadContext) -> Iterator[dict[str, Any]]:
     """Document rows of a JSON Lines file, plain or gzip/bz2/zstd-compressed (rejects go to `ctx`)."""
     checks = DocumentChecks(ctx, base_source(ctx.path))
     column_map = dict(ctx.options.column_map)
-    compression = compression_of(ctx.path)
+    limit = 2 * ctx.options.max_doc_bytes
     line_no = 0
+    resumed = False
     try:
-        with open_decompressed(ctx.path) as raw:
+        stream = open_recovering(ctx.path, ctx.skip_span)
+    except OSError as exc:
+        ctx.skip("unreadable_file", f"{type(exc).__name__}: {exc}", 0, 0)
+        return
+    with stream:
+        while True:
+            first, cut = True, False
             # Lines are read as bytes: one line with bad UTF-8 is one reject, not the end of the file.
-            for line_no, line in enumerate(raw, start=1):
-                if not line.strip():
-                    continue
-                row = _line_row(ctx, line, line_no, column_map)
-                if row is not None and checks.accept(row, f"line {line_no}", line[:REJECT_SAMPLE_BYTES]):
-                    yield row
-    except (EOFError, OSError, zlib.error, zstandard.ZstdError) as exc:
-        reason = stream_error_reason(exc, compression)
-        ctx.reject(reason, f"{type(exc).__name__}: {exc}", f"line {line_no + 1}")
+            while line := stream.readline(limit):
+                line_no += 1
+                cut = not line.endswith(b"\n")
+                where = f"line {line_no}"
+                start = stream.position - len(line)
+                if len(line) >= limit and not line.endswith(b"\n"):
+                    _skip_long_line(stream, limit)
+                    ctx.reject("too_large", f"line over {limit} bytes", where, line[:REJECT_SAMPLE_BYTES])
+                elif not line.endswith(b"\n") and stream.damage is not None and line.strip():
+                    damage = stream.damage
+                    ctx.reject(damage.reason, f"line cut: {damage.detail}", where, line[:REJECT_SAMPLE_BYTES])
+                elif resumed and first and line.strip() and not _is_object(line):
+                    ctx.skip(
+                        "resync_fragment", "rest of a line cut by damage", start, len(line), "stream", line
+                    )
+                    line_no -= 1
+                elif line.strip():
+                    try:
+                        row = _line_row(ctx, line, line_no, column_map)
+                        if row is not None and checks.accept(row, where, line[:REJECT_SAMPLE_BYTES]):
+                            yield row
+                    except Exception as exc:  # the last-resort guard: one line, never the task
+                        ctx.reader_error(exc, where, line[:REJECT_SAMPLE_BYTES])
+                first = False
+            if stream.damage is not None and stream.damage.withheld:
+                line_no = _reject_withheld(ctx, stream.damage, cut, line_no)
+            if not stream.next_segment():
+                break
+            resumed = True
+
+
+def _reject_withheld(ctx: ReadContext, damage: Damage, cut: bool, line_no: int) -> int:
+    """One reject per line of a member that failed its check (the rest of a line cut just before it was
+    counted with that line). Returns the line count so far."""
+    pieces = damage.withheld.split(b"\n")
+    for piece in pieces[1:] if cut else pieces:
+        if piece.strip():
+            line_no += 1
+            where = f"line {line_no} (member at byte {damage.withheld_at})"
+            ctx.reject(damage.reason, damage.detail, where, piece[:REJECT_SAMPLE_BYTES])
+    return line_no
+
+
+def _skip_long_line(stream: RecoveringStream, limit: int) -> None:
+    while (rest := stream.readline(limit)) and not rest.endswith(b"\n"):
+        pass
+
+
+def _is_object(line: bytes) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except (ValueError, RecursionError):
+        return False
 
 
 def _line_row(
@@ -150,7 +207,7 @@ def _line_row(
     sample = line[:REJECT_SAMPLE_BYTES]
     try:
         record = json.loads(line)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, over-long integers
         ctx.reject("bad_json", f"not JSON: {exc}", where, sample)
         return None
     if not isinstance(record, dict):

@@ -1,7 +1,7 @@
 """MediaWiki XML export (schema 0.10/0.11, history dumps) to document rows: per revision or monthly snapshots.
 
-Streaming: `xml.etree.ElementTree.iterparse`, clearing each revision and page once read, so memory holds one
-revision (two in monthly mode), not the page or the file. The stdlib parser is safe on untrusted dumps here:
+Streaming: `xml.etree.ElementTree.XMLPullParser`, fed 64 KiB at a time, removing each revision and page once
+read, so memory holds one revision (two in monthly mode), not the page or the file. The stdlib parser is safe on untrusted dumps here:
 expat never fetches external entities or DTDs (no network or file access), and the expat bundled with
 Python >= 3.11 refuses exponential entity expansion ("billion laughs"); defusedxml is not installed.
 
@@ -19,30 +19,34 @@ dumps write them; one older than the revision before it is not used for snapshot
 "revision_out_of_order").
 
 Rejects: "deleted_text" (suppressed or missing text; such a revision is never a snapshot, the page's previous
-visible revision stays in force), "empty_text", "too_large", "bad_revision" (no id or timestamp),
-"bad_xml" (the parser's error, after the documents before it), "truncated_gzip"/"truncated_bz2".
+visible revision stays in force), "empty_text", "too_large", "bad_revision" (no id or timestamp), and a page
+that cannot be read to its end: "bad_xml" (an XML error inside it, e.g. an undefined or external entity, or the
+file ending inside it) or the reason of the compression damage that cut it ("corrupt_gzip", "truncated_bz2",
+...). Such a page is one reject, named by its id (or its byte offset where the id was not reached); its
+revisions before the error are kept.
+
+Recovery: after an XML error the reader resumes at the next `<page>` with a fresh parser (fed a `<mediawiki>`
+start tag in the export's namespace and encoding), so one bad page costs only itself. Pages are found by
+scanning the bytes for `<page>` start tags, which only occur as tags in an export (text is escaped). Bytes
+between an error outside any page and the next `<page>` are a skipped span ("bad_xml", offsets in the
+decompressed stream); so is a file with no page that parses. Entities of the DTD's internal subset are not
+declared again for the pages after a resume: a page using one is a "bad_xml" reject.
 """
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
-import zlib
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-import zstandard
-
-from corpus.readers import (
-    DocumentChecks,
-    ReadContext,
-    compression_of,
-    open_decompressed,
-    parse_iso_timestamp,
-    stream_error_reason,
-)
+from corpus.decompress import Damage, RecoveringStream, open_recovering
+from corpus.reader_base import DocumentChecks, ReadContext, parse_iso_timestamp
+from corpus.stats import REJECT_SAMPLE_BYTES
 
 SOURCE = "mediawiki"
 # Characters MediaWiki leaves unescaped in page URLs (wfUrlencode).
@@ -80,6 +84,21 @@ def next_month(value: datetime) -> datetime:
     return month_start(value.year + value.month // 12, value.month % 12 + 1)
 
 
+READ_CHUNK = 1 << 16
+_PAGE_TAG = re.compile(rb"<page[\s>]")
+_PAGE_ID = re.compile(rb"<id>\s*(\d+)\s*</id>")
+_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding=["']([A-Za-z0-9._-]+)["']""")
+
+
+class _PageFailed(Exception):
+    """An XML error ended the session: `cause` says why, `offset` where (in the decompressed stream)."""
+
+    def __init__(self, cause: str, offset: int) -> None:
+        super().__init__(cause)
+        self.cause = cause
+        self.offset = offset
+
+
 class MediaWikiRowReader:
     """Streams the pages of one export; see the module docstring."""
 
@@ -88,51 +107,209 @@ class MediaWikiRowReader:
         self.checks = DocumentChecks(ctx, SOURCE)
         self.base: str | None = None
         self.monthly = ctx.options.mediawiki_monthly
+        self.namespace = ""
+        self.encoding = b"utf-8"
+        self._reset_session(resumed=False)
+
+    def _reset_session(self, resumed: bool) -> None:
+        self.parser = ET.XMLPullParser(events=("start", "end"))
+        self.stack: list[str] = []
+        self.root: ET.Element | None = None
+        self.page: dict[str, Any] | None = None  # the open page: ids, title, start offset
+        self.page_element: ET.Element | None = None
+        self.snapshot = _MonthlySnapshots()
+        self.pending: deque[int] = deque()  # offsets of `<page` tags fed but not yet started by the parser
+        self.resumed = resumed
+        self.started_pages = 0
+        self.lines_fed = 0  # newlines fed to this parser before the current feed (expat counts lines)
+        if resumed:
+            head = b'<?xml version="1.0" encoding="' + self.encoding + b'"?>\n'
+            self.parser.feed(head + f'<mediawiki xmlns="{self.namespace}">\n'.encode())
+            self.lines_fed = 2
 
     def rows(self) -> Iterator[dict[str, Any]]:
         ctx = self.ctx
-        compression = compression_of(ctx.path)
-        where = "start of file"
         try:
-            with open_decompressed(ctx.path) as stream:
-                for rows, location in self._revisions(stream):
-                    where = location  # named in a reject if the next read fails
-                    yield from rows
-        except ET.ParseError as exc:
-            ctx.reject("bad_xml", f"XML error: {exc}", where)
-        except (EOFError, OSError, zlib.error, zstandard.ZstdError) as exc:
-            ctx.reject(stream_error_reason(exc, compression), f"{type(exc).__name__}: {exc}", where)
+            stream = open_recovering(ctx.path, ctx.skip_span)
+        except OSError as exc:
+            ctx.skip("unreadable_file", f"{type(exc).__name__}: {exc}", 0, 0)
+            return
+        with stream:
+            yield from self._read(stream)
 
-    def _revisions(self, stream: Any) -> Iterator[tuple[list[dict[str, Any]], str]]:
-        """(rows ready to yield, location) after each revision and page end."""
-        page: dict[str, Any] = {}
-        page_element: ET.Element | None = None
-        snapshot = _MonthlySnapshots()
-        stack: list[str] = []
-        for event, element in ET.iterparse(stream, events=("start", "end")):
-            tag = local(element.tag)
-            if event == "start":
-                if not stack and tag != "mediawiki":
+    def _read(self, stream: RecoveringStream) -> Iterator[dict[str, Any]]:
+        window = b""  # the chunk being fed (after the last bytes of the one before), at offset `window_at`
+        window_at = 0
+        seek_from: int | None = None  # after a failure: resume at the next `<page` tag from this offset
+        span: tuple[str, int] | None = None  # (reason, start) of bytes skipped outside any page
+        while True:
+            chunk = stream.read(READ_CHUNK)
+            if not chunk:
+                if stream.damage is not None:
+                    self._fail_page(stream.damage.reason, f"cut: {stream.damage.detail}", window, window_at)
+                    self._reject_withheld(stream.damage)
+                    if seek_from is not None:
+                        self._skip_between_pages(span, stream.position, window, window_at)
+                    if stream.next_segment():
+                        seek_from, span = stream.position, ("resync_fragment", stream.position)
+                        window, window_at = b"", stream.position
+                        continue
+                elif seek_from is None:
+                    yield from self._finish()
+                if seek_from is not None:
+                    self._skip_between_pages(span, stream.position, window, window_at)
+                return
+            if window_at == 0 and not window:
+                found = _ENCODING.match(chunk)
+                self.encoding = found.group(1) if found else b"utf-8"
+            tail = window[-6:]
+            window_at += len(window) - len(tail)
+            window = tail + chunk
+            feed_at = window_at + len(tail)
+            while True:
+                if seek_from is not None:
+                    match = _PAGE_TAG.search(window, max(0, seek_from - window_at))
+                    if match is None:
+                        break
+                    feed_at = window_at + match.start()
+                    self._skip_between_pages(span, feed_at, window, window_at)
+                    seek_from, span = None, None
+                    self._reset_session(resumed=True)
+                try:
+                    yield from self._feed(window[feed_at - window_at :], feed_at, window, window_at)
+                    break
+                except _PageFailed as failure:
+                    skipped_from = self._recover(failure, window, window_at)
+                    span = None if skipped_from is None else ("bad_xml", skipped_from)
+                    # The next page tag not yet started, else the window's end (less a tag cut in two).
+                    seek_from = self.pending[0] if self.pending else window_at + len(window) - 5
+                    seek_from = max(seek_from, window_at)
+
+    def _feed(self, data: bytes, at: int, window: bytes, window_at: int) -> Iterator[dict[str, Any]]:
+        """Feed `data` (at decompressed offset `at`) to the parser and yield the rows it completes."""
+        lookback = max(0, at - window_at - 6)
+        for match in _PAGE_TAG.finditer(window, lookback):
+            if window_at + match.end() > at:
+                self.pending.append(window_at + match.start())
+        self.parser.feed(data)
+        try:
+            for event, element in self.parser.read_events():
+                yield from self._event(event, element)
+        except ET.ParseError as exc:
+            raise _PageFailed(f"XML error: {exc}", self._error_offset(exc, data, at)) from exc
+        except Exception as exc:  # the last-resort guard: a surprise costs the page, never the task
+            raise _PageFailed(f"{type(exc).__name__}: {exc}", at) from exc
+        self.lines_fed += data.count(b"\n")
+
+    def _error_offset(self, exc: ET.ParseError, data: bytes, at: int) -> int:
+        """The decompressed offset of a parse error in `data` (fed at `at`); expat gives a line and a column
+        in characters. Where the line began before `data`, the start of `data`."""
+        line, column = getattr(exc, "position", (0, 0))
+        pos = 0
+        for _ in range(line - 1 - self.lines_fed):
+            pos = data.find(b"\n", pos) + 1
+            if pos == 0:
+                return at + len(data)
+        if line - 1 < self.lines_fed:
+            return at
+        prefix = data[pos : pos + 4 * column].decode("utf-8", "replace")[:column]
+        return at + pos + len(prefix.encode("utf-8", "replace"))
+
+    def _recover(self, failure: _PageFailed, window: bytes, window_at: int) -> int | None:
+        """Count the failed page; returns where skipped bytes outside any page begin (None: inside a page)."""
+        if self.page is not None:
+            self._fail_page("bad_xml", failure.cause, window, window_at)
+            return None
+        if self.resumed and self.started_pages == 0 and self.pending:
+            # The resumed session failed on its very first tag: that `<page` tag is broken; skip it.
+            at = self.pending.popleft()
+            self.ctx.reject("bad_xml", failure.cause, f"page at offset {at}", _at(window, window_at, at))
+            return None
+        return failure.offset  # an error outside any page
+
+    def _fail_page(self, reason: str, cause: str, window: bytes, window_at: int) -> None:
+        """One reject for the open page (if any), named by its id, or by its offset before the id was read."""
+        if self.page is None:
+            return
+        page_id = self.page.get("page_id")
+        if not page_id:
+            found = _PAGE_ID.search(_at(window, window_at, self.page["offset"], 4096))
+            page_id = found.group(1).decode() if found else None
+        where = f"page {page_id}" if page_id else f"page at offset {self.page['offset']}"
+        self.ctx.reject(reason, cause, where, _at(window, window_at, self.page["offset"]))
+        self.page = None
+
+    def _reject_withheld(self, damage: Damage) -> None:
+        """One reject per page that starts in a member failing its check."""
+        for match in _PAGE_TAG.finditer(damage.withheld):
+            found = _PAGE_ID.search(damage.withheld, match.end(), match.end() + 4096)
+            name = f"page {found.group(1).decode()}" if found else "a page"
+            where = f"{name} (member at byte {damage.withheld_at})"
+            self.ctx.reject(
+                damage.reason, damage.detail, where, damage.withheld[match.start() :][:REJECT_SAMPLE_BYTES]
+            )
+
+    def _skip_between_pages(
+        self, span: tuple[str, int] | None, end: int, window: bytes, window_at: int
+    ) -> None:
+        if span is not None and end > span[1]:
+            reason, start = span
+            detail = (
+                "bytes outside any page after an XML error" if reason == "bad_xml" else "rest of a cut page"
+            )
+            self.ctx.skip(reason, detail, start, end - start, "stream", _at(window, window_at, start))
+
+    def _finish(self) -> Iterator[dict[str, Any]]:
+        try:
+            self.parser.close()
+            for event, element in self.parser.read_events():
+                yield from self._event(event, element)
+        except ET.ParseError as exc:
+            if self.page is not None:
+                self._fail_page("bad_xml", f"XML ends inside the page: {exc}", b"", 0)
+            elif self.started_pages == 0 and not self.resumed:
+                self.ctx.skip("bad_xml", f"no MediaWiki page could be read: {exc}", 0, 0)
+            else:
+                self.ctx.counters["xml_unclosed_root"] += 1
+
+    def _event(self, event: str, element: ET.Element) -> Iterator[dict[str, Any]]:
+        tag = local(element.tag)
+        if event == "start":
+            if not self.stack:
+                if tag != "mediawiki":
                     raise ET.ParseError(f"root element is <{tag}>, not <mediawiki>")
-                stack.append(tag)
-                if tag == "page":
-                    page, page_element, snapshot = {}, element, _MonthlySnapshots()
-                continue
-            stack.pop()
-            parent = stack[-1] if stack else None
-            if tag == "base" and parent == "siteinfo":
-                self.base = (element.text or "").strip()
-            elif parent == "page" and tag in ("title", "id"):
-                page["page_id" if tag == "id" else tag] = (element.text or "").strip()
-            elif tag == "revision" and parent == "page":
-                where = f"page {page.get('page_id')} revision {_child_text(element, 'id')}"
+                self.root = element
+                if not self.resumed:
+                    self.namespace = element.tag[1:].split("}", 1)[0] if element.tag.startswith("{") else ""
+            self.stack.append(tag)
+            if tag == "page":
+                offset = self.pending.popleft() if self.pending else -1
+                self.page, self.page_element, self.snapshot = {"offset": offset}, element, _MonthlySnapshots()
+                self.started_pages += 1
+            return
+        self.stack.pop()
+        parent = self.stack[-1] if self.stack else None
+        page = self.page if self.page is not None else {}
+        if tag == "base" and parent == "siteinfo":
+            self.base = (element.text or "").strip()
+        elif parent == "page" and tag in ("title", "id"):
+            page["page_id" if tag == "id" else tag] = (element.text or "").strip()
+        elif tag == "revision" and parent == "page":
+            where = f"page {page.get('page_id')} revision {_child_text(element, 'id')}"
+            try:
                 revision = self._revision(element, page, where)
-                if page_element is not None:
-                    page_element.remove(element)  # memory holds one revision, not the page's history
-                yield self._rows_of(revision, snapshot, where), where
-            elif tag == "page":
-                element.clear()
-                yield [], f"page {page.get('page_id')}"
+                rows = self._rows_of(revision, self.snapshot, where)
+            except Exception as exc:  # the last-resort guard: one revision, never the task
+                self.ctx.reader_error(exc, where)
+                rows = []
+            if self.page_element is not None:
+                self.page_element.remove(element)  # memory holds one revision, not the page's history
+            yield from rows
+        elif tag == "page":
+            element.clear()
+            if self.root is not None:
+                self.root.remove(element)  # nor every page of the file
+            self.page, self.page_element = None, None
 
     def _rows_of(
         self, revision: Revision | None, snapshot: _MonthlySnapshots, where: str
@@ -224,6 +401,13 @@ def _child_text(element: ET.Element, name: str) -> str | None:
         if local(child.tag) == name:
             return (child.text or "").strip()
     return None
+
+
+def _at(window: bytes, window_at: int, offset: int, size: int = REJECT_SAMPLE_BYTES) -> bytes:
+    """Up to `size` bytes from decompressed offset `offset`, where the current window still holds them."""
+    if offset < window_at:
+        return b""
+    return window[offset - window_at : offset - window_at + size]
 
 
 def _declared_empty(text_element: ET.Element) -> bool:

@@ -5,12 +5,15 @@ The default mapping reads FineWeb-style files: `text`, `id`, `url`, `dump` by na
 named like a record column are read as that column; all other input columns are kept, per row, as a JSON
 object in `metadata_json` (FineWeb's `language`, `token_count`, ...), so every format yields one schema.
 Rows go through the same field checks as JSON Lines ("bad_type", "bad_timestamp", "empty_text", ...), with
-`path:row N` as their location. A file that is not Parquet, or a page that does not decode, is one reject
-("corrupt_parquet") after the rows before it.
+`path:row N` as their location. Row groups are read one at a time: a row group that does not decode is a
+skipped span ("corrupt_parquet", at the file offset of its first column chunk; its row count is in the detail
+and in the counter "rows_in_corrupt_row_groups") and reading goes on with the next one. A file whose footer
+does not read is one skipped span for the whole file.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from corpus.jsonl import FieldError, record_to_row
-from corpus.readers import DocumentChecks, ReadContext, base_source, batched
+from corpus.reader_base import DocumentChecks, ReadContext, base_source
 
 FINEWEB_COLUMN_MAP: dict[str, str] = {
     "text": "text",
@@ -43,29 +46,60 @@ def column_map_for(schema: pa.Schema, overrides: dict[str, str]) -> dict[str, st
 
 
 def iter_parquet_rows(ctx: ReadContext) -> Iterator[dict[str, Any]]:
-    """Document rows of a Parquet file (rejects go to `ctx`)."""
+    """Document rows of a Parquet file (rejects and skipped row groups go to `ctx`)."""
     checks = DocumentChecks(ctx, base_source(ctx.path))
-    row_no = 0
     try:
         parquet = pq.ParquetFile(ctx.path)
         mapping = column_map_for(parquet.schema_arrow, dict(ctx.options.column_map))
-        for batch in parquet.iter_batches(batch_size=ctx.options.batch_size):
-            for record in batch.to_pylist():
-                where = f"row {row_no}"
-                row_no += 1
-                try:
-                    row = record_to_row(record, mapping)
-                except FieldError as exc:
-                    ctx.reject(exc.reason, str(exc), where, repr(record)[:4096])
-                    continue
-                if checks.accept(row, where, repr(record)[:4096]):
-                    yield row
-    except (OSError, pa.ArrowException) as exc:
+    except (OSError, pa.ArrowException, ValueError) as exc:
         with open(ctx.path, "rb") as raw:
             sample = raw.read(4096)
-        ctx.reject("corrupt_parquet", f"{type(exc).__name__}: {exc}", f"row {row_no}", sample)
+        ctx.skip(
+            "corrupt_parquet", f"{type(exc).__name__}: {exc}", 0, os.path.getsize(ctx.path), sample=sample
+        )
+        return
+    row_no = 0
+    for group in range(parquet.num_row_groups):
+        rows_in_group = parquet.metadata.row_group(group).num_rows
+        first_row = row_no
+        try:
+            for batch in parquet.iter_batches(batch_size=ctx.options.batch_size, row_groups=[group]):
+                for record in batch.to_pylist():
+                    where = f"row {row_no}"
+                    row_no += 1
+                    row = _row(ctx, checks, record, mapping, where)
+                    if row is not None:
+                        yield row
+        except (OSError, pa.ArrowException, ValueError) as exc:
+            lost = rows_in_group - (row_no - first_row)
+            offset, length = _row_group_span(parquet, group)
+            detail = f"row group {group} (rows {row_no}..{first_row + rows_in_group - 1}, {lost} rows): {exc}"
+            ctx.skip("corrupt_parquet", f"{type(exc).__name__}: {detail}", offset, length)
+            ctx.counters["rows_in_corrupt_row_groups"] += lost
+            row_no = first_row + rows_in_group
 
 
-def iter_parquet_batches(ctx: ReadContext) -> Iterator[pa.RecordBatch]:
-    """Conformed document batches of a Parquet file."""
-    return batched(iter_parquet_rows(ctx), ctx.options)
+def _row(
+    ctx: ReadContext, checks: DocumentChecks, record: dict[str, Any], mapping: dict[str, str], where: str
+) -> dict[str, Any] | None:
+    try:
+        row = record_to_row(record, mapping)
+    except FieldError as exc:
+        ctx.reject(exc.reason, str(exc), where, repr(record)[:4096])
+        return None
+    except Exception as exc:  # the last-resort guard: one row, never the task
+        ctx.reader_error(exc, where, repr(record)[:4096])
+        return None
+    try:
+        return row if checks.accept(row, where, repr(record)[:4096]) else None
+    except Exception as exc:
+        ctx.reader_error(exc, where, repr(record)[:4096])
+        return None
+
+
+def _row_group_span(parquet: pq.ParquetFile, group: int) -> tuple[int, int]:
+    """(file offset, compressed bytes) of a row group's column chunks, as its metadata says."""
+    meta = parquet.metadata.row_group(group)
+    columns = [meta.column(i) for i in range(meta.num_columns)]
+    starts = [c.dictionary_page_offset or c.data_page_offset for c in columns]
+    return (min(starts) if starts else 0), sum(c.total_compressed_size for c in columns)

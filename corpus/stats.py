@@ -4,12 +4,19 @@ Every stage writes `_stats.json` beside its output with `docs_in == docs_out + s
 sample of rejected records under `_rejects/`. Kernels report a rejected record by returning it with a
 `reject_reason` (see REJECT_FIELDS) instead of dropping it, so counting happens once, in the job, from the
 data itself: this stays exact under Spark task retries, where accumulators would double count.
+
+Records and bytes are counted apart. `docs_in` counts records: every record that entered is either written
+or dropped under one reason. Bytes of an input from which no record could be read (the rest of a corrupt gzip
+member, junk appended after the last member, a file that is missing, empty or in no known format) are not
+records: they are *skipped spans*, each with its input, byte offset and length, counted per reason under
+`skipped` in `_stats.json`, and travel through a job as reject rows whose reason starts with SKIPPED_PREFIX.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +35,10 @@ REJECT_FIELDS = [
 REJECT_SAMPLE_BYTES = 4096
 # Rejects kept per reason under _rejects/ (the count in _stats.json is always complete).
 REJECT_SAMPLES_PER_REASON = 100
+# A reject row whose reason starts with this is a skipped span, not a record (see the module docstring).
+SKIPPED_PREFIX = "skipped:"
+# Skipped spans listed one by one in _stats.json (the counts are always complete).
+SKIPPED_SPANS_LISTED = 100
 
 
 @dataclass
@@ -43,6 +54,13 @@ class StageStats:
     seconds: float = 0.0
     counters: Counter[str] = field(default_factory=Counter)  # non-drop events (e.g. dates clamped)
     files_in: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)  # skipped spans per reason (not records)
+    skipped_bytes: int = 0
+    skipped_spans: list[dict[str, Any]] = field(default_factory=list)  # the first SKIPPED_SPANS_LISTED
+
+    def skip(self, reason: str, n: int = 1, n_bytes: int = 0) -> None:
+        self.skipped[reason] += n
+        self.skipped_bytes += n_bytes
 
     def drop(self, reason: str, n: int = 1) -> None:
         self.dropped[reason] += n
@@ -57,6 +75,10 @@ class StageStats:
         self.seconds += other.seconds
         self.counters.update(other.counters)
         self.files_in += other.files_in
+        self.skipped.update(other.skipped)
+        self.skipped_bytes += other.skipped_bytes
+        room = SKIPPED_SPANS_LISTED - len(self.skipped_spans)
+        self.skipped_spans.extend(other.skipped_spans[: max(0, room)])
         return self
 
     @property
@@ -72,6 +94,12 @@ class StageStats:
             "dropped_total": sum(self.dropped.values()),
             "counters": dict(sorted(self.counters.items())),
             "files_in": self.files_in,
+            "skipped": {
+                "spans": sum(self.skipped.values()),
+                "bytes": self.skipped_bytes,
+                "by_reason": dict(sorted(self.skipped.items())),
+                "first": self.skipped_spans,
+            },
             "bytes_in": self.bytes_in,
             "bytes_out": self.bytes_out,
             "seconds": round(self.seconds, 3),
@@ -91,6 +119,7 @@ class StageStats:
     @classmethod
     def read(cls, directory: str | os.PathLike[str]) -> StageStats:
         data = json.loads((Path(directory) / "_stats.json").read_text())
+        skipped = data.get("skipped", {})
         return cls(
             stage=data["stage"],
             docs_in=data["docs_in"],
@@ -101,6 +130,9 @@ class StageStats:
             seconds=data.get("seconds", 0.0),
             counters=Counter(data.get("counters", {})),
             files_in=data.get("files_in", 0),
+            skipped=Counter(skipped.get("by_reason", {})),
+            skipped_bytes=skipped.get("bytes", 0),
+            skipped_spans=list(skipped.get("first", [])),
         )
 
 
@@ -112,20 +144,83 @@ class Reject:
     sample: bytes = b""
 
 
+@dataclass
+class Skipped:
+    """A skipped span of an input: `length` bytes at `offset`, in the file as stored (`space` "file") or in
+    its decompressed stream ("stream")."""
+
+    reason: str
+    detail: str
+    input: str
+    offset: int
+    length: int
+    space: str = "file"
+    sample: bytes = b""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "input": self.input,
+            "offset": self.offset,
+            "length": self.length,
+            "space": self.space,
+            "reason": self.reason,
+            "detail": self.detail,
+        }
+
+
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def text_safe(value: str) -> str:
+    """`value` with lone surrogates (from file names, or messages quoting bad input) as U+FFFD, so that Arrow
+    and JSON can always take it."""
+    return value if value.isascii() else LONE_SURROGATE.sub("\ufffd", value)
+
+
 class RejectLog:
-    """Collects the rejects of an in-process read: a count per reason and the records themselves."""
+    """Collects what an in-process read could not use: rejected records (`items`, counted per reason by
+    `counts`, and by `len`) and skipped byte spans (`skipped`), which are not records."""
 
     def __init__(self) -> None:
         self.items: list[Reject] = []
+        self.skipped: list[Skipped] = []
 
     def add(self, reason: str, detail: str, input: str, sample: bytes | str = b"") -> None:
         if isinstance(sample, str):
             sample = sample.encode("utf-8", "replace")
-        self.items.append(Reject(reason, detail, input, bytes(sample[:REJECT_SAMPLE_BYTES])))
+        self.items.append(
+            Reject(reason, text_safe(detail), text_safe(input), bytes(sample[:REJECT_SAMPLE_BYTES]))
+        )
+
+    def skip(
+        self,
+        reason: str,
+        detail: str,
+        input: str,
+        offset: int,
+        length: int,
+        space: str = "file",
+        sample: bytes = b"",
+    ) -> None:
+        self.skipped.append(
+            Skipped(
+                reason,
+                text_safe(detail),
+                text_safe(input),
+                offset,
+                length,
+                space,
+                sample[:REJECT_SAMPLE_BYTES],
+            )
+        )
 
     @property
     def counts(self) -> Counter[str]:
         return Counter(r.reason for r in self.items)
+
+    @property
+    def skipped_counts(self) -> Counter[str]:
+        return Counter(s.reason for s in self.skipped)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -135,15 +230,27 @@ class RejectLog:
         items, self.items = self.items, []
         return items
 
+    def drain_skipped(self) -> list[Skipped]:
+        """Return and forget the collected skipped spans."""
+        items, self.skipped = self.skipped, []
+        return items
 
-def rejects_table(rejects: list[Reject]) -> pa.Table:
-    """Rejects as a table with REJECT_FIELDS."""
+
+def rejects_table(rejects: list[Reject], skipped: list[Skipped] | None = None) -> pa.Table:
+    """Rejects as a table with REJECT_FIELDS, followed by skipped spans as rows whose reason is
+    SKIPPED_PREFIX + reason and whose detail is the span as a JSON object."""
+    spans = skipped or []
     return pa.table(
         {
-            "reject_reason": pa.array([r.reason for r in rejects], pa.string()),
-            "reject_detail": pa.array([r.detail for r in rejects], pa.string()),
-            "reject_input": pa.array([r.input for r in rejects], pa.string()),
-            "reject_sample": pa.array([r.sample for r in rejects], pa.binary()),
+            "reject_reason": pa.array(
+                [r.reason for r in rejects] + [SKIPPED_PREFIX + s.reason for s in spans], pa.string()
+            ),
+            "reject_detail": pa.array(
+                [r.detail for r in rejects] + [json.dumps(s.as_dict(), sort_keys=True) for s in spans],
+                pa.string(),
+            ),
+            "reject_input": pa.array([r.input for r in rejects] + [s.input for s in spans], pa.string()),
+            "reject_sample": pa.array([r.sample for r in rejects] + [s.sample for s in spans], pa.binary()),
         },
         schema=pa.schema(REJECT_FIELDS),
     )

@@ -1,15 +1,23 @@
 """WARC (response records) and WET (conversion records) to document rows, with FastWARC.
 
-Design choices, each tested in tests/corpus/test_warc.py:
-- Decompression is done here (corpus.readers.open_decompressed), not by FastWARC: FastWARC stops silently at
-  a truncated gzip member, while the stdlib raises EOFError, which becomes one "truncated_gzip" reject after
-  the records before the cut. Record offsets (`stream_pos`, in rejects as `path:offset N`) are therefore
-  offsets in the *decompressed* stream.
+Design choices, each tested in tests/corpus/test_warc.py and test_warc_damage.py:
+- Decompression is done here (corpus.decompress), not by FastWARC: FastWARC stops silently at a truncated
+  gzip member and cannot go past a bad one. `RecoveringStream` reads member by member and hands the records
+  on in segments; a segment ends where a member is bad, and reading resumes at the next member that decodes
+  and starts with "WARC/". A record that damage cuts, or that lies in a member failing its CRC, is one reject
+  under the damage's reason ("corrupt_gzip", "truncated_gzip", ...); the bytes skipped are a skipped span
+  with their file offset; every intact record around it is kept. Record offsets (`stream_pos`, in rejects as
+  `path:offset N`) are offsets in the *decompressed* stream.
 - FastWARC skips a record whose header is garbled and resynchronises at the next one without telling. We
   notice the skip as a gap between the end of one record (its header length + Content-Length + CRLFCRLF) and
-  the start of the next, and reject the gap as "corrupt_record" with a sample of its bytes.
+  the start of the next. A gap that holds WARC header fields is a damaged record: one "corrupt_record"
+  reject. Any other gap is not a record: a skipped span ("unparsed_bytes", offsets in the decompressed stream).
+- A record without a numeric Content-Length has no extent: it is one "bad_warc_header" reject, and the bytes
+  up to the next record are its own (not a second reject).
 - HTTP Content-Encoding is undone here (gzip, deflate, br), because ClueWeb09 keeps `Content-Encoding: gzip`
-  on payloads it stored decoded; the mismatch is counted ("content_encoding_mismatch") and the bytes kept.
+  on payloads it stored decoded; the mismatch is counted ("content_encoding_mismatch") and the bytes kept. A
+  compressed payload that is cut short, or corrupt part way, keeps what decodes before the defect (counted as
+  "content_encoding_truncated" / "content_encoding_corrupt").
 - A malformed WARC-Date (ClueWeb09's `2008-10-294T05:21:46-0700`) keeps the record: `crawl_date` falls back to
   the HTTP `Date` response header (when the server answered, i.e. the fetch time; counted as
   "crawl_date_from_http_date"), else null. Both cases count "bad_warc_date".
@@ -17,33 +25,23 @@ Design choices, each tested in tests/corpus/test_warc.py:
   "bad_last_modified".
 - request, metadata, resource, warcinfo and continuation records are not documents: they are counted as
   `skipped_<type>` only. revisit records and non-2xx responses are rejects ("revisit", "http_status").
+- Each record is processed under a last-resort guard: anything it raises is one "reader_error" reject.
 """
 
 from __future__ import annotations
 
-import collections
 import io
-import zlib
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, BinaryIO
+from typing import Any
 
-import zstandard
 from fastwarc.warc import ArchiveIterator, WarcRecord
 
+from corpus.decompress import Damage, RecoveringStream, open_recovering
 from corpus.html_text import ContentDecodingError, decode_content_encoding, decode_payload, html_to_text
-from corpus.readers import (
-    CC_DUMP_RE,
-    DocumentChecks,
-    ReadContext,
-    base_source,
-    compression_of,
-    dump_from_path,
-    open_decompressed,
-    stream_error_reason,
-    utc,
-)
+from corpus.reader_base import CC_DUMP_RE, DocumentChecks, ReadContext, base_source, dump_from_path, utc
 from corpus.stats import REJECT_SAMPLE_BYTES
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/xml+xhtml"})
@@ -64,55 +62,18 @@ _BINARY_MAGICS = (
 )
 # Record types that are not documents (FastWARC's record types are not hashable: compared by name).
 _SKIPPED_TYPES = frozenset({"request", "metadata", "resource", "warcinfo", "continuation"})
+# Bytes that are (the start of) a WARC record header, damaged or not.
+_WARC_HEADER = re.compile(rb"^WARC/|^WARC-(?:Type|Record-ID|Date|Target-URI|Block-Digest): ", re.MULTILINE)
 
 
-class TrackedStream(io.RawIOBase):
-    """A read-only stream that counts the bytes handed out and keeps the most recent ones, so that bytes
-    FastWARC skipped can be shown in a reject's sample."""
+def starts_warc_record(data: bytes) -> bool:
+    """True where `data` begins a WARC record (a resynchronised stream must start so)."""
+    return data.lstrip(b"\r\n").startswith(b"WARC/")
 
-    def __init__(self, inner: BinaryIO, keep_bytes: int = 4 << 20) -> None:
-        super().__init__()
-        self._inner = inner
-        self._keep = keep_bytes
-        self._chunks: collections.deque[tuple[int, bytes]] = collections.deque()
-        self._kept = 0
-        self.position = 0
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def tell(self) -> int:
-        return self.position
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._inner.read(size)
-        if data:
-            self._chunks.append((self.position, data))
-            self._kept += len(data)
-            self.position += len(data)
-            while self._kept - len(self._chunks[0][1]) >= self._keep:
-                self._kept -= len(self._chunks.popleft()[1])
-        return data
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def recent(self, start: int, end: int) -> bytes | None:
-        """Bytes [start, end) of the stream if still kept, else None."""
-        if not self._chunks or start < self._chunks[0][0] or end > self.position:
-            return None
-        parts = [data for offset, data in self._chunks if offset + len(data) > start and offset < end]
-        first = next(offset for offset, data in self._chunks if offset + len(data) > start)
-        return b"".join(parts)[start - first : end - first]
-
-    def close(self) -> None:
-        self._inner.close()
-        super().close()
+def looks_like_warc_header(data: bytes) -> bool:
+    """True where the first 2 KiB of `data` hold WARC header fields: a damaged record, not stray bytes."""
+    return _WARC_HEADER.search(data[:2048]) is not None
 
 
 def unwrap_uri(value: str | None) -> str | None:
@@ -129,6 +90,12 @@ def record_id(record: WarcRecord) -> str | None:
     """WARC-Record-ID without angle brackets (`urn:uuid:...`), or None."""
     value = record.headers.get("WARC-Record-ID")
     return unwrap_uri(value) if value else None
+
+
+def content_length(record: WarcRecord) -> int | None:
+    """The record's Content-Length, or None where it is missing or not a non-negative integer."""
+    value = (record.headers.get("Content-Length") or "").strip()
+    return int(value) if value.isascii() and value.isdigit() else None
 
 
 def parse_http_date(value: str | None) -> datetime | None:
@@ -185,17 +152,39 @@ class WarcRowReader:
         self.ctx = ctx
         self.dump = dump_from_path(ctx.path)
         self.checks = DocumentChecks(ctx, base_source(ctx.path))
-        self.compression = compression_of(ctx.path)
+        self.stream: RecoveringStream | None = None
 
     def rows(self) -> Iterator[dict[str, Any]]:
         ctx = self.ctx
         try:
-            raw = open_decompressed(ctx.path)
+            stream = open_recovering(ctx.path, ctx.skip_span, start_check=starts_warc_record)
         except OSError as exc:
-            ctx.reject("unreadable_file", str(exc))
+            ctx.skip("unreadable_file", f"{type(exc).__name__}: {exc}", 0, 0)
             return
-        stream = TrackedStream(raw)
-        expected = 0  # where the next record should start, in the decompressed stream
+        self.stream = stream
+        with stream:
+            while True:
+                yield from self._segment_rows(stream)
+                if stream.damage is not None and stream.damage.withheld:
+                    try:
+                        self._reject_withheld(stream.damage)
+                    except (
+                        BaseException
+                    ) as exc:  # FastWARC on distrusted bytes; its panics are BaseExceptions
+                        if isinstance(exc, GeneratorExit | KeyboardInterrupt | SystemExit):
+                            raise
+                        detail = (
+                            f"records of a member failing its check not counted: {type(exc).__name__}: {exc}"
+                        )
+                        self.ctx.counters["withheld_member_unparsed"] += 1
+                        self.ctx.skip("reader_error", detail, stream.damage.withheld_at, 0)
+                if not stream.next_segment():
+                    break
+
+    def _segment_rows(self, stream: RecoveringStream) -> Iterator[dict[str, Any]]:
+        """The rows of one segment (a run of the decompressed stream with no damage inside)."""
+        # FastWARC takes the stream's tell() as its start: record offsets count from the file's first byte.
+        expected: int | None = stream.segment_start  # where the next record should start; None: unknown
         try:
             records = iter(
                 ArchiveIterator(
@@ -207,31 +196,78 @@ class WarcRowReader:
                     record = next(records)
                 except StopIteration:
                     break
-                self._check_gap(stream, expected, record.stream_pos)
-                expected = record.stream_pos + self._record_length(record)
-                row = self._row(record)
+                start = record.stream_pos
+                self._check_gap(stream, expected, start)
+                header = self._header_sample(record)
+                length = content_length(record)
+                expected = None if length is None else start + len(header) + length + 4
+                row = self._guarded_row(record, start, header, length)
                 if row is not None:
                     yield row
             self._check_gap(stream, expected, stream.position, at_end=True)
-        except (EOFError, OSError, zlib.error, zstandard.ZstdError) as exc:
-            reason = stream_error_reason(exc, self.compression)
-            tail = stream.recent(max(0, stream.position - REJECT_SAMPLE_BYTES), stream.position) or b""
-            ctx.reject(reason, f"{type(exc).__name__}: {exc}", f"offset {expected}", tail)
-        finally:
-            stream.close()
+        except BaseException as exc:  # FastWARC failed (a Rust panic is a BaseException): the rest of the
+            if isinstance(exc, GeneratorExit | KeyboardInterrupt | SystemExit):  # segment is lost, said once
+                raise
+            at = stream.position
+            while stream.read(1 << 20):
+                pass
+            detail = f"WARC parser failed: {type(exc).__name__}: {exc}"
+            self.ctx.skip("reader_error", detail, at, stream.position - at, "stream")
 
-    @staticmethod
-    def _record_length(record: WarcRecord) -> int:
-        header = io.BytesIO()
-        record.headers.write(header)
+    def _guarded_row(
+        self, record: WarcRecord, start: int, header: bytes, length: int | None
+    ) -> dict[str, Any] | None:
+        where = f"offset {start}"
+        rtype = str(record.record_type)
         try:
-            length = int(record.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = 0
-        return len(header.getvalue()) + length + 4
+            if length is None:
+                self._bad_length(record, rtype, start, header, where)
+                return None
+            if length <= self.ctx.options.max_doc_bytes:
+                assert self.stream is not None
+                damage = self.stream.settle(start + len(header) + length)
+                if damage is not None:
+                    if rtype not in _SKIPPED_TYPES:
+                        self.ctx.reject(damage.reason, f"record cut: {damage.detail}", where, header)
+                    return None
+            return self._row(record, rtype, where)
+        except BaseException as exc:  # the last-resort guard: one record, never the task (FastWARC panics
+            if isinstance(exc, GeneratorExit | KeyboardInterrupt | SystemExit):  # are BaseExceptions)
+                raise
+            self.ctx.reader_error(exc, where, header)
+            return None
 
-    def _check_gap(self, stream: TrackedStream, start: int, end: int, at_end: bool = False) -> None:
-        if end - start <= 0:
+    def _bad_length(self, record: WarcRecord, rtype: str, start: int, header: bytes, where: str) -> None:
+        """A record with no numeric Content-Length: one reject (damage's reason if its header was cut)."""
+        assert self.stream is not None
+        damage = self.stream.settle(start + len(header) + 1)
+        if rtype in _SKIPPED_TYPES:
+            self.ctx.counters[f"skipped_{rtype}"] += 1
+        elif damage is not None:
+            self.ctx.reject(damage.reason, f"record header cut: {damage.detail}", where, header)
+        else:
+            value = record.headers.get("Content-Length")
+            detail = (
+                "no Content-Length" if value is None else f"Content-Length {value[:40]!r} is not a number"
+            )
+            self.ctx.reject("bad_warc_header", detail, where, header)
+
+    def _reject_withheld(self, damage: Damage) -> None:
+        """Reject the records of a member whose output failed its check (each once, by its WARC-Record-ID)."""
+        found = 0
+        for record in ArchiveIterator(
+            io.BytesIO(damage.withheld), parse_http=False, quirks_mode=True, auto_decode="none"
+        ):
+            if str(record.record_type) not in _SKIPPED_TYPES:
+                found += 1
+                where = f"member at byte {damage.withheld_at}, record {record_id(record)}"
+                self.ctx.reject(damage.reason, damage.detail, where, self._header_sample(record))
+        if not found and looks_like_warc_header(damage.withheld) and starts_warc_record(damage.withheld):
+            where = f"member at byte {damage.withheld_at}"
+            self.ctx.reject(damage.reason, damage.detail, where, damage.withheld[:REJECT_SAMPLE_BYTES])
+
+    def _check_gap(self, stream: RecoveringStream, start: int | None, end: int, at_end: bool = False) -> None:
+        if start is None or end - start <= 0:
             return
         skipped = stream.recent(start, min(end, start + REJECT_SAMPLE_BYTES))
         if skipped is not None and not skipped.strip():
@@ -240,15 +276,25 @@ class WarcRowReader:
             return
         if skipped is not None and len(skipped.strip()) <= GAP_TOLERANCE_BYTES and end - start <= 64:
             return
-        what = (
-            "trailing bytes that are no WARC record" if at_end else "bytes skipped: not a valid WARC record"
-        )
-        self.ctx.reject("corrupt_record", f"{end - start} {what}", f"offset {start}", skipped or b"")
+        where = f"offset {start}"
+        record_like = skipped is not None and looks_like_warc_header(skipped)
+        damage = stream.damage if at_end else None
+        if damage is not None:
+            # Bytes of the member the damage cut: a record if they start one, else part of the damage's span.
+            if record_like:
+                self.ctx.reject(damage.reason, f"record cut: {damage.detail}", where, skipped or b"")
+            return
+        if record_like:
+            detail = f"{end - start} bytes of a WARC record that does not parse"
+            self.ctx.reject("corrupt_record", detail, where, skipped or b"")
+        else:
+            what = "trailing bytes that are no WARC record" if at_end else "bytes that are no WARC record"
+            self.ctx.skip(
+                "unparsed_bytes", f"{end - start} {what}", start, end - start, "stream", skipped or b""
+            )
 
-    def _row(self, record: WarcRecord) -> dict[str, Any] | None:
+    def _row(self, record: WarcRecord, rtype: str, where: str) -> dict[str, Any] | None:
         ctx = self.ctx
-        rtype = str(record.record_type)
-        where = f"offset {record.stream_pos}"
         if rtype == "warcinfo":
             dump = warcinfo_dump(record.reader.read(1 << 20))
             if dump:
@@ -330,12 +376,14 @@ class WarcRowReader:
         if "chunked" in (http.get("Transfer-Encoding") or "").lower():
             body = dechunk(body) or body
         try:
-            body, mismatch = decode_content_encoding(body, http.get("Content-Encoding"))
+            body, mismatch, defect = decode_content_encoding(body, http.get("Content-Encoding"))
         except ContentDecodingError as exc:
             ctx.reject("bad_content_encoding", str(exc), where, header + body[:REJECT_SAMPLE_BYTES])
             return None
         if mismatch:
             ctx.counters["content_encoding_mismatch"] += 1
+        if defect is not None:
+            ctx.counters[f"content_encoding_{defect}"] += 1
         if len(body) > ctx.options.max_doc_bytes:
             ctx.reject(
                 "too_large", f"decoded payload of {len(body)} bytes", where, body[:REJECT_SAMPLE_BYTES]

@@ -67,7 +67,8 @@ def ingest_file_kernel(options: ReadOptions, date_html: bool = True):
 
 
 def read_file_batches(path: str, options: ReadOptions, html_kernel=None) -> Iterator[pa.RecordBatch]:
-    """One file's documents and rejects as INGEST_SCHEMA batches (the unit of work of one Spark task)."""
+    """One file's documents, rejects and skipped spans as INGEST_SCHEMA batches (the unit of work of one
+    Spark task)."""
     rejects = RejectLog()
     counters: Counter[str] = Counter()
     # Dating reads the HTML's metadata here, while it is at hand; it is dropped after unless asked to keep.
@@ -78,10 +79,10 @@ def read_file_batches(path: str, options: ReadOptions, html_kernel=None) -> Iter
         if not options.keep_html and "html" in batch.schema.names:
             batch = batch.drop_columns(["html"])
         yield project(batch, INGEST_SCHEMA)
-        if len(rejects) >= options.batch_size:
-            yield project(_as_batch(rejects_table(rejects.drain())), INGEST_SCHEMA)
-    if len(rejects):
-        yield project(_as_batch(rejects_table(rejects.drain())), INGEST_SCHEMA)
+        if len(rejects) + len(rejects.skipped) >= options.batch_size:
+            yield project(_as_batch(rejects_table(rejects.drain(), rejects.drain_skipped())), INGEST_SCHEMA)
+    if len(rejects) or rejects.skipped:
+        yield project(_as_batch(rejects_table(rejects.drain(), rejects.drain_skipped())), INGEST_SCHEMA)
     if counters:
         yield project(counters_batch(counters, path), INGEST_SCHEMA)
 

@@ -28,7 +28,14 @@ from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 
 from corpus.schema import COLUMN_NAMES, field_type
-from corpus.stats import REJECT_FIELDS, REJECT_REASON, REJECT_SAMPLES_PER_REASON, StageStats
+from corpus.stats import (
+    REJECT_FIELDS,
+    REJECT_REASON,
+    REJECT_SAMPLES_PER_REASON,
+    SKIPPED_PREFIX,
+    SKIPPED_SPANS_LISTED,
+    StageStats,
+)
 from jobs.contract import UsageError
 from jobs.fs import Location, file_size, list_files, locate, move, remove
 
@@ -244,6 +251,9 @@ def write_stage(
                 counts = {None: df.count()}
                 good = df
             n_good = counts.pop(None, 0)
+            skipped = {r: counts.pop(r) for r in list(counts) if r.startswith(SKIPPED_PREFIX)}
+            if skipped:
+                _count_skipped(df, skipped, stats)
             for reason, n in counts.items():
                 stats.drop(reason, n)
             stats.docs_out = n_good
@@ -265,7 +275,7 @@ def write_stage(
             else:
                 _dolma_frame(ordered).write.option("compression", "gzip").text(tmp.uri)
             stats.bytes_out = _rename_parts(tmp, ".parquet" if fmt == "parquet" else ".jsonl.gz")
-            if counts:
+            if counts or skipped:
                 _write_reject_samples(df, tmp.child("_rejects"))
         finally:
             if rows is None:
@@ -277,6 +287,23 @@ def write_stage(
         if not stats.balanced:
             raise AssertionError(f"{stats.stage}: counts do not balance: {stats.to_dict()}")
     return stats
+
+
+def _count_skipped(df: DataFrame, counts: dict[str, int], stats: StageStats) -> None:
+    """Skipped spans (reader rows with reason SKIPPED_PREFIX + reason; not records) into `stats.skipped`,
+    with their total length in bytes and the first SKIPPED_SPANS_LISTED of them, by input and offset."""
+    spans = df.filter(F.col(REJECT_REASON).startswith(SKIPPED_PREFIX))
+    length = F.get_json_object("reject_detail", "$.length").cast("long")
+    total = spans.agg(F.sum(length).alias("bytes")).collect()[0]["bytes"] or 0
+    for prefixed, n in counts.items():
+        stats.skip(prefixed[len(SKIPPED_PREFIX) :], n)
+    stats.skipped_bytes += total
+    offset = F.get_json_object("reject_detail", "$.offset").cast("long")
+    first = (
+        spans.orderBy("reject_input", offset).limit(SKIPPED_SPANS_LISTED).select("reject_detail").collect()
+    )
+    room = SKIPPED_SPANS_LISTED - len(stats.skipped_spans)
+    stats.skipped_spans.extend(json.loads(row["reject_detail"]) for row in first[: max(0, room)])
 
 
 def _rename_parts(folder: Location, suffix: str) -> int:

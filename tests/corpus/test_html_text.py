@@ -47,22 +47,38 @@ def test_content_encodings_round_trip() -> None:
         "gzip, br": brotli.compress(gzip.compress(page)),
     }
     for coding, body in cases.items():
-        assert decode_content_encoding(body, coding) == (page, False), coding
+        assert decode_content_encoding(body, coding) == (page, False, None), coding
     assert decode_content_encoding(raw_deflate.compress(page) + raw_deflate.flush(), "deflate") == (
         page,
         False,
+        None,
     )
 
 
 def test_gzip_label_on_plain_payload_is_a_counted_mismatch() -> None:
     page = b"<html><body>stored decoded</body></html>"
-    assert decode_content_encoding(page, "gzip") == (page, True)
+    assert decode_content_encoding(page, "gzip") == (page, True, None)
+
+
+def test_cut_or_corrupt_payload_keeps_what_decodes_before_the_defect() -> None:
+    page = b"<html><body>" + b"".join(b"<p>paragraph %d</p>" % i for i in range(3000)) + b"</body></html>"
+    packed = gzip.compress(page)
+    # A trailer short by 2 bytes: every byte of the page decodes, only the length check is missing.
+    assert decode_content_encoding(packed[:-2], "gzip") == (page, False, "truncated")
+    cut = decode_content_encoding(packed[: len(packed) // 2], "gzip")
+    assert cut.defect == "truncated" and 0 < len(cut.payload) < len(page)
+    assert page.startswith(cut.payload)
+    damaged = bytearray(zlib.compress(page))
+    damaged[len(damaged) // 2 : len(damaged) // 2 + 64] = bytes(64)  # an invalid block in the middle
+    corrupt = decode_content_encoding(bytes(damaged), "deflate")
+    assert corrupt.defect == "corrupt" and len(page) // 4 < len(corrupt.payload) < len(page)
+    assert page.startswith(corrupt.payload[: len(page) // 4])
 
 
 @pytest.mark.parametrize(
     ("body", "coding"),
     [
-        (gzip.compress(bytes(range(256)) * 20)[:-30], "gzip"),
+        (gzip.compress(bytes(range(256)) * 20)[:10], "gzip"),  # the header alone
         (b"\x1f\x8b\x08\x00garbage-garbage", "gzip"),
         (b"\x00\x01\x02 not brotli", "br"),
         (b"abc", "compress"),

@@ -138,11 +138,13 @@ def test_cut_xml_keeps_the_revisions_before_the_cut(tmp_path: Path) -> None:
     assert rejects.counts == Counter({"truncated_gzip": 1}) and len(docs) > 0
 
 
-def test_not_a_mediawiki_document(tmp_path: Path) -> None:
+def test_not_a_mediawiki_document_is_one_skipped_span(tmp_path: Path) -> None:
     path = tmp_path / "other.xml"
     path.write_text("<rss><channel><title>x</title></channel></rss>")
     docs, rejects, _ = read(path)
-    assert docs == [] and rejects.counts == Counter({"bad_xml": 1})
+    assert docs == [] and len(rejects) == 0  # no page, so no record
+    assert rejects.skipped_counts == Counter({"bad_xml": 1})
+    assert (rejects.skipped[0].offset, rejects.skipped[0].length) == (0, path.stat().st_size)
 
 
 def test_helpers() -> None:

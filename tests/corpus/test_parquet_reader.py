@@ -114,11 +114,13 @@ def test_bad_rows_are_rejected_and_the_rest_survive(tmp_path: Path, fineweb_rows
 
 
 @needs_shared_data
-def test_corrupt_parquet_is_one_reject(tmp_path: Path, fineweb_rows: list[dict]) -> None:
+def test_corrupt_parquet_is_one_skipped_span(tmp_path: Path, fineweb_rows: list[dict]) -> None:
     path = tmp_path / "whole.parquet"
     pq.write_table(pa.Table.from_pylist(fineweb_rows), path)
     cut = tmp_path / "cut.parquet"
     cut.write_bytes(path.read_bytes()[:-100])
     docs, rejects, _ = read(cut, ReadOptions())
-    assert docs == [] and rejects.counts == Counter({"corrupt_parquet": 1})
-    assert rejects.items[0].sample.startswith(b"PAR1")
+    assert docs == [] and len(rejects) == 0
+    assert rejects.skipped_counts == Counter({"corrupt_parquet": 1})
+    assert rejects.skipped[0].sample.startswith(b"PAR1")
+    assert rejects.skipped[0].length == cut.stat().st_size

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import io
 import os
 import pickle
 import shutil
@@ -19,7 +18,6 @@ import zstandard
 
 from corpus.readers import (
     ReadOptions,
-    ZstdFrameReader,
     base_source,
     detect_format,
     dump_from_path,
@@ -30,6 +28,7 @@ from corpus.readers import (
 )
 from corpus.schema import COLUMN_NAMES
 from corpus.stats import RejectLog
+from tests import crafted
 from tests.shared_data import SHARED_DATA, needs_shared_data
 
 DATA = SHARED_DATA
@@ -97,7 +96,7 @@ def test_bad_options_name_the_field(kwargs: dict, field: str) -> None:
         ReadOptions(**kwargs)
 
 
-def test_file_level_failures_are_rejects(tmp_path: Path) -> None:
+def test_file_level_failures_are_skipped_spans_not_records(tmp_path: Path) -> None:
     empty = tmp_path / "empty.warc.gz"
     empty.write_bytes(b"")
     noise = tmp_path / "noise"
@@ -114,11 +113,11 @@ def test_file_level_failures_are_rejects(tmp_path: Path) -> None:
     for path, reason in cases.items():
         rejects = RejectLog()
         assert list(read_documents(path, ReadOptions(), rejects)) == []
-        assert rejects.counts == Counter({reason: 1}), path
-        assert rejects.items[0].input == path
+        assert len(rejects) == 0 and rejects.skipped_counts == Counter({reason: 1}), path
+        assert rejects.skipped[0].input == path and rejects.skipped[0].offset == 0
     rejects = RejectLog()
     list(read_documents(str(noise), ReadOptions(), rejects))
-    assert rejects.items[0].sample == noise.read_bytes()
+    assert rejects.skipped[0].sample == noise.read_bytes() and rejects.skipped[0].length == 1000
 
 
 @needs_shared_data
@@ -164,15 +163,6 @@ def test_path_helpers() -> None:
     assert base_source("docs.jsonl.zst") == "docs"
 
 
-def test_zstd_reader_spans_frames_and_notices_a_cut() -> None:
-    one = zstandard.ZstdCompressor().compress(b"first frame\n" * 1000)
-    two = zstandard.ZstdCompressor().compress(b"second frame\n" * 1000)
-    whole = ZstdFrameReader(io.BytesIO(one + two)).readall()
-    assert whole == b"first frame\n" * 1000 + b"second frame\n" * 1000
-    with pytest.raises(EOFError):
-        ZstdFrameReader(io.BytesIO(one + two[: len(two) // 2])).readall()
-
-
 @needs_shared_data
 def test_added_option_is_used(tmp_path: Path) -> None:
     when = datetime(2030, 5, 6, 7, 8, 9, tzinfo=UTC)
@@ -187,3 +177,112 @@ def test_options_pickle_and_hash_for_spark_tasks() -> None:
     assert hash(options) == hash(
         ReadOptions(column_map={"created": "date"}, added=datetime(2024, 1, 1, tzinfo=UTC))
     )
+
+
+def test_readers_shared_helpers_import_without_a_circle() -> None:
+    """The format readers import corpus.reader_base; only corpus.readers imports the format readers."""
+    import grimp
+
+    graph = grimp.build_graph("corpus")
+    imports = {m: graph.find_modules_directly_imported_by(m) for m in graph.modules}
+    for module in imports:  # no module reaches itself
+        seen, todo = set(), list(imports[module])
+        while todo:
+            current = todo.pop()
+            assert current != module, f"{module} imports itself through {sorted(seen)}"
+            if current not in seen:
+                seen.add(current)
+                todo.extend(imports.get(current, ()))
+    readers = {"corpus.warc", "corpus.jsonl", "corpus.mediawiki", "corpus.parquet_reader"}
+    for reader in readers:
+        assert "corpus.reader_base" in imports[reader] and "corpus.readers" not in imports[reader]
+    assert not imports["corpus.reader_base"] & (readers | {"corpus.readers"})
+
+
+# --- the last-resort guards: a surprise in one record costs that record, never the task ------------------
+
+
+def _ids_and_rejects(path: Path) -> tuple[list[str], RejectLog]:
+    rejects = RejectLog()
+    batches = list(read_documents(str(path), ReadOptions(), rejects))
+    return [i for b in batches for i in b.column("id").to_pylist()], rejects
+
+
+def test_every_reader_turns_a_surprise_into_one_reject(tmp_path: Path, monkeypatch) -> None:
+    import corpus.jsonl
+    import corpus.mediawiki
+    import corpus.parquet_reader
+    import corpus.warc
+
+    def fail_on(marker: str, real):
+        def wrapped(*args, **kwargs):
+            if marker in repr(args):
+                raise RuntimeError("a surprise")
+            return real(*args, **kwargs)
+
+        return wrapped
+
+    monkeypatch.setattr(corpus.jsonl, "record_to_row", fail_on("doc-1", corpus.jsonl.record_to_row))
+    monkeypatch.setattr(
+        corpus.parquet_reader, "record_to_row", fail_on("doc-1", corpus.parquet_reader.record_to_row)
+    )
+    monkeypatch.setattr(corpus.warc, "decode_payload", fail_on("Page 2<", corpus.warc.decode_payload))
+    monkeypatch.setattr(
+        corpus.mediawiki.MediaWikiRowReader,
+        "_revision_row",
+        fail_on("page_id='2'", corpus.mediawiki.MediaWikiRowReader._revision_row),
+    )
+    lines = b"".join(crafted.jsonl_line(i) for i in range(3))
+    (tmp_path / "a.jsonl").write_bytes(lines)
+    pq.write_table(
+        pa.table({"id": ["doc-0", "doc-1", "doc-2"], "text": ["a", "b", "c"]}), tmp_path / "a.parquet"
+    )
+    (tmp_path / "a.warc").write_bytes(b"".join(crafted.response(i) for i in range(1, 4)))
+    pages = "".join(crafted.mediawiki_page(i, f"page {i}") for i in range(1, 4))
+    (tmp_path / "a.xml").write_text(crafted.mediawiki(pages))
+    for name, kept in {
+        "a.jsonl": ["doc-0", "doc-2"],
+        "a.parquet": ["doc-0", "doc-2"],
+        "a.warc": [crafted.record_id(1), crafted.record_id(3)],
+        "a.xml": ["mediawiki:1:10", "mediawiki:3:30"],
+    }.items():
+        ids, rejects = _ids_and_rejects(tmp_path / name)
+        assert ids == kept, name
+        assert rejects.counts == Counter({"reader_error": 1}), name
+        assert "RuntimeError: a surprise" in rejects.items[0].detail
+
+
+def test_a_value_arrow_refuses_costs_its_row_only(tmp_path: Path, monkeypatch) -> None:
+    import corpus.reader_base
+
+    real = corpus.reader_base.DocumentChecks.accept
+
+    def sneak(self, row, where, sample=b""):
+        if real(self, row, where, sample):
+            if row["id"] == "doc-1":
+                row["revision_id"] = "not a number"  # past every check: only Arrow can refuse it
+            return True
+        return False
+
+    monkeypatch.setattr(corpus.reader_base.DocumentChecks, "accept", sneak)
+    (tmp_path / "a.jsonl").write_bytes(b"".join(crafted.jsonl_line(i) for i in range(3)))
+    ids, rejects = _ids_and_rejects(tmp_path / "a.jsonl")
+    assert ids == ["doc-0", "doc-2"] and rejects.counts == Counter({"invalid_value": 1})
+
+
+def test_a_reader_that_dies_costs_the_rest_of_its_file_only(tmp_path: Path, monkeypatch) -> None:
+    import corpus.readers
+
+    class Panic(BaseException):  # what a Rust parser's panic looks like from Python
+        pass
+
+    def dying(ctx):
+        yield {"id": "doc-0", "text": "kept before the panic"}
+        raise Panic("called `Result::unwrap()` on an `Err` value")
+
+    monkeypatch.setattr(corpus.readers, "iter_jsonl_rows", dying)
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(crafted.jsonl_line(0))
+    ids, rejects = _ids_and_rejects(path)
+    assert ids == ["doc-0"] and len(rejects) == 0
+    assert rejects.skipped_counts == Counter({"reader_error": 1}) and "Panic" in rejects.skipped[0].detail

@@ -1,9 +1,10 @@
-"""WARC and WET reading on the real samples, and every bad-input case with the good records around it."""
+"""WARC and WET reading on the real samples, and bad input on a crafted WARC with the good records around it."""
 
 from __future__ import annotations
 
 import gzip
 import os
+import random
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ from corpus.readers import ReadOptions, read_documents, read_schema
 from corpus.schema import validate
 from corpus.stats import REJECT_SAMPLE_BYTES, RejectLog
 from corpus.warc import dechunk, parse_http_date, unwrap_uri, warcinfo_dump
+from tests import crafted
 from tests.shared_data import SHARED_DATA, needs_shared_data
 
 WARC = SHARED_DATA / "warc"
@@ -51,11 +53,6 @@ def http_response(
     body: bytes, content_type: str = "text/html; charset=utf-8", status: str = "200 OK"
 ) -> bytes:
     return f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n\r\n".encode() + body
-
-
-@pytest.fixture(scope="module")
-def dolma_raw() -> bytes:
-    return gzip.decompress(DOLMA.read_bytes())
 
 
 @pytest.fixture(scope="module")
@@ -158,42 +155,73 @@ def test_batches_are_bounded_by_batch_size() -> None:
     assert sizes == [5, 5, 5, 5, 2]
 
 
-# --- bad input ------------------------------------------------------------------------------------------
+# --- bad input, on a crafted WARC (the project's own fixture: it runs on every machine) --------------------
 
 
-@needs_shared_data
-def test_truncated_gzip_keeps_records_before_the_cut(tmp_path: Path, dolma_full: pa.Table) -> None:
-    data = DOLMA.read_bytes()
+@pytest.fixture(scope="module")
+def crafted_raw() -> bytes:
+    """22 response records, each after a request record, as one uncompressed WARC."""
+    parts = [crafted.warcinfo()]
+    for i in range(1, 23):
+        parts.append(crafted.warc_record("request", 1000 + i, b"GET / HTTP/1.1\r\n\r\n"))
+        parts.append(crafted.response(i))
+    return b"".join(parts)
+
+
+@pytest.fixture(scope="module")
+def crafted_full(crafted_raw: bytes, tmp_path_factory: pytest.TempPathFactory) -> pa.Table:
+    path = tmp_path_factory.mktemp("crafted") / "whole.warc"
+    path.write_bytes(crafted_raw)
+    table, rejects, _ = read(path)
+    assert table.num_rows == 22 and len(rejects) == 0
+    return table
+
+
+def test_truncated_gzip_keeps_records_before_the_cut(
+    tmp_path: Path, crafted_raw: bytes, crafted_full: pa.Table
+) -> None:
+    data = gzip.compress(crafted_raw, mtime=0)  # one member for the whole file: the cut ends it
     cut = tmp_path / "cut.warc.gz"
     cut.write_bytes(data[: len(data) // 2])
     table, rejects, _ = read(cut)
-    assert rejects.counts == Counter({"truncated_gzip": 1})
+    assert rejects.counts == Counter({"truncated_gzip": 1})  # the record the cut runs through
+    assert rejects.skipped_counts == Counter({"truncated_gzip": 1})  # and the unfinished member
     assert 0 < table.num_rows < 22
-    assert table.column("id").to_pylist() == dolma_full.column("id").to_pylist()[: table.num_rows]
+    assert table.column("id").to_pylist() == crafted_full.column("id").to_pylist()[: table.num_rows]
     assert rejects.items[0].input.startswith(f"{cut}:offset ")
     assert 0 < len(rejects.items[0].sample) <= REJECT_SAMPLE_BYTES
 
 
-@needs_shared_data
 def test_corrupt_record_in_the_middle_is_one_reject(
-    tmp_path: Path, dolma_raw: bytes, dolma_full: pa.Table
+    tmp_path: Path, crafted_raw: bytes, crafted_full: pa.Table
 ) -> None:
-    at = response_offsets(dolma_raw)[5]
-    bad = bytearray(dolma_raw)
+    at = response_offsets(crafted_raw)[5]
+    bad = bytearray(crafted_raw)
     bad[at : at + 40] = b"\x00\xff" * 20  # garble the record's version line and type
     path = tmp_path / "corrupt.warc"
     path.write_bytes(bytes(bad))
     table, rejects, _ = read(path)
-    assert rejects.counts == Counter({"corrupt_record": 1})
+    assert rejects.counts == Counter({"corrupt_record": 1}) and not rejects.skipped
     assert rejects.items[0].input == f"{path}:offset {at}"
     assert rejects.items[0].sample.startswith(b"\x00\xff")
-    urls = dolma_full.column("url").to_pylist()
+    urls = crafted_full.column("url").to_pylist()
     assert table.num_rows == 21
     assert table.column("url").to_pylist() == urls[:5] + urls[6:]
 
 
-@needs_shared_data
-def test_http_status_revisit_binary_and_empty_are_rejects(tmp_path: Path, dolma_raw: bytes) -> None:
+def test_stray_bytes_between_records_are_a_skipped_span(tmp_path: Path, crafted_raw: bytes) -> None:
+    at = response_offsets(crafted_raw)[5]
+    junk = b"<html><body>this is no WARC record at all</body></html>\r\n" * 4
+    path = tmp_path / "stray.warc"
+    path.write_bytes(crafted_raw[:at] + junk + crafted_raw[at:])
+    table, rejects, _ = read(path)
+    assert table.num_rows == 22 and len(rejects) == 0
+    assert [(s.reason, s.offset, s.length, s.space) for s in rejects.skipped] == [
+        ("unparsed_bytes", at, len(junk), "stream")
+    ]
+
+
+def test_http_status_revisit_binary_and_empty_are_rejects(tmp_path: Path, crafted_raw: bytes) -> None:
     png = b"\x89PNG\r\n\x1a\n" + os.urandom(2000)
     inserted = (
         warc_record(
@@ -205,7 +233,7 @@ def test_http_status_revisit_binary_and_empty_are_rejects(tmp_path: Path, dolma_
         + warc_record("response", "https://example.org/empty", http_response(b"<html><body> </body></html>"))
     )
     path = tmp_path / "mixed.warc"
-    path.write_bytes(with_inserted(dolma_raw, inserted, 3))
+    path.write_bytes(with_inserted(crafted_raw, inserted, 3))
     table, rejects, _ = read(path)
     assert rejects.counts == Counter({"http_status": 1, "revisit": 1, "binary_payload": 2, "empty_text": 1})
     assert table.num_rows == 22
@@ -214,31 +242,31 @@ def test_http_status_revisit_binary_and_empty_are_rejects(tmp_path: Path, dolma_
     assert all(r.input.startswith(f"{path}:offset ") and r.sample for r in rejects.items)
 
 
-@needs_shared_data
 def test_malformed_last_modified_is_null_and_counted(tmp_path: Path) -> None:
-    raw = gzip.decompress(WHIRLWIND.read_bytes())
-    good = b"last-modified: Sat, 04 May 2024 01:58:10 GMT"
-    assert good in raw
+    def page(last_modified: str) -> bytes:
+        block = crafted.http_response(crafted.page_html(1), extra=f"Last-Modified: {last_modified}\r\n")
+        return crafted.warc_record("response", 1, block)
+
     path = tmp_path / "lm.warc"
-    path.write_bytes(raw.replace(good, b"last-modified: Sat, 34 Foo 2024 01:58:10 GMT"))
+    path.write_bytes(page("Sat, 04 May 2024 01:58:10 GMT"))
+    assert read(path)[0].column("last_modified")[0].as_py() == datetime(2024, 5, 4, 1, 58, 10, tzinfo=UTC)
+    path.write_bytes(page("Sat, 34 Foo 2024 01:58:10 GMT"))
     table, rejects, counters = read(path)
     assert len(rejects) == 0 and table.num_rows == 1
     assert table.column("last_modified")[0].as_py() is None
     assert counters["bad_last_modified"] == 1
 
 
-@needs_shared_data
-def test_malformed_http_header_is_rejected(tmp_path: Path, dolma_raw: bytes) -> None:
+def test_malformed_http_header_is_rejected(tmp_path: Path, crafted_raw: bytes) -> None:
     block = b"garbage without a status line\r\n\r\n<html><body><p>text</p></body></html>"
     path = tmp_path / "badhttp.warc"
-    path.write_bytes(with_inserted(dolma_raw, warc_record("response", "https://example.org/x", block), 10))
+    path.write_bytes(with_inserted(crafted_raw, warc_record("response", "https://example.org/x", block), 10))
     table, rejects, _ = read(path)
     assert rejects.counts == Counter({"bad_http_header": 1})
     assert table.num_rows == 22
 
 
-@needs_shared_data
-def test_undecodable_and_mislabelled_bytes(tmp_path: Path, dolma_raw: bytes) -> None:
+def test_undecodable_and_mislabelled_bytes(tmp_path: Path, crafted_raw: bytes) -> None:
     junk = (
         b"<html><body><p>" + bytes([0x81, 0x8D, 0x8F, 0x90, 0x9D, 0xFF, 0xC0]) * 300 + b"</p></body></html>"
     )
@@ -247,7 +275,7 @@ def test_undecodable_and_mislabelled_bytes(tmp_path: Path, dolma_raw: bytes) -> 
         "response", "https://example.org/cafe", http_response(mislabelled.encode("cp1252"))
     )
     path = tmp_path / "charset.warc"
-    path.write_bytes(with_inserted(dolma_raw, inserted, 0))
+    path.write_bytes(with_inserted(crafted_raw, inserted, 0))
     table, rejects, _ = read(path)
     assert rejects.counts == Counter({"undecodable_text": 1})
     assert table.num_rows == 23
@@ -255,36 +283,47 @@ def test_undecodable_and_mislabelled_bytes(tmp_path: Path, dolma_raw: bytes) -> 
     assert "café crème" in cafe["text"]
 
 
-@needs_shared_data
-def test_size_cap_rejects_large_payloads_only(dolma_full: pa.Table) -> None:
-    table, rejects, _ = read(DOLMA, ReadOptions(max_doc_bytes=30_000))
-    assert set(rejects.counts) == {"too_large"}
-    assert 0 < len(rejects) < 22 and table.num_rows + len(rejects) == 22
-    assert set(table.column("id").to_pylist()) < set(dolma_full.column("id").to_pylist())
+def test_size_cap_rejects_large_payloads_only(tmp_path: Path) -> None:
+    records = [
+        crafted.warc_record("response", i, crafted.http_response(crafted.page_html(i, words=50 * i)))
+        for i in range(1, 11)
+    ]
+    path = tmp_path / "sizes.warc"
+    path.write_bytes(b"".join(records))
+    cap = 1200
+    table, rejects, _ = read(path, ReadOptions(max_doc_bytes=cap))
+    small = [i for i in range(1, 11) if len(crafted.http_response(crafted.page_html(i, words=50 * i))) <= cap]
+    assert 0 < len(small) < 10
+    assert rejects.counts == Counter({"too_large": 10 - len(small)})
+    assert table.column("id").to_pylist() == [crafted.record_id(i) for i in small]
 
 
 @pytest.mark.parametrize(
     ("name", "data", "reason"),
     [
-        ("random.warc", os.urandom(5000), "corrupt_record"),
-        ("random.warc.gz", b"\x1f\x8b\x08\x00" + os.urandom(5000), "corrupt_gzip"),
+        ("random.warc", random.Random(1).randbytes(5000), "unparsed_bytes"),
+        ("random.warc.gz", b"\x1f\x8b\x08\x00" + random.Random(2).randbytes(5000), "corrupt_gzip"),
     ],
 )
-def test_random_bytes_are_one_reject(tmp_path: Path, name: str, data: bytes, reason: str) -> None:
+def test_random_bytes_are_one_skipped_span_and_no_record(
+    tmp_path: Path, name: str, data: bytes, reason: str
+) -> None:
     path = tmp_path / name
     path.write_bytes(data)
     table, rejects, _ = read(path)
-    assert table.num_rows == 0 and rejects.counts == Counter({reason: 1})
+    assert table.num_rows == 0 and len(rejects) == 0
+    assert rejects.skipped_counts == Counter({reason: 1})
+    span = rejects.skipped[0]  # from the first byte that does not decode to the end
+    assert span.offset < 100 and span.offset + span.length == len(data)
 
 
-@needs_shared_data
-def test_truncated_uncompressed_record(tmp_path: Path, dolma_raw: bytes, dolma_full: pa.Table) -> None:
-    at = response_offsets(dolma_raw)[7]
+def test_truncated_uncompressed_record(tmp_path: Path, crafted_raw: bytes, crafted_full: pa.Table) -> None:
+    at = response_offsets(crafted_raw)[7]
     path = tmp_path / "short.warc"
-    path.write_bytes(dolma_raw[: at + 3000])
+    path.write_bytes(crafted_raw[: at + 300])
     table, rejects, _ = read(path)
     assert rejects.counts == Counter({"truncated_record": 1})
-    assert table.column("id").to_pylist() == dolma_full.column("id").to_pylist()[:7]
+    assert table.column("id").to_pylist() == crafted_full.column("id").to_pylist()[:7]
 
 
 def test_header_helpers() -> None:
@@ -299,13 +338,12 @@ def test_header_helpers() -> None:
     assert dechunk(b"<html>not chunked") is None
 
 
-@needs_shared_data
-def test_utf16_page_with_bom_is_text_not_binary(tmp_path: Path, dolma_raw: bytes) -> None:
+def test_utf16_page_with_bom_is_text_not_binary(tmp_path: Path, crafted_raw: bytes) -> None:
     page = "<html><body><p>Texte encodé en UTF-16 avec marque d'ordre.</p></body></html>"
     body = page.encode("utf-16")  # starts with a byte-order mark, full of NUL bytes
     record = warc_record("response", "https://example.org/utf16", http_response(body, "text/html"))
     path = tmp_path / "utf16.warc"
-    path.write_bytes(with_inserted(dolma_raw, record, 2))
+    path.write_bytes(with_inserted(crafted_raw, record, 2))
     table, rejects, counters = read(path)
     assert len(rejects) == 0 and table.num_rows == 23
     doc = next(d for d in table.to_pylist() if d["url"] == "https://example.org/utf16")

@@ -16,9 +16,10 @@ import pytest
 
 from corpus.readers import ReadOptions, read_documents
 from corpus.schema import validate
-from corpus.stats import RejectLog
+from corpus.stats import SKIPPED_PREFIX, RejectLog
 from jobs.cli import main
 from jobs.ingest import IngestConfig, run_ingest
+from tests import crafted
 
 ADDED = datetime(2024, 6, 1, tzinfo=UTC)
 
@@ -105,12 +106,14 @@ def test_runs_differ_only_in_added_when_added_is_not_pinned(spark, data_dir, tmp
     assert a.column("added").to_pylist() != b.column("added").to_pylist()
 
 
-def test_bad_files_are_counted_sampled_and_do_not_stop_the_job(spark, data_dir, tmp_path):
+def test_bad_files_are_counted_sampled_and_do_not_stop_the_job(spark, tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
-    good = (data_dir / "warc" / "dolma_sample-0000.warc.gz").read_bytes()
-    (folder / "good.warc.gz").write_bytes(good)
-    (folder / "truncated.warc.gz").write_bytes(good[: len(good) // 2])
+    members = crafted.members([crafted.response(i) for i in range(22)])
+    (folder / "good.warc.gz").write_bytes(b"".join(members))
+    truncated = crafted.members([crafted.response(i) for i in range(100, 122)])
+    cut = sum(map(len, truncated[:10])) + len(truncated[10]) // 2  # through the 11th record
+    (folder / "truncated.warc.gz").write_bytes(b"".join(truncated)[:cut])
     (folder / "empty.warc.gz").write_bytes(b"")
     (folder / "noise.warc.gz").write_bytes(bytes(range(256)) * 40)
     lines = [json.dumps({"text": "first good line"}), "{not json", json.dumps({"text": "second good line"})]
@@ -123,19 +126,43 @@ def test_bad_files_are_counted_sampled_and_do_not_stop_the_job(spark, data_dir, 
     table = pq.read_table(tmp_path / "out")
     texts = set(table.column("text").to_pylist())
     assert {"first good line", "second good line"} <= texts
-    assert stats.dropped["truncated_gzip"] == 1
-    assert stats.dropped["empty_file"] == 1
-    assert stats.dropped["bad_json"] == 1
-    assert (
-        sum(v for k, v in stats.dropped.items() if k not in ("truncated_gzip", "empty_file", "bad_json")) >= 1
-    )
-    # The good file's 22 pages and the truncated file's pages before the cut all survive.
-    good_urls = {u for u in table.column("url").to_pylist() if u}
-    assert len(good_urls) >= 22
-    assert stats.docs_in == stats.docs_out + sum(stats.dropped.values())
+    # The good file's 22 pages and the truncated file's 10 pages before the cut all survive.
+    assert stats.docs_out == 22 + 10 + 2
+    assert dict(stats.dropped) == {"truncated_gzip": 1, "bad_json": 1}  # records, each once
+    assert stats.docs_in == 22 + 11 + 3 == stats.docs_out + sum(stats.dropped.values())
+    # Bytes no record came from: spans, not records.
+    assert dict(stats.skipped) == {"truncated_gzip": 1, "empty_file": 1, "unparsed_bytes": 1}
+    listed = {(Path(s["input"]).name, s["reason"], s["offset"]) for s in stats.skipped_spans}
+    assert ("truncated.warc.gz", "truncated_gzip", sum(map(len, truncated[:10]))) in listed
+    assert ("noise.warc.gz", "unparsed_bytes", 0) in listed
+    assert stats.skipped_bytes == len(truncated[10]) // 2 + 0 + 256 * 40
     rejects = pq.read_table(tmp_path / "out" / "_rejects" / "rejects.parquet")
-    assert set(rejects.column("reject_reason").to_pylist()) == set(stats.dropped)
+    reasons = set(rejects.column("reject_reason").to_pylist())
+    assert reasons == set(stats.dropped) | {SKIPPED_PREFIX + r for r in stats.skipped}
     assert all(r for r in rejects.column("reject_input").to_pylist())
+
+
+def test_issue_18_inputs_through_the_job(spark, tmp_path):
+    """The seven broken inputs of issue 18 in one job: it succeeds, keeps every intact record and counts each
+    damaged record once, with the skipped bytes reported apart."""
+    expected = crafted.issue18_inputs(tmp_path / "in")
+    stats = run_ingest(
+        spark, [str(tmp_path / "in")], str(tmp_path / "out"), IngestConfig(read=ReadOptions(added=ADDED))
+    )
+    assert stats.docs_out == sum(expected.values()) == 21
+    assert dict(stats.dropped) == {"corrupt_gzip": 1, "truncated_gzip": 1, "bad_xml": 1, "bad_warc_header": 2}
+    assert stats.docs_in == 26 and stats.balanced
+    assert dict(stats.skipped) == {"corrupt_gzip": 1, "not_gzip": 1, "truncated_gzip": 1}
+    assert stats.counters["replaced_lone_surrogate"] == 1 and stats.counters["replaced_nul"] == 1
+    assert stats.counters["content_encoding_truncated"] == 1
+    written = json.loads((tmp_path / "out" / "_stats.json").read_text())
+    assert written["skipped"]["spans"] == 3 and len(written["skipped"]["first"]) == 3
+    assert {s["reason"] for s in written["skipped"]["first"]} == set(stats.skipped)
+    table = pq.read_table(tmp_path / "out")
+    assert "\ufffd-id-d" in table.column("id").to_pylist()
+    rejects = pq.read_table(tmp_path / "out" / "_rejects" / "rejects.parquet").to_pylist()
+    bad_xml = [r for r in rejects if r["reject_reason"] == "bad_xml"]
+    assert [r["reject_input"].rsplit(":", 1)[1] for r in bad_xml] == ["page 102"]
 
 
 def test_dolma_output_reads_back_to_the_same_records(spark, data_dir, tmp_path):
