@@ -63,7 +63,7 @@ def run_pipeline(seed: int, work: Path, master: str, preset: str) -> Path:
                 "name": "dated",
                 "kind": "date",
                 "input": "${ingest}",
-                "reference": "${world}/probes/temporal.parquet",
+                "reference": "${world}/probes/reference.parquet",
             },
             {"name": "dedup", "kind": "dedup", "input": "${dated}", "keep": "all"},
         ],

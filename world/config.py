@@ -47,7 +47,7 @@ class WorldConfig:
     # Dump months; empty means one dump every `dump_every_months`, ending at `end`.
     dumps: tuple[str, ...] = ()
     dump_every_months: int = 6
-    entities: int = 200  # organisations, each with one resource page
+    entities: int = 260  # organisations, each with one resource page
     zipf_exponent: float = 1.1  # popularity of entity at rank k is proportional to k ** -exponent
     languages: Mapping[str, float] = field(
         default_factory=lambda: {"en": 0.55, "de": 0.2, "fr": 0.12, "es": 0.08, "it": 0.03, "nl": 0.02}
@@ -57,6 +57,9 @@ class WorldConfig:
     products: int = 40
     change_rate_scale: float = 1.0  # multiplies every relation's monthly probability of a change
     crawl_share: float = 0.8  # chance a resource's own page is crawled in a dump
+    # False: a resource's own page is written only when its version changed since its last crawl, so every
+    # version is crawled once, in its own time (the history-only control of the dose-response grid).
+    recrawl_unchanged: bool = True
     # Share of a dump's resource pages that are mirrors of an older version (on other hosts and URLs).
     stale_share: float = 0.4
     stale_age_distribution: str = "geometric"  # geometric | uniform, over whole months >= 1
@@ -79,9 +82,12 @@ class WorldConfig:
     rebuild_share: float = 0.3
     html_meta_share: float = 0.5
     dated_url_share: float = 0.5
-    probe_resources: int = 40  # resources with temporal probes (every month's version)
+    probe_resources: int = 200  # resources with temporal probes (every month's version), scored by the probe
+    # Resources whose monthly versions are the dating reference (probes/reference.parquet): disjoint from the
+    # probed ones, so the resources a model is scored on are dated as the rest of the corpus is.
+    reference_resources: int = 40
     distractors: int = 4
-    max_fact_probes: int = 0  # 0 = one probe per fact; else a seeded sample of this many
+    max_fact_probes: int = 5000  # 0 = one probe per fact; else a seeded sample of this many
     records_per_file: int = 5000  # response records per WARC file
 
     # --- derived -------------------------------------------------------------------------------------
@@ -123,7 +129,14 @@ class WorldConfig:
             "stale_age_max_months",
         ):
             _positive(self, name)
-        for name in ("mention_pages", "filler_pages", "probe_resources", "distractors", "max_fact_probes"):
+        for name in (
+            "mention_pages",
+            "filler_pages",
+            "probe_resources",
+            "reference_resources",
+            "distractors",
+            "max_fact_probes",
+        ):
             if getattr(self, name) < 0:
                 raise WorldConfigError(
                     f"world config field {name!r}: must be >= 0, got {getattr(self, name)}"
@@ -177,9 +190,10 @@ class WorldConfig:
                 f"world config field 'dumps': months must lie in ({self.start}, {self.end}], got "
                 f"{self.dump_months()[0]}..{self.dump_months()[-1]}"
             )
-        if self.probe_resources > self.entities:
+        if self.probe_resources + self.reference_resources > self.entities:
             raise WorldConfigError(
-                f"world config field 'probe_resources': {self.probe_resources} > entities {self.entities}"
+                f"world config field 'probe_resources': {self.probe_resources} + reference_resources "
+                f"{self.reference_resources} > entities {self.entities} (the two sets are disjoint)"
             )
         return self
 
@@ -217,7 +231,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "mirror_hosts": 40,
         "news_hosts": 30,
         "filler_hosts": 80,
-        "probe_resources": 200,
+        "probe_resources": 770,
+        "reference_resources": 150,
         "max_fact_probes": 20000,
     },
     # About a million documents, for a GPU.
@@ -234,7 +249,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "mirror_hosts": 200,
         "news_hosts": 120,
         "filler_hosts": 400,
-        "probe_resources": 1000,
+        "probe_resources": 3000,
+        "reference_resources": 1000,
         "max_fact_probes": 50000,
         "records_per_file": 10000,
     },

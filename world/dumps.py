@@ -157,6 +157,9 @@ def plan_dumps(world: World, hosts: dict[str, list[Host]]) -> list[DumpPlan]:
     """Decide every dump's documents, in order; stateful across dumps (last crawled versions, filler pool)."""
     config = world.config
     rng = np.random.Generator(np.random.PCG64([config.seed, 2]))
+    # Mirrors draw from a stream of their own: worlds that differ only in stale_share hold the same resource
+    # captures, news and filler, and differ in their mirrors alone (the dose-response grid relies on it).
+    mirror_rng = np.random.Generator(np.random.PCG64([config.seed, 2, 1]))
     entities = world.entities
     last_crawled = np.full(len(entities), -1, dtype=np.int64)
     filler_pool: list[DocPlan] = []
@@ -182,7 +185,9 @@ def plan_dumps(world: World, hosts: dict[str, list[Host]]) -> list[DumpPlan]:
             kind = "fresh" if version != last_crawled[e] else "recrawl"
             last_crawled[e] = version
             host = hosts["resource"][e % len(hosts["resource"])]
-            docs.append(DocPlan(kind, entity.lang, host, crawl_time(), entity=e, month=month))
+            when = crawl_time()  # drawn either way, so the control differs from its world in this alone
+            if kind == "fresh" or config.recrawl_unchanged:
+                docs.append(DocPlan(kind, entity.lang, host, when, entity=e, month=month))
         # Stale mirrors: older versions, with ages from the configured distribution truncated to the ages at
         # which the mirrored version differs from the current one.
         lowest_age = np.array([month - e.version_start(e.version_at(month)) + 1 for e in entities])
@@ -192,14 +197,13 @@ def plan_dumps(world: World, hosts: dict[str, list[Host]]) -> list[DumpPlan]:
             n_stale = round(config.stale_share * len(crawled) / (1 - config.stale_share))
         if n_stale:
             weights = np.where(eligible, mirror_weights, 0.0)
-            chosen = rng.choice(len(entities), size=n_stale, p=weights / weights.sum())
+            chosen = mirror_rng.choice(len(entities), size=n_stale, p=weights / weights.sum())
             for e in chosen.tolist():
                 pmf = stale_age_pmf(config, int(lowest_age[e]), month)
-                age = int(lowest_age[e]) + int(rng.choice(len(pmf), p=pmf))
-                host = hosts["mirror"][int(rng.integers(0, len(hosts["mirror"])))]
-                docs.append(
-                    DocPlan("stale", entities[e].lang, host, crawl_time(), entity=e, month=month - age)
-                )
+                age = int(lowest_age[e]) + int(mirror_rng.choice(len(pmf), p=pmf))
+                host = hosts["mirror"][int(mirror_rng.integers(0, len(hosts["mirror"])))]
+                when = window[0] + timedelta(seconds=int(mirror_rng.integers(0, CRAWL_WINDOW_DAYS * 86400)))
+                docs.append(DocPlan("stale", entities[e].lang, host, when, entity=e, month=month - age))
         # News pages stating current facts of popular entities, published since the previous dump.
         codes = list(config.languages)
         shares = np.array([config.languages[c] for c in codes])
@@ -230,7 +234,8 @@ def plan_dumps(world: World, hosts: dict[str, list[Host]]) -> list[DumpPlan]:
             )
             docs.append(plan)
             filler_pool.append(plan)
-        order = rng.permutation(len(docs))
+        # Shuffled with a stream of its own: its draws depend on how many documents the dump holds.
+        order = np.random.Generator(np.random.PCG64([config.seed, 2, 2, month])).permutation(len(docs))
         docs = [docs[i] for i in order.tolist()]
         rebuild_times = {
             host.name: window[0] - timedelta(hours=int(rng.integers(1, 13)))

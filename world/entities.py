@@ -273,6 +273,21 @@ def _next_value(
             return value
 
 
+def draw_value(
+    rng: np.random.Generator,
+    relation: Relation,
+    previous: str | None,
+    name: str,
+    pools: dict[str, list[str]],
+) -> str:
+    """A value of `relation` for entity `name` drawn as the world draws its facts: the initial value when
+    `previous` is None, else the next one after `previous` (so a probe's distractors are exchangeable with
+    its answer given everything a model could know: the subject's earlier value)."""
+    if previous is None:
+        return _initial_value(rng, relation, name, pools)
+    return _next_value(rng, relation, previous, name, pools)
+
+
 def _draw_other(rng: np.random.Generator, pool: list[str], exclude: str) -> str:
     while True:
         value = pool[int(rng.integers(0, len(pool)))]

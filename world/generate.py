@@ -6,7 +6,8 @@ Layout (other stages code against it):
     dumps/<dump>/<dump>-00000.warc.gz
     truth/documents.parquet         one row per response record
     truth/facts.parquet             one row per fact
-    probes/temporal.parquet         every month's version of the probe resources (a document batch)
+    probes/temporal.parquet         every month's version of the probed resources (a document batch)
+    probes/reference.parquet        every month's version of other resources: the dating reference
     probes/facts.parquet            fact probes
 
 Every file except summary.json's `seconds` is a function of the config: the same seed gives the same bytes.
@@ -41,7 +42,7 @@ from world.dumps import (
     warc_path,
 )
 from world.entities import Fact, World, build_world, fact_month_name, month_start, since_year
-from world.probes import fact_probes, probe_resources, temporal_probes
+from world.probes import fact_probes, probe_resources, reference_resources, temporal_probes
 from world.render import Page, filler_page, news_page, page_html, version_page
 
 DOCUMENTS_SCHEMA = pa.schema(
@@ -124,6 +125,8 @@ def generate_world(config: WorldConfig, output_dir: str | os.PathLike[str]) -> W
     added = month_start(config.end_index + 1)  # fixed, so the file is reproducible
     temporal = temporal_probes(world, probe_resources(world), added)
     _write_parquet(temporal, root / "probes" / "temporal.parquet")
+    reference = temporal_probes(world, reference_resources(world), added)
+    _write_parquet(reference, root / "probes" / "reference.parquet")
     facts_probes = fact_probes(world)
     _write_parquet(facts_probes, root / "probes" / "facts.parquet")
     (root / "world.yaml").write_text(config.to_yaml())
@@ -219,7 +222,8 @@ def _render(
             facts += chosen
             stated.append((entity.name, chosen, [since_year(f, config.start_index) for f in chosen]))
         page = news_page(np.random.Generator(np.random.PCG64(doc.render_seed)), doc.lang, stated)
-        slug = f"{slugify(page.title)[:60]}-{hashlib.sha1(rid.encode()).hexdigest()[:8]}"
+        # From the page's own seed, not its record id: worlds that differ only in mirrors share their news URLs.
+        slug = f"{slugify(page.title)[:60]}-{hashlib.sha1(str(doc.render_seed).encode()).hexdigest()[:8]}"
         url = (
             f"https://{host.name}/{doc.published:%Y/%m/%d}/{slug}"
             if host.dated_urls

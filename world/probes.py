@@ -1,9 +1,18 @@
-"""Probes of a world: temporal probes (every month's version of R resources) and fact probes, and the
-per-fact count of training documents that state each fact, once a mixture is known.
+"""Probes of a world: temporal probes (every month's version of the probed resources), the dating reference
+(every month's version of other resources), fact probes, and the count of training documents that state each
+probed (subject, relation, value), once a mixture is known.
 
-`probes/temporal.parquet` is a valid document batch (it doubles as the dated reference versions for dating
-and audit); `probes/facts.parquet` has one row per probed fact with `n_train_docs` null until
-`fill_probe_frequencies` fills it from `count_fact_mentions`.
+`probes/temporal.parquet` and `probes/reference.parquet` are valid document batches: the first is scored by
+the effective-cutoff probe (and read by the audit's predictor), the second is the dated reference for dating.
+The two sets of resources are disjoint, so the scored resources are dated like any other page.
+`probes/facts.parquet` has one row per probed fact with `n_train_docs` null until `fill_probe_frequencies`
+fills it from `count_fact_mentions`.
+
+A fact probe is built so that a model that never saw the fact cannot beat chance: its distractors are drawn
+as the world draws that fact's value (from the subject's earlier value for staff numbers, from the same pool
+otherwise) and none is a value the subject ever held; and it carries the same prompt about other subjects
+(`swap_prompts`), which calibrate each candidate's score against its likelihood without the subject and give
+a subject-swapped baseline.
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ import pyarrow.parquet as pq
 
 from analysis.months import month_name
 from corpus.schema import TIMESTAMP
-from world.entities import RELATION_BY_NAME, World, month_start, since_year
+from world.entities import RELATION_BY_NAME, Fact, World, draw_value, month_start, since_year
 from world.render import fact_prompt, version_page
 
 TEMPORAL_SOURCE = "world-reference"
@@ -35,9 +44,12 @@ FACT_PROBE_SCHEMA = pa.schema(
         pa.field("prompt", pa.string(), nullable=False),  # the fact's sentence up to the value
         pa.field("answer", pa.string(), nullable=False),
         pa.field("distractors", pa.list_(pa.string()), nullable=False),
-        pa.field("n_train_docs", pa.int64()),  # training documents stating the fact; null until known
+        # The prompt about SWAP_SUBJECTS other subjects that never held any of the candidates.
+        pa.field("swap_prompts", pa.list_(pa.string()), nullable=False),
+        pa.field("n_train_docs", pa.int64()),  # training rows stating (subject, relation, answer)
     ]
 )
+SWAP_SUBJECTS = 3
 TEMPORAL_PROBE_SCHEMA = pa.schema(
     [
         pa.field("id", pa.string(), nullable=False),
@@ -52,11 +64,22 @@ TEMPORAL_PROBE_SCHEMA = pa.schema(
 )
 
 
+def _resource_order(world: World) -> list[int]:
+    rng = np.random.Generator(np.random.PCG64([world.config.seed, 3]))
+    return rng.permutation(len(world.entities)).tolist()
+
+
 def probe_resources(world: World) -> list[int]:
     """The entities with temporal probes: a seeded sample of `probe_resources`, in popularity order."""
-    rng = np.random.Generator(np.random.PCG64([world.config.seed, 3]))
-    chosen = rng.choice(len(world.entities), size=world.config.probe_resources, replace=False)
-    return sorted(chosen.tolist())
+    return sorted(_resource_order(world)[: world.config.probe_resources])
+
+
+def reference_resources(world: World) -> list[int]:
+    """The entities whose versions are the dating reference: `reference_resources` others, disjoint from the
+    probed ones, in popularity order."""
+    config = world.config
+    order = _resource_order(world)
+    return sorted(order[config.probe_resources : config.probe_resources + config.reference_resources])
 
 
 def temporal_probes(world: World, resources: Iterable[int], added: datetime) -> pa.Table:
@@ -80,11 +103,9 @@ def temporal_probes(world: World, resources: Iterable[int], added: datetime) -> 
 
 
 def fact_probes(world: World) -> pa.Table:
-    """One probe per fact (or a seeded sample of `max_fact_probes`): prompt, answer and distractors.
-
-    Distractors are other values of the same relation that the subject never had (so no distractor is
-    an older or newer true answer), falling back to any other value when the pool is too small.
-    """
+    """One probe per fact (or a seeded sample of `max_fact_probes`): prompt, answer, distractors drawn as the
+    fact's value was (never a value the subject held), and the prompt about other subjects. A fact for which
+    no distractor can be drawn is not probed."""
     config = world.config
     rng = np.random.Generator(np.random.PCG64([config.seed, 4]))
     facts = world.facts()
@@ -92,11 +113,19 @@ def fact_probes(world: World) -> pa.Table:
         keep = np.sort(rng.choice(len(facts), size=config.max_fact_probes, replace=False))
         facts = [facts[i] for i in keep.tolist()]
     by_name = {e.name: e for e in world.entities}
+    held_by = {(e.name, r): {f.value for f in e.facts[r]} for e in world.entities for r in RELATION_BY_NAME}
     rows: dict[str, list[object]] = {name: [] for name in FACT_PROBE_SCHEMA.names}
     for fact in facts:
         entity = by_name[fact.subject]
-        pool = world.pools[RELATION_BY_NAME[fact.relation].kind]
-        held = {f.value for f in entity.facts[fact.relation]} | {entity.name}
+        timeline = entity.facts[fact.relation]
+        position = next(i for i, f in enumerate(timeline) if f.fact_id == fact.fact_id)
+        previous = timeline[position - 1].value if position else None
+        held = held_by[(fact.subject, fact.relation)] | {entity.name}
+        distractors = _distractors(rng, world, fact, previous, held, config.distractors)
+        if not distractors:  # a choice of one tells nothing (a rating pool the subject has exhausted)
+            continue
+        candidates = {fact.value, *distractors}
+        year = since_year(fact, config.start_index)
         last = config.n_months - 1 if fact.valid_until is None else fact.valid_until - 1
         rows["probe_id"].append(f"fact:{fact.fact_id}")
         rows["fact_id"].append(fact.fact_id)
@@ -104,32 +133,56 @@ def fact_probes(world: World) -> pa.Table:
         rows["relation"].append(fact.relation)
         rows["month"].append(month_name(config.start_index + last))
         rows["lang"].append(entity.lang)
-        rows["prompt"].append(fact_prompt(fact, entity.lang, since_year(fact, config.start_index)))
+        rows["prompt"].append(fact_prompt(fact, entity.lang, year))
         rows["answer"].append(fact.value)
-        rows["distractors"].append(_distractors(rng, pool, held, fact.value, config.distractors))
+        rows["distractors"].append(distractors)
+        others = _swap_subjects(rng, world, fact, candidates, held_by)
+        rows["swap_prompts"].append([fact_prompt(fact, entity.lang, year, subject=o) for o in others])
         rows["n_train_docs"].append(None)
     return pa.table(rows, schema=FACT_PROBE_SCHEMA)
 
 
-def _distractors(rng: np.random.Generator, pool: list[str], held: set[str], answer: str, k: int) -> list[str]:
-    preferred = [v for v in pool if v not in held] if len(pool) <= 4 * k + len(held) else None
-    if preferred is None:
-        # Large pool: rejection sampling avoids scanning it for every probe.
-        chosen: list[str] = []
-        while len(chosen) < k:
-            value = pool[int(rng.integers(0, len(pool)))]
-            if value not in held and value not in chosen:
-                chosen.append(value)
-        return chosen
-    picked = [preferred[i] for i in rng.permutation(len(preferred))[:k].tolist()]
-    if len(picked) < k:
-        rest = [v for v in pool if v != answer and v not in picked]
-        picked += [rest[i] for i in rng.permutation(len(rest))[: k - len(picked)].tolist()]
-    return picked
+def _distractors(
+    rng: np.random.Generator, world: World, fact: Fact, previous: str | None, held: set[str], k: int
+) -> list[str]:
+    """Up to `k` distinct values drawn as `fact`'s value was drawn, none of them a value the subject held;
+    fewer where the relation's pool runs out (the probe's chance is then 1 / its candidates)."""
+    relation = RELATION_BY_NAME[fact.relation]
+    chosen: list[str] = []
+    for _ in range(50 * k):
+        if len(chosen) == k:
+            break
+        value = draw_value(rng, relation, previous, fact.subject, world.pools)
+        if value not in held and value not in chosen:
+            chosen.append(value)
+    return chosen
+
+
+def _swap_subjects(
+    rng: np.random.Generator,
+    world: World,
+    fact: Fact,
+    candidates: set[str],
+    held_by: Mapping[tuple[str, str], set[str]],
+) -> list[str]:
+    """Up to SWAP_SUBJECTS other entities that never held any candidate of the probe's relation and are none
+    of its candidates (fewer only for relations with small pools, such as ratings)."""
+    names = [e.name for e in world.entities]
+    chosen: list[str] = []
+    for index in rng.permutation(len(names)).tolist():
+        name = names[index]
+        if name == fact.subject or name in candidates or held_by[(name, fact.relation)] & candidates:
+            continue
+        chosen.append(name)
+        if len(chosen) == SWAP_SUBJECTS:
+            break
+    return chosen
 
 
 def count_fact_mentions(mixture_ids: Iterable[str], world_dir: str | os.PathLike[str]) -> dict[str, int]:
-    """For every fact of the world, the number of mixture rows that state it (a row repeated counts again).
+    """For every fact of the world, the number of mixture rows that state its (subject, relation, value), a
+    row repeated counting again: a value that the subject held twice (a leader who came back) is exposure to
+    both facts.
 
     `mixture_ids` are the `id`s of the mixture's rows, repeats included; they are joined with
     `truth/documents.parquet` on `id`. Ids that are not documents of this world (e.g. rows from another
@@ -146,14 +199,20 @@ def count_fact_mentions(mixture_ids: Iterable[str], world_dir: str | os.PathLike
     parents = pc.list_parent_indices(fact_ids)
     per_mention = pa.table({"fact_id": pc.list_flatten(fact_ids), "rows": pc.take(per_document, parents)})
     summed = per_mention.group_by("fact_id").aggregate([("rows", "sum")])
-    counts = dict.fromkeys(
-        pq.read_table(root / "truth" / "facts.parquet", columns=["fact_id"]).column(0).to_pylist(), 0
+    facts = pq.read_table(
+        root / "truth" / "facts.parquet", columns=["fact_id", "subject", "relation", "value"]
     )
-    for fact_id, n in zip(
-        summed.column("fact_id").to_pylist(), summed.column("rows_sum").to_pylist(), strict=True
-    ):
-        counts[fact_id] = int(n)
-    return counts
+    per_fact = dict(
+        zip(summed.column("fact_id").to_pylist(), summed.column("rows_sum").to_pylist(), strict=True)
+    )
+    triples = list(zip(*(facts.column(c).to_pylist() for c in ("subject", "relation", "value")), strict=True))
+    per_triple: dict[tuple[str, str, str], int] = {}
+    for fact_id, triple in zip(facts.column("fact_id").to_pylist(), triples, strict=True):
+        per_triple[triple] = per_triple.get(triple, 0) + int(per_fact.get(fact_id) or 0)
+    return {
+        fact_id: per_triple[triple]
+        for fact_id, triple in zip(facts.column("fact_id").to_pylist(), triples, strict=True)
+    }
 
 
 def fill_probe_frequencies(probes_path: str | os.PathLike[str], counts: Mapping[str, int]) -> pa.Table:

@@ -60,12 +60,13 @@ def fact_sentence(fact: Fact, lang: str, year: int, template: int | None = None)
     return templates[index].format(s=fact.subject, v=fact.value, y=year)
 
 
-def fact_prompt(fact: Fact, lang: str, year: int) -> str:
-    """The fact's own sentence up to (not including) the first mention of the value, stripped."""
+def fact_prompt(fact: Fact, lang: str, year: int, subject: str | None = None) -> str:
+    """The fact's own sentence up to (not including) the first mention of the value, stripped; with
+    `subject`, the same sentence about another subject (a probe's subject-swapped baseline)."""
     templates = FACT_TEMPLATES[lang][fact.relation]
     template = templates[stable_index(fact.fact_id, len(templates))]
     head = template.split("{v}", 1)[0]
-    return head.format(s=fact.subject, y=year).rstrip()
+    return head.format(s=fact.subject if subject is None else subject, y=year).rstrip()
 
 
 def resource_page(name: str, facts: Sequence[Fact], lang: str, years: Sequence[int]) -> Page:

@@ -43,7 +43,7 @@ def test_yaml_overrides_preset_fields_and_seed(tmp_path: Path) -> None:
         yaml.safe_dump(
             {
                 "preset": "small",
-                "entities": 300,
+                "entities": 1200,
                 "stale_share": 0.3,
                 "seed": 5,
                 "dumps": ["2018-03", "2020-03"],
@@ -52,7 +52,7 @@ def test_yaml_overrides_preset_fields_and_seed(tmp_path: Path) -> None:
         )
     )
     config = load_config(path)
-    assert (config.preset, config.entities, config.stale_share, config.seed) == ("small", 300, 0.3, 5)
+    assert (config.preset, config.entities, config.stale_share, config.seed) == ("small", 1200, 0.3, 5)
     assert config.mention_pages == PRESETS["small"]["mention_pages"]
     assert config.dump_months() == ["2018-03", "2020-03"]
     assert load_config(path, seed=9).seed == 9
@@ -120,6 +120,7 @@ def test_cli_writes_the_world_and_refuses_an_existing_output(tmp_path: Path) -> 
                 "mention_pages": 5,
                 "filler_pages": 3,
                 "probe_resources": 2,
+                "reference_resources": 2,
                 "people": 10,
                 "cities": 5,
                 "products": 5,

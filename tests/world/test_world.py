@@ -29,6 +29,7 @@ SMALL = {
     "mention_pages": 10,
     "filler_pages": 6,
     "probe_resources": 3,
+    "reference_resources": 3,
     "people": 20,
     "cities": 10,
     "products": 10,
@@ -186,7 +187,7 @@ def test_versions_differ_exactly_where_a_fact_changed(temporal, facts) -> None:
     by_resource = _months(facts)
     resources = sorted({r for r, _ in temporal})
     months = sorted({m for _, m in temporal})
-    assert len(resources) == 40 and len(months) == 96
+    assert len(resources) == 200 and len(months) == 96
     changes_seen = 0
     for resource in resources:
         change_months = {f["valid_from"] for f in by_resource[resource]} - {months[0]}
@@ -264,13 +265,19 @@ def test_fact_frequencies_follow_popularity_and_span_the_long_tail(world_dir, tr
     assert ranked[-1] > 5 * max(1, ranked[len(ranked) // 2])
 
 
-def test_count_fact_mentions_counts_repeats_and_ignores_foreign_ids(world_dir, truth) -> None:
+def test_count_fact_mentions_counts_repeats_and_ignores_foreign_ids(world_dir, truth, facts) -> None:
     sample = [truth[0]["id"], truth[0]["id"], truth[5]["id"], "not-a-world-id"]
     counts = count_fact_mentions(sample, world_dir)
-    expected: Counter[str] = Counter()
+    stated: Counter[tuple[str, str, str]] = Counter()  # exposure is per (subject, relation, value)
     for rid in sample[:3]:
-        expected.update(next(r for r in truth if r["id"] == rid)["fact_ids"])
-    assert {k: v for k, v in counts.items() if v} == dict(expected)
+        for fact_id in next(r for r in truth if r["id"] == rid)["fact_ids"]:
+            stated[tuple(facts[fact_id][c] for c in ("subject", "relation", "value"))] += 1
+    expected = {
+        fact_id: stated[(f["subject"], f["relation"], f["value"])]
+        for fact_id, f in facts.items()
+        if stated[(f["subject"], f["relation"], f["value"])]
+    }
+    assert {k: v for k, v in counts.items() if v} == expected
     probes = world_dir / "probes" / "facts.parquet"
     filled = fill_probe_frequencies(probes, counts)
     assert filled.column("n_train_docs").null_count == 0
@@ -280,6 +287,16 @@ def test_count_fact_mentions_counts_repeats_and_ignores_foreign_ids(world_dir, t
     assert all(by_fact[f] == n for f, n in expected.items() if f in by_fact)
     with pytest.raises(ValueError, match="fact-probe table"):
         fill_probe_frequencies(world_dir / "truth" / "facts.parquet", counts)
+
+
+def test_a_value_held_twice_is_exposure_to_both_facts(world_dir, truth, facts) -> None:
+    counts = count_fact_mentions([r["id"] for r in truth], world_dir)
+    by_triple = defaultdict(list)
+    for fact_id, f in facts.items():
+        by_triple[(f["subject"], f["relation"], f["value"])].append(fact_id)
+    repeated = [ids for ids in by_triple.values() if len(ids) > 1]
+    assert repeated  # leaders come back, staff numbers return to an earlier count
+    assert all(len({counts[i] for i in ids}) == 1 for ids in repeated)
 
 
 def test_temporal_probes_are_a_valid_document_batch(world_dir) -> None:
@@ -292,8 +309,13 @@ def test_temporal_probes_are_a_valid_document_batch(world_dir) -> None:
 
 def test_fact_probes_prompt_answer_and_distractors(world_dir, facts) -> None:
     probes = pq.read_table(world_dir / "probes" / "facts.parquet").to_pylist()
-    assert len(probes) == len(facts)
-    for probe in probes[:2000]:
+    # The tiny preset samples 5000 facts; the few whose relation has no value left to offer are not probed.
+    assert 4900 <= len(probes) <= 5000
+    held: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for f in facts.values():
+        held[(f["subject"], f["relation"])].add(f["value"])
+    subjects = {f["subject"] for f in facts.values()}
+    for probe in probes:
         fact = facts[probe["fact_id"]]
         assert probe["answer"] == fact["value"] and probe["subject"] in probe["prompt"]
         tail = probe["prompt"].split(probe["subject"])[-1]
@@ -301,10 +323,43 @@ def test_fact_probes_prompt_answer_and_distractors(world_dir, facts) -> None:
             probe["prompt"],
             probe["answer"],
         )
-        assert len(probe["distractors"]) == 4 and probe["answer"] not in probe["distractors"]
-        assert len(set(probe["distractors"])) == 4
+        distractors = probe["distractors"]
+        assert 1 <= len(distractors) <= 4 and len(set(distractors)) == len(distractors)
+        # No distractor is a value the subject ever held: never an earlier or later true answer.
+        assert not set(distractors) & held[(probe["subject"], probe["relation"])]
         assert probe["n_train_docs"] is None
         assert _valid(fact, probe["month"])
+        # The same prompt about (up to) three other subjects, none of which ever held any candidate.
+        assert 2 <= len(probe["swap_prompts"]) <= 3 and probe["prompt"] not in probe["swap_prompts"]
+        candidates = {probe["answer"], *distractors}
+        for swapped in probe["swap_prompts"]:
+            words = set(re.findall(r"\w+", swapped)) - set(re.findall(r"\w+", probe["prompt"]))
+            (other,) = words & subjects
+            assert not held[(other, probe["relation"])] & candidates
+    assert sum(len(p["distractors"]) == 4 for p in probes) > 0.9 * len(probes)
+    assert sum(len(p["swap_prompts"]) == 3 for p in probes) > 0.95 * len(probes)
+
+
+def test_staff_number_distractors_are_drawn_from_the_earlier_value(world_dir, facts) -> None:
+    # A later staff count is the earlier one times 0.75-1.3, rounded to tens: so are its distractors, and
+    # "the candidate closest to the earlier count" is no better than chance.
+    probes = pq.read_table(world_dir / "probes" / "facts.parquet").to_pylist()
+    timeline: dict[str, list[dict]] = defaultdict(list)
+    for f in sorted(facts.values(), key=lambda f: f["valid_from"]):
+        timeline[f["subject"]].append(f) if f["relation"] == "employees" else None
+    hits = total = 0
+    for probe in probes:
+        if probe["relation"] != "employees" or probe["fact_id"].endswith("/0"):
+            continue
+        k = int(probe["fact_id"].rsplit("/", 1)[1])
+        previous = int(facts[probe["fact_id"].rsplit("/", 1)[0] + f"/{k - 1}"]["value"])
+        for value in (probe["answer"], *probe["distractors"]):
+            assert 0.74 * previous - 10 <= int(value) <= 1.31 * previous + 10
+        candidates = [probe["answer"], *probe["distractors"]]
+        closest = min(candidates, key=lambda v: abs(int(v) - previous))
+        hits += closest == probe["answer"]
+        total += 1
+    assert total > 300 and hits / total < 0.35  # chance is 0.2-0.25 with 4-5 candidates
 
 
 def test_prompt_plus_answer_occurs_on_the_resource_page(world_dir, records, truth) -> None:
@@ -315,6 +370,8 @@ def test_prompt_plus_answer_occurs_on_the_resource_page(world_dir, records, trut
             continue
         text = extract_plain_text(records[row["id"]]["html"], main_content=True)
         for fact_id in row["fact_ids"]:
+            if fact_id not in probes:  # not in the sample of probed facts
+                continue
             probe = probes[fact_id]
             assert f"{probe['prompt']} {probe['answer']}" in text, (probe["prompt"], text)
             checked += 1
@@ -360,3 +417,40 @@ def test_same_seed_gives_byte_identical_files_and_another_seed_differs(tmp_path:
     assert {k for k in a if "warc" in k} and all(a[k] != c.get(k) for k in a if k.endswith(".parquet"))
     with pytest.raises(FileExistsError, match="not empty"):
         generate_world(config, tmp_path / "a")
+
+
+def _documents(root: Path) -> Counter[tuple]:
+    """Truth rows without their ids (ids number the records of a dump, which mirrors shift)."""
+    table = pq.read_table(root / "truth" / "documents.parquet")
+    return Counter((r["dump"], r["url"], r["kind"], r["version_month"], r["lang"]) for r in table.to_pylist())
+
+
+def test_worlds_that_differ_in_stale_share_differ_in_their_mirrors_alone(tmp_path: Path) -> None:
+    worlds = {}
+    for name, overrides in (
+        ("s0", {"stale_share": 0.0}),
+        ("s4", {"stale_share": 0.4}),
+        ("history", {"stale_share": 0.0, "recrawl_unchanged": False}),
+    ):
+        # Dumps three months apart, so that some pages are re-crawled unchanged.
+        dumps = ("2017-03", "2017-06", "2017-09", "2017-12", "2018-03")
+        config = preset_config("tiny", seed=3, **{**SMALL, "dumps": dumps}, **overrides)
+        generate_world(config, tmp_path / name)
+        worlds[name] = _documents(tmp_path / name)
+    mirrors = Counter({k: n for k, n in worlds["s4"].items() if k[2] == "stale"})
+    assert sum(mirrors.values()) > 20 and not any(k[2] == "stale" for k in worlds["s0"])
+    assert worlds["s4"] - mirrors == worlds["s0"]  # everything but the mirrors is the same
+    # The history-only control: every version crawled once, in its own time; nothing else changes.
+    recrawls = Counter({k: n for k, n in worlds["s0"].items() if k[2] == "recrawl"})
+    assert sum(recrawls.values()) > 10 and worlds["s0"] - recrawls == worlds["history"]
+    assert pq.read_table(tmp_path / "s0" / "probes" / "facts.parquet").equals(
+        pq.read_table(tmp_path / "s4" / "probes" / "facts.parquet")
+    )
+
+
+def test_the_dating_reference_is_disjoint_from_the_probed_resources(world_dir) -> None:
+    probed = set(pq.read_table(world_dir / "probes" / "temporal.parquet").column("resource").to_pylist())
+    reference = pq.read_table(world_dir / "probes" / "reference.parquet")
+    validate(reference)
+    assert len(probed) == 200 and len(set(reference.column("resource").to_pylist())) == 40
+    assert not probed & set(reference.column("resource").to_pylist())
