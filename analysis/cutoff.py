@@ -108,3 +108,36 @@ class CurveMethod:
         """Index of the curve's minimum, the earliest on a tie; None for an empty curve."""
         values = np.asarray(curve, dtype=np.float64)
         return int(np.argmin(values)) if len(values) else None
+
+
+def bootstrap_cutoffs(
+    scores: np.ndarray, method: CurveMethod = CurveMethod(), n_boot: int = 1000, seed: int = 0
+) -> np.ndarray:
+    """The curve's argmin column over `n_boot` resamples of the resources (rows of the normalised
+    `scores[resource, month]`, with replacement): the percentile bootstrap's samples of the cutoff."""
+    rows = scores.shape[0]
+    if rows == 0:
+        return np.zeros(0)
+    rng = np.random.default_rng(seed)
+    out = np.empty(n_boot, dtype=np.float64)
+    for b in range(n_boot):
+        best = method.argmin(method.curve(scores[rng.integers(0, rows, rows)]))
+        out[b] = np.nan if best is None else best
+    return out
+
+
+def best_columns(values: np.ndarray) -> np.ndarray:
+    """Each row's own argmin column (the earliest on a tie, NaN ignored); -1 for a row without values."""
+    filled = np.where(np.isnan(values), np.inf, values)
+    best = np.argmin(filled, axis=1)
+    return np.where(np.isinf(filled[np.arange(len(values)), best]), -1, best)
+
+
+def newest_version_share(values: np.ndarray, versions: np.ndarray, newest: int) -> np.ndarray:
+    """Per resource (row), whether the version it fits best is the one in effect at column `newest` (the
+    newest month of the training data): `versions[resource, month]` names each month's version (the same
+    number for the same text). Its mean is a cutoff statistic that is stable under near-ties of the curve:
+    it asks each resource for its own best version instead of taking one argmin of an average."""
+    best = best_columns(values)
+    rows = np.arange(len(values))
+    return (best >= 0) & (versions[rows, np.maximum(best, 0)] == versions[rows, newest])

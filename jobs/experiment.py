@@ -11,7 +11,7 @@ mixtures:                          # name -> mixture spec (pipelines/mixtures/*.
   raw: mixtures/raw.yaml
   keep_newest: mixtures/keep_newest.yaml
 train: {preset: tiny, tokens: 2000000, seq_len: 128, batch_size: 16}
-probe: {k_tokens: 64}
+probe: {batch_size: 32}
 ```
 
 For every seed and mixture it runs three stages (jobs/runner.py), a `mix` into `mixtures/<name>-s<seed>` (the

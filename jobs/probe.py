@@ -25,7 +25,7 @@ class ProbeParams(StageParams):
     output: str | None = None  # None: RUN/probe
     model: str | None = None  # probe this model directory instead of RUN's
     world: str | None = None  # where to count fact frequencies; None: the world holding the probes
-    k_tokens: int = 128
+    k_tokens: int | None = None  # None: whole versions, as far as the model's context reaches
     batch_size: int = 16
     device: str = "auto"
     normalisation: str = "zscore"
@@ -118,7 +118,14 @@ def probe(
             help="World directory to count fact frequencies in (default: the one holding --probes)."
         ),
     ] = None,
-    k_tokens: Annotated[int, typer.Option(help="Tokens of each version scored (the first K).", min=1)] = 128,
+    k_tokens: Annotated[
+        int | None,
+        typer.Option(
+            help="Tokens of each version scored (the first K); default: the whole version, as far as the "
+            "model's context reaches.",
+            min=1,
+        ),
+    ] = None,
     batch_size: Annotated[int, typer.Option(help="Sequences scored per forward pass.", min=1)] = 16,
     device: Annotated[str, typer.Option(help="auto (CUDA if present), cpu, cuda or cuda:N.")] = "auto",
     normalisation: Annotated[

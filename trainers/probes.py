@@ -1,24 +1,20 @@
 """Probes of what a causal LM learned: effective cutoff (Cheng et al., "Dated Data", COLM 2024) and long-tail
-fact accuracy, on a chronomix run directory or any local Hugging Face causal LM directory.
+fact accuracy (trainers/longtail.py), on a chronomix run directory or any local Hugging Face causal LM
+directory.
 
 Effective cutoff. For each resource (a page with one version per month), the mean token negative
-log-likelihood (NLL, nats/token) of the first K tokens of every month's version. Resources differ in how
-predictable their text is at all, so each resource's NLLs are normalised across its months: by default a
-z-score, (nll - the resource's mean) / the resource's standard deviation (population, ddof 0), so that every
-resource weighs the same whatever its baseline and however much its versions differ; `center` only subtracts
-the mean. A resource with fewer than 2 months or the same NLL in every month says nothing about time and is
-dropped (counted). Per month, the trimmed mean of the normalised values over resources, 2.5% cut off each
-tail (as scipy.stats.trim_mean: int(0.025 * n) values from each end), is the curve; the effective cutoff is
-its argmin month (the earliest on a tie).
+log-likelihood (NLL, nats/token) of every month's version: its first `k_tokens` tokens, by default the whole
+version (as far as the model's context reaches; versions cut short are counted). Each distinct text is
+scored once. Resources differ in how predictable their text is at all, so each resource's NLLs are normalised
+across its months (`analysis.cutoff.CurveMethod`: a z-score by default, or only centred); a resource with
+fewer than 2 months or the same NLL in every month says nothing about time and is dropped (counted). Per
+month, the trimmed mean of the normalised values over resources (2.5% off each tail) is the curve; the
+effective cutoff is its argmin month (the earliest on a tie).
 
-Long-tail accuracy. A fact probe is a prompt, its correct value and distractors; each candidate is scored by
-the log-likelihood of its tokens after the prompt (the sum of token log-probs, not length-normalised by
-default: the sum is the log-probability of the whole string, which does not depend on how a tokenizer cuts
-it, so runs with different tokenizers stay comparable, and the candidates are values of the same relation, of
-similar lengths; `length_norm="chars"` divides by the candidate's characters instead). A probe is correct
-when the correct value scores strictly above every distractor (a tie counts as wrong). Accuracy is reported
-per log-spaced bucket of n_train_docs (0, 1, 2-3, 4-7, ... for base 2), and for the head and tail: the top and
-bottom third of probes by n_train_docs (ties at the cut go to the same side, by probe order).
+The argmin of a flat curve is unstable, so every cutoff comes with a percentile-bootstrap interval over
+resources (resources resampled with replacement, the curve and its argmin recomputed), and with a statistic
+that does not hinge on one argmin: the share of resources whose own best-fitting version is the one in effect
+at the newest month of the training data, with its bootstrap interval.
 """
 
 from __future__ import annotations
@@ -26,7 +22,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,9 +32,24 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from analysis.cutoff import NORMALISATIONS, TRIM, CurveMethod
+from analysis.cutoff import (
+    NORMALISATIONS,
+    TRIM,
+    CurveMethod,
+    best_columns,
+    bootstrap_cutoffs,
+    newest_version_share,
+)
+from analysis.intervals import bootstrap_rows, percentile_interval
 from analysis.months import months_between
 from analysis.probe_plots import plot_cutoff, plot_longtail
+from trainers.longtail import (
+    accuracy_by_bucket,
+    calibrated_scores,
+    fact_frequencies,
+    is_correct,
+    longtail_summary,
+)
 from trainers.scoring import LoadedLM, encode, load_lm, token_logprobs
 
 LENGTH_NORMS = ("none", "chars")
@@ -106,17 +117,30 @@ def load_versions(path: str | Path, drops: DropCounts | None = None) -> pa.Table
     return rows.filter(pa.array(keep, pa.bool_())).select(["resource", "month", "text"])
 
 
-def version_nll(lm: LoadedLM, versions: pa.Table, k_tokens: int = 128, batch_size: int = 16) -> pa.Table:
-    """`versions` with `nll` (mean NLL in nats per token over the first `k_tokens` tokens of the text, the
-    first one scored after the model's BOS/EOS) and `n_tokens` (how many tokens were scored)."""
-    if k_tokens < 1:
+def version_nll(
+    lm: LoadedLM, versions: pa.Table, k_tokens: int | None = None, batch_size: int = 16
+) -> pa.Table:
+    """`versions` with `nll` (mean NLL in nats per token over the first `k_tokens` tokens of the text, all of
+    it up to the model's context when None, the first one scored after the model's BOS/EOS), `n_tokens`
+    (how many tokens were scored) and `truncated` (the text had more). Each distinct text is scored once."""
+    if k_tokens is not None and k_tokens < 1:
         raise ValueError(f"k_tokens: must be positive, got {k_tokens}")
-    k = min(k_tokens, lm.max_len - len(lm.context))
-    ids = [lm.context + seq[:k] for seq in encode(lm, versions.column("text").to_pylist())]
+    room = lm.max_len - len(lm.context)
+    k = room if k_tokens is None else min(k_tokens, room)
+    texts = versions.column("text").to_pylist()
+    distinct = list(dict.fromkeys(texts))
+    encoded = encode(lm, distinct)
+    ids = [lm.context + seq[:k] for seq in encoded]
     logprobs = token_logprobs(lm, ids, [len(lm.context) or 1] * len(ids), batch_size)
-    nll = [float(-lp.mean()) if len(lp) else math.nan for lp in logprobs]
-    return versions.append_column("nll", pa.array(nll, pa.float64())).append_column(
-        "n_tokens", pa.array([len(lp) for lp in logprobs], pa.int64())
+    by_text = {
+        text: (float(-lp.mean()) if len(lp) else math.nan, len(lp), len(seq) > k)
+        for text, lp, seq in zip(distinct, logprobs, encoded, strict=True)
+    }
+    scored = [by_text[t] for t in texts]
+    return (
+        versions.append_column("nll", pa.array([s[0] for s in scored], pa.float64()))
+        .append_column("n_tokens", pa.array([s[1] for s in scored], pa.int64()))
+        .append_column("truncated", pa.array([s[2] for s in scored], pa.bool_()))
     )
 
 
@@ -163,137 +187,17 @@ def effective_cutoff(curve: Sequence[Mapping[str, Any]]) -> str | None:
     return None if best is None else str(curve[best]["month"])
 
 
-# ---------------------------------------------------------------------------------------- long tail
+# ------------------------------------------------------------------------------------------ the probe
 
 
 def load_facts(path: str | Path) -> pa.Table:
     """Fact probes: a Parquet file/dir with prompt, answer, distractors (list<string>) and n_train_docs
-    (may be null until counted), plus probe_id/fact_id/lang when present."""
+    (may be null until counted), plus probe_id/fact_id/lang/swap_prompts when present."""
     table = _read_parquet(path)
     for column in ("prompt", "answer", "distractors"):
         if column not in table.column_names:
             raise ValueError(f"facts: column {column!r} missing from {path}")
     return table
-
-
-def score_choices(
-    lm: LoadedLM,
-    prompts: Sequence[str],
-    choices: Sequence[Sequence[str]],
-    batch_size: int = 16,
-    length_norm: str = "none",
-) -> list[list[float]]:
-    """For each prompt, the log-likelihood (nats) of each of its choices as the continuation: the sum of the
-    choice's token log-probs after the prompt (or that sum per character with `length_norm="chars"`).
-    The choice follows the prompt after exactly one space, which starts the choice's first token (where
-    byte-level BPE puts it), so every choice is scored after the same context tokens."""
-    if length_norm not in LENGTH_NORMS:
-        raise ValueError(f"length_norm: unknown {length_norm!r} (choose from {', '.join(LENGTH_NORMS)})")
-    contexts, continuations = [], []
-    for prompt, options in zip(prompts, choices, strict=True):
-        for option in options:
-            contexts.append(prompt.rstrip(" "))
-            continuations.append(" " + option.lstrip(" "))
-    context_ids = encode(lm, contexts)
-    option_ids = encode(lm, continuations)
-    sequences, starts = [], []
-    for ctx, opt in zip(context_ids, option_ids, strict=True):
-        room = lm.max_len - len(lm.context) - len(opt)
-        if room < 1:
-            raise ValueError(f"a choice of {len(opt)} tokens does not fit the model's {lm.max_len} positions")
-        ctx = ctx[-room:]  # keep the end of a long prompt: it is what the answer follows
-        sequences.append(lm.context + ctx + opt)
-        starts.append(max(1, len(lm.context) + len(ctx)))
-    logprobs = token_logprobs(lm, sequences, starts, batch_size)
-    scores = [float(lp.sum()) for lp in logprobs]
-    if length_norm == "chars":
-        scores = [s / max(1, len(c.strip())) for s, c in zip(scores, continuations, strict=True)]
-    out, i = [], 0
-    for options in choices:
-        out.append(scores[i : i + len(options)])
-        i += len(options)
-    return out
-
-
-def is_correct(scores: Sequence[float]) -> bool:
-    """Whether the first score (the correct answer's) is strictly above all the others."""
-    return all(scores[0] > s for s in scores[1:])
-
-
-def frequency_bucket(n: int, base: int = 2) -> tuple[int, int]:
-    """The log-spaced bucket [lo, hi] holding count `n`: [0, 0], [1, base-1], [base, base^2-1], ..."""
-    if n < 0:
-        raise ValueError(f"n_train_docs: must be >= 0, got {n}")
-    if base < 2:
-        raise ValueError(f"bucket_base: must be at least 2, got {base}")
-    if n == 0:
-        return 0, 0
-    lo = 1
-    while lo * base <= n:
-        lo *= base
-    return lo, lo * base - 1
-
-
-def bucket_label(lo: int, hi: int) -> str:
-    return str(lo) if lo == hi else f"{lo}-{hi}"
-
-
-def accuracy_by_bucket(
-    n_train_docs: Sequence[int], correct: Sequence[bool], base: int = 2
-) -> list[dict[str, Any]]:
-    """Accuracy per frequency bucket, ascending: bucket label, lo, hi, probes and accuracy (0..1)."""
-    buckets: dict[tuple[int, int], list[bool]] = {}
-    for n, ok in zip(n_train_docs, correct, strict=True):
-        buckets.setdefault(frequency_bucket(int(n), base), []).append(bool(ok))
-    return [
-        {"bucket": bucket_label(lo, hi), "lo": lo, "hi": hi, "n_probes": len(v), "accuracy": sum(v) / len(v)}
-        for (lo, hi), v in sorted(buckets.items())
-    ]
-
-
-def head_tail(n_train_docs: Sequence[int], correct: Sequence[bool]) -> dict[str, Any]:
-    """Accuracy of the top third (head) and bottom third (tail) of probes by n_train_docs, with the
-    frequency range each covers. Probes are ordered by count, ties by their order in the input."""
-    order = sorted(range(len(n_train_docs)), key=lambda i: (n_train_docs[i], i))
-    third = len(order) // 3
-    if third == 0:
-        return {"head_accuracy": None, "tail_accuracy": None, "head_min_docs": None, "tail_max_docs": None}
-    tail, head = order[:third], order[-third:]
-    return {
-        "head_accuracy": sum(bool(correct[i]) for i in head) / third,
-        "tail_accuracy": sum(bool(correct[i]) for i in tail) / third,
-        "head_min_docs": int(n_train_docs[head[0]]),
-        "tail_max_docs": int(n_train_docs[tail[-1]]),
-        "probes_per_third": third,
-    }
-
-
-def fact_frequencies(
-    facts: pa.Table, mixture_dir: str | Path | None, world_dir: str | Path | None
-) -> list[int]:
-    """n_train_docs per fact probe: the column when it is filled in, else counted over the mixture's rows
-    (repeats count) with the world's `world.probes.count_fact_mentions(ids, world_dir)`."""
-    if "n_train_docs" in facts.column_names and facts.column("n_train_docs").null_count == 0:
-        return [int(n) for n in facts.column("n_train_docs").to_pylist()]
-    if mixture_dir is None or world_dir is None:
-        raise ValueError(
-            "facts: n_train_docs is not filled in and there is no mixture and world to count it from"
-        )
-    from trainers.data import iter_rows, list_shards
-
-    try:
-        from world.probes import count_fact_mentions  # the world generator (issue 7)
-    except ImportError as error:
-        raise ValueError(f"facts: n_train_docs is not filled in and cannot be counted ({error})") from error
-    ids = [row["id"] for row in iter_rows(list_shards(mixture_dir), columns=("id",))]
-    counts = count_fact_mentions(ids, Path(world_dir))
-    if isinstance(counts, pa.Table):
-        counts = dict(zip(counts.column(0).to_pylist(), counts.column(1).to_pylist(), strict=True))
-    key = "fact_id" if "fact_id" in facts.column_names else "probe_id"
-    return [int(counts.get(fact, 0)) for fact in facts.column(key).to_pylist()]
-
-
-# ------------------------------------------------------------------------------------------ the probe
 
 
 def find_probe_files(probes: str | Path) -> tuple[Path | None, Path | None]:
@@ -317,17 +221,20 @@ def run_probes(
     newest_month: str | None = None,
     mixture_dir: str | Path | None = None,
     world_dir: str | Path | None = None,
-    k_tokens: int = 128,
+    k_tokens: int | None = None,
     batch_size: int = 16,
     device: str = "auto",
     normalisation: str = "zscore",
     trim: float = TRIM,
     bucket_base: int = 2,
     length_norm: str = "none",
+    n_boot: int = 1000,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Run the effective-cutoff probe on `versions` and the long-tail probe on `facts` (either may be None)
-    with the model in `model_path`; write cutoff_curve.csv, cutoff.png, longtail.csv, longtail.png,
-    longtail_probes.csv and probe.json into `output_dir`; return what probe.json holds."""
+    with the model in `model_path`; write cutoff_curve.csv, cutoff_resources.csv, cutoff.png, longtail.csv,
+    longtail.png, longtail_probes.csv and probe.json into `output_dir`; return what probe.json holds.
+    `progress(task, done, total)` is told as each part finishes."""
     if versions is None and facts is None:
         raise ValueError("probes: neither versions nor facts given")
     if normalisation not in NORMALISATIONS:
@@ -340,16 +247,41 @@ def run_probes(
         "device": str(lm.device),
         "newest_month": newest_month,
     }
+    tasks = [t for t, given in (("cutoff", versions), ("facts", facts)) if given is not None]
     if versions is not None:
+        method = CurveMethod(normalisation=normalisation, trim=trim)
         result["cutoff"] = _cutoff_probe(
-            lm, versions, output, newest_month, k_tokens, batch_size, normalisation, trim
+            lm, versions, output, newest_month, k_tokens, batch_size, method, n_boot
         )
+        if progress:
+            progress("cutoff", 1, len(tasks))
     if facts is not None:
         result["longtail"] = _longtail_probe(
-            lm, facts, output, mixture_dir, world_dir, batch_size, bucket_base, length_norm
+            lm, facts, output, mixture_dir, world_dir, max(batch_size, 64), bucket_base, length_norm
         )
+        if progress:
+            progress("facts", len(tasks), len(tasks))
     (output / "probe.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
+
+
+def resource_matrix(nll: pa.Table) -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
+    """(resources, months, nll[resource, month], version[resource, month]) from a `version_nll` table:
+    NaN (and version -1) where a resource has no version that month; versions numbered per distinct text."""
+    resources = sorted(set(nll.column("resource").to_pylist()))
+    months = sorted(set(nll.column("month").to_pylist()))
+    row = {r: i for i, r in enumerate(resources)}
+    column = {m: j for j, m in enumerate(months)}
+    values = np.full((len(resources), len(months)), np.nan)
+    versions = np.full((len(resources), len(months)), -1, dtype=np.int64)
+    numbers: dict[tuple[str, str], int] = {}
+    for resource, month, text, score in zip(
+        *(nll.column(c).to_pylist() for c in ("resource", "month", "text", "nll")), strict=True
+    ):
+        i, j = row[resource], column[month]
+        values[i, j] = score
+        versions[i, j] = numbers.setdefault((resource, text), len(numbers))
+    return resources, months, values, versions
 
 
 def _cutoff_probe(
@@ -357,33 +289,82 @@ def _cutoff_probe(
     versions_path: str | Path,
     output: Path,
     newest_month: str | None,
-    k_tokens: int,
+    k_tokens: int | None,
     batch_size: int,
-    normalisation: str,
-    trim: float,
+    method: CurveMethod,
+    n_boot: int,
 ) -> dict[str, Any]:
     drops = DropCounts()
     versions = load_versions(versions_path, drops)
     nll = version_nll(lm, versions, k_tokens, batch_size)
-    curve, dropped = cutoff_curve(nll, normalisation, trim)
+    curve, dropped = cutoff_curve(nll, method.normalisation, method.trim)
     for reason in dropped.values():
         drops.add(f"resource_{reason}")
     cutoff = effective_cutoff(curve)
+    resources, months, values, version_ids = resource_matrix(nll)
+    keep = [i for i, r in enumerate(resources) if r not in dropped]
+    normalised = np.array([_normalised_row(method, values[i]) for i in keep]).reshape(len(keep), len(months))
+    samples = bootstrap_cutoffs(normalised, method, n_boot)
+    interval = None
+    if n_boot and len(keep):
+        low, high = percentile_interval(samples)
+        interval = [months[int(low)], months[int(high)]]
+    newest = _newest_column(months, newest_month)
+    share = share_interval = None
+    best = best_columns(values[keep]) if keep else np.zeros(0, np.int64)
+    if newest is not None and keep:
+        at_newest = newest_version_share(values[keep], version_ids[keep], newest).astype(np.float64)
+        share = float(at_newest.mean())
+        boots = bootstrap_rows(lambda index: float(at_newest[index].mean()), len(keep), n_boot, seed=1)
+        share_interval = list(percentile_interval(boots)) if n_boot else None
     _write_csv(output / "cutoff_curve.csv", curve, ["month", "score", "n_resources", "mean_nll"])
+    _write_csv(
+        output / "cutoff_resources.csv",
+        [{"resource": resources[i], "best_month": months[int(b)]} for i, b in zip(keep, best, strict=True)],
+        ["resource", "best_month"],
+    )
     plot_cutoff(curve, cutoff, newest_month, output / "cutoff.png")
     gap = months_between(cutoff, newest_month) if cutoff and newest_month else None
+    gap_interval = (
+        [months_between(interval[1], newest_month), months_between(interval[0], newest_month)]
+        if interval and newest_month
+        else None
+    )
+    truncated = int(sum(nll.column("truncated").to_pylist()))
     return {
         "versions": str(versions_path),
         "effective_cutoff": cutoff,
+        "interval": interval,  # 95% percentile bootstrap over resources
         "gap_months": gap,  # newest training month minus effective cutoff
+        "gap_interval": gap_interval,
+        "newest_version_share": share,  # resources whose best-fitting version is the newest one
+        "newest_version_share_interval": share_interval,
+        "bootstrap_samples": n_boot,
         "k_tokens": k_tokens,
-        "normalisation": normalisation,
-        "trim": trim,
-        "resources": len(set(nll.column("resource").to_pylist())) - len(dropped),
+        "truncated_versions": truncated,
+        "normalisation": method.normalisation,
+        "trim": method.trim,
+        "resources": len(keep),
         "versions_scored": nll.num_rows,
+        "distinct_texts": len(set(nll.column("text").to_pylist())),
         "months": len(curve),
         "dropped": dict(sorted(drops.counts.items())),
     }
+
+
+def _normalised_row(method: CurveMethod, row: np.ndarray) -> np.ndarray:
+    out = np.full(len(row), np.nan)
+    present = ~np.isnan(row)
+    out[present] = method.normalise(row[present])
+    return out
+
+
+def _newest_column(months: Sequence[str], newest_month: str | None) -> int | None:
+    """The column of the newest training month, or of the last month before it; None when unknown."""
+    if newest_month is None:
+        return None
+    before = [j for j, m in enumerate(months) if m <= newest_month]
+    return before[-1] if before else None
 
 
 def _longtail_probe(
@@ -404,11 +385,23 @@ def _longtail_probe(
             facts.column("answer").to_pylist(), facts.column("distractors").to_pylist(), strict=True
         )
     ]
-    scores = score_choices(lm, facts.column("prompt").to_pylist(), choices, batch_size, length_norm)
+    swaps = (
+        facts.column("swap_prompts").to_pylist()
+        if "swap_prompts" in facts.column_names
+        else [[] for _ in choices]
+    )
+    prompts = facts.column("prompt").to_pylist()
+    scores, baseline_scores, raw = calibrated_scores(lm, prompts, swaps, choices, batch_size, length_norm)
     correct = [is_correct(s) for s in scores]
-    buckets = accuracy_by_bucket(counts, correct, bucket_base)
-    chance = float(np.mean([1.0 / len(c) for c in choices])) if choices else None
-    _write_csv(output / "longtail.csv", buckets, ["bucket", "lo", "hi", "n_probes", "accuracy"])
+    baseline = [None if b is None else is_correct(b) for b in baseline_scores]
+    chances = [1.0 / len(c) for c in choices]
+    buckets = accuracy_by_bucket(counts, correct, bucket_base, chances, baseline)
+    raw_buckets = accuracy_by_bucket(counts, [is_correct(s) for s in raw], bucket_base)
+    for bucket, uncalibrated in zip(buckets, raw_buckets, strict=True):
+        bucket["raw_accuracy"] = uncalibrated["accuracy"]
+    chance = float(np.mean(chances)) if choices else None
+    columns = ["bucket", "lo", "hi", "n_probes", "accuracy", "low", "high", "chance", "baseline"]
+    _write_csv(output / "longtail.csv", buckets, [*columns, "baseline_low", "baseline_high", "raw_accuracy"])
     ids = (
         facts.column("probe_id").to_pylist()
         if "probe_id" in facts.column_names
@@ -430,12 +423,12 @@ def _longtail_probe(
     return {
         "facts": str(facts_path),
         "n_probes": len(correct),
-        "accuracy": sum(correct) / len(correct) if correct else None,
         "chance": chance,
+        "calibrated": any(swaps),
         "length_norm": length_norm,
         "bucket_base": bucket_base,
         "buckets": buckets,
-        **head_tail(counts, correct),
+        **longtail_summary(buckets, counts, correct),
         "accuracy_by_lang": {k: sum(v) / len(v) for k, v in sorted(by_lang.items())},
     }
 

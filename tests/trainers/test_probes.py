@@ -13,20 +13,16 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.trainers.conftest import MONTHS, TRAIN_MONTH, month_of, wiki_pages
+from trainers.longtail import accuracy_by_bucket, frequency_bucket, head_tail, is_correct, score_choices
 from trainers.probes import (
     DropCounts,
-    accuracy_by_bucket,
     cutoff_curve,
     effective_cutoff,
     find_probe_files,
-    frequency_bucket,
-    head_tail,
-    is_correct,
     load_lm,
     load_versions,
     normalise_per_resource,
     run_probes,
-    score_choices,
     token_logprobs,
 )
 
@@ -147,10 +143,16 @@ def test_find_probe_files(tmp_path: Path) -> None:
 def test_effective_cutoff_of_a_model_trained_on_one_month(
     month_run: Path, versions_file: Path, tmp_path: Path
 ) -> None:
-    result = run_probes(month_run, tmp_path, versions=versions_file, newest_month="2020-04", k_tokens=64)
+    result = run_probes(month_run, tmp_path, versions=versions_file, newest_month="2020-04")
     cutoff = result["cutoff"]
     assert cutoff["effective_cutoff"] == f"2020-{TRAIN_MONTH + 1:02d}" == "2020-04"
     assert cutoff["gap_months"] == 0
+    # ... inside its bootstrap interval over resources; and resource by resource, the trained version is the
+    # best fit far more often than chance (1 in MONTHS), its interval clear of chance (measured 0.42)
+    low, high = cutoff["interval"]
+    assert low <= "2020-04" <= high and cutoff["gap_interval"][0] >= 0
+    share_low, share_high = cutoff["newest_version_share_interval"]
+    assert share_low <= cutoff["newest_version_share"] <= share_high and share_low > 1 / MONTHS
     assert cutoff["months"] == MONTHS
     assert cutoff["resources"] + sum(cutoff["dropped"].values()) == len(wiki_pages())
     with (tmp_path / "cutoff_curve.csv").open() as handle:
@@ -230,6 +232,10 @@ def test_long_tail_accuracy_of_a_model_that_saw_half_the_facts(fact_run, tmp_pat
     assert (result["head_min_docs"], result["tail_max_docs"]) == (8, 0)
     assert result["head_accuracy"] > result["tail_accuracy"]
     assert result["chance"] == pytest.approx(0.25)
+    # facts it never saw are answered at chance: 0.25 lies in the 0 bucket's 95% interval
+    assert buckets["0"]["low"] <= buckets["0"]["chance"] <= buckets["0"]["high"]
+    assert result["zero_exposure_at_chance"] and result["bucket_rank_correlation"] == pytest.approx(1.0)
+    assert not result["calibrated"]  # cloze probes without swap prompts are scored raw
     assert (tmp_path / "longtail.png").exists()
     with (tmp_path / "longtail.csv").open() as handle:
         assert [r["bucket"] for r in csv.DictReader(handle)] == ["0", "8-15"]
@@ -250,3 +256,19 @@ def test_score_choices_sums_the_continuation_log_probs(month_run: Path) -> None:
     assert per_char == pytest.approx([s / len(o) for s, o in zip(scores, options, strict=True)], abs=1e-4)
     with pytest.raises(ValueError, match=r"^length_norm:"):
         score_choices(lm, [prompt], [options], length_norm="tokens")
+
+
+def test_calibration_subtracts_the_swapped_subjects_and_keeps_the_last_as_baseline(month_run: Path) -> None:
+    from trainers.longtail import calibrated_scores
+
+    lm = load_lm(month_run, device="cpu")
+    prompts = ["the economy of", "history of the"]
+    swaps = [["the music of", "the people of", "the river of"], []]
+    choices = [["india", "france", "brazil"], ["world", "city"]]
+    calibrated, baseline, raw = calibrated_scores(lm, prompts, swaps, choices)
+    plain = score_choices(lm, prompts + swaps[0], [choices[0], choices[1], *[choices[0]] * 3])
+    assert raw[0] == pytest.approx(plain[0]) and raw[1] == pytest.approx(plain[1])
+    prior = np.mean([plain[2], plain[3]], axis=0)  # all swapped prompts but the last calibrate
+    assert calibrated[0] == pytest.approx((np.array(plain[0]) - prior).tolist())
+    assert baseline[0] == pytest.approx((np.array(plain[4]) - prior).tolist())
+    assert calibrated[1] == pytest.approx(plain[1]) and baseline[1] is None  # no swaps: raw, no baseline

@@ -1,0 +1,70 @@
+"""Spreads for the measurements: binomial intervals of accuracies, percentile bootstraps, and rank
+correlation. Pure NumPy, so the probe, the audit and the experiment's summaries all use the same ones."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+Z95 = 1.959963984540054  # the standard normal's 97.5% quantile
+
+
+def wilson_interval(successes: int, trials: int, z: float = Z95) -> tuple[float, float] | None:
+    """The Wilson score interval of a binomial proportion (95% by default); None for no trials. Unlike the
+    normal approximation it stays inside [0, 1] and is sound for accuracies near 0 or 1 and small buckets."""
+    if trials <= 0:
+        return None
+    if not 0 <= successes <= trials:
+        raise ValueError(f"successes {successes} out of range for {trials} trials")
+    p = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denominator
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def percentile_interval(samples: Sequence[float] | np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """The central `level` interval of bootstrap `samples` (nearest observed values, so months stay months)."""
+    if not 0 < level < 1:
+        raise ValueError(f"level {level!r}: expected a probability in (0, 1)")
+    values = np.asarray(samples, dtype=np.float64)
+    values = values[~np.isnan(values)]
+    if len(values) == 0:
+        return math.nan, math.nan
+    low, high = np.quantile(values, [(1 - level) / 2, (1 + level) / 2], method="nearest")
+    return float(low), float(high)
+
+
+def bootstrap_rows(
+    statistic: Callable[[np.ndarray], float], rows: int, n_boot: int = 1000, seed: int = 0
+) -> np.ndarray:
+    """`statistic(index)` over `n_boot` resamples, with replacement, of `rows` row indices (e.g. resources):
+    the percentile bootstrap's samples. Seeded, so a measurement's interval is reproducible."""
+    rng = np.random.default_rng(seed)
+    return np.array([statistic(rng.integers(0, rows, rows)) for _ in range(n_boot)], dtype=np.float64)
+
+
+def spearman(x: Sequence[float], y: Sequence[float]) -> float:
+    """Spearman's rank correlation (average ranks for ties); NaN with fewer than two points or a constant
+    series."""
+    a, b = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if len(a) != len(b):
+        raise ValueError(f"x has {len(a)} values, y {len(b)}")
+    if len(a) < 2:
+        return math.nan
+    ra, rb = _ranks(a), _ranks(b)
+    if ra.std() == 0 or rb.std() == 0:
+        return math.nan
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    order = np.argsort(values, kind="stable")
+    ranks = np.empty(len(values), dtype=np.float64)
+    ranks[order] = np.arange(len(values), dtype=np.float64)
+    for value in np.unique(values):  # ties share their average rank
+        tied = values == value
+        ranks[tied] = ranks[tied].mean()
+    return ranks

@@ -1,0 +1,65 @@
+"""Intervals and rank correlation: exact values, edge cases and bad input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from analysis.cutoff import CurveMethod, best_columns, bootstrap_cutoffs, newest_version_share
+from analysis.intervals import bootstrap_rows, percentile_interval, spearman, wilson_interval
+
+
+def test_wilson_interval_matches_the_formula_and_stays_in_range() -> None:
+    low, high = wilson_interval(20, 100)
+    # Wilson's interval for 20/100 at 95% (e.g. statsmodels' proportion_confint(method="wilson"))
+    assert (low, high) == pytest.approx((0.1333, 0.2888), abs=1e-4)
+    assert wilson_interval(0, 10)[0] == 0.0 and wilson_interval(10, 10)[1] == pytest.approx(1.0)
+    assert wilson_interval(0, 0) is None
+    with pytest.raises(ValueError, match="out of range"):
+        wilson_interval(11, 10)
+
+
+def test_spearman_equals_scipy_with_ties() -> None:
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 5, 40), rng.normal(size=40)
+    assert spearman(x, y) == pytest.approx(stats.spearmanr(x, y).statistic)
+    assert math.isnan(spearman([1], [2])) and math.isnan(spearman([1, 1, 1], [1, 2, 3]))
+    with pytest.raises(ValueError, match="values"):
+        spearman([1, 2], [1])
+
+
+def test_percentile_interval_and_bootstrap_are_seeded() -> None:
+    values = np.arange(100.0)
+    boots = bootstrap_rows(lambda index: float(values[index].mean()), 100, n_boot=500, seed=3)
+    assert np.array_equal(boots, bootstrap_rows(lambda index: float(values[index].mean()), 100, 500, 3))
+    low, high = percentile_interval(boots)
+    assert low < 49.5 < high and high - low < 15
+    assert percentile_interval([1.0, float("nan"), 2.0, 3.0], 0.5) == (1.0, 3.0)
+    with pytest.raises(ValueError, match="level"):
+        percentile_interval([1.0], 1.5)
+
+
+def test_cutoff_bootstrap_is_narrow_for_agreeing_resources_and_wide_for_a_flat_curve() -> None:
+    rng = np.random.default_rng(1)
+    sharp = rng.normal(0, 0.1, (60, 12))
+    sharp[:, 7] -= 3  # every resource fits month 7 best
+    flat = rng.normal(0, 1, (60, 12))  # no month stands out
+    method = CurveMethod()
+    sharp_samples = bootstrap_cutoffs(sharp, method, 300)
+    flat_samples = bootstrap_cutoffs(flat, method, 300)
+    assert set(sharp_samples.tolist()) == {7.0}
+    low, high = percentile_interval(flat_samples)
+    assert high - low >= 5
+
+
+def test_newest_version_share_asks_each_resource_for_its_best_version() -> None:
+    values = np.array([[3.0, 1.0, 1.0, 2.0], [1.0, 2.0, 3.0, 4.0], [np.nan, 5.0, 4.0, 4.0]])
+    versions = np.array([[0, 1, 1, 2], [3, 3, 4, 5], [-1, 6, 7, 7]])
+    assert best_columns(values).tolist() == [1, 0, 2]
+    # newest month = column 2: resource 0's best (column 1) is the same text as column 2; resource 1's is
+    # older; resource 2 fits its newest version best.
+    assert newest_version_share(values, versions, 2).tolist() == [True, False, True]
+    assert best_columns(np.full((1, 3), np.nan)).tolist() == [-1]

@@ -1,0 +1,223 @@
+"""The long-tail probe: does a model know facts in proportion to how often its training data stated them?
+
+A fact probe is a prompt (the fact's sentence up to its value), the correct value and distractors. Each
+candidate is scored by the log-likelihood of its tokens after the prompt (the sum of token log-probs: the
+log-probability of the whole string, which does not depend on how a tokenizer cuts it; `length_norm="chars"`
+divides by the candidate's characters instead).
+
+Calibration. A model may prefer a candidate for reasons that have nothing to do with the subject: the string
+is frequent in training, or its format fits the sentence. Where a probe carries `swap_prompts` (the same
+sentence about other subjects, none of which ever held any candidate), each candidate's score is its
+log-likelihood after the prompt minus its mean log-likelihood after the swapped prompts kept for calibration
+(all but the last): the pointwise mutual information between the subject and the value, in nats. The last
+swapped prompt is the subject-swapped baseline: the same calibrated rule applied to a subject that has none
+of the candidates, which a model can only answer at chance. Probes without swap prompts are scored raw.
+
+A probe is correct when the correct value scores strictly above every distractor (a tie counts as wrong).
+Accuracy is reported per log-spaced bucket of n_train_docs (training rows stating the fact's subject, relation
+and value: 0, 1, 2-3, 4-7, ... for base 2) with a 95% Wilson interval, beside the bucket's chance (the mean of
+1 / candidates) and its baseline, and the rank correlation of bucket accuracy with bucket order; and for the
+head and tail thirds of probes by n_train_docs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from analysis.intervals import spearman, wilson_interval
+from trainers.data import iter_rows, list_shards
+from trainers.scoring import LoadedLM, encode, token_logprobs
+from world.probes import count_fact_mentions
+
+LENGTH_NORMS = ("none", "chars")
+
+
+def score_choices(
+    lm: LoadedLM,
+    prompts: Sequence[str],
+    choices: Sequence[Sequence[str]],
+    batch_size: int = 16,
+    length_norm: str = "none",
+) -> list[list[float]]:
+    """For each prompt, the log-likelihood (nats) of each of its choices as the continuation: the sum of the
+    choice's token log-probs after the prompt (or that sum per character with `length_norm="chars"`).
+    The choice follows the prompt after exactly one space, which starts the choice's first token (where
+    byte-level BPE puts it), so every choice is scored after the same context tokens."""
+    if length_norm not in LENGTH_NORMS:
+        raise ValueError(f"length_norm: unknown {length_norm!r} (choose from {', '.join(LENGTH_NORMS)})")
+    contexts, continuations = [], []
+    for prompt, options in zip(prompts, choices, strict=True):
+        for option in options:
+            contexts.append(prompt.rstrip(" "))
+            continuations.append(" " + option.lstrip(" "))
+    context_ids = encode(lm, contexts)
+    option_ids = encode(lm, continuations)
+    sequences, starts = [], []
+    for ctx, opt in zip(context_ids, option_ids, strict=True):
+        room = lm.max_len - len(lm.context) - len(opt)
+        if room < 1:
+            raise ValueError(f"a choice of {len(opt)} tokens does not fit the model's {lm.max_len} positions")
+        ctx = ctx[-room:]  # keep the end of a long prompt: it is what the answer follows
+        sequences.append(lm.context + ctx + opt)
+        starts.append(max(1, len(lm.context) + len(ctx)))
+    logprobs = token_logprobs(lm, sequences, starts, batch_size)
+    scores = [float(lp.sum()) for lp in logprobs]
+    if length_norm == "chars":
+        scores = [s / max(1, len(c.strip())) for s, c in zip(scores, continuations, strict=True)]
+    out, i = [], 0
+    for options in choices:
+        out.append(scores[i : i + len(options)])
+        i += len(options)
+    return out
+
+
+def calibrated_scores(
+    lm: LoadedLM,
+    prompts: Sequence[str],
+    swaps: Sequence[Sequence[str]],
+    choices: Sequence[Sequence[str]],
+    batch_size: int = 16,
+    length_norm: str = "none",
+) -> tuple[list[list[float]], list[list[float] | None], list[list[float]]]:
+    """(calibrated scores, subject-swapped baseline scores, raw scores) per probe (see the module doc). A
+    probe with fewer than two swapped prompts has no baseline (None), and with none is not calibrated."""
+    flat_prompts, flat_choices, owner = list(prompts), list(choices), list(range(len(prompts)))
+    for i, (others, options) in enumerate(zip(swaps, choices, strict=True)):
+        flat_prompts += list(others)
+        flat_choices += [options] * len(others)
+        owner += [i] * len(others)
+    scored = score_choices(lm, flat_prompts, flat_choices, batch_size, length_norm)
+    raw = scored[: len(prompts)]
+    swapped: list[list[list[float]]] = [[] for _ in prompts]
+    for i, row in zip(owner[len(prompts) :], scored[len(prompts) :], strict=True):
+        swapped[i].append(row)
+    calibrated: list[list[float]] = []
+    baseline: list[list[float] | None] = []
+    for own, others in zip(raw, swapped, strict=True):
+        if not others:
+            calibrated.append(own)
+            baseline.append(None)
+            continue
+        reference = others[:-1] if len(others) > 1 else others
+        prior = np.mean(np.asarray(reference), axis=0)
+        calibrated.append((np.asarray(own) - prior).tolist())
+        baseline.append((np.asarray(others[-1]) - prior).tolist() if len(others) > 1 else None)
+    return calibrated, baseline, raw
+
+
+def is_correct(scores: Sequence[float]) -> bool:
+    """Whether the first score (the correct answer's) is strictly above all the others."""
+    return all(scores[0] > s for s in scores[1:])
+
+
+def frequency_bucket(n: int, base: int = 2) -> tuple[int, int]:
+    """The log-spaced bucket [lo, hi] holding count `n`: [0, 0], [1, base-1], [base, base^2-1], ..."""
+    if n < 0:
+        raise ValueError(f"n_train_docs: must be >= 0, got {n}")
+    if base < 2:
+        raise ValueError(f"bucket_base: must be at least 2, got {base}")
+    if n == 0:
+        return 0, 0
+    lo = 1
+    while lo * base <= n:
+        lo *= base
+    return lo, lo * base - 1
+
+
+def bucket_label(lo: int, hi: int) -> str:
+    return str(lo) if lo == hi else f"{lo}-{hi}"
+
+
+def accuracy_by_bucket(
+    n_train_docs: Sequence[int],
+    correct: Sequence[bool],
+    base: int = 2,
+    chance: Sequence[float] | None = None,
+    baseline: Sequence[bool | None] | None = None,
+) -> list[dict[str, Any]]:
+    """Per frequency bucket, ascending: label, lo, hi, probes, accuracy (0..1) with its 95% Wilson interval
+    (`low`, `high`), and, when given, the bucket's chance (mean of the per-probe chances) and the accuracy
+    of the subject-swapped baseline with its interval."""
+    buckets: dict[tuple[int, int], list[int]] = {}
+    for i, n in enumerate(n_train_docs):
+        buckets.setdefault(frequency_bucket(int(n), base), []).append(i)
+    rows = []
+    for (lo, hi), index in sorted(buckets.items()):
+        hits = sum(bool(correct[i]) for i in index)
+        low, high = wilson_interval(hits, len(index))
+        row: dict[str, Any] = {
+            "bucket": bucket_label(lo, hi),
+            "lo": lo,
+            "hi": hi,
+            "n_probes": len(index),
+            "accuracy": hits / len(index),
+            "low": low,
+            "high": high,
+        }
+        if chance is not None:
+            row["chance"] = float(np.mean([chance[i] for i in index]))
+        if baseline is not None:
+            known = [bool(baseline[i]) for i in index if baseline[i] is not None]
+            if known:
+                row["baseline"] = sum(known) / len(known)
+                row["baseline_low"], row["baseline_high"] = wilson_interval(sum(known), len(known))
+        rows.append(row)
+    return rows
+
+
+def head_tail(n_train_docs: Sequence[int], correct: Sequence[bool]) -> dict[str, Any]:
+    """Accuracy of the top third (head) and bottom third (tail) of probes by n_train_docs, with the
+    frequency range each covers. Probes are ordered by count, ties by their order in the input."""
+    order = sorted(range(len(n_train_docs)), key=lambda i: (n_train_docs[i], i))
+    third = len(order) // 3
+    if third == 0:
+        return {"head_accuracy": None, "tail_accuracy": None, "head_min_docs": None, "tail_max_docs": None}
+    tail, head = order[:third], order[-third:]
+    return {
+        "head_accuracy": sum(bool(correct[i]) for i in head) / third,
+        "tail_accuracy": sum(bool(correct[i]) for i in tail) / third,
+        "head_min_docs": int(n_train_docs[head[0]]),
+        "tail_max_docs": int(n_train_docs[tail[-1]]),
+        "probes_per_third": third,
+    }
+
+
+def fact_frequencies(
+    facts: pa.Table, mixture_dir: str | Path | None, world_dir: str | Path | None
+) -> list[int]:
+    """n_train_docs per fact probe: the column when it is filled in, else counted over the mixture's rows
+    (repeats count) with the world's `world.probes.count_fact_mentions(ids, world_dir)`."""
+    if "n_train_docs" in facts.column_names and facts.column("n_train_docs").null_count == 0:
+        return [int(n) for n in facts.column("n_train_docs").to_pylist()]
+    if mixture_dir is None or world_dir is None:
+        raise ValueError(
+            "facts: n_train_docs is not filled in and there is no mixture and world to count it from"
+        )
+    ids = [row["id"] for row in iter_rows(list_shards(mixture_dir), columns=("id",))]
+    counts = count_fact_mentions(ids, Path(world_dir))
+    key = "fact_id" if "fact_id" in facts.column_names else "probe_id"
+    return [int(counts.get(fact, 0)) for fact in facts.column(key).to_pylist()]
+
+
+def longtail_summary(
+    buckets: Sequence[Mapping[str, Any]], counts: Sequence[int], correct: Sequence[bool]
+) -> dict[str, Any]:
+    """The probe's headline figures: accuracy with its interval, whether the 0-exposure bucket is within
+    its interval of chance, and the rank correlation of bucket accuracy with bucket order."""
+    hits = sum(bool(c) for c in correct)
+    interval = wilson_interval(hits, len(correct))
+    zero = next((b for b in buckets if b["hi"] == 0), None)
+    return {
+        "accuracy": hits / len(correct) if correct else None,
+        "accuracy_interval": list(interval) if interval else None,
+        "zero_exposure_at_chance": (
+            bool(zero["low"] <= zero["chance"] <= zero["high"]) if zero and "chance" in zero else None
+        ),
+        "bucket_rank_correlation": spearman(range(len(buckets)), [b["accuracy"] for b in buckets]),
+        **head_tail(counts, correct),
+    }
