@@ -1,29 +1,39 @@
-"""`chronomix experiment GRID.yaml`: one model per mixture spec (same seed, budget and model), each probed for
-effective cutoff and long-tail accuracy, and one table of all of them.
+"""`chronomix experiment GRID.yaml`: one model per mixture spec and replicate, each probed for effective cutoff
+and long-tail accuracy, its cutoff also predicted from its training rows by the audit's predictor, and one
+table of all of them with a summary per cell.
 
 A grid file:
 
 ```yaml
 input: ../out/demo/dedup           # dated, deduplicated documents (dedup --keep all: flags, nothing dropped)
 world: ../out/demo/world           # probes/ and truth/ of a synthetic world (or give `probes:` alone)
-seeds: [0, 1, 2]
 mixtures:                          # name -> mixture spec (pipelines/mixtures/*.yaml)
   raw: mixtures/raw.yaml
   keep_newest: mixtures/keep_newest.yaml
-train: {preset: tiny, tokens: 2000000, seq_len: 128, batch_size: 16}
+seeds: [0, 1, 2]                   # shorthand: mixture and initialisation seeds alike
+train: {preset: tiny, tokens: 1500000, seq_len: 256, batch_size: 16}
 probe: {batch_size: 32}
 ```
 
-For every seed and mixture it runs three stages (jobs/runner.py), a `mix` into `mixtures/<name>-s<seed>` (the
-mixture, built with that seed), a `train` into `runs/<name>-s<seed>` (the model) and a `probe` into its
-`probe/`; then writes `experiments.md`, `experiments.csv` and `cutoff_curves.png`. A rerun skips the stages
-complete with the same parameters and inputs, and a training run interrupted mid-way resumes from its
-checkpoint (the runner's one resume rule).
+Seeds are separate axes: `mixture_seeds` (how the mixture samples documents) and `init_seeds` (the model's
+initialisation and data order), and, with `worlds`, `world_seeds`. Instead of `input` and `world`, a grid may
+name `worlds` (name -> WorldConfig overrides of the `world_preset`): every world of every world seed is then
+generated, ingested, dated against its own reference versions and deduplicated (keep all) under
+`worlds/<name>-w<seed>/`, and every mixture is built on each. Replicates pair the i-th seed of every axis
+(`replicates: paired`, the default; all axes of equal length) or cross them (`replicates: crossed`).
+
+For every replicate and mixture it runs (jobs/runner.py) a `mix`, a `train` and a `probe` stage, then
+predicts the run's cutoff from its mixture (trainers/predict.py, against the probed resources' versions);
+then writes `experiments.md/.csv/.json`, `cutoff_curves.png`, and `summary.md/.json` (trainers/grid_summary.py:
+per cell the cutoff gaps with intervals over replicates, paired contrasts, long-tail checks and the audit's
+predicted-against-measured validation). A rerun skips the stages complete with the same parameters and inputs,
+and a training run interrupted mid-way resumes from its checkpoint (the runner's one resume rule).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -40,6 +50,8 @@ from jobs.options import Conf, Master, spark_options
 from jobs.registry import stage
 from jobs.runner import StageSpec, run_command, run_stages
 from mixers.spec import SpecError, load_spec
+from trainers.grid_summary import summarise_grid, write_summary
+from trainers.predict import predict_mixture_cutoff
 from trainers.probes import find_probe_files
 from trainers.report import write_report
 from trainers.train import TrainConfig
@@ -49,19 +61,29 @@ console = Console(width=None if Console().is_terminal else 160)
 PROBE_SETTINGS = ("k_tokens", "batch_size", "normalisation", "length_norm", "bucket_base", "device")
 
 
+REPLICATES = ("paired", "crossed")
+
+
 @dataclass(frozen=True)
 class ExperimentParams(StageParams):
     """An experiment grid (see the module doc): `chronomix experiment`'s grid file and the `experiment`
     stage kind's keys. Paths are absolute once loaded."""
 
-    input: list[str]
     mixtures: dict[str, str]
     output: str
+    input: list[str] = field(default_factory=list)
     world: str | None = None
     probes: str | None = None
+    worlds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    world_preset: str = "tiny"
+    world_seeds: list[int] = field(default_factory=lambda: [0])
     seeds: list[int] = field(default_factory=lambda: [0])
+    mixture_seeds: list[int] | None = None
+    init_seeds: list[int] | None = None
+    replicates: str = "paired"
     train: dict[str, Any] = field(default_factory=dict)
     probe: dict[str, Any] = field(default_factory=dict)
+    predict: bool = True
     overwrite: bool = False
 
     @classmethod
@@ -83,6 +105,15 @@ def load_grid(path: Path, output: Path) -> ExperimentParams:
     return grid_from_dict(data, path.parent, output=str(output))
 
 
+def _seed_list(data: dict[str, Any], name: str, default: list[int] | None) -> list[int] | None:
+    seeds = data.get(name, default)
+    if seeds is None:
+        return None
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
+        raise UsageError(f"grid field {name!r}: expected a list of non-negative integers")
+    return seeds
+
+
 def grid_from_dict(data: dict[str, Any], base: Path, **runner: Any) -> ExperimentParams:
     """The grid of `data` (a grid file's mapping), relative paths resolved against `base`."""
     allowed = {f.name for f in dataclasses.fields(ExperimentParams)} - {"output", "overwrite"}
@@ -91,9 +122,15 @@ def grid_from_dict(data: dict[str, Any], base: Path, **runner: Any) -> Experimen
         raise UsageError(
             f"grid field {sorted(unknown)[0]!r}: unknown (expected {', '.join(sorted(allowed))})"
         )
-    for required in ("input", "mixtures"):
-        if required not in data:
-            raise UsageError(f"grid field {required!r}: required")
+    if "mixtures" not in data:
+        raise UsageError("grid field 'mixtures': required")
+    worlds = data.get("worlds") or {}
+    if not isinstance(worlds, dict) or not all(isinstance(v, dict | None) for v in worlds.values()):
+        raise UsageError("grid field 'worlds': expected a mapping of name -> world config overrides")
+    if not worlds and "input" not in data:
+        raise UsageError("grid field 'input': required when no 'worlds' are given")
+    if worlds and ("input" in data or "world" in data):
+        raise UsageError("grid field 'input': give either 'worlds' (built here) or 'input' and 'world'")
 
     def absolute(value: str) -> str:
         return value if "://" in value or Path(value).is_absolute() else str((base / value).resolve())
@@ -101,10 +138,9 @@ def grid_from_dict(data: dict[str, Any], base: Path, **runner: Any) -> Experimen
     mixtures = data["mixtures"]
     if not isinstance(mixtures, dict) or not mixtures:
         raise UsageError("grid field 'mixtures': expected a mapping of name -> spec file")
-    inputs = data["input"] if isinstance(data["input"], list) else [data["input"]]
-    seeds = data.get("seeds", [0])
-    if not isinstance(seeds, list) or not all(isinstance(s, int) and s >= 0 for s in seeds) or not seeds:
-        raise UsageError("grid field 'seeds': expected a list of non-negative integers")
+    raw_inputs = data.get("input", [])
+    inputs = raw_inputs if isinstance(raw_inputs, list) else [raw_inputs]
+    seeds = _seed_list(data, "seeds", [0])
     train_settings = dict(data.get("train") or {})
     bad = set(train_settings) - ({f.name for f in dataclasses.fields(TrainConfig)} - {"seed"})
     if bad:
@@ -113,67 +149,179 @@ def grid_from_dict(data: dict[str, Any], base: Path, **runner: Any) -> Experimen
     bad = set(probe_settings) - set(PROBE_SETTINGS)
     if bad:
         raise UsageError(f"grid field 'probe.{sorted(bad)[0]}': unknown probe setting")
+    replicates = data.get("replicates", "paired")
+    if replicates not in REPLICATES:
+        raise UsageError(f"grid field 'replicates': {replicates!r} is not one of {', '.join(REPLICATES)}")
     world = absolute(data["world"]) if data.get("world") else None
     probes = absolute(data["probes"]) if data.get("probes") else (f"{world}/probes" if world else None)
-    if probes is None:
+    if probes is None and not worlds:
         raise UsageError("grid field 'probes': required when no 'world' is given")
     return ExperimentParams(
         input=[absolute(str(i)) for i in inputs],
         mixtures={str(k): absolute(str(v)) for k, v in mixtures.items()},
         world=world,
         probes=probes,
-        seeds=seeds,
+        worlds={str(k): dict(v or {}) for k, v in worlds.items()},
+        world_preset=str(data.get("world_preset", "tiny")),
+        world_seeds=_seed_list(data, "world_seeds", [0]) or [0],
+        seeds=seeds or [0],
+        mixture_seeds=_seed_list(data, "mixture_seeds", None),
+        init_seeds=_seed_list(data, "init_seeds", None),
+        replicates=replicates,
         train=train_settings,
         probe=probe_settings,
+        predict=bool(data.get("predict", True)),
         output=str(runner.get("output", "")),
         overwrite=bool(runner.get("overwrite", False)),
     )
 
 
 @dataclass(frozen=True)
+class Replicate:
+    """One draw of the grid's seeds: the world (None: the grid's own input) and the mixture and
+    initialisation seeds."""
+
+    world: str | None
+    world_seed: int | None
+    mixture_seed: int
+    init_seed: int
+
+    def key(self, mixture: str) -> str:
+        """The run's folder name under runs/ (`raw-s0` when one seed drives both mixture and model)."""
+        seeds = (
+            f"s{self.mixture_seed}"
+            if self.mixture_seed == self.init_seed
+            else f"m{self.mixture_seed}-i{self.init_seed}"
+        )
+        run = f"{mixture}-{seeds}"
+        return run if self.world is None else f"{self.world}-w{self.world_seed}/{run}"
+
+
+def replicates(params: ExperimentParams) -> list[Replicate]:
+    """The grid's replicates (see the module doc); UsageError when paired axes differ in length."""
+    mixture_seeds = params.mixture_seeds or params.seeds
+    init_seeds = params.init_seeds or params.seeds
+    worlds: list[tuple[str | None, int | None]] = [(None, None)]
+    axes: list[list[Any]] = [mixture_seeds, init_seeds]
+    if params.worlds:
+        axes.insert(0, params.world_seeds)
+    if params.replicates == "paired":
+        if len({len(a) for a in axes}) != 1:
+            raise UsageError(
+                "grid field 'replicates': paired seeds need axes of one length "
+                f"(got {', '.join(str(len(a)) for a in axes)}); use replicates: crossed"
+            )
+        draws = list(zip(*axes, strict=True))
+    else:
+        draws = list(itertools.product(*axes))
+    out = []
+    for draw in draws:
+        if params.worlds:
+            world_seed, mixture_seed, init_seed = draw
+            worlds = [(name, world_seed) for name in params.worlds]
+        else:
+            mixture_seed, init_seed = draw
+        out += [Replicate(w, ws, mixture_seed, init_seed) for w, ws in worlds]
+    return out
+
+
+@dataclass(frozen=True)
 class ExperimentPlan:
     params: ExperimentParams
     stages: list[StageSpec]
-    runs: dict[str, Path]  # run key (<mixture>-s<seed>) -> its run directory
+    runs: dict[str, Path]  # run key -> its run directory
+    meta: dict[str, dict[str, Any]]  # run key -> world, seeds, mixture and the reference it is predicted on
+
+
+def world_stages(params: ExperimentParams, name: str, seed: int) -> tuple[list[StageSpec], str, str]:
+    """world -> ingest -> date -> dedup (keep all) for one world and seed; returns the stages, the
+    deduplicated documents and the world folder."""
+    root = Path(params.output) / "worlds" / f"{name}-w{seed}"
+    world, ingest, date, dedup = (stage(k) for k in ("world", "ingest", "date", "dedup"))
+    key = f"{name}-w{seed}"
+    overrides = dict(params.worlds[name])
+    preset = str(overrides.pop("preset", params.world_preset))
+    world_params = world.params(str(root / "world"), preset=preset, seed=seed, overrides=overrides)
+    ingest_params = ingest.params(
+        [str(root / "world" / "dumps")], str(root / "ingest"), added="2024-01-01T00:00:00Z"
+    )
+    date_params = date.params(
+        [str(root / "ingest")],
+        str(root / "dated"),
+        reference=str(root / "world" / "probes" / "reference.parquet"),
+    )
+    dedup_params = dedup.params([str(root / "dated")], str(root / "dedup"), keep="all")
+    specs = [
+        _spec(f"world {key}", world, world_params),
+        _spec(f"ingest {key}", ingest, ingest_params, needs=[f"world {key}"]),
+        _spec(f"date {key}", date, date_params, needs=[f"ingest {key}", f"world {key}"]),
+        _spec(f"dedup {key}", dedup, dedup_params, needs=[f"date {key}"]),
+    ]
+    return specs, str(root / "dedup"), str(root / "world")
 
 
 def check(params: ExperimentParams) -> ExperimentPlan:
     """Every mixture spec, the training settings and the probe files, checked before anything runs; and the
-    mix, train and probe stages of every (seed, mixture)."""
+    stages of every world, and the mix, train and probe stages of every replicate and mixture."""
     for name, path in params.mixtures.items():
         try:
             load_spec(path)
         except SpecError as error:
             raise UsageError(f"grid mixture {name!r} ({path}): {error}") from None
-    try:
-        find_probe_files(params.probes)
-    except FileNotFoundError as error:
-        raise UsageError(f"grid field 'probes': {error}") from None
+    if not params.worlds:
+        try:
+            find_probe_files(str(params.probes))
+        except FileNotFoundError as error:
+            raise UsageError(f"grid field 'probes': {error}") from None
     output = Path(params.output)
     mix, train, probe = stage("mix"), stage("train"), stage("probe")
     stages: list[StageSpec] = []
     runs: dict[str, Path] = {}
-    for seed in params.seeds:
+    meta: dict[str, dict[str, Any]] = {}
+    built: dict[tuple[str, int], tuple[str, str]] = {}
+    for replicate in replicates(params):
+        inputs, world_dir, probes = params.input, params.world, params.probes
+        needs_world: list[str] = []
+        if replicate.world is not None:
+            where = (replicate.world, int(replicate.world_seed or 0))
+            if where not in built:
+                specs, dedup_dir, world_root = world_stages(params, *where)
+                stages += specs
+                built[where] = (dedup_dir, world_root)
+            dedup_dir, world_dir = built[where]
+            inputs, probes = [dedup_dir], f"{world_dir}/probes"
+            needs_world = [f"dedup {where[0]}-w{where[1]}"]
         for name, spec in params.mixtures.items():
-            key = f"{name}-s{seed}"
+            key = replicate.key(name)
             mixture_dir, run_dir = output / "mixtures" / key, output / "runs" / key
-            settings = {"tokens": TrainConfig.tokens, **params.train, "seed": seed}
+            settings = {"tokens": TrainConfig.tokens, **params.train, "seed": replicate.init_seed}
             train_params = train.params(mixture=str(mixture_dir), output=str(run_dir), **settings)
             train.check(train_params)  # a bad training setting fails before the first mixture is built
             probe_params = probe.params(
                 run=str(run_dir),
-                probes=params.probes,
+                probes=probes,
                 output=str(run_dir / "probe"),
-                world=params.world,
+                world=world_dir,
                 **params.probe,
             )
+            mix_params = mix.params(inputs, spec, str(mixture_dir), seed=replicate.mixture_seed)
             stages += [
-                _spec(f"mix {key}", mix, mix.params(params.input, spec, str(mixture_dir), seed=seed)),
+                _spec(f"mix {key}", mix, mix_params, needs=needs_world),
                 _spec(f"train {key}", train, train_params, needs=[f"mix {key}"]),
                 _spec(f"probe {key}", probe, probe_params, needs=[f"train {key}"]),
             ]
             runs[key] = run_dir
-    return ExperimentPlan(params, stages, runs)
+            meta[key] = {
+                "mixture": name,
+                "world": replicate.world,
+                "world_seed": replicate.world_seed,
+                "mixture_seed": replicate.mixture_seed,
+                "init_seed": replicate.init_seed,
+                "seed": replicate.init_seed,
+                "probes": probes,
+                "mixture_dir": str(mixture_dir),
+            }
+    return ExperimentPlan(params, stages, runs, meta)
 
 
 def _spec(name: str, kind: Stage, params: Any, needs: list[str] | None = None) -> StageSpec:
@@ -181,8 +329,9 @@ def _spec(name: str, kind: Stage, params: Any, needs: list[str] | None = None) -
 
 
 def run(plan: ExperimentPlan, spark: SparkProvider) -> StageResult:
-    """Mix, train and probe every (seed, mixture) under `output` (complete stages are skipped), then write the
-    experiment's tables; the summary holds the table's rows."""
+    """Build the worlds, mix, train and probe every replicate under `output` (complete stages are skipped),
+    predict every run's cutoff from its mixture, then write the experiment's tables and summary; the
+    summary holds the table's rows."""
     output = Path(plan.params.output)
     output.mkdir(parents=True, exist_ok=True)
 
@@ -191,10 +340,35 @@ def run(plan: ExperimentPlan, spark: SparkProvider) -> StageResult:
             console.print(f"[yellow]{step}[/]")
 
     run_stages(plan.stages, spark, on_stage=show)
-    names = {key: key.rsplit("-s", 1)[0] for key in plan.runs}
-    rows = write_report(plan.runs, output, mixtures=names).rows
+    if plan.params.predict:
+        for key, run_dir in plan.runs.items():
+            _predict(run_dir, plan.meta[key])
+    report = write_report(plan.runs, output, mixtures={k: m["mixture"] for k, m in plan.meta.items()})
+    rows = [
+        {**row, **{k: v for k, v in plan.meta[row["run"]].items() if k not in ("probes",)}}
+        for row in report.rows
+    ]
     (output / "experiments.json").write_text(json.dumps(rows, indent=2, default=str) + "\n")
-    return StageResult({"runs": len(rows), "table": str(output / "experiments.md"), "rows": rows}, value=rows)
+    summary = summarise_grid(rows)
+    write_summary(summary, output)
+    return StageResult(
+        {"runs": len(rows), "table": str(output / "experiments.md"), "rows": rows, "summary": summary},
+        value=rows,
+    )
+
+
+def _predict(run_dir: Path, meta: Mapping[str, Any]) -> None:
+    """The audit's prediction of the run's cutoff from its training rows, into RUN/probe/prediction.json
+    (kept when it is newer than the mixture and the probe)."""
+    target = run_dir / "probe" / "prediction.json"
+    probe_json = run_dir / "probe" / "probe.json"
+    reference = Path(str(meta["probes"])) / "temporal.parquet"
+    if not probe_json.exists() or not reference.exists():
+        return
+    if target.exists() and target.stat().st_mtime >= probe_json.stat().st_mtime:
+        return
+    figures = predict_mixture_cutoff(meta["mixture_dir"], reference)
+    target.write_text(json.dumps(figures["predicted_cutoff"], indent=2) + "\n")
 
 
 STAGE = Stage("experiment", ExperimentParams, check, run)
@@ -203,35 +377,32 @@ STAGE = Stage("experiment", ExperimentParams, check, run)
 def results_table(
     rows: list[dict[str, Any]], title: str = "effective cutoff and long-tail accuracy"
 ) -> Table:
-    """The grid's rows as a rich table: cutoff, gap to the newest training month, accuracy head/tail."""
+    """The grid's rows as a rich table: the measured cutoff with its 95% interval, the gap to the newest
+    training month, the share of resources that fit their newest version best, the audit's predicted cutoff,
+    and accuracy overall and at 0 exposure."""
     table = Table(title=title)
-    for column in (
-        "mixture",
-        "seed",
-        "tokens",
-        "newest month",
-        "effective cutoff",
-        "gap (months)",
-        "accuracy",
-        "head acc",
-        "tail acc",
-    ):
-        table.add_column(column, justify="right" if column not in ("mixture",) else "left")
+    columns = ("run", "tokens", "newest month", "effective cutoff [95%]", "gap", "newest-version share")
+    columns += ("predicted [95%]", "accuracy", "acc at 0 docs")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "run" else "right")
 
     def pct(value: Any) -> str:
         return "-" if value is None else f"{value:.1%}"
 
+    def span(month: Any, low: Any, high: Any) -> str:
+        return "-" if not month else f"{month} [{low}, {high}]" if low else str(month)
+
     for row in rows:
         table.add_row(
-            str(row["mixture"]),
-            str(row["seed"]),
+            str(row["run"]),
             f"{row['tokens']:,}",
             str(row.get("newest_month") or "-"),
-            str(row.get("effective_cutoff") or "-"),
+            span(row.get("effective_cutoff"), row.get("cutoff_low"), row.get("cutoff_high")),
             str(row.get("gap_months") if row.get("gap_months") is not None else "-"),
+            pct(row.get("newest_version_share")),
+            span(row.get("predicted_cutoff"), row.get("predicted_low"), row.get("predicted_high")),
             pct(row.get("accuracy")),
-            pct(row.get("head_accuracy")),
-            pct(row.get("tail_accuracy")),
+            pct(row.get("acc 0")),
         )
     return table
 
@@ -244,10 +415,14 @@ def experiment(
     master: Master = "local[*]",
     conf: Conf = None,
 ) -> None:
-    """Train one model per mixture spec (same seed, token budget and model) and probe each: writes
-    experiments.md / .csv (mixture, tokens, newest month in the data, effective cutoff, gap in months,
-    accuracy per frequency bucket) and cutoff_curves.png with the curves of all runs. Reruns reuse what is
-    finished."""
+    """Train one model per mixture spec and replicate (mixture, initialisation and, with `worlds`, world
+    seeds), probe each, and predict each cutoff from its mixture with the audit's predictor: writes
+    experiments.md / .csv / .json (effective cutoff with its interval, gap in months, newest-version share,
+    predicted cutoff, accuracy per frequency bucket), summary.md / .json (cells, paired contrasts, audit
+    validation) and cutoff_curves.png. Reruns reuse what is finished."""
     rows = run_command(STAGE, load_grid(grid, output), spark_options(master, conf)).value
     console.print(results_table(rows))
-    console.print(f"tables: {output / 'experiments.md'}  curves: {output / 'cutoff_curves.png'}")
+    console.print(
+        f"tables: {output / 'experiments.md'}  summary: {output / 'summary.md'}  "
+        f"curves: {output / 'cutoff_curves.png'}"
+    )

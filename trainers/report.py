@@ -25,8 +25,16 @@ BASE_COLUMNS = [
     "tokens",
     "newest_month",
     "effective_cutoff",
+    "cutoff_low",
+    "cutoff_high",
     "gap_months",
+    "newest_version_share",
+    "predicted_cutoff",
+    "predicted_low",
+    "predicted_high",
     "accuracy",
+    "zero_exposure_at_chance",
+    "bucket_rank_correlation",
     "head_accuracy",
     "tail_accuracy",
     "final_loss",
@@ -42,8 +50,12 @@ def summarise_run(
     probe_dir = Path(probe_dir) if probe_dir is not None else run_dir / "probe"
     info = json.loads((run_dir / "run.json").read_text())
     probe = json.loads((probe_dir / "probe.json").read_text()) if (probe_dir / "probe.json").exists() else {}
+    prediction_path = probe_dir / "prediction.json"
+    prediction = json.loads(prediction_path.read_text()) if prediction_path.exists() else {}
     cutoff = probe.get("cutoff", {})
     longtail = probe.get("longtail", {})
+    interval = cutoff.get("interval") or [None, None]
+    predicted = prediction.get("interval") or [None, None]
     row: dict[str, Any] = {
         "run": name or run_dir.name,
         "mixture": Path(info["mixture"]).name,
@@ -51,8 +63,18 @@ def summarise_run(
         "tokens": info["tokens_seen"],
         "newest_month": info.get("newest_month"),
         "effective_cutoff": cutoff.get("effective_cutoff"),
+        "cutoff_low": interval[0],
+        "cutoff_high": interval[1],
         "gap_months": cutoff.get("gap_months"),
+        "gap_interval": cutoff.get("gap_interval"),
+        "newest_version_share": cutoff.get("newest_version_share"),
+        "newest_version_share_interval": cutoff.get("newest_version_share_interval"),
+        "predicted_cutoff": prediction.get("month"),
+        "predicted_low": predicted[0],
+        "predicted_high": predicted[1],
         "accuracy": longtail.get("accuracy"),
+        "zero_exposure_at_chance": longtail.get("zero_exposure_at_chance"),
+        "bucket_rank_correlation": longtail.get("bucket_rank_correlation"),
         "head_accuracy": longtail.get("head_accuracy"),
         "tail_accuracy": longtail.get("tail_accuracy"),
         "final_loss": info.get("final_loss"),

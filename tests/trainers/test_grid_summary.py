@@ -1,0 +1,104 @@
+"""The experiment summary's arithmetic on hand-made rows: t-intervals, paired contrasts, audit validation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from trainers.grid_summary import (
+    audit_validation,
+    mean_interval,
+    paired_contrasts,
+    summarise_cells,
+    summarise_grid,
+    write_summary,
+)
+
+
+def _row(world: str, mixture: str, seed: int, gap: int, **extra: object) -> dict:
+    return {
+        "world": world,
+        "mixture": mixture,
+        "world_seed": seed,
+        "mixture_seed": seed,
+        "init_seed": seed,
+        "gap_months": gap,
+        **extra,
+    }
+
+
+def test_mean_interval_is_student_t() -> None:
+    stat = mean_interval([1.0, 2.0, 3.0, 4.0, 5.0])
+    # mean 3, sd 1.5811, t(4) = 2.776: half-width 1.963
+    assert stat["mean"] == 3.0 and stat["n"] == 5
+    assert (stat["low"], stat["high"]) == pytest.approx((1.0369, 4.9631), abs=1e-3)
+    assert mean_interval([7.0]) == {"mean": 7.0, "low": None, "high": None, "n": 1}
+    assert mean_interval([None, float("nan")])["mean"] is None
+
+
+def test_paired_contrasts_pair_by_seeds_and_skip_unpaired_runs() -> None:
+    rows = [
+        _row("s0", "raw", 0, 10),
+        _row("s0", "raw", 1, 20),
+        _row("s0", "keep", 0, 1),
+        _row("s0", "keep", 1, 3),
+        _row("s6", "raw", 0, 16),
+        _row("s6", "raw", 1, 24),
+        _row("s6", "raw", 2, 99),  # no partner in s0: left out of the pairs
+    ]
+    contrasts = {
+        (c["a"]["world"], c["a"]["mixture"], c["b"]["world"], c["b"]["mixture"]): c
+        for c in paired_contrasts(rows)
+    }
+    within = contrasts[("s0", "keep", "s0", "raw")]["difference"]
+    assert within["mean"] == pytest.approx(-13.0) and within["n"] == 2
+    across = contrasts[("s6", "raw", "s0", "raw")]["difference"]
+    assert across["mean"] == pytest.approx(5.0) and across["n"] == 2
+    assert ("s6", "keep", "s0", "keep") not in contrasts  # s6 has no keep runs
+
+
+def test_audit_validation_error_correlation_and_coverage() -> None:
+    rows = [
+        {
+            "effective_cutoff": "2020-01",
+            "predicted_cutoff": "2020-03",
+            "predicted_low": "2019-12",
+            "predicted_high": "2020-05",
+        },
+        {
+            "effective_cutoff": "2021-06",
+            "predicted_cutoff": "2021-06",
+            "predicted_low": "2021-06",
+            "predicted_high": "2021-07",
+        },
+        {
+            "effective_cutoff": "2023-01",
+            "predicted_cutoff": "2022-09",
+            "predicted_low": "2022-08",
+            "predicted_high": "2022-12",
+        },
+        {"effective_cutoff": "2023-01", "predicted_cutoff": None},
+    ]
+    v = audit_validation(rows)
+    assert v["runs"] == 3
+    assert v["mean_absolute_error_months"] == pytest.approx((2 + 0 + 4) / 3)
+    assert v["mean_error_months"] == pytest.approx((2 + 0 - 4) / 3)
+    assert v["rank_correlation"] == pytest.approx(1.0)
+    assert v["inside_predicted_interval"] == pytest.approx(2 / 3)
+    assert audit_validation([]) == {"runs": 0}
+
+
+def test_cells_and_written_summary(tmp_path: Path) -> None:
+    rows = [
+        _row("-", "raw", s, g, newest_version_share=0.3, accuracy=0.4, zero_exposure_at_chance=s != 2)
+        for s, g in enumerate([30, 40, 50])
+    ]
+    cells = summarise_cells(rows)
+    assert (
+        len(cells) == 1 and cells[0]["gaps"] == [30, 40, 50] and cells[0]["zero_exposure_at_chance"] == "2/3"
+    )
+    json_path, md_path = write_summary(summarise_grid(rows), tmp_path)
+    assert json.loads(json_path.read_text())["cells"][0]["gap_months"]["mean"] == 40.0
+    assert "| - | raw | 3 | 40.0 [" in md_path.read_text()

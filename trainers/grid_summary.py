@@ -1,0 +1,198 @@
+"""The summary of an experiment grid: what its runs say together, with their spread.
+
+- **Cells.** Runs of one world and mixture are a cell; each cell reports its replicates' effective-cutoff gaps
+  (mean with a 95% t-interval over replicates, and every run's own bootstrap interval), the share of resources
+  whose best version is the newest (mean, t-interval), and the long-tail checks (in how many runs the
+  0-exposure bucket is within its 95% interval of chance; the mean rank correlation of accuracy with
+  exposure bucket).
+- **Contrasts.** Differences of gaps between paired runs (same world seed, mixture seed and initialisation
+  seed), with a 95% t-interval over the pairs: every mixture against the grid's first mixture within a world,
+  and every world against the grid's first world for each mixture. Worlds of one seed differ in what their
+  config changes alone (world/dumps.py draws mirrors on a stream of their own), so these are paired designs.
+- **Audit validation.** Over every run with a measured and a predicted cutoff: the mean absolute error in
+  months, the rank correlation, and the share of measured cutoffs inside the predicted interval.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from analysis.intervals import spearman
+from analysis.months import month_index, months_between
+
+# Two-sided 95% quantiles of Student's t by degrees of freedom (1-30); beyond, the normal's.
+_T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
+        2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
+        2.045, 2.042)  # fmt: skip
+
+
+def mean_interval(values: Sequence[float]) -> dict[str, Any]:
+    """Mean, 95% t-interval over the values (None with fewer than two) and n."""
+    x = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=np.float64)
+    if len(x) == 0:
+        return {"mean": None, "low": None, "high": None, "n": 0}
+    if len(x) == 1:
+        return {"mean": float(x[0]), "low": None, "high": None, "n": 1}
+    t = _T95[len(x) - 2] if len(x) - 1 <= len(_T95) else 1.96
+    half = t * x.std(ddof=1) / math.sqrt(len(x))
+    return {
+        "mean": float(x.mean()),
+        "low": float(x.mean() - half),
+        "high": float(x.mean() + half),
+        "n": len(x),
+    }
+
+
+def _cell_key(row: Mapping[str, Any]) -> tuple[str, str]:
+    return (str(row.get("world") or "-"), str(row["mixture"]))
+
+
+def _pair_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    return (row.get("world_seed"), row.get("mixture_seed"), row.get("init_seed"))
+
+
+def summarise_cells(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One summary per (world, mixture), in the order the cells first appear."""
+    cells: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for row in rows:
+        cells.setdefault(_cell_key(row), []).append(row)
+    out = []
+    for (world, mixture), members in cells.items():
+        zero = [r["zero_exposure_at_chance"] for r in members if r.get("zero_exposure_at_chance") is not None]
+        out.append(
+            {
+                "world": world,
+                "mixture": mixture,
+                "runs": len(members),
+                "gap_months": mean_interval([r.get("gap_months") for r in members]),
+                "gaps": [r.get("gap_months") for r in members],
+                "gap_intervals": [r.get("gap_interval") for r in members],
+                "newest_version_share": mean_interval([r.get("newest_version_share") for r in members]),
+                "accuracy": mean_interval([r.get("accuracy") for r in members]),
+                "zero_exposure_at_chance": f"{sum(zero)}/{len(zero)}" if zero else None,
+                "bucket_rank_correlation": mean_interval([r.get("bucket_rank_correlation") for r in members]),
+            }
+        )
+    return out
+
+
+def paired_contrasts(rows: Sequence[Mapping[str, Any]], field: str = "gap_months") -> list[dict[str, Any]]:
+    """Differences of `field` between paired runs (the module doc): within each world, every mixture minus
+    the first mixture; for each mixture, every world minus the first world."""
+    mixtures = list(dict.fromkeys(str(r["mixture"]) for r in rows))
+    worlds = list(dict.fromkeys(str(r.get("world") or "-") for r in rows))
+    by_cell: dict[tuple[str, str], dict[tuple[Any, ...], Any]] = {}
+    for row in rows:
+        by_cell.setdefault(_cell_key(row), {})[_pair_key(row)] = row.get(field)
+    out = []
+    pairs = [((w, m), (w, mixtures[0])) for w in worlds for m in mixtures[1:]]
+    pairs += [((w, m), (worlds[0], m)) for m in mixtures for w in worlds[1:]]
+    for a, b in pairs:
+        left, right = by_cell.get(a, {}), by_cell.get(b, {})
+        shared = [k for k in left if k in right and left[k] is not None and right[k] is not None]
+        if not shared:
+            continue
+        out.append(
+            {
+                "a": {"world": a[0], "mixture": a[1]},
+                "b": {"world": b[0], "mixture": b[1]},
+                "field": field,
+                "difference": mean_interval([left[k] - right[k] for k in shared]),
+            }
+        )
+    return out
+
+
+def audit_validation(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Predicted against measured effective cutoffs over the runs that have both (the module doc)."""
+    both = [r for r in rows if r.get("predicted_cutoff") and r.get("effective_cutoff")]
+    if not both:
+        return {"runs": 0}
+    errors = [months_between(r["effective_cutoff"], r["predicted_cutoff"]) for r in both]
+    inside = [
+        r["predicted_low"] <= r["effective_cutoff"] <= r["predicted_high"]
+        for r in both
+        if r.get("predicted_low") and r.get("predicted_high")
+    ]
+    return {
+        "runs": len(both),
+        "mean_absolute_error_months": float(np.mean(np.abs(errors))),
+        "mean_error_months": float(np.mean(errors)),  # predicted minus measured
+        "rank_correlation": spearman(
+            [month_index(r["predicted_cutoff"]) for r in both],
+            [month_index(r["effective_cutoff"]) for r in both],
+        ),
+        "inside_predicted_interval": float(np.mean(inside)) if inside else None,
+    }
+
+
+def summarise_grid(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The cells, the paired contrasts of the gap and of the newest-version share, and the audit's
+    validation."""
+    return {
+        "cells": summarise_cells(rows),
+        "contrasts": paired_contrasts(rows, "gap_months") + paired_contrasts(rows, "newest_version_share"),
+        "audit_validation": audit_validation(rows),
+    }
+
+
+def write_summary(summary: Mapping[str, Any], output_dir: str | Path) -> tuple[Path, Path]:
+    """`summary.json` and a readable `summary.md` in `output_dir`."""
+    output = Path(output_dir)
+    json_path = output / "summary.json"
+    json_path.write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    lines = [
+        "# Experiment summary",
+        "",
+        "## Cells (mean over replicates, 95% t-interval)",
+        "",
+        "| world | mixture | runs | gap (months) | gaps | newest-version share | accuracy | 0-exposure at chance "
+        "| bucket rank corr. |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for cell in summary["cells"]:
+        lines.append(
+            f"| {cell['world']} | {cell['mixture']} | {cell['runs']} | {_show(cell['gap_months'], 1)} | "
+            f"{', '.join('-' if g is None else str(g) for g in cell['gaps'])} | "
+            f"{_show(cell['newest_version_share'], 2)} | {_show(cell['accuracy'], 3)} | "
+            f"{cell['zero_exposure_at_chance'] or '-'} | {_show(cell['bucket_rank_correlation'], 2)} |"
+        )
+    lines += ["", "## Paired contrasts (a minus b, 95% t-interval over pairs)", ""]
+    lines += ["| field | a | b | difference | pairs |", "|---|---|---|---|---|"]
+    for c in summary["contrasts"]:
+        lines.append(
+            f"| {c['field']} | {c['a']['world']} / {c['a']['mixture']} | {c['b']['world']} / "
+            f"{c['b']['mixture']} | {_show(c['difference'], 2)} | {c['difference']['n']} |"
+        )
+    v = summary["audit_validation"]
+    lines += ["", "## Audit validation (predicted against measured cutoff)", ""]
+    if v.get("runs"):
+        lines.append(
+            f"{v['runs']} runs: mean absolute error {v['mean_absolute_error_months']:.1f} months (mean error "
+            f"{v['mean_error_months']:+.1f}), rank correlation {v['rank_correlation']:.2f}, measured inside the "
+            f"predicted interval in {_pct(v['inside_predicted_interval'])} of runs."
+        )
+    else:
+        lines.append("no run has both a measured and a predicted cutoff")
+    md_path = output / "summary.md"
+    md_path.write_text("\n".join(lines) + "\n")
+    return json_path, md_path
+
+
+def _show(stat: Mapping[str, Any], digits: int) -> str:
+    if stat.get("mean") is None:
+        return "-"
+    mean = f"{stat['mean']:.{digits}f}"
+    if stat.get("low") is None:
+        return mean
+    return f"{mean} [{stat['low']:.{digits}f}, {stat['high']:.{digits}f}]"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"

@@ -1,0 +1,70 @@
+"""The audit's predicted effective cutoff of a model, from the very rows it trained on: the mixture's documents
+(repeats included) matched to dated reference versions by the dating matcher, their tokens summed per
+resource and version month, and the prediction of analysis/predict.py (the probe's own curve applied to the
+token shares, `statistic="curve"`). The experiment writes it beside each run's probe, so predicted and
+measured cutoffs can be compared on the same data (`trainers/grid_summary.py`)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from analysis.reference import reference_figures, version_spans
+from dating.reference import ReferenceIndex
+from trainers.data import list_shards
+
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+def reference_versions(
+    reference: str | Path,
+) -> tuple[dict[str, list[str]], dict[str, dict[str, str]] | None]:
+    """(resource -> its reference months, spans) of a reference Parquet file with resource, month or created,
+    and text (texts that differ only in case, punctuation or spacing are one version, as for the audit)."""
+    table = pq.read_table(reference)
+    key = next(c for c in ("resource", "url", "id") if c in table.column_names)
+    if "month" in table.column_names:
+        months = table.column("month").to_pylist()
+    else:
+        months = pc.strftime(table.column("created"), format="%Y-%m").to_pylist()
+    texts = table.column("text").to_pylist() if "text" in table.column_names else None
+    available: dict[str, list[str]] = {}
+    rows = []
+    for i, (resource, month) in enumerate(zip(table.column(key).to_pylist(), months, strict=True)):
+        available.setdefault(resource, []).append(month)
+        text_key = (
+            hashlib.sha256(_NON_WORD.sub(" ", texts[i].lower()).encode()).hexdigest() if texts else None
+        )
+        rows.append((resource, month, text_key))
+    return available, version_spans(rows)
+
+
+def predict_mixture_cutoff(
+    mixture_dir: str | Path, reference: str | Path, n_boot: int = 1000, level: float = 0.95, seed: int = 0
+) -> dict[str, Any]:
+    """The audit's `reference` figures (analysis.reference.reference_figures) for the rows of a mixture:
+    documents matched, version months held, and `predicted_cutoff` with its `level` bootstrap interval."""
+    index = ReferenceIndex.from_files([str(reference)])
+    per_version: dict[tuple[str, str], tuple[int, int]] = {}
+    for shard in list_shards(mixture_dir):
+        table = pq.read_table(shard, columns=["text", "n_tokens"])
+        for batch in table.to_batches(max_chunksize=2000):
+            matched = index.match_batch(pa.RecordBatch.from_arrays([batch.column("text")], names=["text"]))
+            created = matched.column("ref_created").to_pylist()
+            keys = matched.column("ref_key").to_pylist()
+            for resource, when, tokens in zip(
+                keys, created, batch.column("n_tokens").to_pylist(), strict=True
+            ):
+                if resource is None or when is None:
+                    continue
+                cell = (resource, when.strftime("%Y-%m"))
+                documents, total = per_version.get(cell, (0, 0))
+                per_version[cell] = (documents + 1, total + int(tokens or 0))
+    available, spans = reference_versions(reference)
+    return reference_figures(str(reference), per_version, available, spans, "curve", n_boot, level, seed)
