@@ -41,10 +41,10 @@ from typing import Any
 
 import numpy as np
 
-from analysis.cutoff import TRIM, CurveMethod, trimmed_mean
+from analysis.cutoff import TRIM, CurveMethod, bootstrap_cutoffs, trimmed_mean
 from analysis.months import month_index, month_name
 
-STATISTICS = ("curve", "median", "mode", "mean")
+STATISTICS = ("curve", "median", "mode", "mean")  # on version histograms; "ngram" takes version scores
 
 
 def weighted_median(values: Sequence[float], weights: Sequence[float]) -> float:
@@ -230,3 +230,52 @@ def _predict_from_curve(
 def _nearest(months: float) -> int:
     """Round half up (Python's round() rounds half to even, which would make 0.5 months flip by parity)."""
     return math.floor(months + 0.5)
+
+
+def predict_from_scores(
+    scores: Mapping[str, Mapping[str, float]],
+    trim: float = TRIM,
+    n_boot: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+    statistic: str = "ngram",
+) -> CutoffPrediction:
+    """The probe's own curve (`analysis.cutoff.CurveMethod`) over per-resource, per-month scores computed from
+    the data alone (lower = fits better; e.g. dating.reference_ngrams' n-gram surprisal of each version): the
+    argmin month, and a percentile-bootstrap interval over resources."""
+    months = sorted({month_index(m) for per in scores.values() for m in per})
+    column = {m: j for j, m in enumerate(months)}
+    method = CurveMethod(trim=trim)
+    kept, rows = [], []
+    for resource in sorted(scores):
+        row = np.full(len(months), np.nan)
+        for month, value in scores[resource].items():
+            row[column[month_index(month)]] = value
+        present = ~np.isnan(row)
+        normalised = method.normalise(row[present])
+        if isinstance(normalised, str):
+            continue
+        row[present] = normalised
+        kept.append(resource)
+        rows.append(row)
+    if not kept:
+        return CutoffPrediction(None, None, level, statistic, 0, {}, 0, trim)
+    matrix = np.array(rows)
+    best, _ = curve_argmin(matrix, trim)
+    interval = None
+    if n_boot > 0:
+        samples = bootstrap_cutoffs(matrix, method, n_boot, seed)
+        low, high = np.quantile(samples, [(1 - level) / 2, (1 + level) / 2], method="nearest")
+        interval = (month_name(months[int(low)]), month_name(months[int(high)]))
+    return CutoffPrediction(
+        month=month_name(months[best]),
+        interval=interval,
+        level=level,
+        statistic=statistic,
+        resources=len(kept),
+        per_resource={
+            r: month_name(months[int(np.nanargmin(row))]) for r, row in zip(kept, rows, strict=True)
+        },
+        n_boot=n_boot,
+        trim=trim,
+    )

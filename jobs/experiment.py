@@ -19,7 +19,7 @@ Seeds are separate axes: `mixture_seeds` (how the mixture samples documents) and
 initialisation and data order), and, with `worlds`, `world_seeds`. Instead of `input` and `world`, a grid may
 name `worlds` (name -> WorldConfig overrides of the `world_preset`): every world of every world seed is then
 generated, ingested, dated against its own reference versions and deduplicated (keep all) under
-`worlds/<name>-w<seed>/`, and every mixture is built on each. Replicates pair the i-th seed of every axis
+`worlds/<name>-w<seed>/`, and every mixture is built on each (or those a world lists under `mixtures`). Replicates pair the i-th seed of every axis
 (`replicates: paired`, the default; all axes of equal length) or cross them (`replicates: crossed`).
 
 For every replicate and mixture it runs (jobs/runner.py) a `mix`, a `train` and a `probe` stage, then
@@ -240,6 +240,7 @@ def world_stages(params: ExperimentParams, name: str, seed: int) -> tuple[list[S
     world, ingest, date, dedup = (stage(k) for k in ("world", "ingest", "date", "dedup"))
     key = f"{name}-w{seed}"
     overrides = dict(params.worlds[name])
+    overrides.pop("mixtures", None)  # which of the grid's mixtures run on this world, not a world setting
     preset = str(overrides.pop("preset", params.world_preset))
     world_params = world.params(str(root / "world"), preset=preset, seed=seed, overrides=overrides)
     ingest_params = ingest.params(
@@ -291,7 +292,10 @@ def check(params: ExperimentParams) -> ExperimentPlan:
             dedup_dir, world_dir = built[where]
             inputs, probes = [dedup_dir], f"{world_dir}/probes"
             needs_world = [f"dedup {where[0]}-w{where[1]}"]
+        only = params.worlds.get(replicate.world or "", {}).get("mixtures") if replicate.world else None
         for name, spec in params.mixtures.items():
+            if only is not None and name not in only:
+                continue
             key = replicate.key(name)
             mixture_dir, run_dir = output / "mixtures" / key, output / "runs" / key
             settings = {"tokens": TrainConfig.tokens, **params.train, "seed": replicate.init_seed}

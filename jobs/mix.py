@@ -42,10 +42,11 @@ from mixers.allocation import Allocation, allocate
 from mixers.buckets import TIME_BUCKET_FIELD, TimeBucketKernel
 from mixers.langid import OUTPUT_COLUMNS, LangIdConfig, LangIdKernel
 from mixers.sampling import MIX_KEY_FIELD, MixKeyKernel, MixOrderKernel, RepeatKernel
-from mixers.spec import MixSpec, SpecError, load_spec
+from mixers.spec import STRATUM_SEPARATOR, MixSpec, SpecError, load_spec
 from mixers.tokens import TokenCountKernel
 
 SORT_BY = ("mix_order", "id", "repeat_index")
+REAL_LANG = "_lang"
 MANIFEST = MIX_MANIFEST
 
 
@@ -72,6 +73,8 @@ def check_columns(spec: MixSpec, columns: list[str]) -> None:
     for where, column in spec.filters.required_columns().items():
         if column not in columns:
             raise UsageError(f"{where}: the input has no {column!r} column (run `chronomix dedup` first)")
+    if spec.strata is not None and spec.strata.column not in columns:
+        raise UsageError(f"strata.column: the input has no {spec.strata.column!r} column")
 
 
 def input_columns(files: list[InputFile]) -> list[str]:
@@ -92,7 +95,22 @@ def prepare(df: DataFrame, spec: MixSpec, lid: LangIdConfig) -> DataFrame:
     )
     df = map_kernel(df, TimeBucketKernel(spec.time.granularity), [TIME_BUCKET_FIELD])
     df = map_kernel(df, MixKeyKernel(spec.seed), [MIX_KEY_FIELD])
-    return df.withColumn(DROP_COLUMN, drop_reason(spec))
+    df = df.withColumn(DROP_COLUMN, drop_reason(spec))
+    if spec.strata is not None:
+        # Cells of a stratified mixture are (stratum|lang, bucket); the document's own `lang` comes back
+        # before it is written (`restore_lang`).
+        stratum = F.coalesce(F.col(spec.strata.column).cast("string"), F.lit(""))
+        df = df.withColumn(REAL_LANG, F.col("lang")).withColumn(
+            "lang", F.concat(stratum, F.lit(STRATUM_SEPARATOR), F.coalesce(F.col("lang"), F.lit("")))
+        )
+    return df
+
+
+def restore_lang(df: DataFrame) -> DataFrame:
+    """The documents' own `lang` in place of a stratified mixture's cell key."""
+    if REAL_LANG not in df.columns:
+        return df
+    return df.withColumn("lang", F.col(REAL_LANG)).drop(REAL_LANG)
 
 
 def run_mix(
@@ -143,7 +161,7 @@ def run_mix(
             mix_stats.counters["repeat_copies"] = copies
             mix_stats.counters["tokens_out"] = sum(t for _, _, t in achieved.values())
             written = write_stage(
-                rows,
+                restore_lang(rows),
                 output,
                 mix_stats,
                 overwrite=overwrite,

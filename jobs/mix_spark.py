@@ -33,6 +33,10 @@ def drop_reason(spec: MixSpec) -> Column:
         )
     if filters.min_tokens is not None:
         rules.append((F.col("n_tokens") < filters.min_tokens, "too_few_tokens"))
+    if spec.strata is not None:
+        selected = list(spec.strata.shares)
+        stratum = F.col(spec.strata.column).cast("string")
+        rules.append((stratum.isNull() | ~stratum.isin(selected), "stratum_not_selected"))
     if spec.time.unknown == "drop":
         rules.append((F.col("time_bucket") == UNKNOWN_BUCKET, "date_unknown"))
     reason = F.lit(None).cast("string")

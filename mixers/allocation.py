@@ -10,10 +10,10 @@ and what cannot be placed anywhere is reported as a shortfall.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from mixers.buckets import UNKNOWN_BUCKET, bucket_start
-from mixers.spec import LanguageStrategy, MixSpec, TimeStrategy
+from mixers.spec import STRATUM_SEPARATOR, LanguageStrategy, MixSpec, TimeStrategy
 
 Cell = tuple[str, str]  # (lang, time bucket)
 
@@ -148,7 +148,24 @@ class Allocation:
 
 
 def allocate(cells: Mapping[Cell, tuple[int, int]], spec: MixSpec) -> Allocation:
-    """Targets for each cell from {(lang, bucket): (docs, tokens)} available after the spec's filters."""
+    """Targets for each cell from {(lang, bucket): (docs, tokens)} available after the spec's filters. With
+    `spec.strata`, cells are (stratum|lang, bucket): each stratum gets its share of the budget, which its
+    cells split by the language and time strategies as a mixture of its own would."""
+    if spec.strata is None:
+        return _allocate(cells, spec)
+    plans: list[CellPlan] = []
+    unplaced = 0.0
+    for stratum, share in sorted(spec.strata.shares.items()):
+        prefix = f"{stratum}{STRATUM_SEPARATOR}"
+        own = {(lang[len(prefix) :], b): n for (lang, b), n in cells.items() if lang.startswith(prefix)}
+        part = _allocate(own, replace(spec, budget_tokens=max(1, round(spec.budget_tokens * share))))
+        plans += [replace(c, lang=prefix + c.lang) for c in part.cells]
+        unplaced += part.unplaced if own else spec.budget_tokens * share
+    return Allocation(cells=tuple(plans), budget=spec.budget_tokens, unplaced=unplaced)
+
+
+def _allocate(cells: Mapping[Cell, tuple[int, int]], spec: MixSpec) -> Allocation:
+    """Targets for each cell from {(lang, bucket): (docs, tokens)}, one budget over all cells."""
     lang_sizes: dict[str, float] = {}
     for (lang, _), (_, tokens) in cells.items():
         lang_sizes[lang] = lang_sizes.get(lang, 0.0) + tokens

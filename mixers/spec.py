@@ -13,6 +13,9 @@ filters:
   min_lang_score: 0.5
   languages: [en, de]        # keep only these (all when absent)
   min_tokens: 5
+strata:                      # optional: fixed token shares of the values of a document column (e.g. a
+  column: kind               # page type), so mixtures compared with each other hold the same composition;
+  shares: {resource: 0.4, news: 0.4, filler: 0.2}   # other values are dropped (counted)
 language:
   strategy: unimax           # natural | temperature (alpha) | unimax (max_epochs) | weights (weights)
   max_epochs: 4
@@ -82,6 +85,15 @@ class TimeStrategy:
 
 
 @dataclass(frozen=True)
+class Strata:
+    """Token shares of the values of `column`: each stratum gets its share of the budget, spread over its
+    (language, time) cells by the language and time strategies."""
+
+    column: str
+    shares: dict[str, float]
+
+
+@dataclass(frozen=True)
 class MixSpec:
     """A mixture: which documents, how many tokens, and how they are spread over (language, time) cells."""
 
@@ -94,6 +106,7 @@ class MixSpec:
     filters: Filters = field(default_factory=Filters)
     language: LanguageStrategy = field(default_factory=LanguageStrategy)
     time: TimeStrategy = field(default_factory=TimeStrategy)
+    strata: Strata | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -131,6 +144,7 @@ def parse_spec(data: Any) -> MixSpec:
             "filters",
             "language",
             "time",
+            "strata",
         },
     )
     if "budget_tokens" not in top:
@@ -163,7 +177,23 @@ def parse_spec(data: Any) -> MixSpec:
         filters=_filters(top.get("filters", {})),
         language=_language(top.get("language", {})),
         time=_time(top.get("time", {})),
+        strata=_strata(top["strata"]) if top.get("strata") is not None else None,
     )
+
+
+STRATUM_SEPARATOR = "|"  # cells of a stratified mixture are (stratum|language, time bucket)
+
+
+def _strata(data: Any) -> Strata:
+    block = _mapping(data, "strata")
+    _no_unknown(block, "strata.", {"column", "shares"})
+    column = block.get("column")
+    if not isinstance(column, str) or not column:
+        raise SpecError(f"strata.column: {column!r} must be a column name")
+    shares = _weights(block.get("shares"), "strata.shares")
+    if any(STRATUM_SEPARATOR in value for value in shares):
+        raise SpecError(f"strata.shares: values may not contain {STRATUM_SEPARATOR!r}")
+    return Strata(column=column, shares=shares)
 
 
 def parse_count(value: Any, where: str) -> int:
@@ -269,7 +299,7 @@ def _time(data: Any) -> TimeStrategy:
 
 def _weights(data: Any, where: str) -> dict[str, float]:
     if not isinstance(data, dict) or not data:
-        raise SpecError(f"{where}: required by strategy weights, a mapping of name to weight")
+        raise SpecError(f"{where}: required, a mapping of name to weight (summing to 1)")
     weights = {}
     for key, value in data.items():
         number = _number(value, f"{where}.{key}")

@@ -35,6 +35,9 @@ from trainers.scoring import LoadedLM, encode, token_logprobs
 from world.probes import count_fact_mentions
 
 LENGTH_NORMS = ("none", "chars")
+# Buckets of fewer probes say little (at 10 probes a 95% interval spans ~50 points); the rank correlation of
+# accuracy with exposure is taken over the buckets with at least this many.
+MIN_BUCKET_PROBES = 30
 
 
 def score_choices(
@@ -208,16 +211,19 @@ def longtail_summary(
     buckets: Sequence[Mapping[str, Any]], counts: Sequence[int], correct: Sequence[bool]
 ) -> dict[str, Any]:
     """The probe's headline figures: accuracy with its interval, whether the 0-exposure bucket is within
-    its interval of chance, and the rank correlation of bucket accuracy with bucket order."""
+    its interval of chance, and the rank correlation of bucket accuracy with bucket order over the buckets
+    of at least MIN_BUCKET_PROBES probes (NaN with fewer than two of them)."""
     hits = sum(bool(c) for c in correct)
     interval = wilson_interval(hits, len(correct))
     zero = next((b for b in buckets if b["hi"] == 0), None)
+    counted = [b for b in buckets if b["n_probes"] >= MIN_BUCKET_PROBES]
     return {
         "accuracy": hits / len(correct) if correct else None,
         "accuracy_interval": list(interval) if interval else None,
         "zero_exposure_at_chance": (
             bool(zero["low"] <= zero["chance"] <= zero["high"]) if zero and "chance" in zero else None
         ),
-        "bucket_rank_correlation": spearman(range(len(buckets)), [b["accuracy"] for b in buckets]),
+        "bucket_rank_correlation": spearman(range(len(counted)), [b["accuracy"] for b in counted]),
+        "buckets_in_rank_correlation": len(counted),
         **head_tail(counts, correct),
     }

@@ -1,8 +1,8 @@
-"""The audit's predicted effective cutoff of a model, from the very rows it trained on: the mixture's documents
-(repeats included) matched to dated reference versions by the dating matcher, their tokens summed per
-resource and version month, and the prediction of analysis/predict.py (the probe's own curve applied to the
-token shares, `statistic="curve"`). The experiment writes it beside each run's probe, so predicted and
-measured cutoffs can be compared on the same data (`trainers/grid_summary.py`)."""
+"""The audit's predicted effective cutoff of a model, from the very rows it trained on (repeats included), by
+the audit's two predictors: the n-gram fit of every reference version (dating/reference_ngrams.py; the
+default) and the token shares of the versions the rows copy (documents matched to dated reference versions by
+the dating matcher, analysis/predict.py's `curve` statistic). The experiment writes both beside each run's
+probe, so predicted and measured cutoffs can be compared on the same data (`trainers/grid_summary.py`)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from analysis.predict import predict_from_scores
 from analysis.reference import reference_figures, version_spans
 from dating.reference import ReferenceIndex
+from dating.reference_ngrams import ReferenceNgrams
 from trainers.data import list_shards
 
 _NON_WORD = re.compile(r"[\W_]+")
@@ -49,7 +51,8 @@ def predict_mixture_cutoff(
     mixture_dir: str | Path, reference: str | Path, n_boot: int = 1000, level: float = 0.95, seed: int = 0
 ) -> dict[str, Any]:
     """The audit's `reference` figures (analysis.reference.reference_figures) for the rows of a mixture:
-    documents matched, version months held, and `predicted_cutoff` with its `level` bootstrap interval."""
+    documents matched, version months held, `predicted_cutoff` (the n-gram predictor) and
+    `token_share_cutoff`, each with its `level` bootstrap interval."""
     index = ReferenceIndex.from_files([str(reference)])
     per_version: dict[tuple[str, str], tuple[int, int]] = {}
     for shard in list_shards(mixture_dir):
@@ -67,4 +70,16 @@ def predict_mixture_cutoff(
                 documents, total = per_version.get(cell, (0, 0))
                 per_version[cell] = (documents + 1, total + int(tokens or 0))
     available, spans = reference_versions(reference)
-    return reference_figures(str(reference), per_version, available, spans, "curve", n_boot, level, seed)
+    figures = reference_figures(str(reference), per_version, available, spans, "curve", n_boot, level, seed)
+    ngrams = ReferenceNgrams.from_file(str(reference))
+    counts: dict[int, int] = {}
+    for shard in list_shards(mixture_dir):
+        for gram, n in ngrams.count(
+            pq.read_table(shard, columns=["text"]).column("text").to_pylist()
+        ).items():
+            counts[gram] = counts.get(gram, 0) + n
+    figures["token_share_cutoff"] = figures["predicted_cutoff"]
+    figures["predicted_cutoff"] = predict_from_scores(
+        ngrams.scores(counts), n_boot=n_boot, level=level, seed=seed
+    ).to_dict()
+    return figures

@@ -182,3 +182,53 @@ def test_cli_mix_plan_runs_langid_first_and_writes_nothing(tmp_path, data_dir):
     assert any(line.startswith("en ") for line in done.stdout.splitlines())
     assert any(line.startswith("de ") for line in done.stdout.splitlines())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
+
+
+def test_strata_hold_their_token_shares_and_drop_other_values(spark, tmp_path):
+    # Three page kinds in natural proportions 6:3:1 (and an unlisted one); the stratified mixture holds
+    # them at 0.2 / 0.3 / 0.5 of its tokens, whatever their natural shares.
+    words = [f"w{i}" for i in range(500)]
+    rng = __import__("numpy").random.default_rng(0)
+    rows = []
+    for kind, n in (("resource", 600), ("news", 300), ("filler", 100), ("other", 50)):
+        for i in range(n):
+            text = " ".join(rng.choice(words, 20))
+            rows.append({"id": f"{kind}{i:04d}", "text": text, "kind": kind, "lang": "en", "lang_score": 1.0})
+    table = document_table_from_rows(rows)
+    source = write_parts(table, tmp_path / "in", 3)
+    spec = parse_spec(
+        {
+            "name": "strata",
+            "seed": 3,
+            "budget_tokens": 6_000,
+            "max_repeats": 8,
+            "strata": {"column": "kind", "shares": {"resource": 0.2, "news": 0.3, "filler": 0.5}},
+        }
+    )
+    result = run_mix(spark, [str(source)], spec, str(tmp_path / "out"))
+    out = read_rows(tmp_path / "out")
+    tokens = {k: 0 for k in ("resource", "news", "filler")}
+    for kind, n in zip(out.column("kind").to_pylist(), out.column("n_tokens").to_pylist(), strict=True):
+        tokens[kind] += n
+    total = sum(tokens.values())
+    assert abs(total - 6_000) <= 60
+    for kind, share in (("resource", 0.2), ("news", 0.3), ("filler", 0.5)):
+        assert abs(tokens[kind] / total - share) < 0.02, tokens
+    assert set(out.column("lang").to_pylist()) == {"en"}  # the documents' own language is written
+    stats = json.loads((tmp_path / "out" / "_stats.json").read_text())
+    assert stats["dropped"]["stratum_not_selected"] == 50
+    assert {c.lang for c in result.allocation.cells} == {"resource|en", "news|en", "filler|en"}
+    with pytest.raises(UsageError, match=r"strata\.column"):
+        run_mix(
+            spark, [str(source)], parse_spec({**SPEC, "strata": {"column": "nope", "shares": {"a": 1}}}), None
+        )
+
+
+def document_table_from_rows(rows: list[dict]) -> pa.Table:
+    from datetime import UTC, datetime
+
+    from corpus.schema import conform
+
+    added = datetime(2024, 1, 1, tzinfo=UTC)
+    table = pa.Table.from_pylist([{**r, "source": "t", "added": added, "created": added} for r in rows])
+    return pa.Table.from_batches([conform(b) for b in table.to_batches()])

@@ -234,7 +234,8 @@ def test_long_tail_accuracy_of_a_model_that_saw_half_the_facts(fact_run, tmp_pat
     assert result["chance"] == pytest.approx(0.25)
     # facts it never saw are answered at chance: 0.25 lies in the 0 bucket's 95% interval
     assert buckets["0"]["low"] <= buckets["0"]["chance"] <= buckets["0"]["high"]
-    assert result["zero_exposure_at_chance"] and result["bucket_rank_correlation"] == pytest.approx(1.0)
+    assert result["zero_exposure_at_chance"]
+    assert result["buckets_in_rank_correlation"] == 0  # 12 probes a bucket: too few to rank
     assert not result["calibrated"]  # cloze probes without swap prompts are scored raw
     assert (tmp_path / "longtail.png").exists()
     with (tmp_path / "longtail.csv").open() as handle:
@@ -272,3 +273,16 @@ def test_calibration_subtracts_the_swapped_subjects_and_keeps_the_last_as_baseli
     assert calibrated[0] == pytest.approx((np.array(plain[0]) - prior).tolist())
     assert baseline[0] == pytest.approx((np.array(plain[4]) - prior).tolist())
     assert calibrated[1] == pytest.approx(plain[1]) and baseline[1] is None  # no swaps: raw, no baseline
+
+
+def test_longtail_summary_ranks_only_buckets_with_enough_probes() -> None:
+    from trainers.longtail import longtail_summary
+
+    counts = [0] * 60 + [1] * 40 + [2] * 40 + [4] * 5
+    correct = [i % 5 == 0 for i in range(60)] + [i % 3 == 0 for i in range(40)] + [True] * 30 + [False] * 10
+    correct += [False] * 5
+    buckets = accuracy_by_bucket(counts, correct, 2, [0.2] * len(counts))
+    summary = longtail_summary(buckets, counts, correct)
+    assert summary["buckets_in_rank_correlation"] == 3  # the 5-probe bucket is left out
+    assert summary["bucket_rank_correlation"] == pytest.approx(1.0)
+    assert summary["zero_exposure_at_chance"] and summary["accuracy"] == pytest.approx(56 / 145)
