@@ -57,9 +57,10 @@ class ReferenceNgrams:
         )
 
     @classmethod
-    def from_file(cls, path: str, n: int = NGRAM) -> ReferenceNgrams:
-        """From a reference Parquet file: resource (or url), month (or created) and text."""
-        table = pq.read_table(path)
+    def from_file(cls, path: str | Sequence[str], n: int = NGRAM) -> ReferenceNgrams:
+        """From reference Parquet (one file or several): resource (or url), month (or created) and text."""
+        paths = [path] if isinstance(path, str) else list(path)
+        table = pa.concat_tables([pq.read_table(p) for p in paths], promote_options="default")
         key = next(c for c in ("resource", "url", "id") if c in table.column_names)
         months = (
             table.column("month").to_pylist()
@@ -97,15 +98,16 @@ class NgramCounter:
     """A picklable Spark batch kernel: a batch of documents (`text`) -> (ngram, count) rows of the reference's
     n-grams; the job sums them by n-gram. Builds the reference's vocabulary on its first batch."""
 
-    def __init__(self, reference: str, n: int = NGRAM) -> None:
-        self.reference, self.n = reference, n
+    def __init__(self, reference: str | Sequence[str], n: int = NGRAM) -> None:
+        self.reference = reference if isinstance(reference, str) else tuple(reference)
+        self.n = n
         self._vocabulary: np.ndarray | None = None
 
     def __getstate__(self) -> dict[str, object]:
         return {"reference": self.reference, "n": self.n}
 
     def __setstate__(self, state: dict[str, object]) -> None:
-        self.reference, self.n = str(state["reference"]), int(state["n"])  # type: ignore[call-overload]
+        self.reference, self.n = state["reference"], int(state["n"])  # type: ignore[assignment,call-overload]
         self._vocabulary = None
 
     def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:

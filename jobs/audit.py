@@ -74,11 +74,11 @@ class AuditConfig:
     reference: str | None = None
     run: str | None = None
     recompute: bool = False  # rerun a stage even when the input already carries its columns
-    # how the cutoff is predicted: curve (mirrors the probe; needs reference texts, else median) | median |
-    # mode | mean (one month per resource, trimmed-meaned)
-    statistic: str = "curve"
+    # how the cutoff is predicted: ngram (the data's n-gram fit of every reference version; needs reference
+    # texts) | curve (the copy shares of the versions; needs texts, else median) | median | mode | mean
+    statistic: str = "ngram"
     bootstrap: int = 1000
-    level: float = 0.9
+    level: float = 0.95
     added: datetime | None = None  # `added` of ingested raw inputs; None = now
     tokenizer: str | None = None  # a `tokenizers` JSON file for n_tokens; None = whitespace words
     work: str | None = None  # folder for the stages' outputs; None = a hidden folder beside the report
@@ -91,8 +91,10 @@ class AuditConfig:
             check_fraction(self.sample)
         except ValueError as error:
             raise UsageError(str(error), option="--sample") from None
-        if self.statistic not in STATISTICS:
-            raise UsageError(f"--statistic {self.statistic!r}: expected one of {', '.join(STATISTICS)}")
+        if self.statistic not in ("ngram", *STATISTICS):
+            raise UsageError(
+                f"--statistic {self.statistic!r}: expected one of {', '.join(('ngram', *STATISTICS))}"
+            )
         if self.bootstrap < 0:
             raise UsageError(f"--bootstrap {self.bootstrap}: must be 0 or more")
         if not 0 < self.level < 1:
@@ -404,11 +406,12 @@ def audit(
     statistic: Annotated[
         str,
         typer.Option(
-            help="How the cutoff is predicted: curve (the probe's curve from token shares of the versions "
-            "in effect each month; needs reference texts, else median), or one month per resource, "
-            "trimmed-meaned: median, mode or mean of its token-weighted version months."
+            help="How the cutoff is predicted: ngram (the probe's curve from the data's bigram fit of "
+            "every reference version; needs reference texts), curve (from token shares of the versions "
+            "the data copies), or one month per resource, trimmed-meaned: median, mode or mean of its "
+            "token-weighted version months."
         ),
-    ] = "curve",
+    ] = "ngram",
     bootstrap: Annotated[int, typer.Option(help="Bootstrap samples over resources for the interval.")] = 1000,
     recompute: Annotated[
         bool,

@@ -24,6 +24,7 @@ from analysis.bins import (
     bins_table,
     rate,
 )
+from analysis.predict import predict_from_scores
 from analysis.reference import reference_figures as analysis_reference_figures
 from analysis.reference import version_spans
 from analysis.sample import IN_SAMPLE, in_sample_batch
@@ -31,6 +32,7 @@ from corpus.readers import ReadOptions
 from corpus.schema import COLUMN_NAMES, field_type
 from corpus.stats import REJECT_REASON, StageStats
 from dating.reference import REF_FIELDS, ReferenceMatcher
+from dating.reference_ngrams import COUNT_SCHEMA, NgramCounter, ReferenceNgrams
 from jobs.contract import UsageError
 from jobs.fs import Location, locate
 from jobs.ingest import IngestConfig, ingest_frame
@@ -420,13 +422,16 @@ def reference_figures(
     spark: SparkSession,
     audited: DataFrame,
     reference: str,
-    statistic: str = "curve",
+    statistic: str = "ngram",
     n_boot: int = 1000,
-    level: float = 0.9,
+    level: float = 0.95,
     seed: int = 0,
 ) -> dict[str, Any]:
     """summary.json's `reference` section (analysis.reference.reference_figures) from the documents matched
-    to dated reference versions by the dating stage's matcher (ref_key, ref_created) and the reference."""
+    to dated reference versions by the dating stage's matcher (ref_key, ref_created) and the reference. With
+    `statistic="ngram"` (and reference texts) the predicted cutoff is the n-gram predictor's
+    (dating/reference_ngrams.py, counted over the audited documents) and the copy-share `curve` prediction is
+    kept as `token_share_cutoff`."""
     versions = reference_versions(spark, reference)
     per_version = {
         (r["resource"], r["month"]): (r["documents"], int(r["tokens"] or 0))
@@ -439,9 +444,27 @@ def reference_figures(
     for r in versions.select("resource", "month").distinct().collect():
         available.setdefault(r["resource"], []).append(r["month"])
     spans = version_spans([(r["resource"], r["month"], r["text_key"]) for r in versions.collect()])
-    return analysis_reference_figures(
-        reference, per_version, available, spans, statistic, n_boot, level, seed
-    )
+    ngram = statistic == "ngram" and spans is not None
+    figures = analysis_reference_figures(
+        reference, per_version, available, spans, "curve" if statistic == "ngram" else statistic, n_boot,
+        level, seed,
+    )  # fmt: skip
+    if ngram:
+        files = [f.uri for f in expand_inputs([reference])]
+        counter = NgramCounter(files)
+        counted = map_kernel(audited.select("text"), counter, list(COUNT_SCHEMA), keep=[]).select(
+            *COUNT_SCHEMA.names
+        )
+        counts = {
+            int(r["ngram"]): int(r["n"])
+            for r in counted.groupBy("ngram").agg(F.sum("count").alias("n")).collect()
+        }
+        scores = ReferenceNgrams.from_file(files).scores(counts)
+        figures["token_share_cutoff"] = figures["predicted_cutoff"]
+        figures["predicted_cutoff"] = predict_from_scores(
+            scores, n_boot=n_boot, level=level, seed=seed
+        ).to_dict()
+    return figures
 
 
 def reference_matches(audited: DataFrame) -> DataFrame:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import re
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -337,6 +338,29 @@ def build_reference_case(data_dir: Path, root: Path) -> tuple[Path, Path, dict[s
     return root / "documents", root / "reference", expected
 
 
+def _bigrams(text: str) -> list[str]:
+    words = re.findall(r"\w+", text.casefold())
+    return [" ".join(words[i : i + 2]) for i in range(len(words) - 1)] or [" ".join(words)]
+
+
+def _bigram_cutoff(documents: pa.Table, reference: pa.Table) -> int:
+    """The n-gram predictor written out on strings: a month index."""
+    counts = Counter(b for text in documents.column("text").to_pylist() for b in _bigrams(text))
+    scores: dict[str, dict[int, float]] = {}
+    for row in reference.to_pylist():
+        grams = _bigrams(row["text"])
+        surprisal = float(np.mean([-np.log(counts[g] + 0.5) for g in grams]))
+        created = row["created"]
+        scores.setdefault(row["resource"], {})[created.year * 12 + created.month - 1] = surprisal
+    curve: dict[int, list[float]] = {}
+    for per in scores.values():
+        values = np.array(list(per.values()))
+        for m, z in zip(per, (values - values.mean()) / values.std(), strict=True):
+            curve.setdefault(m, []).append(z)
+    means = {m: float(np.mean(v)) for m, v in curve.items()}
+    return min(means, key=lambda m: (means[m], m))
+
+
 def _mode_month(rows: list[tuple[str, int]]) -> str:
     tokens = Counter()
     for month, t in rows:
@@ -390,11 +414,18 @@ def test_reference_versions_held_and_predicted_cutoff(spark, data_dir: Path, tmp
             curve.setdefault(m, []).append(z)
     means = {m: float(np.mean(v)) for m, v in sorted(curve.items())}
     best = min(means, key=lambda m: (means[m], m))
-    predicted = ref["predicted_cutoff"]
-    assert predicted["statistic"] == "curve"
-    assert predicted["month"] == month_name(best)
-    low, high = (month_index(m) for m in predicted["interval"])
+    shares = ref["token_share_cutoff"]
+    assert shares["statistic"] == "curve"
+    assert shares["month"] == month_name(best)
+    low, high = (month_index(m) for m in shares["interval"])
     assert min(means) <= low <= best <= high <= max(means)
+    # The default prediction: each reference version scored by the mean bigram surprisal
+    # -log(count in the audited documents + 0.5), z-scored per resource, averaged, the earliest minimum.
+    predicted = ref["predicted_cutoff"]
+    assert predicted["statistic"] == "ngram"
+    assert predicted["month"] == month_name(
+        _bigram_cutoff(pq.read_table(documents), pq.read_table(reference))
+    )
     assert summary["headline"]["predicted_effective_cutoff"] == predicted["month"]
     assert summary["headline"]["measured_effective_cutoff"] == "2017-01"
     assert summary["run"]["predicted_minus_measured_months"] == months_between("2017-01", predicted["month"])
