@@ -233,9 +233,14 @@ class ExperimentPlan:
     meta: dict[str, dict[str, Any]]  # run key -> world, seeds, mixture and the reference it is predicted on
 
 
+# A world's truth labels every page; stratified mixtures hold its page types at fixed shares.
+PAGE_TYPES = {"fresh": "resource", "recrawl": "resource", "stale": "resource", "mention": "news"}
+
+
 def world_stages(params: ExperimentParams, name: str, seed: int) -> tuple[list[StageSpec], str, str]:
-    """world -> ingest -> date -> dedup (keep all) for one world and seed; returns the stages, the
-    deduplicated documents and the world folder."""
+    """world -> ingest -> date -> dedup (keep all) -> label (`page_type` from the world's truth: resource,
+    news or filler) for one world and seed; returns the stages, the deduplicated documents and the world
+    folder (the labelled documents are beside them, in `labelled/`)."""
     root = Path(params.output) / "worlds" / f"{name}-w{seed}"
     world, ingest, date, dedup = (stage(k) for k in ("world", "ingest", "date", "dedup"))
     key = f"{name}-w{seed}"
@@ -258,6 +263,16 @@ def world_stages(params: ExperimentParams, name: str, seed: int) -> tuple[list[S
         _spec(f"date {key}", date, date_params, needs=[f"ingest {key}", f"world {key}"]),
         _spec(f"dedup {key}", dedup, dedup_params, needs=[f"date {key}"]),
     ]
+    label = stage("label")
+    label_params = label.params(
+        [str(root / "dedup")],
+        str(root / "labelled"),
+        table=str(root / "world" / "truth" / "documents.parquet"),
+        column="kind",
+        name="page_type",
+        values=PAGE_TYPES,
+    )
+    specs.append(_spec(f"label {key}", label, label_params, needs=[f"dedup {key}", f"world {key}"]))
     return specs, str(root / "dedup"), str(root / "world")
 
 
@@ -308,9 +323,14 @@ def check(params: ExperimentParams) -> ExperimentPlan:
                 world=world_dir,
                 **params.probe,
             )
-            mix_params = mix.params(inputs, spec, str(mixture_dir), seed=replicate.mixture_seed)
+            mix_inputs, mix_needs = inputs, needs_world
+            if replicate.world is not None and load_spec(spec).strata is not None:
+                # A stratified mixture reads the labelled documents (its strata column is page_type).
+                mix_inputs = [str(Path(inputs[0]).parent / "labelled")]
+                mix_needs = [needs_world[0].replace("dedup ", "label ", 1)]
+            mix_params = mix.params(mix_inputs, spec, str(mixture_dir), seed=replicate.mixture_seed)
             stages += [
-                _spec(f"mix {key}", mix, mix_params, needs=needs_world),
+                _spec(f"mix {key}", mix, mix_params, needs=mix_needs),
                 _spec(f"train {key}", train, train_params, needs=[f"mix {key}"]),
                 _spec(f"probe {key}", probe, probe_params, needs=[f"train {key}"]),
             ]

@@ -18,6 +18,7 @@ KINDS: dict[str, str] = {
     "date": "jobs.date",
     "dedup": "jobs.dedup",
     "langid": "jobs.langid",
+    "label": "jobs.label",
     "mix": "jobs.mix",
     "world": "jobs.world",
     "train": "jobs.train",

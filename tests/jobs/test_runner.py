@@ -18,6 +18,7 @@ from jobs.runner import MARKER, StageSpec, read_marker, run_stages
 # CLI arguments that are not stage parameters (where the session runs), and those named differently.
 SESSION_OPTIONS = {"master", "conf"}
 RENAMED = {("ingest", "fmt"): "format", ("audit", "report"): "output", ("audit", "inputs"): "input"}
+RENAMED[("label", "value")] = "values"
 RENAMED.update({(kind, "inputs"): "input" for kind in ("dedup", "langid", "mix")})
 
 

@@ -1,0 +1,124 @@
+"""`chronomix label`: attach a column from a side table to documents, by id.
+
+Curation often needs a per-document attribute that no stage computes: a page-type classifier's label, a
+quality score, or, for a generated world, its truth (`world/truth/documents.parquet`'s `kind`). This stage
+left-joins one column of a Parquet table keyed by `id` onto the documents, optionally mapping its values
+(e.g. fresh, recrawl and stale pages to `resource`), under a new name. Documents without a value keep a
+null and are counted (`unlabelled`); none is dropped, so docs_in == docs_out. A mixture can then hold fixed
+shares of the label's values (`strata` in a mixture spec).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated
+
+import typer
+from pyspark.sql import functions as F
+
+from corpus.stats import StageStats
+from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError, stats_summary
+from jobs.langid import read_documents_frame
+from jobs.options import Conf, DocumentInputs, Master, Output, Overwrite, spark_options
+from jobs.runner import run_command
+from jobs.stage import (
+    InputFile,
+    document_files,
+    expand_inputs,
+    read_stage_output,
+    refuse_existing,
+    write_stage,
+)
+
+NOT_DOCUMENTS = "input {uri}: not document Parquet; run `chronomix ingest` on it first"
+
+
+@dataclass(frozen=True)
+class LabelParams(StageParams):
+    """`chronomix label` and the `label` stage kind."""
+
+    input: list[str]  # document Parquet: files, folders or globs
+    output: str
+    table: str = ""  # Parquet with `id` and `column`
+    column: str = ""  # the table's column to attach
+    name: str | None = None  # the documents' new column (default: `column`)
+    values: dict[str, str] = field(default_factory=dict)  # map the table's values (others kept as they are)
+    overwrite: bool = False
+
+
+@dataclass(frozen=True)
+class LabelPlan:
+    params: LabelParams
+    files: list[InputFile]
+    table: list[InputFile]
+
+
+def check(params: LabelParams) -> LabelPlan:
+    """The documents and the table, listed once; UsageError naming a bad option."""
+    if not params.table:
+        raise UsageError("--table: required (Parquet with an `id` column)")
+    if not params.column:
+        raise UsageError("--column: required (the table's column to attach)")
+    files = document_files(params.input, NOT_DOCUMENTS)
+    table = expand_inputs([params.table])
+    refuse_existing(params.output, params.overwrite)
+    return LabelPlan(params, files, table)
+
+
+def run(plan: LabelPlan, spark: SparkProvider) -> StageResult:
+    """Join the column onto the plan's documents and write them to `output`."""
+    params = plan.params
+    session = spark()
+    documents, stats = read_documents_frame(session, plan.files)
+    side = read_stage_output(session, plan.table)
+    for needed in ("id", params.column):
+        if needed not in side.columns:
+            raise UsageError(f"--table {params.table!r}: no {needed!r} column")
+    name = params.name or params.column
+    value = F.col(params.column).cast("string")
+    for old, new in sorted(params.values.items()):
+        value = F.when(F.col(params.column).cast("string") == old, F.lit(new)).otherwise(value)
+    labels = side.select("id", value.alias(name)).dropDuplicates(["id"])
+    labelled = documents.drop(name).join(F.broadcast(labels), "id", "left").persist()
+    try:
+        stats = StageStats(stage="label", files_in=stats.files_in, bytes_in=stats.bytes_in)
+        stats.counters["unlabelled"] = labelled.filter(F.col(name).isNull()).count()
+        write_stage(labelled, params.output, stats, overwrite=params.overwrite)
+    finally:
+        labelled.unpersist()
+    return StageResult(stats_summary(stats), stats=stats)
+
+
+STAGE = Stage("label", LabelParams, check, run)
+
+
+def label(
+    input: DocumentInputs,
+    output: Output,
+    table: Annotated[str, typer.Option(help="Parquet (file or folder) with an `id` column and COLUMN.")],
+    column: Annotated[str, typer.Option(help="The table's column to attach to the documents.")],
+    name: Annotated[str | None, typer.Option(help="The documents' new column (default: COLUMN).")] = None,
+    value: Annotated[
+        list[str] | None,
+        typer.Option(help="Map a value, OLD=NEW (repeatable); other values are kept as they are."),
+    ] = None,
+    master: Master = "local[*]",
+    conf: Conf = None,
+    overwrite: Overwrite = False,
+) -> None:
+    """Attach one column of a side table to the documents, by id (left join: a document without a row keeps
+    a null, counted as `unlabelled`; none is dropped). For page types, classifier labels or a world's truth,
+    which a mixture's `strata` can then hold at fixed shares."""
+    from jobs.report import print_stats
+
+    mapping = {}
+    for pair in value or []:
+        old, sep, new = pair.partition("=")
+        if not sep or not old:
+            raise UsageError(f"--value {pair!r}: expected OLD=NEW")
+        mapping[old] = new
+    params = LabelParams(
+        input=input, output=output, table=table, column=column, name=name, values=mapping, overwrite=overwrite
+    )
+    result = run_command(STAGE, params, spark_options(master, conf))
+    print_stats(result.stats, output)

@@ -1,0 +1,61 @@
+"""The label stage: a side table's column joined onto documents by id, values mapped, none dropped."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from corpus.schema import conform
+from jobs.cli import main
+from jobs.contract import UsageError
+from jobs.label import LabelParams, check, run
+
+
+def _documents(folder: Path) -> Path:
+    added = datetime(2024, 1, 1, tzinfo=UTC)
+    rows = [{"id": f"d{i}", "text": f"page {i}", "source": "t", "added": added} for i in range(6)]
+    folder.mkdir(parents=True)
+    table = pa.Table.from_pylist(rows)
+    pq.write_table(pa.Table.from_batches([conform(b) for b in table.to_batches()]), folder / "part-0.parquet")
+    return folder
+
+
+def test_labels_are_joined_mapped_and_missing_ones_counted(spark, tmp_path: Path) -> None:
+    documents = _documents(tmp_path / "docs")
+    truth = tmp_path / "truth.parquet"
+    kinds = ["fresh", "stale", "mention", "filler", "recrawl"]  # d5 has no row
+    pq.write_table(pa.table({"id": [f"d{i}" for i in range(5)], "kind": kinds}), truth)
+    params = LabelParams(
+        input=[str(documents)],
+        output=str(tmp_path / "out"),
+        table=str(truth),
+        column="kind",
+        name="page_type",
+        values={"fresh": "resource", "recrawl": "resource", "stale": "resource", "mention": "news"},
+    )
+    result = run(check(params), lambda: spark)
+    out = {r["id"]: r["page_type"] for r in pq.read_table(tmp_path / "out").to_pylist()}
+    assert out == {
+        "d0": "resource",
+        "d1": "resource",
+        "d2": "news",
+        "d3": "filler",
+        "d4": "resource",
+        "d5": None,
+    }
+    assert result.stats.docs_in == result.stats.docs_out == 6 and result.stats.counters["unlabelled"] == 1
+
+
+def test_bad_label_arguments_are_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    documents = _documents(tmp_path / "docs")
+    with pytest.raises(UsageError, match="--column: required"):
+        check(LabelParams(input=[str(documents)], output=str(tmp_path / "o"), table=str(documents)))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["label", str(documents), "--output", str(tmp_path / "o2"), "--table", "x", "--column", "k",
+              "--value", "nonsense"])  # fmt: skip
+    assert exit_info.value.code == 2
+    assert "--value 'nonsense': expected OLD=NEW" in capsys.readouterr().err
