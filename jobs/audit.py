@@ -37,14 +37,13 @@ from analysis.months import months_between
 from analysis.predict import STATISTICS
 from analysis.report import render_html
 from analysis.sample import check_fraction
+from jobs.audit_reference import reference_figures, with_reference_matches
 from jobs.audit_spark import (
     AuditInput,
     audit_base,
     compute_figures,
     populated_columns,
     prepare_documents,
-    reference_figures,
-    with_reference_matches,
     with_token_counts,
 )
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError

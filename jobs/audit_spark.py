@@ -24,19 +24,13 @@ from analysis.bins import (
     bins_table,
     rate,
 )
-from analysis.predict import predict_from_scores
-from analysis.reference import reference_figures as analysis_reference_figures
-from analysis.reference import version_spans
 from analysis.sample import IN_SAMPLE, in_sample_batch
 from corpus.readers import ReadOptions
 from corpus.schema import COLUMN_NAMES, field_type
 from corpus.stats import REJECT_REASON, StageStats
-from dating.reference import REF_FIELDS, ReferenceMatcher
-from dating.reference_ngrams import COUNT_SCHEMA, NgramCounter, ReferenceNgrams
-from jobs.contract import UsageError
 from jobs.fs import Location, locate
 from jobs.ingest import IngestConfig, ingest_frame
-from jobs.stage import InputFile, expand_inputs, map_kernel, read_stage_output, write_stage
+from jobs.stage import InputFile, map_kernel, read_stage_output, write_stage
 from mixers.tokens import TokenCountKernel
 
 UNKNOWN = "unknown"
@@ -134,15 +128,6 @@ def with_token_counts(frame: DataFrame, tokenizer: str | None) -> DataFrame:
     """`frame` with `n_tokens` filled where null, by the mixers' token-count kernel (whitespace words without
     a tokenizer)."""
     return map_kernel(frame, TokenCountKernel(tokenizer_path=tokenizer, fill_missing_only=True), ["n_tokens"])
-
-
-def with_reference_matches(frame: DataFrame, references: list[str]) -> DataFrame:
-    """`frame` with the dating stage's reference match of each document (ref_created, ref_last,
-    ref_similarity, ref_key) from its ReferenceMatcher kernel over the reference Parquet files `references`:
-    the dated output keeps only the matched month, and the audit also needs the resource (ref_key)."""
-    refs = references
-    frame = frame.drop(*[f.name for f in REF_FIELDS if f.name in frame.columns])
-    return map_kernel(frame, ReferenceMatcher(refs), REF_FIELDS)
 
 
 def _days_between(later: Column, earlier: Column) -> Column:
@@ -415,90 +400,3 @@ def _headline(total: Any, overall: dict[str, Any], dumps: int) -> dict[str, Any]
         "stale_share": overall["stale_share"],
         "stale_token_share": overall["stale_token_share"],
     }
-
-
-# ---------------------------------------------------------------------------------------------- reference
-def reference_figures(
-    spark: SparkSession,
-    audited: DataFrame,
-    reference: str,
-    statistic: str = "ngram",
-    n_boot: int = 1000,
-    level: float = 0.95,
-    seed: int = 0,
-) -> dict[str, Any]:
-    """summary.json's `reference` section (analysis.reference.reference_figures) from the documents matched
-    to dated reference versions by the dating stage's matcher (ref_key, ref_created) and the reference. With
-    `statistic="ngram"` (and reference texts) the predicted cutoff is the n-gram predictor's
-    (dating/reference_ngrams.py, counted over the audited documents) and the copy-share `curve` prediction is
-    kept as `token_share_cutoff`."""
-    versions = reference_versions(spark, reference)
-    per_version = {
-        (r["resource"], r["month"]): (r["documents"], int(r["tokens"] or 0))
-        for r in reference_matches(audited)
-        .groupBy("resource", "month")
-        .agg(F.count("*").alias("documents"), F.sum("tokens").alias("tokens"))
-        .collect()
-    }
-    available: dict[str, list[str]] = {}
-    for r in versions.select("resource", "month").distinct().collect():
-        available.setdefault(r["resource"], []).append(r["month"])
-    spans = version_spans([(r["resource"], r["month"], r["text_key"]) for r in versions.collect()])
-    ngram = statistic == "ngram" and spans is not None
-    figures = analysis_reference_figures(
-        reference, per_version, available, spans, "curve" if statistic == "ngram" else statistic, n_boot,
-        level, seed,
-    )  # fmt: skip
-    if ngram:
-        files = [f.uri for f in expand_inputs([reference])]
-        counter = NgramCounter(files)
-        counted = map_kernel(audited.select("text"), counter, list(COUNT_SCHEMA), keep=[]).select(
-            *COUNT_SCHEMA.names
-        )
-        counts = {
-            int(r["ngram"]): int(r["n"])
-            for r in counted.groupBy("ngram").agg(F.sum("count").alias("n")).collect()
-        }
-        scores = ReferenceNgrams.from_file(files).scores(counts)
-        figures["token_share_cutoff"] = figures["predicted_cutoff"]
-        figures["predicted_cutoff"] = predict_from_scores(
-            scores, n_boot=n_boot, level=level, seed=seed
-        ).to_dict()
-    return figures
-
-
-def reference_matches(audited: DataFrame) -> DataFrame:
-    """(resource, month, tokens) of each document matched to a reference version (with_reference_matches)."""
-    return audited.filter(F.col("ref_key").isNotNull() & F.col("ref_created").isNotNull()).select(
-        F.col("ref_key").alias("resource"),
-        F.date_format(F.col("ref_created"), "yyyy-MM").alias("month"),
-        F.coalesce(F.col("n_tokens"), F.lit(0)).cast("long").alias("tokens"),
-    )
-
-
-def reference_versions(spark: SparkSession, reference: str) -> DataFrame:
-    """(resource, month) of every dated reference version: Parquet of the record (`resource` or `url`, and
-    `created`) or a probe file with `month`."""
-    frame = read_stage_output(spark, expand_inputs([reference]))
-    key = next((c for c in ("resource", "url", "id") if c in frame.columns), None)
-    if key is None:
-        raise UsageError(f"--reference {reference!r}: no resource, url or id column")
-    if "month" in frame.columns:
-        month = F.col("month").cast("string")
-    elif "created" in frame.columns:
-        month = F.date_format(F.col("created"), "yyyy-MM")
-    else:
-        raise UsageError(f"--reference {reference!r}: neither a month nor a created column")
-    # Texts that differ only in case, punctuation or spacing are one version, as for the dating matcher.
-    text = (
-        F.sha2(F.lower(F.regexp_replace(F.col("text"), r"[\W_]+", " ")), 256)
-        if "text" in frame.columns
-        else F.lit(None).cast("string")
-    )
-    return (
-        frame.select(
-            F.col(key).cast("string").alias("resource"), month.alias("month"), text.alias("text_key")
-        )
-        .filter(F.col("resource").isNotNull() & F.col("month").isNotNull())
-        .distinct()
-    )
