@@ -78,7 +78,7 @@ def make_world(root: Path, log: Path) -> Path:
     config = root / "world.yaml"
     config.write_text(
         "preset: tiny\nentities: 30\ndump_every_months: 12\nmention_pages: 15\nfiller_pages: 8\n"
-        "probe_resources: 10\nmax_fact_probes: 100\n"
+        "probe_resources: 10\nreference_resources: 10\nmax_fact_probes: 100\n"
     )
     run_chronomix(["world", "-o", str(out), "--config", str(config), "--seed", "0"], log)
     return out

@@ -35,6 +35,7 @@ REDUCED = {
             "mention_pages": 15,
             "filler_pages": 8,
             "probe_resources": 15,
+            "reference_resources": 10,
             "max_fact_probes": 200,
         },
         {"name": "ingest", "kind": "ingest", "inputs": ["${world}/dumps"], "added": "2024-01-01T00:00:00Z"},
@@ -42,7 +43,7 @@ REDUCED = {
             "name": "dated",
             "kind": "date",
             "input": "${ingest}",
-            "reference": "${world}/probes/temporal.parquet",
+            "reference": "${world}/probes/reference.parquet",
         },
         {"name": "dedup", "kind": "dedup", "input": "${dated}", "keep": "all"},
         {
