@@ -47,7 +47,7 @@ from corpus.reader_base import (
     read_schema,
     stable_id,
 )
-from corpus.remote import is_remote, redact, uri_name
+from corpus.remote import RetryPolicy, is_remote, redact, uri_name
 from corpus.stats import RejectLog
 from corpus.warc import iter_warc_rows
 
@@ -59,6 +59,7 @@ __all__ = [
     "detect_format",
     "dump_from_path",
     "format_from_name",
+    "input_size",
     "local_path",
     "read_documents",
     "read_schema",
@@ -144,6 +145,16 @@ def read_documents(
         ctx.skip("unknown_format", str(exc), 0, size, sample=sample)
         return
     yield from _read_format(fmt, ctx)
+
+
+def input_size(path: str, retry: RetryPolicy | None = None) -> int:
+    """The size in bytes of an input (local path, file: URI or remote URI), 0 where it cannot be had (reading
+    it then says why, as a skipped span)."""
+    ctx = ReadContext(local_path(path), ReadOptions(retry=retry or RetryPolicy()), RejectLog(), Counter())
+    try:
+        return ctx.stat()
+    except OSError:
+        return 0
 
 
 def local_path(uri: str) -> str:

@@ -25,6 +25,7 @@ files retry (where they do) a whole request and raise at the first error that ou
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import http.client
 import io
@@ -37,7 +38,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 OBJECT_STORE_SCHEMES = frozenset({"s3", "s3a", "s3n", "gs", "gcs", "hdfs", "viewfs"})
 HTTP_SCHEMES = frozenset({"http", "https"})
@@ -153,11 +154,19 @@ class HttpChannel:
     block = HTTP_BLOCK
 
     def __init__(self, url: str, timeout_s: float) -> None:
+        parts = urlsplit(url)
+        self.headers = dict(_HEADERS)
+        if "@" in parts.netloc:  # user:password in the URL: sent as Basic authentication, never in a message
+            userinfo, host = parts.netloc.rsplit("@", 1)
+            user, _, password = userinfo.partition(":")
+            token = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode()
+            self.headers["Authorization"] = f"Basic {token}"
+            url = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
         self.url = url
         self.timeout_s = timeout_s
 
     def size(self) -> int:
-        request = urllib.request.Request(self.url, method="HEAD", headers=_HEADERS)
+        request = urllib.request.Request(self.url, method="HEAD", headers=self.headers)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
                 length = response.headers.get("Content-Length")
@@ -173,7 +182,7 @@ class HttpChannel:
             body.close()
 
     def open(self, offset: int) -> _Body:
-        headers = {**_HEADERS, "Range": f"bytes={offset}-"}
+        headers = {**self.headers, "Range": f"bytes={offset}-"}
         request = urllib.request.Request(self.url, headers=headers)
         try:
             response = urllib.request.urlopen(request, timeout=self.timeout_s)
@@ -353,7 +362,12 @@ class RemoteFile(io.RawIOBase):
         while want > 0:
             piece = self._kept_at(self._pos, want)
             if piece is None:
-                self._fetch(self._pos)
+                try:
+                    self._fetch(self._pos)
+                except InputReadError:
+                    if parts:
+                        break  # a short read: what was had, then the error on the next read
+                    raise
                 continue
             parts.append(piece)
             self._pos += len(piece)
