@@ -35,6 +35,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from jobs import progress
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
 from jobs.options import Conf, Master, spark_options
 from jobs.registry import stage
@@ -186,11 +187,8 @@ def run(plan: ExperimentPlan, spark: SparkProvider) -> StageResult:
     output = Path(plan.params.output)
     output.mkdir(parents=True, exist_ok=True)
 
-    def show(step: str, status: str) -> None:
-        if status == "running":
-            console.print(f"[yellow]{step}[/]")
-
-    run_stages(plan.stages, spark, on_stage=show)
+    on_stage = progress.current().stages("experiment", [spec.name for spec in plan.stages])
+    run_stages(plan.stages, spark, on_stage=on_stage)
     names = {key: key.rsplit("-s", 1)[0] for key in plan.runs}
     rows = write_report(plan.runs, output, mixtures=names).rows
     (output / "experiments.json").write_text(json.dumps(rows, indent=2, default=str) + "\n")

@@ -26,7 +26,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -324,10 +324,12 @@ def run_probes(
     trim: float = TRIM,
     bucket_base: int = 2,
     length_norm: str = "none",
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Run the effective-cutoff probe on `versions` and the long-tail probe on `facts` (either may be None)
     with the model in `model_path`; write cutoff_curve.csv, cutoff.png, longtail.csv, longtail.png,
-    longtail_probes.csv and probe.json into `output_dir`; return what probe.json holds."""
+    longtail_probes.csv and probe.json into `output_dir`; return what probe.json holds. `progress` hears
+    (what is scored, done, total) as the resources' versions and the facts' choices are scored."""
     if versions is None and facts is None:
         raise ValueError("probes: neither versions nor facts given")
     if normalisation not in NORMALISATIONS:
@@ -341,10 +343,12 @@ def run_probes(
         "newest_month": newest_month,
     }
     if versions is not None:
+        lm.on_scored = (lambda done, total: progress("resource versions", done, total)) if progress else None
         result["cutoff"] = _cutoff_probe(
             lm, versions, output, newest_month, k_tokens, batch_size, normalisation, trim
         )
     if facts is not None:
+        lm.on_scored = (lambda done, total: progress("fact choices", done, total)) if progress else None
         result["longtail"] = _longtail_probe(
             lm, facts, output, mixture_dir, world_dir, batch_size, bucket_base, length_norm
         )
