@@ -52,7 +52,7 @@ KEEP_BYTES = 4 << 20  # recent bytes kept for seeks backwards (the decompressor 
 SKIP_AHEAD = 4 << 20  # a forward seek up to this far reads through rather than opening a new request
 _TRANSIENT_HTTP = frozenset({408, 425, 429, 500, 502, 503, 504})
 _PERMANENT_STORE_ERRORS = ("ACCESS_DENIED", "NO_SUCH", "NoSuchKey", "NoSuchBucket", "InvalidAccessKeyId")
-_PERMANENT_STORE_ERRORS += ("SignatureDoesNotMatch", "Forbidden", "Path does not exist")
+_PERMANENT_STORE_ERRORS += ("SignatureDoesNotMatch", "Forbidden", "Path does not exist", "Unable to load")
 
 
 def scheme_of(path: str) -> str | None:

@@ -280,7 +280,8 @@ class Reporter:
                         task = shown[stage_id] = self.task(
                             f"spark stage {stage_id}", total=total, unit="tasks"
                         )
-                    task.update(completed=done, total=total, info=f"{running} running, {name}")
+                    what = f", {name}" if name and not name.startswith("$") else ""
+                    task.update(completed=done, total=total, info=f"{running} running{what}")
                 for stage_id in set(shown) - set(active):
                     shown.pop(stage_id).done()
         except Exception:  # the session was stopped under us: nothing left to show

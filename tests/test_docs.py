@@ -31,6 +31,8 @@ def test_markdown_links_resolve() -> None:
 def test_named_documents_exist() -> None:
     missing = []
     for file in tracked(".py", ".md", ".toml", ".yaml", ".j2", ".sh"):
+        if file == Path(__file__).resolve():
+            continue  # this test names the documents it looks for
         for name in set(DOC_PATH.findall(file.read_text(encoding="utf-8"))):
             named = name.startswith("docs/") or name.upper() == "DESIGN.MD"
             if named and not (ROOT / name).exists():
