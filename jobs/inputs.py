@@ -49,13 +49,12 @@ def read_listing(path: str, retry: RetryPolicy = RetryPolicy()) -> list[str]:
     or gzip. Raises UsageError when it cannot be read."""
     try:
         ctx = ReadContext(local_path(path), ReadOptions(retry=retry), RejectLog(), Counter())
-        size = ctx.stat()
-        with ctx.open() as raw:
-            data = raw.read(MAX_LISTING_BYTES + 1)
-        if size > MAX_LISTING_BYTES:
+        if ctx.stat() > MAX_LISTING_BYTES:
             raise UsageError(
                 f"listing {redact(path)!r}: over {MAX_LISTING_BYTES >> 20} MiB; not a path listing"
             )
+        with ctx.open() as raw:
+            data = raw.read()
         if data[:2] == b"\x1f\x8b":
             data = gzip.GzipFile(fileobj=io.BytesIO(data)).read(MAX_LISTING_BYTES + 1)
         text = data.decode("utf-8")
