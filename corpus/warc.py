@@ -157,9 +157,11 @@ class WarcRowReader:
     def rows(self) -> Iterator[dict[str, Any]]:
         ctx = self.ctx
         try:
-            stream = open_recovering(ctx.path, ctx.skip_span, start_check=starts_warc_record)
+            stream = open_recovering(
+                ctx.file_name, ctx.skip_span, start_check=starts_warc_record, opener=ctx.open
+            )
         except OSError as exc:
-            ctx.skip("unreadable_file", f"{type(exc).__name__}: {exc}", 0, 0)
+            ctx.unreadable(exc)
             return
         self.stream = stream
         with stream:
