@@ -22,7 +22,7 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from corpus.readers import ReadOptions, read_documents
 from corpus.schema import DOCUMENT_SCHEMA, EXTRA_COLUMNS
 from corpus.stats import REJECT_FIELDS, RejectLog, StageStats, rejects_table
-from dating.html_meta import html_meta_date_batch
+from dating.html_meta import MarkupDater
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError, stats_summary
 from jobs.options import Conf, Master, Overwrite, parse_added, spark_options
 from jobs.runner import run_command
@@ -49,26 +49,30 @@ class IngestConfig:
 
     read: ReadOptions = field(default_factory=ReadOptions)
     fmt: str = "parquet"  # parquet | dolma
-    date_html: bool = True  # run dating's HTML-metadata kernel while the HTML is still at hand
+    date_html: bool = True  # date each page's markup from its one parse, while the HTML is at hand
     rows_per_shard: int = 50_000
 
 
 def ingest_file_kernel(options: ReadOptions, date_html: bool = True):
     """A mapInArrow function over batches of input paths (column `path`) yielding INGEST_SCHEMA batches:
-    documents (reject columns null) and, after each file, that file's rejects (document columns null)."""
-    html_kernel = html_meta_date_batch if date_html else None
+    documents (reject columns null) and, after each file, that file's rejects (document columns null).
+    With `date_html`, dating's page hook reads each HTML page's dates from the parse that extracts its text
+    (dating.html_meta.MarkupDater): one parse per page."""
+    if date_html:
+        options = replace(options, page_hook=MarkupDater())
 
     def run(paths: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for path_batch in paths:
             for path in path_batch.column("path").to_pylist():
-                yield from read_file_batches(path, options, html_kernel)
+                yield from read_file_batches(path, options)
 
     return run
 
 
 def read_file_batches(path: str, options: ReadOptions, html_kernel=None) -> Iterator[pa.RecordBatch]:
     """One file's documents, rejects and skipped spans as INGEST_SCHEMA batches (the unit of work of one
-    Spark task)."""
+    Spark task). `html_kernel`, when given, runs on each batch with its `html` column (a second parse of
+    each page; ingest itself dates pages through the options' page hook instead)."""
     rejects = RejectLog()
     counters: Counter[str] = Counter()
     # Dating reads the HTML's metadata here, while it is at hand; it is dropped after unless asked to keep.
