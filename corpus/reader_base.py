@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 import pyarrow as pa
 
@@ -77,6 +77,17 @@ NAME_RULES: tuple[tuple[str, str], ...] = (
 COMPRESSION_SUFFIXES = ("", ".gz", ".bz2", ".zst", ".zstd")
 
 
+class PageHook(Protocol):
+    """Reads more from an HTML page's one parsed tree: called by the WARC reader as
+    `hook(tree, html, row)` after the text is extracted, it sets the record or extra columns named in
+    `columns` in `row` (dating's markup dates, jobs.ingest wires it). It must not raise for bad markup; if
+    it does, the page keeps its text and the failure is counted (`page_hook_error`)."""
+
+    columns: tuple[str, ...]
+
+    def __call__(self, tree: Any, html: str, row: dict[str, Any]) -> None: ...
+
+
 @dataclass(frozen=True)
 class ReadOptions:
     """How to read one input file. Sizes are in bytes, `batch_size` in documents."""
@@ -93,6 +104,8 @@ class ReadOptions:
     retry: RetryPolicy = field(
         default_factory=RetryPolicy
     )  # remote inputs: tries and back-off of a read (corpus.remote)
+    # Called on every HTML page with its parsed tree while it is at hand (see PageHook).
+    page_hook: PageHook | None = field(default=None, hash=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
@@ -118,6 +131,9 @@ def read_schema(options: ReadOptions) -> pa.Schema:
     if options.keep_html:
         fields.append(pa.field("html", EXTRA_COLUMNS["html"]))
     fields.extend(pa.field(name, EXTRA_COLUMNS[name]) for name in READER_EXTRA_COLUMNS)
+    if options.page_hook is not None:
+        names = {f.name for f in fields}
+        fields.extend(pa.field(c, EXTRA_COLUMNS[c]) for c in options.page_hook.columns if c not in names)
     return pa.schema(fields)
 
 

@@ -28,7 +28,7 @@ from corpus.readers import ReadOptions, input_size, read_documents
 from corpus.remote import RetryPolicy
 from corpus.schema import DOCUMENT_SCHEMA, EXTRA_COLUMNS
 from corpus.stats import REJECT_FIELDS, RejectLog, StageStats, rejects_table
-from dating.html_meta import html_meta_date_batch
+from dating.html_meta import MarkupDater
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError, stats_summary
 from jobs.inputs import is_listing, join_base, read_listing, select
 from jobs.options import Conf, Master, Overwrite, parse_added, spark_options
@@ -57,20 +57,23 @@ class IngestConfig:
 
     read: ReadOptions = field(default_factory=ReadOptions)
     fmt: str = "parquet"  # parquet | dolma
-    date_html: bool = True  # run dating's HTML-metadata kernel while the HTML is still at hand
+    date_html: bool = True  # date each page's markup from its one parse, while the HTML is at hand
     rows_per_shard: int = 50_000
 
 
 def ingest_file_kernel(options: ReadOptions, date_html: bool = True):
     """A mapInArrow function over batches of input paths (column `path`) yielding INGEST_SCHEMA batches:
-    documents (reject columns null) and, after each file, that file's rejects (document columns null)."""
-    html_kernel = html_meta_date_batch if date_html else None
+    documents (reject columns null) and, after each file, that file's rejects (document columns null).
+    With `date_html`, dating's page hook reads each HTML page's dates from the parse that extracts its text
+    (dating.html_meta.MarkupDater): one parse per page."""
+    if date_html:
+        options = replace(options, page_hook=MarkupDater())
 
     def run(paths: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for path_batch in paths:
             sizes = path_batch.column("size").to_pylist()
             for path, size in zip(path_batch.column("path").to_pylist(), sizes, strict=True):
-                yield from read_file_batches(path, options, html_kernel, measure=size < 0)
+                yield from read_file_batches(path, options, measure=size < 0)
 
     return run
 
@@ -79,7 +82,9 @@ def read_file_batches(
     path: str, options: ReadOptions, html_kernel=None, measure: bool = False
 ) -> Iterator[pa.RecordBatch]:
     """One file's documents, rejects and skipped spans as INGEST_SCHEMA batches (the unit of work of one
-    Spark task). `measure`: the driver did not know the file's size; report it (BYTES_IN_COUNTER)."""
+    Spark task). `html_kernel`, when given, runs on each batch with its `html` column (a second parse of
+    each page; ingest itself dates pages through the options' page hook instead). `measure`: the driver did
+    not know the file's size; report it (BYTES_IN_COUNTER)."""
     rejects = RejectLog()
     counters: Counter[str] = Counter()
     if measure:
