@@ -216,14 +216,14 @@ class Measure:
 def reader_baseline(folder: Path, limit_files: int = 1) -> float:
     """CPU seconds per document for one process reading (and HTML-dating) a WARC file with corpus.readers."""
     from corpus.readers import ReadOptions
-    from dating.html_meta import html_meta_date_batch
+    from dating.html_meta import MarkupDater
     from jobs.ingest import read_file_batches
 
-    options = ReadOptions(added=datetime(2024, 6, 1, tzinfo=UTC))
+    options = ReadOptions(added=datetime(2024, 6, 1, tzinfo=UTC), page_hook=MarkupDater())
     docs = 0
     started = time.process_time()
     for path in sorted(folder.glob("*.warc.gz"))[:limit_files]:
-        for batch in read_file_batches(str(path), options, html_meta_date_batch):
+        for batch in read_file_batches(str(path), options):
             docs += batch.num_rows
     return (time.process_time() - started) / max(docs, 1)
 

@@ -28,6 +28,10 @@ in *segments*, runs of bytes with no gap between them:
 The search for members and the replay are written here because no library offers them: zlib, bz2 and
 zstandard decode one member and stop at the first error, and FastWARC's own gzip reader stops silently.
 
+- A remote file whose reading fails for good part way (corpus.remote: its retries ran out) ends there as a
+  truncated file does: what decoded is handed on, the segment ends with reason "read_failed" (the record it
+  cut is one reject), and the bytes never read are one "read_failed" span.
+
 Every skipped or distrusted byte range of the file is reported once, as a `SkippedSpan` with its offset and
 length in the file, through the `on_span` callback. Records are not this module's business: the format readers
 count the records a damage cut or withheld, each once.
@@ -41,7 +45,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from corpus.member_codecs import CODECS, ZSTD_SKIPPABLE, MemberError, compression_of
+from corpus.member_codecs import CODECS, ZSTD_SKIPPABLE, MemberError, compression_from_magic
+from corpus.remote import InputReadError
 
 # Input is fed in chunks of this size: it bounds the output of one call (deflate expands at most ~1032x) and,
 # for bz2 and zstd, the output lost with a failing call.
@@ -96,9 +101,11 @@ class RecoveringStream(io.RawIOBase):
         on_span: Callable[[SkippedSpan], None],
         start_check: StartCheck | None = None,
         keep_bytes: int = 4 << 20,
+        owns_raw: bool = True,
     ) -> None:
         super().__init__()
         self._raw = raw
+        self._owns_raw = owns_raw  # close `raw` on close (a probe of open_recovering does not)
         self._size = raw.seek(0, io.SEEK_END)
         raw.seek(0)
         self._codec = CODECS.get(compression or "")
@@ -119,6 +126,7 @@ class RecoveringStream(io.RawIOBase):
         self._keep = keep_bytes
         self._recent: collections.deque[tuple[int, bytes]] = collections.deque()
         self._recent_len = 0
+        self._lost: InputReadError | None = None  # a remote read that failed for good
 
     # -- the consumer's side ------------------------------------------------------------------------------
 
@@ -208,7 +216,8 @@ class RecoveringStream(io.RawIOBase):
         return b"".join(parts)[start - first : end - first]
 
     def close(self) -> None:
-        self._raw.close()
+        if self._owns_raw:
+            self._raw.close()
         super().close()
 
     def _hand_out(self, data: bytes) -> None:
@@ -238,6 +247,8 @@ class RecoveringStream(io.RawIOBase):
             self._pos += len(chunk)
             self._finished = not chunk
             self._queue_bytes(chunk)
+            if not chunk and self._lost is not None:
+                self._queue.append(Damage("read_failed", self._queued_end, str(self._lost)))
             return bool(chunk)
         if self._decoder is None:
             self._start_member()
@@ -325,6 +336,11 @@ class RecoveringStream(io.RawIOBase):
         self._release()
         reason = f"truncated_{codec.name}"
         detail = f"file ends inside the {codec.name} member at byte {self._member_start}"
+        if self._lost is not None:
+            reason = "read_failed"
+            detail = (
+                f"reading stopped inside the {codec.name} member at byte {self._member_start}: {self._lost}"
+            )
         self._queue.append(Damage(reason, self._queued_end, f"{detail} after {self._released} bytes"))
         self._span(self._member_start, self._size, reason, detail)
         self._decoder = None
@@ -354,8 +370,22 @@ class RecoveringStream(io.RawIOBase):
             self._on_span(SkippedSpan(start, end - start, reason, detail, sample))
 
     def _read_at(self, offset: int, size: int) -> bytes:
-        self._raw.seek(offset)
-        return self._raw.read(size)
+        try:
+            self._raw.seek(offset)
+            return self._raw.read(size)
+        except InputReadError as exc:
+            self._read_failed(exc)
+            return b""
+
+    def _read_failed(self, exc: InputReadError) -> None:
+        """A remote read failed for good: the file ends where it stopped; the bytes after are one span."""
+        if self._lost is not None:
+            return
+        self._lost = exc
+        if exc.offset < self._size:
+            detail = f"reading stopped at byte {exc.offset} of {self._size}: {exc}"
+            self._on_span(SkippedSpan(exc.offset, self._size - exc.offset, "read_failed", detail))
+        self._size = min(self._size, exc.offset)
 
     def _skip_zeros(self, offset: int) -> int:
         while offset < self._size:
@@ -415,20 +445,31 @@ _NAMED = ((".gz", "gzip"), (".bz2", "bz2"), (".zst", "zstd"), (".zstd", "zstd"))
 
 
 def open_recovering(
-    path: str, on_span: Callable[[SkippedSpan], None], start_check: StartCheck | None = None
+    path: str,
+    on_span: Callable[[SkippedSpan], None],
+    start_check: StartCheck | None = None,
+    opener: Callable[[], BinaryIO] | None = None,
 ) -> RecoveringStream:
-    """`path` decompressed as a RecoveringStream. Damage can destroy or fake magic bytes, so where the magic
-    bytes and the file name's suffix disagree, the name's codec is taken if one of its members starts within
-    the first MiB, else the magic bytes' codec if its first member decodes; else the file is read as stored."""
-    magic = compression_of(path)
-    named = next((codec for suffix, codec in _NAMED if path.lower().endswith(suffix)), None)
-    compression = magic
-    if named != magic:
-        compression = None
-        with open(path, "rb") as raw:
+    """`path` decompressed as a RecoveringStream; `opener` opens its bytes (default: the local file; a remote
+    input gives a corpus.remote.RemoteFile), `path` names it. Damage can destroy or fake magic bytes, so where
+    the magic bytes and the file name's suffix disagree, the name's codec is taken if one of its members starts
+    within the first MiB, else the magic bytes' codec if its first member decodes; else the file is read as
+    stored."""
+    raw = opener() if opener is not None else open(path, "rb")  # noqa: SIM115 - the stream closes it
+    try:
+        magic = compression_from_magic(raw.read(4))
+        named = next((codec for suffix, codec in _NAMED if path.lower().endswith(suffix)), None)
+        compression = magic
+        if named != magic:
+            compression = None
             if named is not None:
-                probe = RecoveringStream(raw, named, lambda span: None, start_check)
+                probe = RecoveringStream(raw, named, lambda span: None, start_check, owns_raw=False)
                 compression = named if probe._find_member(0, limit=SCAN_BLOCK) < probe._size else None
             if compression is None and magic is not None:
-                compression = magic if RecoveringStream(raw, magic, lambda span: None)._decodes(0) else None
-    return RecoveringStream(open(path, "rb"), compression, on_span, start_check)
+                probe = RecoveringStream(raw, magic, lambda span: None, owns_raw=False)
+                compression = magic if probe._decodes(0) else None
+        raw.seek(0)
+    except BaseException:
+        raw.close()
+        raise
+    return RecoveringStream(raw, compression, on_span, start_check)

@@ -21,6 +21,7 @@ from typing import NamedTuple
 import brotli
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.encoding import detect_encoding, map_encoding_to_html5
+from resiliparse.parse.html import HTMLTree
 
 # The HTML standard's encoding prescan looks at the first 1024 bytes.
 META_PRESCAN_BYTES = 1024
@@ -206,10 +207,21 @@ def _count_fffd_in_source(data: bytes, codec: str) -> int:
     return data.count("\ufffd".encode())
 
 
-def html_to_text(html: str) -> tuple[str, bool]:
-    """Main text of an HTML page, paragraphs on their own lines. Returns (text, fell_back): `fell_back` is
+def parse_html(html: str) -> HTMLTree:
+    """The page parsed once (resiliparse's lexbor tree): text extraction and any reader of the markup (the
+    ReadOptions page hook, e.g. dating's markup dates) share it."""
+    return HTMLTree.parse(html)
+
+
+def tree_to_text(tree: HTMLTree) -> tuple[str, bool]:
+    """Main text of a parsed page, paragraphs on their own lines. Returns (text, fell_back): `fell_back` is
     True when main-content extraction found nothing and the page's whole visible text was used."""
-    text = extract_plain_text(html, preserve_formatting=True, main_content=True)
+    text = extract_plain_text(tree, preserve_formatting=True, main_content=True)
     if text.strip():
         return text, False
-    return extract_plain_text(html, preserve_formatting=True, main_content=False), True
+    return extract_plain_text(tree, preserve_formatting=True, main_content=False), True
+
+
+def html_to_text(html: str) -> tuple[str, bool]:
+    """`tree_to_text` of the page `html` (see there)."""
+    return tree_to_text(parse_html(html))

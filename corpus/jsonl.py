@@ -137,9 +137,9 @@ def iter_jsonl_rows(ctx: ReadContext) -> Iterator[dict[str, Any]]:
     line_no = 0
     resumed = False
     try:
-        stream = open_recovering(ctx.path, ctx.skip_span)
+        stream = open_recovering(ctx.file_name, ctx.skip_span, opener=ctx.open)
     except OSError as exc:
-        ctx.skip("unreadable_file", f"{type(exc).__name__}: {exc}", 0, 0)
+        ctx.unreadable(exc)
         return
     with stream:
         while True:

@@ -130,9 +130,9 @@ class MediaWikiRowReader:
     def rows(self) -> Iterator[dict[str, Any]]:
         ctx = self.ctx
         try:
-            stream = open_recovering(ctx.path, ctx.skip_span)
+            stream = open_recovering(ctx.file_name, ctx.skip_span, opener=ctx.open)
         except OSError as exc:
-            ctx.skip("unreadable_file", f"{type(exc).__name__}: {exc}", 0, 0)
+            ctx.unreadable(exc)
             return
         with stream:
             yield from self._read(stream)

@@ -120,7 +120,11 @@ ZSTD_SKIPPABLE = re.compile(rb"[\x50-\x5f]\x2a\x4d\x18")
 def compression_of(path: str) -> str | None:
     """ "gzip" | "bz2" | "zstd" by the file's magic bytes, or None for an uncompressed file."""
     with open(path, "rb") as raw:
-        magic = raw.read(4)
+        return compression_from_magic(raw.read(4))
+
+
+def compression_from_magic(magic: bytes) -> str | None:
+    """ "gzip" | "bz2" | "zstd" by a file's first 4 bytes, or None for an uncompressed file."""
     if magic.startswith(GZIP_MAGIC):
         return "gzip"
     if magic.startswith(BZ2_MAGIC):

@@ -8,20 +8,21 @@ Rows go through the same field checks as JSON Lines ("bad_type", "bad_timestamp"
 `path:row N` as their location. Row groups are read one at a time: a row group that does not decode is a
 skipped span ("corrupt_parquet", at the file offset of its first column chunk; its row count is in the detail
 and in the counter "rows_in_corrupt_row_groups") and reading goes on with the next one. A file whose footer
-does not read is one skipped span for the whole file.
+does not read is one skipped span for the whole file. A remote file is read through corpus.remote (ranged
+reads, retried); a row group whose reading fails for good is a "read_failed" span instead.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from corpus.jsonl import FieldError, record_to_row
 from corpus.reader_base import DocumentChecks, ReadContext, base_source
+from corpus.remote import InputReadError
 
 FINEWEB_COLUMN_MAP: dict[str, str] = {
     "text": "text",
@@ -47,16 +48,30 @@ def column_map_for(schema: pa.Schema, overrides: dict[str, str]) -> dict[str, st
 
 def iter_parquet_rows(ctx: ReadContext) -> Iterator[dict[str, Any]]:
     """Document rows of a Parquet file (rejects and skipped row groups go to `ctx`)."""
+    try:
+        raw = ctx.open()
+    except OSError as exc:
+        ctx.unreadable(exc)
+        return
+    with raw:
+        yield from _parquet_rows(ctx, raw)
+
+
+def _parquet_rows(ctx: ReadContext, raw: BinaryIO) -> Iterator[dict[str, Any]]:
     checks = DocumentChecks(ctx, base_source(ctx.path))
     try:
-        parquet = pq.ParquetFile(ctx.path)
+        parquet = pq.ParquetFile(raw)
         mapping = column_map_for(parquet.schema_arrow, dict(ctx.options.column_map))
+    except InputReadError as exc:
+        ctx.unreadable(exc)
+        return
     except (OSError, pa.ArrowException, ValueError) as exc:
-        with open(ctx.path, "rb") as raw:
+        try:
+            raw.seek(0)
             sample = raw.read(4096)
-        ctx.skip(
-            "corrupt_parquet", f"{type(exc).__name__}: {exc}", 0, os.path.getsize(ctx.path), sample=sample
-        )
+        except OSError:
+            sample = b""
+        ctx.skip("corrupt_parquet", f"{type(exc).__name__}: {exc}", 0, ctx.size, sample=sample)
         return
     row_no = 0
     for group in range(parquet.num_row_groups):
@@ -73,8 +88,9 @@ def iter_parquet_rows(ctx: ReadContext) -> Iterator[dict[str, Any]]:
         except (OSError, pa.ArrowException, ValueError) as exc:
             lost = rows_in_group - (row_no - first_row)
             offset, length = _row_group_span(parquet, group)
+            reason = "read_failed" if isinstance(exc, InputReadError) else "corrupt_parquet"
             detail = f"row group {group} (rows {row_no}..{first_row + rows_in_group - 1}, {lost} rows): {exc}"
-            ctx.skip("corrupt_parquet", f"{type(exc).__name__}: {detail}", offset, length)
+            ctx.skip(reason, f"{type(exc).__name__}: {detail}", offset, length)
             ctx.counters["rows_in_corrupt_row_groups"] += lost
             row_no = first_row + rows_in_group
 

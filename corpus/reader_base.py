@@ -30,11 +30,21 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, BinaryIO, Protocol
 
 import pyarrow as pa
 
 from corpus.decompress import SkippedSpan
+from corpus.remote import (
+    Channel,
+    InputReadError,
+    RemoteFile,
+    RetryPolicy,
+    channel_for,
+    is_remote,
+    redact,
+    uri_name,
+)
 from corpus.schema import COLUMN_NAMES, DOCUMENT_SCHEMA, EXTRA_COLUMNS, conform, field_type
 from corpus.stats import REJECT_SAMPLE_BYTES, RejectLog
 
@@ -67,6 +77,17 @@ NAME_RULES: tuple[tuple[str, str], ...] = (
 COMPRESSION_SUFFIXES = ("", ".gz", ".bz2", ".zst", ".zstd")
 
 
+class PageHook(Protocol):
+    """Reads more from an HTML page's one parsed tree: called by the WARC reader as
+    `hook(tree, html, row)` after the text is extracted, it sets the record or extra columns named in
+    `columns` in `row` (dating's markup dates, jobs.ingest wires it). It must not raise for bad markup; if
+    it does, the page keeps its text and the failure is counted (`page_hook_error`)."""
+
+    columns: tuple[str, ...]
+
+    def __call__(self, tree: Any, html: str, row: dict[str, Any]) -> None: ...
+
+
 @dataclass(frozen=True)
 class ReadOptions:
     """How to read one input file. Sizes are in bytes, `batch_size` in documents."""
@@ -80,6 +101,11 @@ class ReadOptions:
     # record column -> input column; a plain dict so options pickle into Spark tasks (left out of the hash)
     column_map: Mapping[str, str] = field(default_factory=dict, hash=False)
     source: str | None = None  # override `source`
+    retry: RetryPolicy = field(
+        default_factory=RetryPolicy
+    )  # remote inputs: tries and back-off of a read (corpus.remote)
+    # Called on every HTML page with its parsed tree while it is at hand (see PageHook).
+    page_hook: PageHook | None = field(default=None, hash=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
@@ -105,12 +131,15 @@ def read_schema(options: ReadOptions) -> pa.Schema:
     if options.keep_html:
         fields.append(pa.field("html", EXTRA_COLUMNS["html"]))
     fields.extend(pa.field(name, EXTRA_COLUMNS[name]) for name in READER_EXTRA_COLUMNS)
+    if options.page_hook is not None:
+        names = {f.name for f in fields}
+        fields.extend(pa.field(c, EXTRA_COLUMNS[c]) for c in options.page_hook.columns if c not in names)
     return pa.schema(fields)
 
 
 def format_from_name(path: str) -> str | None:
-    """The format implied by the file name's suffixes, or None."""
-    name = os.path.basename(path).lower()
+    """The format implied by the file name's suffixes (a URL's path, without its query), or None."""
+    name = os.path.basename(uri_name(path)).lower()
     for suffix, fmt in NAME_RULES:
         for compression in COMPRESSION_SUFFIXES:
             if name.endswith(suffix + compression):
@@ -120,13 +149,13 @@ def format_from_name(path: str) -> str | None:
 
 def dump_from_path(path: str) -> str | None:
     """The Common Crawl crawl id (CC-MAIN-YYYY-WW) named anywhere in `path`, or None."""
-    found = CC_DUMP_RE.findall(path)
+    found = CC_DUMP_RE.findall(uri_name(path))
     return found[-1] if found else None
 
 
 def base_source(path: str) -> str:
     """A dataset name from the file name: the base name without format and compression suffixes."""
-    name = os.path.basename(path)
+    name = os.path.basename(uri_name(path))
     lowered = name.lower()
     for suffix, _ in NAME_RULES:
         for compression in COMPRESSION_SUFFIXES:
@@ -172,7 +201,8 @@ def one_line(text: str, limit: int = 300) -> str:
 
 
 class ReadContext:
-    """What a format reader needs besides the file: options, reject log, counters, per-read constants."""
+    """What a format reader needs besides the file: options, reject log, counters, per-read constants, and
+    the file itself (`open`, `size`), local or remote (corpus.remote)."""
 
     def __init__(self, path: str, options: ReadOptions, rejects: RejectLog, counters: Counter[str]) -> None:
         self.path = path
@@ -180,10 +210,46 @@ class ReadContext:
         self.rejects = rejects
         self.counters = counters
         self.added = utc(options.added) if options.added is not None else datetime.now(UTC)
+        self.location = redact(path)  # what rejects and spans name: a URI without credentials
+        self.file_name = uri_name(path)  # what names the file (suffixes, dataset name): no query string
+        self.size = 0  # bytes, set by `stat`
+        self._channel: Channel | None = None
+
+    @property
+    def remote(self) -> bool:
+        return is_remote(self.path)
+
+    def stat(self) -> int:
+        """The file's size in bytes (remote: asked with retries). Raises FileNotFoundError, IsADirectoryError,
+        PermissionError or OSError."""
+        if self.remote:
+            with self._open_remote(None) as raw:
+                self.size = raw.size
+        else:
+            if not os.path.exists(self.path):
+                raise FileNotFoundError("no such file")
+            if not os.path.isfile(self.path) or not os.access(self.path, os.R_OK):
+                raise PermissionError("not a readable regular file")
+            self.size = os.path.getsize(self.path)
+        return self.size
+
+    def open(self) -> BinaryIO:
+        """The file's bytes, seekable: a local file, or a RemoteFile that streams, retries and resumes."""
+        if self.remote:
+            return self._open_remote(self.size)  # type: ignore[return-value]  # a RawIOBase
+        return open(self.path, "rb")
+
+    def _open_remote(self, size: int | None) -> RemoteFile:
+        def count_retry(detail: str) -> None:
+            self.counters["remote_retries"] += 1
+
+        if self._channel is None:
+            self._channel = channel_for(self.path, self.options.retry)
+        return RemoteFile(self._channel, self.options.retry, count_retry, size)
 
     def reject(self, reason: str, detail: str, where: str | None = None, sample: bytes | str = b"") -> None:
         """Record one rejected input record with a one-line detail and its location."""
-        location = self.path if where is None else f"{self.path}:{where}"
+        location = self.location if where is None else f"{self.location}:{where}"
         self.rejects.add(reason, one_line(detail), location, sample)
 
     def reader_error(self, exc: BaseException, where: str, sample: bytes | str = b"") -> None:
@@ -194,7 +260,15 @@ class ReadContext:
         self, reason: str, detail: str, offset: int, length: int, space: str = "file", sample: bytes = b""
     ) -> None:
         """Record one skipped span of this input (bytes no record came from; not a record)."""
-        self.rejects.skip(reason, one_line(detail), self.path, offset, length, space, sample)
+        self.rejects.skip(reason, one_line(detail), self.location, offset, length, space, sample)
+
+    def unreadable(self, exc: OSError) -> None:
+        """The skipped span of a file that could not be read to its end: "read_failed" from the byte where a
+        remote read stopped for good part way, else "unreadable_file" (the whole file; length 0 if unknown)."""
+        if isinstance(exc, InputReadError) and exc.offset > 0:
+            self.skip("read_failed", str(exc), exc.offset, max(0, self.size - exc.offset))
+        else:
+            self.skip("unreadable_file", f"{type(exc).__name__}: {exc}", 0, self.size)
 
     def skip_span(self, span: SkippedSpan) -> None:
         """`skip` for a span reported by corpus.decompress."""

@@ -23,10 +23,9 @@ corpus.decompress.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
@@ -48,6 +47,7 @@ from corpus.reader_base import (
     read_schema,
     stable_id,
 )
+from corpus.remote import RetryPolicy, is_remote, redact, uri_name
 from corpus.stats import RejectLog
 from corpus.warc import iter_warc_rows
 
@@ -59,6 +59,7 @@ __all__ = [
     "detect_format",
     "dump_from_path",
     "format_from_name",
+    "input_size",
     "local_path",
     "read_documents",
     "read_schema",
@@ -68,32 +69,31 @@ __all__ = [
 SNIFF_BYTES = 65536
 
 
-def detect_format(path: str) -> str:
+def detect_format(path: str, opener: Callable[[], BinaryIO] | None = None) -> str:
     """The input format of `path`: "warc" | "wet" | "jsonl" | "parquet" | "mediawiki".
 
-    By file name first, then by sniffing the first bytes (through gzip/bz2/zstd). Raises
-    ValueError("<path>: unknown input format") when neither tells."""
+    By file name first, then by sniffing the first bytes (through gzip/bz2/zstd; `opener` opens them, default
+    the local file). Raises ValueError("<path>: unknown input format") when neither tells, and OSError when
+    the bytes cannot be read."""
     by_name = format_from_name(path)
     if by_name is not None:
         return by_name
-    try:
-        sniffed = _sniff(path)
-    except OSError:
-        sniffed = None
+    sniffed = _sniff(uri_name(path), opener or (lambda: open(path, "rb")))  # noqa: SIM115
     if sniffed is None:
-        raise ValueError(f"{path}: unknown input format")
+        raise ValueError(f"{redact(path)}: unknown input format")
     return sniffed
 
 
-def _sniff(path: str) -> str | None:
-    with open(path, "rb") as raw:
-        magic = raw.read(4)
-        if magic == b"PAR1":
+def _sniff(name: str, opener: Callable[[], BinaryIO]) -> str | None:
+    with opener() as raw:
+        if raw.read(4) == b"PAR1":
             return "parquet"
-    with open_recovering(path, on_span=lambda span: None) as stream:
+    with open_recovering(name, on_span=lambda span: None, opener=opener) as stream:
         head = b""
         while len(head) < SNIFF_BYTES and (data := stream.read(SNIFF_BYTES - len(head))):
             head += data
+        if stream._lost is not None:
+            raise stream._lost
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text.startswith(b"WARC/"):
         return "wet" if b"WARC-Type: conversion" in head else "warc"
@@ -109,37 +109,52 @@ def read_documents(
 ) -> Iterator[pa.RecordBatch]:
     """Stream the documents of one input file as batches of `read_schema(options)` (see the module docstring).
 
-    `counters`, when given, receives non-drop events (e.g. "bad_warc_date", "bad_last_modified",
-    "skipped_request"). Never raises for bad data or a bad file."""
+    `path` is a local path, a `file:` URI, or a remote URI (s3://, s3a://, gs://, hdfs://, http(s)://, read
+    through corpus.remote). `counters`, when given, receives non-drop events (e.g. "bad_warc_date",
+    "bad_last_modified", "skipped_request", "remote_retries"). Never raises for bad data or a bad file."""
     counters = counters if counters is not None else Counter()
     ctx = ReadContext(path, options, rejects, counters)
-    if "://" in path or path.startswith("file:"):
-        if not path.startswith("file:"):
-            detail = "the in-process reader reads local files only (file: URIs or paths)"
-            ctx.skip("unreadable_file", detail, 0, 0)
-            return
-        path = ctx.path = local_path(path)
-    if not os.path.exists(path):
+    if path.startswith("file:"):
+        ctx.path = local_path(path)
+    elif "://" in path and not is_remote(path):
+        detail = "no reader for this scheme (local paths, file:, s3://, s3a://, gs://, hdfs://, http(s)://)"
+        ctx.skip("unreadable_file", detail, 0, 0)
+        return
+    try:
+        size = ctx.stat()
+    except FileNotFoundError:
         ctx.skip("missing_file", "no such file", 0, 0)
         return
-    if not os.path.isfile(path) or not os.access(path, os.R_OK):
-        ctx.skip("unreadable_file", "not a readable regular file", 0, 0)
+    except OSError as exc:
+        ctx.unreadable(exc)
         return
-    size = os.path.getsize(path)
     if size == 0:
         ctx.skip("empty_file", "zero-length file", 0, 0)
         return
     try:
-        fmt = detect_format(path)
+        fmt = detect_format(ctx.path, ctx.open)
+    except OSError as exc:
+        ctx.unreadable(exc)
+        return
     except ValueError as exc:
         try:
-            with open(path, "rb") as raw:
+            with ctx.open() as raw:
                 sample = raw.read(4096)
         except OSError:
             sample = b""
         ctx.skip("unknown_format", str(exc), 0, size, sample=sample)
         return
     yield from _read_format(fmt, ctx)
+
+
+def input_size(path: str, retry: RetryPolicy | None = None) -> int:
+    """The size in bytes of an input (local path, file: URI or remote URI), 0 where it cannot be had (reading
+    it then says why, as a skipped span)."""
+    ctx = ReadContext(local_path(path), ReadOptions(retry=retry or RetryPolicy()), RejectLog(), Counter())
+    try:
+        return ctx.stat()
+    except OSError:
+        return 0
 
 
 def local_path(uri: str) -> str:
@@ -172,5 +187,4 @@ def _until_failure(rows: Iterator[dict[str, Any]], ctx: ReadContext) -> Iterator
             raise
         # The very last resort: every reader guards its records and its stream, so this means a defect in a
         # reader. The rest of the file is lost; say so, and let the job go on with the next file.
-        size = os.path.getsize(ctx.path)
-        ctx.skip("reader_error", f"reading stopped: {type(exc).__name__}: {exc}", 0, size)
+        ctx.skip("reader_error", f"reading stopped: {type(exc).__name__}: {exc}", 0, ctx.size)

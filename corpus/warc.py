@@ -40,7 +40,13 @@ from typing import Any
 from fastwarc.warc import ArchiveIterator, WarcRecord
 
 from corpus.decompress import Damage, RecoveringStream, open_recovering
-from corpus.html_text import ContentDecodingError, decode_content_encoding, decode_payload, html_to_text
+from corpus.html_text import (
+    ContentDecodingError,
+    decode_content_encoding,
+    decode_payload,
+    parse_html,
+    tree_to_text,
+)
 from corpus.reader_base import CC_DUMP_RE, DocumentChecks, ReadContext, base_source, dump_from_path, utc
 from corpus.stats import REJECT_SAMPLE_BYTES
 
@@ -157,9 +163,11 @@ class WarcRowReader:
     def rows(self) -> Iterator[dict[str, Any]]:
         ctx = self.ctx
         try:
-            stream = open_recovering(ctx.path, ctx.skip_span, start_check=starts_warc_record)
+            stream = open_recovering(
+                ctx.file_name, ctx.skip_span, start_check=starts_warc_record, opener=ctx.open
+            )
         except OSError as exc:
-            ctx.skip("unreadable_file", f"{type(exc).__name__}: {exc}", 0, 0)
+            ctx.unreadable(exc)
             return
         self.stream = stream
         with stream:
@@ -404,7 +412,8 @@ class WarcRowReader:
         ctx.counters[f"charset_from_{decoded.how}"] += 1
         if is_html:
             try:
-                text, fell_back = html_to_text(decoded.text)
+                tree = parse_html(decoded.text)
+                text, fell_back = tree_to_text(tree)
             except Exception as exc:  # resiliparse raises its own parser exceptions for broken markup
                 ctx.reject(
                     "html_parse_error", f"{type(exc).__name__}: {exc}", where, body[:REJECT_SAMPLE_BYTES]
@@ -412,6 +421,11 @@ class WarcRowReader:
                 return None
             if fell_back:
                 ctx.counters["main_content_fallback"] += 1
+            if ctx.options.page_hook is not None:
+                try:  # the one parsed tree serves the hook too (e.g. dating's markup dates)
+                    ctx.options.page_hook(tree, decoded.text, row)
+                except Exception:  # the page keeps its text; the hook's columns stay null
+                    ctx.counters["page_hook_error"] += 1
             if ctx.options.keep_html:
                 row["html"] = decoded.text
         else:

@@ -2,9 +2,9 @@
 by earlier runs (everything a new document needs to be matched, and verified, against them).
 
 Layout of an index folder: `part-*.parquet` rows with INDEX_FIELDS, and `_index.json` with the settings
-that made the keys. Keys are only comparable between runs with the same signature settings (engine family,
-num_perm, ngram, seed, bands, rows, URL keys, hash version), so a run with other settings is refused with a
-message naming the setting rather than silently matching nothing.
+that made the keys. Keys are only comparable between runs with the same signature settings (MinHash
+scheme, num_perm, ngram, seed, bands, rows, URL keys, hash version), so a run with other settings is refused
+with a message naming the setting rather than silently matching nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dedup.versions import DUMP_DATE, LENGTH, SEEN_DATE, TEXT_HASH, VERSION_DATE
 
 META_FILE = "_index.json"
 # Bump when normalisation or hashing changes: keys of different versions never match.
-HASH_VERSION = 2  # 2: band keys, URL key and sketch in separate columns (candidates are verified)
+HASH_VERSION = 3  # 2: band keys, URL key and sketch in separate columns; 3: the MinHash scheme is named
 INDEX_FIELDS: list[pa.Field] = [
     pa.field("id", pa.string()),
     pa.field("dump", pa.string()),
@@ -45,7 +45,7 @@ class IndexMismatch(ValueError):
 class IndexMeta:
     """Settings that determine the keys of an index."""
 
-    engine_family: str
+    scheme: str  # SignatureConfig.metadata["minhash_scheme"], e.g. "oph/1"
     num_perm: int
     ngram: int
     seed: int
@@ -57,9 +57,10 @@ class IndexMeta:
     @classmethod
     def of(cls, config: DedupConfig) -> IndexMeta:
         bands, rows = config.bands_rows
-        family = "rensa" if config.signature.engine == "rensa" else "datasketch-legacy"
         sig = config.signature
-        return cls(family, sig.num_perm, sig.ngram, sig.seed, bands, rows, config.lsh.url_key)
+        return cls(
+            sig.metadata["minhash_scheme"], sig.num_perm, sig.ngram, sig.seed, bands, rows, config.lsh.url_key
+        )
 
     def to_json(self, documents: int | None = None) -> str:
         data: dict[str, Any] = dict(self.__dict__)
@@ -71,6 +72,13 @@ class IndexMeta:
     def from_json(cls, text: str) -> IndexMeta:
         data = json.loads(text)
         data.pop("documents", None)
+        known = set(cls.__dataclass_fields__)
+        if set(data) - known or "scheme" not in data:
+            version = data.get("hash_version", "unknown")
+            raise IndexMismatch(
+                f"--index: built by an older chronomix (hash_version={version!r}, this run uses "
+                f"{HASH_VERSION}); use a new index folder"
+            )
         return cls(**data)
 
     def check(self, other: IndexMeta) -> None:

@@ -47,11 +47,20 @@ class DedupConfig:
         return self.lsh.resolve(self.signature.num_perm)
 
 
+def kernel_fields(config: DedupConfig) -> list[pa.Field]:
+    """KERNEL_FIELDS with the signature settings (`SignatureConfig.metadata`, the MinHash scheme first) as
+    the metadata of the columns made from signatures: band keys and sketches of different schemes never
+    meet unnoticed."""
+    meta = config.signature.metadata
+    return [f.with_metadata(meta) if f.name in (BAND_KEYS, SKETCH) else f for f in KERNEL_FIELDS]
+
+
 def dedup_kernel(config: DedupConfig) -> Callable[[pa.RecordBatch], pa.RecordBatch]:
-    """A pure batch kernel adding KERNEL_FIELDS: one key per LSH band (none for a document without
-    shingles, which only its exact text can match), the URL's resource key when `lsh.url_key` (else null),
-    and the sketch that verifies candidate pairs."""
+    """A pure batch kernel adding KERNEL_FIELDS (`kernel_fields(config)`, with the scheme as metadata): one
+    key per LSH band (none for a document without shingles, which only its exact text can match), the URL's
+    resource key when `lsh.url_key` (else null), and the sketch that verifies candidate pairs."""
     bands, rows = config.bands_rows
+    fields = kernel_fields(config)
 
     def kernel(batch: pa.RecordBatch) -> pa.RecordBatch:
         n = batch.num_rows
@@ -78,13 +87,16 @@ def dedup_kernel(config: DedupConfig) -> Callable[[pa.RecordBatch], pa.RecordBat
             **date_columns(batch),
         }
         arrays = [batch.column(i) for i in range(batch.num_columns)]
-        names = list(batch.schema.names)
-        for f in KERNEL_FIELDS:
+        schema_fields = list(batch.schema)
+        names = [f.name for f in schema_fields]
+        for f in fields:
             if f.name in names:
                 arrays[names.index(f.name)] = added[f.name]
+                schema_fields[names.index(f.name)] = f
             else:
                 names.append(f.name)
+                schema_fields.append(f)
                 arrays.append(added[f.name])
-        return pa.RecordBatch.from_arrays(arrays, names=names)
+        return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(schema_fields))
 
     return kernel

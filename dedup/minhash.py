@@ -1,13 +1,21 @@
-"""MinHash signatures for a whole Arrow batch at once, bit-identical to datasketch's `MinHash`.
+"""MinHash signatures for a whole Arrow batch at once, under one of three schemes.
 
-datasketch (scheme "legacy") is the reference: permutations `(a, b)` drawn from `np.random.RandomState(seed)`,
+- `oph` (the default): one-permutation hashing with optimal densification (dedup.oph), O(shingles + k) per
+  document, in numba straight from the token hashes.
+- `datasketch`: classic MinHash, bit-identical to datasketch's `MinHash` (below), O(shingles x k). It is the
+  reference the default is measured against (bench/minhash.py: speed and Jaccard estimation error).
+- `rensa`: rensa's `RMinHash` (Rust, its own hashing and permutations).
+
+Signatures of different schemes (or permutations, seeds, n-grams) are not comparable: `SignatureConfig.
+metadata` names all of them, and every index and annotated batch carries it (dedup.index, dedup.kernel).
+
+For the `datasketch` scheme, datasketch (scheme "legacy") is the reference: permutations `(a, b)` drawn from `np.random.RandomState(seed)`,
 `phv = ((a * h + b) mod 2^64) mod (2^61 - 1)) & (2^32 - 1)` with uint64 wrap-around, signature = min over
 shingles. We compute the same numbers for all shingles of a batch in one pass (numba when installed, else
 NumPy in cache-sized chunks); datasketch would loop over documents and hash each shingle in Python. The
 Mersenne modulo is taken with a shift and an add instead of a division (x mod p = (x & p) + (x >> 61), minus p
-once if needed), which gives the same value for every 64-bit x. The `rensa` engine (Rust, its own hashing and
-permutations) cannot match bit for bit; it is offered for speed and tested to agree with datasketch's Jaccard
-estimates within the sampling error.
+once if needed), which gives the same value for every 64-bit x. The `rensa` scheme cannot match bit for bit; it
+is tested to agree with datasketch's Jaccard estimates within the sampling error.
 """
 
 from __future__ import annotations
@@ -19,18 +27,15 @@ import numpy as np
 import pyarrow as pa
 
 from dedup.normalize import token_batch
-from dedup.shingles import (
-    HAVE_NUMBA,
-    _use_numba,
-    document_hashes,
-    document_tokens_numba,
-    shingle_hashes,
-    token_hashes,
-)
+from dedup.oph import oph_numpy, salts
+from dedup.shingles import HAVE_NUMBA, _use_numba, document_hashes, shingle_hashes, token_hashes
 
 MERSENNE = (1 << 61) - 1
 MAX_HASH = (1 << 32) - 1
-ENGINES = ("auto", "numba", "numpy", "rensa")
+SCHEMES = ("oph", "datasketch", "rensa")
+ENGINES = ("auto", "numba", "numpy")  # implementations of the oph and datasketch schemes (same bits)
+# Bump when the bits a scheme produces change: signatures of different versions never mix.
+SCHEME_VERSION = {"oph": 1, "datasketch": 1, "rensa": 1}
 _U = np.uint64
 _CHUNK = 512  # shingles per NumPy chunk: chunk x num_perm uint64 stays in L2
 
@@ -113,26 +118,61 @@ class SignatureConfig:
     num_perm: int = 128
     ngram: int = 5
     seed: int = 1
-    engine: str = "auto"  # auto (numba if installed, else numpy) | numba | numpy | rensa
+    scheme: str = "oph"  # oph | datasketch | rensa (see the module doc)
+    engine: str = "auto"  # auto (numba if installed, else numpy) | numba | numpy: the same bits
 
     def __post_init__(self) -> None:
         if self.num_perm < 2:
             raise ValueError(f"num_perm {self.num_perm}: must be at least 2")
         if self.ngram < 1:
             raise ValueError(f"ngram {self.ngram}: must be at least 1")
+        if self.scheme not in SCHEMES:
+            raise ValueError(f"scheme {self.scheme!r}: expected one of {', '.join(SCHEMES)}")
         if self.engine not in ENGINES:
             raise ValueError(f"engine {self.engine!r}: expected one of {', '.join(ENGINES)}")
         if self.engine == "numba" and not HAVE_NUMBA:
             raise ValueError("engine 'numba': numba is not installed")
 
+    @property
+    def metadata(self) -> dict[str, str]:
+        """What makes two signatures comparable: scheme (with its version), permutations, n-gram, seed."""
+        return {
+            "minhash_scheme": f"{self.scheme}/{SCHEME_VERSION[self.scheme]}",
+            "num_perm": str(self.num_perm),
+            "ngram": str(self.ngram),
+            "seed": str(self.seed),
+        }
+
+
+class SchemeMismatch(ValueError):
+    """Signatures made under different settings were about to be compared."""
+
+
+def check_same_scheme(ours: dict[str, str], theirs: dict[str, str], what: str) -> None:
+    """Raise SchemeMismatch naming the first setting of signature `metadata` that differs."""
+    for key, value in ours.items():
+        other = theirs.get(key)
+        if other != value:
+            raise SchemeMismatch(
+                f"{what}: signatures made with {key}={other!r} cannot be compared with {key}={value!r}"
+            )
+
 
 @dataclass(frozen=True)
 class BatchSignatures:
-    """Signatures of one batch: uint64[docs, num_perm], shingle counts and exact-text hashes per document."""
+    """Signatures of one batch: uint64[docs, num_perm], shingle counts and exact-text hashes per document,
+    and the signature settings (`SignatureConfig.metadata`)."""
 
     signatures: np.ndarray
     n_shingles: np.ndarray
     text_hashes: np.ndarray  # int64 view of the 64-bit document hash
+    metadata: dict[str, str]
+
+    def jaccard(self, i: int, other: BatchSignatures, j: int) -> float:
+        """Estimated Jaccard similarity of document i here and document j of `other` (refuses to compare
+        signatures of different schemes or settings)."""
+        check_same_scheme(self.metadata, other.metadata, "jaccard")
+        return float(np.mean(self.signatures[i] == other.signatures[j]))
 
 
 def batch_signatures(
@@ -141,21 +181,41 @@ def batch_signatures(
     """MinHash signatures of every text of a batch (one pass over the whole batch)."""
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
-    if config.engine == "rensa" or not _use_numba(config.engine):
+    numba_path = _use_numba(config.engine)
+    if config.scheme == "rensa" or not numba_path:
         token_lists = token_batch(texts)
         value_offsets = token_lists.offsets.to_numpy().astype(np.int64)
         flat = token_lists.flatten()
         doc_offsets = value_offsets - value_offsets[0]
-        if config.engine == "rensa":
+        if config.scheme == "rensa":
             return _rensa_signatures(token_lists, flat, doc_offsets, config)
         tok = token_hashes(flat, config.engine)
     else:
+        from dedup.byte_tokens import document_tokens_numba
+
         tok, doc_offsets = document_tokens_numba(texts)
+    text_hashes = document_hashes(tok, doc_offsets, config.engine).view(np.int64)
+    if config.scheme == "oph" and numba_path:
+        from dedup.oph import oph_from_tokens_nb
+
+        value_salt, probe_salt = salts(config.seed)
+        sigs = np.empty((len(doc_offsets) - 1, config.num_perm), dtype=np.uint64)
+        counts = oph_from_tokens_nb(
+            tok,
+            doc_offsets,
+            config.ngram,
+            config.num_perm,
+            np.uint64(value_salt),
+            np.uint64(probe_salt),
+            sigs,
+        )
+        return BatchSignatures(sigs, counts, text_hashes, config.metadata)
     sh, sh_offsets = shingle_hashes(tok, doc_offsets, config.ngram, config.engine)
-    sigs = minhash_signatures(sh, sh_offsets, config.num_perm, config.seed, config.engine)
-    return BatchSignatures(
-        sigs, np.diff(sh_offsets), document_hashes(tok, doc_offsets, config.engine).view(np.int64)
-    )
+    if config.scheme == "oph":
+        sigs = oph_numpy(sh, sh_offsets, config.num_perm, config.seed)
+    else:
+        sigs = minhash_signatures(sh, sh_offsets, config.num_perm, config.seed, config.engine)
+    return BatchSignatures(sigs, np.diff(sh_offsets), text_hashes, config.metadata)
 
 
 def _rensa_signatures(
@@ -175,7 +235,7 @@ def _rensa_signatures(
             m = rensa.RMinHash(num_perm=config.num_perm, seed=config.seed)
             m.update(grams)
             sigs[d] = np.asarray(m.digest(), dtype=np.uint64)
-    return BatchSignatures(sigs, counts, document_hashes(tok, doc_offsets).view(np.int64))
+    return BatchSignatures(sigs, counts, document_hashes(tok, doc_offsets).view(np.int64), config.metadata)
 
 
 if HAVE_NUMBA:

@@ -12,6 +12,7 @@ import sys
 
 import typer
 
+from jobs import progress
 from jobs.contract import UsageError
 from jobs.registry import KINDS, OPTIONAL_MODULES
 
@@ -37,7 +38,8 @@ def main(argv: list[str] | None = None) -> None:
     if not (sys.argv[1:] if argv is None else argv):
         argv = ["--help"]  # a bare `chronomix` shows the help, not an error
     try:
-        command.main(args=argv, prog_name="chronomix", standalone_mode=False)
+        with progress.reporting():
+            command.main(args=argv, prog_name="chronomix", standalone_mode=False)
     except typer.Exit as done:
         raise SystemExit(getattr(done, "exit_code", 0)) from None
     except typer.Abort:

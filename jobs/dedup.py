@@ -33,9 +33,9 @@ from pyspark.sql import functions as F
 
 from corpus.stats import REJECT_REASON, StageStats
 from dedup.index import INDEX_COLUMNS, META_FILE, IndexMeta, IndexMismatch
-from dedup.kernel import KERNEL_FIELDS, N_SHINGLES, DedupConfig, dedup_kernel
+from dedup.kernel import KERNEL_FIELDS, N_SHINGLES, DedupConfig, dedup_kernel, kernel_fields
 from dedup.lsh import DEFAULT_ANCHORS, LshConfig
-from dedup.minhash import ENGINES, SignatureConfig
+from dedup.minhash import ENGINES, SCHEMES, SignatureConfig
 from dedup.versions import DUMP_DATE, FROM_INDEX, KEEP_POLICIES, NOT_KEPT
 from jobs import dedup_spark as dspark
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError, stats_summary
@@ -153,7 +153,10 @@ def _sign(df: DataFrame, config: DedupConfig) -> DataFrame:
     keep_columns = [c for c in INDEX_COLUMNS if c != "dump"] + (["dump"] if "dump" in df.columns else [])
     kernel_inputs = df.select(*[c for c in KERNEL_INPUTS if c in df.columns])
     signed = map_kernel(
-        kernel_inputs, dedup_kernel(config), KERNEL_FIELDS, keep=[c for c in keep_columns if c in df.columns]
+        kernel_inputs,
+        dedup_kernel(config),
+        kernel_fields(config),
+        keep=[c for c in keep_columns if c in df.columns],
     ).select(*keep_columns, N_SHINGLES)
     if "dump" not in signed.columns:
         signed = signed.withColumn("dump", F.lit(None).cast("string"))
@@ -313,6 +316,7 @@ class DedupParams(StageParams):
     bands: int | None = None
     rows: int | None = None
     seed: int = 1
+    scheme: str = "oph"
     engine: str = "auto"
     anchors: int = DEFAULT_ANCHORS
     max_local_edges: int = dspark.DEFAULT_MAX_LOCAL_EDGES
@@ -328,12 +332,18 @@ class DedupPlan:
 
 def check(params: DedupParams) -> DedupPlan:
     """The job's settings (each bad one named by its option) and the input files, listed once."""
+    if params.scheme not in SCHEMES:
+        raise UsageError(f"--scheme {params.scheme!r}: expected one of {', '.join(SCHEMES)}")
     if params.engine not in ENGINES:
         raise UsageError(f"--engine {params.engine!r}: expected one of {', '.join(ENGINES)}")
     try:
         config = DedupConfig(
             signature=SignatureConfig(
-                num_perm=params.num_perm, ngram=params.ngram, seed=params.seed, engine=params.engine
+                num_perm=params.num_perm,
+                ngram=params.ngram,
+                seed=params.seed,
+                scheme=params.scheme,
+                engine=params.engine,
             ),
             lsh=LshConfig(
                 threshold=params.threshold,
@@ -414,11 +424,18 @@ def dedup(
         ),
     ] = DEFAULT_ANCHORS,
     seed: Annotated[int, typer.Option(help="MinHash permutation seed (datasketch's).")] = 1,
+    scheme: Annotated[
+        str,
+        typer.Option(
+            help="MinHash scheme: oph (one-permutation hashing with optimal densification, O(shingles + "
+            "permutations) a document), datasketch (classic MinHash, bit-identical to datasketch's) or rensa. "
+            "An index only matches runs of its own scheme."
+        ),
+    ] = "oph",
     engine: Annotated[
         str,
         typer.Option(
-            help="Signature engine: auto, numba, numpy (both bit-identical to "
-            "datasketch) or rensa (faster, not bit-identical)."
+            help="Implementation of the oph and datasketch schemes: auto, numba or numpy (same bits)."
         ),
     ] = "auto",
     max_local_edges: Annotated[
@@ -452,6 +469,7 @@ def dedup(
         bands=bands,
         rows=rows,
         seed=seed,
+        scheme=scheme,
         engine=engine,
         anchors=anchors,
         max_local_edges=max_local_edges,

@@ -45,6 +45,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from jobs import progress
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
 from jobs.options import Conf, Master, spark_options
 from jobs.registry import stage
@@ -359,11 +360,8 @@ def run(plan: ExperimentPlan, spark: SparkProvider) -> StageResult:
     output = Path(plan.params.output)
     output.mkdir(parents=True, exist_ok=True)
 
-    def show(step: str, status: str) -> None:
-        if status == "running":
-            console.print(f"[yellow]{step}[/]")
-
-    run_stages(plan.stages, spark, on_stage=show)
+    on_stage = progress.current().stages("experiment", [spec.name for spec in plan.stages])
+    run_stages(plan.stages, spark, on_stage=on_stage)
     if plan.params.predict:
         for key, run_dir in plan.runs.items():
             _predict(run_dir, plan.meta[key])

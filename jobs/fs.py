@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import pyarrow.fs as pafs
 
+from corpus.remote import arrow_uri
+
 
 @dataclass(frozen=True)
 class Location:
@@ -54,9 +56,10 @@ class Location:
 
 
 def locate(path: str) -> Location:
-    """Resolve a local path or a URI (s3://, gs://, hdfs://, file://) to a Location."""
+    """Resolve a local path or a URI (s3://, s3a://, gs://, hdfs://, file://) to a Location; `uri` stays as
+    given (Spark knows s3a://, pyarrow knows it as s3://)."""
     if "://" in path:
-        fs, fs_path = pafs.FileSystem.from_uri(path)
+        fs, fs_path = pafs.FileSystem.from_uri(arrow_uri(path))
         return Location(fs, fs_path, path)
     import os
 

@@ -3,6 +3,11 @@
 Input files are spread over Spark tasks (one task reads whole files, streaming, so memory is bounded by the
 batch size, not the file). The reader kernel is the in-process reader of `corpus.readers`, unchanged; each
 task returns documents and rejects in one Arrow stream, and `jobs.stage.write_stage` splits and counts them.
+
+Inputs may be remote (s3://, s3a://, gs://, hdfs://, http(s)://): the tasks themselves open them through
+corpus.remote (streamed, retried, resumed with ranged reads), so nothing is copied first. A path listing such
+as Common Crawl's `warc.paths.gz` names the files to read, under `--base`; `--sample` and `--limit` pick a
+seeded share and the first N of the inputs (jobs/inputs.py).
 """
 
 from __future__ import annotations
@@ -19,14 +24,17 @@ import typer
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import from_arrow_schema
 
-from corpus.readers import ReadOptions, read_documents
+from corpus.readers import ReadOptions, input_size, read_documents
+from corpus.remote import RetryPolicy
 from corpus.schema import DOCUMENT_SCHEMA, EXTRA_COLUMNS
 from corpus.stats import REJECT_FIELDS, RejectLog, StageStats, rejects_table
-from dating.html_meta import html_meta_date_batch
+from dating.html_meta import MarkupDater
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError, stats_summary
+from jobs.inputs import is_listing, join_base, read_listing, select
 from jobs.options import Conf, Master, Overwrite, parse_added, spark_options
 from jobs.runner import run_command
 from jobs.stage import (
+    BYTES_IN_COUNTER,
     COUNTERS_REASON,
     InputFile,
     expand_inputs,
@@ -49,28 +57,38 @@ class IngestConfig:
 
     read: ReadOptions = field(default_factory=ReadOptions)
     fmt: str = "parquet"  # parquet | dolma
-    date_html: bool = True  # run dating's HTML-metadata kernel while the HTML is still at hand
+    date_html: bool = True  # date each page's markup from its one parse, while the HTML is at hand
     rows_per_shard: int = 50_000
 
 
 def ingest_file_kernel(options: ReadOptions, date_html: bool = True):
     """A mapInArrow function over batches of input paths (column `path`) yielding INGEST_SCHEMA batches:
-    documents (reject columns null) and, after each file, that file's rejects (document columns null)."""
-    html_kernel = html_meta_date_batch if date_html else None
+    documents (reject columns null) and, after each file, that file's rejects (document columns null).
+    With `date_html`, dating's page hook reads each HTML page's dates from the parse that extracts its text
+    (dating.html_meta.MarkupDater): one parse per page."""
+    if date_html:
+        options = replace(options, page_hook=MarkupDater())
 
     def run(paths: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for path_batch in paths:
-            for path in path_batch.column("path").to_pylist():
-                yield from read_file_batches(path, options, html_kernel)
+            sizes = path_batch.column("size").to_pylist()
+            for path, size in zip(path_batch.column("path").to_pylist(), sizes, strict=True):
+                yield from read_file_batches(path, options, measure=size < 0)
 
     return run
 
 
-def read_file_batches(path: str, options: ReadOptions, html_kernel=None) -> Iterator[pa.RecordBatch]:
+def read_file_batches(
+    path: str, options: ReadOptions, html_kernel=None, measure: bool = False
+) -> Iterator[pa.RecordBatch]:
     """One file's documents, rejects and skipped spans as INGEST_SCHEMA batches (the unit of work of one
-    Spark task)."""
+    Spark task). `html_kernel`, when given, runs on each batch with its `html` column (a second parse of
+    each page; ingest itself dates pages through the options' page hook instead). `measure`: the driver did
+    not know the file's size; report it (BYTES_IN_COUNTER)."""
     rejects = RejectLog()
     counters: Counter[str] = Counter()
+    if measure:
+        counters[BYTES_IN_COUNTER] += input_size(path, options.retry)
     # Dating reads the HTML's metadata here, while it is at hand; it is dropped after unless asked to keep.
     read_options = replace(options, keep_html=True) if html_kernel is not None else options
     for batch in read_documents(path, read_options, rejects, counters):
@@ -108,7 +126,7 @@ def _as_batch(table: pa.Table) -> pa.RecordBatch:
 
 def ingest_frame(spark: SparkSession, files: list[InputFile], config: IngestConfig) -> DataFrame:
     """A DataFrame of INGEST_SCHEMA rows read from `files`, one file per task where there are enough tasks."""
-    paths = spark.createDataFrame([(f.uri,) for f in files], "path string")
+    paths = spark.createDataFrame([(f.uri, f.size) for f in files], "path string, size long")
     parallelism = max(1, min(len(files), spark.sparkContext.defaultParallelism * 4))
     paths = paths.repartition(parallelism, "path")
     return paths.mapInArrow(
@@ -127,7 +145,8 @@ def run_ingest(
     files = input_files(inputs)
     read = config.read if config.read.added is not None else replace(config.read, added=datetime.now(UTC))
     config = replace(config, read=read)
-    stats = StageStats(stage="ingest", files_in=len(files), bytes_in=sum(f.size for f in files))
+    known = sum(f.size for f in files if f.size >= 0)
+    stats = StageStats(stage="ingest", files_in=len(files), bytes_in=known)
     frame = ingest_frame(spark, files, config)
     if not config.read.keep_html:
         frame = frame.drop("html")
@@ -141,7 +160,7 @@ def run_ingest(
 class IngestParams(StageParams):
     """`chronomix ingest` and the `ingest` stage kind."""
 
-    inputs: list[str]  # WARC, WET, JSONL/Dolma, Parquet or MediaWiki XML files, folders or globs
+    inputs: list[str]  # files, folders or globs, local or remote, or path listings (warc.paths.gz)
     output: str
     format: str = "parquet"  # parquet (the document record) | dolma (JSONL.gz)
     keep_html: bool = False
@@ -149,6 +168,11 @@ class IngestParams(StageParams):
     batch_size: int = 1000  # documents per Arrow batch
     max_doc_bytes: int = 10_000_000
     added: str | None = None  # ISO 8601; None = now
+    base: str | None = None  # URL or bucket prefix of a path listing's relative paths
+    sample: float | None = None  # keep this share of the input files (seeded by `seed`)
+    seed: int = 0
+    limit: int | None = None  # read at most this many input files (after `sample`)
+    retries: int = 6  # tries of a remote read before the file is counted unreadable
     overwrite: bool = False
 
 
@@ -168,14 +192,41 @@ def check(params: IngestParams) -> IngestPlan:
             max_doc_bytes=params.max_doc_bytes,
             added=parse_added(params.added) or datetime.now(UTC),
             mediawiki_monthly=params.mediawiki_monthly,
+            retry=RetryPolicy(attempts=params.retries),
         )
     except ValueError as error:
         raise UsageError(str(error)) from None
     if params.format not in ("parquet", "dolma"):
         raise UsageError(f"--format {params.format!r}: expected parquet or dolma", option="--format")
-    files = expand_inputs(params.inputs)
+    files = _input_files(params, options.retry)
     refuse_existing(params.output, params.overwrite)
     return IngestPlan(params, files, IngestConfig(read=options, fmt=params.format))
+
+
+def _input_files(params: IngestParams, retry: RetryPolicy) -> list[InputFile]:
+    """The files to read: listed folders and globs, and the entries of path listings; then sample and limit."""
+    if params.sample is not None and not 0 < params.sample <= 1:
+        raise UsageError(f"--sample {params.sample}: expected a fraction in (0, 1]", option="--sample")
+    if params.limit is not None and params.limit < 1:
+        raise UsageError(f"--limit {params.limit}: expected a positive number", option="--limit")
+    listings = [p for p in params.inputs if is_listing(p)]
+    if params.base is not None and not listings:
+        raise UsageError("--base applies to path listings (*.paths, *.paths.gz); none given", option="--base")
+    others = [p for p in params.inputs if not is_listing(p)]
+    found = {f.uri: f for f in (expand_inputs(others) if others else [])}
+    for listing in listings:
+        entries = read_listing(listing, retry)
+        if not entries:
+            raise UsageError(f"listing {listing!r}: names no files")
+        for entry in entries:
+            uri = join_base(entry, params.base, listing)
+            found.setdefault(uri, InputFile(uri, -1))
+    chosen = select(sorted(found), params.sample, params.seed, params.limit)
+    if not chosen:
+        raise UsageError(
+            f"--sample {params.sample} (seed {params.seed}) keeps none of {len(found)} input files"
+        )
+    return [found[uri] for uri in chosen]
 
 
 def run(plan: IngestPlan, spark: SparkProvider) -> StageResult:
@@ -191,7 +242,8 @@ def ingest(
     inputs: Annotated[
         list[str],
         typer.Argument(
-            help="WARC, WET, JSONL/Dolma, Parquet or MediaWiki XML files, folders or globs.",
+            help="WARC, WET, JSONL/Dolma, Parquet or MediaWiki XML files, folders or globs, local or remote "
+            "(s3://, s3a://, gs://, hdfs://, https://), or path listings (warc.paths.gz).",
             show_default=False,
         ),
     ],
@@ -219,14 +271,41 @@ def ingest(
     added: Annotated[
         str | None, typer.Option(help="Pin the `added` timestamp (ISO 8601) for reproducible builds.")
     ] = None,
+    base: Annotated[
+        str | None,
+        typer.Option(
+            help="URL or bucket prefix of a path listing's relative paths, e.g. https://data.commoncrawl.org/ "
+            "or s3://commoncrawl/."
+        ),
+    ] = None,
+    sample: Annotated[
+        float | None,
+        typer.Option(
+            help="Read this share (0-1] of the input files, chosen by a hash of --seed and the path."
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of --sample.")] = 0,
+    limit: Annotated[
+        int | None,
+        typer.Option(help="Read at most this many input files (the first, after --sample).", min=1),
+    ] = None,
+    retries: Annotated[
+        int,
+        typer.Option(
+            help="Tries of a remote read (with back-off) before a file counts as unreadable.", min=1
+        ),
+    ] = 6,
     master: Master = "local[*]",
     conf: Conf = None,
     overwrite: Overwrite = False,
 ) -> None:
     """Read raw dumps and datasets into the document record (Parquet shards or Dolma JSONL.gz).
 
-    Bad records and bad files are counted per reason in _stats.json and sampled under _rejects/; they never
-    stop the job."""
+    Remote inputs are streamed by the tasks themselves (no copy first), retried and resumed where a
+    connection drops; credentials come from the usual environment (AWS_*, GOOGLE_APPLICATION_CREDENTIALS).
+    `chronomix ingest CC-MAIN-2024-22/warc.paths.gz --base https://data.commoncrawl.org/ --limit 10` reads
+    the first ten WARCs of a dump. Bad records and bad files are counted per reason in _stats.json and sampled
+    under _rejects/; they never stop the job."""
     from jobs.report import print_stats
 
     params = IngestParams(
@@ -238,6 +317,11 @@ def ingest(
         batch_size=batch_size,
         max_doc_bytes=max_doc_bytes,
         added=added,
+        base=base,
+        sample=sample,
+        seed=seed,
+        limit=limit,
+        retries=retries,
         overwrite=overwrite,
     )
     result = run_command(STAGE, params, spark_options(master, conf))

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from jobs import progress
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
 from jobs.runner import run_command
 from trainers.probes import find_probe_files, run_probes
@@ -61,6 +62,8 @@ def run(plan: ProbePlan, spark: SparkProvider) -> StageResult:
     """Probe the model; write the curves, tables, plots and probe.json into the plan's output."""
     params = plan.params
     world_dir = params.world or (plan.facts.parent.parent if plan.facts is not None else None)
+    name = Path(params.run).name
+    task = progress.current().task(f"probe {name}", unit="scored")
     try:
         result = run_probes(
             params.model or params.run,
@@ -76,9 +79,12 @@ def run(plan: ProbePlan, spark: SparkProvider) -> StageResult:
             normalisation=params.normalisation,
             length_norm=params.length_norm,
             bucket_base=params.bucket_base,
+            progress=progress.probing_callback(task, name),
         )
     except ValueError as error:
         raise UsageError(str(error)) from None
+    finally:
+        task.done()
     cutoff, longtail = result.get("cutoff", {}), result.get("longtail", {})
     summary = {
         "effective_cutoff": cutoff.get("effective_cutoff"),

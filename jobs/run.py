@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from jobs import progress
 from jobs.pipeline import Pipeline, load_pipeline, run_pipeline
 from jobs.runner import StageOutcome
 
@@ -36,11 +37,15 @@ def run(
     each stage's output feeding the next. Complete stages are skipped on a rerun (their `_complete.json`
     fingerprint covers parameters and inputs), so an interrupted run resumes where it stopped."""
     plan = load_pipeline(pipeline, output=output, master=master)
+    names = [spec.name for spec in plan.stages]
+    position = progress.current().stages(f"pipeline {plan.path.stem}", names)
     started = time.perf_counter()
 
     def show(name: str, status: str) -> None:
-        style = {"running": "yellow", "done": "green", "skipped": "dim"}[status]
-        console.print(f"[{style}]{status:>8}[/] {name}  [dim]({time.perf_counter() - started:,.0f} s)[/]")
+        position(name, status)
+        if status == "done":
+            elapsed = time.perf_counter() - started
+            progress.current().say(f"[green]    done[/] {name}  [dim]({elapsed:,.0f} s into the pipeline)[/]")
 
     outcomes = run_pipeline(plan, start=start, until=until, on_stage=show)
     table = Table(title=f"pipeline {plan.path.name} -> {plan.output}")

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from pyspark.sql import SparkSession
+
+from jobs import progress
 
 # Always set: correctness and reproducibility depend on them.
 FIXED_CONF: dict[str, str] = {
@@ -123,14 +125,20 @@ class LazySession:
         self.options = options
         self._session: SparkSession | None = None
         self._owned = False
+        self._unwatch: Callable[[], None] | None = None
 
     def __call__(self) -> SparkSession:
         if self._session is None:
             self._session, self._owned = session_for_job(self.options)
+            # The command's progress shows the session's stages while it runs (jobs/progress.py).
+            self._unwatch = progress.current().watch_spark(self._session.sparkContext)
         return self._session
 
     def stop(self) -> None:
         """Stop the session if this holder started it."""
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
         if self._session is not None and self._owned:
             self._session.stop()
         self._session, self._owned = None, False

@@ -27,6 +27,7 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 
+from corpus.remote import redact
 from corpus.schema import COLUMN_NAMES, field_type
 from corpus.stats import (
     REJECT_FIELDS,
@@ -38,6 +39,7 @@ from corpus.stats import (
 )
 from jobs.contract import UsageError
 from jobs.fs import Location, file_size, list_files, locate, move, remove
+from jobs.inputs import http_size, is_http, remote_glob
 
 Kernel = Callable[[pa.RecordBatch], pa.RecordBatch]
 DEFAULT_ROWS_PER_SHARD = 50_000
@@ -49,26 +51,39 @@ MIX_MANIFEST = "manifest.json"
 # A kernel may report non-drop events (e.g. "bad_warc_date") as one row per task with this reason and a JSON
 # object of counts in reject_detail; write_stage adds them to StageStats.counters and writes no such row.
 COUNTERS_REASON = "__counters__"
+# A counter a kernel reports for the bytes of inputs whose size the driver did not know (a path listing's
+# files): write_stage adds it to `bytes_in` instead of the counters.
+BYTES_IN_COUNTER = "__bytes_in__"
 
 
 @dataclass(frozen=True)
 class InputFile:
+    """An input file and its size in bytes (-1: not known to the driver; the task that reads it says)."""
+
     uri: str
     size: int
 
 
 def expand_inputs(paths: Sequence[str]) -> list[InputFile]:
-    """Files named by `paths` (files, folders searched recursively, or globs), sorted, without the
-    bookkeeping files of a stage output (`_stats.json`, `_rejects/`, hidden files, a mixture's
-    manifest.json beside its Parquet shards). Raises UsageError for a path that names nothing."""
+    """Files named by `paths` (files, folders searched recursively, or globs; local or on an object store;
+    HTTP(S) URLs, one file each: jobs/inputs.py), sorted, without the bookkeeping files of a stage output
+    (`_stats.json`, `_rejects/`, hidden files, a mixture's manifest.json beside its Parquet shards). Raises
+    UsageError for a path that names nothing."""
     if not paths:
         raise UsageError("no input given")
     found: dict[str, InputFile] = {}
     for path in paths:
+        if is_http(path):
+            found.setdefault(path, InputFile(path, http_size(path)))
+            continue
         matches = _glob(path) if any(ch in path for ch in "*?[") else [locate(path)]
         files: list[Location] = []
         for match in matches:
-            for file in list_files(match):
+            try:
+                listed = list_files(match)
+            except OSError as error:
+                raise UsageError(f"input {redact(path)!r}: cannot be listed ({error})") from None
+            for file in listed:
                 relative = file.path[len(match.path) :] if file.path != match.path else file.name
                 if not _NOT_DATA.search(relative.lstrip("/")) or file.path == match.path:
                     files.append(file)
@@ -76,7 +91,7 @@ def expand_inputs(paths: Sequence[str]) -> list[InputFile]:
             # A mixture folder (`chronomix mix`) holds its shards and manifest.json, which is not data.
             files = [f for f in files if f.name != MIX_MANIFEST or f.path == match.path]
         if not files:
-            raise UsageError(f"input {path!r}: no such file or folder, or it holds no files")
+            raise UsageError(f"input {redact(path)!r}: no such file or folder, or it holds no files")
         for file in files:
             found.setdefault(file.uri, InputFile(file.uri, file_size(file)))
     return [found[k] for k in sorted(found)]
@@ -103,7 +118,7 @@ def _glob(pattern: str) -> list[Location]:
     import glob
 
     if "://" in pattern:
-        raise UsageError(f"input {pattern!r}: globs are supported on local paths only; name the folder")
+        return remote_glob(pattern)
     return [locate(p) for p in sorted(glob.glob(pattern, recursive=True))]
 
 
@@ -245,6 +260,7 @@ def write_stage(
                         df.filter(F.col(REJECT_REASON) == COUNTERS_REASON).select("reject_detail").collect()
                     ):
                         stats.counters.update(json.loads(row["reject_detail"]))
+                    stats.bytes_in += stats.counters.pop(BYTES_IN_COUNTER, 0)
                     df = df.filter(F.col(REJECT_REASON).isNull() | (F.col(REJECT_REASON) != COUNTERS_REASON))
                 good = df.filter(F.col(REJECT_REASON).isNull()).drop(*[f.name for f in REJECT_FIELDS])
             else:

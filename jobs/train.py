@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from jobs import progress
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
 from jobs.runner import run_command
 from trainers.model import PRESETS
@@ -61,12 +62,20 @@ def check(params: TrainParams) -> TrainPlan:
 def run(plan: TrainPlan, spark: SparkProvider) -> StageResult:
     """Train into the run directory (resuming its checkpoint where `resume` and there is one)."""
     params = plan.params
+    task = progress.current().task(f"train {Path(params.output).name}", unit="steps")
     try:
         result = train_run(
-            params.mixture, params.output, plan.config, resume=params.resume, overwrite=params.overwrite
+            params.mixture,
+            params.output,
+            plan.config,
+            resume=params.resume,
+            overwrite=params.overwrite,
+            progress=progress.training_callback(task),
         )
     except ValueError as error:  # a checkpoint made with another config, a mixture without text
         raise UsageError(str(error)) from None
+    finally:
+        task.done()
     summary = {
         "run": str(result.run_dir),
         "steps": result.steps,

@@ -306,7 +306,9 @@ class LangIdKernel:
         decided = identify([texts[i] for i in todo], self.config)
         for i, decision in zip(todo, decided, strict=True):
             columns["lang"][i] = decision.lang
-            columns["lang_score"][i] = decision.score
+            # Six places: the fused softmax's last bits vary with how many texts a batch holds (vectorised
+            # exp), and a stage's output must not depend on its partitioning.
+            columns["lang_score"][i] = round(decision.score, 6)
             columns["lang_detector"][i] = decision.detector
         types = {"lang": pa.string(), "lang_score": pa.float64(), "lang_detector": pa.string()}
         return set_columns(batch, {name: pa.array(columns[name], types[name]) for name in OUTPUT_COLUMNS})

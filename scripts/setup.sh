@@ -3,7 +3,7 @@
 # virtual environment in .venv with the project and its extras. A CPU build of torch is pinned first where the
 # machine has no NVIDIA GPU, so pip does not pull the multi-GB CUDA build. Idempotent: a rerun only checks.
 # Usage: scripts/setup.sh [--test]   (--test also installs what the tests need: chromium for the report test,
-# eld for the language-id evaluation)
+# eld for the language-id evaluation; moto's S3 server for the remote-input tests comes with the dev extra)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

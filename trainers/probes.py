@@ -232,9 +232,9 @@ def run_probes(
     progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Run the effective-cutoff probe on `versions` and the long-tail probe on `facts` (either may be None)
-    with the model in `model_path`; write cutoff_curve.csv, cutoff_resources.csv, cutoff.png, longtail.csv,
-    longtail.png, longtail_probes.csv and probe.json into `output_dir`; return what probe.json holds.
-    `progress(task, done, total)` is told as each part finishes."""
+    with the model in `model_path`; write cutoff_curve.csv, cutoff_resources.csv, cutoff.png, longtail.csv, longtail.png,
+    longtail_probes.csv and probe.json into `output_dir`; return what probe.json holds. `progress` hears
+    (what is scored, done, total) as the resources' versions and the facts' choices are scored."""
     if versions is None and facts is None:
         raise ValueError("probes: neither versions nor facts given")
     if normalisation not in NORMALISATIONS:
@@ -247,20 +247,17 @@ def run_probes(
         "device": str(lm.device),
         "newest_month": newest_month,
     }
-    tasks = [t for t, given in (("cutoff", versions), ("facts", facts)) if given is not None]
     if versions is not None:
         method = CurveMethod(normalisation=normalisation, trim=trim)
+        lm.on_scored = (lambda done, total: progress("resource versions", done, total)) if progress else None
         result["cutoff"] = _cutoff_probe(
             lm, versions, output, newest_month, k_tokens, batch_size, method, n_boot
         )
-        if progress:
-            progress("cutoff", 1, len(tasks))
     if facts is not None:
+        lm.on_scored = (lambda done, total: progress("fact choices", done, total)) if progress else None
         result["longtail"] = _longtail_probe(
             lm, facts, output, mixture_dir, world_dir, max(batch_size, 64), bucket_base, length_norm
         )
-        if progress:
-            progress("facts", len(tasks), len(tasks))
     (output / "probe.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
 

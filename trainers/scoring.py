@@ -4,7 +4,7 @@ are built on these."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +25,8 @@ class LoadedLM:
     device: torch.device
     context: list[int]
     max_len: int
+    # Hears (sequences scored, sequences asked) after each batch of `token_logprobs` (progress reporting).
+    on_scored: Callable[[int, int], None] | None = None
 
 
 def load_lm(path: str | Path, device: str = "auto") -> LoadedLM:
@@ -79,4 +81,6 @@ def token_logprobs(
         for row, i in enumerate(chunk):
             # picked[row, t - 1] is log p(ids[t] | ids[:t])
             out[i] = picked[row, score_from[i] - 1 : len(sequences[i]) - 1]
+        if lm.on_scored is not None:
+            lm.on_scored(start + len(chunk), len(order))
     return out

@@ -13,6 +13,7 @@ import json
 import math
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -134,6 +135,18 @@ class TrainResult:
     completed: bool  # False when stopped early (stop_after) with a checkpoint to resume from
 
 
+@dataclass(frozen=True)
+class TrainProgress:
+    """Where a run is, for a progress callback: optimizer steps done of all, tokens seen, the mean loss of
+    the last logged window (None before the first) and that window's tokens per second."""
+
+    step: int
+    total_steps: int
+    tokens: int
+    loss: float | None
+    tokens_per_s: float | None
+
+
 def lr_at(step: int, total_steps: int, warmup_steps: int, peak: float, min_ratio: float) -> float:
     """Learning rate for optimizer step `step` (0-based): linear warm-up from peak/warmup to peak over
     `warmup_steps` steps, then cosine decay from peak to peak * min_ratio, reached at the last step."""
@@ -177,10 +190,11 @@ def train(
     resume: bool = True,
     overwrite: bool = False,
     stop_after: int | None = None,
+    progress: Callable[[TrainProgress], None] | None = None,
 ) -> TrainResult:
     """Train a model of `config.preset` on the mixture in `mixture_dir` for `config.tokens` tokens and write
     the run to `run_dir`. `resume` continues from `run_dir/checkpoint`; `stop_after` stops after that many
-    optimizer steps with a checkpoint (to split a run into pieces)."""
+    optimizer steps with a checkpoint (to split a run into pieces); `progress` hears every step."""
     config.check()
     run_dir = Path(run_dir)
     shards = list_shards(mixture_dir)
@@ -207,7 +221,7 @@ def train(
     step = state["step"]
     last_loss: float | None = state.get("last_loss")
     window_loss = torch.zeros((), device=device)
-    window_steps, window_start, window_tokens = 0, time.perf_counter(), 0
+    window_steps, window_start, window_tokens, tokens_per_s = 0, time.perf_counter(), 0, None
     end = total if stop_after is None else min(total, step + stop_after)
     while step < end:
         lr = lr_at(step, total, warmup, config.peak_lr, config.min_lr_ratio)
@@ -235,6 +249,8 @@ def train(
             _log(log_path, step, state["tokens"], last_loss, lr, tokens_per_s, mfu)
             window_loss.zero_()
             window_steps, window_start, window_tokens = 0, time.perf_counter(), 0
+        if progress is not None:
+            progress(TrainProgress(step, total, state["tokens"], last_loss, tokens_per_s))
         if step < total and (
             step == end or (config.checkpoint_every and step % config.checkpoint_every == 0)
         ):

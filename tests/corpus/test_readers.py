@@ -108,7 +108,7 @@ def test_file_level_failures_are_skipped_spans_not_records(tmp_path: Path) -> No
         str(empty): "empty_file",
         str(noise): "unknown_format",
         str(folder): "unreadable_file",
-        "s3://bucket/key.warc.gz": "unreadable_file",
+        "ftp://example.org/key.warc.gz": "unreadable_file",  # no reader for the scheme
     }
     for path, reason in cases.items():
         rejects = RejectLog()

@@ -348,3 +348,37 @@ def test_utf16_page_with_bom_is_text_not_binary(tmp_path: Path, crafted_raw: byt
     assert len(rejects) == 0 and table.num_rows == 23
     doc = next(d for d in table.to_pylist() if d["url"] == "https://example.org/utf16")
     assert "Texte encodé en UTF-16" in doc["text"] and counters["charset_from_bom"] == 1
+
+
+class _TitleHook:
+    """A page hook that reads the page's title from the reader's parsed tree (and fails on one page)."""
+
+    columns = ("html_meta_modified",)
+
+    def __init__(self) -> None:
+        self.trees: list[str] = []
+
+    def __call__(self, tree, html: str, row: dict) -> None:
+        if "boom" in html:
+            raise RuntimeError("a hook that fails")
+        self.trees.append(tree.title)
+        row["html_meta_modified"] = datetime(2020, 1, 2, tzinfo=UTC)
+
+
+def test_page_hook_reads_the_one_parse_and_its_failures_lose_nothing(tmp_path: Path) -> None:
+    pages = [b"<html><head><title>first</title></head><body><p>one page</p></body></html>",
+             b"<html><head><title>boom</title></head><body><p>another page</p></body></html>"]  # fmt: skip
+    path = tmp_path / "hook.warc"
+    path.write_bytes(
+        b"".join(warc_record("response", f"https://e.org/{i}", http_response(p)) for i, p in enumerate(pages))
+    )
+    hook = _TitleHook()
+    options = ReadOptions(added=datetime(2025, 1, 1, tzinfo=UTC), page_hook=hook)
+    table, rejects, counters = read(path, options)
+    assert (
+        "html_meta_modified" in read_schema(options).names
+        and "html_meta_modified" not in read_schema(OPTIONS).names
+    )
+    assert table.column("text").to_pylist() == ["one page", "another page"] and len(rejects) == 0
+    assert hook.trees == ["first"] and counters["page_hook_error"] == 1
+    assert table.column("html_meta_modified").to_pylist() == [datetime(2020, 1, 2, tzinfo=UTC), None]

@@ -9,18 +9,21 @@ import pyarrow as pa
 
 from corpus.readers import ReadOptions, read_documents
 from corpus.stats import RejectLog
-from dating.html_meta import html_meta_date_batch
+from dating.html_meta import MarkupDater, html_meta_date_batch
 
 ADDED = datetime(2024, 6, 1, tzinfo=UTC)
 
 
-def warc_batch(path: Path, with_html_dates: bool = True) -> pa.RecordBatch:
+def warc_batch(path: Path, with_html_dates: bool = True, one_parse: bool = True) -> pa.RecordBatch:
     """All documents of one WARC file, read by corpus.readers with the HTML kept, as one batch; with the
-    ingest-time HTML kernel applied (as `chronomix ingest` does) when `with_html_dates`."""
+    markup dates when `with_html_dates`: from the reader's one parse, through dating's page hook, as
+    `chronomix ingest` does (`one_parse`), or by the batch kernel over the `html` column."""
     rejects = RejectLog()
-    batches = list(read_documents(str(path), ReadOptions(keep_html=True, added=ADDED), rejects))
+    hook = MarkupDater() if with_html_dates and one_parse else None
+    options = ReadOptions(keep_html=True, added=ADDED, page_hook=hook)
+    batches = list(read_documents(str(path), options, rejects))
     batch = pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
-    return html_meta_date_batch(batch) if with_html_dates else batch
+    return html_meta_date_batch(batch) if with_html_dates and not one_parse else batch
 
 
 def by_url(rows: list[dict]) -> dict[str, dict]:

@@ -1,5 +1,7 @@
-"""Signatures: bit-identical to datasketch's MinHash (legacy scheme) for the same seed, permutations and
-hash; rensa agrees on Jaccard estimates within the sampling error; bad input handled."""
+"""Signatures: the datasketch scheme is bit-identical to datasketch's MinHash (legacy scheme) for the same
+seed, permutations and hash, and stays the reference of the default (one-permutation hashing), which must
+agree with it on Jaccard estimates within the sampling error, as rensa must; schemes are never mixed; bad
+input handled."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from datasketch import MinHash
 
 from dedup.minhash import (
     MAX_HASH,
+    SchemeMismatch,
     SignatureConfig,
     band_keys,
     batch_signatures,
@@ -20,6 +23,7 @@ from dedup.minhash import (
     permutations,
 )
 from dedup.normalize import tokens
+from dedup.oph import oph_reference
 from dedup.shingles import HAVE_NUMBA, shingle_hash, shingle_hashes, shingles, token_hash, token_hashes
 
 ENGINES = ["numpy"] + (["numba"] if HAVE_NUMBA else [])
@@ -45,7 +49,7 @@ def test_permutations_are_datasketchs() -> None:
 @pytest.mark.parametrize("engine", ENGINES)
 def test_signatures_bit_identical_to_datasketch(data_dir: Path, engine: str) -> None:
     texts = [*wiki_texts(data_dir), "one", "two words", "", "Ünïcödé ÇÀFÉ, straße!"]
-    result = batch_signatures(pa.array(texts), SignatureConfig(engine=engine))
+    result = batch_signatures(pa.array(texts), SignatureConfig(scheme="datasketch", engine=engine))
     for i, text in enumerate(texts):
         assert np.array_equal(result.signatures[i], datasketch_signature(text)), text[:40]
     assert result.n_shingles[-4:].tolist() == [1, 1, 0, 1]  # fewer words than n: one shingle; empty: none
@@ -54,7 +58,8 @@ def test_signatures_bit_identical_to_datasketch(data_dir: Path, engine: str) -> 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_other_parameters_match_datasketch(data_dir: Path, engine: str) -> None:
     texts = wiki_texts(data_dir, 8)
-    result = batch_signatures(pa.array(texts), SignatureConfig(num_perm=32, ngram=3, seed=42, engine=engine))
+    config = SignatureConfig(num_perm=32, ngram=3, seed=42, scheme="datasketch", engine=engine)
+    result = batch_signatures(pa.array(texts), config)
     for i, text in enumerate(texts):
         assert np.array_equal(result.signatures[i], datasketch_signature(text, 32, 42, 3))
 
@@ -76,15 +81,22 @@ def test_engines_agree_on_mixed_scripts(data_dir: Path) -> None:
         for p in sorted((data_dir / "langid" / "sentences").glob("*.txt"))
         for line in p.read_text(encoding="utf-8").splitlines()[:3]
     ]
-    runs = [batch_signatures(pa.array(texts), SignatureConfig(engine=e)) for e in ENGINES]
-    for other in runs[1:]:
+    runs = [
+        batch_signatures(pa.array(texts), SignatureConfig(scheme=s, engine=e))
+        for s in ("oph", "datasketch")
+        for e in ENGINES
+    ]
+    for other in runs[1 : len(ENGINES)]:
         assert np.array_equal(runs[0].signatures, other.signatures)
         assert np.array_equal(runs[0].text_hashes, other.text_hashes)
+    for other in runs[len(ENGINES) + 1 :]:
+        assert np.array_equal(runs[len(ENGINES)].signatures, other.signatures)
 
 
 def test_empty_and_huge_documents() -> None:
     huge = " ".join(f"w{i % 5000}" for i in range(300_000))  # 300k words, ~2 MB
     result = batch_signatures(pa.array(["", None, "word", huge], pa.string()))
+    assert result.n_shingles[3] == 300_000 - 4
     assert (result.signatures[0] == MAX_HASH).all() and (result.signatures[1] == MAX_HASH).all()
     assert result.n_shingles.tolist()[:3] == [0, 0, 1]
     assert result.n_shingles[3] == 300_000 - 4
@@ -123,24 +135,64 @@ def test_band_keys_equal_exactly_when_bands_equal() -> None:
         band_keys(sig, 3, 2)
 
 
-def test_rensa_agrees_with_datasketch_jaccard(data_dir: Path) -> None:
-    pytest.importorskip("rensa")
+def _estimates_agree(data_dir: Path, scheme: str) -> None:
+    """`scheme`'s Jaccard estimates agree with datasketch's (the reference) within the sampling error."""
     texts = wiki_texts(data_dir, 60)
-    ours = batch_signatures(pa.array(texts), SignatureConfig(engine="numpy")).signatures
-    fast = batch_signatures(pa.array(texts), SignatureConfig(engine="rensa")).signatures
-    errors, pairs = [], 0
+    ours = batch_signatures(pa.array(texts), SignatureConfig(scheme="datasketch")).signatures
+    other = batch_signatures(pa.array(texts), SignatureConfig(scheme=scheme)).signatures
+    errors = []
     for i in range(len(texts)):
         for j in range(i + 1, min(len(texts), i + 8)):
-            exact_ours = float(np.mean(ours[i] == ours[j]))
-            exact_fast = float(np.mean(fast[i] == fast[j]))
             a, b = set(shingles(tokens(texts[i]), 5)), set(shingles(tokens(texts[j]), 5))
             jaccard = len(a & b) / len(a | b)
             sigma = math.sqrt(max(jaccard * (1 - jaccard), 1e-4) / 128)
-            errors.append(abs(exact_fast - exact_ours) / sigma)
-            pairs += 1
+            estimate_ours = float(np.mean(ours[i] == ours[j]))
+            estimate_other = float(np.mean(other[i] == other[j]))
+            errors.append(abs(estimate_other - estimate_ours) / sigma)
     # Both estimate the same Jaccard with standard error sigma each: their difference is within ~4 sigma.
     assert max(errors) < 4 * math.sqrt(2)
-    assert pairs > 100
+    assert len(errors) > 100
+
+
+def test_rensa_agrees_with_datasketch_jaccard(data_dir: Path) -> None:
+    pytest.importorskip("rensa")
+    _estimates_agree(data_dir, "rensa")
+
+
+def test_oph_agrees_with_datasketch_jaccard(data_dir: Path) -> None:
+    _estimates_agree(data_dir, "oph")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_oph_equals_its_reference(data_dir: Path, engine: str) -> None:
+    texts = [*wiki_texts(data_dir, 12), "", None, "one", "two words", "a b c d e f", "x " * 2000]
+    for num_perm, seed, ngram in ((128, 1, 5), (37, 9, 3)):
+        config = SignatureConfig(num_perm=num_perm, ngram=ngram, seed=seed, engine=engine)
+        result = batch_signatures(pa.array(texts, pa.string()), config)
+        for i, text in enumerate(texts):
+            grams = [shingle_hash(g) for g in shingles(tokens(text or ""), ngram)]
+            assert result.signatures[i].tolist() == oph_reference(grams, num_perm, seed), (text or "")[:40]
+            assert result.n_shingles[i] == len(grams)
+
+
+def test_oph_signature_is_a_set_function() -> None:
+    # Order and repetition of shingles do not matter; an empty document gets the empty value everywhere.
+    assert oph_reference([5, 9, 11], 16) == oph_reference([11, 5, 9, 9, 5], 16)
+    assert oph_reference([], 16) == [MAX_HASH] * 16
+    single = oph_reference([12345], 16)
+    assert len(set(single)) == 1  # one shingle: every bin densified from the one filled bin
+
+
+def test_schemes_are_never_mixed() -> None:
+    texts = pa.array(["the same words in the same order here", "the same words in the same order here"])
+    oph = batch_signatures(texts, SignatureConfig())
+    classic = batch_signatures(texts, SignatureConfig(scheme="datasketch"))
+    assert oph.jaccard(0, oph, 1) == 1.0
+    assert oph.metadata["minhash_scheme"].startswith("oph/")
+    with pytest.raises(SchemeMismatch, match="minhash_scheme"):
+        oph.jaccard(0, classic, 1)
+    with pytest.raises(SchemeMismatch, match="seed"):
+        oph.jaccard(0, batch_signatures(texts, SignatureConfig(seed=2)), 1)
 
 
 def test_config_rejects_bad_values() -> None:
@@ -150,3 +202,5 @@ def test_config_rejects_bad_values() -> None:
         SignatureConfig(ngram=0)
     with pytest.raises(ValueError, match="engine"):
         SignatureConfig(engine="gpu")
+    with pytest.raises(ValueError, match="scheme"):
+        SignatureConfig(scheme="simhash")

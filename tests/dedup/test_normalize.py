@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pytest
 
+from dedup.byte_tokens import CASE_LIMIT, NFKC_COMPLEX, NFKC_LIMIT, NFKC_MAP, codepoint_tables
 from dedup.normalize import normalize_text, token_batch, tokens, uses_char_tokens
-from dedup.shingles import HAVE_NUMBA, document_tokens_numba, token_hash
+from dedup.shingles import HAVE_NUMBA, token_hash
+
+if HAVE_NUMBA:
+    from dedup.byte_tokens import document_tokens_numba
 
 
 def real_texts(data_dir: Path) -> list[str]:
@@ -56,3 +61,32 @@ def test_null_text_has_no_tokens() -> None:
     if HAVE_NUMBA:
         _, offsets = document_tokens_numba(pa.array([None, "a b"], pa.string()))
         assert np.diff(offsets).tolist() == [0, 2]
+
+
+def test_nfkc_tables_agree_with_unicodedata() -> None:
+    flags, _, map_offsets, map_data = codepoint_tables()
+    for cp in range(NFKC_LIMIT):
+        c = chr(cp)
+        if flags[cp] & NFKC_MAP:
+            target = "".join(chr(t) for t in map_data[map_offsets[cp] : map_offsets[cp + 1]])
+            assert unicodedata.normalize("NFKC", c) == target, hex(cp)
+        elif not flags[cp] & NFKC_COMPLEX:
+            assert unicodedata.normalize("NFKC", c) == c and unicodedata.combining(c) == 0, hex(cp)
+    # Above the tables' limits NFKC changes nothing, nothing combines, and nothing is cased or a separator.
+    for cp in range(NFKC_LIMIT, 0x110000, 7):
+        c = chr(cp)
+        assert unicodedata.normalize("NFKC", c) == c and unicodedata.combining(c) == 0, hex(cp)
+    for cp in range(CASE_LIMIT, 0x110000, 7):
+        c = chr(cp)
+        assert c.lower() == c and not c.isspace() and unicodedata.category(c)[0] not in "PS", hex(cp)
+
+
+@pytest.mark.skipif(not HAVE_NUMBA, reason="numba is not installed")
+def test_numba_nfkc_in_context_equals_reference() -> None:
+    # Mapped code points next to each other, to combining marks, to Hangul jamo and in no-space scripts.
+    rng = np.random.default_rng(5)
+    alphabet = [*"aZ é\u00a0\ufb01½Ａ\u3000ｶﾞ\u0301\u0308e\u1100\u1161\u11a8가\ufdfa日本\u2460İ.,-\u212b"]
+    texts = ["".join(rng.choice(alphabet, size=int(rng.integers(0, 40)))) for _ in range(400)]
+    hashes, offsets = document_tokens_numba(pa.array(texts))
+    for i, text in enumerate(texts):
+        assert hashes[offsets[i] : offsets[i + 1]].tolist() == [token_hash(t) for t in tokens(text)], text

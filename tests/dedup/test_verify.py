@@ -29,7 +29,7 @@ def _texts(rng: np.random.Generator, n: int, edits: float) -> list[str]:
 
 def test_sketch_estimate_equals_datasketch_jaccard() -> None:
     texts = _texts(np.random.default_rng(0), 40, 0.15)
-    sigs = batch_signatures(pa.array(texts), SignatureConfig(num_perm=128)).signatures
+    sigs = batch_signatures(pa.array(texts), SignatureConfig(num_perm=128, scheme="datasketch")).signatures
     sk = sketches(sigs)
     left, right = np.arange(1, 40), np.zeros(39, np.int64)
     got = estimated_similarity(sk.take(pa.array(left)), sk.take(pa.array(right)), 128)
@@ -46,6 +46,17 @@ def test_sketch_estimate_equals_datasketch_jaccard() -> None:
     assert np.max(np.abs(got - np.array(reference))) <= 3 / 128 + 1e-9
     assert abs(np.mean(got - np.array(reference))) < 0.01
     assert 0.2 < got.mean() < 0.6  # the edits put these pairs around the threshold, where it matters
+
+
+def test_sketch_estimate_equals_the_default_schemes_agreement() -> None:
+    texts = _texts(np.random.default_rng(0), 40, 0.15)
+    sigs = batch_signatures(pa.array(texts), SignatureConfig(num_perm=128)).signatures
+    sk = sketches(sigs)
+    left, right = np.arange(1, 40), np.zeros(39, np.int64)
+    got = estimated_similarity(sk.take(pa.array(left)), sk.take(pa.array(right)), 128)
+    full = (sigs[left] == sigs[right]).mean(axis=1)
+    assert np.max(np.abs(got - full)) <= 3 / 128 + 1e-9
+    assert abs(np.mean(got - full)) < 0.01
 
 
 def test_identical_and_unrelated_texts() -> None:

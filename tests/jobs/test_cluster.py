@@ -18,12 +18,15 @@ from jobs.package import build_zip, submit_command
 from tests.jobs.cluster import (
     ROOT,
     StandaloneCluster,
+    _tail,
     assert_same_output,
+    kill_tree,
     process_env,
     run_chronomix,
     spark_home,
     split_parquet,
     standalone_cluster,  # noqa: F401 - the fixture
+    start_driver,
 )
 
 ADDED = "2024-06-01T00:00:00Z"
@@ -204,6 +207,43 @@ def test_spark_submit_with_packaged_zip_on_cluster(
         tmp_path / "embedded.log",
     )
     assert_same_output(tmp_path / "embedded", tmp_path / "submitted")
+
+
+@pytest.mark.cluster
+@pytest.mark.slow
+def test_executors_read_warcs_from_the_s3_server(
+    standalone_cluster: StandaloneCluster,  # noqa: F811 - the fixture
+    spark,
+    tmp_path: Path,
+) -> None:
+    """The cluster's executors stream the WARCs from moto's S3 server themselves (nothing copied first), and
+    the output is the embedded ingest's of the same files on local disk."""
+    from tests import crafted
+    from tests.corpus.test_remote import big_warc
+    from tests.jobs.test_ingest_remote import assert_same_ingest, ingest
+    from tests.remote_servers import moto_s3
+
+    inputs = tmp_path / "crawl"
+    crafted.issue18_inputs(inputs)
+    big_warc(inputs / "big.warc.gz", records=60)
+    ingest(spark, [str(inputs)], tmp_path / "local")
+    with moto_s3() as s3:
+        s3.upload(inputs, "chronomix-cluster", "crawl/")
+        # The driver lists the bucket with the usual environment; the executors get it as executor env.
+        executor_env = [f"spark.executorEnv.{key}={value}" for key, value in s3.env.items()]
+        conf = [*standalone_cluster.spark_conf(), "spark.sql.shuffle.partitions=7", *executor_env]
+        args = ["ingest", "s3://chronomix-cluster/crawl/", "-o", str(tmp_path / "cluster"), "--added", ADDED]
+        args += ["--master", standalone_cluster.url, *[a for pair in conf for a in ("--conf", pair)]]
+        log = tmp_path / "cluster.log"
+        driver = start_driver(args, log, extra_env=s3.env, cluster=standalone_cluster)
+        try:
+            code = driver.wait(timeout=600)
+        finally:
+            kill_tree(driver.pid)
+        assert code == 0, _tail(log, 80)
+    # Two JVMs list a column chunk's encodings in different orders: equal tables, not equal bytes.
+    assert_same_ingest(tmp_path / "local", tmp_path / "cluster", bytewise=False)
+    assert "chronomix-test-secret" not in log.read_text()  # credentials are never printed
 
 
 def test_package_zip_is_reproducible_and_importable(tmp_path: Path) -> None:

@@ -222,7 +222,11 @@ def test_long_tail_accuracy_of_a_model_that_saw_half_the_facts(fact_run, tmp_pat
     run, probes = fact_run
     facts = tmp_path / "facts.parquet"
     pq.write_table(pa.Table.from_pylist(probes), facts)
-    result = run_probes(run, tmp_path, facts=facts)["longtail"]
+    heard: list[tuple[str, int, int]] = []
+    result = run_probes(run, tmp_path, facts=facts, progress=lambda *h: heard.append(h))["longtail"]
+    assert heard[-1] == ("fact choices", 24 * 4, 24 * 4) and [h[1] for h in heard] == sorted(
+        h[1] for h in heard
+    )
     buckets = {b["bucket"]: b for b in result["buckets"]}
     assert [b["bucket"] for b in result["buckets"]] == ["0", "8-15"]
     assert buckets["0"]["n_probes"] == 12 and buckets["8-15"]["n_probes"] == 12

@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from tests.trainers.conftest import month_of, wiki_pages, write_mixture
-from trainers.train import TrainConfig, lr_at, train
+from trainers.train import TrainConfig, TrainProgress, lr_at, train
 
 
 def test_lr_schedule_values() -> None:
@@ -65,9 +65,14 @@ def config(**overrides) -> TrainConfig:
 
 
 def test_run_directory_is_a_hugging_face_model_with_run_json(tmp_path: Path, small_mixture: Path) -> None:
-    result = train(small_mixture, tmp_path / "run", config())
+    heard: list[TrainProgress] = []
+    result = train(small_mixture, tmp_path / "run", config(), progress=heard.append)
     run = tmp_path / "run"
     assert result.completed and result.steps == 8 and result.tokens == 8 * 256
+    # the progress callback hears every step, with the loss and speed of the last logged window
+    assert [h.step for h in heard] == list(range(1, 9)) and {h.total_steps for h in heard} == {8}
+    assert heard[0].loss is None and heard[-1].loss == result.final_loss and heard[-1].tokens == 2048
+    assert heard[1].tokens_per_s and heard[1].tokens_per_s > 0
     info = json.loads((run / "run.json").read_text())
     assert info["tokens_seen"] == 2048 and info["steps"] == 8
     assert info["newest_month"] == "2020-05" == info["newest_month_mixture"]

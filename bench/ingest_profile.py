@@ -1,0 +1,202 @@
+"""CPU cost per page of ingest with dating, against its floor and against htmldate alone, on real pages.
+
+Pages: the sample WARCs of ../shared/data/warc as they are, and the 200 news pages of the dating gold set
+(../shared/data/dating) wrapped in a WARC here (one response record each, WARC-Date 2020-12-31, the raw
+bytes as served, no charset header: the reader detects it as it would in a crawl). In one process, one
+core, each measurement over every page of a set, best of `--rounds` interleaved rounds, CPU time
+(process_time):
+
+- floor: FastWARC iterating the file and reading every response payload, the payload decoded (resiliparse's
+  encoding detection) and its main text extracted by resiliparse: what any WARC-to-text pipeline pays;
+- htmldate alone: `find_date(html, extensive_search=True, original_date=True)` on each decoded page, as a
+  user would date pages with htmldate (publication date only);
+- chronomix reader: `corpus.readers.read_documents`, the ingest task's reader (WARC checks, HTTP and
+  charset decoding, one HTML parse, text extraction, the document record), without dating;
+- chronomix ingest with dating: the same reader with dating's page hook (dating.html_meta.MarkupDater:
+  publication and update dates from the same parse; htmldate's full search only where its first stages
+  find no publication date), what `chronomix ingest` runs;
+- previous ingest with dating: the reader keeping the HTML and the former HTML kernel on it (lxml parse,
+  htmldate extensive search for the publication date and fast search for the update date), as ingest ran
+  before (the baseline the speed-up is measured against, rebuilt here from the same library calls).
+
+Prints CPU ms/page of each and the ratios. Run: python bench/ingest_profile.py [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from fastwarc.warc import ArchiveIterator, WarcRecordType  # noqa: E402
+from htmldate import find_date  # noqa: E402
+from htmldate.utils import load_html  # noqa: E402
+from resiliparse.extract.html2text import extract_plain_text  # noqa: E402
+from resiliparse.parse.encoding import bytes_to_str, detect_encoding  # noqa: E402
+
+from corpus.html_text import ContentDecodingError, decode_content_encoding  # noqa: E402
+from corpus.readers import ReadOptions, read_documents  # noqa: E402
+from corpus.stats import RejectLog  # noqa: E402
+from dating.html_meta import HTMLDATE_MIN_DATE, MAX_HTML_CHARS, MarkupDater  # noqa: E402
+from tests.crafted import http_response, warc_record  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "data"
+SAMPLES = (
+    "dolma_sample-0000.warc.gz",
+    "resiliparse_clueweb09-ja-quirk.warc.gz",
+    "cc-whirlwind_whirlwind.warc.gz",
+)
+GOLD_CRAWL = "2020-12-31T23:59:59Z"
+
+
+def gold_warc(folder: Path) -> Path:
+    """The 200 dating gold pages as one gzipped WARC (a member per record)."""
+    gold = json.loads((SHARED / "dating" / "eval_mediacloud_2020.json").read_text())
+    path = folder / "mediacloud_2020.warc.gz"
+    with path.open("wb") as out:
+        for i, (url, entry) in enumerate(gold.items()):
+            body = gzip.decompress((SHARED / "dating" / "pages" / f"{entry['file']}.gz").read_bytes())
+            block = http_response(body, content_type="text/html")
+            record = warc_record("response", i, block, uri=url, extra={"WARC-Date": GOLD_CRAWL})
+            out.write(gzip.compress(record))
+    return path
+
+
+def floor(path: Path) -> int:
+    """FastWARC + decoding + resiliparse main-text extraction over every response; returns pages."""
+    pages = 0
+    with path.open("rb") as stream:
+        for record in ArchiveIterator(stream, record_types=WarcRecordType.response, parse_http=True):
+            body = record.reader.read()
+            coding = record.http_headers.get("Content-Encoding") if record.http_headers else None
+            try:
+                body = decode_content_encoding(body, coding).payload
+            except ContentDecodingError:
+                continue
+            if not body:
+                continue
+            html = bytes_to_str(body, detect_encoding(body))
+            extract_plain_text(html, preserve_formatting=True, main_content=True)
+            pages += 1
+    return pages
+
+
+def html_pages(path: Path) -> list[str]:
+    """The decoded HTML of every page the reader keeps (htmldate's input)."""
+    options = ReadOptions(keep_html=True)
+    return [
+        h for b in read_documents(str(path), options, RejectLog()) for h in b.column("html").to_pylist() if h
+    ]
+
+
+def htmldate_alone(pages: list[str]) -> int:
+    for html in pages:
+        find_date(html, extensive_search=True, original_date=True)
+    return len(pages)
+
+
+def reader(path: Path, options: ReadOptions) -> int:
+    return sum(b.num_rows for b in read_documents(str(path), options, RejectLog()))
+
+
+def previous_ingest(path: Path) -> int:
+    """The reader with the HTML kept, then the former kernel: one lxml parse, htmldate's extensive search
+    for the publication date and its fast search for the update date."""
+    rows = 0
+    for batch in read_documents(str(path), ReadOptions(keep_html=True), RejectLog()):
+        crawls = batch.column("crawl_date").to_pylist()
+        for html, crawl in zip(batch.column("html").to_pylist(), crawls, strict=True):
+            rows += 1
+            tree = load_html(html[:MAX_HTML_CHARS]) if html else None
+            if tree is None:
+                continue
+            latest = crawl.replace(tzinfo=None) if crawl is not None else None
+            bounds = {"min_date": HTMLDATE_MIN_DATE, "max_date": latest}
+            find_date(tree, extensive_search=True, original_date=True, **bounds)
+            find_date(tree, extensive_search=False, original_date=False, url="", **bounds)
+    return rows
+
+
+def cpu_ms_per_page(fn: Callable[[], int]) -> float:
+    started = time.process_time()
+    pages = fn()
+    return (time.process_time() - started) * 1000 / max(1, pages)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    if not (SHARED / "warc").is_dir() or not (SHARED / "dating").is_dir():
+        sys.exit(f"ingest_profile: {SHARED} is absent (the real sample pages; see ../shared/data/README.md)")
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
+    warnings.simplefilter("ignore")  # dateutil's unknown-zone warnings on page dates
+    with tempfile.TemporaryDirectory(prefix="ingest-profile-") as tmp:
+        sets = {name.split(".")[0]: SHARED / "warc" / name for name in SAMPLES}
+        sets["mediacloud_2020 (200 gold pages)"] = gold_warc(Path(tmp))
+        dater = ReadOptions(page_hook=MarkupDater())
+        plain = ReadOptions()
+        systems: dict[str, Callable[[Path, list[str]], int]] = {
+            "floor": lambda p, _: floor(p),
+            "htmldate alone": lambda _, pages: htmldate_alone(pages),
+            "chronomix reader": lambda p, _: reader(p, plain),
+            "chronomix ingest with dating": lambda p, _: reader(p, dater),
+            "previous ingest with dating": lambda p, _: previous_ingest(p),
+        }
+        best = {(s, n): math.inf for s in sets for n in systems}
+        decoded = {s: html_pages(path) for s, path in sets.items()}
+        counts = {s: len(pages) for s, pages in decoded.items()}
+        for _ in range(args.rounds):
+            for set_name, path in sets.items():
+                pages = decoded[set_name]
+                for name, run in systems.items():
+                    best[set_name, name] = min(
+                        best[set_name, name], cpu_ms_per_page(lambda r=run, p=path, h=pages: r(p, h))
+                    )
+    names = list(systems)
+    print(f"CPU ms per page (best of {args.rounds} rounds, one core)")
+    print(f"{'pages':<34}{'n':>5}" + "".join(f"{n:>14.14}" for n in names))
+    total = {n: 0.0 for n in names}
+    for set_name in sets:
+        cells = "".join(f"{best[set_name, n]:>14.2f}" for n in names)
+        print(f"{set_name:<34}{counts[set_name]:>5}{cells}")
+        for n in names:
+            total[n] += best[set_name, n] * counts[set_name]
+    pages = sum(counts.values())
+    mean = {n: total[n] / pages for n in names}
+    print(f"{'all pages (per page)':<34}{pages:>5}" + "".join(f"{mean[n]:>14.2f}" for n in names))
+    print("ratios (all pages; each set alone in brackets):")
+
+    def ratio(a: str, b: str) -> str:
+        per_set = ", ".join(f"{best[s, a] / best[s, b]:.2f}" for s in sets)
+        return f"{mean[a] / mean[b]:.2f} [{per_set}]"
+
+    print(f"  ingest with dating / floor:                {ratio('chronomix ingest with dating', 'floor')}")
+    print(
+        f"  previous ingest / ingest with dating:      {ratio('previous ingest with dating', 'chronomix ingest with dating')}"
+    )
+    print(f"  htmldate alone / floor:                    {ratio('htmldate alone', 'floor')}")
+    print(f"  reader / floor:                            {ratio('chronomix reader', 'floor')}")
+    dating = {s: best[s, "chronomix ingest with dating"] - best[s, "chronomix reader"] for s in sets}
+    overall = mean["chronomix ingest with dating"] - mean["chronomix reader"]
+    per_set = ", ".join(f"{dating[s] / best[s, 'htmldate alone']:.2f}" for s in sets)
+    print(
+        f"  dating's share (with - without) / htmldate alone: {overall / mean['htmldate alone']:.2f} [{per_set}]"
+    )
+    print(f"load average: {os.getloadavg()[0]:.2f} (the machine is shared; figures are depressed by it)")
+
+
+if __name__ == "__main__":
+    main()

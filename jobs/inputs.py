@@ -1,0 +1,157 @@
+"""Finding the input files of a stage on the driver, before Spark starts: remote URIs (object-store folders and
+globs, HTTP URLs) and path listings such as Common Crawl's `warc.paths.gz`.
+
+- An object-store folder (`s3://bucket/prefix/`) lists recursively through pyarrow.fs, as a local one does; a
+  glob on an object store (`s3://bucket/crawl/*/warc/*.warc.gz`) lists the folder before its first wildcard
+  and keeps the matches (`*` and `?` stay inside one path segment, `**` crosses them).
+- An HTTP(S) URL names one file (web servers cannot be listed); its size is asked with a HEAD request.
+- A path listing (a file named `*.paths` or `*.paths.gz`: one path per line) names the files to read, each
+  joined to `base` (a URL or bucket prefix, e.g. `https://data.commoncrawl.org/` or `s3://commoncrawl/`) unless
+  it is a URI already. Their sizes are not asked for (a dump lists ~90,000 WARCs): the tasks measure them.
+
+`select` keeps a seeded sample and the first `limit` of any list of files: each file is kept when a hash of the
+seed and its URI falls below the fraction, so the choice does not depend on the listing's order and a larger
+fraction keeps a superset.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+import pyarrow.fs as pafs
+
+from corpus.reader_base import ReadContext, ReadOptions
+from corpus.readers import local_path
+from corpus.remote import HTTP_SCHEMES, RetryPolicy, open_remote, redact, scheme_of
+from corpus.stats import RejectLog
+from jobs.contract import UsageError
+from jobs.fs import Location, locate
+
+LISTING_SUFFIXES = (".paths", ".paths.gz")
+UNKNOWN_SIZE = -1  # an input whose size the tasks measure (jobs.stage.BYTES_IN_COUNTER)
+# A path listing larger than this is not a listing (warc.paths.gz of a whole dump is ~1 MiB compressed).
+MAX_LISTING_BYTES = 256 << 20
+
+
+def is_listing(path: str) -> bool:
+    """Whether `path` names a path listing (see the module docstring) rather than data."""
+    name = path.split("?", 1)[0].lower()
+    return name.endswith(LISTING_SUFFIXES)
+
+
+def read_listing(path: str, retry: RetryPolicy = RetryPolicy()) -> list[str]:
+    """The paths a listing names, in its order (blank lines and `#` comments skipped). Local or remote, plain
+    or gzip. Raises UsageError when it cannot be read."""
+    try:
+        ctx = ReadContext(local_path(path), ReadOptions(retry=retry), RejectLog(), Counter())
+        if ctx.stat() > MAX_LISTING_BYTES:
+            raise UsageError(
+                f"listing {redact(path)!r}: over {MAX_LISTING_BYTES >> 20} MiB; not a path listing"
+            )
+        with ctx.open() as raw:
+            data = raw.read()
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.GzipFile(fileobj=io.BytesIO(data)).read(MAX_LISTING_BYTES + 1)
+        text = data.decode("utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"listing {redact(path)!r}: no such file") from None
+    except (OSError, EOFError, UnicodeDecodeError) as error:
+        raise UsageError(
+            f"listing {redact(path)!r}: cannot be read ({type(error).__name__}: {error})"
+        ) from None
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def join_base(entry: str, base: str | None, listing: str) -> str:
+    """The URI or path of a listing's `entry`: as it is when it is a URI or an absolute path, else under
+    `base`. UsageError when a relative entry has no base."""
+    if scheme_of(entry) is not None or entry.startswith("/"):
+        return entry
+    if base is None:
+        raise UsageError(
+            f"listing {redact(listing)!r} holds relative paths ({entry!r}): give --base, e.g. "
+            "https://data.commoncrawl.org/ or s3://commoncrawl/",
+            option="--base",
+        )
+    return base.rstrip("/") + "/" + entry.lstrip("/")
+
+
+def select(uris: Sequence[str], sample: float | None, seed: int, limit: int | None) -> list[str]:
+    """A seeded sample of `uris` (each kept with probability `sample`, by a hash of the seed and the URI),
+    then its first `limit`, in the given order."""
+    kept = list(uris)
+    if sample is not None:
+        kept = [u for u in kept if _unit_hash(seed, u) < sample]
+    return kept[:limit] if limit is not None else kept
+
+
+def _unit_hash(seed: int, uri: str) -> float:
+    digest = hashlib.blake2b(f"{seed}\x00{uri}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2.0**64
+
+
+def http_size(url: str, retry: RetryPolicy = RetryPolicy()) -> int:
+    """The size of the file at `url` in bytes; UsageError when there is none or it cannot be reached."""
+    try:
+        with open_remote(url, retry) as remote:
+            return remote.size
+    except FileNotFoundError:
+        raise UsageError(f"input {redact(url)!r}: no such file (HTTP 404)") from None
+    except OSError as error:
+        raise UsageError(f"input {redact(url)!r}: cannot be reached ({error})") from None
+
+
+def is_http(path: str) -> bool:
+    return scheme_of(path) in HTTP_SCHEMES
+
+
+def remote_glob(pattern: str) -> list[Location]:
+    """The files on an object store matching `pattern` (see the module docstring), sorted."""
+    wildcard = min(pattern.find(ch) for ch in "*?[" if ch in pattern)
+    folder = pattern[: pattern.rfind("/", 0, wildcard) + 1]
+    root = locate(folder)
+    try:
+        infos = root.fs.get_file_info(pafs.FileSelector(root.path, recursive=True, allow_not_found=True))
+    except OSError as error:
+        raise UsageError(f"input {redact(pattern)!r}: cannot list {redact(folder)!r} ({error})") from None
+    matcher = glob_regex(pattern[len(folder) :])
+    base = root.path.rstrip("/")
+    found = []
+    for info in sorted(infos, key=lambda i: i.path):
+        relative = info.path[len(base) :].lstrip("/")
+        if info.type == pafs.FileType.File and matcher.fullmatch(relative):
+            found.append(root.child(relative))
+    return found
+
+
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """A regular expression for a glob over `/`-separated paths: `*`, `?` and `[...]` within one segment,
+    `**` across segments."""
+    out, i = [], 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append("(?:[^/]*/)*")
+            i += 3
+            continue
+        if pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        if ch == "*":
+            out.append("[^/]*")
+        elif ch == "?":
+            out.append("[^/]")
+        elif ch == "[" and (end := pattern.find("]", i + 2)) > 0:
+            body = pattern[i + 1 : end]
+            out.append("[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]")
+            i = end
+        else:
+            out.append(re.escape(ch))
+        i += 1
+    return re.compile("".join(out))

@@ -1,0 +1,179 @@
+"""The ingest job on remote inputs, read by the Spark tasks themselves from servers the tests start: moto's
+S3-compatible server (a folder listed on the store) and an HTTP server that honours Range (a `warc.paths.gz`
+listing with `--base`). The outputs must be the local ingest's, file for file; a dropped connection is
+retried, and one that stays dropped is counted."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from jobs.contract import UsageError
+from jobs.ingest import IngestParams, check, run
+from jobs.inputs import glob_regex, select
+from tests import crafted
+from tests.corpus.test_remote import big_warc
+from tests.remote_servers import MotoS3, moto_s3, range_server
+
+ADDED = "2024-06-01T00:00:00Z"
+NAMES = ["big.warc.gz", "crc.warc.gz", "cut.warc.wet.gz", "junk.warc.gz", "length.warc", "xxe.xml"]
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("ingest-remote") / "crawl"
+    crafted.issue18_inputs(folder)
+    for name in {p.name for p in folder.iterdir()} - set(NAMES):
+        (folder / name).unlink()
+    big_warc(folder / "big.warc.gz", records=120)
+    listing = "\n".join(f"crawl/{name}" for name in NAMES) + "\n"
+    (folder.parent / "warc.paths.gz").write_bytes(gzip.compress(listing.encode(), mtime=0))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def s3(inputs: Path) -> Iterator[MotoS3]:
+    with moto_s3() as server:
+        server.upload(inputs, "chronomix-ingest", "crawl/")
+        yield server
+
+
+@pytest.fixture()
+def s3_env(s3: MotoS3, spark, monkeypatch) -> Iterator[None]:
+    """The server's endpoint and test credentials for the driver (listing) and the tasks (reading): the usual
+    environment, which a local session's Python workers take from the session's executor environment."""
+    environment = spark.sparkContext.environment
+    saved = dict(environment)
+    for key, value in s3.env.items():
+        monkeypatch.setenv(key, value)
+        environment[key] = value
+    yield
+    environment.clear()
+    environment.update(saved)
+
+
+def ingest(spark, inputs: list[str], output: Path, **options) -> dict:
+    params = IngestParams(inputs=inputs, output=str(output), added=ADDED, **options)
+    run(check(params), lambda: spark)
+    return json.loads((output / "_stats.json").read_text())
+
+
+def assert_same_ingest(local: Path, remote: Path, bytewise: bool = True) -> None:
+    """Same data files, byte for byte (`bytewise`; else equal tables in the same row groups); the same stats
+    and rejects but for where the inputs were."""
+    parts = sorted(p.name for p in local.glob("part-*"))
+    assert parts and parts == sorted(p.name for p in remote.glob("part-*"))
+    for name in parts:
+        if bytewise:
+            assert (local / name).read_bytes() == (remote / name).read_bytes(), name
+        else:
+            a, b = pq.ParquetFile(local / name), pq.ParquetFile(remote / name)
+            assert a.read().equals(b.read()) and a.metadata.num_row_groups == b.metadata.num_row_groups
+    a, b = (json.loads((f / "_stats.json").read_text()) for f in (local, remote))
+    for stats in (a, b):
+        stats.pop("seconds")
+        stats["counters"].pop("remote_retries", None)
+        for span in stats["skipped"]["first"]:
+            span["input"] = span["input"].rsplit("/", 1)[-1]
+    assert a == b
+    ra, rb = (pq.read_table(f / "_rejects" / "rejects.parquet") for f in (local, remote))
+    names = [pc.replace_substring_regex(t.column("reject_input"), r"^.*/", "") for t in (ra, rb)]
+    for column in ra.column_names:
+        left, right = ra.column(column), rb.column(column)
+        if column == "reject_input":
+            left, right = names
+        if column == "reject_detail":  # a skipped span's detail is JSON naming its input
+            left, right = (
+                pc.replace_substring_regex(c, r'"input": "[^"]*/', '"input": "') for c in (left, right)
+            )
+        assert left.equals(right), (column, left.to_pylist(), right.to_pylist())
+
+
+def test_ingest_from_s3_and_http_equals_local(
+    spark, inputs: Path, s3: MotoS3, s3_env, tmp_path: Path
+) -> None:
+    local = tmp_path / "local"
+    stats = ingest(spark, [str(inputs)], local)
+    assert stats["docs_out"] > 100 and stats["dropped"] and stats["skipped"]  # damage was met, and counted
+    ingest(spark, ["s3://chronomix-ingest/crawl/"], tmp_path / "s3")
+    assert_same_ingest(local, tmp_path / "s3")
+    with range_server(inputs.parent) as http:
+        http.drop_after["big.warc.gz"] = [40_000]  # dropped mid-file once: resumed where it stopped
+        stats = ingest(
+            spark, [str(inputs.parent / "warc.paths.gz")], tmp_path / "http", base=http.url, retries=3
+        )
+        resumed = [r.range for r in http.gets("big.warc.gz") if r.range != "bytes=0-"]
+    assert stats["counters"]["remote_retries"] == 1 and resumed == ["bytes=40000-"]
+    assert_same_ingest(local, tmp_path / "http")
+
+
+def test_a_connection_that_stays_dropped_is_counted_and_the_job_goes_on(
+    spark, inputs: Path, tmp_path: Path
+) -> None:
+    with range_server(inputs) as http:
+        http.drop_after["big.warc.gz"] = [25_000] + [0] * 10
+        urls = [http.url + "big.warc.gz", http.url + "crc.warc.gz"]
+        stats = ingest(spark, urls, tmp_path / "out", retries=2)
+    size = (inputs / "big.warc.gz").stat().st_size
+    assert stats["counters"]["remote_retries"] == 1
+    assert stats["dropped"]["read_failed"] == 1  # the record the drop cut
+    assert stats["skipped"]["by_reason"]["read_failed"] >= 1
+    tail = [s for s in stats["skipped"]["first"] if s["reason"] == "read_failed" and s["offset"] == 25_000]
+    assert tail and tail[0]["length"] == size - 25_000
+    # The other file was read whole, and the records before the drop were kept.
+    assert 4 + 10 < stats["docs_out"] < 4 + 120
+    assert stats["docs_in"] == stats["docs_out"] + sum(stats["dropped"].values())
+
+
+def test_listing_base_sample_and_limit(inputs: Path, tmp_path: Path) -> None:
+    listing = str(inputs.parent / "warc.paths.gz")
+    base = "https://data.example.org/"
+    plan = check(IngestParams(inputs=[listing], output=str(tmp_path / "o"), base=base))
+    assert [f.uri for f in plan.files] == sorted(base + "crawl/" + n for n in NAMES)
+    assert all(f.size == -1 for f in plan.files)  # measured by the tasks, not asked one by one
+    limited = check(IngestParams(inputs=[listing], output=str(tmp_path / "o"), base=base, limit=2)).files
+    assert [f.uri for f in limited] == [f.uri for f in plan.files[:2]]
+    half = [f.uri for f in check(IngestParams([listing], str(tmp_path / "o"), base=base, sample=0.5)).files]
+    again = [f.uri for f in check(IngestParams([listing], str(tmp_path / "o"), base=base, sample=0.5)).files]
+    other = [
+        f.uri
+        for f in check(IngestParams([listing], str(tmp_path / "o"), base=base, sample=0.5, seed=7)).files
+    ]
+    assert half == again and half != other and 0 < len(half) < len(NAMES)
+    assert set(select(sorted(half), 0.9, 0, None)) >= set(select(sorted(half), 0.5, 0, None))
+    for bad, message in (
+        (dict(base=None), "--base"),
+        (dict(base=base, sample=1.5), "--sample"),
+        (dict(base=base, limit=0), "--limit"),
+    ):
+        with pytest.raises(UsageError, match=message):
+            check(IngestParams(inputs=[listing], output=str(tmp_path / "o"), **bad))
+    with pytest.raises(UsageError, match="--base"):
+        check(IngestParams(inputs=[str(inputs)], output=str(tmp_path / "o"), base=base))
+
+
+def test_s3_folders_and_globs_list_on_the_store(
+    inputs: Path, s3: MotoS3, monkeypatch, tmp_path: Path
+) -> None:
+    for key, value in s3.env.items():
+        monkeypatch.setenv(key, value)
+    folder = check(IngestParams(inputs=["s3a://chronomix-ingest/crawl/"], output=str(tmp_path / "o"))).files
+    assert [f.uri.rsplit("/", 1)[-1] for f in folder] == sorted(NAMES)
+    assert [f.size for f in folder] == [(inputs / f.uri.rsplit("/", 1)[-1]).stat().st_size for f in folder]
+    globbed = check(
+        IngestParams(inputs=["s3://chronomix-ingest/*/*.warc.gz"], output=str(tmp_path / "o"))
+    ).files
+    assert [f.uri for f in globbed] == [
+        f"s3://chronomix-ingest/crawl/{n}" for n in ("big.warc.gz", "crc.warc.gz", "junk.warc.gz")
+    ]
+    with pytest.raises(UsageError, match="no such file"):
+        check(IngestParams(inputs=["s3://chronomix-ingest/nothing/"], output=str(tmp_path / "o")))
+    assert glob_regex("a/**/b*.gz").fullmatch("a/x/y/bz.gz") and not glob_regex("a/*.gz").fullmatch(
+        "a/x/y.gz"
+    )

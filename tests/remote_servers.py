@@ -1,0 +1,241 @@
+"""Real servers the remote-input tests start for themselves, on 127.0.0.1 only:
+
+- `RangeServer`: Python's http.server serving a folder, with a handler written here that honours `Range:
+  bytes=N-` and `bytes=N-M` (206 with Content-Range) and HEAD, and that can drop the connection on purpose
+  after sending part of a response (`drop_after`), to test retries and resumption. It runs in a thread of the
+  test process and records every request it answered.
+- `MotoS3`: moto's standalone S3-compatible server as a subprocess (`python -m moto.server`), stopped by its
+  pid; `env` holds the variables a client needs to reach it (endpoint and throw-away test credentials).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pyarrow.fs as pafs
+
+LOOPBACK = "127.0.0.1"
+_RANGE = re.compile(r"bytes=(\d+)-(\d*)$")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    range: str | None
+    status: int
+    sent: int  # body bytes sent
+
+
+@dataclass
+class RangeServer:
+    """An HTTP server for `root` on 127.0.0.1 (see the module docstring)."""
+
+    root: Path
+    requests: list[Request] = field(default_factory=list)
+    # file name -> byte counts: the next GETs of that file send this many body bytes, then drop the connection
+    drop_after: dict[str, list[int]] = field(default_factory=dict)
+    _server: ThreadingHTTPServer | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"http://{LOOPBACK}:{self._server.server_address[1]}/"
+
+    def start(self) -> RangeServer:
+        server = self
+
+        class Handler(SimpleHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def __init__(self, *args, **kwargs) -> None:
+                super().__init__(*args, directory=str(server.root), **kwargs)
+
+            def log_message(self, format: str, *args: object) -> None:  # quiet
+                pass
+
+            def do_HEAD(self) -> None:
+                self._answer(head=True)
+
+            def do_GET(self) -> None:
+                self._answer(head=False)
+
+            def _answer(self, head: bool) -> None:
+                path = Path(self.translate_path(self.path))
+                asked = self.headers.get("Range")
+                if not path.is_file():
+                    self.send_error(404)
+                    server._note(Request(self.command, self.path, asked, 404, 0))
+                    return
+                size = path.stat().st_size
+                start, end = 0, size - 1
+                status = 200
+                if asked and (match := _RANGE.match(asked)):
+                    start = int(match.group(1))
+                    end = min(int(match.group(2)) if match.group(2) else size - 1, size - 1)
+                    if start >= size:
+                        self.send_response(416)
+                        self.send_header("Content-Range", f"bytes */{size}")
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        server._note(Request(self.command, self.path, asked, 416, 0))
+                        return
+                    status = 206
+                self.send_response(status)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Accept-Ranges", "bytes")
+                self.send_header("Content-Length", str(end - start + 1))
+                if status == 206:
+                    self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+                self.end_headers()
+                if head:
+                    server._note(Request("HEAD", self.path, asked, status, 0))
+                    return
+                drop = server._next_drop(path.name)
+                with path.open("rb") as data:
+                    data.seek(start)
+                    body = data.read(end - start + 1)
+                cut = drop is not None and drop < len(body)
+                # Noted before the body goes out: the client may look at the requests as soon as it has it.
+                server._note(Request("GET", self.path, asked, status, drop if cut else len(body)))
+                if not cut:
+                    self.wfile.write(body)
+                    return
+                self.wfile.write(body[:drop])
+                self.wfile.flush()
+                self.close_connection = True
+                # An abrupt end: the client sees the response stop short of its Content-Length.
+                with contextlib.suppress(OSError):
+                    self.connection.shutdown(socket.SHUT_RDWR)
+
+        self._server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def _note(self, request: Request) -> None:
+        with self._lock:
+            self.requests.append(request)
+
+    def _next_drop(self, name: str) -> int | None:
+        with self._lock:
+            pending = self.drop_after.get(name)
+            return pending.pop(0) if pending else None
+
+    def gets(self, name: str) -> list[Request]:
+        with self._lock:
+            return [r for r in self.requests if r.method == "GET" and r.path.endswith("/" + name)]
+
+
+@contextlib.contextmanager
+def range_server(root: Path) -> Iterator[RangeServer]:
+    server = RangeServer(root).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@dataclass
+class MotoS3:
+    """moto's S3 server, started as a subprocess on a free loopback port."""
+
+    popen: subprocess.Popen[bytes]
+    endpoint: str
+
+    @property
+    def env(self) -> dict[str, str]:
+        """What a client (pyarrow, boto3, an executor) needs to reach this server. Test credentials only."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": "chronomix-test",
+            "AWS_SECRET_ACCESS_KEY": "chronomix-test-secret",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_REGION": "us-east-1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+
+    def filesystem(self) -> pafs.S3FileSystem:
+        env = self.env
+        return pafs.S3FileSystem(
+            access_key=env["AWS_ACCESS_KEY_ID"],
+            secret_key=env["AWS_SECRET_ACCESS_KEY"],
+            region="us-east-1",
+            endpoint_override=self.endpoint,
+            scheme="http",
+            allow_bucket_creation=True,
+        )
+
+    def upload(self, folder: Path, bucket: str, prefix: str = "") -> str:
+        """Copy every file under `folder` to s3://bucket/prefix...; returns the s3:// URI of the prefix."""
+        fs = self.filesystem()
+        fs.create_dir(bucket)
+        for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+            key = f"{bucket}/{prefix}{file.relative_to(folder).as_posix()}"
+            with file.open("rb") as source, fs.open_output_stream(key, compression=None) as target:
+                shutil.copyfileobj(source, target)
+        return f"s3://{bucket}/{prefix}"
+
+    def stop(self) -> None:
+        self.popen.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(timeout=10)
+
+
+def start_moto(timeout: float = 60.0) -> MotoS3:
+    """moto's server on 127.0.0.1 (its own session, stopped by pid); returns once it answers."""
+    port = free_port()
+    popen = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env={**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true"},
+    )
+    server = MotoS3(popen, f"http://{LOOPBACK}:{port}")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if popen.poll() is not None:
+            raise RuntimeError(f"moto's server exited with {popen.returncode}")
+        try:
+            with urllib.request.urlopen(f"{server.endpoint}/moto-api/", timeout=2):
+                return server
+        except OSError:
+            time.sleep(0.2)
+    server.stop()
+    raise TimeoutError(f"moto's server did not answer in {timeout:.0f}s")
+
+
+@contextlib.contextmanager
+def moto_s3() -> Iterator[MotoS3]:
+    server = start_moto()
+    try:
+        yield server
+    finally:
+        server.stop()
