@@ -190,6 +190,24 @@ if HAVE_NUMBA:
         h = (h ^ np.uint64(0x80 | ((low >> 6) & 0x3F))) * prime
         return (h ^ np.uint64(0x80 | (low & 0x3F))) * prime
 
+    @numba.njit(cache=True, nogil=True, inline="always")
+    def _decode_utf8_nb(data, i, b0):
+        """(code point, offset after it) of the UTF-8 sequence at `data[i]`, whose first byte is `b0`."""
+        if b0 < 0x80:
+            return b0, i + 1
+        if b0 < 0xE0:
+            return ((b0 & 0x1F) << 6) | (np.int64(data[i + 1]) & 0x3F), i + 2
+        if b0 < 0xF0:
+            cp = ((b0 & 0x0F) << 12) | ((np.int64(data[i + 1]) & 0x3F) << 6) | (np.int64(data[i + 2]) & 0x3F)
+            return cp, i + 3
+        cp = (
+            ((b0 & 0x07) << 18)
+            | ((np.int64(data[i + 1]) & 0x3F) << 12)
+            | ((np.int64(data[i + 2]) & 0x3F) << 6)
+            | (np.int64(data[i + 3]) & 0x3F)
+        )
+        return cp, i + 4
+
     @numba.njit(cache=True, nogil=True)
     def _scan_tokens_nb(data, offsets, flags, lower, map_offsets, map_data, chars, done, out, results):
         """Token hashes of every document. `chars`: one token per visible character. `done[d]`: document d
@@ -227,27 +245,7 @@ if HAVE_NUMBA:
                         in_token = True
                         h = (h ^ np.uint64(lower[b0])) * prime
                     continue
-                if b0 < 0x80:
-                    cp = b0
-                    i += 1
-                elif b0 < 0xE0:
-                    cp = ((b0 & 0x1F) << 6) | (np.int64(data[i + 1]) & 0x3F)
-                    i += 2
-                elif b0 < 0xF0:
-                    cp = (
-                        ((b0 & 0x0F) << 12)
-                        | ((np.int64(data[i + 1]) & 0x3F) << 6)
-                        | (np.int64(data[i + 2]) & 0x3F)
-                    )
-                    i += 3
-                else:
-                    cp = (
-                        ((b0 & 0x07) << 18)
-                        | ((np.int64(data[i + 1]) & 0x3F) << 12)
-                        | ((np.int64(data[i + 2]) & 0x3F) << 6)
-                        | (np.int64(data[i + 3]) & 0x3F)
-                    )
-                    i += 4
+                cp, i = _decode_utf8_nb(data, i, b0)
                 f = flags[cp]
                 first, last = 0, 0
                 if not skip_nfkc and f >= NFKC_MAP:

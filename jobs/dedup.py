@@ -387,9 +387,7 @@ def dedup(
         ),
     ] = 0.5,
     num_perm: Annotated[int, typer.Option(help="MinHash permutations per signature.", min=2)] = 128,
-    ngram: Annotated[
-        int, typer.Option(help="Words per shingle (characters for scripts without spaces).", min=1)
-    ] = 5,
+    ngram: Annotated[int, typer.Option(help="Words per shingle (characters without spaces).", min=1)] = 5,
     keep: Annotated[
         str,
         typer.Option(
@@ -411,9 +409,7 @@ def dedup(
             help="Treat captures of the same (normalised) URL as versions of one resource.",
         ),
     ] = True,
-    bands: Annotated[
-        int | None, typer.Option(help="LSH bands (with --rows, instead of --threshold).")
-    ] = None,
+    bands: Annotated[int | None, typer.Option(help="LSH bands (with --rows, not --threshold).")] = None,
     rows: Annotated[int | None, typer.Option(help="LSH rows per band (with --bands).")] = None,
     anchors: Annotated[
         int,
