@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from jobs.contract import UsageError
-from jobs.experiment import check, grid_from_dict, replicates
+from jobs.experiment import check, grid_from_dict, load_grid, replicates
 from trainers.predict import predict_mixture_cutoff
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,3 +96,22 @@ def test_predicted_cutoff_of_a_mixture_of_known_versions(tmp_path: Path) -> None
     assert figures["documents_matched"] == 36 and figures["resources_found"] == 12
     predicted = figures["predicted_cutoff"]
     assert predicted["month"] == "2020-04" and predicted["interval"] == ["2020-04", "2020-04"]
+
+
+@pytest.mark.parametrize(
+    ("name", "runs", "worlds"),
+    [
+        ("dose_response.yaml", 60, 25),  # 5 world seeds; history_only raw, stale_40 all 5 mixtures, others 2
+        ("dose_response_raw.yaml", 9, 9),
+    ],
+)
+def test_shipped_grids_plan_their_runs(name: str, runs: int, worlds: int, tmp_path: Path) -> None:
+    plan = check(load_grid(ROOT / "pipelines" / name, output=tmp_path))
+    assert len(plan.runs) == runs
+    assert sum(s.name.startswith("world ") for s in plan.stages) == worlds
+    # The raw cells of the small grid are the full grid's runs, so either reuses the other's.
+    if name == "dose_response_raw.yaml":
+        full = check(load_grid(ROOT / "pipelines" / "dose_response.yaml", output=tmp_path))
+        assert set(plan.runs) <= set(full.runs)
+        for key in plan.runs:
+            assert plan.meta[key]["mixture"] == full.meta[key]["mixture"]
