@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -58,37 +55,13 @@ def test_bad_inputs_exit_2(docs: Path, data_dir: Path, tmp_path: Path, capsys: p
     assert done.value.code == 2 and "--overwrite" in capsys.readouterr().err
 
 
-def test_cli_end_to_end(docs: Path, tmp_path: Path) -> None:
-    # A subprocess: the command stops its Spark session when done, which would stop the tests' shared one.
+def test_cli_end_to_end(docs: Path, tmp_path: Path, spark, capsys: pytest.CaptureFixture) -> None:
+    # In this process: the command finds the tests' session and leaves it running (jobs.spark.LazySession
+    # stops only a session it started).
     out = tmp_path / "out"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "jobs.cli",
-            "dedup",
-            str(docs),
-            "--output",
-            str(out),
-            "--master",
-            "local[2]",
-            "--threshold",
-            "0.8",
-            "--keep",
-            "oldest",
-            "--index",
-            str(tmp_path / "index"),
-            "--conf",
-            "spark.sql.shuffle.partitions=4",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
+    args = ["--threshold", "0.8", "--keep", "oldest", "--index", str(tmp_path / "index")]
+    main(["dedup", str(docs), "--output", str(out), "--master", "local[2]", *args])
+    stdout = capsys.readouterr().out
     stats = json.loads((out / "_stats.json").read_text())
     assert stats["docs_in"] == stats["docs_out"] + stats["dropped"]["dedup_not_kept"]
     assert stats["docs_out"] == 20  # one per article (URL key), the oldest version
@@ -98,4 +71,4 @@ def test_cli_end_to_end(docs: Path, tmp_path: Path) -> None:
     assert (settings["lsh"]["bands"], settings["lsh"]["rows"], settings["keep"]) == (14, 9, "oldest")
     assert settings["components"]["candidates"] >= settings["components"]["verified"] > 0
     assert json.loads((tmp_path / "index" / "_index.json").read_text())["documents"] == 20
-    assert "documents in" in result.stdout
+    assert "documents in" in stdout

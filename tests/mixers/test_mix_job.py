@@ -1,8 +1,6 @@
 """The mix and langid jobs in Spark (the session-wide local[2] fixture) and through the CLI."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -159,28 +157,20 @@ def test_langid_job_identifies_and_counts_languages(spark, tmp_path, data_dir):
         run_langid(spark, [str(data_dir / "warc")], str(tmp_path / "x"), LangIdConfig())
 
 
-def test_cli_mix_plan_runs_langid_first_and_writes_nothing(tmp_path, data_dir):
-    """A CLI run in a child process (the CLI stops its Spark session, which the fixture shares)."""
+def test_cli_mix_plan_runs_langid_first_and_writes_nothing(tmp_path, data_dir, spark, capsys):
+    """The CLI in this process: it finds the tests' session and leaves it running."""
+    from jobs.cli import main
+
     table = document_table(data_dir, ["en", "de"], with_lang=False)
     # Lines 3, 13, 23, ...: none is stale (every 5th line is), so the keep-newest filters leave documents.
     source = write_parts(table.take(list(range(3, table.num_rows, 10))), tmp_path / "in", 2)
     spec = Path(__file__).parents[2] / "pipelines" / "mixtures" / "time_uniform.yaml"
-    script = (
-        "from jobs.cli import main\n"
-        f"main(['mix', {str(source)!r}, '--spec', {str(spec)!r}, '--plan', '--master', 'local[1]'])\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=400,
-        cwd=Path(__file__).parents[2],
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    main(["mix", str(source), "--spec", str(spec), "--plan", "--master", "local[1]"])
+    stdout = capsys.readouterr().out
     # The input has no lang column: the plan's cells are the languages langid found.
-    assert "budget 400,000 tokens" in done.stdout
-    assert any(line.startswith("en ") for line in done.stdout.splitlines())
-    assert any(line.startswith("de ") for line in done.stdout.splitlines())
+    assert "budget 400,000 tokens" in stdout
+    assert any(line.startswith("en ") for line in stdout.splitlines())
+    assert any(line.startswith("de ") for line in stdout.splitlines())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
 
 
