@@ -159,8 +159,7 @@ def fit_matrix(
     that month. Resources without tokens or spans, and those `method` drops (one month, the same fit in every
     month), are left out."""
     months = sorted({month_index(m) for r in histograms for m in spans.get(r, {})})
-    column = {m: j for j, m in enumerate(months)}
-    kept, rows = [], []
+    fits: dict[str, dict[str, float]] = {}
     for resource in sorted(histograms):
         tokens: dict[str, float] = {}
         for month, t in histograms[resource]:
@@ -169,9 +168,22 @@ def fit_matrix(
         total = sum(tokens.values())
         if total <= 0 or not spans.get(resource):
             continue
+        fits[resource] = {month: -tokens.get(start, 0.0) / total for month, start in spans[resource].items()}
+    kept, rows = _normalised_rows(fits, months, method)
+    return kept, months, np.array(rows).reshape(len(rows), len(months))
+
+
+def _normalised_rows(
+    scores: Mapping[str, Mapping[str, float]], months: Sequence[int], method: CurveMethod
+) -> tuple[list[str], list[np.ndarray]]:
+    """(resources, rows): each resource's scores on the `months` axis (NaN where it has none), normalised by
+    `method` over the months it has; resources `method` drops are left out."""
+    column = {m: j for j, m in enumerate(months)}
+    kept, rows = [], []
+    for resource in sorted(scores):
         row = np.full(len(months), np.nan)
-        for month, start in spans[resource].items():
-            row[column[month_index(month)]] = -tokens.get(start, 0.0) / total
+        for month, value in scores[resource].items():
+            row[column[month_index(month)]] = value
         present = ~np.isnan(row)
         normalised = method.normalise(row[present])
         if isinstance(normalised, str):
@@ -179,7 +191,7 @@ def fit_matrix(
         row[present] = normalised
         kept.append(resource)
         rows.append(row)
-    return kept, months, np.array(rows).reshape(len(rows), len(months))
+    return kept, rows
 
 
 def curve_argmin(scores: np.ndarray, trim: float = TRIM) -> tuple[int, np.ndarray]:
@@ -244,20 +256,8 @@ def predict_from_scores(
     the data alone (lower = fits better; e.g. dating.reference_ngrams' n-gram surprisal of each version): the
     argmin month, and a percentile-bootstrap interval over resources."""
     months = sorted({month_index(m) for per in scores.values() for m in per})
-    column = {m: j for j, m in enumerate(months)}
     method = CurveMethod(trim=trim)
-    kept, rows = [], []
-    for resource in sorted(scores):
-        row = np.full(len(months), np.nan)
-        for month, value in scores[resource].items():
-            row[column[month_index(month)]] = value
-        present = ~np.isnan(row)
-        normalised = method.normalise(row[present])
-        if isinstance(normalised, str):
-            continue
-        row[present] = normalised
-        kept.append(resource)
-        rows.append(row)
+    kept, rows = _normalised_rows(scores, months, method)
     if not kept:
         return CutoffPrediction(None, None, level, statistic, 0, {}, 0, trim)
     matrix = np.array(rows)
