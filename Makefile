@@ -1,7 +1,7 @@
 # The two commands of the README. Each does all the set-up it needs on a fresh Debian/Ubuntu machine.
 .PHONY: demo test setup lint
 
-demo:  ## set up, then run the main job (pipelines/demo.yaml) on bundled sample data
+demo:  ## set up, then run the main job (pipelines/demo.yaml) on a generated tiny world
 	bash scripts/setup.sh
 	.venv/bin/chronomix run pipelines/demo.yaml --output out/demo
 
