@@ -119,15 +119,34 @@ def star_edges(keys: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, np.ndar
     return pairs[:, 0], pairs[:, 1]
 
 
+def _shared_bucket_rows(keys: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (key, node) rows of buckets holding two or more distinct nodes, sorted by (key, node).
+    Nearly every bucket holds one row, so one sort of the keys finds the few worth a full sort."""
+    if len(keys) == 0:
+        return keys, nodes
+    order = np.argsort(keys)
+    sorted_keys = keys[order]
+    repeated = np.r_[sorted_keys[1:] == sorted_keys[:-1], False]
+    repeated[1:] |= repeated[:-1]  # both rows of every equal neighbour pair
+    k, n = sorted_keys[repeated], nodes[order[repeated]]
+    order = np.lexsort((n, k))
+    k, n = k[order], n[order]
+    fresh = np.r_[True, (k[1:] != k[:-1]) | (n[1:] != n[:-1])]
+    k, n = k[fresh], n[fresh]
+    start = np.r_[True, k[1:] != k[:-1]]
+    size = np.diff(np.r_[np.flatnonzero(start), len(k)])
+    shared = np.repeat(size > 1, size)
+    return k[shared], n[shared]
+
+
 def candidate_pairs(keys: np.ndarray, nodes: np.ndarray, anchors: int) -> tuple[np.ndarray, np.ndarray]:
     """Candidate pairs (src, dst), src > dst, of band bucket rows (`keys[i]`, `nodes[i]`): every node of a
     bucket paired with each of the bucket's `anchors` smallest nodes below it. All pairs of a bucket of up to
     anchors + 1 nodes; k x anchors pairs beyond. Repeated rows count once; the result is sorted and unique."""
     keys, nodes = np.asarray(keys, np.int64), np.asarray(nodes, np.int64)
-    if len(keys) == 0:
+    k, n = _shared_bucket_rows(keys, nodes)
+    if len(k) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    rows = np.unique(np.stack([keys, nodes], axis=1), axis=0)  # sorted by (key, node)
-    k, n = rows[:, 0], rows[:, 1]
     start = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
     size = np.diff(np.r_[start, len(k)])
     bucket_start = np.repeat(start, size)
@@ -138,4 +157,43 @@ def candidate_pairs(keys: np.ndarray, nodes: np.ndarray, anchors: int) -> tuple[
         src_parts.append(n[member])
         dst_parts.append(n[bucket_start[member] + rank])
     pairs = np.unique(np.stack([np.concatenate(src_parts), np.concatenate(dst_parts)], axis=1), axis=0)
+    return pairs[:, 0], pairs[:, 1]
+
+
+# Band bucket rows cross the shuffle packed: one binary value per (input batch, part) holding that part's
+# (key, node) int64 pairs, instead of one shuffled row per band of every text. A row per band costs the
+# shuffle and the JVM-Python transfer tens of bytes and a per-row step each; packed, they move as memcpy.
+BUCKET_ROWS_SCHEMA = pa.schema([pa.field("part", pa.int32()), pa.field("rows", pa.binary())])
+
+
+def pack_bucket_rows(band_keys: pa.ListArray, nodes: pa.Array, parts: int) -> pa.RecordBatch:
+    """The (key, node) rows of a batch (`band_keys[i]` are node `nodes[i]`'s keys) as BUCKET_ROWS_SCHEMA:
+    one row per part that holds any, part = key mod `parts`, so every row of a bucket lands in one part."""
+    if isinstance(band_keys, pa.ChunkedArray):
+        band_keys = band_keys.combine_chunks()
+    counts = pc.fill_null(pc.list_value_length(band_keys), 0).to_numpy()
+    keys = band_keys.flatten().to_numpy()
+    node_values = np.repeat(np.asarray(nodes.to_numpy(zero_copy_only=False), np.int64), counts)
+    part = (keys.view(np.uint64) % np.uint64(parts)).astype(np.int32)
+    order = np.argsort(part, kind="stable")
+    pairs = np.stack([keys[order], node_values[order]], axis=1)
+    present, starts = np.unique(part[order], return_index=True)
+    offsets = np.r_[starts, len(order)].astype(np.int32) * 16  # 16 bytes a (key, node) row
+    rows = pa.BinaryArray.from_buffers(
+        pa.binary(), len(present), [None, pa.py_buffer(offsets), pa.py_buffer(pairs.tobytes())]
+    )
+    return pa.RecordBatch.from_arrays([pa.array(present, pa.int32()), rows], schema=BUCKET_ROWS_SCHEMA)
+
+
+def unpack_bucket_rows(packed: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """(keys, nodes) of the packed `rows` values of BUCKET_ROWS_SCHEMA batches (pack_bucket_rows)."""
+    chunks = packed.chunks if isinstance(packed, pa.ChunkedArray) else [packed]
+    parts = []
+    for chunk in chunks:
+        if len(chunk) == 0:
+            continue
+        _, offset_buffer, data_buffer = chunk.buffers()
+        offsets = np.frombuffer(offset_buffer, np.int32)[chunk.offset : chunk.offset + len(chunk) + 1]
+        parts.append(np.frombuffer(data_buffer, np.int64)[offsets[0] // 8 : offsets[-1] // 8])
+    pairs = np.concatenate(parts).reshape(-1, 2) if parts else np.zeros((0, 2), np.int64)
     return pairs[:, 0], pairs[:, 1]

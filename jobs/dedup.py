@@ -252,6 +252,7 @@ def run_dedup(
         num_perm=config.signature.num_perm,
         threshold=config.lsh.threshold,
         max_local_edges=job.max_local_edges,
+        bucket_rows=int(totals["n"]) * config.bands_rows[0],
     )
     n_clustered = mapping.count()
     watch.lap("components")

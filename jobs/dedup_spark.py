@@ -22,6 +22,8 @@ from pyspark.sql import functions as F
 
 from corpus.stats import REJECT_REASON, REJECT_SAMPLE_BYTES
 from dedup.kernel import BAND_KEYS, SKETCH, URL_KEY
+from dedup.lsh import candidate_pairs as lsh_candidate_pairs
+from dedup.lsh import pack_bucket_rows, unpack_bucket_rows
 from dedup.union_find import component_roots
 from dedup.verify import verify_batch
 from dedup.versions import DUMP_DATE, FROM_INDEX, KEEP_POLICIES, LENGTH, SEEN_DATE, TEXT_HASH, VERSION_DATE
@@ -29,6 +31,7 @@ from dedup.versions import DUMP_DATE, FROM_INDEX, KEEP_POLICIES, LENGTH, SEEN_DA
 NONE = int(np.iinfo(np.int64).min)  # a missing date: sorts oldest, as in dedup.versions
 DEFAULT_MAX_LOCAL_EDGES = 2_000_000
 BROADCAST_MAX_BUCKETS = 1_000_000  # buckets of 3+ documents broadcast to the join (~40 B each)
+BROADCAST_MAX_SKETCHES = 500_000  # sketches of candidate texts broadcast to the verification (~140 B each)
 DUPLICATE_ID = "duplicate_id"  # reject reason of the extra rows of an id that several input rows share
 D0, D1, D2 = "_d0", "_d1", "_d2"
 NARROW_COLUMNS = ("id", TEXT_HASH, LENGTH, VERSION_DATE, SEEN_DATE, DUMP_DATE, FROM_INDEX, "dump")
@@ -45,11 +48,6 @@ class ComponentsReport:
     edges: int = 0
     path: str = "none"  # local | spark | none
     rounds: int = 0
-
-
-def band_rows(df: DataFrame) -> DataFrame:
-    """One row per (band key, text): the nodes of the dedup graph are distinct texts (TEXT_HASH)."""
-    return df.select(F.explode(BAND_KEYS).alias("key"), F.col(TEXT_HASH).alias("id"))
 
 
 def url_rows(df: DataFrame) -> DataFrame:
@@ -108,35 +106,32 @@ def split_duplicate_ids(
     return df.join(ids, "id", "left_anti").unionByName(kept), extra
 
 
-def candidate_pairs(
-    bands: DataFrame, anchors: int, broadcast_max_buckets: int = BROADCAST_MAX_BUCKETS
-) -> DataFrame:
-    """Candidate pairs (src, dst), src > dst, of band bucket rows (key, id): each text of a bucket paired
-    with the bucket's `anchors` smallest texts below it (dedup.lsh.candidate_pairs, in Spark). Buckets of
-    two texts (most of them) give their pair from the aggregate alone; only larger buckets are joined back to
-    their members, ranked within the bucket, so a bucket of k texts costs k x anchors pairs, never k^2."""
-    with one_phase_aggregates(bands.sparkSession):  # nearly every key is one band of one document
-        shared = (
-            bands.groupBy("key")
-            .agg(F.min("id").alias("root"), F.max("id").alias("top"), F.count(F.lit(1)).alias("n"))
-            .filter(F.col("root") != F.col("top"))  # two or more distinct texts
-            .localCheckpoint(eager=True)
-        )
-    pairs = shared.filter(F.col("n") == 2).select(F.col("top").alias("src"), F.col("root").alias("dst"))
-    big = shared.filter(F.col("n") > 2).select("key")
-    if big.count() <= broadcast_max_buckets:
-        big = F.broadcast(big)
-    members = bands.join(big, "key").distinct()
-    ranked = members.withColumn("rank", F.row_number().over(Window.partitionBy("key").orderBy("id")))
-    anchor_rows = ranked.filter(F.col("rank") <= anchors).select(
-        "key", F.col("id").alias("dst"), F.col("rank").alias("anchor_rank")
-    )
-    anchored = (
-        ranked.join(anchor_rows, "key")
-        .filter(F.col("anchor_rank") < F.col("rank"))
-        .select(F.col("id").alias("src"), "dst")
-    )
-    return pairs.unionByName(anchored).distinct()
+def bucket_parts(rows: int, partitions: int) -> int:
+    """Shuffle partitions for `rows` band bucket rows: at least `partitions`, and enough that one partition's
+    rows (16 bytes each) stay near 64 MB in the Python worker that pairs them."""
+    return max(1, partitions, -(-rows * 16 // (64 << 20)))
+
+
+def candidate_pairs(texts: DataFrame, anchors: int, partitions: int) -> DataFrame:
+    """Candidate pairs (src, dst), src > dst, of the texts (TEXT_HASH, BAND_KEYS) that share a band bucket:
+    each text of a bucket paired with the bucket's `anchors` smallest texts below it (dedup.lsh
+    .candidate_pairs). The bucket rows cross one shuffle packed (dedup.lsh.pack_bucket_rows) into
+    `partitions` partitions, each of which holds whole buckets and pairs them in NumPy, so a bucket of k texts
+    costs k x anchors pairs, never k^2."""
+    parts = partitions * 16  # many parts a partition: hash partitioning spreads them evenly
+
+    def pack(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            yield pack_bucket_rows(batch.column(BAND_KEYS), batch.column(TEXT_HASH), parts)
+
+    def pair(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        packed = [batch.column("rows") for batch in batches]
+        keys, nodes = unpack_bucket_rows(pa.chunked_array(packed, pa.binary()))
+        src, dst = lsh_candidate_pairs(keys, nodes, anchors)
+        yield pa.RecordBatch.from_arrays([pa.array(src), pa.array(dst)], names=["src", "dst"])
+
+    rows = texts.select(BAND_KEYS, TEXT_HASH).mapInArrow(pack, "part int, rows binary")
+    return rows.repartition(partitions, "part").mapInArrow(pair, "src long, dst long").distinct()
 
 
 def verified_edges(
@@ -152,9 +147,12 @@ def verified_edges(
     nodes = nodes.distinct().localCheckpoint(eager=True)
     # The texts of candidate pairs are few next to the corpus: broadcast them to the semi-join so that
     # the sketches of every document are filtered where they are, not shuffled.
-    if nodes.count() <= broadcast_max:
+    n_nodes = nodes.count()
+    if n_nodes <= broadcast_max:
         nodes = F.broadcast(nodes)
     needed = sketches.join(nodes, "id", "left_semi").dropDuplicates(["id"])
+    if n_nodes <= BROADCAST_MAX_SKETCHES:  # then both joins below run where the pairs are, unshuffled
+        needed = F.broadcast(needed.localCheckpoint(eager=True))
     joined = (
         pairs.join(needed.select(F.col("id").alias("src"), F.col(SKETCH).alias("src_sketch")), "src")
         .join(needed.select(F.col("id").alias("dst"), F.col(SKETCH).alias("dst_sketch")), "dst")
@@ -280,12 +278,15 @@ def document_clusters(
     num_perm: int,
     threshold: float,
     max_local_edges: int = DEFAULT_MAX_LOCAL_EDGES,
+    bucket_rows: int = 0,
 ) -> tuple[DataFrame, ComponentsReport]:
     """(id, cluster_id) of every document of `universe` (kernel columns) that shares a cluster with another:
     components of the text graph, plus texts that several documents carry. cluster_id is the smallest
-    document id of the component, as in dedup.local.cluster_table."""
+    document id of the component, as in dedup.local.cluster_table. `bucket_rows` (documents x bands, about)
+    sizes the bucket shuffle."""
     report = ComponentsReport()
-    pairs = candidate_pairs(band_rows(universe), anchors).persist()
+    partitions = bucket_parts(bucket_rows, int(spark.conf.get("spark.sql.shuffle.partitions")))
+    pairs = candidate_pairs(universe, anchors, partitions).persist()
     report.candidates = pairs.count()
     verified = verified_edges(
         pairs, universe.select(F.col(TEXT_HASH).alias("id"), SKETCH), num_perm, threshold

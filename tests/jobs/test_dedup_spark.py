@@ -13,14 +13,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from pyspark.sql import functions as F
 
 from corpus.schema import conform
-from dedup.kernel import DedupConfig
+from dedup.kernel import BAND_KEYS, DedupConfig
 from dedup.local import dedup_table, text_graph
 from dedup.lsh import LshConfig, candidate_pairs
 from dedup.lsh import star_edges as lsh_star_edges
 from dedup.minhash import SignatureConfig
 from dedup.union_find import UnionFind
+from dedup.versions import TEXT_HASH
 from jobs import dedup_spark as dspark
 from jobs.dedup import DedupJob, run_dedup
 from tests.dedup.helpers import template_pages, version_documents
@@ -76,11 +78,13 @@ def test_candidate_pairs_and_url_stars_equal_the_reference(spark) -> None:
     rng = np.random.default_rng(3)
     keys, nodes = rng.integers(0, 40, 2000), rng.integers(0, 300, 2000) * 7919 - 10**6
     rows = spark.createDataFrame(pa.table({"key": pa.array(keys), "id": pa.array(nodes)}))
+    # The same rows as texts with band key lists: one list per row, and several rows per text.
+    texts = rows.select(F.array("key").alias(BAND_KEYS), F.col("id").alias(TEXT_HASH))
     as_set = lambda df: {(r["src"], r["dst"]) for r in df.collect()}  # noqa: E731
     for anchors in (1, 4):
         expected = set(zip(*(a.tolist() for a in candidate_pairs(keys, nodes, anchors)), strict=True))
-        assert as_set(dspark.candidate_pairs(rows, anchors)) == expected
-        assert as_set(dspark.candidate_pairs(rows, anchors, broadcast_max_buckets=-1)) == expected
+        for partitions in (1, 3):
+            assert as_set(dspark.candidate_pairs(texts, anchors, partitions)) == expected
     stars = set(zip(*(a.tolist() for a in lsh_star_edges(keys, nodes)), strict=True))
     assert (
         as_set(dspark.star_edges(rows)) == as_set(dspark.star_edges(rows, broadcast_max_buckets=-1)) == stars
@@ -89,8 +93,10 @@ def test_candidate_pairs_and_url_stars_equal_the_reference(spark) -> None:
 
 def test_a_bucket_of_100k_texts_gives_linear_pairs(spark) -> None:
     n = 100_000  # distinct texts sharing one band (a site-wide template): k x anchors pairs, not k^2 / 2
-    rows = spark.range(n).selectExpr("42L as key", "id")
-    pairs = dspark.candidate_pairs(rows, anchors=8)
+    texts = spark.range(n).select(
+        F.array(F.lit(42).cast("long")).alias(BAND_KEYS), F.col("id").alias(TEXT_HASH)
+    )
+    pairs = dspark.candidate_pairs(texts, anchors=8, partitions=2)
     assert pairs.count() == 8 * n - 36
     assert pairs.selectExpr("min(dst)", "max(dst)").first() == (0, 7)
 
