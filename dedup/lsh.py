@@ -139,3 +139,29 @@ def candidate_pairs(keys: np.ndarray, nodes: np.ndarray, anchors: int) -> tuple[
         dst_parts.append(n[bucket_start[member] + rank])
     pairs = np.unique(np.stack([np.concatenate(src_parts), np.concatenate(dst_parts)], axis=1), axis=0)
     return pairs[:, 0], pairs[:, 1]
+
+
+def band_candidates(keys: np.ndarray, nodes: np.ndarray, anchors: int) -> tuple[np.ndarray, np.ndarray]:
+    """`candidate_pairs` of a band-key matrix, one band at a time: `keys` int64[texts, bands] and `nodes`
+    int64[texts] (distinct: one row per text). Only a band's values are sorted, to find its keys that repeat;
+    only the rows of those buckets are ranked, so the cost is a sort of keys per band, not a sort of all
+    (key, node) rows. Returns sorted, unique pairs (src, dst), src > dst, as candidate_pairs does."""
+    keys, nodes = np.asarray(keys, np.int64), np.asarray(nodes, np.int64)
+    if keys.ndim != 2 or len(keys) != len(nodes):
+        raise ValueError("keys must be int64[texts, bands] with one row per node")
+    src_parts, dst_parts = [], []
+    for band in range(keys.shape[1]):
+        column = keys[:, band]
+        sorted_keys = np.sort(column)
+        repeated = np.unique(sorted_keys[1:][sorted_keys[1:] == sorted_keys[:-1]])
+        if len(repeated) == 0:
+            continue
+        at = np.minimum(np.searchsorted(repeated, column), len(repeated) - 1)
+        rows = np.flatnonzero(repeated[at] == column)
+        src, dst = candidate_pairs(column[rows], nodes[rows], anchors)
+        src_parts.append(src)
+        dst_parts.append(dst)
+    if not src_parts:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    pairs = np.unique(np.stack([np.concatenate(src_parts), np.concatenate(dst_parts)], axis=1), axis=0)
+    return pairs[:, 0], pairs[:, 1]

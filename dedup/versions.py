@@ -98,6 +98,13 @@ def _preference(table: pa.Table, policy: str, id_rank: np.ndarray) -> list[np.nd
     raise ValueError(f"keep {policy!r}: expected one of {', '.join(KEEP_POLICIES)}")
 
 
+def _dense_rank(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """0-based dense rank of each value in ascending order (strings by UTF-8 bytes, i.e. code points)."""
+    if len(values) == 0:
+        return np.zeros(0, np.int64)
+    return pc.rank(values, sort_keys="ascending", tiebreaker="dense").to_numpy().astype(np.int64) - 1
+
+
 def rank_versions(table: pa.Table, policy: str = "newest") -> pa.Table:
     """`table` (whole clusters: id, cluster_id, _text_hash, the date helper columns, _length, optionally
     _from_index) with cluster_size, version_rank, is_exact_dup, is_stale, staleness_days and `_keep` added.
@@ -106,14 +113,8 @@ def rank_versions(table: pa.Table, policy: str = "newest") -> pa.Table:
     if policy not in KEEP_POLICIES:
         raise ValueError(f"keep {policy!r}: expected one of {', '.join(KEEP_POLICIES)}")
     n = table.num_rows
-    ids = np.asarray(table.column("id").to_pylist(), dtype=object)
-    _, id_rank = np.unique(ids, return_inverse=True) if n else (None, np.zeros(0, np.int64))
-    _, cluster = (
-        np.unique(np.asarray(table.column("cluster_id").to_pylist(), dtype=object), return_inverse=True)
-        if n
-        else (None, np.zeros(0, np.int64))
-    )
-    cluster = cluster.astype(np.int64)
+    id_rank = _dense_rank(table.column("id"))
+    cluster = _dense_rank(table.column("cluster_id"))
     texts = table.column(TEXT_HASH).to_numpy().astype(np.int64)
     from_index = (
         table.column(FROM_INDEX).fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
@@ -129,17 +130,16 @@ def rank_versions(table: pa.Table, policy: str = "newest") -> pa.Table:
     order = np.lexsort((d2, d1, d0, texts, cluster))
     last = np.r_[(cluster[order][1:] != cluster[order][:-1]) | (texts[order][1:] != texts[order][:-1]), True]
     heads = order[last]  # one row per version: its newest copy
+    version_of_row = np.empty(n, dtype=np.int64)  # the version (index into heads) of every row
+    version_of_row[order] = np.r_[0, np.cumsum(last[:-1])] if n else np.zeros(0, np.int64)
     v_order = np.lexsort((texts[heads], ~d2[heads], ~d1[heads], ~d0[heads], cluster[heads]))
-    v_sorted = heads[v_order]
-    v_cluster = cluster[v_sorted]
+    v_cluster = cluster[heads[v_order]]
     v_start = np.r_[True, v_cluster[1:] != v_cluster[:-1]]
-    v_rank = np.arange(len(v_sorted)) - np.maximum.accumulate(np.where(v_start, np.arange(len(v_sorted)), 0))
-    version_of = {
-        (int(cluster[r]), int(texts[r])): (int(k), int(d0[r])) for r, k in zip(v_sorted, v_rank, strict=True)
-    }
-    of_doc = [version_of[(int(c), int(t))] for c, t in zip(cluster, texts, strict=True)]
-    version_rank = np.array([rank for rank, _ in of_doc], dtype=np.int32)
-    text_date = np.array([when for _, when in of_doc], dtype=np.int64)  # its text's most recent copy
+    v_rank = np.arange(len(v_order)) - np.maximum.accumulate(np.where(v_start, np.arange(len(v_order)), 0))
+    rank_of_version = np.empty(len(heads), dtype=np.int64)
+    rank_of_version[v_order] = v_rank
+    version_rank = rank_of_version[version_of_row].astype(np.int32)
+    text_date = d0[heads][version_of_row]  # the version date of its text's most recent copy
 
     # Staleness of a document's text against the newest dated text of the cluster: a copy of the newest
     # version is never stale, however early that copy was crawled.
