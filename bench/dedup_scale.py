@@ -3,19 +3,23 @@
 Generates N documents of a few hundred words (Zipf-distributed vocabulary; 10% are edited copies of another
 document, 5% share a URL with another document), writes them as document Parquet, then times, on the same
 session: a read-and-write floor (read the Parquet, write it as a stage output unchanged) and
-`jobs.dedup.run_dedup` with the defaults. Two floors: `copy` reads the Parquet and writes it back as it is
+`jobs.dedup.run_dedup` with the defaults (`--paths spark`: with the Spark path forced, as inputs above the
+driver path's size switch run). Two floors: `copy` reads the Parquet and writes it back as it is
 (no shuffle), `stage` writes it as a stage output (hash-partitioned by id and sorted, as every stage's output
 is). Peak memory is the largest resident set of this process tree (driver JVM and Python workers included)
-sampled every 0.2 s. Prints documents/s, the ratio to each floor, and microseconds and peak bytes per
-document; cost should grow about linearly.
+sampled every 0.2 s. Prints documents/s, the ratio to each floor, and wall microseconds, CPU microseconds (user + system of
+the process tree: driver, JVM, Python workers) and peak bytes per document; cost should grow about
+linearly.
 
-Run: python bench/dedup_scale.py [--sizes 10000,100000,1000000] [--master local[2]]
+Run: python bench/dedup_scale.py [--sizes 10000,100000,1000000] [--master local[2]] [--repeat 3]
+[--paths default,spark] [--workdir DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import shutil
 import sys
@@ -108,10 +112,22 @@ class PeakMemory:
         self._thread.join()
 
 
+def tree_cpu_seconds() -> float:
+    """User + system CPU seconds of this process and its descendants (the driver JVM, Python workers)."""
+    total = 0.0
+    me = psutil.Process()
+    for p in [me, *me.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            times = p.cpu_times()
+            total += times.user + times.system
+    return total
+
+
 def measure(
-    spark: SparkSession, files: list[str], work: Path, n: int
-) -> tuple[float, float, float, int, StageStats]:
-    """Seconds of the copy floor, the stage floor and the dedup, the dedup's peak bytes, and its stats."""
+    spark: SparkSession, files: list[str], work: Path, n: int, job: DedupJob
+) -> tuple[float, float, float, float, int, StageStats]:
+    """Seconds of the copy floor, the stage floor and the dedup, the dedup's CPU seconds (process tree)
+    and peak bytes, and its stats."""
     started = time.perf_counter()
     spark.read.parquet(*files).write.mode("overwrite").parquet(str(work / f"copy-{n}"))
     copy = time.perf_counter() - started
@@ -124,10 +140,10 @@ def measure(
     )
     floor = time.perf_counter() - started
     with PeakMemory() as memory:
-        started = time.perf_counter()
-        stats = run_dedup(spark, files, str(work / f"out-{n}"), DedupJob(), overwrite=True)
-        seconds = time.perf_counter() - started
-    return copy, floor, seconds, memory.peak, stats
+        started, cpu = time.perf_counter(), tree_cpu_seconds()
+        stats = run_dedup(spark, files, str(work / f"out-{n}"), job, overwrite=True)
+        seconds, cpu = time.perf_counter() - started, tree_cpu_seconds() - cpu
+    return copy, floor, seconds, cpu, memory.peak, stats
 
 
 def main() -> None:
@@ -136,6 +152,12 @@ def main() -> None:
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--workdir", default=None, help="keep the generated documents here between runs")
     parser.add_argument("--repeat", type=int, default=1, help="measure each size this many times")
+    parser.add_argument(
+        "--paths",
+        default="default",
+        help="default (the driver path up to its size switch, as the CLI runs), spark (--max-local-documents "
+        "0: the path of inputs above the switch), or both, comma-separated",
+    )
     args = parser.parse_args()
     work = Path(args.workdir or tempfile.mkdtemp(prefix="dedup-scale-"))
     spark = spark_session(
@@ -143,7 +165,7 @@ def main() -> None:
     )
     print(
         f"{'documents':>10} {'copy s':>7} {'stage s':>7} {'dedup s':>8} {'docs/s':>8} {'x copy':>7} "
-        f"{'x stage':>7} {'us/doc':>7} {'peak MB':>8} {'B/doc':>7} {'path':>6}"
+        f"{'x stage':>7} {'us/doc':>7} {'CPU us/doc':>10} {'peak MB':>8} {'B/doc':>7} {'path':>6}"
     )
     try:
         for n in (int(s) for s in args.sizes.split(",")):
@@ -151,12 +173,13 @@ def main() -> None:
             if not data.exists():
                 generate(n, data)
             files = [str(p) for p in sorted(data.glob("*.parquet"))]
-            for _ in range(args.repeat):
-                copy, floor, seconds, peak, stats = measure(spark, files, work, n)
+            for _, path in itertools.product(range(args.repeat), args.paths.split(",")):
+                job = DedupJob() if path == "default" else DedupJob(max_local_documents=0)
+                copy, floor, seconds, cpu, peak, stats = measure(spark, files, work, n, job)
                 steps = json.loads((work / f"out-{n}" / "_dedup.json").read_text())
                 print(
                     f"{n:>10,} {copy:>7.1f} {floor:>7.1f} {seconds:>8.1f} {n / seconds:>8,.0f} "
-                    f"{seconds / copy:>7.2f} {seconds / floor:>7.2f} {seconds / n * 1e6:>7.0f} "
+                    f"{seconds / copy:>7.2f} {seconds / floor:>7.2f} {seconds / n * 1e6:>7.0f} {cpu / n * 1e6:>10.0f} "
                     f"{peak / 1e6:>8,.0f} {peak / n:>7,.0f} {steps['components']['path']:>6}"
                     f"   (kept {stats.docs_out:,}, dropped {sum(stats.dropped.values()):,}; steps "
                     + ", ".join(f"{k} {v:.1f}" for k, v in steps["seconds"].items())

@@ -20,6 +20,7 @@ Run: python bench/dedup_truth.py [--seeds 0,1,2,3,4] [--work DIR] [--master loca
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -70,8 +71,14 @@ def run_pipeline(seed: int, work: Path, master: str, preset: str) -> Path:
     }
     path = work / f"seed{seed}.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
-    cli = Path(sys.executable).parent / "chronomix"
-    subprocess.run([str(cli), "run", str(path)], check=True, stdout=subprocess.DEVNULL)
+    # `python -m jobs.cli` with this checkout first on the path: the code measured is this checkout's, not
+    # whatever the environment's `chronomix` script was installed from.
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    command = [sys.executable, "-m", "jobs.cli", "run", str(path)]
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=env, cwd=ROOT)
     return out
 
 

@@ -8,6 +8,7 @@ similarity reaches the threshold (verified). Documents with the same normalised 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,9 +16,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dedup.kernel import BAND_KEYS, SKETCH, URL_KEY, DedupConfig, dedup_kernel
-from dedup.lsh import candidate_pairs, star_edges
+from dedup.lsh import band_candidates, star_edges
+from dedup.minhash import check_same_scheme
 from dedup.union_find import components
-from dedup.verify import estimated_similarity
+from dedup.verify import row_similarity, sketch_matrix
 from dedup.versions import TEXT_HASH, rank_versions
 
 
@@ -31,22 +33,43 @@ class TextGraph:
     repeated: np.ndarray  # bool per text: two or more documents carry it
     candidates: int  # band-bucket pairs compared
     verified: int  # of which reached the threshold
+    url_edges: int = 0  # star edges of URL buckets
+
+
+def check_scheme(table: pa.Table, config: DedupConfig) -> None:
+    """Refuse sketches and band keys made under other signature settings than `config`'s (their columns
+    carry the settings as metadata; dedup.kernel.kernel_fields)."""
+    for name in (SKETCH, BAND_KEYS):
+        if name in table.schema.names and table.schema.field(name).metadata:
+            theirs = {k.decode(): v.decode() for k, v in table.schema.field(name).metadata.items()}
+            check_same_scheme(config.signature.metadata, theirs, name)
+
+
+def _band_matrix(bands: pa.ListArray, rows: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(int64[k, width] band keys, the positions in `rows` they belong to) of the documents `rows` that have
+    band keys (documents without shingles have none)."""
+    offsets = bands.offsets.to_numpy().astype(np.int64)
+    lengths = np.diff(offsets)
+    have = np.flatnonzero(lengths[rows] == width)
+    values = bands.values.to_numpy()[offsets[0] : offsets[-1]]
+    if np.all((lengths == 0) | (lengths == width)):  # the kernel's lists: all keys or none
+        matrix = values.reshape(-1, width)
+        return matrix[(np.cumsum(lengths > 0) - 1)[rows[have]]], have
+    starts = offsets[rows[have]] - offsets[0]
+    return values[starts[:, None] + np.arange(width)], have
 
 
 def text_graph(table: pa.Table, config: DedupConfig) -> TextGraph:
     """The verified text graph of a kernel-annotated table (see the module doc)."""
+    check_scheme(table, config)
     hashes = table.column(TEXT_HASH).to_numpy().astype(np.int64)
     texts, first_doc, counts = np.unique(hashes, return_index=True, return_counts=True)
     bands = table.column(BAND_KEYS).combine_chunks()
-    per_doc = np.diff(bands.offsets.to_numpy())
-    src, dst = candidate_pairs(bands.flatten().to_numpy(), np.repeat(hashes, per_doc), config.lsh.anchors)
-    sketch = table.column(SKETCH).combine_chunks()
+    keys, have = _band_matrix(bands, first_doc, config.bands_rows[0])
+    src, dst = band_candidates(keys, texts[have], config.lsh.anchors, threads=len(os.sched_getaffinity(0)))
     s_idx, d_idx = np.searchsorted(texts, src), np.searchsorted(texts, dst)
-    similarity = estimated_similarity(
-        sketch.take(pa.array(first_doc[s_idx])),
-        sketch.take(pa.array(first_doc[d_idx])),
-        config.signature.num_perm,
-    )
+    sketch = sketch_matrix(table.column(SKETCH).combine_chunks(), config.signature.num_perm)
+    similarity = row_similarity(sketch, first_doc[s_idx], first_doc[d_idx])
     verified = similarity >= config.lsh.threshold
     url = table.column(URL_KEY).combine_chunks()
     has_url = url.is_valid().to_numpy(zero_copy_only=False)
@@ -58,24 +81,41 @@ def text_graph(table: pa.Table, config: DedupConfig) -> TextGraph:
         repeated=counts > 1,
         candidates=len(src),
         verified=int(verified.sum()),
+        url_edges=len(u_src),
     )
 
 
-def cluster_table(table: pa.Table, config: DedupConfig) -> pa.Table:
-    """`table` (annotated by the kernel) with cluster_id: the smallest id of its connected component."""
+def cluster_members(table: pa.Table, config: DedupConfig) -> tuple[np.ndarray, pa.Array, TextGraph]:
+    """(rows, cluster_id, graph): the rows of `table` (annotated by the kernel) that share a cluster with
+    another document, ascending, and their cluster_id, the smallest document id of the connected component
+    of their text. Every other document is a singleton, its own cluster."""
     graph = text_graph(table, config)
     labels = components(graph.src, graph.dst, len(graph.texts))
     hashes = table.column(TEXT_HASH).to_numpy().astype(np.int64)
     label_of_doc = labels[np.searchsorted(graph.texts, hashes)]
-    ids = np.asarray(table.column("id").to_pylist(), dtype=object)
-    order = np.lexsort((ids, label_of_doc))  # the smallest id of each component comes first
-    first = np.r_[True, label_of_doc[order][1:] != label_of_doc[order][:-1]]
-    smallest = ids[order][np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))]
-    cluster_id = np.empty(len(ids), dtype=object)
-    cluster_id[order] = smallest
+    rows = np.flatnonzero(np.bincount(label_of_doc, minlength=len(graph.texts))[label_of_doc] > 1)
+    ids = table.column("id").combine_chunks().take(pa.array(rows))
+    label = label_of_doc[rows]
+    rank = pc.rank(ids, sort_keys="ascending", tiebreaker="dense").to_numpy().astype(np.int64)
+    smallest = np.full(len(graph.texts), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(smallest, label, rank)
+    first_of_rank = np.empty(int(rank.max()) + 1 if len(rank) else 0, dtype=np.int64)
+    first_of_rank[rank] = np.arange(len(rank))
+    return rows, ids.take(pa.array(first_of_rank[smallest[label]])), graph
+
+
+def cluster_table(table: pa.Table, config: DedupConfig) -> pa.Table:
+    """`table` (annotated by the kernel) with cluster_id: the smallest id of its connected component."""
+    rows, cluster_ids, _ = cluster_members(table, config)
+    ids = table.column("id").combine_chunks()
+    index = np.arange(table.num_rows, dtype=np.int64)
+    index[rows] = table.num_rows + np.arange(len(rows))
+    cluster_id = pa.concat_arrays([ids.cast(pa.string()), cluster_ids.cast(pa.string())]).take(
+        pa.array(index)
+    )
     if "cluster_id" in table.schema.names:
         table = table.drop_columns(["cluster_id"])
-    return table.append_column("cluster_id", pa.array(cluster_id.tolist(), pa.string()))
+    return table.append_column("cluster_id", cluster_id)
 
 
 def dedup_table(table: pa.Table, config: DedupConfig = DedupConfig(), keep: str = "newest") -> pa.Table:

@@ -13,6 +13,7 @@ versions of one resource, however far their text drifted).
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -115,25 +116,43 @@ def star_edges(keys: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, np.ndar
     root = n[np.maximum.accumulate(np.where(first, np.arange(len(k)), 0))]
     keep = n != root
     src, dst = n[keep], root[keep]
-    pairs = np.unique(np.stack([src, dst], axis=1), axis=0) if len(src) else np.zeros((0, 2), np.int64)
-    return pairs[:, 0], pairs[:, 1]
+    return _unique_pairs(src, dst)
+
+
+_SCREEN_BITS = 22  # a 4 MB screen of the repeated keys' low bits (_repeated_key_rows)
+
+
+def _repeated_key_rows(keys: np.ndarray) -> np.ndarray:
+    """Positions of the rows of `keys` whose key occurs twice or more, ascending. One sort of the keys finds
+    the repeated ones (nearly every band bucket holds one text); a bitmap of their low bits screens the rows,
+    and only the few that pass are looked up, so the cost is one sort, not a search per row."""
+    if len(keys) < 2:
+        return np.zeros(0, np.int64)
+    sorted_keys = np.sort(keys)
+    repeated = np.unique(sorted_keys[1:][sorted_keys[1:] == sorted_keys[:-1]])
+    if len(repeated) == 0:
+        return np.zeros(0, np.int64)
+    mask = np.int64((1 << _SCREEN_BITS) - 1)
+    screen = np.zeros(1 << _SCREEN_BITS, bool)
+    screen[repeated & mask] = True
+    maybe = np.flatnonzero(screen[keys & mask])
+    at = np.minimum(np.searchsorted(repeated, keys[maybe]), len(repeated) - 1)
+    return maybe[repeated[at] == keys[maybe]]
+
+
+def _unique_pairs(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (src, dst) pairs sorted by src then dst (np.unique(axis=0) without its slow row view)."""
+    order = np.lexsort((dst, src))
+    src, dst = src[order], dst[order]
+    fresh = np.r_[True, (src[1:] != src[:-1]) | (dst[1:] != dst[:-1])] if len(src) else np.zeros(0, bool)
+    return src[fresh], dst[fresh]
 
 
 def _shared_bucket_rows(keys: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct (key, node) rows of buckets holding two or more distinct nodes, sorted by (key, node).
-    Nearly every bucket holds one row, so one sort of the keys finds the few worth a full sort."""
-    if len(keys) == 0:
-        return keys, nodes
-    order = np.argsort(keys)
-    sorted_keys = keys[order]
-    repeated = np.r_[sorted_keys[1:] == sorted_keys[:-1], False]
-    repeated[1:] |= repeated[:-1]  # both rows of every equal neighbour pair
-    k, n = sorted_keys[repeated], nodes[order[repeated]]
-    order = np.lexsort((n, k))
-    k, n = k[order], n[order]
-    fresh = np.r_[True, (k[1:] != k[:-1]) | (n[1:] != n[:-1])]
-    k, n = k[fresh], n[fresh]
-    start = np.r_[True, k[1:] != k[:-1]]
+    """The distinct (key, node) rows of buckets holding two or more distinct nodes, sorted by (key, node)."""
+    rows = _repeated_key_rows(keys)
+    k, n = _unique_pairs(keys[rows], nodes[rows])
+    start = np.r_[True, k[1:] != k[:-1]] if len(k) else np.zeros(0, bool)
     size = np.diff(np.r_[np.flatnonzero(start), len(k)])
     shared = np.repeat(size > 1, size)
     return k[shared], n[shared]
@@ -156,8 +175,7 @@ def candidate_pairs(keys: np.ndarray, nodes: np.ndarray, anchors: int) -> tuple[
         member = position > rank
         src_parts.append(n[member])
         dst_parts.append(n[bucket_start[member] + rank])
-    pairs = np.unique(np.stack([np.concatenate(src_parts), np.concatenate(dst_parts)], axis=1), axis=0)
-    return pairs[:, 0], pairs[:, 1]
+    return _unique_pairs(np.concatenate(src_parts), np.concatenate(dst_parts))
 
 
 # Band bucket rows cross the shuffle packed: one binary value per (input batch, part) holding that part's
@@ -197,3 +215,28 @@ def unpack_bucket_rows(packed: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, 
         parts.append(np.frombuffer(data_buffer, np.int64)[offsets[0] // 8 : offsets[-1] // 8])
     pairs = np.concatenate(parts).reshape(-1, 2) if parts else np.zeros((0, 2), np.int64)
     return pairs[:, 0], pairs[:, 1]
+
+
+def band_candidates(
+    keys: np.ndarray, nodes: np.ndarray, anchors: int, threads: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    """`candidate_pairs` of a band-key matrix, one band at a time: `keys` int64[texts, bands] and `nodes`
+    int64[texts] (distinct: one row per text). Only a band's values are sorted, to find its keys that repeat;
+    only the rows of those buckets are ranked, so the cost is a sort of keys per band, not a sort of all
+    (key, node) rows. Bands run on `threads` threads (NumPy's sorts release the GIL). Returns sorted, unique
+    pairs (src, dst), src > dst, as candidate_pairs does."""
+    keys, nodes = np.asarray(keys, np.int64), np.asarray(nodes, np.int64)
+    if keys.ndim != 2 or len(keys) != len(nodes):
+        raise ValueError("keys must be int64[texts, bands] with one row per node")
+    by_band = np.ascontiguousarray(keys.T)  # each band's keys contiguous for its sort
+
+    def one_band(band: int) -> tuple[np.ndarray, np.ndarray]:
+        column = by_band[band]
+        rows = _repeated_key_rows(column)
+        return candidate_pairs(column[rows], nodes[rows], anchors)
+
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        found = list(pool.map(one_band, range(keys.shape[1])))
+    if not found:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return _unique_pairs(np.concatenate([s for s, _ in found]), np.concatenate([d for _, d in found]))

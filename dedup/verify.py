@@ -75,3 +75,20 @@ def verify_batch(batch: pa.RecordBatch, num_perm: int, threshold: float) -> pa.R
 VERIFIED_SCHEMA = pa.schema(
     [pa.field("src", pa.int64()), pa.field("dst", pa.int64()), pa.field("similarity", pa.float64())]
 )
+
+
+def row_similarity(
+    matrix: np.ndarray, left: np.ndarray, right: np.ndarray, chunk: int = 65_536
+) -> np.ndarray:
+    """Estimated Jaccard similarity (float64) of sketch rows `matrix[left[i]]` and `matrix[right[i]]` of a
+    uint8[texts, num_perm] sketch matrix (the same estimate as `estimated_similarity`), in chunks of pairs."""
+    out = np.empty(len(left), dtype=np.float64)
+    for lo in range(0, len(left), chunk):
+        a, b = matrix[left[lo : lo + chunk]], matrix[right[lo : lo + chunk]]
+        out[lo : lo + chunk] = (a == b).mean(axis=1) if len(a) else 0.0
+    return np.clip((out - _CHANCE) / (1.0 - _CHANCE), 0.0, 1.0)
+
+
+def sketch_matrix(values: pa.Array | pa.ChunkedArray, num_perm: int) -> np.ndarray:
+    """uint8[rows, num_perm] of a binary sketch column (a zero-copy view where the column is one chunk)."""
+    return _matrix(values, num_perm)

@@ -98,6 +98,13 @@ def _preference(table: pa.Table, policy: str, id_rank: np.ndarray) -> list[np.nd
     raise ValueError(f"keep {policy!r}: expected one of {', '.join(KEEP_POLICIES)}")
 
 
+def _dense_rank(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """0-based dense rank of each value in ascending order (strings by UTF-8 bytes, i.e. code points)."""
+    if len(values) == 0:
+        return np.zeros(0, np.int64)
+    return pc.rank(values, sort_keys="ascending", tiebreaker="dense").to_numpy().astype(np.int64) - 1
+
+
 def rank_versions(table: pa.Table, policy: str = "newest") -> pa.Table:
     """`table` (whole clusters: id, cluster_id, _text_hash, the date helper columns, _length, optionally
     _from_index) with cluster_size, version_rank, is_exact_dup, is_stale, staleness_days and `_keep` added.
@@ -106,14 +113,8 @@ def rank_versions(table: pa.Table, policy: str = "newest") -> pa.Table:
     if policy not in KEEP_POLICIES:
         raise ValueError(f"keep {policy!r}: expected one of {', '.join(KEEP_POLICIES)}")
     n = table.num_rows
-    ids = np.asarray(table.column("id").to_pylist(), dtype=object)
-    _, id_rank = np.unique(ids, return_inverse=True) if n else (None, np.zeros(0, np.int64))
-    _, cluster = (
-        np.unique(np.asarray(table.column("cluster_id").to_pylist(), dtype=object), return_inverse=True)
-        if n
-        else (None, np.zeros(0, np.int64))
-    )
-    cluster = cluster.astype(np.int64)
+    id_rank = _dense_rank(table.column("id"))
+    cluster = _dense_rank(table.column("cluster_id"))
     texts = table.column(TEXT_HASH).to_numpy().astype(np.int64)
     from_index = (
         table.column(FROM_INDEX).fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
@@ -129,17 +130,16 @@ def rank_versions(table: pa.Table, policy: str = "newest") -> pa.Table:
     order = np.lexsort((d2, d1, d0, texts, cluster))
     last = np.r_[(cluster[order][1:] != cluster[order][:-1]) | (texts[order][1:] != texts[order][:-1]), True]
     heads = order[last]  # one row per version: its newest copy
+    version_of_row = np.empty(n, dtype=np.int64)  # the version (index into heads) of every row
+    version_of_row[order] = np.r_[0, np.cumsum(last[:-1])] if n else np.zeros(0, np.int64)
     v_order = np.lexsort((texts[heads], ~d2[heads], ~d1[heads], ~d0[heads], cluster[heads]))
-    v_sorted = heads[v_order]
-    v_cluster = cluster[v_sorted]
+    v_cluster = cluster[heads[v_order]]
     v_start = np.r_[True, v_cluster[1:] != v_cluster[:-1]]
-    v_rank = np.arange(len(v_sorted)) - np.maximum.accumulate(np.where(v_start, np.arange(len(v_sorted)), 0))
-    version_of = {
-        (int(cluster[r]), int(texts[r])): (int(k), int(d0[r])) for r, k in zip(v_sorted, v_rank, strict=True)
-    }
-    of_doc = [version_of[(int(c), int(t))] for c, t in zip(cluster, texts, strict=True)]
-    version_rank = np.array([rank for rank, _ in of_doc], dtype=np.int32)
-    text_date = np.array([when for _, when in of_doc], dtype=np.int64)  # its text's most recent copy
+    v_rank = np.arange(len(v_order)) - np.maximum.accumulate(np.where(v_start, np.arange(len(v_order)), 0))
+    rank_of_version = np.empty(len(heads), dtype=np.int64)
+    rank_of_version[v_order] = v_rank
+    version_rank = rank_of_version[version_of_row].astype(np.int32)
+    text_date = d0[heads][version_of_row]  # the version date of its text's most recent copy
 
     # Staleness of a document's text against the newest dated text of the cluster: a copy of the newest
     # version is never stale, however early that copy was crawled.
@@ -180,32 +180,36 @@ def rank_versions(table: pa.Table, policy: str = "newest") -> pa.Table:
 def cluster_summary(ranked: pa.Table, min_size: int = 2) -> pa.Table:
     """One row per cluster of at least `min_size` documents: cluster_id, size, versions, newest_created,
     oldest_created (version dates), dumps (sorted distinct crawl ids) and n_dumps, ordered by cluster_id."""
-    rows: dict[str, dict] = {}
-    has_dump = "dump" in ranked.schema.names
-    dumps = ranked.column("dump").to_pylist() if has_dump else [None] * ranked.num_rows
-    for cid, text, when, dump in zip(
-        ranked.column("cluster_id").to_pylist(),
-        ranked.column(TEXT_HASH).to_pylist(),
-        ranked.column(VERSION_DATE).to_pylist(),
-        dumps,
-        strict=True,
-    ):
-        row = rows.setdefault(cid, {"size": 0, "texts": set(), "dates": [], "dumps": set()})
-        row["size"] += 1
-        row["texts"].add(text)
-        if when is not None:
-            row["dates"].append(when)
-        if dump is not None:
-            row["dumps"].add(dump)
-    kept = sorted(c for c, r in rows.items() if r["size"] >= min_size)
+    dump = ranked.column("dump") if "dump" in ranked.schema.names else pa.nulls(ranked.num_rows, pa.string())
+    table = pa.table(
+        {
+            "cluster_id": ranked.column("cluster_id").cast(pa.string()),
+            "text": ranked.column(TEXT_HASH),
+            "when": ranked.column(VERSION_DATE).cast(TIMESTAMP),
+            "dump": dump.cast(pa.string()),
+        }
+    )
+    # Sorted first, so each cluster's distinct dumps come out in order (group_by keeps first appearance).
+    table = table.sort_by([("cluster_id", "ascending"), ("dump", "ascending")])
+    grouped = table.group_by("cluster_id", use_threads=False).aggregate(
+        [
+            ("text", "count", pc.CountOptions(mode="all")),
+            ("text", "count_distinct"),
+            ("when", "max"),
+            ("when", "min"),
+            ("dump", "distinct", pc.CountOptions(mode="only_valid")),
+        ]
+    )
+    grouped = grouped.filter(pc.greater_equal(grouped.column("text_count"), min_size))
+    dumps = grouped.column("dump_distinct").cast(pa.list_(pa.string()))
     return pa.table(
         {
-            "cluster_id": pa.array(kept, pa.string()),
-            "size": pa.array([rows[c]["size"] for c in kept], pa.int64()),
-            "versions": pa.array([len(rows[c]["texts"]) for c in kept], pa.int64()),
-            "newest_created": pa.array([max(rows[c]["dates"], default=None) for c in kept], TIMESTAMP),
-            "oldest_created": pa.array([min(rows[c]["dates"], default=None) for c in kept], TIMESTAMP),
-            "dumps": pa.array([sorted(rows[c]["dumps"]) for c in kept], pa.list_(pa.string())),
-            "n_dumps": pa.array([len(rows[c]["dumps"]) for c in kept], pa.int64()),
+            "cluster_id": grouped.column("cluster_id"),
+            "size": grouped.column("text_count").cast(pa.int64()),
+            "versions": grouped.column("text_count_distinct").cast(pa.int64()),
+            "newest_created": grouped.column("when_max"),
+            "oldest_created": grouped.column("when_min"),
+            "dumps": dumps,
+            "n_dumps": pc.list_value_length(dumps).cast(pa.int64()),
         }
     )

@@ -2,12 +2,19 @@
 that carries the kept documents across dumps.
 
 Steps: the dedup kernel (dedup.kernel, pure Arrow) computes every document's band keys, URL key, sketch and
-exact-text hash once. Spark builds the graph of distinct texts: pairs that share a band bucket become edges
-only when their estimated Jaccard similarity reaches the threshold (each text compared with at most
-`anchors` texts of a bucket), captures of one URL are linked outright. It finds connected components
-(union-find in the driver below `max_local_edges`, large-star/small-star above), names each cluster by its
-smallest document id, ranks versions in multi-document clusters with Window functions, and joins the
-results back to the documents with a broadcast join. Output:
+exact-text hash once. Two paths share it and write byte-identical output:
+
+- the driver path (jobs.dedup_driver), up to `max_local_documents` input documents with unique ids: the
+  driver reads the Parquet with a thread per core and does everything but the output write there, with the
+  single-process reference (dedup.local, dedup.versions).
+- the Spark path, above it: the band bucket rows cross one shuffle packed, and each partition pairs whole
+  buckets (each text compared with at most `anchors` texts of a bucket); a pair becomes an edge only when
+  its estimated Jaccard similarity reaches the threshold, and captures of one URL are linked outright.
+  Connected components (union-find in the driver below `max_local_edges`, large-star/small-star above),
+  cluster names (the smallest document id), version ranks with Window functions, and the results joined
+  back to the documents with a broadcast join.
+
+Output:
 
 - the documents (Parquet shards) with cluster_id, cluster_size, version_rank, is_exact_dup, is_stale,
   staleness_days; with a keeper policy other than `all`, only the kept document of each cluster. Documents
@@ -23,27 +30,39 @@ and the others are rejected as `duplicate_id` (counted in `_stats.json`, samples
 from __future__ import annotations
 
 import json
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Annotated
 
 import typer
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from corpus.stats import REJECT_REASON, StageStats
-from dedup.index import INDEX_COLUMNS, META_FILE, IndexMeta, IndexMismatch
-from dedup.kernel import KERNEL_FIELDS, N_SHINGLES, DedupConfig, dedup_kernel, kernel_fields
+from dedup.index import INDEX_COLUMNS, IndexMeta
+from dedup.kernel import N_SHINGLES, DedupConfig, dedup_kernel, kernel_fields
 from dedup.lsh import DEFAULT_ANCHORS, LshConfig
 from dedup.minhash import ENGINES, SCHEMES, SignatureConfig
-from dedup.versions import DUMP_DATE, FROM_INDEX, KEEP_POLICIES, NOT_KEPT
+from dedup.versions import DUMP_DATE, FROM_INDEX, NOT_KEPT
+from jobs import dedup_driver as ddriver
 from jobs import dedup_spark as dspark
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError, stats_summary
-from jobs.fs import list_files, locate, move, remove
+from jobs.dedup_common import (
+    BROADCAST_MAX_ROWS,
+    DEFAULT_MAX_LOCAL_DOCUMENTS,
+    HELPER_COLUMNS,
+    KERNEL_INPUTS,
+    DedupJob,
+    Stopwatch,
+    index_parts,
+    is_dated,
+    settings,
+    write_clusters,
+    write_index,
+)
+from jobs.fs import locate
 from jobs.options import Conf, DocumentInputs, Master, Output, Overwrite, spark_options
 from jobs.runner import run_command
 from jobs.stage import (
-    AtomicStageOutput,
     InputFile,
     document_files,
     map_kernel,
@@ -52,100 +71,14 @@ from jobs.stage import (
     write_stage,
 )
 
-HELPER_COLUMNS = [f.name for f in KERNEL_FIELDS] + ["_keep", FROM_INDEX]
-BROADCAST_MAX_ROWS = 1_000_000
 NOT_DOCUMENTS = "input {uri}: dedup reads document Parquet (a stage output); run ingest first"
 
 
-@dataclass(frozen=True)
-class DedupJob:
-    """Everything `chronomix dedup` was asked to do."""
-
-    config: DedupConfig = field(default_factory=DedupConfig)
-    keep: str = "newest"
-    index: str | None = None
-    max_local_edges: int = dspark.DEFAULT_MAX_LOCAL_EDGES
-    rows_per_shard: int = 50_000
-
-    def __post_init__(self) -> None:
-        if self.keep not in KEEP_POLICIES:
-            raise UsageError(f"--keep {self.keep!r}: expected one of {', '.join(KEEP_POLICIES)}")
-        if self.max_local_edges < 0:
-            raise UsageError(f"--max-local-edges {self.max_local_edges}: must be >= 0")
-
-
-# The input columns the dedup kernel reads; nothing else is sent to Python.
-KERNEL_INPUTS = ("id", "text", "url", "created", "crawl_date", "dump")
-
-
-def _is_dated(df: DataFrame, dated_dumps: list[str]) -> Column:
-    """True where a document has a version date (created, crawl_date, or a dump whose week is known): the
-    same rule as dedup.versions.date_columns, in SQL, so the output pass never sends text to Python."""
-    dated = F.lit(False)
-    for name in ("created", "crawl_date"):
-        if name in df.columns:
-            dated = dated | F.col(name).isNotNull()
-    if "dump" in df.columns and dated_dumps:
-        dated = dated | F.col("dump").isin(dated_dumps)
-    return dated
-
-
-class _Stopwatch:
-    """Seconds per named step of the job, for `_dedup.json` (Spark is lazy: a step ends at an action)."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-        self._last = time.perf_counter()
-
-    def lap(self, step: str) -> None:
-        now = time.perf_counter()
-        self.seconds[step] = round(self.seconds.get(step, 0.0) + now - self._last, 3)
-        self._last = now
-
-
 def _read_index(spark: SparkSession, index: str, meta: IndexMeta) -> DataFrame | None:
-    folder = locate(index)
-    if not folder.exists():
-        return None
-    meta_file = folder.child(META_FILE)
-    if not meta_file.exists():
-        raise UsageError(f"--index {index!r}: not an index folder (no {META_FILE})")
-    try:
-        meta.check(IndexMeta.from_json(meta_file.read_text()))
-    except IndexMismatch as error:
-        raise UsageError(str(error)) from None
-    parts = [f.uri for f in list_files(folder) if f.name.endswith(".parquet")]
+    parts = index_parts(index, meta)
     if not parts:
         return None
     return spark.read.parquet(*parts).select(*INDEX_COLUMNS).withColumn(FROM_INDEX, F.lit(True))
-
-
-def _write_index(spark: SparkSession, index: str, rows: DataFrame, meta: IndexMeta) -> int:
-    """Replace the index folder with `rows` (old entries + this run's kept documents), atomically."""
-    with AtomicStageOutput(index, overwrite=True) as tmp:
-        rows = rows.persist()
-        n = rows.count()
-        rows.repartition(max(1, -(-n // 500_000)), "id").sortWithinPartitions("id").write.parquet(tmp.uri)
-        for file in list_files(tmp):
-            if not file.name.endswith(".parquet"):
-                remove(file)
-        tmp.child(META_FILE).write_text(meta.to_json(documents=n))
-        rows.unpersist()
-    return n
-
-
-def _write_clusters(summary: DataFrame, output: str) -> None:
-    target = locate(output).child("_clusters")
-    tmp = locate(output).child("._clusters.tmp")
-    summary.repartition(1).sortWithinPartitions("cluster_id").write.mode("overwrite").parquet(tmp.uri)
-    for file in list_files(tmp):
-        if not file.name.startswith("part-"):
-            remove(file)
-    for i, file in enumerate(sorted(list_files(tmp), key=lambda f: f.name)):
-        move(file, tmp.child(f"part-{i:05d}.parquet"))
-    if target.exists():
-        remove(target)
-    move(tmp, target)
 
 
 def _sign(df: DataFrame, config: DedupConfig) -> DataFrame:
@@ -186,19 +119,6 @@ def _count_ranked(ranked: DataFrame, job: DedupJob, stats: StageStats) -> tuple[
     return clustered, not_kept
 
 
-def _settings(job: DedupJob, report: dspark.ComponentsReport) -> dict:
-    """What `_dedup.json` records of the run's settings and its component finding."""
-    bands, rows = job.config.bands_rows
-    return {
-        "signature": asdict(job.config.signature),
-        "lsh": {**asdict(job.config.lsh), "bands": bands, "rows": rows},
-        "keep": job.keep,
-        "index": job.index,
-        "components": asdict(report),
-        "max_local_edges": job.max_local_edges,
-    }
-
-
 def run_dedup(
     spark: SparkSession,
     inputs: list[str] | list[InputFile],
@@ -222,7 +142,28 @@ def run_dedup(
     df = df.drop(*[c for c in HELPER_COLUMNS if c in df.columns])
     stats = StageStats(stage="dedup", files_in=len(files), bytes_in=sum(f.size for f in files))
 
-    watch = _Stopwatch()
+    watch = Stopwatch()
+    if (
+        job.max_local_documents
+        and ddriver.count_rows(files) <= job.max_local_documents
+        and ddriver.ids_are_unique(files)
+    ):
+        return ddriver.run_in_driver(spark, files, df, output, job, overwrite, stats, meta, watch)
+    return _run_in_spark(spark, df, output, job, overwrite, stats, meta, watch)
+
+
+def _run_in_spark(
+    spark: SparkSession,
+    df: DataFrame,
+    output: str,
+    job: DedupJob,
+    overwrite: bool,
+    stats: StageStats,
+    meta: IndexMeta,
+    watch: Stopwatch,
+) -> StageStats:
+    """The Spark path: signatures in mapInArrow tasks, the text graph, components and ranks as shuffles."""
+    config = job.config
     df, duplicates = dspark.split_duplicate_ids(df)
     duplicates = duplicates.persist() if duplicates is not None else None
     n_duplicates = duplicates.count() if duplicates is not None else 0
@@ -270,7 +211,7 @@ def run_dedup(
     out = dspark.attach_results(
         documents,
         ranked.filter(~F.col(FROM_INDEX)),
-        dated=_is_dated(documents, dated_dumps),
+        dated=is_dated(documents, dated_dumps),
         broadcast=clustered <= BROADCAST_MAX_ROWS,
     )
     if job.keep != "all":
@@ -281,7 +222,7 @@ def run_dedup(
         rows = stats.docs_in - not_kept if duplicates is None else None
         write_stage(out, output, stats, overwrite=overwrite, rows_per_shard=job.rows_per_shard, rows=rows)
         watch.lap("write")
-        _write_clusters(dspark.cluster_summary(ranked), output)
+        write_clusters(dspark.cluster_summary(ranked), output)
         watch.lap("clusters")
         if job.index:
             kept = ranked.filter(F.col("_keep")).select("id")
@@ -289,10 +230,10 @@ def run_dedup(
             new_rows = signed.join(kept, "id").select(*INDEX_COLUMNS).unionByName(singles)
             if old_index is not None:
                 new_rows = new_rows.unionByName(old_index.select(*INDEX_COLUMNS))
-            stats.counters["index_documents"] = _write_index(spark, job.index, new_rows, meta)
+            stats.counters["index_documents"] = write_index(spark, job.index, new_rows, meta)
             locate(output).child("_stats.json").write_text(json.dumps(stats.to_dict(), indent=2) + "\n")
             watch.lap("index")
-        dedup_json = {**_settings(job, report), "seconds": watch.seconds}
+        dedup_json = {**settings(job, report), "seconds": watch.seconds}
         locate(output).child("_dedup.json").write_text(json.dumps(dedup_json, indent=2) + "\n")
     finally:
         for frame in (ranked, members, signed, duplicates):
@@ -321,6 +262,7 @@ class DedupParams(StageParams):
     engine: str = "auto"
     anchors: int = DEFAULT_ANCHORS
     max_local_edges: int = dspark.DEFAULT_MAX_LOCAL_EDGES
+    max_local_documents: int = DEFAULT_MAX_LOCAL_DOCUMENTS
     overwrite: bool = False
 
 
@@ -360,7 +302,11 @@ def check(params: DedupParams) -> DedupPlan:
             f"--{str(error).split(' ', 1)[0].replace('_', '-')} {str(error).split(' ', 1)[1]}"
         ) from None
     job = DedupJob(
-        config=config, keep=params.keep, index=params.index, max_local_edges=params.max_local_edges
+        config=config,
+        keep=params.keep,
+        index=params.index,
+        max_local_edges=params.max_local_edges,
+        max_local_documents=params.max_local_documents,
     )
     files = document_files(params.input, NOT_DOCUMENTS)  # bad paths fail here, before Spark starts
     refuse_existing(params.output, params.overwrite)
@@ -374,6 +320,34 @@ def run(plan: DedupPlan, spark: SparkProvider) -> StageResult:
 
 
 STAGE = Stage("dedup", DedupParams, check, run)
+
+
+# Options with long help, named here so that the signature below stays short.
+SchemeOption = Annotated[
+    str,
+    typer.Option(
+        help="MinHash scheme: oph (one-permutation hashing with optimal densification, O(shingles + "
+        "permutations) a document), datasketch (classic MinHash, bit-identical to datasketch's) or rensa. "
+        "An index only matches runs of its own scheme."
+    ),
+]
+MaxLocalEdges = Annotated[
+    int,
+    typer.Option(
+        help="Find components in the driver with union-find up to "
+        "this many edges; Spark large-star/small-star above.",
+        min=0,
+    ),
+]
+MaxLocalDocuments = Annotated[
+    int,
+    typer.Option(
+        help="Find clusters and rank versions in the driver, reading the Parquet there with a thread "
+        "per core, up to this many input documents (about 500 bytes each); Spark shuffles above. "
+        "0: always Spark.",
+        min=0,
+    ),
+]
 
 
 def dedup(
@@ -421,28 +395,15 @@ def dedup(
         ),
     ] = DEFAULT_ANCHORS,
     seed: Annotated[int, typer.Option(help="MinHash permutation seed (datasketch's).")] = 1,
-    scheme: Annotated[
-        str,
-        typer.Option(
-            help="MinHash scheme: oph (one-permutation hashing with optimal densification, O(shingles + "
-            "permutations) a document), datasketch (classic MinHash, bit-identical to datasketch's) or rensa. "
-            "An index only matches runs of its own scheme."
-        ),
-    ] = "oph",
+    scheme: SchemeOption = "oph",
     engine: Annotated[
         str,
         typer.Option(
             help="Implementation of the oph and datasketch schemes: auto, numba or numpy (same bits)."
         ),
     ] = "auto",
-    max_local_edges: Annotated[
-        int,
-        typer.Option(
-            help="Find components in the driver with union-find up to "
-            "this many edges; Spark large-star/small-star above.",
-            min=0,
-        ),
-    ] = dspark.DEFAULT_MAX_LOCAL_EDGES,
+    max_local_edges: MaxLocalEdges = dspark.DEFAULT_MAX_LOCAL_EDGES,
+    max_local_documents: MaxLocalDocuments = DEFAULT_MAX_LOCAL_DOCUMENTS,
     master: Master = "local[*]",
     conf: Conf = None,
     overwrite: Overwrite = False,
@@ -470,6 +431,7 @@ def dedup(
         engine=engine,
         anchors=anchors,
         max_local_edges=max_local_edges,
+        max_local_documents=max_local_documents,
         overwrite=overwrite,
     )
     result = run_command(STAGE, params, spark_options(master, conf))

@@ -8,11 +8,14 @@ import pytest
 
 from dedup.lsh import (
     LshConfig,
+    band_candidates,
     candidate_pairs,
     candidate_probability,
     normalize_urls,
     optimal_bands,
+    pack_bucket_rows,
     star_edges,
+    unpack_bucket_rows,
     url_keys,
 )
 
@@ -101,3 +104,43 @@ def test_small_buckets_give_all_pairs_and_large_ones_stay_linear() -> None:
     n = 100_000  # one bucket of distinct texts (a template shared by a whole site)
     src, dst = candidate_pairs(np.zeros(n, np.int64), np.arange(n, dtype=np.int64)[::-1].copy(), anchors=8)
     assert len(src) == 8 * n - 36 and set(dst.tolist()) == set(range(8))
+
+
+def test_keys_that_share_their_low_bits_are_told_apart() -> None:
+    rng = np.random.default_rng(5)
+    # All keys agree in their low 22 bits (the screen's), so every row passes it and must be looked up.
+    keys = (rng.integers(-(2**30), 2**30, 3000) << 22) | 12345
+    keys[::7] = keys[1::7][: len(keys[::7])]  # and some repeat outright
+    nodes = rng.integers(0, 10**9, len(keys))
+    src, dst = candidate_pairs(keys, nodes, anchors=3)
+    assert set(zip(src.tolist(), dst.tolist(), strict=True)) == _brute_force_pairs(keys, nodes, 3)
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_band_candidates_equal_candidate_pairs_over_every_band(threads: int) -> None:
+    rng = np.random.default_rng(threads)
+    texts, bands = 400, 6
+    keys = rng.integers(0, 60, (texts, bands)) + np.arange(bands) * 1000  # a band's keys are its own
+    nodes = rng.permutation(10**6)[:texts].astype(np.int64)
+    src, dst = band_candidates(keys, nodes, anchors=4, threads=threads)
+    e_src, e_dst = candidate_pairs(keys.reshape(-1), np.repeat(nodes, bands), anchors=4)
+    assert np.array_equal(src, e_src) and np.array_equal(dst, e_dst) and len(src) > 0
+
+
+def test_packed_bucket_rows_round_trip_and_keep_buckets_whole() -> None:
+    rng = np.random.default_rng(9)
+    lists = [rng.integers(-(2**62), 2**62, rng.integers(0, 5)).tolist() for _ in range(300)]
+    band_keys = pa.array(lists, pa.list_(pa.int64()))
+    nodes = pa.array(rng.integers(0, 10**9, 300), pa.int64())
+    packed = pack_bucket_rows(band_keys, nodes, parts=7)
+    rows = set()
+    for part, value in zip(packed.column("part").to_pylist(), packed.column("rows"), strict=True):
+        keys, owners = unpack_bucket_rows(pa.array([value.as_py()], pa.binary()))
+        assert all(int(k) % 7 == part for k in keys.view(np.uint64))
+        rows |= set(zip(keys.tolist(), owners.tolist(), strict=True))
+    expected = {(k, n) for ks, n in zip(lists, nodes.to_pylist(), strict=True) for k in ks}
+    assert rows == expected
+    keys, owners = unpack_bucket_rows(
+        pa.chunked_array([packed.column("rows")[:2], packed.column("rows")[2:]])
+    )
+    assert set(zip(keys.tolist(), owners.tolist(), strict=True)) == expected

@@ -71,12 +71,13 @@ def run_chain(
     cluster: StandaloneCluster | None = None,
 ) -> dict[str, Path]:
     """ingest -> date -> dedup -> mix into `root`, as one `chronomix run` (one driver, one application: a
-    driver and its executors take about a minute to start on CI's 2 cores). On the cluster, dedup finds its
-    connected components with Spark rather than in the driver. Returns each stage's output folder."""
+    driver and its executors take about a minute to start on CI's 2 cores). On the cluster, dedup takes its
+    Spark path (bucket shuffle, verification joins, large-star/small-star) rather than the driver path it
+    takes embedded. Returns each stage's output folder."""
     root.mkdir(parents=True, exist_ok=True)
     spec = root / "mix.yaml"
     spec.write_text(MIX_SPEC)
-    local_edges = {"max_local_edges": 0} if cluster is not None else {}
+    local_edges = {"max_local_edges": 0, "max_local_documents": 0} if cluster is not None else {}
     stages = [
         {"name": "ingest", "kind": "ingest", "inputs": [str(inputs)], "added": ADDED},
         {"name": "date", "kind": "date", "input": "${ingest}"},
@@ -114,8 +115,8 @@ def test_chain_on_cluster_with_7_partitions_equals_embedded_with_2(
     )
     assert list(embedded) == list(cluster)
     for stage in embedded:
-        # dedup's report says how components were found (in the driver, or with Spark on the cluster run).
-        how = ("components", "max_local_edges") if stage == "dedup" else ()
+        # dedup's report says how clusters were found (in the driver, or with Spark on the cluster run).
+        how = ("components", "max_local_edges", "max_local_documents") if stage == "dedup" else ()
         assert_same_output(
             embedded[stage],
             cluster[stage],
@@ -125,7 +126,7 @@ def test_chain_on_cluster_with_7_partitions_equals_embedded_with_2(
     if "dedup" in embedded:
         local = json.loads((embedded["dedup"] / "_dedup.json").read_text())["components"]
         distributed = json.loads((cluster["dedup"] / "_dedup.json").read_text())["components"]
-        assert (local["path"], distributed["path"]) == ("local", "spark")
+        assert (local["path"], distributed["path"]) == ("driver", "spark")
         assert local["edges"] == distributed["edges"] > 0
     # The comparison saw real documents, from every input file.
     import pyarrow.parquet as pq

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -115,12 +116,19 @@ def test_job_matches_local_reference_and_is_deterministic(spark, tmp_path: Path)
     documents = _determinism_inputs(spark, tmp_path / "docs")
     n = pq.read_metadata(documents / "docs.parquet").num_rows
     outputs = []
-    # 2 and 7 input partitions, components in the driver and in Spark, and a rerun.
-    for name, partitions, limit in (("a", 2, 10**9), ("b", 7, 0), ("c", 2, 10**9)):
+    # 2 and 7 input partitions; the driver path, the Spark path with components found in the driver and
+    # in Spark; and a rerun.
+    for name, partitions, documents_limit, edges_limit in (
+        ("a", 2, 10**9, 10**9),
+        ("b", 7, 0, 0),
+        ("c", 2, 0, 10**9),
+        ("d", 7, 10**9, 10**9),
+    ):
         source = tmp_path / f"in-{name}"
         spark.read.parquet(str(documents)).repartition(partitions).write.parquet(str(source))
         out = tmp_path / f"out-{name}"
-        stats = run_dedup(spark, [str(source)], str(out), DedupJob(keep="all", max_local_edges=limit))
+        job = DedupJob(keep="all", max_local_edges=edges_limit, max_local_documents=documents_limit)
+        stats = run_dedup(spark, [str(source)], str(out), job)
         assert stats.docs_in == stats.docs_out == n and stats.balanced
         outputs.append(out)
     tables = [read_sorted(o) for o in outputs]
@@ -133,14 +141,26 @@ def test_job_matches_local_reference_and_is_deterministic(spark, tmp_path: Path)
         assert len({(output / name).read_bytes() for output in outputs}) == 1
     reference = dedup_table(pq.read_table(documents), DedupConfig(), "all").sort_by("id").select(RESULT)
     assert tables[0].select(RESULT).cast(reference.schema).equals(reference)
-    report = json.loads((outputs[1] / "_dedup.json").read_text())["components"]
-    assert report["path"] == "spark" and report["candidates"] > report["verified"] > 0
+    reports = [json.loads((o / "_dedup.json").read_text())["components"] for o in outputs]
+    assert [r["path"] for r in reports] == ["driver", "spark", "local", "driver"]
+    assert reports[1]["candidates"] > reports[1]["verified"] > 0
+    for report in reports[1:]:
+        counts = ("candidates", "verified", "url_edges", "edges")
+        assert {k: report[k] for k in counts} == {k: reports[0][k] for k in counts}
+    summaries = [pq.read_table(o / "_clusters") for o in outputs]
+    assert all(summary.equals(summaries[0]) for summary in summaries[1:])
     assert len(set(tables[0].column("cluster_id").to_pylist())) == n - 3 - (
         472 if SHARED_DATA.is_dir() else 0
     )
 
 
-def test_exact_copies_without_edges_form_one_cluster_named_by_the_smallest_id(spark, tmp_path: Path) -> None:
+BOTH_PATHS = pytest.mark.parametrize("max_local_documents", [10**9, 0], ids=["driver", "spark"])
+
+
+@BOTH_PATHS
+def test_exact_copies_without_edges_form_one_cluster_named_by_the_smallest_id(
+    spark, tmp_path: Path, max_local_documents: int
+) -> None:
     added = datetime(2026, 1, 1, tzinfo=UTC)
     rows = [
         {
@@ -171,7 +191,8 @@ def test_exact_copies_without_edges_form_one_cluster_named_by_the_smallest_id(sp
     pq.write_table(
         pa.Table.from_batches([conform(b) for b in table.to_batches()]), tmp_path / "in" / "d.parquet"
     )
-    run_dedup(spark, [str(tmp_path / "in")], str(tmp_path / "out"), DedupJob(keep="all"))
+    job = DedupJob(keep="all", max_local_documents=max_local_documents)
+    run_dedup(spark, [str(tmp_path / "in")], str(tmp_path / "out"), job)
     out = {r["id"]: r for r in pq.read_table(tmp_path / "out").to_pylist()}
     # z and m: the same normalised text; q: the same URL as z. One cluster, named "m"; k alone.
     assert {i: out[i]["cluster_id"] for i in "zmqk"} == {"z": "m", "m": "m", "q": "m", "k": "k"}
@@ -251,7 +272,8 @@ def test_keep_newest_job(spark, versions_parquet: Path, tmp_path: Path) -> None:
     assert set(summary.column("versions").to_pylist()) <= set(range(1, 10))
 
 
-def test_index_across_dumps(spark, data_dir: Path, tmp_path: Path) -> None:
+@BOTH_PATHS
+def test_index_across_dumps(spark, data_dir: Path, tmp_path: Path, max_local_documents: int) -> None:
     docs = version_documents(data_dir, articles=30).to_pylist()
     newest = {d["resource"]: d for d in docs}  # the last version of each article wins in the dict
     old = [dict(d, dump="CC-MAIN-2019-04") for d in docs if d is not newest[d["resource"]]]
@@ -275,11 +297,10 @@ def test_index_across_dumps(spark, data_dir: Path, tmp_path: Path) -> None:
             pa.Table.from_batches([conform(b) for b in table.to_batches()]), tmp_path / name / "d.parquet"
         )
     index = str(tmp_path / "index")
-    first = run_dedup(spark, [str(tmp_path / "dump1")], str(tmp_path / "out1"), DedupJob(index=index))
+    job = DedupJob(index=index, max_local_documents=max_local_documents)
+    first = run_dedup(spark, [str(tmp_path / "dump1")], str(tmp_path / "out1"), job)
     assert first.docs_out == 30 and first.counters["index_documents"] == 30
-    second = run_dedup(
-        spark, [str(tmp_path / "dump2")], str(tmp_path / "out2"), DedupJob(index=index, keep="all")
-    )
+    second = run_dedup(spark, [str(tmp_path / "dump2")], str(tmp_path / "out2"), replace(job, keep="all"))
     out = {r["id"]: r for r in pq.read_table(tmp_path / "out2").to_pylist()}
     copy = out["recrawl-of-old"]
     assert copy["is_exact_dup"] and copy["is_stale"] and copy["version_rank"] > 0
@@ -296,14 +317,19 @@ def test_index_across_dumps(spark, data_dir: Path, tmp_path: Path) -> None:
             spark,
             [str(tmp_path / "dump2")],
             str(tmp_path / "out3"),
-            DedupJob(
-                index=index,
-                config=DedupConfig(signature=SignatureConfig(num_perm=64)),
-            ),
+            replace(job, config=DedupConfig(signature=SignatureConfig(num_perm=64))),
+        )
+    with pytest.raises(ValueError, match="scheme"):
+        run_dedup(
+            spark,
+            [str(tmp_path / "dump2")],
+            str(tmp_path / "out4"),
+            replace(job, config=DedupConfig(signature=SignatureConfig(scheme="datasketch"))),
         )
 
 
-def test_bad_documents_in_a_job(spark, tmp_path: Path) -> None:
+@BOTH_PATHS
+def test_bad_documents_in_a_job(spark, tmp_path: Path, max_local_documents: int) -> None:
     added = datetime(2026, 1, 1, tzinfo=UTC)
     boiler = "Accept cookies to continue. Privacy policy. Terms of use. Contact us."
     rows = [{"id": f"b{i:05d}", "text": boiler, "source": "t", "added": added} for i in range(3000)]
@@ -318,7 +344,8 @@ def test_bad_documents_in_a_job(spark, tmp_path: Path) -> None:
     pq.write_table(
         pa.Table.from_batches([conform(b) for b in table.to_batches()]), tmp_path / "in" / "d.parquet"
     )
-    stats = run_dedup(spark, [str(tmp_path / "in")], str(tmp_path / "out"), DedupJob(keep="all"))
+    job = DedupJob(keep="all", max_local_documents=max_local_documents)
+    stats = run_dedup(spark, [str(tmp_path / "in")], str(tmp_path / "out"), job)
     out = {r["id"]: r for r in pq.read_table(tmp_path / "out").to_pylist()}
     assert stats.docs_in == stats.docs_out == 3004
     assert out["b00042"]["cluster_id"] == "b00000" and out["b00042"]["cluster_size"] == 3000

@@ -1,0 +1,128 @@
+"""What both paths of `chronomix dedup` share (jobs.dedup runs in Spark, jobs.dedup_driver in the driver):
+the job's settings, the step stopwatch, the index and cluster-summary writers, and the output's helpers."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from dedup.index import META_FILE, IndexMeta, IndexMismatch
+from dedup.kernel import KERNEL_FIELDS, DedupConfig
+from dedup.versions import FROM_INDEX, KEEP_POLICIES
+from jobs import dedup_spark as dspark
+from jobs.contract import UsageError
+from jobs.fs import list_files, locate, move, remove
+from jobs.stage import AtomicStageOutput
+
+HELPER_COLUMNS = [f.name for f in KERNEL_FIELDS] + ["_keep", FROM_INDEX]
+BROADCAST_MAX_ROWS = 1_000_000
+DEFAULT_MAX_LOCAL_DOCUMENTS = 2_000_000  # ~1 GB of signatures and keys in the driver
+
+
+@dataclass(frozen=True)
+class DedupJob:
+    """Everything `chronomix dedup` was asked to do."""
+
+    config: DedupConfig = field(default_factory=DedupConfig)
+    keep: str = "newest"
+    index: str | None = None
+    max_local_edges: int = dspark.DEFAULT_MAX_LOCAL_EDGES
+    max_local_documents: int = DEFAULT_MAX_LOCAL_DOCUMENTS
+    rows_per_shard: int = 50_000
+
+    def __post_init__(self) -> None:
+        if self.keep not in KEEP_POLICIES:
+            raise UsageError(f"--keep {self.keep!r}: expected one of {', '.join(KEEP_POLICIES)}")
+        if self.max_local_edges < 0:
+            raise UsageError(f"--max-local-edges {self.max_local_edges}: must be >= 0")
+        if self.max_local_documents < 0:
+            raise UsageError(f"--max-local-documents {self.max_local_documents}: must be >= 0")
+
+
+# The input columns the dedup kernel reads; nothing else is sent to Python.
+KERNEL_INPUTS = ("id", "text", "url", "created", "crawl_date", "dump")
+
+
+def is_dated(df: DataFrame, dated_dumps: list[str]) -> Column:
+    """True where a document has a version date (created, crawl_date, or a dump whose week is known): the
+    same rule as dedup.versions.date_columns, in SQL, so the output pass never sends text to Python."""
+    dated = F.lit(False)
+    for name in ("created", "crawl_date"):
+        if name in df.columns:
+            dated = dated | F.col(name).isNotNull()
+    if "dump" in df.columns and dated_dumps:
+        dated = dated | F.col("dump").isin(dated_dumps)
+    return dated
+
+
+class Stopwatch:
+    """Seconds per named step of the job, for `_dedup.json` (Spark is lazy: a step ends at an action)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.seconds[step] = round(self.seconds.get(step, 0.0) + now - self._last, 3)
+        self._last = now
+
+
+def index_parts(index: str, meta: IndexMeta) -> list[str]:
+    """The index's Parquet files (none when it does not exist yet), after checking its settings."""
+    folder = locate(index)
+    if not folder.exists():
+        return []
+    meta_file = folder.child(META_FILE)
+    if not meta_file.exists():
+        raise UsageError(f"--index {index!r}: not an index folder (no {META_FILE})")
+    try:
+        meta.check(IndexMeta.from_json(meta_file.read_text()))
+    except IndexMismatch as error:
+        raise UsageError(str(error)) from None
+    return [f.uri for f in list_files(folder) if f.name.endswith(".parquet")]
+
+
+def write_index(spark: SparkSession, index: str, rows: DataFrame, meta: IndexMeta) -> int:
+    """Replace the index folder with `rows` (old entries + this run's kept documents), atomically."""
+    with AtomicStageOutput(index, overwrite=True) as tmp:
+        rows = rows.persist()
+        n = rows.count()
+        rows.repartition(max(1, -(-n // 500_000)), "id").sortWithinPartitions("id").write.parquet(tmp.uri)
+        for file in list_files(tmp):
+            if not file.name.endswith(".parquet"):
+                remove(file)
+        tmp.child(META_FILE).write_text(meta.to_json(documents=n))
+        rows.unpersist()
+    return n
+
+
+def write_clusters(summary: DataFrame, output: str) -> None:
+    target = locate(output).child("_clusters")
+    tmp = locate(output).child("._clusters.tmp")
+    summary.repartition(1).sortWithinPartitions("cluster_id").write.mode("overwrite").parquet(tmp.uri)
+    for file in list_files(tmp):
+        if not file.name.startswith("part-"):
+            remove(file)
+    for i, file in enumerate(sorted(list_files(tmp), key=lambda f: f.name)):
+        move(file, tmp.child(f"part-{i:05d}.parquet"))
+    if target.exists():
+        remove(target)
+    move(tmp, target)
+
+
+def settings(job: DedupJob, report: dspark.ComponentsReport) -> dict:
+    """What `_dedup.json` records of the run's settings and its component finding."""
+    bands, rows = job.config.bands_rows
+    return {
+        "signature": asdict(job.config.signature),
+        "lsh": {**asdict(job.config.lsh), "bands": bands, "rows": rows},
+        "keep": job.keep,
+        "index": job.index,
+        "components": asdict(report),
+        "max_local_edges": job.max_local_edges,
+        "max_local_documents": job.max_local_documents,
+    }
