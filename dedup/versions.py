@@ -113,6 +113,11 @@ def rank_versions(table: pa.Table, policy: str = "newest") -> pa.Table:
     if policy not in KEEP_POLICIES:
         raise ValueError(f"keep {policy!r}: expected one of {', '.join(KEEP_POLICIES)}")
     n = table.num_rows
+    if n == 0:  # no document shares a cluster: the result columns, empty
+        none = np.zeros(0, bool)
+        return _with_results(
+            table, *(np.zeros(0, np.int64),) * 2, none, none, np.zeros(0, np.int64), none, none
+        )
     id_rank = _dense_rank(table.column("id"))
     cluster = _dense_rank(table.column("cluster_id"))
     texts = table.column(TEXT_HASH).to_numpy().astype(np.int64)
@@ -166,13 +171,26 @@ def rank_versions(table: pa.Table, policy: str = "newest") -> pa.Table:
     keep[keep_order] = keep_first
     keep = ~from_index if policy == "all" else keep & ~from_index
 
+    return _with_results(table, size, version_rank, is_exact_dup, is_stale, staleness, dated, keep)
+
+
+def _with_results(
+    table: pa.Table,
+    size: np.ndarray,
+    version_rank: np.ndarray,
+    is_exact_dup: np.ndarray,
+    is_stale: np.ndarray,
+    staleness: np.ndarray,
+    dated: np.ndarray,
+    keep: np.ndarray,
+) -> pa.Table:
     table = table.drop_columns([c for c in (*RESULT_COLUMNS, "_keep") if c in table.schema.names])
     return (
         table.append_column("cluster_size", pa.array(size.astype(np.int64), pa.int64()))
-        .append_column("version_rank", pa.array(version_rank, pa.int32()))
+        .append_column("version_rank", pa.array(version_rank.astype(np.int32), pa.int32()))
         .append_column("is_exact_dup", pa.array(is_exact_dup, pa.bool_()))
         .append_column("is_stale", pa.array(is_stale, pa.bool_()))
-        .append_column("staleness_days", pa.array(staleness, pa.int32(), mask=~dated))
+        .append_column("staleness_days", pa.array(staleness.astype(np.int32), pa.int32(), mask=~dated))
         .append_column("_keep", pa.array(keep, pa.bool_()))
     )
 
@@ -189,19 +207,38 @@ def cluster_summary(ranked: pa.Table, min_size: int = 2) -> pa.Table:
             "dump": dump.cast(pa.string()),
         }
     )
-    # Sorted first, so each cluster's distinct dumps come out in order (group_by keeps first appearance).
-    table = table.sort_by([("cluster_id", "ascending"), ("dump", "ascending")])
-    grouped = table.group_by("cluster_id", use_threads=False).aggregate(
-        [
-            ("text", "count", pc.CountOptions(mode="all")),
-            ("text", "count_distinct"),
-            ("when", "max"),
-            ("when", "min"),
-            ("dump", "distinct", pc.CountOptions(mode="only_valid")),
-        ]
+    grouped = (
+        table.group_by("cluster_id")
+        .aggregate(
+            [
+                ("text", "count", pc.CountOptions(mode="all")),
+                ("text", "count_distinct"),
+                ("when", "max"),
+                ("when", "min"),
+            ]
+        )
+        .sort_by("cluster_id")
     )
+    # Each cluster's distinct dumps, sorted: the distinct (cluster, dump) pairs in order, cut into lists.
+    pairs = (
+        table.filter(pc.is_valid(table.column("dump")))
+        .group_by(["cluster_id", "dump"])
+        .aggregate([])
+        .sort_by([("cluster_id", "ascending"), ("dump", "ascending")])
+    )
+    per_cluster = pairs.group_by("cluster_id").aggregate([("dump", "count")])
+    counts = pc.fill_null(
+        grouped.select(["cluster_id"])
+        .join(per_cluster, "cluster_id")
+        .sort_by("cluster_id")
+        .column("dump_count"),
+        0,
+    )
+    offsets = np.r_[0, np.cumsum(counts.to_numpy())].astype(np.int32)
+    dumps = pa.ListArray.from_arrays(pa.array(offsets), pairs.column("dump").combine_chunks())
+    grouped = grouped.append_column("dumps", dumps)
     grouped = grouped.filter(pc.greater_equal(grouped.column("text_count"), min_size))
-    dumps = grouped.column("dump_distinct").cast(pa.list_(pa.string()))
+    dumps = grouped.column("dumps")
     return pa.table(
         {
             "cluster_id": grouped.column("cluster_id"),

@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_schema
 
 from corpus.stats import StageStats
 from dedup.index import INDEX_COLUMNS, INDEX_FIELDS, IndexMeta
@@ -47,8 +48,9 @@ from jobs.dedup_common import (
     settings,
     write_index,
 )
+from jobs.dedup_common import write_clusters as write_summary
 from jobs.dedup_spark import ComponentsReport
-from jobs.fs import list_files, locate, move, remove
+from jobs.fs import list_files, locate
 from jobs.stage import InputFile, write_stage
 
 BATCH_ROWS = 4096  # documents per kernel call: the token buffers stay a few tens of MB
@@ -189,19 +191,14 @@ CLUSTERS_SCHEMA = pa.schema(
 )
 
 
-def write_clusters(ranked: pa.Table, output: str) -> None:
-    """`output/_clusters/part-00000.parquet`: dedup.versions.cluster_summary of the ranked members."""
-    target = locate(output).child("_clusters")
-    tmp = locate(output).child("._clusters.tmp")
-    if tmp.exists():
-        remove(tmp)
-    tmp.fs.create_dir(tmp.path)
-    part = tmp.child("part-00000.parquet")
-    with part.fs.open_output_stream(part.path) as stream:
-        pq.write_table(cluster_summary(ranked).cast(CLUSTERS_SCHEMA), stream, compression="zstd")
-    if target.exists():
-        remove(target)
-    move(tmp, target)
+def write_clusters(spark: SparkSession, ranked: pa.Table, output: str) -> None:
+    """`output/_clusters/`: dedup.versions.cluster_summary of the ranked members, written by Spark's writer
+    as the Spark path writes it, so that both paths' files carry the same schema and metadata."""
+    summary = cluster_summary(ranked).cast(CLUSTERS_SCHEMA)
+    schema = from_arrow_schema(CLUSTERS_SCHEMA)
+    # pyspark cannot convert an Arrow table without chunks (an empty summary); an empty list it can.
+    rows = summary if summary.num_rows else []
+    write_summary(spark.createDataFrame(rows, schema=schema), output)
 
 
 def run_in_driver(
@@ -250,7 +247,7 @@ def run_in_driver(
         rows=stats.docs_in - not_kept,
     )
     watch.lap("write")
-    write_clusters(ranked, output)
+    write_clusters(spark, ranked, output)
     watch.lap("clusters")
     if job.index:
         new_rows = index_rows(signed, ranked, old_index)

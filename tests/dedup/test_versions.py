@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
 from corpus.schema import TIMESTAMP
-from dedup.versions import cluster_summary, date_columns, dump_monday, rank_versions
+from dedup.versions import TEXT_HASH, VERSION_DATE, cluster_summary, date_columns, dump_monday, rank_versions
 
 
 def day(y: int, m: int, d: int) -> datetime:
@@ -116,3 +117,46 @@ def test_cluster_summary() -> None:
             "n_dumps": 2,
         }
     ]
+
+
+def test_no_clustered_documents_rank_and_summarise_to_empty_tables() -> None:
+    empty = cluster(ROWS).slice(0, 0)  # a corpus where no two documents share a cluster
+    ranked = rank_versions(empty, "all")
+    assert ranked.num_rows == 0 and ranked.schema.field("version_rank").type == pa.int32()
+    assert {"cluster_size", "is_exact_dup", "is_stale", "staleness_days", "_keep"} <= set(ranked.schema.names)
+    summary = cluster_summary(ranked)
+    assert summary.num_rows == 0 and summary.schema.field("dumps").type == pa.list_(pa.string())
+
+
+def test_cluster_summary_equals_a_plain_python_count() -> None:
+    rng = np.random.default_rng(4)
+    n = 400
+    dumps = ["CC-MAIN-2024-22", "CC-MAIN-2019-04", "CC-MAIN-2021-10", None]
+    when = [day(2015 + int(y), 1, 1) if y < 8 else None for y in rng.integers(0, 10, n)]
+    ranked = pa.table(
+        {
+            "cluster_id": [f"c{int(c)}" for c in rng.integers(0, 60, n)],
+            TEXT_HASH: rng.integers(0, 30, n),
+            VERSION_DATE: pa.array(when, pa.timestamp("us", tz="UTC")),
+            "dump": [dumps[int(i)] for i in rng.integers(0, 4, n)],
+        }
+    )
+    expected: dict[str, dict] = {}
+    for row in ranked.to_pylist():
+        entry = expected.setdefault(
+            row["cluster_id"], {"size": 0, "texts": set(), "dates": [], "dumps": set()}
+        )
+        entry["size"] += 1
+        entry["texts"].add(row[TEXT_HASH])
+        entry["dates"] += [row[VERSION_DATE]] if row[VERSION_DATE] else []
+        entry["dumps"] |= {row["dump"]} if row["dump"] else set()
+    summary = cluster_summary(ranked).to_pylist()
+    assert [r["cluster_id"] for r in summary] == sorted(c for c, e in expected.items() if e["size"] >= 2)
+    for r in summary:
+        e = expected[r["cluster_id"]]
+        assert (r["size"], r["versions"], r["n_dumps"]) == (e["size"], len(e["texts"]), len(e["dumps"]))
+        assert r["dumps"] == sorted(e["dumps"])
+        assert (r["newest_created"], r["oldest_created"]) == (
+            max(e["dates"], default=None),
+            min(e["dates"], default=None),
+        )

@@ -148,7 +148,8 @@ def test_job_matches_local_reference_and_is_deterministic(spark, tmp_path: Path)
         counts = ("candidates", "verified", "url_edges", "edges")
         assert {k: report[k] for k in counts} == {k: reports[0][k] for k in counts}
     summaries = [pq.read_table(o / "_clusters") for o in outputs]
-    assert all(summary.equals(summaries[0]) for summary in summaries[1:])
+    # Equal with their metadata too: both paths' files carry Spark's schema and row metadata.
+    assert all(summary.equals(summaries[0], check_metadata=True) for summary in summaries[1:])
     assert len(set(tables[0].column("cluster_id").to_pylist())) == n - 3 - (
         472 if SHARED_DATA.is_dir() else 0
     )
