@@ -20,7 +20,7 @@ import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from corpus.stats import StageStats
 
@@ -44,7 +44,13 @@ class UsageError(ValueError):
 
 class StageParams:
     """Base of the parameters dataclasses: building one from a pipeline's mapping, and the values that
-    determine its output (its fingerprint)."""
+    determine its output (its fingerprint).
+
+    EXECUTION_FIELDS names a kind's parameters that choose how it runs, never what it writes (a test shows
+    the output byte-identical across their values): they stay out of the fingerprint, so changing one, or
+    adding one with a default, never reruns a finished stage and everything after it."""
+
+    EXECUTION_FIELDS: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], where: str, **runner: Any) -> Any:
@@ -68,9 +74,10 @@ class StageParams:
         return cls(**given)
 
     def fingerprint_values(self) -> dict[str, Any]:
-        """The parameters that determine the output (all but where it goes and whether to replace it)."""
+        """The parameters that determine the output: all but where it goes, whether to replace it, and the
+        EXECUTION_FIELDS."""
         values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
-        return {k: v for k, v in values.items() if k not in RUNNER_FIELDS}
+        return {k: v for k, v in values.items() if k not in RUNNER_FIELDS | self.EXECUTION_FIELDS}
 
 
 def _is_list(hint: Any) -> bool:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import typer
 from pyspark.sql import DataFrame, SparkSession
@@ -246,6 +246,9 @@ def _run_in_spark(
 @dataclass(frozen=True)
 class DedupParams(StageParams):
     """`chronomix dedup` and the `dedup` stage kind."""
+
+    # Where clusters are found (driver or Spark) never changes the output: test_dedup_spark's determinism test.
+    EXECUTION_FIELDS: ClassVar[frozenset[str]] = frozenset({"max_local_edges", "max_local_documents"})
 
     input: list[str]  # document Parquet: files, folders or globs
     output: str

@@ -137,3 +137,17 @@ def test_a_resumable_stage_runs_without_overwrite(tmp_path: Path) -> None:
     spec = StageSpec("copy", RESUMABLE, CopyParams(str(source), str(tmp_path / "out")))
     run_stages([spec], _no_spark)
     assert runs == [(str(tmp_path / "out"), False)]
+
+
+def test_execution_only_parameters_stay_out_of_the_fingerprint() -> None:
+    dedup = stage("dedup").params
+    base = dedup.from_mapping({"input": "/a"}, "stage 'd' (dedup)", output="/o")
+    how = dedup.from_mapping(
+        {"input": "/a", "max_local_documents": 0, "max_local_edges": 0}, "stage 'd' (dedup)", output="/o"
+    )
+    what = dedup.from_mapping({"input": "/a", "threshold": 0.7}, "stage 'd' (dedup)", output="/o")
+    assert base.fingerprint_values() == how.fingerprint_values()
+    assert base.fingerprint_values() != what.fingerprint_values()
+    assert (
+        "max_local_documents" not in base.fingerprint_values() and "output" not in base.fingerprint_values()
+    )
