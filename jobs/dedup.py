@@ -29,7 +29,6 @@ and the others are rejected as `duplicate_id` (counted in `_stats.json`, samples
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Annotated, ClassVar
 
@@ -52,14 +51,11 @@ from jobs.dedup_common import (
     HELPER_COLUMNS,
     KERNEL_INPUTS,
     DedupJob,
-    Stopwatch,
+    DedupRun,
     index_parts,
     is_dated,
-    settings,
     write_clusters,
-    write_index,
 )
-from jobs.fs import locate
 from jobs.options import Conf, DocumentInputs, Master, Output, Overwrite, spark_options
 from jobs.runner import run_command
 from jobs.stage import (
@@ -142,33 +138,25 @@ def run_dedup(
     df = df.drop(*[c for c in HELPER_COLUMNS if c in df.columns])
     stats = StageStats(stage="dedup", files_in=len(files), bytes_in=sum(f.size for f in files))
 
-    watch = Stopwatch()
+    run = DedupRun(spark, df, output, job, overwrite, stats, meta)
     if (
         job.max_local_documents
         and ddriver.count_rows(files) <= job.max_local_documents
         and ddriver.ids_are_unique(files)
     ):
-        return ddriver.run_in_driver(spark, files, df, output, job, overwrite, stats, meta, watch)
-    return _run_in_spark(spark, df, output, job, overwrite, stats, meta, watch)
+        return ddriver.run_in_driver(run, files)
+    return _run_in_spark(run)
 
 
-def _run_in_spark(
-    spark: SparkSession,
-    df: DataFrame,
-    output: str,
-    job: DedupJob,
-    overwrite: bool,
-    stats: StageStats,
-    meta: IndexMeta,
-    watch: Stopwatch,
-) -> StageStats:
+def _run_in_spark(run: DedupRun) -> StageStats:
     """The Spark path: signatures in mapInArrow tasks, the text graph, components and ranks as shuffles."""
+    spark, job, stats, watch = run.spark, run.job, run.stats, run.watch
     config = job.config
-    df, duplicates = dspark.split_duplicate_ids(df)
+    df, duplicates = dspark.split_duplicate_ids(run.documents)
     duplicates = duplicates.persist() if duplicates is not None else None
     n_duplicates = duplicates.count() if duplicates is not None else 0
     signed = _sign(df, config)
-    old_index = _read_index(spark, job.index, meta) if job.index else None  # checks settings before work
+    old_index = _read_index(spark, job.index, run.meta) if job.index else None  # checks settings first
     totals = signed.agg(
         F.count(F.lit(1)).alias("n"), F.sum((F.col(N_SHINGLES) == 0).cast("long")).alias("e")
     ).first()
@@ -220,26 +208,24 @@ def _run_in_spark(
     out = out.drop(*[c for c in HELPER_COLUMNS if c in out.columns])
     try:
         rows = stats.docs_in - not_kept if duplicates is None else None
-        write_stage(out, output, stats, overwrite=overwrite, rows_per_shard=job.rows_per_shard, rows=rows)
+        write_stage(
+            out, run.output, stats, overwrite=run.overwrite, rows_per_shard=job.rows_per_shard, rows=rows
+        )
         watch.lap("write")
-        write_clusters(dspark.cluster_summary(ranked), output)
+        write_clusters(dspark.cluster_summary(ranked), run.output)
         watch.lap("clusters")
-        if job.index:
+
+        def index_rows() -> DataFrame:
             kept = ranked.filter(F.col("_keep")).select("id")
             singles = signed.join(mapping.select("id"), "id", "left_anti").select(*INDEX_COLUMNS)
-            new_rows = signed.join(kept, "id").select(*INDEX_COLUMNS).unionByName(singles)
-            if old_index is not None:
-                new_rows = new_rows.unionByName(old_index.select(*INDEX_COLUMNS))
-            stats.counters["index_documents"] = write_index(spark, job.index, new_rows, meta)
-            locate(output).child("_stats.json").write_text(json.dumps(stats.to_dict(), indent=2) + "\n")
-            watch.lap("index")
-        dedup_json = {**settings(job, report), "seconds": watch.seconds}
-        locate(output).child("_dedup.json").write_text(json.dumps(dedup_json, indent=2) + "\n")
+            rows = signed.join(kept, "id").select(*INDEX_COLUMNS).unionByName(singles)
+            return rows if old_index is None else rows.unionByName(old_index.select(*INDEX_COLUMNS))
+
+        return run.finish(report, index_rows)
     finally:
         for frame in (ranked, members, signed, duplicates):
             if frame is not None:
                 frame.unpersist()
-    return stats
 
 
 # ---------------------------------------------------------------------------------------------- stage

@@ -3,12 +3,15 @@ the job's settings, the step stopwatch, the index and cluster-summary writers, a
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from corpus.stats import StageStats
 from dedup.index import META_FILE, IndexMeta, IndexMismatch
 from dedup.kernel import KERNEL_FIELDS, DedupConfig
 from dedup.versions import FROM_INDEX, KEEP_POLICIES
@@ -126,3 +129,31 @@ def settings(job: DedupJob, report: dspark.ComponentsReport) -> dict:
         "max_local_edges": job.max_local_edges,
         "max_local_documents": job.max_local_documents,
     }
+
+
+@dataclass
+class DedupRun:
+    """One run of the job as both paths receive it: the session, the documents (a DataFrame of the input) and
+    where they go, what was asked, the stats being filled, the index settings and the step stopwatch."""
+
+    spark: SparkSession
+    documents: DataFrame
+    output: str
+    job: DedupJob
+    overwrite: bool
+    stats: StageStats
+    meta: IndexMeta
+    watch: Stopwatch = field(default_factory=Stopwatch)
+
+    def finish(self, report: dspark.ComponentsReport, index_rows: Callable[[], DataFrame]) -> StageStats:
+        """After the output and `_clusters` are written: replace the index with `index_rows()` when the job
+        keeps one (and rewrite `_stats.json` with its count), then write `_dedup.json`."""
+        folder = locate(self.output)
+        if self.job.index:
+            rows = index_rows()
+            self.stats.counters["index_documents"] = write_index(self.spark, self.job.index, rows, self.meta)
+            folder.child("_stats.json").write_text(json.dumps(self.stats.to_dict(), indent=2) + "\n")
+            self.watch.lap("index")
+        dedup_json = {**settings(self.job, report), "seconds": self.watch.seconds}
+        folder.child("_dedup.json").write_text(json.dumps(dedup_json, indent=2) + "\n")
+        return self.stats

@@ -18,8 +18,6 @@ Inputs with several rows under one id take the Spark path (the choice of the row
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -27,30 +25,28 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from corpus.stats import StageStats
-from dedup.index import INDEX_COLUMNS, INDEX_FIELDS, IndexMeta
+from dedup.index import INDEX_COLUMNS, INDEX_FIELDS
 from dedup.kernel import N_SHINGLES, DedupConfig, dedup_kernel, kernel_fields
 from dedup.local import cluster_members
+from dedup.lsh import unique_pairs, usable_cores
 from dedup.versions import DUMP_DATE, FROM_INDEX, NOT_KEPT, cluster_summary, rank_versions
 from jobs import dedup_spark as dspark
 from jobs.dedup_common import (
     BROADCAST_MAX_ROWS,
     HELPER_COLUMNS,
     KERNEL_INPUTS,
-    DedupJob,
-    Stopwatch,
+    DedupRun,
     index_parts,
     is_dated,
-    settings,
-    write_index,
 )
 from jobs.dedup_common import write_clusters as write_summary
 from jobs.dedup_spark import ComponentsReport
-from jobs.fs import list_files, locate
+from jobs.fs import locate
 from jobs.stage import InputFile, write_stage
 
 BATCH_ROWS = 4096  # documents per kernel call: the token buffers stay a few tens of MB
@@ -102,24 +98,22 @@ def sign_files(files: Sequence[InputFile], config: DedupConfig, threads: int | N
     """The kernel's columns (plus id, dump and _from_index = false) of every row of the Parquet `files`, in
     file order, computed by `threads` threads (default: the cores) reading row groups."""
     units = [(f.uri, g) for f in files for g in range(_open(f.uri).metadata.num_row_groups)]
-    if threads is None:
-        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2
-    workers = max(1, threads)
-    with ThreadPoolExecutor(workers) as pool:
+    with ThreadPoolExecutor(max(1, threads or usable_cores())) as pool:
         parts = list(pool.map(lambda unit: _sign_unit(unit[0], unit[1], config), units))
     schema = pa.schema(_narrow_fields(config))
     return pa.concat_tables(parts).combine_chunks() if parts else schema.empty_table()
 
 
-def read_index(index: str) -> pa.Table | None:
-    """The index's rows (INDEX_COLUMNS) with _from_index = true, or None for an empty index."""
-    parts = [f for f in list_files(locate(index)) if f.name.endswith(".parquet")]
+def read_index(parts: Sequence[str]) -> pa.Table | None:
+    """The rows (INDEX_COLUMNS) of the index files `parts` (dedup_common.index_parts) with _from_index =
+    true, or None for an index without files."""
     if not parts:
         return None
-    table = pa.concat_tables(
-        [pq.read_table(p.fs.open_input_file(p.path), columns=list(INDEX_COLUMNS)) for p in parts]
-    )
-    table = table.cast(pa.schema(INDEX_FIELDS))
+    tables = []
+    for uri in parts:
+        location = locate(uri)
+        tables.append(pq.read_table(location.fs.open_input_file(location.path), columns=list(INDEX_COLUMNS)))
+    table = pa.concat_tables(tables).cast(pa.schema(INDEX_FIELDS))
     return table.append_column(FROM_INDEX, pa.array(np.ones(table.num_rows, bool)))
 
 
@@ -145,7 +139,7 @@ def rank_in_driver(
     lap("components")
     ranked = rank_versions(members, keep)
     lap("versions")
-    edges = len(np.unique(np.stack([graph.src, graph.dst], axis=1), axis=0)) if len(graph.src) else 0
+    edges = len(unique_pairs(graph.src, graph.dst)[0])
     report = ComponentsReport(
         candidates=graph.candidates,
         verified=graph.verified,
@@ -201,26 +195,18 @@ def write_clusters(spark: SparkSession, ranked: pa.Table, output: str) -> None:
     write_summary(spark.createDataFrame(rows, schema=schema), output)
 
 
-def run_in_driver(
-    spark: SparkSession,
-    files: list[InputFile],
-    df: DataFrame,
-    output: str,
-    job: DedupJob,
-    overwrite: bool,
-    stats: StageStats,
-    meta: IndexMeta,
-    watch: Stopwatch,
-) -> StageStats:
-    """The driver path (jobs.dedup_driver): signatures, graph and ranks in this process; Spark writes."""
+def run_in_driver(run: DedupRun, files: list[InputFile]) -> StageStats:
+    """The driver path (jobs.dedup_driver) for the Parquet `files` of `run.documents`: signatures, graph and
+    ranks in this process; Spark writes."""
+    spark, job, stats, watch = run.spark, run.job, run.stats, run.watch
     config = job.config
-    has_index = bool(job.index) and bool(index_parts(job.index, meta))  # checks settings before work
+    parts = index_parts(job.index, run.meta) if job.index else []  # checks settings before work
     signed = sign_files(files, config)
     stats.docs_in = signed.num_rows
     stats.counters["documents_without_shingles"] = pc.sum(pc.equal(signed.column(N_SHINGLES), 0)).as_py() or 0
     dated_dumps = dumps_with_dates(signed)
     watch.lap("signatures")
-    old_index = read_index(job.index) if has_index else None
+    old_index = read_index(parts)
     universe = universe_of(signed, old_index, config)
     ranked, report = rank_in_driver(universe, config, job.keep, watch.lap)
     ours = ranked.filter(pc.invert(ranked.column(FROM_INDEX)))
@@ -232,6 +218,7 @@ def run_in_driver(
     if not_kept:
         stats.drop(NOT_KEPT, not_kept)
     results = spark.createDataFrame(ours.select(["id", *dspark.RESULT_SQL]))
+    df = run.documents
     out = dspark.attach_results(
         df, results, dated=is_dated(df, dated_dumps), broadcast=clustered <= BROADCAST_MAX_ROWS
     )
@@ -240,22 +227,13 @@ def run_in_driver(
     out = out.drop(*[c for c in HELPER_COLUMNS if c in out.columns])
     write_stage(
         out,
-        output,
+        run.output,
         stats,
-        overwrite=overwrite,
+        overwrite=run.overwrite,
         rows_per_shard=job.rows_per_shard,
         rows=stats.docs_in - not_kept,
     )
     watch.lap("write")
-    write_clusters(spark, ranked, output)
+    write_clusters(spark, ranked, run.output)
     watch.lap("clusters")
-    if job.index:
-        new_rows = index_rows(signed, ranked, old_index)
-        stats.counters["index_documents"] = write_index(
-            spark, job.index, spark.createDataFrame(new_rows), meta
-        )
-        locate(output).child("_stats.json").write_text(json.dumps(stats.to_dict(), indent=2) + "\n")
-        watch.lap("index")
-    dedup_json = {**settings(job, report), "seconds": watch.seconds}
-    locate(output).child("_dedup.json").write_text(json.dumps(dedup_json, indent=2) + "\n")
-    return stats
+    return run.finish(report, lambda: spark.createDataFrame(index_rows(signed, ranked, old_index)))
