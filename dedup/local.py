@@ -8,7 +8,6 @@ similarity reaches the threshold (verified). Documents with the same normalised 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +19,7 @@ from dedup.lsh import band_candidates, star_edges
 from dedup.minhash import check_same_scheme
 from dedup.union_find import components
 from dedup.verify import row_similarity, sketch_matrix
-from dedup.versions import TEXT_HASH, rank_versions
+from dedup.versions import TEXT_HASH, dense_rank, rank_versions
 
 
 @dataclass(frozen=True)
@@ -66,7 +65,7 @@ def text_graph(table: pa.Table, config: DedupConfig) -> TextGraph:
     texts, first_doc, counts = np.unique(hashes, return_index=True, return_counts=True)
     bands = table.column(BAND_KEYS).combine_chunks()
     keys, have = _band_matrix(bands, first_doc, config.bands_rows[0])
-    src, dst = band_candidates(keys, texts[have], config.lsh.anchors, threads=len(os.sched_getaffinity(0)))
+    src, dst = band_candidates(keys, texts[have], config.lsh.anchors)
     s_idx, d_idx = np.searchsorted(texts, src), np.searchsorted(texts, dst)
     sketch = sketch_matrix(table.column(SKETCH).combine_chunks(), config.signature.num_perm)
     similarity = row_similarity(sketch, first_doc[s_idx], first_doc[d_idx])
@@ -96,7 +95,7 @@ def cluster_members(table: pa.Table, config: DedupConfig) -> tuple[np.ndarray, p
     rows = np.flatnonzero(np.bincount(label_of_doc, minlength=len(graph.texts))[label_of_doc] > 1)
     ids = table.column("id").combine_chunks().take(pa.array(rows))
     label = label_of_doc[rows]
-    rank = pc.rank(ids, sort_keys="ascending", tiebreaker="dense").to_numpy().astype(np.int64)
+    rank = dense_rank(ids)
     smallest = np.full(len(graph.texts), np.iinfo(np.int64).max, dtype=np.int64)
     np.minimum.at(smallest, label, rank)
     first_of_rank = np.empty(int(rank.max()) + 1 if len(rank) else 0, dtype=np.int64)

@@ -12,6 +12,7 @@ versions of one resource, however far their text drifted).
 
 from __future__ import annotations
 
+import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -116,7 +117,7 @@ def star_edges(keys: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, np.ndar
     root = n[np.maximum.accumulate(np.where(first, np.arange(len(k)), 0))]
     keep = n != root
     src, dst = n[keep], root[keep]
-    return _unique_pairs(src, dst)
+    return unique_pairs(src, dst)
 
 
 _SCREEN_BITS = 22  # a 4 MB screen of the repeated keys' low bits (_repeated_key_rows)
@@ -140,7 +141,7 @@ def _repeated_key_rows(keys: np.ndarray) -> np.ndarray:
     return maybe[repeated[at] == keys[maybe]]
 
 
-def _unique_pairs(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def unique_pairs(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct (src, dst) pairs sorted by src then dst (np.unique(axis=0) without its slow row view)."""
     order = np.lexsort((dst, src))
     src, dst = src[order], dst[order]
@@ -151,7 +152,7 @@ def _unique_pairs(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndar
 def _shared_bucket_rows(keys: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct (key, node) rows of buckets holding two or more distinct nodes, sorted by (key, node)."""
     rows = _repeated_key_rows(keys)
-    k, n = _unique_pairs(keys[rows], nodes[rows])
+    k, n = unique_pairs(keys[rows], nodes[rows])
     start = np.r_[True, k[1:] != k[:-1]] if len(k) else np.zeros(0, bool)
     size = np.diff(np.r_[np.flatnonzero(start), len(k)])
     shared = np.repeat(size > 1, size)
@@ -175,7 +176,7 @@ def candidate_pairs(keys: np.ndarray, nodes: np.ndarray, anchors: int) -> tuple[
         member = position > rank
         src_parts.append(n[member])
         dst_parts.append(n[bucket_start[member] + rank])
-    return _unique_pairs(np.concatenate(src_parts), np.concatenate(dst_parts))
+    return unique_pairs(np.concatenate(src_parts), np.concatenate(dst_parts))
 
 
 # Band bucket rows cross the shuffle packed: one binary value per (input batch, part) holding that part's
@@ -217,13 +218,19 @@ def unpack_bucket_rows(packed: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, 
     return pairs[:, 0], pairs[:, 1]
 
 
+def usable_cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def band_candidates(
-    keys: np.ndarray, nodes: np.ndarray, anchors: int, threads: int = 1
+    keys: np.ndarray, nodes: np.ndarray, anchors: int, threads: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """`candidate_pairs` of a band-key matrix, one band at a time: `keys` int64[texts, bands] and `nodes`
     int64[texts] (distinct: one row per text). Only a band's values are sorted, to find its keys that repeat;
     only the rows of those buckets are ranked, so the cost is a sort of keys per band, not a sort of all
-    (key, node) rows. Bands run on `threads` threads (NumPy's sorts release the GIL). Returns sorted, unique
+    (key, node) rows. Bands run on `threads` threads (default: the usable cores; NumPy's sorts release the
+    GIL). Returns sorted, unique
     pairs (src, dst), src > dst, as candidate_pairs does."""
     keys, nodes = np.asarray(keys, np.int64), np.asarray(nodes, np.int64)
     if keys.ndim != 2 or len(keys) != len(nodes):
@@ -235,8 +242,8 @@ def band_candidates(
         rows = _repeated_key_rows(column)
         return candidate_pairs(column[rows], nodes[rows], anchors)
 
-    with ThreadPoolExecutor(max(1, threads)) as pool:
+    with ThreadPoolExecutor(max(1, threads or usable_cores())) as pool:
         found = list(pool.map(one_band, range(keys.shape[1])))
     if not found:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return _unique_pairs(np.concatenate([s for s, _ in found]), np.concatenate([d for _, d in found]))
+    return unique_pairs(np.concatenate([s for s, _ in found]), np.concatenate([d for _, d in found]))

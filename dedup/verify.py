@@ -33,8 +33,9 @@ def sketches(signatures: np.ndarray) -> pa.Array:
     )
 
 
-def _matrix(values: pa.Array | pa.ChunkedArray, num_perm: int) -> np.ndarray:
-    """uint8[rows, num_perm] view of a binary sketch column (every value num_perm bytes)."""
+def sketch_matrix(values: pa.Array | pa.ChunkedArray, num_perm: int) -> np.ndarray:
+    """uint8[rows, num_perm] of a binary sketch column (every value num_perm bytes; a zero-copy view of a
+    single chunk)."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     values = values.cast(pa.binary())
@@ -52,8 +53,12 @@ def _matrix(values: pa.Array | pa.ChunkedArray, num_perm: int) -> np.ndarray:
 
 def estimated_similarity(left: pa.Array, right: pa.Array, num_perm: int) -> np.ndarray:
     """Estimated Jaccard similarity (float64, 0..1) of each pair of sketches `left[i]`, `right[i]`."""
-    a, b = _matrix(left, num_perm), _matrix(right, num_perm)
-    agree = (a == b).mean(axis=1) if len(a) else np.zeros(0)
+    a, b = sketch_matrix(left, num_perm), sketch_matrix(right, num_perm)
+    return _similarity((a == b).mean(axis=1) if len(a) else np.zeros(0))
+
+
+def _similarity(agree: np.ndarray) -> np.ndarray:
+    """Jaccard from the share of agreeing sketch positions: P(agree) = J + (1 - J) 2^-bits, solved for J."""
     return np.clip((agree - _CHANCE) / (1.0 - _CHANCE), 0.0, 1.0)
 
 
@@ -86,9 +91,4 @@ def row_similarity(
     for lo in range(0, len(left), chunk):
         a, b = matrix[left[lo : lo + chunk]], matrix[right[lo : lo + chunk]]
         out[lo : lo + chunk] = (a == b).mean(axis=1) if len(a) else 0.0
-    return np.clip((out - _CHANCE) / (1.0 - _CHANCE), 0.0, 1.0)
-
-
-def sketch_matrix(values: pa.Array | pa.ChunkedArray, num_perm: int) -> np.ndarray:
-    """uint8[rows, num_perm] of a binary sketch column (a zero-copy view where the column is one chunk)."""
-    return _matrix(values, num_perm)
+    return _similarity(out)

@@ -98,7 +98,7 @@ def _preference(table: pa.Table, policy: str, id_rank: np.ndarray) -> list[np.nd
     raise ValueError(f"keep {policy!r}: expected one of {', '.join(KEEP_POLICIES)}")
 
 
-def _dense_rank(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+def dense_rank(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """0-based dense rank of each value in ascending order (strings by UTF-8 bytes, i.e. code points)."""
     if len(values) == 0:
         return np.zeros(0, np.int64)
@@ -114,12 +114,10 @@ def rank_versions(table: pa.Table, policy: str = "newest") -> pa.Table:
         raise ValueError(f"keep {policy!r}: expected one of {', '.join(KEEP_POLICIES)}")
     n = table.num_rows
     if n == 0:  # no document shares a cluster: the result columns, empty
-        none = np.zeros(0, bool)
-        return _with_results(
-            table, *(np.zeros(0, np.int64),) * 2, none, none, np.zeros(0, np.int64), none, none
-        )
-    id_rank = _dense_rank(table.column("id"))
-    cluster = _dense_rank(table.column("cluster_id"))
+        counts, flags = np.zeros(0, np.int64), np.zeros(0, bool)
+        return _with_results(table, counts, counts, flags, flags, counts, flags, flags)
+    id_rank = dense_rank(table.column("id"))
+    cluster = dense_rank(table.column("cluster_id"))
     texts = table.column(TEXT_HASH).to_numpy().astype(np.int64)
     from_index = (
         table.column(FROM_INDEX).fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
@@ -127,16 +125,14 @@ def rank_versions(table: pa.Table, policy: str = "newest") -> pa.Table:
         else np.zeros(n, bool)
     )
     d0, d1, d2 = (_micros(table, c) for c in (VERSION_DATE, SEEN_DATE, DUMP_DATE))
-    size = (
-        np.bincount(cluster, minlength=cluster.max() + 1 if n else 0)[cluster] if n else np.zeros(0, np.int64)
-    )
+    size = np.bincount(cluster)[cluster]
 
     # Versions: (cluster, text); a version's date is that of its most recent copy.
     order = np.lexsort((d2, d1, d0, texts, cluster))
     last = np.r_[(cluster[order][1:] != cluster[order][:-1]) | (texts[order][1:] != texts[order][:-1]), True]
     heads = order[last]  # one row per version: its newest copy
     version_of_row = np.empty(n, dtype=np.int64)  # the version (index into heads) of every row
-    version_of_row[order] = np.r_[0, np.cumsum(last[:-1])] if n else np.zeros(0, np.int64)
+    version_of_row[order] = np.r_[0, np.cumsum(last[:-1])]
     v_order = np.lexsort((texts[heads], ~d2[heads], ~d1[heads], ~d0[heads], cluster[heads]))
     v_cluster = cluster[heads[v_order]]
     v_start = np.r_[True, v_cluster[1:] != v_cluster[:-1]]
@@ -148,7 +144,7 @@ def rank_versions(table: pa.Table, policy: str = "newest") -> pa.Table:
 
     # Staleness of a document's text against the newest dated text of the cluster: a copy of the newest
     # version is never stale, however early that copy was crawled.
-    newest = np.full(cluster.max() + 1 if n else 0, _NONE, dtype=np.int64)
+    newest = np.full(cluster.max() + 1, _NONE, dtype=np.int64)
     np.maximum.at(newest, cluster, d0)
     dated = text_date != _NONE
     is_stale = dated & (text_date < newest[cluster])
