@@ -79,6 +79,12 @@ def _as_day(value: str | None) -> datetime | None:
         return None
 
 
+def _looks_like_a_url(html: str) -> bool:
+    """What htmldate's load_html takes for a URL to download rather than a page to parse: a string that
+    starts with "http" and holds no space (crawls hold such bodies: redirect stubs, link-only answers)."""
+    return html.startswith("http") and " " not in html[:MAX_HTML_CHARS]
+
+
 def _markup(tree: HTMLTree) -> tuple[Any, str]:
     """(an lxml tree of the page's date markup, the canonical link's URL): the page's head as it is
     (serialised whole by lexbor, in one call), then the body's elements of BODY_SELECTORS."""
@@ -140,6 +146,8 @@ def _markup_dates(
     published = extract_url_date(canonical, published_options) or _first_stages(markup, published_options)
     updated = _first_stages(markup, updated_options)
     if published is None:
+        if _looks_like_a_url(html):  # load_html would download it: a crawled payload never fetches
+            return None, _as_day(updated)
         full = load_html(html[:MAX_HTML_CHARS])
         if full is None:
             return None, _as_day(updated)

@@ -138,3 +138,15 @@ def test_a_page_htmldate_must_search_whole() -> None:
     # No date in the markup's first stages: fast mode finds the date in the page's text.
     html = "<html><head><title>t</title></head><body><div class='x'><p>Posted 2019-03-04 by me</p></div></body></html>"
     assert html_meta_dates(html)[0] == day("2019-03-04")
+
+
+def test_a_body_that_is_a_url_is_never_downloaded(monkeypatch) -> None:
+    # htmldate's load_html fetches a string that starts with "http" and holds no space; a crawled body like
+    # that (a redirect stub) must be read as a page without dates, never fetched from an executor.
+    import htmldate.utils
+
+    fetched: list[str] = []
+    monkeypatch.setattr(htmldate.utils, "fetch_url", lambda url, *a, **k: fetched.append(url))
+    for body in ("http://127.0.0.1:9/elsewhere", "https://example.org/moved", b"http://example.org/x"):
+        assert html_meta_dates(body) == (None, None)
+    assert fetched == []
