@@ -13,7 +13,7 @@ the tree to `MarkupDater` (a ReadOptions page hook) after extracting the text. T
    fraction of a millisecond.
 2. Only where that finds no publication date is the page parsed by lxml and htmldate's extensive search
    run for it, as `find_date(html, extensive_search=True, original_date=True)` would. Fast mode first
-   and an update-date search there as well cost 40% more on such pages and changed nothing: on the 252
+   and an update-date search there as well cost 1.5x as much on such pages and changed nothing: on the 252
    real sample pages, 91 reach this step; fast mode then extensive gives the extensive search's date on
    all 91, and fast mode's update date is none (65) or the publication date again (26)
    (tests/dating/test_html_meta.py keeps checking it). The update date is step 1's.
