@@ -102,7 +102,7 @@ def test_predicted_cutoff_of_a_mixture_of_known_versions(tmp_path: Path) -> None
     ("name", "runs", "worlds"),
     [
         ("dose_response.yaml", 60, 25),  # 5 world seeds; history_only raw, stale_40 all 5 mixtures, others 2
-        ("dose_response_raw.yaml", 9, 9),
+        ("dose_response_raw.yaml", 15, 15),
     ],
 )
 def test_shipped_grids_plan_their_runs(name: str, runs: int, worlds: int, tmp_path: Path) -> None:
