@@ -136,7 +136,7 @@ def test_the_reader_hook_gives_the_batch_kernels_dates(data_dir: Path) -> None:
 
 
 def test_a_page_htmldate_must_search_whole() -> None:
-    # No date in the markup's first stages: fast mode finds the date in the page's text.
+    # No date in the markup's first stages: htmldate's extensive search finds the date in the page's text.
     html = "<html><head><title>t</title></head><body><div class='x'><p>Posted 2019-03-04 by me</p></div></body></html>"
     assert html_meta_dates(html)[0] == day("2019-03-04")
 
