@@ -11,15 +11,15 @@ the tree to `MarkupDater` (a ReadOptions page hook) after extracting the text. T
    update date, on the same small tree. Where they decide, the answer is htmldate's fast mode's on the
    whole page (a test checks it on the gold pages); most news and blog pages are decided here, at a
    fraction of a millisecond.
-2. Only where that finds no publication date is the page parsed by lxml and htmldate's extensive search
-   run for it, as `find_date(html, extensive_search=True, original_date=True)` would. Fast mode first
-   and an update-date search there as well cost 1.5x as much on such pages and changed nothing: on the 252
-   real sample pages, 91 reach this step; fast mode then extensive gives the extensive search's date on
-   all 91, and fast mode's update date is none (65) or the publication date again (26)
+2. Only where that finds no publication date does htmldate's extensive search run, stage by stage on the
+   same lexbor tree (dating.html_search), as `find_date(html, extensive_search=True, original_date=True)`
+   would run it on its own lxml parse. Fast mode first and an update-date search there as well changed
+   nothing: on the 252 real sample pages, 91 reach this step; fast mode then extensive gives the extensive
+   search's date on all 91, and fast mode's update date is none (65) or the publication date again (26)
    (tests/dating/test_html_meta.py keeps checking it). The update date is step 1's.
 
-Costs are bounded so one bad page cannot stall a task: the full search reads at most MAX_HTML_CHARS (the
-metadata sits in the head and the top of the body). The page's own URL is not given to htmldate: it is a
+Costs are bounded so one bad page cannot stall a task: the search's string stages read at most
+MAX_HTML_CHARS of the page (dates sit in the head and the top of the body). The page's own URL is not given to htmldate: it is a
 separate signal (dating.signals.url_signal), and keeping them apart lets the combination see when they agree.
 A page htmldate cannot read yields nulls, never an exception. `html_meta_date_batch` does the same for
 inputs that carry an `html` column (the date job on documents ingested with --keep-html).
@@ -35,7 +35,6 @@ from typing import Any
 
 import lxml.html
 import pyarrow as pa
-from htmldate import find_date
 from htmldate.core import (
     ITEMPROP_ATTRS,
     examine_abbr_elements,
@@ -48,6 +47,7 @@ from resiliparse.parse.html import HTMLTree
 
 from corpus.html_text import parse_html
 from corpus.schema import TIMESTAMP
+from dating.html_search import extensive_search_date
 
 MAX_HTML_CHARS = 1_000_000
 HTML_META_MODIFIED = "html_meta_modified"  # extra column: the HTML's last-update date (corpus.schema)
@@ -82,12 +82,6 @@ def _as_day(value: str | None) -> datetime | None:
         return None
 
 
-def _looks_like_a_url(html: str) -> bool:
-    """What htmldate's load_html takes for a URL to download rather than a page to parse: a string that
-    starts with "http" and holds no space (crawls hold such bodies: redirect stubs, link-only answers)."""
-    return html.startswith("http") and " " not in html[:MAX_HTML_CHARS]
-
-
 def _markup(tree: HTMLTree) -> tuple[Any, str]:
     """(an lxml tree of the page's date markup, the canonical link's URL): the page's head as it is
     (serialised whole by lexbor, in one call), then the body's elements of BODY_SELECTORS."""
@@ -105,8 +99,8 @@ def _markup(tree: HTMLTree) -> tuple[Any, str]:
     return markup, (canonical.get("href") or "") if canonical is not None else ""
 
 
-def _options(original: bool, latest: datetime | None) -> Extractor:
-    return Extractor(False, get_max_date(latest), get_min_date(HTMLDATE_MIN_DATE), original, "%Y-%m-%d")
+def _options(original: bool, latest: datetime | None, extensive: bool = False) -> Extractor:
+    return Extractor(extensive, get_max_date(latest), get_min_date(HTMLDATE_MIN_DATE), original, "%Y-%m-%d")
 
 
 def _first_stages(markup: Any, options: Extractor) -> str | None:
@@ -149,16 +143,8 @@ def _markup_dates(
     published = extract_url_date(canonical, published_options) or _first_stages(markup, published_options)
     updated = _first_stages(markup, updated_options)
     if published is None:
-        if _looks_like_a_url(html):  # load_html would download it: a crawled payload never fetches
-            return None, _as_day(updated)
-        # htmldate parses the string itself, and prunes its own tree in place rather than a copy.
-        published = find_date(
-            html[:MAX_HTML_CHARS],
-            extensive_search=True,
-            original_date=True,
-            url=canonical,
-            min_date=HTMLDATE_MIN_DATE,
-            max_date=latest,
+        published = extensive_search_date(
+            tree, markup, _options(True, latest, extensive=True), MAX_HTML_CHARS
         )
     return _as_day(published), _as_day(updated)
 

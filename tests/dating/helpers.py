@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 
 import pyarrow as pa
 
+from corpus.html_text import decode_payload
 from corpus.readers import ReadOptions, read_documents
 from corpus.stats import RejectLog
 from dating.html_meta import MarkupDater, html_meta_date_batch
@@ -47,3 +51,27 @@ def version_month(k: int) -> datetime:
 
 def day(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@cache
+def gold_pages(data_dir: Path, n: int) -> tuple[str, ...]:
+    """The first `n` of the 200 news pages with gold dates (../shared/data/dating), decoded as ingest does."""
+    gold = json.loads((data_dir / "dating" / "eval_mediacloud_2020.json").read_text())
+    return tuple(
+        decode_payload(
+            gzip.decompress((data_dir / "dating" / "pages" / f"{e['file']}.gz").read_bytes()), None
+        ).text
+        for e in list(gold.values())[:n]
+    )
+
+
+@cache
+def sample_pages(data_dir: Path) -> tuple[str, ...]:
+    """Every page of the sample WARCs (as ingest decodes them) and the 200 gold news pages."""
+    pages = [
+        html
+        for path in sorted((data_dir / "warc").glob("*.warc.gz"))
+        for html in warc_batch(path, with_html_dates=False).column("html").to_pylist()
+        if html
+    ]
+    return (*pages, *gold_pages(data_dir, 200))
