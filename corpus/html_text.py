@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import zlib
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import brotli
 from resiliparse.extract.html2text import extract_plain_text
@@ -211,6 +211,14 @@ def parse_html(html: str) -> HTMLTree:
     """The page parsed once (resiliparse's lexbor tree): text extraction and any reader of the markup (the
     ReadOptions page hook, e.g. dating's markup dates) share it."""
     return HTMLTree.parse(html)
+
+
+def select_all(root: Any, selector: str) -> tuple[Any, ...]:
+    """The elements under `root` (a lexbor node) matching the CSS `selector`, in document order. Taken as
+    a slice: resiliparse hands out a collection's elements one at a time in time proportional to its size
+    (quadratic over a page's hundreds of elements), a slice in one call."""
+    found = root.query_selector_all(selector)
+    return found[0 : len(found)]
 
 
 def tree_to_text(tree: HTMLTree) -> tuple[str, bool]:

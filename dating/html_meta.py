@@ -45,7 +45,7 @@ from htmldate.utils import Extractor
 from htmldate.validators import get_max_date, get_min_date
 from resiliparse.parse.html import HTMLTree
 
-from corpus.html_text import parse_html
+from corpus.html_text import parse_html, select_all
 from corpus.schema import TIMESTAMP
 from dating.html_search import extensive_search_date
 
@@ -55,6 +55,12 @@ HTML_META_MODIFIED = "html_meta_modified"  # extra column: the HTML's last-updat
 HTMLDATE_MIN_DATE = datetime(1995, 1, 1)
 
 
+# The head's elements that htmldate's first stages read: every meta (examine_header; img_search's og:image),
+# the canonical link, JSON-LD scripts (json_search) and abbr elements.
+HEAD_SELECTOR = (
+    'meta, link[rel="canonical"], script[type="application/ld+json"], '
+    'script[type="application/settings+json"], abbr'
+)
 # The body's elements that htmldate's first stages read a date from, where pages put them (the head is taken
 # whole): JSON-LD scripts, microdata metas of dates (itemprop values examine_header reads, matched ASCII
 # case-insensitively as it lower-cases them) and abbr elements (examine_abbr_elements weighs their number).
@@ -63,9 +69,9 @@ BODY_SELECTORS = (
     ", ".join(f'meta[itemprop="{v}" i]' for v in sorted({*ITEMPROP_ATTRS, "copyrightyear"})),
     "abbr",
 )
-# resiliparse takes an element out of a selector's result in time proportional to the result's size, so a
-# result is read only up to this many elements (a page with more abbr elements than this has no date in
-# them that htmldate would trust either: it skips pages with too many candidates).
+# A body selector's elements are copied only where there are at most this many: a page with more abbr
+# elements than this has no date in them that htmldate would trust either (it skips pages with too many
+# candidates), and copying hundreds would cost more than the date is worth.
 MAX_BODY_ELEMENTS = 40
 
 
@@ -83,17 +89,18 @@ def _as_day(value: str | None) -> datetime | None:
 
 
 def _markup(tree: HTMLTree) -> tuple[Any, str]:
-    """(an lxml tree of the page's date markup, the canonical link's URL): the page's head as it is
-    (serialised whole by lexbor, in one call), then the body's elements of BODY_SELECTORS."""
-    head = tree.head.html if tree.head is not None else ""
+    """(an lxml tree of the page's date markup, the canonical link's URL): the head's elements of
+    HEAD_SELECTOR, then the body's of BODY_SELECTORS (the head's scripts and styles, often most of it, are
+    not copied)."""
+    head = [node.html for node in select_all(tree.head, HEAD_SELECTOR)] if tree.head is not None else []
     body = tree.body
     extra: list[str] = []
     if body is not None:
         for selector in BODY_SELECTORS:
-            found = body.query_selector_all(selector)
+            found = select_all(body, selector)
             if 0 < len(found) <= MAX_BODY_ELEMENTS:
                 extra.extend(node.html for node in found)
-    html = f"<html>{head}<body>{''.join(extra)}</body></html>"
+    html = f"<html><head>{''.join(head)}</head><body>{''.join(extra)}</body></html>"
     markup = lxml.html.document_fromstring(html)
     canonical = markup.find('.//link[@rel="canonical"]')
     return markup, (canonical.get("href") or "") if canonical is not None else ""

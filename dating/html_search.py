@@ -27,6 +27,7 @@ search against htmldate's find_date.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import datetime
 from html import unescape
 from typing import Any
@@ -42,10 +43,12 @@ from htmldate.core import (
     search_page,
 )
 from htmldate.extractors import FAST_TAGS, idiosyncrasies_search, img_search, pattern_search
-from htmldate.settings import CLEANING_LIST, MAX_SEGMENT_LEN, MIN_SEGMENT_LEN
+from htmldate.settings import CLEANING_LIST, MAX_POSSIBLE_CANDIDATES, MAX_SEGMENT_LEN, MIN_SEGMENT_LEN
 from htmldate.utils import Extractor
 from htmldate.validators import check_extracted_reference
 from resiliparse.parse.html import HTMLTree, NodeType
+
+from corpus.html_text import select_all
 
 # What htmldate's pruning removes before its search: CLEANING_LIST's elements and the Wayback Machine's
 # banner (htmldate.extractors.DISCARD_EXPRESSIONS).
@@ -84,13 +87,6 @@ _JOIN = "\x01"  # no pattern reads it as a digit, letter, space or separator
 _SHORTENED = rf"\1{_JOIN}\2"
 
 
-def _nodes(root: Any, selector: str) -> tuple[Any, ...]:
-    """The elements under `root` matching `selector`, in document order. A slice: resiliparse hands out a
-    collection's elements one by one in time proportional to its size, a slice in one call."""
-    found = root.query_selector_all(selector)
-    return found[0 : len(found)]
-
-
 class _Element:
     """A lexbor element as the few lxml element methods htmldate's examine_* functions call on it."""
 
@@ -108,7 +104,7 @@ class _Element:
         """The element's text without its pruned descendants' text (lxml's drop_tree keeps their tails)."""
         text = self.node.text
         if self.node.query_selector(PRUNED) is not None:
-            for pruned in _nodes(self.node, PRUNED):
+            for pruned in select_all(self.node, PRUNED):
                 text = text.replace(pruned.text, "", 1)
         return text
 
@@ -131,24 +127,41 @@ class _Elements:
 
 def _kept(tree: HTMLTree, selector: str) -> list[_Element]:
     """The elements matching `selector` in document order, less those inside pruned subtrees."""
-    return [_Element(node) for node in _nodes(tree.document, selector) if node.closest(PRUNED) is None]
+    return [_Element(node) for node in select_all(tree.document, selector) if node.closest(PRUNED) is None]
 
 
-def _candidates(tree: HTMLTree) -> list[_Element]:
-    """htmldate's date_candidates: is_date_candidate on the elements lexbor finds, outside pruned subtrees."""
-    elements = (_Element(node) for node in _nodes(tree.document, CANDIDATES))
-    return [
-        e
-        for e in elements
-        if e.tag != "html" and (e.tag in ALWAYS_TAGS or is_date_candidate(e)) and e.node.closest(PRUNED) is None
-    ]
+class _Candidates:
+    """htmldate's date_candidates, decided lazily: is_date_candidate and the pruned-ancestor check run on
+    the elements lexbor finds (CANDIDATES, a superset) only as examine_elements reads them, and it stops
+    at the first date. Its guard reads the length: with at most MAX_POSSIBLE_CANDIDATES elements found, the
+    superset's length answers it alike (where none is a candidate, reading them finds no date either)."""
+
+    def __init__(self, tree: HTMLTree) -> None:
+        self.found = select_all(tree.document, CANDIDATES)
+        self.decided: list[_Element] | None = None
+        if len(self.found) > MAX_POSSIBLE_CANDIDATES:
+            self.decided = list(self._decide())
+
+    def _decide(self) -> Iterator[_Element]:
+        for node in self.found:
+            element = _Element(node)
+            if element.tag == "html" or not (element.tag in ALWAYS_TAGS or is_date_candidate(element)):
+                continue
+            if node.closest(PRUNED) is None:
+                yield element
+
+    def __len__(self) -> int:
+        return len(self.decided) if self.decided is not None else len(self.found)
+
+    def __iter__(self) -> Iterator[_Element]:
+        return iter(self.decided) if self.decided is not None else self._decide()
 
 
 def page_string(tree: HTMLTree, max_chars: int) -> str:
     """The page serialised by lexbor less its pruned subtrees, at most `max_chars` characters: what
     htmldate's string stages read (its own serialisation of its pruned lxml tree)."""
     html = tree.document.html
-    for node in _nodes(tree.document, PRUNED):
+    for node in select_all(tree.document, PRUNED):
         html = html.replace(node.html, "", 1)
     return html[:max_chars]
 
@@ -236,7 +249,7 @@ def extensive_search_date(tree: HTMLTree, markup: Any, options: Extractor, max_c
     dating.html_meta built (img_search reads og:image there), `options` htmldate's Extractor with extensive
     search on, and `max_chars` the most characters of the serialised page the string stages read."""
     result = (
-        examine_elements(_candidates(tree), options)
+        examine_elements(_Candidates(tree), options)  # type: ignore[arg-type]
         or examine_elements(_kept(tree, "title, h1"), options)
         or examine_time_elements(_Elements(_kept(tree, "time")), options)
     )

@@ -11,7 +11,7 @@ from htmldate.core import ALWAYS_TAGS, is_date_candidate, search_page
 from htmldate.extractors import FAST_TAGS, extract_url_date
 from resiliparse.parse.html import NodeType
 
-from corpus.html_text import parse_html
+from corpus.html_text import parse_html, select_all
 from dating.html_meta import (
     HTMLDATE_MIN_DATE,
     MAX_HTML_CHARS,
@@ -22,10 +22,9 @@ from dating.html_meta import (
 )
 from dating.html_search import (
     PRUNED,
-    _candidates,
+    _Candidates,
     _Element,
     _free_text_segments,
-    _nodes,
     extensive_search_date,
     page_string,
     pattern_string,
@@ -50,14 +49,16 @@ def _searched(data_dir: Path) -> list[tuple[str, str]]:
 
 def _walked_candidates(tree) -> list[str]:
     """Every element in document order through is_date_candidate, as htmldate's date_candidates reads."""
-    kept = [_Element(n) for n in _nodes(tree.document, "*") if n.tag != "html" and n.closest(PRUNED) is None]
+    kept = [
+        _Element(n) for n in select_all(tree.document, "*") if n.tag != "html" and n.closest(PRUNED) is None
+    ]
     return [e.node.html for e in kept if e.tag in ALWAYS_TAGS or is_date_candidate(e)]
 
 
 def _walked_free_text(tree) -> set[str]:
     """The datable text nodes directly under FAST_TAGS elements, by walking every such element's children."""
     segments = set()
-    for node in _nodes(tree.document, ", ".join(FAST_TAGS)):
+    for node in select_all(tree.document, ", ".join(FAST_TAGS)):
         if node.closest(PRUNED) is not None:
             continue
         child = node.first_child
@@ -92,7 +93,7 @@ def test_each_shortcut_equals_the_slow_way_on_the_real_pages(data_dir: Path) -> 
         tree = parse_html(html)
         string = page_string(tree, MAX_HTML_CHARS)
         # the selector superset then is_date_candidate: the same elements as reading every element
-        assert [e.node.html for e in _candidates(tree)] == _walked_candidates(tree)
+        assert [e.node.html for e in _Candidates(tree)] == _walked_candidates(tree)
         # free text read from the page string: the same segments as walking every FAST_TAGS element
         assert set(_free_text_segments(string)) == _walked_free_text(tree)
         # search_page on the shortened string: the same date as on the whole string
@@ -146,3 +147,19 @@ def test_pruned_elements_are_not_read() -> None:
 def test_hostile_pages_give_no_date_and_never_raise() -> None:
     for html in ("", "<", "<html>" + "<div>" * 5000, "\x00" * 100, "<p>" + "9" * 10_000 + "</p>", "<!--"):
         assert html_meta_dates(html) == (None, None)
+
+
+def test_a_page_with_too_many_candidates_reads_as_htmldate_reads_it() -> None:
+    # over MAX_POSSIBLE_CANDIDATES candidate elements, htmldate skips them all; the lazy candidates must too
+    for count in (900, 1200):
+        html = (
+            "<html><head><title>Report of 2016-02-03 results</title></head><body>"
+            + "<small>2019-03-04 note</small>" * count
+            + "</body></html>"
+        )
+        tree = parse_html(html)
+        ours = extensive_search_date(tree, _markup(tree)[0], EXTENSIVE, MAX_HTML_CHARS)
+        theirs = find_date(
+            html, extensive_search=True, original_date=True, min_date=HTMLDATE_MIN_DATE, max_date=CRAWL
+        )
+        assert ours == theirs == ("2019-03-04" if count == 900 else "2016-02-03")
