@@ -13,8 +13,9 @@ core, each measurement over every page of a set, best of `--rounds` interleaved 
 - chronomix reader: `corpus.readers.read_documents`, the ingest task's reader (WARC checks, HTTP and
   charset decoding, one HTML parse, text extraction, the document record), without dating;
 - chronomix ingest with dating: the same reader with dating's page hook (dating.html_meta.MarkupDater:
-  publication and update dates from the same parse; htmldate's extensive search only where its first stages
-  find no publication date), what `chronomix ingest` runs;
+  publication and update dates from the same parse; htmldate's extensive search, run stage by stage on the
+  same tree by dating.html_search, only where its first stages find no publication date), what
+  `chronomix ingest` runs;
 - previous ingest with dating: the reader keeping the HTML and the former HTML kernel on it (lxml parse,
   htmldate extensive search for the publication date and fast search for the update date), as ingest ran
   before (the baseline the speed-up is measured against, rebuilt here from the same library calls).
