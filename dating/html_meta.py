@@ -18,9 +18,10 @@ the tree to `MarkupDater` (a ReadOptions page hook) after extracting the text. T
    search's date on all 91, and fast mode's update date is none (65) or the publication date again (26)
    (tests/dating/test_html_meta.py keeps checking it). The update date is step 1's.
 
-Costs are bounded so one bad page cannot stall a task: the search's string stages read at most
-MAX_HTML_CHARS of the page (dates sit in the head and the top of the body). The page's own URL is not given to htmldate: it is a
-separate signal (dating.signals.url_signal), and keeping them apart lets the combination see when they agree.
+Costs are bounded so one bad page cannot stall a task: lexbor serialises the page in linear time, and the
+search's string stages read at most MAX_HTML_CHARS of it (dates sit in the head and the top of the body).
+The page's own URL is not given to htmldate: it is a separate signal (dating.signals.url_signal), and
+keeping them apart lets the combination see when they agree.
 A page htmldate cannot read yields nulls, never an exception. `html_meta_date_batch` does the same for
 inputs that carry an `html` column (the date job on documents ingested with --keep-html).
 """
@@ -150,9 +151,7 @@ def _markup_dates(
     published = extract_url_date(canonical, published_options) or _first_stages(markup, published_options)
     updated = _first_stages(markup, updated_options)
     if published is None:
-        published = extensive_search_date(
-            tree, markup, _options(True, latest, extensive=True), MAX_HTML_CHARS
-        )
+        published = extensive_search_date(tree, _options(True, latest, extensive=True), MAX_HTML_CHARS)
     return _as_day(published), _as_day(updated)
 
 

@@ -10,18 +10,22 @@ string's patterns (search_page), the most costly stage, reached by most pages wi
 
 `extensive_search_date` runs the same stages in the same order, with htmldate's own functions for every
 decision (is_date_candidate, examine_elements, examine_time_elements, compare_reference, pattern_search,
-img_search, idiosyncrasies_search, search_page), but reads the page from the lexbor tree the reader already
-built: lexbor's selector engine finds the few elements each stage reads, and lexbor serialises the page, so
-there is no second parse, pruning copy or Python walk of every element. Two savings keep htmldate's answers
-by construction:
+extract_url_date, idiosyncrasies_search, search_page), but reads the page from the lexbor tree the reader
+already built: lexbor's selector engine finds the few elements each stage reads, and lexbor serialises the
+page, so there is no second parse, pruning copy or Python walk of every element. Two shortcuts read less
+and give the same answers (the tests compare each with the slow way on every real sample page and on
+hand-made markup meant to mislead it):
 - free-text segments: only the text nodes that could be dated (short, with try_date_expr's least count of
-  digits) are read, from the page string, and only their parent tags are looked up;
+  digits) are read, from the page string, and their parent tags read from the tags before them;
 - search_page reads the page string with every long run of non-digits shortened to its first character and
   its last PATTERN_CONTEXT characters (`pattern_string`). Its patterns read a few characters around runs of
   digits, the copyright notice up to 99 characters before its year: runs that long keep their last
   COPYRIGHT_CONTEXT characters.
-tests/dating/test_html_search.py checks both against htmldate on every real sample page, and the whole
-search against htmldate's find_date.
+
+Where the answers differ from htmldate's find_date, the two parsers read the page differently: libxml2
+drops parts of some pages lexbor keeps (2 of the 91 real pages that reach the search), and htmldate's
+pruning stops at the first pruned element that holds another (its clean_html drops elements while it
+iterates over them), where this module prunes them all.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from htmldate.core import (
     is_date_candidate,
     search_page,
 )
-from htmldate.extractors import FAST_TAGS, idiosyncrasies_search, img_search, pattern_search
+from htmldate.extractors import FAST_TAGS, extract_url_date, idiosyncrasies_search, pattern_search
 from htmldate.settings import CLEANING_LIST, MAX_POSSIBLE_CANDIDATES, MAX_SEGMENT_LEN, MIN_SEGMENT_LEN
 from htmldate.utils import Extractor
 from htmldate.validators import check_extracted_reference
@@ -71,18 +75,23 @@ COPYRIGHT_CONTEXT = 128
 _COPYRIGHT_MARKS = ("©", "&copy;", "Copyright", "(c)")
 _LONG_RUN = re.compile(rf"(?<!\D)\D{{{PATTERN_CONTEXT + 3},}}")  # from a run's start only: one pass
 _LONG_RUN_PARTS = re.compile(rf"(?<!\D)(\D)\D{{2,}}(\D{{{PATTERN_CONTEXT}}})")
-# a text node between tags, or raw text (scripts, styles, comments) passed over whole
+# a text node between tags, or raw text (the elements lexbor writes unescaped, and comments) passed over whole
+_RAW_TEXT_TAGS = ("script", "style", "xmp", "noembed", "noframes", "plaintext")
 _TEXT_CHUNK = re.compile(
-    r"<script.*?</script(?=>)|<style.*?</style(?=>)|<!--.*?--(?=>)|>([^<>]{7,})(?=<)", re.S | re.I
+    r"<(script|style|xmp|noembed|noframes|plaintext)[\s>].*?(?:</\1(?=>)|\Z)|<!--.*?--(?=>)|>([^<>]{7,})(?=<)",
+    re.S | re.I,
 )
-_DIGIT = re.compile(r"[0-9]")
+_RAW_TEXT_START = {name: re.compile(rf"<{name}[\s>]", re.I) for name in _RAW_TEXT_TAGS}
 _TAG = re.compile(r"<(/?)([a-zA-Z][^\s/>]*)")
-MAX_TAGS_BACK = 400  # a text node after more siblings than this is kept unread (a bounded cost)
-# the void elements of HTML (no end tag, no children) and where the serialised page holds raw text
+# tags read back from a text node before its parent is left to lexbor's selectors (a bounded cost)
+MAX_TAGS_BACK = 400
+# the void elements of HTML: no end tag, no children
 _VOID = frozenset(
     {"area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr", "image", "img", "input"}
     | {"keygen", "link", "meta", "param", "source", "track", "wbr"}
 )
+_PRUNED_MARK = "data-chronomix-pruned"
+_UNQUOTABLE = re.compile(r'[\s"\\]+')
 _JOIN = "\x01"  # no pattern reads it as a digit, letter, space or separator
 _SHORTENED = rf"\1{_JOIN}\2"
 
@@ -102,17 +111,27 @@ class _Element:
 
     def text_content(self) -> str:
         """The element's text without its pruned descendants' text (lxml's drop_tree keeps their tails)."""
-        text = self.node.text
-        if self.node.query_selector(PRUNED) is not None:
-            for pruned in select_all(self.node, PRUNED):
-                text = text.replace(pruned.text, "", 1)
-        return text
+        if self.node.query_selector(PRUNED) is None:
+            return self.node.text
+        return "".join(_text_outside_pruned(self.node))
 
     @property
     def text(self) -> str | None:
         """lxml's `text`: the text before the first child element, None when there is none."""
         first = self.node.first_child
         return first.text if first is not None and first.type == NodeType.TEXT and first.text else None
+
+
+def _text_outside_pruned(node: Any) -> Iterator[str]:
+    """The text nodes under `node` in document order, less those inside pruned subtrees (a walk: only for
+    the rare candidate element that holds one)."""
+    child = node.first_child
+    while child is not None:
+        if child.type == NodeType.TEXT:
+            yield child.text
+        elif child.type == NodeType.ELEMENT and not child.matches(PRUNED):
+            yield from _text_outside_pruned(child)
+        child = child.next
 
 
 class _Elements:
@@ -157,13 +176,36 @@ class _Candidates:
         return iter(self.decided) if self.decided is not None else self._decide()
 
 
+def _outermost_pruned(tree: HTMLTree) -> list[Any]:
+    """The pruned elements that lie in no other pruned element, in document order."""
+    return [node for node in select_all(tree.document, PRUNED) if node.parent.closest(PRUNED) is None]
+
+
 def page_string(tree: HTMLTree, max_chars: int) -> str:
     """The page serialised by lexbor less its pruned subtrees, at most `max_chars` characters: what
-    htmldate's string stages read (its own serialisation of its pruned lxml tree)."""
-    html = tree.document.html
-    for node in select_all(tree.document, PRUNED):
-        html = html.replace(node.html, "", 1)
-    return html[:max_chars]
+    htmldate's string stages read (its own serialisation of its pruned lxml tree). Each pruned subtree is
+    found by a marker attribute set for the serialisation and taken off again, so a copy of its markup in a
+    script's text is never cut instead, and the page is read once."""
+    pruned = _outermost_pruned(tree)
+    for i, node in enumerate(pruned):
+        node.setattr(_PRUNED_MARK, str(i))
+    try:
+        html = tree.document.html
+        parts, cursor = [], 0
+        for node in pruned:
+            markup = node.html
+            start = html.find(markup, cursor)
+            if start < 0:  # not where lexbor wrote it: keep the rest as it is
+                break
+            parts.append(html[cursor:start])
+            cursor = start + len(markup)
+            if cursor > max_chars:
+                break
+        parts.append(html[cursor:])
+    finally:
+        for node in pruned:
+            node.delattr(_PRUNED_MARK)
+    return "".join(parts)[:max_chars]
 
 
 def _shorten(run: re.Match[str]) -> str:
@@ -197,6 +239,8 @@ def _parent_tag(html: str, start: int) -> str | None:
             return None
         if html.startswith("-->", close - 2):
             end = html.rfind("<!--", 0, close)
+            if end < 0:
+                return None
             continue
         opening = html.rfind("<", 0, close)
         tag = _TAG.match(html, opening)
@@ -204,9 +248,16 @@ def _parent_tag(html: str, start: int) -> str | None:
             return None
         name = tag[2].lower()
         end = opening
-        if tag[1]:  # an end tag: a preceding sibling, skipped whole (a script or style by its raw text)
-            if name in ("script", "style"):
-                end = html.rfind("<" + name, 0, opening)
+        if tag[1]:  # an end tag: a preceding sibling, skipped whole
+            if name in _RAW_TEXT_START:
+                # its raw text holds no end tag of its own, so its start tag is the first one after the
+                # previous end tag (a "<script" written inside a script's text comes later)
+                start_tag = _RAW_TEXT_START[name].search(
+                    html, html.rfind("</" + name, 0, opening) + 1, opening
+                )
+                if start_tag is None:
+                    return None
+                end = start_tag.start()
             else:
                 depth += 1
         elif name not in _VOID:
@@ -216,38 +267,68 @@ def _parent_tag(html: str, start: int) -> str | None:
     return None
 
 
-def _free_text_segments(html: str) -> list[str]:
+def _datable(segment: str) -> bool:
+    """Within htmldate's segment bounds and with try_date_expr's least count of digits (any Unicode digit,
+    as str.isdigit counts them)."""
+    return MIN_SEGMENT_LEN < len(segment) < MAX_SEGMENT_LEN and sum(map(str.isdigit, segment)) >= 4
+
+
+def _free_text_segments(tree: HTMLTree, html: str) -> list[str]:
     """The stripped text nodes directly under FAST_TAGS elements, outside pruned subtrees, that
-    compare_reference could read a date from (htmldate's FREE_TEXT_EXPRESSIONS, less segments outside its
-    length bounds or with fewer than try_date_expr's 4 digits), read from the page string lexbor wrote. A
-    segment whose parent cannot be read there is kept: a superset errs towards htmldate's earliest date
-    only where a page's markup defeats the reading, which the tests bound."""
+    compare_reference could read a date from (htmldate's FREE_TEXT_EXPRESSIONS, less the segments
+    try_date_expr would refuse), read from the page string lexbor wrote. A segment whose parent the tags
+    before it do not give (past MAX_TAGS_BACK, or markup that reads otherwise) is looked up in the tree by
+    lexbor's :lexbor-contains(), which matches the elements with a direct text child holding a string."""
     segments: list[str] = []
+    unresolved: set[str] = set()
     for chunk in _TEXT_CHUNK.finditer(html):
-        if chunk[1] is None:  # a script, a style or a comment
+        if chunk[2] is None:  # raw text or a comment
             continue
-        segment = unescape(chunk[1]).strip()
-        if not MIN_SEGMENT_LEN < len(segment) < MAX_SEGMENT_LEN or len(_DIGIT.findall(segment)) < 4:
+        segment = unescape(chunk[2]).strip()
+        if not _datable(segment):
             continue
-        parent = _parent_tag(html, chunk.start(1))
-        if parent is None or parent in FAST_TAGS:
+        parent = _parent_tag(html, chunk.start(2))
+        if parent is None:
+            unresolved.add(segment)
+        elif parent in FAST_TAGS:
             segments.append(segment)
+    if unresolved:
+        # each segment by its longest piece free of quotes, backslashes and spaces (no escaping needed):
+        # a superset of the elements, whose text children are then compared whole
+        pieces = sorted({max(_UNQUOTABLE.split(segment), key=len) for segment in unresolved})
+        selector = ", ".join(f'{tag}:lexbor-contains("{piece}")' for piece in pieces for tag in FAST_TAGS)
+        for node in select_all(tree.document, selector):
+            if node.closest(PRUNED) is not None:
+                continue
+            child = node.first_child
+            while child is not None:
+                if child.type == NodeType.TEXT and (segment := child.text.strip()) in unresolved:
+                    segments.append(segment)
+                child = child.next
     return segments
 
 
-def _free_text_date(html: str, options: Extractor) -> str | None:
+def _free_text_date(tree: HTMLTree, html: str, options: Extractor) -> str | None:
     """compare_reference over the free-text segments; it keeps the earliest date whatever the order."""
     reference: datetime | None = None
-    for segment in _free_text_segments(html):
+    for segment in _free_text_segments(tree, html):
         reference = compare_reference(reference, segment, options)
     return check_extracted_reference(reference, options)
 
 
-def extensive_search_date(tree: HTMLTree, markup: Any, options: Extractor, max_chars: int) -> str | None:
+def _og_image_date(tree: HTMLTree, options: Extractor) -> str | None:
+    """htmldate's img_search: the date in the URL of the page's first og:image meta, outside pruned
+    subtrees."""
+    for node in select_all(tree.document, 'meta[property="og:image"][content]'):
+        if node.closest(PRUNED) is None:
+            return extract_url_date(node.getattr("content"), options)
+    return None
+
+
+def extensive_search_date(tree: HTMLTree, options: Extractor, max_chars: int) -> str | None:
     """The publication date htmldate's extensive search finds in the page after its first stages (module
-    doc), as YYYY-MM-DD, or None. `tree` is the page's lexbor parse, `markup` the lxml tree of its head that
-    dating.html_meta built (img_search reads og:image there), `options` htmldate's Extractor with extensive
-    search on, and `max_chars` the most characters of the serialised page the string stages read."""
+    doc), as YYYY-MM-DD, or None. `tree` is the page's lexbor parse, `options` htmldate's Extractor with
+    extensive search on, and `max_chars` the most characters of the serialised page the string stages read."""
     result = (
         examine_elements(_Candidates(tree), options)  # type: ignore[arg-type]
         or examine_elements(_kept(tree, "title, h1"), options)
@@ -258,8 +339,8 @@ def extensive_search_date(tree: HTMLTree, markup: Any, options: Extractor, max_c
     html = page_string(tree, max_chars)
     return (
         pattern_search(html, TIMESTAMP_PATTERN, options)
-        or img_search(markup, options)
+        or _og_image_date(tree, options)
         or idiosyncrasies_search(html, options)
-        or _free_text_date(html, options)
+        or _free_text_date(tree, html, options)
         or search_page(pattern_string(html), options)
     )
