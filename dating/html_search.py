@@ -48,7 +48,7 @@ from htmldate.core import (
 )
 from htmldate.extractors import FAST_TAGS, extract_url_date, idiosyncrasies_search, pattern_search
 from htmldate.settings import CLEANING_LIST, MAX_POSSIBLE_CANDIDATES, MAX_SEGMENT_LEN, MIN_SEGMENT_LEN
-from htmldate.utils import Extractor
+from htmldate.utils import Extractor, trim_text
 from htmldate.validators import check_extracted_reference
 from resiliparse.parse.html import HTMLTree, NodeType
 
@@ -113,7 +113,14 @@ class _Element:
         """The element's text without its pruned descendants' text (lxml's drop_tree keeps their tails)."""
         if self.node.query_selector(PRUNED) is None:
             return self.node.text
-        return "".join(_text_outside_pruned(self.node))
+        # examine_text reads only the first MAX_SEGMENT_LEN characters of the whitespace-collapsed text:
+        # the walk stops once it has them
+        parts: list[str] = []
+        for text in _text_outside_pruned(self.node):
+            parts.append(text)
+            if len(trim_text("".join(parts))) > MAX_SEGMENT_LEN:
+                break
+        return "".join(parts)
 
     @property
     def text(self) -> str | None:
@@ -329,11 +336,13 @@ def extensive_search_date(tree: HTMLTree, options: Extractor, max_chars: int) ->
     """The publication date htmldate's extensive search finds in the page after its first stages (module
     doc), as YYYY-MM-DD, or None. `tree` is the page's lexbor parse, `options` htmldate's Extractor with
     extensive search on, and `max_chars` the most characters of the serialised page the string stages read."""
-    result = (
-        examine_elements(_Candidates(tree), options)  # type: ignore[arg-type]
-        or examine_elements(_kept(tree, "title, h1"), options)
-        or examine_time_elements(_Elements(_kept(tree, "time")), options)
-    )
+    result = examine_elements(_Candidates(tree), options)  # type: ignore[arg-type]
+    if result is not None:
+        return result
+    headings_and_times = _kept(tree, "title, h1, time")  # one pass over the tree for both stages
+    result = examine_elements(
+        [e for e in headings_and_times if e.tag != "time"], options
+    ) or examine_time_elements(_Elements([e for e in headings_and_times if e.tag == "time"]), options)
     if result is not None:
         return result
     html = page_string(tree, max_chars)
