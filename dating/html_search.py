@@ -74,12 +74,12 @@ PATTERN_CONTEXT = 24
 COPYRIGHT_CONTEXT = 128
 _COPYRIGHT_MARKS = ("©", "&copy;", "Copyright", "(c)")
 _LONG_RUN = re.compile(rf"(?<!\D)\D{{{PATTERN_CONTEXT + 3},}}")  # from a run's start only: one pass
+# the same shortening as a template, where no run keeps the copyright context (no Python call per run)
 _LONG_RUN_PARTS = re.compile(rf"(?<!\D)(\D)\D{{2,}}(\D{{{PATTERN_CONTEXT}}})")
 # a text node between tags, or raw text (the elements lexbor writes unescaped, and comments) passed over whole
 _RAW_TEXT_TAGS = ("script", "style", "xmp", "noembed", "noframes", "plaintext")
 _TEXT_CHUNK = re.compile(
-    r"<(script|style|xmp|noembed|noframes|plaintext)[\s>].*?(?:</\1(?=>)|\Z)|<!--.*?--(?=>)|>([^<>]{7,})(?=<)",
-    re.S | re.I,
+    rf"<({'|'.join(_RAW_TEXT_TAGS)})[\s>].*?(?:</\1(?=>)|\Z)|<!--.*?--(?=>)|>([^<>]{{7,}})(?=<)", re.S | re.I
 )
 _RAW_TEXT_START = {name: re.compile(rf"<{name}[\s>]", re.I) for name in _RAW_TEXT_TAGS}
 _TAG = re.compile(r"<(/?)([a-zA-Z][^\s/>]*)")
