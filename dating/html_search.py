@@ -74,8 +74,6 @@ PATTERN_CONTEXT = 24
 COPYRIGHT_CONTEXT = 128
 _COPYRIGHT_MARKS = ("©", "&copy;", "Copyright", "(c)")
 _LONG_RUN = re.compile(rf"(?<!\D)\D{{{PATTERN_CONTEXT + 3},}}")  # from a run's start only: one pass
-# the same shortening as a template, where no run keeps the copyright context (no Python call per run)
-_LONG_RUN_PARTS = re.compile(rf"(?<!\D)(\D)\D{{2,}}(\D{{{PATTERN_CONTEXT}}})")
 # a text node between tags, or raw text (the elements lexbor writes unescaped, and comments) passed over whole
 _RAW_TEXT_TAGS = ("script", "style", "xmp", "noembed", "noframes", "plaintext")
 _TEXT_CHUNK = re.compile(
@@ -93,7 +91,6 @@ _VOID = frozenset(
 _PRUNED_MARK = "data-chronomix-pruned"
 _UNQUOTABLE = re.compile(r'[\s"\\]+')
 _JOIN = "\x01"  # no pattern reads it as a digit, letter, space or separator
-_SHORTENED = rf"\1{_JOIN}\2"
 
 
 class _Element:
@@ -230,9 +227,7 @@ def pattern_string(html: str) -> str:
     doc): its first character, a joint no pattern reads through, and its last PATTERN_CONTEXT characters, or
     COPYRIGHT_CONTEXT where those hold a copyright mark. Every match of search_page's patterns lies within
     those characters of its digits, so it finds the same matches in the same order."""
-    if any(mark in html for mark in _COPYRIGHT_MARKS):
-        return _LONG_RUN.sub(_shorten, html)
-    return _LONG_RUN_PARTS.sub(_SHORTENED, html)  # the same, in one call where no run keeps more
+    return _LONG_RUN.sub(_shorten, html)
 
 
 def _parent_tag(html: str, start: int) -> str | None:
