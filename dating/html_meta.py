@@ -74,6 +74,7 @@ BODY_SELECTORS = (
 # elements than this has no date in them that htmldate would trust either (it skips pages with too many
 # candidates), and copying hundreds would cost more than the date is worth.
 MAX_BODY_ELEMENTS = 40
+_BODY_SELECTOR = ", ".join(BODY_SELECTORS)
 
 
 # htmldate logs every unparsable page at ERROR; that is expected input here, not an error of ours.
@@ -97,10 +98,13 @@ def _markup(tree: HTMLTree) -> tuple[Any, str]:
     body = tree.body
     extra: list[str] = []
     if body is not None:
-        for selector in BODY_SELECTORS:
-            found = select_all(body, selector)
-            if 0 < len(found) <= MAX_BODY_ELEMENTS:
-                extra.extend(node.html for node in found)
+        # One walk of the body for all three selectors; each one's elements are kept together, in its turn.
+        found: dict[str, list[Any]] = {"script": [], "meta": [], "abbr": []}
+        for node in select_all(body, _BODY_SELECTOR):
+            found[node.tag].append(node)
+        for nodes in found.values():
+            if len(nodes) <= MAX_BODY_ELEMENTS:
+                extra.extend(node.html for node in nodes)
     html = f"<html><head>{''.join(head)}</head><body>{''.join(extra)}</body></html>"
     markup = lxml.html.document_fromstring(html)
     canonical = markup.find('.//link[@rel="canonical"]')

@@ -53,6 +53,7 @@ from htmldate.validators import check_extracted_reference
 from resiliparse.parse.html import HTMLTree, NodeType
 
 from corpus.html_text import select_all
+from dating.hinted_dateparser import hinted_external_parser
 
 # What htmldate's pruning removes before its search: CLEANING_LIST's elements and the Wayback Machine's
 # banner (htmldate.extractors.DISCARD_EXPRESSIONS).
@@ -330,7 +331,13 @@ def _og_image_date(tree: HTMLTree, options: Extractor) -> str | None:
 def extensive_search_date(tree: HTMLTree, options: Extractor, max_chars: int) -> str | None:
     """The publication date htmldate's extensive search finds in the page after its first stages (module
     doc), as YYYY-MM-DD, or None. `tree` is the page's lexbor parse, `options` htmldate's Extractor with
-    extensive search on, and `max_chars` the most characters of the serialised page the string stages read."""
+    extensive search on, and `max_chars` the most characters of the serialised page the string stages read.
+    Strings that htmldate hands to dateparser go to it with their languages named (dating.hinted_dateparser)."""
+    with hinted_external_parser():
+        return _search(tree, options, max_chars)
+
+
+def _search(tree: HTMLTree, options: Extractor, max_chars: int) -> str | None:
     result = examine_elements(_Candidates(tree), options)  # type: ignore[arg-type]
     if result is not None:
         return result

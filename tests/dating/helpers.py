@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import gzip
+import importlib
 import json
+import random
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
+import lxml.etree
+import lxml.html
 import pyarrow as pa
+from dateparser.data.languages_info import language_order
+from htmldate.extractors import DAY_TOKEN, DISCARD_PATTERNS, TEXT_DATE_PATTERN, custom_parse, has_date_cue
+from htmldate.settings import MAX_SEGMENT_LEN
+from htmldate.utils import trim_text
 
 from corpus.html_text import decode_payload
 from corpus.readers import ReadOptions, read_documents
 from corpus.stats import RejectLog
+from dating.hinted_dateparser import DATE_WORD_KEYS
 from dating.html_meta import MarkupDater, html_meta_date_batch
 
 ADDED = datetime(2024, 6, 1, tzinfo=UTC)
@@ -75,3 +84,77 @@ def sample_pages(data_dir: Path) -> tuple[str, ...]:
         if html
     ]
     return (*pages, *gold_pages(data_dir, 200))
+
+
+@cache
+def dateparser_strings(data_dir: Path) -> tuple[str, ...]:
+    """Every distinct text of the real sample pages' elements (its text, its tail and its first 300
+    characters of text within) that htmldate's extensive search would hand to dateparser: a segment of the
+    right length and count of digits, with a separator, a day token and a date cue, that htmldate's own
+    patterns (custom_parse) do not read."""
+    found: set[str] = set()
+    for page in sample_pages(data_dir):
+        try:
+            tree = lxml.html.fromstring(page)
+        except (ValueError, lxml.etree.ParserError):
+            continue
+        for element in tree.iter():
+            if not isinstance(element.tag, str):  # comments and processing instructions
+                continue
+            for text in (element.text, element.tail, "".join(element.itertext())[:300]):
+                if text and _reaches_dateparser(trim_text(text)[:MAX_SEGMENT_LEN]):
+                    found.add(trim_text(text)[:MAX_SEGMENT_LEN])
+    return tuple(sorted(found))
+
+
+def _reaches_dateparser(segment: str) -> bool:
+    """try_date_expr's conditions for a segment to go to its external parser (htmldate 1.11)."""
+    low, high = datetime(1995, 1, 1), datetime(2024, 12, 31)
+    return (
+        bool(segment)
+        and 4 <= sum(map(str.isdigit, segment)) <= 18
+        and not DISCARD_PATTERNS.search(segment)
+        and custom_parse(segment, "%Y-%m-%d", low, high) is None
+        and bool(TEXT_DATE_PATTERN.search(segment))
+        and bool(DAY_TOKEN.search(segment))
+        and has_date_cue(segment, low, high)
+    )
+
+
+# Ways pages write a date; {w} a weekday name, {m} a month name. The last two are not whole dates.
+DATE_TEMPLATES = (
+    "{w}, {d} {m} {y}",
+    "{d} {m} {y} {h}:{mi}",
+    "{m} {d}, {y}",
+    "{d}. {m} {y}",
+    "{w} {d} de {m} de {y}",
+    "{y} {m} {d}",
+    "{w} {m} {d} {y}",
+    "Posted by John Smith on {d} {m} {y}",
+    "{d} {m} {y} | News",
+)
+
+
+def written_dates(per_language: int, seed: int = 0) -> tuple[str, ...]:
+    """`per_language` dates written with DATE_TEMPLATES in every language of dateparser's data, month and
+    weekday names (any of the forms it lists) and numbers drawn at random."""
+    rng = random.Random(seed)
+    names, weekdays = DATE_WORD_KEYS[:12], DATE_WORD_KEYS[12:]
+    written = []
+    for language in language_order:
+        info = importlib.import_module(f"dateparser.data.date_translation_data.{language}").info
+        for template in rng.sample(DATE_TEMPLATES, per_language):
+            month, weekday = info.get(rng.choice(names)), info.get(rng.choice(weekdays))
+            if not month or not weekday:
+                continue
+            written.append(
+                template.format(
+                    w=rng.choice(weekday),
+                    m=rng.choice(month),
+                    d=rng.randint(1, 28),
+                    y=rng.randint(1998, 2023),
+                    h=rng.randint(0, 23),
+                    mi=f"{rng.randint(0, 59):02d}",
+                )
+            )
+    return tuple(written)

@@ -8,15 +8,18 @@ import json
 from datetime import datetime
 from pathlib import Path
 
+import lxml.html
 import pyarrow as pa
 from htmldate import find_date
 from htmldate.extractors import extract_url_date
 from htmldate.utils import load_html
 
-from corpus.html_text import parse_html
+from corpus.html_text import parse_html, select_all
 from dating.html_meta import (
+    BODY_SELECTORS,
     HTML_META_MODIFIED,
     HTMLDATE_MIN_DATE,
+    MAX_BODY_ELEMENTS,
     MAX_HTML_CHARS,
     _first_stages,
     _markup,
@@ -115,6 +118,32 @@ def test_first_stages_on_the_one_parse_equal_htmldate_fast_mode(data_dir: Path) 
         whole = load_html(html[:MAX_HTML_CHARS])
         agree += ours == find_date(whole, extensive_search=False, url=canonical, min_date=HTMLDATE_MIN_DATE)
     assert decided >= 55 and agree >= decided - 1  # lxml drops a page's metas that lexbor keeps, at most
+
+
+def test_date_markup_from_one_walk_of_the_body_equals_one_walk_per_selector(data_dir: Path) -> None:
+    # the reference takes each body selector's elements in its own query, in BODY_SELECTORS' order
+    pages = sample_pages(data_dir)
+    with_body_markup = 0
+    for html in pages:
+        tree = parse_html(html)
+        reference: list[str] = []
+        for selector in BODY_SELECTORS:
+            found = select_all(tree.body, selector) if tree.body is not None else []
+            if len(found) <= MAX_BODY_ELEMENTS:
+                reference.extend(node.html for node in found)
+        body = _markup(tree)[0].find("body")
+        ours = [lxml.html.tostring(e, encoding="unicode", with_tail=False) for e in body]
+        theirs = (
+            [
+                lxml.html.tostring(e, encoding="unicode", with_tail=False)
+                for e in lxml.html.fragments_fromstring("".join(reference))
+            ]
+            if reference
+            else []
+        )
+        assert ours == theirs
+        with_body_markup += bool(reference)
+    assert with_body_markup > 50
 
 
 def test_the_reader_hook_gives_the_batch_kernels_dates(data_dir: Path) -> None:
