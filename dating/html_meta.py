@@ -99,9 +99,9 @@ def _markup(tree: HTMLTree) -> tuple[Any, str]:
     extra: list[str] = []
     if body is not None:
         # One walk of the body for all three selectors; each one's elements are kept together, in its turn.
-        found: dict[str, list[Any]] = {"script": [], "meta": [], "abbr": []}
+        found: dict[str, list[Any]] = {"script": [], "meta": [], "abbr": []}  # BODY_SELECTORS' tags, in order
         for node in select_all(body, _BODY_SELECTOR):
-            found[node.tag].append(node)
+            found.setdefault(node.tag, []).append(node)
         for nodes in found.values():
             if len(nodes) <= MAX_BODY_ELEMENTS:
                 extra.extend(node.html for node in nodes)

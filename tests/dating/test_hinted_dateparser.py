@@ -16,10 +16,9 @@ from dating.hinted_dateparser import (
     hinted_date,
     hinted_external_parser,
     hinted_languages,
+    month_may_be_digits,
 )
 from tests.dating.helpers import dateparser_strings, written_dates
-
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 def htmldate_reads(string: str) -> datetime | None:
@@ -32,15 +31,13 @@ def test_settings_are_htmldates() -> None:
     assert vars(ours) == vars(get_external_parser()._settings)
 
 
-def test_every_real_string_reads_as_htmldate_reads_it() -> None:
-    if not (DATA / "warc").is_dir():
-        pytest.skip("../shared/data is absent: no real sample pages")
-    strings = dateparser_strings(DATA)
+def test_every_real_string_reads_as_htmldate_reads_it(data_dir: Path) -> None:
+    strings = dateparser_strings(data_dir)
     assert len(strings) > 300
-    differ = [(s, htmldate_reads(s), hinted_date(s)) for s in strings if htmldate_reads(s) != hinted_date(s)]
-    assert differ == []
+    answers = [(s, htmldate_reads(s), hinted_date(s)) for s in strings]
+    assert [a for a in answers if a[1] != a[2]] == []
     # the set is not trivial: about a third of the strings are dates, most strings name their languages
-    assert sum(hinted_date(s) is not None for s in strings) > 90
+    assert sum(a[2] is not None for a in answers) > 90
     assert sum(bool(hinted_languages(s)) for s in strings) > 300
 
 
@@ -74,9 +71,44 @@ def test_hinted_languages_and_dates(string: str, languages: set[str], expected: 
 
 
 def test_string_without_date_words_goes_to_every_language() -> None:
-    string = "Updated 03/26/2020"
-    assert hinted_languages(string) == ()
-    assert hinted_date(string) is None is htmldate_reads(string)
+    assert hinted_languages("Updated 03/26/2020") == ()
+    assert hinted_date("Updated 03/26/2020") is None is htmldate_reads("Updated 03/26/2020")
+    assert hinted_languages("am 15 2020-05") == ("gd",)  # "am" is Scottish Gaelic's "May"; German reads it
+    assert hinted_date("am 15 2020-05") == htmldate_reads("am 15 2020-05")
+
+
+@pytest.mark.parametrize(
+    "string",
+    [
+        # the month from digits, read by a language that a short word's other meaning does not name
+        "05 15 2020 10:00 am",
+        "on 05 15 2020",
+        "in 05 15 2020",
+        "le 15 05 2020",
+        "15 05 2020 um 10:00",
+        "1505 2020 am",
+        # words that combining marks split before dateparser's normalisation joins them
+        "15 fe\u0301vrier 2020",
+        "15 \u064a\u0646\u0627\u064a\u0650\u0631 2020",
+        # Arabic January written with the Persian letter ye
+        "15 \u06cc\u0646\u0627\u06cc\u0631 2020 10:00 am",
+        # a month name inside a longer run of letters, in languages written without spaces
+        "2020年5月15日星期五",
+        "発行日2020年5月15日",
+    ],
+)
+def test_counterexamples_read_as_htmldate_reads_them(string: str) -> None:
+    assert hinted_date(string) == htmldate_reads(string)
+    assert (htmldate_reads(string) is None) == (string in ("1505 2020 am", "発行日2020年5月15日"))
+
+
+def test_month_may_be_digits() -> None:
+    assert month_may_be_digits("15 05 2020")
+    assert month_may_be_digits("15052020 x")
+    assert month_may_be_digits("1505 2020")
+    assert not month_may_be_digits("15 mai 2020 10:00")  # the time is a time, not a date part
+    assert not month_may_be_digits("15 mai 2020 10:00:30")
+    assert month_may_be_digits("15 mai 2020 10.00")  # a time dateparser could read otherwise
 
 
 def test_bad_strings_read_as_no_date() -> None:
