@@ -46,18 +46,25 @@ def score_choices(
     choices: Sequence[Sequence[str]],
     batch_size: int = 16,
     length_norm: str = "none",
+    suffixes: Sequence[str] | None = None,
 ) -> list[list[float]]:
     """For each prompt, the log-likelihood (nats) of each of its choices as the continuation: the sum of the
     choice's token log-probs after the prompt (or that sum per character with `length_norm="chars"`).
     The choice follows the prompt after exactly one space, which starts the choice's first token (where
-    byte-level BPE puts it), so every choice is scored after the same context tokens."""
+    byte-level BPE puts it), so every choice is scored after the same context tokens. With `suffixes` (one
+    per prompt: the sentence's text after the value, world.render.fact_suffix), each choice is scored
+    together with it, so that the choice's last token is cut as in training and a choice that is a prefix
+    of another does not collect the longer one's probability."""
     if length_norm not in LENGTH_NORMS:
         raise ValueError(f"length_norm: unknown {length_norm!r} (choose from {', '.join(LENGTH_NORMS)})")
-    contexts, continuations = [], []
-    for prompt, options in zip(prompts, choices, strict=True):
+    if suffixes is None:
+        suffixes = [""] * len(prompts)
+    contexts, continuations, lengths = [], [], []
+    for prompt, options, suffix in zip(prompts, choices, suffixes, strict=True):
         for option in options:
             contexts.append(prompt.rstrip(" "))
-            continuations.append(" " + option.lstrip(" "))
+            continuations.append(" " + option.lstrip(" ") + suffix)
+            lengths.append(len(option.strip()))
     context_ids = encode(lm, contexts)
     option_ids = encode(lm, continuations)
     sequences, starts = [], []
@@ -71,7 +78,7 @@ def score_choices(
     logprobs = token_logprobs(lm, sequences, starts, batch_size)
     scores = [float(lp.sum()) for lp in logprobs]
     if length_norm == "chars":
-        scores = [s / max(1, len(c.strip())) for s, c in zip(scores, continuations, strict=True)]
+        scores = [s / max(1, n) for s, n in zip(scores, lengths, strict=True)]
     out, i = [], 0
     for options in choices:
         out.append(scores[i : i + len(options)])
@@ -86,15 +93,20 @@ def calibrated_scores(
     choices: Sequence[Sequence[str]],
     batch_size: int = 16,
     length_norm: str = "none",
+    suffixes: Sequence[str] | None = None,
 ) -> tuple[list[list[float]], list[list[float] | None], list[list[float]]]:
     """(calibrated scores, subject-swapped baseline scores, raw scores) per probe (see the module doc). A
-    probe with fewer than two swapped prompts has no baseline (None), and with none is not calibrated."""
+    probe with fewer than two swapped prompts has no baseline (None), and with none is not calibrated.
+    `suffixes` as in score_choices, one per probe (its swapped prompts share it)."""
+    suffixes = list(suffixes) if suffixes is not None else [""] * len(prompts)
     flat_prompts, flat_choices, owner = list(prompts), list(choices), list(range(len(prompts)))
+    flat_suffixes = list(suffixes)
     for i, (others, options) in enumerate(zip(swaps, choices, strict=True)):
         flat_prompts += list(others)
         flat_choices += [options] * len(others)
+        flat_suffixes += [suffixes[i]] * len(others)
         owner += [i] * len(others)
-    scored = score_choices(lm, flat_prompts, flat_choices, batch_size, length_norm)
+    scored = score_choices(lm, flat_prompts, flat_choices, batch_size, length_norm, flat_suffixes)
     raw = scored[: len(prompts)]
     swapped: list[list[list[float]]] = [[] for _ in prompts]
     for i, row in zip(owner[len(prompts) :], scored[len(prompts) :], strict=True):

@@ -192,7 +192,7 @@ def effective_cutoff(curve: Sequence[Mapping[str, Any]]) -> str | None:
 
 def load_facts(path: str | Path) -> pa.Table:
     """Fact probes: a Parquet file/dir with prompt, answer, distractors (list<string>) and n_train_docs
-    (may be null until counted), plus probe_id/fact_id/lang/swap_prompts when present."""
+    (may be null until counted), plus probe_id/fact_id/lang/swap_prompts/answer_suffix when present."""
     table = _read_parquet(path)
     for column in ("prompt", "answer", "distractors"):
         if column not in table.column_names:
@@ -388,7 +388,10 @@ def _longtail_probe(
         else [[] for _ in choices]
     )
     prompts = facts.column("prompt").to_pylist()
-    scores, baseline_scores, raw = calibrated_scores(lm, prompts, swaps, choices, batch_size, length_norm)
+    suffixes = facts.column("answer_suffix").to_pylist() if "answer_suffix" in facts.column_names else None
+    scores, baseline_scores, raw = calibrated_scores(
+        lm, prompts, swaps, choices, batch_size, length_norm, suffixes
+    )
     correct = [is_correct(s) for s in scores]
     baseline = [None if b is None else is_correct(b) for b in baseline_scores]
     chances = [1.0 / len(c) for c in choices]

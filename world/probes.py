@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 from analysis.months import month_name
 from corpus.schema import TIMESTAMP
 from world.entities import RELATION_BY_NAME, Fact, World, draw_value, month_start, since_year
-from world.render import fact_prompt, version_page
+from world.render import fact_prompt, fact_suffix, version_page
 
 TEMPORAL_SOURCE = "world-reference"
 FACT_PROBE_SCHEMA = pa.schema(
@@ -46,10 +46,13 @@ FACT_PROBE_SCHEMA = pa.schema(
         pa.field("distractors", pa.list_(pa.string()), nullable=False),
         # The prompt about SWAP_SUBJECTS other subjects that never held any of the candidates.
         pa.field("swap_prompts", pa.list_(pa.string()), nullable=False),
+        pa.field("answer_suffix", pa.string(), nullable=False),  # the sentence's text after the value
         pa.field("n_train_docs", pa.int64()),  # training rows stating (subject, relation, answer)
     ]
 )
-SWAP_SUBJECTS = 3
+# All but the last calibrate (their mean likelihood of each candidate is its prior); the last is the baseline.
+# With two, the prior's noise alone moved a replicate's zero-exposure accuracy 2 standard errors off chance.
+SWAP_SUBJECTS = 9
 TEMPORAL_PROBE_SCHEMA = pa.schema(
     [
         pa.field("id", pa.string(), nullable=False),
@@ -138,6 +141,7 @@ def fact_probes(world: World) -> pa.Table:
         rows["distractors"].append(distractors)
         others = _swap_subjects(rng, world, fact, candidates, held_by)
         rows["swap_prompts"].append([fact_prompt(fact, entity.lang, year, subject=o) for o in others])
+        rows["answer_suffix"].append(fact_suffix(fact, entity.lang))
         rows["n_train_docs"].append(None)
     return pa.table(rows, schema=FACT_PROBE_SCHEMA)
 

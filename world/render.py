@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -67,6 +68,23 @@ def fact_prompt(fact: Fact, lang: str, year: int, subject: str | None = None) ->
     template = templates[stable_index(fact.fact_id, len(templates))]
     head = template.split("{v}", 1)[0]
     return head.format(s=fact.subject if subject is None else subject, y=year).rstrip()
+
+
+# What follows a value in its sentence, up to the end of the next word or run of punctuation.
+_AFTER_VALUE = re.compile(r"[^\s\w]+|\s+\S+")
+
+
+def fact_suffix(fact: Fact, lang: str) -> str:
+    """The text that follows the value in the fact's own sentence: the punctuation run attached to it (".",
+    ";", "+."), else the next word with its space (" employees."), or "" where the sentence ends with it. A
+    probe scores each candidate with this text after it, so that a candidate is tokenized as in training
+    (byte-level BPE joins "+" and "." into one token) and a candidate that is a prefix of another (" AA" of
+    " AA+") does not collect the longer one's probability."""
+    templates = FACT_TEMPLATES[lang][fact.relation]
+    template = templates[stable_index(fact.fact_id, len(templates))]
+    after = template.split("{v}", 1)[1]
+    match = _AFTER_VALUE.match(after)
+    return match.group(0) if match else ""
 
 
 def resource_page(name: str, facts: Sequence[Fact], lang: str, years: Sequence[int]) -> Page:

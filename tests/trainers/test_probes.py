@@ -261,6 +261,15 @@ def test_score_choices_sums_the_continuation_log_probs(month_run: Path) -> None:
     assert per_char == pytest.approx([s / len(o) for s, o in zip(scores, options, strict=True)], abs=1e-4)
     with pytest.raises(ValueError, match=r"^length_norm:"):
         score_choices(lm, [prompt], [options], length_norm="tokens")
+    # With the sentence's text after the value, each choice is scored together with it, cut as in training:
+    # "AA+" then "." is the tokens of " AA+.", not those of " AA+" and "."
+    suffixed = score_choices(lm, [prompt], [["AA+", "AA"]], suffixes=["."])[0]
+    for option, score in zip(["AA+", "AA"], suffixed, strict=True):
+        cont = lm.tokenizer(" " + option + ".", add_special_tokens=False)["input_ids"]
+        expected = token_logprobs(lm, [context + cont], [len(context)])[0].sum()
+        assert score == pytest.approx(expected, abs=1e-4)
+    per_char = score_choices(lm, [prompt], [["AA+", "AA"]], length_norm="chars", suffixes=["."])[0]
+    assert per_char == pytest.approx([suffixed[0] / 3, suffixed[1] / 2], abs=1e-4)
 
 
 def test_calibration_subtracts_the_swapped_subjects_and_keeps_the_last_as_baseline(month_run: Path) -> None:

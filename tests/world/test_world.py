@@ -22,6 +22,7 @@ from corpus.schema import validate
 from world import count_fact_mentions, fill_probe_frequencies, generate_world, preset_config
 from world.config import month_index
 from world.dumps import crawl_window, dump_name
+from world.probes import SWAP_SUBJECTS
 
 SMALL = {
     "entities": 30,
@@ -329,15 +330,19 @@ def test_fact_probes_prompt_answer_and_distractors(world_dir, facts) -> None:
         assert not set(distractors) & held[(probe["subject"], probe["relation"])]
         assert probe["n_train_docs"] is None
         assert _valid(fact, probe["month"])
-        # The same prompt about (up to) three other subjects, none of which ever held any candidate.
-        assert 2 <= len(probe["swap_prompts"]) <= 3 and probe["prompt"] not in probe["swap_prompts"]
+        # The same prompt about (up to) SWAP_SUBJECTS other subjects, none of which held any candidate.
+        assert (
+            2 <= len(probe["swap_prompts"]) <= SWAP_SUBJECTS and probe["prompt"] not in probe["swap_prompts"]
+        )
+        # The text after the value in the fact's sentence: its punctuation, or the next word with its space.
+        assert re.fullmatch(r"[^\s\w]+|\s+\S+|", probe["answer_suffix"]), probe["answer_suffix"]
         candidates = {probe["answer"], *distractors}
         for swapped in probe["swap_prompts"]:
             words = set(re.findall(r"\w+", swapped)) - set(re.findall(r"\w+", probe["prompt"]))
             (other,) = words & subjects
             assert not held[(other, probe["relation"])] & candidates
     assert sum(len(p["distractors"]) == 4 for p in probes) > 0.9 * len(probes)
-    assert sum(len(p["swap_prompts"]) == 3 for p in probes) > 0.95 * len(probes)
+    assert sum(len(p["swap_prompts"]) == SWAP_SUBJECTS for p in probes) > 0.9 * len(probes)
 
 
 def test_staff_number_distractors_are_drawn_from_the_earlier_value(world_dir, facts) -> None:
@@ -454,3 +459,17 @@ def test_the_dating_reference_is_disjoint_from_the_probed_resources(world_dir) -
     validate(reference)
     assert len(probed) == 200 and len(set(reference.column("resource").to_pylist())) == 40
     assert not probed & set(reference.column("resource").to_pylist())
+
+
+def test_fact_suffix_is_the_sentence_after_the_value() -> None:
+    from world.entities import Fact
+    from world.render import fact_sentence, fact_suffix
+
+    for relation, value in (("rating", "AA+"), ("employees", "1200"), ("headquarters", "Velora")):
+        for index in range(12):
+            fact = Fact(f"Kamito/{relation}/{index}", "Kamito", relation, value, 0, None, 0)
+            sentence = fact_sentence(fact, "en", 2019)
+            suffix = fact_suffix(fact, "en")
+            assert f"{value}{suffix}" in sentence
+            after = sentence.split(value, 1)[1]
+            assert after.startswith(suffix) and (suffix.strip() or after == suffix == "")
