@@ -9,6 +9,7 @@ months' versions differ exactly when a fact of the entity changed between them.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -248,13 +249,53 @@ def _build_entity(
     return Entity(index, key, name, lang, created, facts, order, change_months, change_days)
 
 
+# Staff numbers: the first is lognormal around 800, each later one the earlier times U(STAFF_DRIFT), all
+# rounded to tens and at least STAFF_FLOOR (the two functions below state the same law as probabilities).
+STAFF_MEDIAN, STAFF_SIGMA = 800.0, 1.0
+STAFF_DRIFT = (0.75, 1.3)
+STAFF_FLOOR = 20
+
+
+def _rounded_interval(value: int) -> tuple[float, float]:
+    """The reals that round to `value` (a multiple of ten) and are kept there by the floor."""
+    return (0.0, STAFF_FLOOR + 5.0) if value == STAFF_FLOOR else (value - 5.0, value + 5.0)
+
+
+def staff_initial_probability(value: int) -> float:
+    """P(a subject's first staff number is `value`), as `_initial_value` draws it."""
+    low, high = _rounded_interval(value)
+
+    def cdf(x: float) -> float:
+        return (
+            0.0
+            if x <= 0
+            else 0.5 * (1 + math.erf((math.log(x) - math.log(STAFF_MEDIAN)) / (STAFF_SIGMA * 2**0.5)))
+        )
+
+    return max(0.0, cdf(high) - cdf(low))
+
+
+def staff_transition_probability(current: int, value: int) -> float:
+    """P(the staff number after `current` is `value`), as `_next_value` draws it (redrawn until it moves)."""
+    if value == current:
+        return 0.0
+    low, high = STAFF_DRIFT
+
+    def mass(target: int) -> float:
+        lo, hi = _rounded_interval(target)
+        return max(0.0, min(high, hi / current) - max(low, lo / current)) / (high - low)
+
+    moves = 1.0 - mass(current)
+    return mass(value) / moves if moves > 0 else 0.0
+
+
 def _initial_value(
     rng: np.random.Generator, relation: Relation, name: str, pools: dict[str, list[str]]
 ) -> str:
     if relation.kind == "year":
         return str(int(rng.integers(1880, 2013)))
     if relation.kind == "number":
-        return str(max(20, int(round(rng.lognormal(np.log(800), 1.0), -1))))
+        return str(max(STAFF_FLOOR, int(round(rng.lognormal(np.log(STAFF_MEDIAN), STAFF_SIGMA), -1))))
     return _draw_other(rng, pools[relation.kind], exclude=name)
 
 
@@ -264,7 +305,7 @@ def _next_value(
     if relation.kind == "number":
         # Staff numbers drift rather than jump; redraw until the rounded value actually moves.
         while True:
-            value = str(max(20, int(round(int(current) * rng.uniform(0.75, 1.3), -1))))
+            value = str(max(STAFF_FLOOR, int(round(int(current) * rng.uniform(*STAFF_DRIFT), -1))))
             if value != current:
                 return value
     while True:
@@ -282,7 +323,8 @@ def draw_value(
 ) -> str:
     """A value of `relation` for entity `name` drawn as the world draws its facts: the initial value when
     `previous` is None, else the next one after `previous` (so a probe's distractors are exchangeable with
-    its answer given everything a model could know: the subject's earlier value)."""
+    its answer given the subject's earlier value; world.probes also conditions staff numbers on the later
+    one)."""
     if previous is None:
         return _initial_value(rng, relation, name, pools)
     return _next_value(rng, relation, previous, name, pools)

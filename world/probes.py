@@ -29,7 +29,18 @@ import pyarrow.parquet as pq
 
 from analysis.months import month_name
 from corpus.schema import TIMESTAMP
-from world.entities import RELATION_BY_NAME, Fact, World, draw_value, month_start, since_year
+from world.entities import (
+    RELATION_BY_NAME,
+    STAFF_DRIFT,
+    STAFF_FLOOR,
+    Fact,
+    World,
+    draw_value,
+    month_start,
+    since_year,
+    staff_initial_probability,
+    staff_transition_probability,
+)
 from world.render import fact_prompt, fact_suffix, version_page
 
 TEMPORAL_SOURCE = "world-reference"
@@ -107,7 +118,8 @@ def temporal_probes(world: World, resources: Iterable[int], added: datetime) -> 
 
 def fact_probes(world: World) -> pa.Table:
     """One probe per fact (or a seeded sample of `max_fact_probes`): prompt, answer, distractors drawn as the
-    fact's value was (never a value the subject held), and the prompt about other subjects. A fact for which
+    fact's value was (never a value the subject held; a staff number given both its neighbours), and the
+    prompt about other subjects. A fact for which
     no distractor can be drawn is not probed."""
     config = world.config
     rng = np.random.Generator(np.random.PCG64([config.seed, 4]))
@@ -123,8 +135,12 @@ def fact_probes(world: World) -> pa.Table:
         timeline = entity.facts[fact.relation]
         position = next(i for i, f in enumerate(timeline) if f.fact_id == fact.fact_id)
         previous = timeline[position - 1].value if position else None
+        following = timeline[position + 1].value if position + 1 < len(timeline) else None
         held = held_by[(fact.subject, fact.relation)] | {entity.name}
-        distractors = _distractors(rng, world, fact, previous, held, config.distractors)
+        if RELATION_BY_NAME[fact.relation].kind == "number" and following is not None:
+            distractors = _staff_distractors(rng, previous, following, held, config.distractors)
+        else:
+            distractors = _distractors(rng, world, fact, previous, held, config.distractors)
         if not distractors:  # a choice of one tells nothing (a rating pool the subject has exhausted)
             continue
         candidates = {fact.value, *distractors}
@@ -160,6 +176,36 @@ def _distractors(
         if value not in held and value not in chosen:
             chosen.append(value)
     return chosen
+
+
+def _staff_distractors(
+    rng: np.random.Generator, previous: str | None, following: str, held: set[str], k: int
+) -> list[str]:
+    """Up to `k` staff numbers drawn as the answer is distributed given both its neighbours in the subject's
+    timeline, which a model may have read: P(v | previous, following) is proportional to P(v | previous)
+    (the initial law for a first value) times P(following | v). A distractor drawn from the earlier value
+    alone lands far from the later one, so the candidate nearest the later count would be the answer."""
+    following_value = int(following)
+    low, high = STAFF_DRIFT
+    first = max(STAFF_FLOOR, int((following_value - 5) / high) // 10 * 10)
+    last = int((following_value + 5) / low) // 10 * 10 + 10
+    support = [v for v in range(first, last + 1, 10) if str(v) not in held]
+    weights = np.array(
+        [
+            (
+                staff_initial_probability(v)
+                if previous is None
+                else staff_transition_probability(int(previous), v)
+            )
+            * staff_transition_probability(v, following_value)
+            for v in support
+        ]
+    )
+    possible = int(np.count_nonzero(weights))
+    if possible == 0:
+        return []
+    picks = rng.choice(len(support), size=min(k, possible), replace=False, p=weights / weights.sum())
+    return [str(support[i]) for i in picks.tolist()]
 
 
 def _swap_subjects(

@@ -22,6 +22,7 @@ from corpus.schema import validate
 from world import count_fact_mentions, fill_probe_frequencies, generate_world, preset_config
 from world.config import month_index
 from world.dumps import crawl_window, dump_name
+from world.entities import staff_transition_probability
 from world.probes import SWAP_SUBJECTS
 
 SMALL = {
@@ -345,26 +346,37 @@ def test_fact_probes_prompt_answer_and_distractors(world_dir, facts) -> None:
     assert sum(len(p["swap_prompts"]) == SWAP_SUBJECTS for p in probes) > 0.9 * len(probes)
 
 
-def test_staff_number_distractors_are_drawn_from_the_earlier_value(world_dir, facts) -> None:
-    # A later staff count is the earlier one times 0.75-1.3, rounded to tens: so are its distractors, and
-    # "the candidate closest to the earlier count" is no better than chance.
+def test_staff_number_distractors_are_drawn_given_both_neighbouring_values(world_dir, facts) -> None:
+    # A later staff count is the earlier one times 0.75-1.3, rounded to tens. Distractors are drawn given the
+    # earlier and the later count, so "the candidate closest to a neighbouring count" is no better than
+    # chance, for either neighbour, and every candidate could have led to the later count.
     probes = pq.read_table(world_dir / "probes" / "facts.parquet").to_pylist()
-    timeline: dict[str, list[dict]] = defaultdict(list)
-    for f in sorted(facts.values(), key=lambda f: f["valid_from"]):
-        timeline[f["subject"]].append(f) if f["relation"] == "employees" else None
-    hits = total = 0
+    closest_hits: Counter[str] = Counter()
+    total = 0
     for probe in probes:
-        if probe["relation"] != "employees" or probe["fact_id"].endswith("/0"):
+        if probe["relation"] != "employees":
             continue
-        k = int(probe["fact_id"].rsplit("/", 1)[1])
-        previous = int(facts[probe["fact_id"].rsplit("/", 1)[0] + f"/{k - 1}"]["value"])
-        for value in (probe["answer"], *probe["distractors"]):
-            assert 0.74 * previous - 10 <= int(value) <= 1.31 * previous + 10
+        base, k = probe["fact_id"].rsplit("/", 1)
+        neighbours = {
+            side: int(facts[f"{base}/{j}"]["value"])
+            for side, j in (("earlier", int(k) - 1), ("later", int(k) + 1))
+            if f"{base}/{j}" in facts
+        }
         candidates = [probe["answer"], *probe["distractors"]]
-        closest = min(candidates, key=lambda v: abs(int(v) - previous))
-        hits += closest == probe["answer"]
+        if "earlier" in neighbours:
+            for value in candidates:
+                assert 0.74 * neighbours["earlier"] - 10 <= int(value) <= 1.31 * neighbours["earlier"] + 10
+        if "later" in neighbours:
+            for value in candidates:
+                assert staff_transition_probability(int(value), neighbours["later"]) > 0, (value, neighbours)
+        for side, neighbour in neighbours.items():
+            closest = min(candidates, key=lambda v: abs(int(v) - neighbour))
+            closest_hits[side] += closest == probe["answer"]
+            closest_hits[side + " probes"] += 1
         total += 1
-    assert total > 300 and hits / total < 0.35  # chance is 0.2-0.25 with 4-5 candidates
+    assert total > 300 and closest_hits["later probes"] > 300 and closest_hits["earlier probes"] > 300
+    for side in ("earlier", "later"):
+        assert closest_hits[side] / closest_hits[side + " probes"] < 0.3, closest_hits  # chance is 0.2-0.25
 
 
 def test_prompt_plus_answer_occurs_on_the_resource_page(world_dir, records, truth) -> None:
