@@ -2,8 +2,7 @@
 
 A fact probe is a prompt (the fact's sentence up to its value), the correct value and distractors. Each
 candidate is scored by the log-likelihood of its tokens after the prompt (the sum of token log-probs: the
-log-probability of the whole string, which does not depend on how a tokenizer cuts it; `length_norm="chars"`
-divides by the candidate's characters instead). Where the probe gives the sentence's text after the value
+log-probability of the whole string; `length_norm="chars"` divides by the candidate's characters instead). Where the probe gives the sentence's text after the value
 (`answer_suffix`), it is scored with every candidate: a rating such as "AA+" is then cut into tokens as in
 training ("+." is one token there), and "AA" no longer collects the probability of "AA+" and "AA-".
 
@@ -56,11 +55,11 @@ def score_choices(
     byte-level BPE puts it), so every choice is scored after the same context tokens. With `suffixes` (one
     per prompt: the sentence's text after the value, world.render.fact_suffix), each choice is scored
     together with it, so that the choice's last token is cut as in training and a choice that is a prefix
-    of another does not collect the longer one's probability."""
+    of another does not collect the longer one's probability. `length_norm="chars"` still divides by the
+    choice's own characters (the suffix is the same for every choice of a prompt)."""
     if length_norm not in LENGTH_NORMS:
         raise ValueError(f"length_norm: unknown {length_norm!r} (choose from {', '.join(LENGTH_NORMS)})")
-    if suffixes is None:
-        suffixes = [""] * len(prompts)
+    suffixes = [""] * len(prompts) if suffixes is None else [suffix or "" for suffix in suffixes]
     contexts, continuations, lengths = [], [], []
     for prompt, options, suffix in zip(prompts, choices, suffixes, strict=True):
         for option in options:
@@ -100,7 +99,9 @@ def calibrated_scores(
     """(calibrated scores, subject-swapped baseline scores, raw scores) per probe (see the module doc). A
     probe with fewer than two swapped prompts has no baseline (None), and with none is not calibrated.
     `suffixes` as in score_choices, one per probe (its swapped prompts share it)."""
-    suffixes = list(suffixes) if suffixes is not None else [""] * len(prompts)
+    suffixes = [suffix or "" for suffix in suffixes] if suffixes is not None else [""] * len(prompts)
+    if len(suffixes) != len(prompts):
+        raise ValueError(f"suffixes: {len(suffixes)} for {len(prompts)} prompts")
     flat_prompts, flat_choices, owner = list(prompts), list(choices), list(range(len(prompts)))
     flat_suffixes = list(suffixes)
     for i, (others, options) in enumerate(zip(swaps, choices, strict=True)):

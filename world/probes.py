@@ -9,8 +9,8 @@ The two sets of resources are disjoint, so the scored resources are dated like a
 fills it from `count_fact_mentions`.
 
 A fact probe is built so that a model that never saw the fact cannot beat chance: its distractors are drawn
-as the world draws that fact's value (from the subject's earlier value for staff numbers, from the same pool
-otherwise) and none is a value the subject ever held; and it carries the same prompt about other subjects
+as the world draws that fact's value (for staff numbers, given both the subject's earlier and later counts,
+which a model may have read; from the same pool otherwise) and none is a value the subject ever held; and it carries the same prompt about other subjects
 (`swap_prompts`), which calibrate each candidate's score against its likelihood without the subject and give
 a subject-swapped baseline.
 """
@@ -119,8 +119,7 @@ def temporal_probes(world: World, resources: Iterable[int], added: datetime) -> 
 def fact_probes(world: World) -> pa.Table:
     """One probe per fact (or a seeded sample of `max_fact_probes`): prompt, answer, distractors drawn as the
     fact's value was (never a value the subject held; a staff number given both its neighbours), and the
-    prompt about other subjects. A fact for which
-    no distractor can be drawn is not probed."""
+    prompt about other subjects. A fact for which no distractor can be drawn is not probed."""
     config = world.config
     rng = np.random.Generator(np.random.PCG64([config.seed, 4]))
     facts = world.facts()
@@ -204,6 +203,10 @@ def _staff_distractors(
     possible = int(np.count_nonzero(weights))
     if possible == 0:
         return []
+    # Drawn without replacement, the likeliest values are taken first, so the answer is a little likelier than
+    # chance to be the likeliest candidate: a rule that knows this law and both neighbours scores ~0.22
+    # against ~0.21 (tests/world/test_staff_numbers.py). No draw of distractors alone removes that: the
+    # answer's own law is fixed, and a set of distinct draws tilts every member away from likely values.
     picks = rng.choice(len(support), size=min(k, possible), replace=False, p=weights / weights.sum())
     return [str(support[i]) for i in picks.tolist()]
 

@@ -78,7 +78,7 @@ def fact_suffix(fact: Fact, lang: str) -> str:
     """The text that follows the value in the fact's own sentence: the punctuation run attached to it (".",
     ";", "+."), else the next word with its space (" employees."), or "" where the sentence ends with it. A
     probe scores each candidate with this text after it, so that a candidate is tokenized as in training
-    (byte-level BPE joins "+" and "." into one token) and a candidate that is a prefix of another (" AA" of
+    (byte-level BPE's pre-tokenizer keeps "+." together, so it is one piece to merge) and a candidate that is a prefix of another (" AA" of
     " AA+") does not collect the longer one's probability."""
     templates = FACT_TEMPLATES[lang][fact.relation]
     template = templates[stable_index(fact.fact_id, len(templates))]

@@ -476,12 +476,14 @@ def test_the_dating_reference_is_disjoint_from_the_probed_resources(world_dir) -
 def test_fact_suffix_is_the_sentence_after_the_value() -> None:
     from world.entities import Fact
     from world.render import fact_sentence, fact_suffix
+    from world.templates import FACT_TEMPLATES
 
+    languages = list(FACT_TEMPLATES)
     for relation, value in (("rating", "AA+"), ("employees", "1200"), ("headquarters", "Velora")):
-        for index in range(12):
+        for index, lang in itertools.product(range(12), languages):
             fact = Fact(f"Kamito/{relation}/{index}", "Kamito", relation, value, 0, None, 0)
-            sentence = fact_sentence(fact, "en", 2019)
-            suffix = fact_suffix(fact, "en")
+            sentence = fact_sentence(fact, lang, 2019)
+            suffix = fact_suffix(fact, lang)
             assert f"{value}{suffix}" in sentence
             after = sentence.split(value, 1)[1]
             assert after.startswith(suffix) and (suffix.strip() or after == suffix == "")
