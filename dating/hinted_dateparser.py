@@ -16,7 +16,8 @@ names no language, goes to dateparser over every language, as before.
 This is a rule read from dateparser's code, not a proof, and a second reader's counterexamples shaped it.
 tests/dating/test_hinted_dateparser.py holds htmldate's own parser as the reference: on every string from the
 real sample pages that would reach it, on dates written in every language of dateparser's data, and on the
-counterexamples. bench/dateparser_hints.py measures both on the same strings. The swap into htmldate (`hinted_external_parser`) is for one thread at a time, as ingest runs.
+counterexamples. bench/dateparser_hints.py measures both on the same strings. The swap into htmldate
+(`hinted_external_parser`) is for one thread at a time, as ingest runs.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 import htmldate.extractors
 import regex
@@ -83,13 +85,22 @@ def month_may_be_digits(string: str) -> bool:
     return len(runs) >= 3 or sum(len(run) >= 3 for run in runs) >= 2 or any(len(run) >= 5 for run in runs)
 
 
+def _language_data() -> Iterator[tuple[str, dict[str, Any]]]:
+    """(language, dateparser's data for it) for every language, in dateparser's default order."""
+    for language in language_order:
+        yield language, importlib.import_module(f"dateparser.data.date_translation_data.{language}").info
+
+
+def _unspaced(info: dict[str, Any]) -> bool:
+    return str(info.get("no_word_spacing", "")).lower() == "true"
+
+
 @lru_cache(maxsize=1)
 def date_word_languages() -> dict[str, frozenset[str]]:
     """Casefolded month or weekday name (each word of a multi-word name) -> languages that use it, over every
     language of dateparser's data."""
     index: dict[str, set[str]] = {}
-    for language in language_order:
-        info = importlib.import_module(f"dateparser.data.date_translation_data.{language}").info
+    for language, info in _language_data():
         for key in DATE_WORD_KEYS:
             for name in info.get(key, []):
                 for word in _WORD.findall(name):
@@ -103,9 +114,8 @@ def unspaced_date_names() -> dict[str, regex.Pattern[str]]:
     """Language written without spaces (dateparser's no_word_spacing: ja, zh, yue) -> a pattern of its month
     and weekday names' letters, found anywhere in a string, since a name there need not stand alone."""
     patterns: dict[str, regex.Pattern[str]] = {}
-    for language in language_order:
-        info = importlib.import_module(f"dateparser.data.date_translation_data.{language}").info
-        if str(info.get("no_word_spacing", "")).lower() != "true":
+    for language, info in _language_data():
+        if not _unspaced(info):
             continue
         names = {
             word.casefold()
@@ -127,8 +137,7 @@ def number_word_patterns() -> dict[str, regex.Pattern[str]]:
     not after the rewrites before it: both only name more languages."""
     date_words = date_word_languages()
     patterns: dict[str, regex.Pattern[str]] = {}
-    for language in language_order:
-        info = importlib.import_module(f"dateparser.data.date_translation_data.{language}").info
+    for language, info in _language_data():
         keys = [
             normalize_unicode(key)
             for simplification in info.get("simplifications", [])
@@ -139,7 +148,7 @@ def number_word_patterns() -> dict[str, regex.Pattern[str]]:
         if not keys:
             continue
         alternation = "|".join(f"(?:{key})" for key in keys)
-        if str(info.get("no_word_spacing", "")).lower() == "true":
+        if _unspaced(info):
             pattern = rf"(?!(?<=\d)\d)(?:{alternation})"
         else:
             pattern = rf"(?<=\A|\W|_)(?:{alternation})(?=\Z|\W|_)"
@@ -172,9 +181,15 @@ def _parser_for(languages: tuple[str, ...]) -> DateDataParser:
     return DateDataParser(languages=list(languages), settings=HTMLDATE_SETTINGS)
 
 
+def parsing_languages(string: str) -> tuple[str, ...]:
+    """The languages `hinted_date` asks dateparser in; () for every language (the month may be digits, or
+    the string names no language)."""
+    return () if month_may_be_digits(string) else hinted_languages(string)
+
+
 def hinted_date(string: str) -> datetime | None:
     """What htmldate's external parser (dateparser) reads in `string`, asked of the hinted languages only."""
-    languages = () if month_may_be_digits(string) else hinted_languages(string)
+    languages = parsing_languages(string)
     parser = _parser_for(languages) if languages else htmldate.extractors.get_external_parser()
     try:
         return parser.get_date_data(string)["date_obj"]

@@ -112,8 +112,11 @@ def test_month_may_be_digits() -> None:
 
 
 def test_bad_strings_read_as_no_date() -> None:
-    for string in ("", "   ", "99 99 9999", "31 February 2020", "\x00\ufffd 12 mars 2020 \x00"):
-        assert hinted_date(string) == htmldate_reads(string)
+    for string in ("", "   ", "99 99 9999", "31 February 2020", "31 fevrier 2020 | 12 mars"):
+        assert hinted_date(string) is None is htmldate_reads(string), string
+    # control characters around a date: both read the date
+    assert hinted_date("\x00\ufffd 12 mars 2020 \x00") == htmldate_reads("\x00\ufffd 12 mars 2020 \x00")
+    assert hinted_date("\x00\ufffd 12 mars 2020 \x00") == datetime(2020, 3, 12)
 
 
 def test_swap_is_scoped_and_undone_on_error() -> None:
