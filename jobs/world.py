@@ -132,5 +132,6 @@ def print_summary(summary: WorldSummary, console: Console | None = None) -> None
     console.print(table)
     console.print(
         f"{summary.facts:,} facts, {summary.temporal_probes:,} temporal probes, {summary.fact_probes:,} fact "
-        f"probes; generated in {summary.seconds:.1f} s"
+        f"probes ({summary.facts_unprobed['no_distractor']:,} facts left unprobed: no distractor to draw); "
+        f"generated in {summary.seconds:.1f} s"
     )

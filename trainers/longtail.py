@@ -2,9 +2,10 @@
 
 A fact probe is a prompt (the fact's sentence up to its value), the correct value and distractors. Each
 candidate is scored by the log-likelihood of its tokens after the prompt (the sum of token log-probs: the
-log-probability of the whole string; `length_norm="chars"` divides by the candidate's characters instead). Where the probe gives the sentence's text after the value
-(`answer_suffix`), it is scored with every candidate: a rating such as "AA+" is then cut into tokens as in
-training ("+." is one token there), and "AA" no longer collects the probability of "AA+" and "AA-".
+log-probability of the whole string; `length_norm="chars"` divides by the candidate's characters instead).
+Where the probe gives the sentence's text after the value (`answer_suffix`), it is scored with every
+candidate: a rating such as "AA+" is then cut into tokens as in training (where "+." is one pre-token), and
+"AA" no longer collects the probability of "AA+" and "AA-".
 
 Calibration. A model may prefer a candidate for reasons that have nothing to do with the subject: the string
 is frequent in training, or its format fits the sentence. Where a probe carries `swap_prompts` (the same

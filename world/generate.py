@@ -94,6 +94,9 @@ class WorldSummary:
     facts: int
     temporal_probes: int
     fact_probes: int
+    # Facts not probed, by reason: left out of the seeded sample of max_fact_probes, or left with no value
+    # to offer as a distractor (a rating pool the subject has exhausted; a staff count its neighbours fix).
+    facts_unprobed: dict[str, int]
     dumps: list[DumpSummary]
     seconds: float
 
@@ -139,11 +142,17 @@ def generate_world(config: WorldConfig, output_dir: str | os.PathLike[str]) -> W
         facts=len(world.facts()),
         temporal_probes=temporal.num_rows,
         fact_probes=facts_probes.num_rows,
+        facts_unprobed=_unprobed(config, len(world.facts()), facts_probes.num_rows),
         dumps=dump_summaries,
         seconds=round(time.perf_counter() - began, 3),
     )
     (root / "summary.json").write_text(json.dumps(summary.to_dict(), indent=2) + "\n")
     return summary
+
+
+def _unprobed(config: WorldConfig, facts: int, probes: int) -> dict[str, int]:
+    sampled = config.max_fact_probes if 0 < config.max_fact_probes < facts else facts
+    return {"sampled_out": facts - sampled, "no_distractor": sampled - probes}
 
 
 def _write_dump(world: World, plan: DumpPlan, root: Path, truth: dict[str, list[object]]) -> DumpSummary:

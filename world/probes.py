@@ -10,9 +10,10 @@ fills it from `count_fact_mentions`.
 
 A fact probe is built so that a model that never saw the fact cannot beat chance: its distractors are drawn
 as the world draws that fact's value (for staff numbers, given both the subject's earlier and later counts,
-which a model may have read; from the same pool otherwise) and none is a value the subject ever held; and it carries the same prompt about other subjects
-(`swap_prompts`), which calibrate each candidate's score against its likelihood without the subject and give
-a subject-swapped baseline.
+which a model may have read; from the same pool otherwise) and none is a value the subject ever held; it
+carries the same prompt about other subjects (`swap_prompts`), which calibrate each candidate's score
+against its likelihood without the subject and give a subject-swapped baseline; and the sentence's text
+after the value (`answer_suffix`), scored with every candidate.
 """
 
 from __future__ import annotations

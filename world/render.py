@@ -61,12 +61,16 @@ def fact_sentence(fact: Fact, lang: str, year: int, template: int | None = None)
     return templates[index].format(s=fact.subject, v=fact.value, y=year)
 
 
+def _own_template(fact: Fact, lang: str) -> str:
+    """The template of the fact's own sentence (on its resource page), chosen by the fact id."""
+    templates = FACT_TEMPLATES[lang][fact.relation]
+    return templates[stable_index(fact.fact_id, len(templates))]
+
+
 def fact_prompt(fact: Fact, lang: str, year: int, subject: str | None = None) -> str:
     """The fact's own sentence up to (not including) the first mention of the value, stripped; with
     `subject`, the same sentence about another subject (a probe's subject-swapped baseline)."""
-    templates = FACT_TEMPLATES[lang][fact.relation]
-    template = templates[stable_index(fact.fact_id, len(templates))]
-    head = template.split("{v}", 1)[0]
+    head = _own_template(fact, lang).split("{v}", 1)[0]
     return head.format(s=fact.subject if subject is None else subject, y=year).rstrip()
 
 
@@ -76,13 +80,11 @@ _AFTER_VALUE = re.compile(r"[^\s\w]+|\s+\S+")
 
 def fact_suffix(fact: Fact, lang: str) -> str:
     """The text that follows the value in the fact's own sentence: the punctuation run attached to it (".",
-    ";", "+."), else the next word with its space (" employees."), or "" where the sentence ends with it. A
-    probe scores each candidate with this text after it, so that a candidate is tokenized as in training
-    (byte-level BPE's pre-tokenizer keeps "+." together, so it is one piece to merge) and a candidate that is a prefix of another (" AA" of
-    " AA+") does not collect the longer one's probability."""
-    templates = FACT_TEMPLATES[lang][fact.relation]
-    template = templates[stable_index(fact.fact_id, len(templates))]
-    after = template.split("{v}", 1)[1]
+    ";"), else the next word with its space (" employees."), or "" where the sentence ends with it. A probe
+    scores each candidate with this text after it, so that a candidate is cut into tokens as in training
+    (byte-level BPE's pre-tokenizer keeps the "+" of "AA+" and the "." after it in one piece) and a
+    candidate that is a prefix of another (" AA" of " AA+") does not collect the longer one's probability."""
+    after = _own_template(fact, lang).split("{v}", 1)[1]
     match = _AFTER_VALUE.match(after)
     return match.group(0) if match else ""
 

@@ -311,8 +311,14 @@ def test_temporal_probes_are_a_valid_document_batch(world_dir) -> None:
 
 def test_fact_probes_prompt_answer_and_distractors(world_dir, facts) -> None:
     probes = pq.read_table(world_dir / "probes" / "facts.parquet").to_pylist()
-    # The tiny preset samples 5000 facts; the few whose relation has no value left to offer are not probed.
+    # The tiny preset samples 5000 facts; the few whose relation has no value left to offer are not probed,
+    # and the world's summary counts them under that reason.
     assert 4900 <= len(probes) <= 5000
+    summary = json.loads((world_dir / "summary.json").read_text())
+    assert summary["facts_unprobed"] == {
+        "sampled_out": summary["facts"] - 5000,
+        "no_distractor": 5000 - len(probes),
+    }
     held: dict[tuple[str, str], set[str]] = defaultdict(set)
     for f in facts.values():
         held[(f["subject"], f["relation"])].add(f["value"])
