@@ -12,15 +12,11 @@ string's patterns (search_page), the most costly stage, reached by most pages wi
 decision (is_date_candidate, examine_elements, examine_time_elements, compare_reference, pattern_search,
 extract_url_date, idiosyncrasies_search, search_page), but reads the page from the lexbor tree the reader
 already built: lexbor's selector engine finds the few elements each stage reads, and lexbor serialises the
-page, so there is no second parse, pruning copy or Python walk of every element. Two shortcuts read less
-and give the same answers (the tests compare each with the slow way on every real sample page and on
-hand-made markup meant to mislead it):
-- free-text segments: only the text nodes that could be dated (short, with try_date_expr's least count of
-  digits) are read, from the page string, and their parent tags read from the tags before them;
-- search_page reads the page string with every long run of non-digits shortened to its first character and
-  its last PATTERN_CONTEXT characters (`pattern_string`). Its patterns read a few characters around runs of
-  digits, the copyright notice up to 99 characters before its year: runs that long keep their last
-  COPYRIGHT_CONTEXT characters.
+page, so there is no second parse, pruning copy or Python walk of every element. One shortcut reads less
+and gives the same answers (the tests compare it with the slow way on every real sample page and on
+hand-made markup meant to mislead it): only the free-text segments that could be dated (short, with
+try_date_expr's least count of digits) are read, from the page string, and their parent tags read from the
+tags before them. search_page's patterns are scanned by RE2 (dating.search_page_re2).
 
 Where the answers differ from htmldate's find_date, the two parsers read the page differently: libxml2
 drops parts of some pages lexbor keeps (2 of the 91 real pages that reach the search), and htmldate's
@@ -44,7 +40,6 @@ from htmldate.core import (
     examine_elements,
     examine_time_elements,
     is_date_candidate,
-    search_page,
 )
 from htmldate.extractors import FAST_TAGS, extract_url_date, idiosyncrasies_search, pattern_search
 from htmldate.settings import CLEANING_LIST, MAX_POSSIBLE_CANDIDATES, MAX_SEGMENT_LEN, MIN_SEGMENT_LEN
@@ -54,6 +49,7 @@ from resiliparse.parse.html import HTMLTree, NodeType
 
 from corpus.html_text import select_all
 from dating.hinted_dateparser import hinted_external_parser
+from dating.search_page_re2 import search_page
 
 # What htmldate's pruning removes before its search: CLEANING_LIST's elements and the Wayback Machine's
 # banner (htmldate.extractors.DISCARD_EXPRESSIONS).
@@ -69,12 +65,6 @@ _CUE_SELECTORS = [
 ]
 CANDIDATES = ", ".join([*sorted(ALWAYS_TAGS), *_CUE_SELECTORS])
 
-# search_page's patterns read at most this many non-digits before a run of digits (a month name, "w3.org",
-# a separator), and the copyright notice's at most 99 (htmldate.core.COPYRIGHT_PATTERN's \D{0,99}).
-PATTERN_CONTEXT = 24
-COPYRIGHT_CONTEXT = 128
-_COPYRIGHT_MARKS = ("©", "&copy;", "Copyright", "(c)")
-_LONG_RUN = re.compile(rf"(?<!\D)\D{{{PATTERN_CONTEXT + 3},}}")  # from a run's start only: one pass
 # a text node between tags, or raw text (the elements lexbor writes unescaped, and comments) passed over whole
 _RAW_TEXT_TAGS = ("script", "style", "xmp", "noembed", "noframes", "plaintext")
 _TEXT_CHUNK = re.compile(
@@ -91,7 +81,6 @@ _VOID = frozenset(
 )
 _PRUNED_MARK = "data-chronomix-pruned"
 _UNQUOTABLE = re.compile(r'[\s"\\]+')
-_JOIN = "\x01"  # no pattern reads it as a digit, letter, space or separator
 
 
 class _Element:
@@ -211,24 +200,6 @@ def page_string(tree: HTMLTree, max_chars: int) -> str:
         for node in pruned:
             node.delattr(_PRUNED_MARK)
     return "".join(parts)[:max_chars]
-
-
-def _shorten(run: re.Match[str]) -> str:
-    text = run[0]
-    tail = text[-COPYRIGHT_CONTEXT:]
-    # a copyright mark within reach of the next digits keeps the longer context; so does one in the kept
-    # first character, which the shorter context would bring within reach
-    if text[0] != "©" and not any(mark in tail for mark in _COPYRIGHT_MARKS):
-        return text[0] + _JOIN + text[-PATTERN_CONTEXT:]
-    return text[0] + _JOIN + tail if len(text) > COPYRIGHT_CONTEXT + 2 else text
-
-
-def pattern_string(html: str) -> str:
-    """`html` with every run of non-digits longer than its context shortened, for search_page (module
-    doc): its first character, a joint no pattern reads through, and its last PATTERN_CONTEXT characters, or
-    COPYRIGHT_CONTEXT where those hold a copyright mark. Every match of search_page's patterns lies within
-    those characters of its digits, so it finds the same matches in the same order."""
-    return _LONG_RUN.sub(_shorten, html)
 
 
 def _parent_tag(html: str, start: int) -> str | None:
@@ -353,5 +324,5 @@ def _search(tree: HTMLTree, options: Extractor, max_chars: int) -> str | None:
         or _og_image_date(tree, options)
         or idiosyncrasies_search(html, options)
         or _free_text_date(tree, html, options)
-        or search_page(pattern_string(html), options)
+        or search_page(html, options)
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from htmldate import find_date as htmldate_find_date
-from htmldate.core import ALWAYS_TAGS, is_date_candidate, search_page
+from htmldate.core import ALWAYS_TAGS, is_date_candidate
 from htmldate.extractors import FAST_TAGS, extract_url_date, try_date_expr
 from resiliparse.parse.html import NodeType
 
@@ -28,7 +28,6 @@ from dating.html_search import (
     _free_text_segments,
     extensive_search_date,
     page_string,
-    pattern_string,
 )
 from tests.dating.helpers import day, sample_pages
 
@@ -102,25 +101,6 @@ def test_each_shortcut_equals_the_slow_way_on_the_real_pages(data_dir: Path) -> 
         assert [e.node.html for e in _Candidates(tree)] == _walked_candidates(tree)
         # free text read from the page string: the same segments as walking every FAST_TAGS element
         assert set(_free_text_segments(tree, string)) == _walked_free_text(tree)
-        # search_page on the shortened string: the same date as on the whole string
-        assert search_page(pattern_string(string), EXTENSIVE) == search_page(string, EXTENSIVE)
-
-
-def test_pattern_string_keeps_what_each_pattern_reads() -> None:
-    filler = "x" * 300
-    pages = [
-        f"<p>{filler} © {'y' * 60} 2013 {filler} 2017/05/06 {filler}</p>",  # a copyright 60 characters off
-        f"<p>© {filler} 2013 {filler} 2011</p>",  # a copyright mark too far from any year
-        f"<p>{filler} Posted on {filler}March 4, 2019 {filler}</p>",  # a month name glued to a long word
-        f"<p>{filler}4th of September, 2018{filler}</p>",
-        f'<html xmlns="http://www.w3.org/1999/xhtml">{filler} 2016 {filler}</html>',  # w3.org's 1999 is no year
-        f"<p>{filler}20190304{filler}, 20190304 2019-03-04 {filler}04.03.19{filler}03/2019 {filler}</p>",
-    ]
-    for page in pages:
-        shortened = pattern_string(page)
-        assert len(shortened) < len(page) / 2
-        assert search_page(shortened, EXTENSIVE) == search_page(page, EXTENSIVE)
-    assert search_page(pattern_string(pages[0]), EXTENSIVE) == "2017-05-06"
 
 
 def test_each_stage_finds_its_date() -> None:

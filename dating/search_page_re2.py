@@ -1,0 +1,278 @@
+"""htmldate's search_page with its pattern scans run by RE2.
+
+search_page is the last and most costly stage of htmldate's extensive search: up to ten regular expressions,
+each scanned over the whole page string by Python's backtracking engine, tried in turn until one yields a
+plausible date. Most of its cost is the scans (a pattern like `\\D([0-9]{4}[/.-]...)\\D` is tried at every
+character), which RE2's automata run 5-15 times faster. Here the page is encoded to UTF-8 once and every
+pattern scans those bytes; the decisions are htmldate's: `_search` follows `htmldate.core.search_page` step
+by step, calling htmldate's select_candidate, _filter_ymd, _finalize_candidate and normalisers, and mirrors
+the three small helpers that take the page string (plausible_year_filter, search_pattern, search_normalized)
+so they take the matches instead. tests/dating/test_search_page_re2.py compares the whole with htmldate's
+search_page on every real sample page and on hand-made pages, and each pattern's matches with Python's on
+strings drawn to tell the engines apart.
+
+Each pattern is translated, not rewritten: Python's `\\D` on a str is "not a Unicode decimal digit", which
+RE2 spells `[^\\p{Nd}]` (its own `\\D` is ASCII only). The two patterns that look behind (the one-year
+pattern and regex_parse's month names; RE2 has no lookbehind) stay with Python's engine, which RE2 leads
+(`Prefiltered`): RE2 finds where a superset of their matches starts and Python tries only there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+import re2
+from htmldate import core, extractors
+from htmldate.core import (
+    DATESTRINGS_CATCH,
+    SELECT_YMD_YEAR,
+    SLASHES_YEAR,
+    THREE_COMP_REGEX_A,
+    THREE_COMP_REGEX_B,
+    THREE_LOOSE_CATCH,
+    YEAR_PATTERN,
+    YMD_PATTERN,
+    YYYYMM_CATCH,
+    _filter_ymd,
+    _finalize_candidate,
+    is_valid_date,
+    normalize_match,
+    normalize_two_comp,
+    select_candidate,
+)
+from htmldate.extractors import MONTH_NUMBERS, _build_dmy, _fold_month_name
+from htmldate.utils import Extractor
+from htmldate.validators import correct_year
+
+# Room for the DFA of the copyright pattern (its \\D{0,99} unrolled): with RE2's default 8 MiB it runs out
+# of memory on long pages and falls back to the much slower NFA.
+_OPTIONS = re2.Options()
+_OPTIONS.max_mem = 64 << 20
+_NON_DIGIT = re.compile(r"(\\\\)|\\D")
+# what RE2 reads otherwise or not at all: lookaround, inline flags, backreferences, and the classes and
+# boundaries that are Unicode-aware in Python but ASCII in RE2
+_UNSUPPORTED = re.compile(r"\(\?<?[=!]|\(\?[aiLmsux]|(?<!\\)\\(?:[1-9]|[dDsSwWbBAZ])")
+
+
+def translate(pattern: re.Pattern[str]) -> re2._Regexp:
+    """`pattern` (a `str` pattern of Python's `re`, without flags) compiled by RE2 to find the same matches
+    in the text's UTF-8 bytes:
+    `\\D` becomes `[^\\p{Nd}]`. Raises ValueError for what RE2 would read differently (lookaround,
+    backreferences, flags)."""
+    source = _NON_DIGIT.sub(lambda m: m[1] or r"[^\p{Nd}]", pattern.pattern)
+    if pattern.flags != re.UNICODE or _UNSUPPORTED.search(source):
+        raise ValueError(f"RE2 cannot stand in for {pattern.pattern!r} (flags {pattern.flags})")
+    return re2.compile(source.encode(), _OPTIONS)
+
+
+# Python's \s on a str, as RE2 spells it: ASCII whitespace with \v, the separators \x1c-\x1f, NEL and
+# Unicode's separators (str.isspace)
+_SPACE = r"[\t-\r\x{1c}-\x{1f}\x{85}\p{Z}]"
+_LOOKBEHIND = re.compile(r"\(\?<[=!][^()]*\)")
+
+
+def superset(pattern: re.Pattern[str]) -> re2._Regexp:
+    """An RE2 pattern that matches wherever `pattern` matches, and maybe elsewhere: lookbehinds dropped,
+    Python's letters (`[^\\W\\d_]`) widened to anything but spaces, digits and "_". For Prefiltered."""
+    source = re.sub(r"(\\\\)|\\s", lambda m: m[1] or _SPACE, _LOOKBEHIND.sub("", pattern.pattern))
+    source = source.replace(r"[^\W\d_]", r"[^\s\p{Nd}_]")
+    source = _NON_DIGIT.sub(lambda m: m[1] or r"[^\p{Nd}]", source)
+    flags = pattern.flags & ~re.IGNORECASE
+    if flags != re.UNICODE or _UNSUPPORTED.search(source.replace(r"[^\s\p{Nd}_]", "")):
+        raise ValueError(f"RE2 cannot stand in for {pattern.pattern!r} (flags {pattern.flags})")
+    return re2.compile(("(?i)" if pattern.flags & re.IGNORECASE else "") + source, _OPTIONS)
+
+
+class Prefiltered:
+    """A Python pattern whose scan RE2 leads: RE2 finds where a superset of its matches start, and Python's
+    engine tries only there. `scan(string).search(pos)` and `.findall()` answer as the pattern's own
+    `search(string, pos)` and `findall(string)` do."""
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern, self.candidates = pattern, superset(pattern)
+
+    def scan(self, string: str, data: bytes | None = None) -> PrefilteredScan:
+        """A scan of `string`, whose UTF-8 bytes are `data` where the caller has them."""
+        return PrefilteredScan(self, string, string.encode() if data is None else data)
+
+
+class PrefilteredScan:
+    """One string's scan by a Prefiltered pattern. RE2 reads the string's UTF-8 bytes and Python's engine
+    the str; the positions of a scan only move forward, so each is converted between the two once."""
+
+    def __init__(self, prefiltered: Prefiltered, string: str, data: bytes) -> None:
+        self.pattern, self.candidates = prefiltered.pattern, prefiltered.candidates
+        self.string, self.data = string, data
+        self.ascii = len(data) == len(string)
+        self._char = self._byte = 0  # one position in both units, where the last conversion ended
+
+    def _to_byte(self, char: int) -> int:
+        if self.ascii:
+            return char
+        if char < self._char:  # a search that went back: count from the start
+            self._char = self._byte = 0
+        self._byte += len(self.string[self._char : char].encode())
+        self._char = char
+        return self._byte
+
+    def _to_char(self, byte: int) -> int:
+        if self.ascii:
+            return byte
+        self._char += len(self.data[self._byte : byte].decode())  # RE2 matches start on a character
+        self._byte = byte
+        return self._char
+
+    def search(self, pos: int = 0) -> re.Match[str] | None:
+        """The first match at or after character `pos`, as `pattern.search(string, pos)` finds it."""
+        while (candidate := self.candidates.search(self.data, self._to_byte(pos))) is not None:
+            start = self._to_char(candidate.start())
+            if (match := self.pattern.match(self.string, start)) is not None:
+                return match
+            pos = start + 1
+        return None
+
+    def findall(self) -> list[Any]:
+        """What `pattern.findall(string)` returns."""
+        found, pos, groups = [], 0, self.pattern.groups
+        while (match := self.search(pos)) is not None:
+            found.append(match[0] if groups == 0 else match[1] if groups == 1 else match.groups(""))
+            pos = match.end() + (match.end() == match.start())
+        return found
+
+
+COPYRIGHT_PATTERN = translate(core.COPYRIGHT_PATTERN)
+THREE_COMP_PATTERNS = tuple(translate(p) for p in core.THREE_COMP_PATTERNS)
+SELECT_YMD_PATTERN = translate(core.SELECT_YMD_PATTERN)
+DATESTRINGS_PATTERN = translate(core.DATESTRINGS_PATTERN)
+SLASHES_PATTERN = translate(core.SLASHES_PATTERN)
+YYYYMM_PATTERN = translate(core.YYYYMM_PATTERN)
+MMYYYY_PATTERN = translate(core.MMYYYY_PATTERN)
+SIMPLE_PATTERN = Prefiltered(core.SIMPLE_PATTERN)
+LONG_TEXT_PATTERN = Prefiltered(extractors.LONG_TEXT_PATTERN)
+
+
+def regex_parse(string: str, data: bytes | None = None) -> datetime | None:
+    """htmldate.extractors.regex_parse (the first day-month-year written with a month's name), its month
+    pattern led by RE2; `data` is `string` in UTF-8 where the caller has it."""
+    pos, scan = 0, LONG_TEXT_PATTERN.scan(string, data)
+    while match := scan.search(pos):
+        word = _fold_month_name(match["month"] or match["month2"])
+        if match["month"]:  # glued words ("SmithMarch"): the longest known suffix of the last 12 letters
+            word = word[-12:]
+            word = next((word[i:] for i in range(len(word) - 2) if word[i:] in MONTH_NUMBERS), word)
+        month = MONTH_NUMBERS.get(word)
+        if month is None:
+            pos = match.start() + 1
+            continue
+        try:
+            return _build_dmy(int(match["day"] or match["day2"]), month, int(match["year"] or match["year2"]))
+        except ValueError:
+            pos = match.end()
+    return None
+
+
+def search_page(htmlstring: str, options: Extractor) -> str | None:
+    """The date htmldate's search_page finds in `htmlstring` (the page string), formatted by `options`, or
+    None: htmldate's steps in htmldate's order, each pattern scanned by RE2 where RE2 can read it."""
+    try:
+        data = htmlstring.encode()
+    except UnicodeEncodeError:  # RE2 reads UTF-8: a lone surrogate sends the page to htmldate's own search
+        return core.search_page(htmlstring, options)
+    return _search(htmlstring, data, options)
+
+
+def _scan(pattern: re2._Regexp, data: bytes) -> list[str]:
+    return [match.decode() for match in pattern.findall(data)]
+
+
+def _plausible(matches: list[str], yearpat: re.Pattern[str], options: Extractor) -> Counter[str]:
+    """htmldate.validators.plausible_year_filter on matches already found: each counted, less those whose
+    year (`yearpat`'s group 1) is not within the options' bounds."""
+    found = Counter(matches)
+    for item in list(found):
+        year = yearpat.search(item)
+        if year is None or not options.min.year <= correct_year(int(year[1])) <= options.max.year:
+            del found[item]
+    return found
+
+
+def _best(matches: list[str], catch: re.Pattern[str], yearpat: re.Pattern[str], options: Extractor) -> Any:
+    """htmldate.core.search_pattern on matches already found."""
+    return select_candidate(_plausible(matches, yearpat, options), catch, yearpat, options)
+
+
+def _best_ymd(matches: list[str], catch: re.Pattern[str], copyear: int, options: Extractor) -> str | None:
+    """htmldate.core._search_and_filter on matches already found."""
+    return _filter_ymd(_best(matches, catch, YEAR_PATTERN, options), copyear, options)
+
+
+def _best_normalized(
+    matches: list[str],
+    yearpat: re.Pattern[str],
+    normalizer: Callable[[str], str],
+    copyear: int,
+    options: Extractor,
+) -> str | None:
+    """htmldate.core.search_normalized on matches already found."""
+    normalized: Counter[str] = Counter()
+    for item, count in _plausible(matches, yearpat, options).items():
+        normalized[normalizer(item)] += count
+    return _filter_ymd(select_candidate(normalized, YMD_PATTERN, YEAR_PATTERN, options), copyear, options)
+
+
+def _search(htmlstring: str, data: bytes, options: Extractor) -> str | None:
+    copyear = 0
+    bestmatch = _best(_scan(COPYRIGHT_PATTERN, data), YEAR_PATTERN, YEAR_PATTERN, options)
+    if bestmatch is not None:
+        year = int(bestmatch[1])
+        if is_valid_date(datetime(year, 1, 1), "%Y", earliest=options.min, latest=options.max):
+            copyear = year
+
+    for pattern in THREE_COMP_PATTERNS:
+        result = _best_ymd(_scan(pattern, data), THREE_LOOSE_CATCH, copyear, options)
+        if result is not None:
+            return result
+
+    ymd_first = partial(normalize_match, THREE_COMP_REGEX_A)
+    result = _best_normalized(_scan(SELECT_YMD_PATTERN, data), SELECT_YMD_YEAR, ymd_first, copyear, options)
+    if result is not None:
+        return result
+
+    result = _best_ymd(_scan(DATESTRINGS_PATTERN, data), DATESTRINGS_CATCH, copyear, options)
+    if result is not None:
+        return result
+
+    slashes = partial(normalize_match, THREE_COMP_REGEX_B)
+    result = _best_normalized(_scan(SLASHES_PATTERN, data), SLASHES_YEAR, slashes, copyear, options)
+    if result is not None:
+        return result
+
+    bestmatch = _best(_scan(YYYYMM_PATTERN, data), YYYYMM_CATCH, YEAR_PATTERN, options)
+    if bestmatch is not None:
+        result = _finalize_candidate(datetime(int(bestmatch[1]), int(bestmatch[2]), 1), copyear, options)
+        if result is not None:
+            return result
+
+    result = _best_normalized(
+        _scan(MMYYYY_PATTERN, data), SELECT_YMD_YEAR, normalize_two_comp, copyear, options
+    )
+    if result is not None:
+        return result
+
+    # the two patterns with lookbehinds read the str, Python's engine led by RE2
+    result = _finalize_candidate(regex_parse(htmlstring, data), copyear, options)
+    if result is not None:
+        return result
+
+    if copyear != 0:
+        return datetime(copyear, 1, 1).strftime(options.format)
+
+    bestmatch = _best(SIMPLE_PATTERN.scan(htmlstring, data).findall(), YEAR_PATTERN, YEAR_PATTERN, options)
+    if bestmatch is not None:
+        return _finalize_candidate(datetime(int(bestmatch[1]), 1, 1), copyear, options)
+    return None

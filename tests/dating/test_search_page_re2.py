@@ -1,0 +1,196 @@
+"""search_page with RE2 scans against htmldate's own search_page, the reference: every pattern's matches on
+strings drawn to tell the two engines apart, and the date on every real sample page and on hand-made ones."""
+
+from __future__ import annotations
+
+import random
+import re
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from htmldate import core, extractors
+
+from corpus.html_text import parse_html
+from dating.html_meta import MAX_HTML_CHARS, _options
+from dating.html_search import page_string
+from dating.search_page_re2 import Prefiltered, regex_parse, search_page, superset, translate
+from tests.dating.helpers import sample_pages
+
+CRAWL = datetime(2020, 12, 31, 23, 59, 59)
+EXTENSIVE = _options(True, CRAWL, extensive=True)
+TRANSLATED = [
+    core.COPYRIGHT_PATTERN,
+    *core.THREE_COMP_PATTERNS,
+    core.SELECT_YMD_PATTERN,
+    core.DATESTRINGS_PATTERN,
+    core.SLASHES_PATTERN,
+    core.YYYYMM_PATTERN,
+    core.MMYYYY_PATTERN,
+]
+# What the patterns read between digit groups, and what Python's Unicode-aware \D sees and RE2's ASCII \D
+# would not: Arabic-Indic and full-width digits, letters outside ASCII (a lone surrogate has its own test).
+OTHER = ["\n", "٣", "７", "é", "©", "&copy;", "Copyright", "(c)", "x", "March ", "w3.org", "of ", "th"]
+# and for the patterns that read month names: words, glued words, case, Turkish and German months, spaces
+# that only Python's \s knows, and the long s that folds to "s"
+WORDS = [
+    "March",
+    "MARCH",
+    "SmithMarch",
+    "mars",
+    "Ocak",
+    "Mai",
+    "März",
+    "of",
+    "ſt",
+    "Th",
+    "xyz",
+    "_",
+    "ı",
+    "İ",
+]
+SPACES = [" ", " ", " ", "\u00a0", "\u2009", "\x1c", "\v", ", ", ". "]
+
+
+def _digits(rng: random.Random) -> str:
+    low, high, width = rng.choice([(1985, 2035, 4), (0, 39, 2), (0, 12, 1), (19891201, 20350131, 8)])
+    return f"{rng.randint(low, high):0{width}d}"
+
+
+def _drawn(rng: random.Random, length: int) -> str:
+    """Digit groups (years, days, months, eight-digit dates), each followed by a separator or other text."""
+    parts, usual = [], rng.choice("/.-")  # one separator most of the time, as in a written date
+    for _ in range(length):
+        parts.append(_digits(rng))
+        draw = rng.random()
+        parts.append(usual if draw < 0.6 else rng.choice("/.- ") if draw < 0.8 else rng.choice(OTHER))
+    return "".join(parts)
+
+
+@pytest.mark.parametrize("pattern", TRANSLATED, ids=lambda p: p.pattern[:32])
+def test_each_translated_pattern_finds_pythons_matches(pattern: re.Pattern[str]) -> None:
+    rng = random.Random(7)
+    translated = translate(pattern)
+    matched = 0
+    for _ in range(4000):
+        text = _drawn(rng, rng.randint(1, 12))
+        expected = pattern.findall(text)
+        assert [m.decode() for m in translated.findall(text.encode())] == expected, text
+        matched += bool(expected)
+    assert matched >= 25  # the drawn strings do reach every pattern
+
+
+def _worded(rng: random.Random, length: int) -> str:
+    """Days, years and words (month names among them) with spaces and punctuation between."""
+    parts = []
+    for _ in range(length):
+        draw = rng.random()
+        parts.append(_digits(rng) if draw < 0.4 else rng.choice(WORDS) if draw < 0.8 else rng.choice(OTHER))
+        parts.append(rng.choice(SPACES))
+    return "".join(parts)
+
+
+@pytest.mark.parametrize(
+    "pattern", [core.SIMPLE_PATTERN, extractors.LONG_TEXT_PATTERN], ids=["simple", "long"]
+)
+def test_prefiltered_patterns_find_pythons_matches(pattern: re.Pattern[str]) -> None:
+    rng = random.Random(11)
+    prefiltered = Prefiltered(pattern)
+    matched = 0
+    for _ in range(3000):
+        text = _worded(rng, rng.randint(1, 12))
+        assert prefiltered.scan(text).findall() == pattern.findall(text), text
+        scan, pos = prefiltered.scan(text), 0
+        for step in range(3):  # forward, as regex_parse reads, and once back
+            pos = rng.randint(pos, len(text)) if step < 2 else rng.randint(0, pos)
+            ours, theirs = scan.search(pos), pattern.search(text, pos)
+            assert (ours and ours.span()) == (theirs and theirs.span()), (text, pos)
+        matched += theirs is not None
+    assert matched >= 25  # the drawn strings do reach the pattern
+
+
+def test_regex_parse_equals_htmldates() -> None:
+    rng = random.Random(13)
+    found = 0
+    for _ in range(3000):
+        text = _worded(rng, rng.randint(1, 12))
+        assert regex_parse(text) == extractors.regex_parse(text), text
+        found += regex_parse(text) is not None
+    assert found >= 50
+
+
+def test_unicode_digits_are_digits_to_both() -> None:
+    three = translate(core.THREE_COMP_PATTERNS[1])
+    assert three.findall(b"a2020-05-06b") == [b"2020-05-06"]
+    assert three.findall("٣2020-05-06b".encode()) == []  # an Arabic-Indic three is \d to Python: no \D
+    assert three.findall("é2020-05-06b".encode()) == [b"2020-05-06"]
+    eight = translate(core.DATESTRINGS_PATTERN)  # its group holds the \D on each side: é whole, not a byte
+    assert eight.findall("é20190304é".encode()) == ["é20190304é".encode()]
+
+
+def test_translate_refuses_what_re2_reads_otherwise() -> None:
+    for source in [r"(?<!w3.org)\D(20[0-9]{2})", r"\s([0-9]{4})", r"\b[0-9]{4}\b", r"(a)\1", "(?i)date"]:
+        with pytest.raises(ValueError, match="RE2 cannot stand in"):
+            translate(re.compile(source))
+    with pytest.raises(ValueError, match="RE2 cannot stand in"):
+        translate(re.compile(r"[0-9]{4}", re.IGNORECASE))
+    assert translate(re.compile(r"\\D\D")).pattern == rb"\\D[^\p{Nd}]"  # an escaped backslash stays one
+    with pytest.raises(ValueError, match="RE2 cannot stand in"):
+        superset(re.compile(r"(?=x)\d"))
+
+
+def test_the_date_equals_htmldates_on_the_real_pages(data_dir: Path) -> None:
+    dated = 0
+    for html in sample_pages(data_dir):
+        string = page_string(parse_html(html), MAX_HTML_CHARS)
+        ours = search_page(string, EXTENSIVE)
+        assert ours == core.search_page(string, EXTENSIVE)
+        dated += ours is not None
+    assert dated > 100
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("<p>posted /2019/03/04/ here</p>", "2019-03-04"),  # three components, URL style
+        ("<p>x 04.03.2019 y</p>", "2019-03-04"),  # day first
+        ("<a href='/a?v=20190304&b'>", "2019-03-04"),  # eight digits
+        ("<p>x 4/3/19 y</p>", "2019-03-04"),  # slashes, two-digit year
+        ("<p>x 2019-03 y</p>", "2019-03-01"),  # year and month
+        ("<p>x 03/2019 y</p>", "2019-03-01"),  # month and year
+        ("<p>posted March 4th, 2019</p>", "2019-03-04"),  # regex_parse, with Python's engine
+        ("<p>© 2015-2017 all rights</p>", "2017-01-01"),  # the copyright year alone
+        ("<p>since 2014 here</p>", "2014-01-01"),  # one component, last resort
+        ('<html xmlns="http://www.w3.org/1999/xhtml"><p>nothing</p>', None),
+        ("<p>٣2019-03-04٣</p>", None),  # Unicode digits around: no date to either
+        ("<p>no digits at all</p>", None),
+        ("", None),
+    ],
+)
+def test_each_step_finds_htmldates_date(text: str, expected: str | None) -> None:
+    assert search_page(text, EXTENSIVE) == core.search_page(text, EXTENSIVE) == expected
+
+
+FILLER = "x" * 300
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"<p>{FILLER} © {'y' * 60} 2013 {FILLER} 2017/05/06 {FILLER}</p>",  # a copyright 60 characters off
+        f"<p>© {'y' * 99}2013 {FILLER}</p><p>© {'y' * 100}2014 {FILLER}</p>",  # 99 non-digits reach; 100 do not
+        f"<p>{FILLER} Posted on {FILLER}March 4, 2019 {FILLER}</p>",  # a month name glued to a long word
+        f"<p>{FILLER}4th of September, 2018{FILLER}</p>",
+        "<p>Smith Ocak 4 2019, mars 5 2019 and 5. Mai 2019</p>",  # an unknown month first, then known ones
+        "<p>Février 31, 2019 then 4 April 2019</p>",  # an impossible date, then a good one
+        f'<html xmlns="http://www.w3.org/1999/xhtml">{FILLER} 2016 {FILLER}</html>',  # w3.org's 1999 is no year
+        f"<p>{FILLER}20190304{FILLER}, 20190304 2019-03-04 {FILLER}04.03.19{FILLER}03/2019 {FILLER}</p>",
+    ],
+)
+def test_hand_made_pages_read_as_htmldate_reads_them(text: str) -> None:
+    assert search_page(text, EXTENSIVE) == core.search_page(text, EXTENSIVE)
+
+
+def test_a_string_re2_cannot_read_goes_to_htmldates_search() -> None:
+    text = "<p>\ud800 x 2019-03-04 y</p>"  # a lone surrogate: no UTF-8 for RE2
+    assert search_page(text, EXTENSIVE) == core.search_page(text, EXTENSIVE) == "2019-03-04"
