@@ -1,6 +1,8 @@
 """Language identification on two labelled sets: the ensemble against each of its detectors alone, per
 language, with the confusion inside close groups, and documents/s inside Spark as a ratio to fastText alone
 (on the test sentences, a third of which fastText is unsure of, and on 200 real multilingual news pages).
+The ensemble as it was before CLD2 checked unsure texts first and lingua read only their candidates
+(`cld2_confirms` and `lingua_candidates_only` off) runs beside it as the control, in accuracy and speed.
 
 Sets (mixers/langid_evaluate.py says where they come from): lingua's sentences (../shared/data/langid/
 sentences, 100 a language) and eld's big-test.txt (inside the installed eld wheel, 1000 a language). Every
@@ -44,6 +46,9 @@ SHARED = ROOT.parent / "shared" / "data" / "langid" / "sentences"
 WEB_PAGES = ROOT.parent / "shared" / "data" / "dating"
 # The issue's bar: >= the best single detector on each (sr-Latn, derived, is shown beside it).
 CLOSE_PAIRS = ("ms", "id", "bs", "hr", "sr", "sr-Latn")
+# The control: the ensemble as it was, asking lingua over all its languages on every unsure text.
+FORMER = "ensemble (lingua on all unsure)"
+FORMER_CONFIG = LangIdConfig(cld2_confirms=False, lingua_candidates_only=False)
 
 
 def lid176_languages() -> set[str]:
@@ -65,6 +70,9 @@ def report_set(name: str, data: Labelled, known: set[str]) -> None:
         started = time.perf_counter()
         columns[detector_name] = accuracy(odd, predict(odd, detector))
         print(f"[{name}] {detector_name} alone: {time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
+    columns[FORMER] = accuracy(odd, predict(odd, ensemble(FORMER_CONFIG)))
+    print(f"[{name}] {FORMER}: {time.perf_counter() - started:.1f} s")
     started = time.perf_counter()
     predicted = predict(odd, ensemble())
     print(f"[{name}] ensemble: {time.perf_counter() - started:.1f} s")
@@ -89,7 +97,7 @@ def report_set(name: str, data: Labelled, known: set[str]) -> None:
         print(f"  {group}: " + "; ".join(f"{lang} -> {dict(c.most_common())}" for lang, c in rows.items()))
     print(f"\n[{name}] bar: ensemble >= the best single detector on each close-pair language (odd lines)")
     for lang in (k for k in CLOSE_PAIRS if k in data):
-        best = max(BASELINES, key=lambda n: columns[n][lang])
+        best = max(BASELINES, key=lambda n: columns[n][lang])  # the former ensemble is no single detector
         ours, theirs = columns["ensemble"][lang], columns[best][lang]
         verdict = "holds" if ours >= theirs else "MISSED"
         print(f"  {lang}: ensemble {ours:.1%} vs {best} {theirs:.1%}: {verdict}")
@@ -113,9 +121,10 @@ def web_page_texts(folder: Path) -> list[str]:
     return texts
 
 
-def spark_throughput(texts: list[str], n_docs: int, runs: int) -> tuple[list[float], list[float]]:
+def spark_throughput(texts: list[str], n_docs: int, runs: int) -> dict[str, list[float]]:
     """Documents/s of the langid kernel inside Spark (local[2]) over `texts` repeated to `n_docs`: fastText
-    alone and the ensemble, alternated `runs` times over the same cached frame after a warm-up pass each."""
+    alone, the ensemble and the former ensemble (the control), alternated `runs` times over the same cached
+    frame after a warm-up pass each."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -130,18 +139,22 @@ def spark_throughput(texts: list[str], n_docs: int, runs: int) -> tuple[list[flo
     spark = spark_session(SparkOptions(master="local[2]", conf=("spark.sql.shuffle.partitions=4",)))
     df = spark.read.parquet(str(folder)).repartition(2).cache()
     df.count()
-    kernels = {False: LangIdKernel(LangIdConfig(second_opinion=False)), True: LangIdKernel(LangIdConfig())}
+    kernels = {
+        "fastText alone": LangIdKernel(LangIdConfig(second_opinion=False)),
+        "ensemble": LangIdKernel(LangIdConfig()),
+        FORMER: LangIdKernel(FORMER_CONFIG),
+    }
     for kernel in kernels.values():  # a full pass first: lingua loads each language's models on first use
         map_kernel(df, kernel, list(OUTPUT_COLUMNS)).write.format("noop").mode("overwrite").save()
-    rates: dict[bool, list[float]] = {False: [], True: []}
+    rates: dict[str, list[float]] = {name: [] for name in kernels}
     for _ in range(runs):
-        for second, kernel in kernels.items():
+        for name, kernel in kernels.items():
             started = time.perf_counter()
             frame = map_kernel(df, kernel, list(OUTPUT_COLUMNS))
             frame.write.format("noop").mode("overwrite").save()
-            rates[second].append(len(texts) / (time.perf_counter() - started))
+            rates[name].append(len(texts) / (time.perf_counter() - started))
     spark.stop()
-    return rates[False], rates[True]
+    return rates
 
 
 def main() -> None:
@@ -164,14 +177,16 @@ def main() -> None:
         if (WEB_PAGES / "eval_mediacloud_2020.json").exists():
             workloads["web pages (../shared/data/dating)"] = web_page_texts(WEB_PAGES)
         for name, texts in workloads.items():
-            alone, combined = spark_throughput(texts, args.spark_docs, args.spark_runs)
-            ratios = [c / a for a, c in zip(alone, combined, strict=True)]
-            print(
-                f"\ninside Spark local[2], {args.spark_docs} docs of {name}, {args.spark_runs} runs: fastText "
-                f"alone {statistics.median(alone):,.0f} docs/s, ensemble {statistics.median(combined):,.0f} "
-                f"docs/s; ratio median {statistics.median(ratios):.2f} "
-                f"(runs {', '.join(f'{r:.2f}' for r in ratios)})"
-            )
+            rates = spark_throughput(texts, args.spark_docs, args.spark_runs)
+            alone = rates["fastText alone"]
+            print(f"\ninside Spark local[2], {args.spark_docs} docs of {name}, {args.spark_runs} runs:")
+            print(f"  fastText alone {statistics.median(alone):,.0f} docs/s")
+            for kernel in ("ensemble", FORMER):
+                ratios = [c / a for a, c in zip(alone, rates[kernel], strict=True)]
+                print(
+                    f"  {kernel} {statistics.median(rates[kernel]):,.0f} docs/s; ratio to fastText alone: median "
+                    f"{statistics.median(ratios):.2f} (runs {', '.join(f'{r:.2f}' for r in ratios)})"
+                )
     print(f"(load average {os.getloadavg()[0]:.1f} at the end: figures taken on a shared machine)")
 
 

@@ -6,8 +6,11 @@ large languages, but on short texts it misses small languages (Yoruba, Somali) a
 - where its answer falls in a close group (mixers/langid_groups.py), the group's tie-break decides among the
   members: lingua built from the group, CLD2 and langid.py restricted to it, and fastText's own
   probabilities, weighed per group; script picks the group first (Serbian Cyrillic vs Latin);
-- where its top probability is low on Latin-script text, lingua over all its languages is asked, and the two
-  are fused: P(c) ∝ p_fasttext(c)^w · p_lingua(c) (and the group's tie-break where that lands in a group).
+- where its top probability is low on Latin-script text, CLD2 is asked first (about 8 µs a text): where its
+  top language is fastText's, that answer stands. Otherwise lingua is asked over the candidates, fastText's
+  top k and CLD2's languages (lingua's confidences over a subset are its full ones renormalised, and a
+  detector of a dozen languages costs a quarter of one of all 75), and the two are fused:
+  P(c) ∝ p_fasttext(c)^w · p_lingua(c) (and the group's tie-break where that lands in a group).
 Each document records `lang`, `lang_score` (its probability) and `lang_detector`, the detector whose vote
 carried the decision (`fasttext`, `lingua`, `cld2`, `py3langid`; `none` for an empty text).
 bench/langid_eval.py scores it on two labelled sets against each detector alone.
@@ -37,6 +40,7 @@ from mixers.langid_groups import (
     DEFAULT_TIE_BREAKS,
     FASTTEXT,
     LINGUA,
+    SECOND_OPINION_ALIASES,
     CloseGroup,
     TieBreak,
     decide_group,
@@ -51,6 +55,10 @@ UND = "und"
 DEFAULT_THRESHOLD = 0.1  # final scores under this give `und`; the accuracy in bench/langid_eval.py uses it
 _WHITESPACE = re.compile(r"\s+")
 OUTPUT_COLUMNS: tuple[str, ...] = ("lang", "lang_score", "lang_detector")  # what LangIdKernel sets
+# fastText candidates under this probability are not put to lingua for an unsure text: weighed by
+# fasttext_weight they could win only where lingua prefers them ~3x over fastText's top. bench/langid_eval.py:
+# the same held-out accuracy as all top_k, a fifth less time.
+LINGUA_CANDIDATE_FLOOR = 0.01
 
 
 def default_model_path() -> str:
@@ -68,7 +76,12 @@ class LangIdConfig:
     prefix_chars: int = 1000  # identify on the first N characters after folding whitespace
     threshold: float = DEFAULT_THRESHOLD  # below this final score the language is `und`
     second_opinion: bool = True  # close groups' tie-breaks and lingua for unsure predictions
-    unsure_below: float = 0.95  # fastText top probability under which lingua (all languages) is asked
+    unsure_below: float = 0.95  # fastText top probability under which CLD2, then lingua, is asked
+    # An unsure text whose CLD2 top language is fastText's keeps fastText's answer without asking lingua
+    # (bench/langid_eval.py measures both settings).
+    cld2_confirms: bool = True
+    # lingua over the unsure text's candidates (fastText's top_k and CLD2's languages), not all 75
+    lingua_candidates_only: bool = True
     # fastText's misses are small Latin-script languages; on mostly non-Latin text (Urdu with an English
     # header) lingua's all-language vote goes to the Latin part, so fastText is trusted there.
     lingua_min_latin_share: float = 0.8
@@ -109,6 +122,8 @@ class LangIdConfig:
                 self.threshold,
                 self.second_opinion,
                 self.unsure_below,
+                self.cld2_confirms,
+                self.lingua_candidates_only,
                 self.fasttext_weight,
                 self.lingua_prefix_chars,
                 self.top_k,
@@ -137,12 +152,14 @@ def load_fasttext(path: str) -> Any:
 
 
 def normalise_prefix(text: str | None, prefix_chars: int) -> str:
-    """`text` with every run of whitespace (newlines included) folded to one space, cut to `prefix_chars`."""
+    """`text` with every run of whitespace (newlines included) folded to one space, cut to `prefix_chars`; a
+    lone surrogate (possible in a str, never in Arrow's UTF-8) becomes "?", since fastText and CLD2 refuse it."""
     if not text:
         return ""
     # Fold only what the prefix needs: whitespace runs can shrink the text, so take a generous slice first.
     head = text[: prefix_chars * 4]
-    return _WHITESPACE.sub(" ", head).strip()[:prefix_chars]
+    line = _WHITESPACE.sub(" ", head).strip()[:prefix_chars]
+    return line if line.isascii() else line.encode("utf-8", "replace").decode("utf-8")
 
 
 def latin_share(text: str) -> float:
@@ -204,6 +221,44 @@ def _lingua_all(config: LangIdConfig, texts: list[str]) -> list[dict[str, float]
     return _lingua_confidences(lingua_detector(None), [t[: config.lingua_prefix_chars] for t in texts])
 
 
+def _lingua_among(
+    config: LangIdConfig, texts: list[str], candidates: list[set[str]]
+) -> list[dict[str, float]]:
+    """lingua's confidences over each text's `candidates` (those it knows), on its first
+    `config.lingua_prefix_chars`: its confidences over all its languages, renormalised over the candidates.
+    A text with one known candidate gets it with confidence 1, one with none an empty vote."""
+    out = []
+    for text, wanted in zip(texts, candidates, strict=True):
+        known = frozenset(wanted & lingua_codes())
+        if len(known) < 2:
+            out.append(dict.fromkeys(known, 1.0))
+            continue
+        out.append(_lingua_confidences(_candidate_detector(known), [text[: config.lingua_prefix_chars]])[0])
+    return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _candidate_detector(languages: frozenset[str]) -> Any:
+    """A lingua detector over `languages`, built on first use (~0.2 ms: the language models are shared by
+    every detector of the process) and kept for the next text with the same candidates."""
+    from lingua import LanguageDetectorBuilder
+
+    return LanguageDetectorBuilder.from_languages(*[_LINGUA_BY_CODE()[c] for c in sorted(languages)]).build()
+
+
+def cld2_languages(text: str) -> list[str]:
+    """The record codes of the (up to three) languages CLD2 finds in `text`, most of the text first; empty
+    where it finds none or cannot read the text (invalid UTF-8)."""
+    import pycld2
+
+    try:
+        details = pycld2.detect(text, bestEffort=True)[2]
+    except (pycld2.error, UnicodeEncodeError):
+        return []
+    codes = [SECOND_OPINION_ALIASES.get(code, code) for _, code, _, _ in details if code != "un"]
+    return [normalise_code(code) for code in codes]
+
+
 def _lingua_confidences(detector: Any, texts: list[str]) -> list[dict[str, float]]:
     if not texts:
         return []
@@ -240,8 +295,9 @@ def _first_pass(
 
 def identify(texts: Sequence[str | None], config: LangIdConfig = LangIdConfig()) -> list[Decision]:
     """Language of each text: fastText lid.176; where its answer is in a close group, the group's tie-break
-    (mixers/langid_groups.py); where it is unsure, fastText fused with lingua over all languages (and the
-    tie-break where that lands in a group). Empty texts (after normalising) get `und` with score 0."""
+    (mixers/langid_groups.py); where it is unsure, its answer where CLD2's top language is the same, else
+    fastText fused with lingua over the candidates (and the tie-break where that lands in a group). Empty
+    texts (after normalising) get `und` with score 0."""
     model = load_fasttext(config.resolved_model_path)
     lines = [normalise_prefix(t, config.prefix_chars) for t in texts]
     predictions = predict_top_k(model, lines, config.top_k)
@@ -256,10 +312,24 @@ def identify(texts: Sequence[str | None], config: LangIdConfig = LangIdConfig())
             group_mass[i] = min(1.0, sum(fasttext_in_group(top_k, group.members).values()))
         elif is_unsure:
             unsure.append(i)
-    # Unsure ones: lingua over all its languages, fused with fastText over the union of their candidates (a
-    # language lingua gives 0 and fastText does not rank cannot win, so it is left out). Restricting lingua
-    # to fastText's candidates would be ~5x cheaper but loses Yoruba and Somali, which fastText ranks low.
-    everyone = _lingua_all(config, [lines[i] for i in unsure])
+    # Unsure ones: CLD2 first, then lingua, fused with fastText over the union of their candidates (a
+    # language lingua gives 0 and fastText does not rank cannot win, so it is left out). lingua reads the
+    # candidates of fastText's top k and CLD2's languages: fastText alone ranks Yoruba and Somali too low
+    # to keep them, CLD2 does not.
+    if config.cld2_confirms or config.lingua_candidates_only:
+        cld2 = {i: cld2_languages(lines[i]) for i in unsure}
+    if config.cld2_confirms:
+        for i in unsure:
+            if cld2[i][:1] == [predictions[i][0][0]]:
+                decisions[i] = Decision(predictions[i][0][0], predictions[i][0][1], FASTTEXT)
+        unsure = [i for i in unsure if decisions[i] is None]
+    if config.lingua_candidates_only:
+        candidates_of = [
+            {c for c, p in predictions[i] if p >= LINGUA_CANDIDATE_FLOOR} | set(cld2[i]) for i in unsure
+        ]
+        everyone = _lingua_among(config, [lines[i] for i in unsure], candidates_of)
+    else:
+        everyone = _lingua_all(config, [lines[i] for i in unsure])
     weights = TieBreak(weights={FASTTEXT: config.fasttext_weight, LINGUA: 1.0}, bias={})
     for i, lingua in zip(unsure, everyone, strict=True):
         candidates = sorted({c for c, _ in predictions[i]} | {c for c, p in lingua.items() if p > 0})

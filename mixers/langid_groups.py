@@ -65,7 +65,7 @@ _OPENERS = frozenset(c for g in CLOSE_GROUPS for c in (*g.members, *g.opened_by)
 MACRO_MEMBERS: dict[str, tuple[str, ...]] = {"no": ("nb", "nn"), "sh": ("bs", "hr", "sr")}
 # Codes the second opinions use for a member (CLD2 and langid.py say `no` for Bokmål; CLD2 `sr-ME` is
 # Montenegrin, written like Serbian).
-_ALIASES: dict[str, str] = {"no": "nb", "sr-ME": "sr", "sh": "hr"}
+SECOND_OPINION_ALIASES: dict[str, str] = {"no": "nb", "sr-ME": "sr", "sh": "hr"}
 
 
 def cyrillic_share(text: str) -> float:
@@ -159,12 +159,12 @@ def cld2_in_group(texts: list[str], members: Sequence[str]) -> list[dict[str, fl
     for text in texts:
         try:
             details = pycld2.detect(text, bestEffort=True)[2]
-        except pycld2.error:  # invalid UTF-8 (lone surrogates) and the like: no opinion
+        except (pycld2.error, UnicodeEncodeError):  # invalid UTF-8 (lone surrogates) and the like: no opinion
             out.append(None)
             continue
         shares = dict.fromkeys(members, 0.0)
         for _, code, percent, _ in details:
-            code = _ALIASES.get(code, code)
+            code = SECOND_OPINION_ALIASES.get(code, code)
             if code in shares:
                 shares[code] += float(percent)
         total = sum(shares.values())
@@ -187,7 +187,7 @@ def py3langid_in_group(texts: list[str], members: Sequence[str]) -> list[dict[st
     out = []
     for text in texts:
         ranked = identifier.rank(text)
-        out.append({_ALIASES.get(c, c): float(p) for c, p in ranked})
+        out.append({SECOND_OPINION_ALIASES.get(c, c): float(p) for c, p in ranked})
     return out
 
 

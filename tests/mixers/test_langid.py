@@ -5,6 +5,10 @@ from mixers.langcodes import normalise_code
 from mixers.langid import (
     LangIdConfig,
     LangIdKernel,
+    _first_pass,
+    _lingua_all,
+    _lingua_among,
+    cld2_languages,
     default_model_path,
     identify,
     latin_share,
@@ -34,6 +38,7 @@ def test_prefix_folds_whitespace_and_cuts():
     assert normalise_prefix("a\nb\t\tc  d\r\n", 100) == "a b c d"
     assert normalise_prefix("x" * 50, 10) == "x" * 10
     assert normalise_prefix(None, 10) == ""
+    assert normalise_prefix("é\ud800x", 10) == "é?x"
 
 
 def test_batch_path_agrees_with_single_predictions(model, data_dir):
@@ -68,10 +73,61 @@ def test_second_opinion_fixes_the_long_tail(data_dir):
         assert all(0.0 <= d.score <= 1.0 for d in decided)
 
 
+def test_cld2_languages_names_record_codes_and_reads_bad_text_as_none():
+    assert cld2_languages("This is a perfectly ordinary English sentence about the weather today.") == ["en"]
+    assert cld2_languages("Dette er en helt vanlig norsk setning om været i dag og i morgen.")[0] == "nb"
+    assert cld2_languages("\ud800 broken") == []  # a lone surrogate is no UTF-8 for CLD2
+    assert cld2_languages("") == []
+
+
+def test_lingua_over_candidates_is_lingua_over_all_renormalised(data_dir):
+    config = LangIdConfig()
+    lines = [sentences(data_dir, [lang])[lang][0] for lang in ("yo", "hr", "id", "de")]
+    candidates = [{"yo", "so", "en"}, {"hr", "bs", "sr", "sl"}, {"id", "ms", "jv"}, {"de", "nl"}]
+    among = _lingua_among(config, lines, candidates)
+    for full, subset, wanted in zip(_lingua_all(config, lines), among, candidates, strict=True):
+        known = {c for c in wanted if c in full}
+        mass = sum(full[c] for c in known)
+        assert set(subset) == known
+        assert {c: subset[c] for c in known} == pytest.approx({c: full[c] / mass for c in known}, abs=1e-6)
+    # one candidate lingua knows: its vote is that language; none: no vote
+    assert _lingua_among(config, lines[:2], [{"yo", "xx"}, {"xx"}]) == [{"yo": 1.0}, {}]
+
+
+def test_cld2_confirming_fasttext_keeps_its_answer_and_lingua_decides_the_rest(model, data_dir):
+    config, former = LangIdConfig(), LangIdConfig(cld2_confirms=False, lingua_candidates_only=False)
+    lines = [
+        normalise_prefix(t, config.prefix_chars) for lines in sentences(data_dir).values() for t in lines[:4]
+    ]
+    predictions = predict_top_k(model, lines, config.top_k)
+    ours, theirs = identify(lines, config), identify(lines, former)
+    confirmed = differ = unsure = 0
+    for line, top_k, decided, before in zip(lines, predictions, ours, theirs, strict=True):
+        if not _first_pass(line, top_k, config)[2]:
+            # sure texts and close groups: untouched (lingua's confidences may differ in the last bits)
+            assert (decided.lang, decided.detector) == (before.lang, before.detector)
+            assert decided.score == pytest.approx(before.score, rel=1e-9)
+            continue
+        unsure += 1
+        if cld2_languages(line)[:1] == [top_k[0][0]]:
+            confirmed += 1
+            assert (decided.lang, decided.score, decided.detector) == (top_k[0][0], top_k[0][1], "fasttext")
+        differ += decided.lang != before.lang
+    assert unsure > 30 and confirmed > 10
+    assert differ <= unsure // 10  # the short ways rarely change an answer
+
+
 def test_empty_text_is_und_and_threshold_applies():
     decided = identify(["", "   \n", "Das ist ein ganz gewöhnlicher deutscher Satz über das Wetter."])
     assert [d.lang for d in decided[:2]] == ["und", "und"]
     assert decided[2].lang == "de" and decided[2].score > 0.9
+    # a lone surrogate stops neither fastText nor CLD2, on the sure, the unsure and the close-group paths
+    broken = [
+        "Das ist ein \ud800 ganz gewöhnlicher deutscher Satz.",
+        "Saya \ud800 suka makan nasi",
+        "\ud800 ok",
+    ]
+    assert identify(broken)[0].lang == "de"
     strict = identify(["ok"], LangIdConfig(threshold=1.0))
     assert strict[0].lang == "und"
 
