@@ -7,8 +7,10 @@
   exposure bucket).
 - **Contrasts.** Differences of gaps between paired runs (same world seed, mixture seed and initialisation
   seed), with a 95% t-interval over the pairs: every mixture against the grid's first mixture within a world,
-  and every world against the grid's first world for each mixture. Worlds of one seed differ in what their
-  config changes alone (world/dumps.py draws mirrors on a stream of their own), so these are paired designs.
+  every world against the first world that has the mixture, and the difference between two mixtures in
+  every world against that difference in the first world (does dedup's effect grow with the stale share?).
+  Worlds of one seed differ in what their config changes alone (world/dumps.py draws mirrors on a stream of
+  their own), so these are paired designs.
 - **Audit validation.** Over every run with a measured and a predicted cutoff: the mean absolute error in
   months, the rank correlation, and the share of measured cutoffs inside the predicted interval.
 """
@@ -84,18 +86,28 @@ def summarise_cells(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 def paired_contrasts(rows: Sequence[Mapping[str, Any]], field: str = "gap_months") -> list[dict[str, Any]]:
     """Differences of `field` between paired runs (the module doc): within each world, every mixture minus
-    the first mixture; for each mixture, every world minus the first world."""
+    the first mixture; for each mixture, every world minus the first world that has it; and for each
+    mixture against the first, how the difference between them moves from that first world to every other
+    (a difference of differences, its mixture named "m - first")."""
     mixtures = list(dict.fromkeys(str(r["mixture"]) for r in rows))
     worlds = list(dict.fromkeys(str(r.get("world") or "-") for r in rows))
     by_cell: dict[tuple[str, str], dict[tuple[Any, ...], Any]] = {}
     for row in rows:
-        by_cell.setdefault(_cell_key(row), {})[_pair_key(row)] = row.get(field)
+        if row.get(field) is not None:
+            by_cell.setdefault(_cell_key(row), {})[_pair_key(row)] = row[field]
+    for m in mixtures[1:]:  # the difference of each mixture from the first, as a cell of its own
+        for w in worlds:
+            left, right = by_cell.get((w, m), {}), by_cell.get((w, mixtures[0]), {})
+            if shared := {k: left[k] - right[k] for k in left if k in right}:
+                by_cell[(w, f"{m} - {mixtures[0]}")] = shared
     out = []
     pairs = [((w, m), (w, mixtures[0])) for w in worlds for m in mixtures[1:]]
-    pairs += [((w, m), (worlds[0], m)) for m in mixtures for w in worlds[1:]]
+    for m in [*mixtures, *(f"{m} - {mixtures[0]}" for m in mixtures[1:])]:
+        having = [w for w in worlds if (w, m) in by_cell]
+        pairs += [((w, m), (having[0], m)) for w in having[1:]]
     for a, b in pairs:
         left, right = by_cell.get(a, {}), by_cell.get(b, {})
-        shared = [k for k in left if k in right and left[k] is not None and right[k] is not None]
+        shared = [k for k in left if k in right]
         if not shared:
             continue
         out.append(

@@ -59,6 +59,24 @@ def test_paired_contrasts_pair_by_seeds_and_skip_unpaired_runs() -> None:
     assert ("s6", "keep", "s0", "keep") not in contrasts  # s6 has no keep runs
 
 
+def test_contrasts_start_from_the_first_world_with_the_mixture_and_take_differences_of_differences() -> None:
+    rows = [_row("history", "raw", s, 30 + s) for s in (0, 1)]
+    rows += [_row("s0", "raw", s, g) for s, g in ((0, 10), (1, 20))]
+    rows += [_row("s0", "keep", s, g) for s, g in ((0, 1), (1, 3))]
+    rows += [_row("s6", "raw", s, g) for s, g in ((0, 16), (1, 24))]
+    rows += [_row("s6", "keep", s, g) for s, g in ((0, 2), (1, 2))]
+    contrasts = {
+        (c["a"]["world"], c["a"]["mixture"], c["b"]["world"], c["b"]["mixture"]): c["difference"]
+        for c in paired_contrasts(rows)
+    }
+    # keep has no history runs: its worlds are compared with s0, the first world that has it
+    assert contrasts[("s6", "keep", "s0", "keep")]["mean"] == pytest.approx(0.0)
+    # keep - raw: s0 -9 and -17, s6 -14 and -22; so it moves by -5 in both pairs from s0 to s6
+    moved = contrasts[("s6", "keep - raw", "s0", "keep - raw")]
+    assert (moved["mean"], moved["n"], moved["low"], moved["high"]) == (-5.0, 2, -5.0, -5.0)
+    assert contrasts[("s6", "raw", "history", "raw")]["mean"] == pytest.approx(-10.5)  # 16-30, 24-31
+
+
 def test_audit_validation_error_correlation_and_coverage() -> None:
     rows = [
         {
