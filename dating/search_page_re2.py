@@ -12,16 +12,21 @@ search_page on every real sample page and on hand-made pages, and each pattern's
 strings drawn to tell the engines apart.
 
 Each pattern is translated, not rewritten: Python's `\\D` on a str is "not a Unicode decimal digit", which
-RE2 spells `[^\\p{Nd}]` (its own `\\D` is ASCII only). The two patterns that look behind (the one-year
-pattern and regex_parse's month names; RE2 has no lookbehind) stay with Python's engine, which RE2 leads
-(`Prefiltered`): RE2 finds where a superset of their matches starts and Python tries only there.
+becomes the RE2 class of every character Python does not read as a digit, built from Python's own tables
+(RE2's `\\p{Nd}` and its own ASCII `\\D` differ). The two patterns that look behind (the one-year pattern and
+regex_parse's month names; RE2 has no lookbehind) stay with Python's engine, which RE2 leads (`Prefiltered`):
+RE2 finds where a superset of their matches starts and Python tries only there, handing over to Python's
+own scan after a few near misses in a row, so no page costs more than a few times Python's scan.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+import sys
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -54,38 +59,57 @@ from htmldate.validators import correct_year
 _OPTIONS = re2.Options()
 _OPTIONS.max_mem = 64 << 20
 _NON_DIGIT = re.compile(r"(\\\\)|\\D")
+_SPACE = re.compile(r"(\\\\)|\\s")
+_LETTER = r"[^\W\d_]"
+_LOOKBEHIND = re.compile(r"\(\?<[=!][^()]*\)")
 # what RE2 reads otherwise or not at all: lookaround, inline flags, backreferences, and the classes and
 # boundaries that are Unicode-aware in Python but ASCII in RE2
 _UNSUPPORTED = re.compile(r"\(\?<?[=!]|\(\?[aiLmsux]|(?<!\\)\\(?:[1-9]|[dDsSwWbBAZ])")
+# A Python pattern that looks behind is tried at no more than this many of RE2's candidates in a row before
+# Python's own scan takes over: near misses in one long run (a line of tags or of CJK text before " 4, 2019")
+# would each cost RE2 a rescan of the run.
+MAX_NEAR_MISSES = 3
+
+
+@functools.cache
+def python_class(kind: str) -> str:
+    """The characters Python's `re` reads as `\\d` (kind "digit": str.isdecimal) or `\\s` (kind "space":
+    str.isspace) on a str, as the ranges of an RE2 character class body. RE2's own `\\p{Nd}` and `\\p{Z}`
+    follow the Unicode version of its build, which is not Python's (20 digits apart for Python 3.11)."""
+    test = {"digit": str.isdecimal, "space": str.isspace}[kind]
+    runs: list[list[int]] = []  # [first, last] code points of each run of consecutive members
+    for point in range(sys.maxunicode + 1):
+        if test(chr(point)):
+            if runs and runs[-1][1] == point - 1:
+                runs[-1][1] = point
+            else:
+                runs.append([point, point])
+    return "".join(rf"\x{{{a:x}}}-\x{{{b:x}}}" if a != b else rf"\x{{{a:x}}}" for a, b in runs)
 
 
 def translate(pattern: re.Pattern[str]) -> re2._Regexp:
     """`pattern` (a `str` pattern of Python's `re`, without flags) compiled by RE2 to find the same matches
-    in the text's UTF-8 bytes:
-    `\\D` becomes `[^\\p{Nd}]`. Raises ValueError for what RE2 would read differently (lookaround,
-    backreferences, flags)."""
-    source = _NON_DIGIT.sub(lambda m: m[1] or r"[^\p{Nd}]", pattern.pattern)
+    in the text's UTF-8 bytes: `\\D` becomes the class of every character Python does not read as a digit.
+    Raises ValueError for what RE2 would read differently (lookaround, backreferences, flags)."""
+    non_digit = f"[^{python_class('digit')}]"
+    source = _NON_DIGIT.sub(lambda m: m[1] or non_digit, pattern.pattern)
     if pattern.flags != re.UNICODE or _UNSUPPORTED.search(source):
         raise ValueError(f"RE2 cannot stand in for {pattern.pattern!r} (flags {pattern.flags})")
     return re2.compile(source.encode(), _OPTIONS)
 
 
-# Python's \s on a str, as RE2 spells it: ASCII whitespace with \v, the separators \x1c-\x1f, NEL and
-# Unicode's separators (str.isspace)
-_SPACE = r"[\t-\r\x{1c}-\x{1f}\x{85}\p{Z}]"
-_LOOKBEHIND = re.compile(r"\(\?<[=!][^()]*\)")
-
-
 def superset(pattern: re.Pattern[str]) -> re2._Regexp:
-    """An RE2 pattern that matches wherever `pattern` matches, and maybe elsewhere: lookbehinds dropped,
-    Python's letters (`[^\\W\\d_]`) widened to anything but spaces, digits and "_". For Prefiltered."""
-    source = re.sub(r"(\\\\)|\\s", lambda m: m[1] or _SPACE, _LOOKBEHIND.sub("", pattern.pattern))
-    source = source.replace(r"[^\W\d_]", r"[^\s\p{Nd}_]")
-    source = _NON_DIGIT.sub(lambda m: m[1] or r"[^\p{Nd}]", source)
+    """An RE2 pattern over UTF-8 bytes that matches wherever `pattern` matches, and maybe elsewhere:
+    lookbehinds dropped, Python's letters (`[^\\W\\d_]`) widened to anything but ASCII whitespace, Python's
+    digits and "_", case folded by RE2 where `pattern` ignores case. For Prefiltered."""
+    digits = python_class("digit")
+    letters, space, non_digit = rf"[^\s{digits}_]", f"[{python_class('space')}]", f"[^{digits}]"
+    source = _SPACE.sub(lambda m: m[1] or space, _LOOKBEHIND.sub("", pattern.pattern))
+    source = _NON_DIGIT.sub(lambda m: m[1] or non_digit, source.replace(_LETTER, letters))
     flags = pattern.flags & ~re.IGNORECASE
-    if flags != re.UNICODE or _UNSUPPORTED.search(source.replace(r"[^\s\p{Nd}_]", "")):
+    if flags != re.UNICODE or _UNSUPPORTED.search(source.replace(letters, "")):
         raise ValueError(f"RE2 cannot stand in for {pattern.pattern!r} (flags {pattern.flags})")
-    return re2.compile(("(?i)" if pattern.flags & re.IGNORECASE else "") + source, _OPTIONS)
+    return re2.compile((("(?i)" if pattern.flags & re.IGNORECASE else "") + source).encode(), _OPTIONS)
 
 
 class Prefiltered:
@@ -103,7 +127,7 @@ class Prefiltered:
 
 class PrefilteredScan:
     """One string's scan by a Prefiltered pattern. RE2 reads the string's UTF-8 bytes and Python's engine
-    the str; the positions of a scan only move forward, so each is converted between the two once."""
+    the str; the positions of a scan mostly move forward, so each is converted between the two once."""
 
     def __init__(self, prefiltered: Prefiltered, string: str, data: bytes) -> None:
         self.pattern, self.candidates = prefiltered.pattern, prefiltered.candidates
@@ -129,12 +153,16 @@ class PrefilteredScan:
 
     def search(self, pos: int = 0) -> re.Match[str] | None:
         """The first match at or after character `pos`, as `pattern.search(string, pos)` finds it."""
-        while (candidate := self.candidates.search(self.data, self._to_byte(pos))) is not None:
+        pos = min(max(pos, 0), len(self.string))
+        for _ in range(MAX_NEAR_MISSES):
+            candidate = self.candidates.search(self.data, self._to_byte(pos))
+            if candidate is None:
+                return None
             start = self._to_char(candidate.start())
             if (match := self.pattern.match(self.string, start)) is not None:
                 return match
             pos = start + 1
-        return None
+        return self.pattern.search(self.string, pos)
 
     def findall(self) -> list[Any]:
         """What `pattern.findall(string)` returns."""
@@ -145,21 +173,41 @@ class PrefilteredScan:
         return found
 
 
-COPYRIGHT_PATTERN = translate(core.COPYRIGHT_PATTERN)
-THREE_COMP_PATTERNS = tuple(translate(p) for p in core.THREE_COMP_PATTERNS)
-SELECT_YMD_PATTERN = translate(core.SELECT_YMD_PATTERN)
-DATESTRINGS_PATTERN = translate(core.DATESTRINGS_PATTERN)
-SLASHES_PATTERN = translate(core.SLASHES_PATTERN)
-YYYYMM_PATTERN = translate(core.YYYYMM_PATTERN)
-MMYYYY_PATTERN = translate(core.MMYYYY_PATTERN)
-SIMPLE_PATTERN = Prefiltered(core.SIMPLE_PATTERN)
-LONG_TEXT_PATTERN = Prefiltered(extractors.LONG_TEXT_PATTERN)
+@dataclass(frozen=True)
+class Compiled:
+    """htmldate's search_page patterns for RE2: translated, or Python's led by RE2 (`Prefiltered`)."""
+
+    copyright: re2._Regexp
+    three_comp: tuple[re2._Regexp, ...]
+    select_ymd: re2._Regexp
+    datestrings: re2._Regexp
+    slashes: re2._Regexp
+    yyyymm: re2._Regexp
+    mmyyyy: re2._Regexp
+    simple: Prefiltered
+    long_text: Prefiltered
+
+
+@functools.cache
+def compiled() -> Compiled:
+    """The patterns, compiled on first use (~0.3 s: the character classes read every code point)."""
+    return Compiled(
+        copyright=translate(core.COPYRIGHT_PATTERN),
+        three_comp=tuple(translate(p) for p in core.THREE_COMP_PATTERNS),
+        select_ymd=translate(core.SELECT_YMD_PATTERN),
+        datestrings=translate(core.DATESTRINGS_PATTERN),
+        slashes=translate(core.SLASHES_PATTERN),
+        yyyymm=translate(core.YYYYMM_PATTERN),
+        mmyyyy=translate(core.MMYYYY_PATTERN),
+        simple=Prefiltered(core.SIMPLE_PATTERN),
+        long_text=Prefiltered(extractors.LONG_TEXT_PATTERN),
+    )
 
 
 def regex_parse(string: str, data: bytes | None = None) -> datetime | None:
     """htmldate.extractors.regex_parse (the first day-month-year written with a month's name), its month
     pattern led by RE2; `data` is `string` in UTF-8 where the caller has it."""
-    pos, scan = 0, LONG_TEXT_PATTERN.scan(string, data)
+    pos, scan = 0, compiled().long_text.scan(string, data)
     while match := scan.search(pos):
         word = _fold_month_name(match["month"] or match["month2"])
         if match["month"]:  # glued words ("SmithMarch"): the longest known suffix of the last 12 letters
@@ -226,40 +274,41 @@ def _best_normalized(
 
 
 def _search(htmlstring: str, data: bytes, options: Extractor) -> str | None:
+    patterns = compiled()
     copyear = 0
-    bestmatch = _best(_scan(COPYRIGHT_PATTERN, data), YEAR_PATTERN, YEAR_PATTERN, options)
+    bestmatch = _best(_scan(patterns.copyright, data), YEAR_PATTERN, YEAR_PATTERN, options)
     if bestmatch is not None:
         year = int(bestmatch[1])
         if is_valid_date(datetime(year, 1, 1), "%Y", earliest=options.min, latest=options.max):
             copyear = year
 
-    for pattern in THREE_COMP_PATTERNS:
+    for pattern in patterns.three_comp:
         result = _best_ymd(_scan(pattern, data), THREE_LOOSE_CATCH, copyear, options)
         if result is not None:
             return result
 
     ymd_first = partial(normalize_match, THREE_COMP_REGEX_A)
-    result = _best_normalized(_scan(SELECT_YMD_PATTERN, data), SELECT_YMD_YEAR, ymd_first, copyear, options)
+    result = _best_normalized(_scan(patterns.select_ymd, data), SELECT_YMD_YEAR, ymd_first, copyear, options)
     if result is not None:
         return result
 
-    result = _best_ymd(_scan(DATESTRINGS_PATTERN, data), DATESTRINGS_CATCH, copyear, options)
+    result = _best_ymd(_scan(patterns.datestrings, data), DATESTRINGS_CATCH, copyear, options)
     if result is not None:
         return result
 
     slashes = partial(normalize_match, THREE_COMP_REGEX_B)
-    result = _best_normalized(_scan(SLASHES_PATTERN, data), SLASHES_YEAR, slashes, copyear, options)
+    result = _best_normalized(_scan(patterns.slashes, data), SLASHES_YEAR, slashes, copyear, options)
     if result is not None:
         return result
 
-    bestmatch = _best(_scan(YYYYMM_PATTERN, data), YYYYMM_CATCH, YEAR_PATTERN, options)
+    bestmatch = _best(_scan(patterns.yyyymm, data), YYYYMM_CATCH, YEAR_PATTERN, options)
     if bestmatch is not None:
         result = _finalize_candidate(datetime(int(bestmatch[1]), int(bestmatch[2]), 1), copyear, options)
         if result is not None:
             return result
 
     result = _best_normalized(
-        _scan(MMYYYY_PATTERN, data), SELECT_YMD_YEAR, normalize_two_comp, copyear, options
+        _scan(patterns.mmyyyy, data), SELECT_YMD_YEAR, normalize_two_comp, copyear, options
     )
     if result is not None:
         return result
@@ -272,7 +321,7 @@ def _search(htmlstring: str, data: bytes, options: Extractor) -> str | None:
     if copyear != 0:
         return datetime(copyear, 1, 1).strftime(options.format)
 
-    bestmatch = _best(SIMPLE_PATTERN.scan(htmlstring, data).findall(), YEAR_PATTERN, YEAR_PATTERN, options)
+    bestmatch = _best(patterns.simple.scan(htmlstring, data).findall(), YEAR_PATTERN, YEAR_PATTERN, options)
     if bestmatch is not None:
         return _finalize_candidate(datetime(int(bestmatch[1]), 1, 1), copyear, options)
     return None

@@ -80,13 +80,14 @@ class LangIdConfig:
     # An unsure text whose CLD2 top language is fastText's keeps fastText's answer without asking lingua
     # (bench/langid_eval.py measures both settings).
     cld2_confirms: bool = True
-    # lingua over the unsure text's candidates (fastText's top_k and CLD2's languages), not all 75
+    # lingua over the unsure text's candidates (fastText's top_k at LINGUA_CANDIDATE_FLOOR or above, and
+    # CLD2's languages), not all 75
     lingua_candidates_only: bool = True
     # fastText's misses are small Latin-script languages; on mostly non-Latin text (Urdu with an English
     # header) lingua's all-language vote goes to the Latin part, so fastText is trusted there.
     lingua_min_latin_share: float = 0.8
     fasttext_weight: float = 0.25  # w in P ∝ p_ft^w · p_lingua for unsure texts
-    # lingua (all languages) reads only this many characters of an unsure text: its cost grows with length
+    # lingua reads only this many characters of an unsure text: its cost grows with length
     # (~4 ms at 1000 characters) while its accuracy has levelled off well before (lingua's own evaluation:
     # above ~120 characters it no longer uses bigrams at all). Test sentences are shorter; web pages are not.
     lingua_prefix_chars: int = 300
@@ -279,7 +280,7 @@ def _first_pass(
     line: str, top_k: list[tuple[str, float]], config: LangIdConfig
 ) -> tuple[Decision | None, CloseGroup | None, bool]:
     """fastText's answer for one line, or (None, group, _) where a close group decides, or (None, None, True)
-    where fastText is unsure and lingua over all languages is asked."""
+    where fastText is unsure and CLD2, then lingua, are asked."""
     if not line or not top_k:
         return Decision(UND, 0.0, "none"), None, False
     code, prob = top_k[0]
@@ -316,6 +317,7 @@ def identify(texts: Sequence[str | None], config: LangIdConfig = LangIdConfig())
     # language lingua gives 0 and fastText does not rank cannot win, so it is left out). lingua reads the
     # candidates of fastText's top k and CLD2's languages: fastText alone ranks Yoruba and Somali too low
     # to keep them, CLD2 does not.
+    cld2: dict[int, list[str]] = {}
     if config.cld2_confirms or config.lingua_candidates_only:
         cld2 = {i: cld2_languages(lines[i]) for i in unsure}
     if config.cld2_confirms:

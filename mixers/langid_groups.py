@@ -63,9 +63,10 @@ CLOSE_GROUPS: tuple[CloseGroup, ...] = (
 _OPENERS = frozenset(c for g in CLOSE_GROUPS for c in (*g.members, *g.opened_by))
 # Labels that first-pass models give for a macrolanguage: lid.176's `no` (Norwegian) and `sh` (Serbo-Croatian).
 MACRO_MEMBERS: dict[str, tuple[str, ...]] = {"no": ("nb", "nn"), "sh": ("bs", "hr", "sr")}
-# Codes the second opinions use for a member (CLD2 and langid.py say `no` for Bokmål; CLD2 `sr-ME` is
-# Montenegrin, written like Serbian).
-SECOND_OPINION_ALIASES: dict[str, str] = {"no": "nb", "sr-ME": "sr", "sh": "hr"}
+# Codes the second opinions use where the record's differ (CLD2 and langid.py say `no` for Bokmål; CLD2
+# `sr-ME` is Montenegrin, written like Serbian, and keeps ISO 639's withdrawn `jw` for Javanese and `iw` for
+# Hebrew).
+SECOND_OPINION_ALIASES: dict[str, str] = {"no": "nb", "sr-ME": "sr", "sh": "hr", "jw": "jv", "iw": "he"}
 
 
 def cyrillic_share(text: str) -> float:

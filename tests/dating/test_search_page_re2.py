@@ -14,7 +14,14 @@ from htmldate import core, extractors
 from corpus.html_text import parse_html
 from dating.html_meta import MAX_HTML_CHARS, _options
 from dating.html_search import page_string
-from dating.search_page_re2 import Prefiltered, regex_parse, search_page, superset, translate
+from dating.search_page_re2 import (
+    MAX_NEAR_MISSES,
+    Prefiltered,
+    regex_parse,
+    search_page,
+    superset,
+    translate,
+)
 from tests.dating.helpers import sample_pages
 
 CRAWL = datetime(2020, 12, 31, 23, 59, 59)
@@ -128,13 +135,52 @@ def test_unicode_digits_are_digits_to_both() -> None:
     assert eight.findall("é20190304é".encode()) == ["é20190304é".encode()]
 
 
+def test_digits_and_spaces_are_pythons_on_every_code_point() -> None:
+    # RE2's own \\p{Nd} follows its Unicode version: 20 digits (Kawi, Nag Mundari) apart from Python 3.11's
+    every = "".join(chr(i) for i in range(0x110000) if not 0xD800 <= i < 0xE000)
+    non_digits = translate(re.compile(r"(\D)")).findall(every.encode())
+    assert [c.decode() for c in non_digits] == re.findall(r"(\D)", every)
+    spaces = superset(re.compile(r"(\s)")).findall(every.encode())
+    assert [c.decode() for c in spaces] == re.findall(r"(\s)", every)
+    nag_mundari_zero = "\U0001e4f0"
+    text = f"<p>{nag_mundari_zero}2019-03-04{nag_mundari_zero}</p>"
+    assert search_page(text, EXTENSIVE) == core.search_page(text, EXTENSIVE) == "2019-03-04"
+
+
+class _CountingSearches:
+    """An RE2 pattern's stand-in that counts its searches."""
+
+    def __init__(self, pattern: object) -> None:
+        self.pattern, self.searches = pattern, 0
+
+    def search(self, *args: object) -> object:
+        self.searches += 1
+        return self.pattern.search(*args)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("run", ["x", "<", "中"])
+def test_near_misses_in_one_long_run_hand_over_to_pythons_scan(run: str) -> None:
+    # every character of the run starts a candidate of RE2's wider pattern that Python's then rejects; RE2
+    # would rescan the run for each, so after MAX_NEAR_MISSES Python's own scan goes on
+    text = run * 5000 + " 4, 2019 and March 4, 2019"
+    prefiltered = Prefiltered(extractors.LONG_TEXT_PATTERN)
+    prefiltered.candidates = counting = _CountingSearches(prefiltered.candidates)  # type: ignore[assignment]
+    scan = prefiltered.scan(text)
+    for pos in (0, 3, 5000):
+        found, expected = scan.search(pos), extractors.LONG_TEXT_PATTERN.search(text, pos)
+        assert (found and found.span()) == (expected and expected.span())
+    assert counting.searches <= 3 * MAX_NEAR_MISSES
+    assert regex_parse(text) == extractors.regex_parse(text)
+
+
 def test_translate_refuses_what_re2_reads_otherwise() -> None:
     for source in [r"(?<!w3.org)\D(20[0-9]{2})", r"\s([0-9]{4})", r"\b[0-9]{4}\b", r"(a)\1", "(?i)date"]:
         with pytest.raises(ValueError, match="RE2 cannot stand in"):
             translate(re.compile(source))
     with pytest.raises(ValueError, match="RE2 cannot stand in"):
         translate(re.compile(r"[0-9]{4}", re.IGNORECASE))
-    assert translate(re.compile(r"\\D\D")).pattern == rb"\\D[^\p{Nd}]"  # an escaped backslash stays one
+    escaped = translate(re.compile(r"\\D\D"))  # an escaped backslash stays one: a backslash, then "D"
+    assert escaped.findall(b"\\D5 \\Dx") == [b"\\Dx"]
     with pytest.raises(ValueError, match="RE2 cannot stand in"):
         superset(re.compile(r"(?=x)\d"))
 
