@@ -70,6 +70,7 @@ def report_set(name: str, data: Labelled, known: set[str]) -> None:
         started = time.perf_counter()
         columns[detector_name] = accuracy(odd, predict(odd, detector))
         print(f"[{name}] {detector_name} alone: {time.perf_counter() - started:.1f} s")
+    # lingua alone, above, has loaded every language's models before either ensemble is timed
     started = time.perf_counter()
     columns[FORMER] = accuracy(odd, predict(odd, ensemble(FORMER_CONFIG)))
     print(f"[{name}] {FORMER}: {time.perf_counter() - started:.1f} s")
