@@ -49,7 +49,7 @@ from jobs import progress
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
 from jobs.options import Conf, Master, spark_options
 from jobs.registry import stage
-from jobs.runner import StageSpec, run_command, run_stages
+from jobs.runner import StageSpec, read_marker, run_command, run_stages
 from mixers.spec import SpecError, load_spec
 from trainers.grid_summary import summarise_grid, write_summary
 from trainers.predict import predict_mixture_cutoff
@@ -86,6 +86,8 @@ class ExperimentParams(StageParams):
     probe: dict[str, Any] = field(default_factory=dict)
     predict: bool = True
     overwrite: bool = False
+    # Run nothing: the tables and summary of the runs already probed (a long grid's results so far).
+    finished_only: bool = False
 
     @classmethod
     def from_mapping(
@@ -360,12 +362,16 @@ def run(plan: ExperimentPlan, spark: SparkProvider) -> StageResult:
     output = Path(plan.params.output)
     output.mkdir(parents=True, exist_ok=True)
 
-    on_stage = progress.current().stages("experiment", [spec.name for spec in plan.stages])
-    run_stages(plan.stages, spark, on_stage=on_stage)
+    if plan.params.finished_only:
+        runs = {key: run_dir for key, run_dir in plan.runs.items() if read_marker(str(run_dir / "probe"))}
+    else:
+        on_stage = progress.current().stages("experiment", [spec.name for spec in plan.stages])
+        run_stages(plan.stages, spark, on_stage=on_stage)
+        runs = plan.runs
     if plan.params.predict:
-        for key, run_dir in plan.runs.items():
+        for key, run_dir in runs.items():
             _predict(run_dir, plan.meta[key])
-    report = write_report(plan.runs, output, mixtures={k: m["mixture"] for k, m in plan.meta.items()})
+    report = write_report(runs, output, mixtures={k: plan.meta[k]["mixture"] for k in runs})
     rows = [
         {**row, **{k: v for k, v in plan.meta[row["run"]].items() if k not in ("probes",)}}
         for row in report.rows
@@ -436,13 +442,19 @@ def experiment(
     ],
     master: Master = "local[*]",
     conf: Conf = None,
+    finished_only: Annotated[
+        bool,
+        typer.Option("--finished-only", help="Run nothing: tables and summary of the runs already probed."),
+    ] = False,
 ) -> None:
     """Train one model per mixture spec and replicate (mixture, initialisation and, with `worlds`, world
     seeds), probe each, and predict each cutoff from its mixture with the audit's predictor: writes
     experiments.md / .csv / .json (effective cutoff with its interval, gap in months, newest-version share,
     predicted cutoff, accuracy per frequency bucket), summary.md / .json (cells, paired contrasts, audit
-    validation) and cutoff_curves.png. Reruns reuse what is finished."""
-    rows = run_command(STAGE, load_grid(grid, output), spark_options(master, conf)).value
+    validation) and cutoff_curves.png. Reruns reuse what is finished; with --finished-only nothing runs and
+    the tables hold the runs probed so far."""
+    params = dataclasses.replace(load_grid(grid, output), finished_only=finished_only)
+    rows = run_command(STAGE, params, spark_options(master, conf)).value
     console.print(results_table(rows))
     console.print(
         f"tables: {output / 'experiments.md'}  summary: {output / 'summary.md'}  "

@@ -5,6 +5,7 @@ every stage, and a changed parameter reruns that stage and the ones after it."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 from pathlib import Path
 
@@ -13,8 +14,9 @@ import pyarrow.dataset as ds
 import pytest
 import yaml
 
+from jobs.experiment import STAGE as EXPERIMENT
 from jobs.pipeline import load_pipeline, run_pipeline
-from jobs.runner import MARKER
+from jobs.runner import MARKER, run_command
 from jobs.stage import UsageError
 
 MIXTURES = Path(__file__).resolve().parents[2] / "pipelines" / "mixtures"
@@ -118,6 +120,19 @@ def test_reduced_demo_pipeline_end_to_end_and_resume(tmp_path, spark):
     )
     assert newest_docs.to_table(columns=["is_stale"]).column("is_stale").to_pylist().count(True) == 0
     assert raw_docs.to_table(columns=["is_stale"]).column("is_stale").to_pylist().count(True) > 0
+
+    # --finished-only: the tables of the runs already probed (here with a second seed that never ran), and
+    # nothing runs or is written under the runs
+    grid = next(spec.params for spec in pipeline.stages if spec.stage.kind == "experiment")
+    probed = {p: p.stat().st_mtime_ns for p in (out / "experiment" / "runs").rglob("*") if p.is_file()}
+    finished = run_command(EXPERIMENT, dataclasses.replace(grid, seeds=[0, 1], finished_only=True)).value
+    assert {r["mixture"]: r["effective_cutoff"] for r in finished} == {
+        name: row["effective_cutoff"] for name, row in rows.items()
+    }
+    assert {
+        p: p.stat().st_mtime_ns for p in (out / "experiment" / "runs").rglob("*") if p.is_file()
+    } == probed
+    assert len(finished) == 2 and not (out / "experiment" / "runs" / "raw-s1").exists()
 
     summary = json.loads((out / "audit" / "summary.json").read_text())
     assert (out / "audit" / "report.html").is_file()
