@@ -81,12 +81,16 @@ def test_audit_validation_error_correlation_and_coverage() -> None:
     rows = [
         {
             "effective_cutoff": "2020-01",
+            "cutoff_low": "2019-01",
+            "cutoff_high": "2020-03",
             "predicted_cutoff": "2020-03",
             "predicted_low": "2019-12",
             "predicted_high": "2020-05",
         },
         {
             "effective_cutoff": "2021-06",
+            "cutoff_low": "2021-05",
+            "cutoff_high": "2021-09",
             "predicted_cutoff": "2021-06",
             "predicted_low": "2021-06",
             "predicted_high": "2021-07",
@@ -105,6 +109,7 @@ def test_audit_validation_error_correlation_and_coverage() -> None:
     assert v["mean_error_months"] == pytest.approx((2 + 0 - 4) / 3)
     assert v["rank_correlation"] == pytest.approx(1.0)
     assert v["inside_predicted_interval"] == pytest.approx(2 / 3)
+    assert v["measured_interval_median_months"] == pytest.approx((14 + 4) / 2)  # the third has no interval
     assert audit_validation([]) == {"runs": 0}
 
 
