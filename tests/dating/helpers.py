@@ -22,9 +22,12 @@ from corpus.html_text import decode_payload
 from corpus.readers import ReadOptions, read_documents
 from corpus.stats import RejectLog
 from dating.hinted_dateparser import DATE_WORD_KEYS
-from dating.html_meta import MarkupDater, html_meta_date_batch
+from dating.html_meta import MarkupDater, _options, html_meta_date_batch
 
 ADDED = datetime(2024, 6, 1, tzinfo=UTC)
+# The crawl date and htmldate's extensive-search options under which the real sample pages are searched.
+SAMPLE_CRAWL = datetime(2020, 12, 31, 23, 59, 59)
+EXTENSIVE = _options(True, SAMPLE_CRAWL, extensive=True)
 
 
 def warc_batch(path: Path, with_html_dates: bool = True, one_parse: bool = True) -> pa.RecordBatch:

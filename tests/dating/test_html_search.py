@@ -3,7 +3,6 @@ and the whole against htmldate's own find_date, on every real sample page; hand-
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +28,7 @@ from dating.html_search import (
     extensive_search_date,
     page_string,
 )
-from tests.dating.helpers import day, sample_pages
-
-CRAWL = datetime(2020, 12, 31, 23, 59, 59)
-EXTENSIVE = _options(True, CRAWL, extensive=True)
+from tests.dating.helpers import EXTENSIVE, SAMPLE_CRAWL, day, sample_pages
 
 
 def find_date(html: str, **kwargs: Any) -> str | None:
@@ -48,7 +44,8 @@ def _searched(data_dir: Path) -> list[tuple[str, str]]:
     for html in sample_pages(data_dir):
         markup, canonical = _markup(parse_html(html))
         if not (
-            extract_url_date(canonical, _options(True, CRAWL)) or _first_stages(markup, _options(True, CRAWL))
+            extract_url_date(canonical, _options(True, SAMPLE_CRAWL))
+            or _first_stages(markup, _options(True, SAMPLE_CRAWL))
         ):
             pages.append((html, canonical))
     return pages
@@ -85,7 +82,7 @@ def test_the_search_equals_htmldate_on_the_real_pages(data_dir: Path) -> None:
     for html, canonical in _searched(data_dir):
         searched += 1
         ours = extensive_search_date(parse_html(html), EXTENSIVE, MAX_HTML_CHARS)
-        bounds = {"min_date": HTMLDATE_MIN_DATE, "max_date": CRAWL}
+        bounds = {"min_date": HTMLDATE_MIN_DATE, "max_date": SAMPLE_CRAWL}
         theirs = find_date(
             html[:MAX_HTML_CHARS], extensive_search=True, original_date=True, url=canonical, **bounds
         )
@@ -146,7 +143,7 @@ def test_a_page_with_too_many_candidates_reads_as_htmldate_reads_it() -> None:
         tree = parse_html(html)
         ours = extensive_search_date(tree, EXTENSIVE, MAX_HTML_CHARS)
         theirs = find_date(
-            html, extensive_search=True, original_date=True, min_date=HTMLDATE_MIN_DATE, max_date=CRAWL
+            html, extensive_search=True, original_date=True, min_date=HTMLDATE_MIN_DATE, max_date=SAMPLE_CRAWL
         )
         assert ours == theirs == ("2019-03-04" if count == 900 else "2016-02-03")
 
@@ -177,7 +174,7 @@ def test_markup_that_could_mislead_the_shortcuts_reads_as_htmldate_reads_it() ->
         # an og:image meta in the body
         '<p>Intro</p><meta property="og:image" content="https://x.com/2015/03/04/a.jpg"><p>Filed 12.03.2018 x</p>',
     ]
-    bounds = {"min_date": HTMLDATE_MIN_DATE, "max_date": CRAWL}
+    bounds = {"min_date": HTMLDATE_MIN_DATE, "max_date": SAMPLE_CRAWL}
     for body in bodies:
         html = f"<html><head><title>t</title></head><body>{body}</body></html>"
         ours = extensive_search_date(parse_html(html), EXTENSIVE, MAX_HTML_CHARS)

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import random
 import re
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 from htmldate import core, extractors
 
 from corpus.html_text import parse_html
-from dating.html_meta import MAX_HTML_CHARS, _options
+from dating.html_meta import MAX_HTML_CHARS
 from dating.html_search import page_string
 from dating.search_page_re2 import (
     MAX_NEAR_MISSES,
@@ -22,10 +21,8 @@ from dating.search_page_re2 import (
     superset,
     translate,
 )
-from tests.dating.helpers import sample_pages
+from tests.dating.helpers import EXTENSIVE, sample_pages
 
-CRAWL = datetime(2020, 12, 31, 23, 59, 59)
-EXTENSIVE = _options(True, CRAWL, extensive=True)
 TRANSLATED = [
     core.COPYRIGHT_PATTERN,
     *core.THREE_COMP_PATTERNS,
