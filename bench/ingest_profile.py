@@ -182,6 +182,12 @@ def main() -> None:
         }
         decoded = {chunk: html_pages(chunk) for chunks in sets.values() for chunk in chunks}
         counts = {s: sum(len(decoded[c]) for c in chunks) for s, chunks in sets.items()}
+        for name, path in files.items():  # the chunks hold every page of the file, once
+            whole = len(html_pages(path))
+            if counts[name] != whole:
+                sys.exit(
+                    f"ingest_profile: {path.name} gives {whole} pages whole and {counts[name]} in chunks"
+                )
         fastest = {(c, n): math.inf for chunks in sets.values() for c in chunks for n in systems}
         for _ in range(args.rounds):
             for chunk in decoded:
