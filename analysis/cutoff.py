@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analysis.months import month_index
+
 TRIM = 0.025  # 2.5% off each tail
 NORMALISATIONS = ("zscore", "center")
 # Why a resource was left out of the curve.
@@ -124,6 +126,18 @@ def bootstrap_cutoffs(
         best = method.argmin(method.curve(scores[rng.integers(0, rows, rows)]))
         out[b] = np.nan if best is None else best
     return out
+
+
+def bootstrap_abs_deviation(samples: np.ndarray, months: Sequence[str], cutoff: str | None) -> float | None:
+    """Mean distance, in months, of the bootstrap's cutoffs (`samples`: columns of `months`) from the measured
+    `cutoff`. By the bootstrap principle this is how far the measurement falls from the cutoff it estimates:
+    the mean absolute error that a predictor exact on the true cutoff would still show against it. None
+    without samples or cutoff."""
+    found = samples[~np.isnan(samples)] if len(samples) else samples
+    if cutoff is None or not len(found):
+        return None
+    index = np.array([month_index(m) for m in months], dtype=np.float64)
+    return float(np.mean(np.abs(index[found.astype(np.int64)] - month_index(cutoff))))
 
 
 def best_columns(values: np.ndarray) -> np.ndarray:

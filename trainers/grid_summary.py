@@ -13,7 +13,10 @@
   their own), so these are paired designs.
 - **Audit validation.** Over every run with a measured and a predicted cutoff: the mean absolute error in
   months, the rank correlation, the share of measured cutoffs inside the predicted interval, and the median
-  width of the measured cutoffs' own intervals (how finely the measurement resolves a cutoff at all).
+  width of the measured cutoffs' own intervals (how finely the measurement resolves a cutoff at all), and
+  the measurement's noise floor: the mean absolute error that a predictor exact on every true cutoff would
+  still show, since the measured cutoff is itself an estimate (`measurement_noise_months`). An audit's error
+  near that floor is as small as these measurements can show.
 """
 
 from __future__ import annotations
@@ -138,6 +141,8 @@ def audit_validation(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         for r in both
         if r.get("cutoff_low") and r.get("cutoff_high")
     ]
+    noise = [measurement_noise_months(r) for r in both]
+    known_noise = [n for n in noise if n is not None]
     return {
         "runs": len(both),
         "mean_absolute_error_months": float(np.mean(np.abs(errors))),
@@ -149,7 +154,26 @@ def audit_validation(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "inside_predicted_interval": float(np.mean(inside)) if inside else None,
         # how finely the measurement itself resolves a cutoff: the median width of the runs' own intervals
         "measured_interval_median_months": float(np.median(widths)) if widths else None,
+        # the mean absolute error that a predictor exact on every run's true cutoff would still show
+        "measurement_noise_floor_months": float(np.mean(known_noise)) if known_noise else None,
+        "measurement_noise_runs": len(known_noise),
+        "measurement_noise_from_bootstrap": sum(
+            1 for r in both if r.get("cutoff_abs_deviation_months") is not None
+        ),
     }
+
+
+def measurement_noise_months(row: Mapping[str, Any]) -> float | None:
+    """How far a run's measured cutoff falls, on average, from the cutoff it estimates, in months: the
+    bootstrap's mean absolute deviation where the probe recorded it (`cutoff_abs_deviation_months`), else
+    from the 95% interval as a normal's, sigma = width / 3.92 and E|error| = sigma * sqrt(2 / pi). None
+    without either."""
+    if row.get("cutoff_abs_deviation_months") is not None:
+        return float(row["cutoff_abs_deviation_months"])
+    if not (row.get("cutoff_low") and row.get("cutoff_high")):
+        return None
+    sigma = months_between(row["cutoff_low"], row["cutoff_high"]) / (2 * 1.959964)
+    return sigma * math.sqrt(2 / math.pi)
 
 
 def summarise_grid(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -199,6 +223,15 @@ def write_summary(summary: Mapping[str, Any], output_dir: str | Path) -> tuple[P
             f"predicted interval in {_pct(v['inside_predicted_interval'])} of runs. The measured cutoffs' own 95% "
             f"intervals have a median width of {_months(v.get('measured_interval_median_months'))} months."
         )
+        if v.get("measurement_noise_floor_months") is not None:
+            lines += [
+                "",
+                f"The measurement's own noise floor: an audit exact on every run's true cutoff would still "
+                f"show a mean absolute error of about {v['measurement_noise_floor_months']:.1f} months "
+                f"against these measurements ({v['measurement_noise_runs']} runs; "
+                f"{v['measurement_noise_from_bootstrap']} from their bootstrap's mean absolute deviation, "
+                f"the rest from their 95% interval as a normal's).",
+            ]
     else:
         lines.append("no run has both a measured and a predicted cutoff")
     md_path = output / "summary.md"

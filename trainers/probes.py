@@ -37,6 +37,7 @@ from analysis.cutoff import (
     TRIM,
     CurveMethod,
     best_columns,
+    bootstrap_abs_deviation,
     bootstrap_cutoffs,
     newest_version_share,
 )
@@ -332,6 +333,8 @@ def _cutoff_probe(
         "versions": str(versions_path),
         "effective_cutoff": cutoff,
         "interval": interval,  # 95% percentile bootstrap over resources
+        # mean |bootstrap cutoff - cutoff|: how far the measurement itself falls from what it estimates
+        "abs_deviation_months": bootstrap_abs_deviation(samples, months, cutoff),
         "gap_months": gap,  # newest training month minus effective cutoff
         "gap_interval": gap_interval,
         "newest_version_share": share,  # resources whose best-fitting version is the newest one

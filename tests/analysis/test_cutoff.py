@@ -7,7 +7,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from analysis.cutoff import CurveMethod, trimmed_mean
+from analysis.cutoff import CurveMethod, bootstrap_abs_deviation, trimmed_mean
 from analysis.months import month_name
 from analysis.predict import curve_argmin, fit_matrix
 from trainers.probes import cutoff_curve
@@ -67,3 +67,13 @@ def test_curve_method_refuses_unknown_settings_and_drops_what_says_nothing_about
     assert method.point(np.array([np.nan, np.nan])) is None
     assert method.curve(np.array([[1.0, np.nan], [3.0, np.nan]])).tolist() == [2.0, np.inf]
     assert method.argmin([2.0, 1.0, 1.0]) == 1 and method.argmin([]) is None
+
+
+def test_bootstrap_abs_deviation_is_the_mean_distance_in_calendar_months() -> None:
+    months = ["2019-11", "2019-12", "2020-01", "2020-03"]  # a gap: columns are not months apart
+    samples = np.array([1.0, 2.0, 3.0, np.nan, 1.0])  # NaN: a resample whose curve had no minimum
+    # from 2019-12: 0, 1, 3, 0 months -> 1.0
+    assert bootstrap_abs_deviation(samples, months, "2019-12") == pytest.approx(1.0)
+    assert bootstrap_abs_deviation(samples, months, None) is None
+    assert bootstrap_abs_deviation(np.zeros(0), months, "2019-12") is None
+    assert bootstrap_abs_deviation(np.array([np.nan]), months, "2019-12") is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from trainers.grid_summary import (
     audit_validation,
     mean_interval,
+    measurement_noise_months,
     paired_contrasts,
     summarise_cells,
     summarise_grid,
@@ -110,6 +112,15 @@ def test_audit_validation_error_correlation_and_coverage() -> None:
     assert v["rank_correlation"] == pytest.approx(1.0)
     assert v["inside_predicted_interval"] == pytest.approx(2 / 3)
     assert v["measured_interval_median_months"] == pytest.approx((14 + 4) / 2)  # the third has no interval
+    # noise floor from the intervals as normals: width / 3.92 * sqrt(2 / pi); the third says nothing
+    assert v["measurement_noise_runs"] == 2 and v["measurement_noise_from_bootstrap"] == 0
+    assert v["measurement_noise_floor_months"] == pytest.approx(
+        (14 + 4) / 2 / 3.919928 * math.sqrt(2 / math.pi)
+    )
+    rows[0]["cutoff_abs_deviation_months"] = 2.5  # the probe's own bootstrap figure wins over its interval
+    assert measurement_noise_months(rows[0]) == 2.5
+    assert audit_validation(rows)["measurement_noise_from_bootstrap"] == 1
+    assert measurement_noise_months(rows[2]) is None
     assert audit_validation([]) == {"runs": 0}
 
 
@@ -125,3 +136,11 @@ def test_cells_and_written_summary(tmp_path: Path) -> None:
     json_path, md_path = write_summary(summarise_grid(rows), tmp_path)
     assert json.loads(json_path.read_text())["cells"][0]["gap_months"]["mean"] == 40.0
     assert "| - | raw | 3 | 40.0 [" in md_path.read_text()
+    for row, (measured, predicted) in zip(
+        rows, [("2020-01", "2020-03"), ("2020-06", "2020-06"), ("2021-01", "2020-12")], strict=True
+    ):
+        row.update(effective_cutoff=measured, predicted_cutoff=predicted, cutoff_abs_deviation_months=3.0)
+    _, md_path = write_summary(summarise_grid(rows), tmp_path)
+    text = md_path.read_text()
+    assert "3 runs: mean absolute error 1.0 months" in text
+    assert "mean absolute error of about 3.0 months against these measurements (3 runs; 3 from" in text
