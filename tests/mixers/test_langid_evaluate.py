@@ -1,6 +1,7 @@
 """The evaluation helpers, and accuracy floors on the held-out (odd) lines of eld's labelled test file, read
 where the eld wheel installs it (never copied here)."""
 
+import math
 from collections import Counter
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from mixers.langid_evaluate import (
     group_confusion,
     half,
     is_right,
+    paired_comparison,
     read_eld,
     read_sentence_folder,
     serbian_latin,
@@ -81,3 +83,24 @@ def test_eld_held_out_floors():
         assert ours >= floor, (lang, ours)
     alone = identify(odd["ms"], LangIdConfig(second_opinion=False))
     assert sum(d.lang == "ms" for d in alone) / 500 < 0.5
+
+
+def test_paired_comparison_counts_discordant_sentences_and_tests_them_exactly():
+    from scipy.stats import binomtest  # the reference for the exact McNemar p-value
+
+    ours = ["id"] * 42 + ["ms"] * 8
+    theirs = ["id"] * 38 + ["ms"] * 4 + ["id"] * 6 + ["ms"] * 2  # 4 right only in ours, 6 only in theirs
+    compared = paired_comparison("id", ours, theirs)
+    assert (compared.n, compared.only_ours, compared.only_theirs) == (50, 4, 6)
+    assert compared.difference == -2 / 50
+    assert compared.p_value == pytest.approx(binomtest(4, 10, 0.5).pvalue)
+    # Wald for paired proportions: sqrt(((b + c) / n - d^2) / n)
+    half_width = 1.959964 * math.sqrt((10 / 50 - (2 / 50) ** 2) / 50)
+    assert (compared.low, compared.high) == pytest.approx((-2 / 50 - half_width, -2 / 50 + half_width))
+    same = paired_comparison("hr", ["hr", "bs"], ["hr", "bs"])
+    assert same.p_value == 1.0 and same.low == same.high == 0.0
+    assert paired_comparison("hr", ["hr"] * 9, ["bs"] * 9).p_value == pytest.approx(
+        binomtest(9, 9, 0.5).pvalue
+    )
+    with pytest.raises(ValueError, match="same non-empty sentences"):
+        paired_comparison("hr", ["hr"], [])
