@@ -129,11 +129,11 @@ def bootstrap_cutoffs(
 
 
 def bootstrap_abs_deviation(samples: np.ndarray, months: Sequence[str], cutoff: str | None) -> float | None:
-    """Mean distance, in months, of the bootstrap's cutoffs (`samples`: columns of `months`) from the measured
-    `cutoff`. By the bootstrap principle this is how far the measurement falls from the cutoff it estimates:
-    the mean absolute error that a predictor exact on the true cutoff would still show against it. None
-    without samples or cutoff."""
-    found = samples[~np.isnan(samples)] if len(samples) else samples
+    """Mean distance, in months, of the bootstrap's cutoffs (`samples`: columns of `months`; NaN for a sample
+    without one) from the measured `cutoff`: the bootstrap's estimate of how far the measurement falls, on
+    average, from the cutoff the model would show on an unlimited set of such resources, i.e. the mean
+    absolute error expected of a perfect prediction. None without samples or cutoff."""
+    found = samples[~np.isnan(samples)]
     if cutoff is None or not len(found):
         return None
     index = np.array([month_index(m) for m in months], dtype=np.float64)

@@ -28,6 +28,7 @@ from mixers.langcodes import normalise_code
 from mixers.langid import LangIdConfig, default_model_path, identify, load_fasttext, predict_top_k
 from mixers.langid_groups import CLOSE_GROUPS
 
+Z95 = 1.959963984540054  # the standard normal's 97.5% quantile
 Labelled = dict[str, list[str]]  # language code -> sentences
 Detector = Callable[[list[str]], list[str]]  # sentences -> record codes
 # Truth labels that name a macrolanguage, and the predictions that count as right for them.
@@ -132,9 +133,11 @@ def accuracy(truth: Labelled, predicted: Mapping[str, Sequence[str]]) -> dict[st
 
 @dataclass(frozen=True)
 class PairedComparison:
-    """Two detectors on the same sentences of one language. `difference` is ours minus theirs in accuracy
-    (points of [0, 1]) with a 95% interval for paired proportions (Wald, on the discordant pairs); `p_value` is
-    the exact two-sided McNemar test (a binomial test of `only_ours` among the discordant sentences)."""
+    """Two detectors on the same sentences of one language. `difference` is ours minus theirs in accuracy, as
+    a fraction of the sentences (0.02 = 2 percentage points), with a 95% interval for a paired difference of
+    proportions (Agresti-Min: Wald after adding 1/2 to each of the four right/wrong cells, which keeps it
+    honest with few discordant sentences); `p_value` is the exact two-sided McNemar test (a binomial test of
+    `only_ours` among the sentences exactly one detector gets right)."""
 
     n: int
     only_ours: int  # sentences only our detector gets right
@@ -156,13 +159,14 @@ def paired_comparison(truth: str, ours: Sequence[str], theirs: Sequence[str]) ->
     right = [(is_right(truth, a), is_right(truth, b)) for a, b in zip(ours, theirs, strict=True)]
     b = sum(1 for a_ok, b_ok in right if a_ok and not b_ok)
     c = sum(1 for a_ok, b_ok in right if b_ok and not a_ok)
-    difference = (b - c) / n
-    half_width = 1.959964 * math.sqrt(max(0.0, (b + c) / n - difference**2) / n)
+    b_adj, c_adj, n_adj = b + 0.5, c + 0.5, n + 2
+    centre = (b_adj - c_adj) / n_adj
+    half_width = Z95 * math.sqrt((b_adj + c_adj) - (b_adj - c_adj) ** 2 / n_adj) / n_adj
     discordant = b + c
-    # exact McNemar: P(X <= min(b, c)) doubled, X ~ Binomial(b + c, 1/2)
+    # exact rather than McNemar's chi-square: the discordant counts are a handful of sentences
     tail = sum(math.comb(discordant, k) for k in range(min(b, c) + 1)) / 2**discordant if discordant else 1.0
     return PairedComparison(
-        n, b, c, difference, difference - half_width, difference + half_width, min(1.0, 2 * tail)
+        n, b, c, (b - c) / n, centre - half_width, centre + half_width, min(1.0, 2 * tail)
     )
 
 

@@ -333,7 +333,7 @@ def _cutoff_probe(
         "versions": str(versions_path),
         "effective_cutoff": cutoff,
         "interval": interval,  # 95% percentile bootstrap over resources
-        # mean |bootstrap cutoff - cutoff|: how far the measurement itself falls from what it estimates
+        # mean |bootstrap cutoff - cutoff|: the bootstrap's estimate of how far the measurement itself falls
         "abs_deviation_months": bootstrap_abs_deviation(samples, months, cutoff),
         "gap_months": gap,  # newest training month minus effective cutoff
         "gap_interval": gap_interval,

@@ -71,7 +71,7 @@ def test_curve_method_refuses_unknown_settings_and_drops_what_says_nothing_about
 
 def test_bootstrap_abs_deviation_is_the_mean_distance_in_calendar_months() -> None:
     months = ["2019-11", "2019-12", "2020-01", "2020-03"]  # a gap: columns are not months apart
-    samples = np.array([1.0, 2.0, 3.0, np.nan, 1.0])  # NaN: a resample whose curve had no minimum
+    samples = np.array([1.0, 2.0, 3.0, np.nan, 1.0])  # NaN: a sample without a cutoff
     # from 2019-12: 0, 1, 3, 0 months -> 1.0
     assert bootstrap_abs_deviation(samples, months, "2019-12") == pytest.approx(1.0)
     assert bootstrap_abs_deviation(samples, months, None) is None

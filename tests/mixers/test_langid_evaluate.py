@@ -94,11 +94,15 @@ def test_paired_comparison_counts_discordant_sentences_and_tests_them_exactly():
     assert (compared.n, compared.only_ours, compared.only_theirs) == (50, 4, 6)
     assert compared.difference == -2 / 50
     assert compared.p_value == pytest.approx(binomtest(4, 10, 0.5).pvalue)
-    # Wald for paired proportions: sqrt(((b + c) / n - d^2) / n)
-    half_width = 1.959964 * math.sqrt((10 / 50 - (2 / 50) ** 2) / 50)
-    assert (compared.low, compared.high) == pytest.approx((-2 / 50 - half_width, -2 / 50 + half_width))
+    # Agresti-Min: 1/2 added to each cell, n + 2
+    centre, variance = (4.5 - 6.5) / 52, (11 - (4.5 - 6.5) ** 2 / 52) / 52**2
+    half_width = 1.959964 * math.sqrt(variance)
+    assert (compared.low, compared.high) == pytest.approx((centre - half_width, centre + half_width))
+    # few discordant sentences: the interval agrees with the exact test (4 vs 0: p = 0.125, 0 inside)
+    lopsided = paired_comparison("id", ["id"] * 4 + ["ms"] * 46, ["ms"] * 50)
+    assert lopsided.p_value == pytest.approx(0.125) and lopsided.low < 0 < lopsided.high
     same = paired_comparison("hr", ["hr", "bs"], ["hr", "bs"])
-    assert same.p_value == 1.0 and same.low == same.high == 0.0
+    assert same.p_value == 1.0 and same.difference == 0.0 and same.low < 0 < same.high
     assert paired_comparison("hr", ["hr"] * 9, ["bs"] * 9).p_value == pytest.approx(
         binomtest(9, 9, 0.5).pvalue
     )

@@ -112,14 +112,19 @@ def test_audit_validation_error_correlation_and_coverage() -> None:
     assert v["rank_correlation"] == pytest.approx(1.0)
     assert v["inside_predicted_interval"] == pytest.approx(2 / 3)
     assert v["measured_interval_median_months"] == pytest.approx((14 + 4) / 2)  # the third has no interval
-    # noise floor from the intervals as normals: width / 3.92 * sqrt(2 / pi); the third says nothing
+    # noise from the intervals as normals: width / 3.92 * sqrt(2 / pi); the third run has no interval
+    noise = [14 / 3.919928 * math.sqrt(2 / math.pi), 4 / 3.919928 * math.sqrt(2 / math.pi)]
     assert v["measurement_noise_runs"] == 2 and v["measurement_noise_from_bootstrap"] == 0
-    assert v["measurement_noise_floor_months"] == pytest.approx(
-        (14 + 4) / 2 / 3.919928 * math.sqrt(2 / math.pi)
-    )
+    assert v["measurement_noise_months"] == pytest.approx(sum(noise) / 2)
+    assert v["mean_absolute_error_same_runs_months"] == pytest.approx((2 + 0) / 2)  # not the third's 4
+    assert v["measurement_noise_bootstrap_months"] is None
     rows[0]["cutoff_abs_deviation_months"] = 2.5  # the probe's own bootstrap figure wins over its interval
     assert measurement_noise_months(rows[0]) == 2.5
-    assert audit_validation(rows)["measurement_noise_from_bootstrap"] == 1
+    v = audit_validation(rows)
+    assert v["measurement_noise_from_bootstrap"] == 1 and v["measurement_noise_bootstrap_months"] == 2.5
+    assert v["measurement_noise_approximated_months"] == pytest.approx(noise[0])
+    rows[1]["cutoff_abs_deviation_months"] = float("nan")  # no figure: the interval's stands in
+    assert measurement_noise_months(rows[1]) == pytest.approx(noise[1])
     assert measurement_noise_months(rows[2]) is None
     assert audit_validation([]) == {"runs": 0}
 
@@ -143,4 +148,7 @@ def test_cells_and_written_summary(tmp_path: Path) -> None:
     _, md_path = write_summary(summarise_grid(rows), tmp_path)
     text = md_path.read_text()
     assert "3 runs: mean absolute error 1.0 months" in text
-    assert "mean absolute error of about 3.0 months against these measurements (3 runs; 3 from" in text
+    assert (
+        "by about 3.0 months on average" in text and "(3 of 3 runs; all from the probe's bootstrap)" in text
+    )
+    assert "The audit's mean absolute error over the same runs is 1.0 months." in text

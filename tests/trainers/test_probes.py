@@ -152,7 +152,7 @@ def test_effective_cutoff_of_a_model_trained_on_one_month(
     # best fit far more often than chance (1 in MONTHS), its interval clear of chance (measured 0.42)
     low, high = cutoff["interval"]
     assert low <= "2020-04" <= high and cutoff["gap_interval"][0] >= 0
-    # the bootstrap's cutoffs stay inside the interval's span on average
+    # a sanity bound for this fixture: the resampled cutoffs sit, on average, within the interval's span
     assert 0 <= cutoff["abs_deviation_months"] <= months_between(low, high)
     share_low, share_high = cutoff["newest_version_share_interval"]
     assert share_low <= cutoff["newest_version_share"] <= share_high and share_low > 1 / MONTHS
