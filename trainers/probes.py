@@ -233,8 +233,10 @@ def run_probes(
     progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Run the effective-cutoff probe on `versions` and the long-tail probe on `facts` (either may be None)
-    with the model in `model_path`; write cutoff_curve.csv, cutoff_resources.csv, cutoff.png, longtail.csv, longtail.png,
-    longtail_probes.csv and probe.json into `output_dir`; return what probe.json holds. `progress` hears
+    with the model in `model_path`; write cutoff_curve.csv, cutoff_resources.csv, version_nll.parquet (every
+    version's NLL, without its text, from which the curve and its bootstrap can be recomputed), cutoff.png,
+    longtail.csv, longtail.png, longtail_probes.csv and probe.json into `output_dir`; return what probe.json
+    holds. `progress` hears
     (what is scored, done, total) as the resources' versions and the facts' choices are scored."""
     if versions is None and facts is None:
         raise ValueError("probes: neither versions nor facts given")
@@ -316,6 +318,10 @@ def _cutoff_probe(
         boots = bootstrap_rows(lambda index: float(at_newest[index].mean()), len(keep), n_boot, seed=1)
         share_interval = list(percentile_interval(boots)) if n_boot else None
     _write_csv(output / "cutoff_curve.csv", curve, ["month", "score", "n_resources", "mean_nll"])
+    # the texts are the world's (versions_path): kept out, the NLLs alone are a few hundred KB
+    pq.write_table(
+        nll.drop_columns([c for c in ("text",) if c in nll.column_names]), output / "version_nll.parquet"
+    )
     _write_csv(
         output / "cutoff_resources.csv",
         [{"resource": resources[i], "best_month": months[int(b)]} for i, b in zip(keep, best, strict=True)],

@@ -165,6 +165,10 @@ def test_effective_cutoff_of_a_model_trained_on_one_month(
     # the month it was trained on also has the lowest plain mean NLL
     assert min(rows, key=lambda r: float(r["mean_nll"]))["month"] == "2020-04"
     assert (tmp_path / "cutoff.png").stat().st_size > 10_000
+    # the NLLs written beside it give the same curve again
+    saved = pq.read_table(tmp_path / "version_nll.parquet")
+    assert "text" not in saved.column_names and saved.num_rows == cutoff["versions_scored"]
+    assert effective_cutoff(cutoff_curve(saved)[0]) == "2020-04"
     assert json.loads((tmp_path / "probe.json").read_text())["cutoff"]["effective_cutoff"] == "2020-04"
 
 
