@@ -143,8 +143,8 @@ def main() -> None:
                 )
             else:
                 print(
-                    f"noise of {args.target:g} months would need over ten times the largest set measured "
-                    f"({needed:,.0f} by the fit): more probe resources alone will not get there"
+                    f"noise of {args.target:g} months would need about {needed:,.0f} probe resources by the fit, "
+                    f"over ten times the largest set measured: an extrapolation too far to trust"
                 )
         else:
             print("the noise does not fall with more resources here: no size can be extrapolated")
