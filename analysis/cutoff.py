@@ -93,6 +93,23 @@ class CurveMethod:
                 out[index] = normalised
         return out, dropped
 
+    def normalised_matrix(
+        self, resources: Sequence[str], months: Sequence[str], values: Sequence[float]
+    ) -> tuple[list[str], list[str], np.ndarray, dict[str, str]]:
+        """One score per row (`resources[i]`, `months[i]`, `values[i]`) as the normalised matrix the curve is
+        taken over: (kept resources, all months ascending, normalised[kept resource, month] with NaN where a
+        resource has no score, dropped resources with their reason as `normalise_resources` gives them)."""
+        normalised, dropped = self.normalise_resources(resources, values)
+        kept = sorted(set(resources) - set(dropped))
+        month_list = sorted(set(months))
+        row = {r: i for i, r in enumerate(kept)}
+        column = {m: j for j, m in enumerate(month_list)}
+        matrix = np.full((len(kept), len(month_list)), np.nan)
+        for resource, month, value in zip(resources, months, normalised, strict=True):
+            if resource in row:
+                matrix[row[resource], column[month]] = value
+        return kept, month_list, matrix, dropped
+
     def point(self, values: np.ndarray) -> float | None:
         """The curve in one month: the trimmed mean of the resources' normalised scores (NaN ignored); None
         when no resource has one."""

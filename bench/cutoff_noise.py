@@ -37,25 +37,11 @@ from analysis.months import months_between  # noqa: E402
 
 
 def normalised_matrix(path: Path, method: CurveMethod) -> tuple[list[str], np.ndarray]:
-    """(months, normalised NLL[resource, month]) from a probe's version_nll.parquet; resources that say
-    nothing about time (one month, constant) are left out, as the probe leaves them out."""
+    """(months, normalised NLL[resource, month]) from a probe's version_nll.parquet, as the probe builds it;
+    resources that say nothing about time (one month, constant) are left out, as the probe leaves them out."""
     table = pq.read_table(path, columns=["resource", "month", "nll"]).to_pydict()
-    resources = sorted(set(table["resource"]))
-    months = sorted(set(table["month"]))
-    row, column = {r: i for i, r in enumerate(resources)}, {m: j for j, m in enumerate(months)}
-    values = np.full((len(resources), len(months)), np.nan)
-    for resource, month, nll in zip(table["resource"], table["month"], table["nll"], strict=True):
-        values[row[resource], column[month]] = nll
-    rows = []
-    for scores in values:
-        present = ~np.isnan(scores)
-        normalised = method.normalise(scores[present])
-        if isinstance(normalised, str):
-            continue
-        out = np.full(len(months), np.nan)
-        out[present] = normalised
-        rows.append(out)
-    return months, np.array(rows).reshape(len(rows), len(months))
+    _, months, scores, _ = method.normalised_matrix(table["resource"], table["month"], table["nll"])
+    return months, scores
 
 
 def cutoff_and_noise(

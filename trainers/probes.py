@@ -303,7 +303,9 @@ def _cutoff_probe(
     cutoff = effective_cutoff(curve)
     resources, months, values, version_ids = resource_matrix(nll)
     keep = [i for i, r in enumerate(resources) if r not in dropped]
-    normalised = np.array([_normalised_row(method, values[i]) for i in keep]).reshape(len(keep), len(months))
+    _, _, normalised, _ = method.normalised_matrix(
+        *(nll.column(c).to_pylist() for c in ("resource", "month", "nll"))
+    )
     samples = bootstrap_cutoffs(normalised, method, n_boot)
     interval = None
     if n_boot and len(keep):
@@ -356,13 +358,6 @@ def _cutoff_probe(
         "months": len(curve),
         "dropped": dict(sorted(drops.counts.items())),
     }
-
-
-def _normalised_row(method: CurveMethod, row: np.ndarray) -> np.ndarray:
-    out = np.full(len(row), np.nan)
-    present = ~np.isnan(row)
-    out[present] = method.normalise(row[present])
-    return out
 
 
 def _newest_column(months: Sequence[str], newest_month: str | None) -> int | None:
