@@ -78,7 +78,7 @@ def test_cut_or_corrupt_payload_keeps_what_decodes_before_the_defect() -> None:
 @pytest.mark.parametrize(
     ("body", "coding"),
     [
-        (gzip.compress(bytes(range(256)) * 20)[:10], "gzip"),  # the header alone
+        (gzip.compress(bytes(range(256)) * 20, mtime=0)[:10], "gzip"),  # the header alone
         (b"\x1f\x8b\x08\x00garbage-garbage", "gzip"),
         (b"\x00\x01\x02 not brotli", "br"),
         (b"abc", "compress"),
