@@ -38,7 +38,8 @@ from analysis.months import months_between  # noqa: E402
 
 def normalised_matrix(path: Path, method: CurveMethod) -> tuple[list[str], np.ndarray]:
     """(months, normalised NLL[resource, month]) from a probe's version_nll.parquet, as the probe builds it;
-    resources that say nothing about time (one month, constant) are left out, as the probe leaves them out."""
+    resources that say nothing about time (one month, constant, a version without tokens) are left out, as the probe
+    leaves them out."""
     table = pq.read_table(path, columns=["resource", "month", "nll"]).to_pydict()
     _, months, scores, _ = method.normalised_matrix(table["resource"], table["month"], table["nll"])
     return months, scores

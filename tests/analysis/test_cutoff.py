@@ -70,18 +70,29 @@ def test_curve_method_refuses_unknown_settings_and_drops_what_says_nothing_about
 
 
 def test_normalised_matrix_places_each_score_and_leaves_out_what_the_curve_drops() -> None:
-    # a: z-scored over its two months; b: one month only; c: a NaN (no tokens scored); d: constant
-    resources = ["a", "a", "b", "c", "c", "d", "d"]
-    months = ["2020-03", "2020-01", "2020-02", "2020-01", "2020-03", "2020-01", "2020-02"]
-    values = [5.0, 3.0, 1.0, np.nan, 2.0, 4.0, 4.0]
+    # e (listed first) and a: z-scored over their months; b: one month only; c: a NaN (no tokens scored);
+    # d: constant
+    resources = ["e", "e", "a", "a", "b", "c", "c", "d", "d"]
+    months = [
+        "2020-02",
+        "2020-01",
+        "2020-03",
+        "2020-01",
+        "2020-02",
+        "2020-01",
+        "2020-03",
+        "2020-01",
+        "2020-02",
+    ]
+    values = [1.0, 2.0, 5.0, 3.0, 1.0, np.nan, 2.0, 4.0, 4.0]
     kept, axis, matrix, dropped = CurveMethod().normalised_matrix(resources, months, values)
-    assert kept == ["a"] and axis == ["2020-01", "2020-02", "2020-03"]
+    assert kept == ["a", "e"] and axis == ["2020-01", "2020-02", "2020-03"]
     assert dropped == {"b": "single_month", "c": "no_tokens", "d": "constant"}
-    np.testing.assert_array_equal(matrix, [[-1.0, np.nan, 1.0]])
+    np.testing.assert_array_equal(matrix, [[-1.0, np.nan, 1.0], [1.0, -1.0, np.nan]])
     # the probe's curve over the same rows is this matrix's curve
     nll = pa.table({"resource": resources, "month": months, "nll": values})
-    assert [row["score"] for row in cutoff_curve(nll)[0]] == [-1.0, 1.0]
-    assert CurveMethod().curve(matrix).tolist() == [-1.0, np.inf, 1.0]
+    assert [row["score"] for row in cutoff_curve(nll)[0]] == [0.0, -1.0, 1.0]
+    assert CurveMethod().curve(matrix).tolist() == [0.0, -1.0, 1.0]
 
 
 def test_bootstrap_abs_deviation_is_the_mean_distance_in_calendar_months() -> None:
