@@ -13,7 +13,9 @@ from mixers.langid_groups import (
     LINGUA,
     PY3LANGID,
     YAT,
+    GroupDecision,
     TieBreak,
+    by_spelling,
     cld2_in_group,
     cyrillic_share,
     fasttext_in_group,
@@ -132,7 +134,7 @@ def test_serbian_latin_spelled_ekavian_is_serbian():
     # Only langid.py models Serbian in Latin script, and lingua/fastText lean to Croatian; the sentence's
     # ekavian `posetilo` (Croatian `posjetilo`) decides, as mixers/yat_reflex.py says.
     decided = identify(SERBIAN_LATIN)[0]
-    assert (decided.lang, decided.detector) == ("sr", YAT) and 0.0 < decided.score <= 1.0
+    assert decided.lang == "sr" and 0.0 < decided.score <= 1.0
     # Without yat words the detectors' answer stands: it stays within Serbo-Croatian.
     plain = identify(["Tokom prošle godine hiljadu ljudi je došlo na izložbu o istoriji srpskog pozorišta."])[
         0
@@ -167,3 +169,21 @@ def test_kernel_records_the_deciding_detector_and_keeps_given_ones():
     assert filled.column("lang").to_pylist() == ["xx", "en"]
     assert filled.column("lang_detector").to_pylist() == ["dataset", FASTTEXT]
     assert filled.column("lang_score").to_pylist()[0] is None
+
+
+def test_spelling_turns_only_a_bosnian_or_croatian_answer_into_serbian():
+    members = ("bs", "hr", "sl", "sr")
+    tie_break = DEFAULT_TIE_BREAKS["south-slavic-latin"]
+    votes = {FASTTEXT: {"bs": 0.3, "hr": 0.5, "sl": 0.1, "sr": 0.1}}
+    ekavian = "Deca su posetila muzej."
+    serbian = by_spelling(GroupDecision("hr", 0.6, LINGUA), ekavian, votes, members, tie_break)
+    assert (serbian.lang, serbian.detector) == ("sr", YAT)
+    # its share is the three standards' fused share: all but Slovene's
+    others = by_spelling(GroupDecision("hr", 0.6, LINGUA), ekavian, votes, ("bs", "hr", "sr"), tie_break)
+    assert 0.0 < serbian.share < others.share == pytest.approx(1.0)
+    # Slovene is ekavian too (`lepo`, `mleko`): a Slovene answer stands, as do ijekavian and yat-less texts
+    slovene = GroupDecision("sl", 0.9, LINGUA)
+    assert by_spelling(slovene, "Lepo mleko je v trgovini.", votes, members, tie_break) == slovene
+    croatian = GroupDecision("hr", 0.6, LINGUA)
+    assert by_spelling(croatian, "Djeca su posjetila muzej.", votes, members, tie_break) == croatian
+    assert by_spelling(croatian, "Muzej je otvoren.", votes, members, tie_break) == croatian
