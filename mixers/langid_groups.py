@@ -18,8 +18,9 @@ lines: making lingua neutral on Serbian in Latin script took Serbian Latin (tran
 ~2% to 42-54% but Bosnian from 50% to 32% and eld's Croatian from 91% to 85%. The labelled languages won.
 Spelling decides instead where it can: a Bosnian or Croatian answer on a text that writes yat the ekavian way
 (mixers/yat_reflex.py) becomes Serbian. On the held-out lines that took Serbian Latin from 0% to 18% (lingua's
-sentences, 9 of 50) and 18.6% (eld's, 93 of 500), and no Bosnian or Croatian sentence became Serbian; the rest of Serbian Latin,
-with no yat word, is still called Bosnian or Croatian (bench/langid_eval.py prints it as `sr-Latn`).
+sentences, 9 of 50) and 18.6% (eld's, 93 of 500), and no Bosnian or Croatian sentence became Serbian; the
+rest of Serbian Latin, with no yat word, is still called Bosnian or Croatian (bench/langid_eval.py prints it
+as `sr-Latn`).
 
 Every model used here ships inside its wheel; nothing downloads at run time.
 """
