@@ -124,12 +124,49 @@ YAT_PAIRS: tuple[tuple[str, str], ...] = (
     ("posetila", "posjetila"),
     ("posetili", "posjetili"),
     ("posetilo", "posjetilo"),
+    ("pre", "prije"),
+    ("dve", "dvije"),
+    ("nigde", "nigdje"),
+    ("onde", "ondje"),
+    ("svetlo", "svjetlo"),
+    ("svetlost", "svjetlost"),
+    ("pobeda", "pobjeda"),
+    ("pobede", "pobjede"),
+    ("pobedio", "pobijedio"),
+    ("pobedila", "pobijedila"),
+    ("procena", "procjena"),
+    ("ocena", "ocjena"),
+    ("ocene", "ocjene"),
+    ("smer", "smjer"),
+    ("namera", "namjera"),
+    ("izmena", "izmjena"),
+    ("izmene", "izmjene"),
+    ("verovati", "vjerovati"),
+    ("verujem", "vjerujem"),
+    ("vernik", "vjernik"),
+    ("prevod", "prijevod"),
+    ("cveće", "cvijeće"),
+    ("cvet", "cvijet"),
+    ("zvezda", "zvijezda"),
+    ("zvezde", "zvijezde"),
+    ("lečenje", "liječenje"),
+    ("mestima", "mjestima"),
+    ("delimično", "djelomično"),
+    ("delovi", "dijelovi"),
+    ("delova", "dijelova"),
+    ("pesnik", "pjesnik"),
+    ("poseta", "posjeta"),
+    ("videli", "vidjeli"),
+    ("želeo", "želio"),
+    ("hteli", "htjeli"),
+    ("razumeo", "razumio"),
+    ("pevao", "pjevao"),
 )
 # Frequent ijekavian words, and Croatian words of another root, that veto the rule without a pair above.
 IJEKAVIAN_ONLY: frozenset[str] = frozenset(
     """
-    prije dvije svijet svijeta svijetu bijeli bijelog bijela bijelo lijepi lijepa lijepe lijepu vrijednost
-    vrijedi vrijednosti pobijedio pobijedila tijekom lijevo lijevi vjera vjere vjerovati riječi djeci cijela
+    svijet svijeta svijetu bijeli bijelog bijela bijelo lijepi lijepa lijepe lijepu vrijednost
+    vrijedi vrijednosti tijekom lijevo lijevi vjera vjere riječi djeci cijela
     cijelo cijelu primjera vijesti vjerojatno liječnik sjediti mjesecu mjesece tijela pjesmom vjetra
     """.split()  # noqa: SIM905 - a word list reads better as text
 )

@@ -11,6 +11,10 @@ def test_counts_whole_words_of_each_reflex() -> None:
     # stems inside other words do not count: `prema` is not `pre`, `letjeti` not `leto`
     assert yat_counts("Prema Zagrebu letjeti, Vremenska prognoza") == (0, 0)
     assert yat_counts("") == (0, 0)
+    assert yat_counts("Pre dve godine, nigde.") == (3, 0) and yat_counts("Prije dvije godine, nigdje.") == (
+        0,
+        3,
+    )
     assert is_ekavian("Deca su posetila muzej.") and not is_ekavian("Djeca su posjetila muzej.")
     assert not is_ekavian("Deca i djeca.")  # one ijekavian word is enough to keep the detectors' answer
     assert not EKAVIAN & IJEKAVIAN
