@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dedup.shingles import token_hashes
+from dedup.shingles import HAVE_NUMBA, token_hashes
 
 # A salt that keeps URL keys apart from band keys (which hash the band index 0..bands-1).
 URL_SALT = np.uint64(0x5EED_0F_0E_0A11_0001)
@@ -227,23 +227,104 @@ def band_candidates(
     keys: np.ndarray, nodes: np.ndarray, anchors: int, threads: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """`candidate_pairs` of a band-key matrix, one band at a time: `keys` int64[texts, bands] and `nodes`
-    int64[texts] (distinct: one row per text). Only a band's values are sorted, to find its keys that repeat;
-    only the rows of those buckets are ranked, so the cost is a sort of keys per band, not a sort of all
-    (key, node) rows. Bands run on `threads` threads (default: the usable cores; NumPy's sorts release the
-    GIL). Returns sorted, unique
-    pairs (src, dst), src > dst, as candidate_pairs does."""
+    int64[texts] (distinct: one row per text). With numba a band's keys go through a hash table once
+    (`_band_pair_codes_nb`, 2.6x faster than sorting them at 1M texts); without it only a band's values are
+    sorted, to find its keys that repeat, and only the rows of those buckets are ranked. Either way the cost
+    is per band, not a sort of all (key, node) rows. Bands run on `threads` threads (default: the usable
+    cores; the numba kernel and NumPy's sorts release the GIL). Returns sorted, unique pairs (src, dst),
+    src > dst, as candidate_pairs does (tests/dedup/test_lsh.py holds candidate_pairs as the reference)."""
     keys, nodes = np.asarray(keys, np.int64), np.asarray(nodes, np.int64)
     if keys.ndim != 2 or len(keys) != len(nodes):
         raise ValueError("keys must be int64[texts, bands] with one row per node")
     by_band = np.ascontiguousarray(keys.T)  # each band's keys contiguous for its sort
+    # Pairs are found between the nodes' ranks, so a pair is one int64 code (src_rank * n + dst_rank) and the
+    # bands' pairs merge with one sort of codes instead of a two-key lexsort (4x faster at 1M texts).
+    n = len(nodes)
+    order = np.argsort(nodes, kind="stable")
+    ranks = np.empty(n, np.int64)
+    ranks[order] = np.arange(n, dtype=np.int64)
 
-    def one_band(band: int) -> tuple[np.ndarray, np.ndarray]:
+    def one_band(band: int) -> np.ndarray:
         column = by_band[band]
+        if HAVE_NUMBA:
+            return _band_pair_codes_nb(column, ranks, anchors)
         rows = _repeated_key_rows(column)
-        return candidate_pairs(column[rows], nodes[rows], anchors)
+        src, dst = candidate_pairs(column[rows], ranks[rows], anchors)
+        return src * n + dst
 
     with ThreadPoolExecutor(max(1, threads or usable_cores())) as pool:
         found = list(pool.map(one_band, range(keys.shape[1])))
-    if not found:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return unique_pairs(np.concatenate([s for s, _ in found]), np.concatenate([d for _, d in found]))
+    codes = np.unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
+    by_rank = nodes[order]
+    return by_rank[codes // n], by_rank[codes % n]
+
+
+if HAVE_NUMBA:
+    import numba
+
+    @numba.njit(cache=True, nogil=True)
+    def _band_pair_codes_nb(column, ranks, anchors):
+        """`candidate_pairs` of one band as pair codes src_rank * n + dst_rank, unsorted: the band's keys
+        (`column[i]`, node rank `ranks[i]`, each node once) go into an open-addressing table keyed by their
+        low bits (they are hashes; a slot holds its key and the bucket's last row side by side, so an insert
+        touches one cache line), each row linked to the bucket's previous one. A bucket is listed when its
+        second row arrives; only listed buckets are walked, ranked and paired with their `anchors` smallest
+        nodes. One pass over the keys, no sorts of them."""
+        m = len(column)
+        n = np.int64(len(ranks))
+        size = 1
+        while size < 2 * m:
+            size <<= 1
+        mask = np.int64(size - 1)
+        slots = np.full(2 * size, -1, np.int64)  # [key, last row] per slot; row -1: empty
+        previous = np.full(m, -1, np.int64)
+        shared = np.empty(m // 2 + 1, np.int64)  # slots of buckets with two rows or more
+        n_shared = 0
+        for i in range(m):
+            key = column[i]
+            h = key & mask
+            while slots[2 * h + 1] != -1 and slots[2 * h] != key:
+                h = (h + 1) & mask
+            last = slots[2 * h + 1]
+            if last != -1 and previous[last] == -1:
+                shared[n_shared] = h
+                n_shared += 1
+            previous[i] = last
+            slots[2 * h] = key
+            slots[2 * h + 1] = i
+        members = np.empty(m, np.int64)
+        sizes = np.empty(n_shared, np.int64)
+        total = 0
+        for b in range(n_shared):
+            k = 0
+            row = slots[2 * shared[b] + 1]
+            while row != -1:
+                k += 1
+                row = previous[row]
+            sizes[b] = k
+            for p in range(1, k):
+                total += min(p, anchors)
+        out = np.empty(total, np.int64)
+        at = 0
+        for b in range(n_shared):
+            k = sizes[b]
+            row = slots[2 * shared[b] + 1]
+            for j in range(k):  # insertion sort as the rows arrive: buckets hold a few nodes
+                value = ranks[row]
+                row = previous[row]
+                q = j
+                while q > 0 and members[q - 1] > value:
+                    members[q] = members[q - 1]
+                    q -= 1
+                members[q] = value
+                if k > 64 and j == 0:  # a giant bucket (boilerplate): fill, then sort once
+                    for jj in range(1, k):
+                        members[jj] = ranks[row]
+                        row = previous[row]
+                    members[:k].sort()
+                    break
+            for p in range(1, k):
+                for a in range(min(p, anchors)):
+                    out[at] = members[p] * n + members[a]
+                    at += 1
+        return out

@@ -127,6 +127,21 @@ def test_band_candidates_equal_candidate_pairs_over_every_band(threads: int) -> 
     assert np.array_equal(src, e_src) and np.array_equal(dst, e_dst) and len(src) > 0
 
 
+def test_band_candidates_with_hash_keys_colliding_slots_and_a_giant_bucket() -> None:
+    # Keys as hashes are (negative too), many share their low bits (the table's slots: long probe runs),
+    # and 150 texts share one key in band 0 (boilerplate: a bucket past the in-place sort's 64).
+    rng = np.random.default_rng(11)
+    texts, bands = 3000, 4
+    keys = (rng.integers(-(2**40), 2**40, (texts, bands)) << 20) | 777
+    keys[rng.choice(texts, 900, replace=False), 1] = keys[rng.choice(texts, 900), 1]  # pairs and triples
+    keys[:150, 0] = -5
+    nodes = rng.choice(2**62, texts, replace=False).astype(np.int64)  # distinct, unsorted
+    src, dst = band_candidates(keys, nodes, anchors=8, threads=2)
+    e_src, e_dst = candidate_pairs(keys.reshape(-1), np.repeat(nodes, bands), anchors=8)
+    assert np.array_equal(src, e_src) and np.array_equal(dst, e_dst)
+    assert len(src) > 150 * 8 - 36 and np.all(src > dst)
+
+
 def test_packed_bucket_rows_round_trip_and_keep_buckets_whole() -> None:
     rng = np.random.default_rng(9)
     lists = [rng.integers(-(2**62), 2**62, rng.integers(0, 5)).tolist() for _ in range(300)]
