@@ -223,6 +223,9 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+MAX_CODED_NODES = 3_037_000_499  # isqrt(2^63 - 1): src_rank * n + dst_rank fits an int64
+
+
 def band_candidates(
     keys: np.ndarray, nodes: np.ndarray, anchors: int, threads: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -240,7 +243,12 @@ def band_candidates(
     # Pairs are found between the nodes' ranks, so a pair is one int64 code (src_rank * n + dst_rank) and the
     # bands' pairs merge with one sort of codes instead of a two-key lexsort (4x faster at 1M texts).
     n = len(nodes)
+    if n > MAX_CODED_NODES:
+        raise ValueError(f"band_candidates: {n} nodes; pair codes hold at most {MAX_CODED_NODES}")
     order = np.argsort(nodes, kind="stable")
+    by_rank = nodes[order]
+    if n > 1 and np.any(by_rank[1:] == by_rank[:-1]):
+        raise ValueError("band_candidates: nodes must be distinct (one row per text)")
     ranks = np.empty(n, np.int64)
     ranks[order] = np.arange(n, dtype=np.int64)
 
@@ -255,7 +263,6 @@ def band_candidates(
     with ThreadPoolExecutor(max(1, threads or usable_cores())) as pool:
         found = list(pool.map(one_band, range(keys.shape[1])))
     codes = np.unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
-    by_rank = nodes[order]
     return by_rank[codes // n], by_rank[codes % n]
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from dedup import lsh
 from dedup.lsh import (
     LshConfig,
     band_candidates,
@@ -127,7 +128,10 @@ def test_band_candidates_equal_candidate_pairs_over_every_band(threads: int) -> 
     assert np.array_equal(src, e_src) and np.array_equal(dst, e_dst) and len(src) > 0
 
 
-def test_band_candidates_with_hash_keys_colliding_slots_and_a_giant_bucket() -> None:
+@pytest.mark.parametrize("with_numba", [True, False])
+def test_band_candidates_with_hash_keys_colliding_slots_and_a_giant_bucket(
+    with_numba: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Keys as hashes are (negative too), many share their low bits (the table's slots: long probe runs),
     # and 150 texts share one key in band 0 (boilerplate: a bucket past the in-place sort's 64).
     rng = np.random.default_rng(11)
@@ -136,6 +140,8 @@ def test_band_candidates_with_hash_keys_colliding_slots_and_a_giant_bucket() -> 
     keys[rng.choice(texts, 900, replace=False), 1] = keys[rng.choice(texts, 900), 1]  # pairs and triples
     keys[:150, 0] = -5
     nodes = rng.choice(2**62, texts, replace=False).astype(np.int64)  # distinct, unsorted
+    if not with_numba:  # the NumPy path, taken where numba is not installed
+        monkeypatch.setattr(lsh, "HAVE_NUMBA", False)
     src, dst = band_candidates(keys, nodes, anchors=8, threads=2)
     e_src, e_dst = candidate_pairs(keys.reshape(-1), np.repeat(nodes, bands), anchors=8)
     assert np.array_equal(src, e_src) and np.array_equal(dst, e_dst)
@@ -159,3 +165,8 @@ def test_packed_bucket_rows_round_trip_and_keep_buckets_whole() -> None:
         pa.chunked_array([packed.column("rows")[:2], packed.column("rows")[2:]])
     )
     assert set(zip(keys.tolist(), owners.tolist(), strict=True)) == expected
+
+
+def test_band_candidates_refuse_repeated_nodes() -> None:
+    with pytest.raises(ValueError, match="distinct"):
+        band_candidates(np.array([[7], [7], [7]]), np.array([3, 3, 1]), anchors=2)
