@@ -231,7 +231,7 @@ def band_candidates(
 ) -> tuple[np.ndarray, np.ndarray]:
     """`candidate_pairs` of a band-key matrix, one band at a time: `keys` int64[texts, bands] and `nodes`
     int64[texts] (distinct: one row per text). With numba a band's keys go through a hash table once
-    (`_band_pair_codes_nb`, 2.6x faster than sorting them at 1M texts); without it only a band's values are
+    (`_band_pair_codes_nb`; bench/band_candidates.py times it against the sort); without it only a band's values are
     sorted, to find its keys that repeat, and only the rows of those buckets are ranked. Either way the cost
     is per band, not a sort of all (key, node) rows. Bands run on `threads` threads (default: the usable
     cores; the numba kernel and NumPy's sorts release the GIL). Returns sorted, unique pairs (src, dst),
@@ -241,7 +241,7 @@ def band_candidates(
         raise ValueError("keys must be int64[texts, bands] with one row per node")
     by_band = np.ascontiguousarray(keys.T)  # each band's keys contiguous for its sort
     # Pairs are found between the nodes' ranks, so a pair is one int64 code (src_rank * n + dst_rank) and the
-    # bands' pairs merge with one sort of codes instead of a two-key lexsort (4x faster at 1M texts).
+    # bands' pairs merge with one sort of codes instead of a two-key lexsort of (src, dst).
     n = len(nodes)
     if n > MAX_CODED_NODES:
         raise ValueError(f"band_candidates: {n} nodes; pair codes hold at most {MAX_CODED_NODES}")
