@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from collections.abc import Callable
 
 import typer
 
@@ -16,27 +17,69 @@ from jobs import progress
 from jobs.contract import UsageError
 from jobs.registry import KINDS, OPTIONAL_MODULES
 
-app = typer.Typer(
-    name="chronomix",
-    help="Date, deduplicate and balance Common Crawl-style corpora, and measure what the mixture does to "
-    "a model's effective cutoff and long-tail accuracy.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
+COMMANDS: dict[str, str] = {**KINDS, "run": "jobs.run", "package": "jobs.package"}
+HELP = (
+    "Date, deduplicate and balance Common Crawl-style corpora, and measure what the mixture does to "
+    "a model's effective cutoff and long-tail accuracy."
 )
 
 
-@app.callback()
-def _chronomix() -> None:
-    """Date, deduplicate and balance Common Crawl-style corpora; measure effective cutoff and the long tail."""
+def build_app(commands: list[str] | None = None) -> typer.Typer:
+    """The Typer app with `commands` (all when None): one per stage kind (the function named as the kind in
+    its job module), then `run` and `package`. Only the named commands' modules are imported, so that
+    `chronomix ingest` does not pay for torch (~10 s of imports that `train` needs). A command whose module
+    needs the missing `train` extra stays visible and says so."""
+    app = typer.Typer(
+        name="chronomix",
+        help=HELP,
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+    )
+
+    @app.callback()
+    def _chronomix() -> None:
+        """Date, deduplicate and balance Common Crawl-style corpora; measure effective cutoff and the long tail."""
+
+    for name in COMMANDS if commands is None else commands:
+        module_name = COMMANDS[name]
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if error.name not in OPTIONAL_MODULES:
+                raise
+            missing = f"pip install 'chronomix[train]' ({error.name} is missing)"
+            # Any arguments are accepted, so that the message is the install hint, not an unknown option.
+            extra = {"ignore_unknown_options": True, "allow_extra_args": True}
+            app.command(name=name, help=f"(unavailable: {missing})", context_settings=extra)(
+                _unavailable(missing)
+            )
+            continue
+        app.command(name=name)(getattr(module, name))
+    return app
+
+
+def _unavailable(missing: str) -> Callable[[], None]:
+    def unavailable() -> None:
+        raise UsageError(f"this command needs an optional dependency: {missing}")
+
+    return unavailable
+
+
+def invoked_commands(argv: list[str]) -> list[str] | None:
+    """The one command `argv` invokes, or None (all of them) for the top-level help or an unknown name."""
+    if argv and argv[0] in COMMANDS:
+        return [argv[0]]
+    return None
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `chronomix` console script."""
-    command = typer.main.get_command(app)
-    if not (sys.argv[1:] if argv is None else argv):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:
         argv = ["--help"]  # a bare `chronomix` shows the help, not an error
+    command = typer.main.get_command(build_app(invoked_commands(argv)))
     try:
         with progress.reporting():
             command.main(args=argv, prog_name="chronomix", standalone_mode=False)
@@ -69,28 +112,6 @@ def main(argv: list[str] | None = None) -> None:
 def _one_line(message: str) -> str:
     return " ".join(message.split())
 
-
-def _register() -> None:
-    """One command per stage kind (the function named as the kind in its job module), then `run` and
-    `package`. A command whose module needs the missing `train` extra stays visible and says so."""
-    commands = [*KINDS.items(), ("run", "jobs.run"), ("package", "jobs.package")]
-    for name, module_name in commands:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name not in OPTIONAL_MODULES:
-                raise
-            missing = f"pip install 'chronomix[train]' ({error.name} is missing)"
-
-            def unavailable(_missing: str = missing) -> None:
-                raise UsageError(f"this command needs an optional dependency: {_missing}")
-
-            app.command(name=name, help=f"(unavailable: {missing})")(unavailable)
-            continue
-        app.command(name=name)(getattr(module, name))
-
-
-_register()
 
 if __name__ == "__main__":
     main()

@@ -27,7 +27,6 @@ from tests.jobs.cluster import (
     executor_worker_ui_port,
     free_port,
     kill_tree,
-    run_chronomix,
     standalone_cluster,  # noqa: F401 - the fixture
     start_driver,
     wait_for_running_task,
@@ -66,10 +65,13 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def reference(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The ingest of `corpus` by an undisturbed embedded run."""
+def reference(corpus: Path, spark, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The ingest of `corpus` by an undisturbed embedded run (in the tests' session: a driver of its own
+    would cost ~15 s on CI's 2 cores, and the output does not depend on which session wrote it)."""
+    from jobs.cli import main
+
     root = tmp_path_factory.mktemp("reference")
-    run_chronomix(["ingest", str(corpus), "-o", str(root / "out"), "--added", ADDED, *LOCAL], root / "log")
+    main(["ingest", str(corpus), "-o", str(root / "out"), "--added", ADDED])
     return root / "out"
 
 
@@ -83,8 +85,8 @@ def test_driver_killed_mid_write_leaves_no_output_and_rerun_matches(
 ) -> None:
     output = tmp_path / "jobs" / "ingest"
     ui = free_port()
-    args = ["ingest", str(corpus), "-o", str(output), "--added", ADDED, *LOCAL]
-    args += ["--conf", "spark.ui.enabled=true", "--conf", f"spark.ui.port={ui}"]
+    job = ["ingest", str(corpus), "-o", str(output), "--added", ADDED]
+    args = [*job, *LOCAL, "--conf", "spark.ui.enabled=true", "--conf", f"spark.ui.port={ui}"]
     driver = start_driver(args, tmp_path / "killed.log", extra_env={"SPARK_LOCAL_IP": LOOPBACK})
     try:
         wait_for_running_task(ui, driver)
@@ -101,7 +103,10 @@ def test_driver_killed_mid_write_leaves_no_output_and_rerun_matches(
     assert not output.exists()
     if output.parent.exists():
         assert visible_entries(output.parent) == []  # only the hidden .ingest.tmp-* may be left
-    run_chronomix(args[:-4], tmp_path / "rerun.log")
+    # The rerun is the same command, in the tests' session (the kill is what needed a driver of its own).
+    from jobs.cli import main
+
+    main(job)
     assert_same_output(reference, output)
 
 
@@ -212,8 +217,9 @@ def _state(folder: Path) -> tuple[int, int, str]:
 def test_pipeline_rerun_skips_complete_stages_and_reruns_changed_ones(
     data_dir: Path, tmp_path: Path, spark
 ) -> None:
-    """The first run through the CLI; the reruns in this process (the resume rule is the runner's, and a
-    driver costs half a minute on CI's 2 cores)."""
+    """The first run through the CLI's `run`, the reruns through the runner, all in this process (the
+    resume rule is the runner's, and a driver of its own costs half a minute on CI's 2 cores)."""
+    from jobs.cli import main
     from jobs.pipeline import load_pipeline, run_pipeline
 
     inputs = tmp_path / "inputs"
@@ -238,7 +244,7 @@ def test_pipeline_rerun_skips_complete_stages_and_reruns_changed_ones(
     names = [s["name"] for s in stages]
     out = tmp_path / "out"
 
-    run_chronomix(["run", str(pipeline)], tmp_path / "first.log")
+    main(["run", str(pipeline)])
     first = {name: _state(out / name) for name in names}
     assert StageStats.read(out / "ingest").docs_out == 1
 

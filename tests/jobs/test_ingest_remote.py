@@ -19,6 +19,7 @@ from jobs.ingest import IngestParams, check, run
 from jobs.inputs import glob_regex, select
 from tests import crafted
 from tests.corpus.test_remote import big_warc
+from tests.jobs.cluster import data_files, parquet_layout
 from tests.remote_servers import MotoS3, moto_s3, range_server
 
 ADDED = "2024-06-01T00:00:00Z"
@@ -67,6 +68,9 @@ def ingest(spark, inputs: list[str], output: Path, **options) -> dict:
 def assert_same_ingest(local: Path, remote: Path, bytewise: bool = True) -> None:
     """Same data files, byte for byte (`bytewise`; else equal tables in the same row groups); the same stats
     and rejects but for where the inputs were."""
+    assert [p.relative_to(local) for p in data_files(local)] == [
+        p.relative_to(remote) for p in data_files(remote)
+    ]
     parts = sorted(p.name for p in local.glob("part-*"))
     assert parts and parts == sorted(p.name for p in remote.glob("part-*"))
     for name in parts:
@@ -74,7 +78,8 @@ def assert_same_ingest(local: Path, remote: Path, bytewise: bool = True) -> None
             assert (local / name).read_bytes() == (remote / name).read_bytes(), name
         else:
             a, b = pq.ParquetFile(local / name), pq.ParquetFile(remote / name)
-            assert a.read().equals(b.read()) and a.metadata.num_row_groups == b.metadata.num_row_groups
+            assert a.schema_arrow.equals(b.schema_arrow, check_metadata=True), name
+            assert a.read().equals(b.read()) and parquet_layout(a) == parquet_layout(b), name
     a, b = (json.loads((f / "_stats.json").read_text()) for f in (local, remote))
     for stats in (a, b):
         stats.pop("seconds")
