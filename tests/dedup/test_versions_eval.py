@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from dedup.evaluate import exact_jaccard_labels, flag_scores, newest_kept_share, pair_scores, truly_stale
@@ -61,6 +62,36 @@ def test_flag_scores_and_truly_stale() -> None:
     assert truly_stale(["r", "r"], ["2020-01", "2021-01"], [5, 5]) == [False, False]  # same text
     s = flag_scores([True, False, True, False], [True, True, False, False])
     assert (s.precision, s.recall, s.flagged, s.true) == (0.5, 0.5, 2, 2)
+
+
+def all_pairs_labels(sets: list[frozenset[int]], threshold: float) -> list[int]:
+    """The reference: every pair compared with Python's set operations, union-find by smallest index."""
+    parent = list(range(len(sets)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for i, a in enumerate(sets):
+        for j in range(i + 1, len(sets)):
+            union = len(a | sets[j])
+            if (len(a & sets[j]) / union if union else 1.0) >= threshold:
+                ri, rj = find(i), find(j)
+                parent[max(ri, rj)] = min(ri, rj)
+    return [find(i) for i in range(len(sets))]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_exact_jaccard_labels_equal_the_all_pairs_loop(seed: int) -> None:
+    """Random sets over a small vocabulary (many overlaps, ties at the threshold, empty sets, negative and
+    64-bit hashes) at thresholds that include exact fractions."""
+    rng = np.random.default_rng(seed)
+    vocabulary = np.array([-(2**63), -5, 0, 3, 7, 2**40, 2**63 - 1, *range(100, 112)])
+    sets = [frozenset(int(v) for v in rng.choice(vocabulary, rng.integers(0, 8))) for _ in range(60)]
+    for threshold in (0.0, 0.2, 1 / 3, 0.5, 0.6, 1.0, 1.5):
+        assert exact_jaccard_labels(sets, threshold) == all_pairs_labels(sets, threshold), threshold
+    assert exact_jaccard_labels([], 0.5) == []
 
 
 def test_exact_jaccard_labels_chain_pairs_at_the_threshold() -> None:
