@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from dedup import lsh  # noqa: E402
 from dedup.lsh import DEFAULT_ANCHORS, band_candidates, usable_cores  # noqa: E402
+from dedup.shingles import HAVE_NUMBA  # noqa: E402
 
 BANDS = 32
 
@@ -42,18 +42,13 @@ def band_keys(texts: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return keys, nodes
 
 
-def best_seconds(repeat: int, numba: bool, keys: np.ndarray, nodes: np.ndarray, threads: int) -> tuple:
-    have = lsh.HAVE_NUMBA
-    lsh.HAVE_NUMBA = numba and have  # the module's switch between its two paths
-    try:
-        times, pairs = [], None
-        for _ in range(repeat):
-            started = time.perf_counter()
-            pairs = band_candidates(keys, nodes, DEFAULT_ANCHORS, threads=threads)
-            times.append(time.perf_counter() - started)
-        return min(times), pairs
-    finally:
-        lsh.HAVE_NUMBA = have
+def best_seconds(repeat: int, engine: str, keys: np.ndarray, nodes: np.ndarray, threads: int) -> tuple:
+    times, pairs = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        pairs = band_candidates(keys, nodes, DEFAULT_ANCHORS, threads=threads, engine=engine)
+        times.append(time.perf_counter() - started)
+    return min(times), pairs
 
 
 def main() -> None:
@@ -61,15 +56,15 @@ def main() -> None:
     parser.add_argument("--texts", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    if not lsh.HAVE_NUMBA:
+    if not HAVE_NUMBA:
         sys.exit("band_candidates: numba is not installed; only the NumPy path exists here")
     keys, nodes = band_keys(args.texts)
     band_candidates(keys[:1000], nodes[:1000], DEFAULT_ANCHORS)  # compile (or load) the kernel first
     print(f"{args.texts:,} texts x {BANDS} bands, anchors {DEFAULT_ANCHORS}; best of {args.repeat}")
     print(f"{'threads':>7} {'numba s':>8} {'NumPy s':>8} {'NumPy/numba':>11} {'pairs':>10}")
     for threads in sorted({1, usable_cores()}):
-        fast, fast_pairs = best_seconds(args.repeat, True, keys, nodes, threads)
-        slow, slow_pairs = best_seconds(args.repeat, False, keys, nodes, threads)
+        fast, fast_pairs = best_seconds(args.repeat, "numba", keys, nodes, threads)
+        slow, slow_pairs = best_seconds(args.repeat, "numpy", keys, nodes, threads)
         same = all(np.array_equal(a, b) for a, b in zip(fast_pairs, slow_pairs, strict=True))
         if not same:
             sys.exit("band_candidates: the numba and NumPy paths found different pairs")

@@ -65,7 +65,7 @@ def text_graph(table: pa.Table, config: DedupConfig) -> TextGraph:
     texts, first_doc, counts = np.unique(hashes, return_index=True, return_counts=True)
     bands = table.column(BAND_KEYS).combine_chunks()
     keys, have = _band_matrix(bands, first_doc, config.bands_rows[0])
-    src, dst = band_candidates(keys, texts[have], config.lsh.anchors)
+    src, dst = band_candidates(keys, texts[have], config.lsh.anchors, engine=config.signature.engine)
     s_idx, d_idx = np.searchsorted(texts, src), np.searchsorted(texts, dst)
     sketch = sketch_matrix(table.column(SKETCH).combine_chunks(), config.signature.num_perm)
     similarity = row_similarity(sketch, first_doc[s_idx], first_doc[d_idx])

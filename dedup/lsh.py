@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dedup.shingles import HAVE_NUMBA, token_hashes
+from dedup.shingles import HAVE_NUMBA, token_hashes, use_numba
 
 # A salt that keeps URL keys apart from band keys (which hash the band index 0..bands-1).
 URL_SALT = np.uint64(0x5EED_0F_0E_0A11_0001)
@@ -227,15 +227,17 @@ MAX_CODED_NODES = 3_037_000_499  # isqrt(2^63 - 1): src_rank * n + dst_rank fits
 
 
 def band_candidates(
-    keys: np.ndarray, nodes: np.ndarray, anchors: int, threads: int | None = None
+    keys: np.ndarray, nodes: np.ndarray, anchors: int, threads: int | None = None, engine: str = "auto"
 ) -> tuple[np.ndarray, np.ndarray]:
     """`candidate_pairs` of a band-key matrix, one band at a time: `keys` int64[texts, bands] and `nodes`
-    int64[texts] (distinct: one row per text). With numba a band's keys go through a hash table once
+    int64[texts] (distinct: one row per text). With numba (`engine` auto or numba, as the signatures'
+    engine) a band's keys go through a hash table once
     (`_band_pair_codes_nb`; bench/band_candidates.py times it against the sort); without it only a band's values are
     sorted, to find its keys that repeat, and only the rows of those buckets are ranked. Either way the cost
     is per band, not a sort of all (key, node) rows. Bands run on `threads` threads (default: the usable
     cores; the numba kernel and NumPy's sorts release the GIL). Returns sorted, unique pairs (src, dst),
     src > dst, as candidate_pairs does (tests/dedup/test_lsh.py holds candidate_pairs as the reference)."""
+    numba_path = use_numba(engine)
     keys, nodes = np.asarray(keys, np.int64), np.asarray(nodes, np.int64)
     if keys.ndim != 2 or len(keys) != len(nodes):
         raise ValueError("keys must be int64[texts, bands] with one row per node")
@@ -254,7 +256,7 @@ def band_candidates(
 
     def one_band(band: int) -> np.ndarray:
         column = by_band[band]
-        if HAVE_NUMBA:
+        if numba_path:
             return _band_pair_codes_nb(column, ranks, anchors)
         rows = _repeated_key_rows(column)
         src, dst = candidate_pairs(column[rows], ranks[rows], anchors)

@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from dedup.normalize import token_batch
 from dedup.oph import oph_numpy, salts
-from dedup.shingles import HAVE_NUMBA, _use_numba, document_hashes, shingle_hashes, token_hashes
+from dedup.shingles import HAVE_NUMBA, document_hashes, shingle_hashes, token_hashes, use_numba
 
 MERSENNE = (1 << 61) - 1
 MAX_HASH = (1 << 32) - 1
@@ -68,7 +68,7 @@ def minhash_signatures(
     out = np.full((docs, num_perm), MAX_HASH, dtype=np.uint64)
     if len(hashes) == 0:
         return out
-    if _use_numba(engine):
+    if use_numba(engine):
         _minhash_nb(hashes, np.asarray(offsets, np.int64), a, b, out)
         return out
     # NumPy: process shingles in chunks; reduce each chunk per document with minimum.reduceat.
@@ -181,7 +181,7 @@ def batch_signatures(
     """MinHash signatures of every text of a batch (one pass over the whole batch)."""
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
-    numba_path = _use_numba(config.engine)
+    numba_path = use_numba(config.engine)
     if config.scheme == "rensa" or not numba_path:
         token_lists = token_batch(texts)
         value_offsets = token_lists.offsets.to_numpy().astype(np.int64)

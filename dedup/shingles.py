@@ -91,7 +91,7 @@ def token_hashes(tokens: pa.Array, engine: str = "auto") -> np.ndarray:
         tokens = tokens.cast(pa.string())
     if len(tokens) == 0:
         return np.zeros(0, np.uint64)
-    if _use_numba(engine):
+    if use_numba(engine):
         offsets, data = _string_buffers(tokens)
         return _token_hashes_nb(data, offsets)
     # NumPy: hash each distinct token once, one byte position at a time, longest tokens first.
@@ -124,7 +124,7 @@ def shingle_hashes(
     total = int(sh_offsets[-1])
     if total == 0:
         return np.zeros(0, np.uint64), sh_offsets
-    if _use_numba(engine):
+    if use_numba(engine):
         return _shingle_hashes_nb(tok_hashes, doc_offsets, sh_offsets, n), sh_offsets
     doc_of = np.repeat(np.arange(len(counts)), per_doc)
     start = doc_offsets[doc_of] + (np.arange(total) - sh_offsets[doc_of])
@@ -142,7 +142,7 @@ def document_hashes(tok_hashes: np.ndarray, doc_offsets: np.ndarray, engine: str
     """An order-sensitive 64-bit hash of each document's token sequence (exact duplicates after
     normalisation share it). Documents without tokens all hash to mix64(0)."""
     doc_offsets = np.asarray(doc_offsets, dtype=np.int64)
-    if _use_numba(engine):
+    if use_numba(engine):
         return _document_hashes_nb(tok_hashes, doc_offsets)
     counts = np.diff(doc_offsets)
     out = np.zeros(len(counts), dtype=np.uint64)
@@ -155,7 +155,9 @@ def document_hashes(tok_hashes: np.ndarray, doc_offsets: np.ndarray, engine: str
     return _mix64_np(out + counts.astype(np.uint64))
 
 
-def _use_numba(engine: str) -> bool:
+def use_numba(engine: str) -> bool:
+    """Whether `engine` (auto | numba | numpy: the same bits either way) runs the numba kernels here; raises
+    ValueError for numba where it is not installed."""
     if engine == "numba" and not HAVE_NUMBA:
         raise ValueError("engine 'numba': numba is not installed (pip install numba)")
     return HAVE_NUMBA and engine in ("auto", "numba")

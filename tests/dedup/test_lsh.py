@@ -6,7 +6,6 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from dedup import lsh
 from dedup.lsh import (
     LshConfig,
     band_candidates,
@@ -19,6 +18,9 @@ from dedup.lsh import (
     unpack_bucket_rows,
     url_keys,
 )
+from dedup.shingles import HAVE_NUMBA
+
+ENGINES = ["numpy"] + (["numba"] if HAVE_NUMBA else [])  # the NumPy path is the one taken without numba
 
 
 def test_optimal_bands_follow_the_threshold() -> None:
@@ -128,10 +130,8 @@ def test_band_candidates_equal_candidate_pairs_over_every_band(threads: int) -> 
     assert np.array_equal(src, e_src) and np.array_equal(dst, e_dst) and len(src) > 0
 
 
-@pytest.mark.parametrize("with_numba", [True, False])
-def test_band_candidates_with_hash_keys_colliding_slots_and_a_giant_bucket(
-    with_numba: bool, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_band_candidates_with_hash_keys_colliding_slots_and_a_giant_bucket(engine: str) -> None:
     # Keys as hashes are (negative too), many share their low bits (the table's slots: long probe runs),
     # and 150 texts share one key in band 0 (boilerplate: a bucket past the in-place sort's 64).
     rng = np.random.default_rng(11)
@@ -140,9 +140,7 @@ def test_band_candidates_with_hash_keys_colliding_slots_and_a_giant_bucket(
     keys[rng.choice(texts, 900, replace=False), 1] = keys[rng.choice(texts, 900), 1]  # pairs and triples
     keys[:150, 0] = -5
     nodes = rng.choice(2**62, texts, replace=False).astype(np.int64)  # distinct, unsorted
-    if not with_numba:  # the NumPy path, taken where numba is not installed
-        monkeypatch.setattr(lsh, "HAVE_NUMBA", False)
-    src, dst = band_candidates(keys, nodes, anchors=8, threads=2)
+    src, dst = band_candidates(keys, nodes, anchors=8, threads=2, engine=engine)
     e_src, e_dst = candidate_pairs(keys.reshape(-1), np.repeat(nodes, bands), anchors=8)
     assert np.array_equal(src, e_src) and np.array_equal(dst, e_dst)
     assert len(src) > 150 * 8 - 36 and np.all(src > dst)
