@@ -1,8 +1,8 @@
 """The `chronomix` command line. Each command is a typed function whose docstring is its help (litgpt-style);
 the functions live in the job modules: one per stage kind of jobs/registry.py, named as the kind, which builds
-the job's parameters dataclass and runs its stage (jobs/runner.run_command), plus `run` and `package`. Bad arguments end the command at once with a
-one-line message on stderr and exit status 2; the full traceback of an unexpected failure is kept behind
-`CHRONOMIX_DEBUG=1`."""
+the job's parameters dataclass and runs its stage (jobs/runner.run_command), plus `run` and `package`. A run
+imports only its command's module. Bad arguments end the command at once with a one-line message on stderr
+and exit status 2; the full traceback of an unexpected failure is kept behind `CHRONOMIX_DEBUG=1`."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def build_app(commands: list[str] | None = None) -> typer.Typer:
 
     @app.callback()
     def _chronomix() -> None:
-        """Date, deduplicate and balance Common Crawl-style corpora; measure effective cutoff and the long tail."""
+        """The command group (no options of its own; its help is HELP)."""
 
     for name in COMMANDS if commands is None else commands:
         module_name = COMMANDS[name]
