@@ -16,7 +16,8 @@ page, so there is no second parse, pruning copy or Python walk of every element.
 and gives the same answers (the tests compare it with the slow way on every real sample page and on
 hand-made markup meant to mislead it): only the free-text segments that could be dated (short, with
 try_date_expr's least count of digits) are read, from the page string, and their parent tags read from the
-tags before them. search_page's patterns are scanned by RE2 (dating.search_page_re2).
+tags before them. The page string's patterns (the timestamp, idiosyncrasies and search_page's) are scanned
+by RE2 (dating.page_scans_re2).
 
 Where the answers differ from htmldate's find_date, the two parsers read the page differently: libxml2
 drops parts of some pages lexbor keeps (2 of the 91 real pages that reach the search), and htmldate's
@@ -35,13 +36,12 @@ from typing import Any
 from htmldate.core import (
     ALWAYS_TAGS,
     CLASS_CUES,
-    TIMESTAMP_PATTERN,
     compare_reference,
     examine_elements,
     examine_time_elements,
     is_date_candidate,
 )
-from htmldate.extractors import FAST_TAGS, extract_url_date, idiosyncrasies_search, pattern_search
+from htmldate.extractors import FAST_TAGS, extract_url_date
 from htmldate.settings import CLEANING_LIST, MAX_POSSIBLE_CANDIDATES, MAX_SEGMENT_LEN, MIN_SEGMENT_LEN
 from htmldate.utils import Extractor, trim_text
 from htmldate.validators import check_extracted_reference
@@ -49,7 +49,7 @@ from resiliparse.parse.html import HTMLTree, NodeType
 
 from corpus.html_text import select_all
 from dating.hinted_dateparser import hinted_external_parser
-from dating.search_page_re2 import search_page
+from dating.page_scans_re2 import idiosyncrasies_date, search_page, timestamp_date, utf8
 
 # What htmldate's pruning removes before its search: CLEANING_LIST's elements and the Wayback Machine's
 # banner (htmldate.extractors.DISCARD_EXPRESSIONS).
@@ -319,10 +319,11 @@ def _search(tree: HTMLTree, options: Extractor, max_chars: int) -> str | None:
     if result is not None:
         return result
     html = page_string(tree, max_chars)
+    data = utf8(html)  # the string stages' RE2 scans all read these bytes
     return (
-        pattern_search(html, TIMESTAMP_PATTERN, options)
+        timestamp_date(html, options, data)
         or _og_image_date(tree, options)
-        or idiosyncrasies_search(html, options)
+        or idiosyncrasies_date(html, options, data)
         or _free_text_date(tree, html, options)
-        or search_page(html, options)
+        or search_page(html, options, data)
     )

@@ -13,13 +13,16 @@ from htmldate import core, extractors
 from corpus.html_text import parse_html
 from dating.html_meta import MAX_HTML_CHARS
 from dating.html_search import page_string
-from dating.search_page_re2 import (
+from dating.page_scans_re2 import (
     MAX_NEAR_MISSES,
     Prefiltered,
+    idiosyncrasies_date,
     regex_parse,
     search_page,
     superset,
+    timestamp_date,
     translate,
+    utf8,
 )
 from tests.dating.helpers import EXTENSIVE, sample_pages
 
@@ -183,13 +186,114 @@ def test_translate_refuses_what_re2_reads_otherwise() -> None:
 
 
 def test_the_date_equals_htmldates_on_the_real_pages(data_dir: Path) -> None:
-    dated = 0
+    dated, timestamps, authored = 0, 0, 0
     for html in sample_pages(data_dir):
         string = page_string(parse_html(html), MAX_HTML_CHARS)
-        ours = search_page(string, EXTENSIVE)
-        assert ours == core.search_page(string, EXTENSIVE)
+        data = utf8(string)
+        ours = search_page(string, EXTENSIVE, data)
+        assert ours == search_page(string, EXTENSIVE) == core.search_page(string, EXTENSIVE)
         dated += ours is not None
-    assert dated > 100
+        timestamp = timestamp_date(string, EXTENSIVE, data)
+        assert timestamp == extractors.pattern_search(string, core.TIMESTAMP_PATTERN, EXTENSIVE)
+        timestamps += timestamp is not None
+        authored_date = idiosyncrasies_date(string, EXTENSIVE, data)
+        assert authored_date == extractors.idiosyncrasies_search(string, EXTENSIVE)
+        authored += authored_date is not None
+    assert dated > 100 and timestamps > 10 and authored >= 1
+
+
+# What htmldate's author-written dates (TEXT_PATTERNS, case-insensitive) are made of, with the letters
+# Python folds and RE2 does not (the dotless and the dotted I) and text that should stop a match.
+AUTHOR_WORDS = [
+    "date", "Date: ", "DATE of issue ", "updated ", "last-modified", "LAST-MODİFİED", "published", "publıshed",
+    "posted", "on ", "Datum: ", "Stand", "Veröffentlicht am ", "VERÖFFENTLİCHT AM", "güncellenme", "GÜNCELLEME",
+    "yayımlanma tarihi: ", "yayinlama TARİHİ", "'de güncellendi", "’ta yayımlandı", " tarihinde yayınlandı",
+    '"', "x", "é", "\n",
+]  # fmt: skip
+
+
+def _authored(rng: random.Random, length: int) -> str:
+    parts = []
+    for _ in range(length):
+        draw = rng.random()
+        if draw < 0.4:
+            sep = rng.choice("./")
+            parts.append(sep.join(_digits(rng) for _ in range(3)))
+        else:
+            parts.append(rng.choice(AUTHOR_WORDS))
+        parts.append(rng.choice([" ", "", ":", " : "]))
+    return "".join(parts)
+
+
+def test_author_dates_superset_finds_every_match_of_pythons() -> None:
+    rng = random.Random(5)
+    candidates = superset(extractors.TEXT_PATTERNS)
+    matched = 0
+    for _ in range(4000):
+        text = _authored(rng, rng.randint(1, 8))
+        expected = extractors.TEXT_PATTERNS.search(text)
+        if expected is not None:
+            assert candidates.search(text.encode()) is not None, text
+            matched += 1
+        assert idiosyncrasies_date(text, EXTENSIVE) == extractors.idiosyncrasies_search(text, EXTENSIVE), text
+    assert matched >= 500  # the drawn strings do reach the pattern
+
+
+def test_case_folding_of_every_letter_covers_pythons() -> None:
+    # Python folds more than RE2's (?i) (i and I also take the dotless and the dotted I): for each letter of
+    # the author-date patterns, every code point Python's case-insensitive match takes, the superset takes
+    every = "".join(chr(i) for i in range(0x110000) if not 0xD800 <= i < 0xE000)
+    letters = {c for c in extractors.TEXT_PATTERNS.pattern if c.isalpha()}
+    assert {"i", "ı", "ö", "ü"} <= letters
+    for letter in sorted(letters):
+        pattern = re.compile(f"({letter})", re.IGNORECASE)
+        python = set(pattern.findall(every))
+        assert {c.decode() for c in superset(pattern).findall(every.encode())} >= python, letter
+    assert superset(re.compile("(ı)", re.IGNORECASE)).findall("I i İ ı".encode()) == [
+        b"I",
+        b"i",
+        b"\xc4\xb0",
+        b"\xc4\xb1",
+    ]
+
+
+def test_counts_without_a_lower_bound_and_classes_read_as_python_reads_them() -> None:
+    # "{,3}" is a count to Python and text to RE2; inside a class, an "i" is not widened
+    assert superset(re.compile("a{,3}b")).search(b"aab") is not None
+    assert superset(re.compile("[i]x", re.IGNORECASE)).search("ıx".encode()) is None
+    assert superset(re.compile(r"\[i]x", re.IGNORECASE)).search("[ı]x".encode()) is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<p>no date here 2019-03</p>",
+        "<time>2019-03-04T10:00:00+01:00</time>",
+        "é" * 50 + " 1990-1-5 2019-03-04T10:00:00Z",
+        "中文 2035-03-04T10:00:00Z and 2019-03-04 10:00:00.123+0100",  # the first is past the latest date
+        "<p>\ud800 2019-03-04T10:00:00</p>",  # a lone surrogate: htmldate's own scan
+    ],
+)
+def test_timestamp_date_equals_htmldates(text: str) -> None:
+    expected = extractors.pattern_search(text, core.TIMESTAMP_PATTERN, EXTENSIVE)
+    assert timestamp_date(text, EXTENSIVE) == expected
+    assert timestamp_date(text, EXTENSIVE, utf8(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("<p>Datum: 04.03.2019</p>", "2019-03-04"),
+        ("<p>publİshed 2019/03/04</p>", "2019-03-04"),  # the dotted I: Python's folding, not RE2's
+        ("<p>04.03.2019 tarihinde güncellendi</p>", "2019-03-04"),
+        ("<p>version 1.2.3 of the code</p>", None),
+        ("<p>\ud800 Stand: 4.3.2019</p>", "2019-03-04"),
+    ],
+)
+def test_idiosyncrasies_date_equals_htmldates(text: str, expected: str | None) -> None:
+    assert (
+        idiosyncrasies_date(text, EXTENSIVE) == extractors.idiosyncrasies_search(text, EXTENSIVE) == expected
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""htmldate's search_page with its pattern scans run by RE2.
+"""htmldate's scans of the page string, run by RE2: search_page, the timestamp pattern and idiosyncrasies.
 
 search_page is the last and most costly stage of htmldate's extensive search: up to ten regular expressions,
 each scanned over the whole page string by Python's backtracking engine, tried in turn until one yields a
@@ -7,9 +7,13 @@ character), which RE2's automata run 5-15 times faster. Here the page is encoded
 pattern scans those bytes; the decisions are htmldate's: `_search` follows `htmldate.core.search_page` step
 by step, calling htmldate's select_candidate, _filter_ymd, _finalize_candidate and normalisers, and mirrors
 the three small helpers that take the page string (plausible_year_filter, search_pattern, search_normalized)
-so they take the matches instead. tests/dating/test_search_page_re2.py compares the whole with htmldate's
+so they take the matches instead. tests/dating/test_page_scans_re2.py compares the whole with htmldate's
 search_page on every real sample page and on hand-made pages, and each pattern's matches with Python's on
 strings drawn to tell the engines apart.
+
+Two earlier stages scan the same string once each: the ISO timestamp pattern and the author-written dates
+("Datum: 3.4.2019"). Their Python scans find nothing on most pages, so RE2 looks first, on the same bytes,
+and htmldate's own function runs only where a match (for idiosyncrasies, of a superset) exists.
 
 Each pattern is translated, not rewritten: Python's `\\D` on a str is "not a Unicode decimal digit", which
 becomes the RE2 class of every character Python does not read as a digit, built from Python's own tables
@@ -62,6 +66,12 @@ _NON_DIGIT = re.compile(r"(\\\\)|\\D")
 _SPACE = re.compile(r"(\\\\)|\\s")
 _LETTER = r"[^\W\d_]"
 _LOOKBEHIND = re.compile(r"\(\?<[=!][^()]*\)")
+# outside character classes and escapes: a count with no lower bound ("{,20}": RE2 reads it as text), and
+# the letters Python's case-insensitive matching takes for one another beyond Unicode's simple case folding,
+# which RE2 follows (i and I also match the dotless and the dotted I; tests check every letter)
+_OUTSIDE_CLASSES = r"\\.|\[(?:\\.|[^\]\\])*\]|"
+_NO_LOWER_BOUND = re.compile(_OUTSIDE_CLASSES + r"\{,(\d+)\}")
+_PYTHON_I = re.compile(_OUTSIDE_CLASSES + "([iIıİ])")
 # what RE2 reads otherwise or not at all: lookaround, inline flags, backreferences, and the classes and
 # boundaries that are Unicode-aware in Python but ASCII in RE2
 _UNSUPPORTED = re.compile(r"\(\?<?[=!]|\(\?[aiLmsux]|(?<!\\)\\(?:[1-9]|[dDsSwWbBAZ])")
@@ -101,11 +111,15 @@ def translate(pattern: re.Pattern[str]) -> re2._Regexp:
 def superset(pattern: re.Pattern[str]) -> re2._Regexp:
     """An RE2 pattern over UTF-8 bytes that matches wherever `pattern` matches, and maybe elsewhere:
     lookbehinds dropped, Python's letters (`[^\\W\\d_]`) widened to anything but ASCII whitespace, Python's
-    digits and "_", case folded by RE2 where `pattern` ignores case. For Prefiltered."""
+    digits and "_", case folded by RE2 where `pattern` ignores case (the letter i widened to Python's
+    folding). For Prefiltered."""
     digits = python_class("digit")
     letters, space, non_digit = rf"[^\s{digits}_]", f"[{python_class('space')}]", f"[^{digits}]"
     source = _SPACE.sub(lambda m: m[1] or space, _LOOKBEHIND.sub("", pattern.pattern))
     source = _NON_DIGIT.sub(lambda m: m[1] or non_digit, source.replace(_LETTER, letters))
+    source = _NO_LOWER_BOUND.sub(lambda m: f"{{0,{m[1]}}}" if m[1] else m[0], source)
+    if pattern.flags & re.IGNORECASE:
+        source = _PYTHON_I.sub(lambda m: "[iIıİ]" if m[1] else m[0], source)
     flags = pattern.flags & ~re.IGNORECASE
     if flags != re.UNICODE or _UNSUPPORTED.search(source.replace(letters, "")):
         raise ValueError(f"RE2 cannot stand in for {pattern.pattern!r} (flags {pattern.flags})")
@@ -186,6 +200,8 @@ class Compiled:
     mmyyyy: re2._Regexp
     simple: Prefiltered
     long_text: Prefiltered
+    timestamp: Prefiltered
+    author_dates: re2._Regexp  # a superset of htmldate's TEXT_PATTERNS (idiosyncrasies_search)
 
 
 @functools.cache
@@ -201,6 +217,8 @@ def compiled() -> Compiled:
         mmyyyy=translate(core.MMYYYY_PATTERN),
         simple=Prefiltered(core.SIMPLE_PATTERN),
         long_text=Prefiltered(extractors.LONG_TEXT_PATTERN),
+        timestamp=Prefiltered(core.TIMESTAMP_PATTERN),
+        author_dates=superset(extractors.TEXT_PATTERNS),
     )
 
 
@@ -224,14 +242,47 @@ def regex_parse(string: str, data: bytes | None = None) -> datetime | None:
     return None
 
 
-def search_page(htmlstring: str, options: Extractor) -> str | None:
-    """The date htmldate's search_page finds in `htmlstring` (the page string), formatted by `options`, or
-    None: htmldate's steps in htmldate's order, each pattern scanned by RE2 where RE2 can read it."""
+def utf8(string: str) -> bytes | None:
+    """`string` in UTF-8, what RE2 reads; None where it holds a lone surrogate (htmldate's own scans then
+    read the str)."""
     try:
-        data = htmlstring.encode()
-    except UnicodeEncodeError:  # RE2 reads UTF-8: a lone surrogate sends the page to htmldate's own search
+        return string.encode()
+    except UnicodeEncodeError:
+        return None
+
+
+def search_page(htmlstring: str, options: Extractor, data: bytes | None = None) -> str | None:
+    """The date htmldate's search_page finds in `htmlstring` (the page string), formatted by `options`, or
+    None: htmldate's steps in htmldate's order, each pattern scanned by RE2 where RE2 can read it. `data` is
+    `htmlstring` in UTF-8 where the caller has it."""
+    data = data if data is not None else utf8(htmlstring)
+    if data is None:
         return core.search_page(htmlstring, options)
     return _search(htmlstring, data, options)
+
+
+def timestamp_date(htmlstring: str, options: Extractor, data: bytes | None = None) -> str | None:
+    """htmldate's `pattern_search(htmlstring, TIMESTAMP_PATTERN, options)`: the date of the page string's
+    first ISO timestamp ("2019-03-04T10:00:00"), found by RE2. `data` as for search_page."""
+    data = data if data is not None else utf8(htmlstring)
+    if data is None:
+        return extractors.pattern_search(htmlstring, core.TIMESTAMP_PATTERN, options)
+    match = compiled().timestamp.scan(htmlstring, data).search(0)
+    if match is None:
+        return None
+    # the first match found here is Python's: pattern_search reads it from where it starts
+    return extractors.pattern_search(htmlstring[match.start() :], core.TIMESTAMP_PATTERN, options)
+
+
+def idiosyncrasies_date(htmlstring: str, options: Extractor, data: bytes | None = None) -> str | None:
+    """htmldate's `idiosyncrasies_search(htmlstring, options)` (author-written dates: "Datum: 3.4.2019",
+    "updated 2019/03/04"), run only where RE2 finds a superset of its patterns' matches: on most pages it
+    finds none, and htmldate's scan, which probes every digit group, then cannot find one either. `data` as
+    for search_page."""
+    data = data if data is not None else utf8(htmlstring)
+    if data is not None and compiled().author_dates.search(data) is None:
+        return None
+    return extractors.idiosyncrasies_search(htmlstring, options)
 
 
 def _scan(pattern: re2._Regexp, data: bytes) -> list[str]:
