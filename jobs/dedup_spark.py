@@ -186,27 +186,31 @@ def star_edges(buckets: DataFrame, broadcast_max_buckets: int = BROADCAST_MAX_BU
 
 
 def _large_star(edges: DataFrame) -> DataFrame:
+    """Every node's larger neighbours linked to the smallest of the node and its neighbours: (src, dst) with
+    src > dst. One shuffle: the node's edges meet in one window (the minimum over them), not in a join with
+    their aggregate."""
     both = edges.unionByName(edges.select(F.col("dst").alias("src"), F.col("src").alias("dst")))
-    low = (
-        both.groupBy("src").agg(F.min("dst").alias("m_dst")).select("src", F.least("m_dst", "src").alias("m"))
-    )
+    low = F.least(F.min("dst").over(Window.partitionBy("src")), F.col("src"))
     return (
-        both.join(low, "src")
+        both.select("src", "dst", low.alias("m"))
         .filter(F.col("dst") > F.col("src"))
         .select(F.col("dst").alias("src"), F.col("m").alias("dst"))
-        .distinct()
     )
 
 
 def _small_star(edges: DataFrame) -> DataFrame:
-    oriented = edges.select(F.greatest("src", "dst").alias("src"), F.least("src", "dst").alias("dst")).filter(
-        F.col("src") != F.col("dst")
+    """For edges with src > dst (what _large_star gives): every node and its smaller neighbours linked to the
+    smallest of those neighbours, distinct. The edges are partitioned by src once, for both their distinct
+    and the window."""
+    unique = edges.repartition("src").distinct()
+    low = F.min("dst").over(Window.partitionBy("src"))
+    linked = unique.select("src", "dst", low.alias("m"))
+    # both edges of a row from one pass over it (a union would plan the window twice)
+    both = F.array(
+        F.struct(F.col("dst").alias("src"), F.col("m").alias("dst")),
+        F.struct(F.col("src"), F.col("m").alias("dst")),
     )
-    low = oriented.groupBy("src").agg(F.min("dst").alias("m"))
-    joined = oriented.join(low, "src")
-    neighbours = joined.select(F.col("dst").alias("src"), F.col("m").alias("dst"))
-    centre = joined.select(F.col("src"), F.col("m").alias("dst"))
-    return neighbours.unionByName(centre).filter(F.col("src") != F.col("dst")).distinct()
+    return linked.select(F.inline(both)).filter(F.col("src") != F.col("dst")).distinct()
 
 
 def _fingerprint(edges: DataFrame) -> tuple[int, int]:
@@ -220,7 +224,8 @@ def _fingerprint(edges: DataFrame) -> tuple[int, int]:
 def spark_components(edges: DataFrame, max_rounds: int = 100) -> tuple[DataFrame, int]:
     """(id, cluster_id) for every id on `edges` by alternating large-star and small-star until the edge set
     stops changing (Kiveris et al., "Connected Components in MapReduce and Beyond", 2014). Each round is
-    checkpointed so the plan does not grow with the rounds. Returns the mapping and the rounds taken."""
+    checkpointed so the plan does not grow with the rounds; a round shuffles the edges three times
+    (`python bench/components.py`). Returns the mapping and the rounds taken."""
     current = edges.select("src", "dst").localCheckpoint(eager=True)
     before = _fingerprint(current)
     rounds = 0

@@ -22,7 +22,7 @@ from dedup.local import dedup_table, text_graph
 from dedup.lsh import LshConfig, candidate_pairs
 from dedup.lsh import star_edges as lsh_star_edges
 from dedup.minhash import SignatureConfig
-from dedup.union_find import UnionFind
+from dedup.union_find import UnionFind, component_roots
 from dedup.versions import TEXT_HASH
 from jobs import dedup_spark as dspark
 from jobs.dedup import DedupJob, run_dedup
@@ -65,14 +65,28 @@ def test_spark_components_equal_union_find_on_real_edges(spark, data_dir: Path) 
     assert len(set(expected.values())) > 5
 
 
-def test_spark_components_on_a_long_chain(spark) -> None:
-    ids = [f"doc{i:04d}" for i in range(64)]
-    order = np.random.default_rng(1).permutation(64)  # a path visiting ids in random order
-    edges = spark.createDataFrame(
-        [(ids[a], ids[b]) for a, b in itertools.pairwise(order)], "src string, dst string"
+def test_spark_components_on_trees_paths_and_stars(spark) -> None:
+    # the shapes dedup's graphs take (versions edited from earlier ones, a chain of edits, a template's
+    # star), with ids of both signs, both orientations, repeated edges and self-loops
+    rng = np.random.default_rng(4)
+    ids = rng.choice(2**62, 600, replace=False).astype(np.int64) * rng.choice([-1, 1], 600)
+    tree = [(ids[i], ids[rng.integers(0, i)]) for i in range(1, 200)]
+    path_order = rng.permutation(np.arange(200, 328))  # in random order: the rounds' worst case
+    path = [(ids[a], ids[b]) for a, b in itertools.pairwise(path_order)]
+    star = [(ids[i], ids[328]) for i in range(329, 500)]
+    pairs = [(ids[i], ids[i + 1]) for i in range(500, 600, 2)]
+    edges = tree + path + star + pairs
+    edges = [(b, a) if rng.random() < 0.5 else (a, b) for a, b in edges] + edges[:50] + [(ids[5], ids[5])]
+    src, dst = (pa.array([int(e[k]) for e in edges], pa.int64()) for k in (0, 1))
+    nodes, roots = component_roots(src, dst)
+    mapping, report = dspark.connected_components(
+        spark, spark.createDataFrame(pa.table({"src": src, "dst": dst})), max_local_edges=0
     )
-    mapping, report = dspark.connected_components(spark, edges, max_local_edges=0)
-    assert {r["cluster_id"] for r in mapping.collect()} == {"doc0000"} and report.rounds >= 2
+    got = mapping.toArrow().sort_by("id")
+    assert report.path == "spark" and report.rounds >= 3
+    assert got.column("id").to_pylist() == nodes.to_pylist()
+    assert got.column("cluster_id").to_pylist() == roots.to_pylist()
+    assert len(set(roots.to_pylist())) == 3 + 50
 
 
 def test_candidate_pairs_and_url_stars_equal_the_reference(spark) -> None:
