@@ -10,7 +10,7 @@ and a few stars (a boilerplate template shared by thousands of pages). The refer
 `dedup.union_find.component_roots`, what the driver path runs, on the same edges in this process; the Spark
 result must equal it. Prints seconds, rounds and the ratio, best of `--repeat`.
 
-    python bench/components.py [--edges 2000000] [--master local[2]] [--repeat 2]
+    python bench/components.py [--edges 2000000] [--master local[2]] [--repeat 2] [--giant 0.3]
 """
 
 from __future__ import annotations
@@ -33,12 +33,15 @@ from jobs.spark import SparkOptions, spark_session  # noqa: E402
 PATHS, STARS = 4, 4  # chains of edits and boilerplate templates, each 1% of the edges
 
 
-def text_graph(edges: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """(src, dst) int64 edges as described in the module doc, in random order and orientation."""
+def text_graph(edges: int, seed: int = 0, giant: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """(src, dst) int64 edges as described in the module doc, in random order and orientation; with `giant`
+    > 0, the first tree holds that share of the edges (a template shared by a large part of the corpus)."""
     rng = np.random.default_rng(seed)
     path_length, star_leaves = edges // 100 + 1, edges // 100
     special = PATHS * (path_length - 1) + STARS * star_leaves
     sizes = np.minimum(rng.zipf(2.2, edges), 5_000) + 1  # nodes per component; trimmed below
+    if giant > 0:
+        sizes = np.concatenate([[int(giant * edges) + 1], sizes])
     sizes = sizes[np.cumsum(sizes - 1) <= max(edges - special, 0)]
     n_tree_nodes = int(sizes.sum())
     nodes = rng.choice(2**62, n_tree_nodes + PATHS * path_length + STARS * (star_leaves + 1), replace=False)
@@ -72,8 +75,9 @@ def main() -> None:
     parser.add_argument("--edges", type=int, default=2_000_000)
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--giant", type=float, default=0.0, help="share of the edges in one component")
     args = parser.parse_args()
-    src, dst = text_graph(args.edges)
+    src, dst = text_graph(args.edges, giant=args.giant)
     table = pa.table({"src": src, "dst": dst})
     local_s, expected = [], None
     for _ in range(args.repeat):
@@ -83,7 +87,8 @@ def main() -> None:
     nodes, roots = expected
     print(
         f"graph: {len(src):,} edges, {len(nodes):,} nodes, "
-        f"{len(np.unique(roots.to_numpy())):,} components (longest path {args.edges // 100 + 1:,} nodes)"
+        f"{len(np.unique(roots.to_numpy())):,} components (longest path {args.edges // 100 + 1:,} nodes, "
+        f"largest {np.unique(roots.to_numpy(), return_counts=True)[1].max():,} nodes)"
     )
     spark = spark_session(SparkOptions(master=args.master))
     edges = spark.createDataFrame(table).localCheckpoint(eager=True)

@@ -66,12 +66,28 @@ _NON_DIGIT = re.compile(r"(\\\\)|\\D")
 _SPACE = re.compile(r"(\\\\)|\\s")
 _LETTER = r"[^\W\d_]"
 _LOOKBEHIND = re.compile(r"\(\?<[=!][^()]*\)")
-# outside character classes and escapes: a count with no lower bound ("{,20}": RE2 reads it as text), and
-# the letters Python's case-insensitive matching takes for one another beyond Unicode's simple case folding,
-# which RE2 follows (i and I also match the dotless and the dotted I; tests check every letter)
-_OUTSIDE_CLASSES = r"\\.|\[(?:\\.|[^\]\\])*\]|"
-_NO_LOWER_BOUND = re.compile(_OUTSIDE_CLASSES + r"\{,(\d+)\}")
-_PYTHON_I = re.compile(_OUTSIDE_CLASSES + "([iIıİ])")
+# An escape or a character class (Python's syntax: a "]" first is a member), else what follows: a count with
+# no lower bound ("{,20}": RE2 reads it as text), or a letter that Python's case-insensitive matching takes
+# for more letters than Unicode's simple case folding, which RE2 follows (i, I, the dotless and the dotted I
+# all match one another; tests check the letters of htmldate's patterns that ignore case)
+_CLASS_OR_ESCAPE = r"\\.|\[\^?\]?(?:\\.|[^\]\\])*\]|"
+_NO_LOWER_BOUND = re.compile(_CLASS_OR_ESCAPE + r"\{,(\d+)\}")
+_PYTHON_I = re.compile(_CLASS_OR_ESCAPE + "([iIıİ])")
+_PYTHON_IS = "iIıİ"
+
+
+def _widen_i(match: re.Match[str]) -> str:
+    """A letter of the i family, or a class holding one (Python matches every member there), made to hold
+    all four for RE2; anything else as it is."""
+    if match[1]:
+        return f"[{_PYTHON_IS}]"
+    text = match[0]
+    if text.startswith("[") and not text.startswith("[^") and re.fullmatch(text, "i", re.IGNORECASE):
+        at = 2 if text.startswith("[]") else 1
+        return text[:at] + _PYTHON_IS + text[at:]
+    return text  # an escape, or a negated class: RE2's is already the wider
+
+
 # what RE2 reads otherwise or not at all: lookaround, inline flags, backreferences, and the classes and
 # boundaries that are Unicode-aware in Python but ASCII in RE2
 _UNSUPPORTED = re.compile(r"\(\?<?[=!]|\(\?[aiLmsux]|(?<!\\)\\(?:[1-9]|[dDsSwWbBAZ])")
@@ -111,15 +127,16 @@ def translate(pattern: re.Pattern[str]) -> re2._Regexp:
 def superset(pattern: re.Pattern[str]) -> re2._Regexp:
     """An RE2 pattern over UTF-8 bytes that matches wherever `pattern` matches, and maybe elsewhere:
     lookbehinds dropped, Python's letters (`[^\\W\\d_]`) widened to anything but ASCII whitespace, Python's
-    digits and "_", case folded by RE2 where `pattern` ignores case (the letter i widened to Python's
-    folding). For Prefiltered."""
+    digits and "_", counts without a lower bound given one, case folded by RE2 where `pattern` ignores case
+    (the i family widened to Python's folding, in classes too). For Prefiltered."""
     digits = python_class("digit")
     letters, space, non_digit = rf"[^\s{digits}_]", f"[{python_class('space')}]", f"[^{digits}]"
-    source = _SPACE.sub(lambda m: m[1] or space, _LOOKBEHIND.sub("", pattern.pattern))
+    source = _LOOKBEHIND.sub("", pattern.pattern)
+    if pattern.flags & re.IGNORECASE:
+        source = _PYTHON_I.sub(_widen_i, source)
+    source = _SPACE.sub(lambda m: m[1] or space, source)
     source = _NON_DIGIT.sub(lambda m: m[1] or non_digit, source.replace(_LETTER, letters))
     source = _NO_LOWER_BOUND.sub(lambda m: f"{{0,{m[1]}}}" if m[1] else m[0], source)
-    if pattern.flags & re.IGNORECASE:
-        source = _PYTHON_I.sub(lambda m: "[iIıİ]" if m[1] else m[0], source)
     flags = pattern.flags & ~re.IGNORECASE
     if flags != re.UNICODE or _UNSUPPORTED.search(source.replace(letters, "")):
         raise ValueError(f"RE2 cannot stand in for {pattern.pattern!r} (flags {pattern.flags})")
@@ -189,7 +206,8 @@ class PrefilteredScan:
 
 @dataclass(frozen=True)
 class Compiled:
-    """htmldate's search_page patterns for RE2: translated, or Python's led by RE2 (`Prefiltered`)."""
+    """htmldate's patterns of the page string for RE2 (search_page's, the timestamp's, and a superset of the
+    author-written dates'): translated, or Python's led by RE2 (`Prefiltered`)."""
 
     copyright: re2._Regexp
     three_comp: tuple[re2._Regexp, ...]

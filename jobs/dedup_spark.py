@@ -188,7 +188,8 @@ def star_edges(buckets: DataFrame, broadcast_max_buckets: int = BROADCAST_MAX_BU
 def _large_star(edges: DataFrame) -> DataFrame:
     """Every node's larger neighbours linked to the smallest of the node and its neighbours: (src, dst) with
     src > dst. One shuffle: the node's edges meet in one window (the minimum over them), not in a join with
-    their aggregate."""
+    their aggregate. A component that has become a star puts all its edges in its root's window, one task
+    (sorted, spilling to disk past Spark's window buffer); `bench/components.py --giant` measures that case."""
     both = edges.unionByName(edges.select(F.col("dst").alias("src"), F.col("src").alias("dst")))
     low = F.least(F.min("dst").over(Window.partitionBy("src")), F.col("src"))
     return (
@@ -255,9 +256,10 @@ def local_components(spark: SparkSession, edges: DataFrame) -> DataFrame:
 def connected_components(
     spark: SparkSession, edges: DataFrame, max_local_edges: int = DEFAULT_MAX_LOCAL_EDGES
 ) -> tuple[DataFrame, ComponentsReport]:
-    """(id, cluster_id) for ids on `edges`: union-find in the driver when there are at most `max_local_edges`
-    edges (collected as Arrow, about 100 bytes an edge), large-star/small-star in Spark above it."""
-    edges = edges.persist()
+    """(id, cluster_id) for ids on `edges` between two different ids: union-find in the driver when there
+    are at most `max_local_edges` edges (collected as Arrow, about 100 bytes an edge), large-star/small-star
+    in Spark above it. Self-loops are left out first, so both paths answer alike for an id on one alone."""
+    edges = edges.filter(F.col("src") != F.col("dst")).persist()
     n = edges.count()
     report = ComponentsReport(edges=n)
     if n == 0:

@@ -241,14 +241,17 @@ def test_author_dates_superset_finds_every_match_of_pythons() -> None:
 
 def test_case_folding_of_every_letter_covers_pythons() -> None:
     # Python folds more than RE2's (?i) (i and I also take the dotless and the dotted I): for each letter of
-    # the author-date patterns, every code point Python's case-insensitive match takes, the superset takes
+    # the patterns that ignore case, alone and in a class, every code point Python's case-insensitive match
+    # takes, the superset takes
     every = "".join(chr(i) for i in range(0x110000) if not 0xD800 <= i < 0xE000)
-    letters = {c for c in extractors.TEXT_PATTERNS.pattern if c.isalpha()}
-    assert {"i", "ı", "ö", "ü"} <= letters
+    folded = [p for p in (extractors.TEXT_PATTERNS, extractors.LONG_TEXT_PATTERN) if p.flags & re.IGNORECASE]
+    letters = {c for p in folded for c in p.pattern if c.isalpha()}
+    assert len(folded) == 2 and {"i", "ı", "ö", "ü", "t", "h"} <= letters
     for letter in sorted(letters):
-        pattern = re.compile(f"({letter})", re.IGNORECASE)
-        python = set(pattern.findall(every))
-        assert {c.decode() for c in superset(pattern).findall(every.encode())} >= python, letter
+        for source in (f"({letter})", f"([{letter}])"):
+            pattern = re.compile(source, re.IGNORECASE)
+            python = set(pattern.findall(every))
+            assert {c.decode() for c in superset(pattern).findall(every.encode())} >= python, source
     assert superset(re.compile("(ı)", re.IGNORECASE)).findall("I i İ ı".encode()) == [
         b"I",
         b"i",
@@ -258,10 +261,22 @@ def test_case_folding_of_every_letter_covers_pythons() -> None:
 
 
 def test_counts_without_a_lower_bound_and_classes_read_as_python_reads_them() -> None:
-    # "{,3}" is a count to Python and text to RE2; inside a class, an "i" is not widened
+    # "{,3}" is a count to Python and text to RE2; an i family letter in a class (a range's too, and in
+    # Python's "]"-first classes) takes the whole family, as Python's folding does; an escaped bracket
+    # starts no class
     assert superset(re.compile("a{,3}b")).search(b"aab") is not None
-    assert superset(re.compile("[i]x", re.IGNORECASE)).search("ıx".encode()) is None
-    assert superset(re.compile(r"\[i]x", re.IGNORECASE)).search("[ı]x".encode()) is not None
+    for source, text in [
+        ("[i]x", "ıx"),
+        ("[a-z]x", "İx"),
+        ("[]i]x", "ix"),
+        ("[]i]x", "]x"),
+        (r"\[i]x", "[ı]x"),
+    ]:
+        pattern = re.compile(source, re.IGNORECASE)
+        assert pattern.search(text) is not None and superset(pattern).search(text.encode()) is not None, (
+            source
+        )
+    assert superset(re.compile("[^i]x", re.IGNORECASE)).search(b"ax") is not None
 
 
 @pytest.mark.parametrize(

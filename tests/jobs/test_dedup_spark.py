@@ -65,6 +65,16 @@ def test_spark_components_equal_union_find_on_real_edges(spark, data_dir: Path) 
     assert len(set(expected.values())) > 5
 
 
+def test_spark_components_on_a_long_chain_of_string_ids(spark) -> None:
+    ids = [f"doc{i:04d}" for i in range(64)]
+    order = np.random.default_rng(1).permutation(64)  # a path visiting ids in random order
+    edges = spark.createDataFrame(
+        [(ids[a], ids[b]) for a, b in itertools.pairwise(order)], "src string, dst string"
+    )
+    mapping, report = dspark.connected_components(spark, edges, max_local_edges=0)
+    assert {r["cluster_id"] for r in mapping.collect()} == {"doc0000"} and report.rounds >= 2
+
+
 def test_spark_components_on_trees_paths_and_stars(spark) -> None:
     # the shapes dedup's graphs take (versions edited from earlier ones, a chain of edits, a template's
     # star), with ids of both signs, both orientations, repeated edges and self-loops
@@ -76,17 +86,18 @@ def test_spark_components_on_trees_paths_and_stars(spark) -> None:
     star = [(ids[i], ids[328]) for i in range(329, 500)]
     pairs = [(ids[i], ids[i + 1]) for i in range(500, 600, 2)]
     edges = tree + path + star + pairs
-    edges = [(b, a) if rng.random() < 0.5 else (a, b) for a, b in edges] + edges[:50] + [(ids[5], ids[5])]
-    src, dst = (pa.array([int(e[k]) for e in edges], pa.int64()) for k in (0, 1))
-    nodes, roots = component_roots(src, dst)
-    mapping, report = dspark.connected_components(
-        spark, spark.createDataFrame(pa.table({"src": src, "dst": dst})), max_local_edges=0
-    )
-    got = mapping.toArrow().sort_by("id")
-    assert report.path == "spark" and report.rounds >= 3
-    assert got.column("id").to_pylist() == nodes.to_pylist()
-    assert got.column("cluster_id").to_pylist() == roots.to_pylist()
+    edges = [(b, a) if rng.random() < 0.5 else (a, b) for a, b in edges] + edges[:50]
+    nodes, roots = component_roots(*(pa.array([int(e[k]) for e in edges], pa.int64()) for k in (0, 1)))
     assert len(set(roots.to_pylist())) == 3 + 50
+    loops = [(ids[5], ids[5]), (ids[0] + 1, ids[0] + 1)]  # on a node of the tree, and on an id alone
+    src, dst = (pa.array([int(e[k]) for e in edges + loops], pa.int64()) for k in (0, 1))
+    frame = spark.createDataFrame(pa.table({"src": src, "dst": dst}))
+    for limit, path in ((10**9, "local"), (0, "spark")):
+        mapping, report = dspark.connected_components(spark, frame, max_local_edges=limit)
+        got = mapping.toArrow().sort_by("id")
+        assert report.path == path and report.rounds >= (3 if path == "spark" else 0)
+        assert got.column("id").to_pylist() == nodes.to_pylist()
+        assert got.column("cluster_id").to_pylist() == roots.to_pylist()
 
 
 def test_candidate_pairs_and_url_stars_equal_the_reference(spark) -> None:
