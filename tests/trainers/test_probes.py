@@ -153,8 +153,8 @@ def test_effective_cutoff_of_a_model_trained_on_one_month(
     low, high = cutoff["interval"]
     assert low <= "2020-04" <= high and cutoff["gap_interval"][0] >= 0
     # the resampled cutoffs' mean distance from the cutoff: those inside the 95% interval lie within its
-    # span, and the at most 5% outside it at most MONTHS - 1 months away (a run gave 0.002 with a one-month
-    # interval: one resample in 500 a month off)
+    # span, and the at most 5% outside it at most MONTHS - 1 months away (a fresh clone gave 0.002 with a
+    # one-month interval)
     assert 0 <= cutoff["abs_deviation_months"] <= months_between(low, high) + 0.05 * (MONTHS - 1)
     share_low, share_high = cutoff["newest_version_share_interval"]
     assert share_low <= cutoff["newest_version_share"] <= share_high and share_low > 1 / MONTHS
