@@ -12,7 +12,7 @@ large languages, but on short texts it misses small languages (Yoruba, Somali) a
   detector of a dozen languages costs a quarter of one of all 75), and the two are fused:
   P(c) ∝ p_fasttext(c)^w · p_lingua(c) (and the group's tie-break where that lands in a group).
 Each document records `lang`, `lang_score` (its probability) and `lang_detector`, the detector whose vote
-carried the decision (`fasttext`, `lingua`, `cld2`, `py3langid`; `yat` where Serbian was told from Bosnian and
+carried the decision (`fasttext`, `lingua`, `cld2`, `py3langid`; `spelling` where Serbian was told from Bosnian and
 Croatian by its spelling, mixers/yat_reflex.py; `none` for an empty text).
 bench/langid_eval.py scores it on two labelled sets against each detector alone.
 

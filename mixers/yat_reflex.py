@@ -7,10 +7,13 @@ but never say Serbian there (lingua's Serbian model is Cyrillic; bench/langid_ev
 `sr-Latn` set). A text holding ekavian yat words and no ijekavian one is therefore Serbian, whichever of
 Bosnian or Croatian the detectors chose; a text without yat words says nothing, and keeps their answer.
 
-The lists are whole, frequent word forms, not stems (a stem like `pre` or `let` also starts many unrelated
-words), and leave out ekavian forms that are also other words in Croatian or Bosnian text: `sveta` ("holy"),
-`vesti` ("to embroider"), `deci` ("decilitre"), the names `Bela`, `Beli`, `Nedelja`, `Lepa` (Brena), `reči`
-and `cela` (common misspellings of `reći`, `čela`), and forms written alike in both (`vremena`, `reci`). The
+Beside yat, two loans are spelled by standard Serbian alone (istorija, opština) and mark it the same way.
+
+The lists are whole, frequent word forms, and word beginnings that start no unrelated word (`nemač`,
+`uspeš`; a short stem like `pre` or `let` starts many). They leave out ekavian forms that are also other
+words or names in Croatian or Bosnian text: `sveta` ("holy"), `vesti` ("to embroider"), `deci`
+("decilitre"), the names `Bela`, `Beli`, `Nedelja`, `Lepa` (Brena), `reči` and `cela` (common misspellings of
+`reći`, `čela`), and forms written alike in both (`vremena`, `reci`). The
 ijekavian side also holds frequent words without an ekavian partner in the list (`prije`, `dvije`, `svijet`):
 any one of them keeps the detectors' answer. Ijekavian Serbian (spoken in Bosnia and Montenegro) keeps the
 detectors' answer too: it cannot be told from Bosnian by spelling. Kajkavian, the Zagreb region's dialect,
@@ -35,9 +38,6 @@ YAT_PAIRS: tuple[tuple[str, str], ...] = (
     ("pesma", "pjesma"),
     ("pesme", "pjesme"),
     ("pesmu", "pjesmu"),
-    ("svetski", "svjetski"),
-    ("svetske", "svjetske"),
-    ("svetskog", "svjetskog"),
     ("vek", "vijek"),
     ("veka", "vijeka"),
     ("mleko", "mlijeko"),
@@ -54,10 +54,6 @@ YAT_PAIRS: tuple[tuple[str, str], ...] = (
     ("mera", "mjera"),
     ("mere", "mjere"),
     ("meru", "mjeru"),
-    ("mesec", "mjesec"),
-    ("meseca", "mjeseca"),
-    ("meseci", "mjeseci"),
-    ("verovatno", "vjerovatno"),
     ("videti", "vidjeti"),
     ("želeti", "željeti"),
     ("živeti", "živjeti"),
@@ -73,49 +69,26 @@ YAT_PAIRS: tuple[tuple[str, str], ...] = (
     ("cena", "cijena"),
     ("cene", "cijene"),
     ("cenu", "cijenu"),
-    ("devojka", "djevojka"),
-    ("devojke", "djevojke"),
     ("sused", "susjed"),
     ("suseda", "susjeda"),
-    ("rešenje", "rješenje"),
-    ("rešenja", "rješenja"),
     ("rešen", "riješen"),
     ("rešiti", "riješiti"),
-    ("promena", "promjena"),
-    ("promene", "promjene"),
-    ("promenu", "promjenu"),
-    ("zamena", "zamjena"),
-    ("podela", "podjela"),
     ("belo", "bijelo"),
     ("reka", "rijeka"),
     ("reke", "rijeke"),
     ("reku", "rijeku"),
     ("pevati", "pjevati"),
-    ("pevač", "pjevač"),
     ("vetar", "vjetar"),
     ("delo", "djelo"),
-    ("sećanje", "sjećanje"),
     ("seća", "sjeća"),
     ("deliti", "dijeliti"),
-    ("lekar", "ljekar"),
     ("savet", "savjet"),
     ("saveta", "savjeta"),
-    ("savetnik", "savjetnik"),
-    ("izveštaj", "izvještaj"),
     ("uspeh", "uspjeh"),
-    ("uspešno", "uspješno"),
-    ("predsednik", "predsjednik"),
-    ("predsednika", "predsjednika"),
-    ("predsedništvo", "predsjedništvo"),
-    ("poslednji", "posljednji"),
-    ("poslednje", "posljednje"),
-    ("poslednjih", "posljednjih"),
     ("sedeo", "sjedio"),
     ("sedeti", "sjedjeti"),
     ("sedište", "sjedište"),
-    ("obaveštenje", "obavještenje"),
     ("vest", "vijest"),
-    ("odeljenje", "odjeljenje"),
     ("razumeti", "razumjeti"),
     ("voleti", "voljeti"),
     ("voleo", "volio"),
@@ -130,30 +103,18 @@ YAT_PAIRS: tuple[tuple[str, str], ...] = (
     ("onde", "ondje"),
     ("svetlo", "svjetlo"),
     ("svetlost", "svjetlost"),
-    ("pobeda", "pobjeda"),
-    ("pobede", "pobjede"),
     ("pobedio", "pobijedio"),
     ("pobedila", "pobijedila"),
     ("procena", "procjena"),
     ("ocena", "ocjena"),
     ("ocene", "ocjene"),
     ("smer", "smjer"),
-    ("namera", "namjera"),
-    ("izmena", "izmjena"),
-    ("izmene", "izmjene"),
-    ("verovati", "vjerovati"),
     ("verujem", "vjerujem"),
     ("vernik", "vjernik"),
     ("prevod", "prijevod"),
     ("cveće", "cvijeće"),
     ("cvet", "cvijet"),
-    ("zvezda", "zvijezda"),
-    ("zvezde", "zvijezde"),
-    ("lečenje", "liječenje"),
     ("mestima", "mjestima"),
-    ("delimično", "djelomično"),
-    ("delovi", "dijelovi"),
-    ("delova", "dijelova"),
     ("pesnik", "pjesnik"),
     ("poseta", "posjeta"),
     ("videli", "vidjeli"),
@@ -161,7 +122,104 @@ YAT_PAIRS: tuple[tuple[str, str], ...] = (
     ("hteli", "htjeli"),
     ("razumeo", "razumio"),
     ("pevao", "pjevao"),
+    ("želela", "željela"),
+    ("želeli", "željeli"),
+    ("volela", "voljela"),
+    ("voleli", "voljeli"),
+    ("živeo", "živio"),
+    ("živela", "živjela"),
+    ("živeli", "živjeli"),
+    ("videla", "vidjela"),
+    ("umeo", "umio"),
+    ("umela", "umjela"),
+    ("smeo", "smio"),
+    ("smela", "smjela"),
+    ("leteo", "letio"),
+    ("trpeo", "trpio"),
 )
+# Word beginnings (long enough that no unrelated word starts with one) that cover a stem's
+# inflections and derivations: Nemačka, nemačkog, nemački; uspešan, uspešno, uspešnih. Left out for names
+# written alike in Croatian text: `zvezd` (Crvena zvezda, the club's name), `medved` (Medvednica,
+# Medvedgrad, Medvedev), `cvet` (Cvetković).
+YAT_STEMS: tuple[tuple[str, str], ...] = (
+    ("nemač", "njemač"),
+    ("uspeš", "uspješ"),
+    ("najuspeš", "najuspješ"),
+    ("neuspeš", "neuspješ"),
+    ("proseč", "prosječ"),
+    ("srazmer", "srazmjer"),
+    ("punolet", "punoljet"),
+    ("pomeša", "pomiješa"),
+    ("prelep", "prelijep"),
+    ("primen", "primjen"),
+    ("primet", "primijet"),
+    ("posledic", "posljedic"),
+    ("posledn", "posljedn"),
+    ("sledeć", "sljedeć"),
+    ("severn", "sjevern"),
+    ("severo", "sjevero"),
+    ("svetsk", "svjetsk"),
+    ("mesec", "mjesec"),
+    ("meseč", "mjeseč"),
+    ("dečak", "dječak"),
+    ("dečac", "dječac"),
+    ("devojk", "djevojk"),
+    ("devojč", "djevojč"),
+    ("lečen", "liječen"),
+    ("lekov", "lijekov"),
+    ("lekar", "ljekar"),
+    ("verova", "vjerova"),
+    ("veroispov", "vjeroispov"),
+    ("bezbed", "bezbjed"),
+    ("sednic", "sjednic"),
+    ("odeljen", "odjeljen"),
+    ("predsed", "predsjed"),
+    ("savetn", "savjetn"),
+    ("izvešta", "izvješta"),
+    ("obavešt", "obavješt"),
+    ("rečnik", "rječnik"),
+    ("rešenj", "rješenj"),
+    ("rešava", "rješava"),
+    ("pobed", "pobjed"),
+    ("procenjen", "procijenjen"),
+    ("smernic", "smjernic"),
+    ("namer", "namjer"),
+    ("izmen", "izmjen"),
+    ("promen", "promjen"),
+    ("zamen", "zamjen"),
+    ("podel", "podjel"),
+    ("delov", "dijelov"),
+    ("delimičn", "djelomičn"),
+    ("deljen", "dijeljen"),
+    ("delatn", "djelatn"),
+    ("cveća", "cvijeća"),
+    ("cvetn", "cvjetn"),
+    ("lepot", "ljepot"),
+    ("lepš", "ljepš"),
+    ("čovek", "čovjek"),
+    ("čoveč", "čovječ"),
+    ("venčan", "vjenčan"),
+    ("svedok", "svjedok"),
+    ("svedoč", "svjedoč"),
+    ("pešač", "pješač"),
+    ("pešak", "pješak"),
+    ("veštin", "vještin"),
+    ("veštač", "vještač"),
+    ("belešk", "bilješk"),
+    ("vežb", "vježb"),
+    ("razume", "razumije"),
+    ("umetn", "umjetn"),
+    ("detinj", "djetinj"),
+    ("svesn", "svjesn"),
+    ("svestan", "svjestan"),
+    ("nameštaj", "namještaj"),
+    ("cenovn", "cjenovn"),
+    ("pevač", "pjevač"),
+    ("sećanj", "sjećanj"),
+)
+# Two loans that standard Serbian spells apart from both neighbours: istorija (Bosnian historija, Croatian
+# povijest) and opština (Bosnian and Croatian općina). Like an ekavian word, either one marks Serbian.
+SERBIAN_ONLY_STEMS: tuple[str, ...] = ("istorij", "praistorij", "opštin")
 # Frequent ijekavian words, and Croatian words of another root, that veto the rule without a pair above.
 IJEKAVIAN_ONLY: frozenset[str] = frozenset(
     """
@@ -172,21 +230,35 @@ IJEKAVIAN_ONLY: frozenset[str] = frozenset(
 )
 EKAVIAN: frozenset[str] = frozenset(e for e, _ in YAT_PAIRS)
 IJEKAVIAN: frozenset[str] = frozenset(i for _, i in YAT_PAIRS) | IJEKAVIAN_ONLY
+EKAVIAN_STEMS: tuple[str, ...] = tuple(e for e, _ in YAT_STEMS)
+IJEKAVIAN_STEMS: tuple[str, ...] = tuple(i for _, i in YAT_STEMS)
 _WORD = re.compile(r"\w+")
 
 
 def yat_counts(text: str) -> tuple[int, int]:
-    """(ekavian, ijekavian) yat words in `text` (whole words, case-insensitive)."""
+    """(ekavian, ijekavian) yat words in `text`: whole forms of YAT_PAIRS and words beginning with a stem of
+    YAT_STEMS, case-insensitive."""
     ekavian = ijekavian = 0
     for word in _WORD.findall(text.lower()):
-        if word in EKAVIAN:
+        if word in EKAVIAN or word.startswith(EKAVIAN_STEMS):
             ekavian += 1
-        elif word in IJEKAVIAN:
+        elif word in IJEKAVIAN or word.startswith(IJEKAVIAN_STEMS):
             ijekavian += 1
     return ekavian, ijekavian
+
+
+def serbian_only_words(text: str) -> int:
+    """Words of `text` spelled as standard Serbian only (SERBIAN_ONLY_STEMS), case-insensitive."""
+    return sum(1 for word in _WORD.findall(text.lower()) if word.startswith(SERBIAN_ONLY_STEMS))
 
 
 def is_ekavian(text: str) -> bool:
     """True where `text` holds ekavian yat words and no ijekavian one: written in standard Serbian."""
     ekavian, ijekavian = yat_counts(text)
     return ekavian > 0 and ijekavian == 0
+
+
+def is_serbian_spelling(text: str) -> bool:
+    """True where `text` holds ekavian yat words or Serbian-only spellings, and no ijekavian word."""
+    ekavian, ijekavian = yat_counts(text)
+    return ijekavian == 0 and (ekavian > 0 or serbian_only_words(text) > 0)

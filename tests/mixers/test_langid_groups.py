@@ -12,7 +12,7 @@ from mixers.langid_groups import (
     FASTTEXT,
     LINGUA,
     PY3LANGID,
-    YAT,
+    SPELLING,
     GroupDecision,
     TieBreak,
     by_spelling,
@@ -135,11 +135,14 @@ def test_serbian_latin_spelled_ekavian_is_serbian():
     # ekavian `posetilo` (Croatian `posjetilo`) decides, as mixers/yat_reflex.py says.
     decided = identify(SERBIAN_LATIN)[0]
     assert decided.lang == "sr" and 0.0 < decided.score <= 1.0
-    # Without yat words the detectors' answer stands: it stays within Serbo-Croatian.
-    plain = identify(["Tokom prošle godine hiljadu ljudi je došlo na izložbu o istoriji srpskog pozorišta."])[
+    # `istoriji` (Bosnian `historiji`, Croatian `povijesti`) is spelled by Serbian alone, and decides too.
+    loan = identify(["Tokom prošle godine hiljadu ljudi je došlo na izložbu o istoriji srpskog pozorišta."])[
         0
     ]
-    assert plain.lang in ("sr", "hr", "bs") and plain.detector != YAT
+    assert (loan.lang, loan.detector) == ("sr", SPELLING)
+    # Without such words the detectors' answer stands: it stays within Serbo-Croatian.
+    plain = identify(["Tokom prošle godine hiljadu ljudi je došlo na izložbu o srpskom pozorištu."])[0]
+    assert plain.lang in ("sr", "hr", "bs") and plain.detector != SPELLING
 
 
 def test_real_close_pairs_beat_fasttext_alone(data_dir):
@@ -177,7 +180,7 @@ def test_spelling_turns_only_a_bosnian_or_croatian_answer_into_serbian():
     votes = {FASTTEXT: {"bs": 0.3, "hr": 0.5, "sl": 0.1, "sr": 0.1}}
     ekavian = "Deca su posetila muzej."
     serbian = by_spelling(GroupDecision("hr", 0.6, LINGUA), ekavian, votes, members, tie_break)
-    assert (serbian.lang, serbian.detector) == ("sr", YAT)
+    assert (serbian.lang, serbian.detector) == ("sr", SPELLING)
     # its share is the three standards' fused share: all but Slovene's
     others = by_spelling(GroupDecision("hr", 0.6, LINGUA), ekavian, votes, ("bs", "hr", "sr"), tie_break)
     assert 0.0 < serbian.share < others.share == pytest.approx(1.0)
@@ -187,3 +190,7 @@ def test_spelling_turns_only_a_bosnian_or_croatian_answer_into_serbian():
     croatian = GroupDecision("hr", 0.6, LINGUA)
     assert by_spelling(croatian, "Djeca su posjetila muzej.", votes, members, tie_break) == croatian
     assert by_spelling(croatian, "Muzej je otvoren.", votes, members, tie_break) == croatian
+    # a Serbian-only loan decides like an ekavian word, and an ijekavian word vetoes it too
+    bosnian = GroupDecision("bs", 0.6, LINGUA)
+    assert by_spelling(bosnian, "Opština je otvorena.", votes, members, tie_break).lang == "sr"
+    assert by_spelling(bosnian, "Opština je otvorena prije podne.", votes, members, tie_break) == bosnian
