@@ -274,7 +274,9 @@ def _lingua_confidences(detector: Any, texts: list[str]) -> list[dict[str, float
 class Decision:
     lang: str
     score: float  # probability of `lang`, in [0, 1]
-    detector: str  # what decided: fasttext | lingua | cld2 | py3langid | yat (mixers/langid_groups.py) | none
+    detector: (
+        str  # what decided: fasttext | lingua | cld2 | py3langid | spelling (mixers/langid_groups.py) | none
+    )
 
 
 def _first_pass(

@@ -16,11 +16,12 @@ candidate) and on Latin text the Latin group. There lingua (whose Serbian model 
 Serbian; langid.py (`srl`) and CLD2 see Serbian Latin but also call much Bosnian Serbian. Tried on the even
 lines: making lingua neutral on Serbian in Latin script took Serbian Latin (transliterated sentences) from
 ~2% to 42-54% but Bosnian from 50% to 32% and eld's Croatian from 91% to 85%. The labelled languages won.
-Spelling decides instead where it can: a Bosnian or Croatian answer on a text that writes yat the ekavian way,
-or spells istorija or opština as only Serbian does, and holds no ijekavian word (mixers/yat_reflex.py),
-becomes Serbian. On the held-out lines that took Serbian Latin from 0% to 30% (lingua's sentences, 15 of 50)
-and 34.6% (eld's, 173 of 500), and no Bosnian or Croatian sentence became Serbian; the rest of Serbian Latin,
-with no such word, is still called Bosnian or Croatian (bench/langid_eval.py prints it as `sr-Latn`).
+Spelling decides instead where it can: a Bosnian or Croatian answer on a text that writes yat the ekavian way
+or spells a loan as Serbian does and Croatian and Bosnian do not (istorija, avgust), with no ijekavian word
+(mixers/yat_reflex.py), becomes Serbian. On the held-out lines that took Serbian Latin from 0% to 30%
+(lingua's sentences, 15 of 50) and 37.6% (eld's, 188 of 500), and no Bosnian or Croatian sentence became
+Serbian; the rest of Serbian Latin, with no such word, is still called Bosnian or Croatian
+(bench/langid_eval.py prints it as `sr-Latn`).
 
 Every model used here ships inside its wheel; nothing downloads at run time.
 """
@@ -52,7 +53,7 @@ class CloseGroup:
     script: str = "Latn"
     ask_below: float = 1.0
     opened_by: tuple[str, ...] = ()  # first-pass labels, beyond the members, that open the group
-    # Bosnian or Croatian turned to Serbian where the text spells yat the ekavian way (mixers/yat_reflex.py)
+    # Bosnian or Croatian turned to Serbian where the text is spelled as Serbian (mixers/yat_reflex.py)
     yat_reflex: bool = False
 
 
@@ -253,8 +254,9 @@ def by_spelling(
     members: Sequence[str],
     tie_break: TieBreak,
 ) -> GroupDecision:
-    """`decision` turned to Serbian where the detectors chose Bosnian or Croatian but `text` spells yat the
-    ekavian way (mixers/yat_reflex.py); its share is then the fused share of the three Serbo-Croatian
+    """`decision` turned to Serbian where the detectors chose Bosnian or Croatian but `text` is spelled as
+    Serbian (mixers/yat_reflex.is_serbian_spelling: ekavian yat, or a loan spelled the Serbian way, and no
+    ijekavian word); its share is then the fused share of the three Serbo-Croatian
     standards among `members` (how sure the detectors were of the family, which the spelling splits)."""
     if decision.lang not in ("bs", "hr") or "sr" not in members or not is_serbian_spelling(text):
         return decision

@@ -5,24 +5,28 @@ Croatian and Montenegrin: vreme/vrijeme, mesto/mjesto, deca/djeca, uvek/uvijek, 
 three standards are otherwise written with the same letters, and the detectors that ship in their wheels all
 but never say Serbian there (lingua's Serbian model is Cyrillic; bench/langid_eval.py prints the derived
 `sr-Latn` set). A text holding ekavian yat words and no ijekavian one is therefore Serbian, whichever of
-Bosnian or Croatian the detectors chose; a text without yat words says nothing, and keeps their answer.
+Bosnian or Croatian the detectors chose. Beside yat, a few loans are spelled as standard Croatian and
+Bosnian do not (istorija, avgust, kriterijum) and mark Serbian the same way. A text with neither says
+nothing, and keeps the detectors' answer.
 
-Beside yat, two loans are spelled by standard Serbian alone (istorija, opština) and mark it the same way.
-
-The lists are whole, frequent word forms, and word beginnings that start no unrelated word (`nemač`,
-`uspeš`; a short stem like `pre` or `let` starts many). They leave out ekavian forms that are also other
-words or names in Croatian or Bosnian text: `sveta` ("holy"), `vesti` ("to embroider"), `deci`
-("decilitre"), the names `Bela`, `Beli`, `Nedelja`, `Lepa` (Brena), `reči` and `cela` (common misspellings of
-`reći`, `čela`), and forms written alike in both (`vremena`, `reci`). The
-ijekavian side also holds frequent words without an ekavian partner in the list (`prije`, `dvije`, `svijet`):
-any one of them keeps the detectors' answer. Ijekavian Serbian (spoken in Bosnia and Montenegro) keeps the
-detectors' answer too: it cannot be told from Bosnian by spelling. Kajkavian, the Zagreb region's dialect,
-is ekavian (`dete`, `mleko`), so dialect writing in it would be called Serbian; standard Croatian is not.
+The lists are whole, frequent word forms, and word beginnings (`nemač`, `uspeš`) chosen so that no standard
+Croatian or Bosnian word we know of starts with one; a stem that does (`umetn`: umetnuti, "to insert";
+`promen`: promenada; `lekov`: Leković; `spreč`: Croatian sprečavati; `vredn`: Croatian vrednovati) is listed
+as whole forms or left out. Left out too are ekavian forms that are also other words or names in Croatian or
+Bosnian text: `sveta` ("holy"), `vesti` ("to embroider"), `deci` ("decilitre"), `smeo` and `smela` (the past
+of Croatian smesti), the names `Bela`, `Beli`, `Nedelja`, `Lepa` (Brena), `zvezda` (Crvena zvezda, the club),
+`reči` and `cela` (common misspellings of `reći`, `čela`), and forms written alike in both (`vremena`,
+`reci`). The ijekavian side also holds frequent words without an ekavian partner in the list (`prije`,
+`dvije`, `svijet`): any one of them keeps the detectors' answer. Ijekavian Serbian (spoken in Bosnia and
+Montenegro) keeps the detectors' answer too: it cannot be told from Bosnian by spelling. Kajkavian, the Zagreb
+region's dialect, is ekavian (`dete`, `mleko`), so dialect writing in it would be called Serbian; standard
+Croatian is not. Text is read in NFC, so a letter written with a combining caron counts as the letter.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 YAT_PAIRS: tuple[tuple[str, str], ...] = (
     ("vreme", "vrijeme"),
@@ -110,7 +114,6 @@ YAT_PAIRS: tuple[tuple[str, str], ...] = (
     ("ocene", "ocjene"),
     ("smer", "smjer"),
     ("verujem", "vjerujem"),
-    ("vernik", "vjernik"),
     ("prevod", "prijevod"),
     ("cveće", "cvijeće"),
     ("cvet", "cvijet"),
@@ -132,10 +135,62 @@ YAT_PAIRS: tuple[tuple[str, str], ...] = (
     ("videla", "vidjela"),
     ("umeo", "umio"),
     ("umela", "umjela"),
-    ("smeo", "smio"),
-    ("smela", "smjela"),
     ("leteo", "letio"),
     ("trpeo", "trpio"),
+    ("primeru", "primjeru"),
+    ("primere", "primjere"),
+    ("primerima", "primjerima"),
+    ("umesto", "umjesto"),
+    ("napred", "naprijed"),
+    ("detetu", "djetetu"),
+    ("veku", "vijeku"),
+    ("vekova", "vjekova"),
+    ("dečji", "dječji"),
+    ("dečje", "dječje"),
+    ("dečjeg", "dječjeg"),
+    ("rešio", "riješio"),
+    ("rešila", "riješila"),
+    ("rešili", "riješili"),
+    ("uspeo", "uspio"),
+    ("uspela", "uspjela"),
+    ("uspeli", "uspjeli"),
+    ("uspelo", "uspjelo"),
+    ("hteti", "htjeti"),
+    ("podneti", "podnijeti"),
+    ("predlog", "prijedlog"),
+    ("predloga", "prijedloga"),
+    ("predlogu", "prijedlogu"),
+    ("dvesta", "dvjesta"),
+    ("prevoz", "prijevoz"),
+    ("teraju", "tjeraju"),
+    ("terati", "tjerati"),
+    ("promena", "promjena"),
+    ("promene", "promjene"),
+    ("promenu", "promjenu"),
+    ("promeni", "promjeni"),
+    ("promenom", "promjenom"),
+    ("promenama", "promjenama"),
+    ("promenio", "promijenio"),
+    ("promenila", "promijenila"),
+    ("promenili", "promijenili"),
+    ("zamena", "zamjena"),
+    ("zamene", "zamjene"),
+    ("zamenu", "zamjenu"),
+    ("zameni", "zamjeni"),
+    ("lekovi", "lijekovi"),
+    ("lekova", "lijekova"),
+    ("lekovima", "lijekovima"),
+    ("severni", "sjeverni"),
+    ("severna", "sjeverna"),
+    ("severno", "sjeverno"),
+    ("severne", "sjeverne"),
+    ("severnog", "sjevernog"),
+    ("severnoj", "sjevernoj"),
+    ("severnom", "sjevernom"),
+    ("severnih", "sjevernih"),
+    ("severu", "sjeveru"),
+    ("umetnost", "umjetnost"),
+    ("umetnosti", "umjetnosti"),
 )
 # Word beginnings (long enough that no unrelated word starts with one) that cover a stem's
 # inflections and derivations: Nemačka, nemačkog, nemački; uspešan, uspešno, uspešnih. Left out for names
@@ -156,8 +211,6 @@ YAT_STEMS: tuple[tuple[str, str], ...] = (
     ("posledic", "posljedic"),
     ("posledn", "posljedn"),
     ("sledeć", "sljedeć"),
-    ("severn", "sjevern"),
-    ("severo", "sjevero"),
     ("svetsk", "svjetsk"),
     ("mesec", "mjesec"),
     ("meseč", "mjeseč"),
@@ -166,7 +219,6 @@ YAT_STEMS: tuple[tuple[str, str], ...] = (
     ("devojk", "djevojk"),
     ("devojč", "djevojč"),
     ("lečen", "liječen"),
-    ("lekov", "lijekov"),
     ("lekar", "ljekar"),
     ("verova", "vjerova"),
     ("veroispov", "vjeroispov"),
@@ -185,15 +237,12 @@ YAT_STEMS: tuple[tuple[str, str], ...] = (
     ("smernic", "smjernic"),
     ("namer", "namjer"),
     ("izmen", "izmjen"),
-    ("promen", "promjen"),
-    ("zamen", "zamjen"),
     ("podel", "podjel"),
     ("delov", "dijelov"),
     ("delimičn", "djelomičn"),
     ("deljen", "dijeljen"),
     ("delatn", "djelatn"),
     ("cveća", "cvijeća"),
-    ("cvetn", "cvjetn"),
     ("lepot", "ljepot"),
     ("lepš", "ljepš"),
     ("čovek", "čovjek"),
@@ -208,7 +257,6 @@ YAT_STEMS: tuple[tuple[str, str], ...] = (
     ("belešk", "bilješk"),
     ("vežb", "vježb"),
     ("razume", "razumije"),
-    ("umetn", "umjetn"),
     ("detinj", "djetinj"),
     ("svesn", "svjesn"),
     ("svestan", "svjestan"),
@@ -216,30 +264,71 @@ YAT_STEMS: tuple[tuple[str, str], ...] = (
     ("cenovn", "cjenovn"),
     ("pevač", "pjevač"),
     ("sećanj", "sjećanj"),
+    ("vrednost", "vrijednost"),
+    ("zahtev", "zahtjev"),
+    ("obelež", "obiljež"),
+    ("vernik", "vjernik"),
+    ("ponedelj", "ponedjelj"),
+    ("celokupn", "cjelokupn"),
+    ("izvesn", "izvjesn"),
+    ("uveren", "uvjeren"),
+    ("letnj", "ljetnj"),
+    ("pevanj", "pjevanj"),
+    ("promenj", "promjenj"),
+    ("zamenj", "zamjenj"),
+    ("zamenik", "zamjenik"),
+    ("lekovit", "ljekovit"),
+    ("severoist", "sjeveroist"),
+    ("severozap", "sjeverozap"),
+    ("umetnik", "umjetnik"),
+    ("umetnič", "umjetnič"),
 )
-# Two loans that standard Serbian spells apart from both neighbours: istorija (Bosnian historija, Croatian
-# povijest) and opština (Bosnian and Croatian općina). Like an ekavian word, either one marks Serbian.
-SERBIAN_ONLY_STEMS: tuple[str, ...] = ("istorij", "praistorij", "opštin")
+# Ijekavian beginnings without an ekavian partner above: the other reflex of a stem's derivations (djelovati
+# beside dijelovi, promijeniti beside promjena, ...) and variant spellings; each keeps the detectors' answer.
+IJEKAVIAN_ONLY_STEMS: tuple[str, ...] = (
+    "djelov",
+    "promijen",
+    "izmijen",
+    "zamijen",
+    "podijel",
+    "pobijed",
+    "djelimičn",
+    "primjet",
+    "slijedeć",
+    "obaviješt",
+    "obavijest",
+    "odijeljen",
+    "cvjećar",
+)
+# Loans that standard Croatian and Bosnian spell otherwise and Serbian (and Montenegrin, which this group
+# labels Serbian) spells so: istorija (Bosnian historija, Croatian povijest), avgust (Bosnian august, Croatian
+# kolovoz), kriterijum (kriterij). Like an ekavian word, each one marks Serbian. Left out: opština, which
+# Bosnian usage has beside općina.
+SERBIAN_ONLY_STEMS: tuple[str, ...] = ("istorij", "praistorij", "avgust", "kriterijum")
 # Frequent ijekavian words, and Croatian words of another root, that veto the rule without a pair above.
 IJEKAVIAN_ONLY: frozenset[str] = frozenset(
     """
-    svijet svijeta svijetu bijeli bijelog bijela bijelo lijepi lijepa lijepe lijepu vrijednost
-    vrijedi vrijednosti tijekom lijevo lijevi vjera vjere riječi djeci cijela
-    cijelo cijelu primjera vijesti vjerojatno liječnik sjediti mjesecu mjesece tijela pjesmom vjetra
+    svijet svijeta svijetu bijeli bijelog bijela bijelo lijepi lijepa lijepe lijepu
+    vrijedi tijekom lijevo lijevi vjera vjere riječi djeci cijela
+    cijelo cijelu primjera vijesti vjerojatno liječnik sjediti tijela pjesmom vjetra
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 EKAVIAN: frozenset[str] = frozenset(e for e, _ in YAT_PAIRS)
 IJEKAVIAN: frozenset[str] = frozenset(i for _, i in YAT_PAIRS) | IJEKAVIAN_ONLY
 EKAVIAN_STEMS: tuple[str, ...] = tuple(e for e, _ in YAT_STEMS)
-IJEKAVIAN_STEMS: tuple[str, ...] = tuple(i for _, i in YAT_STEMS)
+IJEKAVIAN_STEMS: tuple[str, ...] = tuple(i for _, i in YAT_STEMS) + IJEKAVIAN_ONLY_STEMS
 _WORD = re.compile(r"\w+")
 
 
+def _words(text: str) -> list[str]:
+    return _WORD.findall(unicodedata.normalize("NFC", text).lower())
+
+
 def yat_counts(text: str) -> tuple[int, int]:
-    """(ekavian, ijekavian) yat words in `text`: whole forms of YAT_PAIRS and words beginning with a stem of
-    YAT_STEMS, case-insensitive."""
+    """(ekavian, ijekavian) yat words in `text`: whole forms of YAT_PAIRS (and IJEKAVIAN_ONLY) and words
+    beginning with a stem of YAT_STEMS (and IJEKAVIAN_ONLY_STEMS), case-insensitive."""
     ekavian = ijekavian = 0
-    for word in _WORD.findall(text.lower()):
+    for word in _words(text):
         if word in EKAVIAN or word.startswith(EKAVIAN_STEMS):
             ekavian += 1
         elif word in IJEKAVIAN or word.startswith(IJEKAVIAN_STEMS):
@@ -248,8 +337,9 @@ def yat_counts(text: str) -> tuple[int, int]:
 
 
 def serbian_only_words(text: str) -> int:
-    """Words of `text` spelled as standard Serbian only (SERBIAN_ONLY_STEMS), case-insensitive."""
-    return sum(1 for word in _WORD.findall(text.lower()) if word.startswith(SERBIAN_ONLY_STEMS))
+    """Words of `text` spelled as Serbian writes them and standard Croatian and Bosnian do not
+    (SERBIAN_ONLY_STEMS), case-insensitive."""
+    return sum(1 for word in _words(text) if word.startswith(SERBIAN_ONLY_STEMS))
 
 
 def is_ekavian(text: str) -> bool:

@@ -192,5 +192,7 @@ def test_spelling_turns_only_a_bosnian_or_croatian_answer_into_serbian():
     assert by_spelling(croatian, "Muzej je otvoren.", votes, members, tie_break) == croatian
     # a Serbian-only loan decides like an ekavian word, and an ijekavian word vetoes it too
     bosnian = GroupDecision("bs", 0.6, LINGUA)
-    assert by_spelling(bosnian, "Opština je otvorena.", votes, members, tie_break).lang == "sr"
-    assert by_spelling(bosnian, "Opština je otvorena prije podne.", votes, members, tie_break) == bosnian
+    loan = by_spelling(bosnian, "Istorija grada je duga.", votes, members, tie_break)
+    assert (loan.lang, loan.detector) == ("sr", SPELLING)
+    assert by_spelling(bosnian, "Istorija grada prije rata.", votes, members, tie_break) == bosnian
+    assert by_spelling(bosnian, "Opština je otvorena.", votes, members, tie_break) == bosnian  # Bosnian too

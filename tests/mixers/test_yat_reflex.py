@@ -1,5 +1,7 @@
 """The yat-reflex rule: ekavian spelling marks standard Serbian; on hand-written and real sentences."""
 
+import unicodedata
+
 from mixers.langid_evaluate import serbian_latin
 from mixers.yat_reflex import (
     EKAVIAN,
@@ -12,6 +14,9 @@ from mixers.yat_reflex import (
     yat_counts,
 )
 from tests.mixers.conftest import sentences
+
+# Serbian sentences of lingua's set spelled the Serbian way once in Latin letters: 30 of 100 (2026-12-03).
+FLOOR = 27
 
 
 def test_counts_whole_words_of_each_reflex() -> None:
@@ -42,23 +47,37 @@ def test_stems_cover_inflections_and_never_meet_the_other_reflex() -> None:
     # no ekavian beginning starts an ijekavian word or form, and no ijekavian one an ekavian
     assert not [s for s in EKAVIAN_STEMS if any(w.startswith(s) for w in IJEKAVIAN | set(IJEKAVIAN_STEMS))]
     assert not [s for s in IJEKAVIAN_STEMS if any(w.startswith(s) for w in EKAVIAN | set(EKAVIAN_STEMS))]
-    # names written alike in Croatian text are left out
-    assert not any(
-        map(is_ekavian, ["Crvena zvezda je pobijedila.", "Izlet na Medvednicu.", "Cvetković je rekao."])
-    )
+    # words and names of Croatian text that begin like an ekavian stem are not counted
+    croatian = [
+        "Crvena zvezda je igrala.",
+        "Izlet na Medvednicu.",
+        "Cvetković je rekao.",
+        "Kliknite Umetni pa odaberite sliku.",
+        "Šetali smo promenadom uz more.",
+        "Leković je postigao gol.",
+        "Uvjeti su dosad sprečavali gradnju.",
+        "Vrednovanje radova traje.",
+        "Nije se smeo.",
+    ]
+    assert [yat_counts(t) for t in croatian] == [(0, 0)] * len(croatian)
+    # the other reflex of a stem's derivations vetoes: djelovanje beside dijelovi, promijeniti beside promjena
+    assert yat_counts("Delovi su promenili djelovanje.") == (2, 1)
+    assert not is_ekavian("Delovi se promijenili.") and is_ekavian("Delovi su se promenili.")
+    # decomposed letters (c + combining caron) are read as the composed ones
+    assert yat_counts(unicodedata.normalize("NFD", "Nemačka i čovek")) == (2, 0)
 
 
 def test_serbian_only_loans_mark_serbian_unless_an_ijekavian_word_vetoes() -> None:
-    assert serbian_only_words("Istorija opštine i praistorija") == 3
-    assert serbian_only_words("Historija općine, povijest") == 0
-    assert is_serbian_spelling("Opština je otvorena.") and not is_ekavian("Opština je otvorena.")
-    assert not is_serbian_spelling("Istorija opštine prije rata.")
+    assert serbian_only_words("Istorija avgusta i praistorija, kriterijumi") == 4
+    assert serbian_only_words("Historija augusta, povijest, kriteriji, opština") == 0
+    assert is_serbian_spelling("Istorija je otvorena.") and not is_ekavian("Istorija je otvorena.")
+    assert not is_serbian_spelling("Istorija grada prije rata.")
     assert not is_serbian_spelling("Historija općine.")
 
 
-def test_real_bosnian_and_croatian_never_read_as_ekavian(data_dir) -> None:
-    """lingua's sentences (100 a language): no Bosnian or Croatian sentence is spelled the ekavian way (the
-    rule would call it Serbian), while a sixth of the Serbian ones, in Latin letters, are."""
+def test_real_bosnian_and_croatian_never_read_as_serbian(data_dir) -> None:
+    """lingua's sentences (100 a language): no Bosnian or Croatian sentence is spelled the Serbian way (the
+    rule would call it Serbian), while about a third of the Serbian ones, in Latin letters, are."""
     data = sentences(data_dir, ["bs", "hr", "sr"])
     assert sum(map(is_serbian_spelling, data["bs"])) + sum(map(is_serbian_spelling, data["hr"])) == 0
-    assert sum(is_serbian_spelling(serbian_latin(t)) for t in data["sr"]) >= 25
+    assert sum(is_serbian_spelling(serbian_latin(t)) for t in data["sr"]) >= FLOOR
