@@ -215,6 +215,11 @@ if HAVE_NUMBA:
         token offsets, no-space-script characters, visible characters and complex flags into the rows of
         `results` (int64[4, docs + 1]); returns the number of tokens, or -1 where `out` is too small."""
         docs = len(offsets) - 1
+        ascii_map = np.zeros(0x80, dtype=np.uint64)
+        for b in range(0x80):
+            if not flags[b] & SEPARATOR:
+                ascii_map[b] = 0x100 | lower[b]
+        low_byte = np.uint64(0xFF)
         tok_offsets = results[0]
         no_space = results[1]
         visible = results[2]
@@ -232,18 +237,26 @@ if HAVE_NUMBA:
             start_n = n
             while i < end:
                 b0 = np.int64(data[i])
-                if b0 < 0x80 and not chars:  # ASCII: no NFKC, no no-space script, one byte a code point
-                    i += 1
-                    if flags[b0] & SEPARATOR:
-                        if in_token:
-                            out[n] = _mix64_nb(h)
-                            n += 1
-                            in_token = False
-                            h = offset_basis
-                    else:
-                        seen += 1
-                        in_token = True
-                        h = (h ^ np.uint64(lower[b0])) * prime
+                if b0 < 0x80 and not chars:
+                    # A run of ASCII (no NFKC, no no-space script, one byte a code point), without a branch
+                    # on the byte: the hash so far is stored at every byte and kept where a token ends, and
+                    # `ascii_map` says separator (0) or the lower-case byte (0x100 | byte) in one value, so
+                    # that the selects compile to conditional moves. Word ends are unpredictable: a branch on
+                    # each costs more than the stores (bench/minhash.py).
+                    open_token = np.uint64(1) if in_token else np.uint64(0)
+                    while i < end:
+                        b = data[i]
+                        if b >= 0x80:
+                            break
+                        v = ascii_map[b]
+                        separator = v == 0
+                        out[n] = h
+                        n += separator & (open_token != 0)
+                        open_token = v
+                        seen += not separator
+                        h = offset_basis if separator else (h ^ (v & low_byte)) * prime
+                        i += 1
+                    in_token = open_token != 0
                     continue
                 cp, i = _decode_utf8_nb(data, i, b0)
                 f = flags[cp]
@@ -261,7 +274,7 @@ if HAVE_NUMBA:
                 while True:
                     if f & SEPARATOR:
                         if in_token:
-                            out[n] = _mix64_nb(h)
+                            out[n] = h
                             n += 1
                             in_token = False
                             h = offset_basis
@@ -270,7 +283,7 @@ if HAVE_NUMBA:
                         if f & NO_SPACE_SCRIPT:
                             no_sp += 1
                         if chars and in_token:  # one token per character: close the previous one
-                            out[n] = _mix64_nb(h)
+                            out[n] = h
                             n += 1
                             h = offset_basis
                         in_token = True
@@ -285,8 +298,10 @@ if HAVE_NUMBA:
                 tok_offsets[d + 1] = n
                 continue
             if in_token:
-                out[n] = _mix64_nb(h)
+                out[n] = h
                 n += 1
             tok_offsets[d + 1] = n
             no_space[d], visible[d] = no_sp, seen
+        for j in range(n):  # the tokens' FNV-1a hashes, mixed in one pass (no dependency between them)
+            out[j] = _mix64_nb(out[j])
         return n

@@ -90,3 +90,17 @@ def test_numba_nfkc_in_context_equals_reference() -> None:
     hashes, offsets = document_tokens_numba(pa.array(texts))
     for i, text in enumerate(texts):
         assert hashes[offsets[i] : offsets[i + 1]].tolist() == [token_hash(t) for t in tokens(text)], text
+
+
+@pytest.mark.skipif(not HAVE_NUMBA, reason="numba is not installed")
+def test_numba_ascii_runs_equal_reference() -> None:
+    # The scanner's branch-free ASCII runs: control bytes (NUL is a word character, not a separator), every
+    # separator class, and tokens that start in ASCII and go on past a non-ASCII letter, or the reverse.
+    rng = np.random.default_rng(11)
+    alphabet = [*"abcXYZ09 \t\n\r\x0b\x0c\x00\x01\x1f\x7f.,;!?-_'\"()[]{}<>@#$%^&*+=|\\/~`é€日\u00a0ß"]
+    texts = ["".join(rng.choice(alphabet, size=int(rng.integers(0, 60)))) for _ in range(2000)]
+    texts += ["café au lait", "naïve\x00word", "\x00", "a" * 5000, "ends with é", "é starts"]
+    hashes, offsets = document_tokens_numba(pa.array(texts))
+    for i, text in enumerate(texts):
+        expected = [token_hash(t) for t in tokens(text)]
+        assert hashes[offsets[i] : offsets[i + 1]].tolist() == expected, repr(text)
