@@ -128,8 +128,11 @@ if HAVE_NUMBA:
                 x = _mix64_nb(_mix64_nb(acc) ^ value_salt)
                 b = ((x >> np.uint64(32)) * kk) >> np.uint64(32)
                 v = x & mask
-                if v < row[b]:
-                    row[b] = v
+                current = row[b]
+                # a select, not a branch: whether a shingle lowers its bin is a coin toss (a third to two
+                # thirds of them do on pages of a few hundred words), and a mispredicted branch costs more
+                # than the store (bench/minhash.py)
+                row[b] = v if v < current else current
             _densify_nb(row, k, probe_salt, empty)
         return counts
 
