@@ -125,7 +125,9 @@ def _scan(
     offsets, data = _string_buffers(texts)
     docs = len(texts)
     results = np.zeros((4, docs + 1), dtype=np.int64)
-    size = len(data) + docs + 1  # at most one token per byte, until a mapped code point expands
+    # At most one token per byte, until a mapped code point expands. The ASCII runs store at out[n] on every
+    # byte, so the room left must cover every remaining byte (the expansion check counts them all).
+    size = len(data) + docs + 1
     while True:
         out = np.empty(size, dtype=np.uint64)
         n = _scan_tokens_nb(data, offsets, flags, lower, map_offsets, map_data, chars, done, out, results)
@@ -213,7 +215,9 @@ if HAVE_NUMBA:
         """Token hashes of every document. `chars`: one token per visible character. `done[d]`: document d
         is NFKC already (no mapping, nothing complex). Writes the hashes into `out` and the per-document
         token offsets, no-space-script characters, visible characters and complex flags into the rows of
-        `results` (int64[4, docs + 1]); returns the number of tokens, or -1 where `out` is too small."""
+        `results` (int64[4, docs + 1]); returns the number of tokens, or -1 where `out` is too small. The
+        FNV-1a hashes are mixed (_mix64_nb) in one pass at the end; out[n:] is scratch, and after -1 `out`
+        holds unmixed partial data."""
         docs = len(offsets) - 1
         ascii_map = np.zeros(0x80, dtype=np.uint64)
         for b in range(0x80):
@@ -238,11 +242,12 @@ if HAVE_NUMBA:
             while i < end:
                 b0 = np.int64(data[i])
                 if b0 < 0x80 and not chars:
-                    # A run of ASCII (no NFKC, no no-space script, one byte a code point), without a branch
-                    # on the byte: the hash so far is stored at every byte and kept where a token ends, and
-                    # `ascii_map` says separator (0) or the lower-case byte (0x100 | byte) in one value, so
-                    # that the selects compile to conditional moves. Word ends are unpredictable: a branch on
-                    # each costs more than the stores (bench/minhash.py).
+                    # A run of ASCII (no NFKC, no no-space script, one byte a code point) with no branch on
+                    # where a word ends, which is unpredictable: the hash so far is stored at every byte and
+                    # kept where a token ends, and `ascii_map` says separator (0) or the lower-case byte
+                    # (0x100 | byte) in one value, which lets the compiler use selects (a table of booleans
+                    # measured twice as slow). The one branch left per byte, on a non-ASCII byte, is
+                    # predictable (bench/minhash.py; 1.2-1.5x on English text).
                     open_token = np.uint64(1) if in_token else np.uint64(0)
                     while i < end:
                         b = data[i]

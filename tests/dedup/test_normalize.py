@@ -14,7 +14,7 @@ from dedup.normalize import normalize_text, token_batch, tokens, uses_char_token
 from dedup.shingles import HAVE_NUMBA, token_hash
 
 if HAVE_NUMBA:
-    from dedup.byte_tokens import document_tokens_numba
+    from dedup.byte_tokens import _scan, document_tokens_numba
 
 
 def real_texts(data_dir: Path) -> list[str]:
@@ -97,10 +97,21 @@ def test_numba_ascii_runs_equal_reference() -> None:
     # The scanner's branch-free ASCII runs: control bytes (NUL is a word character, not a separator), every
     # separator class, and tokens that start in ASCII and go on past a non-ASCII letter, or the reverse.
     rng = np.random.default_rng(11)
-    alphabet = [*"abcXYZ09 \t\n\r\x0b\x0c\x00\x01\x1f\x7f.,;!?-_'\"()[]{}<>@#$%^&*+=|\\/~`é€日\u00a0ß"]
+    alphabet = [
+        *"abcXYZ09 \t\n\r\x0b\x0c\x1c\x1e\x00\x01\x1f\x7f.,;!?-_'\"()[]{}<>@#$%^&*+=|\\/~`é€日\u00a0ß"
+    ]
     texts = ["".join(rng.choice(alphabet, size=int(rng.integers(0, 60)))) for _ in range(2000)]
-    texts += ["café au lait", "naïve\x00word", "\x00", "a" * 5000, "ends with é", "é starts"]
-    hashes, offsets = document_tokens_numba(pa.array(texts))
-    for i, text in enumerate(texts):
-        expected = [token_hash(t) for t in tokens(text)]
-        assert hashes[offsets[i] : offsets[i + 1]].tolist() == expected, repr(text)
+    texts += ["café au lait", "naïve\x00word", "\x00", "a" * 5000, "ends with é", "é starts", "a\u00a0b"]
+    # a document NFKC may change in context (combining acute) is scanned again
+    texts += ["abc e\u0301 xyz", "e\u0301 b c"]
+    # alone in a batch, a mapped code point that expands (U+FDFA is 18 code points) before an ASCII run
+    # overflows the first buffer: the scan retries with a larger one
+    retried = ["\ufdfa" + " a" * 30, "e\u0301 b c"]
+    for batch in (texts, retried):
+        hashes, offsets = document_tokens_numba(pa.array(batch))
+        for i, text in enumerate(batch):
+            expected = [token_hash(t) for t in tokens(text)]
+            assert hashes[offsets[i] : offsets[i + 1]].tolist() == expected, repr(text)
+    # the visible characters counted in the ASCII runs (they decide character tokens for no-space scripts)
+    visible = _scan(pa.array(texts[:300]), False, np.zeros(300, np.bool_))[3]
+    assert visible.tolist() == [sum(not c.isspace() for c in normalize_text(t)) for t in texts[:300]]
