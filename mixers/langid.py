@@ -12,8 +12,8 @@ large languages, but on short texts it misses small languages (Yoruba, Somali) a
   detector of a dozen languages costs a quarter of one of all 75), and the two are fused:
   P(c) ∝ p_fasttext(c)^w · p_lingua(c) (and the group's tie-break where that lands in a group).
 Each document records `lang`, `lang_score` (its probability) and `lang_detector`, the detector whose vote
-carried the decision (`fasttext`, `lingua`, `cld2`, `py3langid`; `spelling` where Serbian was told from Bosnian and
-Croatian by its spelling, mixers/yat_reflex.py; `none` for an empty text).
+carried the decision (`fasttext`, `lingua`, `cld2`, `py3langid`; `spelling` where Serbian was told from
+Bosnian and Croatian by its spelling, mixers/yat_reflex.py; `none` for an empty text).
 bench/langid_eval.py scores it on two labelled sets against each detector alone.
 
 The `fasttext` module installed here is fasttext-predict's (pinned in pyproject.toml). Its list form of
@@ -274,9 +274,7 @@ def _lingua_confidences(detector: Any, texts: list[str]) -> list[dict[str, float
 class Decision:
     lang: str
     score: float  # probability of `lang`, in [0, 1]
-    detector: (
-        str  # what decided: fasttext | lingua | cld2 | py3langid | spelling (mixers/langid_groups.py) | none
-    )
+    detector: str  # what decided: fasttext | lingua | cld2 | py3langid | spelling (langid_groups) | none
 
 
 def _first_pass(
