@@ -246,8 +246,8 @@ if HAVE_NUMBA:
                     # where a word ends, which is unpredictable: the hash so far is stored at every byte and
                     # kept where a token ends, and `ascii_map` says separator (0) or the lower-case byte
                     # (0x100 | byte) in one value, which lets the compiler use selects (a table of booleans
-                    # measured twice as slow). The one branch left per byte, on a non-ASCII byte, is
-                    # predictable (bench/minhash.py; 1.2-1.5x on English text).
+                    # was about twice as slow). The one branch left per byte, on a non-ASCII byte, is
+                    # predictable. bench/minhash.py's `tokenise only` line measures this scan.
                     open_token = np.uint64(1) if in_token else np.uint64(0)
                     while i < end:
                         b = data[i]
