@@ -14,6 +14,7 @@ from dedup.normalize import normalize_text, token_batch, tokens, uses_char_token
 from dedup.shingles import HAVE_NUMBA, token_hash
 
 if HAVE_NUMBA:
+    from dedup import byte_tokens
     from dedup.byte_tokens import _scan, document_tokens_numba
 
 
@@ -93,7 +94,7 @@ def test_numba_nfkc_in_context_equals_reference() -> None:
 
 
 @pytest.mark.skipif(not HAVE_NUMBA, reason="numba is not installed")
-def test_numba_ascii_runs_equal_reference() -> None:
+def test_numba_ascii_runs_equal_reference(monkeypatch: pytest.MonkeyPatch) -> None:
     # The scanner's branch-free ASCII runs: control bytes (NUL is a word character, not a separator), every
     # separator class, and tokens that start in ASCII and go on past a non-ASCII letter, or the reverse.
     rng = np.random.default_rng(11)
@@ -107,11 +108,22 @@ def test_numba_ascii_runs_equal_reference() -> None:
     # alone in a batch, a mapped code point that expands (U+FDFA is 18 code points) before an ASCII run
     # overflows the first buffer: the scan retries with a larger one
     retried = ["\ufdfa" + " a" * 30, "e\u0301 b c"]
+    scans: list[int] = []
+    scan_nb = byte_tokens._scan_tokens_nb
+
+    def counted(*args: object) -> int:
+        scans.append(scan_nb(*args))
+        return scans[-1]
+
     for batch in (texts, retried):
+        scans.clear()
+        monkeypatch.setattr(byte_tokens, "_scan_tokens_nb", counted)
         hashes, offsets = document_tokens_numba(pa.array(batch))
+        monkeypatch.undo()
         for i, text in enumerate(batch):
             expected = [token_hash(t) for t in tokens(text)]
             assert hashes[offsets[i] : offsets[i + 1]].tolist() == expected, repr(text)
+    assert scans[0] == -1 and scans[1] >= 0  # the retried batch did overflow its first buffer
     # the visible characters counted in the ASCII runs (they decide character tokens for no-space scripts)
     visible = _scan(pa.array(texts[:300]), False, np.zeros(300, np.bool_))[3]
     assert visible.tolist() == [sum(not c.isspace() for c in normalize_text(t)) for t in texts[:300]]
