@@ -324,22 +324,29 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(unicodedata.normalize("NFC", text).lower())
 
 
-def yat_counts(text: str) -> tuple[int, int]:
-    """(ekavian, ijekavian) yat words in `text`: whole forms of YAT_PAIRS (and IJEKAVIAN_ONLY) and words
-    beginning with a stem of YAT_STEMS (and IJEKAVIAN_ONLY_STEMS), case-insensitive."""
-    ekavian = ijekavian = 0
-    for word in _words(text):
+def _counts(words: list[str]) -> tuple[int, int, int]:
+    """(ekavian, ijekavian, Serbian-only) words among `words` (NFC, lower case)."""
+    ekavian = ijekavian = serbian_only = 0
+    for word in words:
         if word in EKAVIAN or word.startswith(EKAVIAN_STEMS):
             ekavian += 1
         elif word in IJEKAVIAN or word.startswith(IJEKAVIAN_STEMS):
             ijekavian += 1
-    return ekavian, ijekavian
+        elif word.startswith(SERBIAN_ONLY_STEMS):
+            serbian_only += 1
+    return ekavian, ijekavian, serbian_only
+
+
+def yat_counts(text: str) -> tuple[int, int]:
+    """(ekavian, ijekavian) yat words in `text`: whole forms of YAT_PAIRS (and IJEKAVIAN_ONLY) and words
+    beginning with a stem of YAT_STEMS (and IJEKAVIAN_ONLY_STEMS), case-insensitive."""
+    return _counts(_words(text))[:2]
 
 
 def serbian_only_words(text: str) -> int:
     """Words of `text` spelled as Serbian writes them and standard Croatian and Bosnian do not
     (SERBIAN_ONLY_STEMS), case-insensitive."""
-    return sum(1 for word in _words(text) if word.startswith(SERBIAN_ONLY_STEMS))
+    return _counts(_words(text))[2]
 
 
 def is_ekavian(text: str) -> bool:
@@ -349,6 +356,7 @@ def is_ekavian(text: str) -> bool:
 
 
 def is_serbian_spelling(text: str) -> bool:
-    """True where `text` holds ekavian yat words or Serbian-only spellings, and no ijekavian word."""
-    ekavian, ijekavian = yat_counts(text)
-    return ijekavian == 0 and (ekavian > 0 or serbian_only_words(text) > 0)
+    """True where `text` holds ekavian yat words or Serbian-only spellings, and no ijekavian word (one pass
+    over its words)."""
+    ekavian, ijekavian, serbian_only = _counts(_words(text))
+    return ijekavian == 0 and (ekavian > 0 or serbian_only > 0)
