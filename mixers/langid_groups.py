@@ -54,12 +54,12 @@ class CloseGroup:
     ask_below: float = 1.0
     opened_by: tuple[str, ...] = ()  # first-pass labels, beyond the members, that open the group
     # Bosnian or Croatian turned to Serbian where the text is spelled as Serbian (mixers/yat_reflex.py)
-    yat_reflex: bool = False
+    serbian_spelling: bool = False
 
 
 CLOSE_GROUPS: tuple[CloseGroup, ...] = (
     CloseGroup("malay", ("id", "ms")),
-    CloseGroup("south-slavic-latin", ("bs", "hr", "sl", "sr"), opened_by=("sh",), yat_reflex=True),
+    CloseGroup("south-slavic-latin", ("bs", "hr", "sl", "sr"), opened_by=("sh",), serbian_spelling=True),
     CloseGroup(
         "slavic-cyrillic",
         ("be", "bg", "mk", "ru", "sr", "uk"),
@@ -235,11 +235,11 @@ def decide_group(
     tie_break: TieBreak,
 ) -> list[GroupDecision]:
     """The member of `group` each text is written in, from fastText's `top_ks` and the second opinions, and
-    in a group with `yat_reflex` from the spelling (`by_spelling`)."""
+    in a group with `serbian_spelling` from the spelling (`by_spelling`)."""
     asked = [name for name in SECOND_OPINIONS if tie_break.weights.get(name, 0.0) > 0]
     votes = group_votes(texts, top_ks, group.members, asked)
     decided = [fuse(row, group.members, tie_break) for row in votes]
-    if not group.yat_reflex:
+    if not group.serbian_spelling:
         return decided
     return [
         by_spelling(d, text, row, group.members, tie_break)

@@ -135,7 +135,7 @@ def test_serbian_latin_spelled_ekavian_is_serbian():
     # ekavian `posetilo` (Croatian `posjetilo`) decides, as mixers/yat_reflex.py says.
     decided = identify(SERBIAN_LATIN)[0]
     assert decided.lang == "sr" and 0.0 < decided.score <= 1.0
-    # `istoriji` (Bosnian `historiji`, Croatian `povijesti`) is spelled by Serbian alone, and decides too.
+    # `istoriji` (Bosnian `historiji`, Croatian `povijesti`) is spelled as Serbian spells it, and decides too.
     loan = identify(["Tokom prošle godine hiljadu ljudi je došlo na izložbu o istoriji srpskog pozorišta."])[
         0
     ]
