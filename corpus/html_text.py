@@ -34,6 +34,16 @@ _META_CHARSET_RE = re.compile(
 )
 # WHATWG decodes both GBK labels with the GB18030 decoder, a superset; Python's gbk codec is stricter.
 _SUPERSETS = {"gbk": "gb18030", "gb2312": "gb18030"}
+_BINARY_MAGICS = (
+    b"\x89PNG",
+    b"\xff\xd8\xff",
+    b"GIF8",
+    b"%PDF",
+    b"PK\x03\x04",
+    b"\x1f\x8b",
+    b"RIFF",
+    b"\x00\x00\x01",
+)
 _BOMS = (
     (b"\xef\xbb\xbf", "utf-8"),
     (b"\xff\xfe", "utf-16-le"),
@@ -43,6 +53,10 @@ _BOMS = (
 
 class ContentDecodingError(ValueError):
     """The payload claims a Content-Encoding whose data does not decode."""
+
+
+class DecodedTooLarge(ContentDecodingError):
+    """The payload decodes to more bytes than the caller allows (a compression bomb, or a huge page)."""
 
 
 @dataclass(frozen=True)
@@ -59,13 +73,15 @@ class ContentDecoding(NamedTuple):
     defect: str | None = None  # "truncated" | "corrupt": only what decoded before the defect is kept
 
 
-def decode_content_encoding(body: bytes, coding: str | None) -> ContentDecoding:
+def decode_content_encoding(body: bytes, coding: str | None, max_bytes: int | None = None) -> ContentDecoding:
     """Undo an HTTP `Content-Encoding` (gzip, x-gzip, deflate, br; a list is undone right to left).
 
     `mismatch` is True when the header names a compression but the bytes are not compressed (archives such as
     ClueWeb09 store the decoded payload and keep the header); such bytes are returned unchanged. A gzip or
     deflate payload that is cut short (e.g. a gzip trailer missing 2 bytes) or corrupt part way keeps the
-    bytes decoded before the defect, named in `defect`. Raises ContentDecodingError when nothing decodes."""
+    bytes decoded before the defect, named in `defect`. Raises ContentDecodingError when nothing decodes, and
+    DecodedTooLarge as soon as a step's output passes `max_bytes` (when given): a few KB of gzip or brotli can
+    claim gigabytes, so the output is bounded while it is made, not checked afterwards."""
     if not coding:
         return ContentDecoding(body, False)
     mismatch = False
@@ -77,13 +93,15 @@ def decode_content_encoding(body: bytes, coding: str | None) -> ContentDecoding:
             if not body.startswith(b"\x1f\x8b"):
                 mismatch = True
                 continue
-            body, defect = _inflate(body, 16 + zlib.MAX_WBITS, name)
+            body, defect = _inflate(body, 16 + zlib.MAX_WBITS, name, max_bytes)
         elif name == "deflate":
             # Many servers send raw deflate without the zlib wrapper; a clean decode wins, else the longer one.
             attempts = []
             for wbits in (zlib.MAX_WBITS, -zlib.MAX_WBITS):
                 try:
-                    attempts.append(_inflate(body, wbits, name))
+                    attempts.append(_inflate(body, wbits, name, max_bytes))
+                except DecodedTooLarge:
+                    raise
                 except ContentDecodingError as exc:
                     failure = exc
                 if attempts and attempts[-1][1] is None:
@@ -96,7 +114,7 @@ def decode_content_encoding(body: bytes, coding: str | None) -> ContentDecoding:
             body, defect = max(attempts, key=lambda a: (a[1] is None, len(a[0])))
         elif name == "br":
             try:
-                body = brotli.decompress(body)
+                body = _unbrotli(body, max_bytes)
             except brotli.error as exc:
                 if _looks_like_text(body):
                     mismatch = True
@@ -111,16 +129,25 @@ def decode_content_encoding(body: bytes, coding: str | None) -> ContentDecoding:
 _INFLATE_PIECE = 1024
 
 
-def _inflate(body: bytes, wbits: int, name: str) -> tuple[bytes, str | None]:
+def _too_large(name: str, max_bytes: int) -> DecodedTooLarge:
+    return DecodedTooLarge(f"{name}: decodes to over {max_bytes} bytes")
+
+
+def _inflate(body: bytes, wbits: int, name: str, max_bytes: int | None = None) -> tuple[bytes, str | None]:
     decompressor = zlib.decompressobj(wbits)
     out: list[bytes] = []
+    made = 0
     error: zlib.error | None = None
     for at in range(0, len(body), _INFLATE_PIECE):
         try:
+            # deflate expands at most ~1032x: one piece's output is bounded even before the check below
             out.append(decompressor.decompress(body[at : at + _INFLATE_PIECE]))
         except zlib.error as exc:
             error = exc
             break
+        made += len(out[-1])
+        if max_bytes is not None and made > max_bytes:
+            raise _too_large(name, max_bytes)
         if decompressor.eof:
             break
     decoded = b"".join(out)
@@ -130,6 +157,24 @@ def _inflate(body: bytes, wbits: int, name: str) -> tuple[bytes, str | None]:
         detail = str(error) if error is not None else "compressed payload is truncated"
         raise ContentDecodingError(f"{name}: {detail}")
     return decoded, "corrupt" if error is not None else "truncated"
+
+
+def _unbrotli(body: bytes, max_bytes: int | None) -> bytes:
+    """brotli-decoded `body`; raises brotli.error where it does not decode whole, DecodedTooLarge past
+    `max_bytes`."""
+    if max_bytes is None:
+        return brotli.decompress(body)
+    decompressor = brotli.Decompressor()
+    out = [decompressor.process(body, output_buffer_limit=max_bytes + 1)]
+    made = len(out[0])
+    while made <= max_bytes and not decompressor.can_accept_more_data():
+        out.append(decompressor.process(b"", output_buffer_limit=max_bytes + 1 - made))
+        made += len(out[-1])
+    if made > max_bytes:
+        raise _too_large("br", max_bytes)
+    if not decompressor.is_finished():
+        raise brotli.error("brotli stream is truncated")
+    return b"".join(out)
 
 
 def _looks_like_text(body: bytes) -> bool:
@@ -152,7 +197,10 @@ def meta_charset(body: bytes) -> str | None:
     match = _META_CHARSET_RE.search(body[:META_PRESCAN_BYTES])
     if match is None:
         return None
-    return normalise_charset(match.group(1).decode("ascii", "replace"))
+    declared = normalise_charset(match.group(1).decode("ascii", "replace"))
+    # The prescan reads ASCII bytes, so a page it can read is not UTF-16 whatever it says; the HTML standard
+    # turns a meta UTF-16 label into UTF-8 (a real UTF-16 page is found by its byte-order mark first).
+    return "utf-8" if declared is not None and declared.lower().startswith("utf-16") else declared
 
 
 def detected_charset(body: bytes) -> str:
@@ -233,3 +281,31 @@ def tree_to_text(tree: HTMLTree) -> tuple[str, bool]:
 def html_to_text(html: str) -> tuple[str, bool]:
     """`tree_to_text` of the page `html` (see there)."""
     return tree_to_text(parse_html(html))
+
+
+def looks_binary(body: bytes) -> bool:
+    """True for payloads that are not text whatever their declared type (image/PDF/archive magic, NULs)."""
+    if body.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False  # UTF-16 text with its byte-order mark: NULs are expected
+    return body.startswith(_BINARY_MAGICS) or b"\x00" in body[:1024]
+
+
+def dechunk(body: bytes) -> bytes | None:
+    """Undo HTTP/1.1 chunked transfer coding, or None if `body` is not validly chunked."""
+    out = []
+    pos = 0
+    while True:
+        end = body.find(b"\r\n", pos)
+        if end < 0:
+            return None
+        try:
+            size = int(body[pos:end].split(b";")[0].strip(), 16)
+        except ValueError:
+            return None
+        pos = end + 2
+        if size == 0:
+            return b"".join(out)
+        if pos + size > len(body):
+            return None
+        out.append(body[pos : pos + size])
+        pos += size + 2

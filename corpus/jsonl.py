@@ -4,7 +4,10 @@ A Dolma line is `{"id", "text", "source", "added", "created", "metadata": {...}}
 or inside `metadata`, that names a record column (url, dump, crawl_date, lang, ...) or one of the reader's
 extra columns becomes that column again (top-level keys win over metadata keys); every other key is kept, as a
 JSON object, in the `metadata_json` column, which the Dolma writer nests back under `metadata` (so a written
-file reads back to the same records). `options.column_map` renames input keys first (column -> input key).
+file reads back to the same records); `metadata` itself must be an object ("bad_type" otherwise).
+`options.column_map` (column -> input key) renames input keys first, all at once; an input key that a renamed
+key takes the name of is kept in `metadata_json` under "column_map_displaced" (`{"id": ...}`; a record that
+has that key itself is then a "bad_value" reject).
 
 Timestamps are ISO 8601 strings ("...Z" or an offset; a bare date is midnight UTC). A line's own `added` is
 kept (it records when the document was first ingested); lines without one get `options.added`.
@@ -48,6 +51,9 @@ from corpus.stats import REJECT_SAMPLE_BYTES
 # Columns a reader fills from the input; the later stages' columns (dating, dedup, mixers) are accepted too,
 # so that a file written after those stages reads back whole.
 _COLUMNS = frozenset(COLUMN_NAMES) | (frozenset(READER_EXTRA_COLUMNS) - {"metadata_json"}) | {"html"}
+# The metadata_json key holding input keys that `column_map` gave a renamed key's name; kept under their own
+# names they would collide with the record column (the Dolma writer would put them back as that column).
+DISPLACED_KEY = "column_map_displaced"
 
 
 class FieldError(ValueError):
@@ -95,16 +101,20 @@ def coerce(column: str, value: Any) -> Any:
     return value
 
 
-def record_to_row(record: dict[str, Any], column_map: dict[str, str]) -> dict[str, Any]:
-    """A parsed Dolma/plain JSON object as a row of record columns plus `metadata_json`."""
-    metadata = record.get("metadata")
-    if metadata is not None and not isinstance(metadata, dict):
-        raise FieldError("bad_type", f"metadata: expected an object, got {type(metadata).__name__}")
-    flat: dict[str, Any] = dict(metadata or {})
-    flat.update((k, v) for k, v in record.items() if k != "metadata")
-    for column, key in column_map.items():
-        if key in flat:
-            flat[column] = flat.pop(key)
+def record_to_row(
+    record: dict[str, Any], column_map: dict[str, str], nested_metadata: bool = True
+) -> dict[str, Any]:
+    """A parsed Dolma/plain JSON object as a row of record columns plus `metadata_json`. With
+    `nested_metadata` the `metadata` key must hold an object, whose keys are read as top-level keys; without
+    it `metadata` is an ordinary key (Parquet files whose `metadata` column is not a struct or map)."""
+    flat: dict[str, Any] = {}
+    if nested_metadata:
+        metadata = record.get("metadata")
+        if metadata is not None and not isinstance(metadata, dict):
+            raise FieldError("bad_type", f"metadata: expected an object, got {type(metadata).__name__}")
+        flat.update(metadata or {})
+    flat.update((k, v) for k, v in record.items() if k != "metadata" or not nested_metadata)
+    flat, displaced = _renamed(flat, column_map)
     if "text" not in flat:
         raise FieldError("empty_text", "no `text` field")
     row: dict[str, Any] = {}
@@ -114,9 +124,27 @@ def record_to_row(record: dict[str, Any], column_map: dict[str, str]) -> dict[st
             row[key] = coerce(key, value)
         else:
             rest[key] = value
+    if displaced:
+        if DISPLACED_KEY in rest:
+            raise FieldError("bad_value", f"{DISPLACED_KEY}: an input key, but column_map displaced keys too")
+        rest[DISPLACED_KEY] = displaced
     if rest:
         row["metadata_json"] = json.dumps(rest, ensure_ascii=False, sort_keys=True, default=_json_default)
     return row
+
+
+def _renamed(flat: dict[str, Any], column_map: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`flat` with `column_map` applied, and the input keys that a renamed key took the name of."""
+    # All at once, from the input as it was: {"url": "link", "id": "url"} gives `id` the input's `url`,
+    # not the `link` value just renamed to `url`.
+    if not column_map:
+        return flat, {}
+    renamed = {column: flat[key] for column, key in column_map.items() if key in flat}
+    sources = set(column_map.values())
+    rest = {key: value for key, value in flat.items() if key not in sources}
+    displaced = {column: rest.pop(column) for column in renamed if column in rest}
+    rest.update(renamed)
+    return rest, displaced
 
 
 def _json_default(value: Any) -> Any:

@@ -5,9 +5,10 @@ read, so memory holds one revision (two in monthly mode), not the page or the fi
 expat never fetches external entities or DTDs (no network or file access), and the expat bundled with
 Python >= 3.11 refuses exponential entity expansion ("billion laughs"); defusedxml is not installed.
 
-Per revision: `id` = `mediawiki:<page_id>:<revision_id>`, `created` = the revision timestamp, `url` =
-`<site>/wiki/<Title_with_underscores>` from the siteinfo `<base>`, `source` = "mediawiki", `resource` = the
-page title, and `revision_id` / `revision_ts`. The text is the revision's wikitext as stored.
+Per revision: `id` = `mediawiki:<page_id>:<revision_id>`, `created` = the revision timestamp, `url` = the
+siteinfo `<base>` (the Main Page's URL) with `<Title_with_underscores>`, percent-encoded as MediaWiki does, in
+place of the Main Page's title, `source` = "mediawiki", `resource` = the page title, and `revision_id` /
+`revision_ts`. The text is the revision's wikitext as stored.
 
 Monthly snapshots (`options.mediawiki_monthly`), the dated reference versions of a resource: the snapshot of
 month M is the page as it stood at the start of M, i.e. the newest revision with timestamp < M-01T00:00Z.
@@ -42,15 +43,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from corpus.decompress import Damage, RecoveringStream, open_recovering
 from corpus.reader_base import DocumentChecks, ReadContext, parse_iso_timestamp
 from corpus.stats import REJECT_SAMPLE_BYTES
 
 SOURCE = "mediawiki"
-# Characters MediaWiki leaves unescaped in page URLs (wfUrlencode).
-_URL_SAFE = ";:@$!*(),/~'"
+# Characters MediaWiki leaves unescaped in page URLs (wfUrlencode: PHP urlencode, then these restored).
+# quote() never escapes letters, digits and "_.-~"; MediaWiki escapes "'" (as %27), so it is not listed.
+_URL_SAFE = ";:@$!*(),/~"
 
 
 @dataclass(frozen=True)
@@ -68,11 +70,22 @@ def local(tag: str) -> str:
 
 
 def page_url(base: str | None, title: str) -> str | None:
-    """`https://<site>/wiki/<Title_with_underscores>` from the siteinfo base (the Main Page's URL)."""
-    if not base or "/" not in base:
+    """The URL of page `title`: the siteinfo base (the Main Page's URL) with the Main Page's title replaced,
+    whether it is the `title=` query value (`.../index.php?title=Main_Page`) or the path's last segment
+    (`https://<site>/wiki/Main_Page`). None when the base has neither."""
+    if not base:
         return None
-    prefix = base.rsplit("/", 1)[0]
-    return f"{prefix}/{quote(title.replace(' ', '_'), safe=_URL_SAFE)}"
+    encoded = quote(title.replace(" ", "_"), safe=_URL_SAFE)
+    parts = urlsplit(base)
+    pairs = parts.query.split("&") if parts.query else []
+    for i, pair in enumerate(pairs):
+        if pair.startswith("title="):
+            pairs[i] = f"title={encoded}"
+            return urlunsplit(parts._replace(query="&".join(pairs), fragment=""))
+    head, slash, _ = parts.path.rpartition("/")
+    if not slash:
+        return None
+    return urlunsplit(parts._replace(path=f"{head}/{encoded}", query="", fragment=""))
 
 
 def month_start(year: int, month: int) -> datetime:

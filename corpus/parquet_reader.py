@@ -3,7 +3,9 @@
 The default mapping reads FineWeb-style files: `text`, `id`, `url`, `dump` by name and `date` as
 `crawl_date`; `options.column_map` (record column -> input column) adds to or overrides it. Input columns
 named like a record column are read as that column; all other input columns are kept, per row, as a JSON
-object in `metadata_json` (FineWeb's `language`, `token_count`, ...), so every format yields one schema.
+object in `metadata_json` (FineWeb's `language`, `token_count`, ...), so every format yields one schema. A
+`metadata` struct or map column is read like Dolma's `metadata` object (its fields as columns); a `metadata`
+column of any other type is an ordinary extra column.
 Rows go through the same field checks as JSON Lines ("bad_type", "bad_timestamp", "empty_text", ...), with
 `path:row N` as their location. Row groups are read one at a time: a row group that does not decode is a
 skipped span ("corrupt_parquet", at the file offset of its first column chunk; its row count is in the detail
@@ -35,12 +37,15 @@ FINEWEB_COLUMN_MAP: dict[str, str] = {
 
 def column_map_for(schema: pa.Schema, overrides: dict[str, str]) -> dict[str, str]:
     """The record column -> input column mapping for a file of `schema`: FineWeb defaults, then `overrides`.
-    Defaults are dropped where the input column is absent or the file has the record column by name."""
+    Defaults are dropped where the input column is absent, the file has the record column by name, or an
+    override reads the same input column."""
     names = set(schema.names)
+    # {"created": "date"} means `date` is the creation date: the default would also make it the crawl date.
+    claimed = set(overrides.values())
     mapping = {
         column: source
         for column, source in FINEWEB_COLUMN_MAP.items()
-        if source in names and (column == source or column not in names)
+        if source in names and (column == source or column not in names) and source not in claimed
     }
     mapping.update(overrides)
     return mapping
@@ -62,6 +67,7 @@ def _parquet_rows(ctx: ReadContext, raw: BinaryIO) -> Iterator[dict[str, Any]]:
     try:
         parquet = pq.ParquetFile(raw)
         mapping = column_map_for(parquet.schema_arrow, dict(ctx.options.column_map))
+        metadata = _metadata_type(parquet.schema_arrow)
     except InputReadError as exc:
         ctx.unreadable(exc)
         return
@@ -82,7 +88,7 @@ def _parquet_rows(ctx: ReadContext, raw: BinaryIO) -> Iterator[dict[str, Any]]:
                 for record in batch.to_pylist():
                     where = f"row {row_no}"
                     row_no += 1
-                    row = _row(ctx, checks, record, mapping, where)
+                    row = _row(ctx, checks, record, mapping, metadata, where)
                     if row is not None:
                         yield row
         except (OSError, pa.ArrowException, ValueError) as exc:
@@ -95,11 +101,28 @@ def _parquet_rows(ctx: ReadContext, raw: BinaryIO) -> Iterator[dict[str, Any]]:
             row_no = first_row + rows_in_group
 
 
+def _metadata_type(schema: pa.Schema) -> pa.DataType | None:
+    """The type of a `metadata` column that holds nested fields (struct or map), else None."""
+    index = schema.get_field_index("metadata")
+    if index < 0:
+        return None
+    dtype = schema.field(index).type
+    return dtype if pa.types.is_struct(dtype) or pa.types.is_map(dtype) else None
+
+
 def _row(
-    ctx: ReadContext, checks: DocumentChecks, record: dict[str, Any], mapping: dict[str, str], where: str
+    ctx: ReadContext,
+    checks: DocumentChecks,
+    record: dict[str, Any],
+    mapping: dict[str, str],
+    metadata: pa.DataType | None,
+    where: str,
 ) -> dict[str, Any] | None:
     try:
-        row = record_to_row(record, mapping)
+        if metadata is not None and pa.types.is_map(metadata) and record["metadata"] is not None:
+            # to_pylist gives a map as (key, value) pairs; its keys are read like a struct's fields.
+            record = {**record, "metadata": dict(record["metadata"])}
+        row = record_to_row(record, mapping, nested_metadata=metadata is not None)
     except FieldError as exc:
         ctx.reject(exc.reason, str(exc), where, repr(record)[:4096])
         return None

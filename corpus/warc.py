@@ -14,24 +14,27 @@ Design choices, each tested in tests/corpus/test_warc.py and test_warc_damage.py
   reject. Any other gap is not a record: a skipped span ("unparsed_bytes", offsets in the decompressed stream).
 - A record without a numeric Content-Length has no extent: it is one "bad_warc_header" reject, and the bytes
   up to the next record are its own (not a second reject).
+- A Content-Length too long takes the next records into the block: they are found (corpus.warc_extent) and
+  read in their turn ("content_length_overshoot"). A gap is one "corrupt_record" per damaged header in it.
 - HTTP Content-Encoding is undone here (gzip, deflate, br), because ClueWeb09 keeps `Content-Encoding: gzip`
   on payloads it stored decoded; the mismatch is counted ("content_encoding_mismatch") and the bytes kept. A
   compressed payload that is cut short, or corrupt part way, keeps what decodes before the defect (counted as
-  "content_encoding_truncated" / "content_encoding_corrupt").
+  "content_encoding_truncated" / "content_encoding_corrupt"). Decoding stops as soon as the output passes the size cap
+  ("too_large"): a few KB of gzip can claim gigabytes.
 - A malformed WARC-Date (ClueWeb09's `2008-10-294T05:21:46-0700`) keeps the record: `crawl_date` falls back to
   the HTTP `Date` response header (when the server answered, i.e. the fetch time; counted as
   "crawl_date_from_http_date"), else null. Both cases count "bad_warc_date".
 - A Last-Modified header that does not parse as an RFC 7231 date gives a null `last_modified`, counted as
   "bad_last_modified".
 - request, metadata, resource, warcinfo and continuation records are not documents: they are counted as
-  `skipped_<type>` only. revisit records and non-2xx responses are rejects ("revisit", "http_status").
+  `skipped_<type>` only. revisit records and non-2xx responses are rejects ("revisit", "http_status"), and
+  so is a record with no WARC-Type ("bad_warc_header").
 - Each record is processed under a last-resort guard: anything it raises is one "reader_error" reject.
 """
 
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Iterator
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -42,13 +45,24 @@ from fastwarc.warc import ArchiveIterator, WarcRecord
 from corpus.decompress import Damage, RecoveringStream, open_recovering
 from corpus.html_text import (
     ContentDecodingError,
+    DecodedTooLarge,
+    dechunk,
     decode_content_encoding,
     decode_payload,
+    looks_binary,
     parse_html,
     tree_to_text,
 )
 from corpus.reader_base import CC_DUMP_RE, DocumentChecks, ReadContext, base_source, dump_from_path, utc
 from corpus.stats import REJECT_SAMPLE_BYTES
+from corpus.warc_extent import (
+    content_length,
+    damaged_headers,
+    header_cut,
+    looks_like_warc_header,
+    starts_warc_record,
+    swallowed_from,
+)
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/xml+xhtml"})
 PLAIN_TYPES = frozenset({"text/plain"})
@@ -56,30 +70,8 @@ PLAIN_TYPES = frozenset({"text/plain"})
 MAX_REPLACED_FRACTION = 0.1
 # Bytes between records that may be left over without meaning a record was lost (sloppy trailing CRLFs).
 GAP_TOLERANCE_BYTES = 8
-_BINARY_MAGICS = (
-    b"\x89PNG",
-    b"\xff\xd8\xff",
-    b"GIF8",
-    b"%PDF",
-    b"PK\x03\x04",
-    b"\x1f\x8b",
-    b"RIFF",
-    b"\x00\x00\x01",
-)
 # Record types that are not documents (FastWARC's record types are not hashable: compared by name).
 _SKIPPED_TYPES = frozenset({"request", "metadata", "resource", "warcinfo", "continuation"})
-# Bytes that are (the start of) a WARC record header, damaged or not.
-_WARC_HEADER = re.compile(rb"^WARC/|^WARC-(?:Type|Record-ID|Date|Target-URI|Block-Digest): ", re.MULTILINE)
-
-
-def starts_warc_record(data: bytes) -> bool:
-    """True where `data` begins a WARC record (a resynchronised stream must start so)."""
-    return data.lstrip(b"\r\n").startswith(b"WARC/")
-
-
-def looks_like_warc_header(data: bytes) -> bool:
-    """True where the first 2 KiB of `data` hold WARC header fields: a damaged record, not stray bytes."""
-    return _WARC_HEADER.search(data[:2048]) is not None
 
 
 def unwrap_uri(value: str | None) -> str | None:
@@ -96,12 +88,6 @@ def record_id(record: WarcRecord) -> str | None:
     """WARC-Record-ID without angle brackets (`urn:uuid:...`), or None."""
     value = record.headers.get("WARC-Record-ID")
     return unwrap_uri(value) if value else None
-
-
-def content_length(record: WarcRecord) -> int | None:
-    """The record's Content-Length, or None where it is missing or not a non-negative integer."""
-    value = (record.headers.get("Content-Length") or "").strip()
-    return int(value) if value.isascii() and value.isdigit() else None
 
 
 def parse_http_date(value: str | None) -> datetime | None:
@@ -123,34 +109,6 @@ def warcinfo_dump(payload: bytes) -> str | None:
     return None
 
 
-def looks_binary(body: bytes) -> bool:
-    """True for payloads that are not text whatever their declared type (image/PDF/archive magic, NULs)."""
-    if body.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return False  # UTF-16 text with its byte-order mark: NULs are expected
-    return body.startswith(_BINARY_MAGICS) or b"\x00" in body[:1024]
-
-
-def dechunk(body: bytes) -> bytes | None:
-    """Undo HTTP/1.1 chunked transfer coding, or None if `body` is not validly chunked."""
-    out = []
-    pos = 0
-    while True:
-        end = body.find(b"\r\n", pos)
-        if end < 0:
-            return None
-        try:
-            size = int(body[pos:end].split(b";")[0].strip(), 16)
-        except ValueError:
-            return None
-        pos = end + 2
-        if size == 0:
-            return b"".join(out)
-        if pos + size > len(body):
-            return None
-        out.append(body[pos : pos + size])
-        pos += size + 2
-
-
 class WarcRowReader:
     """Turns the records of one WARC or WET file into document rows; see the module docstring."""
 
@@ -159,6 +117,10 @@ class WarcRowReader:
         self.dump = dump_from_path(ctx.path)
         self.checks = DocumentChecks(ctx, base_source(ctx.path))
         self.stream: RecoveringStream | None = None
+        # (bytes, where) of records that a preceding record's too-long Content-Length took into its block
+        self.swallowed: list[tuple[bytes, str]] = []
+        # that block ended inside a record's header: the rest of that record is the next gap, one reject
+        self.header_cut_by_block = False
 
     def rows(self) -> Iterator[dict[str, Any]]:
         ctx = self.ctx
@@ -212,6 +174,7 @@ class WarcRowReader:
                 row = self._guarded_row(record, start, header, length)
                 if row is not None:
                     yield row
+                yield from self._swallowed_rows()
             self._check_gap(stream, expected, stream.position, at_end=True)
         except BaseException as exc:  # FastWARC failed (a Rust panic is a BaseException): the rest of the
             if isinstance(exc, GeneratorExit | KeyboardInterrupt | SystemExit):  # segment is lost, said once
@@ -275,6 +238,12 @@ class WarcRowReader:
             self.ctx.reject(damage.reason, damage.detail, where, damage.withheld[:REJECT_SAMPLE_BYTES])
 
     def _check_gap(self, stream: RecoveringStream, start: int | None, end: int, at_end: bool = False) -> None:
+        if self.header_cut_by_block:
+            self.header_cut_by_block = False
+            if start is not None and end > start:
+                detail = "the rest of a record whose header a too-long Content-Length cut"
+                self.ctx.reject("corrupt_record", detail, f"offset {start}", stream.recent(start, end) or b"")
+                return
         if start is None or end - start <= 0:
             return
         skipped = stream.recent(start, min(end, start + REJECT_SAMPLE_BYTES))
@@ -293,8 +262,11 @@ class WarcRowReader:
                 self.ctx.reject(damage.reason, f"record cut: {damage.detail}", where, skipped or b"")
             return
         if record_like:
-            detail = f"{end - start} bytes of a WARC record that does not parse"
-            self.ctx.reject("corrupt_record", detail, where, skipped or b"")
+            whole = stream.recent(start, end) or skipped or b""
+            headers = damaged_headers(whole)
+            detail = f"{end - start} bytes of {headers} WARC record(s) that do not parse"
+            for _ in range(headers):  # each lost record counted once
+                self.ctx.reject("corrupt_record", detail, where, skipped or b"")
         else:
             what = "trailing bytes that are no WARC record" if at_end else "bytes that are no WARC record"
             self.ctx.skip(
@@ -317,7 +289,10 @@ class WarcRowReader:
             return self._response_row(record, where)
         if rtype == "conversion":
             return self._conversion_row(record, where)
-        ctx.counters[f"skipped_{rtype}"] += 1
+        if record.headers.get("WARC-Type") is None:  # a damaged header (the field lost, or its colon)
+            ctx.reject("bad_warc_header", "no WARC-Type", where, self._header_sample(record))
+            return None
+        ctx.counters[f"skipped_{rtype}"] += 1  # a type of a later WARC version: not a document
         return None
 
     @staticmethod
@@ -340,7 +315,9 @@ class WarcRowReader:
         }
 
     def _read_payload(self, record: WarcRecord, where: str, header: bytes) -> bytes | None:
-        """The rest of the record's block, or None after rejecting it (too large or truncated)."""
+        """The rest of the record's block, or None after rejecting it (too large or truncated). Where a
+        Content-Length too long took the following records into the block, the block ends where they start
+        and they are read after this one (`_swallowed_rows`)."""
         limit = self.ctx.options.max_doc_bytes
         promised = record.content_length
         if promised > limit:
@@ -348,12 +325,56 @@ class WarcRowReader:
             self.ctx.reject("too_large", f"payload of {promised} bytes over {limit}", where, sample)
             return None
         body = record.reader.read(promised)
+        found = swallowed_from(body)
+        if found is not None:
+            end, self.header_cut_by_block = found
+            self.ctx.counters["content_length_overshoot"] += 1
+            self.swallowed.append((body[end + 4 :], where))
+            return body[:end]
         if len(body) < promised:
             self.ctx.reject(
                 "truncated_record", f"payload has {len(body)} of {promised} bytes", where, header + body
             )
             return None
         return body
+
+    def _swallowed_rows(self) -> Iterator[dict[str, Any]]:
+        """The rows of the records that a too-long Content-Length took into another record's block, each
+        under the same guard and checks as any record (a record among them can swallow more in turn)."""
+        while self.swallowed:
+            data, outer = self.swallowed.pop(0)
+            try:
+                for record in ArchiveIterator(
+                    io.BytesIO(data),
+                    parse_http=False,
+                    quirks_mode=True,
+                    auto_decode="none",
+                    stream_detect=False,
+                ):
+                    where = f"{outer}, record at byte {record.stream_pos} past its Content-Length"
+                    rtype = str(record.record_type)
+                    try:
+                        if content_length(record) is None:
+                            if header_cut(data, record.stream_pos):  # counted with the gap it leaves
+                                continue
+                            self.ctx.reject(
+                                "bad_warc_header", "no Content-Length", where, self._header_sample(record)
+                            )
+                            continue
+                        row = self._row(record, rtype, where)
+                    except BaseException as exc:  # the last-resort guard, as in _guarded_row
+                        if isinstance(exc, GeneratorExit | KeyboardInterrupt | SystemExit):
+                            raise
+                        self.ctx.reader_error(exc, where, self._header_sample(record))
+                        continue
+                    if row is not None:
+                        yield row
+            except (
+                BaseException
+            ) as exc:  # FastWARC failed on the bytes: they are said once, not lost silently
+                if isinstance(exc, GeneratorExit | KeyboardInterrupt | SystemExit):
+                    raise
+                self.ctx.reader_error(exc, outer, data[:REJECT_SAMPLE_BYTES])
 
     def _response_row(self, record: WarcRecord, where: str) -> dict[str, Any] | None:
         ctx = self.ctx
@@ -382,9 +403,16 @@ class WarcRowReader:
         if body is None:
             return None
         if "chunked" in (http.get("Transfer-Encoding") or "").lower():
-            body = dechunk(body) or body
+            dechunked = dechunk(body)  # b"" is a valid (empty) body, not a failure
+            if dechunked is not None:
+                body = dechunked
         try:
-            body, mismatch, defect = decode_content_encoding(body, http.get("Content-Encoding"))
+            body, mismatch, defect = decode_content_encoding(
+                body, http.get("Content-Encoding"), ctx.options.max_doc_bytes
+            )
+        except DecodedTooLarge as exc:
+            ctx.reject("too_large", str(exc), where, header + body[:REJECT_SAMPLE_BYTES])
+            return None
         except ContentDecodingError as exc:
             ctx.reject("bad_content_encoding", str(exc), where, header + body[:REJECT_SAMPLE_BYTES])
             return None

@@ -36,8 +36,10 @@ ROW_GROUP_ROWS = 1000  # documents per Parquet row group: bounds writer memory (
 def iso_utc(value: datetime) -> str:
     """`value` as ISO 8601 UTC with a trailing "Z" (microseconds only when non-zero)."""
     value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    pattern = "%Y-%m-%dT%H:%M:%S.%fZ" if value.microsecond else "%Y-%m-%dT%H:%M:%SZ"
-    return value.strftime(pattern)
+    # isoformat, not strftime("%Y"): glibc writes year 900 as "900", which ISO 8601 (and so the JSONL reader)
+    # refuses; isoformat always writes four digits.
+    timespec = "microseconds" if value.microsecond else "seconds"
+    return value.replace(tzinfo=None).isoformat(timespec=timespec) + "Z"
 
 
 def _json_value(value: Any) -> Any:

@@ -154,3 +154,22 @@ def test_html_to_text_falls_back_to_the_whole_page() -> None:
     assert extract_plain_text(html, main_content=True).strip() == ""
     text, fell_back = html_to_text(html)
     assert fell_back and "Home" in text and "About us" in text
+
+
+def test_a_meta_utf16_label_on_an_ascii_page_reads_as_utf8() -> None:
+    page = b'<html><head><meta charset="utf-16"></head><body><p>Hello world</p></body></html>'
+    assert meta_charset(page) == "utf-8"
+    assert decode_payload(page, None).text == page.decode()
+    # a real UTF-16 page is found by its byte-order mark before any meta label
+    assert choose_charset(b"\xff\xfe" + page.decode().encode("utf-16-le"), None) == ("utf-16-le", "bom")
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "br"])
+def test_decoding_stops_at_the_cap(coding: str) -> None:
+    from corpus.html_text import DecodedTooLarge
+
+    page = b"<p>" + b"a" * 200_000
+    packed = {"gzip": gzip.compress, "deflate": zlib.compress, "br": brotli.compress}[coding](page)
+    with pytest.raises(DecodedTooLarge):
+        decode_content_encoding(packed, coding, max_bytes=100_000)
+    assert decode_content_encoding(packed, coding, max_bytes=len(page)).payload == page

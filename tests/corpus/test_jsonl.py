@@ -169,6 +169,33 @@ def test_column_map_renames_input_fields(tmp_path: Path) -> None:
     assert docs[0]["metadata_json"] is None
 
 
+def test_column_map_renames_at_once_and_keeps_displaced_keys(tmp_path: Path) -> None:
+    path = tmp_path / "displaced.jsonl"
+    lines = [
+        {"id": "orig-1", "doc_id": "d7", "text": "Seven.", "extra": 1},
+        {"text": "Swap.", "url": "http://u.example/", "link": "http://l.example/"},
+        {"text": "Clash.", "id": "x", "doc_id": "d9", "column_map_displaced": "mine"},
+    ]
+    write_lines(path, lines)
+    docs, rejects = read(path, ReadOptions(column_map={"id": "doc_id"}, added=ADDED))
+    assert [d["id"] for d in docs] == ["d7", stable_id("displaced", "http://u.example/", "Swap.")]
+    assert json.loads(docs[0]["metadata_json"]) == {"column_map_displaced": {"id": "orig-1"}, "extra": 1}
+    assert [(r.reason, r.input.rsplit(":", 1)[1]) for r in rejects.items] == [("bad_value", "line 3")]
+    docs, rejects = read(path, ReadOptions(column_map={"url": "link", "id": "url"}, added=ADDED))
+    assert (docs[1]["id"], docs[1]["url"]) == ("http://u.example/", "http://l.example/")
+    assert docs[1]["metadata_json"] is None
+
+
+def test_metadata_must_be_an_object(tmp_path: Path) -> None:
+    path = tmp_path / "meta.jsonl"
+    write_lines(path, [{"text": "a", "metadata": '{"k": 1}'}, {"text": "b", "metadata": None, "id": "b"}])
+    docs, rejects = read(path)
+    assert [d["id"] for d in docs] == ["b"]
+    assert [(r.reason, r.detail) for r in rejects.items] == [
+        ("bad_type", "metadata: expected an object, got str")
+    ]
+
+
 @needs_shared_data
 def test_real_revision_export_without_top_level_text_is_rejected_per_line() -> None:
     with gzip.open(WMF_JSON, "rt") as lines:

@@ -154,3 +154,38 @@ def test_helpers() -> None:
         "https://en.wikipedia.org/wiki/Caf%C3%A9_au_lait"
     )
     assert page_url(None, "X") is None
+
+
+def test_page_url_replaces_the_main_page_title_in_any_base() -> None:
+    title = "Ender's Game: A&B?c#d/(x),~$!*@;é"
+    encoded = "Ender%27s_Game:_A%26B%3Fc%23d/(x),~$!*@;%C3%A9"
+    assert page_url("https://en.wikipedia.org/wiki/Main_Page", "Title With Spaces") == (
+        "https://en.wikipedia.org/wiki/Title_With_Spaces"
+    )
+    assert (
+        page_url("https://en.wikipedia.org/wiki/Main_Page", title)
+        == f"https://en.wikipedia.org/wiki/{encoded}"
+    )
+    assert page_url("http://wiki.example.org/index.php?title=Main_Page", title) == (
+        f"http://wiki.example.org/index.php?title={encoded}"
+    )
+    assert page_url("http://wiki.example.org/w/index.php?action=view&title=Main_Page", "T") == (
+        "http://wiki.example.org/w/index.php?action=view&title=T"
+    )
+    assert (
+        page_url("http://wiki.example.org/index.php/Main_Page", "T") == "http://wiki.example.org/index.php/T"
+    )
+    assert page_url("http://wiki.example.org", "T") is None
+
+
+def test_page_urls_of_an_export_with_an_index_php_base(tmp_path: Path) -> None:
+    path = tmp_path / "export.xml"
+    path.write_text(
+        '<?xml version="1.0"?>\n<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.11/">\n'
+        "<siteinfo><base>http://wiki.example.org/index.php?title=Main_Page</base></siteinfo>\n"
+        "<page><title>Ender's Game</title><ns>0</ns><id>1</id><revision><id>10</id>"
+        "<timestamp>2020-01-05T00:00:00Z</timestamp><text>Bean.</text></revision></page>\n</mediawiki>\n"
+    )
+    docs, rejects, _ = read(path)
+    assert len(rejects) == 0
+    assert [d["url"] for d in docs] == ["http://wiki.example.org/index.php?title=Ender%27s_Game"]

@@ -92,6 +92,44 @@ def test_column_map_overrides_and_record_columns_by_name(tmp_path: Path) -> None
     assert column_map_for(table.schema, {})["crawl_date"] == "date"
 
 
+def test_column_map_override_takes_the_default_input_column(tmp_path: Path) -> None:
+    table = pa.table({"text": ["hello", "world"], "id": ["a", "b"], "date": ["2024-01-02T00:00:00Z", None]})
+    path = tmp_path / "fineweb.parquet"
+    pq.write_table(table, path)
+    docs, rejects, _ = read(path, ReadOptions(column_map={"created": "date"}))
+    assert len(rejects) == 0
+    assert [d["created"] for d in docs] == [datetime(2024, 1, 2, tzinfo=UTC), None]
+    assert [d["crawl_date"] for d in docs] == [None, None]
+    assert [d["metadata_json"] for d in docs] == [None, None]
+    assert column_map_for(table.schema, {"created": "date"}) == {
+        "text": "text",
+        "id": "id",
+        "created": "date",
+    }
+
+
+def test_metadata_column_of_strings_is_an_extra_column(tmp_path: Path) -> None:
+    path = tmp_path / "meta.parquet"
+    pq.write_table(pa.table({"text": ["a", "b"], "id": ["a", "b"], "metadata": ['{"k": 1}', None]}), path)
+    docs, rejects, _ = read(path, ReadOptions())
+    assert len(rejects) == 0
+    # Kept as the string it was (like any extra column, a null included), not parsed.
+    assert [json.loads(d["metadata_json"]) for d in docs] == [{"metadata": '{"k": 1}'}, {"metadata": None}]
+
+
+def test_metadata_struct_and_map_columns_are_read_as_fields(tmp_path: Path) -> None:
+    struct = pa.array([{"url": "http://s.example/", "k": 1}, None])
+    pairs = pa.array([[("url", "http://m.example/"), ("k", "2")], None], pa.map_(pa.string(), pa.string()))
+    for name, metadata in (("struct", struct), ("map", pairs)):
+        path = tmp_path / f"{name}.parquet"
+        pq.write_table(pa.table({"text": ["a", "b"], "id": ["a", "b"], "metadata": metadata}), path)
+        docs, rejects, _ = read(path, ReadOptions())
+        assert len(rejects) == 0
+        assert [d["url"] for d in docs] == [f"http://{name[0]}.example/", None]
+        expected = {"struct": '{"k": 1}', "map": '{"k": "2"}'}[name]
+        assert [d["metadata_json"] for d in docs] == [expected, None]
+
+
 @needs_shared_data
 def test_bad_rows_are_rejected_and_the_rest_survive(tmp_path: Path, fineweb_rows: list[dict]) -> None:
     rows = [dict(r) for r in fineweb_rows[:6]]

@@ -12,10 +12,11 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from corpus.html_text import dechunk
 from corpus.readers import ReadOptions, read_documents, read_schema
 from corpus.schema import validate
 from corpus.stats import REJECT_SAMPLE_BYTES, RejectLog
-from corpus.warc import dechunk, parse_http_date, unwrap_uri, warcinfo_dump
+from corpus.warc import parse_http_date, unwrap_uri, warcinfo_dump
 from tests import crafted
 from tests.shared_data import SHARED_DATA, needs_shared_data
 

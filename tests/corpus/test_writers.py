@@ -93,6 +93,30 @@ def test_dolma_round_trip_through_the_jsonl_reader(tmp_path: Path) -> None:
         assert pa.Table.from_batches(back, schema=schema).equals(original)
 
 
+def test_dolma_round_trip_keeps_years_before_1000(tmp_path: Path) -> None:
+    lines = [
+        {"id": "beowulf", "text": "Hwaet.", "created": "0900-01-01T00:00:00Z"},
+        {"id": "first", "text": "Year one.", "created": "0001-02-03T04:05:06.000007Z", "added": "0999-12-31"},
+    ]
+    source = tmp_path / "old.jsonl"
+    source.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    rejects = RejectLog()
+    written = list(read_documents(str(source), ReadOptions(added=ADDED), rejects))
+    write_dolma_jsonl_gz(written, tmp_path / "out")
+    shard = tmp_path / "out" / "part-00000.jsonl.gz"
+    dumped = [json.loads(line) for line in gzip.decompress(shard.read_bytes()).decode().splitlines()]
+    assert [(d["created"], d["added"]) for d in dumped] == [
+        ("0900-01-01T00:00:00Z", "2025-01-01T00:00:00Z"),
+        ("0001-02-03T04:05:06.000007Z", "0999-12-31T00:00:00Z"),
+    ]
+    back = list(read_documents(str(shard), ReadOptions(), rejects))
+    assert len(rejects) == 0
+    schema = read_schema(ReadOptions())
+    table = pa.Table.from_batches(back, schema=schema)
+    assert table.equals(pa.Table.from_batches(written, schema=schema))
+    assert table.column("created").to_pylist()[0] == datetime(900, 1, 1, tzinfo=UTC)
+
+
 @needs_shared_data
 def test_dolma_files_are_deterministic_gzip(tmp_path: Path) -> None:
     write_dolma_jsonl_gz(batches(DOLMA, batch_size=4), tmp_path / "a")

@@ -1,0 +1,88 @@
+"""Where a WARC record starts and ends when its header cannot be trusted: record starts in a stream, damaged
+headers in a gap, and a Content-Length too long that took the following records into a record's block
+(corpus.warc reads with these)."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from fastwarc.warc import ArchiveIterator, WarcRecord
+
+# Bytes that are (the start of) a WARC record header, damaged or not.
+_WARC_HEADER = re.compile(rb"^WARC/|^WARC-(?:Type|Record-ID|Date|Target-URI|Block-Digest): ", re.MULTILINE)
+# Lines of which every record header has exactly one, whichever of them damage spared.
+_ONCE_PER_HEADER = (
+    re.compile(rb"^WAR./\d", re.MULTILINE),
+    re.compile(rb"^WARC-Record-ID\b", re.MULTILINE),
+    re.compile(rb"^WARC-Type\b", re.MULTILINE),
+)
+# A record's end (CRLF CRLF) followed by the next record's version line.
+_RECORD_BOUNDARY = b"\r\n\r\nWARC/"
+_VERSION_LINE = re.compile(rb"WARC/\d\.\d+\r?\n")
+
+
+def starts_warc_record(data: bytes) -> bool:
+    """True where `data` begins a WARC record (a resynchronised stream must start so)."""
+    return data.lstrip(b"\r\n").startswith(b"WARC/")
+
+
+def looks_like_warc_header(data: bytes) -> bool:
+    """True where the first 2 KiB of `data` hold WARC header fields: a damaged record, not stray bytes."""
+    return _WARC_HEADER.search(data[:2048]) is not None
+
+
+def damaged_headers(gap: bytes) -> int:
+    """How many record headers `gap` (bytes between two parsed records) holds, at least 1: each header has
+    one version line, one WARC-Record-ID and one WARC-Type, and damage spares at least one of them."""
+    return max(1, *(len(pattern.findall(gap)) for pattern in _ONCE_PER_HEADER))
+
+
+def content_length(record: WarcRecord) -> int | None:
+    """The record's Content-Length, or None where it is missing or not a non-negative integer."""
+    value = (record.headers.get("Content-Length") or "").strip()
+    return int(value) if value.isascii() and value.isdigit() else None
+
+
+def swallowed_from(block: bytes) -> tuple[int, bool] | None:
+    """Where `block` (a record's payload, read to its Content-Length) really ends, when its Content-Length
+    was too long and took the following records in: (the offset of the CRLF CRLF after which whole WARC
+    records run on, one after another, to the end of `block`; whether the last of them is cut in its header).
+    None for a normal block, and for a payload that merely quotes WARC records (they do not run to its end)."""
+    at = block.find(_RECORD_BOUNDARY)
+    while at > 0:
+        if _VERSION_LINE.match(block, at + 4):
+            header_cut = _records_run_to_end(block[at + 4 :])
+            if header_cut is not None:
+                return at, header_cut
+        at = block.find(_RECORD_BOUNDARY, at + 1)
+    return None
+
+
+def header_cut(data: bytes, start: int) -> bool:
+    """True where the record header starting at `start` runs to the end of `data` (no blank line ends it)."""
+    return b"\r\n\r\n" not in data[start:] and b"\n\n" not in data[start:]
+
+
+def _records_run_to_end(data: bytes) -> bool | None:
+    """Whether `data` is WARC records back to back from its first byte to its last (give or take trailing
+    CRLFs; the last record may be cut short): None where it is not, else whether the last one is cut in its
+    header."""
+    expected = 0
+    try:
+        for record in ArchiveIterator(
+            io.BytesIO(data), parse_http=False, quirks_mode=True, auto_decode="none", stream_detect=False
+        ):
+            length = content_length(record)
+            if record.stream_pos != expected:
+                return None
+            if length is None:
+                return True if expected > 0 and header_cut(data, expected) else None
+            header = io.BytesIO()
+            record.headers.write(header)
+            expected = record.stream_pos + len(header.getvalue()) + length + 4
+    except BaseException as exc:  # FastWARC panics are BaseExceptions: such bytes are not records
+        if isinstance(exc, GeneratorExit | KeyboardInterrupt | SystemExit):
+            raise
+        return None
+    return False if expected > 0 and not data[expected:].strip(b"\r\n") else None

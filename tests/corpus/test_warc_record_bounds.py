@@ -1,0 +1,164 @@
+"""A WARC record's extent when its header lies: a Content-Length too long, headers damaged side by side, a
+missing WARC-Type, and payloads that decode to far more than the cap. Every record is kept or counted once."""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections import Counter
+from pathlib import Path
+
+import brotli
+import pytest
+from corpus.warc_extent import swallowed_from
+
+from corpus.readers import ReadOptions, read_documents
+from corpus.stats import RejectLog
+from tests import crafted
+
+
+def read_ids(path: Path, options: ReadOptions | None = None) -> tuple[list[str], Counter[str], Counter[str]]:
+    """(ids kept in order, reject counts, counters)."""
+    rejects, counters = RejectLog(), Counter[str]()
+    ids = [
+        i
+        for batch in read_documents(str(path), options or ReadOptions(), rejects, counters)
+        for i in batch.column("id").to_pylist()
+    ]
+    return ids, rejects.counts, counters
+
+
+def write(tmp_path: Path, records: list[bytes], gz: bool) -> Path:
+    path = tmp_path / ("in.warc.gz" if gz else "in.warc")
+    path.write_bytes(b"".join(crafted.members(records) if gz else records))
+    return path
+
+
+def overshooting(extra: int) -> bytes:
+    """Record 1 with a Content-Length `extra` bytes too long."""
+    block = crafted.http_response(crafted.page_html(1))
+    return crafted.warc_record("response", 1, block, extra={"Content-Length": str(len(block) + extra)})
+
+
+IDS = [crafted.record_id(i) for i in range(1, 5)]
+WHOLE_2 = len(crafted.response(2))
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["plain", "gzip"])
+@pytest.mark.parametrize(
+    ("extra", "kept", "rejected"),
+    [
+        (WHOLE_2, [1, 2, 3, 4], {}),  # record 2 taken whole: read after record 1
+        (WHOLE_2 + len(crafted.response(3)), [1, 2, 3, 4], {}),  # two records taken whole
+        (WHOLE_2 + 600, [1, 2, 4], {"truncated_record": 1}),  # record 3 cut in its payload
+        (WHOLE_2 + 100, [1, 2, 4], {"corrupt_record": 1}),  # record 3 cut in its header
+        (10**6, [1, 2, 3, 4], {}),  # past the end of the file: everything after record 1 taken
+    ],
+    ids=["one-whole", "two-whole", "cut-in-payload", "cut-in-header", "to-eof"],
+)
+def test_content_length_too_long_loses_no_record(
+    tmp_path: Path, gz: bool, extra: int, kept: list[int], rejected: dict[str, int]
+) -> None:
+    records = [overshooting(extra), crafted.response(2), crafted.response(3), crafted.response(4)]
+    ids, rejects, counters = read_ids(write(tmp_path, records, gz))
+    assert ids == [crafted.record_id(i) for i in kept]
+    assert rejects == Counter(rejected)
+    assert counters["content_length_overshoot"] == 1
+    assert len(ids) + sum(rejects.values()) == 4  # every record kept or counted, once
+
+
+def test_record_one_keeps_its_own_text_only(tmp_path: Path) -> None:
+    records = [overshooting(WHOLE_2), crafted.response(2)]
+    rejects, counters = RejectLog(), Counter[str]()
+    rows = [
+        r
+        for b in read_documents(str(write(tmp_path, records, False)), ReadOptions(), rejects, counters)
+        for r in b.to_pylist()
+    ]
+    assert "Page 2" not in rows[0]["text"] and "Document number 1." in rows[0]["text"]
+    assert "Document number 2." in rows[1]["text"]
+
+
+def test_a_page_quoting_warc_records_is_one_document(tmp_path: Path) -> None:
+    quoted = crafted.response(7) + b"That was an example record; the page goes on after it.\n"
+    page = b"How a WARC file looks:\r\n\r\n" + quoted
+    records = [
+        crafted.warc_record("response", 1, crafted.http_response(page, "text/plain")),
+        crafted.response(2),
+    ]
+    ids, rejects, counters = read_ids(write(tmp_path, records, False))
+    assert ids == IDS[:2] and not rejects and "content_length_overshoot" not in counters
+    assert swallowed_from(page) is None
+    assert swallowed_from(b"<p>x</p>\r\n\r\n" + crafted.response(7)) == (len(b"<p>x</p>"), False)
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["plain", "gzip"])
+def test_damaged_headers_side_by_side_are_one_reject_each(tmp_path: Path, gz: bool) -> None:
+    def garble(record: bytes) -> bytes:
+        return record.replace(b"WARC/1.0\r\n", b"WARZ/1.0\r\n", 1)
+
+    records = [
+        crafted.response(1),
+        garble(crafted.response(2)),
+        garble(crafted.response(3)),
+        crafted.response(4),
+    ]
+    ids, rejects, _ = read_ids(write(tmp_path, records, gz))
+    assert ids == [IDS[0], IDS[3]] and rejects == Counter({"corrupt_record": 2})
+
+
+def test_a_record_without_warc_type_is_a_reject(tmp_path: Path) -> None:
+    page = crafted.http_response(crafted.page_html(2))
+    records = [
+        crafted.response(1),
+        crafted.warc_record("response", 2, page, extra={"WARC-Type": None}),
+        crafted.warc_record("response", 3, page).replace(b"WARC-Type: response", b"WARC-Type response"),
+        crafted.response(4),
+    ]
+    ids, rejects, _ = read_ids(write(tmp_path, records, True))
+    assert ids == [IDS[0], IDS[3]] and rejects == Counter({"bad_warc_header": 2})
+
+
+def test_an_empty_chunked_body_is_empty_not_its_framing(tmp_path: Path) -> None:
+    block = crafted.http_response(b"0\r\n\r\n", "text/plain", extra="Transfer-Encoding: chunked\r\n")
+    chunked = crafted.http_response(
+        b"5\r\nhello\r\n0\r\n\r\n", "text/plain", extra="Transfer-Encoding: chunked\r\n"
+    )
+    records = [crafted.warc_record("response", 1, block), crafted.warc_record("response", 2, chunked)]
+    rejects, counters = RejectLog(), Counter[str]()
+    rows = [
+        r
+        for b in read_documents(str(write(tmp_path, records, False)), ReadOptions(), rejects, counters)
+        for r in b.to_pylist()
+    ]
+    assert [(r["id"], r["text"]) for r in rows] == [(IDS[1], "hello")]
+    assert rejects.counts == Counter({"empty_text": 1})
+
+
+BOMB_BYTES = 50 * 2**20  # 50 MiB of one byte: ~50 KB compressed
+
+
+@pytest.mark.parametrize(
+    ("coding", "packed"),
+    [
+        ("gzip", lambda data: gzip.compress(data, compresslevel=9)),
+        ("deflate", lambda data: zlib.compress(data, 9)),
+        ("br", lambda data: brotli.compress(data, quality=5)),
+    ],
+)
+def test_a_compression_bomb_is_too_large_before_it_is_inflated(tmp_path: Path, coding: str, packed) -> None:
+    bomb = packed(b"<" + b"a" * (BOMB_BYTES - 1))
+    block = crafted.http_response(bomb, extra=f"Content-Encoding: {coding}\r\n")
+    records = [crafted.warc_record("response", 1, block), crafted.response(2)]
+    rejects, counters = RejectLog(), Counter[str]()
+    cap = 1_000_000
+    rows = [
+        r
+        for b in read_documents(
+            str(write(tmp_path, records, False)), ReadOptions(max_doc_bytes=cap), rejects, counters
+        )
+        for r in b.to_pylist()
+    ]
+    assert [r["id"] for r in rows] == [IDS[1]]
+    assert rejects.counts == Counter({"too_large": 1})
+    assert f"decodes to over {cap} bytes" in rejects.items[0].detail
