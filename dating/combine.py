@@ -4,7 +4,8 @@ The rules, in the order they are applied (dating.signals defines the signals and
 
 1. Impossible dates are rejected, each with a counted reason: before 1991, after the crawl (more than a day
    after it for a date known to the day, for time zones), or not a calendar date. The crawl time itself is
-   rejected when it falls outside its dump's crawl window.
+   rejected when it falls outside its dump's crawl window (dating.signals.dump_window_start and
+   dump_window_end: the named ISO week widened by six weeks before and one after).
 2. Bounds are intersected, strongest signal first. Upper bounds: the fetch time, the dump's window end,
    Last-Modified, the last month of a matched reference text. Lower bounds: the earliest publication claim
    (URL, HTML metadata, text dateline; less a day for time zones), so that the bound holds whichever claim is
@@ -16,7 +17,8 @@ The rules, in the order they are applied (dating.signals defines the signals and
    A date known only to the year (htmldate writes those as YYYY-01-01) is never a publication date.
 4. `created` is the matched reference version's month when there is one (a copy of that version); else the
    latest of the publication date and the trusted update dates (HTML dateModified, Last-Modified not at the
-   fetch time and not shared by a host rebuild, a `created` the input carried), whichever is latest deciding;
+   fetch time and not shared by a host rebuild, a `created` the input carried: one without a `date_source`,
+   or one an earlier run kept as `given`), whichever is latest deciding;
    else the text's first full date, else the start of the latest year it mentions; else the fetch time
    (`crawl`), else the dump's window end (`dump`).
 5. `created` is clamped into [date_lower, date_upper] (counted: never after the crawl).
@@ -162,7 +164,9 @@ def date_row(row: Mapping[str, Any]) -> DateResult:
     evidence = Evidence.empty()
     crawl = crawl_signal(row.get("crawl_date"), row.get("dump"), evidence)
     last_modified_signal(row.get("last_modified"), crawl, row.get(LM_HOST_PAGES), evidence)
-    if row.get("date_source") is None:  # a `created` from the input, not from an earlier dating run
+    # `created` is the input's own date when no dating run set it, or when one kept it (source "given"): reading
+    # it again then makes a second run give the same result. Any other source means an earlier run derived it.
+    if row.get("date_source") in (None, "given"):
         given_signal(row.get("created"), crawl, evidence)
     url_signal(row.get("url"), crawl, evidence)
     html_meta_signal(row.get("html_meta_date"), row.get(HTML_META_MODIFIED), crawl, evidence)

@@ -132,35 +132,56 @@ def check_date(
 
 # ---------------------------------------------------------------------------------------------- crawl
 _DUMP_WEEKLY = re.compile(r"^CC-MAIN-(\d{4})-(\d{2})$")
-_DUMP_YEARLY = re.compile(r"^CC-MAIN-(?:\d{4}-)?(\d{4})$")  # CC-MAIN-2008-2009, CC-MAIN-2012
+_DUMP_YEARLY = re.compile(r"^CC-MAIN-(?:(\d{4})-)?(\d{4})$")  # CC-MAIN-2008-2009, CC-MAIN-2012
 # A weekly dump is labelled with the ISO week in which its crawl ends or right after it; a week's margin
 # keeps the bound safe for crawls that ran late.
 DUMP_MARGIN = timedelta(days=7)
+# The crawl runs before its label: crawls take about two weeks and start 10 to 19 days before the Monday of
+# the named week (CC-MAIN-2021-21 fetched from 5 May, that Monday is 24 May). Six weeks leaves room for a
+# crawl twice as long and still refuses a fetch time that is wrong by months or years.
+DUMP_START_MARGIN = timedelta(weeks=6)
 
 
-def dump_window_end(dump: str | None) -> datetime | None:
-    """The latest instant a page of Common Crawl dump `dump` (e.g. CC-MAIN-2024-22) can have been fetched,
-    or None for an unknown or malformed dump name."""
+def _dump_span(dump: str | None) -> tuple[datetime, datetime] | None:
+    """[first day, day after the last day) that a dump's name covers: its ISO week, or its year(s)."""
     if not dump:
         return None
     weekly = _DUMP_WEEKLY.match(dump)
     if weekly:
         year, week = int(weekly.group(1)), int(weekly.group(2))
         try:
-            sunday = date.fromisocalendar(year, week, 7)
+            monday = date.fromisocalendar(year, week, 1)
         except ValueError:
             return None
-        return datetime(sunday.year, sunday.month, sunday.day, tzinfo=UTC) + DAY + DUMP_MARGIN
+        start = datetime(monday.year, monday.month, monday.day, tzinfo=UTC)
+        return start, start + timedelta(weeks=1)
     yearly = _DUMP_YEARLY.match(dump)
     if yearly:
-        return datetime(int(yearly.group(1)) + 1, 1, 1, tzinfo=UTC) + DUMP_MARGIN
+        last = int(yearly.group(2))
+        first = int(yearly.group(1) or last)
+        return datetime(first, 1, 1, tzinfo=UTC), datetime(last + 1, 1, 1, tzinfo=UTC)
     return None
 
 
+def dump_window_start(dump: str | None) -> datetime | None:
+    """The earliest instant a page of Common Crawl dump `dump` can have been fetched (DUMP_START_MARGIN before
+    the week or year its name covers), or None for an unknown or malformed dump name."""
+    span = _dump_span(dump)
+    return span[0] - DUMP_START_MARGIN if span is not None else None
+
+
+def dump_window_end(dump: str | None) -> datetime | None:
+    """The latest instant a page of Common Crawl dump `dump` (e.g. CC-MAIN-2024-22) can have been fetched,
+    or None for an unknown or malformed dump name."""
+    span = _dump_span(dump)
+    return span[1] + DUMP_MARGIN if span is not None else None
+
+
 def crawl_signal(crawl_date: datetime | None, dump: str | None, evidence: Evidence) -> datetime | None:
-    """Upper bounds from the fetch time and the dump's crawl window. Returns the hard upper bound on any
-    content date of the document (the earlier of the two), or None when neither is known."""
-    window_end = dump_window_end(dump)
+    """Upper bounds from the fetch time and the dump's crawl window. A fetch time outside the window (before
+    dump_window_start or after dump_window_end) is rejected. Returns the hard upper bound on any content date
+    of the document (the earlier of the two), or None when neither is known."""
+    window_start, window_end = dump_window_start(dump), dump_window_end(dump)
     if dump and dump.startswith("CC-MAIN-") and window_end is None:
         evidence.note("rejected", "dump", "malformed")
     crawl = utc(crawl_date)
@@ -170,6 +191,9 @@ def crawl_signal(crawl_date: datetime | None, dump: str | None, evidence: Eviden
             crawl = None
         elif window_end is not None and crawl > window_end:
             evidence.note("rejected", "crawl", "after_dump_window")
+            crawl = None
+        elif window_start is not None and crawl < window_start:
+            evidence.note("rejected", "crawl", "before_dump_window")
             crawl = None
     if window_end is not None:
         evidence.add(Candidate("dump", "upper", window_end, CONFIDENCE["dump"], "second"))

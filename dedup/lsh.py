@@ -27,8 +27,10 @@ from dedup.shingles import HAVE_NUMBA, token_hashes, use_numba
 # A salt that keeps URL keys apart from band keys (which hash the band index 0..bands-1).
 URL_SALT = np.uint64(0x5EED_0F_0E_0A11_0001)
 DEFAULT_ANCHORS = 8
+# Hosts are case-insensitive, so `www.` is dropped in any case (WWW.Example.com is example.com); RE2 (Arrow)
+# and Python's re both read the scoped (?i:...) flag.
 _URL_PARTS = re.compile(
-    r"^\s*<?\s*(?:[a-zA-Z][a-zA-Z0-9+.\-]*://)?(?:[^@/?#]*@)?(?:www\d*\.)?(?P<host>[^/?#:>]*)(?::\d+)?(?P<rest>[^#>]*)"
+    r"^\s*<?\s*(?:[a-zA-Z][a-zA-Z0-9+.\-]*://)?(?:[^@/?#]*@)?(?i:www\d*\.)?(?P<host>[^/?#:>]*)(?::\d+)?(?P<rest>[^#>]*)"
 )
 
 
@@ -97,10 +99,11 @@ def normalize_urls(urls: pa.Array | pa.ChunkedArray) -> pa.Array:
     return pc.if_else(valid, key, pa.scalar(None, pa.string()))
 
 
-def url_keys(urls: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """int64 bucket key of each URL's resource key (null where there is none)."""
+def url_keys(urls: pa.Array | pa.ChunkedArray, engine: str = "auto") -> pa.Array:
+    """int64 bucket key of each URL's resource key (null where there is none); `engine` (auto | numba |
+    numpy) hashes the keys, the same bits either way."""
     normalized = normalize_urls(urls)
-    hashes = token_hashes(pc.fill_null(normalized, ""), "auto") ^ URL_SALT
+    hashes = token_hashes(pc.fill_null(normalized, ""), engine) ^ URL_SALT
     return pa.array(
         hashes.view(np.int64), pa.int64(), mask=pc.is_null(normalized).to_numpy(zero_copy_only=False)
     )

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
+from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-# RE2 (pyarrow) classes; the Python reference uses unicodedata categories for the same sets.
-_PUNCT_RE2 = r"[\p{P}\p{S}]"
-_NO_SPACE_RE2 = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Tibetan}]"
-# Code point ranges of the scripts without spaces (the same scripts as _NO_SPACE_RE2).
+# Code point ranges of the scripts without spaces: Thai, Lao, Khmer, Myanmar, Tibetan, kana (with U+30FC,
+# the prolonged sound mark, which is script Common), Han with its iteration and number marks (U+3005,
+# U+3007, ...). The only definition of the set: the reference, the numba tables and the RE2 class of the
+# pyarrow path are all built from it (RE2's \p{Katakana} would leave U+30FC out).
 NO_SPACE_RANGES: tuple[tuple[int, int], ...] = (
     (0x0E00, 0x0E7F),
     (0x0E80, 0x0EFF),
@@ -43,6 +45,37 @@ NO_SPACE_RANGES: tuple[tuple[int, int], ...] = (
 _NO_SPACE_SCRIPTS_PY = re.compile("[" + "".join(f"{chr(a)}-{chr(b)}" for a, b in NO_SPACE_RANGES) + "]")
 # Share of non-space characters in no-space scripts above which a document is tokenised into characters.
 NO_SPACE_SHARE = 0.3
+
+
+def _code_point_ranges(keep: Callable[[str], bool]) -> list[tuple[int, int]]:
+    """Inclusive ranges of the code points c below U+20000 for which keep(c)."""
+    ranges: list[tuple[int, int]] = []
+    # Above U+1FFFF no code point is whitespace, punctuation or a symbol (planes 2-3 are ideographs, 14 tags,
+    # 15-16 private use; test_nfkc_tables_agree_with_unicodedata checks it), and scanning all 1.1M code
+    # points would take about a second per process.
+    for cp in range(0x20000):
+        if keep(chr(cp)):
+            if ranges and ranges[-1][1] == cp - 1:
+                ranges[-1] = (ranges[-1][0], cp)
+            else:
+                ranges.append((cp, cp))
+    return ranges
+
+
+def _re2_class(ranges: Iterable[tuple[int, int]]) -> str:
+    """An RE2 character class of inclusive code point ranges."""
+    return "[" + "".join(f"\\x{{{a:X}}}-\\x{{{b:X}}}" for a, b in ranges) + "]"
+
+
+@lru_cache(maxsize=1)
+def _re2_classes() -> tuple[str, str, str]:
+    """RE2 classes (punctuation or symbol, whitespace, no-space script) for the pyarrow path, built from the
+    definitions the reference and the numba tables use (unicodedata categories, str.isspace,
+    NO_SPACE_RANGES) so that every engine gives the same bits: RE2's own punctuation and symbol classes
+    follow another Unicode version, and its \\s is ASCII only. Built once per process."""
+    punct = _code_point_ranges(lambda c: unicodedata.category(c)[0] in "PS")
+    space = _code_point_ranges(str.isspace)
+    return _re2_class(punct), _re2_class(space), _re2_class(NO_SPACE_RANGES)
 
 
 def normalize_text(text: str) -> str:
@@ -75,18 +108,19 @@ def token_batch(texts: pa.Array | pa.ChunkedArray) -> pa.ListArray:
     if pa.types.is_large_string(texts.type):
         texts = texts.cast(pa.string())
     texts = pc.fill_null(texts, "")
-    normalized = pc.replace_substring_regex(pc.utf8_lower(pc.utf8_normalize(texts, "NFKC")), _PUNCT_RE2, " ")
+    punct_re2, space_re2, no_space_re2 = _re2_classes()
+    normalized = pc.replace_substring_regex(pc.utf8_lower(pc.utf8_normalize(texts, "NFKC")), punct_re2, " ")
     # Splitting keeps empty strings at leading/trailing whitespace and turns "" into [""]: trim, and make
-    # texts without a token null (a null list has no values).
+    # texts without a token null (a null list has no values). Arrow's whitespace is str.isspace.
     normalized = pc.utf8_trim_whitespace(normalized)
     normalized = pc.if_else(pc.equal(pc.utf8_length(normalized), 0), pa.scalar(None, pa.string()), normalized)
     words = pc.utf8_split_whitespace(normalized)
-    no_space = pc.count_substring_regex(normalized, _NO_SPACE_RE2).to_numpy(zero_copy_only=False)
+    # Null (empty) texts count 0, not NaN, which would make any() true.
+    no_space = pc.fill_null(pc.count_substring_regex(normalized, no_space_re2), 0).to_numpy()
     if not no_space.any():
         return words
-    visible = pc.utf8_length(pc.replace_substring_regex(normalized, r"\s+", "")).to_numpy(
-        zero_copy_only=False
-    )
+    spaces = pc.fill_null(pc.count_substring_regex(normalized, space_re2), 0).to_numpy()
+    visible = pc.fill_null(pc.utf8_length(normalized), 0).to_numpy() - spaces
     char_rows = np.flatnonzero((visible > 0) & (no_space > NO_SPACE_SHARE * visible))
     if len(char_rows) == 0:
         return words

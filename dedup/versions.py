@@ -25,7 +25,9 @@ from corpus.schema import TIMESTAMP
 
 KEEP_POLICIES = ("newest", "oldest", "first-seen", "longest", "all")
 NOT_KEPT = "dedup_not_kept"
-_DUMP = re.compile(r"CC-MAIN-(\d{4})-(\d{1,2})")
+# The whole value must be a weekly crawl id: a search would read the yearly CC-MAIN-2008-2009 as week 20 of
+# 2008. Two-digit weeks only, like dating.signals.dump_window_end, so both agree on which names are dumps.
+_DUMP = re.compile(r"CC-MAIN-(\d{4})-(\d{2})")
 _NONE = np.iinfo(np.int64).min  # sorts oldest; stands for a missing date
 _DAY_US = 86_400_000_000
 
@@ -42,8 +44,9 @@ RESULT_COLUMNS = ("cluster_size", "version_rank", "is_exact_dup", "is_stale", "s
 
 
 def dump_monday(dump: str | None) -> datetime | None:
-    """The Monday (00:00 UTC) of a Common Crawl dump's ISO week, or None if `dump` is not CC-MAIN-YYYY-WW."""
-    match = _DUMP.search(dump or "")
+    """The Monday (00:00 UTC) of a Common Crawl dump's ISO week, or None if `dump` is not CC-MAIN-YYYY-WW
+    (the whole value, with a week that exists in that ISO year)."""
+    match = _DUMP.fullmatch(dump or "")
     if not match:
         return None
     year, week = int(match.group(1)), int(match.group(2))

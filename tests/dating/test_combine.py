@@ -161,3 +161,31 @@ def test_rerun_on_dated_output_is_stable(data_dir: Path) -> None:
     twice = date_batch(once)
     for column in ("created", "date_published", "date_lower", "date_upper", "date_source"):
         assert once.column(column).to_pylist() == twice.column(column).to_pylist()
+
+
+def test_a_crawl_date_before_its_dump_window_is_no_bound() -> None:
+    batch = _batch(
+        crawl_date=[datetime(2015, 1, 1, tzinfo=UTC)],
+        dump=["CC-MAIN-2024-22"],
+        url=["http://x.com/2020/05/12/a"],
+    )
+    row = date_batch(batch).to_pylist()[0]
+    assert row["created"] == row["date_published"] == day("2020-05-12") and row["date_source"] == "url"
+    assert row["date_upper"] == datetime(2024, 6, 10, tzinfo=UTC)  # the dump's window end
+    assert row[DATE_NOTES] == ["rejected:crawl:before_dump_window"]
+
+
+def test_running_twice_gives_the_same_table() -> None:
+    crawl = datetime(2024, 3, 1, 5, tzinfo=UTC)
+    batch = _batch(
+        crawl_date=[crawl, crawl, None, crawl],
+        dump=["CC-MAIN-2024-10", None, "CC-MAIN-2024-10", None],
+        url=["http://x.com/2019/05/", "http://x.com/a", None, "http://x.com/20190512/"],
+        text=["Posted 12 May 2019. (c) 2021", None, "   ", "2019年5月12日"],
+    ).append_column("created", pa.array([None, day("2020-01-01"), None, None], TIMESTAMP))
+    once = date_batch(batch)
+    twice = date_batch(once)
+    # the input's own created decides in the first run and, kept as "given", in the second too
+    assert once.column("created")[1].as_py() == day("2020-01-01")
+    assert once.column("date_source").to_pylist() == ["url", "given", "dump", "url"]
+    assert twice.equals(once)

@@ -12,6 +12,7 @@ from dating.signals import (
     Evidence,
     crawl_signal,
     dump_window_end,
+    dump_window_start,
     host_last_modified_pages,
     last_modified_signal,
     signal_batch,
@@ -51,6 +52,27 @@ def test_crawl_signal_bounds_and_rejections() -> None:
     evidence = Evidence.empty()
     assert crawl_signal(datetime(1970, 1, 1, tzinfo=UTC), "CC-MAIN-2024-99", evidence) is None
     assert sorted(str(n) for n in evidence.notes) == ["rejected:crawl:before_1991", "rejected:dump:malformed"]
+
+
+def test_dump_window_start() -> None:
+    # six weeks before the Monday (27 May) of ISO week 22 of 2024; a yearly crawl's first year likewise
+    assert dump_window_start("CC-MAIN-2024-22") == datetime(2024, 4, 15, tzinfo=UTC)
+    assert dump_window_start("CC-MAIN-2008-2009") == datetime(2007, 11, 20, tzinfo=UTC)
+    assert dump_window_start("CC-MAIN-2012") == datetime(2011, 11, 20, tzinfo=UTC)
+    assert dump_window_start("CC-MAIN-2024-99") is None and dump_window_start(None) is None
+
+
+def test_a_fetch_before_its_dump_window_is_rejected() -> None:
+    evidence = Evidence.empty()
+    # a fetch years before its dump is a wrong date: the window end bounds instead
+    assert crawl_signal(datetime(2015, 1, 1, tzinfo=UTC), "CC-MAIN-2024-22", evidence) == datetime(
+        2024, 6, 10, tzinfo=UTC
+    )
+    assert [str(n) for n in evidence.notes] == ["rejected:crawl:before_dump_window"]
+    # a real crawl starts before its named week: CC-MAIN-2021-21 was fetched from 5 May, 19 days before
+    evidence = Evidence.empty()
+    fetched = datetime(2021, 5, 5, 3, tzinfo=UTC)
+    assert crawl_signal(fetched, "CC-MAIN-2021-21", evidence) == fetched and evidence.notes == []
 
 
 def test_url_dates_of_the_dolma_blog_posts(data_dir: Path) -> None:

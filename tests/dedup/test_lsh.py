@@ -65,6 +65,23 @@ def test_url_normalisation() -> None:
     assert hashed[0] == hashed[1] and hashed[4] != hashed[3] and not hashed[5].is_valid
 
 
+def test_www_is_ignored_in_any_case_and_the_engines_agree() -> None:
+    urls = [
+        "http://example.com/a",
+        "http://WWW.Example.com/a",
+        "https://www.example.com/a",
+        "http://Www.example.com/a/",
+        "HTTPS://WWW2.EXAMPLE.COM:8080/a#top",
+        "http://wwwexample.com/a",  # no dot: part of the host
+    ]
+    keys = normalize_urls(pa.array(urls, pa.string())).to_pylist()
+    assert keys == ["example.com/a"] * 5 + ["wwwexample.com/a"]
+    hashed = {engine: url_keys(pa.array(urls, pa.string()), engine).to_pylist() for engine in ENGINES}
+    for values in hashed.values():
+        assert len(set(values[:5])) == 1 and values[5] != values[0]
+        assert values == hashed["numpy"]
+
+
 def test_star_edges_point_at_the_smallest_node() -> None:
     keys = np.array([7, 7, 7, 9, 9, 11], dtype=np.int64)
     nodes = np.array([5, 2, 8, 8, 3, 4], dtype=np.int64)

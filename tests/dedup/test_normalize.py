@@ -10,8 +10,10 @@ import pyarrow as pa
 import pytest
 
 from dedup.byte_tokens import CASE_LIMIT, NFKC_COMPLEX, NFKC_LIMIT, NFKC_MAP, codepoint_tables
+from dedup.minhash import SignatureConfig, batch_signatures
 from dedup.normalize import normalize_text, token_batch, tokens, uses_char_tokens
-from dedup.shingles import HAVE_NUMBA, token_hash
+from dedup.oph import oph_reference
+from dedup.shingles import FOLD, HAVE_NUMBA, MASK64, mix64, shingle_hash, shingles, token_hash
 
 if HAVE_NUMBA:
     from dedup import byte_tokens
@@ -127,3 +129,47 @@ def test_numba_ascii_runs_equal_reference(monkeypatch: pytest.MonkeyPatch) -> No
     # the visible characters counted in the ASCII runs (they decide character tokens for no-space scripts)
     visible = _scan(pa.array(texts[:300]), False, np.zeros(300, np.bool_))[3]
     assert visible.tolist() == [sum(not c.isspace() for c in normalize_text(t)) for t in texts[:300]]
+
+
+def _reference_text_hash(words: list[str]) -> int:
+    """dedup.shingles.document_hashes of one document, in plain Python."""
+    total = sum(mix64(token_hash(w) + i * FOLD) for i, w in enumerate(words))
+    return mix64((total + len(words)) & MASK64)
+
+
+def test_every_engine_equals_reference_on_mixed_scripts() -> None:
+    # Each document mixes no-space scripts (Han, kana with U+30FC and U+3005-3007, Thai) and the rest
+    # (Latin, digits, many kinds of space, zero-width space, combining marks, emoji) in a random share, so
+    # that documents fall on both sides of NO_SPACE_SHARE and every character class decides some of them.
+    # U+1F6DC is an emoji newer than some unicodedata versions: its class must be unicodedata's everywhere.
+    rng = np.random.default_rng(2024)
+    no_space = [*"日本語中文漢字ひらがなカタコーヒーバッテリーレビュー々〆〇ภาษาไทย", "\u30fc", "\uff70"]
+    other = [
+        *"abcXYZ éß09 .,!?-", "word", "Apple", "\u00e9", "e\u0301", "o\u0308",
+        *"\v\f\t\n\u00a0\u2003\u3000\u200b\u200d\u1680\u0085", "\U0001f600", "\U0001f44d\U0001f3fd", "\U0001f6dc",
+    ]  # fmt: skip
+    texts: list[str] = []
+    for _ in range(300):
+        share = rng.random()
+        size = int(rng.integers(0, 40))
+        texts.append("".join(rng.choice(no_space if rng.random() < share else other) for _ in range(size)))
+    texts += [
+        "Apple Watch Series 9 レビュー: バッテリー",
+        "日本\v\v\v\v\v\v abc",
+        "ミルク ー ー ー ー abcdefghijk",
+    ]
+    expected = [tokens(t) for t in texts]
+    assert [b or [] for b in token_batch(pa.array(texts)).to_pylist()] == expected
+    if HAVE_NUMBA:
+        hashes, offsets = document_tokens_numba(pa.array(texts))
+        numba_tokens = [hashes[offsets[i] : offsets[i + 1]].tolist() for i in range(len(texts))]
+        assert numba_tokens == [[token_hash(w) for w in words] for words in expected]
+    grams = [[shingle_hash(g) for g in shingles(words, 3)] for words in expected]
+    for engine in ["numpy"] + (["numba"] if HAVE_NUMBA else []):
+        config = SignatureConfig(num_perm=16, ngram=3, engine=engine)
+        result = batch_signatures(pa.array(texts), config)
+        assert result.n_shingles.tolist() == [len(g) for g in grams], engine
+        assert result.text_hashes.view(np.uint64).tolist() == [_reference_text_hash(w) for w in expected]
+        assert result.signatures.tolist() == [oph_reference(g, 16, config.seed) for g in grams], engine
+    # both char-token and word-token documents are covered
+    assert 50 < sum(uses_char_tokens(normalize_text(t)) for t in texts) < 250

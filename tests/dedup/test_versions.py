@@ -23,6 +23,16 @@ def test_dump_monday() -> None:
     assert dump_monday("not a dump") is None and dump_monday(None) is None
 
 
+def test_dump_monday_reads_only_a_whole_weekly_crawl_id() -> None:
+    assert dump_monday("CC-MAIN-2024-01") == day(2024, 1, 1)
+    # the yearly crawls are no ISO week: CC-MAIN-2008-2009 is not week 20 of 2008
+    assert dump_monday("CC-MAIN-2008-2009") is None and dump_monday("CC-MAIN-2012") is None
+    assert dump_monday("CC-MAIN-2024-22-x") is None and dump_monday("cc/CC-MAIN-2024-22") is None
+    assert dump_monday("CC-MAIN-2024-00") is None and dump_monday("CC-MAIN-2024-54") is None
+    dumps = pa.table({"dump": ["CC-MAIN-2008-2009", "CC-MAIN-2024-22"]})
+    assert date_columns(dumps)["_dump_date"].to_pylist() == [None, day(2024, 5, 27)]
+
+
 def test_date_fallbacks() -> None:
     batch = pa.table(
         {
