@@ -161,10 +161,14 @@ def lr_at(step: int, total_steps: int, warmup_steps: int, peak: float, min_ratio
 
 
 def resolve_device(name: str) -> torch.device:
-    """`auto` is CUDA when available, else CPU; an explicit CUDA device that is absent is an error."""
+    """`auto` is CUDA when available, else CPU; an unknown device, or an explicit CUDA device that is absent,
+    is a ValueError."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:  # torch's own words name the device types it knows
+        raise ValueError(f"device: {name!r} is not a device ({exc})") from exc
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device: {name!r} asked for but CUDA is not available")
     return device
@@ -198,8 +202,8 @@ def train(
     config.check()
     run_dir = Path(run_dir)
     shards = list_shards(mixture_dir)
+    device = resolve_device(config.device)  # before the run folder is touched: a bad device loses no run
     _prepare_run_dir(run_dir, resume, overwrite)
-    device = resolve_device(config.device)
     started = time.perf_counter()
 
     tokenizer = _tokenizer_for(run_dir, mixture_dir, config)

@@ -122,3 +122,15 @@ def test_refuses_a_non_empty_directory_without_checkpoint(tmp_path: Path, small_
         train(small_mixture, tmp_path / "run", config())
     result = train(small_mixture, tmp_path / "run", config(tokens=256), overwrite=True)
     assert result.completed and not (tmp_path / "run" / "notes.txt").exists()
+
+
+@pytest.mark.parametrize("device", ["bogus", "cuda:x"] + ([] if torch.cuda.is_available() else ["cuda"]))
+def test_a_bad_device_is_refused_before_the_run_folder_is_touched(
+    tmp_path: Path, small_mixture: Path, device: str
+) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "model.bin").write_bytes(b"an earlier run")
+    with pytest.raises(ValueError, match=r"^device: "):
+        train(small_mixture, run, config(device=device), overwrite=True)
+    assert (run / "model.bin").read_bytes() == b"an earlier run"
