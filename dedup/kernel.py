@@ -58,7 +58,7 @@ def kernel_fields(config: DedupConfig) -> list[pa.Field]:
 def dedup_kernel(config: DedupConfig) -> Callable[[pa.RecordBatch], pa.RecordBatch]:
     """A pure batch kernel adding KERNEL_FIELDS (`kernel_fields(config)`, with the scheme as metadata): one
     key per LSH band (none for a document without shingles, which only its exact text can match), the URL's
-    resource key when `lsh.url_key` (else null), and the sketch that verifies candidate pairs."""
+    resource key when `lsh.url_key` (else null; null too without shingles), and the sketch that verifies candidate pairs."""
     bands, rows = config.bands_rows
     fields = kernel_fields(config)
 
@@ -73,7 +73,11 @@ def dedup_kernel(config: DedupConfig) -> Callable[[pa.RecordBatch], pa.RecordBat
         values = keys[per_doc > 0].reshape(-1)
         band_lists = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), pa.array(values, pa.int64()))
         if config.lsh.url_key and "url" in batch.schema.names:
-            url = url_keys(batch.column("url"))
+            # A document without shingles (empty, or only symbols) has the one text hash every such document
+            # shares: a URL edge through it would join every resource with an empty capture. It has no key.
+            url = pc.if_else(
+                pa.array(sigs.n_shingles > 0), url_keys(batch.column("url")), pa.scalar(None, pa.int64())
+            )
         else:
             url = pa.nulls(n, pa.int64())
         length = pc.fill_null(pc.utf8_length(texts.cast(pa.string())), 0).cast(pa.int64())

@@ -394,7 +394,9 @@ def audit(
             help="Audit this fraction of the documents, chosen by a hash of the id (deterministic)."
         ),
     ] = 1.0,
-    sample_seed: Annotated[int, typer.Option(help="Seed of the sample hash and of the bootstrap.")] = 0,
+    sample_seed: Annotated[
+        int, typer.Option(min=0, help="Seed (>= 0) of the sample hash and of the bootstrap.")
+    ] = 0,
     run: Annotated[
         str | None,
         typer.Option(

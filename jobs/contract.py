@@ -20,6 +20,7 @@ import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
 from corpus.stats import StageStats
@@ -65,6 +66,10 @@ class StageParams:
                 raise UsageError(
                     f"{where}: unknown parameter {key!r} (expected {', '.join(sorted(allowed))})"
                 )
+        for key, value in values.items():
+            wrong = _type_mismatch(value, hints.get(key))
+            if wrong:
+                raise UsageError(f"{where}: parameter {key!r}: expected {wrong}, got {value!r}")
         given = {k: _as_list(v) if _is_list(hints.get(k)) else v for k, v in values.items()}
         given.update({k: v for k, v in runner.items() if k in names})
         for f in dataclasses.fields(cls):  # type: ignore[arg-type]
@@ -78,6 +83,31 @@ class StageParams:
         EXECUTION_FIELDS."""
         values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
         return {k: v for k, v in values.items() if k not in RUNNER_FIELDS | self.EXECUTION_FIELDS}
+
+
+# The scalar types a pipeline file's values are checked against (YAML gives int for a whole-number float).
+_SCALARS: dict[Any, tuple[str, tuple[type, ...]]] = {
+    bool: ("true or false", (bool,)),
+    int: ("a whole number", (int,)),
+    float: ("a number", (int, float)),
+    str: ("a string", (str,)),
+    Path: ("a path", (str, Path)),
+}
+
+
+def _type_mismatch(value: Any, hint: Any) -> str | None:
+    """What `value` should have been where `hint` is a scalar type (or one of them, or None), else None:
+    values of other types (lists, nested mappings) are left to the parameters' own checks."""
+    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    if value is None:
+        return None if type(None) in options else "a value"
+    scalars = [option for option in options if option is not type(None)]
+    if not scalars or any(option not in _SCALARS for option in scalars):
+        return None
+    for option in scalars:
+        if isinstance(value, _SCALARS[option][1]) and (option is bool or not isinstance(value, bool)):
+            return None
+    return " or ".join(_SCALARS[option][0] for option in scalars)
 
 
 def _is_list(hint: Any) -> bool:
@@ -107,10 +137,13 @@ def stats_summary(stats: StageStats) -> dict[str, Any]:
 @dataclass(frozen=True)
 class Stage(Generic[P, C]):
     """One job as a stage kind (see the module doc). `resumable(params)` says whether an incomplete output
-    holds work the stage continues (a training checkpoint) rather than replaces."""
+    holds work the stage continues (a training checkpoint) rather than replaces. `settings(params)` runs the
+    checks of `check` that read no input: a pipeline runs it for every stage before the first one runs, so a
+    bad setting of a late stage is named before hours of earlier stages (None: the kind has none)."""
 
     kind: str
     params: type[P]
     check: Callable[[P], C]
     run: Callable[[C, SparkProvider], StageResult]
     resumable: Callable[[P], bool] = field(default=lambda params: False)
+    settings: Callable[[P], object] | None = None

@@ -264,6 +264,14 @@ class DedupPlan:
 
 def check(params: DedupParams) -> DedupPlan:
     """The job's settings (each bad one named by its option) and the input files, listed once."""
+    job = settings(params)
+    files = document_files(params.input, NOT_DOCUMENTS)  # bad paths fail here, before Spark starts
+    refuse_existing(params.output, params.overwrite)
+    return DedupPlan(params, files, job)
+
+
+def settings(params: DedupParams) -> DedupJob:
+    """The job's settings, checked (each bad one named by its option); reads no input."""
     if params.scheme not in SCHEMES:
         raise UsageError(f"--scheme {params.scheme!r}: expected one of {', '.join(SCHEMES)}")
     if params.engine not in ENGINES:
@@ -297,9 +305,7 @@ def check(params: DedupParams) -> DedupPlan:
         max_local_edges=params.max_local_edges,
         max_local_documents=params.max_local_documents,
     )
-    files = document_files(params.input, NOT_DOCUMENTS)  # bad paths fail here, before Spark starts
-    refuse_existing(params.output, params.overwrite)
-    return DedupPlan(params, files, job)
+    return job
 
 
 def run(plan: DedupPlan, spark: SparkProvider) -> StageResult:
@@ -308,7 +314,7 @@ def run(plan: DedupPlan, spark: SparkProvider) -> StageResult:
     return StageResult(stats_summary(stats), stats=stats)
 
 
-STAGE = Stage("dedup", DedupParams, check, run)
+STAGE = Stage("dedup", DedupParams, check, run, settings=settings)
 
 
 # Options with long help, named here so that the signature below stays short.

@@ -102,7 +102,10 @@ def load_grid(path: Path, output: Path) -> ExperimentParams:
     """Parse a grid file; raises UsageError naming the bad field."""
     if not path.is_file():
         raise UsageError(f"grid {str(path)!r}: no such file")
-    data = yaml.safe_load(path.read_text()) or {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (UnicodeDecodeError, yaml.YAMLError) as error:
+        raise UsageError(f"grid {str(path)!r}: not valid UTF-8 YAML: {error}") from None
     if not isinstance(data, dict):
         raise UsageError(f"grid {str(path)!r}: expected a mapping")
     return grid_from_dict(data, path.parent, output=str(output))

@@ -269,15 +269,19 @@ class MixPlan:
     files: list[InputFile]
 
 
-def check(params: MixParams) -> MixPlan:
-    """The spec (with the seed override), the language-id model and the input files, and that the input has
-    the columns the spec's filters need; UsageError naming the bad option, spec field or input."""
+def settings(params: MixParams) -> MixSpec:
+    """The spec file, read and checked, with the seed override; reads no input."""
     try:
         spec = load_spec(params.spec)
     except SpecError as error:
         raise UsageError(f"--spec {params.spec}: {error}") from None
-    if params.seed is not None:
-        spec = replace(spec, seed=params.seed)
+    return replace(spec, seed=params.seed) if params.seed is not None else spec
+
+
+def check(params: MixParams) -> MixPlan:
+    """The spec (with the seed override), the language-id model and the input files, and that the input has
+    the columns the spec's filters need; UsageError naming the bad option, spec field or input."""
+    spec = settings(params)
     if not params.plan and params.output is None:
         raise UsageError("--output: required unless --plan is given")
     lid = langid_config(params.lid_model)
@@ -299,7 +303,7 @@ def run(plan: MixPlan, spark: SparkProvider) -> StageResult:
     return StageResult(stats_summary(result.stats), stats=result.stats, value=result)
 
 
-STAGE = Stage("mix", MixParams, check, run)
+STAGE = Stage("mix", MixParams, check, run, settings=settings)
 
 
 def mix(

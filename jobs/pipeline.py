@@ -72,14 +72,16 @@ def load_pipeline(path: Path, output: Path | None = None, master: str | None = N
     if not path.is_file():
         raise UsageError(f"pipeline {str(path)!r}: no such file")
     try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        raise UsageError(f"pipeline {str(path)!r}: not valid YAML: {error}") from None
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, yaml.YAMLError) as error:
+        raise UsageError(f"pipeline {str(path)!r}: not valid UTF-8 YAML: {error}") from None
     if not isinstance(data, dict):
         raise UsageError(f"pipeline {str(path)!r}: expected a mapping with 'stages'")
     unknown = set(data) - {"output", "spark", "stages", "description"}
     if unknown:
         raise UsageError(f"pipeline field {sorted(unknown)[0]!r}: unknown (expected output, spark, stages)")
+    if not isinstance(data.get("output") or "", str):
+        raise UsageError(f"pipeline field 'output': expected a path, got {data['output']!r}")
     out = output or Path(data.get("output") or "out/" + path.stem)
     out = out if out.is_absolute() else (Path.cwd() / out)
     spark = data.get("spark") or {}
@@ -106,6 +108,8 @@ def _stage_spec(raw: Any, where: str, base: Path, output: Path, earlier: set[str
         raise UsageError(f"pipeline field '{where}': expected a mapping with 'kind'")
     raw = dict(raw)
     kind = raw.pop("kind")
+    if not isinstance(kind, str):
+        raise UsageError(f"pipeline field '{where}.kind': expected a stage kind's name, got {kind!r}")
     name = str(raw.pop("name", kind))
     try:
         kind_stage = stage(kind)
@@ -121,6 +125,13 @@ def _stage_spec(raw: Any, where: str, base: Path, output: Path, earlier: set[str
     params = kind_stage.params.from_mapping(
         values, f"stage {name!r} ({kind})", output=str(output / name), overwrite=True
     )
+    if kind_stage.settings is not None:  # every stage's settings, before any stage runs
+        try:
+            kind_stage.settings(params)
+        except UsageError as error:
+            # a file an earlier stage writes (a spec under the pipeline's output) exists only once it ran
+            if not (needs and str(output) in str(error)):
+                raise UsageError(f"stage {name!r} ({kind}): {error}") from None
     return StageSpec(name=name, stage=kind_stage, params=params, needs=needs)
 
 

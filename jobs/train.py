@@ -46,7 +46,8 @@ class TrainPlan:
 
 
 def check(params: TrainParams) -> TrainPlan:
-    """The training config, checked; UsageError naming the bad setting."""
+    """The training config, checked (it reads no input: also the stage's settings check); UsageError naming
+    the bad setting."""
     if params.preset not in PRESETS:
         raise UsageError(
             f"unknown preset {params.preset!r} (choose from {', '.join(PRESETS)})", option="--preset"
@@ -93,7 +94,7 @@ def unfinished_checkpoint(params: TrainParams) -> bool:
     return params.resume and checkpoint and not (run_dir / "run.json").exists()
 
 
-STAGE = Stage("train", TrainParams, check, run, resumable=unfinished_checkpoint)
+STAGE = Stage("train", TrainParams, check, run, resumable=unfinished_checkpoint, settings=check)
 
 
 def train(

@@ -84,7 +84,9 @@ def world(
     config: Annotated[
         Path | None, typer.Option("--config", "-c", help="world.yaml overriding fields of the preset.")
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed: the same seed gives byte-identical files.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, help="Seed (>= 0): the same seed gives byte-identical files.")
+    ] = 0,
     preset: Annotated[
         str, typer.Option("--preset", help="tiny (CPU minutes), small, or large (GPU).")
     ] = "tiny",

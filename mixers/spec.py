@@ -118,9 +118,13 @@ class MixSpec:
 def load_spec(path: str | Path) -> MixSpec:
     """Read and validate a YAML spec file."""
     try:
-        text = Path(path).read_text()
+        text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise SpecError(f"spec {str(path)!r}: cannot read it ({error.strerror or error})") from None
+    except UnicodeDecodeError as error:
+        raise SpecError(
+            f"spec {str(path)!r}: not UTF-8 text ({error.reason} at byte {error.start})"
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:

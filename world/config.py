@@ -284,11 +284,11 @@ def load_config(path: str | Path | None = None, preset: str = "tiny", seed: int 
     values: dict[str, Any] = {}
     if path is not None:
         try:
-            loaded = yaml.safe_load(Path(path).read_text())
-        except (OSError, yaml.YAMLError) as error:
-            raise WorldConfigError(
-                f"world config {path}: cannot read: {str(error).splitlines()[0]}"
-            ) from None
+            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+            # one line, but with the position and the cause, which YAML puts on later lines
+            where = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+            raise WorldConfigError(f"world config {path}: cannot read: {where}") from None
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):

@@ -61,3 +61,27 @@ def test_unverified_candidates_would_chain_the_template_pages() -> None:
     unverified = labels[np.searchsorted(graph.texts, hashes)]
     scores = pair_scores(annotated.column("resource").to_pylist(), unverified.tolist())
     assert scores.precision < 0.5
+
+
+def test_documents_without_shingles_join_no_resources() -> None:
+    # "", None and symbols-only text all normalise to nothing and share one text hash; before, a URL edge
+    # through that hash joined a.com/x, b.org/y and c.net/z into one cluster and marked their pages stale.
+    table = pa.table(
+        {
+            "id": ["a1", "a2", "b1", "b2", "c1", "c2"],
+            "url": ["http://a.com/x"] * 2 + ["http://b.org/y"] * 2 + ["http://c.net/z"] * 2,
+            "text": [
+                "alpha beta gamma delta epsilon zeta eta theta",
+                "",
+                None,
+                "totally different words here on this other page",
+                "😀😀 !!!",
+                "a third page about tide tables and harbour times",
+            ],
+        }
+    )
+    out = dedup_table(table, keep="all").sort_by("id").to_pylist()
+    cluster = {row["id"]: row["cluster_id"] for row in out}
+    for real in ("a1", "b2", "c2"):  # each page with words is its own resource
+        assert [d for d, c in cluster.items() if c == cluster[real]] == [real]
+    assert not any(row["is_stale"] for row in out)

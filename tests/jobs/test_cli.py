@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -68,3 +69,26 @@ def test_an_unknown_command_exits_2_with_one_line(capsys: pytest.CaptureFixture[
     assert done.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("chronomix: error: No such command") and "\n" not in err
+
+
+def test_bad_files_and_values_exit_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each of these failed with exit 1 and an exception's name before; none needs Spark to be refused."""
+    folder = tmp_path
+    (folder / "latin1.yaml").write_bytes(b"preset: tiny\nentities: \xff\n")
+    (folder / "grid.yaml").write_text("worlds: [{preset: tiny\n")
+    (folder / "spec.yaml").write_bytes(b"name: x\nseed: \xff\n")
+    cases = {
+        ("world", "-o", str(folder / "w"), "--seed", "-1"): "--seed",
+        ("world", "-o", str(folder / "w"), "-c", str(folder / "latin1.yaml")): "world config",
+        ("experiment", str(folder / "grid.yaml"), "-o", str(folder / "e")): "not valid UTF-8 YAML",
+        ("run", str(folder / "latin1.yaml")): "not valid UTF-8 YAML",
+        ("mix", str(folder), "--spec", str(folder / "spec.yaml"), "--plan"): "not UTF-8",
+    }
+    for argv, expected in cases.items():
+        with pytest.raises(SystemExit) as done:
+            main(list(argv))
+        err = capsys.readouterr().err.strip()
+        assert done.value.code == 2 and "\n" not in err and expected in err, (argv, err)
+    assert not (folder / "w").exists() and not (folder / "e").exists()

@@ -160,12 +160,26 @@ def test_bad_pipelines_stop_with_a_message_naming_the_field(tmp_path):
         "stages: [{kind: ingest, inputs: ['${nowhere}']}]": "${nowhere}",
         "stages: [{kind: world}, {kind: world}]": "duplicate stage name",
         "bogus: 1\nstages: [{kind: world}]": "'bogus'",
+        # values of the wrong type are named before any stage runs, not found by the stage that reads them
+        "stages: [{kind: world}, {kind: dedup, input: '${world}', threshold: high}]": "'threshold': expected a number",
+        "stages: [{kind: world, seed: 1.5}]": "'seed': expected a whole number",
+        "stages: [{kind: world, seed: true}]": "'seed': expected a whole number",
+        "stages: [{kind: [world]}]": "stages[0].kind': expected a stage kind's name",
+        "output: 5\nstages: [{kind: world}]": "'output': expected a path",
+        "stages: [{kind: world}": "not valid UTF-8 YAML",
+        # a late stage's bad setting is named when the file is read, before the stages before it run
+        "stages: [{kind: world}, {kind: dedup, input: '${world}', threshold: 5.0}]": "stage 'dedup' (dedup): --threshold",
+        "stages: [{kind: world}, {kind: mix, input: '${world}', spec: nowhere.yaml}]": "stage 'mix' (mix): --spec",
+        "stages: [{kind: world}, {kind: train, mixture: '${world}', preset: huge}]": "stage 'train' (train): unknown preset",
     }
     for text, expected in cases.items():
         path.write_text(text)
         with pytest.raises(UsageError, match=None) as error:
             load_pipeline(path)
         assert expected in str(error.value), (text, str(error.value))
+    path.write_bytes(b"stages: [{kind: world, preset: \xff}]")
+    with pytest.raises(UsageError, match="not valid UTF-8 YAML"):
+        load_pipeline(path)
     path.write_text("stages: [{kind: world}]")
     with pytest.raises(UsageError, match="--from 'nope'"):
         run_pipeline(load_pipeline(path), start="nope")
