@@ -53,7 +53,7 @@ FORMATS = ("warc", "wet", "jsonl", "parquet", "mediawiki")
 # Extra columns every reader emits (null where a format has no value), after the record's columns.
 READER_EXTRA_COLUMNS = ("cc_lang", "resource", "revision_id", "revision_ts", "metadata_json")
 
-CC_DUMP_RE = re.compile(r"CC-MAIN-\d{4}-\d{2}")
+CC_DUMP_RE = re.compile(r"CC-MAIN-\d{4}-\d{2}(?!\d)")  # not the yearly CC-MAIN-2008-2009
 
 # String fields other than text, html and metadata_json (ids, URLs, labels) longer than this are refused.
 MAX_FIELD_BYTES = 64 << 10

@@ -15,7 +15,8 @@ Design choices, each tested in tests/corpus/test_warc.py and test_warc_damage.py
 - A record without a numeric Content-Length has no extent: it is one "bad_warc_header" reject, and the bytes
   up to the next record are its own (not a second reject).
 - A Content-Length too long takes the next records into the block: they are found (corpus.warc_extent) and
-  read in their turn ("content_length_overshoot"). A gap is one "corrupt_record" per damaged header in it.
+  read in their turn ("content_length_overshoot"); not past the size cap, where the record is rejected unread
+  and what it covers with it. A gap is one "corrupt_record" per damaged header in it.
 - HTTP Content-Encoding is undone here (gzip, deflate, br), because ClueWeb09 keeps `Content-Encoding: gzip`
   on payloads it stored decoded; the mismatch is counted ("content_encoding_mismatch") and the bytes kept. A
   compressed payload that is cut short, or corrupt part way, keeps what decodes before the defect (counted as
@@ -238,12 +239,11 @@ class WarcRowReader:
             self.ctx.reject(damage.reason, damage.detail, where, damage.withheld[:REJECT_SAMPLE_BYTES])
 
     def _check_gap(self, stream: RecoveringStream, start: int | None, end: int, at_end: bool = False) -> None:
-        if self.header_cut_by_block:
+        if self.header_cut_by_block:  # counted here once, whether its rest is a gap or past the end of file
             self.header_cut_by_block = False
-            if start is not None and end > start:
-                detail = "the rest of a record whose header a too-long Content-Length cut"
-                self.ctx.reject("corrupt_record", detail, f"offset {start}", stream.recent(start, end) or b"")
-                return
+            sample = (stream.recent(start, end) if start is not None and end > start else None) or b""
+            self.ctx.reject("corrupt_record", "header cut by a Content-Length", f"offset {start}", sample)
+            return
         if start is None or end - start <= 0:
             return
         skipped = stream.recent(start, min(end, start + REJECT_SAMPLE_BYTES))
@@ -315,9 +315,8 @@ class WarcRowReader:
         }
 
     def _read_payload(self, record: WarcRecord, where: str, header: bytes) -> bytes | None:
-        """The rest of the record's block, or None after rejecting it (too large or truncated). Where a
-        Content-Length too long took the following records into the block, the block ends where they start
-        and they are read after this one (`_swallowed_rows`)."""
+        """The rest of the record's block, or None after rejecting it (too large or truncated); cut where
+        records that a too-long Content-Length took in start (read next, `_swallowed_rows`)."""
         limit = self.ctx.options.max_doc_bytes
         promised = record.content_length
         if promised > limit:
@@ -325,7 +324,8 @@ class WarcRowReader:
             self.ctx.reject("too_large", f"payload of {promised} bytes over {limit}", where, sample)
             return None
         body = record.reader.read(promised)
-        found = swallowed_from(body)
+        warc_payload = "warc" in (record.http_content_type or "").lower()  # WARC data served over HTTP
+        found = None if warc_payload else swallowed_from(body)
         if found is not None:
             end, self.header_cut_by_block = found
             self.ctx.counters["content_length_overshoot"] += 1
@@ -339,8 +339,7 @@ class WarcRowReader:
         return body
 
     def _swallowed_rows(self) -> Iterator[dict[str, Any]]:
-        """The rows of the records that a too-long Content-Length took into another record's block, each
-        under the same guard and checks as any record (a record among them can swallow more in turn)."""
+        """Rows of the records a too-long Content-Length took in, under the same guard and checks as any."""
         while self.swallowed:
             data, outer = self.swallowed.pop(0)
             try:

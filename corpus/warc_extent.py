@@ -20,6 +20,8 @@ _ONCE_PER_HEADER = (
 # A record's end (CRLF CRLF) followed by the next record's version line.
 _RECORD_BOUNDARY = b"\r\n\r\nWARC/"
 _VERSION_LINE = re.compile(rb"WARC/\d\.\d+\r?\n")
+# CRLFs between two records that do not part them (corpus.warc.GAP_TOLERANCE_BYTES)
+_STRAY_BYTES = 8
 
 
 def starts_warc_record(data: bytes) -> bool:
@@ -49,8 +51,10 @@ def swallowed_from(block: bytes) -> tuple[int, bool] | None:
     was too long and took the following records in: (the offset of the CRLF CRLF after which whole WARC
     records run on, one after another, to the end of `block`; whether the last of them is cut in its header).
     None for a normal block, and for a payload that merely quotes WARC records (they do not run to its end)."""
+    if block.startswith(b"WARC/"):  # the payload is WARC data itself (a .warc served over HTTP)
+        return None
     at = block.find(_RECORD_BOUNDARY)
-    while at > 0:
+    while at >= 0:  # at 0: the record's own payload is empty
         if _VERSION_LINE.match(block, at + 4):
             header_cut = _records_run_to_end(block[at + 4 :])
             if header_cut is not None:
@@ -74,7 +78,9 @@ def _records_run_to_end(data: bytes) -> bool | None:
             io.BytesIO(data), parse_http=False, quirks_mode=True, auto_decode="none", stream_detect=False
         ):
             length = content_length(record)
-            if record.stream_pos != expected:
+            between = data[expected : record.stream_pos]
+            # records may be parted by a few stray CRLFs, as the reader allows between any two records
+            if record.stream_pos < expected or len(between) > _STRAY_BYTES or between.strip(b"\r\n"):
                 return None
             if length is None:
                 return True if expected > 0 and header_cut(data, expected) else None

@@ -98,12 +98,13 @@ _SCALARS: dict[Any, tuple[str, tuple[type, ...]]] = {
 def _type_mismatch(value: Any, hint: Any) -> str | None:
     """What `value` should have been where `hint` is a scalar type (or one of them, or None), else None:
     values of other types (lists, nested mappings) are left to the parameters' own checks."""
-    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
-    if value is None:
-        return None if type(None) in options else "a value"
+    union = isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union
+    options = typing.get_args(hint) if union else (hint,)
     scalars = [option for option in options if option is not type(None)]
     if not scalars or any(option not in _SCALARS for option in scalars):
         return None
+    if value is None:
+        return None if type(None) in options else "a value"
     for option in scalars:
         if isinstance(value, _SCALARS[option][1]) and (option is bool or not isinstance(value, bool)):
             return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import tracemalloc
 import zlib
 
 import brotli
@@ -170,6 +171,13 @@ def test_decoding_stops_at_the_cap(coding: str) -> None:
 
     page = b"<p>" + b"a" * 200_000
     packed = {"gzip": gzip.compress, "deflate": zlib.compress, "br": brotli.compress}[coding](page)
+    bomb = {"gzip": gzip.compress, "deflate": zlib.compress, "br": brotli.compress}[coding](b"a" * (64 << 20))
+    tracemalloc.start()
+    with pytest.raises(DecodedTooLarge):  # 64 MiB claimed; the memory used stays near the cap
+        decode_content_encoding(bomb, coding, max_bytes=100_000)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 8 << 20, peak
     with pytest.raises(DecodedTooLarge):
         decode_content_encoding(packed, coding, max_bytes=100_000)
     assert decode_content_encoding(packed, coding, max_bytes=len(page)).payload == page

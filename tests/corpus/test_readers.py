@@ -159,6 +159,7 @@ def test_path_helpers() -> None:
         dump_from_path("s3://commoncrawl/crawl-data/CC-MAIN-2024-22/segments/x.warc.gz") == "CC-MAIN-2024-22"
     )
     assert dump_from_path("/data/sample.warc.gz") is None
+    assert dump_from_path("/crawl-data/CC-MAIN-2008-2009/x.warc.gz") is None  # yearly: no ISO week
     assert base_source("/data/dolma_sample-0000.warc.gz") == "dolma_sample-0000"
     assert base_source("docs.jsonl.zst") == "docs"
 

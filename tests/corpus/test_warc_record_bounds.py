@@ -10,10 +10,10 @@ from pathlib import Path
 
 import brotli
 import pytest
-from corpus.warc_extent import swallowed_from
 
 from corpus.readers import ReadOptions, read_documents
 from corpus.stats import RejectLog
+from corpus.warc_extent import swallowed_from
 from tests import crafted
 
 
@@ -162,3 +162,37 @@ def test_a_compression_bomb_is_too_large_before_it_is_inflated(tmp_path: Path, c
     assert [r["id"] for r in rows] == [IDS[1]]
     assert rejects.counts == Counter({"too_large": 1})
     assert f"decodes to over {cap} bytes" in rejects.items[0].detail
+
+
+def test_stray_crlfs_between_swallowed_records_lose_none(tmp_path: Path) -> None:
+    spaced = [crafted.response(2) + b"\r\n", crafted.response(3) + b"\r\n"]
+    records = [overshooting(sum(map(len, spaced))), *spaced, crafted.response(4)]
+    ids, rejects, counters = read_ids(write(tmp_path, records, False))
+    assert ids == IDS and not rejects and counters["content_length_overshoot"] == 1
+
+
+def test_an_empty_payload_that_overshoots(tmp_path: Path) -> None:
+    block = crafted.http_response(b"", "text/plain")
+    first = crafted.warc_record("response", 1, block, extra={"Content-Length": str(len(block) + WHOLE_2)})
+    ids, rejects, counters = read_ids(
+        write(tmp_path, [first, crafted.response(2), crafted.response(3)], False)
+    )
+    assert ids == IDS[1:3] and rejects == Counter({"empty_text": 1})
+    assert counters["content_length_overshoot"] == 1
+
+
+def test_a_header_cut_at_the_end_of_the_file_is_counted(tmp_path: Path) -> None:
+    last = crafted.response(3)[:60]  # the file ends inside record 3's header
+    records = [overshooting(WHOLE_2 + len(last)), crafted.response(2), last]
+    ids, rejects, _ = read_ids(write(tmp_path, records, False))
+    assert ids == IDS[:2] and rejects == Counter({"corrupt_record": 1})
+
+
+def test_warc_data_served_over_http_is_one_payload(tmp_path: Path) -> None:
+    archive = crafted.response(7) + crafted.response(8)
+    served = crafted.http_response(archive, "application/warc")
+    records = [crafted.warc_record("response", 1, served), crafted.response(2)]
+    ids, rejects, counters = read_ids(write(tmp_path, records, False))
+    assert ids == [IDS[1]] and rejects == Counter({"binary_payload": 1})
+    assert "content_length_overshoot" not in counters
+    assert swallowed_from(archive) is None

@@ -151,3 +151,17 @@ def test_execution_only_parameters_stay_out_of_the_fingerprint() -> None:
     assert (
         "max_local_documents" not in base.fingerprint_values() and "output" not in base.fingerprint_values()
     )
+
+
+def test_pipeline_values_are_checked_against_every_form_of_hint() -> None:
+    import typing
+
+    from jobs.contract import _type_mismatch
+
+    assert _type_mismatch(None, typing.Optional[int]) is None  # noqa: UP045 - the old spelling on purpose
+    assert _type_mismatch(None, int | None) is None
+    assert _type_mismatch(None, typing.Any) is None
+    assert _type_mismatch(None, typing.Literal["a"]) is None
+    assert _type_mismatch(3, float) is None and _type_mismatch(True, int) == "a whole number"
+    assert _type_mismatch("x", typing.Optional[float]) == "a number"  # noqa: UP045
+    assert _type_mismatch("/p", Path | None) is None and _type_mismatch(None, str) == "a value"
