@@ -57,8 +57,10 @@ from corpus.html_text import (
 from corpus.reader_base import CC_DUMP_RE, DocumentChecks, ReadContext, base_source, dump_from_path, utc
 from corpus.stats import REJECT_SAMPLE_BYTES
 from corpus.warc_extent import (
+    GAP_TOLERANCE_BYTES,
     content_length,
     damaged_headers,
+    header_bytes,
     header_cut,
     looks_like_warc_header,
     starts_warc_record,
@@ -69,8 +71,6 @@ HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/xml+x
 PLAIN_TYPES = frozenset({"text/plain"})
 # Above this share of undecodable characters the text is not the page's text any more.
 MAX_REPLACED_FRACTION = 0.1
-# Bytes between records that may be left over without meaning a record was lost (sloppy trailing CRLFs).
-GAP_TOLERANCE_BYTES = 8
 # Record types that are not documents (FastWARC's record types are not hashable: compared by name).
 _SKIPPED_TYPES = frozenset({"request", "metadata", "resource", "warcinfo", "continuation"})
 
@@ -297,9 +297,7 @@ class WarcRowReader:
 
     @staticmethod
     def _header_sample(record: WarcRecord) -> bytes:
-        header = io.BytesIO()
-        record.headers.write(header)
-        return header.getvalue()
+        return header_bytes(record)
 
     def _base_row(self, record: WarcRecord) -> dict[str, Any]:
         crawl_date = record.record_date
@@ -368,9 +366,8 @@ class WarcRowReader:
                         continue
                     if row is not None:
                         yield row
-            except (
-                BaseException
-            ) as exc:  # FastWARC failed on the bytes: they are said once, not lost silently
+            except BaseException as exc:
+                # FastWARC failed on the bytes (its panics are BaseExceptions): said once, not lost silently
                 if isinstance(exc, GeneratorExit | KeyboardInterrupt | SystemExit):
                     raise
                 self.ctx.reader_error(exc, outer, data[:REJECT_SAMPLE_BYTES])

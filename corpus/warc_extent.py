@@ -20,8 +20,8 @@ _ONCE_PER_HEADER = (
 # A record's end (CRLF CRLF) followed by the next record's version line.
 _RECORD_BOUNDARY = b"\r\n\r\nWARC/"
 _VERSION_LINE = re.compile(rb"WARC/\d\.\d+\r?\n")
-# CRLFs between two records that do not part them (corpus.warc.GAP_TOLERANCE_BYTES)
-_STRAY_BYTES = 8
+# Bytes between records that may be left over without meaning a record was lost (sloppy trailing CRLFs).
+GAP_TOLERANCE_BYTES = 8
 
 
 def starts_warc_record(data: bytes) -> bool:
@@ -38,6 +38,13 @@ def damaged_headers(gap: bytes) -> int:
     """How many record headers `gap` (bytes between two parsed records) holds, at least 1: each header has
     one version line, one WARC-Record-ID and one WARC-Type, and damage spares at least one of them."""
     return max(1, *(len(pattern.findall(gap)) for pattern in _ONCE_PER_HEADER))
+
+
+def header_bytes(record: WarcRecord) -> bytes:
+    """The record's WARC header as FastWARC writes it: its length is where the block starts."""
+    header = io.BytesIO()
+    record.headers.write(header)
+    return header.getvalue()
 
 
 def content_length(record: WarcRecord) -> int | None:
@@ -80,13 +87,11 @@ def _records_run_to_end(data: bytes) -> bool | None:
             length = content_length(record)
             between = data[expected : record.stream_pos]
             # records may be parted by a few stray CRLFs, as the reader allows between any two records
-            if record.stream_pos < expected or len(between) > _STRAY_BYTES or between.strip(b"\r\n"):
+            if record.stream_pos < expected or len(between) > GAP_TOLERANCE_BYTES or between.strip(b"\r\n"):
                 return None
             if length is None:
-                return True if expected > 0 and header_cut(data, expected) else None
-            header = io.BytesIO()
-            record.headers.write(header)
-            expected = record.stream_pos + len(header.getvalue()) + length + 4
+                return True if expected > 0 and header_cut(data, record.stream_pos) else None
+            expected = record.stream_pos + len(header_bytes(record)) + length + 4
     except BaseException as exc:  # FastWARC panics are BaseExceptions: such bytes are not records
         if isinstance(exc, GeneratorExit | KeyboardInterrupt | SystemExit):
             raise
