@@ -20,15 +20,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dedup.normalize import NO_SPACE_RANGES, NO_SPACE_SHARE
+from dedup.normalize import CASE_LIMIT, NO_SPACE_RANGES, NO_SPACE_SHARE
 from dedup.shingles import FNV_OFFSET, FNV_PRIME, HAVE_NUMBA, _string_buffers
 
 SEPARATOR, NO_SPACE_SCRIPT, NFKC_MAP, NFKC_COMPLEX = 1, 2, 4, 8
-# Above U+2FFFF NFKC changes nothing and no code point combines (a test checks it), and above U+1FFFF there
-# is no space, punctuation, symbol or cased letter (planes 2-3 are CJK ideographs, 14 format tags, 15-16
-# private use; a test checks it): the tables are only filled below these.
+# Above U+2FFFF NFKC changes nothing and no code point combines (a test checks it); above CASE_LIMIT
+# (dedup.normalize) no code point is a separator or cased: the tables are only filled below these.
 NFKC_LIMIT = 0x30000
-CASE_LIMIT = 0x20000
 
 
 def _composes_backwards() -> set[int]:

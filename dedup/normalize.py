@@ -47,13 +47,16 @@ _NO_SPACE_SCRIPTS_PY = re.compile("[" + "".join(f"{chr(a)}-{chr(b)}" for a, b in
 NO_SPACE_SHARE = 0.3
 
 
+# Above U+1FFFF no code point is whitespace, punctuation, a symbol or a cased letter (planes 2-3 are
+# ideographs, 14 tags, 15-16 private use; test_nfkc_tables_agree_with_unicodedata checks it): the separator
+# and case tables (here and in dedup.byte_tokens) are built below it, not over all 1.1M code points.
+CASE_LIMIT = 0x20000
+
+
 def _code_point_ranges(keep: Callable[[str], bool]) -> list[tuple[int, int]]:
-    """Inclusive ranges of the code points c below U+20000 for which keep(c)."""
+    """Inclusive ranges of the code points c below CASE_LIMIT for which keep(c)."""
     ranges: list[tuple[int, int]] = []
-    # Above U+1FFFF no code point is whitespace, punctuation or a symbol (planes 2-3 are ideographs, 14 tags,
-    # 15-16 private use; test_nfkc_tables_agree_with_unicodedata checks it), and scanning all 1.1M code
-    # points would take about a second per process.
-    for cp in range(0x20000):
+    for cp in range(CASE_LIMIT):
         if keep(chr(cp)):
             if ranges and ranges[-1][1] == cp - 1:
                 ranges[-1] = (ranges[-1][0], cp)
