@@ -4,7 +4,9 @@ For each seed, a `tiny` world is generated and run through the real pipeline (`c
 ingest, date with the world's reference versions, dedup with default options and keep all), and the dedup
 output is compared with `world/truth/documents.parquet`:
 
-- a document's resource is its truth `resource`, or its URL where it has none (news and filler pages);
+- a document's resource is its truth `resource`, or its URL where it has none (news and filler pages); a
+  soft-404 (with --soft-404 SHARE, that share of the resource pages a dump skips answer with their host's
+  one "not found" text) belongs to its host's not-found page, not to the resource at its URL;
 - pairwise precision and recall of "same cluster" against "same resource";
 - the largest cluster, the resources it mixes, and the clusters that mix resources;
 - stale-flag precision and recall, where a document is truly stale when its resource holds a newer,
@@ -14,7 +16,7 @@ output is compared with `world/truth/documents.parquet`:
 - chaining: same-cluster pairs whose estimated similarity is far below the threshold (under half of it), and
   how many of those pairs belong to one resource (version drift) or to two (a chain across resources).
 
-Run: python bench/dedup_truth.py [--seeds 0,1,2,3,4] [--work DIR] [--master local[2]]
+Run: python bench/dedup_truth.py [--seeds 0,1,2,3,4] [--soft-404 0.3] [--work DIR] [--master local[2]]
 """
 
 from __future__ import annotations
@@ -45,7 +47,14 @@ from dedup.versions import TEXT_HASH  # noqa: E402
 TRUTH_COLUMNS = ["id", "resource", "kind", "version_month"]
 
 
-def run_pipeline(seed: int, work: Path, master: str, preset: str) -> Path:
+def truth_resource(resource: str | None, kind: str, url: str) -> str:
+    """The resource a document belongs to: its entity, its host's one not-found page, or its own URL."""
+    if resource is not None:
+        return resource
+    return f"soft404:{url.split('/')[2]}" if kind == "soft404" else url
+
+
+def run_pipeline(seed: int, work: Path, master: str, preset: str, soft_404: float = 0.0) -> Path:
     """world -> ingest -> date -> dedup (defaults, keep all) for one seed; returns the pipeline folder."""
     out = work / f"seed{seed}"
     spec = {
@@ -53,7 +62,7 @@ def run_pipeline(seed: int, work: Path, master: str, preset: str) -> Path:
         "output": str(out),
         "spark": {"master": master, "conf": ["spark.sql.shuffle.partitions=4", "spark.driver.memory=4g"]},
         "stages": [
-            {"name": "world", "kind": "world", "preset": preset, "seed": seed},
+            {"name": "world", "kind": "world", "preset": preset, "seed": seed, "soft_404_share": soft_404},
             {
                 "name": "ingest",
                 "kind": "ingest",
@@ -110,8 +119,8 @@ def score(out: Path, threshold: float) -> dict:
     table = docs.join(truth, "id").sort_by("id")
     if table.num_rows != docs.num_rows:
         raise SystemExit(f"{out}: {docs.num_rows - table.num_rows} documents have no truth row")
-    urls, own = table.column("url").to_pylist(), table.column("resource").to_pylist()
-    resources = [r if r is not None else u for r, u in zip(own, urls, strict=True)]
+    urls, own, kinds = (table.column(c).to_pylist() for c in ("url", "resource", "kind"))
+    resources = [truth_resource(r, k, u) for r, k, u in zip(own, kinds, urls, strict=True)]
     clusters = table.column("cluster_id").to_pylist()
     pairs = pair_scores(resources, clusters)
     largest, mixed_in_largest, mixed = largest_cluster_mix(resources, clusters)
@@ -127,7 +136,6 @@ def score(out: Path, threshold: float) -> dict:
     true_stale = truly_stale(resources, order, hashes)
     flagged = table.column("is_stale").to_pylist()
     stale = flag_scores(true_stale, flagged)
-    kinds = table.column("kind").to_pylist()
     filler_flagged = [i for i, k in enumerate(kinds) if k == "filler" and flagged[i]]
     low, low_same = chain_pairs(table, resources, threshold)
     return {
@@ -150,13 +158,22 @@ def main() -> None:
     parser.add_argument("--preset", default="tiny")
     parser.add_argument("--master", default="local[2]")
     parser.add_argument(
+        "--soft-404",
+        type=float,
+        default=0.0,
+        help="world's soft_404_share: skipped resource pages that answer 'not found'",
+    )
+    parser.add_argument(
         "--work", type=Path, default=None, help="keep the pipelines here (default: a temp dir)"
     )
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="dedup_truth-"))
     work.mkdir(parents=True, exist_ok=True)
     threshold = DedupConfig().lsh.threshold
-    print(f"dedup against the world's truth: preset {args.preset}, default options (threshold {threshold})")
+    print(
+        f"dedup against the world's truth: preset {args.preset}, soft-404 share {args.soft_404}, default options "
+        f"(threshold {threshold})"
+    )
     header = (
         f"{'seed':>4} {'docs':>6} {'true pairs':>10} {'pred pairs':>10} {'precision':>9} {'recall':>7} "
         f"{'largest':>7} {'res. in it':>10} {'mixed':>5} {'stale P':>7} {'stale R':>7} "
@@ -166,7 +183,7 @@ def main() -> None:
     rows = []
     for seed in (int(s) for s in args.seeds.split(",")):
         started = time.perf_counter()
-        out = run_pipeline(seed, work, args.master, args.preset)
+        out = run_pipeline(seed, work, args.master, args.preset, args.soft_404)
         r = score(out, threshold)
         rows.append(r)
         p, s = r["pairs"], r["stale"]

@@ -16,17 +16,19 @@ from typing import Any
 import pyarrow as pa
 
 from corpus.schema import TIMESTAMP
-from dedup.kernel import BAND_KEYS, SKETCH, URL_KEY, DedupConfig
+from dedup.kernel import BAND_KEYS, HOST_KEY, SKETCH, URL_KEY, DedupConfig
 from dedup.versions import DUMP_DATE, LENGTH, SEEN_DATE, TEXT_HASH, VERSION_DATE
 
 META_FILE = "_index.json"
 # Bump when normalisation or hashing changes: keys of different versions never match.
-HASH_VERSION = 3  # 2: band keys, URL key and sketch in separate columns; 3: the MinHash scheme is named
+# 2: band keys, URL key and sketch in separate columns; 3: the MinHash scheme is named; 4: a host key per URL
+HASH_VERSION = 4
 INDEX_FIELDS: list[pa.Field] = [
     pa.field("id", pa.string()),
     pa.field("dump", pa.string()),
     pa.field(BAND_KEYS, pa.list_(pa.int64())),
     pa.field(URL_KEY, pa.int64()),
+    pa.field(HOST_KEY, pa.int64()),
     pa.field(SKETCH, pa.binary()),
     pa.field(TEXT_HASH, pa.int64()),
     pa.field(LENGTH, pa.int64()),

@@ -12,19 +12,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpus.schema import TIMESTAMP
-from dedup.lsh import LshConfig, url_keys
+from dedup.lsh import LshConfig, host_keys, url_keys
 from dedup.minhash import SignatureConfig, band_keys, batch_signatures
 from dedup.verify import sketches
 from dedup.versions import DUMP_DATE, LENGTH, SEEN_DATE, TEXT_HASH, VERSION_DATE, date_columns
 
 BAND_KEYS = "_band_keys"
 URL_KEY = "_url_key"
+HOST_KEY = "_host_key"
 SKETCH = "_sketch"
 N_SHINGLES = "_n_shingles"
 # Columns added by the kernel, in order; all are dropped before the stage's output is written.
 KERNEL_FIELDS: list[pa.Field] = [
     pa.field(BAND_KEYS, pa.list_(pa.int64())),
     pa.field(URL_KEY, pa.int64()),
+    pa.field(HOST_KEY, pa.int64()),
     pa.field(SKETCH, pa.binary()),
     pa.field(TEXT_HASH, pa.int64()),
     pa.field(N_SHINGLES, pa.int32()),
@@ -58,7 +60,7 @@ def kernel_fields(config: DedupConfig) -> list[pa.Field]:
 def dedup_kernel(config: DedupConfig) -> Callable[[pa.RecordBatch], pa.RecordBatch]:
     """A pure batch kernel adding KERNEL_FIELDS (`kernel_fields(config)`, with the scheme as metadata): one
     key per LSH band (none for a document without shingles, which only its exact text can match), the URL's
-    resource key when `lsh.url_key` (else null; null too without shingles), and the sketch that verifies candidate pairs."""
+    resource and host keys when `lsh.url_key` (else null; null too without shingles), and the sketch that verifies candidate pairs."""
     bands, rows = config.bands_rows
     fields = kernel_fields(config)
 
@@ -75,15 +77,17 @@ def dedup_kernel(config: DedupConfig) -> Callable[[pa.RecordBatch], pa.RecordBat
         if config.lsh.url_key and "url" in batch.schema.names:
             # A document without shingles (empty, or only symbols) has the one text hash every such document
             # shares: a URL edge through it would join every resource with an empty capture. It has no key.
-            url = pc.if_else(
-                pa.array(sigs.n_shingles > 0), url_keys(batch.column("url")), pa.scalar(None, pa.int64())
-            )
+            has_shingles = pa.array(sigs.n_shingles > 0)
+            none = pa.scalar(None, pa.int64())
+            url = pc.if_else(has_shingles, url_keys(batch.column("url")), none)
+            host = pc.if_else(has_shingles, host_keys(batch.column("url")), none)
         else:
-            url = pa.nulls(n, pa.int64())
+            url = host = pa.nulls(n, pa.int64())
         length = pc.fill_null(pc.utf8_length(texts.cast(pa.string())), 0).cast(pa.int64())
         added = {
             BAND_KEYS: band_lists,
             URL_KEY: url,
+            HOST_KEY: host,
             SKETCH: sketches(sigs.signatures),
             TEXT_HASH: pa.array(sigs.text_hashes, pa.int64()),
             N_SHINGLES: pa.array(sigs.n_shingles.astype(np.int32), pa.int32()),

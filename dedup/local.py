@@ -2,8 +2,9 @@
 fast path for evaluations on small data.
 
 A cluster grows by connected components over the graph of distinct texts whose edges are: captures of one URL
-(trusted: a resource's text may drift arbitrarily far), and band-bucket candidates whose estimated Jaccard
-similarity reaches the threshold (verified). Documents with the same normalised text are one node.
+(trusted: a resource's text may drift arbitrarily far; but a text one site serves under many URLs, a soft-404,
+joins none of them: dedup.lsh.url_star_rows), and band-bucket candidates whose estimated Jaccard similarity
+reaches the threshold (verified). Documents with the same normalised text are one node.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dedup.kernel import BAND_KEYS, SKETCH, URL_KEY, DedupConfig, dedup_kernel
-from dedup.lsh import band_candidates, star_edges
+from dedup.kernel import BAND_KEYS, HOST_KEY, SKETCH, URL_KEY, DedupConfig, dedup_kernel
+from dedup.lsh import band_candidates, star_edges, url_star_rows
 from dedup.minhash import check_same_scheme
 from dedup.union_find import components
 from dedup.verify import row_similarity, sketch_matrix
@@ -72,7 +73,11 @@ def text_graph(table: pa.Table, config: DedupConfig) -> TextGraph:
     verified = similarity >= config.lsh.threshold
     url = table.column(URL_KEY).combine_chunks()
     has_url = url.is_valid().to_numpy(zero_copy_only=False)
-    u_src, u_dst = star_edges(pc.fill_null(url, 0).to_numpy()[has_url], hashes[has_url])
+    host = table.column(HOST_KEY).combine_chunks()  # valid wherever the URL key is
+    keys, nodes = url_star_rows(
+        pc.fill_null(url, 0).to_numpy()[has_url], pc.fill_null(host, 0).to_numpy()[has_url], hashes[has_url]
+    )
+    u_src, u_dst = star_edges(keys, nodes)
     return TextGraph(
         texts=texts,
         src=np.concatenate([s_idx[verified], np.searchsorted(texts, u_src)]),

@@ -26,6 +26,7 @@ from dedup.shingles import HAVE_NUMBA, token_hashes, use_numba
 
 # A salt that keeps URL keys apart from band keys (which hash the band index 0..bands-1).
 URL_SALT = np.uint64(0x5EED_0F_0E_0A11_0001)
+HOST_SALT = np.uint64(0x5EED_0F_0E_0A11_0002)
 DEFAULT_ANCHORS = 8
 # Hosts are case-insensitive, so `www.` is dropped in any case (WWW.Example.com is example.com); RE2 (Arrow)
 # and Python's re both read the scoped (?i:...) flag.
@@ -85,28 +86,65 @@ class LshConfig:
         return optimal_bands(self.threshold, num_perm)
 
 
-def normalize_urls(urls: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """Resource keys of URLs: host lower-cased without `www.`, userinfo and port, then path and query as they
-    are (paths are case-sensitive), without the fragment or a trailing slash; http and https are one
-    resource. Null or host-less URLs give null."""
+def _url_parts(urls: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """(host lower-cased without `www.`, userinfo and port; path and query without a trailing slash or the
+    fragment; valid: the URL is not null and has a host) of each URL."""
     if isinstance(urls, pa.ChunkedArray):
         urls = urls.combine_chunks()
     parts = pc.extract_regex(pc.fill_null(urls.cast(pa.string()), ""), _URL_PARTS.pattern)
     host = pc.utf8_lower(pc.struct_field(parts, [0]))
     rest = pc.replace_substring_regex(pc.struct_field(parts, [1]), r"/+$", "")
-    key = pc.binary_join_element_wise(host, rest, "")
     valid = pc.and_(pc.is_valid(urls), pc.greater(pc.utf8_length(pc.fill_null(host, "")), 0))
-    return pc.if_else(valid, key, pa.scalar(None, pa.string()))
+    return host, rest, valid
+
+
+def normalize_urls(urls: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Resource keys of URLs: host lower-cased without `www.`, userinfo and port, then path and query as they
+    are (paths are case-sensitive), without the fragment or a trailing slash; http and https are one
+    resource. Null or host-less URLs give null."""
+    host, rest, valid = _url_parts(urls)
+    return pc.if_else(valid, pc.binary_join_element_wise(host, rest, ""), pa.scalar(None, pa.string()))
+
+
+def _hashed(keys: pa.Array, salt: np.uint64, engine: str) -> pa.Array:
+    hashes = token_hashes(pc.fill_null(keys, ""), engine) ^ salt
+    return pa.array(hashes.view(np.int64), pa.int64(), mask=pc.is_null(keys).to_numpy(zero_copy_only=False))
 
 
 def url_keys(urls: pa.Array | pa.ChunkedArray, engine: str = "auto") -> pa.Array:
     """int64 bucket key of each URL's resource key (null where there is none); `engine` (auto | numba |
     numpy) hashes the keys, the same bits either way."""
-    normalized = normalize_urls(urls)
-    hashes = token_hashes(pc.fill_null(normalized, ""), engine) ^ URL_SALT
-    return pa.array(
-        hashes.view(np.int64), pa.int64(), mask=pc.is_null(normalized).to_numpy(zero_copy_only=False)
-    )
+    return _hashed(normalize_urls(urls), URL_SALT, engine)
+
+
+def host_keys(urls: pa.Array | pa.ChunkedArray, engine: str = "auto") -> pa.Array:
+    """int64 key of each URL's host, as normalize_urls writes it (null where there is none)."""
+    host, _, valid = _url_parts(urls)
+    return _hashed(pc.if_else(valid, host, pa.scalar(None, pa.string())), HOST_SALT, engine)
+
+
+URL_HUB_KEYS = 3  # a text that one host serves under this many URL keys or more is that site's boilerplate
+
+
+def url_star_rows(keys: np.ndarray, hosts: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (key, node) rows whose URL stars join texts: every (URL key, text) row, except those of
+    a text that one host serves under URL_HUB_KEYS keys or more (`hosts[i]`: the host key of row i).
+
+    Such a text is the site's boilerplate (a soft-404, a login or cookie wall), not a version of any one of
+    those pages; through their stars it would join every one of their resources into one cluster, and
+    keep-newest would then drop all their pages but one. It still joins its exact copies and, when verified,
+    its LSH neighbours. A text that other hosts serve (a stale mirror's copy, a syndicated article) still
+    bridges their URLs, and so does one under two keys of a host (a moved page)."""
+    if len(keys) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    order = np.lexsort((keys, hosts, nodes))
+    k, h, n = keys[order], hosts[order], nodes[order]
+    distinct = np.r_[True, (n[1:] != n[:-1]) | (h[1:] != h[:-1]) | (k[1:] != k[:-1])]
+    k, h, n = k[distinct], h[distinct], n[distinct]
+    group = np.r_[True, (n[1:] != n[:-1]) | (h[1:] != h[:-1])]  # one (text, host)
+    counts = np.diff(np.r_[np.flatnonzero(group), len(n)])
+    keep = np.repeat(counts < URL_HUB_KEYS, counts)
+    return k[keep], n[keep]
 
 
 def star_edges(keys: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

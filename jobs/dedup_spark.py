@@ -21,9 +21,9 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from corpus.stats import REJECT_REASON, REJECT_SAMPLE_BYTES
-from dedup.kernel import BAND_KEYS, SKETCH, URL_KEY
+from dedup.kernel import BAND_KEYS, HOST_KEY, SKETCH, URL_KEY
+from dedup.lsh import URL_HUB_KEYS, pack_bucket_rows, unpack_bucket_rows
 from dedup.lsh import candidate_pairs as lsh_candidate_pairs
-from dedup.lsh import pack_bucket_rows, unpack_bucket_rows
 from dedup.union_find import component_roots
 from dedup.verify import verify_batch
 from dedup.versions import DUMP_DATE, FROM_INDEX, KEEP_POLICIES, LENGTH, SEEN_DATE, TEXT_HASH, VERSION_DATE
@@ -51,10 +51,20 @@ class ComponentsReport:
 
 
 def url_rows(df: DataFrame) -> DataFrame:
-    """One row per (URL resource key, text) of the documents that have a URL key."""
-    return df.filter(F.col(URL_KEY).isNotNull()).select(
-        F.col(URL_KEY).alias("key"), F.col(TEXT_HASH).alias("id")
+    """The distinct (key, id) rows of URL stars, as dedup.lsh.url_star_rows picks them: one row per (URL
+    key, text) of the documents that have a URL key (and so a host key), but none for a text that one host
+    serves under URL_HUB_KEYS keys or more."""
+    pairs = (
+        df.filter(F.col(URL_KEY).isNotNull())
+        .select(
+            F.col(URL_KEY).alias("key"),
+            F.col(HOST_KEY).alias("host"),
+            F.col(TEXT_HASH).alias("id"),
+        )
+        .distinct()
     )
+    keys_of_host = F.count(F.lit(1)).over(Window.partitionBy("id", "host"))
+    return pairs.withColumn("n", keys_of_host).filter(F.col("n") < URL_HUB_KEYS).select("key", "id")
 
 
 @contextmanager
@@ -301,7 +311,9 @@ def document_clusters(
     verified = verified.select("src", "dst").localCheckpoint(eager=True)
     pairs.unpersist()
     report.verified = verified.count()
-    by_url = star_edges(url_rows(universe)).localCheckpoint(eager=True)
+    with one_phase_aggregates(spark):  # nearly every (key, text) has one capture
+        stars = url_rows(universe).localCheckpoint(eager=True)
+    by_url = star_edges(stars).localCheckpoint(eager=True)
     report.url_edges = by_url.count()
     edges = verified.unionByName(by_url).distinct()
     components, found = connected_components(spark, edges, max_local_edges)

@@ -66,6 +66,9 @@ class WorldConfig:
     stale_age_mean_months: float = 12.0  # geometric: mean age; uniform: ignored
     stale_age_max_months: int = 48  # both: ages above this are redrawn
     mirror_popularity_mix: float = 0.5  # mirrored resource: this share by popularity, the rest uniformly
+    # Share of the resource pages a dump does not crawl that answer at their own URL with their host's one
+    # "page not found" text instead (a soft-404). 0 in every preset; bench/dedup_truth.py --soft-404 sets it.
+    soft_404_share: float = 0.0
     mention_pages: int = 80  # news pages per dump that state facts of popular entities
     mention_entities: tuple[int, int] = (1, 3)  # entities per news page (inclusive range)
     mention_facts: tuple[int, int] = (1, 3)  # facts stated per entity on a news page (inclusive)
@@ -144,6 +147,7 @@ class WorldConfig:
         for name in (
             "crawl_share",
             "mirror_popularity_mix",
+            "soft_404_share",
             "filler_recrawl_share",
             "last_modified_share",
             "rebuild_share",

@@ -4,7 +4,8 @@ A dump at month M holds, for each resource crawled at its own URL, the current v
 changed since the resource's last crawl, else `recrawl`); stale mirrors of older versions on mirror hosts
 (`stale`), whose ages follow the configured distribution truncated to the ages at which the version really
 differs from the current one; news pages stating facts of popular entities (`mention`); and unrelated
-`filler` pages, some of them unchanged re-crawls of earlier dumps' pages.
+`filler` pages, some of them unchanged re-crawls of earlier dumps' pages; and, when the config asks for them,
+soft-404s (`soft404`): resource URLs the dump did not crawl answering with their host's "not found" text.
 
 Dating signals come from host profiles, as on the web: some hosts send Last-Modified (the version's true
 modification time, or, on rebuilt sites, one rebuild time shared by every page of the host), some carry HTML
@@ -67,7 +68,7 @@ class Host:
 class DocPlan:
     """One response record to write. Months are span-relative indices."""
 
-    kind: str  # fresh | recrawl | stale | mention | filler
+    kind: str  # fresh | recrawl | stale | mention | filler | soft404
     lang: str
     host: Host
     crawl_time: datetime
@@ -77,7 +78,7 @@ class DocPlan:
     published: datetime | None = None  # news and filler
     words: int = 0  # filler
     render_seed: int = 0  # news and filler text
-    url: str = ""
+    url: str = ""  # filler and soft404
 
 
 @dataclass
@@ -87,6 +88,11 @@ class DumpPlan:
     window: tuple[datetime, datetime]
     docs: list[DocPlan]
     rebuild_times: dict[str, datetime]  # host name -> rebuild time shown as Last-Modified
+
+
+def resource_url(host: str, name: str) -> str:
+    """The URL of a resource's own page."""
+    return f"https://{host}/wiki/{name}"
 
 
 def dump_name(month_absolute: int) -> str:
@@ -153,6 +159,27 @@ def stale_age_pmf(config: WorldConfig, low: int, high: int) -> np.ndarray:
     return weights / weights.sum()
 
 
+def _soft_404s(
+    world: World,
+    hosts: list[Host],
+    crawled: np.ndarray,
+    window: tuple[datetime, datetime],
+    rng: np.random.Generator,
+) -> list[DocPlan]:
+    """Soft-404s of one dump: each resource page the dump did not crawl answers, with probability
+    soft_404_share, at its own URL with its host's not-found text."""
+    entities = world.entities
+    missed = np.setdiff1d(np.arange(len(entities)), crawled)
+    docs = []
+    for e in missed[rng.random(len(missed)) < world.config.soft_404_share].tolist():
+        host = hosts[e % len(hosts)]
+        when = window[0] + timedelta(seconds=int(rng.integers(0, CRAWL_WINDOW_DAYS * 86400)))
+        docs.append(
+            DocPlan("soft404", entities[e].lang, host, when, url=resource_url(host.name, entities[e].name))
+        )
+    return docs
+
+
 def plan_dumps(world: World, hosts: dict[str, list[Host]]) -> list[DumpPlan]:
     """Decide every dump's documents, in order; stateful across dumps (last crawled versions, filler pool)."""
     config = world.config
@@ -160,6 +187,7 @@ def plan_dumps(world: World, hosts: dict[str, list[Host]]) -> list[DumpPlan]:
     # Mirrors draw from a stream of their own: worlds that differ only in stale_share hold the same resource
     # captures, news and filler, and differ in their mirrors alone (the dose-response grid relies on it).
     mirror_rng = np.random.Generator(np.random.PCG64([config.seed, 2, 1]))
+    soft_404_rng = np.random.Generator(np.random.PCG64([config.seed, 2, 3]))  # likewise
     entities = world.entities
     last_crawled = np.full(len(entities), -1, dtype=np.int64)
     filler_pool: list[DocPlan] = []
@@ -188,6 +216,8 @@ def plan_dumps(world: World, hosts: dict[str, list[Host]]) -> list[DumpPlan]:
             when = crawl_time()  # drawn either way, so the control differs from its world in this alone
             if kind == "fresh" or config.recrawl_unchanged:
                 docs.append(DocPlan(kind, entity.lang, host, when, entity=e, month=month))
+        if config.soft_404_share > 0:
+            docs += _soft_404s(world, hosts["resource"], crawled, window, soft_404_rng)
         # Stale mirrors: older versions, with ages from the configured distribution truncated to the ages at
         # which the mirrored version differs from the current one.
         lowest_age = np.array([month - e.version_start(e.version_at(month)) + 1 for e in entities])

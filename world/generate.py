@@ -38,21 +38,22 @@ from world.dumps import (
     make_hosts,
     plan_dumps,
     record_id,
+    resource_url,
     slugify,
     warc_path,
 )
 from world.entities import Fact, World, build_world, fact_month_name, month_start, since_year
 from world.probes import fact_probes, probe_resources, reference_resources, temporal_probes
-from world.render import Page, filler_page, news_page, page_html, version_page
+from world.render import Page, filler_page, news_page, page_html, soft_404_page, version_page
 
 DOCUMENTS_SCHEMA = pa.schema(
     [
         pa.field("id", pa.string(), nullable=False),  # WARC-Record-ID without <>: the id ingest gives it
         pa.field("dump", pa.string(), nullable=False),
         pa.field("url", pa.string(), nullable=False),
-        pa.field("kind", pa.string(), nullable=False),  # fresh | recrawl | stale | mention | filler
-        pa.field("resource", pa.string()),  # entity key for resource pages; null for mention and filler
-        pa.field("version_month", pa.string()),  # YYYY-MM the text renders; null for filler
+        pa.field("kind", pa.string(), nullable=False),  # fresh | recrawl | stale | mention | filler | soft404
+        pa.field("resource", pa.string()),  # entity key for resource pages; null for the other kinds
+        pa.field("version_month", pa.string()),  # YYYY-MM the text renders; null for filler and soft404
         pa.field("lang", pa.string(), nullable=False),
         pa.field("is_stale_copy", pa.bool_(), nullable=False),
         pa.field("fact_ids", pa.list_(pa.string()), nullable=False),
@@ -216,7 +217,7 @@ def _render(
             if url in used_urls:  # one URL per dump, as in Common Crawl
                 url = f"{url}?rev={token}"
         else:
-            url = f"https://{host.name}/wiki/{entity.name}"
+            url = resource_url(host.name, entity.name)
         if host.html_meta:
             json_ld = (entity.created, modified)
         content_time = modified
@@ -241,6 +242,8 @@ def _render(
         if host.html_meta:
             published_meta = doc.published
         content_time = doc.published
+    elif doc.kind == "soft404":
+        page, facts, url, content_time = soft_404_page(host.name), [], doc.url, None
     else:
         assert doc.published is not None
         page = filler_page(np.random.Generator(np.random.PCG64(doc.render_seed)), doc.lang, doc.words)

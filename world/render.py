@@ -134,6 +134,19 @@ def filler_page(rng: np.random.Generator, lang: str, words: int) -> Page:
     return Page(_pick(rng, FILLER_TITLES[lang]), tuple(paragraphs), lang)
 
 
+def soft_404_page(site: str) -> Page:
+    """The one "page not found" text a site answers with at every URL it no longer serves (in English, as
+    many sites do whatever the page's language): a fixed apology, then three sentences of the site's own
+    that no other site's not-found page shares, as each site's own 404 page differs."""
+    rng = np.random.Generator(np.random.PCG64(stable_index(site, 2**62)))
+    own = " ".join(filler_sentences(rng, "en", 3, places=(site,)))
+    return Page(
+        "Page not found",
+        (f"Sorry, {site} has no page at this address. It may have been moved or deleted.", own),
+        "en",
+    )
+
+
 def filler_sentences(rng: np.random.Generator, lang: str, n: int, places: Sequence[str] = ()) -> list[str]:
     """`n` filler sentences in `lang`; with `places`, each subject is placed in one of them."""
     sentences = []

@@ -3,6 +3,8 @@ verified, so distinct pages stay apart while the versions and a scraped copy of 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import numpy as np
 import pyarrow as pa
 
@@ -85,3 +87,57 @@ def test_documents_without_shingles_join_no_resources() -> None:
     for real in ("a1", "b2", "c2"):  # each page with words is its own resource
         assert [d for d, c in cluster.items() if c == cluster[real]] == [real]
     assert not any(row["is_stale"] for row in out)
+
+
+def test_a_soft_404_served_by_many_urls_joins_none_of_their_resources() -> None:
+    # Three pages of one site that each end as the site's "page not found" text. Before, the URL stars joined
+    # all three through it and keep-newest dropped two pages' real text as stale.
+    day = lambda d: datetime(2024, 1, d, tzinfo=UTC)  # noqa: E731
+    missing = "Sorry, the page you are looking for could not be found on this site."
+    pages = {
+        "x": "a guide to tide tables and harbour times for small boats",
+        "y": "the history of the lighthouse keepers on the northern islands",
+        "z": "recipes for bread baked in a wood fired oven with rye flour",
+    }
+    rows = []
+    for n, (path, text) in enumerate(pages.items()):
+        url = f"https://site.org/{path}"
+        rows.append({"id": f"{path}1", "url": url, "text": text, "crawl_date": day(1 + n)})
+        rows.append({"id": f"{path}2", "url": url, "text": missing, "crawl_date": day(10 + n)})
+    out = dedup_table(pa.Table.from_pylist(rows), keep="newest").to_pylist()
+    cluster = {row["id"]: row["cluster_id"] for row in out}
+    # Each page alone; the not-found copies are one cluster of exact duplicates, of which one is kept.
+    assert cluster == {"x1": "x1", "y1": "y1", "z1": "z1", "x2": "x2", "y2": "x2", "z2": "x2"}
+    assert {row["id"] for row in out if row["_keep"]} == {"x1", "y1", "z1", "z2"}
+    assert not any(row["is_stale"] for row in out)
+
+
+def test_a_text_on_three_hosts_still_bridges_their_urls() -> None:
+    # A version copied by two mirrors (three hosts, one URL each): every mirror's later capture joins too.
+    day = lambda d: datetime(2024, 1, d, tzinfo=UTC)  # noqa: E731
+    v1 = "the tide table for the harbour in january lists two high tides a day"
+    v2 = "opening hours of the harbour office change to nine until five from march"
+    v3 = "a new ferry timetable for the islands starts in the first week of june"
+    rows = [
+        {"id": "o1", "url": "https://harbour.org/tides", "text": v1, "crawl_date": day(1)},
+        {"id": "m1", "url": "https://mirror.net/copy/tides", "text": v1, "crawl_date": day(5)},
+        {"id": "m2", "url": "https://mirror.net/copy/tides", "text": v2, "crawl_date": day(9)},
+        {"id": "n1", "url": "https://other-mirror.com/tides", "text": v1, "crawl_date": day(6)},
+        {"id": "n2", "url": "https://other-mirror.com/tides", "text": v3, "crawl_date": day(12)},
+    ]
+    out = dedup_table(pa.Table.from_pylist(rows), keep="all").to_pylist()
+    assert {row["cluster_id"] for row in out} == {"m1"}
+
+
+def test_a_text_under_two_urls_still_bridges_them() -> None:
+    # A stale mirror's exact copy (or a moved page): the mirror's later capture of another version joins too.
+    day = lambda d: datetime(2024, 1, d, tzinfo=UTC)  # noqa: E731
+    v1 = "the tide table for the harbour in january lists two high tides a day"
+    v2 = "opening hours of the harbour office change to nine until five from march"
+    rows = [
+        {"id": "o1", "url": "https://harbour.org/tides", "text": v1, "crawl_date": day(1)},
+        {"id": "m1", "url": "https://mirror.net/p/1", "text": v1, "crawl_date": day(5)},
+        {"id": "m2", "url": "https://mirror.net/p/1", "text": v2, "crawl_date": day(9)},
+    ]
+    out = dedup_table(pa.Table.from_pylist(rows), keep="all").to_pylist()
+    assert {row["cluster_id"] for row in out} == {"m1"}

@@ -11,12 +11,14 @@ from dedup.lsh import (
     band_candidates,
     candidate_pairs,
     candidate_probability,
+    host_keys,
     normalize_urls,
     optimal_bands,
     pack_bucket_rows,
     star_edges,
     unpack_bucket_rows,
     url_keys,
+    url_star_rows,
 )
 from dedup.shingles import HAVE_NUMBA
 
@@ -87,6 +89,45 @@ def test_star_edges_point_at_the_smallest_node() -> None:
     nodes = np.array([5, 2, 8, 8, 3, 4], dtype=np.int64)
     src, dst = star_edges(keys, nodes)
     assert sorted(zip(src.tolist(), dst.tolist(), strict=True)) == [(5, 2), (8, 2), (8, 3)]
+
+
+def _star_rows_by_rule(keys: np.ndarray, hosts: np.ndarray, nodes: np.ndarray) -> set[tuple[int, int]]:
+    """url_star_rows' rule, written out with sets."""
+    keys_of: dict[tuple[int, int], set[int]] = {}
+    for k, h, n in zip(keys.tolist(), hosts.tolist(), nodes.tolist(), strict=True):
+        keys_of.setdefault((n, h), set()).add(k)
+    return {(k, n) for (n, _), ks in keys_of.items() if len(ks) < 3 for k in ks}
+
+
+def test_a_text_one_host_serves_under_three_url_keys_joins_no_star() -> None:
+    # Text 1: a soft-404 at keys 10, 20, 30 of host 1 (30 twice), and at key 90 of host 2.
+    # Text 2: a moved page, keys 10 and 40 of host 1. Text 3: a mirrored copy at keys 50, 60, 70 of three hosts.
+    keys = np.array([10, 20, 30, 30, 90, 10, 40, 50, 60, 70, 80, 80], dtype=np.int64)
+    hosts = np.array([1, 1, 1, 1, 2, 1, 1, 5, 6, 7, 1, 1], dtype=np.int64)
+    nodes = np.array([1, 1, 1, 1, 1, 2, 2, 3, 3, 3, 4, 4], dtype=np.int64)
+    got = set(zip(*(a.tolist() for a in url_star_rows(keys, hosts, nodes)), strict=True))
+    assert got == {(90, 1), (10, 2), (40, 2), (50, 3), (60, 3), (70, 3), (80, 4)}
+    rng = np.random.default_rng(0)
+    keys = rng.integers(0, 40, 3000)
+    hosts, nodes = keys // 8, rng.integers(0, 500, 3000)  # a host holds 8 keys
+    got_rows = list(zip(*(a.tolist() for a in url_star_rows(keys, hosts, nodes)), strict=True))
+    assert len(got_rows) == len(set(got_rows)) and set(got_rows) == _star_rows_by_rule(keys, hosts, nodes)
+    assert 0 < len(got_rows) < len(set(zip(keys.tolist(), nodes.tolist(), strict=True)))
+    assert url_star_rows(*(np.zeros(0, np.int64),) * 3)[0].size == 0
+
+
+def test_host_keys_follow_the_url_keys_normalisation() -> None:
+    urls = [
+        "https://WWW.Site.org/a",
+        "http://site.org:8080/b?x=1",
+        "https://user@site.org/c#f",
+        "https://other.net/a",
+        None,
+        "/no-host",
+    ]
+    hosts = host_keys(pa.array(urls, pa.string())).to_pylist()
+    assert hosts[0] == hosts[1] == hosts[2] != hosts[3] and hosts[4] is None and hosts[5] is None
+    assert hosts[0] not in url_keys(pa.array(urls, pa.string())).to_pylist()
 
 
 def test_a_bucket_of_100k_identical_documents_is_linear() -> None:

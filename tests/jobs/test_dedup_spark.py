@@ -17,9 +17,9 @@ import pytest
 from pyspark.sql import functions as F
 
 from corpus.schema import conform
-from dedup.kernel import BAND_KEYS, DedupConfig
+from dedup.kernel import BAND_KEYS, HOST_KEY, URL_KEY, DedupConfig
 from dedup.local import dedup_table, text_graph
-from dedup.lsh import LshConfig, candidate_pairs
+from dedup.lsh import LshConfig, candidate_pairs, url_star_rows
 from dedup.lsh import star_edges as lsh_star_edges
 from dedup.minhash import SignatureConfig
 from dedup.union_find import UnionFind, component_roots
@@ -115,6 +115,18 @@ def test_candidate_pairs_and_url_stars_equal_the_reference(spark) -> None:
     assert (
         as_set(dspark.star_edges(rows)) == as_set(dspark.star_edges(rows, broadcast_max_buckets=-1)) == stars
     )
+
+
+def test_url_star_rows_equal_the_reference(spark) -> None:
+    rng = np.random.default_rng(5)
+    n = 3000
+    keys, nodes = rng.integers(0, 40, n), rng.integers(0, 500, n)
+    hosts = keys // 8  # a host holds 8 keys
+    table = pa.table({URL_KEY: pa.array(keys), HOST_KEY: pa.array(hosts), TEXT_HASH: pa.array(nodes)})
+    rows = spark.createDataFrame(table)
+    expected = set(zip(*(a.tolist() for a in url_star_rows(keys, hosts, nodes)), strict=True))
+    got = [(r["key"], r["id"]) for r in dspark.url_rows(rows).collect()]
+    assert len(got) == len(expected) and set(got) == expected
 
 
 def test_a_bucket_of_100k_texts_gives_linear_pairs(spark) -> None:
@@ -225,6 +237,33 @@ def test_exact_copies_without_edges_form_one_cluster_named_by_the_smallest_id(
     assert out["z"]["is_exact_dup"] != out["m"]["is_exact_dup"] and out["z"]["cluster_size"] == 3
 
 
+@BOTH_PATHS
+def test_a_soft_404_joins_no_resources(spark, tmp_path: Path, max_local_documents: int) -> None:
+    # One "not found" text at three URLs: each URL's own page stays its own cluster.
+    missing = "Sorry, the page you are looking for could not be found on this site."
+    pages = {
+        "x": "a guide to tide tables and harbour times for small boats",
+        "y": "the history of the lighthouse keepers on the northern islands",
+        "z": "recipes for bread baked in a wood fired oven with rye flour",
+    }
+    rows = []
+    for n, (path, text) in enumerate(pages.items()):
+        for i, (body, day) in enumerate(((text, 1 + n), (missing, 10 + n))):
+            crawled = datetime(2024, 1, day, tzinfo=UTC)
+            url = f"https://site.org/{path}"
+            rows.append({"id": f"{path}{i + 1}", "text": body, "source": "t", "added": crawled, "url": url})
+            rows[-1]["crawl_date"] = crawled
+    (tmp_path / "in").mkdir()
+    table = pa.Table.from_pylist(rows)
+    pq.write_table(
+        pa.Table.from_batches([conform(b) for b in table.to_batches()]), tmp_path / "in" / "d.parquet"
+    )
+    job = DedupJob(keep="all", max_local_documents=max_local_documents)
+    run_dedup(spark, [str(tmp_path / "in")], str(tmp_path / "out"), job)
+    out = {r["id"]: r["cluster_id"] for r in pq.read_table(tmp_path / "out").to_pylist()}
+    assert out == {"x1": "x1", "y1": "y1", "z1": "z1", "x2": "x2", "y2": "x2", "z2": "x2"}
+
+
 @pytest.mark.parametrize("policy", ["newest", "oldest", "first-seen", "longest", "all"])
 def test_window_ranking_equals_reference(spark, data_dir: Path, policy: str) -> None:
     reference = dedup_table(version_documents(data_dir, articles=25), DedupConfig(), policy)
@@ -249,10 +288,12 @@ def test_window_ranking_equals_reference(spark, data_dir: Path, policy: str) -> 
         assert got.column(column).to_pylist() == expected.column(column).to_pylist(), column
 
 
-def test_rows_sharing_an_id(spark, versions_parquet: Path, tmp_path: Path) -> None:
+def test_rows_sharing_an_id(spark, data_dir: Path, tmp_path: Path) -> None:
+    documents = version_documents(data_dir, articles=6)  # a few articles: three jobs run on them
+    (tmp_path / "in-clean").mkdir()
+    pq.write_table(documents, tmp_path / "in-clean" / "a.parquet")
     clean = tmp_path / "clean"
-    run_dedup(spark, [str(versions_parquet)], str(clean), DedupJob(keep="newest"))
-    documents = pq.read_table(versions_parquet)
+    run_dedup(spark, [str(tmp_path / "in-clean")], str(clean), DedupJob(keep="newest"))
     ids = documents.column("id").to_pylist()
     copy = documents.slice(ids.index(sorted(ids)[0]), 1)  # the same record read twice
     other = documents.slice(ids.index(sorted(ids)[1]), 1)
@@ -266,7 +307,9 @@ def test_rows_sharing_an_id(spark, versions_parquet: Path, tmp_path: Path) -> No
         pq.write_table(extra, folder / "b.parquet")
         out = tmp_path / f"out-{name}"
         stats = run_dedup(spark, [str(folder)], str(out), DedupJob(keep=keep))
-        assert stats.docs_in == 573 and stats.dropped["duplicate_id"] == 1 and stats.balanced
+        assert (
+            stats.docs_in == documents.num_rows + 1 and stats.dropped["duplicate_id"] == 1 and stats.balanced
+        )
         rejects = pq.read_table(out / "_rejects" / "rejects.parquet").to_pylist()
         assert [r["reject_reason"] for r in rejects] == ["duplicate_id"]
         assert rejects[0]["id"] == extra.column("id")[0].as_py()
@@ -277,7 +320,7 @@ def test_rows_sharing_an_id(spark, versions_parquet: Path, tmp_path: Path) -> No
             for part in sorted(clean.glob("part-*")):
                 assert (out / part.name).read_bytes() == part.read_bytes()
         else:  # every document but one stays; of the two texts under the shared id, exactly one is written
-            assert stats.docs_out == 572
+            assert stats.docs_out == documents.num_rows
             row = written.filter(pc.equal(written.column("id"), rejects[0]["id"])).to_pylist()
             texts = {other.column("text")[0].as_py(), impostor.column("text")[0].as_py()}
             assert len(row) == 1 and {row[0]["text"], rejects[0]["text"]} == texts

@@ -18,9 +18,11 @@ import pytest
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 from resiliparse.extract.html2text import extract_plain_text
 
+from corpus.readers import ReadOptions, read_documents
 from corpus.schema import validate
+from corpus.stats import RejectLog
 from world import count_fact_mentions, fill_probe_frequencies, generate_world, preset_config
-from world.config import month_index
+from world.config import WorldConfigError, month_index
 from world.dumps import crawl_window, dump_name
 from world.entities import staff_transition_probability
 from world.probes import SWAP_SUBJECTS
@@ -469,6 +471,37 @@ def test_worlds_that_differ_in_stale_share_differ_in_their_mirrors_alone(tmp_pat
     assert pq.read_table(tmp_path / "s0" / "probes" / "facts.parquet").equals(
         pq.read_table(tmp_path / "s4" / "probes" / "facts.parquet")
     )
+
+
+def test_soft_404s_are_uncrawled_resource_urls_with_one_text_per_host(tmp_path: Path) -> None:
+    for name, share in (("plain", 0.0), ("soft", 0.5)):
+        generate_world(preset_config("tiny", seed=3, **SMALL, soft_404_share=share), tmp_path / name)
+    plain, soft = _documents(tmp_path / "plain"), _documents(tmp_path / "soft")
+    missing = Counter({k: n for k, n in soft.items() if k[2] == "soft404"})
+
+    # A stream of its own: nothing else moves (but opaque mirror URLs, made from record ids, which shift).
+    def opaque(docs: Counter[tuple]) -> Counter[tuple]:
+        return Counter((k[0], re.sub(r"/p/\w+", "/p/", k[1]), *k[2:]) for k in docs.elements())
+
+    assert opaque(soft - missing) == opaque(plain)
+    own_urls = {(k[0], k[1]) for k in plain if k[2] in ("fresh", "recrawl")}
+    resource_urls = {k[1] for k in plain if k[2] in ("fresh", "recrawl")}
+    assert sum(missing.values()) > 10 and all(k[3] is None for k in missing)
+    # At a resource's own URL, in a dump that did not crawl its page.
+    assert all(k[1] in resource_urls and (k[0], k[1]) not in own_urls for k in missing)
+    table = pq.read_table(tmp_path / "soft" / "truth" / "documents.parquet")
+    ids = {r["id"]: r["url"] for r in table.to_pylist() if r["kind"] == "soft404"}
+    texts: dict[str, set[str]] = {}
+    for path in sorted((tmp_path / "soft" / "dumps").glob("*/*.warc.gz")):
+        for batch in read_documents(str(path), ReadOptions(), RejectLog()):
+            for doc_id, text in zip(
+                batch.column("id").to_pylist(), batch.column("text").to_pylist(), strict=True
+            ):
+                if doc_id in ids:
+                    texts.setdefault(ids[doc_id].split("/")[2], set()).add(text)
+    assert len(texts) > 1 and all(len(t) == 1 and "Page not found" in next(iter(t)) for t in texts.values())
+    with pytest.raises(WorldConfigError, match="soft_404_share"):
+        preset_config("tiny", soft_404_share=1.5).validate()
 
 
 def test_the_dating_reference_is_disjoint_from_the_probed_resources(world_dir) -> None:
