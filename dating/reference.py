@@ -44,7 +44,10 @@ REF_FIELDS = [
     pa.field("ref_similarity", pa.float64()),  # exact Jaccard similarity of the shingle sets, 0..1
     pa.field("ref_key", pa.string()),  # resource key of the matched version
 ]
-_TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]|\w+")
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+# A CJK character is a token of its own; any other run of word characters is one token. A CJK run that
+# touches a digit or a Latin letter ("2019年のiPhone") splits there, rather than riding along in \w+.
+WORD_TOKEN = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
 
 
 class ReferenceError(ValueError):
@@ -53,7 +56,7 @@ class ReferenceError(ValueError):
 
 def shingles(text: str) -> np.ndarray:
     """Sorted unique CRC-32 hashes (uint32) of the text's 5-token shingles; one shingle for shorter texts."""
-    tokens = _TOKEN.findall(text.casefold())
+    tokens = WORD_TOKEN.findall(text.casefold())
     if not tokens:
         return np.empty(0, dtype=np.uint32)
     k = min(SHINGLE_TOKENS, len(tokens))

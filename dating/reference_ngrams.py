@@ -17,7 +17,6 @@ over-weight exact copies.
 from __future__ import annotations
 
 import math
-import re
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -26,15 +25,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from dating.reference import WORD_TOKEN
+
 NGRAM = 2
 ALPHA = 0.5
 COUNT_SCHEMA = pa.schema([pa.field("ngram", pa.int64()), pa.field("count", pa.int64())])
-_TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]|\w+")
 
 
 def ngram_hashes(text: str | None, n: int = NGRAM) -> np.ndarray:
     """CRC-32 hashes (as int64) of the text's n-token windows, repeats kept; one window for shorter texts."""
-    tokens = _TOKEN.findall((text or "").casefold())
+    tokens = WORD_TOKEN.findall((text or "").casefold())
     if not tokens:
         return np.empty(0, dtype=np.int64)
     k = min(n, len(tokens))

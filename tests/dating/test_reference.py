@@ -122,3 +122,20 @@ def test_bad_reference_sets() -> None:
         ReferenceIndex.from_table(pa.table({"text": ["a"], "created": pa.array([CRAWL])}))
     with pytest.raises(ReferenceError, match="no rows"):
         ReferenceIndex.from_table(pa.table({"text": [None], "created": pa.array([CRAWL]), "resource": ["r"]}))
+
+
+def test_cjk_characters_are_tokens_even_beside_digits_and_latin_letters() -> None:
+    # Before, \w+ carried a CJK run along with the digits or letters it touched: "2019年のiphone" was one
+    # token, so a page and its copy with one space more shared no shingle there.
+    from dating.reference import WORD_TOKEN
+    from dating.reference_ngrams import ngram_hashes
+
+    assert WORD_TOKEN.findall("2019年のiphone 東京abc def_1") == [
+        "2019", "年", "の", "iphone", "東", "京", "abc", "def_1",
+    ]  # fmt: skip
+    text, spaced = (
+        "2019年の新型iPhone発表会は東京で開催",
+        "2019 年 の 新 型 iPhone 発 表 会 は 東 京 で 開 催",
+    )
+    assert shingles(text).tolist() == shingles(spaced).tolist() and len(shingles(text)) == 11  # 15 tokens
+    assert ngram_hashes(text).tolist() == ngram_hashes(spaced).tolist()
