@@ -46,6 +46,7 @@ from jobs.audit_spark import (
     prepare_documents,
     with_token_counts,
 )
+from jobs.checks import check_tokenizer
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
 from jobs.date import reference_files
 from jobs.fs import Location, locate, remove
@@ -118,11 +119,20 @@ class AuditPlan:
     measured: dict[str, Any] | None  # the run's measured cutoff
 
 
+def settings(params: AuditParams) -> AuditParams:
+    """The config's fields and the tokenizer file (a pipeline checks them before any stage runs); reads no
+    input. UsageError naming the bad option."""
+    params.check()
+    if params.tokenizer is not None:
+        check_tokenizer(params.tokenizer)  # the workers load it in their tasks: a bad file is named here
+    return params
+
+
 def check(params: AuditParams) -> AuditPlan:
     """Every check that needs no Spark, so a bad argument stops the command before Spark starts: the
-    config's fields, the inputs, an existing report, --reference, --run and --work. Raises UsageError naming
-    the argument."""
-    params.check()
+    config's fields and --tokenizer, the inputs, an existing report, --reference, --run and --work. Raises
+    UsageError naming the argument."""
+    settings(params)
     files = expand_inputs(params.input)
     refuse_existing(params.output, params.overwrite)
     references = reference_files(params.reference) if params.reference is not None else None
@@ -154,7 +164,7 @@ def run(plan: AuditPlan, spark: SparkProvider) -> StageResult:
     return StageResult({"report": f"{params.output}/report.html", **headline}, value=summary)
 
 
-STAGE = Stage("audit", AuditParams, check, run)
+STAGE = Stage("audit", AuditParams, check, run, settings=settings)
 
 
 def _figures(

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
+import pyarrow as pa
 import typer
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -51,15 +52,26 @@ class DateConfig:
 
 def reference_files(reference: str) -> list[str]:
     """The Parquet files of a reference set; UsageError naming --reference when there are none or they lack
-    the columns matching needs."""
-    found = expand_inputs([reference])
+    the columns matching needs, or a file is not readable Parquet."""
+    try:
+        found = expand_inputs([reference])
+    except UsageError as error:
+        raise UsageError(f"--reference: {error}", option="--reference") from None
     if not is_document_parquet(found):
-        raise UsageError(f"--reference {reference!r}: expected a folder of Parquet files (a stage output)")
+        raise UsageError(
+            f"--reference {reference!r}: expected a folder of Parquet files (a stage output)",
+            option="--reference",
+        )
     for file in found:
         try:
             check_reference_file(file.uri)
         except ReferenceError as error:
-            raise UsageError(f"--reference {reference!r}: {error}") from None
+            raise UsageError(f"--reference {reference!r}: {error}", option="--reference") from None
+        except (OSError, pa.ArrowException) as error:  # a truncated or corrupt file: its footer is unreadable
+            raise UsageError(
+                f"--reference {reference!r}: {file.uri} is not readable Parquet ({error})",
+                option="--reference",
+            ) from None
     return [f.uri for f in found]
 
 

@@ -127,10 +127,7 @@ def run_dedup(
     files = document_files(inputs, NOT_DOCUMENTS)
     refuse_existing(output, overwrite)
     config = job.config
-    try:
-        meta = IndexMeta.of(config)
-    except ValueError as error:
-        raise UsageError(str(error)) from None
+    meta = _index_meta(config)
     df = read_stage_output(spark, files)
     for column in ("id", "text"):
         if column not in df.columns:
@@ -266,8 +263,19 @@ def check(params: DedupParams) -> DedupPlan:
     """The job's settings (each bad one named by its option) and the input files, listed once."""
     job = settings(params)
     files = document_files(params.input, NOT_DOCUMENTS)  # bad paths fail here, before Spark starts
+    if job.index:
+        # The run reads the index only after Spark has started and signed every document: a wrong folder,
+        # or one built with other settings, is named here instead.
+        index_parts(job.index, _index_meta(job.config))
     refuse_existing(params.output, params.overwrite)
     return DedupPlan(params, files, job)
+
+
+def _index_meta(config: DedupConfig) -> IndexMeta:
+    try:
+        return IndexMeta.of(config)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def settings(params: DedupParams) -> DedupJob:

@@ -75,17 +75,22 @@ class Stopwatch:
 
 
 def index_parts(index: str, meta: IndexMeta) -> list[str]:
-    """The index's Parquet files (none when it does not exist yet), after checking its settings."""
+    """The index's Parquet files (none when it does not exist yet), after checking its settings; UsageError
+    naming --index for a path that is not an index folder, an unreadable `_index.json` or other settings."""
     folder = locate(index)
     if not folder.exists():
         return []
     meta_file = folder.child(META_FILE)
-    if not meta_file.exists():
-        raise UsageError(f"--index {index!r}: not an index folder (no {META_FILE})")
+    if not folder.is_dir() or not meta_file.exists():
+        raise UsageError(f"--index {index!r}: not an index folder (no {META_FILE})", option="--index")
     try:
         meta.check(IndexMeta.from_json(meta_file.read_text()))
     except IndexMismatch as error:
-        raise UsageError(str(error)) from None
+        raise UsageError(str(error), option="--index") from None
+    except (OSError, ValueError, TypeError, AttributeError) as error:  # unreadable, not JSON, not a mapping
+        raise UsageError(
+            f"--index {index!r}: {META_FILE} is not readable ({error})", option="--index"
+        ) from None
     return [f.uri for f in list_files(folder) if f.name.endswith(".parquet")]
 
 

@@ -47,9 +47,11 @@ from rich.table import Table
 
 from jobs import progress
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
+from jobs.mix import NOT_DOCUMENTS, check_columns, input_columns
 from jobs.options import Conf, Master, spark_options
 from jobs.registry import stage
 from jobs.runner import StageSpec, read_marker, run_command, run_stages
+from jobs.stage import document_files
 from mixers.spec import SpecError, load_spec
 from trainers.grid_summary import summarise_grid, write_summary
 from trainers.predict import predict_mixture_cutoff
@@ -283,8 +285,9 @@ def world_stages(params: ExperimentParams, name: str, seed: int) -> tuple[list[S
 
 
 def check(params: ExperimentParams) -> ExperimentPlan:
-    """Every mixture spec, the training settings and the probe files, checked before anything runs; and the
-    stages of every world, and the mix, train and probe stages of every replicate and mixture."""
+    """Every mixture spec, the probe files, the grid's input and every stage's settings (training, probing,
+    ...), checked before anything runs or the output folder is made; and the stages of every world, and the
+    mix, train and probe stages of every replicate and mixture."""
     for name, path in params.mixtures.items():
         try:
             load_spec(path)
@@ -295,6 +298,8 @@ def check(params: ExperimentParams) -> ExperimentPlan:
             find_probe_files(str(params.probes))
         except FileNotFoundError as error:
             raise UsageError(f"grid field 'probes': {error}") from None
+        if not params.finished_only:  # finished runs are reported without reading the input again
+            _check_input(params)
     output = Path(params.output)
     mix, train, probe = stage("mix"), stage("train"), stage("probe")
     stages: list[StageSpec] = []
@@ -321,7 +326,6 @@ def check(params: ExperimentParams) -> ExperimentPlan:
             mixture_dir, run_dir = output / "mixtures" / key, output / "runs" / key
             settings = {"tokens": TrainConfig.tokens, **params.train, "seed": replicate.init_seed}
             train_params = train.params(mixture=str(mixture_dir), output=str(run_dir), **settings)
-            train.check(train_params)  # a bad training setting fails before the first mixture is built
             probe_params = probe.params(
                 run=str(run_dir),
                 probes=probes,
@@ -351,7 +355,26 @@ def check(params: ExperimentParams) -> ExperimentPlan:
                 "probes": probes,
                 "mixture_dir": str(mixture_dir),
             }
+    # Every stage's settings before the first one runs, as a pipeline does (not for --finished-only, which
+    # runs nothing: a grid probed on CUDA can still be reported on a machine without it).
+    for spec in [] if params.finished_only else stages:
+        if spec.stage.settings is not None:
+            try:
+                spec.stage.settings(spec.params)
+            except UsageError as error:
+                raise UsageError(f"grid stage {spec.name!r}: {error}", option=error.option) from None
     return ExperimentPlan(params, stages, runs, meta)
+
+
+def _check_input(params: ExperimentParams) -> None:
+    """The grid's own input: document Parquet with the columns every mixture's filters and strata need, read
+    from the first file's footer (its mix stages would find a bad one only after the output was made)."""
+    try:
+        columns = input_columns(document_files(params.input, NOT_DOCUMENTS))
+        for path in params.mixtures.values():
+            check_columns(load_spec(path), columns)
+    except UsageError as error:
+        raise UsageError(f"grid field 'input': {error}") from None
 
 
 def _spec(name: str, kind: Stage, params: Any, needs: list[str] | None = None) -> StageSpec:

@@ -17,6 +17,7 @@ import typer
 from pyspark.sql import functions as F
 
 from corpus.stats import StageStats
+from jobs.checks import parquet_columns
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError, stats_summary
 from jobs.langid import read_documents_frame
 from jobs.options import Conf, DocumentInputs, Master, Output, Overwrite, spark_options
@@ -53,14 +54,40 @@ class LabelPlan:
     table: list[InputFile]
 
 
-def check(params: LabelParams) -> LabelPlan:
-    """The documents and the table, listed once; UsageError naming a bad option."""
+def settings(params: LabelParams) -> LabelParams:
+    """The options that need no file (a pipeline checks them before any stage runs); UsageError naming a
+    bad one."""
     if not params.table:
-        raise UsageError("--table: required (Parquet with an `id` column)")
+        raise UsageError("--table: required (Parquet with an `id` column)", option="--table")
     if not params.column:
-        raise UsageError("--column: required (the table's column to attach)")
+        raise UsageError("--column: required (the table's column to attach)", option="--column")
+    if params.name is not None and not params.name:
+        raise UsageError("--name: must not be empty", option="--name")
+    return params
+
+
+def check(params: LabelParams) -> LabelPlan:
+    """The documents and the table, listed once, and the table's columns (its first file's footer: the files
+    of one table share a schema), so a wrong --table or --column fails before Spark starts; UsageError
+    naming a bad option."""
+    settings(params)
     files = document_files(params.input, NOT_DOCUMENTS)
-    table = expand_inputs([params.table])
+    try:
+        table = expand_inputs([params.table])
+    except UsageError as error:
+        raise UsageError(f"--table: {error}", option="--table") from None
+    not_parquet = next((f.uri for f in table if not f.uri.endswith(".parquet")), None)
+    if not_parquet is not None:
+        raise UsageError(f"--table {params.table!r}: {not_parquet} is not Parquet", option="--table")
+    columns = parquet_columns(table[0].uri, "--table", params.table)
+    if "id" not in columns:
+        raise UsageError(f"--table {params.table!r}: no 'id' column", option="--table")
+    if params.column not in columns:
+        raise UsageError(
+            f"--column {params.column!r}: the table {params.table!r} has no such column "
+            f"(it has {', '.join(columns)})",
+            option="--column",
+        )
     refuse_existing(params.output, params.overwrite)
     return LabelPlan(params, files, table)
 
@@ -70,10 +97,7 @@ def run(plan: LabelPlan, spark: SparkProvider) -> StageResult:
     params = plan.params
     session = spark()
     documents, stats = read_documents_frame(session, plan.files)
-    side = read_stage_output(session, plan.table)
-    for needed in ("id", params.column):
-        if needed not in side.columns:
-            raise UsageError(f"--table {params.table!r}: no {needed!r} column")
+    side = read_stage_output(session, plan.table)  # its columns were checked by `check`
     name = params.name or params.column
     value = F.col(params.column).cast("string")
     for old, new in sorted(params.values.items()):
@@ -89,7 +113,7 @@ def run(plan: LabelPlan, spark: SparkProvider) -> StageResult:
     return StageResult(stats_summary(stats), stats=stats)
 
 
-STAGE = Stage("label", LabelParams, check, run)
+STAGE = Stage("label", LabelParams, check, run, settings=settings)
 
 
 def label(
@@ -115,7 +139,7 @@ def label(
     for pair in value or []:
         old, sep, new = pair.partition("=")
         if not sep or not old:
-            raise UsageError(f"--value {pair!r}: expected OLD=NEW")
+            raise UsageError(f"--value {pair!r}: expected OLD=NEW", option="--value")
         mapping[old] = new
     params = LabelParams(
         input=input, output=output, table=table, column=column, name=name, values=mapping, overwrite=overwrite

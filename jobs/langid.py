@@ -8,7 +8,6 @@ gets `und`, and `_stats.json` counts documents per language under `lang:<code>`.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -16,6 +15,7 @@ import typer
 from pyspark.sql import DataFrame, SparkSession
 
 from corpus.stats import StageStats
+from jobs.checks import check_fasttext_model
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError, stats_summary
 from jobs.options import Conf, DocumentInputs, Master, Output, Overwrite, spark_options
 from jobs.runner import run_command
@@ -62,9 +62,9 @@ def langid_config(
             fill_missing_only=fill_missing_only,
         )
     except ValueError as error:
-        raise UsageError(str(error)) from None
-    if not os.path.isfile(config.resolved_model_path):
-        raise UsageError(f"--lid-model {config.resolved_model_path!r}: no such file", option="--lid-model")
+        raise UsageError(f"--{str(error).replace('_', '-', 1)}") from None
+    # The workers load the model in their tasks: a missing or wrong file is named here, before Spark starts.
+    check_fasttext_model(config.resolved_model_path, "--lid-model")
     return config
 
 
@@ -109,15 +109,21 @@ class LangIdPlan:
     config: LangIdConfig
 
 
-def check(params: LangIdParams) -> LangIdPlan:
-    """The model settings and the input files; UsageError naming a bad option or input."""
-    config = langid_config(
+def settings(params: LangIdParams) -> LangIdConfig:
+    """The model settings and the model file, checked (a pipeline checks them before any stage runs); reads
+    no input. UsageError naming a bad option."""
+    return langid_config(
         params.lid_model,
         params.threshold,
         params.second_opinion,
         params.prefix_chars,
         params.fill_missing_only,
     )
+
+
+def check(params: LangIdParams) -> LangIdPlan:
+    """The model settings and the input files; UsageError naming a bad option or input."""
+    config = settings(params)
     files = document_files(params.input, NOT_DOCUMENTS)
     refuse_existing(params.output, params.overwrite)
     return LangIdPlan(params, files, config)
@@ -129,7 +135,7 @@ def run(plan: LangIdPlan, spark: SparkProvider) -> StageResult:
     return StageResult(stats_summary(stats), stats=stats)
 
 
-STAGE = Stage("langid", LangIdParams, check, run)
+STAGE = Stage("langid", LangIdParams, check, run, settings=settings)
 
 
 def langid(

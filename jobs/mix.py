@@ -17,14 +17,13 @@ from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import typer
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from corpus.stats import StageStats
+from jobs.checks import check_tokenizer, parquet_columns
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError, stats_summary
-from jobs.fs import locate
 from jobs.langid import NOT_DOCUMENTS, langid_config, read_documents_frame
 from jobs.mix_spark import (
     DROP_COLUMN,
@@ -78,10 +77,9 @@ def check_columns(spec: MixSpec, columns: list[str]) -> None:
 
 
 def input_columns(files: list[InputFile]) -> list[str]:
-    """Columns of the first input Parquet file, read on the driver (the files of one stage share a schema)."""
-    location = locate(files[0].uri)
-    with location.fs.open_input_file(location.path) as handle:
-        return list(pq.read_schema(handle).names)
+    """Columns of the first input Parquet file, read on the driver (the files of one stage share a schema);
+    UsageError when it is not readable Parquet."""
+    return parquet_columns(files[0].uri, "input", files[0].uri)
 
 
 def prepare(df: DataFrame, spec: MixSpec, lid: LangIdConfig) -> DataFrame:
@@ -270,11 +268,14 @@ class MixPlan:
 
 
 def settings(params: MixParams) -> MixSpec:
-    """The spec file, read and checked, with the seed override; reads no input."""
+    """The spec file, read and checked (its tokenizer file too), with the seed override; reads no input."""
     try:
         spec = load_spec(params.spec)
     except SpecError as error:
-        raise UsageError(f"--spec {params.spec}: {error}") from None
+        raise UsageError(f"--spec {params.spec}: {error}", option="--spec") from None
+    if spec.tokenizer is not None:
+        # The workers load it in their tasks: a missing or wrong file is named before Spark starts.
+        check_tokenizer(spec.tokenizer, f"--spec {params.spec}: tokenizer")
     return replace(spec, seed=params.seed) if params.seed is not None else spec
 
 
@@ -313,7 +314,8 @@ def mix(
         str | None, typer.Option("--output", "-o", help="Output folder (local path or URI).")
     ] = None,
     plan: Annotated[
-        bool, typer.Option("--plan", help="Print the allocation table and write nothing.")
+        bool,
+        typer.Option("--plan", help="Print the allocation table and write nothing (refused with --output)."),
     ] = False,
     seed: Annotated[int | None, typer.Option(help="Override the spec's seed.", min=0)] = None,
     lid_model: Annotated[
@@ -325,9 +327,19 @@ def mix(
 ) -> None:
     """Build a time- and language-balanced mixture under a token budget: Parquet shards of training examples
     (a document repeated k times appears k times, with `repeat_index`) in a seeded shuffled order, plus
-    manifest.json with per-cell input, target and achieved tokens."""
+    manifest.json with per-cell input, target and achieved tokens.
+
+    With --plan, only the allocation table is printed and nothing is written, so --plan with --output is
+    refused (drop --plan to build the mixture into OUTPUT)."""
     from jobs.report import console, print_stats
 
+    if plan and output is not None:
+        # Accepting both would leave OUTPUT unwritten while the user expects a mixture (or the plan) there.
+        raise UsageError(
+            f"--output {output!r}: --plan writes nothing (it prints the allocation); drop --output, "
+            "or drop --plan to build the mixture",
+            option="--output",
+        )
     params = MixParams(
         input=inputs,
         spec=spec,

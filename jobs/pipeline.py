@@ -51,6 +51,8 @@ _PATH_KEYS = {
     "model",
     "world",
     "work",
+    "table",
+    "lid_model",
 }
 
 

@@ -11,10 +11,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from analysis.cutoff import NORMALISATIONS
 from jobs import progress
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
 from jobs.runner import run_command
-from trainers.probes import find_probe_files, run_probes
+from trainers.probes import LENGTH_NORMS, find_probe_files, run_probes
+from trainers.train import resolve_device
 
 
 @dataclass(frozen=True)
@@ -44,8 +46,38 @@ class ProbePlan:
     run_info: dict[str, Any] = field(default_factory=dict)
 
 
+def settings(params: ProbeParams) -> ProbeParams:
+    """The scoring settings, checked before any model or data is loaded (a pipeline checks them before any
+    stage runs); reads no input. UsageError naming the bad option."""
+    if params.normalisation not in NORMALISATIONS:
+        raise UsageError(
+            f"--normalisation {params.normalisation!r}: expected one of {', '.join(NORMALISATIONS)}",
+            option="--normalisation",
+        )
+    if params.length_norm not in LENGTH_NORMS:
+        raise UsageError(
+            f"--length-norm {params.length_norm!r}: expected one of {', '.join(LENGTH_NORMS)}",
+            option="--length-norm",
+        )
+    for option, value, least in (
+        ("--batch-size", params.batch_size, 1),
+        ("--bucket-base", params.bucket_base, 2),
+        ("--k-tokens", params.k_tokens, 1),
+    ):
+        if value is not None and value < least:
+            raise UsageError(f"{option} {value}: must be {least} or more", option=option)
+    try:
+        resolve_device(params.device)  # an absent CUDA device too, not only a name torch does not know
+    except ValueError as error:
+        detail = str(error).removeprefix("device: ").removeprefix(repr(params.device)).strip()
+        raise UsageError(f"--device {params.device!r}: {detail}", option="--device") from None
+    return params
+
+
 def check(params: ProbeParams) -> ProbePlan:
-    """Where the results go, the probe files and the run's run.json; UsageError naming the bad option."""
+    """The settings, where the results go, the probe files and the run's run.json; UsageError naming the bad
+    option."""
+    settings(params)
     run = Path(params.run)
     output = Path(params.output) if params.output else run / "probe"
     if (output / "probe.json").exists() and not params.overwrite:
@@ -94,7 +126,7 @@ def run(plan: ProbePlan, spark: SparkProvider) -> StageResult:
     return StageResult(summary, value=result)
 
 
-STAGE = Stage("probe", ProbeParams, check, run)
+STAGE = Stage("probe", ProbeParams, check, run, settings=settings)
 
 
 def probe(
@@ -168,7 +200,10 @@ def probe(
     try:
         result = run_command(STAGE, params)
     except UsageError as error:
-        raise typer.BadParameter(str(error), param_hint=error.option) from None
+        message = str(error)
+        if error.option and message.startswith(error.option):  # typer's message names the option already
+            message = message[len(error.option) :].lstrip(": ")
+        raise typer.BadParameter(message, param_hint=error.option) from None
     print_probe(result.value, Path(params.output) if params.output else run / "probe")
 
 

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from jobs import progress
 from jobs.pipeline import Pipeline, load_pipeline, run_pipeline
+from jobs.registry import KINDS
 from jobs.runner import StageOutcome
 
 console = Console(width=None if Console().is_terminal else 160)
@@ -33,9 +34,6 @@ def run(
     ] = None,
     until: Annotated[str | None, typer.Option("--until", help="Stop after this stage.")] = None,
 ) -> None:
-    """Run a pipeline of stages (world, ingest, date, dedup, langid, mix, train, probe, experiment, audit),
-    each stage's output feeding the next. Complete stages are skipped on a rerun (their `_complete.json`
-    fingerprint covers parameters and inputs), so an interrupted run resumes where it stopped."""
     plan = load_pipeline(pipeline, output=output, master=master)
     names = [spec.name for spec in plan.stages]
     position = progress.current().stages(f"pipeline {plan.path.stem}", names)
@@ -56,6 +54,12 @@ def run(
         table.add_row(outcome.name, outcome.kind, outcome.status, f"{outcome.seconds:,.1f}", brief[:100])
     console.print(table)
     print_final_results(plan, outcomes, console)
+
+
+# The help lists the stage kinds from the registry, so that a new kind cannot be left out of it.
+run.__doc__ = f"""Run a pipeline of stages ({", ".join(KINDS)}), each stage's output feeding the next.
+    Complete stages are skipped on a rerun (their `_complete.json` fingerprint covers parameters and inputs),
+    so an interrupted run resumes where it stopped."""
 
 
 def print_final_results(pipeline: Pipeline, outcomes: list[StageOutcome], console: Any) -> None:

@@ -28,3 +28,14 @@ def spark():
     )
     yield session
     session.stop()
+
+
+@pytest.fixture
+def no_spark(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any attempt to start a Spark session fails the test: for the checks that must refuse bad arguments
+    before Spark starts (a command that got past them would otherwise start one and take seconds)."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a Spark session was started")
+
+    monkeypatch.setattr("jobs.spark.session_for_job", refuse)

@@ -430,3 +430,36 @@ def test_reference_versions_held_and_predicted_cutoff(spark, data_dir: Path, tmp
     assert summary["headline"]["measured_effective_cutoff"] == "2017-01"
     assert summary["run"]["predicted_minus_measured_months"] == months_between("2017-01", predicted["month"])
     assert (tmp_path / "report" / "version_months.png").is_file()
+
+
+def test_a_bad_tokenizer_is_refused_before_spark(tmp_path: Path, capsys, no_spark: None) -> None:
+    """--tokenizer was first loaded by the Spark tasks counting tokens; it is checked up front: a missing
+    file, a folder and a file that is not a `tokenizers` JSON are each exit 2 with one line naming the
+    option, and no report folder is made."""
+    from jobs.cli import main
+
+    documents = tmp_path / "docs.parquet"
+    pq.write_table(pa.table({"id": ["d0"], "text": ["a page"]}), documents)
+    not_a_tokenizer = tmp_path / "tokenizer.json"
+    not_a_tokenizer.write_text('{"vocab": {"a": 0}}')
+    report = tmp_path / "report"
+    for tokenizer, needle in (
+        (tmp_path / "nowhere.json", "no such file"),
+        (tmp_path, "not a file"),
+        (not_a_tokenizer, "not a `tokenizers` JSON file"),
+    ):
+        with pytest.raises(SystemExit) as done:
+            main(["audit", str(documents), "--report", str(report), "--tokenizer", str(tokenizer)])
+        err = capsys.readouterr().err.strip()
+        assert done.value.code == 2, err
+        assert err.startswith("chronomix: error: --tokenizer") and needle in err and "\n" not in err, err
+    assert not report.exists()
+
+
+def test_a_tokenizers_json_file_passes_the_check(tmp_path: Path) -> None:
+    tokenizers = pytest.importorskip("tokenizers")
+    from jobs.checks import check_tokenizer
+
+    path = tmp_path / "tokenizer.json"
+    tokenizers.Tokenizer(tokenizers.models.WordLevel({"a": 0, "[UNK]": 1}, unk_token="[UNK]")).save(str(path))
+    check_tokenizer(str(path))  # raises nothing

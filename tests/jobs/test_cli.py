@@ -92,3 +92,116 @@ def test_bad_files_and_values_exit_2_with_one_line(
         err = capsys.readouterr().err.strip()
         assert done.value.code == 2 and "\n" not in err and expected in err, (argv, err)
     assert not (folder / "w").exists() and not (folder / "e").exists()
+
+
+# ---------------------------------------------------------------------- bad options, refused before Spark
+def _documents(folder: Path) -> Path:
+    """A document Parquet file (what the stages read): enough for their checks, which read no rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "part-0.parquet"
+    pq.write_table(pa.table({"id": ["d0"], "text": ["a page"], "lang": ["en"]}), path)
+    return path
+
+
+def _refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """The one line `argv` is refused with (exit 2)."""
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    err = capsys.readouterr().err.strip()
+    assert done.value.code == 2, err
+    assert err.startswith("chronomix: error: ") and "\n" not in err, err
+    return err
+
+
+def test_a_bad_dedup_index_is_refused_before_spark(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_spark: None
+) -> None:
+    """--index was read only after Spark had started and signed every document."""
+    import dataclasses
+
+    from dedup.index import META_FILE, IndexMeta
+    from dedup.kernel import DedupConfig
+
+    documents, out = _documents(tmp_path / "docs"), tmp_path / "out"
+    a_file = tmp_path / "file"
+    a_file.write_text("not an index")
+    empty, corrupt, other = (tmp_path / name for name in ("empty", "corrupt", "other"))
+    for folder in (empty, corrupt, other):
+        folder.mkdir()
+    (corrupt / META_FILE).write_text("{not json")
+    (other / META_FILE).write_text(dataclasses.replace(IndexMeta.of(DedupConfig()), num_perm=7).to_json())
+    for index, needle in (
+        (a_file, "not an index folder"),
+        (empty, "not an index folder"),
+        (corrupt, f"{META_FILE} is not readable"),
+        (other, "built with num_perm=7"),
+    ):
+        err = _refused(["dedup", str(documents), "-o", str(out), "--index", str(index)], capsys)
+        assert "--index" in err and needle in err, err
+    assert not out.exists()
+
+
+def test_a_bad_lid_model_is_refused_before_spark(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_spark: None
+) -> None:
+    """--lid-model was only checked to exist; the Spark tasks found a folder or a file of another kind."""
+    documents, out = _documents(tmp_path / "docs"), tmp_path / "out"
+    text = tmp_path / "model.bin"
+    text.write_text("__label__en hello\n")
+    for model, needle in (
+        (tmp_path / "nowhere.bin", "no such file"),
+        (tmp_path, "not a file"),
+        (text, "not a fastText model"),
+    ):
+        err = _refused(["langid", str(documents), "-o", str(out), "--lid-model", str(model)], capsys)
+        assert f"--lid-model '{model}'" in err and needle in err, err
+    assert not out.exists()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch is not installed")
+def test_bad_probe_settings_are_refused_before_model_and_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--device and --length-norm were checked after the model and the probes were loaded (--length-norm
+    after the whole cutoff probe). Here neither the run nor the probes exist: the setting is named first."""
+    run = tmp_path / "run"
+    for option, value in (("--device", "tpu"), ("--length-norm", "words"), ("--normalisation", "max")):
+        err = _refused(["probe", str(run), "--probes", str(tmp_path / "nowhere"), option, value], capsys)
+        assert f"Invalid value for {option}: '{value}'" in err, err
+    assert not run.exists()
+
+
+def test_mix_plan_with_an_output_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_spark: None
+) -> None:
+    """--plan writes nothing, so an --output beside it was silently ignored; the combination is refused."""
+    documents, out = _documents(tmp_path / "docs"), tmp_path / "out"
+    spec = ROOT / "pipelines" / "mixtures" / "raw.yaml"
+    err = _refused(["mix", str(documents), "--spec", str(spec), "--plan", "-o", str(out)], capsys)
+    assert "--output" in err and "--plan writes nothing" in err, err
+    assert not out.exists()
+
+
+def test_a_mixture_spec_s_tokenizer_is_checked_before_spark(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_spark: None
+) -> None:
+    documents, out = _documents(tmp_path / "docs"), tmp_path / "out"
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(f"budget_tokens: 1000\ntokenizer: {tmp_path / 'nowhere.json'}\n")
+    err = _refused(["mix", str(documents), "--spec", str(spec), "-o", str(out)], capsys)
+    assert f"--spec {spec}: tokenizer" in err and "no such file" in err, err
+    assert not out.exists()
+
+
+def test_run_help_lists_every_stage_kind(capsys: pytest.CaptureFixture[str]) -> None:
+    from jobs.registry import KINDS
+
+    try:
+        main(["run", "--help"])
+    except SystemExit as done:
+        assert done.code == 0
+    listed = " ".join(capsys.readouterr().out.split())
+    assert f"stages ({', '.join(KINDS)})" in listed and "label" in KINDS

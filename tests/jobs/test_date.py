@@ -133,3 +133,26 @@ def test_cli_bad_arguments_exit_2_before_spark(
         main(["date", str(ingested), "-o", str(ingested)])
     assert done.value.code == 2
     assert "--overwrite" in capsys.readouterr().err
+
+
+def test_a_corrupt_reference_file_is_a_usage_error_naming_the_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_spark: None
+) -> None:
+    """A truncated or corrupt Parquet file as --reference failed with exit 1 and pyarrow's ArrowInvalid; it
+    is a one-line usage error naming --reference (exit 2), before Spark starts and before any output."""
+    documents = tmp_path / "docs.parquet"
+    pq.write_table(pa.table({"id": ["d0"], "text": ["a page"]}), documents)
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    pq.write_table(
+        pa.table({"text": ["a"], "created": [ADDED], "resource": ["r"]}), reference / "part-0.parquet"
+    )
+    (reference / "part-1.parquet").write_bytes(b"PAR1 truncated footer PAR1")
+    out = tmp_path / "out"
+    for given in (reference, reference / "part-1.parquet", tmp_path / "nowhere"):
+        with pytest.raises(SystemExit) as done:
+            main(["date", str(documents), "-o", str(out), "--reference", str(given)])
+        err = capsys.readouterr().err.strip()
+        assert done.value.code == 2, err
+        assert err.startswith("chronomix: error: --reference") and "\n" not in err, err
+    assert not out.exists()

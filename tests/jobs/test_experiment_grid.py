@@ -116,3 +116,36 @@ def test_shipped_grids_plan_their_runs(name: str, runs: int, worlds: int, tmp_pa
         assert set(plan.runs) <= set(full.runs)
         for key in plan.runs:
             assert plan.meta[key]["mixture"] == full.meta[key]["mixture"]
+
+
+def test_a_bad_grid_input_or_setting_is_refused_before_the_output_folder_is_made(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_spark: None
+) -> None:
+    """The grid's input was first read by its mix stages, and the probe settings by its probe stages, after
+    the output folder was made: now each is exit 2 with one line, and no output folder."""
+    import yaml
+
+    from jobs.cli import main
+
+    documents = tmp_path / "docs"
+    documents.mkdir()
+    pq.write_table(pa.table({"id": ["d0"], "text": ["a page"]}), documents / "part-0.parquet")
+    keep_newest = str(ROOT / "pipelines" / "mixtures" / "keep_newest.yaml")
+    base = {"input": str(documents), "probes": str(documents), "mixtures": MIXTURES}
+    cases = [
+        ({**base, "input": str(tmp_path / "nowhere")}, "grid field 'input': input"),
+        ({**base, "mixtures": {"keep_newest": keep_newest}}, "grid field 'input': filters.drop_stale"),
+        ({**base, "probe": {"device": "tpu"}}, "grid stage 'probe raw-s0': --device 'tpu'"),
+        ({**base, "probe": {"length_norm": "words"}}, "grid stage 'probe raw-s0': --length-norm 'words'"),
+    ]
+    grid, out = tmp_path / "grid.yaml", tmp_path / "out"
+    for data, expected in cases:
+        grid.write_text(yaml.safe_dump(data))
+        with pytest.raises(SystemExit) as done:
+            main(["experiment", str(grid), "-o", str(out)])
+        err = capsys.readouterr().err.strip()
+        assert done.value.code == 2 and expected in err and "\n" not in err, err
+        assert not out.exists()
+    grid.write_text(yaml.safe_dump(base))
+    assert list(check(load_grid(grid, output=out)).runs) == ["raw-s0"]  # a good grid passes the check,
+    assert not out.exists()  # which makes nothing either

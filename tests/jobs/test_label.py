@@ -59,3 +59,31 @@ def test_bad_label_arguments_are_one_line_errors(tmp_path: Path, capsys: pytest.
               "--value", "nonsense"])  # fmt: skip
     assert exit_info.value.code == 2
     assert "--value 'nonsense': expected OLD=NEW" in capsys.readouterr().err
+
+
+def test_a_wrong_table_or_column_is_refused_before_spark(
+    tmp_path: Path, capsys: pytest.CaptureFixture, no_spark: None
+) -> None:
+    """--column and --table are checked against the table's footer before Spark starts (they were checked
+    only once the session ran): exit 2, one line naming the option, and no output folder."""
+    documents = _documents(tmp_path / "docs")
+    truth = tmp_path / "truth.parquet"
+    pq.write_table(pa.table({"id": ["d0"], "kind": ["fresh"]}), truth)
+    no_id = tmp_path / "no_id.parquet"
+    pq.write_table(pa.table({"key": ["d0"], "kind": ["fresh"]}), no_id)
+    corrupt = tmp_path / "corrupt.parquet"
+    corrupt.write_bytes(b"PAR1 not really parquet PAR1")
+    out = tmp_path / "out"
+    cases = [
+        (["--table", str(truth), "--column", "knd"], "--column 'knd': the table", "(it has id, kind)"),
+        (["--table", str(no_id), "--column", "kind"], "--table", "no 'id' column"),
+        (["--table", str(corrupt), "--column", "kind"], "--table", "not readable Parquet"),
+        (["--table", str(tmp_path / "nowhere.parquet"), "--column", "kind"], "--table", "no such file"),
+    ]
+    for options, option, needle in cases:
+        with pytest.raises(SystemExit) as done:
+            main(["label", str(documents), "-o", str(out), *options])
+        err = capsys.readouterr().err.strip()
+        assert done.value.code == 2, err
+        assert err.startswith(f"chronomix: error: {option}") and needle in err and "\n" not in err, err
+    assert not out.exists()

@@ -193,3 +193,48 @@ def test_shipped_pipelines_load(tmp_path):
     assert all(Path(p).is_file() for p in demo.stages[4].params.mixtures.values())
     cluster = load_pipeline(pipelines / "commoncrawl.yaml", output=tmp_path / "cc")
     assert {s.kind for s in cluster.stages} == {"ingest", "date", "dedup", "langid", "mix", "audit"}
+
+
+def test_bad_settings_of_label_audit_probe_and_langid_stages_stop_the_pipeline_before_it_runs(
+    tmp_path, capsys, no_spark
+):
+    """These kinds had no settings check: a bad value surfaced only when their stage ran, after every
+    stage before it. Now the file is refused when it is read: exit 2, one line naming stage and option,
+    no output folder."""
+    import importlib.util
+
+    from jobs.cli import main
+
+    world = "{kind: world}"
+    cases = {
+        f"stages: [{world}, {{kind: label, input: '${{world}}', table: t.parquet}}]": (
+            "stage 'label' (label): --column: required"
+        ),
+        f"stages: [{world}, {{kind: langid, input: '${{world}}', lid_model: nowhere.bin}}]": (
+            "stage 'langid' (langid): --lid-model"
+        ),
+        f"stages: [{world}, {{kind: langid, input: '${{world}}', threshold: 2.0}}]": (
+            "stage 'langid' (langid): --threshold 2.0"
+        ),
+        f"stages: [{world}, {{kind: audit, input: '${{world}}', tokenizer: nowhere.json}}]": (
+            "stage 'audit' (audit): --tokenizer"
+        ),
+        f"stages: [{world}, {{kind: audit, input: '${{world}}', statistic: max}}]": (
+            "stage 'audit' (audit): --statistic 'max'"
+        ),
+    }
+    if importlib.util.find_spec("torch") is not None:  # the probe kind needs the train extra
+        probe = "{kind: probe, run: '${world}', probes: '${world}'"
+        cases[f"stages: [{world}, {probe}, device: tpu}}]"] = "stage 'probe' (probe): --device 'tpu'"
+        cases[f"stages: [{world}, {probe}, length_norm: words}}]"] = "stage 'probe' (probe): --length-norm"
+    path, out = tmp_path / "bad.yaml", tmp_path / "out"
+    for text, expected in cases.items():
+        path.write_text(text)
+        with pytest.raises(UsageError) as error:
+            load_pipeline(path, output=out)
+        assert expected in str(error.value), (text, str(error.value))
+        with pytest.raises(SystemExit) as done:
+            main(["run", str(path), "-o", str(out)])
+        err = capsys.readouterr().err.strip()
+        assert done.value.code == 2 and expected in err and "\n" not in err, err
+        assert not out.exists()

@@ -1,0 +1,76 @@
+"""Checks of the files that options name (a language-id model, a tokenizer, a side table's Parquet), run before
+Spark starts: the workers load these files inside their tasks, so without a check here a wrong path or the
+wrong kind of file would surface as a failed Spark task (exit 1, a stack of task errors) rather than as a
+one-line usage error naming the option (exit 2). Nothing here imports Spark."""
+
+from __future__ import annotations
+
+import os
+import struct
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from jobs.contract import UsageError
+from jobs.fs import locate
+
+# The first int32 of every fastText model file, .bin and quantised .ftz alike (fastText's args.h).
+FASTTEXT_MAGIC = 793712314
+
+
+def readable_file(path: str, option: str, kind: str) -> bytes:
+    """The first 8 bytes of the local file `path`; UsageError naming `option` when it does not exist, is not
+    a file (`kind` says what it should be) or cannot be read."""
+    if not os.path.exists(path):
+        raise UsageError(f"{option} {path!r}: no such file", option=option)
+    if not os.path.isfile(path):
+        raise UsageError(f"{option} {path!r}: not a file (expected {kind})", option=option)
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(8)
+    except OSError as error:
+        raise UsageError(
+            f"{option} {path!r}: cannot be read ({error.strerror or error})", option=option
+        ) from None
+
+
+def check_fasttext_model(path: str, option: str = "--lid-model") -> None:
+    """UsageError naming `option` unless `path` is a readable fastText model. Only the magic number is read:
+    loading a large model (GlotLID, lid.176.bin) in the driver would cost seconds and memory for nothing."""
+    head = readable_file(path, option, "a fastText model, .bin or .ftz")
+    if len(head) < 4 or struct.unpack("<i", head[:4])[0] != FASTTEXT_MAGIC:
+        raise UsageError(f"{option} {path!r}: not a fastText model (.bin or .ftz)", option=option)
+
+
+def check_tokenizer(path: str, option: str = "--tokenizer") -> None:
+    """UsageError naming `option` unless `path` is a `tokenizers` JSON file that loads. It is loaded here, in
+    the driver, because a tokenizer is small (loads in milliseconds) and a JSON file of another kind can only
+    be told apart by loading it."""
+    readable_file(path, option, "a `tokenizers` JSON file")
+    try:
+        from tokenizers import Tokenizer
+    except ModuleNotFoundError:
+        raise UsageError(
+            f"{option} {path!r}: counting tokens needs an optional dependency: pip install 'chronomix[train]'",
+            option=option,
+        ) from None
+    try:
+        Tokenizer.from_file(path)
+    except Exception as error:  # tokenizers raises a bare Exception for a file it cannot parse
+        raise UsageError(
+            f"{option} {path!r}: not a `tokenizers` JSON file ({error})", option=option
+        ) from None
+
+
+def parquet_columns(uri: str, option: str, value: str) -> list[str]:
+    """The column names of the Parquet file `uri` (its footer only); UsageError naming `option` (given as
+    `value`) when the file cannot be read as Parquet."""
+    location = locate(uri)
+    try:
+        with location.fs.open_input_file(location.path) as handle:
+            return list(pq.read_schema(handle).names)
+    except (OSError, pa.ArrowException) as error:
+        which = "" if uri == value else f"{uri} is "
+        raise UsageError(
+            f"{option} {value!r}: {which}not readable Parquet ({error})", option=option
+        ) from None
