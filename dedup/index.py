@@ -1,5 +1,6 @@
-"""The cross-dump index: band keys, URL keys, sketches, exact-text hashes and dates of the documents kept
-by earlier runs (everything a new document needs to be matched, and verified, against them).
+"""The cross-dump index: band keys, URL and host keys, sketches, exact-text hashes and dates of the documents
+kept by earlier runs (everything a new document needs to be matched, and verified, against them). The row of
+a text that was a hub on its host (dedup.lsh.hub_rows: a soft-404) has no URL key: a marker that keeps it one.
 
 Layout of an index folder: `part-*.parquet` rows with INDEX_FIELDS, and `_index.json` with the settings
 that made the keys. Keys are only comparable between runs with the same signature settings (MinHash
@@ -13,10 +14,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from corpus.schema import TIMESTAMP
 from dedup.kernel import BAND_KEYS, HOST_KEY, SKETCH, URL_KEY, DedupConfig
+from dedup.local import url_rows
+from dedup.lsh import hub_rows
 from dedup.versions import DUMP_DATE, LENGTH, SEEN_DATE, TEXT_HASH, VERSION_DATE
 
 META_FILE = "_index.json"
@@ -87,8 +92,29 @@ class IndexMeta:
         """Raise IndexMismatch naming the first setting that differs between this run and the index."""
         for name, ours in self.__dict__.items():
             theirs = getattr(other, name)
+            if ours != theirs and name == "hash_version":
+                raise IndexMismatch(
+                    f"--index: built by another chronomix (hash_version={theirs!r}, this run uses {ours!r}); "
+                    "use a new index folder"
+                )
             if ours != theirs:
                 raise IndexMismatch(
                     f"--index: built with {name}={theirs!r} but this run uses {name}={ours!r}; "
                     "use a new index folder or the index's settings"
                 )
+
+
+def mark_hubs(index: pa.Table, universe: pa.Table) -> pa.Table:
+    """`index` (rows of `universe`, by id) with the URL key of every row whose text is a hub on its host in
+    `universe` (dedup.lsh.hub_rows) set to null: a marker. The index keeps one row of the hub's cluster, so
+    without the marker a later run that sees the text under one or two more URLs of the host would count
+    too few keys and join their resources through it again."""
+    keys, hosts, nodes, marker = url_rows(universe)
+    has_host = pc.is_valid(universe.column(HOST_KEY)).to_numpy(zero_copy_only=False)
+    hub = np.zeros(universe.num_rows, bool)
+    hub[has_host] = hub_rows(keys, hosts, nodes, marker)
+    hub_ids = universe.column("id").filter(pa.array(hub))
+    marked = pc.is_in(index.column("id"), value_set=pc.unique(hub_ids.combine_chunks()))
+    at = index.schema.get_field_index(URL_KEY)
+    url = pc.if_else(marked, pa.scalar(None, pa.int64()), index.column(URL_KEY))
+    return index.set_column(at, index.schema.field(URL_KEY), url)

@@ -59,6 +59,22 @@ def _band_matrix(bands: pa.ListArray, rows: np.ndarray, width: int) -> tuple[np.
     return values[starts[:, None] + np.arange(width)], have
 
 
+def url_rows(table: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(URL key, host key, text hash, marker) of the rows of `table` (kernel columns) that have a host key; a
+    marker row has no URL key (an index row of a hub text: dedup.index.mark_hubs)."""
+    host = table.column(HOST_KEY).combine_chunks()
+    has_host = host.is_valid().to_numpy(zero_copy_only=False)
+    url = table.column(URL_KEY).combine_chunks()
+    marker = url.is_null().to_numpy(zero_copy_only=False)[has_host]
+    hashes = table.column(TEXT_HASH).to_numpy().astype(np.int64)[has_host]
+    return (
+        pc.fill_null(url, 0).to_numpy()[has_host],
+        pc.fill_null(host, 0).to_numpy()[has_host],
+        hashes,
+        marker,
+    )
+
+
 def text_graph(table: pa.Table, config: DedupConfig) -> TextGraph:
     """The verified text graph of a kernel-annotated table (see the module doc)."""
     check_scheme(table, config)
@@ -71,13 +87,8 @@ def text_graph(table: pa.Table, config: DedupConfig) -> TextGraph:
     sketch = sketch_matrix(table.column(SKETCH).combine_chunks(), config.signature.num_perm)
     similarity = row_similarity(sketch, first_doc[s_idx], first_doc[d_idx])
     verified = similarity >= config.lsh.threshold
-    url = table.column(URL_KEY).combine_chunks()
-    has_url = url.is_valid().to_numpy(zero_copy_only=False)
-    host = table.column(HOST_KEY).combine_chunks()  # valid wherever the URL key is
-    keys, nodes = url_star_rows(
-        pc.fill_null(url, 0).to_numpy()[has_url], pc.fill_null(host, 0).to_numpy()[has_url], hashes[has_url]
-    )
-    u_src, u_dst = star_edges(keys, nodes)
+    keys, hosts, nodes, marker = url_rows(table)
+    u_src, u_dst = star_edges(*url_star_rows(keys, hosts, nodes, marker))
     return TextGraph(
         texts=texts,
         src=np.concatenate([s_idx[verified], np.searchsorted(texts, u_src)]),

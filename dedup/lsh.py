@@ -126,25 +126,41 @@ def host_keys(urls: pa.Array | pa.ChunkedArray, engine: str = "auto") -> pa.Arra
 URL_HUB_KEYS = 3  # a text that one host serves under this many URL keys or more is that site's boilerplate
 
 
-def url_star_rows(keys: np.ndarray, hosts: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct (key, node) rows whose URL stars join texts: every (URL key, text) row, except those of
-    a text that one host serves under URL_HUB_KEYS keys or more (`hosts[i]`: the host key of row i).
-
-    Such a text is the site's boilerplate (a soft-404, a login or cookie wall), not a version of any one of
-    those pages; through their stars it would join every one of their resources into one cluster, and
-    keep-newest would then drop all their pages but one. It still joins its exact copies and, when verified,
-    its LSH neighbours. A text that other hosts serve (a stale mirror's copy, a syndicated article) still
-    bridges their URLs, and so does one under two keys of a host (a moved page)."""
+def hub_rows(keys: np.ndarray, hosts: np.ndarray, nodes: np.ndarray, marker: np.ndarray) -> np.ndarray:
+    """bool per row: its text is a hub on its host, i.e. that host serves it under URL_HUB_KEYS URL keys or
+    more (rows with `marker` False), or a marker row says so (`marker` True: an index row of a text that was a
+    hub when it was indexed, whose other captures the index no longer holds; its key is not counted)."""
     if len(keys) == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    order = np.lexsort((keys, hosts, nodes))
-    k, h, n = keys[order], hosts[order], nodes[order]
-    distinct = np.r_[True, (n[1:] != n[:-1]) | (h[1:] != h[:-1]) | (k[1:] != k[:-1])]
-    k, h, n = k[distinct], h[distinct], n[distinct]
-    group = np.r_[True, (n[1:] != n[:-1]) | (h[1:] != h[:-1])]  # one (text, host)
-    counts = np.diff(np.r_[np.flatnonzero(group), len(n)])
-    keep = np.repeat(counts < URL_HUB_KEYS, counts)
-    return k[keep], n[keep]
+        return np.zeros(0, bool)
+    order = np.lexsort((keys, marker, hosts, nodes))  # per (text, host): the keys ascending, markers last
+    k, h, n, m = keys[order], hosts[order], nodes[order], marker[order]
+    start = np.r_[True, (n[1:] != n[:-1]) | (h[1:] != h[:-1])]
+    first_of_key = ~m & (start | np.r_[True, k[1:] != k[:-1]])
+    starts = np.flatnonzero(start)
+    hub = (np.add.reduceat(first_of_key, starts) >= URL_HUB_KEYS) | np.logical_or.reduceat(m, starts)
+    out = np.empty(len(keys), bool)
+    out[order] = np.repeat(hub, np.diff(np.r_[starts, len(keys)]))
+    return out
+
+
+def url_star_rows(
+    keys: np.ndarray, hosts: np.ndarray, nodes: np.ndarray, marker: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (key, node) rows whose URL stars join texts: every (URL key, text) row (`hosts[i]`: the
+    host key of row i), except marker rows and those of a text that is a hub on its host (hub_rows).
+
+    A hub is the site's boilerplate (a soft-404, a login or cookie wall), not a version of any one of those
+    pages; through their stars it would join every one of their resources into one cluster, and keep-newest
+    would then drop all their pages but one. It still joins its exact copies and, when verified, its LSH
+    neighbours. A text that other hosts serve (a stale mirror's copy, a syndicated article) still bridges
+    their URLs, and so does one under two keys of a host (a moved page)."""
+    marker = np.zeros(len(keys), bool) if marker is None else marker
+    star = ~marker & ~hub_rows(keys, hosts, nodes, marker)
+    k, n = keys[star], nodes[star]
+    order = np.lexsort((k, n))
+    k, n = k[order], n[order]
+    distinct = np.r_[True, (n[1:] != n[:-1]) | (k[1:] != k[:-1])] if len(k) else np.zeros(0, bool)
+    return k[distinct], n[distinct]
 
 
 def star_edges(keys: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

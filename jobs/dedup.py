@@ -216,7 +216,8 @@ def _run_in_spark(run: DedupRun) -> StageStats:
             kept = ranked.filter(F.col("_keep")).select("id")
             singles = signed.join(mapping.select("id"), "id", "left_anti").select(*INDEX_COLUMNS)
             rows = signed.join(kept, "id").select(*INDEX_COLUMNS).unionByName(singles)
-            return rows if old_index is None else rows.unionByName(old_index.select(*INDEX_COLUMNS))
+            rows = rows if old_index is None else rows.unionByName(old_index.select(*INDEX_COLUMNS))
+            return dspark.mark_hubs(rows, universe)
 
         return run.finish(report, index_rows)
     finally:

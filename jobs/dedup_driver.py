@@ -30,7 +30,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from corpus.stats import StageStats
-from dedup.index import INDEX_COLUMNS, INDEX_FIELDS
+from dedup.index import INDEX_COLUMNS, INDEX_FIELDS, mark_hubs
 from dedup.kernel import N_SHINGLES, DedupConfig, dedup_kernel, kernel_fields
 from dedup.local import cluster_members
 from dedup.lsh import unique_pairs, usable_cores
@@ -150,9 +150,12 @@ def rank_in_driver(
     return ranked, report
 
 
-def index_rows(signed: pa.Table, ranked: pa.Table, old_index: pa.Table | None) -> pa.Table:
+def index_rows(
+    signed: pa.Table, ranked: pa.Table, old_index: pa.Table | None, universe: pa.Table
+) -> pa.Table:
     """The index after this run (INDEX_COLUMNS): this run's kept documents of multi-document clusters, its
-    singletons, and the earlier index rows that this run did not replace."""
+    singletons, and the earlier index rows that this run did not replace; hub texts' rows as markers
+    (dedup.index.mark_hubs over the run's `universe`)."""
     ours = ranked.filter(pc.invert(ranked.column(FROM_INDEX)))
     clustered = ours.column("id")
     kept = ours.filter(ours.column("_keep")).column("id")
@@ -162,7 +165,7 @@ def index_rows(signed: pa.Table, ranked: pa.Table, old_index: pa.Table | None) -
     if old_index is not None:
         replaced = pc.is_in(old_index.column("id"), value_set=signed.column("id"))
         parts.append(old_index.filter(pc.invert(replaced)).select(list(INDEX_COLUMNS)))
-    return pa.concat_tables([p.cast(pa.schema(INDEX_FIELDS)) for p in parts])
+    return mark_hubs(pa.concat_tables([p.cast(pa.schema(INDEX_FIELDS)) for p in parts]), universe)
 
 
 def dumps_with_dates(signed: pa.Table) -> list[str]:
@@ -236,4 +239,4 @@ def run_in_driver(run: DedupRun, files: list[InputFile]) -> StageStats:
     watch.lap("write")
     write_clusters(spark, ranked, run.output)
     watch.lap("clusters")
-    return run.finish(report, lambda: spark.createDataFrame(index_rows(signed, ranked, old_index)))
+    return run.finish(report, lambda: spark.createDataFrame(index_rows(signed, ranked, old_index, universe)))

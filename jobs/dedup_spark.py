@@ -50,21 +50,42 @@ class ComponentsReport:
     rounds: int = 0
 
 
+def _host_rows(df: DataFrame) -> DataFrame:
+    """(key, host, text) of the documents with a host key; `key` is null on a marker (dedup.index.mark_hubs)."""
+    return df.filter(F.col(HOST_KEY).isNotNull()).select(
+        F.col(URL_KEY).alias("key"), F.col(HOST_KEY).alias("host"), F.col(TEXT_HASH).alias("text")
+    )
+
+
+def hub_texts(df: DataFrame) -> DataFrame:
+    """(text, host) of every text that is a hub on a host, as dedup.lsh.hub_rows decides it: the host serves
+    it under URL_HUB_KEYS URL keys or more, or a marker row says so."""
+    return (
+        _host_rows(df)
+        .distinct()
+        .groupBy("text", "host")
+        .agg(F.count("key").alias("n"), F.max(F.col("key").isNull()).alias("marked"))
+        .filter((F.col("n") >= URL_HUB_KEYS) | F.col("marked"))
+        .select("text", "host")
+    )
+
+
 def url_rows(df: DataFrame) -> DataFrame:
     """The distinct (key, id) rows of URL stars, as dedup.lsh.url_star_rows picks them: one row per (URL
-    key, text) of the documents that have a URL key (and so a host key), but none for a text that one host
-    serves under URL_HUB_KEYS keys or more."""
-    pairs = (
-        df.filter(F.col(URL_KEY).isNotNull())
-        .select(
-            F.col(URL_KEY).alias("key"),
-            F.col(HOST_KEY).alias("host"),
-            F.col(TEXT_HASH).alias("id"),
-        )
-        .distinct()
-    )
-    keys_of_host = F.count(F.lit(1)).over(Window.partitionBy("id", "host"))
-    return pairs.withColumn("n", keys_of_host).filter(F.col("n") < URL_HUB_KEYS).select("key", "id")
+    key, text) of the documents that have a URL key, but none for a hub text (hub_texts) on its host."""
+    keys = _host_rows(df).filter(F.col("key").isNotNull()).distinct()
+    stars = keys.join(hub_texts(df), ["text", "host"], "left_anti")
+    return stars.select("key", F.col("text").alias("id")).distinct()
+
+
+def mark_hubs(index: DataFrame, universe: DataFrame) -> DataFrame:
+    """`index` (rows of `universe`, by id) with the URL key of hub texts' rows set to null, as
+    dedup.index.mark_hubs does."""
+    rows = universe.select("id", F.col(TEXT_HASH).alias("text"), F.col(HOST_KEY).alias("host"))
+    hubs = rows.join(hub_texts(universe), ["text", "host"]).select("id", F.lit(True).alias("_hub"))
+    marked = index.join(hubs, "id", "left")
+    url = F.when(F.col("_hub").isNull(), F.col(URL_KEY)).cast("long").alias(URL_KEY)
+    return marked.select(*[url if c == URL_KEY else F.col(c) for c in index.columns])
 
 
 @contextmanager

@@ -174,9 +174,7 @@ def _soft_404s(
     for e in missed[rng.random(len(missed)) < world.config.soft_404_share].tolist():
         host = hosts[e % len(hosts)]
         when = window[0] + timedelta(seconds=int(rng.integers(0, CRAWL_WINDOW_DAYS * 86400)))
-        docs.append(
-            DocPlan("soft404", entities[e].lang, host, when, url=resource_url(host.name, entities[e].name))
-        )
+        docs.append(DocPlan("soft404", "en", host, when, url=resource_url(host.name, entities[e].name)))
     return docs
 
 

@@ -12,6 +12,7 @@ from dedup.lsh import (
     candidate_pairs,
     candidate_probability,
     host_keys,
+    hub_rows,
     normalize_urls,
     optimal_bands,
     pack_bucket_rows,
@@ -114,6 +115,19 @@ def test_a_text_one_host_serves_under_three_url_keys_joins_no_star() -> None:
     assert len(got_rows) == len(set(got_rows)) and set(got_rows) == _star_rows_by_rule(keys, hosts, nodes)
     assert 0 < len(got_rows) < len(set(zip(keys.tolist(), nodes.tolist(), strict=True)))
     assert url_star_rows(*(np.zeros(0, np.int64),) * 3)[0].size == 0
+
+
+def test_a_marker_row_makes_its_text_a_hub_on_its_host() -> None:
+    # An index row of a text that was a hub (its URL key nulled: a marker) keeps it one on that host, however
+    # few of its URLs a later run sees; on other hosts the text still counts its own keys.
+    keys = np.array([0, 20, 30, 50], dtype=np.int64)
+    hosts = np.array([1, 1, 2, 5], dtype=np.int64)
+    nodes = np.array([7, 7, 7, 8], dtype=np.int64)
+    marker = np.array([True, False, False, False])
+    assert hub_rows(keys, hosts, nodes, marker).tolist() == [True, True, False, False]
+    got = set(zip(*(a.tolist() for a in url_star_rows(keys, hosts, nodes, marker)), strict=True))
+    assert got == {(30, 7), (50, 8)}
+    assert url_star_rows(keys, hosts, nodes)[0].tolist() == [0, 20, 30, 50]  # no marker: no hub
 
 
 def test_host_keys_follow_the_url_keys_normalisation() -> None:

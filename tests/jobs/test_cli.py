@@ -128,16 +128,19 @@ def test_a_bad_dedup_index_is_refused_before_spark(
     documents, out = _documents(tmp_path / "docs"), tmp_path / "out"
     a_file = tmp_path / "file"
     a_file.write_text("not an index")
-    empty, corrupt, other = (tmp_path / name for name in ("empty", "corrupt", "other"))
-    for folder in (empty, corrupt, other):
+    empty, corrupt, other, older = (tmp_path / name for name in ("empty", "corrupt", "other", "older"))
+    for folder in (empty, corrupt, other, older):
         folder.mkdir()
     (corrupt / META_FILE).write_text("{not json")
     (other / META_FILE).write_text(dataclasses.replace(IndexMeta.of(DedupConfig()), num_perm=7).to_json())
+    # Built before URLs had host keys (hash_version 3): refused, not matched without them.
+    (older / META_FILE).write_text(dataclasses.replace(IndexMeta.of(DedupConfig()), hash_version=3).to_json())
     for index, needle in (
         (a_file, "not an index folder"),
         (empty, "not an index folder"),
         (corrupt, f"{META_FILE} is not readable"),
         (other, "built with num_perm=7"),
+        (older, "hash_version=3, this run uses 4); use a new index folder"),
     ):
         err = _refused(["dedup", str(documents), "-o", str(out), "--index", str(index)], capsys)
         assert "--index" in err and needle in err, err

@@ -64,7 +64,7 @@ def test_index_rows_keep_the_kept_the_singletons_and_the_old(tmp_path: Path) -> 
     old = old.set_column(0, "id", pa.array([f"old/{i}" for i in range(5)]))
     universe = ddriver.universe_of(signed, old, config)
     ranked, report = ddriver.rank_in_driver(universe, config, "newest")
-    rows = ddriver.index_rows(signed, ranked, old)
+    rows = ddriver.index_rows(signed, ranked, old, universe)
     ours = ranked.filter(pc.invert(ranked.column(FROM_INDEX)))
     not_kept = set(ours.filter(pc.invert(ours.column("_keep"))).column("id").to_pylist())
     assert set(rows.column("id").to_pylist()) == (set(signed.column("id").to_pylist()) - not_kept) | {

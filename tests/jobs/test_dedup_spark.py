@@ -192,6 +192,13 @@ def test_job_matches_local_reference_and_is_deterministic(spark, tmp_path: Path)
     )
 
 
+def _write_docs(folder: Path, rows: list[dict]) -> str:
+    folder.mkdir()
+    table = pa.Table.from_pylist(rows)
+    pq.write_table(pa.Table.from_batches([conform(b) for b in table.to_batches()]), folder / "d.parquet")
+    return str(folder)
+
+
 BOTH_PATHS = pytest.mark.parametrize("max_local_documents", [10**9, 0], ids=["driver", "spark"])
 
 
@@ -238,30 +245,46 @@ def test_exact_copies_without_edges_form_one_cluster_named_by_the_smallest_id(
 
 
 @BOTH_PATHS
-def test_a_soft_404_joins_no_resources(spark, tmp_path: Path, max_local_documents: int) -> None:
-    # One "not found" text at three URLs: each URL's own page stays its own cluster.
+def test_a_soft_404_joins_no_resources_in_one_run_or_across_an_index(
+    spark, tmp_path: Path, max_local_documents: int
+) -> None:
+    # One "not found" text at three URLs of a site: each URL's own page stays its own cluster.
     missing = "Sorry, the page you are looking for could not be found on this site."
     pages = {
         "x": "a guide to tide tables and harbour times for small boats",
         "y": "the history of the lighthouse keepers on the northern islands",
         "z": "recipes for bread baked in a wood fired oven with rye flour",
+        "w": "a walk along the cliffs from the harbour to the old lighthouse",
     }
-    rows = []
-    for n, (path, text) in enumerate(pages.items()):
-        for i, (body, day) in enumerate(((text, 1 + n), (missing, 10 + n))):
-            crawled = datetime(2024, 1, day, tzinfo=UTC)
-            url = f"https://site.org/{path}"
-            rows.append({"id": f"{path}{i + 1}", "text": body, "source": "t", "added": crawled, "url": url})
-            rows[-1]["crawl_date"] = crawled
-    (tmp_path / "in").mkdir()
-    table = pa.Table.from_pylist(rows)
-    pq.write_table(
-        pa.Table.from_batches([conform(b) for b in table.to_batches()]), tmp_path / "in" / "d.parquet"
+
+    def doc(path: str, n: int, body: str, day: int) -> dict:
+        crawled = datetime(2024, 1, day, tzinfo=UTC)
+        url = f"https://site.org/{path}"
+        return {
+            "id": f"{path}{n}",
+            "text": body,
+            "source": "t",
+            "added": crawled,
+            "url": url,
+            "crawl_date": crawled,
+        }
+
+    first = [doc(p, 1, pages[p], 1 + i) for i, p in enumerate("xyz")]
+    first += [doc(p, 2, missing, 10 + i) for i, p in enumerate("xyz")]
+    index = str(tmp_path / "index")
+    job = DedupJob(keep="newest", index=index, max_local_documents=max_local_documents)
+    run_dedup(spark, [_write_docs(tmp_path / "in1", first)], str(tmp_path / "out1"), job)
+    out = {r["id"]: r for r in pq.read_table(tmp_path / "out1").to_pylist()}
+    assert {i: r["cluster_id"] for i, r in out.items()} == {"x1": "x1", "y1": "y1", "z1": "z1", "z2": "x2"}
+    # A later dump sees the text at one more URL of the site only: the index remembers it is the site's
+    # boilerplate, so it joins w's page to none of the indexed pages (before: two URL keys, a bridge).
+    second = [doc("w", 1, pages["w"], 20), doc("w", 2, missing, 21)]
+    run_dedup(
+        spark, [_write_docs(tmp_path / "in2", second)], str(tmp_path / "out2"), replace(job, keep="all")
     )
-    job = DedupJob(keep="all", max_local_documents=max_local_documents)
-    run_dedup(spark, [str(tmp_path / "in")], str(tmp_path / "out"), job)
-    out = {r["id"]: r["cluster_id"] for r in pq.read_table(tmp_path / "out").to_pylist()}
-    assert out == {"x1": "x1", "y1": "y1", "z1": "z1", "x2": "x2", "y2": "x2", "z2": "x2"}
+    out = {r["id"]: r for r in pq.read_table(tmp_path / "out2").to_pylist()}
+    assert out["w1"]["cluster_id"] == "w1" and out["w1"]["cluster_size"] == 1 and not out["w1"]["is_stale"]
+    assert out["w2"]["cluster_id"] == "w2" and out["w2"]["cluster_size"] == 2 and out["w2"]["is_exact_dup"]
 
 
 @pytest.mark.parametrize("policy", ["newest", "oldest", "first-seen", "longest", "all"])
