@@ -92,16 +92,17 @@ class IndexMeta:
         """Raise IndexMismatch naming the first setting that differs between this run and the index."""
         for name, ours in self.__dict__.items():
             theirs = getattr(other, name)
-            if ours != theirs and name == "hash_version":
+            if ours == theirs:
+                continue
+            if name == "hash_version":  # no setting of this run can match keys made the older way
                 raise IndexMismatch(
                     f"--index: built by another chronomix (hash_version={theirs!r}, this run uses {ours!r}); "
                     "use a new index folder"
                 )
-            if ours != theirs:
-                raise IndexMismatch(
-                    f"--index: built with {name}={theirs!r} but this run uses {name}={ours!r}; "
-                    "use a new index folder or the index's settings"
-                )
+            raise IndexMismatch(
+                f"--index: built with {name}={theirs!r} but this run uses {name}={ours!r}; "
+                "use a new index folder or the index's settings"
+            )
 
 
 def mark_hubs(index: pa.Table, universe: pa.Table) -> pa.Table:

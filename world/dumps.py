@@ -95,6 +95,11 @@ def resource_url(host: str, name: str) -> str:
     return f"https://{host}/wiki/{name}"
 
 
+def resource_host(hosts: list[Host], entity: int) -> Host:
+    """The resource host that serves an entity's own page."""
+    return hosts[entity % len(hosts)]
+
+
 def dump_name(month_absolute: int) -> str:
     """The Common Crawl-style name of the dump crawled in a month: ISO year and week of the window's last day.
     Common Crawl names a crawl by a week at or after its end (CC-MAIN-2024-22 was fetched in May 2024, weeks
@@ -172,7 +177,7 @@ def _soft_404s(
     missed = np.setdiff1d(np.arange(len(entities)), crawled)
     docs = []
     for e in missed[rng.random(len(missed)) < world.config.soft_404_share].tolist():
-        host = hosts[e % len(hosts)]
+        host = resource_host(hosts, e)
         when = window[0] + timedelta(seconds=int(rng.integers(0, CRAWL_WINDOW_DAYS * 86400)))
         docs.append(DocPlan("soft404", "en", host, when, url=resource_url(host.name, entities[e].name)))
     return docs
@@ -210,7 +215,7 @@ def plan_dumps(world: World, hosts: dict[str, list[Host]]) -> list[DumpPlan]:
             version = entity.version_at(month)
             kind = "fresh" if version != last_crawled[e] else "recrawl"
             last_crawled[e] = version
-            host = hosts["resource"][e % len(hosts["resource"])]
+            host = resource_host(hosts["resource"], e)
             when = crawl_time()  # drawn either way, so the control differs from its world in this alone
             if kind == "fresh" or config.recrawl_unchanged:
                 docs.append(DocPlan(kind, entity.lang, host, when, entity=e, month=month))

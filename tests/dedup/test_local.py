@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pyarrow as pa
+import pytest
 
 from dedup.evaluate import pair_scores
 from dedup.kernel import BAND_KEYS, DedupConfig, dedup_kernel
@@ -89,10 +90,19 @@ def test_documents_without_shingles_join_no_resources() -> None:
     assert not any(row["is_stale"] for row in out)
 
 
+def _captures(*rows: tuple[str, str, str, int]) -> pa.Table:
+    """Documents from (id, url, text, day of January 2024 it was crawled)."""
+    return pa.Table.from_pylist(
+        [
+            {"id": i, "url": u, "text": t, "crawl_date": datetime(2024, 1, d, tzinfo=UTC)}
+            for i, u, t, d in rows
+        ]
+    )
+
+
 def test_a_soft_404_served_by_many_urls_joins_none_of_their_resources() -> None:
     # Three pages of one site that each end as the site's "page not found" text. Before, the URL stars joined
     # all three through it and keep-newest dropped two pages' real text as stale.
-    day = lambda d: datetime(2024, 1, d, tzinfo=UTC)  # noqa: E731
     missing = "Sorry, the page you are looking for could not be found on this site."
     pages = {
         "x": "a guide to tide tables and harbour times for small boats",
@@ -102,9 +112,8 @@ def test_a_soft_404_served_by_many_urls_joins_none_of_their_resources() -> None:
     rows = []
     for n, (path, text) in enumerate(pages.items()):
         url = f"https://site.org/{path}"
-        rows.append({"id": f"{path}1", "url": url, "text": text, "crawl_date": day(1 + n)})
-        rows.append({"id": f"{path}2", "url": url, "text": missing, "crawl_date": day(10 + n)})
-    out = dedup_table(pa.Table.from_pylist(rows), keep="newest").to_pylist()
+        rows += [(f"{path}1", url, text, 1 + n), (f"{path}2", url, missing, 10 + n)]
+    out = dedup_table(_captures(*rows), keep="newest").to_pylist()
     cluster = {row["id"]: row["cluster_id"] for row in out}
     # Each page alone; the not-found copies are one cluster of exact duplicates, of which one is kept.
     assert cluster == {"x1": "x1", "y1": "y1", "z1": "z1", "x2": "x2", "y2": "x2", "z2": "x2"}
@@ -112,32 +121,27 @@ def test_a_soft_404_served_by_many_urls_joins_none_of_their_resources() -> None:
     assert not any(row["is_stale"] for row in out)
 
 
-def test_a_text_on_three_hosts_still_bridges_their_urls() -> None:
-    # A version copied by two mirrors (three hosts, one URL each): every mirror's later capture joins too.
-    day = lambda d: datetime(2024, 1, d, tzinfo=UTC)  # noqa: E731
-    v1 = "the tide table for the harbour in january lists two high tides a day"
-    v2 = "opening hours of the harbour office change to nine until five from march"
-    v3 = "a new ferry timetable for the islands starts in the first week of june"
-    rows = [
-        {"id": "o1", "url": "https://harbour.org/tides", "text": v1, "crawl_date": day(1)},
-        {"id": "m1", "url": "https://mirror.net/copy/tides", "text": v1, "crawl_date": day(5)},
-        {"id": "m2", "url": "https://mirror.net/copy/tides", "text": v2, "crawl_date": day(9)},
-        {"id": "n1", "url": "https://other-mirror.com/tides", "text": v1, "crawl_date": day(6)},
-        {"id": "n2", "url": "https://other-mirror.com/tides", "text": v3, "crawl_date": day(12)},
-    ]
-    out = dedup_table(pa.Table.from_pylist(rows), keep="all").to_pylist()
-    assert {row["cluster_id"] for row in out} == {"m1"}
+V1 = "the tide table for the harbour in january lists two high tides a day"
+V2 = "opening hours of the harbour office change to nine until five from march"
+V3 = "a new ferry timetable for the islands starts in the first week of june"
 
 
-def test_a_text_under_two_urls_still_bridges_them() -> None:
-    # A stale mirror's exact copy (or a moved page): the mirror's later capture of another version joins too.
-    day = lambda d: datetime(2024, 1, d, tzinfo=UTC)  # noqa: E731
-    v1 = "the tide table for the harbour in january lists two high tides a day"
-    v2 = "opening hours of the harbour office change to nine until five from march"
-    rows = [
-        {"id": "o1", "url": "https://harbour.org/tides", "text": v1, "crawl_date": day(1)},
-        {"id": "m1", "url": "https://mirror.net/p/1", "text": v1, "crawl_date": day(5)},
-        {"id": "m2", "url": "https://mirror.net/p/1", "text": v2, "crawl_date": day(9)},
-    ]
-    out = dedup_table(pa.Table.from_pylist(rows), keep="all").to_pylist()
-    assert {row["cluster_id"] for row in out} == {"m1"}
+@pytest.mark.parametrize(
+    "mirrors",
+    [
+        # A stale mirror's exact copy (or a moved page): the text under two URLs.
+        [("m1", "https://mirror.net/p/1", V1, 5), ("m2", "https://mirror.net/p/1", V2, 9)],
+        # A version copied by two mirrors: three hosts, one URL each.
+        [
+            ("m1", "https://mirror.net/copy/tides", V1, 5),
+            ("m2", "https://mirror.net/copy/tides", V2, 9),
+            ("n1", "https://other-mirror.com/tides", V1, 6),
+            ("n2", "https://other-mirror.com/tides", V3, 12),
+        ],
+    ],
+    ids=["two-urls", "three-hosts"],
+)
+def test_a_copy_on_other_urls_still_bridges_them(mirrors: list[tuple[str, str, str, int]]) -> None:
+    # Every mirror's later capture of another version joins the original's cluster through the shared copy.
+    table = _captures(("o1", "https://harbour.org/tides", V1, 1), *mirrors)
+    assert {row["cluster_id"] for row in dedup_table(table, keep="all").to_pylist()} == {"m1"}
