@@ -45,7 +45,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from corpus.member_codecs import CODECS, ZSTD_SKIPPABLE, MemberError, compression_from_magic
+from corpus.member_codecs import (
+    BZ2_MAGIC,
+    CODECS,
+    GZIP_MAGIC,
+    ZSTD_MAGIC,
+    ZSTD_SKIPPABLE,
+    MemberError,
+    compression_from_magic,
+)
 from corpus.remote import InputReadError
 
 # Input is fed in chunks of this size: it bounds the output of one call (deflate expands at most ~1032x) and,
@@ -442,6 +450,7 @@ class RecoveringStream(io.RawIOBase):
 
 
 _NAMED = ((".gz", "gzip"), (".bz2", "bz2"), (".zst", "zstd"), (".zstd", "zstd"))
+_MAGIC = {"gzip": GZIP_MAGIC, "bz2": BZ2_MAGIC, "zstd": ZSTD_MAGIC}
 
 
 def open_recovering(
@@ -457,10 +466,13 @@ def open_recovering(
     stored."""
     raw = opener() if opener is not None else open(path, "rb")  # noqa: SIM115 - the stream closes it
     try:
-        magic = compression_from_magic(raw.read(4))
+        head = raw.read(4)
+        magic = compression_from_magic(head)
         named = next((codec for suffix, codec in _NAMED if path.lower().endswith(suffix)), None)
         compression = magic
-        if named != magic:
+        if magic is None and named is not None and head and _MAGIC[named].startswith(head):
+            compression = named  # a file cut inside its magic bytes: a truncated member, not a plain file
+        elif named != magic:
             compression = None
             if named is not None:
                 probe = RecoveringStream(raw, named, lambda span: None, start_check, owns_raw=False)

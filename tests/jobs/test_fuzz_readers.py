@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pytest
 import zstandard
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -411,3 +412,17 @@ def test_no_pickle_or_eval_of_input_in_library_code() -> None:
                 if pattern.search(line.split("#", 1)[0]):
                     offenders.append(f"{file.relative_to(root)}:{number}: {line.strip()}")
     assert offenders == []
+
+
+@pytest.mark.parametrize(
+    "name, data", [("a.warc.gz", b"\x1f"), ("b.warc.gz", b"\x1f\x8b"), ("c.warc.bz2", b"BZ")]
+)
+def test_a_compressed_file_cut_inside_its_magic_bytes_is_reported(
+    tmp_path: Path, name: str, data: bytes
+) -> None:
+    # Found by the fuzz test above (a gzip WARC cut to its first byte): it was read as an empty plain file and
+    # its records disappeared without a trace. It is a truncated member: a skipped span.
+    path = tmp_path / name
+    path.write_bytes(data)
+    table, rejects = read_all(path)
+    assert table is None and len(rejects) + len(rejects.skipped) == 1
