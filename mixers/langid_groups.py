@@ -23,6 +23,14 @@ or spells a loan as Serbian does and Croatian and Bosnian do not (istorija, avgu
 Serbian; the rest of Serbian Latin, with no such word, is still called Bosnian or Croatian
 (bench/langid_eval.py prints it as `sr-Latn`).
 
+Words decide the same way between Malay and Indonesian and between Croatian and Bosnian: a text holding words
+that only one standard writes (kerana/karena, bahagian/bagian, universiti/universitas; tijekom/tokom,
+siječanj/januar, Europa/Evropa) and none of the other's gets that standard (mixers/standard_markers.py),
+before the Serbian spelling rule runs. On the held-out lines it moved eld's Malay from 95.0% to 95.4% and
+Croatian from 90.6% to 91.2%, lingua's Indonesian from 84% to 86% and Bosnian from 44% to 46%, and lingua's
+Malay from 38% to 32%: three sentences of that file are Indonesian (karena, yaitu, gratis) and are now
+called so.
+
 Every model used here ships inside its wheel; nothing downloads at run time.
 """
 
@@ -33,11 +41,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mixers.standard_markers import (
+    BOSNIAN_SERBIAN,
+    CROATIAN,
+    INDONESIAN,
+    MALAY,
+    StandardMarkers,
+    marked_standard,
+)
 from mixers.yat_reflex import is_serbian_spelling
 
 # Detector names as recorded in `lang_detector`.
 FASTTEXT, LINGUA, CLD2, PY3LANGID = "fasttext", "lingua", "cld2", "py3langid"
-SPELLING = "spelling"  # not a detector: the spelling rules of mixers/yat_reflex.py decided
+SPELLING = "spelling"  # not a detector: spelling or words decided (mixers/yat_reflex.py, standard_markers.py)
 SECOND_OPINIONS: tuple[str, ...] = (LINGUA, CLD2, PY3LANGID)
 
 
@@ -55,11 +71,19 @@ class CloseGroup:
     opened_by: tuple[str, ...] = ()  # first-pass labels, beyond the members, that open the group
     # Bosnian or Croatian turned to Serbian where the text is spelled as Serbian (mixers/yat_reflex.py)
     serbian_spelling: bool = False
+    # Two members' own words (mixers/standard_markers.py): a text with one side's and not the other's is in it
+    standard_markers: tuple[StandardMarkers, StandardMarkers] | None = None
 
 
 CLOSE_GROUPS: tuple[CloseGroup, ...] = (
-    CloseGroup("malay", ("id", "ms")),
-    CloseGroup("south-slavic-latin", ("bs", "hr", "sl", "sr"), opened_by=("sh",), serbian_spelling=True),
+    CloseGroup("malay", ("id", "ms"), standard_markers=(MALAY, INDONESIAN)),
+    CloseGroup(
+        "south-slavic-latin",
+        ("bs", "hr", "sl", "sr"),
+        opened_by=("sh",),
+        serbian_spelling=True,
+        standard_markers=(CROATIAN, BOSNIAN_SERBIAN),
+    ),
     CloseGroup(
         "slavic-cyrillic",
         ("be", "bg", "mk", "ru", "sr", "uk"),
@@ -234,17 +258,45 @@ def decide_group(
     group: CloseGroup,
     tie_break: TieBreak,
 ) -> list[GroupDecision]:
-    """The member of `group` each text is written in, from fastText's `top_ks` and the second opinions, and
-    in a group with `serbian_spelling` from the spelling (`by_spelling`)."""
+    """The member of `group` each text is written in, from fastText's `top_ks` and the second opinions, then
+    from the words of one standard (`by_standard_words`) and, in a group with `serbian_spelling`, from the
+    spelling (`by_spelling`)."""
     asked = [name for name in SECOND_OPINIONS if tie_break.weights.get(name, 0.0) > 0]
     votes = group_votes(texts, top_ks, group.members, asked)
     decided = [fuse(row, group.members, tie_break) for row in votes]
+    if group.standard_markers is not None:
+        decided = [
+            by_standard_words(d, text, row, group.standard_markers, group.members, tie_break)
+            for d, text, row in zip(decided, texts, votes, strict=True)
+        ]
     if not group.serbian_spelling:
         return decided
     return [
         by_spelling(d, text, row, group.members, tie_break)
         for d, text, row in zip(decided, texts, votes, strict=True)
     ]
+
+
+def by_standard_words(
+    decision: GroupDecision,
+    text: str,
+    votes: Mapping[str, Mapping[str, float] | None],
+    pair: tuple[StandardMarkers, StandardMarkers],
+    members: Sequence[str],
+    tie_break: TieBreak,
+) -> GroupDecision:
+    """`decision` turned to the other member of `pair` where the detectors chose one of the pair but `text`
+    holds only the other's own words (mixers/standard_markers.marked_standard); its share is then the
+    fused share of the pair among `members`. A decision outside the pair (Slovene in the South Slavic
+    group) is kept."""
+    langs = (pair[0].lang, pair[1].lang)
+    if decision.lang not in langs:
+        return decision
+    marked = marked_standard(text, pair)
+    if marked is None or marked == decision.lang:
+        return decision
+    shares = softmax(fused_scores(votes, members, tie_break)[0])
+    return GroupDecision(marked, sum(shares[c] for c in langs), SPELLING)
 
 
 def by_spelling(

@@ -4,6 +4,7 @@ crafted sentences (lingua's sentences in ../shared/data; the hand-written senten
 import pyarrow as pa
 import pytest
 
+from mixers import standard_markers
 from mixers.langid import LangIdConfig, LangIdKernel, identify
 from mixers.langid_groups import (
     CLD2,
@@ -16,6 +17,7 @@ from mixers.langid_groups import (
     GroupDecision,
     TieBreak,
     by_spelling,
+    by_standard_words,
     cld2_in_group,
     cyrillic_share,
     fasttext_in_group,
@@ -141,8 +143,44 @@ def test_serbian_latin_spelled_ekavian_is_serbian():
     ]
     assert (loan.lang, loan.detector) == ("sr", SPELLING)
     # Without such words the detectors' answer stands: it stays within Serbo-Croatian.
-    plain = identify(["Tokom prošle godine hiljadu ljudi je došlo na izložbu o srpskom pozorištu."])[0]
+    plain = identify(["Prošle godine mnogo ljudi je došlo na izložbu o srpskom slikarstvu."])[0]
     assert plain.lang in ("sr", "hr", "bs") and plain.detector != SPELLING
+
+
+def test_words_of_one_standard_decide_between_malay_and_indonesian_and_croatian_and_bosnian():
+    # the same sentence without and with a word only one standard writes (gabenor/gubernur is not enough
+    # alone to move the detectors; universiti, glasnogovornik are): the detectors' answer, then the words'
+    bosnian = identify(
+        ["Taj temeljni stav predstavlja zapravo nepremostivi jaz između današnje civilizacije i svijeta."]
+    )
+    croatian = identify(
+        [
+            "Taj temeljni stav predstavlja zapravo nepremostivi jaz između današnje civilizacije i svijeta, kaže glasnogovornik."
+        ]
+    )
+    assert (bosnian[0].lang, croatian[0].lang, croatian[0].detector) == ("bs", "hr", SPELLING)
+    assert 0.0 < croatian[0].score <= 1.0
+    malay = identify(["Ia sesuatu yang tak mustahil terjadi di universiti."])[0]
+    assert (malay.lang, malay.detector) == ("ms", SPELLING)
+    assert identify(["Ia sesuatu yang tak mustahil terjadi di universitas."])[0].lang == "id"
+
+
+def test_standard_words_turn_only_an_answer_inside_their_pair():
+    members = ("bs", "hr", "sl", "sr")
+    tie_break = DEFAULT_TIE_BREAKS["south-slavic-latin"]
+    votes = {FASTTEXT: {"bs": 0.5, "hr": 0.3, "sl": 0.1, "sr": 0.1}}
+    pair = (standard_markers.CROATIAN, standard_markers.BOSNIAN_SERBIAN)
+    bosnian = GroupDecision("bs", 0.6, LINGUA)
+    croatian = by_standard_words(bosnian, "Tijekom listopada.", votes, pair, members, tie_break)
+    # its share is the pair's fused share: all but Slovene's and Serbian's
+    assert (croatian.lang, croatian.detector) == ("hr", SPELLING) and 0.0 < croatian.share < 1.0
+    assert by_standard_words(bosnian, "Tokom oktobra.", votes, pair, members, tie_break) == bosnian
+    assert by_standard_words(bosnian, "Tijekom oktobra.", votes, pair, members, tie_break) == bosnian
+    slovene = GroupDecision("sl", 0.9, LINGUA)
+    assert by_standard_words(slovene, "Tijekom listopada.", votes, pair, members, tie_break) == slovene
+    # the Serbian spelling rule runs after: an ekavian text marked Bosnian by its words is Serbian
+    serbian = identify(["Tokom prošle godine deca su posetila pozorište."])[0]
+    assert (serbian.lang, serbian.detector) == ("sr", SPELLING)
 
 
 def test_real_close_pairs_beat_fasttext_alone(data_dir):
