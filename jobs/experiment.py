@@ -242,7 +242,15 @@ class ExperimentPlan:
 
 
 # A world's truth labels every page; stratified mixtures hold its page types at fixed shares.
-PAGE_TYPES = {"fresh": "resource", "recrawl": "resource", "stale": "resource", "mention": "news"}
+# The world's document kinds as page types; `filler` keeps its name. A soft-404 (a site's "not found" text at
+# a resource's URL) holds no resource version, so it is boilerplate, as filler is.
+PAGE_TYPES = {
+    "fresh": "resource",
+    "recrawl": "resource",
+    "stale": "resource",
+    "mention": "news",
+    "soft404": "filler",
+}
 
 
 def world_stages(params: ExperimentParams, name: str, seed: int) -> tuple[list[StageSpec], str, str]:

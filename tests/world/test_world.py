@@ -21,6 +21,7 @@ from resiliparse.extract.html2text import extract_plain_text
 from corpus.readers import ReadOptions, read_documents
 from corpus.schema import validate
 from corpus.stats import RejectLog
+from jobs.experiment import PAGE_TYPES
 from world import count_fact_mentions, fill_probe_frequencies, generate_world, preset_config
 from world.config import WorldConfigError, month_index
 from world.dumps import crawl_window, dump_name
@@ -491,6 +492,9 @@ def test_soft_404s_are_uncrawled_resource_urls_with_one_text_per_host(tmp_path: 
     assert all(k[1] in resource_urls and (k[0], k[1]) not in own_urls for k in missing)
     table = pq.read_table(tmp_path / "soft" / "truth" / "documents.parquet")
     ids = {r["id"]: r["url"] for r in table.to_pylist() if r["kind"] == "soft404"}
+    # The experiment labels every kind the world writes with one of its three page types.
+    page_types = {PAGE_TYPES.get(k, k) for k in set(table.column("kind").to_pylist())}
+    assert page_types == {"resource", "news", "filler"}
     texts: dict[str, set[str]] = {}
     for path in sorted((tmp_path / "soft" / "dumps").glob("*/*.warc.gz")):
         for batch in read_documents(str(path), ReadOptions(), RejectLog()):
