@@ -8,8 +8,8 @@ the share on which *at least one* is right. No fusion of these identifiers can b
 language whose oracle is under the issue's 80% cannot reach it without a model trained for that pair.
 
 Then a label audit of the Malay and Indonesian files: how many sentences use words or spellings that are
-standard in only one of the two languages (Indonesian karena/uang/bisa/setelah/yaitu against Malaysian
-kerana/wang/boleh/selepas/iaitu, ...). A file whose sentences carry the other language's markers as often as
+standard in only one of the two languages (mixers/standard_markers.py: Indonesian karena/uang/bagian/yaitu
+against Malaysian kerana/wang/bahagian/iaitu, ...). A file whose sentences carry the other language's markers as often as
 that language's own file does holds text of the other language, and no correct identifier can score above
 the share of sentences without them.
 
@@ -19,7 +19,6 @@ the share of sentences without them.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from mixers.langid import default_model_path, load_fasttext, predict_top_k  # noqa: E402
+from mixers.standard_markers import INDONESIAN, MALAY, marker_count  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data" / "langid" / "sentences"
 GROUPS = (("ms", "id"), ("bs", "hr", "sr"), ("nb", "nn", "da"))
@@ -80,27 +80,13 @@ def available() -> dict[str, Identifier]:
     return {"lid.176": fasttext_lid176, "lingua": lingua_high_accuracy, "CLD2": cld2, "langid.py": langid_py}
 
 
-# Words and spellings standard in one of Indonesian and Malaysian Malay and not the other (kerana/karena,
-# wang/uang, Disember/Desember, ...); place names are left out.
-ONLY_INDONESIAN = re.compile(
-    r"\b(karena|bisa|uang|kantor|mobil|sepeda|desember|agustus|polisi|gratis|saja|nggak|gak|aja|banget|"
-    r"kamu|kenapa|bahwa|yaitu|coba|mau|setelah|provinsi|kabupaten|kecamatan|apotek)\b",
-    re.IGNORECASE,
-)
-ONLY_MALAY = re.compile(
-    r"\b(kerana|boleh|wang|pejabat|kereta|basikal|disember|ogos|polis|percuma|sahaja|tak|nak|ialah|bahawa|"
-    r"iaitu|cuba|mahu|selepas|baharu|manakala|bagaimanapun|menerusi)\b",
-    re.IGNORECASE,
-)
-
-
 def label_audit(folder: Path) -> None:
     """Sentences of the ms and id files with only-Indonesian markers, only-Malay markers, or neither."""
     print("\nlabel audit: sentences with markers of one language only")
     print(f"{'file':5s} {'Indonesian':>10s} {'Malay':>6s} {'both':>5s} {'neither':>8s}")
     for lang in ("ms", "id"):
         lines = (folder / f"{lang}.txt").read_text().splitlines()
-        marks = [(bool(ONLY_INDONESIAN.search(t)), bool(ONLY_MALAY.search(t))) for t in lines]
+        marks = [(marker_count(t, INDONESIAN) > 0, marker_count(t, MALAY) > 0) for t in lines]
         print(
             f"{lang:5s} {sum(i and not m for i, m in marks):>10d} {sum(m and not i for i, m in marks):>6d} "
             f"{sum(i and m for i, m in marks):>5d} {sum(not i and not m for i, m in marks):>8d}"
