@@ -44,7 +44,12 @@ REF_FIELDS = [
     pa.field("ref_similarity", pa.float64()),  # exact Jaccard similarity of the shingle sets, 0..1
     pa.field("ref_key", pa.string()),  # resource key of the matched version
 ]
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+# Kana (with its phonetic extensions and half-width forms), Han (radicals, iteration marks, the unified
+# ideographs of every plane and the compatibility ones) and Hangul syllables.
+_CJK = (
+    "\u2e80-\u2fdf\u3005\u3007\u3021-\u3029\u3038-\u303b\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf"
+    "\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\uac00-\ud7af\U00020000-\U0003134f"
+)
 # A CJK character is a token of its own; any other run of word characters is one token. A CJK run that
 # touches a digit or a Latin letter ("2019年のiPhone") splits there, rather than riding along in \w+.
 WORD_TOKEN = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")

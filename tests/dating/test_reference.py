@@ -139,3 +139,16 @@ def test_cjk_characters_are_tokens_even_beside_digits_and_latin_letters() -> Non
     )
     assert shingles(text).tolist() == shingles(spaced).tolist() and len(shingles(text)) == 11  # 15 tokens
     assert ngram_hashes(text).tolist() == ngram_hashes(spaced).tolist()
+    # half-width katakana, an ideograph outside the Basic Multilingual Plane and an iteration mark too
+    assert WORD_TOKEN.findall("ｶﾀｶﾅ2024 𠮷野家 人々") == [
+        "ｶ",
+        "ﾀ",
+        "ｶ",
+        "ﾅ",
+        "2024",
+        "𠮷",
+        "野",
+        "家",
+        "人",
+        "々",
+    ]
