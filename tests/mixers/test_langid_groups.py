@@ -148,14 +148,14 @@ def test_serbian_latin_spelled_ekavian_is_serbian():
 
 
 def test_words_of_one_standard_decide_between_malay_and_indonesian_and_croatian_and_bosnian():
-    # the same sentence without and with a word only one standard writes (gabenor/gubernur is not enough
-    # alone to move the detectors; universiti, glasnogovornik are): the detectors' answer, then the words'
+    # the same sentence without and with a word only one standard writes (časnik, Bosnian oficir;
+    # universiti, Indonesian universitas): the detectors' answer, then the words'
     bosnian = identify(
         ["Taj temeljni stav predstavlja zapravo nepremostivi jaz između današnje civilizacije i svijeta."]
     )
     croatian = identify(
         [
-            "Taj temeljni stav predstavlja zapravo nepremostivi jaz između današnje civilizacije i svijeta, kaže glasnogovornik."
+            "Taj temeljni stav predstavlja zapravo nepremostivi jaz između današnje civilizacije i svijeta, kaže časnik."
         ]
     )
     assert (bosnian[0].lang, croatian[0].lang, croatian[0].detector) == ("bs", "hr", SPELLING)

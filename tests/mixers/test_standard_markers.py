@@ -18,7 +18,7 @@ CROATIAN_PAIR = (CROATIAN, BOSNIAN_SERBIAN)
 
 
 def test_counts_whole_forms_beginnings_and_endings() -> None:
-    assert marker_count("Kerana wang itu, kerajaan menaikkan peratus cukai pada bulan Ogos.", MALAY) == 5
+    assert marker_count("Kerana wang itu, kerajaan menaikkan peratus cukai pada bulan Ogos.", MALAY) == 3
     assert (
         marker_count("Karena uang itu, pemerintah menaikkan persen pajak pada bulan Agustus.", INDONESIAN)
         == 4
@@ -26,9 +26,9 @@ def test_counts_whole_forms_beginnings_and_endings() -> None:
     # -itas is an Indonesian ending only on a word long enough to have a stem before it
     assert marker_count("Kualitas dan komunitas universitas", INDONESIAN) == 3
     assert marker_count("kitas", INDONESIAN) == 0
-    # beginnings cover inflections: tijekom, siječnja, Europi, financirati; case and NFC do not matter
-    assert marker_count("Tijekom siječnja u Europi će se financirati", CROATIAN) == 4
-    assert marker_count("Tokom januara u Evropi će se finansirati", BOSNIAN_SERBIAN) == 4
+    # beginnings cover inflections: tijekom, siječnja, financirati; case and NFC do not matter
+    assert marker_count("Tijekom siječnja u Europi će se financirati", CROATIAN) == 3
+    assert marker_count("Tokom januara u Evropi će se finansirati", BOSNIAN_SERBIAN) == 3
     assert marker_count("TIJEKOM", CROATIAN) == 1
     assert marker_count("Tac\u030cka", BOSNIAN_SERBIAN) == 1  # č written with a combining caron
     assert marker_count("", MALAY) == 0
@@ -40,7 +40,7 @@ def test_one_side_only_decides_and_both_or_neither_says_nothing() -> None:
     assert marked_standard("Kerana karena.", MALAY_PAIR) is None
     assert marked_standard("Saya makan nasi di rumah.", MALAY_PAIR) is None  # both standards write it so
     assert marked_standard("Znanstvenici su tijekom listopada objavili rad.", CROATIAN_PAIR) == "hr"
-    assert marked_standard("Naučnici su tokom oktobra objavili rad.", CROATIAN_PAIR) == "bs"
+    assert marked_standard("Naučni rad su objavili u oktobru prošle godine.", CROATIAN_PAIR) == "bs"
     assert marked_standard("Vlada je donijela odluku.", CROATIAN_PAIR) is None
     # words that are other words in the other standard are not markers: Indonesian `pejabat` is "an
     # official", Malay `polisi` is "policy", Bosnian `općina` and `tisuća` stand beside `opština`, `hiljada`
@@ -48,11 +48,13 @@ def test_one_side_only_decides_and_both_or_neither_says_nothing() -> None:
     assert marked_standard("Općina je platila tisuća maraka.", CROATIAN_PAIR) is None
 
 
-def test_no_list_holds_a_word_of_the_other_side() -> None:
+def test_no_marker_of_one_side_is_a_marker_of_the_other() -> None:
     for first, second in (MALAY_PAIR, CROATIAN_PAIR):
         assert not first.words & second.words
-        assert not any(w.startswith(second.stems) for w in first.words if second.stems)
-        assert not any(w.startswith(first.stems) for w in second.words if first.stems)
+        for one, other in ((first, second), (second, first)):
+            # a stem of one side begins no whole form nor stem of the other (izvješ- began izvještaj)
+            assert not [w for w in (*other.words, *other.stems) if one.stems and w.startswith(one.stems)]
+            assert not any(marker_count(w, one) for w in (*other.words, *other.stems))
 
 
 def test_real_sentences_rarely_carry_the_other_sides_words(data_dir) -> None:
