@@ -5,8 +5,9 @@ Malaysian Malay and Indonesian are one language with two spelling reforms and tw
 same word is often spelled apart (kerana/karena, bahagian/bagian, sedar/sadar, the months Ogos/Agustus,
 Disember/Desember), and English loans end in -iti where Dutch ones end in -itas (universiti/universitas).
 Croatian and Bosnian share their spelling, but Croatian keeps its own words where Bosnian (and Serbian) took
-the international or the older one: the months (siječanj against januar), tijekom/uprkos against unatoč,
-povijest/historija, znanost/nauka, Europa/Evropa, točka/tačka, financirati/finansirati.
+the international or the older one: the months (siječanj against januar), unatoč/uprkos, povijest/historija,
+znanost/nauka, Europa/Evropa, točno/tačno, financirati/finansirati; `tijekom` (Bosnian and Serbian tokom,
+which Croatian web text writes too, so only the Croatian side is listed).
 
 Left out: forms one standard admits beside its own (Bosnian tisuća, općina, nogomet, uvjet, tko, vlak, and
 Croatian tokom, šta in web text); words that are other words in the other standard (Indonesian `pejabat`
@@ -18,8 +19,9 @@ Islamic register shares with Malay (isteri, fikir, faham, kaedah); and words tha
 
 A text holding words of one standard and none of the other is written in it, whichever member of the pair
 the detectors chose (mixers/langid_groups.by_standard_words); a text with neither, or with both, keeps the
-detectors' answer, and so does an answer outside the pair (Slovene, or Serbian). The lists are whole lower-case word forms, word
-beginnings (`siječnj` covers siječnja, siječnju) and, for Indonesian, the ending -itas; text is read in NFC.
+detectors' answer, and so does an answer outside the pair (Slovene, or Serbian). The lists are whole
+lower-case word forms, word beginnings (`siječnj` covers siječnja, siječnju) and, for Indonesian, the ending
+-itas; text is read in NFC.
 """
 
 from __future__ import annotations
