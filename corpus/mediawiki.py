@@ -30,7 +30,10 @@ Recovery: after an XML error the reader resumes at the next `<page>` with a fres
 start tag in the export's namespace and encoding), so one bad page costs only itself. Pages are found by
 scanning the bytes for `<page>` start tags, which only occur as tags in an export (text is escaped). Bytes
 between an error outside any page and the next `<page>` are a skipped span ("bad_xml", offsets in the
-decompressed stream); so is a file with no page that parses. Entities of the DTD's internal subset are not
+decompressed stream); so is a file with no page that parses. A comment, CDATA section or processing instruction
+that damage leaves open swallows the file to its end, and expat says so only there: a `<page>` tag fed whole
+that the parser did not start ends the page before it as a "bad_xml" reject, and reading resumes at that tag. A
+siteinfo base that is no URL is counted ("mediawiki_bad_base") and the pages are read without URLs. Entities of the DTD's internal subset are not
 declared again for the pages after a resume: a page using one is a "bad_xml" reject.
 """
 
@@ -72,11 +75,14 @@ def local(tag: str) -> str:
 def page_url(base: str | None, title: str) -> str | None:
     """The URL of page `title`: the siteinfo base (the Main Page's URL) with the Main Page's title replaced,
     whether it is the `title=` query value (`.../index.php?title=Main_Page`) or the path's last segment
-    (`https://<site>/wiki/Main_Page`). None when the base has neither."""
+    (`https://<site>/wiki/Main_Page`). None when the base has neither, or is no URL."""
     if not base:
         return None
     encoded = quote(title.replace(" ", "_"), safe=_URL_SAFE)
-    parts = urlsplit(base)
+    try:
+        parts = urlsplit(base)
+    except ValueError:  # a damaged base: "https://en[x].example.org/..." reads as a bad IPv6 host
+        return None
     pairs = parts.query.split("&") if parts.query else []
     for i, pair in enumerate(pairs):
         if pair.startswith("title="):
@@ -212,7 +218,27 @@ class MediaWikiRowReader:
             raise _PageFailed(f"XML error: {exc}", self._error_offset(exc, data, at)) from exc
         except Exception as exc:  # the last-resort guard: a surprise costs the page, never the task
             raise _PageFailed(f"{type(exc).__name__}: {exc}", at) from exc
+        swallowed = self._unstarted_page(window, window_at)
+        if swallowed is not None:
+            # expat reports a comment, CDATA section or processing instruction left open only at the end of
+            # the file; every page after it would be lost with no error until then.
+            cause = "XML error: a <page> tag was read as text (a comment, CDATA or <? left open before it)"
+            raise _PageFailed(cause, self._last_page_end(window, window_at, swallowed, at))
         self.lines_fed += data.count(b"\n")
+
+    def _unstarted_page(self, window: bytes, window_at: int) -> int | None:
+        """The offset of the first `<page>` tag fed whole that the parser did not start, if any. expat reports
+        a start tag as soon as its `>` is fed, so such a tag sits inside a construct that damage left open."""
+        if not self.pending:
+            return None
+        first = self.pending[0]
+        return first if window.find(b">", max(0, first - window_at)) >= 0 else None
+
+    def _last_page_end(self, window: bytes, window_at: int, before: int, fed_at: int) -> int:
+        """Where the bytes outside any page begin, for an error found at the page tag at `before`: after the
+        last `</page>` of the window before it, else where this feed began."""
+        end = window.rfind(b"</page>", 0, max(0, before - window_at))
+        return max(fed_at, window_at + end + len(b"</page>")) if end >= 0 else fed_at
 
     def _error_offset(self, exc: ET.ParseError, data: bytes, at: int) -> int:
         """The decompressed offset of a parse error in `data` (fed at `at`); expat gives a line and a column
@@ -305,6 +331,9 @@ class MediaWikiRowReader:
         page = self.page if self.page is not None else {}
         if tag == "base" and parent == "siteinfo":
             self.base = (element.text or "").strip()
+            if self.base and page_url(self.base, "Main_Page") is None:
+                self.ctx.counters["mediawiki_bad_base"] += 1  # the pages are read, with no URL
+                self.base = None
         elif parent == "page" and tag in ("title", "id"):
             page["page_id" if tag == "id" else tag] = (element.text or "").strip()
         elif tag == "revision" and parent == "page":
