@@ -32,39 +32,31 @@ scanning the bytes for `<page>` start tags, which only occur as tags in an expor
 between an error outside any page and the next `<page>` are a skipped span ("bad_xml", offsets in the
 decompressed stream); so is a file with no page that parses. A comment, CDATA section or processing instruction
 that damage leaves open swallows the file to its end, and expat says so only there: a `<page>` tag fed whole
-that the parser did not start ends the page before it as a "bad_xml" reject, and reading resumes at that tag. A
-siteinfo base that is no URL is counted ("mediawiki_bad_base") and the pages are read without URLs. Entities of the DTD's internal subset are not
+that the parser did not start (once its page's `</page>` is fed too) ends the page before it as a "bad_xml"
+reject, and reading resumes at that tag; a `<page>` inside such a construct that closes is text. Where damage
+opens one and a later closer of the same kind ends it, the pages between are inside it and lost with the page
+it began in (exports hold no comments, so no closer follows in practice). A siteinfo base that is no URL is
+counted ("mediawiki_bad_base") and the pages are read without URLs. Entities of the DTD's internal subset are not
 declared again for the pages after a resume: a page using one is a "bad_xml" reject.
 """
 
 from __future__ import annotations
 
+import pyexpat
 import re
 import xml.etree.ElementTree as ET
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from corpus.decompress import Damage, RecoveringStream, open_recovering
+from corpus.mediawiki_pages import MonthlySnapshots, Revision, page_url
 from corpus.reader_base import DocumentChecks, ReadContext, parse_iso_timestamp
 from corpus.stats import REJECT_SAMPLE_BYTES
 
 SOURCE = "mediawiki"
-# Characters MediaWiki leaves unescaped in page URLs (wfUrlencode: PHP urlencode, then these restored).
-# quote() never escapes letters, digits and "_.-~"; MediaWiki escapes "'" (as %27), so it is not listed.
-_URL_SAFE = ";:@$!*(),/~"
-
-
-@dataclass(frozen=True)
-class Revision:
-    page_id: str
-    title: str
-    revision_id: int
-    timestamp: datetime
-    text: str
 
 
 def local(tag: str) -> str:
@@ -72,39 +64,19 @@ def local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def page_url(base: str | None, title: str) -> str | None:
-    """The URL of page `title`: the siteinfo base (the Main Page's URL) with the Main Page's title replaced,
-    whether it is the `title=` query value (`.../index.php?title=Main_Page`) or the path's last segment
-    (`https://<site>/wiki/Main_Page`). None when the base has neither, or is no URL."""
-    if not base:
-        return None
-    encoded = quote(title.replace(" ", "_"), safe=_URL_SAFE)
-    try:
-        parts = urlsplit(base)
-    except ValueError:  # a damaged base: "https://en[x].example.org/..." reads as a bad IPv6 host
-        return None
-    pairs = parts.query.split("&") if parts.query else []
-    for i, pair in enumerate(pairs):
-        if pair.startswith("title="):
-            pairs[i] = f"title={encoded}"
-            return urlunsplit(parts._replace(query="&".join(pairs), fragment=""))
-    head, slash, _ = parts.path.rpartition("/")
-    if not slash:
-        return None
-    return urlunsplit(parts._replace(path=f"{head}/{encoded}", query="", fragment=""))
-
-
-def month_start(year: int, month: int) -> datetime:
-    return datetime(year, month, 1, tzinfo=UTC)
-
-
-def next_month(value: datetime) -> datetime:
-    """The first instant of the month after `value`'s month (UTC)."""
-    return month_start(value.year + value.month // 12, value.month % 12 + 1)
-
-
 READ_CHUNK = 1 << 16
+# Bytes of a read kept in front of the next: enough for a `<page>` tag cut in two to be seen whole, with room for
+# spaces or attributes in it.
+_TAIL = 256
 _PAGE_TAG = re.compile(rb"<page[\s>]")
+# A `<page>` inside a closed comment, CDATA section or processing instruction is text, not a page.
+_CLOSED_NON_MARKUP = re.compile(rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>", re.DOTALL)
+_WHOLE_PAGE_TAG = re.compile(
+    rb"""<page(?:[^>"']|"[^"]*"|'[^']*')*>"""
+)  # a `>` in a quoted value is not its end
+# Whether a `<page>` tag fed whole is started at once: expat >= 2.6 may defer a token until more input comes
+# unless the parser can be flushed (Python 3.11.9+, 3.12.3+); where it cannot, the check after each feed is off.
+CHECKS_PAGE_STARTS = pyexpat.version_info < (2, 6, 0) or hasattr(ET.XMLPullParser, "flush")
 _PAGE_ID = re.compile(rb"<id>\s*(\d+)\s*</id>")
 _ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding=["']([A-Za-z0-9._-]+)["']""")
 
@@ -136,11 +108,14 @@ class MediaWikiRowReader:
         self.root: ET.Element | None = None
         self.page: dict[str, Any] | None = None  # the open page: ids, title, start offset
         self.page_element: ET.Element | None = None
-        self.snapshot = _MonthlySnapshots()
+        self.snapshot = MonthlySnapshots()
         self.pending: deque[int] = deque()  # offsets of `<page` tags fed but not yet started by the parser
         self.resumed = resumed
         self.started_pages = 0
         self.lines_fed = 0  # newlines fed to this parser before the current feed (expat counts lines)
+        self.outside_from: int | None = None  # where the bytes after the last page read began
+        self.page_ended = False  # a page ended in the current feed
+        self.fed_window: tuple[bytes, int] = (b"", 0)  # the window of the current feed and its offset
         if resumed:
             head = b'<?xml version="1.0" encoding="' + self.encoding + b'"?>\n'
             self.parser.feed(head + f'<mediawiki xmlns="{self.namespace}">\n'.encode())
@@ -181,7 +156,7 @@ class MediaWikiRowReader:
             if window_at == 0 and not window:
                 found = _ENCODING.match(chunk)
                 self.encoding = found.group(1) if found else b"utf-8"
-            tail = window[-6:]
+            tail = window[-_TAIL:]
             window_at += len(window) - len(tail)
             window = tail + chunk
             feed_at = window_at + len(tail)
@@ -207,10 +182,18 @@ class MediaWikiRowReader:
     def _feed(self, data: bytes, at: int, window: bytes, window_at: int) -> Iterator[dict[str, Any]]:
         """Feed `data` (at decompressed offset `at`) to the parser and yield the rows it completes."""
         lookback = max(0, at - window_at - 6)
+        quoted = (
+            [m.span() for m in _CLOSED_NON_MARKUP.finditer(window)]
+            if b"<!" in window or b"<?" in window
+            else []
+        )
         for match in _PAGE_TAG.finditer(window, lookback):
-            if window_at + match.end() > at:
+            if window_at + match.end() > at and not any(a < match.start() < b for a, b in quoted):
                 self.pending.append(window_at + match.start())
+        self.fed_window = (window, window_at)
         self.parser.feed(data)
+        if hasattr(self.parser, "flush"):  # expat >= 2.6 may hold back tokens it could parse; not here
+            self.parser.flush()
         try:
             for event, element in self.parser.read_events():
                 yield from self._event(event, element)
@@ -218,27 +201,44 @@ class MediaWikiRowReader:
             raise _PageFailed(f"XML error: {exc}", self._error_offset(exc, data, at)) from exc
         except Exception as exc:  # the last-resort guard: a surprise costs the page, never the task
             raise _PageFailed(f"{type(exc).__name__}: {exc}", at) from exc
-        swallowed = self._unstarted_page(window, window_at)
+        swallowed = self._unstarted_page(window, window_at) if CHECKS_PAGE_STARTS else None
         if swallowed is not None:
             # expat reports a comment, CDATA section or processing instruction left open only at the end of
             # the file; every page after it would be lost with no error until then.
             cause = "XML error: a <page> tag was read as text (a comment, CDATA or <? left open before it)"
             raise _PageFailed(cause, self._last_page_end(window, window_at, swallowed, at))
+        if self.page_ended and self.page is None:
+            end = window.rfind(b"</page>")
+            self.outside_from = window_at + end + len(b"</page>") if end >= 0 else None
+        self.page_ended = False
         self.lines_fed += data.count(b"\n")
 
     def _unstarted_page(self, window: bytes, window_at: int) -> int | None:
         """The offset of the first `<page>` tag fed whole that the parser did not start, if any. expat reports
-        a start tag as soon as its `>` is fed, so such a tag sits inside a construct that damage left open."""
-        if not self.pending:
-            return None
-        first = self.pending[0]
-        return first if window.find(b">", max(0, first - window_at)) >= 0 else None
+        a start tag as soon as its `>` is fed, so such a tag sits inside a comment, CDATA section or processing
+        instruction: one that closes after it holds text (the tag is dropped), one still open is taken for
+        damage once the page's `</page>` is fed too, or before the tag leaves the window."""
+        while self.pending:
+            first = self.pending[0]
+            at = first - window_at
+            if at < 0 or not _WHOLE_PAGE_TAG.match(window, at):
+                return None
+            closes = _closes_around(window, at)
+            if closes:
+                self.pending.popleft()
+                continue
+            leaving = at < len(window) - _TAIL
+            return first if leaving or window.find(b"</page>", at) >= 0 else None
+        return None
 
     def _last_page_end(self, window: bytes, window_at: int, before: int, fed_at: int) -> int:
         """Where the bytes outside any page begin, for an error found at the page tag at `before`: after the
-        last `</page>` of the window before it, else where this feed began."""
-        end = window.rfind(b"</page>", 0, max(0, before - window_at))
-        return max(fed_at, window_at + end + len(b"</page>")) if end >= 0 else fed_at
+        last `</page>` of this feed before it, else after the last page an earlier feed ended, else where
+        this feed began."""
+        end = window.rfind(b"</page>", max(0, fed_at - window_at - 6), max(0, before - window_at))
+        if end >= 0 and self.page_ended:
+            return window_at + end + len(b"</page>")
+        return self.outside_from if self.outside_from is not None else fed_at
 
     def _error_offset(self, exc: ET.ParseError, data: bytes, at: int) -> int:
         """The decompressed offset of a parse error in `data` (fed at `at`); expat gives a line and a column
@@ -322,8 +322,11 @@ class MediaWikiRowReader:
                     self.namespace = element.tag[1:].split("}", 1)[0] if element.tag.startswith("{") else ""
             self.stack.append(tag)
             if tag == "page":
+                window, window_at = self.fed_window
+                while len(self.pending) > 1 and _closes_around(window, self.pending[0] - window_at):
+                    self.pending.popleft()  # a `<page>` inside a comment the parser has read past: text
                 offset = self.pending.popleft() if self.pending else -1
-                self.page, self.page_element, self.snapshot = {"offset": offset}, element, _MonthlySnapshots()
+                self.page, self.page_element, self.snapshot = {"offset": offset}, element, MonthlySnapshots()
                 self.started_pages += 1
             return
         self.stack.pop()
@@ -331,8 +334,10 @@ class MediaWikiRowReader:
         page = self.page if self.page is not None else {}
         if tag == "base" and parent == "siteinfo":
             self.base = (element.text or "").strip()
-            if self.base and page_url(self.base, "Main_Page") is None:
-                self.ctx.counters["mediawiki_bad_base"] += 1  # the pages are read, with no URL
+            try:
+                urlsplit(self.base)
+            except ValueError:  # damage made it no URL: the pages are read, with no URL
+                self.ctx.counters["mediawiki_bad_base"] += 1
                 self.base = None
         elif parent == "page" and tag in ("title", "id"):
             page["page_id" if tag == "id" else tag] = (element.text or "").strip()
@@ -352,9 +357,10 @@ class MediaWikiRowReader:
             if self.root is not None:
                 self.root.remove(element)  # nor every page of the file
             self.page, self.page_element = None, None
+            self.page_ended = True
 
     def _rows_of(
-        self, revision: Revision | None, snapshot: _MonthlySnapshots, where: str
+        self, revision: Revision | None, snapshot: MonthlySnapshots, where: str
     ) -> list[dict[str, Any]]:
         if revision is None:
             return []
@@ -414,28 +420,16 @@ class MediaWikiRowReader:
         return row
 
 
-class _MonthlySnapshots:
-    """Per page: turns revisions (in time order) into (revision, month start) snapshot pairs."""
-
-    def __init__(self) -> None:
-        self.current: Revision | None = None
-        self.next_month: datetime | None = None
-
-    def add(self, revision: Revision, ctx: ReadContext) -> list[tuple[Revision, datetime]]:
-        """Snapshots completed by `revision`: every month whose start is after the current revision and not
-        after `revision` shows the current revision."""
-        out: list[tuple[Revision, datetime]] = []
-        if self.current is not None and revision.timestamp < self.current.timestamp:
-            ctx.counters["revision_out_of_order"] += 1
-            return out
-        if self.current is not None and self.next_month is not None:
-            while self.next_month <= revision.timestamp:
-                out.append((self.current, self.next_month))
-                self.next_month = next_month(self.next_month)
-        else:
-            self.next_month = next_month(revision.timestamp)
-        self.current = revision
-        return out
+def _closes_around(window: bytes, at: int) -> bool:
+    """True where a comment, CDATA section or processing instruction opens before `at` in `window` and closes
+    after it."""
+    if at < 0:
+        return False
+    for opener, closer in ((b"<!--", b"-->"), (b"<![CDATA[", b"]]>"), (b"<?", b"?>")):
+        start = window.rfind(opener, 0, at)
+        if start >= 0 and window.find(closer, start + len(opener)) > at:
+            return True
+    return False
 
 
 def _child_text(element: ET.Element, name: str) -> str | None:

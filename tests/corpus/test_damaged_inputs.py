@@ -13,6 +13,7 @@ import pyarrow as pa
 import pytest
 import zstandard
 
+import corpus.mediawiki
 from corpus.readers import ReadOptions, read_documents, read_schema
 from corpus.schema import validate
 from corpus.stats import RejectLog
@@ -213,6 +214,12 @@ def test_xml_errors_in_several_pages_and_between_pages(tmp_path: Path) -> None:
     assert (skipped.reason, skipped.offset, skipped.length, skipped.space) == ("bad_xml", at, 2, "stream")
 
 
+NEEDS_START_CHECK = pytest.mark.skipif(
+    not corpus.mediawiki.CHECKS_PAGE_STARTS, reason="expat >= 2.6 without XMLPullParser.flush: check is off"
+)
+
+
+@NEEDS_START_CHECK
 @pytest.mark.parametrize("opener", ["<?", "<!--", "<![CDATA["])
 def test_a_construct_left_open_in_a_page_costs_that_page_only(tmp_path: Path, opener: str) -> None:
     # expat reads everything after an unclosed comment, CDATA section or processing instruction as its body
@@ -226,6 +233,7 @@ def test_a_construct_left_open_in_a_page_costs_that_page_only(tmp_path: Path, op
     assert "<page> tag was read as text" in rejects.items[0].detail and not rejects.skipped
 
 
+@NEEDS_START_CHECK
 def test_a_construct_left_open_between_pages_is_a_skipped_span(tmp_path: Path) -> None:
     pages = [crafted.mediawiki_page(i, f"text {i}") for i in range(1, 5)]
     document = crafted.mediawiki(pages[0] + pages[1] + "<!-- a comment never closed\n" + pages[2] + pages[3])
@@ -235,6 +243,46 @@ def test_a_construct_left_open_between_pages_is_a_skipped_span(tmp_path: Path) -
     assert len(rejects) == 0
     start = data.index(b"</page>", data.index(b"<id>2</id>")) + len(b"</page>")
     assert spans(rejects) == [("bad_xml", start, data.index(b"<page>", start) - start)]
+
+
+@NEEDS_START_CHECK
+def test_a_construct_left_open_across_reads_is_one_span_from_the_last_page(tmp_path: Path) -> None:
+    # the comment runs over more than one 64 KiB read: the span still starts where the last page ended
+    pages = [crafted.mediawiki_page(i, f"text {i}") for i in range(1, 5)]
+    comment = "<!-- " + "never closed " * 6000 + "\n"
+    data = crafted.mediawiki(pages[0] + pages[1] + comment + pages[2] + pages[3]).encode()
+    table, rejects, _ = read(write(tmp_path / "long.xml", data))
+    assert ids(table) == [f"mediawiki:{i}:{i}0" for i in (1, 2, 3, 4)] and len(rejects) == 0
+    start = data.index(b"</page>", data.index(b"<id>2</id>")) + len(b"</page>")
+    assert spans(rejects) == [("bad_xml", start, data.index(b"<page>", start) - start)]
+
+
+@NEEDS_START_CHECK
+def test_an_open_construct_costs_its_page_in_any_chunk_size(tmp_path: Path, monkeypatch) -> None:
+    # page tags with spaces in them, cut between reads at every offset
+    pages = [
+        crafted.mediawiki_page(i, f"text {i}").replace("<page>", "<page          >") for i in range(1, 7)
+    ]
+    damaged = list(pages)
+    damaged[1] = damaged[1].replace("<title>Page 2", "<title>Page <!--note 2")
+    data = crafted.mediawiki("".join(damaged)).encode()
+    open_path = write(tmp_path / "open.xml", data)
+    # a `<page>` inside a comment, a processing instruction or CDATA that close is text, not a page
+    quoted = list(pages)
+    quoted[3] += "<!-- an old <page> kept as a comment -->\n<?note <page> ?>\n"
+    quoted[4] = quoted[4].replace("text 5", "<![CDATA[a <page> b]]>")
+    quoted_path = write(tmp_path / "quoted.xml", crafted.mediawiki("".join(quoted)).encode())
+    # named by its id where the id is still in the read that finds the damage, else by its offset
+    names = {"page 2", f"page at offset {data.index(b'<page', data.index(b'</page>'))}"}
+    for size in (*range(1, 41), 1000):
+        monkeypatch.setattr(corpus.mediawiki, "READ_CHUNK", size)
+        table, rejects, _ = read(open_path)
+        assert ids(table) == [f"mediawiki:{i}:{i}0" for i in (1, 3, 4, 5, 6)], size
+        [reject] = rejects.items
+        assert reject.input.rsplit(":", 1)[1] in names and not rejects.skipped, size
+        table, rejects, _ = read(quoted_path)
+        assert ids(table) == [f"mediawiki:{i}:{i}0" for i in range(1, 7)], size
+        assert len(rejects) == 0 and not rejects.skipped, size
 
 
 def test_a_damaged_site_base_costs_the_urls_not_the_pages(tmp_path: Path) -> None:
@@ -251,8 +299,6 @@ def test_a_damaged_site_base_costs_the_urls_not_the_pages(tmp_path: Path) -> Non
 
 def test_a_clean_export_reads_the_same_in_any_chunk_size(tmp_path: Path, monkeypatch) -> None:
     # the check above must never fire on a page tag cut between two reads
-    import corpus.mediawiki
-
     pages = "".join(crafted.mediawiki_page(i, "x" * (1 + i % 7)) for i in range(1, 30))
     path = write(tmp_path / "clean.xml", crafted.mediawiki(pages).encode())
     expected = [f"mediawiki:{i}:{i}0" for i in range(1, 30)]

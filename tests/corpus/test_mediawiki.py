@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from corpus.mediawiki import next_month, page_url
+from corpus.mediawiki_pages import next_month, page_url
 from corpus.readers import ReadOptions, read_documents, read_schema
 from corpus.schema import validate
 from corpus.stats import RejectLog
