@@ -115,7 +115,8 @@ class MediaWikiRowReader:
         self.lines_fed = 0  # newlines fed to this parser before the current feed (expat counts lines)
         self.outside_from: int | None = None  # where the bytes after the last page read began
         self.page_ended = False  # a page ended in the current feed
-        self.fed_window: tuple[bytes, int] = (b"", 0)  # the window of the current feed and its offset
+        # the window of the current feed, its offset, and whether it holds a comment, CDATA or PI opener
+        self.fed_window: tuple[bytes, int, bool] = (b"", 0, False)
         if resumed:
             head = b'<?xml version="1.0" encoding="' + self.encoding + b'"?>\n'
             self.parser.feed(head + f'<mediawiki xmlns="{self.namespace}">\n'.encode())
@@ -182,15 +183,12 @@ class MediaWikiRowReader:
     def _feed(self, data: bytes, at: int, window: bytes, window_at: int) -> Iterator[dict[str, Any]]:
         """Feed `data` (at decompressed offset `at`) to the parser and yield the rows it completes."""
         lookback = max(0, at - window_at - 6)
-        quoted = (
-            [m.span() for m in _CLOSED_NON_MARKUP.finditer(window)]
-            if b"<!" in window or b"<?" in window
-            else []
-        )
+        quotes = b"<!" in window or b"<?" in window  # exports have none past the XML declaration
+        quoted = [m.span() for m in _CLOSED_NON_MARKUP.finditer(window)] if quotes else []
         for match in _PAGE_TAG.finditer(window, lookback):
             if window_at + match.end() > at and not any(a < match.start() < b for a, b in quoted):
                 self.pending.append(window_at + match.start())
-        self.fed_window = (window, window_at)
+        self.fed_window = (window, window_at, quotes)
         self.parser.feed(data)
         if hasattr(self.parser, "flush"):  # expat >= 2.6 may hold back tokens it could parse; not here
             self.parser.flush()
@@ -322,8 +320,10 @@ class MediaWikiRowReader:
                     self.namespace = element.tag[1:].split("}", 1)[0] if element.tag.startswith("{") else ""
             self.stack.append(tag)
             if tag == "page":
-                window, window_at = self.fed_window
-                while len(self.pending) > 1 and _closes_around(window, self.pending[0] - window_at):
+                window, window_at, quotes = self.fed_window
+                while (
+                    quotes and len(self.pending) > 1 and _closes_around(window, self.pending[0] - window_at)
+                ):
                     self.pending.popleft()  # a `<page>` inside a comment the parser has read past: text
                 offset = self.pending.popleft() if self.pending else -1
                 self.page, self.page_element, self.snapshot = {"offset": offset}, element, MonthlySnapshots()
