@@ -69,8 +69,6 @@ READ_CHUNK = 1 << 16
 # spaces or attributes in it.
 _TAIL = 256
 _PAGE_TAG = re.compile(rb"<page[\s>]")
-# A `<page>` inside a closed comment, CDATA section or processing instruction is text, not a page.
-_CLOSED_NON_MARKUP = re.compile(rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>", re.DOTALL)
 _WHOLE_PAGE_TAG = re.compile(
     rb"""<page(?:[^>"']|"[^"]*"|'[^']*')*>"""
 )  # a `>` in a quoted value is not its end
@@ -184,9 +182,8 @@ class MediaWikiRowReader:
         """Feed `data` (at decompressed offset `at`) to the parser and yield the rows it completes."""
         lookback = max(0, at - window_at - 6)
         quotes = b"<!" in window or b"<?" in window  # exports have none past the XML declaration
-        quoted = [m.span() for m in _CLOSED_NON_MARKUP.finditer(window)] if quotes else []
         for match in _PAGE_TAG.finditer(window, lookback):
-            if window_at + match.end() > at and not any(a < match.start() < b for a, b in quoted):
+            if window_at + match.end() > at:
                 self.pending.append(window_at + match.start())
         self.fed_window = (window, window_at, quotes)
         self.parser.feed(data)
