@@ -295,8 +295,7 @@ def by_standard_words(
     marked = marked_standard(text, pair)
     if marked is None or marked == decision.lang:
         return decision
-    shares = softmax(fused_scores(votes, members, tie_break)[0])
-    return GroupDecision(marked, sum(shares[c] for c in langs), SPELLING)
+    return GroupDecision(marked, fused_share(votes, members, tie_break, langs), SPELLING)
 
 
 def by_spelling(
@@ -312,8 +311,7 @@ def by_spelling(
     standards among `members` (how sure the detectors were of the family, which the spelling splits)."""
     if decision.lang not in ("bs", "hr") or "sr" not in members or not is_serbian_spelling(text):
         return decision
-    shares = softmax(fused_scores(votes, members, tie_break)[0])
-    return GroupDecision("sr", sum(shares[c] for c in ("bs", "hr", "sr") if c in shares), SPELLING)
+    return GroupDecision("sr", fused_share(votes, members, tie_break, ("bs", "hr", "sr")), SPELLING)
 
 
 def fused_scores(
@@ -329,6 +327,18 @@ def fused_scores(
         terms[name] = {c: weight * math.log(probs.get(c, 0.0) + _EPS) for c in members}
     scores = {c: sum(t[c] for t in terms.values()) + tie_break.bias.get(c, 0.0) for c in members}
     return scores, terms
+
+
+def fused_share(
+    votes: Mapping[str, Mapping[str, float] | None],
+    members: Sequence[str],
+    tie_break: TieBreak,
+    langs: Sequence[str],
+) -> float:
+    """The fused probability, in [0, 1], that the text is in one of `langs` (those of them among `members`):
+    how sure the detectors were of a family that spelling or words then split."""
+    shares = softmax(fused_scores(votes, members, tie_break)[0])
+    return sum(shares[c] for c in langs if c in shares)
 
 
 def softmax(scores: Mapping[str, float]) -> dict[str, float]:
