@@ -2,14 +2,15 @@
 
 Generates N documents of a few hundred words (Zipf-distributed vocabulary; 10% are edited copies of another
 document, 5% share a URL with another document), writes them as document Parquet, then times, on the same
-session: a read-and-write floor (read the Parquet, write it as a stage output unchanged) and
-`jobs.dedup.run_dedup` with the defaults (`--paths spark`: with the Spark path forced, as inputs above the
-driver path's size switch run). Two floors: `copy` reads the Parquet and writes it back as it is
-(no shuffle), `stage` writes it as a stage output (hash-partitioned by id and sorted, as every stage's output
-is). Peak memory is the largest resident set of this process tree (driver JVM and Python workers included)
-sampled every 0.2 s. Prints documents/s, the ratio to each floor, and wall microseconds, CPU microseconds (user + system of
-the process tree: driver, JVM, Python workers) and peak bytes per document; cost should grow about
-linearly.
+session, floors that read the Parquet and write it unchanged and `jobs.dedup.run_dedup` with the defaults
+(`--paths spark`: with the Spark path forced, as inputs above the driver path's size switch run). Three
+floors: `arrow` has pyarrow read every file and write it back (a thread per core, zstd: how the driver path
+writes its output, jobs.stage_arrow); `copy` has Spark read the Parquet and write it back as it is (no
+shuffle); `stage` has Spark write it as a stage output (hash-partitioned by id and sorted, as the Spark
+path writes). Peak memory is the largest resident set of this process tree (driver JVM and Python workers
+included) sampled every 0.2 s. Prints documents/s, the ratio to each floor, and wall microseconds, CPU
+microseconds (user + system of the process tree: driver, JVM, Python workers) and peak bytes per document;
+cost should grow about linearly.
 
 Run: python bench/dedup_scale.py [--sizes 10000,100000,1000000] [--master local[2]] [--repeat 3]
 [--paths default,spark] [--workdir DIR]
@@ -26,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -39,6 +41,7 @@ import pyarrow.parquet as pq  # noqa: E402
 
 from corpus.schema import conform  # noqa: E402
 from corpus.stats import StageStats  # noqa: E402
+from dedup.lsh import usable_cores  # noqa: E402
 from jobs.dedup import DedupJob, run_dedup  # noqa: E402
 from jobs.spark import SparkOptions, SparkSession, spark_session  # noqa: E402
 from jobs.stage import expand_inputs, read_stage_output, write_stage  # noqa: E402
@@ -123,11 +126,25 @@ def tree_cpu_seconds() -> float:
     return total
 
 
+def arrow_copy(files: list[str], folder: Path) -> None:
+    """Read every Parquet file with pyarrow and write it to `folder`, a thread per core."""
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def copy(name: str) -> None:
+        pq.write_table(pq.read_table(name), folder / Path(name).name, compression="zstd")
+
+    with ThreadPoolExecutor(usable_cores()) as pool:
+        list(pool.map(copy, files))
+
+
 def measure(
     spark: SparkSession, files: list[str], work: Path, n: int, job: DedupJob
-) -> tuple[float, float, float, float, int, StageStats]:
-    """Seconds of the copy floor, the stage floor and the dedup, the dedup's CPU seconds (process tree)
-    and peak bytes, and its stats."""
+) -> tuple[float, float, float, float, float, int, StageStats]:
+    """Seconds of the arrow, copy and stage floors and of the dedup, the dedup's CPU seconds (process
+    tree) and peak bytes, and its stats."""
+    started = time.perf_counter()
+    arrow_copy(files, work / f"arrow-{n}")
+    arrow = time.perf_counter() - started
     started = time.perf_counter()
     spark.read.parquet(*files).write.mode("overwrite").parquet(str(work / f"copy-{n}"))
     copy = time.perf_counter() - started
@@ -143,7 +160,7 @@ def measure(
         started, cpu = time.perf_counter(), tree_cpu_seconds()
         stats = run_dedup(spark, files, str(work / f"out-{n}"), job, overwrite=True)
         seconds, cpu = time.perf_counter() - started, tree_cpu_seconds() - cpu
-    return copy, floor, seconds, cpu, memory.peak, stats
+    return arrow, copy, floor, seconds, cpu, memory.peak, stats
 
 
 def main() -> None:
@@ -164,8 +181,8 @@ def main() -> None:
         SparkOptions(master=args.master, conf=("spark.sql.shuffle.partitions=8", "spark.driver.memory=4g"))
     )
     print(
-        f"{'documents':>10} {'copy s':>7} {'stage s':>7} {'dedup s':>8} {'docs/s':>8} {'x copy':>7} "
-        f"{'x stage':>7} {'us/doc':>7} {'CPU us/doc':>10} {'peak MB':>8} {'B/doc':>7} {'path':>6}"
+        f"{'documents':>10} {'arrow s':>7} {'copy s':>7} {'stage s':>7} {'dedup s':>8} {'docs/s':>8} "
+        f"{'x arrow':>7} {'x copy':>7} {'x stage':>7} {'us/doc':>7} {'CPU us/doc':>10} {'peak MB':>8} {'B/doc':>7} {'path':>6}"
     )
     try:
         for n in (int(s) for s in args.sizes.split(",")):
@@ -175,11 +192,11 @@ def main() -> None:
             files = [str(p) for p in sorted(data.glob("*.parquet"))]
             for _, path in itertools.product(range(args.repeat), args.paths.split(",")):
                 job = DedupJob() if path == "default" else DedupJob(max_local_documents=0)
-                copy, floor, seconds, cpu, peak, stats = measure(spark, files, work, n, job)
+                arrow, copy, floor, seconds, cpu, peak, stats = measure(spark, files, work, n, job)
                 steps = json.loads((work / f"out-{n}" / "_dedup.json").read_text())
                 print(
-                    f"{n:>10,} {copy:>7.1f} {floor:>7.1f} {seconds:>8.1f} {n / seconds:>8,.0f} "
-                    f"{seconds / copy:>7.2f} {seconds / floor:>7.2f} {seconds / n * 1e6:>7.0f} {cpu / n * 1e6:>10.0f} "
+                    f"{n:>10,} {arrow:>7.1f} {copy:>7.1f} {floor:>7.1f} {seconds:>8.1f} {n / seconds:>8,.0f} "
+                    f"{seconds / arrow:>7.2f} {seconds / copy:>7.2f} {seconds / floor:>7.2f} {seconds / n * 1e6:>7.0f} {cpu / n * 1e6:>10.0f} "
                     f"{peak / 1e6:>8,.0f} {peak / n:>7,.0f} {steps['components']['path']:>6}"
                     f"   (kept {stats.docs_out:,}, dropped {sum(stats.dropped.values()):,}; steps "
                     + ", ".join(f"{k} {v:.1f}" for k, v in steps["seconds"].items())

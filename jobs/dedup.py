@@ -2,11 +2,11 @@
 that carries the kept documents across dumps.
 
 Steps: the dedup kernel (dedup.kernel, pure Arrow) computes every document's band keys, URL key, sketch and
-exact-text hash once. Two paths share it and write byte-identical output:
+exact-text hash once. Two paths share it and write the same rows in the same files, in the same order:
 
 - the driver path (jobs.dedup_driver), up to `max_local_documents` input documents with unique ids: the
-  driver reads the Parquet with a thread per core and does everything but the output write there, with the
-  single-process reference (dedup.local, dedup.versions).
+  driver reads the Parquet with a thread per core and does everything there, with the single-process
+  reference (dedup.local, dedup.versions); pyarrow writes the output (jobs.stage_arrow).
 - the Spark path, above it: the band bucket rows cross one shuffle packed, and each partition pairs whole
   buckets (each text compared with at most `anchors` texts of a bucket); a pair becomes an edge only when
   its estimated Jaccard similarity reaches the threshold, and captures of one URL are linked outright.

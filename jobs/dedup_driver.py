@@ -10,24 +10,28 @@ the buckets, the verification joins, the windows that rank versions. Here:
   threads use the cores Spark would have. No text crosses from the JVM to Python.
 - the graph, components, cluster names and version ranks: `dedup.local` and `dedup.versions`, the
   single-process reference the Spark path is tested against, so both paths give the same results.
-- the output: Spark joins the clustered documents' results (a broadcast) to the documents and writes the
-  stage output as every stage does, byte-identical to the Spark path's.
+- the output: the driver reads the documents again, a row group per task, adds the results and writes the
+  stage output with pyarrow (jobs.stage_arrow) in the layout every stage's output has: the same files,
+  rows, order and schema as the Spark path's. Spark would shuffle all the text to write it; on 2 cores
+  that shuffle was over half of a 1M-document run.
 
 Inputs with several rows under one id take the Spark path (the choice of the row kept is Spark's).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
+from pyspark.sql.types import StructType
 
 from corpus.stats import StageStats
 from dedup.index import INDEX_COLUMNS, INDEX_FIELDS, mark_hubs
@@ -37,24 +41,27 @@ from dedup.lsh import unique_pairs, usable_cores
 from dedup.versions import DUMP_DATE, FROM_INDEX, NOT_KEPT, cluster_summary, rank_versions
 from jobs import dedup_spark as dspark
 from jobs.dedup_common import (
-    BROADCAST_MAX_ROWS,
     HELPER_COLUMNS,
     KERNEL_INPUTS,
     DedupRun,
     index_parts,
     is_dated,
 )
-from jobs.dedup_common import write_clusters as write_summary
-from jobs.dedup_spark import ComponentsReport
-from jobs.fs import locate
-from jobs.stage import InputFile, write_stage
+from jobs.dedup_spark import RESULT_SQL, ComponentsReport
+from jobs.fs import locate, move, remove
+from jobs.stage import InputFile
+from jobs.stage_arrow import arrow_schema, write_file_as_spark, write_stage_arrow
 
 BATCH_ROWS = 4096  # documents per kernel call: the token buffers stay a few tens of MB
+# Uncompressed bytes of a batch of the output pass (all columns): per-batch costs stay small against the
+# rows' (8192-row batches of 1.5 KB documents took 2.6 s more of a 1M-document write than 64k-row ones).
+OUTPUT_BATCH_BYTES = 64 << 20
 
 
 def _open(uri: str) -> pq.ParquetFile:
     location = locate(uri)
-    return pq.ParquetFile(location.fs.open_input_file(location.path))
+    # INT96 (other Spark writers' default) as microseconds, as Spark reads it; nanoseconds overflow.
+    return pq.ParquetFile(location.fs.open_input_file(location.path), coerce_int96_timestamp_unit="us")
 
 
 def count_rows(files: Sequence[InputFile]) -> int:
@@ -189,18 +196,107 @@ CLUSTERS_SCHEMA = pa.schema(
 
 
 def write_clusters(spark: SparkSession, ranked: pa.Table, output: str) -> None:
-    """`output/_clusters/`: dedup.versions.cluster_summary of the ranked members, written by Spark's writer
-    as the Spark path writes it, so that both paths' files carry the same schema and metadata."""
-    summary = cluster_summary(ranked).cast(CLUSTERS_SCHEMA)
-    schema = from_arrow_schema(CLUSTERS_SCHEMA)
-    # pyspark cannot convert an Arrow table without chunks (an empty summary); an empty list it can.
-    rows = summary if summary.num_rows else []
-    write_summary(spark.createDataFrame(rows, schema=schema), output)
+    """`output/_clusters/`: dedup.versions.cluster_summary of the ranked members, as the Spark path writes it
+    (one file sorted by cluster_id, Spark's schema in the footer), written by pyarrow."""
+    summary = cluster_summary(ranked).cast(CLUSTERS_SCHEMA).sort_by("cluster_id")
+    target, tmp = locate(output).child("_clusters"), locate(output).child("._clusters.tmp")
+    tmp.fs.create_dir(tmp.path, recursive=True)
+    write_file_as_spark(
+        summary, from_arrow_schema(CLUSTERS_SCHEMA), spark.version, tmp.child("part-00000.parquet")
+    )
+    if target.exists():
+        remove(target)
+    move(tmp, target)
+
+
+def output_schema(run: DedupRun, ours: pa.Table, dated_dumps: list[str]) -> StructType:
+    """The Spark path's output schema: that of the results joined to the documents, helpers dropped, read
+    from the frame's plan (no Spark job runs)."""
+    results = run.spark.createDataFrame([], schema=from_arrow_schema(ours.select(["id", *RESULT_SQL]).schema))
+    df = run.documents
+    out = dspark.attach_results(df, results, dated=is_dated(df, dated_dumps), broadcast=True)
+    return out.drop(*[c for c in HELPER_COLUMNS if c in out.columns]).schema
+
+
+@dataclass(frozen=True)
+class OutputRows:
+    """What the output pass adds to the input rows: `results` (id, RESULT_SQL and _keep of every clustered
+    document), `position` (each input row's row in `results`, or null, in the order sign_files read the rows,
+    whose `ids` it checks), the dumps with dates, whether every row is kept, and the output's Arrow schema."""
+
+    results: pa.Table
+    position: pa.Array
+    ids: pa.Array
+    dated_dumps: list[str]
+    keep_all: bool
+    schema: pa.Schema
+
+    @classmethod
+    def of(cls, signed: pa.Table, ours: pa.Table, dated_dumps: list[str], keep_all: bool, schema: pa.Schema):
+        ids = signed.column("id").combine_chunks()
+        # A null id is no key, as in the Spark path's join.
+        position = pc.index_in(ids, value_set=ours.column("id").combine_chunks(), skip_nulls=True)
+        return cls(ours, position, ids, dated_dumps, keep_all, schema)
+
+
+def output_batches(rows: OutputRows, uri: str, row_group: int, start: int) -> Iterator[pa.Table]:
+    """One row group of the input, whose first row is the `start`th that sign_files read, in batches with the
+    dedup columns, in `rows.schema`: a clustered document's results, a singleton's values otherwise (as
+    jobs.dedup_spark.attach_results gives them); without the documents not kept unless `rows.keep_all`."""
+    schema = rows.schema
+    parquet = _open(uri)
+    names = [n for n in schema.names if n in parquet.schema_arrow.names and n not in RESULT_SQL]
+    group = parquet.metadata.row_group(row_group)
+    batch_rows = max(1024, OUTPUT_BATCH_BYTES * group.num_rows // max(1, group.total_byte_size))
+    for batch in parquet.iter_batches(batch_size=batch_rows, row_groups=[row_group], columns=names):
+        n = batch.num_rows
+        ids = batch.column("id")
+        if not ids.equals(rows.ids.slice(start, n)):
+            raise AssertionError(f"{uri}, row group {row_group}: not the rows the signatures were made of")
+        position = rows.position.slice(start, n)
+        start += n
+
+        def result(name: str, default: object = None, position: pa.Array = position) -> pa.Array:
+            values = rows.results.column(name).take(position)
+            values = values.cast(schema.field(name).type) if name in schema.names else values
+            return values if default is None else pc.fill_null(values, default)
+
+        # Spark reads every file in the first file's schema: a column the schema lacks is not there.
+        columns = {
+            f.name: batch.column(f.name).cast(f.type) if f.name in names else pa.nulls(n, f.type)
+            for f in schema
+            if f.name not in RESULT_SQL
+        }
+        dated = pa.array(np.zeros(n, bool))
+        for name in ("created", "crawl_date"):
+            if name in columns:
+                dated = pc.or_(dated, pc.is_valid(columns[name]))
+        if "dump" in columns and rows.dated_dumps:
+            in_dated = pc.is_in(columns["dump"], value_set=pa.array(rows.dated_dumps, pa.string()))
+            dated = pc.or_(dated, pc.fill_null(in_dated, False))
+        staleness = result("staleness_days")
+        no_staleness = pc.if_else(dated, pa.scalar(0, pa.int32()), pa.scalar(None, pa.int32()))
+        columns |= {
+            "cluster_id": pc.coalesce(result("cluster_id"), ids),
+            "cluster_size": result("cluster_size", 1),
+            "version_rank": result("version_rank", 0),
+            "is_exact_dup": result("is_exact_dup", False),
+            "is_stale": result("is_stale", False),
+            "staleness_days": pc.if_else(pc.is_valid(staleness), staleness, no_staleness),
+        }
+        out = pa.Table.from_arrays([columns[f.name] for f in schema], schema=schema)
+        yield out if rows.keep_all else out.filter(result("_keep", True))
+
+
+def spill_folder(spark: SparkSession) -> str | None:
+    """The first of Spark's local directories (where its shuffle would have spilled), if set."""
+    local = spark.sparkContext.getConf().get("spark.local.dir", None)
+    return local.split(",")[0].strip() if local else None
 
 
 def run_in_driver(run: DedupRun, files: list[InputFile]) -> StageStats:
     """The driver path (jobs.dedup_driver) for the Parquet `files` of `run.documents`: signatures, graph and
-    ranks in this process; Spark writes."""
+    ranks in this process; pyarrow writes."""
     spark, job, stats, watch = run.spark, run.job, run.stats, run.watch
     config = job.config
     parts = index_parts(job.index, run.meta) if job.index else []  # checks settings before work
@@ -220,21 +316,25 @@ def run_in_driver(run: DedupRun, files: list[InputFile]) -> StageStats:
     stats.counters["stale_documents"] = pc.sum(ours.column("is_stale")).as_py() or 0
     if not_kept:
         stats.drop(NOT_KEPT, not_kept)
-    results = spark.createDataFrame(ours.select(["id", *dspark.RESULT_SQL]))
-    df = run.documents
-    out = dspark.attach_results(
-        df, results, dated=is_dated(df, dated_dumps), broadcast=clustered <= BROADCAST_MAX_ROWS
-    )
-    if job.keep != "all":
-        out = out.filter(F.col("_keep"))
-    out = out.drop(*[c for c in HELPER_COLUMNS if c in out.columns])
-    write_stage(
-        out,
+    spark_schema = output_schema(run, ours, dated_dumps)
+    rows = OutputRows.of(signed, ours, dated_dumps, job.keep == "all", arrow_schema(spark_schema))
+    units, start = [], 0
+    for f in files:
+        metadata = _open(f.uri).metadata
+        for g in range(metadata.num_row_groups):
+            units.append(partial(output_batches, rows, f.uri, g, start))
+            start += metadata.row_group(g).num_rows
+    write_stage_arrow(
+        units,
+        spark_schema,
         run.output,
         stats,
+        rows=stats.docs_in - not_kept,
+        spark_version=spark.version,
         overwrite=run.overwrite,
         rows_per_shard=job.rows_per_shard,
-        rows=stats.docs_in - not_kept,
+        threads=usable_cores(),
+        spill_dir=spill_folder(spark),
     )
     watch.lap("write")
     write_clusters(spark, ranked, run.output)

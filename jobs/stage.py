@@ -43,6 +43,7 @@ from jobs.inputs import http_size, is_http, remote_glob
 
 Kernel = Callable[[pa.RecordBatch], pa.RecordBatch]
 DEFAULT_ROWS_PER_SHARD = 50_000
+TIE_COLUMNS = ("source", "url", "crawl_date", "text")  # break ties of the sort key, in this order
 # Files in an output folder that are not data.
 _NOT_DATA = re.compile(r"(^|/)(_[^/]*|\.[^/]*)(/|$)")
 MIX_MANIFEST = "manifest.json"
@@ -278,9 +279,7 @@ def write_stage(
             shards = shard_count(n_good, rows_per_shard)
             # Ties in the sort key (e.g. one id in two input files) are broken by the content, so the row
             # order never depends on which task finished first.
-            ties = [
-                c for c in ("source", "url", "crawl_date", "text") if c in good.columns and c not in sort_by
-            ]
+            ties = [c for c in TIE_COLUMNS if c in good.columns and c not in sort_by]
             ordered = good.repartition(shards, "id").sortWithinPartitions(*sort_by, *ties)
             if fmt == "parquet":
                 ordered.write.parquet(tmp.uri)

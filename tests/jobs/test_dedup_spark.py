@@ -164,18 +164,30 @@ def test_job_matches_local_reference_and_is_deterministic(spark, tmp_path: Path)
         source = tmp_path / f"in-{name}"
         spark.read.parquet(str(documents)).repartition(partitions).write.parquet(str(source))
         out = tmp_path / f"out-{name}"
-        job = DedupJob(keep="all", max_local_edges=edges_limit, max_local_documents=documents_limit)
+        job = DedupJob(
+            keep="all",
+            max_local_edges=edges_limit,
+            max_local_documents=documents_limit,
+            rows_per_shard=max(1, n // 4),  # several shards, so that the partitioning shows
+        )
         stats = run_dedup(spark, [str(source)], str(out), job)
         assert stats.docs_in == stats.docs_out == n and stats.balanced
         outputs.append(out)
     tables = [read_sorted(o) for o in outputs]
     for other in tables[1:]:
         assert other.select(RESULT).equals(tables[0].select(RESULT))
-    # Byte-identical shards (same partitioning of the output whatever the input partitioning or path).
+    # The same shards whatever the input partitioning or the path: the same rows in the same order, and the
+    # same schema with Spark's metadata. The bytes are equal within a path; across paths they are not, as
+    # the Spark path's files are parquet-mr's and the driver path's pyarrow's (jobs.stage_arrow).
     files = [sorted(p.name for p in o.glob("part-*")) for o in outputs]
-    assert all(names == files[0] for names in files)
+    assert all(names == files[0] for names in files) and len(files[0]) > 1
     for name in files[0]:
-        assert len({(output / name).read_bytes() for output in outputs}) == 1
+        shards = [pq.read_table(output / name) for output in outputs]
+        assert all(shard.equals(shards[0], check_metadata=True) for shard in shards[1:])
+        assert (outputs[0] / name).read_bytes() == (outputs[3] / name).read_bytes()  # driver path, twice
+        assert (outputs[1] / name).read_bytes() == (outputs[2] / name).read_bytes()  # Spark path, twice
+    spark_schemas = {spark.read.parquet(str(output)).schema.json() for output in outputs}
+    assert len(spark_schemas) == 1
     reference = dedup_table(pq.read_table(documents), DedupConfig(), "all").sort_by("id").select(RESULT)
     assert tables[0].select(RESULT).cast(reference.schema).equals(reference)
     reports = [json.loads((o / "_dedup.json").read_text())["components"] for o in outputs]
@@ -340,8 +352,11 @@ def test_rows_sharing_an_id(spark, data_dir: Path, tmp_path: Path) -> None:
         written = pq.read_table(out, columns=["id", "text"])
         assert len(set(written.column("id").to_pylist())) == written.num_rows
         if name == "copy":  # a record read twice changes nothing but the reject count
-            for part in sorted(clean.glob("part-*")):
-                assert (out / part.name).read_bytes() == part.read_bytes()
+            # (clean took the driver path, this run the Spark path: the same rows, order and schema)
+            parts = sorted(clean.glob("part-*"))
+            assert [p.name for p in parts] == sorted(p.name for p in out.glob("part-*"))
+            for part in parts:
+                assert pq.read_table(out / part.name).equals(pq.read_table(part), check_metadata=True)
         else:  # every document but one stays; of the two texts under the shared id, exactly one is written
             assert stats.docs_out == documents.num_rows
             row = written.filter(pc.equal(written.column("id"), rejects[0]["id"])).to_pylist()
@@ -444,3 +459,47 @@ def test_bad_documents_in_a_job(spark, tmp_path: Path, max_local_documents: int)
     assert sum(r["is_exact_dup"] for r in out.values()) == 2999 + 1  # boilerplate copies + one empty text
     assert out["empty2"]["cluster_id"] == "empty1" and out["word"]["cluster_size"] == 1
     assert out["huge"]["cluster_size"] == 1 and stats.counters["documents_without_shingles"] == 2
+
+
+def test_both_paths_write_the_same_rows_from_awkward_inputs(spark, tmp_path: Path) -> None:
+    """The driver path's Arrow output pass against the Spark path's join and write, on inputs it must read as
+    Spark does: files of different schemas (the first without `created` and `url`), a file of several row
+    groups, dedup columns left from an earlier run (to be replaced), an all-null `dump`, exact copies under
+    other ids, and keep=newest (the rows not kept are filtered out)."""
+    pages = template_pages()
+    copies = pages.slice(30, 6)
+    copies = copies.set_column(0, "id", pa.array([f"copy/{i}" for i in range(copies.num_rows)]))
+    pages = pa.concat_tables([pages, copies])
+    n = pages.num_rows
+    earlier = {
+        "cluster_id": pa.array(["stale"] * n),
+        "cluster_size": pa.array([99] * n, pa.int64()),
+        "staleness_days": pa.array([-1] * n, pa.int32()),
+        "dump": pa.nulls(n, pa.string()),
+    }
+    for name, values in earlier.items():
+        pages = pages.set_column(pages.schema.get_field_index(name), name, values)
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    pq.write_table(pages.slice(0, 20).drop_columns(["created", "url"]), folder / "a.parquet")
+    pq.write_table(pages.slice(20), folder / "b.parquet", row_group_size=9)
+    outputs = []
+    for name, limit in (("driver", 10**9), ("spark", 0)):
+        out = tmp_path / name
+        job = DedupJob(keep="newest", max_local_documents=limit, rows_per_shard=15)
+        stats = run_dedup(spark, [str(folder)], str(out), job)
+        path = json.loads((out / "_dedup.json").read_text())["components"]["path"]
+        assert (path == "driver") == (name == "driver")
+        assert stats.balanced and stats.dropped.get("dedup_not_kept", 0) > 0
+        outputs.append(out)
+    names = sorted(p.name for p in outputs[0].glob("part-*"))
+    assert len(names) > 1 and names == sorted(p.name for p in outputs[1].glob("part-*"))
+    for part in names:
+        driver, spark_side = (pq.read_table(o / part) for o in outputs)
+        assert driver.equals(spark_side, check_metadata=True), part
+    written = read_sorted(outputs[0])
+    assert "stale" not in written.column("cluster_id").to_pylist()
+    assert max(written.column("cluster_size").to_pylist()) < 99
+    stats = [json.loads((o / "_stats.json").read_text()) for o in outputs]
+    for key in ("docs_in", "docs_out", "dropped", "counters"):
+        assert stats[0][key] == stats[1][key], key
