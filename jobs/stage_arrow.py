@@ -236,9 +236,10 @@ def write_stage_arrow(
                 group = max(1, ROW_GROUP_BYTES // max(1, table.nbytes // max(1, table.num_rows)))
                 target = tmp.child(f"part-{s:05d}.parquet")
                 file_schema = schema.with_metadata(metadata)
+                # A page index, as parquet-mr writes one: a reader filtering on id skips pages with it.
                 with (
                     tmp.fs.open_output_stream(target.path) as sink,
-                    pq.ParquetWriter(sink, file_schema, compression="zstd") as writer,
+                    pq.ParquetWriter(sink, file_schema, compression="zstd", write_page_index=True) as writer,
                 ):
                     for lo in range(0, table.num_rows, group):
                         piece = table.take(order[lo : lo + group]).cast(file_schema)

@@ -105,6 +105,9 @@ def test_the_files_are_write_stages(spark, tmp_path: Path) -> None:
     for name in names:
         ours, theirs = pq.read_table(tmp_path / "arrow" / name), pq.read_table(tmp_path / "spark" / name)
         assert ours.equals(theirs, check_metadata=True)  # rows, order, schema and Spark's footer metadata
+        for folder in ("arrow", "spark"):  # both writers give readers a page index to skip pages by id
+            first_id = pq.ParquetFile(tmp_path / folder / name).metadata.row_group(0).column(0)
+            assert first_id.path_in_schema == "id" and first_id.has_column_index, folder
     assert stats.bytes_out == sum(p.stat().st_size for p in (tmp_path / "arrow").glob("part-*"))
     read_back = spark.read.parquet(str(tmp_path / "arrow"))
     assert read_back.schema == spark.read.parquet(str(tmp_path / "spark")).schema
