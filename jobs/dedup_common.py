@@ -17,7 +17,7 @@ from dedup.kernel import KERNEL_FIELDS, DedupConfig
 from dedup.versions import FROM_INDEX, KEEP_POLICIES
 from jobs import dedup_spark as dspark
 from jobs.contract import UsageError
-from jobs.fs import list_files, locate, move, remove
+from jobs.fs import Location, list_files, locate, move, remove
 from jobs.stage import AtomicStageOutput
 
 HELPER_COLUMNS = [f.name for f in KERNEL_FIELDS] + ["_keep", FROM_INDEX]
@@ -117,6 +117,11 @@ def write_clusters(summary: DataFrame, output: str) -> None:
             remove(file)
     for i, file in enumerate(sorted(list_files(tmp), key=lambda f: f.name)):
         move(file, tmp.child(f"part-{i:05d}.parquet"))
+    replace_folder(tmp, target)
+
+
+def replace_folder(tmp: Location, target: Location) -> None:
+    """Put the folder `tmp` where `target` is, replacing it."""
     if target.exists():
         remove(target)
     move(tmp, target)

@@ -10,7 +10,7 @@ the buckets, the verification joins, the windows that rank versions. Here:
   threads use the cores Spark would have. No text crosses from the JVM to Python.
 - the graph, components, cluster names and version ranks: `dedup.local` and `dedup.versions`, the
   single-process reference the Spark path is tested against, so both paths give the same results.
-- the output: the driver reads the documents again, a row group per task, adds the results and writes the
+- the output: the driver reads the documents again, in batches of a row group, adds the results and writes the
   stage output with pyarrow (jobs.stage_arrow) in the layout every stage's output has: the same files,
   rows, order and schema as the Spark path's. Spark would shuffle all the text to write it; on 2 cores
   that shuffle was over half of a 1M-document run.
@@ -38,7 +38,15 @@ from dedup.index import INDEX_COLUMNS, INDEX_FIELDS, mark_hubs
 from dedup.kernel import N_SHINGLES, DedupConfig, dedup_kernel, kernel_fields
 from dedup.local import cluster_members
 from dedup.lsh import unique_pairs, usable_cores
-from dedup.versions import DUMP_DATE, FROM_INDEX, NOT_KEPT, cluster_summary, rank_versions
+from dedup.versions import (
+    DUMP_DATE,
+    FROM_INDEX,
+    NOT_KEPT,
+    VERSION_DATE,
+    cluster_summary,
+    date_columns,
+    rank_versions,
+)
 from jobs import dedup_spark as dspark
 from jobs.dedup_common import (
     HELPER_COLUMNS,
@@ -46,9 +54,10 @@ from jobs.dedup_common import (
     DedupRun,
     index_parts,
     is_dated,
+    replace_folder,
 )
 from jobs.dedup_spark import RESULT_SQL, ComponentsReport
-from jobs.fs import locate, move, remove
+from jobs.fs import locate
 from jobs.stage import InputFile
 from jobs.stage_arrow import arrow_schema, write_file_as_spark, write_stage_arrow
 
@@ -204,9 +213,7 @@ def write_clusters(spark: SparkSession, ranked: pa.Table, output: str) -> None:
     write_file_as_spark(
         summary, from_arrow_schema(CLUSTERS_SCHEMA), spark.version, tmp.child("part-00000.parquet")
     )
-    if target.exists():
-        remove(target)
-    move(tmp, target)
+    replace_folder(tmp, target)
 
 
 def output_schema(run: DedupRun, ours: pa.Table, dated_dumps: list[str]) -> StructType:
@@ -222,21 +229,20 @@ def output_schema(run: DedupRun, ours: pa.Table, dated_dumps: list[str]) -> Stru
 class OutputRows:
     """What the output pass adds to the input rows: `results` (id, RESULT_SQL and _keep of every clustered
     document), `position` (each input row's row in `results`, or null, in the order sign_files read the rows,
-    whose `ids` it checks), the dumps with dates, whether every row is kept, and the output's Arrow schema."""
+    whose `ids` it checks), whether every row is kept, and the output's Arrow schema."""
 
     results: pa.Table
     position: pa.Array
     ids: pa.Array
-    dated_dumps: list[str]
     keep_all: bool
     schema: pa.Schema
 
     @classmethod
-    def of(cls, signed: pa.Table, ours: pa.Table, dated_dumps: list[str], keep_all: bool, schema: pa.Schema):
+    def of(cls, signed: pa.Table, ours: pa.Table, keep_all: bool, schema: pa.Schema) -> OutputRows:
         ids = signed.column("id").combine_chunks()
         # A null id is no key, as in the Spark path's join.
         position = pc.index_in(ids, value_set=ours.column("id").combine_chunks(), skip_nulls=True)
-        return cls(ours, position, ids, dated_dumps, keep_all, schema)
+        return cls(ours, position, ids, keep_all, schema)
 
 
 def output_batches(rows: OutputRows, uri: str, row_group: int, start: int) -> Iterator[pa.Table]:
@@ -267,13 +273,8 @@ def output_batches(rows: OutputRows, uri: str, row_group: int, start: int) -> It
             for f in schema
             if f.name not in RESULT_SQL
         }
-        dated = pa.array(np.zeros(n, bool))
-        for name in ("created", "crawl_date"):
-            if name in columns:
-                dated = pc.or_(dated, pc.is_valid(columns[name]))
-        if "dump" in columns and rows.dated_dumps:
-            in_dated = pc.is_in(columns["dump"], value_set=pa.array(rows.dated_dumps, pa.string()))
-            dated = pc.or_(dated, pc.fill_null(in_dated, False))
+        # A singleton with a version date (the rule ranking uses) has staleness 0.
+        dated = pc.is_valid(date_columns(pa.table(columns))[VERSION_DATE])
         staleness = result("staleness_days")
         no_staleness = pc.if_else(dated, pa.scalar(0, pa.int32()), pa.scalar(None, pa.int32()))
         columns |= {
@@ -317,7 +318,7 @@ def run_in_driver(run: DedupRun, files: list[InputFile]) -> StageStats:
     if not_kept:
         stats.drop(NOT_KEPT, not_kept)
     spark_schema = output_schema(run, ours, dated_dumps)
-    rows = OutputRows.of(signed, ours, dated_dumps, job.keep == "all", arrow_schema(spark_schema))
+    rows = OutputRows.of(signed, ours, job.keep == "all", arrow_schema(spark_schema))
     units, start = [], 0
     for f in files:
         metadata = _open(f.uri).metadata
