@@ -1,7 +1,7 @@
 """Connected components of a dedup-like text graph in Spark (large-star/small-star rounds), against the
 driver's union-find on the same edges, same run.
 
-Above `--max-local-edges` (2M by default) dedup finds its clusters with `jobs.dedup_spark.spark_components`,
+Above `--max-local-edges` (2M by default) dedup finds its clusters with `jobs.components_spark.spark_components`,
 the only path a dump's graph (hundreds of millions of edges) can take; this times it on a graph shaped like
 dedup's: `--edges` edges over random 64-bit text hashes, in components whose sizes follow a power law (most
 are a page's two or three versions), each a random tree (versions edited from an earlier one), plus a few
@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
 
 from dedup.union_find import component_roots  # noqa: E402
-from jobs import dedup_spark as dspark  # noqa: E402
+from jobs.components_spark import spark_components  # noqa: E402
 from jobs.spark import SparkOptions, spark_session  # noqa: E402
 
 PATHS, STARS = 4, 4  # chains of edits and boilerplate templates, each 1% of the edges
@@ -97,7 +97,7 @@ def main() -> None:
     spark_s, rounds = [], 0
     for _ in range(args.repeat):
         started = time.perf_counter()
-        mapping, rounds = dspark.spark_components(edges)
+        mapping, rounds = spark_components(edges)
         got = mapping.toArrow().sort_by("id")
         spark_s.append(time.perf_counter() - started)
         assert np.array_equal(got.column("id").to_numpy(), nodes.to_numpy()), "nodes differ"

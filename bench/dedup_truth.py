@@ -14,7 +14,9 @@ output is compared with `world/truth/documents.parquet`:
   text crawled later);
 - filler pages flagged stale, and how many of them truly are (their own URL has a newer, different capture);
 - chaining: same-cluster pairs whose estimated similarity is far below the threshold (under half of it), and
-  how many of those pairs belong to one resource (version drift) or to two (a chain across resources).
+  how many of those pairs belong to one resource (version drift) or to two (a chain across resources);
+- the hosts dedup found template-heavy (`_dedup.json`; dedup.site_templates: where it asks the same-host
+  threshold).
 
 Run: python bench/dedup_truth.py [--seeds 0,1,2,3,4] [--soft-404 0.3] [--work DIR] [--master local[2]]
 """
@@ -22,6 +24,7 @@ Run: python bench/dedup_truth.py [--seeds 0,1,2,3,4] [--soft-404 0.3] [--work DI
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -149,6 +152,9 @@ def score(out: Path, threshold: float) -> dict:
         "filler_flagged_true": sum(true_stale[i] for i in filler_flagged),
         "chain_pairs": low,
         "chain_pairs_same_resource": low_same,
+        "template_hosts": json.loads((out / "dedup" / "_dedup.json").read_text())["components"][
+            "template_hosts"
+        ],
     }
 
 
@@ -177,7 +183,7 @@ def main() -> None:
     header = (
         f"{'seed':>4} {'docs':>6} {'true pairs':>10} {'pred pairs':>10} {'precision':>9} {'recall':>7} "
         f"{'largest':>7} {'res. in it':>10} {'mixed':>5} {'stale P':>7} {'stale R':>7} "
-        f"{'filler stale':>12} {'chain pairs':>11} {'of one res.':>11} {'s':>5}"
+        f"{'filler stale':>12} {'chain pairs':>11} {'of one res.':>11} {'tmpl hosts':>10} {'s':>5}"
     )
     print(header)
     rows = []
@@ -192,7 +198,8 @@ def main() -> None:
             f"{seed:>4} {r['documents']:>6} {p.true_pairs:>10} {p.predicted_pairs:>10} {p.precision:>9.4f} "
             f"{p.recall:>7.4f} {r['largest']:>7} {r['largest_resources']:>10} {r['mixed_clusters']:>5} "
             f"{s.precision:>7.4f} {s.recall:>7.4f} {filler:>12} {r['chain_pairs']:>11} "
-            f"{r['chain_pairs_same_resource']:>11} {time.perf_counter() - started:>5.0f}",
+            f"{r['chain_pairs_same_resource']:>11} {r['template_hosts']:>10} "
+            f"{time.perf_counter() - started:>5.0f}",
             flush=True,
         )
     worst = min(rows, key=lambda r: r["pairs"].precision)

@@ -4,7 +4,9 @@ fast path for evaluations on small data.
 A cluster grows by connected components over the graph of distinct texts whose edges are: captures of one URL
 (trusted: a resource's text may drift arbitrarily far; but a text one site serves under many URLs, a soft-404,
 joins none of them: dedup.lsh.url_star_rows), and band-bucket candidates whose estimated Jaccard similarity
-reaches the threshold (verified). Documents with the same normalised text are one node.
+reaches the threshold (verified; a higher one where a template-heavy host serves both texts: dedup.verify,
+dedup.site_templates).
+Documents with the same normalised text are one node.
 """
 
 from __future__ import annotations
@@ -18,8 +20,16 @@ import pyarrow.compute as pc
 from dedup.kernel import BAND_KEYS, HOST_KEY, SKETCH, URL_KEY, DedupConfig, dedup_kernel
 from dedup.lsh import band_candidates, star_edges, url_star_rows
 from dedup.minhash import check_same_scheme
+from dedup.site_templates import template_hosts
 from dedup.union_find import components
-from dedup.verify import row_similarity, sketch_matrix
+from dedup.verify import (
+    keep_hosts,
+    pair_thresholds,
+    row_similarity,
+    shared_host_keys,
+    sketch_matrix,
+    text_host_sets,
+)
 from dedup.versions import TEXT_HASH, dense_rank, rank_versions
 
 
@@ -34,6 +44,7 @@ class TextGraph:
     candidates: int  # band-bucket pairs compared
     verified: int  # of which reached the threshold
     url_edges: int = 0  # star edges of URL buckets
+    template_hosts: int = 0  # hosts of candidate texts found template-heavy (dedup.site_templates)
 
 
 def check_scheme(table: pa.Table, config: DedupConfig) -> None:
@@ -86,8 +97,23 @@ def text_graph(table: pa.Table, config: DedupConfig) -> TextGraph:
     s_idx, d_idx = np.searchsorted(texts, src), np.searchsorted(texts, dst)
     sketch = sketch_matrix(table.column(SKETCH).combine_chunks(), config.signature.num_perm)
     similarity = row_similarity(sketch, first_doc[s_idx], first_doc[d_idx])
-    verified = similarity >= config.lsh.threshold
     keys, hosts, nodes, marker = url_rows(table)
+    # the host sets of the texts of candidate pairs only
+    candidate = np.zeros(len(texts), dtype=bool)
+    candidate[s_idx], candidate[d_idx] = True, True
+    text_of_row = np.searchsorted(texts, nodes)
+    of_candidate = candidate[text_of_row]
+    host_sets = text_host_sets(len(texts), text_of_row[of_candidate], hosts[of_candidate])
+    lsh = config.lsh
+    heavy = np.zeros(0, dtype=np.int64)
+    required: float | np.ndarray = lsh.threshold
+    if lsh.same_host_threshold > lsh.threshold:
+        # the hosts that pairs share, each measured on all its texts
+        among = shared_host_keys(host_sets, s_idx, d_idx)
+        heavy = template_hosts(hosts, text_of_row, sketch, first_doc, lsh.threshold, among)
+        with_heavy = keep_hosts(host_sets, heavy)
+        required = pair_thresholds(with_heavy, s_idx, d_idx, lsh.threshold, lsh.same_host_threshold)
+    verified = similarity >= required
     u_src, u_dst = star_edges(*url_star_rows(keys, hosts, nodes, marker))
     return TextGraph(
         texts=texts,
@@ -97,6 +123,7 @@ def text_graph(table: pa.Table, config: DedupConfig) -> TextGraph:
         candidates=len(src),
         verified=int(verified.sum()),
         url_edges=len(u_src),
+        template_hosts=len(heavy),
     )
 
 

@@ -60,19 +60,23 @@ def candidate_probability(similarity: float, bands: int, rows: int) -> float:
 @dataclass(frozen=True)
 class LshConfig:
     """Banding of the signatures (from the Jaccard `threshold`, or `bands` x `rows` given outright), the
-    similarity a candidate pair must reach to become an edge (`threshold`, always), and the texts of a band
-    bucket every member is compared with (`anchors`)."""
+    similarity a candidate pair must reach to become an edge (`threshold`, always; `same_host_threshold`
+    where a template-heavy host serves both texts, dedup.site_templates), and the texts of a band bucket every member is compared
+    with (`anchors`)."""
 
     threshold: float = 0.5
     bands: int | None = None
     rows: int | None = None
     url_key: bool = True
     anchors: int = DEFAULT_ANCHORS
+    same_host_threshold: float = 0.9
 
     def resolve(self, num_perm: int) -> tuple[int, int]:
         """(bands, rows) for signatures of `num_perm` values; raises ValueError naming the bad field."""
         if not 0.0 < self.threshold < 1.0:
             raise ValueError(f"threshold {self.threshold}: must be between 0 and 1 (exclusive)")
+        if not 0.0 < self.same_host_threshold <= 1.0:
+            raise ValueError(f"same_host_threshold {self.same_host_threshold}: must be above 0 and at most 1")
         if self.anchors < 1:
             raise ValueError(f"anchors {self.anchors}: must be at least 1")
         if (self.bands is None) != (self.rows is None):

@@ -11,6 +11,17 @@ König, "b-Bit Minwise Hashing", WWW 2010). Two sketches agree at a position whe
 by chance with probability 2^-8 otherwise, so P(agree) = J + (1 - J) 2^-8 and the estimate below corrects
 for it. A 128-value sketch is 128 bytes, a quarter of the full signature, and the estimate's standard error
 at J = 0.5 grows from 0.0442 to 0.0443 (the variance of P(agree) times 1 / (1 - 2^-8)^2).
+
+Two texts that a template-heavy host serves both of (dedup.site_templates) need more: `same_host_threshold`
+(0.9 by default). A page's versions share its URL and are joined by it (except a hub text's, dedup.lsh);
+elsewhere on its own site, a page is the same page only as a near-copy (another path to it, a print view). On the real
+ClueWeb09 shop pages of ../shared/data, 29 different products of one shop pair at a median of 0.55 and up
+to 0.88 between products of one series (`bench/dedup_same_host.py`), and at the plain threshold they were
+one cluster, 28 of them "stale". The hosts of a text are all the hosts its documents name (the smallest
+MAX_TEXT_HOSTS), so a scraper's exact copy of a page does not free it from its site. Texts of different
+hosts (a mirror's copy of a page, a syndicated article), texts without URLs, and any two texts of a host
+whose template does not make its pages alike keep the plain threshold. A copy that another site wraps in
+its own markup is a text of that site only, and can still bridge the pages of a template-heavy site.
 """
 
 from __future__ import annotations
@@ -21,6 +32,10 @@ import pyarrow.compute as pc
 
 SKETCH_BITS = 8
 _CHANCE = 2.0**-SKETCH_BITS
+# Hosts kept per text for the same-host rule: a text that more hosts serve (a licence, a cookie wall) is
+# compared by its smallest MAX_TEXT_HOSTS host keys, so a pair sharing only a host beyond them gets the plain
+# threshold.
+MAX_TEXT_HOSTS = 16
 
 
 def sketches(signatures: np.ndarray) -> pa.Array:
@@ -62,11 +77,25 @@ def _similarity(agree: np.ndarray) -> np.ndarray:
     return np.clip((agree - _CHANCE) / (1.0 - _CHANCE), 0.0, 1.0)
 
 
-def verify_batch(batch: pa.RecordBatch, num_perm: int, threshold: float) -> pa.RecordBatch:
-    """The rows of a (src, dst, src_sketch, dst_sketch) batch whose estimated similarity reaches `threshold`,
-    as (src, dst, similarity). A pure kernel: the Spark job maps it over the candidate pairs."""
+def verify_batch(
+    batch: pa.RecordBatch,
+    num_perm: int,
+    threshold: float,
+    same_host_threshold: float | None = None,
+    template_hosts: np.ndarray | None = None,
+) -> pa.RecordBatch:
+    """The rows of a (src, dst, src_sketch, dst_sketch[, src_hosts, dst_hosts]) batch whose estimated
+    similarity reaches its pair's threshold, as (src, dst, similarity): `same_host_threshold` where one of
+    the sorted `template_hosts` (dedup.site_templates) serves both texts (`pair_thresholds`), else
+    `threshold`. A pure kernel: the Spark job maps it over the candidate pairs."""
     similarity = estimated_similarity(batch.column("src_sketch"), batch.column("dst_sketch"), num_perm)
-    keep = pa.array(similarity >= threshold)
+    required: float | np.ndarray = threshold
+    if same_host_threshold is not None and template_hosts is not None and "src_hosts" in batch.schema.names:
+        n = batch.num_rows
+        sets = pa.concat_arrays([one_chunk(batch.column(c)) for c in ("src_hosts", "dst_hosts")])
+        sets = keep_hosts(sets, template_hosts)
+        required = pair_thresholds(sets, np.arange(n), np.arange(n, 2 * n), threshold, same_host_threshold)
+    keep = pa.array(similarity >= required)
     return pa.RecordBatch.from_arrays(
         [
             pc.filter(batch.column("src"), keep),
@@ -75,6 +104,94 @@ def verify_batch(batch: pa.RecordBatch, num_perm: int, threshold: float) -> pa.R
         ],
         names=["src", "dst", "similarity"],
     )
+
+
+def text_host_sets(
+    n_texts: int, text_of_row: np.ndarray, hosts: np.ndarray, cap: int = MAX_TEXT_HOSTS
+) -> pa.ListArray:
+    """The hosts that serve each of `n_texts` texts: its distinct host keys, ascending, the smallest `cap` of
+    them. `text_of_row[i]` (0..n_texts-1) is the text of a row with host key `hosts[i]`; rows without a host
+    are left out by the caller."""
+    order = np.lexsort((hosts, text_of_row))
+    text, host = text_of_row[order], hosts[order]
+    distinct = np.ones(len(text), dtype=bool)
+    distinct[1:] = (text[1:] != text[:-1]) | (host[1:] != host[:-1])
+    text, host = text[distinct], host[distinct]
+    within = np.arange(len(text)) - np.searchsorted(text, text)  # a host's place in its text's set
+    text, host = text[within < cap], host[within < cap]
+    offsets = np.zeros(n_texts + 1, dtype=np.int32)
+    np.cumsum(np.bincount(text, minlength=n_texts), out=offsets[1:])
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(host, pa.int64()))
+
+
+def keep_hosts(sets: pa.Array | pa.ChunkedArray, hosts: np.ndarray) -> pa.ListArray:
+    """`sets` (list<int64> host sets; null is empty) with only the hosts in `hosts` (sorted int64) left."""
+    sets = one_chunk(sets)
+    lengths = pc.fill_null(pc.list_value_length(sets), 0).to_numpy(zero_copy_only=False)
+    values = pc.list_flatten(sets).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    kept = np.isin(values, hosts)
+    owner = np.repeat(np.arange(len(sets)), lengths)[kept]
+    offsets = np.zeros(len(sets) + 1, dtype=np.int32)
+    np.cumsum(np.bincount(owner, minlength=len(sets)), out=offsets[1:])
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values[kept], pa.int64()))
+
+
+def share_a_host(sets: pa.Array | pa.ChunkedArray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """bool per pair: the host sets `sets[left[i]]` and `sets[right[i]]` (list<int64>, each without repeats;
+    null is empty) have a host in common."""
+    return _shared_hosts(sets, left, right)[0]
+
+
+def shared_host_keys(sets: pa.Array | pa.ChunkedArray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """The hosts (sorted, distinct int64) that some pair's two sets (as in `share_a_host`) have in common."""
+    return np.unique(_shared_hosts(sets, left, right)[1])
+
+
+def _shared_hosts(
+    sets: pa.Array | pa.ChunkedArray, left: np.ndarray, right: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(bool per pair: its sets meet, the hosts they meet at, one per meeting)."""
+    sets = one_chunk(sets)
+    lengths = pc.fill_null(pc.list_value_length(sets), 0).to_numpy(zero_copy_only=False)
+    values = pc.list_flatten(sets).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    first = np.zeros(len(lengths), dtype=np.int64)  # each set's smallest host, 0 where it is empty
+    first[lengths > 0] = values[starts[lengths > 0]]
+    n_left, n_right = lengths[left], lengths[right]
+    shared = (n_left == 1) & (n_right == 1) & (first[left] == first[right])  # nearly every text: one host
+    met = [first[left][shared]]
+    several = np.flatnonzero((n_left > 0) & (n_right > 0) & ((n_left > 1) | (n_right > 1)))
+    if len(several):
+        rows = np.concatenate([np.repeat(several, n_left[several]), np.repeat(several, n_right[several])])
+        hosts = np.concatenate(
+            [pc.list_flatten(sets.take(pa.array(end[several]))).to_numpy() for end in (left, right)]
+        )
+        order = np.lexsort((hosts, rows))
+        rows, hosts = rows[order], hosts[order]
+        # a (pair, host) met twice was in both sets, since neither set repeats a host
+        twice = (rows[1:] == rows[:-1]) & (hosts[1:] == hosts[:-1])
+        shared[rows[1:][twice]] = True
+        met.append(hosts[1:][twice])
+    return shared, np.concatenate(met)
+
+
+def pair_thresholds(
+    sets: pa.Array | pa.ChunkedArray,
+    left: np.ndarray,
+    right: np.ndarray,
+    threshold: float,
+    same_host_threshold: float,
+) -> np.ndarray:
+    """The similarity (float64) each candidate pair (`sets[left[i]]`, `sets[right[i]]`: the template-heavy
+    hosts that serve each text, `text_host_sets` then `keep_hosts`) must reach: max(threshold,
+    same_host_threshold) where a host is in both sets, else `threshold`."""
+    shared = share_a_host(sets, left, right)
+    return np.where(shared, max(threshold, same_host_threshold), threshold)
+
+
+def one_chunk(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """`values` as one array (a ChunkedArray's chunks combined)."""
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
 VERIFIED_SCHEMA = pa.schema(

@@ -9,7 +9,8 @@ exact-text hash once. Two paths share it and write the same rows in the same fil
   reference (dedup.local, dedup.versions); pyarrow writes the output (jobs.stage_arrow).
 - the Spark path, above it: the band bucket rows cross one shuffle packed, and each partition pairs whole
   buckets (each text compared with at most `anchors` texts of a bucket); a pair becomes an edge only when
-  its estimated Jaccard similarity reaches the threshold, and captures of one URL are linked outright.
+  its estimated Jaccard similarity reaches the threshold (the same-host threshold where a template-heavy
+  host serves both texts: dedup.site_templates), and captures of one URL are linked outright.
   Connected components (union-find in the driver below `max_local_edges`, large-star/small-star above),
   cluster names (the smallest document id), version ranks with Window functions, and the results joined
   back to the documents with a broadcast join.
@@ -44,6 +45,7 @@ from dedup.minhash import ENGINES, SCHEMES, SignatureConfig
 from dedup.versions import DUMP_DATE, FROM_INDEX, NOT_KEPT
 from jobs import dedup_driver as ddriver
 from jobs import dedup_spark as dspark
+from jobs.components_spark import DEFAULT_MAX_LOCAL_EDGES
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError, stats_summary
 from jobs.dedup_common import (
     BROADCAST_MAX_ROWS,
@@ -179,6 +181,7 @@ def _run_in_spark(run: DedupRun) -> StageStats:
         threshold=config.lsh.threshold,
         max_local_edges=job.max_local_edges,
         bucket_rows=int(totals["n"]) * config.bands_rows[0],
+        same_host_threshold=config.lsh.same_host_threshold,
     )
     n_clustered = mapping.count()
     watch.lap("components")
@@ -237,6 +240,7 @@ class DedupParams(StageParams):
     input: list[str]  # document Parquet: files, folders or globs
     output: str
     threshold: float = 0.5
+    same_host_threshold: float = 0.9
     num_perm: int = 128
     ngram: int = 5
     keep: str = "newest"
@@ -248,7 +252,7 @@ class DedupParams(StageParams):
     scheme: str = "oph"
     engine: str = "auto"
     anchors: int = DEFAULT_ANCHORS
-    max_local_edges: int = dspark.DEFAULT_MAX_LOCAL_EDGES
+    max_local_edges: int = DEFAULT_MAX_LOCAL_EDGES
     max_local_documents: int = DEFAULT_MAX_LOCAL_DOCUMENTS
     overwrite: bool = False
 
@@ -296,6 +300,7 @@ def settings(params: DedupParams) -> DedupJob:
             ),
             lsh=LshConfig(
                 threshold=params.threshold,
+                same_host_threshold=params.same_host_threshold,
                 bands=params.bands,
                 rows=params.rows,
                 url_key=params.url_key,
@@ -365,6 +370,15 @@ def dedup(
             "Also sets LSH bands x rows unless --bands/--rows are given."
         ),
     ] = 0.5,
+    same_host_threshold: Annotated[
+        float,
+        typer.Option(
+            help="Similarity two texts that a template-heavy host serves (a site whose pages are "
+            "alike through its template alone, measured on a sample of them) must reach to be linked "
+            "(the larger of this and --threshold); the versions of one page share its URL and join by "
+            "it. Set it to --threshold's value to turn it off."
+        ),
+    ] = 0.9,
     num_perm: Annotated[int, typer.Option(help="MinHash permutations per signature.", min=2)] = 128,
     ngram: Annotated[int, typer.Option(help="Words per shingle (characters without spaces).", min=1)] = 5,
     keep: Annotated[
@@ -406,7 +420,7 @@ def dedup(
             help="Implementation of the oph and datasketch schemes: auto, numba or numpy (same bits)."
         ),
     ] = "auto",
-    max_local_edges: MaxLocalEdges = dspark.DEFAULT_MAX_LOCAL_EDGES,
+    max_local_edges: MaxLocalEdges = DEFAULT_MAX_LOCAL_EDGES,
     max_local_documents: MaxLocalDocuments = DEFAULT_MAX_LOCAL_DOCUMENTS,
     master: Master = "local[*]",
     conf: Conf = None,
@@ -423,6 +437,7 @@ def dedup(
         input=inputs,
         output=output,
         threshold=threshold,
+        same_host_threshold=same_host_threshold,
         num_perm=num_perm,
         ngram=ngram,
         keep=keep,

@@ -15,7 +15,7 @@ from corpus.stats import StageStats
 from dedup.index import META_FILE, IndexMeta, IndexMismatch
 from dedup.kernel import KERNEL_FIELDS, DedupConfig
 from dedup.versions import FROM_INDEX, KEEP_POLICIES
-from jobs import dedup_spark as dspark
+from jobs.components_spark import DEFAULT_MAX_LOCAL_EDGES, ComponentsReport
 from jobs.contract import UsageError
 from jobs.fs import Location, list_files, locate, move, remove
 from jobs.stage import AtomicStageOutput
@@ -32,7 +32,7 @@ class DedupJob:
     config: DedupConfig = field(default_factory=DedupConfig)
     keep: str = "newest"
     index: str | None = None
-    max_local_edges: int = dspark.DEFAULT_MAX_LOCAL_EDGES
+    max_local_edges: int = DEFAULT_MAX_LOCAL_EDGES
     max_local_documents: int = DEFAULT_MAX_LOCAL_DOCUMENTS
     rows_per_shard: int = 50_000
 
@@ -127,7 +127,7 @@ def replace_folder(tmp: Location, target: Location) -> None:
     move(tmp, target)
 
 
-def settings(job: DedupJob, report: dspark.ComponentsReport) -> dict:
+def settings(job: DedupJob, report: ComponentsReport) -> dict:
     """What `_dedup.json` records of the run's settings and its component finding."""
     bands, rows = job.config.bands_rows
     return {
@@ -155,7 +155,7 @@ class DedupRun:
     meta: IndexMeta
     watch: Stopwatch = field(default_factory=Stopwatch)
 
-    def finish(self, report: dspark.ComponentsReport, index_rows: Callable[[], DataFrame]) -> StageStats:
+    def finish(self, report: ComponentsReport, index_rows: Callable[[], DataFrame]) -> StageStats:
         """After the output and `_clusters` are written: replace the index with `index_rows()` when the job
         keeps one (and rewrite `_stats.json` with its count), then write `_dedup.json`."""
         folder = locate(self.output)

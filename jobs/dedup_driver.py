@@ -48,6 +48,7 @@ from dedup.versions import (
     rank_versions,
 )
 from jobs import dedup_spark as dspark
+from jobs.components_spark import ComponentsReport
 from jobs.dedup_common import (
     HELPER_COLUMNS,
     KERNEL_INPUTS,
@@ -56,7 +57,7 @@ from jobs.dedup_common import (
     is_dated,
     replace_folder,
 )
-from jobs.dedup_spark import RESULT_SQL, ComponentsReport
+from jobs.dedup_spark import RESULT_SQL
 from jobs.fs import locate
 from jobs.stage import InputFile
 from jobs.stage_arrow import arrow_schema, write_file_as_spark, write_stage_arrow
@@ -160,6 +161,7 @@ def rank_in_driver(
         candidates=graph.candidates,
         verified=graph.verified,
         url_edges=graph.url_edges,
+        template_hosts=graph.template_hosts,
         edges=edges,
         path="driver",
     )

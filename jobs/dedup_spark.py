@@ -1,7 +1,8 @@
 """The shuffle half of dedup, as Spark DataFrame work: the text graph (band-bucket candidate pairs verified
 against their sketches, URL buckets as star edges), connected components (large-star/small-star with
-checkpointing, or union-find in one process below a size switch), cluster names, and version ranking per
-cluster with Window functions. The single-process reference is dedup.local; tests check they agree.
+checkpointing, or union-find in one process below a size switch: jobs.components_spark), cluster names, and
+version ranking per cluster with Window functions. The single-process reference is dedup.local; tests check
+they agree.
 
 Only documents that share a bucket with another document take part in the Window work; the rest are
 singletons whose values are constants, so the per-cluster shuffle is proportional to the duplicates, not the
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -24,30 +24,17 @@ from corpus.stats import REJECT_REASON, REJECT_SAMPLE_BYTES
 from dedup.kernel import BAND_KEYS, HOST_KEY, SKETCH, URL_KEY
 from dedup.lsh import URL_HUB_KEYS, pack_bucket_rows, unpack_bucket_rows
 from dedup.lsh import candidate_pairs as lsh_candidate_pairs
-from dedup.union_find import component_roots
-from dedup.verify import verify_batch
+from dedup.site_templates import MIN_SITE_TEXTS, TEMPLATE_SAMPLE, is_template_heavy, template_similarity
+from dedup.verify import MAX_TEXT_HOSTS, one_chunk, shared_host_keys, sketch_matrix, verify_batch
 from dedup.versions import DUMP_DATE, FROM_INDEX, KEEP_POLICIES, LENGTH, SEEN_DATE, TEXT_HASH, VERSION_DATE
+from jobs.components_spark import DEFAULT_MAX_LOCAL_EDGES, ComponentsReport, connected_components
 
 NONE = int(np.iinfo(np.int64).min)  # a missing date: sorts oldest, as in dedup.versions
-DEFAULT_MAX_LOCAL_EDGES = 2_000_000
 BROADCAST_MAX_BUCKETS = 1_000_000  # buckets of 3+ documents broadcast to the join (~40 B each)
 BROADCAST_MAX_SKETCHES = 500_000  # sketches of candidate texts broadcast to the verification (~140 B each)
 DUPLICATE_ID = "duplicate_id"  # reject reason of the extra rows of an id that several input rows share
 D0, D1, D2 = "_d0", "_d1", "_d2"
 NARROW_COLUMNS = ("id", TEXT_HASH, LENGTH, VERSION_DATE, SEEN_DATE, DUMP_DATE, FROM_INDEX, "dump")
-
-
-@dataclass
-class ComponentsReport:
-    """How the clusters were found: candidate pairs compared, pairs verified, URL edges, edges in all, the
-    path taken and the large/small-star rounds."""
-
-    candidates: int = 0
-    verified: int = 0
-    url_edges: int = 0
-    edges: int = 0
-    path: str = "none"  # local | spark | none
-    rounds: int = 0
 
 
 def _host_rows(df: DataFrame) -> DataFrame:
@@ -170,10 +157,14 @@ def verified_edges(
     sketches: DataFrame,
     num_perm: int,
     threshold: float,
+    same_host_threshold: float | None = None,
     broadcast_max: int = BROADCAST_MAX_BUCKETS,
-) -> DataFrame:
-    """The candidate `pairs` (src, dst) whose estimated Jaccard similarity reaches `threshold`, as (src, dst,
-    similarity); `sketches` holds (id, sketch) of the texts (dedup.verify)."""
+) -> tuple[DataFrame, int]:
+    """(edges, template-heavy hosts found): the candidate `pairs` (src, dst) whose estimated Jaccard
+    similarity reaches their threshold, as (src, dst, similarity). `sketches` holds (id, sketch, host) of the
+    documents: a text's id, its sketch (dedup.verify) and a document's host key. Two texts that a
+    template-heavy host serves both of (template_hosts) need `same_host_threshold` where it is above
+    `threshold` (dedup.verify.pair_thresholds)."""
     nodes = pairs.select(F.col("src").alias("id")).unionByName(pairs.select(F.col("dst").alias("id")))
     nodes = nodes.distinct().localCheckpoint(eager=True)
     # The texts of candidate pairs are few next to the corpus: broadcast them to the semi-join so that
@@ -181,20 +172,88 @@ def verified_edges(
     n_nodes = nodes.count()
     if n_nodes <= broadcast_max:
         nodes = F.broadcast(nodes)
-    needed = sketches.join(nodes, "id", "left_semi").dropDuplicates(["id"])
-    if n_nodes <= BROADCAST_MAX_SKETCHES:  # then both joins below run where the pairs are, unshuffled
-        needed = F.broadcast(needed.localCheckpoint(eager=True))
-    joined = (
-        pairs.join(needed.select(F.col("id").alias("src"), F.col(SKETCH).alias("src_sketch")), "src")
-        .join(needed.select(F.col("id").alias("dst"), F.col(SKETCH).alias("dst_sketch")), "dst")
-        .select("src", "dst", "src_sketch", "dst_sketch")
+    needed = (
+        sketches.join(nodes, "id", "left_semi")
+        .groupBy("id")
+        .agg(
+            F.first(SKETCH).alias(SKETCH),  # a function of the text: every document's is the same
+            F.slice(F.array_sort(F.collect_set("host")), 1, MAX_TEXT_HOSTS).alias("hosts"),
+        )
     )
+    needed = needed.localCheckpoint(eager=True)
+    if n_nodes <= BROADCAST_MAX_SKETCHES:  # then the joins below run where the pairs are, unshuffled
+        needed = F.broadcast(needed)
+    side = {
+        end: needed.select(
+            F.col("id").alias(end), F.col(SKETCH).alias(f"{end}_sketch"), F.col("hosts").alias(f"{end}_hosts")
+        )
+        for end in ("src", "dst")
+    }
+    joined = (
+        pairs.join(side["src"], "src")
+        .join(side["dst"], "dst")
+        .select("src", "dst", "src_sketch", "dst_sketch", "src_hosts", "dst_hosts")
+    )
+    heavy = None
+    if same_host_threshold is not None and same_host_threshold > threshold:
+        host_pairs = pairs.join(side["src"].drop("src_sketch"), "src").join(
+            side["dst"].drop("dst_sketch"), "dst"
+        )
+        found = template_hosts(host_pairs, sketches, num_perm, threshold)
+        heavy = pairs.sparkSession.sparkContext.broadcast(found)
 
     def verify(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        hosts = heavy.value if heavy is not None else None
         for batch in batches:
-            yield verify_batch(batch, num_perm, threshold)
+            yield verify_batch(batch, num_perm, threshold, same_host_threshold, hosts)
 
-    return joined.mapInArrow(verify, "src long, dst long, similarity double")
+    edges = joined.mapInArrow(verify, "src long, dst long, similarity double")
+    return edges, 0 if heavy is None else len(heavy.value)
+
+
+def template_hosts(host_pairs: DataFrame, sketches: DataFrame, num_perm: int, threshold: float) -> np.ndarray:
+    """The template-heavy hosts (sorted int64; dedup.site_templates decides) among the hosts that candidate
+    pairs share (`host_pairs`: src_hosts, dst_hosts), each measured on a sample of all its texts in
+    `sketches` (id, sketch, host): the TEMPLATE_SAMPLE smallest text hashes of a host with at least
+    MIN_SITE_TEXTS of them. The sample is found on (host, text) rows, and only its texts' sketches move."""
+
+    def shared(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            n = batch.num_rows
+            sets = pa.concat_arrays([one_chunk(batch.column(c)) for c in ("src_hosts", "dst_hosts")])
+            hosts = shared_host_keys(sets, np.arange(n), np.arange(n, 2 * n))
+            yield pa.RecordBatch.from_arrays([pa.array(hosts, pa.int64())], names=["host"])
+
+    hosts = host_pairs.mapInArrow(shared, "host long").distinct()
+    site = sketches.select("host", "id").join(hosts, "host").distinct()
+    by_host = Window.partitionBy("host")
+    sample = (
+        site.withColumn("_k", F.row_number().over(by_host.orderBy("id")))
+        .withColumn("_n", F.count(F.lit(1)).over(by_host))
+        .filter((F.col("_k") <= TEMPLATE_SAMPLE) & (F.col("_n") >= MIN_SITE_TEXTS))
+        .select("host", "id")
+        .localCheckpoint(eager=True)
+    )
+    ids = sample.select("id").distinct()
+    if ids.count() <= BROADCAST_MAX_SKETCHES:
+        ids = F.broadcast(ids)
+    sample_sketches = sketches.select("id", SKETCH).join(ids, "id", "left_semi").dropDuplicates(["id"])
+    samples = sample.join(sample_sketches, "id").groupBy("host").agg(F.collect_list(SKETCH).alias("sample"))
+
+    def measure(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            column = batch.column("sample")
+            heavy = [
+                host
+                for host, i in zip(batch.column("host").to_pylist(), range(batch.num_rows), strict=True)
+                if is_template_heavy(
+                    template_similarity(sketch_matrix(column[i].values, num_perm)), threshold
+                )
+            ]
+            yield pa.RecordBatch.from_arrays([pa.array(heavy, pa.int64())], names=["host"])
+
+    found = samples.mapInArrow(measure, "host long").toArrow().column("host").to_numpy()
+    return np.sort(found.astype(np.int64))
 
 
 def star_edges(buckets: DataFrame, broadcast_max_buckets: int = BROADCAST_MAX_BUCKETS) -> DataFrame:
@@ -216,99 +275,6 @@ def star_edges(buckets: DataFrame, broadcast_max_buckets: int = BROADCAST_MAX_BU
     return pairs.unionByName(members).filter(F.col("src") != F.col("dst")).distinct()
 
 
-def _large_star(edges: DataFrame) -> DataFrame:
-    """Every node's larger neighbours linked to the smallest of the node and its neighbours: (src, dst) with
-    src > dst. One shuffle: the node's edges meet in one window (the minimum over them), not in a join with
-    their aggregate. A component that has become a star puts all its edges in its root's window, one task
-    (sorted, spilling to disk past Spark's window buffer); `bench/components.py --giant` measures that case."""
-    both = edges.unionByName(edges.select(F.col("dst").alias("src"), F.col("src").alias("dst")))
-    low = F.least(F.min("dst").over(Window.partitionBy("src")), F.col("src"))
-    return (
-        both.select("src", "dst", low.alias("m"))
-        .filter(F.col("dst") > F.col("src"))
-        .select(F.col("dst").alias("src"), F.col("m").alias("dst"))
-    )
-
-
-def _small_star(edges: DataFrame) -> DataFrame:
-    """For edges with src > dst (what _large_star gives): every node and its smaller neighbours linked to the
-    smallest of those neighbours, distinct. The edges are partitioned by src once, for both their distinct
-    and the window."""
-    unique = edges.repartition("src").distinct()
-    low = F.min("dst").over(Window.partitionBy("src"))
-    linked = unique.select("src", "dst", low.alias("m"))
-    # both edges of a row from one pass over it (a union would plan the window twice)
-    both = F.array(
-        F.struct(F.col("dst").alias("src"), F.col("m").alias("dst")),
-        F.struct(F.col("src"), F.col("m").alias("dst")),
-    )
-    return linked.select(F.inline(both)).filter(F.col("src") != F.col("dst")).distinct()
-
-
-def _fingerprint(edges: DataFrame) -> tuple[int, int]:
-    row = edges.agg(
-        F.count(F.lit(1)).alias("n"),
-        F.coalesce(F.sum(F.xxhash64("src", "dst").bitwiseAND(0xFFFFFFFF)), F.lit(0)).alias("h"),
-    ).first()
-    return int(row["n"]), int(row["h"])
-
-
-def spark_components(edges: DataFrame, max_rounds: int = 100) -> tuple[DataFrame, int]:
-    """(id, cluster_id) for every id on `edges` by alternating large-star and small-star until the edge set
-    stops changing (Kiveris et al., "Connected Components in MapReduce and Beyond", 2014). Each round is
-    checkpointed so the plan does not grow with the rounds; a round shuffles the edges three times
-    (`python bench/components.py`). Returns the mapping and the rounds taken."""
-    current = edges.select("src", "dst").localCheckpoint(eager=True)
-    before = _fingerprint(current)
-    rounds = 0
-    while True:
-        rounds += 1
-        if rounds > max_rounds:
-            raise RuntimeError(f"connected components did not converge in {max_rounds} rounds")
-        current = _small_star(_large_star(current)).localCheckpoint(eager=True)
-        after = _fingerprint(current)
-        if after == before:
-            break
-        before = after
-    # At the fixed point every edge points at its component's smallest id.
-    roots = current.select(F.col("dst").alias("id"), F.col("dst").alias("cluster_id")).distinct()
-    mapping = current.select(F.col("src").alias("id"), F.col("dst").alias("cluster_id")).unionByName(roots)
-    return mapping.groupBy("id").agg(F.min("cluster_id").alias("cluster_id")), rounds
-
-
-def local_components(spark: SparkSession, edges: DataFrame) -> DataFrame:
-    """(id, cluster_id) for every id on `edges`, computed in this process with union-find (ids of any
-    comparable type: strings, or node keys)."""
-    table = edges.select("src", "dst").toArrow().combine_chunks()
-    nodes, roots = component_roots(table.column("src").chunk(0), table.column("dst").chunk(0))
-    return spark.createDataFrame(pa.table({"id": nodes, "cluster_id": roots}))
-
-
-def connected_components(
-    spark: SparkSession, edges: DataFrame, max_local_edges: int = DEFAULT_MAX_LOCAL_EDGES
-) -> tuple[DataFrame, ComponentsReport]:
-    """(id, cluster_id) for ids on `edges` between two different ids: union-find in the driver when there
-    are at most `max_local_edges` edges (collected as Arrow, about 100 bytes an edge), large-star/small-star
-    in Spark above it. Self-loops are left out first, so both paths answer alike for an id on one alone."""
-    edges = edges.filter(F.col("src") != F.col("dst")).persist()
-    n = edges.count()
-    report = ComponentsReport(edges=n)
-    if n == 0:
-        report.path = "none"
-        node_type = edges.schema["src"].dataType.simpleString()
-        empty = spark.createDataFrame([], f"id {node_type}, cluster_id {node_type}")
-        return empty, report
-    if n <= max_local_edges:
-        report.path = "local"
-        result = local_components(spark, edges)
-    else:
-        report.path = "spark"
-        result, report.rounds = spark_components(edges)
-    result = result.localCheckpoint(eager=True)
-    edges.unpersist()
-    return result, report
-
-
 def document_clusters(
     spark: SparkSession,
     universe: DataFrame,
@@ -317,17 +283,20 @@ def document_clusters(
     threshold: float,
     max_local_edges: int = DEFAULT_MAX_LOCAL_EDGES,
     bucket_rows: int = 0,
+    same_host_threshold: float | None = None,
 ) -> tuple[DataFrame, ComponentsReport]:
     """(id, cluster_id) of every document of `universe` (kernel columns) that shares a cluster with another:
     components of the text graph, plus texts that several documents carry. cluster_id is the smallest
-    document id of the component, as in dedup.local.cluster_table. `bucket_rows` (documents x bands, about)
-    sizes the bucket shuffle."""
+    document id of the component, as in dedup.local.cluster_table. Two texts that a template-heavy host
+    serves both of need `same_host_threshold` (dedup.site_templates). `bucket_rows` (documents x bands,
+    about) sizes the bucket shuffle."""
     report = ComponentsReport()
     partitions = bucket_parts(bucket_rows, int(spark.conf.get("spark.sql.shuffle.partitions")))
     pairs = candidate_pairs(universe, anchors, partitions).persist()
     report.candidates = pairs.count()
-    verified = verified_edges(
-        pairs, universe.select(F.col(TEXT_HASH).alias("id"), SKETCH), num_perm, threshold
+    sketches = universe.select(F.col(TEXT_HASH).alias("id"), SKETCH, F.col(HOST_KEY).alias("host"))
+    verified, report.template_hosts = verified_edges(
+        pairs, sketches, num_perm, threshold, same_host_threshold
     )
     verified = verified.select("src", "dst").localCheckpoint(eager=True)
     pairs.unpersist()

@@ -45,37 +45,40 @@ def version_documents(data_dir: Path, articles: int | None = None, url: bool = T
     return pa.Table.from_batches([conform(b) for b in table.to_batches()])
 
 
-def template_pages(pages: int = 60, seed: int = 0) -> pa.Table:
-    """A made-up site whose pages share a template (navigation, a sidebar and a footer, 70 words) around a
-    main text of their own (90-160 invented words): distinct resources at Jaccard ~0.15-0.25, as shop, forum
-    and listing pages are. Page 0 also has two later, lightly edited captures under its URL, and a scraper's
-    copy of its first version on another host, crawled last but dated to the version it copies (as dating
-    against a reference does). Columns: the document record plus `resource` (the page's own key)."""
+def template_pages(pages: int = 60, seed: int = 0, template_words: int = 70, site: str = "shop") -> pa.Table:
+    """A made-up site whose pages share a template (navigation, a sidebar and a footer, `template_words`
+    words) around a main text of their own (90-160 invented words): distinct resources at Jaccard ~0.15-0.25
+    with the default template, as shop, forum and listing pages are, and ~0.6-0.7 with a template of 400
+    words, as on a shop whose pages are mostly its template. Page 0 also has two later, lightly edited captures
+    under its URL, and a scraper's copy of its first version on another host, crawled last but dated to the
+    version it copies (as dating against a reference does). Hosts and ids start with `site` where it is not
+    "shop". Columns: the document record plus `resource` (the page's own key)."""
     import numpy as np
 
     from world.entities import invented_words
 
     rng = np.random.default_rng(seed)
     vocabulary = [w.lower() for w in invented_words(rng, 3000)]
-    template = invented_words(np.random.default_rng(seed + 1), 70)
+    template = invented_words(np.random.default_rng(seed + 1), template_words)
     header, footer = " ".join(template[:30]), " ".join(template[30:])
+    prefix = "" if site == "shop" else f"{site}/"
 
     def row(doc_id: str, words: list[str], url: str, crawled: datetime, created: datetime, page: int) -> dict:
         return {
-            "id": doc_id,
+            "id": prefix + doc_id,
             "text": "\n\n".join((header, " ".join(words), footer)),
             "source": "template_pages",
             "added": ADDED,
             "url": url,
             "crawl_date": crawled,
             "created": created,
-            "resource": f"page{page:03d}",
+            "resource": f"{prefix}page{page:03d}",
         }
 
     rows = []
     for page in range(pages):
         words = [vocabulary[i] for i in rng.integers(0, len(vocabulary), int(rng.integers(90, 161)))]
-        url = f"https://shop.example/item/{page}"
+        url = f"https://{site}.example/item/{page}"
         rows.append(row(f"page{page:03d}/0", words, url, FIRST_CRAWL, FIRST_CRAWL, page))
         if page == 0:
             first, edited = list(words), list(words)
@@ -85,6 +88,8 @@ def template_pages(pages: int = 60, seed: int = 0) -> pa.Table:
                 when = FIRST_CRAWL + k * CRAWL_STEP
                 rows.append(row(f"page000/{k}", list(edited), url, when, when, 0))
             copied = FIRST_CRAWL + 3 * CRAWL_STEP
-            rows.append(row("mirror/0", first, "https://scraper.example/copy/0", copied, FIRST_CRAWL, 0))
+            rows.append(
+                row("mirror/0", first, f"https://scraper.example/{prefix}copy/0", copied, FIRST_CRAWL, 0)
+            )
     table = pa.Table.from_pylist(rows)
     return pa.Table.from_batches([conform(b) for b in table.to_batches()])

@@ -26,6 +26,8 @@ def docs(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     [
         (["--keep", "best"], "--keep 'best'"),
         (["--threshold", "1.5"], "--threshold 1.5"),
+        (["--same-host-threshold", "0"], "--same-host-threshold 0.0: must be above 0 and at most 1"),
+        (["--same-host-threshold", "1.2"], "--same-host-threshold 1.2"),
         (["--bands", "4"], "bands and rows"),
         (["--bands", "20", "--rows", "10"], "exceeds num_perm"),
         (["--engine", "gpu"], "--engine 'gpu'"),
@@ -69,6 +71,7 @@ def test_cli_end_to_end(docs: Path, tmp_path: Path, spark, capsys: pytest.Captur
     assert all(doc_id.endswith("/0") for doc_id in kept)
     settings = json.loads((out / "_dedup.json").read_text())
     assert (settings["lsh"]["bands"], settings["lsh"]["rows"], settings["keep"]) == (14, 9, "oldest")
+    assert settings["lsh"]["same_host_threshold"] == 0.9
     assert settings["components"]["candidates"] >= settings["components"]["verified"] > 0
     assert json.loads((tmp_path / "index" / "_index.json").read_text())["documents"] == 20
     assert "documents in" in stdout

@@ -3,7 +3,6 @@ partitionings and reruns, the cross-dump index, and a 100k-document boilerplate 
 
 from __future__ import annotations
 
-import itertools
 import json
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -18,11 +17,10 @@ from pyspark.sql import functions as F
 
 from corpus.schema import conform
 from dedup.kernel import BAND_KEYS, HOST_KEY, URL_KEY, DedupConfig
-from dedup.local import dedup_table, text_graph
-from dedup.lsh import LshConfig, candidate_pairs, url_star_rows
+from dedup.local import dedup_table
+from dedup.lsh import candidate_pairs, url_star_rows
 from dedup.lsh import star_edges as lsh_star_edges
 from dedup.minhash import SignatureConfig
-from dedup.union_find import UnionFind, component_roots
 from dedup.versions import TEXT_HASH
 from jobs import dedup_spark as dspark
 from jobs.dedup import DedupJob, run_dedup
@@ -42,62 +40,6 @@ def versions_parquet(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -
 def read_sorted(folder: Path) -> pa.Table:
     table = pq.read_table(folder)
     return table.sort_by("id")
-
-
-def test_spark_components_equal_union_find_on_real_edges(spark, data_dir: Path) -> None:
-    # Text-only banding at a low threshold gives a text graph with many non-trivial components.
-    config = DedupConfig(lsh=LshConfig(threshold=0.3, url_key=False))
-    annotated = dedup_table(version_documents(data_dir, articles=15, url=False), config)
-    graph = text_graph(annotated, config)
-    src, dst = graph.texts[graph.src].tolist(), graph.texts[graph.dst].tolist()
-    edges = spark.createDataFrame(
-        pa.table({"src": pa.array(src, pa.int64()), "dst": pa.array(dst, pa.int64())})
-    )
-    uf = UnionFind()
-    for a, b in zip(src, dst, strict=True):
-        uf.union(a, b)
-    expected = uf.roots()
-    for limit, path in ((10**9, "local"), (0, "spark")):
-        mapping, report = dspark.connected_components(spark, edges, max_local_edges=limit)
-        assert report.path == path and report.edges == len(set(zip(src, dst, strict=True))) > 30
-        got = {r["id"]: r["cluster_id"] for r in mapping.collect()}
-        assert got == expected
-    assert len(set(expected.values())) > 5
-
-
-def test_spark_components_on_a_long_chain_of_string_ids(spark) -> None:
-    ids = [f"doc{i:04d}" for i in range(64)]
-    order = np.random.default_rng(1).permutation(64)  # a path visiting ids in random order
-    edges = spark.createDataFrame(
-        [(ids[a], ids[b]) for a, b in itertools.pairwise(order)], "src string, dst string"
-    )
-    mapping, report = dspark.connected_components(spark, edges, max_local_edges=0)
-    assert {r["cluster_id"] for r in mapping.collect()} == {"doc0000"} and report.rounds >= 2
-
-
-def test_spark_components_on_trees_paths_and_stars(spark) -> None:
-    # the shapes dedup's graphs take (versions edited from earlier ones, a chain of edits, a template's
-    # star), with ids of both signs, both orientations, repeated edges and self-loops
-    rng = np.random.default_rng(4)
-    ids = rng.choice(2**62, 600, replace=False).astype(np.int64) * rng.choice([-1, 1], 600)
-    tree = [(ids[i], ids[rng.integers(0, i)]) for i in range(1, 200)]
-    path_order = rng.permutation(np.arange(200, 328))  # in random order: the rounds' worst case
-    path = [(ids[a], ids[b]) for a, b in itertools.pairwise(path_order)]
-    star = [(ids[i], ids[328]) for i in range(329, 500)]
-    pairs = [(ids[i], ids[i + 1]) for i in range(500, 600, 2)]
-    edges = tree + path + star + pairs
-    edges = [(b, a) if rng.random() < 0.5 else (a, b) for a, b in edges] + edges[:50]
-    nodes, roots = component_roots(*(pa.array([int(e[k]) for e in edges], pa.int64()) for k in (0, 1)))
-    assert len(set(roots.to_pylist())) == 3 + 50
-    loops = [(ids[5], ids[5]), (ids[0] + 1, ids[0] + 1)]  # on a node of the tree, and on an id alone
-    src, dst = (pa.array([int(e[k]) for e in edges + loops], pa.int64()) for k in (0, 1))
-    frame = spark.createDataFrame(pa.table({"src": src, "dst": dst}))
-    for limit, path in ((10**9, "local"), (0, "spark")):
-        mapping, report = dspark.connected_components(spark, frame, max_local_edges=limit)
-        got = mapping.toArrow().sort_by("id")
-        assert report.path == path and report.rounds >= (3 if path == "spark" else 0)
-        assert got.column("id").to_pylist() == nodes.to_pylist()
-        assert got.column("cluster_id").to_pylist() == roots.to_pylist()
 
 
 def test_candidate_pairs_and_url_stars_equal_the_reference(spark) -> None:
@@ -140,8 +82,9 @@ def test_a_bucket_of_100k_texts_gives_linear_pairs(spark) -> None:
 
 
 def _determinism_inputs(spark, folder: Path) -> Path:
-    """Template pages (made here) plus the real Wikipedia versions where the shared samples exist."""
-    tables = [template_pages()]
+    """Template pages (made here: a light template, and a site made mostly of its template, whose pages only
+    the same-host threshold keeps apart) plus the real Wikipedia versions where the shared samples exist."""
+    tables = [template_pages(), template_pages(template_words=400, site="heavy")]
     if SHARED_DATA.is_dir():
         tables.append(version_documents(SHARED_DATA).select(tables[0].column_names))
     folder.mkdir()
@@ -176,6 +119,8 @@ def test_job_matches_local_reference_and_is_deterministic(spark, tmp_path: Path)
     tables = [read_sorted(o) for o in outputs]
     for other in tables[1:]:
         assert other.select(RESULT).equals(tables[0].select(RESULT))
+    heavy = tables[0].filter(pc.starts_with(tables[0].column("id"), "heavy/"))
+    assert pc.count_distinct(heavy.column("cluster_id")).as_py() == 60  # page 0's 4 documents, 59 alone
     # The same shards whatever the input partitioning or the path: the same rows in the same order, and the
     # same schema with Spark's metadata. The bytes are equal within a path; across paths they are not, as
     # the Spark path's files are parquet-mr's and the driver path's pyarrow's (jobs.stage_arrow).
@@ -193,13 +138,15 @@ def test_job_matches_local_reference_and_is_deterministic(spark, tmp_path: Path)
     reports = [json.loads((o / "_dedup.json").read_text())["components"] for o in outputs]
     assert [r["path"] for r in reports] == ["driver", "spark", "local", "driver"]
     assert reports[1]["candidates"] > reports[1]["verified"] > 0
+    assert reports[0]["template_hosts"] == 1  # the heavy site's
     for report in reports[1:]:
-        counts = ("candidates", "verified", "url_edges", "edges")
+        counts = ("candidates", "verified", "url_edges", "edges", "template_hosts")
         assert {k: report[k] for k in counts} == {k: reports[0][k] for k in counts}
     summaries = [pq.read_table(o / "_clusters") for o in outputs]
     # Equal with their metadata too: both paths' files carry Spark's schema and row metadata.
     assert all(summary.equals(summaries[0], check_metadata=True) for summary in summaries[1:])
-    assert len(set(tables[0].column("cluster_id").to_pylist())) == n - 3 - (
+    # each site's page 0 is one cluster of 4 documents; each Wikipedia article one of its versions
+    assert len(set(tables[0].column("cluster_id").to_pylist())) == n - 2 * 3 - (
         472 if SHARED_DATA.is_dir() else 0
     )
 
@@ -503,3 +450,42 @@ def test_both_paths_write_the_same_rows_from_awkward_inputs(spark, tmp_path: Pat
     stats = [json.loads((o / "_stats.json").read_text()) for o in outputs]
     for key in ("docs_in", "docs_out", "dropped", "counters"):
         assert stats[0][key] == stats[1][key], key
+
+
+def _site_cases() -> pa.Table:
+    """A site made mostly of its template; a site of distinct pages whose one page is also crawled under four
+    more paths with a line changed (near-copies, the site's only near-duplicates); and a page of a third
+    template-heavy site copied by 16 other hosts (its text has more hosts than a text's set keeps)."""
+    heavy, news = template_pages(template_words=400, site="heavy"), template_pages(pages=30, site="news")
+    wide = template_pages(pages=6, template_words=400, site="wide")
+    extra = []
+    for k, (base, source) in enumerate([("news/page003/0", news)] * 4 + [("wide/page001/0", wide)] * 16):
+        row = source.filter(pc.equal(source.column("id"), base)).to_pylist()[0]
+        words = row["text"].split(" ")
+        if base.startswith("news"):
+            words[40 + 3 * k] = f"ticker{k}"
+            row["url"] = f"https://news.example/home/{k}"
+        else:
+            row["url"] = f"https://copy{k:02d}.example/wide/1"
+        extra.append({**row, "id": f"{base}/copy{k}", "text": " ".join(words)})
+    copies = pa.Table.from_pylist(extra, schema=heavy.schema)
+    return pa.concat_tables([heavy, news, wide, copies])
+
+
+def test_template_heavy_hosts_are_decided_alike_on_both_paths(spark, tmp_path: Path) -> None:
+    documents = tmp_path / "docs"
+    documents.mkdir()
+    pq.write_table(_site_cases(), documents / "docs.parquet")
+    tables, reports = [], []
+    for name, limit in (("driver", 10**9), ("spark", 0)):
+        out = tmp_path / name
+        job = DedupJob(keep="all", max_local_documents=limit, max_local_edges=limit)
+        run_dedup(spark, [str(documents)], str(out), job)
+        tables.append(read_sorted(out).select(RESULT))
+        reports.append(json.loads((out / "_dedup.json").read_text())["components"])
+    assert tables[1].equals(tables[0])
+    assert reports[0]["template_hosts"] == reports[1]["template_hosts"] == 2  # heavy and wide, not news
+    cluster = dict(zip(*(tables[0].column(c).to_pylist() for c in ("id", "cluster_id")), strict=True))
+    assert len({cluster[f"news/page003/0/copy{k}"] for k in range(4)} | {cluster["news/page003/0"]}) == 1
+    heavy = [c for i, c in cluster.items() if i.startswith("heavy/")]
+    assert len(set(heavy)) == 60  # page 0's 4 documents, 59 pages alone
