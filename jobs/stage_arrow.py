@@ -16,8 +16,10 @@ Parquet.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -43,6 +45,7 @@ SPARK_VERSION_METADATA = b"org.apache.spark.version"
 # Spilled rows are not compressed: Arrow's lz4 took 6-7 of 23 s of a 1M-document write here (more disk instead:
 # the rows' Arrow size, under spill_dir, for the length of the write).
 SPILL_COMPRESSION: str | None = None
+SPILL_PREFIX = "chronomix-stage-"
 
 _M32 = np.uint64(0xFFFFFFFF)
 # pyarrow 25 moved null placement into each sort key (the table-wide option warns there).
@@ -164,6 +167,31 @@ def _wide(schema: pa.Schema) -> pa.Schema:
     )
 
 
+def new_spill_folder(spill_dir: str | None) -> Path:
+    """A new spill folder under `spill_dir` (default: the temporary directory), named by this host and
+    process, made after removing the folders that processes of this host left there when they were killed:
+    a SIGKILL (the kernel's out-of-memory killer, a cluster manager) runs no cleanup, and each such folder
+    holds as much as a stage's rows. A folder whose process is alive, or of another host, is left alone."""
+    base = Path(spill_dir or tempfile.gettempdir())
+    host = re.sub(r"[^A-Za-z0-9_.]", "_", socket.gethostname())
+    for folder in base.glob(f"{SPILL_PREFIX}{host}-*-*"):
+        named, pid, _ = folder.name.rsplit("-", 2)
+        if named == SPILL_PREFIX + host and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{SPILL_PREFIX}{host}-{os.getpid()}-", dir=base))
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process `pid` runs on this host (signal 0 checks without sending anything)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 def write_stage_arrow(
     units: Sequence[Callable[[], Iterable[pa.Table]]],
     spark_schema: StructType,
@@ -183,7 +211,8 @@ def write_stage_arrow(
 
     `threads` units are read, then `threads` shards written, at a time: memory holds a table per thread, then
     a shard per thread. The rows are spilled in between, as Arrow IPC files under `spill_dir` (default: the
-    temporary directory; as much disk as the rows take in memory), and removed at the end. Every file's footer holds the Spark schema and
+    temporary directory; as much disk as the rows take in memory), and removed at the end, or by the next
+    write on this host where the process was killed (new_spill_folder). Every file's footer holds the Spark schema and
     `spark_version` as Spark's writer puts them (compact JSON in the JVM's key order; pyspark's json() sorts
     keys), so a Spark reader sees what the Spark path's files give it."""
     started = time.perf_counter()
@@ -192,7 +221,7 @@ def write_stage_arrow(
     shards = shard_count(rows, rows_per_shard)
     metadata = spark_footer(spark_schema, spark_version)
     spill_options = pa.ipc.IpcWriteOptions(compression=SPILL_COMPRESSION)
-    spill = Path(tempfile.mkdtemp(prefix="chronomix-stage-", dir=spill_dir))
+    spill = new_spill_folder(spill_dir)
     try:
         with AtomicStageOutput(output, overwrite) as tmp:
             tmp.fs.create_dir(tmp.path, recursive=True)

@@ -4,7 +4,12 @@ with Spark's own hash() and write_stage as the references."""
 from __future__ import annotations
 
 import itertools
+import os
 import random
+import re
+import socket
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,7 +21,14 @@ import pytest
 from corpus.stats import StageStats
 from jobs.contract import UsageError
 from jobs.stage import write_stage
-from jobs.stage_arrow import arrow_schema, spark_hash, spark_partition, write_stage_arrow
+from jobs.stage_arrow import (
+    SPILL_PREFIX,
+    arrow_schema,
+    new_spill_folder,
+    spark_hash,
+    spark_partition,
+    write_stage_arrow,
+)
 
 # Tails of 0-3 bytes (Spark hashes each tail byte alone, sign-extended), 2-, 3- and 4-byte UTF-8.
 ALPHABET = "ab0-_ \u00e9\u00ff\u0416\u4e2d\uffff\U0001f600"
@@ -148,3 +160,37 @@ def test_bad_units_fail_and_leave_no_output(spark, tmp_path: Path) -> None:
         write_stage_arrow(
             units_of(good, 1), frame.schema, str(out), StageStats(stage="t"), rows=50, spark_version="4"
         )
+
+
+def test_a_killed_writers_spill_is_removed_by_the_next_write(spark, tmp_path: Path) -> None:
+    # A SIGKILL runs no cleanup: the next write on this host removes the spill of a process that is gone,
+    # and leaves a live process's, another host's and any other folder alone.
+    host = re.sub(r"[^A-Za-z0-9_.]", "_", socket.gethostname())
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    killed = tmp_path / f"{SPILL_PREFIX}{host}-{gone.pid}-abc123"
+    live = tmp_path / f"{SPILL_PREFIX}{host}-{os.getpid()}-def456"
+    other = tmp_path / f"{SPILL_PREFIX}elsewhere-{gone.pid}-ghi789"
+    unrelated = tmp_path / f"{SPILL_PREFIX}{host}-notapid-x"
+    for folder in (killed, live, other, unrelated):
+        (folder / "00000").mkdir(parents=True)
+        (folder / "00000" / "000000.arrow").write_bytes(b"rows")
+    made = new_spill_folder(str(tmp_path))
+    assert not killed.exists() and live.exists() and other.exists() and unrelated.exists()
+    assert made.is_dir() and made.name.startswith(f"{SPILL_PREFIX}{host}-{os.getpid()}-")
+    made.rmdir()
+    # a write spills there and removes its own folder when it ends
+    table = documents(20)
+    schema = spark.createDataFrame(table).schema
+    write_stage_arrow(
+        units_of(table.cast(arrow_schema(schema)), 2),
+        schema,
+        str(tmp_path / "out"),
+        StageStats(stage="t"),
+        rows=20,
+        spark_version="4",
+        spill_dir=str(tmp_path),
+    )
+    assert sorted(p.name for p in tmp_path.glob(f"{SPILL_PREFIX}*")) == sorted(
+        p.name for p in (live, other, unrelated)
+    )
