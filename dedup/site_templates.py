@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from dedup.lsh import unique_pairs
 from dedup.verify import row_similarity
 
 TEMPLATE_SAMPLE = 16  # texts of a host compared pairwise (120 pairs)
@@ -49,17 +50,12 @@ def template_hosts(
 ) -> np.ndarray:
     """The template-heavy hosts (sorted int64 host keys) of rows with host key `hosts[i]` and text
     `text_of_row[i]` (every row with a host: a host is measured on all its texts; ascending text index is
-    ascending text hash), a text's
-    sketch being the row `sketch_row_of_text[text]` of `sketches` (uint8[rows, num_perm]). Only the hosts
-    in `among` (sorted) are measured, when it is given."""
+    ascending text hash), a text's sketch being the row `sketch_row_of_text[text]` of `sketches`
+    (uint8[rows, num_perm]). Only the hosts in `among` are measured, when it is given."""
     if among is not None:
         keep = np.isin(hosts, among)
         hosts, text_of_row = hosts[keep], text_of_row[keep]
-    order = np.lexsort((text_of_row, hosts))
-    host, text = hosts[order], text_of_row[order]
-    distinct = np.ones(len(host), dtype=bool)
-    distinct[1:] = (host[1:] != host[:-1]) | (text[1:] != text[:-1])
-    host, text = host[distinct], text[distinct]
+    host, text = unique_pairs(hosts, text_of_row)
     if not len(host):
         return np.zeros(0, dtype=np.int64)
     starts = np.flatnonzero(np.r_[True, host[1:] != host[:-1]])

@@ -14,14 +14,14 @@ at J = 0.5 grows from 0.0442 to 0.0443 (the variance of P(agree) times 1 / (1 - 
 
 Two texts that a template-heavy host serves both of (dedup.site_templates) need more: `same_host_threshold`
 (0.9 by default). A page's versions share its URL and are joined by it (except a hub text's, dedup.lsh);
-elsewhere on its own site, a page is the same page only as a near-copy (another path to it, a print view). On the real
-ClueWeb09 shop pages of ../shared/data, 29 different products of one shop pair at a median of 0.55 and up
-to 0.88 between products of one series (`bench/dedup_same_host.py`), and at the plain threshold they were
-one cluster, 28 of them "stale". The hosts of a text are all the hosts its documents name (the smallest
-MAX_TEXT_HOSTS), so a scraper's exact copy of a page does not free it from its site. Texts of different
-hosts (a mirror's copy of a page, a syndicated article), texts without URLs, and any two texts of a host
-whose template does not make its pages alike keep the plain threshold. A copy that another site wraps in
-its own markup is a text of that site only, and can still bridge the pages of a template-heavy site.
+elsewhere on its own site, a page is the same page only as a near-copy (another path to it, a print view). On
+the real ClueWeb09 shop pages of ../shared/data, 29 pages of 27 products of one shop pair at a median of 0.55
+and up to 0.88 between products of one series (`bench/dedup_same_host.py`), and at the plain threshold they
+were one cluster, 28 of them "stale". The hosts of a text are all the hosts its documents name (the smallest
+MAX_TEXT_HOSTS), so a scraper's exact copy of a page does not free it from its site. Texts of different hosts
+(a mirror's copy of a page, a syndicated article), texts without URLs, and any two texts of a host whose
+template does not make its pages alike keep the plain threshold. A copy that another site wraps in its own
+markup is a text of that site only, and can still bridge the pages of a template-heavy site.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from dedup.lsh import unique_pairs
 
 SKETCH_BITS = 8
 _CHANCE = 2.0**-SKETCH_BITS
@@ -112,11 +114,7 @@ def text_host_sets(
     """The hosts that serve each of `n_texts` texts: its distinct host keys, ascending, the smallest `cap` of
     them. `text_of_row[i]` (0..n_texts-1) is the text of a row with host key `hosts[i]`; rows without a host
     are left out by the caller."""
-    order = np.lexsort((hosts, text_of_row))
-    text, host = text_of_row[order], hosts[order]
-    distinct = np.ones(len(text), dtype=bool)
-    distinct[1:] = (text[1:] != text[:-1]) | (host[1:] != host[:-1])
-    text, host = text[distinct], host[distinct]
+    text, host = unique_pairs(text_of_row, hosts)
     within = np.arange(len(text)) - np.searchsorted(text, text)  # a host's place in its text's set
     text, host = text[within < cap], host[within < cap]
     offsets = np.zeros(n_texts + 1, dtype=np.int32)

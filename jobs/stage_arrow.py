@@ -212,9 +212,9 @@ def write_stage_arrow(
     `threads` units are read, then `threads` shards written, at a time: memory holds a table per thread, then
     a shard per thread. The rows are spilled in between, as Arrow IPC files under `spill_dir` (default: the
     temporary directory; as much disk as the rows take in memory), and removed at the end, or by the next
-    write on this host where the process was killed (new_spill_folder). Every file's footer holds the Spark schema and
-    `spark_version` as Spark's writer puts them (compact JSON in the JVM's key order; pyspark's json() sorts
-    keys), so a Spark reader sees what the Spark path's files give it."""
+    write on this host where the process was killed (new_spill_folder). Every file's footer holds the Spark
+    schema and `spark_version` as Spark's writer puts them (compact JSON in the JVM's key order; pyspark's
+    json() sorts keys), so a Spark reader sees what the Spark path's files give it."""
     started = time.perf_counter()
     schema = arrow_schema(spark_schema)
     wide = _wide(schema)
