@@ -34,13 +34,13 @@ import pyarrow as pa  # noqa: E402
 from corpus.readers import ReadOptions, read_documents  # noqa: E402
 from corpus.stats import RejectLog  # noqa: E402
 from dedup.evaluate import pair_scores  # noqa: E402
-from dedup.kernel import SKETCH, DedupConfig, dedup_kernel  # noqa: E402
+from dedup.kernel import HOST_KEY, SKETCH, DedupConfig, dedup_kernel  # noqa: E402
 from dedup.local import dedup_table  # noqa: E402
 from dedup.lsh import LshConfig  # noqa: E402
 from dedup.site_templates import (  # noqa: E402
     MIN_SITE_TEXTS,
     TEMPLATE_SAMPLE,
-    is_template_heavy,
+    template_hosts,
     template_similarity,
 )
 from dedup.verify import row_similarity, sketch_matrix  # noqa: E402
@@ -61,24 +61,25 @@ def read_pages() -> pa.Table:
 
 
 def print_hosts(pages: pa.Table) -> None:
-    """Each host's template similarity (dedup.site_templates), where it has enough texts to measure."""
+    """Each host's template similarity (dedup.site_templates, on dedup's host keys), where it has enough
+    texts to measure, and dedup's verdict (template_hosts, the function dedup itself calls)."""
     config = DedupConfig()
     annotated = dedup_kernel(config)(pages.combine_chunks().to_batches()[0])
     hashes = annotated.column(TEXT_HASH).to_numpy()
     texts, first = np.unique(hashes, return_index=True)
     sketches = sketch_matrix(annotated.column(SKETCH), config.signature.num_perm)
-    names = [(u or "").split("/")[2] if u else "" for u in pages.column("url").to_pylist()]
-    by_host: dict[str, set[int]] = {}
-    for name, text in zip(names, np.searchsorted(texts, hashes), strict=True):
-        by_host.setdefault(name, set()).add(int(text))
-    for name, members in sorted(by_host.items()):
-        sample = sorted(members)[:TEMPLATE_SAMPLE]
-        if name and len(members) >= MIN_SITE_TEXTS:
-            similarity = template_similarity(sketches[first[sample]])
-            verdict = "template-heavy" if is_template_heavy(similarity, config.lsh.threshold) else "not"
-            print(
-                f"host {name}: {len(members)} texts, template similarity of a sample {similarity:.3f} ({verdict})"
-            )
+    has_host = annotated.column(HOST_KEY).is_valid().to_numpy(zero_copy_only=False)
+    hosts = annotated.column(HOST_KEY).to_numpy(zero_copy_only=False)[has_host].astype(np.int64)
+    text_of_row = np.searchsorted(texts, hashes)[has_host]
+    heavy = set(template_hosts(hosts, text_of_row, sketches, first, config.lsh.threshold).tolist())
+    names = np.array([u.split("/")[2] for u in pages.column("url").to_pylist() if u], dtype=object)
+    for host in np.unique(hosts):
+        members = np.unique(text_of_row[hosts == host])
+        if len(members) >= MIN_SITE_TEXTS:
+            similarity = template_similarity(sketches[first[members[:TEMPLATE_SAMPLE]]])
+            verdict = "template-heavy" if host in heavy else "not"
+            name = names[np.flatnonzero(hosts == host)[0]]
+            print(f"host {name}: {len(members)} texts, template similarity {similarity:.3f} ({verdict})")
 
 
 def main() -> None:
