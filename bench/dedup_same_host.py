@@ -11,7 +11,12 @@ Per value the bench prints, on all sample pages: clusters of two or more documen
 the documents keep-newest drops; on the shop pages: the pairs put in one cluster, pairwise precision and
 recall against "same product", and the share of the shop's page pairs whose estimated Jaccard similarity
 reaches the value (what the template alone does). First, each host's template similarity
-(dedup.site_templates: the median over pairs of a sample of its texts) and whether it is template-heavy; last,
+(dedup.site_templates: the median over pairs of a sample of its texts) and whether it is template-heavy.
+
+Then the same table twice with wrapped copies added (tests.dedup.helpers.wrapped_copies: a banner before the
+text and a line after it, on another host, as a mirror or a cache serves them): one shop page copied, then all
+29. A copy's product is its original's; precision and recall are over the shop pages and the copies, and
+"carriers" counts the texts found carrying a template-heavy host's template (dedup.template_carriers). Last,
 the shop's page pairs at 0.80 or above.
 
 Run: python bench/dedup_same_host.py [--values 0.5,0.7,0.8,0.9,1.0]
@@ -35,7 +40,7 @@ from corpus.readers import ReadOptions, read_documents  # noqa: E402
 from corpus.stats import RejectLog  # noqa: E402
 from dedup.evaluate import pair_scores  # noqa: E402
 from dedup.kernel import HOST_KEY, SKETCH, DedupConfig, dedup_kernel  # noqa: E402
-from dedup.local import dedup_table  # noqa: E402
+from dedup.local import dedup_table, text_graph  # noqa: E402
 from dedup.lsh import LshConfig  # noqa: E402
 from dedup.site_templates import (  # noqa: E402
     MIN_SITE_TEXTS,
@@ -45,6 +50,7 @@ from dedup.site_templates import (  # noqa: E402
 )
 from dedup.verify import row_similarity, sketch_matrix  # noqa: E402
 from dedup.versions import TEXT_HASH  # noqa: E402
+from tests.dedup.helpers import wrapped_copies  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data" / "warc"
 SHOP = "resiliparse_clueweb09-ja-quirk.warc.gz"
@@ -80,6 +86,42 @@ def print_hosts(pages: pa.Table) -> None:
             verdict = "template-heavy" if host in heavy else "not"
             name = names[np.flatnonzero(hosts == host)[0]]
             print(f"host {name}: {len(members)} texts, template similarity {similarity:.3f} ({verdict})")
+
+
+def print_mirrored(pages: pa.Table, shop: np.ndarray, values: list[float], copied: int) -> None:
+    """The table again with the first `copied` shop pages also served, wrapped, by mirror.example."""
+    ids = np.array(pages.column("id").to_pylist(), dtype=object)[shop][:copied].tolist()
+    table = pa.concat_tables([pages, wrapped_copies(pages, ids, "mirror.example")])
+    of_page = {
+        doc_id: m[1]
+        for doc_id, url in zip(pages.column("id").to_pylist(), pages.column("url").to_pylist(), strict=True)
+        if (m := PRODUCT.search(url or ""))
+    }
+    # a copy's product is its original's (its id is "mirror.example/<the original's id>")
+    product = [
+        of_page.get(doc_id.removeprefix("mirror.example/")) for doc_id in table.column("id").to_pylist()
+    ]
+    scored = [i for i, p in enumerate(product) if p]
+    annotated = pa.Table.from_batches([dedup_kernel(DedupConfig())(b) for b in table.to_batches()])
+    print(
+        f"with {copied} wrapped cop{'y' if copied == 1 else 'ies'} of shop pages on mirror.example "
+        f"({len(scored)} shop documents scored):"
+    )
+    print(
+        f"{'same-host':>10}{'clusters 2+':>13}{'largest':>9}{'dropped':>9}{'precision':>11}{'recall':>8}{'carriers':>10}"
+    )
+    for value in values:
+        config = DedupConfig(lsh=LshConfig(same_host_threshold=value))
+        out = dedup_table(table, config, keep="newest")
+        clusters = out.column("cluster_id").to_pylist()
+        sizes = Counter(clusters)
+        dropped = out.num_rows - sum(out.column("_keep").to_pylist())
+        scores = pair_scores([product[i] for i in scored], [clusters[i] for i in scored])
+        carriers = text_graph(annotated, config).template_carriers
+        print(
+            f"{value:>10.2f}{sum(s > 1 for s in sizes.values()):>13}{max(sizes.values()):>9}{dropped:>9}"
+            f"{scores.precision:>11.3f}{scores.recall:>8.3f}{carriers:>10}"
+        )
 
 
 def main() -> None:
@@ -122,6 +164,8 @@ def main() -> None:
             f"{(similarity >= value).mean():>16.3f}"
         )
     print("control: same-host 0.50 (the plain threshold): the rule off")
+    for copied in (1, int(shop.sum())):
+        print_mirrored(pages, shop, values, copied)
     print("shop page pairs at 0.80 or above (estimated Jaccard, product numbers):")
     for k in np.flatnonzero(similarity >= 0.8)[np.argsort(-similarity[similarity >= 0.8], kind="stable")]:
         a, b = products[left[k]], products[right[k]]

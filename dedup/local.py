@@ -4,8 +4,8 @@ fast path for evaluations on small data.
 A cluster grows by connected components over the graph of distinct texts whose edges are: captures of one URL
 (trusted: a resource's text may drift arbitrarily far; but a text one site serves under many URLs, a soft-404,
 joins none of them: dedup.lsh.url_star_rows), and band-bucket candidates whose estimated Jaccard similarity
-reaches the threshold (verified; a higher one where a template-heavy host serves both texts: dedup.verify,
-dedup.site_templates).
+reaches the threshold (verified; a higher one where a template-heavy host serves both texts, or where a
+text of another host carries its template: dedup.verify, dedup.site_templates, dedup.template_carriers).
 Documents with the same normalised text are one node.
 """
 
@@ -21,10 +21,10 @@ from dedup.kernel import BAND_KEYS, HOST_KEY, SKETCH, URL_KEY, DedupConfig, dedu
 from dedup.lsh import band_candidates, star_edges, url_star_rows
 from dedup.minhash import check_same_scheme
 from dedup.site_templates import template_hosts
+from dedup.template_carriers import text_pair_thresholds
 from dedup.union_find import components
 from dedup.verify import (
     keep_hosts,
-    pair_thresholds,
     row_similarity,
     shared_host_keys,
     sketch_matrix,
@@ -45,6 +45,7 @@ class TextGraph:
     verified: int  # of which reached the threshold
     url_edges: int = 0  # star edges of URL buckets
     template_hosts: int = 0  # hosts of candidate texts found template-heavy (dedup.site_templates)
+    template_carriers: int = 0  # texts off such a host that carry its template (dedup.template_carriers)
 
 
 def check_scheme(table: pa.Table, config: DedupConfig) -> None:
@@ -107,12 +108,16 @@ def text_graph(table: pa.Table, config: DedupConfig) -> TextGraph:
     lsh = config.lsh
     heavy = np.zeros(0, dtype=np.int64)
     required: float | np.ndarray = lsh.threshold
+    carriers = 0
     if lsh.same_host_threshold > lsh.threshold:
         # the hosts that pairs share, each measured on all its texts
         among = shared_host_keys(host_sets, s_idx, d_idx)
         heavy = template_hosts(hosts, text_of_row, sketch, first_doc, lsh.threshold, among)
-        with_heavy = keep_hosts(host_sets, heavy)
-        required = pair_thresholds(with_heavy, s_idx, d_idx, lsh.threshold, lsh.same_host_threshold)
+        if len(heavy):
+            with_heavy = keep_hosts(host_sets, heavy)
+            required, carriers = text_pair_thresholds(
+                s_idx, d_idx, similarity, with_heavy, lsh.threshold, lsh.same_host_threshold
+            )
     verified = similarity >= required
     u_src, u_dst = star_edges(*url_star_rows(keys, hosts, nodes, marker))
     return TextGraph(
@@ -124,6 +129,7 @@ def text_graph(table: pa.Table, config: DedupConfig) -> TextGraph:
         verified=int(verified.sum()),
         url_edges=len(u_src),
         template_hosts=len(heavy),
+        template_carriers=carriers,
     )
 
 

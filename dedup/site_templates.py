@@ -4,7 +4,8 @@ A shop or a forum whose extracted text is mostly its navigation, sidebars and fo
 near-duplicates by shingle Jaccard: the 29 ClueWeb09 pages of one shop in ../shared/data pair at a median
 estimated similarity of 0.55 (`bench/dedup_same_host.py`), past dedup's threshold of 0.5, and were one
 cluster. Between two texts that such a host serves, dedup asks for the same-host threshold
-(dedup.verify.pair_thresholds); a page's versions share its URL and are joined by it.
+(dedup.template_carriers.carrier_thresholds, which also covers wrapped copies of its pages elsewhere); a
+page's versions share its URL and are joined by it.
 
 Which hosts are template-heavy is measured, not assumed: a host's *template similarity* is the median
 estimated similarity over all pairs of a sample of its distinct texts (the TEMPLATE_SAMPLE smallest text

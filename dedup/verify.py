@@ -20,8 +20,9 @@ and up to 0.88 between products of one series (`bench/dedup_same_host.py`), and 
 were one cluster, 28 of them "stale". The hosts of a text are all the hosts its documents name (the smallest
 MAX_TEXT_HOSTS), so a scraper's exact copy of a page does not free it from its site. Texts of different hosts
 (a mirror's copy of a page, a syndicated article), texts without URLs, and any two texts of a host whose
-template does not make its pages alike keep the plain threshold. A copy that another site wraps in its own
-markup is a text of that site only, and can still bridge the pages of a template-heavy site.
+template does not make its pages alike keep the plain threshold, save texts that carry a template-heavy
+host's template from elsewhere (dedup.template_carriers: a copy another site wraps in its own markup keeps it
+with its best match among that host's texts only).
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ from dedup.lsh import unique_pairs
 SKETCH_BITS = 8
 _CHANCE = 2.0**-SKETCH_BITS
 # Hosts kept per text for the same-host rule: a text that more hosts serve (a licence, a cookie wall) is
-# compared by its smallest MAX_TEXT_HOSTS host keys, so a pair sharing only a host beyond them gets the plain
-# threshold.
+# compared by its smallest MAX_TEXT_HOSTS host keys. A template-heavy host beyond them counts as not serving
+# it: the text then carries that host (dedup.template_carriers), and keeps the plain threshold only with its
+# best match there.
 MAX_TEXT_HOSTS = 16
 
 
@@ -79,25 +81,12 @@ def _similarity(agree: np.ndarray) -> np.ndarray:
     return np.clip((agree - _CHANCE) / (1.0 - _CHANCE), 0.0, 1.0)
 
 
-def verify_batch(
-    batch: pa.RecordBatch,
-    num_perm: int,
-    threshold: float,
-    same_host_threshold: float | None = None,
-    template_hosts: np.ndarray | None = None,
-) -> pa.RecordBatch:
-    """The rows of a (src, dst, src_sketch, dst_sketch[, src_hosts, dst_hosts]) batch whose estimated
-    similarity reaches its pair's threshold, as (src, dst, similarity): `same_host_threshold` where one of
-    the sorted `template_hosts` (dedup.site_templates) serves both texts (`pair_thresholds`), else
-    `threshold`. A pure kernel: the Spark job maps it over the candidate pairs."""
+def verify_batch(batch: pa.RecordBatch, num_perm: int, threshold: float) -> pa.RecordBatch:
+    """The rows of a (src, dst, src_sketch, dst_sketch) batch whose estimated similarity reaches `threshold`,
+    as (src, dst, similarity). A pure kernel: the Spark job maps it over the candidate pairs where no host is
+    template-heavy (else jobs.templates_spark.carrier_edges decides)."""
     similarity = estimated_similarity(batch.column("src_sketch"), batch.column("dst_sketch"), num_perm)
-    required: float | np.ndarray = threshold
-    if same_host_threshold is not None and template_hosts is not None and "src_hosts" in batch.schema.names:
-        n = batch.num_rows
-        sets = pa.concat_arrays([one_chunk(batch.column(c)) for c in ("src_hosts", "dst_hosts")])
-        sets = keep_hosts(sets, template_hosts)
-        required = pair_thresholds(sets, np.arange(n), np.arange(n, 2 * n), threshold, same_host_threshold)
-    keep = pa.array(similarity >= required)
+    keep = pa.array(similarity >= threshold)
     return pa.RecordBatch.from_arrays(
         [
             pc.filter(batch.column("src"), keep),
@@ -134,14 +123,9 @@ def keep_hosts(sets: pa.Array | pa.ChunkedArray, hosts: np.ndarray) -> pa.ListAr
     return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values[kept], pa.int64()))
 
 
-def share_a_host(sets: pa.Array | pa.ChunkedArray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """bool per pair: the host sets `sets[left[i]]` and `sets[right[i]]` (list<int64>, each without repeats;
-    null is empty) have a host in common."""
-    return _shared_hosts(sets, left, right)[0]
-
-
 def shared_host_keys(sets: pa.Array | pa.ChunkedArray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """The hosts (sorted, distinct int64) that some pair's two sets (as in `share_a_host`) have in common."""
+    """The hosts (sorted, distinct int64) that some pair's two host sets (`sets[left[i]]`, `sets[right[i]]`:
+    list<int64>, each without repeats; null is empty) have in common."""
     return np.unique(_shared_hosts(sets, left, right)[1])
 
 
@@ -171,20 +155,6 @@ def _shared_hosts(
         shared[rows[1:][twice]] = True
         met.append(hosts[1:][twice])
     return shared, np.concatenate(met)
-
-
-def pair_thresholds(
-    sets: pa.Array | pa.ChunkedArray,
-    left: np.ndarray,
-    right: np.ndarray,
-    threshold: float,
-    same_host_threshold: float,
-) -> np.ndarray:
-    """The similarity (float64) each candidate pair (`sets[left[i]]`, `sets[right[i]]`: the template-heavy
-    hosts that serve each text, `text_host_sets` then `keep_hosts`) must reach: max(threshold,
-    same_host_threshold) where a host is in both sets, else `threshold`."""
-    shared = share_a_host(sets, left, right)
-    return np.where(shared, max(threshold, same_host_threshold), threshold)
 
 
 def one_chunk(values: pa.Array | pa.ChunkedArray) -> pa.Array:

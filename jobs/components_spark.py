@@ -24,6 +24,7 @@ class ComponentsReport:
     verified: int = 0
     url_edges: int = 0
     template_hosts: int = 0  # hosts of candidate texts found template-heavy (dedup.site_templates)
+    template_carriers: int = 0  # texts off such a host that carry its template (dedup.template_carriers)
     edges: int = 0
     path: str = "none"  # local | spark | none
     rounds: int = 0

@@ -10,7 +10,8 @@ exact-text hash once. Two paths share it and write the same rows in the same fil
 - the Spark path, above it: the band bucket rows cross one shuffle packed, and each partition pairs whole
   buckets (each text compared with at most `anchors` texts of a bucket); a pair becomes an edge only when
   its estimated Jaccard similarity reaches the threshold (the same-host threshold where a template-heavy
-  host serves both texts: dedup.site_templates), and captures of one URL are linked outright.
+  host serves both texts or another host's copy carries its template: dedup.site_templates,
+  dedup.template_carriers), and captures of one URL are linked outright.
   Connected components (union-find in the driver below `max_local_edges`, large-star/small-star above),
   cluster names (the smallest document id), version ranks with Window functions, and the results joined
   back to the documents with a broadcast join.
@@ -376,7 +377,9 @@ def dedup(
             help="Similarity two texts that a template-heavy host serves (a site whose pages are "
             "alike through its template alone, measured on a sample of them) must reach to be linked "
             "(the larger of this and --threshold); the versions of one page share its URL and join by "
-            "it. Set it to --threshold's value to turn it off."
+            "it. A text of another host that carries such a host's template (a mirror's wrapped copy) "
+            "keeps --threshold with its best match there only; any other text of that host, or another "
+            "such copy, needs this value. Set it to --threshold's value to turn it off."
         ),
     ] = 0.9,
     num_perm: Annotated[int, typer.Option(help="MinHash permutations per signature.", min=2)] = 128,

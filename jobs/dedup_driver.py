@@ -162,6 +162,7 @@ def rank_in_driver(
         verified=graph.verified,
         url_edges=graph.url_edges,
         template_hosts=graph.template_hosts,
+        template_carriers=graph.template_carriers,
         edges=edges,
         path="driver",
     )

@@ -24,10 +24,10 @@ from corpus.stats import REJECT_REASON, REJECT_SAMPLE_BYTES
 from dedup.kernel import BAND_KEYS, HOST_KEY, SKETCH, URL_KEY
 from dedup.lsh import URL_HUB_KEYS, pack_bucket_rows, unpack_bucket_rows
 from dedup.lsh import candidate_pairs as lsh_candidate_pairs
-from dedup.site_templates import MIN_SITE_TEXTS, TEMPLATE_SAMPLE, is_template_heavy, template_similarity
-from dedup.verify import MAX_TEXT_HOSTS, one_chunk, shared_host_keys, sketch_matrix, verify_batch
+from dedup.verify import MAX_TEXT_HOSTS, verify_batch
 from dedup.versions import DUMP_DATE, FROM_INDEX, KEEP_POLICIES, LENGTH, SEEN_DATE, TEXT_HASH, VERSION_DATE
 from jobs.components_spark import DEFAULT_MAX_LOCAL_EDGES, ComponentsReport, connected_components
+from jobs.templates_spark import carrier_edges, template_hosts
 
 NONE = int(np.iinfo(np.int64).min)  # a missing date: sorts oldest, as in dedup.versions
 BROADCAST_MAX_BUCKETS = 1_000_000  # buckets of 3+ documents broadcast to the join (~40 B each)
@@ -159,12 +159,12 @@ def verified_edges(
     threshold: float,
     same_host_threshold: float | None = None,
     broadcast_max: int = BROADCAST_MAX_BUCKETS,
-) -> tuple[DataFrame, int]:
-    """(edges, template-heavy hosts found): the candidate `pairs` (src, dst) whose estimated Jaccard
-    similarity reaches their threshold, as (src, dst, similarity). `sketches` holds (id, sketch, host) of the
-    documents: a text's id, its sketch (dedup.verify) and a document's host key. Two texts that a
-    template-heavy host serves both of (template_hosts) need `same_host_threshold` where it is above
-    `threshold` (dedup.verify.pair_thresholds)."""
+) -> tuple[DataFrame, int, int]:
+    """(edges, template-heavy hosts found, carrier texts found): the candidate `pairs` (src, dst) whose
+    estimated Jaccard similarity reaches their threshold, as (src, dst, similarity). `sketches` holds (id,
+    sketch, host) of the documents: a text's id, its sketch (dedup.verify) and a document's host key. Where
+    `same_host_threshold` is above `threshold` and some host is template-heavy (jobs.templates_spark), texts
+    that meet at such a host need it (dedup.template_carriers)."""
     nodes = pairs.select(F.col("src").alias("id")).unionByName(pairs.select(F.col("dst").alias("id")))
     nodes = nodes.distinct().localCheckpoint(eager=True)
     # The texts of candidate pairs are few next to the corpus: broadcast them to the semi-join so that
@@ -194,66 +194,20 @@ def verified_edges(
         .join(side["dst"], "dst")
         .select("src", "dst", "src_sketch", "dst_sketch", "src_hosts", "dst_hosts")
     )
-    heavy = None
     if same_host_threshold is not None and same_host_threshold > threshold:
         host_pairs = pairs.join(side["src"].drop("src_sketch"), "src").join(
             side["dst"].drop("dst_sketch"), "dst"
         )
-        found = template_hosts(host_pairs, sketches, num_perm, threshold)
-        heavy = pairs.sparkSession.sparkContext.broadcast(found)
+        heavy = template_hosts(host_pairs, sketches, num_perm, threshold)
+        if len(heavy):
+            edges, carriers = carrier_edges(joined, heavy, num_perm, threshold, same_host_threshold)
+            return edges, len(heavy), carriers
 
     def verify(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        hosts = heavy.value if heavy is not None else None
         for batch in batches:
-            yield verify_batch(batch, num_perm, threshold, same_host_threshold, hosts)
+            yield verify_batch(batch, num_perm, threshold)
 
-    edges = joined.mapInArrow(verify, "src long, dst long, similarity double")
-    return edges, 0 if heavy is None else len(heavy.value)
-
-
-def template_hosts(host_pairs: DataFrame, sketches: DataFrame, num_perm: int, threshold: float) -> np.ndarray:
-    """The template-heavy hosts (sorted int64; dedup.site_templates decides) among the hosts that candidate
-    pairs share (`host_pairs`: src_hosts, dst_hosts), each measured on a sample of all its texts in
-    `sketches` (id, sketch, host): the TEMPLATE_SAMPLE smallest text hashes of a host with at least
-    MIN_SITE_TEXTS of them. The sample is found on (host, text) rows, and only its texts' sketches move."""
-
-    def shared(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            n = batch.num_rows
-            sets = pa.concat_arrays([one_chunk(batch.column(c)) for c in ("src_hosts", "dst_hosts")])
-            hosts = shared_host_keys(sets, np.arange(n), np.arange(n, 2 * n))
-            yield pa.RecordBatch.from_arrays([pa.array(hosts, pa.int64())], names=["host"])
-
-    hosts = host_pairs.mapInArrow(shared, "host long").distinct()
-    site = sketches.select("host", "id").join(hosts, "host").distinct()
-    by_host = Window.partitionBy("host")
-    sample = (
-        site.withColumn("_k", F.row_number().over(by_host.orderBy("id")))
-        .withColumn("_n", F.count(F.lit(1)).over(by_host))
-        .filter((F.col("_k") <= TEMPLATE_SAMPLE) & (F.col("_n") >= MIN_SITE_TEXTS))
-        .select("host", "id")
-        .localCheckpoint(eager=True)
-    )
-    ids = sample.select("id").distinct()
-    if ids.count() <= BROADCAST_MAX_SKETCHES:
-        ids = F.broadcast(ids)
-    sample_sketches = sketches.select("id", SKETCH).join(ids, "id", "left_semi").dropDuplicates(["id"])
-    samples = sample.join(sample_sketches, "id").groupBy("host").agg(F.collect_list(SKETCH).alias("sample"))
-
-    def measure(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            column = batch.column("sample")
-            heavy = [
-                host
-                for host, i in zip(batch.column("host").to_pylist(), range(batch.num_rows), strict=True)
-                if is_template_heavy(
-                    template_similarity(sketch_matrix(column[i].values, num_perm)), threshold
-                )
-            ]
-            yield pa.RecordBatch.from_arrays([pa.array(heavy, pa.int64())], names=["host"])
-
-    found = samples.mapInArrow(measure, "host long").toArrow().column("host").to_numpy()
-    return np.sort(found.astype(np.int64))
+    return joined.mapInArrow(verify, "src long, dst long, similarity double"), 0, 0
 
 
 def star_edges(buckets: DataFrame, broadcast_max_buckets: int = BROADCAST_MAX_BUCKETS) -> DataFrame:
@@ -295,7 +249,7 @@ def document_clusters(
     pairs = candidate_pairs(universe, anchors, partitions).persist()
     report.candidates = pairs.count()
     sketches = universe.select(F.col(TEXT_HASH).alias("id"), SKETCH, F.col(HOST_KEY).alias("host"))
-    verified, report.template_hosts = verified_edges(
+    verified, report.template_hosts, report.template_carriers = verified_edges(
         pairs, sketches, num_perm, threshold, same_host_threshold
     )
     verified = verified.select("src", "dst").localCheckpoint(eager=True)

@@ -1,4 +1,5 @@
-"""Real test documents for dedup: the Wikipedia version chains of ../shared/data, as document-record rows."""
+"""Test documents for dedup: the Wikipedia version chains of ../shared/data as document-record rows, and made-up
+sites (template pages, wrapped copies of them)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from corpus.schema import conform
 
@@ -93,3 +95,25 @@ def template_pages(pages: int = 60, seed: int = 0, template_words: int = 70, sit
             )
     table = pa.Table.from_pylist(rows)
     return pa.Table.from_batches([conform(b) for b in table.to_batches()])
+
+
+def wrapped_copies(pages: pa.Table, ids: list[str], host: str, banner_words: int = 20) -> pa.Table:
+    """Copies of the documents `ids` of `pages` that another site serves wrapped in its own markup, as a
+    mirror or a cache does: a banner of `banner_words` invented words before the text and a line after it,
+    under https://<host>/view/<k>, crawled a step after the original. Their ids are "<host>/<original id>"."""
+    import numpy as np
+
+    from world.entities import invented_words
+
+    banner = " ".join(invented_words(np.random.default_rng(99), banner_words))
+    rows = []
+    for k, doc_id in enumerate(ids):
+        row = pages.filter(pc.equal(pages.column("id"), doc_id)).to_pylist()[0]
+        row.update(
+            id=f"{host}/{doc_id}",
+            text=f"{banner}\n\n{row['text']}\n\n{host} keeps this copy",
+            url=f"https://{host}/view/{k}",
+            crawl_date=row["crawl_date"] + CRAWL_STEP,
+        )
+        rows.append(row)
+    return pa.Table.from_pylist(rows, schema=pages.schema)

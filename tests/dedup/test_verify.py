@@ -13,8 +13,7 @@ from dedup.shingles import shingle_hash, shingles
 from dedup.verify import (
     estimated_similarity,
     keep_hosts,
-    pair_thresholds,
-    share_a_host,
+    shared_host_keys,
     sketches,
     text_host_sets,
     verify_batch,
@@ -104,42 +103,13 @@ def test_host_sets_hold_each_texts_distinct_hosts_smallest_first() -> None:
     assert text_host_sets(2, np.zeros(0, np.int64), np.zeros(0, np.int64)).to_pylist() == [[], []]
 
 
-def test_pairs_that_share_a_host_need_the_same_host_threshold() -> None:
+def test_shared_host_keys_are_the_hosts_some_pair_meets_at() -> None:
     sets = pa.array([[1, 4], [4], [2], [], None, [1, 9]], pa.list_(pa.int64()))
     left, right = np.array([0, 0, 1, 2, 3, 4, 5, 3]), np.array([1, 2, 5, 2, 3, 0, 0, 0])
-    expected = [True, False, False, True, False, False, True, False]
-    assert share_a_host(sets, left, right).tolist() == expected
-    assert share_a_host(pa.chunked_array([sets[:2], sets[2:]]), left, right).tolist() == expected
-    assert share_a_host(sets.slice(1), left[:3], right[:3] - 1).tolist() == [True, False, False]
-    assert share_a_host(sets, left[:0], right[:0]).tolist() == []
-    assert pair_thresholds(sets, left, right, 0.5, 0.9).tolist() == [0.9 if e else 0.5 for e in expected]
-    # never below the plain threshold
-    assert pair_thresholds(sets, left, right, 0.7, 0.6).tolist() == [0.7] * 8
-
-    texts = _texts(np.random.default_rng(4), 40, 0.05)  # copies of one text at Jaccard ~0.5-0.8 to it
-    sk = sketches(batch_signatures(pa.array(texts), SignatureConfig()).signatures)
-    src, dst = np.arange(1, 40), np.zeros(39, np.int64)
-    sim = estimated_similarity(sk.take(pa.array(src)), sk.take(pa.array(dst)), 128)
-    on_host = np.arange(39) % 2 == 0  # every other copy is on the original's host
-    hosts = pa.array([[7] if h else [8] for h in on_host], pa.list_(pa.int64()))
-    batch = pa.RecordBatch.from_arrays(
-        [
-            pa.array(src),
-            pa.array(dst),
-            sk.take(pa.array(src)),
-            sk.take(pa.array(dst)),
-            hosts,
-            pa.array([[7]] * 39),
-        ],
-        names=["src", "dst", "src_sketch", "dst_sketch", "src_hosts", "dst_hosts"],
-    )
-    kept = verify_batch(batch, 128, 0.5, 0.8, template_hosts=np.array([3, 7])).column("src").to_pylist()
-    assert kept == src[np.where(on_host, sim >= 0.8, sim >= 0.5)].tolist()
-    assert any(on_host & (sim >= 0.5) & (sim < 0.8)) and any(~on_host & (sim >= 0.5) & (sim < 0.8))
-    # host 7 not template-heavy, or no rule: the plain threshold for every pair
-    plain = src[sim >= 0.5].tolist()
-    assert verify_batch(batch, 128, 0.5, 0.8, template_hosts=np.array([8])).column("src").to_pylist() == plain
-    assert verify_batch(batch, 128, 0.5).column("src").to_pylist() == plain
+    assert shared_host_keys(sets, left, right).tolist() == [1, 2, 4]
+    assert shared_host_keys(pa.chunked_array([sets[:2], sets[2:]]), left, right).tolist() == [1, 2, 4]
+    assert shared_host_keys(sets.slice(1), left[:3], right[:3] - 1).tolist() == [4]
+    assert shared_host_keys(sets, left[:0], right[:0]).tolist() == []
 
 
 def test_keep_hosts_leaves_only_the_hosts_asked_for() -> None:

@@ -24,7 +24,7 @@ from dedup.minhash import SignatureConfig
 from dedup.versions import TEXT_HASH
 from jobs import dedup_spark as dspark
 from jobs.dedup import DedupJob, run_dedup
-from tests.dedup.helpers import template_pages, version_documents
+from tests.dedup.helpers import template_pages, version_documents, wrapped_copies
 from tests.shared_data import SHARED_DATA
 
 RESULT = ["id", "cluster_id", "cluster_size", "version_rank", "is_exact_dup", "is_stale", "staleness_days"]
@@ -454,8 +454,9 @@ def test_both_paths_write_the_same_rows_from_awkward_inputs(spark, tmp_path: Pat
 
 def _site_cases() -> pa.Table:
     """A site made mostly of its template; a site of distinct pages whose one page is also crawled under four
-    more paths with a line changed (near-copies, the site's only near-duplicates); and a page of a third
-    template-heavy site copied by 16 other hosts (its text has more hosts than a text's set keeps)."""
+    more paths with a line changed (near-copies, the site's only near-duplicates); a page of a third
+    template-heavy site copied by 16 other hosts (its text has more hosts than a text's set keeps); and three
+    pages of the first site copied by a cache that wraps them in its own banner (texts carrying its template)."""
     heavy, news = template_pages(template_words=400, site="heavy"), template_pages(pages=30, site="news")
     wide = template_pages(pages=6, template_words=400, site="wide")
     extra = []
@@ -469,7 +470,8 @@ def _site_cases() -> pa.Table:
             row["url"] = f"https://copy{k:02d}.example/wide/1"
         extra.append({**row, "id": f"{base}/copy{k}", "text": " ".join(words)})
     copies = pa.Table.from_pylist(extra, schema=heavy.schema)
-    return pa.concat_tables([heavy, news, wide, copies])
+    wrapped = wrapped_copies(heavy, [f"heavy/page{p:03d}/0" for p in (1, 2, 3)], "cache.example")
+    return pa.concat_tables([heavy, news, wide, copies, wrapped])
 
 
 def test_template_heavy_hosts_are_decided_alike_on_both_paths(spark, tmp_path: Path) -> None:
@@ -485,7 +487,13 @@ def test_template_heavy_hosts_are_decided_alike_on_both_paths(spark, tmp_path: P
         reports.append(json.loads((out / "_dedup.json").read_text())["components"])
     assert tables[1].equals(tables[0])
     assert reports[0]["template_hosts"] == reports[1]["template_hosts"] == 2  # heavy and wide, not news
+    # the cache's 3 copies carry heavy's template, and heavy's other pages wide's: the two made-up sites
+    # share one template and their first six pages' texts, so both serve those texts
+    assert reports[0]["template_carriers"] == reports[1]["template_carriers"] == 57
     cluster = dict(zip(*(tables[0].column(c).to_pylist() for c in ("id", "cluster_id")), strict=True))
     assert len({cluster[f"news/page003/0/copy{k}"] for k in range(4)} | {cluster["news/page003/0"]}) == 1
     heavy = [c for i, c in cluster.items() if i.startswith("heavy/")]
     assert len(set(heavy)) == 60  # page 0's 4 documents, 59 pages alone
+    assert all(
+        cluster[f"cache.example/heavy/page{p:03d}/0"] == cluster[f"heavy/page{p:03d}/0"] for p in (1, 2, 3)
+    )
