@@ -14,7 +14,7 @@ from pyspark.sql import functions as F
 
 from dedup.kernel import SKETCH
 from dedup.site_templates import MIN_SITE_TEXTS, TEMPLATE_SAMPLE, is_template_heavy, template_similarity
-from dedup.template_carriers import carried_rows, carrier_thresholds
+from dedup.template_carriers import best_partners, carried_rows, carrier_thresholds
 from dedup.verify import estimated_similarity, keep_hosts, one_chunk, shared_host_keys, sketch_matrix
 
 BROADCAST_MAX_ROWS = 500_000  # sampled texts' ids or carriers' rows broadcast to a join (~40-140 B each)
@@ -109,18 +109,37 @@ def carrier_edges(
             )
 
     rows = passing.mapInArrow(carried, "carrier long, host long, similarity double, partner long")
-    # best_partners' choice: the highest similarity, then the smallest partner
-    best = rows.groupBy("carrier", "host").agg(
-        F.min(F.struct((-F.col("similarity")).alias("s"), F.col("partner").alias("p"))).alias("b")
-    )
-    per_text = (
-        best.groupBy("carrier")
-        .agg(
-            F.array_sort(F.collect_list(F.struct(F.col("host").alias("h"), F.col("b.p").alias("p")))).alias(
-                "c"
+
+    def pick(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            found = one_chunk(batch.column("found"))
+            lengths = pc.list_value_length(found).to_numpy(zero_copy_only=False)
+            flat = pc.list_flatten(found)
+            carrier = np.repeat(batch.column("carrier").to_numpy(), lengths)
+            carrier, host, partner = best_partners(
+                carrier,
+                *(
+                    flat.field(name).to_numpy(zero_copy_only=False)
+                    for name in ("host", "similarity", "partner")
+                ),
             )
-        )
-        .select(F.col("carrier").alias("id"), F.col("c.h").alias("carried"), F.col("c.p").alias("best"))
+            ids, starts = np.unique(carrier, return_index=True)
+            offsets = pa.array(np.r_[starts, len(carrier)].astype(np.int32))
+            yield pa.RecordBatch.from_arrays(
+                [
+                    pa.array(ids),
+                    pa.ListArray.from_arrays(offsets, pa.array(host)),
+                    pa.ListArray.from_arrays(offsets, pa.array(partner)),
+                ],
+                names=["id", "carried", "best"],
+            )
+
+    # one shuffle brings a carrier's rows together; dedup.template_carriers.best_partners picks, as on the driver
+    found = F.collect_list(F.struct("host", "similarity", "partner")).alias("found")
+    per_text = (
+        rows.groupBy("carrier")
+        .agg(found)
+        .mapInArrow(pick, "id long, carried array<long>, best array<long>")
         .localCheckpoint(eager=True)
     )
     n_carriers = per_text.count()
