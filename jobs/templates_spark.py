@@ -71,75 +71,26 @@ def carrier_edges(
     """(edges (src, dst, similarity), carrier texts found): the candidate pairs of `joined` (src, dst,
     src_sketch, dst_sketch, src_hosts, dst_hosts) that reach their threshold when the sorted int64 hosts
     `heavy` are template-heavy: dedup.template_carriers' rule, in three steps. The pairs at the plain
-    threshold are kept with the heavy hosts serving each text; each carrier's best partner per host is a
-    group-by over the few rows of pairs that a heavy host serves one text of; the pairs then meet their two
-    texts' carried hosts in a join and are decided."""
-    spark = joined.sparkSession
-    hosts = spark.sparkContext.broadcast(heavy)
-
-    def similar(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            n = batch.num_rows
-            similarity = estimated_similarity(
-                batch.column("src_sketch"), batch.column("dst_sketch"), num_perm
-            )
-            keep = pa.array(similarity >= threshold)
-            sets = pa.concat_arrays([one_chunk(batch.column(c)) for c in ("src_hosts", "dst_hosts")])
-            sets = keep_hosts(sets, hosts.value)
-            columns = [batch.column("src"), batch.column("dst"), pa.array(similarity), sets[:n], sets[n:]]
-            yield pa.RecordBatch.from_arrays(
-                [pc.filter(c, keep) for c in columns],
-                names=["src", "dst", "similarity", "src_heavy", "dst_heavy"],
-            )
-
+    threshold are kept with the heavy hosts serving each text; each carrier's best partner per host is
+    picked after one group-by over the few rows of pairs that a heavy host serves one text of; the pairs
+    then meet their two texts' carried hosts in a join and are decided."""
+    hosts = joined.sparkSession.sparkContext.broadcast(heavy)
     passing = joined.mapInArrow(
-        similar, "src long, dst long, similarity double, src_heavy array<long>, dst_heavy array<long>"
+        lambda batches: (_passing_pairs(b, num_perm, threshold, hosts.value) for b in batches),
+        "src long, dst long, similarity double, src_heavy array<long>, dst_heavy array<long>",
     ).localCheckpoint(eager=True)
-
-    def carried(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            carrier, host, similarity, partner = carried_rows(
-                *(batch.column(c).to_numpy() for c in ("src", "dst", "similarity")),
-                batch.column("src_heavy"),
-                batch.column("dst_heavy"),
-            )
-            yield pa.RecordBatch.from_arrays(
-                [pa.array(carrier), pa.array(host), pa.array(similarity), pa.array(partner)],
-                names=["carrier", "host", "similarity", "partner"],
-            )
-
-    rows = passing.mapInArrow(carried, "carrier long, host long, similarity double, partner long")
-
-    def pick(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            found = one_chunk(batch.column("found"))
-            lengths = pc.list_value_length(found).to_numpy(zero_copy_only=False)
-            flat = pc.list_flatten(found)
-            carrier = np.repeat(batch.column("carrier").to_numpy(), lengths)
-            carrier, host, partner = best_partners(
-                carrier,
-                *(
-                    flat.field(name).to_numpy(zero_copy_only=False)
-                    for name in ("host", "similarity", "partner")
-                ),
-            )
-            ids, starts = np.unique(carrier, return_index=True)
-            offsets = pa.array(np.r_[starts, len(carrier)].astype(np.int32))
-            yield pa.RecordBatch.from_arrays(
-                [
-                    pa.array(ids),
-                    pa.ListArray.from_arrays(offsets, pa.array(host)),
-                    pa.ListArray.from_arrays(offsets, pa.array(partner)),
-                ],
-                names=["id", "carried", "best"],
-            )
-
+    rows = passing.mapInArrow(
+        lambda batches: (_carried(b) for b in batches),
+        "carrier long, host long, similarity double, partner long",
+    )
     # one shuffle brings a carrier's rows together; dedup.template_carriers.best_partners picks, as on the driver
     found = F.collect_list(F.struct("host", "similarity", "partner")).alias("found")
     per_text = (
         rows.groupBy("carrier")
         .agg(found)
-        .mapInArrow(pick, "id long, carried array<long>, best array<long>")
+        .mapInArrow(
+            lambda batches: (_best(b) for b in batches), "id long, carried array<long>, best array<long>"
+        )
         .localCheckpoint(eager=True)
     )
     n_carriers = per_text.count()
@@ -154,24 +105,81 @@ def carrier_edges(
         for end in ("src", "dst")
     }
     met = passing.join(side["src"], "src", "left").join(side["dst"], "dst", "left")
+    edges = met.mapInArrow(
+        lambda batches: (_decided(b, threshold, same_host_threshold) for b in batches),
+        "src long, dst long, similarity double",
+    )
+    return edges, n_carriers
 
-    def decide(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            src, dst = batch.column("src").to_numpy(), batch.column("dst").to_numpy()
-            similarity = batch.column("similarity").to_numpy()
-            required = carrier_thresholds(
-                src,
-                dst,
-                (batch.column("src_heavy"), batch.column("dst_heavy")),
-                (batch.column("src_carried"), batch.column("dst_carried")),
-                (batch.column("src_best"), batch.column("dst_best")),
-                threshold,
-                same_host_threshold,
-            )
-            keep = similarity >= required
-            yield pa.RecordBatch.from_arrays(
-                [pa.array(src[keep]), pa.array(dst[keep]), pa.array(similarity[keep])],
-                names=["src", "dst", "similarity"],
-            )
 
-    return met.mapInArrow(decide, "src long, dst long, similarity double"), n_carriers
+def _passing_pairs(
+    batch: pa.RecordBatch, num_perm: int, threshold: float, heavy: np.ndarray
+) -> pa.RecordBatch:
+    """The pairs of a (src, dst, src_sketch, dst_sketch, src_hosts, dst_hosts) batch at the plain
+    threshold, as (src, dst, similarity, src_heavy, dst_heavy): the hosts in `heavy` serving each text."""
+    n = batch.num_rows
+    similarity = estimated_similarity(batch.column("src_sketch"), batch.column("dst_sketch"), num_perm)
+    keep = pa.array(similarity >= threshold)
+    sets = keep_hosts(
+        pa.concat_arrays([one_chunk(batch.column(c)) for c in ("src_hosts", "dst_hosts")]), heavy
+    )
+    columns = [batch.column("src"), batch.column("dst"), pa.array(similarity), sets[:n], sets[n:]]
+    return pa.RecordBatch.from_arrays(
+        [pc.filter(c, keep) for c in columns], names=["src", "dst", "similarity", "src_heavy", "dst_heavy"]
+    )
+
+
+def _carried(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """dedup.template_carriers.carried_rows of a batch of `_passing_pairs`."""
+    carrier, host, similarity, partner = carried_rows(
+        *(batch.column(c).to_numpy() for c in ("src", "dst", "similarity")),
+        batch.column("src_heavy"),
+        batch.column("dst_heavy"),
+    )
+    return pa.RecordBatch.from_arrays(
+        [pa.array(carrier), pa.array(host), pa.array(similarity), pa.array(partner)],
+        names=["carrier", "host", "similarity", "partner"],
+    )
+
+
+def _best(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """(id, carried, best) of a batch of (carrier, found: list<struct<host, similarity, partner>>), one row
+    per carrier: dedup.template_carriers.best_partners over its rows."""
+    found = one_chunk(batch.column("found"))
+    lengths = pc.list_value_length(found).to_numpy(zero_copy_only=False)
+    flat = pc.list_flatten(found)
+    carrier, host, partner = best_partners(
+        np.repeat(batch.column("carrier").to_numpy(), lengths),
+        *(flat.field(name).to_numpy(zero_copy_only=False) for name in ("host", "similarity", "partner")),
+    )
+    ids, starts = np.unique(carrier, return_index=True)
+    offsets = pa.array(np.r_[starts, len(carrier)].astype(np.int32))
+    return pa.RecordBatch.from_arrays(
+        [
+            pa.array(ids),
+            pa.ListArray.from_arrays(offsets, pa.array(host)),
+            pa.ListArray.from_arrays(offsets, pa.array(partner)),
+        ],
+        names=["id", "carried", "best"],
+    )
+
+
+def _decided(batch: pa.RecordBatch, threshold: float, same_host_threshold: float) -> pa.RecordBatch:
+    """The pairs of a batch of `_passing_pairs` met with both texts' carried hosts and best partners
+    (src_carried, src_best, dst_carried, dst_best) that reach dedup.template_carriers.carrier_thresholds."""
+    src, dst = batch.column("src").to_numpy(), batch.column("dst").to_numpy()
+    similarity = batch.column("similarity").to_numpy()
+    required = carrier_thresholds(
+        src,
+        dst,
+        (batch.column("src_heavy"), batch.column("dst_heavy")),
+        (batch.column("src_carried"), batch.column("dst_carried")),
+        (batch.column("src_best"), batch.column("dst_best")),
+        threshold,
+        same_host_threshold,
+    )
+    keep = similarity >= required
+    return pa.RecordBatch.from_arrays(
+        [pa.array(src[keep]), pa.array(dst[keep]), pa.array(similarity[keep])],
+        names=["src", "dst", "similarity"],
+    )
