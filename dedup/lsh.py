@@ -61,8 +61,9 @@ def candidate_probability(similarity: float, bands: int, rows: int) -> float:
 class LshConfig:
     """Banding of the signatures (from the Jaccard `threshold`, or `bands` x `rows` given outright), the
     similarity a candidate pair must reach to become an edge (`threshold`, always; `same_host_threshold`
-    where a template-heavy host serves both texts, dedup.site_templates), and the texts of a band bucket
-    every member is compared with (`anchors`)."""
+    where a template-heavy host serves both texts or a text carries its template from another host,
+    dedup.site_templates and dedup.template_carriers), and the texts of a band bucket every member is
+    compared with (`anchors`)."""
 
     threshold: float = 0.5
     bands: int | None = None

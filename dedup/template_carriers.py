@@ -28,21 +28,12 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from dedup.verify import one_chunk
+from dedup.verify import explode_sets, owned_lists
 
 # The roles a (pair, host) row can have; a text never both serves and carries one host.
 SRC_SERVED, DST_SERVED, SRC_CARRIES, DST_CARRIES = 1, 2, 4, 8
 _SRC_SIDE, _DST_SIDE = SRC_SERVED | SRC_CARRIES, DST_SERVED | DST_CARRIES
-
-
-def _explode(sets: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """(row of each value, the values as int64) of a list<int64> array; null lists are empty."""
-    sets = one_chunk(sets)
-    lengths = pc.fill_null(pc.list_value_length(sets), 0).to_numpy(zero_copy_only=False)
-    values = pc.list_flatten(sets).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-    return np.repeat(np.arange(len(sets)), lengths), values
 
 
 def carried_rows(
@@ -55,8 +46,8 @@ def carried_rows(
     """(carrier text, host, similarity, partner text): for each pair `src[i]`, `dst[i]` already at the plain
     threshold, with the template-heavy hosts serving each text (`src_hosts[i]`, `dst_hosts[i]`), every host
     that serves one text and not the other, carried by the other, whose partner is the text it serves."""
-    pair_s, host_s = _explode(src_hosts)
-    pair_d, host_d = _explode(dst_hosts)
+    pair_s, host_s = explode_sets(src_hosts)
+    pair_d, host_d = explode_sets(dst_hosts)
     pair = np.concatenate([pair_s, pair_d])
     host = np.concatenate([host_s, host_d])
     served_by_src = np.concatenate([np.ones(len(pair_s), bool), np.zeros(len(pair_d), bool)])
@@ -87,12 +78,7 @@ def carried_sets(
 ) -> tuple[pa.ListArray, pa.ListArray]:
     """(hosts each of `n_texts` texts carries, ascending; each one's best partner, aligned) from the rows of
     `best_partners`, whose carriers are text indexes 0..n_texts-1."""
-    offsets = np.zeros(n_texts + 1, dtype=np.int32)
-    np.cumsum(np.bincount(carrier, minlength=n_texts), out=offsets[1:])
-    return (
-        pa.ListArray.from_arrays(pa.array(offsets), pa.array(host, pa.int64())),
-        pa.ListArray.from_arrays(pa.array(offsets), pa.array(partner, pa.int64())),
-    )
+    return owned_lists(n_texts, carrier, host), owned_lists(n_texts, carrier, partner)
 
 
 def carrier_thresholds(
@@ -112,12 +98,12 @@ def carrier_thresholds(
     rows, hosts, roles, fine = [], [], [], []
     roles_of = (SRC_SERVED, DST_SERVED, SRC_CARRIES, DST_CARRIES)
     for values, role in zip((*served, *carried), roles_of, strict=True):
-        row, host = _explode(values)
+        row, host = explode_sets(values)
         rows.append(row)
         hosts.append(host)
         roles.append(np.full(len(row), role, dtype=np.int8))
     for values, other in zip(best, (dst, src), strict=True):
-        row, partner = _explode(values)
+        row, partner = explode_sets(values)
         fine.append(partner == other[row])  # this carrier's best match is the pair's other text
     ok = np.concatenate([np.zeros(len(rows[0]) + len(rows[1]), bool), *fine])
     row, host, role = np.concatenate(rows), np.concatenate(hosts), np.concatenate(roles)

@@ -105,34 +105,35 @@ def text_host_sets(
     are left out by the caller."""
     text, host = unique_pairs(text_of_row, hosts)
     within = np.arange(len(text)) - np.searchsorted(text, text)  # a host's place in its text's set
-    text, host = text[within < cap], host[within < cap]
-    offsets = np.zeros(n_texts + 1, dtype=np.int32)
-    np.cumsum(np.bincount(text, minlength=n_texts), out=offsets[1:])
-    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(host, pa.int64()))
+    return owned_lists(n_texts, text[within < cap], host[within < cap])
 
 
 def keep_hosts(sets: pa.Array | pa.ChunkedArray, hosts: np.ndarray) -> pa.ListArray:
     """`sets` (list<int64> host sets; null is empty) with only the hosts in `hosts` (sorted int64) left."""
+    owner, values = explode_sets(sets)
+    kept = np.isin(values, hosts)
+    return owned_lists(len(sets), owner[kept], values[kept])
+
+
+def explode_sets(sets: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """(the row of each value, the values as int64) of a list<int64> array; null lists are empty."""
     sets = one_chunk(sets)
     lengths = pc.fill_null(pc.list_value_length(sets), 0).to_numpy(zero_copy_only=False)
     values = pc.list_flatten(sets).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-    kept = np.isin(values, hosts)
-    owner = np.repeat(np.arange(len(sets)), lengths)[kept]
-    offsets = np.zeros(len(sets) + 1, dtype=np.int32)
-    np.cumsum(np.bincount(owner, minlength=len(sets)), out=offsets[1:])
-    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values[kept], pa.int64()))
+    return np.repeat(np.arange(len(sets)), lengths), values
+
+
+def owned_lists(n_rows: int, owner: np.ndarray, values: np.ndarray) -> pa.ListArray:
+    """list<int64> of `n_rows` rows, row i holding the `values` whose `owner` is i, in their order
+    (`owner` ascending)."""
+    offsets = np.zeros(n_rows + 1, dtype=np.int32)
+    np.cumsum(np.bincount(owner, minlength=n_rows), out=offsets[1:])
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values, pa.int64()))
 
 
 def shared_host_keys(sets: pa.Array | pa.ChunkedArray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """The hosts (sorted, distinct int64) that some pair's two host sets (`sets[left[i]]`, `sets[right[i]]`:
     list<int64>, each without repeats; null is empty) have in common."""
-    return np.unique(_shared_hosts(sets, left, right)[1])
-
-
-def _shared_hosts(
-    sets: pa.Array | pa.ChunkedArray, left: np.ndarray, right: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """(bool per pair: its sets meet, the hosts they meet at, one per meeting)."""
     sets = one_chunk(sets)
     lengths = pc.fill_null(pc.list_value_length(sets), 0).to_numpy(zero_copy_only=False)
     values = pc.list_flatten(sets).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
@@ -152,9 +153,8 @@ def _shared_hosts(
         rows, hosts = rows[order], hosts[order]
         # a (pair, host) met twice was in both sets, since neither set repeats a host
         twice = (rows[1:] == rows[:-1]) & (hosts[1:] == hosts[:-1])
-        shared[rows[1:][twice]] = True
         met.append(hosts[1:][twice])
-    return shared, np.concatenate(met)
+    return np.unique(np.concatenate(met))
 
 
 def one_chunk(values: pa.Array | pa.ChunkedArray) -> pa.Array:

@@ -15,7 +15,14 @@ from pyspark.sql import functions as F
 from dedup.kernel import SKETCH
 from dedup.site_templates import MIN_SITE_TEXTS, TEMPLATE_SAMPLE, is_template_heavy, template_similarity
 from dedup.template_carriers import best_partners, carried_rows, carrier_thresholds
-from dedup.verify import estimated_similarity, keep_hosts, one_chunk, shared_host_keys, sketch_matrix
+from dedup.verify import (
+    estimated_similarity,
+    keep_hosts,
+    one_chunk,
+    owned_lists,
+    shared_host_keys,
+    sketch_matrix,
+)
 
 BROADCAST_MAX_ROWS = 500_000  # sampled texts' ids or carriers' rows broadcast to a join (~40-140 B each)
 
@@ -152,14 +159,9 @@ def _best(batch: pa.RecordBatch) -> pa.RecordBatch:
         np.repeat(batch.column("carrier").to_numpy(), lengths),
         *(flat.field(name).to_numpy(zero_copy_only=False) for name in ("host", "similarity", "partner")),
     )
-    ids, starts = np.unique(carrier, return_index=True)
-    offsets = pa.array(np.r_[starts, len(carrier)].astype(np.int32))
+    ids, owner = np.unique(carrier, return_inverse=True)  # best_partners sorted them by carrier
     return pa.RecordBatch.from_arrays(
-        [
-            pa.array(ids),
-            pa.ListArray.from_arrays(offsets, pa.array(host)),
-            pa.ListArray.from_arrays(offsets, pa.array(partner)),
-        ],
+        [pa.array(ids), owned_lists(len(ids), owner, host), owned_lists(len(ids), owner, partner)],
         names=["id", "carried", "best"],
     )
 
