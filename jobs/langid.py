@@ -51,6 +51,7 @@ def langid_config(
     second_opinion: bool = True,
     prefix_chars: int = LangIdConfig.prefix_chars,
     fill_missing_only: bool = False,
+    lingua_unknown: str = LangIdConfig.lingua_unknown,
 ) -> LangIdConfig:
     """A LangIdConfig from command-line values; raises UsageError naming the option."""
     try:
@@ -60,6 +61,7 @@ def langid_config(
             second_opinion=second_opinion,
             prefix_chars=prefix_chars,
             fill_missing_only=fill_missing_only,
+            lingua_unknown=lingua_unknown,
         )
     except ValueError as error:
         raise UsageError(f"--{str(error).replace('_', '-', 1)}") from None
@@ -99,6 +101,7 @@ class LangIdParams(StageParams):
     second_opinion: bool = True
     prefix_chars: int = LangIdConfig.prefix_chars
     fill_missing_only: bool = False  # keep existing `lang` values, identify only the missing ones
+    lingua_unknown: str = LangIdConfig.lingua_unknown  # mixers.langid.UNKNOWN_POLICIES
     overwrite: bool = False
 
 
@@ -118,6 +121,7 @@ def settings(params: LangIdParams) -> LangIdConfig:
         params.second_opinion,
         params.prefix_chars,
         params.fill_missing_only,
+        params.lingua_unknown,
     )
 
 
@@ -160,6 +164,15 @@ def langid(
         ),
     ] = True,
     prefix_chars: Annotated[int, typer.Option(help="Identify on the first N characters.", min=1)] = 1000,
+    lingua_unknown: Annotated[
+        str,
+        typer.Option(
+            help="lingua's vote, where fastText is unsure, for candidates it does not know (it knows 75 of "
+            "lid.176's 176 languages): cld2_votes (none; CLD2's first language weighs on those it knows), "
+            "abstain, abstain_unless_agreed, abstain_unless_cld2_knows, or rule_out (ε: such a language "
+            "cannot win). bench/langid_unknown.py measures each."
+        ),
+    ] = LangIdConfig.lingua_unknown,
     master: Master = "local[*]",
     conf: Conf = None,
     overwrite: Overwrite = False,
@@ -176,6 +189,7 @@ def langid(
         threshold=threshold,
         second_opinion=second_opinion,
         prefix_chars=prefix_chars,
+        lingua_unknown=lingua_unknown,
         overwrite=overwrite,
     )
     result = run_command(STAGE, params, spark_options(master, conf))

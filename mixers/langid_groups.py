@@ -349,6 +349,62 @@ def softmax(scores: Mapping[str, float]) -> dict[str, float]:
     return {c: w / total for c, w in weights.items()}
 
 
+def fuse_where_known(
+    votes: Mapping[str, Mapping[str, float] | None],
+    candidates: Sequence[str],
+    known: frozenset[str],
+    tie_break: TieBreak,
+) -> tuple[GroupDecision, dict[str, float]]:
+    """`fuse` for a second opinion that knows only the `known` candidates (lingua's 75 of lid.176's 176):
+    it splits fastText's mass on those, and leaves fastText's probability of each other candidate as it is,
+    instead of voting ε for them (which no fastText probability can outweigh). So Aragonese, Galician or
+    Javanese stay in the running where fastText ranks them, and lingua still decides among the languages it
+    knows. Returns the decision and every candidate's share (summing to 1)."""
+    fasttext = votes[FASTTEXT] or {}
+    unknown = [c for c in candidates if c not in known and fasttext.get(c, 0.0) > 0]
+    inside = [c for c in candidates if c in known]
+    if not unknown or not inside:
+        return fuse(votes, candidates, tie_break), softmax(fused_scores(votes, candidates, tie_break)[0])
+    total = sum(fasttext.get(c, 0.0) for c in candidates)
+    inside_mass = sum(fasttext.get(c, 0.0) for c in inside) / total
+    shares = {c: inside_mass * p for c, p in softmax(fused_scores(votes, inside, tie_break)[0]).items()}
+    shares |= {c: fasttext[c] / total for c in unknown}
+    winner = min(shares, key=lambda c: (-shares[c], c))
+    detector = fuse(votes, inside, tie_break).detector if winner in inside else FASTTEXT
+    return GroupDecision(winner, shares[winner], detector), shares
+
+
+def cld2_reweighed(
+    shares: Mapping[str, float],
+    inside: frozenset[str],
+    cld2_first: str | None,
+    cld2_known: frozenset[str],
+    weight: float,
+) -> dict[str, float]:
+    """`shares` (candidate -> probability, summing to 1) after CLD2's vote between the candidates lingua
+    decided among (`inside`, one block: lingua has ordered them) and each other candidate CLD2 can detect:
+    each gets (1 if it is, or the block holds, CLD2's first language `cld2_first`, else 0, + ε)^`weight`,
+    and their mass is kept. Candidates neither lingua nor CLD2 knows keep their shares."""
+    outside = [c for c in shares if c not in inside and c in cld2_known]
+    if not outside or weight == 0:
+        return dict(shares)
+    block = sum(p for c, p in shares.items() if c in inside)
+    mass = block + sum(shares[c] for c in outside)
+
+    def factor(named: bool) -> float:
+        return (float(named) + _EPS) ** weight
+
+    raw = {c: shares[c] * factor(c == cld2_first) for c in outside}
+    raw_block = block * factor(cld2_first in inside)
+    total = raw_block + sum(raw.values())
+    out = dict(shares)
+    for c in inside & shares.keys():
+        out[c] = shares[c] / block * raw_block / total * mass if block > 0 else 0.0
+    for c in outside:
+        out[c] = raw[c] / total * mass
+    return out
+
+
 def fuse(
     votes: Mapping[str, Mapping[str, float] | None], members: Sequence[str], tie_break: TieBreak
 ) -> GroupDecision:

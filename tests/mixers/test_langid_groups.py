@@ -19,9 +19,11 @@ from mixers.langid_groups import (
     by_spelling,
     by_standard_words,
     cld2_in_group,
+    cld2_reweighed,
     cyrillic_share,
     fasttext_in_group,
     fuse,
+    fuse_where_known,
     group_of,
     py3langid_in_group,
 )
@@ -97,6 +99,56 @@ def test_fuse_weighs_votes_bias_and_names_the_deciding_detector():
         TieBreak({FASTTEXT: 1}, {}),
     )
     assert tie.lang == "id" and tie.share == pytest.approx(0.5)
+
+
+def test_a_second_opinion_abstains_on_the_languages_it_does_not_know():
+    unsure = TieBreak({FASTTEXT: 0.25, LINGUA: 1.0}, {})
+    candidates = ("an", "ca", "es")
+    # fastText leans to Aragonese; lingua, which has no Aragonese, prefers Spanish to Catalan 3 to 1.
+    votes = {FASTTEXT: {"an": 0.5, "ca": 0.2, "es": 0.3}, LINGUA: {"ca": 0.25, "es": 0.75}}
+    # Ruled out by lingua (log ε), Aragonese cannot win whatever fastText says.
+    assert fuse(votes, candidates, unsure).lang == "es"
+    decided, shares = fuse_where_known(votes, candidates, frozenset({"ca", "es"}), unsure)
+    # lingua splits fastText's 0.5 on the two it knows: es ∝ 0.3^0.25 · 0.75, ca ∝ 0.2^0.25 · 0.25 (up to
+    # the ε that fused_scores adds to every probability).
+    es = 0.3**0.25 * 0.75 / (0.3**0.25 * 0.75 + 0.2**0.25 * 0.25)
+    assert shares == pytest.approx({"an": 0.5, "es": 0.5 * es, "ca": 0.5 * (1 - es)}, rel=0.005)
+    assert (decided.lang, decided.share, decided.detector) == ("an", pytest.approx(0.5), FASTTEXT)
+    # Where fastText's mass on the languages lingua knows is larger, lingua's choice among them wins.
+    votes[FASTTEXT] = {"an": 0.3, "ca": 0.3, "es": 0.4}
+    decided, shares = fuse_where_known(votes, candidates, frozenset({"ca", "es"}), unsure)
+    assert decided.lang == "es" and decided.detector == LINGUA and sum(shares.values()) == pytest.approx(1)
+    # With every candidate known, or none, it is `fuse`.
+    assert fuse_where_known(votes, ("ca", "es"), frozenset({"ca", "es"}), unsure)[0] == fuse(
+        votes, ("ca", "es"), unsure
+    )
+    assert fuse_where_known(votes, candidates, frozenset(), unsure)[0] == fuse(votes, candidates, unsure)
+
+
+def test_cld2_weighs_the_languages_it_knows_against_linguas_choice():
+    # lingua ordered pt over es (the block, 0.6); Galician, which lingua does not know, has 0.3; Asturian,
+    # which neither knows, 0.1.
+    shares = {"pt": 0.4, "es": 0.2, "gl": 0.3, "ast": 0.1}
+    inside, known = frozenset({"pt", "es"}), frozenset({"pt", "es", "gl"})
+    out = cld2_reweighed(shares, inside, "gl", known, 0.5)
+    # CLD2 names Galician: the block is weighed by ε^0.5, Galician by (1 + ε)^0.5, their 0.9 kept.
+    block, gl = 0.6 * 1e-3**0.5, 0.3 * (1 + 1e-3) ** 0.5
+    assert out == pytest.approx(
+        {
+            "pt": 0.9 * block / (block + gl) * 2 / 3,
+            "es": 0.9 * block / (block + gl) / 3,
+            "gl": 0.9 * gl / (block + gl),
+            "ast": 0.1,
+        }
+    )
+    assert sum(out.values()) == pytest.approx(1)
+    # Naming a language of the block keeps lingua's order and moves mass back from Galician.
+    back = cld2_reweighed(shares, inside, "es", known, 0.5)
+    assert back["pt"] / back["es"] == pytest.approx(2) and back["gl"] < 0.3 and back["ast"] == 0.1
+    # Naming none of them, or weight 0, or no candidate CLD2 knows outside the block: unchanged.
+    assert cld2_reweighed(shares, inside, "da", known, 0.5) == pytest.approx(shares)
+    assert cld2_reweighed(shares, inside, "gl", known, 0.0) == shares
+    assert cld2_reweighed(shares, inside, "gl", inside, 0.5) == shares
 
 
 def test_bad_tie_breaks_are_refused():
