@@ -397,6 +397,8 @@ def cld2_reweighed(
     raw = {c: shares[c] * factor(c == cld2_first) for c in outside}
     raw_block = block * factor(cld2_first in inside)
     total = raw_block + sum(raw.values())
+    if total <= 0:
+        return dict(shares)
     out = dict(shares)
     for c in inside & shares.keys():
         out[c] = shares[c] / block * raw_block / total * mass if block > 0 else 0.0
