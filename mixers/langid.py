@@ -340,8 +340,9 @@ def _first_pass(
 def identify(texts: Sequence[str | None], config: LangIdConfig = LangIdConfig()) -> list[Decision]:
     """Language of each text: fastText lid.176; where its answer is in a close group, the group's tie-break
     (mixers/langid_groups.py); where it is unsure, its answer where CLD2's top language is the same, else
-    fastText fused with lingua over the candidates (and the tie-break where that lands in a group). Empty
-    texts (after normalising) get `und` with score 0."""
+    fastText fused with lingua over the candidates, lingua's vote for those it does not know as
+    `config.lingua_unknown` says (by default none, and CLD2's vote among those it knows), and the tie-break
+    where that lands in a group. Empty texts (after normalising) get `und` with score 0."""
     model = load_fasttext(config.resolved_model_path)
     lines = [normalise_prefix(t, config.prefix_chars) for t in texts]
     predictions = predict_top_k(model, lines, config.top_k)
@@ -393,9 +394,9 @@ def identify(texts: Sequence[str | None], config: LangIdConfig = LangIdConfig())
                 first = named[0] if named else None
                 fused = cld2_reweighed(fused, inside, first, cld2_detectable(), config.cld2_weight)
                 winner = min(fused, key=lambda c: (-fused[c], c))
-                if winner != decided.lang:
-                    detector = decided.detector if winner in inside else CLD2 if winner == first else FASTTEXT
-                    decided = GroupDecision(winner, fused[winner], detector)
+                # CLD2 scales the known candidates as one block, so only its vote can change the winner
+                detector = decided.detector if winner == decided.lang else CLD2
+                decided = GroupDecision(winner, fused[winner], detector)
         else:
             decided = fuse(votes, candidates, weights)
             fused = softmax(fused_scores(votes, candidates, weights)[0])

@@ -359,14 +359,17 @@ def fuse_where_known(
     it splits fastText's mass on those, and leaves fastText's probability of each other candidate as it is,
     instead of voting ε for them (which no fastText probability can outweigh). So Aragonese, Galician or
     Javanese stay in the running where fastText ranks them, and lingua still decides among the languages it
-    knows. Returns the decision and every candidate's share (summing to 1)."""
+    knows. Where fastText gives the known candidates no mass at all (a language lid.176 lacks, such as Zulu,
+    brought in by lingua or CLD2 alone) or no candidate is unknown, it is `fuse`. Returns the decision and
+    the shares (summing to 1) of the known candidates and of the unknown ones fastText ranks."""
     fasttext = votes[FASTTEXT] or {}
     unknown = [c for c in candidates if c not in known and fasttext.get(c, 0.0) > 0]
     inside = [c for c in candidates if c in known]
-    if not unknown or not inside:
+    inside_mass = sum(fasttext.get(c, 0.0) for c in inside)
+    if not unknown or inside_mass <= 0:
         return fuse(votes, candidates, tie_break), softmax(fused_scores(votes, candidates, tie_break)[0])
-    total = sum(fasttext.get(c, 0.0) for c in candidates)
-    inside_mass = sum(fasttext.get(c, 0.0) for c in inside) / total
+    total = inside_mass + sum(fasttext[c] for c in unknown)
+    inside_mass /= total
     shares = {c: inside_mass * p for c, p in softmax(fused_scores(votes, inside, tie_break)[0]).items()}
     shares |= {c: fasttext[c] / total for c in unknown}
     winner = min(shares, key=lambda c: (-shares[c], c))

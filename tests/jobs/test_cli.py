@@ -162,6 +162,9 @@ def test_a_bad_lid_model_is_refused_before_spark(
         err = _refused(["langid", str(documents), "-o", str(out), "--lid-model", str(model)], capsys)
         assert f"--lid-model '{model}'" in err and needle in err, err
     assert not out.exists()
+    err = _refused(["langid", str(documents), "-o", str(out), "--lingua-unknown", "ignore"], capsys)
+    assert "--lingua-unknown 'ignore': one of rule_out, abstain" in err, err
+    assert not out.exists()
 
 
 @pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch is not installed")

@@ -187,5 +187,21 @@ def test_languages_lingua_does_not_know_are_not_ruled_out():
     kurdish = [i for i, lang in enumerate(truth) if lang == "ku"]
     assert [default[i] for i in kurdish] == ["ku"] * 3
     assert all(ruled_out[i] in ("tr", "ro") for i in kurdish)
-    # CLD2 names Luxembourgish where fastText leans to German 0.74 to 0.21: its vote now counts.
-    assert default[truth.index("lb") + 1] == "lb" and ruled_out[truth.index("lb") + 1] == "de"
+    # CLD2 names Luxembourgish where fastText leans to German 0.74 to 0.21: its vote now counts, and is
+    # recorded as what decided.
+    german = truth.index("lb") + 1
+    assert default[german] == "lb" and ruled_out[german] == "de"
+    decision = identify([lines[german]])[0]
+    assert decision.detector == "cld2" and 0.5 < decision.score <= 1
+
+
+def test_each_policy_on_languages_lingua_does_not_know():
+    kurdish = SMALL_LANGUAGES["ku"]  # fastText: Kurdish 0.78-0.90; CLD2 names Danish, Sango or Hausa
+
+    def decided(policy: str) -> list[str]:
+        return [d.lang for d in identify(kurdish, LangIdConfig(lingua_unknown=policy))]
+
+    # Abstaining keeps fastText's Kurdish; so does waiting for CLD2 to agree with lingua (it does not here).
+    assert decided("abstain") == decided("abstain_unless_agreed") == ["ku"] * 3
+    # CLD2 can detect Kurdish and named something else: ruled out, as lingua's ε rules it out.
+    assert "ku" not in decided("abstain_unless_cld2_knows") and "ku" not in decided("rule_out")

@@ -123,6 +123,13 @@ def test_a_second_opinion_abstains_on_the_languages_it_does_not_know():
         votes, ("ca", "es"), unsure
     )
     assert fuse_where_known(votes, candidates, frozenset(), unsure)[0] == fuse(votes, candidates, unsure)
+    # Nor where fastText gives the known candidates no mass (Zulu, which lid.176 lacks, brought in by lingua):
+    # lingua's vote is then the only evidence for them, as in `fuse`.
+    zulu = {FASTTEXT: {"war": 0.3, "zu": 0.0}, LINGUA: {"zu": 1.0}}
+    assert fuse_where_known(zulu, ("war", "zu"), frozenset({"zu"}), unsure)[0] == fuse(
+        zulu, ("war", "zu"), unsure
+    )
+    assert fuse(zulu, ("war", "zu"), unsure).lang == "zu"
 
 
 def test_cld2_weighs_the_languages_it_knows_against_linguas_choice():
@@ -149,6 +156,9 @@ def test_cld2_weighs_the_languages_it_knows_against_linguas_choice():
     assert cld2_reweighed(shares, inside, "da", known, 0.5) == pytest.approx(shares)
     assert cld2_reweighed(shares, inside, "gl", known, 0.0) == shares
     assert cld2_reweighed(shares, inside, "gl", inside, 0.5) == shares
+    # An empty block: only the candidates outside it are weighed.
+    alone = cld2_reweighed({"gl": 0.6, "pt": 0.4}, frozenset(), "gl", frozenset({"gl", "pt"}), 0.5)
+    assert alone["gl"] > 0.6 and sum(alone.values()) == pytest.approx(1)
 
 
 def test_bad_tie_breaks_are_refused():
