@@ -8,6 +8,8 @@ written out here.
 
 from __future__ import annotations
 
+import functools
+
 # 639-3 (and 639-2/B where it differs) -> 639-1, for every language that has a 639-1 code.
 _PAIRS = """
 aar aa abk ab afr af aka ak amh am ara ar arg an asm as ava av ave ae aym ay aze az bak ba bam bm bel be
@@ -43,6 +45,7 @@ ISO639_1: frozenset[str] = frozenset(ISO639_3_TO_1.values())
 _WIKIPEDIA_CODES: dict[str, str] = {"als": "gsw"}
 
 
+@functools.lru_cache(maxsize=4096)  # a model has a few hundred labels; each line asks for ten of them
 def normalise_code(label: str) -> str:
     """A classifier label (`__label__en`, `__label__eng_Latn`, `eng`, `en`) as the record's code: ISO 639-1
     where one exists, else the lower-case 639-3 (or other) code. Empty labels give `und`."""
