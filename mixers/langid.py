@@ -337,6 +337,35 @@ def _first_pass(
     return Decision(code, prob, FASTTEXT), None, False
 
 
+def _fuse_unsure(
+    votes: dict[str, dict[str, float]],
+    candidates: list[str],
+    named: list[str],
+    config: LangIdConfig,
+    weights: TieBreak,
+) -> tuple[GroupDecision, dict[str, float]]:
+    """fastText and lingua fused over an unsure text's `candidates`, lingua's vote for those it does not know
+    as `config.lingua_unknown` says (UNKNOWN_POLICIES); `named` is CLD2's languages for the text, first the
+    one most of it is in. Returns the decision and the candidates' shares (summing to 1)."""
+    lingua = votes[LINGUA]
+    policy = config.lingua_unknown
+    if policy == "abstain_unless_agreed" and named and lingua:
+        policy = "rule_out" if named[0] == min(lingua, key=lambda c: (-lingua[c], c)) else "abstain"
+    if policy == "rule_out":
+        return fuse(votes, candidates, weights), softmax(fused_scores(votes, candidates, weights)[0])
+    known = lingua_codes()
+    if policy == "abstain_unless_cld2_knows":
+        known = known | (cld2_detectable() - set(named))
+    decided, fused = fuse_where_known(votes, candidates, known, weights)
+    if policy != "cld2_votes":
+        return decided, fused
+    inside = frozenset(c for c in candidates if c in known)
+    fused = cld2_reweighed(fused, inside, named[0] if named else None, cld2_detectable(), config.cld2_weight)
+    winner = min(fused, key=lambda c: (-fused[c], c))
+    # CLD2 scales the known candidates as one block, so only its vote can change the winner
+    return GroupDecision(winner, fused[winner], decided.detector if winner == decided.lang else CLD2), fused
+
+
 def identify(texts: Sequence[str | None], config: LangIdConfig = LangIdConfig()) -> list[Decision]:
     """Language of each text: fastText lid.176; where its answer is in a close group, the group's tie-break
     (mixers/langid_groups.py); where it is unsure, its answer where CLD2's top language is the same, else
@@ -380,26 +409,7 @@ def identify(texts: Sequence[str | None], config: LangIdConfig = LangIdConfig())
     for i, lingua in zip(unsure, everyone, strict=True):
         candidates = sorted({c for c, _ in predictions[i]} | {c for c, p in lingua.items() if p > 0})
         votes = {FASTTEXT: fasttext_in_group(predictions[i], candidates), LINGUA: lingua}
-        named = cld2.get(i, [])
-        policy = config.lingua_unknown
-        if policy == "abstain_unless_agreed" and named and lingua:
-            policy = "rule_out" if named[0] == min(lingua, key=lambda c: (-lingua[c], c)) else "abstain"
-        if policy != "rule_out":
-            known = lingua_codes()
-            if policy == "abstain_unless_cld2_knows":
-                known = known | (cld2_detectable() - set(named))
-            decided, fused = fuse_where_known(votes, candidates, known, weights)
-            if policy == "cld2_votes":
-                inside = frozenset(c for c in candidates if c in known)
-                first = named[0] if named else None
-                fused = cld2_reweighed(fused, inside, first, cld2_detectable(), config.cld2_weight)
-                winner = min(fused, key=lambda c: (-fused[c], c))
-                # CLD2 scales the known candidates as one block, so only its vote can change the winner
-                detector = decided.detector if winner == decided.lang else CLD2
-                decided = GroupDecision(winner, fused[winner], detector)
-        else:
-            decided = fuse(votes, candidates, weights)
-            fused = softmax(fused_scores(votes, candidates, weights)[0])
+        decided, fused = _fuse_unsure(votes, candidates, cld2.get(i, []), config, weights)
         group = group_of(decided.lang, lines[i])
         if group is None:
             decisions[i] = Decision(decided.lang, decided.share, decided.detector)
