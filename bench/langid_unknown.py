@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import mixers.langid as langid  # noqa: E402
+from mixers.langcodes import normalise_code  # noqa: E402
 from mixers.langid_evaluate import (  # noqa: E402
     Labelled,
     eld_test_file,
@@ -51,13 +52,11 @@ GROUPED = frozenset(m for g in CLOSE_GROUPS for m in g.members)
 
 
 def fasttext_labels() -> frozenset[str]:
-    """The languages lid.176 can name: every label of a full prediction (k = -1) over texts in several
-    scripts (a label whose probability rounds to 0 on one text shows on another)."""
+    """The record codes of the languages lid.176 can name: every label of a full prediction (k = -1) over
+    texts in several scripts (a label whose probability rounds to 0 on one text shows on another)."""
     model = langid.load_fasttext(langid.default_model_path())
     texts = ["hello world", "привет мир", "مرحبا بالعالم", "你好世界", "नमस्ते दुनिया", "γεια σου κόσμε"]
-    return frozenset(
-        label.removeprefix("__label__") for text in texts for label in model.predict(text, k=-1)[0]
-    )
+    return frozenset(normalise_code(label) for text in texts for label in model.predict(text, k=-1)[0])
 
 
 @contextmanager
