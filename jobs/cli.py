@@ -17,7 +17,12 @@ from jobs import progress
 from jobs.contract import UsageError
 from jobs.registry import KINDS, OPTIONAL_MODULES
 
-COMMANDS: dict[str, str] = {**KINDS, "run": "jobs.run", "package": "jobs.package"}
+COMMANDS: dict[str, str] = {
+    **KINDS,
+    "train-runs": "jobs.experiment_runs",
+    "run": "jobs.run",
+    "package": "jobs.package",
+}
 HELP = (
     "Date, deduplicate and balance Common Crawl-style corpora, and measure what the mixture does to "
     "a model's effective cutoff and long-tail accuracy."
@@ -56,7 +61,7 @@ def build_app(commands: list[str] | None = None) -> typer.Typer:
                 _unavailable(missing)
             )
             continue
-        app.command(name=name)(getattr(module, name))
+        app.command(name=name)(getattr(module, name.replace("-", "_")))
     return app
 
 

@@ -43,13 +43,14 @@ from typing import Annotated, Any
 import typer
 import yaml
 from rich.console import Console
-from rich.table import Table
 
 from jobs import progress
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
-from jobs.mix import NOT_DOCUMENTS, check_columns, input_columns
+from jobs.experiment_runs import RUNS_FILE, write_runs
+from jobs.mix import NOT_DOCUMENTS, budget_count, check_columns, input_columns
 from jobs.options import Conf, Master, spark_options
 from jobs.registry import stage
+from jobs.report import results_table
 from jobs.runner import StageSpec, read_marker, run_command, run_stages
 from jobs.stage import document_files
 from mixers.spec import SpecError, load_spec
@@ -65,6 +66,8 @@ PROBE_SETTINGS = ("k_tokens", "batch_size", "normalisation", "length_norm", "buc
 
 
 REPLICATES = ("paired", "crossed")
+# ExperimentParams fields set by the command line, not by a grid file.
+RUNNER_OPTIONS = ("output", "overwrite", "finished_only", "mixtures_only")
 
 
 @dataclass(frozen=True)
@@ -87,9 +90,12 @@ class ExperimentParams(StageParams):
     train: dict[str, Any] = field(default_factory=dict)
     probe: dict[str, Any] = field(default_factory=dict)
     predict: bool = True
+    budget_tokens: int | None = None  # overrides every mixture spec's budget (a grid scaled with its world)
     overwrite: bool = False
     # Run nothing: the tables and summary of the runs already probed (a long grid's results so far).
     finished_only: bool = False
+    # Build the worlds and mixtures only, and write runs.json for `chronomix train-runs` on another machine.
+    mixtures_only: bool = False
 
     @classmethod
     def from_mapping(
@@ -124,7 +130,7 @@ def _seed_list(data: dict[str, Any], name: str, default: list[int] | None) -> li
 
 def grid_from_dict(data: dict[str, Any], base: Path, **runner: Any) -> ExperimentParams:
     """The grid of `data` (a grid file's mapping), relative paths resolved against `base`."""
-    allowed = {f.name for f in dataclasses.fields(ExperimentParams)} - {"output", "overwrite"}
+    allowed = {f.name for f in dataclasses.fields(ExperimentParams)} - set(RUNNER_OPTIONS)
     unknown = set(data) - allowed
     if unknown:
         raise UsageError(
@@ -161,6 +167,7 @@ def grid_from_dict(data: dict[str, Any], base: Path, **runner: Any) -> Experimen
     if replicates not in REPLICATES:
         raise UsageError(f"grid field 'replicates': {replicates!r} is not one of {', '.join(REPLICATES)}")
     world = absolute(data["world"]) if data.get("world") else None
+    budget = data.get("budget_tokens")
     probes = absolute(data["probes"]) if data.get("probes") else (f"{world}/probes" if world else None)
     if probes is None and not worlds:
         raise UsageError("grid field 'probes': required when no 'world' is given")
@@ -179,6 +186,7 @@ def grid_from_dict(data: dict[str, Any], base: Path, **runner: Any) -> Experimen
         train=train_settings,
         probe=probe_settings,
         predict=bool(data.get("predict", True)),
+        budget_tokens=None if budget is None else budget_count(budget, "grid field 'budget_tokens'"),
         output=str(runner.get("output", "")),
         overwrite=bool(runner.get("overwrite", False)),
     )
@@ -346,7 +354,8 @@ def check(params: ExperimentParams) -> ExperimentPlan:
                 # A stratified mixture reads the labelled documents (its strata column is page_type).
                 mix_inputs = [str(Path(inputs[0]).parent / "labelled")]
                 mix_needs = [needs_world[0].replace("dedup ", "label ", 1)]
-            mix_params = mix.params(mix_inputs, spec, str(mixture_dir), seed=replicate.mixture_seed)
+            overrides = {"seed": replicate.mixture_seed, "budget_tokens": params.budget_tokens}
+            mix_params = mix.params(mix_inputs, spec, str(mixture_dir), **overrides)
             stages += [
                 _spec(f"mix {key}", mix, mix_params, needs=mix_needs),
                 _spec(f"train {key}", train, train_params, needs=[f"mix {key}"]),
@@ -396,6 +405,11 @@ def run(plan: ExperimentPlan, spark: SparkProvider) -> StageResult:
     output = Path(plan.params.output)
     output.mkdir(parents=True, exist_ok=True)
 
+    if plan.params.mixtures_only:
+        data = [spec for spec in plan.stages if spec.kind not in ("train", "probe")]
+        run_stages(data, spark, on_stage=progress.current().stages("experiment", [s.name for s in data]))
+        written = write_runs(output, plan.stages, plan.meta)
+        return StageResult({"runs": len(written), "runs_file": str(output / RUNS_FILE)}, value=[])
     if plan.params.finished_only:
         runs = {key: run_dir for key, run_dir in plan.runs.items() if read_marker(str(run_dir / "probe"))}
     else:
@@ -421,52 +435,19 @@ def run(plan: ExperimentPlan, spark: SparkProvider) -> StageResult:
 
 def _predict(run_dir: Path, meta: Mapping[str, Any]) -> None:
     """The audit's prediction of the run's cutoff from its training rows, into RUN/probe/prediction.json
-    (kept when it is newer than the mixture and the probe)."""
+    (kept when it is newer than the mixture and the reference: it reads nothing of the model)."""
     target = run_dir / "probe" / "prediction.json"
-    probe_json = run_dir / "probe" / "probe.json"
     reference = Path(str(meta["probes"])) / "temporal.parquet"
-    if not probe_json.exists() or not reference.exists():
+    if not (run_dir / "probe" / "probe.json").exists() or not reference.exists():
         return
-    if target.exists() and target.stat().st_mtime >= probe_json.stat().st_mtime:
+    inputs = [reference, *Path(meta["mixture_dir"]).glob("*")]
+    if target.exists() and all(target.stat().st_mtime >= p.stat().st_mtime for p in inputs):
         return
     figures = predict_mixture_cutoff(meta["mixture_dir"], reference)
     target.write_text(json.dumps(figures["predicted_cutoff"], indent=2) + "\n")
 
 
 STAGE = Stage("experiment", ExperimentParams, check, run)
-
-
-def results_table(
-    rows: list[dict[str, Any]], title: str = "effective cutoff and long-tail accuracy"
-) -> Table:
-    """The grid's rows as a rich table: the measured cutoff with its 95% interval, the gap to the newest
-    training month, the share of resources that fit their newest version best, the audit's predicted cutoff,
-    and accuracy overall and at 0 exposure."""
-    table = Table(title=title)
-    columns = ("run", "tokens", "newest month", "effective cutoff [95%]", "gap", "newest-version share")
-    columns += ("predicted [95%]", "accuracy", "acc at 0 docs")
-    for column in columns:
-        table.add_column(column, justify="left" if column == "run" else "right")
-
-    def pct(value: Any) -> str:
-        return "-" if value is None else f"{value:.1%}"
-
-    def span(month: Any, low: Any, high: Any) -> str:
-        return "-" if not month else f"{month} [{low}, {high}]" if low else str(month)
-
-    for row in rows:
-        table.add_row(
-            str(row["run"]),
-            f"{row['tokens']:,}",
-            str(row.get("newest_month") or "-"),
-            span(row.get("effective_cutoff"), row.get("cutoff_low"), row.get("cutoff_high")),
-            str(row.get("gap_months") if row.get("gap_months") is not None else "-"),
-            pct(row.get("newest_version_share")),
-            span(row.get("predicted_cutoff"), row.get("predicted_low"), row.get("predicted_high")),
-            pct(row.get("accuracy")),
-            pct(row.get("acc 0")),
-        )
-    return table
 
 
 def experiment(
@@ -480,15 +461,33 @@ def experiment(
         bool,
         typer.Option("--finished-only", help="Run nothing: tables and summary of the runs already probed."),
     ] = False,
+    mixtures_only: Annotated[
+        bool,
+        typer.Option(
+            "--mixtures-only",
+            help="Build the worlds and mixtures only and write OUTPUT/runs.json, to train and probe the runs "
+            "elsewhere with `chronomix train-runs OUTPUT` (a GPU machine needs no Spark).",
+        ),
+    ] = False,
 ) -> None:
     """Train one model per mixture spec and replicate (mixture, initialisation and, with `worlds`, world
     seeds), probe each, and predict each cutoff from its mixture with the audit's predictor: writes
     experiments.md / .csv / .json (effective cutoff with its interval, gap in months, newest-version share,
     predicted cutoff, accuracy per frequency bucket), summary.md / .json (cells, paired contrasts, audit
     validation) and cutoff_curves.png. Reruns reuse what is finished; with --finished-only nothing runs and
-    the tables hold the runs probed so far."""
-    params = dataclasses.replace(load_grid(grid, output), finished_only=finished_only)
-    rows = run_command(STAGE, params, spark_options(master, conf)).value
+    the tables hold the runs probed so far. A grid split across machines: --mixtures-only here, `chronomix
+    train-runs OUTPUT` where the GPU is, its runs/ copied back, then --finished-only here."""
+    if finished_only and mixtures_only:
+        raise UsageError("--mixtures-only: runs the data stages, --finished-only runs nothing; give one")
+    params = dataclasses.replace(
+        load_grid(grid, output), finished_only=finished_only, mixtures_only=mixtures_only
+    )
+    result = run_command(STAGE, params, spark_options(master, conf))
+    if mixtures_only:
+        console.print(f"{result.summary['runs']} runs to train: {result.summary['runs_file']}")
+        console.print(f"train and probe them: chronomix train-runs {output}", markup=False)
+        return
+    rows = result.value
     console.print(results_table(rows))
     console.print(
         f"tables: {output / 'experiments.md'}  summary: {output / 'summary.md'}  "

@@ -41,7 +41,7 @@ from mixers.allocation import Allocation, allocate
 from mixers.buckets import TIME_BUCKET_FIELD, TimeBucketKernel
 from mixers.langid import OUTPUT_COLUMNS, LangIdConfig, LangIdKernel
 from mixers.sampling import MIX_KEY_FIELD, MixKeyKernel, MixOrderKernel, RepeatKernel
-from mixers.spec import STRATUM_SEPARATOR, MixSpec, SpecError, load_spec
+from mixers.spec import STRATUM_SEPARATOR, MixSpec, SpecError, load_spec, parse_count
 from mixers.tokens import TokenCountKernel
 
 SORT_BY = ("mix_order", "id", "repeat_index")
@@ -255,6 +255,7 @@ class MixParams(StageParams):
     output: str | None = None  # None only with `plan`
     plan: bool = False  # compute the allocation and write nothing
     seed: int | None = None  # overrides the spec's seed
+    budget_tokens: int | None = None  # overrides the spec's budget (e.g. a grid scaled with its world)
     lid_model: str | None = None  # fastText model for documents without `lang`
     overwrite: bool = False
 
@@ -267,8 +268,20 @@ class MixPlan:
     files: list[InputFile]
 
 
+def budget_count(value: object, option: str) -> int:
+    """A token budget (an integer, or with a K/M/B/T suffix: `3M`); UsageError naming `option` otherwise."""
+    try:
+        count = parse_count(value, option)
+    except SpecError as error:
+        raise UsageError(str(error), option=option) from None
+    if count <= 0:
+        raise UsageError(f"{option}: {value!r} must be positive", option=option)
+    return count
+
+
 def settings(params: MixParams) -> MixSpec:
-    """The spec file, read and checked (its tokenizer file too), with the seed override; reads no input."""
+    """The spec file, read and checked (its tokenizer file too), with the seed and budget overrides; reads no
+    input."""
     try:
         spec = load_spec(params.spec)
     except SpecError as error:
@@ -276,6 +289,8 @@ def settings(params: MixParams) -> MixSpec:
     if spec.tokenizer is not None:
         # The workers load it in their tasks: a missing or wrong file is named before Spark starts.
         check_tokenizer(spec.tokenizer, f"--spec {params.spec}: tokenizer")
+    if params.budget_tokens is not None:
+        spec = replace(spec, budget_tokens=budget_count(params.budget_tokens, "--budget-tokens"))
     return replace(spec, seed=params.seed) if params.seed is not None else spec
 
 
@@ -318,6 +333,9 @@ def mix(
         typer.Option("--plan", help="Print the allocation table and write nothing (refused with --output)."),
     ] = False,
     seed: Annotated[int | None, typer.Option(help="Override the spec's seed.", min=0)] = None,
+    budget_tokens: Annotated[
+        str | None, typer.Option(help="Override the spec's budget (tokens, e.g. 3M).", show_default=False)
+    ] = None,
     lid_model: Annotated[
         str | None, typer.Option(help="fastText model for documents without `lang` (default: lid.176.ftz).")
     ] = None,
@@ -346,6 +364,7 @@ def mix(
         output=output,
         plan=plan,
         seed=seed,
+        budget_tokens=None if budget_tokens is None else budget_count(budget_tokens, "--budget-tokens"),
         lid_model=lid_model,
         overwrite=overwrite,
     )

@@ -1,6 +1,8 @@
-"""Terminal output shared by the commands: a stage's stats as a rich table."""
+"""Terminal output shared by the commands: a stage's stats, and an experiment's runs, as rich tables."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -30,3 +32,36 @@ def print_stats(stats: StageStats, output: str) -> None:
     if stats.seconds > 0 and stats.docs_in:
         table.add_row("documents/s", f"{stats.docs_in / stats.seconds:,.0f}")
     console.print(table)
+
+
+def results_table(
+    rows: list[dict[str, Any]], title: str = "effective cutoff and long-tail accuracy"
+) -> Table:
+    """The grid's rows as a rich table: the measured cutoff with its 95% interval, the gap to the newest
+    training month, the share of resources that fit their newest version best, the audit's predicted cutoff,
+    and accuracy overall and at 0 exposure."""
+    table = Table(title=title)
+    columns = ("run", "tokens", "newest month", "effective cutoff [95%]", "gap", "newest-version share")
+    columns += ("predicted [95%]", "accuracy", "acc at 0 docs")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "run" else "right")
+
+    def pct(value: Any) -> str:
+        return "-" if value is None else f"{value:.1%}"
+
+    def span(month: Any, low: Any, high: Any) -> str:
+        return "-" if not month else f"{month} [{low}, {high}]" if low else str(month)
+
+    for row in rows:
+        table.add_row(
+            str(row["run"]),
+            f"{row['tokens']:,}",
+            str(row.get("newest_month") or "-"),
+            span(row.get("effective_cutoff"), row.get("cutoff_low"), row.get("cutoff_high")),
+            str(row.get("gap_months") if row.get("gap_months") is not None else "-"),
+            pct(row.get("newest_version_share")),
+            span(row.get("predicted_cutoff"), row.get("predicted_low"), row.get("predicted_high")),
+            pct(row.get("accuracy")),
+            pct(row.get("acc 0")),
+        )
+    return table

@@ -66,7 +66,7 @@ def print_final_results(pipeline: Pipeline, outcomes: list[StageOutcome], consol
     """After a pipeline: where the report is, and the effective-cutoff / long-tail table if one was made."""
     for outcome in outcomes:
         if outcome.kind == "experiment" and outcome.summary.get("rows"):
-            from jobs.experiment import results_table  # the experiment kind's module needs the train extra
+            from jobs.report import results_table
 
             console.print(results_table(outcome.summary["rows"]))
             console.print(f"experiment tables: {pipeline.stage_dir(outcome.name) / 'experiments.md'}")

@@ -52,7 +52,7 @@ def test_commands_of_a_missing_extra_stay_listed_and_say_how_to_install_it() -> 
         "main(['train', 'spec.yaml', '-o', 'out'])\n"
     )
     listed = done.stdout.split("Commands:")[1]
-    for name in ("train", "probe", "experiment"):
+    for name in ("train", "probe", "experiment", "train-runs"):
         line = next(line for line in listed.splitlines() if line.split()[:1] == [name])
         assert "(unavailable: pip install 'chronomix[train]'" in line, line
     assert "ingest" in listed and "ingest      (unavailable" not in listed

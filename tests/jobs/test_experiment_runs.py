@@ -1,0 +1,235 @@
+"""A grid split across machines: `chronomix experiment --mixtures-only` builds the worlds and mixtures and
+writes runs.json, `chronomix train-runs` trains and probes them where torch is (paths relative to the
+experiment, so the folder moves), and `--finished-only` reports them with the audit's predictions. The
+mixture budget override of the grid and of `chronomix mix`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from jobs.cli import main
+from jobs.contract import UsageError
+from jobs.experiment import check, grid_from_dict, load_grid
+from jobs.experiment_runs import RUNS_FILE, pending, read_runs, write_runs
+from jobs.mix import MixParams, settings
+from jobs.runner import MARKER
+
+ROOT = Path(__file__).resolve().parents[2]
+MIXTURES = ROOT / "pipelines" / "mixtures"
+
+
+def _refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    err = capsys.readouterr().err.strip()
+    assert done.value.code == 2, err
+    assert err.startswith("chronomix: error: ") and "\n" not in err, err
+    return err
+
+
+def _world_grid(output: Path, **extra: object) -> dict:
+    return {
+        "worlds": {"w": {"stale_share": 0.4}},
+        "world_seeds": [0, 1],
+        "seeds": [3, 4],
+        "mixtures": {"raw": str(MIXTURES / "raw.yaml"), "keep_newest": str(MIXTURES / "keep_newest.yaml")},
+        **extra,
+    }
+
+
+def test_the_budget_override_reaches_every_mixture_and_bad_values_name_their_field(tmp_path: Path) -> None:
+    grid = grid_from_dict(_world_grid(tmp_path, budget_tokens="2.5M"), ROOT, output=str(tmp_path))
+    assert grid.budget_tokens == 2_500_000
+    mixes = [s.params for s in check(grid).stages if s.kind == "mix"]
+    assert len(mixes) == 4 and {m.budget_tokens for m in mixes} == {2_500_000}
+    assert settings(mixes[0]).budget_tokens == 2_500_000  # the spec's own 400K is overridden
+    assert settings(MixParams(["x"], str(MIXTURES / "raw.yaml"))).budget_tokens == 400_000
+    for bad in ("lots", 0, "-3K"):
+        with pytest.raises(UsageError, match="grid field 'budget_tokens'"):
+            grid_from_dict(_world_grid(tmp_path, budget_tokens=bad), ROOT, output=str(tmp_path))
+    # The command line's options are not grid fields (a grid's `finished_only: true` was silently ignored).
+    with pytest.raises(UsageError, match="grid field 'finished_only': unknown"):
+        grid_from_dict(_world_grid(tmp_path, finished_only=True), ROOT, output=str(tmp_path))
+
+
+def test_mix_refuses_a_bad_budget_before_spark(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_spark: None
+) -> None:
+    spec = str(MIXTURES / "raw.yaml")
+    for bad in ("0", "many"):
+        err = _refused(
+            ["mix", str(tmp_path), "--spec", spec, "--budget-tokens", bad, "-o", str(tmp_path / "o")], capsys
+        )
+        assert "--budget-tokens" in err, err
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_runs_file_moves_with_the_experiment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Paths inside the experiment are written relative to it (also when the output was given relative to
+    the working folder) and read back under wherever it now is; a path outside it stays absolute."""
+    here = tmp_path / "here"
+    monkeypatch.chdir(tmp_path)
+    plan = check(grid_from_dict(_world_grid(here), ROOT, output="here"))
+    here.mkdir()
+    keys = write_runs(Path("here"), plan.stages, plan.meta)
+    assert sorted(keys) == sorted(plan.runs) and len(keys) == 4
+    written = json.loads((here / RUNS_FILE).read_text())["runs"]["w-w1/raw-s4"]
+    assert written["train"]["mixture"] == "mixtures/w-w1/raw-s4"
+    assert written["train"]["seed"] == 4 and written["train"]["tokens"] == plan.stages[-2].params.tokens
+    assert written["probe"]["probes"] == "worlds/w-w1/world/probes"
+    assert written["meta"]["world_seed"] == 1 and written["meta"]["mixture"] == "raw"
+
+    there = tmp_path / "there"
+    shutil.move(here, there)
+    runs = read_runs(there)
+    assert runs["w-w1/raw-s4"]["train"]["mixture"] == str((there / "mixtures/w-w1/raw-s4").resolve())
+    assert runs["w-w1/raw-s4"]["probe"]["output"] == str((there / "runs/w-w1/raw-s4/probe").resolve())
+
+    outside, documents = tmp_path / "probes", tmp_path / "docs"
+    outside.mkdir()
+    documents.mkdir()
+    pq.write_table(pa.table({"id": ["d0"], "text": ["a page"]}), documents / "part-0.parquet")
+    plan = check(
+        grid_from_dict(
+            {
+                "input": str(documents),
+                "probes": str(outside),
+                "mixtures": {"raw": str(MIXTURES / "raw.yaml")},
+            },
+            ROOT,
+            output=str(there),
+        )
+    )
+    write_runs(there, plan.stages, plan.meta)
+    assert read_runs(there)["raw-s0"]["probe"]["probes"] == str(outside)
+
+
+def test_pending_runs_are_those_built_and_not_probed(tmp_path: Path) -> None:
+    plan = check(grid_from_dict(_world_grid(tmp_path), ROOT, output=str(tmp_path)))
+    tmp_path.mkdir(exist_ok=True)
+    write_runs(tmp_path, plan.stages, plan.meta)
+    runs = read_runs(tmp_path)
+    for key in ("w-w0/raw-s3", "w-w0/keep_newest-s3", "w-w1/raw-s4"):
+        mixture = Path(runs[key]["train"]["mixture"])
+        mixture.mkdir(parents=True)
+        (mixture / MARKER).write_text("{}")
+    probe = Path(runs["w-w0/keep_newest-s3"]["probe"]["output"])
+    probe.mkdir(parents=True)
+    (probe / MARKER).write_text("{}")
+    todo, unbuilt = pending(runs, None)
+    assert todo == ["w-w0/raw-s3", "w-w1/raw-s4"]
+    assert unbuilt == ["w-w1/keep_newest-s4"]
+    assert pending(runs, ["w-w1/raw-s4"]) == (["w-w1/raw-s4"], [])
+    with pytest.raises(UsageError, match="--only 'w-w9/raw-s0': no such run"):
+        pending(runs, ["w-w9/raw-s0"])
+
+
+def test_train_runs_refuses_a_missing_or_bad_runs_file_and_a_bad_device(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    err = _refused(["train-runs", str(tmp_path)], capsys)
+    assert "runs.json: no such file" in err and "--mixtures-only" in err, err
+    (tmp_path / RUNS_FILE).write_text("{not json")
+    assert "not a runs file" in _refused(["train-runs", str(tmp_path)], capsys)
+    (tmp_path / RUNS_FILE).write_text(json.dumps({"format": 99, "runs": {}}))
+    assert "format 99" in _refused(["train-runs", str(tmp_path)], capsys)
+    (tmp_path / RUNS_FILE).write_text(json.dumps({"format": 1, "runs": {}}))
+    assert "--device 'tpu'" in _refused(["train-runs", str(tmp_path), "--device", "tpu"], capsys)
+    assert "--workers" in _refused(["train-runs", str(tmp_path), "--workers", "0"], capsys)
+
+
+def test_the_shipped_scale_grid_plans_thirty_runs_on_five_worlds(tmp_path: Path) -> None:
+    plan = check(load_grid(ROOT / "pipelines" / "audit_scale.yaml", output=tmp_path))
+    assert len(plan.runs) == 30 and sum(s.kind == "world" for s in plan.stages) == 5
+    world = next(s.params for s in plan.stages if s.kind == "world")
+    assert world.overrides["probe_resources"] == 1500
+    assert {s.params.budget_tokens for s in plan.stages if s.kind == "mix"} == {3_000_000}
+
+
+# A world far smaller than `tiny`, and training in seconds: the point is the hand-over between machines.
+SMALL_WORLD = {
+    "entities": 30,
+    "dump_every_months": 12,
+    "mention_pages": 15,
+    "filler_pages": 8,
+    "probe_resources": 15,
+    "reference_resources": 10,
+    "max_fact_probes": 200,
+}
+
+
+@pytest.mark.slow
+def test_a_grid_built_here_trained_elsewhere_and_reported_here(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], spark: object
+) -> None:
+    import yaml
+
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(
+        yaml.safe_dump(
+            {
+                "worlds": {"small": SMALL_WORLD},
+                "world_seeds": [0],
+                "seeds": [0],
+                "mixtures": {
+                    "raw": str(MIXTURES / "raw.yaml"),
+                    "keep_newest": str(MIXTURES / "keep_newest.yaml"),
+                },
+                "budget_tokens": "30K",
+                "train": {"preset": "tiny", "tokens": 20_000, "seq_len": 64, "batch_size": 8},
+                "probe": {"k_tokens": 32, "batch_size": 16},
+            }
+        )
+    )
+    here = tmp_path / "here"
+    main(["experiment", str(grid), "-o", str(here), "--mixtures-only", "--master", "local[2]"])
+    assert "2 runs to train" in capsys.readouterr().out
+    assert not (here / "runs").exists()  # nothing trained
+    mixture = here / "mixtures" / "small-w0" / "raw-s0"
+    n_tokens = sum(
+        sum(pq.read_table(p).column("n_tokens").to_pylist()) for p in mixture.glob("part-*.parquet")
+    )
+    assert 30_000 <= n_tokens < 36_000  # the grid's budget, not the spec's 400K
+
+    # What another machine receives: runs.json, the mixtures, and the world's probes and truth (the long-tail
+    # probe counts each fact's exposure in it), in a folder of another name.
+    there = tmp_path / "gpu" / "experiment"
+    shutil.copytree(here / "mixtures", there / "mixtures")
+    for part in ("probes", "truth"):
+        shutil.copytree(here / "worlds/small-w0/world" / part, there / "worlds/small-w0/world" / part)
+    shutil.copy(here / RUNS_FILE, there / RUNS_FILE)
+    main(["train-runs", str(there), "--device", "cpu", "--workers", "2", "--probe-batch-size", "32"])
+    lines = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert sorted(line["run"] for line in lines[:-1]) == ["small-w0/keep_newest-s0", "small-w0/raw-s0"]
+    assert all(line["ok"] and line["status"] == ["ran", "ran"] for line in lines[:-1]), lines
+    assert lines[-1]["failed"] == 0
+    main(["train-runs", str(there)])  # a rerun finds nothing to do
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["runs"] == 0
+
+    # Back here: the report reads the probes trained elsewhere and predicts each cutoff from its mixture.
+    shutil.copytree(there / "runs", here / "runs")
+    main(["experiment", str(grid), "-o", str(here), "--finished-only", "--master", "local[2]"])
+    rows = {row["mixture"]: row for row in json.loads((here / "experiments.json").read_text())}
+    assert set(rows) == {"raw", "keep_newest"}
+    for line in lines[:-1]:
+        row = rows[line["run"].split("/")[1].rsplit("-", 1)[0]]
+        probe = json.loads((here / "runs" / line["run"] / "probe" / "probe.json").read_text())
+        assert row["effective_cutoff"] == line["cutoff"] == probe["cutoff"]["effective_cutoff"]
+        assert row["predicted_cutoff"] is not None and row["world_seed"] == 0
+        assert (here / "runs" / line["run"] / "probe" / "prediction.json").is_file()
+    assert json.loads((here / "summary.json").read_text())
+
+    # A prediction reads the mixture and the reference, not the model: kept while they are older than it.
+    prediction = here / "runs" / "small-w0" / "raw-s0" / "probe" / "prediction.json"
+    kept = prediction.stat().st_mtime_ns
+    main(["experiment", str(grid), "-o", str(here), "--finished-only", "--master", "local[2]"])
+    assert prediction.stat().st_mtime_ns == kept
+    (here / "mixtures" / "small-w0" / "raw-s0" / "manifest.json").touch()
+    main(["experiment", str(grid), "-o", str(here), "--finished-only", "--master", "local[2]"])
+    assert prediction.stat().st_mtime_ns > kept
