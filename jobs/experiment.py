@@ -46,7 +46,7 @@ from rich.console import Console
 
 from jobs import progress
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
-from jobs.experiment_runs import RUNS_FILE, write_runs
+from jobs.experiment_runs import RUNS_FILE, trained_elsewhere, write_runs
 from jobs.mix import NOT_DOCUMENTS, budget_count, check_columns, input_columns
 from jobs.options import Conf, Master, spark_options
 from jobs.registry import stage
@@ -63,11 +63,8 @@ from trainers.train import TrainConfig
 # Wide enough for the results table when the output is a file or a pipe (CI logs), not a terminal.
 console = Console(width=None if Console().is_terminal else 160)
 PROBE_SETTINGS = ("k_tokens", "batch_size", "normalisation", "length_norm", "bucket_base", "device")
-
-
 REPLICATES = ("paired", "crossed")
-# ExperimentParams fields set by the command line, not by a grid file.
-RUNNER_OPTIONS = ("output", "overwrite", "finished_only", "mixtures_only")
+RUNNER_OPTIONS = ("output", "overwrite", "finished_only", "mixtures_only")  # the command line's, not a grid's
 
 
 @dataclass(frozen=True)
@@ -380,6 +377,11 @@ def check(params: ExperimentParams) -> ExperimentPlan:
                 spec.stage.settings(spec.params)
             except UsageError as error:
                 raise UsageError(f"grid stage {spec.name!r}: {error}", option=error.option) from None
+    if elsewhere := [] if params.finished_only or params.mixtures_only else trained_elsewhere(runs):
+        raise UsageError(
+            f"run {elsewhere[0]!r} and {len(elsewhere) - 1} more were trained elsewhere (train-runs): report "
+            "them with --finished-only, or delete them to retrain here (their markers name the other machine)"
+        )
     return ExperimentPlan(params, stages, runs, meta)
 
 

@@ -32,6 +32,9 @@ from jobs.runner import StageSpec, read_marker, run_stages
 from trainers.train import resolve_device
 
 RUNS_FILE = "runs.json"
+# Left in a run folder by train-runs: its stage markers' fingerprints hold this machine's paths, so a full
+# `chronomix experiment` elsewhere would see them as changed and retrain (deleting them); it refuses instead.
+TRAINED_ELSEWHERE = "_trained_by_train_runs.json"
 FORMAT_VERSION = 1
 # The parameters of each stage that name a path, written relative to the experiment folder when inside it.
 PATH_FIELDS = {"train": ("mixture", "output"), "probe": ("run", "probes", "output", "world")}
@@ -40,7 +43,7 @@ PATH_FIELDS = {"train": ("mixture", "output"), "probe": ("run", "probes", "outpu
 def write_runs(output: Path, stages: Sequence[StageSpec], meta: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """Write OUTPUT/runs.json from an experiment plan's train and probe stages (named `train KEY` and
     `probe KEY`) and each run's seeds and cell; returns the run keys."""
-    root = Path(output).resolve()
+    root = Path(os.path.abspath(output))
     runs: dict[str, dict[str, Any]] = {}
     for spec in stages:
         if spec.kind not in PATH_FIELDS:
@@ -87,8 +90,13 @@ def _relative(value: Any, root: Path) -> Any:
     """A local path inside `root` relative to it (a path given relative to the working folder too)."""
     if not isinstance(value, str) or not value or "://" in value:
         return value
-    path = Path(value).resolve()
+    path = Path(os.path.abspath(value))  # not resolve(): a symlinked subfolder is still inside the experiment
     return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
+def trained_elsewhere(run_dirs: Mapping[str, Path]) -> list[str]:
+    """The run keys whose folders hold runs trained by `train-runs` (see TRAINED_ELSEWHERE)."""
+    return sorted(key for key, folder in run_dirs.items() if (Path(folder) / TRAINED_ELSEWHERE).exists())
 
 
 def run_specs(
@@ -127,6 +135,9 @@ def _run_one(
             "trace": traceback.format_exc(),
         }
     probe = outcomes[-1].summary
+    (Path(run["train"]["output"]) / TRAINED_ELSEWHERE).write_text(
+        json.dumps({"device": overrides["train"]["device"]})
+    )
     return {
         "run": key,
         "ok": True,
@@ -140,6 +151,7 @@ def _run_one(
 def pending(runs: Mapping[str, Mapping[str, Any]], only: Sequence[str] | None) -> tuple[list[str], list[str]]:
     """(run keys to run, run keys whose mixture is not built): every run, or those of `only`, whose probe is
     not complete."""
+    only = list(dict.fromkeys(only)) if only else None  # a key given twice would run twice, at once
     unknown = sorted(set(only or []) - set(runs))
     if unknown:
         raise UsageError(f"--only {unknown[0]!r}: no such run (runs: {', '.join(sorted(runs))})")
@@ -186,9 +198,14 @@ def train_runs(
     threads = max(1, (os.cpu_count() or 1) // workers)
     failed = len(unbuilt)
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(_run_one, key, runs[key], overrides, threads) for key in todo]
+        futures = {pool.submit(_run_one, key, runs[key], overrides, threads): key for key in todo}
         for future in as_completed(futures):
-            result = future.result()
+            try:
+                result = future.result()
+            except (
+                Exception
+            ) as error:  # a worker killed (memory, a CUDA abort) breaks the pool: report, go on
+                result = {"run": futures[future], "ok": False, "error": f"{type(error).__name__}: {error}"}
             failed += not result["ok"]
             print(json.dumps({k: v for k, v in result.items() if k != "trace"}), flush=True)
     print(json.dumps({"runs": len(todo), "failed": failed, "experiment": str(experiment)}), flush=True)

@@ -126,6 +126,7 @@ def test_pending_runs_are_those_built_and_not_probed(tmp_path: Path) -> None:
     assert todo == ["w-w0/raw-s3", "w-w1/raw-s4"]
     assert unbuilt == ["w-w1/keep_newest-s4"]
     assert pending(runs, ["w-w1/raw-s4"]) == (["w-w1/raw-s4"], [])
+    assert pending(runs, ["w-w1/raw-s4", "w-w1/raw-s4"]) == (["w-w1/raw-s4"], [])  # not twice at once
     with pytest.raises(UsageError, match="--only 'w-w9/raw-s0': no such run"):
         pending(runs, ["w-w9/raw-s0"])
 
@@ -224,6 +225,12 @@ def test_a_grid_built_here_trained_elsewhere_and_reported_here(
         assert row["predicted_cutoff"] is not None and row["world_seed"] == 0
         assert (here / "runs" / line["run"] / "probe" / "prediction.json").is_file()
     assert json.loads((here / "summary.json").read_text())
+
+    # A full run here would see the runs' markers (which name the other machine's paths) as changed and
+    # retrain them, deleting them: it refuses instead, and nothing is touched.
+    err = _refused(["experiment", str(grid), "-o", str(here), "--master", "local[2]"], capsys)
+    assert "trained elsewhere (train-runs)" in err and "--finished-only" in err, err
+    assert (here / "runs" / "small-w0" / "raw-s0" / "probe" / "probe.json").is_file()
 
     # A prediction reads the mixture and the reference, not the model: kept while they are older than it.
     prediction = here / "runs" / "small-w0" / "raw-s0" / "probe" / "prediction.json"
