@@ -19,18 +19,11 @@ from jobs.experiment import check, grid_from_dict, load_grid
 from jobs.experiment_runs import RUNS_FILE, pending, read_runs, write_runs
 from jobs.mix import MixParams, settings
 from jobs.runner import MARKER
+from tests.jobs.test_cli import _refused
+from tests.jobs.test_pipeline import REDUCED
 
 ROOT = Path(__file__).resolve().parents[2]
 MIXTURES = ROOT / "pipelines" / "mixtures"
-
-
-def _refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    with pytest.raises(SystemExit) as done:
-        main(argv)
-    err = capsys.readouterr().err.strip()
-    assert done.value.code == 2, err
-    assert err.startswith("chronomix: error: ") and "\n" not in err, err
-    return err
 
 
 def _world_grid(output: Path, **extra: object) -> dict:
@@ -153,16 +146,8 @@ def test_the_shipped_scale_grid_plans_thirty_runs_on_five_worlds(tmp_path: Path)
     assert {s.params.budget_tokens for s in plan.stages if s.kind == "mix"} == {3_000_000}
 
 
-# A world far smaller than `tiny`, and training in seconds: the point is the hand-over between machines.
-SMALL_WORLD = {
-    "entities": 30,
-    "dump_every_months": 12,
-    "mention_pages": 15,
-    "filler_pages": 8,
-    "probe_resources": 15,
-    "reference_resources": 10,
-    "max_fact_probes": 200,
-}
+# The reduced demo's world, far smaller than `tiny`: the point here is the hand-over between machines.
+SMALL_WORLD = {k: v for k, v in REDUCED["stages"][0].items() if k not in ("name", "kind", "preset", "seed")}
 
 
 @pytest.mark.slow
