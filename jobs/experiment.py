@@ -46,12 +46,12 @@ from rich.console import Console
 
 from jobs import progress
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
-from jobs.experiment_runs import RUNS_FILE, trained_elsewhere, write_runs
+from jobs.experiment_runs import RUNS_FILE, probed_since_mixture, trained_elsewhere, write_runs
 from jobs.mix import NOT_DOCUMENTS, budget_count, check_columns, input_columns
 from jobs.options import Conf, Master, spark_options
 from jobs.registry import stage
 from jobs.report import results_table
-from jobs.runner import StageSpec, read_marker, run_command, run_stages
+from jobs.runner import StageSpec, run_command, run_stages
 from jobs.stage import document_files
 from mixers.spec import SpecError, load_spec
 from trainers.grid_summary import summarise_grid, write_summary
@@ -413,7 +413,8 @@ def run(plan: ExperimentPlan, spark: SparkProvider) -> StageResult:
         written = write_runs(output, plan.stages, plan.meta)
         return StageResult({"runs": len(written), "runs_file": str(output / RUNS_FILE)}, value=[])
     if plan.params.finished_only:
-        runs = {key: run_dir for key, run_dir in plan.runs.items() if read_marker(str(run_dir / "probe"))}
+        mixture = {key: plan.meta[key]["mixture_dir"] for key in plan.runs}  # rebuilt since: not finished
+        runs = {k: run for k, run in plan.runs.items() if probed_since_mixture(run / "probe", mixture[k])}
     else:
         on_stage = progress.current().stages("experiment", [spec.name for spec in plan.stages])
         run_stages(plan.stages, spark, on_stage=on_stage)

@@ -28,7 +28,7 @@ import typer
 
 from jobs.contract import UsageError
 from jobs.registry import stage
-from jobs.runner import StageSpec, read_marker, run_stages
+from jobs.runner import MARKER, StageSpec, read_marker, run_stages
 from trainers.train import resolve_device
 
 RUNS_FILE = "runs.json"
@@ -77,7 +77,11 @@ def read_runs(experiment: Path) -> dict[str, dict[str, Any]]:
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
         raise UsageError(f"{path}: not a runs file: {error}") from None
     root = Path(experiment).resolve()
-    for run in runs.values():
+    for key, run in runs.items():
+        if not isinstance(run, dict) or not all(isinstance(run.get(kind), dict) for kind in PATH_FIELDS):
+            raise UsageError(f"{path}: run {key!r}: expected its {' and '.join(PATH_FIELDS)} parameters")
+        if not all(isinstance(run[kind].get("output"), str) for kind in PATH_FIELDS):
+            raise UsageError(f"{path}: run {key!r}: its train and probe stages need an output folder")
         for kind, names in PATH_FIELDS.items():
             for name in names:
                 value = run[kind].get(name)
@@ -92,6 +96,15 @@ def _relative(value: Any, root: Path) -> Any:
         return value
     path = Path(os.path.abspath(value))  # not resolve(): a symlinked subfolder is still inside the experiment
     return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
+def probed_since_mixture(probe_dir: str | Path, mixture_dir: str | Path) -> bool:
+    """Whether the run's probe is complete and no older than its mixture's completion marker (a mixture
+    rebuilt after the probe makes the run stale: it is trained and probed again, never reported)."""
+    probe, mixture = Path(probe_dir) / MARKER, Path(mixture_dir) / MARKER
+    if read_marker(str(probe_dir)) is None:
+        return False
+    return not mixture.exists() or probe.stat().st_mtime >= mixture.stat().st_mtime
 
 
 def trained_elsewhere(run_dirs: Mapping[str, Path]) -> list[str]:
@@ -121,6 +134,8 @@ def _run_one(
 ) -> dict[str, Any]:
     """Train and probe one run in a worker process; a failure is reported, not raised, so that the others
     go on."""
+    # Probes score texts of many widths; without expandable segments each width can pin a block of its own.
+    os.environ.setdefault("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True")
     import torch
 
     torch.set_num_threads(threads)
@@ -157,7 +172,7 @@ def pending(runs: Mapping[str, Mapping[str, Any]], only: Sequence[str] | None) -
         raise UsageError(f"--only {unknown[0]!r}: no such run (runs: {', '.join(sorted(runs))})")
     todo, unbuilt = [], []
     for key in only or sorted(runs):
-        if read_marker(runs[key]["probe"]["output"]) is not None:
+        if probed_since_mixture(runs[key]["probe"]["output"], runs[key]["train"]["mixture"]):
             continue
         (todo if read_marker(runs[key]["train"]["mixture"]) is not None else unbuilt).append(key)
     return todo, unbuilt

@@ -255,7 +255,9 @@ class MixParams(StageParams):
     output: str | None = None  # None only with `plan`
     plan: bool = False  # compute the allocation and write nothing
     seed: int | None = None  # overrides the spec's seed
-    budget_tokens: int | None = None  # overrides the spec's budget (e.g. a grid scaled with its world)
+    budget_tokens: int | str | None = (
+        None  # overrides the spec's budget: 3000000 or 3M (a grid scaled with its world)
+    )
     lid_model: str | None = None  # fastText model for documents without `lang`
     overwrite: bool = False
 

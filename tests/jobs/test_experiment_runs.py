@@ -6,6 +6,7 @@ mixture budget override of the grid and of `chronomix mix`."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -43,6 +44,13 @@ def test_the_budget_override_reaches_every_mixture_and_bad_values_name_their_fie
     assert len(mixes) == 4 and {m.budget_tokens for m in mixes} == {2_500_000}
     assert settings(mixes[0]).budget_tokens == 2_500_000  # the spec's own 400K is overridden
     assert settings(MixParams(["x"], str(MIXTURES / "raw.yaml"))).budget_tokens == 400_000
+    # a pipeline's mix stage takes the spec file's notation too
+    stage = MixParams.from_mapping(
+        {"input": "x", "spec": str(MIXTURES / "raw.yaml"), "budget_tokens": "3M"}, "mix"
+    )
+    assert settings(stage).budget_tokens == 3_000_000
+    with pytest.raises(UsageError, match="--budget-tokens"):
+        settings(MixParams.from_mapping({"input": "x", "spec": stage.spec, "budget_tokens": "lots"}, "mix"))
     for bad in ("lots", 0, "-3K"):
         with pytest.raises(UsageError, match="grid field 'budget_tokens'"):
             grid_from_dict(_world_grid(tmp_path, budget_tokens=bad), ROOT, output=str(tmp_path))
@@ -119,6 +127,10 @@ def test_pending_runs_are_those_built_and_not_probed(tmp_path: Path) -> None:
     assert todo == ["w-w0/raw-s3", "w-w1/raw-s4"]
     assert unbuilt == ["w-w1/keep_newest-s4"]
     assert pending(runs, ["w-w1/raw-s4"]) == (["w-w1/raw-s4"], [])
+    # a mixture rebuilt after its run was probed makes the run pending again
+    rebuilt = Path(runs["w-w0/keep_newest-s3"]["train"]["mixture"]) / MARKER
+    os.utime(rebuilt, (probe.joinpath(MARKER).stat().st_mtime + 60,) * 2)
+    assert pending(runs, ["w-w0/keep_newest-s3"]) == (["w-w0/keep_newest-s3"], [])
     assert pending(runs, ["w-w1/raw-s4", "w-w1/raw-s4"]) == (["w-w1/raw-s4"], [])  # not twice at once
     with pytest.raises(UsageError, match="--only 'w-w9/raw-s0': no such run"):
         pending(runs, ["w-w9/raw-s0"])
@@ -133,16 +145,24 @@ def test_train_runs_refuses_a_missing_or_bad_runs_file_and_a_bad_device(
     assert "not a runs file" in _refused(["train-runs", str(tmp_path)], capsys)
     (tmp_path / RUNS_FILE).write_text(json.dumps({"format": 99, "runs": {}}))
     assert "format 99" in _refused(["train-runs", str(tmp_path)], capsys)
+    for broken in ({"a": []}, {"a": {"train": {"output": "x"}}}, {"a": {"train": {}, "probe": {}}}):
+        (tmp_path / RUNS_FILE).write_text(json.dumps({"format": 1, "runs": broken}))
+        assert "run 'a'" in _refused(["train-runs", str(tmp_path)], capsys)
     (tmp_path / RUNS_FILE).write_text(json.dumps({"format": 1, "runs": {}}))
     assert "--device 'tpu'" in _refused(["train-runs", str(tmp_path), "--device", "tpu"], capsys)
     assert "--workers" in _refused(["train-runs", str(tmp_path), "--workers", "0"], capsys)
 
 
-def test_the_shipped_scale_grid_plans_thirty_runs_on_five_worlds(tmp_path: Path) -> None:
+def test_the_shipped_scale_grid_plans_its_dose_response_and_audit_runs(tmp_path: Path) -> None:
     plan = check(load_grid(ROOT / "pipelines" / "audit_scale.yaml", output=tmp_path))
-    assert len(plan.runs) == 30 and sum(s.kind == "world" for s in plan.stages) == 5
-    world = next(s.params for s in plan.stages if s.kind == "world")
-    assert world.overrides["probe_resources"] == 1500
+    assert len(plan.runs) == 45 and sum(s.kind == "world" for s in plan.stages) == 20
+    worlds = {s.name.split(" ", 1)[1]: s.params.overrides for s in plan.stages if s.kind == "world"}
+    assert all(w["probe_resources"] == 1500 and w["entities"] == 1950 for w in worlds.values())
+    assert worlds["history_only-w0"]["recrawl_unchanged"] is False
+    assert [worlds[f"{w}-w0"]["stale_share"] for w in ("stale_00", "stale_40", "stale_60")] == [0.0, 0.4, 0.6]
+    # the control comes first, so the summary's contrasts are every world minus history alone
+    assert next(iter(plan.runs)).startswith("history_only-w0/raw")
+    assert sum(key.startswith("stale_40-") for key in plan.runs) == 30
     assert {s.params.budget_tokens for s in plan.stages if s.kind == "mix"} == {3_000_000}
 
 
@@ -225,3 +245,8 @@ def test_a_grid_built_here_trained_elsewhere_and_reported_here(
     (here / "mixtures" / "small-w0" / "raw-s0" / "manifest.json").touch()
     main(["experiment", str(grid), "-o", str(here), "--finished-only", "--master", "local[2]"])
     assert prediction.stat().st_mtime_ns > kept
+
+    # A mixture rebuilt after its run was probed (its marker newer) makes the run stale: not reported.
+    os.utime(mixture / MARKER, (prediction.stat().st_mtime + 60,) * 2)
+    main(["experiment", str(grid), "-o", str(here), "--finished-only", "--master", "local[2]"])
+    assert [row["mixture"] for row in json.loads((here / "experiments.json").read_text())] == ["keep_newest"]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from analysis.intervals import wilson_interval
 from trainers.grid_summary import (
     audit_validation,
     mean_interval,
@@ -111,6 +112,9 @@ def test_audit_validation_error_correlation_and_coverage() -> None:
     assert v["mean_error_months"] == pytest.approx((2 + 0 - 4) / 3)
     assert v["rank_correlation"] == pytest.approx(1.0)
     assert v["inside_predicted_interval"] == pytest.approx(2 / 3)
+    assert v["inside_interval"] == pytest.approx(list(wilson_interval(2, 3)))
+    low, high = v["mean_absolute_error_interval"]  # the bootstrap over runs: means of resampled errors
+    assert 0 <= low <= 2 <= high <= 4 and low < high
     assert v["measured_interval_median_months"] == pytest.approx((14 + 4) / 2)  # the third has no interval
     # noise from the intervals as normals: width / 3.92 * sqrt(2 / pi); the third run has no interval
     noise = [14 / 3.919928 * math.sqrt(2 / math.pi), 4 / 3.919928 * math.sqrt(2 / math.pi)]
@@ -147,7 +151,13 @@ def test_cells_and_written_summary(tmp_path: Path) -> None:
         row.update(effective_cutoff=measured, predicted_cutoff=predicted, cutoff_abs_deviation_months=3.0)
     _, md_path = write_summary(summarise_grid(rows), tmp_path)
     text = md_path.read_text()
-    assert "3 runs: mean absolute error 1.0 months" in text
+    assert "3 runs: mean absolute error 1.0 months [" in text and "inside the predicted interval in" in text
+    # the same figures per mixture: here one mixture, with the errors 2, 0 and 1
+    by_mixture = json.loads(json_path.read_text())["audit_by_mixture"]
+    assert [(g["mixture"], g["runs"], g["mean_absolute_error_months"]) for g in by_mixture] == [
+        ("raw", 3, 1.0)
+    ]
+    assert "| raw | 3 | 1.0 [" in text
     assert (
         "by about 3.0 months on average" in text and "(3 of 3 runs; all from the probe's bootstrap)" in text
     )

@@ -14,6 +14,7 @@ import pytest
 
 from analysis.months import months_between
 from tests.trainers.conftest import MONTHS, TRAIN_MONTH, month_of, wiki_pages
+from trainers import scoring
 from trainers.longtail import accuracy_by_bucket, frequency_bucket, head_tail, is_correct, score_choices
 from trainers.probes import (
     DropCounts,
@@ -174,7 +175,7 @@ def test_effective_cutoff_of_a_model_trained_on_one_month(
     assert json.loads((tmp_path / "probe.json").read_text())["cutoff"]["effective_cutoff"] == "2020-04"
 
 
-def test_token_logprobs_batched_equal_one_by_one(month_run: Path) -> None:
+def test_token_logprobs_batched_equal_one_by_one(month_run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     lm = load_lm(month_run, device="cpu")
     texts = [texts[TRAIN_MONTH][:120] for _, texts in wiki_pages()[:5]]
     sequences = [lm.context + ids for ids in lm.tokenizer(texts, add_special_tokens=False)["input_ids"]]
@@ -184,6 +185,10 @@ def test_token_logprobs_batched_equal_one_by_one(month_run: Path) -> None:
         assert len(lp) == len(seq) - 1
         np.testing.assert_allclose(lp, alone, rtol=1e-4, atol=1e-4)
         assert (lp < 0).all()
+    # the log-softmax taken a row at a time (a tiny LOGIT_ELEMENTS) gives the same numbers as whole batches
+    monkeypatch.setattr(scoring, "LOGIT_ELEMENTS", 1)
+    for lp, again in zip(batched, token_logprobs(lm, sequences, [1] * 5, batch_size=5), strict=True):
+        np.testing.assert_array_equal(lp, again)
 
 
 def cloze_probes(pages: list[tuple[str, list[str]]], version: int, n_docs: int) -> list[dict]:
