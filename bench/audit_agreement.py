@@ -33,7 +33,7 @@ from analysis.cutoff import CurveMethod  # noqa: E402
 from analysis.intervals import bootstrap_rows, percentile_interval, spearman  # noqa: E402
 from analysis.months import month_index  # noqa: E402
 from dating.reference_ngrams import ReferenceNgrams  # noqa: E402
-from jobs.experiment_runs import read_runs  # noqa: E402
+from jobs.experiment_runs import probed_since_mixture, read_runs  # noqa: E402
 from trainers.data import list_shards  # noqa: E402
 
 
@@ -73,8 +73,8 @@ def agreement(
         "rank_low": low,
         "rank_high": high,
         "curve_correlation": float(np.corrcoef(curves[0], curves[1])[0, 1]),
-        "measured": months[CurveMethod.argmin(curves[0]) or 0],
-        "predicted": months[CurveMethod.argmin(curves[1]) or 0],
+        "measured": months[int(np.argmin(curves[0]))],  # months is never empty: every run has versions
+        "predicted": months[int(np.argmin(curves[1]))],
     }
 
 
@@ -94,6 +94,8 @@ def main() -> None:
     parser.add_argument("--boot", type=int, default=1000, help="bootstrap resamples of the resources")
     args = parser.parse_args()
     runs = read_runs(args.experiment)
+    if unknown := sorted(set(args.only or []) - set(runs)):
+        parser.error(f"--only {unknown[0]!r}: no such run")
     keys = args.only or sorted(runs)
     print(
         "| run | resources | per-resource rank agreement [95%] | month curves' correlation | measured | "
@@ -102,8 +104,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     for key in keys:
         nll_file = Path(runs[key]["probe"]["output"]) / "version_nll.parquet"
-        if not nll_file.exists():
-            continue
+        if not nll_file.exists() or not probed_since_mixture(nll_file.parent, runs[key]["train"]["mixture"]):
+            continue  # not probed, or probed on a mixture since rebuilt
         model: dict[str, dict[str, float]] = {}
         for row in pq.read_table(nll_file, columns=["resource", "month", "nll"]).to_pylist():
             model.setdefault(row["resource"], {})[row["month"]] = row["nll"]

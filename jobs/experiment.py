@@ -46,7 +46,7 @@ from rich.console import Console
 
 from jobs import progress
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
-from jobs.experiment_runs import RUNS_FILE, probed_since_mixture, trained_elsewhere, write_runs
+from jobs.experiment_runs import RUNS_FILE, finished_runs, trained_elsewhere, write_runs
 from jobs.mix import NOT_DOCUMENTS, budget_count, check_columns, input_columns
 from jobs.options import Conf, Master, spark_options
 from jobs.registry import stage
@@ -413,8 +413,7 @@ def run(plan: ExperimentPlan, spark: SparkProvider) -> StageResult:
         written = write_runs(output, plan.stages, plan.meta)
         return StageResult({"runs": len(written), "runs_file": str(output / RUNS_FILE)}, value=[])
     if plan.params.finished_only:
-        mixture = {key: plan.meta[key]["mixture_dir"] for key in plan.runs}  # rebuilt since: not finished
-        runs = {k: run for k, run in plan.runs.items() if probed_since_mixture(run / "probe", mixture[k])}
+        runs = finished_runs(plan.runs, {key: plan.meta[key]["mixture_dir"] for key in plan.runs})
     else:
         on_stage = progress.current().stages("experiment", [spec.name for spec in plan.stages])
         run_stages(plan.stages, spark, on_stage=on_stage)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import sys
 import time
 import traceback
 from collections.abc import Mapping, Sequence
@@ -38,6 +39,7 @@ TRAINED_ELSEWHERE = "_trained_by_train_runs.json"
 FORMAT_VERSION = 1
 # The parameters of each stage that name a path, written relative to the experiment folder when inside it.
 PATH_FIELDS = {"train": ("mixture", "output"), "probe": ("run", "probes", "output", "world")}
+NEEDED_PATHS = (("train", "mixture"), ("train", "output"), ("probe", "output"), ("probe", "probes"))
 
 
 def write_runs(output: Path, stages: Sequence[StageSpec], meta: Mapping[str, Mapping[str, Any]]) -> list[str]:
@@ -80,8 +82,8 @@ def read_runs(experiment: Path) -> dict[str, dict[str, Any]]:
     for key, run in runs.items():
         if not isinstance(run, dict) or not all(isinstance(run.get(kind), dict) for kind in PATH_FIELDS):
             raise UsageError(f"{path}: run {key!r}: expected its {' and '.join(PATH_FIELDS)} parameters")
-        if not all(isinstance(run[kind].get("output"), str) for kind in PATH_FIELDS):
-            raise UsageError(f"{path}: run {key!r}: its train and probe stages need an output folder")
+        if not all(isinstance(run[kind].get(name), str) for kind, name in NEEDED_PATHS):
+            raise UsageError(f"{path}: run {key!r}: needs {', '.join(f'{k}.{n}' for k, n in NEEDED_PATHS)}")
         for kind, names in PATH_FIELDS.items():
             for name in names:
                 value = run[kind].get(name)
@@ -99,12 +101,34 @@ def _relative(value: Any, root: Path) -> Any:
 
 
 def probed_since_mixture(probe_dir: str | Path, mixture_dir: str | Path) -> bool:
-    """Whether the run's probe is complete and no older than its mixture's completion marker (a mixture
-    rebuilt after the probe makes the run stale: it is trained and probed again, never reported)."""
-    probe, mixture = Path(probe_dir) / MARKER, Path(mixture_dir) / MARKER
+    """Whether the run's probe is complete and was made from the mixture there now; a mixture rebuilt after
+    the probe makes the run stale (trained and probed again, never reported). A run trained by `train-runs`
+    names its mixture's fingerprint, which survives copies between machines; otherwise the probe's marker
+    must be no older than the mixture's (experiments are local folders: a remote path is not compared)."""
     if read_marker(str(probe_dir)) is None:
         return False
-    return not mixture.exists() or probe.stat().st_mtime >= mixture.stat().st_mtime
+    mixture = read_marker(str(mixture_dir))
+    if mixture is None:
+        return True  # the mixture is not here (only the runs were copied): nothing to compare with
+    record = Path(probe_dir).parent / TRAINED_ELSEWHERE
+    recorded = json.loads(record.read_text()).get("mixture_fingerprint") if record.is_file() else None
+    if recorded:
+        return bool(recorded == mixture.get("fingerprint"))
+    if "://" in f"{probe_dir}{mixture_dir}":
+        return True
+    return (Path(probe_dir) / MARKER).stat().st_mtime >= (Path(mixture_dir) / MARKER).stat().st_mtime
+
+
+def finished_runs(run_dirs: Mapping[str, Path], mixture_dirs: Mapping[str, str]) -> dict[str, Path]:
+    """The runs whose probe is complete and made from their mixture as it is now (probed_since_mixture);
+    names on stderr those left out because their mixture was rebuilt since."""
+    done = {k: d for k, d in run_dirs.items() if probed_since_mixture(d / "probe", mixture_dirs[k])}
+    if stale := sorted(k for k, d in run_dirs.items() if k not in done and read_marker(str(d / "probe"))):
+        print(
+            f"{len(stale)} runs left out, mixture rebuilt since their probe: {', '.join(stale)}",
+            file=sys.stderr,
+        )
+    return done
 
 
 def trained_elsewhere(run_dirs: Mapping[str, Path]) -> list[str]:
@@ -134,7 +158,8 @@ def _run_one(
 ) -> dict[str, Any]:
     """Train and probe one run in a worker process; a failure is reported, not raised, so that the others
     go on."""
-    # Probes score texts of many widths; without expandable segments each width can pin a block of its own.
+    # Probes score texts of many widths, and without expandable segments each width can pin a block of its
+    # own; PyTorch reads this when CUDA starts, which in a worker is after this line.
     os.environ.setdefault("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True")
     import torch
 
@@ -150,8 +175,11 @@ def _run_one(
             "trace": traceback.format_exc(),
         }
     probe = outcomes[-1].summary
+    mixture = read_marker(run["train"]["mixture"]) or {}
     (Path(run["train"]["output"]) / TRAINED_ELSEWHERE).write_text(
-        json.dumps({"device": overrides["train"]["device"]})
+        json.dumps(
+            {"device": overrides["train"]["device"], "mixture_fingerprint": mixture.get("fingerprint")}
+        )
     )
     return {
         "run": key,

@@ -255,11 +255,14 @@ class MixParams(StageParams):
     output: str | None = None  # None only with `plan`
     plan: bool = False  # compute the allocation and write nothing
     seed: int | None = None  # overrides the spec's seed
-    budget_tokens: int | str | None = (
-        None  # overrides the spec's budget: 3000000 or 3M (a grid scaled with its world)
-    )
+    budget_tokens: int | str | None = None  # overrides the spec's budget; 3M is 3000000 (__post_init__)
     lid_model: str | None = None  # fastText model for documents without `lang`
     overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        # one number, however written, so that 3M and 3000000 are the same stage to the runner
+        if isinstance(self.budget_tokens, str):
+            object.__setattr__(self, "budget_tokens", budget_count(self.budget_tokens, "budget_tokens"))
 
 
 @dataclass(frozen=True)

@@ -214,8 +214,8 @@ def summarise_grid(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "cells": summarise_cells(rows),
         "contrasts": paired_contrasts(rows, "gap_months") + paired_contrasts(rows, "newest_version_share"),
         "audit_validation": audit_validation(rows),
-        "audit_by_mixture": [
-            {"mixture": m, **audit_validation([r for r in rows if r["mixture"] == m])}
+        "audit_by_mixture": [  # per mixture, its worlds pooled
+            {"mixture": m, **audit_validation([r for r in rows if str(r["mixture"]) == m])}
             for m in dict.fromkeys(str(r["mixture"]) for r in rows)
         ],
     }

@@ -53,12 +53,14 @@ def encode(lm: LoadedLM, texts: Sequence[str]) -> list[list[int]]:
     return [list(ids) for ids in encoded]
 
 
-LOGIT_ELEMENTS = 1 << 25  # float32 logits normalised at a time (128 MiB): bounds a batch's memory
+# Logits normalised at a time: their float32 copy and its log-softmax take 2 x 128 MiB, whatever the batch (the
+# model's own [B, T, V] logits are the batch size's to bound).
+LOGIT_ELEMENTS = 1 << 25
 
 
 def _picked_logprobs(logits: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
     """log p(ids[:, t+1] | ids[:, :t+1]) from `logits` [B, T, V] and `ids` [B, T], as float64 [B, T-1]; the
-    log-softmax runs over a few rows at a time, so its float32 copies never exceed LOGIT_ELEMENTS."""
+    log-softmax runs over a few rows at a time, each float32 copy at most LOGIT_ELEMENTS (or one row)."""
     batch, width, vocab = logits.shape
     rows = max(1, LOGIT_ELEMENTS // max(1, (width - 1) * vocab))
     parts = []

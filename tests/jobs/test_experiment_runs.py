@@ -5,6 +5,7 @@ mixture budget override of the grid and of `chronomix mix`."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -17,7 +18,7 @@ import pytest
 from jobs.cli import main
 from jobs.contract import UsageError
 from jobs.experiment import check, grid_from_dict, load_grid
-from jobs.experiment_runs import RUNS_FILE, pending, read_runs, write_runs
+from jobs.experiment_runs import RUNS_FILE, TRAINED_ELSEWHERE, pending, read_runs, write_runs
 from jobs.mix import MixParams, settings
 from jobs.runner import MARKER
 from tests.jobs.test_cli import _refused
@@ -48,9 +49,12 @@ def test_the_budget_override_reaches_every_mixture_and_bad_values_name_their_fie
     stage = MixParams.from_mapping(
         {"input": "x", "spec": str(MIXTURES / "raw.yaml"), "budget_tokens": "3M"}, "mix"
     )
-    assert settings(stage).budget_tokens == 3_000_000
-    with pytest.raises(UsageError, match="--budget-tokens"):
-        settings(MixParams.from_mapping({"input": "x", "spec": stage.spec, "budget_tokens": "lots"}, "mix"))
+    assert stage.budget_tokens == settings(stage).budget_tokens == 3_000_000
+    assert (
+        stage.fingerprint_values() == dataclasses.replace(stage, budget_tokens=3_000_000).fingerprint_values()
+    )
+    with pytest.raises(UsageError, match="budget_tokens: 'lots'"):
+        MixParams.from_mapping({"input": "x", "spec": stage.spec, "budget_tokens": "lots"}, "mix")
     for bad in ("lots", 0, "-3K"):
         with pytest.raises(UsageError, match="grid field 'budget_tokens'"):
             grid_from_dict(_world_grid(tmp_path, budget_tokens=bad), ROOT, output=str(tmp_path))
@@ -127,9 +131,17 @@ def test_pending_runs_are_those_built_and_not_probed(tmp_path: Path) -> None:
     assert todo == ["w-w0/raw-s3", "w-w1/raw-s4"]
     assert unbuilt == ["w-w1/keep_newest-s4"]
     assert pending(runs, ["w-w1/raw-s4"]) == (["w-w1/raw-s4"], [])
-    # a mixture rebuilt after its run was probed makes the run pending again
+    # a mixture rebuilt after its run was probed makes the run pending again: by the marker's time here ...
     rebuilt = Path(runs["w-w0/keep_newest-s3"]["train"]["mixture"]) / MARKER
     os.utime(rebuilt, (probe.joinpath(MARKER).stat().st_mtime + 60,) * 2)
+    assert pending(runs, ["w-w0/keep_newest-s3"]) == (["w-w0/keep_newest-s3"], [])
+    # ... and by the fingerprint a run trained by train-runs recorded, whatever the times of copied files
+    rebuilt.write_text(json.dumps({"fingerprint": "f1"}))
+    record = probe.parent / TRAINED_ELSEWHERE
+    record.write_text(json.dumps({"device": "cuda", "mixture_fingerprint": "f1"}))
+    os.utime(rebuilt, (probe.joinpath(MARKER).stat().st_mtime + 60,) * 2)
+    assert pending(runs, ["w-w0/keep_newest-s3"]) == ([], [])
+    rebuilt.write_text(json.dumps({"fingerprint": "f2"}))
     assert pending(runs, ["w-w0/keep_newest-s3"]) == (["w-w0/keep_newest-s3"], [])
     assert pending(runs, ["w-w1/raw-s4", "w-w1/raw-s4"]) == (["w-w1/raw-s4"], [])  # not twice at once
     with pytest.raises(UsageError, match="--only 'w-w9/raw-s0': no such run"):
@@ -246,7 +258,14 @@ def test_a_grid_built_here_trained_elsewhere_and_reported_here(
     main(["experiment", str(grid), "-o", str(here), "--finished-only", "--master", "local[2]"])
     assert prediction.stat().st_mtime_ns > kept
 
-    # A mixture rebuilt after its run was probed (its marker newer) makes the run stale: not reported.
+    # Copied files' times say nothing: the run names the fingerprint of the mixture it was trained on.
     os.utime(mixture / MARKER, (prediction.stat().st_mtime + 60,) * 2)
     main(["experiment", str(grid), "-o", str(here), "--finished-only", "--master", "local[2]"])
+    assert len(json.loads((here / "experiments.json").read_text())) == 2
+    # A mixture rebuilt since (another fingerprint) makes its run stale: left out, and said so.
+    marker = json.loads((mixture / MARKER).read_text())
+    (mixture / MARKER).write_text(json.dumps({**marker, "fingerprint": "rebuilt"}))
+    capsys.readouterr()
+    main(["experiment", str(grid), "-o", str(here), "--finished-only", "--master", "local[2]"])
     assert [row["mixture"] for row in json.loads((here / "experiments.json").read_text())] == ["keep_newest"]
+    assert "1 runs left out, mixture rebuilt since their probe: small-w0/raw-s0" in capsys.readouterr().err
