@@ -83,6 +83,8 @@ def token_logprobs(
     order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]), reverse=True)
     pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else 0
     use_bf16 = lm.device.type == "cuda"
+    # Progress counts sequences weighted by their tokens: longest first, a plain count would put the ETA far out.
+    total_tokens, done_tokens = max(1, sum(len(s) for s in sequences)), 0
     for start in range(0, len(order), batch_size):
         chunk = order[start : start + batch_size]
         width = max(len(sequences[i]) for i in chunk)
@@ -100,6 +102,7 @@ def token_logprobs(
         for row, i in enumerate(chunk):
             # picked[row, t - 1] is log p(ids[t] | ids[:t])
             out[i] = picked[row, score_from[i] - 1 : len(sequences[i]) - 1]
+        done_tokens += sum(len(sequences[i]) for i in chunk)
         if lm.on_scored is not None:
-            lm.on_scored(start + len(chunk), len(order))
+            lm.on_scored(round(len(order) * done_tokens / total_tokens), len(order))
     return out

@@ -180,6 +180,12 @@ def test_token_logprobs_batched_equal_one_by_one(month_run: Path, monkeypatch: p
     texts = [texts[TRAIN_MONTH][:120] for _, texts in wiki_pages()[:5]]
     sequences = [lm.context + ids for ids in lm.tokenizer(texts, add_special_tokens=False)["input_ids"]]
     batched = token_logprobs(lm, sequences, [1] * 5, batch_size=5)
+    # progress is counted in sequences weighted by tokens: the longest two of five come first, more than 2/5
+    heard: list[tuple[int, int]] = []
+    lm.on_scored = lambda done, total: heard.append((done, total))
+    token_logprobs(lm, sequences, [1] * 5, batch_size=2)
+    lm.on_scored = None
+    assert len(heard) == 3 and heard[-1] == (5, 5) and heard[0][0] >= 2 and heard == sorted(heard)
     for seq, lp in zip(sequences, batched, strict=True):
         alone = token_logprobs(lm, [seq], [1], batch_size=1)[0]
         assert len(lp) == len(seq) - 1
