@@ -12,7 +12,8 @@ probed run of an experiment and asks, run by run:
 - per month: do the two curves agree on the years? Pearson's correlation of the two month curves.
 - the two argmins: the predicted and the measured cutoff, and the months between them.
 
-No model is loaded; each run's n-gram counts take about a minute on one core.
+No model is loaded; the scores are the audit's own (trainers.predict.mixture_ngram_scores), about 10 s a
+run on one core at 1,500 probe resources.
 
     python bench/audit_agreement.py EXPERIMENT [--only KEY ...] [--boot 1000]
 """
@@ -32,21 +33,8 @@ import pyarrow.parquet as pq  # noqa: E402
 from analysis.cutoff import CurveMethod  # noqa: E402
 from analysis.intervals import bootstrap_rows, percentile_interval, spearman  # noqa: E402
 from analysis.months import month_index  # noqa: E402
-from dating.reference_ngrams import ReferenceNgrams  # noqa: E402
 from jobs.experiment_runs import probed_since_mixture, read_runs  # noqa: E402
-from trainers.data import list_shards  # noqa: E402
-
-
-def ngram_scores(mixture: Path, reference: Path) -> dict[str, dict[str, float]]:
-    """Per resource and month, the version's mean n-gram surprisal in the mixture (lower = the data holds it
-    more), as the audit computes it (trainers/predict.py)."""
-    ngrams = ReferenceNgrams.from_file(str(reference))
-    counts: dict[int, int] = {}
-    for shard in list_shards(mixture):
-        texts = pq.read_table(shard, columns=["text"]).column("text").to_pylist()
-        for gram, n in ngrams.count(texts).items():
-            counts[gram] = counts.get(gram, 0) + n
-    return ngrams.scores(counts)
+from trainers.predict import mixture_ngram_scores  # noqa: E402
 
 
 def agreement(
@@ -109,7 +97,7 @@ def main() -> None:
         model: dict[str, dict[str, float]] = {}
         for row in pq.read_table(nll_file, columns=["resource", "month", "nll"]).to_pylist():
             model.setdefault(row["resource"], {})[row["month"]] = row["nll"]
-        data = ngram_scores(
+        data = mixture_ngram_scores(
             Path(runs[key]["train"]["mixture"]), Path(runs[key]["probe"]["probes"]) / "temporal.parquet"
         )
         a = agreement(model, data, args.boot)

@@ -71,15 +71,20 @@ def predict_mixture_cutoff(
                 per_version[cell] = (documents + 1, total + int(tokens or 0))
     available, spans = reference_versions(reference)
     figures = reference_figures(str(reference), per_version, available, spans, "curve", n_boot, level, seed)
+    figures["token_share_cutoff"] = figures["predicted_cutoff"]
+    figures["predicted_cutoff"] = predict_from_scores(
+        mixture_ngram_scores(mixture_dir, reference), n_boot=n_boot, level=level, seed=seed
+    ).to_dict()
+    return figures
+
+
+def mixture_ngram_scores(mixture_dir: str | Path, reference: str | Path) -> dict[str, dict[str, float]]:
+    """Per reference resource and month, the mean n-gram surprisal (nats) of that month's version in the
+    mixture's texts (dating.reference_ngrams; lower = the data holds it more): the n-gram predictor's scores."""
     ngrams = ReferenceNgrams.from_file(str(reference))
     counts: dict[int, int] = {}
     for shard in list_shards(mixture_dir):
-        for gram, n in ngrams.count(
-            pq.read_table(shard, columns=["text"]).column("text").to_pylist()
-        ).items():
+        texts = pq.read_table(shard, columns=["text"]).column("text").to_pylist()
+        for gram, n in ngrams.count(texts).items():
             counts[gram] = counts.get(gram, 0) + n
-    figures["token_share_cutoff"] = figures["predicted_cutoff"]
-    figures["predicted_cutoff"] = predict_from_scores(
-        ngrams.scores(counts), n_boot=n_boot, level=level, seed=seed
-    ).to_dict()
-    return figures
+    return ngrams.scores(counts)
