@@ -110,13 +110,21 @@ def probed_since_mixture(probe_dir: str | Path, mixture_dir: str | Path) -> bool
     mixture = read_marker(str(mixture_dir))
     if mixture is None:
         return True  # the mixture is not here (only the runs were copied): nothing to compare with
-    record = Path(probe_dir).parent / TRAINED_ELSEWHERE
-    recorded = json.loads(record.read_text()).get("mixture_fingerprint") if record.is_file() else None
+    recorded = _recorded_fingerprint(Path(probe_dir).parent / TRAINED_ELSEWHERE)
     if recorded:
         return bool(recorded == mixture.get("fingerprint"))
     if "://" in f"{probe_dir}{mixture_dir}":
         return True
     return (Path(probe_dir) / MARKER).stat().st_mtime >= (Path(mixture_dir) / MARKER).stat().st_mtime
+
+
+def _recorded_fingerprint(record: Path) -> str | None:
+    """The mixture fingerprint a train-runs record names; None without a readable one (times decide then)."""
+    try:
+        value = json.loads(record.read_text()).get("mixture_fingerprint") if record.is_file() else None
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 def finished_runs(run_dirs: Mapping[str, Path], mixture_dirs: Mapping[str, str]) -> dict[str, Path]:
@@ -165,6 +173,7 @@ def _run_one(
 
     torch.set_num_threads(threads)
     started = time.perf_counter()
+    mixture = read_marker(run["train"]["mixture"]) or {}  # what this run is trained on, read before it is
     try:
         outcomes = run_stages(run_specs(key, run, overrides), _no_spark)
     except Exception as error:  # one run's failure must not stop the grid
@@ -175,7 +184,6 @@ def _run_one(
             "trace": traceback.format_exc(),
         }
     probe = outcomes[-1].summary
-    mixture = read_marker(run["train"]["mixture"]) or {}
     (Path(run["train"]["output"]) / TRAINED_ELSEWHERE).write_text(
         json.dumps(
             {"device": overrides["train"]["device"], "mixture_fingerprint": mixture.get("fingerprint")}
@@ -245,9 +253,8 @@ def train_runs(
         for future in as_completed(futures):
             try:
                 result = future.result()
-            except (
-                Exception
-            ) as error:  # a worker killed (memory, a CUDA abort) breaks the pool: report, go on
+            # a worker killed (memory, a CUDA abort) breaks the pool: report it, go on with the others
+            except Exception as error:
                 result = {"run": futures[future], "ok": False, "error": f"{type(error).__name__}: {error}"}
             failed += not result["ok"]
             print(json.dumps({k: v for k, v in result.items() if k != "trace"}), flush=True)

@@ -143,6 +143,10 @@ def test_pending_runs_are_those_built_and_not_probed(tmp_path: Path) -> None:
     assert pending(runs, ["w-w0/keep_newest-s3"]) == ([], [])
     rebuilt.write_text(json.dumps({"fingerprint": "f2"}))
     assert pending(runs, ["w-w0/keep_newest-s3"]) == (["w-w0/keep_newest-s3"], [])
+    record.write_text("{not json")  # an unreadable record: the times decide, as without one
+    assert pending(runs, ["w-w0/keep_newest-s3"]) == (["w-w0/keep_newest-s3"], [])
+    os.utime(rebuilt, (probe.joinpath(MARKER).stat().st_mtime - 60,) * 2)
+    assert pending(runs, ["w-w0/keep_newest-s3"]) == ([], [])
     assert pending(runs, ["w-w1/raw-s4", "w-w1/raw-s4"]) == (["w-w1/raw-s4"], [])  # not twice at once
     with pytest.raises(UsageError, match="--only 'w-w9/raw-s0': no such run"):
         pending(runs, ["w-w9/raw-s0"])
