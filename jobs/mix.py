@@ -260,8 +260,8 @@ class MixParams(StageParams):
     overwrite: bool = False
 
     def __post_init__(self) -> None:
-        # one number, however written, so that 3M and 3000000 are the same stage to the runner
-        if isinstance(self.budget_tokens, str):
+        # one positive number, however written, so that 3M and 3000000 are the same stage to the runner
+        if self.budget_tokens is not None:
             object.__setattr__(self, "budget_tokens", budget_count(self.budget_tokens, "budget_tokens"))
 
 
@@ -294,8 +294,8 @@ def settings(params: MixParams) -> MixSpec:
     if spec.tokenizer is not None:
         # The workers load it in their tasks: a missing or wrong file is named before Spark starts.
         check_tokenizer(spec.tokenizer, f"--spec {params.spec}: tokenizer")
-    if params.budget_tokens is not None:
-        spec = replace(spec, budget_tokens=budget_count(params.budget_tokens, "--budget-tokens"))
+    if params.budget_tokens is not None:  # checked and made a count when the parameters were made
+        spec = replace(spec, budget_tokens=int(params.budget_tokens))
     return replace(spec, seed=params.seed) if params.seed is not None else spec
 
 

@@ -53,8 +53,9 @@ def test_the_budget_override_reaches_every_mixture_and_bad_values_name_their_fie
     assert (
         stage.fingerprint_values() == dataclasses.replace(stage, budget_tokens=3_000_000).fingerprint_values()
     )
-    with pytest.raises(UsageError, match="budget_tokens: 'lots'"):
-        MixParams.from_mapping({"input": "x", "spec": stage.spec, "budget_tokens": "lots"}, "mix")
+    for bad, said in (("lots", "budget_tokens: 'lots'"), (0, "budget_tokens: 0 must be positive")):
+        with pytest.raises(UsageError, match=said):
+            MixParams.from_mapping({"input": "x", "spec": stage.spec, "budget_tokens": bad}, "mix")
     for bad in ("lots", 0, "-3K"):
         with pytest.raises(UsageError, match="grid field 'budget_tokens'"):
             grid_from_dict(_world_grid(tmp_path, budget_tokens=bad), ROOT, output=str(tmp_path))
