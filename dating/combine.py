@@ -18,7 +18,10 @@ The rules, in the order they are applied (dating.signals defines the signals and
 4. `created` is the matched reference version's month when there is one (a copy of that version); else the
    latest of the publication date and the trusted update dates (HTML dateModified, Last-Modified not at the
    fetch time and not shared by a host rebuild, a `created` the input carried: one without a `date_source`,
-   or one an earlier run kept as `given`), whichever is latest deciding;
+   or one an earlier run kept as `given`), whichever is latest deciding. A page that states its own last
+   edit (an HTML update date after its publication date) dates its content by it: a Last-Modified on a
+   later day is when the server rewrote the file, not the content (MediaWiki re-renders a page whenever a
+   template it uses changes), and is then an upper bound only;
    else the text's first full date, else the start of the latest year it mentions; else the fetch time
    (`crawl`), else the dump's window end (`dump`).
 5. `created` is clamped into [date_lower, date_upper] (counted: never after the crawl).
@@ -208,9 +211,13 @@ def _choose_created(
     if references:
         return max(references, key=lambda c: (c.confidence, -c.date.timestamp()))
     chosen = published
+    page_edit = _stated_page_edit(updates, published)
     for c in sorted(updates, key=lambda c: (-c.confidence, c.signal)):
         if upper is not None and c.date - slack(c.precision) > upper:
             evidence.note("conflict", c.signal, "after_upper_bound")
+            continue
+        if page_edit is not None and c.signal == "last_modified" and c.date > page_edit + slack("day"):
+            evidence.note("distrusted", c.signal, "after_page_edit")
             continue
         if published is not None and c.date < published.date:
             if c.date < published.date - slack(c.precision) - slack(published.precision):
@@ -224,6 +231,18 @@ def _choose_created(
     if weak:
         return max(weak, key=lambda c: (c.confidence, c.date))
     return None
+
+
+def _stated_page_edit(updates: list[Candidate], published: Candidate | None) -> datetime | None:
+    """The last edit the page states in its markup (dateModified, article:modified_time), where it is a day
+    or more after the publication date; None where the page states none, or only its publication again
+    (htmldate's update search falls back to the publication date)."""
+    stated = [c.date for c in updates if c.signal == "html_meta_modified"]
+    if not stated:
+        return None
+    if published is not None and max(stated) <= published.date + slack(published.precision):
+        return None
+    return max(stated)
 
 
 def date_batch(batch: pa.RecordBatch) -> pa.RecordBatch:

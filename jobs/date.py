@@ -183,8 +183,8 @@ def date(
 ) -> None:
     """Date every document: created, date_published, date_lower, date_upper and the deciding date_source.
 
-    Signals: crawl time and dump window, HTTP Last-Modified (distrusted at the fetch time and on site
-    rebuilds), URL dates, HTML metadata (htmldate), dates and years in the text, and reference versions.
+    Signals: crawl time and dump window, HTTP Last-Modified (distrusted at the fetch time, on site rebuilds
+    and after the last edit a page states), URL dates, HTML metadata (htmldate), dates and years in the text, and reference versions.
     Rejected dates are counted in _stats.json; documents are never dropped."""
     from jobs.report import print_stats
 

@@ -83,6 +83,11 @@ class WorldConfig:
     # site-rebuild time shared by the host; share with HTML date metadata; share with dated URLs.
     last_modified_share: float = 0.6
     rebuild_share: float = 0.3
+    # Of the hosts that send Last-Modified and are not rebuilt, the share that re-render each page on their
+    # own schedule (MediaWiki's page_touched: a template edit or a purge rewrites the file, not the content),
+    # so a page's Last-Modified falls between its content's time and the crawl. 0 in every preset, so the
+    # presets' worlds are unchanged; bench/dating_world.py sets it.
+    rerender_share: float = 0.0
     html_meta_share: float = 0.5
     dated_url_share: float = 0.5
     probe_resources: int = 200  # resources with temporal probes (every month's version), scored by the probe
@@ -151,6 +156,7 @@ class WorldConfig:
             "filler_recrawl_share",
             "last_modified_share",
             "rebuild_share",
+            "rerender_share",
             "html_meta_share",
             "dated_url_share",
         ):

@@ -8,8 +8,9 @@ differs from the current one; news pages stating facts of popular entities (`men
 soft-404s (`soft404`): resource URLs the dump did not crawl answering with their host's "not found" text.
 
 Dating signals come from host profiles, as on the web: some hosts send Last-Modified (the version's true
-modification time, or, on rebuilt sites, one rebuild time shared by every page of the host), some carry HTML
-date metadata, some put dates in URLs, some give nothing.
+modification time; on rebuilt sites, one rebuild time shared by every page of the host; on re-rendering
+sites, each page's own re-render time, after its content's), some carry HTML date metadata, some put dates
+in URLs, some give nothing.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class Host:
     kind: str  # resource | mirror | news | filler
     last_modified: bool  # sends an HTTP Last-Modified header
     rebuild: bool  # ... which is the site's last rebuild, shared by all its pages in a crawl
+    rerender: bool  # ... which is each page's own last re-render, after its content's time
     html_meta: bool  # pages carry article:published_time or JSON-LD dates
     dated_urls: bool  # paths like /2019/05/12/slug
     opaque_urls: bool  # mirrors only: paths like /p/3fa9c1e2b0.html instead of a slug
@@ -130,12 +132,17 @@ def make_hosts(rng: np.random.Generator, config: WorldConfig) -> dict[str, list[
         for i in range(count):
             word = HOST_WORDS[int(rng.integers(0, len(HOST_WORDS)))]
             sends = bool(rng.random() < config.last_modified_share)
+            rebuild = sends and bool(rng.random() < config.rebuild_share)
+            # Drawn only where the share is set, so the presets' worlds keep their random streams.
+            rerender = sends and not rebuild and config.rerender_share > 0
+            rerender = rerender and bool(rng.random() < config.rerender_share)
             pool.append(
                 Host(
                     name=f"{word}-{kind}{i}.{tlds[kind]}",
                     kind=kind,
                     last_modified=sends,
-                    rebuild=sends and bool(rng.random() < config.rebuild_share),
+                    rebuild=rebuild,
+                    rerender=rerender,
                     html_meta=bool(rng.random() < config.html_meta_share),
                     # Resource pages live at stable article URLs, as on a wiki; other kinds may be dated.
                     dated_urls=kind != "resource" and bool(rng.random() < config.dated_url_share),

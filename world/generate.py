@@ -21,7 +21,7 @@ import os
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +54,9 @@ DOCUMENTS_SCHEMA = pa.schema(
         pa.field("kind", pa.string(), nullable=False),  # fresh | recrawl | stale | mention | filler | soft404
         pa.field("resource", pa.string()),  # entity key for resource pages; null for the other kinds
         pa.field("version_month", pa.string()),  # YYYY-MM the text renders; null for filler and soft404
+        # When the text was written: the version's last change (resource pages), the publication (news,
+        # filler); null for soft404. What `created` estimates.
+        pa.field("content_time", pa.timestamp("us", tz="UTC")),
         pa.field("lang", pa.string(), nullable=False),
         pa.field("is_stale_copy", pa.bool_(), nullable=False),
         pa.field("fact_ids", pa.list_(pa.string()), nullable=False),
@@ -256,7 +259,19 @@ def _render(
     last_modified = None
     if host.last_modified:
         last_modified = plan.rebuild_times[host.name] if host.rebuild else content_time
+        if host.rerender and content_time is not None:
+            last_modified = rerender_time(content_time, doc.crawl_time, rid)
     return page, facts, url, last_modified, (published_meta, json_ld)
+
+
+def rerender_time(content_time: datetime, crawl_time: datetime, record_id: str) -> datetime:
+    """When a re-rendering host last rewrote a page: uniform between its content's time and a day before the
+    crawl, drawn from the record id (seconds precision, as HTTP dates are)."""
+    latest = crawl_time - timedelta(days=1)
+    if latest <= content_time:
+        return content_time
+    share = int(hashlib.sha1(f"rerender:{record_id}".encode()).hexdigest()[:8], 16) / 16**8
+    return (content_time + share * (latest - content_time)).replace(microsecond=0)
 
 
 def _add_truth(
@@ -278,6 +293,11 @@ def _add_truth(
     truth["version_month"].append(
         month_name(config.start_index + doc.month) if doc.month is not None and doc.kind != "filler" else None
     )
+    if doc.entity is not None:
+        assert doc.month is not None
+        truth["content_time"].append(world.entities[doc.entity].modified_at(doc.month, config.start_index))
+    else:
+        truth["content_time"].append(doc.published if doc.kind != "soft404" else None)
     truth["lang"].append(doc.lang)
     truth["is_stale_copy"].append(is_resource and doc.kind == "stale")
     truth["fact_ids"].append([f.fact_id for f in facts])

@@ -26,9 +26,11 @@ def test_whirlwind_capture(data_dir: Path) -> None:
     validate(out)
     row = out.to_pylist()[0]
     assert row["date_published"] == day("2008-07-04")  # JSON-LD datePublished
-    # updated 2024-05-04: HTTP Last-Modified, two weeks before the fetch; later than the JSON-LD dateModified
-    assert row["created"] == datetime(2024, 5, 4, 1, 58, 10, tzinfo=UTC)
-    assert row["date_source"] == "last_modified"
+    # The page states its last edit (JSON-LD dateModified 2023-08-17, the footer's "Zaguera edición ... 17 ago
+    # 2023"); Last-Modified 2024-05-04 is MediaWiki re-rendering it, so it bounds from above only.
+    assert row["created"] == day("2023-08-17")
+    assert row["date_source"] == "html_meta_modified"
+    assert "distrusted:last_modified:after_page_edit" in row[DATE_NOTES]
     assert row["date_lower"] == day("2008-07-03")  # the publication date, less a day for time zones
     assert row["date_upper"] == datetime(2024, 5, 4, 1, 58, 10, tzinfo=UTC)  # the file existed then
     assert row["date_lower"] <= row["created"] <= row["date_upper"] <= FETCHED
@@ -189,3 +191,56 @@ def test_running_twice_gives_the_same_table() -> None:
     assert once.column("created")[1].as_py() == day("2020-01-01")
     assert once.column("date_source").to_pylist() == ["url", "given", "dump", "url"]
     assert twice.equals(once)
+
+
+def _page(last_modified: datetime | None, published: datetime | None, modified: datetime | None) -> dict:
+    crawl = datetime(2024, 5, 18, tzinfo=UTC)
+    return {
+        "crawl_date": crawl,
+        "dump": "CC-MAIN-2024-22",
+        "url": "https://example.org/wiki/Page",
+        "last_modified": last_modified,
+        "html_meta_date": published,
+        "html_meta_modified": modified,
+    }
+
+
+def test_a_stated_page_edit_dates_the_content_and_last_modified_bounds_it() -> None:
+    lm = datetime(2024, 5, 4, 1, 58, 10, tzinfo=UTC)
+    cases = [
+        # stated edit months before Last-Modified: the edit dates the content
+        (_page(lm, day("2008-07-04"), day("2023-08-17")), day("2023-08-17"), "html_meta_modified"),
+        # Last-Modified on the edit's own day: the more precise time stands
+        (_page(lm, day("2008-07-04"), day("2024-05-04")), lm, "last_modified"),
+        # the "update" is the publication date again: no edit is stated, Last-Modified decides as before
+        (_page(lm, day("2023-08-17"), day("2023-08-17")), lm, "last_modified"),
+        # no update date at all: Last-Modified decides
+        (_page(lm, day("2023-08-17"), None), lm, "last_modified"),
+        # a stated edit after Last-Modified conflicts with it (the file held no later edit): it decides
+        (_page(lm, day("2008-07-04"), day("2024-05-10")), lm, "last_modified"),
+    ]
+    columns = list(cases[0][0])
+    batch = pa.RecordBatch.from_pydict(
+        {c: [case[0][c] for case in cases] for c in columns},
+        schema=pa.schema(
+            [
+                (
+                    c,
+                    TIMESTAMP
+                    if c in ("crawl_date", "last_modified", "html_meta_date", "html_meta_modified")
+                    else pa.string(),
+                )
+                for c in columns
+            ]
+        ),
+    )
+    rows = date_batch(batch).to_pylist()
+    assert [(r["created"], r["date_source"]) for r in rows] == [(c[1], c[2]) for c in cases]
+    assert ["distrusted:last_modified:after_page_edit" in r[DATE_NOTES] for r in rows] == [
+        True,
+        False,
+        False,
+        False,
+        False,
+    ]
+    assert all(r["date_upper"] == lm for r in rows)  # Last-Modified bounds every one of them

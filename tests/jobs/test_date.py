@@ -55,8 +55,10 @@ def test_date_job_on_warc_samples(spark, ingested: Path, tmp_path: Path) -> None
     assert not stats.dropped
     whirlwind = rows["https://an.wikipedia.org/wiki/Escopete"]
     assert whirlwind["date_published"] == datetime(2008, 7, 4, tzinfo=UTC)
-    assert whirlwind["created"] == datetime(2024, 5, 4, 1, 58, 10, tzinfo=UTC)
-    assert whirlwind["date_source"] == "last_modified"
+    # the page's own last edit, not the later Last-Modified of MediaWiki's re-render (an upper bound)
+    assert whirlwind["created"] == datetime(2023, 8, 17, tzinfo=UTC)
+    assert whirlwind["date_source"] == "html_meta_modified"
+    assert whirlwind["date_upper"] == datetime(2024, 5, 4, 1, 58, 10, tzinfo=UTC)
     post = rows["https://maria-antoniak.github.io/2022/07/27/topic-modeling-for-the-people.html"]
     assert post["created"] == datetime(2022, 7, 27, tzinfo=UTC) and post["date_source"] == "url"
     # the shuffle finds the same rebuilds as the in-process count
@@ -65,6 +67,7 @@ def test_date_job_on_warc_samples(spark, ingested: Path, tmp_path: Path) -> None
     rebuilt = sum(1 for n in expected if n is not None and n >= 3)
     assert rebuilt == 9  # maria-antoniak.github.io (6) and soldaini.net (3)
     assert stats.counters["distrusted:last_modified:host_rebuild"] == rebuilt
+    assert stats.counters["distrusted:last_modified:after_page_edit"] == 1  # the Wikipedia page
     assert sum(v for k, v in stats.counters.items() if k.startswith("source:")) == len(rows)
     written = json.loads((out / "_stats.json").read_text())
     assert written["counters"]["distrusted:last_modified:host_rebuild"] == rebuilt

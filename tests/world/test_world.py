@@ -8,7 +8,7 @@ import itertools
 import json
 import re
 from collections import Counter, defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
@@ -51,6 +51,10 @@ def world_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def records(world_dir: Path) -> dict[str, dict[str, object]]:
+    return _records(world_dir)
+
+
+def _records(world_dir: Path) -> dict[str, dict[str, object]]:
     """Every response record of every dump, parsed with fastwarc: id -> headers, HTTP headers, HTML, dump."""
     out: dict[str, dict[str, object]] = {}
     for path in sorted((world_dir / "dumps").glob("*/*.warc.gz")):
@@ -241,6 +245,17 @@ def test_dating_signals_some_present_some_absent_and_consistent(records, truth) 
         for r in records.values()
     )
     assert metas > 100 and json_ld > 100 and dated > 100 and nothing > 100
+    # Last-Modified is the content's time, or one rebuild time a host's pages share in a dump
+    stamps: dict[tuple[str, str], list[bool]] = defaultdict(list)
+    for rid, record in records.items():
+        if "Last-Modified" in record["http"]:
+            host = record["warc"]["WARC-Target-URI"].split("/")[2]
+            content = kinds[rid]["content_time"].replace(microsecond=0)
+            stamps[(record["dump"], host)].append(
+                parsedate_to_datetime(record["http"]["Last-Modified"]) == content
+            )
+    assert all(all(same) or len(rebuilt[key]) == 1 for key, same in stamps.items())
+    assert sum(all(same) for same in stamps.values()) > 10
     # Mirrors live on other hosts than the resource's own page.
     canonical_hosts = {r["url"].split("/")[2] for r in truth if r["kind"] == "fresh"}
     assert not canonical_hosts & {r["url"].split("/")[2] for r in truth if r["kind"] == "stale"}
@@ -472,6 +487,27 @@ def test_worlds_that_differ_in_stale_share_differ_in_their_mirrors_alone(tmp_pat
     assert pq.read_table(tmp_path / "s0" / "probes" / "facts.parquet").equals(
         pq.read_table(tmp_path / "s4" / "probes" / "facts.parquet")
     )
+
+
+def test_rerendering_hosts_stamp_each_page_between_its_content_and_the_crawl(tmp_path: Path) -> None:
+    generate_world(preset_config("tiny", seed=3, **SMALL, rerender_share=0.5), tmp_path / "w")
+    truth = {r["id"]: r for r in pq.read_table(tmp_path / "w" / "truth" / "documents.parquet").to_pylist()}
+    pages: dict[tuple[str, str], list[tuple[datetime, datetime, datetime]]] = defaultdict(list)
+    for rid, record in _records(tmp_path / "w").items():
+        if "Last-Modified" in record["http"]:
+            stamp = parsedate_to_datetime(record["http"]["Last-Modified"])
+            host = record["warc"]["WARC-Target-URI"].split("/")[2]
+            pages[(record["dump"], host)].append((stamp, truth[rid]["content_time"], record["date"]))
+    rerendered = 0
+    for stamped in pages.values():
+        if len(stamped) > 1 and len({stamp for stamp, _, _ in stamped}) == 1:
+            continue  # a rebuilt host: one time for all its pages
+        for stamp, content, fetched in stamped:
+            assert content.replace(microsecond=0) <= stamp <= max(content, fetched - timedelta(days=1))
+            rerendered += stamp > content + timedelta(days=1)
+    assert rerendered > 30  # each page its own time, so no rebuild is seen
+    with pytest.raises(WorldConfigError, match="rerender_share"):
+        preset_config("tiny", rerender_share=-0.1).validate()
 
 
 def test_soft_404s_are_uncrawled_resource_urls_with_one_text_per_host(tmp_path: Path) -> None:
