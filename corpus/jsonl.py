@@ -1,4 +1,4 @@
-"""JSON Lines (Dolma or plain `{"text": ...}`) to document rows.
+"""JSON Lines (Dolma or plain `{"text": ...}`, or Wikimedia's content history) to document rows.
 
 A Dolma line is `{"id", "text", "source", "added", "created", "metadata": {...}}`. Any key, at the top level
 or inside `metadata`, that names a record column (url, dump, crawl_date, lang, ...) or one of the reader's
@@ -8,6 +8,10 @@ file reads back to the same records); `metadata` itself must be an object ("bad_
 `options.column_map` (column -> input key) renames input keys first, all at once; an input key that a renamed
 key takes the name of is kept in `metadata_json` under "column_map_displaced" (`{"id": ...}`; a record that
 has that key itself is then a "bad_value" reject).
+
+A line with `revision_content_slots` and `revision_dt` is a row of Wikimedia's content history
+(`mediawiki_content_history_v1`, one revision a line) and is read as the XML export reader reads that
+revision (corpus/mediawiki_history.py).
 
 Timestamps are ISO 8601 strings ("...Z" or an offset; a bare date is midnight UTC). A line's own `added` is
 kept (it records when the document was first ingested); lines without one get `options.added`.
@@ -37,6 +41,7 @@ from typing import Any
 import pyarrow as pa
 
 from corpus.decompress import Damage, RecoveringStream, open_recovering
+from corpus.mediawiki_history import ContentHistory, RejectedRevision, is_content_history
 from corpus.reader_base import (
     READER_EXTRA_COLUMNS,
     DocumentChecks,
@@ -161,6 +166,7 @@ def iter_jsonl_rows(ctx: ReadContext) -> Iterator[dict[str, Any]]:
     """Document rows of a JSON Lines file, plain or gzip/bz2/zstd-compressed (rejects go to `ctx`)."""
     checks = DocumentChecks(ctx, base_source(ctx.path))
     column_map = dict(ctx.options.column_map)
+    history = ContentHistory(ctx)
     limit = 2 * ctx.options.max_doc_bytes
     line_no = 0
     resumed = False
@@ -191,9 +197,9 @@ def iter_jsonl_rows(ctx: ReadContext) -> Iterator[dict[str, Any]]:
                     line_no -= 1
                 elif line.strip():
                     try:
-                        row = _line_row(ctx, line, line_no, column_map)
-                        if row is not None and checks.accept(row, where, line[:REJECT_SAMPLE_BYTES]):
-                            yield row
+                        for row in _line_rows(ctx, line, line_no, column_map, history):
+                            if checks.accept(row, where, line[:REJECT_SAMPLE_BYTES]):
+                                yield row
                     except Exception as exc:  # the last-resort guard: one line, never the task
                         ctx.reader_error(exc, where, line[:REJECT_SAMPLE_BYTES])
                 first = False
@@ -228,21 +234,24 @@ def _is_object(line: bytes) -> bool:
         return False
 
 
-def _line_row(
-    ctx: ReadContext, line: bytes, line_no: int, column_map: dict[str, str]
-) -> dict[str, Any] | None:
+def _line_rows(
+    ctx: ReadContext, line: bytes, line_no: int, column_map: dict[str, str], history: ContentHistory
+) -> list[dict[str, Any]]:
+    """The rows of one line: one document, the documents of a content history row, or none (rejected)."""
     where = f"line {line_no}"
     sample = line[:REJECT_SAMPLE_BYTES]
     try:
         record = json.loads(line)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, over-long integers
         ctx.reject("bad_json", f"not JSON: {exc}", where, sample)
-        return None
+        return []
     if not isinstance(record, dict):
         ctx.reject("bad_json", f"a JSON {type(record).__name__}, not an object", where, sample)
-        return None
+        return []
     try:
-        return record_to_row(record, column_map)
-    except FieldError as exc:
+        if is_content_history(record):
+            return history.rows(record)
+        return [record_to_row(record, column_map)]
+    except (FieldError, RejectedRevision) as exc:
         ctx.reject(exc.reason, str(exc), where, sample)
-        return None
+        return []

@@ -52,11 +52,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from corpus.decompress import Damage, RecoveringStream, open_recovering
-from corpus.mediawiki_pages import MonthlySnapshots, Revision, page_url
+from corpus.mediawiki_pages import SOURCE, MonthlySnapshots, Revision, page_url, revision_row, snapshot_row
 from corpus.reader_base import DocumentChecks, ReadContext, parse_iso_timestamp
 from corpus.stats import REJECT_SAMPLE_BYTES
 
-SOURCE = "mediawiki"
+__all__ = ["SOURCE", "MediaWikiRowReader", "iter_mediawiki_rows"]
 
 
 def local(tag: str) -> str:
@@ -394,27 +394,11 @@ class MediaWikiRowReader:
             return None
         return Revision(page["page_id"], page.get("title") or "", int(revision_id), timestamp, text)
 
-    def _common(self, revision: Revision) -> dict[str, Any]:
-        return {
-            "text": revision.text,
-            "source": SOURCE,
-            "url": page_url(self.base, revision.title),
-            "resource": revision.title,
-            "revision_id": revision.revision_id,
-            "revision_ts": revision.timestamp,
-        }
-
     def _revision_row(self, revision: Revision) -> dict[str, Any]:
-        row = self._common(revision)
-        row["id"] = f"mediawiki:{revision.page_id}:{revision.revision_id}"
-        row["created"] = revision.timestamp
-        return row
+        return revision_row(revision, page_url(self.base, revision.title))
 
     def _snapshot_row(self, revision: Revision, month: datetime) -> dict[str, Any]:
-        row = self._common(revision)
-        row["id"] = f"mediawiki:{revision.page_id}:{month:%Y-%m}"
-        row["created"] = month
-        return row
+        return snapshot_row(revision, month, page_url(self.base, revision.title))
 
 
 def _closes_around(window: bytes, at: int) -> bool:

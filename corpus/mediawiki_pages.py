@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from corpus.reader_base import ReadContext
@@ -14,6 +15,9 @@ from corpus.reader_base import ReadContext
 _URL_SAFE = ";:@$!*(),/~"
 
 
+SOURCE = "mediawiki"
+
+
 @dataclass(frozen=True)
 class Revision:
     page_id: str
@@ -21,6 +25,32 @@ class Revision:
     revision_id: int
     timestamp: datetime
     text: str
+
+
+def revision_row(revision: Revision, url: str | None) -> dict[str, Any]:
+    """A revision as a document: `id` mediawiki:<page_id>:<revision_id>, `created` its time."""
+    return {
+        **_common(revision, url),
+        "id": f"mediawiki:{revision.page_id}:{revision.revision_id}",
+        "created": revision.timestamp,
+    }
+
+
+def snapshot_row(revision: Revision, month: datetime, url: str | None) -> dict[str, Any]:
+    """The page as `revision` left it at the start of `month`: `id` mediawiki:<page_id>:<YYYY-MM>, `created`
+    the month's start."""
+    return {**_common(revision, url), "id": f"mediawiki:{revision.page_id}:{month:%Y-%m}", "created": month}
+
+
+def _common(revision: Revision, url: str | None) -> dict[str, Any]:
+    return {
+        "text": revision.text,
+        "source": SOURCE,
+        "url": url,
+        "resource": revision.title,
+        "revision_id": revision.revision_id,
+        "revision_ts": revision.timestamp,
+    }
 
 
 def page_url(base: str | None, title: str) -> str | None:

@@ -242,8 +242,9 @@ def ingest(
     inputs: Annotated[
         list[str],
         typer.Argument(
-            help="WARC, WET, JSONL/Dolma, Parquet or MediaWiki XML files, folders or globs, local or remote "
-            "(s3://, s3a://, gs://, hdfs://, https://), or path listings (warc.paths.gz).",
+            help="WARC, WET, JSONL/Dolma, Parquet or MediaWiki history (XML exports, or Wikimedia's content "
+            "history as JSON lines) files, folders or globs, local or remote (s3://, s3a://, gs://, hdfs://, "
+            "https://), or path listings (warc.paths.gz).",
             show_default=False,
         ),
     ],

@@ -21,7 +21,6 @@ from tests.shared_data import SHARED_DATA, needs_shared_data
 
 DATA = SHARED_DATA
 PAGES = DATA / "versions" / "wikipedia_versions" / "pages"
-WMF_JSON = DATA / "versions" / "wmf_content_mediawiki_content_history_v1.json.gz"
 ADDED = datetime(2025, 1, 1, tzinfo=UTC)
 
 
@@ -194,11 +193,3 @@ def test_metadata_must_be_an_object(tmp_path: Path) -> None:
     assert [(r.reason, r.detail) for r in rejects.items] == [
         ("bad_type", "metadata: expected an object, got str")
     ]
-
-
-@needs_shared_data
-def test_real_revision_export_without_top_level_text_is_rejected_per_line() -> None:
-    with gzip.open(WMF_JSON, "rt") as lines:
-        n_lines = sum(1 for line in lines if line.strip())
-    docs, rejects = read(WMF_JSON, ReadOptions(column_map={"created": "revision_dt"}))
-    assert docs == [] and rejects.counts == Counter({"empty_text": n_lines})
