@@ -46,7 +46,7 @@ from rich.console import Console
 
 from jobs import progress
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
-from jobs.experiment_runs import RUNS_FILE, finished_runs, trained_elsewhere, write_runs
+from jobs.experiment_runs import RUNS_FILE, finished_runs, predict_run, trained_elsewhere, write_runs
 from jobs.mix import NOT_DOCUMENTS, budget_count, check_columns, input_columns
 from jobs.options import Conf, Master, spark_options
 from jobs.registry import stage
@@ -55,7 +55,6 @@ from jobs.runner import StageSpec, run_command, run_stages
 from jobs.stage import document_files
 from mixers.spec import SpecError, load_spec
 from trainers.grid_summary import summarise_grid, write_summary
-from trainers.predict import predict_mixture_cutoff
 from trainers.probes import find_probe_files
 from trainers.report import write_report
 from trainers.train import TrainConfig
@@ -420,7 +419,7 @@ def run(plan: ExperimentPlan, spark: SparkProvider) -> StageResult:
         runs = plan.runs
     if plan.params.predict:
         for key, run_dir in runs.items():
-            _predict(run_dir, plan.meta[key])
+            predict_run(run_dir, plan.meta[key])
     report = write_report(runs, output, mixtures={k: plan.meta[k]["mixture"] for k in runs})
     rows = [
         {**row, **{k: v for k, v in plan.meta[row["run"]].items() if k not in ("probes",)}}
@@ -433,20 +432,6 @@ def run(plan: ExperimentPlan, spark: SparkProvider) -> StageResult:
         {"runs": len(rows), "table": str(output / "experiments.md"), "rows": rows, "summary": summary},
         value=rows,
     )
-
-
-def _predict(run_dir: Path, meta: Mapping[str, Any]) -> None:
-    """The audit's prediction of the run's cutoff from its training rows, into RUN/probe/prediction.json
-    (kept when it is newer than the mixture and the reference: it reads nothing of the model)."""
-    target = run_dir / "probe" / "prediction.json"
-    reference = Path(str(meta["probes"])) / "temporal.parquet"
-    if not (run_dir / "probe" / "probe.json").exists() or not reference.exists():
-        return
-    inputs = [reference, *Path(meta["mixture_dir"]).glob("*")]
-    if target.exists() and all(target.stat().st_mtime >= p.stat().st_mtime for p in inputs):
-        return
-    figures = predict_mixture_cutoff(meta["mixture_dir"], reference)
-    target.write_text(json.dumps(figures["predicted_cutoff"], indent=2) + "\n")
 
 
 STAGE = Stage("experiment", ExperimentParams, check, run)

@@ -30,6 +30,7 @@ import typer
 from jobs.contract import UsageError
 from jobs.registry import stage
 from jobs.runner import MARKER, StageSpec, read_marker, run_stages
+from trainers.predict import predict_mixture_cutoff
 from trainers.train import resolve_device
 
 RUNS_FILE = "runs.json"
@@ -125,6 +126,30 @@ def _recorded_fingerprint(record: Path) -> str | None:
     except (OSError, ValueError, AttributeError):
         return None
     return value if isinstance(value, str) else None
+
+
+def predict_run(run_dir: Path, meta: Mapping[str, Any]) -> None:
+    """The audit's prediction of a probed run's cutoff from its mixture, into RUN/probe/prediction.json. It
+    reads nothing of the model, so it is kept while it names the fingerprints of the mixture and the world
+    (the reference) there now and is newer than their files; times alone would keep one copied in with its
+    old times from an earlier mixture."""
+    target = run_dir / "probe" / "prediction.json"
+    reference = Path(str(meta["probes"])) / "temporal.parquet"
+    if not (run_dir / "probe" / "probe.json").exists() or not reference.exists():
+        return
+    made_from = {
+        "mixture": (read_marker(str(meta["mixture_dir"])) or {}).get("fingerprint"),
+        "reference": (read_marker(str(Path(str(meta["probes"])).parent)) or {}).get("fingerprint"),
+    }
+    inputs = [reference, *Path(meta["mixture_dir"]).glob("*")]
+    if target.exists() and all(target.stat().st_mtime >= p.stat().st_mtime for p in inputs):
+        try:
+            if json.loads(target.read_text()).get("made_from") == made_from:
+                return
+        except (OSError, ValueError, AttributeError):
+            pass  # unreadable: made again
+    figures = predict_mixture_cutoff(meta["mixture_dir"], reference)
+    target.write_text(json.dumps({**figures["predicted_cutoff"], "made_from": made_from}, indent=2) + "\n")
 
 
 def finished_runs(run_dirs: Mapping[str, Path], mixture_dirs: Mapping[str, str]) -> dict[str, Path]:

@@ -262,6 +262,17 @@ def test_a_grid_built_here_trained_elsewhere_and_reported_here(
     (here / "mixtures" / "small-w0" / "raw-s0" / "manifest.json").touch()
     main(["experiment", str(grid), "-o", str(here), "--finished-only", "--master", "local[2]"])
     assert prediction.stat().st_mtime_ns > kept
+    # One made from another mixture, copied in with its times kept (`cp -p`): its fingerprints, not its
+    # times, show it is stale, and it is made again.
+    made = json.loads(prediction.read_text())
+    assert made["made_from"]["mixture"] == json.loads((mixture / MARKER).read_text())["fingerprint"]
+    assert made["made_from"]["reference"] is not None
+    prediction.write_text(
+        json.dumps({**made, "month": "1999-01", "made_from": {**made["made_from"], "mixture": "x"}})
+    )
+    os.utime(prediction, (prediction.stat().st_mtime + 120,) * 2)
+    main(["experiment", str(grid), "-o", str(here), "--finished-only", "--master", "local[2]"])
+    assert json.loads(prediction.read_text()) == made
 
     # Copied files' times say nothing: the run names the fingerprint of the mixture it was trained on.
     os.utime(mixture / MARKER, (prediction.stat().st_mtime + 60,) * 2)
