@@ -22,10 +22,8 @@ Run: python bench/dating_world.py [--seeds 0,1,2] [--rerender-share 0.5] [--work
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
-import yaml  # noqa: E402
+from pipeline_run import run_pipeline_stages  # noqa: E402
 
 from dating.evaluate import CreatedScores, created_scores  # noqa: E402
 
@@ -46,38 +44,12 @@ KINDS = {"resource page": ("fresh", "recrawl"), "stale copy": ("stale",), "news 
 
 def run_pipeline(seed: int, work: Path, master: str, preset: str, rerender_share: float) -> Path:
     """world -> ingest -> date (the pages' own signals) for one seed; returns the pipeline folder."""
-    out = work / f"seed{seed}"
-    spec = {
-        "description": f"dating against truth, seed {seed}",
-        "output": str(out),
-        "spark": {"master": master, "conf": ["spark.sql.shuffle.partitions=4", "spark.driver.memory=4g"]},
-        "stages": [
-            {
-                "name": "world",
-                "kind": "world",
-                "preset": preset,
-                "seed": seed,
-                "rerender_share": rerender_share,
-            },
-            {
-                "name": "ingest",
-                "kind": "ingest",
-                "inputs": ["${world}/dumps"],
-                "added": "2024-01-01T00:00:00Z",
-            },
-            {"name": "dated", "kind": "date", "input": "${ingest}"},
-        ],
-    }
-    path = work / f"seed{seed}.yaml"
-    path.write_text(yaml.safe_dump(spec, sort_keys=False))
-    # This checkout's code, not whatever the environment's `chronomix` script was installed from.
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
-    command = [sys.executable, "-m", "jobs.cli", "run", str(path)]
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=env, cwd=ROOT)
-    return out
+    stages = [
+        {"name": "world", "kind": "world", "preset": preset, "seed": seed, "rerender_share": rerender_share},
+        {"name": "ingest", "kind": "ingest", "inputs": ["${world}/dumps"], "added": "2024-01-01T00:00:00Z"},
+        {"name": "dated", "kind": "date", "input": "${ingest}"},
+    ]
+    return run_pipeline_stages(work / f"seed{seed}", f"dating against truth, seed {seed}", stages, master)
 
 
 def score(out: Path) -> dict[str, CreatedScores]:

@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
-import yaml  # noqa: E402
+from pipeline_run import run_pipeline_stages  # noqa: E402
 
 from dedup.evaluate import flag_scores, largest_cluster_mix, pair_scores, truly_stale  # noqa: E402
 from dedup.kernel import SKETCH, DedupConfig, dedup_kernel  # noqa: E402
@@ -59,39 +57,18 @@ def truth_resource(resource: str | None, kind: str, url: str) -> str:
 
 def run_pipeline(seed: int, work: Path, master: str, preset: str, soft_404: float = 0.0) -> Path:
     """world -> ingest -> date -> dedup (defaults, keep all) for one seed; returns the pipeline folder."""
-    out = work / f"seed{seed}"
-    spec = {
-        "description": f"dedup truth, seed {seed}",
-        "output": str(out),
-        "spark": {"master": master, "conf": ["spark.sql.shuffle.partitions=4", "spark.driver.memory=4g"]},
-        "stages": [
-            {"name": "world", "kind": "world", "preset": preset, "seed": seed, "soft_404_share": soft_404},
-            {
-                "name": "ingest",
-                "kind": "ingest",
-                "inputs": ["${world}/dumps"],
-                "added": "2024-01-01T00:00:00Z",
-            },
-            {
-                "name": "dated",
-                "kind": "date",
-                "input": "${ingest}",
-                "reference": "${world}/probes/reference.parquet",
-            },
-            {"name": "dedup", "kind": "dedup", "input": "${dated}", "keep": "all"},
-        ],
-    }
-    path = work / f"seed{seed}.yaml"
-    path.write_text(yaml.safe_dump(spec, sort_keys=False))
-    # `python -m jobs.cli` with this checkout first on the path: the code measured is this checkout's, not
-    # whatever the environment's `chronomix` script was installed from.
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
-    command = [sys.executable, "-m", "jobs.cli", "run", str(path)]
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=env, cwd=ROOT)
-    return out
+    stages = [
+        {"name": "world", "kind": "world", "preset": preset, "seed": seed, "soft_404_share": soft_404},
+        {"name": "ingest", "kind": "ingest", "inputs": ["${world}/dumps"], "added": "2024-01-01T00:00:00Z"},
+        {
+            "name": "dated",
+            "kind": "date",
+            "input": "${ingest}",
+            "reference": "${world}/probes/reference.parquet",
+        },
+        {"name": "dedup", "kind": "dedup", "input": "${dated}", "keep": "all"},
+    ]
+    return run_pipeline_stages(work / f"seed{seed}", f"dedup truth, seed {seed}", stages, master)
 
 
 def chain_pairs(table: pa.Table, resources: list[str], threshold: float) -> tuple[int, int]:
