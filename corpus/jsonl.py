@@ -208,6 +208,7 @@ def iter_jsonl_rows(ctx: ReadContext) -> Iterator[dict[str, Any]]:
             if not stream.next_segment():
                 break
             resumed = True
+            history.end_page()
 
 
 def _reject_withheld(ctx: ReadContext, damage: Damage, cut: bool, line_no: int) -> int:

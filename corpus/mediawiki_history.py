@@ -14,8 +14,10 @@ Rejects, with the XML reader's reasons: "deleted_text" (content not visible: a s
 text such rows may still carry; or no content body), "empty_text", "too_large", "bad_revision" (no numeric
 revision or page id, or no time that parses). Snapshots need a page's revisions together and in time
 order, as exports write them: an older revision than the one before is counted ("revision_out_of_order")
-and left out, and a revision of a page that comes back after another page's is rejected
-("page_not_contiguous") rather than give that page's months twice.
+and left out, and a revision of a page (of a wiki: page ids repeat across wikis) that comes back after
+another page's, or after damage cut the file, is rejected ("page_not_contiguous") rather than give that
+page's months twice or fill a gap with the revision before it. Ids are the XML reader's, which are unique
+within one wiki: a file that mixes wikis may repeat one (a "duplicate_id" reject).
 """
 
 from __future__ import annotations
@@ -85,28 +87,42 @@ class ContentHistory:
 
     def __init__(self, ctx: ReadContext) -> None:
         self.ctx = ctx
-        self.page: str | None = None
+        self.page: tuple[Any, str] | None = None  # monthly: (wiki id, page id) of the page being read
+        self.base: str | None = None  # its wiki's base URL
         self.snapshots = MonthlySnapshots()
-        self.finished_pages: set[str] = set()  # monthly: pages whose rows ended before this one's
+        # monthly: pages whose rows ended before this one's (page ids repeat across wikis, so with the wiki)
+        self.finished_pages: set[tuple[Any, str]] = set()
 
     def rows(self, record: dict[str, Any]) -> list[dict[str, Any]]:
         """The documents of one row; RejectedRevision where it gives none."""
         revision = self._revision(record)
-        base = site_base(record.get("wiki_id"))
+        wiki = record.get("wiki_id")
+        base = site_base(wiki)
         if base is None:
             self.ctx.counters["mediawiki_unknown_wiki"] += 1
-        url = page_url(base, revision.title)
         if not self.ctx.options.mediawiki_monthly:
-            return [revision_row(revision, url)]
-        if revision.page_id != self.page:
-            if revision.page_id in self.finished_pages:
+            return [revision_row(revision, page_url(base, revision.title))]
+        page = (wiki if isinstance(wiki, str) else None, revision.page_id)
+        if page != self.page:
+            if page in self.finished_pages:
                 raise RejectedRevision(
                     "page_not_contiguous", f"page {revision.page_id}: its rows are not together"
                 )
-            if self.page is not None:
-                self.finished_pages.add(self.page)
-            self.page, self.snapshots = revision.page_id, MonthlySnapshots()
-        return [snapshot_row(r, month, url) for r, month in self.snapshots.add(revision, self.ctx)]
+            self.end_page()
+            self.page, self.base = page, base
+        # a snapshot shows an earlier revision: its own title (a page may have been renamed since)
+        return [
+            snapshot_row(r, month, page_url(self.base, r.title))
+            for r, month in self.snapshots.add(revision, self.ctx)
+        ]
+
+    def end_page(self) -> None:
+        """End the page being read: its later rows are `page_not_contiguous`. Called at a page change, and
+        where damage cut the file (a gap's lost revisions must not be filled with the one before it, so the
+        page is not resumed, as the XML reader does not resume a page it could not read to its end)."""
+        if self.page is not None:
+            self.finished_pages.add(self.page)
+        self.page, self.base, self.snapshots = None, None, MonthlySnapshots()
 
     def _revision(self, record: dict[str, Any]) -> Revision:
         options = self.ctx.options

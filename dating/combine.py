@@ -19,7 +19,7 @@ The rules, in the order they are applied (dating.signals defines the signals and
    latest of the publication date and the trusted update dates (HTML dateModified, Last-Modified not at the
    fetch time and not shared by a host rebuild, a `created` the input carried: one without a `date_source`,
    or one an earlier run kept as `given`), whichever is latest deciding. A page that states its own last
-   edit (an HTML update date after its publication date) dates its content by it: a Last-Modified on a
+   edit (an HTML update date more than a day after its publication date) dates its content by it: a Last-Modified on a
    later day is when the server rewrote the file, not the content (MediaWiki re-renders a page whenever a
    template it uses changes), and is then an upper bound only;
    else the text's first full date, else the start of the latest year it mentions; else the fetch time
@@ -211,7 +211,8 @@ def _choose_created(
     if references:
         return max(references, key=lambda c: (c.confidence, -c.date.timestamp()))
     chosen = published
-    page_edit = _stated_page_edit(updates, published)
+    claims = [c for c in evidence.candidates if c.kind == "published" and c.signal == "html_meta"]
+    page_edit = _stated_page_edit(updates, [*claims, *([published] if published is not None else [])])
     for c in sorted(updates, key=lambda c: (-c.confidence, c.signal)):
         if upper is not None and c.date - slack(c.precision) > upper:
             evidence.note("conflict", c.signal, "after_upper_bound")
@@ -233,16 +234,20 @@ def _choose_created(
     return None
 
 
-def _stated_page_edit(updates: list[Candidate], published: Candidate | None) -> datetime | None:
-    """The last edit the page states in its markup (dateModified, article:modified_time), where it is a day
-    or more after the publication date; None where the page states none, or only its publication again
-    (htmldate's update search falls back to the publication date)."""
+def _stated_page_edit(updates: list[Candidate], published: list[Candidate]) -> datetime | None:
+    """The last edit the page states in its markup (dateModified, article:modified_time), where it is more
+    than a day after every publication claim (`published`: the chosen one and the markup's own, a bare year
+    included); None where the page states none, or only a publication date again (htmldate's update search
+    falls back to the publication date)."""
     stated = [c.date for c in updates if c.signal == "html_meta_modified"]
     if not stated:
         return None
-    if published is not None and max(stated) <= published.date + slack(published.precision):
+    edit = max(stated)
+    if any(abs(edit - claim.date) <= slack(claim.precision) for claim in published):
         return None
-    return max(stated)
+    if any(edit <= claim.date for claim in published):
+        return None
+    return edit
 
 
 def date_batch(batch: pa.RecordBatch) -> pa.RecordBatch:

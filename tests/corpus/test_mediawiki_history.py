@@ -146,3 +146,43 @@ def test_monthly_snapshots_need_a_pages_rows_together_and_in_order(tmp_path: Pat
 )
 def test_site_base_from_wiki_id(wiki_id: object, base: str | None) -> None:
     assert site_base(wiki_id) == base
+
+
+def test_monthly_pages_are_per_wiki_and_snapshots_keep_their_own_title(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "history.jsonl",
+        [
+            _row(1, 10, "2020-01-05T00:00:00Z", text="en first"),
+            _row(1, 11, "2020-03-05T00:00:00Z", text="en second", page_title="New_Name"),  # renamed
+            _row(1, 20, "2020-01-07T00:00:00Z", text="de first", wiki_id="dewiki"),  # another wiki's page 1
+            _row(1, 21, "2020-02-09T00:00:00Z", text="de second", wiki_id="dewiki"),
+        ],
+    )
+    docs, rejects, _ = read(path, monthly=True)
+    # The English page's February and March show its first revision, under that revision's own title
+    assert {i: (d["text"], d["url"]) for i, d in docs.items()} == {
+        f"mediawiki:1:2020-0{m}": ("en first", "https://en.wikipedia.org/wiki/Main_Street_(Springfield)")
+        for m in (2, 3)
+    }
+    # The German page 1 is read as a page of its own, never as the English one's next revision. Its
+    # February has the English February's id (ids are unique within one wiki, as the XML reader's are):
+    # rejected once, counted, not merged.
+    assert [(r.reason, "de first" in r.sample.decode()) for r in rejects.items] == [("duplicate_id", False)]
+
+
+def test_damage_ends_the_page_being_read(tmp_path: Path) -> None:
+    lines = [
+        _row(1, 10, "2020-01-05T00:00:00Z", text="first"),
+        _row(1, 11, "2020-02-05T00:00:00Z", text="second"),  # in the damaged member: lost
+        _row(1, 12, "2020-07-05T00:00:00Z", text="third"),
+    ]
+    members = [gzip.compress((json.dumps(line) + "\n").encode()) for line in lines]
+    damaged = bytearray(members[1])
+    damaged[len(damaged) // 2] ^= 0xFF
+    path = tmp_path / "history.jsonl.gz"
+    path.write_bytes(members[0] + bytes(damaged) + members[2])
+    docs, rejects, _ = read(path, monthly=True)
+    # no month from February on is filled with the first revision: the page ended at the damage
+    assert docs == {}
+    reasons = Counter(r.reason for r in rejects.items)
+    assert reasons["page_not_contiguous"] == 1 and sum(reasons.values()) >= 2

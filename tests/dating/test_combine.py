@@ -193,12 +193,17 @@ def test_running_twice_gives_the_same_table() -> None:
     assert twice.equals(once)
 
 
-def _page(last_modified: datetime | None, published: datetime | None, modified: datetime | None) -> dict:
+def _page(
+    last_modified: datetime | None,
+    published: datetime | None,
+    modified: datetime | None,
+    url: str = "https://example.org/wiki/Page",
+) -> dict:
     crawl = datetime(2024, 5, 18, tzinfo=UTC)
     return {
         "crawl_date": crawl,
         "dump": "CC-MAIN-2024-22",
-        "url": "https://example.org/wiki/Page",
+        "url": url,
         "last_modified": last_modified,
         "html_meta_date": published,
         "html_meta_modified": modified,
@@ -218,6 +223,16 @@ def test_a_stated_page_edit_dates_the_content_and_last_modified_bounds_it() -> N
         (_page(lm, day("2023-08-17"), None), lm, "last_modified"),
         # a stated edit after Last-Modified conflicts with it (the file held no later edit): it decides
         (_page(lm, day("2008-07-04"), day("2024-05-10")), lm, "last_modified"),
+        # htmldate's update date is the markup's publication again, though the URL's date is chosen
+        (
+            _page(lm, day("2023-08-17"), day("2023-08-17"), "https://example.org/2023/08/15/story"),
+            lm,
+            "last_modified",
+        ),
+        # ... or a bare year (htmldate's 2023-01-01), which is never a publication date
+        (_page(lm, day("2023-01-01"), day("2023-01-01")), lm, "last_modified"),
+        # an "edit" the next day may be the publication day in another time zone: not an edit
+        (_page(lm, day("2023-08-17"), day("2023-08-18")), lm, "last_modified"),
     ]
     columns = list(cases[0][0])
     batch = pa.RecordBatch.from_pydict(
@@ -238,6 +253,9 @@ def test_a_stated_page_edit_dates_the_content_and_last_modified_bounds_it() -> N
     assert [(r["created"], r["date_source"]) for r in rows] == [(c[1], c[2]) for c in cases]
     assert ["distrusted:last_modified:after_page_edit" in r[DATE_NOTES] for r in rows] == [
         True,
+        False,
+        False,
+        False,
         False,
         False,
         False,
