@@ -18,19 +18,10 @@ from dating.combine import DATE_NOTES, LM_HOST_PAGES, date_batch
 from dating.evaluate import created_scores
 from dating.html_meta import MarkupDater
 from dating.signals import host_last_modified_pages
+from tests.world.sizes import SMALL_WORLD
 from world import generate_world, preset_config
 
-SMALL = {
-    "entities": 40,
-    "dumps": ("2017-06", "2019-06", "2021-06"),
-    "mention_pages": 10,
-    "filler_pages": 6,
-    "probe_resources": 3,
-    "reference_resources": 3,
-    "people": 20,
-    "cities": 10,
-    "products": 10,
-}
+SMALL = {**SMALL_WORLD, "entities": 40}
 
 
 @pytest.fixture(scope="module")

@@ -22,24 +22,14 @@ from corpus.readers import ReadOptions, read_documents
 from corpus.schema import validate
 from corpus.stats import RejectLog
 from jobs.experiment import PAGE_TYPES
+from tests.world.sizes import SMALL_WORLD
 from world import count_fact_mentions, fill_probe_frequencies, generate_world, preset_config
 from world.config import WorldConfigError, month_index
 from world.dumps import crawl_window, dump_name
 from world.entities import staff_transition_probability
 from world.probes import SWAP_SUBJECTS
 
-SMALL = {
-    "entities": 30,
-    "dumps": ("2017-06", "2019-06", "2021-06"),
-    "mention_pages": 10,
-    "filler_pages": 6,
-    "probe_resources": 3,
-    "reference_resources": 3,
-    "people": 20,
-    "cities": 10,
-    "products": 10,
-    "records_per_file": 40,
-}
+SMALL = SMALL_WORLD
 
 
 @pytest.fixture(scope="module")
