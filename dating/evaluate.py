@@ -33,6 +33,8 @@ def created_scores(
 ) -> CreatedScores:
     """Scores of `created` (and the bounds) against each document's true content time. An open bound (None)
     holds every time on its side; bounds get a day of slack, as a date known to the day does."""
+    if any(true is None for true in truth):
+        raise ValueError("truth: every document scored needs a true content time (soft-404s have none)")
     n = len(truth)
     if not n:
         return CreatedScores(0, 0, 0.0, 0.0, 0.0, 0.0, 0.0)

@@ -33,3 +33,5 @@ def test_a_day_of_slack_on_bounds_and_no_documents() -> None:
     assert empty.documents == 0 and empty.inside_bounds == 0.0
     with pytest.raises(ValueError):
         created_scores([T], [], [], [T])
+    with pytest.raises(ValueError, match="true content time"):
+        created_scores([T], [None], [None], [None])
