@@ -19,7 +19,10 @@ given), the same over the dated pages only, accuracy within 7 and 31 days, cover
 bounds containment (gold in [date_lower, date_upper], over dated pages; a missing bound is open), median
 bound width, and documents per second for both, timed on the second of two interleaved rounds (htmldate
 caches parsed dates; the first round warms both). chronomix's time includes its text extraction (it shares
-the page's one parse); htmldate's does not. Run: `python bench/dating_eval.py [--limit N]`.
+the page's one parse); htmldate's does not. Last, the pages' texts alone are dated (what a page whose only
+signal is the years its text names gets) and `created` is compared with the gold date where the latest year
+the text names decided it: as the middle of that year (this rule) and as its first day (the former rule).
+Run: `python bench/dating_eval.py [--limit N]`.
 """
 
 from __future__ import annotations
@@ -106,6 +109,27 @@ def text_only_rate(pages: list[dict], crawl: datetime | None, repeat: int = 5) -
     started = time.perf_counter()
     date_batch(batch)
     return batch.num_rows / (time.perf_counter() - started)
+
+
+def year_only(pages: list[dict], crawl: datetime) -> dict[str, list[int]]:
+    """Days from each gold date to `created` where the page's text is all there is (no URL, no markup: the
+    dating of a page whose only signal is the years its text names), under this rule (the middle of the latest
+    year that the bounds leave) and the former one (that year's first day), over the pages so dated."""
+    batch = pa.RecordBatch.from_pydict(
+        {
+            "id": pa.array([str(i) for i in range(len(pages))]),
+            "text": pa.array([p["text"] for p in pages]),
+            "crawl_date": pa.array([crawl] * len(pages), TIMESTAMP),
+        }
+    )
+    errors: dict[str, list[int]] = {"middle of the year": [], "first day of the year": []}
+    for page, row in zip(pages, date_batch(batch).to_pylist(), strict=True):
+        if page["gold"] is None or row["date_source"] != "text_years":
+            continue
+        gold = datetime.fromisoformat(page["gold"]).replace(tzinfo=UTC)
+        errors["middle of the year"].append((row["created"] - gold).days)
+        errors["first day of the year"].append((datetime(row["created"].year, 1, 1, tzinfo=UTC) - gold).days)
+    return errors
 
 
 def _day(value: datetime | None) -> str | None:
@@ -202,6 +226,13 @@ def main() -> None:
         f"{ours_rate:.1f} (ratio {ours_rate / base_rate:.2f})   chronomix text-only date_batch: "
         f"{text_rate:.1f} (ratio {text_rate / base_rate:.2f})"
     )
+    print("\ndated only by the years the text names (text alone, crawl 2020-12-31): days from the gold date")
+    for rule, errors in year_only(pages, EVAL_CRAWL).items():
+        print(
+            f"  {rule:22s} pages {len(errors)}, median |error| {statistics.median(abs(e) for e in errors):.0f}, "
+            f"mean error {statistics.fmean(errors):+.0f}, within 31 days {sum(abs(e) <= 31 for e in errors)}, "
+            f"within 183 days {sum(abs(e) <= 183 for e in errors)}"
+        )
     misses = [
         (
             golds[i],

@@ -14,7 +14,9 @@ and news pages:
 - the share whose true time lies within the document's bounds [date_lower, date_upper] (a day of slack);
 - the same for the documents whose Last-Modified the dating set aside because the page states an earlier edit
   (`distrusted:last_modified:after_page_edit`), and, as the control on those very documents, the former rule,
-  under which the latest update date decided: their Last-Modified.
+  under which the latest update date decided: their Last-Modified;
+- the same for the documents dated only by the latest year their text names (`date_source` text_years),
+  dated to the middle of that year, and, as their control, the former rule: that year's first day.
 
 Run: python bench/dating_world.py [--seeds 0,1,2] [--rerender-share 0.5] [--work DIR] [--master local[2]]
 """
@@ -54,7 +56,7 @@ def run_pipeline(seed: int, work: Path, master: str, preset: str, rerender_share
 
 def score(out: Path) -> dict[str, CreatedScores]:
     """Scores per kind of page and on the set-aside documents, each under this rule and the former one."""
-    columns = ["id", "created", "date_lower", "date_upper", "last_modified", "date_notes"]
+    columns = ["id", "created", "date_lower", "date_upper", "last_modified", "date_source", "date_notes"]
     docs = pq.read_table(out / "dated", columns=columns)
     notes = docs.column("date_notes").to_pylist()
     docs = docs.drop_columns(["date_notes"]).append_column(
@@ -76,10 +78,12 @@ def score(out: Path) -> dict[str, CreatedScores]:
             [r["content_time"] for r in chosen],
         )
 
-    for (
-        r
-    ) in rows:  # the former rule: where it set Last-Modified aside, Last-Modified, clamped into the bounds
+    for r in rows:
+        # The former rules: where Last-Modified was set aside, Last-Modified, clamped into the bounds; where
+        # the latest year the text names decided, that year's first day.
         former = min(r["last_modified"], r["date_upper"] or r["last_modified"]) if r["set_aside"] else None
+        if r["date_source"] == "text_years":
+            former = r["created"].replace(month=1, day=1)
         r["former_created"] = former or r["created"]
     for name, kinds in KINDS.items():
         chosen = [r for r in rows if r["kind"] in kinds]
@@ -88,6 +92,9 @@ def score(out: Path) -> dict[str, CreatedScores]:
     set_aside = [r for r in rows if r["set_aside"]]
     scored("set aside", set_aside)
     scored("set aside, former rule", set_aside, "former_created")
+    by_year = [r for r in rows if r["date_source"] == "text_years"]
+    scored("dated by a year", by_year)
+    scored("dated by a year, former rule", by_year, "former_created")
     return scores
 
 
@@ -107,7 +114,7 @@ def main() -> None:
         f"created against the world's content times: preset {args.preset}, rerender share {args.rerender_share}"
     )
     header = (
-        f"{'seed':>4} {'pages':<27} {'docs':>6} {'within 1 d':>10} {'within 31 d':>11} {'median |err| d':>14} "
+        f"{'seed':>4} {'pages':<30} {'docs':>6} {'within 1 d':>10} {'within 31 d':>11} {'median |err| d':>14} "
         f"{'mean err d':>10} {'in bounds':>9}"
     )
     print(header)
@@ -120,7 +127,7 @@ def main() -> None:
             if not s.documents:
                 continue
             print(
-                f"{seed:>4} {name:<27} {s.documents:>6} {s.within_one_day:>10.3f} {s.within_31_days:>11.3f} "
+                f"{seed:>4} {name:<30} {s.documents:>6} {s.within_one_day:>10.3f} {s.within_31_days:>11.3f} "
                 f"{s.median_abs_error_days:>14.1f} {s.mean_error_days:>+10.1f} {s.inside_bounds:>9.3f}"
             )
         print(f"     ({time.perf_counter() - started:.0f} s)", flush=True)
@@ -132,8 +139,8 @@ def main() -> None:
             return f"{statistics.fmean(values):.3f} [{min(values):.3f}, {max(values):.3f}]"
 
         print(
-            f"  {name:<27} within a day {spread('within_one_day')}, within 31 days {spread('within_31_days')}, "
-            f"in bounds {spread('inside_bounds')}, "
+            f"  {name:<30} within a day {spread('within_one_day')}, within 31 days {spread('within_31_days')}, "
+            f"median |error| {spread('median_abs_error_days')} days, in bounds {spread('inside_bounds')}, "
             f"documents {sum(r.documents for r in runs)}"
         )
     if args.work is None:

@@ -22,7 +22,8 @@ The rules, in the order they are applied (dating.signals defines the signals and
    edit (an HTML update date more than a day after its publication date) dates its content by it: a Last-Modified on a
    later day is when the server rewrote the file, not the content (MediaWiki re-renders a page whenever a
    template it uses changes), and is then an upper bound only;
-   else the text's first full date, else the start of the latest year it mentions; else the fetch time
+   else the text's first full date, else the latest year it mentions (the middle of the part of that year
+   the bounds leave, as for any date known only to its year); else the fetch time
    (`crawl`), else the dump's window end (`dump`).
 5. `created` is clamped into [date_lower, date_upper] (counted: never after the crawl).
 
@@ -34,7 +35,7 @@ reference match); `date_notes` lists every rejected, distrusted, conflicting or 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -187,6 +188,8 @@ def date_row(row: Mapping[str, Any]) -> DateResult:
     decided = _choose_created(evidence, published, upper)
     if decided is not None:
         result.created, result.source, result.confidence = decided.date, decided.signal, decided.confidence
+        if decided.precision == "year":
+            result.created = middle_of_year(decided.date, lower, upper)
     elif upper is not None:
         # Only the fetch is known: the content is at most as new as the fetch (a weak estimate).
         result.created, result.source, result.confidence = upper, upper_signal, CRAWL_ONLY_CONFIDENCE
@@ -232,6 +235,22 @@ def _choose_created(
     if weak:
         return max(weak, key=lambda c: (c.confidence, c.date))
     return None
+
+
+def middle_of_year(year_start: datetime, lower: datetime | None, upper: datetime | None) -> datetime:
+    """The day a date known only to its year stands for (rule 4): the middle of the part of that year the
+    bounds leave. The year's first day would date such a page half a year early on average: on the gold news
+    pages dated only by the years their text names, the median error is 191 days from the first day and 94
+    from the middle (bench/dating_eval.py). Where the bounds leave none of the year, its first day (rule 5
+    then clamps it)."""
+    first = max(year_start, lower) if lower is not None else year_start
+    last = datetime(year_start.year + 1, 1, 1, tzinfo=year_start.tzinfo) - timedelta(days=1)
+    if upper is not None:
+        last = min(last, upper)
+    if last < first:
+        return year_start
+    middle = first + (last - first) / 2
+    return middle.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _stated_page_edit(updates: list[Candidate], published: list[Candidate]) -> datetime | None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from corpus.schema import TIMESTAMP, validate
-from dating.combine import DATE_NOTES, LM_HOST_PAGES, date_batch
+from dating.combine import DATE_NOTES, LM_HOST_PAGES, date_batch, middle_of_year
 from dating.signals import host_last_modified_pages
 from tests.dating.helpers import by_url, day, warc_batch
 
@@ -138,10 +138,36 @@ def test_text_only_documents_multilingual() -> None:
         assert row["date_published"] == row["created"] == day("2019-03-12")
         assert row["date_source"] == "text_date"
         assert row["date_lower"] <= day("2019-03-12") and row["date_upper"] == crawl
-    # a copyright line: the text cannot be older than its latest year
+    # a copyright line: the text cannot be older than its latest year; known only to the year, it stands for
+    # the year's middle
     assert rows[4]["date_published"] is None
-    assert rows[4]["created"] == day("2019-01-01") and rows[4]["date_source"] == "text_years"
+    assert rows[4]["created"] == day("2019-07-02") and rows[4]["date_source"] == "text_years"
     assert rows[4]["date_lower"] == day("2019-01-01") - timedelta(days=1)
+
+
+def test_a_date_known_only_to_its_year_stands_for_the_middle_of_what_the_bounds_leave() -> None:
+    texts = ["Copyright 2019 Example Ltd.", "Copyright 2024 Example Ltd.", "Season 2020, results below."]
+    crawls = [
+        datetime(2024, 5, 1, tzinfo=UTC),
+        datetime(2024, 3, 1, tzinfo=UTC),
+        datetime(2024, 5, 1, tzinfo=UTC),
+    ]
+    last_modified = [None, None, datetime(2020, 3, 1, tzinfo=UTC)]
+    rows = date_batch(_batch(crawl_date=crawls, text=texts, last_modified=last_modified)).to_pylist()
+    # the whole year: its middle day
+    assert rows[0]["created"] == day("2019-07-02") and rows[0]["date_source"] == "text_years"
+    # the crawl's own year: the middle of the part before the crawl
+    assert rows[1]["created"] == day("2024-01-31") and rows[1]["date_source"] == "text_years"
+    # a Last-Modified early in the year decides (an update date outranks a year): the year only bounds it
+    assert rows[2]["created"] == day("2020-03-01") and rows[2]["date_source"] == "last_modified"
+
+
+def test_middle_of_year_keeps_to_the_bounds() -> None:
+    start = day("2019-01-01")
+    assert middle_of_year(start, None, None) == day("2019-07-02")
+    assert middle_of_year(start, day("2019-05-01"), day("2019-05-11")) == day("2019-05-06")
+    # bounds that leave none of the year: its first day, for rule 5 to clamp
+    assert middle_of_year(start, day("2020-02-01"), None) == start
 
 
 def test_future_year_in_text_does_not_override_a_url_date() -> None:
