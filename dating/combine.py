@@ -232,8 +232,13 @@ def _choose_created(
     if chosen is not None:
         return chosen
     weak = [c for c in evidence.candidates if c.kind == "published" or c.signal == "text_years"]
+    to_the_day = [c for c in weak if c.precision != "year"]
+    if to_the_day:
+        return max(to_the_day, key=lambda c: (c.confidence, c.date))
     if weak:
-        return max(weak, key=lambda c: (c.confidence, c.date))
+        # Dates known only to their year (the text's latest year, a bare year in the markup) each say the
+        # content is no older than that year: the latest holds them all.
+        return max(weak, key=lambda c: (c.date, c.confidence))
     return None
 
 

@@ -388,7 +388,11 @@ def audit(
     report: Annotated[
         str,
         typer.Option(
-            "--report", "-r", help="Report folder to create (report.html, summary.json, PNG plots)."
+            "--report",
+            "-r",
+            "--output",
+            "-o",
+            help="Report folder to create (report.html, summary.json, PNG plots).",
         ),
     ],
     reference: Annotated[

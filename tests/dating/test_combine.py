@@ -160,6 +160,13 @@ def test_a_date_known_only_to_its_year_stands_for_the_middle_of_what_the_bounds_
     assert rows[1]["created"] == day("2024-01-31") and rows[1]["date_source"] == "text_years"
     # a Last-Modified early in the year decides (an update date outranks a year): the year only bounds it
     assert rows[2]["created"] == day("2020-03-01") and rows[2]["date_source"] == "last_modified"
+    # A bare year in the markup (htmldate's 2021-01-01) later than the text's latest year: the later year holds
+    # both (a faculty page of the sample WARCs, dated to the last day of 2020 before).
+    row = date_batch(
+        _batch(crawl_date=crawls[:1], text=["Publications 2018-2020"], html_meta_date=[day("2021-01-01")])
+    ).to_pylist()[0]
+    assert row["created"] == day("2021-07-02") and row["date_source"] == "html_meta"
+    assert row["date_published"] is None
 
 
 def test_middle_of_year_keeps_to_the_bounds() -> None:

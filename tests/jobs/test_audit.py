@@ -263,6 +263,9 @@ def test_cli_refuses_bad_arguments_with_one_line(tmp_path: Path, data_dir: Path,
             ["audit", str(data_dir / "warc"), "--report", str(tmp_path / "r4"), "--statistic", "max"],
             "--statistic",
         ),
+        # -o/--output name the report folder too, as they name every other command's output
+        (["audit", str(data_dir / "warc"), "-o", str(tmp_path / "r5"), "--sample", "0"], "--sample"),
+        (["audit", str(data_dir / "warc"), "--output", str(tmp_path / "r6"), "--sample", "2"], "--sample"),
     ]
     for argv, needle in cases:
         with pytest.raises(SystemExit) as done:
