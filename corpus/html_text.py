@@ -278,6 +278,25 @@ def tree_to_text(tree: HTMLTree) -> tuple[str, bool]:
     return extract_plain_text(tree, preserve_formatting=True, main_content=False), True
 
 
+MAX_LANGUAGE_TAG_CHARS = 35  # BCP 47 tags are short: a longer value is not one
+
+
+def declared_language(tree: HTMLTree, content_language: str | None) -> str | None:
+    """The language a page states for itself: its root element's `lang` (or `xml:lang`), else the HTTP
+    Content-Language header's first tag; None where it states none. The tag as written, stripped (what it
+    is worth is for language id to judge: mixers/langid_declared.py)."""
+    root = tree.document.query_selector("html") if tree.document is not None else None
+    for value in (
+        root.getattr("lang") if root is not None else None,
+        root.getattr("xml:lang") if root is not None else None,
+        content_language.split(",")[0] if content_language else None,
+    ):
+        tag = (value or "").strip()
+        if tag and len(tag) <= MAX_LANGUAGE_TAG_CHARS:
+            return tag
+    return None
+
+
 def html_to_text(html: str) -> tuple[str, bool]:
     """`tree_to_text` of the page `html` (see there)."""
     return tree_to_text(parse_html(html))

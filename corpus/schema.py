@@ -53,6 +53,7 @@ _COLUMNS: list[tuple[str, pa.DataType, bool, str, str]] = [
 EXTRA_COLUMNS: dict[str, pa.DataType] = {
     "html": pa.string(),  # raw HTML of a WARC response, kept for dating's HTML-metadata kernel
     "cc_lang": pa.string(),  # Common Crawl's own language label from a WET record
+    "declared_lang": pa.string(),  # the page's own language tag: <html lang>, else HTTP Content-Language
     "resource": pa.string(),  # resource key for reference versions (e.g. a MediaWiki page title)
     "html_meta_modified": TIMESTAMP,  # last-update date from HTML metadata (dating.html_meta, WARC input only)
     "revision_id": pa.int64(),  # MediaWiki revision id of a revision or monthly snapshot

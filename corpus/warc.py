@@ -48,6 +48,7 @@ from corpus.html_text import (
     ContentDecodingError,
     DecodedTooLarge,
     dechunk,
+    declared_language,
     decode_content_encoding,
     decode_payload,
     looks_binary,
@@ -445,6 +446,7 @@ class WarcRowReader:
                 return None
             if fell_back:
                 ctx.counters["main_content_fallback"] += 1
+            row["declared_lang"] = declared_language(tree, http.get("Content-Language"))
             if ctx.options.page_hook is not None:
                 try:  # the one parsed tree serves the hook too (e.g. dating's markup dates)
                     ctx.options.page_hook(tree, decoded.text, row)

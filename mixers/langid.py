@@ -21,7 +21,8 @@ large languages, but on short texts it misses small languages (Yoruba, Somali) a
   are (bench/langid_unknown.py).
 Each document records `lang`, `lang_score` (its probability) and `lang_detector`, the detector whose vote
 carried the decision (`fasttext`, `lingua`, `cld2`, `py3langid`; `spelling` where Serbian was told from
-Bosnian and Croatian by its spelling, mixers/yat_reflex.py; `none` for an empty text).
+Bosnian and Croatian by its spelling, mixers/yat_reflex.py; `declared` where the page's own language tag
+decided what the detectors could not, mixers/langid_declared.py; `none` for an empty text).
 bench/langid_eval.py scores it on two labelled sets against each detector alone.
 
 The `fasttext` module installed here is fasttext-predict's (pinned in pyproject.toml). Its list form of
@@ -44,6 +45,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mixers.langcodes import normalise_code
+from mixers.langid_declared import DECLARED, declared_overrides
 from mixers.langid_groups import (
     CLD2,
     CLOSE_GROUPS,
@@ -65,6 +67,7 @@ from mixers.langid_groups import (
 )
 
 UND = "und"
+DECLARED_LANG = "declared_lang"  # the page's own language tag (corpus.warc), where the input has it
 DEFAULT_THRESHOLD = 0.1  # final scores under this give `und`; the accuracy in bench/langid_eval.py uses it
 _WHITESPACE = re.compile(r"\s+")
 OUTPUT_COLUMNS: tuple[str, ...] = ("lang", "lang_score", "lang_detector")  # what LangIdKernel sets
@@ -366,12 +369,17 @@ def _fuse_unsure(
     return GroupDecision(winner, fused[winner], decided.detector if winner == decided.lang else CLD2), fused
 
 
-def identify(texts: Sequence[str | None], config: LangIdConfig = LangIdConfig()) -> list[Decision]:
+def identify(
+    texts: Sequence[str | None],
+    config: LangIdConfig = LangIdConfig(),
+    declared: Sequence[str | None] | None = None,
+) -> list[Decision]:
     """Language of each text: fastText lid.176; where its answer is in a close group, the group's tie-break
     (mixers/langid_groups.py); where it is unsure, its answer where CLD2's top language is the same, else
     fastText fused with lingua over the candidates, lingua's vote for those it does not know as
     `config.lingua_unknown` says (by default none, and CLD2's vote among those it knows), and the tie-break
-    where that lands in a group. Empty texts (after normalising) get `und` with score 0."""
+    where that lands in a group. `declared`: each page's own language tag, which decides only where the
+    detectors cannot (mixers/langid_declared.py). Empty texts (after normalising) get `und` with score 0."""
     model = load_fasttext(config.resolved_model_path)
     lines = [normalise_prefix(t, config.prefix_chars) for t in texts]
     predictions = predict_top_k(model, lines, config.top_k)
@@ -421,6 +429,13 @@ def identify(texts: Sequence[str | None], config: LangIdConfig = LangIdConfig())
         tie_break = config.tie_breaks.get(group.name) or DEFAULT_TIE_BREAKS[group.name]
         for i, decided in zip(rows, decide_group(texts, top_ks, group, tie_break), strict=True):
             decisions[i] = Decision(decided.lang, decided.share * group_mass[i], decided.detector)
+    if declared is not None and config.second_opinion:
+        groups = {i: group for group, rows in grouped.items() for i in rows}
+        decided = [d.lang if d is not None else UND for d in decisions]
+        known = lingua_codes() | cld2_detectable()
+        overrides = declared_overrides(declared, decided, predictions, groups, group_mass, known)
+        for i, (lang, score) in overrides.items():
+            decisions[i] = Decision(lang, score, DECLARED)
     out: list[Decision] = []
     for decision in decisions:
         assert decision is not None
@@ -447,7 +462,10 @@ class LangIdKernel:
             todo = [i for i, lang in enumerate(columns["lang"]) if lang is None]
         else:
             todo = list(range(len(texts)))
-        decided = identify([texts[i] for i in todo], self.config)
+        declared = batch.column(DECLARED_LANG).to_pylist() if DECLARED_LANG in batch.schema.names else None
+        decided = identify(
+            [texts[i] for i in todo], self.config, [declared[i] for i in todo] if declared else None
+        )
         for i, decision in zip(todo, decided, strict=True):
             columns["lang"][i] = decision.lang
             # Six places: the fused softmax's last bits vary with how many texts a batch holds (vectorised

@@ -14,11 +14,13 @@ from resiliparse.extract.html2text import extract_plain_text
 from corpus.html_text import (
     ContentDecodingError,
     choose_charset,
+    declared_language,
     decode_content_encoding,
     decode_payload,
     html_to_text,
     meta_charset,
     normalise_charset,
+    parse_html,
 )
 from tests.shared_data import SHARED_DATA, needs_shared_data
 
@@ -181,3 +183,15 @@ def test_decoding_stops_at_the_cap(coding: str) -> None:
     with pytest.raises(DecodedTooLarge):
         decode_content_encoding(packed, coding, max_bytes=100_000)
     assert decode_content_encoding(packed, coding, max_bytes=len(page)).payload == page
+
+
+def test_declared_language_is_the_root_lang_else_content_language() -> None:
+    def declared(html: str, header: str | None = None) -> str | None:
+        return declared_language(parse_html(html), header)
+
+    assert declared('<html lang=" pt-BR "><body><p>Olá</p></body></html>', "en") == "pt-BR"
+    assert declared('<html xml:lang="an"><body><p>Ola</p></body></html>') == "an"
+    assert declared("<html><body><p>Hej</p></body></html>", "da, en") == "da"
+    assert declared("<html><body><p lang='de'>Hallo</p></body></html>") is None  # only the page's own
+    assert declared('<html lang=""><body></body></html>', None) is None
+    assert declared(f'<html lang="{"x" * 40}"><body></body></html>', "fr") == "fr"  # not a tag: the header

@@ -134,7 +134,14 @@ def test_read_schema_is_the_record_then_extras() -> None:
     plain = read_schema(ReadOptions())
     assert tuple(plain.names[: len(COLUMN_NAMES)]) == COLUMN_NAMES
     assert "html" not in plain.names and "html" in read_schema(ReadOptions(keep_html=True)).names
-    assert plain.names[-5:] == ["cc_lang", "resource", "revision_id", "revision_ts", "metadata_json"]
+    assert plain.names[-6:] == [
+        "cc_lang",
+        "declared_lang",
+        "resource",
+        "revision_id",
+        "revision_ts",
+        "metadata_json",
+    ]
 
 
 @needs_shared_data
