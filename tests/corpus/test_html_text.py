@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 import tracemalloc
 import zlib
 
@@ -195,3 +196,40 @@ def test_declared_language_is_the_root_lang_else_content_language() -> None:
     assert declared("<html><body><p lang='de'>Hallo</p></body></html>") is None  # only the page's own
     assert declared('<html lang=""><body></body></html>', None) is None
     assert declared(f'<html lang="{"x" * 40}"><body></body></html>', "fr") == "fr"  # not a tag: the header
+
+
+def test_utf8_bytes_are_read_as_utf8_whatever_the_page_declares() -> None:
+    danish = "Norwegian-aktien åbner 2020 med et hop op i værdi.".encode()
+    meta = b'<html><head><meta charset="iso-8859-1"></head><body><p>' + danish + b"</p></body></html>"
+    assert choose_charset(meta, None) == ("utf-8", "valid_utf8")
+    assert choose_charset(danish, "ISO-8859-1", is_html=False) == ("utf-8", "valid_utf8")
+    assert "værdi" in decode_payload(meta, None).text
+    # text that is in the charset it declares keeps it: Latin-1 bytes are no valid UTF-8, nor is EUC-JP
+    latin = "Café crème à la française".encode("cp1252")
+    assert choose_charset(latin, "ISO-8859-1", is_html=False) == ("cp1252", "http")
+    japanese = "日本語のページ".encode("euc_jp")
+    assert choose_charset(japanese, "EUC-JP", is_html=False)[1] == "http"
+    # ASCII reads the same in all of them: the declaration stands
+    assert choose_charset(b"plain ascii", "ISO-8859-1", is_html=False) == ("cp1252", "http")
+
+
+@needs_shared_data
+def test_no_real_news_page_is_mojibake() -> None:
+    """The 200 news pages of ../shared/data/dating: 7 are UTF-8 under a Latin meta charset or a Latin guess,
+    and read as mojibake ("vÃ¦rdi") before UTF-8 bytes were read as UTF-8."""
+    pages = sorted((SHARED_DATA / "dating" / "pages").glob("*.gz"))
+    assert len(pages) == 200
+    # UTF-8's lead bytes read as Latin letters, followed by its continuation bytes read in cp1252
+    mojibake = re.compile("[ÂÃÄÅâ][\u0080-\u00bf€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ]")
+    read_as_utf8 = 0
+    for page in pages:
+        body = gzip.decompress(page.read_bytes())
+        decoded = decode_payload(body, None)
+        if decoded.how != "valid_utf8":
+            continue
+        read_as_utf8 += 1
+        assert not mojibake.search(decoded.text), page.name
+        # what the page declared or uchardet guessed: a Latin charset, under which it was mojibake
+        latin = "cp1252"  # what 5 of the 7 were read as (the others as ISO-8859-2 and -13)
+        assert mojibake.search(body.decode(latin, errors="replace")), page.name
+    assert read_as_utf8 == 7
