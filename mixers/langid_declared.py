@@ -7,12 +7,12 @@ and 12 disagree with the detectors (`python bench/langid_declared.py`). Ten of t
 and Arabic. So a declaration never outvotes the detectors. It decides only in two cases, where they cannot:
 - **Close groups.** The text needed a close group's tie-break (mixers/langid_groups.py: fastText under the
   group's ask_below), and the declaration names a member of that group that fastText ranks at
-  DECLARED_FLOOR or above. A detector tells Danish from Bokmål,
-  or Malay from Indonesian, at 50-90%; the page's author knows which one they write.
+  DECLARED_FLOOR or above. A detector tells Danish from Bokmål, or Malay from Indonesian, at 50-90%; the
+  page's author knows which one they write.
 - **Languages no second opinion knows.** fastText ranks the declared language at DECLARED_FLOOR or above,
   and neither lingua nor CLD2 can name it. No detector exists that could confirm it, and the big neighbour
   wins by default: the Aragonese Wikipedia capture in ../shared/data/warc (which declares `an` both in its
-  HTML and in its Content-Language header) reads as Spanish, fastText 0.67 against 0.02 for Aragonese.
+  HTML and in its Content-Language header) reads as Spanish, fastText 0.22 against 0.21 for Aragonese.
 A declared `en` never decides: English is in no close group, and every detector knows it.
 """
 
@@ -27,7 +27,6 @@ DECLARED = "declared"  # lang_detector where the page's declaration decided
 # fastText's probability under which a declared language does not decide: a page that names a language its
 # text shows no trace of (a template's tag on a page in another language) is not in it.
 DECLARED_FLOOR = 0.01
-MAX_TAG_CHARS = 35  # BCP 47 tags are short; longer attribute values are not language tags
 
 
 def declared_code(tag: str | None) -> str | None:

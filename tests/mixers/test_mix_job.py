@@ -8,7 +8,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from corpus.stats import StageStats
+from corpus.readers import ReadOptions, read_documents
+from corpus.stats import RejectLog, StageStats
 from jobs.cli import main
 from jobs.langid import run_langid
 from jobs.mix import MANIFEST, run_mix
@@ -155,6 +156,22 @@ def test_langid_job_identifies_and_counts_languages(spark, tmp_path, data_dir):
     )
     with pytest.raises(UsageError, match="not document Parquet"):
         run_langid(spark, [str(data_dir / "warc")], str(tmp_path / "x"), LangIdConfig())
+
+
+def test_langid_job_heeds_the_real_aragonese_capture_s_own_tag(spark, tmp_path, data_dir):
+    """The page's tag reaches the kernel through Spark: the WARC form of the capture (`<html lang="an">`) is
+    Aragonese, decided by its tag; the WET form, without markup, is what the detectors say (Spanish)."""
+    batches = []
+    for name in ("cc-whirlwind_whirlwind.warc.gz", "cc-whirlwind_whirlwind.warc.wet.gz"):
+        batches += read_documents(str(data_dir / "warc" / name), ReadOptions(), RejectLog())
+    (tmp_path / "in").mkdir()
+    pq.write_table(pa.Table.from_batches(batches), tmp_path / "in" / "part-0.parquet")
+    run_langid(spark, [str(tmp_path / "in")], str(tmp_path / "lid"), LangIdConfig())
+    rows = pq.read_table(tmp_path / "lid", columns=["declared_lang", "lang", "lang_detector"]).to_pylist()
+    assert sorted(rows, key=lambda r: r["declared_lang"] or "") == [
+        {"declared_lang": None, "lang": "es", "lang_detector": "fasttext"},
+        {"declared_lang": "an", "lang": "an", "lang_detector": "declared"},
+    ]
 
 
 def test_cli_mix_plan_runs_langid_first_and_writes_nothing(tmp_path, data_dir, spark, capsys):
