@@ -25,16 +25,12 @@ in *segments*, runs of bytes with no gap between them:
   members) are skipped up to the next member. Zero padding after the last gzip member is allowed, as gzip(1)
   allows it; so are zstd's skippable frames.
 
-The search for members and the replay are written here because no library offers them: zlib, bz2 and
-zstandard decode one member and stop at the first error, and FastWARC's own gzip reader stops silently.
+- A remote file whose reading fails for good part way (its retries ran out) ends as a truncated file does,
+  with reason "read_failed"; the bytes never read are one "read_failed" span.
 
-- A remote file whose reading fails for good part way (corpus.remote: its retries ran out) ends there as a
-  truncated file does: what decoded is handed on, the segment ends with reason "read_failed" (the record it
-  cut is one reject), and the bytes never read are one "read_failed" span.
-
-Every skipped or distrusted byte range of the file is reported once, as a `SkippedSpan` with its offset and
-length in the file, through the `on_span` callback. Records are not this module's business: the format readers
-count the records a damage cut or withheld, each once.
+No library offers the search and the replay: zlib, bz2 and zstandard stop at the first error. Every skipped
+or distrusted byte range is reported once, as a `SkippedSpan` with its offset and length in the file, through
+`on_span`; the format readers count the records a damage cut or withheld, each once.
 """
 
 from __future__ import annotations
@@ -100,7 +96,7 @@ class RecoveringStream(io.RawIOBase):
 
     `read` returns b"" at the end of a segment; `damage` then says why it ended (None at the end of the file)
     and `next_segment()` moves on. `position` is the decompressed offset of the next byte handed out, counted
-    over all segments. The most recent `keep_bytes` handed out stay available to `recent` for samples."""
+    over all segments. The last `keep_bytes` handed out stay available to `recent` (samples) and `rewind`."""
 
     def __init__(
         self,
@@ -119,8 +115,7 @@ class RecoveringStream(io.RawIOBase):
         self._codec = CODECS.get(compression or "")
         self._on_span = on_span
         self._start_check = start_check
-        self._pos = 0  # file offset of the next input byte
-        self._member_start = 0
+        self._pos, self._member_start = 0, 0  # file offsets: the next input byte, the member's start
         self._decoder: Any = None
         self._held: list[bytes] = []
         self._held_len = 0
@@ -129,11 +124,9 @@ class RecoveringStream(io.RawIOBase):
         self._queued_end = 0  # decompressed offset after the last queued byte
         self._finished = False
         self.damage: Damage | None = None
-        self.position = 0
-        self.segment_start = 0
-        self._keep = keep_bytes
+        self.position, self.segment_start = 0, 0
+        self._keep, self._recent_len = keep_bytes, 0
         self._recent: collections.deque[tuple[int, bytes]] = collections.deque()
-        self._recent_len = 0
         self._lost: InputReadError | None = None  # a remote read that failed for good
 
     # -- the consumer's side ------------------------------------------------------------------------------
@@ -222,6 +215,26 @@ class RecoveringStream(io.RawIOBase):
         parts = [data for offset, data in self._recent if offset + len(data) > start and offset < end]
         first = next(offset for offset, data in self._recent if offset + len(data) > start)
         return b"".join(parts)[start - first : end - first]
+
+    def rewind(self, offset: int) -> None:
+        """Hand out again the bytes from decompressed `offset` on, still kept (`recent`): a parser that read
+        past where it failed restarts there. ValueError where they are not kept any more."""
+        again = self.recent(offset, self.position) if offset < self.position else b""
+        if again is None:
+            raise ValueError(
+                f"cannot rewind to {offset}: bytes from {self.position - self._recent_len} are kept"
+            )
+        if self.damage is not None:  # the segment's end comes after the bytes handed out again
+            self._queue.appendleft(self.damage)
+            self.damage = None
+        if again:
+            self._queue.appendleft(again)
+        while self._recent and self._recent[-1][0] + len(self._recent[-1][1]) > offset:
+            start, data = self._recent.pop()
+            self._recent_len -= len(data) - max(0, offset - start)
+            if start < offset:
+                self._recent.append((start, data[: offset - start]))
+        self.position = offset
 
     def close(self) -> None:
         if self._owns_raw:

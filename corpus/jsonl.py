@@ -34,8 +34,9 @@ file can count more rejects than it held lines.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import UTC, datetime
+import math
+from collections.abc import Generator, Iterator
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -59,6 +60,9 @@ _COLUMNS = frozenset(COLUMN_NAMES) | (frozenset(READER_EXTRA_COLUMNS) - {"metada
 # The metadata_json key holding input keys that `column_map` gave a renamed key's name; kept under their own
 # names they would collide with the record column (the Dolma writer would put them back as that column).
 DISPLACED_KEY = "column_map_displaced"
+# A file that is one JSON document (an array of records) is read whole, up to this size.
+MAX_JSON_DOCUMENT_BYTES = 512 << 20
+PEEK_BYTES = 1 << 16
 
 
 class FieldError(ValueError):
@@ -79,6 +83,8 @@ def coerce(column: str, value: Any) -> Any:
     if pa.types.is_timestamp(dtype):
         if isinstance(value, datetime):
             return utc(value)
+        if isinstance(value, date):  # a Parquet date32/date64: known to the day, so midnight UTC
+            return datetime(value.year, value.month, value.day, tzinfo=UTC)
         if not isinstance(value, str):
             raise FieldError("bad_type", f"{column}: expected an ISO 8601 string, got {type(value).__name__}")
         parsed = parse_iso_timestamp(value)
@@ -134,8 +140,23 @@ def record_to_row(
             raise FieldError("bad_value", f"{DISPLACED_KEY}: an input key, but column_map displaced keys too")
         rest[DISPLACED_KEY] = displaced
     if rest:
-        row["metadata_json"] = json.dumps(rest, ensure_ascii=False, sort_keys=True, default=_json_default)
+        # NaN and Infinity (which Python's json reads) are no JSON: null, as the writers write such floats
+        finite = _finite(rest)
+        row["metadata_json"] = json.dumps(
+            finite, ensure_ascii=False, sort_keys=True, default=_json_default, allow_nan=False
+        )
     return row
+
+
+def _finite(value: Any) -> Any:
+    """`value` with every float that is NaN or infinite, however deeply nested, as None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 def _renamed(flat: dict[str, Any], column_map: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -176,6 +197,8 @@ def iter_jsonl_rows(ctx: ReadContext) -> Iterator[dict[str, Any]]:
         ctx.unreadable(exc)
         return
     with stream:
+        if _is_json_document(stream) and not (yield from _document_rows(ctx, stream, checks, column_map)):
+            return
         while True:
             first, cut = True, False
             # Lines are read as bytes: one line with bad UTF-8 is one reject, not the end of the file.
@@ -209,6 +232,67 @@ def iter_jsonl_rows(ctx: ReadContext) -> Iterator[dict[str, Any]]:
                 break
             resumed = True
             history.end_page()
+
+
+def _is_json_document(stream: RecoveringStream) -> bool:
+    """Whether the file is one JSON document (an array, or an object written over several lines), not JSON
+    Lines: its first non-blank line is "[..." or a lone "{". The stream is rewound to its start."""
+    line = b""
+    while (line := stream.readline(PEEK_BYTES)) and not line.strip():
+        pass
+    stream.rewind(stream.segment_start)
+    head = line.strip()
+    return head.startswith(b"[") or head == b"{"
+
+
+def _document_rows(
+    ctx: ReadContext, stream: RecoveringStream, checks: DocumentChecks, column_map: dict[str, str]
+) -> Generator[dict[str, Any], None, bool]:
+    """The rows of a file holding one JSON document: each object of an array (`item N`), or the object
+    itself, read whole (up to MAX_JSON_DOCUMENT_BYTES). Returns True where the file is no such document after
+    all (it does not parse, damage cut it, or it holds no objects only) and the stream is rewound to be read as
+    JSON Lines, a line at a time; a document too large to rewind is one skipped span (its records cannot be
+    counted)."""
+    data = stream.read(MAX_JSON_DOCUMENT_BYTES + 1)
+    while len(data) <= MAX_JSON_DOCUMENT_BYTES and (
+        more := stream.read(MAX_JSON_DOCUMENT_BYTES + 1 - len(data))
+    ):
+        data += more
+    problem = None
+    if len(data) > MAX_JSON_DOCUMENT_BYTES:
+        problem = (
+            f"a JSON document over {MAX_JSON_DOCUMENT_BYTES >> 20} MiB (JSON Lines are read a line at a time)"
+        )
+    elif stream.damage is not None:
+        problem = "a JSON document the file's damage cut"
+    else:
+        try:
+            document = json.loads(data)
+        except (ValueError, RecursionError) as exc:
+            problem = f"a JSON document that does not parse: {exc}"
+        else:  # records: an object, or an array of objects; `[0, 0]` is a bad line, not two bad records
+            items = document if isinstance(document, list) else [document]
+            if not items or not all(isinstance(item, dict) for item in items):
+                problem = "a JSON document that is no object and no array of objects"
+    if problem is not None:
+        if stream.recent(stream.segment_start, stream.position) is not None:
+            stream.rewind(stream.segment_start)
+            return True
+        while stream.read(1 << 20) or stream.next_segment():
+            pass
+        ctx.skip("bad_json_document", problem, 0, stream.position, "stream", data[:REJECT_SAMPLE_BYTES])
+        return False
+    for i, item in enumerate(items):
+        where = f"item {i}" if isinstance(document, list) else "document"
+        sample = json.dumps(item, default=str)[:REJECT_SAMPLE_BYTES]
+        try:
+            row = record_to_row(item, column_map)
+        except FieldError as exc:
+            ctx.reject(exc.reason, str(exc), where, sample)
+            continue
+        if checks.accept(row, where, sample):
+            yield row
+    return False
 
 
 def _reject_withheld(ctx: ReadContext, damage: Damage, cut: bool, line_no: int) -> int:

@@ -52,7 +52,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from corpus.decompress import Damage, RecoveringStream, open_recovering
-from corpus.mediawiki_pages import SOURCE, MonthlySnapshots, Revision, page_url, revision_row, snapshot_row
+from corpus.mediawiki_pages import (
+    SOURCE,
+    MonthlySnapshots,
+    Revision,
+    implausible_time,
+    page_url,
+    revision_row,
+    snapshot_row,
+)
 from corpus.reader_base import DocumentChecks, ReadContext, parse_iso_timestamp
 from corpus.stats import REJECT_SAMPLE_BYTES
 
@@ -373,6 +381,10 @@ class MediaWikiRowReader:
         timestamp = parse_iso_timestamp(_child_text(element, "timestamp") or "")
         if not revision_id or not revision_id.isdigit() or timestamp is None or not page.get("page_id"):
             ctx.reject("bad_revision", "revision without a numeric id, a timestamp or a page id", where)
+            return None
+        problem = implausible_time(timestamp)
+        if problem is not None:
+            ctx.reject("bad_revision", problem, where)
             return None
         text_element = next((c for c in element if local(c.tag) == "text"), None)
         if text_element is None or "deleted" in text_element.attrib or text_element.text is None:

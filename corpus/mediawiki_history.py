@@ -25,7 +25,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from corpus.mediawiki_pages import MonthlySnapshots, Revision, page_url, revision_row, snapshot_row
+from corpus.mediawiki_pages import (
+    MonthlySnapshots,
+    Revision,
+    implausible_time,
+    page_url,
+    revision_row,
+    snapshot_row,
+)
 from corpus.reader_base import ReadContext, parse_iso_timestamp
 
 # Wikis outside the language families, by wiki id.
@@ -131,6 +138,9 @@ class ContentHistory:
         timestamp = parse_iso_timestamp(when) if isinstance(when, str) else None
         if revision_id is None or page_id is None or timestamp is None:
             raise RejectedRevision("bad_revision", "revision without a numeric id, a page id or a time")
+        problem = implausible_time(timestamp)
+        if problem is not None:
+            raise RejectedRevision("bad_revision", problem)
         slots = record.get("revision_content_slots")
         main = slots.get("main") if isinstance(slots, dict) else None
         text = main.get("content_body") if isinstance(main, dict) else None

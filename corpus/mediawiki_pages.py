@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -73,6 +73,20 @@ def page_url(base: str | None, title: str) -> str | None:
     if not slash:
         return None
     return urlunsplit(parts._replace(path=f"{head}/{encoded}", query="", fragment=""))
+
+
+# No MediaWiki revision is older than the first wiki it ran (Wikipedia, January 2001); a timestamp before it
+# is a typo (1011 for 2011), and in monthly mode would be ten centuries of snapshots.
+FIRST_REVISION = datetime(2001, 1, 1, tzinfo=UTC)
+
+
+def implausible_time(timestamp: datetime) -> str | None:
+    """Why a revision's `timestamp` cannot be right (before 2001, or in the future), or None."""
+    if timestamp < FIRST_REVISION:
+        return f"revision timestamp {timestamp:%Y-%m-%d} is before 2001 (no wiki ran MediaWiki then)"
+    if timestamp > datetime.now(UTC) + timedelta(days=1):
+        return f"revision timestamp {timestamp:%Y-%m-%d} is in the future"
+    return None
 
 
 def month_start(year: int, month: int) -> datetime:

@@ -80,10 +80,15 @@ class _Bz2Decoder:
             raise MemberError(str(exc) or type(exc).__name__, b"", 0, False) from exc
 
 
+MAX_ZSTD_WINDOW = 1 << 31
+
+
 class _ZstdDecoder:
     def __init__(self) -> None:
-        # One decompressor per frame: a ZstdDecompressor must not serve two decompressobjs at once.
-        self._d = zstandard.ZstdDecompressor().decompressobj()
+        # One decompressor per frame: a ZstdDecompressor must not serve two decompressobjs at once. Frames
+        # written with `zstd --long` need windows past the library's default limit (128 MiB): up to zstd's
+        # own maximum is allowed, the window is what the file needs to be read at all.
+        self._d = zstandard.ZstdDecompressor(max_window_size=MAX_ZSTD_WINDOW).decompressobj()
 
     @property
     def eof(self) -> bool:

@@ -51,7 +51,15 @@ from corpus.stats import REJECT_SAMPLE_BYTES, RejectLog
 FORMATS = ("warc", "wet", "jsonl", "parquet", "mediawiki")
 
 # Extra columns every reader emits (null where a format has no value), after the record's columns.
-READER_EXTRA_COLUMNS = ("cc_lang", "declared_lang", "resource", "revision_id", "revision_ts", "metadata_json")
+READER_EXTRA_COLUMNS = (
+    "cc_lang",
+    "declared_lang",
+    "resource",
+    "revision_id",
+    "revision_ts",
+    "html_meta_modified",
+    "metadata_json",
+)
 
 CC_DUMP_RE = re.compile(r"CC-MAIN-\d{4}-\d{2}(?!\d)")  # not the yearly CC-MAIN-2008-2009
 

@@ -15,8 +15,11 @@ Design choices, each tested in tests/corpus/test_warc.py and test_warc_damage.py
 - A record without a numeric Content-Length has no extent: it is one "bad_warc_header" reject, and the bytes
   up to the next record are its own (not a second reject).
 - A Content-Length too long takes the next records into the block: they are found (corpus.warc_extent) and
-  read in their turn ("content_length_overshoot"); not past the size cap, where the record is rejected unread
-  and what it covers with it. A gap is one "corrupt_record" per damaged header in it.
+  read in their turn ("content_length_overshoot"). The block of a record not read as a document (a request,
+  a response over the size cap, ...) is looked through for records as well, and FastWARC restarts at the
+  first one (corpus.warc_resync). A gap is one "corrupt_record" per damaged header in it.
+- A record FastWARC cannot parse (a header over 1 MiB) is one "corrupt_record"; reading restarts at the next
+  line that starts a record.
 - HTTP Content-Encoding is undone here (gzip, deflate, br), because ClueWeb09 keeps `Content-Encoding: gzip`
   on payloads it stored decoded; the mismatch is counted ("content_encoding_mismatch") and the bytes kept. A
   compressed payload that is cut short, or corrupt part way, keeps what decodes before the defect (counted as
@@ -36,9 +39,8 @@ Design choices, each tested in tests/corpus/test_warc.py and test_warc_damage.py
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 from fastwarc.warc import ArchiveIterator, WarcRecord
@@ -67,6 +69,8 @@ from corpus.warc_extent import (
     starts_warc_record,
     swallowed_from,
 )
+from corpus.warc_fields import parse_http_date, record_id, unwrap_uri, warcinfo_dump
+from corpus.warc_resync import MAX_HEADER_BYTES, records_inside_block, resync_after_failure
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/xml+xhtml"})
 PLAIN_TYPES = frozenset({"text/plain"})
@@ -74,41 +78,6 @@ PLAIN_TYPES = frozenset({"text/plain"})
 MAX_REPLACED_FRACTION = 0.1
 # Record types that are not documents (FastWARC's record types are not hashable: compared by name).
 _SKIPPED_TYPES = frozenset({"request", "metadata", "resource", "warcinfo", "continuation"})
-
-
-def unwrap_uri(value: str | None) -> str | None:
-    """WARC-Target-URI without the `<...>` some writers (wget, WARC/1.0 drafts) put around it."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.startswith("<") and value.endswith(">"):
-        value = value[1:-1].strip()
-    return value or None
-
-
-def record_id(record: WarcRecord) -> str | None:
-    """WARC-Record-ID without angle brackets (`urn:uuid:...`), or None."""
-    value = record.headers.get("WARC-Record-ID")
-    return unwrap_uri(value) if value else None
-
-
-def parse_http_date(value: str | None) -> datetime | None:
-    """An RFC 7231 HTTP date (IMF-fixdate, RFC 850 or asctime) as UTC, or None if it does not parse."""
-    if not value:
-        return None
-    try:
-        return utc(parsedate_to_datetime(value.strip()))
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-
-
-def warcinfo_dump(payload: bytes) -> str | None:
-    """The `isPartOf` field of a warcinfo record's application/warc-fields payload."""
-    for line in payload.decode("utf-8", "replace").splitlines():
-        key, sep, value = line.partition(":")
-        if sep and key.strip().lower() == "ispartof" and value.strip():
-            return value.strip()
-    return None
 
 
 class WarcRowReader:
@@ -123,6 +92,9 @@ class WarcRowReader:
         self.swallowed: list[tuple[bytes, str]] = []
         # that block ended inside a record's header: the rest of that record is the next gap, one reject
         self.header_cut_by_block = False
+        self.block_read = (
+            False  # the record's whole block was read (else its bytes are looked at for records)
+        )
 
     def rows(self) -> Iterator[dict[str, Any]]:
         ctx = self.ctx
@@ -154,13 +126,27 @@ class WarcRowReader:
                     break
 
     def _segment_rows(self, stream: RecoveringStream) -> Iterator[dict[str, Any]]:
-        """The rows of one segment (a run of the decompressed stream with no damage inside)."""
+        """The rows of one segment (a run of the decompressed stream with no damage inside). FastWARC is
+        restarted where a record's block held the next records, and after a record it could not parse."""
+        resume: int | None = stream.segment_start
+        while resume is not None:
+            resume = yield from self._rows_from(stream, resume)
+
+    def _rows_from(
+        self, stream: RecoveringStream, expected: int | None
+    ) -> Generator[dict[str, Any], None, int | None]:
+        """Rows from decompressed offset `expected` on; returns where to restart FastWARC, or None at the
+        segment's end."""
         # FastWARC takes the stream's tell() as its start: record offsets count from the file's first byte.
-        expected: int | None = stream.segment_start  # where the next record should start; None: unknown
         try:
             records = iter(
                 ArchiveIterator(
-                    stream, parse_http=False, quirks_mode=True, auto_decode="none", stream_detect=False
+                    stream,
+                    parse_http=False,
+                    quirks_mode=True,
+                    auto_decode="none",
+                    stream_detect=False,
+                    max_header_len=MAX_HEADER_BYTES,
                 )
             )
             while True:
@@ -173,19 +159,23 @@ class WarcRowReader:
                 header = self._header_sample(record)
                 length = content_length(record)
                 expected = None if length is None else start + len(header) + length + 4
+                self.block_read = False
                 row = self._guarded_row(record, start, header, length)
                 if row is not None:
                     yield row
                 yield from self._swallowed_rows()
+                if length is not None and not self.block_read:  # FastWARC would skip the block unseen
+                    inside = records_inside_block(stream, start + len(header), start + len(header) + length)
+                    if inside is not None:
+                        self.ctx.counters["content_length_overshoot"] += inside[1]
+                        stream.rewind(inside[0])
+                        return inside[0]
             self._check_gap(stream, expected, stream.position, at_end=True)
-        except BaseException as exc:  # FastWARC failed (a Rust panic is a BaseException): the rest of the
-            if isinstance(exc, GeneratorExit | KeyboardInterrupt | SystemExit):  # segment is lost, said once
+            return None
+        except BaseException as exc:  # FastWARC failed (a Rust panic is a BaseException): that record is lost
+            if isinstance(exc, GeneratorExit | KeyboardInterrupt | SystemExit):
                 raise
-            at = stream.position
-            while stream.read(1 << 20):
-                pass
-            detail = f"WARC parser failed: {type(exc).__name__}: {exc}"
-            self.ctx.skip("reader_error", detail, at, stream.position - at, "stream")
+            return resync_after_failure(stream, self.ctx, expected, exc)
 
     def _guarded_row(
         self, record: WarcRecord, start: int, header: bytes, length: int | None
@@ -323,6 +313,7 @@ class WarcRowReader:
             self.ctx.reject("too_large", f"payload of {promised} bytes over {limit}", where, sample)
             return None
         body = record.reader.read(promised)
+        self.block_read = True
         warc_payload = "warc" in (record.http_content_type or "").lower()  # WARC data served over HTTP
         found = None if warc_payload else swallowed_from(body)
         if found is not None:

@@ -63,7 +63,7 @@ def dolma_rows(batch: pa.RecordBatch, keep_html: bool = False) -> list[dict[str,
         row = {key: _json_value(columns[key][i]) if key in columns else None for key in DOLMA_TOP}
         metadata = {n: _json_value(columns[n][i]) for n in names if columns[n][i] is not None}
         if extra is not None and extra[i]:
-            metadata.update(json.loads(extra[i]))
+            metadata.update(json.loads(extra[i], parse_constant=lambda _: None))  # NaN: null
         row["metadata"] = metadata
         rows.append(row)
     return rows

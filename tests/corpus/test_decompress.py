@@ -143,6 +143,31 @@ def damage_free_part(data: bytes) -> bytes:
     return zlib.decompressobj(31).decompress(second)
 
 
+def test_rewind_hands_the_kept_bytes_out_again_up_to_the_damage() -> None:
+    """A parser that read past where it failed restarts there: the same bytes, the same offsets, and the
+    segment still ends at its damage; bytes no longer kept are refused."""
+    members = crafted.members([b"a" * 50, b"b" * 50, b"c" * 50])
+    members[2] = members[2][:-12]  # the file ends inside the third member
+    stream = RecoveringStream(io.BytesIO(b"".join(members)), "gzip", lambda span: None, keep_bytes=60)
+    first = stream.readall()
+    assert stream.damage is not None and stream.position == len(first) > 100
+    stream.rewind(80)
+    assert stream.position == 80 and stream.recent(40, 80) == b"a" * 10 + b"b" * 30
+    assert stream.read(10) == first[80:90] and stream.recent(80, 90) == b"b" * 10
+    assert (
+        stream.readall() == first[90:]
+        and stream.damage is not None
+        and stream.damage.reason == "truncated_gzip"
+    )
+    stream.rewind(stream.position)  # a no-op
+    assert not stream.next_segment()
+    parts = crafted.members([b"d" * 5000, b"e" * 5000, b"f" * 5000])
+    stream = RecoveringStream(io.BytesIO(b"".join(parts)), "gzip", lambda span: None, keep_bytes=100)
+    assert len(stream.readall()) == 15000
+    with pytest.raises(ValueError, match="cannot rewind to 10"):
+        stream.rewind(10)
+
+
 def test_readline_stops_at_a_damaged_segment_end() -> None:
     members = crafted.members([b"first line\nsecond li", b"ne\nthird line\n"])
     members[1] = crafted.corrupt_crc(members[1])

@@ -193,3 +193,97 @@ def test_metadata_must_be_an_object(tmp_path: Path) -> None:
     assert [(r.reason, r.detail) for r in rejects.items] == [
         ("bad_type", "metadata: expected an object, got str")
     ]
+
+
+def test_nan_and_infinity_in_kept_fields_are_written_as_null(tmp_path: Path) -> None:
+    """Python's json reads NaN and Infinity, which JSON has not: they reached `metadata_json` and the Dolma
+    output as `NaN`, which a strict reader refuses. They are null now, however deeply nested."""
+    from corpus.writers import dolma_rows
+
+    path = tmp_path / "nan.jsonl"
+    path.write_text(
+        '{"id": "n1", "text": "a page", "score": NaN, "nested": {"values": [1.5, Infinity, -Infinity]}}\n'
+    )
+    docs, rejects = read(path)
+    assert not rejects.items and len(docs) == 1
+
+    def strict(text: str) -> object:
+        return json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in {text}"))
+
+    assert strict(docs[0]["metadata_json"]) == {"nested": {"values": [1.5, None, None]}, "score": None}
+    # An output written before this (metadata_json holding NaN) is written as null too.
+    batch = pa.RecordBatch.from_pylist([{"id": "n2", "text": "x", "metadata_json": '{"score": NaN}'}])
+    assert strict(json.dumps(dolma_rows(batch)[0]))["metadata"] == {"score": None}
+
+
+def test_a_zstd_file_written_with_a_long_window_reads(tmp_path: Path) -> None:
+    """`zstd --long=30` writes frames that declare a 1 GiB window, past the library's default limit: the file
+    was one `corrupt_zstd` span and every line was lost."""
+    params = zstandard.ZstdCompressionParameters.from_level(3, window_log=30, enable_ldm=True)
+    packer = zstandard.ZstdCompressor(compression_params=params).compressobj()
+    lines = "".join(json.dumps({"id": f"d{i}", "text": f"line {i}"}) + "\n" for i in range(40))
+    data = packer.compress(lines.encode()) + packer.flush()
+    assert zstandard.get_frame_parameters(data).window_size == 1 << 30
+    (tmp_path / "long.jsonl.zst").write_bytes(data)
+    docs, rejects = read(tmp_path / "long.jsonl.zst")
+    assert (
+        [d["id"] for d in docs] == [f"d{i}" for i in range(40)] and not rejects.items and not rejects.skipped
+    )
+
+
+def test_a_file_holding_one_json_document_is_read_as_one(tmp_path: Path) -> None:
+    """A `.json` file holding an array (indented or on one line) or one indented object was read as JSON Lines:
+    10 `bad_json` rejects for 2 records. Its objects are records now; what is not a record is counted once."""
+    records = [{"id": "a", "text": "first page"}, {"id": "b", "text": "second page", "score": 1}]
+    (tmp_path / "pretty.json").write_text(json.dumps(records, indent=2))
+    (tmp_path / "one_line.json").write_text("\n\n" + json.dumps(records))
+    (tmp_path / "object.json").write_text(json.dumps(records[0], indent=2))
+    for name, ids in (("pretty.json", ["a", "b"]), ("one_line.json", ["a", "b"]), ("object.json", ["a"])):
+        docs, rejects = read(tmp_path / name)
+        assert [d["id"] for d in docs] == ids and not rejects.items and not rejects.skipped, name
+    mixed = [records[0], {"id": "c", "text": 5}, {"id": "d", "text": "kept"}, {"id": "a", "text": "again"}]
+    (tmp_path / "mixed.json").write_text(json.dumps(mixed, indent=1))
+    docs, rejects = read(tmp_path / "mixed.json")
+    assert [d["id"] for d in docs] == ["a", "d"]
+    assert [(r.reason, r.input.rsplit(":", 1)[1]) for r in rejects.items] == [
+        ("bad_type", "item 1"),
+        ("duplicate_id", "item 3"),
+    ]
+    # `[0, 0]` on one line holds no record: one bad line, as JSON Lines read it
+    (tmp_path / "numbers.json").write_text("[0, 0]\n")
+    docs, rejects = read(tmp_path / "numbers.json")
+    assert not docs and [(r.reason, r.input.rsplit(":", 1)[1]) for r in rejects.items] == [
+        ("bad_json", "line 1")
+    ]
+
+
+def test_a_json_document_that_does_not_parse_is_read_as_json_lines(tmp_path: Path) -> None:
+    """Broken, it is no JSON document: its lines are read as before, each one reject (none lost, none
+    counted twice)."""
+    broken = '[\n  {"id": "a", "text": "x"},\n  {"id": "b", \n'
+    (tmp_path / "broken.json").write_text(broken)
+    docs, rejects = read(tmp_path / "broken.json")
+    assert not docs and not rejects.skipped
+    assert [(r.reason, r.input.rsplit(":", 1)[1]) for r in rejects.items] == [
+        ("bad_json", "line 1"),
+        ("bad_json", "line 2"),
+        ("bad_json", "line 3"),
+    ]
+    # JSON Lines whose first line is an object on one line stay JSON Lines.
+    (tmp_path / "lines.json").write_text('{"id": "a", "text": "x"}\n{"id": "b", "text": "y"}\n')
+    assert [d["id"] for d in read(tmp_path / "lines.json")[0]] == ["a", "b"]
+
+
+def test_html_meta_modified_reads_back_from_dolma_metadata(tmp_path: Path) -> None:
+    """The Dolma writer nests `html_meta_modified` under metadata; the reader kept it in `metadata_json`, so a
+    Dolma round trip lost the page's update date and dating moved (an audit's lag went from 275 to 14 days)."""
+    line = {
+        "id": "p1",
+        "text": "a page",
+        "metadata": {"html_meta_date": "2008-07-04T00:00:00Z", "html_meta_modified": "2023-08-17T00:00:00Z"},
+    }
+    (tmp_path / "dated.jsonl").write_text(json.dumps(line) + "\n")
+    docs, rejects = read(tmp_path / "dated.jsonl")
+    assert not rejects.items and docs[0]["metadata_json"] is None
+    assert docs[0]["html_meta_date"] == datetime(2008, 7, 4, tzinfo=UTC)
+    assert docs[0]["html_meta_modified"] == datetime(2023, 8, 17, tzinfo=UTC)

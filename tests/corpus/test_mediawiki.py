@@ -189,3 +189,28 @@ def test_page_urls_of_an_export_with_an_index_php_base(tmp_path: Path) -> None:
     docs, rejects, _ = read(path)
     assert len(rejects) == 0
     assert [d["url"] for d in docs] == ["http://wiki.example.org/index.php?title=Ender%27s_Game"]
+
+
+@needs_shared_data
+def test_a_revision_year_typo_is_one_reject_not_centuries_of_snapshots(tmp_path: Path) -> None:
+    """A revision dated 1011 (for 2011) made 12,000 monthly snapshot documents and no counter; a time before
+    2001 (no wiki ran MediaWiki) or in the future is a `bad_revision`, and the page's history is kept."""
+    xml = HISTORY.read_text(encoding="utf-8")
+    first = re.search(r"<timestamp>(\d{4})", xml)
+    assert first is not None and first.group(1) == "2011"
+    typo = xml[: first.start(1)] + "1011" + xml[first.end(1) :]
+    later = typo.index("<timestamp>2025")
+    future = typo[: later + len("<timestamp>")] + "2125" + typo[later + len("<timestamp>2025") :]
+    path = tmp_path / "typo.xml"
+    path.write_text(future)
+    docs, rejects, _ = read(path)
+    assert len(docs) == 57 and rejects.counts == Counter({"bad_revision": 2})
+    assert {r.detail.split(" is ")[1] for r in rejects.items} == {
+        "before 2001 (no wiki ran MediaWiki then)",
+        "in the future",
+    }
+    monthly, rejects, _ = read(path, monthly=True)
+    months = sorted(d["id"].rsplit(":", 1)[1] for d in monthly)
+    # 175 snapshots whole; the first revision's month (2011-03) goes, the series still ends at 2025-09
+    assert rejects.counts == Counter({"bad_revision": 2}) and len(monthly) == 174
+    assert months[0] == "2011-04" and months[-1] == "2025-09"

@@ -162,3 +162,24 @@ def test_corrupt_parquet_is_one_skipped_span(tmp_path: Path, fineweb_rows: list[
     assert rejects.skipped_counts == Counter({"corrupt_parquet": 1})
     assert rejects.skipped[0].sample.startswith(b"PAR1")
     assert rejects.skipped[0].length == cut.stat().st_size
+
+
+def test_date32_and_date64_columns_are_midnight_utc(tmp_path: Path) -> None:
+    """A dataset that stores its crawl day as a Parquet date (date32, or date64 as pandas writes it): every
+    row was rejected as `bad_type` ("expected an ISO 8601 string, got date")."""
+    from datetime import date
+
+    days = [date(2013, 5, 1), date(2024, 2, 29), None]
+    table = pa.table(
+        {
+            "id": ["a", "b", "c"],
+            "text": ["one page", "another page", "a third page"],
+            "date": pa.array(days, pa.date32()),
+            "created": pa.array(days, pa.date64()),
+        }
+    )
+    pq.write_table(table, tmp_path / "days.parquet")
+    docs, rejects, _ = read(tmp_path / "days.parquet", ReadOptions())
+    expected = [datetime(2013, 5, 1, tzinfo=UTC), datetime(2024, 2, 29, tzinfo=UTC), None]
+    assert [d["crawl_date"] for d in docs] == expected and [d["created"] for d in docs] == expected
+    assert not rejects.items

@@ -134,12 +134,13 @@ def test_read_schema_is_the_record_then_extras() -> None:
     plain = read_schema(ReadOptions())
     assert tuple(plain.names[: len(COLUMN_NAMES)]) == COLUMN_NAMES
     assert "html" not in plain.names and "html" in read_schema(ReadOptions(keep_html=True)).names
-    assert plain.names[-6:] == [
+    assert plain.names[-7:] == [
         "cc_lang",
         "declared_lang",
         "resource",
         "revision_id",
         "revision_ts",
+        "html_meta_modified",
         "metadata_json",
     ]
 

@@ -196,3 +196,74 @@ def test_warc_data_served_over_http_is_one_payload(tmp_path: Path) -> None:
     assert ids == [IDS[1]] and rejects == Counter({"binary_payload": 1})
     assert "content_length_overshoot" not in counters
     assert swallowed_from(archive) is None
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["plain", "gzip"])
+def test_a_request_whose_content_length_is_too_long_loses_no_record(tmp_path: Path, gz: bool) -> None:
+    """FastWARC skips a request's block unread: the response its Content-Length took in was lost unseen."""
+    block = b"GET / HTTP/1.1\r\nHost: example.org\r\n\r\n"
+    taken = crafted.response(2)
+    lying = crafted.warc_record("request", 1, block, extra={"Content-Length": str(len(block) + len(taken))})
+    records = [crafted.response(0), lying, taken, crafted.response(3)]
+    ids, rejects, counters = read_ids(write(tmp_path, records, gz))
+    assert ids == [crafted.record_id(i) for i in (0, 2, 3)] and not rejects
+    assert counters["content_length_overshoot"] == 1 and counters["skipped_request"] == 1
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["plain", "gzip"])
+def test_a_content_length_over_the_cap_that_lies_loses_only_its_record(tmp_path: Path, gz: bool) -> None:
+    """A garbled Content-Length of 99,999,999 on record 1: it is too large, and records 2-4, which it claimed,
+    are read (they were dropped without a count)."""
+    block = crafted.http_response(crafted.page_html(1))
+    lying = crafted.warc_record("response", 1, block, extra={"Content-Length": "99999999"})
+    records = [lying, crafted.response(2), crafted.response(3), crafted.response(4)]
+    ids, rejects, counters = read_ids(write(tmp_path, records, gz))
+    assert ids == IDS[1:] and rejects == Counter({"too_large": 1})
+    assert counters["content_length_overshoot"] == 1
+
+
+def test_a_block_larger_than_the_read_ahead_is_looked_through_in_chunks(tmp_path: Path) -> None:
+    """A 5 MiB metadata block whose Content-Length also takes record 2 in: found in the chunked scan (past
+    what FastWARC reads ahead); a truly large response after it is too large and costs only itself."""
+    filler = b"fetchTimeMs: 1\r\n" * (5 << 16)
+    taken = crafted.response(2)
+    lying = crafted.warc_record(
+        "metadata", 1, filler, extra={"Content-Length": str(len(filler) + len(taken))}
+    )
+    large = crafted.warc_record("response", 3, crafted.http_response(b"<p>" + b"x" * (3 << 20) + b"</p>"))
+    records = [lying, taken, large, crafted.response(4)]
+    ids, rejects, counters = read_ids(write(tmp_path, records, False), ReadOptions(max_doc_bytes=1 << 20))
+    assert ids == [IDS[1], IDS[3]] and rejects == Counter({"too_large": 1})
+    assert counters["content_length_overshoot"] == 1 and counters["skipped_metadata"] == 1
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["plain", "gzip"])
+def test_a_header_over_fastwarc_s_default_limit_is_read(tmp_path: Path, gz: bool) -> None:
+    """A 70 KB WARC-Target-URI: FastWARC's 64 KiB default refused the header and every record after it was
+    lost; the header is read now (the URL itself is over the field cap: one reject), and the rest kept."""
+    url = "https://example.org/?q=" + "a" * 70_000
+    long_header = crafted.warc_record("response", 2, crafted.http_response(crafted.page_html(2)), uri=url)
+    records = [crafted.response(1), long_header, crafted.response(3), crafted.response(4)]
+    ids, rejects, _ = read_ids(write(tmp_path, records, gz))
+    assert ids == [IDS[0], IDS[2], IDS[3]] and rejects == Counter({"field_too_large": 1})
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["plain", "gzip"])
+def test_a_header_fastwarc_refuses_costs_only_its_record(
+    tmp_path: Path, gz: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the header limit FastWARC raises and its iterator is done: that record is one reject, and reading
+    restarts at the next record (the rest of the file was lost, as one skipped span)."""
+    monkeypatch.setattr("corpus.warc.MAX_HEADER_BYTES", 4096)
+    url = "https://example.org/?q=" + "a" * 8000
+    refused = crafted.warc_record("response", 2, crafted.http_response(crafted.page_html(2)), uri=url)
+    records = [crafted.response(1), refused, crafted.response(3), crafted.response(4)]
+    rejected = RejectLog()
+    ids = [
+        i
+        for b in read_documents(str(write(tmp_path, records, gz)), ReadOptions(), rejected)
+        for i in b.column("id").to_pylist()
+    ]
+    assert ids == [IDS[0], IDS[2], IDS[3]] and rejected.counts == Counter({"corrupt_record": 1})
+    assert "Maximum header length exceeded" in rejected.items[0].detail and not rejected.skipped
+    assert rejected.items[0].input.endswith(f":offset {len(crafted.response(1))}")
