@@ -134,8 +134,10 @@ def check(params: AuditParams) -> AuditPlan:
     UsageError naming the argument."""
     settings(params)
     files = expand_inputs(params.input)
-    refuse_existing(params.output, params.overwrite)
     references = reference_files(params.reference) if params.reference is not None else None
+    refuse_existing(
+        params.output, params.overwrite, [*files, *(InputFile(uri, -1) for uri in references or [])]
+    )
     measured = read_measured_cutoff(params.run) if params.run else None
     if params.work and locate(params.work).exists():
         raise UsageError(f"--work {params.work!r} exists; give a new folder", option="--work")

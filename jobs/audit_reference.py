@@ -74,6 +74,17 @@ def reference_figures(
         figures["predicted_cutoff"] = predict_from_scores(
             scores, n_boot=n_boot, level=level, seed=seed
         ).to_dict()
+        if figures["resources_found"] == 0 and figures["predicted_cutoff"].get("month"):
+            # n-grams shared by chance with versions of resources the input does not hold: no prediction
+            unmatched = figures["predicted_cutoff"]
+            figures["predicted_cutoff"] = {
+                **unmatched,
+                "month": None,
+                "interval": None,
+                "unmatched_fit": {"month": unmatched["month"], "interval": unmatched["interval"]},
+                "note": "no document of the input matched a reference resource; the fit of its n-grams to the "
+                "reference's versions is of unrelated text, so no cutoff is predicted",
+            }
     return figures
 
 

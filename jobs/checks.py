@@ -74,3 +74,29 @@ def parquet_columns(uri: str, option: str, value: str) -> list[str]:
         raise UsageError(
             f"{option} {value!r}: {which}not readable Parquet ({error})", option=option
         ) from None
+
+
+def null_columns(uri: str, columns: list[str]) -> set[str]:
+    """Those of `columns` that hold only nulls in the Parquet file `uri`, by its footer's statistics (no data
+    read); a column whose statistics are missing counts as holding values. Empty for an unreadable file."""
+    location = locate(uri)
+    try:
+        with location.fs.open_input_file(location.path) as handle:
+            meta = pq.ParquetFile(handle).metadata
+    except (OSError, pa.ArrowException):
+        return set()
+    if meta.num_rows == 0:
+        return set()
+    index = {meta.schema.column(i).path: i for i in range(meta.num_columns)}
+    empty = set()
+    for name in columns:
+        if name not in index:
+            continue
+        chunks = [meta.row_group(g).column(index[name]) for g in range(meta.num_row_groups)]
+        stats = [c.statistics for c in chunks]
+        if (
+            all(s is not None and s.has_null_count for s in stats)
+            and sum(s.null_count for s in stats) == meta.num_rows
+        ):
+            empty.add(name)
+    return empty

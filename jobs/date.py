@@ -149,9 +149,12 @@ class DatePlan:
 
 def check(params: DateParams) -> DatePlan:
     """The input and reference files, each listed and checked once; UsageError naming a bad one."""
+    settings(params)
     files = document_files(params.input, NOT_DOCUMENTS)
     references = reference_files(params.reference) if params.reference else None
-    refuse_existing(params.output, params.overwrite)
+    refuse_existing(
+        params.output, params.overwrite, [*files, *(InputFile(uri, -1) for uri in references or [])]
+    )
     return DatePlan(params, files, references)
 
 
@@ -164,7 +167,13 @@ def run(plan: DatePlan, spark: SparkProvider) -> StageResult:
     return StageResult({**stats_summary(stats), "sources": sources}, stats=stats)
 
 
-STAGE = Stage("date", DateParams, check, run)
+def settings(params: DateParams) -> None:
+    """The settings that need no file (a pipeline checks them before any stage runs)."""
+    if isinstance(params.rows_per_shard, bool) or params.rows_per_shard < 1:
+        raise UsageError(f"rows_per_shard {params.rows_per_shard!r}: expected a positive number")
+
+
+STAGE = Stage("date", DateParams, check, run, settings=settings)
 
 
 def date(

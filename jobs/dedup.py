@@ -128,7 +128,7 @@ def run_dedup(
     """Deduplicate the document Parquet `inputs` (or the files a check listed) into `output` (see the module
     doc); returns the stats."""
     files = document_files(inputs, NOT_DOCUMENTS)
-    refuse_existing(output, overwrite)
+    refuse_existing(output, overwrite, files)
     config = job.config
     meta = _index_meta(config)
     df = read_stage_output(spark, files)
@@ -273,7 +273,7 @@ def check(params: DedupParams) -> DedupPlan:
         # The run reads the index only after Spark has started and signed every document: a wrong folder,
         # or one built with other settings, is named here instead.
         index_parts(job.index, _index_meta(job.config))
-    refuse_existing(params.output, params.overwrite)
+    refuse_existing(params.output, params.overwrite, files)
     return DedupPlan(params, files, job)
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 
+import pyarrow as pa
 import pyarrow.fs as pafs
 
-from corpus.remote import arrow_uri
+from corpus.remote import arrow_uri, redact
+from jobs.contract import UsageError
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,10 @@ def locate(path: str) -> Location:
     """Resolve a local path or a URI (s3://, s3a://, gs://, hdfs://, file://) to a Location; `uri` stays as
     given (Spark knows s3a://, pyarrow knows it as s3://)."""
     if "://" in path:
-        fs, fs_path = pafs.FileSystem.from_uri(arrow_uri(path))
+        try:
+            fs, fs_path = pafs.FileSystem.from_uri(arrow_uri(path))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:  # ftp://, a typo'd scheme, no bucket
+            raise UsageError(f"{redact(path)!r}: {str(error).splitlines()[0]}") from None
         return Location(fs, fs_path, path)
     import os
 

@@ -183,8 +183,9 @@ class IngestPlan:
     config: IngestConfig
 
 
-def check(params: IngestParams) -> IngestPlan:
-    """The read options and the input files; UsageError for a bad option, path or existing output."""
+def settings(params: IngestParams) -> ReadOptions:
+    """The read options and every other setting that needs no file (a pipeline checks them all before any
+    stage runs); UsageError naming a bad one."""
     try:
         options = ReadOptions(
             batch_size=params.batch_size,
@@ -198,17 +199,23 @@ def check(params: IngestParams) -> IngestPlan:
         raise UsageError(str(error)) from None
     if params.format not in ("parquet", "dolma"):
         raise UsageError(f"--format {params.format!r}: expected parquet or dolma", option="--format")
+    if params.sample is not None and not 0 < params.sample <= 1:
+        raise UsageError(f"--sample {params.sample}: expected a fraction in (0, 1]", option="--sample")
+    if params.limit is not None and params.limit < 1:
+        raise UsageError(f"--limit {params.limit}: expected a positive number", option="--limit")
+    return options
+
+
+def check(params: IngestParams) -> IngestPlan:
+    """The read options and the input files; UsageError for a bad option, path or existing output."""
+    options = settings(params)
     files = _input_files(params, options.retry)
-    refuse_existing(params.output, params.overwrite)
+    refuse_existing(params.output, params.overwrite, files)
     return IngestPlan(params, files, IngestConfig(read=options, fmt=params.format))
 
 
 def _input_files(params: IngestParams, retry: RetryPolicy) -> list[InputFile]:
     """The files to read: listed folders and globs, and the entries of path listings; then sample and limit."""
-    if params.sample is not None and not 0 < params.sample <= 1:
-        raise UsageError(f"--sample {params.sample}: expected a fraction in (0, 1]", option="--sample")
-    if params.limit is not None and params.limit < 1:
-        raise UsageError(f"--limit {params.limit}: expected a positive number", option="--limit")
     listings = [p for p in params.inputs if is_listing(p)]
     if params.base is not None and not listings:
         raise UsageError("--base applies to path listings (*.paths, *.paths.gz); none given", option="--base")
@@ -235,7 +242,7 @@ def run(plan: IngestPlan, spark: SparkProvider) -> StageResult:
     return StageResult(stats_summary(stats), stats=stats)
 
 
-STAGE = Stage("ingest", IngestParams, check, run)
+STAGE = Stage("ingest", IngestParams, check, run, settings=settings)
 
 
 def ingest(

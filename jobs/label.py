@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 from pyspark.sql import functions as F
 
+from corpus.schema import field_type
 from corpus.stats import StageStats
 from jobs.checks import parquet_columns
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError, stats_summary
@@ -63,6 +64,12 @@ def settings(params: LabelParams) -> LabelParams:
         raise UsageError("--column: required (the table's column to attach)", option="--column")
     if params.name is not None and not params.name:
         raise UsageError("--name: must not be empty", option="--name")
+    name = params.name or params.column
+    if field_type(name) is not None:  # replacing `lang` or `created` with a label breaks the stages after
+        raise UsageError(
+            f"--name {name!r}: a column of the document record; name the label otherwise (--name)",
+            option="--name",
+        )
     return params
 
 
@@ -88,7 +95,7 @@ def check(params: LabelParams) -> LabelPlan:
             f"(it has {', '.join(columns)})",
             option="--column",
         )
-    refuse_existing(params.output, params.overwrite)
+    refuse_existing(params.output, params.overwrite, files)
     return LabelPlan(params, files, table)
 
 

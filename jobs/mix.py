@@ -22,7 +22,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from corpus.stats import StageStats
-from jobs.checks import check_tokenizer, parquet_columns
+from jobs.checks import check_tokenizer, null_columns, parquet_columns
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError, stats_summary
 from jobs.langid import NOT_DOCUMENTS, langid_config, read_documents_frame
 from jobs.mix_spark import (
@@ -67,11 +67,16 @@ class MixResult:
     stats: StageStats | None  # None for --plan
 
 
-def check_columns(spec: MixSpec, columns: list[str]) -> None:
-    """UsageError naming the spec field whose filter needs a column the input lacks."""
+def check_columns(spec: MixSpec, columns: list[str], empty: set[str] | frozenset[str] = frozenset()) -> None:
+    """UsageError naming the spec field whose filter needs a column the input lacks, or has only nulls in
+    (`empty`: an ingest output has `is_stale`, unset until dedup runs)."""
     for where, column in spec.filters.required_columns().items():
         if column not in columns:
             raise UsageError(f"{where}: the input has no {column!r} column (run `chronomix dedup` first)")
+        if column in empty:
+            raise UsageError(
+                f"{where}: the input's {column!r} column holds no values (run `chronomix dedup` first)"
+            )
     if spec.strata is not None and spec.strata.column not in columns:
         raise UsageError(f"strata.column: the input has no {spec.strata.column!r} column")
 
@@ -307,9 +312,10 @@ def check(params: MixParams) -> MixPlan:
         raise UsageError("--output: required unless --plan is given")
     lid = langid_config(params.lid_model)
     files = document_files(params.input, NOT_DOCUMENTS)
-    check_columns(spec, input_columns(files))  # before Spark starts: a bad spec fails in a second
+    columns = input_columns(files)  # before Spark starts: a bad spec fails in a second
+    check_columns(spec, columns, null_columns(files[0].uri, columns))
     if not params.plan:
-        refuse_existing(params.output, params.overwrite)
+        refuse_existing(params.output, params.overwrite, files)
     return MixPlan(params, spec, lid, files)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -45,8 +46,20 @@ def parse_added(value: str | None) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+# The master URLs Spark accepts (SparkContext's own patterns, plus the cluster managers' schemes).
+_MASTER = re.compile(
+    r"local(\[(\*|[1-9]\d*)(,\s*[1-9]\d*)?\])?|local-cluster\[\d+,\s*\d+,\s*\d+\]|yarn"
+    r"|(spark|k8s|mesos)://\S+"
+)
+
+
 def spark_options(master: str = "local[*]", conf: list[str] | None = None) -> SparkOptions:
-    """Where a command's Spark session runs; raises UsageError naming a bad --conf."""
+    """Where a command's Spark session runs; raises UsageError naming a bad --master or --conf."""
+    if not _MASTER.fullmatch(master.strip()):
+        raise UsageError(
+            f"--master {master!r}: expected local[*], local[N], spark://HOST:PORT, yarn or k8s://...",
+            option="--master",
+        )
     try:
         parse_conf(conf or [])
     except ValueError as error:

@@ -30,6 +30,7 @@ from typing import Any
 import yaml
 
 from jobs.contract import UsageError
+from jobs.options import spark_options
 from jobs.registry import stage
 from jobs.runner import StageOutcome, StageSpec, run_stages
 
@@ -95,13 +96,25 @@ def load_pipeline(path: Path, output: Path | None = None, master: str | None = N
     stages: list[StageSpec] = []
     for index, raw in enumerate(raw_stages):
         stages.append(_stage_spec(raw, f"stages[{index}]", path.parent, out, {s.name for s in stages}))
-    return Pipeline(
-        path=path,
-        output=out,
-        master=master or str(spark.get("master", "local[*]")),
-        conf=[str(c) for c in spark.get("conf", [])],
-        stages=stages,
-    )
+    try:
+        options = spark_options(master or str(spark.get("master", "local[*]")), _conf(spark.get("conf")))
+    except UsageError as error:
+        raise UsageError(f"pipeline field 'spark': {error}") from None
+    return Pipeline(path=path, output=out, master=options.master, conf=list(options.conf), stages=stages)
+
+
+def _conf(value: Any) -> list[str]:
+    """The pipeline's `spark.conf`: a list of "key=value" strings, or a mapping of keys to values."""
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        return [f"{key}={item}" for key, item in value.items()]
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return value
+    raise UsageError(f"pipeline field 'spark.conf': expected a list of key=value or a mapping, got {value!r}")
+
+
+STAGE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
 
 def _stage_spec(raw: Any, where: str, base: Path, output: Path, earlier: set[str]) -> StageSpec:
@@ -113,6 +126,11 @@ def _stage_spec(raw: Any, where: str, base: Path, output: Path, earlier: set[str
     if not isinstance(kind, str):
         raise UsageError(f"pipeline field '{where}.kind': expected a stage kind's name, got {kind!r}")
     name = str(raw.pop("name", kind))
+    if not STAGE_NAME.fullmatch(name):  # the name is a folder of the output: "..", "a/b" or "" would not be
+        raise UsageError(
+            f"pipeline field '{where}.name': {name!r} is no stage name (letters, digits, '_', '-' and '.', "
+            "starting with a letter or digit)"
+        )
     try:
         kind_stage = stage(kind)
     except UsageError as error:

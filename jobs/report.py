@@ -23,6 +23,12 @@ def print_stats(stats: StageStats, output: str) -> None:
         table.add_row(f"  dropped: {reason}", f"{n:,}")
     for name, n in sorted(stats.counters.items()):
         table.add_row(f"  {name}", f"{n:,}")
+    if stats.skipped:  # bytes of the input no record came from: a damaged or unreadable file shows here
+        spans = sum(stats.skipped.values())
+        table.add_row("skipped spans (not records)", f"{spans:,}", style="yellow")
+        for reason, n in sorted(stats.skipped.items()):
+            table.add_row(f"  skipped: {reason}", f"{n:,}", style="yellow")
+        table.add_row("  skipped MB", f"{stats.skipped_bytes / 1e6:,.2f}", style="yellow")
     if stats.files_in:
         table.add_row("files in", f"{stats.files_in:,}")
     if stats.bytes_in:
@@ -32,6 +38,8 @@ def print_stats(stats: StageStats, output: str) -> None:
     if stats.seconds > 0 and stats.docs_in:
         table.add_row("documents/s", f"{stats.docs_in / stats.seconds:,.0f}")
     console.print(table)
+    if stats.skipped:
+        console.print(f'[yellow]skipped spans and their offsets: {output}/_stats.json ("skipped")[/yellow]')
 
 
 def results_table(

@@ -91,6 +91,8 @@ def run_stages(
             raise UsageError(f"{flag} {value!r}: no such stage (stages: {', '.join(names)})")
     first = names.index(start) if start else 0
     last = names.index(until) if until else len(names) - 1
+    if start is not None and until is not None and last < first:
+        raise UsageError(f"--until {until!r} comes before --from {start!r}: no stage would run")
     outputs = {s.name: s.output for s in specs}
     fingerprints: dict[str, str] = {}
     outcomes: list[StageOutcome] = []
@@ -114,10 +116,16 @@ def run_stages(
             if on_stage:
                 on_stage(spec.name, "skipped")
             continue
+        resumable = spec.stage.resumable(spec.params)
+        if marker is None and not resumable and locate(spec.output).exists():
+            raise UsageError(
+                f"stage {spec.name!r}: its output {spec.output} exists and no run of a pipeline finished it "
+                f"(it has no {MARKER}); move it away or choose another --output"
+            )
         if on_stage:
             on_stage(spec.name, "running")
         started = time.perf_counter()
-        params = dataclasses.replace(spec.params, overwrite=not spec.stage.resumable(spec.params))
+        params = dataclasses.replace(spec.params, overwrite=not resumable)
         result = spec.stage.run(spec.stage.check(params), spark)
         seconds = time.perf_counter() - started
         fingerprints[spec.name] = expected

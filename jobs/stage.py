@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import time
 import uuid
@@ -22,6 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -77,7 +79,10 @@ def expand_inputs(paths: Sequence[str]) -> list[InputFile]:
         if is_http(path):
             found.setdefault(path, InputFile(path, http_size(path)))
             continue
-        matches = _glob(path) if any(ch in path for ch in "*?[") else [locate(path)]
+        literal = locate(path)
+        # `dump[1].jsonl` that exists is that file, not a pattern that matches `dump1.jsonl`
+        is_pattern = any(ch in path for ch in "*?[") and not literal.exists()
+        matches = _glob(path) if is_pattern else [literal]
         files: list[Location] = []
         for match in matches:
             try:
@@ -112,7 +117,29 @@ def document_files(inputs: Sequence[str] | Sequence[InputFile], message: str) ->
     for file in files:
         if not file.uri.endswith(".parquet"):
             raise UsageError(message.format(uri=repr(file.uri)))
+    unreadable = _unreadable_footer(files)
+    if unreadable is not None:
+        raise UsageError(f"input {redact(unreadable[0])!r}: not readable Parquet ({unreadable[1]})")
     return files
+
+
+def _unreadable_footer(files: Sequence[InputFile]) -> tuple[str, str] | None:
+    """(uri, the first line of why) of the first file whose Parquet footer does not read, else None: Spark
+    would fail the whole job on it with a Java stack trace. Footers are small; remote ones are read in
+    parallel."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def problem(file: InputFile) -> tuple[str, str] | None:
+        location = locate(file.uri)
+        try:
+            with location.fs.open_input_file(location.path) as handle:
+                pq.read_metadata(handle)
+        except (OSError, pa.ArrowException) as error:
+            return file.uri, str(error).splitlines()[0][:200]
+        return None
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        return next((found for found in pool.map(problem, files) if found is not None), None)
 
 
 def _glob(pattern: str) -> list[Location]:
@@ -183,10 +210,32 @@ def reject_fields() -> list[pa.Field]:
     return list(REJECT_FIELDS)
 
 
-def refuse_existing(output: str, overwrite: bool) -> None:
-    """Fail fast (before Spark starts) when `output` exists and may not be replaced."""
-    if not overwrite and locate(output).exists():
+def refuse_existing(output: str, overwrite: bool, inputs: Sequence[InputFile] = ()) -> None:
+    """Fail fast (before Spark starts) when `output` exists and may not be replaced, or when it is or holds
+    one of the `inputs`: replacing it would delete them, overwrite or not."""
+    target = locate(output)
+    for file in inputs:
+        if not is_http(file.uri) and holds(target, locate(file.uri)):
+            raise UsageError(
+                f"--output {output!r} holds the input {redact(file.uri)!r}: writing there would replace it; "
+                "choose another output",
+                option="--output",
+            )
+    if not overwrite and target.exists():
         raise UsageError(f"output {output!r} exists; pass --overwrite to replace it")
+
+
+def holds(folder: Location, inner: Location) -> bool:
+    """Whether `inner` is `folder` or lies below it (local paths compared with links resolved)."""
+    if type(folder.fs) is not type(inner.fs):
+        return False
+    if isinstance(folder.fs, pafs.LocalFileSystem):
+        outer_path, inner_path = os.path.realpath(folder.path), os.path.realpath(inner.path)
+    else:
+        if folder.uri.split("://", 1)[0] != inner.uri.split("://", 1)[0]:
+            return False
+        outer_path, inner_path = folder.path.rstrip("/"), inner.path.rstrip("/")
+    return inner_path == outer_path or inner_path.startswith(outer_path.rstrip("/") + "/")
 
 
 class AtomicStageOutput:

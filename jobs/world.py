@@ -74,7 +74,7 @@ def run(plan: WorldPlan, spark: SparkProvider) -> StageResult:
     )
 
 
-STAGE = Stage("world", WorldParams, check, run)
+STAGE = Stage("world", WorldParams, check, run, settings=check)
 
 
 def world(

@@ -189,6 +189,37 @@ def test_warc_audit_writes_the_report_files(warc_audit) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- Dolma
+def test_a_reference_the_input_does_not_hold_predicts_no_cutoff(
+    spark, data_dir: Path, tmp_path: Path
+) -> None:
+    """Audited against a reference none of whose resources it holds, the n-gram fit still gave a month (from
+    bigrams shared by chance) as the headline's predicted cutoff; it is kept aside and none is predicted."""
+    documents, reference, _ = build_reference_case(data_dir, tmp_path / "case")
+    table = pq.read_table(documents)
+    pages = data_dir / "versions" / "wikipedia_versions" / "pages"
+    others = [p for p in sorted(pages.iterdir()) if p.name not in REFERENCE_PLAN][: table.num_rows]
+    texts = pa.array([(page / "0.txt").read_text() for page in others])
+    pq.write_table(
+        table.set_column(table.schema.get_field_index("text"), "text", texts),
+        documents / "part-00000.parquet",
+    )
+    summary = run_audit(
+        spark,
+        [str(documents)],
+        str(tmp_path / "report"),
+        AuditConfig(reference=str(reference), bootstrap=50),
+        print_table=False,
+    )
+    predicted = summary["reference"]["predicted_cutoff"]
+    assert summary["reference"]["resources_found"] == 0 and summary["reference"]["documents_matched"] == 0
+    assert predicted["month"] is None and predicted["interval"] is None
+    assert (
+        predicted["unmatched_fit"]["month"] is not None
+        and "no document of the input matched" in predicted["note"]
+    )
+    assert summary["headline"]["predicted_effective_cutoff"] is None
+
+
 def test_dolma_jsonl_audit_equals_the_warc_audit(warc_audit, spark, tmp_path: Path) -> None:
     """A Dolma JSONL copy of the audited WARC documents (written by the corpus Dolma writer) audits to the
     same figures; its stage columns ride in Dolma's metadata, so the stages are not rerun."""

@@ -74,7 +74,8 @@ def test_an_unknown_command_exits_2_with_one_line(capsys: pytest.CaptureFixture[
 def test_bad_files_and_values_exit_2_with_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Each of these failed with exit 1 and an exception's name before; none needs Spark to be refused."""
+    """Each of these failed with exit 1 and an exception's name (or Spark's stack trace) before; none needs
+    Spark to be refused."""
     folder = tmp_path
     (folder / "latin1.yaml").write_bytes(b"preset: tiny\nentities: \xff\n")
     (folder / "grid.yaml").write_text("worlds: [{preset: tiny\n")
@@ -85,6 +86,9 @@ def test_bad_files_and_values_exit_2_with_one_line(
         ("experiment", str(folder / "grid.yaml"), "-o", str(folder / "e")): "not valid UTF-8 YAML",
         ("run", str(folder / "latin1.yaml")): "not valid UTF-8 YAML",
         ("mix", str(folder), "--spec", str(folder / "spec.yaml"), "--plan"): "not UTF-8",
+        ("ingest", "ftp://host/x.warc.gz", "-o", str(folder / "w")): "Unrecognized filesystem type",
+        ("ingest", str(folder / "grid.yaml"), "-o", "ftp://host/out"): "'ftp://host/out'",
+        ("ingest", str(folder / "grid.yaml"), "-o", str(folder / "w"), "--master", "nonsense"): "--master",
     }
     for argv, expected in cases.items():
         with pytest.raises(SystemExit) as done:
@@ -140,7 +144,7 @@ def test_a_bad_dedup_index_is_refused_before_spark(
         (empty, "not an index folder"),
         (corrupt, f"{META_FILE} is not readable"),
         (other, "built with num_perm=7"),
-        (older, "hash_version=3, this run uses 4); use a new index folder"),
+        (older, "hash_version=3, this run uses 5); use a new index folder"),
     ):
         err = _refused(["dedup", str(documents), "-o", str(out), "--index", str(index)], capsys)
         assert "--index" in err and needle in err, err
@@ -202,6 +206,44 @@ def test_a_mixture_spec_s_tokenizer_is_checked_before_spark(
     assert not out.exists()
 
 
+def test_an_output_that_holds_an_input_is_refused_overwrite_or_not(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_spark: None
+) -> None:
+    """`ingest work/raw -o work --overwrite` replaced `work`, and the input with it; every stage refuses an
+    output that is, or holds, one of its inputs (a link to the folder as well), before Spark starts."""
+    work = tmp_path / "work"
+    raw = work / "raw"
+    raw.mkdir(parents=True)
+    (raw / "a.jsonl").write_text('{"id": "a", "text": "one"}\n')
+    documents = _documents(work / "docs")
+    references = work / "refs"
+    references.mkdir()
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"text": ["v1"], "created": [None], "url": ["u"]}), references / "r.parquet")
+    (tmp_path / "link").symlink_to(work)
+    spec = ROOT / "pipelines" / "mixtures" / "raw.yaml"
+    elsewhere = str(tmp_path / "elsewhere")
+    for argv in (
+        ["ingest", str(raw), "-o", str(work), "--overwrite"],
+        ["ingest", str(raw / "a.jsonl"), "-o", str(tmp_path / "link"), "--overwrite"],
+        ["ingest", str(raw / "*.jsonl"), "-o", str(raw)],
+        ["date", str(documents), "-o", str(work), "--overwrite"],
+        ["date", str(tmp_path / "link" / "docs"), "-o", str(references), "--reference", str(references)],
+        ["dedup", str(documents), "-o", str(documents.parent), "--overwrite"],
+        ["langid", str(work / "docs"), "-o", str(work), "--overwrite"],
+        ["mix", str(documents), "--spec", str(spec), "-o", str(work), "--overwrite"],
+    ):
+        err = _refused(argv, capsys)
+        assert "--output" in err and "holds the input" in err and "choose another output" in err, (argv, err)
+    # An output beside the inputs is fine as far as this check goes: here it exists, so --overwrite is asked for.
+    (tmp_path / "elsewhere").mkdir()
+    assert "pass --overwrite" in _refused(["ingest", str(raw), "-o", elsewhere], capsys)
+    assert sorted(p.name for p in work.iterdir()) == ["docs", "raw", "refs"]
+    assert (raw / "a.jsonl").read_text() and documents.exists()
+
+
 def test_run_help_lists_every_stage_kind(capsys: pytest.CaptureFixture[str]) -> None:
     from jobs.registry import KINDS
 
@@ -211,3 +253,16 @@ def test_run_help_lists_every_stage_kind(capsys: pytest.CaptureFixture[str]) -> 
         assert done.code == 0
     listed = " ".join(capsys.readouterr().out.split())
     assert f"stages ({', '.join(KINDS)})" in listed and "label" in KINDS
+
+
+def test_a_corrupt_parquet_input_is_refused_before_spark(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_spark: None
+) -> None:
+    """A stage output with one corrupt file failed the job with ~19 KB of Java stack trace, as a message of
+    thousands of characters: its footer is read first, and the file named."""
+    folder = tmp_path / "docs"
+    _documents(folder)
+    (folder / "part-1.parquet").write_bytes(b"PAR1" + bytes(range(256)) * 4)
+    for command in ("date", "dedup", "langid"):
+        err = _refused([command, str(folder), "-o", str(tmp_path / command)], capsys)
+        assert f"input '{folder / 'part-1.parquet'}': not readable Parquet" in err and len(err) < 400, err

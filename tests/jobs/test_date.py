@@ -135,6 +135,10 @@ def test_cli_bad_arguments_exit_2_before_spark(
     with pytest.raises(SystemExit) as done:
         main(["date", str(ingested), "-o", str(ingested)])
     assert done.value.code == 2
+    assert "holds the input" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as done:
+        main(["date", str(ingested), "-o", str(bad_reference)])
+    assert done.value.code == 2
     assert "--overwrite" in capsys.readouterr().err
 
 

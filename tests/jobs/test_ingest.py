@@ -239,3 +239,21 @@ def test_a_mixture_folder_lists_its_shards_not_its_manifest(tmp_path):
     dolma.mkdir()
     (dolma / "manifest.json").write_bytes(b"{}")
     assert len(expand_inputs([str(dolma)])) == 1
+
+
+def test_a_file_named_with_glob_characters_is_itself(tmp_path):
+    """`dump[1].jsonl` was read as a pattern (matching `dump1.jsonl`) and reported as no such file."""
+    from jobs.stage import expand_inputs
+
+    (tmp_path / "dump[1].jsonl").write_text("{}\n")
+    (tmp_path / "dump1.jsonl").write_text("{}\n")
+    (tmp_path / "dump2.jsonl").write_text("{}\n")
+
+    def names(path: str) -> list[str]:
+        return [Path(f.uri).name for f in expand_inputs([path])]
+
+    assert names(str(tmp_path / "dump[1].jsonl")) == ["dump[1].jsonl"]
+    assert names(str(tmp_path / "dump[12].jsonl")) == [
+        "dump1.jsonl",
+        "dump2.jsonl",
+    ]  # no such file: a pattern

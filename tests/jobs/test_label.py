@@ -79,6 +79,14 @@ def test_a_wrong_table_or_column_is_refused_before_spark(
         (["--table", str(no_id), "--column", "kind"], "--table", "no 'id' column"),
         (["--table", str(corrupt), "--column", "kind"], "--table", "not readable Parquet"),
         (["--table", str(tmp_path / "nowhere.parquet"), "--column", "kind"], "--table", "no such file"),
+        # a label named as a record column replaced it: `lang` went null, `created` became a string
+        (["--table", str(truth), "--column", "kind", "--name", "lang"], "--name 'lang'", "document record"),
+        (
+            ["--table", str(truth), "--column", "kind", "--name", "created"],
+            "--name 'created'",
+            "document record",
+        ),
+        (["--table", str(truth), "--column", "id"], "--name 'id'", "document record"),
     ]
     for options, option, needle in cases:
         with pytest.raises(SystemExit) as done:

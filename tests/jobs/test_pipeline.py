@@ -159,6 +159,16 @@ def test_bad_pipelines_stop_with_a_message_naming_the_field(tmp_path):
         "stages: [{kind: nonsense}]": "stages[0].kind",
         "stages: [{kind: ingest, inputs: ['${nowhere}']}]": "${nowhere}",
         "stages: [{kind: world}, {kind: world}]": "duplicate stage name",
+        # a name is a folder of the output: ".." reached out of it and replaced what was there
+        "stages: [{name: '..', kind: world}]": "'..' is no stage name",
+        "stages: [{name: '.', kind: world}]": "'.' is no stage name",
+        "stages: [{name: 'a/b', kind: world}]": "'a/b' is no stage name",
+        "stages: [{name: '', kind: world}]": "'' is no stage name",
+        # spark.conf as one string was split into characters ("--conf 's': expected key=value")
+        "spark: {conf: 'spark.sql.shuffle.partitions=4'}\nstages: [{kind: world}]": "'spark.conf': expected a list",
+        "spark: {conf: 5}\nstages: [{kind: world}]": "'spark.conf': expected a list",
+        "spark: {conf: [foo]}\nstages: [{kind: world}]": "pipeline field 'spark': --conf 'foo'",
+        "spark: {master: bogus}\nstages: [{kind: world}]": "pipeline field 'spark': --master 'bogus'",
         "bogus: 1\nstages: [{kind: world}]": "'bogus'",
         # values of the wrong type are named before any stage runs, not found by the stage that reads them
         "stages: [{kind: world}, {kind: dedup, input: '${world}', threshold: high}]": "'threshold': expected a number",
@@ -171,6 +181,11 @@ def test_bad_pipelines_stop_with_a_message_naming_the_field(tmp_path):
         "stages: [{kind: world}, {kind: dedup, input: '${world}', threshold: 5.0}]": "stage 'dedup' (dedup): --threshold",
         "stages: [{kind: world}, {kind: mix, input: '${world}', spec: nowhere.yaml}]": "stage 'mix' (mix): --spec",
         "stages: [{kind: world}, {kind: train, mixture: '${world}', preset: huge}]": "stage 'train' (train): unknown preset",
+        # ingest, date and world settings were found only when their stage ran, after the stages before it
+        "stages: [{kind: world}, {kind: ingest, inputs: ['${world}'], sample: 5}]": "stage 'ingest' (ingest): --sample 5",
+        "stages: [{kind: world}, {kind: ingest, inputs: ['${world}'], format: csv}]": "stage 'ingest' (ingest): --format",
+        "stages: [{kind: world}, {kind: date, input: '${world}', rows_per_shard: 0}]": "stage 'date' (date): rows_per_shard 0",
+        "stages: [{kind: ingest, inputs: [x]}, {kind: world, preset: huge}]": "stage 'world' (world): ",
     }
     for text, expected in cases.items():
         path.write_text(text)
@@ -180,6 +195,8 @@ def test_bad_pipelines_stop_with_a_message_naming_the_field(tmp_path):
     path.write_bytes(b"stages: [{kind: world, preset: \xff}]")
     with pytest.raises(UsageError, match="not valid UTF-8 YAML"):
         load_pipeline(path)
+    path.write_text("spark: {conf: {spark.sql.shuffle.partitions: 4}}\nstages: [{kind: world}]")
+    assert load_pipeline(path).conf == ["spark.sql.shuffle.partitions=4"]  # a mapping is the natural YAML
     path.write_text("stages: [{kind: world}]")
     with pytest.raises(UsageError, match="--from 'nope'"):
         run_pipeline(load_pipeline(path), start="nope")

@@ -122,6 +122,8 @@ def test_run_stages_skips_what_is_complete_and_reruns_what_changed(tmp_path: Pat
     assert [(o.name, o.status) for o in forced] == [("second", "ran")]
     with pytest.raises(UsageError, match="--from 'nope'"):
         run_stages(_chain(tmp_path, source), _no_spark, start="nope")
+    with pytest.raises(UsageError, match="--until 'first' comes before --from 'second'"):
+        run_stages(_chain(tmp_path, source), _no_spark, start="second", until="first")
     (tmp_path / "first" / MARKER).unlink()
     with pytest.raises(UsageError, match="earlier stage 'first' has not completed"):
         run_stages(_chain(tmp_path, source, "x"), _no_spark, start="second")
@@ -165,3 +167,21 @@ def test_pipeline_values_are_checked_against_every_form_of_hint() -> None:
     assert _type_mismatch(3, float) is None and _type_mismatch(True, int) == "a whole number"
     assert _type_mismatch("x", typing.Optional[float]) == "a number"  # noqa: UP045
     assert _type_mismatch("/p", Path | None) is None and _type_mismatch(None, str) == "a value"
+
+
+def test_a_folder_no_pipeline_run_finished_is_not_replaced(tmp_path: Path) -> None:
+    """A stage's output folder that exists without the runner's marker was replaced silently: a pipeline named
+    into a folder of the user's own data deleted it. It is refused; one the runner finished is replaced."""
+    source = tmp_path / "source.txt"
+    source.write_text("abc")
+    own = tmp_path / "first"
+    own.mkdir()
+    (own / "data.txt").write_text("the user's")
+    runs.clear()
+    with pytest.raises(UsageError, match=r"its output .*first exists and no run of a pipeline finished it"):
+        run_stages(_chain(tmp_path, source), _no_spark)
+    assert (own / "data.txt").read_text() == "the user's" and not runs
+    (own / "data.txt").unlink()
+    own.rmdir()
+    assert [o.status for o in run_stages(_chain(tmp_path, source), _no_spark)] == ["ran", "ran"]
+    assert [o.status for o in run_stages(_chain(tmp_path, source, "x"), _no_spark)] == ["ran", "ran"]

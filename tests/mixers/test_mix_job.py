@@ -134,6 +134,16 @@ def test_bad_spec_and_missing_column_exit_2_naming_the_field(tmp_path, data_dir,
     assert done.value.code == 2 and "filters.drop_stale" in err and "is_stale" in err
     assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
+    # An ingest output has the column, all null until dedup sets it: the filter would drop nothing.
+    table = document_table(data_dir, ["en"])
+    unset = table.set_column(
+        table.schema.get_field_index("is_stale"), "is_stale", pa.nulls(len(table), pa.bool_())
+    )
+    ingested = write_parts(unset, tmp_path / "ingested", 1)
+    with pytest.raises(SystemExit) as done:
+        main(["mix", str(ingested), "--spec", str(bad), "--output", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert done.value.code == 2 and "filters.drop_stale: the input's 'is_stale' column holds no values" in err
 
 
 def test_langid_job_identifies_and_counts_languages(spark, tmp_path, data_dir):

@@ -1,0 +1,37 @@
+"""The terminal summary of a stage run: every count `_stats.json` holds is on it, skipped spans included."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+
+import pytest
+from rich.console import Console
+
+from corpus.stats import StageStats
+from jobs import report
+
+
+def printed(stats: StageStats, monkeypatch: pytest.MonkeyPatch) -> str:
+    out = io.StringIO()
+    monkeypatch.setattr(report, "console", Console(file=out, width=100, color_system=None))
+    report.print_stats(stats, "out/ingest")
+    return out.getvalue()
+
+
+def test_skipped_spans_are_on_the_summary_with_where_to_find_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A truncated file or a file of no known format was counted only in `_stats.json`: the summary said
+    nothing, and a user saw no sign of the loss."""
+    stats = StageStats(stage="ingest", docs_in=7, docs_out=5, dropped=Counter({"too_large": 2}), files_in=3)
+    stats.skip("truncated_gzip", 1, 2_500_000)
+    stats.skip("unknown_format", 2, 40)
+    text = printed(stats, monkeypatch)
+    lines = {" ".join(line.strip("│ ").split()) for line in text.splitlines()}
+    assert {"dropped: too_large │ 2", "skipped spans (not records) │ 3"} <= lines, text
+    assert {"skipped: truncated_gzip │ 1", "skipped: unknown_format │ 2", "skipped MB │ 2.50"} <= lines, text
+    assert 'out/ingest/_stats.json ("skipped")' in text
+
+
+def test_a_clean_run_shows_no_skipped_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = printed(StageStats(stage="date", docs_in=4, docs_out=4), monkeypatch)
+    assert "skipped" not in text and "documents out" in text
