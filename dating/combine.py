@@ -139,6 +139,15 @@ def _intersect(evidence: Evidence, published: Candidate | None) -> tuple[Bound, 
             if lower is not None and value < lower:
                 evidence.note("conflict", candidate.signal, "before_lower_bound")
                 continue
+            if (
+                published is not None
+                and confidence < published.confidence
+                and value < published.date - slack(published.precision)
+            ):
+                # A weaker bound does not rule out a stronger publication date, whatever a weak earlier claim
+                # (a background date in the text) did to the lower bound.
+                evidence.note("conflict", candidate.signal, "before_stronger_published")
+                continue
             if upper is None or value < upper:
                 upper, upper_signal = value, candidate.signal
     return (lower, lower_signal), (upper, upper_signal)
@@ -163,9 +172,28 @@ def _choose_published(evidence: Evidence) -> Candidate | None:
     return text
 
 
+# Timestamps outside these years are no dates of web content (a WARC-Date of 9999-12-31, a Last-Modified of
+# year 1): read as absent, with a note. The bounds also keep every date's arithmetic (slack, the middle of a
+# year) inside datetime's range, where a year-9999 value overflowed and failed the whole batch.
+_PLAUSIBLE_YEARS = (1000, 2999)
+
+
+def _plausible(row: Mapping[str, Any], evidence: Evidence) -> Mapping[str, Any]:
+    """`row` with every timestamp outside _PLAUSIBLE_YEARS set to None (noted as rejected: out_of_range)."""
+    wrong = [
+        c
+        for c, v in row.items()
+        if isinstance(v, datetime) and not _PLAUSIBLE_YEARS[0] <= v.year <= _PLAUSIBLE_YEARS[1]
+    ]
+    for column in wrong:
+        evidence.note("rejected", column, "out_of_range")
+    return {**row, **dict.fromkeys(wrong)} if wrong else row
+
+
 def date_row(row: Mapping[str, Any]) -> DateResult:
     """Date one document from its column values (see the module docstring for the rules)."""
     evidence = Evidence.empty()
+    row = _plausible(row, evidence)
     crawl = crawl_signal(row.get("crawl_date"), row.get("dump"), evidence)
     last_modified_signal(row.get("last_modified"), crawl, row.get(LM_HOST_PAGES), evidence)
     # `created` is the input's own date when no dating run set it, or when one kept it (source "given"): reading

@@ -28,12 +28,15 @@ inputs that carry an `html` column (the date job on documents ingested with --ke
 
 from __future__ import annotations
 
+import functools
 import logging
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import dateutil.parser
+import htmldate.extractors
 import lxml.html
 import pyarrow as pa
 from htmldate.core import (
@@ -79,6 +82,11 @@ _BODY_SELECTOR = ", ".join(BODY_SELECTORS)
 
 # htmldate logs every unparsable page at ERROR; that is expected input here, not an error of ours.
 logging.getLogger("htmldate").setLevel(logging.CRITICAL)
+# htmldate hands strings without a day ("2023-01", "January 2023 12:30") to dateutil, which fills what they
+# lack from today: a page's date then depended on the day the job ran (2023-01-04 on 4 December, 2023-01-28
+# on the 28th). Filled from 1 January of year 1 instead, a month gives its first day, and a time without a
+# date gives year 1, which htmldate's bounds refuse: the same result on every run.
+htmldate.extractors.dateutil_parse = functools.partial(dateutil.parser.parse, default=datetime(1, 1, 1))
 
 
 def _as_day(value: str | None) -> datetime | None:

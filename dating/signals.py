@@ -240,10 +240,10 @@ def last_modified_signal(
 def host_last_modified_pages(
     urls: Sequence[str | None], last_modified: Sequence[datetime | None], window_s: int = REBUILD_WINDOW_S
 ) -> list[int | None]:
-    """For each page, how many distinct (URL, Last-Modified) pairs of its host have a Last-Modified within
-    `window_s` seconds of its own (itself included); None without a URL host or Last-Modified. The
-    in-process twin of the job's shuffle (jobs.date_spark.with_host_last_modified_pages), for small inputs and
-    as its reference in tests."""
+    """For each page, how many distinct URLs of its host have a Last-Modified within `window_s` seconds of its
+    own (itself included: a URL seen twice with nearby values counts once); None without a URL host or
+    Last-Modified. The in-process twin of the job's shuffle (jobs.date_spark.with_host_last_modified_pages),
+    for small inputs and as its reference in tests."""
     by_host: dict[str, set[tuple[float, str]]] = {}
     keys: list[tuple[str, float] | None] = []
     for url, value in zip(urls, last_modified, strict=True):
@@ -259,7 +259,7 @@ def host_last_modified_pages(
             counts.append(None)
             continue
         host, moment = key
-        counts.append(sum(1 for t, _ in by_host[host] if abs(t - moment) <= window_s))
+        counts.append(len({page for t, page in by_host[host] if abs(t - moment) <= window_s}))
     return counts
 
 
@@ -296,6 +296,15 @@ def url_host(url: str | None) -> str | None:
     return host.lower() if host else None
 
 
+def _url_ymd(where: str) -> re.Match[str] | None:
+    """The first year-month-day of `where`, where a dotted one needs two-digit month and day: `2020.3.1` in
+    `/pycharm/download/2020.3.1/` is a release, not 1 March 2020."""
+    for match in _URL_YMD.finditer(where):
+        if match.group(2) != "." or (len(match.group(3)) == 2 and len(match.group(4)) == 2):
+            return match
+    return None
+
+
 def url_signal(url: str | None, crawl: datetime | None, evidence: Evidence, *, signal: str = "url") -> None:
     """A publication date written in the URL's path or query: day precision (`/2019/05/12/`, `/20190512/`,
     `?date=2019-05-12`) or month precision (`/2019/05/`). News and blog URLs carry them reliably."""
@@ -312,7 +321,7 @@ def url_signal(url: str | None, crawl: datetime | None, evidence: Evidence, *, s
         (_URL_YMD, (1, 3, 4), CONFIDENCE["url"]),
         (_URL_COMPACT, (1, 2, 3), CONFIDENCE["url"]),
     ):
-        match = pattern.search(where)
+        match = _url_ymd(where) if pattern is _URL_YMD else pattern.search(where)
         if match is None:
             continue
         y, m, d = (int(match.group(i)) for i in order)

@@ -64,7 +64,8 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "d_month_y",
         re.compile(
-            rf"(?<!\d)(\d{{1,2}})(?:\.|er|º|°)?\s*(?:de\s+)?{_WORD}\s*(?:de\s+|del\s+|,\s*)?{_Y}(?!\d)", re.I
+            rf"(?<!\d)(\d{{1,2}})(?:\.|er|º|°|st|nd|rd|th)?\s*(?:de\s+|of\s+)?{_WORD}\s*(?:de\s+|del\s+|,\s*)?{_Y}(?!\d)",
+            re.I,
         ),
     ),
     ("month_d_y", re.compile(rf"(?<![^\W\d_]){_WORD}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+{_Y}(?!\d)", re.I)),

@@ -18,9 +18,9 @@ _HOST_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^/:?#]+)"
 
 
 def with_host_last_modified_pages(df: DataFrame, window_s: int = REBUILD_WINDOW_S) -> DataFrame:
-    """`df` with `lm_host_pages` (int64): the distinct (URL, Last-Modified) pairs of the row's host whose
-    Last-Modified lies within `window_s` seconds of the row's own, itself included; null without a host or
-    Last-Modified. Same result as dating.signals.host_last_modified_pages."""
+    """`df` with `lm_host_pages` (int64): the distinct URLs of the row's host with a Last-Modified within
+    `window_s` seconds of the row's own, itself included; null without a host or Last-Modified. Same result
+    as dating.signals.host_last_modified_pages."""
     if "url" not in df.columns or "last_modified" not in df.columns:
         return df.withColumn(LM_HOST_PAGES, F.lit(None).cast("long"))
     url = F.regexp_replace(F.trim(F.col("url")), r"^<\s*|\s*>$", "")

@@ -123,6 +123,62 @@ def test_bad_input_is_rejected_counted_and_kept() -> None:
     assert rows[5]["created"] == crawl and "clamped:created:to_crawl" in notes[5]
 
 
+def test_timestamps_outside_any_web_date_are_absent_and_noted_not_a_failed_batch() -> None:
+    """A WARC-Date of 9999-12-31 overflowed the crawl's slack and failed the whole batch (its good rows too);
+    such values are read as absent now, with a note, and every row is dated from what else it has."""
+    end = datetime(9999, 12, 31, 23, 30, tzinfo=UTC)
+    batch = _batch(
+        crawl_date=[end, end, None, datetime(2020, 1, 1, tzinfo=UTC)],
+        url=[
+            "https://x.org/2019/05/12/a",
+            "https://x.org/b",
+            "https://x.org/c",
+            "https://x.org/2019/05/12/d",
+        ],
+        last_modified=[None, datetime(2020, 1, 1, tzinfo=UTC), None, datetime(1, 1, 1, tzinfo=UTC)],
+        html_meta_date=[None, None, datetime(9999, 1, 1, tzinfo=UTC), None],
+        text=["a", "b", "c", "d"],
+        dump=[None] * 4,
+    )
+    rows = date_batch(batch).to_pylist()
+    assert [(r["created"], r["date_source"]) for r in rows] == [
+        (day("2019-05-12"), "url"),
+        (day("2020-01-01"), "last_modified"),
+        (None, None),
+        (day("2019-05-12"), "url"),
+    ]
+    assert [r[DATE_NOTES] for r in rows] == [
+        ["rejected:crawl_date:out_of_range"],
+        ["rejected:crawl_date:out_of_range"],
+        ["rejected:html_meta_date:out_of_range"],
+        ["rejected:last_modified:out_of_range"],
+    ]
+
+
+def test_a_background_date_in_the_text_does_not_let_a_weaker_bound_rule_out_the_url_date() -> None:
+    """URL 2020-05-12, Last-Modified 2020-01-01: the URL (stronger) dates the page, the conflict noted. With
+    "on 1 January 2019 the council voted" in the text, the earliest claim lowered the lower bound, the
+    Last-Modified stopped conflicting, and it ruled the URL date out without a note."""
+    crawl, lm = datetime(2024, 1, 1, tzinfo=UTC), datetime(2020, 1, 1, tzinfo=UTC)
+    batch = _batch(
+        crawl_date=[crawl, crawl],
+        url=["https://x.org/2020/05/12/story"] * 2,
+        last_modified=[lm, lm],
+        html_meta_date=[None, None],
+        text=["Nothing dated here.", "Background: on 1 January 2019 the council voted on it."],
+        dump=[None, None],
+    )
+    rows = date_batch(batch).to_pylist()
+    for row in rows:
+        assert (row["created"], row["date_source"], row["date_published"]) == (
+            day("2020-05-12"),
+            "url",
+            day("2020-05-12"),
+        )
+        assert row["date_upper"] == crawl
+    assert "conflict:last_modified:before_stronger_published" in rows[1][DATE_NOTES]
+
+
 def test_text_only_documents_multilingual() -> None:
     crawl = datetime(2024, 5, 1, tzinfo=UTC)
     texts = [

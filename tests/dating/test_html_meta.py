@@ -89,6 +89,20 @@ def test_dates_after_the_crawl_are_not_taken() -> None:
     assert html_meta_dates(html, day("2031-01-01"))[0] == day("2030-05-01")
 
 
+def test_a_date_without_its_day_does_not_take_today_s() -> None:
+    """htmldate gave "2023-01" today's day of the month (2023-01-04 on 4 December), and a time without a date
+    today's date: the result depended on the day the job ran."""
+
+    def dated(content: str) -> tuple[datetime | None, datetime | None]:
+        meta = f"<meta property='article:published_time' content='{content}'>"
+        return html_meta_dates(f"<html><head>{meta}</head><body>x</body></html>", day("2024-05-18"))
+
+    assert dated("2023-01") == (day("2023-01-01"), day("2023-01-01"))
+    assert dated("2023/07")[0] == day("2023-07-01")
+    assert dated("12:30") == (None, None)
+    assert dated("2023-01-15T10:00") == (day("2023-01-15"), day("2023-01-15"))
+
+
 def test_batch_without_html_is_unchanged_and_existing_values_kept() -> None:
     batch = pa.RecordBatch.from_pydict({"id": ["a"], "text": ["t"]})
     assert html_meta_date_batch(batch) is batch

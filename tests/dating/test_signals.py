@@ -160,6 +160,24 @@ def test_host_last_modified_pages_on_the_dolma_sample(data_dir: Path) -> None:
     assert counts["https://www.semanticscholar.org/research/research-team"] is None  # no Last-Modified
 
 
+def test_host_last_modified_pages_counts_a_url_once() -> None:
+    """One URL fetched twice, 10 s apart, and one other page: two pages, as the job's shuffle counts them (the
+    in-process count gave three, its oracle disagreeing with production)."""
+    t = datetime(2024, 1, 1, tzinfo=UTC)
+    urls = ["https://h.org/a", "https://h.org/a", "https://h.org/b"]
+    assert host_last_modified_pages(urls, [t, t + timedelta(seconds=10), t]) == [2, 2, 2]
+
+
+def test_a_dotted_release_number_in_a_url_is_no_date() -> None:
+    """`/pycharm/download/other/2020.3.1/` was read as 1 March 2020 and outranked the page's own date."""
+    assert not _url("https://www.jetbrains.com/pycharm/download/other/2020.3.1/").candidates
+    assert [c.date for c in _url("https://example.org/news/2020.03.01/story").candidates] == [
+        day("2020-03-01")
+    ]
+    # single digits stay dates with the other separators, as news URLs write them
+    assert [c.date for c in _url("https://example.org/2020/3/1/story").candidates] == [day("2020-03-01")]
+
+
 def test_signal_batch_adds_candidates_and_notes() -> None:
     batch = pa.RecordBatch.from_pydict(
         {

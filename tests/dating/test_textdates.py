@@ -23,6 +23,9 @@ MARCH_12 = datetime(2019, 3, 12, tzinfo=UTC)
         ("en", "WASHINGTON, March 12, 2019 - The Senate voted on Tuesday.", "March 12, 2019"),
         ("it", "Roma, 12 marzo 2019 - Il governo ha approvato.", "12 marzo 2019"),
         ("tr", "İstanbul, 12 Mart 2019 - Hükümet açıkladı.", "12 Mart 2019"),
+        # English ordinals, day first: found nothing, so a later date in the page became its dateline
+        ("en", "Posted on 12th March 2019 by the editor.", "12 March 2019"),
+        ("en", "LONDON, the 12th of March 2019 - Parliament sat late.", "12 March 2019"),
     ],
 )
 def test_multilingual_dates_match_dateparser(lang: str, sentence: str, span: str) -> None:
