@@ -20,10 +20,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dedup.normalize import CASE_LIMIT, NO_SPACE_RANGES, NO_SPACE_SHARE
+from dedup.normalize import CASE_LIMIT, NO_SPACE_RANGES, NO_SPACE_SHARE, format_ranges
 from dedup.shingles import FNV_OFFSET, FNV_PRIME, HAVE_NUMBA, _string_buffers
 
-SEPARATOR, NO_SPACE_SCRIPT, NFKC_MAP, NFKC_COMPLEX = 1, 2, 4, 8
+SEPARATOR, NO_SPACE_SCRIPT, NFKC_MAP, NFKC_COMPLEX, FORMAT = 1, 2, 4, 8, 16
 # Above U+2FFFF NFKC changes nothing and no code point combines (a test checks it); above CASE_LIMIT
 # (dedup.normalize) no code point is a separator or cased: the tables are only filled below these.
 NFKC_LIMIT = 0x30000
@@ -46,7 +46,7 @@ def _composes_backwards() -> set[int]:
 def codepoint_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(flags uint8[0x110000], lower int32[0x110000], map_offsets int32[NFKC_LIMIT + 1], map_data int32).
 
-    flags: SEPARATOR (whitespace, punctuation, symbol), NO_SPACE_SCRIPT, NFKC_MAP (NFKC replaces the code
+    flags: SEPARATOR (whitespace, punctuation, symbol), NO_SPACE_SCRIPT, FORMAT (Cf: removed), NFKC_MAP (NFKC replaces the code
     point by `map_data[map_offsets[cp]:map_offsets[cp + 1]]`, all passing code points), NFKC_COMPLEX (NFKC
     may depend on the neighbours: the document is normalised by Python). lower: the simple lower case.
     Built once per process (about half a second)."""
@@ -63,6 +63,8 @@ def codepoint_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     for first, last in NO_SPACE_RANGES:
         span = flags[first : last + 1]
         span[(span & SEPARATOR) == 0] |= NO_SPACE_SCRIPT
+    for first, last in format_ranges():  # removed: neither a token character nor a separator
+        flags[first : last + 1] = FORMAT
     backwards = _composes_backwards()
 
     def passes(cp: int) -> bool:
@@ -264,7 +266,7 @@ if HAVE_NUMBA:
                 cp, i = _decode_utf8_nb(data, i, b0)
                 f = flags[cp]
                 first, last = 0, 0
-                if not skip_nfkc and f >= NFKC_MAP:
+                if not skip_nfkc and f & (NFKC_MAP | NFKC_COMPLEX):
                     if f & NFKC_COMPLEX:
                         complex_[d] = 1
                         break
@@ -281,7 +283,7 @@ if HAVE_NUMBA:
                             n += 1
                             in_token = False
                             h = offset_basis
-                    else:
+                    elif not f & FORMAT:  # a format character is removed: neither kind
                         seen += 1
                         if f & NO_SPACE_SCRIPT:
                             no_sp += 1

@@ -26,8 +26,9 @@ from dedup.versions import DUMP_DATE, LENGTH, SEEN_DATE, TEXT_HASH, VERSION_DATE
 
 META_FILE = "_index.json"
 # Bump when normalisation or hashing changes: keys of different versions never match.
-# 2: band keys, URL key and sketch in separate columns; 3: the MinHash scheme is named; 4: a host key per URL
-HASH_VERSION = 4
+# 2: band keys, URL key and sketch in separate columns; 3: the MinHash scheme is named; 4: a host key per URL;
+# 5: format characters (Cf) removed before tokenising
+HASH_VERSION = 5
 INDEX_FIELDS: list[pa.Field] = [
     pa.field("id", pa.string()),
     pa.field("dump", pa.string()),

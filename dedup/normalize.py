@@ -2,8 +2,9 @@
 
 Two implementations of one specification: `normalize_text`/`tokens` (plain Python, the readable reference)
 and `token_batch` (pyarrow compute over a whole Arrow array, what the kernels run). A test checks that they
-agree on real text in many languages. The spec: NFKC, lower case, every Unicode punctuation (P*) or symbol
-(S*) character becomes a space, split on whitespace. Documents written mostly in scripts without spaces
+agree on real text in many languages. The spec: NFKC, format characters (Cf: a byte order mark, a soft hyphen,
+zero-width spaces and joiners) removed, lower case, every Unicode punctuation (P*) or symbol (S*) character
+becomes a space, split on whitespace. Documents written mostly in scripts without spaces
 between words (Han, kana, Thai, Lao, Khmer, Myanmar, Tibetan) are tokenised into characters instead.
 """
 
@@ -70,6 +71,24 @@ def _re2_class(ranges: Iterable[tuple[int, int]]) -> str:
     return "[" + "".join(f"\\x{{{a:X}}}-\\x{{{b:X}}}" for a, b in ranges) + "]"
 
 
+def format_ranges() -> list[tuple[int, int]]:
+    """Inclusive ranges of the format characters (Cf) over all of Unicode: they reach past CASE_LIMIT (the
+    language tags at U+E0001-U+E007F)."""
+    ranges: list[tuple[int, int]] = []
+    for cp in range(0x110000):
+        if unicodedata.category(chr(cp)) == "Cf":
+            if ranges and ranges[-1][1] == cp - 1:
+                ranges[-1] = (ranges[-1][0], cp)
+            else:
+                ranges.append((cp, cp))
+    return ranges
+
+
+@lru_cache(maxsize=1)
+def _format_re2() -> str:
+    return _re2_class(format_ranges())
+
+
 @lru_cache(maxsize=1)
 def _re2_classes() -> tuple[str, str, str]:
     """RE2 classes (punctuation or symbol, whitespace, no-space script) for the pyarrow path, built from the
@@ -82,8 +101,11 @@ def _re2_classes() -> tuple[str, str, str]:
 
 
 def normalize_text(text: str) -> str:
-    """NFKC, lower case, punctuation and symbols replaced by spaces (the reference normaliser)."""
+    """NFKC, format characters removed, lower case, punctuation and symbols replaced by spaces (the reference
+    normaliser)."""
     text = unicodedata.normalize("NFKC", text)
+    # invisible: "bud\u00adget" is "budget", and a text with a BOM in front is the same text
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
     # Simple (one-to-one) case mapping, as utf8proc does in pyarrow: str.lower() expands 'İ' (the only
     # unconditional one-to-many lower-casing in Unicode) to 'i' + a combining dot; the simple mapping is 'i'.
     lowered = "".join(c.lower()[0] if c.lower() else c for c in text)
@@ -112,7 +134,8 @@ def token_batch(texts: pa.Array | pa.ChunkedArray) -> pa.ListArray:
         texts = texts.cast(pa.string())
     texts = pc.fill_null(texts, "")
     punct_re2, space_re2, no_space_re2 = _re2_classes()
-    normalized = pc.replace_substring_regex(pc.utf8_lower(pc.utf8_normalize(texts, "NFKC")), punct_re2, " ")
+    visible = pc.replace_substring_regex(pc.utf8_normalize(texts, "NFKC"), _format_re2(), "")
+    normalized = pc.replace_substring_regex(pc.utf8_lower(visible), punct_re2, " ")
     # Splitting keeps empty strings at leading/trailing whitespace and turns "" into [""]: trim, and make
     # texts without a token null (a null list has no values). Arrow's whitespace is str.isspace.
     normalized = pc.utf8_trim_whitespace(normalized)

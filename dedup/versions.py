@@ -164,7 +164,10 @@ def rank_versions(table: pa.Table, policy: str = "newest") -> pa.Table:
     is_exact_dup = np.empty(n, dtype=bool)
     is_exact_dup[exact_order] = ~first
 
-    keep_order = np.lexsort((*prefer, is_exact_dup, cluster))
+    # Newest keeps a copy of the newest version (rank 0); where the index holds it already, nothing: a later
+    # copy of an older text (a stale version) is not kept in its place.
+    by_version = [version_rank] if policy == "newest" else []
+    keep_order = np.lexsort((*prefer, *by_version, is_exact_dup, cluster))
     keep_first = np.r_[True, cluster[keep_order][1:] != cluster[keep_order][:-1]]
     keep = np.empty(n, dtype=bool)
     keep[keep_order] = keep_first

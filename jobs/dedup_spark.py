@@ -353,7 +353,8 @@ def rank_versions(members: DataFrame, policy: str = "newest") -> DataFrame:
         )
         .drop("_text_date")
     )
-    keep_order = Window.partitionBy("cluster_id").orderBy(F.col("is_exact_dup").asc(), *prefer)
+    by_version = [F.col("version_rank").asc()] if policy == "newest" else []  # as dedup.versions
+    keep_order = Window.partitionBy("cluster_id").orderBy(F.col("is_exact_dup").asc(), *by_version, *prefer)
     first = F.row_number().over(keep_order) == 1
     keep = ~F.col(FROM_INDEX) if policy == "all" else first & ~F.col(FROM_INDEX)
     return ranked.withColumn("_keep", keep).withColumn("version_rank", F.col("version_rank").cast("int"))

@@ -109,6 +109,24 @@ def test_index_rows_win_exact_ties_and_are_never_kept() -> None:
     assert out["is_stale"] == [False, False, True]  # a copies the newest version (b): not stale
 
 
+def test_a_later_copy_of_the_indexed_newest_text_keeps_no_stale_version() -> None:
+    """The index holds text 1 from 2020; this run has an older text 2 crawled in 2021 and a copy of text 1
+    crawled in 2022. Newest kept text 2 (the newest row apart from the copy), a stale version, and dropped
+    the copy: the index row competed with its own old date, not its text's newest copy."""
+    rows = [
+        ("x", "x", 1, day(2020, 1, 1), 100),
+        ("y", "x", 2, day(2021, 1, 1), 100),
+        ("z", "x", 1, day(2022, 1, 1), 100),
+    ]
+    out = rank_versions(cluster(rows, from_index=[True, False, False])).to_pydict()
+    assert out["version_rank"] == [0, 1, 0] and out["is_stale"] == [False, True, False]
+    assert out["is_exact_dup"] == [False, False, True]
+    assert out["_keep"] == [False, False, False]  # the index already holds the newest version
+    # without the index row, the copy of the newest version is kept
+    alone = rank_versions(cluster(rows[1:], from_index=[False, False])).to_pydict()
+    assert alone["_keep"] == [False, True]
+
+
 def test_unknown_policy() -> None:
     with pytest.raises(ValueError, match="keep 'best'"):
         rank_versions(cluster(ROWS), "best")

@@ -270,6 +270,35 @@ def test_window_ranking_equals_reference(spark, data_dir: Path, policy: str) -> 
         assert got.column(column).to_pylist() == expected.column(column).to_pylist(), column
 
 
+def test_window_ranking_keeps_no_stale_version_where_the_index_holds_the_newest(spark) -> None:
+    """The index holds text 1 (dated 2020); this run has text 2 (2021) and a copy of text 1 (2022): newest
+    keeps nothing (it kept text 2, stale), in the Window form as in the reference."""
+    from datetime import UTC, datetime
+
+    from dedup.versions import rank_versions
+
+    when = [datetime(y, 1, 1, tzinfo=UTC) for y in (2020, 2021, 2022)]
+    narrow = pa.table(
+        {
+            "id": ["x", "y", "z"],
+            "cluster_id": ["x", "x", "x"],
+            "_text_hash": pa.array([1, 2, 1], pa.int64()),
+            "_length": pa.array([100] * 3, pa.int64()),
+            "_version_date": pa.array(when, pa.timestamp("us", tz="UTC")),
+            "_seen_date": pa.array(when, pa.timestamp("us", tz="UTC")),
+            "_dump_date": pa.nulls(3, pa.timestamp("us", tz="UTC")),
+            "_from_index": [True, False, False],
+            "dump": pa.nulls(3, pa.string()),
+        }
+    )
+    frame = dspark.narrow_frame(spark.createDataFrame(narrow.drop_columns(["cluster_id"])))
+    frame = frame.join(spark.createDataFrame(narrow.select(["id", "cluster_id"])), "id")
+    got = dspark.rank_versions(frame, "newest").toArrow().sort_by("id")
+    assert got.column("_keep").to_pylist() == [False, False, False]
+    assert got.column("is_stale").to_pylist() == [False, True, False]
+    assert rank_versions(narrow, "newest").column("_keep").to_pylist() == [False, False, False]
+
+
 def test_rows_sharing_an_id(spark, data_dir: Path, tmp_path: Path) -> None:
     documents = version_documents(data_dir, articles=6)  # a few articles: three jobs run on them
     (tmp_path / "in-clean").mkdir()
