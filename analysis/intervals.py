@@ -47,12 +47,12 @@ def bootstrap_rows(
 
 
 def spearman(x: Sequence[float], y: Sequence[float]) -> float:
-    """Spearman's rank correlation (average ranks for ties); NaN with fewer than two points or a constant
-    series."""
+    """Spearman's rank correlation (average ranks for ties); NaN with fewer than three points (two points
+    are always ±1, which says nothing) or a constant series."""
     a, b = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     if len(a) != len(b):
         raise ValueError(f"x has {len(a)} values, y {len(b)}")
-    if len(a) < 2:
+    if len(a) < 3:
         return math.nan
     ra, rb = _ranks(a), _ranks(b)
     if ra.std() == 0 or rb.std() == 0:

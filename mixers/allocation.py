@@ -81,7 +81,8 @@ def time_shares(buckets: Mapping[str, float], strategy: TimeStrategy) -> dict[st
             raw[b] = 0.5 ** ((newest - start).days / strategy.half_life_days)
     else:
         assert strategy.weights is not None
-        raw = {b: strategy.weights.get(b, 0.0) for b in sorted(set(dated) | set(strategy.weights))}
+        named = set(strategy.weights) - {UNKNOWN_BUCKET}  # the unknown bucket keeps its natural share
+        raw = {b: strategy.weights.get(b, 0.0) for b in sorted(set(dated) | named)}
     raw_total = sum(raw.values())
     shares = {b: 0.0 for b in sizes}
     for b, w in raw.items():
@@ -158,7 +159,7 @@ def allocate(cells: Mapping[Cell, tuple[int, int]], spec: MixSpec) -> Allocation
     for stratum, share in sorted(spec.strata.shares.items()):
         prefix = f"{stratum}{STRATUM_SEPARATOR}"
         own = {(lang[len(prefix) :], b): n for (lang, b), n in cells.items() if lang.startswith(prefix)}
-        part = _allocate(own, replace(spec, budget_tokens=max(1, round(spec.budget_tokens * share))))
+        part = _allocate(own, replace(spec, budget_tokens=round(spec.budget_tokens * share)))
         plans += [replace(c, lang=prefix + c.lang) for c in part.cells]
         unplaced += part.unplaced if own else spec.budget_tokens * share
     return Allocation(cells=tuple(plans), budget=spec.budget_tokens, unplaced=unplaced)
@@ -212,4 +213,6 @@ def _allocate(cells: Mapping[Cell, tuple[int, int]], spec: MixSpec) -> Allocatio
         )
         for c in sorted(wanted)
     )
+    # what no cell takes, whatever the reason: caps, a strategy that places less (UniMax), no cells at all
+    unplaced = max(0.0, spec.budget_tokens - sum(targets.values()))
     return Allocation(cells=plans, budget=spec.budget_tokens, unplaced=unplaced)

@@ -165,9 +165,8 @@ def paired_comparison(truth: str, ours: Sequence[str], theirs: Sequence[str]) ->
     discordant = b + c
     # exact rather than McNemar's chi-square: the discordant counts are a handful of sentences
     tail = sum(math.comb(discordant, k) for k in range(min(b, c) + 1)) / 2**discordant if discordant else 1.0
-    return PairedComparison(
-        n, b, c, (b - c) / n, centre - half_width, centre + half_width, min(1.0, 2 * tail)
-    )
+    low, high = max(-1.0, centre - half_width), min(1.0, centre + half_width)  # a difference of proportions
+    return PairedComparison(n, b, c, (b - c) / n, low, high, min(1.0, 2 * tail))
 
 
 def group_confusion(predicted: Mapping[str, Sequence[str]]) -> dict[str, dict[str, Counter[str]]]:

@@ -272,6 +272,9 @@ def _language(data: Any) -> LanguageStrategy:
             raise SpecError(f"language.max_epochs: {max_epochs!r} must be positive")
     elif strategy == "weights":
         weights = _weights(block.get("weights"), "language.weights")
+    _only_for(
+        block, "language", strategy, {"alpha": "temperature", "max_epochs": "unimax", "weights": "weights"}
+    )
     return LanguageStrategy(strategy=strategy, alpha=alpha, max_epochs=max_epochs, weights=weights)
 
 
@@ -296,9 +299,32 @@ def _time(data: Any) -> TimeStrategy:
             raise SpecError(f"time.half_life_days: {half_life!r} must be positive")
     elif strategy == "weights":
         weights = _weights(block.get("weights"), "time.weights")
+        for key in weights:
+            if not _BUCKET_NAME[granularity].fullmatch(key):
+                raise SpecError(
+                    f"time.weights.{key}: not a {granularity} bucket ({_BUCKET_EXAMPLE[granularity]}); the unknown-date "
+                    "bucket keeps its natural share (time.unknown)"
+                )
+    _only_for(block, "time", strategy, {"half_life_days": "recency", "weights": "weights"})
     return TimeStrategy(
         strategy=strategy, granularity=granularity, unknown=unknown, half_life_days=half_life, weights=weights
     )
+
+
+# A time bucket's name at each granularity (mixers.buckets.bucket_name)
+_BUCKET_NAME = {
+    "month": re.compile(r"\d{4}-(0[1-9]|1[0-2])"),
+    "quarter": re.compile(r"\d{4}-Q[1-4]"),
+    "year": re.compile(r"\d{4}"),
+}
+_BUCKET_EXAMPLE = {"month": "e.g. 2020-03", "quarter": "e.g. 2020-Q1", "year": "e.g. 2020"}
+
+
+def _only_for(block: dict[str, Any], name: str, strategy: str, owners: dict[str, str]) -> None:
+    """SpecError for a field of another strategy than the one chosen: it would be ignored without a word."""
+    for key, owner in owners.items():
+        if key in block and owner != strategy:
+            raise SpecError(f"{name}.{key}: a setting of strategy {owner}, not of {strategy}")
 
 
 def _weights(data: Any, where: str) -> dict[str, float]:
@@ -306,6 +332,11 @@ def _weights(data: Any, where: str) -> dict[str, float]:
         raise SpecError(f"{where}: required, a mapping of name to weight (summing to 1)")
     weights = {}
     for key, value in data.items():
+        if not isinstance(key, str | int) or isinstance(key, bool):
+            # YAML 1.1 reads `no`, `yes`, `on`, `off` as booleans: `no: 0.5` (Norwegian) became "False"
+            raise SpecError(
+                f"{where}: key {key!r} is not a name; quote it (unquoted, YAML reads no, yes, on, off as booleans)"
+            )
         number = _number(value, f"{where}.{key}")
         if number < 0:
             raise SpecError(f"{where}.{key}: {value!r} must be >= 0")

@@ -39,8 +39,9 @@ _T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2
         2.045, 2.042)  # fmt: skip
 
 
-def mean_interval(values: Sequence[float]) -> dict[str, Any]:
-    """Mean, 95% t-interval over the values (None with fewer than two) and n."""
+def mean_interval(values: Sequence[float], bounds: tuple[float, float] | None = None) -> dict[str, Any]:
+    """Mean, 95% t-interval over the values (None with fewer than two) and n; the interval clipped to
+    `bounds`, the values' possible range (a share or an accuracy: [0, 1]), where given."""
     x = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=np.float64)
     if len(x) == 0:
         return {"mean": None, "low": None, "high": None, "n": 0}
@@ -48,12 +49,10 @@ def mean_interval(values: Sequence[float]) -> dict[str, Any]:
         return {"mean": float(x[0]), "low": None, "high": None, "n": 1}
     t = _T95[len(x) - 2] if len(x) - 1 <= len(_T95) else 1.96
     half = t * x.std(ddof=1) / math.sqrt(len(x))
-    return {
-        "mean": float(x.mean()),
-        "low": float(x.mean() - half),
-        "high": float(x.mean() + half),
-        "n": len(x),
-    }
+    low, high = float(x.mean() - half), float(x.mean() + half)
+    if bounds is not None:
+        low, high = max(bounds[0], low), min(bounds[1], high)
+    return {"mean": float(x.mean()), "low": low, "high": high, "n": len(x)}
 
 
 def _cell_key(row: Mapping[str, Any]) -> tuple[str, str]:
@@ -80,10 +79,14 @@ def summarise_cells(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 "gap_months": mean_interval([r.get("gap_months") for r in members]),
                 "gaps": [r.get("gap_months") for r in members],
                 "gap_intervals": [r.get("gap_interval") for r in members],
-                "newest_version_share": mean_interval([r.get("newest_version_share") for r in members]),
-                "accuracy": mean_interval([r.get("accuracy") for r in members]),
+                "newest_version_share": mean_interval(
+                    [r.get("newest_version_share") for r in members], bounds=(0.0, 1.0)
+                ),
+                "accuracy": mean_interval([r.get("accuracy") for r in members], bounds=(0.0, 1.0)),
                 "zero_exposure_at_chance": f"{sum(zero)}/{len(zero)}" if zero else None,
-                "bucket_rank_correlation": mean_interval([r.get("bucket_rank_correlation") for r in members]),
+                "bucket_rank_correlation": mean_interval(
+                    [r.get("bucket_rank_correlation") for r in members], bounds=(-1.0, 1.0)
+                ),
             }
         )
     return out

@@ -27,6 +27,7 @@ def test_spearman_equals_scipy_with_ties() -> None:
     x, y = rng.integers(0, 5, 40), rng.normal(size=40)
     assert spearman(x, y) == pytest.approx(stats.spearmanr(x, y).statistic)
     assert math.isnan(spearman([1], [2])) and math.isnan(spearman([1, 1, 1], [1, 2, 3]))
+    assert math.isnan(spearman([0.0, 1 / 30], [0, 1]))  # two points are always ±1: no evidence of anything
     with pytest.raises(ValueError, match="values"):
         spearman([1, 2], [1])
 

@@ -113,3 +113,23 @@ def test_allocate_without_redistribution_reports_the_shortfall():
     assert by[("yo", "unknown")].short and by[("yo", "unknown")].target == 0
     assert by[("en", "2020")].target == 500
     assert allocation.unplaced == pytest.approx(500)
+
+
+def test_unplaced_is_what_no_cell_takes_whatever_the_reason():
+    """UniMax placing 300 of 1,000 tokens, an input with no cells, a zero-share stratum (given 1 token) and
+    an unknown-date weight (whose budget vanished) all reported no unplaced tokens, or planned too many."""
+    unimax = parse_spec(
+        {"budget_tokens": 1000, "max_repeats": 10, "language": {"strategy": "unimax", "max_epochs": 2}}
+    )
+    placed = allocate({("en", "2020"): (10, 100), ("de", "2020"): (10, 50)}, unimax)
+    assert sum(c.target for c in placed.cells) == 300 and placed.unplaced == pytest.approx(700)
+    nothing = allocate({}, parse_spec({"budget_tokens": 100}))
+    assert nothing.cells == () and nothing.unplaced == 100
+    strata = parse_spec(
+        {"budget_tokens": 100, "max_repeats": 4, "strata": {"column": "k", "shares": {"a": 1.0, "b": 0.0}}}
+    )
+    split = allocate({("a|en", "2020"): (1, 100), ("b|en", "2020"): (1, 100)}, strata)
+    assert {c.lang: c.target for c in split.cells} == {"a|en": 100, "b|en": 0} and split.unplaced == 0
+    direct = TimeStrategy("weights", weights={"2020": 0.5, "unknown": 0.5})
+    shares = time_shares({"2020": 100.0, "unknown": 100.0}, direct)
+    assert shares == {"2020": 0.5, "unknown": 0.5}  # the unknown bucket keeps its natural share

@@ -106,5 +106,8 @@ def test_paired_comparison_counts_discordant_sentences_and_tests_them_exactly():
     assert paired_comparison("hr", ["hr"] * 9, ["bs"] * 9).p_value == pytest.approx(
         binomtest(9, 9, 0.5).pvalue
     )
+    # a baseline that knows the language not at all: the interval of a difference of proportions stops at 1
+    known = paired_comparison("x", ["x"] * 50, ["y"] * 50)
+    assert known.difference == 1.0 and known.high == 1.0 and 0.85 < known.low < 1.0
     with pytest.raises(ValueError, match="same non-empty sentences"):
         paired_comparison("hr", ["hr"], [])

@@ -63,6 +63,23 @@ def test_parse_count(value, expected):
         (base(max_repeats=0), "max_repeats"),
         (base(redistribute="everywhere"), "redistribute"),
         (base(colour="blue"), "colour"),
+        # accepted before, and then ignored or allocated to cells that cannot exist
+        (
+            base(time={"strategy": "weights", "granularity": "quarter", "weights": {"2020-13": 1.0}}),
+            "time.weights.2020-13",
+        ),
+        (
+            base(time={"strategy": "weights", "granularity": "month", "weights": {"2020": 1.0}}),
+            "time.weights.2020",
+        ),
+        (
+            base(time={"strategy": "weights", "weights": {"2020": 0.5, "unknown": 0.5}}),
+            "time.weights.unknown",
+        ),
+        (base(language={"alpha": 0.3}), "language.alpha"),
+        (base(time={"half_life_days": 30}), "time.half_life_days"),
+        (base(language={"strategy": "weights", "weights": {"en": 0.5, False: 0.5}}), "language.weights"),
+        (base(strata={"column": "k", "shares": {True: 0.8, False: 0.2}}), "strata.shares"),
     ],
 )
 def test_bad_specs_name_the_field_in_one_line(spec, field):
@@ -85,3 +102,13 @@ def test_unreadable_and_invalid_yaml(tmp_path):
     bad.write_text("budget_tokens: [1,\n")
     with pytest.raises(SpecError, match="not valid YAML"):
         load_spec(bad)
+
+
+def test_yaml_s_unquoted_no_is_refused_with_how_to_quote_it(tmp_path):
+    """`weights: {en: 0.5, no: 0.5}` loaded as {'en': 0.5, 'False': 0.5}: Norwegian became the string False."""
+    path = tmp_path / "spec.yaml"
+    path.write_text("budget_tokens: 100\nlanguage: {strategy: weights, weights: {en: 0.5, no: 0.5}}\n")
+    with pytest.raises(SpecError, match="key False is not a name; quote it"):
+        load_spec(path)
+    path.write_text("budget_tokens: 100\nlanguage: {strategy: weights, weights: {en: 0.5, 'no': 0.5}}\n")
+    assert load_spec(path).language.weights == {"en": 0.5, "no": 0.5}
