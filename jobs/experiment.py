@@ -296,15 +296,20 @@ def world_stages(params: ExperimentParams, name: str, seed: int) -> tuple[list[S
     return specs, str(root / "dedup"), str(root / "world")
 
 
-def check(params: ExperimentParams) -> ExperimentPlan:
-    """Every mixture spec, the probe files, the grid's input and every stage's settings (training, probing,
-    ...), checked before anything runs or the output folder is made; and the stages of every world, and the
-    mix, train and probe stages of every replicate and mixture."""
+def grid_settings(params: ExperimentParams) -> None:
+    """Every mixture spec of the grid (a pipeline checks them before any stage runs)."""
     for name, path in params.mixtures.items():
         try:
             load_spec(path)
         except SpecError as error:
             raise UsageError(f"grid mixture {name!r} ({path}): {error}") from None
+
+
+def check(params: ExperimentParams) -> ExperimentPlan:
+    """Every mixture spec, the probe files, the grid's input and every stage's settings (training, probing,
+    ...), checked before anything runs or the output folder is made; and the stages of every world, and the
+    mix, train and probe stages of every replicate and mixture."""
+    grid_settings(params)
     if not params.worlds:
         try:
             find_probe_files(str(params.probes))
@@ -434,7 +439,7 @@ def run(plan: ExperimentPlan, spark: SparkProvider) -> StageResult:
     )
 
 
-STAGE = Stage("experiment", ExperimentParams, check, run)
+STAGE = Stage("experiment", ExperimentParams, check, run, settings=grid_settings)
 
 
 def experiment(

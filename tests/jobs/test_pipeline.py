@@ -186,6 +186,9 @@ def test_bad_pipelines_stop_with_a_message_naming_the_field(tmp_path):
         "stages: [{kind: world}, {kind: ingest, inputs: ['${world}'], format: csv}]": "stage 'ingest' (ingest): --format",
         "stages: [{kind: world}, {kind: date, input: '${world}', rows_per_shard: 0}]": "stage 'date' (date): rows_per_shard 0",
         "stages: [{kind: ingest, inputs: [x]}, {kind: world, preset: huge}]": "stage 'world' (world): ",
+        "stages: [{kind: world}, {kind: experiment, mixtures: {raw: nowhere.yaml}, worlds: {w: {preset: tiny}}}]": (
+            "stage 'experiment' (experiment): grid mixture 'raw'"
+        ),
     }
     for text, expected in cases.items():
         path.write_text(text)
