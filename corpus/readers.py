@@ -147,14 +147,17 @@ def read_documents(
     yield from _read_format(fmt, ctx)
 
 
-def input_size(path: str, retry: RetryPolicy | None = None) -> int:
-    """The size in bytes of an input (local path, file: URI or remote URI), 0 where it cannot be had (reading
-    it then says why, as a skipped span)."""
-    ctx = ReadContext(local_path(path), ReadOptions(retry=retry or RetryPolicy()), RejectLog(), Counter())
+def input_size(
+    path: str, retry: RetryPolicy | None = None, counters: Counter[str] | None = None
+) -> int | None:
+    """The size in bytes of an input (local path, file: URI or remote URI), None where it cannot be had after
+    `retry`'s tries (reading it then says why, as a skipped span); retries are counted into `counters`."""
+    found = Counter[str]() if counters is None else counters
+    ctx = ReadContext(local_path(path), ReadOptions(retry=retry or RetryPolicy()), RejectLog(), found)
     try:
         return ctx.stat()
     except OSError:
-        return 0
+        return None
 
 
 def local_path(uri: str) -> str:

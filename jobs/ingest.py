@@ -25,7 +25,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from corpus.readers import ReadOptions, input_size, read_documents
-from corpus.remote import RetryPolicy
+from corpus.remote import RetryPolicy, redact
 from corpus.schema import DOCUMENT_SCHEMA, EXTRA_COLUMNS
 from corpus.stats import REJECT_FIELDS, RejectLog, StageStats, rejects_table
 from dating.html_meta import MarkupDater
@@ -88,7 +88,10 @@ def read_file_batches(
     rejects = RejectLog()
     counters: Counter[str] = Counter()
     if measure:
-        counters[BYTES_IN_COUNTER] += input_size(path, options.retry)
+        size = input_size(path, options.retry, counters)
+        counters[BYTES_IN_COUNTER] += size or 0
+        if size is None:  # the retries are spent on this file: one more try says why, as a skipped span
+            options = replace(options, retry=replace(options.retry, attempts=1))
     # Dating reads the HTML's metadata here, while it is at hand; it is dropped after unless asked to keep.
     read_options = replace(options, keep_html=True) if html_kernel is not None else options
     for batch in read_documents(path, read_options, rejects, counters):
@@ -220,11 +223,11 @@ def _input_files(params: IngestParams, retry: RetryPolicy) -> list[InputFile]:
     if params.base is not None and not listings:
         raise UsageError("--base applies to path listings (*.paths, *.paths.gz); none given", option="--base")
     others = [p for p in params.inputs if not is_listing(p)]
-    found = {f.uri: f for f in (expand_inputs(others) if others else [])}
+    found = {f.uri: f for f in (expand_inputs(others, retry) if others else [])}
     for listing in listings:
         entries = read_listing(listing, retry)
         if not entries:
-            raise UsageError(f"listing {listing!r}: names no files")
+            raise UsageError(f"listing {redact(listing)!r}: names no files")
         for entry in entries:
             uri = join_base(entry, params.base, listing)
             found.setdefault(uri, InputFile(uri, -1))

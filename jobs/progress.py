@@ -16,7 +16,9 @@ plain lines (default 15).
 from __future__ import annotations
 
 import contextlib
+import math
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -35,6 +37,26 @@ from rich.progress import (
 )
 
 DEFAULT_INTERVAL_S = 15.0
+MIN_INTERVAL_S = 0.5  # 0 or less printed a line per loop turn: 60,000 lines in a 10 s job
+
+
+def interval_from_environment() -> float:
+    """Seconds between plain progress lines: CHRONOMIX_PROGRESS_INTERVAL (at least MIN_INTERVAL_S), else
+    the default. A value that is no number is a warning, not a failed command (it was read at import)."""
+    value = os.environ.get("CHRONOMIX_PROGRESS_INTERVAL")
+    if not value:
+        return DEFAULT_INTERVAL_S
+    try:
+        seconds = float(value)
+    except ValueError:
+        print(
+            f"chronomix: CHRONOMIX_PROGRESS_INTERVAL={value!r} is no number of seconds; using {DEFAULT_INTERVAL_S:g}",
+            file=sys.stderr,
+        )
+        return DEFAULT_INTERVAL_S
+    return max(MIN_INTERVAL_S, seconds) if math.isfinite(seconds) else DEFAULT_INTERVAL_S
+
+
 SPARK_POLL_S = 0.5
 
 
@@ -116,8 +138,7 @@ class Reporter:
         self.console = console or Console()
         self.enabled = enabled
         self.live = self.console.is_terminal if live is None else live
-        env = os.environ.get("CHRONOMIX_PROGRESS_INTERVAL")
-        self.interval_s = interval_s if interval_s is not None else float(env or DEFAULT_INTERVAL_S)
+        self.interval_s = interval_s if interval_s is not None else interval_from_environment()
         self.started = time.monotonic()
         self._tasks: list[Task] = []
         self._lock = threading.RLock()

@@ -143,7 +143,11 @@ def fingerprint(spec: StageSpec, upstream: dict[str, str]) -> str:
     files: list[tuple[str, int, int]] = []
     for value in _strings(params):
         path = Path(value)
-        if path.is_absolute() and path.exists() and not any(str(path).startswith(u) for u in upstream):
+        if any(value.startswith(u) for u in upstream):
+            continue
+        if "://" in value:  # an object store: its files' sizes and times, as listed there
+            files += _remote_files(value)
+        elif path.is_absolute() and path.exists():
             for file in sorted([path] if path.is_file() else path.rglob("*")):
                 if file.is_file():
                     stat = file.stat()
@@ -154,6 +158,28 @@ def fingerprint(spec: StageSpec, upstream: dict[str, str]) -> str:
         default=str,
     )
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _remote_files(uri: str) -> list[tuple[str, int, int]]:
+    """(path, size, modification time in ns) of every file under an object-store `uri` (s3://, gs://,
+    hdfs://), so that a stage reading it reruns when a file is added or rewritten there; nothing for an
+    HTTP(S) URL, a glob or a store that cannot be listed now (the stage's own check says why)."""
+    import pyarrow.fs as pafs
+
+    from jobs.inputs import is_http
+
+    if is_http(uri) or any(ch in uri for ch in "*?["):
+        return []
+    try:
+        location = locate(uri)
+        info = location.fs.get_file_info(location.path)
+        if info.type == pafs.FileType.Directory:
+            found = location.fs.get_file_info(pafs.FileSelector(location.path, recursive=True))
+        else:
+            found = [info]
+    except (OSError, UsageError, ValueError):
+        return []
+    return sorted((f.path, f.size or 0, f.mtime_ns or 0) for f in found if f.type == pafs.FileType.File)
 
 
 def _strings(value: Any) -> list[str]:

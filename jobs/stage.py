@@ -29,7 +29,7 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 
-from corpus.remote import redact
+from corpus.remote import RetryPolicy, redact
 from corpus.schema import COLUMN_NAMES, field_type
 from corpus.stats import (
     REJECT_FIELDS,
@@ -67,17 +67,17 @@ class InputFile:
     size: int
 
 
-def expand_inputs(paths: Sequence[str]) -> list[InputFile]:
+def expand_inputs(paths: Sequence[str], retry: RetryPolicy | None = None) -> list[InputFile]:
     """Files named by `paths` (files, folders searched recursively, or globs; local or on an object store;
     HTTP(S) URLs, one file each: jobs/inputs.py), sorted, without the bookkeeping files of a stage output
     (`_stats.json`, `_rejects/`, hidden files, a mixture's manifest.json beside its Parquet shards). Raises
-    UsageError for a path that names nothing."""
+    UsageError for a path that names nothing. `retry`: how an HTTP(S) URL's size is asked for."""
     if not paths:
         raise UsageError("no input given")
     found: dict[str, InputFile] = {}
     for path in paths:
         if is_http(path):
-            found.setdefault(path, InputFile(path, http_size(path)))
+            found.setdefault(path, InputFile(path, http_size(path, retry or RetryPolicy())))
             continue
         literal = locate(path)
         # `dump[1].jsonl` that exists is that file, not a pattern that matches `dump1.jsonl`
@@ -217,12 +217,12 @@ def refuse_existing(output: str, overwrite: bool, inputs: Sequence[InputFile] = 
     for file in inputs:
         if not is_http(file.uri) and holds(target, locate(file.uri)):
             raise UsageError(
-                f"--output {output!r} holds the input {redact(file.uri)!r}: writing there would replace it; "
+                f"--output {redact(output)!r} holds the input {redact(file.uri)!r}: writing there would replace it; "
                 "choose another output",
                 option="--output",
             )
     if not overwrite and target.exists():
-        raise UsageError(f"output {output!r} exists; pass --overwrite to replace it")
+        raise UsageError(f"output {redact(output)!r} exists; pass --overwrite to replace it")
 
 
 def holds(folder: Location, inner: Location) -> bool:
@@ -245,7 +245,7 @@ class AtomicStageOutput:
         self.final = locate(uri)
         self.overwrite = overwrite
         if self.final.exists() and not overwrite:
-            raise UsageError(f"output {uri!r} exists; pass --overwrite to replace it")
+            raise UsageError(f"output {redact(uri)!r} exists; pass --overwrite to replace it")
         self.tmp = self.final.parent.child(f".{self.final.name}.tmp-{uuid.uuid4().hex[:12]}")
 
     def __enter__(self) -> Location:

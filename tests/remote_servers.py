@@ -54,6 +54,8 @@ class RangeServer:
     requests: list[Request] = field(default_factory=list)
     # file name -> byte counts: the next GETs of that file send this many body bytes, then drop the connection
     drop_after: dict[str, list[int]] = field(default_factory=dict)
+    # file name -> an HTTP error status every request for it gets (a server that stays down for that file)
+    failing: dict[str, int] = field(default_factory=dict)
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -83,6 +85,10 @@ class RangeServer:
             def _answer(self, head: bool) -> None:
                 path = Path(self.translate_path(self.path))
                 asked = self.headers.get("Range")
+                if path.name in server.failing:
+                    self.send_error(server.failing[path.name])
+                    server._note(Request(self.command, self.path, asked, server.failing[path.name], 0))
+                    return
                 if not path.is_file():
                     self.send_error(404)
                     server._note(Request(self.command, self.path, asked, 404, 0))

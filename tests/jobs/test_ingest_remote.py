@@ -136,6 +136,35 @@ def test_a_connection_that_stays_dropped_is_counted_and_the_job_goes_on(
     assert stats["docs_in"] == stats["docs_out"] + sum(stats["dropped"].values())
 
 
+def test_an_http_input_the_server_will_not_serve_is_counted_and_the_job_goes_on(
+    spark, inputs: Path, tmp_path: Path
+) -> None:
+    """A 503 for one of two URLs given on the command line stopped the whole job (exit 2, after the driver's
+    own six tries, whatever --retries said); it is one unreadable file now, read by its task under --retries,
+    as in a listing. A URL that names nothing (404) is still a bad argument, as a missing local path is."""
+    with range_server(inputs) as http:
+        http.failing["big.warc.gz"] = 503
+        urls = [http.url + "big.warc.gz", http.url + "crc.warc.gz"]
+        stats = ingest(spark, urls, tmp_path / "out", retries=2)
+        big = [r for r in http.requests if r.path.endswith("big.warc.gz")]
+    assert stats["skipped"]["by_reason"].get("unreadable_file") == 1 and stats["docs_out"] > 0
+    # --retries 2: the driver's look (two tries), the task's size (two), one more try to say why
+    assert [r.method for r in big] == ["HEAD"] * 5 and stats["counters"]["remote_retries"] >= 1
+    with range_server(inputs) as http, pytest.raises(UsageError, match="no such file \\(HTTP 404\\)"):
+        check(IngestParams(inputs=[http.url + "nowhere.warc.gz"], output=str(tmp_path / "o")))
+
+
+def test_credentials_in_a_bad_argument_are_not_printed(tmp_path: Path) -> None:
+    """The one-line error named the listing or the output with its user, password and presigned query."""
+    (tmp_path / "empty.paths").write_text("")
+    with range_server(tmp_path) as http:
+        secret = http.url.replace("http://", "http://user:PASSWORDX@") + "empty.paths?X-Amz-Signature=LEAKME"
+        with pytest.raises(UsageError) as error:
+            check(IngestParams(inputs=[secret], output=str(tmp_path / "o"), base=http.url))
+    assert "names no files" in str(error.value) and "PASSWORDX" not in str(error.value)
+    assert "LEAKME" not in str(error.value)
+
+
 def test_listing_base_sample_and_limit(inputs: Path, tmp_path: Path) -> None:
     listing = str(inputs.parent / "warc.paths.gz")
     base = "https://data.example.org/"
@@ -182,3 +211,27 @@ def test_s3_folders_and_globs_list_on_the_store(
     assert glob_regex("a/**/b*.gz").fullmatch("a/x/y/bz.gz") and not glob_regex("a/*.gz").fullmatch(
         "a/x/y.gz"
     )
+
+
+def test_a_pipeline_stage_reading_an_object_store_reruns_when_a_file_is_added(
+    s3: MotoS3, monkeypatch, tmp_path: Path
+) -> None:
+    """A stage's fingerprint held the size and time of its local input files only: `chronomix run` skipped an
+    ingest of s3://.../ after a new object was uploaded there, and never read it."""
+    from jobs.registry import stage
+    from jobs.runner import StageSpec, fingerprint
+
+    for key, value in s3.env.items():
+        monkeypatch.setenv(key, value)
+    folder = tmp_path / "more"
+    folder.mkdir()
+    (folder / "one.jsonl").write_text('{"id": "a", "text": "one"}\n')
+    prefix = s3.upload(folder, "chronomix-rerun", "dump/")
+    spec = StageSpec("ingest", stage("ingest"), IngestParams(inputs=[prefix], output=str(tmp_path / "o")))
+    before = fingerprint(spec, {})
+    assert fingerprint(spec, {}) == before  # nothing changed: the stage is skipped
+    added = tmp_path / "added"
+    added.mkdir()
+    (added / "two.jsonl").write_text('{"id": "b", "text": "two"}\n')
+    s3.upload(added, "chronomix-rerun", "dump/")  # one new object; the first one untouched
+    assert fingerprint(spec, {}) != before

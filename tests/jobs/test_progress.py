@@ -4,6 +4,9 @@ position, and Spark's stages read from the status tracker while a job runs."""
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -105,3 +108,22 @@ def test_spark_stages_are_shown_while_a_job_runs(spark) -> None:
     assert seen and "/8 tasks" in seen[0] and "running" in seen[0], seen
     assert "spark stage" in out.getvalue()
     assert reporter.plain_line() is None  # the job is over: its stage is gone
+
+
+def test_the_interval_from_the_environment_never_breaks_a_command(monkeypatch, capsys) -> None:
+    """CHRONOMIX_PROGRESS_INTERVAL=15s made every command fail at import (a traceback, even for --help), and
+    0 printed 60,014 lines in a 10 s ingest."""
+    for value, expected in (("", 15.0), ("2", 2.0), ("0", 0.5), ("-3", 0.5), ("nan", 15.0)):
+        monkeypatch.setenv("CHRONOMIX_PROGRESS_INTERVAL", value)
+        assert progress.interval_from_environment() == expected, value
+    monkeypatch.setenv("CHRONOMIX_PROGRESS_INTERVAL", "15s")
+    assert Reporter(console=Console(file=io.StringIO())).interval_s == 15.0
+    assert "CHRONOMIX_PROGRESS_INTERVAL='15s' is no number of seconds; using 15" in capsys.readouterr().err
+    done = subprocess.run(
+        [sys.executable, "-c", "from jobs.cli import main; main(['--help'])"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CHRONOMIX_PROGRESS_INTERVAL": "15s"},
+        check=False,
+    )
+    assert done.returncode == 0 and "Usage: chronomix" in done.stdout, done.stderr
