@@ -113,7 +113,8 @@ def is_http(path: str) -> bool:
 
 
 def remote_glob(pattern: str) -> list[Location]:
-    """The files on an object store matching `pattern` (see the module docstring), sorted."""
+    """The files and folders on an object store matching `pattern` (see the module docstring), sorted; a
+    folder stands for every file below it, as a local glob's does."""
     wildcard = min(pattern.find(ch) for ch in "*?[" if ch in pattern)
     folder = pattern[: pattern.rfind("/", 0, wildcard) + 1]
     root = locate(folder)
@@ -126,7 +127,7 @@ def remote_glob(pattern: str) -> list[Location]:
     found = []
     for info in sorted(infos, key=lambda i: i.path):
         relative = info.path[len(base) :].lstrip("/")
-        if info.type == pafs.FileType.File and matcher.fullmatch(relative):
+        if info.type in (pafs.FileType.File, pafs.FileType.Directory) and matcher.fullmatch(relative):
             found.append(root.child(relative))
     return found
 

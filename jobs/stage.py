@@ -79,10 +79,10 @@ def expand_inputs(paths: Sequence[str], retry: RetryPolicy | None = None) -> lis
         if is_http(path):
             found.setdefault(path, InputFile(path, http_size(path, retry or RetryPolicy())))
             continue
-        literal = locate(path)
-        # `dump[1].jsonl` that exists is that file, not a pattern that matches `dump1.jsonl`
-        is_pattern = any(ch in path for ch in "*?[") and not literal.exists()
-        matches = _glob(path) if is_pattern else [literal]
+        # `dump[1].jsonl` that exists is that file, not a pattern that matches `dump1.jsonl` (a local path: on
+        # an object store a key with `[` cannot be named in a URI anyway)
+        is_pattern = any(ch in path for ch in "*?[") and ("://" in path or not os.path.exists(path))
+        matches = _glob(path) if is_pattern else [locate(path)]
         files: list[Location] = []
         for match in matches:
             try:

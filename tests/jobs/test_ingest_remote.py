@@ -206,6 +206,15 @@ def test_s3_folders_and_globs_list_on_the_store(
     assert [f.uri for f in globbed] == [
         f"s3://chronomix-ingest/crawl/{n}" for n in ("big.warc.gz", "crc.warc.gz", "junk.warc.gz")
     ]
+    # A pattern that matches folders lists them whole, as a local glob does (it named nothing on S3), and
+    # `[...]` and `?` are globs there too (locating the pattern as a URI first failed on them).
+    for pattern in (
+        "s3://chronomix-ingest/*",
+        "s3://chronomix-ingest/[c]rawl",
+        "s3://chronomix-ingest/?rawl",
+    ):
+        matched = check(IngestParams(inputs=[pattern], output=str(tmp_path / "o"))).files
+        assert [f.uri.rsplit("/", 1)[-1] for f in matched] == sorted(NAMES), pattern
     with pytest.raises(UsageError, match="no such file"):
         check(IngestParams(inputs=["s3://chronomix-ingest/nothing/"], output=str(tmp_path / "o")))
     assert glob_regex("a/**/b*.gz").fullmatch("a/x/y/bz.gz") and not glob_regex("a/*.gz").fullmatch(
