@@ -222,7 +222,10 @@ class _HttpBody:
             self._discard(offset)  # a server that ignores Range sends the whole file
         if total is None:
             response.close()
-            raise OSError(f"HTTP {status}: the server gives no size (Content-Length or Content-Range)")
+            # the same answer on every try: no retries (they took 12 s and said nothing new)
+            raise InputReadError(
+                f"HTTP {status}: the server gives no size (Content-Length or Content-Range)", 0
+            )
         self.total = total
 
     def _discard(self, count: int) -> None:

@@ -56,6 +56,8 @@ class RangeServer:
     drop_after: dict[str, list[int]] = field(default_factory=dict)
     # file name -> an HTTP error status every request for it gets (a server that stays down for that file)
     failing: dict[str, int] = field(default_factory=dict)
+    # file names answered without Content-Length or Content-Range (the body runs to the connection's close)
+    sizeless: set[str] = field(default_factory=set)
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -88,6 +90,15 @@ class RangeServer:
                 if path.name in server.failing:
                     self.send_error(server.failing[path.name])
                     server._note(Request(self.command, self.path, asked, server.failing[path.name], 0))
+                    return
+                if path.name in server.sizeless and path.is_file():
+                    self.send_response(200)
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    self.close_connection = True
+                    if not head:
+                        self.wfile.write(path.read_bytes())
+                    server._note(Request(self.command, self.path, asked, 200, 0))
                     return
                 if not path.is_file():
                     self.send_error(404)

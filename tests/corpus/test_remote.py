@@ -141,6 +141,27 @@ def test_missing_and_refused_inputs_are_skipped_spans(http: RangeServer, s3: Mot
     assert table is None and sum(rejects.skipped_counts.values()) == 1
 
 
+def test_a_server_that_gives_no_size_is_one_unreadable_file_without_retries(
+    inputs: Path, http: RangeServer
+) -> None:
+    """No Content-Length and no Content-Range: the same answer on every try, retried six times for nothing."""
+    name = "big.warc.gz"
+    http.sizeless.add(name)
+    try:
+        before = len(http.requests)
+        assert input_size(http.url + name, FAST) is None
+        table, rejects, counters = read(http.url + name)
+        asked = len(http.requests) - before
+    finally:
+        http.sizeless.discard(name)
+    assert (
+        table is None
+        and sum(rejects.skipped_counts.values()) == 1
+        and "gives no size" in rejects.skipped[0].detail
+    )
+    assert asked <= 3 and not counters["remote_retries"]  # a look or two each, no retries (were 2 x 4)
+
+
 def test_remote_file_seeks_from_what_it_kept_and_reopens_far_away(inputs: Path, http: RangeServer) -> None:
     name = "big.warc.gz"
     data = (inputs / name).read_bytes()
