@@ -68,7 +68,9 @@ class CurveMethod:
             return SINGLE_MONTH
         if self.normalisation == "center":
             return scores - scores.mean()
-        if scores.std() == 0:
+        # Equal scores: their float std is rounding noise (1.4e-17 for [0.1, 0.1, 0.1]), and z-scoring it
+        # gave a resource that fits every month alike a z of -1 everywhere.
+        if np.all(scores == scores[0]) or scores.std() <= 1e-12 * max(1.0, float(np.abs(scores).max())):
             return CONSTANT
         return (scores - scores.mean()) / scores.std()
 

@@ -141,21 +141,22 @@ def record_to_row(
         rest[DISPLACED_KEY] = displaced
     if rest:
         # NaN and Infinity (which Python's json reads) are no JSON: null, as the writers write such floats
-        finite = _finite(rest)
+        finite = finite_json(rest)
         row["metadata_json"] = json.dumps(
             finite, ensure_ascii=False, sort_keys=True, default=_json_default, allow_nan=False
         )
     return row
 
 
-def _finite(value: Any) -> Any:
-    """`value` with every float that is NaN or infinite, however deeply nested, as None."""
+def finite_json(value: Any) -> Any:
+    """`value` with every float that is NaN or infinite, however deeply nested, as None: JSON has neither
+    (Python's json writes them as `NaN`, which strict readers refuse)."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
+        return {key: finite_json(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_finite(item) for item in value]
+        return [finite_json(item) for item in value]
     return value
 
 

@@ -44,6 +44,7 @@ import typer
 import yaml
 from rich.console import Console
 
+from corpus.jsonl import finite_json
 from jobs import progress
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
 from jobs.experiment_runs import RUNS_FILE, finished_runs, predict_run, trained_elsewhere, write_runs
@@ -430,7 +431,7 @@ def run(plan: ExperimentPlan, spark: SparkProvider) -> StageResult:
         {**row, **{k: v for k, v in plan.meta[row["run"]].items() if k not in ("probes",)}}
         for row in report.rows
     ]
-    (output / "experiments.json").write_text(json.dumps(rows, indent=2, default=str) + "\n")
+    (output / "experiments.json").write_text(json.dumps(finite_json(rows), indent=2, default=str) + "\n")
     summary = summarise_grid(rows)
     write_summary(summary, output)
     return StageResult(

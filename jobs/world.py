@@ -25,7 +25,7 @@ class WorldParams(StageParams):
 
     output: str
     preset: str = "tiny"  # tiny (CPU minutes), small, or large (GPU)
-    seed: int = 0
+    seed: int | None = None  # None: the config file's seed, else 0
     config: str | None = None  # a world.yaml overriding fields of the preset
     overrides: dict[str, Any] = field(default_factory=dict)
     overwrite: bool = False
@@ -56,7 +56,7 @@ def check(params: WorldParams) -> WorldPlan:
         if params.config:
             config = load_config(Path(params.config), preset=params.preset, seed=params.seed)
         else:
-            config = preset_config(params.preset, seed=params.seed, **params.overrides)
+            config = preset_config(params.preset, seed=params.seed or 0, **params.overrides)
     except WorldConfigError as error:
         raise UsageError(str(error)) from None
     if Path(params.output).exists() and not params.overwrite:
@@ -85,8 +85,13 @@ def world(
         Path | None, typer.Option("--config", "-c", help="world.yaml overriding fields of the preset.")
     ] = None,
     seed: Annotated[
-        int, typer.Option("--seed", min=0, help="Seed (>= 0): the same seed gives byte-identical files.")
-    ] = 0,
+        int | None,
+        typer.Option(
+            "--seed",
+            min=0,
+            help="Seed (>= 0): the same seed gives byte-identical files. Default: the config file's, else 0.",
+        ),
+    ] = None,
     preset: Annotated[
         str, typer.Option("--preset", help="tiny (CPU minutes), small, or large (GPU).")
     ] = "tiny",

@@ -32,6 +32,7 @@ import numpy as np
 
 from analysis.intervals import Z95, bootstrap_rows, percentile_interval, spearman, wilson_interval
 from analysis.months import month_index, months_between
+from corpus.jsonl import finite_json
 
 # Two-sided 95% quantiles of Student's t by degrees of freedom (1-30); beyond, the normal's.
 _T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
@@ -224,11 +225,16 @@ def summarise_grid(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _number(value: Any) -> str:
+    """Two decimals, or "-" for a figure that is not defined (NaN, None: a correlation of fewer than three)."""
+    return "-" if value is None or (isinstance(value, float) and not math.isfinite(value)) else f"{value:.2f}"
+
+
 def write_summary(summary: Mapping[str, Any], output_dir: str | Path) -> tuple[Path, Path]:
     """`summary.json` and a readable `summary.md` in `output_dir`."""
     output = Path(output_dir)
     json_path = output / "summary.json"
-    json_path.write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    json_path.write_text(json.dumps(finite_json(summary), indent=2, default=str) + "\n")
     lines = [
         "# Experiment summary",
         "",
@@ -259,7 +265,7 @@ def write_summary(summary: Mapping[str, Any], output_dir: str | Path) -> tuple[P
         lines.append(
             f"{v['runs']} runs: mean absolute error {v['mean_absolute_error_months']:.1f} months [{low:.1f}, "
             f"{high:.1f}] (mean error {v['mean_error_months']:+.1f}), rank correlation "
-            f"{v['rank_correlation']:.2f}, measured inside the predicted interval in "
+            f"{_number(v['rank_correlation'])}, measured inside the predicted interval in "
             f"{_share(v)} of runs. The measured cutoffs' own 95% intervals have a median width of "
             f"{_months(v.get('measured_interval_median_months'))} months."
         )

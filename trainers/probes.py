@@ -44,6 +44,7 @@ from analysis.cutoff import (
 from analysis.intervals import bootstrap_rows, percentile_interval
 from analysis.months import months_between
 from analysis.probe_plots import plot_cutoff, plot_longtail
+from corpus.jsonl import finite_json
 from trainers.longtail import (
     accuracy_by_bucket,
     calibrated_scores,
@@ -261,7 +262,7 @@ def run_probes(
         result["longtail"] = _longtail_probe(
             lm, facts, output, mixture_dir, world_dir, max(batch_size, 64), bucket_base, length_norm
         )
-    (output / "probe.json").write_text(json.dumps(result, indent=2) + "\n")
+    (output / "probe.json").write_text(json.dumps(finite_json(result), indent=2) + "\n")
     return result
 
 

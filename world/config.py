@@ -137,6 +137,13 @@ class WorldConfig:
             "stale_age_max_months",
         ):
             _positive(self, name)
+        # Facts draw another entity, and values other than the current one, from these pools: with fewer the
+        # draws never end (entities=2 hung the generator).
+        for name, least in (("entities", 3), ("people", 2), ("cities", 2), ("products", 2)):
+            if getattr(self, name) < least:
+                raise WorldConfigError(
+                    f"world config field {name!r}: must be >= {least}, got {getattr(self, name)}"
+                )
         for name in (
             "mention_pages",
             "filler_pages",

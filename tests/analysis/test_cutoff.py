@@ -63,6 +63,9 @@ def test_curve_method_refuses_unknown_settings_and_drops_what_says_nothing_about
     method = CurveMethod()
     assert method.normalise(np.array([1.0])) == "single_month"
     assert method.normalise(np.array([2.0, 2.0])) == "constant"
+    # equal scores whose float std is not exactly 0 (1.4e-17): dropped too, not z-scored to -1 everywhere
+    assert method.normalise(np.array([0.1, 0.1, 0.1])) == "constant"
+    assert method.normalise(np.array([3.0, 1.0, 2.0])).tolist() == pytest.approx([1.2247449, -1.2247449, 0.0])
     assert CurveMethod("center").normalise(np.array([2.0, 2.0])).tolist() == [0.0, 0.0]
     assert method.point(np.array([np.nan, np.nan])) is None
     assert method.curve(np.array([[1.0, np.nan], [3.0, np.nan]])).tolist() == [2.0, np.inf]

@@ -137,6 +137,23 @@ def test_audit_validation_error_correlation_and_coverage() -> None:
     assert audit_validation([]) == {"runs": 0}
 
 
+def test_a_correlation_of_two_runs_is_null_in_json_and_a_dash_in_markdown(tmp_path: Path) -> None:
+    """Two runs have no rank correlation (NaN); summary.json held `NaN`, which strict JSON readers refuse, and
+    summary.md said "nan"."""
+    rows = [
+        _row("-", "raw", s, g, effective_cutoff=m, predicted_cutoff=p)
+        for s, (g, m, p) in enumerate([(30, "2020-01", "2020-03"), (40, "2021-06", "2021-06")])
+    ]
+    json_path, md_path = write_summary(summarise_grid(rows), tmp_path)
+    summary = json.loads(
+        json_path.read_text(), parse_constant=lambda name: pytest.fail(f"{name} in summary.json")
+    )
+    assert (
+        summary["audit_validation"]["runs"] == 2 and summary["audit_validation"]["rank_correlation"] is None
+    )
+    assert "rank correlation -," in md_path.read_text()
+
+
 def test_cells_and_written_summary(tmp_path: Path) -> None:
     rows = [
         _row("-", "raw", s, g, newest_version_share=0.3, accuracy=0.4, zero_exposure_at_chance=s != 2)

@@ -68,6 +68,11 @@ def test_yaml_overrides_preset_fields_and_seed(tmp_path: Path) -> None:
         ({"entitys": 3}, "entitys"),
         ({"entities": "many"}, "entities"),
         ({"entities": 0}, "entities"),
+        # passed, then hung the generator (a fact's other entity, or another value, never found)
+        ({"entities": 2, "probe_resources": 1, "reference_resources": 1}, "entities"),
+        ({"people": 1}, "people"),
+        ({"cities": 1}, "cities"),
+        ({"products": 1}, "products"),
         ({"stale_share": 1.0}, "stale_share"),
         ({"crawl_share": -0.1}, "crawl_share"),
         ({"stale_age_distribution": "poisson"}, "stale_age_distribution"),
@@ -137,6 +142,12 @@ def test_cli_writes_the_world_and_refuses_an_existing_output(tmp_path: Path) -> 
     assert sorted(p.name for p in (output / "dumps").iterdir()) == ["CC-MAIN-2020-26", "CC-MAIN-2022-25"]
     again = runner.invoke(app, ["--output", str(output), "--config", str(config)])
     assert again.exit_code == 2 and "--overwrite" in again.output
+    # Without --seed the file's own seed stands: --seed's default 0 replaced it, and the world.yaml a world
+    # writes did not regenerate that world.
+    written = tmp_path / "w" / "world.yaml"
+    regenerated = runner.invoke(app, ["--output", str(tmp_path / "w2"), "--config", str(written)])
+    assert regenerated.exit_code == 0, regenerated.output
+    assert yaml.safe_load((tmp_path / "w2" / "world.yaml").read_text())["seed"] == 3
     assert (
         runner.invoke(app, ["--output", str(output), "--config", str(config), "--overwrite"]).exit_code == 0
     )
