@@ -53,7 +53,10 @@ def reference_figures(
     resources = []
     for resource in sorted(histograms, key=lambda r: (-sum(t for _, t in histograms[r]), r)):
         held = sorted(m for m, _ in histograms[resource])
-        months = sorted(available.get(resource, []))
+        # Versions, not months: a monthly reference repeats a text month after month, and a held version is
+        # dated to its first month (the matcher's date), so the newest one starts where its text first shows.
+        own = (spans or {}).get(resource)
+        months = sorted(set(own.values())) if own else sorted(available.get(resource, []))
         resources.append(
             {
                 "resource": resource,

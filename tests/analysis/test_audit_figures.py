@@ -126,3 +126,21 @@ def test_predicted_cutoff_from_the_probe_curve() -> None:
     assert predict.predict_cutoff(flat, statistic="curve", spans=flat_spans).month is None
     with pytest.raises(ValueError, match="spans"):
         predict.predict_cutoff(histograms, statistic="curve")
+
+
+def test_a_monthly_reference_counts_versions_not_months() -> None:
+    """A reference of monthly snapshots repeats each text month after month: `versions_available` counted the
+    months (96 for 23 versions), and a corpus holding the newest version was said to lag by the months since
+    that version began."""
+    from analysis.reference import reference_figures, version_spans
+
+    rows = [("r", f"2020-{m:02d}", "A" if m <= 3 else "B") for m in range(1, 7)]
+    spans = version_spans(rows)
+    available = {"r": [month for _, month, _ in rows]}
+    figures = reference_figures("ref", {("r", "2020-04"): (1, 100)}, available, spans, "curve", n_boot=0)
+    resource = figures["resources"][0]
+    assert (resource["versions_available"], resource["newest_available"]) == (2, "2020-04")
+    assert resource["versions_held"] == ["2020-04"] and resource["months_behind"] == 0
+    # without texts (no spans) every month is a version, as before
+    plain = reference_figures("ref", {("r", "2020-04"): (1, 100)}, available, None, "median", n_boot=0)
+    assert plain["resources"][0]["versions_available"] == 6 and plain["resources"][0]["months_behind"] == 2
