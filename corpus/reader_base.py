@@ -360,6 +360,8 @@ class DocumentChecks:
             self.ctx.reject("duplicate_id", f"id {row['id']!r} seen before in this file", where, sample)
             return False
         self._seen.add(key)
+        if row.get("html") is not None and not options.keep_html:  # a dataset's own html field: not kept
+            self.ctx.counters["html_dropped"] += 1  # but said (--keep-html keeps it)
         return True
 
 

@@ -96,9 +96,11 @@ class RangeServer:
                     self.send_header("Connection", "close")
                     self.end_headers()
                     self.close_connection = True
-                    if not head:
-                        self.wfile.write(path.read_bytes())
+                    # noted before the body: the client gives up at the headers, while this thread writes on
                     server._note(Request(self.command, self.path, asked, 200, 0))
+                    if not head:
+                        with contextlib.suppress(OSError):
+                            self.wfile.write(path.read_bytes())
                     return
                 if not path.is_file():
                     self.send_error(404)

@@ -287,3 +287,15 @@ def test_html_meta_modified_reads_back_from_dolma_metadata(tmp_path: Path) -> No
     assert not rejects.items and docs[0]["metadata_json"] is None
     assert docs[0]["html_meta_date"] == datetime(2008, 7, 4, tzinfo=UTC)
     assert docs[0]["html_meta_modified"] == datetime(2023, 8, 17, tzinfo=UTC)
+
+
+def test_a_dataset_s_own_html_field_dropped_without_keep_html_is_counted(tmp_path: Path) -> None:
+    """Without --keep-html an input's `html` field went nowhere, not even into metadata_json, and nothing said
+    so; it is counted now, and kept with --keep-html."""
+    path = tmp_path / "with_html.jsonl"
+    path.write_text('{"id": "a", "text": "x", "html": "<p>x</p>"}\n{"id": "b", "text": "y"}\n')
+    counters: Counter[str] = Counter()
+    rows = [r for b in read_documents(str(path), ReadOptions(), RejectLog(), counters) for r in b.to_pylist()]
+    assert len(rows) == 2 and "html" not in rows[0] and counters["html_dropped"] == 1
+    kept, _ = read(path, ReadOptions(added=ADDED, keep_html=True))
+    assert kept[0]["html"] == "<p>x</p>"
