@@ -134,9 +134,6 @@ class RecoveringStream(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def seekable(self) -> bool:
-        return False
-
     def tell(self) -> int:
         return self.position
 
@@ -212,18 +209,21 @@ class RecoveringStream(io.RawIOBase):
         """Bytes [start, end) of the decompressed stream if still kept, else None."""
         if not self._recent or start < self._recent[0][0] or end > self.position:
             return None
-        parts = [data for offset, data in self._recent if offset + len(data) > start and offset < end]
-        first = next(offset for offset, data in self._recent if offset + len(data) > start)
-        return b"".join(parts)[start - first : end - first]
+        parts, first = [], end  # newest first: the bytes asked for are near the end (a record just read)
+        for offset, data in reversed(self._recent):
+            if offset + len(data) <= start:
+                break
+            if offset < end:
+                parts.append(data)
+                first = offset
+        return b"".join(reversed(parts))[start - first : end - first]
 
     def rewind(self, offset: int) -> None:
         """Hand out again the bytes from decompressed `offset` on, still kept (`recent`): a parser that read
         past where it failed restarts there. ValueError where they are not kept any more."""
         again = self.recent(offset, self.position) if offset < self.position else b""
         if again is None:
-            raise ValueError(
-                f"cannot rewind to {offset}: bytes from {self.position - self._recent_len} are kept"
-            )
+            raise ValueError(f"cannot rewind to {offset}: those bytes are no longer kept")
         if self.damage is not None:  # the segment's end comes after the bytes handed out again
             self._queue.appendleft(self.damage)
             self.damage = None

@@ -23,13 +23,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
-import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 
-from corpus.remote import RetryPolicy, redact
+from corpus.readers import local_path
+from corpus.remote import RetryPolicy, arrow_uri, redact
 from corpus.schema import COLUMN_NAMES, field_type
 from corpus.stats import (
     REJECT_FIELDS,
@@ -124,22 +124,17 @@ def document_files(inputs: Sequence[str] | Sequence[InputFile], message: str) ->
 
 
 def _unreadable_footer(files: Sequence[InputFile]) -> tuple[str, str] | None:
-    """(uri, the first line of why) of the first file whose Parquet footer does not read, else None: Spark
-    would fail the whole job on it with a Java stack trace. Footers are small; remote ones are read in
-    parallel."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    def problem(file: InputFile) -> tuple[str, str] | None:
-        location = locate(file.uri)
+    """(uri, the first line of why) of the first local file whose Parquet footer does not read, else None:
+    Spark would fail the whole job on it with a Java stack trace. Remote files are left to Spark, which reads
+    their footers anyway: asking a store here would cost a request (and a bucket lookup) per file."""
+    for file in files:
+        if "://" in file.uri and not file.uri.startswith("file:"):
+            continue
         try:
-            with location.fs.open_input_file(location.path) as handle:
-                pq.read_metadata(handle)
+            pq.read_metadata(local_path(file.uri))
         except (OSError, pa.ArrowException) as error:
             return file.uri, str(error).splitlines()[0][:200]
-        return None
-
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        return next((found for found in pool.map(problem, files) if found is not None), None)
+    return None
 
 
 def _glob(pattern: str) -> list[Location]:
@@ -214,8 +209,9 @@ def refuse_existing(output: str, overwrite: bool, inputs: Sequence[InputFile] = 
     """Fail fast (before Spark starts) when `output` exists and may not be replaced, or when it is or holds
     one of the `inputs`: replacing it would delete them, overwrite or not."""
     target = locate(output)
+    inside = _contained_in(output)
     for file in inputs:
-        if not is_http(file.uri) and holds(target, locate(file.uri)):
+        if inside(file.uri):
             raise UsageError(
                 f"--output {redact(output)!r} holds the input {redact(file.uri)!r}: writing there would replace it; "
                 "choose another output",
@@ -225,17 +221,24 @@ def refuse_existing(output: str, overwrite: bool, inputs: Sequence[InputFile] = 
         raise UsageError(f"output {redact(output)!r} exists; pass --overwrite to replace it")
 
 
-def holds(folder: Location, inner: Location) -> bool:
-    """Whether `inner` is `folder` or lies below it (local paths compared with links resolved)."""
-    if type(folder.fs) is not type(inner.fs):
-        return False
-    if isinstance(folder.fs, pafs.LocalFileSystem):
-        outer_path, inner_path = os.path.realpath(folder.path), os.path.realpath(inner.path)
-    else:
-        if folder.uri.split("://", 1)[0] != inner.uri.split("://", 1)[0]:
-            return False
-        outer_path, inner_path = folder.path.rstrip("/"), inner.path.rstrip("/")
-    return inner_path == outer_path or inner_path.startswith(outer_path.rstrip("/") + "/")
+def _contained_in(folder: str) -> Callable[[str], bool]:
+    """A test of whether a path or URI is `folder` or lies below it, by the names alone (local paths with
+    links resolved; s3a:// is s3://): a listing of 90,000 objects is not asked of the store one by one."""
+
+    def key(path: str) -> str | None:
+        if is_http(path):
+            return None  # a URL is no folder's content to replace
+        if path.startswith("file:"):
+            path = local_path(path)
+        elif "://" in path:
+            return arrow_uri(path).split("?", 1)[0].rstrip("/")
+        return os.path.realpath(path)
+
+    outer = key(folder)
+    return lambda path: (
+        outer is not None
+        and ((inner := key(path)) == outer or (inner is not None and inner.startswith(outer + "/")))
+    )
 
 
 class AtomicStageOutput:

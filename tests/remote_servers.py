@@ -92,12 +92,13 @@ class RangeServer:
                     server._note(Request(self.command, self.path, asked, server.failing[path.name], 0))
                     return
                 if path.name in server.sizeless and path.is_file():
+                    # noted before anything is sent: the client gives up at the headers, while this thread
+                    # goes on writing, and a later test must not see this request arrive in its turn
+                    server._note(Request(self.command, self.path, asked, 200, 0))
                     self.send_response(200)
                     self.send_header("Connection", "close")
                     self.end_headers()
                     self.close_connection = True
-                    # noted before the body: the client gives up at the headers, while this thread writes on
-                    server._note(Request(self.command, self.path, asked, 200, 0))
                     if not head:
                         with contextlib.suppress(OSError):
                             self.wfile.write(path.read_bytes())
