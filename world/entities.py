@@ -148,10 +148,12 @@ class Entity:
         return [_fact_at(self.facts[relation], month) for relation in self.relation_order]
 
     def modified_at(self, month: int, start_index: int) -> datetime:
-        """When the version of `month` was written: the last change's day, or the page's creation."""
+        """When the version of `month` was written: the last change's day; for the version the span starts
+        with, the later of the page's creation and the day its newest fact became true (a page created in
+        2008 that says "chaired since 2014" was last written in 2014)."""
         version = self.version_at(month)
         if version == 0:
-            return self.created
+            return max(self.created, *(became_true(f, start_index) for f in self.facts_at(0)))
         day = int(self.change_days[version - 1])
         return month_start(start_index + self.version_start(version)).replace(day=day, hour=9 + day)
 
@@ -371,6 +373,18 @@ def since_year(fact: Fact, start_index: int) -> int:
         return (start_index + fact.valid_from) // 12
     digest = hashlib.sha1(fact.fact_id.encode("utf-8")).digest()
     return start_index // 12 - digest[0] % 8
+
+
+def became_true(fact: Fact, start_index: int) -> datetime:
+    """When a fact's value became true (UTC). A change: its day of its month, at the hour the page was
+    edited. A value already true when the span starts: a day of the year its sentences state (`since_year`;
+    a founding's own year), fixed by the fact id, and never after the span's first instant."""
+    if fact.valid_from > 0:
+        return month_start(start_index + fact.valid_from).replace(day=fact.day, hour=9 + fact.day)
+    digest = hashlib.sha1(f"became:{fact.fact_id}".encode()).digest()
+    year = int(fact.value) if RELATION_BY_NAME[fact.relation].kind == "year" else since_year(fact, start_index)
+    day = month_start(year * 12 + digest[0] % 12).replace(day=1 + digest[1] % 28, hour=digest[2] % 24)
+    return min(day, month_start(start_index))
 
 
 def fact_month_name(fact: Fact, start_index: int) -> tuple[str, str | None]:

@@ -129,6 +129,26 @@ def test_page_text_is_the_rendered_version_and_states_its_facts(records, truth, 
     assert checked > 100
 
 
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+
+
+def test_no_resource_page_states_a_year_after_its_content_time(records, truth, facts) -> None:
+    """A page is written no earlier than the years it states: its founding year and every "since <year>"."""
+    stating = 0
+    for row in truth:
+        if row["kind"] not in ("fresh", "recrawl", "stale"):
+            continue
+        text = extract_plain_text(records[row["id"]]["html"], main_content=True)
+        for fact_id in row["fact_ids"]:  # staff numbers such as 1870 are not years
+            if facts[fact_id]["relation"] == "employees":
+                text = text.replace(facts[fact_id]["value"], "")
+        years = [int(y) for y in _YEAR.findall(text)]
+        assert years, row["id"]  # every page states its founding year
+        assert max(years) <= row["content_time"].year, (row["id"], row["version_month"], years)
+        stating += max(years) == row["content_time"].year
+    assert stating > 100  # the version the span starts with is often written in the year it states
+
+
 def test_stale_share_per_dump_is_as_configured(truth) -> None:
     config = preset_config("tiny")
     per_dump: dict[str, Counter[str]] = defaultdict(Counter)
