@@ -34,6 +34,7 @@ from jobs.stage import (
     map_kernel,
     read_stage_output,
     refuse_existing,
+    refuse_unwritable,
     write_stage,
 )
 
@@ -116,6 +117,7 @@ def run_date(
 ) -> StageStats:
     """Date `inputs` (document Parquet, or the files a check listed) into `output`; `references` are the
     reference files a check listed (else `config.reference` is listed here). Returns the stage's stats."""
+    refuse_unwritable(spark, output)
     files = document_files(inputs, NOT_DOCUMENTS)
     if references is None and config.reference:
         references = reference_files(config.reference)

@@ -36,7 +36,15 @@ from jobs.mix_spark import (
 )
 from jobs.options import Conf, DocumentInputs, Master, Overwrite, spark_options
 from jobs.runner import run_command
-from jobs.stage import MIX_MANIFEST, InputFile, document_files, map_kernel, refuse_existing, write_stage
+from jobs.stage import (
+    MIX_MANIFEST,
+    InputFile,
+    document_files,
+    map_kernel,
+    refuse_existing,
+    refuse_unwritable,
+    write_stage,
+)
 from mixers.allocation import Allocation, allocate
 from mixers.buckets import TIME_BUCKET_FIELD, TimeBucketKernel
 from mixers.langid import OUTPUT_COLUMNS, LangIdConfig, LangIdKernel
@@ -127,6 +135,8 @@ def run_mix(
 ) -> MixResult:
     """Plan (output None) or build the mixture of `inputs` under `spec` into `output`; `files` are the
     input files a check listed (else `inputs` are listed here), `inputs` as given go into the manifest."""
+    if output is not None:
+        refuse_unwritable(spark, output)
     df, stats = read_documents_frame(spark, files or inputs)
     mix_stats = MixStats(stage="mix", files_in=stats.files_in, bytes_in=stats.bytes_in)
     prepared = prepare(df, spec, lid).persist()

@@ -221,6 +221,27 @@ def refuse_existing(output: str, overwrite: bool, inputs: Sequence[InputFile] = 
         raise UsageError(f"output {redact(output)!r} exists; pass --overwrite to replace it")
 
 
+def refuse_unwritable(spark: SparkSession, output: str) -> None:
+    """Fail before any input is read when Spark has no file system for `output`'s scheme: s3a:// without
+    hadoop-aws on its class path, for one, would otherwise be found only when the read data is written."""
+    scheme = output.split("://", 1)[0].lower() if "://" in output else ""
+    if scheme in ("", "file"):
+        return
+    from py4j.protocol import Py4JJavaError
+
+    jvm, context = spark.sparkContext._jvm, spark.sparkContext._jsc  # type: ignore[attr-defined]
+    try:  # the class only: no connection is made
+        jvm.org.apache.hadoop.fs.FileSystem.getFileSystemClass(scheme, context.hadoopConfiguration())
+    except Py4JJavaError as error:
+        reason = str(error.java_exception.getMessage() or error.java_exception.toString()).splitlines()[0]
+        raise UsageError(
+            f"--output {redact(output)!r}: Spark cannot write {scheme}:// here ({reason}); add the file "
+            f"system's jar (for s3a://, org.apache.hadoop:hadoop-aws) to spark.jars.packages, or write to "
+            "another output",
+            option="--output",
+        ) from None
+
+
 def _contained_in(folder: str) -> Callable[[str], bool]:
     """A test of whether a path or URI is `folder` or lies below it, by the names alone (local paths with
     links resolved; s3a:// is s3://): a listing of 90,000 objects is not asked of the store one by one."""
@@ -295,6 +316,7 @@ def write_stage(
         raise UsageError(f"--format {fmt!r}: expected parquet or dolma")
     if rows is not None and (fmt != "parquet" or REJECT_REASON in df.columns):
         raise ValueError("write_stage(rows=...) is for Parquet output of a frame without rejects")
+    refuse_unwritable(df.sparkSession, output)
     started = time.perf_counter()
     with AtomicStageOutput(output, overwrite) as tmp:
         # Known rows: the frame is read once, by the write; otherwise it is cached for the counts.

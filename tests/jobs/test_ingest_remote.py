@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow.compute as pc
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 
@@ -152,6 +153,25 @@ def test_an_http_input_the_server_will_not_serve_is_counted_and_the_job_goes_on(
     assert [r.method for r in big] == ["HEAD"] * 5 and stats["counters"]["remote_retries"] >= 1
     with range_server(inputs) as http, pytest.raises(UsageError, match="no such file \\(HTTP 404\\)"):
         check(IngestParams(inputs=[http.url + "nowhere.warc.gz"], output=str(tmp_path / "o")))
+
+
+def test_an_output_spark_has_no_file_system_for_is_refused_before_any_input_is_read(
+    spark, inputs: Path, s3: MotoS3, s3_env
+) -> None:
+    """s3a:// without hadoop-aws on Spark's class path (as here) failed with a Java trace after the whole
+    input had been read; s3:// is pyarrow's and the driver's alike, and is written the same way."""
+    output = "s3a://chronomix-ingest/written/ingest"
+    tracker = spark.sparkContext.statusTracker()
+    jobs_before = len(tracker.getJobIdsForGroup())
+    with pytest.raises(
+        UsageError,
+        match=r"--output 's3a://chronomix-ingest/written/ingest': Spark cannot "
+        r"write s3a:// here \(.*S3AFileSystem not found\); add .*hadoop-aws",
+    ):
+        run(check(IngestParams(inputs=[str(inputs)], output=output, added=ADDED)), lambda: spark)
+    assert len(tracker.getJobIdsForGroup()) == jobs_before  # no Spark job ran: nothing was read
+    written = pafs.FileSelector("chronomix-ingest/written", allow_not_found=True, recursive=True)
+    assert s3.filesystem().get_file_info(written) == []
 
 
 def test_credentials_in_a_bad_argument_are_not_printed(tmp_path: Path) -> None:
