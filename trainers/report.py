@@ -178,6 +178,8 @@ def write_report(
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
+    if isinstance(value, bool):  # before int: True is an int, and printed as 1
+        return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:.3f}"
     if isinstance(value, int):
