@@ -382,7 +382,9 @@ def became_true(fact: Fact, start_index: int) -> datetime:
     if fact.valid_from > 0:
         return month_start(start_index + fact.valid_from).replace(day=fact.day, hour=9 + fact.day)
     digest = hashlib.sha1(f"became:{fact.fact_id}".encode()).digest()
-    year = int(fact.value) if RELATION_BY_NAME[fact.relation].kind == "year" else since_year(fact, start_index)
+    year = (
+        int(fact.value) if RELATION_BY_NAME[fact.relation].kind == "year" else since_year(fact, start_index)
+    )
     day = month_start(year * 12 + digest[0] % 12).replace(day=1 + digest[1] % 28, hour=digest[2] % 24)
     return min(day, month_start(start_index))
 
