@@ -87,7 +87,10 @@ def main(argv: list[str] | None = None) -> None:
     command = typer.main.get_command(build_app(invoked_commands(argv)))
     try:
         with progress.reporting():
-            command.main(args=argv, prog_name="chronomix", standalone_mode=False)
+            # Not standalone, click hands a command's `typer.Exit(code)` back as its return value.
+            code = command.main(args=argv, prog_name="chronomix", standalone_mode=False)
+        if isinstance(code, int) and not isinstance(code, bool) and code:
+            raise SystemExit(code)
     except typer.Exit as done:
         raise SystemExit(getattr(done, "exit_code", 0)) from None
     except typer.Abort:

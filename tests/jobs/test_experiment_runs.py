@@ -170,6 +170,25 @@ def test_train_runs_refuses_a_missing_or_bad_runs_file_and_a_bad_device(
     assert "--workers" in _refused(["train-runs", str(tmp_path), "--workers", "0"], capsys)
 
 
+def test_train_runs_exits_1_when_a_run_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Its help promises exit 1 when a run failed; click handed typer.Exit(1) back as a value and the
+    command exited 0 (a scheduler would take a failed grid for a finished one)."""
+    mixture = tmp_path / "mixtures" / "m"
+    mixture.mkdir(parents=True)
+    (mixture / MARKER).write_text(json.dumps({"fingerprint": "f"}))
+    run = {
+        "train": {"mixture": "mixtures/m", "output": "runs/a", "preset": "huge"},
+        "probe": {"run": "runs/a", "probes": "probes", "output": "runs/a/probe"},
+    }
+    (tmp_path / RUNS_FILE).write_text(json.dumps({"format": 1, "runs": {"a": run}}))
+    with pytest.raises(SystemExit) as done:
+        main(["train-runs", str(tmp_path), "--device", "cpu"])
+    assert done.value.code == 1
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert lines[0]["run"] == "a" and lines[0]["ok"] is False and "huge" in lines[0]["error"]
+    assert lines[-1]["failed"] == 1
+
+
 def test_the_shipped_scale_grid_plans_its_dose_response_and_audit_runs(tmp_path: Path) -> None:
     plan = check(load_grid(ROOT / "pipelines" / "audit_scale.yaml", output=tmp_path))
     assert len(plan.runs) == 45 and sum(s.kind == "world" for s in plan.stages) == 20
