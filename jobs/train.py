@@ -16,7 +16,7 @@ from jobs import progress
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
 from jobs.runner import run_command
 from trainers.model import PRESETS
-from trainers.train import CHECKPOINT_DIR, TRAINER_STATE, TrainConfig, TrainResult
+from trainers.train import CHECKPOINT_DIR, TRAINER_STATE, TrainConfig, TrainResult, unfinished_run
 from trainers.train import train as train_run
 
 
@@ -88,10 +88,12 @@ def run(plan: TrainPlan, spark: SparkProvider) -> StageResult:
 
 
 def unfinished_checkpoint(params: TrainParams) -> bool:
-    """Whether the run directory holds a checkpoint to resume and no finished run."""
+    """Whether the run directory holds an unfinished run to resume, or to start again where it stopped
+    before its first checkpoint (trainers.train.unfinished_run), and no finished run."""
     run_dir = Path(params.output)
     checkpoint = (run_dir / CHECKPOINT_DIR / TRAINER_STATE).exists()
-    return params.resume and checkpoint and not (run_dir / "run.json").exists()
+    unfinished = (checkpoint and not (run_dir / "run.json").exists()) or unfinished_run(run_dir)
+    return params.resume and unfinished
 
 
 STAGE = Stage("train", TrainParams, check, run, resumable=unfinished_checkpoint, settings=check)

@@ -75,10 +75,13 @@ class StreamState:
     shard: int = 0
     row: int = 0
     carry: list[int] = field(default_factory=list)
-    docs_read: int = 0
-    docs_empty: int = 0  # rows with null or empty text: counted, contribute no tokens
+    # The documents read ahead into the carry, in order, each as [tokens still in the carry, tokens it put
+    # there, its `created` ISO timestamp or None]; counted below only once their first token is given out.
+    ahead: list[list[Any]] = field(default_factory=list)
+    docs_read: int = 0  # documents of which blocks given out hold at least the first token
+    docs_empty: int = 0  # of those, rows with null or empty text: counted, contribute no tokens
     blocks_given: int = 0
-    newest_created: str | None = None  # ISO timestamp of the newest `created` read so far
+    newest_created: str | None = None  # ISO timestamp of the newest `created` of the documents read
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -127,8 +130,30 @@ class PackedStream:
                 raise ValueError(f"mixture: no text to train on in {len(self.shards)} shard(s)")
         blocks = torch.tensor(carry[:need], dtype=torch.long).view(n, self.seq_len)
         del carry[:need]
+        self._give_out(need)
         self.state.blocks_given += n
         return blocks
+
+    def _give_out(self, tokens: int) -> None:
+        """Count the documents whose first token is among the next `tokens` tokens given out (the empty
+        ones between them with them) and take those tokens off the documents read ahead."""
+        state, done = self.state, 0
+        for entry in state.ahead:
+            left, length, created = entry
+            if left == length:  # nothing of it given out yet
+                if tokens == 0 and length > 0:
+                    break
+                state.docs_read += 1
+                state.docs_empty += length == 0
+                if created is not None and (state.newest_created is None or created > state.newest_created):
+                    state.newest_created = created
+            taken = min(left, tokens)
+            entry[0] -= taken
+            tokens -= taken
+            if entry[0] > 0:
+                break
+            done += 1
+        del state.ahead[:done]
 
     def _read_more(self) -> bool:
         """Tokenize rows into the carry until some tokens came. False when a whole epoch gave none."""
@@ -164,20 +189,23 @@ class PackedStream:
     def _consume(self, batch: pa.RecordBatch) -> int:
         """Tokenize `batch` into the carry; returns the number of documents with text."""
         texts = batch.column("text").to_pylist()
-        present = [t for t in texts if t]
-        self.state.docs_read += len(texts)
-        self.state.docs_empty += len(texts) - len(present)
+        created = (
+            batch.column("created").to_pylist() if "created" in batch.schema.names else [None] * len(texts)
+        )
+        encodings = iter(self._encode([t for t in texts if t], add_special_tokens=False))
         self.state.row += batch.num_rows
-        for encoding in self._encode(present, add_special_tokens=False):
-            self.state.carry.extend(encoding.ids)
-            self.state.carry.append(self._eos)
-        if "created" in batch.schema.names:
-            newest = pc.max(batch.column("created")).as_py()
-            if newest is not None:
-                iso = newest.astimezone(UTC).isoformat() if newest.tzinfo else newest.isoformat()
-                if self.state.newest_created is None or iso > self.state.newest_created:
-                    self.state.newest_created = iso
-        return len(present)
+        present = 0
+        for text, when in zip(texts, created, strict=True):
+            iso = None  # a row without text teaches nothing: its date is not the data's
+            length = 0
+            if text:
+                iso = None if when is None else (when.astimezone(UTC) if when.tzinfo else when).isoformat()
+                ids = next(encodings).ids
+                self.state.carry.extend(ids)
+                self.state.carry.append(self._eos)
+                length, present = len(ids) + 1, present + 1
+            self.state.ahead.append([length, length, iso])
+        return present
 
 
 def _skip_rows(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.RecordBatch]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import re
 import shutil
 import time
 from collections.abc import Callable
@@ -21,7 +23,7 @@ from typing import Any
 import torch
 from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
 
-from trainers.data import PackedStream, list_shards, newest_month
+from trainers.data import PackedStream, iter_rows, list_shards, newest_month
 from trainers.model import build_model, count_parameters, flops_per_token, model_config, preset
 from trainers.tokenizer import load_tokenizer, sample_texts, save_tokenizer, train_tokenizer
 
@@ -47,6 +49,14 @@ _RESUMABLE_FIELDS = {"device", "compile", "log_every", "checkpoint_every", "peak
 
 CHECKPOINT_DIR = "checkpoint"
 TRAINER_STATE = "trainer_state.pt"
+DEVICE_NAME = re.compile(r"cpu|cuda(:\d+)?")  # the devices a run may name (and "auto")
+# What `train` writes into a run directory. A directory holding only these and no run.json is an unfinished
+# run of ours: with nothing to resume it is started again, where anything else is refused.
+RUN_FILES = frozenset(
+    {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "log.jsonl", "config.json"}
+    | {"generation_config.json", "model.safetensors", CHECKPOINT_DIR, f"{CHECKPOINT_DIR}.tmp"}
+    | {f"{CHECKPOINT_DIR}.old"}
+)
 
 
 @dataclass
@@ -84,8 +94,8 @@ class TrainConfig:
                 raise ValueError(f"{name}: must be positive, got {getattr(self, name)}")
         if self.seq_len < 2:
             raise ValueError(f"seq_len: must be at least 2, got {self.seq_len}")
-        if self.lr is not None and self.lr <= 0:
-            raise ValueError(f"lr: must be positive, got {self.lr}")
+        if self.lr is not None and not (math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr: must be a positive number, got {self.lr}")
         if not 0 <= self.min_lr_ratio <= 1:
             raise ValueError(f"min_lr_ratio: must be in [0, 1], got {self.min_lr_ratio}")
         if self.warmup_steps is not None and self.warmup_steps < 0:
@@ -96,7 +106,7 @@ class TrainConfig:
             raise ValueError(f"tokenizer_rate: must be in (0, 1], got {self.tokenizer_rate}")
         if self.vocab_size is not None and self.vocab_size < 257:
             raise ValueError(f"vocab_size: must be at least 257, got {self.vocab_size}")
-        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
+        if not (self.device == "auto" or DEVICE_NAME.fullmatch(self.device)):
             raise ValueError(f"device: expected auto, cpu, cuda or cuda:N, got {self.device!r}")
 
     @property
@@ -165,6 +175,8 @@ def resolve_device(name: str) -> torch.device:
     is a ValueError."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if not DEVICE_NAME.fullmatch(name):  # torch knows mps, xpu, meta...: none of them is tested here
+        raise ValueError(f"device: expected auto, cpu, cuda or cuda:N, got {name!r}")
     try:
         device = torch.device(name)
     except RuntimeError as exc:  # torch's own words name the device types it knows
@@ -203,17 +215,21 @@ def train(
     run_dir = Path(run_dir)
     shards = list_shards(mixture_dir)
     device = resolve_device(config.device)  # before the run folder is touched: a bad device loses no run
+    resuming = resume and not overwrite and (run_dir / CHECKPOINT_DIR / TRAINER_STATE).exists()
+    # The new run's tokenizer reads the mixture first: a mixture without text loses no run either.
+    tokenizer = load_tokenizer(run_dir) if resuming else _new_tokenizer(mixture_dir, config)
     _prepare_run_dir(run_dir, resume, overwrite)
+    if not resuming:
+        save_tokenizer(tokenizer, run_dir)
     started = time.perf_counter()
-
-    tokenizer = _tokenizer_for(run_dir, mixture_dir, config)
     model_cfg = model_config(
         config.preset, len(tokenizer), config.seq_len, eos_token_id=int(tokenizer.eos_token_id)
     )
     stream = PackedStream(shards, tokenizer, config.seq_len)
     torch.manual_seed(config.seed)
     checkpoint = run_dir / CHECKPOINT_DIR
-    model, optimizer, state = _model_and_optimizer(checkpoint, config, model_cfg, stream, device, resume)
+    mixture = mixture_identity(shards)
+    model, optimizer, state = _model_and_optimizer(checkpoint, config, model_cfg, stream, device, mixture)
     model.train()
     forward = torch.compile(model) if config.compile else model
     use_bf16 = device.type == "cuda"
@@ -223,9 +239,12 @@ def train(
     total, warmup = config.total_steps, config.warmup
     log_path = run_dir / "log.jsonl"
     step = state["step"]
+    _cut_log(log_path, step)  # lines logged after the checkpoint are logged again
     last_loss: float | None = state.get("last_loss")
-    window_loss = torch.zeros((), device=device)
-    window_steps, window_start, window_tokens, tokens_per_s = 0, time.perf_counter(), 0, None
+    # the loss window is part of the checkpoint, so a resumed run logs the losses an uninterrupted one does
+    window_loss = torch.tensor(state.get("window_loss", 0.0), device=device)
+    window_steps, window_tokens = state.get("window_steps", 0), state.get("window_tokens", 0)
+    window_start, tokens_per_s = time.perf_counter(), None
     end = total if stop_after is None else min(total, step + stop_after)
     while step < end:
         lr = lr_at(step, total, warmup, config.peak_lr, config.min_lr_ratio)
@@ -258,23 +277,26 @@ def train(
         if step < total and (
             step == end or (config.checkpoint_every and step % config.checkpoint_every == 0)
         ):
-            state.update(step=step, last_loss=last_loss)
+            state.update(step=step, last_loss=last_loss, window_loss=window_loss.item())
+            state.update(window_steps=window_steps, window_tokens=window_tokens, mixture=mixture)
             elapsed = state["seconds"] + time.perf_counter() - started
             _save_checkpoint(checkpoint, model, optimizer, stream, config, {**state, "seconds": elapsed})
 
     seconds = state["seconds"] + time.perf_counter() - started
     newest = stream.state.newest_created[:7] if stream.state.newest_created else None
     if step < total:
-        return TrainResult(run_dir, step, state["tokens"], last_loss, newest, seconds, completed=False)
+        return TrainResult(
+            run_dir, step, state["tokens"], _finite(last_loss), newest, seconds, completed=False
+        )
 
     model.save_pretrained(run_dir)
     log = _read_log(log_path)
     run_info = {
-        "mixture": str(Path(mixture_dir)),
+        "mixture": os.path.abspath(mixture_dir),
         "config": asdict(config),
         "steps": step,
         "tokens_seen": state["tokens"],
-        "final_loss": last_loss,
+        "final_loss": _finite(last_loss),  # null where training diverged
         "newest_month": newest,  # newest `created` month among the documents the run read
         "newest_month_mixture": newest_month(shards),
         **_data_and_device(stream, model, len(tokenizer), device),
@@ -282,9 +304,9 @@ def train(
         "mfu": _mean([e["mfu"] for e in log[1:] if "mfu" in e]),
         "seconds": round(seconds, 2),
     }
-    (run_dir / "run.json").write_text(json.dumps(run_info, indent=2) + "\n")
+    (run_dir / "run.json").write_text(json.dumps(run_info, indent=2, allow_nan=False) + "\n")
     shutil.rmtree(checkpoint, ignore_errors=True)
-    return TrainResult(run_dir, step, state["tokens"], last_loss, newest, seconds, completed=True)
+    return TrainResult(run_dir, step, state["tokens"], _finite(last_loss), newest, seconds, completed=True)
 
 
 def _log(
@@ -294,7 +316,7 @@ def _log(
     entry: dict[str, Any] = {
         "step": step,
         "tokens": tokens,
-        "loss": round(loss, 5),
+        "loss": _finite(round(loss, 5)),
         "lr": lr,
         "tokens_per_s": round(tokens_per_s, 1),
     }
@@ -310,13 +332,14 @@ def _model_and_optimizer(
     model_cfg: Any,
     stream: PackedStream,
     device: torch.device,
-    resume: bool,
+    mixture: list[list[Any]],
 ) -> tuple[torch.nn.Module, torch.optim.AdamW, dict[str, Any]]:
-    """The model, its optimizer and the loop's state: from the checkpoint when resuming one (the stream and
-    the RNG restored too), else a new model of `model_cfg`."""
+    """The model, its optimizer and the loop's state: from the checkpoint where the run directory holds one
+    (the stream and the RNG restored too; it must be of the same `mixture`), else a new model of
+    `model_cfg`."""
     state: dict[str, Any] = {"step": 0, "seconds": 0.0, "tokens": 0}
-    if resume and (checkpoint / TRAINER_STATE).exists():
-        model, saved = _load_checkpoint(checkpoint, config)
+    if (checkpoint / TRAINER_STATE).exists():
+        model, saved = _load_checkpoint(checkpoint, config, mixture)
         model.to(device)
         optimizer = _optimizer(model, config, device)
         optimizer.load_state_dict(saved.pop("optimizer"))  # moves its tensors to the parameters' device
@@ -345,27 +368,49 @@ def _data_and_device(
 
 
 def _prepare_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
-    if overwrite and run_dir.exists():
-        shutil.rmtree(run_dir)
-    if (run_dir / "run.json").exists():
+    if (run_dir / "run.json").exists() and not overwrite:
         raise FileExistsError(f"output: {run_dir} holds a finished run (use --overwrite to replace it)")
     has_checkpoint = (run_dir / CHECKPOINT_DIR / TRAINER_STATE).exists()
-    if run_dir.exists() and any(run_dir.iterdir()) and not (resume and has_checkpoint):
-        raise FileExistsError(
-            f"output: {run_dir} is not empty and holds no checkpoint to resume (use --overwrite)"
-        )
+    if overwrite or (resume and not has_checkpoint and unfinished_run(run_dir)):
+        shutil.rmtree(run_dir, ignore_errors=True)
+    elif run_dir.exists() and any(run_dir.iterdir()) and not (resume and has_checkpoint):
+        why = "a checkpoint, which --no-resume leaves" if has_checkpoint else "no checkpoint to resume"
+        raise FileExistsError(f"output: {run_dir} is not empty and holds {why} (use --overwrite)")
     run_dir.mkdir(parents=True, exist_ok=True)
 
 
-def _tokenizer_for(run_dir: Path, mixture_dir: str | Path, config: TrainConfig) -> PreTrainedTokenizerFast:
-    """The run's tokenizer: the saved one on resume, else one trained on the mixture sample and saved."""
-    if (run_dir / "tokenizer.json").exists():
-        return load_tokenizer(run_dir)
+def unfinished_run(run_dir: Path) -> bool:
+    """Whether `run_dir` holds an unfinished run of `train` (only RUN_FILES, no run.json): one stopped
+    before its first checkpoint, or one whose tokenizer was written and whose training then failed."""
+    names = {p.name for p in run_dir.iterdir()} if run_dir.is_dir() else set()
+    return bool(names) and "run.json" not in names and names <= RUN_FILES
+
+
+def mixture_identity(shards: list[Path]) -> list[list[Any]]:
+    """What a checkpoint records of its mixture: each shard's file name and size in bytes (not its folder,
+    so a run folder and its mixture can move between machines together)."""
+    return [[shard.name, shard.stat().st_size] for shard in shards]
+
+
+def _cut_log(path: Path, step: int) -> None:
+    """Drop log.jsonl's lines after `step` (those of an interrupted run past its checkpoint)."""
+    kept = [entry for entry in _read_log(path) if entry["step"] <= step]
+    if path.exists():
+        path.write_text("".join(json.dumps(entry) + "\n" for entry in kept))
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _new_tokenizer(mixture_dir: str | Path, config: TrainConfig) -> PreTrainedTokenizerFast:
+    """A tokenizer trained on the mixture's sample (ValueError where the mixture has no text)."""
     vocab = config.vocab_size or preset(config.preset).vocab_size
-    texts = sample_texts(mixture_dir, config.tokenizer_chars, config.tokenizer_rate, config.seed)
-    tokenizer = train_tokenizer(texts, vocab, model_max_length=config.seq_len)
-    save_tokenizer(tokenizer, run_dir)
-    return tokenizer
+    texts = list(sample_texts(mixture_dir, config.tokenizer_chars, config.tokenizer_rate, config.seed))
+    shards = list_shards(mixture_dir)
+    if not texts and not any(row["text"] for row in iter_rows(shards, columns=("text",))):
+        raise ValueError(f"mixture: no text to train on in {len(shards)} shard(s)")
+    return train_tokenizer(texts, vocab, model_max_length=config.seq_len)
 
 
 def _optimizer(model: torch.nn.Module, config: TrainConfig, device: torch.device) -> torch.optim.AdamW:
@@ -412,9 +457,17 @@ def _save_checkpoint(
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _load_checkpoint(directory: Path, config: TrainConfig) -> tuple[LlamaForCausalLM, dict[str, Any]]:
-    """The model and trainer state of a checkpoint; refuses one made with a config that changes results."""
+def _load_checkpoint(
+    directory: Path, config: TrainConfig, mixture: list[list[Any]]
+) -> tuple[LlamaForCausalLM, dict[str, Any]]:
+    """The model and trainer state of a checkpoint; refuses one made with a config that changes results, or
+    from another mixture."""
     saved = torch.load(directory / TRAINER_STATE, weights_only=True)
+    if saved.get("mixture", mixture) != mixture:
+        raise ValueError(
+            f"mixture: not the one the checkpoint in {directory} was trained on (its shards and sizes "
+            "differ); use --overwrite to start again"
+        )
     before, now = saved.pop("config"), asdict(config)
     for name, value in now.items():
         if name not in _RESUMABLE_FIELDS and before.get(name) != value:

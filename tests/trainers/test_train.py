@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from tests.trainers.conftest import month_of, wiki_pages, write_mixture
-from trainers.train import TrainConfig, TrainProgress, lr_at, train
+from trainers.train import TrainConfig, TrainProgress, lr_at, resolve_device, train
 
 
 def test_lr_schedule_values() -> None:
@@ -34,6 +34,9 @@ def test_config_errors_name_the_field() -> None:
         ({"preset": "huge"}, "preset"),
         ({"device": "tpu"}, "device"),
         ({"lr": -1.0}, "lr"),
+        ({"lr": math.inf}, "lr"),  # trained a NaN model and wrote NaN into run.json
+        ({"lr": math.nan}, "lr"),
+        ({"device": "mps"}, "device"),
         ({"vocab_size": 100}, "vocab_size"),
     ):
         with pytest.raises(ValueError, match=f"^{field}:"):
@@ -124,7 +127,9 @@ def test_refuses_a_non_empty_directory_without_checkpoint(tmp_path: Path, small_
     assert result.completed and not (tmp_path / "run" / "notes.txt").exists()
 
 
-@pytest.mark.parametrize("device", ["bogus", "cuda:x"] + ([] if torch.cuda.is_available() else ["cuda"]))
+@pytest.mark.parametrize(
+    "device", ["bogus", "cuda:x", "mps", "meta", "cpu:0"] + ([] if torch.cuda.is_available() else ["cuda"])
+)
 def test_a_bad_device_is_refused_before_the_run_folder_is_touched(
     tmp_path: Path, small_mixture: Path, device: str
 ) -> None:
@@ -134,3 +139,86 @@ def test_a_bad_device_is_refused_before_the_run_folder_is_touched(
     with pytest.raises(ValueError, match=r"^device: "):
         train(small_mixture, run, config(device=device), overwrite=True)
     assert (run / "model.bin").read_bytes() == b"an earlier run"
+
+
+class Killed(Exception):
+    """Stands for a kill: raised from the progress callback after the step it names."""
+
+
+def _kill_after(step: int):
+    def hear(progress: TrainProgress) -> None:
+        if progress.step == step:
+            raise Killed
+
+    return hear
+
+
+def test_a_run_killed_after_a_checkpoint_resumes_to_the_uninterrupted_log_and_loss(
+    tmp_path: Path, small_mixture: Path
+) -> None:
+    """The loss window was not in the checkpoint and log.jsonl kept the lines past it: the resumed run
+    reported another final loss, and the log held step 4 twice."""
+    settings = config(seed=5, checkpoint_every=3)
+    straight = train(small_mixture, tmp_path / "straight", settings)
+    with pytest.raises(Killed):  # killed at step 4, after logging it; the checkpoint is step 3's
+        train(small_mixture, tmp_path / "killed", settings, progress=_kill_after(4))
+    resumed = train(small_mixture, tmp_path / "killed", settings)
+    logs = [(tmp_path / run / "log.jsonl").read_text().splitlines() for run in ("straight", "killed")]
+    steps = [[json.loads(line)["step"] for line in log] for log in logs]
+    assert steps[0] == steps[1] == [2, 4, 6, 8]
+    losses = [[json.loads(line)["loss"] for line in log] for log in logs]
+    assert losses[0] == losses[1] and resumed.final_loss == straight.final_loss
+
+
+def test_a_checkpoint_resumes_only_on_its_own_mixture(tmp_path: Path, small_mixture: Path) -> None:
+    train(small_mixture, tmp_path / "run", config(), stop_after=2)
+    other = write_mixture(tmp_path / "other", ["a"], ["one short document about nothing"], [month_of(1)])
+    with pytest.raises(ValueError, match=r"^mixture: not the one the checkpoint .* was trained on"):
+        train(other, tmp_path / "run", config())
+    assert train(small_mixture, tmp_path / "run", config()).completed
+
+
+def test_overwrite_with_a_mixture_without_text_keeps_the_finished_run(
+    tmp_path: Path, small_mixture: Path
+) -> None:
+    run = tmp_path / "run"
+    train(small_mixture, run, config(tokens=256))
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    empty = write_mixture(tmp_path / "empty", ["a", "b"], ["", ""], [month_of(1)] * 2)
+    with pytest.raises(ValueError, match="no text"):
+        train(empty, run, config(tokens=256), overwrite=True)
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before
+
+
+def test_a_run_stopped_before_its_first_checkpoint_starts_again(
+    tmp_path: Path, small_mixture: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed before any checkpoint, a run left its tokenizer and log: every rerun was refused (train-runs
+    has no --overwrite). A folder of the run's own files starts again; one with anything else is refused."""
+    with pytest.raises(Killed):
+        train(small_mixture, tmp_path / "run", config(), progress=_kill_after(3))
+    assert not (tmp_path / "run" / "checkpoint").exists() and (tmp_path / "run" / "log.jsonl").exists()
+    monkeypatch.chdir(tmp_path)
+    result = train(small_mixture, "run", config())
+    assert result.completed and result.steps == 8
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "log.jsonl").write_text("")
+    (tmp_path / "mine" / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="not empty"):
+        train(small_mixture, tmp_path / "mine", config())
+
+
+def test_run_json_names_the_mixture_by_its_absolute_path(
+    tmp_path: Path, small_mixture: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(small_mixture.parent)
+    train(small_mixture.name, tmp_path / "run", config(tokens=256))
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert info["mixture"] == str(small_mixture)
+
+
+@pytest.mark.parametrize("name", ["mps", "meta", "xpu", "cpu:0", "cuda:x"])
+def test_resolve_device_refuses_what_a_run_may_not_name(name: str) -> None:
+    """The probe and train-runs resolve devices here: mps passed, then failed in torch with exit 1."""
+    with pytest.raises(ValueError, match=r"^device: expected auto, cpu, cuda or cuda:N"):
+        resolve_device(name)
