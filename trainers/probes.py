@@ -55,6 +55,17 @@ from trainers.longtail import (
 from trainers.scoring import LoadedLM, encode, load_lm, token_logprobs
 
 LENGTH_NORMS = ("none", "chars")
+# What `run_probes` writes into its output folder (an earlier probe's are removed first).
+PROBE_FILES = (
+    "probe.json",
+    "cutoff_curve.csv",
+    "cutoff_resources.csv",
+    "version_nll.parquet",
+    "cutoff.png",
+    "longtail.csv",
+    "longtail.png",
+    "longtail_probes.csv",
+)
 
 
 # ------------------------------------------------------------------------------------- effective cutoff
@@ -245,6 +256,11 @@ def run_probes(
         raise ValueError(f"normalisation: unknown method {normalisation!r}")
     output = Path(output_dir)
     output.mkdir(parents=True, exist_ok=True)
+    for name in PROBE_FILES:  # an earlier probe's results never stand beside this one's
+        (output / name).unlink(missing_ok=True)
+    # the facts' exposure is known, or countable, before any scoring: a probe that cannot count it fails now
+    fact_table = load_facts(facts) if facts is not None else None
+    counts = fact_frequencies(fact_table, mixture_dir, world_dir) if fact_table is not None else []
     lm = load_lm(model_path, device)
     result: dict[str, Any] = {
         "model": str(model_path),
@@ -257,10 +273,13 @@ def run_probes(
         result["cutoff"] = _cutoff_probe(
             lm, versions, output, newest_month, k_tokens, batch_size, method, n_boot
         )
-    if facts is not None:
+    if fact_table is not None:
         lm.on_scored = (lambda done, total: progress("fact choices", done, total)) if progress else None
+        # A fact's choices are a sentence each, far shorter than a version: at least 64 a batch, for speed,
+        # but never more than 4x the batch asked for, so a smaller --batch-size lowers the memory here too.
+        fact_batch = min(max(batch_size, 64), 4 * batch_size)
         result["longtail"] = _longtail_probe(
-            lm, facts, output, mixture_dir, world_dir, max(batch_size, 64), bucket_base, length_norm
+            lm, fact_table, str(facts), counts, output, fact_batch, bucket_base, length_norm
         )
     (output / "probe.json").write_text(json.dumps(finite_json(result), indent=2) + "\n")
     return result
@@ -349,7 +368,8 @@ def _cutoff_probe(
         "newest_version_share": share,  # resources whose best-fitting version is the newest one
         "newest_version_share_interval": share_interval,
         "bootstrap_samples": n_boot,
-        "k_tokens": k_tokens,
+        # the tokens scored at most: k_tokens as far as the model's context reaches (None: whole versions)
+        "k_tokens": None if k_tokens is None else min(k_tokens, lm.max_len - len(lm.context)),
         "truncated_versions": truncated,
         "normalisation": method.normalisation,
         "trim": method.trim,
@@ -371,16 +391,14 @@ def _newest_column(months: Sequence[str], newest_month: str | None) -> int | Non
 
 def _longtail_probe(
     lm: LoadedLM,
-    facts_path: str | Path,
+    facts: pa.Table,
+    facts_path: str,
+    counts: list[int],
     output: Path,
-    mixture_dir: str | Path | None,
-    world_dir: str | Path | None,
     batch_size: int,
     bucket_base: int,
     length_norm: str,
 ) -> dict[str, Any]:
-    facts = load_facts(facts_path)
-    counts = fact_frequencies(facts, mixture_dir, world_dir)
     choices = [
         [a, *d]
         for a, d in zip(
@@ -426,7 +444,7 @@ def _longtail_probe(
         for lang, ok in zip(facts.column("lang").to_pylist(), correct, strict=True):
             by_lang.setdefault(str(lang), []).append(ok)
     return {
-        "facts": str(facts_path),
+        "facts": facts_path,
         "n_probes": len(correct),
         "chance": chance,
         "calibrated": any(swaps),

@@ -321,3 +321,56 @@ def test_longtail_summary_ranks_only_buckets_with_enough_probes() -> None:
     assert summary["buckets_in_rank_correlation"] == 3  # the 5-probe bucket is left out
     assert summary["bucket_rank_correlation"] == pytest.approx(1.0)
     assert summary["zero_exposure_at_chance"] and summary["accuracy"] == pytest.approx(56 / 145)
+
+
+def test_a_probe_into_an_earlier_probes_folder_leaves_none_of_its_results(
+    fact_run, month_run: Path, versions_file: Path, tmp_path: Path
+) -> None:
+    """--overwrite with the cutoff probe alone left the earlier long-tail files beside the new probe.json."""
+    run, probes = fact_run
+    facts = tmp_path / "facts.parquet"
+    pq.write_table(pa.Table.from_pylist(probes), facts)
+    out = tmp_path / "probe"
+    run_probes(run, out, facts=facts)
+    assert (out / "longtail.csv").exists() and (out / "longtail_probes.csv").exists()
+    result = run_probes(month_run, out, versions=versions_file, newest_month="2020-04", k_tokens=10_000)
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["probe.json", "cutoff_curve.csv", "cutoff_resources.csv", "version_nll.parquet", "cutoff.png"]
+    )
+    # the tokens scored at most, as far as the model's context reaches, not the 10,000 asked for
+    lm = load_lm(month_run, device="cpu")
+    assert result["cutoff"]["k_tokens"] == lm.max_len - len(lm.context) < 10_000
+
+
+def test_facts_without_exposure_fail_before_any_scoring(
+    fact_run, versions_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The exposure check came after the whole cutoff probe had been scored, and left its files behind."""
+    run, probes = fact_run
+    facts = tmp_path / "facts.parquet"
+    pq.write_table(pa.Table.from_pylist([{**p, "n_train_docs": None} for p in probes]), facts)
+    with pytest.raises(ValueError, match="n_train_docs is not filled in"):
+        run_probes(run, tmp_path / "probe", versions=versions_file, facts=facts)
+    assert not any((tmp_path / "probe").iterdir())
+
+
+@pytest.mark.parametrize(("asked", "fact_batch"), [(1, 4), (16, 64), (32, 64), (128, 128)])
+def test_the_fact_probes_batch_follows_the_batch_asked_for(
+    fact_run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, asked: int, fact_batch: int
+) -> None:
+    """--batch-size 1 still scored 64 choices a batch: a smaller batch did not lower the memory used."""
+    import trainers.probes
+
+    run, probes = fact_run
+    facts = tmp_path / "facts.parquet"
+    pq.write_table(pa.Table.from_pylist(probes[:4]), facts)
+    seen: list[int] = []
+    real = trainers.probes.calibrated_scores
+
+    def recording(*args, **kwargs):
+        seen.append(args[4])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(trainers.probes, "calibrated_scores", recording)
+    run_probes(run, tmp_path / "probe", facts=facts, batch_size=asked)
+    assert seen == [fact_batch]
