@@ -41,8 +41,8 @@ from jobs.audit_reference import reference_figures, with_reference_matches
 from jobs.audit_spark import (
     AuditInput,
     audit_base,
+    column_counts,
     compute_figures,
-    populated_columns,
     prepare_documents,
     with_token_counts,
 )
@@ -209,7 +209,7 @@ def run_audit_stages(spark: Any, audit_input: AuditInput, config: AuditConfig, w
     runner; a stage is left out where the documents already carry its columns (unless `recompute`)."""
     wanted = sorted({c for columns in STAGE_COLUMNS.values() for c in columns})
     frame = read_stage_output(spark, expand_inputs(audit_input.documents))
-    present = set() if config.recompute else populated_columns(frame, wanted)
+    rows, counts = column_counts(frame, wanted) if not config.recompute else (0, dict.fromkeys(wanted, 0))
     settings: dict[str, dict[str, Any]] = {
         "date": {"reference": config.reference},
         "dedup": {"keep": "all"},  # flag only: the audit measures the duplicates, it does not remove them
@@ -218,8 +218,12 @@ def run_audit_stages(spark: Any, audit_input: AuditInput, config: AuditConfig, w
     specs: list[StageSpec] = []
     documents = audit_input.documents
     for name, kind_settings in settings.items():
-        if set(STAGE_COLUMNS[name]) <= present:
-            audit_input.stages[name] = "kept the input's columns"
+        held = min(counts[c] for c in STAGE_COLUMNS[name])
+        # langid fills only what is missing; date and dedup would replace the input's own values
+        if (rows and held == rows) or (held and name != "langid"):
+            audit_input.stages[name] = "kept the input's columns" + (
+                "" if held == rows else f" (on {held:,} of {rows:,} documents; --recompute runs it on all)"
+            )
             continue
         output = work.child(name).uri
         kind = stage(name)
@@ -263,6 +267,13 @@ def _summary(
             "method": "documents whose BLAKE2b(seed, id) / 2^64 < fraction",
         },
         "input_rejects": audit_input.rejects,
+        # what the date, dedup and langid stages dropped (an id seen twice, ...), as `stage:reason`
+        "stage_rejects": {
+            f"{name}:{reason}": n
+            for name, stats in audit_input.stage_stats.items()
+            if name != "ingest"  # the reader's rejects: input_rejects above
+            for reason, n in sorted((stats.get("dropped") or {}).items())
+        },
         "stages": audit_input.stages,
         "stage_stats": audit_input.stage_stats,
         "work": work.uri if params.keep_work else None,
@@ -346,6 +357,8 @@ def print_summary(summary: dict[str, Any], report_dir: str) -> None:
         table.add_row("sample", f"{summary['sample']['fraction']:g} of the documents")
     for reason, n in summary["input_rejects"].items():
         table.add_row(f"input rejected: {reason}", f"{n:,}")
+    for reason, n in summary.get("stage_rejects", {}).items():
+        table.add_row(f"dropped by {reason}", f"{n:,}")
     console.print(table)
     dumps = Table(title="per dump", show_header=True, header_style="bold")
     dumps.add_column("dump", no_wrap=True)  # dump names are the key: never cut them

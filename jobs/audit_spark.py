@@ -50,13 +50,29 @@ class AuditInput:
 
 
 def is_record_parquet(files: Sequence[InputFile]) -> bool:
-    """True when every input is Parquet with the record's required columns (id, text, source, added)."""
+    """True when every input is Parquet with the record's required columns (id, text, source, added) and
+    every record column it has of the record's kind of type: a `created` of integers or strings goes
+    through the reader, which rejects what it cannot read, counted, instead of failing the audit late."""
     if not files or not all(f.uri.endswith(".parquet") for f in files):
         return False
     location = locate(files[0].uri)
     with location.fs.open_input_file(location.path) as handle:
-        names = set(pq.read_schema(handle).names)
-    return {"id", "text", "source", "added"} <= names
+        schema = pq.read_schema(handle)
+    record = [f for f in schema if f.name in COLUMN_NAMES]
+    return {"id", "text", "source", "added"} <= set(schema.names) and all(
+        _same_kind(f.type, field_type(f.name)) for f in record
+    )
+
+
+_KINDS = (pa.types.is_timestamp, pa.types.is_string, pa.types.is_large_string, pa.types.is_integer)
+_KINDS += (pa.types.is_floating, pa.types.is_boolean, pa.types.is_list, pa.types.is_large_list)
+
+
+def _same_kind(actual: pa.DataType, expected: pa.DataType) -> bool:
+    """Whether two Arrow types are of one kind (timestamps of any unit and zone, strings, integers, ...)."""
+    if pa.types.is_string(expected) or pa.types.is_large_string(expected):
+        return pa.types.is_string(actual) or pa.types.is_large_string(actual)
+    return any(kind(actual) and kind(expected) for kind in _KINDS)
 
 
 def sample_frame(frame: DataFrame, fraction: float, seed: int = 0) -> DataFrame:
@@ -115,13 +131,11 @@ def with_record_columns(frame: DataFrame) -> DataFrame:
     return frame
 
 
-def populated_columns(frame: DataFrame, columns: Sequence[str]) -> set[str]:
-    """Those of `columns` that exist in `frame` and hold at least one non-null value (one Spark job)."""
+def column_counts(frame: DataFrame, columns: Sequence[str]) -> tuple[int, dict[str, int]]:
+    """(rows of `frame`, non-null values of each of `columns`; 0 for one it lacks), in one Spark job."""
     present = [c for c in columns if c in frame.columns]
-    if not present:
-        return set()
-    row = frame.select(*[F.count(F.col(c)).alias(c) for c in present]).first()
-    return {c for c in present if row[c] > 0}
+    row = frame.select(F.count("*").alias("__rows"), *[F.count(F.col(c)).alias(c) for c in present]).first()
+    return row["__rows"], {c: (row[c] if c in present else 0) for c in columns}
 
 
 def with_token_counts(frame: DataFrame, tokenizer: str | None) -> DataFrame:
@@ -183,9 +197,12 @@ def _dup_aggregates() -> list[Column]:
             "staleness"
         ),
         F.max(F.when(F.col("is_stale"), F.col("staleness_days"))).alias("staleness_max"),
-        F.percentile(F.col("lag_days"), list(PERCENTILES)).alias("lag"),
-        F.min("created").alias("oldest"),
-        F.max("created").alias("newest"),
+        # lags below zero (content dated after its crawl) are counted apart, as the lag bins leave them out
+        F.percentile(F.when(F.col("lag_days") >= 0, F.col("lag_days")), list(PERCENTILES)).alias("lag"),
+        # months as Spark writes them in its session's zone (UTC), not as Python would convert a collected
+        # timestamp (into the local zone; and year 1, a common placeholder, fails to convert at all)
+        F.min(F.date_format("created", "yyyy-MM")).alias("oldest"),
+        F.max(F.date_format("created", "yyyy-MM")).alias("newest"),
     ]
 
 
@@ -197,8 +214,8 @@ def _dup_row(row: Any) -> dict[str, Any]:
         "tokens": int(row["tokens"] or 0),
         "dated": row["dated"],
         "dated_share": rate(row["dated"], docs),
-        "oldest_month": _month(row["oldest"]),
-        "newest_month": _month(row["newest"]),
+        "oldest_month": row["oldest"],
+        "newest_month": row["newest"],
         "lag_days": _percentiles(row["lag"]),
         "exact_dup_rate": rate(row["exact_dups"] or 0, known) if known else None,
         "near_dup_rate": rate(row["near_dup_docs"] or 0, known) if known else None,
@@ -211,15 +228,19 @@ def _dup_row(row: Any) -> dict[str, Any]:
     }
 
 
-def _month(value: datetime | None) -> str | None:
-    return None if value is None else value.strftime("%Y-%m")
-
-
 def _percentiles(values: Sequence[float] | None) -> dict[str, float] | None:
     if not values:
         return None
     return {f"p{round(q * 100)}": round(float(v), 1) for q, v in zip(PERCENTILES, values, strict=True)}
 
+
+# The overall row of an audit of no documents.
+_NO_DOCUMENTS: dict[str, Any] = {
+    **dict.fromkeys(["documents", "tokens", "dated", "dedup_known", "exact_dups", "near_dup_docs"], 0),
+    **dict.fromkeys(["clusters", "stale", "stale_tokens", "crawl_dated", "lag_known", "negative_lag"], 0),
+    **dict.fromkeys(["has_tokens", "languages"], 0),
+    **dict.fromkeys(["staleness", "staleness_max", "lag", "oldest", "newest"]),
+}
 
 # The one-column breakdowns computed in one pass with GROUPING SETS: (key, column, extra group column).
 _BREAKDOWNS: tuple[str, ...] = ("month", "lang", "date_source", "lag_bin")
@@ -252,7 +273,8 @@ def compute_figures(base: DataFrame) -> dict[str, Any]:
         "by_date_source": breakdowns["by_date_source"],
         "lag": {
             "what": "crawl_date minus created, whole days",
-            "documents": total["lag_known"],
+            "documents": total["lag_known"] - (total["negative_lag"] or 0),  # those in the bins
+            "negative": total["negative_lag"] or 0,  # dated after their crawl: an error, not a lag
             "percentiles": overall["lag_days"],
             "bins": bins_table(breakdowns["lag_counts"], LAG_LABELS),
         },
@@ -294,7 +316,8 @@ def _per_dump(base: DataFrame) -> tuple[Any, dict[str, Any], list[dict[str, Any]
         )
         .collect()
     )
-    total = next(r for r in per_dump_rows if r["all"] == 1)
+    # no row at all where no document is left (a sample that took none, every record rejected)
+    total = next((r for r in per_dump_rows if r["all"] == 1), _NO_DOCUMENTS)
     by_dump = [
         {"dump": r["dump"], **_dup_row(r)}
         for r in sorted(

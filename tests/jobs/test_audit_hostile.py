@@ -1,0 +1,155 @@
+"""The audit on small hostile datasets made here: nothing left to audit, placeholder and far-off dates, a
+machine not set to UTC, a Parquet file of the record's names and other types, ids seen twice. Each once
+crashed the audit, reported months the data does not hold, or dropped documents without saying so."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from analysis.audit_plots import plot_by_month
+from jobs.audit import AuditConfig, run_audit
+
+WORDS = "the council met again to discuss the budget for the coming year and the new library " * 3
+
+
+def _jsonl(folder: Path, rows: list[dict]) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "part.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return folder
+
+
+def _audit(spark, folder: Path, out: Path) -> dict:
+    return run_audit(spark, [str(folder)], str(out), AuditConfig(bootstrap=0), print_table=False)
+
+
+@pytest.fixture()
+def pacific_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The driver's process in a zone eight hours behind UTC (Spark's session stays in UTC)."""
+    monkeypatch.setenv("TZ", "America/Los_Angeles")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_an_audit_of_no_documents_reports_the_rejects(spark, tmp_path: Path) -> None:
+    """GROUPING SETS over no rows gives no overall row: the audit failed with a bare StopIteration."""
+    folder = _jsonl(tmp_path / "empty", [{"id": "a", "text": ""}, {"id": "b", "text": " "}])
+    summary = _audit(spark, folder, tmp_path / "report")
+    assert summary["headline"]["documents"] == 0 and summary["input_rejects"] == {"empty_text": 2}
+    assert summary["by_dump"] == [] and summary["headline"]["oldest_month"] is None
+    assert (tmp_path / "report" / "report.html").exists()
+
+
+def test_months_are_the_datas_whatever_the_zone_and_year(spark, tmp_path: Path, pacific_time: None) -> None:
+    """Collected timestamps were turned into months in the driver's local zone (2024-03-01T00:00Z read as
+    2024-02), and year 1, a common placeholder, failed to convert."""
+    rows = [
+        {"id": "a", "text": WORDS, "created": "2024-03-01T00:00:00Z", "crawl_date": "2024-04-01T00:00:00Z"},
+        {
+            "id": "b",
+            "text": WORDS + "b",
+            "created": "2024-05-01T03:00:00Z",
+            "crawl_date": "2024-06-01T00:00:00Z",
+        },
+        {
+            "id": "c",
+            "text": WORDS + "c",
+            "created": "0001-01-01T00:00:00Z",
+            "crawl_date": "2024-06-01T00:00:00Z",
+        },
+        # dated after its crawl: no lag, an error the coverage counts
+        {
+            "id": "d",
+            "text": WORDS + "d",
+            "created": "2999-12-31T00:00:00Z",
+            "crawl_date": "2024-06-01T00:00:00Z",
+        },
+    ]
+    summary = _audit(spark, _jsonl(tmp_path / "dates", rows), tmp_path / "report")
+    assert [r["month"] for r in summary["by_month"]] == ["0001-01", "2024-03", "2024-05", "2999-12"]
+    head = summary["headline"]
+    assert (head["oldest_month"], head["newest_month"]) == ("0001-01", "2999-12")
+    lag = summary["lag"]
+    # the histogram, its document count and its percentiles all leave the negative lag out
+    assert lag["documents"] == sum(b["documents"] for b in lag["bins"]) == 3 and lag["negative"] == 1
+    assert lag["percentiles"]["p50"] == 31.0  # of 31, 31 and 739,086 days
+    assert summary["coverage"]["negative_lag"] == 1
+
+
+def test_record_names_of_other_types_go_through_the_reader(spark, tmp_path: Path) -> None:
+    """A `created` of integers under the record's column names failed late, in Spark, with a type error."""
+    folder = tmp_path / "typed"
+    folder.mkdir()
+    table = pa.table(
+        {
+            "id": ["a", "b"],
+            "text": [WORDS, WORDS + "b"],
+            "source": ["s", "s"],
+            "added": pa.array([1_700_000_000_000_000] * 2, pa.timestamp("us", tz="UTC")),
+            "created": pa.array([1_700_000_000, None], pa.int64()),
+        }
+    )
+    pq.write_table(table, folder / "part-0.parquet")
+    summary = _audit(spark, folder, tmp_path / "report")
+    assert summary["headline"]["documents"] + sum(summary["input_rejects"].values()) == 2
+    assert summary["input_rejects"]
+
+
+def test_documents_the_stages_drop_are_reported_with_the_rejects(spark, tmp_path: Path) -> None:
+    """Dedup's drop of ids seen twice was only in stage_stats: the report said 2 documents and no rejects."""
+    folder = tmp_path / "ids"
+    folder.mkdir()
+    table = pa.table(
+        {
+            "id": ["same"] * 4 + ["other"],
+            "text": [f"{WORDS} {i}" for i in range(5)],
+            "source": ["s"] * 5,
+            "added": pa.array([1_700_000_000_000_000] * 5, pa.timestamp("us", tz="UTC")),
+        }
+    )
+    pq.write_table(table, folder / "part-0.parquet")
+    summary = _audit(spark, folder, tmp_path / "report")
+    assert summary["headline"]["documents"] == 2 and summary["stage_rejects"] == {"dedup:duplicate_id": 3}
+    assert "dedup:duplicate_id 3" in (tmp_path / "report" / "report.html").read_text()
+
+
+def test_a_placeholder_year_plots_the_months_with_documents_only() -> None:
+    """1970-01 to 9999-12 drew a bar for each of 96,000 months (minutes for one plot)."""
+    rows = [{"month": m, "documents": 1, "tokens": 10} for m in ("1970-01", "2024-01", "9999-12")]
+    png = plot_by_month({"by_month": rows})
+    assert png.startswith(b"\x89PNG")
+
+
+def test_a_column_on_a_few_documents_is_filled_or_said_so(spark, tmp_path: Path) -> None:
+    """One `lang` among six skipped language id for all (five 'unknown'), and one `created` kept the dating
+    stage from running without a word: the report read 17% dated as if it were the data's."""
+    folder = tmp_path / "partial"
+    folder.mkdir()
+    texts = [f"{WORDS} {i}" for i in range(6)]
+    table = pa.table(
+        {
+            "id": [f"d{i}" for i in range(6)],
+            "text": texts,
+            "source": ["s"] * 6,
+            "added": pa.array([1_700_000_000_000_000] * 6, pa.timestamp("us", tz="UTC")),
+            "url": [f"https://news.example.com/2021/0{i + 1}/1{i}/story.html" for i in range(6)],
+            "lang": ["en", *[None] * 5],
+            "created": pa.array([1_600_000_000_000_000, *[None] * 5], pa.timestamp("us", tz="UTC")),
+        }
+    )
+    pq.write_table(table, folder / "part-0.parquet")
+    summary = _audit(spark, folder, tmp_path / "report")
+    assert summary["stages"]["langid"] == "ran"
+    assert {r["lang"] for r in summary["by_language"]} == {"en"}
+    assert summary["stages"]["date"] == (
+        "kept the input's columns (on 1 of 6 documents; --recompute runs it on all)"
+    )
+    assert "on 1 of 6 documents" in (tmp_path / "report" / "report.html").read_text()
