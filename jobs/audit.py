@@ -53,7 +53,14 @@ from jobs.fs import Location, locate, remove
 from jobs.options import Conf, Master, Overwrite, spark_options
 from jobs.registry import stage
 from jobs.runner import StageSpec, run_command, run_stages
-from jobs.stage import AtomicStageOutput, InputFile, expand_inputs, read_stage_output, refuse_existing
+from jobs.stage import (
+    AtomicStageOutput,
+    InputFile,
+    expand_inputs,
+    read_stage_output,
+    refuse_existing,
+    refuse_unreadable_parquet,
+)
 
 SUMMARY_VERSION = 1
 # The columns each stage sets; the audit runs a stage only where the input lacks them (or on `recompute`).
@@ -134,9 +141,13 @@ def check(params: AuditParams) -> AuditPlan:
     UsageError naming the argument."""
     settings(params)
     files = expand_inputs(params.input)
+    refuse_unreadable_parquet(files)  # Spark would fail the audit on it late, with a Java trace
     references = reference_files(params.reference) if params.reference is not None else None
     refuse_existing(
-        params.output, params.overwrite, [*files, *(InputFile(uri, -1) for uri in references or [])]
+        params.output,
+        params.overwrite,
+        [*files, *(InputFile(uri, -1) for uri in references or [])],
+        given=[*params.input, *([params.reference] if params.reference else [])],
     )
     measured = read_measured_cutoff(params.run) if params.run else None
     if params.work and locate(params.work).exists():

@@ -155,7 +155,10 @@ def check(params: DateParams) -> DatePlan:
     files = document_files(params.input, NOT_DOCUMENTS)
     references = reference_files(params.reference) if params.reference else None
     refuse_existing(
-        params.output, params.overwrite, [*files, *(InputFile(uri, -1) for uri in references or [])]
+        params.output,
+        params.overwrite,
+        [*files, *(InputFile(uri, -1) for uri in references or [])],
+        given=[*params.input, *([params.reference] if params.reference else [])],
     )
     return DatePlan(params, files, references)
 

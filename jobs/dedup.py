@@ -273,7 +273,8 @@ def check(params: DedupParams) -> DedupPlan:
         # The run reads the index only after Spark has started and signed every document: a wrong folder,
         # or one built with other settings, is named here instead.
         index_parts(job.index, _index_meta(job.config))
-    refuse_existing(params.output, params.overwrite, files)
+    index = [params.index] if params.index else []
+    refuse_existing(params.output, params.overwrite, files, given=[*params.input, *index])
     return DedupPlan(params, files, job)
 
 

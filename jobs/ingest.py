@@ -213,7 +213,7 @@ def check(params: IngestParams) -> IngestPlan:
     """The read options and the input files; UsageError for a bad option, path or existing output."""
     options = settings(params)
     files = _input_files(params, options.retry)
-    refuse_existing(params.output, params.overwrite, files)
+    refuse_existing(params.output, params.overwrite, files, given=params.inputs)
     return IngestPlan(params, files, IngestConfig(read=options, fmt=params.format))
 
 

@@ -95,7 +95,7 @@ def check(params: LabelParams) -> LabelPlan:
             f"(it has {', '.join(columns)})",
             option="--column",
         )
-    refuse_existing(params.output, params.overwrite, files)
+    refuse_existing(params.output, params.overwrite, files, given=[*params.input, params.table])
     return LabelPlan(params, files, table)
 
 

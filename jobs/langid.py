@@ -129,7 +129,7 @@ def check(params: LangIdParams) -> LangIdPlan:
     """The model settings and the input files; UsageError naming a bad option or input."""
     config = settings(params)
     files = document_files(params.input, NOT_DOCUMENTS)
-    refuse_existing(params.output, params.overwrite, files)
+    refuse_existing(params.output, params.overwrite, files, given=params.input)
     return LangIdPlan(params, files, config)
 
 

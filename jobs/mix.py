@@ -325,7 +325,7 @@ def check(params: MixParams) -> MixPlan:
     columns = input_columns(files)  # before Spark starts: a bad spec fails in a second
     check_columns(spec, columns, null_columns(files[0].uri, columns))
     if not params.plan:
-        refuse_existing(params.output, params.overwrite, files)
+        refuse_existing(params.output, params.overwrite, files, given=params.input)
     return MixPlan(params, spec, lid, files)
 
 

@@ -34,6 +34,8 @@ from jobs.options import spark_options
 from jobs.registry import stage
 from jobs.runner import StageOutcome, StageSpec, run_stages
 
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:/")  # a URI's scheme, however many slashes follow
+
 _REFERENCE = re.compile(r"\$\{([A-Za-z0-9_\-]+)\}")
 # Parameters that hold paths (relative ones are relative to the pipeline file).
 _PATH_KEYS = {
@@ -86,6 +88,13 @@ def load_pipeline(path: Path, output: Path | None = None, master: str | None = N
     if not isinstance(data.get("output") or "", str):
         raise UsageError(f"pipeline field 'output': expected a path, got {data['output']!r}")
     out = output or Path(data.get("output") or "out/" + path.stem)
+    if _URI.match(str(out)):  # Path() has already made "s3a://b/x" into "s3a:/b/x"
+        raise UsageError(
+            f"pipeline output {str(out)!r}: a pipeline writes into a local or mounted folder (its stage "
+            "folders, markers and models are files there); run the Spark stages one by one for remote "
+            "outputs (chronomix ingest ... -o s3a://...)",
+            option="--output",
+        )
     out = out if out.is_absolute() else (Path.cwd() / out)
     spark = data.get("spark") or {}
     if not isinstance(spark, dict):

@@ -12,9 +12,11 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from pyspark.errors import IllegalArgumentException
 from pyspark.sql import SparkSession
 
 from jobs import progress
+from jobs.contract import UsageError
 
 # Always set: correctness and reproducibility depend on them.
 FIXED_CONF: dict[str, str] = {
@@ -88,7 +90,15 @@ def spark_session(options: SparkOptions = SparkOptions()) -> SparkSession:
         builder = builder.master(options.master)
     for key, value in conf.items():
         builder = builder.config(key, value)
-    session = builder.getOrCreate()
+    try:
+        session = builder.getOrCreate()
+        session.conf.get(MIN_SPLITS_KEY, None)  # Spark checks the SQL settings on their first use
+    except IllegalArgumentException as error:  # a --conf value Spark refuses (partitions=abc)
+        started = SparkSession.getActiveSession()
+        if started is not None:
+            started.stop()
+        reason = str(error).split("JVM stacktrace:", 1)[0].strip().splitlines()[0]
+        raise UsageError(f"--conf: Spark refuses a setting: {reason}", option="--conf") from None
     session.sparkContext.setLogLevel("ERROR")
     if MIN_SPLITS_KEY not in conf and session.conf.get(MIN_SPLITS_KEY, None) is None:
         # Spark reads a small input in about one split per core; the kernels' Python work then ends on a

@@ -116,11 +116,19 @@ def document_files(inputs: Sequence[str] | Sequence[InputFile], message: str) ->
     files = input_files(inputs)
     for file in files:
         if not file.uri.endswith(".parquet"):
-            raise UsageError(message.format(uri=repr(file.uri)))
-    unreadable = _unreadable_footer(files)
+            dolma = file.uri.endswith(".jsonl.gz") and (
+                " (ingest's --format dolma writes for other tools; the stages read its default Parquet)"
+            )
+            raise UsageError(message.format(uri=repr(file.uri)) + (dolma or ""))
+    refuse_unreadable_parquet(files)
+    return files
+
+
+def refuse_unreadable_parquet(files: Sequence[InputFile]) -> None:
+    """UsageError naming the first local Parquet file (`.parquet`) whose footer does not read."""
+    unreadable = _unreadable_footer([f for f in files if f.uri.endswith(".parquet")])
     if unreadable is not None:
         raise UsageError(f"input {redact(unreadable[0])!r}: not readable Parquet ({unreadable[1]})")
-    return files
 
 
 def _unreadable_footer(files: Sequence[InputFile]) -> tuple[str, str] | None:
@@ -205,16 +213,27 @@ def reject_fields() -> list[pa.Field]:
     return list(REJECT_FIELDS)
 
 
-def refuse_existing(output: str, overwrite: bool, inputs: Sequence[InputFile] = ()) -> None:
-    """Fail fast (before Spark starts) when `output` exists and may not be replaced, or when it is or holds
-    one of the `inputs`: replacing it would delete them, overwrite or not."""
+def refuse_existing(
+    output: str, overwrite: bool, inputs: Sequence[InputFile] = (), given: Sequence[str] = ()
+) -> None:
+    """Fail fast (before Spark starts) when `output` exists and may not be replaced, when it is or holds
+    one of the `inputs` (replacing it would delete them, overwrite or not), or when it lies inside one of the
+    local folders `given` as inputs (the input paths as typed; an index, a table): the next read of that
+    folder would take the output's files for input."""
     target = locate(output)
     inside = _contained_in(output)
-    for file in inputs:
+    for file in [*inputs, *(InputFile(path, -1) for path in given)]:
         if inside(file.uri):
             raise UsageError(
                 f"--output {redact(output)!r} holds the input {redact(file.uri)!r}: writing there would replace it; "
                 "choose another output",
+                option="--output",
+            )
+    for folder in given:
+        if "://" not in folder and os.path.isdir(folder) and _contained_in(folder)(output):
+            raise UsageError(
+                f"--output {redact(output)!r} lies inside the input folder {redact(folder)!r}: reading that "
+                "folder again would read the output as input; choose an output outside it",
                 option="--output",
             )
     if not overwrite and target.exists():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -51,6 +52,12 @@ def check(params: TrainParams) -> TrainPlan:
     if params.preset not in PRESETS:
         raise UsageError(
             f"unknown preset {params.preset!r} (choose from {', '.join(PRESETS)})", option="--preset"
+        )
+    if re.match(r"[A-Za-z][A-Za-z0-9+.-]*:/", str(params.output)) or "://" in str(params.mixture):
+        raise UsageError(
+            "train reads its mixture from and writes its run to local (or mounted) folders: torch and the "
+            f"checkpoints need files; got {str(params.mixture)!r} -> {str(params.output)!r}",
+            option="--output",
         )
     config = params.config()
     try:

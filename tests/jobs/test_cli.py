@@ -244,6 +244,50 @@ def test_an_output_that_holds_an_input_is_refused_overwrite_or_not(
     assert (raw / "a.jsonl").read_text() and documents.exists()
 
 
+def test_an_output_in_an_input_folder_or_on_a_table_or_index_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_spark: None
+) -> None:
+    """`label --table tbl -o tbl --overwrite` deleted the table and `dedup --index idx -o idx --overwrite`
+    replaced the index by the documents, both with exit 0; `date docs -o docs/dated` was written, and the
+    next read of `docs` took it for input (15,342 documents of 7,671)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    documents = _documents(tmp_path / "docs")
+    folder = documents.parent
+    table = tmp_path / "tbl"
+    table.mkdir()
+    pq.write_table(pa.table({"id": ["a"], "kind": ["x"]}), table / "t.parquet")
+    index = tmp_path / "idx"  # a new index: dedup writes it
+    for argv, said in (
+        (
+            [
+                "label",
+                str(folder),
+                "--table",
+                str(table),
+                "--column",
+                "kind",
+                "-o",
+                str(table),
+                "--overwrite",
+            ],
+            "holds the input",
+        ),
+        (["dedup", str(folder), "--index", str(index), "-o", str(index), "--overwrite"], "holds the input"),
+        (["date", str(folder), "-o", str(folder / "dated")], "lies inside the input folder"),
+        (["dedup", str(folder), "-o", str(folder / "deduped")], "lies inside the input folder"),
+        (["langid", str(folder), "-o", str(folder / "lang")], "lies inside the input folder"),
+    ):
+        err = _refused(argv, capsys)
+        assert "--output" in err and said in err, (argv, err)
+    assert (table / "t.parquet").exists() and not index.exists()
+    assert [p.name for p in folder.iterdir()] == ["part-0.parquet"]
+    # a file given as the input leaves its folder free for outputs: what is refused there is the master
+    err = _refused(["date", str(documents), "-o", str(folder / "x"), "--master", "nonsense"], capsys)
+    assert "--master" in err and "--output" not in err, err
+
+
 def test_run_help_lists_every_stage_kind(capsys: pytest.CaptureFixture[str]) -> None:
     from jobs.registry import KINDS
 
@@ -263,6 +307,45 @@ def test_a_corrupt_parquet_input_is_refused_before_spark(
     folder = tmp_path / "docs"
     _documents(folder)
     (folder / "part-1.parquet").write_bytes(b"PAR1" + bytes(range(256)) * 4)
-    for command in ("date", "dedup", "langid"):
+    for command in ("date", "dedup", "langid", "audit"):  # audit's exited 1 once Spark had started
         err = _refused([command, str(folder), "-o", str(tmp_path / command)], capsys)
         assert f"input '{folder / 'part-1.parquet'}': not readable Parquet" in err and len(err) < 400, err
+
+
+def test_run_and_train_refuse_a_remote_output_they_would_write_locally(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_spark: None
+) -> None:
+    """`run p.yaml --output s3a://bucket/chronomix` wrote ./s3a:/bucket/chronomix with exit 0 (Path() had
+    collapsed the URI); `train mix -o foo://x/run` wrote ./foo:/x/run."""
+    err = _refused(
+        ["run", str(ROOT / "pipelines" / "demo.yaml"), "--output", "s3a://bucket/chronomix"], capsys
+    )
+    assert "pipeline output 's3a:/bucket/chronomix'" in err and "one by one" in err, err
+    err = _refused(["train", str(tmp_path), "-o", "foo://x/run", "--tokens", "100"], capsys)
+    assert "local (or mounted) folders" in err, err
+    assert not (tmp_path / "s3a:").exists() and not Path("s3a:").exists() and not Path("foo:").exists()
+
+
+def test_a_conf_value_spark_refuses_is_a_bad_argument(tmp_path: Path) -> None:
+    """`--conf spark.sql.shuffle.partitions=abc` failed with exit 1 and a 2,700-character JVM trace. In its
+    own process: a test session would be reused, its settings already checked."""
+    documents = _documents(tmp_path / "docs")
+    argv = ["date", str(documents), "-o", str(tmp_path / "out"), "--master", "local[1]"]
+    argv += ["--conf", "spark.sql.shuffle.partitions=abc"]
+    done = run_python(f"from jobs.cli import main; main({argv!r})")
+    last = done.stderr.strip().splitlines()[-1]
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert last.startswith("chronomix: error: --conf: Spark refuses a setting: [INVALID_CONF_VALUE")
+    assert "JVM stacktrace" not in last and len(last) < 300 and not (tmp_path / "out").exists()
+
+
+def test_a_dolma_output_given_to_a_stage_says_why_it_is_not_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_spark: None
+) -> None:
+    """The message sent the user back to `chronomix ingest`, the step that had just written it."""
+    folder = tmp_path / "dolma"
+    folder.mkdir()
+    (folder / "part-00000.jsonl.gz").write_bytes(b"")
+    for command in ("date", "dedup", "langid"):
+        err = _refused([command, str(folder), "-o", str(tmp_path / command)], capsys)
+        assert "--format dolma writes for other tools" in err, err
