@@ -79,6 +79,9 @@ def check(params: ProbeParams) -> ProbePlan:
     option."""
     settings(params)
     run = Path(params.run)
+    model = Path(params.model or params.run)
+    if not model.is_dir():
+        raise UsageError(f"{model}: no such run or model folder", option="--model" if params.model else "RUN")
     output = Path(params.output) if params.output else run / "probe"
     if (output / "probe.json").exists() and not params.overwrite:
         raise UsageError(f"{output} already holds probe results (use --overwrite)", option="--output")

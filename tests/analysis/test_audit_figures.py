@@ -144,3 +144,13 @@ def test_a_monthly_reference_counts_versions_not_months() -> None:
     # without texts (no spans) every month is a version, as before
     plain = reference_figures("ref", {("r", "2020-04"): (1, 100)}, available, None, "median", n_boot=0)
     assert plain["resources"][0]["versions_available"] == 6 and plain["resources"][0]["months_behind"] == 2
+
+
+def test_month_index_takes_exactly_four_ascii_digits_a_dash_and_two() -> None:
+    """A trailing newline and full-width digits passed ('$' matches before a final newline; \\d is Unicode)."""
+    from analysis.months import month_index
+
+    assert month_index("2024-01") == 2024 * 12 and month_index("0001-12") == 23
+    for bad in ("2024-01\n", "２０２４-01", "2024-1", " 2024-01", "2024-13", "2024-00"):
+        with pytest.raises(ValueError, match="expected YYYY-MM"):
+            month_index(bad)

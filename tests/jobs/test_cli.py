@@ -349,3 +349,33 @@ def test_a_dolma_output_given_to_a_stage_says_why_it_is_not_read(
     for command in ("date", "dedup", "langid"):
         err = _refused([command, str(folder), "-o", str(tmp_path / command)], capsys)
         assert "--format dolma writes for other tools" in err, err
+
+
+def test_probe_names_a_run_folder_that_is_not_there(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_spark: None
+) -> None:
+    """A missing run was reported as 'facts: n_train_docs is not filled in ...'."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    probes = tmp_path / "probes"
+    probes.mkdir()
+    pq.write_table(
+        pa.table({"resource": ["r"], "month": ["2020-01"], "text": ["t"]}), probes / "temporal.parquet"
+    )
+    err = _refused(["probe", str(tmp_path / "nowhere"), "--probes", str(probes)], capsys)
+    assert f"{tmp_path / 'nowhere'}: no such run or model folder" in err, err
+
+
+def test_a_train_stage_folder_of_an_unfinished_run_is_resumable_and_a_users_is_not(tmp_path: Path) -> None:
+    """train-runs has no --overwrite: a run killed before its first checkpoint blocked every rerun."""
+    from jobs.train import TrainParams, unfinished_checkpoint
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "tokenizer.json").write_text("{}")
+    (run / "log.jsonl").write_text("")
+    assert unfinished_checkpoint(TrainParams(mixture=str(tmp_path), output=str(run)))
+    assert not unfinished_checkpoint(TrainParams(mixture=str(tmp_path), output=str(run), resume=False))
+    (run / "notes.txt").write_text("mine")
+    assert not unfinished_checkpoint(TrainParams(mixture=str(tmp_path), output=str(run)))
