@@ -7,7 +7,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-MONTH_PATTERN = re.compile(r"([0-9]{4})-([0-9]{2})\Z", re.ASCII)  # matched from the start; "\n" not at the end
+MONTH_PATTERN = re.compile(
+    r"([0-9]{4})-([0-9]{2})\Z", re.ASCII
+)  # matched from the start; "\n" not at the end
 
 
 def month_index(month: str) -> int:
