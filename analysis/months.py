@@ -7,9 +7,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-MONTH_PATTERN = re.compile(
-    r"([0-9]{4})-([0-9]{2})\Z", re.ASCII
-)  # matched from the start; "\n" not at the end
+# matched from the start; \Z, not $, so that a final newline does not pass
+MONTH_PATTERN = re.compile(r"([0-9]{4})-([0-9]{2})\Z", re.ASCII)
 
 
 def month_index(month: str) -> int:
