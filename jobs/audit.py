@@ -188,7 +188,9 @@ def _figures(
     audit_input = prepare_documents(spark, plan.files, work, params.sample, params.sample_seed, params.added)
     audit_input = run_audit_stages(spark, audit_input, params, work)
     audited = with_token_counts(
-        read_stage_output(spark, expand_inputs(audit_input.documents)), params.tokenizer
+        read_stage_output(spark, expand_inputs(audit_input.documents)),
+        params.tokenizer,
+        recount=params.tokenizer is not None or params.recompute,
     )
     if plan.references is not None:
         audited = with_reference_matches(audited, plan.references)

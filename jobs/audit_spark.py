@@ -138,10 +138,12 @@ def column_counts(frame: DataFrame, columns: Sequence[str]) -> tuple[int, dict[s
     return row["__rows"], {c: (row[c] if c in present else 0) for c in columns}
 
 
-def with_token_counts(frame: DataFrame, tokenizer: str | None) -> DataFrame:
-    """`frame` with `n_tokens` filled where null, by the mixers' token-count kernel (whitespace words without
-    a tokenizer)."""
-    return map_kernel(frame, TokenCountKernel(tokenizer_path=tokenizer, fill_missing_only=True), ["n_tokens"])
+def with_token_counts(frame: DataFrame, tokenizer: str | None, recount: bool = False) -> DataFrame:
+    """`frame` with `n_tokens` by the mixers' token-count kernel (whitespace words without a tokenizer):
+    filled where null, or counted again for every document when `recount` (a --tokenizer named, or
+    --recompute), so one total never mixes two ways of counting."""
+    kernel = TokenCountKernel(tokenizer_path=tokenizer, fill_missing_only=not recount)
+    return map_kernel(frame, kernel, ["n_tokens"])
 
 
 def _days_between(later: Column, earlier: Column) -> Column:
@@ -164,7 +166,10 @@ def audit_base(frame: DataFrame) -> DataFrame:
         F.coalesce(F.col("dump"), F.lit(UNKNOWN)).alias("dump"),
         F.coalesce(F.col("lang"), F.lit(UNKNOWN)).alias("lang"),
         F.coalesce(F.date_format(F.col("created"), "yyyy-MM"), F.lit(UNKNOWN)).alias("month"),
-        F.coalesce(F.col("date_source"), F.lit("none")).alias("date_source"),
+        # a `created` the input brought, without the signal that decided it, is the input's
+        F.coalesce(
+            F.col("date_source"), F.when(F.col("created").isNotNull(), F.lit("input")), F.lit("none")
+        ).alias("date_source"),
         F.coalesce(F.col("n_tokens"), F.lit(0)).cast("long").alias("tokens"),
         F.col("n_tokens").isNotNull().alias("has_tokens"),
         F.col("created"),
@@ -257,7 +262,7 @@ def compute_figures(base: DataFrame) -> dict[str, Any]:
     breakdowns = _breakdowns(base, overall["documents"])
     dedup_known = overall["clusters"] is not None
     return {
-        "headline": _headline(total, overall, len(by_dump)),
+        "headline": _headline(total, overall, sum(d["dump"] != UNKNOWN for d in by_dump)),
         "coverage": {
             "documents": overall["documents"],
             "with_created": overall["dated"],
@@ -312,7 +317,7 @@ def _per_dump(base: DataFrame) -> tuple[Any, dict[str, Any], list[dict[str, Any]
             F.count("lag_days").alias("lag_known"),
             F.sum((F.col("lag_days") < 0).cast("long")).alias("negative_lag"),
             F.sum(F.col("has_tokens").cast("long")).alias("has_tokens"),
-            F.countDistinct("lang").alias("languages"),
+            F.countDistinct(F.when(F.col("lang") != UNKNOWN, F.col("lang"))).alias("languages"),
         )
         .collect()
     )

@@ -71,9 +71,11 @@ class Pipeline:
         return self.output / name
 
 
-def load_pipeline(path: Path, output: Path | None = None, master: str | None = None) -> Pipeline:
+def load_pipeline(
+    path: Path, output: Path | None = None, master: str | None = None, conf: list[str] | None = None
+) -> Pipeline:
     """Parse and check a pipeline file, each stage's keys against its kind's parameters; raises UsageError
-    naming the bad field."""
+    naming the bad field. `conf` (key=value) comes after the file's spark.conf: a key in both takes it."""
     if not path.is_file():
         raise UsageError(f"pipeline {str(path)!r}: no such file")
     try:
@@ -106,7 +108,9 @@ def load_pipeline(path: Path, output: Path | None = None, master: str | None = N
     for index, raw in enumerate(raw_stages):
         stages.append(_stage_spec(raw, f"stages[{index}]", path.parent, out, {s.name for s in stages}))
     try:
-        options = spark_options(master or str(spark.get("master", "local[*]")), _conf(spark.get("conf")))
+        options = spark_options(
+            master or str(spark.get("master", "local[*]")), [*_conf(spark.get("conf")), *(conf or [])]
+        )
     except UsageError as error:
         raise UsageError(f"pipeline field 'spark': {error}") from None
     return Pipeline(path=path, output=out, master=options.master, conf=list(options.conf), stages=stages)

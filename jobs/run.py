@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from jobs import progress
+from jobs.options import Conf
 from jobs.pipeline import Pipeline, load_pipeline, run_pipeline
 from jobs.registry import KINDS
 from jobs.runner import StageOutcome
@@ -33,8 +34,9 @@ def run(
         str | None, typer.Option("--from", help="Rerun from this stage on (earlier stages must be complete).")
     ] = None,
     until: Annotated[str | None, typer.Option("--until", help="Stop after this stage.")] = None,
+    conf: Conf = None,
 ) -> None:
-    plan = load_pipeline(pipeline, output=output, master=master)
+    plan = load_pipeline(pipeline, output=output, master=master, conf=conf)
     names = [spec.name for spec in plan.stages]
     position = progress.current().stages(f"pipeline {plan.path.stem}", names)
     started = time.perf_counter()

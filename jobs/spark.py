@@ -8,6 +8,7 @@ Arrow batches in mapInArrow bounded in rows so a kernel's memory is bounded by t
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -82,6 +83,8 @@ def spark_session(options: SparkOptions = SparkOptions()) -> SparkSession:
         # Embedded runs talk to themselves only: bind to loopback, whatever the host name resolves to.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     submitted = _submitted_conf()
+    if "spark.master" not in submitted:
+        refuse_unreachable_master(options.master)
     # Under spark-submit, what was submitted wins over our defaults (but not over the fixed settings).
     defaults = {k: v for k, v in DEFAULT_CONF.items() if k not in submitted}
     conf = {**defaults, **parse_conf(options.conf), **FIXED_CONF}
@@ -106,6 +109,23 @@ def spark_session(options: SparkOptions = SparkOptions()) -> SparkSession:
         splits = SPLITS_PER_CORE * session.sparkContext.defaultParallelism
         session.conf.set(MIN_SPLITS_KEY, str(splits))
     return session
+
+
+def refuse_unreachable_master(master: str, timeout_s: float = 5.0) -> None:
+    """UsageError when a standalone master (spark://host:port[,host:port]) answers on none of its
+    addresses within `timeout_s` seconds each: Spark itself retries for about 70 s, then fails with Java
+    traces."""
+    if not master.startswith("spark://"):
+        return
+    addresses = [a for a in master.removeprefix("spark://").split(",") if a]
+    for address in addresses:
+        host, _, port = address.rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+                return
+        except (OSError, ValueError):
+            continue
+    raise UsageError(f"--master {master!r}: no Spark master answers there", option="--master")
 
 
 def _submitted_conf() -> dict[str, str]:
@@ -139,6 +159,8 @@ class LazySession:
 
     def __call__(self) -> SparkSession:
         if self._session is None:
+            if not _submitted_conf():
+                refuse_unreachable_master(self.options.master)  # before Spark's own ~70 s of retries
             self._session, self._owned = session_for_job(self.options)
             # The command's progress shows the session's stages while it runs (jobs/progress.py).
             self._unwatch = progress.current().watch_spark(self._session.sparkContext)

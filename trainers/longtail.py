@@ -217,6 +217,11 @@ def fact_frequencies(
         raise ValueError(
             "facts: n_train_docs is not filled in and there is no mixture and world to count it from"
         )
+    if not (Path(world_dir) / "truth" / "documents.parquet").is_file():
+        raise ValueError(
+            f"facts: n_train_docs is not filled in and {world_dir} is no world to count it from (no "
+            "truth/documents.parquet); pass --world, the world the probes come from"
+        )
     ids = [row["id"] for row in iter_rows(list_shards(mixture_dir), columns=("id",))]
     counts = count_fact_mentions(ids, Path(world_dir))
     key = "fact_id" if "fact_id" in facts.column_names else "probe_id"

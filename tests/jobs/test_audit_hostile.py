@@ -82,6 +82,9 @@ def test_months_are_the_datas_whatever_the_zone_and_year(spark, tmp_path: Path, 
     assert lag["documents"] == sum(b["documents"] for b in lag["bins"]) == 3 and lag["negative"] == 1
     assert lag["percentiles"]["p50"] == 31.0  # of 31, 31 and 739,086 days
     assert summary["coverage"]["negative_lag"] == 1
+    # dates the input brought are the input's, not "none"; no dump field names no dump
+    assert {r["date_source"] for r in summary["by_date_source"]} == {"input"}
+    assert summary["headline"]["dumps"] == 0
 
 
 def test_record_names_of_other_types_go_through_the_reader(spark, tmp_path: Path) -> None:
@@ -153,3 +156,24 @@ def test_a_column_on_a_few_documents_is_filled_or_said_so(spark, tmp_path: Path)
         "kept the input's columns (on 1 of 6 documents; --recompute runs it on all)"
     )
     assert "on 1 of 6 documents" in (tmp_path / "report" / "report.html").read_text()
+
+
+def test_recompute_counts_every_documents_tokens_one_way(spark, tmp_path: Path) -> None:
+    """--tokenizer or --recompute counted only the documents without n_tokens: a total of two methods."""
+    folder = tmp_path / "tokens"
+    folder.mkdir()
+    table = pa.table(
+        {
+            "id": ["a", "b"],
+            "text": ["hello world", "foo bar baz"],
+            "source": ["s", "s"],
+            "added": pa.array([1_700_000_000_000_000] * 2, pa.timestamp("us", tz="UTC")),
+            "n_tokens": pa.array([100, None], pa.int64()),
+        }
+    )
+    pq.write_table(table, folder / "part-0.parquet")
+    kept = _audit(spark, folder, tmp_path / "kept")
+    assert kept["headline"]["tokens"] == 100 + 3  # the input's count where it has one
+    config = AuditConfig(bootstrap=0, recompute=True)
+    again = run_audit(spark, [str(folder)], str(tmp_path / "again"), config, print_table=False)
+    assert again["headline"]["tokens"] == 2 + 3  # whitespace words, for both

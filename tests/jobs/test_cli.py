@@ -379,3 +379,38 @@ def test_a_train_stage_folder_of_an_unfinished_run_is_resumable_and_a_users_is_n
     assert not unfinished_checkpoint(TrainParams(mixture=str(tmp_path), output=str(run), resume=False))
     (run / "notes.txt").write_text("mine")
     assert not unfinished_checkpoint(TrainParams(mixture=str(tmp_path), output=str(run)))
+
+
+def test_a_master_nobody_answers_at_is_a_bad_argument(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_spark: None
+) -> None:
+    """spark://127.0.0.1:1 failed after ~70 s of Spark's own retries, with Java traces and exit 1."""
+    import socket
+
+    from jobs.spark import refuse_unreachable_master
+
+    with socket.socket() as listening:  # a port that answers: refused nothing
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        refuse_unreachable_master(f"spark://127.0.0.1:{listening.getsockname()[1]}")
+        refuse_unreachable_master(f"spark://127.0.0.1:1,127.0.0.1:{listening.getsockname()[1]}")
+    documents = _documents(tmp_path / "docs")
+    err = _refused(
+        ["date", str(documents), "-o", str(tmp_path / "out"), "--master", "spark://127.0.0.1:1"], capsys
+    )
+    assert "--master 'spark://127.0.0.1:1': no Spark master answers there" in err, err
+
+
+def test_run_takes_conf_after_the_pipelines_own(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_spark: None
+) -> None:
+    """The README says every Spark command takes --conf; run had none."""
+    from jobs.pipeline import load_pipeline
+    from jobs.spark import parse_conf
+
+    demo = ROOT / "pipelines" / "demo.yaml"
+    plan = load_pipeline(demo, output=tmp_path / "out", conf=["spark.sql.shuffle.partitions=8"])
+    assert plan.conf[0] == "spark.sql.shuffle.partitions=4"  # the file's
+    assert parse_conf(plan.conf)["spark.sql.shuffle.partitions"] == "8"  # the command line's wins
+    err = _refused(["run", str(demo), "--output", str(tmp_path / "o"), "--conf", "novalue"], capsys)
+    assert "--conf 'novalue': expected key=value" in err, err

@@ -374,3 +374,14 @@ def test_the_fact_probes_batch_follows_the_batch_asked_for(
     monkeypatch.setattr(trainers.probes, "calibrated_scores", recording)
     run_probes(run, tmp_path / "probe", facts=facts, batch_size=asked)
     assert seen == [fact_batch]
+
+
+def test_probes_outside_a_world_ask_for_the_world(fact_run, tmp_path: Path) -> None:
+    """Probes copied out of their world guessed its parent as the world and failed with a bare
+    'truth/documents.parquet'."""
+    run, probes = fact_run
+    facts = tmp_path / "probes" / "facts.parquet"
+    facts.parent.mkdir()
+    pq.write_table(pa.Table.from_pylist([{**p, "n_train_docs": None} for p in probes]), facts)
+    with pytest.raises(ValueError, match=r"is no world to count it from .*pass --world"):
+        run_probes(run, tmp_path / "out", facts=facts, mixture_dir=run, world_dir=tmp_path)
