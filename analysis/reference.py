@@ -28,6 +28,18 @@ def version_spans(versions: Sequence[tuple[str, str, str | None]]) -> dict[str, 
     return spans
 
 
+def _latest_span_starts(spans: Mapping[str, str]) -> dict[str, str]:
+    """Per text (named by its first month, as `version_spans` gives it), the first month of the last run of
+    consecutive reference months it is in effect: A, B, A gives A the third month."""
+    starts: dict[str, str] = {}
+    previous = None
+    for month in sorted(spans):
+        if spans[month] != previous:
+            starts[spans[month]] = month
+        previous = spans[month]
+    return starts
+
+
 def reference_figures(
     reference: str,
     per_version: Mapping[tuple[str, str], tuple[int, int]],
@@ -57,16 +69,22 @@ def reference_figures(
         # dated to its first month (the matcher's date), so the newest one starts where its text first shows.
         own = (spans or {}).get(resource)
         months = sorted(set(own.values())) if own else sorted(available.get(resource, []))
+        # A text in effect again after an edit was reverted is current: it is behind by the time since its
+        # own latest span began, not since the first one.
+        starts = _latest_span_starts(own) if own else {m: m for m in months}
+        newest = starts[own[max(own)]] if own else (months[-1] if months else None)
         resources.append(
             {
                 "resource": resource,
                 "documents": sum(per_version[(resource, m)][0] for m in held),
                 "tokens": sum(per_version[(resource, m)][1] for m in held),
                 "versions_available": len(months),
-                "newest_available": months[-1] if months else None,
+                "newest_available": newest,
                 "versions_held": held,
                 "newest_held": held[-1],
-                "months_behind": months_between(held[-1], months[-1]) if months else None,
+                "months_behind": (
+                    months_between(max(starts.get(m, m) for m in held), newest) if newest else None
+                ),
                 "predicted_month": prediction.per_resource.get(resource),
             }
         )

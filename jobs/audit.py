@@ -280,8 +280,7 @@ def _summary(
             "method": "documents whose BLAKE2b(seed, id) / 2^64 < fraction",
         },
         "input_rejects": audit_input.rejects,
-        # what the date, dedup and langid stages dropped (an id seen twice, ...), as `stage:reason`
-        "stage_rejects": {
+        "stage_rejects": {  # what date, dedup and langid dropped (an id seen twice, ...): `stage:reason`
             f"{name}:{reason}": n
             for name, stats in audit_input.stage_stats.items()
             if name != "ingest"  # the reader's rejects: input_rejects above

@@ -12,7 +12,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_type
 
@@ -158,7 +158,12 @@ def _bin(column: Column, edges: Sequence[int]) -> Column:
 
 
 def audit_base(frame: DataFrame) -> DataFrame:
-    """The narrow per-document table the figures are computed from (no text)."""
+    """The narrow per-document table the figures are computed from (no text). In a mixture (rows with
+    `mix_order`) dedup's cluster sizes are the source corpus's, before the mixture kept one version of a
+    cluster or dropped it: there a cluster's size is the number of its distinct documents the mixture holds."""
+    if "mix_order" in frame.columns and "cluster_id" in frame.columns:
+        held = F.size(F.collect_set("id").over(Window.partitionBy("cluster_id")))
+        frame = frame.withColumn("cluster_size", F.when(F.col("cluster_id").isNotNull(), held))
     frame = with_record_columns(frame)
     lag = _days_between(F.col("crawl_date"), F.col("created"))
     return frame.select(

@@ -27,9 +27,8 @@ from trainers.data import PackedStream, iter_rows, list_shards, newest_month
 from trainers.model import build_model, count_parameters, flops_per_token, model_config, preset
 from trainers.tokenizer import load_tokenizer, sample_texts, save_tokenizer, train_tokenizer
 
-# Peak dense bf16 tensor-core throughput per GPU, TFLOP/s, from NVIDIA's data sheets (dense, not the
-# 2:4-sparsity figure). Matched as substrings of torch.cuda.get_device_name(), first match wins, so the
-# specific names come before the generic ones. TrainConfig.peak_tflops overrides it.
+# Peak dense bf16 tensor-core TFLOP/s per GPU (NVIDIA's data sheets, not the 2:4-sparsity figure), matched as
+# substrings of torch.cuda.get_device_name(), first match first (specific names before generic ones).
 PEAK_BF16_TFLOPS: list[tuple[str, float]] = [
     ("H200", 989.4),  # H200 SXM
     ("H100 PCIe", 756.0),
@@ -52,11 +51,10 @@ TRAINER_STATE = "trainer_state.pt"
 DEVICE_NAME = re.compile(r"cpu|cuda(:\d+)?")  # the devices a run may name (and "auto")
 # What `train` writes into a run directory. A directory holding only these and no run.json is an unfinished
 # run of ours: with nothing to resume it is started again, where anything else is refused.
-RUN_FILES = frozenset(
-    {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "log.jsonl", "config.json"}
-    | {"generation_config.json", "model.safetensors", CHECKPOINT_DIR, f"{CHECKPOINT_DIR}.tmp"}
-    | {f"{CHECKPOINT_DIR}.old"}
-)
+_FIRST_FILES = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "log.jsonl"}
+_MODEL_FILES = {"config.json", "generation_config.json", "model.safetensors"}  # before run.json is written
+_CHECKPOINTS = {CHECKPOINT_DIR, f"{CHECKPOINT_DIR}.tmp", f"{CHECKPOINT_DIR}.old"}  # .tmp, .old: mid-write
+RUN_FILES = frozenset({*_FIRST_FILES, *_MODEL_FILES, *_CHECKPOINTS})
 
 
 @dataclass
@@ -215,12 +213,7 @@ def train(
     run_dir = Path(run_dir)
     shards = list_shards(mixture_dir)
     device = resolve_device(config.device)  # before the run folder is touched: a bad device loses no run
-    resuming = resume and not overwrite and (run_dir / CHECKPOINT_DIR / TRAINER_STATE).exists()
-    # The new run's tokenizer reads the mixture first: a mixture without text loses no run either.
-    tokenizer = load_tokenizer(run_dir) if resuming else _new_tokenizer(mixture_dir, config)
-    _prepare_run_dir(run_dir, resume, overwrite)
-    if not resuming:
-        save_tokenizer(tokenizer, run_dir)
+    tokenizer = _open_run(run_dir, mixture_dir, config, resume, overwrite)
     started = time.perf_counter()
     model_cfg = model_config(
         config.preset, len(tokenizer), config.seq_len, eos_token_id=int(tokenizer.eos_token_id)
@@ -285,23 +278,19 @@ def train(
     seconds = state["seconds"] + time.perf_counter() - started
     newest = stream.state.newest_created[:7] if stream.state.newest_created else None
     if step < total:
-        return TrainResult(
-            run_dir, step, state["tokens"], _finite(last_loss), newest, seconds, completed=False
-        )
+        return TrainResult(run_dir, step, state["tokens"], _finite(last_loss), newest, seconds, False)
 
     model.save_pretrained(run_dir)
-    log = _read_log(log_path)
     run_info = {
         "mixture": os.path.abspath(mixture_dir),
         "config": asdict(config),
         "steps": step,
         "tokens_seen": state["tokens"],
         "final_loss": _finite(last_loss),  # null where training diverged
-        "newest_month": newest,  # newest `created` month among the documents the run read
+        "newest_month": newest,  # newest `created` month among the documents the run was given
         "newest_month_mixture": newest_month(shards),
         **_data_and_device(stream, model, len(tokenizer), device),
-        "tokens_per_s": _mean([e["tokens_per_s"] for e in log[1:]] or [e["tokens_per_s"] for e in log]),
-        "mfu": _mean([e["mfu"] for e in log[1:] if "mfu" in e]),
+        **_throughput(_read_log(log_path)),
         "seconds": round(seconds, 2),
     }
     (run_dir / "run.json").write_text(json.dumps(run_info, indent=2, allow_nan=False) + "\n")
@@ -352,6 +341,14 @@ def _model_and_optimizer(
     return model, optimizer, state
 
 
+def _throughput(log: list[dict[str, Any]]) -> dict[str, float | None]:
+    """run.json's tokens/s and MFU: the logged windows' mean, the first (warm-up, compilation) left out."""
+    return {
+        "tokens_per_s": _mean([e["tokens_per_s"] for e in log[1:]] or [e["tokens_per_s"] for e in log]),
+        "mfu": _mean([e["mfu"] for e in log[1:] if "mfu" in e]),
+    }
+
+
 def _data_and_device(
     stream: PackedStream, model: torch.nn.Module, vocab_size: int, device: torch.device
 ) -> dict[str, Any]:
@@ -365,6 +362,19 @@ def _data_and_device(
         "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
     }
+
+
+def _open_run(
+    run_dir: Path, mixture_dir: str | Path, config: TrainConfig, resume: bool, overwrite: bool
+) -> PreTrainedTokenizerFast:
+    """The run directory made ready and the run's tokenizer: the saved one when resuming, else one trained
+    on the mixture before the directory is touched (a mixture without text loses no run)."""
+    resuming = resume and not overwrite and (run_dir / CHECKPOINT_DIR / TRAINER_STATE).exists()
+    tokenizer = load_tokenizer(run_dir) if resuming else _new_tokenizer(mixture_dir, config)
+    _prepare_run_dir(run_dir, resume, overwrite)
+    if not resuming:
+        save_tokenizer(tokenizer, run_dir)
+    return tokenizer
 
 
 def _prepare_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:

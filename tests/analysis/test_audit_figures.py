@@ -154,3 +154,22 @@ def test_month_index_takes_exactly_four_ascii_digits_a_dash_and_two() -> None:
     for bad in ("2024-01\n", "２０２４-01", "2024-1", " 2024-01", "2024-13", "2024-00"):
         with pytest.raises(ValueError, match="expected YYYY-MM"):
             month_index(bad)
+
+
+def test_a_text_in_effect_again_after_a_revert_is_current() -> None:
+    """A, B, A: a corpus holding A was said to be a month behind the newest version (B), where A is the
+    text in effect now."""
+    from analysis.reference import reference_figures, version_spans
+
+    rows = [("r", "2023-01", "A"), ("r", "2023-02", "B"), ("r", "2023-03", "A")]
+    spans = version_spans(rows)
+    available = {"r": [month for _, month, _ in rows]}
+
+    def held(month: str) -> dict:
+        figures = reference_figures("ref", {("r", month): (1, 100)}, available, spans, "curve", n_boot=0)
+        return figures["resources"][0]
+
+    current = held("2023-01")  # the matcher dates a copy of A to A's first month
+    assert (current["newest_available"], current["months_behind"]) == ("2023-03", 0)
+    assert current["versions_available"] == 2
+    assert held("2023-02")["months_behind"] == 1  # B, replaced by A again a month later

@@ -177,3 +177,32 @@ def test_recompute_counts_every_documents_tokens_one_way(spark, tmp_path: Path) 
     config = AuditConfig(bootstrap=0, recompute=True)
     again = run_audit(spark, [str(folder)], str(tmp_path / "again"), config, print_table=False)
     assert again["headline"]["tokens"] == 2 + 3  # whitespace words, for both
+
+
+def test_a_mixtures_near_duplicates_are_those_it_holds(spark, tmp_path: Path) -> None:
+    """A keep-newest mixture was reported 19% near-duplicate (67% in one dump): dedup's cluster sizes are
+    the source corpus's, before the mixture kept one version of each cluster."""
+
+    def write(folder: Path, mixture: bool) -> Path:
+        folder.mkdir()
+        columns = {
+            "id": ["a", "b", "c"],
+            "text": [f"{WORDS} {i}" for i in range(3)],
+            "source": ["s"] * 3,
+            "added": pa.array([1_700_000_000_000_000] * 3, pa.timestamp("us", tz="UTC")),
+            "lang": ["en"] * 3,
+            "created": pa.array([1_600_000_000_000_000] * 3, pa.timestamp("us", tz="UTC")),
+            "cluster_id": ["c1", "c2", "c2"],
+            "cluster_size": pa.array([3, 2, 2], pa.int32()),
+            "is_exact_dup": [False] * 3,
+            "is_stale": [False] * 3,
+        }
+        if mixture:
+            columns["mix_order"] = pa.array([0, 1, 2], pa.int64())
+        pq.write_table(pa.table(columns), folder / "part-0.parquet")
+        return folder
+
+    source = _audit(spark, write(tmp_path / "source", mixture=False), tmp_path / "r1")
+    assert source["duplicates"]["near_dup_rate"] == 1.0  # every document's cluster is larger than one
+    mixed = _audit(spark, write(tmp_path / "mixture", mixture=True), tmp_path / "r2")
+    assert mixed["duplicates"]["near_dup_rate"] == round(2 / 3, 4)  # a is its cluster's only one here
