@@ -63,8 +63,12 @@ def resource_month(months: Sequence[int], tokens: Sequence[float], statistic: st
     if statistic == "median":
         return weighted_median(months, tokens)
     if statistic == "mode":
-        # the earliest month among those with the most tokens: deterministic on ties
-        best = max(zip(tokens, (-m for m in months), strict=True))
+        # the earliest month among those with the most tokens (a month given twice counts its rows
+        # together): deterministic on ties
+        totals: dict[int, float] = {}
+        for month, weight in zip(months, tokens, strict=True):
+            totals[month] = totals.get(month, 0.0) + weight
+        best = max((weight, -month) for month, weight in totals.items())
         return float(-best[1])
     if statistic == "mean":
         w = np.asarray(tokens, dtype=np.float64)
@@ -184,7 +188,8 @@ def _normalised_rows(
         row = np.full(len(months), np.nan)
         for month, value in scores[resource].items():
             row[column[month_index(month)]] = value
-        present = ~np.isnan(row)
+        present = np.isfinite(row)  # an infinite score (a version no n-gram of the data covers) says nothing
+        row[~present] = np.nan
         normalised = method.normalise(row[present])
         if isinstance(normalised, str):
             continue

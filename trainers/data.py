@@ -30,6 +30,11 @@ def list_shards(mixture_dir: str | Path) -> list[Path]:
     path = Path(mixture_dir)
     if path.is_file() and path.suffix == ".parquet":
         return [path]
+    if path.is_file():
+        raise FileNotFoundError(
+            f"mixture: {path} is a file; train reads a Parquet file or a mixture folder of part-*.parquet "
+            "shards (chronomix mix writes one)"
+        )
     if not path.is_dir():
         raise FileNotFoundError(f"mixture: no such directory: {path}")
     shards = sorted(path.glob("part-*.parquet"))

@@ -173,3 +173,21 @@ def test_a_text_in_effect_again_after_a_revert_is_current() -> None:
     assert (current["newest_available"], current["months_behind"]) == ("2023-03", 0)
     assert current["versions_available"] == 2
     assert held("2023-02")["months_behind"] == 1  # B, replaced by A again a month later
+
+
+def test_mode_adds_up_a_month_given_twice_and_scores_skip_what_is_not_finite() -> None:
+    """The mode took the single heaviest row (2023-01's 3 over 2023-05's 2 + 2), and one infinite score
+    failed the prediction with 'All-NaN slice encountered'."""
+    jan, may = months.month_index("2023-01"), months.month_index("2023-05")
+    assert predict.resource_month([jan, may, may], [3, 2, 2], "mode") == may
+    assert predict.resource_month([jan, may], [2, 2], "mode") == jan  # a tie: the earliest
+    scores = {
+        "r1": {"2023-01": 1.0, "2023-02": math.inf, "2023-03": 0.5},
+        "r2": {"2023-01": 2.0, "2023-02": 1.0, "2023-03": 3.0},
+        "r3": {"2023-01": 2.0, "2023-02": 1.5, "2023-03": 3.5},
+    }
+    finite = {**scores, "r1": {"2023-01": 1.0, "2023-03": 0.5}}
+    assert (
+        predict.predict_from_scores(scores, n_boot=0).month
+        == predict.predict_from_scores(finite, n_boot=0).month
+    )
