@@ -159,8 +159,6 @@ class LazySession:
 
     def __call__(self) -> SparkSession:
         if self._session is None:
-            if not _submitted_conf():
-                refuse_unreachable_master(self.options.master)  # before Spark's own ~70 s of retries
             self._session, self._owned = session_for_job(self.options)
             # The command's progress shows the session's stages while it runs (jobs/progress.py).
             self._unwatch = progress.current().watch_spark(self._session.sparkContext)
