@@ -12,7 +12,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_type
 
@@ -162,8 +162,15 @@ def audit_base(frame: DataFrame) -> DataFrame:
     `mix_order`) dedup's cluster sizes are the source corpus's, before the mixture kept one version of a
     cluster or dropped it: there a cluster's size is the number of its distinct documents the mixture holds."""
     if "mix_order" in frame.columns and "cluster_id" in frame.columns:
-        held = F.size(F.collect_set("id").over(Window.partitionBy("cluster_id")))
-        frame = frame.withColumn("cluster_size", F.when(F.col("cluster_id").isNotNull(), held))
+        # an aggregate joined back, not a window: the rows without a cluster would form one window
+        # partition, each holding the set of all their ids
+        held = (
+            frame.filter(F.col("cluster_id").isNotNull())
+            .groupBy("cluster_id")
+            .agg(F.countDistinct("id").alias("_held"))
+        )
+        frame = frame.drop("cluster_size").join(held, "cluster_id", "left")
+        frame = frame.withColumnRenamed("_held", "cluster_size")
     frame = with_record_columns(frame)
     lag = _days_between(F.col("crawl_date"), F.col("created"))
     return frame.select(
