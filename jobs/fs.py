@@ -6,7 +6,9 @@ and moves a finished output into place. pyarrow.fs gives one API over all of the
 
 from __future__ import annotations
 
+import os
 import posixpath
+import re
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -55,6 +57,15 @@ class Location:
     def size(self) -> int:
         info = self.fs.get_file_info(self.path)
         return info.size or 0
+
+
+# A URI's scheme and a slash: also a URI that Path() has collapsed ("s3a://b/x" -> "s3a:/b/x").
+_URI_START = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:/")
+
+
+def names_a_uri(path: str | os.PathLike[str]) -> bool:
+    """Whether `path` is a URI, given as typed or after a Path() collapsed its "//"."""
+    return bool(_URI_START.match(str(path)))
 
 
 def locate(path: str) -> Location:

@@ -30,11 +30,10 @@ from typing import Any
 import yaml
 
 from jobs.contract import UsageError
+from jobs.fs import names_a_uri
 from jobs.options import spark_options
 from jobs.registry import stage
 from jobs.runner import StageOutcome, StageSpec, run_stages
-
-_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:/")  # a URI's scheme, however many slashes follow
 
 _REFERENCE = re.compile(r"\$\{([A-Za-z0-9_\-]+)\}")
 # Parameters that hold paths (relative ones are relative to the pipeline file).
@@ -90,7 +89,7 @@ def load_pipeline(
     if not isinstance(data.get("output") or "", str):
         raise UsageError(f"pipeline field 'output': expected a path, got {data['output']!r}")
     out = output or Path(data.get("output") or "out/" + path.stem)
-    if _URI.match(str(out)):  # Path() has already made "s3a://b/x" into "s3a:/b/x"
+    if names_a_uri(out):
         raise UsageError(
             f"pipeline output {str(out)!r}: a pipeline writes into a local or mounted folder (its stage "
             "folders, markers and models are files there); run the Spark stages one by one for remote "

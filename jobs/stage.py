@@ -116,10 +116,12 @@ def document_files(inputs: Sequence[str] | Sequence[InputFile], message: str) ->
     files = input_files(inputs)
     for file in files:
         if not file.uri.endswith(".parquet"):
-            dolma = file.uri.endswith(".jsonl.gz") and (
-                " (ingest's --format dolma writes for other tools; the stages read its default Parquet)"
-            )
-            raise UsageError(message.format(uri=repr(file.uri)) + (dolma or ""))
+            why = message.format(uri=repr(file.uri))
+            if file.uri.endswith(".jsonl.gz"):
+                why += (
+                    " (ingest's --format dolma writes for other tools; the stages read its default Parquet)"
+                )
+            raise UsageError(why)
     refuse_unreadable_parquet(files)
     return files
 

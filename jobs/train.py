@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -15,6 +14,7 @@ from rich.table import Table
 
 from jobs import progress
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
+from jobs.fs import names_a_uri
 from jobs.runner import run_command
 from trainers.model import PRESETS
 from trainers.train import CHECKPOINT_DIR, TRAINER_STATE, TrainConfig, TrainResult, unfinished_run
@@ -53,7 +53,7 @@ def check(params: TrainParams) -> TrainPlan:
         raise UsageError(
             f"unknown preset {params.preset!r} (choose from {', '.join(PRESETS)})", option="--preset"
         )
-    if re.match(r"[A-Za-z][A-Za-z0-9+.-]*:/", str(params.output)) or "://" in str(params.mixture):
+    if names_a_uri(params.output) or names_a_uri(params.mixture):
         raise UsageError(
             "train reads its mixture from and writes its run to local (or mounted) folders: torch and the "
             f"checkpoints need files; got {str(params.mixture)!r} -> {str(params.output)!r}",
