@@ -40,6 +40,16 @@ def _latest_span_starts(spans: Mapping[str, str]) -> dict[str, str]:
     return starts
 
 
+def most_held_month(histogram: Sequence[tuple[str, float]]) -> str | None:
+    """The version month ('YYYY-MM') of which a resource's data holds the most tokens (the earliest on a
+    tie), or None when it holds no tokens."""
+    tokens: dict[str, float] = {}
+    for month, t in histogram:
+        if t and t > 0:
+            tokens[month] = tokens.get(month, 0.0) + float(t)
+    return min(tokens, key=lambda m: (-tokens[m], m)) if tokens else None
+
+
 def reference_figures(
     reference: str,
     per_version: Mapping[tuple[str, str], tuple[int, int]],
@@ -85,7 +95,9 @@ def reference_figures(
                 "months_behind": (
                     months_between(max(starts.get(m, m) for m in held), newest) if newest else None
                 ),
+                # the predictor's own month for this resource (the cutoff is aggregated from these)
                 "predicted_month": prediction.per_resource.get(resource),
+                "most_held_month": most_held_month(histograms[resource]),
             }
         )
     histogram: dict[str, list[int]] = {}

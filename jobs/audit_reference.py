@@ -70,10 +70,11 @@ def reference_figures(
             for r in counted.groupBy("ngram").agg(F.sum("count").alias("n")).collect()
         }
         scores = ReferenceNgrams.from_file(files).scores(counts)
+        prediction = predict_from_scores(scores, n_boot=n_boot, level=level, seed=seed)
         figures["token_share_cutoff"] = figures["predicted_cutoff"]
-        figures["predicted_cutoff"] = predict_from_scores(
-            scores, n_boot=n_boot, level=level, seed=seed
-        ).to_dict()
+        figures["predicted_cutoff"] = prediction.to_dict()
+        for row in figures["resources"]:  # each resource's month of best n-gram fit, not of most copies
+            row["predicted_month"] = prediction.per_resource.get(row["resource"])
         if figures["resources_found"] == 0 and figures["predicted_cutoff"].get("month"):
             # n-grams shared by chance with versions of resources the input does not hold: no prediction
             unmatched = figures["predicted_cutoff"]

@@ -191,3 +191,17 @@ def test_mode_adds_up_a_month_given_twice_and_scores_skip_what_is_not_finite() -
         predict.predict_from_scores(scores, n_boot=0).month
         == predict.predict_from_scores(finite, n_boot=0).month
     )
+
+
+def test_most_held_month_sums_a_month_given_twice_and_takes_the_earliest_on_a_tie() -> None:
+    from analysis.reference import most_held_month, reference_figures
+
+    assert most_held_month([("2020-04", 30), ("2019-01", 50), ("2020-04", 30)]) == "2020-04"
+    assert most_held_month([("2021-01", 40), ("2019-06", 40)]) == "2019-06"
+    assert most_held_month([("2021-01", 0)]) is None
+    # median: the predictor's month is the token-weighted median, the most-held month is apart from it
+    per_version = {("r", "2019-01"): (1, 40), ("r", "2020-01"): (1, 35), ("r", "2021-01"): (1, 25)}
+    available = {"r": ["2019-01", "2020-01", "2021-01"]}
+    figures = reference_figures("ref", per_version, available, None, "median", n_boot=0)
+    (row,) = figures["resources"]
+    assert (row["most_held_month"], row["predicted_month"]) == ("2019-01", "2020-01")
