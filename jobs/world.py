@@ -15,7 +15,15 @@ from rich.table import Table
 from corpus.writers import AtomicOutput
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
 from jobs.runner import run_command
-from world import WorldConfig, WorldConfigError, WorldSummary, generate_world, load_config, preset_config
+from world import (
+    WorldConfig,
+    WorldConfigError,
+    WorldSummary,
+    generate_world,
+    load_config,
+    preset_config,
+    read_config_fields,
+)
 
 
 @dataclass(frozen=True)
@@ -93,20 +101,34 @@ def world(
         ),
     ] = None,
     preset: Annotated[
-        str, typer.Option("--preset", help="tiny (CPU minutes), small, or large (GPU).")
-    ] = "tiny",
+        str | None,
+        typer.Option(
+            "--preset",
+            help="tiny (CPU minutes), small, or large (GPU). Default: the config file's, else tiny.",
+            show_default=False,
+        ),
+    ] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output.")] = False,
 ) -> None:
     """Generate a synthetic temporal world: Common Crawl-like WARC dumps of versioned resource pages, stale
     mirrors, news and filler pages, with the ground truth (truth/documents.parquet, truth/facts.parquet) and
     probes (probes/temporal.parquet, probes/facts.parquet) for effective-cutoff and long-tail experiments.
 
-    A `preset:` key in the config file picks the preset; its other keys override fields; --seed overrides
-    the file's seed.
+    A `preset:` key in the config file picks the preset (a --preset naming another is refused); its other
+    keys override fields; --seed overrides the file's seed.
     """
+    if preset is not None and config is not None:
+        try:
+            named = read_config_fields(config).get("preset")
+        except WorldConfigError as error:
+            raise typer.BadParameter(str(error), param_hint="--config") from None
+        if named is not None and str(named) != preset:
+            raise typer.BadParameter(
+                f"--preset {preset} and {config}'s preset: {named} disagree; give one", param_hint="--preset"
+            )
     params = WorldParams(
         output=str(output),
-        preset=preset,
+        preset=preset or "tiny",
         seed=seed,
         config=None if config is None else str(config),
         overwrite=overwrite,

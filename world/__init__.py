@@ -6,7 +6,14 @@ probes (every month's version of some resources; fact prompts with distractors) 
     summary = generate_world(preset_config("tiny", seed=0), "out/world")
 """
 
-from world.config import PRESETS, WorldConfig, WorldConfigError, load_config, preset_config
+from world.config import (
+    PRESETS,
+    WorldConfig,
+    WorldConfigError,
+    load_config,
+    preset_config,
+    read_config_fields,
+)
 from world.generate import DumpSummary, WorldSummary, generate_world
 from world.probes import count_fact_mentions, fill_probe_frequencies
 
@@ -21,4 +28,5 @@ __all__ = [
     "generate_world",
     "load_config",
     "preset_config",
+    "read_config_fields",
 ]

@@ -293,26 +293,30 @@ def config_from_mapping(values: Mapping[str, Any]) -> WorldConfig:
     return WorldConfig(**kwargs).validate()
 
 
+def read_config_fields(path: str | Path) -> dict[str, Any]:
+    """The fields a world.yaml sets, as written (`preset` among them where it names one); WorldConfigError
+    when the file cannot be read or is not a mapping."""
+    try:
+        loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        # one line, but with the position and the cause, which YAML puts on later lines
+        where = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+        raise WorldConfigError(f"world config {path}: cannot read: {where}") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise WorldConfigError(
+            f"world config {path}: expected a mapping of fields, got {type(loaded).__name__}"
+        )
+    return dict(loaded)
+
+
 def load_config(path: str | Path | None = None, preset: str = "tiny", seed: int | None = None) -> WorldConfig:
     """The preset named in the YAML file (else `preset`), overridden by the file's fields, then by `seed`.
 
     The file is a mapping of WorldConfig fields, e.g. `{preset: small, entities: 500, stale_share: 0.3}`.
     """
-    values: dict[str, Any] = {}
-    if path is not None:
-        try:
-            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-            # one line, but with the position and the cause, which YAML puts on later lines
-            where = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
-            raise WorldConfigError(f"world config {path}: cannot read: {where}") from None
-        if loaded is None:
-            loaded = {}
-        if not isinstance(loaded, dict):
-            raise WorldConfigError(
-                f"world config {path}: expected a mapping of fields, got {type(loaded).__name__}"
-            )
-        values = dict(loaded)
+    values = read_config_fields(path) if path is not None else {}
     name = values.pop("preset", preset)
     if seed is not None:
         values["seed"] = seed

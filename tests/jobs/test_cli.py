@@ -79,10 +79,13 @@ def test_bad_files_and_values_exit_2_with_one_line(
     folder = tmp_path
     (folder / "latin1.yaml").write_bytes(b"preset: tiny\nentities: \xff\n")
     (folder / "grid.yaml").write_text("worlds: [{preset: tiny\n")
+    (folder / "small.yaml").write_text("preset: small\nentities: 30\n")
     (folder / "spec.yaml").write_bytes(b"name: x\nseed: \xff\n")
     cases = {
         ("world", "-o", str(folder / "w"), "--seed", "-1"): "--seed",
         ("world", "-o", str(folder / "w"), "-c", str(folder / "latin1.yaml")): "world config",
+        # the file's preset silently won over the flag
+        ("world", "-o", str(folder / "w"), "-c", str(folder / "small.yaml"), "--preset", "tiny"): "disagree",
         ("experiment", str(folder / "grid.yaml"), "-o", str(folder / "e")): "not valid UTF-8 YAML",
         ("run", str(folder / "latin1.yaml")): "not valid UTF-8 YAML",
         ("mix", str(folder), "--spec", str(folder / "spec.yaml"), "--plan"): "not UTF-8",
