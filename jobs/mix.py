@@ -190,11 +190,19 @@ def run_mix(
 
 def _not_sampled_reason(allocation: Allocation):
     """`cell_target_zero` for documents of cells the strategies gave nothing, else `not_sampled`."""
-    zero = [(c.lang, c.bucket) for c in allocation.cells if c.target <= 0]
-    condition = F.lit(False)
-    for lang, bucket in zero:
-        condition = condition | ((F.col("lang") == lang) & (F.col("time_bucket") == bucket))
-    return F.when(condition, F.lit("cell_target_zero")).otherwise(F.lit("not_sampled"))
+    # One IN over a cell key: an OR per cell nested hundreds deep at month granularity (a Java
+    # StackOverflowError while Spark converted it).
+    zero = [_cell_key(c.lang, c.bucket) for c in allocation.cells if c.target <= 0]
+    key = F.concat_ws(_CELL_SEPARATOR, F.col("lang"), F.col("time_bucket"))
+    return F.when(key.isin(zero), F.lit("cell_target_zero")).otherwise(F.lit("not_sampled"))
+
+
+_CELL_SEPARATOR = "\x1f"  # the unit separator: in no language code or time bucket
+
+
+def _cell_key(lang: str | None, bucket: str | None) -> str:
+    """The cell's (lang, time bucket) as one string, as concat_ws writes it (a null part left out)."""
+    return _CELL_SEPARATOR.join(part for part in (lang, bucket) if part is not None)
 
 
 def _manifest(

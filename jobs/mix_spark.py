@@ -11,7 +11,7 @@ from pyspark.sql import functions as F
 
 from mixers.allocation import Allocation, Cell
 from mixers.buckets import UNKNOWN_BUCKET
-from mixers.sampling import HISTOGRAM_BITS, KEY_BITS, CellRate, boundary_bin, threshold_in_bin
+from mixers.sampling import HISTOGRAM_BITS, KEY_BITS, CellRate, boundary_bin, thresholds_with_carry
 from mixers.spec import MixSpec
 
 DROP_COLUMN = "mix_drop"
@@ -64,8 +64,9 @@ def cell_counts(df: DataFrame) -> dict[Cell, tuple[int, int]]:
 
 def cell_rates(df: DataFrame, allocation: Allocation) -> dict[Cell, CellRate]:
     """Base repeats and key threshold of every cell with a target, so that the tokens of the copies match the
-    cell's target within one document. Two small collects: a 2^10-bin token histogram of keys per cell, then
-    the keys and tokens of the documents in each cell's boundary bin."""
+    cell's target within one document, and a language's cells their total (mixers.sampling). Two small
+    collects: a 2^10-bin token histogram of keys per cell, then the keys and tokens of the documents in each
+    cell's boundary bin."""
     kept = df.filter(F.col(DROP_COLUMN).isNull())
     rates: dict[Cell, CellRate] = {}
     need: dict[Cell, float] = {}
@@ -98,8 +99,7 @@ def cell_rates(df: DataFrame, allocation: Allocation) -> dict[Cell, CellRate]:
     ):
         docs[(row["lang"], row["time_bucket"])].append((int(row["mix_key"]), int(row["n_tokens"] or 0)))
     by_cell = allocation.by_cell()
-    for cell, (bin_index, left) in boundaries.items():
-        threshold = threshold_in_bin(docs[cell], left, bin_index)
+    for cell, threshold in thresholds_with_carry(boundaries, docs).items():
         rates[cell] = CellRate(by_cell[cell].base_repeats, threshold)
     return rates
 

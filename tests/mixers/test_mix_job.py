@@ -249,3 +249,42 @@ def document_table_from_rows(rows: list[dict]) -> pa.Table:
     added = datetime(2024, 1, 1, tzinfo=UTC)
     table = pa.Table.from_pylist([{**r, "source": "t", "added": added, "created": added} for r in rows])
     return pa.Table.from_batches([conform(b) for b in table.to_batches()])
+
+
+def test_hundreds_of_cells_without_a_target_are_counted_not_a_stack_overflow(spark, tmp_path):
+    """A month-granularity mixture of one language over a two-language corpus: every other-language month is
+    a cell with target 0. Their reason was one OR per cell, nested hundreds deep, and the JVM ran out of
+    stack converting it."""
+    from datetime import UTC, datetime
+
+    from corpus.schema import conform
+
+    rows = []
+    for lang in ("en", "de"):
+        for m in range(600):  # 50 years of months, one document each
+            created = datetime(1970 + m // 12, 1 + m % 12, 1, tzinfo=UTC)
+            text = f"{lang} document number {m} with some words"
+            rows.append({"id": f"{lang}{m:03d}", "text": text, "lang": lang, "lang_score": 1.0, "source": "t"})
+            rows[-1].update(added=created, created=created)
+    table = pa.Table.from_pylist(rows)
+    source = write_parts(pa.Table.from_batches([conform(b) for b in table.to_batches()]), tmp_path / "in", 2)
+    spec = parse_spec(
+        {
+            "name": "en-by-month",
+            "seed": 1,
+            "budget_tokens": 2_000,
+            "language": {"strategy": "weights", "weights": {"en": 1.0}},
+            "time": {"strategy": "natural", "granularity": "month"},
+        }
+    )
+    result = run_mix(spark, [str(source)], spec, str(tmp_path / "out"))
+    assert sum(1 for c in result.allocation.cells if c.target <= 0 and c.lang == "de") == 600
+    out = read_rows(tmp_path / "out")
+    assert set(out.column("lang").to_pylist()) == {"en"}
+    # each cell wants about 3 tokens of its one 7-token document: the rounding carries from month to month
+    # (rounded cell by cell, none was taken and the mixture was empty)
+    target = sum(c.target for c in result.allocation.cells)
+    assert abs(sum(out.column("n_tokens").to_pylist()) - target) <= 7
+    stats = StageStats.read(tmp_path / "out")
+    assert stats.dropped["cell_target_zero"] == 600
+    assert stats.docs_in + stats.counters["repeat_copies"] == stats.docs_out + sum(stats.dropped.values())

@@ -14,6 +14,7 @@ from mixers.sampling import (
     mix_order,
     repeat_count,
     threshold_in_bin,
+    thresholds_with_carry,
 )
 from mixers.tokens import whitespace_words
 from tests.mixers.conftest import sentences
@@ -99,3 +100,27 @@ def test_sampling_does_not_depend_on_batch_split(seed):
     for chunk in (ids[:13], ids[13:70], ids[70:]):
         parts += MixKeyKernel(seed)(pa.RecordBatch.from_pydict({"id": chunk})).column("mix_key").to_pylist()
     assert whole == parts
+
+
+def test_rounding_errors_carry_to_the_next_cell_of_the_same_language():
+    """600 monthly cells each wanting 3 tokens of its one 7-token document: rounded cell by cell, none took
+    its document and the mixture was empty; carried, the language gets its 1,800 tokens within a document,
+    and a second language's carry is its own."""
+    boundaries, docs = {}, {}
+    for lang, need in (("en", 3.0), ("de", 5.5)):
+        for m in range(600):
+            cell = (lang, f"{1970 + m // 12}-{1 + m % 12:02d}")
+            key = doc_key(9, f"{lang}{m}")
+            boundaries[cell] = (key_bin(key), need)
+            docs[cell] = [(key, 7)]
+    thresholds = thresholds_with_carry(boundaries, docs)
+    taken = {"en": 0, "de": 0}
+    for cell, threshold in thresholds.items():
+        ((key, tokens),) = docs[cell]
+        taken[cell[0]] += tokens if key < threshold else 0
+    assert abs(taken["en"] - 1_800) <= 7 and abs(taken["de"] - 3_300) <= 7
+    # a cell whose need is a whole document still takes exactly it, carry or not
+    one = {("en", "2020"): (0, 7.0)}
+    assert thresholds_with_carry(one, {("en", "2020"): [(5, 7)]}) == {
+        ("en", "2020"): threshold_in_bin([(5, 7)], 7.0, 0)
+    }
