@@ -100,7 +100,7 @@ class LangIdParams(StageParams):
     threshold: float = DEFAULT_THRESHOLD
     second_opinion: bool = True
     prefix_chars: int = LangIdConfig.prefix_chars
-    fill_missing_only: bool = False  # keep existing `lang` values, identify only the missing ones
+    fill_missing_only: bool = False  # keep existing `lang` codes (normalised); identify missing or junk ones
     lingua_unknown: str = LangIdConfig.lingua_unknown  # mixers.langid.UNKNOWN_POLICIES
     overwrite: bool = False
 

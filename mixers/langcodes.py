@@ -59,3 +59,17 @@ def normalise_code(label: str) -> str:
     if not with_script:
         code = _WIKIPEDIA_CODES.get(code, code)
     return ISO639_3_TO_1.get(code, code)
+
+
+def given_code(value: str | None) -> str | None:
+    """A `lang` value a dataset brought, as the record's code (`EN`, `en-US` and `en_GB` give `en`,
+    `zh_Hant` gives `zh`, `eng` gives `en`), or None where it names no language: null, blank, a two-letter
+    code ISO 639-1 does not have (`xx`), or anything that is not two or three ASCII letters. `und` stays."""
+    if value is None or not value.strip():
+        return None
+    code = normalise_code(value)
+    if not (code.isascii() and code.isalpha()):
+        return None
+    if len(code) == 2:
+        return code if code in ISO639_1 else None
+    return code if len(code) == 3 else None

@@ -44,7 +44,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mixers.langcodes import normalise_code
+from mixers.langcodes import given_code, normalise_code
 from mixers.langid_declared import DECLARED, declared_overrides
 from mixers.langid_groups import (
     CLD2,
@@ -121,7 +121,7 @@ class LangIdConfig:
     top_k: int = 10  # fastText candidates kept for the fusion
     # How each close group is decided, by group name (mixers/langid_groups.py).
     tie_breaks: dict[str, TieBreak] = field(default_factory=lambda: dict(DEFAULT_TIE_BREAKS))
-    fill_missing_only: bool = False  # keep existing non-null `lang` values, identify only the null ones
+    fill_missing_only: bool = False  # keep existing `lang` values (normalised), identify only missing or junk
 
     def __post_init__(self) -> None:
         if self.prefix_chars <= 0:
@@ -448,7 +448,8 @@ def identify(
 @dataclass(frozen=True)
 class LangIdKernel:
     """Batch kernel: adds (or fills) `lang`, `lang_score` and `lang_detector` from `text`. Pure and
-    deterministic. With `fill_missing_only`, rows whose `lang` is set keep all three as given."""
+    deterministic. With `fill_missing_only`, rows whose `lang` names a language keep all three, the code
+    normalised (mixers.langcodes.given_code); rows without one are identified."""
 
     config: LangIdConfig = LangIdConfig()
 
@@ -459,6 +460,8 @@ class LangIdKernel:
             for name in OUTPUT_COLUMNS:
                 if name in batch.schema.names:
                     columns[name] = batch.column(name).to_pylist()
+            # a code given in another spelling is written as the record's; one naming no language is redone
+            columns["lang"] = [given_code(lang) for lang in columns["lang"]]
             todo = [i for i, lang in enumerate(columns["lang"]) if lang is None]
         else:
             todo = list(range(len(texts)))

@@ -1,7 +1,7 @@
 import pyarrow as pa
 import pytest
 
-from mixers.langcodes import normalise_code
+from mixers.langcodes import given_code, normalise_code
 from mixers.langid import (
     LangIdConfig,
     LangIdKernel,
@@ -153,9 +153,25 @@ def test_kernel_sets_and_fills_lang(data_dir):
     out = LangIdKernel()(batch)
     assert out.column("lang").to_pylist() == ["fr"] * 4
     assert out.schema.field("lang_score").type == pa.float64()
-    given = batch.append_column("lang", pa.array(["xx", None, "yy", None], pa.string()))
+    # A given code is kept in the record's spelling (it is the dataset's word, even against the text); one
+    # naming no language is identified again: kept as written, "xx", "EN" and "en" were three cells of a
+    # mixture and a filter on `en` dropped the "EN" documents.
+    given = batch.append_column("lang", pa.array(["xx", None, "FR-ca", "deu"], pa.string()))
+    given = given.append_column("lang_score", pa.array([0.3, None, 0.9, 0.8], pa.float64()))
     filled = LangIdKernel(LangIdConfig(fill_missing_only=True))(given)
-    assert filled.column("lang").to_pylist() == ["xx", "fr", "yy", "fr"]
+    assert filled.column("lang").to_pylist() == ["fr", "fr", "fr", "de"]
+    assert filled.column("lang_score").to_pylist()[2:] == [0.9, 0.8]
+    assert filled.column("lang_score").to_pylist()[0] > 0.5  # identified, not the junk code's score
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [("EN", "en"), ("en-US", "en"), ("en_GB", "en"), ("zh_Hant", "zh"), ("eng", "en"), ("gsw", "gsw")]
+    + [("und", "und"), ("xx", None), ("", None), ("  ", None), (None, None), ("english", None), ("e1", None)]
+    + [("ру", None)],
+)
+def test_given_code_spells_a_language_the_records_way_or_names_none(value, code):
+    assert given_code(value) == code
 
 
 def test_bad_config_and_model_path(tmp_path):

@@ -266,10 +266,10 @@ def test_kernel_records_the_deciding_detector_and_keeps_given_ones():
     detectors = out.column("lang_detector").to_pylist()
     assert detectors[0] in DETECTORS - {FASTTEXT} and detectors[1:] == [FASTTEXT, "none"]
     given = pa.RecordBatch.from_pydict(
-        {"id": ["a", "b"], "text": texts[:2], "lang": ["xx", None], "lang_detector": ["dataset", None]}
+        {"id": ["a", "b"], "text": texts[:2], "lang": ["MS", None], "lang_detector": ["dataset", None]}
     )
     filled = LangIdKernel(LangIdConfig(fill_missing_only=True))(given)
-    assert filled.column("lang").to_pylist() == ["xx", "en"]
+    assert filled.column("lang").to_pylist() == ["ms", "en"]
     assert filled.column("lang_detector").to_pylist() == ["dataset", FASTTEXT]
     assert filled.column("lang_score").to_pylist()[0] is None
 

@@ -264,7 +264,9 @@ def test_hundreds_of_cells_without_a_target_are_counted_not_a_stack_overflow(spa
         for m in range(600):  # 50 years of months, one document each
             created = datetime(1970 + m // 12, 1 + m % 12, 1, tzinfo=UTC)
             text = f"{lang} document number {m} with some words"
-            rows.append({"id": f"{lang}{m:03d}", "text": text, "lang": lang, "lang_score": 1.0, "source": "t"})
+            rows.append(
+                {"id": f"{lang}{m:03d}", "text": text, "lang": lang, "lang_score": 1.0, "source": "t"}
+            )
             rows[-1].update(added=created, created=created)
     table = pa.Table.from_pylist(rows)
     source = write_parts(pa.Table.from_batches([conform(b) for b in table.to_batches()]), tmp_path / "in", 2)
