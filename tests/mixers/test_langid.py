@@ -166,9 +166,11 @@ def test_kernel_sets_and_fills_lang(data_dir):
 
 @pytest.mark.parametrize(
     ("value", "code"),
-    [("EN", "en"), ("en-US", "en"), ("en_GB", "en"), ("zh_Hant", "zh"), ("eng", "en"), ("gsw", "gsw")]
-    + [("und", "und"), ("xx", None), ("", None), ("  ", None), (None, None), ("english", None), ("e1", None)]
-    + [("ру", None)],
+    [
+        *[("EN", "en"), ("en-US", "en"), ("en_GB", "en"), ("zh_Hant", "zh"), ("eng", "en"), ("gsw", "gsw")],
+        *[("und", "und"), ("xx", None), ("", None), ("  ", None), (None, None), ("english", None)],
+        *[("e1", None), ("ру", None)],
+    ],
 )
 def test_given_code_spells_a_language_the_records_way_or_names_none(value, code):
     assert given_code(value) == code
