@@ -175,6 +175,33 @@ def output_schema(input_schema: pa.Schema, added: Iterable[str]) -> pa.Schema:
     return pa.schema(fields)
 
 
+_KINDS = (pa.types.is_timestamp, pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean)
+_KINDS += (pa.types.is_list, pa.types.is_large_list)
+
+
+def of_record_kind(actual: pa.DataType, expected: pa.DataType) -> bool:
+    """Whether a stored column of type `actual` reads as the record's `expected` without a conversion that
+    could fail or change its meaning: strings of either width, integers or floats of any width, and
+    timestamps in milliseconds or microseconds with a time zone. Not: strings or integers where a timestamp
+    belongs (a date string that does not parse, epoch seconds read as microseconds), nanoseconds (Spark
+    refuses them) or zone-less timestamps (Spark reads them as another type than zoned ones)."""
+    if pa.types.is_string(expected) or pa.types.is_large_string(expected):
+        return pa.types.is_string(actual) or pa.types.is_large_string(actual)
+    if pa.types.is_timestamp(expected):
+        return pa.types.is_timestamp(actual) and actual.unit in ("ms", "us") and actual.tz is not None
+    return any(kind(actual) and kind(expected) for kind in _KINDS)
+
+
+def foreign_column(schema: pa.Schema) -> tuple[str, pa.DataType] | None:
+    """(name, stored type) of the first record column of `schema` that is not of the record's kind
+    (`of_record_kind`), else None."""
+    for stored in schema:
+        expected = field_type(stored.name)
+        if expected is not None and not of_record_kind(stored.type, expected):
+            return stored.name, stored.type
+    return None
+
+
 def _same_type(actual: pa.DataType, expected: pa.DataType) -> bool:
     if actual == expected:
         return True

@@ -26,7 +26,7 @@ from analysis.bins import (
 )
 from analysis.sample import IN_SAMPLE, in_sample_batch
 from corpus.readers import ReadOptions
-from corpus.schema import COLUMN_NAMES, field_type
+from corpus.schema import COLUMN_NAMES, field_type, foreign_column
 from corpus.stats import REJECT_REASON, StageStats
 from jobs.fs import Location, locate
 from jobs.ingest import IngestConfig, ingest_frame
@@ -51,28 +51,19 @@ class AuditInput:
 
 def is_record_parquet(files: Sequence[InputFile]) -> bool:
     """True when every input is Parquet with the record's required columns (id, text, source, added) and
-    every record column it has of the record's kind of type: a `created` of integers or strings goes
-    through the reader, which rejects what it cannot read, counted, instead of failing the audit late."""
+    every record column it has of the record's kind of type (corpus.schema.of_record_kind): a `created` of
+    integers or strings goes through the reader, which rejects what it cannot read, counted, instead of
+    failing the audit late. Remote files are judged by the first one's footer (a request per file else)."""
     if not files or not all(f.uri.endswith(".parquet") for f in files):
         return False
-    location = locate(files[0].uri)
-    with location.fs.open_input_file(location.path) as handle:
-        schema = pq.read_schema(handle)
-    record = [f for f in schema if f.name in COLUMN_NAMES]
-    return {"id", "text", "source", "added"} <= set(schema.names) and all(
-        _same_kind(f.type, field_type(f.name)) for f in record
-    )
-
-
-_KINDS = (pa.types.is_timestamp, pa.types.is_string, pa.types.is_large_string, pa.types.is_integer)
-_KINDS += (pa.types.is_floating, pa.types.is_boolean, pa.types.is_list, pa.types.is_large_list)
-
-
-def _same_kind(actual: pa.DataType, expected: pa.DataType) -> bool:
-    """Whether two Arrow types are of one kind (timestamps of any unit and zone, strings, integers, ...)."""
-    if pa.types.is_string(expected) or pa.types.is_large_string(expected):
-        return pa.types.is_string(actual) or pa.types.is_large_string(actual)
-    return any(kind(actual) and kind(expected) for kind in _KINDS)
+    local = [f for f in files if "://" not in f.uri or f.uri.startswith("file:")]
+    for file in local or files[:1]:
+        location = locate(file.uri)
+        with location.fs.open_input_file(location.path) as handle:
+            schema = pq.read_schema(handle)
+        if not {"id", "text", "source", "added"} <= set(schema.names) or foreign_column(schema) is not None:
+            return False
+    return True
 
 
 def sample_frame(frame: DataFrame, fraction: float, seed: int = 0) -> DataFrame:

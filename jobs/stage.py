@@ -30,7 +30,7 @@ from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 
 from corpus.readers import local_path
 from corpus.remote import RetryPolicy, arrow_uri, redact
-from corpus.schema import COLUMN_NAMES, field_type
+from corpus.schema import COLUMN_NAMES, field_type, foreign_column
 from corpus.stats import (
     REJECT_FIELDS,
     REJECT_REASON,
@@ -123,7 +123,26 @@ def document_files(inputs: Sequence[str] | Sequence[InputFile], message: str) ->
                 )
             raise UsageError(why)
     refuse_unreadable_parquet(files)
+    refuse_foreign_parquet(files)
     return files
+
+
+def refuse_foreign_parquet(files: Sequence[InputFile]) -> None:
+    """UsageError naming the first local Parquet file with a record column of another kind of type
+    (corpus.schema.foreign_column): a date as a string or epoch integer, nanosecond or zone-less
+    timestamps. Spark would fail the job on it late, or read epoch seconds as 1970; the ingest job's
+    reader converts such files and counts the values it cannot."""
+    for file in files:
+        if "://" in file.uri and not file.uri.startswith("file:"):
+            continue
+        foreign = foreign_column(pq.read_schema(local_path(file.uri)))
+        if foreign is not None:
+            name, stored = foreign
+            raise UsageError(
+                f"input {redact(file.uri)!r}: column {name!r} is {stored}, where documents hold "
+                f"{field_type(name)}; `chronomix ingest` reads it into the record (counting what does not "
+                "convert)"
+            )
 
 
 def refuse_unreadable_parquet(files: Sequence[InputFile]) -> None:

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from jobs.cli import COMMANDS, main
@@ -313,6 +315,66 @@ def test_a_corrupt_parquet_input_is_refused_before_spark(
     for command in ("date", "dedup", "langid", "audit"):  # audit's exited 1 once Spark had started
         err = _refused([command, str(folder), "-o", str(tmp_path / command)], capsys)
         assert f"input '{folder / 'part-1.parquet'}': not readable Parquet" in err and len(err) < 400, err
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "stored"),
+    [
+        ("created", pa.array(["2020-05-01", "yesterday"]), "string"),  # one bad string failed the whole job
+        ("crawl_date", pa.array([1_590_000_000, 1_700_000_000], pa.int64()), "int64"),  # read as 1970
+        ("added", pa.array([0, 1], pa.timestamp("ns", tz="UTC")), "timestamp[ns, tz=UTC]"),  # pandas' default
+        ("created", pa.array([0, 1], pa.timestamp("us")), "timestamp[us]"),  # zone-less: another Spark type
+    ],
+)
+def test_a_record_column_of_another_type_is_refused_naming_it_and_ingest(
+    column: str,
+    values: pa.Array,
+    stored: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    no_spark: None,
+) -> None:
+    folder = tmp_path / "docs"
+    _documents(folder)
+    table = pa.table({"id": ["a", "b"], "text": ["one page", "another page"], column: values})
+    pq.write_table(table, folder / "part-1.parquet")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("name: x\nbudget_tokens: 10\n")
+    side = tmp_path / "side.parquet"
+    pq.write_table(pa.table({"id": ["a"], "kind": ["news"]}), side)
+    commands = [
+        ["date"],
+        ["dedup"],
+        ["langid"],
+        ["mix", "--spec", str(spec)],
+        ["label", "--table", str(side), "--column", "kind"],
+    ]
+    for command in commands:
+        err = _refused([command[0], str(folder), "-o", str(tmp_path / "out"), *command[1:]], capsys)
+        assert f"input '{folder / 'part-1.parquet'}': column '{column}' is {stored}," in err, err
+        assert "chronomix ingest" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_audit_reads_a_record_column_of_another_type_through_the_reader(tmp_path: Path) -> None:
+    from jobs.audit_spark import is_record_parquet
+    from jobs.stage import input_files
+
+    folder = tmp_path / "docs"
+    _documents(folder)
+    base = {
+        "id": ["a"],
+        "text": ["one page"],
+        "source": ["s"],
+        "added": pa.array([0], pa.timestamp("us", "UTC")),
+    }
+    pq.write_table(pa.table(base), folder / "part-0.parquet")
+    assert is_record_parquet(input_files([str(folder)]))
+    # the second file's nanoseconds made Spark fail the audit; only the first file's footer was read
+    pq.write_table(
+        pa.table({**base, "created": pa.array([0], pa.timestamp("ns", "UTC"))}), folder / "part-1.parquet"
+    )
+    assert not is_record_parquet(input_files([str(folder)]))
 
 
 def test_run_and_train_refuse_a_remote_output_they_would_write_locally(
