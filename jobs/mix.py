@@ -24,6 +24,7 @@ from pyspark.sql import functions as F
 from corpus.stats import StageStats
 from jobs.checks import check_tokenizer, null_columns, parquet_columns
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError, stats_summary
+from jobs.dedup_spark import DUPLICATE_ID, split_duplicate_ids
 from jobs.langid import NOT_DOCUMENTS, langid_config, read_documents_frame
 from jobs.mix_spark import (
     DROP_COLUMN,
@@ -139,9 +140,14 @@ def run_mix(
         refuse_unwritable(spark, output)
     df, stats = read_documents_frame(spark, files or inputs)
     mix_stats = MixStats(stage="mix", files_in=stats.files_in, bytes_in=stats.bytes_in)
+    # Sampling keys and the mixture's order are hashes of the id: rows sharing one would be drawn together.
+    df, duplicates = split_duplicate_ids(df)
+    n_duplicates = duplicates.count() if duplicates is not None else 0
     prepared = prepare(df, spec, lid).persist()
     try:
         docs_in, dropped = drop_counts(prepared)
+        if n_duplicates:
+            docs_in, dropped = docs_in + n_duplicates, {**dropped, DUPLICATE_ID: n_duplicates}
         cells = cell_counts(prepared)
         allocation = allocate(cells, spec)
         manifest = _manifest(spec, inputs, allocation, None)

@@ -290,3 +290,31 @@ def test_hundreds_of_cells_without_a_target_are_counted_not_a_stack_overflow(spa
     stats = StageStats.read(tmp_path / "out")
     assert stats.dropped["cell_target_zero"] == 600
     assert stats.docs_in + stats.counters["repeat_copies"] == stats.docs_out + sum(stats.dropped.values())
+
+
+def test_rows_sharing_an_id_are_counted_once_and_not_drawn_together(spark, tmp_path):
+    """Three texts under id `d` in two files: sampling keys and the mixture's order are hashes of the id, so
+    the three were always drawn together and sat side by side, uncounted. One is kept (by content hash, as
+    dedup keeps one), the others are dropped as duplicate_id."""
+    rows = [
+        {
+            "id": "d",
+            "text": "one two three four five six seven eight nine ten",
+            "lang": "en",
+            "lang_score": 1.0,
+        },
+        {"id": "d", "text": "alpha beta gamma delta", "lang": "en", "lang_score": 1.0},
+        {"id": "u", "text": "unique document words here now", "lang": "en", "lang_score": 1.0},
+        {"id": "d", "text": "uno dos tres cuatro cinco seis", "lang": "en", "lang_score": 1.0},
+    ]
+    source = write_parts(document_table_from_rows(rows), tmp_path / "in", 2)
+    spec = parse_spec({"name": "rep", "seed": 3, "budget_tokens": 50, "max_repeats": 3})
+    run_mix(spark, [str(source)], spec, str(tmp_path / "out"))
+    out = read_rows(tmp_path / "out")
+    ids = out.column("id").to_pylist()
+    copies = list(zip(ids, out.column("repeat_index").to_pylist(), strict=True))
+    assert len(copies) == len(set(copies))
+    assert len({t for i, t in zip(ids, out.column("text").to_pylist(), strict=True) if i == "d"}) == 1
+    stats = StageStats.read(tmp_path / "out")
+    assert stats.docs_in == 4 and stats.dropped["duplicate_id"] == 2
+    assert stats.docs_in + stats.counters["repeat_copies"] == stats.docs_out + sum(stats.dropped.values())
