@@ -4,8 +4,10 @@ Curation often needs a per-document attribute that no stage computes: a page-typ
 quality score, or, for a generated world, its truth (`world/truth/documents.parquet`'s `kind`). This stage
 left-joins one column of a Parquet table keyed by `id` onto the documents, optionally mapping its values
 (e.g. fresh, recrawl and stale pages to `resource`), under a new name. Documents without a value keep a
-null and are counted (`unlabelled`); none is dropped, so docs_in == docs_out. A mixture can then hold fixed
-shares of the label's values (`strata` in a mixture spec).
+null and are counted (`unlabelled`); none is dropped, so docs_in == docs_out. An id the table gives two
+different values is left unlabelled and counted (`conflicting_labels`, documents), as are the table's rows
+without an id (`table_rows_without_id`). A mixture can then hold fixed shares of the label's values
+(`strata` in a mixture spec).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from jobs.stage import (
     write_stage,
 )
 
+_CONFLICT = "_label_conflict"
 NOT_DOCUMENTS = "input {uri}: not document Parquet; run `chronomix ingest` on it first"
 
 
@@ -109,12 +112,26 @@ def run(plan: LabelPlan, spark: SparkProvider) -> StageResult:
     value = F.col(params.column).cast("string")
     for old, new in sorted(params.values.items()):
         value = F.when(F.col(params.column).cast("string") == old, F.lit(new)).otherwise(value)
-    labels = side.select("id", value.alias(name)).dropDuplicates(["id"])
+    rows = side.select("id", value.alias(name))
+    # An id the table gives several values has no label (which one would win is up to Spark), and a row
+    # without an id labels nothing: both are counted, not resolved silently.
+    grouped = rows.filter(F.col("id").isNotNull()).groupBy("id").agg(F.countDistinct(name).alias("_values"))
+    grouped = grouped.join(rows.groupBy("id").agg(F.max(name).alias(name)), "id")
+    conflict = F.col("_values") > 1
+    labels = grouped.select(
+        "id", F.when(conflict, F.lit(None)).otherwise(F.col(name)).alias(name), conflict.alias(_CONFLICT)
+    )
     labelled = documents.drop(name).join(F.broadcast(labels), "id", "left").persist()
     try:
         stats = StageStats(stage="label", files_in=stats.files_in, bytes_in=stats.bytes_in)
-        stats.counters["unlabelled"] = labelled.filter(F.col(name).isNull()).count()
-        write_stage(labelled, params.output, stats, overwrite=params.overwrite)
+        counts = labelled.agg(
+            F.count(F.when(F.col(name).isNull(), 1)).alias("unlabelled"),
+            F.count(F.when(F.col(_CONFLICT), 1)).alias("conflicting_labels"),
+        ).first()
+        stats.counters["unlabelled"] = int(counts["unlabelled"])
+        stats.counters["conflicting_labels"] = int(counts["conflicting_labels"])
+        stats.counters["table_rows_without_id"] = rows.filter(F.col("id").isNull()).count()
+        write_stage(labelled.drop(_CONFLICT), params.output, stats, overwrite=params.overwrite)
     finally:
         labelled.unpersist()
     return StageResult(stats_summary(stats), stats=stats)

@@ -95,3 +95,36 @@ def test_a_wrong_table_or_column_is_refused_before_spark(
         assert done.value.code == 2, err
         assert err.startswith(f"chronomix: error: {option}") and needle in err and "\n" not in err, err
     assert not out.exists()
+
+
+def test_an_id_given_two_values_is_left_unlabelled_and_counted(spark, tmp_path: Path) -> None:
+    """Which of two values an id got was up to Spark's dropDuplicates, and rows without an id vanished;
+    values equal after mapping do not conflict."""
+    documents = _documents(tmp_path / "docs")
+    table = tmp_path / "table"
+    table.mkdir()
+    pq.write_table(
+        pa.table({"id": ["d0", "d1", "d2", "d3"], "kind": ["news", "fresh", "shop", None]}),
+        table / "a.parquet",
+    )
+    pq.write_table(
+        pa.table({"id": ["d0", "d1", None, "d3"], "kind": ["spam", "stale", "orphan", "x"]}),
+        table / "b.parquet",
+    )
+    params = LabelParams(
+        input=[str(documents)],
+        output=str(tmp_path / "out"),
+        table=str(table),
+        column="kind",
+        values={"fresh": "resource", "stale": "resource"},
+    )
+    result = run(check(params), lambda: spark)
+    out = {r["id"]: r["kind"] for r in pq.read_table(tmp_path / "out").to_pylist()}
+    assert out == {"d0": None, "d1": "resource", "d2": "shop", "d3": "x", "d4": None, "d5": None}
+    counters = result.stats.counters
+    assert (counters["conflicting_labels"], counters["table_rows_without_id"], counters["unlabelled"]) == (
+        1,
+        1,
+        3,
+    )
+    assert result.stats.docs_in == result.stats.docs_out == 6
