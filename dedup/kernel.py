@@ -4,6 +4,7 @@ joins and compares sketches."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -57,6 +58,26 @@ def kernel_fields(config: DedupConfig) -> list[pa.Field]:
     return [f.with_metadata(meta) if f.name in (BAND_KEYS, SKETCH) else f for f in KERNEL_FIELDS]
 
 
+def _exact_text_hashes(
+    hashes: np.ndarray, n_shingles: np.ndarray, texts: pa.Array | pa.ChunkedArray, batch: pa.RecordBatch
+) -> np.ndarray:
+    """The documents' exact-text hashes (int64), where a text without shingles is matched only by the same
+    text as written, less surrounding whitespace, and a null text by nothing: they all normalise to nothing,
+    and one hash joined every empty, symbol-only and null document into one cluster of "exact duplicates"."""
+    empty = np.flatnonzero(n_shingles == 0)
+    if not len(empty):
+        return hashes
+    out = hashes.copy()
+    values = texts.take(pa.array(empty)).to_pylist()
+    ids = batch.column("id").take(pa.array(empty)).to_pylist() if "id" in batch.schema.names else empty
+    for row, text, doc in zip(empty, values, ids, strict=True):
+        written = f"text\x00{text.strip()}" if text is not None else f"null\x00{doc}"
+        out[row] = int.from_bytes(
+            hashlib.blake2b(written.encode("utf-8", "replace"), digest_size=8).digest(), "big", signed=True
+        )
+    return out
+
+
 def dedup_kernel(config: DedupConfig) -> Callable[[pa.RecordBatch], pa.RecordBatch]:
     """A pure batch kernel adding KERNEL_FIELDS (`kernel_fields(config)`, with the scheme as metadata): one
     key per LSH band (none for a document without shingles, which only its exact text can match), the URL's
@@ -89,7 +110,9 @@ def dedup_kernel(config: DedupConfig) -> Callable[[pa.RecordBatch], pa.RecordBat
             URL_KEY: url,
             HOST_KEY: host,
             SKETCH: sketches(sigs.signatures),
-            TEXT_HASH: pa.array(sigs.text_hashes, pa.int64()),
+            TEXT_HASH: pa.array(
+                _exact_text_hashes(sigs.text_hashes, sigs.n_shingles, texts, batch), pa.int64()
+            ),
             N_SHINGLES: pa.array(sigs.n_shingles.astype(np.int32), pa.int32()),
             LENGTH: length,
             **date_columns(batch),

@@ -96,6 +96,12 @@ def test_documents_without_shingles_join_no_resources() -> None:
     for real in ("a1", "b2", "c2"):  # each page with words is its own resource
         assert [d for d, c in cluster.items() if c == cluster[real]] == [real]
     assert not any(row["is_stale"] for row in out)
+    # nor are they one another's exact duplicates: an empty text, a null one and a symbol-only one differ
+    # (they were one cluster, and on a real corpus every empty or symbol-only page was in it)
+    assert len({cluster["a2"], cluster["b1"], cluster["c1"]}) == 3
+    assert not any(row["is_exact_dup"] for row in out)
+    again = dedup_table(pa.table({"id": ["e1", "e2", "e3"], "text": ["", "  ", None]}), keep="all")
+    assert again.column("cluster_id").to_pylist() == ["e1", "e1", "e3"]  # the same written text, less spaces
 
 
 def _captures(*rows: tuple[str, str, str, int]) -> pa.Table:
