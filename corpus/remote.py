@@ -74,10 +74,31 @@ def arrow_uri(uri: str) -> str:
     return uri
 
 
+def store_file_system(uri: str) -> tuple[Any, str]:
+    """(pyarrow file system, its path) of an object-store `uri` (s3://, s3a://, gs://, hdfs://), the key taken
+    as written: a space, `é`, `?`, `#` or `%` in it is part of the key, as a listing gives it and as Spark's
+    Hadoop paths take it (pyarrow's from_uri reads such a URI as percent-encoded, with a query and a
+    fragment, and fails or opens another key). Other URIs go to from_uri as they are."""
+    import pyarrow.fs as pafs
+
+    scheme = scheme_of(uri)
+    if scheme not in OBJECT_STORE_SCHEMES:
+        return pafs.FileSystem.from_uri(uri)
+    rest = uri[len(scheme) + 3 :]
+    authority, _, key = rest.partition("/")
+    fs, root = pafs.FileSystem.from_uri(f"{_ARROW_SCHEME.get(scheme, scheme)}://{authority}")
+    return fs, f"{root.rstrip('/')}/{key}" if root else f"/{key}"
+
+
 def redact(uri: str) -> str:
-    """`uri` safe to log: no user or password, and no query string (a presigned URL's query is a credential)."""
-    if scheme_of(uri) is None:
+    """`uri` safe to log: no user or password, and no query string (a presigned URL's query is a credential).
+    An object store's key is kept whole (`?` and `#` are characters of it there)."""
+    scheme = scheme_of(uri)
+    if scheme is None:
         return uri
+    if scheme in OBJECT_STORE_SCHEMES:
+        authority, slash, key = uri[len(scheme) + 3 :].partition("/")
+        return f"{scheme}://{authority.rsplit('@', 1)[-1]}{slash}{key}"
     parts = urlsplit(uri)
     host = parts.netloc.rsplit("@", 1)[-1]
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
@@ -266,7 +287,7 @@ class ArrowChannel:
         import pyarrow.fs as pafs
 
         if self._file is None:
-            fs, path = pafs.FileSystem.from_uri(self.uri)
+            fs, path = store_file_system(self.uri)
             info = fs.get_file_info(path)
             if info.type == pafs.FileType.NotFound:
                 raise FileNotFoundError("no such object")

@@ -6,6 +6,7 @@ and moves a finished output into place. pyarrow.fs gives one API over all of the
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import posixpath
 import re
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.fs as pafs
 
-from corpus.remote import arrow_uri, redact
+from corpus.remote import redact, store_file_system
 from jobs.contract import UsageError
 
 
@@ -25,6 +26,7 @@ class Location:
     fs: pafs.FileSystem
     path: str
     uri: str  # what Spark is given
+    listed_size: int | None = None  # bytes, where a listing gave them (no request per file to ask again)
 
     def child(self, name: str) -> Location:
         sep = "" if self.uri.endswith("/") else "/"
@@ -54,10 +56,6 @@ class Location:
         with self.fs.open_input_stream(self.path) as stream:
             return stream.read().decode("utf-8")
 
-    def size(self) -> int:
-        info = self.fs.get_file_info(self.path)
-        return info.size or 0
-
 
 # A URI's scheme and a slash: also a URI that Path() has collapsed ("s3a://b/x" -> "s3a:/b/x").
 _URI_START = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:/")
@@ -73,7 +71,7 @@ def locate(path: str) -> Location:
     given (Spark knows s3a://, pyarrow knows it as s3://)."""
     if "://" in path:
         try:
-            fs, fs_path = pafs.FileSystem.from_uri(arrow_uri(path))
+            fs, fs_path = store_file_system(path)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:  # ftp://, a typo'd scheme, no bucket
             raise UsageError(f"{redact(path)!r}: {str(error).splitlines()[0]}") from None
         return Location(fs, fs_path, path)
@@ -87,7 +85,7 @@ def list_files(location: Location) -> list[Location]:
     """Every file below a directory (recursive), sorted by path; a file lists as itself."""
     info = location.fs.get_file_info(location.path)
     if info.type == pafs.FileType.File:
-        return [location]
+        return [dataclasses.replace(location, listed_size=info.size)]
     if info.type == pafs.FileType.NotFound:
         return []
     selector = pafs.FileSelector(location.path, recursive=True)
@@ -96,11 +94,14 @@ def list_files(location: Location) -> list[Location]:
     files = []
     for item in sorted(found, key=lambda i: i.path):
         relative = item.path[len(base) :].lstrip("/")
-        files.append(location.child(relative))
+        files.append(dataclasses.replace(location.child(relative), listed_size=item.size))
     return files
 
 
 def file_size(location: Location) -> int:
+    """The file's bytes: from its listing where it came from one, else asked of its file system."""
+    if location.listed_size is not None:
+        return location.listed_size
     return location.fs.get_file_info(location.path).size or 0
 
 

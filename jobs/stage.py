@@ -99,7 +99,11 @@ def expand_inputs(paths: Sequence[str], retry: RetryPolicy | None = None) -> lis
         if not files:
             raise UsageError(f"input {redact(path)!r}: no such file or folder, or it holds no files")
         for file in files:
-            found.setdefault(file.uri, InputFile(file.uri, file_size(file)))
+            try:
+                size = file_size(file)
+            except OSError as error:  # listed, yet not readable (access denied, gone since)
+                raise UsageError(f"input {redact(file.uri)!r}: cannot be read ({error})") from None
+            found.setdefault(file.uri, InputFile(file.uri, size))
     return [found[k] for k in sorted(found)]
 
 

@@ -264,3 +264,33 @@ def test_a_pipeline_stage_reading_an_object_store_reruns_when_a_file_is_added(
     (added / "two.jsonl").write_text('{"id": "b", "text": "two"}\n')
     s3.upload(added, "chronomix-rerun", "dump/")  # one new object; the first one untouched
     assert fingerprint(spec, {}) != before
+
+
+def test_keys_with_spaces_unicode_and_url_characters_are_read_as_listed(
+    spark, s3: MotoS3, s3_env, tmp_path: Path
+) -> None:
+    """A listed key was made a URI by joining it on, which pyarrow then read as percent-encoded, with a query
+    and a fragment: `with space é` could not be parsed, `hash#1` opened `hash`, `a%20b` opened `a b`, and
+    each was counted as a missing or unreadable file (its name cut at `?`/`#` in the report)."""
+    warc = b"".join(
+        gzip.compress(
+            crafted.warc_record(
+                "response", i, crafted.http_response(crafted.page_html(i)), uri=f"http://x/{i}"
+            )
+        )
+        for i in range(3)
+    )
+    keys = ["with space é ü.warc.gz", "what?x=1.warc.gz", "hash#1.warc.gz", "a%20b.warc.gz"]
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    for key in keys:
+        (folder / key).write_bytes(warc)
+    s3.upload(folder, "chronomix-ingest", "odd/")
+    listed = check(IngestParams(inputs=["s3://chronomix-ingest/odd/"], output=str(tmp_path / "o"))).files
+    assert sorted(f.uri.rsplit("/", 1)[-1] for f in listed) == sorted(keys)
+    assert {f.size for f in listed} == {len(warc)}  # the listing's sizes
+    stats = ingest(spark, ["s3://chronomix-ingest/odd/"], tmp_path / "out")
+    assert stats["docs_out"] == 3 * len(keys) and not stats["dropped"] and not stats["skipped"]["first"]
+    # one named whole, as written
+    stats = ingest(spark, ["s3://chronomix-ingest/odd/hash#1.warc.gz"], tmp_path / "one")
+    assert stats["docs_out"] == 3
