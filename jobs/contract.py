@@ -49,9 +49,14 @@ class StageParams:
 
     EXECUTION_FIELDS names a kind's parameters that choose how it runs, never what it writes (a test shows
     the output byte-identical across their values): they stay out of the fingerprint, so changing one, or
-    adding one with a default, never reruns a finished stage and everything after it."""
+    adding one with a default, never reruns a finished stage and everything after it.
+
+    PLACE_FIELDS names parameters that give a place other names are resolved against (a path listing's
+    base), not files the stage reads: their value is in the fingerprint, what lies under them is not (a
+    base of s3://commoncrawl/ would list the whole bucket before every run)."""
 
     EXECUTION_FIELDS: ClassVar[frozenset[str]] = frozenset()
+    PLACE_FIELDS: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], where: str, **runner: Any) -> Any:

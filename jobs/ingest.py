@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import pyarrow as pa
 import typer
@@ -162,6 +162,8 @@ def run_ingest(
 @dataclass(frozen=True)
 class IngestParams(StageParams):
     """`chronomix ingest` and the `ingest` stage kind."""
+
+    PLACE_FIELDS: ClassVar[frozenset[str]] = frozenset({"base"})  # a listing's files are named in it
 
     inputs: list[str]  # files, folders or globs, local or remote, or path listings (warc.paths.gz)
     output: str

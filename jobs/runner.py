@@ -141,7 +141,8 @@ def fingerprint(spec: StageSpec, upstream: dict[str, str]) -> str:
     """A hash of what determines a stage's output: kind, parameters, upstream fingerprints, input files."""
     params = spec.params.fingerprint_values()
     files: list[tuple[str, int, int]] = []
-    for value in _strings(params):
+    read = {k: v for k, v in params.items() if k not in spec.params.PLACE_FIELDS}
+    for value in _strings(read):
         path = Path(value)
         if any(value.startswith(u) for u in upstream):
             continue
@@ -161,22 +162,28 @@ def fingerprint(spec: StageSpec, upstream: dict[str, str]) -> str:
 
 
 def _remote_files(uri: str) -> list[tuple[str, int, int]]:
-    """(path, size, modification time in ns) of every file under an object-store `uri` (s3://, gs://,
-    hdfs://), so that a stage reading it reruns when a file is added or rewritten there; nothing for an
-    HTTP(S) URL, a glob or a store that cannot be listed now (the stage's own check says why)."""
+    """(path, size, modification time in ns) of every file an object-store `uri` (s3://, gs://, hdfs://; a
+    file, a folder or a glob) names, and (url, size, 0) of an HTTP(S) URL, so that a stage reading it reruns
+    when a file is added or rewritten there; nothing for what cannot be listed now (the stage's own check
+    says why). An HTTP file rewritten at its own size goes unnoticed (a server need not say when)."""
     import pyarrow.fs as pafs
 
-    from jobs.inputs import is_http
+    from jobs.inputs import http_size, is_http, remote_glob
 
-    if is_http(uri) or any(ch in uri for ch in "*?["):
-        return []
+    if is_http(uri):
+        try:
+            return [(uri, http_size(uri), 0)]
+        except UsageError:
+            return []
     try:
-        location = locate(uri)
-        info = location.fs.get_file_info(location.path)
-        if info.type == pafs.FileType.Directory:
-            found = location.fs.get_file_info(pafs.FileSelector(location.path, recursive=True))
-        else:
-            found = [info]
+        matches = remote_glob(uri) if any(ch in uri for ch in "*?[") else [locate(uri)]
+        found = []
+        for location in matches:
+            info = location.fs.get_file_info(location.path)
+            if info.type == pafs.FileType.Directory:
+                found += location.fs.get_file_info(pafs.FileSelector(location.path, recursive=True))
+            else:
+                found.append(info)
     except (OSError, UsageError, ValueError):
         return []
     return sorted((f.path, f.size or 0, f.mtime_ns or 0) for f in found if f.type == pafs.FileType.File)

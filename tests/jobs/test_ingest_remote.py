@@ -264,6 +264,31 @@ def test_a_pipeline_stage_reading_an_object_store_reruns_when_a_file_is_added(
     (added / "two.jsonl").write_text('{"id": "b", "text": "two"}\n')
     s3.upload(added, "chronomix-rerun", "dump/")  # one new object; the first one untouched
     assert fingerprint(spec, {}) != before
+    # behind a glob (it fingerprinted nothing there) and at an HTTP URL (nothing either)
+    spec = StageSpec(
+        "ingest",
+        stage("ingest"),
+        IngestParams(inputs=["s3://chronomix-rerun/*/*.jsonl"], output=str(tmp_path / "o")),
+    )
+    before = fingerprint(spec, {})
+    (added / "three.jsonl").write_text('{"id": "c", "text": "three"}\n')
+    s3.upload(added, "chronomix-rerun", "dump/")
+    assert fingerprint(spec, {}) != before
+    with range_server(folder) as http:
+        url = IngestParams(inputs=[f"{http.url}/one.jsonl"], output=str(tmp_path / "o"))
+        spec = StageSpec("ingest", stage("ingest"), url)
+        before = fingerprint(spec, {})
+        (folder / "one.jsonl").write_text('{"id": "a", "text": "one, rewritten"}\n')
+        assert fingerprint(spec, {}) != before
+    # a listing's base is a place: what else lies there is not the stage's input
+    listing = tmp_path / "dump.paths"
+    listing.write_text("dump/one.jsonl\n")
+    based = IngestParams(inputs=[str(listing)], output=str(tmp_path / "o"), base="s3://chronomix-rerun/")
+    spec = StageSpec("ingest", stage("ingest"), based)
+    before = fingerprint(spec, {})
+    (added / "elsewhere.jsonl").write_text('{"id": "d", "text": "not listed"}\n')
+    s3.upload(added, "chronomix-rerun", "other/")
+    assert fingerprint(spec, {}) == before
 
 
 def test_keys_with_spaces_unicode_and_url_characters_are_read_as_listed(
