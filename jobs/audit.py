@@ -46,21 +46,14 @@ from jobs.audit_spark import (
     prepare_documents,
     with_token_counts,
 )
-from jobs.checks import check_tokenizer
+from jobs.checks import check_tokenizer, refuse_unreadable_parquet
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
 from jobs.date import reference_files
 from jobs.fs import Location, locate, remove
 from jobs.options import Conf, Master, Overwrite, spark_options
 from jobs.registry import stage
 from jobs.runner import StageSpec, run_command, run_stages
-from jobs.stage import (
-    AtomicStageOutput,
-    InputFile,
-    expand_inputs,
-    read_stage_output,
-    refuse_existing,
-    refuse_unreadable_parquet,
-)
+from jobs.stage import AtomicStageOutput, InputFile, expand_inputs, read_stage_output, refuse_existing
 
 SUMMARY_VERSION = 1
 # The columns each stage sets; the audit runs a stage only where the input lacks them (or on `recompute`).
@@ -141,7 +134,9 @@ def check(params: AuditParams) -> AuditPlan:
     UsageError naming the argument."""
     settings(params)
     files = expand_inputs(params.input)
-    refuse_unreadable_parquet(files)  # Spark would fail the audit on it late, with a Java trace
+    refuse_unreadable_parquet(
+        [f.uri for f in files]
+    )  # Spark would fail the audit on it late, with a Java trace
     references = reference_files(params.reference) if params.reference is not None else None
     refuse_existing(
         params.output,

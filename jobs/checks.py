@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Sequence
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from corpus.readers import local_path
+from corpus.remote import redact
+from corpus.schema import field_type, foreign_column
 from jobs.contract import UsageError
 from jobs.fs import locate
 
@@ -100,3 +104,40 @@ def null_columns(uri: str, columns: list[str]) -> set[str]:
         ):
             empty.add(name)
     return empty
+
+
+def _local(uri: str) -> bool:
+    """Remote Parquet is left to Spark, which reads its footers anyway: asking a store here would cost a
+    request (and a bucket lookup) per file."""
+    return "://" not in uri or uri.startswith("file:")
+
+
+def refuse_unreadable_parquet(uris: Sequence[str]) -> None:
+    """UsageError naming the first local Parquet file (`.parquet`) whose footer does not read: Spark would
+    fail the whole job on it with a Java stack trace."""
+    for uri in uris:
+        if not uri.endswith(".parquet") or not _local(uri):
+            continue
+        try:
+            pq.read_metadata(local_path(uri))
+        except (OSError, pa.ArrowException) as error:
+            reason = str(error).splitlines()[0][:200]
+            raise UsageError(f"input {redact(uri)!r}: not readable Parquet ({reason})") from None
+
+
+def refuse_foreign_parquet(uris: Sequence[str]) -> None:
+    """UsageError naming the first local Parquet file with a record column of another kind of type
+    (corpus.schema.foreign_column): a date as a string or epoch integer, nanosecond or zone-less
+    timestamps. Spark would fail the job on it late, or read epoch seconds as 1970; the ingest job's
+    reader converts such files and counts the values it cannot."""
+    for uri in uris:
+        if not _local(uri):
+            continue
+        foreign = foreign_column(pq.read_schema(local_path(uri)))
+        if foreign is not None:
+            name, stored = foreign
+            raise UsageError(
+                f"input {redact(uri)!r}: column {name!r} is {stored}, where documents hold "
+                f"{field_type(name)}; `chronomix ingest` reads it into the record (counting what does not "
+                "convert)"
+            )

@@ -30,7 +30,7 @@ from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 
 from corpus.readers import local_path
 from corpus.remote import RetryPolicy, arrow_uri, redact
-from corpus.schema import COLUMN_NAMES, field_type, foreign_column
+from corpus.schema import COLUMN_NAMES, field_type
 from corpus.stats import (
     REJECT_FIELDS,
     REJECT_REASON,
@@ -39,6 +39,7 @@ from corpus.stats import (
     SKIPPED_SPANS_LISTED,
     StageStats,
 )
+from jobs.checks import refuse_foreign_parquet, refuse_unreadable_parquet
 from jobs.contract import UsageError
 from jobs.fs import Location, file_size, list_files, locate, move, remove
 from jobs.inputs import http_size, is_http, remote_glob
@@ -126,48 +127,9 @@ def document_files(inputs: Sequence[str] | Sequence[InputFile], message: str) ->
                     " (ingest's --format dolma writes for other tools; the stages read its default Parquet)"
                 )
             raise UsageError(why)
-    refuse_unreadable_parquet(files)
-    refuse_foreign_parquet(files)
+    refuse_unreadable_parquet([f.uri for f in files])
+    refuse_foreign_parquet([f.uri for f in files])
     return files
-
-
-def refuse_foreign_parquet(files: Sequence[InputFile]) -> None:
-    """UsageError naming the first local Parquet file with a record column of another kind of type
-    (corpus.schema.foreign_column): a date as a string or epoch integer, nanosecond or zone-less
-    timestamps. Spark would fail the job on it late, or read epoch seconds as 1970; the ingest job's
-    reader converts such files and counts the values it cannot."""
-    for file in files:
-        if "://" in file.uri and not file.uri.startswith("file:"):
-            continue
-        foreign = foreign_column(pq.read_schema(local_path(file.uri)))
-        if foreign is not None:
-            name, stored = foreign
-            raise UsageError(
-                f"input {redact(file.uri)!r}: column {name!r} is {stored}, where documents hold "
-                f"{field_type(name)}; `chronomix ingest` reads it into the record (counting what does not "
-                "convert)"
-            )
-
-
-def refuse_unreadable_parquet(files: Sequence[InputFile]) -> None:
-    """UsageError naming the first local Parquet file (`.parquet`) whose footer does not read."""
-    unreadable = _unreadable_footer([f for f in files if f.uri.endswith(".parquet")])
-    if unreadable is not None:
-        raise UsageError(f"input {redact(unreadable[0])!r}: not readable Parquet ({unreadable[1]})")
-
-
-def _unreadable_footer(files: Sequence[InputFile]) -> tuple[str, str] | None:
-    """(uri, the first line of why) of the first local file whose Parquet footer does not read, else None:
-    Spark would fail the whole job on it with a Java stack trace. Remote files are left to Spark, which reads
-    their footers anyway: asking a store here would cost a request (and a bucket lookup) per file."""
-    for file in files:
-        if "://" in file.uri and not file.uri.startswith("file:"):
-            continue
-        try:
-            pq.read_metadata(local_path(file.uri))
-        except (OSError, pa.ArrowException) as error:
-            return file.uri, str(error).splitlines()[0][:200]
-    return None
 
 
 def _glob(pattern: str) -> list[Location]:
@@ -268,22 +230,31 @@ def refuse_existing(
 def refuse_unwritable(spark: SparkSession, output: str) -> None:
     """Fail before any input is read when Spark has no file system for `output`'s scheme: s3a:// without
     hadoop-aws on its class path, for one, would otherwise be found only when the read data is written."""
-    scheme = output.split("://", 1)[0].lower() if "://" in output else ""
-    if scheme in ("", "file"):
-        return
-    from py4j.protocol import Py4JJavaError
-
-    jvm, context = spark.sparkContext._jvm, spark.sparkContext._jsc  # type: ignore[attr-defined]
-    try:  # the class only: no connection is made
-        jvm.org.apache.hadoop.fs.FileSystem.getFileSystemClass(scheme, context.hadoopConfiguration())
-    except Py4JJavaError as error:
-        reason = str(error.java_exception.getMessage() or error.java_exception.toString()).splitlines()[0]
+    reason = _missing_file_system(spark, output)
+    if reason is not None:
+        scheme = output.split("://", 1)[0].lower()
         raise UsageError(
             f"--output {redact(output)!r}: Spark cannot write {scheme}:// here ({reason}); add the file "
             f"system's jar (for s3a://, org.apache.hadoop:hadoop-aws) to spark.jars.packages, or write to "
             "another output",
             option="--output",
-        ) from None
+        )
+
+
+def _missing_file_system(spark: SparkSession, uri: str) -> str | None:
+    """Why Spark has no Hadoop file system for `uri`'s scheme (the first line of its error), or None where it
+    has one (or `uri` is local). The class is looked up only: no connection is made."""
+    scheme = uri.split("://", 1)[0].lower() if "://" in uri else ""
+    if scheme in ("", "file"):
+        return None
+    from py4j.protocol import Py4JJavaError
+
+    jvm, context = spark.sparkContext._jvm, spark.sparkContext._jsc  # type: ignore[attr-defined]
+    try:
+        jvm.org.apache.hadoop.fs.FileSystem.getFileSystemClass(scheme, context.hadoopConfiguration())
+    except Py4JJavaError as error:
+        return str(error.java_exception.getMessage() or error.java_exception.toString()).splitlines()[0]
+    return None
 
 
 def _contained_in(folder: str) -> Callable[[str], bool]:
@@ -487,5 +458,14 @@ def _dolma_frame(df: DataFrame) -> DataFrame:
 
 
 def read_stage_output(spark: SparkSession, files: Sequence[InputFile]) -> DataFrame:
-    """Document Parquet files (a previous stage's output) as a DataFrame."""
+    """Document Parquet files (a previous stage's output) as a DataFrame; UsageError where Spark has no file
+    system for one's scheme (it failed the job with a Java stack trace once it started)."""
+    for uri in sorted({f.uri.split("://", 1)[0] + "://" for f in files if "://" in f.uri}):
+        first = next(f.uri for f in files if f.uri.startswith(uri))
+        reason = _missing_file_system(spark, first)
+        if reason is not None:
+            raise UsageError(
+                f"input {redact(first)!r}: Spark cannot read {uri} here ({reason}); give s3a:// with "
+                "org.apache.hadoop:hadoop-aws in spark.jars.packages (docs/cluster.md), or copy the files here"
+            )
     return spark.read.parquet(*[f.uri for f in files])

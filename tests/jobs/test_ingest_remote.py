@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
@@ -172,6 +173,23 @@ def test_an_output_spark_has_no_file_system_for_is_refused_before_any_input_is_r
     assert len(tracker.getJobIdsForGroup()) == jobs_before  # no Spark job ran: nothing was read
     written = pafs.FileSelector("chronomix-ingest/written", allow_not_found=True, recursive=True)
     assert s3.filesystem().get_file_info(written) == []
+
+
+def test_stage_output_on_a_store_spark_cannot_read_is_a_bad_argument(
+    spark, s3: MotoS3, s3_env, tmp_path: Path
+) -> None:
+    """Document Parquet on s3:// or s3a:// (read by Spark, which has no file system for either here) failed
+    the date, dedup and langid stages with exit 1 and a Java stack trace flattened onto one line."""
+    from jobs.langid import read_documents_frame
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    pq.write_table(pa.table({"id": ["a"], "text": ["one page"]}), folder / "part-0.parquet")
+    s3.upload(folder, "chronomix-ingest", "stage/")
+    for scheme in ("s3", "s3a"):
+        with pytest.raises(UsageError, match=rf"input '{scheme}://chronomix-ingest/stage/part-0.parquet': Spark "
+                           rf"cannot read {scheme}:// here \(.*\); give s3a:// with .*hadoop-aws"):  # fmt: skip
+            read_documents_frame(spark, [f"{scheme}://chronomix-ingest/stage/"])
 
 
 def test_credentials_in_a_bad_argument_are_not_printed(tmp_path: Path) -> None:
