@@ -185,11 +185,11 @@ def test_stage_output_on_a_store_spark_cannot_read_is_a_bad_argument(
     folder = tmp_path / "docs"
     folder.mkdir()
     pq.write_table(pa.table({"id": ["a"], "text": ["one page"]}), folder / "part-0.parquet")
-    s3.upload(folder, "chronomix-ingest", "stage/")
+    s3.upload(folder, "chronomix-stage", "stage/")
     for scheme in ("s3", "s3a"):
-        with pytest.raises(UsageError, match=rf"input '{scheme}://chronomix-ingest/stage/part-0.parquet': Spark "
+        with pytest.raises(UsageError, match=rf"input '{scheme}://chronomix-stage/stage/part-0.parquet': Spark "
                            rf"cannot read {scheme}:// here \(.*\); give s3a:// with .*hadoop-aws"):  # fmt: skip
-            read_documents_frame(spark, [f"{scheme}://chronomix-ingest/stage/"])
+            read_documents_frame(spark, [f"{scheme}://chronomix-stage/stage/"])
 
 
 def test_credentials_in_a_bad_argument_are_not_printed(tmp_path: Path) -> None:
@@ -328,12 +328,12 @@ def test_keys_with_spaces_unicode_and_url_characters_are_read_as_listed(
     folder.mkdir()
     for key in keys:
         (folder / key).write_bytes(warc)
-    s3.upload(folder, "chronomix-ingest", "odd/")
-    listed = check(IngestParams(inputs=["s3://chronomix-ingest/odd/"], output=str(tmp_path / "o"))).files
+    s3.upload(folder, "chronomix-odd", "odd/")
+    listed = check(IngestParams(inputs=["s3://chronomix-odd/odd/"], output=str(tmp_path / "o"))).files
     assert sorted(f.uri.rsplit("/", 1)[-1] for f in listed) == sorted(keys)
     assert {f.size for f in listed} == {len(warc)}  # the listing's sizes
-    stats = ingest(spark, ["s3://chronomix-ingest/odd/"], tmp_path / "out")
+    stats = ingest(spark, ["s3://chronomix-odd/odd/"], tmp_path / "out")
     assert stats["docs_out"] == 3 * len(keys) and not stats["dropped"] and not stats["skipped"]["first"]
     # one named whole, as written
-    stats = ingest(spark, ["s3://chronomix-ingest/odd/hash#1.warc.gz"], tmp_path / "one")
+    stats = ingest(spark, ["s3://chronomix-odd/odd/hash#1.warc.gz"], tmp_path / "one")
     assert stats["docs_out"] == 3
