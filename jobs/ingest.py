@@ -164,6 +164,7 @@ class IngestParams(StageParams):
     """`chronomix ingest` and the `ingest` stage kind."""
 
     PLACE_FIELDS: ClassVar[frozenset[str]] = frozenset({"base"})  # a listing's files are named in it
+    EXECUTION_FIELDS: ClassVar[frozenset[str]] = frozenset({"timeout"})  # how long to wait, not what is read
 
     inputs: list[str]  # files, folders or globs, local or remote, or path listings (warc.paths.gz)
     output: str
@@ -178,6 +179,7 @@ class IngestParams(StageParams):
     seed: int = 0
     limit: int | None = None  # read at most this many input files (after `sample`)
     retries: int = 6  # tries of a remote read before the file is counted unreadable
+    timeout: float = 60.0  # seconds an HTTP(S) connection or read may wait for the server
     overwrite: bool = False
 
 
@@ -198,7 +200,7 @@ def settings(params: IngestParams) -> ReadOptions:
             max_doc_bytes=params.max_doc_bytes,
             added=parse_added(params.added) or datetime.now(UTC),
             mediawiki_monthly=params.mediawiki_monthly,
-            retry=RetryPolicy(attempts=params.retries),
+            retry=RetryPolicy(attempts=params.retries, timeout_s=params.timeout),
         )
     except ValueError as error:
         raise UsageError(str(error)) from None
@@ -308,6 +310,14 @@ def ingest(
             help="Tries of a remote read (with back-off) before a file counts as unreadable.", min=1
         ),
     ] = 6,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            help="Seconds an HTTP(S) input's server may take to connect or answer a read before the try "
+            "fails (object stores use their SDK's own).",
+            min=0.001,
+        ),
+    ] = 60.0,
     master: Master = "local[*]",
     conf: Conf = None,
     overwrite: Overwrite = False,
@@ -335,6 +345,7 @@ def ingest(
         seed=seed,
         limit=limit,
         retries=retries,
+        timeout=timeout,
         overwrite=overwrite,
     )
     result = run_command(STAGE, params, spark_options(master, conf))

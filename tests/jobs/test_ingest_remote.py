@@ -156,6 +156,23 @@ def test_an_http_input_the_server_will_not_serve_is_counted_and_the_job_goes_on(
         check(IngestParams(inputs=[http.url + "nowhere.warc.gz"], output=str(tmp_path / "o")))
 
 
+def test_a_server_that_never_answers_waits_only_timeout_each_try(spark, tmp_path: Path) -> None:
+    """A server that takes the connection and says nothing held each try for a fixed 60 s (202 s for one
+    file with --retries 1); --timeout sets it, and the file is counted unreadable, the job goes on."""
+    import socket
+
+    from jobs.ingest import settings
+
+    assert settings(IngestParams(inputs=["x"], output="o", timeout=0.5)).retry.timeout_s == 0.5
+    listener = socket.create_server(("127.0.0.1", 0))
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/silent.warc.gz"
+        stats = ingest(spark, [url], tmp_path / "out", retries=1, timeout=0.5)
+    finally:
+        listener.close()
+    assert stats["docs_out"] == 0 and stats["skipped"]["by_reason"] == {"unreadable_file": 1}
+
+
 def test_an_output_spark_has_no_file_system_for_is_refused_before_any_input_is_read(
     spark, inputs: Path, s3: MotoS3, s3_env
 ) -> None:
