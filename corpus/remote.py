@@ -293,7 +293,7 @@ class ArrowChannel:
                 raise FileNotFoundError("no such object")
             if info.type == pafs.FileType.Directory:
                 raise IsADirectoryError("a folder, not a file")
-            self._file = fs.open_input_file(info)  # the info's size: no second request to learn it
+            self._file = fs.open_input_file(path)
         return self._file
 
     def size(self) -> int:
