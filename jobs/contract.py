@@ -52,8 +52,8 @@ class StageParams:
     adding one with a default, never reruns a finished stage and everything after it.
 
     PLACE_FIELDS names parameters that give a place other names are resolved against (a path listing's
-    base), not files the stage reads: their value is in the fingerprint, what lies under them is not (a
-    base of s3://commoncrawl/ would list the whole bucket before every run)."""
+    base), not files the stage reads: their value is in the fingerprint, and where they name a remote place
+    what lies under it is not (a base of s3://commoncrawl/ would list the whole bucket before every run)."""
 
     EXECUTION_FIELDS: ClassVar[frozenset[str]] = frozenset()
     PLACE_FIELDS: ClassVar[frozenset[str]] = frozenset()

@@ -141,7 +141,9 @@ def fingerprint(spec: StageSpec, upstream: dict[str, str]) -> str:
     """A hash of what determines a stage's output: kind, parameters, upstream fingerprints, input files."""
     params = spec.params.fingerprint_values()
     files: list[tuple[str, int, int]] = []
-    read = {k: v for k, v in params.items() if k not in spec.params.PLACE_FIELDS}
+    # a remote place is not listed whole; a local one is walked as before (its files' times are cheap to read)
+    place = spec.params.PLACE_FIELDS
+    read = {k: v for k, v in params.items() if k not in place or "://" not in str(v)}
     for value in _strings(read):
         path = Path(value)
         if any(value.startswith(u) for u in upstream):
@@ -163,18 +165,16 @@ def fingerprint(spec: StageSpec, upstream: dict[str, str]) -> str:
 
 def _remote_files(uri: str) -> list[tuple[str, int, int]]:
     """(path, size, modification time in ns) of every file an object-store `uri` (s3://, gs://, hdfs://; a
-    file, a folder or a glob) names, and (url, size, 0) of an HTTP(S) URL, so that a stage reading it reruns
-    when a file is added or rewritten there; nothing for what cannot be listed now (the stage's own check
-    says why). An HTTP file rewritten at its own size goes unnoticed (a server need not say when)."""
+    file, a folder or a glob) names, so that a stage reading it reruns when a file is added or rewritten
+    there; nothing for what cannot be listed now (the stage's own check says why). Nothing for an HTTP(S)
+    URL either: a server that cannot be reached for a moment would look like a change, and the finished
+    stage would rerun over its good output and count the file unreadable."""
     import pyarrow.fs as pafs
 
-    from jobs.inputs import http_size, is_http, remote_glob
+    from jobs.inputs import is_http, remote_glob
 
     if is_http(uri):
-        try:
-            return [(uri, http_size(uri), 0)]
-        except UsageError:
-            return []
+        return []
     try:
         matches = remote_glob(uri) if any(ch in uri for ch in "*?[") else [locate(uri)]
         found = []

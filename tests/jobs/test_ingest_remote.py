@@ -299,7 +299,7 @@ def test_a_pipeline_stage_reading_an_object_store_reruns_when_a_file_is_added(
     (added / "two.jsonl").write_text('{"id": "b", "text": "two"}\n')
     s3.upload(added, "chronomix-rerun", "dump/")  # one new object; the first one untouched
     assert fingerprint(spec, {}) != before
-    # behind a glob (it fingerprinted nothing there) and at an HTTP URL (nothing either)
+    # behind a glob (it fingerprinted nothing there)
     spec = StageSpec(
         "ingest",
         stage("ingest"),
@@ -309,12 +309,12 @@ def test_a_pipeline_stage_reading_an_object_store_reruns_when_a_file_is_added(
     (added / "three.jsonl").write_text('{"id": "c", "text": "three"}\n')
     s3.upload(added, "chronomix-rerun", "dump/")
     assert fingerprint(spec, {}) != before
+    # an HTTP URL is not asked: a server down for a moment would rerun a finished ingest over its good
+    # output (the file then counted unreadable)
     with range_server(folder) as http:
         url = IngestParams(inputs=[f"{http.url}/one.jsonl"], output=str(tmp_path / "o"))
-        spec = StageSpec("ingest", stage("ingest"), url)
-        before = fingerprint(spec, {})
-        (folder / "one.jsonl").write_text('{"id": "a", "text": "one, rewritten"}\n')
-        assert fingerprint(spec, {}) != before
+        fingerprint(StageSpec("ingest", stage("ingest"), url), {})
+        assert http.requests == []
     # a listing's base is a place: what else lies there is not the stage's input
     listing = tmp_path / "dump.paths"
     listing.write_text("dump/one.jsonl\n")
