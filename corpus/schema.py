@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 
@@ -185,11 +186,26 @@ def of_record_kind(actual: pa.DataType, expected: pa.DataType) -> bool:
     timestamps in milliseconds or microseconds with a time zone. Not: strings or integers where a timestamp
     belongs (a date string that does not parse, epoch seconds read as microseconds), nanoseconds (Spark
     refuses them) or zone-less timestamps (Spark reads them as another type than zoned ones)."""
+    if pa.types.is_dictionary(actual):  # pandas' categories: Spark reads the values
+        actual = actual.value_type
     if pa.types.is_string(expected) or pa.types.is_large_string(expected):
         return pa.types.is_string(actual) or pa.types.is_large_string(actual)
     if pa.types.is_timestamp(expected):
         return pa.types.is_timestamp(actual) and actual.unit in ("ms", "us") and actual.tz is not None
     return any(kind(actual) and kind(expected) for kind in _KINDS)
+
+
+def spark_read_schema(footer: pq.FileMetaData) -> pa.Schema:
+    """The Arrow schema of a Parquet file's footer, with its INT96 columns as Spark reads them: timestamps
+    with a zone, in microseconds (pyarrow gives them as zone-less nanoseconds; INT96 is the default of
+    Spark's own writer and of Hive)."""
+    schema = footer.schema.to_arrow_schema()
+    columns = [footer.schema.column(i) for i in range(footer.num_columns)]
+    int96 = {column.path for column in columns if column.physical_type == "INT96"}
+    for name in int96 & set(schema.names):
+        index = schema.get_field_index(name)
+        schema = schema.set(index, schema.field(index).with_type(TIMESTAMP))
+    return schema
 
 
 def foreign_column(schema: pa.Schema) -> tuple[str, pa.DataType] | None:

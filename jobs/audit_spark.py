@@ -26,7 +26,7 @@ from analysis.bins import (
 )
 from analysis.sample import IN_SAMPLE, in_sample_batch
 from corpus.readers import ReadOptions
-from corpus.schema import COLUMN_NAMES, field_type, foreign_column
+from corpus.schema import COLUMN_NAMES, field_type, foreign_column, spark_read_schema
 from corpus.stats import REJECT_REASON, StageStats
 from jobs.fs import Location, locate
 from jobs.ingest import IngestConfig, ingest_frame
@@ -60,7 +60,7 @@ def is_record_parquet(files: Sequence[InputFile]) -> bool:
     for file in local or files[:1]:
         location = locate(file.uri)
         with location.fs.open_input_file(location.path) as handle:
-            schema = pq.read_schema(handle)
+            schema = spark_read_schema(pq.read_metadata(handle))
         if not {"id", "text", "source", "added"} <= set(schema.names) or foreign_column(schema) is not None:
             return False
     return True

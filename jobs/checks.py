@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 
 from corpus.readers import local_path
 from corpus.remote import redact
-from corpus.schema import field_type, foreign_column
+from corpus.schema import field_type, foreign_column, spark_read_schema
 from jobs.contract import UsageError
 from jobs.fs import locate
 
@@ -133,7 +133,7 @@ def refuse_foreign_parquet(uris: Sequence[str]) -> None:
     for uri in uris:
         if not _local(uri):
             continue
-        foreign = foreign_column(pq.read_schema(local_path(uri)))
+        foreign = foreign_column(spark_read_schema(pq.read_metadata(local_path(uri))))
         if foreign is not None:
             name, stored = foreign
             raise UsageError(

@@ -356,6 +356,29 @@ def test_a_record_column_of_another_type_is_refused_naming_it_and_ingest(
     assert not (tmp_path / "out").exists()
 
 
+def test_int96_timestamps_and_dictionary_strings_are_of_the_records_kind(tmp_path: Path) -> None:
+    """Spark's own writer (and Hive) store timestamps as INT96, which pyarrow reads as zone-less nanoseconds
+    and Spark as zoned ones; pandas' categories are dictionary-encoded strings. Both read as the record's
+    columns in Spark, and were refused by the type check at first."""
+    from jobs.audit_spark import is_record_parquet
+    from jobs.stage import document_files, input_files
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    table = pa.table(
+        {
+            "id": ["a"],
+            "text": ["one page"],
+            "source": pa.array(["s"]).dictionary_encode(),
+            "added": pa.array([0], pa.timestamp("us", "UTC")),
+        }
+    )
+    pq.write_table(table, folder / "part-0.parquet", use_deprecated_int96_timestamps=True, store_schema=False)
+    assert pq.read_metadata(folder / "part-0.parquet").schema.column(3).physical_type == "INT96"
+    assert [f.uri for f in document_files([str(folder)], "{uri}")] == [str(folder / "part-0.parquet")]
+    assert is_record_parquet(input_files([str(folder)]))
+
+
 def test_the_audit_reads_a_record_column_of_another_type_through_the_reader(tmp_path: Path) -> None:
     from jobs.audit_spark import is_record_parquet
     from jobs.stage import input_files
