@@ -68,8 +68,12 @@ def given_code(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
     code = normalise_code(value)
-    if not (code.isascii() and code.isalpha()):
+    if not (code.isascii() and code.isalpha()) or (code == "und" and value.strip().lower() != "und"):
         return None
     if len(code) == 2:
-        return code if code in ISO639_1 else None
+        return code if code in ISO639_1 or code in _WITHDRAWN_BUT_WRITTEN else None
     return code if len(code) == 3 else None
+
+
+# Two-letter codes ISO 639-1 withdrew that lid.176 still writes (Bihari): langid's own output must pass.
+_WITHDRAWN_BUT_WRITTEN = frozenset({"bh"})

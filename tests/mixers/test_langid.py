@@ -169,7 +169,7 @@ def test_kernel_sets_and_fills_lang(data_dir):
     [
         *[("EN", "en"), ("en-US", "en"), ("en_GB", "en"), ("zh_Hant", "zh"), ("eng", "en"), ("gsw", "gsw")],
         *[("und", "und"), ("xx", None), ("", None), ("  ", None), (None, None), ("english", None)],
-        *[("e1", None), ("ру", None)],
+        *[("e1", None), ("ру", None), ("-en", None), ("bh", "bh")],  # lid.176 writes `bh` (Bihari)
     ],
 )
 def test_given_code_spells_a_language_the_records_way_or_names_none(value, code):
@@ -223,3 +223,12 @@ def test_each_policy_on_languages_lingua_does_not_know():
     assert decided("abstain") == decided("abstain_unless_agreed") == ["ku"] * 3
     # CLD2 can detect Kurdish and named something else: ruled out, as lingua's ε rules it out.
     assert "ku" not in decided("abstain_unless_cld2_knows") and "ku" not in decided("rule_out")
+
+
+def test_every_code_lid176_writes_is_kept_as_given():
+    """langid's own output, read again by mix or the audit, is never taken for junk and identified twice
+    (`bh`, which ISO 639-1 withdrew, was)."""
+    model = load_fasttext(LangIdConfig().resolved_model_path)
+    codes = {code for code, _ in predict_top_k(model, ["a"], 1000)[0]}
+    assert len(codes) > 150
+    assert [c for c in sorted(codes) if given_code(c) != c] == []
