@@ -460,12 +460,15 @@ def _dolma_frame(df: DataFrame) -> DataFrame:
 def read_stage_output(spark: SparkSession, files: Sequence[InputFile]) -> DataFrame:
     """Document Parquet files (a previous stage's output) as a DataFrame; UsageError where Spark has no file
     system for one's scheme (it failed the job with a Java stack trace once it started)."""
-    for uri in sorted({f.uri.split("://", 1)[0] + "://" for f in files if "://" in f.uri}):
-        first = next(f.uri for f in files if f.uri.startswith(uri))
+    first_of_scheme: dict[str, str] = {}  # one file per scheme: the file system is the scheme's
+    for file in files:
+        if "://" in file.uri:
+            first_of_scheme.setdefault(file.uri.split("://", 1)[0], file.uri)
+    for scheme, first in sorted(first_of_scheme.items()):
         reason = _missing_file_system(spark, first)
         if reason is not None:
             raise UsageError(
-                f"input {redact(first)!r}: Spark cannot read {uri} here ({reason}); give s3a:// with "
+                f"input {redact(first)!r}: Spark cannot read {scheme}:// here ({reason}); give s3a:// with "
                 "org.apache.hadoop:hadoop-aws in spark.jars.packages (docs/cluster.md), or copy the files here"
             )
     return spark.read.parquet(*[f.uri for f in files])
