@@ -44,7 +44,20 @@ class WorldParams(StageParams):
         known = {f.name for f in dataclasses.fields(cls)} - {"overrides"}
         overrides = {k: v for k, v in values.items() if k not in known}
         given = {k: v for k, v in values.items() if k in known}
+        if "preset" in given and given.get("config"):
+            _refuse_two_presets(str(given["preset"]), str(given["config"]), f"{where}: preset")
         return super().from_mapping({**given, "overrides": overrides}, where, **runner)
+
+
+def _refuse_two_presets(preset: str, config: str, named_as: str) -> None:
+    """UsageError when the config file's own `preset:` names another preset than `preset`: the file's
+    would win without a word. A file that cannot be read is left to `check`, which names why."""
+    try:
+        in_file = read_config_fields(config).get("preset")
+    except WorldConfigError:
+        return
+    if in_file is not None and str(in_file) != preset:
+        raise UsageError(f"{named_as} {preset} and {config}'s preset: {in_file} disagree; give one")
 
 
 @dataclass(frozen=True)
@@ -119,13 +132,9 @@ def world(
     """
     if preset is not None and config is not None:
         try:
-            named = read_config_fields(config).get("preset")
-        except WorldConfigError as error:
-            raise typer.BadParameter(str(error), param_hint="--config") from None
-        if named is not None and str(named) != preset:
-            raise typer.BadParameter(
-                f"--preset {preset} and {config}'s preset: {named} disagree; give one", param_hint="--preset"
-            )
+            _refuse_two_presets(preset, str(config), "--preset")
+        except UsageError as error:
+            raise typer.BadParameter(str(error), param_hint="--preset") from None
     params = WorldParams(
         output=str(output),
         preset=preset or "tiny",

@@ -190,6 +190,9 @@ def test_bad_pipelines_stop_with_a_message_naming_the_field(tmp_path):
             "stage 'experiment' (experiment): grid mixture 'raw'"
         ),
     }
+    # the config file's preset won without a word over the stage's own
+    (tmp_path / "small.yaml").write_text("preset: small\n")
+    cases["stages: [{kind: world, preset: tiny, config: small.yaml}]"] = "preset tiny and "
     for text, expected in cases.items():
         path.write_text(text)
         with pytest.raises(UsageError, match=None) as error:
@@ -200,6 +203,8 @@ def test_bad_pipelines_stop_with_a_message_naming_the_field(tmp_path):
         load_pipeline(path)
     path.write_text("spark: {conf: {spark.sql.shuffle.partitions: 4}}\nstages: [{kind: world}]")
     assert load_pipeline(path).conf == ["spark.sql.shuffle.partitions=4"]  # a mapping is the natural YAML
+    path.write_text("stages: [{kind: world, preset: small, config: small.yaml}]")
+    assert load_pipeline(path).stages[0].params.preset == "small"  # the same preset twice is no conflict
     path.write_text("stages: [{kind: world}]")
     with pytest.raises(UsageError, match="--from 'nope'"):
         run_pipeline(load_pipeline(path), start="nope")
