@@ -69,6 +69,23 @@ def shingles(text: str) -> np.ndarray:
     return np.unique(np.fromiter((zlib.crc32(g) for g in grams), dtype=np.uint32))
 
 
+VERSION_KEY = pa.field("version_key", pa.string())  # what makes two reference texts one version
+
+
+def version_key(text: str | None) -> str:
+    """The key under which reference texts are one version, as ReferenceIndex groups them (the same shingle
+    set, so case, punctuation and spacing aside, in any script): a hex digest, "" for a text without word
+    tokens."""
+    hashes = shingles(text) if text else np.empty(0, dtype=np.uint32)
+    return hashlib.blake2b(hashes.tobytes(), digest_size=16).hexdigest() if len(hashes) else ""
+
+
+def with_version_keys(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """A kernel: `batch` with VERSION_KEY of each row's `text`."""
+    keys = pa.array([version_key(t) for t in batch.column("text").to_pylist()], VERSION_KEY.type)
+    return pa.RecordBatch.from_arrays([*batch.columns, keys], names=[*batch.schema.names, VERSION_KEY.name])
+
+
 def _identity(value: int) -> int:
     return value
 

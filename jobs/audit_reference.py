@@ -13,7 +13,7 @@ from pyspark.sql import functions as F
 from analysis.predict import predict_from_scores
 from analysis.reference import reference_figures as analysis_reference_figures
 from analysis.reference import version_spans
-from dating.reference import REF_FIELDS, ReferenceMatcher
+from dating.reference import REF_FIELDS, VERSION_KEY, ReferenceMatcher, with_version_keys
 from dating.reference_ngrams import COUNT_SCHEMA, NgramCounter, ReferenceNgrams
 from jobs.contract import UsageError
 from jobs.stage import expand_inputs, map_kernel, read_stage_output
@@ -111,16 +111,16 @@ def reference_versions(spark: SparkSession, reference: str) -> DataFrame:
         month = F.date_format(F.col("created"), "yyyy-MM")
     else:
         raise UsageError(f"--reference {reference!r}: neither a month nor a created column")
-    # Texts that differ only in case, punctuation or spacing are one version, as for the dating matcher.
-    text = (
-        F.sha2(F.lower(F.regexp_replace(F.col("text"), r"[\W_]+", " ")), 256)
-        if "text" in frame.columns
-        else F.lit(None).cast("string")
-    )
-    return (
-        frame.select(
-            F.col(key).cast("string").alias("resource"), month.alias("month"), text.alias("text_key")
-        )
-        .filter(F.col("resource").isNotNull() & F.col("month").isNotNull())
-        .distinct()
-    )
+    versions = frame.select(
+        F.col(key).cast("string").alias("resource"),
+        month.alias("month"),
+        (F.col("text") if "text" in frame.columns else F.lit(None)).cast("string").alias("text"),
+    ).filter(F.col("resource").isNotNull() & F.col("month").isNotNull())
+    if "text" in frame.columns:
+        # Texts are one version where the dating matcher takes them as one, in the same Python function the
+        # experiment uses (a Spark regex would read \W as ASCII and make every Cyrillic version one).
+        keys = map_kernel(versions, with_version_keys, [VERSION_KEY], keep=["resource", "month", "text"])
+        text_key = F.col(VERSION_KEY.name)
+    else:
+        keys, text_key = versions, F.lit(None).cast("string")
+    return keys.select("resource", "month", text_key.alias("text_key")).distinct()

@@ -6,8 +6,6 @@ probe, so predicted and measured cutoffs can be compared on the same data (`trai
 
 from __future__ import annotations
 
-import hashlib
-import re
 from pathlib import Path
 from typing import Any
 
@@ -17,18 +15,17 @@ import pyarrow.parquet as pq
 
 from analysis.predict import predict_from_scores
 from analysis.reference import reference_figures, version_spans
-from dating.reference import ReferenceIndex
+from dating.reference import ReferenceIndex, version_key
 from dating.reference_ngrams import ReferenceNgrams
 from trainers.data import list_shards
-
-_NON_WORD = re.compile(r"[\W_]+")
 
 
 def reference_versions(
     reference: str | Path,
 ) -> tuple[dict[str, list[str]], dict[str, dict[str, str]] | None]:
     """(resource -> its reference months, spans) of a reference Parquet file with resource, month or created,
-    and text (texts that differ only in case, punctuation or spacing are one version, as for the audit)."""
+    and text (texts are one version where the dating matcher takes them as one: dating.reference.version_key,
+    as the audit does)."""
     table = pq.read_table(reference)
     key = next(c for c in ("resource", "url", "id") if c in table.column_names)
     if "month" in table.column_names:
@@ -40,10 +37,7 @@ def reference_versions(
     rows = []
     for i, (resource, month) in enumerate(zip(table.column(key).to_pylist(), months, strict=True)):
         available.setdefault(resource, []).append(month)
-        text_key = (
-            hashlib.sha256(_NON_WORD.sub(" ", texts[i].lower()).encode()).hexdigest() if texts else None
-        )
-        rows.append((resource, month, text_key))
+        rows.append((resource, month, version_key(texts[i]) if texts else None))
     return available, version_spans(rows)
 
 
