@@ -138,16 +138,24 @@ def markup_dates(
     """(original publication date, last update date) of one page, each midnight UTC or None, from its parsed
     `tree` (parsed here when None) and, where the first stages find no publication date, htmldate's full
     search of `html` (see the module doc). Dates after `crawl_date` (when given) are not considered. Never
-    raises."""
+    raises: a failure of lxml or htmldate on hostile markup gives no dates (`markup_dates_or_raise` lets a
+    caller that counts failures see it)."""
+    try:
+        return markup_dates_or_raise(tree, html, crawl_date)
+    except Exception:
+        return None, None
+
+
+def markup_dates_or_raise(
+    tree: HTMLTree | None, html: str | bytes | None, crawl_date: datetime | None = None
+) -> tuple[datetime | None, datetime | None]:
+    """`markup_dates`, raising what lxml or htmldate raise."""
     if not html:
         return None, None
     with warnings.catch_warnings():
         # dateutil warns on unknown zone names in page dates (e.g. "GST"); the date part is still right.
         warnings.simplefilter("ignore")
-        try:
-            return _markup_dates(tree, html, crawl_date)
-        except Exception:  # lxml/htmldate failures on hostile markup mean no date, never a crash
-            return None, None
+        return _markup_dates(tree, html, crawl_date)
 
 
 def _markup_dates(
@@ -177,12 +185,14 @@ def html_meta_dates(
 @dataclass(frozen=True)
 class MarkupDater:
     """The ingest reader's page hook (corpus.reader_base.PageHook): sets `html_meta_date` and
-    `html_meta_modified` of a WARC page's row from its one parsed tree."""
+    `html_meta_modified` of a WARC page's row from its one parsed tree. A failure is raised, for the reader
+    to count (`page_hook_error`) rather than pass for a page without dates."""
 
     columns: tuple[str, ...] = ("html_meta_date", HTML_META_MODIFIED)
 
     def __call__(self, tree: HTMLTree, html: str, row: dict[str, Any]) -> None:
-        row["html_meta_date"], row[HTML_META_MODIFIED] = markup_dates(tree, html, row.get("crawl_date"))
+        dates = markup_dates_or_raise(tree, html, row.get("crawl_date"))
+        row["html_meta_date"], row[HTML_META_MODIFIED] = dates
 
 
 def html_meta_date_batch(batch: pa.RecordBatch) -> pa.RecordBatch:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import lxml.html
 import pyarrow as pa
+import pytest
 from htmldate import find_date
 from htmldate.extractors import extract_url_date
 from htmldate.utils import load_html
@@ -21,6 +22,7 @@ from dating.html_meta import (
     HTMLDATE_MIN_DATE,
     MAX_BODY_ELEMENTS,
     MAX_HTML_CHARS,
+    MarkupDater,
     _first_stages,
     _markup,
     _options,
@@ -208,3 +210,23 @@ def test_the_full_search_rule_loses_nothing_on_the_real_pages(data_dir: Path) ->
             updated = find_date(whole, extensive_search=False, original_date=False, url="", **bounds)
             assert updated in (None, extensive)
     assert searched >= 80
+
+
+def test_a_failure_of_htmldate_is_the_reader_s_to_count_not_a_page_without_dates(monkeypatch) -> None:
+    # The hook swallowed every failure, so the reader's `page_hook_error` could never count one: a bug in
+    # the date search passed for pages without dates.
+    import dating.html_meta
+
+    def broken_search(*args: object) -> None:
+        raise RuntimeError("a date search that fails")
+
+    monkeypatch.setattr(dating.html_meta, "extensive_search_date", broken_search)
+    html = "<html><head><title>t</title></head><body><p>Posted 2019-03-04 by me</p></body></html>"
+    assert html_meta_dates(html) == (None, None)  # the batch kernel's form still never raises
+    row: dict = {}
+    with pytest.raises(RuntimeError, match="a date search that fails"):
+        MarkupDater()(parse_html(html), html, row)
+    # a page whose first stages find its date never reaches the search
+    dated = "<html><head><meta name='date' content='2019-03-04'></head><body><p>x</p></body></html>"
+    MarkupDater()(parse_html(dated), dated, row)
+    assert row["html_meta_date"] == day("2019-03-04")
