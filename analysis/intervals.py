@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from scipy import stats
 
 Z95 = 1.959963984540054  # the standard normal's 97.5% quantile
 
@@ -54,17 +55,6 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> float:
         raise ValueError(f"x has {len(a)} values, y {len(b)}")
     if len(a) < 3:
         return math.nan
-    ra, rb = _ranks(a), _ranks(b)
-    if ra.std() == 0 or rb.std() == 0:
+    if a.std() == 0 or b.std() == 0:
         return math.nan
-    return float(np.corrcoef(ra, rb)[0, 1])
-
-
-def _ranks(values: np.ndarray) -> np.ndarray:
-    order = np.argsort(values, kind="stable")
-    ranks = np.empty(len(values), dtype=np.float64)
-    ranks[order] = np.arange(len(values), dtype=np.float64)
-    for value in np.unique(values):  # ties share their average rank
-        tied = values == value
-        ranks[tied] = ranks[tied].mean()
-    return ranks
+    return float(stats.spearmanr(a, b).statistic)

@@ -8,7 +8,7 @@ what exact shingle Jaccard reaches at the same threshold (components over all pa
 table prints its recall and the share of it that dedup reaches.
 
 Run: python bench/dedup_versions_eval.py [--thresholds 0.9,0.5,...] (in one process; the Spark job gives the same
-clusters, tests/dedup/test_spark.py checks it).
+clusters, tests/jobs/test_dedup_spark.py checks it).
 """
 
 from __future__ import annotations

@@ -65,22 +65,6 @@ class StageStats:
     def drop(self, reason: str, n: int = 1) -> None:
         self.dropped[reason] += n
 
-    def merge(self, other: StageStats) -> StageStats:
-        """Add another run's counts (e.g. one file's) into this one; returns self."""
-        self.docs_in += other.docs_in
-        self.docs_out += other.docs_out
-        self.dropped.update(other.dropped)
-        self.bytes_in += other.bytes_in
-        self.bytes_out += other.bytes_out
-        self.seconds += other.seconds
-        self.counters.update(other.counters)
-        self.files_in += other.files_in
-        self.skipped.update(other.skipped)
-        self.skipped_bytes += other.skipped_bytes
-        room = SKIPPED_SPANS_LISTED - len(self.skipped_spans)
-        self.skipped_spans.extend(other.skipped_spans[: max(0, room)])
-        return self
-
     @property
     def balanced(self) -> bool:
         return self.docs_in == self.docs_out + sum(self.dropped.values())
@@ -105,16 +89,12 @@ class StageStats:
             "seconds": round(self.seconds, 3),
         }
 
-    def write(self, directory: str | os.PathLike[str]) -> Path:
-        """Write `_stats.json` into `directory`; refuses unbalanced counts, which would mean a lost record."""
+    def to_json(self) -> str:
+        """The text of `_stats.json`; AssertionError on counts that do not balance, which would mean a lost
+        record, before anything is written."""
         if not self.balanced:
-            raise AssertionError(
-                f"{self.stage}: docs_in {self.docs_in} != docs_out {self.docs_out} + dropped "
-                f"{sum(self.dropped.values())}"
-            )
-        path = Path(directory) / "_stats.json"
-        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-        return path
+            raise AssertionError(f"{self.stage}: counts do not balance: {self.to_dict()}")
+        return json.dumps(self.to_dict(), indent=2) + "\n"
 
     @classmethod
     def read(cls, directory: str | os.PathLike[str]) -> StageStats:

@@ -1,8 +1,9 @@
 """The `chronomix` command line. Each command is a typed function whose docstring is its help (litgpt-style);
 the functions live in the job modules: one per stage kind of jobs/registry.py, named as the kind, which builds
-the job's parameters dataclass and runs its stage (jobs/runner.run_command), plus `run` and `package`. A run
-imports only its command's module. Bad arguments end the command at once with a one-line message on stderr
-and exit status 2; the full traceback of an unexpected failure is kept behind `CHRONOMIX_DEBUG=1`."""
+the job's parameters dataclass and runs its stage (jobs/runner.run_command), plus `train-runs`, `run` and
+`package`. A run imports only its command's module. Bad arguments end the command at once with a one-line
+message on stderr and exit status 2; the full traceback of an unexpected failure is kept behind
+`CHRONOMIX_DEBUG=1`."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ HELP = (
 
 def build_app(commands: list[str] | None = None) -> typer.Typer:
     """The Typer app with `commands` (all when None): one per stage kind (the function named as the kind in
-    its job module), then `run` and `package`. Only the named commands' modules are imported, so that
+    its job module), then `train-runs`, `run` and `package`. Only the named commands' modules are imported, so that
     `chronomix ingest` does not pay for torch (~10 s of imports that `train` needs). A command whose module
     needs the missing `train` extra stays visible and says so."""
     app = typer.Typer(

@@ -162,7 +162,7 @@ class DedupRun:
         if self.job.index:
             rows = index_rows()
             self.stats.counters["index_documents"] = write_index(self.spark, self.job.index, rows, self.meta)
-            folder.child("_stats.json").write_text(json.dumps(self.stats.to_dict(), indent=2) + "\n")
+            folder.child("_stats.json").write_text(self.stats.to_json())
             self.watch.lap("index")
         dedup_json = {**settings(self.job, report), "seconds": self.watch.seconds}
         folder.child("_dedup.json").write_text(json.dumps(dedup_json, indent=2) + "\n")

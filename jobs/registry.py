@@ -1,5 +1,5 @@
 """The registry of stage kinds: kind -> the job module that exports its `STAGE` (jobs/contract.py). The CLI
-registers one command per kind from here (plus `run` and `package`), and pipelines resolve their stages' kinds
+registers one command per kind from here (plus `train-runs`, `run` and `package`), and pipelines resolve their stages' kinds
 here.
 
 Modules are imported when a kind is used, not when the registry is: the `train` and `probe` kinds need the

@@ -18,11 +18,6 @@ from mixers.spec import STRATUM_SEPARATOR, LanguageStrategy, MixSpec, TimeStrate
 Cell = tuple[str, str]  # (lang, time bucket)
 
 
-def natural_shares(sizes: Mapping[str, float]) -> dict[str, float]:
-    """p_i = n_i / sum n."""
-    return temperature_shares(sizes, 1.0)
-
-
 def temperature_shares(sizes: Mapping[str, float], alpha: float) -> dict[str, float]:
     """p_i ∝ n_i^alpha over the languages with data (alpha 1 = natural, 0 = uniform)."""
     powered = {k: float(n) ** alpha for k, n in sizes.items() if n > 0}

@@ -42,7 +42,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from mixers.langcodes import given_code, normalise_code
 from mixers.langid_declared import DECLARED, declared_overrides
@@ -490,10 +489,3 @@ def set_columns(batch: pa.RecordBatch, columns: dict[str, pa.Array]) -> pa.Recor
             names.append(name)
             arrays.append(array)
     return pa.RecordBatch.from_arrays(arrays, names=names)
-
-
-def language_counts(batch: pa.RecordBatch | pa.Table) -> dict[str, int]:
-    """Documents per `lang` value in a batch (null counted as `und`)."""
-    langs = pc.fill_null(batch.column("lang"), UND)
-    counts = pc.value_counts(langs).to_pylist()
-    return {row["values"]: row["counts"] for row in counts}

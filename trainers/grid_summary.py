@@ -29,15 +29,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import stats
 
 from analysis.intervals import Z95, bootstrap_rows, percentile_interval, spearman, wilson_interval
 from analysis.months import month_index, months_between
 from corpus.jsonl import finite_json
-
-# Two-sided 95% quantiles of Student's t by degrees of freedom (1-30); beyond, the normal's.
-_T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
-        2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
-        2.045, 2.042)  # fmt: skip
 
 
 def mean_interval(values: Sequence[float], bounds: tuple[float, float] | None = None) -> dict[str, Any]:
@@ -48,7 +44,7 @@ def mean_interval(values: Sequence[float], bounds: tuple[float, float] | None = 
         return {"mean": None, "low": None, "high": None, "n": 0}
     if len(x) == 1:
         return {"mean": float(x[0]), "low": None, "high": None, "n": 1}
-    t = _T95[len(x) - 2] if len(x) - 1 <= len(_T95) else 1.96
+    t = float(stats.t.ppf(0.975, len(x) - 1))
     half = t * x.std(ddof=1) / math.sqrt(len(x))
     low, high = float(x.mean() - half), float(x.mean() + half)
     if bounds is not None:

@@ -70,8 +70,8 @@ def model_config(
 
 def build_model(config: LlamaConfig, seed: int = 0) -> LlamaForCausalLM:
     """A freshly initialised model; the same seed gives the same weights."""
-    # Seed a private generator through the global one only for the duration of init: transformers draws
-    # init weights from torch's global RNG.
+    # transformers draws init weights from torch's global RNG: seed it inside a fork, so the caller's RNG
+    # state is left as it was.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = LlamaForCausalLM(config)

@@ -30,7 +30,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from analysis.months import month_index, month_name
+from analysis.months import month_index
 from world.config import WorldConfig
 from world.entities import World, month_start
 
@@ -433,8 +433,3 @@ class WarcWriter:
 def warc_path(root: Path, dump: str, part: int) -> Path:
     """dumps/<dump>/<dump>-<part:05d>.warc.gz under the world directory."""
     return root / "dumps" / dump / f"{dump}-{part:05d}.warc.gz"
-
-
-def month_label(config: WorldConfig, month: int) -> str:
-    """`YYYY-MM` of a span-relative month."""
-    return month_name(config.start_index + month)

@@ -117,9 +117,6 @@ class Fact:
     valid_until: int | None
     day: int
 
-    def valid_in(self, month: int) -> bool:
-        return self.valid_from <= month and (self.valid_until is None or month < self.valid_until)
-
 
 @dataclass
 class Entity:
