@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from analysis.months import months_between
-from analysis.predict import predict_cutoff
+from analysis.predict import predict_cutoff, predict_from_scores
 
 
 def version_spans(versions: Sequence[tuple[str, str, str | None]]) -> dict[str, dict[str, str]] | None:
@@ -116,3 +116,39 @@ def reference_figures(
         "resources": resources,
         "predicted_cutoff": prediction.to_dict(),
     }
+
+
+def with_ngram_prediction(
+    figures: dict[str, Any],
+    scores: Mapping[str, Mapping[str, float]],
+    n_boot: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """`figures` (reference_figures', predicted by token shares) with the n-gram predictor's cutoff from
+    `scores` (resource -> month -> fit, lower is better; dating.reference_ngrams) as `predicted_cutoff`, the
+    token-share one kept as `token_share_cutoff`, and each resource's `predicted_month` its best fit. The
+    audit and the experiment both take their prediction from here, so the grid validates what the audit
+    reports. Where no document matched a reference resource, no cutoff is predicted: the n-grams it shares
+    with the reference are of unrelated text (the fit is kept aside, with a note)."""
+    prediction = predict_from_scores(scores, n_boot=n_boot, level=level, seed=seed)
+    out = {
+        **figures,
+        "token_share_cutoff": figures["predicted_cutoff"],
+        "predicted_cutoff": prediction.to_dict(),
+    }
+    out["resources"] = [
+        {**row, "predicted_month": prediction.per_resource.get(row["resource"])}
+        for row in figures["resources"]
+    ]
+    fitted = out["predicted_cutoff"]
+    if figures["resources_found"] == 0 and fitted.get("month"):
+        out["predicted_cutoff"] = {
+            **fitted,
+            "month": None,
+            "interval": None,
+            "unmatched_fit": {"month": fitted["month"], "interval": fitted["interval"]},
+            "note": "no document of the input matched a reference resource; the fit of its n-grams to the "
+            "reference's versions is of unrelated text, so no cutoff is predicted",
+        }
+    return out

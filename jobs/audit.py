@@ -37,7 +37,7 @@ from analysis.months import months_between
 from analysis.predict import STATISTICS
 from analysis.report import render_html
 from analysis.sample import check_fraction
-from jobs.audit_reference import reference_figures, with_reference_matches
+from jobs.audit_reference import audit_reference_figures, with_reference_matches
 from jobs.audit_spark import (
     AuditInput,
     audit_base,
@@ -198,7 +198,7 @@ def _figures(
             base.unpersist()
         reference = None
         if params.reference:
-            reference = reference_figures(
+            reference = audit_reference_figures(
                 spark,
                 audited,
                 params.reference,

@@ -10,9 +10,7 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from analysis.predict import predict_from_scores
-from analysis.reference import reference_figures as analysis_reference_figures
-from analysis.reference import version_spans
+from analysis.reference import reference_figures, version_spans, with_ngram_prediction
 from dating.reference import REF_FIELDS, VERSION_KEY, ReferenceMatcher, with_version_keys
 from dating.reference_ngrams import COUNT_SCHEMA, NgramCounter, ReferenceNgrams
 from jobs.contract import UsageError
@@ -28,7 +26,7 @@ def with_reference_matches(frame: DataFrame, references: list[str]) -> DataFrame
     return map_kernel(frame, ReferenceMatcher(refs), REF_FIELDS)
 
 
-def reference_figures(
+def audit_reference_figures(
     spark: SparkSession,
     audited: DataFrame,
     reference: str,
@@ -55,7 +53,7 @@ def reference_figures(
         available.setdefault(r["resource"], []).append(r["month"])
     spans = version_spans([(r["resource"], r["month"], r["text_key"]) for r in versions.collect()])
     ngram = statistic == "ngram" and spans is not None
-    figures = analysis_reference_figures(
+    figures = reference_figures(
         reference, per_version, available, spans, "curve" if statistic == "ngram" else statistic, n_boot,
         level, seed,
     )  # fmt: skip
@@ -69,23 +67,9 @@ def reference_figures(
             int(r["ngram"]): int(r["n"])
             for r in counted.groupBy("ngram").agg(F.sum("count").alias("n")).collect()
         }
-        scores = ReferenceNgrams.from_file(files).scores(counts)
-        prediction = predict_from_scores(scores, n_boot=n_boot, level=level, seed=seed)
-        figures["token_share_cutoff"] = figures["predicted_cutoff"]
-        figures["predicted_cutoff"] = prediction.to_dict()
-        for row in figures["resources"]:  # each resource's month of best n-gram fit, not of most copies
-            row["predicted_month"] = prediction.per_resource.get(row["resource"])
-        if figures["resources_found"] == 0 and figures["predicted_cutoff"].get("month"):
-            # n-grams shared by chance with versions of resources the input does not hold: no prediction
-            unmatched = figures["predicted_cutoff"]
-            figures["predicted_cutoff"] = {
-                **unmatched,
-                "month": None,
-                "interval": None,
-                "unmatched_fit": {"month": unmatched["month"], "interval": unmatched["interval"]},
-                "note": "no document of the input matched a reference resource; the fit of its n-grams to the "
-                "reference's versions is of unrelated text, so no cutoff is predicted",
-            }
+        figures = with_ngram_prediction(
+            figures, ReferenceNgrams.from_file(files).scores(counts), n_boot=n_boot, level=level, seed=seed
+        )
     return figures
 
 

@@ -13,8 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from analysis.predict import predict_from_scores
-from analysis.reference import reference_figures, version_spans
+from analysis.reference import reference_figures, version_spans, with_ngram_prediction
 from dating.reference import ReferenceIndex, version_key
 from dating.reference_ngrams import ReferenceNgrams
 from trainers.data import list_shards
@@ -65,11 +64,8 @@ def predict_mixture_cutoff(
                 per_version[cell] = (documents + 1, total + int(tokens or 0))
     available, spans = reference_versions(reference)
     figures = reference_figures(str(reference), per_version, available, spans, "curve", n_boot, level, seed)
-    figures["token_share_cutoff"] = figures["predicted_cutoff"]
-    figures["predicted_cutoff"] = predict_from_scores(
-        mixture_ngram_scores(mixture_dir, reference), n_boot=n_boot, level=level, seed=seed
-    ).to_dict()
-    return figures
+    scores = mixture_ngram_scores(mixture_dir, reference)
+    return with_ngram_prediction(figures, scores, n_boot=n_boot, level=level, seed=seed)
 
 
 def mixture_ngram_scores(mixture_dir: str | Path, reference: str | Path) -> dict[str, dict[str, float]]:

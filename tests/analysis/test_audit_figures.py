@@ -205,3 +205,27 @@ def test_most_held_month_sums_a_month_given_twice_and_takes_the_earliest_on_a_ti
     figures = reference_figures("ref", per_version, available, None, "median", n_boot=0)
     (row,) = figures["resources"]
     assert (row["most_held_month"], row["predicted_month"]) == ("2019-01", "2020-01")
+
+
+def test_the_ngram_prediction_is_one_for_the_audit_and_the_experiment() -> None:
+    """Both take their prediction from analysis.reference.with_ngram_prediction: the n-gram fit's month as
+    the cutoff and as each resource's own month, the token shares' kept aside; none where nothing matched."""
+    from analysis.reference import reference_figures, with_ngram_prediction
+
+    available = {"r": ["2020-01", "2020-07"], "s": ["2020-01", "2020-07"]}
+    held = {("r", "2020-01"): (3, 300), ("s", "2020-01"): (1, 100)}
+    # the n-grams fit July best for both resources, though the copies held are January's
+    scores = {"r": {"2020-01": 2.0, "2020-07": 1.0}, "s": {"2020-01": 2.0, "2020-07": 1.0}}
+    figures = reference_figures("ref", held, available, None, "median", n_boot=0)
+    out = with_ngram_prediction(figures, scores, n_boot=0)
+    assert out["token_share_cutoff"]["month"] == "2020-01" == figures["predicted_cutoff"]["month"]
+    assert out["predicted_cutoff"]["month"] == "2020-07"
+    assert [(r["resource"], r["predicted_month"], r["most_held_month"]) for r in out["resources"]] == [
+        ("r", "2020-07", "2020-01"),
+        ("s", "2020-07", "2020-01"),
+    ]
+    unmatched = with_ngram_prediction(
+        reference_figures("ref", {}, available, None, "median", n_boot=0), scores
+    )
+    assert unmatched["predicted_cutoff"]["month"] is None
+    assert unmatched["predicted_cutoff"]["unmatched_fit"]["month"] == "2020-07"
