@@ -59,6 +59,7 @@ class StageStats:
     skipped_spans: list[dict[str, Any]] = field(default_factory=list)  # the first SKIPPED_SPANS_LISTED
 
     def skip(self, reason: str, n: int = 1, n_bytes: int = 0) -> None:
+        """Count `n` skipped spans (not records) of `n_bytes` bytes in all, under `reason`."""
         self.skipped[reason] += n
         self.skipped_bytes += n_bytes
 

@@ -419,4 +419,5 @@ def clustered_members(narrow: DataFrame, mapping: DataFrame, broadcast: bool = F
 
 
 def drop_columns(df: DataFrame, names: Sequence[str]) -> DataFrame:
+    """`df` without those of `names` it has."""
     return df.drop(*[n for n in names if n in df.columns])

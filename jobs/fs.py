@@ -106,6 +106,7 @@ def file_size(location: Location) -> int:
 
 
 def remove(location: Location) -> None:
+    """Delete a file or a folder with all it holds."""
     info = location.fs.get_file_info(location.path)
     if info.type == pafs.FileType.Directory:
         location.fs.delete_dir(location.path)
@@ -114,4 +115,5 @@ def remove(location: Location) -> None:
 
 
 def move(source: Location, target: Location) -> None:
+    """Rename `source` to `target` on their file system (pyarrow's move)."""
     source.fs.move(source.path, target.path)

@@ -11,7 +11,7 @@ from pyspark.sql import functions as F
 
 from mixers.allocation import Allocation, Cell
 from mixers.buckets import UNKNOWN_BUCKET
-from mixers.sampling import HISTOGRAM_BITS, KEY_BITS, CellRate, boundary_bin, thresholds_with_carry
+from mixers.sampling import BIN_SHIFT, CellRate, boundary_bin, thresholds_with_carry
 from mixers.spec import MixSpec
 
 DROP_COLUMN = "mix_drop"
@@ -80,8 +80,7 @@ def cell_rates(df: DataFrame, allocation: Allocation) -> dict[Cell, CellRate]:
             need[(plan.lang, plan.bucket)] = float(remainder)
     if not need:
         return rates
-    shift = KEY_BITS - HISTOGRAM_BITS
-    binned = kept.withColumn("_bin", F.shiftright(F.col("mix_key"), shift))
+    binned = kept.withColumn("_bin", F.shiftright(F.col("mix_key"), BIN_SHIFT))
     histogram: dict[Cell, list[tuple[int, int]]] = {c: [] for c in need}
     for row in binned.groupBy("lang", "time_bucket", "_bin").agg(F.sum("n_tokens").alias("t")).collect():
         cell = (row["lang"], row["time_bucket"])

@@ -19,7 +19,8 @@ Cell = tuple[str, str]  # (lang, time bucket)
 
 
 def temperature_shares(sizes: Mapping[str, float], alpha: float) -> dict[str, float]:
-    """p_i ∝ n_i^alpha over the languages with data (alpha 1 = natural, 0 = uniform)."""
+    """Shares p_i ∝ n_i^alpha of each language's size n_i (tokens, or any unit: only ratios count) over
+    the languages with data (alpha 1 = natural, 0 = uniform); they sum to 1."""
     powered = {k: float(n) ** alpha for k, n in sizes.items() if n > 0}
     total = sum(powered.values())
     return {k: (powered.get(k, 0.0) / total if total else 0.0) for k in sizes}

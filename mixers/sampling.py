@@ -24,6 +24,7 @@ from mixers.langid import set_columns
 KEY_BITS = 63  # keys fit a signed 64-bit column (Spark LongType)
 KEY_LIMIT = 1 << KEY_BITS
 HISTOGRAM_BITS = 10  # the threshold search first bins keys into 2^10 bins per cell
+BIN_SHIFT = KEY_BITS - HISTOGRAM_BITS  # a key's bin is key >> BIN_SHIFT (the Spark job shifts the same)
 MIX_KEY_FIELD = pa.field("mix_key", pa.int64())
 
 
@@ -44,7 +45,7 @@ def mix_order(seed: int, doc_id: str, repeat_index: int) -> int:
 
 def key_bin(key: int) -> int:
     """The histogram bin of a key (the top HISTOGRAM_BITS bits)."""
-    return key >> (KEY_BITS - HISTOGRAM_BITS)
+    return key >> BIN_SHIFT
 
 
 def repeat_count(key: int, base_repeats: int, threshold: int) -> int:
@@ -89,7 +90,7 @@ def threshold_in_bin(docs: Sequence[tuple[int, int]], need: float, bin_index: in
             best_count, best_error = count, error
     if best_count < len(ordered):
         return ordered[best_count][0]
-    return (bin_index + 1) << (KEY_BITS - HISTOGRAM_BITS)
+    return (bin_index + 1) << BIN_SHIFT
 
 
 def thresholds_with_carry(

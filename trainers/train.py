@@ -109,6 +109,7 @@ class TrainConfig:
 
     @property
     def tokens_per_step(self) -> int:
+        """Tokens per optimizer step: sequence length x batch size x gradient accumulation."""
         return self.seq_len * self.batch_size * self.grad_accum
 
     @property
@@ -118,10 +119,12 @@ class TrainConfig:
 
     @property
     def peak_lr(self) -> float:
+        """The learning rate after warmup: `lr`, else the preset's default."""
         return self.lr if self.lr is not None else DEFAULT_LR[self.preset]
 
     @property
     def warmup(self) -> int:
+        """Warmup length in optimizer steps: `warmup_steps` (at most all steps), else 5% of the steps."""
         if self.warmup_steps is not None:
             return min(self.warmup_steps, self.total_steps)
         return max(1, round(0.05 * self.total_steps))
@@ -129,6 +132,8 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
+    """What a finished (or stopped) run reports; `seconds` is its wall-clock training time, over every resume."""
+
     run_dir: Path
     steps: int
     tokens: int

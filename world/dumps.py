@@ -354,6 +354,7 @@ def http_date(moment: datetime) -> str:
 
 
 def warc_date(moment: datetime) -> str:
+    """A WARC-Date value: the moment in UTC, to the second (2024-05-18T01:02:03Z)."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
