@@ -1,8 +1,9 @@
-"""The probe's plots: the effective-cutoff curve and long-tail accuracy per frequency bucket, as PNG files
-(matplotlib figures, no display needed)."""
+"""The probe's plots: the effective-cutoff curve (one run's, or a grid's runs together) and long-tail
+accuracy per frequency bucket, as PNG files (matplotlib figures, no display needed)."""
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ def plot_cutoff(
             linestyle=":",
             label=f"newest in data {newest_month}",
         )
-    _month_ticks(axes, [r["month"] for r in curve])
+    month_ticks(axes, [r["month"] for r in curve])
     axes.set_ylabel("normalised NLL (lower = fits better)")
     axes.set_title(title or "effective cutoff")
     axes.legend(fontsize=8)
@@ -42,7 +43,8 @@ def plot_cutoff(
     return Path(path)
 
 
-def _month_ticks(axes: Any, months: Sequence[str]) -> None:
+def month_ticks(axes: Any, months: Sequence[str]) -> None:
+    """About a dozen month labels on an axis whose x is month_index."""
     if not months:
         return
     step = max(1, len(months) // 12)
@@ -69,6 +71,33 @@ def plot_longtail(
     axes.set_ylabel("accuracy")
     axes.set_ylim(0, 1.05)
     axes.set_title(title or "long-tail accuracy")
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    return Path(path)
+
+
+def plot_curves(
+    curves: Mapping[str, str | Path], path: str | Path, title: str = "effective cutoff curves"
+) -> Path:
+    """All runs' cutoff curves (name -> cutoff_curve.csv) on one plot, each run's minimum marked."""
+    figure = Figure(figsize=(9, 4.5))
+    axes = figure.subplots()
+    all_months: set[str] = set()
+    for name, curve_path in curves.items():
+        with Path(curve_path).open() as handle:
+            rows = list(csv.DictReader(handle))
+        if not rows:
+            continue
+        x = [month_index(r["month"]) for r in rows]
+        y = [float(r["score"]) for r in rows]
+        (line,) = axes.plot(x, y, marker="o", markersize=2, label=name)
+        best = min(range(len(y)), key=y.__getitem__)
+        axes.plot([x[best]], [y[best]], marker="v", markersize=9, color=line.get_color())
+        all_months.update(r["month"] for r in rows)
+    month_ticks(axes, sorted(all_months))
+    axes.set_ylabel("normalised NLL (lower = fits better)")
+    axes.set_title(title)
     axes.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=100)

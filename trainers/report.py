@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from matplotlib.figure import Figure
-
-from analysis.months import month_index
+from analysis.probe_plots import plot_curves
 
 BASE_COLUMNS = [
     "run",
@@ -109,35 +107,6 @@ def write_table(
     md_path = output / f"{stem}.md"
     md_path.write_text("\n".join(lines) + "\n")
     return md_path, csv_path
-
-
-def plot_curves(
-    curves: Mapping[str, str | Path], path: str | Path, title: str = "effective cutoff curves"
-) -> Path:
-    """All runs' cutoff curves (name -> cutoff_curve.csv) on one plot, each run's minimum marked."""
-    figure = Figure(figsize=(9, 4.5))
-    axes = figure.subplots()
-    all_months: set[str] = set()
-    for name, curve_path in curves.items():
-        with Path(curve_path).open() as handle:
-            rows = list(csv.DictReader(handle))
-        if not rows:
-            continue
-        x = [month_index(r["month"]) for r in rows]
-        y = [float(r["score"]) for r in rows]
-        (line,) = axes.plot(x, y, marker="o", markersize=2, label=name)
-        best = min(range(len(y)), key=y.__getitem__)
-        axes.plot([x[best]], [y[best]], marker="v", markersize=9, color=line.get_color())
-        all_months.update(r["month"] for r in rows)
-    months = sorted(all_months)
-    step = max(1, len(months) // 12)
-    axes.set_xticks([month_index(m) for m in months[::step]], months[::step], rotation=45, fontsize=7)
-    axes.set_ylabel("normalised NLL (lower = fits better)")
-    axes.set_title(title)
-    axes.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    return Path(path)
 
 
 @dataclass
