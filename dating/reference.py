@@ -69,6 +69,20 @@ def shingles(text: str) -> np.ndarray:
     return np.unique(np.fromiter((zlib.crc32(g) for g in grams), dtype=np.uint32))
 
 
+RESOURCE_COLUMNS = ("resource", "url", "id")  # what names a reference row's resource, first found wins
+
+
+def resource_column(names: Sequence[str], where: str = "reference") -> str:
+    """The column of `names` that names each reference row's resource (RESOURCE_COLUMNS' first);
+    ReferenceError naming `where` when there is none."""
+    found = next((c for c in RESOURCE_COLUMNS if c in names), None)
+    if found is None:
+        raise ReferenceError(
+            f"{where}: no {', '.join(RESOURCE_COLUMNS[:-1])} or {RESOURCE_COLUMNS[-1]} column"
+        )
+    return found
+
+
 VERSION_KEY = pa.field("version_key", pa.string())  # what makes two reference texts one version
 
 

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from dating.reference import WORD_TOKEN
+from dating.reference import WORD_TOKEN, resource_column
 
 NGRAM = 2
 ALPHA = 0.5
@@ -61,7 +61,7 @@ class ReferenceNgrams:
         """From reference Parquet (one file or several): resource (or url), month (or created) and text."""
         paths = [path] if isinstance(path, str) else list(path)
         table = pa.concat_tables([pq.read_table(p) for p in paths], promote_options="default")
-        key = next(c for c in ("resource", "url", "id") if c in table.column_names)
+        key = resource_column(table.column_names, f"reference {', '.join(paths)}")
         months = (
             table.column("month").to_pylist()
             if "month" in table.column_names

@@ -11,7 +11,14 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from analysis.reference import reference_figures, version_spans, with_ngram_prediction
-from dating.reference import REF_FIELDS, VERSION_KEY, ReferenceMatcher, with_version_keys
+from dating.reference import (
+    REF_FIELDS,
+    VERSION_KEY,
+    ReferenceError,
+    ReferenceMatcher,
+    resource_column,
+    with_version_keys,
+)
 from dating.reference_ngrams import COUNT_SCHEMA, NgramCounter, ReferenceNgrams
 from jobs.contract import UsageError
 from jobs.stage import expand_inputs, map_kernel, read_stage_output
@@ -86,9 +93,10 @@ def reference_versions(spark: SparkSession, reference: str) -> DataFrame:
     """(resource, month) of every dated reference version: Parquet of the record (`resource` or `url`, and
     `created`) or a probe file with `month`."""
     frame = read_stage_output(spark, expand_inputs([reference]))
-    key = next((c for c in ("resource", "url", "id") if c in frame.columns), None)
-    if key is None:
-        raise UsageError(f"--reference {reference!r}: no resource, url or id column")
+    try:
+        key = resource_column(frame.columns, f"--reference {reference!r}")
+    except ReferenceError as error:
+        raise UsageError(str(error)) from None
     if "month" in frame.columns:
         month = F.col("month").cast("string")
     elif "created" in frame.columns:

@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from analysis.reference import reference_figures, version_spans, with_ngram_prediction
-from dating.reference import ReferenceIndex, version_key
+from dating.reference import ReferenceIndex, resource_column, version_key
 from dating.reference_ngrams import ReferenceNgrams
 from trainers.data import list_shards
 
@@ -26,7 +26,7 @@ def reference_versions(
     and text (texts are one version where the dating matcher takes them as one: dating.reference.version_key,
     as the audit does)."""
     table = pq.read_table(reference)
-    key = next(c for c in ("resource", "url", "id") if c in table.column_names)
+    key = resource_column(table.column_names, f"reference {reference}")
     if "month" in table.column_names:
         months = table.column("month").to_pylist()
     else:

@@ -45,6 +45,7 @@ from analysis.intervals import bootstrap_rows, percentile_interval
 from analysis.months import months_between
 from analysis.probe_plots import plot_cutoff, plot_longtail
 from corpus.jsonl import finite_json
+from dating.reference import resource_column
 from trainers.longtail import (
     accuracy_by_bucket,
     calibrated_scores,
@@ -92,9 +93,7 @@ def load_versions(path: str | Path, drops: DropCounts | None = None) -> pa.Table
     drops = drops if drops is not None else DropCounts()
     table = _read_parquet(path)
     names = set(table.column_names)
-    key = next((c for c in ("resource", "url", "id") if c in names), None)
-    if key is None:
-        raise ValueError(f"versions: {path} has none of the resource columns 'resource', 'url', 'id'")
+    key = resource_column(list(names), f"versions: {path}")
     if "text" not in names:
         raise ValueError(f"versions: column 'text' missing from {path}")
     if "month" in names:

@@ -50,3 +50,14 @@ def test_the_kernel_counts_what_the_index_counts(tmp_path) -> None:
         for gram, n in zip(part.column("ngram").to_pylist(), part.column("count").to_pylist(), strict=True):
             summed[gram] = summed.get(gram, 0) + n
     assert summed == ReferenceNgrams.from_file(str(tmp_path / "ref.parquet")).count(texts)
+
+
+def test_a_reference_without_a_resource_column_is_named_not_a_stop_iteration(tmp_path) -> None:
+    from dating.reference import ReferenceError
+    from trainers.predict import reference_versions
+
+    path = tmp_path / "ref.parquet"
+    pq.write_table(pa.table({"name": ["a"], "month": ["2020-01"], "text": ["x y z"]}), path)
+    for read in (ReferenceNgrams.from_file, reference_versions):
+        with pytest.raises(ReferenceError, match="no resource, url or id column"):
+            read(str(path))
