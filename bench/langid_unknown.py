@@ -74,6 +74,7 @@ def hidden(lang: str) -> Iterator[None]:
 
 
 def right(lang: str, lines: list[str], config: langid.LangIdConfig) -> float:
+    """The share of `lines` (all in `lang`) identified as `lang`."""
     return sum(is_right(lang, d.lang) for d in langid.identify(lines, config)) / len(lines)
 
 
@@ -114,13 +115,20 @@ def main() -> None:
         langid.LangIdConfig(lingua_unknown="cld2_votes", cld2_weight=float(w))
         for w in args.cld2_weights.split(",")
     ]
+    decisions: dict[tuple[str, str, str], list[str]] = {}
+    by_hand_undetectable: dict[str, tuple[int, int]] = {}
     for config in configs:
         policy = config.lingua_unknown + (
             f" {config.cld2_weight:g}" if config.lingua_unknown == "cld2_votes" else ""
         )
         cells = []
-        for data in sets.values():
-            cells.append(sum(right(lang, lines, config) for lang, lines in data.items()) / len(data))
+        for name, data in sets.items():
+            scores = []
+            for lang, lines in data.items():
+                found = [d.lang for d in langid.identify(lines, config)]
+                decisions[(policy, name, lang)] = found
+                scores.append(sum(is_right(lang, f) for f in found) / len(lines))
+            cells.append(sum(scores) / len(scores))
         for name, data in sets.items():
             scores = []
             for lang in hideable[name]:
@@ -129,10 +137,45 @@ def main() -> None:
             cells.append(sum(scores) / len(scores))
         decided = langid.identify([line for _, line in small], config)
         by_hand = sum(is_right(lang, d.lang) for (lang, _), d in zip(small, decided, strict=True))
+        undetectable = [
+            is_right(lang, d.lang)
+            for (lang, _), d in zip(small, decided, strict=True)
+            if lang in {"ast", "an"}
+        ]
+        by_hand_undetectable[policy] = (sum(undetectable), len(undetectable))
         print(
             f"| {policy} | " + " | ".join(f"{100 * c:.1f}%" for c in cells) + f" | {by_hand}/{len(small)} |"
         )
+    default = langid.LangIdConfig()
+    chosen = f"{default.lingua_unknown} {default.cld2_weight:g}"
+    if chosen in by_hand_undetectable:
+        right_, total = by_hand_undetectable[chosen]
+        print(f"{chosen}, by hand, the languages CLD2 cannot detect (ast, an): {right_} of {total} right")
+        for name, data in sets.items():
+            print(
+                f"{chosen} against rule_out on the {name} set as it is: "
+                + lost_and_won(decisions, chosen, name, data)
+            )
     print(f"(load average {os.getloadavg()[0]:.1f} at the end)")
+
+
+def lost_and_won(
+    decisions: dict[tuple[str, str, str], list[str]], policy: str, name: str, data: Labelled
+) -> str:
+    """The sentences `policy` gets wrong where rule_out got them right, by (true -> found) language, and the
+    count of the reverse."""
+    lost: dict[tuple[str, str], int] = {}
+    won = 0
+    for lang in data:
+        for new, old in zip(
+            decisions[(policy, name, lang)], decisions[("rule_out", name, lang)], strict=True
+        ):
+            if is_right(lang, old) and not is_right(lang, new):
+                lost[(lang, new)] = lost.get((lang, new), 0) + 1
+            won += is_right(lang, new) and not is_right(lang, old)
+    pairs = sorted(lost.items(), key=lambda item: (-item[1], item[0]))
+    listed = ", ".join(f"{lang}->{found} {n} (of {len(data[lang])})" for (lang, found), n in pairs)
+    return f"{sum(lost.values())} sentences lost ({listed or 'none'}), {won} won"
 
 
 if __name__ == "__main__":

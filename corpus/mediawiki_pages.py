@@ -89,13 +89,14 @@ def implausible_time(timestamp: datetime) -> str | None:
     return None
 
 
-def month_start(year: int, month: int) -> datetime:
+def first_of_month(year: int, month: int) -> datetime:
+    """Midnight UTC of the month's first day."""
     return datetime(year, month, 1, tzinfo=UTC)
 
 
 def next_month(value: datetime) -> datetime:
     """The first instant of the month after `value`'s month (UTC)."""
-    return month_start(value.year + value.month // 12, value.month % 12 + 1)
+    return first_of_month(value.year + value.month // 12, value.month % 12 + 1)
 
 
 class MonthlySnapshots:

@@ -47,7 +47,7 @@ def audit_reference_figures(
     `statistic="ngram"` (and reference texts) the predicted cutoff is the n-gram predictor's
     (dating/reference_ngrams.py, counted over the audited documents) and the copy-share `curve` prediction is
     kept as `token_share_cutoff`."""
-    versions = reference_versions(spark, reference)
+    versions = reference_version_keys(spark, reference)
     per_version = {
         (r["resource"], r["month"]): (r["documents"], int(r["tokens"] or 0))
         for r in reference_matches(audited)
@@ -89,7 +89,7 @@ def reference_matches(audited: DataFrame) -> DataFrame:
     )
 
 
-def reference_versions(spark: SparkSession, reference: str) -> DataFrame:
+def reference_version_keys(spark: SparkSession, reference: str) -> DataFrame:
     """(resource, month) of every dated reference version: Parquet of the record (`resource` or `url`, and
     `created`) or a probe file with `month`."""
     frame = read_stage_output(spark, expand_inputs([reference]))

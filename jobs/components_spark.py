@@ -11,6 +11,7 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from dedup.union_find import component_roots
+from jobs.spark import checkpointed
 
 DEFAULT_MAX_LOCAL_EDGES = 2_000_000
 
@@ -72,14 +73,14 @@ def spark_components(edges: DataFrame, max_rounds: int = 100) -> tuple[DataFrame
     stops changing (Kiveris et al., "Connected Components in MapReduce and Beyond", 2014). Each round is
     checkpointed so the plan does not grow with the rounds; a round shuffles the edges three times
     (`python bench/components.py`). Returns the mapping and the rounds taken."""
-    current = edges.select("src", "dst").localCheckpoint(eager=True)
+    current = edges.select("src", "dst").transform(checkpointed)
     before = _fingerprint(current)
     rounds = 0
     while True:
         rounds += 1
         if rounds > max_rounds:
             raise RuntimeError(f"connected components did not converge in {max_rounds} rounds")
-        current = _small_star(_large_star(current)).localCheckpoint(eager=True)
+        current = _small_star(_large_star(current)).transform(checkpointed)
         after = _fingerprint(current)
         if after == before:
             break
@@ -118,6 +119,6 @@ def connected_components(
     else:
         report.path = "spark"
         result, report.rounds = spark_components(edges)
-    result = result.localCheckpoint(eager=True)
+    result = result.transform(checkpointed)
     edges.unpersist()
     return result, report

@@ -127,7 +127,7 @@ def replace_folder(tmp: Location, target: Location) -> None:
     move(tmp, target)
 
 
-def settings(job: DedupJob, report: ComponentsReport) -> dict:
+def settings_record(job: DedupJob, report: ComponentsReport) -> dict:
     """What `_dedup.json` records of the run's settings and its component finding."""
     bands, rows = job.config.bands_rows
     return {
@@ -164,6 +164,6 @@ class DedupRun:
             self.stats.counters["index_documents"] = write_index(self.spark, self.job.index, rows, self.meta)
             folder.child("_stats.json").write_text(self.stats.to_json())
             self.watch.lap("index")
-        dedup_json = {**settings(self.job, report), "seconds": self.watch.seconds}
+        dedup_json = {**settings_record(self.job, report), "seconds": self.watch.seconds}
         folder.child("_dedup.json").write_text(json.dumps(dedup_json, indent=2) + "\n")
         return self.stats

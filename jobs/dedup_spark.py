@@ -27,6 +27,7 @@ from dedup.lsh import candidate_pairs as lsh_candidate_pairs
 from dedup.verify import MAX_TEXT_HOSTS, verify_batch
 from dedup.versions import DUMP_DATE, FROM_INDEX, KEEP_POLICIES, LENGTH, SEEN_DATE, TEXT_HASH, VERSION_DATE
 from jobs.components_spark import DEFAULT_MAX_LOCAL_EDGES, ComponentsReport, connected_components
+from jobs.spark import checkpointed
 from jobs.templates_spark import carrier_edges, template_hosts
 
 NONE = int(np.iinfo(np.int64).min)  # a missing date: sorts oldest, as in dedup.versions
@@ -101,7 +102,7 @@ def split_duplicate_ids(
     by a hash of its content is kept: the choice never depends on the order the rows were read in."""
     spark = df.sparkSession
     with one_phase_aggregates(spark):
-        shared = df.groupBy("id").count().filter(F.col("count") > 1).select("id").localCheckpoint(eager=True)
+        shared = df.groupBy("id").count().filter(F.col("count") > 1).select("id").transform(checkpointed)
     n_shared = shared.count()
     if n_shared == 0:
         return df, None
@@ -166,7 +167,7 @@ def verified_edges(
     `same_host_threshold` is above `threshold` and some host is template-heavy (jobs.templates_spark), texts
     that meet at such a host need it (dedup.template_carriers)."""
     nodes = pairs.select(F.col("src").alias("id")).unionByName(pairs.select(F.col("dst").alias("id")))
-    nodes = nodes.distinct().localCheckpoint(eager=True)
+    nodes = nodes.distinct().transform(checkpointed)
     # The texts of candidate pairs are few next to the corpus: broadcast them to the semi-join so that
     # the sketches of every document are filtered where they are, not shuffled.
     n_nodes = nodes.count()
@@ -180,7 +181,7 @@ def verified_edges(
             F.slice(F.array_sort(F.collect_set("host")), 1, MAX_TEXT_HOSTS).alias("hosts"),
         )
     )
-    needed = needed.localCheckpoint(eager=True)
+    needed = needed.transform(checkpointed)
     if n_nodes <= BROADCAST_MAX_SKETCHES:  # then the joins below run where the pairs are, unshuffled
         needed = F.broadcast(needed)
     side = {
@@ -219,7 +220,7 @@ def star_edges(buckets: DataFrame, broadcast_max_buckets: int = BROADCAST_MAX_BU
             buckets.groupBy("key")
             .agg(F.min("id").alias("root"), F.max("id").alias("top"), F.count(F.lit(1)).alias("n"))
             .filter(F.col("root") != F.col("top"))
-            .localCheckpoint(eager=True)
+            .transform(checkpointed)
         )
     pairs = shared.filter(F.col("n") == 2).select(F.col("top").alias("src"), F.col("root").alias("dst"))
     big = shared.filter(F.col("n") > 2).select("key", "root")
@@ -252,12 +253,12 @@ def document_clusters(
     verified, report.template_hosts, report.template_carriers = verified_edges(
         pairs, sketches, num_perm, threshold, same_host_threshold
     )
-    verified = verified.select("src", "dst").localCheckpoint(eager=True)
+    verified = verified.select("src", "dst").transform(checkpointed)
     pairs.unpersist()
     report.verified = verified.count()
     with one_phase_aggregates(spark):  # nearly every (key, text) has one capture
-        stars = url_rows(universe).localCheckpoint(eager=True)
-    by_url = star_edges(stars).localCheckpoint(eager=True)
+        stars = url_rows(universe).transform(checkpointed)
+    by_url = star_edges(stars).transform(checkpointed)
     report.url_edges = by_url.count()
     edges = verified.unionByName(by_url).distinct()
     components, found = connected_components(spark, edges, max_local_edges)
@@ -268,7 +269,7 @@ def document_clusters(
             .count()
             .filter(F.col("count") > 1)
             .select("id", F.col("id").alias("cluster_id"))
-            .localCheckpoint(eager=True)
+            .transform(checkpointed)
         )
     roots = components.unionByName(repeated.join(components, "id", "left_anti"))
     n_roots = roots.count()
@@ -277,7 +278,7 @@ def document_clusters(
         texts.select(F.col("id").alias("_node"), F.col("cluster_id").alias("_root")), "_node"
     )
     mapping = named.select("id", F.min("id").over(Window.partitionBy("_root")).alias("cluster_id"))
-    return mapping.localCheckpoint(eager=True), report
+    return mapping.transform(checkpointed), report
 
 
 def narrow_frame(df: DataFrame) -> DataFrame:

@@ -8,13 +8,14 @@ Arrow batches in mapInArrow bounded in rows so a kernel's memory is bounded by t
 from __future__ import annotations
 
 import os
+import re
 import socket
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from pyspark.errors import IllegalArgumentException
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 from jobs import progress
 from jobs.contract import UsageError
@@ -47,6 +48,8 @@ DEFAULT_CONF: dict[str, str] = {
     # coalescing, so disable coalescing that would change the number of output files.
     "spark.sql.adaptive.coalescePartitions.enabled": "false",
     "spark.python.worker.reuse": "true",
+    # With spark.checkpoint.dir set (see `checkpointed`), a checkpoint's files go once nothing refers to it.
+    "spark.cleaner.referenceTracking.cleanCheckpoints": "true",
 }
 
 
@@ -83,8 +86,7 @@ def spark_session(options: SparkOptions = SparkOptions()) -> SparkSession:
         # Embedded runs talk to themselves only: bind to loopback, whatever the host name resolves to.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     submitted = _submitted_conf()
-    if "spark.master" not in submitted:
-        refuse_unreachable_master(options.master)
+    refuse_unreachable_master(submitted.get("spark.master", options.master))
     # Under spark-submit, what was submitted wins over our defaults (but not over the fixed settings).
     defaults = {k: v for k, v in DEFAULT_CONF.items() if k not in submitted}
     conf = {**defaults, **parse_conf(options.conf), **FIXED_CONF}
@@ -112,20 +114,60 @@ def spark_session(options: SparkOptions = SparkOptions()) -> SparkSession:
 
 
 def refuse_unreachable_master(master: str, timeout_s: float = 5.0) -> None:
-    """UsageError when a standalone master (spark://host:port[,host:port]) answers on none of its
-    addresses within `timeout_s` seconds each: Spark itself retries for about 70 s, then fails with Java
-    traces."""
+    """UsageError where Spark would retry for about 70 s and then fail with Java traces: a standalone master
+    (spark://host:port[,host:port]) that answers on none of its addresses within `timeout_s` seconds each, or
+    answers only as a web server (its web UI's port, 8080, for its own, 7077); or `yarn` without the
+    HADOOP_CONF_DIR or YARN_CONF_DIR that tells Spark where the cluster is."""
+    if master == "yarn" and not (os.environ.get("HADOOP_CONF_DIR") or os.environ.get("YARN_CONF_DIR")):
+        raise UsageError(
+            "--master yarn: set HADOOP_CONF_DIR or YARN_CONF_DIR to the folder of the cluster's configuration",
+            option="--master",
+        )
     if not master.startswith("spark://"):
         return
-    addresses = [a for a in master.removeprefix("spark://").split(",") if a]
-    for address in addresses:
+    web_ui = None
+    for address in (a for a in master.removeprefix("spark://").split(",") if a):
         host, _, port = address.rpartition(":")
         try:
-            with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
-                return
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s) as connection:
+                web_ui = _web_ui_master(connection, host)
+                if web_ui is None:
+                    return
         except (OSError, ValueError):
             continue
+    if web_ui is not None:
+        hint = f" (this one names {web_ui})" if web_ui else ""
+        raise UsageError(
+            f"--master {master!r}: a web server answers there, not a Spark master; a master's URL is shown at "
+            f"the top of its web UI{hint}",
+            option="--master",
+        )
     raise UsageError(f"--master {master!r}: no Spark master answers there", option="--master")
+
+
+def _web_ui_master(connection: socket.socket, host: str) -> str | None:
+    """None where the port does not answer an HTTP request (a master's RPC port closes on it, unanswered);
+    else the master URL a standalone master's web UI gives on its /json/ page, "" when it gives none."""
+    connection.settimeout(1.0)
+    try:
+        connection.sendall(f"GET /json/ HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
+        reply = connection.recv(65536)
+    except OSError:
+        return None
+    if not reply.startswith(b"HTTP/"):
+        return None
+    found = re.search(rb'"url"\s*:\s*"(spark://[^"]+)"', reply)
+    return found.group(1).decode() if found else ""
+
+
+def checkpointed(df: DataFrame) -> DataFrame:
+    """`df` computed now, with its lineage cut (an iterative job's plan would grow with every round): saved to
+    the session's checkpoint folder where it has one (`--conf spark.checkpoint.dir=hdfs://...` or s3a://: it
+    outlives a lost executor), else kept in the executors' storage (localCheckpoint: no write, but a lost
+    executor's share cannot be recomputed, and the job fails)."""
+    if df.sparkSession.sparkContext.getCheckpointDir():
+        return df.checkpoint(eager=True)
+    return df.localCheckpoint(eager=True)
 
 
 def _submitted_conf() -> dict[str, str]:

@@ -354,6 +354,7 @@ def write_stage(
                 good = df
             n_good = counts.pop(None, 0)
             skipped = {r: counts.pop(r) for r in list(counts) if r.startswith(SKIPPED_PREFIX)}
+            _refuse_inputs_no_task_found(stats, skipped, n_good)
             if skipped:
                 _count_skipped(df, skipped, stats)
             for reason, n in counts.items():
@@ -375,6 +376,7 @@ def write_stage(
             else:
                 _dolma_frame(ordered).write.option("compression", "gzip").text(tmp.uri)
             stats.bytes_out = _rename_parts(tmp, ".parquet" if fmt == "parquet" else ".jsonl.gz")
+            refuse_lost_parts(tmp, n_good, output)
             if counts or skipped:
                 _write_reject_samples(df, tmp.child("_rejects"))
         finally:
@@ -402,6 +404,28 @@ def _count_skipped(df: DataFrame, counts: dict[str, int], stats: StageStats) -> 
     )
     room = SKIPPED_SPANS_LISTED - len(stats.skipped_spans)
     stats.skipped_spans.extend(json.loads(row["reject_detail"]) for row in first[: max(0, room)])
+
+
+def refuse_lost_parts(folder: Location, documents: int, output: str) -> None:
+    """UsageError where the tasks wrote `documents` (> 0) but `folder` holds no part file: on a cluster, a
+    local output path that is not shared, so each task wrote on its own machine and the commit found none."""
+    if documents and not any(f.name.startswith("part-") for f in list_files(folder)):
+        raise UsageError(
+            f"output {redact(output)!r}: the tasks wrote {documents:,} documents where the driver does not see "
+            "them; on a cluster, a local output path must be on storage every node shares (or use hdfs://, "
+            "s3a://, ...)"
+        )
+
+
+def _refuse_inputs_no_task_found(stats: StageStats, skipped: dict[str, int], documents: int) -> None:
+    """UsageError where every input file the driver listed was missing where the tasks read it: on a
+    cluster, a local path that only the driver's machine has. The run would write an empty output."""
+    missing = skipped.get(f"{SKIPPED_PREFIX}missing_file", 0)
+    if stats.files_in and missing >= stats.files_in and not documents:
+        raise UsageError(
+            f"none of the {stats.files_in:,} input files the driver listed exists where the tasks ran; on a "
+            "cluster, a local input path must be on storage every node shares (or use hdfs://, s3a://, ...)"
+        )
 
 
 def _rename_parts(folder: Location, suffix: str) -> int:

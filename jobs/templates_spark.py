@@ -23,6 +23,7 @@ from dedup.verify import (
     shared_host_keys,
     sketch_matrix,
 )
+from jobs.spark import checkpointed
 
 BROADCAST_MAX_ROWS = 500_000  # sampled texts' ids or carriers' rows broadcast to a join (~40-140 B each)
 
@@ -48,7 +49,7 @@ def template_hosts(host_pairs: DataFrame, sketches: DataFrame, num_perm: int, th
         .withColumn("_n", F.count(F.lit(1)).over(by_host))
         .filter((F.col("_k") <= TEMPLATE_SAMPLE) & (F.col("_n") >= MIN_SITE_TEXTS))
         .select("host", "id")
-        .localCheckpoint(eager=True)
+        .transform(checkpointed)
     )
     ids = sample.select("id").distinct()
     if ids.count() <= BROADCAST_MAX_ROWS:
@@ -85,7 +86,7 @@ def carrier_edges(
     passing = joined.mapInArrow(
         lambda batches: (_passing_pairs(b, num_perm, threshold, hosts.value) for b in batches),
         "src long, dst long, similarity double, src_heavy array<long>, dst_heavy array<long>",
-    ).localCheckpoint(eager=True)
+    ).transform(checkpointed)
     rows = passing.mapInArrow(
         lambda batches: (_carried(b) for b in batches),
         "carrier long, host long, similarity double, partner long",
@@ -98,7 +99,7 @@ def carrier_edges(
         .mapInArrow(
             lambda batches: (_best(b) for b in batches), "id long, carried array<long>, best array<long>"
         )
-        .localCheckpoint(eager=True)
+        .transform(checkpointed)
     )
     n_carriers = per_text.count()
     if n_carriers <= BROADCAST_MAX_ROWS:

@@ -37,8 +37,12 @@ pip=(.venv/bin/python -m pip install -q --disable-pip-version-check)
 if ! .venv/bin/python -c 'import torch' 2>/dev/null; then
   if command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then
     "${pip[@]}" 'torch>=2.2'
+  elif .venv/bin/python -c 'import urllib.request as u; u.urlopen("https://download.pytorch.org/whl/cpu/", timeout=5)' \
+      2>/dev/null; then
+    # PyPI's Linux torch wheel is the CUDA build; PyTorch's own CPU index has the CPU one
+    "${pip[@]}" torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
   else
-    "${pip[@]}" torch==2.13.0
+    "${pip[@]}" torch==2.13.0  # where PyTorch's index is out of reach, a CPU wheel must be on the local index
   fi
 fi
 "${pip[@]}" -e '.[train,dev,fast]'

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 
 from analysis.reference import version_spans
 from dating.reference import ReferenceIndex
-from jobs.audit_reference import reference_versions
+from jobs.audit_reference import reference_version_keys
 from trainers.predict import reference_versions as experiment_reference_versions
 
 # One Russian and one Greek resource. Each has a text, another text, then the first again written in other
@@ -47,7 +47,7 @@ def _reference(path: Path) -> Path:
 
 def test_versions_in_other_scripts_are_told_apart_as_the_matcher_tells_them(spark, tmp_path: Path) -> None:
     reference = _reference(tmp_path / "reference")
-    rows = reference_versions(spark, str(reference)).collect()
+    rows = reference_version_keys(spark, str(reference)).collect()
     spans = version_spans([(r["resource"], r["month"], r["text_key"]) for r in rows])
     # Spark's \W is ASCII-only: every Cyrillic and Greek version was one text, dated to 2020-01 throughout
     expected = {"2020-01": "2020-01", "2020-07": "2020-07", "2021-01": "2020-01"}
@@ -70,7 +70,7 @@ def test_a_reference_with_months_and_no_texts_has_no_spans(spark, tmp_path: Path
     pq.write_table(
         pa.table({"id": ["a", "a", "b"], "month": ["2020-01", "2020-02", "2020-01"]}), path / "p.parquet"
     )
-    rows = reference_versions(spark, str(path)).collect()
+    rows = reference_version_keys(spark, str(path)).collect()
     assert sorted((r["resource"], r["month"], r["text_key"]) for r in rows) == [
         ("a", "2020-01", None),
         ("a", "2020-02", None),

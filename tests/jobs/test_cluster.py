@@ -224,3 +224,19 @@ def test_package_command_prints_submit_line(tmp_path: Path, capsys: pytest.Captu
     assert "spark-submit --master spark://10.0.0.1:7077" in printed
     assert f"--py-files {tmp_path / 'dist'}/chronomix-" in printed
     assert (tmp_path / "dist" / "chronomix_main.py").is_file()
+
+
+def test_a_master_s_web_ui_port_is_refused_naming_the_master(
+    standalone_cluster: StandaloneCluster,  # noqa: F811 - the fixture
+) -> None:
+    """The web UI's port (8080) for the master's (7077), the usual slip: it accepts a connection, so Spark
+    retried for ~70 s and ended with exit 1 and "Cannot call methods on a stopped SparkContext"."""
+    from jobs.contract import UsageError
+    from jobs.spark import refuse_unreachable_master
+
+    web_ui = f"spark://127.0.0.1:{standalone_cluster.master.webui_port}"
+    with pytest.raises(UsageError, match="a web server answers there, not a Spark master") as refused:
+        refuse_unreachable_master(web_ui)
+    assert f"(this one names {standalone_cluster.url})" in str(refused.value)
+    refuse_unreachable_master(standalone_cluster.url)  # the master's own port speaks no HTTP
+    assert standalone_cluster.state()["status"] == "ALIVE"  # and the probe did it no harm

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
+from corpus.readers import ReadOptions
 from corpus.stats import StageStats
-from jobs.stage import write_stage
+from jobs.contract import UsageError
+from jobs.fs import locate
+from jobs.ingest import IngestConfig, ingest_frame
+from jobs.stage import expand_inputs, refuse_lost_parts, write_stage
 from tests.dedup.helpers import version_documents
 
 
@@ -47,3 +53,37 @@ def test_known_rows_refuse_frames_with_rejects(documents, tmp_path: Path) -> Non
         write_stage(with_rejects, str(tmp_path / "out"), StageStats(stage="t"), rows=572)
     with pytest.raises(ValueError, match="without rejects"):
         write_stage(documents, str(tmp_path / "out"), StageStats(stage="t"), fmt="dolma", rows=572)
+
+
+def test_inputs_no_task_can_find_are_refused_not_an_empty_output(spark, tmp_path: Path) -> None:
+    # On a cluster, a local path only the driver's machine has: the driver lists the files, every task finds
+    # none, and the job wrote an empty output with exit 0. Here the files go between listing and reading.
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for name in ("a.jsonl", "b.jsonl"):
+        (inputs / name).write_text('{"id": "x", "text": "some words here"}\n')
+    files = expand_inputs([str(inputs)])
+    for file in files:
+        os.remove(file.uri)
+    output = tmp_path / "out"
+    config = IngestConfig(read=ReadOptions(added=datetime(2024, 6, 1, tzinfo=UTC)))
+    with pytest.raises(
+        UsageError, match="none of the 2 input files the driver listed exists where the tasks"
+    ):
+        write_stage(
+            ingest_frame(spark, files, config).drop("html"), str(output), StageStats("ingest", files_in=2)
+        )
+    assert not output.exists()
+
+
+def test_documents_written_where_the_driver_does_not_see_them_are_refused(tmp_path: Path) -> None:
+    # On a cluster, a local output path that is not shared: each task wrote on its own machine, the commit
+    # found no part file, and the job said it wrote 18 documents with exit 0.
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "_SUCCESS").write_text("")
+    with pytest.raises(UsageError, match="the tasks wrote 18 documents where the driver does not see them"):
+        refuse_lost_parts(locate(str(folder)), 18, "out")
+    refuse_lost_parts(locate(str(folder)), 0, "out")  # an empty output has no part to lose
+    (folder / "part-00000.parquet").write_bytes(b"PAR1")
+    refuse_lost_parts(locate(str(folder)), 18, "out")
