@@ -55,12 +55,17 @@ def write_near_duplicates(folder: Path, seed: int = 0) -> Path:
     return folder
 
 
-def _busy_worker_port(ui: int) -> int | None:
-    """The web UI port of a worker whose executor runs a task now, from the driver's REST API."""
+def _busy_worker_after_a_checkpoint(ui: int) -> int | None:
+    """The web UI port of a worker whose executor runs a task now, once a checkpoint job (reliable or local)
+    has succeeded, from the driver's REST API; None before."""
     apps = get_json(f"http://127.0.0.1:{ui}/api/v1/applications", timeout=2)
     if not isinstance(apps, list) or not apps:
         return None
-    executors = get_json(f"http://127.0.0.1:{ui}/api/v1/applications/{apps[0]['id']}/executors", timeout=2)
+    app = f"http://127.0.0.1:{ui}/api/v1/applications/{apps[0]['id']}"
+    jobs = get_json(f"{app}/jobs?status=succeeded", timeout=2)
+    if not any("heckpoint" in str(job.get("name")) for job in jobs or []):
+        return None
+    executors = get_json(f"{app}/executors", timeout=2)
     busy = [e for e in executors or [] if e.get("id") != "driver" and e.get("activeTasks", 0) > 0]
     return executor_worker_ui_port(busy[0]) if busy else None
 
@@ -85,17 +90,17 @@ def test_dedup_loses_a_worker_after_its_first_checkpoint_and_recovers(
     args = ["dedup", str(documents), "-o", str(output), *SPARK_PATH, "--master", standalone_cluster.url]
     args += [arg for pair in conf for arg in ("--conf", pair)]
     driver = start_driver(args, tmp_path / "driver.log", cluster=standalone_cluster)
-    # Kill, once a checkpoint is on disk, the worker whose executor runs a task: a machine lost mid-job.
+    # Kill, once a checkpoint is taken, the worker whose executor runs a task: a machine lost mid-job.
     victim = None
     deadline = time.monotonic() + 300
     while victim is None and time.monotonic() < deadline and driver.poll() is None:
-        if any(checkpoints.glob("*/rdd-*")):
-            port = _busy_worker_port(ui)
-            victim = standalone_cluster.worker_by_webui_port(port) if port else None
+        port = _busy_worker_after_a_checkpoint(ui)
+        victim = standalone_cluster.worker_by_webui_port(port) if port else None
         time.sleep(0.1)
     assert victim is not None and driver.poll() is None, (tmp_path / "driver.log").read_text()[-3000:]
     victim.kill()
     code = driver.wait(timeout=600)
     assert code == 0, (tmp_path / "driver.log").read_text()[-4000:]
+    assert any(checkpoints.glob("*/rdd-*")), "the checkpoints were not written to spark.checkpoint.dir"
     assert_same_output(reference, output)
     assert StageStats.read(output).docs_in == FILES * GROUPS_PER_FILE * COPIES
