@@ -11,8 +11,8 @@ without the fact; the model above chance with every rule at chance and nothing s
 
     python bench/longtail_leaks.py RUN_DIR [--world WORLD_DIR] [--mixture MIXTURE_DIR] [--no-model]
 
-RUN_DIR is an experiment run (`runs/<world>/<run>`, holding `probe/` and `run.json`); the world and the
-mixture default to what its run.json and probe.json name.
+RUN_DIR is an experiment run (`runs/<world>/<run>`, holding `probe/` and `run.json`); the fact probes and
+the mixture default to what its probe.json and run.json name.
 """
 
 from __future__ import annotations
@@ -111,10 +111,11 @@ def main() -> None:
     args = parser.parse_args()
     probe = json.loads((args.run / "probe" / "probe.json").read_text())
     facts_path = Path(probe["longtail"]["facts"])
-    world = args.world or facts_path.parents[1]
+    if args.world is not None:
+        facts_path = args.world / "probes" / "facts.parquet"
     mixture = args.mixture or Path(json.loads((args.run / "run.json").read_text())["mixture"])
     scored = pd.read_csv(args.run / "probe" / "longtail_probes.csv")
-    facts = pq.read_table(world / "probes" / "facts.parquet").to_pandas()
+    facts = pq.read_table(facts_path).to_pandas()
     probes = scored.merge(facts, on="probe_id", suffixes=("", "_fact"))
     unseen = probes[probes.n_train_docs == 0]
     texts = [

@@ -111,7 +111,7 @@ def reference_version_keys(spark: SparkSession, reference: str) -> DataFrame:
     if "text" in frame.columns:
         # Texts are one version where the dating matcher takes them as one, in the same Python function the
         # experiment uses (a Spark regex would read \W as ASCII and make every Cyrillic version one).
-        keys = map_kernel(versions, with_version_keys, [VERSION_KEY], keep=["resource", "month", "text"])
+        keys = map_kernel(versions, with_version_keys, [VERSION_KEY], keep=["resource", "month"])
         text_key = F.col(VERSION_KEY.name)
     else:
         keys, text_key = versions, F.lit(None).cast("string")

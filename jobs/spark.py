@@ -86,7 +86,9 @@ def spark_session(options: SparkOptions = SparkOptions()) -> SparkSession:
         # Embedded runs talk to themselves only: bind to loopback, whatever the host name resolves to.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     submitted = _submitted_conf()
-    refuse_unreachable_master(submitted.get("spark.master", options.master))
+    master = submitted.get("spark.master", options.master)
+    if "spark.master" not in submitted or master.startswith("spark://"):  # spark-submit checked yarn's own
+        refuse_unreachable_master(master)
     # Under spark-submit, what was submitted wins over our defaults (but not over the fixed settings).
     defaults = {k: v for k, v in DEFAULT_CONF.items() if k not in submitted}
     conf = {**defaults, **parse_conf(options.conf), **FIXED_CONF}
@@ -130,7 +132,7 @@ def refuse_unreachable_master(master: str, timeout_s: float = 5.0) -> None:
         host, _, port = address.rpartition(":")
         try:
             with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s) as connection:
-                web_ui = _web_ui_master(connection, host)
+                web_ui = _web_ui_master(connection, host, int(port), timeout_s)
                 if web_ui is None:
                     return
         except (OSError, ValueError):
@@ -145,17 +147,30 @@ def refuse_unreachable_master(master: str, timeout_s: float = 5.0) -> None:
     raise UsageError(f"--master {master!r}: no Spark master answers there", option="--master")
 
 
-def _web_ui_master(connection: socket.socket, host: str) -> str | None:
-    """None where the port does not answer an HTTP request (a master's RPC port closes on it, unanswered);
-    else the master URL a standalone master's web UI gives on its /json/ page, "" when it gives none."""
-    connection.settimeout(1.0)
+# Bytes a master's RPC port reads as the start of a 16-byte frame and waits on (nothing logged when the
+# connection closes), and a web server answers at once with "400 Bad Request".
+_PROBE = b"\x00\x00\x00\x00\x00\x00\x00\x10\r\n\r\n"
+
+
+def _web_ui_master(connection: socket.socket, host: str, port: int, timeout_s: float) -> str | None:
+    """None where the port does not answer as a web server (a master's RPC port waits for the rest of the
+    frame); else the master URL a standalone master's web UI gives on its /json/ page, "" when none."""
+    connection.settimeout(0.5)
     try:
-        connection.sendall(f"GET /json/ HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
-        reply = connection.recv(65536)
+        connection.sendall(_PROBE)
+        if not connection.recv(16).startswith(b"HTTP/"):
+            return None
     except OSError:
         return None
-    if not reply.startswith(b"HTTP/"):
-        return None
+    try:
+        with socket.create_connection((host.strip("[]"), port), timeout=timeout_s) as page:
+            page.settimeout(2.0)
+            page.sendall(f"GET /json/ HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
+            reply = b""
+            while len(reply) < 65536 and (chunk := page.recv(65536)):
+                reply += chunk
+    except OSError:
+        return ""
     found = re.search(rb'"url"\s*:\s*"(spark://[^"]+)"', reply)
     return found.group(1).decode() if found else ""
 

@@ -369,14 +369,15 @@ def write_stage(
             ordered = good.repartition(shards, "id").sortWithinPartitions(*sort_by, *ties)
             if fmt == "parquet":
                 ordered.write.parquet(tmp.uri)
+                refuse_lost_parts(tmp, n_good, output)
                 if rows is not None:
                     written = df.sparkSession.read.parquet(tmp.uri).count()  # footers only
                     if written != rows:
                         raise AssertionError(f"{stats.stage}: wrote {written} rows, expected {rows}")
             else:
                 _dolma_frame(ordered).write.option("compression", "gzip").text(tmp.uri)
+                refuse_lost_parts(tmp, n_good, output)
             stats.bytes_out = _rename_parts(tmp, ".parquet" if fmt == "parquet" else ".jsonl.gz")
-            refuse_lost_parts(tmp, n_good, output)
             if counts or skipped:
                 _write_reject_samples(df, tmp.child("_rejects"))
         finally:
@@ -418,13 +419,15 @@ def refuse_lost_parts(folder: Location, documents: int, output: str) -> None:
 
 
 def _refuse_inputs_no_task_found(stats: StageStats, skipped: dict[str, int], documents: int) -> None:
-    """UsageError where every input file the driver listed was missing where the tasks read it: on a
-    cluster, a local path that only the driver's machine has. The run would write an empty output."""
+    """UsageError where every input file listed was missing where the tasks read it: a listing's wrong
+    --base, or on a cluster a local path that only the driver's machine has. The run would write an empty
+    output."""
     missing = skipped.get(f"{SKIPPED_PREFIX}missing_file", 0)
     if stats.files_in and missing >= stats.files_in and not documents:
         raise UsageError(
-            f"none of the {stats.files_in:,} input files the driver listed exists where the tasks ran; on a "
-            "cluster, a local input path must be on storage every node shares (or use hdfs://, s3a://, ...)"
+            f"none of the {stats.files_in:,} input files listed exists where the tasks read them: check the "
+            "paths (and --base, for a listing); on a cluster, local paths must be on storage every node "
+            "shares (or use hdfs://, s3a://, ...)"
         )
 
 

@@ -90,6 +90,13 @@ def jsonl_line(index: int, **fields: object) -> bytes:
     return json.dumps(record).encode() + b"\n"
 
 
+def write_jsonl_gz(path: Path, records: list[dict]) -> Path:
+    """`records` as one gzip JSON Lines file (fast compression: a test's corpus, not an archive)."""
+    with gzip.open(path, "wt", compresslevel=1) as out:
+        out.write("\n".join(json.dumps(r) for r in records) + "\n")
+    return path
+
+
 def mediawiki_page(page_id: int, text: str, revision_id: int | None = None) -> str:
     revision_id = revision_id or page_id * 10
     return (

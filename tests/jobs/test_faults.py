@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import re
@@ -20,6 +19,7 @@ from corpus.readers import ReadOptions, read_documents
 from corpus.stats import RejectLog, StageStats
 from jobs.ingest import IngestConfig, ingest_frame
 from jobs.stage import expand_inputs, write_stage
+from tests.crafted import write_jsonl_gz
 from tests.jobs.cluster import (
     LOOPBACK,
     StandaloneCluster,
@@ -53,9 +53,8 @@ def write_jsonl_corpus(folder: Path, files: int, docs: int, words: int, seed: in
                 "url": f"https://example.org/{f}/{d}",
                 "crawl_date": f"2023-{1 + d % 12:02d}-01T00:00:00Z",
             }
-            lines.append(json.dumps(record))
-        with gzip.open(folder / f"part-{f:03d}.jsonl.gz", "wt", compresslevel=1) as out:
-            out.write("\n".join(lines) + "\n")
+            lines.append(record)
+        write_jsonl_gz(folder / f"part-{f:03d}.jsonl.gz", lines)
     return folder
 
 

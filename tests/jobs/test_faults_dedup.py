@@ -7,8 +7,6 @@ A module of its own: it needs both workers of a fresh cluster (tests/jobs/test_f
 
 from __future__ import annotations
 
-import gzip
-import json
 import time
 from pathlib import Path
 
@@ -16,6 +14,7 @@ import numpy as np
 import pytest
 
 from corpus.stats import StageStats
+from tests.crafted import write_jsonl_gz
 from tests.jobs.cluster import (
     StandaloneCluster,
     assert_same_output,
@@ -49,9 +48,8 @@ def write_near_duplicates(folder: Path, seed: int = 0) -> Path:
                     "url": f"https://site{c}.example/{f}/{g}",
                     "crawl_date": f"202{c}-0{1 + g % 9}-01T00:00:00Z",
                 }
-                lines.append(json.dumps(record))
-        with gzip.open(folder / f"part-{f}.jsonl.gz", "wt", compresslevel=1) as out:
-            out.write("\n".join(lines) + "\n")
+                lines.append(record)
+        write_jsonl_gz(folder / f"part-{f}.jsonl.gz", lines)
     return folder
 
 

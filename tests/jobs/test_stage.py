@@ -67,9 +67,7 @@ def test_inputs_no_task_can_find_are_refused_not_an_empty_output(spark, tmp_path
         os.remove(file.uri)
     output = tmp_path / "out"
     config = IngestConfig(read=ReadOptions(added=datetime(2024, 6, 1, tzinfo=UTC)))
-    with pytest.raises(
-        UsageError, match="none of the 2 input files the driver listed exists where the tasks"
-    ):
+    with pytest.raises(UsageError, match="none of the 2 input files listed exists where the tasks read them"):
         write_stage(
             ingest_frame(spark, files, config).drop("html"), str(output), StageStats("ingest", files_in=2)
         )
@@ -87,3 +85,25 @@ def test_documents_written_where_the_driver_does_not_see_them_are_refused(tmp_pa
     refuse_lost_parts(locate(str(folder)), 0, "out")  # an empty output has no part to lose
     (folder / "part-00000.parquet").write_bytes(b"PAR1")
     refuse_lost_parts(locate(str(folder)), 18, "out")
+
+
+@pytest.mark.parametrize("rows", [None, 572])
+def test_a_write_whose_parts_the_driver_cannot_see_is_refused_on_both_paths(
+    documents, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows: int | None
+) -> None:
+    # What a cluster's unshared local output path does (each task commits on its own machine), made here by
+    # removing the part files after Spark wrote them: the known-rows path failed first in its read-back
+    # with Spark's UNABLE_TO_INFER_SCHEMA, not this message.
+    from pyspark.sql import DataFrameWriter
+
+    write = DataFrameWriter.parquet
+
+    def write_then_lose_parts(self, path: str, *args, **kwargs) -> None:
+        write(self, path, *args, **kwargs)
+        for part in Path(path).glob("part-*"):
+            part.unlink()
+
+    monkeypatch.setattr(DataFrameWriter, "parquet", write_then_lose_parts)
+    with pytest.raises(UsageError, match="the tasks wrote 572 documents where the driver does not see them"):
+        write_stage(documents, str(tmp_path / "out"), StageStats(stage="t"), rows=rows)
+    assert not (tmp_path / "out").exists()
