@@ -7,7 +7,6 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from scipy import stats
 
 Z95 = 1.959963984540054  # the standard normal's 97.5% quantile
 
@@ -57,4 +56,6 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> float:
         return math.nan
     if a.std() == 0 or b.std() == 0:
         return math.nan
+    from scipy import stats  # here, not at import: scipy.stats costs every command ~0.5 s to load
+
     return float(stats.spearmanr(a, b).statistic)

@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from analysis.intervals import Z95, bootstrap_rows, percentile_interval, spearman, wilson_interval
 from analysis.months import month_index, months_between
@@ -44,6 +43,8 @@ def mean_interval(values: Sequence[float], bounds: tuple[float, float] | None = 
         return {"mean": None, "low": None, "high": None, "n": 0}
     if len(x) == 1:
         return {"mean": float(x[0]), "low": None, "high": None, "n": 1}
+    from scipy import stats  # here, not at import, as in analysis.intervals
+
     t = float(stats.t.ppf(0.975, len(x) - 1))
     half = t * x.std(ddof=1) / math.sqrt(len(x))
     low, high = float(x.mean() - half), float(x.mean() + half)
