@@ -32,9 +32,9 @@ HELP = (
 
 def build_app(commands: list[str] | None = None) -> typer.Typer:
     """The Typer app with `commands` (all when None): one per stage kind (the function named as the kind in
-    its job module), then `train-runs`, `run` and `package`. Only the named commands' modules are imported, so that
-    `chronomix ingest` does not pay for torch (~10 s of imports that `train` needs). A command whose module
-    needs the missing `train` extra stays visible and says so."""
+    its job module), then `train-runs`, `run` and `package`. Only the named commands' modules are imported,
+    so that `chronomix ingest` does not pay for torch (~10 s of imports that `train` needs). A command whose
+    module needs the missing `train` extra stays visible and says so."""
     app = typer.Typer(
         name="chronomix",
         help=HELP,

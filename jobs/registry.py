@@ -1,6 +1,6 @@
 """The registry of stage kinds: kind -> the job module that exports its `STAGE` (jobs/contract.py). The CLI
-registers one command per kind from here (plus `train-runs`, `run` and `package`), and pipelines resolve their stages' kinds
-here.
+registers one command per kind from here (plus `train-runs`, `run` and `package`), and pipelines resolve
+their stages' kinds here.
 
 Modules are imported when a kind is used, not when the registry is: the `train` and `probe` kinds need the
 optional `train` extra (torch), which a pipeline of Spark stages does not.
