@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from trainers.data import list_shards  # noqa: E402
+from trainers.shards import list_shards  # noqa: E402
 
 
 def _value_pattern(value: str) -> re.Pattern[str]:

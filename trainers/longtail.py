@@ -32,8 +32,8 @@ import numpy as np
 import pyarrow as pa
 
 from analysis.intervals import spearman, wilson_interval
-from trainers.data import iter_rows, list_shards
 from trainers.scoring import LoadedLM, encode, token_logprobs
+from trainers.shards import iter_rows, list_shards
 from world.probes import count_fact_mentions
 
 LENGTH_NORMS = ("none", "chars")

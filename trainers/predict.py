@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 from analysis.reference import reference_figures, version_spans, with_ngram_prediction
 from dating.reference import ReferenceIndex, resource_column, version_key
 from dating.reference_ngrams import ReferenceNgrams
-from trainers.data import list_shards
+from trainers.shards import list_shards
 
 
 def reference_versions(

@@ -14,7 +14,7 @@ from pathlib import Path
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
-from trainers.data import iter_rows, list_shards
+from trainers.shards import iter_rows, list_shards
 
 EOS_TOKEN = "<|endoftext|>"
 

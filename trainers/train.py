@@ -23,8 +23,9 @@ from typing import Any
 import torch
 from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
 
-from trainers.data import PackedStream, iter_rows, list_shards, newest_month
+from trainers.data import PackedStream
 from trainers.model import build_model, count_parameters, flops_per_token, model_config, preset
+from trainers.shards import iter_rows, list_shards, newest_month
 from trainers.tokenizer import load_tokenizer, sample_texts, save_tokenizer, train_tokenizer
 
 # Peak dense bf16 tensor-core TFLOP/s per GPU (NVIDIA's data sheets, not the 2:4-sparsity figure), matched as

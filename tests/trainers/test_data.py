@@ -12,7 +12,8 @@ import pytest
 from transformers import PreTrainedTokenizerFast
 
 from tests.trainers.conftest import wiki_pages, write_mixture
-from trainers.data import PackedStream, iter_rows, list_shards, newest_month
+from trainers.data import PackedStream
+from trainers.shards import iter_rows, list_shards, newest_month
 from trainers.tokenizer import train_tokenizer
 
 
@@ -124,14 +125,3 @@ def test_bad_mixtures(tmp_path, tokenizer) -> None:
         PackedStream(list_shards(tmp_path), tokenizer, seq_len=8).next_blocks(1)
     with pytest.raises(ValueError, match=r"^seq_len:"):
         PackedStream(list_shards(tmp_path), tokenizer, seq_len=1)
-
-
-def test_a_mixture_given_as_another_file_says_what_train_reads(tmp_path) -> None:
-    """`train docs.jsonl` said 'no such directory' of a file that is there."""
-    (tmp_path / "docs.jsonl").write_text('{"text": "a"}\n')
-    with pytest.raises(
-        FileNotFoundError, match=r"docs.jsonl is a file; train reads a Parquet file or a mixture"
-    ):
-        list_shards(tmp_path / "docs.jsonl")
-    with pytest.raises(FileNotFoundError, match="no such directory"):
-        list_shards(tmp_path / "nowhere")
