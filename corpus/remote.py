@@ -288,12 +288,16 @@ class ArrowChannel:
 
         if self._file is None:
             fs, path = store_file_system(self.uri)
-            info = fs.get_file_info(path)
-            if info.type == pafs.FileType.NotFound:
-                raise FileNotFoundError("no such object")
-            if info.type == pafs.FileType.Directory:
-                raise IsADirectoryError("a folder, not a file")
-            self._file = fs.open_input_file(path)
+            try:
+                # One request (its HEAD gives the size); a second only where it fails, to say why.
+                self._file = fs.open_input_file(path)
+            except OSError:
+                kind = fs.get_file_info(path).type
+                if kind == pafs.FileType.NotFound:
+                    raise FileNotFoundError("no such object") from None
+                if kind == pafs.FileType.Directory:
+                    raise IsADirectoryError("a folder, not a file") from None
+                raise
         return self._file
 
     def size(self) -> int:

@@ -11,14 +11,17 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -188,6 +191,7 @@ class MotoS3:
 
     popen: subprocess.Popen[bytes]
     endpoint: str
+    folder: Path  # the server's own files (its request recording), removed when it stops
 
     @property
     def env(self) -> dict[str, str]:
@@ -222,8 +226,32 @@ class MotoS3:
                 shutil.copyfileobj(source, target)
         return f"s3://{bucket}/{prefix}"
 
+    @contextlib.contextmanager
+    def recorded(self) -> Iterator[list[tuple[str, str]]]:
+        """(method, path) of every request the server answers inside the block, filled when it ends (moto's
+        request recorder)."""
+        requests: list[tuple[str, str]] = []
+        self._recorder("start-recording")
+        try:
+            yield requests
+        finally:
+            self._recorder("stop-recording")
+            with urllib.request.urlopen(f"{self.endpoint}/moto-api/recorder/download-recording") as answer:
+                lines = answer.read().decode().splitlines()
+            self._recorder("reset-recording")
+            for line in lines:
+                entry = json.loads(line)
+                requests.append((entry["method"], urllib.parse.urlsplit(entry["url"]).path))
+
+    def _recorder(self, action: str) -> None:
+        request = urllib.request.Request(f"{self.endpoint}/moto-api/recorder/{action}", method="POST")
+        with urllib.request.urlopen(request) as answer:
+            answer.read()
+
     def stop(self) -> None:
         self.popen.kill()
+        self.popen.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.popen.wait(timeout=10)
 
@@ -231,14 +259,20 @@ class MotoS3:
 def start_moto(timeout: float = 60.0) -> MotoS3:
     """moto's server on 127.0.0.1 (its own session, stopped by pid); returns once it answers."""
     port = free_port()
+    folder = Path(tempfile.mkdtemp(prefix="moto-"))
     popen = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
-        env={**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true"},
+        cwd=folder,
+        env={
+            **os.environ,
+            "MOTO_ALLOW_NONEXISTENT_REGION": "true",
+            "MOTO_RECORDER_FILEPATH": str(folder / "recording.jsonl"),
+        },
     )
-    server = MotoS3(popen, f"http://{LOOPBACK}:{port}")
+    server = MotoS3(popen, f"http://{LOOPBACK}:{port}", folder)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if popen.poll() is not None:

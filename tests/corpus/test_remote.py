@@ -141,6 +141,24 @@ def test_missing_and_refused_inputs_are_skipped_spans(http: RangeServer, s3: Mot
     assert table is None and sum(rejects.skipped_counts.values()) == 1
 
 
+def test_an_s3_object_is_opened_with_one_request_and_a_folder_is_named(
+    inputs: Path, s3: MotoS3, monkeypatch
+) -> None:
+    """Opening an object cost a HEAD to check it and another to open it; a dump's WARCs are 90,000 objects."""
+    for key, value in s3.env.items():
+        monkeypatch.setenv(key, value)
+    with s3.recorded() as requests:
+        table, rejects, _ = read("s3://chronomix-remote/crawl/big.warc.gz")
+    assert table.num_rows == read(str(inputs / "big.warc.gz"))[0].num_rows and not rejects.skipped
+    paths = {path for _, path in requests}
+    assert paths == {"/chronomix-remote/crawl/big.warc.gz"}
+    assert [method for method, _ in requests].count("HEAD") == 1
+    assert {method for method, _ in requests} == {"HEAD", "GET"}
+    table, rejects, _ = read("s3://chronomix-remote/crawl")
+    assert table is None and rejects.skipped_counts == Counter({"unreadable_file": 1})
+    assert rejects.skipped[0].detail == "IsADirectoryError: a folder, not a file"
+
+
 def test_a_server_that_gives_no_size_is_one_unreadable_file_without_retries(
     inputs: Path, http: RangeServer
 ) -> None:
