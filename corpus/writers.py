@@ -1,5 +1,5 @@
-"""Write document batches as Parquet shards or Dolma JSONL.gz shards, into an output folder that appears
-atomically.
+"""Write document batches as Parquet shards or Dolma JSONL.gz shards into a folder (a job writes it under a
+temporary sibling that jobs.fs.AtomicStageOutput moves into place, so it appears whole or not at all).
 
 Deterministic: shards are `part-00000.parquet`, `part-00001.parquet`, ... (`part-00000.jsonl.gz`, ...) of
 exactly `rows_per_shard` rows (the last one fewer), Parquet row groups of exactly `row_group_rows` rows
@@ -16,13 +16,9 @@ from __future__ import annotations
 import gzip
 import json
 import math
-import os
-import shutil
-import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import pyarrow as pa
@@ -170,52 +166,3 @@ def write_dolma_jsonl_gz(
         if raw is not None:
             raw.close()
     return rows
-
-
-class AtomicOutput:
-    """`with AtomicOutput(final_dir, overwrite) as tmp:` write into `tmp`; on success it is renamed to
-    `final_dir` (an existing one is replaced only with `overwrite`); on error `tmp` is removed.
-
-    `tmp` is a sibling of `final_dir`, so the rename stays on one file system and is atomic."""
-
-    def __init__(self, final_dir: str | os.PathLike[str], overwrite: bool = False) -> None:
-        self.final_dir = Path(final_dir)
-        self.overwrite = overwrite
-        self.tmp_dir = (
-            self.final_dir.parent / f".{self.final_dir.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        )
-
-    def _refuse_existing(self) -> None:
-        if self.final_dir.exists() and not self.overwrite:
-            raise FileExistsError(f"{self.final_dir} exists; pass --overwrite to replace it")
-
-    def __enter__(self) -> Path:
-        self._refuse_existing()
-        self.final_dir.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp_dir.mkdir()
-        return self.tmp_dir
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if exc_type is not None:
-            shutil.rmtree(self.tmp_dir, ignore_errors=True)
-            return
-        try:
-            self._refuse_existing()
-        except FileExistsError:
-            shutil.rmtree(self.tmp_dir, ignore_errors=True)
-            raise
-        old = None
-        if self.final_dir.exists() or self.final_dir.is_symlink():
-            old = self.final_dir.parent / f".{self.final_dir.name}.old-{uuid.uuid4().hex[:8]}"
-            os.replace(self.final_dir, old)
-        os.replace(self.tmp_dir, self.final_dir)
-        if old is not None:
-            if old.is_dir() and not old.is_symlink():
-                shutil.rmtree(old)
-            else:
-                old.unlink()

@@ -49,11 +49,11 @@ from jobs.audit_spark import (
 from jobs.checks import check_tokenizer, refuse_unreadable_parquet
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
 from jobs.date import reference_files
-from jobs.fs import Location, locate, remove
+from jobs.fs import AtomicStageOutput, Location, locate, remove
 from jobs.options import Conf, Master, Overwrite, spark_options
 from jobs.registry import stage
 from jobs.runner import StageSpec, run_command, run_stages
-from jobs.stage import AtomicStageOutput, InputFile, expand_inputs, read_stage_output, refuse_existing
+from jobs.stage import InputFile, contained_in, expand_inputs, read_stage_output, refuse_existing
 
 SUMMARY_VERSION = 1
 # The columns each stage sets; the audit runs a stage only where the input lacks them (or on `recompute`).
@@ -147,6 +147,12 @@ def check(params: AuditParams) -> AuditPlan:
     measured = read_measured_cutoff(params.run) if params.run else None
     if params.work and locate(params.work).exists():
         raise UsageError(f"--work {params.work!r} exists; give a new folder", option="--work")
+    if params.work and contained_in(params.output)(params.work):
+        # the report replaces its folder whole when it is written: kept work there would go with it
+        raise UsageError(
+            f"--work {params.work!r} lies inside the report folder {params.output!r}; give one outside it",
+            option="--work",
+        )
     return AuditPlan(params, files, references, measured)
 
 

@@ -17,8 +17,7 @@ from dedup.kernel import KERNEL_FIELDS, DedupConfig
 from dedup.versions import FROM_INDEX, KEEP_POLICIES
 from jobs.components_spark import DEFAULT_MAX_LOCAL_EDGES, ComponentsReport
 from jobs.contract import UsageError
-from jobs.fs import Location, list_files, locate, move, remove
-from jobs.stage import AtomicStageOutput
+from jobs.fs import AtomicStageOutput, list_files, locate, move, remove
 
 HELPER_COLUMNS = [f.name for f in KERNEL_FIELDS] + ["_keep", FROM_INDEX]
 BROADCAST_MAX_ROWS = 1_000_000
@@ -109,22 +108,14 @@ def write_index(spark: SparkSession, index: str, rows: DataFrame, meta: IndexMet
 
 
 def write_clusters(summary: DataFrame, output: str) -> None:
-    target = locate(output).child("_clusters")
-    tmp = locate(output).child("._clusters.tmp")
-    summary.repartition(1).sortWithinPartitions("cluster_id").write.mode("overwrite").parquet(tmp.uri)
-    for file in list_files(tmp):
-        if not file.name.startswith("part-"):
-            remove(file)
-    for i, file in enumerate(sorted(list_files(tmp), key=lambda f: f.name)):
-        move(file, tmp.child(f"part-{i:05d}.parquet"))
-    replace_folder(tmp, target)
-
-
-def replace_folder(tmp: Location, target: Location) -> None:
-    """Put the folder `tmp` where `target` is, replacing it."""
-    if target.exists():
-        remove(target)
-    move(tmp, target)
+    """`output/_clusters/` as one `part-00000.parquet` sorted by cluster_id, replacing an earlier one whole."""
+    with AtomicStageOutput(locate(output).child("_clusters").uri, overwrite=True) as tmp:
+        summary.repartition(1).sortWithinPartitions("cluster_id").write.parquet(tmp.uri)
+        for file in list_files(tmp):
+            if not file.name.startswith("part-"):
+                remove(file)
+        for i, file in enumerate(sorted(list_files(tmp), key=lambda f: f.name)):
+            move(file, tmp.child(f"part-{i:05d}.parquet"))
 
 
 def settings_record(job: DedupJob, report: ComponentsReport) -> dict:

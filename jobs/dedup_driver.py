@@ -55,10 +55,9 @@ from jobs.dedup_common import (
     DedupRun,
     index_parts,
     is_dated,
-    replace_folder,
 )
 from jobs.dedup_spark import RESULT_SQL
-from jobs.fs import locate
+from jobs.fs import AtomicStageOutput, locate
 from jobs.stage import InputFile
 from jobs.stage_arrow import arrow_schema, write_file_as_spark, write_stage_arrow
 
@@ -211,12 +210,11 @@ def write_clusters(spark: SparkSession, ranked: pa.Table, output: str) -> None:
     """`output/_clusters/`: dedup.versions.cluster_summary of the ranked members, as the Spark path writes it
     (one file sorted by cluster_id, Spark's schema in the footer), written by pyarrow."""
     summary = cluster_summary(ranked).cast(CLUSTERS_SCHEMA).sort_by("cluster_id")
-    target, tmp = locate(output).child("_clusters"), locate(output).child("._clusters.tmp")
-    tmp.fs.create_dir(tmp.path, recursive=True)
-    write_file_as_spark(
-        summary, from_arrow_schema(CLUSTERS_SCHEMA), spark.version, tmp.child("part-00000.parquet")
-    )
-    replace_folder(tmp, target)
+    with AtomicStageOutput(locate(output).child("_clusters").uri, overwrite=True) as tmp:
+        tmp.fs.create_dir(tmp.path, recursive=True)
+        write_file_as_spark(
+            summary, from_arrow_schema(CLUSTERS_SCHEMA), spark.version, tmp.child("part-00000.parquet")
+        )
 
 
 def output_schema(run: DedupRun, ours: pa.Table, dated_dumps: list[str]) -> StructType:

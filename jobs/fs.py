@@ -1,7 +1,8 @@
 """Driver-side file operations on local paths and on remote file systems (s3://, gs://, hdfs://) alike.
 
 Spark reads and writes the data itself; the driver only lists inputs, renames part files, writes `_stats.json`
-and moves a finished output into place. pyarrow.fs gives one API over all of these file systems.
+and moves a finished output into place (AtomicStageOutput). pyarrow.fs gives one API over all of these file
+systems.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import dataclasses
 import os
 import posixpath
 import re
+import uuid
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -117,3 +119,40 @@ def remove(location: Location) -> None:
 def move(source: Location, target: Location) -> None:
     """Rename `source` to `target` on their file system (pyarrow's move)."""
     source.fs.move(source.path, target.path)
+
+
+class AtomicStageOutput:
+    """`with AtomicStageOutput(uri, overwrite) as tmp:` write under `tmp`; moved to `uri` on success only.
+
+    So a killed or failed job leaves no partial output for the next stage to read. `tmp` is a hidden sibling
+    of `uri` (created by the writer, not here), so the final move stays on one file system."""
+
+    def __init__(self, uri: str, overwrite: bool) -> None:
+        self.uri = uri
+        self.final = locate(uri)
+        self.overwrite = overwrite
+        if self.final.exists() and not overwrite:
+            raise UsageError(f"output {redact(uri)!r} exists; pass --overwrite to replace it")
+        self.tmp = self.final.parent.child(f".{self.final.name}.tmp-{uuid.uuid4().hex[:12]}")
+
+    def __enter__(self) -> Location:
+        self.final.fs.create_dir(self.final.parent.path, recursive=True)
+        return self.tmp
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: object, tb: object) -> None:
+        if exc_type is not None:
+            remove(self.tmp)
+            return
+        if not self.final.exists():
+            move(self.tmp, self.final)
+            return
+        if not self.overwrite:
+            # Checked again: another run may have written the output while this one worked (a long job).
+            remove(self.tmp)
+            raise UsageError(
+                f"output {redact(self.uri)!r} appeared while this job wrote it; pass --overwrite to replace it"
+            )
+        trash = self.final.parent.child(f".{self.final.name}.old-{uuid.uuid4().hex[:12]}")
+        move(self.final, trash)
+        move(self.tmp, self.final)
+        remove(trash)

@@ -18,7 +18,6 @@ import math
 import os
 import re
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -41,7 +40,7 @@ from corpus.stats import (
 )
 from jobs.checks import refuse_foreign_parquet, refuse_unreadable_parquet
 from jobs.contract import UsageError
-from jobs.fs import Location, file_size, list_files, locate, move, remove
+from jobs.fs import AtomicStageOutput, Location, file_size, list_files, locate, move, remove
 from jobs.inputs import http_size, is_http, remote_glob
 
 Kernel = Callable[[pa.RecordBatch], pa.RecordBatch]
@@ -204,7 +203,7 @@ def refuse_existing(
     local folders `given` as inputs (the input paths as typed; an index, a table): the next read of that
     folder would take the output's files for input."""
     target = locate(output)
-    inside = _contained_in(output)
+    inside = contained_in(output)
     for file in [*inputs, *(InputFile(path, -1) for path in given)]:
         if inside(file.uri):
             raise UsageError(
@@ -213,7 +212,7 @@ def refuse_existing(
                 option="--output",
             )
     for folder in given:
-        if "://" not in folder and os.path.isdir(folder) and _contained_in(folder)(output):
+        if "://" not in folder and os.path.isdir(folder) and contained_in(folder)(output):
             raise UsageError(
                 f"--output {redact(output)!r} lies inside the input folder {redact(folder)!r}: reading that "
                 "folder again would read the output as input; choose an output outside it",
@@ -253,7 +252,7 @@ def _missing_file_system(spark: SparkSession, uri: str) -> str | None:
     return None
 
 
-def _contained_in(folder: str) -> Callable[[str], bool]:
+def contained_in(folder: str) -> Callable[[str], bool]:
     """A test of whether a path or URI is `folder` or lies below it, by the names alone (local paths with
     links resolved; s3a:// is s3://): a listing of 90,000 objects is not asked of the store one by one."""
 
@@ -271,33 +270,6 @@ def _contained_in(folder: str) -> Callable[[str], bool]:
         outer is not None
         and ((inner := key(path)) == outer or (inner is not None and inner.startswith(outer + "/")))
     )
-
-
-class AtomicStageOutput:
-    """`with AtomicStageOutput(uri, overwrite) as tmp:` write under `tmp`; moved to `uri` on success only."""
-
-    def __init__(self, uri: str, overwrite: bool) -> None:
-        self.final = locate(uri)
-        self.overwrite = overwrite
-        if self.final.exists() and not overwrite:
-            raise UsageError(f"output {redact(uri)!r} exists; pass --overwrite to replace it")
-        self.tmp = self.final.parent.child(f".{self.final.name}.tmp-{uuid.uuid4().hex[:12]}")
-
-    def __enter__(self) -> Location:
-        self.final.fs.create_dir(self.final.parent.path, recursive=True)
-        return self.tmp
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is not None:
-            remove(self.tmp)
-            return
-        if self.final.exists():
-            trash = self.final.parent.child(f".{self.final.name}.old-{uuid.uuid4().hex[:12]}")
-            move(self.final, trash)
-            move(self.tmp, self.final)
-            remove(trash)
-        else:
-            move(self.tmp, self.final)
 
 
 def shard_count(rows: int, rows_per_shard: int = DEFAULT_ROWS_PER_SHARD) -> int:

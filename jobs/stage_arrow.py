@@ -35,8 +35,8 @@ from pyspark.sql.types import StructType
 
 from corpus.stats import StageStats
 from dedup.shingles import HAVE_NUMBA
-from jobs.fs import Location
-from jobs.stage import DEFAULT_ROWS_PER_SHARD, TIE_COLUMNS, AtomicStageOutput, shard_count
+from jobs.fs import AtomicStageOutput, Location
+from jobs.stage import DEFAULT_ROWS_PER_SHARD, TIE_COLUMNS, shard_count
 
 SPARK_HASH_SEED = 42  # Murmur3Hash's seed in Spark's hash() and HashPartitioning
 ROW_GROUP_BYTES = 128 << 20  # of Arrow (uncompressed) bytes a row group: about parquet-mr's block size

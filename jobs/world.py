@@ -12,8 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from corpus.writers import AtomicOutput
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
+from jobs.fs import AtomicStageOutput
 from jobs.runner import run_command
 from world import (
     WorldConfig,
@@ -86,9 +86,9 @@ def check(params: WorldParams) -> WorldPlan:
 
 
 def run(plan: WorldPlan, spark: SparkProvider) -> StageResult:
-    """Generate the world into `output`, atomically."""
-    with AtomicOutput(plan.params.output, plan.params.overwrite) as tmp:
-        summary = generate_world(plan.config, tmp)
+    """Generate the world into `output`, atomically: an interrupted run leaves no half-written world."""
+    with AtomicStageOutput(plan.params.output, plan.params.overwrite) as tmp:
+        summary = generate_world(plan.config, tmp.path)  # a local folder: its path is the file system's
     summary.output_dir = str(plan.params.output)
     return StageResult(
         {"documents": summary.documents, "tokens": summary.tokens, "dumps": len(summary.dumps)}, value=summary

@@ -1,10 +1,9 @@
-"""Parquet and Dolma writers: shard layout, byte-identical reruns, round trip, the atomic output folder."""
+"""Parquet and Dolma writers: shard layout, byte-identical reruns, round trip."""
 
 from __future__ import annotations
 
 import gzip
 import json
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 
 from corpus.readers import ReadOptions, read_documents, read_schema
 from corpus.stats import RejectLog
-from corpus.writers import AtomicOutput, dolma_rows, iso_utc, write_dolma_jsonl_gz, write_parquet_shards
+from corpus.writers import dolma_rows, iso_utc, write_dolma_jsonl_gz, write_parquet_shards
 from tests.shared_data import SHARED_DATA, needs_shared_data
 
 DATA = SHARED_DATA
@@ -131,24 +130,3 @@ def test_dolma_files_are_deterministic_gzip(tmp_path: Path) -> None:
 def test_rows_per_shard_must_be_positive(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"^rows_per_shard: "):
         write_parquet_shards(batches(WHIRLWIND), tmp_path, rows_per_shard=0)
-
-
-@needs_shared_data
-def test_atomic_output_renames_on_success_only(tmp_path: Path) -> None:
-    final = tmp_path / "out"
-    with AtomicOutput(final) as tmp:
-        assert tmp.parent == tmp_path and not final.exists()
-        write_parquet_shards(batches(WHIRLWIND), tmp)
-    assert (final / "part-00000.parquet").exists()
-    message = f"^{re.escape(str(final))} exists; pass --overwrite to replace it$"
-    with pytest.raises(FileExistsError, match=message), AtomicOutput(final):
-        pass
-    with pytest.raises(RuntimeError), AtomicOutput(final, overwrite=True) as tmp:
-        (tmp / "half-written").write_text("x")
-        raise RuntimeError("job failed")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # old output intact, no temp left
-    assert (final / "part-00000.parquet").exists()
-    with AtomicOutput(final, overwrite=True) as tmp:
-        (tmp / "new").write_text("y")
-    assert sorted(p.name for p in final.iterdir()) == ["new"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

@@ -1,4 +1,5 @@
-"""write_stage: the one-pass write for callers that know their row count."""
+"""write_stage (the one-pass write for callers that know their row count) and AtomicStageOutput, the output
+folder that every job moves into place whole or not at all."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from corpus.readers import ReadOptions
 from corpus.stats import StageStats
 from jobs.contract import UsageError
-from jobs.fs import locate
+from jobs.fs import AtomicStageOutput, locate
 from jobs.ingest import IngestConfig, ingest_frame
 from jobs.stage import expand_inputs, refuse_lost_parts, write_stage
 from tests.dedup.helpers import version_documents
@@ -107,3 +108,67 @@ def test_a_write_whose_parts_the_driver_cannot_see_is_refused_on_both_paths(
     with pytest.raises(UsageError, match="the tasks wrote 572 documents where the driver does not see them"):
         write_stage(documents, str(tmp_path / "out"), StageStats(stage="t"), rows=rows)
     assert not (tmp_path / "out").exists()
+
+
+def _write(folder: Path, **files: str) -> None:
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text)
+
+
+def _contents(folder: Path) -> dict[str, str]:
+    return {p.name: p.read_text() for p in sorted(folder.iterdir())}
+
+
+def test_atomic_output_appears_only_when_the_write_succeeds(tmp_path: Path) -> None:
+    final = tmp_path / "nested" / "out"
+    with AtomicStageOutput(str(final), overwrite=False) as tmp:
+        # A hidden sibling, so the move stays on one file system and a reader of the parent skips it.
+        assert Path(tmp.path).parent == final.parent and tmp.name.startswith(".out.tmp-")
+        _write(Path(tmp.path), **{"part-00000.parquet": "a", "_stats.json": "{}"})
+        assert not final.exists()
+    assert _contents(final) == {"_stats.json": "{}", "part-00000.parquet": "a"}
+    assert [p.name for p in final.parent.iterdir()] == ["out"]
+
+
+def test_a_failed_write_leaves_the_old_output_and_no_temporary_folder(tmp_path: Path) -> None:
+    final = tmp_path / "out"
+    _write(final, old="1")
+    with pytest.raises(RuntimeError, match="job failed"), AtomicStageOutput(str(final), True) as tmp:
+        _write(Path(tmp.path), half="x")
+        raise RuntimeError("job failed")
+    assert _contents(final) == {"old": "1"}
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+    with pytest.raises(RuntimeError), AtomicStageOutput(str(tmp_path / "new"), False) as tmp:
+        _write(Path(tmp.path), half="x")
+        raise RuntimeError("job failed")
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_an_existing_output_is_refused_without_overwrite_and_replaced_with_it(tmp_path: Path) -> None:
+    final = tmp_path / "out"
+    _write(final, old="1", other="2")
+    with pytest.raises(UsageError, match=r"^output '.*/out' exists; pass --overwrite to replace it$"):
+        AtomicStageOutput(str(final), overwrite=False)
+    assert _contents(final) == {"old": "1", "other": "2"}
+    with AtomicStageOutput(str(final), overwrite=True) as tmp:
+        _write(Path(tmp.path), new="3")
+        assert _contents(final) == {"old": "1", "other": "2"}  # readers see the old output until the end
+    assert _contents(final) == {"new": "3"}  # replaced whole: no old file is left beside the new ones
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # neither the temporary nor the old folder
+
+
+def test_an_output_that_appears_during_the_write_is_kept_unless_overwrite(tmp_path: Path) -> None:
+    # Another run wrote the output after this one's check: without --overwrite its folder is not replaced.
+    final = tmp_path / "out"
+    appeared = "appeared while this job wrote it; pass --overwrite"
+    with pytest.raises(UsageError, match=appeared), AtomicStageOutput(str(final), overwrite=False) as tmp:
+        _write(Path(tmp.path), mine="a")
+        _write(final, theirs="b")
+    assert _contents(final) == {"theirs": "b"}
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+    with AtomicStageOutput(str(tmp_path / "out2"), overwrite=True) as tmp:
+        _write(Path(tmp.path), mine="a")
+        _write(tmp_path / "out2", theirs="b")
+    assert _contents(tmp_path / "out2") == {"mine": "a"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "out2"]

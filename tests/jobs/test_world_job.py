@@ -1,0 +1,58 @@
+"""`chronomix world` writes its folder through AtomicStageOutput: refused when it exists, replaced whole with
+--overwrite, never left half-written."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from jobs.contract import UsageError
+from jobs.runner import run_command
+from jobs.world import STAGE, WorldParams
+
+WORLD_FILES = ["dumps", "probes", "summary.json", "truth", "world.yaml"]
+
+
+def test_world_output_is_refused_when_it_exists_and_replaced_whole_with_overwrite(tmp_path: Path) -> None:
+    output = tmp_path / "w"
+    result = run_command(STAGE, WorldParams(output=str(output)))
+    assert result.value.output_dir == str(output) and result.summary["documents"] > 0
+    assert sorted(p.name for p in output.iterdir()) == WORLD_FILES
+    truth = (output / "truth" / "documents.parquet").read_bytes()
+    (output / "stray").write_text("left by hand")
+
+    with pytest.raises(UsageError, match="exists; pass --overwrite to replace it") as refused:
+        run_command(STAGE, WorldParams(output=str(output)))
+    assert refused.value.option == "--output"
+    assert (output / "stray").exists()
+
+    run_command(STAGE, WorldParams(output=str(output), overwrite=True))
+    assert sorted(p.name for p in output.iterdir()) == WORLD_FILES  # the stray file went with the old world
+    assert (output / "truth" / "documents.parquet").read_bytes() == truth  # same seed, same bytes
+    assert [p.name for p in tmp_path.iterdir()] == ["w"]  # no temporary or old folder left beside it
+
+
+def test_an_interrupted_world_leaves_no_folder(tmp_path: Path) -> None:
+    # Ctrl-C while the dumps are written: the temporary folder goes, and no output appears.
+    code = (
+        "from jobs.runner import run_command; from jobs.world import STAGE, WorldParams; "
+        f"run_command(STAGE, WorldParams(output={str(tmp_path / 'w')!r}))"
+    )
+    process = subprocess.Popen([sys.executable, "-c", code], cwd=Path(__file__).parents[2])
+    try:
+        deadline = time.monotonic() + 60
+        while not any(tmp_path.glob(".w.tmp-*/dumps")) and process.poll() is None:
+            assert time.monotonic() < deadline, "the world never started writing"
+            time.sleep(0.02)
+        assert process.poll() is None, "the world was written before it could be interrupted"
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) != 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert list(tmp_path.iterdir()) == []
