@@ -1,5 +1,6 @@
 """The command line: every command is listed, a command imports only its own job module, a command whose
-optional dependency is missing says how to install it, and bad names exit 2 with one line."""
+optional dependency is missing says how to install it, and bad names exit 2 with one line. The inputs and
+outputs a stage refuses are checked in test_cli_inputs.py."""
 
 from __future__ import annotations
 
@@ -8,11 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from jobs.cli import COMMANDS, main
+from tests.jobs.cli_helpers import _documents, _refused
 from tests.jobs.cluster import ROOT
 
 
@@ -104,27 +104,6 @@ def test_bad_files_and_values_exit_2_with_one_line(
 
 
 # ---------------------------------------------------------------------- bad options, refused before Spark
-def _documents(folder: Path) -> Path:
-    """A document Parquet file (what the stages read): enough for their checks, which read no rows."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "part-0.parquet"
-    pq.write_table(pa.table({"id": ["d0"], "text": ["a page"], "lang": ["en"]}), path)
-    return path
-
-
-def _refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    """The one line `argv` is refused with (exit 2)."""
-    with pytest.raises(SystemExit) as done:
-        main(argv)
-    err = capsys.readouterr().err.strip()
-    assert done.value.code == 2, err
-    assert err.startswith("chronomix: error: ") and "\n" not in err, err
-    return err
-
-
 def test_a_bad_dedup_index_is_refused_before_spark(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], no_spark: None
 ) -> None:
@@ -211,88 +190,6 @@ def test_a_mixture_spec_s_tokenizer_is_checked_before_spark(
     assert not out.exists()
 
 
-def test_an_output_that_holds_an_input_is_refused_overwrite_or_not(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_spark: None
-) -> None:
-    """`ingest work/raw -o work --overwrite` replaced `work`, and the input with it; every stage refuses an
-    output that is, or holds, one of its inputs (a link to the folder as well), before Spark starts."""
-    work = tmp_path / "work"
-    raw = work / "raw"
-    raw.mkdir(parents=True)
-    (raw / "a.jsonl").write_text('{"id": "a", "text": "one"}\n')
-    documents = _documents(work / "docs")
-    references = work / "refs"
-    references.mkdir()
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    pq.write_table(pa.table({"text": ["v1"], "created": [None], "url": ["u"]}), references / "r.parquet")
-    (tmp_path / "link").symlink_to(work)
-    spec = ROOT / "pipelines" / "mixtures" / "raw.yaml"
-    elsewhere = str(tmp_path / "elsewhere")
-    for argv in (
-        ["ingest", str(raw), "-o", str(work), "--overwrite"],
-        ["ingest", str(raw / "a.jsonl"), "-o", str(tmp_path / "link"), "--overwrite"],
-        ["ingest", str(raw / "*.jsonl"), "-o", str(raw)],
-        ["date", str(documents), "-o", str(work), "--overwrite"],
-        ["date", str(tmp_path / "link" / "docs"), "-o", str(references), "--reference", str(references)],
-        ["dedup", str(documents), "-o", str(documents.parent), "--overwrite"],
-        ["langid", str(work / "docs"), "-o", str(work), "--overwrite"],
-        ["mix", str(documents), "--spec", str(spec), "-o", str(work), "--overwrite"],
-    ):
-        err = _refused(argv, capsys)
-        assert "--output" in err and "holds the input" in err and "choose another output" in err, (argv, err)
-    # An output beside the inputs is fine as far as this check goes: here it exists, so --overwrite is asked for.
-    (tmp_path / "elsewhere").mkdir()
-    assert "pass --overwrite" in _refused(["ingest", str(raw), "-o", elsewhere], capsys)
-    assert sorted(p.name for p in work.iterdir()) == ["docs", "raw", "refs"]
-    assert (raw / "a.jsonl").read_text() and documents.exists()
-
-
-def test_an_output_in_an_input_folder_or_on_a_table_or_index_is_refused(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_spark: None
-) -> None:
-    """`label --table tbl -o tbl --overwrite` deleted the table and `dedup --index idx -o idx --overwrite`
-    replaced the index by the documents, both with exit 0; `date docs -o docs/dated` was written, and the
-    next read of `docs` took it for input (15,342 documents of 7,671)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    documents = _documents(tmp_path / "docs")
-    folder = documents.parent
-    table = tmp_path / "tbl"
-    table.mkdir()
-    pq.write_table(pa.table({"id": ["a"], "kind": ["x"]}), table / "t.parquet")
-    index = tmp_path / "idx"  # a new index: dedup writes it
-    for argv, said in (
-        (
-            [
-                "label",
-                str(folder),
-                "--table",
-                str(table),
-                "--column",
-                "kind",
-                "-o",
-                str(table),
-                "--overwrite",
-            ],
-            "holds the input",
-        ),
-        (["dedup", str(folder), "--index", str(index), "-o", str(index), "--overwrite"], "holds the input"),
-        (["date", str(folder), "-o", str(folder / "dated")], "lies inside the input folder"),
-        (["dedup", str(folder), "-o", str(folder / "deduped")], "lies inside the input folder"),
-        (["langid", str(folder), "-o", str(folder / "lang")], "lies inside the input folder"),
-    ):
-        err = _refused(argv, capsys)
-        assert "--output" in err and said in err, (argv, err)
-    assert (table / "t.parquet").exists() and not index.exists()
-    assert [p.name for p in folder.iterdir()] == ["part-0.parquet"]
-    # a file given as the input leaves its folder free for outputs: what is refused there is the master
-    err = _refused(["date", str(documents), "-o", str(folder / "x"), "--master", "nonsense"], capsys)
-    assert "--master" in err and "--output" not in err, err
-
-
 def test_run_help_lists_every_stage_kind(capsys: pytest.CaptureFixture[str]) -> None:
     from jobs.registry import KINDS
 
@@ -302,102 +199,6 @@ def test_run_help_lists_every_stage_kind(capsys: pytest.CaptureFixture[str]) -> 
         assert done.code == 0
     listed = " ".join(capsys.readouterr().out.split())
     assert f"stages ({', '.join(KINDS)})" in listed and "label" in KINDS
-
-
-def test_a_corrupt_parquet_input_is_refused_before_spark(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_spark: None
-) -> None:
-    """A stage output with one corrupt file failed the job with ~19 KB of Java stack trace, as a message of
-    thousands of characters: its footer is read first, and the file named."""
-    folder = tmp_path / "docs"
-    _documents(folder)
-    (folder / "part-1.parquet").write_bytes(b"PAR1" + bytes(range(256)) * 4)
-    for command in ("date", "dedup", "langid", "audit"):  # audit's exited 1 once Spark had started
-        err = _refused([command, str(folder), "-o", str(tmp_path / command)], capsys)
-        assert f"input '{folder / 'part-1.parquet'}': not readable Parquet" in err and len(err) < 400, err
-
-
-@pytest.mark.parametrize(
-    ("column", "values", "stored"),
-    [
-        ("created", pa.array(["2020-05-01", "yesterday"]), "string"),  # one bad string failed the whole job
-        ("crawl_date", pa.array([1_590_000_000, 1_700_000_000], pa.int64()), "int64"),  # read as 1970
-        ("added", pa.array([0, 1], pa.timestamp("ns", tz="UTC")), "timestamp[ns, tz=UTC]"),  # pandas' default
-        ("created", pa.array([0, 1], pa.timestamp("us")), "timestamp[us]"),  # zone-less: another Spark type
-    ],
-)
-def test_a_record_column_of_another_type_is_refused_naming_it_and_ingest(
-    column: str,
-    values: pa.Array,
-    stored: str,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    no_spark: None,
-) -> None:
-    folder = tmp_path / "docs"
-    _documents(folder)
-    table = pa.table({"id": ["a", "b"], "text": ["one page", "another page"], column: values})
-    pq.write_table(table, folder / "part-1.parquet")
-    spec = tmp_path / "spec.yaml"
-    spec.write_text("name: x\nbudget_tokens: 10\n")
-    side = tmp_path / "side.parquet"
-    pq.write_table(pa.table({"id": ["a"], "kind": ["news"]}), side)
-    commands = [
-        ["date"],
-        ["dedup"],
-        ["langid"],
-        ["mix", "--spec", str(spec)],
-        ["label", "--table", str(side), "--column", "kind"],
-    ]
-    for command in commands:
-        err = _refused([command[0], str(folder), "-o", str(tmp_path / "out"), *command[1:]], capsys)
-        assert f"input '{folder / 'part-1.parquet'}': column '{column}' is {stored}," in err, err
-        assert "chronomix ingest" in err
-    assert not (tmp_path / "out").exists()
-
-
-def test_int96_timestamps_and_dictionary_strings_are_of_the_records_kind(tmp_path: Path) -> None:
-    """Spark's own writer (and Hive) store timestamps as INT96, which pyarrow reads as zone-less nanoseconds
-    and Spark as zoned ones; pandas' categories are dictionary-encoded strings. Both read as the record's
-    columns in Spark, and were refused by the type check at first."""
-    from jobs.audit_spark import is_record_parquet
-    from jobs.stage import document_files, input_files
-
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    table = pa.table(
-        {
-            "id": ["a"],
-            "text": ["one page"],
-            "source": pa.array(["s"]).dictionary_encode(),
-            "added": pa.array([0], pa.timestamp("us", "UTC")),
-        }
-    )
-    pq.write_table(table, folder / "part-0.parquet", use_deprecated_int96_timestamps=True, store_schema=False)
-    assert pq.read_metadata(folder / "part-0.parquet").schema.column(3).physical_type == "INT96"
-    assert [f.uri for f in document_files([str(folder)], "{uri}")] == [str(folder / "part-0.parquet")]
-    assert is_record_parquet(input_files([str(folder)]))
-
-
-def test_the_audit_reads_a_record_column_of_another_type_through_the_reader(tmp_path: Path) -> None:
-    from jobs.audit_spark import is_record_parquet
-    from jobs.stage import input_files
-
-    folder = tmp_path / "docs"
-    _documents(folder)
-    base = {
-        "id": ["a"],
-        "text": ["one page"],
-        "source": ["s"],
-        "added": pa.array([0], pa.timestamp("us", "UTC")),
-    }
-    pq.write_table(pa.table(base), folder / "part-0.parquet")
-    assert is_record_parquet(input_files([str(folder)]))
-    # the second file's nanoseconds made Spark fail the audit; only the first file's footer was read
-    pq.write_table(
-        pa.table({**base, "created": pa.array([0], pa.timestamp("ns", "UTC"))}), folder / "part-1.parquet"
-    )
-    assert not is_record_parquet(input_files([str(folder)]))
 
 
 def test_run_and_train_refuse_a_remote_output_they_would_write_locally(
@@ -425,18 +226,6 @@ def test_a_conf_value_spark_refuses_is_a_bad_argument(tmp_path: Path) -> None:
     assert done.returncode == 2, done.stderr[-2000:]
     assert last.startswith("chronomix: error: --conf: Spark refuses a setting: [INVALID_CONF_VALUE")
     assert "JVM stacktrace" not in last and len(last) < 300 and not (tmp_path / "out").exists()
-
-
-def test_a_dolma_output_given_to_a_stage_says_why_it_is_not_read(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_spark: None
-) -> None:
-    """The message sent the user back to `chronomix ingest`, the step that had just written it."""
-    folder = tmp_path / "dolma"
-    folder.mkdir()
-    (folder / "part-00000.jsonl.gz").write_bytes(b"")
-    for command in ("date", "dedup", "langid"):
-        err = _refused([command, str(folder), "-o", str(tmp_path / command)], capsys)
-        assert "--format dolma writes for other tools" in err, err
 
 
 def test_probe_names_a_run_folder_that_is_not_there(
