@@ -15,6 +15,7 @@ difference in whole days. Documents whose text has no dated copy are never stale
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import numpy as np
@@ -23,7 +24,6 @@ import pyarrow.compute as pc
 
 from corpus.schema import TIMESTAMP
 
-KEEP_POLICIES = ("newest", "oldest", "first-seen", "longest", "all")
 NOT_KEPT = "dedup_not_kept"
 # The whole value must be a weekly crawl id: a search would read the yearly CC-MAIN-2008-2009 as week 20 of
 # 2008. Two-digit weeks only, like dating.signals.dump_window_end, so both agree on which names are dumps.
@@ -41,6 +41,67 @@ VERSION_DATE, SEEN_DATE, DUMP_DATE, LENGTH, TEXT_HASH, FROM_INDEX = (
     "_from_index",
 )
 RESULT_COLUMNS = ("cluster_size", "version_rank", "is_exact_dup", "is_stale", "staleness_days")
+DATE_COLUMNS = (VERSION_DATE, SEEN_DATE, DUMP_DATE)
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One key of a keep order, over a date column, LENGTH or "id". Missing dates are held as the lowest
+    value, so they come first ascending and last descending; `missing_last` (dates only) says where they go
+    whatever the direction, and a differing place costs a leading is-missing key in both paths."""
+
+    column: str
+    descending: bool = False
+    missing_last: bool | None = None
+
+    def __post_init__(self) -> None:
+        if (self.column in DATE_COLUMNS) != (self.missing_last is not None):
+            raise ValueError(f"{self.column}: missing_last is for the date columns, and they need it")
+
+    @property
+    def moves_missing(self) -> bool:
+        """Whether missing values belong elsewhere than their sentinel sorts them."""
+        return self.missing_last is not None and self.missing_last != self.descending
+
+
+@dataclass(frozen=True)
+class KeepOrder:
+    """A policy: keys under which its preferred document sorts first (primary first), whether the newest
+    version (version_rank 0) leads them in choosing the keeper, and whether all unindexed documents stay."""
+
+    keys: tuple[SortKey, ...]
+    version_first: bool = False
+    keep_all: bool = False
+
+
+_NEWEST = tuple(SortKey(c, descending=True, missing_last=True) for c in DATE_COLUMNS)
+_BY_ID = SortKey("id")
+# The one statement of every policy's order: dedup.versions (NumPy) and jobs.dedup_spark (Window) derive
+# theirs from it, so the two paths cannot drift apart.
+KEEP_ORDERS: dict[str, KeepOrder] = {
+    "newest": KeepOrder((*_NEWEST, _BY_ID), version_first=True),
+    "oldest": KeepOrder(
+        (
+            SortKey(VERSION_DATE, missing_last=True),
+            SortKey(SEEN_DATE, missing_last=False),
+            SortKey(DUMP_DATE, missing_last=False),
+            _BY_ID,
+        )
+    ),
+    "first-seen": KeepOrder(
+        (SortKey(SEEN_DATE, missing_last=True), SortKey(VERSION_DATE, missing_last=False), _BY_ID)
+    ),
+    "longest": KeepOrder((SortKey(LENGTH, descending=True), *_NEWEST, _BY_ID)),
+    "all": KeepOrder((*_NEWEST, _BY_ID), keep_all=True),
+}
+KEEP_POLICIES = tuple(KEEP_ORDERS)
+
+
+def keep_order(policy: str) -> KeepOrder:
+    """The KeepOrder of `policy`; ValueError names the policies for an unknown one."""
+    if policy not in KEEP_ORDERS:
+        raise ValueError(f"keep {policy!r}: expected one of {', '.join(KEEP_POLICIES)}")
+    return KEEP_ORDERS[policy]
 
 
 def dump_monday(dump: str | None) -> datetime | None:
@@ -88,17 +149,19 @@ def _micros(table: pa.Table, name: str) -> np.ndarray:
 
 def _preference(table: pa.Table, policy: str, id_rank: np.ndarray) -> list[np.ndarray]:
     """Sort keys (np.lexsort order: last is primary) under which the preferred document sorts first."""
-    d0, d1, d2 = (_micros(table, c) for c in (VERSION_DATE, SEEN_DATE, DUMP_DATE))
-    newest = [~d2, ~d1, ~d0]  # ~x reverses the order and maps the missing-date sentinel last
-    if policy in ("newest", "all"):
-        return [id_rank, *newest]
-    if policy == "oldest":
-        return [id_rank, d2, d1, d0, d0 == _NONE]
-    if policy == "first-seen":
-        return [id_rank, d0, d1, d1 == _NONE]
-    if policy == "longest":
-        return [id_rank, *newest, ~table.column(LENGTH).to_numpy().astype(np.int64)]
-    raise ValueError(f"keep {policy!r}: expected one of {', '.join(KEEP_POLICIES)}")
+    keys: list[np.ndarray] = []  # primary first, reversed for lexsort at the end
+    for key in keep_order(policy).keys:
+        if key.column == "id":
+            values = id_rank
+        elif key.column == LENGTH:
+            values = table.column(LENGTH).to_numpy().astype(np.int64)
+        else:
+            values = _micros(table, key.column)
+        if key.moves_missing:
+            missing = values == _NONE
+            keys.append(missing if key.missing_last else ~missing)
+        keys.append(~values if key.descending else values)  # ~x reverses and maps the sentinel last
+    return keys[::-1]
 
 
 def dense_rank(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -113,8 +176,7 @@ def rank_versions(table: pa.Table, policy: str = "newest") -> pa.Table:
     _from_index) with cluster_size, version_rank, is_exact_dup, is_stale, staleness_days and `_keep` added.
     Rows from the index (_from_index) are earlier-kept documents: they win ties of exact text and are never
     kept again."""
-    if policy not in KEEP_POLICIES:
-        raise ValueError(f"keep {policy!r}: expected one of {', '.join(KEEP_POLICIES)}")
+    rule = keep_order(policy)
     n = table.num_rows
     if n == 0:  # no document shares a cluster: the result columns, empty
         counts, flags = np.zeros(0, np.int64), np.zeros(0, bool)
@@ -166,12 +228,12 @@ def rank_versions(table: pa.Table, policy: str = "newest") -> pa.Table:
 
     # Newest keeps a copy of the newest version (rank 0); where the index holds it already, nothing: a later
     # copy of an older text (a stale version) is not kept in its place.
-    by_version = [version_rank] if policy == "newest" else []
-    keep_order = np.lexsort((*prefer, *by_version, is_exact_dup, cluster))
-    keep_first = np.r_[True, cluster[keep_order][1:] != cluster[keep_order][:-1]]
+    by_version = [version_rank] if rule.version_first else []
+    keeper_order = np.lexsort((*prefer, *by_version, is_exact_dup, cluster))
+    keep_first = np.r_[True, cluster[keeper_order][1:] != cluster[keeper_order][:-1]]
     keep = np.empty(n, dtype=bool)
-    keep[keep_order] = keep_first
-    keep = ~from_index if policy == "all" else keep & ~from_index
+    keep[keeper_order] = keep_first
+    keep = ~from_index if rule.keep_all else keep & ~from_index
 
     return _with_results(table, size, version_rank, is_exact_dup, is_stale, staleness, dated, keep)
 

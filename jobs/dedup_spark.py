@@ -25,7 +25,7 @@ from dedup.kernel import BAND_KEYS, HOST_KEY, SKETCH, URL_KEY
 from dedup.lsh import URL_HUB_KEYS, pack_bucket_rows, unpack_bucket_rows
 from dedup.lsh import candidate_pairs as lsh_candidate_pairs
 from dedup.verify import MAX_TEXT_HOSTS, verify_batch
-from dedup.versions import DUMP_DATE, FROM_INDEX, KEEP_POLICIES, LENGTH, SEEN_DATE, TEXT_HASH, VERSION_DATE
+from dedup.versions import DUMP_DATE, FROM_INDEX, LENGTH, SEEN_DATE, TEXT_HASH, VERSION_DATE, keep_order
 from jobs.components_spark import DEFAULT_MAX_LOCAL_EDGES, ComponentsReport, connected_components
 from jobs.spark import checkpointed
 from jobs.templates_spark import carrier_edges, template_hosts
@@ -35,6 +35,7 @@ BROADCAST_MAX_BUCKETS = 1_000_000  # buckets of 3+ documents broadcast to the jo
 BROADCAST_MAX_SKETCHES = 500_000  # sketches of candidate texts broadcast to the verification (~140 B each)
 DUPLICATE_ID = "duplicate_id"  # reject reason of the extra rows of an id that several input rows share
 D0, D1, D2 = "_d0", "_d1", "_d2"
+MICROS = {VERSION_DATE: D0, SEEN_DATE: D1, DUMP_DATE: D2}  # each date's column in microseconds (narrow_frame)
 NARROW_COLUMNS = ("id", TEXT_HASH, LENGTH, VERSION_DATE, SEEN_DATE, DUMP_DATE, FROM_INDEX, "dump")
 
 
@@ -285,9 +286,7 @@ def narrow_frame(df: DataFrame) -> DataFrame:
     """The columns version ranking needs, dates as microseconds with missing dates as NONE."""
 
     def micros(name: str) -> Column:
-        return F.coalesce(F.unix_micros(F.col(name)), F.lit(NONE)).alias(
-            name.replace("_version_date", D0).replace("_seen_date", D1).replace("_dump_date", D2)
-        )
+        return F.coalesce(F.unix_micros(F.col(name)), F.lit(NONE)).alias(MICROS[name])
 
     from_index = F.col(FROM_INDEX) if FROM_INDEX in df.columns else F.lit(False)
     dump = F.col("dump") if "dump" in df.columns else F.lit(None).cast("string")
@@ -305,23 +304,15 @@ def narrow_frame(df: DataFrame) -> DataFrame:
 
 
 def preference(policy: str) -> list[Column]:
-    """Window ordering under which a policy's preferred document comes first (same as dedup.versions)."""
-    newest = [F.col(D0).desc(), F.col(D1).desc(), F.col(D2).desc()]
-    if policy in ("newest", "all"):
-        return [*newest, F.col("id").asc()]
-    if policy == "oldest":
-        return [
-            (F.col(D0) == NONE).asc(),
-            F.col(D0).asc(),
-            F.col(D1).asc(),
-            F.col(D2).asc(),
-            F.col("id").asc(),
-        ]
-    if policy == "first-seen":
-        return [(F.col(D1) == NONE).asc(), F.col(D1).asc(), F.col(D0).asc(), F.col("id").asc()]
-    if policy == "longest":
-        return [F.col(LENGTH).desc(), *newest, F.col("id").asc()]
-    raise ValueError(f"keep {policy!r}: expected one of {', '.join(KEEP_POLICIES)}")
+    """Window ordering under which a policy's preferred document comes first, from dedup.versions.KEEP_ORDERS
+    as the local path's is, so both keep the same documents."""
+    order: list[Column] = []
+    for key in keep_order(policy).keys:
+        column = F.col(MICROS.get(key.column, key.column))
+        if key.moves_missing:
+            order.append((column == NONE).asc() if key.missing_last else (column == NONE).desc())
+        order.append(column.desc() if key.descending else column.asc())
+    return order
 
 
 def rank_versions(members: DataFrame, policy: str = "newest") -> DataFrame:
@@ -354,10 +345,11 @@ def rank_versions(members: DataFrame, policy: str = "newest") -> DataFrame:
         )
         .drop("_text_date")
     )
-    by_version = [F.col("version_rank").asc()] if policy == "newest" else []  # as dedup.versions
-    keep_order = Window.partitionBy("cluster_id").orderBy(F.col("is_exact_dup").asc(), *by_version, *prefer)
-    first = F.row_number().over(keep_order) == 1
-    keep = ~F.col(FROM_INDEX) if policy == "all" else first & ~F.col(FROM_INDEX)
+    rule = keep_order(policy)
+    by_version = [F.col("version_rank").asc()] if rule.version_first else []
+    keeper = Window.partitionBy("cluster_id").orderBy(F.col("is_exact_dup").asc(), *by_version, *prefer)
+    first = F.row_number().over(keeper) == 1
+    keep = ~F.col(FROM_INDEX) if rule.keep_all else first & ~F.col(FROM_INDEX)
     return ranked.withColumn("_keep", keep).withColumn("version_rank", F.col("version_rank").cast("int"))
 
 

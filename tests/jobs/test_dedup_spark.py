@@ -1,5 +1,5 @@
-"""The Spark half of dedup: star edges, both component paths, Window ranking, determinism across
-partitionings and reruns, the cross-dump index, and a 100k-document boilerplate bucket."""
+"""The Spark half of dedup: star edges, both component paths, determinism across partitionings and reruns,
+the cross-dump index, and a 100k-document boilerplate bucket (Window ranking: test_dedup_spark_versions)."""
 
 from __future__ import annotations
 
@@ -28,13 +28,6 @@ from tests.dedup.helpers import template_pages, version_documents, wrapped_copie
 from tests.shared_data import SHARED_DATA
 
 RESULT = ["id", "cluster_id", "cluster_size", "version_rank", "is_exact_dup", "is_stale", "staleness_days"]
-
-
-@pytest.fixture(scope="module")
-def versions_parquet(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("versions")
-    pq.write_table(version_documents(data_dir), folder / "docs.parquet")
-    return folder
 
 
 def read_sorted(folder: Path) -> pa.Table:
@@ -246,59 +239,6 @@ def test_a_soft_404_joins_no_resources_in_one_run_or_across_an_index(
     assert out["w2"]["cluster_id"] == "w2" and out["w2"]["cluster_size"] == 2 and out["w2"]["is_exact_dup"]
 
 
-@pytest.mark.parametrize("policy", ["newest", "oldest", "first-seen", "longest", "all"])
-def test_window_ranking_equals_reference(spark, data_dir: Path, policy: str) -> None:
-    reference = dedup_table(version_documents(data_dir, articles=25), DedupConfig(), policy)
-    reference = reference.append_column("_from_index", pa.array([False] * reference.num_rows))
-    narrow = reference.select(
-        [
-            "id",
-            "cluster_id",
-            "_text_hash",
-            "_length",
-            "_version_date",
-            "_seen_date",
-            "_dump_date",
-            "_from_index",
-        ]
-    ).append_column("dump", pa.nulls(reference.num_rows, pa.string()))
-    frame = dspark.narrow_frame(spark.createDataFrame(narrow.drop_columns(["cluster_id"])))
-    frame = frame.join(spark.createDataFrame(narrow.select(["id", "cluster_id"])), "id")
-    got = dspark.rank_versions(frame, policy).toArrow().sort_by("id")
-    expected = reference.sort_by("id")
-    for column in ["cluster_size", "version_rank", "is_exact_dup", "is_stale", "staleness_days", "_keep"]:
-        assert got.column(column).to_pylist() == expected.column(column).to_pylist(), column
-
-
-def test_window_ranking_keeps_no_stale_version_where_the_index_holds_the_newest(spark) -> None:
-    """The index holds text 1 (dated 2020); this run has text 2 (2021) and a copy of text 1 (2022): newest
-    keeps nothing (it kept text 2, stale), in the Window form as in the reference."""
-    from datetime import UTC, datetime
-
-    from dedup.versions import rank_versions
-
-    when = [datetime(y, 1, 1, tzinfo=UTC) for y in (2020, 2021, 2022)]
-    narrow = pa.table(
-        {
-            "id": ["x", "y", "z"],
-            "cluster_id": ["x", "x", "x"],
-            "_text_hash": pa.array([1, 2, 1], pa.int64()),
-            "_length": pa.array([100] * 3, pa.int64()),
-            "_version_date": pa.array(when, pa.timestamp("us", tz="UTC")),
-            "_seen_date": pa.array(when, pa.timestamp("us", tz="UTC")),
-            "_dump_date": pa.nulls(3, pa.timestamp("us", tz="UTC")),
-            "_from_index": [True, False, False],
-            "dump": pa.nulls(3, pa.string()),
-        }
-    )
-    frame = dspark.narrow_frame(spark.createDataFrame(narrow.drop_columns(["cluster_id"])))
-    frame = frame.join(spark.createDataFrame(narrow.select(["id", "cluster_id"])), "id")
-    got = dspark.rank_versions(frame, "newest").toArrow().sort_by("id")
-    assert got.column("_keep").to_pylist() == [False, False, False]
-    assert got.column("is_stale").to_pylist() == [False, True, False]
-    assert rank_versions(narrow, "newest").column("_keep").to_pylist() == [False, False, False]
-
-
 def test_rows_sharing_an_id(spark, data_dir: Path, tmp_path: Path) -> None:
     documents = version_documents(data_dir, articles=6)  # a few articles: three jobs run on them
     (tmp_path / "in-clean").mkdir()
@@ -338,21 +278,6 @@ def test_rows_sharing_an_id(spark, data_dir: Path, tmp_path: Path) -> None:
             row = written.filter(pc.equal(written.column("id"), rejects[0]["id"])).to_pylist()
             texts = {other.column("text")[0].as_py(), impostor.column("text")[0].as_py()}
             assert len(row) == 1 and {row[0]["text"], rejects[0]["text"]} == texts
-
-
-def test_keep_newest_job(spark, versions_parquet: Path, tmp_path: Path) -> None:
-    stats = run_dedup(spark, [str(versions_parquet)], str(tmp_path / "out"), DedupJob(keep="newest"))
-    out = pq.read_table(tmp_path / "out")
-    assert out.num_rows == 100 and stats.docs_in == 572 and stats.dropped["dedup_not_kept"] == 472
-    assert stats.balanced and json.loads((tmp_path / "out" / "_stats.json").read_text())["docs_out"] == 100
-    assert not any(out.column("is_stale").to_pylist())
-    for doc_id, size in zip(
-        out.column("id").to_pylist(), out.column("cluster_size").to_pylist(), strict=True
-    ):
-        assert int(doc_id.rsplit("/", 1)[1]) == size - 1  # the newest version of every article
-    summary = pq.read_table(tmp_path / "out" / "_clusters")
-    assert summary.num_rows == 100 and sum(summary.column("size").to_pylist()) == 572
-    assert set(summary.column("versions").to_pylist()) <= set(range(1, 10))
 
 
 @BOTH_PATHS
