@@ -3,28 +3,35 @@
 
 The resume rule. A stage that finishes leaves `_complete.json` in its output with a fingerprint of its kind,
 its parameters (`StageParams.fingerprint_values`) and its inputs: the fingerprints of the earlier stages it
-reads, and the size and modification time of every other file its parameters name. A later run skips a stage
-whose marker holds the fingerprint it would have now, and reruns one whose parameters or inputs changed (and
-so, in turn, every stage after it that reads it). A stage that reruns replaces its output, unless the stage
-says the output holds work it continues (`Stage.resumable`: a training checkpoint).
+reads, the size and modification time of every other file its parameters name, and the version an HTTP
+file's server gives (ETag, else date and size; a server that cannot be asked now keeps the last one). A
+later run skips a stage whose marker holds the fingerprint it would have now, and reruns one whose
+parameters or inputs changed (and so, in turn, every stage after it that reads it). A stage that reruns
+replaces its output, unless the stage says the output holds work it continues (`Stage.resumable`: a
+training checkpoint).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import http.client
 import json
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from jobs.contract import SparkProvider, Stage, StageResult, UsageError
 from jobs.fs import locate, move
 
 MARKER = "_complete.json"
+HTTP_CHECKS = 16  # HTTP files asked for their version at once
+HTTP_CHECK_TIMEOUT_S = 10.0
 
 
 @dataclass
@@ -106,8 +113,9 @@ def run_stages(
             continue
         if index > last:
             break
-        expected = fingerprint(spec, upstream)
         marker = read_marker(spec.output)
+        versions = http_versions(spec, upstream, (marker or {}).get("http_versions") or {})
+        expected = fingerprint(spec, upstream, versions)
         forced = start is not None  # --from reruns that stage and every later one
         if not forced and marker is not None and marker.get("fingerprint") == expected:
             fingerprints[spec.name] = expected
@@ -129,7 +137,7 @@ def run_stages(
         result = spec.stage.run(spec.stage.check(params), spark)
         seconds = time.perf_counter() - started
         fingerprints[spec.name] = expected
-        write_marker(spec.output, expected, result.summary, seconds)
+        write_marker(spec.output, expected, result.summary, seconds, versions)
         stats = result.stats.to_dict() if result.stats is not None else None
         outcomes.append(StageOutcome(spec.name, spec.kind, "ran", seconds, result.summary, stats))
         if on_stage:
@@ -137,17 +145,13 @@ def run_stages(
     return outcomes
 
 
-def fingerprint(spec: StageSpec, upstream: dict[str, str]) -> str:
-    """A hash of what determines a stage's output: kind, parameters, upstream fingerprints, input files."""
+def fingerprint(spec: StageSpec, upstream: dict[str, str], http: Mapping[str, str] | None = None) -> str:
+    """A hash of what determines a stage's output: kind, parameters, upstream fingerprints, input files
+    (local and object-store files' sizes and times, HTTP files' versions: `http`, else asked now)."""
     params = spec.params.fingerprint_values()
     files: list[tuple[str, int, int]] = []
-    # a remote place is not listed whole; a local one is walked as before (its files' times are cheap to read)
-    place = spec.params.PLACE_FIELDS
-    read = {k: v for k, v in params.items() if k not in place or "://" not in str(v)}
-    for value in _strings(read):
+    for value in _named_inputs(spec, upstream):
         path = Path(value)
-        if any(value.startswith(u) for u in upstream):
-            continue
         if "://" in value:  # an object store: its files' sizes and times, as listed there
             files += _remote_files(value)
         elif path.is_absolute() and path.exists():
@@ -155,20 +159,55 @@ def fingerprint(spec: StageSpec, upstream: dict[str, str]) -> str:
                 if file.is_file():
                     stat = file.stat()
                     files.append((str(file), stat.st_size, stat.st_mtime_ns))
-    payload = json.dumps(
-        {"kind": spec.kind, "params": params, "upstream": upstream, "files": files},
-        sort_keys=True,
-        default=str,
-    )
+    versions = http_versions(spec, upstream, {}) if http is None else http
+    state: dict[str, Any] = {"kind": spec.kind, "params": params, "upstream": upstream, "files": files}
+    if versions:  # only then: the markers of stages that read no HTTP file stay valid
+        state["http"] = versions
+    payload = json.dumps(state, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _named_inputs(spec: StageSpec, upstream: dict[str, str]) -> list[str]:
+    """The paths and URIs the stage's parameters name that are not earlier stages' outputs. A remote place
+    (a listing's base) is not an input: what else lies there is not read."""
+    params = spec.params.fingerprint_values()
+    place = spec.params.PLACE_FIELDS
+    read = {k: v for k, v in params.items() if k not in place or "://" not in str(v)}
+    return [v for v in _strings(read) if not any(v.startswith(u) for u in upstream)]
+
+
+def http_versions(spec: StageSpec, upstream: dict[str, str], recorded: Mapping[str, str]) -> dict[str, str]:
+    """What the server of each HTTP(S) file the stage names says identifies its version (ETag, else date and
+    size), keyed by a hash of the URL (a URL may carry a credential). A server that cannot be reached now
+    keeps the version the last run recorded: a moment's outage must not rerun a finished stage over its good
+    output and count the file unreadable. Once a host fails, its other files are not asked."""
+    from corpus.remote import HttpChannel
+    from jobs.inputs import is_http
+
+    urls = sorted({v for v in _named_inputs(spec, upstream) if is_http(v)})
+    down: set[str] = set()
+
+    def version(url: str) -> tuple[str, str]:
+        key = hashlib.sha256(url.encode()).hexdigest()[:24]
+        host = urlsplit(url).netloc
+        if host not in down:
+            try:
+                return key, HttpChannel(url, HTTP_CHECK_TIMEOUT_S).version()
+            except FileNotFoundError:
+                return key, "missing"
+            except (OSError, ValueError, http.client.HTTPException):
+                down.add(host)
+        return key, recorded.get(key, "unreachable")
+
+    with ThreadPoolExecutor(max_workers=HTTP_CHECKS) as pool:
+        return dict(pool.map(version, urls))
 
 
 def _remote_files(uri: str) -> list[tuple[str, int, int]]:
     """(path, size, modification time in ns) of every file an object-store `uri` (s3://, gs://, hdfs://; a
     file, a folder or a glob) names, so that a stage reading it reruns when a file is added or rewritten
     there; nothing for what cannot be listed now (the stage's own check says why). Nothing for an HTTP(S)
-    URL either: a server that cannot be reached for a moment would look like a change, and the finished
-    stage would rerun over its good output and count the file unreadable."""
+    URL: `http_versions` asks its server."""
     import pyarrow.fs as pafs
 
     from jobs.inputs import is_http, remote_glob
@@ -208,14 +247,26 @@ def read_marker(folder: str) -> dict[str, Any] | None:
         return None
 
 
-def write_marker(output: str, fingerprint_value: str, summary: dict[str, Any], seconds: float) -> None:
-    """Write the completion marker by a rename, so a reader sees the old one or the new one, never half."""
+def write_marker(
+    output: str,
+    fingerprint_value: str,
+    summary: dict[str, Any],
+    seconds: float,
+    http_versions: Mapping[str, str] | None = None,
+) -> None:
+    """Write the completion marker by a rename, so a reader sees the old one or the new one, never half.
+    `http_versions` (of the HTTP files read) are kept for a later run that cannot reach their servers."""
     folder = locate(output)
     folder.fs.create_dir(folder.path, recursive=True)
     tmp = folder.child(f".{MARKER}.tmp-{os.getpid()}")
     tmp.write_text(
         json.dumps(
-            {"fingerprint": fingerprint_value, "seconds": round(seconds, 2), "summary": summary},
+            {
+                "fingerprint": fingerprint_value,
+                "seconds": round(seconds, 2),
+                "summary": summary,
+                "http_versions": dict(http_versions or {}),
+            },
             indent=2,
             sort_keys=True,
             default=str,

@@ -127,6 +127,7 @@ class RangeServer:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/octet-stream")
                 self.send_header("Accept-Ranges", "bytes")
+                self.send_header("Last-Modified", self.date_time_string(int(path.stat().st_mtime)))
                 self.send_header("Content-Length", str(end - start + 1))
                 if status == 206:
                     self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
