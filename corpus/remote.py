@@ -202,24 +202,6 @@ class HttpChannel:
         finally:
             body.close()
 
-    def version(self) -> str:
-        """What the server says identifies this version of the file: its ETag, else its Last-Modified date
-        and size; "" where it says neither. Raises as `size` does."""
-        request = urllib.request.Request(self.url, method="HEAD", headers=self.headers)
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                headers = response.headers
-        except urllib.error.HTTPError as error:
-            if error.code not in (405, 501):
-                raise _http_error(error) from None
-            body = self.open(0)  # HEAD refused: the first byte's answer carries the same headers
-            body.close()
-            headers = getattr(getattr(body, "response", None), "headers", {})
-        if etag := headers.get("ETag"):
-            return f"etag {etag}"
-        modified, length = headers.get("Last-Modified"), headers.get("Content-Length")
-        return f"modified {modified}; size {length}" if modified else ""
-
     def open(self, offset: int) -> _Body:
         headers = {**self.headers, "Range": f"bytes={offset}-"}
         request = urllib.request.Request(self.url, headers=headers)

@@ -145,14 +145,10 @@ def check(params: AuditParams) -> AuditPlan:
         given=[*params.input, *([params.reference] if params.reference else [])],
     )
     measured = read_measured_cutoff(params.run) if params.run else None
-    if params.work and locate(params.work).exists():
-        raise UsageError(f"--work {params.work!r} exists; give a new folder", option="--work")
-    if params.work and contained_in(params.output)(params.work):
-        # the report replaces its folder whole when it is written: kept work there would go with it
-        raise UsageError(
-            f"--work {params.work!r} lies inside the report folder {params.output!r}; give one outside it",
-            option="--work",
-        )
+    if params.work:  # the report replaces its folder whole when written: work kept inside it would go too
+        where = "exists" if locate(params.work).exists() else "lies inside the report folder"
+        if where == "exists" or contained_in(params.output)(params.work):
+            raise UsageError(f"--work {params.work!r} {where}; give a new folder outside it", option="--work")
     return AuditPlan(params, files, references, measured)
 
 

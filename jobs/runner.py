@@ -15,23 +15,18 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import http.client
 import json
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from jobs.contract import SparkProvider, Stage, StageResult, UsageError
 from jobs.fs import locate, move
 
 MARKER = "_complete.json"
-HTTP_CHECKS = 16  # HTTP files asked for their version at once
-HTTP_CHECK_TIMEOUT_S = 10.0
 
 
 @dataclass
@@ -177,30 +172,12 @@ def _named_inputs(spec: StageSpec, upstream: dict[str, str]) -> list[str]:
 
 
 def http_versions(spec: StageSpec, upstream: dict[str, str], recorded: Mapping[str, str]) -> dict[str, str]:
-    """What the server of each HTTP(S) file the stage names says identifies its version (ETag, else date and
-    size), keyed by a hash of the URL (a URL may carry a credential). A server that cannot be reached now
-    keeps the version the last run recorded: a moment's outage must not rerun a finished stage over its good
-    output and count the file unreadable. Once a host fails, its other files are not asked."""
-    from corpus.remote import HttpChannel
+    """The versions of the HTTP(S) files the stage names, as their servers give them now, or as `recorded`
+    by the last run where a server cannot be reached (jobs.http_versions)."""
+    from jobs.http_versions import server_versions
     from jobs.inputs import is_http
 
-    urls = sorted({v for v in _named_inputs(spec, upstream) if is_http(v)})
-    down: set[str] = set()
-
-    def version(url: str) -> tuple[str, str]:
-        key = hashlib.sha256(url.encode()).hexdigest()[:24]
-        host = urlsplit(url).netloc
-        if host not in down:
-            try:
-                return key, HttpChannel(url, HTTP_CHECK_TIMEOUT_S).version()
-            except FileNotFoundError:
-                return key, "missing"
-            except (OSError, ValueError, http.client.HTTPException):
-                down.add(host)
-        return key, recorded.get(key, "unreachable")
-
-    with ThreadPoolExecutor(max_workers=HTTP_CHECKS) as pool:
-        return dict(pool.map(version, urls))
+    return server_versions([v for v in _named_inputs(spec, upstream) if is_http(v)], recorded)
 
 
 def _remote_files(uri: str) -> list[tuple[str, int, int]]:

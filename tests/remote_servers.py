@@ -61,6 +61,8 @@ class RangeServer:
     failing: dict[str, int] = field(default_factory=dict)
     # file names answered without Content-Length or Content-Range (the body runs to the connection's close)
     sizeless: set[str] = field(default_factory=set)
+    # file names whose HEAD is refused (405), as some servers and signed URLs do
+    no_head: set[str] = field(default_factory=set)
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -82,6 +84,10 @@ class RangeServer:
                 pass
 
             def do_HEAD(self) -> None:
+                if Path(self.translate_path(self.path)).name in server.no_head:
+                    self.send_error(405)
+                    server._note(Request("HEAD", self.path, None, 405, 0))
+                    return
                 self._answer(head=True)
 
             def do_GET(self) -> None:

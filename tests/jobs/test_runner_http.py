@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jobs.contract import Stage, StageParams, StageResult
+from jobs.http_versions import server_version
 from jobs.runner import MARKER, StageSpec, http_versions, run_stages
 from tests.remote_servers import range_server
 
@@ -89,3 +90,13 @@ def test_versions_of_missing_files_and_unreachable_servers(tmp_path: Path) -> No
     assert http_versions(spec, {}, {key: version}) == {key: version}
     # an earlier stage's output is no input of its own
     assert http_versions(spec, {here: "fingerprint"}, {}) == {}
+
+
+def test_a_server_refusing_head_is_asked_for_the_first_byte(tmp_path: Path) -> None:
+    (tmp_path / "signed.txt").write_text("twelve bytes")
+    with range_server(tmp_path) as http:
+        http.no_head.add("signed.txt")
+        version = server_version(f"{http.url}signed.txt")
+        asked = [(r.method, r.status, r.range) for r in http.requests]
+    assert version.startswith("modified ") and version.endswith("; size 1")  # the one byte asked
+    assert asked == [("HEAD", 405, None), ("GET", 206, "bytes=0-0")]
