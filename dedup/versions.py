@@ -46,22 +46,17 @@ DATE_COLUMNS = (VERSION_DATE, SEEN_DATE, DUMP_DATE)
 
 @dataclass(frozen=True)
 class SortKey:
-    """One key of a keep order, over a date column, LENGTH or "id". Missing dates are held as the lowest
-    value, so they come first ascending and last descending; `missing_last` (dates only) says where they go
-    whatever the direction, and a differing place costs a leading is-missing key in both paths."""
+    """One key of a keep order, over a date column, LENGTH or "id". A missing date sorts last whatever the
+    direction: a document whose dates are known is preferred to its copy whose are not."""
 
     column: str
     descending: bool = False
-    missing_last: bool | None = None
-
-    def __post_init__(self) -> None:
-        if (self.column in DATE_COLUMNS) != (self.missing_last is not None):
-            raise ValueError(f"{self.column}: missing_last is for the date columns, and they need it")
 
     @property
     def moves_missing(self) -> bool:
-        """Whether missing values belong elsewhere than their sentinel sorts them."""
-        return self.missing_last is not None and self.missing_last != self.descending
+        """Whether missing values need a leading is-missing key: held as the lowest value, they sort last
+        only descending."""
+        return self.column in DATE_COLUMNS and not self.descending
 
 
 @dataclass(frozen=True)
@@ -74,23 +69,14 @@ class KeepOrder:
     keep_all: bool = False
 
 
-_NEWEST = tuple(SortKey(c, descending=True, missing_last=True) for c in DATE_COLUMNS)
+_NEWEST = tuple(SortKey(c, descending=True) for c in DATE_COLUMNS)
 _BY_ID = SortKey("id")
 # The one statement of every policy's order: dedup.versions (NumPy) and jobs.dedup_spark (Window) derive
 # theirs from it, so the two paths cannot drift apart.
 KEEP_ORDERS: dict[str, KeepOrder] = {
     "newest": KeepOrder((*_NEWEST, _BY_ID), version_first=True),
-    "oldest": KeepOrder(
-        (
-            SortKey(VERSION_DATE, missing_last=True),
-            SortKey(SEEN_DATE, missing_last=False),
-            SortKey(DUMP_DATE, missing_last=False),
-            _BY_ID,
-        )
-    ),
-    "first-seen": KeepOrder(
-        (SortKey(SEEN_DATE, missing_last=True), SortKey(VERSION_DATE, missing_last=False), _BY_ID)
-    ),
+    "oldest": KeepOrder((*(SortKey(c) for c in DATE_COLUMNS), _BY_ID)),
+    "first-seen": KeepOrder((SortKey(SEEN_DATE), SortKey(VERSION_DATE), _BY_ID)),
     "longest": KeepOrder((SortKey(LENGTH, descending=True), *_NEWEST, _BY_ID)),
     "all": KeepOrder((*_NEWEST, _BY_ID), keep_all=True),
 }
@@ -158,8 +144,7 @@ def _preference(table: pa.Table, policy: str, id_rank: np.ndarray) -> list[np.nd
         else:
             values = _micros(table, key.column)
         if key.moves_missing:
-            missing = values == _NONE
-            keys.append(missing if key.missing_last else ~missing)
+            keys.append(values == _NONE)
         keys.append(~values if key.descending else values)  # ~x reverses and maps the sentinel last
     return keys[::-1]
 

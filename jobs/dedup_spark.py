@@ -310,7 +310,7 @@ def preference(policy: str) -> list[Column]:
     for key in keep_order(policy).keys:
         column = F.col(MICROS.get(key.column, key.column))
         if key.moves_missing:
-            order.append((column == NONE).asc() if key.missing_last else (column == NONE).desc())
+            order.append((column == NONE).asc())
         order.append(column.desc() if key.descending else column.asc())
     return order
 
