@@ -25,6 +25,7 @@ from typing import Any
 
 from jobs.contract import SparkProvider, Stage, StageResult, UsageError
 from jobs.fs import locate, move
+from jobs.http_versions import UNREACHABLE, server_versions
 
 MARKER = "_complete.json"
 
@@ -109,8 +110,7 @@ def run_stages(
         if index > last:
             break
         marker = read_marker(spec.output)
-        versions = http_versions(spec, upstream, (marker or {}).get("http_versions") or {})
-        expected = fingerprint(spec, upstream, versions)
+        versions, expected = _inputs_now(spec, upstream, marker)
         forced = start is not None  # --from reruns that stage and every later one
         if not forced and marker is not None and marker.get("fingerprint") == expected:
             fingerprints[spec.name] = expected
@@ -138,6 +138,28 @@ def run_stages(
         if on_stage:
             on_stage(spec.name, "done")
     return outcomes
+
+
+def _inputs_now(
+    spec: StageSpec, upstream: dict[str, str], marker: dict[str, Any] | None
+) -> tuple[dict[str, str], str]:
+    """(the versions of the stage's HTTP inputs, its fingerprint) now. A marker written before HTTP versions
+    were recorded, whose fingerprint is the one the stage has without them, is brought up to date in place
+    (where every server answered) rather than taken for a change: the stage is finished."""
+    recorded = marker.get("http_versions") if marker is not None else None
+    versions = http_versions(spec, upstream, recorded or {})
+    expected = fingerprint(spec, upstream, versions)
+    if (
+        marker is not None
+        and recorded is None
+        and versions
+        and marker.get("fingerprint") == fingerprint(spec, upstream, {})
+    ):
+        if UNREACHABLE not in versions.values():
+            seconds = float(marker.get("seconds") or 0.0)
+            write_marker(spec.output, expected, marker.get("summary") or {}, seconds, versions)
+        marker["fingerprint"] = expected
+    return versions, expected
 
 
 def fingerprint(spec: StageSpec, upstream: dict[str, str], http: Mapping[str, str] | None = None) -> str:
@@ -174,7 +196,6 @@ def _named_inputs(spec: StageSpec, upstream: dict[str, str]) -> list[str]:
 def http_versions(spec: StageSpec, upstream: dict[str, str], recorded: Mapping[str, str]) -> dict[str, str]:
     """The versions of the HTTP(S) files the stage names, as their servers give them now, or as `recorded`
     by the last run where a server cannot be reached (jobs.http_versions)."""
-    from jobs.http_versions import server_versions
     from jobs.inputs import is_http
 
     return server_versions([v for v in _named_inputs(spec, upstream) if is_http(v)], recorded)

@@ -63,6 +63,7 @@ class RangeServer:
     sizeless: set[str] = field(default_factory=set)
     # file names whose HEAD is refused (405), as some servers and signed URLs do
     no_head: set[str] = field(default_factory=set)
+    etags: dict[str, str] = field(default_factory=dict)  # file name -> the ETag its answers carry
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -85,8 +86,8 @@ class RangeServer:
 
             def do_HEAD(self) -> None:
                 if Path(self.translate_path(self.path)).name in server.no_head:
-                    self.send_error(405)
                     server._note(Request("HEAD", self.path, None, 405, 0))
+                    self.send_error(405)
                     return
                 self._answer(head=True)
 
@@ -96,13 +97,13 @@ class RangeServer:
             def _answer(self, head: bool) -> None:
                 path = Path(self.translate_path(self.path))
                 asked = self.headers.get("Range")
+                # Every request is noted before its answer goes out: a client may look at the requests as
+                # soon as it has the headers.
                 if path.name in server.failing:
-                    self.send_error(server.failing[path.name])
                     server._note(Request(self.command, self.path, asked, server.failing[path.name], 0))
+                    self.send_error(server.failing[path.name])
                     return
                 if path.name in server.sizeless and path.is_file():
-                    # noted before anything is sent: the client gives up at the headers, while this thread
-                    # goes on writing, and a later test must not see this request arrive in its turn
                     server._note(Request(self.command, self.path, asked, 200, 0))
                     self.send_response(200)
                     self.send_header("Connection", "close")
@@ -113,8 +114,8 @@ class RangeServer:
                             self.wfile.write(path.read_bytes())
                     return
                 if not path.is_file():
-                    self.send_error(404)
                     server._note(Request(self.command, self.path, asked, 404, 0))
+                    self.send_error(404)
                     return
                 size = path.stat().st_size
                 start, end = 0, size - 1
@@ -123,31 +124,36 @@ class RangeServer:
                     start = int(match.group(1))
                     end = min(int(match.group(2)) if match.group(2) else size - 1, size - 1)
                     if start >= size:
+                        server._note(Request(self.command, self.path, asked, 416, 0))
                         self.send_response(416)
                         self.send_header("Content-Range", f"bytes */{size}")
                         self.send_header("Content-Length", "0")
                         self.end_headers()
-                        server._note(Request(self.command, self.path, asked, 416, 0))
                         return
                     status = 206
+                body, drop = b"", None
+                if head:
+                    server._note(Request("HEAD", self.path, asked, status, 0))
+                else:
+                    drop = server._next_drop(path.name)
+                    with path.open("rb") as data:
+                        data.seek(start)
+                        body = data.read(end - start + 1)
+                    sent = drop if drop is not None and drop < len(body) else len(body)
+                    server._note(Request("GET", self.path, asked, status, sent))
                 self.send_response(status)
                 self.send_header("Content-Type", "application/octet-stream")
                 self.send_header("Accept-Ranges", "bytes")
                 self.send_header("Last-Modified", self.date_time_string(int(path.stat().st_mtime)))
+                if path.name in server.etags:
+                    self.send_header("ETag", server.etags[path.name])
                 self.send_header("Content-Length", str(end - start + 1))
                 if status == 206:
                     self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
                 self.end_headers()
                 if head:
-                    server._note(Request("HEAD", self.path, asked, status, 0))
                     return
-                drop = server._next_drop(path.name)
-                with path.open("rb") as data:
-                    data.seek(start)
-                    body = data.read(end - start + 1)
                 cut = drop is not None and drop < len(body)
-                # Noted before the body goes out: the client may look at the requests as soon as it has it.
-                server._note(Request("GET", self.path, asked, status, drop if cut else len(body)))
                 if not cut:
                     self.wfile.write(body)
                     return
@@ -257,10 +263,9 @@ class MotoS3:
 
     def stop(self) -> None:
         self.popen.kill()
-        self.popen.wait()
-        shutil.rmtree(self.folder, ignore_errors=True)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.popen.wait(timeout=10)
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def start_moto(timeout: float = 60.0) -> MotoS3:
@@ -283,6 +288,7 @@ def start_moto(timeout: float = 60.0) -> MotoS3:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if popen.poll() is not None:
+            server.stop()
             raise RuntimeError(f"moto's server exited with {popen.returncode}")
         try:
             with urllib.request.urlopen(f"{server.endpoint}/moto-api/", timeout=2):

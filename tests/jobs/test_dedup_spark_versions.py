@@ -73,6 +73,8 @@ HAND_ROWS = [
     ("index/a", "index", 1, 1, 1, 1, 10, True),  # an indexed copy of index/b's text
     ("index/b", "index", 1, 3, 3, 3, 10, False),
     ("index/c", "index", 2, 2, 2, 2, 10, False),
+    ("first/a", "first", 1, None, 2, 2, 10, False),  # crawled alike; one version date missing
+    ("first/b", "first", 2, 1, 2, 2, 10, False),
 ]
 
 
@@ -110,14 +112,14 @@ def tie_table(seed: int = 7, clusters: int = 12) -> pa.Table:
 
 
 # newest: the newest version first, then dates; oldest and first-seen: the earliest dates. A missing date
-# never wins a tie (seen/2 over seen/1, dump/b over dump/c: their crawl and dump dates are known).
+# never wins a tie (seen/2 over seen/1, dump/b over dump/c, first/b over first/a: those dates are known).
 @pytest.mark.parametrize(
     ("policy", "kept"),
     [
-        ("newest", ["dump/d", "gap/4", "seen/3", "tie/b"]),
-        ("oldest", ["dump/b", "gap/2", "seen/2", "tie/a"]),
-        ("first-seen", ["dump/a", "gap/2", "seen/2", "tie/a"]),
-        ("longest", ["dump/d", "gap/1", "index/c", "seen/3", "tie/a"]),
+        ("newest", ["dump/d", "first/b", "gap/4", "seen/3", "tie/b"]),
+        ("oldest", ["dump/b", "first/b", "gap/2", "seen/2", "tie/a"]),
+        ("first-seen", ["dump/a", "first/b", "gap/2", "seen/2", "tie/a"]),
+        ("longest", ["dump/d", "first/b", "gap/1", "index/c", "seen/3", "tie/a"]),
         ("all", [r[0] for r in sorted(HAND_ROWS) if not r[7]]),
     ],
 )

@@ -309,12 +309,12 @@ def test_a_pipeline_stage_reading_an_object_store_reruns_when_a_file_is_added(
     (added / "three.jsonl").write_text('{"id": "c", "text": "three"}\n')
     s3.upload(added, "chronomix-rerun", "dump/")
     assert fingerprint(spec, {}) != before
-    # an HTTP URL is asked for its version once (tests/jobs/test_runner_http.py: what a change or an
+    # an HTTP URL is asked for its version, by its first byte (tests/jobs/test_runner_http.py: what a change or an
     # outage does)
     with range_server(folder) as http:
         url = IngestParams(inputs=[f"{http.url}one.jsonl"], output=str(tmp_path / "o"))
         fingerprint(StageSpec("ingest", stage("ingest"), url), {})
-        assert [(r.method, r.path) for r in http.requests] == [("HEAD", "/one.jsonl")]
+        assert [(r.method, r.path, r.range) for r in http.requests] == [("GET", "/one.jsonl", "bytes=0-0")]
     # a listing's base is a place: what else lies there is not the stage's input
     listing = tmp_path / "dump.paths"
     listing.write_text("dump/one.jsonl\n")
