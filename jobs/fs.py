@@ -121,6 +121,10 @@ def move(source: Location, target: Location) -> None:
     source.fs.move(source.path, target.path)
 
 
+def _dangling(path: str) -> bool:
+    return os.path.islink(path) and not os.path.exists(path)
+
+
 class AtomicStageOutput:
     """`with AtomicStageOutput(uri, overwrite) as tmp:` write under `tmp`; moved to `uri` on success only.
 
@@ -133,6 +137,11 @@ class AtomicStageOutput:
         self.overwrite = overwrite
         if self.final.exists() and not overwrite:
             raise UsageError(f"output {redact(uri)!r} exists; pass --overwrite to replace it")
+        if isinstance(self.final.fs, pafs.LocalFileSystem) and _dangling(self.final.path):
+            # a link to nowhere: the finished folder could not be moved onto it (NotADirectoryError at the end)
+            raise UsageError(
+                f"output {uri!r} is a link to a folder that does not exist; remove it or create that folder"
+            )
         self.tmp = self.final.parent.child(f".{self.final.name}.tmp-{uuid.uuid4().hex[:12]}")
 
     def __enter__(self) -> Location:

@@ -172,3 +172,19 @@ def test_an_output_that_appears_during_the_write_is_kept_unless_overwrite(tmp_pa
         _write(tmp_path / "out2", theirs="b")
     assert _contents(tmp_path / "out2") == {"mine": "a"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "out2"]
+
+
+def test_an_output_that_is_a_link_to_nowhere_is_refused_before_the_write(tmp_path: Path) -> None:
+    """The finished folder could not be moved onto it: the job failed at its very end, its temporary folder
+    left behind. A link to a folder that exists is replaced, its target kept."""
+    (tmp_path / "out").symlink_to(tmp_path / "nowhere")
+    with pytest.raises(UsageError, match="is a link to a folder that does not exist"):
+        AtomicStageOutput(str(tmp_path / "out"), overwrite=True)
+    (tmp_path / "nowhere").mkdir()
+    (tmp_path / "nowhere" / "kept.txt").write_text("kept")
+    with AtomicStageOutput(str(tmp_path / "out"), overwrite=True) as tmp:
+        tmp.fs.create_dir(tmp.path)
+        tmp.child("new.txt").write_text("new")
+    assert not (tmp_path / "out").is_symlink() and (tmp_path / "out" / "new.txt").read_text() == "new"
+    assert (tmp_path / "nowhere" / "kept.txt").read_text() == "kept"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nowhere", "out"]
