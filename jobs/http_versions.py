@@ -73,5 +73,8 @@ def server_versions(urls: Iterable[str], recorded: Mapping[str, str]) -> dict[st
                 down.add(host)
         return key, recorded.get(key, UNREACHABLE)
 
-    with ThreadPoolExecutor(max_workers=CONCURRENT_CHECKS) as pool:
-        return dict(pool.map(version, sorted(set(urls))))
+    distinct = sorted(set(urls))
+    if not distinct:  # most stages read no HTTP file: no threads for them
+        return {}
+    with ThreadPoolExecutor(max_workers=min(CONCURRENT_CHECKS, len(distinct))) as pool:
+        return dict(pool.map(version, distinct))
