@@ -6,8 +6,9 @@ the file's first byte: unlike a HEAD, it survives redirects (urllib turns a redi
 servers that refuse HEAD, and signed URLs, whose signature names the method. A file the server says is gone
 (404, 410) is a change. A server that cannot be reached now keeps the version the last run recorded, as does a
 file it refuses or fails to serve (401, 403, 5xx): a moment's outage must not rerun a finished stage over its
-good output and count the file unreadable. Once a host cannot be reached, its other files are not asked (each
-would wait out the timeout).
+good output and count the file unreadable. But a stage that runs records such a file as UNREACHABLE (it
+could not read it), so the first run that reaches it reruns the stage. Once a host cannot be reached, its
+other files are not asked (each would wait out the timeout).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import urlsplit
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 from corpus.remote import HttpChannel
 
@@ -52,15 +54,32 @@ def server_version(url: str, timeout_s: float = CHECK_TIMEOUT_S) -> str:
 
 
 def url_key(url: str) -> str:
-    """The key of `url` in a marker: a hash, since a URL may carry a credential."""
-    return hashlib.sha256(url.encode()).hexdigest()[:24]
+    """The key of `url` in a marker: a hash of it without user and password (a hash of a weak password could
+    be guessed back; the query is kept: it may tell files apart)."""
+    parts = urlsplit(url)
+    bare = urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[-1], parts.path, parts.query, ""))
+    return hashlib.sha256(bare.encode()).hexdigest()[:24]
 
 
-def server_versions(urls: Iterable[str], recorded: Mapping[str, str]) -> dict[str, str]:
-    """{url_key: version} of `urls` (module doc); `recorded` is the last run's, by the same keys."""
+@dataclass(frozen=True)
+class Versions:
+    """The versions of a stage's HTTP files by url_key: as their servers gave them now, or as recorded by
+    the last run where a server did not answer (`answered` holds the keys of those that did)."""
+
+    compared: dict[str, str]
+    answered: frozenset[str]
+
+    def to_record(self) -> dict[str, str]:
+        """What a run that read the files now records: a file whose server did not answer was not read, so
+        it stays UNREACHABLE and the first run that reaches it reruns the stage."""
+        return {k: v if k in self.answered else UNREACHABLE for k, v in self.compared.items()}
+
+
+def server_versions(urls: Iterable[str], recorded: Mapping[str, str]) -> Versions:
+    """The Versions of `urls` (module doc); `recorded` is the last run's, by url_key."""
     down: set[str] = set()
 
-    def version(url: str) -> tuple[str, str]:
+    def version(url: str) -> tuple[str, str | None]:
         key, host = url_key(url), urlsplit(url).netloc
         if host not in down:
             try:
@@ -71,10 +90,12 @@ def server_versions(urls: Iterable[str], recorded: Mapping[str, str]) -> dict[st
                 pass  # this file refused or failed: its host still answers for the others
             except (OSError, ValueError, http.client.HTTPException):
                 down.add(host)
-        return key, recorded.get(key, UNREACHABLE)
+        return key, None
 
     distinct = sorted(set(urls))
     if not distinct:  # most stages read no HTTP file: no threads for them
-        return {}
+        return Versions({}, frozenset())
     with ThreadPoolExecutor(max_workers=min(CONCURRENT_CHECKS, len(distinct))) as pool:
-        return dict(pool.map(version, distinct))
+        found = dict(pool.map(version, distinct))
+    compared = {k: v if v is not None else recorded.get(k, UNREACHABLE) for k, v in found.items()}
+    return Versions(compared, frozenset(k for k, v in found.items() if v is not None))

@@ -98,12 +98,12 @@ def _unit_hash(seed: int, uri: str) -> float:
 def http_size(url: str, retry: RetryPolicy = RetryPolicy()) -> int:
     """The size of the file at `url` in bytes; -1 where it cannot be reached now (the task that reads it tries
     again under the job's retries, and counts it unreadable: one bad file does not stop the job); UsageError
-    where there is no such file (HTTP 404), as for a local path that names nothing."""
+    where there is no such file (HTTP 404 or 410), as for a local path that names nothing."""
     try:
         with open_remote(url, retry) as remote:
             return remote.size
-    except FileNotFoundError:
-        raise UsageError(f"input {redact(url)!r}: no such file (HTTP 404)") from None
+    except FileNotFoundError as error:  # "HTTP 404 Not Found", "HTTP 410 Gone"
+        raise UsageError(f"input {redact(url)!r}: no such file ({error})") from None
     except OSError:
         return -1
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from jobs.contract import SparkProvider, Stage, StageResult, UsageError
 from jobs.fs import locate, move
-from jobs.http_versions import UNREACHABLE, server_versions
+from jobs.http_versions import Versions, server_versions
 
 MARKER = "_complete.json"
 
@@ -110,7 +110,10 @@ def run_stages(
         if index > last:
             break
         marker = read_marker(spec.output)
-        versions, expected = _inputs_now(spec, upstream, marker)
+        versions = http_versions(spec, upstream, (marker or {}).get("http_versions") or {})
+        expected = fingerprint(spec, upstream, versions.compared)
+        if marker is not None and _finished_before_http_versions(spec, upstream, marker, versions):
+            expected = marker["fingerprint"]
         forced = start is not None  # --from reruns that stage and every later one
         if not forced and marker is not None and marker.get("fingerprint") == expected:
             fingerprints[spec.name] = expected
@@ -131,8 +134,11 @@ def run_stages(
         params = dataclasses.replace(spec.params, overwrite=not resumable)
         result = spec.stage.run(spec.stage.check(params), spark)
         seconds = time.perf_counter() - started
+        read = versions.to_record()  # a file whose server did not answer was not read
+        if read != versions.compared:
+            expected = fingerprint(spec, upstream, read)
         fingerprints[spec.name] = expected
-        write_marker(spec.output, expected, result.summary, seconds, versions)
+        write_marker(spec.output, expected, result.summary, seconds, read)
         stats = result.stats.to_dict() if result.stats is not None else None
         outcomes.append(StageOutcome(spec.name, spec.kind, "ran", seconds, result.summary, stats))
         if on_stage:
@@ -140,26 +146,17 @@ def run_stages(
     return outcomes
 
 
-def _inputs_now(
-    spec: StageSpec, upstream: dict[str, str], marker: dict[str, Any] | None
-) -> tuple[dict[str, str], str]:
-    """(the versions of the stage's HTTP inputs, its fingerprint) now. A marker written before HTTP versions
-    were recorded, whose fingerprint is the one the stage has without them, is brought up to date in place
-    (where every server answered) rather than taken for a change: the stage is finished."""
-    recorded = marker.get("http_versions") if marker is not None else None
-    versions = http_versions(spec, upstream, recorded or {})
-    expected = fingerprint(spec, upstream, versions)
-    if (
-        marker is not None
-        and recorded is None
-        and versions
+def _finished_before_http_versions(
+    spec: StageSpec, upstream: dict[str, str], marker: dict[str, Any], versions: Versions
+) -> bool:
+    """Whether `marker` was written before HTTP versions were recorded, by a run with the same parameters and
+    local inputs: the stage is finished, and keeps that fingerprint (a new one would rerun every stage after
+    it). Its HTTP inputs are compared again once it reruns for another reason."""
+    return (
+        "http_versions" not in marker
+        and bool(versions.compared)
         and marker.get("fingerprint") == fingerprint(spec, upstream, {})
-    ):
-        if UNREACHABLE not in versions.values():
-            seconds = float(marker.get("seconds") or 0.0)
-            write_marker(spec.output, expected, marker.get("summary") or {}, seconds, versions)
-        marker["fingerprint"] = expected
-    return versions, expected
+    )
 
 
 def fingerprint(spec: StageSpec, upstream: dict[str, str], http: Mapping[str, str] | None = None) -> str:
@@ -176,7 +173,7 @@ def fingerprint(spec: StageSpec, upstream: dict[str, str], http: Mapping[str, st
                 if file.is_file():
                     stat = file.stat()
                     files.append((str(file), stat.st_size, stat.st_mtime_ns))
-    versions = http_versions(spec, upstream, {}) if http is None else http
+    versions = http_versions(spec, upstream, {}).compared if http is None else http
     state: dict[str, Any] = {"kind": spec.kind, "params": params, "upstream": upstream, "files": files}
     if versions:  # only then: the markers of stages that read no HTTP file stay valid
         state["http"] = versions
@@ -193,9 +190,9 @@ def _named_inputs(spec: StageSpec, upstream: dict[str, str]) -> list[str]:
     return [v for v in _strings(read) if not any(v.startswith(u) for u in upstream)]
 
 
-def http_versions(spec: StageSpec, upstream: dict[str, str], recorded: Mapping[str, str]) -> dict[str, str]:
+def http_versions(spec: StageSpec, upstream: dict[str, str], recorded: Mapping[str, str]) -> Versions:
     """The versions of the HTTP(S) files the stage names, as their servers give them now, or as `recorded`
-    by the last run where a server cannot be reached (jobs.http_versions)."""
+    by the last run where a server does not answer (jobs.http_versions)."""
     from jobs.inputs import is_http
 
     return server_versions([v for v in _named_inputs(spec, upstream) if is_http(v)], recorded)

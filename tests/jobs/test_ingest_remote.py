@@ -152,7 +152,10 @@ def test_an_http_input_the_server_will_not_serve_is_counted_and_the_job_goes_on(
     assert stats["skipped"]["by_reason"].get("unreadable_file") == 1 and stats["docs_out"] > 0
     # --retries 2: the driver's look (two tries), the task's size (two), one more try to say why
     assert [r.method for r in big] == ["HEAD"] * 5 and stats["counters"]["remote_retries"] >= 1
-    with range_server(inputs) as http, pytest.raises(UsageError, match="no such file \\(HTTP 404\\)"):
+    with (
+        range_server(inputs) as http,
+        pytest.raises(UsageError, match="no such file \\(HTTP 404 Not Found\\)"),
+    ):
         check(IngestParams(inputs=[http.url + "nowhere.warc.gz"], output=str(tmp_path / "o")))
 
 

@@ -1,46 +1,74 @@
 """The resume rule on HTTP(S) inputs, against a real HTTP server: a stage reruns when the server gives a new
-version of a file it read, is skipped when nothing changed, and keeps its finished output while the server
-cannot be reached (the version the last run recorded stands in)."""
+version of a file it read, is skipped when nothing changed, keeps its finished output while the server cannot
+be reached (the version the last run recorded stands in), and a file it could not read is read by the first
+run that reaches it."""
 
 from __future__ import annotations
 
 import json
 import os
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 from jobs.contract import Stage, StageParams, StageResult
-from jobs.http_versions import server_version, server_versions, url_key
+from jobs.http_versions import UNREACHABLE, server_version, server_versions, url_key
 from jobs.runner import MARKER, StageSpec, fingerprint, http_versions, run_stages
 from tests.remote_servers import range_server
 
 
 @dataclass(frozen=True)
 class FetchParams(StageParams):
-    source: str
+    sources: list[str]
     output: str
     overwrite: bool = False
 
 
 def _fetch(params: FetchParams, spark: object) -> StageResult:
-    with urllib.request.urlopen(params.source, timeout=10) as answer:
-        text = answer.read().decode()
+    """Each source's text on a line of copy.txt; a source that cannot be read is counted and left out, as
+    ingest counts an unreadable file."""
+    texts, unread = [], 0
+    for source in params.sources:
+        try:
+            with urllib.request.urlopen(source, timeout=10) as answer:
+                texts.append(answer.read().decode())
+        except (urllib.error.URLError, OSError):
+            unread += 1
     out = Path(params.output)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "copy.txt").write_text(text)
+    (out / "copy.txt").write_text("\n".join(texts))
+    return StageResult({"read": len(texts), "unread": unread})
+
+
+@dataclass(frozen=True)
+class ShoutParams(StageParams):
+    source: str
+    output: str
+    overwrite: bool = False
+
+
+def _shout(params: ShoutParams, spark: object) -> StageResult:
+    text = (Path(params.source) / "copy.txt").read_text().upper()
+    Path(params.output).mkdir(parents=True, exist_ok=True)
+    (Path(params.output) / "shout.txt").write_text(text)
     return StageResult({"chars": len(text)})
 
 
 FETCH = Stage("fetch", FetchParams, lambda params: params, _fetch)
+SHOUT = Stage("shout", ShoutParams, lambda params: params, _shout)
 
 
 def _no_spark() -> object:
     raise AssertionError("no stage here needs Spark")
 
 
-def _statuses(spec: StageSpec) -> list[str]:
-    return [outcome.status for outcome in run_stages([spec], _no_spark)]
+def _statuses(*specs: StageSpec) -> list[str]:
+    return [outcome.status for outcome in run_stages(list(specs), _no_spark)]
+
+
+def _fetch_spec(urls: list[str], output: Path) -> StageSpec:
+    return StageSpec("fetch", FETCH, FetchParams(urls, str(output)))
 
 
 def test_a_stage_reruns_when_its_http_file_changes_and_keeps_its_output_through_an_outage(
@@ -53,7 +81,7 @@ def test_a_stage_reruns_when_its_http_file_changes_and_keeps_its_output_through_
     output = tmp_path / "out"
     with range_server(served) as http:
         url = f"{http.url}page.txt"
-        spec = StageSpec("fetch", FETCH, FetchParams(url, str(output)))
+        spec = _fetch_spec([url], output)
         assert _statuses(spec) == ["ran"]
         marker = json.loads((output / MARKER).read_text())
         [version] = marker["http_versions"].values()
@@ -61,9 +89,8 @@ def test_a_stage_reruns_when_its_http_file_changes_and_keeps_its_output_through_
         assert url not in json.dumps(marker)  # keyed by a hash: a URL may carry a token
         before = len(http.requests)
         assert _statuses(spec) == ["skipped"]
-        assert [(r.method, r.path, r.range) for r in http.requests[before:]] == [
-            ("GET", "/page.txt", "bytes=0-0")
-        ]
+        asked = [(r.method, r.path, r.range) for r in http.requests[before:]]
+        assert asked == [("GET", "/page.txt", "bytes=0-0")]
         page.write_text("second, longer version")  # a new size
         assert _statuses(spec) == ["ran"]
         assert (output / "copy.txt").read_text() == "second, longer version"
@@ -76,22 +103,54 @@ def test_a_stage_reruns_when_its_http_file_changes_and_keeps_its_output_through_
     assert (output / "copy.txt").read_text() == "third, longer  version"
 
 
+def test_a_file_refused_while_the_stage_reran_is_read_once_the_server_serves_it(tmp_path: Path) -> None:
+    """Recorded at its old version though the rerun could not read it, a refused file's documents stayed
+    out of the output for good: every later run took the stage for complete."""
+    (tmp_path / "a.txt").write_text("a one")
+    (tmp_path / "c.txt").write_text("c one")
+    output = tmp_path / "out"
+    with range_server(tmp_path) as http:
+        spec = _fetch_spec([f"{http.url}a.txt", f"{http.url}c.txt"], output)
+        assert _statuses(spec) == ["ran"]
+        http.failing["c.txt"] = 403
+        (tmp_path / "a.txt").write_text("a two, longer")
+        assert _statuses(spec) == ["ran"]  # a changed; c could not be read
+        assert (output / "copy.txt").read_text() == "a two, longer"
+        recorded = json.loads((output / MARKER).read_text())["http_versions"]
+        assert recorded[url_key(f"{http.url}c.txt")] == UNREACHABLE
+        assert _statuses(spec) == ["skipped"]  # still refused: nothing new to read
+        del http.failing["c.txt"]
+        assert _statuses(spec) == ["ran"]
+        assert (output / "copy.txt").read_text() == "a two, longer\nc one"
+
+
 def test_versions_of_missing_files_and_unreachable_servers(tmp_path: Path) -> None:
     served = tmp_path / "served"
     served.mkdir()
     (served / "here.txt").write_text("here")
     with range_server(served) as http:
         here, gone = f"{http.url}here.txt", f"{http.url}gone.txt"
-        spec = StageSpec("fetch", FETCH, FetchParams(here, str(tmp_path / "o")))
-        [(key, version)] = http_versions(spec, {}, {}).items()
+        spec = _fetch_spec([here], tmp_path / "o")
+        versions = http_versions(spec, {}, {})
+        [(key, version)] = versions.compared.items()
         assert version.startswith("modified ") and version.endswith("; size 4")  # the whole file's size
-        spec = StageSpec("fetch", FETCH, FetchParams(gone, str(tmp_path / "o")))
-        assert list(http_versions(spec, {}, {}).values()) == ["missing"]
-    spec = StageSpec("fetch", FETCH, FetchParams(here, str(tmp_path / "o")))
-    assert http_versions(spec, {}, {}) == {key: "unreachable"}
-    assert http_versions(spec, {}, {key: version}) == {key: version}
+        assert versions.answered == {key}
+        spec = _fetch_spec([gone], tmp_path / "o")
+        assert list(http_versions(spec, {}, {}).compared.values()) == ["missing"]
+    spec = _fetch_spec([here], tmp_path / "o")
+    down = http_versions(spec, {}, {})
+    assert down.compared == {key: UNREACHABLE} and not down.answered
+    down = http_versions(spec, {}, {key: version})
+    assert down.compared == {key: version} and down.to_record() == {key: UNREACHABLE}
     # an earlier stage's output is no input of its own
-    assert http_versions(spec, {here: "fingerprint"}, {}) == {}
+    assert http_versions(_fetch_spec([here], tmp_path / "o"), {here: "fingerprint"}, {}).compared == {}
+
+
+def test_a_url_s_key_holds_no_password(tmp_path: Path) -> None:
+    """A plain hash of the URL let a weak password be guessed back from _complete.json."""
+    with_password = url_key("https://alice:s3cretPW@example.org/c.jsonl?part=1")
+    assert with_password == url_key("https://example.org/c.jsonl?part=1")
+    assert with_password != url_key("https://example.org/c.jsonl?part=2")
 
 
 def test_a_file_the_server_refuses_keeps_its_version_and_its_host_answers_for_the_others(
@@ -103,11 +162,11 @@ def test_a_file_the_server_refuses_keeps_its_version_and_its_host_answers_for_th
         (tmp_path / name).write_text("old")
     with range_server(tmp_path) as http:
         urls = [f"{http.url}{name}" for name in names]
-        before = server_versions(urls, {})
+        before = server_versions(urls, {}).compared
         http.failing["f0.txt"] = 403
         for name in names:
             (tmp_path / name).write_text("a new text")
-        after = server_versions(urls, before)
+        after = server_versions(urls, before).compared
     first, *others = (url_key(url) for url in urls)
     assert after[first] == before[first]  # refused: the recorded version stands
     assert all(after[k] != before[k] and after[k].endswith("; size 10") for k in others)
@@ -125,25 +184,34 @@ def test_etags_signed_urls_and_empty_files(tmp_path: Path) -> None:
         assert [r.method for r in http.requests] == ["GET"] * 3
 
 
-def test_a_marker_from_before_http_versions_is_brought_up_to_date_not_rerun(tmp_path: Path) -> None:
+def test_stages_finished_before_http_versions_stay_finished_and_so_do_the_stages_after_them(
+    tmp_path: Path,
+) -> None:
+    """Brought up to date, an old marker took a new fingerprint, and every stage after it reran."""
     served = tmp_path / "served"
     served.mkdir()
     (served / "page.txt").write_text("a page")
-    output = tmp_path / "out"
+    fetched, shouted = tmp_path / "fetched", tmp_path / "shouted"
 
-    def as_written_before() -> None:
-        marker = json.loads((output / MARKER).read_text())
-        marker.pop("http_versions")
-        marker["fingerprint"] = fingerprint(spec, {}, {})  # the fingerprint without HTTP versions
-        (output / MARKER).write_text(json.dumps(marker))
+    def as_written_before(specs: list[StageSpec]) -> None:
+        """The markers an older chronomix wrote: no HTTP versions in the fingerprints."""
+        upstream: dict[str, str] = {}
+        for spec in specs:
+            marker = json.loads((Path(spec.output) / MARKER).read_text())
+            marker.pop("http_versions")
+            marker["fingerprint"] = fingerprint(spec, upstream, {})
+            (Path(spec.output) / MARKER).write_text(json.dumps(marker))
+            upstream = {spec.output: marker["fingerprint"]}
 
     with range_server(served) as http:
-        spec = StageSpec("fetch", FETCH, FetchParams(f"{http.url}page.txt", str(output)))
-        assert _statuses(spec) == ["ran"]
-        recorded = json.loads((output / MARKER).read_text())
-        as_written_before()
-        assert _statuses(spec) == ["skipped"]
-        assert json.loads((output / MARKER).read_text()) == recorded  # the versions now recorded
-        as_written_before()
-    assert _statuses(spec) == ["skipped"]  # the server is down as well: still finished
-    assert "http_versions" not in json.loads((output / MARKER).read_text())  # recorded once it answers
+        chain = [
+            _fetch_spec([f"{http.url}page.txt"], fetched),
+            StageSpec("shout", SHOUT, ShoutParams(str(fetched), str(shouted)), needs=["fetch"]),
+        ]
+        assert _statuses(*chain) == ["ran", "ran"]
+        as_written_before(chain)
+        markers = [(Path(s.output) / MARKER).read_text() for s in chain]
+        assert _statuses(*chain) == ["skipped", "skipped"]
+        assert [(Path(s.output) / MARKER).read_text() for s in chain] == markers
+    assert _statuses(*chain) == ["skipped", "skipped"]  # the server down as well
+    assert (shouted / "shout.txt").read_text() == "A PAGE"
