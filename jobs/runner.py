@@ -121,6 +121,7 @@ def run_stages(
             outcomes.append(StageOutcome(spec.name, spec.kind, "skipped", 0.0, summary, _stats(spec.output)))
             if on_stage:
                 on_stage(spec.name, "skipped")
+            _say_http_inputs(spec.name, marker, versions)
             continue
         resumable = spec.stage.resumable(spec.params)
         if marker is None and not resumable and locate(spec.output).exists():
@@ -130,6 +131,7 @@ def run_stages(
             )
         if on_stage:
             on_stage(spec.name, "running")
+        _say_http_inputs(spec.name, marker, versions)
         started = time.perf_counter()
         params = dataclasses.replace(spec.params, overwrite=not resumable)
         result = spec.stage.run(spec.stage.check(params), spark)
@@ -144,6 +146,22 @@ def run_stages(
         if on_stage:
             on_stage(spec.name, "done")
     return outcomes
+
+
+def _say_http_inputs(name: str, marker: dict[str, Any] | None, versions: Versions) -> None:
+    """One line where HTTP inputs moved the decision: files changed on their server, or servers not
+    answering (their files are taken as last read)."""
+    from jobs import progress
+
+    recorded = (marker or {}).get("http_versions") or {}
+    changed = [k for k in versions.answered if k in recorded and recorded[k] != versions.compared[k]]
+    silent = len(versions.compared) - len(versions.answered)
+    if changed:
+        progress.current().say(
+            f"    {name}: {len(changed)} HTTP input(s) changed on their server or answering again"
+        )
+    if silent:
+        progress.current().say(f"    {name}: {silent} HTTP input(s) not answering now: taken as last read")
 
 
 def _finished_before_http_versions(

@@ -5,6 +5,7 @@ run that reaches it."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import urllib.error
@@ -12,6 +13,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich.console import Console
+
+from jobs import progress
 from jobs.contract import Stage, StageParams, StageResult
 from jobs.http_versions import UNREACHABLE, server_version, server_versions, url_key
 from jobs.runner import MARKER, StageSpec, fingerprint, http_versions, run_stages
@@ -118,9 +122,17 @@ def test_a_file_refused_while_the_stage_reran_is_read_once_the_server_serves_it(
         assert (output / "copy.txt").read_text() == "a two, longer"
         recorded = json.loads((output / MARKER).read_text())["http_versions"]
         assert recorded[url_key(f"{http.url}c.txt")] == UNREACHABLE
-        assert _statuses(spec) == ["skipped"]  # still refused: nothing new to read
+        with progress.reporting(Console(file=io.StringIO(), width=200)) as reporter:
+            assert _statuses(spec) == ["skipped"]  # still refused: nothing new to read
+        said = reporter.console.file.getvalue()
+        assert "fetch: 1 HTTP input(s) not answering now: taken as last read" in said
         del http.failing["c.txt"]
-        assert _statuses(spec) == ["ran"]
+        with progress.reporting(Console(file=io.StringIO(), width=200)) as reporter:
+            assert _statuses(spec) == ["ran"]
+        assert (
+            "fetch: 1 HTTP input(s) changed on their server or answering again"
+            in reporter.console.file.getvalue()
+        )
         assert (output / "copy.txt").read_text() == "a two, longer\nc one"
 
 
