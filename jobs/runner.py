@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jobs import progress
 from jobs.contract import SparkProvider, Stage, StageResult, UsageError
 from jobs.fs import locate, move
 from jobs.http_versions import Versions, server_versions
@@ -121,7 +122,7 @@ def run_stages(
             outcomes.append(StageOutcome(spec.name, spec.kind, "skipped", 0.0, summary, _stats(spec.output)))
             if on_stage:
                 on_stage(spec.name, "skipped")
-            _say_http_inputs(spec.name, marker, versions)
+            _say_http_inputs(spec.name, marker, versions, ran=False)
             continue
         resumable = spec.stage.resumable(spec.params)
         if marker is None and not resumable and locate(spec.output).exists():
@@ -131,7 +132,7 @@ def run_stages(
             )
         if on_stage:
             on_stage(spec.name, "running")
-        _say_http_inputs(spec.name, marker, versions)
+        _say_http_inputs(spec.name, marker, versions, ran=True)
         started = time.perf_counter()
         params = dataclasses.replace(spec.params, overwrite=not resumable)
         result = spec.stage.run(spec.stage.check(params), spark)
@@ -148,11 +149,9 @@ def run_stages(
     return outcomes
 
 
-def _say_http_inputs(name: str, marker: dict[str, Any] | None, versions: Versions) -> None:
+def _say_http_inputs(name: str, marker: dict[str, Any] | None, versions: Versions, ran: bool) -> None:
     """One line where HTTP inputs moved the decision: files changed on their server, or servers not
-    answering (their files are taken as last read)."""
-    from jobs import progress
-
+    answering (a skipped stage takes their files as last read; a stage that runs cannot read them)."""
     recorded = (marker or {}).get("http_versions") or {}
     changed = [k for k in versions.answered if k in recorded and recorded[k] != versions.compared[k]]
     silent = len(versions.compared) - len(versions.answered)
@@ -161,7 +160,8 @@ def _say_http_inputs(name: str, marker: dict[str, Any] | None, versions: Version
             f"    {name}: {len(changed)} HTTP input(s) changed on their server or answering again"
         )
     if silent:
-        progress.current().say(f"    {name}: {silent} HTTP input(s) not answering now: taken as last read")
+        then = "the next run that reaches them reruns it" if ran else "taken as last read"
+        progress.current().say(f"    {name}: {silent} HTTP input(s) not answering now: {then}")
 
 
 def _finished_before_http_versions(

@@ -118,7 +118,11 @@ def test_a_file_refused_while_the_stage_reran_is_read_once_the_server_serves_it(
         assert _statuses(spec) == ["ran"]
         http.failing["c.txt"] = 403
         (tmp_path / "a.txt").write_text("a two, longer")
-        assert _statuses(spec) == ["ran"]  # a changed; c could not be read
+        with progress.reporting(Console(file=io.StringIO(), width=200)) as reporter:
+            assert _statuses(spec) == ["ran"]  # a changed; c could not be read
+        said = reporter.console.file.getvalue()
+        assert "fetch: 1 HTTP input(s) changed on their server or answering again" in said
+        assert "fetch: 1 HTTP input(s) not answering now: the next run that reaches them reruns it" in said
         assert (output / "copy.txt").read_text() == "a two, longer"
         recorded = json.loads((output / MARKER).read_text())["http_versions"]
         assert recorded[url_key(f"{http.url}c.txt")] == UNREACHABLE
