@@ -291,8 +291,11 @@ class ArrowChannel:
             try:
                 # One request (its HEAD gives the size); a second only where it fails, to say why.
                 self._file = fs.open_input_file(path)
-            except OSError:
-                kind = fs.get_file_info(path).type
+            except OSError as error:
+                try:
+                    kind = fs.get_file_info(path).type
+                except OSError:
+                    raise error from None  # the store's own error, for the retry policy to judge
                 if kind == pafs.FileType.NotFound:
                     raise FileNotFoundError("no such object") from None
                 if kind == pafs.FileType.Directory:
