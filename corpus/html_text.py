@@ -214,13 +214,17 @@ def is_utf8_text(body: bytes) -> bool:
     """True where `body` is strictly valid UTF-8 and holds at least one multi-byte sequence. Text in a
     single-byte charset that is not UTF-8 almost never is: its accented letters would have to come in
     exactly the pairs that spell mojibake ("Ã¥")."""
+    return _utf8_text(body) is not None
+
+
+def _utf8_text(body: bytes) -> str | None:
+    """`body` decoded where is_utf8_text holds, else None (the decoding is the check, and is kept)."""
     if body.isascii():
-        return False
+        return None
     try:
-        body.decode("utf-8")
+        return body.decode("utf-8")
     except UnicodeDecodeError:
-        return False
-    return True
+        return None
 
 
 def choose_charset(body: bytes, http_charset: str | None, is_html: bool = True) -> tuple[str, str]:
@@ -229,22 +233,32 @@ def choose_charset(body: bytes, http_charset: str | None, is_html: bool = True) 
     (how "valid_utf8"): servers send Apache's default ISO-8859-1 for UTF-8 pages, saved pages keep a meta
     charset their bytes no longer have, and uchardet guesses a Latin charset for short UTF-8 pages (7 of the
     200 real news pages in ../shared/data/dating, which were mojibake: "vÃ¦rdi" for "værdi")."""
+    codec, how, _ = _choose_charset(body, http_charset, is_html)
+    return codec, how
+
+
+def _choose_charset(body: bytes, http_charset: str | None, is_html: bool) -> tuple[str, str, str | None]:
+    """choose_charset's (codec, how) and, for "valid_utf8", the text its check decoded."""
     for bom, codec in _BOMS:
         if body.startswith(bom):
-            return codec, "bom"
+            return codec, "bom", None
     chosen, how = normalise_charset(http_charset), "http"
     if chosen is None and is_html:
         chosen, how = meta_charset(body), "meta"
     if chosen is None:
         chosen, how = detected_charset(body), "detected"
-    if chosen.replace("_", "-").lower() not in ("utf-8", "utf8") and is_utf8_text(body):
-        return "utf-8", "valid_utf8"
-    return chosen, how
+    if chosen.replace("_", "-").lower() not in ("utf-8", "utf8"):
+        text = _utf8_text(body)
+        if text is not None:
+            return "utf-8", "valid_utf8", text
+    return chosen, how, None
 
 
 def decode_payload(body: bytes, http_charset: str | None, is_html: bool = True) -> DecodedText:
     """Decode an HTTP payload to str (see the module docstring for the order of charsets tried)."""
-    codec, how = choose_charset(body, http_charset, is_html)
+    codec, how, text = _choose_charset(body, http_charset, is_html)
+    if text is not None:
+        return DecodedText(text, codec, how, 0)
     data = body
     for bom, bom_codec in _BOMS:
         if codec == bom_codec and body.startswith(bom):

@@ -34,6 +34,40 @@ def test_every_cli_option_is_a_field_of_the_kinds_parameters(kind: str) -> None:
     assert {RENAMED.get((kind, o), o) for o in options} <= fields
 
 
+# Defaults the CLI gives differently from a pipeline stage, on purpose: the label table and column are
+# required on the command line (a stage names them too, or check refuses it); `--value` unset is no mapping;
+# `--preset` unset lets a --config file's own `preset:` decide (a stage's world.yaml does the same).
+CLI_DEFAULT_DIFFERS = {("label", "table"), ("label", "column"), ("label", "value"), ("world", "preset")}
+
+
+def _default(value: object) -> object:
+    return None if value in ((), [], {}) else value
+
+
+@pytest.mark.parametrize("kind", sorted(set(KINDS) - {"experiment"}))
+def test_every_cli_default_is_the_parameters_default(kind: str) -> None:
+    """`chronomix KIND` and a pipeline stage of that kind run with the same settings where neither names
+    them: a default changed in one place only would make the two disagree silently."""
+    import importlib
+
+    fields = {f.name: f for f in dataclasses.fields(stage(kind).params)}
+    command = getattr(importlib.import_module(KINDS[kind]), kind)
+    checked = 0
+    for name, option in inspect.signature(command).parameters.items():
+        if name in SESSION_OPTIONS or (kind, name) in CLI_DEFAULT_DIFFERS:
+            continue
+        field = fields[RENAMED.get((kind, name), name)]
+        if field.default is not dataclasses.MISSING:
+            expected: object = field.default
+        elif field.default_factory is not dataclasses.MISSING:
+            expected = field.default_factory()
+        else:
+            expected = inspect.Parameter.empty  # required in both
+        assert _default(option.default) == _default(expected), f"{kind} --{name}"
+        checked += 1
+    assert checked >= 2
+
+
 def test_experiment_parameters_are_the_grid_file_s_fields() -> None:
     grid = stage("experiment").params
     assert {f.name for f in dataclasses.fields(grid)} >= {"input", "mixtures", "world", "probes", "seeds"}
