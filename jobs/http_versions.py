@@ -8,7 +8,9 @@ servers that refuse HEAD, and signed URLs, whose signature names the method. A f
 file it refuses or fails to serve (401, 403, 5xx): a moment's outage must not rerun a finished stage over its
 good output and count the file unreadable. But a stage that runs records such a file as UNREACHABLE (it
 could not read it), so the first run that reaches it reruns the stage. Once a host cannot be reached, its
-other files are not asked (each would wait out the timeout).
+other files are not asked (each would wait out the timeout). Where some server has not answered within
+SLOW_NOTICE_S, the caller is told (the runner says so), so that a silent wait of up to CHECK_TIMEOUT_S does
+not pass for a hang.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ import hashlib
 import http.client
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -26,14 +28,16 @@ from corpus.remote import HttpChannel
 
 CONCURRENT_CHECKS = 16  # servers asked at once
 CHECK_TIMEOUT_S = 10.0
+SLOW_NOTICE_S = 2.0  # a check still waiting after this long is announced
 UNREACHABLE = "unreachable"  # the version of a file whose server has not been reached yet
 MISSING = "missing"  # the server says there is no such file (HTTP 404 or 410)
 
 
-def server_version(url: str, timeout_s: float = CHECK_TIMEOUT_S) -> str:
+def server_version(url: str, timeout_s: float | None = None) -> str:
     """What the server says identifies this version of the file at `url`: "etag ...", else "modified ...;
     size ..."; "" where it says neither. Raises FileNotFoundError for 404 and 410, HTTPError for another
-    refusal, OSError where the server cannot be reached."""
+    refusal, OSError where the server cannot be reached (after `timeout_s`, CHECK_TIMEOUT_S by default)."""
+    timeout_s = CHECK_TIMEOUT_S if timeout_s is None else timeout_s
     channel = HttpChannel(url, timeout_s)  # user:password in the URL sent as the reads send it
     request = urllib.request.Request(channel.url, headers={**channel.headers, "Range": "bytes=0-0"})
     try:
@@ -75,8 +79,11 @@ class Versions:
         return {k: v if k in self.answered else UNREACHABLE for k, v in self.compared.items()}
 
 
-def server_versions(urls: Iterable[str], recorded: Mapping[str, str]) -> Versions:
-    """The Versions of `urls` (module doc); `recorded` is the last run's, by url_key."""
+def server_versions(
+    urls: Iterable[str], recorded: Mapping[str, str], on_slow: Callable[[int], None] | None = None
+) -> Versions:
+    """The Versions of `urls` (module doc); `recorded` is the last run's, by url_key. `on_slow(n)` is called
+    once where `n` checks are still waiting after SLOW_NOTICE_S seconds."""
     down: set[str] = set()
 
     def version(url: str) -> tuple[str, str | None]:
@@ -96,6 +103,10 @@ def server_versions(urls: Iterable[str], recorded: Mapping[str, str]) -> Version
     if not distinct:  # most stages read no HTTP file: no threads for them
         return Versions({}, frozenset())
     with ThreadPoolExecutor(max_workers=min(CONCURRENT_CHECKS, len(distinct))) as pool:
-        found = dict(pool.map(version, distinct))
+        checks = [pool.submit(version, url) for url in distinct]
+        _, waiting = wait(checks, timeout=SLOW_NOTICE_S)
+        if waiting and on_slow is not None:
+            on_slow(len(waiting))
+        found = dict(check.result() for check in checks)
     compared = {k: v if v is not None else recorded.get(k, UNREACHABLE) for k, v in found.items()}
     return Versions(compared, frozenset(k for k, v in found.items() if v is not None))

@@ -26,7 +26,7 @@ from typing import Any
 from jobs import progress
 from jobs.contract import SparkProvider, Stage, StageResult, UsageError
 from jobs.fs import locate, move
-from jobs.http_versions import Versions, server_versions
+from jobs.http_versions import CHECK_TIMEOUT_S, Versions, server_versions
 
 MARKER = "_complete.json"
 
@@ -213,7 +213,13 @@ def http_versions(spec: StageSpec, upstream: dict[str, str], recorded: Mapping[s
     by the last run where a server does not answer (jobs.http_versions)."""
     from jobs.inputs import is_http
 
-    return server_versions([v for v in _named_inputs(spec, upstream) if is_http(v)], recorded)
+    def say_waiting(count: int) -> None:
+        progress.current().say(
+            f"    {spec.name}: waiting on {count} HTTP input(s) to learn whether they changed "
+            f"(at most {CHECK_TIMEOUT_S:.0f} s a server)"
+        )
+
+    return server_versions([v for v in _named_inputs(spec, upstream) if is_http(v)], recorded, say_waiting)
 
 
 def _remote_files(uri: str) -> list[tuple[str, int, int]]:

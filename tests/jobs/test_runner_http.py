@@ -8,17 +8,21 @@ from __future__ import annotations
 import io
 import json
 import os
+import socket
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
+import jobs.http_versions as http_versions_module
 from jobs import progress
 from jobs.contract import Stage, StageParams, StageResult
 from jobs.http_versions import UNREACHABLE, server_version, server_versions, url_key
-from jobs.runner import MARKER, StageSpec, fingerprint, http_versions, run_stages
+from jobs.runner import MARKER, StageSpec, fingerprint, http_versions, run_stages, write_marker
 from tests.remote_servers import range_server
 
 
@@ -231,3 +235,33 @@ def test_stages_finished_before_http_versions_stay_finished_and_so_do_the_stages
         assert [(Path(s.output) / MARKER).read_text() for s in chain] == markers
     assert _statuses(*chain) == ["skipped", "skipped"]  # the server down as well
     assert (shouted / "shout.txt").read_text() == "A PAGE"
+
+
+def test_a_server_that_does_not_answer_is_announced_while_the_check_waits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that takes the connection and never answers: the run says it is waiting (after
+    SLOW_NOTICE_S), the check ends at CHECK_TIMEOUT_S and the finished stage keeps its output."""
+    monkeypatch.setattr(http_versions_module, "SLOW_NOTICE_S", 0.2)
+    monkeypatch.setattr(http_versions_module, "CHECK_TIMEOUT_S", 1.5)
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # listens: connections queue, nothing answers
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/page.txt"
+        calls: list[int] = []
+        started = time.perf_counter()
+        versions = server_versions([url, url + "?again"], {}, calls.append)
+        assert 1.4 < time.perf_counter() - started < 5
+        assert calls == [2] and not versions.answered
+        assert set(versions.compared.values()) == {UNREACHABLE}
+        output = tmp_path / "out"
+        spec = _fetch_spec([url], output)
+        read = {url_key(url): 'etag "v1"'}  # as a finished run that read the file recorded it
+        write_marker(str(output), fingerprint(spec, {}, read), {}, 0.0, read)
+        console = Console(file=io.StringIO(), width=200)
+        with progress.reporting(console, live=False):
+            assert _statuses(spec) == ["skipped"]
+        said = console.file.getvalue()
+    assert "fetch: waiting on 1 HTTP input(s) to learn whether they changed" in said
+    assert "fetch: 1 HTTP input(s) not answering now: taken as last read" in said
+    # answered quickly: nothing is announced
+    calls.clear()
+    assert server_versions([], {}, calls.append).compared == {} and calls == []
