@@ -37,6 +37,9 @@ REJECT_SAMPLE_BYTES = 4096
 REJECT_SAMPLES_PER_REASON = 100
 # A reject row whose reason starts with this is a skipped span, not a record (see the module docstring).
 SKIPPED_PREFIX = "skipped:"
+# The skipped spans of a file that could not be read (to its end) for a reason that may pass: a server or a
+# connection failing (corpus.reader_base). A damaged file is skipped for other reasons, which stay.
+UNREAD_REASONS = ("unreadable_file", "read_failed")
 # Skipped spans listed one by one in _stats.json (the counts are always complete).
 SKIPPED_SPANS_LISTED = 100
 
@@ -57,6 +60,9 @@ class StageStats:
     skipped: Counter[str] = field(default_factory=Counter)  # skipped spans per reason (not records)
     skipped_bytes: int = 0
     skipped_spans: list[dict[str, Any]] = field(default_factory=list)  # the first SKIPPED_SPANS_LISTED
+    # Remote input files not read to their end (spans in UNREAD_REASONS), every one: a pipeline's next run
+    # reads them again (jobs.runner). Kept out of _stats.json, as a URI may carry credentials.
+    unread_inputs: set[str] = field(default_factory=set)
 
     def skip(self, reason: str, n: int = 1, n_bytes: int = 0) -> None:
         """Count `n` skipped spans (not records) of `n_bytes` bytes in all, under `reason`."""

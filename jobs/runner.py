@@ -26,7 +26,7 @@ from typing import Any
 from jobs import progress
 from jobs.contract import SparkProvider, Stage, StageResult, UsageError
 from jobs.fs import locate, move
-from jobs.http_versions import CHECK_TIMEOUT_S, Versions, server_versions
+from jobs.http_versions import CHECK_TIMEOUT_S, UNREACHABLE, Versions, server_versions, url_key
 
 MARKER = "_complete.json"
 
@@ -138,6 +138,9 @@ def run_stages(
         result = spec.stage.run(spec.stage.check(params), spark)
         seconds = time.perf_counter() - started
         read = versions.to_record()  # a file whose server did not answer was not read
+        # nor was a file the tasks failed to read: the next run reads it again (a version no server gives)
+        unread = result.stats.unread_inputs if result.stats is not None else set()
+        read.update((url_key(uri), UNREACHABLE) for uri in unread)
         if read != versions.compared:
             expected = fingerprint(spec, upstream, read)
         fingerprints[spec.name] = expected
@@ -150,18 +153,29 @@ def run_stages(
 
 
 def _say_http_inputs(name: str, marker: dict[str, Any] | None, versions: Versions, ran: bool) -> None:
-    """One line where HTTP inputs moved the decision: files changed on their server, or servers not
-    answering (a skipped stage takes their files as last read; a stage that runs cannot read them)."""
+    """One line where remote inputs moved the decision: files the last run could not read (read now), files
+    changed on their server, or servers not answering (a skipped stage takes their files as last read; a
+    stage that runs cannot read them)."""
     recorded = (marker or {}).get("http_versions") or {}
-    changed = [k for k in versions.answered if k in recorded and recorded[k] != versions.compared[k]]
+    unread = [
+        k
+        for k, v in recorded.items()
+        if v == UNREACHABLE and (k not in versions.compared or k in versions.answered)
+    ]
+    changed = [
+        k
+        for k in versions.answered
+        if recorded.get(k, UNREACHABLE) not in (versions.compared[k], UNREACHABLE)
+    ]
     silent = len(versions.compared) - len(versions.answered)
+    say = progress.current().say
+    if unread and ran:
+        say(f"    {name}: {len(unread)} input file(s) the last run could not read: reading them now")
     if changed:
-        progress.current().say(
-            f"    {name}: {len(changed)} HTTP input(s) changed on their server or answering again"
-        )
+        say(f"    {name}: {len(changed)} HTTP input(s) changed on their server")
     if silent:
         then = "the next run that reaches them reruns it" if ran else "taken as last read"
-        progress.current().say(f"    {name}: {silent} HTTP input(s) not answering now: {then}")
+        say(f"    {name}: {silent} HTTP input(s) not answering now: {then}")
 
 
 def _finished_before_http_versions(

@@ -28,7 +28,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 
 from corpus.readers import local_path
-from corpus.remote import RetryPolicy, arrow_uri, redact
+from corpus.remote import RetryPolicy, arrow_uri, is_remote, redact
 from corpus.schema import COLUMN_NAMES, field_type
 from corpus.stats import (
     REJECT_FIELDS,
@@ -36,6 +36,7 @@ from corpus.stats import (
     REJECT_SAMPLES_PER_REASON,
     SKIPPED_PREFIX,
     SKIPPED_SPANS_LISTED,
+    UNREAD_REASONS,
     StageStats,
 )
 from jobs.checks import refuse_foreign_parquet, refuse_unreadable_parquet
@@ -377,6 +378,11 @@ def _count_skipped(df: DataFrame, counts: dict[str, int], stats: StageStats) -> 
     )
     room = SKIPPED_SPANS_LISTED - len(stats.skipped_spans)
     stats.skipped_spans.extend(json.loads(row["reject_detail"]) for row in first[: max(0, room)])
+    if any(prefixed[len(SKIPPED_PREFIX) :] in UNREAD_REASONS for prefixed in counts):
+        unread = spans.filter(F.col(REJECT_REASON).isin([SKIPPED_PREFIX + r for r in UNREAD_REASONS]))
+        for row in unread.select("reject_input").distinct().collect():
+            if is_remote(row["reject_input"] or ""):
+                stats.unread_inputs.add(row["reject_input"])
 
 
 def refuse_lost_parts(folder: Location, documents: int, output: str) -> None:

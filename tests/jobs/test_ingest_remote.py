@@ -357,3 +357,44 @@ def test_keys_with_spaces_unicode_and_url_characters_are_read_as_listed(
     # one named whole, as written
     stats = ingest(spark, ["s3://chronomix-odd/odd/hash#1.warc.gz"], tmp_path / "one")
     assert stats["docs_out"] == 3
+
+
+def test_a_pipeline_rerun_reads_again_an_http_file_its_task_could_not_read(
+    spark, inputs: Path, tmp_path: Path
+) -> None:
+    """The server answered the version check, then the task's reads of one file kept dropping: the stage
+    finished without that file's tail, and `chronomix run` took it for complete ever after (the version it
+    recorded was the server's). The file is now recorded as not read, and the next run reads it."""
+    from corpus.readers import ReadOptions, read_documents
+    from corpus.stats import RejectLog
+    from jobs.http_versions import UNREACHABLE, url_key
+    from jobs.registry import stage
+    from jobs.runner import MARKER, StageSpec, run_stages
+
+    whole = sum(
+        batch.num_rows
+        for name in ("big.warc.gz", "crc.warc.gz")
+        for batch in read_documents(str(inputs / name), ReadOptions(), RejectLog())
+    )
+    output = tmp_path / "ingest"
+    with range_server(inputs) as http:
+        big = http.url + "big.warc.gz"
+        params = IngestParams(
+            inputs=[big, http.url + "crc.warc.gz"], output=str(output), added=ADDED, retries=2
+        )
+        spec = StageSpec("ingest", stage("ingest"), params)
+        http.drop_after["big.warc.gz"] = [1] + [25_000] + [0] * 10  # the version check's byte, then the reads
+        [first] = run_stages([spec], lambda: spark)
+        assert first.status == "ran" and first.stats is not None
+        assert first.stats["skipped"]["by_reason"]["read_failed"] >= 1 and first.stats["docs_out"] < whole
+        recorded = json.loads((output / MARKER).read_text())["http_versions"]
+        assert recorded[url_key(big)] == UNREACHABLE
+        assert recorded[url_key(http.url + "crc.warc.gz")].startswith("modified ")
+        http.drop_after.clear()
+        [second] = run_stages([spec], lambda: spark)
+        assert second.status == "ran" and second.stats is not None
+        assert second.stats["docs_out"] == whole
+        assert set(second.stats["skipped"]["by_reason"]) == {"corrupt_gzip"}  # crc.warc.gz's, by design
+        assert UNREACHABLE not in json.loads((output / MARKER).read_text())["http_versions"].values()
+        [third] = run_stages([spec], lambda: spark)
+    assert third.status == "skipped"

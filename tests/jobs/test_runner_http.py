@@ -125,7 +125,7 @@ def test_a_file_refused_while_the_stage_reran_is_read_once_the_server_serves_it(
         with progress.reporting(Console(file=io.StringIO(), width=200)) as reporter:
             assert _statuses(spec) == ["ran"]  # a changed; c could not be read
         said = reporter.console.file.getvalue()
-        assert "fetch: 1 HTTP input(s) changed on their server or answering again" in said
+        assert "fetch: 1 HTTP input(s) changed on their server" in said
         assert "fetch: 1 HTTP input(s) not answering now: the next run that reaches them reruns it" in said
         assert (output / "copy.txt").read_text() == "a two, longer"
         recorded = json.loads((output / MARKER).read_text())["http_versions"]
@@ -137,10 +137,9 @@ def test_a_file_refused_while_the_stage_reran_is_read_once_the_server_serves_it(
         del http.failing["c.txt"]
         with progress.reporting(Console(file=io.StringIO(), width=200)) as reporter:
             assert _statuses(spec) == ["ran"]
-        assert (
-            "fetch: 1 HTTP input(s) changed on their server or answering again"
-            in reporter.console.file.getvalue()
-        )
+        said = reporter.console.file.getvalue()
+        assert "fetch: 1 input file(s) the last run could not read: reading them now" in said
+        assert "changed on their server" not in said
         assert (output / "copy.txt").read_text() == "a two, longer\nc one"
 
 
@@ -265,3 +264,22 @@ def test_a_server_that_does_not_answer_is_announced_while_the_check_waits(
     # answered quickly: nothing is announced
     calls.clear()
     assert server_versions([], {}, calls.append).compared == {} and calls == []
+
+
+def test_a_version_check_sends_credentials_to_the_urls_own_server_only(tmp_path: Path) -> None:
+    """user:password from the URL went, as Basic authentication, to the host a redirect pointed at."""
+    (tmp_path / "page.txt").write_text("a page")
+    with range_server(tmp_path) as http, range_server(tmp_path) as other:
+        http.redirects["away.txt"] = other.url.replace("127.0.0.1", "localhost") + "page.txt"
+        http.redirects["here.txt"] = http.url + "page.txt"
+        signed = http.url.replace("http://", "http://alice:s3cr3t@")
+        assert server_version(signed + "away.txt") == server_version(signed + "here.txt") != ""
+        here = [(r.path, r.range, r.authorization) for r in http.requests]
+        away = [(r.path, r.range, r.authorization) for r in other.requests]
+    sent = "Basic YWxpY2U6czNjcjN0"  # alice:s3cr3t
+    assert here == [
+        ("/away.txt", "bytes=0-0", sent),
+        ("/here.txt", "bytes=0-0", sent),
+        ("/page.txt", "bytes=0-0", sent),
+    ]
+    assert away == [("/page.txt", "bytes=0-0", None)]
