@@ -8,16 +8,20 @@ and the format readers need. A seek far from what it has opens a new ranged read
 
 Transient failures (a dropped or reset connection, a response that ends early, a timeout, HTTP 408/429/5xx, a
 network error from an object store's client) are retried with exponential back-off and jitter, resuming with a
-ranged read at the byte reached, so a connection dropped mid-file costs one reconnect, not the file. Each retry
-is reported through `on_retry` (the ingest job counts them as `remote_retries`). When the tries of one block
-run out, or the error is permanent (not found, access denied), the read raises `InputReadError` with the byte
-offset reached, and every later read of that file fails at once: the readers turn it into a reject for the
-record cut there and a skipped span for the bytes never read (corpus.decompress).
+ranged read at the byte reached, so a connection dropped mid-file costs one reconnect, not the file (a read
+that times out part way keeps the bytes it got, as a dropped one does). Each retry is reported through
+`on_retry` (the ingest job counts them as `remote_retries`). When the tries of one block run out, or the error
+is permanent (not found, access denied), the read raises `InputReadError` with the byte offset reached, and
+every later read of that file fails at once: the readers turn it into a reject for the record cut there and a
+skipped span for the bytes never read (corpus.decompress).
 
 Credentials come from the usual environment, read by the client libraries themselves: AWS_* variables, a
 profile or an instance role for S3 (AWS_ENDPOINT_URL points it at an S3-compatible server),
 GOOGLE_APPLICATION_CREDENTIALS for GCS, the Hadoop configuration for HDFS; HTTP_PROXY/HTTPS_PROXY for the web.
 Nothing here logs or records them: a location written to a reject or a span passes through `redact`.
+
+The HTTP channel is corpus.remote_http (credentials kept to the URL's own server across redirects, a refused
+HEAD answered by a GET); the retry policy and the failures' kinds are corpus.remote_retry.
 
 Written here because neither pyarrow.fs nor fsspec resumes a streamed read after a dropped connection: their
 files retry (where they do) a whole request and raise at the first error that outlasts it.
@@ -25,20 +29,16 @@ files retry (where they do) a whole request and raise at the first error that ou
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import http.client
 import io
-import random
-import socket
 import time
-import urllib.error
-import urllib.request
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
+
+from corpus.remote_http import HttpChannel
+from corpus.remote_retry import InputReadError, RetryPolicy, transient
 
 OBJECT_STORE_SCHEMES = frozenset({"s3", "s3a", "s3n", "gs", "gcs", "hdfs", "viewfs"})
 HTTP_SCHEMES = frozenset({"http", "https"})
@@ -46,13 +46,9 @@ REMOTE_SCHEMES = OBJECT_STORE_SCHEMES | HTTP_SCHEMES
 # Hadoop's names for S3 that pyarrow knows as s3://.
 _ARROW_SCHEME = {"s3a": "s3", "s3n": "s3", "gcs": "gs"}
 
-HTTP_BLOCK = 1 << 20  # bytes asked of a streamed HTTP response per read
 STORE_BLOCK = 8 << 20  # bytes per ranged read on an object store (one GET each)
 KEEP_BYTES = 4 << 20  # recent bytes kept for seeks backwards (the decompressor looks back within a member)
 SKIP_AHEAD = 4 << 20  # a forward seek up to this far reads through rather than opening a new request
-_TRANSIENT_HTTP = frozenset({408, 425, 429, 500, 502, 503, 504})
-_PERMANENT_STORE_ERRORS = ("ACCESS_DENIED", "NO_SUCH", "NoSuchKey", "NoSuchBucket", "InvalidAccessKeyId")
-_PERMANENT_STORE_ERRORS += ("SignatureDoesNotMatch", "Forbidden", "Path does not exist", "Unable to load")
 
 
 def scheme_of(path: str) -> str | None:
@@ -109,36 +105,6 @@ def uri_name(path: str) -> str:
     return urlsplit(path).path if scheme_of(path) in HTTP_SCHEMES else path
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how patiently a remote read is retried. Times in seconds."""
-
-    attempts: int = 6  # tries per block, the first included
-    first_wait_s: float = 0.5  # wait before the second try; doubles each try after
-    max_wait_s: float = 30.0
-    timeout_s: float = 60.0  # HTTP connect and read timeout
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.attempts, int) or self.attempts < 1:
-            raise ValueError(f"retry attempts: must be a positive integer, got {self.attempts!r}")
-        if self.first_wait_s < 0 or self.max_wait_s < 0 or self.timeout_s <= 0:
-            raise ValueError("retry waits must be >= 0 and the timeout > 0")
-
-    def wait_s(self, attempt: int) -> float:
-        """Seconds to wait after failed try number `attempt` (1-based): exponential, with jitter."""
-        base = min(self.max_wait_s, self.first_wait_s * 2 ** (attempt - 1))
-        return base * (0.5 + random.random() / 2)
-
-
-class InputReadError(OSError):
-    """A remote read that failed for good (its tries ran out, or the error is permanent). `offset` is the
-    byte of the file where reading stopped."""
-
-    def __init__(self, message: str, offset: int) -> None:
-        super().__init__(message)
-        self.offset = offset
-
-
 class _Body(Protocol):
     def read(self, size: int) -> bytes: ...
     def close(self) -> None: ...
@@ -151,127 +117,6 @@ class Channel(Protocol):
 
     def size(self) -> int: ...
     def open(self, offset: int) -> _Body: ...
-
-
-def transient(exc: BaseException) -> bool:
-    """Whether a failed read is worth another try."""
-    if isinstance(exc, urllib.error.HTTPError):
-        return exc.code in _TRANSIENT_HTTP
-    if isinstance(exc, FileNotFoundError | PermissionError | IsADirectoryError | InputReadError):
-        return False
-    if isinstance(exc, urllib.error.URLError | http.client.HTTPException | ConnectionError | TimeoutError):
-        return True
-    if isinstance(exc, socket.timeout | socket.gaierror):
-        return True
-    if isinstance(exc, OSError):
-        return not any(marker in str(exc) for marker in _PERMANENT_STORE_ERRORS)
-    return False
-
-
-class HttpChannel:
-    """An object on a web server, streamed with `Range: bytes=N-` requests (stdlib urllib: proxies from the
-    environment, redirects followed)."""
-
-    block = HTTP_BLOCK
-
-    def __init__(self, url: str, timeout_s: float) -> None:
-        parts = urlsplit(url)
-        self.headers = dict(_HEADERS)
-        if "@" in parts.netloc:  # user:password in the URL: sent as Basic authentication, never in a message
-            userinfo, host = parts.netloc.rsplit("@", 1)
-            user, _, password = userinfo.partition(":")
-            token = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode()
-            self.headers["Authorization"] = f"Basic {token}"
-            url = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
-        self.url = url
-        self.timeout_s = timeout_s
-
-    def size(self) -> int:
-        request = urllib.request.Request(self.url, method="HEAD", headers=self.headers)
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                length = response.headers.get("Content-Length")
-                if length is not None and length.isdigit():
-                    return int(length)
-        except urllib.error.HTTPError as error:
-            if error.code not in (405, 501):  # HEAD refused: ask for one byte instead
-                raise _http_error(error) from None
-        body = self.open(0)
-        try:
-            return body.total  # type: ignore[attr-defined, no-any-return]
-        finally:
-            body.close()
-
-    def open(self, offset: int) -> _Body:
-        headers = {**self.headers, "Range": f"bytes={offset}-"}
-        request = urllib.request.Request(self.url, headers=headers)
-        try:
-            response = urllib.request.urlopen(request, timeout=self.timeout_s)
-        except urllib.error.HTTPError as error:
-            if error.code == 416:  # asked for the end of the file
-                return _EmptyBody(offset)
-            raise _http_error(error) from None
-        return _HttpBody(response, offset)
-
-
-_HEADERS = {"User-Agent": "chronomix", "Accept-Encoding": "identity"}
-
-
-def _http_error(error: urllib.error.HTTPError) -> Exception:
-    if error.code == 404 or error.code == 410:
-        return FileNotFoundError(f"HTTP {error.code} {error.reason}")
-    if error.code in (401, 403):
-        return PermissionError(f"HTTP {error.code} {error.reason}")
-    return error
-
-
-class _HttpBody:
-    def __init__(self, response: Any, offset: int) -> None:
-        self.response = response
-        status = response.status
-        length = response.headers.get("Content-Length")
-        total = None
-        if status == 206:
-            content_range = response.headers.get("Content-Range", "")
-            start, _, whole = content_range.removeprefix("bytes ").partition("/")
-            if not start.startswith(f"{offset}-"):
-                response.close()
-                raise http.client.HTTPException(f"asked for byte {offset}, got range {content_range!r}")
-            total = int(whole) if whole.isdigit() else None
-        elif status == 200:
-            total = int(length) if length and length.isdigit() else None
-            self._discard(offset)  # a server that ignores Range sends the whole file
-        if total is None:
-            response.close()
-            # the same answer on every try: no retries (they took 12 s and said nothing new)
-            raise InputReadError(
-                f"HTTP {status}: the server gives no size (Content-Length or Content-Range)", 0
-            )
-        self.total = total
-
-    def _discard(self, count: int) -> None:
-        while count > 0:
-            data = self.response.read(min(count, HTTP_BLOCK))
-            if not data:
-                raise ConnectionError("connection closed while skipping to the offset")
-            count -= len(data)
-
-    def read(self, size: int) -> bytes:
-        return bytes(self.response.read(size))
-
-    def close(self) -> None:
-        self.response.close()
-
-
-class _EmptyBody:
-    def __init__(self, offset: int) -> None:
-        self.total = offset
-
-    def read(self, size: int) -> bytes:
-        return b""
-
-    def close(self) -> None:
-        pass
 
 
 class ArrowChannel:

@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from corpus.remote import HttpChannel
+from corpus.remote_http import HttpChannel, open_url
 
 CONCURRENT_CHECKS = 16  # servers asked at once
 CHECK_TIMEOUT_S = 10.0
@@ -38,10 +38,12 @@ def server_version(url: str, timeout_s: float | None = None) -> str:
     size ..."; "" where it says neither. Raises FileNotFoundError for 404 and 410, HTTPError for another
     refusal, OSError where the server cannot be reached (after `timeout_s`, CHECK_TIMEOUT_S by default)."""
     timeout_s = CHECK_TIMEOUT_S if timeout_s is None else timeout_s
-    channel = HttpChannel(url, timeout_s)  # user:password in the URL sent as the reads send it
+    channel = HttpChannel(
+        url, timeout_s
+    )  # user:password in the URL sent as the reads send it, to its server only
     request = urllib.request.Request(channel.url, headers={**channel.headers, "Range": "bytes=0-0"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+        with open_url(request, timeout_s) as response:
             headers = response.headers  # the body (one byte, or all where Range is ignored) is not read
     except urllib.error.HTTPError as error:
         if error.code in (404, 410):

@@ -2,8 +2,9 @@
 
 - `RangeServer`: Python's http.server serving a folder, with a handler written here that honours `Range:
   bytes=N-` and `bytes=N-M` (206 with Content-Range) and HEAD, and that can drop the connection on purpose
-  after sending part of a response (`drop_after`), to test retries and resumption. It runs in a thread of the
-  test process and records every request it answered.
+  after sending part of a response (`drop_after`) or stall there (`stall_after`), to test retries and
+  resumption; refuse HEAD (`no_head`, `head_status`) and redirect (`redirects`), as real servers do. It runs in
+  a thread of the test process and records every request it answered, with the credentials it was sent.
 - `MotoS3`: moto's standalone S3-compatible server as a subprocess (`python -m moto.server`), stopped by its
   pid; `env` holds the variables a client needs to reach it (endpoint and throw-away test credentials).
 """
@@ -32,6 +33,7 @@ import pyarrow.fs as pafs
 
 LOOPBACK = "127.0.0.1"
 _RANGE = re.compile(r"bytes=(\d+)-(\d*)$")
+STALL_S = 30.0  # the longest a stalled response waits for its client to hang up
 
 
 def free_port() -> int:
@@ -47,6 +49,7 @@ class Request:
     range: str | None
     status: int
     sent: int  # body bytes sent
+    authorization: str | None = None  # the request's Authorization header
 
 
 @dataclass
@@ -63,6 +66,13 @@ class RangeServer:
     sizeless: set[str] = field(default_factory=set)
     # file names whose HEAD is refused (405), as some servers and signed URLs do
     no_head: set[str] = field(default_factory=set)
+    # file name -> the status its HEAD gets instead (403: an S3 URL presigned for GET, whose signature names it)
+    head_status: dict[str, int] = field(default_factory=dict)
+    # file name -> byte counts: the next GETs of that file send this many body bytes, then nothing more until
+    # the client hangs up (a server that stalls mid-response; the connection stays open)
+    stall_after: dict[str, list[int]] = field(default_factory=dict)
+    # file name -> the URL every request for it is redirected to (302)
+    redirects: dict[str, str] = field(default_factory=dict)
     etags: dict[str, str] = field(default_factory=dict)  # file name -> the ETag its answers carry
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -84,10 +94,16 @@ class RangeServer:
             def log_message(self, format: str, *args: object) -> None:  # quiet
                 pass
 
+            def note(self, status: int, sent: int = 0) -> None:
+                asked, authorization = self.headers.get("Range"), self.headers.get("Authorization")
+                server._note(Request(self.command, self.path, asked, status, sent, authorization))
+
             def do_HEAD(self) -> None:
-                if Path(self.translate_path(self.path)).name in server.no_head:
-                    server._note(Request("HEAD", self.path, None, 405, 0))
-                    self.send_error(405)
+                name = Path(self.translate_path(self.path)).name
+                refused = server.head_status.get(name, 405 if name in server.no_head else None)
+                if refused is not None and name not in server.redirects:
+                    self.note(refused)
+                    self.send_error(refused)
                     return
                 self._answer(head=True)
 
@@ -100,11 +116,18 @@ class RangeServer:
                 # Every request is noted before its answer goes out: a client may look at the requests as
                 # soon as it has the headers.
                 if path.name in server.failing:
-                    server._note(Request(self.command, self.path, asked, server.failing[path.name], 0))
+                    self.note(server.failing[path.name])
                     self.send_error(server.failing[path.name])
                     return
+                if path.name in server.redirects:
+                    self.note(302)
+                    self.send_response(302)
+                    self.send_header("Location", server.redirects[path.name])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if path.name in server.sizeless and path.is_file():
-                    server._note(Request(self.command, self.path, asked, 200, 0))
+                    self.note(200)
                     self.send_response(200)
                     self.send_header("Connection", "close")
                     self.end_headers()
@@ -114,7 +137,7 @@ class RangeServer:
                             self.wfile.write(path.read_bytes())
                     return
                 if not path.is_file():
-                    server._note(Request(self.command, self.path, asked, 404, 0))
+                    self.note(404)
                     self.send_error(404)
                     return
                 size = path.stat().st_size
@@ -124,23 +147,24 @@ class RangeServer:
                     start = int(match.group(1))
                     end = min(int(match.group(2)) if match.group(2) else size - 1, size - 1)
                     if start >= size:
-                        server._note(Request(self.command, self.path, asked, 416, 0))
+                        self.note(416)
                         self.send_response(416)
                         self.send_header("Content-Range", f"bytes */{size}")
                         self.send_header("Content-Length", "0")
                         self.end_headers()
                         return
                     status = 206
-                body, drop = b"", None
+                body, drop, stall = b"", None, None
                 if head:
-                    server._note(Request("HEAD", self.path, asked, status, 0))
+                    self.note(status)
                 else:
-                    drop = server._next_drop(path.name)
+                    drop = server._next_cut(server.drop_after, path.name)
+                    stall = server._next_cut(server.stall_after, path.name)
                     with path.open("rb") as data:
                         data.seek(start)
                         body = data.read(end - start + 1)
-                    sent = drop if drop is not None and drop < len(body) else len(body)
-                    server._note(Request("GET", self.path, asked, status, sent))
+                    cut = min(c for c in (drop, stall, len(body)) if c is not None)
+                    self.note(status, cut)
                 self.send_response(status)
                 self.send_header("Content-Type", "application/octet-stream")
                 self.send_header("Accept-Ranges", "bytes")
@@ -152,6 +176,15 @@ class RangeServer:
                     self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
                 self.end_headers()
                 if head:
+                    return
+                if stall is not None and stall < len(body):
+                    self.wfile.write(body[:stall])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    # Nothing more until the client gives up and closes (recv gives b""), at most STALL_S.
+                    with contextlib.suppress(OSError):
+                        self.connection.settimeout(STALL_S)
+                        self.connection.recv(1)
                     return
                 cut = drop is not None and drop < len(body)
                 if not cut:
@@ -179,9 +212,9 @@ class RangeServer:
         with self._lock:
             self.requests.append(request)
 
-    def _next_drop(self, name: str) -> int | None:
+    def _next_cut(self, cuts: dict[str, list[int]], name: str) -> int | None:
         with self._lock:
-            pending = self.drop_after.get(name)
+            pending = cuts.get(name)
             return pending.pop(0) if pending else None
 
     def gets(self, name: str) -> list[Request]:

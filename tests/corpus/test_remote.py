@@ -5,6 +5,8 @@ counted: a reject for the record it cut and a skipped span for the bytes never r
 
 from __future__ import annotations
 
+import base64
+import math
 import random
 from collections import Counter
 from collections.abc import Iterator
@@ -16,7 +18,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from corpus.readers import ReadOptions, input_size, read_documents
-from corpus.remote import HttpChannel, InputReadError, RemoteFile, RetryPolicy, redact, transient
+from corpus.remote import InputReadError, RemoteFile, RetryPolicy, redact, transient
+from corpus.remote_http import HttpChannel
 from corpus.stats import RejectLog
 from tests import crafted
 from tests.remote_servers import MotoS3, RangeServer, moto_s3, range_server
@@ -212,3 +215,91 @@ def test_credentials_in_a_url_never_reach_the_rejects(http: RangeServer) -> None
     url = http.url.replace("http://", "http://user:hunter2@") + "absent.warc.gz?token=hunter2"
     _, rejects, _ = read(url)
     assert rejects.skipped and all("hunter2" not in s.input + s.detail for s in rejects.skipped)
+
+
+def test_a_stalled_read_keeps_its_bytes_and_resumes_at_the_byte_reached(
+    inputs: Path, http: RangeServer
+) -> None:
+    """A read that timed out part way through a block started the block again and lost what it had: a server
+    that stalled after 50,000 bytes was asked `bytes=0-` on every try and the file was never read."""
+    name = "big.warc.gz"
+    data = (inputs / name).read_bytes()
+    http.stall_after[name] = [50_000, 20_000]
+    before = len(http.gets(name))
+    policy = RetryPolicy(attempts=2, first_wait_s=0.0, max_wait_s=0.0, timeout_s=0.5)
+    retries: list[str] = []
+    with RemoteFile(HttpChannel(http.url + name, policy.timeout_s), policy, retries.append) as remote:
+        assert remote.read() == data
+    asked = [(r.range, r.sent) for r in http.gets(name)[before:]]
+    rest = len(data) - 70_000
+    assert asked == [("bytes=0-", 50_000), ("bytes=50000-", 20_000), ("bytes=70000-", rest)]
+    # A try that made progress resets the count of tries, as after a dropped connection.
+    assert retries == ["TimeoutError: timed out at byte 50000", "TimeoutError: timed out at byte 70000"]
+
+
+def test_credentials_in_a_url_follow_a_redirect_within_the_server_only(
+    inputs: Path, http: RangeServer
+) -> None:
+    """urllib copies a request's headers to wherever a redirect points: user:password from the URL went, as
+    Basic authentication, to another host. Like curl and requests, they stay with the URL's own server."""
+    name = "big.warc.gz"
+    data = (inputs / name).read_bytes()
+    sent = "Basic " + base64.b64encode(b"alice:s3cr3t").decode()
+    signed = http.url.replace("http://", "http://alice:s3cr3t@")
+    with range_server(inputs) as other:
+        http.redirects["away.warc.gz"] = other.url.replace("127.0.0.1", "localhost") + name
+        http.redirects["here.warc.gz"] = http.url + name
+        try:
+            before = len(http.requests)
+            with RemoteFile(HttpChannel(signed + "away.warc.gz", 10), FAST) as remote:
+                assert remote.read() == data
+            with RemoteFile(HttpChannel(signed + "here.warc.gz", 10), FAST) as remote:
+                assert remote.read() == data
+        finally:
+            del http.redirects["away.warc.gz"], http.redirects["here.warc.gz"]
+        here = [(r.method, r.path, r.status, r.authorization) for r in http.requests[before:]]
+        away = [(r.method, r.path, r.range, r.authorization) for r in other.requests]
+    # The URL's server got the credentials, before and after its redirect to itself (a HEAD redirected
+    # becomes a GET, urllib's way); the other server never did.
+    assert here == [
+        ("HEAD", "/away.warc.gz", 302, sent),
+        ("GET", "/away.warc.gz", 302, sent),
+        ("HEAD", "/here.warc.gz", 302, sent),
+        ("GET", f"/{name}", 200, sent),
+        ("GET", "/here.warc.gz", 302, sent),
+        ("GET", f"/{name}", 206, sent),
+    ]
+    assert away == [("GET", f"/{name}", None, None), ("GET", f"/{name}", "bytes=0-", None)]
+
+
+def test_a_url_whose_head_is_refused_403_is_read_with_gets(inputs: Path, http: RangeServer) -> None:
+    """An S3 URL presigned for GET refuses HEAD with 403 (its signature names the method): only HEADs were
+    made and the file counted unreadable. A GET refused too is a permission error, not retried."""
+    name = "big.warc.gz"
+    data = (inputs / name).read_bytes()
+    before = len(http.requests)
+    http.head_status[name] = 403
+    try:
+        with RemoteFile(HttpChannel(http.url + name, 10), FAST) as remote:
+            assert remote.read() == data
+        http.failing[name] = 403
+        with pytest.raises(PermissionError, match="HTTP 403"):
+            RemoteFile(HttpChannel(http.url + name, 10), FAST)
+    finally:
+        http.head_status.pop(name, None), http.failing.pop(name, None)
+    asked = [(r.method, r.range, r.status) for r in http.requests[before:]]
+    assert asked == [
+        ("HEAD", None, 403),
+        ("GET", "bytes=0-0", 206),
+        ("GET", "bytes=0-", 206),
+        ("HEAD", None, 403),
+        ("GET", "bytes=0-0", 403),
+    ]
+
+
+@pytest.mark.parametrize("field", ["timeout_s", "first_wait_s", "max_wait_s"])
+@pytest.mark.parametrize("value", [math.inf, math.nan])
+def test_a_retry_policy_needs_finite_times(field: str, value: float) -> None:
+    """`--timeout inf` was taken, and every HTTP read failed with "OverflowError: timestamp out of range"."""
+    with pytest.raises(ValueError, match="finite"):
+        RetryPolicy(**{field: value})

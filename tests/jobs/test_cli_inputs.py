@@ -203,3 +203,15 @@ def test_a_dolma_output_given_to_a_stage_says_why_it_is_not_read(
     for command in ("date", "dedup", "langid"):
         err = _refused([command, str(folder), "-o", str(tmp_path / command)], capsys)
         assert "--format dolma writes for other tools" in err, err
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-inf"])
+def test_a_timeout_that_is_not_a_finite_number_of_seconds_is_refused(
+    value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], no_spark: None
+) -> None:
+    """`--timeout inf` was taken: every HTTP file then failed with "OverflowError: timestamp out of range for
+    platform time_t", and the job exited 0."""
+    raw = tmp_path / "raw.jsonl"
+    raw.write_text('{"id": "a", "text": "a page"}\n')
+    err = _refused(["ingest", str(raw), "-o", str(tmp_path / "out"), "--timeout", value], capsys)
+    assert "timeout" in err, err
