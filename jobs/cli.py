@@ -8,8 +8,11 @@ message on stderr and exit status 2; the full traceback of an unexpected failure
 from __future__ import annotations
 
 import importlib
+import logging
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 
 import typer
@@ -80,19 +83,56 @@ def invoked_commands(argv: list[str]) -> list[str] | None:
     return None
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what `timeout`, Slurm and Kubernetes send), raised as an interrupt so that a job stops as it
+    does on Ctrl-C: the output it was writing and its work folders are removed."""
+
+
+_TERMINATED: list[int] = []  # the SIGTERMs received: typer's click reports any interrupt as exit status 130
+
+
+def _terminate(signum: int, frame: object) -> None:
+    _TERMINATED.append(signum)
+    raise Terminated()
+
+
+class _Py4JInterruptNoise(logging.Filter):
+    """py4j logs a traceback on the root logger for a command an interrupt cut short ("... while sending
+    command."); the interrupt itself is what the user sees, in one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).endswith("while sending command.")
+
+
+def _stopped() -> None:
+    """The one line and exit status of a job stopped by Ctrl-C (130) or SIGTERM (143)."""
+    if _TERMINATED:
+        print("chronomix: terminated", file=sys.stderr)
+        raise SystemExit(143) from None
+    print("chronomix: interrupted", file=sys.stderr)
+    raise SystemExit(130) from None
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `chronomix` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
         argv = ["--help"]  # a bare `chronomix` shows the help, not an error
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
+    logging.getLogger().addFilter(_Py4JInterruptNoise())
     command = typer.main.get_command(build_app(invoked_commands(argv)))
     try:
         with progress.reporting():
             # Not standalone, click hands a command's `typer.Exit(code)` back as its return value.
             code = command.main(args=argv, prog_name="chronomix", standalone_mode=False)
+        if code == 130:  # what click returns for an interrupt (KeyboardInterrupt, or SIGTERM raised as one)
+            _stopped()
         if isinstance(code, int) and not isinstance(code, bool) and code:
             raise SystemExit(code)
     except typer.Exit as done:
+        if isinstance(done.__cause__, KeyboardInterrupt):
+            _stopped()
         raise SystemExit(getattr(done, "exit_code", 0)) from None
     except typer.Abort:
         print("chronomix: aborted", file=sys.stderr)
@@ -105,8 +145,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"chronomix: error: {_one_line(str(error))}", file=sys.stderr)
         raise SystemExit(2) from None
     except KeyboardInterrupt:
-        print("chronomix: interrupted", file=sys.stderr)
-        raise SystemExit(130) from None
+        _stopped()
     except Exception as error:
         if os.environ.get("CHRONOMIX_DEBUG"):
             raise

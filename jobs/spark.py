@@ -7,6 +7,7 @@ Arrow batches in mapInArrow bounded in rows so a kernel's memory is bounded by t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -221,17 +222,21 @@ class LazySession:
             self._unwatch = progress.current().watch_spark(self._session.sparkContext)
         return self._session
 
-    def stop(self) -> None:
-        """Stop the session if this holder started it."""
+    def stop(self, interrupted: bool = False) -> None:
+        """Stop the session if this holder started it. `interrupted`: the job was stopped by the user, so the
+        errors of the tasks cancelled under it (Java traces of missing blocks) are not logged."""
         if self._unwatch is not None:
             self._unwatch()
             self._unwatch = None
         if self._session is not None and self._owned:
+            if interrupted:
+                with contextlib.suppress(Exception):  # the gateway may be going down with the interrupt
+                    self._session.sparkContext.setLogLevel("OFF")
             self._session.stop()
         self._session, self._owned = None, False
 
     def __enter__(self) -> LazySession:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        self.stop(interrupted=kind is not None and issubclass(kind, KeyboardInterrupt))

@@ -56,3 +56,42 @@ def test_an_interrupted_world_leaves_no_folder(tmp_path: Path) -> None:
         if process.poll() is None:
             process.kill()
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("sent", "status", "said"), [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")]
+)
+def test_the_cli_stopped_by_ctrl_c_or_sigterm_says_so_in_one_line_and_leaves_no_folder(
+    tmp_path: Path, sent: signal.Signals, status: int, said: str
+) -> None:
+    """Ctrl-C exited 130 without a word (typer turned the interrupt into a bare exit status), and SIGTERM, what
+    `timeout`, Slurm and Kubernetes send, killed the job where it stood and left its temporary folder."""
+    command = [sys.executable, "-m", "jobs.cli", "world", "--output", str(tmp_path / "w")]
+    process = subprocess.Popen(command, cwd=Path(__file__).parents[2], stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(tmp_path.glob(".w.tmp-*/dumps")) and process.poll() is None:
+            assert time.monotonic() < deadline, "the world never started writing"
+            time.sleep(0.02)
+        assert process.poll() is None, "the world was written before it could be stopped"
+        process.send_signal(sent)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == status
+    assert stderr.strip().splitlines()[-1] == f"chronomix: {said}" and "Traceback" not in stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_py4j_s_traceback_of_a_command_an_interrupt_cut_short_is_not_logged() -> None:
+    import logging
+
+    from jobs.cli import _Py4JInterruptNoise
+
+    noise = _Py4JInterruptNoise()
+    cut = logging.LogRecord(
+        "root", logging.ERROR, "java_gateway.py", 1070, "KeyboardInterrupt while sending command.", None, None
+    )
+    other = logging.LogRecord("root", logging.ERROR, "x.py", 1, "the disk is full", None, None)
+    assert not noise.filter(cut) and noise.filter(other)
