@@ -95,7 +95,11 @@ def redact(uri: str) -> str:
     if scheme in OBJECT_STORE_SCHEMES:
         authority, slash, key = uri[len(scheme) + 3 :].partition("/")
         return f"{scheme}://{authority.rsplit('@', 1)[-1]}{slash}{key}"
-    parts = urlsplit(uri)
+    try:
+        parts = urlsplit(uri)
+    except ValueError:  # a malformed URL ("http://[bad/..."): cut by hand, as a logged name only
+        authority, slash, rest = uri[len(scheme) + 3 :].partition("/")
+        return f"{scheme}://{authority.rsplit('@', 1)[-1]}{slash}{rest.split('?', 1)[0].split('#', 1)[0]}"
     host = parts.netloc.rsplit("@", 1)[-1]
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 

@@ -50,10 +50,11 @@ from jobs.checks import check_tokenizer, refuse_unreadable_parquet
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
 from jobs.date import reference_files
 from jobs.fs import AtomicStageOutput, Location, locate, remove
+from jobs.inputs import contained_in, refuse_inside_inputs
 from jobs.options import Conf, Master, Overwrite, spark_options
 from jobs.registry import stage
 from jobs.runner import StageSpec, run_command, run_stages
-from jobs.stage import InputFile, contained_in, expand_inputs, read_stage_output, refuse_existing
+from jobs.stage import InputFile, expand_inputs, read_stage_output, refuse_existing
 
 SUMMARY_VERSION = 1
 # The columns each stage sets; the audit runs a stage only where the input lacks them (or on `recompute`).
@@ -149,6 +150,9 @@ def check(params: AuditParams) -> AuditPlan:
         where = "exists" if locate(params.work).exists() else "lies inside the report folder"
         if where == "exists" or contained_in(params.output)(params.work):
             raise UsageError(f"--work {params.work!r} {where}; give a new folder outside it", option="--work")
+        refuse_inside_inputs(
+            params.work, params.input, "--work"
+        )  # a kept work folder would be read next time
     return AuditPlan(params, files, references, measured)
 
 

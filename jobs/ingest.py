@@ -30,7 +30,7 @@ from corpus.schema import DOCUMENT_SCHEMA, EXTRA_COLUMNS
 from corpus.stats import REJECT_FIELDS, RejectLog, StageStats, rejects_table
 from dating.html_meta import MarkupDater
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError, stats_summary
-from jobs.inputs import is_listing, join_base, read_listing, select
+from jobs.inputs import check_base, is_listing, join_base, read_listing, select
 from jobs.options import Conf, Master, Overwrite, parse_added, spark_options
 from jobs.runner import run_command
 from jobs.stage import (
@@ -41,6 +41,7 @@ from jobs.stage import (
     input_files,
     project,
     refuse_existing,
+    same_file_key,
     write_stage,
 )
 
@@ -226,21 +227,25 @@ def _input_files(params: IngestParams, retry: RetryPolicy) -> list[InputFile]:
     listings = [p for p in params.inputs if is_listing(p)]
     if params.base is not None and not listings:
         raise UsageError("--base applies to path listings (*.paths, *.paths.gz); none given", option="--base")
+    if params.base is not None:
+        check_base(params.base)
     others = [p for p in params.inputs if not is_listing(p)]
-    found = {f.uri: f for f in (expand_inputs(others, retry) if others else [])}
+    # in the order given: folders' and globs' files sorted, a listing's entries in its order (--limit takes
+    # the first); one file named twice (s3a:// and s3://) is read once
+    found = {same_file_key(f.uri): f for f in (expand_inputs(others, retry) if others else [])}
     for listing in listings:
         entries = read_listing(listing, retry)
         if not entries:
             raise UsageError(f"listing {redact(listing)!r}: names no files")
         for entry in entries:
             uri = join_base(entry, params.base, listing)
-            found.setdefault(uri, InputFile(uri, -1))
-    chosen = select(sorted(found), params.sample, params.seed, params.limit)
+            found.setdefault(same_file_key(uri), InputFile(uri, -1))
+    chosen = select(list(found), params.sample, params.seed, params.limit)
     if not chosen:
         raise UsageError(
             f"--sample {params.sample} (seed {params.seed}) keeps none of {len(found)} input files"
         )
-    return [found[uri] for uri in chosen]
+    return [found[key] for key in chosen]
 
 
 def run(plan: IngestPlan, spark: SparkProvider) -> StageResult:

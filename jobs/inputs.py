@@ -4,10 +4,14 @@ globs, HTTP URLs) and path listings such as Common Crawl's `warc.paths.gz`.
 - An object-store folder (`s3://bucket/prefix/`) lists recursively through pyarrow.fs, as a local one does; a
   glob on an object store (`s3://bucket/crawl/*/warc/*.warc.gz`) lists the folder before its first wildcard
   and keeps the matches (`*` and `?` stay inside one path segment, `**` crosses them).
-- An HTTP(S) URL names one file (web servers cannot be listed); its size is asked with a HEAD request.
+- An HTTP(S) URL names one file (web servers cannot be listed); its size is asked with a HEAD request, the
+  URLs of a command concurrently, and the command says so where a server keeps it waiting.
 - A path listing (a file named `*.paths` or `*.paths.gz`: one path per line) names the files to read, each
   joined to `base` (a URL or bucket prefix, e.g. `https://data.commoncrawl.org/` or `s3://commoncrawl/`) unless
-  it is a URI already. Their sizes are not asked for (a dump lists ~90,000 WARCs): the tasks measure them.
+  it is a URI already (under an HTTP base, escaped as a URL spells it; a base no reader opens is refused).
+  Their sizes are not asked for (a dump lists ~90,000 WARCs): the tasks measure them.
+- A folder a job writes (its output, a kept work folder) may not lie inside an input folder or under an input
+  glob (`refuse_inside_inputs`): the next read of the inputs would read it as input.
 
 `select` keeps a seeded sample and the first `limit` of any list of files: each file is kept when a hash of the
 seed and its URI falls below the fraction, so the choice does not depend on the listing's order and a larger
@@ -19,16 +23,20 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import os
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
+from urllib.parse import quote
 
 import pyarrow.fs as pafs
 
 from corpus.reader_base import ReadContext, ReadOptions
 from corpus.readers import local_path
-from corpus.remote import HTTP_SCHEMES, RetryPolicy, open_remote, redact, scheme_of
+from corpus.remote import HTTP_SCHEMES, REMOTE_SCHEMES, RetryPolicy, arrow_uri, open_remote, redact, scheme_of
 from corpus.stats import RejectLog
+from jobs import progress
 from jobs.contract import UsageError
 from jobs.fs import Location, locate
 
@@ -36,6 +44,11 @@ LISTING_SUFFIXES = (".paths", ".paths.gz")
 UNKNOWN_SIZE = -1  # an input whose size the tasks measure (jobs.stage.BYTES_IN_COUNTER)
 # A path listing larger than this is not a listing (warc.paths.gz of a whole dump is ~1 MiB compressed).
 MAX_LISTING_BYTES = 256 << 20
+CONCURRENT_SIZE_CHECKS = 16
+SLOW_NOTICE_S = 2.0  # a size check still waiting after this long is announced
+# What a listing entry keeps as it is under an HTTP base: the characters a URL path or query may hold, and
+# "%" (an entry already escaped stays so); spaces and non-ASCII letters are escaped.
+URL_SAFE = "/%:@!$&'()*+,;=~?"
 
 
 def is_listing(path: str) -> bool:
@@ -78,7 +91,19 @@ def join_base(entry: str, base: str | None, listing: str) -> str:
             "https://data.commoncrawl.org/ or s3://commoncrawl/",
             option="--base",
         )
+    if scheme_of(base) in HTTP_SCHEMES:  # a name with spaces or non-ASCII letters, as a URL spells it
+        return base.rstrip("/") + "/" + quote(entry.lstrip("/"), safe=URL_SAFE)
     return base.rstrip("/") + "/" + entry.lstrip("/")
+
+
+def check_base(base: str) -> None:
+    """UsageError where `base` names a scheme no reader opens (a typo, ftp://): every entry would fail."""
+    scheme = scheme_of(base)
+    if scheme is not None and scheme not in REMOTE_SCHEMES and scheme != "file":
+        known = ", ".join(f"{s}://" for s in sorted(REMOTE_SCHEMES))
+        raise UsageError(
+            f"--base {redact(base)!r}: no reader for {scheme}:// (known: {known})", option="--base"
+        )
 
 
 def select(uris: Sequence[str], sample: float | None, seed: int, limit: int | None) -> list[str]:
@@ -104,8 +129,28 @@ def http_size(url: str, retry: RetryPolicy = RetryPolicy()) -> int:
             return remote.size
     except FileNotFoundError as error:  # "HTTP 404 Not Found", "HTTP 410 Gone"
         raise UsageError(f"input {redact(url)!r}: no such file ({error})") from None
+    except ValueError as error:  # urllib's "Invalid IPv6 URL", a port that is no number, ...
+        raise UsageError(f"input {redact(url)!r}: not a valid URL ({error})") from None
     except OSError:
         return -1
+
+
+def http_sizes(urls: Sequence[str], retry: RetryPolicy = RetryPolicy()) -> dict[str, int]:
+    """`http_size` of each of `urls`, asked of their servers CONCURRENT_SIZE_CHECKS at a time; where some
+    have not answered after SLOW_NOTICE_S, the command says it is waiting (a server that takes the connection
+    and says nothing holds each try for --timeout)."""
+    distinct = list(dict.fromkeys(urls))
+    if not distinct:
+        return {}
+    with ThreadPoolExecutor(max_workers=min(CONCURRENT_SIZE_CHECKS, len(distinct))) as pool:
+        checks = {url: pool.submit(http_size, url, retry) for url in distinct}
+        _, waiting = wait(checks.values(), timeout=SLOW_NOTICE_S)
+        if waiting:
+            progress.current().say(
+                f"waiting on the servers of {len(waiting)} HTTP input(s) for their sizes (each try waits at "
+                f"most {retry.timeout_s:g} s, {retry.attempts} tries)"
+            )
+        return {url: check.result() for url, check in checks.items()}
 
 
 def is_http(path: str) -> bool:
@@ -158,3 +203,57 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
             out.append(re.escape(ch))
         i += 1
     return re.compile("".join(out))
+
+
+def contained_in(folder: str) -> Callable[[str], bool]:
+    """A test of whether a path or URI is `folder` or lies below it, by the names alone (local paths with
+    links resolved; s3a:// is s3://): a listing of 90,000 objects is not asked of the store one by one."""
+
+    def key(path: str) -> str | None:
+        if is_http(path):
+            return None  # a URL is no folder's content to replace
+        if path.startswith("file:"):
+            path = local_path(path)
+        elif "://" in path:
+            return arrow_uri(path).split("?", 1)[0].rstrip("/")
+        return os.path.realpath(path)
+
+    outer = key(folder)
+    return lambda path: (
+        outer is not None
+        and ((inner := key(path)) == outer or (inner is not None and inner.startswith(outer + "/")))
+    )
+
+
+def refuse_inside_inputs(folder: str, given: Sequence[str], flag: str) -> None:
+    """UsageError where `folder` (written by the job: its output, a work folder) lies inside an input folder
+    or is reached by an input glob among `given`: reading the inputs again would read it as input."""
+    for path in given:
+        if is_http(path):
+            continue
+        if "://" not in path and os.path.isdir(path) and contained_in(path)(folder):
+            where = f"the input folder {redact(path)!r}"
+        elif any(ch in path for ch in "*?[") and _glob_reaches(path, folder):
+            where = f"what the input glob {redact(path)!r} matches"
+        else:
+            continue
+        raise UsageError(
+            f"{flag} {redact(folder)!r} lies inside {where}: reading the inputs again would read it as input; "
+            "choose a folder outside it",
+            option=flag,
+        )
+
+
+def _glob_reaches(pattern: str, path: str) -> bool:
+    """Whether `path` or a folder above it matches the glob `pattern` (jobs.inputs.glob_regex), by names."""
+    wildcard = min(pattern.find(ch) for ch in "*?[" if ch in pattern)
+    root = pattern[: pattern.rfind("/", 0, wildcard) + 1]
+    if not contained_in(root or ".")(path):
+        return False
+
+    def key(name: str) -> str:
+        return arrow_uri(name) if "://" in name else os.path.realpath(name)
+
+    relative = key(path)[len(key(root or ".").rstrip("/")) :].strip("/").split("/")
+    matcher = glob_regex(pattern[len(root) :])
+    return any(matcher.fullmatch("/".join(relative[:n])) for n in range(1, len(relative) + 1))

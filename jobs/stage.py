@@ -27,7 +27,6 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 
-from corpus.readers import local_path
 from corpus.remote import RetryPolicy, arrow_uri, is_remote, redact
 from corpus.schema import COLUMN_NAMES, field_type
 from corpus.stats import (
@@ -42,7 +41,7 @@ from corpus.stats import (
 from jobs.checks import refuse_foreign_parquet, refuse_unreadable_parquet
 from jobs.contract import UsageError
 from jobs.fs import AtomicStageOutput, Location, file_size, list_files, locate, move, remove
-from jobs.inputs import http_size, is_http, remote_glob
+from jobs.inputs import contained_in, http_sizes, is_http, refuse_inside_inputs, remote_glob
 
 Kernel = Callable[[pa.RecordBatch], pa.RecordBatch]
 DEFAULT_ROWS_PER_SHARD = 50_000
@@ -75,10 +74,13 @@ def expand_inputs(paths: Sequence[str], retry: RetryPolicy | None = None) -> lis
     UsageError for a path that names nothing. `retry`: how an HTTP(S) URL's size is asked for."""
     if not paths:
         raise UsageError("no input given")
+    if any(not path.strip() for path in paths):
+        raise UsageError("input '': an empty path (it would name the current folder; give '.' for that)")
     found: dict[str, InputFile] = {}
+    sizes = http_sizes([p for p in paths if is_http(p)], retry or RetryPolicy())
     for path in paths:
         if is_http(path):
-            found.setdefault(path, InputFile(path, http_size(path, retry or RetryPolicy())))
+            found.setdefault(path, InputFile(path, sizes[path]))
             continue
         # `dump[1].jsonl` that exists is that file, not a pattern that matches `dump1.jsonl` (a local path: on
         # an object store a key with `[` cannot be named in a URI anyway)
@@ -104,8 +106,13 @@ def expand_inputs(paths: Sequence[str], retry: RetryPolicy | None = None) -> lis
                 size = file_size(file)
             except OSError as error:  # listed, yet not readable (access denied, gone since)
                 raise UsageError(f"input {redact(file.uri)!r}: cannot be read ({error})") from None
-            found.setdefault(file.uri, InputFile(file.uri, size))
+            found.setdefault(same_file_key(file.uri), InputFile(file.uri, size))
     return [found[k] for k in sorted(found)]
+
+
+def same_file_key(uri: str) -> str:
+    """A key under which two names of one file are equal: `s3a://b/k` and `s3://b/k` (pyarrow's name)."""
+    return arrow_uri(uri) if "://" in uri and not is_http(uri) else uri
 
 
 def input_files(inputs: Sequence[str] | Sequence[InputFile]) -> list[InputFile]:
@@ -201,8 +208,8 @@ def refuse_existing(
 ) -> None:
     """Fail fast (before Spark starts) when `output` exists and may not be replaced, when it is or holds
     one of the `inputs` (replacing it would delete them, overwrite or not), or when it lies inside one of the
-    local folders `given` as inputs (the input paths as typed; an index, a table): the next read of that
-    folder would take the output's files for input."""
+    local folders or globs `given` as inputs (the input paths as typed; an index, a table): the next read of
+    that folder would take the output's files for input."""
     target = locate(output)
     inside = contained_in(output)
     for file in [*inputs, *(InputFile(path, -1) for path in given)]:
@@ -212,13 +219,7 @@ def refuse_existing(
                 "choose another output",
                 option="--output",
             )
-    for folder in given:
-        if "://" not in folder and os.path.isdir(folder) and contained_in(folder)(output):
-            raise UsageError(
-                f"--output {redact(output)!r} lies inside the input folder {redact(folder)!r}: reading that "
-                "folder again would read the output as input; choose an output outside it",
-                option="--output",
-            )
+    refuse_inside_inputs(output, given, "--output")
     if not overwrite and target.exists():
         raise UsageError(f"output {redact(output)!r} exists; pass --overwrite to replace it")
 
@@ -251,26 +252,6 @@ def _missing_file_system(spark: SparkSession, uri: str) -> str | None:
     except Py4JJavaError as error:
         return str(error.java_exception.getMessage() or error.java_exception.toString()).splitlines()[0]
     return None
-
-
-def contained_in(folder: str) -> Callable[[str], bool]:
-    """A test of whether a path or URI is `folder` or lies below it, by the names alone (local paths with
-    links resolved; s3a:// is s3://): a listing of 90,000 objects is not asked of the store one by one."""
-
-    def key(path: str) -> str | None:
-        if is_http(path):
-            return None  # a URL is no folder's content to replace
-        if path.startswith("file:"):
-            path = local_path(path)
-        elif "://" in path:
-            return arrow_uri(path).split("?", 1)[0].rstrip("/")
-        return os.path.realpath(path)
-
-    outer = key(folder)
-    return lambda path: (
-        outer is not None
-        and ((inner := key(path)) == outer or (inner is not None and inner.startswith(outer + "/")))
-    )
 
 
 def shard_count(rows: int, rows_per_shard: int = DEFAULT_ROWS_PER_SHARD) -> int:

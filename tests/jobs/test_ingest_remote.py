@@ -280,6 +280,17 @@ def test_s3_folders_and_globs_list_on_the_store(
     )
 
 
+def test_one_object_named_as_s3a_and_as_s3_is_read_once(s3: MotoS3, s3_env, tmp_path: Path) -> None:
+    """`ingest s3a://b/crawl/ s3://b/crawl/big.warc.gz` read big.warc.gz twice (44 documents for 22)."""
+    files = check(
+        IngestParams(
+            inputs=["s3a://chronomix-ingest/crawl/", "s3://chronomix-ingest/crawl/big.warc.gz"],
+            output=str(tmp_path / "o"),
+        )
+    ).files
+    assert sorted(f.uri.rsplit("/", 1)[1] for f in files) == sorted(NAMES)
+
+
 def test_a_pipeline_stage_reading_an_object_store_reruns_when_a_file_is_added(
     s3: MotoS3, monkeypatch, tmp_path: Path
 ) -> None:
