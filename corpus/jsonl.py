@@ -4,7 +4,8 @@ A Dolma line is `{"id", "text", "source", "added", "created", "metadata": {...}}
 or inside `metadata`, that names a record column (url, dump, crawl_date, lang, ...) or one of the reader's
 extra columns becomes that column again (top-level keys win over metadata keys); every other key is kept, as a
 JSON object, in the `metadata_json` column, which the Dolma writer nests back under `metadata` (so a written
-file reads back to the same records); `metadata` itself must be an object ("bad_type" otherwise).
+file reads back to the same records); `metadata` itself must be an object ("bad_type" otherwise). A
+`metadata_json` key that holds a JSON object (a record read back) gives its keys, not one more level.
 `options.column_map` (column -> input key) renames input keys first, all at once; an input key that a renamed
 key takes the name of is kept in `metadata_json` under "column_map_displaced" (`{"id": ...}`; a record that
 has that key itself is then a "bad_value" reject).
@@ -129,7 +130,7 @@ def record_to_row(
     if "text" not in flat:
         raise FieldError("empty_text", "no `text` field")
     row: dict[str, Any] = {}
-    rest: dict[str, Any] = {}
+    rest = _own_metadata(flat)
     for key, value in flat.items():
         if key in _COLUMNS:
             row[key] = coerce(key, value)
@@ -146,6 +147,27 @@ def record_to_row(
             finite, ensure_ascii=False, sort_keys=True, default=_json_default, allow_nan=False
         )
     return row
+
+
+def _own_metadata(flat: dict[str, Any]) -> dict[str, Any]:
+    """The keys of a `metadata_json` that `flat` carries as chronomix writes it (a record read back: a JSON
+    object, or null), taken out of `flat`: wrapped as one more key, it nested a level deeper at each ingest.
+    Any other value of that name stays an ordinary key."""
+    if "metadata_json" not in flat:
+        return {}
+    own = flat["metadata_json"]
+    if own is None:
+        del flat["metadata_json"]
+        return {}
+    if isinstance(own, str):
+        try:
+            parsed = json.loads(own)
+        except ValueError:
+            return {}
+        if isinstance(parsed, dict):
+            del flat["metadata_json"]
+            return parsed
+    return {}
 
 
 def finite_json(value: Any) -> Any:

@@ -130,3 +130,33 @@ def test_dolma_files_are_deterministic_gzip(tmp_path: Path) -> None:
 def test_rows_per_shard_must_be_positive(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"^rows_per_shard: "):
         write_parquet_shards(batches(WHIRLWIND), tmp_path, rows_per_shard=0)
+
+
+def test_metadata_json_reads_back_unchanged_from_parquet_and_dolma_output(tmp_path: Path) -> None:
+    """Re-ingesting chronomix's own Parquet output wrapped `metadata_json` once more each time
+    (`{"language": "en"}` became `{"metadata_json": "{\\"language\\": \\"en\\"}"}`), and a null one became
+    `{"metadata_json": null}`, which the Dolma writer then carried as a key."""
+    given = tmp_path / "given.jsonl"
+    given.write_text(
+        '{"id": "a", "text": "one page", "metadata": {"language": "en", "token_count": 59}}\n'
+        '{"id": "b", "text": "another page"}\n'
+    )
+    first = pa.Table.from_batches(batches(given))
+    assert first.column("metadata_json").to_pylist() == ['{"language": "en", "token_count": 59}', None]
+    for round_trip in range(2):  # Parquet output read back, twice
+        path = tmp_path / f"out-{round_trip}.parquet"
+        pq.write_table(first if round_trip == 0 else again, path)
+        again = pa.Table.from_batches(batches(path))
+        assert again.column("metadata_json").to_pylist() == first.column("metadata_json").to_pylist()
+    write_dolma_jsonl_gz(again.to_batches(), tmp_path / "dolma", rows_per_shard=10)
+    lines = gzip.decompress((tmp_path / "dolma" / "part-00000.jsonl.gz").read_bytes()).decode().splitlines()
+    metadata = [json.loads(line)["metadata"] for line in lines]
+    assert all("metadata_json" not in m for m in metadata) and metadata[0]["token_count"] == 59
+    back = pa.Table.from_batches(batches(tmp_path / "dolma" / "part-00000.jsonl.gz"))
+    assert back.column("metadata_json").to_pylist() == first.column("metadata_json").to_pylist()
+    # a dataset's own field of that name that is no JSON object is kept as a field
+    odd = tmp_path / "odd.jsonl"
+    odd.write_text('{"id": "c", "text": "a page", "metadata_json": "not json"}\n')
+    assert pa.Table.from_batches(batches(odd)).column("metadata_json").to_pylist() == [
+        '{"metadata_json": "not json"}'
+    ]
