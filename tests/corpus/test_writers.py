@@ -143,9 +143,10 @@ def test_metadata_json_reads_back_unchanged_from_parquet_and_dolma_output(tmp_pa
     )
     first = pa.Table.from_batches(batches(given))
     assert first.column("metadata_json").to_pylist() == ['{"language": "en", "token_count": 59}', None]
+    again = first
     for round_trip in range(2):  # Parquet output read back, twice
         path = tmp_path / f"out-{round_trip}.parquet"
-        pq.write_table(first if round_trip == 0 else again, path)
+        pq.write_table(again, path)
         again = pa.Table.from_batches(batches(path))
         assert again.column("metadata_json").to_pylist() == first.column("metadata_json").to_pylist()
     write_dolma_jsonl_gz(again.to_batches(), tmp_path / "dolma", rows_per_shard=10)
