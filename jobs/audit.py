@@ -23,14 +23,12 @@ import dataclasses
 import json
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from analysis.audit_plots import render_plots
 from analysis.months import months_between
@@ -51,8 +49,9 @@ from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageE
 from jobs.date import reference_files
 from jobs.fs import AtomicStageOutput, Location, locate, remove
 from jobs.inputs import contained_in, refuse_inside_inputs
-from jobs.options import Conf, Master, Overwrite, spark_options
+from jobs.options import Columns, Conf, Master, Overwrite, checked_columns, parse_columns, spark_options
 from jobs.registry import stage
+from jobs.report import print_audit_summary
 from jobs.runner import StageSpec, run_command, run_stages
 from jobs.stage import InputFile, expand_inputs, read_stage_output, refuse_existing
 
@@ -85,6 +84,7 @@ class AuditConfig:
     work: str | None = None  # folder for the stages' outputs; None = a hidden folder beside the report
     keep_work: bool = False  # keep the stages' outputs (the audited documents) instead of deleting them
     title: str | None = None
+    column_map: dict[str, str] = field(default_factory=dict)  # record column -> the input's field
 
     def check(self) -> AuditConfig:
         """Raise UsageError naming the first bad field."""
@@ -100,6 +100,7 @@ class AuditConfig:
             raise UsageError(f"--bootstrap {self.bootstrap}: must be 0 or more")
         if not 0 < self.level < 1:
             raise UsageError(f"--level {self.level}: expected a probability in (0, 1)")
+        checked_columns(self.column_map)
         return self
 
 
@@ -186,7 +187,9 @@ def _figures(
 ) -> tuple[AuditInput, dict[str, Any], dict[str, Any] | None]:
     """The documents prepared and run through the stages they need, and the figures computed from them."""
     params = plan.params
-    audit_input = prepare_documents(spark, plan.files, work, params.sample, params.sample_seed, params.added)
+    audit_input = prepare_documents(
+        spark, plan.files, work, params.sample, params.sample_seed, params.added, params.column_map
+    )
     audit_input = run_audit_stages(spark, audit_input, params, work)
     audited = with_token_counts(
         read_stage_output(spark, expand_inputs(audit_input.documents)),
@@ -311,7 +314,7 @@ def run_audit(
     params = AuditParams(input=list(inputs), output=report_dir, overwrite=overwrite, **values)
     summary = run(check(params), lambda: spark).value
     if print_table:
-        print_summary(summary, report_dir)
+        print_audit_summary(summary, report_dir)
     return summary
 
 
@@ -355,52 +358,6 @@ def write_report(summary: dict[str, Any], output: AtomicStageOutput) -> None:
                 out.write(png)
         tmp.child("summary.json").write_text(json.dumps(summary, indent=2, sort_keys=False) + "\n")
         tmp.child("report.html").write_text(render_html(summary, plots))
-
-
-def print_summary(summary: dict[str, Any], report_dir: str) -> None:
-    """The headline figures and the per-dump table on the terminal."""
-    console = Console()
-    head = summary["headline"]
-    table = Table(title=f"audit -> {report_dir}", show_header=True, header_style="bold")
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    for key, value in head.items():
-        table.add_row(key.replace("_", " "), _show(value, key.endswith(("_share", "_rate"))))
-    if summary["sample"]["sampled"]:
-        table.add_row("sample", f"{summary['sample']['fraction']:g} of the documents")
-    for reason, n in summary["input_rejects"].items():
-        table.add_row(f"input rejected: {reason}", f"{n:,}")
-    for reason, n in summary.get("stage_rejects", {}).items():
-        table.add_row(f"dropped by {reason}", f"{n:,}")
-    console.print(table)
-    dumps = Table(title="per dump", show_header=True, header_style="bold")
-    dumps.add_column("dump", no_wrap=True)  # dump names are the key: never cut them
-    for name in ("docs", "tokens", "dated", "exact", "near", "stale", "lag p50 (d)"):
-        dumps.add_column(name, justify="right")
-    for row in summary["by_dump"]:
-        dumps.add_row(
-            row["dump"],
-            f"{row['documents']:,}",
-            f"{row['tokens']:,}",
-            _show(row["dated_share"], True),
-            _show(row["exact_dup_rate"], True),
-            _show(row["near_dup_rate"], True),
-            _show(row["stale_share"], True),
-            _show(row["lag_days"]["p50"] if row["lag_days"] else None),
-        )
-    console.print(dumps)
-    console.print(f"report: {report_dir}/report.html")
-
-
-def _show(value: Any, share: bool = False) -> str:
-    """A figure for the terminal: shares as percentages, counts with thousands separators."""
-    if value is None:
-        return "n/a"
-    if share:
-        return f"{value:.1%}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
 
 
 # ---------------------------------------------------------------------------------------------- CLI
@@ -475,6 +432,7 @@ def audit(
         bool,
         typer.Option("--keep-work", help="Keep the stages' outputs: the audited documents, all columns."),
     ] = False,
+    column: Columns = None,
     master: Master = "local[*]",
     conf: Conf = None,
     overwrite: Overwrite = False,
@@ -496,6 +454,7 @@ def audit(
         recompute=recompute,
         statistic=statistic,
         bootstrap=bootstrap,
+        column_map=parse_columns(column),
     )
     summary = run_command(STAGE, params, spark_options(master, conf)).value
-    print_summary(summary, report)
+    print_audit_summary(summary, report)

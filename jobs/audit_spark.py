@@ -90,11 +90,13 @@ def prepare_documents(
     sample: float = 1.0,
     sample_seed: int = 0,
     added: datetime | None = None,
+    column_map: dict[str, str] | None = None,
 ) -> AuditInput:
     """The documents to audit as document Parquet: the input itself when it is document Parquet and not
-    sampled; else the input read by the ingest job's reader (raw formats) or as Parquet, sampled, and written
-    to `work/documents` by jobs.stage.write_stage (which counts the reader's rejects per reason)."""
-    record = is_record_parquet(files)
+    sampled; else the input read by the ingest job's reader (raw formats, or any input with a `column_map`:
+    record column -> the input's field) or as Parquet, sampled, and written to `work/documents` by
+    jobs.stage.write_stage (which counts the reader's rejects per reason)."""
+    record = not column_map and is_record_parquet(files)
     if record:
         frame = read_stage_output(spark, files)
         if sample >= 1.0 and frame.filter(~_fit_record()).isEmpty():
@@ -103,7 +105,7 @@ def prepare_documents(
             )
         frame = _checked_records(frame)
     else:
-        read = ReadOptions(added=added or datetime.now(UTC))
+        read = ReadOptions(added=added or datetime.now(UTC), column_map=dict(column_map or {}))
         frame = ingest_frame(spark, files, IngestConfig(read=read)).drop("html")
     frame = sample_frame(frame, sample, sample_seed)
     target = work.child("documents")

@@ -31,7 +31,16 @@ from corpus.stats import REJECT_FIELDS, RejectLog, StageStats, rejects_table
 from dating.html_meta import MarkupDater
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError, stats_summary
 from jobs.inputs import check_base, is_listing, join_base, read_listing, select
-from jobs.options import Conf, Master, Overwrite, parse_added, spark_options
+from jobs.options import (
+    Columns,
+    Conf,
+    Master,
+    Overwrite,
+    checked_columns,
+    parse_added,
+    parse_columns,
+    spark_options,
+)
 from jobs.runner import run_command
 from jobs.stage import (
     BYTES_IN_COUNTER,
@@ -181,6 +190,7 @@ class IngestParams(StageParams):
     limit: int | None = None  # read at most this many input files (after `sample`)
     retries: int = 6  # tries of a remote read before the file is counted unreadable
     timeout: float = 60.0  # seconds an HTTP(S) connection or read may wait for the server
+    column_map: dict[str, str] = field(default_factory=dict)  # record column -> the input's field
     overwrite: bool = False
 
 
@@ -202,6 +212,7 @@ def settings(params: IngestParams) -> ReadOptions:
             added=parse_added(params.added) or datetime.now(UTC),
             mediawiki_monthly=params.mediawiki_monthly,
             retry=RetryPolicy(attempts=params.retries, timeout_s=params.timeout),
+            column_map=checked_columns(params.column_map),
         )
     except ValueError as error:
         raise UsageError(str(error)) from None
@@ -323,6 +334,7 @@ def ingest(
             min=0.001,
         ),
     ] = 60.0,
+    column: Columns = None,
     master: Master = "local[*]",
     conf: Conf = None,
     overwrite: Overwrite = False,
@@ -351,6 +363,7 @@ def ingest(
         limit=limit,
         retries=retries,
         timeout=timeout,
+        column_map=parse_columns(column),
         overwrite=overwrite,
     )
     result = run_command(STAGE, params, spark_options(master, conf))

@@ -33,6 +33,40 @@ DocumentInputs = Annotated[
 ]
 Output = Annotated[str, typer.Option("--output", "-o", help="Output folder (local path or URI).")]
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output folder.")]
+Columns = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--column",
+        help="Read a record column from a field of another name, COLUMN=FIELD (repeatable), e.g. "
+        "text=content or id=doc_id: JSON lines and Parquet.",
+        show_default=False,
+    ),
+]
+
+
+def parse_columns(pairs: list[str] | None) -> dict[str, str]:
+    """`--column COLUMN=FIELD` pairs as a column map (record column -> input field); UsageError naming a
+    malformed pair (what the reader refuses, an unknown column, it says at the check)."""
+    mapping: dict[str, str] = {}
+    for pair in pairs or []:
+        column, sep, name = pair.partition("=")
+        if not sep or not column.strip() or not name.strip():
+            raise UsageError(
+                f"--column {pair!r}: expected COLUMN=FIELD, e.g. text=content", option="--column"
+            )
+        mapping[column.strip()] = name.strip()
+    return mapping
+
+
+def checked_columns(column_map: dict[str, str]) -> dict[str, str]:
+    """`column_map` as the readers take it (corpus.reader_base.ReadOptions); UsageError naming --column."""
+    from corpus.reader_base import ReadOptions
+
+    try:
+        ReadOptions(column_map=column_map)
+    except ValueError as error:
+        raise UsageError(f"--column: {error}", option="--column") from None
+    return column_map
 
 
 def parse_added(value: str | None) -> datetime | None:

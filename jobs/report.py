@@ -1,4 +1,5 @@
-"""Terminal output shared by the commands: a stage's stats, and an experiment's runs, as rich tables."""
+"""Terminal output shared by the commands: a stage's stats, an experiment's runs and an audit's figures, as rich
+tables."""
 
 from __future__ import annotations
 
@@ -40,6 +41,12 @@ def print_stats(stats: StageStats, output: str) -> None:
     console.print(table)
     if stats.skipped:
         console.print(f'[yellow]skipped spans and their offsets: {output}/_stats.json ("skipped")[/yellow]')
+    if stats.docs_in and not stats.docs_out and stats.dropped.get("empty_text") == stats.docs_in:
+        console.print(
+            "[yellow]no record had a text: where the input keeps it under another name, give "
+            "--column text=FIELD (the rejects' details say what each record lacked: "
+            f"{output}/_rejects/)[/yellow]"
+        )
 
 
 def results_table(
@@ -73,3 +80,49 @@ def results_table(
             pct(row.get("acc 0")),
         )
     return table
+
+
+def print_audit_summary(summary: dict[str, Any], report_dir: str) -> None:
+    """The headline figures and the per-dump table on the terminal."""
+    console = Console()
+    head = summary["headline"]
+    table = Table(title=f"audit -> {report_dir}", show_header=True, header_style="bold")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in head.items():
+        table.add_row(key.replace("_", " "), _show(value, key.endswith(("_share", "_rate"))))
+    if summary["sample"]["sampled"]:
+        table.add_row("sample", f"{summary['sample']['fraction']:g} of the documents")
+    for reason, n in summary["input_rejects"].items():
+        table.add_row(f"input rejected: {reason}", f"{n:,}")
+    for reason, n in summary.get("stage_rejects", {}).items():
+        table.add_row(f"dropped by {reason}", f"{n:,}")
+    console.print(table)
+    dumps = Table(title="per dump", show_header=True, header_style="bold")
+    dumps.add_column("dump", no_wrap=True)  # dump names are the key: never cut them
+    for name in ("docs", "tokens", "dated", "exact", "near", "stale", "lag p50 (d)"):
+        dumps.add_column(name, justify="right")
+    for row in summary["by_dump"]:
+        dumps.add_row(
+            row["dump"],
+            f"{row['documents']:,}",
+            f"{row['tokens']:,}",
+            _show(row["dated_share"], True),
+            _show(row["exact_dup_rate"], True),
+            _show(row["near_dup_rate"], True),
+            _show(row["stale_share"], True),
+            _show(row["lag_days"]["p50"] if row["lag_days"] else None),
+        )
+    console.print(dumps)
+    console.print(f"report: {report_dir}/report.html")
+
+
+def _show(value: Any, share: bool = False) -> str:
+    """A figure for the terminal: shares as percentages, counts with thousands separators."""
+    if value is None:
+        return "n/a"
+    if share:
+        return f"{value:.1%}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)

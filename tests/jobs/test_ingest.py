@@ -257,3 +257,35 @@ def test_a_file_named_with_glob_characters_is_itself(tmp_path):
         "dump1.jsonl",
         "dump2.jsonl",
     ]  # no such file: a pattern
+
+
+def test_column_names_a_field_of_another_name_in_ingest_and_audit(spark, tmp_path, capsys):
+    """A Parquet dataset keeping its text under `content` was ingested as 0 documents, every row dropped as
+    empty_text, with nothing on the terminal to say why or what to do; `--column text=content` reads it."""
+    from jobs.audit import AuditConfig, run_audit
+    from jobs.ingest import IngestParams, check, run
+
+    folder = tmp_path / "content"
+    folder.mkdir()
+    texts = [f"the page number {i} about the new library of the town" for i in range(20)]
+    pq.write_table(pa.table({"content": texts, "doc_id": [f"d{i}" for i in range(20)]}), folder / "p.parquet")
+    main(["ingest", str(folder), "-o", str(tmp_path / "plain"), "--master", "local[1]"])
+    said = capsys.readouterr().out
+    assert "no record had a text" in said and "--column text=FIELD" in " ".join(said.split())
+    params = IngestParams(
+        [str(folder)],
+        str(tmp_path / "named"),
+        column_map={"text": "content", "id": "doc_id"},
+        added="2024-01-01",
+    )
+    run(check(params), lambda: spark)
+    table = pq.read_table(tmp_path / "named")
+    assert sorted(table.column("text").to_pylist()) == sorted(texts)
+    assert sorted(table.column("id").to_pylist()) == sorted(f"d{i}" for i in range(20))
+    config = AuditConfig(bootstrap=0, column_map={"text": "content"})
+    summary = run_audit(spark, [str(folder)], str(tmp_path / "report"), config, print_table=False)
+    assert summary["headline"]["documents"] == 20 and summary["input_rejects"] == {}
+    for bad, message in (("text", "expected COLUMN=FIELD"), ("nonsense=content", "not a record column")):
+        with pytest.raises(SystemExit) as done:
+            main(["audit", str(folder), "-o", str(tmp_path / "r2"), "--column", bad])
+        assert done.value.code == 2 and message in capsys.readouterr().err

@@ -19,6 +19,7 @@ from jobs.runner import MARKER, StageSpec, read_marker, run_stages
 SESSION_OPTIONS = {"master", "conf"}
 RENAMED = {("ingest", "fmt"): "format", ("audit", "report"): "output", ("audit", "inputs"): "input"}
 RENAMED[("label", "value")] = "values"
+RENAMED.update({(kind, "column"): "column_map" for kind in ("ingest", "audit")})
 RENAMED.update({(kind, "inputs"): "input" for kind in ("dedup", "langid", "mix")})
 
 
