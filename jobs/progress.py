@@ -355,6 +355,20 @@ def reporting(console: Console | None = None, live: bool | None = None) -> Itera
         reporter.close()
 
 
+@contextlib.contextmanager
+def said_if_slow(message: str, after_s: float = 2.0) -> Iterator[None]:
+    """Say `message` if the block is still running after `after_s` seconds: a wait on a remote store that
+    would otherwise pass for a hang (a listing on an endpoint that does not answer takes its SDK's retries)."""
+    reporter = current()
+    timer = threading.Timer(after_s, reporter.say, args=(message,))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
 def training_callback(task: Task) -> Callable[[Any], None]:
     """A trainers.train progress callback that updates `task`: steps, loss and tokens/s."""
 

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -38,6 +39,7 @@ from corpus.stats import (
     UNREAD_REASONS,
     StageStats,
 )
+from jobs import progress
 from jobs.checks import refuse_foreign_parquet, refuse_unreadable_parquet
 from jobs.contract import UsageError
 from jobs.fs import AtomicStageOutput, Location, file_size, list_files, locate, move, remove
@@ -85,11 +87,13 @@ def expand_inputs(paths: Sequence[str], retry: RetryPolicy | None = None) -> lis
         # `dump[1].jsonl` that exists is that file, not a pattern that matches `dump1.jsonl` (a local path: on
         # an object store a key with `[` cannot be named in a URI anyway)
         is_pattern = any(ch in path for ch in "*?[") and ("://" in path or not os.path.exists(path))
-        matches = _glob(path) if is_pattern else [locate(path)]
+        with _said_if_slow(path):
+            matches = _glob(path) if is_pattern else [locate(path)]
         files: list[Location] = []
         for match in matches:
             try:
-                listed = list_files(match)
+                with _said_if_slow(path):
+                    listed = list_files(match)
             except OSError as error:
                 raise UsageError(f"input {redact(path)!r}: cannot be listed ({error})") from None
             for file in listed:
@@ -108,6 +112,13 @@ def expand_inputs(paths: Sequence[str], retry: RetryPolicy | None = None) -> lis
                 raise UsageError(f"input {redact(file.uri)!r}: cannot be read ({error})") from None
             found.setdefault(same_file_key(file.uri), InputFile(file.uri, size))
     return [found[k] for k in sorted(found)]
+
+
+def _said_if_slow(path: str) -> contextlib.AbstractContextManager[None]:
+    """A listing on an object store says it is waiting where the store keeps it waiting."""
+    if "://" not in path:
+        return contextlib.nullcontext()
+    return progress.said_if_slow(f"listing {redact(path)}: waiting on the store")
 
 
 def same_file_key(uri: str) -> str:

@@ -127,3 +127,16 @@ def test_the_interval_from_the_environment_never_breaks_a_command(monkeypatch, c
         check=False,
     )
     assert done.returncode == 0 and "Usage: chronomix" in done.stdout, done.stderr
+
+
+def test_a_wait_is_said_only_once_it_has_lasted() -> None:
+    """A listing on an object store that does not answer waited out its SDK's retries (100 s) in silence."""
+    console = Console(file=io.StringIO(), width=120)
+    with progress.reporting(console, live=False):
+        with progress.said_if_slow("listing s3://b/x: waiting on the store", after_s=0.1):
+            time.sleep(0.4)
+        with progress.said_if_slow("quick: never said", after_s=0.5):
+            pass
+        time.sleep(0.6)  # past the quick block's moment: its notice was cancelled
+    said = console.file.getvalue()
+    assert said.count("listing s3://b/x: waiting on the store") == 1 and "never said" not in said
