@@ -17,7 +17,8 @@ order, as exports write them: an older revision than the one before is counted (
 and left out, and a revision of a page (of a wiki: page ids repeat across wikis) that comes back after
 another page's, or after damage cut the file, is rejected ("page_not_contiguous") rather than give that
 page's months twice or fill a gap with the revision before it. Ids are the XML reader's, which are unique
-within one wiki: a file that mixes wikis may repeat one (a "duplicate_id" reject).
+within one wiki: a file that mixes wikis may repeat one, and the later row is kept under a new id
+(`{id}~2`, counted as "duplicate_id_renamed": corpus.reader_base.DocumentChecks.unique_id).
 """
 
 from __future__ import annotations

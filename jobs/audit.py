@@ -284,7 +284,7 @@ def _summary(
             "method": "documents whose BLAKE2b(seed, id) / 2^64 < fraction",
         },
         "input_rejects": audit_input.rejects,
-        "stage_rejects": {  # what date, dedup and langid dropped (an id seen twice, ...): `stage:reason`
+        "stage_rejects": {  # what date, dedup and langid dropped (what a stage refuses): `stage:reason`
             f"{name}:{reason}": n
             for name, stats in audit_input.stage_stats.items()
             if name != "ingest"  # the reader's rejects: input_rejects above

@@ -25,8 +25,10 @@ Output:
   newest_created, oldest_created, dumps, n_dumps), index documents included.
 - `_dedup.json`: the settings, the component-finding report and the seconds each step took.
 
-Documents are named by id. Where several input rows share an id, the first of them by content hash is kept
-and the others are rejected as `duplicate_id` (counted in `_stats.json`, samples under `_rejects/`).
+Documents are named by id. Where several input rows share an id (files that each number their rows from 0,
+the same record read twice), no row is dropped for it: the first of them by content hash keeps the id and the
+others are renamed `{id}~2`, `{id}~3`, ... (jobs.dedup_spark.rename_duplicate_ids), counted in `_stats.json`
+under the counter `duplicate_id_renamed`. Exact copies among them are then exact duplicates, as anywhere else.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ import typer
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from corpus.stats import REJECT_REASON, StageStats
+from corpus.reader_base import DUPLICATE_ID_RENAMED
+from corpus.stats import StageStats
 from dedup.index import INDEX_COLUMNS, IndexMeta
 from dedup.kernel import N_SHINGLES, DedupConfig, dedup_kernel, kernel_fields
 from dedup.lsh import DEFAULT_ANCHORS, LshConfig
@@ -152,15 +155,15 @@ def _run_in_spark(run: DedupRun) -> StageStats:
     """The Spark path: signatures in mapInArrow tasks, the text graph, components and ranks as shuffles."""
     spark, job, stats, watch = run.spark, run.job, run.stats, run.watch
     config = job.config
-    df, duplicates = dspark.split_duplicate_ids(run.documents)
-    duplicates = duplicates.persist() if duplicates is not None else None
-    n_duplicates = duplicates.count() if duplicates is not None else 0
+    df, n_renamed = dspark.rename_duplicate_ids(run.documents)
+    if n_renamed:
+        stats.counters[DUPLICATE_ID_RENAMED] = n_renamed
     signed = _sign(df, config)
     old_index = _read_index(spark, job.index, run.meta) if job.index else None  # checks settings first
     totals = signed.agg(
         F.count(F.lit(1)).alias("n"), F.sum((F.col(N_SHINGLES) == 0).cast("long")).alias("e")
     ).first()
-    stats.docs_in = int(totals["n"]) + n_duplicates
+    stats.docs_in = int(totals["n"])
     stats.counters["documents_without_shingles"] = int(totals["e"] or 0)
     dated_dumps = (
         [r["dump"] for r in signed.filter(F.col(DUMP_DATE).isNotNull()).select("dump").distinct().collect()]
@@ -194,23 +197,23 @@ def _run_in_spark(run: DedupRun) -> StageStats:
     clustered, not_kept = _count_ranked(ranked, job, stats)
     watch.lap("versions")
 
-    # Rejected rows go through the same projection as the documents, so the output schema (nullability
-    # included) does not depend on whether there were any; their dedup values are never written.
-    documents = df if duplicates is None else df.unionByName(duplicates, allowMissingColumns=True)
     out = dspark.attach_results(
-        documents,
+        df,
         ranked.filter(~F.col(FROM_INDEX)),
-        dated=is_dated(documents, dated_dumps),
+        dated=is_dated(df, dated_dumps),
         broadcast=clustered <= BROADCAST_MAX_ROWS,
     )
     if job.keep != "all":
-        kept = F.col("_keep") if duplicates is None else F.col("_keep") | F.col(REJECT_REASON).isNotNull()
-        out = out.filter(kept)
+        out = out.filter(F.col("_keep"))
     out = out.drop(*[c for c in HELPER_COLUMNS if c in out.columns])
     try:
-        rows = stats.docs_in - not_kept if duplicates is None else None
         write_stage(
-            out, run.output, stats, overwrite=run.overwrite, rows_per_shard=job.rows_per_shard, rows=rows
+            out,
+            run.output,
+            stats,
+            overwrite=run.overwrite,
+            rows_per_shard=job.rows_per_shard,
+            rows=stats.docs_in - not_kept,
         )
         watch.lap("write")
         write_clusters(dspark.cluster_summary(ranked), run.output)
@@ -225,9 +228,8 @@ def _run_in_spark(run: DedupRun) -> StageStats:
 
         return run.finish(report, index_rows)
     finally:
-        for frame in (ranked, members, signed, duplicates):
-            if frame is not None:
-                frame.unpersist()
+        for frame in (ranked, members, signed):
+            frame.unpersist()
 
 
 # ---------------------------------------------------------------------------------------------- stage

@@ -20,7 +20,6 @@ import pyarrow as pa
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from corpus.stats import REJECT_REASON, REJECT_SAMPLE_BYTES
 from dedup.kernel import BAND_KEYS, HOST_KEY, SKETCH, URL_KEY
 from dedup.lsh import URL_HUB_KEYS, pack_bucket_rows, unpack_bucket_rows
 from dedup.lsh import candidate_pairs as lsh_candidate_pairs
@@ -33,7 +32,6 @@ from jobs.templates_spark import carrier_edges, template_hosts
 NONE = int(np.iinfo(np.int64).min)  # a missing date: sorts oldest, as in dedup.versions
 BROADCAST_MAX_BUCKETS = 1_000_000  # buckets of 3+ documents broadcast to the join (~40 B each)
 BROADCAST_MAX_SKETCHES = 500_000  # sketches of candidate texts broadcast to the verification (~140 B each)
-DUPLICATE_ID = "duplicate_id"  # reject reason of the extra rows of an id that several input rows share
 D0, D1, D2 = "_d0", "_d1", "_d2"
 MICROS = {VERSION_DATE: D0, SEEN_DATE: D1, DUMP_DATE: D2}  # each date's column in microseconds (narrow_frame)
 NARROW_COLUMNS = ("id", TEXT_HASH, LENGTH, VERSION_DATE, SEEN_DATE, DUMP_DATE, FROM_INDEX, "dump")
@@ -94,36 +92,54 @@ def one_phase_aggregates(spark: SparkSession) -> Iterator[None]:
             spark.conf.set(key, before)
 
 
-def split_duplicate_ids(
-    df: DataFrame, broadcast_max: int = BROADCAST_MAX_BUCKETS
-) -> tuple[DataFrame, DataFrame | None]:
-    """(unique, extra): `df` with one row per id, and the other rows of the ids that several rows share, with
-    reject fields (reason `duplicate_id`); extra is None when the ids are unique. Dedup names documents by
-    id, so two rows under one id cannot both be placed in clusters. Of the rows sharing an id, the one first
-    by a hash of its content is kept: the choice never depends on the order the rows were read in."""
+def rename_duplicate_ids(df: DataFrame, broadcast_max: int = BROADCAST_MAX_BUCKETS) -> tuple[DataFrame, int]:
+    """(`df` with unique ids, rows renamed). Dedup names documents by id (and a mixture draws by it), so two
+    rows under one id cannot both be placed; dropping all but one would lose distinct documents (a sharded
+    dataset numbers each shard from 0) and hide exact copies from dedup, whose job they are. So every row is
+    kept: of the rows sharing an id, the first by a hash of its content keeps it and the others get
+    `{id}~2`, `{id}~3`, ... in that order, skipping any `{id}~n` another input row already has, as the
+    readers do within a file (corpus.reader_base.DocumentChecks.unique_id). The result depends on the rows
+    only, never on the order they were read in. The count goes to the counter corpus.reader_base.DUPLICATE_ID_RENAMED."""
     spark = df.sparkSession
     with one_phase_aggregates(spark):
-        shared = df.groupBy("id").count().filter(F.col("count") > 1).select("id").transform(checkpointed)
-    n_shared = shared.count()
+        shared = df.groupBy("id").count().filter(F.col("count") > 1).transform(checkpointed)
+    totals = shared.agg(F.count(F.lit(1)).alias("ids"), F.sum("count").alias("rows")).first()
+    n_shared = int(totals["ids"] or 0)
     if n_shared == 0:
-        return df, None
+        return df, 0
+    shared = shared.select("id")
     ids = F.broadcast(shared) if n_shared <= broadcast_max else shared
-    rows = df.withColumn("_input", F.input_file_name()).join(ids, "id", "left_semi")
+    # The input's own `{shared id}~n` (a suffix n >= 2 no renamed row may take), sorted per shared id. A
+    # `{x}~k` given here can equal no other `{y}~j` (the greedy match splits both at the last "~").
+    pattern = r"(?s)^(.*)~([1-9][0-9]{0,17})$"
+    suffix = F.regexp_extract("id", pattern, 2)
+    taken = (
+        df.select(F.regexp_extract("id", pattern, 1).alias("id"), suffix.alias("_n"))
+        .filter(F.col("_n") != "")
+        .join(ids, "id", "left_semi")
+        .select("id", F.col("_n").cast("long").alias("_n"))
+        .filter(F.col("_n") >= 2)
+        .groupBy("id")
+        .agg(F.array_sort(F.collect_set("_n")).alias("_taken"))
+    )
     ties = [F.col(c) for c in ("text", "url", "source") if c in df.columns]
     order = Window.partitionBy("id").orderBy(F.xxhash64(*[F.col(c) for c in df.columns]), *ties)
-    numbered = rows.withColumn("_copy", F.row_number().over(order))
-    kept = numbered.filter(F.col("_copy") == 1).select(*df.columns)
-    text = F.col("text") if "text" in df.columns else F.lit("")
-    extra = numbered.filter(F.col("_copy") > 1).select(
-        *df.columns,
-        F.lit(DUPLICATE_ID).alias(REJECT_REASON),
-        F.format_string(
-            "another input row has id %s too; the first of them by content hash is kept", "id"
-        ).alias("reject_detail"),
-        F.col("_input").alias("reject_input"),
-        F.substring(text, 1, REJECT_SAMPLE_BYTES).cast("binary").alias("reject_sample"),
+    numbered = (
+        df.join(ids, "id", "left_semi")
+        .withColumn("_copy", F.row_number().over(order).cast("long"))
+        .join(F.broadcast(taken) if n_shared <= broadcast_max else taken, "id", "left")
     )
-    return df.join(ids, "id", "left_anti").unionByName(kept), extra
+    # The (copy - 1)-th free suffix from 2: each taken suffix at or below the candidate moves it up one.
+    free = F.aggregate(
+        F.coalesce(F.col("_taken"), F.array().cast("array<bigint>")),
+        F.col("_copy"),
+        lambda n, t: F.when(t <= n, n + 1).otherwise(n),
+    )
+    new_id = F.when(F.col("_copy") == 1, F.col("id")).otherwise(
+        F.concat(F.col("id"), F.lit("~"), free.cast("string"))
+    )
+    renamed = numbered.withColumn("id", new_id).select(*df.columns)
+    return df.join(ids, "id", "left_anti").unionByName(renamed), int(totals["rows"]) - n_shared
 
 
 def bucket_parts(rows: int, partitions: int) -> int:

@@ -21,10 +21,11 @@ import typer
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from corpus.reader_base import DUPLICATE_ID_RENAMED
 from corpus.stats import StageStats
 from jobs.checks import check_tokenizer, null_columns, parquet_columns
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError, stats_summary
-from jobs.dedup_spark import DUPLICATE_ID, split_duplicate_ids
+from jobs.dedup_spark import rename_duplicate_ids
 from jobs.langid import NOT_DOCUMENTS, langid_config, read_documents_frame
 from jobs.mix_spark import (
     DROP_COLUMN,
@@ -140,14 +141,12 @@ def run_mix(
         refuse_unwritable(spark, output)
     df, stats = read_documents_frame(spark, files or inputs)
     mix_stats = MixStats(stage="mix", files_in=stats.files_in, bytes_in=stats.bytes_in)
-    # Sampling keys and the mixture's order are hashes of the id: rows sharing one would be drawn together.
-    df, duplicates = split_duplicate_ids(df)
-    n_duplicates = duplicates.count() if duplicates is not None else 0
+    # Sampling keys and the mixture's order are hashes of the id: rows sharing one would be drawn together,
+    # so all but one of them are renamed (none is dropped for its id).
+    df, n_renamed = rename_duplicate_ids(df)
     prepared = prepare(df, spec, lid).persist()
     try:
         docs_in, dropped = drop_counts(prepared)
-        if n_duplicates:
-            docs_in, dropped = docs_in + n_duplicates, {**dropped, DUPLICATE_ID: n_duplicates}
         cells = cell_counts(prepared)
         allocation = allocate(cells, spec)
         manifest = _manifest(spec, inputs, allocation, None)
@@ -178,6 +177,8 @@ def run_mix(
                 mix_stats.drop(reason, n)
             copies = sum(r for r, _, _ in achieved.values()) - sum(d for _, d, _ in achieved.values())
             mix_stats.counters["repeat_copies"] = copies
+            if n_renamed:
+                mix_stats.counters[DUPLICATE_ID_RENAMED] = n_renamed
             mix_stats.counters["tokens_out"] = sum(t for _, _, t in achieved.values())
             written = write_stage(
                 restore_lang(rows),

@@ -105,11 +105,16 @@ def test_bad_lines_are_rejected_with_line_numbers(tmp_path: Path, texts: list[st
     ]
     path = tmp_path / "bad.jsonl"
     write_lines(path, lines)
-    docs, rejects = read(path)
-    assert [d["id"] for d in docs] == ["doc-0", "doc-4", "doc-9"]
-    assert rejects.counts == Counter(
-        {"bad_json": 3, "empty_text": 2, "bad_type": 2, "bad_timestamp": 1, "duplicate_id": 1}
-    )
+    counters: Counter[str] = Counter()
+    rejects = RejectLog()
+    docs = pa.Table.from_batches(
+        list(read_documents(str(path), ReadOptions(added=ADDED), rejects, counters)),
+        schema=read_schema(ReadOptions(added=ADDED)),
+    ).to_pylist()
+    # line 11 repeats doc-0's id with another text: a document all the same, kept under a new id
+    assert [d["id"] for d in docs] == ["doc-0", "doc-4", "doc-9", "doc-0~2"]
+    assert docs[-1]["text"] == texts[10] and counters["duplicate_id_renamed"] == 1
+    assert rejects.counts == Counter({"bad_json": 3, "empty_text": 2, "bad_type": 2, "bad_timestamp": 1})
     where = {r.input.rsplit(":", 1)[1]: r.reason for r in rejects.items}
     assert where == {
         "line 2": "bad_json",
@@ -119,7 +124,6 @@ def test_bad_lines_are_rejected_with_line_numbers(tmp_path: Path, texts: list[st
         "line 7": "bad_type",
         "line 8": "bad_json",
         "line 9": "empty_text",
-        "line 11": "duplicate_id",
         "line 12": "bad_json",
     }
     assert all(r.sample for r in rejects.items)
@@ -244,11 +248,8 @@ def test_a_file_holding_one_json_document_is_read_as_one(tmp_path: Path) -> None
     mixed = [records[0], {"id": "c", "text": 5}, {"id": "d", "text": "kept"}, {"id": "a", "text": "again"}]
     (tmp_path / "mixed.json").write_text(json.dumps(mixed, indent=1))
     docs, rejects = read(tmp_path / "mixed.json")
-    assert [d["id"] for d in docs] == ["a", "d"]
-    assert [(r.reason, r.input.rsplit(":", 1)[1]) for r in rejects.items] == [
-        ("bad_type", "item 1"),
-        ("duplicate_id", "item 3"),
-    ]
+    assert [(d["id"], d["text"]) for d in docs] == [("a", "first page"), ("d", "kept"), ("a~2", "again")]
+    assert [(r.reason, r.input.rsplit(":", 1)[1]) for r in rejects.items] == [("bad_type", "item 1")]
     # `[0, 0]` on one line holds no record: one bad line, as JSON Lines read it
     (tmp_path / "numbers.json").write_text("[0, 0]\n")
     docs, rejects = read(tmp_path / "numbers.json")

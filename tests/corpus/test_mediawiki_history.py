@@ -158,16 +158,18 @@ def test_monthly_pages_are_per_wiki_and_snapshots_keep_their_own_title(tmp_path:
             _row(1, 21, "2020-02-09T00:00:00Z", text="de second", wiki_id="dewiki"),
         ],
     )
-    docs, rejects, _ = read(path, monthly=True)
-    # The English page's February and March show its first revision, under that revision's own title
-    assert {i: (d["text"], d["url"]) for i, d in docs.items()} == {
-        f"mediawiki:1:2020-0{m}": ("en first", "https://en.wikipedia.org/wiki/Main_Street_(Springfield)")
-        for m in (2, 3)
-    }
+    docs, rejects, counters = read(path, monthly=True)
+    # The English page's February and March show its first revision, under that revision's own title.
     # The German page 1 is read as a page of its own, never as the English one's next revision. Its
-    # February has the English February's id (ids are unique within one wiki, as the XML reader's are):
-    # rejected once (at the row that completes it), counted, not merged.
-    assert [(r.reason, "de second" in r.sample.decode()) for r in rejects.items] == [("duplicate_id", True)]
+    # February has the English February's id (ids are unique within one wiki, as the XML reader's are): it
+    # is kept under a new id, counted, not merged and not lost.
+    english = "https://en.wikipedia.org/wiki/Main_Street_(Springfield)"
+    assert {i: (d["text"], d["url"]) for i, d in docs.items()} == {
+        "mediawiki:1:2020-02": ("en first", english),
+        "mediawiki:1:2020-03": ("en first", english),
+        "mediawiki:1:2020-02~2": ("de first", "https://de.wikipedia.org/wiki/Main_Street_(Springfield)"),
+    }
+    assert not rejects.items and counters["duplicate_id_renamed"] == 1
 
 
 def test_damage_ends_the_page_being_read(tmp_path: Path) -> None:

@@ -9,12 +9,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from analysis.audit_plots import plot_by_month
 from jobs.audit import AuditConfig, run_audit
+from world.entities import invented_words
 
 WORDS = "the council met again to discuss the budget for the coming year and the new library " * 3
 
@@ -106,8 +108,9 @@ def test_record_names_of_other_types_go_through_the_reader(spark, tmp_path: Path
     assert summary["input_rejects"]
 
 
-def test_documents_the_stages_drop_are_reported_with_the_rejects(spark, tmp_path: Path) -> None:
-    """Dedup's drop of ids seen twice was only in stage_stats: the report said 2 documents and no rejects."""
+def test_rows_sharing_an_id_are_all_audited(spark, tmp_path: Path) -> None:
+    """Dedup dropped all but one row of an id seen twice (`dedup:duplicate_id 3`, 2 documents audited of 5
+    distinct ones); it renames them now, and every document is audited."""
     folder = tmp_path / "ids"
     folder.mkdir()
     table = pa.table(
@@ -120,8 +123,25 @@ def test_documents_the_stages_drop_are_reported_with_the_rejects(spark, tmp_path
     )
     pq.write_table(table, folder / "part-0.parquet")
     summary = _audit(spark, folder, tmp_path / "report")
-    assert summary["headline"]["documents"] == 2 and summary["stage_rejects"] == {"dedup:duplicate_id": 3}
-    assert "dedup:duplicate_id 3" in (tmp_path / "report" / "report.html").read_text()
+    assert summary["headline"]["documents"] == 5 and summary["stage_rejects"] == {}
+    assert summary["stage_stats"]["dedup"]["counters"]["duplicate_id_renamed"] == 3
+
+
+def test_exact_copies_without_ids_are_counted_as_exact_duplicates(spark, tmp_path: Path) -> None:
+    """100 rows without ids, 80 distinct texts and 20 copies of 10 of them: the copies' hash ids equal the
+    originals', and the reader rejected them as duplicate_id, so the audit said 80 documents and a 0% exact
+    duplicate rate. They are renamed now and reach dedup: 100 documents, 20% exact duplicates."""
+    rng = np.random.default_rng(7)
+    words = invented_words(rng, 3000)
+    texts = [" ".join(rng.choice(words, 60)) for _ in range(80)]
+    rows = texts + [texts[i % 10] for i in range(20)]
+    folder = tmp_path / "noid"
+    folder.mkdir()
+    pq.write_table(pa.table({"text": rows}), folder / "train.parquet")
+    summary = _audit(spark, folder, tmp_path / "report")
+    assert summary["input_rejects"] == {} and summary["stage_rejects"] == {}
+    assert summary["headline"]["documents"] == 100
+    assert summary["headline"]["exact_dup_rate"] == pytest.approx(0.2)
 
 
 def test_a_placeholder_year_plots_the_months_with_documents_only() -> None:

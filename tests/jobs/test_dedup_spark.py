@@ -239,47 +239,6 @@ def test_a_soft_404_joins_no_resources_in_one_run_or_across_an_index(
     assert out["w2"]["cluster_id"] == "w2" and out["w2"]["cluster_size"] == 2 and out["w2"]["is_exact_dup"]
 
 
-def test_rows_sharing_an_id(spark, data_dir: Path, tmp_path: Path) -> None:
-    documents = version_documents(data_dir, articles=6)  # a few articles: three jobs run on them
-    (tmp_path / "in-clean").mkdir()
-    pq.write_table(documents, tmp_path / "in-clean" / "a.parquet")
-    clean = tmp_path / "clean"
-    run_dedup(spark, [str(tmp_path / "in-clean")], str(clean), DedupJob(keep="newest"))
-    ids = documents.column("id").to_pylist()
-    copy = documents.slice(ids.index(sorted(ids)[0]), 1)  # the same record read twice
-    other = documents.slice(ids.index(sorted(ids)[1]), 1)
-    impostor = other.set_column(  # a different page under an id the input already has
-        other.schema.get_field_index("text"), "text", pa.array(["An unrelated page about tide tables."])
-    )
-    for name, extra, keep in (("copy", copy, "newest"), ("impostor", impostor, "all")):
-        folder = tmp_path / f"in-{name}"
-        folder.mkdir()
-        pq.write_table(documents, folder / "a.parquet")
-        pq.write_table(extra, folder / "b.parquet")
-        out = tmp_path / f"out-{name}"
-        stats = run_dedup(spark, [str(folder)], str(out), DedupJob(keep=keep))
-        assert (
-            stats.docs_in == documents.num_rows + 1 and stats.dropped["duplicate_id"] == 1 and stats.balanced
-        )
-        rejects = pq.read_table(out / "_rejects" / "rejects.parquet").to_pylist()
-        assert [r["reject_reason"] for r in rejects] == ["duplicate_id"]
-        assert rejects[0]["id"] == extra.column("id")[0].as_py()
-        assert rejects[0]["reject_input"].endswith(".parquet")
-        written = pq.read_table(out, columns=["id", "text"])
-        assert len(set(written.column("id").to_pylist())) == written.num_rows
-        if name == "copy":  # a record read twice changes nothing but the reject count
-            # (clean took the driver path, this run the Spark path: the same rows, order and schema)
-            parts = sorted(clean.glob("part-*"))
-            assert [p.name for p in parts] == sorted(p.name for p in out.glob("part-*"))
-            for part in parts:
-                assert pq.read_table(out / part.name).equals(pq.read_table(part), check_metadata=True)
-        else:  # every document but one stays; of the two texts under the shared id, exactly one is written
-            assert stats.docs_out == documents.num_rows
-            row = written.filter(pc.equal(written.column("id"), rejects[0]["id"])).to_pylist()
-            texts = {other.column("text")[0].as_py(), impostor.column("text")[0].as_py()}
-            assert len(row) == 1 and {row[0]["text"], rejects[0]["text"]} == texts
-
-
 @BOTH_PATHS
 def test_index_across_dumps(spark, data_dir: Path, tmp_path: Path, max_local_documents: int) -> None:
     docs = version_documents(data_dir, articles=30).to_pylist()

@@ -292,10 +292,11 @@ def test_hundreds_of_cells_without_a_target_are_counted_not_a_stack_overflow(spa
     assert stats.docs_in + stats.counters["repeat_copies"] == stats.docs_out + sum(stats.dropped.values())
 
 
-def test_rows_sharing_an_id_are_counted_once_and_not_drawn_together(spark, tmp_path):
+def test_rows_sharing_an_id_are_renamed_and_not_drawn_together(spark, tmp_path):
     """Three texts under id `d` in two files: sampling keys and the mixture's order are hashes of the id, so
-    the three were always drawn together and sat side by side, uncounted. One is kept (by content hash, as
-    dedup keeps one), the others are dropped as duplicate_id."""
+    the three were always drawn together and sat side by side, uncounted. Then all but one were dropped as
+    duplicate_id; now the first by content hash keeps `d` and the others are renamed `d~2`, `d~3` (as dedup
+    renames them), each drawn on its own, and counted."""
     rows = [
         {
             "id": "d",
@@ -314,7 +315,13 @@ def test_rows_sharing_an_id_are_counted_once_and_not_drawn_together(spark, tmp_p
     ids = out.column("id").to_pylist()
     copies = list(zip(ids, out.column("repeat_index").to_pylist(), strict=True))
     assert len(copies) == len(set(copies))
-    assert len({t for i, t in zip(ids, out.column("text").to_pylist(), strict=True) if i == "d"}) == 1
+    texts: dict[str, set[str]] = {}
+    for i, t in zip(ids, out.column("text").to_pylist(), strict=True):
+        texts.setdefault(i, set()).add(t)
+    assert set(texts) <= {"d", "d~2", "d~3", "u"} and all(len(t) == 1 for t in texts.values())
+    d_texts = [t for i, (t,) in texts.items() if i != "u"]
+    assert len(d_texts) == len(set(d_texts))  # each of d's texts under an id of its own
     stats = StageStats.read(tmp_path / "out")
-    assert stats.docs_in == 4 and stats.dropped["duplicate_id"] == 2
+    assert stats.docs_in == 4 and "duplicate_id" not in stats.dropped
+    assert stats.counters["duplicate_id_renamed"] == 2
     assert stats.docs_in + stats.counters["repeat_copies"] == stats.docs_out + sum(stats.dropped.values())
