@@ -60,6 +60,8 @@ def transient(exc: BaseException) -> bool:
         return exc.code in _TRANSIENT_HTTP
     if isinstance(exc, FileNotFoundError | PermissionError | IsADirectoryError | InputReadError):
         return False
+    if isinstance(exc, http.client.InvalidURL):  # a port that is no number: no try will mend it
+        return False
     if isinstance(exc, urllib.error.URLError | http.client.HTTPException | ConnectionError | TimeoutError):
         return True
     if isinstance(exc, socket.timeout | socket.gaierror):

@@ -26,7 +26,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import typer
 
@@ -107,6 +107,8 @@ class AuditConfig:
 @dataclass(frozen=True, kw_only=True)
 class AuditParams(AuditConfig, StageParams):
     """`chronomix audit` and the `audit` stage kind: the AuditConfig, the dataset and the report folder."""
+
+    LATER_FIELDS: ClassVar[frozenset[str]] = frozenset({"column_map"})
 
     input: list[str]  # dataset files, folders or globs
     output: str  # the report folder

@@ -99,12 +99,14 @@ def prepare_documents(
     record = not column_map and is_record_parquet(files)
     if record:
         frame = read_stage_output(spark, files)
-        if sample >= 1.0 and frame.filter(~_fit_record()).isEmpty():
+        # rows the reader would change or refuse (Parquet carries nulls and blanks the record does not
+        # allow): the whole input goes through the reader then, which checks and counts them as ingest does
+        record = frame.filter(~_fit_record()).isEmpty()
+        if record and sample >= 1.0:
             return AuditInput(
                 documents=[f.uri for f in files], stages={"ingest": "input is document Parquet"}
             )
-        frame = _checked_records(frame)
-    else:
+    if not record:
         read = ReadOptions(added=added or datetime.now(UTC), column_map=dict(column_map or {}))
         frame = ingest_frame(spark, files, IngestConfig(read=read)).drop("html")
     frame = sample_frame(frame, sample, sample_seed)
@@ -119,33 +121,12 @@ def prepare_documents(
     )
 
 
-def _text_kept() -> Column:
-    """The reader's test of a text (corpus.reader_base): not null, and not blank once stripped."""
-    stripped = F.regexp_replace("text", r"(?U)^\s+|\s+$", "")
-    return F.col("text").isNotNull() & (F.length(stripped) >= ReadOptions().min_text_chars)
-
-
 def _fit_record() -> Column:
-    """A record-shaped row the reader would take as it is: an id and a kept text (Parquet carries nulls and
-    empty strings the record's schema does not allow)."""
-    return F.col("id").isNotNull() & (F.col("id") != "") & _text_kept()
-
-
-def _checked_records(frame: DataFrame) -> DataFrame:
-    """`frame` with the reader's two checks of a record applied, as reject rows write_stage counts: a null or
-    blank text is an `empty_text` reject; a missing id gets the reader's hash of source, URL and text
-    (corpus.reader_base.stable_id)."""
-    kept = _text_kept()
-    url = F.coalesce(F.col("url"), F.lit("")) if "url" in frame.columns else F.lit("")
-    content_id = F.sha1(F.concat_ws("\u0000", F.coalesce(F.col("source"), F.lit("")), url, F.col("text")))
-    no_id = F.col("id").isNull() | (F.col("id") == "")
-    return frame.withColumn("id", F.when(no_id & kept, content_id).otherwise(F.col("id"))).select(
-        *frame.columns,
-        F.when(~kept, F.lit("empty_text")).alias(REJECT_REASON),
-        F.when(~kept, F.lit("text null or blank in a record Parquet file")).alias("reject_detail"),
-        F.when(~kept, F.input_file_name()).alias("reject_input"),
-        F.when(~kept, F.lit(b"")).alias("reject_sample"),
-    )
+    """A record-shaped row the reader would take as it is: an id, a source and a text that is not blank (as
+    Python's str.strip sees blanks, the information separators U+001C to U+001F included)."""
+    stripped = F.regexp_replace("text", r"(?U)^[\s\x1c-\x1f]+|[\s\x1c-\x1f]+$", "")
+    text = F.col("text").isNotNull() & (F.length(stripped) >= ReadOptions().min_text_chars)
+    return F.col("id").isNotNull() & (F.col("id") != "") & F.col("source").isNotNull() & text
 
 
 def with_record_columns(frame: DataFrame) -> DataFrame:

@@ -114,13 +114,25 @@ def _stopped() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the `chronomix` console script."""
+    """Entry point of the `chronomix` console script. The SIGTERM handler and the log filter it sets are
+    taken off again when it returns, so a program that calls it keeps its own."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
         argv = ["--help"]  # a bare `chronomix` shows the help, not an error
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _terminate)
-    logging.getLogger().addFilter(_Py4JInterruptNoise())
+    _TERMINATED.clear()
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
+    noise = _Py4JInterruptNoise()
+    logging.getLogger().addFilter(noise)
+    try:
+        _run(argv)
+    finally:
+        logging.getLogger().removeFilter(noise)
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(argv: list[str]) -> None:
     command = typer.main.get_command(build_app(invoked_commands(argv)))
     try:
         with progress.reporting():

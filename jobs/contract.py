@@ -53,10 +53,14 @@ class StageParams:
 
     PLACE_FIELDS names parameters that give a place other names are resolved against (a path listing's
     base), not files the stage reads: their value is in the fingerprint, and where they name a remote place
-    what lies under it is not (a base of s3://commoncrawl/ would list the whole bucket before every run)."""
+    what lies under it is not (a base of s3://commoncrawl/ would list the whole bucket before every run).
+
+    LATER_FIELDS names parameters added after stages of the kind were finished and marked: in the
+    fingerprint only where they differ from their default, so those stages stay finished."""
 
     EXECUTION_FIELDS: ClassVar[frozenset[str]] = frozenset()
     PLACE_FIELDS: ClassVar[frozenset[str]] = frozenset()
+    LATER_FIELDS: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], where: str, **runner: Any) -> Any:
@@ -85,9 +89,18 @@ class StageParams:
 
     def fingerprint_values(self) -> dict[str, Any]:
         """The parameters that determine the output: all but where it goes, whether to replace it, and the
-        EXECUTION_FIELDS."""
-        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
-        return {k: v for k, v in values.items() if k not in RUNNER_FIELDS | self.EXECUTION_FIELDS}
+        EXECUTION_FIELDS; a LATER_FIELDS field only where it differs from its default."""
+        fields = dataclasses.fields(self)  # type: ignore[arg-type]
+        values = {f.name: getattr(self, f.name) for f in fields}
+        at_default = {f.name for f in fields if f.name in self.LATER_FIELDS and values[f.name] == _default(f)}
+        skipped = RUNNER_FIELDS | self.EXECUTION_FIELDS | at_default
+        return {k: v for k, v in values.items() if k not in skipped}
+
+
+def _default(field: dataclasses.Field[Any]) -> Any:
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return field.default
 
 
 # The scalar types a pipeline file's values are checked against (YAML gives int for a whole-number float).

@@ -20,11 +20,11 @@ import http.client
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from corpus.remote_http import HttpChannel, open_url
+from jobs.threads import run_concurrently
 
 CONCURRENT_CHECKS = 16  # servers asked at once
 CHECK_TIMEOUT_S = 10.0
@@ -104,11 +104,6 @@ def server_versions(
     distinct = sorted(set(urls))
     if not distinct:  # most stages read no HTTP file: no threads for them
         return Versions({}, frozenset())
-    with ThreadPoolExecutor(max_workers=min(CONCURRENT_CHECKS, len(distinct))) as pool:
-        checks = [pool.submit(version, url) for url in distinct]
-        _, waiting = wait(checks, timeout=SLOW_NOTICE_S)
-        if waiting and on_slow is not None:
-            on_slow(len(waiting))
-        found = dict(check.result() for check in checks)
+    found = dict(run_concurrently(version, distinct, CONCURRENT_CHECKS, SLOW_NOTICE_S, on_slow))
     compared = {k: v if v is not None else recorded.get(k, UNREACHABLE) for k, v in found.items()}
     return Versions(compared, frozenset(k for k, v in found.items() if v is not None))

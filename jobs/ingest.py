@@ -175,6 +175,7 @@ class IngestParams(StageParams):
 
     PLACE_FIELDS: ClassVar[frozenset[str]] = frozenset({"base"})  # a listing's files are named in it
     EXECUTION_FIELDS: ClassVar[frozenset[str]] = frozenset({"timeout"})  # how long to wait, not what is read
+    LATER_FIELDS: ClassVar[frozenset[str]] = frozenset({"column_map"})
 
     inputs: list[str]  # files, folders or globs, local or remote, or path listings (warc.paths.gz)
     output: str

@@ -27,8 +27,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pyarrow.fs as pafs
 
@@ -39,6 +38,7 @@ from corpus.stats import RejectLog
 from jobs import progress
 from jobs.contract import UsageError
 from jobs.fs import Location, locate
+from jobs.threads import run_concurrently
 
 LISTING_SUFFIXES = (".paths", ".paths.gz")
 UNKNOWN_SIZE = -1  # an input whose size the tasks measure (jobs.stage.BYTES_IN_COUNTER)
@@ -125,6 +125,9 @@ def http_size(url: str, retry: RetryPolicy = RetryPolicy()) -> int:
     again under the job's retries, and counts it unreadable: one bad file does not stop the job); UsageError
     where there is no such file (HTTP 404 or 410), as for a local path that names nothing."""
     try:
+        parts = urlsplit(url)
+        if not parts.hostname or parts.port == 0:  # .port raises for a port that is no number or out of range
+            raise ValueError("no host" if not parts.hostname else "port 0")
         with open_remote(url, retry) as remote:
             return remote.size
     except FileNotFoundError as error:  # "HTTP 404 Not Found", "HTTP 410 Gone"
@@ -140,17 +143,17 @@ def http_sizes(urls: Sequence[str], retry: RetryPolicy = RetryPolicy()) -> dict[
     have not answered after SLOW_NOTICE_S, the command says it is waiting (a server that takes the connection
     and says nothing holds each try for --timeout)."""
     distinct = list(dict.fromkeys(urls))
-    if not distinct:
-        return {}
-    with ThreadPoolExecutor(max_workers=min(CONCURRENT_SIZE_CHECKS, len(distinct))) as pool:
-        checks = {url: pool.submit(http_size, url, retry) for url in distinct}
-        _, waiting = wait(checks.values(), timeout=SLOW_NOTICE_S)
-        if waiting:
-            progress.current().say(
-                f"waiting on the servers of {len(waiting)} HTTP input(s) for their sizes (each try waits at "
-                f"most {retry.timeout_s:g} s, {retry.attempts} tries)"
-            )
-        return {url: check.result() for url, check in checks.items()}
+
+    def say_waiting(count: int) -> None:
+        progress.current().say(
+            f"waiting on the servers of {count} HTTP input(s) for their sizes (each try waits at most "
+            f"{retry.timeout_s:g} s, {retry.attempts} tries)"
+        )
+
+    sizes = run_concurrently(
+        lambda url: http_size(url, retry), distinct, CONCURRENT_SIZE_CHECKS, SLOW_NOTICE_S, say_waiting
+    )
+    return dict(zip(distinct, sizes, strict=True))
 
 
 def is_http(path: str) -> bool:
@@ -245,7 +248,10 @@ def refuse_inside_inputs(folder: str, given: Sequence[str], flag: str) -> None:
 
 
 def _glob_reaches(pattern: str, path: str) -> bool:
-    """Whether `path` or a folder above it matches the glob `pattern` (jobs.inputs.glob_regex), by names."""
+    """Whether `path` or a folder above it matches the glob `pattern` (jobs.inputs.glob_regex), by names. A
+    trailing "/" (a glob of folders) matches the same folders; a local glob, as Python's, does not match a
+    hidden name (".work") unless the pattern names one."""
+    pattern = pattern.rstrip("/") or pattern
     wildcard = min(pattern.find(ch) for ch in "*?[" if ch in pattern)
     root = pattern[: pattern.rfind("/", 0, wildcard) + 1]
     if not contained_in(root or ".")(path):
@@ -255,5 +261,10 @@ def _glob_reaches(pattern: str, path: str) -> bool:
         return arrow_uri(name) if "://" in name else os.path.realpath(name)
 
     relative = key(path)[len(key(root or ".").rstrip("/")) :].strip("/").split("/")
-    matcher = glob_regex(pattern[len(root) :])
+    rest = pattern[len(root) :]
+    if "://" not in pattern and "/." not in "/" + rest:  # Python's glob matches nothing at or below one
+        relative = relative[
+            : next((n for n, part in enumerate(relative) if part.startswith(".")), len(relative))
+        ]
+    matcher = glob_regex(rest)
     return any(matcher.fullmatch("/".join(relative[:n])) for n in range(1, len(relative) + 1))

@@ -36,7 +36,7 @@ def test_null_and_blank_texts_of_record_parquet_are_rejected_and_missing_ids_mad
     texts: list[str | None] = [f"{WORDS} number {i}" for i in range(100)]
     for i in range(5):
         texts[i] = None
-        texts[5 + i] = " \n\t " if i % 2 else ""
+        texts[5 + i] = [" \n\t ", "", "\x1c\x1d\x1e", "\u3000", ""][i]  # blank as str.strip sees it
     ids: list[str | None] = [f"d{i}" for i in range(100)]
     ids[50] = None
     folder = tmp_path / "records"

@@ -6,7 +6,10 @@ found by trying the CLI as a user would."""
 from __future__ import annotations
 
 import io
+import signal
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -19,7 +22,9 @@ from jobs import progress
 from jobs.contract import UsageError
 from jobs.ingest import IngestParams, check
 from jobs.inputs import check_base, http_sizes, join_base
+from jobs.threads import run_concurrently
 from tests.jobs.cli_helpers import _refused
+from tests.jobs.cluster import ROOT
 from tests.remote_servers import range_server
 
 
@@ -87,6 +92,10 @@ def test_a_malformed_url_is_a_bad_argument(
         ["ingest", "http://alice:s3cr3t@[bad/x.warc.gz?sig=k3y", "-o", str(tmp_path / "o")], capsys
     )
     assert "not a valid URL" in err and "s3cr3t" not in err and "k3y" not in err, err
+    # a port that is no number, or out of range, was retried, then counted unreadable in a job that ran
+    for url in ("http://127.0.0.1:abc/x.jsonl", "http://127.0.0.1:99999/x.jsonl", "http:///x.jsonl"):
+        err = _refused(["ingest", url, "-o", str(tmp_path / "o"), "--retries", "3"], capsys)
+        assert "not a valid URL" in err, (url, err)
 
 
 def test_a_folder_a_job_writes_under_an_input_glob_or_folder_is_refused(
@@ -102,11 +111,16 @@ def test_a_folder_a_job_writes_under_an_input_glob_or_folder_is_refused(
         ("hf3/*", "hf3/sub/deeper"),
         ("hf3/**/*.jsonl", "hf3/x/out.jsonl"),
         ("h?3/*", "hf3/sub"),
+        ("hf3/*/", "hf3/sub"),  # a glob of folders: Python's glob matches hf3/sub/ and reads below it
+        ("hf3/**/", "hf3/sub/deeper"),
     ):
         err = _refused(["ingest", str(tmp_path / pattern), "-o", str(tmp_path / output)], capsys)
         assert "what the input glob" in err and "--output" in err, (pattern, err)
     # a glob that cannot reach the output leaves it free: refused only because --format is bad here
     err = _refused(["ingest", str(data / "*.jsonl"), "-o", str(data / "out"), "--format", "x"], capsys)
+    assert "--format" in err, err
+    # a hidden name is matched by no wildcard of a local glob (Python's glob skips it): free
+    err = _refused(["ingest", str(data / "*"), "-o", str(data / ".out"), "--format", "x"], capsys)
     assert "--format" in err, err
     err = _refused(["audit", str(data), "-o", str(tmp_path / "report"), "--work", str(data / "w")], capsys)
     assert "--work" in err and "lies inside the input folder" in err, err
@@ -141,3 +155,40 @@ def test_a_server_that_keeps_the_size_check_waiting_is_announced(
 def test_a_url_naming_nothing_is_still_refused_with_its_status(tmp_path: Path) -> None:
     with range_server(tmp_path) as http, pytest.raises(UsageError, match="no such file \\(HTTP 404"):
         http_sizes([http.url + "nowhere.warc.gz"])
+
+
+def test_an_interrupt_during_the_size_checks_stops_the_command_at_once(tmp_path: Path) -> None:
+    """Ctrl-C while a server kept the size check waiting: the command waited for every retry of the check's
+    thread (58 s with --timeout 20 --retries 3) before it stopped, and a scheduler's SIGKILL would come first."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/a.jsonl"
+        command = [sys.executable, "-m", "jobs.cli", "ingest", url, "-o", str(tmp_path / "o")]
+        command += ["--timeout", "20", "--retries", "3"]
+        process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+        try:
+            time.sleep(3)  # the check is waiting on the silent server
+            process.send_signal(signal.SIGINT)
+            started = time.perf_counter()
+            _, stderr = process.communicate(timeout=30)
+            stopped_in = time.perf_counter() - started
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert process.returncode == 130 and stderr.strip().splitlines()[-1] == "chronomix: interrupted", stderr
+    assert stopped_in < 5, stopped_in
+    assert not (tmp_path / "o").exists()
+
+
+def test_concurrent_checks_keep_their_order_announce_a_wait_and_raise_the_first_error() -> None:
+    def slow_square(n: int) -> int:
+        time.sleep(0.3 if n == 2 else 0.0)
+        if n == 5:
+            raise ValueError("five")
+        return n * n
+
+    announced: list[int] = []
+    assert run_concurrently(slow_square, [1, 2, 3, 4], 2, 0.1, announced.append) == [1, 4, 9, 16]
+    assert announced == [1]  # only the slow one was still running
+    with pytest.raises(ValueError, match="five"):
+        run_concurrently(slow_square, [5, 2], 4, 10.0)
+    assert run_concurrently(slow_square, [], 4, 0.1, announced.append) == [] and announced == [1]

@@ -190,6 +190,26 @@ def test_execution_only_parameters_stay_out_of_the_fingerprint() -> None:
     )
 
 
+def test_a_parameter_added_later_keeps_finished_stages_finished_until_it_is_set() -> None:
+    """`column_map` joined the ingest and audit parameters after markers were written: in every fingerprint,
+    as `{}`, it made every finished ingest stage rerun, and every stage after it. The fingerprint of an ingest
+    with the defaults is pinned here, as the markers of earlier runs hold it."""
+    from jobs.runner import StageSpec, fingerprint
+
+    ingest = stage("ingest")
+    params = ingest.params.from_mapping({"inputs": ["relative/x.jsonl"]}, "stage 'i' (ingest)", output="/o")
+    assert "column_map" not in params.fingerprint_values()
+    named = ingest.params.from_mapping(
+        {"inputs": ["relative/x.jsonl"], "column_map": {"text": "content"}}, "stage 'i' (ingest)", output="/o"
+    )
+    assert named.fingerprint_values()["column_map"] == {"text": "content"}
+    assert fingerprint(StageSpec("i", ingest, params), {}) == (
+        "527e689604b65d6f13a661b4e0ec1be2fcb03179d1d24087c6deacee06e06f5b"  # f3194b7 gives it too
+    )
+    audit = stage("audit").params.from_mapping({"input": ["relative/x"]}, "stage 'a' (audit)", output="/o")
+    assert "column_map" not in audit.fingerprint_values()
+
+
 def test_pipeline_values_are_checked_against_every_form_of_hint() -> None:
     import typing
 

@@ -95,3 +95,20 @@ def test_py4j_s_traceback_of_a_command_an_interrupt_cut_short_is_not_logged() ->
     )
     other = logging.LogRecord("root", logging.ERROR, "x.py", 1, "the disk is full", None, None)
     assert not noise.filter(cut) and noise.filter(other)
+
+
+def test_main_leaves_the_caller_s_sigterm_handler_and_logging_as_they_were() -> None:
+    """Called as a library, main() left its SIGTERM handler in place: a later SIGTERM anywhere in the host
+    program raised its interrupt, and the next Ctrl-C of a command was reported as "terminated" (143)."""
+    import logging
+
+    from jobs.cli import main
+
+    mine = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        filters = list(logging.getLogger().filters)
+        main(["world", "--help"])  # the help, and a normal return
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+        assert logging.getLogger().filters == filters
+    finally:
+        signal.signal(signal.SIGTERM, mine)
