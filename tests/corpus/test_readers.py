@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import os
 import pickle
+import random
 import shutil
 from collections import Counter
 from datetime import UTC, datetime
@@ -75,7 +76,8 @@ def test_detect_format_by_sniffing(tmp_path: Path) -> None:
 
 def test_detect_format_unknown_raises_naming_the_path(tmp_path: Path) -> None:
     path = tmp_path / "noise.bin"
-    path.write_bytes(os.urandom(300))
+    # seeded: 1 in 256 draws of os.urandom began with "{", which sniffs as JSON lines (a flaky failure)
+    path.write_bytes(b"\x00" + random.Random(0).randbytes(299))
     with pytest.raises(ValueError, match=r"noise\.bin: unknown input format"):
         detect_format(str(path))
 
