@@ -44,18 +44,25 @@ def test_an_interrupted_world_leaves_no_folder(tmp_path: Path) -> None:
         f"run_command(STAGE, WorldParams(output={str(tmp_path / 'w')!r}))"
     )
     process = subprocess.Popen([sys.executable, "-c", code], cwd=Path(__file__).parents[2])
+    _stop_while_writing(process, tmp_path, signal.SIGINT)
+    assert process.returncode != 0
+    assert list(tmp_path.iterdir()) == []
+
+
+def _stop_while_writing(process: subprocess.Popen[str], folder: Path, sent: signal.Signals) -> str:
+    """Send `sent` to `process` once the world it writes in `folder` has started its dumps; its stderr."""
     try:
         deadline = time.monotonic() + 60
-        while not any(tmp_path.glob(".w.tmp-*/dumps")) and process.poll() is None:
+        while not any(folder.glob(".w.tmp-*/dumps")) and process.poll() is None:
             assert time.monotonic() < deadline, "the world never started writing"
             time.sleep(0.02)
-        assert process.poll() is None, "the world was written before it could be interrupted"
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=60) != 0
+        assert process.poll() is None, "the world was written before it could be stopped"
+        process.send_signal(sent)
+        _, stderr = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
-    assert list(tmp_path.iterdir()) == []
+    return stderr or ""
 
 
 @pytest.mark.parametrize(
@@ -68,17 +75,7 @@ def test_the_cli_stopped_by_ctrl_c_or_sigterm_says_so_in_one_line_and_leaves_no_
     `timeout`, Slurm and Kubernetes send, killed the job where it stood and left its temporary folder."""
     command = [sys.executable, "-m", "jobs.cli", "world", "--output", str(tmp_path / "w")]
     process = subprocess.Popen(command, cwd=Path(__file__).parents[2], stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while not any(tmp_path.glob(".w.tmp-*/dumps")) and process.poll() is None:
-            assert time.monotonic() < deadline, "the world never started writing"
-            time.sleep(0.02)
-        assert process.poll() is None, "the world was written before it could be stopped"
-        process.send_signal(sent)
-        _, stderr = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
+    stderr = _stop_while_writing(process, tmp_path, sent)
     assert process.returncode == status
     assert stderr.strip().splitlines()[-1] == f"chronomix: {said}" and "Traceback" not in stderr
     assert list(tmp_path.iterdir()) == []
