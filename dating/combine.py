@@ -74,6 +74,7 @@ INPUT_COLUMNS = (
     "text",
     "created",
     "date_source",
+    "added",
     LM_HOST_PAGES,
     *REF_COLUMNS,
 )
@@ -199,7 +200,7 @@ def date_row(row: Mapping[str, Any]) -> DateResult:
     # `created` is the input's own date when no dating run set it, or when one kept it (source "given"): reading
     # it again then makes a second run give the same result. Any other source means an earlier run derived it.
     if row.get("date_source") in (None, "given"):
-        given_signal(row.get("created"), crawl, evidence)
+        given_signal(row.get("created"), crawl, evidence, added=row.get("added"))
     url_signal(row.get("url"), crawl, evidence)
     html_meta_signal(row.get("html_meta_date"), row.get(HTML_META_MODIFIED), crawl, evidence)
     text_signal(row.get("text"), crawl, evidence)

@@ -112,7 +112,9 @@ def run(plan: LabelPlan, spark: SparkProvider) -> StageResult:
     value = F.col(params.column).cast("string")
     for old, new in sorted(params.values.items()):
         value = F.when(F.col(params.column).cast("string") == old, F.lit(new)).otherwise(value)
-    rows = side.select("id", value.alias(name))
+    rows = side.select(
+        F.col("id").cast("string").alias("id"), value.alias(name)
+    )  # ids are strings (pandas: ints)
     # An id the table gives several values has no label (which one would win is up to Spark), and a row
     # without an id labels nothing: both are counted, not resolved silently.
     grouped = rows.filter(F.col("id").isNotNull()).groupBy("id").agg(F.countDistinct(name).alias("_values"))

@@ -326,7 +326,9 @@ def _first_pass(
 ) -> tuple[Decision | None, CloseGroup | None, bool]:
     """fastText's answer for one line, or (None, group, _) where a close group decides, or (None, None, True)
     where fastText is unsure and CLD2, then lingua, are asked."""
-    if not line or not top_k:
+    if (
+        not line or not top_k or not any(ch.isalpha() for ch in line)
+    ):  # digits, emoji, punctuation: no language
         return Decision(UND, 0.0, "none"), None, False
     code, prob = top_k[0]
     if not config.second_opinion:

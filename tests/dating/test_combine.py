@@ -82,6 +82,8 @@ def _batch(**columns: list) -> pa.RecordBatch:
         "last_modified": TIMESTAMP,
         "html_meta_date": TIMESTAMP,
         "html_meta_modified": TIMESTAMP,
+        "created": TIMESTAMP,
+        "added": TIMESTAMP,
     }
     arrays = {"id": pa.array([str(i) for i in range(n)])}
     arrays.update({k: pa.array(v, types.get(k, pa.string())) for k, v in columns.items()})
@@ -351,3 +353,21 @@ def test_a_stated_page_edit_dates_the_content_and_last_modified_bounds_it() -> N
         False,
     ]
     assert all(r["date_upper"] == lm for r in rows)  # Last-Modified bounds every one of them
+
+
+def test_a_given_date_after_the_document_was_ingested_is_rejected_where_no_crawl_bounds_it() -> None:
+    """A dataset's own `created` of 2035 (no crawl date) was kept: `date_upper` 2035, and a 2035 cell in the
+    mixture. Without a crawl, the ingest time (`added`) is the latest a date can be."""
+    added = datetime(2026, 12, 5, tzinfo=UTC)
+    created = [
+        datetime(2035, 1, 1, tzinfo=UTC),
+        datetime(2026, 12, 5, 20, tzinfo=UTC),
+        datetime(2019, 6, 1, tzinfo=UTC),
+    ]
+    out = date_batch(_batch(text=["a page"] * 3, created=created, added=[added] * 3)).to_pylist()
+    assert out[0]["created"] is None and "rejected:given:after_added" in out[0][DATE_NOTES]
+    assert out[1]["created"] == created[1]  # the same day, a time zone away: kept
+    assert out[2]["created"] == created[2] and out[2]["date_source"] == "given"
+    # with a crawl date, the crawl bounds it as before
+    crawled = date_batch(_batch(text=["a page"], created=[created[0]], added=[added], crawl_date=[added]))
+    assert "rejected:given:after_crawl" in crawled.to_pylist()[0][DATE_NOTES]

@@ -128,3 +128,22 @@ def test_an_id_given_two_values_is_left_unlabelled_and_counted(spark, tmp_path: 
         3,
     )
     assert result.stats.docs_in == result.stats.docs_out == 6
+
+
+def test_a_table_with_integer_ids_labels_the_documents_whose_ids_spell_them(spark, tmp_path: Path) -> None:
+    """A side table with integer ids (as pandas writes them) failed the job with a Java stack trace: Spark
+    cast the documents' string ids to bigint for the join."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    added = datetime(2024, 1, 1, tzinfo=UTC)
+    rows = [{"id": i, "text": f"page {i}", "source": "t", "added": added} for i in ("1", "2", "d3")]
+    pq.write_table(
+        pa.Table.from_batches([conform(b) for b in pa.Table.from_pylist(rows).to_batches()]),
+        folder / "p.parquet",
+    )
+    table = tmp_path / "kinds.parquet"
+    pq.write_table(pa.table({"id": [1, 2, 3], "kind": ["a", "b", "c"]}), table)
+    params = LabelParams(input=[str(folder)], output=str(tmp_path / "out"), table=str(table), column="kind")
+    result = run(check(params), lambda: spark)
+    out = {r["id"]: r["kind"] for r in pq.read_table(tmp_path / "out").to_pylist()}
+    assert out == {"1": "a", "2": "b", "d3": None} and result.stats.counters["unlabelled"] == 1

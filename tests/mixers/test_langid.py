@@ -139,6 +139,16 @@ def test_empty_text_is_und_and_threshold_applies():
     assert [d.lang for d in decided[:2]] == ["de", "id"] and 0.0 <= decided[2].score <= 1.0
     strict = identify(["ok"], LangIdConfig(threshold=1.0))
     assert strict[0].lang == "und"
+    # no letter, no language: numbers, dates, emoji and punctuation were `en` at 0.12-0.24 (over the 0.1
+    # threshold), and landed in a mixture's English cells
+    letterless = [
+        "12345 67890 !!! ???",
+        "1 2 3 4 5 6 7 8 9 10",
+        "😀😀😀 🎉🎉",
+        "... --- ...",
+        "2024-01-01 12:00",
+    ]
+    assert [(d.lang, d.score, d.detector) for d in identify(letterless)] == [("und", 0.0, "none")] * 5
 
 
 def test_latin_share():
