@@ -378,13 +378,8 @@ def given_signal(
     `updated` estimate, distrusted like Last-Modified when it is just the fetch time. Without a crawl date, a
     date after the document was ingested (`added`) is in the future and rejected ("after_added"): a 2035
     `created` made a 2035 cell of a mixture."""
-    value = utc(created)
-    if (
-        crawl is None
-        and value is not None
-        and (ingested := utc(added)) is not None
-        and value > ingested + TZ_SLACK
-    ):
+    value, ingested = utc(created), utc(added)
+    if crawl is None and value is not None and ingested is not None and value > ingested + TZ_SLACK:
         evidence.note("rejected", "given", "after_added")
         return
     last_modified_signal(created, crawl, None, evidence, signal="given")
