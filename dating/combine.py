@@ -3,7 +3,8 @@
 The rules, in the order they are applied (dating.signals defines the signals and their fixed priors):
 
 1. Impossible dates are rejected, each with a counted reason: before 1991, after the crawl (more than a day
-   after it for a date known to the day, for time zones), or not a calendar date. The crawl time itself is
+   after it for a date known to the day, for time zones; a dataset's own date with no crawl, after the
+   document was ingested), or not a calendar date. The crawl time itself is
    rejected when it falls outside its dump's crawl window (dating.signals.dump_window_start and
    dump_window_end: the named ISO week widened by six weeks before and one after).
 2. Bounds are intersected, strongest signal first. Upper bounds: the fetch time, the dump's window end,
