@@ -38,9 +38,8 @@ def server_version(url: str, timeout_s: float | None = None) -> str:
     size ..."; "" where it says neither. Raises FileNotFoundError for 404 and 410, HTTPError for another
     refusal, OSError where the server cannot be reached (after `timeout_s`, CHECK_TIMEOUT_S by default)."""
     timeout_s = CHECK_TIMEOUT_S if timeout_s is None else timeout_s
-    channel = HttpChannel(
-        url, timeout_s
-    )  # user:password in the URL sent as the reads send it, to its server only
+    # user:password in the URL sent as the reads send it, to its server only
+    channel = HttpChannel(url, timeout_s)
     request = urllib.request.Request(channel.url, headers={**channel.headers, "Range": "bytes=0-0"})
     try:
         with open_url(request, timeout_s) as response:

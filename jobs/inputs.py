@@ -208,23 +208,25 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(out))
 
 
+def _location_key(path: str) -> str | None:
+    """A path or URI as a name to compare by: local paths with links resolved, `s3a://` as `s3://`, no query
+    or trailing slash; None for an HTTP URL (no folder's content)."""
+    if is_http(path):
+        return None
+    if path.startswith("file:"):
+        path = local_path(path)
+    elif "://" in path:
+        return arrow_uri(path).split("?", 1)[0].rstrip("/")
+    return os.path.realpath(path)
+
+
 def contained_in(folder: str) -> Callable[[str], bool]:
-    """A test of whether a path or URI is `folder` or lies below it, by the names alone (local paths with
-    links resolved; s3a:// is s3://): a listing of 90,000 objects is not asked of the store one by one."""
-
-    def key(path: str) -> str | None:
-        if is_http(path):
-            return None  # a URL is no folder's content to replace
-        if path.startswith("file:"):
-            path = local_path(path)
-        elif "://" in path:
-            return arrow_uri(path).split("?", 1)[0].rstrip("/")
-        return os.path.realpath(path)
-
-    outer = key(folder)
+    """A test of whether a path or URI is `folder` or lies below it, by the names alone (_location_key): a
+    listing of 90,000 objects is not asked of the store one by one."""
+    outer = _location_key(folder)
     return lambda path: (
         outer is not None
-        and ((inner := key(path)) == outer or (inner is not None and inner.startswith(outer + "/")))
+        and ((inner := _location_key(path)) == outer or (inner is not None and inner.startswith(outer + "/")))
     )
 
 
@@ -254,13 +256,10 @@ def _glob_reaches(pattern: str, path: str) -> bool:
     pattern = pattern.rstrip("/") or pattern
     wildcard = min(pattern.find(ch) for ch in "*?[" if ch in pattern)
     root = pattern[: pattern.rfind("/", 0, wildcard) + 1]
-    if not contained_in(root or ".")(path):
+    inner, outer = _location_key(path), _location_key(root or ".")
+    if inner is None or outer is None or not contained_in(root or ".")(path):
         return False
-
-    def key(name: str) -> str:
-        return arrow_uri(name) if "://" in name else os.path.realpath(name)
-
-    relative = key(path)[len(key(root or ".").rstrip("/")) :].strip("/").split("/")
+    relative = inner[len(outer) :].strip("/").split("/")
     rest = pattern[len(root) :]
     if "://" not in pattern and "/." not in "/" + rest:  # Python's glob matches nothing at or below one
         relative = relative[
