@@ -4,7 +4,7 @@ Steps: read document Parquet; fill `lang` (langid kernel) and `n_tokens` (token 
 by time; filter by the spec (each filtered document counted under its reason); count tokens per (language,
 bucket) cell; allocate the budget (mixers.allocation); choose per-cell key thresholds so each cell's tokens
 match its target; expand repeats; write shards in a shuffled order that depends only on the seed and the ids,
-with `manifest.json` (spec, seed, per-cell input/target/achieved tokens, repeats, short cells).
+with `_manifest.json` (spec, seed, per-cell input/target/achieved tokens, repeats, short cells).
 
 Accounting: a mixture repeats documents, so `_stats.json` counts rows out, and the extra copies under
 `counters.repeat_copies`: docs_in + repeat_copies = docs_out + dropped.
@@ -381,7 +381,7 @@ def mix(
 ) -> None:
     """Build a time- and language-balanced mixture under a token budget: Parquet shards of training examples
     (a document repeated k times appears k times, with `repeat_index`) in a seeded shuffled order, plus
-    manifest.json with per-cell input, target and achieved tokens.
+    _manifest.json with per-cell input, target and achieved tokens.
 
     With --plan, only the allocation table is printed and nothing is written, so --plan with --output is
     refused (drop --plan to build the mixture into OUTPUT)."""

@@ -50,7 +50,10 @@ DEFAULT_ROWS_PER_SHARD = 50_000
 TIE_COLUMNS = ("source", "url", "crawl_date", "text")  # break ties of the sort key, in this order
 # Files in an output folder that are not data.
 _NOT_DATA = re.compile(r"(^|/)(_[^/]*|\.[^/]*)(/|$)")
-MIX_MANIFEST = "manifest.json"
+# A mixture's manifest: `_`-prefixed, so pyarrow, pandas and Spark reading the mixture folder skip it.
+MIX_MANIFEST = "_manifest.json"
+# its name before 2026-12-05, still passed over beside a mixture's shards
+LEGACY_MIX_MANIFEST = "manifest.json"
 
 
 # A kernel may report non-drop events (e.g. "bad_warc_date") as one row per task with this reason and a JSON
@@ -72,7 +75,7 @@ class InputFile:
 def expand_inputs(paths: Sequence[str], retry: RetryPolicy | None = None) -> list[InputFile]:
     """Files named by `paths` (files, folders searched recursively, or globs; local or on an object store;
     HTTP(S) URLs, one file each: jobs/inputs.py), sorted, without the bookkeeping files of a stage output
-    (`_stats.json`, `_rejects/`, hidden files, a mixture's manifest.json beside its Parquet shards). Raises
+    (`_stats.json`, `_rejects/`, hidden files, a mixture's manifest.json beside its Parquet shards, as mixtures written before 2026-12-05 have it). Raises
     UsageError for a path that names nothing. `retry`: how an HTTP(S) URL's size is asked for."""
     if not paths:
         raise UsageError("no input given")
@@ -101,8 +104,8 @@ def expand_inputs(paths: Sequence[str], retry: RetryPolicy | None = None) -> lis
                 if not _NOT_DATA.search(relative.lstrip("/")) or file.path == match.path:
                     files.append(file)
         if any(f.name.endswith(".parquet") for f in files):
-            # A mixture folder (`chronomix mix`) holds its shards and manifest.json, which is not data.
-            files = [f for f in files if f.name != MIX_MANIFEST or f.path == match.path]
+            # A mixture folder written before its manifest was named _manifest.json holds one beside its shards.
+            files = [f for f in files if f.name != LEGACY_MIX_MANIFEST or f.path == match.path]
         if not files:
             raise UsageError(f"input {redact(path)!r}: no such file or folder, or it holds no files")
         for file in files:

@@ -278,7 +278,7 @@ def test_a_grid_built_here_trained_elsewhere_and_reported_here(
     kept = prediction.stat().st_mtime_ns
     main(["experiment", str(grid), "-o", str(here), "--finished-only", "--master", "local[2]"])
     assert prediction.stat().st_mtime_ns == kept
-    (here / "mixtures" / "small-w0" / "raw-s0" / "manifest.json").touch()
+    (here / "mixtures" / "small-w0" / "raw-s0" / "_manifest.json").touch()
     main(["experiment", str(grid), "-o", str(here), "--finished-only", "--master", "local[2]"])
     assert prediction.stat().st_mtime_ns > kept
     # One made from another mixture, copied in with its times kept (`cp -p`): its fingerprints, not its

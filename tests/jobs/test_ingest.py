@@ -228,12 +228,14 @@ def test_a_mixture_folder_lists_its_shards_not_its_manifest(tmp_path):
 
     mixture = tmp_path / "mixture"
     (mixture / "_rejects").mkdir(parents=True)
-    for name in ("part-00000.parquet", "part-00001.parquet", "manifest.json", "_stats.json"):
+    names = ("part-00000.parquet", "part-00001.parquet", "_manifest.json", "manifest.json", "_stats.json")
+    for name in names:
         (mixture / name).write_bytes(b"x")
     (mixture / "_rejects" / "rejects.parquet").write_bytes(b"x")
     listed = [Path(f.uri.split("://", 1)[-1]).name for f in expand_inputs([str(mixture)])]
     assert listed == ["part-00000.parquet", "part-00001.parquet"]
-    # Named on its own, or in a folder of JSON data, a manifest.json is an input like any other.
+    # A manifest.json (a mixture's name for it before _manifest.json) named on its own, or in a folder of
+    # JSON data, is an input like any other.
     assert len(expand_inputs([str(mixture / "manifest.json")])) == 1
     dolma = tmp_path / "dolma"
     dolma.mkdir()

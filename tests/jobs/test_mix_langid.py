@@ -31,7 +31,7 @@ SPEC = {
 
 
 def read_rows(folder: Path) -> pa.Table:
-    """The mixture's rows: its part-*.parquet shards, in shard order (manifest.json sits beside them)."""
+    """The mixture's rows: its part-*.parquet shards, in shard order (_manifest.json sits beside them)."""
     return pa.concat_tables([pq.read_table(p) for p in sorted(folder.glob("part-*.parquet"))])
 
 
@@ -79,6 +79,8 @@ def test_manifest_targets_and_achieved_tokens(mixtures):
     assert total == sum(rows.column("n_tokens").to_pylist())
     assert abs(total - manifest["target_tokens"]) <= 0.01 * manifest["target_tokens"]
     assert manifest["target_tokens"] <= SPEC["budget_tokens"]
+    # The folder reads as a dataset with pyarrow's own reader: the manifest is not taken for a shard.
+    assert pq.read_table(folder).num_rows == manifest["rows"] == rows.num_rows
 
 
 def test_rows_are_examples_with_repeats_in_shuffled_order(mixtures):
