@@ -9,6 +9,7 @@ and what cannot be placed anywhere is reported as a shortfall.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -110,6 +111,20 @@ def water_fill(targets: Mapping[Cell, float], caps: Mapping[Cell, float]) -> tup
             result[c] += excess * targets[c] / weight
 
 
+def whole_tokens(targets: Mapping[Cell, float], caps: Mapping[Cell, float]) -> dict[Cell, int]:
+    """Targets in whole tokens that sum to the float targets' sum rounded down, each within one token of its
+    own (largest remainders first, ties by cell) and never over its cap. Each rounded on its own, a mixture of
+    many cells planned up to half a token a cell more than its budget."""
+    floors = {c: math.floor(t + 1e-9) for c, t in targets.items()}
+    left = math.floor(sum(targets.values()) + 1e-6) - sum(floors.values())
+    remainders = sorted(
+        (c for c in targets if floors[c] + 1 <= caps[c] + 1e-9), key=lambda c: (floors[c] - targets[c], c)
+    )
+    for c in remainders[: max(0, left)]:
+        floors[c] += 1
+    return floors
+
+
 @dataclass(frozen=True)
 class CellPlan:
     """One cell's numbers: tokens and documents available after filters, tokens asked for by the strategies
@@ -152,10 +167,13 @@ def allocate(cells: Mapping[Cell, tuple[int, int]], spec: MixSpec) -> Allocation
         return _allocate(cells, spec)
     plans: list[CellPlan] = []
     unplaced = 0.0
-    for stratum, share in sorted(spec.strata.shares.items()):
+    shares = spec.strata.shares
+    asked = {(stratum, ""): spec.budget_tokens * share for stratum, share in shares.items()}
+    budgets = whole_tokens(asked, dict.fromkeys(asked, math.inf))
+    for stratum, share in sorted(shares.items()):
         prefix = f"{stratum}{STRATUM_SEPARATOR}"
         own = {(lang[len(prefix) :], b): n for (lang, b), n in cells.items() if lang.startswith(prefix)}
-        part = _allocate(own, replace(spec, budget_tokens=round(spec.budget_tokens * share)))
+        part = _allocate(own, replace(spec, budget_tokens=budgets[(stratum, "")]))
         plans += [replace(c, lang=prefix + c.lang) for c in part.cells]
         unplaced += part.unplaced if own else spec.budget_tokens * share
     return Allocation(cells=tuple(plans), budget=spec.budget_tokens, unplaced=unplaced)
@@ -197,6 +215,7 @@ def _allocate(cells: Mapping[Cell, tuple[int, int]], spec: MixSpec) -> Allocatio
     else:
         targets = {c: min(wanted[c], caps[c]) for c in wanted}
         unplaced = sum(wanted[c] - targets[c] for c in wanted)
+    whole = whole_tokens(targets, caps)
     plans = tuple(
         CellPlan(
             lang=c[0],
@@ -204,7 +223,7 @@ def _allocate(cells: Mapping[Cell, tuple[int, int]], spec: MixSpec) -> Allocatio
             docs=available[c][0],
             tokens=available[c][1],
             wanted=wanted[c],
-            target=round(targets[c]),
+            target=whole[c],
             short=wanted[c] > caps[c] + 1e-6,
         )
         for c in sorted(wanted)

@@ -9,6 +9,7 @@ from mixers.allocation import (
     time_shares,
     unimax_targets,
     water_fill,
+    whole_tokens,
 )
 from mixers.spec import LanguageStrategy, TimeStrategy, parse_spec
 
@@ -133,3 +134,21 @@ def test_unplaced_is_what_no_cell_takes_whatever_the_reason():
     direct = TimeStrategy("weights", weights={"2020": 0.5, "unknown": 0.5})
     shares = time_shares({"2020": 100.0, "unknown": 100.0}, direct)
     assert shares == {"2020": 0.5, "unknown": 0.5}  # the unknown bucket keeps its natural share
+
+
+def test_whole_token_targets_never_plan_more_than_the_budget():
+    """Each cell's target was rounded on its own: three equal cells of a 2,000-token budget planned 667 each,
+    2,001 in all. Largest remainders keep the total, each within a token of its share, and caps hold."""
+    cells = {("en", year): (10, 10_000) for year in ("2019", "2020", "2021")}
+    plan = allocate(cells, parse_spec({"budget_tokens": 2000, "time": {"strategy": "uniform"}}))
+    assert sorted(c.target for c in plan.cells) == [666, 667, 667]
+    assert sum(c.target for c in plan.cells) == 2000
+    strata = parse_spec({"budget_tokens": 100, "strata": {"column": "k", "shares": {"a": 0.5, "b": 0.5}}})
+    split = allocate({(f"{s}|en", str(y)): (5, 1000) for s in "ab" for y in (2019, 2020, 2021)}, strata)
+    assert sum(c.target for c in split.cells) == 100
+    assert all(abs(c.target - c.wanted) < 1 for c in split.cells)
+    # A cell capped at 1.5 tokens (max_repeats 1.5 x 1 token) takes at most one whole token.
+    assert whole_tokens({("en", "a"): 1.5, ("en", "b"): 0.5}, {("en", "a"): 1.5, ("en", "b"): 1.0}) == {
+        ("en", "a"): 1,
+        ("en", "b"): 1,
+    }
