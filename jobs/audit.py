@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,7 +46,7 @@ from jobs.audit_spark import (
 from jobs.checks import check_tokenizer, refuse_unreadable_parquet
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
 from jobs.date import reference_files
-from jobs.fs import AtomicStageOutput, Location, locate, remove
+from jobs.fs import AtomicStageOutput, Location, locate, remove, remove_leftovers, working_sibling
 from jobs.inputs import contained_in, refuse_inside_inputs
 from jobs.options import Columns, Conf, Master, Overwrite, checked_columns, parse_columns, spark_options
 from jobs.registry import stage
@@ -164,11 +163,8 @@ def run(plan: AuditPlan, spark: SparkProvider) -> StageResult:
     started = time.perf_counter()
     params = plan.params
     output = AtomicStageOutput(params.output, params.overwrite)
-    work = (
-        locate(params.work)
-        if params.work
-        else output.final.parent.child(f".{output.final.name}.work-{uuid.uuid4().hex[:12]}")
-    )
+    remove_leftovers(output.final)
+    work = locate(params.work) if params.work else working_sibling(output.final, "work")
     try:
         audit_input, figures, reference = _figures(spark(), plan, work)
     finally:

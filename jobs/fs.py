@@ -11,6 +11,8 @@ import dataclasses
 import os
 import posixpath
 import re
+import socket
+import sys
 import uuid
 from dataclasses import dataclass
 
@@ -125,6 +127,52 @@ def _dangling(path: str) -> bool:
     return os.path.islink(path) and not os.path.exists(path)
 
 
+# A working folder's name says which run made it: `.NAME.KIND-HOST-PID-RANDOM`, so a later run on the same
+# host can tell the folders of runs killed outright (SIGKILL, the OOM killer: nothing of theirs cleans up)
+# from those of runs still working.
+_HOST = re.sub(r"[^A-Za-z0-9]+", "", socket.gethostname())[:40] or "host"
+_WORKING_KINDS = ("tmp", "work", "old")
+
+
+def working_sibling(final: Location, kind: str) -> Location:
+    """A hidden sibling of `final` for a run to work in (`kind`: tmp, the output being written; work, an
+    audit's working copy; old, the output being replaced), named for this host and process."""
+    return final.parent.child(f".{final.name}.{kind}-{_HOST}-{os.getpid()}-{uuid.uuid4().hex[:12]}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_leftovers(final: Location) -> list[str]:
+    """Remove the working siblings of `final` (working_sibling) that runs on this host left when they were
+    killed: their process is gone. Those of live processes, and of other hosts, are left alone. Says what it
+    removed on stderr; returns their names."""
+    pattern = re.compile(
+        rf"\.{re.escape(final.name)}\.(?:{'|'.join(_WORKING_KINDS)})-{_HOST}-(\d+)-[0-9a-f]{{12}}"
+    )
+    try:
+        siblings = final.fs.get_file_info(pafs.FileSelector(final.parent.path))
+    except (OSError, pa.ArrowException):  # no parent yet, or not listable: nothing to tidy
+        return []
+    removed = []
+    for info in siblings:
+        name = posixpath.basename(info.path)
+        match = pattern.fullmatch(name)
+        if match is None or int(match.group(1)) == os.getpid() or _alive(int(match.group(1))):
+            continue
+        remove(final.parent.child(name))
+        removed.append(name)
+        print(f"chronomix: removed {name}, left beside the output by a run that was killed", file=sys.stderr)
+    return removed
+
+
 class AtomicStageOutput:
     """`with AtomicStageOutput(uri, overwrite) as tmp:` write under `tmp`; moved to `uri` on success only.
 
@@ -142,10 +190,11 @@ class AtomicStageOutput:
             raise UsageError(
                 f"output {uri!r} is a link to a folder that does not exist; remove it or create that folder"
             )
-        self.tmp = self.final.parent.child(f".{self.final.name}.tmp-{uuid.uuid4().hex[:12]}")
+        self.tmp = working_sibling(self.final, "tmp")
 
     def __enter__(self) -> Location:
         self.final.fs.create_dir(self.final.parent.path, recursive=True)
+        remove_leftovers(self.final)
         return self.tmp
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: object, tb: object) -> None:
@@ -161,7 +210,7 @@ class AtomicStageOutput:
             raise UsageError(
                 f"output {redact(self.uri)!r} appeared while this job wrote it; pass --overwrite to replace it"
             )
-        trash = self.final.parent.child(f".{self.final.name}.old-{uuid.uuid4().hex[:12]}")
+        trash = working_sibling(self.final, "old")
         move(self.final, trash)
         move(self.tmp, self.final)
         remove(trash)

@@ -107,6 +107,8 @@ def test_driver_killed_mid_write_leaves_no_output_and_rerun_matches(
 
     main(job)
     assert_same_output(reference, output)
+    assert visible_entries(output.parent) == ["ingest"]
+    assert not list(output.parent.glob(".ingest.*"))  # the killed driver's working folder went with the rerun
 
 
 @pytest.mark.cluster

@@ -131,6 +131,33 @@ def test_atomic_output_appears_only_when_the_write_succeeds(tmp_path: Path) -> N
     assert [p.name for p in final.parent.iterdir()] == ["out"]
 
 
+def test_a_killed_runs_working_folders_are_removed_by_the_next_run(tmp_path: Path, capsys) -> None:
+    """A run killed outright (SIGKILL, the OOM killer) left its hidden working folder, a full copy of the
+    output, for good. The next run on the host removes those whose process is gone, and only those."""
+    import subprocess
+
+    from jobs.fs import _HOST, working_sibling
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    final = tmp_path / "out"
+    killed = [f".out.{kind}-{_HOST}-{dead.pid}-0123456789ab" for kind in ("tmp", "work", "old")]
+    kept = [
+        f".out.tmp-{_HOST}-{os.getppid()}-0123456789ab",  # a live process: a run still writing
+        f".out.tmp-otherhost-{dead.pid}-0123456789ab",  # another host's: its processes are not seen here
+        f".other.tmp-{_HOST}-{dead.pid}-0123456789ab",  # another output's
+        ".out.tmp-0123456789ab",  # named before names said whose they were
+    ]
+    for name in killed + kept:
+        _write(tmp_path / name, **{"part-00000.parquet": "x"})
+    assert working_sibling(locate(str(final)), "tmp").name.startswith(f".out.tmp-{_HOST}-{os.getpid()}-")
+    with AtomicStageOutput(str(final), overwrite=False) as tmp:
+        _write(Path(tmp.path), **{"_stats.json": "{}"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*kept, "out"])
+    err = capsys.readouterr().err
+    assert all(f"removed {name}, left beside the output by a run that was killed" in err for name in killed)
+
+
 def test_a_failed_write_leaves_the_old_output_and_no_temporary_folder(tmp_path: Path) -> None:
     final = tmp_path / "out"
     _write(final, old="1")
