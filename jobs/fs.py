@@ -140,7 +140,8 @@ def working_sibling(final: Location, kind: str) -> Location:
     return final.parent.child(f".{final.name}.{kind}-{_HOST}-{os.getpid()}-{uuid.uuid4().hex[:12]}")
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process `pid` runs on this host (signal 0 checks without sending anything)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -165,7 +166,7 @@ def remove_leftovers(final: Location) -> list[str]:
     for info in siblings:
         name = posixpath.basename(info.path)
         match = pattern.fullmatch(name)
-        if match is None or int(match.group(1)) == os.getpid() or _alive(int(match.group(1))):
+        if match is None or int(match.group(1)) == os.getpid() or process_alive(int(match.group(1))):
             continue
         remove(final.parent.child(name))
         removed.append(name)

@@ -35,7 +35,7 @@ from pyspark.sql.types import StructType
 
 from corpus.stats import StageStats
 from dedup.shingles import HAVE_NUMBA
-from jobs.fs import AtomicStageOutput, Location
+from jobs.fs import AtomicStageOutput, Location, process_alive
 from jobs.stage import DEFAULT_ROWS_PER_SHARD, TIE_COLUMNS, shard_count
 
 SPARK_HASH_SEED = 42  # Murmur3Hash's seed in Spark's hash() and HashPartitioning
@@ -176,20 +176,9 @@ def new_spill_folder(spill_dir: str | None) -> Path:
     host = re.sub(r"[^A-Za-z0-9_.]", "_", socket.gethostname())
     for folder in base.glob(f"{SPILL_PREFIX}{host}-*-*"):
         named, pid, _ = folder.name.rsplit("-", 2)
-        if named == SPILL_PREFIX + host and pid.isdigit() and not _alive(int(pid)):
+        if named == SPILL_PREFIX + host and pid.isdigit() and not process_alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
     return Path(tempfile.mkdtemp(prefix=f"{SPILL_PREFIX}{host}-{os.getpid()}-", dir=base))
-
-
-def _alive(pid: int) -> bool:
-    """Whether a process `pid` runs on this host (signal 0 checks without sending anything)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 def write_stage_arrow(
