@@ -97,11 +97,26 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 class _Py4JInterruptNoise(logging.Filter):
-    """py4j logs a traceback on the root logger for a command an interrupt cut short ("... while sending
-    command."); the interrupt itself is what the user sees, in one line."""
+    """py4j logs a traceback for a command an interrupt cut short ("... while sending command.", on the root
+    logger) and, where the JVM was stopped by the same signal, for each connection it then fails to shut down
+    (on py4j.clientserver, an error whose cause is the interrupt); the interrupt itself is what the user sees,
+    in one line."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).endswith("while sending command.")
+        if str(record.msg).endswith("while sending command."):
+            return False
+        error = record.exc_info[1] if record.exc_info else None
+        seen: set[int] = set()
+        while error is not None and id(error) not in seen:
+            if isinstance(error, KeyboardInterrupt):
+                return False
+            seen.add(id(error))
+            error = error.__cause__ or error.__context__
+        return True
+
+
+# A logger's filter sees only the records logged on it, not those its children pass up.
+_NOISY_LOGGERS = ("", "py4j.clientserver", "py4j.java_gateway")
 
 
 def _stopped() -> None:
@@ -123,11 +138,13 @@ def main(argv: list[str] | None = None) -> None:
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     noise = _Py4JInterruptNoise()
-    logging.getLogger().addFilter(noise)
+    for name in _NOISY_LOGGERS:
+        logging.getLogger(name).addFilter(noise)
     try:
         _run(argv)
     finally:
-        logging.getLogger().removeFilter(noise)
+        for name in _NOISY_LOGGERS:
+            logging.getLogger(name).removeFilter(noise)
         if in_main_thread:
             signal.signal(signal.SIGTERM, previous)
 

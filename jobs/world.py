@@ -48,6 +48,15 @@ class WorldParams(StageParams):
             _refuse_two_presets(str(given["preset"]), str(given["config"]), f"{where}: preset")
         return super().from_mapping({**given, "overrides": overrides}, where, **runner)
 
+    def fingerprint_values(self) -> dict[str, Any]:
+        """As StageParams's, with the seed a stage without a config file gets when it names none (0): a
+        pipeline that writes out `seed: 0` and one that leaves it out make the same world, and neither
+        reruns it (and every stage after it) for the other."""
+        values = super().fingerprint_values()
+        if values.get("seed") is None and not self.config:
+            values["seed"] = 0
+        return values
+
 
 def _refuse_two_presets(preset: str, config: str, named_as: str) -> None:
     """UsageError when the config file's own `preset:` names another preset than `preset`: the file's

@@ -123,6 +123,8 @@ class WorldConfig:
         """Raise WorldConfigError naming the first bad field; returns self."""
         if self.end_index <= self.start_index:
             raise WorldConfigError(f"world config field 'end': {self.end} is not after start {self.start}")
+        if self.seed < 0:  # numpy's generators refuse it, deep in the generator, with no field named
+            raise WorldConfigError(f"world config field 'seed': must be >= 0, got {self.seed}")
         for name in (
             "entities",
             "people",

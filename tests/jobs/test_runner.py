@@ -190,6 +190,20 @@ def test_execution_only_parameters_stay_out_of_the_fingerprint() -> None:
     )
 
 
+def test_a_world_stage_that_writes_out_the_default_seed_is_the_same_stage() -> None:
+    """`seed: 0` left out of a world stage (stored as None) fingerprinted apart from `seed: 0` written out:
+    the world, and every stage after it, ran again for nothing."""
+    world = stage("world").params
+    where = "stage 'w' (world)"
+    written = world.from_mapping({"preset": "tiny", "seed": 0}, where, output="/o")
+    omitted = world.from_mapping({"preset": "tiny"}, where, output="/o")
+    other = world.from_mapping({"preset": "tiny", "seed": 1}, where, output="/o")
+    assert written.fingerprint_values() == omitted.fingerprint_values() != other.fingerprint_values()
+    # With a config file, an omitted seed is the file's, not 0: it stays apart from an explicit 0.
+    filed = world.from_mapping({"config": "/w.yaml"}, where, output="/o")
+    assert filed.fingerprint_values()["seed"] is None
+
+
 def test_a_parameter_added_later_keeps_finished_stages_finished_until_it_is_set() -> None:
     """`column_map` joined the ingest and audit parameters after markers were written: in every fingerprint,
     as `{}`, it made every finished ingest stage rerun, and every stage after it. The fingerprint of an ingest

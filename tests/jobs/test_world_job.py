@@ -84,7 +84,7 @@ def test_the_cli_stopped_by_ctrl_c_or_sigterm_says_so_in_one_line_and_leaves_no_
 def test_py4j_s_traceback_of_a_command_an_interrupt_cut_short_is_not_logged() -> None:
     import logging
 
-    from jobs.cli import _Py4JInterruptNoise
+    from jobs.cli import Terminated, _Py4JInterruptNoise
 
     noise = _Py4JInterruptNoise()
     cut = logging.LogRecord(
@@ -92,6 +92,30 @@ def test_py4j_s_traceback_of_a_command_an_interrupt_cut_short_is_not_logged() ->
     )
     other = logging.LogRecord("root", logging.ERROR, "x.py", 1, "the disk is full", None, None)
     assert not noise.filter(cut) and noise.filter(other)
+    # A JVM stopped by the same SIGTERM: py4j.clientserver logs each connection it cannot shut down, a
+    # BrokenPipeError raised while handling the interrupt (2 of 4 SIGTERMs printed 4 such tracebacks).
+    pipe = BrokenPipeError(32, "Broken pipe")
+    pipe.__context__ = Terminated()
+    shutdown = logging.LogRecord(
+        "py4j.clientserver",
+        logging.ERROR,
+        "clientserver.py",
+        512,
+        "Exception occurred while shutting down connection",
+        None,
+        (BrokenPipeError, pipe, None),
+    )
+    assert not noise.filter(shutdown)
+    unrelated = logging.LogRecord(
+        "py4j.clientserver",
+        logging.ERROR,
+        "clientserver.py",
+        512,
+        "Exception occurred while shutting down connection",
+        None,
+        (OSError, OSError("reset"), None),
+    )
+    assert noise.filter(unrelated)
 
 
 def test_main_leaves_the_caller_s_sigterm_handler_and_logging_as_they_were() -> None:

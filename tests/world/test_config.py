@@ -62,6 +62,14 @@ def test_yaml_overrides_preset_fields_and_seed(tmp_path: Path) -> None:
     assert load_config(again) == config
 
 
+def test_a_negative_seed_in_a_config_file_names_its_field(tmp_path: Path) -> None:
+    """`seed: -3` in a world.yaml failed in numpy as "ValueError: expected non-negative integer" (exit 1)."""
+    path = tmp_path / "world.yaml"
+    path.write_text("seed: -3\n")
+    with pytest.raises(WorldConfigError, match="'seed': must be >= 0, got -3"):
+        load_config(path)
+
+
 @pytest.mark.parametrize(
     ("values", "field"),
     [
