@@ -170,7 +170,7 @@ def _run(argv: list[str]) -> None:
         message = error.format_message() if hasattr(error, "format_message") else str(error)
         print(f"chronomix: error: {_one_line(message)}", file=sys.stderr)
         raise SystemExit(2) from None
-    except (UsageError, FileExistsError, FileNotFoundError) as error:
+    except (UsageError, FileExistsError, FileNotFoundError, PermissionError) as error:
         print(f"chronomix: error: {_one_line(str(error))}", file=sys.stderr)
         raise SystemExit(2) from None
     except KeyboardInterrupt:

@@ -194,7 +194,17 @@ class AtomicStageOutput:
         self.tmp = working_sibling(self.final, "tmp")
 
     def __enter__(self) -> Location:
-        self.final.fs.create_dir(self.final.parent.path, recursive=True)
+        try:
+            self.final.fs.create_dir(self.final.parent.path, recursive=True)
+            if isinstance(self.final.fs, pafs.LocalFileSystem):
+                # tried before any work, and named as the user gave it, not as the hidden folder
+                self.final.fs.create_dir(self.tmp.path)
+                self.final.fs.delete_dir(self.tmp.path)
+        except OSError as error:
+            # pyarrow's message names the hidden folder; its errno detail is what the user needs
+            detail = re.search(r"\[errno \d+\] ([^\n]+)", str(error))
+            why = detail[1] if detail else str(error).splitlines()[0]
+            raise UsageError(f"output {redact(self.uri)!r}: cannot be written there ({why})") from None
         remove_leftovers(self.final)
         return self.tmp
 

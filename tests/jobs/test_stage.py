@@ -131,6 +131,15 @@ def test_atomic_output_appears_only_when_the_write_succeeds(tmp_path: Path) -> N
     assert [p.name for p in final.parent.iterdir()] == ["out"]
 
 
+def test_an_output_that_cannot_be_written_is_named_as_given(tmp_path: Path) -> None:
+    """`world -o /sys/w` failed with exit 1 and a PermissionError naming the hidden `/sys/.w.tmp-...`."""
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(UsageError, match=r"output '.*afile/out': cannot be written there \(") as refused:
+        with AtomicStageOutput(str(tmp_path / "afile" / "out"), overwrite=False):
+            pass
+    assert ".tmp-" not in str(refused.value)
+
+
 def test_a_killed_runs_working_folders_are_removed_by_the_next_run(tmp_path: Path, capsys) -> None:
     """A run killed outright (SIGKILL, the OOM killer) left its hidden working folder, a full copy of the
     output, for good. The next run on the host removes those whose process is gone, and only those."""
