@@ -24,6 +24,8 @@ from typing import Annotated
 
 import typer
 
+from jobs.contract import UsageError
+
 # The project's top-level packages, in the order docs/design.md lists them.
 PACKAGES = ("corpus", "analysis", "world", "dating", "dedup", "mixers", "trainers", "jobs")
 # Files inside the packages that executors need besides Python sources (presets, specs, word lists, the
@@ -179,6 +181,10 @@ def package(
     venv for --archives) and print the spark-submit line that runs a chronomix job with it.
 
     See docs/cluster.md for standalone, YARN and Kubernetes recipes."""
+    if output.exists() and not output.is_dir():
+        raise UsageError(
+            f"output {str(output)!r} is a file; give a folder to write the bundle into", "--output"
+        )
     try:
         bundle = build_bundle(output, wheel=wheel, venv=venv)
     except (RuntimeError, subprocess.CalledProcessError) as error:

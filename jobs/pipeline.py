@@ -71,7 +71,7 @@ class Pipeline:
 
 
 def load_pipeline(
-    path: Path, output: Path | None = None, master: str | None = None, conf: list[str] | None = None
+    path: Path, output: str | Path | None = None, master: str | None = None, conf: list[str] | None = None
 ) -> Pipeline:
     """Parse and check a pipeline file, each stage's keys against its kind's parameters; raises UsageError
     naming the bad field. `conf` (key=value) comes after the file's spark.conf: a key in both takes it."""
@@ -88,15 +88,15 @@ def load_pipeline(
         raise UsageError(f"pipeline field {sorted(unknown)[0]!r}: unknown (expected output, spark, stages)")
     if not isinstance(data.get("output") or "", str):
         raise UsageError(f"pipeline field 'output': expected a path, got {data['output']!r}")
-    out = output or Path(data.get("output") or "out/" + path.stem)
-    if names_a_uri(out):
+    given = str(output) if output else str(data.get("output") or "out/" + path.stem)
+    if names_a_uri(given):
         raise UsageError(
-            f"pipeline output {str(out)!r}: a pipeline writes into a local or mounted folder (its stage "
+            f"pipeline output {given!r}: a pipeline writes into a local or mounted folder (its stage "
             "folders, markers and models are files there); run the Spark stages one by one for remote "
             "outputs (chronomix ingest ... -o s3a://...)",
             option="--output",
         )
-    out = out if out.is_absolute() else (Path.cwd() / out)
+    out = Path(given) if Path(given).is_absolute() else (Path.cwd() / given)
     spark = data.get("spark") or {}
     if not isinstance(spark, dict):
         raise UsageError("pipeline field 'spark': expected a mapping with master and conf")
@@ -111,7 +111,11 @@ def load_pipeline(
             master or str(spark.get("master", "local[*]")), [*_conf(spark.get("conf")), *(conf or [])]
         )
     except UsageError as error:
-        raise UsageError(f"pipeline field 'spark': {error}") from None
+        # named where it was given: a --master or --conf of the command line is not the file's
+        if master is None and not conf:
+            raise UsageError(f"pipeline field 'spark': {error}") from None
+        raise
+
     return Pipeline(path=path, output=out, master=options.master, conf=list(options.conf), stages=stages)
 
 

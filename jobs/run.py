@@ -24,7 +24,7 @@ def run(
         Path, typer.Argument(help="Pipeline YAML (see pipelines/demo.yaml).", show_default=False)
     ],
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Output folder; overrides the pipeline's `output`.")
+        str | None, typer.Option("--output", "-o", help="Output folder; overrides the pipeline's `output`.")
     ] = None,
     master: Annotated[
         str | None,

@@ -224,6 +224,12 @@ def test_package_command_prints_submit_line(tmp_path: Path, capsys: pytest.Captu
     assert "spark-submit --master spark://10.0.0.1:7077" in printed
     assert f"--py-files {tmp_path / 'dist'}/chronomix-" in printed
     assert (tmp_path / "dist" / "chronomix_main.py").is_file()
+    # An output that is a file: one line, exit 2 (it was a bare "[Errno 17] File exists")
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(SystemExit) as stopped:
+        main(["package", "-o", str(tmp_path / "afile")])
+    assert stopped.value.code == 2
+    assert "output" in capsys.readouterr().err and (tmp_path / "afile").read_text() == "x"
 
 
 def test_a_master_s_web_ui_port_is_refused_naming_the_master(

@@ -208,6 +208,13 @@ def test_bad_pipelines_stop_with_a_message_naming_the_field(tmp_path):
     path.write_text("stages: [{kind: world}]")
     with pytest.raises(UsageError, match="--from 'nope'"):
         run_pipeline(load_pipeline(path), start="nope")
+    # What the command line gave is named as given: not as the file's field, and a URI not collapsed by
+    # Path() ("s3:/b/r3")
+    with pytest.raises(UsageError) as error:
+        load_pipeline(path, master="foo")
+    assert str(error.value).startswith("--master 'foo'"), str(error.value)
+    with pytest.raises(UsageError, match="pipeline output 's3://b/r3'"):
+        load_pipeline(path, output="s3://b/r3")
 
 
 def test_shipped_pipelines_load(tmp_path):

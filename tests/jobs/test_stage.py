@@ -134,9 +134,9 @@ def test_atomic_output_appears_only_when_the_write_succeeds(tmp_path: Path) -> N
 def test_an_output_that_cannot_be_written_is_named_as_given(tmp_path: Path) -> None:
     """`world -o /sys/w` failed with exit 1 and a PermissionError naming the hidden `/sys/.w.tmp-...`."""
     (tmp_path / "afile").write_text("x")
+    output = AtomicStageOutput(str(tmp_path / "afile" / "out"), overwrite=False)
     with pytest.raises(UsageError, match=r"output '.*afile/out': cannot be written there \(") as refused:
-        with AtomicStageOutput(str(tmp_path / "afile" / "out"), overwrite=False):
-            pass
+        output.__enter__()
     assert ".tmp-" not in str(refused.value)
 
 
