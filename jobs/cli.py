@@ -176,6 +176,10 @@ def _run(argv: list[str]) -> None:
     except KeyboardInterrupt:
         _stopped()
     except Exception as error:
+        if _TERMINATED:
+            # SIGTERM sent to the process group (timeout, Slurm) stops Spark's JVM too: what failed next (a
+            # py4j call to the gone JVM) is the signal's doing, not the job's
+            _stopped()
         if os.environ.get("CHRONOMIX_DEBUG"):
             raise
         print(

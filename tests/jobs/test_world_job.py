@@ -81,6 +81,30 @@ def test_the_cli_stopped_by_ctrl_c_or_sigterm_says_so_in_one_line_and_leaves_no_
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_failure_that_follows_a_sigterm_is_reported_as_the_termination(monkeypatch, capsys) -> None:
+    """SIGTERM sent to the process group (timeout, Slurm) stops Spark's JVM as well; the py4j call that then
+    failed was reported as "failed: Py4JNetworkError" with exit 1 instead of "terminated" (143)."""
+    import typer
+
+    import jobs.cli as cli
+
+    app = typer.Typer()
+
+    @app.command()
+    def stopped() -> None:
+        cli._TERMINATED.append(signal.SIGTERM)  # the handler's record, as the signal left it
+        raise ConnectionRefusedError("the JVM is gone")
+
+    @app.command()
+    def unused() -> None:
+        """A second command, so that typer keeps the command names."""
+
+    monkeypatch.setattr(cli, "build_app", lambda commands=None: app)
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["stopped"])
+    assert exited.value.code == 143 and capsys.readouterr().err.strip() == "chronomix: terminated"
+
+
 def test_py4j_s_traceback_of_a_command_an_interrupt_cut_short_is_not_logged() -> None:
     import logging
 
