@@ -45,6 +45,10 @@ HTTP_SCHEMES = frozenset({"http", "https"})
 REMOTE_SCHEMES = OBJECT_STORE_SCHEMES | HTTP_SCHEMES
 # Hadoop's names for S3 that pyarrow knows as s3://.
 _ARROW_SCHEME = {"s3a": "s3", "s3n": "s3", "gcs": "gs"}
+# How long pyarrow's GCS client retries a request (seconds): by default 15 minutes, spent in C code where no
+# signal reaches Python, so a job that cannot reach the store (no credentials, no network) hung, deaf to
+# SIGTERM, for 15 minutes a request.
+GCS_RETRY_LIMIT_S = 60
 
 STORE_BLOCK = 8 << 20  # bytes per ranged read on an object store (one GET each)
 KEEP_BYTES = 4 << 20  # recent bytes kept for seeks backwards (the decompressor looks back within a member)
@@ -82,7 +86,9 @@ def store_file_system(uri: str) -> tuple[Any, str]:
         return pafs.FileSystem.from_uri(uri)
     rest = uri[len(scheme) + 3 :]
     authority, _, key = rest.partition("/")
-    fs, root = pafs.FileSystem.from_uri(f"{_ARROW_SCHEME.get(scheme, scheme)}://{authority}")
+    arrow_scheme = _ARROW_SCHEME.get(scheme, scheme)
+    options = f"?retry_limit_seconds={GCS_RETRY_LIMIT_S}" if arrow_scheme == "gs" else ""
+    fs, root = pafs.FileSystem.from_uri(f"{arrow_scheme}://{authority}{options}")
     return fs, f"{root.rstrip('/')}/{key}" if root else f"/{key}"
 
 

@@ -78,6 +78,10 @@ def locate(path: str) -> Location:
             fs, fs_path = store_file_system(path)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:  # ftp://, a typo'd scheme, no bucket
             raise UsageError(f"{redact(path)!r}: {str(error).splitlines()[0]}") from None
+        except OSError as error:  # S3's region lookup with no network, HDFS with no libjvm/libhdfs
+            raise UsageError(
+                f"{redact(path)!r}: cannot be reached ({str(error).splitlines()[0][:300]})"
+            ) from None
         return Location(fs, fs_path, path)
     import os
 

@@ -234,7 +234,14 @@ def refuse_existing(
                 option="--output",
             )
     refuse_inside_inputs(output, given, "--output")
-    if not overwrite and target.exists():
+    try:
+        exists = target.exists()
+    except OSError as error:  # a store that cannot be reached: no network, no credentials, no client library
+        raise UsageError(
+            f"--output {redact(output)!r}: cannot be reached ({str(error).splitlines()[0][:300]})",
+            option="--output",
+        ) from None
+    if not overwrite and exists:
         raise UsageError(f"output {redact(output)!r} exists; pass --overwrite to replace it")
 
 

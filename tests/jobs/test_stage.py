@@ -224,3 +224,18 @@ def test_an_output_that_is_a_link_to_nowhere_is_refused_before_the_write(tmp_pat
     assert not (tmp_path / "out").is_symlink() and (tmp_path / "out" / "new.txt").read_text() == "new"
     assert (tmp_path / "nowhere" / "kept.txt").read_text() == "kept"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["nowhere", "out"]
+
+
+def test_a_store_that_cannot_be_reached_is_a_one_line_usage_error() -> None:
+    """`-o s3a://bucket/x` with no network, or `-o hdfs://...` with no libhdfs, failed with exit 1 and an
+    OSError of up to 10 KB; `-o gs://...` hung for 15 minutes a request, deaf to SIGTERM."""
+    from datetime import timedelta
+
+    from corpus.remote import GCS_RETRY_LIMIT_S, store_file_system
+
+    with pytest.raises(UsageError, match=r"^'hdfs://nn:8020/x': cannot be reached \(") as refused:
+        locate("hdfs://nn:8020/x")
+    assert "\n" not in str(refused.value) and len(str(refused.value)) < 400
+    gcs, path = store_file_system("gs://bucket/a/key")
+    assert path == "bucket/a/key"
+    assert gcs.__reduce__()[1][0]["retry_time_limit"] == timedelta(seconds=GCS_RETRY_LIMIT_S)
