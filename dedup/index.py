@@ -100,6 +100,13 @@ class IndexMeta:
                     f"--index: built by another chronomix (hash_version={theirs!r}, this run uses {ours!r}); "
                     "use a new index folder"
                 )
+            if name in ("bands", "rows"):  # what the user changed is more often the threshold than these
+                raise IndexMismatch(
+                    f"--index: built with bands={other.bands}, rows={other.rows} but this run uses "
+                    f"bands={self.bands}, rows={self.rows}; they follow from --threshold (and --num-perm) "
+                    "unless --bands/--rows are given: run with the threshold the index was built with, or use a new "
+                    "index folder"
+                )
             raise IndexMismatch(
                 f"--index: built with {name}={theirs!r} but this run uses {name}={ours!r}; "
                 "use a new index folder or the index's settings"

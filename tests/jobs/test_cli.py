@@ -112,15 +112,18 @@ def test_a_bad_dedup_index_is_refused_before_spark(
 
     from dedup.index import META_FILE, IndexMeta
     from dedup.kernel import DedupConfig
+    from dedup.lsh import LshConfig
 
     documents, out = _documents(tmp_path / "docs"), tmp_path / "out"
     a_file = tmp_path / "file"
     a_file.write_text("not an index")
-    empty, corrupt, other, older = (tmp_path / name for name in ("empty", "corrupt", "other", "older"))
-    for folder in (empty, corrupt, other, older):
+    folders = ("empty", "corrupt", "other", "older", "threshold")
+    empty, corrupt, other, older, threshold = (tmp_path / name for name in folders)
+    for folder in (empty, corrupt, other, older, threshold):
         folder.mkdir()
     (corrupt / META_FILE).write_text("{not json")
     (other / META_FILE).write_text(dataclasses.replace(IndexMeta.of(DedupConfig()), num_perm=7).to_json())
+    (threshold / META_FILE).write_text(IndexMeta.of(DedupConfig(lsh=LshConfig(threshold=0.6))).to_json())
     # Built before URLs had host keys (hash_version 3): refused, not matched without them.
     (older / META_FILE).write_text(dataclasses.replace(IndexMeta.of(DedupConfig()), hash_version=3).to_json())
     for index, needle in (
@@ -129,6 +132,8 @@ def test_a_bad_dedup_index_is_refused_before_spark(
         (corrupt, f"{META_FILE} is not readable"),
         (other, "built with num_perm=7"),
         (older, "hash_version=3, this run uses 5); use a new index folder"),
+        # an index built at --threshold 0.6 named the bands and rows it set, not the threshold
+        (threshold, "this run uses bands=32, rows=4; they follow from --threshold"),
     ):
         err = _refused(["dedup", str(documents), "-o", str(out), "--index", str(index)], capsys)
         assert "--index" in err and needle in err, err
