@@ -58,6 +58,9 @@ def interval_from_environment() -> float:
 
 
 SPARK_POLL_S = 0.5
+# Seconds a Spark stage may wait with no executor at all before the user is told why nothing moves (Spark's
+# own "Initial job has not accepted any resources" is a log line below the level the CLI shows).
+NO_EXECUTOR_NOTICE_S = float(os.environ.get("CHRONOMIX_NO_EXECUTOR_NOTICE_S") or 30)
 
 
 @dataclass
@@ -292,9 +295,11 @@ class Reporter:
 
     def _poll_spark(self, spark_context: Any, stop: threading.Event) -> None:
         shown: dict[int, Task] = {}
+        starved = _Starved(spark_context, self.say)
         try:
             while not stop.wait(SPARK_POLL_S):
                 active = spark_stage_counts(spark_context)
+                starved.check(active)
                 for stage_id, (name, total, done, running) in active.items():
                     task = shown.get(stage_id)
                     if task is None:
@@ -310,6 +315,47 @@ class Reporter:
         finally:
             for task in shown.values():
                 task.done()
+
+
+class _Starved:
+    """Says once, when Spark stages have had tasks to run but no executor for NO_EXECUTOR_NOTICE_S, what
+    the job asks of a worker (a cluster whose workers are too small, all busy or gone waits forever without
+    a word), and once more each time it happens again."""
+
+    def __init__(self, spark_context: Any, say: Callable[[str], None]) -> None:
+        self.spark_context = spark_context
+        self.say = say
+        self.local = str(spark_context.master).startswith("local")
+        self.since: float | None = None
+        self.said = False
+
+    def check(self, active: dict[int, tuple[str, int, int, int]]) -> None:
+        waiting = any(running == 0 and done < total for _, total, done, running in active.values())
+        if self.local or not waiting or executor_count(self.spark_context) > 0:
+            self.since, self.said = None, False
+            return
+        now = time.monotonic()
+        self.since = self.since if self.since is not None else now
+        if not self.said and now - self.since >= NO_EXECUTOR_NOTICE_S:
+            self.said = True
+            self.say(no_executor_notice(self.spark_context, now - self.since))
+
+
+def executor_count(spark_context: Any) -> int:
+    """Executors registered with the driver, the driver not counted."""
+    return max(0, int(spark_context._jsc.sc().getExecutorMemoryStatus().size()) - 1)
+
+
+def no_executor_notice(spark_context: Any, waited_s: float) -> str:
+    """What a job that has had no executor for `waited_s` seconds tells the user."""
+    conf = spark_context.getConf()
+    memory = conf.get("spark.executor.memory", "1g")
+    cores = conf.get("spark.executor.cores", "all of a worker's")
+    return (
+        f"spark: no executor for {waited_s:.0f} s: no worker of {spark_context.master} has "
+        f"spark.executor.memory={memory} and spark.executor.cores={cores} free, or none is running (the "
+        "master's web UI lists its workers and their free memory); the job waits until one has"
+    )
 
 
 def spark_stage_counts(spark_context: Any) -> dict[int, tuple[str, int, int, int]]:

@@ -246,3 +246,38 @@ def test_a_master_s_web_ui_port_is_refused_naming_the_master(
     assert f"(this one names {standalone_cluster.url})" in str(refused.value)
     refuse_unreachable_master(standalone_cluster.url)  # the master's own port speaks no HTTP
     assert standalone_cluster.state()["status"] == "ALIVE"  # and the probe did it no harm
+
+
+@pytest.mark.cluster
+@pytest.mark.slow
+def test_a_job_no_worker_can_take_says_why_it_waits(
+    standalone_cluster: StandaloneCluster,  # noqa: F811 - the fixture
+    tmp_path: Path,
+) -> None:
+    """Executors asking more memory than any worker has: the job printed "0 running" every 15 s, forever,
+    and Spark's own warning stayed below the log level the CLI shows."""
+    import time
+
+    from tests.jobs.cluster import start_driver
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "a.jsonl").write_text('{"id": "a", "text": "a document no executor will read"}\n')
+    conf = [*standalone_cluster.spark_conf(), "spark.executor.memory=4g"]  # each worker has 1g
+    args = ["ingest", str(inputs), "-o", str(tmp_path / "out"), "--added", ADDED]
+    args += ["--master", standalone_cluster.url, *[a for pair in conf for a in ("--conf", pair)]]
+    log = tmp_path / "driver.log"
+    env = {"CHRONOMIX_NO_EXECUTOR_NOTICE_S": "3"}
+    driver = start_driver(args, log, extra_env=env, cluster=standalone_cluster)
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and driver.poll() is None:
+            if "spark: no executor for" in log.read_text(errors="replace"):
+                break
+            time.sleep(0.5)
+        said = " ".join(log.read_text(errors="replace").split())  # the console wraps it in a log
+        assert driver.poll() is None, said[-3000:]  # still waiting: Spark gives up on nothing
+        assert f"no worker of {standalone_cluster.url} has spark.executor.memory=4g" in said, said[-3000:]
+    finally:
+        kill_tree(driver.pid)
+    assert not (tmp_path / "out").exists()
