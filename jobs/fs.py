@@ -7,6 +7,7 @@ systems.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import posixpath
@@ -178,6 +179,17 @@ def remove_leftovers(final: Location) -> list[str]:
     return removed
 
 
+_ABANDONED: list[Location] = []  # the working folders of outputs given up (AtomicStageOutput.__exit__)
+
+
+def remove_abandoned() -> None:
+    """Remove again the working folders of outputs given up in this process: for when their writers have
+    stopped (jobs.spark.LazySession.stop)."""
+    while _ABANDONED:
+        with contextlib.suppress(OSError):
+            remove(_ABANDONED.pop())
+
+
 class AtomicStageOutput:
     """`with AtomicStageOutput(uri, overwrite) as tmp:` write under `tmp`; moved to `uri` on success only.
 
@@ -215,6 +227,9 @@ class AtomicStageOutput:
     def __exit__(self, exc_type: type[BaseException] | None, exc: object, tb: object) -> None:
         if exc_type is not None:
             remove(self.tmp)
+            # Spark's tasks may still be running (an interrupt stops the driver's call, not the job), and one
+            # that commits later writes the folder again: removed once more when the session has stopped.
+            _ABANDONED.append(self.tmp)
             return
         if not self.final.exists():
             move(self.tmp, self.final)

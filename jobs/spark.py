@@ -20,6 +20,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from jobs import progress
 from jobs.contract import UsageError
+from jobs.fs import remove_abandoned
 
 # Always set: correctness and reproducibility depend on them.
 FIXED_CONF: dict[str, str] = {
@@ -233,7 +234,12 @@ class LazySession:
                 with contextlib.suppress(Exception):  # the gateway may be going down with the interrupt
                     self._session.sparkContext.setLogLevel("OFF")
             self._session.stop()
+        elif self._session is not None and interrupted:
+            with contextlib.suppress(Exception):  # a session of its caller's: left running, its jobs not
+                self._session.sparkContext.cancelAllJobs()
         self._session, self._owned = None, False
+        # a task that committed after its stage's output was given up wrote its working folder again
+        remove_abandoned()
 
     def __enter__(self) -> LazySession:
         return self

@@ -239,3 +239,22 @@ def test_a_store_that_cannot_be_reached_is_a_one_line_usage_error() -> None:
     gcs, path = store_file_system("gs://bucket/a/key")
     assert path == "bucket/a/key"
     assert gcs.__reduce__()[1][0]["retry_time_limit"] == timedelta(seconds=GCS_RETRY_LIMIT_S)
+
+
+def test_a_working_folder_written_again_after_an_interrupt_is_removed_when_spark_stops(
+    tmp_path: Path,
+) -> None:
+    """SIGTERM: the output's working folder was removed while Spark's tasks still ran, and a task that
+    committed afterwards wrote it again (`.out.tmp-*/_temporary/...` left, 1 run in 8)."""
+    from jobs.spark import LazySession
+
+    final = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt), AtomicStageOutput(str(final), overwrite=False) as tmp:
+        Path(tmp.path).mkdir()
+        raise KeyboardInterrupt
+    assert not Path(tmp.path).exists()
+    late = Path(tmp.path) / "_temporary" / "0" / "part-00000.parquet"  # a task committing after the interrupt
+    late.parent.mkdir(parents=True)
+    late.write_text("x")
+    LazySession().stop(interrupted=True)
+    assert list(tmp_path.iterdir()) == []
