@@ -47,7 +47,14 @@ from rich.console import Console
 from corpus.jsonl import finite_json
 from jobs import progress
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
-from jobs.experiment_runs import RUNS_FILE, finished_runs, predict_run, trained_elsewhere, write_runs
+from jobs.experiment_runs import (
+    finished_runs,
+    forget_unreadable_probe,
+    hand_over,
+    hand_over_lines,
+    predict_run,
+    trained_elsewhere,
+)
 from jobs.mix import NOT_DOCUMENTS, budget_count, check_columns, input_columns
 from jobs.options import Conf, Master, spark_options
 from jobs.registry import stage
@@ -415,11 +422,13 @@ def run(plan: ExperimentPlan, spark: SparkProvider) -> StageResult:
     if plan.params.mixtures_only:
         data = [spec for spec in plan.stages if spec.kind not in ("train", "probe")]
         run_stages(data, spark, on_stage=progress.current().stages("experiment", [s.name for s in data]))
-        written = write_runs(output, plan.stages, plan.meta)
-        return StageResult({"runs": len(written), "runs_file": str(output / RUNS_FILE)}, value=[])
+        return StageResult(hand_over(output, plan.stages, plan.meta), value=[])
     if plan.params.finished_only:
         runs = finished_runs(plan.runs, {key: plan.meta[key]["mixture_dir"] for key in plan.runs})
     else:
+        for key, run_dir in plan.runs.items():
+            if forget_unreadable_probe(run_dir / "probe"):  # its complete marker would skip the probe
+                progress.current().say(f"probe {key}: probe.json unreadable, probing it again")
         on_stage = progress.current().stages("experiment", [spec.name for spec in plan.stages])
         run_stages(plan.stages, spark, on_stage=on_stage)
         runs = plan.runs
@@ -477,8 +486,8 @@ def experiment(
     )
     result = run_command(STAGE, params, spark_options(master, conf))
     if mixtures_only:
-        console.print(f"{result.summary['runs']} runs to train: {result.summary['runs_file']}")
-        console.print(f"train and probe them: chronomix train-runs {output}", markup=False)
+        for line in hand_over_lines(result.summary, grid, output):
+            console.print(line, markup=False, highlight=False, soft_wrap=True)  # commands to copy: unbroken
         return
     rows = result.value
     console.print(results_table(rows))

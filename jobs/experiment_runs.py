@@ -8,7 +8,10 @@ and report with `chronomix experiment GRID -o EXPERIMENT --finished-only`, which
 cutoff from its mixture with the audit's predictor.
 
 runs.json holds, per run key, the train and probe stages' parameters, with the paths inside EXPERIMENT
-written relative to it, so that the folder can move between machines.
+written relative to it, so that the folder can move between machines. A path outside it (a grid's own
+`world:` or `probes:`) is written as it was where the mixtures were built; `--relocate OLD=NEW` reads it
+where it is on this machine. Every run's inputs are checked before the first one trains
+(jobs/experiment_inputs.py).
 """
 
 from __future__ import annotations
@@ -28,8 +31,9 @@ from typing import Annotated, Any
 import typer
 
 from jobs.contract import UsageError
+from jobs.experiment_inputs import check_inputs
 from jobs.registry import stage
-from jobs.runner import MARKER, StageSpec, read_marker, run_stages
+from jobs.runner import MARKER, StageSpec, read_marker, run_stages, write_marker
 from trainers.predict import predict_mixture_cutoff
 from trainers.train import resolve_device
 
@@ -41,6 +45,9 @@ FORMAT_VERSION = 1
 # The parameters of each stage that name a path, written relative to the experiment folder when inside it.
 PATH_FIELDS = {"train": ("mixture", "output"), "probe": ("run", "probes", "output", "world")}
 NEEDED_PATHS = (("train", "mixture"), ("train", "output"), ("probe", "output"), ("probe", "probes"))
+# What a probe marker is rewritten to when its probe.json cannot be read: no stage's fingerprint (a hash)
+# equals it, so the runner probes the run again instead of skipping it as complete.
+UNREADABLE_PROBE = "probe.json unreadable: probe again"
 
 
 def write_runs(output: Path, stages: Sequence[StageSpec], meta: Mapping[str, Mapping[str, Any]]) -> list[str]:
@@ -63,9 +70,10 @@ def write_runs(output: Path, stages: Sequence[StageSpec], meta: Mapping[str, Map
     return list(runs)
 
 
-def read_runs(experiment: Path) -> dict[str, dict[str, Any]]:
-    """The runs of EXPERIMENT/runs.json with their paths made absolute under EXPERIMENT; UsageError when the
-    file is missing, unreadable or of another format."""
+def read_runs(experiment: Path, relocate: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
+    """The runs of EXPERIMENT/runs.json with their paths made absolute under EXPERIMENT, and those under a
+    folder OLD of `relocate` (OLD -> NEW, see parse_relocations) read under NEW; UsageError when the file is
+    missing, unreadable or of another format, or when an OLD names none of its paths."""
     path = Path(experiment) / RUNS_FILE
     if not path.is_file():
         raise UsageError(
@@ -90,7 +98,54 @@ def read_runs(experiment: Path) -> dict[str, dict[str, Any]]:
                 value = run[kind].get(name)
                 if isinstance(value, str) and value and not Path(value).is_absolute() and "://" not in value:
                     run[kind][name] = str(root / value)
+    return _relocated(runs, relocate or {}, path)
+
+
+def parse_relocations(values: Sequence[str] | None) -> dict[str, str]:
+    """`--relocate OLD=NEW` values as OLD -> NEW: OLD as runs.json names it (a path on the machine that wrote
+    it), NEW an existing folder or file here; UsageError naming the bad value."""
+    out: dict[str, str] = {}
+    for value in values or []:
+        old, sep, new = value.partition("=")
+        if not sep or not old or not new:
+            raise UsageError(f"--relocate {value!r}: expected OLD=NEW", option="--relocate")
+        if not Path(new).exists():
+            raise UsageError(f"--relocate {value!r}: {new}: no such file or directory", option="--relocate")
+        out[os.path.normpath(old)] = os.path.abspath(new)
+    return out
+
+
+def _relocated(
+    runs: dict[str, dict[str, Any]], relocate: Mapping[str, str], path: Path
+) -> dict[str, dict[str, Any]]:
+    """`runs` with every path at or under an OLD of `relocate` moved under its NEW (the longest OLD first, so
+    that a folder relocated inside another relocated one wins)."""
+    used: set[str] = set()
+    for run in runs.values():
+        for kind, names in PATH_FIELDS.items():
+            for name in names:
+                value = run[kind].get(name)
+                if not isinstance(value, str) or not value or "://" in value:
+                    continue
+                for old in sorted(relocate, key=len, reverse=True):
+                    rest = _under(os.path.normpath(value), old)
+                    if rest is not None:
+                        run[kind][name] = os.path.join(relocate[old], rest) if rest else relocate[old]
+                        used.add(old)
+                        break
+    if unused := sorted(set(relocate) - used):
+        raise UsageError(
+            f"--relocate {unused[0]}=...: {path} names no path at or under {unused[0]}", option="--relocate"
+        )
     return runs
+
+
+def _under(value: str, folder: str) -> str | None:
+    """`value`'s path below `folder` ('' for the folder itself), None when it is not there."""
+    if value == folder:
+        return ""
+    prefix = folder.rstrip(os.sep) + os.sep
+    return value[len(prefix) :] if value.startswith(prefix) else None
 
 
 def _relative(value: Any, root: Path) -> Any:
@@ -105,8 +160,9 @@ def probed_since_mixture(probe_dir: str | Path, mixture_dir: str | Path) -> bool
     """Whether the run's probe is complete and was made from the mixture there now; a mixture rebuilt after
     the probe makes the run stale (trained and probed again, never reported). A run trained by `train-runs`
     names its mixture's fingerprint, which survives copies between machines; otherwise the probe's marker
-    must be no older than the mixture's (experiments are local folders: a remote path is not compared)."""
-    if read_marker(str(probe_dir)) is None:
+    must be no older than the mixture's (experiments are local folders: a remote path is not compared). A
+    probe.json that cannot be read is no probe: the report could not read it either."""
+    if read_marker(str(probe_dir)) is None or not probe_readable(probe_dir):
         return False
     mixture = read_marker(str(mixture_dir))
     if mixture is None:
@@ -117,6 +173,28 @@ def probed_since_mixture(probe_dir: str | Path, mixture_dir: str | Path) -> bool
     if "://" in f"{probe_dir}{mixture_dir}":
         return True
     return (Path(probe_dir) / MARKER).stat().st_mtime >= (Path(mixture_dir) / MARKER).stat().st_mtime
+
+
+def probe_readable(probe_dir: str | Path) -> bool:
+    """Whether PROBE/probe.json is there and holds a JSON object (a remote folder is taken as it is)."""
+    if "://" in str(probe_dir):
+        return True
+    try:
+        return isinstance(json.loads((Path(probe_dir) / "probe.json").read_text(encoding="utf-8")), dict)
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+
+
+def forget_unreadable_probe(probe_dir: str | Path) -> bool:
+    """Mark a probe whose marker says complete but whose probe.json cannot be read as changed, so that the
+    next run of its stage probes again (and replaces the folder) rather than skipping it; True if it was.
+    The marker is rewritten, not removed: the runner refuses to replace an output without one."""
+    marker = read_marker(str(probe_dir))
+    if marker is None or probe_readable(probe_dir):
+        return False
+    summary = marker.get("summary") if isinstance(marker.get("summary"), dict) else {}
+    write_marker(str(probe_dir), UNREADABLE_PROBE, summary, float(marker.get("seconds") or 0.0))
+    return True
 
 
 def _recorded_fingerprint(record: Path) -> str | None:
@@ -154,9 +232,17 @@ def predict_run(run_dir: Path, meta: Mapping[str, Any]) -> None:
 
 def finished_runs(run_dirs: Mapping[str, Path], mixture_dirs: Mapping[str, str]) -> dict[str, Path]:
     """The runs whose probe is complete and made from their mixture as it is now (probed_since_mixture);
-    names on stderr those left out because their mixture was rebuilt since."""
+    names on stderr those left out because their probe.json cannot be read or their mixture was rebuilt
+    since."""
     done = {k: d for k, d in run_dirs.items() if probed_since_mixture(d / "probe", mixture_dirs[k])}
-    if stale := sorted(k for k, d in run_dirs.items() if k not in done and read_marker(str(d / "probe"))):
+    left = sorted(k for k, d in run_dirs.items() if k not in done and read_marker(str(d / "probe")))
+    if unreadable := [k for k in left if not probe_readable(run_dirs[k] / "probe")]:
+        print(
+            f"{len(unreadable)} runs left out, probe.json unreadable (a run without --finished-only or "
+            f"train-runs probes them again): {', '.join(unreadable)}",
+            file=sys.stderr,
+        )
+    if stale := [k for k in left if k not in unreadable]:
         print(
             f"{len(stale)} runs left out, mixture rebuilt since their probe: {', '.join(stale)}",
             file=sys.stderr,
@@ -239,6 +325,43 @@ def pending(runs: Mapping[str, Mapping[str, Any]], only: Sequence[str] | None) -
     return todo, unbuilt
 
 
+def hand_over(
+    experiment: Path, stages: Sequence[StageSpec], meta: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
+    """Write EXPERIMENT/runs.json (write_runs) and say what `train-runs EXPERIMENT` would do now: the runs it
+    would train (`pending`: mixture built, not probed since) and how many are finished or not built."""
+    write_runs(experiment, stages, meta)
+    runs = read_runs(experiment)
+    todo, unbuilt = pending(runs, None)
+    finished = len(runs) - len(todo) - len(unbuilt)
+    return {
+        "runs": len(runs),
+        "pending": todo,
+        "unbuilt": unbuilt,
+        "finished": finished,
+        "runs_file": str(Path(experiment) / RUNS_FILE),
+    }
+
+
+def hand_over_lines(summary: Mapping[str, Any], grid: Path, experiment: Path) -> list[str]:
+    """What `experiment --mixtures-only` prints of hand_over's `summary`: the runs left to train, by name,
+    and the command that trains them (train-runs skips the finished ones), or the one that reports them."""
+    todo, unbuilt = list(summary["pending"]), len(summary["unbuilt"])
+    lines = [
+        f"{len(todo)} of {summary['runs']} runs to train ({summary['finished']} finished"
+        f"{f', {unbuilt} with no mixture built' if unbuilt else ''}): {summary['runs_file']}"
+    ]
+    if todo:
+        shown = ", ".join(todo[:10]) + (f" and {len(todo) - 10} more" if len(todo) > 10 else "")
+        lines += [
+            f"to train: {shown}",
+            f"train and probe them (the finished runs are skipped): chronomix train-runs {experiment}",
+        ]
+    else:
+        lines.append(f"report them: chronomix experiment {grid} -o {experiment} --finished-only")
+    return lines
+
+
 def train_runs(
     experiment: Annotated[
         Path, typer.Argument(help="Experiment folder holding runs.json (experiment --mixtures-only).")
@@ -255,12 +378,21 @@ def train_runs(
     only: Annotated[
         list[str] | None, typer.Option(help="Run keys to run (repeatable; default: all).")
     ] = None,
+    relocate: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="OLD=NEW: a folder outside EXPERIMENT (the grid's world) that runs.json names at OLD, where "
+            "the mixtures were built, is at NEW here (repeatable)."
+        ),
+    ] = None,
 ) -> None:
-    """Train and probe every run of EXPERIMENT/runs.json whose mixture is built and whose probe is not
-    complete, `workers` at a time, each with the grid's own training settings and seeds (only the device and
-    the probe's batch size change). Prints one JSON line per run as it finishes; exits 1 if any run failed,
-    after the others finished."""
-    runs = read_runs(experiment)
+    """Train and probe every run of EXPERIMENT/runs.json whose probe is not complete, `workers` at a time,
+    each with the grid's own training settings and seeds (only the device and the probe's batch size
+    change). Every run's mixture, probes and world are checked first: a missing one exits 2 before any
+    training. Prints one JSON line per run as it finishes; exits 1 if any run failed, after the others
+    finished."""
+    relocations = parse_relocations(relocate)
+    runs = read_runs(experiment, relocations)
     try:
         resolve_device(device)
     except (ValueError, RuntimeError) as error:
@@ -269,10 +401,11 @@ def train_runs(
     if probe_batch_size is not None:
         overrides["probe"]["batch_size"] = probe_batch_size
     todo, unbuilt = pending(runs, only)
-    for key in unbuilt:
-        print(json.dumps({"run": key, "ok": False, "error": "mixture not built"}), flush=True)
+    check_inputs(runs, todo, unbuilt, experiment, relocations)
+    for key in todo:
+        forget_unreadable_probe(runs[key]["probe"]["output"])  # else its complete marker skips the probe
     threads = max(1, (os.cpu_count() or 1) // workers)
-    failed = len(unbuilt)
+    failed = 0
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
         futures = {pool.submit(_run_one, key, runs[key], overrides, threads): key for key in todo}
         for future in as_completed(futures):

@@ -44,13 +44,13 @@ def summarise_run(
     run_dir: str | Path, probe_dir: str | Path | None = None, name: str | None = None
 ) -> dict[str, Any]:
     """One table row for a run: its run.json and the probe.json in `probe_dir` (default RUN/probe).
-    Accuracy per frequency bucket goes in columns `acc <bucket>` (e.g. `acc 0`, `acc 2-3`)."""
+    Accuracy per frequency bucket goes in columns `acc <bucket>` (e.g. `acc 0`, `acc 2-3`). ValueError naming
+    the file when one of them cannot be read."""
     run_dir = Path(run_dir)
     probe_dir = Path(probe_dir) if probe_dir is not None else run_dir / "probe"
-    info = json.loads((run_dir / "run.json").read_text())
-    probe = json.loads((probe_dir / "probe.json").read_text()) if (probe_dir / "probe.json").exists() else {}
-    prediction_path = probe_dir / "prediction.json"
-    prediction = json.loads(prediction_path.read_text()) if prediction_path.exists() else {}
+    info = _read_object(run_dir / "run.json", missing=None)
+    probe = _read_object(probe_dir / "probe.json", missing={})
+    prediction = _read_object(probe_dir / "prediction.json", missing={})
     cutoff = probe.get("cutoff", {})
     longtail = probe.get("longtail", {})
     interval = cutoff.get("interval") or [None, None]
@@ -82,6 +82,21 @@ def summarise_run(
     for bucket in longtail.get("buckets", []):
         row[f"acc {bucket['bucket']}"] = bucket["accuracy"]
     return row
+
+
+def _read_object(path: Path, missing: dict[str, Any] | None) -> dict[str, Any]:
+    """The JSON object in `path`, `missing` where there is no such file (None: it must be there);
+    ValueError naming the file otherwise (a grid's report names the run it cannot read, not a bare
+    JSONDecodeError)."""
+    if missing is not None and not path.exists():
+        return missing
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise ValueError(f"{path}: not readable JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{path}: expected a JSON object, got {type(value).__name__}")
+    return value
 
 
 def table_columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -125,7 +140,7 @@ def write_report(
 ) -> Report:
     """The whole report of a grid: `runs` maps a name to a run directory (probed into RUN/probe unless
     `probe_dirs` says otherwise); `mixtures` names each run's mixture (default: its mixture folder's name).
-    Writes experiments.md, experiments.csv and cutoff_curves.png."""
+    Writes experiments.md, experiments.csv and cutoff_curves.png (removed when no run has a curve)."""
     probe_dirs = probe_dirs or {}
     mixtures = mixtures or {}
     rows, curves = [], {}
@@ -139,8 +154,11 @@ def write_report(
             curves[name] = probe_dir / "cutoff_curve.csv"
     md_path, csv_path = write_table(rows, output_dir)
     paths = {"markdown": md_path, "csv": csv_path}
+    plot = Path(output_dir) / "cutoff_curves.png"
     if curves:
-        paths["plot"] = plot_curves(curves, Path(output_dir) / "cutoff_curves.png")
+        paths["plot"] = plot_curves(curves, plot)
+    else:  # an earlier report's plot would show runs this one left out (a --finished-only of none)
+        plot.unlink(missing_ok=True)
     return Report(rows=rows, paths=paths)
 
 

@@ -3,6 +3,9 @@ prediction of a mixture's cutoff (trainers/predict.py) on rows whose versions ar
 
 from __future__ import annotations
 
+import json
+import os
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,6 +15,15 @@ import pytest
 
 from jobs.contract import UsageError
 from jobs.experiment import check, grid_from_dict, load_grid, replicates
+from jobs.experiment_runs import (
+    RUNS_FILE,
+    forget_unreadable_probe,
+    pending,
+    probe_readable,
+    probed_since_mixture,
+    read_runs,
+)
+from jobs.runner import MARKER, StageSpec, read_marker, run_stages
 from trainers.predict import predict_mixture_cutoff
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -149,3 +161,149 @@ def test_a_bad_grid_input_or_setting_is_refused_before_the_output_folder_is_made
     grid.write_text(yaml.safe_dump(base))
     assert list(check(load_grid(grid, output=out)).runs) == ["raw-s0"]  # a good grid passes the check,
     assert not out.exists()  # which makes nothing either
+
+
+def _probed_grid(tmp_path: Path) -> tuple[Path, Path]:
+    """A grid of two runs (raw-s0, raw-s1) on a tiny input, and its output with both mixtures built (markers)
+    and both runs trained and probed (run.json, probe.json, the probe marker newer than the mixture's)."""
+    import yaml
+
+    documents = tmp_path / "docs"
+    documents.mkdir()
+    pq.write_table(pa.table({"id": ["d0"], "text": ["a page"]}), documents / "part-0.parquet")
+    grid, out = tmp_path / "grid.yaml", tmp_path / "out"
+    grid.write_text(
+        yaml.safe_dump(
+            {"input": str(documents), "probes": str(documents), "mixtures": MIXTURES, "seeds": [0, 1]}
+            | {"predict": False}
+        )
+    )
+    for seed, cutoff in ((0, "2020-03"), (1, "2020-04")):
+        key = f"raw-s{seed}"
+        mixture, probe = out / "mixtures" / key, out / "runs" / key / "probe"
+        mixture.mkdir(parents=True)
+        probe.mkdir(parents=True)
+        (mixture / MARKER).write_text(json.dumps({"fingerprint": key}))
+        info = {"mixture": str(mixture), "config": {"seed": seed}, "tokens_seen": 1000}
+        (probe.parent / "run.json").write_text(json.dumps(info))
+        (probe / "probe.json").write_text(
+            json.dumps({"cutoff": {"effective_cutoff": cutoff, "gap_months": 2}})
+        )
+        (probe / MARKER).write_text(json.dumps({"fingerprint": "probed", "summary": {}}))
+        later = (mixture / MARKER).stat().st_mtime + 60
+        os.utime(probe / MARKER, (later, later))
+    return grid, out
+
+
+def _stages_skipped(specs: list[StageSpec], *args: object, **kwargs: object) -> list[object]:
+    """In place of jobs.runner.run_stages: every stage complete (no Spark, no training)."""
+    return []
+
+
+def test_mixtures_only_says_how_many_runs_are_left_to_train(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, no_spark: None
+) -> None:
+    """It printed "2 runs to train" with one of the two already probed; now the runs train-runs would train
+    (by name) and how many are finished, or the report's command when none is left."""
+    from jobs.cli import main
+
+    grid, out = _probed_grid(tmp_path)
+    monkeypatch.setattr("jobs.experiment.run_stages", _stages_skipped)
+    (out / "runs" / "raw-s1" / "probe" / MARKER).unlink()  # raw-s1 not probed
+    main(["experiment", str(grid), "-o", str(out), "--mixtures-only"])
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == f"1 of 2 runs to train (1 finished): {out / RUNS_FILE}"
+    assert printed[1] == "to train: raw-s1"
+    assert printed[2].endswith(f"(the finished runs are skipped): chronomix train-runs {out}")
+    assert pending(read_runs(out), None) == (["raw-s1"], [])  # what that command trains
+
+    (out / "runs" / "raw-s0" / "probe" / "probe.json").write_text('{"cutoff": {"eff')  # cut short
+    main(["experiment", str(grid), "-o", str(out), "--mixtures-only"])
+    assert capsys.readouterr().out.splitlines()[:2] == [
+        f"2 of 2 runs to train (0 finished): {out / RUNS_FILE}",
+        "to train: raw-s0, raw-s1",
+    ]
+    for key in ("raw-s0", "raw-s1"):
+        _probed_grid_probe(out, key)
+    main(["experiment", str(grid), "-o", str(out), "--mixtures-only"])
+    assert capsys.readouterr().out.splitlines() == [
+        f"0 of 2 runs to train (2 finished): {out / RUNS_FILE}",
+        f"report them: chronomix experiment {grid} -o {out} --finished-only",
+    ]
+
+
+def _probed_grid_probe(out: Path, key: str, cutoff: str = "2020-05") -> None:
+    probe = out / "runs" / key / "probe"
+    (probe / "probe.json").write_text(json.dumps({"cutoff": {"effective_cutoff": cutoff}}))
+    (probe / MARKER).write_text(json.dumps({"fingerprint": "probed", "summary": {}}))
+    later = (out / "mixtures" / key / MARKER).stat().st_mtime + 60
+    os.utime(probe / MARKER, (later, later))
+
+
+def test_an_unreadable_probe_json_is_no_finished_probe(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, no_spark: None
+) -> None:
+    """A probe.json cut short counted as finished: every stage was skipped and the report aborted on a bare
+    JSONDecodeError naming no file. Now --finished-only leaves that run out, by name, and a full run probes
+    it again (its marker no longer says complete)."""
+    from jobs.cli import main
+
+    grid, out = _probed_grid(tmp_path)
+    broken = out / "runs" / "raw-s0" / "probe" / "probe.json"
+    broken.write_text(broken.read_text()[:20])
+    main(["experiment", str(grid), "-o", str(out), "--finished-only"])
+    rows = json.loads((out / "experiments.json").read_text())
+    assert [(row["run"], row["effective_cutoff"]) for row in rows] == [("raw-s1", "2020-04")]
+    assert "1 runs left out, probe.json unreadable" in capsys.readouterr().err
+    assert "raw-s0" not in (out / "experiments.md").read_text()
+
+    def probe_again(specs: list[StageSpec], *args: object, **kwargs: object) -> list[object]:
+        """The runner's rule for the probe stages: one whose marker's fingerprint differs runs again."""
+        for spec in specs:
+            if spec.kind == "probe" and (read_marker(spec.output) or {}).get("fingerprint") != "probed":
+                _probed_grid_probe(out, spec.name.split(" ", 1)[1], cutoff="2020-06")
+        return []
+
+    monkeypatch.setattr("jobs.experiment.run_stages", probe_again)
+    main(["experiment", str(grid), "-o", str(out)])
+    rows = json.loads((out / "experiments.json").read_text())
+    assert [(row["run"], row["effective_cutoff"]) for row in rows] == [
+        ("raw-s0", "2020-06"),
+        ("raw-s1", "2020-04"),
+    ]
+
+
+def test_the_runner_probes_again_a_probe_whose_json_is_unreadable(tmp_path: Path) -> None:
+    """The marker of a probe whose probe.json cannot be read is rewritten so that the runner reruns the stage
+    (it skipped it as complete); one that can be read is left alone."""
+    from jobs.contract import Stage, StageParams, StageResult
+
+    @dataclass(frozen=True)
+    class Params(StageParams):
+        output: str
+        overwrite: bool = False
+
+    written: list[str] = []
+
+    def run(params: Params, spark: object) -> StageResult:
+        Path(params.output).mkdir(parents=True, exist_ok=True)
+        Path(params.output, "probe.json").write_text(json.dumps({"n": len(written)}))
+        written.append(params.output)
+        return StageResult({})
+
+    probe = tmp_path / "probe"
+    spec = StageSpec("probe a", Stage("probe", Params, lambda params: params, run), Params(str(probe)))
+    assert [o.status for o in run_stages([spec], _no_spark)] == ["ran"]
+    assert not forget_unreadable_probe(probe) and probe_readable(probe)
+    (probe / "probe.json").write_text('{"n": ')
+    assert not probe_readable(probe)
+    assert not probed_since_mixture(probe, tmp_path / "no-mixture")
+    assert forget_unreadable_probe(probe)
+    assert [o.status for o in run_stages([spec], _no_spark)] == ["ran"]
+    assert json.loads((probe / "probe.json").read_text()) == {"n": 1}
+    assert probed_since_mixture(probe, tmp_path / "no-mixture")
+    assert [o.status for o in run_stages([spec], _no_spark)] == ["skipped"]
+
+
+def _no_spark() -> object:
+    raise AssertionError("no stage here asks for Spark")

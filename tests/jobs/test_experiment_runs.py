@@ -18,7 +18,15 @@ import pytest
 from jobs.cli import main
 from jobs.contract import UsageError
 from jobs.experiment import check, grid_from_dict, load_grid
-from jobs.experiment_runs import RUNS_FILE, TRAINED_ELSEWHERE, pending, read_runs, write_runs
+from jobs.experiment_inputs import check_inputs
+from jobs.experiment_runs import (
+    RUNS_FILE,
+    TRAINED_ELSEWHERE,
+    parse_relocations,
+    pending,
+    read_runs,
+    write_runs,
+)
 from jobs.mix import MixParams, settings
 from jobs.runner import MARKER
 from tests.jobs.test_cli import _refused
@@ -127,6 +135,7 @@ def test_pending_runs_are_those_built_and_not_probed(tmp_path: Path) -> None:
         (mixture / MARKER).write_text("{}")
     probe = Path(runs["w-w0/keep_newest-s3"]["probe"]["output"])
     probe.mkdir(parents=True)
+    (probe / "probe.json").write_text("{}")
     (probe / MARKER).write_text("{}")
     todo, unbuilt = pending(runs, None)
     assert todo == ["w-w0/raw-s3", "w-w1/raw-s4"]
@@ -176,6 +185,7 @@ def test_train_runs_exits_1_when_a_run_fails(tmp_path: Path, capsys: pytest.Capt
     mixture = tmp_path / "mixtures" / "m"
     mixture.mkdir(parents=True)
     (mixture / MARKER).write_text(json.dumps({"fingerprint": "f"}))
+    (tmp_path / "probes").mkdir()  # there: the run fails in its training, not in the check of its inputs
     run = {
         "train": {"mixture": "mixtures/m", "output": "runs/a", "preset": "huge"},
         "probe": {"run": "runs/a", "probes": "probes", "output": "runs/a/probe"},
@@ -187,6 +197,75 @@ def test_train_runs_exits_1_when_a_run_fails(tmp_path: Path, capsys: pytest.Capt
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     assert lines[0]["run"] == "a" and lines[0]["ok"] is False and "huge" in lines[0]["error"]
     assert lines[-1]["failed"] == 1
+
+
+def _outside_world(tmp_path: Path) -> tuple[Path, Path]:
+    """An experiment of two runs whose grid names a world outside it (`world: ../w0s`), its mixtures built
+    (markers only: a run that started training would fail on them), and that world."""
+    world, documents = tmp_path / "w0s", tmp_path / "docs"
+    (world / "probes").mkdir(parents=True)
+    (world / "truth").mkdir()
+    documents.mkdir()
+    pq.write_table(pa.table({"id": ["d0"], "text": ["a page"]}), documents / "part-0.parquet")
+    # a generated world's fact probes leave n_train_docs to be counted in its truth
+    facts = pa.table({"fact_id": ["f0"], "n_train_docs": pa.array([None], pa.int64())})
+    pq.write_table(facts, world / "probes" / "facts.parquet")
+    pq.write_table(pa.table({"id": ["d0"]}), world / "truth" / "documents.parquet")
+    grid = {"input": str(documents), "world": str(world), "seeds": [0, 1]}
+    experiment = tmp_path / "exp"
+    plan = check(
+        grid_from_dict(
+            {**grid, "mixtures": {"raw": str(MIXTURES / "raw.yaml")}}, ROOT, output=str(experiment)
+        )
+    )
+    experiment.mkdir()
+    write_runs(experiment, plan.stages, plan.meta)
+    for key in plan.runs:
+        (experiment / "mixtures" / key).mkdir(parents=True)
+        (experiment / "mixtures" / key / MARKER).write_text(json.dumps({"fingerprint": key}))
+    return experiment, world
+
+
+def test_train_runs_checks_every_runs_inputs_before_any_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """runs.json names a grid's own world where the mixtures were built: with the world moved, train-runs
+    trained the model in full and only then failed on the missing probes. Now every run's mixture, probes
+    and world truth are checked first (exit 2, one line naming the path and the fix), and --relocate says
+    where the world is now."""
+    experiment, world = _outside_world(tmp_path)
+    moved, copy = tmp_path / "w0s_moved", tmp_path / "exp_copy"
+    shutil.move(world, moved)
+    shutil.copytree(experiment, copy)
+    err = _refused(["train-runs", str(copy), "--device", "cpu", "--only", "raw-s0"], capsys)
+    assert f"run 'raw-s0': probes: no such file or directory: {world}/probes" in err, err
+    assert f"--relocate {world}=NEW" in err, err
+    err = _refused(["train-runs", str(copy), "--device", "cpu"], capsys)
+    assert "run 'raw-s0' and 1 more: probes" in err, err
+    assert not (copy / "runs").exists()  # nothing trained
+
+    relocated = read_runs(copy, parse_relocations([f"{world}/={moved}"]))
+    assert {run["probe"]["probes"] for run in relocated.values()} == {str(moved / "probes")}
+    assert {run["probe"]["world"] for run in relocated.values()} == {str(moved)}
+    assert relocated["raw-s1"]["train"]["mixture"] == str((copy / "mixtures" / "raw-s1").resolve())
+    check_inputs(relocated, ["raw-s0", "raw-s1"], [], copy)  # all there: no error
+
+    # the probes there but not the truth the long-tail probe counts exposures in
+    (moved / "truth" / "documents.parquet").unlink()
+    err = _refused(["train-runs", str(copy), "--device", "cpu", "--relocate", f"{world}={moved}"], capsys)
+    assert f"{moved}/truth/documents.parquet: no such file" in err, err
+    assert f"--relocate {world}={moved} reads it there: copy the world's probes/ and truth/ to {moved}" in err
+    # a mixture not built (or not copied) is named before any run trains too
+    (copy / "mixtures" / "raw-s1" / MARKER).unlink()
+    err = _refused(["train-runs", str(copy), "--device", "cpu", "--relocate", f"{world}={moved}"], capsys)
+    assert f"run 'raw-s1': mixture not built: {(copy / 'mixtures' / 'raw-s1').resolve()}" in err, err
+    assert not (copy / "runs").exists()
+    for bad, said in (
+        ("nowhere", "expected OLD=NEW"),
+        (f"{world}={tmp_path / 'nope'}", "no such file or directory"),
+        (f"/elsewhere={moved}", "names no path at or under /elsewhere"),
+    ):
+        assert said in _refused(["train-runs", str(copy), "--relocate", bad], capsys)
 
 
 def test_the_shipped_scale_grid_plans_its_dose_response_and_audit_runs(tmp_path: Path) -> None:
@@ -231,7 +310,7 @@ def test_a_grid_built_here_trained_elsewhere_and_reported_here(
     )
     here = tmp_path / "here"
     main(["experiment", str(grid), "-o", str(here), "--mixtures-only", "--master", "local[2]"])
-    assert "2 runs to train" in capsys.readouterr().out
+    assert f"2 of 2 runs to train (0 finished): {here / RUNS_FILE}" in capsys.readouterr().out
     assert not (here / "runs").exists()  # nothing trained
     mixture = here / "mixtures" / "small-w0" / "raw-s0"
     n_tokens = sum(

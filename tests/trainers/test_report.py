@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import csv
+import json
+import re
 from pathlib import Path
 
-from trainers.report import BASE_COLUMNS, write_table
+import pytest
+
+from trainers.report import BASE_COLUMNS, summarise_run, write_report, write_table
 
 
 def test_table_cells_print_booleans_as_words_and_numbers_as_numbers(tmp_path: Path) -> None:
@@ -32,3 +36,42 @@ def test_table_cells_print_booleans_as_words_and_numbers_as_numbers(tmp_path: Pa
     assert printed[1]["gap_months"] == "0" and printed[1]["accuracy"] == "-"
     with table.open() as handle:  # the CSV keeps Python's own spelling, for readers that parse it
         assert [r["zero_exposure_at_chance"] for r in csv.DictReader(handle)] == ["False", "True"]
+
+
+def test_a_run_whose_json_cannot_be_read_is_named(tmp_path: Path) -> None:
+    """A probe.json cut short aborted a grid's report with a bare JSONDecodeError naming no file."""
+    run, probe = tmp_path / "raw-s0", tmp_path / "raw-s0" / "probe"
+    probe.mkdir(parents=True)
+    info = {"mixture": "/m/raw-s0", "config": {"seed": 3}, "tokens_seen": 1000}
+    (run / "run.json").write_text(json.dumps(info))
+    (probe / "probe.json").write_text(json.dumps({"cutoff": {"effective_cutoff": "2020-04"}}))
+    row = summarise_run(run)
+    assert (row["mixture"], row["seed"], row["effective_cutoff"]) == ("raw-s0", 3, "2020-04")
+    assert row["predicted_cutoff"] is None  # no prediction.json: nothing predicted
+    for path, text in (
+        (probe / "probe.json", '{"cutoff": {"eff'),
+        (probe / "prediction.json", "[1, 2]"),
+        (run / "run.json", ""),
+    ):
+        good = path.read_text() if path.exists() else None
+        path.write_text(text)
+        said = f"^{re.escape(str(path))}: (not readable JSON|expected a JSON object)"
+        with pytest.raises(ValueError, match=said):
+            summarise_run(run)
+        if good is not None:
+            path.write_text(good)  # one broken file at a time
+
+
+def test_a_report_of_no_curves_leaves_no_earlier_plot(tmp_path: Path) -> None:
+    """A --finished-only report that left every run out kept the last report's cutoff_curves.png, a plot of
+    runs its table no longer holds."""
+    probe = tmp_path / "raw-s0" / "probe"
+    probe.mkdir(parents=True)
+    info = {"mixture": "/m/raw-s0", "config": {"seed": 0}, "tokens_seen": 10}
+    (probe.parent / "run.json").write_text(json.dumps(info))
+    (probe / "cutoff_curve.csv").write_text("month,score\n2020-01,0.5\n2020-02,-0.5\n")
+    report = write_report({"raw-s0": probe.parent}, tmp_path / "out")
+    assert report.paths["plot"] == tmp_path / "out" / "cutoff_curves.png" and report.paths["plot"].is_file()
+    report = write_report({}, tmp_path / "out")
+    assert "plot" not in report.paths and not (tmp_path / "out" / "cutoff_curves.png").exists()
+    assert (tmp_path / "out" / "experiments.md").read_text().count("\n") == 2  # the header alone
