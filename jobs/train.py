@@ -16,8 +16,9 @@ from jobs import progress
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
 from jobs.fs import names_a_uri
 from jobs.runner import run_command
+from trainers.checkpoint import CHECKPOINT_DIR, TRAINER_STATE, refuse_run_over_mixture, unfinished_run
 from trainers.model import PRESETS
-from trainers.train import CHECKPOINT_DIR, TRAINER_STATE, TrainConfig, TrainResult, unfinished_run
+from trainers.train import TrainConfig, TrainResult
 from trainers.train import train as train_run
 
 
@@ -59,6 +60,10 @@ def check(params: TrainParams) -> TrainPlan:
             f"checkpoints need files; got {str(params.mixture)!r} -> {str(params.output)!r}",
             option="--output",
         )
+    try:  # replacing the run would delete the mixture, with --overwrite or where it is an unfinished run
+        refuse_run_over_mixture(params.mixture, params.output)
+    except ValueError as error:
+        raise UsageError(str(error).removeprefix("output: "), option="--output") from None
     config = params.config()
     try:
         config.check()
@@ -70,7 +75,8 @@ def check(params: TrainParams) -> TrainPlan:
 def run(plan: TrainPlan, spark: SparkProvider) -> StageResult:
     """Train into the run directory (resuming its checkpoint where `resume` and there is one)."""
     params = plan.params
-    task = progress.current().task(f"train {Path(params.output).name}", unit="steps")
+    reporter = progress.current()
+    task = reporter.task(f"train {Path(params.output).name}", unit="steps")
     try:
         result = train_run(
             params.mixture,
@@ -79,8 +85,10 @@ def run(plan: TrainPlan, spark: SparkProvider) -> StageResult:
             resume=params.resume,
             overwrite=params.overwrite,
             progress=progress.training_callback(task),
+            say=lambda line: _say(reporter, line),
         )
-    except ValueError as error:  # a checkpoint made with another config, a mixture without text
+    # a checkpoint made with another config or that does not read, a mixture without text
+    except ValueError as error:
         raise UsageError(str(error)) from None
     finally:
         task.done()
@@ -94,9 +102,16 @@ def run(plan: TrainPlan, spark: SparkProvider) -> StageResult:
     return StageResult(summary, value=result)
 
 
+def _say(reporter: progress.Reporter, line: str) -> None:
+    """Say `line` above the bars, as `reporter.say` does, but on one line however narrow the console (a log
+    is searched for it) and with no markup read into it (a path may hold brackets)."""
+    if reporter.enabled:
+        reporter.console.print(line, soft_wrap=True, markup=False, highlight=False)
+
+
 def unfinished_checkpoint(params: TrainParams) -> bool:
     """Whether the run directory holds an unfinished run to resume, or to start again where it stopped
-    before its first checkpoint (trainers.train.unfinished_run), and no finished run."""
+    before its first checkpoint (trainers.checkpoint.unfinished_run), and no finished run."""
     run_dir = Path(params.output)
     checkpoint = (run_dir / CHECKPOINT_DIR / TRAINER_STATE).exists()
     unfinished = (checkpoint and not (run_dir / "run.json").exists()) or unfinished_run(run_dir)
@@ -107,10 +122,10 @@ STAGE = Stage("train", TrainParams, check, run, resumable=unfinished_checkpoint,
 
 
 def train(
-    mixture: Annotated[
-        Path, typer.Argument(help="Mixture directory (part-*.parquet shards from `chronomix mix`).")
+    mixture: Annotated[  # str, not Path: Path("s3://b/m") is "s3:/b/m", which no message should show
+        str, typer.Argument(help="Mixture directory (part-*.parquet shards from `chronomix mix`).")
     ],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Run directory to write.")],
+    output: Annotated[str, typer.Option("--output", "-o", help="Run directory to write.")],
     preset: Annotated[
         str, typer.Option(help="Model size: tiny (~1M), small (~20M) or base (~125M).")
     ] = "tiny",
@@ -129,7 +144,13 @@ def train(
     seed: Annotated[int, typer.Option(help="Seed of initialisation and tokenizer sample.")] = 0,
     device: Annotated[str, typer.Option(help="auto (CUDA if present), cpu, cuda or cuda:N.")] = "auto",
     compile: Annotated[bool, typer.Option("--compile", help="torch.compile the model (for CUDA).")] = False,
-    checkpoint_every: Annotated[int, typer.Option(help="Steps between checkpoints (0: none).", min=0)] = 0,
+    checkpoint_every: Annotated[
+        int,
+        typer.Option(
+            help="Steps between checkpoints (0: only when interrupted; a kill -9 or a crash keeps none).",
+            min=0,
+        ),
+    ] = 0,
     resume: Annotated[
         bool, typer.Option("--resume/--no-resume", help="Continue from the run's checkpoint if there is one.")
     ] = True,
@@ -142,8 +163,10 @@ def train(
     and log.jsonl (step, loss, lr, tokens/s, and MFU on a GPU).
 
     The mixture repeats in epochs when it is smaller than the budget. Runs on CUDA with bf16 autocast when
-    a GPU is present, on CPU in float32 otherwise. An interrupted run resumes from its checkpoint to the
-    same weights as an uninterrupted one.
+    a GPU is present, on CPU in float32 otherwise. A run stopped by Ctrl-C or SIGTERM saves a checkpoint
+    of its last completed step, and the same command run again resumes from it (on CPU to the very weights
+    of an uninterrupted run); --checkpoint-every N also saves one every N steps, against a crash or a kill
+    -9. The output may not be, hold or lie inside the mixture.
     """
     params = TrainParams(
         mixture=str(mixture),

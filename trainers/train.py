@@ -2,14 +2,17 @@
 
 A run directory ends up as an ordinary Hugging Face model directory (config.json, model.safetensors,
 tokenizer.json) plus `run.json` (what was trained on what) and `log.jsonl` (one line per logged step). While
-training, `checkpoint/` holds the newest checkpoint: the model in `save_pretrained` format plus
-`trainer_state.pt` (optimizer, step, data-stream position, RNG). A resumed run gives the same final weights
-as an uninterrupted one (on CPU, where kernels are deterministic).
+training, `checkpoint/` holds the newest checkpoint (trainers/checkpoint.py): every `checkpoint_every` steps,
+where a run stops after `stop_after` steps, and where it is interrupted (Ctrl-C, SIGTERM), at its last
+completed step. A resumed run gives the same final weights as an uninterrupted one (on CPU, where kernels are
+deterministic).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 import math
 import os
 import re
@@ -21,9 +24,25 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
+from transformers import PreTrainedTokenizerFast
 
-from trainers.data import PackedStream
+from trainers.checkpoint import (
+    CHECKPOINT_DIR,
+    TRAINER_STATE,
+    Interrupts,
+    append_log,
+    cut_log,
+    interrupts_held_back,
+    load_checkpoint,
+    mixture_identity,
+    prepare_run_dir,
+    quiet_progress_bars,
+    read_log,
+    refuse_run_over_mixture,
+    save_checkpoint,
+    throughput,
+)
+from trainers.data import PackedStream, StreamState
 from trainers.model import build_model, count_parameters, flops_per_token, model_config, preset
 from trainers.shards import iter_rows, list_shards, newest_month
 from trainers.tokenizer import load_tokenizer, sample_texts, save_tokenizer, train_tokenizer
@@ -44,18 +63,8 @@ PEAK_BF16_TFLOPS: list[tuple[str, float]] = [
 
 DEFAULT_LR = {"tiny": 3e-3, "small": 1e-3, "base": 6e-4}
 
-# Config fields that do not change what a run computes, so a resume may change them.
-_RESUMABLE_FIELDS = {"device", "compile", "log_every", "checkpoint_every", "peak_tflops"}
-
-CHECKPOINT_DIR = "checkpoint"
-TRAINER_STATE = "trainer_state.pt"
 DEVICE_NAME = re.compile(r"cpu|cuda(:\d+)?")  # the devices a run may name (and "auto")
-# What `train` writes into a run directory. A directory holding only these and no run.json is an unfinished
-# run of ours: with nothing to resume it is started again, where anything else is refused.
-_FIRST_FILES = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "log.jsonl"}
-_MODEL_FILES = {"config.json", "generation_config.json", "model.safetensors"}  # before run.json is written
-_CHECKPOINTS = {CHECKPOINT_DIR, f"{CHECKPOINT_DIR}.tmp", f"{CHECKPOINT_DIR}.old"}  # .tmp, .old: mid-write
-RUN_FILES = frozenset({*_FIRST_FILES, *_MODEL_FILES, *_CHECKPOINTS})
+_LOG = logging.getLogger(__name__)
 
 
 @dataclass
@@ -81,7 +90,7 @@ class TrainConfig:
     tokenizer_chars: int = 20_000_000  # characters of the mixture sample the tokenizer is trained on
     tokenizer_rate: float = 1.0  # share of documents eligible for the tokenizer sample (hash of id)
     log_every: int = 10  # steps
-    checkpoint_every: int = 0  # steps; 0: only when stopped early
+    checkpoint_every: int = 0  # steps; 0: only when stopped early (stop_after) or interrupted
     peak_tflops: float | None = None  # override the GPU's peak bf16 TFLOP/s for MFU
 
     def check(self) -> None:
@@ -206,12 +215,17 @@ def train(
     overwrite: bool = False,
     stop_after: int | None = None,
     progress: Callable[[TrainProgress], None] | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> TrainResult:
     """Train a model of `config.preset` on the mixture in `mixture_dir` for `config.tokens` tokens and write
     the run to `run_dir`. `resume` continues from `run_dir/checkpoint`; `stop_after` stops after that many
-    optimizer steps with a checkpoint (to split a run into pieces); `progress` hears every step."""
+    optimizer steps with a checkpoint (to split a run into pieces); `progress` hears every step; `say` hears
+    the line a resumed run starts with (default: logged at INFO). An interrupt (KeyboardInterrupt, which the
+    CLI raises on SIGTERM too, or SystemExit) leaves a checkpoint of the last completed step and is raised
+    on."""
     config.check()
     run_dir = Path(run_dir)
+    refuse_run_over_mixture(mixture_dir, run_dir)  # at once, not after the tokenizer is trained
     shards = list_shards(mixture_dir)
     device = resolve_device(config.device)  # before the run folder is touched: a bad device loses no run
     tokenizer = _open_run(run_dir, mixture_dir, config, resume, overwrite)
@@ -224,96 +238,178 @@ def train(
     checkpoint = run_dir / CHECKPOINT_DIR
     mixture = mixture_identity(shards)
     model, optimizer, state = _model_and_optimizer(checkpoint, config, model_cfg, stream, device, mixture)
+    if state["step"]:
+        line = f"resuming from step {state['step']:,} of {config.total_steps:,} (checkpoint {checkpoint})"
+        (say or _LOG.info)(line)
+    cut_log(run_dir / "log.jsonl", state["step"])  # lines logged after the checkpoint are logged again
     model.train()
-    forward = torch.compile(model) if config.compile else model
-    use_bf16 = device.type == "cuda"
-    peak = peak_flops(device, config.peak_tflops)
     per_token_flops = flops_per_token(model_cfg, config.seq_len)
+    loop = _Loop(config, model, optimizer, stream, device, state, per_token_flops, run_dir, mixture, started)
+    end = config.total_steps if stop_after is None else min(config.total_steps, loop.step + stop_after)
+    with interrupts_held_back() as interrupts:
+        try:
+            loop.run(end, interrupts, progress)
+        except BaseException as stop:
+            # Ctrl-C, the CLI's SIGTERM (a KeyboardInterrupt) or SystemExit stops a run that a rerun resumes;
+            # an Exception is a failure, whose state may be what failed.
+            if not isinstance(stop, Exception):
+                with interrupts.held():  # a second Ctrl-C waits for the checkpoint to be whole
+                    loop.save_on_interrupt()
+            raise
+    return _finish(loop, mixture_dir, shards, len(tokenizer))
 
-    total, warmup = config.total_steps, config.warmup
-    log_path = run_dir / "log.jsonl"
-    step = state["step"]
-    _cut_log(log_path, step)  # lines logged after the checkpoint are logged again
-    last_loss: float | None = state.get("last_loss")
-    # the loss window is part of the checkpoint, so a resumed run logs the losses an uninterrupted one does
-    window_loss = torch.tensor(state.get("window_loss", 0.0), device=device)
-    window_steps, window_tokens = state.get("window_steps", 0), state.get("window_tokens", 0)
-    window_start, tokens_per_s = time.perf_counter(), None
-    end = total if stop_after is None else min(total, step + stop_after)
-    while step < end:
-        lr = lr_at(step, total, warmup, config.peak_lr, config.min_lr_ratio)
-        for group in optimizer.param_groups:
+
+class _Loop:
+    """The training loop: the model, its optimizer and its data, and the loop's state between steps (what a
+    checkpoint saves), one optimizer step at a time."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        model: torch.nn.Module,
+        optimizer: torch.optim.AdamW,
+        stream: PackedStream,
+        device: torch.device,
+        state: dict[str, Any],
+        per_token_flops: float,
+        run_dir: Path,
+        mixture: list[list[Any]],
+        started: float,
+    ) -> None:
+        """`state`: the loop's state from the checkpoint (or at step 0); `mixture`: what checkpoints record
+        of it; `started`: when this session of the run started, by time.perf_counter()."""
+        self.config, self.model, self.optimizer, self.stream = config, model, optimizer, stream
+        self.device, self.mixture, self.started = device, mixture, started
+        self.run_dir, self.checkpoint = run_dir, run_dir / CHECKPOINT_DIR
+        self.log_path = run_dir / "log.jsonl"
+        self.forward = torch.compile(model) if config.compile else model
+        self.peak, self.per_token_flops = peak_flops(self.device, config.peak_tflops), per_token_flops
+        self.step = self.saved_at = state["step"]
+        self.tokens, self.seconds_before = state["tokens"], state["seconds"]
+        self.last_loss: float | None = state.get("last_loss")
+        # the loss window is part of the checkpoint, so a resumed run logs the losses an uninterrupted one does
+        self.window_loss = torch.tensor(state.get("window_loss", 0.0), device=self.device)
+        self.window_steps, self.window_tokens = state.get("window_steps", 0), state.get("window_tokens", 0)
+        # and so is its time so far: its tokens/s is the tokens of before the interrupt too over their time
+        self.window_start = time.perf_counter() - state.get("window_seconds", 0.0)
+        self.tokens_per_s: float | None = None
+        # The stream's position, the RNG and the loss window before the step in progress, until its update
+        # begins: an interrupt until then finds the model and optimizer as they were before the step.
+        self.before_step: tuple[StreamState, torch.Tensor, torch.Tensor] | None = None
+
+    def seconds(self) -> float:
+        """The run's wall-clock training time so far, over every session."""
+        return self.seconds_before + time.perf_counter() - self.started
+
+    def run(self, end: int, interrupts: Interrupts, progress: Callable[[TrainProgress], None] | None) -> None:
+        """Steps until `end`, with checkpoints every `checkpoint_every` steps and at `end` before the last."""
+        total, every = self.config.total_steps, self.config.checkpoint_every
+        while self.step < end:
+            self._step(end, interrupts)
+            if progress is not None:
+                progress(TrainProgress(self.step, total, self.tokens, self.last_loss, self.tokens_per_s))
+            if self.step < total and (self.step == end or (every and self.step % every == 0)):
+                with interrupts.held():
+                    self.save()
+
+    def _step(self, end: int, interrupts: Interrupts) -> None:
+        """One optimizer step over `grad_accum` micro-batches, logged where a window ends (or at `end`)."""
+        config, device = self.config, self.device
+        self.before_step = (_position(self.stream), torch.get_rng_state(), self.window_loss.clone())
+        lr = lr_at(self.step, config.total_steps, config.warmup, config.peak_lr, config.min_lr_ratio)
+        for group in self.optimizer.param_groups:
             group["lr"] = lr
         for _ in range(config.grad_accum):
-            blocks = stream.next_blocks(config.batch_size).to(device, non_blocking=True)
-            with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_bf16):
-                loss = forward(input_ids=blocks, labels=blocks).loss
+            blocks = self.stream.next_blocks(config.batch_size).to(device, non_blocking=True)
+            with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                loss = self.forward(input_ids=blocks, labels=blocks).loss
             (loss / config.grad_accum).backward()
-            window_loss += loss.detach().float() / config.grad_accum
-        if config.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        step += 1
-        state["tokens"] += config.tokens_per_step
-        window_steps += 1
-        window_tokens += config.tokens_per_step
-        if step % config.log_every == 0 or step == end:
-            last_loss = window_loss.item() / window_steps  # .item() synchronises, so the timing is true
-            seconds = time.perf_counter() - window_start
-            tokens_per_s = window_tokens / seconds if seconds > 0 else 0.0
-            mfu = per_token_flops * tokens_per_s / peak if peak else None
-            _log(log_path, step, state["tokens"], last_loss, lr, tokens_per_s, mfu)
-            window_loss.zero_()
-            window_steps, window_start, window_tokens = 0, time.perf_counter(), 0
-        if progress is not None:
-            progress(TrainProgress(step, total, state["tokens"], last_loss, tokens_per_s))
-        if step < total and (
-            step == end or (config.checkpoint_every and step % config.checkpoint_every == 0)
-        ):
-            state.update(step=step, last_loss=last_loss, window_loss=window_loss.item())
-            state.update(window_steps=window_steps, window_tokens=window_tokens, mixture=mixture)
-            elapsed = state["seconds"] + time.perf_counter() - started
-            _save_checkpoint(checkpoint, model, optimizer, stream, config, {**state, "seconds": elapsed})
+            self.window_loss += loss.detach().float() / config.grad_accum
+        # An update cut half way (some parameters moved, others not) would resume to other weights.
+        with interrupts.held():
+            if config.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.grad_clip)
+            self.optimizer.step()
+            self.optimizer.zero_grad(set_to_none=True)
+            self.step += 1
+            self.tokens += config.tokens_per_step
+            self.window_steps += 1
+            self.window_tokens += config.tokens_per_step
+            if self.step % config.log_every == 0 or self.step == end:
+                self._log_window(lr)
+            self.before_step = None  # last: the step is whole
 
-    seconds = state["seconds"] + time.perf_counter() - started
+    def _log_window(self, lr: float) -> None:
+        """Log the window's mean loss and throughput, and start the next window."""
+        # .item() synchronises, so the timing is true
+        self.last_loss = self.window_loss.item() / self.window_steps
+        seconds = time.perf_counter() - self.window_start
+        self.tokens_per_s = self.window_tokens / seconds if seconds > 0 else 0.0
+        mfu = self.per_token_flops * self.tokens_per_s / self.peak if self.peak else None
+        append_log(self.log_path, self.step, self.tokens, self.last_loss, lr, self.tokens_per_s, mfu)
+        self.window_loss.zero_()
+        self.window_steps, self.window_start, self.window_tokens = 0, time.perf_counter(), 0
+
+    def save(self) -> None:
+        """Write the checkpoint of the last completed step (the stream, RNG and loss window from before the
+        step in progress, where one is)."""
+        if self.before_step is not None:
+            position, rng, window_loss = self.before_step
+        else:
+            position, rng, window_loss = self.stream.state, torch.get_rng_state(), self.window_loss
+        state = {
+            "step": self.step,
+            "tokens": self.tokens,
+            "last_loss": self.last_loss,
+            "window_loss": window_loss.item(),
+            "window_steps": self.window_steps,
+            "window_tokens": self.window_tokens,
+            "window_seconds": time.perf_counter() - self.window_start,
+            "mixture": self.mixture,
+            "seconds": self.seconds(),
+        }
+        config = asdict(self.config)
+        save_checkpoint(self.checkpoint, self.model, self.optimizer, position.to_dict(), rng, config, state)
+        self.saved_at = self.step
+
+    def save_on_interrupt(self) -> None:
+        """The checkpoint of the last completed step, unless the one there is already of that step (or no
+        step was completed: a rerun starts from step 0 anyway)."""
+        if self.step != self.saved_at:
+            self.save()
+
+
+def _position(stream: PackedStream) -> StreamState:
+    """A copy of the stream's position that its next reads leave alone (they change its lists in place)."""
+    state = stream.state
+    return dataclasses.replace(state, carry=list(state.carry), ahead=[list(entry) for entry in state.ahead])
+
+
+def _finish(loop: _Loop, mixture_dir: str | Path, shards: list[Path], vocab_size: int) -> TrainResult:
+    """What the run did; where it finished its steps the model and run.json are written and the checkpoint
+    is removed."""
+    run_dir, stream, loss = loop.run_dir, loop.stream, _finite(loop.last_loss)
     newest = stream.state.newest_created[:7] if stream.state.newest_created else None
-    if step < total:
-        return TrainResult(run_dir, step, state["tokens"], _finite(last_loss), newest, seconds, False)
-
-    model.save_pretrained(run_dir)
+    if loop.step < loop.config.total_steps:
+        return TrainResult(run_dir, loop.step, loop.tokens, loss, newest, loop.seconds(), completed=False)
+    with quiet_progress_bars():
+        loop.model.save_pretrained(run_dir)
+    seconds = loop.seconds()
     run_info = {
         "mixture": os.path.abspath(mixture_dir),
-        "config": asdict(config),
-        "steps": step,
-        "tokens_seen": state["tokens"],
-        "final_loss": _finite(last_loss),  # null where training diverged
+        "config": asdict(loop.config),
+        "steps": loop.step,
+        "tokens_seen": loop.tokens,
+        "final_loss": loss,  # null where training diverged
         "newest_month": newest,  # newest `created` month among the documents the run was given
         "newest_month_mixture": newest_month(shards),
-        **_data_and_device(stream, model, len(tokenizer), device),
-        **_throughput(_read_log(log_path)),
+        **_data_and_device(stream, loop.model, vocab_size, loop.device),
+        **throughput(read_log(loop.log_path)),
         "seconds": round(seconds, 2),
     }
     (run_dir / "run.json").write_text(json.dumps(run_info, indent=2, allow_nan=False) + "\n")
-    shutil.rmtree(checkpoint, ignore_errors=True)
-    return TrainResult(run_dir, step, state["tokens"], _finite(last_loss), newest, seconds, completed=True)
-
-
-def _log(
-    path: Path, step: int, tokens: int, loss: float, lr: float, tokens_per_s: float, mfu: float | None
-) -> None:
-    """Append one line to log.jsonl: step, tokens seen, mean loss of the window, lr, throughput (and MFU)."""
-    entry: dict[str, Any] = {
-        "step": step,
-        "tokens": tokens,
-        "loss": _finite(round(loss, 5)),
-        "lr": lr,
-        "tokens_per_s": round(tokens_per_s, 1),
-    }
-    if mfu is not None:
-        entry["mfu"] = round(mfu, 4)
-    with path.open("a") as log:
-        log.write(json.dumps(entry) + "\n")
+    shutil.rmtree(loop.checkpoint, ignore_errors=True)
+    return TrainResult(run_dir, loop.step, loop.tokens, loss, newest, seconds, completed=True)
 
 
 def _model_and_optimizer(
@@ -329,7 +425,7 @@ def _model_and_optimizer(
     `model_cfg`."""
     state: dict[str, Any] = {"step": 0, "seconds": 0.0, "tokens": 0}
     if (checkpoint / TRAINER_STATE).exists():
-        model, saved = _load_checkpoint(checkpoint, config, mixture)
+        model, saved = load_checkpoint(checkpoint, asdict(config), mixture)
         model.to(device)
         optimizer = _optimizer(model, config, device)
         optimizer.load_state_dict(saved.pop("optimizer"))  # moves its tensors to the parameters' device
@@ -340,14 +436,6 @@ def _model_and_optimizer(
         model = build_model(model_cfg, seed=config.seed).to(device)
         optimizer = _optimizer(model, config, device)
     return model, optimizer, state
-
-
-def _throughput(log: list[dict[str, Any]]) -> dict[str, float | None]:
-    """run.json's tokens/s and MFU: the logged windows' mean, the first (warm-up, compilation) left out."""
-    return {
-        "tokens_per_s": _mean([e["tokens_per_s"] for e in log[1:]] or [e["tokens_per_s"] for e in log]),
-        "mfu": _mean([e["mfu"] for e in log[1:] if "mfu" in e]),
-    }
 
 
 def _data_and_device(
@@ -372,42 +460,10 @@ def _open_run(
     on the mixture before the directory is touched (a mixture without text loses no run)."""
     resuming = resume and not overwrite and (run_dir / CHECKPOINT_DIR / TRAINER_STATE).exists()
     tokenizer = load_tokenizer(run_dir) if resuming else _new_tokenizer(mixture_dir, config)
-    _prepare_run_dir(run_dir, resume, overwrite)
+    prepare_run_dir(run_dir, mixture_dir, resume, overwrite)
     if not resuming:
         save_tokenizer(tokenizer, run_dir)
     return tokenizer
-
-
-def _prepare_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
-    if (run_dir / "run.json").exists() and not overwrite:
-        raise FileExistsError(f"output: {run_dir} holds a finished run (use --overwrite to replace it)")
-    has_checkpoint = (run_dir / CHECKPOINT_DIR / TRAINER_STATE).exists()
-    if overwrite or (resume and not has_checkpoint and unfinished_run(run_dir)):
-        shutil.rmtree(run_dir, ignore_errors=True)
-    elif run_dir.exists() and any(run_dir.iterdir()) and not (resume and has_checkpoint):
-        why = "a checkpoint, which --no-resume leaves" if has_checkpoint else "no checkpoint to resume"
-        raise FileExistsError(f"output: {run_dir} is not empty and holds {why} (use --overwrite)")
-    run_dir.mkdir(parents=True, exist_ok=True)
-
-
-def unfinished_run(run_dir: Path) -> bool:
-    """Whether `run_dir` holds an unfinished run of `train` (only RUN_FILES, no run.json): one stopped
-    before its first checkpoint, or one whose tokenizer was written and whose training then failed."""
-    names = {p.name for p in run_dir.iterdir()} if run_dir.is_dir() else set()
-    return bool(names) and "run.json" not in names and names <= RUN_FILES
-
-
-def mixture_identity(shards: list[Path]) -> list[list[Any]]:
-    """What a checkpoint records of its mixture: each shard's file name and size in bytes (not its folder,
-    so a run folder and its mixture can move between machines together)."""
-    return [[shard.name, shard.stat().st_size] for shard in shards]
-
-
-def _cut_log(path: Path, step: int) -> None:
-    """Drop log.jsonl's lines after `step` (those of an interrupted run past its checkpoint)."""
-    kept = [entry for entry in _read_log(path) if entry["step"] <= step]
-    if path.exists():
-        path.write_text("".join(json.dumps(entry) + "\n" for entry in kept))
 
 
 def _finite(value: float | None) -> float | None:
@@ -435,66 +491,3 @@ def _optimizer(model: torch.nn.Module, config: TrainConfig, device: torch.device
     return torch.optim.AdamW(
         groups, lr=config.peak_lr, betas=(config.beta1, config.beta2), fused=device.type == "cuda"
     )
-
-
-def _save_checkpoint(
-    directory: Path,
-    model: LlamaForCausalLM,
-    optimizer: torch.optim.Optimizer,
-    stream: PackedStream,
-    config: TrainConfig,
-    state: dict[str, Any],
-) -> None:
-    """Write the checkpoint to a temporary folder and rename it into place, so a crash mid-write leaves
-    the previous checkpoint whole."""
-    tmp = directory.with_name(directory.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    torch.save(
-        {
-            **state,
-            "config": asdict(config),
-            "optimizer": optimizer.state_dict(),
-            "stream": stream.state_dict(),
-            "rng": torch.get_rng_state(),
-        },
-        tmp / TRAINER_STATE,
-    )
-    old = directory.with_name(directory.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if directory.exists():
-        directory.rename(old)
-    tmp.rename(directory)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _load_checkpoint(
-    directory: Path, config: TrainConfig, mixture: list[list[Any]]
-) -> tuple[LlamaForCausalLM, dict[str, Any]]:
-    """The model and trainer state of a checkpoint; refuses one made with a config that changes results, or
-    from another mixture."""
-    saved = torch.load(directory / TRAINER_STATE, weights_only=True)
-    if saved.get("mixture", mixture) != mixture:
-        raise ValueError(
-            f"mixture: not the one the checkpoint in {directory} was trained on (its shards and sizes "
-            "differ); use --overwrite to start again"
-        )
-    before, now = saved.pop("config"), asdict(config)
-    for name, value in now.items():
-        if name not in _RESUMABLE_FIELDS and before.get(name) != value:
-            raise ValueError(
-                f"{name}: {value!r} differs from the checkpoint's {before.get(name)!r} in "
-                f"{directory} (use --overwrite to start again)"
-            )
-    model = LlamaForCausalLM.from_pretrained(directory, dtype=torch.float32)
-    return model, saved
-
-
-def _read_log(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def _mean(values: list[float]) -> float | None:
-    return round(sum(values) / len(values), 4) if values else None

@@ -214,9 +214,9 @@ def test_run_and_train_refuse_a_remote_output_they_would_write_locally(
     err = _refused(
         ["run", str(ROOT / "pipelines" / "demo.yaml"), "--output", "s3a://bucket/chronomix"], capsys
     )
-    assert "pipeline output 's3a:/bucket/chronomix'" in err and "one by one" in err, err
+    assert "pipeline output 's3a://bucket/chronomix'" in err and "one by one" in err, err
     err = _refused(["train", str(tmp_path), "-o", "foo://x/run", "--tokens", "100"], capsys)
-    assert "local (or mounted) folders" in err, err
+    assert "local (or mounted) folders" in err and "'foo://x/run'" in err, err
     assert not (tmp_path / "s3a:").exists() and not Path("s3a:").exists() and not Path("foo:").exists()
 
 

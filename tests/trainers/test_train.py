@@ -5,7 +5,12 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
+import re
+import shutil
+import signal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -13,6 +18,8 @@ from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from tests.trainers.conftest import month_of, wiki_pages, write_mixture
+from trainers.checkpoint import UnreadableCheckpoint, prepare_run_dir, throughput
+from trainers.data import PackedStream
 from trainers.train import TrainConfig, TrainProgress, lr_at, resolve_device, train
 
 
@@ -83,6 +90,9 @@ def test_run_directory_is_a_hugging_face_model_with_run_json(tmp_path: Path, sma
     assert info["final_loss"] == result.final_loss and 0 < info["final_loss"] < math.log(512) + 1
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     assert [e["step"] for e in log] == [2, 4, 6, 8]
+    # tokens/s: the tokens of the windows after the first over their seconds (each window's tokens over its rate)
+    seconds = sum((b["tokens"] - a["tokens"]) / b["tokens_per_s"] for a, b in itertools.pairwise(log))
+    assert info["tokens_per_s"] == pytest.approx((log[-1]["tokens"] - log[0]["tokens"]) / seconds, rel=1e-6)
     assert log[-1]["loss"] < log[0]["loss"]  # it learns
     assert log[0]["lr"] == pytest.approx(lr_at(1, 8, 1, 3e-3, 0.1))
     assert "mfu" not in log[0]  # no MFU on CPU
@@ -101,7 +111,9 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path: Path, s
     assert not first.completed and first.steps == 3
     assert (tmp_path / "resumed" / "checkpoint" / "trainer_state.pt").exists()
     assert not (tmp_path / "resumed" / "run.json").exists()
-    with pytest.raises(ValueError, match=r"^lr: 0.01 differs from the checkpoint"):
+    # how to start again, in words true for a pipeline's train stage too (`chronomix run` has no --overwrite)
+    start_again = r"\(delete that checkpoint folder to start again, or use `chronomix train --overwrite`\)$"
+    with pytest.raises(ValueError, match=r"^lr: 0.01 differs from the checkpoint's None in .*" + start_again):
         train(small_mixture, tmp_path / "resumed", config(seed=3, lr=0.01))
     second = train(small_mixture, tmp_path / "resumed", config(seed=3), stop_after=2)
     assert second.steps == 5
@@ -222,3 +234,166 @@ def test_resolve_device_refuses_what_a_run_may_not_name(name: str) -> None:
     """The probe and train-runs resolve devices here: mps passed, then failed in torch with exit 1."""
     with pytest.raises(ValueError, match=r"^device: expected auto, cpu, cuda or cuda:N"):
         resolve_device(name)
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` (links not followed) with its bytes."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_a_run_folder_that_is_holds_or_is_inside_its_mixture_is_refused_before_anything_is_touched(
+    tmp_path: Path,
+) -> None:
+    """`--overwrite` removed the run folder, so `-o MIX` deleted the mixture's shards (then failed reading
+    them) and `-o cp` with the mixture in cp/mix deleted cp; `-o MIX/run` was accepted."""
+    mixture = write_mixture(
+        tmp_path / "cp" / "mix", ["a", "b"], ["one text", "another text"], [month_of(1)] * 2
+    )
+    (tmp_path / "cp" / "notes.txt").write_text("mine")
+    (tmp_path / "link").symlink_to(tmp_path / "cp")
+    before = _tree(tmp_path)
+    outputs = {
+        mixture: "is",
+        tmp_path / "cp": "holds",
+        tmp_path: "holds",
+        mixture / "run": "is inside",
+        tmp_path / "link": "holds",  # a link to the folder that holds it
+        tmp_path / "link" / "mix": "is",
+        mixture / "sub" / "..": "is",
+    }
+    for output, relation in outputs.items():
+        for overwrite in (True, False):
+            with pytest.raises(ValueError, match=rf"^output: .* {relation} the mixture "):
+                train(mixture, output, config(), overwrite=overwrite)
+    assert _tree(tmp_path) == before and not (mixture / "run").exists()
+    # the function that removes the folder refuses too, whoever calls it (experiment runs, pipelines)
+    with pytest.raises(ValueError, match=r"^output: .* holds the mixture"):
+        prepare_run_dir(tmp_path / "cp", mixture, resume=True, overwrite=True)
+    assert _tree(tmp_path) == before
+
+
+@pytest.fixture(scope="module")
+def straight(small_mixture: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An uninterrupted run of config(seed=6): what an interrupted one must resume to."""
+    run = tmp_path_factory.mktemp("straight") / "run"
+    train(small_mixture, run, config(seed=6))
+    return run
+
+
+class _Interrupter:
+    """Interrupts a run at one point: after step 5 (from the progress callback), in the second micro-batch
+    of step 5 (its data read, its first forward and backward done), or inside step 5's optimizer update
+    (a real SIGINT, as Ctrl-C sends)."""
+
+    def __init__(self, where: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.where, self.calls = where, 0
+        if where == "mid-step":
+            next_blocks = PackedStream.next_blocks
+
+            def reading(stream: PackedStream, n: int) -> torch.Tensor:
+                self.calls += 1
+                if self.calls == 10:  # 2 micro-batches a step: step 5's second
+                    raise KeyboardInterrupt
+                return next_blocks(stream, n)
+
+            monkeypatch.setattr(PackedStream, "next_blocks", reading)
+        elif where == "in-update":
+            update = torch.optim.AdamW.step
+
+            def updating(optimizer: torch.optim.AdamW, *args: Any, **kwargs: Any) -> Any:
+                done = update(optimizer, *args, **kwargs)
+                self.calls += 1
+                if self.calls == 5:
+                    signal.raise_signal(signal.SIGINT)  # a bare handler raises here, mid-step
+                return done
+
+            monkeypatch.setattr(torch.optim.AdamW, "step", updating)
+
+    def progress(self, progress: TrainProgress) -> None:
+        if self.where == "after-step" and progress.step == 5:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize(("where", "saved_step"), [("after-step", 5), ("mid-step", 4), ("in-update", 5)])
+def test_an_interrupted_run_saves_its_last_step_and_resumes_to_the_uninterrupted_weights(
+    tmp_path: Path,
+    small_mixture: Path,
+    straight: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    where: str,
+    saved_step: int,
+) -> None:
+    """With the default --checkpoint-every 0, a run stopped by Ctrl-C or SIGTERM after 9 minutes started
+    again from step 0, and said nothing. An interrupt now leaves a checkpoint of the last completed step
+    (held back during an update, which would resume to other weights cut half way), and the rerun says
+    where it resumes."""
+    handler = signal.getsignal(signal.SIGINT)
+    interrupter = _Interrupter(where, monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        train(small_mixture, tmp_path / "run", config(seed=6), progress=interrupter.progress)
+    assert signal.getsignal(signal.SIGINT) is handler  # put back
+    monkeypatch.undo()
+    state = torch.load(tmp_path / "run" / "checkpoint" / "trainer_state.pt", weights_only=True)
+    assert state["step"] == saved_step and state["tokens"] == saved_step * 256
+    heard: list[str] = []
+    resumed = train(small_mixture, tmp_path / "run", config(seed=6), say=heard.append)
+    checkpoint = tmp_path / "run" / "checkpoint"
+    assert heard == [f"resuming from step {saved_step} of 8 (checkpoint {checkpoint})"]
+    assert resumed.completed and resumed.steps == 8 and resumed.tokens == 2048
+    a, b = load_file(straight / "model.safetensors"), load_file(tmp_path / "run" / "model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[name], b[name]) for name in a)
+    logs = [
+        [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+        for run in (straight, tmp_path / "run")
+    ]
+    assert [(e["step"], e["loss"]) for e in logs[0]] == [(e["step"], e["loss"]) for e in logs[1]]
+    # the checkpoints' saves and load drew no Hugging Face progress bar into the run's log
+    captured = capsys.readouterr()
+    assert "Writing model shards" not in captured.err + captured.out
+    assert "Loading weights" not in captured.err + captured.out
+
+
+def test_a_checkpoint_that_does_not_read_names_its_file_and_how_to_start_again(
+    tmp_path: Path, small_mixture: Path
+) -> None:
+    """`truncate -s 100000 RUN/checkpoint/trainer_state.pt` failed with "RuntimeError: PytorchStreamReader
+    failed reading zip archive", exit 1, no path."""
+    run = tmp_path / "run"
+    train(small_mixture, run, config(), stop_after=2)
+    state = run / "checkpoint" / "trainer_state.pt"
+    size = state.stat().st_size
+    os.truncate(state, size // 2)
+    start_again = r"delete that checkpoint folder to start again, or use `chronomix train --overwrite`$"
+    with pytest.raises(
+        UnreadableCheckpoint,
+        match=rf"^checkpoint: {re.escape(str(state))} does not read \(RuntimeError: .*; {start_again}",
+    ):
+        train(small_mixture, run, config())
+    assert state.stat().st_size == size // 2  # left as it was
+    state.write_bytes(b"")
+    with pytest.raises(UnreadableCheckpoint, match=rf"^checkpoint: {re.escape(str(state))} does not read"):
+        train(small_mixture, run, config())
+    train(small_mixture, tmp_path / "whole", config(), stop_after=2)
+    model = tmp_path / "whole" / "checkpoint" / "model.safetensors"
+    os.truncate(model, model.stat().st_size // 2)
+    with pytest.raises(
+        UnreadableCheckpoint, match=rf"^checkpoint: the model in {re.escape(str(model.parent))} does not read"
+    ):
+        train(small_mixture, tmp_path / "whole", config())
+    # what the message says to do starts the run again
+    shutil.rmtree(run / "checkpoint")
+    assert train(small_mixture, run, config()).completed
+
+
+def test_run_json_tokens_per_s_is_tokens_over_seconds_not_a_mean_of_rates() -> None:
+    """run.json said 3,127 tokens/s where log.jsonl's windows held 100,352 tokens in 78.2 s (1,283): it was
+    the mean of the windows' rates, in which a short fast window weighs as much as a long slow one."""
+    log = [
+        {"step": 1, "tokens": 1000, "tokens_per_s": 10.0},  # warm-up: left out
+        {"step": 3, "tokens": 3000, "tokens_per_s": 1000.0, "mfu": 0.5},  # 2,000 tokens in 2 s
+        {"step": 4, "tokens": 4000, "tokens_per_s": 100.0, "mfu": 0.05},  # 1,000 tokens in 10 s
+    ]
+    assert throughput(log) == {"tokens_per_s": 250.0, "mfu": 0.125}  # the means were 550 and 0.275
+    assert throughput(log[:1]) == {"tokens_per_s": 10.0, "mfu": None}  # the only window is kept
+    assert throughput([]) == {"tokens_per_s": None, "mfu": None}
