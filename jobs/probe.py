@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from analysis.cutoff import NORMALISATIONS
@@ -28,6 +29,8 @@ class ProbeParams(StageParams):
     output: str | None = None  # None: RUN/probe
     model: str | None = None  # probe this model directory instead of RUN's
     world: str | None = None  # where to count fact frequencies; None: the world holding the probes
+    # the mixture the model was trained on, to count fact frequencies over; None: the one RUN's run.json names
+    mixture: str | None = None
     k_tokens: int | None = None  # None: whole versions, as far as the model's context reaches
     batch_size: int = 16
     device: str = "auto"
@@ -35,6 +38,9 @@ class ProbeParams(StageParams):
     length_norm: str = "none"
     bucket_base: int = 2
     overwrite: bool = False
+
+    # added after probe stages were finished: at its default (None) it leaves their fingerprints as they were
+    LATER_FIELDS: ClassVar[frozenset[str]] = frozenset({"mixture"})
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,8 @@ def check(params: ProbeParams) -> ProbePlan:
     output = Path(params.output) if params.output else run / "probe"
     if (output / "probe.json").exists() and not params.overwrite:
         raise UsageError(f"{output} already holds probe results (use --overwrite)", option="--output")
+    if params.mixture is not None and not Path(params.mixture).exists():
+        raise UsageError(f"{params.mixture}: no such mixture folder or Parquet file", option="--mixture")
     try:
         versions, facts = find_probe_files(params.probes)
     except FileNotFoundError as error:
@@ -106,7 +114,7 @@ def run(plan: ProbePlan, spark: SparkProvider) -> StageResult:
             versions=plan.versions,
             facts=plan.facts,
             newest_month=plan.run_info.get("newest_month"),
-            mixture_dir=plan.run_info.get("mixture"),
+            mixture_dir=params.mixture or plan.run_info.get("mixture"),
             world_dir=world_dir,
             k_tokens=params.k_tokens,
             batch_size=params.batch_size,
@@ -115,6 +123,7 @@ def run(plan: ProbePlan, spark: SparkProvider) -> StageResult:
             length_norm=params.length_norm,
             bucket_base=params.bucket_base,
             progress=progress.probing_callback(task, name),
+            warn=lambda message: progress.current().say(f"[yellow]warning:[/] {escape(message)}"),
         )
     except ValueError as error:
         raise UsageError(str(error)) from None
@@ -159,6 +168,13 @@ def probe(
             help="World directory to count fact frequencies in (default: the one holding --probes)."
         ),
     ] = None,
+    mixture: Annotated[
+        Path | None,
+        typer.Option(
+            help="The mixture the model was trained on, to count fact frequencies over (default: the one "
+            "RUN's run.json names)."
+        ),
+    ] = None,
     k_tokens: Annotated[
         int | None,
         typer.Option(
@@ -182,9 +198,11 @@ def probe(
     normalised NLL of their first K tokens; Cheng et al. 2024) and its long-tail accuracy (fact probes
     ranked against distractors by log-likelihood, per bucket of how many training documents state the fact).
 
-    Writes cutoff_curve.csv, cutoff.png, longtail.csv, longtail.png and probe.json. RUN may be a chronomix run
-    (its newest training month and mixture are read from run.json) or, with its own dated versions, any
-    Hugging Face causal LM directory.
+    Writes cutoff_curve.csv, cutoff.png, longtail.csv, longtail.png and probe.json; a probe that fails leaves
+    the output folder as it was. RUN may be a chronomix run (its newest training month and mixture are read
+    from run.json) or any Hugging Face causal LM directory: with dated versions (--probes WORLD/probes/
+    temporal.parquet) alone, or with a world's fact probes and the mixture it was trained on (--mixture),
+    over which the facts' training documents are counted.
     """
     params = ProbeParams(
         run=str(run),
@@ -192,6 +210,7 @@ def probe(
         output=None if output is None else str(output),
         model=None if model is None else str(model),
         world=None if world is None else str(world),
+        mixture=None if mixture is None else str(mixture),
         k_tokens=k_tokens,
         batch_size=batch_size,
         device=device,

@@ -24,12 +24,15 @@ head and tail thirds of probes by n_train_docs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from analysis.intervals import spearman, wilson_interval
 from trainers.scoring import LoadedLM, encode, token_logprobs
@@ -40,6 +43,10 @@ LENGTH_NORMS = ("none", "chars")
 # Buckets of fewer probes say little (at 10 probes a 95% interval spans ~50 points); the rank correlation of
 # accuracy with exposure is taken over the buckets with at least this many.
 MIN_BUCKET_PROBES = 30
+# A mixture may mix rows of other corpora in with a world's documents (they count toward no fact), but where
+# fewer than this share of its rows are documents of the probes' world, the probes are more likely another
+# world's (whose ids some rows happen to share) than the world the mixture was made from: a warning.
+MIN_WORLD_SHARE = 0.1
 
 
 def score_choices(
@@ -207,25 +214,64 @@ def head_tail(n_train_docs: Sequence[int], correct: Sequence[bool]) -> dict[str,
 
 
 def fact_frequencies(
-    facts: pa.Table, mixture_dir: str | Path | None, world_dir: str | Path | None
+    facts: pa.Table,
+    mixture_dir: str | Path | None,
+    world_dir: str | Path | None,
+    warn: Callable[[str], None] | None = None,
 ) -> list[int]:
     """n_train_docs per fact probe: the column when it is filled in, else counted over the mixture's rows
-    (repeats count) with the world's `world.probes.count_fact_mentions(ids, world_dir)`."""
+    (repeats count) with the world's `world.probes.count_fact_mentions(ids, world_dir)`. ValueError where
+    it cannot be counted, and where none of the mixture's rows is a document of the world (probes of
+    another world than the one the model was trained on: every fact would count 0); `warn` (default:
+    warnings.warn) hears where fewer than MIN_WORLD_SHARE of them are."""
     if "n_train_docs" in facts.column_names and facts.column("n_train_docs").null_count == 0:
         return [int(n) for n in facts.column("n_train_docs").to_pylist()]
-    if mixture_dir is None or world_dir is None:
+    if mixture_dir is None:
         raise ValueError(
-            "facts: n_train_docs is not filled in and there is no mixture and world to count it from"
+            "facts: n_train_docs is not filled in, and no training mixture is known to count it from (the "
+            "model is no chronomix run whose run.json names its mixture): pass --mixture, the mixture the "
+            "model was trained on, or probe the effective cutoff alone with --probes WORLD/probes/"
+            "temporal.parquet"
+        )
+    if world_dir is None:
+        raise ValueError(
+            "facts: n_train_docs is not filled in and no world is known to count it in: pass --world"
         )
     if not (Path(world_dir) / "truth" / "documents.parquet").is_file():
         raise ValueError(
             f"facts: n_train_docs is not filled in and {world_dir} is no world to count it from (no "
             "truth/documents.parquet); pass --world, the world the probes come from"
         )
-    ids = [row["id"] for row in iter_rows(list_shards(mixture_dir), columns=("id",))]
+    ids = pa.array([row["id"] for row in iter_rows(list_shards(mixture_dir), columns=("id",))], pa.string())
+    _check_world_share(ids, mixture_dir, world_dir, warn)
     counts = count_fact_mentions(ids, Path(world_dir))
     key = "fact_id" if "fact_id" in facts.column_names else "probe_id"
     return [int(counts.get(fact, 0)) for fact in facts.column(key).to_pylist()]
+
+
+def _check_world_share(
+    ids: pa.Array, mixture_dir: str | Path, world_dir: str | Path, warn: Callable[[str], None] | None
+) -> None:
+    """ValueError where none of the mixture's rows (`ids`) is a document of the world; a warning where
+    fewer than MIN_WORLD_SHARE of them are."""
+    documents = pq.read_table(Path(world_dir) / "truth" / "documents.parquet", columns=["id"]).column("id")
+    in_world = pc.sum(pc.is_in(ids, value_set=documents.combine_chunks())).as_py() or 0
+    if in_world == 0:
+        raise ValueError(
+            f"facts: none of the {len(ids):,} rows of the mixture {mixture_dir} is a document of the world "
+            f"{world_dir} the probes come from, so every fact would count 0 training documents; probe with "
+            "the probes of the world the mixture was made from (or pass --world, that world)"
+        )
+    share = in_world / len(ids)
+    if share < MIN_WORLD_SHARE:
+        message = (
+            f"facts: only {share:.1%} of the rows of the mixture {mixture_dir} are documents of the world "
+            f"{world_dir} the probes come from; are they the probes of the world the mixture was made from?"
+        )
+        if warn is not None:
+            warn(message)
+        else:
+            warnings.warn(message, stacklevel=3)
 
 
 def longtail_summary(

@@ -53,10 +53,12 @@ from trainers.longtail import (
     is_correct,
     longtail_summary,
 )
+from trainers.probe_output import staged_output
 from trainers.scoring import LoadedLM, encode, load_lm, token_logprobs
 
 LENGTH_NORMS = ("none", "chars")
-# What `run_probes` writes into its output folder (an earlier probe's are removed first).
+# What `run_probes` writes into its output folder (an earlier probe's are replaced, or removed where this
+# probe writes no such file). probe.json, the file that says the results are complete, comes first.
 PROBE_FILES = (
     "probe.json",
     "cutoff_curve.csv",
@@ -242,45 +244,47 @@ def run_probes(
     length_norm: str = "none",
     n_boot: int = 1000,
     progress: Callable[[str, int, int], None] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Run the effective-cutoff probe on `versions` and the long-tail probe on `facts` (either may be None)
     with the model in `model_path`; write cutoff_curve.csv, cutoff_resources.csv, version_nll.parquet (every
     version's NLL, without its text, from which the curve and its bootstrap can be recomputed), cutoff.png,
-    longtail.csv, longtail.png, longtail_probes.csv and probe.json into `output_dir`; return what probe.json
-    holds. `progress` hears
-    (what is scored, done, total) as the resources' versions and the facts' choices are scored."""
+    longtail.csv, longtail.png, longtail_probes.csv and probe.json into `output_dir` (trainers.probe_output:
+    written beside it and moved in only once the probe succeeded); return what probe.json holds. `progress`
+    hears (what is scored, done, total) as the resources' versions and the facts' choices are scored; `warn`
+    hears doubts about the facts' exposure counts (longtail.fact_frequencies)."""
     if versions is None and facts is None:
         raise ValueError("probes: neither versions nor facts given")
     if normalisation not in NORMALISATIONS:
         raise ValueError(f"normalisation: unknown method {normalisation!r}")
-    output = Path(output_dir)
-    output.mkdir(parents=True, exist_ok=True)
-    for name in PROBE_FILES:  # an earlier probe's results never stand beside this one's
-        (output / name).unlink(missing_ok=True)
-    # the facts' exposure is known, or countable, before any scoring: a probe that cannot count it fails now
+    # the facts' exposure is known, or countable, before any scoring: a probe that cannot count it fails now,
+    # as does a model that does not load, before anything in the output folder is touched
     fact_table = load_facts(facts) if facts is not None else None
-    counts = fact_frequencies(fact_table, mixture_dir, world_dir) if fact_table is not None else []
+    counts = fact_frequencies(fact_table, mixture_dir, world_dir, warn) if fact_table is not None else []
     lm = load_lm(model_path, device)
     result: dict[str, Any] = {
         "model": str(model_path),
         "device": str(lm.device),
         "newest_month": newest_month,
     }
-    if versions is not None:
-        method = CurveMethod(normalisation=normalisation, trim=trim)
-        lm.on_scored = (lambda done, total: progress("resource versions", done, total)) if progress else None
-        result["cutoff"] = _cutoff_probe(
-            lm, versions, output, newest_month, k_tokens, batch_size, method, n_boot
-        )
-    if fact_table is not None:
-        lm.on_scored = (lambda done, total: progress("fact choices", done, total)) if progress else None
-        # A fact's choices are a sentence each, far shorter than a version: at least 64 a batch, for speed,
-        # but never more than 4x the batch asked for, so a smaller --batch-size lowers the memory here too.
-        fact_batch = min(max(batch_size, 64), 4 * batch_size)
-        result["longtail"] = _longtail_probe(
-            lm, fact_table, str(facts), counts, output, fact_batch, bucket_base, length_norm
-        )
-    (output / "probe.json").write_text(json.dumps(finite_json(result), indent=2) + "\n")
+    with staged_output(output_dir, PROBE_FILES) as output:
+        if versions is not None:
+            method = CurveMethod(normalisation=normalisation, trim=trim)
+            lm.on_scored = (
+                (lambda done, total: progress("resource versions", done, total)) if progress else None
+            )
+            result["cutoff"] = _cutoff_probe(
+                lm, versions, output, newest_month, k_tokens, batch_size, method, n_boot
+            )
+        if fact_table is not None:
+            lm.on_scored = (lambda done, total: progress("fact choices", done, total)) if progress else None
+            # A fact's choices are a sentence each, far shorter than a version: at least 64 a batch, for
+            # speed, but never more than 4x the batch asked for, so a smaller --batch-size lowers the memory.
+            fact_batch = min(max(batch_size, 64), 4 * batch_size)
+            result["longtail"] = _longtail_probe(
+                lm, fact_table, str(facts), counts, output, fact_batch, bucket_base, length_norm
+            )
+        (output / "probe.json").write_text(json.dumps(finite_json(result), indent=2) + "\n")
     return result
 
 

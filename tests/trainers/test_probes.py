@@ -333,10 +333,23 @@ def test_a_probe_into_an_earlier_probes_folder_leaves_none_of_its_results(
     out = tmp_path / "probe"
     run_probes(run, out, facts=facts)
     assert (out / "longtail.csv").exists() and (out / "longtail_probes.csv").exists()
+    # what callers put beside the results (a pipeline's marker, the audit's prediction) is theirs: kept
+    (out / "_complete.json").write_text('{"fingerprint": "f"}')
+    (out / "prediction.json").write_text('{"month": "2020-04"}')
     result = run_probes(month_run, out, versions=versions_file, newest_month="2020-04", k_tokens=10_000)
+    cutoff_files = [
+        "probe.json",
+        "cutoff_curve.csv",
+        "cutoff_resources.csv",
+        "version_nll.parquet",
+        "cutoff.png",
+    ]
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["probe.json", "cutoff_curve.csv", "cutoff_resources.csv", "version_nll.parquet", "cutoff.png"]
+        [*cutoff_files, "_complete.json", "prediction.json"]
     )
+    assert (out / "prediction.json").read_text() == '{"month": "2020-04"}'
+    assert json.loads((out / "probe.json").read_text())["cutoff"]["effective_cutoff"] == "2020-04"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["facts.parquet", "probe"]  # no staging folder left
     # the tokens scored at most, as far as the model's context reaches, not the 10,000 asked for
     lm = load_lm(month_run, device="cpu")
     assert result["cutoff"]["k_tokens"] == lm.max_len - len(lm.context) < 10_000
@@ -351,7 +364,44 @@ def test_facts_without_exposure_fail_before_any_scoring(
     pq.write_table(pa.Table.from_pylist([{**p, "n_train_docs": None} for p in probes]), facts)
     with pytest.raises(ValueError, match="n_train_docs is not filled in"):
         run_probes(run, tmp_path / "probe", versions=versions_file, facts=facts)
-    assert not any((tmp_path / "probe").iterdir())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["facts.parquet"]  # nor an empty output folder
+
+
+def test_a_failed_probe_leaves_the_earlier_results_and_no_new_folder(
+    fact_run, versions_file: Path, tmp_path: Path
+) -> None:
+    """`probe --overwrite` with probes that were no fact probes deleted the earlier results before finding
+    out, and a failed probe into a new folder left it behind, empty."""
+    run, probes = fact_run
+    facts = tmp_path / "facts.parquet"
+    pq.write_table(pa.Table.from_pylist(probes), facts)
+    out = tmp_path / "probe"
+    run_probes(run, out, facts=facts)
+    (out / "prediction.json").write_text("{}")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert len(before) == 5  # probe.json, longtail.csv, longtail.png, longtail_probes.csv, prediction.json
+    no_facts = tmp_path / "truth.parquet"  # a table of the world's truth, not of its fact probes
+    pq.write_table(pa.table({"fact_id": ["f0"], "subject": ["s"], "value": ["v"]}), no_facts)
+    no_text = tmp_path / "versions.parquet"  # found wrong only once the model is loaded and output staged
+    pq.write_table(pq.read_table(versions_file).drop_columns(["text"]), no_text)
+    for versions, facts_path, error in (
+        (None, no_facts, "column 'prompt' missing"),
+        (no_text, None, "'text'"),
+    ):
+        with pytest.raises(ValueError, match=error):
+            run_probes(run, out, versions=versions, facts=facts_path)
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+        with pytest.raises(ValueError, match=error):
+            run_probes(run, tmp_path / "new" / "deeper" / "probe", versions=versions, facts=facts_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "facts.parquet",
+        "probe",
+        "truth.parquet",
+        "versions.parquet",
+    ]
+    with pytest.raises(FileNotFoundError, match=r"no config\.json"):  # not a model: nothing touched either
+        run_probes(tmp_path, tmp_path / "new", facts=facts)
+    assert not (tmp_path / "new").exists()
 
 
 @pytest.mark.parametrize(("asked", "fact_batch"), [(1, 4), (16, 64), (32, 64), (128, 128)])
