@@ -26,6 +26,7 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
+from trainers.checkpoint import throughput
 from trainers.model import build_model, count_parameters, flops_per_token, model_config
 from trainers.train import TrainConfig, peak_flops, resolve_device, train
 
@@ -115,9 +116,9 @@ def main() -> None:
             run = Path(tmp) / f"run-{preset}"
             train(mixture, run, config)
             log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
-            timed = log[1:] or log
-            tokens_per_s = float(np.mean([e["tokens_per_s"] for e in timed]))
-            mfu = float(np.mean([e["mfu"] for e in timed])) if "mfu" in timed[0] else None
+            # tokens over seconds of the windows after the first (the mean of their rates overstated)
+            rates = throughput(log)
+            tokens_per_s, mfu = float(rates["tokens_per_s"] or 0.0), rates["mfu"]
             info = json.loads((run / "run.json").read_text())
             mcfg = model_config(preset, info["vocab_size"], seq_len)
             bare = bare_loop(preset, info["vocab_size"], seq_len, batch, args.steps, device, args.compile)
