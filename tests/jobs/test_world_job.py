@@ -120,26 +120,20 @@ def test_py4j_s_traceback_of_a_command_an_interrupt_cut_short_is_not_logged() ->
     # BrokenPipeError raised while handling the interrupt (2 of 4 SIGTERMs printed 4 such tracebacks).
     pipe = BrokenPipeError(32, "Broken pipe")
     pipe.__context__ = Terminated()
-    shutdown = logging.LogRecord(
-        "py4j.clientserver",
-        logging.ERROR,
-        "clientserver.py",
-        512,
-        "Exception occurred while shutting down connection",
-        None,
-        (BrokenPipeError, pipe, None),
-    )
-    assert not noise.filter(shutdown)
-    unrelated = logging.LogRecord(
-        "py4j.clientserver",
-        logging.ERROR,
-        "clientserver.py",
-        512,
-        "Exception occurred while shutting down connection",
-        None,
-        (OSError, OSError("reset"), None),
-    )
-    assert noise.filter(unrelated)
+
+    def shutdown_failed(error: BaseException) -> logging.LogRecord:
+        message = "Exception occurred while shutting down connection"
+        return logging.LogRecord(
+            "py4j.clientserver",
+            logging.ERROR,
+            "clientserver.py",
+            512,
+            message,
+            None,
+            (type(error), error, None),
+        )
+
+    assert not noise.filter(shutdown_failed(pipe)) and noise.filter(shutdown_failed(OSError("reset")))
 
 
 def test_main_leaves_the_caller_s_sigterm_handler_and_logging_as_they_were() -> None:
