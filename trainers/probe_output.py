@@ -1,5 +1,5 @@
-"""Where a probe writes its results: a hidden folder beside the output folder, whose files are moved into
-place only once the probe has succeeded. A probe that fails leaves the output folder as it was: an earlier
+"""Where a probe writes its results: a hidden folder inside the output folder (beside it where there is none
+yet), whose files are moved into place only once the probe has succeeded. A probe that fails leaves the output folder as it was: an earlier
 probe's results are kept, and no folder is left where there was none."""
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from pathlib import Path
 
 @contextlib.contextmanager
 def staged_output(output: str | Path, names: Sequence[str]) -> Iterator[Path]:
-    """A new hidden sibling folder of `output` to write the result files `names` into. When the block ends
+    """A new hidden folder, inside `output` (beside it where it does not exist), to write the result files
+    `names` into. When the block ends
     without an error they replace those of `output`: every one of `names` that this probe did not write is
     removed there too, so that an earlier probe's files never stand beside the new ones, while other files
     (a pipeline's completion marker, a prediction.json written beside the results) are kept. `names[0]` is
@@ -30,8 +31,11 @@ def staged_output(output: str | Path, names: Sequence[str]) -> Iterator[Path]:
         raise ValueError(f"output: {output} has no name to put a folder beside")
     made = _missing_folders(absolute.parent)
     absolute.parent.mkdir(parents=True, exist_ok=True)
-    # mkdir, not tempfile.mkdtemp: its 0700 mode would become the output folder's when it is moved there
-    staging = absolute.parent / f".{absolute.name}.probe-{os.getpid()}-{secrets.token_hex(4)}"
+    # An existing output is staged inside itself, so the files move on its own file system (an output that
+    # is a mount point or a link to another disk cannot take a rename from its parent's); a new one beside
+    # it, to be renamed whole. mkdir, not tempfile.mkdtemp: its 0700 mode would become the output's.
+    hidden = f".probe-{os.getpid()}-{secrets.token_hex(4)}"
+    staging = absolute / hidden if absolute.is_dir() else absolute.parent / f".{absolute.name}{hidden}"
     staging.mkdir()
     try:
         yield staging
@@ -41,7 +45,10 @@ def staged_output(output: str | Path, names: Sequence[str]) -> Iterator[Path]:
             with contextlib.suppress(OSError):
                 folder.rmdir()
         raise
-    _move_into_place(staging, absolute, names)
+    try:
+        _move_into_place(staging, absolute, names)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # anything else written there is no result of the probe
 
 
 def _missing_folders(folder: Path) -> list[Path]:
@@ -66,4 +73,3 @@ def _move_into_place(staging: Path, output: Path, names: Sequence[str]) -> None:
             (output / name).unlink(missing_ok=True)
     if (staging / first).exists():
         os.replace(staging / first, output / first)
-    shutil.rmtree(staging)  # anything else written there is no result of the probe

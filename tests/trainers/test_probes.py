@@ -435,3 +435,27 @@ def test_probes_outside_a_world_ask_for_the_world(fact_run, tmp_path: Path) -> N
     pq.write_table(pa.Table.from_pylist([{**p, "n_train_docs": None} for p in probes]), facts)
     with pytest.raises(ValueError, match=r"is no world to count it from .*pass --world"):
         run_probes(run, tmp_path / "out", facts=facts, mixture_dir=run, world_dir=tmp_path)
+
+
+def test_a_probe_output_on_another_file_system_takes_its_results(tmp_path: Path) -> None:
+    """An output that is a link to another disk (or a mount point) could not take a rename from its parent's
+    disk: the old probe.json was deleted, the new results were stranded in a hidden folder, exit 1."""
+    import os
+    import tempfile
+
+    from trainers.probe_output import staged_output
+
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or os.stat(shm).st_dev == os.stat(tmp_path).st_dev:
+        pytest.skip("needs /dev/shm on a file system of its own")
+    with tempfile.TemporaryDirectory(dir=shm) as elsewhere:
+        (Path(elsewhere) / "probe.json").write_text("old")
+        (Path(elsewhere) / "cutoff_curve.csv").write_text("old")
+        (tmp_path / "probe").symlink_to(elsewhere)
+        with staged_output(tmp_path / "probe", ["probe.json", "cutoff_curve.csv", "longtail.csv"]) as staging:
+            (staging / "probe.json").write_text("new")
+            (staging / "cutoff_curve.csv").write_text("new")
+        kept = sorted(p.name for p in Path(elsewhere).iterdir())
+        assert kept == ["cutoff_curve.csv", "probe.json"], kept  # no hidden folder left either
+        assert {(Path(elsewhere) / n).read_text() for n in kept} == {"new"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["probe"]
