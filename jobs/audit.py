@@ -164,7 +164,9 @@ def run(plan: AuditPlan, spark: SparkProvider) -> StageResult:
     params = plan.params
     output = AtomicStageOutput(params.output, params.overwrite)
     remove_leftovers(output.final)
-    work = locate(params.work) if params.work else working_sibling(output.final, "work")
+    # a work folder kept on request is the user's: named so that no later run takes it for a killed run's
+    kind = "kept" if params.keep_work else "work"
+    work = locate(params.work) if params.work else working_sibling(output.final, kind)
     try:
         audit_input, figures, reference = _figures(spark(), plan, work)
     finally:

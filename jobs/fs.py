@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import os
 import posixpath
 import re
@@ -135,13 +136,21 @@ def _dangling(path: str) -> bool:
 # A working folder's name says which run made it: `.NAME.KIND-HOST-PID-RANDOM`, so a later run on the same
 # host can tell the folders of runs killed outright (SIGKILL, the OOM killer: nothing of theirs cleans up)
 # from those of runs still working.
-_HOST = re.sub(r"[^A-Za-z0-9]+", "", socket.gethostname())[:40] or "host"
+def _host_tag(hostname: str) -> str:
+    """`hostname` as a name part with no "-" (the name's separator): separators as "_", so that no two hosts
+    share it (stripped, ip-172-31-1-110 and ip-172-31-11-10 did), and a long one cut with a hash of the whole."""
+    tag = re.sub(r"[^A-Za-z0-9]", "_", hostname) or "host"
+    return tag if len(tag) <= 40 else f"{tag[:31]}_{hashlib.sha1(hostname.encode()).hexdigest()[:8]}"
+
+
+_HOST = _host_tag(socket.gethostname())
 _WORKING_KINDS = ("tmp", "work", "old")
 
 
 def working_sibling(final: Location, kind: str) -> Location:
     """A hidden sibling of `final` for a run to work in (`kind`: tmp, the output being written; work, an
-    audit's working copy; old, the output being replaced), named for this host and process."""
+    audit's working copy; old, the output being replaced; kept, an audit's working copy kept on request,
+    which remove_leftovers leaves alone), named for this host and process."""
     return final.parent.child(f".{final.name}.{kind}-{_HOST}-{os.getpid()}-{uuid.uuid4().hex[:12]}")
 
 
@@ -161,7 +170,7 @@ def remove_leftovers(final: Location) -> list[str]:
     killed: their process is gone. Those of live processes, and of other hosts, are left alone. Says what it
     removed on stderr; returns their names."""
     pattern = re.compile(
-        rf"\.{re.escape(final.name)}\.(?:{'|'.join(_WORKING_KINDS)})-{_HOST}-(\d+)-[0-9a-f]{{12}}"
+        rf"\.{re.escape(final.name)}\.(?:{'|'.join(_WORKING_KINDS)})-{re.escape(_HOST)}-(\d+)-[0-9a-f]{{12}}"
     )
     try:
         siblings = final.fs.get_file_info(pafs.FileSelector(final.parent.path))

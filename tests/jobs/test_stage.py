@@ -145,7 +145,7 @@ def test_a_killed_runs_working_folders_are_removed_by_the_next_run(tmp_path: Pat
     output, for good. The next run on the host removes those whose process is gone, and only those."""
     import subprocess
 
-    from jobs.fs import _HOST, working_sibling
+    from jobs.fs import _HOST, _host_tag, working_sibling
 
     dead = subprocess.Popen(["true"])
     dead.wait()
@@ -156,10 +156,14 @@ def test_a_killed_runs_working_folders_are_removed_by_the_next_run(tmp_path: Pat
         f".out.tmp-otherhost-{dead.pid}-0123456789ab",  # another host's: its processes are not seen here
         f".other.tmp-{_HOST}-{dead.pid}-0123456789ab",  # another output's
         ".out.tmp-0123456789ab",  # named before names said whose they were
+        f".out.kept-{_HOST}-{dead.pid}-0123456789ab",  # an audit's work folder kept on request (--keep-work)
     ]
     for name in killed + kept:
         _write(tmp_path / name, **{"part-00000.parquet": "x"})
     assert working_sibling(locate(str(final)), "tmp").name.startswith(f".out.tmp-{_HOST}-{os.getpid()}-")
+    # hosts whose names differ only in where their separators fall keep different tags
+    assert _host_tag("ip-172-31-1-110.ec2.internal") != _host_tag("ip-172-31-11-10.ec2.internal")
+    assert "-" not in _host_tag("a-b.c") and len(_host_tag("x" * 300)) == 40
     with AtomicStageOutput(str(final), overwrite=False) as tmp:
         _write(Path(tmp.path), **{"_stats.json": "{}"})
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*kept, "out"])
