@@ -383,3 +383,30 @@ def test_a_grid_built_here_trained_elsewhere_and_reported_here(
     main(["experiment", str(grid), "-o", str(here), "--finished-only", "--master", "local[2]"])
     assert [row["mixture"] for row in json.loads((here / "experiments.json").read_text())] == ["keep_newest"]
     assert "1 runs left out, mixture rebuilt since their probe: small-w0/raw-s0" in capsys.readouterr().err
+
+
+def test_a_train_runs_worker_takes_sigterm_as_an_interrupt() -> None:
+    """A spawned worker had no SIGTERM handler: the group's SIGTERM (timeout, Slurm) killed it before its
+    training could save a checkpoint, where `chronomix train` saves one. A real signal, in a process of its
+    own as a worker is."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, signal, time\n"
+        "from jobs.experiment_runs import interrupt_on_sigterm\n"
+        "interrupt_on_sigterm()\n"
+        "try:\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    time.sleep(30)\n"
+        "except KeyboardInterrupt:\n"
+        "    print('saved')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).parents[2],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "saved", done.stderr[-2000:]
