@@ -106,15 +106,13 @@ def load_pipeline(
     stages: list[StageSpec] = []
     for index, raw in enumerate(raw_stages):
         stages.append(_stage_spec(raw, f"stages[{index}]", path.parent, out, {s.name for s in stages}))
+    # Each value is checked where it was given: the file's, then the command line's on top of them.
+    file_master, file_conf = str(spark.get("master", "local[*]")), _conf(spark.get("conf"))
     try:
-        options = spark_options(
-            master or str(spark.get("master", "local[*]")), [*_conf(spark.get("conf")), *(conf or [])]
-        )
+        spark_options(file_master if master is None else "local[*]", file_conf)
     except UsageError as error:
-        # named where it was given: a --master or --conf of the command line is not the file's
-        if master is None and not conf:
-            raise UsageError(f"pipeline field 'spark': {error}") from None
-        raise
+        raise UsageError(f"pipeline field 'spark': {error}") from None
+    options = spark_options(master or file_master, [*file_conf, *(conf or [])])
 
     return Pipeline(path=path, output=out, master=options.master, conf=list(options.conf), stages=stages)
 

@@ -215,6 +215,13 @@ def test_bad_pipelines_stop_with_a_message_naming_the_field(tmp_path):
     assert str(error.value).startswith("--master 'foo'"), str(error.value)
     with pytest.raises(UsageError, match="pipeline output 's3://b/r3'"):
         load_pipeline(path, output="s3://b/r3")
+    # and the file's own bad value is still the file's when the command line gives another setting
+    path.write_text("spark: {conf: [nokey]}\nstages: [{kind: world}]")
+    with pytest.raises(UsageError, match=r"^pipeline field 'spark': --conf 'nokey'"):
+        load_pipeline(path, master="local[2]")
+    path.write_text("stages: [{kind: world}]")
+    with pytest.raises(UsageError, match=r"^--conf 'alsonokey'"):
+        load_pipeline(path, conf=["alsonokey"])
 
 
 def test_shipped_pipelines_load(tmp_path):
