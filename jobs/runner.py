@@ -113,7 +113,10 @@ def run_stages(
         marker = read_marker(spec.output)
         versions = http_versions(spec, upstream, (marker or {}).get("http_versions") or {})
         expected = fingerprint(spec, upstream, versions.compared)
-        if marker is not None and _finished_before_http_versions(spec, upstream, marker, versions):
+        if marker is not None and (
+            _finished_before_http_versions(spec, upstream, marker, versions)
+            or _finished_under_former_values(spec, upstream, marker, versions.compared)
+        ):
             expected = marker["fingerprint"]
         forced = start is not None  # --from reruns that stage and every later one
         if not forced and marker is not None and marker.get("fingerprint") == expected:
@@ -191,10 +194,28 @@ def _finished_before_http_versions(
     )
 
 
-def fingerprint(spec: StageSpec, upstream: dict[str, str], http: Mapping[str, str] | None = None) -> str:
-    """A hash of what determines a stage's output: kind, parameters, upstream fingerprints, input files
-    (local and object-store files' sizes and times, HTTP files' versions: `http`, else asked now)."""
-    params = spec.params.fingerprint_values()
+def _finished_under_former_values(
+    spec: StageSpec, upstream: dict[str, str], marker: dict[str, Any], http: Mapping[str, str]
+) -> bool:
+    """Whether the marker was written for these same parameters as an earlier chronomix fingerprinted them
+    (StageParams.former_fingerprint_values): the stage is finished, and keeps that fingerprint (a new one
+    would rerun every stage after it)."""
+    return any(
+        marker.get("fingerprint") == fingerprint(spec, upstream, http, values)
+        for values in spec.params.former_fingerprint_values()
+    )
+
+
+def fingerprint(
+    spec: StageSpec,
+    upstream: dict[str, str],
+    http: Mapping[str, str] | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> str:
+    """A hash of what determines a stage's output: kind, parameters (`params`, else the stage's
+    fingerprint_values), upstream fingerprints, input files (local and object-store files' sizes and times,
+    HTTP files' versions: `http`, else asked now)."""
+    params = dict(params if params is not None else spec.params.fingerprint_values())
     files: list[tuple[str, int, int]] = []
     for value in _named_inputs(spec, upstream):
         path = Path(value)

@@ -57,6 +57,12 @@ class WorldParams(StageParams):
             values["seed"] = 0
         return values
 
+    def former_fingerprint_values(self) -> list[dict[str, Any]]:
+        """Before 2026-12-05 a seed left out fingerprinted as None: those stages stay finished."""
+        if self.seed is None and not self.config:
+            return [{**self.fingerprint_values(), "seed": None}]
+        return []
+
 
 def _refuse_two_presets(preset: str, config: str, named_as: str) -> None:
     """UsageError when the config file's own `preset:` names another preset than `preset`: the file's

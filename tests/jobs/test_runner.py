@@ -201,7 +201,27 @@ def test_a_world_stage_that_writes_out_the_default_seed_is_the_same_stage() -> N
     assert written.fingerprint_values() == omitted.fingerprint_values() != other.fingerprint_values()
     # With a config file, an omitted seed is the file's, not 0: it stays apart from an explicit 0.
     filed = world.from_mapping({"config": "/w.yaml"}, where, output="/o")
-    assert filed.fingerprint_values()["seed"] is None
+    assert filed.fingerprint_values()["seed"] is None and filed.former_fingerprint_values() == []
+
+
+def test_a_world_stage_finished_when_its_left_out_seed_fingerprinted_as_none_stays_finished(
+    tmp_path: Path,
+) -> None:
+    """The fix above changed the fingerprint of every world stage that leaves its seed out: each finished
+    pipeline would have made its world again, and trained and probed again after it."""
+    from jobs.runner import StageSpec, fingerprint, write_marker
+
+    world = stage("world")
+    output = tmp_path / "world"
+    params = world.params.from_mapping({"preset": "tiny"}, "stage 'world' (world)", output=str(output))
+    spec = StageSpec("world", world, params)
+    before = fingerprint(spec, {}, {}, {**params.fingerprint_values(), "seed": None})
+    assert before != fingerprint(spec, {}, {})
+    output.mkdir()
+    write_marker(str(output), before, {"documents": 1}, 1.0, {})
+    (outcome,) = run_stages([spec], _no_spark)
+    assert (outcome.status, outcome.summary) == ("skipped", {"documents": 1})
+    assert read_marker(str(output))["fingerprint"] == before
 
 
 def test_a_parameter_added_later_keeps_finished_stages_finished_until_it_is_set() -> None:
