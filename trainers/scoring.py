@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
+from trainers.checkpoint import quiet_progress_bars
 from trainers.train import resolve_device
 
 
@@ -41,7 +42,8 @@ def load_lm(path: str | Path, device: str = "auto") -> LoadedLM:
         raise FileNotFoundError(f"model: no config.json in {path}{hint}")
     torch_device = resolve_device(device)
     tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).to(torch_device).eval()
+    with quiet_progress_bars():  # its "Loading weights" bar went into every probe's log
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).to(torch_device).eval()
     start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
     positions = getattr(model.config, "max_position_embeddings", None) or 2048
     return LoadedLM(model, tokenizer, torch_device, [] if start is None else [int(start)], int(positions))

@@ -175,8 +175,12 @@ def test_effective_cutoff_of_a_model_trained_on_one_month(
     assert json.loads((tmp_path / "probe.json").read_text())["cutoff"]["effective_cutoff"] == "2020-04"
 
 
-def test_token_logprobs_batched_equal_one_by_one(month_run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_token_logprobs_batched_equal_one_by_one(
+    month_run: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
     lm = load_lm(month_run, device="cpu")
+    shown = capfd.readouterr()
+    assert "Loading weights" not in shown.err + shown.out  # Hugging Face's bar went into every probe's log
     texts = [texts[TRAIN_MONTH][:120] for _, texts in wiki_pages()[:5]]
     sequences = [lm.context + ids for ids in lm.tokenizer(texts, add_special_tokens=False)["input_ids"]]
     batched = token_logprobs(lm, sequences, [1] * 5, batch_size=5)
