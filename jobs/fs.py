@@ -143,7 +143,7 @@ def _host_tag(hostname: str) -> str:
     return tag if len(tag) <= 40 else f"{tag[:31]}_{hashlib.sha1(hostname.encode()).hexdigest()[:8]}"
 
 
-_HOST = _host_tag(socket.gethostname())
+HOST_TAG = _host_tag(socket.gethostname())
 _WORKING_KINDS = ("tmp", "work", "old")
 
 
@@ -151,7 +151,7 @@ def working_sibling(final: Location, kind: str) -> Location:
     """A hidden sibling of `final` for a run to work in (`kind`: tmp, the output being written; work, an
     audit's working copy; old, the output being replaced; kept, an audit's working copy kept on request,
     which remove_leftovers leaves alone), named for this host and process."""
-    return final.parent.child(f".{final.name}.{kind}-{_HOST}-{os.getpid()}-{uuid.uuid4().hex[:12]}")
+    return final.parent.child(f".{final.name}.{kind}-{HOST_TAG}-{os.getpid()}-{uuid.uuid4().hex[:12]}")
 
 
 def process_alive(pid: int) -> bool:
@@ -170,17 +170,21 @@ def remove_leftovers(final: Location) -> list[str]:
     killed: their process is gone. Those of live processes, and of other hosts, are left alone. Says what it
     removed on stderr; returns their names."""
     pattern = re.compile(
-        rf"\.{re.escape(final.name)}\.(?:{'|'.join(_WORKING_KINDS)})-{re.escape(_HOST)}-(\d+)-[0-9a-f]{{12}}"
+        rf"\.{re.escape(final.name)}\.({'|'.join(_WORKING_KINDS)})-{re.escape(HOST_TAG)}-(\d+)-[0-9a-f]{{12}}"
     )
     try:
         siblings = final.fs.get_file_info(pafs.FileSelector(final.parent.path))
     except (OSError, pa.ArrowException):  # no parent yet, or not listable: nothing to tidy
         return []
     removed = []
+    final_there = final.exists()
     for info in siblings:
         name = posixpath.basename(info.path)
         match = pattern.fullmatch(name)
-        if match is None or int(match.group(1)) == os.getpid() or process_alive(int(match.group(1))):
+        if match is None or int(match.group(2)) == os.getpid() or process_alive(int(match.group(2))):
+            continue
+        if match.group(1) == "old" and not final_there:
+            # killed between its two renames: the output it was replacing is only there; left for the user
             continue
         remove(final.parent.child(name))
         removed.append(name)

@@ -145,30 +145,38 @@ def test_a_killed_runs_working_folders_are_removed_by_the_next_run(tmp_path: Pat
     output, for good. The next run on the host removes those whose process is gone, and only those."""
     import subprocess
 
-    from jobs.fs import _HOST, _host_tag, working_sibling
+    from jobs.fs import HOST_TAG, _host_tag, working_sibling
 
     dead = subprocess.Popen(["true"])
     dead.wait()
     final = tmp_path / "out"
-    killed = [f".out.{kind}-{_HOST}-{dead.pid}-0123456789ab" for kind in ("tmp", "work", "old")]
+    killed = [f".out.{kind}-{HOST_TAG}-{dead.pid}-0123456789ab" for kind in ("tmp", "work")]
+    # the output a run was replacing, where it was killed between its two renames: with no output there,
+    # the only copy of it (left); beside an output, what that run replaced (removed)
+    replaced = f".out.old-{HOST_TAG}-{dead.pid}-0123456789ab"
     kept = [
-        f".out.tmp-{_HOST}-{os.getppid()}-0123456789ab",  # a live process: a run still writing
+        f".out.tmp-{HOST_TAG}-{os.getppid()}-0123456789ab",  # a live process: a run still writing
         f".out.tmp-otherhost-{dead.pid}-0123456789ab",  # another host's: its processes are not seen here
-        f".other.tmp-{_HOST}-{dead.pid}-0123456789ab",  # another output's
+        f".other.tmp-{HOST_TAG}-{dead.pid}-0123456789ab",  # another output's
         ".out.tmp-0123456789ab",  # named before names said whose they were
-        f".out.kept-{_HOST}-{dead.pid}-0123456789ab",  # an audit's work folder kept on request (--keep-work)
+        f".out.kept-{HOST_TAG}-{dead.pid}-0123456789ab",  # an audit's work folder kept on request (--keep-work)
     ]
-    for name in killed + kept:
+    for name in [*killed, *kept, replaced]:
         _write(tmp_path / name, **{"part-00000.parquet": "x"})
-    assert working_sibling(locate(str(final)), "tmp").name.startswith(f".out.tmp-{_HOST}-{os.getpid()}-")
+    assert working_sibling(locate(str(final)), "tmp").name.startswith(f".out.tmp-{HOST_TAG}-{os.getpid()}-")
     # hosts whose names differ only in where their separators fall keep different tags
     assert _host_tag("ip-172-31-1-110.ec2.internal") != _host_tag("ip-172-31-11-10.ec2.internal")
     assert "-" not in _host_tag("a-b.c") and len(_host_tag("x" * 300)) == 40
     with AtomicStageOutput(str(final), overwrite=False) as tmp:
         _write(Path(tmp.path), **{"_stats.json": "{}"})
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*kept, "out"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*kept, replaced, "out"])
     err = capsys.readouterr().err
     assert all(f"removed {name}, left beside the output by a run that was killed" in err for name in killed)
+    assert replaced not in err
+    with AtomicStageOutput(str(final), overwrite=True) as tmp:
+        _write(Path(tmp.path), **{"_stats.json": "{}"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*kept, "out"])
+    assert f"removed {replaced}" in capsys.readouterr().err
 
 
 def test_a_failed_write_leaves_the_old_output_and_no_temporary_folder(tmp_path: Path) -> None:
