@@ -19,7 +19,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -35,7 +34,7 @@ from pyspark.sql.types import StructType
 
 from corpus.stats import StageStats
 from dedup.shingles import HAVE_NUMBA
-from jobs.fs import AtomicStageOutput, Location, process_alive
+from jobs.fs import HOST_TAG, AtomicStageOutput, Location, process_alive
 from jobs.stage import DEFAULT_ROWS_PER_SHARD, TIE_COLUMNS, shard_count
 
 SPARK_HASH_SEED = 42  # Murmur3Hash's seed in Spark's hash() and HashPartitioning
@@ -173,12 +172,11 @@ def new_spill_folder(spill_dir: str | None) -> Path:
     a SIGKILL (the kernel's out-of-memory killer, a cluster manager) runs no cleanup, and each such folder
     holds as much as a stage's rows. A folder whose process is alive, or of another host, is left alone."""
     base = Path(spill_dir or tempfile.gettempdir())
-    host = re.sub(r"[^A-Za-z0-9_.]", "_", socket.gethostname())
-    for folder in base.glob(f"{SPILL_PREFIX}{host}-*-*"):
+    for folder in base.glob(f"{SPILL_PREFIX}{HOST_TAG}-*-*"):
         named, pid, _ = folder.name.rsplit("-", 2)
-        if named == SPILL_PREFIX + host and pid.isdigit() and not process_alive(int(pid)):
+        if named == SPILL_PREFIX + HOST_TAG and pid.isdigit() and not process_alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
-    return Path(tempfile.mkdtemp(prefix=f"{SPILL_PREFIX}{host}-{os.getpid()}-", dir=base))
+    return Path(tempfile.mkdtemp(prefix=f"{SPILL_PREFIX}{HOST_TAG}-{os.getpid()}-", dir=base))
 
 
 def write_stage_arrow(

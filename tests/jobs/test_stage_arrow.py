@@ -6,8 +6,6 @@ from __future__ import annotations
 import itertools
 import os
 import random
-import re
-import socket
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -165,7 +163,8 @@ def test_bad_units_fail_and_leave_no_output(spark, tmp_path: Path) -> None:
 def test_a_killed_writers_spill_is_removed_by_the_next_write(spark, tmp_path: Path) -> None:
     # A SIGKILL runs no cleanup: the next write on this host removes the spill of a process that is gone,
     # and leaves a live process's, another host's and any other folder alone.
-    host = re.sub(r"[^A-Za-z0-9_.]", "_", socket.gethostname())
+    from jobs.fs import HOST_TAG as host  # the working folders' tag: no "-", two hosts never share one
+
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     killed = tmp_path / f"{SPILL_PREFIX}{host}-{gone.pid}-abc123"
