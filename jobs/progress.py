@@ -165,10 +165,12 @@ class Reporter:
                 self._start_ticker()
         return task
 
-    def say(self, message: str) -> None:
-        """One line above the bars (or in the log)."""
+    def say(self, message: str, markup: bool = True) -> None:
+        """One line above the bars (or in the log): never broken at the console's width, so a log can be
+        searched for it; `markup=False` where it holds text of others (a path may hold brackets)."""
         if self.enabled:
-            (self._bars.console if self._bars is not None else self.console).print(message, highlight=False)
+            console = self._bars.console if self._bars is not None else self.console
+            console.print(message, highlight=False, soft_wrap=True, markup=markup)
 
     def stages(self, title: str, names: Sequence[str]) -> Callable[[str, str], None]:
         """An `on_stage(name, status)` callback for jobs.runner.run_stages: says each stage's position as it

@@ -85,7 +85,7 @@ def run(plan: TrainPlan, spark: SparkProvider) -> StageResult:
             resume=params.resume,
             overwrite=params.overwrite,
             progress=progress.training_callback(task),
-            say=lambda line: _say(reporter, line),
+            say=lambda line: reporter.say(line, markup=False),
         )
     # a checkpoint made with another config or that does not read, a mixture without text
     except ValueError as error:
@@ -100,13 +100,6 @@ def run(plan: TrainPlan, spark: SparkProvider) -> StageResult:
         "newest_month": result.newest_month,
     }
     return StageResult(summary, value=result)
-
-
-def _say(reporter: progress.Reporter, line: str) -> None:
-    """Say `line` above the bars, as `reporter.say` does, but on one line however narrow the console (a log
-    is searched for it) and with no markup read into it (a path may hold brackets)."""
-    if reporter.enabled:
-        reporter.console.print(line, soft_wrap=True, markup=False, highlight=False)
 
 
 def unfinished_checkpoint(params: TrainParams) -> bool:
