@@ -96,6 +96,15 @@ def _terminate(signum: int, frame: object) -> None:
     raise Terminated()
 
 
+def raise_on_sigterm() -> None:
+    """In a process with no SIGTERM handler (a spawned train-runs worker), SIGTERM raises Terminated as it
+    does under main(): such a worker died at once where `chronomix train` saves its last step first (timeout
+    and Slurm signal the whole process group)."""
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if in_main_thread and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminate)
+
+
 class _Py4JInterruptNoise(logging.Filter):
     """py4j logs a traceback for a command an interrupt cut short ("... while sending command.", on the root
     logger) and, where the JVM was stopped by the same signal, for each connection it then fails to shut down

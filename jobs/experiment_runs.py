@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import signal
 import sys
 import time
 import traceback
@@ -31,6 +30,7 @@ from typing import Annotated, Any
 
 import typer
 
+from jobs.cli import raise_on_sigterm
 from jobs.contract import UsageError
 from jobs.experiment_inputs import check_inputs
 from jobs.registry import stage
@@ -273,18 +273,6 @@ def _no_spark() -> Any:
     raise RuntimeError("train-runs runs without Spark")
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
-def interrupt_on_sigterm() -> None:
-    """In a process with no SIGTERM handler (a spawned train-runs worker), SIGTERM raises KeyboardInterrupt:
-    such a worker died at once where `chronomix train` saves its last step first (timeout and Slurm signal
-    the whole process group)."""
-    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, _interrupt)
-
-
 def _run_one(
     key: str, run: dict[str, Any], overrides: dict[str, dict[str, Any]], threads: int
 ) -> dict[str, Any]:
@@ -293,7 +281,7 @@ def _run_one(
     # Probes score texts of many widths, and without expandable segments each width can pin a block of its
     # own; PyTorch reads this when CUDA starts, which in a worker is after this line.
     os.environ.setdefault("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True")
-    interrupt_on_sigterm()
+    raise_on_sigterm()
     import torch
 
     torch.set_num_threads(threads)

@@ -394,8 +394,8 @@ def test_a_train_runs_worker_takes_sigterm_as_an_interrupt() -> None:
 
     code = (
         "import os, signal, time\n"
-        "from jobs.experiment_runs import interrupt_on_sigterm\n"
-        "interrupt_on_sigterm()\n"
+        "from jobs.cli import raise_on_sigterm\n"
+        "raise_on_sigterm()\n"
         "try:\n"
         "    os.kill(os.getpid(), signal.SIGTERM)\n"
         "    time.sleep(30)\n"
