@@ -441,6 +441,29 @@ def test_probes_outside_a_world_ask_for_the_world(fact_run, tmp_path: Path) -> N
         run_probes(run, tmp_path / "out", facts=facts, mixture_dir=run, world_dir=tmp_path)
 
 
+def test_an_existing_probe_output_is_staged_inside_itself(tmp_path: Path) -> None:
+    """What makes the move safe across file systems, checked wherever the test runs: an existing output's
+    results are written inside it (a mount point or a link to another disk takes no rename from its
+    parent's), and a new output's beside it, renamed whole."""
+    from trainers.probe_output import staged_output
+
+    names = ["probe.json", "cutoff_curve.csv"]
+    existing = tmp_path / "probe"
+    existing.mkdir()
+    (existing / "probe.json").write_text("old")
+    with staged_output(existing, names) as staging:
+        assert staging.parent == existing and staging.name.startswith(".probe-")
+        (staging / "probe.json").write_text("new")
+    assert [p.name for p in existing.iterdir()] == ["probe.json"] and (
+        existing / "probe.json"
+    ).read_text() == "new"
+    fresh = tmp_path / "fresh"
+    with staged_output(fresh, names) as staging:
+        assert staging.parent == tmp_path and staging.name.startswith(".fresh.probe-")
+        (staging / "probe.json").write_text("new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh", "probe"]
+
+
 def test_a_probe_output_on_another_file_system_takes_its_results(tmp_path: Path) -> None:
     """An output that is a link to another disk (or a mount point) could not take a rename from its parent's
     disk: the old probe.json was deleted, the new results were stranded in a hidden folder, exit 1."""
