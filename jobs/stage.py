@@ -75,8 +75,9 @@ class InputFile:
 def expand_inputs(paths: Sequence[str], retry: RetryPolicy | None = None) -> list[InputFile]:
     """Files named by `paths` (files, folders searched recursively, or globs; local or on an object store;
     HTTP(S) URLs, one file each: jobs/inputs.py), sorted, without the bookkeeping files of a stage output
-    (`_stats.json`, `_rejects/`, hidden files, a mixture's manifest.json beside its Parquet shards, as mixtures written before 2026-12-05 have it). Raises
-    UsageError for a path that names nothing. `retry`: how an HTTP(S) URL's size is asked for."""
+    (`_stats.json`, `_rejects/`, hidden files, and the manifest.json that mixtures written before 2026-12-05
+    hold beside their Parquet shards). Raises UsageError for a path that names nothing. `retry`: how an
+    HTTP(S) URL's size is asked for."""
     if not paths:
         raise UsageError("no input given")
     if any(not path.strip() for path in paths):
