@@ -21,9 +21,13 @@ the same drift, where whole-file runs a second apart did not (their ratio moved 
   `chronomix ingest` runs;
 - previous ingest with dating: the reader keeping the HTML and the former HTML kernel on it (lxml parse,
   htmldate extensive search for the publication date and fast search for the update date), as ingest ran
-  before (the baseline the speed-up is measured against, rebuilt here from the same library calls).
+  before (the baseline the speed-up is measured against, rebuilt here from the same library calls);
+- with `--literal-baseline`: the code of the commit before #19's work itself (PRE_19_COMMIT, taken from git
+  into a temporary folder), its reader and HTML kernel run in a worker process of their own on the same
+  chunks in the same rounds, to check that the rebuilt baseline is what ingest then cost.
 
-Prints CPU ms/page of each and the ratios. Run: python bench/ingest_profile.py [--rounds 5] [--records 10]
+Prints CPU ms/page of each and the ratios.
+Run: python bench/ingest_profile.py [--rounds 5] [--records 10] [--literal-baseline]
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import itertools
 import json
 import math
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -64,6 +69,29 @@ SAMPLES = (
     "cc-whirlwind_whirlwind.warc.gz",
 )
 GOLD_CRAWL = "2020-12-31T23:59:59Z"
+PRE_19_COMMIT = "1f66f60"  # the last commit before #19's work (41d2b00 is its first)
+# The worker that runs the pre-#19 code: its reader keeping the HTML, then its HTML kernel on each batch, as
+# its ingest did (jobs/ingest.py read_file_batches there); one chunk path a line in, "CPU-ms rows" out.
+LITERAL_WORKER = """
+import os, sys, time, warnings
+sys.path.insert(0, sys.argv[1])
+warnings.simplefilter("ignore")
+if hasattr(os, "sched_setaffinity"):
+    os.sched_setaffinity(0, {int(sys.argv[2])})
+from corpus.readers import ReadOptions, read_documents
+from corpus.stats import RejectLog
+from dating.html_meta import html_meta_date_batch
+from htmldate.extractors import try_date_expr
+from htmldate.validators import _parse_and_validate, filter_ymd_candidate
+options = ReadOptions(keep_html=True)
+for line in sys.stdin:
+    for cached in (try_date_expr, _parse_and_validate, filter_ymd_candidate):
+        cached.cache_clear()
+    started, rows = time.process_time(), 0
+    for batch in read_documents(line.strip(), options, RejectLog()):
+        rows += html_meta_date_batch(batch).num_rows
+    print(f"{(time.process_time() - started) * 1000} {rows}", flush=True)
+"""
 
 
 def gold_warc(folder: Path) -> Path:
@@ -149,6 +177,42 @@ def previous_ingest(path: Path) -> int:
     return rows
 
 
+class LiteralBaseline:
+    """The pre-#19 code itself, in a worker process pinned to `core`: `cpu_ms(path)` is its CPU time on one
+    chunk (measured inside the worker, htmldate's caches emptied first, as `cpu_ms` does here)."""
+
+    def __init__(self, folder: Path, core: int) -> None:
+        tree = folder / f"chronomix-{PRE_19_COMMIT}"
+        tree.mkdir()
+        found = subprocess.run(["git", "-C", str(ROOT), "archive", PRE_19_COMMIT], capture_output=True)
+        if found.returncode != 0:
+            sys.exit(
+                f"ingest_profile: --literal-baseline needs commit {PRE_19_COMMIT} (a full clone's history)"
+            )
+        archive = found.stdout
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+        self.worker = subprocess.Popen(
+            [sys.executable, "-c", LITERAL_WORKER, str(tree), str(core)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def cpu_ms(self, path: Path) -> float:
+        assert self.worker.stdin is not None and self.worker.stdout is not None
+        self.worker.stdin.write(f"{path}\n")
+        self.worker.stdin.flush()
+        reply = self.worker.stdout.readline().split()
+        if len(reply) != 2:
+            sys.exit(f"ingest_profile: the {PRE_19_COMMIT} worker failed on {path.name}")
+        return float(reply[0])
+
+    def close(self) -> None:
+        assert self.worker.stdin is not None
+        self.worker.stdin.close()
+        self.worker.wait(timeout=60)
+
+
 def cpu_ms(fn: Callable[[], int]) -> float:
     """CPU milliseconds `fn` takes, htmldate's caches emptied first."""
     clear_htmldate_caches()
@@ -161,11 +225,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--records", type=int, default=10, help="WARC records per chunk")
+    parser.add_argument(
+        "--literal-baseline",
+        action="store_true",
+        help=f"also run the code of {PRE_19_COMMIT} itself (needs this repository's git history)",
+    )
     args = parser.parse_args()
     if not (SHARED / "warc").is_dir() or not (SHARED / "dating").is_dir():
         sys.exit(f"ingest_profile: {SHARED} is absent (the real sample pages; see ../shared/data/README.md)")
+    core = sorted(os.sched_getaffinity(0))[0] if hasattr(os, "sched_getaffinity") else 0
     if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
+        os.sched_setaffinity(0, {core})  # one core
     warnings.simplefilter("ignore")  # dateutil's unknown-zone warnings on page dates
     with tempfile.TemporaryDirectory(prefix="ingest-profile-") as tmp:
         files = {name.split(".")[0]: SHARED / "warc" / name for name in SAMPLES}
@@ -180,6 +250,7 @@ def main() -> None:
             "chronomix ingest with dating": lambda p, _: reader(p, dater),
             "previous ingest with dating": lambda p, _: previous_ingest(p),
         }
+        literal = LiteralBaseline(Path(tmp), core) if args.literal_baseline else None
         decoded = {chunk: html_pages(chunk) for chunks in sets.values() for chunk in chunks}
         counts = {s: sum(len(decoded[c]) for c in chunks) for s, chunks in sets.items()}
         for name, path in files.items():  # the chunks hold every page of the file, once
@@ -194,6 +265,12 @@ def main() -> None:
                 for name, run in systems.items():
                     spent = cpu_ms(lambda r=run, c=chunk: r(c, decoded[c]))
                     fastest[chunk, name] = min(fastest[chunk, name], spent)
+                if literal is not None:
+                    spent = literal.cpu_ms(chunk)
+                    fastest[chunk, PRE_19_COMMIT] = min(fastest.get((chunk, PRE_19_COMMIT), math.inf), spent)
+        if literal is not None:
+            literal.close()
+            systems[PRE_19_COMMIT] = lambda p, _: 0  # a column of the tables below
         # ms per page of each set: its chunks' best rounds summed
         best = {
             (s, n): sum(fastest[c, n] for c in sets[s]) / max(1, counts[s]) for s in sets for n in systems
@@ -220,6 +297,10 @@ def main() -> None:
     print(
         f"  previous ingest / ingest with dating:      {ratio('previous ingest with dating', 'chronomix ingest with dating')}"
     )
+    if PRE_19_COMMIT in names:
+        for other in ("chronomix ingest with dating", "previous ingest with dating"):
+            label = f"{PRE_19_COMMIT} itself / {other.removeprefix('chronomix ')}:"
+            print(f"  {label:<42} {ratio(PRE_19_COMMIT, other)}")
     print(f"  htmldate alone / floor:                    {ratio('htmldate alone', 'floor')}")
     print(f"  reader / floor:                            {ratio('chronomix reader', 'floor')}")
     dating = {s: best[s, "chronomix ingest with dating"] - best[s, "chronomix reader"] for s in sets}

@@ -18,13 +18,15 @@ from typing import Annotated
 import typer
 from pyspark.sql import functions as F
 
-from corpus.schema import field_type
+from corpus.schema import COLUMN_NAMES, EXTRA_COLUMNS
 from corpus.stats import StageStats
+from dating.combine import EXTRA_FIELDS as DATE_COLUMNS
 from jobs.checks import parquet_columns
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError, stats_summary
 from jobs.langid import read_documents_frame
 from jobs.options import Conf, DocumentInputs, Master, Output, Overwrite, spark_options
 from jobs.runner import run_command
+from jobs.spark import column
 from jobs.stage import (
     InputFile,
     document_files,
@@ -33,8 +35,16 @@ from jobs.stage import (
     refuse_existing,
     write_stage,
 )
+from mixers.sampling import MIXTURE_COLUMNS
 
 _CONFLICT = "_label_conflict"
+# Names a label may not take: the record's columns, the readers' extras and what the stages add (date's
+# confidence and notes, a mixture's bucket and order), which a label would replace or a stage overwrite.
+# Spark matches column names without regard to case, so neither may a name that differs only in case.
+RESERVED_NAMES = frozenset(
+    name.casefold()
+    for name in (*COLUMN_NAMES, *EXTRA_COLUMNS, *(f.name for f in DATE_COLUMNS), *MIXTURE_COLUMNS)
+)
 NOT_DOCUMENTS = "input {uri}: not document Parquet; run `chronomix ingest` on it first"
 
 
@@ -68,9 +78,11 @@ def settings(params: LabelParams) -> LabelParams:
     if params.name is not None and not params.name:
         raise UsageError("--name: must not be empty", option="--name")
     name = params.name or params.column
-    if field_type(name) is not None:  # replacing `lang` or `created` with a label breaks the stages after
+    # replacing `lang` or `created` with a label breaks the stages after
+    if name.casefold() in RESERVED_NAMES or name.startswith("_label_"):
         raise UsageError(
-            f"--name {name!r}: a column of the document record; name the label otherwise (--name)",
+            f"--name {name!r}: a column of the document record or one a stage adds (names are matched "
+            "without regard to case; `_label_` names are the stage's own); name the label otherwise (--name)",
             option="--name",
         )
     return params
@@ -109,25 +121,29 @@ def run(plan: LabelPlan, spark: SparkProvider) -> StageResult:
     documents, stats = read_documents_frame(session, plan.files)
     side = read_stage_output(session, plan.table)  # its columns were checked by `check`
     name = params.name or params.column
-    value = F.col(params.column).cast("string")
+    value = column(params.column).cast("string")
     for old, new in sorted(params.values.items()):
-        value = F.when(F.col(params.column).cast("string") == old, F.lit(new)).otherwise(value)
+        value = F.when(column(params.column).cast("string") == old, F.lit(new)).otherwise(value)
     rows = side.select(
         F.col("id").cast("string").alias("id"), value.alias(name)
     )  # ids are strings (pandas: ints)
     # An id the table gives several values has no label (which one would win is up to Spark), and a row
     # without an id labels nothing: both are counted, not resolved silently.
-    grouped = rows.filter(F.col("id").isNotNull()).groupBy("id").agg(F.countDistinct(name).alias("_values"))
-    grouped = grouped.join(rows.groupBy("id").agg(F.max(name).alias(name)), "id")
-    conflict = F.col("_values") > 1
+    grouped = (
+        rows.filter(F.col("id").isNotNull())
+        .groupBy("id")
+        .agg(F.countDistinct(column(name)).alias("_label_values"))
+    )
+    grouped = grouped.join(rows.groupBy("id").agg(F.max(column(name)).alias(name)), "id")
+    conflict = F.col("_label_values") > 1
     labels = grouped.select(
-        "id", F.when(conflict, F.lit(None)).otherwise(F.col(name)).alias(name), conflict.alias(_CONFLICT)
+        "id", F.when(conflict, F.lit(None)).otherwise(column(name)).alias(name), conflict.alias(_CONFLICT)
     )
     labelled = documents.drop(name).join(F.broadcast(labels), "id", "left").persist()
     try:
         stats = StageStats(stage="label", files_in=stats.files_in, bytes_in=stats.bytes_in)
         counts = labelled.agg(
-            F.count(F.when(F.col(name).isNull(), 1)).alias("unlabelled"),
+            F.count(F.when(column(name).isNull(), 1)).alias("unlabelled"),
             F.count(F.when(F.col(_CONFLICT), 1)).alias("conflicting_labels"),
         ).first()
         stats.counters["unlabelled"] = int(counts["unlabelled"])

@@ -38,6 +38,7 @@ from jobs.mix_spark import (
 )
 from jobs.options import Conf, DocumentInputs, Master, Overwrite, spark_options
 from jobs.runner import run_command
+from jobs.spark import column
 from jobs.stage import (
     MIX_MANIFEST,
     InputFile,
@@ -80,12 +81,12 @@ class MixResult:
 def check_columns(spec: MixSpec, columns: list[str], empty: set[str] | frozenset[str] = frozenset()) -> None:
     """UsageError naming the spec field whose filter needs a column the input lacks, or has only nulls in
     (`empty`: an ingest output has `is_stale`, unset until dedup runs)."""
-    for where, column in spec.filters.required_columns().items():
-        if column not in columns:
-            raise UsageError(f"{where}: the input has no {column!r} column (run `chronomix dedup` first)")
-        if column in empty:
+    for where, needed in spec.filters.required_columns().items():
+        if needed not in columns:
+            raise UsageError(f"{where}: the input has no {needed!r} column (run `chronomix dedup` first)")
+        if needed in empty:
             raise UsageError(
-                f"{where}: the input's {column!r} column holds no values (run `chronomix dedup` first)"
+                f"{where}: the input's {needed!r} column holds no values (run `chronomix dedup` first)"
             )
     if spec.strata is not None and spec.strata.column not in columns:
         raise UsageError(f"strata.column: the input has no {spec.strata.column!r} column")
@@ -112,7 +113,7 @@ def prepare(df: DataFrame, spec: MixSpec, lid: LangIdConfig) -> DataFrame:
     if spec.strata is not None:
         # Cells of a stratified mixture are (stratum|lang, bucket); the document's own `lang` comes back
         # before it is written (`restore_lang`).
-        stratum = F.coalesce(F.col(spec.strata.column).cast("string"), F.lit(""))
+        stratum = F.coalesce(column(spec.strata.column).cast("string"), F.lit(""))
         df = df.withColumn(REAL_LANG, F.col("lang")).withColumn(
             "lang", F.concat(stratum, F.lit(STRATUM_SEPARATOR), F.coalesce(F.col("lang"), F.lit("")))
         )

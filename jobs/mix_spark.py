@@ -9,6 +9,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from jobs.spark import column
 from mixers.allocation import Allocation, Cell
 from mixers.buckets import UNKNOWN_BUCKET
 from mixers.sampling import BIN_SHIFT, CellRate, boundary_bin, thresholds_with_carry
@@ -35,7 +36,7 @@ def drop_reason(spec: MixSpec) -> Column:
         rules.append((F.col("n_tokens") < filters.min_tokens, "too_few_tokens"))
     if spec.strata is not None:
         selected = list(spec.strata.shares)
-        stratum = F.col(spec.strata.column).cast("string")
+        stratum = column(spec.strata.column).cast("string")
         rules.append((stratum.isNull() | ~stratum.isin(selected), "stratum_not_selected"))
     if spec.time.unknown == "drop":
         rules.append((F.col("time_bucket") == UNKNOWN_BUCKET, "date_unknown"))

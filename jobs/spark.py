@@ -16,7 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from pyspark.errors import IllegalArgumentException
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from jobs import progress
 from jobs.contract import UsageError
@@ -175,6 +176,12 @@ def _web_ui_master(connection: socket.socket, host: str, port: int, timeout_s: f
         return ""
     found = re.search(rb'"url"\s*:\s*"(spark://[^"]+)"', reply)
     return found.group(1).decode() if found else ""
+
+
+def column(name: str) -> Column:
+    """The column called `name`, however it is spelled: Spark would read "page.type" as a field of a struct
+    and a backtick as quoting, so the name is quoted whole."""
+    return F.col("`" + name.replace("`", "``") + "`")
 
 
 def checkpointed(df: DataFrame) -> DataFrame:

@@ -26,6 +26,8 @@ KEY_LIMIT = 1 << KEY_BITS
 HISTOGRAM_BITS = 10  # the threshold search first bins keys into 2^10 bins per cell
 BIN_SHIFT = KEY_BITS - HISTOGRAM_BITS  # a key's bin is key >> BIN_SHIFT (the Spark job shifts the same)
 MIX_KEY_FIELD = pa.field("mix_key", pa.int64())
+# The columns a mixture adds to the record (docs/design.md): no input column may take these names.
+MIXTURE_COLUMNS = ("time_bucket", "repeat_index", "mix_order")
 
 
 def _hash63(text: str) -> int:
