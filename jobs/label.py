@@ -119,7 +119,7 @@ def run(plan: LabelPlan, spark: SparkProvider) -> StageResult:
     params = plan.params
     session = spark()
     documents, stats = read_documents_frame(session, plan.files)
-    side = read_stage_output(session, plan.table)  # its columns were checked by `check`
+    side = read_stage_output(session, plan.table, documents=False)  # its columns were checked by `check`
     name = params.name or params.column
     value = column(params.column).cast("string")
     for old, new in sorted(params.values.items()):

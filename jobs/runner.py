@@ -14,6 +14,7 @@ training checkpoint).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -27,6 +28,7 @@ from jobs import progress
 from jobs.contract import SparkProvider, Stage, StageResult, UsageError
 from jobs.fs import locate, move
 from jobs.http_versions import CHECK_TIMEOUT_S, UNREACHABLE, Versions, server_versions, url_key
+from jobs.unreadable_inputs import run_leaving_out
 
 MARKER = "_complete.json"
 
@@ -72,7 +74,7 @@ def run_command(stage: Stage, params: Any, spark_options: Any = None) -> StageRe
     from jobs.spark import LazySession
 
     with LazySession(spark_options) as spark:
-        return stage.run(plan, spark)
+        return run_leaving_out(lambda: stage.run(plan, spark))
 
 
 def _no_spark() -> Any:
@@ -138,7 +140,8 @@ def run_stages(
         _say_http_inputs(spec.name, marker, versions, ran=True)
         started = time.perf_counter()
         params = dataclasses.replace(spec.params, overwrite=not resumable)
-        result = spec.stage.run(spec.stage.check(params), spark)
+        plan = spec.stage.check(params)
+        result = run_leaving_out(functools.partial(spec.stage.run, plan, spark))
         seconds = time.perf_counter() - started
         read = versions.to_record()  # a file whose server did not answer was not read
         # nor was a file the tasks failed to read: the next run reads it again (a version no server gives)

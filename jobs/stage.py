@@ -44,6 +44,7 @@ from jobs.checks import refuse_foreign_parquet, refuse_unreadable_parquet
 from jobs.contract import UsageError
 from jobs.fs import AtomicStageOutput, Location, file_size, list_files, locate, move, remove
 from jobs.inputs import contained_in, http_sizes, is_http, refuse_inside_inputs, remote_glob
+from jobs.unreadable_inputs import count_left_out, readable
 
 Kernel = Callable[[pa.RecordBatch], pa.RecordBatch]
 DEFAULT_ROWS_PER_SHARD = 50_000
@@ -362,6 +363,7 @@ def write_stage(
         for name, text in (extra_files or {}).items():
             tmp.child(name).write_text(text)
         stats.seconds += time.perf_counter() - started
+        count_left_out(stats)
         tmp.child("_stats.json").write_text(stats.to_json())
     return stats
 
@@ -459,9 +461,16 @@ def _dolma_frame(df: DataFrame) -> DataFrame:
     return df.mapInArrow(to_lines, "value string")
 
 
-def read_stage_output(spark: SparkSession, files: Sequence[InputFile]) -> DataFrame:
+def read_stage_output(spark: SparkSession, files: Sequence[InputFile], documents: bool = True) -> DataFrame:
     """Document Parquet files (a previous stage's output) as a DataFrame; UsageError where Spark has no file
-    system for one's scheme (it failed the job with a Java stack trace once it started)."""
+    system for one's scheme (it failed the job with a Java stack trace once it started). `documents`: the
+    files are the stage's documents, which it leaves out where a data page does not read
+    (jobs.unreadable_inputs); False for a side table."""
+    if documents:
+        kept = readable(files)
+        if not kept:  # every file was left out: no rows, the columns of the first
+            return spark.createDataFrame([], spark.read.parquet(files[0].uri).schema)
+        files = kept
     first_of_scheme: dict[str, str] = {}  # one file per scheme: the file system is the scheme's
     for file in files:
         if "://" in file.uri:

@@ -36,6 +36,7 @@ from corpus.stats import StageStats
 from dedup.shingles import HAVE_NUMBA
 from jobs.fs import HOST_TAG, AtomicStageOutput, Location, process_alive
 from jobs.stage import DEFAULT_ROWS_PER_SHARD, TIE_COLUMNS, shard_count
+from jobs.unreadable_inputs import count_left_out
 
 SPARK_HASH_SEED = 42  # Murmur3Hash's seed in Spark's hash() and HashPartitioning
 ROW_GROUP_BYTES = 128 << 20  # of Arrow (uncompressed) bytes a row group: about parquet-mr's block size
@@ -272,6 +273,7 @@ def write_stage_arrow(
             stats.docs_in = stats.docs_in or stats.docs_out
             stats.bytes_out = sum(size for _, size in written)
             stats.seconds += time.perf_counter() - started
+            count_left_out(stats)
             tmp.child("_stats.json").write_text(stats.to_json())
     finally:
         shutil.rmtree(spill, ignore_errors=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -147,3 +148,30 @@ def test_a_table_with_integer_ids_labels_the_documents_whose_ids_spell_them(spar
     result = run(check(params), lambda: spark)
     out = {r["id"]: r["kind"] for r in pq.read_table(tmp_path / "out").to_pylist()}
     assert out == {"1": "a", "2": "b", "d3": None} and result.stats.counters["unlabelled"] == 1
+
+
+@pytest.mark.parametrize("name", ["Text", "LANG", "ID", "time_bucket", "mix_order", "date_notes", "_label_x"])
+def test_a_label_may_not_take_a_record_or_stage_column_in_any_case(tmp_path: Path, name: str) -> None:
+    """Spark matches names without regard to case: `--name Text` once dropped every document's text."""
+    documents = _documents(tmp_path / "docs")
+    table = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"id": ["d0"], "kind": ["a"]}), table)
+    params = LabelParams(input=[str(documents)], output=str(tmp_path / "o"), table=str(table), column="kind")
+    with pytest.raises(
+        UsageError, match=f"--name {name!r}: a column of the document record or one a stage adds"
+    ):
+        check(dataclasses.replace(params, name=name))
+
+
+def test_a_column_whose_name_holds_a_dot_is_attached_as_named(spark, tmp_path: Path) -> None:
+    documents = _documents(tmp_path / "docs")
+    table = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"id": ["d0", "d1"], "page.type": ["news", "blog"]}), table)
+    params = LabelParams(
+        input=[str(documents)], output=str(tmp_path / "o"), table=str(table), column="page.type"
+    )
+    result = run(check(params), lambda: spark)
+    out = {r["id"]: r["page.type"] for r in pq.read_table(tmp_path / "o").to_pylist()}
+    assert out == {"d0": "news", "d1": "blog", "d2": None, "d3": None, "d4": None, "d5": None}
+    assert result.stats.counters["unlabelled"] == 4
+    assert [r["text"] for r in pq.read_table(tmp_path / "o").to_pylist()] == [f"page {i}" for i in range(6)]
