@@ -69,6 +69,15 @@ UND = "und"
 DECLARED_LANG = "declared_lang"  # the page's own language tag (corpus.warc), where the input has it
 DEFAULT_THRESHOLD = 0.1  # final scores under this give `und`; the accuracy in bench/langid_eval.py uses it
 _WHITESPACE = re.compile(r"\s+")
+# Full-width Latin letters and digits (U+FF10-FF19, FF21-FF3A, FF41-FF5A) as ASCII: the detectors were trained
+# on ASCII letters, and took full-width English for German (fastText, 0.89). Only these: full NFKC also turns
+# CJK's full-width punctuation into ASCII and decomposes Lao vowels, and then moved 39 of eld's held-out
+# sentences, Chinese to Japanese, Italian or Polish among them.
+FULL_WIDTH_ALNUM = {
+    code: code - 0xFEE0
+    for lo, hi in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))
+    for code in range(lo, hi + 1)
+}
 OUTPUT_COLUMNS: tuple[str, ...] = ("lang", "lang_score", "lang_detector")  # what LangIdKernel sets
 # fastText candidates under this probability are not put to lingua for an unsure text: weighed by
 # fasttext_weight they could win only where lingua prefers them ~3x over fastText's top. bench/langid_eval.py:
@@ -185,14 +194,16 @@ def load_fasttext(path: str) -> Any:
 
 
 def normalise_prefix(text: str | None, prefix_chars: int) -> str:
-    """`text` with every run of whitespace (newlines included) folded to one space, cut to `prefix_chars`; a
-    lone surrogate (possible in a str, never in Arrow's UTF-8) becomes "?", since fastText and CLD2 refuse it."""
+    """`text` with full-width Latin letters and digits as ASCII (FULL_WIDTH_ALNUM), every run of whitespace
+    (newlines and the ideographic space included) folded to one space, cut to `prefix_chars`; a lone
+    surrogate (possible in a str, never in Arrow's UTF-8) becomes "?", since fastText and CLD2 refuse it."""
     if not text:
         return ""
     # Fold only what the prefix needs: whitespace runs can shrink the text, so take a generous slice first.
     head = text[: prefix_chars * 4]
-    line = _WHITESPACE.sub(" ", head).strip()[:prefix_chars]
-    return line if line.isascii() else line.encode("utf-8", "replace").decode("utf-8")
+    if not head.isascii():
+        head = head.encode("utf-8", "replace").decode("utf-8").translate(FULL_WIDTH_ALNUM)
+    return _WHITESPACE.sub(" ", head).strip()[:prefix_chars]
 
 
 def latin_share(text: str) -> float:

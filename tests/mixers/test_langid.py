@@ -40,6 +40,21 @@ def test_prefix_folds_whitespace_and_cuts():
     assert normalise_prefix("x" * 50, 10) == "x" * 10
     assert normalise_prefix(None, 10) == ""
     assert normalise_prefix("é\ud800x", 10) == "é?x"
+    # full-width Latin letters and digits and the ideographic space; CJK's full-width punctuation is kept
+    assert (
+        normalise_prefix("Ｔｈｉｓ　ｉｓ　ｆｕｌｌ\u3000ｗｉｄｔｈ　２０２４", 100)
+        == "This is full width 2024"
+    )
+    assert normalise_prefix("近日，兩人：“ＣＰＵ”。", 100) == "近日，兩人：“CPU”。"
+
+
+def test_full_width_latin_is_identified_as_its_language():
+    """fastText took full-width English for German (0.89) and French for Kannada before NFKC."""
+    texts = [
+        "Ｔｈｉｓ　ｉｓ　ａ　ｓｈｏｒｔ　ｅｘａｍｐｌｅ　ｏｆ　ｔｅｘｔ　ｗｒｉｔｔｅｎ　ｉｎ　ｆｕｌｌｗｉｄｔｈ　ｌｅｔｔｅｒｓ．",
+        "Ｌａ　ｖｉｅ　ｅｓｔ　ｂｅｌｌｅ　ｅｔ　ｊｅ　ｓｕｉｓ　ｔｒèｓ　ｈｅｕｒｅｕｘ　ａｕｊｏｕｒｄ＇ｈｕｉ．",
+    ]
+    assert [d.lang for d in identify(texts)] == ["en", "fr"]
 
 
 def test_batch_path_agrees_with_single_predictions(model, data_dir):
