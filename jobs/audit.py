@@ -24,7 +24,6 @@ import json
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
 import typer
@@ -34,6 +33,12 @@ from analysis.months import months_between
 from analysis.predict import STATISTICS
 from analysis.report import render_html
 from analysis.sample import check_fraction
+from jobs.audit_checks import (
+    read_measured_cutoff,
+    refuse_remote_report,
+    refuse_unwritable_folder,
+    without_report_files,
+)
 from jobs.audit_reference import audit_reference_figures, with_reference_matches
 from jobs.audit_spark import (
     AuditInput,
@@ -133,10 +138,15 @@ def settings(params: AuditParams) -> AuditParams:
 
 def check(params: AuditParams) -> AuditPlan:
     """Every check that needs no Spark, so a bad argument stops the command before Spark starts: the
-    config's fields and --tokenizer, the inputs, an existing report, --reference, --run and --work. Raises
+    config's fields and --tokenizer, a report folder on an object store or one that cannot be made, the
+    inputs (less an earlier report's files), an existing report, --reference, --run and --work. Raises
     UsageError naming the argument."""
     settings(params)
-    files = expand_inputs(params.input)
+    refuse_remote_report(params.output)  # named before any input is listed or Spark starts
+    refuse_unwritable_folder(params.output, "--output")
+    if params.work and "://" not in params.work:
+        refuse_unwritable_folder(params.work, "--work")
+    files = without_report_files(expand_inputs(params.input), params.input)
     refuse_unreadable_parquet(
         [f.uri for f in files]
     )  # Spark would fail the audit on it late, with a Java trace
@@ -290,6 +300,8 @@ def _summary(
             if name != "ingest"  # the reader's rejects: input_rejects above
             for reason, n in sorted((stats.get("dropped") or {}).items())
         },
+        "input_skipped": _skipped(audit_input),
+        "notes": _notes(audit_input, figures),
         "stages": audit_input.stages,
         "stage_stats": audit_input.stage_stats,
         "work": work.uri if params.keep_work else None,
@@ -298,6 +310,33 @@ def _summary(
         "run": measured,
         "config": config,
     }
+
+
+def _skipped(audit_input: AuditInput) -> dict[str, Any]:
+    """The input's bytes no record came from (unreadable or unknown files, damaged spans), from the reader's
+    stats: {"spans", "bytes", "by_reason", "first"} (the first spans with file and offset); {} where none."""
+    skipped = audit_input.stage_stats.get("ingest", {}).get("skipped") or {}
+    return skipped if skipped.get("spans") else {}
+
+
+def _notes(audit_input: AuditInput, figures: dict[str, Any]) -> list[str]:
+    """Lines the terminal and the report show where a figure needs reading: no record had a text (its field
+    has another name), and the repeat copies of a mixture."""
+    notes = []
+    read = audit_input.stage_stats.get("ingest", {})
+    docs_in = read.get("docs_in", 0)
+    if docs_in and not read.get("docs_out") and (read.get("dropped") or {}).get("empty_text") == docs_in:
+        notes.append(
+            "no record had a text: where the input keeps it under another name, give --column text=FIELD"
+        )
+    duplicates = figures.get("duplicates", {})
+    if duplicates.get("repeat_copies"):
+        notes.append(
+            f"{duplicates['repeat_copies']:,} of {figures['headline']['documents']:,} rows "
+            f"({duplicates['repeat_copy_share']:.1%}) are a mixture's repeat copies (repeat_index > 0): the "
+            "duplicate and cluster figures count them as documents"
+        )
+    return notes
 
 
 def run_audit(
@@ -316,36 +355,6 @@ def run_audit(
     if print_table:
         print_audit_summary(summary, report_dir)
     return summary
-
-
-def read_measured_cutoff(run: str) -> dict[str, Any]:
-    """The measured effective cutoff of a trained run: `probe.json` written by `chronomix probe` (in RUN,
-    RUN/probe or RUN/probes, or RUN itself when it names the file). Raises UsageError naming --run."""
-    path = Path(run)
-    candidates = (
-        [path]
-        if path.is_file()
-        else [path / "probe.json", path / "probe" / "probe.json", path / "probes" / "probe.json"]
-    )
-    found = next((c for c in candidates if c.is_file()), None)
-    if found is None:
-        raise UsageError(f"--run {run!r}: no probe.json there (run `chronomix probe` on the run first)")
-    try:
-        probe = json.loads(found.read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        raise UsageError(f"--run {run!r}: {found.name} is not readable JSON ({error})") from None
-    cutoff = probe.get("cutoff") or {}
-    measured = cutoff.get("effective_cutoff")
-    if measured is None:
-        raise UsageError(f"--run {run!r}: {found} holds no cutoff.effective_cutoff")
-    return {
-        "run": run,
-        "probe_file": str(found),
-        "measured_effective_cutoff": measured,
-        "newest_month_in_training": probe.get("newest_month"),
-        "gap_months": cutoff.get("gap_months"),
-        "resources": cutoff.get("resources"),
-    }
 
 
 def write_report(summary: dict[str, Any], output: AtomicStageOutput) -> None:

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_type
+from pyspark.sql.types import StringType
 
 from analysis.bins import (
     CLUSTER_SIZE_EDGES,
@@ -25,6 +26,7 @@ from analysis.bins import (
     rate,
 )
 from analysis.sample import IN_SAMPLE, in_sample_batch
+from corpus.reader_base import MAX_FIELD_BYTES
 from corpus.readers import ReadOptions
 from corpus.schema import COLUMN_NAMES, field_type, foreign_column, spark_read_schema
 from corpus.stats import REJECT_REASON, StageStats
@@ -34,6 +36,7 @@ from jobs.stage import InputFile, map_kernel, read_stage_output, write_stage
 from mixers.tokens import TokenCountKernel
 
 UNKNOWN = "unknown"
+UND = "und"  # mixers.langid.UND: a text without a letter has no language, and is no language of the data
 DAY_MICROS = 86_400_000_000
 # Percentiles reported for lag and staleness distributions (exact, over integer days).
 PERCENTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
@@ -101,7 +104,7 @@ def prepare_documents(
         frame = read_stage_output(spark, files)
         # rows the reader would change or refuse (Parquet carries nulls and blanks the record does not
         # allow): the whole input goes through the reader then, which checks and counts them as ingest does
-        record = frame.filter(~_fit_record()).isEmpty()
+        record = frame.filter(~_fit_record(frame)).isEmpty()
         if record and sample >= 1.0:
             return AuditInput(
                 documents=[f.uri for f in files], stages={"ingest": "input is document Parquet"}
@@ -121,12 +124,25 @@ def prepare_documents(
     )
 
 
-def _fit_record() -> Column:
-    """A record-shaped row the reader would take as it is: an id, a source and a text that is not blank (as
-    Python's str.strip sees blanks, the information separators U+001C to U+001F included)."""
+def _fit_record(frame: DataFrame) -> Column:
+    """A record-shaped row of `frame` the reader would take as it is: an id, a source, a text that is not
+    blank (as Python's str.strip sees blanks, the information separators U+001C to U+001F included) and
+    within the reader's size limits (corpus.reader_base: a text over max_doc_bytes UTF-8 bytes is
+    `too_large`, metadata_json over max_doc_bytes characters or another string over MAX_FIELD_BYTES bytes
+    `field_too_large`), so the audit counts what ingest counts."""
+    options = ReadOptions()
     stripped = F.regexp_replace("text", r"(?U)^[\s\x1c-\x1f]+|[\s\x1c-\x1f]+$", "")
-    text = F.col("text").isNotNull() & (F.length(stripped) >= ReadOptions().min_text_chars)
-    return F.col("id").isNotNull() & (F.col("id") != "") & F.col("source").isNotNull() & text
+    text = F.col("text").isNotNull() & (F.length(stripped) >= options.min_text_chars)
+    fits = F.col("id").isNotNull() & (F.col("id") != "") & F.col("source").isNotNull() & text
+    fits = fits & (F.octet_length("text") <= options.max_doc_bytes)
+    for column in frame.schema.fields:
+        if not isinstance(column.dataType, StringType) or column.name in ("text", "html"):
+            continue
+        limit = F.length(column.name) <= options.max_doc_bytes  # characters, as the reader counts it
+        if column.name != "metadata_json":
+            limit = F.octet_length(column.name) <= MAX_FIELD_BYTES
+        fits = fits & F.coalesce(limit, F.lit(True))
+    return fits
 
 
 def with_record_columns(frame: DataFrame) -> DataFrame:
@@ -177,6 +193,10 @@ def audit_base(frame: DataFrame) -> DataFrame:
         )
         frame = frame.drop("cluster_size").join(held, "cluster_id", "left")
         frame = frame.withColumnRenamed("_held", "cluster_size")
+    # a mixture's repeat copies (`repeat_index` > 0) are counted apart, so its duplicate figures can be read
+    repeat = F.lit(None).cast("boolean")
+    if "repeat_index" in frame.columns:
+        repeat = F.coalesce(F.col("repeat_index") > 0, F.lit(False))
     frame = with_record_columns(frame)
     lag = _days_between(F.col("crawl_date"), F.col("created"))
     return frame.select(
@@ -198,6 +218,7 @@ def audit_base(frame: DataFrame) -> DataFrame:
         F.col("is_exact_dup"),
         F.col("is_stale"),
         F.col("staleness_days").cast("long").alias("staleness_days"),
+        repeat.alias("repeat_copy"),
     )
 
 
@@ -214,6 +235,11 @@ def _dup_aggregates() -> list[Column]:
         _count_true("is_exact_dup").alias("exact_dups"),
         F.sum((F.col("cluster_size") > 1).cast("long")).alias("near_dup_docs"),
         F.countDistinct("cluster_id").alias("clusters"),
+        # a document without a cluster id (where dedup's flags are known) is a cluster of its own
+        F.sum((F.col("cluster_id").isNull() & F.col("is_exact_dup").isNotNull()).cast("long")).alias(
+            "singletons"
+        ),
+        F.sum(F.col("repeat_copy").cast("long")).alias("repeat_copies"),  # null where no repeat_index
         _count_true("is_stale").alias("stale"),
         F.sum(F.when(F.col("is_stale"), F.col("tokens"))).alias("stale_tokens"),
         F.percentile(F.when(F.col("is_stale"), F.col("staleness_days")), list(PERCENTILES)).alias(
@@ -232,6 +258,7 @@ def _dup_aggregates() -> list[Column]:
 def _dup_row(row: Any) -> dict[str, Any]:
     """One group's duplicate and staleness figures from a row of _dup_aggregates()."""
     docs, known = row["documents"], row["dedup_known"]
+    clusters = row["clusters"] + (row["singletons"] or 0)
     return {
         "documents": docs,
         "tokens": int(row["tokens"] or 0),
@@ -242,12 +269,15 @@ def _dup_row(row: Any) -> dict[str, Any]:
         "lag_days": _percentiles(row["lag"]),
         "exact_dup_rate": rate(row["exact_dups"] or 0, known) if known else None,
         "near_dup_rate": rate(row["near_dup_docs"] or 0, known) if known else None,
-        "clusters": row["clusters"] if known else None,
-        "removable_share": rate(known - row["clusters"], known) if known else None,
+        "clusters": clusters if known else None,
+        "singletons": (row["singletons"] or 0) if known else None,
+        "removable_share": rate(known - clusters, known) if known else None,
         "stale_share": rate(row["stale"] or 0, known) if known else None,
         "stale_token_share": rate(row["stale_tokens"] or 0, row["tokens"] or 0) if known else None,
         "staleness_days": _percentiles(row["staleness"]),
         "staleness_days_max": row["staleness_max"],
+        "repeat_copies": row["repeat_copies"],
+        "repeat_copy_share": rate(row["repeat_copies"], docs) if row["repeat_copies"] is not None else None,
     }
 
 
@@ -261,8 +291,8 @@ def _percentiles(values: Sequence[float] | None) -> dict[str, float] | None:
 _NO_DOCUMENTS: dict[str, Any] = {
     **dict.fromkeys(["documents", "tokens", "dated", "dedup_known", "exact_dups", "near_dup_docs"], 0),
     **dict.fromkeys(["clusters", "stale", "stale_tokens", "crawl_dated", "lag_known", "negative_lag"], 0),
-    **dict.fromkeys(["has_tokens", "languages"], 0),
-    **dict.fromkeys(["staleness", "staleness_max", "lag", "oldest", "newest"]),
+    **dict.fromkeys(["has_tokens", "languages", "singletons"], 0),
+    **dict.fromkeys(["staleness", "staleness_max", "lag", "oldest", "newest", "repeat_copies"]),
 }
 
 # The one-column breakdowns computed in one pass with GROUPING SETS: (key, column, extra group column).
@@ -306,7 +336,10 @@ def compute_figures(base: DataFrame) -> dict[str, Any]:
             "near_dup_rate": overall["near_dup_rate"],
             "removable_share": overall["removable_share"],
             "clusters": overall["clusters"],
-            **_cluster_figures(base, dedup_known),
+            # rows a mixture repeats (repeat_index > 0); None where the input has no repeat_index
+            "repeat_copies": overall["repeat_copies"],
+            "repeat_copy_share": overall["repeat_copy_share"],
+            **_cluster_figures(base, dedup_known, overall["singletons"] or 0),
         },
         "staleness": {
             "stale_share": overall["stale_share"],
@@ -335,7 +368,7 @@ def _per_dump(base: DataFrame) -> tuple[Any, dict[str, Any], list[dict[str, Any]
             F.count("lag_days").alias("lag_known"),
             F.sum((F.col("lag_days") < 0).cast("long")).alias("negative_lag"),
             F.sum(F.col("has_tokens").cast("long")).alias("has_tokens"),
-            F.countDistinct(F.when(F.col("lang") != UNKNOWN, F.col("lang"))).alias("languages"),
+            F.countDistinct(F.when(~F.col("lang").isin(UNKNOWN, UND), F.col("lang"))).alias("languages"),
         )
         .collect()
     )
@@ -400,8 +433,9 @@ def _breakdowns(base: DataFrame, documents: int) -> dict[str, Any]:
     }
 
 
-def _cluster_figures(base: DataFrame, dedup_known: bool) -> dict[str, Any]:
-    """Clusters and their documents per size bin, and the ten largest clusters."""
+def _cluster_figures(base: DataFrame, dedup_known: bool, singletons: int) -> dict[str, Any]:
+    """Clusters and their documents per size bin, and the ten largest clusters; `singletons`, the documents
+    without a cluster id, are clusters of one."""
     clusters = (
         base.filter(F.col("cluster_id").isNotNull())
         .groupBy("cluster_id")
@@ -414,6 +448,8 @@ def _cluster_figures(base: DataFrame, dedup_known: bool) -> dict[str, Any]:
         .collect()
     )
     cluster_bins = {r["bin"]: (r["clusters"], int(r["documents"] or 0)) for r in cluster_rows}
+    ones = cluster_bins.get(0, (0, 0))  # bin 0 holds size 1 (analysis.bins.CLUSTER_SIZE_EDGES)
+    cluster_bins[0] = (ones[0] + singletons, ones[1] + singletons)
     # A top-k (TakeOrderedAndProject), not a global window: scales with the number of clusters.
     largest = clusters.orderBy(F.desc("size"), "cluster_id").limit(10).collect()
     return {

@@ -240,6 +240,8 @@ def refuse_inside_inputs(folder: str, given: Sequence[str], flag: str) -> None:
             where = f"the input folder {redact(path)!r}"
         elif any(ch in path for ch in "*?[") and _glob_reaches(path, folder):
             where = f"what the input glob {redact(path)!r} matches"
+        elif _is_remote_prefix(path) and contained_in(path)(folder):
+            where = f"the input prefix {redact(path)!r}"
         else:
             continue
         raise UsageError(
@@ -247,6 +249,12 @@ def refuse_inside_inputs(folder: str, given: Sequence[str], flag: str) -> None:
             "choose a folder outside it",
             option=flag,
         )
+
+
+def _is_remote_prefix(path: str) -> bool:
+    """Whether `path` is an object-store URI that is no glob: a prefix whose keys below it are its files, by
+    name alone (asking the store whether it is a folder would cost a request per input)."""
+    return "://" in path and not path.startswith("file:") and not any(ch in path for ch in "*?[")
 
 
 def _glob_reaches(pattern: str, path: str) -> bool:

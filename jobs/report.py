@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from corpus.stats import StageStats
@@ -83,8 +84,8 @@ def results_table(
 
 
 def print_audit_summary(summary: dict[str, Any], report_dir: str) -> None:
-    """The headline figures and the per-dump table on the terminal."""
-    console = Console()
+    """The headline figures, what the input lost (records rejected, spans skipped, documents dropped), the
+    notes that say how to read them, and the per-dump table on the terminal."""
     head = summary["headline"]
     table = Table(title=f"audit -> {report_dir}", show_header=True, header_style="bold")
     table.add_column("figure")
@@ -97,7 +98,20 @@ def print_audit_summary(summary: dict[str, Any], report_dir: str) -> None:
         table.add_row(f"input rejected: {reason}", f"{n:,}")
     for reason, n in summary.get("stage_rejects", {}).items():
         table.add_row(f"dropped by {reason}", f"{n:,}")
+    skipped = summary.get("input_skipped") or {}
+    if skipped:  # bytes of the input no record came from: an unreadable or unknown file shows here
+        table.add_row("input skipped spans (not records)", f"{skipped['spans']:,}", style="yellow")
+        for reason, n in skipped["by_reason"].items():
+            table.add_row(f"  skipped: {reason}", f"{n:,}", style="yellow")
+    if (summary.get("duplicates") or {}).get("repeat_copies") is not None:
+        table.add_row("repeat copies (repeat_index > 0)", f"{summary['duplicates']['repeat_copies']:,}")
     console.print(table)
+    for span in skipped.get("first", []):
+        detail = f", {span['detail']}" if span.get("detail") else ""
+        where = f"{span['input']} at byte {span['offset']:,} ({span['length']:,} bytes{detail})"
+        console.print(f"[yellow]skipped {span['reason']}: {escape(where)}[/yellow]", highlight=False)
+    for note in summary.get("notes", []):
+        console.print(f"[yellow]{escape(note)}[/yellow]", highlight=False)
     dumps = Table(title="per dump", show_header=True, header_style="bold")
     dumps.add_column("dump", no_wrap=True)  # dump names are the key: never cut them
     for name in ("docs", "tokens", "dated", "exact", "near", "stale", "lag p50 (d)"):
