@@ -177,6 +177,12 @@ def map_kernel(
     """Run `kernel` over `df` with mapInArrow. `added` names the record columns (or gives fields) the kernel
     adds; the result keeps the input columns named in `keep` (default: all), in record order, then extra
     columns. Keeping only what later steps need saves sending wide columns (text) back from Python."""
+    # mapInArrow reads its input columns by expression, where "page.type" is the field `type` of a struct
+    # `page`: such names travel under placeholders and are given back after.
+    hidden = {n: f"_chronomix_column_{i}" for i, n in enumerate(df.columns) if "." in n or "`" in n}
+    if hidden:
+        df = df.toDF(*[hidden.get(n, n) for n in df.columns])
+        keep = None if keep is None else [hidden.get(n, n) for n in keep]
     # pyspark 4 needs the zone to map TimestampType; sessions run in UTC (jobs/spark.py).
     input_schema = to_arrow_schema(df.schema, timezone="UTC")
     if keep is not None:
@@ -187,7 +193,9 @@ def map_kernel(
         for batch in batches:
             yield project(kernel(batch), out_schema)
 
-    return df.mapInArrow(run, from_arrow_schema(out_schema))
+    out = df.mapInArrow(run, from_arrow_schema(out_schema))
+    back = {placeholder: name for name, placeholder in hidden.items()}
+    return out.toDF(*[back.get(c, c) for c in out.columns]) if hidden else out
 
 
 def _output_schema(input_schema: pa.Schema, added: Sequence[str | pa.Field]) -> pa.Schema:
