@@ -62,6 +62,7 @@ from jobs.dedup_common import (
     is_dated,
     write_clusters,
 )
+from jobs.langid import MISSING_ID_ASSIGNED, assign_missing_ids
 from jobs.options import Conf, DocumentInputs, Master, Output, Overwrite, spark_options
 from jobs.runner import run_command
 from jobs.stage import (
@@ -155,7 +156,10 @@ def _run_in_spark(run: DedupRun) -> StageStats:
     """The Spark path: signatures in mapInArrow tasks, the text graph, components and ranks as shuffles."""
     spark, job, stats, watch = run.spark, run.job, run.stats, run.watch
     config = job.config
-    df, n_renamed = dspark.rename_duplicate_ids(run.documents)
+    df, n_assigned = assign_missing_ids(run.documents)  # a null id would be one id shared by all of them
+    if n_assigned:
+        stats.counters[MISSING_ID_ASSIGNED] = n_assigned
+    df, n_renamed = dspark.rename_duplicate_ids(df)
     if n_renamed:
         stats.counters[DUPLICATE_ID_RENAMED] = n_renamed
     signed = _sign(df, config)

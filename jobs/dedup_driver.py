@@ -80,8 +80,11 @@ def count_rows(files: Sequence[InputFile]) -> int:
 
 
 def ids_are_unique(files: Sequence[InputFile]) -> bool:
-    """True when no id occurs in two rows of the `files` (reads the id column only)."""
+    """True when every row of the `files` has an id (not null, not empty) that no other row has (reads the
+    id column only); the Spark path gives the others theirs (jobs.langid.assign_missing_ids)."""
     ids = pa.chunked_array([_open(f.uri).read(columns=["id"]).column("id").combine_chunks() for f in files])
+    if ids.null_count or pc.any(pc.equal(pc.utf8_length(ids.cast(pa.string())), 0)).as_py():
+        return False
     return pc.count_distinct(ids, mode="all").as_py() == len(ids)
 
 

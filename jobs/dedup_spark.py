@@ -102,7 +102,15 @@ def rename_duplicate_ids(df: DataFrame, broadcast_max: int = BROADCAST_MAX_BUCKE
     only, never on the order they were read in. The count goes to the counter corpus.reader_base.DUPLICATE_ID_RENAMED."""
     spark = df.sparkSession
     with one_phase_aggregates(spark):
-        shared = df.groupBy("id").count().filter(F.col("count") > 1).transform(checkpointed)
+        # A null id is no id, shared with nobody (`{null}~n` stays null): such rows pass unchanged and
+        # uncounted; the stages that read documents give them their stable id first (jobs.langid).
+        shared = (
+            df.filter(F.col("id").isNotNull())
+            .groupBy("id")
+            .count()
+            .filter(F.col("count") > 1)
+            .transform(checkpointed)
+        )
     totals = shared.agg(F.count(F.lit(1)).alias("ids"), F.sum("count").alias("rows")).first()
     n_shared = int(totals["ids"] or 0)
     if n_shared == 0:

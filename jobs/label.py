@@ -23,7 +23,7 @@ from corpus.stats import StageStats
 from dating.combine import EXTRA_FIELDS as DATE_COLUMNS
 from jobs.checks import parquet_columns
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError, stats_summary
-from jobs.langid import read_documents_frame
+from jobs.langid import read_documents_frame, refuse_non_documents
 from jobs.options import Conf, DocumentInputs, Master, Output, Overwrite, spark_options
 from jobs.runner import run_command
 from jobs.spark import column
@@ -94,6 +94,7 @@ def check(params: LabelParams) -> LabelPlan:
     naming a bad option."""
     settings(params)
     files = document_files(params.input, NOT_DOCUMENTS)
+    refuse_non_documents(files)
     try:
         table = expand_inputs([params.table])
     except UsageError as error:

@@ -3,7 +3,8 @@ lingua for unsure texts; mixers/langid.py).
 
 Reads document Parquet (an earlier stage's output), runs `mixers.langid.LangIdKernel` through mapInArrow and
 writes the documents with `lang`, `lang_score` and `lang_detector` set. Documents are never dropped here: an unidentifiable one
-gets `und`, and `_stats.json` counts documents per language under `lang:<code>`.
+gets `und`, and `_stats.json` counts documents per language under `lang:<code>`. A document without an id gets
+its stable id (`read_documents_frame`, counted as `missing_id_assigned`).
 """
 
 from __future__ import annotations
@@ -11,12 +12,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
+import pyarrow.parquet as pq
 import typer
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
 
+from corpus.reader_base import DUPLICATE_ID_RENAMED
+from corpus.readers import local_path
+from corpus.remote import redact
 from corpus.stats import StageStats
 from jobs.checks import check_fasttext_model
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError, stats_summary
+from jobs.dedup_spark import rename_duplicate_ids
 from jobs.options import Conf, DocumentInputs, Master, Output, Overwrite, spark_options
 from jobs.runner import run_command
 from jobs.stage import (
@@ -30,18 +37,68 @@ from jobs.stage import (
 from mixers.langid import DEFAULT_THRESHOLD, OUTPUT_COLUMNS, LangIdConfig, LangIdKernel
 
 NOT_DOCUMENTS = "input {uri}: not document Parquet; run `chronomix ingest` on it first"
+NOT_RECORD = (
+    "input {uri}: not the document record (no {columns} column); `chronomix ingest` reads it into one"
+)
+# Counter of the rows that came without an id (null or empty) and were given the reader's stable_id: a
+# non-drop event, in StageStats.counters, never counted as a rename.
+MISSING_ID_ASSIGNED = "missing_id_assigned"
+
+
+def refuse_non_documents(files: list[InputFile]) -> None:
+    """UsageError naming the first local input without an `id` or `text` column, by its footer: the check
+    before Spark starts (it took ~20 s to say so from `run`). Remote files are left to read_documents_frame,
+    as a footer there costs a request per file."""
+    for file in files:
+        if "://" in file.uri and not file.uri.startswith("file:"):
+            continue
+        names = set(pq.read_schema(local_path(file.uri)).names)
+        missing = [c for c in ("id", "text") if c not in names]
+        if missing:
+            columns = "/".join(f"{c!r}" for c in missing)
+            raise UsageError(NOT_RECORD.format(uri=repr(redact(file.uri)), columns=columns))
+
+
+def assign_missing_ids(df: DataFrame) -> tuple[DataFrame, int]:
+    """(`df` with every null or empty id replaced, rows given one). `id` is required: a null one was hashed as
+    the string "None" by the mixture's sampling, so ten such rows were drawn all or none, and grouped as one
+    shared id that `{null}~n` could not rename. Such a row gets what a reader gives a record without an id,
+    corpus.reader_base.stable_id: hex sha1 of source, NUL, url ("" if null), NUL, text (UTF-8), here as the
+    equal Spark expression (a null source or text hashes as "")."""
+    missing = F.col("id").isNull() | (F.length("id") == 0)
+    n_missing = df.filter(missing).count()  # reads only the id column
+    if n_missing == 0:
+        return df, 0
+
+    def part(name: str) -> Column:
+        return F.coalesce(F.col(name).cast("string"), F.lit("")) if name in df.columns else F.lit("")
+
+    stable = F.sha1(F.concat(part("source"), F.lit("\x00"), part("url"), F.lit("\x00"), part("text")))
+    return df.withColumn("id", F.when(missing, stable).otherwise(F.col("id"))), n_missing
 
 
 def read_documents_frame(
-    spark: SparkSession, inputs: list[str] | list[InputFile]
+    spark: SparkSession, inputs: list[str] | list[InputFile], rename_shared_ids: bool = False
 ) -> tuple[DataFrame, StageStats]:
     """The documents of `inputs` (document Parquet, or the files a check listed) and stats with the files
-    counted. Raises UsageError for raw inputs, which `chronomix ingest` reads."""
+    counted: rows without an id get their stable id (MISSING_ID_ASSIGNED), and where any did, or with
+    `rename_shared_ids`, rows sharing an id are renamed (jobs.dedup_spark.rename_duplicate_ids), since an
+    assigned id is shared by exact copies and may be another row's. Raises UsageError for raw inputs, which
+    `chronomix ingest` reads (the stages' checks refuse local ones before Spark starts)."""
     files = document_files(inputs, NOT_DOCUMENTS)
     df = read_stage_output(spark, files)
-    if "text" not in df.columns or "id" not in df.columns:
-        raise UsageError(f"input {files[0].uri!r}: not the document record (no `id`/`text` column)")
+    missing = [c for c in ("id", "text") if c not in df.columns]
+    if missing:
+        columns = "/".join(f"{c!r}" for c in missing)
+        raise UsageError(NOT_RECORD.format(uri=repr(redact(files[0].uri)), columns=columns))
     stats = StageStats(stage="", files_in=len(files), bytes_in=sum(f.size for f in files))
+    df, assigned = assign_missing_ids(df)
+    if assigned:
+        stats.counters[MISSING_ID_ASSIGNED] = assigned
+    if assigned or rename_shared_ids:
+        df, renamed = rename_duplicate_ids(df)
+        if renamed:
+            stats.counters[DUPLICATE_ID_RENAMED] = renamed
     return df, stats
 
 
@@ -129,6 +186,7 @@ def check(params: LangIdParams) -> LangIdPlan:
     """The model settings and the input files; UsageError naming a bad option or input."""
     config = settings(params)
     files = document_files(params.input, NOT_DOCUMENTS)
+    refuse_non_documents(files)
     refuse_existing(params.output, params.overwrite, files, given=params.input)
     return LangIdPlan(params, files, config)
 

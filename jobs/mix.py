@@ -21,12 +21,10 @@ import typer
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from corpus.reader_base import DUPLICATE_ID_RENAMED
 from corpus.stats import StageStats
 from jobs.checks import check_tokenizer, null_columns, parquet_columns
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError, stats_summary
-from jobs.dedup_spark import rename_duplicate_ids
-from jobs.langid import NOT_DOCUMENTS, langid_config, read_documents_frame
+from jobs.langid import NOT_DOCUMENTS, langid_config, read_documents_frame, refuse_non_documents
 from jobs.mix_spark import (
     DROP_COLUMN,
     achieved_tokens,
@@ -140,11 +138,13 @@ def run_mix(
     input files a check listed (else `inputs` are listed here), `inputs` as given go into the manifest."""
     if output is not None:
         refuse_unwritable(spark, output)
-    df, stats = read_documents_frame(spark, files or inputs)
-    mix_stats = MixStats(stage="mix", files_in=stats.files_in, bytes_in=stats.bytes_in)
     # Sampling keys and the mixture's order are hashes of the id: rows sharing one would be drawn together,
-    # so all but one of them are renamed (none is dropped for its id).
-    df, n_renamed = rename_duplicate_ids(df)
+    # so a row without an id gets its stable id and all but one of the rows sharing one are renamed (none is
+    # dropped for its id); both are counted in the stats' counters.
+    df, stats = read_documents_frame(spark, files or inputs, rename_shared_ids=True)
+    mix_stats = MixStats(
+        stage="mix", files_in=stats.files_in, bytes_in=stats.bytes_in, counters=stats.counters
+    )
     prepared = prepare(df, spec, lid).persist()
     try:
         docs_in, dropped = drop_counts(prepared)
@@ -178,8 +178,6 @@ def run_mix(
                 mix_stats.drop(reason, n)
             copies = sum(r for r, _, _ in achieved.values()) - sum(d for _, d, _ in achieved.values())
             mix_stats.counters["repeat_copies"] = copies
-            if n_renamed:
-                mix_stats.counters[DUPLICATE_ID_RENAMED] = n_renamed
             mix_stats.counters["tokens_out"] = sum(t for _, _, t in achieved.values())
             written = write_stage(
                 restore_lang(rows),
@@ -338,6 +336,7 @@ def check(params: MixParams) -> MixPlan:
         raise UsageError("--output: required unless --plan is given")
     lid = langid_config(params.lid_model)
     files = document_files(params.input, NOT_DOCUMENTS)
+    refuse_non_documents(files)
     columns = input_columns(files)  # before Spark starts: a bad spec fails in a second
     check_columns(spec, columns, null_columns(files[0].uri, columns))
     if not params.plan:

@@ -69,15 +69,9 @@ UND = "und"
 DECLARED_LANG = "declared_lang"  # the page's own language tag (corpus.warc), where the input has it
 DEFAULT_THRESHOLD = 0.1  # final scores under this give `und`; the accuracy in bench/langid_eval.py uses it
 _WHITESPACE = re.compile(r"\s+")
-# Full-width Latin letters and digits (U+FF10-FF19, FF21-FF3A, FF41-FF5A) as ASCII: the detectors were trained
-# on ASCII letters, and took full-width English for German (fastText, 0.89). Only these: full NFKC also turns
-# CJK's full-width punctuation into ASCII and decomposes Lao vowels, and then moved 39 of eld's held-out
-# sentences, Chinese to Japanese, Italian or Polish among them.
-FULL_WIDTH_ALNUM = {
-    code: code - 0xFEE0
-    for lo, hi in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))
-    for code in range(lo, hi + 1)
-}
+# Full-width Latin letters and digits as ASCII (fastText took full-width English for German at 0.89); not all
+# of NFKC, which also turns CJK punctuation into ASCII and moved 39 of eld's held-out sentences (zh to ja, it).
+FULL_WIDTH_ALNUM = {c: c - 0xFEE0 for c in range(0xFF10, 0xFF5B) if chr(c - 0xFEE0).isalnum()}
 OUTPUT_COLUMNS: tuple[str, ...] = ("lang", "lang_score", "lang_detector")  # what LangIdKernel sets
 # fastText candidates under this probability are not put to lingua for an unsure text: weighed by
 # fasttext_weight they could win only where lingua prefers them ~3x over fastText's top. bench/langid_eval.py:

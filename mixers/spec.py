@@ -31,12 +31,14 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import asdict, dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from mixers.buckets import GRANULARITIES
+from mixers.langcodes import given_code
 
 LANGUAGE_STRATEGIES = ("natural", "temperature", "unimax", "weights")
 TIME_STRATEGIES = ("natural", "uniform", "recency", "weights")
@@ -201,18 +203,25 @@ def _strata(data: Any) -> Strata:
 
 
 def parse_count(value: Any, where: str) -> int:
-    """An integer count, or a string with a K/M/B/T suffix (`2.5M`)."""
+    """A count of tokens: an integer, or a string with a K/M/B/T suffix (`2.5M`). Decimal arithmetic, since
+    float's gave 2009 for `2.01K`; a value that is no whole number of tokens (`1.0005K`, `2.5`) is refused
+    rather than cut."""
     if isinstance(value, bool):
         raise SpecError(f"{where}: {value!r} is not a number")
     if isinstance(value, int):
         return value
+    number: Decimal | None = None
     if isinstance(value, float) and math.isfinite(value):
-        return int(value)
-    if isinstance(value, str):
+        number = Decimal(repr(value))  # the shortest repr is the number as YAML wrote it (8200000000.0)
+    elif isinstance(value, str):
         match = re.fullmatch(r"\s*(-?[0-9]+(?:\.[0-9]+)?)\s*([KMBT]?)\s*", value.upper())
         if match:
-            return int(float(match.group(1)) * _SUFFIX[match.group(2)])
-    raise SpecError(f"{where}: {value!r} is not a number (use e.g. 1000000 or 1M)")
+            number = Decimal(match.group(1)) * _SUFFIX[match.group(2)]
+    if number is None:
+        raise SpecError(f"{where}: {value!r} is not a number (use e.g. 1000000 or 1M)")
+    if number != number.to_integral_value():
+        raise SpecError(f"{where}: {value!r} is {number.normalize():f} tokens, not a whole number")
+    return int(number)
 
 
 def _filters(data: Any) -> Filters:
@@ -236,7 +245,7 @@ def _filters(data: Any) -> Filters:
             or not all(isinstance(x, str) and x for x in languages)
         ):
             raise SpecError(f"filters.languages: {languages!r} must be a non-empty list of language codes")
-        languages = tuple(languages)
+        languages = tuple(_language_codes(languages, "filters.languages"))
     min_tokens = block.get("min_tokens")
     if min_tokens is not None and (
         not isinstance(min_tokens, int) or isinstance(min_tokens, bool) or min_tokens < 0
@@ -271,7 +280,8 @@ def _language(data: Any) -> LanguageStrategy:
         if max_epochs <= 0:
             raise SpecError(f"language.max_epochs: {max_epochs!r} must be positive")
     elif strategy == "weights":
-        weights = _weights(block.get("weights"), "language.weights")
+        given = _weights(block.get("weights"), "language.weights")
+        weights = dict(zip(_language_codes(list(given), "language.weights"), given.values(), strict=True))
     _only_for(
         block, "language", strategy, {"alpha": "temperature", "max_epochs": "unimax", "weights": "weights"}
     )
@@ -309,6 +319,26 @@ def _time(data: Any) -> TimeStrategy:
     return TimeStrategy(
         strategy=strategy, granularity=granularity, unknown=unknown, half_life_days=half_life, weights=weights
     )
+
+
+def _language_codes(given: list[str], where: str) -> list[str]:
+    """The spec's language codes as the record's (mixers.langcodes.given_code, which mix applies to the
+    data's `lang`): `EN` and `eng` are `en`. Compared as given, `[EN]` selected none of the data's `en`. A
+    code that names no language is refused, and so are two spellings of one language (`en`, `EN`): in a
+    list the second would be idle, in weights they would be one language's two weights."""
+    codes: list[str] = []
+    spelled: dict[str, str] = {}
+    for value in given:
+        code = given_code(value)
+        if code is None:
+            raise SpecError(
+                f"{where}: {value!r} names no language (an ISO 639-1 or 639-3 code, e.g. en, yue)"
+            )
+        if code in spelled:
+            raise SpecError(f"{where}: {spelled[code]!r} and {value!r} both name {code!r}; give it once")
+        spelled[code] = value
+        codes.append(code)
+    return codes
 
 
 # A time bucket's name at each granularity (mixers.buckets.bucket_name)

@@ -52,6 +52,20 @@ def test_rename_keeps_every_row_skips_given_ids_and_ignores_read_order(spark) ->
     assert dspark.rename_duplicate_ids(unique) == (unique, 0)
 
 
+def test_null_ids_are_not_one_shared_id(spark) -> None:
+    """Ten rows with a null id were grouped as one shared id: nine counted as renamed, all ten left null
+    (`{null}~n` is null). A null id is shared with nobody: the rows pass unchanged and are not counted."""
+    rows = [(None, f"text {i}") for i in range(10)] + [("a", "one"), ("a", "two")]
+    df = spark.createDataFrame(rows, "id string, text string")
+    renamed, n = dspark.rename_duplicate_ids(df)
+    got = sorted(((r["id"] or ""), r["text"]) for r in renamed.collect())
+    assert n == 1
+    assert [t for i, t in got if i == ""] == sorted(f"text {i}" for i in range(10))
+    assert sorted(i for i, _ in got if i) == ["a", "a~2"]
+    only_nulls = spark.createDataFrame(rows[:10], "id string, text string")
+    assert dspark.rename_duplicate_ids(only_nulls)[1] == 0
+
+
 def test_two_shards_numbered_from_zero_keep_all_their_documents(spark, tmp_path: Path) -> None:
     """A HuggingFace-style dataset, each shard with ids 0..29: dedup kept 30 of its 60 distinct documents."""
     folder = tmp_path / "in"
@@ -119,3 +133,33 @@ def test_real_pages_sharing_an_id_are_kept_and_clustered_by_content(
     assert {p["text"] for p in pages} == {other.column("text")[0].as_py(), tide}
     # the other page is a capture of the same URL: in the article's cluster, as a version, not a copy
     assert pages[0]["cluster_id"] == pages[1]["cluster_id"] and not any(p["is_exact_dup"] for p in pages)
+
+
+def test_rows_without_an_id_get_their_stable_id_in_either_path(spark, tmp_path: Path) -> None:
+    """A null id made dedup's driver path keep it null and its Spark path call the nulls one shared id."""
+    from corpus.reader_base import stable_id
+    from jobs.dedup_driver import ids_are_unique
+    from jobs.langid import MISSING_ID_ASSIGNED
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    texts = distinct_texts(6, seed=3)
+    ids = [None, "", None, "d3", "d4", "d5"]
+    table = pa.table(
+        {
+            "id": pa.array(ids, pa.string()),
+            "text": texts,
+            "source": ["train"] * 6,
+            "added": pa.array([ADDED] * 6, pa.timestamp("us", tz="UTC")),
+        }
+    )
+    pq.write_table(table, folder / "part-0.parquet")
+    from jobs.stage import input_files
+
+    assert not ids_are_unique(input_files([str(folder)]))  # so the Spark path, which assigns them, runs
+    stats = run_dedup(spark, [str(folder)], str(tmp_path / "out"), DedupJob())
+    assert stats.counters[MISSING_ID_ASSIGNED] == 3 and DUPLICATE_ID_RENAMED not in stats.counters
+    written = {
+        r["text"]: r["id"] for r in pq.read_table(tmp_path / "out", columns=["id", "text"]).to_pylist()
+    }
+    assert written == {t: (i or stable_id("train", None, t)) for i, t in zip(ids, texts, strict=True)}

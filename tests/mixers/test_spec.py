@@ -42,6 +42,25 @@ def test_parse_count(value, expected):
     assert parse_count(value, "budget_tokens") == expected
 
 
+def test_parse_count_of_decimals_with_a_suffix_is_exact():
+    """int(float(x) * suffix) gave 2009 for 2.01K and 8,199,999,999 for 8.2B (56 of the 2,997 values
+    0.01..9.99 with K, M or B were a token short)."""
+    assert parse_count("2.01K", "budget_tokens") == 2010
+    assert parse_count("8.2B", "budget_tokens") == 8_200_000_000
+    assert parse_count(8.2e9, "budget_tokens") == 8_200_000_000
+    for hundredths in range(1, 1000):
+        for suffix, scale in (("K", 10**3), ("M", 10**6), ("B", 10**9)):
+            value = f"{hundredths // 100}.{hundredths % 100:02d}{suffix}"
+            assert parse_count(value, "budget_tokens") == hundredths * scale // 100, value
+
+
+@pytest.mark.parametrize("value", ["1.0005K", "2.5", 2.5, "0.0000001M"])
+def test_parse_count_refuses_a_fraction_of_a_token(value):
+    """A count that is no whole number of tokens was cut (1.0005K gave 1000): now refused, naming it."""
+    with pytest.raises(SpecError, match=r"budget_tokens: .* not a whole number"):
+        parse_count(value, "budget_tokens")
+
+
 @pytest.mark.parametrize(
     ("spec", "field"),
     [
@@ -112,3 +131,35 @@ def test_yaml_s_unquoted_no_is_refused_with_how_to_quote_it(tmp_path):
         load_spec(path)
     path.write_text("budget_tokens: 100\nlanguage: {strategy: weights, weights: {en: 0.5, 'no': 0.5}}\n")
     assert load_spec(path).language.weights == {"en": 0.5, "no": 0.5}
+
+
+def test_spec_language_codes_are_normalised_as_the_data_s_are():
+    """mix normalises the data's `lang` (EN, en-US, eng, de_DE, ger) but compared the spec's codes as given:
+    `languages: [EN]` kept none of 60 English documents, and `[EN, deu]` none of the data's en or de."""
+    spec = parse_spec(base(filters={"languages": ["EN", "deu"]}))
+    assert spec.filters.languages == ("en", "de")
+    weights = {"EN": 0.5, "ger": 0.3, "zh_Hant": 0.1, "yue": 0.1}
+    spec = parse_spec(base(language={"strategy": "weights", "weights": weights}))
+    assert spec.language.weights == {"en": 0.5, "de": 0.3, "zh": 0.1, "yue": 0.1}
+    assert spec.to_dict()["filters"]["languages"] is None
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (base(filters={"languages": ["en", "xx"]}), "filters.languages: 'xx' names no language"),
+        (base(filters={"languages": ["English"]}), "filters.languages: 'English' names no language"),
+        (base(filters={"languages": ["EN", "en-US"]}), "filters.languages: 'EN' and 'en-US' both name 'en'"),
+        (
+            base(language={"strategy": "weights", "weights": {"de": 0.5, "ger": 0.5}}),
+            "language.weights: 'de' and 'ger' both name 'de'",
+        ),
+        (
+            base(language={"strategy": "weights", "weights": {"en": 0.5, "1": 0.5}}),
+            "language.weights: '1' names no language",
+        ),
+    ],
+)
+def test_spec_language_codes_that_name_no_language_or_one_twice_are_refused(spec, message):
+    with pytest.raises(SpecError, match=message):
+        parse_spec(spec)
