@@ -11,6 +11,7 @@ import pytest
 
 from jobs.audit import AuditParams, check
 from jobs.audit_checks import REPORT_FILES
+from tests.jobs.cli_helpers import _refused as refused_line
 
 WORDS = "the council met again to discuss the budget for the coming year"
 
@@ -22,13 +23,8 @@ def _dataset(tmp_path: Path) -> Path:
 
 
 def _refused(argv: list[str], capsys) -> str:
-    from jobs.cli import main
-
-    with pytest.raises(SystemExit) as done:
-        main(argv)
-    err = capsys.readouterr().err.strip()
-    assert done.value.code == 2, err
-    assert "\n" not in err and ".work-" not in err, err  # the user's path, not the hidden work folder
+    err = refused_line(argv, capsys)  # exit 2, one line
+    assert ".work-" not in err, err  # the user's path, not the hidden work folder
     return err
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.jobs.cli_helpers import _refused as refused_line
 from tests.remote_servers import MotoS3, moto_s3
 
 WORDS = "the council met again to discuss the budget for the coming year"
@@ -26,13 +27,8 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoS3]:
 
 
 def _refused(argv: list[str], capsys) -> str:
-    from jobs.cli import main
-
-    with pytest.raises(SystemExit) as done:
-        main(argv)
-    err = capsys.readouterr().err.strip()
-    assert done.value.code == 2, err
-    assert "\n" not in err and ".work-" not in err and ".tmp-" not in err, err
+    err = refused_line(argv, capsys)  # exit 2, one line
+    assert ".work-" not in err and ".tmp-" not in err, err
     return err
 
 
