@@ -316,7 +316,7 @@ def test_a_grid_built_here_trained_elsewhere_and_reported_here(
     n_tokens = sum(
         sum(pq.read_table(p).column("n_tokens").to_pylist()) for p in mixture.glob("part-*.parquet")
     )
-    assert 30_000 <= n_tokens < 36_000  # the grid's budget, not the spec's 400K
+    assert 29_000 <= n_tokens <= 30_000  # the grid's budget (at or under it by under a document), not 400K
 
     # What another machine receives: runs.json, the mixtures, and the world's probes and truth (the long-tail
     # probe counts each fact's exposure in it), in a folder of another name.
