@@ -36,7 +36,6 @@ from analysis.sample import check_fraction
 from jobs.audit_checks import (
     read_measured_cutoff,
     refuse_remote_report,
-    refuse_unwritable_folder,
     without_report_files,
 )
 from jobs.audit_reference import audit_reference_figures, with_reference_matches
@@ -51,7 +50,15 @@ from jobs.audit_spark import (
 from jobs.checks import check_tokenizer, refuse_unreadable_parquet
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
 from jobs.date import reference_files
-from jobs.fs import AtomicStageOutput, Location, locate, remove, remove_leftovers, working_sibling
+from jobs.fs import (
+    AtomicStageOutput,
+    Location,
+    locate,
+    refuse_unmakeable,
+    remove,
+    remove_leftovers,
+    working_sibling,
+)
 from jobs.inputs import contained_in, refuse_inside_inputs
 from jobs.options import Columns, Conf, Master, Overwrite, checked_columns, parse_columns, spark_options
 from jobs.registry import stage
@@ -143,9 +150,9 @@ def check(params: AuditParams) -> AuditPlan:
     UsageError naming the argument."""
     settings(params)
     refuse_remote_report(params.output)  # named before any input is listed or Spark starts
-    refuse_unwritable_folder(params.output, "--output")
-    if params.work and "://" not in params.work:
-        refuse_unwritable_folder(params.work, "--work")
+    refuse_unmakeable(params.output, "--output")
+    if params.work:
+        refuse_unmakeable(params.work, "--work")
     files = without_report_files(expand_inputs(params.input), params.input)
     refuse_unreadable_parquet(
         [f.uri for f in files]

@@ -5,8 +5,6 @@ Each raises UsageError with one line naming the argument as the user gave it."""
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,7 +12,6 @@ from typing import Any
 
 from analysis.audit_plots import PLOTS
 from analysis.months import month_index
-from corpus.readers import local_path
 from corpus.remote import redact, scheme_of
 from jobs.contract import UsageError
 from jobs.inputs import contained_in
@@ -36,29 +33,6 @@ def refuse_remote_report(output: str) -> None:
             f"{scheme}://; write it to a local folder and copy that (e.g. `aws s3 cp --recursive`)",
             option="--output",
         )
-
-
-def refuse_unwritable_folder(folder: str, flag: str) -> None:
-    """UsageError where the local `folder` could not be made: a file stands where a folder above it would be,
-    or its nearest existing folder refuses a new entry (tried by making and removing a hidden one, as the
-    permission bits do not tell for root or a read-only mount). The message names `folder` as given."""
-    path = Path(os.path.abspath(local_path(folder)))
-    existing = path
-    while not existing.exists() and existing.parent != existing:
-        existing = existing.parent
-    if existing != path and not existing.is_dir():
-        raise UsageError(
-            f"{flag} {folder!r}: {str(existing)!r} is a file, so no folder can be made below it", option=flag
-        )
-    if existing == path:
-        return  # it exists: refused or replaced by the existing-output rule
-    try:
-        os.rmdir(tempfile.mkdtemp(prefix=".chronomix-check-", dir=existing))
-    except OSError as error:
-        reason = error.strerror or type(error).__name__
-        raise UsageError(
-            f"{flag} {folder!r}: cannot be made in {str(existing)!r} ({reason})", option=flag
-        ) from None
 
 
 def without_report_files(files: Sequence[InputFile], given: Sequence[str]) -> list[InputFile]:

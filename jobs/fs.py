@@ -15,12 +15,15 @@ import posixpath
 import re
 import socket
 import sys
+import tempfile
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.fs as pafs
 
+from corpus.readers import local_path
 from corpus.remote import redact, store_file_system
 from jobs.contract import UsageError
 
@@ -257,3 +260,29 @@ class AtomicStageOutput:
         move(self.final, trash)
         move(self.tmp, self.final)
         remove(trash)
+
+
+def refuse_unmakeable(folder: str, flag: str) -> None:
+    """UsageError where the local `folder` (an output) could not be made: a file stands where a folder above
+    it would be, or its nearest existing folder refuses a new entry (tried by making and removing a hidden
+    one, as the permission bits do not tell for root or a read-only mount). Checked before Spark starts and
+    named as given: the write found it ~10 s in, naming the hidden folder. Remote folders are not checked."""
+    if "://" in folder and not folder.startswith("file:"):
+        return
+    path = Path(os.path.abspath(local_path(folder)))
+    existing = path
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if existing != path and not existing.is_dir():
+        raise UsageError(
+            f"{flag} {folder!r}: {str(existing)!r} is a file, so no folder can be made below it", option=flag
+        )
+    if existing == path:
+        return  # it exists: refused or replaced by the existing-output rule
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".chronomix-check-", dir=existing))
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise UsageError(
+            f"{flag} {folder!r}: cannot be made in {str(existing)!r} ({reason})", option=flag
+        ) from None

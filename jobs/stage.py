@@ -42,7 +42,16 @@ from corpus.stats import (
 from jobs import progress
 from jobs.checks import refuse_foreign_parquet, refuse_unreadable_parquet
 from jobs.contract import UsageError
-from jobs.fs import AtomicStageOutput, Location, file_size, list_files, locate, move, remove
+from jobs.fs import (
+    AtomicStageOutput,
+    Location,
+    file_size,
+    list_files,
+    locate,
+    move,
+    refuse_unmakeable,
+    remove,
+)
 from jobs.inputs import contained_in, http_sizes, is_http, refuse_inside_inputs, remote_glob
 from jobs.unreadable_inputs import count_left_out, readable
 
@@ -177,8 +186,7 @@ def map_kernel(
     """Run `kernel` over `df` with mapInArrow. `added` names the record columns (or gives fields) the kernel
     adds; the result keeps the input columns named in `keep` (default: all), in record order, then extra
     columns. Keeping only what later steps need saves sending wide columns (text) back from Python."""
-    # mapInArrow reads its input columns by expression, where "page.type" is the field `type` of a struct
-    # `page`: such names travel under placeholders and are given back after.
+    # mapInArrow reads its columns by expression ("page.type": field `type` of `page`): such names go hidden
     hidden = {n: f"_chronomix_column_{i}" for i, n in enumerate(df.columns) if "." in n or "`" in n}
     if hidden:
         df = df.toDF(*[hidden.get(n, n) for n in df.columns])
@@ -233,7 +241,7 @@ def refuse_existing(
     """Fail fast (before Spark starts) when `output` exists and may not be replaced, when it is or holds
     one of the `inputs` (replacing it would delete them, overwrite or not), or when it lies inside one of the
     local folders or globs `given` as inputs (the input paths as typed; an index, a table): the next read of
-    that folder would take the output's files for input."""
+    that folder would take the output's files for input; or when a local `output` cannot be made there."""
     target = locate(output)
     inside = contained_in(output)
     for file in [*inputs, *(InputFile(path, -1) for path in given)]:
@@ -244,6 +252,7 @@ def refuse_existing(
                 option="--output",
             )
     refuse_inside_inputs(output, given, "--output")
+    refuse_unmakeable(output, "--output")
     try:
         exists = target.exists()
     except OSError as error:  # a store that cannot be reached: no network, no credentials, no client library
@@ -470,15 +479,13 @@ def _dolma_frame(df: DataFrame) -> DataFrame:
 
 
 def read_stage_output(spark: SparkSession, files: Sequence[InputFile], documents: bool = True) -> DataFrame:
-    """Document Parquet files (a previous stage's output) as a DataFrame; UsageError where Spark has no file
-    system for one's scheme (it failed the job with a Java stack trace once it started). `documents`: the
-    files are the stage's documents, which it leaves out where a data page does not read
-    (jobs.unreadable_inputs); False for a side table."""
-    if documents:
-        kept = readable(files)
-        if not kept:  # every file was left out: no rows, the columns of the first
-            return spark.createDataFrame([], spark.read.parquet(files[0].uri).schema)
-        files = kept
+    """Document Parquet files (a previous stage's output) as a DataFrame, less those whose data pages did
+    not read (jobs.unreadable_inputs; not for a side table, `documents` False); UsageError where Spark has no
+    file system for one's scheme (it failed the job with a Java stack trace once it started)."""
+    kept = readable(files) if documents else list(files)
+    if not kept:  # every file was left out: no rows, the first one's columns
+        return spark.createDataFrame([], spark.read.parquet(files[0].uri).schema)
+    files = kept
     first_of_scheme: dict[str, str] = {}  # one file per scheme: the file system is the scheme's
     for file in files:
         if "://" in file.uri:

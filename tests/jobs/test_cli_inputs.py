@@ -215,3 +215,19 @@ def test_a_timeout_that_is_not_a_finite_number_of_seconds_is_refused(
     raw.write_text('{"id": "a", "text": "a page"}\n')
     err = _refused(["ingest", str(raw), "-o", str(tmp_path / "out"), "--timeout", value], capsys)
     assert "timeout" in err, err
+
+
+@pytest.mark.parametrize(
+    "command", [["langid"], ["date"], ["dedup"], ["label", "--table", "T", "--column", "k"]]
+)
+def test_an_output_below_a_file_is_refused_before_spark_as_typed(
+    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str], no_spark: None
+) -> None:
+    """The write found it ~10 s in, after Spark started, as "cannot be written there (File exists)"."""
+    docs = _documents(tmp_path / "docs")
+    (tmp_path / "afile.txt").write_text("x")
+    output = str(tmp_path / "afile.txt" / "sub")
+    pq.write_table(pa.table({"id": ["d0"], "k": ["a"]}), tmp_path / "t.parquet")
+    rest = [str(tmp_path / "t.parquet") if arg == "T" else arg for arg in command[1:]]
+    err = _refused([command[0], str(docs.parent), "-o", output, *rest], capsys)
+    assert f"--output {output!r}: {str(tmp_path / 'afile.txt')!r} is a file, so no folder can be made" in err
