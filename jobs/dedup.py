@@ -149,14 +149,16 @@ def run_dedup(
         and ddriver.ids_are_unique(files)
     ):
         return ddriver.run_in_driver(run, files)
-    return _run_in_spark(run)
+    return _run_in_spark(run, files)
 
 
-def _run_in_spark(run: DedupRun) -> StageStats:
+def _run_in_spark(run: DedupRun, files: list[InputFile]) -> StageStats:
     """The Spark path: signatures in mapInArrow tasks, the text graph, components and ranks as shuffles."""
     spark, job, stats, watch = run.spark, run.job, run.stats, run.watch
     config = job.config
-    df, n_assigned = assign_missing_ids(run.documents)  # a null id would be one id shared by all of them
+    df, n_assigned = assign_missing_ids(
+        run.documents, files
+    )  # a null id would be one id shared by all of them
     if n_assigned:
         stats.counters[MISSING_ID_ASSIGNED] = n_assigned
     df, n_renamed = dspark.rename_duplicate_ids(df)

@@ -181,3 +181,24 @@ def test_a_budget_of_a_fraction_of_a_token_exits_2_before_spark(tmp_path: Path, 
     err = capsys.readouterr().err.strip()
     assert done.value.code == 2 and "--budget-tokens" in err and "1000.5 tokens, not a whole number" in err
     assert len(err.splitlines()) == 1
+
+
+def test_footers_spare_the_count_only_where_they_show_every_id(tmp_path: Path) -> None:
+    """The count of rows without an id is a pass over the ids; footer statistics that rule such rows out
+    spare it, and anything short of that (a null, an empty id, no statistics) does not."""
+    from jobs.langid import footers_show_every_id
+    from jobs.stage import InputFile
+
+    def written(name: str, ids: list[str | None], **options: object) -> list[InputFile]:
+        path = tmp_path / f"{name}.parquet"
+        pq.write_table(
+            pa.table({"id": pa.array(ids, pa.string()), "text": ["t"] * len(ids)}), path, **options
+        )
+        return [InputFile(str(path), path.stat().st_size)]
+
+    whole = written("whole", ["a", "b"], row_group_size=1)
+    assert footers_show_every_id(whole)
+    assert not footers_show_every_id(whole + written("null", ["a", None]))
+    assert not footers_show_every_id(written("empty", ["", "b"]))
+    assert not footers_show_every_id(written("unknown", ["a", "b"], write_statistics=False))
+    assert not footers_show_every_id([InputFile("s3://bucket/part-0.parquet", -1)])
