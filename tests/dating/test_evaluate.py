@@ -31,7 +31,9 @@ def test_a_day_of_slack_on_bounds_and_no_documents() -> None:
     assert scores.inside_bounds == 1.0 and scores.within_one_day == 1.0
     empty = created_scores([], [], [], [])
     assert empty.documents == 0 and empty.inside_bounds == 0.0
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"argument 2 is shorter than argument 1"):  # no bounds for one
         created_scores([T], [], [], [T])
+    with pytest.raises(ValueError, match=r"argument 4 is longer than arguments 1-3"):  # a truth too many
+        created_scores([T], [None], [None], [T, T])
     with pytest.raises(ValueError, match="true content time"):
         created_scores([T], [None], [None], [None])

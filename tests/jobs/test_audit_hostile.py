@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from analysis import audit_plots
 from analysis.audit_plots import plot_by_month
 from jobs.audit import AuditConfig, run_audit
 from world.entities import invented_words
@@ -144,11 +145,41 @@ def test_exact_copies_without_ids_are_counted_as_exact_duplicates(spark, tmp_pat
     assert summary["headline"]["exact_dup_rate"] == pytest.approx(0.2)
 
 
-def test_a_placeholder_year_plots_the_months_with_documents_only() -> None:
-    """1970-01 to 9999-12 drew a bar for each of 96,000 months (minutes for one plot)."""
-    rows = [{"month": m, "documents": 1, "tokens": 10} for m in ("1970-01", "2024-01", "9999-12")]
+def _drawn_by_month(drawn: list, rows: list[dict]) -> tuple[list, list, list, str]:
+    """plot_by_month's bars as drawn: documents (top), tokens (bottom), the month labels, the title."""
     png = plot_by_month({"by_month": rows})
-    assert png.startswith(b"\x89PNG")
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    figure = drawn.pop()
+    top, bottom = figure.axes
+    labels = [label.get_text() for label in bottom.get_xticklabels()]
+    heights = [[bar.get_height() for bar in axes.patches] for axes in (top, bottom)]
+    return heights[0], heights[1], labels, top.get_title()
+
+
+def test_a_placeholder_year_plots_the_months_with_documents_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """1970-01 to 9999-12 drew a bar for each of 96,000 months (minutes for one plot)."""
+    drawn: list = []
+    render = audit_plots._png
+    monkeypatch.setattr(audit_plots, "_png", lambda figure: drawn.append(figure) or render(figure))
+    months = ("1970-01", "2024-01", "9999-12")
+    rows = [{"month": m, "documents": i, "tokens": 10 * i} for i, m in enumerate(months, start=1)]
+    rows.append({"month": "unknown", "documents": 4, "tokens": 40})
+    documents, tokens, labels, title = _drawn_by_month(drawn, rows)
+    assert (documents, tokens, labels) == ([1, 2, 3], [10, 20, 30], list(months))
+    assert title == (
+        "Content month (created); 4 undated documents not shown; 1970-01 to 9999-12: only months with "
+        "documents shown"
+    )
+    # a span of a few months keeps a bar, empty or not, for every month in it
+    rows = [
+        {"month": "2023-11", "documents": 5, "tokens": 50},
+        {"month": "2024-02", "documents": 2, "tokens": 9},
+    ]
+    documents, tokens, labels, title = _drawn_by_month(drawn, rows)
+    assert (documents, tokens) == ([5, 0, 0, 2], [50, 0, 0, 9])
+    assert labels == ["2023-11", "2023-12", "2024-01", "2024-02"]
+    assert title == "Content month (created); 0 undated documents not shown"
+    assert drawn == []
 
 
 def test_a_column_on_a_few_documents_is_filled_or_said_so(spark, tmp_path: Path) -> None:

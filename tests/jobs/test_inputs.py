@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -127,6 +128,39 @@ def test_a_folder_a_job_writes_under_an_input_glob_or_folder_is_refused(
     assert sorted(p.name for p in data.iterdir()) == ["a.jsonl"]
 
 
+class HeldConnections:
+    """A server that takes every connection and never answers, holding it until the client gives up; it
+    counts the most connections open at once (checks one after another would never hold more than two)."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.open = self.most = 0
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.open += 1
+                self.most = max(self.most, self.open)
+            threading.Thread(target=self._hold, args=(conn,), daemon=True).start()
+
+    def _hold(self, conn: socket.socket) -> None:
+        with conn:
+            while conn.recv(4096):  # the request; b"" once the client closes
+                pass
+        with self.lock:
+            self.open -= 1
+
+    def close(self) -> None:
+        self.server.close()
+
+
 def test_a_server_that_keeps_the_size_check_waiting_is_announced(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -135,16 +169,18 @@ def test_a_server_that_keeps_the_size_check_waiting_is_announced(
     monkeypatch.setattr(inputs_module, "SLOW_NOTICE_S", 0.2)
     (tmp_path / "here.warc.gz").write_bytes(b"12345")
     policy = RetryPolicy(attempts=1, timeout_s=1.0)
-    with socket.create_server(("127.0.0.1", 0)) as silent, range_server(tmp_path) as http:
-        quiet = [f"http://127.0.0.1:{silent.getsockname()[1]}/{n}.warc.gz" for n in range(3)]
-        console = Console(file=io.StringIO(), width=200)
-        started = time.perf_counter()
-        with progress.reporting(console, live=False):
-            sizes = http_sizes([*quiet, http.url + "here.warc.gz"], policy)
-        seconds = time.perf_counter() - started
-        here = http.url + "here.warc.gz"
+    silent = HeldConnections()
+    try:
+        with range_server(tmp_path) as http:
+            quiet = [f"http://127.0.0.1:{silent.port}/{n}.warc.gz" for n in range(3)]
+            console = Console(file=io.StringIO(), width=200)
+            with progress.reporting(console, live=False):
+                sizes = http_sizes([*quiet, http.url + "here.warc.gz"], policy)
+            here = http.url + "here.warc.gz"
+    finally:
+        silent.close()
     assert sizes == {**dict.fromkeys(quiet, -1), here: 5}
-    assert seconds < 2.5  # asked together, not one after another (3 x 1 s)
+    assert silent.most == 3  # asked together, not one after another (3 x 1 s)
     said = console.file.getvalue()
     assert (
         "waiting on the servers of 3 HTTP input(s) for their sizes (each try waits at most 1 s, 1 tries)"
