@@ -312,6 +312,10 @@ class RecoveringStream(io.RawIOBase):
             self._decoder = codec.decoder()
             self._released = 0
             return
+        if self._pos + len(head) >= self._size and codec.cut_in_header(head):
+            self._member_start, self._released = self._pos, 0
+            self._truncated()
+            return
         found = self._find_member(self._pos + 1)
         self._span(
             self._pos,

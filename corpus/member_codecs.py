@@ -110,14 +110,23 @@ class Codec:
     name: str
     header: re.Pattern[bytes]  # where a member can start
     decoder: Callable[[], Any]
+    magic: bytes  # the bytes every member starts with
+    header_bytes: int  # the bytes `header` reads
+
+    def cut_in_header(self, rest: bytes) -> bool:
+        """True where `rest`, the last bytes of a file, are too few to hold a member's header and begin as
+        one does (or are the start of its magic bytes): a member cut short, not bytes that are no member."""
+        return len(rest) < self.header_bytes and (self.magic.startswith(rest) or rest.startswith(self.magic))
 
 
 CODECS = {
     # magic, deflate, flags with the reserved bits clear
-    "gzip": Codec("gzip", re.compile(rb"\x1f\x8b\x08[\x00-\x1f]"), _GzipDecoder),
+    "gzip": Codec("gzip", re.compile(rb"\x1f\x8b\x08[\x00-\x1f]"), _GzipDecoder, GZIP_MAGIC + b"\x08", 4),
     # stream magic and block size, then a block or the end-of-stream marker
-    "bz2": Codec("bz2", re.compile(rb"BZh[1-9](?:1AY&SY|\x17rE8P\x90)"), _Bz2Decoder),
-    "zstd": Codec("zstd", re.compile(rb"\x28\xb5\x2f\xfd|[\x50-\x5f]\x2a\x4d\x18"), _ZstdDecoder),
+    "bz2": Codec("bz2", re.compile(rb"BZh[1-9](?:1AY&SY|\x17rE8P\x90)"), _Bz2Decoder, BZ2_MAGIC, 10),
+    "zstd": Codec(
+        "zstd", re.compile(rb"\x28\xb5\x2f\xfd|[\x50-\x5f]\x2a\x4d\x18"), _ZstdDecoder, ZSTD_MAGIC, 4
+    ),
 }
 ZSTD_SKIPPABLE = re.compile(rb"[\x50-\x5f]\x2a\x4d\x18")
 
