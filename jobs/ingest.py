@@ -13,6 +13,7 @@ seeded share and the first N of the inputs (jobs/inputs.py).
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -205,6 +206,11 @@ class IngestPlan:
 def settings(params: IngestParams) -> ReadOptions:
     """The read options and every other setting that needs no file (a pipeline checks them all before any
     stage runs); UsageError naming a bad one."""
+    if not (math.isfinite(params.timeout) and params.timeout > 0):
+        # an infinite timeout made every socket call fail ("OverflowError: timestamp out of range")
+        raise UsageError(
+            f"--timeout {params.timeout}: expected a finite number of seconds above 0", option="--timeout"
+        )
     try:
         options = ReadOptions(
             batch_size=params.batch_size,
