@@ -14,13 +14,16 @@ Croatian or Bosnian word we know of starts with one; a stem that does (`umetn`: 
 `promen`: promenada; `lekov`: Leković; `spreč`: Croatian sprečavati; `vredn`: Croatian vrednovati) is listed
 as whole forms or left out. Left out too are ekavian forms that are also other words or names in Croatian or
 Bosnian text: `sveta` ("holy"), `vesti` ("to embroider"), `deci` ("decilitre"), `smeo` and `smela` (the past
-of Croatian smesti), the names `Bela`, `Beli`, `Nedelja`, `Lepa` (Brena), `zvezda` (Crvena zvezda, the club),
-`reči` and `cela` (common misspellings of `reći`, `čela`), and forms written alike in both (`vremena`,
-`reci`). The ijekavian side also holds frequent words without an ekavian partner in the list (`prije`,
-`dvije`, `svijet`): any one of them keeps the detectors' answer. Ijekavian Serbian (spoken in Bosnia and
-Montenegro) keeps the detectors' answer too: it cannot be told from Bosnian by spelling. Kajkavian, the Zagreb
-region's dialect, is ekavian (`dete`, `mleko`), so dialect writing in it would be called Serbian; standard
-Croatian is not. Text is read in NFC, so a letter written with a combining caron counts as the letter.
+of Croatian smesti), the names `Bela`, `Beli`, `Nedelja`, `Lepa` (Brena, in every case), `zvezda` (Crvena
+zvezda, the club), `reči` and `cela` (common misspellings of `reći`, `čela`), forms written alike in both
+(`vremena`, `reci`), and beginnings that start other words there (`procen`: Bosnian procenat, "percent";
+`pesni`: Croatian pesnica, "fist"; `sever`: Severina). The ijekavian side also holds frequent words without an
+ekavian partner in the list (`prije`, `dvije`, `svijet`): any one of them keeps the detectors' answer.
+Ijekavian Serbian (spoken in Bosnia and Montenegro) keeps the detectors' answer too: it cannot be told from
+Bosnian by spelling. Kajkavian, the Zagreb region's dialect, is ekavian (`dete`, `mleko`), so dialect writing
+in it would be called Serbian; standard Croatian is not. Slovene writes many of these forms too (delu,
+lepi, ceni, svetlo): the rule only ever turns a Bosnian or Croatian answer. Text is read in NFC, so a letter written with a
+combining caron counts as the letter.
 """
 
 from __future__ import annotations
@@ -191,6 +194,69 @@ YAT_PAIRS: tuple[tuple[str, str], ...] = (
     ("severu", "sjeveru"),
     ("umetnost", "umjetnost"),
     ("umetnosti", "umjetnosti"),
+    ("pesama", "pjesama"),
+    ("pesmom", "pjesmom"),
+    ("pesmama", "pjesmama"),
+    ("uspeha", "uspjeha"),
+    ("uspehu", "uspjehu"),
+    ("uspehom", "uspjehom"),
+    ("mestom", "mjestom"),
+    ("lepi", "lijepi"),
+    ("lepog", "lijepog"),
+    ("lepih", "lijepih"),
+    ("lepim", "lijepim"),
+    ("rečima", "riječima"),
+    ("belog", "bijelog"),
+    ("beloj", "bijeloj"),
+    ("belom", "bijelom"),
+    ("belih", "bijelih"),
+    ("celu", "cijelu"),
+    ("celoj", "cijeloj"),
+    ("celom", "cijelom"),
+    ("celim", "cijelim"),
+    ("celih", "cijelih"),
+    ("delu", "dijelu"),
+    ("delom", "dijelom"),
+    ("mleka", "mlijeka"),
+    ("snega", "snijega"),
+    ("snegu", "snijegu"),
+    ("merama", "mjerama"),
+    ("merom", "mjerom"),
+    ("telu", "tijelu"),
+    ("telom", "tijelom"),
+    ("cenom", "cijenom"),
+    ("cenama", "cijenama"),
+    ("ceni", "cijeni"),
+    ("susedi", "susjedi"),
+    ("peva", "pjeva"),
+    ("vetra", "vjetra"),
+    ("sećam", "sjećam"),
+    ("sedi", "sjedi"),
+    ("smeje", "smije"),
+    ("smejao", "smijao"),
+    ("sme", "smije"),
+    ("smeju", "smiju"),
+    ("retko", "rijetko"),
+    ("levo", "lijevo"),
+    ("levog", "lijevog"),
+    ("levoj", "lijevoj"),
+    ("levom", "lijevom"),
+    ("levica", "ljevica"),
+    ("levice", "ljevice"),
+    ("doneo", "donio"),
+    ("uneo", "unio"),
+    ("preneo", "prenio"),
+    ("odneo", "odnio"),
+    ("izneo", "iznio"),
+    ("decom", "djecom"),
+    ("hleb", "hljeb"),
+    ("hleba", "hljeba"),
+    ("slede", "slijede"),
+    ("sledi", "slijedi"),
+    ("usledi", "uslijedi"),
+    ("predlozi", "prijedlozi"),
+    ("smera", "smjera"),
+    ("smeru", "smjeru"),
 )
 # Word beginnings (long enough that no unrelated word starts with one) that cover a stem's
 # inflections and derivations: Nemačka, nemačkog, nemački; uspešan, uspešno, uspešnih. Left out for names
@@ -282,6 +348,41 @@ YAT_STEMS: tuple[tuple[str, str], ...] = (
     ("severozap", "sjeverozap"),
     ("umetnik", "umjetnik"),
     ("umetnič", "umjetnič"),
+    ("usled", "uslijed"),
+    ("donel", "donijel"),
+    ("donet", "donijet"),
+    ("unel", "unijel"),
+    ("prenel", "prenijel"),
+    ("iznel", "iznijel"),
+    ("poverlj", "povjerlj"),
+    ("poveren", "povjeren"),
+    ("umesn", "umjesn"),
+    ("neumesn", "neumjesn"),
+    ("pesak", "pijesak"),
+    ("peska", "pijeska"),
+    ("pesku", "pijesku"),
+    ("odmeren", "odmjeren"),
+    ("izmeren", "izmjeren"),
+    ("neuspel", "neuspjel"),
+    ("povređ", "povrijeđ"),
+    ("celin", "cjelin"),
+    ("susedn", "susjedn"),
+    ("savet", "savjet"),
+    ("poset", "posjet"),
+    ("svetl", "svjetl"),
+    ("ocen", "ocjen"),
+    ("veruj", "vjeruj"),
+    ("pesm", "pjesm"),
+    ("podnet", "podnijet"),
+    ("oseć", "osjeć"),
+    ("podset", "podsjet"),
+    ("podseć", "podsjeć"),
+    ("obezbeđ", "obezbjeđ"),
+    ("obezbed", "obezbjed"),
+    ("primeć", "primijeć"),
+    ("uspeva", "uspijeva"),
+    ("nasled", "nasljed"),
+    ("svešten", "svješten"),
 )
 # Ijekavian beginnings without an ekavian partner above: the other reflex of a stem's derivations (djelovati
 # beside dijelovi, promijeniti beside promjena, ...) and variant spellings; each keeps the detectors' answer.
@@ -304,7 +405,7 @@ IJEKAVIAN_ONLY_STEMS: tuple[str, ...] = (
 # labels Serbian) spells so: istorija (Bosnian historija, Croatian povijest), avgust (Bosnian august, Croatian
 # kolovoz), kriterijum (kriterij). Like an ekavian word, each one marks Serbian. Left out: opština, which
 # Bosnian usage has beside općina.
-SERBIAN_ONLY_STEMS: tuple[str, ...] = ("istorij", "praistorij", "avgust", "kriterijum")
+SERBIAN_ONLY_STEMS: tuple[str, ...] = ("istorij", "praistorij", "istorič", "avgust", "kriterijum")
 # Frequent ijekavian words, and Croatian words of another root, that veto the rule without a pair above.
 IJEKAVIAN_ONLY: frozenset[str] = frozenset(
     """
