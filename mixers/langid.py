@@ -62,6 +62,7 @@ from mixers.langid_groups import (
     fuse_where_known,
     fused_scores,
     group_of,
+    latin_share,
     softmax,
 )
 
@@ -200,26 +201,25 @@ def normalise_prefix(text: str | None, prefix_chars: int) -> str:
     return _WHITESPACE.sub(" ", head).strip()[:prefix_chars]
 
 
-def latin_share(text: str) -> float:
-    """Share of the letters of `text` that are Latin (U+0041..U+024F); 1 for a text without letters."""
-    letters = [ch for ch in text if ch.isalpha()]
-    if not letters:
-        return 1.0
-    return sum(1 for ch in letters if ch < "\u0250") / len(letters)
-
-
 def predict_top_k(model: Any, lines: Sequence[str], k: int) -> list[list[tuple[str, float]]]:
     """fastText's top `k` (record code, probability) pairs for each line (lines must not hold newlines).
     Codes are normalised (`__label__eng_Latn` -> `en`); probabilities of labels mapping to one code add up."""
     results: list[list[tuple[str, float]]] = []
+    predict = model.f.predict  # the C++ call itself: the wrapper's checks cost ~5 µs a line, a sixth of it
     for line in lines:
-        labels, probs = model.predict(line, k=k)
+        if "\n" in line:
+            raise ValueError("predict_top_k: a line holds a newline")
         merged: dict[str, float] = {}
-        for label, prob in zip(labels, probs, strict=True):
-            code = normalise_code(label)
-            merged[code] = merged.get(code, 0.0) + min(float(prob), 1.0)
-        results.append(sorted(merged.items(), key=lambda item: (-item[1], item[0])))
+        for prob, label in predict(line + "\n", k, 0.0, "strict"):
+            code = _LABEL_CODES.get(label) or _LABEL_CODES.setdefault(label, normalise_code(label))
+            prob = 1.0 if prob > 1.0 else prob
+            merged[code] = merged[code] + prob if code in merged else prob
+        # most probable first, ties by code: sorted on (-p, code) tuples, compared in C without a key function
+        results.append([(code, -p) for p, code in sorted([(-p, code) for code, p in merged.items()])])
     return results
+
+
+_LABEL_CODES: dict[str, str] = {}  # a model's labels as record codes (normalise_code), filled as they come
 
 
 def lingua_detector(languages: frozenset[str] | None = None) -> Any:
@@ -331,9 +331,7 @@ def _first_pass(
 ) -> tuple[Decision | None, CloseGroup | None, bool]:
     """fastText's answer for one line, or (None, group, _) where a close group decides, or (None, None, True)
     where fastText is unsure and CLD2, then lingua, are asked."""
-    if (
-        not line or not top_k or not any(ch.isalpha() for ch in line)
-    ):  # digits, emoji, punctuation: no language
+    if not line or not top_k or not any(map(str.isalpha, line)):  # digits, emoji, punctuation: no language
         return Decision(UND, 0.0, "none"), None, False
     code, prob = top_k[0]
     if not config.second_opinion:
@@ -388,7 +386,8 @@ def identify(
     detectors cannot (mixers/langid_declared.py). Empty texts (after normalising) get `und` with score 0."""
     model = load_fasttext(config.resolved_model_path)
     lines = [normalise_prefix(t, config.prefix_chars) for t in texts]
-    predictions = predict_top_k(model, lines, config.top_k)
+    # fastText alone reads only its first label (no two of lid.176's labels name one code)
+    predictions = predict_top_k(model, lines, config.top_k if config.second_opinion else 1)
     decisions: list[Decision | None] = [None] * len(lines)
     unsure: list[int] = []
     grouped: dict[CloseGroup, list[int]] = {}

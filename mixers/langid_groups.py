@@ -37,6 +37,7 @@ Every model used here ships inside its wheel; nothing downloads at run time.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -103,12 +104,29 @@ MACRO_MEMBERS: dict[str, tuple[str, ...]] = {"no": ("nb", "nn"), "sh": ("bs", "h
 SECOND_OPINION_ALIASES: dict[str, str] = {"no": "nb", "sr-ME": "sr", "sh": "hr", "jw": "jv", "iw": "he"}
 
 
+_NOT_CYRILLIC = re.compile("[^\u0400-\u052f]")
+_NOT_LATIN = re.compile("[^\x00-\u024f]")
+
+
+def letters_of(text: str) -> str:
+    """The letters of `text` (str.isalpha), in order."""
+    return "".join(filter(str.isalpha, text))
+
+
 def cyrillic_share(text: str) -> float:
     """Share of the letters of `text` that are Cyrillic (U+0400..U+052F); 0 for a text without letters."""
-    letters = [ch for ch in text if ch.isalpha()]
-    if not letters:
+    if text.isascii():  # the common case, and no Cyrillic letter
         return 0.0
-    return sum(1 for ch in letters if "\u0400" <= ch <= "\u052f") / len(letters)
+    letters = letters_of(text)
+    return len(_NOT_CYRILLIC.sub("", letters)) / len(letters) if letters else 0.0
+
+
+def latin_share(text: str) -> float:
+    """Share of the letters of `text` that are Latin (U+0041..U+024F); 1 for a text without letters."""
+    if text.isascii():  # every ASCII letter is Latin
+        return 1.0
+    letters = letters_of(text)
+    return len(_NOT_LATIN.sub("", letters)) / len(letters) if letters else 1.0
 
 
 def group_of(code: str, text: str) -> CloseGroup | None:
