@@ -73,6 +73,8 @@ _WHITESPACE = re.compile(r"\s+")
 # Full-width Latin letters and digits as ASCII (fastText took full-width English for German at 0.89); not all
 # of NFKC, which also turns CJK punctuation into ASCII and moved 39 of eld's held-out sentences (zh to ja, it).
 FULL_WIDTH_ALNUM = {c: c - 0xFEE0 for c in range(0xFF10, 0xFF5B) if chr(c - 0xFEE0).isalnum()}
+_FULL_WIDTH = re.compile("[" + "".join(map(chr, FULL_WIDTH_ALNUM)) + "]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 OUTPUT_COLUMNS: tuple[str, ...] = ("lang", "lang_score", "lang_detector")  # what LangIdKernel sets
 # fastText candidates under this probability are not put to lingua for an unsure text: weighed by
 # fasttext_weight they could win only where lingua prefers them ~3x over fastText's top. bench/langid_eval.py:
@@ -196,8 +198,11 @@ def normalise_prefix(text: str | None, prefix_chars: int) -> str:
         return ""
     # Fold only what the prefix needs: whitespace runs can shrink the text, so take a generous slice first.
     head = text[: prefix_chars * 4]
-    if not head.isascii():
-        head = head.encode("utf-8", "replace").decode("utf-8").translate(FULL_WIDTH_ALNUM)
+    if not head.isascii():  # each step only where a search in C finds what it changes
+        if _SURROGATE.search(head):
+            head = head.encode("utf-8", "replace").decode("utf-8")
+        if _FULL_WIDTH.search(head):
+            head = head.translate(FULL_WIDTH_ALNUM)
     return _WHITESPACE.sub(" ", head).strip()[:prefix_chars]
 
 

@@ -45,6 +45,7 @@ def test_prefix_folds_whitespace_and_cuts():
     assert normalise_prefix("x" * 50, 10) == "x" * 10
     assert normalise_prefix(None, 10) == ""
     assert normalise_prefix("é\ud800x", 10) == "é?x"
+    assert normalise_prefix("ＡＢＣ\udfff１", 10) == "ABC?1"  # both a surrogate and full-width letters
     # full-width Latin letters and digits and the ideographic space; CJK's full-width punctuation is kept
     assert (
         normalise_prefix("Ｔｈｉｓ　ｉｓ　ｆｕｌｌ\u3000ｗｉｄｔｈ　２０２４", 100)
