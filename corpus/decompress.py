@@ -1,35 +1,34 @@
-"""Decompression that survives damage: gzip members, bz2 streams and zstd frames are read one at a time, and
-a bad one costs only its own bytes.
+"""Decompression that survives damage: gzip members, bz2 streams and zstd frames are read one at a time, and a
+bad one costs only its own bytes.
 
 Large web archives are made of many compressed *members* (Common Crawl writes one gzip member per WARC record;
-pbzip2 and Wikipedia's multistream dumps write many bz2 streams; zstd writes frames). The stdlib's gzip and bz2
-readers raise at the first bad byte and drop what they had decoded but not yet returned, and nothing after the
-error is read. `RecoveringStream` reads member by member with the codecs' own incremental decompressors
-(`zlib.decompressobj`, `bz2.BZ2Decompressor`, zstandard's `decompressobj`) and hands the decompressed bytes out
-in *segments*, runs of bytes with no gap between them:
+pbzip2 and Wikipedia's multistream dumps write many bz2 streams; zstd writes frames). The stdlib's gzip and
+bz2 readers raise at the first bad byte and drop what they had decoded but not yet returned, and nothing after
+the error is read. `RecoveringStream` reads member by member with the codecs' own incremental decompressors
+(`zlib.decompressobj`, `bz2.BZ2Decompressor`, zstandard's `decompressobj`) and hands the decompressed bytes
+out in *segments*, runs of bytes with no gap between them:
 
 - A member whose data stops decoding: the bytes it decoded before the error are handed on (for gzip exactly up
   to the bad byte: the failing input is replayed byte by byte on a copy of the zlib state taken before it; bz2
   and zstd states cannot be copied, so there the output of the failing 16 KiB input chunk is lost). The
   segment ends there, and reading resynchronises at the next member header (searched from the bad member's
   start: a damaged member can run on through the ones after it) at which decoding succeeds or, where the
-  caller asks (WARC: "WARC/"), whose output starts as a record does. zlib, bz2 and zstd cannot resume inside
-  a damaged member (its back-references are lost), so the rest of it is skipped.
+  caller asks (WARC: "WARC/"), whose output starts as a record does. zlib, bz2 and zstd cannot resume inside a
+  damaged member (its back-references are lost), so the rest of it is skipped.
 - A member that decodes but fails its check (gzip CRC-32 or length, zstd content checksum): its output is
-  withheld and given to the caller as `Damage.withheld`, so the caller can count the records in it as
-  rejects. Members are held until verified up to HOLD_BYTES of output (2 MiB: one Common Crawl record is at
-  most ~1 MiB); a larger member, such as a whole file compressed as one member, is handed on as it decodes,
-  and a check failing at its end only ends the segment.
-- A file that ends inside a member: what decoded is handed on and the segment ends.
-- Bytes at a member boundary that start no member (an HTML error page a proxy appended, junk between
-  members) are skipped up to the next member. Zero padding after the last gzip member is allowed, as gzip(1)
-  allows it; so are zstd's skippable frames.
-
+  withheld and given to the caller as `Damage.withheld`, so the caller can count the records in it as rejects.
+  Members are held until verified up to HOLD_BYTES of output (2 MiB: one Common Crawl record is at most ~1
+  MiB); a larger member, such as a whole file compressed as one member, is handed on as it decodes, and a
+  check failing at its end only ends the segment.
+- A file that ends inside a member (or inside its header): what decoded is handed on and the segment ends.
+- Bytes at a member boundary that start no member (an HTML error page a proxy appended, junk between members)
+  are skipped up to the next member. Zero padding after the last gzip member is allowed, as gzip(1) allows it;
+  so are zstd's skippable frames.
 - A remote file whose reading fails for good part way (its retries ran out) ends as a truncated file does,
   with reason "read_failed"; the bytes never read are one "read_failed" span.
 
-No library offers the search and the replay: zlib, bz2 and zstandard stop at the first error. Every skipped
-or distrusted byte range is reported once, as a `SkippedSpan` with its offset and length in the file, through
+No library offers the search and the replay: zlib, bz2 and zstandard stop at the first error. Every skipped or
+distrusted byte range is reported once, as a `SkippedSpan` with its offset and length in the file, through
 `on_span`; the format readers count the records a damage cut or withheld, each once.
 """
 
@@ -42,10 +41,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from corpus.member_codecs import (
-    BZ2_MAGIC,
     CODECS,
-    GZIP_MAGIC,
-    ZSTD_MAGIC,
     ZSTD_SKIPPABLE,
     MemberError,
     compression_from_magic,
@@ -467,7 +463,6 @@ class RecoveringStream(io.RawIOBase):
 
 
 _NAMED = ((".gz", "gzip"), (".bz2", "bz2"), (".zst", "zstd"), (".zstd", "zstd"))
-_MAGIC = {"gzip": GZIP_MAGIC, "bz2": BZ2_MAGIC, "zstd": ZSTD_MAGIC}
 
 
 def open_recovering(
@@ -487,7 +482,7 @@ def open_recovering(
         magic = compression_from_magic(head)
         named = next((codec for suffix, codec in _NAMED if path.lower().endswith(suffix)), None)
         compression = magic
-        if magic is None and named is not None and head and _MAGIC[named].startswith(head):
+        if magic is None and named is not None and head and CODECS[named].cut_in_header(head):
             compression = named  # a file cut inside its magic bytes: a truncated member, not a plain file
         elif named != magic:
             compression = None

@@ -26,10 +26,8 @@ decided what the detectors could not, mixers/langid_declared.py; `none` for an e
 bench/langid_eval.py scores it on two labelled sets against each detector alone.
 
 The `fasttext` module installed here is fasttext-predict's (pinned in pyproject.toml). Its list form of
-`predict` is broken in 0.9.2.4: `multilinePredict` returns only labels per line, and the wrapper unpacks that
-list into (labels, probs) - right shape for exactly two lines, wrong values, and a ValueError otherwise. The
-single-line `predict(str, k)` returns (labels, probabilities) in both fastText builds, so `predict_top_k`
-batches at the Arrow level and calls it per line (the C++ call dominates; a Python loop costs ~1 µs a line).
+`predict` is broken in 0.9.2.4 (`multilinePredict` returns only labels per line), so `predict_top_k` calls
+the single-line C++ `predict(line, k, threshold, on_unicode_error)` per line, as both fastText builds have it.
 """
 
 from __future__ import annotations
