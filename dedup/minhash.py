@@ -33,6 +33,10 @@ from dedup.shingles import HAVE_NUMBA, document_hashes, shingle_hashes, token_ha
 MERSENNE = (1 << 61) - 1
 MAX_HASH = (1 << 32) - 1
 SCHEMES = ("oph", "datasketch", "rensa")
+# Permutations a signature may have: LSH banding's search (datasketch's integration, dedup.lsh) takes
+# seconds at 8192 and grows faster than num_perm, and every document's signature is num_perm x 8 bytes
+# (64 KiB at 8192): 10^8 ran for minutes on three documents.
+MAX_NUM_PERM = 8192
 ENGINES = ("auto", "numba", "numpy")  # implementations of the oph and datasketch schemes (same bits)
 # Bump when the bits a scheme produces change: signatures of different versions never mix.
 SCHEME_VERSION = {"oph": 1, "datasketch": 1, "rensa": 1}
@@ -124,6 +128,8 @@ class SignatureConfig:
     def __post_init__(self) -> None:
         if self.num_perm < 2:
             raise ValueError(f"num_perm {self.num_perm}: must be at least 2")
+        if self.num_perm > MAX_NUM_PERM:
+            raise ValueError(f"num_perm {self.num_perm}: expected at most {MAX_NUM_PERM}")
         if self.ngram < 1:
             raise ValueError(f"ngram {self.ngram}: must be at least 1")
         if self.scheme not in SCHEMES:

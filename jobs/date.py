@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from typing import Annotated
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 import typer
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -21,7 +24,13 @@ from pyspark.sql import functions as F
 from corpus.stats import StageStats
 from dating.combine import DATE_NOTES, EXTRA_FIELDS, LM_HOST_PAGES, OUTPUT_COLUMNS, date_batch
 from dating.html_meta import HTML_META_MODIFIED, html_meta_date_batch
-from dating.reference import REF_FIELDS, ReferenceError, ReferenceMatcher, check_reference_file
+from dating.reference import (
+    REF_FIELDS,
+    ReferenceError,
+    ReferenceMatcher,
+    check_reference_file,
+    shingles,
+)
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError, stats_summary
 from jobs.date_spark import with_host_last_modified_pages
 from jobs.options import Conf, DocumentInputs, Master, Output, Overwrite, spark_options
@@ -73,7 +82,57 @@ def reference_files(reference: str) -> list[str]:
                 f"--reference {reference!r}: {file.uri} is not readable Parquet ({error})",
                 option="--reference",
             ) from None
+    try:
+        usable = any(has_dated_text(file.uri) for file in found)
+    except (OSError, pa.ArrowException) as error:  # a column chunk the footer promised is unreadable
+        raise UsageError(
+            f"--reference {reference!r}: not readable Parquet ({error})", option="--reference"
+        ) from None
+    if not usable:
+        # Each Spark task builds the index from these files and would fail on it (ReferenceError), late
+        # and with a Java trace; the same rule is checked here, before Spark starts.
+        raise UsageError(
+            f"--reference {reference!r}: reference set has no rows with both 'text' and 'created'",
+            option="--reference",
+        )
     return [f.uri for f in found]
+
+
+def has_dated_text(uri: str) -> bool:
+    """Whether the reference Parquet file `uri` has a row ReferenceIndex can index: a `created` and a text
+    with a word in it. Row groups whose footer statistics say `text` or `created` is all null are skipped
+    unread; the others are read in batches of those two columns up to the first such row."""
+    fs, path = pafs.FileSystem.from_uri(uri) if "://" in uri else (pafs.LocalFileSystem(), uri)
+    with fs.open_input_file(path) as source:
+        parquet = pq.ParquetFile(source)
+        leaves = {parquet.schema.column(j).path: j for j in range(len(parquet.schema))}
+        positions = [leaves[c] for c in _DATED_TEXT if c in leaves]  # not there: a nested column, no stats
+        wanted = [
+            i
+            for i in range(parquet.num_row_groups)
+            if not any(_all_null(parquet.metadata.row_group(i), p) for p in positions)
+        ]
+        if not wanted:
+            return False
+        for batch in parquet.iter_batches(batch_size=4096, row_groups=wanted, columns=list(_DATED_TEXT)):
+            dated = pc.is_valid(batch.column("created"))
+            texts = pc.filter(batch.column("text"), pc.and_(dated, pc.is_valid(batch.column("text"))))
+            if any(text and len(shingles(text)) for text in texts.to_pylist()):
+                return True
+    return False
+
+
+_DATED_TEXT = ("text", "created")
+
+
+def _all_null(row_group: pq.RowGroupMetaData, position: int) -> bool:
+    """Whether the footer says leaf column `position` of `row_group` is all null (no row group: none)."""
+    if row_group.num_rows == 0:
+        return True
+    statistics = row_group.column(position).statistics
+    return bool(
+        statistics is not None and statistics.has_null_count and statistics.null_count == row_group.num_rows
+    )
 
 
 NOT_DOCUMENTS = "input {uri}: expected document Parquet; run `chronomix ingest` first"

@@ -60,6 +60,7 @@ from jobs.dedup_common import (
     DedupRun,
     index_parts,
     is_dated,
+    refuse_conflicting_signature_options,
     write_clusters,
 )
 from jobs.langid import MISSING_ID_ASSIGNED, assign_missing_ids
@@ -299,6 +300,11 @@ def settings(params: DedupParams) -> DedupJob:
         raise UsageError(f"--scheme {params.scheme!r}: expected one of {', '.join(SCHEMES)}")
     if params.engine not in ENGINES:
         raise UsageError(f"--engine {params.engine!r}: expected one of {', '.join(ENGINES)}")
+    # --engine's default "auto" cannot be told from one left out (the command's default is the stage's,
+    # test_runner): another value is what rensa would ignore.
+    refuse_conflicting_signature_options(
+        params.scheme, None if params.engine == "auto" else params.engine, params.seed
+    )
     try:
         config = DedupConfig(
             signature=SignatureConfig(
@@ -348,6 +354,13 @@ SchemeOption = Annotated[
         help="MinHash scheme: oph (one-permutation hashing with optimal densification, O(shingles + "
         "permutations) a document), datasketch (classic MinHash, bit-identical to datasketch's) or rensa. "
         "An index only matches runs of its own scheme."
+    ),
+]
+EngineOption = Annotated[
+    str,
+    typer.Option(
+        help="Implementation of the oph and datasketch schemes: auto, numba or numpy (same bits); "
+        "--scheme rensa has none to choose."
     ),
 ]
 MaxLocalEdges = Annotated[
@@ -426,12 +439,7 @@ def dedup(
     ] = DEFAULT_ANCHORS,
     seed: Annotated[int, typer.Option(help="MinHash permutation seed (datasketch's).")] = 1,
     scheme: SchemeOption = "oph",
-    engine: Annotated[
-        str,
-        typer.Option(
-            help="Implementation of the oph and datasketch schemes: auto, numba or numpy (same bits)."
-        ),
-    ] = "auto",
+    engine: EngineOption = "auto",
     max_local_edges: MaxLocalEdges = DEFAULT_MAX_LOCAL_EDGES,
     max_local_documents: MaxLocalDocuments = DEFAULT_MAX_LOCAL_DOCUMENTS,
     master: Master = "local[*]",

@@ -24,6 +24,24 @@ BROADCAST_MAX_ROWS = 1_000_000
 DEFAULT_MAX_LOCAL_DOCUMENTS = 2_000_000  # ~1 GB of signatures and keys in the driver
 
 
+# The seeds every scheme takes: datasketch's permutations come from np.random.RandomState(seed), which takes
+# 0 to 2**32 - 1, and rensa refuses a negative one (both failed only once Spark had started).
+MAX_SEED = 2**32 - 1
+
+
+def refuse_conflicting_signature_options(scheme: str, engine: str | None, seed: int) -> None:
+    """UsageError naming --seed outside 0..MAX_SEED, or an --engine (None: the default) with --scheme rensa,
+    which has one implementation and would ignore it."""
+    if isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
+        raise UsageError(f"--seed {seed}: expected 0 to {MAX_SEED}", option="--seed")
+    if scheme == "rensa" and engine is not None:
+        raise UsageError(
+            f"--engine {engine!r}: only the oph and datasketch schemes have engines; --scheme rensa has one "
+            "implementation (leave --engine out)",
+            option="--engine",
+        )
+
+
 @dataclass(frozen=True)
 class DedupJob:
     """Everything `chronomix dedup` was asked to do."""

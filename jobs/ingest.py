@@ -203,6 +203,24 @@ class IngestPlan:
     config: IngestConfig
 
 
+def refuse_repeated_columns(pairs: list[str] | None) -> list[str] | None:
+    """`pairs` (`--column COLUMN=FIELD`) unchanged; UsageError naming a record column mapped twice (a map
+    keeps one of them, and which field was meant cannot be known). Malformed pairs are parse_columns'."""
+    seen: dict[str, str] = {}
+    for pair in pairs or []:
+        column, sep, name = pair.partition("=")
+        if not sep or not column.strip() or not name.strip():
+            continue
+        first = seen.get(column.strip())
+        if first is not None:
+            raise UsageError(
+                f"--column {pair!r}: column {column.strip()!r} is mapped twice ({first} and {pair}); give it once",
+                option="--column",
+            )
+        seen[column.strip()] = pair
+    return pairs
+
+
 def settings(params: IngestParams) -> ReadOptions:
     """The read options and every other setting that needs no file (a pipeline checks them all before any
     stage runs); UsageError naming a bad one."""
@@ -370,7 +388,7 @@ def ingest(
         limit=limit,
         retries=retries,
         timeout=timeout,
-        column_map=parse_columns(column),
+        column_map=parse_columns(refuse_repeated_columns(column)),
         overwrite=overwrite,
     )
     result = run_command(STAGE, params, spark_options(master, conf))

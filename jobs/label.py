@@ -159,6 +159,23 @@ def run(plan: LabelPlan, spark: SparkProvider) -> StageResult:
 STAGE = Stage("label", LabelParams, check, run, settings=settings)
 
 
+def parse_values(pairs: list[str] | None) -> dict[str, str]:
+    """`--value OLD=NEW` pairs as a value map; UsageError naming a malformed pair, or an OLD given twice
+    (which NEW was meant cannot be known, so none wins)."""
+    mapping: dict[str, str] = {}
+    for pair in pairs or []:
+        old, sep, new = pair.partition("=")
+        if not sep or not old:
+            raise UsageError(f"--value {pair!r}: expected OLD=NEW", option="--value")
+        if old in mapping:
+            raise UsageError(
+                f"--value {pair!r}: {old!r} is mapped twice ({old}={mapping[old]} and {pair}); give it once",
+                option="--value",
+            )
+        mapping[old] = new
+    return mapping
+
+
 def label(
     input: DocumentInputs,
     output: Output,
@@ -178,14 +195,14 @@ def label(
     which a mixture's `strata` can then hold at fixed shares."""
     from jobs.report import print_stats
 
-    mapping = {}
-    for pair in value or []:
-        old, sep, new = pair.partition("=")
-        if not sep or not old:
-            raise UsageError(f"--value {pair!r}: expected OLD=NEW", option="--value")
-        mapping[old] = new
     params = LabelParams(
-        input=input, output=output, table=table, column=column, name=name, values=mapping, overwrite=overwrite
+        input=input,
+        output=output,
+        table=table,
+        column=column,
+        name=name,
+        values=parse_values(value),
+        overwrite=overwrite,
     )
     result = run_command(STAGE, params, spark_options(master, conf))
     print_stats(result.stats, output)

@@ -131,6 +131,17 @@ def read_documents_frame(
     return df, stats
 
 
+def refuse_second_opinion_options(second_opinion: bool, lingua_unknown: str | None) -> None:
+    """UsageError naming --lingua-unknown (None: the default) with --no-second-opinion: lingua is a second
+    opinion, so it never votes and the policy would be ignored."""
+    if not second_opinion and lingua_unknown is not None:
+        raise UsageError(
+            f"--lingua-unknown {lingua_unknown!r}: lingua is a second opinion, which --no-second-opinion "
+            "turns off; give one of them",
+            option="--lingua-unknown",
+        )
+
+
 def langid_config(
     lid_model: str | None = None,
     threshold: float = DEFAULT_THRESHOLD,
@@ -151,6 +162,10 @@ def langid_config(
         )
     except ValueError as error:
         raise UsageError(f"--{str(error).replace('_', '-', 1)}") from None
+    # --lingua-unknown's default cannot be told from one left out (the command's default is the stage's,
+    # test_runner): another value is what --no-second-opinion would ignore.
+    given = None if lingua_unknown == LangIdConfig.lingua_unknown else lingua_unknown
+    refuse_second_opinion_options(second_opinion, given)
     # The workers load the model in their tasks: a missing or wrong file is named here, before Spark starts.
     check_fasttext_model(config.resolved_model_path, "--lid-model")
     return config
@@ -257,7 +272,8 @@ def langid(
             help="lingua's vote, where fastText is unsure, for candidates it does not know (it knows 75 of "
             "lid.176's 176 languages): cld2_votes (none; CLD2's first language weighs on those it knows), "
             "abstain, abstain_unless_agreed, abstain_unless_cld2_knows, or rule_out (ε: such a language "
-            "cannot win). bench/langid_unknown.py measures each."
+            "cannot win). bench/langid_unknown.py measures each. Any but the default is refused with "
+            "--no-second-opinion."
         ),
     ] = LangIdConfig.lingua_unknown,
     master: Master = "local[*]",

@@ -316,6 +316,8 @@ def budget_count(value: object, option: str) -> int:
 def settings(params: MixParams) -> MixSpec:
     """The spec file, read and checked (its tokenizer file too), with the seed and budget overrides; reads no
     input."""
+    if not params.spec.strip():  # read as a path it is the current folder ("Is a directory")
+        raise UsageError(f"--spec {params.spec!r}: an empty path", option="--spec")
     try:
         spec = load_spec(params.spec)
     except SpecError as error:

@@ -37,6 +37,7 @@ from typing import Any
 
 import yaml
 
+from corpus.config_yaml import DuplicateKeyError, load_config_yaml
 from mixers.buckets import GRANULARITIES
 from mixers.langcodes import given_code
 
@@ -118,7 +119,9 @@ class MixSpec:
 
 
 def load_spec(path: str | Path) -> MixSpec:
-    """Read and validate a YAML spec file."""
+    """Read and validate a YAML spec file (a key given twice in one mapping is refused, naming it)."""
+    if not str(path).strip():  # Path("") is the current folder: "cannot read it (Is a directory)"
+        raise SpecError(f"spec {str(path)!r}: an empty path")
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
@@ -128,7 +131,9 @@ def load_spec(path: str | Path) -> MixSpec:
             f"spec {str(path)!r}: not UTF-8 text ({error.reason} at byte {error.start})"
         ) from None
     try:
-        data = yaml.safe_load(text)
+        data = load_config_yaml(text)
+    except DuplicateKeyError as error:
+        raise SpecError(f"spec {str(path)!r}: {error}") from None
     except yaml.YAMLError as error:
         raise SpecError(f"spec {str(path)!r}: not valid YAML ({' '.join(str(error).split())})") from None
     return parse_spec(data if data is not None else {})

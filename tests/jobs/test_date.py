@@ -18,8 +18,9 @@ from dating.html_meta import html_meta_date_batch
 from dating.reference import shingles
 from dating.signals import host_last_modified_pages
 from jobs.cli import main
-from jobs.date import DateConfig, run_date
+from jobs.date import DateConfig, has_dated_text, reference_files, run_date
 from jobs.ingest import read_file_batches
+from tests.jobs.cli_helpers import _refused
 
 ADDED = datetime(2024, 6, 1, tzinfo=UTC)
 
@@ -163,3 +164,46 @@ def test_a_corrupt_reference_file_is_a_usage_error_naming_the_option(
         assert done.value.code == 2, err
         assert err.startswith("chronomix: error: --reference") and "\n" not in err, err
     assert not out.exists()
+
+
+def test_a_reference_without_dated_texts_is_refused_before_spark(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_spark: None
+) -> None:
+    """An ingest output as --reference (its `created` all null) ran Spark for 25 s, then every task failed
+    building the index: exit 1, a Java trace and `ReferenceError: reference set has no rows with both 'text'
+    and 'created'`. The same rule is checked up front: the footer's null counts, else those two columns."""
+    documents = tmp_path / "docs.parquet"
+    pq.write_table(pa.table({"id": ["d0"], "text": ["a page"]}), documents)
+    undated = pa.table(
+        {
+            "text": ["one page", None, "...", "a dated page"],
+            "created": [None, ADDED, ADDED, None],
+            "url": ["u"] * 4,
+        }
+    )
+    for name, table, statistics in (
+        ("no-dates", undated.slice(0, 1), True),  # all null in the footer: no row is read
+        ("no-stats", undated.slice(0, 1), False),
+        ("no-words", undated, True),  # dated rows have no text, or no word in it
+    ):
+        folder = tmp_path / name
+        folder.mkdir()
+        pq.write_table(table, folder / "part-0.parquet", write_statistics=statistics, row_group_size=2)
+        err = _refused(
+            ["date", str(documents), "-o", str(tmp_path / "out"), "--reference", str(folder)], capsys
+        )
+        assert err == (
+            f"chronomix: error: --reference {str(folder)!r}: reference set has no rows with both 'text' and "
+            "'created'"
+        )
+    assert not (tmp_path / "out").exists()
+    # one usable row in any file of the set is enough (the index is built from them all)
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    pq.write_table(undated, mixed / "part-0.parquet", row_group_size=1)
+    dated = undated.set_column(
+        1, "created", pa.array([None, None, None, ADDED], undated.schema.field("created").type)
+    )
+    pq.write_table(dated, mixed / "part-1.parquet", row_group_size=1)
+    assert reference_files(str(mixed)) == [str(mixed / "part-0.parquet"), str(mixed / "part-1.parquet")]
+    assert has_dated_text(str(mixed / "part-1.parquet")) and not has_dated_text(str(mixed / "part-0.parquet"))

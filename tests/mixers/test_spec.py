@@ -163,3 +163,22 @@ def test_spec_language_codes_are_normalised_as_the_data_s_are():
 def test_spec_language_codes_that_name_no_language_or_one_twice_are_refused(spec, message):
     with pytest.raises(SpecError, match=message):
         parse_spec(spec)
+
+
+def test_a_key_given_twice_is_refused_naming_it_and_its_lines(tmp_path):
+    """`seed: 1` ... `seed: 2` in one spec was read as seed 2, the first value dropped without a word."""
+    path = tmp_path / "spec.yaml"
+    path.write_text("name: s\nseed: 1\nbudget_tokens: 2K\nseed: 2\n")
+    with pytest.raises(SpecError) as raised:
+        load_spec(path)
+    assert str(raised.value) == f"spec {str(path)!r}: key 'seed' given twice (lines 2 and 4)"
+    path.write_text("budget_tokens: 100\nlanguage: {strategy: weights, weights: {en: 0.5, en: 0.5}}\n")
+    with pytest.raises(SpecError, match="key 'en' given twice on line 2"):
+        load_spec(path)
+
+
+def test_an_empty_path_is_named_as_one():
+    """`load_spec("")` read the current folder: "cannot read it (Is a directory)"."""
+    with pytest.raises(SpecError) as raised:
+        load_spec("")
+    assert str(raised.value) == "spec '': an empty path"

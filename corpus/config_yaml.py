@@ -1,0 +1,64 @@
+"""Strict YAML for configuration files: a mapping key given twice is an error, not a silent overwrite.
+
+PyYAML's SafeLoader keeps the last value of a repeated key. In a hand-written config (a mixture spec, a
+pipeline, an experiment grid, a world config) a second `seed:` further down is almost always a mistake
+(a block pasted twice, an edit that missed the first one), and the first value then vanishes without a
+word. `load_config_yaml` reads YAML as SafeLoader does and raises DuplicateKeyError, naming the key and
+both lines, instead.
+
+Keys are compared as YAML builds them, so `on` and `yes` (both true in YAML 1.1) or `1` and `1.0` are one key
+twice. Merge keys (`<<: *defaults`) are not duplicates: the mapping's own keys override merged ones, as YAML
+says; only keys written twice in one mapping are refused. It lives in corpus, the lowest layer, so that
+every package's config reader can use it.
+"""
+
+from __future__ import annotations
+
+from typing import IO, Any
+
+import yaml
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class DuplicateKeyError(yaml.YAMLError):
+    """A mapping of a YAML document gives one key twice; the message names the key and both lines."""
+
+    def __init__(self, key: Any, line: int, first_line: int) -> None:
+        self.key = key
+        self.line = line  # 1-based, the second time the key is given
+        self.first_line = first_line  # 1-based, the first time
+        where = f"on line {line}" if line == first_line else f"(lines {first_line} and {line})"
+        super().__init__(f"key {key!r} given twice {where}")
+
+
+class StrictSafeLoader(yaml.SafeLoader):
+    """yaml.SafeLoader whose mappings refuse a key given twice (DuplicateKeyError)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        # Checked on the node's own pairs, before SafeLoader flattens merge keys into them: an explicit key
+        # overriding a merged one is YAML's intent, not a repeat.
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == _MERGE_TAG:
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
+                try:
+                    if key in seen:
+                        raise DuplicateKeyError(key, line, seen[key])
+                    seen[key] = line
+                except TypeError:  # an unhashable key: SafeLoader names it below
+                    continue
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_config_yaml(stream: str | bytes | IO[str] | IO[bytes]) -> Any:
+    """The document in `stream`, as yaml.safe_load reads it; DuplicateKeyError (a yaml.YAMLError) where a
+    mapping gives a key twice, other yaml.YAMLError for what is not YAML."""
+    loader = StrictSafeLoader(stream)  # a SafeLoader: builds no Python objects
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()

@@ -1,0 +1,46 @@
+"""corpus.config_yaml: YAML as yaml.safe_load reads it, except that a key given twice in one mapping is an
+error naming the key and both lines (safe_load kept the last value without a word)."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from corpus.config_yaml import DuplicateKeyError, load_config_yaml
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "seed: 1\nname: s\nlist: [1, 1]\nnested: {a: 1, b: {a: 2}}\n",
+        "",
+        "- a: 1\n- a: 2\n",
+        "base: &base {a: 1, b: 2}\nother:\n  <<: *base\n  a: 3\n",  # a key over a merged one is YAML's intent
+    ],
+)
+def test_documents_without_repeated_keys_load_as_safe_load_reads_them(text: str) -> None:
+    assert load_config_yaml(text) == yaml.safe_load(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("name: s\nseed: 1\nbudget_tokens: 2K\nseed: 2\n", "key 'seed' given twice (lines 2 and 4)"),
+        ("top:\n  inner: 1\n  inner: 2\n", "key 'inner' given twice (lines 2 and 3)"),
+        ("weights: {en: 0.5, en: 0.5}\n", "key 'en' given twice on line 1"),
+        ("yes: 1\non: 2\n", "key True given twice (lines 1 and 2)"),  # both true in YAML 1.1
+        ("- a: 1\n- b: 1\n  b: 2\n", "key 'b' given twice (lines 2 and 3)"),
+    ],
+)
+def test_a_key_given_twice_is_refused_naming_it_and_its_lines(text: str, message: str) -> None:
+    with pytest.raises(DuplicateKeyError) as raised:
+        load_config_yaml(text)
+    assert str(raised.value) == message
+    assert isinstance(raised.value, yaml.YAMLError)  # callers that catch YAML errors catch it too
+
+
+def test_what_is_not_yaml_is_still_a_yaml_error() -> None:
+    with pytest.raises(yaml.YAMLError):
+        load_config_yaml("budget_tokens: [1,\n")
+    with pytest.raises(yaml.YAMLError):
+        load_config_yaml("!!python/object:os.system {}\n")  # a SafeLoader: no Python objects
