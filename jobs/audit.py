@@ -54,6 +54,7 @@ from jobs.fs import (
     AtomicStageOutput,
     Location,
     locate,
+    refuse_placeless,
     refuse_unmakeable,
     remove,
     remove_leftovers,
@@ -112,6 +113,15 @@ class AuditConfig:
         if not 0 < self.level < 1:
             raise UsageError(f"--level {self.level}: expected a probability in (0, 1)")
         checked_columns(self.column_map)
+        paths = {
+            "--reference": self.reference,
+            "--run": self.run,
+            "--tokenizer": self.tokenizer,
+            "--work": self.work,
+        }
+        for flag, value in paths.items():  # '' read as "not given", or as the current folder
+            if value is not None:
+                refuse_placeless(value, flag)
         return self
 
 

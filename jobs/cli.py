@@ -14,8 +14,10 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import typer
+from typer.core import TyperCommand
 
 from jobs import progress
 from jobs.contract import UsageError
@@ -158,9 +160,84 @@ def main(argv: list[str] | None = None) -> None:
             signal.signal(signal.SIGTERM, previous)
 
 
+# The options and positional arguments (by parameter name) that take a path or URI, in any command: a blank
+# value is refused, as typer takes a Path's '' for "." (the current folder, which an output's --overwrite
+# wiped) and an optional option's '' for "not given". OUTPUT_OPTIONS name the folder a command writes.
+PATH_OPTIONS = frozenset(
+    {"output", "report", "reference", "index", "lid_model", "work", "tokenizer", "config", "table", "spec"}
+    | {"probes", "model", "world", "mixture", "run", "base"}
+)
+PATH_ARGUMENTS = frozenset({"inputs", "input", "mixture", "run", "grid", "experiment", "pipeline"})
+OUTPUT_OPTIONS = frozenset({"output", "report"})
+# The positional arguments that name one file, and what it is: a folder there was said to be "no such file".
+FILE_ARGUMENTS = {"grid": "the grid's YAML file", "pipeline": "the pipeline's YAML file"}
+
+
+def typed_values(command: TyperCommand, args: list[str]) -> list[tuple[Any, str, str]]:
+    """(parameter, its name, value) of what `args` (the arguments after the command's name) give `command`,
+    read as click reads them: an option's value (`--opt VALUE`, `--opt=VALUE`, `-oVALUE`; a flag takes
+    none), named as typed; then each positional argument's (nothing after `--` is an option), named as
+    the command's help names it, its inputs as `input`."""
+    table = {name: p for p in command.params if p.param_type_name == "option" for name in p.opts}
+    found, positional = [], []
+    index, options_over = 0, False
+    while index < len(args):
+        arg = args[index]
+        index += 1
+        if options_over or arg == "-" or not arg.startswith("-"):
+            positional.append(arg)
+            continue
+        if arg == "--":
+            options_over = True
+            continue
+        name, equals, attached = arg.partition("=") if arg.startswith("--") else (arg[:2], "", arg[2:])
+        param = table.get(name)
+        if param is None or getattr(param, "is_flag", False):
+            continue
+        if equals or (attached and not arg.startswith("--")):
+            found.append((param, name, attached))
+        elif index < len(args):
+            found.append((param, name, args[index]))
+            index += 1
+    for param in (p for p in command.params if p.param_type_name == "argument"):
+        taken = len(positional) if param.nargs == -1 else 1
+        name = "input" if param.name in ("input", "inputs") else param.name
+        found += [(param, name, value) for value in positional[:taken]]
+        positional = positional[taken:]
+    return found
+
+
+def refuse_bad_paths(command: TyperCommand, args: list[str]) -> None:
+    """UsageError, before the command runs (and Spark starts), for a path given blank or as an object-store
+    URI with no bucket, and for an output folder given as an existing file or where no folder can be made
+    (jobs.fs.refuse_unmakeable); an option named as typed (a short one by its long name)."""
+    from jobs.fs import file_given_as_folder, placeless, refuse_unmakeable
+
+    options = args[: args.index("--")] if "--" in args else args
+    overwrite = "--overwrite" in options and any(p.name == "overwrite" for p in command.params)
+    for param, typed, value in typed_values(command, args):
+        option = param.param_type_name == "option"
+        if param.name not in (PATH_OPTIONS if option else PATH_ARGUMENTS):
+            continue
+        long = [o for o in param.opts[: param.opts.index(typed) + 1] if o.startswith("--")] if option else []
+        flag = long[-1] if long else typed
+        why = placeless(value)
+        if why is not None:
+            raise UsageError(f"{flag} {value!r}: {why}", option=flag if option else None)
+        if not option and param.name in FILE_ARGUMENTS and os.path.isdir(value):
+            raise UsageError(f"{flag} {value!r} is a folder; give {FILE_ARGUMENTS[param.name]}")
+        if param.name in OUTPUT_OPTIONS and "://" not in value:
+            if os.path.isfile(value):
+                raise UsageError(file_given_as_folder(value, overwrite, flag), option=flag)
+            refuse_unmakeable(value, flag)
+
+
 def _run(argv: list[str]) -> None:
     command = typer.main.get_command(build_app(invoked_commands(argv)))
     try:
+        subcommands = getattr(command, "commands", {})
+        if argv[0] in subcommands and "--help" not in argv:
+            refuse_bad_paths(subcommands[argv[0]], argv[1:])
         with progress.reporting():
             # Not standalone, click hands a command's `typer.Exit(code)` back as its return value.
             code = command.main(args=argv, prog_name="chronomix", standalone_mode=False)

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 
 from corpus.readers import local_path
-from corpus.remote import redact, store_file_system
+from corpus.remote import redact, scheme_of, store_file_system
 from jobs.contract import UsageError
 
 
@@ -75,10 +75,59 @@ def names_a_uri(path: str | os.PathLike[str]) -> bool:
     return bool(_URI_START.match(str(path)))
 
 
+# Object stores whose URIs name a bucket first: `s3:///key` names none (`hdfs:///path` is the default cluster's).
+_BUCKET_SCHEMES = frozenset({"s3", "s3a", "s3n", "gs", "gcs"})
+
+
+def placeless(path: str) -> str | None:
+    """Why `path` names no place at all, whatever it is given for: blank (it would be taken as the current
+    folder, which an output's --overwrite would wipe) or an object-store URI with no bucket (pyarrow failed
+    on it once Spark had started); None where it names one."""
+    if not str(path).strip():
+        return "an empty path"
+    scheme = scheme_of(str(path))
+    if scheme in _BUCKET_SCHEMES and not str(path)[len(scheme) + 3 :].partition("/")[0].rsplit("@", 1)[-1]:
+        return "no bucket"
+    return None
+
+
+def refuse_placeless(path: str, named: str) -> None:
+    """UsageError naming `path` as `named` (an option such as --output, or "input") where it is placeless."""
+    why = placeless(path)
+    if why is not None:
+        option = named if named.startswith("-") else None
+        raise UsageError(f"{named} {redact(str(path))!r}: {why}", option=option)
+
+
+def output_exists(output: str, overwrite: bool, flag: str = "--output") -> bool:
+    """Whether the output folder `output` exists; UsageError where it is placeless, cannot be reached (a
+    store with no network or no credentials) or is a file: an output is a folder, and --overwrite, which
+    replaces a folder, would have deleted the file."""
+    refuse_placeless(output, flag)
+    target = locate(output)
+    try:
+        kind = target.fs.get_file_info(target.path).type
+    except OSError as error:
+        raise UsageError(
+            f"{flag} {redact(output)!r}: cannot be reached ({str(error).splitlines()[0][:300]})", option=flag
+        ) from None
+    if kind == pafs.FileType.File:
+        raise UsageError(file_given_as_folder(output, overwrite, flag), option=flag)
+    return kind != pafs.FileType.NotFound
+
+
+def file_given_as_folder(output: str, overwrite: bool, flag: str = "--output") -> str:
+    """The message for a file given as the output folder `output`."""
+    also = "; --overwrite replaces only a folder" if overwrite else ""
+    return f"{flag} {redact(output)!r} is a file, not a folder{also}"
+
+
 def locate(path: str) -> Location:
     """Resolve a local path or a URI (s3://, s3a://, gs://, hdfs://, file://) to a Location; `uri` stays as
-    given (Spark knows s3a://, pyarrow knows it as s3://)."""
+    given (Spark knows s3a://, pyarrow knows it as s3://). UsageError for an object-store URI with no bucket."""
     if "://" in path:
+        if placeless(path) == "no bucket":  # pyarrow's own error names no URI, and comes only at a listing
+            raise UsageError(f"{redact(path)!r}: no bucket")
         try:
             fs, fs_path = store_file_system(path)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:  # ftp://, a typo'd scheme, no bucket
@@ -214,9 +263,11 @@ class AtomicStageOutput:
 
     def __init__(self, uri: str, overwrite: bool) -> None:
         self.uri = uri
+        # refuses a blank uri (the current folder) and a file (--overwrite would delete it), not only for stages
+        exists = output_exists(uri, overwrite, "output")
         self.final = locate(uri)
         self.overwrite = overwrite
-        if self.final.exists() and not overwrite:
+        if exists and not overwrite:
             raise UsageError(f"output {redact(uri)!r} exists; pass --overwrite to replace it")
         if isinstance(self.final.fs, pafs.LocalFileSystem) and _dangling(self.final.path):
             # a link to nowhere: the finished folder could not be moved onto it (NotADirectoryError at the end)

@@ -37,7 +37,7 @@ from corpus.remote import HTTP_SCHEMES, REMOTE_SCHEMES, RetryPolicy, arrow_uri, 
 from corpus.stats import RejectLog
 from jobs import progress
 from jobs.contract import UsageError
-from jobs.fs import Location, locate
+from jobs.fs import Location, locate, refuse_placeless
 from jobs.threads import run_concurrently
 
 LISTING_SUFFIXES = (".paths", ".paths.gz")
@@ -97,7 +97,9 @@ def join_base(entry: str, base: str | None, listing: str) -> str:
 
 
 def check_base(base: str) -> None:
-    """UsageError where `base` names a scheme no reader opens (a typo, ftp://): every entry would fail."""
+    """UsageError where `base` names a scheme no reader opens (a typo, ftp://), or is blank or a bucket-less
+    s3:/// (jobs.fs.placeless): every entry would fail, or be read from the root of this machine."""
+    refuse_placeless(base, "--base")
     scheme = scheme_of(base)
     if scheme is not None and scheme not in REMOTE_SCHEMES and scheme != "file":
         known = ", ".join(f"{s}://" for s in sorted(REMOTE_SCHEMES))

@@ -25,6 +25,7 @@ from typing import Annotated
 import typer
 
 from jobs.contract import UsageError
+from jobs.options import spark_options
 
 # The project's top-level packages, in the order docs/design.md lists them.
 PACKAGES = ("corpus", "analysis", "world", "dating", "dedup", "mixers", "trainers", "jobs")
@@ -181,10 +182,10 @@ def package(
     venv for --archives) and print the spark-submit line that runs a chronomix job with it.
 
     See docs/cluster.md for standalone, YARN and Kubernetes recipes."""
+    spark_options(master)  # the master check every Spark command makes: a bad one printed a bad line
     if output.exists() and not output.is_dir():
-        raise UsageError(
-            f"output {str(output)!r} is a file; give a folder to write the bundle into", "--output"
-        )
+        # worded as every command words it (jobs.fs.file_given_as_folder; not imported: it needs pyarrow)
+        raise UsageError(f"--output {str(output)!r} is a file, not a folder", "--output")
     try:
         bundle = build_bundle(output, wheel=wheel, venv=venv)
     except (RuntimeError, subprocess.CalledProcessError) as error:

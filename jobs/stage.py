@@ -49,6 +49,8 @@ from jobs.fs import (
     list_files,
     locate,
     move,
+    output_exists,
+    refuse_placeless,
     refuse_unmakeable,
     remove,
 )
@@ -92,6 +94,8 @@ def expand_inputs(paths: Sequence[str], retry: RetryPolicy | None = None) -> lis
         raise UsageError("no input given")
     if any(not path.strip() for path in paths):
         raise UsageError("input '': an empty path (it would name the current folder; give '.' for that)")
+    for path in paths:
+        refuse_placeless(path, "input")  # s3:///key: pyarrow failed on it at the listing, with no name
     found: dict[str, InputFile] = {}
     sizes = http_sizes([p for p in paths if is_http(p)], retry or RetryPolicy())
     for path in paths:
@@ -241,8 +245,10 @@ def refuse_existing(
     """Fail fast (before Spark starts) when `output` exists and may not be replaced, when it is or holds
     one of the `inputs` (replacing it would delete them, overwrite or not), or when it lies inside one of the
     local folders or globs `given` as inputs (the input paths as typed; an index, a table): the next read of
-    that folder would take the output's files for input; or when a local `output` cannot be made there."""
-    target = locate(output)
+    that folder would take the output's files for input; or when `output` is blank, has no bucket, is a
+    file, or (local) cannot be made there."""
+    # blank would be the current folder: it holds the inputs, and --overwrite wiped it
+    refuse_placeless(output, "--output")
     inside = contained_in(output)
     for file in [*inputs, *(InputFile(path, -1) for path in given)]:
         if inside(file.uri):
@@ -253,14 +259,7 @@ def refuse_existing(
             )
     refuse_inside_inputs(output, given, "--output")
     refuse_unmakeable(output, "--output")
-    try:
-        exists = target.exists()
-    except OSError as error:  # a store that cannot be reached: no network, no credentials, no client library
-        raise UsageError(
-            f"--output {redact(output)!r}: cannot be reached ({str(error).splitlines()[0][:300]})",
-            option="--output",
-        ) from None
-    if not overwrite and exists:
+    if output_exists(output, overwrite) and not overwrite:
         raise UsageError(f"output {redact(output)!r} exists; pass --overwrite to replace it")
 
 

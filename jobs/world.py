@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
-from jobs.fs import AtomicStageOutput
+from jobs.fs import AtomicStageOutput, output_exists
 from jobs.runner import run_command
 from world import (
     WorldConfig,
@@ -95,7 +95,8 @@ def check(params: WorldParams) -> WorldPlan:
             config = preset_config(params.preset, seed=params.seed or 0, **params.overrides)
     except WorldConfigError as error:
         raise UsageError(str(error)) from None
-    if Path(params.output).exists() and not params.overwrite:
+    # blank (the current folder, which --overwrite wiped) and a file are refused, whatever --overwrite says
+    if output_exists(params.output, params.overwrite) and not params.overwrite:
         raise UsageError(f"{params.output} exists; pass --overwrite to replace it", option="--output")
     return WorldPlan(params, config)
 
