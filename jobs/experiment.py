@@ -44,9 +44,11 @@ import typer
 import yaml
 from rich.console import Console
 
+from corpus.config_yaml import load_config_yaml
 from corpus.jsonl import finite_json
 from jobs import progress
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
+from jobs.experiment_checks import check_output, refuse_repeated_draws, seed_list
 from jobs.experiment_runs import (
     finished_runs,
     forget_unreadable_probe,
@@ -112,24 +114,17 @@ class ExperimentParams(StageParams):
 
 def load_grid(path: Path, output: Path) -> ExperimentParams:
     """Parse a grid file; raises UsageError naming the bad field."""
+    if path.is_dir():
+        raise UsageError(f"grid {str(path)!r} is a folder; give the grid's YAML file")
     if not path.is_file():
         raise UsageError(f"grid {str(path)!r}: no such file")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = load_config_yaml(path.read_text(encoding="utf-8")) or {}
     except (UnicodeDecodeError, yaml.YAMLError) as error:
         raise UsageError(f"grid {str(path)!r}: not valid UTF-8 YAML: {error}") from None
     if not isinstance(data, dict):
         raise UsageError(f"grid {str(path)!r}: expected a mapping")
     return grid_from_dict(data, path.parent, output=str(output))
-
-
-def _seed_list(data: dict[str, Any], name: str, default: list[int] | None) -> list[int] | None:
-    seeds = data.get(name, default)
-    if seeds is None:
-        return None
-    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
-        raise UsageError(f"grid field {name!r}: expected a list of non-negative integers")
-    return seeds
 
 
 def grid_from_dict(data: dict[str, Any], base: Path, **runner: Any) -> ExperimentParams:
@@ -158,7 +153,7 @@ def grid_from_dict(data: dict[str, Any], base: Path, **runner: Any) -> Experimen
         raise UsageError("grid field 'mixtures': expected a mapping of name -> spec file")
     raw_inputs = data.get("input", [])
     inputs = raw_inputs if isinstance(raw_inputs, list) else [raw_inputs]
-    seeds = _seed_list(data, "seeds", [0])
+    seeds = seed_list(data, "seeds", [0])
     train_settings = dict(data.get("train") or {})
     bad = set(train_settings) - ({f.name for f in dataclasses.fields(TrainConfig)} - {"seed"})
     if bad:
@@ -182,10 +177,10 @@ def grid_from_dict(data: dict[str, Any], base: Path, **runner: Any) -> Experimen
         probes=probes,
         worlds={str(k): dict(v or {}) for k, v in worlds.items()},
         world_preset=str(data.get("world_preset", "tiny")),
-        world_seeds=_seed_list(data, "world_seeds", [0]) or [0],
+        world_seeds=seed_list(data, "world_seeds", [0]) or [0],
         seeds=seeds or [0],
-        mixture_seeds=_seed_list(data, "mixture_seeds", None),
-        init_seeds=_seed_list(data, "init_seeds", None),
+        mixture_seeds=seed_list(data, "mixture_seeds", None),
+        init_seeds=seed_list(data, "init_seeds", None),
         replicates=replicates,
         train=train_settings,
         probe=probe_settings,
@@ -223,8 +218,13 @@ def replicates(params: ExperimentParams) -> list[Replicate]:
     init_seeds = params.init_seeds or params.seeds
     worlds: list[tuple[str | None, int | None]] = [(None, None)]
     axes: list[list[Any]] = [mixture_seeds, init_seeds]
+    names = [
+        "mixture_seeds" if params.mixture_seeds else "seeds",
+        "init_seeds" if params.init_seeds else "seeds",
+    ]
     if params.worlds:
         axes.insert(0, params.world_seeds)
+        names.insert(0, "world_seeds")
     if params.replicates == "paired":
         if len({len(a) for a in axes}) != 1:
             raise UsageError(
@@ -234,6 +234,7 @@ def replicates(params: ExperimentParams) -> list[Replicate]:
         draws = list(zip(*axes, strict=True))
     else:
         draws = list(itertools.product(*axes))
+    refuse_repeated_draws(draws, list(zip(names, axes, strict=True)))
     out = []
     for draw in draws:
         if params.worlds:
@@ -318,6 +319,7 @@ def check(params: ExperimentParams) -> ExperimentPlan:
     ...), checked before anything runs or the output folder is made; and the stages of every world, and the
     mix, train and probe stages of every replicate and mixture."""
     grid_settings(params)
+    check_output(params)
     if not params.worlds:
         try:
             find_probe_files(str(params.probes))

@@ -21,17 +21,20 @@ run through jobs/runner.py, which skips a stage already complete with the same p
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from corpus.config_yaml import load_config_yaml
 from jobs.contract import UsageError
 from jobs.fs import names_a_uri
 from jobs.options import spark_options
+from jobs.output_folders import refuse_foreign_data, refuse_overlap
 from jobs.registry import stage
 from jobs.runner import StageOutcome, StageSpec, run_stages
 
@@ -58,6 +61,10 @@ _PATH_KEYS = {
 }
 
 
+# Path keys that name what a stage writes, not what it reads.
+_WRITTEN_KEYS = {"work"}
+
+
 @dataclass
 class Pipeline:
     path: Path
@@ -65,6 +72,9 @@ class Pipeline:
     master: str
     conf: list[str]
     stages: list[StageSpec]
+    # stage name -> (key, path) of the paths its file gives literally (no `${stage}`), resolved: its inputs
+    # that no earlier stage writes, checked before the first stage runs (refuse_missing_inputs)
+    literal: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
     def stage_dir(self, name: str) -> Path:
         return self.output / name
@@ -75,10 +85,12 @@ def load_pipeline(
 ) -> Pipeline:
     """Parse and check a pipeline file, each stage's keys against its kind's parameters; raises UsageError
     naming the bad field. `conf` (key=value) comes after the file's spark.conf: a key in both takes it."""
+    if path.is_dir():
+        raise UsageError(f"pipeline {str(path)!r} is a folder; give the pipeline's YAML file")
     if not path.is_file():
         raise UsageError(f"pipeline {str(path)!r}: no such file")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_config_yaml(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, yaml.YAMLError) as error:
         raise UsageError(f"pipeline {str(path)!r}: not valid UTF-8 YAML: {error}") from None
     if not isinstance(data, dict):
@@ -104,8 +116,11 @@ def load_pipeline(
     if not isinstance(raw_stages, list) or not raw_stages:
         raise UsageError("pipeline field 'stages': expected a non-empty list")
     stages: list[StageSpec] = []
+    literal: dict[str, list[tuple[str, str]]] = {}
     for index, raw in enumerate(raw_stages):
         stages.append(_stage_spec(raw, f"stages[{index}]", path.parent, out, {s.name for s in stages}))
+        literal[stages[-1].name] = literal_paths(raw, path.parent)
+    _check_output(out, given if output else None, [p for paths in literal.values() for p in paths])
     # Each value is checked where it was given: the file's, then the command line's on top of them.
     file_master, file_conf = str(spark.get("master", "local[*]")), _conf(spark.get("conf"))
     try:
@@ -114,7 +129,51 @@ def load_pipeline(
         raise UsageError(f"pipeline field 'spark': {error}") from None
     options = spark_options(master or file_master, [*file_conf, *(conf or [])])
 
-    return Pipeline(path=path, output=out, master=options.master, conf=list(options.conf), stages=stages)
+    return Pipeline(
+        path=path, output=out, master=options.master, conf=list(options.conf), stages=stages, literal=literal
+    )
+
+
+def literal_paths(raw: dict[str, Any], base: Path) -> list[tuple[str, str]]:
+    """(key, path) of every local path a stage's mapping gives without `${stage}`, resolved against `base`
+    (a mapping's values only under `mixtures`, name -> spec: other mappings are settings)."""
+    found: list[tuple[str, str]] = []
+    for key, value in raw.items():
+        if key not in _PATH_KEYS or key in _WRITTEN_KEYS:
+            continue
+        values = list(value.values()) if isinstance(value, dict) and key == "mixtures" else value
+        for item in values if isinstance(values, list) else [values]:
+            if isinstance(item, str) and item and not _REFERENCE.search(item) and "://" not in item:
+                found.append((key, str(item if Path(item).is_absolute() else (base / item).resolve())))
+    return found
+
+
+def _check_output(out: Path, given: str | None, inputs: list[tuple[str, str]]) -> None:
+    """UsageError where the pipeline's output folder is or lies inside a path a stage reads, or already holds
+    chronomix data (a stage's documents, a world): its stage folders would be written beside that data, and
+    a later read of the folder (`mix dd`) would take them for more documents."""
+    flag = "--output" if given is not None else "pipeline field 'output'"
+    shown = given if given is not None else str(out)
+    refuse_overlap(shown, [(f"the stage input ({key})", path) for key, path in inputs], flag, _INSIDE)
+    refuse_foreign_data(shown, "pipeline", flag=flag)
+
+
+_INSIDE = frozenset({"is", "lies inside"})
+
+
+def refuse_missing_inputs(pipeline: Pipeline, start: str | None = None, until: str | None = None) -> None:
+    """UsageError naming the first stage (of those from `start` to `until`) with a literal input path that
+    is not there and that no earlier stage writes (it lies outside the pipeline's output): found before the
+    first stage runs, not after the stages before it ran. Globs are left to the stage's own check."""
+    names = [spec.name for spec in pipeline.stages]
+    first = names.index(start) if start in names else 0
+    last = names.index(until) if until in names else len(names) - 1
+    for spec in pipeline.stages[first : last + 1]:
+        for key, path in pipeline.literal.get(spec.name, []):
+            written = Path(os.path.realpath(path)).is_relative_to(os.path.realpath(pipeline.output))
+            if written or any(ch in path for ch in "*?[") or os.path.exists(path):
+                continue
+            raise UsageError(f"stage {spec.name!r} ({spec.kind}): {key} {path!r}: no such file or folder")
 
 
 def _conf(value: Any) -> list[str]:

@@ -15,6 +15,7 @@ from rich.table import Table
 from analysis.cutoff import NORMALISATIONS
 from jobs import progress
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
+from jobs.probe_checks import check_output, check_versions, probe_inputs, run_mixture
 from jobs.runner import run_command
 from trainers.probes import LENGTH_NORMS, find_probe_files, run_probes
 from trainers.train import resolve_device
@@ -98,6 +99,11 @@ def check(params: ProbeParams) -> ProbePlan:
     except FileNotFoundError as error:
         raise UsageError(str(error), option="--probes") from None
     run_info = json.loads((run / "run.json").read_text()) if (run / "run.json").exists() else {}
+    if versions is not None:  # document Parquet failed only once scored, with a TypeError
+        check_versions(versions, params.probes)
+    mixture = run_mixture(params.mixture, run_info)
+    inputs = probe_inputs(params.run, params.model, params.probes, versions, facts, params.world, mixture)
+    check_output(output, params.output, params.run, inputs)
     return ProbePlan(params, output, versions, facts, run_info)
 
 

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from jobs import progress
 from jobs.options import Conf
-from jobs.pipeline import Pipeline, load_pipeline, run_pipeline
+from jobs.pipeline import Pipeline, load_pipeline, refuse_missing_inputs, run_pipeline
 from jobs.registry import KINDS
 from jobs.runner import StageOutcome
 
@@ -37,6 +37,7 @@ def run(
     conf: Conf = None,
 ) -> None:
     plan = load_pipeline(pipeline, output=output, master=master, conf=conf)
+    refuse_missing_inputs(plan, start, until)  # a later stage's, before the earlier ones run
     names = [spec.name for spec in plan.stages]
     position = progress.current().stages(f"pipeline {plan.path.stem}", names)
     started = time.perf_counter()

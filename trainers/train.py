@@ -64,6 +64,8 @@ PEAK_BF16_TFLOPS: list[tuple[str, float]] = [
 DEFAULT_LR = {"tiny": 3e-3, "small": 1e-3, "base": 6e-4}
 
 DEVICE_NAME = re.compile(r"cpu|cuda(:\d+)?")  # the devices a run may name (and "auto")
+# far past the presets' contexts (256 by default): beyond it a run only ran out of memory
+MAX_SEQ_LEN = 65_536
 _LOG = logging.getLogger(__name__)
 
 
@@ -102,6 +104,8 @@ class TrainConfig:
                 raise ValueError(f"{name}: must be positive, got {getattr(self, name)}")
         if self.seq_len < 2:
             raise ValueError(f"seq_len: must be at least 2, got {self.seq_len}")
+        if self.seq_len > MAX_SEQ_LEN:  # 1,000,000 was killed for memory after 45 s, not refused
+            raise ValueError(f"seq_len: must be at most {MAX_SEQ_LEN:,} tokens, got {self.seq_len:,}")
         if self.lr is not None and not (math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr: must be a positive number, got {self.lr}")
         if not 0 <= self.min_lr_ratio <= 1:

@@ -8,6 +8,7 @@ names the field.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,9 +18,11 @@ import yaml
 
 from analysis.months import month_index as _month_index
 from analysis.months import month_name
+from corpus.config_yaml import load_config_yaml
 from world.templates import LANGUAGES
 
 STALE_AGE_DISTRIBUTIONS = ("geometric", "uniform")
+MAX_ZIPF_EXPONENT = 20.0  # far past natural popularity (about 1); rank 15,000 ** -20 is still a float
 
 
 class WorldConfigError(ValueError):
@@ -121,6 +124,7 @@ class WorldConfig:
     # --- checks --------------------------------------------------------------------------------------
     def validate(self) -> WorldConfig:
         """Raise WorldConfigError naming the first bad field; returns self."""
+        self._check_finite()
         if self.end_index <= self.start_index:
             raise WorldConfigError(f"world config field 'end': {self.end} is not after start {self.start}")
         if self.seed < 0:  # numpy's generators refuse it, deep in the generator, with no field named
@@ -151,13 +155,14 @@ class WorldConfig:
             "filler_pages",
             "probe_resources",
             "reference_resources",
-            "distractors",
             "max_fact_probes",
         ):
             if getattr(self, name) < 0:
                 raise WorldConfigError(
                     f"world config field {name!r}: must be >= 0, got {getattr(self, name)}"
                 )
+        if self.distractors < 1:  # with none every fact probe is a sure answer: no long-tail measurement
+            raise WorldConfigError(f"world config field 'distractors': must be >= 1, got {self.distractors}")
         for name in (
             "crawl_share",
             "mirror_popularity_mix",
@@ -174,9 +179,14 @@ class WorldConfig:
             raise WorldConfigError(
                 f"world config field 'stale_share': must be in [0, 1), got {self.stale_share}"
             )
-        if self.zipf_exponent < 0 or self.change_rate_scale <= 0:
-            bad = "zipf_exponent" if self.zipf_exponent < 0 else "change_rate_scale"
-            raise WorldConfigError(f"world config field {bad!r}: out of range ({getattr(self, bad)})")
+        # Above MAX_ZIPF_EXPONENT the popularity of a low rank underflows to 0 (k ** -1e300), and sampling
+        # entities by it failed inside numpy.
+        if not 0 <= self.zipf_exponent <= MAX_ZIPF_EXPONENT or self.change_rate_scale <= 0:
+            bad = "zipf_exponent" if not 0 <= self.zipf_exponent <= MAX_ZIPF_EXPONENT else "change_rate_scale"
+            expected = f"[0, {MAX_ZIPF_EXPONENT:g}]" if bad == "zipf_exponent" else "> 0"
+            raise WorldConfigError(
+                f"world config field {bad!r}: out of range ({getattr(self, bad)}; expected {expected})"
+            )
         if self.stale_age_distribution not in STALE_AGE_DISTRIBUTIONS:
             raise WorldConfigError(
                 f"world config field 'stale_age_distribution': {self.stale_age_distribution!r} is not one of "
@@ -199,6 +209,12 @@ class WorldConfig:
             raise WorldConfigError(
                 f"world config field 'languages': no templates for {unknown}; known: {sorted(LANGUAGES)}"
             )
+        self._check_dumps_and_resources()
+        return self
+
+    def _check_dumps_and_resources(self) -> None:
+        """The dump months (inside the span, increasing) and the probed and reference resources (disjoint,
+        so at most `entities` together)."""
         months = [month_index(m, "dumps") for m in self.dump_months()]
         if not months or months != sorted(set(months)):
             raise WorldConfigError(
@@ -214,7 +230,20 @@ class WorldConfig:
                 f"world config field 'probe_resources': {self.probe_resources} + reference_resources "
                 f"{self.reference_resources} > entities {self.entities} (the two sets are disjoint)"
             )
-        return self
+
+    def _check_finite(self) -> None:
+        """WorldConfigError naming the first float field (or language share) that is NaN or infinite: the
+        range checks let NaN through (every comparison with it is false), and the generator then failed on
+        it deep inside numpy."""
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise WorldConfigError(f"world config field {f.name!r}: must be a finite number, got {value}")
+        for code, share in self.languages.items():
+            if not math.isfinite(share):
+                raise WorldConfigError(
+                    f"world config field 'languages': share of {code!r} must be a finite number, got {share}"
+                )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain YAML-ready values (tuples as lists), every field, in declaration order."""
@@ -299,7 +328,7 @@ def read_config_fields(path: str | Path) -> dict[str, Any]:
     """The fields a world.yaml sets, as written (`preset` among them where it names one); WorldConfigError
     when the file cannot be read or is not a mapping."""
     try:
-        loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        loaded = load_config_yaml(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         # one line, but with the position and the cause, which YAML puts on later lines
         where = " ".join(line.strip() for line in str(error).splitlines() if line.strip())

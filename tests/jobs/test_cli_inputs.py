@@ -27,10 +27,14 @@ def test_an_output_that_holds_an_input_is_refused_overwrite_or_not(
     documents = _documents(work / "docs")
     references = work / "refs"
     references.mkdir()
+    from datetime import UTC, datetime
+
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    pq.write_table(pa.table({"text": ["v1"], "created": [None], "url": ["u"]}), references / "r.parquet")
+    # a usable reference (a dated text), so that the output check is what refuses the date command
+    dated = pa.table({"text": ["version one"], "created": [datetime(2020, 1, 1, tzinfo=UTC)], "url": ["u"]})
+    pq.write_table(dated, references / "r.parquet")
     (tmp_path / "link").symlink_to(work)
     spec = ROOT / "pipelines" / "mixtures" / "raw.yaml"
     elsewhere = str(tmp_path / "elsewhere")

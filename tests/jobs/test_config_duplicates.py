@@ -1,0 +1,34 @@
+"""A key given twice in a grid, a pipeline or a world config is refused naming it: YAML itself keeps the last
+value, so `seeds: [0]` then `seeds: [1, 2]` silently ran two replicates where one was written first."""
+
+from pathlib import Path
+
+import pytest
+
+from jobs.contract import UsageError
+from jobs.experiment import load_grid
+from jobs.pipeline import load_pipeline
+from world.config import WorldConfigError, read_config_fields
+
+
+def test_a_grid_key_given_twice_is_refused(tmp_path: Path) -> None:
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("world: w\nseeds: [0]\nmixtures: [raw]\nseeds: [1, 2]\n")
+    with pytest.raises(UsageError, match=r"grid .*: key 'seeds' given twice \(lines 2 and 4\)"):
+        load_grid(grid, tmp_path / "out")
+
+
+def test_a_pipeline_stage_key_given_twice_is_refused(tmp_path: Path) -> None:
+    pipeline = tmp_path / "pipe.yaml"
+    pipeline.write_text(
+        "output: out\nstages:\n  - name: i\n    kind: ingest\n    inputs: [a.jsonl]\n    inputs: [b.jsonl]\n"
+    )
+    with pytest.raises(UsageError, match=r"pipeline .*: key 'inputs' given twice \(lines 5 and 6\)"):
+        load_pipeline(pipeline)
+
+
+def test_a_world_config_field_given_twice_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "world.yaml"
+    config.write_text("entities: 20\npeople: 10\nentities: 40\n")
+    with pytest.raises(WorldConfigError, match=r"key 'entities' given twice \(lines 1 and 3\)"):
+        read_config_fields(config)
