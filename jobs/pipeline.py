@@ -98,6 +98,8 @@ def load_pipeline(
     unknown = set(data) - {"output", "spark", "stages", "description"}
     if unknown:
         raise UsageError(f"pipeline field {sorted(unknown)[0]!r}: unknown (expected output, spark, stages)")
+    if isinstance(data.get("output"), str) and not data["output"].strip():
+        raise UsageError("pipeline field 'output': an empty path")
     if not isinstance(data.get("output") or "", str):
         raise UsageError(f"pipeline field 'output': expected a path, got {data['output']!r}")
     given = str(output) if output else str(data.get("output") or "out/" + path.stem)
@@ -118,6 +120,7 @@ def load_pipeline(
     stages: list[StageSpec] = []
     literal: dict[str, list[tuple[str, str]]] = {}
     for index, raw in enumerate(raw_stages):
+        _refuse_blank_paths(raw, f"stages[{index}]")
         stages.append(_stage_spec(raw, f"stages[{index}]", path.parent, out, {s.name for s in stages}))
         literal[stages[-1].name] = literal_paths(raw, path.parent)
     _check_output(out, given if output else None, [p for paths in literal.values() for p in paths])
@@ -132,6 +135,16 @@ def load_pipeline(
     return Pipeline(
         path=path, output=out, master=options.master, conf=list(options.conf), stages=stages, literal=literal
     )
+
+
+def _refuse_blank_paths(raw: Any, where: str) -> None:
+    """UsageError for a path key given as a blank string: resolved against the pipeline's folder, `reference:
+    ""` read that folder as the reference (the command line refuses an empty path the same way)."""
+    for key, value in raw.items() if isinstance(raw, dict) else ():
+        values = list(value.values()) if isinstance(value, dict) else value
+        items = values if isinstance(values, list) else [values]
+        if key in _PATH_KEYS and any(isinstance(item, str) and not item.strip() for item in items):
+            raise UsageError(f"pipeline field '{where}.{key}': an empty path")
 
 
 def literal_paths(raw: dict[str, Any], base: Path) -> list[tuple[str, str]]:

@@ -1,6 +1,8 @@
 """A key given twice in a grid, a pipeline or a world config is refused naming it: YAML itself keeps the last
-value, so `seeds: [0]` then `seeds: [1, 2]` silently ran two replicates where one was written first."""
+value, so `seeds: [0]` then `seeds: [1, 2]` silently ran two replicates where one was written first. A blank
+path in a pipeline is refused as the command line refuses one."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -32,3 +34,22 @@ def test_a_world_config_field_given_twice_is_refused(tmp_path: Path) -> None:
     config.write_text("entities: 20\npeople: 10\nentities: 40\n")
     with pytest.raises(WorldConfigError, match=r"key 'entities' given twice \(lines 1 and 3\)"):
         read_config_fields(config)
+
+
+@pytest.mark.parametrize(
+    "stage, field",
+    [
+        ("{name: d, kind: date, inputs: [a], reference: ''}", "stages[0].reference"),
+        ("{name: m, kind: mix, input: a, mixtures: {raw: ' '}}", "stages[0].mixtures"),
+        ("{name: i, kind: ingest, inputs: [a.jsonl, '']}", "stages[0].inputs"),
+    ],
+)
+def test_a_blank_path_in_a_pipeline_stage_is_refused(tmp_path: Path, stage: str, field: str) -> None:
+    # resolved against the pipeline's folder, `reference: ""` read that folder as the reference
+    pipeline = tmp_path / "pipe.yaml"
+    pipeline.write_text(f"output: out\nstages:\n  - {stage}\n")
+    with pytest.raises(UsageError, match=rf"^pipeline field '{re.escape(field)}': an empty path$"):
+        load_pipeline(pipeline)
+    pipeline.write_text("output: ''\nstages:\n  - {name: i, kind: ingest, inputs: [a.jsonl]}\n")
+    with pytest.raises(UsageError, match=r"^pipeline field 'output': an empty path$"):
+        load_pipeline(pipeline)
