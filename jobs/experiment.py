@@ -48,7 +48,7 @@ from corpus.config_yaml import load_config_yaml
 from corpus.jsonl import finite_json
 from jobs import progress
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
-from jobs.experiment_checks import check_output, refuse_repeated_draws, seed_list
+from jobs.experiment_checks import check_output, check_probes, refuse_repeated_draws, seed_list
 from jobs.experiment_runs import (
     finished_runs,
     forget_unreadable_probe,
@@ -65,7 +65,6 @@ from jobs.runner import StageSpec, run_command, run_stages
 from jobs.stage import document_files
 from mixers.spec import SpecError, load_spec
 from trainers.grid_summary import summarise_grid, write_summary
-from trainers.probes import find_probe_files
 from trainers.report import write_report
 from trainers.train import TrainConfig
 
@@ -321,10 +320,7 @@ def check(params: ExperimentParams) -> ExperimentPlan:
     grid_settings(params)
     check_output(params)
     if not params.worlds:
-        try:
-            find_probe_files(str(params.probes))
-        except FileNotFoundError as error:
-            raise UsageError(f"grid field 'probes': {error}") from None
+        check_probes(params)
         if not params.finished_only:  # finished runs are reported without reading the input again
             _check_input(params)
     output = Path(params.output)

@@ -9,6 +9,8 @@ from typing import Any
 
 from jobs.contract import UsageError
 from jobs.output_folders import refuse_foreign_data, refuse_overlap
+from jobs.probe_checks import check_versions
+from trainers.probes import find_probe_files
 
 # What only an experiment's own output holds at its top (runs.json: --mixtures-only; experiments.json: a
 # grid that ran or was reported).
@@ -66,3 +68,14 @@ def check_output(params: Any) -> None:
     refuse_foreign_data(
         output, "experiment", own=lambda folder: any((folder / name).exists() for name in OWN_FILES)
     )
+
+
+def check_probes(params: Any) -> None:
+    """UsageError for a grid's `probes:` that is missing or, before any run trains, not a table of dated
+    versions (a run found it only at its probe stage, after training)."""
+    try:
+        versions, _ = find_probe_files(str(params.probes))
+    except FileNotFoundError as error:
+        raise UsageError(f"grid field 'probes': {error}") from None
+    if versions is not None and not params.finished_only:
+        check_versions(versions, str(params.probes), flag="grid field 'probes'")

@@ -39,27 +39,26 @@ def _parquet_files(path: Path) -> list[Path]:
     )
 
 
-def check_versions(versions: Path, given: str) -> None:
-    """UsageError naming --probes where `versions` is not a table of dated versions: no Parquet, columns
-    missing, or no row with both a month and a resource. Reads the footers and those two columns only."""
+def check_versions(versions: Path, given: str, flag: str = "--probes") -> None:
+    """UsageError naming `flag` (--probes, or a grid's field) where `versions` is not a table of dated
+    versions: no Parquet, columns missing, or no row with both a month and a resource. Reads the footers and
+    those two columns only."""
     files = _parquet_files(versions)
-    prefix = f"--probes {given!r}: not a table of dated versions"
+    prefix = f"{flag} {given!r}: not a table of dated versions"
     if not files:
-        raise UsageError(f"{prefix} (no .parquet files; {NEEDS})", option="--probes")
+        raise UsageError(f"{prefix} (no .parquet files; {NEEDS})", option=flag)
     try:
         schemas = [pq.read_schema(f) for f in files]
         names = {name for schema in schemas for name in schema.names}
         month = next((c for c in MONTH_COLUMNS if c in names), None)
         resource = next((c for c in RESOURCE_COLUMNS if c in names), None)
         if "text" not in names or month is None or resource is None:
-            raise UsageError(f"{prefix} ({NEEDS}; it has {', '.join(sorted(names))})", option="--probes")
+            raise UsageError(f"{prefix} ({NEEDS}; it has {', '.join(sorted(names))})", option=flag)
         if not any(_dated_rows(f, schema, month, resource) for f, schema in zip(files, schemas, strict=True)):
-            raise UsageError(
-                f"{prefix} (no row has both {month} and {resource} set; {NEEDS})", option="--probes"
-            )
+            raise UsageError(f"{prefix} (no row has both {month} and {resource} set; {NEEDS})", option=flag)
     except (OSError, pa.ArrowException) as error:
         detail = " ".join(str(error).split())[:200]
-        raise UsageError(f"{prefix} (not readable Parquet: {detail})", option="--probes") from None
+        raise UsageError(f"{prefix} (not readable Parquet: {detail})", option=flag) from None
 
 
 def _dated_rows(file: Path, schema: pa.Schema, month: str, resource: str) -> bool:

@@ -142,8 +142,10 @@ def test_a_bad_grid_input_or_setting_is_refused_before_the_output_folder_is_made
     documents = tmp_path / "docs"
     documents.mkdir()
     pq.write_table(pa.table({"id": ["d0"], "text": ["a page"]}), documents / "part-0.parquet")
+    versions = tmp_path / "versions.parquet"  # the probes: dated versions of one resource
+    pq.write_table(pa.table({"resource": ["r"], "month": ["2020-01"], "text": ["a page"]}), versions)
     keep_newest = str(ROOT / "pipelines" / "mixtures" / "keep_newest.yaml")
-    base = {"input": str(documents), "probes": str(documents), "mixtures": MIXTURES}
+    base = {"input": str(documents), "probes": str(versions), "mixtures": MIXTURES}
     cases = [
         ({**base, "input": str(tmp_path / "nowhere")}, "grid field 'input': input"),
         ({**base, "mixtures": {"keep_newest": keep_newest}}, "grid field 'input': filters.drop_stale"),
@@ -171,10 +173,12 @@ def _probed_grid(tmp_path: Path) -> tuple[Path, Path]:
     documents = tmp_path / "docs"
     documents.mkdir()
     pq.write_table(pa.table({"id": ["d0"], "text": ["a page"]}), documents / "part-0.parquet")
+    versions = tmp_path / "versions.parquet"  # the probes: dated versions of one resource
+    pq.write_table(pa.table({"resource": ["r"], "month": ["2020-01"], "text": ["a page"]}), versions)
     grid, out = tmp_path / "grid.yaml", tmp_path / "out"
     grid.write_text(
         yaml.safe_dump(
-            {"input": str(documents), "probes": str(documents), "mixtures": MIXTURES, "seeds": [0, 1]}
+            {"input": str(documents), "probes": str(versions), "mixtures": MIXTURES, "seeds": [0, 1]}
             | {"predict": False}
         )
     )

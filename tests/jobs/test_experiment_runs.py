@@ -108,6 +108,8 @@ def test_the_runs_file_moves_with_the_experiment(tmp_path: Path, monkeypatch: py
     outside, documents = tmp_path / "probes", tmp_path / "docs"
     outside.mkdir()
     documents.mkdir()
+    versions = pa.table({"resource": ["r"], "month": ["2020-01"], "text": ["a page"]})
+    pq.write_table(versions, outside / "versions.parquet")  # dated versions, as a grid's probes must be
     pq.write_table(pa.table({"id": ["d0"], "text": ["a page"]}), documents / "part-0.parquet")
     plan = check(
         grid_from_dict(

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -12,6 +13,7 @@ import yaml
 
 from jobs.contract import UsageError
 from jobs.experiment import grid_from_dict, replicates
+from jobs.experiment_checks import check_probes
 from tests.jobs.cli_helpers import _refused
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -222,3 +224,24 @@ def test_train_refuses_a_context_beyond_the_bound(
     err = _refused(argv, capsys)
     assert err == "chronomix: error: Invalid value: seq_len: must be at most 65,536 tokens, got 1,000,000"
     assert not (tmp_path / "o").exists()
+
+
+def test_a_grid_s_probes_without_dated_versions_are_refused_before_any_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, no_spark: None
+) -> None:
+    """A grid whose `probes:` was document Parquet failed only at each run's probe stage, after training."""
+    paths = _data(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    grid = tmp_path / "undated.yaml"
+    grid.write_text(
+        yaml.safe_dump({"input": str(paths["dd"]), "probes": str(paths["dd"]), "mixtures": {"raw": RAW}})
+    )
+    err = _refused(["experiment", str(grid), "-o", "out"], capsys)
+    assert err == (
+        f"chronomix: error: grid field 'probes' '{paths['dd']}': not a table of dated versions (needs columns "
+        "text, month or created, and resource, url or id; it has id, text)"
+    )
+    assert not (tmp_path / "out").exists()
+    # a table of dated versions passes this check (the world's own), and --finished-only reads none
+    check_probes(SimpleNamespace(probes=str(paths["w"]), finished_only=False))
+    check_probes(SimpleNamespace(probes=str(paths["dd"]), finished_only=True))
