@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -235,3 +236,61 @@ def _same_type(actual: pa.DataType, expected: pa.DataType) -> bool:
 def _first_true(mask: pa.Array | pa.ChunkedArray) -> int | None:
     index = pc.index(mask, True).as_py()
     return None if index is None or index < 0 else index
+
+
+def as_text(values: pa.Array | pa.ChunkedArray, name: str = "text") -> pa.Array:
+    """A text column as the kernels read it: one array of string or large_string, a dictionary-encoded one
+    decoded and an all-null one (Arrow's null type, as pandas writes a column of None) typed string.
+    TypeError naming the column for any other type."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if pa.types.is_dictionary(values.type):
+        values = values.dictionary_decode()
+    if pa.types.is_null(values.type):
+        return pa.nulls(len(values), pa.string())
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        raise TypeError(f"column {name!r} is {values.type}: expected strings")
+    return values
+
+
+def as_utc_timestamps(values: pa.Array | pa.ChunkedArray, name: str) -> pa.Array:
+    """A time column as TIMESTAMP (µs, UTC): timestamps of any unit (naive ones read as UTC, zoned ones
+    converted), dates as midnight UTC, ISO 8601 strings (without an offset read as UTC). TypeError naming
+    the column for another type, ValueError naming it for a string that is no ISO 8601 time."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if pa.types.is_dictionary(values.type):
+        values = values.dictionary_decode()
+    kind = values.type
+    if not (
+        pa.types.is_timestamp(kind)
+        or pa.types.is_date(kind)
+        or pa.types.is_null(kind)
+        or pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+    ):
+        raise TypeError(f"column {name!r} is {kind}: expected timestamps, dates or ISO 8601 strings")
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        return pc.cast(values, TIMESTAMP, safe=False)  # nanoseconds cut to microseconds
+    parsed: list[datetime | None] = []
+    for text in values.to_pylist():
+        try:
+            when = datetime.fromisoformat(text.strip()) if text is not None else None
+        except ValueError:
+            raise ValueError(f"column {name!r}: {text!r} is no ISO 8601 time") from None
+        # no offset: UTC, as the readers take a naive time
+        parsed.append(when if when is None or when.tzinfo else when.replace(tzinfo=UTC))
+    return pa.array(parsed, TIMESTAMP)
+
+
+def set_columns(batch: pa.RecordBatch, columns: dict[str, pa.Array]) -> pa.RecordBatch:
+    """`batch` with `columns` replaced where present and appended where not."""
+    names = list(batch.schema.names)
+    arrays = list(batch.columns)
+    for name, array in columns.items():
+        if name in names:
+            arrays[names.index(name)] = array
+        else:
+            names.append(name)
+            arrays.append(array)
+    return pa.RecordBatch.from_arrays(arrays, names=names)

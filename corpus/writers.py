@@ -13,11 +13,13 @@ the same records.
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import math
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +41,27 @@ def iso_utc(value: datetime) -> str:
 
 
 def _json_value(value: Any) -> Any:
+    """`value` (from Arrow's to_pylist) as JSON can hold it: times as ISO 8601 (timestamps in UTC), a
+    duration in seconds, a decimal as its exact digits, bytes as base64, NaN and infinities as null; lists
+    and structs item by item."""
     if isinstance(value, datetime):
         return iso_utc(value)
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, list):
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_value(v) for k, v in value.items()}
+    if isinstance(value, tuple):  # a map column's (key, value) pairs
+        return [_json_value(v) for v in value]
     return value
 
 

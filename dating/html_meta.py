@@ -50,7 +50,7 @@ from htmldate.validators import get_max_date, get_min_date
 from resiliparse.parse.html import HTMLTree
 
 from corpus.html_text import parse_html, select_all
-from corpus.schema import TIMESTAMP
+from corpus.schema import TIMESTAMP, as_utc_timestamps
 from dating.html_search import extensive_search_date
 
 MAX_HTML_CHARS = 1_000_000
@@ -203,7 +203,11 @@ def html_meta_date_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
     if "html" not in names:
         return batch
     htmls = batch.column("html").to_pylist()
-    crawls = batch.column("crawl_date").to_pylist() if "crawl_date" in names else [None] * batch.num_rows
+    crawls = (
+        as_utc_timestamps(batch.column("crawl_date"), "crawl_date").to_pylist()
+        if "crawl_date" in names
+        else [None] * batch.num_rows
+    )
     old_published = batch.column("html_meta_date").to_pylist() if "html_meta_date" in names else None
     old_modified = batch.column(HTML_META_MODIFIED).to_pylist() if HTML_META_MODIFIED in names else None
     published: list[datetime | None] = []

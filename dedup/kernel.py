@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from corpus.schema import TIMESTAMP
+from corpus.schema import TIMESTAMP, as_text
 from dedup.lsh import LshConfig, host_keys, url_keys
 from dedup.minhash import SignatureConfig, band_keys, batch_signatures
 from dedup.verify import sketches
@@ -63,14 +63,21 @@ def _exact_text_hashes(
 ) -> np.ndarray:
     """The documents' exact-text hashes (int64), where a text without shingles is matched only by the same
     text as written, less surrounding whitespace, and a null text by nothing: they all normalise to nothing,
-    and one hash joined every empty, symbol-only and null document into one cluster of "exact duplicates"."""
+    and one hash joined every empty, symbol-only and null document into one cluster of "exact duplicates".
+    A null text's hash is made from its document's id: ValueError where it has none (a row's place in the
+    batch would make the hash depend on how the input was split)."""
     empty = np.flatnonzero(n_shingles == 0)
     if not len(empty):
         return hashes
     out = hashes.copy()
     values = texts.take(pa.array(empty)).to_pylist()
-    ids = batch.column("id").take(pa.array(empty)).to_pylist() if "id" in batch.schema.names else empty
+    has_ids = "id" in batch.schema.names
+    ids = batch.column("id").take(pa.array(empty)).to_pylist() if has_ids else [None] * len(empty)
     for row, text, doc in zip(empty, values, ids, strict=True):
+        if text is None and not doc:
+            raise ValueError(
+                f"dedup kernel: row {row} has neither a text nor an id; a document without text needs an id"
+            )
         written = f"text\x00{text.strip()}" if text is not None else f"null\x00{doc}"
         out[row] = int.from_bytes(
             hashlib.blake2b(written.encode("utf-8", "replace"), digest_size=8).digest(), "big", signed=True
@@ -87,7 +94,7 @@ def dedup_kernel(config: DedupConfig) -> Callable[[pa.RecordBatch], pa.RecordBat
 
     def kernel(batch: pa.RecordBatch) -> pa.RecordBatch:
         n = batch.num_rows
-        texts = batch.column("text") if "text" in batch.schema.names else pa.nulls(n, pa.string())
+        texts = as_text(batch.column("text")) if "text" in batch.schema.names else pa.nulls(n, pa.string())
         sigs = batch_signatures(texts, config.signature)
         keys = band_keys(sigs.signatures, bands, rows)  # int64[n, bands]
         per_doc = np.where(sigs.n_shingles == 0, 0, bands)

@@ -168,8 +168,27 @@ def cluster_table(table: pa.Table, config: DedupConfig) -> pa.Table:
 
 def dedup_table(table: pa.Table, config: DedupConfig = DedupConfig(), keep: str = "newest") -> pa.Table:
     """Every row of `table` with cluster_id and the version columns, plus `_keep` (the keeper policy's
-    choice) and the kernel's helper columns."""
+    choice) and the kernel's helper columns. ValueError where the ids are not unique (check_unique_ids)."""
+    check_unique_ids(table)
     kernel = dedup_kernel(config)
-    batches = [kernel(b) for b in table.to_batches(max_chunksize=2000)]
-    annotated = pa.Table.from_batches(batches) if batches else kernel(table.to_batches()[0])
+    batches = table.to_batches(max_chunksize=2000) or [pa.RecordBatch.from_pylist([], schema=table.schema)]
+    annotated = pa.Table.from_batches([kernel(b) for b in batches])
     return rank_versions(cluster_table(annotated, config), keep)
+
+
+def check_unique_ids(table: pa.Table) -> None:
+    """ValueError unless every row of `table` has an id (not null, not empty) that no other row has: a
+    cluster is named by its smallest id and the documents are kept or dropped by id, so two rows under one
+    id would be one document. The Spark job gives such rows ids of their own first (jobs.dedup)."""
+    if "id" not in table.schema.names:
+        raise ValueError("dedup: the table has no id column")
+    ids = table.column("id").cast(pa.string())
+    missing = ids.null_count + (pc.sum(pc.equal(ids, "")).as_py() or 0)
+    if missing:
+        raise ValueError(f"dedup: rows without an id (null or empty): {missing}")
+    counts = pc.value_counts(ids)
+    shared = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1)).to_pylist()
+    if shared:
+        more = f" and {len(shared) - 3} more" if len(shared) > 3 else ""
+        named = ", ".join(repr(i) for i in shared[:3])
+        raise ValueError(f"dedup: ids shared by two or more rows: {named}{more}")

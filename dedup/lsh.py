@@ -30,9 +30,13 @@ HOST_SALT = np.uint64(0x5EED_0F_0E_0A11_0002)
 DEFAULT_ANCHORS = 8
 # Hosts are case-insensitive, so `www.` is dropped in any case (WWW.Example.com is example.com); RE2 (Arrow)
 # and Python's re both read the scoped (?i:...) flag.
+# A scheme-less URL ("example.com/a", as some datasets write them) is read too, but only with a dotted host:
+# "N/A", "unknown" or "mailto:a@b.com" name no web resource, and as keys they joined unrelated documents.
 _URL_PARTS = re.compile(
-    r"^\s*<?\s*(?:[a-zA-Z][a-zA-Z0-9+.\-]*://)?(?:[^@/?#]*@)?(?i:www\d*\.)?(?P<host>[^/?#:>]*)(?::\d+)?(?P<rest>[^#>]*)"
+    r"^\s*<?\s*(?:(?P<scheme>[a-zA-Z][a-zA-Z0-9+.\-]*)://(?:[^@/?#]*@)?)?(?i:www\d*\.)?(?P<host>[^/?#:>]*)"
+    r"(?::\d+)?(?P<rest>[^#>]*)"
 )
+_HOST = re.compile(r"^[^\s\"'<>\\^`{|}]+$")  # no whitespace or character a URL's host cannot hold
 
 
 # Candidates are verified, so a false positive of the banding costs one sketch comparison while a false
@@ -92,21 +96,29 @@ class LshConfig:
 
 
 def _url_parts(urls: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array, pa.Array]:
-    """(host lower-cased without `www.`, userinfo and port; path and query without a trailing slash or the
-    fragment; valid: the URL is not null and has a host) of each URL."""
+    """(host lower-cased without `www.`, userinfo, port and a trailing dot; path and query without trailing
+    slashes or whitespace or the fragment; valid: the URL is not null and has a host, a dotted one where no
+    scheme is given) of each URL."""
     if isinstance(urls, pa.ChunkedArray):
         urls = urls.combine_chunks()
     parts = pc.extract_regex(pc.fill_null(urls.cast(pa.string()), ""), _URL_PARTS.pattern)
-    host = pc.utf8_lower(pc.struct_field(parts, [0]))
-    rest = pc.replace_substring_regex(pc.struct_field(parts, [1]), r"/+$", "")
-    valid = pc.and_(pc.is_valid(urls), pc.greater(pc.utf8_length(pc.fill_null(host, "")), 0))
+    # example.com. is example.com
+    host = pc.utf8_rtrim(pc.utf8_lower(pc.struct_field(parts, "host")), characters=".")
+    rest = pc.replace_substring_regex(pc.struct_field(parts, "rest"), r"[/\s]+$", "")
+    has_scheme = pc.greater(pc.utf8_length(pc.struct_field(parts, "scheme")), 0)
+    host_like = pc.and_(
+        pc.match_substring_regex(host, _HOST.pattern),
+        pc.or_(has_scheme, pc.match_substring(host, ".")),
+    )
+    valid = pc.and_(pc.is_valid(urls), pc.fill_null(host_like, False))
     return host, rest, valid
 
 
 def normalize_urls(urls: pa.Array | pa.ChunkedArray) -> pa.Array:
     """Resource keys of URLs: host lower-cased without `www.`, userinfo and port, then path and query as they
     are (paths are case-sensitive), without the fragment or a trailing slash; http and https are one
-    resource. Null or host-less URLs give null."""
+    resource. Null URLs, host-less ones and strings that name no web resource ("N/A", "mailto:a@b.com", a
+    scheme-less host without a dot) give null."""
     host, rest, valid = _url_parts(urls)
     return pc.if_else(valid, pc.binary_join_element_wise(host, rest, ""), pa.scalar(None, pa.string()))
 

@@ -26,6 +26,7 @@ from functools import lru_cache
 import numpy as np
 import pyarrow as pa
 
+from corpus.schema import as_text
 from dedup.normalize import token_batch
 from dedup.oph import oph_numpy, salts
 from dedup.shingles import HAVE_NUMBA, document_hashes, shingle_hashes, token_hashes, use_numba
@@ -126,6 +127,12 @@ class SignatureConfig:
     engine: str = "auto"  # auto (numba if installed, else numpy) | numba | numpy: the same bits
 
     def __post_init__(self) -> None:
+        for name in ("num_perm", "ngram", "seed"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer):
+                raise TypeError(f"{name} {value!r}: expected an integer")
+        if not 0 <= self.seed <= MAX_HASH:  # the schemes seed 32-bit generators (numpy, rensa)
+            raise ValueError(f"seed {self.seed}: expected 0 to {MAX_HASH}")
         if self.num_perm < 2:
             raise ValueError(f"num_perm {self.num_perm}: must be at least 2")
         if self.num_perm > MAX_NUM_PERM:
@@ -184,9 +191,9 @@ class BatchSignatures:
 def batch_signatures(
     texts: pa.Array | pa.ChunkedArray, config: SignatureConfig = SignatureConfig()
 ) -> BatchSignatures:
-    """MinHash signatures of every text of a batch (one pass over the whole batch)."""
-    if isinstance(texts, pa.ChunkedArray):
-        texts = texts.combine_chunks()
+    """MinHash signatures of every text of a batch (one pass over the whole batch); TypeError for a column
+    of another type than strings (corpus.schema.as_text)."""
+    texts = as_text(texts)
     numba_path = use_numba(config.engine)
     if config.scheme == "rensa" or not numba_path:
         token_lists = token_batch(texts)

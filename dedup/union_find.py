@@ -47,12 +47,18 @@ class UnionFind:
 
 
 def components(src: np.ndarray, dst: np.ndarray, n: int) -> np.ndarray:
-    """Label of each node 0..n-1: the smallest node of its component (int64[n])."""
+    """Label of each node 0..n-1: the smallest node of its component (int64[n]). ValueError for edges of
+    two lengths or a node outside 0..n-1 (NumPy would read -1 as the last node)."""
     labels = np.arange(n, dtype=np.int64)
     src = np.asarray(src, dtype=np.int64)
     dst = np.asarray(dst, dtype=np.int64)
+    if len(src) != len(dst):
+        raise ValueError(f"components: {len(src)} edge sources against {len(dst)} destinations")
     if len(src) == 0:
         return labels
+    low, high = min(src.min(), dst.min()), max(src.max(), dst.max())
+    if low < 0 or high >= n:
+        raise ValueError(f"components: nodes must be within 0..{n - 1}, found {low if low < 0 else high}")
     while True:
         low = np.minimum(labels[src], labels[dst])
         before = labels.copy()
@@ -72,7 +78,10 @@ def components(src: np.ndarray, dst: np.ndarray, n: int) -> np.ndarray:
 def component_roots(src: pa.Array, dst: pa.Array) -> tuple[pa.Array, pa.Array]:
     """(nodes, roots): every node on an edge, ascending, and the smallest node of its component. Nodes are
     an Arrow array of any orderable type (string ids compare by UTF-8 bytes, as in Spark); the work is
-    vectorised in Arrow and NumPy, never a Python loop over edges."""
+    vectorised in Arrow and NumPy, never a Python loop over edges. ValueError for a null node (joined by
+    it, two unrelated nodes would be one component)."""
+    if src.null_count or dst.null_count:
+        raise ValueError("component_roots: an edge has a null node")
     both = pa.concat_arrays([src, dst])
     nodes = pc.unique(both)
     nodes = nodes.take(pc.sort_indices(nodes))

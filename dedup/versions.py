@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from corpus.schema import TIMESTAMP
+from corpus.schema import TIMESTAMP, as_utc_timestamps
 
 NOT_KEPT = "dedup_not_kept"
 # The whole value must be a weekly crawl id: a search would read the yearly CC-MAIN-2008-2009 as week 20 of
@@ -112,9 +112,7 @@ def date_columns(batch: pa.RecordBatch | pa.Table) -> dict[str, pa.Array]:
     def column(name: str) -> pa.Array:
         if name not in names:
             return pa.nulls(n, TIMESTAMP)
-        values = batch.column(name)
-        values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-        return values.cast(TIMESTAMP)
+        return as_utc_timestamps(batch.column(name), name)
 
     if "dump" in names:
         dumps = batch.column("dump")

@@ -181,6 +181,8 @@ def allocate(cells: Mapping[Cell, tuple[int, int]], spec: MixSpec) -> Allocation
 
 def _allocate(cells: Mapping[Cell, tuple[int, int]], spec: MixSpec) -> Allocation:
     """Targets for each cell from {(lang, bucket): (docs, tokens)}, one budget over all cells."""
+    if spec.time.unknown == "drop":  # undated documents are not drawn: they size no language and take nothing
+        cells = {cell: n for cell, n in cells.items() if cell[1] != UNKNOWN_BUCKET}
     lang_sizes: dict[str, float] = {}
     for (lang, _), (_, tokens) in cells.items():
         lang_sizes[lang] = lang_sizes.get(lang, 0.0) + tokens

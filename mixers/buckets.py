@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mixers.langid import set_columns
+from corpus.schema import set_columns
 
 UNKNOWN_BUCKET = "unknown"
 GRANULARITIES = ("month", "quarter", "year")

@@ -41,6 +41,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from corpus.schema import as_text, set_columns
 from mixers.langcodes import given_code, normalise_code
 from mixers.langid_declared import DECLARED, declared_overrides
 from mixers.langid_groups import (
@@ -170,8 +171,7 @@ class LangIdConfig:
         )
 
 
-# Models are loaded once per Python worker; a cache keyed by path holds no observable state.
-_FASTTEXT: dict[str, Any] = {}
+_FASTTEXT: dict[str, Any] = {}  # loaded once per Python worker, by path: no observable state
 _LINGUA: dict[frozenset[str], Any] = {}
 
 
@@ -222,7 +222,7 @@ def predict_top_k(model: Any, lines: Sequence[str], k: int) -> list[list[tuple[s
     return results
 
 
-_LABEL_CODES: dict[str, str] = {}  # a model's labels as record codes (normalise_code), filled as they come
+_LABEL_CODES: dict[str, str] = {}  # a model's labels as record codes (normalise_code), as they come
 
 
 def lingua_detector(languages: frozenset[str] | None = None) -> Any:
@@ -387,6 +387,8 @@ def identify(
     `config.lingua_unknown` says (by default none, and CLD2's vote among those it knows), and the tie-break
     where that lands in a group. `declared`: each page's own language tag, which decides only where the
     detectors cannot (mixers/langid_declared.py). Empty texts (after normalising) get `und` with score 0."""
+    if isinstance(texts, str):  # a str is a sequence too: of characters, each identified alone
+        raise TypeError("identify: texts is one string; give a list of texts")
     model = load_fasttext(config.resolved_model_path)
     lines = [normalise_prefix(t, config.prefix_chars) for t in texts]
     # fastText alone reads only its first label (no two of lid.176's labels name one code)
@@ -462,7 +464,7 @@ class LangIdKernel:
     config: LangIdConfig = LangIdConfig()
 
     def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        texts = batch.column("text").to_pylist()
+        texts = as_text(batch.column("text")).to_pylist()
         columns = {name: [None] * len(texts) for name in OUTPUT_COLUMNS}
         if self.config.fill_missing_only and "lang" in batch.schema.names:
             for name in OUTPUT_COLUMNS:
@@ -485,16 +487,3 @@ class LangIdKernel:
             columns["lang_detector"][i] = decision.detector
         types = {"lang": pa.string(), "lang_score": pa.float64(), "lang_detector": pa.string()}
         return set_columns(batch, {name: pa.array(columns[name], types[name]) for name in OUTPUT_COLUMNS})
-
-
-def set_columns(batch: pa.RecordBatch, columns: dict[str, pa.Array]) -> pa.RecordBatch:
-    """`batch` with `columns` replaced where present and appended where not."""
-    names = list(batch.schema.names)
-    arrays = list(batch.columns)
-    for name, array in columns.items():
-        if name in names:
-            arrays[names.index(name)] = array
-        else:
-            names.append(name)
-            arrays.append(array)
-    return pa.RecordBatch.from_arrays(arrays, names=names)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from mixers.langid import set_columns
+from corpus.schema import set_columns
 
 KEY_BITS = 63  # keys fit a signed 64-bit column (Spark LongType)
 KEY_LIMIT = 1 << KEY_BITS
@@ -59,12 +59,18 @@ def repeat_count(key: int, base_repeats: int, threshold: int) -> int:
 
 @dataclass(frozen=True)
 class MixKeyKernel:
-    """Batch kernel: adds `mix_key` (the document's sampling key) from `id`."""
+    """Batch kernel: adds `mix_key` (the document's sampling key) from `id`. ValueError for a row without
+    an id: every such row would share one key and be drawn all or none (the job gives them ids first)."""
 
     seed: int
 
     def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        keys = [doc_key(self.seed, i) for i in batch.column("id").to_pylist()]
+        ids = batch.column("id").to_pylist()
+        if not all(ids):
+            raise ValueError(
+                f"MixKeyKernel: rows without an id (null or empty): {ids.count(None) + ids.count('')}"
+            )
+        keys = [doc_key(self.seed, i) for i in ids]
         return set_columns(batch, {"mix_key": pa.array(keys, pa.int64())})
 
 

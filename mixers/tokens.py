@@ -9,7 +9,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mixers.langid import set_columns
+from corpus.schema import as_text, set_columns
 
 _TOKENIZERS: dict[str, Any] = {}
 
@@ -51,7 +51,7 @@ class TokenCountKernel:
     fill_missing_only: bool = False
 
     def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        texts = batch.column("text")
+        texts = as_text(batch.column("text"))
         if self.tokenizer_path is None:
             counts = whitespace_words(texts)
         else:

@@ -1,0 +1,83 @@
+"""corpus.schema's readers of a column as the kernels take it (as_text, as_utc_timestamps) and the Dolma
+writer's JSON for columns of every Arrow type."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from corpus.schema import TIMESTAMP, as_text, as_utc_timestamps
+from corpus.writers import write_dolma_jsonl_gz
+
+
+def test_as_text_decodes_dictionaries_and_types_all_null_columns() -> None:
+    plain = pa.array(["a", None, "a"])
+    assert as_text(pc.dictionary_encode(plain)).to_pylist() == ["a", None, "a"]
+    assert as_text(pa.nulls(2)).type == pa.string()
+    assert as_text(pa.chunked_array([["x"], ["y"]], pa.large_string())).to_pylist() == ["x", "y"]
+    with pytest.raises(TypeError, match="column 'body' is double: expected strings"):
+        as_text(pa.array([1.5]), "body")
+
+
+def test_as_utc_timestamps_reads_every_spelling_of_one_moment() -> None:
+    noon = datetime(2024, 5, 20, 12, tzinfo=UTC)
+    spellings = [
+        pa.array([noon], TIMESTAMP),
+        pa.array([noon.replace(tzinfo=None)], pa.timestamp("s")),  # naive: UTC
+        pa.array([int(noon.timestamp() * 1e9)], pa.timestamp("ns", tz="UTC")).cast(
+            pa.timestamp("ns", tz="Asia/Tokyo")
+        ),
+        pa.array(["2024-05-20T12:00:00Z"]),
+        pa.array(["2024-05-20T14:00:00+02:00"]),
+        pa.array(["2024-05-20T12:00:00"]),  # no offset: UTC
+        pc.dictionary_encode(pa.array(["2024-05-20T12:00:00Z"])),
+    ]
+    for values in spellings:
+        got = as_utc_timestamps(values, "crawl_date")
+        assert got.type == TIMESTAMP and got.to_pylist() == [noon], values.type
+    day = as_utc_timestamps(pa.array([date(2024, 5, 20), None], pa.date32()), "created")
+    assert day.to_pylist() == [datetime(2024, 5, 20, tzinfo=UTC), None]
+    assert as_utc_timestamps(pa.array(["2024-05-20", None]), "c").to_pylist()[0] == datetime(
+        2024, 5, 20, tzinfo=UTC
+    )
+    assert as_utc_timestamps(pa.nulls(1), "c").to_pylist() == [None]
+
+
+def test_as_utc_timestamps_names_the_column_it_cannot_read() -> None:
+    with pytest.raises(TypeError, match="column 'crawl_date' is int64: expected timestamps"):
+        as_utc_timestamps(pa.array([1]), "crawl_date")
+    with pytest.raises(ValueError, match="column 'created': 'garbage' is no ISO 8601 time"):
+        as_utc_timestamps(pa.array(["2024-05-20", "garbage"]), "created")
+
+
+def test_dolma_metadata_holds_columns_of_every_type(tmp_path: Path) -> None:
+    batch = pa.RecordBatch.from_pydict(
+        {
+            "id": ["x"],
+            "text": ["some text"],
+            "day": pa.array([date(2020, 1, 2)], pa.date32()),
+            "blob": pa.array([b"\x00\xff"], pa.binary()),
+            "price": pa.array([Decimal("1.50")], pa.decimal128(5, 2)),
+            "took": pa.array([timedelta(seconds=5)], pa.duration("s")),
+            "nested": pa.array([{"when": date(2021, 3, 4), "tags": [b"ab"]}]),
+            "pairs": pa.array([[("k", 1)]], pa.map_(pa.string(), pa.int64())),
+        }
+    )
+    write_dolma_jsonl_gz([batch], str(tmp_path / "out"))
+    with gzip.open(tmp_path / "out" / "part-00000.jsonl.gz", "rt") as f:
+        (row,) = [json.loads(line) for line in f]
+    assert row["metadata"] == {
+        "day": "2020-01-02",
+        "blob": "AP8=",
+        "price": "1.50",
+        "took": 5.0,
+        "nested": {"when": "2021-03-04", "tags": ["YWI="]},
+        "pairs": [["k", 1]],
+    }

@@ -1,0 +1,68 @@
+"""What a caller of the mixers' kernels may hand them: a text column of another Arrow type, a single string
+for a list of texts, rows without ids, undated data with `unknown: drop`. Each gives the right answer or
+an error naming the problem."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from mixers.allocation import allocate
+from mixers.langid import LangIdKernel, identify
+from mixers.sampling import MixKeyKernel
+from mixers.spec import parse_spec
+from mixers.tokens import TokenCountKernel
+
+TEXTS = ["The cat sat on the mat and looked at the dog.", "Der Hund schläft heute den ganzen Tag im Garten."]
+
+
+def test_dictionary_and_null_typed_texts_count_and_identify_as_plain_strings() -> None:
+    plain = pa.RecordBatch.from_pydict({"text": TEXTS})
+    encoded = pa.RecordBatch.from_arrays([pc.dictionary_encode(plain.column("text"))], names=["text"])
+    assert TokenCountKernel()(encoded).column("n_tokens").to_pylist() == [len(t.split()) for t in TEXTS]
+    assert LangIdKernel()(encoded).column("lang").to_pylist() == ["en", "de"]
+    nulls = pa.RecordBatch.from_arrays([pa.nulls(2)], names=["text"])
+    assert TokenCountKernel()(nulls).column("n_tokens").to_pylist() == [0, 0]
+    assert LangIdKernel()(nulls).column("lang").to_pylist() == ["und", "und"]
+
+
+def test_a_text_column_of_numbers_is_refused_by_name() -> None:
+    batch = pa.RecordBatch.from_pydict({"text": [1, 2]})
+    for kernel in (TokenCountKernel(), LangIdKernel()):
+        with pytest.raises(TypeError, match="column 'text' is int64: expected strings"):
+            kernel(batch)
+
+
+def test_identify_refuses_one_string_for_a_list_of_texts() -> None:
+    with pytest.raises(TypeError, match="texts is one string; give a list of texts"):
+        identify(TEXTS[0])
+    assert [d.lang for d in identify([TEXTS[0]])] == ["en"]
+
+
+def test_rows_without_an_id_get_no_shared_sampling_key() -> None:
+    kernel = MixKeyKernel(seed=1)
+    for ids in (["a", None, None], ["a", "", "b"]):
+        with pytest.raises(ValueError, match=r"rows without an id \(null or empty\)"):
+            kernel(pa.RecordBatch.from_pydict({"id": pa.array(ids, pa.string())}))
+    keys = kernel(pa.RecordBatch.from_pydict({"id": ["a", "b"]})).column("mix_key").to_pylist()
+    assert len(set(keys)) == 2
+
+
+def test_dropped_undated_data_takes_no_share_of_the_budget() -> None:
+    spec = parse_spec(
+        {
+            "budget_tokens": 1000,
+            "max_repeats": 4,
+            "redistribute": "global",
+            "time": {"strategy": "uniform", "unknown": "drop"},
+        }
+    )
+    cells = {("en", "2020"): (10, 1000), ("en", "unknown"): (10, 1000), ("de", "unknown"): (10, 2000)}
+    plan = allocate(cells, spec)
+    # de has only undated data: with it dropped, the whole budget goes to the dated cell, which has room
+    assert {(c.lang, c.bucket): c.target for c in plan.cells} == {("en", "2020"): 1000}
+    assert plan.unplaced == 0
+    kept = allocate(cells, parse_spec({"budget_tokens": 1000, "max_repeats": 4, "time": {"unknown": "keep"}}))
+    assert sum(c.target for c in kept.cells) == 1000
+    assert {c.lang for c in kept.cells if c.target} == {"en", "de"}
