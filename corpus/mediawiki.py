@@ -440,7 +440,9 @@ def _at(window: bytes, window_at: int, offset: int, size: int = REJECT_SAMPLE_BY
 
 
 def _declared_empty(text_element: ET.Element) -> bool:
-    return text_element.attrib.get("bytes") == "0"
+    """An empty <text> that says it is empty: bytes="0", or no size at all (older exports write an empty
+    revision as <text xml:space="preserve"></text>); one with a size is text left out (a stub dump)."""
+    return text_element.attrib.get("bytes", "0") == "0"
 
 
 def iter_mediawiki_rows(ctx: ReadContext) -> Iterator[dict[str, Any]]:

@@ -375,6 +375,8 @@ def _weights(data: Any, where: str) -> dict[str, float]:
         number = _number(value, f"{where}.{key}")
         if number < 0:
             raise SpecError(f"{where}.{key}: {value!r} must be >= 0")
+        if str(key) in weights:  # 2020 and '2020': YAML's number and string, one name here
+            raise SpecError(f"{where}: {key!r} is given twice (once quoted, once not)")
         weights[str(key)] = number
     total = sum(weights.values())
     if abs(total - 1.0) > WEIGHT_TOLERANCE:

@@ -15,14 +15,18 @@ _TOKENIZERS: dict[str, Any] = {}
 
 
 def load_tokenizer(path: str) -> Any:
-    """A `tokenizers.Tokenizer` from its JSON file, loaded once per process."""
+    """A `tokenizers.Tokenizer` from its JSON file, loaded once per process; ValueError naming a file that
+    holds no tokenizer."""
     tokenizer = _TOKENIZERS.get(path)
     if tokenizer is None:
         if not os.path.isfile(path):
             raise FileNotFoundError(f"tokenizer {path!r}: no such file")
         from tokenizers import Tokenizer
 
-        tokenizer = Tokenizer.from_file(path)
+        try:
+            tokenizer = Tokenizer.from_file(path)
+        except Exception as error:  # tokenizers raises a bare Exception for a file it cannot read
+            raise ValueError(f"tokenizer {path!r}: not a tokenizer file ({error})") from None
         _TOKENIZERS[path] = tokenizer
     return tokenizer
 

@@ -94,7 +94,10 @@ def load_tokenizer(path: str | Path) -> PreTrainedTokenizerFast:
     `tokenizer.json` file."""
     path = Path(path)
     if path.is_file():
-        return wrap(Tokenizer.from_file(str(path)))
+        try:
+            return wrap(Tokenizer.from_file(str(path)))
+        except Exception as error:  # tokenizers raises a bare Exception for a file it cannot read
+            raise ValueError(f"tokenizer {str(path)!r}: not a tokenizer file ({error})") from None
     if not path.is_dir():
         raise FileNotFoundError(f"tokenizer: no such file or directory: {path}")
     tokenizer = AutoTokenizer.from_pretrained(path)

@@ -81,3 +81,34 @@ def test_dolma_metadata_holds_columns_of_every_type(tmp_path: Path) -> None:
         "nested": {"when": "2021-03-04", "tags": ["YWI="]},
         "pairs": [["k", 1]],
     }
+
+
+def test_an_empty_wiki_revision_is_empty_text_and_a_stub_or_suppressed_one_deleted(tmp_path: Path) -> None:
+    from collections import Counter
+
+    from corpus.readers import ReadOptions, read_documents
+    from corpus.stats import RejectLog
+
+    revisions = [
+        '<text xml:space="preserve"></text>',  # an older export's empty revision: no size
+        '<text bytes="0" />',
+        '<text bytes="1200" />',  # a stub dump leaves the text out
+        '<text deleted="deleted" />',
+        "<text>a revision with words in it</text>",
+    ]
+    xml = (
+        '<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.11/" version="0.11">'
+        "<siteinfo><base>https://en.example.org/wiki/Main_Page</base></siteinfo>"
+        "<page><title>P</title><ns>0</ns><id>10</id>"
+        + "".join(
+            f"<revision><id>{100 + i}</id><timestamp>2020-0{i + 1}-01T00:00:00Z</timestamp>{t}</revision>"
+            for i, t in enumerate(revisions)
+        )
+        + "</page></mediawiki>"
+    )
+    path = tmp_path / "w.xml"
+    path.write_text(xml)
+    rejects = RejectLog()
+    rows = sum(b.num_rows for b in read_documents(str(path), ReadOptions(), rejects))
+    assert rows == 1
+    assert Counter(r.reason for r in rejects.items) == Counter({"empty_text": 2, "deleted_text": 2})

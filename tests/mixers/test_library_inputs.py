@@ -4,6 +4,8 @@ an error naming the problem."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
@@ -66,3 +68,21 @@ def test_dropped_undated_data_takes_no_share_of_the_budget() -> None:
     kept = allocate(cells, parse_spec({"budget_tokens": 1000, "max_repeats": 4, "time": {"unknown": "keep"}}))
     assert sum(c.target for c in kept.cells) == 1000
     assert {c.lang for c in kept.cells if c.target} == {"en", "de"}
+
+
+def test_a_weight_given_twice_in_two_yaml_spellings_is_named() -> None:
+    from mixers.spec import SpecError
+
+    spec = {"budget_tokens": 1000, "time": {"strategy": "weights", "granularity": "year"}}
+    spec["time"]["weights"] = {"2020": 0.5, 2020: 0.5}
+    with pytest.raises(SpecError, match=r"time\.weights: 2020 is given twice"):
+        parse_spec(spec)
+
+
+def test_a_file_that_holds_no_tokenizer_is_named(tmp_path: Path) -> None:
+    from mixers.tokens import load_tokenizer
+
+    bad = tmp_path / "tokenizer.json"
+    bad.write_text("{not json")
+    with pytest.raises(ValueError, match=r"tokenizer\.json': not a tokenizer file"):
+        load_tokenizer(str(bad))
