@@ -3,6 +3,7 @@ Spark side computes the same bin index as a column expression (`jobs/audit_spark
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -28,8 +29,9 @@ CLUSTER_SIZE_LABELS: tuple[str, ...] = ("1", "2", "3-4", "5-8", "9-16", "17-32",
 
 
 def bin_index(value: float, edges: Sequence[float]) -> int | None:
-    """Index of the bin [edges[i], edges[i+1]) holding `value` (the last is open); None below edges[0]."""
-    if value is None or value < edges[0]:
+    """Index of the bin [edges[i], edges[i+1]) holding `value` (the last is open); None below edges[0] and
+    for no value (None, NaN)."""
+    if value is None or math.isnan(value) or value < edges[0]:
         return None
     index = 0
     for i, edge in enumerate(edges):

@@ -79,7 +79,8 @@ class CurveMethod:
     ) -> tuple[np.ndarray, dict[str, str]]:
         """`values` (one per row) normalised within each resource (`resources[i]` names row i's). Returns the
         normalised values, NaN for rows of dropped resources, and the dropped resources with their reason;
-        a resource with a NaN value (no tokens scored) is dropped as `no_tokens`."""
+        a resource with a NaN or infinite value (no tokens scored, or a score that says nothing) is dropped as
+        `no_tokens`."""
         values_array = np.asarray(values, dtype=np.float64)
         out = np.full(len(values_array), np.nan)
         dropped: dict[str, str] = {}
@@ -88,7 +89,7 @@ class CurveMethod:
             groups.setdefault(resource, []).append(i)
         for resource, index in groups.items():
             x = values_array[index]
-            normalised = NO_TOKENS if np.isnan(x).any() else self.normalise(x)
+            normalised = NO_TOKENS if not np.isfinite(x).all() else self.normalise(x)
             if isinstance(normalised, str):
                 dropped[resource] = normalised
             else:
@@ -100,10 +101,11 @@ class CurveMethod:
     ) -> tuple[list[str], list[str], np.ndarray, dict[str, str]]:
         """One score per row (`resources[i]`, `months[i]`, `values[i]`) as the normalised matrix the curve is
         taken over: (kept resources, all months ascending, normalised[kept resource, month] with NaN where a
-        resource has no score, dropped resources with their reason as `normalise_resources` gives them)."""
+        resource has no score, dropped resources with their reason as `normalise_resources` gives them).
+        Months are YYYY-MM (ValueError otherwise: as text, 2023-9 would sort after 2023-11)."""
         normalised, dropped = self.normalise_resources(resources, values)
         kept = sorted(set(resources) - set(dropped))
-        month_list = sorted(set(months))
+        month_list = sorted(set(months), key=month_index)
         row = {r: i for i, r in enumerate(kept)}
         column = {m: j for j, m in enumerate(month_list)}
         matrix = np.full((len(kept), len(month_list)), np.nan)
@@ -126,9 +128,10 @@ class CurveMethod:
 
     @staticmethod
     def argmin(curve: Sequence[float] | np.ndarray) -> int | None:
-        """Index of the curve's minimum, the earliest on a tie; None for an empty curve."""
+        """Index of the curve's minimum, the earliest on a tie; None for an empty curve. A NaN point is no
+        point (NumPy's argmin would return its index)."""
         values = np.asarray(curve, dtype=np.float64)
-        return int(np.argmin(values)) if len(values) else None
+        return int(np.argmin(np.where(np.isnan(values), np.inf, values))) if len(values) else None
 
 
 def bootstrap_cutoffs(
@@ -136,6 +139,8 @@ def bootstrap_cutoffs(
 ) -> np.ndarray:
     """The curve's argmin column over `n_boot` resamples of the resources (rows of the normalised
     `scores[resource, month]`, with replacement): the percentile bootstrap's samples of the cutoff."""
+    if n_boot < 0:
+        raise ValueError(f"n_boot {n_boot}: expected 0 or more resamples")
     rows = scores.shape[0]
     if rows == 0:
         return np.zeros(0)
@@ -170,7 +175,12 @@ def newest_version_share(values: np.ndarray, versions: np.ndarray, newest: int) 
     """Per resource (row), whether the version it fits best is the one in effect at column `newest` (the
     newest month of the training data): `versions[resource, month]` names each month's version (the same
     number for the same text). Its mean is a cutoff statistic that is stable under near-ties of the curve:
-    it asks each resource for its own best version instead of taking one argmin of an average."""
+    it asks each resource for its own best version instead of taking one argmin of an average. A resource
+    without a version in the `newest` month (version -1 there: no snapshot that month) has the last one
+    before it in effect; one with none at or before it is not newest."""
     best = best_columns(values)
     rows = np.arange(len(values))
-    return (best >= 0) & (versions[rows, np.maximum(best, 0)] == versions[rows, newest])
+    known = versions[:, : newest + 1] >= 0
+    last = np.where(known.any(axis=1), newest - np.argmax(known[:, ::-1], axis=1), -1)
+    in_effect = np.where(last >= 0, versions[rows, np.maximum(last, 0)], -2)
+    return (best >= 0) & (versions[rows, np.maximum(best, 0)] == in_effect)

@@ -14,6 +14,8 @@ Z95 = 1.959963984540054  # the standard normal's 97.5% quantile
 def wilson_interval(successes: int, trials: int, z: float = Z95) -> tuple[float, float] | None:
     """The Wilson score interval of a binomial proportion (95% by default); None for no trials. Unlike the
     normal approximation it stays inside [0, 1] and is sound for accuracies near 0 or 1 and small buckets."""
+    if not z > 0:
+        raise ValueError(f"z {z!r}: expected a positive quantile")
     if trials <= 0:
         return None
     if not 0 <= successes <= trials:
@@ -22,7 +24,10 @@ def wilson_interval(successes: int, trials: int, z: float = Z95) -> tuple[float,
     denominator = 1 + z * z / trials
     centre = (p + z * z / (2 * trials)) / denominator
     half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # exact at the ends: 10 of 10 gave 0.9999999999999999, so all-correct probes of chance 1 were "not at chance"
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == trials else min(1.0, centre + half)
+    return low, high
 
 
 def percentile_interval(samples: Sequence[float] | np.ndarray, level: float = 0.95) -> tuple[float, float]:

@@ -30,6 +30,6 @@ def months_between(earlier: str, later: str) -> int:
 
 
 def month_range(months: Sequence[str]) -> list[str]:
-    """Every month from the earliest to the latest of `months`, in order (gaps filled in)."""
+    """Every month from the earliest to the latest of `months`, in order (gaps filled in); none for none."""
     indices = [month_index(m) for m in months]
-    return [month_name(i) for i in range(min(indices), max(indices) + 1)]
+    return [month_name(i) for i in range(min(indices), max(indices) + 1)] if indices else []

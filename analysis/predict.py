@@ -49,13 +49,18 @@ STATISTICS = ("curve", "median", "mode", "mean")  # on version histograms; "ngra
 
 def weighted_median(values: Sequence[float], weights: Sequence[float]) -> float:
     """The smallest value whose cumulative weight reaches half the total (the lower weighted median)."""
+    if len(values) != len(weights):
+        raise ValueError(f"weighted_median: {len(values)} values, {len(weights)} weights")
     order = np.argsort(np.asarray(values, dtype=np.float64), kind="stable")
     v = np.asarray(values, dtype=np.float64)[order]
     w = np.asarray(weights, dtype=np.float64)[order]
     if len(v) == 0 or w.sum() <= 0:
         return math.nan
     cumulative = np.cumsum(w)
-    return float(v[int(np.searchsorted(cumulative, w.sum() / 2.0))])
+    # half of the cumulative sum's own total, less its rounding: a weight that reaches half exactly (0.7 +
+    # 1 of 3.4) may sum to a hair under w.sum() / 2 in another order
+    half = cumulative[-1] / 2.0 * (1 - 1e-12)
+    return float(v[int(np.searchsorted(cumulative, half))])
 
 
 def resource_month(months: Sequence[int], tokens: Sequence[float], statistic: str = "median") -> float:
@@ -125,7 +130,7 @@ def predict_cutoff(
         return _predict_from_curve(histograms, spans, trim, n_boot, level, seed)
     per_resource: dict[str, float] = {}
     for resource in sorted(histograms):
-        rows = [(month_index(m), float(t)) for m, t in histograms[resource] if t and t > 0]
+        rows = [(month_index(m), float(t)) for m, t in histograms[resource] if t and 0 < t < math.inf]
         if rows:
             months, tokens = zip(*rows, strict=True)
             per_resource[resource] = resource_month(months, tokens, statistic)
@@ -165,14 +170,20 @@ def fit_matrix(
     months = sorted({month_index(m) for r in histograms for m in spans.get(r, {})})
     fits: dict[str, dict[str, float]] = {}
     for resource in sorted(histograms):
-        tokens: dict[str, float] = {}
+        span = spans.get(resource, {})
+        # tokens per version, by the month index of its span's start: a month is read as its spelling says
+        # (ValueError for one that is no YYYY-MM), and a month inside a span counts for that span's version
+        tokens: dict[int, float] = {}
         for month, t in histograms[resource]:
-            if t and t > 0:
-                tokens[month] = tokens.get(month, 0.0) + float(t)
+            start = month_index(span.get(month, month))
+            if t and 0 < t < math.inf:
+                tokens[start] = tokens.get(start, 0.0) + float(t)
         total = sum(tokens.values())
-        if total <= 0 or not spans.get(resource):
+        if total <= 0 or not span:
             continue
-        fits[resource] = {month: -tokens.get(start, 0.0) / total for month, start in spans[resource].items()}
+        fits[resource] = {
+            month: -tokens.get(month_index(start), 0.0) / total for month, start in span.items()
+        }
     kept, rows = _normalised_rows(fits, months, method)
     return kept, months, np.array(rows).reshape(len(rows), len(months))
 
@@ -204,7 +215,10 @@ def curve_argmin(scores: np.ndarray, trim: float = TRIM) -> tuple[int, np.ndarra
     curve itself (+inf in a month without scores)."""
     method = CurveMethod(trim=trim)
     curve = method.curve(scores)
-    return int(method.argmin(curve)), curve
+    best = method.argmin(curve)
+    if best is None:
+        raise ValueError("curve_argmin: the scores have no month columns")
+    return best, curve
 
 
 def _predict_from_curve(
@@ -260,6 +274,8 @@ def predict_from_scores(
     """The probe's own curve (`analysis.cutoff.CurveMethod`) over per-resource, per-month scores computed from
     the data alone (lower = fits better; e.g. dating.reference_ngrams' n-gram surprisal of each version): the
     argmin month, and a percentile-bootstrap interval over resources."""
+    if not 0 < level < 1:
+        raise ValueError(f"level {level!r}: expected a probability in (0, 1)")
     months = sorted({month_index(m) for per in scores.values() for m in per})
     method = CurveMethod(trim=trim)
     kept, rows = _normalised_rows(scores, months, method)

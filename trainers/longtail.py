@@ -60,27 +60,36 @@ def score_choices(
     """For each prompt, the log-likelihood (nats) of each of its choices as the continuation: the sum of the
     choice's token log-probs after the prompt (or that sum per character with `length_norm="chars"`).
     The choice follows the prompt after exactly one space, which starts the choice's first token (where
-    byte-level BPE puts it), so every choice is scored after the same context tokens. With `suffixes` (one
-    per prompt: the sentence's text after the value, world.render.fact_suffix), each choice is scored
-    together with it, so that the choice's last token is cut as in training and a choice that is a prefix
-    of another does not collect the longer one's probability. `length_norm="chars"` still divides by the
-    choice's own characters (the suffix is the same for every choice of a prompt)."""
+    byte-level BPE puts it), so every choice is scored after the same context tokens (a prompt too long for
+    the model keeps the same end for all its choices: as much as its longest choice leaves room for). With
+    `suffixes` (one per prompt: the sentence's text after the value, world.render.fact_suffix), each choice
+    is scored together with it, so that the choice's last token is cut as in training and a choice that is a
+    prefix of another does not collect the longer one's probability; `length_norm="chars"` then divides by
+    the characters of the choice and suffix together (by the choice's alone, the shared suffix's log-prob
+    would weigh more on a short choice than on a long one)."""
     if length_norm not in LENGTH_NORMS:
         raise ValueError(f"length_norm: unknown {length_norm!r} (choose from {', '.join(LENGTH_NORMS)})")
     suffixes = [""] * len(prompts) if suffixes is None else [suffix or "" for suffix in suffixes]
-    contexts, continuations, lengths = [], [], []
-    for prompt, options, suffix in zip(prompts, choices, suffixes, strict=True):
+    contexts, continuations, lengths, owner = [], [], [], []
+    for index, (prompt, options, suffix) in enumerate(zip(prompts, choices, suffixes, strict=True)):
         for option in options:
             contexts.append(prompt.rstrip(" "))
-            continuations.append(" " + option.lstrip(" ") + suffix)
-            lengths.append(len(option.strip()))
+            continuation = " " + option.lstrip(" ") + suffix
+            continuations.append(continuation)
+            lengths.append(len(continuation.strip()))
+            owner.append(index)
     context_ids = encode(lm, contexts)
     option_ids = encode(lm, continuations)
+    longest = [0] * len(prompts)
+    for index, opt in zip(owner, option_ids, strict=True):
+        longest[index] = max(longest[index], len(opt))
     sequences, starts = [], []
-    for ctx, opt in zip(context_ids, option_ids, strict=True):
-        room = lm.max_len - len(lm.context) - len(opt)
+    for index, ctx, opt in zip(owner, context_ids, option_ids, strict=True):
+        room = lm.max_len - len(lm.context) - longest[index]
         if room < 1:
-            raise ValueError(f"a choice of {len(opt)} tokens does not fit the model's {lm.max_len} positions")
+            raise ValueError(
+                f"a choice of {longest[index]} tokens does not fit the model's {lm.max_len} positions"
+            )
         ctx = ctx[-room:]  # keep the end of a long prompt: it is what the answer follows
         sequences.append(lm.context + ctx + opt)
         starts.append(max(1, len(lm.context) + len(ctx)))
@@ -279,7 +288,7 @@ def longtail_summary(
 ) -> dict[str, Any]:
     """The probe's headline figures: accuracy with its interval, whether the 0-exposure bucket is within
     its interval of chance, and the rank correlation of bucket accuracy with bucket order over the buckets
-    of at least MIN_BUCKET_PROBES probes (NaN with fewer than two of them)."""
+    of at least MIN_BUCKET_PROBES probes (NaN with fewer than three of them: two are always ±1)."""
     hits = sum(bool(c) for c in correct)
     interval = wilson_interval(hits, len(correct))
     zero = next((b for b in buckets if b["hi"] == 0), None)

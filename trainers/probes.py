@@ -42,7 +42,7 @@ from analysis.cutoff import (
     newest_version_share,
 )
 from analysis.intervals import bootstrap_rows, percentile_interval
-from analysis.months import months_between
+from analysis.months import month_index, months_between
 from analysis.probe_plots import plot_cutoff, plot_longtail
 from corpus.jsonl import finite_json
 from dating.reference import resource_column
@@ -118,6 +118,10 @@ def load_versions(path: str | Path, drops: DropCounts | None = None) -> pa.Table
         valid = pc.and_(pc.is_valid(rows.column(column)), pc.greater(pc.utf8_length(rows.column(column)), 0))
         drops.add(reason, rows.num_rows - pc.sum(valid).as_py() if rows.num_rows else 0)
         rows = rows.filter(valid)
+    # a month in another spelling ("2023-9") would sort as text, after "2023-11"
+    valid = pc.match_substring_regex(rows.column("month"), r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+    drops.add("bad_month", rows.num_rows - (pc.sum(valid).as_py() or 0))
+    rows = rows.filter(valid)
     rows = rows.sort_by(
         [("resource", "ascending"), ("month", "ascending"), ("created", "ascending"), ("row", "ascending")]
     )
@@ -180,7 +184,7 @@ def cutoff_curve(
     normalised, dropped = curve_method.normalise_resources(resources, nll.column("nll").to_pylist())
     raw = np.asarray(nll.column("nll").to_pylist(), dtype=np.float64)
     curve = []
-    for month in sorted(set(months)):
+    for month in sorted(set(months), key=month_index):
         index = [i for i, m in enumerate(months) if m == month and not np.isnan(normalised[i])]
         if not index:
             continue
@@ -292,7 +296,7 @@ def resource_matrix(nll: pa.Table) -> tuple[list[str], list[str], np.ndarray, np
     """(resources, months, nll[resource, month], version[resource, month]) from a `version_nll` table:
     NaN (and version -1) where a resource has no version that month; versions numbered per distinct text."""
     resources = sorted(set(nll.column("resource").to_pylist()))
-    months = sorted(set(nll.column("month").to_pylist()))
+    months = sorted(set(nll.column("month").to_pylist()), key=month_index)
     row = {r: i for i, r in enumerate(resources)}
     column = {m: j for j, m in enumerate(months)}
     values = np.full((len(resources), len(months)), np.nan)

@@ -49,6 +49,11 @@ def summarise_run(
     run_dir = Path(run_dir)
     probe_dir = Path(probe_dir) if probe_dir is not None else run_dir / "probe"
     info = _read_object(run_dir / "run.json", missing=None)
+    lacking = [key for key in ("mixture", "config", "tokens_seen") if key not in info]
+    if lacking or not isinstance(info["config"], dict) or "seed" not in info["config"]:
+        raise ValueError(
+            f"{run_dir / 'run.json'}: not a training run's record (lacks {', '.join(lacking) or 'config.seed'})"
+        )
     probe = _read_object(probe_dir / "probe.json", missing={})
     prediction = _read_object(probe_dir / "prediction.json", missing={})
     cutoff = probe.get("cutoff", {})

@@ -96,6 +96,18 @@ def test_load_versions_keeps_the_newest_version_of_each_month(tmp_path: Path) ->
         load_versions(path)
 
 
+def test_load_versions_counts_a_month_in_another_spelling(tmp_path: Path) -> None:
+    # as text, "2023-9" sorts after "2023-11": a curve over it would be out of order
+    path = tmp_path / "v.parquet"
+    pq.write_table(
+        pa.table({"resource": ["r"] * 3, "month": ["2023-9", "2023-10", "2023-13"], "text": list("abc")}),
+        path,
+    )
+    drops = DropCounts()
+    assert load_versions(path, drops).column("month").to_pylist() == ["2023-10"]
+    assert drops.counts == {"bad_month": 2}
+
+
 def test_frequency_buckets_and_head_tail_exact() -> None:
     assert [frequency_bucket(n) for n in (0, 1, 2, 3, 4, 7, 8, 1000)] == [
         (0, 0),
@@ -294,8 +306,23 @@ def test_score_choices_sums_the_continuation_log_probs(month_run: Path) -> None:
         cont = lm.tokenizer(" " + option + ".", add_special_tokens=False)["input_ids"]
         expected = token_logprobs(lm, [context + cont], [len(context)])[0].sum()
         assert score == pytest.approx(expected, abs=1e-4)
+    # per character of what was scored, the suffix too: by the choice's own characters alone, the shared
+    # suffix's log-prob weighed more on the shorter choice
     per_char = score_choices(lm, [prompt], [["AA+", "AA"]], length_norm="chars", suffixes=["."])[0]
-    assert per_char == pytest.approx([suffixed[0] / 3, suffixed[1] / 2], abs=1e-4)
+    assert per_char == pytest.approx([suffixed[0] / 4, suffixed[1] / 3], abs=1e-4)
+
+
+def test_a_prompt_too_long_for_the_model_keeps_one_context_for_all_its_choices(month_run: Path) -> None:
+    lm = load_lm(month_run, device="cpu")
+    prompt = " ".join(["the economy of india and the history of the world"] * 40)  # far over max_len tokens
+    options = ["a", "the united states of america and the people of the river"]
+    scores = score_choices(lm, [prompt], [options])[0]
+    ids = [lm.tokenizer(" " + o, add_special_tokens=False)["input_ids"] for o in options]
+    room = lm.max_len - len(lm.context) - max(map(len, ids))
+    context = lm.context + lm.tokenizer(prompt, add_special_tokens=False)["input_ids"][-room:]
+    for cont, score in zip(ids, scores, strict=True):
+        expected = token_logprobs(lm, [context + cont], [len(context)])[0].sum()
+        assert score == pytest.approx(expected, abs=1e-4)
 
 
 def test_calibration_subtracts_the_swapped_subjects_and_keeps_the_last_as_baseline(month_run: Path) -> None:
