@@ -3,7 +3,7 @@
 Every fact is stated as a full sentence in which the subject comes before the value (so a probe's prompt is
 the sentence up to the value) and the value is often repeated. Which template states a fact is fixed by the
 fact's id, so a resource page's text is a pure function of the facts valid in a month: its versions differ
-exactly where a fact changed. The main text is the title and the paragraphs joined by blank lines, which is
+where a fact changed (but for a value that comes back to an earlier one: world.entities). The main text is the title and the paragraphs joined by blank lines, which is
 what resiliparse's main-content extraction returns for the HTML written here.
 """
 
