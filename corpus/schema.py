@@ -283,8 +283,10 @@ def as_utc_timestamps(values: pa.Array | pa.ChunkedArray, name: str) -> pa.Array
     return pa.array(parsed, TIMESTAMP)
 
 
-def set_columns(batch: pa.RecordBatch, columns: dict[str, pa.Array]) -> pa.RecordBatch:
-    """`batch` with `columns` replaced where present and appended where not."""
+def set_columns(
+    batch: pa.RecordBatch | pa.Table, columns: dict[str, pa.Array]
+) -> pa.RecordBatch | pa.Table:
+    """`batch` with `columns` replaced where present and appended where not (a table stays a table)."""
     names = list(batch.schema.names)
     arrays = list(batch.columns)
     for name, array in columns.items():
@@ -293,4 +295,6 @@ def set_columns(batch: pa.RecordBatch, columns: dict[str, pa.Array]) -> pa.Recor
         else:
             names.append(name)
             arrays.append(array)
+    if isinstance(batch, pa.Table):
+        return pa.Table.from_arrays(arrays, names=names)
     return pa.RecordBatch.from_arrays(arrays, names=names)

@@ -86,3 +86,12 @@ def test_a_file_that_holds_no_tokenizer_is_named(tmp_path: Path) -> None:
     bad.write_text("{not json")
     with pytest.raises(ValueError, match=r"tokenizer\.json': not a tokenizer file"):
         load_tokenizer(str(bad))
+
+
+def test_the_kernels_take_a_table_of_several_chunks_as_they_take_a_batch() -> None:
+    whole = pa.RecordBatch.from_pydict({"id": ["a", "b"], "text": TEXTS})
+    table = pa.Table.from_batches([whole.slice(0, 1), whole.slice(1)])
+    for kernel in (LangIdKernel(), TokenCountKernel(), MixKeyKernel(seed=3)):
+        got = kernel(table)
+        assert isinstance(got, pa.Table)
+        assert got.combine_chunks().to_batches()[0].equals(kernel(whole))
