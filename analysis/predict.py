@@ -244,7 +244,7 @@ def _predict_from_curve(
         interval = (month_name(int(low)), month_name(int(high)))
     per_resource = {}
     for resource in resources:  # the month of the version the data holds most of (as `mode`)
-        rows = [(month_index(m), float(t)) for m, t in histograms[resource] if t and t > 0]
+        rows = [(month_index(m), float(t)) for m, t in histograms[resource] if t and 0 < t < math.inf]
         per_resource[resource] = month_name(int(resource_month(*zip(*rows, strict=True), "mode")))
     return CutoffPrediction(
         month=month_name(months[best]),

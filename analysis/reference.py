@@ -5,6 +5,7 @@ the small tables these functions take."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -45,7 +46,7 @@ def most_held_month(histogram: Sequence[tuple[str, float]]) -> str | None:
     tie), or None when it holds no tokens."""
     tokens: dict[str, float] = {}
     for month, t in histogram:
-        if t and t > 0:
+        if t and 0 < t < math.inf:
             tokens[month] = tokens.get(month, 0.0) + float(t)
     return min(tokens, key=lambda m: (-tokens[m], m)) if tokens else None
 

@@ -240,7 +240,8 @@ def _first_true(mask: pa.Array | pa.ChunkedArray) -> int | None:
 
 def as_text(values: pa.Array | pa.ChunkedArray, name: str = "text") -> pa.Array:
     """A text column as the kernels read it: one array of string or large_string, a dictionary-encoded one
-    decoded and an all-null one (Arrow's null type, as pandas writes a column of None) typed string.
+    decoded, an all-null one (Arrow's null type, as pandas writes a column of None) typed string, and bytes
+    (Parquet strings written without their UTF-8 annotation) as UTF-8 text, any invalid sequence replaced.
     TypeError naming the column for any other type."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
@@ -248,6 +249,13 @@ def as_text(values: pa.Array | pa.ChunkedArray, name: str = "text") -> pa.Array:
         values = values.dictionary_decode()
     if pa.types.is_null(values.type):
         return pa.nulls(len(values), pa.string())
+    if pa.types.is_binary(values.type) or pa.types.is_large_binary(values.type):
+        target = pa.large_string() if pa.types.is_large_binary(values.type) else pa.string()
+        try:
+            return values.cast(target)
+        except pa.ArrowInvalid:  # not UTF-8 throughout
+            decoded = [None if b is None else b.decode("utf-8", "replace") for b in values.to_pylist()]
+            return pa.array(decoded, target)
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
         raise TypeError(f"column {name!r} is {values.type}: expected strings")
     return values
@@ -274,18 +282,19 @@ def as_utc_timestamps(values: pa.Array | pa.ChunkedArray, name: str) -> pa.Array
         return pc.cast(values, TIMESTAMP, safe=False)  # nanoseconds cut to microseconds
     parsed: list[datetime | None] = []
     for text in values.to_pylist():
-        try:
-            when = datetime.fromisoformat(text.strip()) if text is not None else None
-        except ValueError:
-            raise ValueError(f"column {name!r}: {text!r} is no ISO 8601 time") from None
+        try:  # a blank string is no time, as a null
+            when = datetime.fromisoformat(text.strip()) if text is not None and text.strip() else None
+            when = when.astimezone(UTC) if when is not None and when.tzinfo else when
+        except (ValueError, OverflowError):
+            raise ValueError(
+                f"column {name!r}: {text!r} is no ISO 8601 time (or none Arrow can hold)"
+            ) from None
         # no offset: UTC, as the readers take a naive time
         parsed.append(when if when is None or when.tzinfo else when.replace(tzinfo=UTC))
     return pa.array(parsed, TIMESTAMP)
 
 
-def set_columns(
-    batch: pa.RecordBatch | pa.Table, columns: dict[str, pa.Array]
-) -> pa.RecordBatch | pa.Table:
+def set_columns(batch: pa.RecordBatch | pa.Table, columns: dict[str, pa.Array]) -> pa.RecordBatch | pa.Table:
     """`batch` with `columns` replaced where present and appended where not (a table stays a table)."""
     names = list(batch.schema.names)
     arrays = list(batch.columns)

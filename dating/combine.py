@@ -41,8 +41,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from corpus.schema import TIMESTAMP, as_utc_timestamps
+from corpus.schema import TIMESTAMP
 from dating.html_meta import HTML_META_MODIFIED
+from dating.input_columns import input_values
 from dating.signals import (
     Candidate,
     Evidence,
@@ -304,25 +305,12 @@ def _stated_page_edit(updates: list[Candidate], published: list[Candidate]) -> d
     return edit
 
 
-# Input times in another type (dates, ISO strings, other units or zones) are read as TIMESTAMP first.
-TIME_INPUTS = frozenset(
-    {"crawl_date", "last_modified", "html_meta_date", HTML_META_MODIFIED, "created", "added"}
-    | {"ref_created", "ref_last"}
-)
-
-
-def _column(batch: pa.RecordBatch, name: str) -> pa.Array | pa.ChunkedArray:
-    values = batch.column(name)
-    return as_utc_timestamps(values, name) if name in TIME_INPUTS else values
-
-
 def date_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
     """The dating stage kernel: `batch` with created, date_published, date_lower, date_upper, date_source,
     date_confidence and date_notes set from its columns (missing inputs read as nulls). Pure and
     deterministic; rows are never dropped."""
     n = batch.num_rows
-    names = set(batch.schema.names)
-    columns = {c: _column(batch, c).to_pylist() if c in names else [None] * n for c in INPUT_COLUMNS}
+    columns = {c: input_values(batch, c) for c in INPUT_COLUMNS}
     results = [date_row({c: values[i] for c, values in columns.items()}) for i in range(n)]
     arrays: dict[str, pa.Array] = {
         "created": pa.array([r.created for r in results], TIMESTAMP),

@@ -50,11 +50,11 @@ from htmldate.validators import get_max_date, get_min_date
 from resiliparse.parse.html import HTMLTree
 
 from corpus.html_text import parse_html, select_all
-from corpus.schema import TIMESTAMP, as_utc_timestamps
+from corpus.schema import TIMESTAMP
 from dating.html_search import extensive_search_date
+from dating.input_columns import HTML_META_MODIFIED, input_values
 
 MAX_HTML_CHARS = 1_000_000
-HTML_META_MODIFIED = "html_meta_modified"  # extra column: the HTML's last-update date (corpus.schema)
 # htmldate's own floor: dates before it in markup are far more often junk than real.
 HTMLDATE_MIN_DATE = datetime(1995, 1, 1)
 
@@ -202,14 +202,10 @@ def html_meta_date_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
     names = batch.schema.names
     if "html" not in names:
         return batch
-    htmls = batch.column("html").to_pylist()
-    crawls = (
-        as_utc_timestamps(batch.column("crawl_date"), "crawl_date").to_pylist()
-        if "crawl_date" in names
-        else [None] * batch.num_rows
-    )
-    old_published = batch.column("html_meta_date").to_pylist() if "html_meta_date" in names else None
-    old_modified = batch.column(HTML_META_MODIFIED).to_pylist() if HTML_META_MODIFIED in names else None
+    htmls = input_values(batch, "html")
+    crawls = input_values(batch, "crawl_date")
+    old_published = input_values(batch, "html_meta_date") if "html_meta_date" in names else None
+    old_modified = input_values(batch, HTML_META_MODIFIED) if HTML_META_MODIFIED in names else None
     published: list[datetime | None] = []
     modified: list[datetime | None] = []
     for i, html in enumerate(htmls):

@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 from datasketch import MinHash, MinHashLSH
 
 from corpus.schema import TIMESTAMP
+from dating.input_columns import input_values
 
 SHINGLE_TOKENS = 5
 NUM_PERM = 128
@@ -163,8 +164,10 @@ class ReferenceIndex:
         key_column = "resource" if "resource" in names else "url" if "url" in names else None
         if key_column is None:
             raise ReferenceError("reference column 'resource' (or 'url') is missing")
-        texts = table.column("text").to_pylist()
-        dates = table.column("created").cast(TIMESTAMP).to_pylist()
+        try:
+            texts, dates = input_values(table, "text"), input_values(table, "created")
+        except (TypeError, ValueError) as error:
+            raise ReferenceError(f"reference {error}") from None
         keys = table.column(key_column).to_pylist()
         grouped: dict[bytes, list] = {}
         for text, created, key in zip(texts, dates, keys, strict=True):

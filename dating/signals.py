@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import pyarrow as pa
 
+from dating.input_columns import input_values
 from dating.textdates import TextDates, find_text_dates
 
 MIN_DATE = datetime(1991, 1, 1, tzinfo=UTC)  # the web's first page; anything earlier is not a web date
@@ -444,12 +445,6 @@ CANDIDATE_TYPE = pa.list_(
 )
 
 
-def _column(batch: pa.RecordBatch, name: str) -> list[Any]:
-    if name in batch.schema.names:
-        return batch.column(name).to_pylist()
-    return [None] * batch.num_rows
-
-
 def _crawl_of(row: Mapping[str, Any]) -> datetime | None:
     return crawl_signal(row["crawl_date"], row["dump"], Evidence.empty())
 
@@ -479,7 +474,7 @@ def signal_batch(batch: pa.RecordBatch, name: str) -> pa.RecordBatch:
     if name not in SIGNALS:
         raise ValueError(f"signal {name!r}: expected one of {sorted(SIGNALS)}")
     columns, run = SIGNALS[name]
-    values = {c: _column(batch, c) for c in columns}
+    values = {c: input_values(batch, c) for c in columns}
     candidates: list[list[dict[str, Any]]] = []
     notes: list[list[str]] = []
     for i in range(batch.num_rows):

@@ -74,7 +74,7 @@ def _exact_text_hashes(
     has_ids = "id" in batch.schema.names
     ids = batch.column("id").take(pa.array(empty)).to_pylist() if has_ids else [None] * len(empty)
     for row, text, doc in zip(empty, values, ids, strict=True):
-        if text is None and not doc:
+        if text is None and (doc is None or doc == ""):
             raise ValueError(
                 f"dedup kernel: row {row} has neither a text nor an id; a document without text needs an id"
             )

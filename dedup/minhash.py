@@ -131,8 +131,10 @@ class SignatureConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | np.integer):
                 raise TypeError(f"{name} {value!r}: expected an integer")
-        if not 0 <= self.seed <= MAX_HASH:  # the schemes seed 32-bit generators (numpy, rensa)
-            raise ValueError(f"seed {self.seed}: expected 0 to {MAX_HASH}")
+        # datasketch's scheme and rensa seed 32-bit generators; oph salts its hashes with the seed's 64 bits
+        largest = (1 << 64) - 1 if self.scheme == "oph" else MAX_HASH
+        if not 0 <= self.seed <= largest:
+            raise ValueError(f"seed {self.seed}: expected 0 to {largest} (scheme {self.scheme})")
         if self.num_perm < 2:
             raise ValueError(f"num_perm {self.num_perm}: must be at least 2")
         if self.num_perm > MAX_NUM_PERM:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from corpus.schema import set_columns
+from corpus.schema import as_utc_timestamps, set_columns
 
 UNKNOWN_BUCKET = "unknown"
 GRANULARITIES = ("month", "quarter", "year")
@@ -49,7 +49,8 @@ def time_buckets(batch: pa.RecordBatch | pa.Table, granularity: str) -> pa.Array
     when = pa.nulls(n, pa.timestamp("us", tz="UTC"))
     for column in ("crawl_date", "created"):  # later wins: created over crawl_date
         if column in names:
-            when = pc.coalesce(batch.column(column).cast(pa.timestamp("us", tz="UTC")), when)
+            # dates, ISO strings, other units and zones as their UTC instant; a number is refused by name
+            when = pc.coalesce(as_utc_timestamps(batch.column(column), column), when)
     year = pc.utf8_lpad(pc.cast(pc.year(when), pa.string()), 4, "0")
     month = pc.month(when)
     if granularity == "year":

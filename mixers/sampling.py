@@ -66,10 +66,9 @@ class MixKeyKernel:
 
     def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         ids = batch.column("id").to_pylist()
-        if not all(ids):
-            raise ValueError(
-                f"MixKeyKernel: rows without an id (null or empty): {ids.count(None) + ids.count('')}"
-            )
+        missing = sum(1 for i in ids if i is None or i == "")
+        if missing:
+            raise ValueError(f"MixKeyKernel: rows without an id (null or empty): {missing}")
         keys = [doc_key(self.seed, i) for i in ids]
         return set_columns(batch, {"mix_key": pa.array(keys, pa.int64())})
 

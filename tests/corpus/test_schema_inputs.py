@@ -112,3 +112,11 @@ def test_an_empty_wiki_revision_is_empty_text_and_a_stub_or_suppressed_one_delet
     rows = sum(b.num_rows for b in read_documents(str(path), ReadOptions(), rejects))
     assert rows == 1
     assert Counter(r.reason for r in rejects.items) == Counter({"empty_text": 2, "deleted_text": 2})
+
+
+def test_blank_and_unholdable_times_and_byte_texts() -> None:
+    assert as_utc_timestamps(pa.array(["", " ", None]), "created").to_pylist() == [None, None, None]
+    with pytest.raises(ValueError, match="column 'created': '0001-01-01T00:00:00"):
+        as_utc_timestamps(pa.array(["0001-01-01T00:00:00+01:00"]), "created")
+    assert as_text(pa.array([b"abc", None], pa.binary())).to_pylist() == ["abc", None]
+    assert as_text(pa.array([b"\xffa"], pa.large_binary())).to_pylist() == ["\ufffda"]  # not UTF-8: replaced

@@ -60,3 +60,22 @@ def test_a_time_column_of_numbers_is_refused_by_name() -> None:
         date_batch(pa.RecordBatch.from_pydict({"text": ["x"], "crawl_date": [1]}))
     with pytest.raises(TypeError, match="column 'crawl_date' is int64"):
         html_meta_date_batch(pa.RecordBatch.from_pydict({"html": [PAGE], "crawl_date": [1]}))
+
+
+def test_every_dating_kernel_reads_a_time_column_of_another_type() -> None:
+    from dating.reference import ReferenceIndex
+    from dating.signals import signal_batch
+
+    strings = pa.array(["2020-01-01T00:00:00Z"])
+    crawl = signal_batch(
+        pa.RecordBatch.from_pydict({"crawl_date": pa.array([date(2020, 1, 1)], pa.date32())}), "crawl"
+    )
+    assert crawl.column("cand_crawl").to_pylist()[0][0]["date"] == datetime(2020, 1, 1, tzinfo=UTC)
+    kept = html_meta_date_batch(pa.RecordBatch.from_pydict({"html": [PAGE], "html_meta_date": strings}))
+    assert kept.column("html_meta_date").to_pylist() == [datetime(2020, 1, 1, tzinfo=UTC)]
+    text = "a text long enough to have some shingles in it"
+    index = ReferenceIndex.from_table(pa.table({"text": [text], "created": ["2020-01-01"], "url": ["u"]}))
+    found = index.match(text)
+    assert found is not None and found.version.first == datetime(2020, 1, 1, tzinfo=UTC)
+    with pytest.raises(TypeError, match="column 'text' is int64"):
+        date_batch(pa.RecordBatch.from_pydict({"text": [1]}))

@@ -163,3 +163,41 @@ def test_signature_settings_of_the_wrong_type_or_range_are_refused(
     with pytest.raises(error, match=message):
         SignatureConfig(**settings)  # type: ignore[arg-type]
     assert SignatureConfig(num_perm=np.int64(64), seed=2**32 - 1).num_perm == 64
+
+
+def test_url_keys_take_trailing_whitespace_and_refuse_what_reads_as_no_web_host() -> None:
+    urls = [
+        "http://example.com ",
+        "http://example.com\n",
+        "example.com/x",
+        "xn--bcher-kva.de/x",
+        "10.0.0.1/x",
+    ]
+    assert normalize_urls(pa.array(urls)).to_pylist() == [
+        "example.com",
+        "example.com",
+        "example.com/x",
+        "xn--bcher-kva.de/x",
+        "10.0.0.1/x",
+    ]
+    # placeholders with dots, e-mail addresses: no top-level domain, or an "@" without a scheme
+    assert normalize_urls(pa.array(["N.A.", "e.g.", "a@b.com"])).to_pylist() == [None, None, None]
+
+
+def test_bytes_texts_and_integer_ids_are_read_as_what_they_are() -> None:
+    # Parquet strings written without their UTF-8 annotation arrive as binary
+    binary = pa.table(
+        {"id": ["a", "b", "c"], "text": pa.array([t.encode() for t in (TEXTS[0], TEXTS[0], TEXTS[1])])}
+    )
+    assert dedup_table(binary).column("cluster_id").to_pylist() == ["a", "a", "c"]
+    # an id of 0 is an id: a document without text is named by it
+    numbered = pa.table({"id": [0, 1, 2], "text": pa.array([None, TEXTS[0], TEXTS[1]], pa.string())})
+    assert dedup_table(numbered).column("cluster_id").to_pylist() == ["0", "1", "2"]
+
+
+def test_the_oph_scheme_takes_a_64_bit_seed() -> None:
+    texts = pa.array([TEXTS[0]])
+    wide = batch_signatures(texts, SignatureConfig(seed=2**40)).signatures
+    assert not np.array_equal(wide, batch_signatures(texts, SignatureConfig(seed=1)).signatures)
+    with pytest.raises(ValueError, match="expected 0 to 18446744073709551615"):
+        SignatureConfig(seed=2**64)

@@ -95,3 +95,15 @@ def test_the_kernels_take_a_table_of_several_chunks_as_they_take_a_batch() -> No
         got = kernel(table)
         assert isinstance(got, pa.Table)
         assert got.combine_chunks().to_batches()[0].equals(kernel(whole))
+
+
+def test_time_buckets_read_dates_and_strings_and_refuse_numbers() -> None:
+    from mixers.buckets import time_buckets
+
+    batch = pa.RecordBatch.from_pydict(
+        {"created": ["2020-06-01", None], "crawl_date": ["2021-01-05T10:00:00Z"] * 2}
+    )
+    assert time_buckets(batch, "month").to_pylist() == ["2020-06", "2021-01"]
+    with pytest.raises(TypeError, match="column 'created' is int64"):
+        time_buckets(pa.RecordBatch.from_pydict({"created": [1590969600]}), "month")  # no epoch guessed
+    assert MixKeyKernel(seed=1)(pa.RecordBatch.from_pydict({"id": [0, 1]})).num_rows == 2  # 0 is an id

@@ -1,0 +1,44 @@
+"""The dating kernels' input columns as Python values, whatever Arrow type a caller's data has them in: time
+columns (dates, ISO 8601 strings, timestamps of other units or zones) as UTC datetimes, text as strings
+(corpus.schema.as_utc_timestamps, as_text); another type is refused by name, never read as "no date"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+from corpus.schema import as_text, as_utc_timestamps
+
+HTML_META_MODIFIED = "html_meta_modified"  # extra column: the HTML's last-update date (corpus.schema)
+TIME_INPUTS = frozenset(
+    {
+        "crawl_date",
+        "last_modified",
+        "html_meta_date",
+        HTML_META_MODIFIED,
+        "created",
+        "added",
+        "date_published",
+    }
+    | {"ref_created", "ref_last", "date_lower", "date_upper"}
+)
+TEXT_INPUTS = frozenset({"text", "html"})
+
+
+def input_values(batch: pa.RecordBatch | pa.Table, name: str) -> list[Any]:
+    """Column `name` of `batch` as Python values (None for each row where the batch lacks it)."""
+    if name not in batch.schema.names:
+        return [None] * batch.num_rows
+    values = batch.column(name)
+    if name in TIME_INPUTS:
+        values = as_utc_timestamps(values, name)
+    elif name in TEXT_INPUTS and not _is_binary(values.type):
+        values = as_text(values, name)
+    return values.to_pylist()
+
+
+def _is_binary(kind: pa.DataType) -> bool:
+    return pa.types.is_binary(kind) or pa.types.is_large_binary(
+        kind
+    )  # raw HTML bytes: the parser decodes them
