@@ -88,6 +88,8 @@ def coerce(column: str, value: Any) -> Any:
             return datetime(value.year, value.month, value.day, tzinfo=UTC)
         if not isinstance(value, str):
             raise FieldError("bad_type", f"{column}: expected an ISO 8601 string, got {type(value).__name__}")
+        if not value.strip():  # a blank time is no time, as a null: the document stays
+            return None
         parsed = parse_iso_timestamp(value)
         if parsed is None:
             raise FieldError("bad_timestamp", f"{column}: {value[:60]!r} is not an ISO 8601 timestamp")
@@ -95,6 +97,11 @@ def coerce(column: str, value: Any) -> Any:
     if pa.types.is_string(dtype):
         if column == "id" and isinstance(value, int) and not isinstance(value, bool):
             return str(value)  # many datasets number their documents
+        if isinstance(value, bytes):  # a Parquet string column written without its UTF-8 annotation
+            try:
+                return value.decode("utf-8")
+            except UnicodeDecodeError:
+                raise FieldError("bad_type", f"{column}: bytes that are not UTF-8") from None
         if not isinstance(value, str):
             raise FieldError("bad_type", f"{column}: expected a string, got {type(value).__name__}")
         return value

@@ -85,9 +85,11 @@ def _parquet_rows(ctx: ReadContext, raw: BinaryIO) -> Iterator[dict[str, Any]]:
         first_row = row_no
         try:
             for batch in parquet.iter_batches(batch_size=ctx.options.batch_size, row_groups=[group]):
-                for record in batch.to_pylist():
+                for record in _records(ctx, batch, row_no):
                     where = f"row {row_no}"
                     row_no += 1
+                    if record is None:  # rejected by _records
+                        continue
                     row = _row(ctx, checks, record, mapping, metadata, where)
                     if row is not None:
                         yield row
@@ -99,6 +101,23 @@ def _parquet_rows(ctx: ReadContext, raw: BinaryIO) -> Iterator[dict[str, Any]]:
             ctx.skip(reason, f"{type(exc).__name__}: {detail}", offset, length)
             ctx.counters["rows_in_corrupt_row_groups"] += lost
             row_no = first_row + rows_in_group
+
+
+def _records(ctx: ReadContext, batch: pa.RecordBatch, first_row: int) -> Iterator[dict[str, Any] | None]:
+    """The rows of `batch` as Python dicts. A value Python cannot hold (a date32 of the year 10183) fails
+    the whole batch's conversion: then row by row, and such a row is rejected (`bad_timestamp`) and given as
+    None, so that one bad value loses one document, not the file."""
+    try:
+        yield from batch.to_pylist()
+        return
+    except OverflowError:
+        pass
+    for i in range(batch.num_rows):
+        try:
+            yield batch.slice(i, 1).to_pylist()[0]
+        except OverflowError as exc:
+            ctx.reject("bad_timestamp", f"a value out of range: {exc}", f"row {first_row + i}")
+            yield None
 
 
 def _metadata_type(schema: pa.Schema) -> pa.DataType | None:

@@ -30,18 +30,17 @@ HOST_SALT = np.uint64(0x5EED_0F_0E_0A11_0002)
 DEFAULT_ANCHORS = 8
 # Hosts are case-insensitive, so `www.` is dropped in any case (WWW.Example.com is example.com); RE2 (Arrow)
 # and Python's re both read the scoped (?i:...) flag.
-# A scheme-less URL ("example.com/a", as some datasets write them) is read too, but only with a dotted host:
-# "N/A", "unknown" or "mailto:a@b.com" name no web resource, and as keys they joined unrelated documents.
+# A scheme-less URL ("example.com/a", as some datasets write them) is read too. A key needs a web host
+# (_WEB_HOST), with a scheme or not: "N/A", "https://N/A", "http://localhost/", "mailto:a@b.com" name no
+# web resource, and as keys they joined unrelated documents.
 _URL_PARTS = re.compile(
-    r"^\s*<?\s*(?:(?P<scheme>[a-zA-Z][a-zA-Z0-9+.\-]*)://(?:[^@/?#]*@)?)?(?i:www\d*\.)?(?P<host>[^/?#:>\s]*)"
+    r"^\s*<?\s*(?:[a-zA-Z][a-zA-Z0-9+.\-]*://(?:[^@/?#]*@)?)?(?i:www\d*\.)?(?P<host>[^/?#:>\s]*)"
     r"(?::\d+)?(?P<rest>[^#>]*)"
 )
 _HOST = re.compile(r"^[^\s\"'<>\\^`{|}]+$")  # no whitespace or character a URL's host cannot hold
-# Without a scheme, only what reads as a web host: no "@" (an e-mail address), and a last label of two letters
-# or more, or punycode (not "N.A." or "e.g."), or an IPv4 address.
-_BARE_HOST = (
-    r"^[^@]+\.(\pL{2,}|xn--[a-z0-9-]+)$|^[0-9]{1,3}(\.[0-9]{1,3}){3}$"  # RE2 (Arrow): \pL is a letter
-)
+# A web host: no "@" (an e-mail address without a scheme), and a last label of two letters or more, or
+# punycode (not "N.A." or "e.g."), or an IPv4 address.
+_WEB_HOST = r"^[^@]+\.(\pL{2,}|xn--[a-z0-9-]+)$|^[0-9]{1,3}(\.[0-9]{1,3}){3}$"  # RE2 (Arrow): \pL is a letter
 
 
 # Candidates are verified, so a false positive of the banding costs one sketch comparison while a false
@@ -102,18 +101,16 @@ class LshConfig:
 
 def _url_parts(urls: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array, pa.Array]:
     """(host lower-cased without `www.`, userinfo, port and a trailing dot; path and query without trailing
-    slashes or whitespace or the fragment; valid: the URL is not null and has a host, one that reads as a web
-    host (_BARE_HOST) where no scheme is given) of each URL."""
+    slashes or whitespace or the fragment; valid: the URL is not null and has a web host, _WEB_HOST) of each
+    URL."""
     if isinstance(urls, pa.ChunkedArray):
         urls = urls.combine_chunks()
     parts = pc.extract_regex(pc.fill_null(urls.cast(pa.string()), ""), _URL_PARTS.pattern)
     # example.com. is example.com
     host = pc.utf8_rtrim(pc.utf8_lower(pc.struct_field(parts, "host")), characters=".")
     rest = pc.replace_substring_regex(pc.struct_field(parts, "rest"), r"[/\s]+$", "")
-    has_scheme = pc.greater(pc.utf8_length(pc.struct_field(parts, "scheme")), 0)
     host_like = pc.and_(
-        pc.match_substring_regex(host, _HOST.pattern),
-        pc.or_(has_scheme, pc.match_substring_regex(host, _BARE_HOST)),
+        pc.match_substring_regex(host, _HOST.pattern), pc.match_substring_regex(host, _WEB_HOST)
     )
     valid = pc.and_(pc.is_valid(urls), pc.fill_null(host_like, False))
     return host, rest, valid

@@ -125,8 +125,17 @@ def run(plan: LabelPlan, spark: SparkProvider) -> StageResult:
     value = column(params.column).cast("string")
     for old, new in sorted(params.values.items()):
         value = F.when(column(params.column).cast("string") == old, F.lit(new)).otherwise(value)
+    side_id = F.col("id")
+    if dict(side.dtypes).get("id") in ("float", "double"):
+        # pandas writes a column of int ids with one missing as floats: 7.0 is the document "7", NaN is none
+        # (each branch a string: a CASE of long and double would be double again)
+        side_id = (
+            F.when(F.isnan(side_id), F.lit(None).cast("string"))
+            .when(side_id == F.floor(side_id), side_id.cast("long").cast("string"))
+            .otherwise(side_id.cast("string"))
+        )
     rows = side.select(
-        F.col("id").cast("string").alias("id"), value.alias(name)
+        side_id.cast("string").alias("id"), value.alias(name)
     )  # ids are strings (pandas: ints)
     # An id the table gives several values has no label (which one would win is up to Spark), and a row
     # without an id labels nothing: both are counted, not resolved silently.

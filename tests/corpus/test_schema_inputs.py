@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 
 from corpus.schema import TIMESTAMP, as_text, as_utc_timestamps
@@ -120,3 +122,52 @@ def test_blank_and_unholdable_times_and_byte_texts() -> None:
         as_utc_timestamps(pa.array(["0001-01-01T00:00:00+01:00"]), "created")
     assert as_text(pa.array([b"abc", None], pa.binary())).to_pylist() == ["abc", None]
     assert as_text(pa.array([b"\xffa"], pa.large_binary())).to_pylist() == ["\ufffda"]  # not UTF-8: replaced
+
+
+def _read_all(path: Path) -> tuple[list[dict], Counter[str]]:
+    from corpus.readers import ReadOptions, read_documents
+    from corpus.stats import RejectLog
+
+    rejects = RejectLog()
+    rows = [r for b in read_documents(str(path), ReadOptions(), rejects) for r in b.to_pylist()]
+    return rows, Counter(r.reason for r in rejects.items)
+
+
+def test_one_date_out_of_range_loses_its_row_not_the_file(tmp_path: Path) -> None:
+    days = [date(2020, 1, d + 1).toordinal() - date(1970, 1, 1).toordinal() for d in range(9)] + [3_000_000]
+    path = tmp_path / "d.parquet"
+    created = pa.array(days, pa.int32()).cast(pa.date32())  # the last: about the year 10183
+    pq.write_table(
+        pa.table({"id": [str(i) for i in range(10)], "text": ["words"] * 10, "created": created}), path
+    )
+    rows, reasons = _read_all(path)
+    assert [r["id"] for r in rows] == [str(i) for i in range(9)]
+    assert rows[0]["created"] == datetime(2020, 1, 1, tzinfo=UTC)
+    assert reasons == Counter({"bad_timestamp": 1})
+
+
+def test_blank_times_are_no_times_and_byte_texts_are_text(tmp_path: Path) -> None:
+    texts = [b"first text", b"second text", b"third text"]
+    table = pa.table(
+        {
+            "id": ["a", "b", "c"],
+            "text": pa.array(texts, pa.binary()),
+            "created": ["", "   ", "2020-01-01T00:00:00Z"],
+        }
+    )
+    pq.write_table(table, tmp_path / "t.parquet")
+    rows, reasons = _read_all(tmp_path / "t.parquet")
+    assert [(r["text"], r["created"]) for r in rows] == [
+        ("first text", None),
+        ("second text", None),
+        ("third text", datetime(2020, 1, 1, tzinfo=UTC)),
+    ]
+    assert not reasons
+    (tmp_path / "t.jsonl").write_text('{"id": "a", "text": "x y", "created": "", "last_modified": " "}\n')
+    rows, reasons = _read_all(tmp_path / "t.jsonl")
+    assert [(r["created"], r["last_modified"]) for r in rows] == [(None, None)] and not reasons
+    pq.write_table(
+        pa.table({"id": ["z"], "text": pa.array([b"\xff\xfe"], pa.binary())}), tmp_path / "bad.parquet"
+    )
+    rows, reasons = _read_all(tmp_path / "bad.parquet")
+    assert rows == [] and reasons == Counter({"bad_type": 1})  # not UTF-8: counted, not guessed

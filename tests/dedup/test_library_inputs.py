@@ -53,11 +53,16 @@ def test_real_urls_keep_their_keys_in_every_spelling() -> None:
         "http://user:pw@example.com/a#part",
     ]
     assert normalize_urls(pa.array(urls)).to_pylist() == ["example.com/a"] * len(urls)
-    # a scheme vouches for a host without a dot; without one a dot is needed
-    assert normalize_urls(pa.array(["http://localhost/x", "localhost/x"])).to_pylist() == [
+    # a scheme does not make a placeholder a web host
+    placeholders = [
+        "http://localhost/x",
         "localhost/x",
-        None,
+        "https://N/A",
+        "http://-",
+        "https://n.a./",
+        "http://intranet/",
     ]
+    assert normalize_urls(pa.array(placeholders)).to_pylist() == [None] * len(placeholders)
 
 
 def test_unrelated_documents_with_a_placeholder_url_are_not_one_resource() -> None:

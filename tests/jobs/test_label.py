@@ -148,6 +148,13 @@ def test_a_table_with_integer_ids_labels_the_documents_whose_ids_spell_them(spar
     result = run(check(params), lambda: spark)
     out = {r["id"]: r["kind"] for r in pq.read_table(tmp_path / "out").to_pylist()}
     assert out == {"1": "a", "2": "b", "d3": None} and result.stats.counters["unlabelled"] == 1
+    # pandas writes integer ids with one missing as floats (7.0, NaN): they labelled nothing, silently
+    pq.write_table(pa.table({"id": [1.0, float("nan"), 2.5, 2.0], "kind": ["a", "x", "y", "b"]}), table)
+    params = dataclasses.replace(params, output=str(tmp_path / "floats"))
+    result = run(check(params), lambda: spark)
+    out = {r["id"]: r["kind"] for r in pq.read_table(tmp_path / "floats").to_pylist()}
+    assert out == {"1": "a", "2": "b", "d3": None}
+    assert result.stats.counters["table_rows_without_id"] == 1
 
 
 @pytest.mark.parametrize("name", ["Text", "LANG", "ID", "time_bucket", "mix_order", "date_notes", "_label_x"])
