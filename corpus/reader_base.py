@@ -51,7 +51,15 @@ from corpus.remote import (
     redact,
     uri_name,
 )
-from corpus.schema import COLUMN_NAMES, DOCUMENT_SCHEMA, EXTRA_COLUMNS, conform, field_type
+from corpus.schema import (  # noqa: F401  (utc, parse_iso_timestamp: the readers take them from here)
+    COLUMN_NAMES,
+    DOCUMENT_SCHEMA,
+    EXTRA_COLUMNS,
+    conform,
+    field_type,
+    parse_iso_timestamp,
+    utc,
+)
 from corpus.stats import REJECT_SAMPLE_BYTES, RejectLog
 
 FORMATS = ("warc", "wet", "jsonl", "parquet", "mediawiki")
@@ -193,24 +201,6 @@ def stable_id(source: str, url: str | None, text: str) -> str:
     digest.update(b"\x00")
     digest.update(text.encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
-
-
-def utc(value: datetime) -> datetime:
-    """`value` as an aware UTC datetime (naive values are taken to be UTC already)."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-def parse_iso_timestamp(value: str) -> datetime | None:
-    """An ISO 8601 date or date-time string ("Z" or an offset; a bare date is midnight) as UTC, or None."""
-    text = value.strip()
-    if not text:
-        return None
-    try:
-        return utc(datetime.fromisoformat(text))
-    except (ValueError, OverflowError):
-        return None
 
 
 def one_line(text: str, limit: int = 300) -> str:

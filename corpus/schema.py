@@ -238,6 +238,24 @@ def _first_true(mask: pa.Array | pa.ChunkedArray) -> int | None:
     return None if index is None or index < 0 else index
 
 
+def utc(value: datetime) -> datetime:
+    """`value` as an aware UTC datetime (naive values are taken to be UTC already)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def parse_iso_timestamp(value: str) -> datetime | None:
+    """An ISO 8601 date or date-time string ("Z" or an offset; a bare date is midnight) as UTC, or None."""
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        return utc(datetime.fromisoformat(text))
+    except (ValueError, OverflowError):
+        return None
+
+
 def as_text(values: pa.Array | pa.ChunkedArray, name: str = "text") -> pa.Array:
     """A text column as the kernels read it: one array of string or large_string, a dictionary-encoded one
     decoded, an all-null one (Arrow's null type, as pandas writes a column of None) typed string, and bytes
@@ -282,15 +300,10 @@ def as_utc_timestamps(values: pa.Array | pa.ChunkedArray, name: str) -> pa.Array
         return pc.cast(values, TIMESTAMP, safe=False)  # nanoseconds cut to microseconds
     parsed: list[datetime | None] = []
     for text in values.to_pylist():
-        try:  # a blank string is no time, as a null
-            when = datetime.fromisoformat(text.strip()) if text is not None and text.strip() else None
-            when = when.astimezone(UTC) if when is not None and when.tzinfo else when
-        except (ValueError, OverflowError):
-            raise ValueError(
-                f"column {name!r}: {text!r} is no ISO 8601 time (or none Arrow can hold)"
-            ) from None
-        # no offset: UTC, as the readers take a naive time
-        parsed.append(when if when is None or when.tzinfo else when.replace(tzinfo=UTC))
+        when = parse_iso_timestamp(text) if text is not None else None  # a blank string is no time, as a null
+        if when is None and text is not None and text.strip():
+            raise ValueError(f"column {name!r}: {text!r} is no ISO 8601 time (or none Arrow can hold)")
+        parsed.append(when)
     return pa.array(parsed, TIMESTAMP)
 
 
