@@ -8,22 +8,17 @@ from typing import Any
 
 import pyarrow as pa
 
-from corpus.schema import as_text, as_utc_timestamps
+from corpus.schema import as_text, as_utc_timestamps, field_type
 
 HTML_META_MODIFIED = "html_meta_modified"  # extra column: the HTML's last-update date (corpus.schema)
-TIME_INPUTS = frozenset(
-    {
-        "crawl_date",
-        "last_modified",
-        "html_meta_date",
-        HTML_META_MODIFIED,
-        "created",
-        "added",
-        "date_published",
-    }
-    | {"ref_created", "ref_last", "date_lower", "date_upper"}
-)
+REFERENCE_TIMES = frozenset({"ref_created", "ref_last"})  # the reference match's, which the record lacks
 TEXT_INPUTS = frozenset({"text", "html"})
+
+
+def _is_time(name: str) -> bool:
+    """A time column: the record's timestamps (corpus.schema) and the reference match's."""
+    kind = field_type(name)
+    return name in REFERENCE_TIMES or (kind is not None and pa.types.is_timestamp(kind))
 
 
 def input_values(batch: pa.RecordBatch | pa.Table, name: str) -> list[Any]:
@@ -31,7 +26,7 @@ def input_values(batch: pa.RecordBatch | pa.Table, name: str) -> list[Any]:
     if name not in batch.schema.names:
         return [None] * batch.num_rows
     values = batch.column(name)
-    if name in TIME_INPUTS:
+    if _is_time(name):
         values = as_utc_timestamps(values, name)
     elif name in TEXT_INPUTS and not _is_binary(values.type):
         values = as_text(values, name)
