@@ -53,6 +53,7 @@ from jobs.date import reference_files
 from jobs.fs import (
     AtomicStageOutput,
     Location,
+    contained_in,
     locate,
     refuse_placeless,
     refuse_unmakeable,
@@ -60,7 +61,7 @@ from jobs.fs import (
     remove_leftovers,
     working_sibling,
 )
-from jobs.inputs import contained_in, refuse_inside_inputs
+from jobs.inputs import refuse_inside_inputs
 from jobs.options import Columns, Conf, Master, Overwrite, checked_columns, parse_columns, spark_options
 from jobs.registry import stage
 from jobs.report import print_audit_summary

@@ -14,7 +14,7 @@ from analysis.audit_plots import PLOTS
 from analysis.months import month_index
 from corpus.remote import redact, scheme_of
 from jobs.contract import UsageError
-from jobs.inputs import contained_in
+from jobs.fs import contained_in
 from jobs.stage import InputFile
 
 # An audit report's own files: with summary.json and report.html beside each other they are bookkeeping, not

@@ -17,6 +17,7 @@ import socket
 import sys
 import tempfile
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +25,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 
 from corpus.readers import local_path
-from corpus.remote import redact, scheme_of, store_file_system
+from corpus.remote import HTTP_SCHEMES, arrow_uri, redact, scheme_of, store_file_system
 from jobs.contract import UsageError
 
 
@@ -89,6 +90,43 @@ def placeless(path: str) -> str | None:
     if scheme in _BUCKET_SCHEMES and not str(path)[len(scheme) + 3 :].partition("/")[0].rsplit("@", 1)[-1]:
         return "no bucket"
     return None
+
+
+def location_key(path: str) -> str | None:
+    """A path or URI as a name to compare by: local paths (and `file:` URIs) with links and `..` resolved,
+    `s3a://` as `s3://`, no query or trailing slash; None for an HTTP URL (no folder's content)."""
+    if scheme_of(path) in HTTP_SCHEMES:
+        return None
+    if path.startswith("file:"):
+        path = local_path(path)
+    elif "://" in path:
+        return arrow_uri(path).split("?", 1)[0].rstrip("/")
+    return os.path.realpath(path)
+
+
+def _below(inner: str, outer: str) -> bool:
+    return inner.startswith(outer.rstrip("/") + "/")
+
+
+def relation(path: str | os.PathLike[str], other: str | os.PathLike[str]) -> str | None:
+    """How `path` stands to `other`, by names alone (location_key; a listing of 90,000 objects is not asked
+    of the store one by one): "is" it, "holds" it or "lies inside" it; None where none holds or either is an
+    HTTP URL."""
+    key, other_key = location_key(str(path)), location_key(str(other))
+    if key is None or other_key is None:
+        return None
+    if key == other_key:
+        return "is"
+    if _below(other_key, key):
+        return "holds"
+    if _below(key, other_key):
+        return "lies inside"
+    return None
+
+
+def contained_in(folder: str) -> Callable[[str], bool]:
+    """A test of whether a path or URI is `folder` or lies below it (relation)."""
+    return lambda path: relation(path, folder) in ("is", "lies inside")
 
 
 def refuse_placeless(path: str, named: str) -> None:

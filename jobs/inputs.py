@@ -26,18 +26,18 @@ import io
 import os
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from urllib.parse import quote, urlsplit
 
 import pyarrow.fs as pafs
 
 from corpus.reader_base import ReadContext, ReadOptions
 from corpus.readers import local_path
-from corpus.remote import HTTP_SCHEMES, REMOTE_SCHEMES, RetryPolicy, arrow_uri, open_remote, redact, scheme_of
+from corpus.remote import HTTP_SCHEMES, REMOTE_SCHEMES, RetryPolicy, open_remote, redact, scheme_of
 from corpus.stats import RejectLog
 from jobs import progress
 from jobs.contract import UsageError
-from jobs.fs import Location, locate, refuse_placeless
+from jobs.fs import Location, contained_in, locate, location_key, refuse_placeless
 from jobs.threads import run_concurrently
 
 LISTING_SUFFIXES = (".paths", ".paths.gz")
@@ -210,28 +210,6 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(out))
 
 
-def _location_key(path: str) -> str | None:
-    """A path or URI as a name to compare by: local paths with links resolved, `s3a://` as `s3://`, no query
-    or trailing slash; None for an HTTP URL (no folder's content)."""
-    if is_http(path):
-        return None
-    if path.startswith("file:"):
-        path = local_path(path)
-    elif "://" in path:
-        return arrow_uri(path).split("?", 1)[0].rstrip("/")
-    return os.path.realpath(path)
-
-
-def contained_in(folder: str) -> Callable[[str], bool]:
-    """A test of whether a path or URI is `folder` or lies below it, by the names alone (_location_key): a
-    listing of 90,000 objects is not asked of the store one by one."""
-    outer = _location_key(folder)
-    return lambda path: (
-        outer is not None
-        and ((inner := _location_key(path)) == outer or (inner is not None and inner.startswith(outer + "/")))
-    )
-
-
 def refuse_inside_inputs(folder: str, given: Sequence[str], flag: str) -> None:
     """UsageError where `folder` (written by the job: its output, a work folder) lies inside an input folder
     or is reached by an input glob among `given`: reading the inputs again would read it as input."""
@@ -266,7 +244,7 @@ def _glob_reaches(pattern: str, path: str) -> bool:
     pattern = pattern.rstrip("/") or pattern
     wildcard = min(pattern.find(ch) for ch in "*?[" if ch in pattern)
     root = pattern[: pattern.rfind("/", 0, wildcard) + 1]
-    inner, outer = _location_key(path), _location_key(root or ".")
+    inner, outer = location_key(path), location_key(root or ".")
     if inner is None or outer is None or not contained_in(root or ".")(path):
         return False
     relative = inner[len(outer) :].strip("/").split("/")

@@ -3,8 +3,8 @@ run), made before anything runs or is created: that it is none of the command's 
 chronomix data of another command (a stage's documents, a world, a run...), which the output's own files
 would otherwise land beside: a mixture reading that folder again would read them as documents.
 
-Paths are compared as real paths, so neither a symbolic link nor `..` gets round a check; URIs are left out
-(these commands write local folders, and say so themselves)."""
+Paths are compared as the Spark stages compare an output with their inputs (jobs.fs.relation): as real
+paths, so neither a symbolic link nor `..` gets round a check."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from jobs.contract import UsageError
+from jobs.fs import relation
 
 # Files whose presence at a folder's top says what chronomix data it holds, first match wins.
 _DATA_MARKERS: tuple[tuple[str, str], ...] = (
@@ -44,20 +45,6 @@ def chronomix_data(folder: str | Path) -> str | None:
         return "an audit report (summary.json, report.html)"
     if any(name.endswith(".parquet") and not name.startswith((".", "_")) for name in names):
         return "Parquet data"
-    return None
-
-
-def relation(output: str | Path, other: str | Path) -> str | None:
-    """How `output` stands to `other`: "is", "holds" or "lies inside" it, or None (neither is a URI)."""
-    if "://" in str(output) or "://" in str(other):
-        return None
-    out, path = Path(os.path.realpath(output)), Path(os.path.realpath(other))
-    if out == path:
-        return "is"
-    if path.is_relative_to(out):
-        return "holds"
-    if out.is_relative_to(path):
-        return "lies inside"
     return None
 
 

@@ -45,6 +45,7 @@ from jobs.contract import UsageError
 from jobs.fs import (
     AtomicStageOutput,
     Location,
+    contained_in,
     file_size,
     list_files,
     locate,
@@ -54,7 +55,7 @@ from jobs.fs import (
     refuse_unmakeable,
     remove,
 )
-from jobs.inputs import contained_in, http_sizes, is_http, refuse_inside_inputs, remote_glob
+from jobs.inputs import http_sizes, is_http, refuse_inside_inputs, remote_glob
 from jobs.unreadable_inputs import count_left_out, readable
 
 Kernel = Callable[[pa.RecordBatch], pa.RecordBatch]

@@ -13,7 +13,7 @@ import typer
 
 from jobs.cli import build_app, refuse_bad_paths, typed_values
 from jobs.contract import UsageError
-from jobs.fs import AtomicStageOutput, locate, placeless
+from jobs.fs import AtomicStageOutput, contained_in, locate, placeless, relation
 from jobs.runner import run_command
 from jobs.stage import expand_inputs, refuse_existing
 from jobs.world import STAGE as WORLD
@@ -245,3 +245,21 @@ def test_a_folder_given_for_a_yaml_file_is_named_a_folder(
     )
     assert sorted(p.name for p in scratch.iterdir()) == ["emptydir", "precious.txt"]
     assert not any((scratch / "emptydir").iterdir())
+
+
+def test_one_relation_compares_outputs_with_inputs_for_every_command(tmp_path: Path) -> None:
+    """jobs.fs.relation is what the Spark stages (contained_in) and probe/experiment/run (refuse_overlap)
+    both ask: by real path locally, by bucket and key on object stores, never for an HTTP URL."""
+    data = tmp_path / "data"
+    (data / "sub").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(data)
+    assert relation(data, tmp_path / "link") == "is"
+    assert relation(data / "sub" / ".." / "sub", data) == "lies inside"
+    assert relation(data, tmp_path / "link" / "sub") == "holds"
+    assert relation(tmp_path / "data2", data) is None  # a shared prefix of names is no folder of it
+    assert relation(f"file://{data}/sub", str(data)) == "lies inside"
+    assert relation("s3a://bucket/crawl/out/", "s3://bucket/crawl") == "lies inside"
+    assert relation("s3://bucket/crawl", "s3://bucket/crawl-2") is None
+    assert relation("https://host/a/b", "https://host/a") is None
+    # The root folder holds everything; comparing names against "/" + "/" once missed it.
+    assert contained_in("/")(str(data)) and not contained_in(str(data))("/")
