@@ -14,10 +14,12 @@ Design choices, each tested in tests/corpus/test_warc.py and test_warc_damage.py
   reject. Any other gap is not a record: a skipped span ("unparsed_bytes", offsets in the decompressed stream).
 - A record without a numeric Content-Length has no extent: it is one "bad_warc_header" reject, and the bytes
   up to the next record are its own (not a second reject).
-- A Content-Length too long takes the next records into the block: they are found (corpus.warc_extent) and
-  read in their turn ("content_length_overshoot"). The block of a record not read as a document (a request,
-  a response over the size cap, ...) is looked through for records as well, and FastWARC restarts at the
-  first one (corpus.warc_resync). A gap is one "corrupt_record" per damaged header in it.
+- A Content-Length too long takes the next records into the block: they are found (corpus.warc_extent),
+  even where the block ends inside the first one's header, and FastWARC restarts at the first one, so a
+  record the block cut short is read whole ("content_length_overshoot"). Only where those records are more
+  than the stream keeps (4 MiB) are they read from the block itself, and one it cut is a reject. The block
+  of a record not read as a document (a request, a response over the size cap, ...) is looked through for
+  records as well (corpus.warc_resync). A gap is one "corrupt_record" per damaged header in it.
 - A record FastWARC cannot parse (a header over 1 MiB) is one "corrupt_record"; reading restarts at the next
   line that starts a record.
 - HTTP Content-Encoding is undone here (gzip, deflate, br), because ClueWeb09 keeps `Content-Encoding: gzip`
@@ -63,6 +65,7 @@ from corpus.warc_extent import (
     GAP_TOLERANCE_BYTES,
     content_length,
     damaged_headers,
+    header_begun_at_end,
     header_bytes,
     header_cut,
     looks_like_warc_header,
@@ -78,6 +81,8 @@ PLAIN_TYPES = frozenset({"text/plain"})
 MAX_REPLACED_FRACTION = 0.1
 # Record types that are not documents (FastWARC's record types are not hashable: compared by name).
 _SKIPPED_TYPES = frozenset({"request", "metadata", "resource", "warcinfo", "continuation"})
+# How far past a read block the reader looks to tell a record's start from the rest of a cut header.
+_PEEK_BYTES = 4096
 
 
 class WarcRowReader:
@@ -95,6 +100,8 @@ class WarcRowReader:
         self.block_read = (
             False  # the record's whole block was read (else its bytes are looked at for records)
         )
+        # where the records a read block took in start, for FastWARC to restart at (the bytes still kept)
+        self.restart_at: int | None = None
 
     def rows(self) -> Iterator[dict[str, Any]]:
         ctx = self.ctx
@@ -159,10 +166,13 @@ class WarcRowReader:
                 header = self._header_sample(record)
                 length = content_length(record)
                 expected = None if length is None else start + len(header) + length + 4
-                self.block_read = False
+                self.block_read, self.restart_at = False, None
                 row = self._guarded_row(record, start, header, length)
                 if row is not None:
                     yield row
+                if self.restart_at is not None:  # the records its block took in are read from the stream
+                    stream.rewind(self.restart_at)
+                    return self.restart_at
                 yield from self._swallowed_rows()
                 if length is not None and not self.block_read:  # FastWARC would skip the block unseen
                     inside = records_inside_block(stream, start + len(header), start + len(header) + length)
@@ -305,7 +315,9 @@ class WarcRowReader:
 
     def _read_payload(self, record: WarcRecord, where: str, header: bytes) -> bytes | None:
         """The rest of the record's block, or None after rejecting it (too large or truncated); cut where
-        records that a too-long Content-Length took in start (read next, `_swallowed_rows`)."""
+        records that a too-long Content-Length took in start. Those are read next: from the stream, where it
+        still keeps them (FastWARC restarts there, so a record the block cut short is read whole), else
+        from the block (`_swallowed_rows`)."""
         limit = self.ctx.options.max_doc_bytes
         promised = record.content_length
         if promised > limit:
@@ -314,12 +326,23 @@ class WarcRowReader:
             return None
         body = record.reader.read(promised)
         self.block_read = True
+        # The payload's first byte in the stream: the block's end less what FastWARC has left of it (the
+        # HTTP header, where parsed, came before).
+        body_start = record.stream_pos + len(header) + (content_length(record) or 0) - promised
         warc_payload = "warc" in (record.http_content_type or "").lower()  # WARC data served over HTTP
         found = None if warc_payload else swallowed_from(body)
+        if found is None and not warc_payload and len(body) == promised:
+            found = self._header_begun_after(body, body_start)
         if found is not None:
-            end, self.header_cut_by_block = found
+            end, cut = found
             self.ctx.counters["content_length_overshoot"] += 1
-            self.swallowed.append((body[end + 4 :], where))
+            assert self.stream is not None
+            restart = body_start + end + 4
+            if self.stream.recent(restart, self.stream.position) is not None:
+                self.restart_at = restart
+            else:
+                self.header_cut_by_block = cut
+                self.swallowed.append((body[end + 4 :], where))
             return body[:end]
         if len(body) < promised:
             self.ctx.reject(
@@ -327,6 +350,26 @@ class WarcRowReader:
             )
             return None
         return body
+
+    def _header_begun_after(self, body: bytes, body_start: int) -> tuple[int, bool] | None:
+        """(where `body` really ends, True) where it ends in the first bytes of a record header
+        (header_begun_at_end) and the stream's bytes after it go on with that header rather than start the
+        next record; None otherwise."""
+        at = header_begun_at_end(body)
+        stream = self.stream
+        if at is None or stream is None:
+            return None
+        claimed_end, position = body_start + len(body), stream.position
+        while stream.position < claimed_end + _PEEK_BYTES and stream.read(
+            claimed_end + _PEEK_BYTES - stream.position
+        ):
+            pass  # read ahead of FastWARC, handed out to it again by the rewind below
+        after = stream.recent(claimed_end, stream.position) or b""
+        stream.rewind(position)
+        joined = body[at + 4 :] + after
+        if not after or starts_warc_record(after) or not looks_like_warc_header(joined):
+            return None
+        return (at, True) if b"\r\n\r\n" in joined or b"\n\n" in joined else None
 
     def _swallowed_rows(self) -> Iterator[dict[str, Any]]:
         """Rows of the records a too-long Content-Length took in, under the same guard and checks as any."""

@@ -70,6 +70,19 @@ def swallowed_from(block: bytes) -> tuple[int, bool] | None:
     return None
 
 
+def header_begun_at_end(block: bytes) -> int | None:
+    """The offset of the CRLF CRLF after which `block` (a payload read to its Content-Length) ends in the
+    first bytes of a WARC record's header, with no blank line after them: what a Content-Length too long by
+    less than the next record's header leaves. None where the block does not end so. Only a sign (a page
+    may end quoting a header): the reader cuts the block there only where the bytes after it go on with
+    that header instead of starting the next record."""
+    at = block.rfind(b"\r\n\r\n")
+    tail = block[at + 4 :] if at >= 0 else b""
+    if not tail or not (tail.startswith(b"WARC/") or b"WARC/".startswith(tail)) or b"\n\n" in tail:
+        return None
+    return at
+
+
 def header_cut(data: bytes, start: int) -> bool:
     """True where the record header starting at `start` runs to the end of `data` (no blank line ends it)."""
     return b"\r\n\r\n" not in data[start:] and b"\n\n" not in data[start:]

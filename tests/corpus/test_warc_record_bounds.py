@@ -50,11 +50,23 @@ WHOLE_2 = len(crafted.response(2))
     [
         (WHOLE_2, [1, 2, 3, 4], {}),  # record 2 taken whole: read after record 1
         (WHOLE_2 + len(crafted.response(3)), [1, 2, 3, 4], {}),  # two records taken whole
-        (WHOLE_2 + 600, [1, 2, 4], {"truncated_record": 1}),  # record 3 cut in its payload
-        (WHOLE_2 + 100, [1, 2, 4], {"corrupt_record": 1}),  # record 3 cut in its header
+        # Record 3 cut in its payload, or its header: FastWARC restarts at record 2, and reads 3 whole.
+        (WHOLE_2 + 600, [1, 2, 3, 4], {}),
+        (WHOLE_2 + 100, [1, 2, 3, 4], {}),
+        # Record 2 cut in its header, or in its version line: the block ends in it; the bytes after go on.
+        (100, [1, 2, 3, 4], {}),
+        (6, [1, 2, 3, 4], {}),
         (10**6, [1, 2, 3, 4], {}),  # past the end of the file: everything after record 1 taken
     ],
-    ids=["one-whole", "two-whole", "cut-in-payload", "cut-in-header", "to-eof"],
+    ids=[
+        "one-whole",
+        "two-whole",
+        "cut-in-payload",
+        "cut-in-header",
+        "next-header",
+        "next-version",
+        "to-eof",
+    ],
 )
 def test_content_length_too_long_loses_no_record(
     tmp_path: Path, gz: bool, extra: int, kept: list[int], rejected: dict[str, int]
@@ -67,8 +79,9 @@ def test_content_length_too_long_loses_no_record(
     assert len(ids) + sum(rejects.values()) == 4  # every record kept or counted, once
 
 
-def test_record_one_keeps_its_own_text_only(tmp_path: Path) -> None:
-    records = [overshooting(WHOLE_2), crafted.response(2)]
+@pytest.mark.parametrize("extra", [WHOLE_2, 100], ids=["record-2-whole", "record-2-cut-in-header"])
+def test_record_one_keeps_its_own_text_only(tmp_path: Path, extra: int) -> None:
+    records = [overshooting(extra), crafted.response(2)]
     rejects, counters = RejectLog(), Counter[str]()
     rows = [
         r
@@ -76,7 +89,37 @@ def test_record_one_keeps_its_own_text_only(tmp_path: Path) -> None:
         for r in b.to_pylist()
     ]
     assert "Page 2" not in rows[0]["text"] and "Document number 1." in rows[0]["text"]
+    assert "WARC" not in rows[0]["text"]
     assert "Document number 2." in rows[1]["text"]
+
+
+def test_a_page_ending_in_a_quoted_header_start_is_one_document(tmp_path: Path) -> None:
+    """A page whose honest block ends in the first bytes of a WARC header ("WARC/1.0"): the bytes after it
+    start the next record, so nothing is cut."""
+    block = crafted.http_response(crafted.page_html(1), "text/plain") + b"\r\n\r\nWARC/1.0\r\nWARC-Type: res"
+    records = [crafted.warc_record("response", 1, block), crafted.response(2)]
+    ids, rejects, counters = read_ids(write(tmp_path, records, False))
+    assert ids == IDS[:2] and not rejects and "content_length_overshoot" not in counters
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["plain", "gzip"])
+def test_a_block_larger_than_the_kept_bytes_still_gives_the_records_it_took_in(
+    tmp_path: Path, gz: bool
+) -> None:
+    """Record 1's Content-Length takes in record 2, a 5 MiB page (more than the stream keeps to restart at),
+    and the head of record 3: record 2 is read from the block itself; record 3, cut in its header there, is
+    the one reject."""
+    large = crafted.http_response(b"<p>" + b"words here " * (5 << 17) + b"</p>")
+    taken, cut = crafted.warc_record("response", 2, large), crafted.response(3)
+    page = crafted.http_response(crafted.page_html(1))
+    lying = crafted.warc_record(
+        "response", 1, page, extra={"Content-Length": str(len(page) + len(taken) + 60)}
+    )
+    ids, rejects, counters = read_ids(
+        write(tmp_path, [lying, taken, cut, crafted.response(4)], gz), ReadOptions(max_doc_bytes=16 << 20)
+    )
+    assert ids == IDS[:2] + IDS[3:] and rejects == Counter({"corrupt_record": 1})
+    assert counters["content_length_overshoot"] == 1
 
 
 def test_a_page_quoting_warc_records_is_one_document(tmp_path: Path) -> None:
@@ -185,7 +228,9 @@ def test_a_header_cut_at_the_end_of_the_file_is_counted(tmp_path: Path) -> None:
     last = crafted.response(3)[:60]  # the file ends inside record 3's header
     records = [overshooting(WHOLE_2 + len(last)), crafted.response(2), last]
     ids, rejects, _ = read_ids(write(tmp_path, records, False))
-    assert ids == IDS[:2] and rejects == Counter({"corrupt_record": 1})
+    # The same one reject as where no Content-Length lies (the cut header has none)
+    assert ids == IDS[:2] and rejects == Counter({"bad_warc_header": 1})
+    assert read_ids(write(tmp_path, records[1:], False))[1] == Counter({"bad_warc_header": 1})
 
 
 def test_warc_data_served_over_http_is_one_payload(tmp_path: Path) -> None:
