@@ -181,8 +181,21 @@ def locate(path: str) -> Location:
     return Location(pafs.LocalFileSystem(), absolute, absolute)
 
 
+def _dangling_links(folder: str) -> list[str]:
+    """The links below a local `folder` whose target does not exist (followed into linked folders, as
+    pyarrow's listing is)."""
+    return [
+        os.path.join(root, name)
+        for root, dirs, names in os.walk(folder, followlinks=True)
+        for name in dirs + names
+        if os.path.islink(os.path.join(root, name)) and not os.path.exists(os.path.join(root, name))
+    ]
+
+
 def list_files(location: Location) -> list[Location]:
-    """Every file below a directory (recursive), sorted by path; a file lists as itself."""
+    """Every file below a directory (recursive), sorted by path; a file lists as itself. A dangling link
+    inside a local folder lists as a file of size 0 (pyarrow's listing leaves it out): the read then counts
+    it as a missing file, where it was lost without a word."""
     info = location.fs.get_file_info(location.path)
     if info.type == pafs.FileType.File:
         return [dataclasses.replace(location, listed_size=info.size)]
@@ -190,11 +203,13 @@ def list_files(location: Location) -> list[Location]:
         return []
     selector = pafs.FileSelector(location.path, recursive=True)
     found = [i for i in location.fs.get_file_info(selector) if i.type == pafs.FileType.File]
+    if isinstance(location.fs, pafs.LocalFileSystem):
+        found += [pafs.FileInfo(path, pafs.FileType.NotFound) for path in _dangling_links(location.path)]
     base = location.path.rstrip("/")
     files = []
     for item in sorted(found, key=lambda i: i.path):
         relative = item.path[len(base) :].lstrip("/")
-        files.append(dataclasses.replace(location.child(relative), listed_size=item.size))
+        files.append(dataclasses.replace(location.child(relative), listed_size=item.size or 0))
     return files
 
 

@@ -97,3 +97,17 @@ def test_a_side_table_that_does_not_read_is_not_counted_as_documents(spark, tmp_
         )
     assert done.value.code != 0
     assert not (tmp_path / "o").exists()
+
+
+def test_a_dangling_link_in_an_input_folder_is_counted_as_a_missing_file(spark, tmp_path: Path) -> None:
+    """pyarrow's listing leaves a link to a missing file out: the file was lost without a word."""
+    data = tmp_path / "in"
+    data.mkdir()
+    (data / "good.jsonl").write_text('{"id": "a", "text": "hello one"}\n{"id": "b", "text": "hello two"}\n')
+    (data / "shard-0001.jsonl").symlink_to(tmp_path / "never-arrived.jsonl")
+    out = tmp_path / "out"
+    main(["ingest", str(data), "-o", str(out)])
+    stats = json.loads((out / "_stats.json").read_text())
+    assert (stats["files_in"], stats["docs_in"], stats["docs_out"]) == (2, 2, 2)
+    assert stats["skipped"]["by_reason"] == {"missing_file": 1}
+    assert [s["input"] for s in stats["skipped"]["first"]] == [str(data / "shard-0001.jsonl")]
