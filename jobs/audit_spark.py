@@ -180,10 +180,11 @@ def _bin(column: Column, edges: Sequence[int]) -> Column:
 
 
 def audit_base(frame: DataFrame) -> DataFrame:
-    """The narrow per-document table the figures are computed from (no text). In a mixture (rows with
-    `mix_order`) dedup's cluster sizes are the source corpus's, before the mixture kept one version of a
-    cluster or dropped it: there a cluster's size is the number of its distinct documents the mixture holds."""
-    if "mix_order" in frame.columns and "cluster_id" in frame.columns:
+    """The narrow per-document table the figures are computed from (no text). A cluster's size is the
+    number of its distinct documents the audited data holds: dedup's `cluster_size` is the source corpus's,
+    before a keep policy, a mixture or a filter kept one version of a cluster or dropped it (a keep-newest
+    output was reported all near-duplicate where it held one document a cluster)."""
+    if "cluster_id" in frame.columns:
         # an aggregate joined back, not a window: the rows without a cluster would form one window
         # partition, each holding the set of all their ids
         held = (

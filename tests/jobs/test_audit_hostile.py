@@ -230,9 +230,10 @@ def test_recompute_counts_every_documents_tokens_one_way(spark, tmp_path: Path) 
     assert again["headline"]["tokens"] == 2 + 3  # whitespace words, for both
 
 
-def test_a_mixtures_near_duplicates_are_those_it_holds(spark, tmp_path: Path) -> None:
-    """A keep-newest mixture was reported 19% near-duplicate (67% in one dump): dedup's cluster sizes are
-    the source corpus's, before the mixture kept one version of each cluster."""
+def test_near_duplicates_are_those_the_audited_data_holds(spark, tmp_path: Path) -> None:
+    """A keep-newest mixture was reported 19% near-duplicate (67% in one dump), and a keep-newest dedup
+    output 100%: dedup's cluster sizes are the source corpus's, before a mixture or a keep policy kept one
+    version of each cluster."""
 
     def write(folder: Path, mixture: bool) -> Path:
         folder.mkdir()
@@ -253,7 +254,9 @@ def test_a_mixtures_near_duplicates_are_those_it_holds(spark, tmp_path: Path) ->
         pq.write_table(pa.table(columns), folder / "part-0.parquet")
         return folder
 
-    source = _audit(spark, write(tmp_path / "source", mixture=False), tmp_path / "r1")
-    assert source["duplicates"]["near_dup_rate"] == 1.0  # every document's cluster is larger than one
+    kept = _audit(spark, write(tmp_path / "kept", mixture=False), tmp_path / "r1")
     mixed = _audit(spark, write(tmp_path / "mixture", mixture=True), tmp_path / "r2")
-    assert mixed["duplicates"]["near_dup_rate"] == round(2 / 3, 4)  # a is its cluster's only one here
+    for summary in (kept, mixed):  # a is its cluster's only one here
+        assert summary["duplicates"]["near_dup_rate"] == round(2 / 3, 4)
+        sizes = {c["label"]: (c["clusters"], c["documents"]) for c in summary["duplicates"]["cluster_sizes"]}
+        assert sizes["1"] == (1, 1) and sizes["2"] == (1, 2)
