@@ -84,18 +84,19 @@ def ingest_file_kernel(options: ReadOptions, date_html: bool = True):
         for path_batch in paths:
             sizes = path_batch.column("size").to_pylist()
             for path, size in zip(path_batch.column("path").to_pylist(), sizes, strict=True):
-                yield from read_file_batches(path, options, measure=size < 0)
+                yield from read_file_batches(path, options, measure=size < 0, listed_size=max(size, 0))
 
     return run
 
 
 def read_file_batches(
-    path: str, options: ReadOptions, html_kernel=None, measure: bool = False
+    path: str, options: ReadOptions, html_kernel=None, measure: bool = False, listed_size: int = 0
 ) -> Iterator[pa.RecordBatch]:
     """One file's documents, rejects and skipped spans as INGEST_SCHEMA batches (the unit of work of one
     Spark task). `html_kernel`, when given, runs on each batch with its `html` column (a second parse of
     each page; ingest itself dates pages through the options' page hook instead). `measure`: the driver did
-    not know the file's size; report it (BYTES_IN_COUNTER)."""
+    not know the file's size; report it (BYTES_IN_COUNTER). `listed_size`: the bytes the driver counted for
+    the file, taken back where it is gone by the time it is read (nothing of it was read)."""
     rejects = RejectLog()
     counters: Counter[str] = Counter()
     if measure:
@@ -113,6 +114,8 @@ def read_file_batches(
         yield project(batch, INGEST_SCHEMA)
         if len(rejects) + len(rejects.skipped) >= options.batch_size:
             yield project(_as_batch(rejects_table(rejects.drain(), rejects.drain_skipped())), INGEST_SCHEMA)
+    if listed_size and any(span.reason == "missing_file" for span in rejects.skipped):
+        counters[BYTES_IN_COUNTER] -= listed_size
     if len(rejects) or rejects.skipped:
         yield project(_as_batch(rejects_table(rejects.drain(), rejects.drain_skipped())), INGEST_SCHEMA)
     if counters:

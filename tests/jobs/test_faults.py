@@ -161,7 +161,9 @@ def test_corrupt_inputs_are_counted_and_the_job_succeeds(spark, data_dir: Path, 
     )
     files = expand_inputs([str(inputs)])
     assert len(files) == 6
-    os.remove(inputs / "gone" / "part-000.jsonl.gz")  # deleted between listing and reading
+    gone = inputs / "gone" / "part-000.jsonl.gz"
+    gone_size = gone.stat().st_size
+    os.remove(gone)  # deleted between listing and reading
     stats = StageStats(stage="ingest", files_in=len(files), bytes_in=sum(f.size for f in files))
     output = tmp_path / "out"
     from datetime import UTC, datetime
@@ -179,6 +181,8 @@ def test_corrupt_inputs_are_counted_and_the_job_succeeds(spark, data_dir: Path, 
     assert written.skipped["truncated_gzip"] == 1
     assert written.skipped["empty_file"] == 1
     assert written.skipped["missing_file"] == 1
+    # Bytes in are bytes read: the file gone before its read gives none back (its listed size was counted).
+    assert written.bytes_in == sum(f.size for f in files) - gone_size
     assert written.skipped["unknown_format"] == 1  # noise.bin
     assert written.skipped["corrupt_gzip"] + written.skipped["not_gzip"] == 1  # random.warc.gz
     assert sum(written.skipped.values()) == 5
