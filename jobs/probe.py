@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
@@ -121,6 +122,8 @@ def run(plan: ProbePlan, spark: SparkProvider) -> StageResult:
             facts=plan.facts,
             newest_month=plan.run_info.get("newest_month"),
             mixture_dir=params.mixture or plan.run_info.get("mixture"),
+            # the documents the run read, where the mixture counted over is the run's own
+            docs_read=_docs_read(params.mixture, plan.run_info),
             world_dir=world_dir,
             k_tokens=params.k_tokens,
             batch_size=params.batch_size,
@@ -142,6 +145,15 @@ def run(plan: ProbePlan, spark: SparkProvider) -> StageResult:
         "accuracy": longtail.get("accuracy"),
     }
     return StageResult(summary, value=result)
+
+
+def _docs_read(mixture: str | None, run_info: dict[str, Any]) -> int | None:
+    """run.json's `docs_read` where the exposure is counted over the run's own mixture, else None."""
+    own = run_info.get("mixture")
+    if own is None or (mixture is not None and os.path.realpath(mixture) != os.path.realpath(own)):
+        return None
+    read = run_info.get("docs_read")
+    return read if isinstance(read, int) and not isinstance(read, bool) else None
 
 
 STAGE = Stage("probe", ProbeParams, check, run, settings=settings)

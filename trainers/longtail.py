@@ -16,8 +16,8 @@ swapped prompt is the subject-swapped baseline: the same calibrated rule applied
 of the candidates, which a model can only answer at chance. Probes without swap prompts are scored raw.
 
 A probe is correct when the correct value scores strictly above every distractor (a tie counts as wrong).
-Accuracy is reported per log-spaced bucket of n_train_docs (training rows stating the fact's subject, relation
-and value: 0, 1, 2-3, 4-7, ... for base 2) with a 95% Wilson interval, beside the bucket's chance (the mean of
+Accuracy is reported per log-spaced bucket of n_train_docs (rows of the mixture the run read that state the
+fact's subject, relation and value: 0, 1, 2-3, 4-7, ... for base 2) with a 95% Wilson interval, beside the bucket's chance (the mean of
 1 / candidates) and its baseline, and the rank correlation of bucket accuracy with bucket order; and for the
 head and tail thirds of probes by n_train_docs.
 """
@@ -227,12 +227,16 @@ def fact_frequencies(
     mixture_dir: str | Path | None,
     world_dir: str | Path | None,
     warn: Callable[[str], None] | None = None,
+    docs_read: int | None = None,
 ) -> list[int]:
     """n_train_docs per fact probe: the column when it is filled in, else counted over the mixture's rows
-    (repeats count) with the world's `world.probes.count_fact_mentions(ids, world_dir)`. ValueError where
-    it cannot be counted, and where none of the mixture's rows is a document of the world (probes of
-    another world than the one the model was trained on: every fact would count 0); `warn` (default:
-    warnings.warn) hears where fewer than MIN_WORLD_SHARE of them are."""
+    (repeats count) with the world's `world.probes.count_fact_mentions(ids, world_dir)`. `docs_read` (the
+    run's run.json: documents whose tokens training reached, over all epochs) keeps the count to the rows
+    training read, in the order it reads them (shards by name, rows in order): a run that stopped before
+    the end of its mixture never saw the rest. ValueError where it cannot be counted, and where none of the
+    mixture's rows is a document of the world (probes of another world than the one the model was trained
+    on: every fact would count 0); `warn` (default: warnings.warn) hears where fewer than MIN_WORLD_SHARE of
+    them are."""
     if "n_train_docs" in facts.column_names and facts.column("n_train_docs").null_count == 0:
         return [int(n) for n in facts.column("n_train_docs").to_pylist()]
     if mixture_dir is None:
@@ -252,6 +256,10 @@ def fact_frequencies(
             "truth/documents.parquet); pass --world, the world the probes come from"
         )
     ids = pa.array([row["id"] for row in iter_rows(list_shards(mixture_dir), columns=("id",))], pa.string())
+    if docs_read is not None:
+        if isinstance(docs_read, bool) or not isinstance(docs_read, int) or docs_read < 0:
+            raise ValueError(f"docs_read {docs_read!r}: expected a count of documents, 0 or more")
+        ids = ids[: min(docs_read, len(ids))]
     _check_world_share(ids, mixture_dir, world_dir, warn)
     counts = count_fact_mentions(ids, Path(world_dir))
     key = "fact_id" if "fact_id" in facts.column_names else "probe_id"

@@ -249,6 +249,7 @@ def run_probes(
     n_boot: int = 1000,
     progress: Callable[[str, int, int], None] | None = None,
     warn: Callable[[str], None] | None = None,
+    docs_read: int | None = None,
 ) -> dict[str, Any]:
     """Run the effective-cutoff probe on `versions` and the long-tail probe on `facts` (either may be None)
     with the model in `model_path`; write cutoff_curve.csv, cutoff_resources.csv, version_nll.parquet (every
@@ -256,7 +257,8 @@ def run_probes(
     longtail.csv, longtail.png, longtail_probes.csv and probe.json into `output_dir` (trainers.probe_output:
     written beside it and moved in only once the probe succeeded); return what probe.json holds. `progress`
     hears (what is scored, done, total) as the resources' versions and the facts' choices are scored; `warn`
-    hears doubts about the facts' exposure counts (longtail.fact_frequencies)."""
+    hears doubts about the facts' exposure counts (longtail.fact_frequencies), which count only the first
+    `docs_read` rows of the mixture where given (the documents the run read)."""
     if versions is None and facts is None:
         raise ValueError("probes: neither versions nor facts given")
     if normalisation not in NORMALISATIONS:
@@ -264,7 +266,11 @@ def run_probes(
     # the facts' exposure is known, or countable, before any scoring: a probe that cannot count it fails now,
     # as does a model that does not load, before anything in the output folder is touched
     fact_table = load_facts(facts) if facts is not None else None
-    counts = fact_frequencies(fact_table, mixture_dir, world_dir, warn) if fact_table is not None else []
+    counts = (
+        fact_frequencies(fact_table, mixture_dir, world_dir, warn, docs_read)
+        if fact_table is not None
+        else []
+    )
     lm = load_lm(model_path, device)
     result: dict[str, Any] = {
         "model": str(model_path),

@@ -13,11 +13,13 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from jobs.probe import _docs_read
 from tests.jobs.cli_helpers import _refused
 from tests.trainers.conftest import month_of, write_mixture
 from tests.world.sizes import SMALL_WORLD
 from trainers.longtail import fact_frequencies
 from trainers.probes import load_facts, run_probes
+from trainers.shards import iter_rows, list_shards
 from world import generate_world, preset_config
 
 
@@ -78,6 +80,37 @@ def test_probes_of_another_world_are_refused(worlds: dict[int, Path], tmp_path: 
     counts = fact_frequencies(own, mixture, worlds[0], heard.append)
     assert counts == expected_counts(worlds[0], ids, own.column("fact_id").to_pylist())
     assert max(counts) > 0 and heard == []
+
+
+def test_exposure_counts_only_the_rows_the_run_read(worlds: dict[int, Path], tmp_path: Path) -> None:
+    """A run whose token budget ended before its mixture did read only its first `docs_read` rows: facts
+    stated only in the rest were counted as seen (141 of 383 "exposed" probes of one grid never were)."""
+    ids = document_ids(worlds[0])
+    mixture = mixture_of(tmp_path / "mixture", ids)
+    read_order = [row["id"] for row in iter_rows(list_shards(mixture), columns=("id",))]
+    facts = load_facts(worlds[0] / "probes" / "facts.parquet")
+    fact_ids = facts.column("fact_id").to_pylist()
+    half = len(ids) // 2
+    counts = fact_frequencies(facts, mixture, worlds[0], docs_read=half)
+    assert counts == expected_counts(worlds[0], read_order[:half], fact_ids)
+    assert counts != expected_counts(worlds[0], ids, fact_ids)
+    # A run that read every row, or read them twice over (epochs), counts each row once, as without docs_read
+    for read in (len(ids), 2 * len(ids) + 3):
+        assert fact_frequencies(facts, mixture, worlds[0], docs_read=read) == fact_frequencies(
+            facts, mixture, worlds[0]
+        )
+    with pytest.raises(ValueError, match="docs_read -1"):
+        fact_frequencies(facts, mixture, worlds[0], docs_read=-1)
+
+
+def test_the_probe_job_counts_over_what_its_own_run_read(tmp_path: Path) -> None:
+    """docs_read is the run's: it applies to the run's own mixture, not to another given with --mixture."""
+    own = tmp_path / "mixture"
+    info = {"mixture": str(own), "docs_read": 196}
+    assert _docs_read(None, info) == 196 and _docs_read(str(tmp_path / "." / "mixture"), info) == 196
+    assert _docs_read(str(tmp_path / "other"), info) is None
+    assert _docs_read(None, {"docs_read": 196}) is None  # a plain model folder names no mixture
+    assert _docs_read(None, {"mixture": str(own), "docs_read": True}) is None
 
 
 def test_a_mixture_mostly_of_other_rows_is_warned_about(worlds: dict[int, Path], tmp_path: Path) -> None:
