@@ -422,7 +422,9 @@ def run(plan: ExperimentPlan, spark: SparkProvider) -> StageResult:
         run_stages(data, spark, on_stage=progress.current().stages("experiment", [s.name for s in data]))
         return StageResult(hand_over(output, plan.stages, plan.meta), value=[])
     if plan.params.finished_only:
-        runs = finished_runs(plan.runs, {key: plan.meta[key]["mixture_dir"] for key in plan.runs})
+        params = {spec.name: dataclasses.asdict(spec.params) for spec in plan.stages}
+        settings = {key: (params[f"train {key}"], params[f"probe {key}"]) for key in plan.runs}
+        runs = finished_runs(plan.runs, {key: plan.meta[key]["mixture_dir"] for key in plan.runs}, settings)
     else:
         for key, run_dir in plan.runs.items():
             if forget_unreadable_probe(run_dir / "probe"):  # its complete marker would skip the probe

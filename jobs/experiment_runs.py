@@ -176,6 +176,53 @@ def probed_since_mixture(probe_dir: str | Path, mixture_dir: str | Path) -> bool
     return (Path(probe_dir) / MARKER).stat().st_mtime >= (Path(mixture_dir) / MARKER).stat().st_mtime
 
 
+# Train settings that decide nothing of the model a run holds (where it ran, how it was watched, its paths).
+_TRAIN_NOT_DECIDING = frozenset(
+    {
+        "device",
+        "compile",
+        "log_every",
+        "checkpoint_every",
+        "peak_tflops",
+        "mixture",
+        "output",
+        "overwrite",
+        "resume",
+    }
+)
+# Probe settings that decide its figures (probe.json's `settings`, written since they were recorded).
+_PROBE_DECIDING = ("k_tokens", "normalisation", "length_norm", "bucket_base")
+
+
+def settings_changed(run_dir: str | Path, train: Mapping[str, Any], probe: Mapping[str, Any]) -> str | None:
+    """What differs between a run as trained and probed (RUN/run.json's config, RUN/probe/probe.json's
+    settings) and the grid's train and probe parameters now, in words; None where nothing does. A grid
+    changed since (its tokens, seq_len, k_tokens...) must not be reported with runs made under the old one.
+    An unreadable run.json differs; a setting a run's files do not record (older runs) is not compared."""
+    try:
+        config = json.loads((Path(run_dir) / "run.json").read_text()).get("config")
+    except (OSError, ValueError, AttributeError):
+        return "run.json unreadable"
+    if not isinstance(config, dict):
+        return "run.json holds no config"
+    for name, value in sorted(train.items()):
+        if name not in _TRAIN_NOT_DECIDING and name in config and config[name] != value:
+            return f"train.{name} {config[name]!r}, the grid's {value!r}"
+    try:
+        recorded = json.loads((Path(run_dir) / "probe" / "probe.json").read_text()).get("settings") or {}
+    except (OSError, ValueError, AttributeError):
+        recorded = {}
+    for name in _PROBE_DECIDING:
+        if (
+            isinstance(recorded, dict)
+            and name in recorded
+            and name in probe
+            and recorded[name] != probe[name]
+        ):
+            return f"probe.{name} {recorded[name]!r}, the grid's {probe[name]!r}"
+    return None
+
+
 def probe_readable(probe_dir: str | Path) -> bool:
     """Whether PROBE/probe.json is there and holds a JSON object (a remote folder is taken as it is)."""
     if "://" in str(probe_dir):
@@ -231,12 +278,30 @@ def predict_run(run_dir: Path, meta: Mapping[str, Any]) -> None:
     target.write_text(json.dumps({**figures["predicted_cutoff"], "made_from": made_from}, indent=2) + "\n")
 
 
-def finished_runs(run_dirs: Mapping[str, Path], mixture_dirs: Mapping[str, str]) -> dict[str, Path]:
-    """The runs whose probe is complete and made from their mixture as it is now (probed_since_mixture);
-    names on stderr those left out because their probe.json cannot be read or their mixture was rebuilt
-    since."""
-    done = {k: d for k, d in run_dirs.items() if probed_since_mixture(d / "probe", mixture_dirs[k])}
-    left = sorted(k for k, d in run_dirs.items() if k not in done and read_marker(str(d / "probe")))
+def finished_runs(
+    run_dirs: Mapping[str, Path],
+    mixture_dirs: Mapping[str, str],
+    settings: Mapping[str, tuple[Mapping[str, Any], Mapping[str, Any]]] | None = None,
+) -> dict[str, Path]:
+    """The runs whose probe is complete and made from their mixture as it is now (probed_since_mixture),
+    and, where `settings` gives a run's (train, probe) parameters, trained and probed with them
+    (settings_changed); names on stderr those left out because their probe.json cannot be read, their
+    mixture was rebuilt since, or the grid's settings changed."""
+    probed = {k: d for k, d in run_dirs.items() if probed_since_mixture(d / "probe", mixture_dirs[k])}
+    changed = {
+        k: why
+        for k, d in probed.items()
+        if settings is not None and k in settings and (why := settings_changed(d, *settings[k])) is not None
+    }
+    if changed:
+        print(
+            f"{len(changed)} runs left out, made under other settings than the grid's now (a run without "
+            f"--finished-only, or train-runs, makes them again): "
+            + ", ".join(f"{k} ({why})" for k, why in sorted(changed.items())),
+            file=sys.stderr,
+        )
+    done = {k: d for k, d in probed.items() if k not in changed}
+    left = sorted(k for k, d in run_dirs.items() if k not in probed and read_marker(str(d / "probe")))
     if unreadable := [k for k in left if not probe_readable(run_dirs[k] / "probe")]:
         print(
             f"{len(unreadable)} runs left out, probe.json unreadable (a run without --finished-only or "
@@ -314,14 +379,17 @@ def _run_one(
 
 def pending(runs: Mapping[str, Mapping[str, Any]], only: Sequence[str] | None) -> tuple[list[str], list[str]]:
     """(run keys to run, run keys whose mixture is not built): every run, or those of `only`, whose probe is
-    not complete."""
+    not complete, or was made under other settings than runs.json's (settings_changed)."""
     only = list(dict.fromkeys(only)) if only else None  # a key given twice would run twice, at once
     unknown = sorted(set(only or []) - set(runs))
     if unknown:
         raise UsageError(f"--only {unknown[0]!r}: no such run (runs: {', '.join(sorted(runs))})")
     todo, unbuilt = [], []
     for key in only or sorted(runs):
-        if probed_since_mixture(runs[key]["probe"]["output"], runs[key]["train"]["mixture"]):
+        train, probe = runs[key]["train"], runs[key]["probe"]
+        if probed_since_mixture(probe["output"], train["mixture"]) and not settings_changed(
+            train["output"], train, probe
+        ):
             continue
         (todo if read_marker(runs[key]["train"]["mixture"]) is not None else unbuilt).append(key)
     return todo, unbuilt

@@ -276,6 +276,9 @@ def run_probes(
         "model": str(model_path),
         "device": str(lm.device),
         "newest_month": newest_month,
+        # what decides the figures, so that a grid whose probe settings changed probes again
+        "settings": dict(k_tokens=k_tokens, normalisation=normalisation, trim=trim, length_norm=length_norm)
+        | dict(bucket_base=bucket_base, n_boot=n_boot, docs_read=docs_read),
     }
     with staged_output(output_dir, PROBE_FILES) as output:
         if versions is not None:

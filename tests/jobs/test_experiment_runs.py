@@ -22,9 +22,11 @@ from jobs.experiment_inputs import check_inputs
 from jobs.experiment_runs import (
     RUNS_FILE,
     TRAINED_ELSEWHERE,
+    finished_runs,
     parse_relocations,
     pending,
     read_runs,
+    settings_changed,
     write_runs,
 )
 from jobs.mix import MixParams, settings
@@ -139,6 +141,10 @@ def test_pending_runs_are_those_built_and_not_probed(tmp_path: Path) -> None:
     probe.mkdir(parents=True)
     (probe / "probe.json").write_text("{}")
     (probe / MARKER).write_text("{}")
+    trained = {
+        k: v for k, v in runs["w-w0/keep_newest-s3"]["train"].items() if k not in ("mixture", "output")
+    }
+    (probe.parent / "run.json").write_text(json.dumps({"config": {**trained, "device": "cuda"}}))
     todo, unbuilt = pending(runs, None)
     assert todo == ["w-w0/raw-s3", "w-w1/raw-s4"]
     assert unbuilt == ["w-w1/keep_newest-s4"]
@@ -412,3 +418,47 @@ def test_a_train_runs_worker_takes_sigterm_as_an_interrupt() -> None:
         timeout=60,
     )
     assert done.returncode == 0 and done.stdout.strip() == "saved", done.stderr[-2000:]
+
+
+def test_a_run_made_under_other_grid_settings_is_pending_and_not_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run trained with train.tokens 15000, its grid then changed to 20000: `--mixtures-only` said it was
+    finished, train-runs trained nothing and `--finished-only` reported the old run under the new grid."""
+    plan = check(grid_from_dict(_world_grid(tmp_path), ROOT, output=str(tmp_path)))
+    write_runs(tmp_path, plan.stages, plan.meta)
+    runs = read_runs(tmp_path)
+    key = "w-w0/raw-s3"
+    train, probe = runs[key]["train"], runs[key]["probe"]
+    Path(train["mixture"]).mkdir(parents=True)
+    (Path(train["mixture"]) / MARKER).write_text("{}")
+    run_dir, probe_dir = Path(train["output"]), Path(probe["output"])
+    probe_dir.mkdir(parents=True)
+    (probe_dir / MARKER).write_text("{}")
+    config = {k: v for k, v in train.items() if k not in ("mixture", "output")}
+
+    def made(config: dict, settings: dict | None = None) -> None:
+        (run_dir / "run.json").write_text(json.dumps({"config": config}))
+        (probe_dir / "probe.json").write_text(json.dumps({"settings": settings} if settings else {}))
+
+    made({**config, "device": "cuda", "log_every": 1})  # where and how it was watched decides nothing
+    assert settings_changed(run_dir, train, probe) is None and pending(runs, [key]) == ([], [])
+    made({**config, "tokens": train["tokens"] - 5000})
+    assert (
+        settings_changed(run_dir, train, probe)
+        == f"train.tokens {train['tokens'] - 5000}, the grid's {train['tokens']}"
+    )
+    assert pending(runs, [key]) == ([key], [])
+    made(config, {"k_tokens": 16, "normalisation": probe["normalisation"]})
+    assert settings_changed(run_dir, train, probe) == "probe.k_tokens 16, the grid's None"
+    made({"preset": config["preset"]})  # a setting older runs did not record is not compared
+    assert settings_changed(run_dir, train, probe) is None
+    (run_dir / "run.json").write_text("{not json")
+    assert settings_changed(run_dir, train, probe) == "run.json unreadable"
+
+    made({**config, "seq_len": 2 * config["seq_len"]})
+    mixtures = {key: train["mixture"]}
+    assert finished_runs({key: run_dir}, mixtures) == {key: run_dir}  # no settings given: not compared
+    capsys.readouterr()
+    assert finished_runs({key: run_dir}, mixtures, {key: (train, probe)}) == {}
+    assert "1 runs left out, made under other settings than the grid's now" in capsys.readouterr().err
