@@ -164,6 +164,10 @@ def bootstrap_abs_deviation(samples: np.ndarray, months: Sequence[str], cutoff: 
     return float(np.mean(np.abs(index[found.astype(np.int64)] - month_index(cutoff))))
 
 
+# Two versions' NLLs this close are the same scored tokens, apart from the arithmetic of their batches.
+TIE_RTOL = 1e-6
+
+
 def best_columns(values: np.ndarray) -> np.ndarray:
     """Each row's own argmin column (the earliest on a tie, NaN ignored); -1 for a row without values."""
     filled = np.where(np.isnan(values), np.inf, values)
@@ -171,16 +175,29 @@ def best_columns(values: np.ndarray) -> np.ndarray:
     return np.where(np.isinf(filled[np.arange(len(values)), best]), -1, best)
 
 
-def newest_version_share(values: np.ndarray, versions: np.ndarray, newest: int) -> np.ndarray:
-    """Per resource (row), whether the version it fits best is the one in effect at column `newest` (the
-    newest month of the training data): `versions[resource, month]` names each month's version (the same
-    number for the same text). Its mean is a cutoff statistic that is stable under near-ties of the curve:
-    it asks each resource for its own best version instead of taking one argmin of an average. A resource
-    without a version in the `newest` month (version -1 there: no snapshot that month) has the last one
-    before it in effect; one with none at or before it is not newest."""
-    best = best_columns(values)
+def newest_version_share(
+    values: np.ndarray, versions: np.ndarray, newest: int, rtol: float = TIE_RTOL
+) -> np.ndarray:
+    """Per resource (row), the credit its best fit gives the version in effect at column `newest` (the
+    newest month of the training data): 1 where that version fits best, 0 where another does, and 1/t
+    where t versions tie for best, the newest among them (within `rtol`: versions whose scored tokens are
+    the same, as when a window of k tokens cuts them before they differ). Counting such a tie for the
+    earliest version biased the share low (0.154 where ties held 0.359). `versions[resource, month]` names
+    each month's version (the same number for the same text: months of one version are no tie). The mean
+    is a cutoff statistic that is stable under near-ties of the curve: it asks each resource for its own
+    best version instead of taking one argmin of an average. A resource without a version in the `newest`
+    month (version -1 there: no snapshot that month) has the last one before it in effect; one with none
+    at or before it scores 0."""
     rows = np.arange(len(values))
     known = versions[:, : newest + 1] >= 0
     last = np.where(known.any(axis=1), newest - np.argmax(known[:, ::-1], axis=1), -1)
     in_effect = np.where(last >= 0, versions[rows, np.maximum(last, 0)], -2)
-    return (best >= 0) & (versions[rows, np.maximum(best, 0)] == in_effect)
+    filled = np.where(np.isnan(values), np.inf, values)
+    low = filled.min(axis=1, keepdims=True) if len(values) else np.zeros((0, 1))
+    tied = np.isfinite(filled) & np.isclose(filled, low, rtol=rtol, atol=0.0)
+    credit = np.zeros(len(values))
+    for row in rows:
+        best = set(versions[row, tied[row]].tolist())
+        if in_effect[row] in best:
+            credit[row] = 1.0 / len(best)
+    return credit

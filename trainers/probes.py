@@ -351,7 +351,7 @@ def _cutoff_probe(
     share = share_interval = None
     best = best_columns(values[keep]) if keep else np.zeros(0, np.int64)
     if newest is not None and keep:
-        at_newest = newest_version_share(values[keep], version_ids[keep], newest).astype(np.float64)
+        at_newest = newest_version_share(values[keep], version_ids[keep], newest)
         share = float(at_newest.mean())
         boots = bootstrap_rows(lambda index: float(at_newest[index].mean()), len(keep), n_boot, seed=1)
         share_interval = list(percentile_interval(boots)) if n_boot else None
@@ -381,7 +381,7 @@ def _cutoff_probe(
         "abs_deviation_months": bootstrap_abs_deviation(samples, months, cutoff),
         "gap_months": gap,  # newest training month minus effective cutoff
         "gap_interval": gap_interval,
-        "newest_version_share": share,  # resources whose best-fitting version is the newest one
+        "newest_version_share": share,  # resources whose best-fitting version is the newest (ties shared)
         "newest_version_share_interval": share_interval,
         "bootstrap_samples": n_boot,
         # the tokens scored at most: k_tokens as far as the model's context reaches (None: whole versions)

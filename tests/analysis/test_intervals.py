@@ -64,3 +64,21 @@ def test_newest_version_share_asks_each_resource_for_its_best_version() -> None:
     # older; resource 2 fits its newest version best.
     assert newest_version_share(values, versions, 2).tolist() == [True, False, True]
     assert best_columns(np.full((1, 3), np.nan)).tolist() == [-1]
+
+
+def test_a_tie_of_versions_shares_the_newest_version_credit() -> None:
+    """Versions cut to the same first tokens score the same NLL (up to their batches' arithmetic): the tie
+    went to the earliest month, so the newest version lost every tie."""
+    values = np.array(
+        [
+            [2.0, 1.0, 1.0 + 1e-9, 1.0],  # versions 1, 2, 3 tie; 3 is newest: a third
+            [2.0, 1.0, 3.0, 1.0],  # versions 1 and 3 tie: a half
+            [2.0, 1.0, 1.0, 1.5],  # the tie holds only old versions: none
+            [2.0, 1.0, 1.001, 1.0],  # 1.001 is no tie: versions 1 and 3, a half
+        ]
+    )
+    versions = np.array([[0, 1, 2, 3], [0, 1, 2, 3], [0, 1, 2, 3], [0, 1, 2, 3]])
+    assert newest_version_share(values, versions, 3).tolist() == pytest.approx([1 / 3, 0.5, 0.0, 0.5])
+    # months of one version are no tie of versions
+    assert newest_version_share(np.array([[2.0, 1.0, 1.0]]), np.array([[0, 1, 1]]), 2).tolist() == [1.0]
+    assert newest_version_share(np.zeros((0, 3)), np.zeros((0, 3), np.int64), 2).tolist() == []
