@@ -76,7 +76,7 @@ class StageParams:
                     f"{where}: unknown parameter {key!r} (expected {', '.join(sorted(allowed))})"
                 )
         for key, value in values.items():
-            wrong = _type_mismatch(value, hints.get(key))
+            wrong = type_mismatch(value, hints.get(key))
             if wrong:
                 raise UsageError(f"{where}: parameter {key!r}: expected {wrong}, got {value!r}")
         given = {k: _as_list(v) if _is_list(hints.get(k)) else v for k, v in values.items()}
@@ -118,7 +118,7 @@ _SCALARS: dict[Any, tuple[str, tuple[type, ...]]] = {
 }
 
 
-def _type_mismatch(value: Any, hint: Any) -> str | None:
+def type_mismatch(value: Any, hint: Any) -> str | None:
     """What `value` should have been where `hint` is a scalar type (or one of them, or None), else None:
     values of other types (lists, nested mappings) are left to the parameters' own checks."""
     union = isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union

@@ -48,7 +48,13 @@ from corpus.config_yaml import load_config_yaml
 from corpus.jsonl import finite_json
 from jobs import progress
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
-from jobs.experiment_checks import check_output, check_probes, refuse_repeated_draws, seed_list
+from jobs.experiment_checks import (
+    check_output,
+    check_probes,
+    checked_settings,
+    refuse_repeated_draws,
+    seed_list,
+)
 from jobs.experiment_runs import (
     finished_runs,
     forget_unreadable_probe,
@@ -153,14 +159,11 @@ def grid_from_dict(data: dict[str, Any], base: Path, **runner: Any) -> Experimen
     raw_inputs = data.get("input", [])
     inputs = raw_inputs if isinstance(raw_inputs, list) else [raw_inputs]
     seeds = seed_list(data, "seeds", [0])
-    train_settings = dict(data.get("train") or {})
-    bad = set(train_settings) - ({f.name for f in dataclasses.fields(TrainConfig)} - {"seed"})
-    if bad:
-        raise UsageError(f"grid field 'train.{sorted(bad)[0]}': unknown training setting")
-    probe_settings = dict(data.get("probe") or {})
-    bad = set(probe_settings) - set(PROBE_SETTINGS)
-    if bad:
-        raise UsageError(f"grid field 'probe.{sorted(bad)[0]}': unknown probe setting")
+    trainable = {f.name for f in dataclasses.fields(TrainConfig)} - {"seed"}
+    train_settings = checked_settings(data, "train", "training", TrainConfig, trainable)
+    probe_settings = checked_settings(data, "probe", "probe", stage("probe").params, PROBE_SETTINGS)
+    if not isinstance(data.get("predict", True), bool):
+        raise UsageError(f"grid field 'predict': expected true or false, got {data['predict']!r}")
     replicates = data.get("replicates", "paired")
     if replicates not in REPLICATES:
         raise UsageError(f"grid field 'replicates': {replicates!r} is not one of {', '.join(REPLICATES)}")
@@ -183,7 +186,7 @@ def grid_from_dict(data: dict[str, Any], base: Path, **runner: Any) -> Experimen
         replicates=replicates,
         train=train_settings,
         probe=probe_settings,
-        predict=bool(data.get("predict", True)),
+        predict=data.get("predict", True),
         budget_tokens=None if budget is None else budget_count(budget, "grid field 'budget_tokens'"),
         output=str(runner.get("output", "")),
         overwrite=bool(runner.get("overwrite", False)),

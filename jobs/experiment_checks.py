@@ -3,11 +3,12 @@ output folder (jobs/experiment.py runs them before anything is built or the outp
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import typing
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
-from jobs.contract import UsageError
+from jobs.contract import UsageError, type_mismatch
 from jobs.output_folders import refuse_foreign_data, refuse_overlap
 from jobs.probe_checks import check_versions
 from trainers.probes import find_probe_files
@@ -25,6 +26,27 @@ def seed_list(data: dict[str, Any], name: str, default: list[int] | None) -> lis
     if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
         raise UsageError(f"grid field {name!r}: expected a list of non-negative integers")
     return seeds
+
+
+def checked_settings(
+    data: dict[str, Any], name: str, what: str, typed: type, allowed: Collection[str]
+) -> dict:
+    """The grid's `name` section (train, probe): a mapping of `allowed` settings, each of the type the class
+    `typed` gives it; UsageError naming the first that is not (a string where a number belongs failed in
+    training with a TypeError, and `compile: "no"` was taken as true)."""
+    values = data.get(name)
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise UsageError(f"grid field {name!r}: expected a mapping of {what} settings, got {values!r}")
+    hints = typing.get_type_hints(typed)
+    for key, value in values.items():
+        if key not in allowed:
+            raise UsageError(f"grid field '{name}.{key}': unknown {what} setting")
+        wrong = type_mismatch(value, hints.get(key))
+        if wrong:
+            raise UsageError(f"grid field '{name}.{key}': expected {wrong}, got {value!r}")
+    return dict(values)
 
 
 def refuse_repeated_draws(

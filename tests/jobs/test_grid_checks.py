@@ -121,6 +121,36 @@ def test_repeated_seeds_are_refused(seeds: dict, key: str) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"train": {"tokens": "lots"}}, "grid field 'train.tokens': expected a whole number, got 'lots'"),
+        ({"train": {"lr": "fast"}}, "grid field 'train.lr': expected a number, got 'fast'"),
+        ({"train": {"batch_size": 2.5}}, "grid field 'train.batch_size': expected a whole number, got 2.5"),
+        ({"train": {"compile": "no"}}, "grid field 'train.compile': expected true or false, got 'no'"),
+        ({"train": [1, 2]}, "grid field 'train': expected a mapping of training settings, got [1, 2]"),
+        ({"train": {"seed": 1}}, "grid field 'train.seed': unknown training setting"),
+        ({"probe": {"k_tokens": "all"}}, "grid field 'probe.k_tokens': expected a whole number, got 'all'"),
+        ({"probe": {"trim": 0.1}}, "grid field 'probe.trim': unknown probe setting"),
+        ({"predict": "false"}, "grid field 'predict': expected true or false, got 'false'"),
+    ],
+)
+def test_grid_settings_of_the_wrong_type_are_refused_naming_the_field(extra: dict, message: str) -> None:
+    """A string where a number belongs failed in training (exit 1, a TypeError); `batch_size: 2.5` did so
+    after the mixtures were built; quoted "no" and "false" were taken as true."""
+    with pytest.raises(UsageError) as refused:
+        grid_from_dict({"input": "/in", "probes": "/p", "mixtures": {"raw": RAW}, **extra}, ROOT, output="/o")
+    assert str(refused.value) == message
+    fine = {
+        "train": {"tokens": 1000, "lr": 3e-4, "compile": False, "vocab_size": None},
+        "probe": {"k_tokens": 64},
+    }
+    grid = grid_from_dict(
+        {"input": "/in", "probes": "/p", "mixtures": {"raw": RAW}, **fine}, ROOT, output="/o"
+    )
+    assert grid.train["lr"] == 3e-4 and grid.probe == {"k_tokens": 64} and grid.predict is True
+
+
 def test_repeated_world_seeds_are_refused_where_they_make_one_run() -> None:
     worlds = {"worlds": {"a": {}}, "mixtures": {"raw": RAW}}
     crossed = grid_from_dict({**worlds, "world_seeds": [0, 0], "replicates": "crossed"}, ROOT, output="/o")
