@@ -16,7 +16,7 @@ probe: {batch_size: 32}
 ```
 
 Seeds are separate axes: `mixture_seeds` (how the mixture samples documents) and `init_seeds` (the model's
-initialisation and data order), and, with `worlds`, `world_seeds`. Instead of `input` and `world`, a grid may
+initialisation; training reads the mixture in its own order, drawn with the mixture seed), and, with `worlds`, `world_seeds`. Instead of `input` and `world`, a grid may
 name `worlds` (name -> WorldConfig overrides of the `world_preset`): every world of every world seed is then
 generated, ingested, dated against its own reference versions and deduplicated (keep all) under
 `worlds/<name>-w<seed>/`, and every mixture is built on each (or those a world lists under `mixtures`). Replicates pair the i-th seed of every axis

@@ -99,7 +99,9 @@ def check(params: ProbeParams) -> ProbePlan:
         versions, facts = find_probe_files(params.probes)
     except FileNotFoundError as error:
         raise UsageError(str(error), option="--probes") from None
-    run_info = json.loads((run / "run.json").read_text()) if (run / "run.json").exists() else {}
+    run_info = _run_info(run, "RUN")
+    if params.model is not None:
+        refuse_another_runs_model(Path(params.model), run_info)
     if versions is not None:  # document Parquet failed only once scored, with a TypeError
         check_versions(versions, params.probes)
     mixture = run_mixture(params.mixture, run_info)
@@ -145,6 +147,35 @@ def run(plan: ProbePlan, spark: SparkProvider) -> StageResult:
         "accuracy": longtail.get("accuracy"),
     }
     return StageResult(summary, value=result)
+
+
+def _run_info(folder: Path, option: str) -> dict[str, Any]:
+    """FOLDER/run.json (a chronomix run's record) as a mapping; {} where there is none (a plain model
+    folder); UsageError naming it where it does not read as one."""
+    path = folder / "run.json"
+    if not path.exists():
+        return {}
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise UsageError(f"{path}: not readable as a run's record ({error})", option=option) from None
+    if not isinstance(info, dict):
+        raise UsageError(f"{path}: not a run's record (expected a JSON object)", option=option)
+    return info
+
+
+def refuse_another_runs_model(model: Path, run_info: dict[str, Any]) -> None:
+    """UsageError where --model is a chronomix run trained on another mixture than RUN's: its exposure
+    counts and newest month would be read from RUN's mixture, silently (a plain model folder is RUN's to
+    name)."""
+    own, theirs = run_info.get("mixture"), _run_info(model, "--model").get("mixture")
+    if own and theirs and os.path.realpath(str(own)) != os.path.realpath(str(theirs)):
+        raise UsageError(
+            f"--model {str(model)!r} is a run trained on the mixture {theirs!r}, not on RUN's {own!r}: its "
+            f"facts' exposure and newest month would be RUN's; probe it as its own run (chronomix probe "
+            f"{model})",
+            option="--model",
+        )
 
 
 def _docs_read(mixture: str | None, run_info: dict[str, Any]) -> int | None:

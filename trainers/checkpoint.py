@@ -39,7 +39,11 @@ _CHECKPOINTS = {CHECKPOINT_DIR, f"{CHECKPOINT_DIR}.tmp", f"{CHECKPOINT_DIR}.old"
 RUN_FILES = frozenset({*_FIRST_FILES, *_MODEL_FILES, *_CHECKPOINTS})
 # How a checkpoint's own caller starts again: true for `chronomix train` and for a pipeline's train stage
 # alike (`chronomix run` has no --overwrite).
-START_AGAIN = "delete that checkpoint folder to start again, or use `chronomix train --overwrite`"
+# Said where a checkpoint cannot be resumed: right for `chronomix train` and for a run of an experiment or
+# pipeline alike (whose runner resumes, or starts again, a run folder holding no checkpoint).
+START_AGAIN = (
+    "delete that checkpoint folder to start again, or, with `chronomix train` alone, use --overwrite"
+)
 # What torch and safetensors raise for a file cut short or not theirs (a truncated zip is a RuntimeError).
 _UNREADABLE = (RuntimeError, OSError, EOFError, pickle.UnpicklingError, SafetensorError, KeyError, ValueError)
 

@@ -163,5 +163,5 @@ def test_train_names_a_checkpoint_that_does_not_read(
     err = _refused(["train", str(mixture), "-o", str(run), *TRAIN_ARGS], capsys)
     assert f"checkpoint: {state} does not read (RuntimeError: " in err, err
     assert err.endswith(
-        "delete that checkpoint folder to start again, or use `chronomix train --overwrite`"
+        "delete that checkpoint folder to start again, or, with `chronomix train` alone, use --overwrite"
     ), err

@@ -13,7 +13,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from jobs.probe import _docs_read
+from jobs.contract import UsageError
+from jobs.probe import _docs_read, _run_info, refuse_another_runs_model
 from tests.jobs.cli_helpers import _refused
 from tests.trainers.conftest import month_of, write_mixture
 from tests.world.sizes import SMALL_WORLD
@@ -111,6 +112,29 @@ def test_the_probe_job_counts_over_what_its_own_run_read(tmp_path: Path) -> None
     assert _docs_read(str(tmp_path / "other"), info) is None
     assert _docs_read(None, {"docs_read": 196}) is None  # a plain model folder names no mixture
     assert _docs_read(None, {"mixture": str(own), "docs_read": True}) is None
+
+
+def test_a_model_of_another_run_or_an_unreadable_run_record_is_refused(tmp_path: Path) -> None:
+    """`probe RUN --model OTHER_RUN` read OTHER_RUN's model with RUN's exposure counts and newest month, and
+    exited 0; a run.json that does not parse failed with exit 1 (JSONDecodeError)."""
+    run, other, plain = tmp_path / "run", tmp_path / "other", tmp_path / "plain"
+    for folder, mixture in ((run, "mix-a"), (other, "mix-b")):
+        folder.mkdir()
+        (folder / "run.json").write_text(json.dumps({"mixture": str(tmp_path / mixture)}))
+    plain.mkdir()
+    info = _run_info(run, "RUN")
+    with pytest.raises(
+        UsageError, match=r"--model '.*other' is a run trained on the mixture '.*mix-b', not on"
+    ):
+        refuse_another_runs_model(other, info)
+    refuse_another_runs_model(plain, info)  # a plain model folder: RUN's mixture is the one to count over
+    refuse_another_runs_model(run, info)
+    (other / "run.json").write_text("{broken")
+    with pytest.raises(UsageError, match=r"run.json: not readable as a run's record \(Expecting"):
+        refuse_another_runs_model(other, info)
+    (other / "run.json").write_text("[1]")
+    with pytest.raises(UsageError, match=r"run.json: not a run's record"):
+        _run_info(other, "RUN")
 
 
 def test_a_mixture_mostly_of_other_rows_is_warned_about(worlds: dict[int, Path], tmp_path: Path) -> None:

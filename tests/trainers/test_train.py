@@ -112,7 +112,7 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path: Path, s
     assert (tmp_path / "resumed" / "checkpoint" / "trainer_state.pt").exists()
     assert not (tmp_path / "resumed" / "run.json").exists()
     # how to start again, in words true for a pipeline's train stage too (`chronomix run` has no --overwrite)
-    start_again = r"\(delete that checkpoint folder to start again, or use `chronomix train --overwrite`\)$"
+    start_again = r"\(delete that checkpoint folder to start again, or, with `chronomix train` alone, use --overwrite\)$"
     with pytest.raises(ValueError, match=r"^lr: 0.01 differs from the checkpoint's None in .*" + start_again):
         train(small_mixture, tmp_path / "resumed", config(seed=3, lr=0.01))
     second = train(small_mixture, tmp_path / "resumed", config(seed=3), stop_after=2)
@@ -364,7 +364,9 @@ def test_a_checkpoint_that_does_not_read_names_its_file_and_how_to_start_again(
     state = run / "checkpoint" / "trainer_state.pt"
     size = state.stat().st_size
     os.truncate(state, size // 2)
-    start_again = r"delete that checkpoint folder to start again, or use `chronomix train --overwrite`$"
+    start_again = (
+        r"delete that checkpoint folder to start again, or, with `chronomix train` alone, use --overwrite$"
+    )
     with pytest.raises(
         UnreadableCheckpoint,
         match=rf"^checkpoint: {re.escape(str(state))} does not read \(RuntimeError: .*; {start_again}",
