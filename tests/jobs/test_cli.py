@@ -247,6 +247,10 @@ def test_probe_names_a_run_folder_that_is_not_there(
     )
     err = _refused(["probe", str(tmp_path / "nowhere"), "--probes", str(probes)], capsys)
     assert f"{tmp_path / 'nowhere'}: no such run or model folder" in err, err
+    # a folder without a model is said to be one, not met with the facts' exposure
+    (tmp_path / "empty").mkdir()
+    err = _refused(["probe", str(tmp_path / "empty"), "--probes", str(probes)], capsys)
+    assert f"{tmp_path / 'empty'}: no model in it (no config.json)" in err, err
 
 
 def test_a_train_stage_folder_of_an_unfinished_run_is_resumable_and_a_users_is_not(tmp_path: Path) -> None:
