@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from jobs import progress
@@ -55,8 +56,20 @@ def run(
     for outcome in outcomes:
         brief = ", ".join(f"{k}={v}" for k, v in outcome.summary.items() if not isinstance(v, (dict, list)))
         table.add_row(outcome.name, outcome.kind, outcome.status, f"{outcome.seconds:,.1f}", brief[:100])
+        if lost := _losses(outcome):  # the reasons, where they were only in _stats.json
+            table.add_row("", "", "", "", f"[yellow]{escape(lost[:200])}[/]")
     console.print(table)
     print_final_results(plan, outcomes, console)
+
+
+def _losses(outcome: StageOutcome) -> str:
+    """A stage's dropped documents and skipped spans by reason, in a line ("" where none)."""
+    stats = outcome.stats or {}
+    dropped = outcome.summary.get("dropped") or stats.get("dropped") or {}
+    skipped = (stats.get("skipped") or {}).get("by_reason") or {}
+    parts = [f"dropped {reason} {n:,}" for reason, n in sorted(dropped.items()) if n]
+    parts += [f"skipped {reason} {n:,}" for reason, n in sorted(skipped.items()) if n]
+    return ", ".join(parts)
 
 
 # The help lists the stage kinds from the registry, so that a new kind cannot be left out of it.

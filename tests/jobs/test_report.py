@@ -35,3 +35,14 @@ def test_skipped_spans_are_on_the_summary_with_where_to_find_them(monkeypatch: p
 def test_a_clean_run_shows_no_skipped_rows(monkeypatch: pytest.MonkeyPatch) -> None:
     text = printed(StageStats(stage="date", docs_in=4, docs_out=4), monkeypatch)
     assert "skipped" not in text and "documents out" in text
+
+
+def test_a_pipeline_s_table_names_what_each_stage_dropped_and_skipped() -> None:
+    """`chronomix run` showed documents in and out only: the reasons were in _stats.json alone."""
+    from jobs.run import _losses
+    from jobs.runner import StageOutcome
+
+    stats = {"dropped": {"bad_json": 10, "too_large": 3}, "skipped": {"by_reason": {"empty_file": 2}}}
+    ran = StageOutcome("ingest", "ingest", "ran", 1.0, {"docs_in": 20, "docs_out": 7}, stats)
+    assert _losses(ran) == "dropped bad_json 10, dropped too_large 3, skipped empty_file 2"
+    assert _losses(StageOutcome("train", "train", "ran", 1.0, {"steps": 3}, None)) == ""
