@@ -96,10 +96,10 @@ def rename_duplicate_ids(df: DataFrame, broadcast_max: int = BROADCAST_MAX_BUCKE
     """(`df` with unique ids, rows renamed). Dedup names documents by id (and a mixture draws by it), so two
     rows under one id cannot both be placed; dropping all but one would lose distinct documents (a sharded
     dataset numbers each shard from 0) and hide exact copies from dedup, whose job they are. So every row is
-    kept: of the rows sharing an id, the first by a hash of its content keeps it and the others get
-    `{id}~2`, `{id}~3`, ... in that order, skipping any `{id}~n` another input row already has, as the
-    readers do within a file (corpus.reader_base.DocumentChecks.unique_id). The result depends on the rows
-    only, never on the order they were read in. The count goes to the counter corpus.reader_base.DUPLICATE_ID_RENAMED."""
+    kept: of the rows sharing an id, the first by a hash of its content (every column but `added`) keeps it
+    and the others get `{id}~2`, `{id}~3`, ... in that order, skipping any `{id}~n` another input row
+    already has, as the readers do within a file (corpus.reader_base.DocumentChecks.unique_id). The result
+    depends on the rows only, never on the order they were read in nor on when they were ingested. The count goes to the counter corpus.reader_base.DUPLICATE_ID_RENAMED."""
     spark = df.sparkSession
     with one_phase_aggregates(spark):
         # A null id is no id, shared with nobody (`{null}~n` stays null): such rows pass unchanged and
@@ -131,7 +131,10 @@ def rename_duplicate_ids(df: DataFrame, broadcast_max: int = BROADCAST_MAX_BUCKE
         .agg(F.array_sort(F.collect_set("_n")).alias("_taken"))
     )
     ties = [F.col(c) for c in ("text", "url", "source") if c in df.columns]
-    order = Window.partitionBy("id").orderBy(F.xxhash64(*[F.col(c) for c in df.columns]), *ties)
+    # `added` (when ingest ran) is no content: hashed, it gave a re-ingested dataset other ids, clusters
+    # and mixture draws on every run
+    content = [F.col(c) for c in df.columns if c != "added"]
+    order = Window.partitionBy("id").orderBy(F.xxhash64(*content), *ties)
     numbered = (
         df.join(ids, "id", "left_semi")
         .withColumn("_copy", F.row_number().over(order).cast("long"))
