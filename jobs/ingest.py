@@ -31,7 +31,7 @@ from corpus.schema import DOCUMENT_SCHEMA, EXTRA_COLUMNS
 from corpus.stats import REJECT_FIELDS, RejectLog, StageStats, rejects_table
 from dating.html_meta import MarkupDater
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError, stats_summary
-from jobs.inputs import check_base, is_listing, join_base, read_listing, select
+from jobs.inputs import check_base, is_listing, join_base, read_listing, sample_name, select
 from jobs.options import (
     Columns,
     Conf,
@@ -272,6 +272,8 @@ def _input_files(params: IngestParams, retry: RetryPolicy) -> list[InputFile]:
     # in the order given: folders' and globs' files sorted, a listing's entries in its order (--limit takes
     # the first); one file named twice (s3a:// and s3://) is read once
     found = {same_file_key(f.uri): f for f in (expand_inputs(others, retry) if others else [])}
+    # the names --sample hashes: where each file lies among its input, not where the input lies
+    names = {key: sample_name(f.uri, others) for key, f in found.items()}
     for listing in listings:
         entries = read_listing(listing, retry)
         if not entries:
@@ -279,7 +281,8 @@ def _input_files(params: IngestParams, retry: RetryPolicy) -> list[InputFile]:
         for entry in entries:
             uri = join_base(entry, params.base, listing)
             found.setdefault(same_file_key(uri), InputFile(uri, -1))
-    chosen = select(list(found), params.sample, params.seed, params.limit)
+            names.setdefault(same_file_key(uri), entry.strip().lstrip("/"))
+    chosen = select(list(found), params.sample, params.seed, params.limit, names)
     if not chosen:
         raise UsageError(
             f"--sample {params.sample} (seed {params.seed}) keeps none of {len(found)} input files"
@@ -340,7 +343,7 @@ def ingest(
     sample: Annotated[
         float | None,
         typer.Option(
-            help="Read this share (0-1] of the input files, chosen by a hash of --seed and the path."
+            help="Read this share (0-1] of the input files, chosen by a hash of --seed and each file's path within its input (a listing's entry as listed), so the same wherever the files are stored."
         ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of --sample.")] = 0,

@@ -14,8 +14,10 @@ globs, HTTP URLs) and path listings such as Common Crawl's `warc.paths.gz`.
   glob (`refuse_inside_inputs`): the next read of the inputs would read it as input.
 
 `select` keeps a seeded sample and the first `limit` of any list of files: each file is kept when a hash of the
-seed and its URI falls below the fraction, so the choice does not depend on the listing's order and a larger
-fraction keeps a superset.
+seed and its name falls below the fraction, so the choice does not depend on the listing's order and a larger
+fraction keeps a superset. A file's name is where it lies among its input (`sample_name`): a listing's entry
+as listed, a path below a folder or a glob's fixed part, a named file's last part; so the same files are
+chosen wherever they are stored and however the place is spelled (Common Crawl's https and s3 bases, a copy).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import io
 import os
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from urllib.parse import quote, urlsplit
 
 import pyarrow.fs as pafs
@@ -108,18 +110,37 @@ def check_base(base: str) -> None:
         )
 
 
-def select(uris: Sequence[str], sample: float | None, seed: int, limit: int | None) -> list[str]:
-    """A seeded sample of `uris` (each kept with probability `sample`, by a hash of the seed and the URI),
-    then its first `limit`, in the given order."""
+def select(
+    uris: Sequence[str],
+    sample: float | None,
+    seed: int,
+    limit: int | None,
+    names: Mapping[str, str] | None = None,
+) -> list[str]:
+    """A seeded sample of `uris` (each kept with probability `sample`, by a hash of the seed and its name in
+    `names`, else the URI itself), then its first `limit`, in the given order."""
     kept = list(uris)
     if sample is not None:
-        kept = [u for u in kept if _unit_hash(seed, u) < sample]
+        kept = [u for u in kept if _unit_hash(seed, (names or {}).get(u, u)) < sample]
     return kept[:limit] if limit is not None else kept
 
 
-def _unit_hash(seed: int, uri: str) -> float:
-    digest = hashlib.blake2b(f"{seed}\x00{uri}".encode(), digest_size=8).digest()
+def _unit_hash(seed: int, name: str) -> float:
+    digest = hashlib.blake2b(f"{seed}\x00{name}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2.0**64
+
+
+def sample_name(uri: str, given: Sequence[str]) -> str:
+    """Where the file `uri` lies among the inputs `given`: its path below the first folder, or glob's fixed
+    part, that holds it; where none does (an input names the file itself, an HTTP URL), its last part."""
+    inner = location_key(uri)
+    for path in given:
+        wildcards = [path.find(ch) for ch in "*?[" if ch in path]
+        pattern = wildcards and ("://" in path or not os.path.exists(path))  # as expand_inputs tells them
+        outer = location_key((path[: path.rfind("/", 0, min(wildcards)) + 1] or ".") if pattern else path)
+        if inner is not None and outer is not None and inner.startswith(outer.rstrip("/") + "/"):
+            return inner[len(outer.rstrip("/")) + 1 :]
+    return uri.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
 
 
 def http_size(url: str, retry: RetryPolicy = RetryPolicy()) -> int:

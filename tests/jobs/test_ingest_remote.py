@@ -238,6 +238,24 @@ def test_listing_base_sample_and_limit(inputs: Path, tmp_path: Path) -> None:
         for f in check(IngestParams([listing], str(tmp_path / "o"), base=base, sample=0.5, seed=7)).files
     ]
     assert half == again and half != other and 0 < len(half) < len(NAMES)
+    # The same listing under another base (Common Crawl's https and s3) or a copy keeps the same entries:
+    # the hash read the joined URI, so each place drew its own sample
+    for elsewhere in ("s3://commoncrawl/", "file:///mnt/copy/"):
+        moved = check(IngestParams([listing], str(tmp_path / "o"), base=elsewhere, sample=0.5)).files
+        assert [f.uri[len(elsewhere) :] for f in moved] == [u[len(base) :] for u in half]
+    folder, copy = tmp_path / "folder", tmp_path / "copy"
+    for place in (folder, copy):
+        for name in NAMES:
+            (place / "crawl" / name).parent.mkdir(parents=True, exist_ok=True)
+            (place / "crawl" / name).write_bytes(b"x")
+    picked = [
+        [
+            f.uri[len(str(place)) :]
+            for f in check(IngestParams([str(place)], str(tmp_path / "o"), sample=0.5)).files
+        ]
+        for place in (folder, copy)
+    ]
+    assert picked[0] == picked[1] and 0 < len(picked[0]) < len(NAMES)
     assert set(select(sorted(half), 0.9, 0, None)) >= set(select(sorted(half), 0.5, 0, None))
     for bad, message in (
         (dict(base=None), "--base"),
