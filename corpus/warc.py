@@ -47,7 +47,7 @@ from typing import Any
 
 from fastwarc.warc import ArchiveIterator, WarcRecord
 
-from corpus.decompress import Damage, RecoveringStream, open_recovering
+from corpus.decompress import RecoveringStream, open_recovering
 from corpus.html_text import (
     ContentDecodingError,
     DecodedTooLarge,
@@ -65,7 +65,6 @@ from corpus.warc_extent import (
     GAP_TOLERANCE_BYTES,
     content_length,
     damaged_headers,
-    header_begun_at_end,
     header_bytes,
     header_cut,
     looks_like_warc_header,
@@ -73,7 +72,13 @@ from corpus.warc_extent import (
     swallowed_from,
 )
 from corpus.warc_fields import parse_http_date, record_id, unwrap_uri, warcinfo_dump
-from corpus.warc_resync import MAX_HEADER_BYTES, records_inside_block, resync_after_failure
+from corpus.warc_resync import (
+    MAX_HEADER_BYTES,
+    header_begun_after,
+    records_inside_block,
+    reject_withheld,
+    resync_after_failure,
+)
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/xml+xhtml"})
 PLAIN_TYPES = frozenset({"text/plain"})
@@ -81,8 +86,6 @@ PLAIN_TYPES = frozenset({"text/plain"})
 MAX_REPLACED_FRACTION = 0.1
 # Record types that are not documents (FastWARC's record types are not hashable: compared by name).
 _SKIPPED_TYPES = frozenset({"request", "metadata", "resource", "warcinfo", "continuation"})
-# How far past a read block the reader looks to tell a record's start from the rest of a cut header.
-_PEEK_BYTES = 4096
 
 
 class WarcRowReader:
@@ -117,18 +120,7 @@ class WarcRowReader:
             while True:
                 yield from self._segment_rows(stream)
                 if stream.damage is not None and stream.damage.withheld:
-                    try:
-                        self._reject_withheld(stream.damage)
-                    except (
-                        BaseException
-                    ) as exc:  # FastWARC on distrusted bytes; its panics are BaseExceptions
-                        if isinstance(exc, GeneratorExit | KeyboardInterrupt | SystemExit):
-                            raise
-                        detail = (
-                            f"records of a member failing its check not counted: {type(exc).__name__}: {exc}"
-                        )
-                        self.ctx.counters["withheld_member_unparsed"] += 1
-                        self.ctx.skip("reader_error", detail, stream.damage.withheld_at, 0)
+                    reject_withheld(self.ctx, stream.damage, _SKIPPED_TYPES)
                 if not stream.next_segment():
                     break
 
@@ -225,20 +217,6 @@ class WarcRowReader:
             )
             self.ctx.reject("bad_warc_header", detail, where, header)
 
-    def _reject_withheld(self, damage: Damage) -> None:
-        """Reject the records of a member whose output failed its check (each once, by its WARC-Record-ID)."""
-        found = 0
-        for record in ArchiveIterator(
-            io.BytesIO(damage.withheld), parse_http=False, quirks_mode=True, auto_decode="none"
-        ):
-            if str(record.record_type) not in _SKIPPED_TYPES:
-                found += 1
-                where = f"member at byte {damage.withheld_at}, record {record_id(record)}"
-                self.ctx.reject(damage.reason, damage.detail, where, self._header_sample(record))
-        if not found and looks_like_warc_header(damage.withheld) and starts_warc_record(damage.withheld):
-            where = f"member at byte {damage.withheld_at}"
-            self.ctx.reject(damage.reason, damage.detail, where, damage.withheld[:REJECT_SAMPLE_BYTES])
-
     def _check_gap(self, stream: RecoveringStream, start: int | None, end: int, at_end: bool = False) -> None:
         if self.header_cut_by_block:  # counted here once, whether its rest is a gap or past the end of file
             self.header_cut_by_block = False
@@ -332,7 +310,8 @@ class WarcRowReader:
         warc_payload = "warc" in (record.http_content_type or "").lower()  # WARC data served over HTTP
         found = None if warc_payload else swallowed_from(body)
         if found is None and not warc_payload and len(body) == promised:
-            found = self._header_begun_after(body, body_start)
+            assert self.stream is not None
+            found = header_begun_after(self.stream, body, body_start)
         if found is not None:
             end, cut = found
             self.ctx.counters["content_length_overshoot"] += 1
@@ -350,26 +329,6 @@ class WarcRowReader:
             )
             return None
         return body
-
-    def _header_begun_after(self, body: bytes, body_start: int) -> tuple[int, bool] | None:
-        """(where `body` really ends, True) where it ends in the first bytes of a record header
-        (header_begun_at_end) and the stream's bytes after it go on with that header rather than start the
-        next record; None otherwise."""
-        at = header_begun_at_end(body)
-        stream = self.stream
-        if at is None or stream is None:
-            return None
-        claimed_end, position = body_start + len(body), stream.position
-        while stream.position < claimed_end + _PEEK_BYTES and stream.read(
-            claimed_end + _PEEK_BYTES - stream.position
-        ):
-            pass  # read ahead of FastWARC, handed out to it again by the rewind below
-        after = stream.recent(claimed_end, stream.position) or b""
-        stream.rewind(position)
-        joined = body[at + 4 :] + after
-        if not after or starts_warc_record(after) or not looks_like_warc_header(joined):
-            return None
-        return (at, True) if b"\r\n\r\n" in joined or b"\n\n" in joined else None
 
     def _swallowed_rows(self) -> Iterator[dict[str, Any]]:
         """Rows of the records a too-long Content-Length took in, under the same guard and checks as any."""

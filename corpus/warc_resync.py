@@ -1,5 +1,6 @@
-"""Where the WARC reader restarts FastWARC: after a record's block that held the next records unread, and
-after a record FastWARC could not parse (corpus.warc reads with these).
+"""Where the WARC reader restarts FastWARC: after a record's block that held the next records unread or
+read (a block that ends inside the next record's header: `header_begun_after`), and after a record FastWARC
+could not parse (corpus.warc reads with these).
 
 - A Content-Length too long on a record whose block the reader does not read (a request or metadata record,
   a revisit, a non-2xx response, a response over the size cap) took the next records in, and FastWARC would
@@ -13,12 +14,17 @@ after a record FastWARC could not parse (corpus.warc reads with these).
 
 from __future__ import annotations
 
+import io
 import re
+from collections.abc import Collection
 
-from corpus.decompress import RecoveringStream
+from fastwarc.warc import ArchiveIterator
+
+from corpus.decompress import Damage, RecoveringStream
 from corpus.reader_base import ReadContext
 from corpus.stats import REJECT_SAMPLE_BYTES
-from corpus.warc_extent import looks_like_warc_header
+from corpus.warc_extent import header_begun_at_end, header_bytes, looks_like_warc_header, starts_warc_record
+from corpus.warc_fields import record_id
 
 # FastWARC's own default (64 KiB) refused real headers with URLs of 70 KB; a header past this is a reject.
 MAX_HEADER_BYTES = 1 << 20
@@ -26,6 +32,57 @@ SCAN_CHUNK_BYTES = 1 << 20
 _BOUNDARY = re.compile(rb"\r\n\r\n(?=WARC/\d\.\d+\r?\n)")
 _LINE_START = re.compile(rb"\nWARC/\d")
 _TAIL_BYTES = 32  # a boundary and the version line after it fit in this
+# How far past a read block the reader looks to tell a record's start from the rest of a cut header.
+PEEK_BYTES = 4096
+
+
+def header_begun_after(stream: RecoveringStream, body: bytes, body_start: int) -> tuple[int, bool] | None:
+    """For a payload `body` read to its Content-Length from decompressed offset `body_start`: (where it
+    really ends, True) where it ends in the first bytes of a record header (header_begun_at_end) and the
+    stream's bytes after it go on with that header rather than start the next record; None otherwise. The
+    stream is left where it was."""
+    at = header_begun_at_end(body)
+    if at is None:
+        return None
+    claimed_end, position = body_start + len(body), stream.position
+    while stream.position < claimed_end + PEEK_BYTES and stream.read(
+        claimed_end + PEEK_BYTES - stream.position
+    ):
+        pass  # read ahead of FastWARC, handed out to it again by the rewind below
+    after = stream.recent(claimed_end, stream.position) or b""
+    stream.rewind(position)
+    joined = body[at + 4 :] + after
+    if not after or starts_warc_record(after) or not looks_like_warc_header(joined):
+        return None
+    return (at, True) if b"\r\n\r\n" in joined or b"\n\n" in joined else None
+
+
+def reject_withheld(ctx: ReadContext, damage: Damage, skipped_types: Collection[str]) -> None:
+    """Reject the records of a member whose output failed its check (each once, by its WARC-Record-ID;
+    records of `skipped_types` are no documents). Where FastWARC fails on those distrusted bytes, they are
+    one skipped span ("reader_error") and a counter, "withheld_member_unparsed"."""
+    try:
+        _reject_withheld(ctx, damage, skipped_types)
+    except BaseException as exc:  # FastWARC's panics are BaseExceptions
+        if isinstance(exc, GeneratorExit | KeyboardInterrupt | SystemExit):
+            raise
+        detail = f"records of a member failing its check not counted: {type(exc).__name__}: {exc}"
+        ctx.counters["withheld_member_unparsed"] += 1
+        ctx.skip("reader_error", detail, damage.withheld_at, 0)
+
+
+def _reject_withheld(ctx: ReadContext, damage: Damage, skipped_types: Collection[str]) -> None:
+    found = 0
+    for record in ArchiveIterator(
+        io.BytesIO(damage.withheld), parse_http=False, quirks_mode=True, auto_decode="none"
+    ):
+        if str(record.record_type) not in skipped_types:
+            found += 1
+            where = f"member at byte {damage.withheld_at}, record {record_id(record)}"
+            ctx.reject(damage.reason, damage.detail, where, header_bytes(record))
+    if not found and looks_like_warc_header(damage.withheld) and starts_warc_record(damage.withheld):
+        where = f"member at byte {damage.withheld_at}"
+        ctx.reject(damage.reason, damage.detail, where, damage.withheld[:REJECT_SAMPLE_BYTES])
 
 
 def records_inside_block(
