@@ -105,6 +105,8 @@ class WarcRowReader:
         )
         # where the records a read block took in start, for FastWARC to restart at (the bytes still kept)
         self.restart_at: int | None = None
+        # reading records from a block's own bytes (`_swallowed_rows`): their offsets are not the stream's
+        self.reading_swallowed = False
 
     def rows(self) -> Iterator[dict[str, Any]]:
         ctx = self.ctx
@@ -309,7 +311,7 @@ class WarcRowReader:
         body_start = record.stream_pos + len(header) + (content_length(record) or 0) - promised
         warc_payload = "warc" in (record.http_content_type or "").lower()  # WARC data served over HTTP
         found = None if warc_payload else swallowed_from(body)
-        if found is None and not warc_payload and len(body) == promised:
+        if found is None and not warc_payload and len(body) == promised and not self.reading_swallowed:
             assert self.stream is not None
             found = header_begun_after(self.stream, body, body_start)
         if found is not None:
@@ -317,7 +319,7 @@ class WarcRowReader:
             self.ctx.counters["content_length_overshoot"] += 1
             assert self.stream is not None
             restart = body_start + end + 4
-            if self.stream.recent(restart, self.stream.position) is not None:
+            if not self.reading_swallowed and self.stream.recent(restart, self.stream.position) is not None:
                 self.restart_at = restart
             else:
                 self.header_cut_by_block = cut
@@ -332,6 +334,13 @@ class WarcRowReader:
 
     def _swallowed_rows(self) -> Iterator[dict[str, Any]]:
         """Rows of the records a too-long Content-Length took in, under the same guard and checks as any."""
+        self.reading_swallowed = bool(self.swallowed)
+        try:
+            yield from self._rows_of_swallowed()
+        finally:
+            self.reading_swallowed = False
+
+    def _rows_of_swallowed(self) -> Iterator[dict[str, Any]]:
         while self.swallowed:
             data, outer = self.swallowed.pop(0)
             try:

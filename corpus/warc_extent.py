@@ -20,6 +20,8 @@ _ONCE_PER_HEADER = (
 # A record's end (CRLF CRLF) followed by the next record's version line.
 _RECORD_BOUNDARY = b"\r\n\r\nWARC/"
 _VERSION_LINE = re.compile(rb"WARC/\d\.\d+\r?\n")
+# The first bytes of a version line, cut before its end.
+_VERSION_LINE_START = re.compile(rb"W(?:A(?:R(?:C(?:/(?:\d+(?:\.\d*)?\r?)?)?)?)?)?")
 # Bytes between records that may be left over without meaning a record was lost (sloppy trailing CRLFs).
 GAP_TOLERANCE_BYTES = 8
 
@@ -109,4 +111,8 @@ def _records_run_to_end(data: bytes) -> bool | None:
         if isinstance(exc, GeneratorExit | KeyboardInterrupt | SystemExit):
             raise
         return None
-    return False if expected > 0 and not data[expected:].strip(b"\r\n") else None
+    rest = data[expected:].lstrip(b"\r\n") if expected > 0 else b"-"
+    if not rest:
+        return False
+    # the next record's header cut in its first bytes, within its version line ("W" ... "WARC/1.0\r")
+    return True if _VERSION_LINE_START.fullmatch(rest) else None

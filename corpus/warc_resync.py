@@ -52,7 +52,10 @@ def header_begun_after(stream: RecoveringStream, body: bytes, body_start: int) -
     after = stream.recent(claimed_end, stream.position) or b""
     stream.rewind(position)
     joined = body[at + 4 :] + after
-    if not after or starts_warc_record(after) or not looks_like_warc_header(joined):
+    # an honest block is followed by its own CRLF CRLF, then the next record, damage or the end of the file
+    if not after.lstrip(b"\r\n") or after.startswith(b"\r\n\r\n") or starts_warc_record(after):
+        return None
+    if not looks_like_warc_header(joined):
         return None
     return (at, True) if b"\r\n\r\n" in joined or b"\n\n" in joined else None
 

@@ -93,13 +93,36 @@ def test_record_one_keeps_its_own_text_only(tmp_path: Path, extra: int) -> None:
     assert "Document number 2." in rows[1]["text"]
 
 
-def test_a_page_ending_in_a_quoted_header_start_is_one_document(tmp_path: Path) -> None:
+@pytest.mark.parametrize("last", [False, True], ids=["before-a-record", "last-record"])
+def test_a_page_ending_in_a_quoted_header_start_is_one_document(tmp_path: Path, last: bool) -> None:
     """A page whose honest block ends in the first bytes of a WARC header ("WARC/1.0"): the bytes after it
-    start the next record, so nothing is cut."""
+    start the next record, or are the end of the file (the record's own CRLF CRLF was once taken for the
+    rest of that header: a phantom reject), so nothing is cut."""
     block = crafted.http_response(crafted.page_html(1), "text/plain") + b"\r\n\r\nWARC/1.0\r\nWARC-Type: res"
     records = [crafted.warc_record("response", 1, block), crafted.response(2)]
-    ids, rejects, counters = read_ids(write(tmp_path, records, False))
-    assert ids == IDS[:2] and not rejects and "content_length_overshoot" not in counters
+    for gz in (False, True):
+        ids, rejects, counters = read_ids(write(tmp_path, records[::-1] if last else records, gz))
+        assert sorted(ids) == IDS[:2] and not rejects and "content_length_overshoot" not in counters
+
+
+def test_every_overshoot_up_to_two_records_loses_nothing(tmp_path: Path) -> None:
+    """Each excess from 1 byte to two whole records and a bit, around every boundary: a block ending 1-7
+    bytes into the next header once left the record before it inside record 1's text, uncounted."""
+    whole_3 = len(crafted.response(3))
+    extras = [
+        *range(1, 40),
+        *range(WHOLE_2 - 8, WHOLE_2 + 40),
+        *range(WHOLE_2 + whole_3 - 8, WHOLE_2 + whole_3 + 40),
+    ]
+    lost = []
+    for gz in (False, True):
+        for extra in extras:
+            records = [overshooting(extra), crafted.response(2), crafted.response(3), crafted.response(4)]
+            ids, rejects, counters = read_ids(write(tmp_path, records, gz))
+            # 1-4 bytes take in only the block's own CRLF CRLF: no record, no overshoot counted
+            if ids != IDS or rejects or counters["content_length_overshoot"] != (extra > 4):
+                lost.append((gz, extra, ids, dict(rejects)))
+    assert lost == []
 
 
 @pytest.mark.parametrize("gz", [False, True], ids=["plain", "gzip"])
