@@ -34,6 +34,7 @@ from analysis.predict import STATISTICS
 from analysis.report import render_html
 from analysis.sample import check_fraction
 from jobs.audit_checks import (
+    kept_one_version,
     read_measured_cutoff,
     refuse_remote_report,
     without_report_files,
@@ -228,7 +229,7 @@ def _figures(
         audited = with_reference_matches(audited, plan.references)
     audited = audited.persist()
     try:
-        base = audit_base(audited).persist()
+        base = audit_base(audited, recount=kept_one_version(plan.files)).persist()
         try:
             figures = compute_figures(base)
         finally:

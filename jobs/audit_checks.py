@@ -1,5 +1,6 @@
 """The audit's checks that need no Spark (jobs/audit.py `check` runs them before a session starts): where the
-report may be written, which listed files are an earlier report's own, and the trained run's probe.json.
+report may be written, which listed files are an earlier report's own, whether they are a dedup output that
+kept one version of each cluster, and the trained run's probe.json.
 Each raises UsageError with one line naming the argument as the user gave it."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from analysis.audit_plots import PLOTS
 from analysis.months import month_index
 from corpus.remote import redact, scheme_of
 from jobs.contract import UsageError
-from jobs.fs import contained_in
+from jobs.fs import contained_in, locate
 from jobs.stage import InputFile
 
 # An audit report's own files: with summary.json and report.html beside each other they are bookkeeping, not
@@ -54,6 +55,21 @@ def without_report_files(files: Sequence[InputFile], given: Sequence[str]) -> li
         shown = ", ".join(repr(redact(p)) for p in given)
         raise UsageError(f"input {shown}: holds only an audit report (summary.json, report.html), no data")
     return kept
+
+
+def kept_one_version(files: Sequence[InputFile]) -> bool:
+    """Whether any of `files` lies in a dedup output whose keep policy dropped versions (its `_dedup.json`
+    keep is not "all"): there dedup's `cluster_size` counts documents the data no longer holds."""
+    folders = {uri.rsplit("/", 1)[0] for uri in (f.uri for f in files) if "/" in uri}
+    for folder in sorted(folders):
+        try:
+            marker = locate(folder).child("_dedup.json")
+            keep = json.loads(marker.read_text()).get("keep") if marker.exists() else None
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(keep, str) and keep != "all":
+            return True
+    return False
 
 
 def read_measured_cutoff(run: str) -> dict[str, Any]:

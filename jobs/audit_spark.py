@@ -179,12 +179,14 @@ def _bin(column: Column, edges: Sequence[int]) -> Column:
     return F.when(column.isNull() | (column < F.lit(edges[0])), F.lit(None)).otherwise(index)
 
 
-def audit_base(frame: DataFrame) -> DataFrame:
-    """The narrow per-document table the figures are computed from (no text). A cluster's size is the
-    number of its distinct documents the audited data holds: dedup's `cluster_size` is the source corpus's,
-    before a keep policy, a mixture or a filter kept one version of a cluster or dropped it (a keep-newest
-    output was reported all near-duplicate where it held one document a cluster)."""
-    if "cluster_id" in frame.columns:
+def audit_base(frame: DataFrame, recount: bool = False) -> DataFrame:
+    """The narrow per-document table the figures are computed from (no text). In a mixture (rows with
+    `mix_order`), and with `recount` (a dedup output whose keep policy dropped versions), dedup's cluster
+    sizes are the source corpus's, before one version of a cluster was kept or it was dropped: there a
+    cluster's size is the number of its distinct documents the data holds (a keep-newest output was reported
+    all near-duplicate). Elsewhere dedup's sizes stand: a sample holds few of a cluster's documents, and an
+    index holds those of earlier dumps."""
+    if ("mix_order" in frame.columns or recount) and "cluster_id" in frame.columns:
         # an aggregate joined back, not a window: the rows without a cluster would form one window
         # partition, each holding the set of all their ids
         held = (

@@ -254,7 +254,12 @@ def test_near_duplicates_are_those_the_audited_data_holds(spark, tmp_path: Path)
         pq.write_table(pa.table(columns), folder / "part-0.parquet")
         return folder
 
-    kept = _audit(spark, write(tmp_path / "kept", mixture=False), tmp_path / "r1")
+    source = _audit(spark, write(tmp_path / "source", mixture=False), tmp_path / "r0")
+    # dedup's sizes stand where nothing says versions were dropped: a sample, an index of earlier dumps
+    assert source["duplicates"]["near_dup_rate"] == 1.0
+    kept_folder = write(tmp_path / "kept", mixture=False)
+    (kept_folder / "_dedup.json").write_text(json.dumps({"keep": "newest"}))
+    kept = _audit(spark, kept_folder, tmp_path / "r1")
     mixed = _audit(spark, write(tmp_path / "mixture", mixture=True), tmp_path / "r2")
     for summary in (kept, mixed):  # a is its cluster's only one here
         assert summary["duplicates"]["near_dup_rate"] == round(2 / 3, 4)
