@@ -130,7 +130,7 @@ def rename_duplicate_ids(df: DataFrame, broadcast_max: int = BROADCAST_MAX_BUCKE
         .groupBy("id")
         .agg(F.array_sort(F.collect_set("_n")).alias("_taken"))
     )
-    ties = [F.col(c) for c in ("text", "url", "source") if c in df.columns]
+    ties = [F.col(c) for c in ("text", "url", "source", "added") if c in df.columns]
     # `added` (when ingest ran) is no content: hashed, it gave a re-ingested dataset other ids, clusters
     # and mixture draws on every run
     content = [F.col(c) for c in df.columns if c != "added"]

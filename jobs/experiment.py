@@ -160,7 +160,7 @@ def grid_from_dict(data: dict[str, Any], base: Path, **runner: Any) -> Experimen
     inputs = raw_inputs if isinstance(raw_inputs, list) else [raw_inputs]
     seeds = seed_list(data, "seeds", [0])
     trainable = {f.name for f in dataclasses.fields(TrainConfig)} - {"seed"}
-    train_settings = checked_settings(data, "train", "training", TrainConfig, trainable)
+    train_settings = checked_settings(data, "train", "training", stage("train").params, trainable)
     probe_settings = checked_settings(data, "probe", "probe", stage("probe").params, PROBE_SETTINGS)
     if not isinstance(data.get("predict", True), bool):
         raise UsageError(f"grid field 'predict': expected true or false, got {data['predict']!r}")

@@ -131,16 +131,18 @@ def _unit_hash(seed: int, name: str) -> float:
 
 
 def sample_name(uri: str, given: Sequence[str]) -> str:
-    """Where the file `uri` lies among the inputs `given`: its path below the first folder, or glob's fixed
-    part, that holds it; where none does (an input names the file itself, an HTTP URL), its last part."""
+    """Where the file `uri` lies among the inputs `given`: its path from the first folder, or glob's fixed
+    part, that holds it, that folder's own name first (`dumps/x/y.warc.gz`, so that `a/part-0` and `b/part-0`
+    of two inputs differ); where none does (an input names the file itself, an HTTP URL), its folder's name
+    and its own."""
     inner = location_key(uri)
     for path in given:
         wildcards = [path.find(ch) for ch in "*?[" if ch in path]
         pattern = wildcards and ("://" in path or not os.path.exists(path))  # as expand_inputs tells them
         outer = location_key((path[: path.rfind("/", 0, min(wildcards)) + 1] or ".") if pattern else path)
         if inner is not None and outer is not None and inner.startswith(outer.rstrip("/") + "/"):
-            return inner[len(outer.rstrip("/")) + 1 :]
-    return uri.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+            return outer.rstrip("/").rsplit("/", 1)[-1] + inner[len(outer.rstrip("/")) :]
+    return "/".join(uri.split("?", 1)[0].rstrip("/").rsplit("/", 2)[-2:])
 
 
 def http_size(url: str, retry: RetryPolicy = RetryPolicy()) -> int:

@@ -178,14 +178,21 @@ def refuse_another_runs_model(model: Path, run_info: dict[str, Any]) -> None:
     """UsageError where --model is a chronomix run trained on another mixture than RUN's: its exposure
     counts and newest month would be read from RUN's mixture, silently (a plain model folder is RUN's to
     name)."""
-    own, theirs = run_info.get("mixture"), _run_info(model, "--model").get("mixture")
-    if own and theirs and os.path.realpath(str(own)) != os.path.realpath(str(theirs)):
-        raise UsageError(
-            f"--model {str(model)!r} is a run trained on the mixture {theirs!r}, not on RUN's {own!r}: its "
-            f"facts' exposure and newest month would be RUN's; probe it as its own run (chronomix probe "
-            f"{model})",
-            option="--model",
-        )
+    theirs = _run_info(model, "--model")
+    own_mixture, their_mixture = run_info.get("mixture"), theirs.get("mixture")
+    if not own_mixture or not their_mixture:
+        return
+    if os.path.realpath(str(own_mixture)) != os.path.realpath(str(their_mixture)):
+        how = f"trained on the mixture {their_mixture!r}, not on RUN's {own_mixture!r}"
+    elif differ := [k for k in ("docs_read", "newest_month") if theirs.get(k) != run_info.get(k)]:
+        how = f"that read its mixture otherwise than RUN ({', '.join(differ)} differ)"
+    else:
+        return
+    raise UsageError(
+        f"--model {str(model)!r} is a run {how}: its facts' exposure and newest month would be RUN's; probe "
+        f"it as its own run (chronomix probe {model})",
+        option="--model",
+    )
 
 
 def _docs_read(mixture: str | None, run_info: dict[str, Any]) -> int | None:

@@ -145,6 +145,9 @@ def test_grid_settings_of_the_wrong_type_are_refused_naming_the_field(extra: dic
         "train": {"tokens": 1000, "lr": 3e-4, "compile": False, "vocab_size": None},
         "probe": {"k_tokens": 64},
     }
+    # null tokens: 20 tokens per parameter of the preset, as `chronomix train` without --tokens
+    null = {"input": "/in", "probes": "/p", "mixtures": {"raw": RAW}, "train": {"tokens": None}}
+    assert grid_from_dict(null, ROOT, output="/o").train == {"tokens": None}
     grid = grid_from_dict(
         {"input": "/in", "probes": "/p", "mixtures": {"raw": RAW}, **fine}, ROOT, output="/o"
     )

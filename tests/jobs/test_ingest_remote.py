@@ -18,7 +18,7 @@ import pytest
 
 from jobs.contract import UsageError
 from jobs.ingest import IngestParams, check, run
-from jobs.inputs import glob_regex, select
+from jobs.inputs import glob_regex, sample_name, select
 from tests import crafted
 from tests.corpus.test_remote import big_warc
 from tests.jobs.cluster import data_files, parquet_layout
@@ -243,7 +243,7 @@ def test_listing_base_sample_and_limit(inputs: Path, tmp_path: Path) -> None:
     for elsewhere in ("s3://commoncrawl/", "file:///mnt/copy/"):
         moved = check(IngestParams([listing], str(tmp_path / "o"), base=elsewhere, sample=0.5)).files
         assert [f.uri[len(elsewhere) :] for f in moved] == [u[len(base) :] for u in half]
-    folder, copy = tmp_path / "folder", tmp_path / "copy"
+    folder, copy = tmp_path / "here" / "data", tmp_path / "there" / "data"
     for place in (folder, copy):
         for name in NAMES:
             (place / "crawl" / name).parent.mkdir(parents=True, exist_ok=True)
@@ -256,6 +256,12 @@ def test_listing_base_sample_and_limit(inputs: Path, tmp_path: Path) -> None:
         for place in (folder, copy)
     ]
     assert picked[0] == picked[1] and 0 < len(picked[0]) < len(NAMES)
+    # the input's own name comes first: same-named files of two inputs are drawn apart
+    assert sample_name("/x/a/part-0.jsonl", ["/x/a", "/x/b"]) == "a/part-0.jsonl"
+    assert sample_name("/x/b/part-0.jsonl", ["/x/a", "/x/b"]) == "b/part-0.jsonl"
+    assert (
+        sample_name("https://h/crawl/b.warc.gz?x=1", ["https://h/crawl/b.warc.gz?x=1"]) == "crawl/b.warc.gz"
+    )
     assert set(select(sorted(half), 0.9, 0, None)) >= set(select(sorted(half), 0.5, 0, None))
     for bad, message in (
         (dict(base=None), "--base"),

@@ -129,6 +129,12 @@ def test_a_model_of_another_run_or_an_unreadable_run_record_is_refused(tmp_path:
         refuse_another_runs_model(other, info)
     refuse_another_runs_model(plain, info)  # a plain model folder: RUN's mixture is the one to count over
     refuse_another_runs_model(run, info)
+    # another run of the same mixture that read less of it
+    (other / "run.json").write_text(json.dumps({"mixture": str(tmp_path / "mix-a"), "docs_read": 5}))
+    with pytest.raises(
+        UsageError, match=r"a run that read its mixture otherwise than RUN \(docs_read differ\)"
+    ):
+        refuse_another_runs_model(other, info)
     (other / "run.json").write_text("{broken")
     with pytest.raises(UsageError, match=r"run.json: not readable as a run's record \(Expecting"):
         refuse_another_runs_model(other, info)
