@@ -90,16 +90,6 @@ def check(params: ProbeParams) -> ProbePlan:
     model = Path(params.model or params.run)
     if not model.is_dir():
         raise UsageError(f"{model}: no such run or model folder", option="--model" if params.model else "RUN")
-    if not (model / "config.json").exists():  # said first: the facts' exposure was complained of instead
-        unfinished = (
-            " (is the run finished? a run directory holds the final model)"
-            if (model / "checkpoint").exists()
-            else ""
-        )
-        raise UsageError(
-            f"{model}: no model in it (no config.json){unfinished}",
-            option="--model" if params.model else "RUN",
-        )
     output = Path(params.output) if params.output else run / "probe"
     if (output / "probe.json").exists() and not params.overwrite:
         raise UsageError(f"{output} already holds probe results (use --overwrite)", option="--output")
@@ -117,6 +107,18 @@ def check(params: ProbeParams) -> ProbePlan:
     mixture = run_mixture(params.mixture, run_info)
     inputs = probe_inputs(params.run, params.model, params.probes, versions, facts, params.world, mixture)
     check_output(output, params.output, params.run, inputs)
+    if not (
+        model / "config.json"
+    ).exists():  # before the facts' exposure is counted, which was complained of instead
+        unfinished = (
+            " (is the run finished? a run directory holds the final model)"
+            if (model / "checkpoint").exists()
+            else ""
+        )
+        raise UsageError(
+            f"{model}: no model in it (no config.json){unfinished}",
+            option="--model" if params.model else "RUN",
+        )
     return ProbePlan(params, output, versions, facts, run_info)
 
 

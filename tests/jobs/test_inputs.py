@@ -202,11 +202,16 @@ def test_an_interrupt_during_the_size_checks_stops_the_command_at_once(tmp_path:
         command += ["--timeout", "20", "--retries", "3"]
         process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
         try:
-            time.sleep(3)  # the check is waiting on the silent server
+            # The check is waiting on the silent server once it has connected: a fixed sleep could fall in
+            # the command's start-up on a loaded machine, where the interrupt met a lock mid-import.
+            silent.settimeout(60)
+            connection, _ = silent.accept()
+            time.sleep(0.5)
             process.send_signal(signal.SIGINT)
             started = time.perf_counter()
             _, stderr = process.communicate(timeout=30)
             stopped_in = time.perf_counter() - started
+            connection.close()
         finally:
             if process.poll() is None:
                 process.kill()

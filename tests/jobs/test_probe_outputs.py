@@ -19,11 +19,13 @@ NEEDS = "needs columns text, month or created, and resource, url or id"
 
 def _inputs(tmp_path: Path) -> dict[str, Path]:
     """A run (run.json naming its mixture), a world's probes/ (world.yaml beside it), and undated document
-    Parquet with _stats.json, as a stage writes it: what the checks read, no model."""
+    Parquet with _stats.json, as a stage writes it: what the checks read, a model's config.json but no
+    weights."""
     run, mixture, world, documents = (tmp_path / n for n in ("run1", "mixok", "w", "dd"))
     for folder in (run, mixture, world / "probes", documents):
         folder.mkdir(parents=True)
     (run / "run.json").write_text(json.dumps({"mixture": str(mixture)}))
+    (run / "config.json").write_text("{}")  # the checks ask only that a model is there
     pq.write_table(pa.table({"id": ["m0"], "text": ["x"]}), mixture / "part-00000.parquet")
     (world / "world.yaml").write_text("seed: 0\n")
     versions = pa.table({"resource": ["r", "r"], "month": ["2020-01", "2020-02"], "text": ["a", "b"]})

@@ -247,15 +247,15 @@ def test_a_parameter_added_later_keeps_finished_stages_finished_until_it_is_set(
 def test_pipeline_values_are_checked_against_every_form_of_hint() -> None:
     import typing
 
-    from jobs.contract import _type_mismatch
+    from jobs.contract import type_mismatch
 
-    assert _type_mismatch(None, typing.Optional[int]) is None  # noqa: UP045 - the old spelling on purpose
-    assert _type_mismatch(None, int | None) is None
-    assert _type_mismatch(None, typing.Any) is None
-    assert _type_mismatch(None, typing.Literal["a"]) is None
-    assert _type_mismatch(3, float) is None and _type_mismatch(True, int) == "a whole number"
-    assert _type_mismatch("x", typing.Optional[float]) == "a number"  # noqa: UP045
-    assert _type_mismatch("/p", Path | None) is None and _type_mismatch(None, str) == "a value"
+    assert type_mismatch(None, typing.Optional[int]) is None  # noqa: UP045 - the old spelling on purpose
+    assert type_mismatch(None, int | None) is None
+    assert type_mismatch(None, typing.Any) is None
+    assert type_mismatch(None, typing.Literal["a"]) is None
+    assert type_mismatch(3, float) is None and type_mismatch(True, int) == "a whole number"
+    assert type_mismatch("x", typing.Optional[float]) == "a number"  # noqa: UP045
+    assert type_mismatch("/p", Path | None) is None and type_mismatch(None, str) == "a value"
 
 
 def test_a_folder_no_pipeline_run_finished_is_not_replaced(tmp_path: Path) -> None:
