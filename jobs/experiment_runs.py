@@ -35,6 +35,7 @@ from jobs.contract import UsageError
 from jobs.experiment_inputs import check_inputs
 from jobs.registry import stage
 from jobs.runner import MARKER, StageSpec, read_marker, run_stages, write_marker
+from trainers.checkpoint import RESUMABLE_FIELDS
 from trainers.predict import predict_mixture_cutoff
 from trainers.train import resolve_device
 
@@ -177,19 +178,7 @@ def probed_since_mixture(probe_dir: str | Path, mixture_dir: str | Path) -> bool
 
 
 # Train settings that decide nothing of the model a run holds (where it ran, how it was watched, its paths).
-_TRAIN_NOT_DECIDING = frozenset(
-    {
-        "device",
-        "compile",
-        "log_every",
-        "checkpoint_every",
-        "peak_tflops",
-        "mixture",
-        "output",
-        "overwrite",
-        "resume",
-    }
-)
+_TRAIN_NOT_DECIDING = RESUMABLE_FIELDS | {"mixture", "output", "overwrite", "resume"}
 # Probe settings that decide its figures (probe.json's `settings`, written since they were recorded).
 _PROBE_DECIDING = ("k_tokens", "normalisation", "length_norm", "bucket_base")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
@@ -16,6 +15,7 @@ from rich.table import Table
 from analysis.cutoff import NORMALISATIONS
 from jobs import progress
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
+from jobs.fs import relation
 from jobs.probe_checks import check_output, check_versions, probe_inputs, run_mixture
 from jobs.runner import run_command
 from trainers.probes import LENGTH_NORMS, find_probe_files, run_probes
@@ -184,7 +184,7 @@ def refuse_another_runs_model(model: Path, run_info: dict[str, Any]) -> None:
     own_mixture, their_mixture = run_info.get("mixture"), theirs.get("mixture")
     if not own_mixture or not their_mixture:
         return
-    if os.path.realpath(str(own_mixture)) != os.path.realpath(str(their_mixture)):
+    if relation(str(own_mixture), str(their_mixture)) != "is":
         how = f"trained on the mixture {their_mixture!r}, not on RUN's {own_mixture!r}"
     elif differ := [k for k in ("docs_read", "newest_month") if theirs.get(k) != run_info.get(k)]:
         how = f"that read its mixture otherwise than RUN ({', '.join(differ)} differ)"
@@ -200,7 +200,7 @@ def refuse_another_runs_model(model: Path, run_info: dict[str, Any]) -> None:
 def _docs_read(mixture: str | None, run_info: dict[str, Any]) -> int | None:
     """run.json's `docs_read` where the exposure is counted over the run's own mixture, else None."""
     own = run_info.get("mixture")
-    if own is None or (mixture is not None and os.path.realpath(mixture) != os.path.realpath(own)):
+    if own is None or (mixture is not None and relation(mixture, own) != "is"):
         return None
     read = run_info.get("docs_read")
     return read if isinstance(read, int) and not isinstance(read, bool) else None
