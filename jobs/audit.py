@@ -33,6 +33,7 @@ from analysis.months import months_between
 from analysis.predict import STATISTICS
 from analysis.report import render_html
 from analysis.sample import check_fraction
+from corpus.stats import StageStats
 from jobs.audit_checks import (
     kept_one_version,
     read_measured_cutoff,
@@ -48,7 +49,7 @@ from jobs.audit_spark import (
     prepare_documents,
     with_token_counts,
 )
-from jobs.checks import check_tokenizer, refuse_unreadable_parquet
+from jobs.checks import check_tokenizer, unreadable_parquet
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
 from jobs.date import reference_files
 from jobs.fs import (
@@ -68,6 +69,7 @@ from jobs.registry import stage
 from jobs.report import print_audit_summary
 from jobs.runner import StageSpec, run_command, run_stages
 from jobs.stage import InputFile, expand_inputs, read_stage_output, refuse_existing
+from jobs.unreadable_inputs import count_left_out, leave_out_unreadable
 
 SUMMARY_VERSION = 1
 # The columns each stage sets; the audit runs a stage only where the input lacks them (or on `recompute`).
@@ -166,9 +168,7 @@ def check(params: AuditParams) -> AuditPlan:
     if params.work:
         refuse_unmakeable(params.work, "--work")
     files = without_report_files(expand_inputs(params.input), params.input)
-    refuse_unreadable_parquet(
-        [f.uri for f in files]
-    )  # Spark would fail the audit on it late, with a Java trace
+    files = leave_out_unreadable(files, unreadable_parquet([f.uri for f in files]))
     references = reference_files(params.reference) if params.reference is not None else None
     refuse_existing(
         params.output,
@@ -334,7 +334,12 @@ def _summary(
 def _skipped(audit_input: AuditInput) -> dict[str, Any]:
     """The input's bytes no record came from (unreadable or unknown files, damaged spans), from the reader's
     stats: {"spans", "bytes", "by_reason", "first"} (the first spans with file and offset); {} where none."""
-    skipped = audit_input.stage_stats.get("ingest", {}).get("skipped") or {}
+    if "ingest" in audit_input.stage_stats:
+        skipped = audit_input.stage_stats["ingest"].get("skipped") or {}
+    else:  # the input read as it is: no stage counted the files left out of it but this one
+        left_out = StageStats(stage="audit-input")
+        count_left_out(left_out)
+        skipped = left_out.to_dict()["skipped"]
     return skipped if skipped.get("spans") else {}
 
 

@@ -112,17 +112,18 @@ def _local(uri: str) -> bool:
     return "://" not in uri or uri.startswith("file:")
 
 
-def refuse_unreadable_parquet(uris: Sequence[str]) -> None:
-    """UsageError naming the first local Parquet file (`.parquet`) whose footer does not read: Spark would
-    fail the whole job on it with a Java stack trace."""
+def unreadable_parquet(uris: Sequence[str]) -> dict[str, str]:
+    """The local Parquet files (`.parquet`) of `uris` whose footer does not read, each with why (one line):
+    Spark would fail the whole job on such a file with a Java stack trace."""
+    unreadable: dict[str, str] = {}
     for uri in uris:
         if not uri.endswith(".parquet") or not _local(uri):
             continue
         try:
             pq.read_metadata(local_path(uri))
         except (OSError, pa.ArrowException) as error:
-            reason = str(error).splitlines()[0][:200]
-            raise UsageError(f"input {redact(uri)!r}: not readable Parquet ({reason})") from None
+            unreadable[uri] = str(error).splitlines()[0][:200]
+    return unreadable
 
 
 def refuse_foreign_parquet(uris: Sequence[str]) -> None:

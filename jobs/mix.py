@@ -13,6 +13,7 @@ Accounting: a mixture repeats documents, so `_stats.json` counts rows out, and t
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
@@ -52,6 +53,8 @@ from mixers.langid import OUTPUT_COLUMNS, LangIdConfig, LangIdKernel
 from mixers.sampling import MIX_KEY_FIELD, MixKeyKernel, MixOrderKernel, RepeatKernel
 from mixers.spec import STRATUM_SEPARATOR, MixSpec, SpecError, load_spec, parse_count
 from mixers.tokens import TokenCountKernel
+
+LOG = logging.getLogger("chronomix")
 
 SORT_BY = ("mix_order", "id", "repeat_index")
 REAL_LANG = "_lang"
@@ -173,6 +176,7 @@ def run_mix(
         try:
             achieved = achieved_tokens(rows)
             manifest = _manifest(spec, inputs, allocation, achieved)
+            _say_if_short(manifest)
             mix_stats.docs_in = docs_in
             for reason, n in {**dropped, **not_sampled}.items():
                 mix_stats.drop(reason, n)
@@ -192,6 +196,25 @@ def run_mix(
         return MixResult(allocation, manifest, written)
     finally:
         prepared.unpersist()
+
+
+def _say_if_short(manifest: dict[str, Any]) -> None:
+    """A warning where the mixture holds under 99% of the tokens planned: a cell short of data
+    (`short_cells`), or cells of few large documents, each of which takes whole documents never past its
+    target (mixers.sampling), which only `achieved_tokens` shows otherwise."""
+    planned, held = manifest["target_tokens"], manifest["achieved_tokens"]
+    if held >= 0.99 * planned:
+        return
+    short = len(manifest["short_cells"])
+    why = f"{short} cell(s) short of data (short_cells)" if short else "no cell is short of data"
+    LOG.warning(
+        "the mixture holds %s of the %s tokens planned (%.1f%%): %s; a cell takes whole documents, never "
+        "past its target, so cells of few large documents fall short (per cell: _manifest.json)",
+        f"{held:,}",
+        f"{planned:,}",
+        100 * held / planned if planned else 0.0,
+        why,
+    )
 
 
 def _not_sampled_reason(allocation: Allocation):

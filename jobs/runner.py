@@ -28,7 +28,7 @@ from jobs import progress
 from jobs.contract import SparkProvider, Stage, StageResult, UsageError
 from jobs.fs import locate, move
 from jobs.http_versions import CHECK_TIMEOUT_S, UNREACHABLE, Versions, server_versions, url_key
-from jobs.unreadable_inputs import run_leaving_out
+from jobs.unreadable_inputs import run_leaving_out, stage_scope
 
 MARKER = "_complete.json"
 
@@ -68,13 +68,14 @@ class StageOutcome:
 def run_command(stage: Stage, params: Any, spark_options: Any = None) -> StageResult:
     """Run one stage for its CLI command: every check before Spark starts, then the work, in a session of
     its own (started only if the stage asks for one; `spark_options` is a jobs.spark.SparkOptions)."""
-    plan = stage.check(params)
-    if spark_options is None:
-        return stage.run(plan, _no_spark)
-    from jobs.spark import LazySession
+    with stage_scope():  # the inputs its check leaves out are counted by its run
+        plan = stage.check(params)
+        if spark_options is None:
+            return stage.run(plan, _no_spark)
+        from jobs.spark import LazySession
 
-    with LazySession(spark_options) as spark:
-        return run_leaving_out(lambda: stage.run(plan, spark))
+        with LazySession(spark_options) as spark:
+            return run_leaving_out(lambda: stage.run(plan, spark))
 
 
 def _no_spark() -> Any:
@@ -140,8 +141,9 @@ def run_stages(
         _say_http_inputs(spec.name, marker, versions, ran=True)
         started = time.perf_counter()
         params = dataclasses.replace(spec.params, overwrite=not resumable)
-        plan = spec.stage.check(params)
-        result = run_leaving_out(functools.partial(spec.stage.run, plan, spark))
+        with stage_scope():
+            plan = spec.stage.check(params)
+            result = run_leaving_out(functools.partial(spec.stage.run, plan, spark))
         seconds = time.perf_counter() - started
         read = versions.to_record()  # a file whose server did not answer was not read
         # nor was a file the tasks failed to read: the next run reads it again (a version no server gives)

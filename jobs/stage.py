@@ -40,7 +40,7 @@ from corpus.stats import (
     StageStats,
 )
 from jobs import progress
-from jobs.checks import refuse_foreign_parquet, refuse_unreadable_parquet
+from jobs.checks import refuse_foreign_parquet, unreadable_parquet
 from jobs.contract import UsageError
 from jobs.fs import (
     AtomicStageOutput,
@@ -56,7 +56,7 @@ from jobs.fs import (
     remove,
 )
 from jobs.inputs import http_sizes, is_http, refuse_inside_inputs, remote_glob
-from jobs.unreadable_inputs import count_left_out, readable
+from jobs.unreadable_inputs import count_left_out, leave_out_unreadable, readable
 
 Kernel = Callable[[pa.RecordBatch], pa.RecordBatch]
 DEFAULT_ROWS_PER_SHARD = 50_000
@@ -164,7 +164,7 @@ def document_files(inputs: Sequence[str] | Sequence[InputFile], message: str) ->
                     " (ingest's --format dolma writes for other tools; the stages read its default Parquet)"
                 )
             raise UsageError(why)
-    refuse_unreadable_parquet([f.uri for f in files])
+    files = leave_out_unreadable(files, unreadable_parquet([f.uri for f in files]))
     refuse_foreign_parquet([f.uri for f in files])
     return files
 

@@ -1,12 +1,14 @@
-"""Document Parquet files whose data does not read: left out of the stage, counted, and the stage run again.
+"""Document Parquet files that do not read: left out of the stage and counted, so one bad file stops no job.
 
-A stage after ingest reads its inputs' footers before Spark starts (jobs.checks.refuse_unreadable_parquet),
-but a damaged data page is found only by the task that decodes it, and Spark then fails the whole job
-(`FAILED_READ_FILE`). One bad file must not stop a job, nor may its rows vanish: `run_leaving_out` runs the
-stage, and where Spark names one of the stage's document inputs as unreadable, it leaves that file out and
-runs the stage again, from the start, on the others. The file's rows (its footer's count) are then counted in
-the stage's `_stats.json` as documents in and dropped under `unreadable_file`, and the file is listed among
-the skipped spans, so docs_in = docs_out + dropped still holds.
+A stage after ingest reads its local inputs' footers before Spark starts (jobs.checks.unreadable_parquet): a
+file whose footer does not read (cut short, not Parquet, a dangling link) is left out there, by
+`leave_out_unreadable`, whose rows are unknown. A damaged data page is found only by the task that decodes
+it, and Spark then fails the whole job (`FAILED_READ_FILE`): `run_leaving_out` runs the stage, and where Spark
+names one of the stage's document inputs as unreadable, it leaves that file out and runs the stage again,
+from the start, on the others. Either way the file is counted in the stage's `_stats.json` as a file in,
+skipped under `unreadable_file` and listed among the skipped spans; its footer's rows, where they are known,
+are documents in and dropped under `unreadable_file`, so docs_in = docs_out + dropped still holds. Only where
+every input is unreadable, or no stage is running to count it (a library call), is a file refused.
 
 Reading the whole input once more before every stage would find such pages up front, at the cost of a full
 extra pass over every stage's input; a second run costs only where a file is damaged.
@@ -14,6 +16,7 @@ extra pass over every stage's input; a second run costs only where a file is dam
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -26,6 +29,7 @@ import pyarrow.parquet as pq
 from corpus.readers import local_path
 from corpus.remote import redact
 from corpus.stats import SKIPPED_SPANS_LISTED, StageStats
+from jobs.contract import UsageError
 
 UNREADABLE = "unreadable_file"
 LOG = logging.getLogger("chronomix")
@@ -46,19 +50,47 @@ class _Scope:
     def __init__(self) -> None:
         self.read: set[str] = set()
         self.left_out: dict[str, int] = {}
+        self.why: dict[str, str] = {}  # URI -> why, for those left out before Spark read them
+        self.unlisted: dict[str, int] = {}  # URI -> bytes, for those taken out of the listing itself
 
 
 _scope: _Scope | None = None
 
 
 @contextmanager
-def _stage_scope() -> Iterator[_Scope]:
+def stage_scope() -> Iterator[_Scope]:
+    """One stage's scope, opened around its check and its runs, which share the inputs it leaves out (a
+    stage a stage runs has its own)."""
     global _scope
     outer, _scope = _scope, _Scope()
     try:
         yield _scope
     finally:
         _scope = outer
+
+
+def leave_out_unreadable(files: Sequence[File], unreadable: dict[str, str]) -> list[File]:
+    """`files` less the `unreadable` ones (URI -> why), which the running stage counts as left out; a
+    UsageError naming the first where no stage is running to count it or no file is left to read."""
+    bad = [f for f in files if f.uri in unreadable]
+    if not bad:
+        return list(files)
+    if _scope is None or len(bad) == len(files):
+        uri = bad[0].uri
+        raise UsageError(f"input {redact(uri)!r}: not readable Parquet ({unreadable[uri]})")
+    for file in bad:
+        if file.uri in _scope.left_out:
+            continue
+        _scope.left_out[file.uri] = -1
+        _scope.why[file.uri] = f"not readable Parquet ({unreadable[file.uri]})"
+        _scope.unlisted[file.uri] = max(getattr(file, "size", 0), 0)
+        LOG.warning(
+            "input %s: not readable Parquet (%s); left out, counted as %r",
+            redact(file.uri),
+            unreadable[file.uri],
+            UNREADABLE,
+        )
+    return [f for f in files if f.uri not in unreadable]
 
 
 def readable(files: Sequence[File]) -> list[File]:
@@ -98,8 +130,8 @@ def _footer_rows(uri: str) -> int:
 
 def run_leaving_out(run: Callable[[], Result]) -> Result:
     """`run()` (a stage's run), again without each document input that Spark found unreadable, until it
-    finishes or fails for another reason."""
-    with _stage_scope() as scope:
+    finishes or fails for another reason; in the stage's scope where its check opened one."""
+    with contextlib.nullcontext(_scope) if _scope is not None else stage_scope() as scope:
         while True:
             scope.read.clear()
             try:
@@ -124,11 +156,15 @@ def count_left_out(stats: StageStats) -> None:
     if _scope is None:
         return
     for uri, rows in sorted(_scope.left_out.items()):
+        if uri in _scope.unlisted:  # the stage's own count of its files never saw it
+            stats.files_in += 1
+            stats.bytes_in += _scope.unlisted[uri]
         if rows > 0:
             stats.docs_in += rows
             stats.drop(UNREADABLE, rows)
         stats.skip(UNREADABLE)
         if len(stats.skipped_spans) < SKIPPED_SPANS_LISTED:
-            detail = f"a data page does not read; {rows if rows >= 0 else 'all'} rows left out"
+            why = _scope.why.get(uri, "a data page does not read")
+            detail = f"{why}; {rows if rows >= 0 else 'all'} rows left out"
             span = {"input": redact(uri), "offset": 0, "length": -1, "space": "file", "reason": UNREADABLE}
             stats.skipped_spans.append({**span, "detail": detail})

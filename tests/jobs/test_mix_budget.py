@@ -40,3 +40,38 @@ def test_weighted_global_mixture_stays_at_or_under_its_budget(spark, data_dir, t
             cells = [c for c in manifest["cells"] if c["lang"] == lang]
             error = sum(c["achieved_tokens"] - c["target_tokens"] for c in cells)
             assert abs(error) < longest, (seed, lang)
+
+
+def test_a_mixture_of_few_large_documents_says_it_holds_less_than_planned(spark, tmp_path, caplog):
+    """A cell takes whole documents never past its target, so three documents of 1,200 tokens fill 2,400 of
+    3,000: only `_manifest.json` said so. No cell is short of data (3,600 tokens are there)."""
+    import logging
+    from datetime import UTC, datetime
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    texts = [" ".join(f"w{d}x{i}" for i in range(1200)) for d in range(3)]
+    pq.write_table(
+        pa.table(
+            {
+                "id": ["a", "b", "c"],
+                "text": texts,
+                "source": ["t"] * 3,
+                "lang": ["en"] * 3,
+                "created": pa.array([datetime(2020, 1, 1, tzinfo=UTC)] * 3, pa.timestamp("us", tz="UTC")),
+            }
+        ),
+        folder / "d.parquet",
+    )
+    spec = parse_spec({"budget_tokens": 3000, "max_repeats": 1, "seed": 0})
+    with caplog.at_level(logging.WARNING, logger="chronomix"):
+        run_mix(spark, [str(folder)], spec, str(tmp_path / "out"))
+    manifest = json.loads((tmp_path / "out" / MANIFEST).read_text())
+    held = manifest["achieved_tokens"]
+    assert held < 0.99 * manifest["target_tokens"] and manifest["short_cells"] == []
+    said = [r.getMessage() for r in caplog.records if "tokens planned" in r.getMessage()]
+    assert len(said) == 1 and f"holds {held:,} of the 3,000 tokens planned" in said[0], said
+    assert "no cell is short of data" in said[0]

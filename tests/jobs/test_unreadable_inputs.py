@@ -111,3 +111,46 @@ def test_a_dangling_link_in_an_input_folder_is_counted_as_a_missing_file(spark, 
     assert (stats["files_in"], stats["docs_in"], stats["docs_out"]) == (2, 2, 2)
     assert stats["skipped"]["by_reason"] == {"missing_file": 1}
     assert [s["input"] for s in stats["skipped"]["first"]] == [str(data / "shard-0001.jsonl")]
+
+
+def test_files_whose_footer_does_not_read_are_left_out_and_counted_by_every_stage(
+    spark, tmp_path: Path
+) -> None:
+    """A file cut short and a dangling link among a stage's inputs stopped the stage with exit 2, so one bad
+    file of thousands stopped a job: each is now left out before Spark starts and counted."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    texts = [" ".join(f"w{d}k{k}" for k in range(30)) for d in range(40)]  # no two alike: dedup keeps all
+    table = pa.table(
+        {
+            "id": [f"a{d}" for d in range(40)],
+            "text": texts,
+            "source": ["test"] * 40,
+            "added": pa.array([ADDED] * 40, pa.timestamp("us", tz="UTC")),
+        }
+    )
+    pq.write_table(table, docs / "a.parquet")
+    whole = (docs / "a.parquet").read_bytes()
+    (docs / "b.parquet").write_bytes(whole[: len(whole) // 2])  # a copy cut short: no footer
+    (docs / "c.parquet").symlink_to(tmp_path / "never-arrived.parquet")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("budget_tokens: 100000\n")
+    left_out = [str(docs / "b.parquet"), str(docs / "c.parquet")]
+    for command, extra in (("date", []), ("dedup", []), ("mix", ["--spec", str(spec)])):  # langid: above
+        out = tmp_path / command
+        main([command, str(docs), "-o", str(out), *extra])
+        ids = pq.read_table(out, columns=["id"]).column("id").to_pylist()
+        assert sorted(set(ids)) == sorted(f"a{i}" for i in range(40)), command
+        stats = json.loads((out / "_stats.json").read_text())
+        assert stats["files_in"] == 3 and stats["docs_in"] == 40, (command, stats)
+        assert stats["skipped"]["by_reason"] == {"unreadable_file": 2}, (command, stats)
+        spans = stats["skipped"]["first"]
+        assert [s["input"] for s in spans] == left_out, command
+        assert all("not readable Parquet" in s["detail"] and "all rows" in s["detail"] for s in spans)
+        assert stats["bytes_in"] == len(whole) + len(whole) // 2, command  # the link: 0 bytes
+    report = tmp_path / "audit"
+    main(["audit", str(docs), "-o", str(report)])
+    summary = json.loads((report / "summary.json").read_text())
+    assert summary["inputs"] == [str(docs / "a.parquet")]
+    assert summary["input_skipped"]["by_reason"] == {"unreadable_file": 2}
+    assert [s["input"] for s in summary["input_skipped"]["first"]] == left_out
