@@ -105,7 +105,7 @@ COMPRESSION_SUFFIXES = ("", ".gz", ".bz2", ".zst", ".zstd")
 
 class PageHook(Protocol):
     """Reads more from an HTML page's one parsed tree: called by the WARC reader as
-    `hook(tree, html, row)` after the text is extracted, it sets the record or extra columns named in
+    `hook(tree, html, row)` after the text is extracted (and by DocumentChecks on a dataset's own `html`), it sets the record or extra columns named in
     `columns` in `row` (dating's markup dates, jobs.ingest wires it). It must not raise for bad markup; if
     it does, the page keeps its text and the failure is counted (`page_hook_error`)."""
 
@@ -319,9 +319,12 @@ class DocumentChecks:
     Seen ids are kept as 8-byte digests, about 80 bytes of memory per document of the file, and the next
     suffix of each repeated id as one more entry."""
 
-    def __init__(self, ctx: ReadContext, default_source: str) -> None:
+    def __init__(self, ctx: ReadContext, default_source: str, markup_read: bool = False) -> None:
         self.ctx = ctx
         self.default_source = ctx.options.source or default_source
+        # True where the reader runs the page hook on its own parse (WARC); else a dataset's own `html` field
+        # is parsed here for it, so markup dates do not depend on where the HTML came from.
+        self.markup_read = markup_read
         self._seen: set[bytes] = set()
         self._next_copy: dict[bytes, int] = {}  # repeated id's digest -> the next suffix to try
 
@@ -381,9 +384,22 @@ class DocumentChecks:
         if not row.get("id"):
             row["id"] = stable_id(row["source"], row.get("url"), text)
         row["id"] = self.unique_id(row["id"])
-        if row.get("html") is not None and not options.keep_html:  # a dataset's own html field: not kept
+        html = row.get("html")
+        if isinstance(html, str) and options.page_hook is not None and not self.markup_read:
+            self._run_page_hook(html, row)
+        if html is not None and not options.keep_html:  # a dataset's own html field: not kept
             self.ctx.counters["html_dropped"] += 1  # but said (--keep-html keeps it)
         return True
+
+    def _run_page_hook(self, html: str, row: dict[str, Any]) -> None:
+        """The page hook on a dataset's own HTML (one parse); a failure leaves the hook's columns null and
+        is counted, as the WARC reader counts it."""
+        from corpus.html_text import parse_html
+
+        try:
+            self.ctx.options.page_hook(parse_html(html), html, row)  # type: ignore[misc]
+        except Exception:
+            self.ctx.counters["page_hook_error"] += 1
 
 
 def _id_digest(row_id: str) -> bytes:

@@ -94,7 +94,7 @@ class WarcRowReader:
     def __init__(self, ctx: ReadContext) -> None:
         self.ctx = ctx
         self.dump = dump_from_path(ctx.path)
-        self.checks = DocumentChecks(ctx, base_source(ctx.path))
+        self.checks = DocumentChecks(ctx, base_source(ctx.path), markup_read=True)
         self.stream: RecoveringStream | None = None
         # (bytes, where) of records that a preceding record's too-long Content-Length took into its block
         self.swallowed: list[tuple[bytes, str]] = []

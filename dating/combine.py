@@ -45,6 +45,7 @@ from corpus.schema import TIMESTAMP
 from dating.html_meta import HTML_META_MODIFIED
 from dating.input_columns import input_values
 from dating.signals import (
+    TZ_SLACK,
     Candidate,
     Evidence,
     crawl_signal,
@@ -55,6 +56,7 @@ from dating.signals import (
     slack,
     text_signal,
     url_signal,
+    utc,
 )
 
 # Columns date_batch adds beyond the record's own dating columns.
@@ -193,6 +195,21 @@ def _plausible(row: Mapping[str, Any], evidence: Evidence) -> Mapping[str, Any]:
     return {**row, **dict.fromkeys(wrong)} if wrong else row
 
 
+def _reject_after_added(added: datetime | None, evidence: Evidence) -> None:
+    """Without a crawl date no signal is bounded by a fetch: a date after the document was ingested
+    (`added`) is in the future and rejected (`after_added`), as given_signal rejects a given `created`. A
+    Buddhist-era Last-Modified (2566), a URL's /2099/ or a text's "1 May 2099" were taken as the date."""
+    if added is None:
+        return
+    kept = []
+    for candidate in evidence.candidates:
+        if candidate.date > added + TZ_SLACK:  # a time zone away, as given_signal allows
+            evidence.note("rejected", candidate.signal, "after_added")
+        else:
+            kept.append(candidate)
+    evidence.candidates[:] = kept
+
+
 def date_row(row: Mapping[str, Any]) -> DateResult:
     """Date one document from its column values (see the module docstring for the rules)."""
     evidence = Evidence.empty()
@@ -207,6 +224,8 @@ def date_row(row: Mapping[str, Any]) -> DateResult:
     html_meta_signal(row.get("html_meta_date"), row.get(HTML_META_MODIFIED), crawl, evidence)
     text_signal(row.get("text"), crawl, evidence)
     reference_signal(row.get("ref_created"), row.get("ref_last"), row.get("ref_similarity"), crawl, evidence)
+    if crawl is None:
+        _reject_after_added(utc(row.get("added")), evidence)
 
     result = DateResult()
     published = _choose_published(evidence)

@@ -53,6 +53,7 @@ from corpus.html_text import parse_html, select_all
 from corpus.schema import TIMESTAMP
 from dating.html_search import extensive_search_date
 from dating.input_columns import HTML_META_MODIFIED, input_values
+from dating.signals import TZ_SLACK
 
 MAX_HTML_CHARS = 1_000_000
 # htmldate's own floor: dates before it in markup are far more often junk than real.
@@ -165,7 +166,9 @@ def _markup_dates(
         html = html.decode("utf-8", "replace")
     if tree is None:
         tree = parse_html(html)
-    latest = crawl_date.astimezone(UTC).replace(tzinfo=None) if crawl_date is not None else None
+    # A day past the crawl, as signals.check_date allows: a page east of UTC is dated a day ahead of the
+    # crawl's UTC day, and htmldate, refusing it, fell back to an older date on the page.
+    latest = (crawl_date.astimezone(UTC) + TZ_SLACK).replace(tzinfo=None) if crawl_date is not None else None
     markup, canonical = _markup(tree)
     published_options, updated_options = _options(True, latest), _options(False, latest)
     published = extract_url_date(canonical, published_options) or _first_stages(markup, published_options)
