@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
@@ -26,14 +27,25 @@ def record_id(record: WarcRecord) -> str | None:
     return unwrap_uri(value) if value else None
 
 
+# A zone name at the end of an HTTP date; HTTP dates are GMT, and the email parser knows GMT, UT, UTC, Z and
+# the US zones. Any other name (BRT, JST, CEST, IST) it reads as no zone at all.
+_ZONE_NAME = re.compile(r"\s([A-Za-z]{1,6})\s*$")
+
+
 def parse_http_date(value: str | None) -> datetime | None:
-    """An RFC 7231 HTTP date (IMF-fixdate, RFC 850 or asctime) as UTC, or None if it does not parse."""
+    """An RFC 7231 HTTP date (IMF-fixdate, RFC 850 or asctime) as UTC, or None if it does not parse or names
+    a time zone the parser does not know: such a local time sits up to 14 hours either side of UTC, and read
+    as UTC it put an upper bound hours before the time it stands for (`Thu, 20 Apr 2023 10:00:00 BRT`)."""
     if not value:
         return None
+    value = value.strip()
     try:
-        return utc(parsedate_to_datetime(value.strip()))
+        parsed = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
+    if parsed.tzinfo is None and _ZONE_NAME.search(value):  # no name: asctime, or -0000 (both UTC)
+        return None
+    return utc(parsed)
 
 
 def warcinfo_dump(payload: bytes) -> str | None:

@@ -334,6 +334,12 @@ def test_header_helpers() -> None:
     assert parse_http_date("Saturday, 04-May-24 01:58:10 GMT") == datetime(2024, 5, 4, 1, 58, 10, tzinfo=UTC)
     assert parse_http_date("Sat May  4 01:58:10 2024") == datetime(2024, 5, 4, 1, 58, 10, tzinfo=UTC)
     assert parse_http_date("yesterday") is None
+    # a zone the parser does not know was read as UTC: BRT (UTC-3) put the upper bound 3 hours early
+    assert parse_http_date("Thu, 20 Apr 2023 10:00:00 BRT") is None
+    assert parse_http_date("Thu, 20 Apr 2023 10:00:00 CEST") is None
+    assert parse_http_date("Thu, 20 Apr 2023 10:00:00 EST") == datetime(2023, 4, 20, 15, tzinfo=UTC)
+    assert parse_http_date("Thu, 20 Apr 2023 10:00:00 -0000") == datetime(2023, 4, 20, 10, tzinfo=UTC)
+    assert parse_http_date("Thu, 20 Apr 2023 10:00:00 +0900") == datetime(2023, 4, 20, 1, tzinfo=UTC)
     assert warcinfo_dump(b"software: x\r\nisPartOf: CC-MAIN-2024-22\r\n") == "CC-MAIN-2024-22"
     assert dechunk(b"4\r\nWiki\r\n5\r\npedia\r\n0\r\n\r\n") == b"Wikipedia"
     assert dechunk(b"<html>not chunked") is None
