@@ -15,11 +15,12 @@ A line with `revision_content_slots` and `revision_dt` is a row of Wikimedia's c
 revision (corpus/mediawiki_history.py).
 
 Timestamps are ISO 8601 strings ("...Z" or an offset; a bare date is midnight UTC). A line's own `added` is
-kept (it records when the document was first ingested); lines without one get `options.added`.
+kept (it records when the document was first ingested); lines without one get `options.added`. A time
+column whose value is no time (`2023-02-30`, an epoch integer, `yesterday`) is null, its value kept as given
+in `metadata_json`, and counted (`time_not_read:<column>`): the document stays.
 
 Rejects, each with the line number: "bad_json" (not JSON, or not an object), "empty_text" (no text),
-"bad_type" (a field of the wrong type), "bad_value" (an integer out of its column's range), "bad_timestamp" (a
-timestamp that does not parse), "too_large" (a line over twice `max_doc_bytes`, skipped without reading it
+"bad_type" (a field of the wrong type), "bad_value" (an integer out of its column's range), "too_large" (a line over twice `max_doc_bytes`, skipped without reading it
 whole), and a line cut by damage to the compressed stream ("truncated_gzip" where the file ends inside it,
 "corrupt_gzip" where a bad member cuts it; likewise bz2 and zstd).
 
@@ -46,6 +47,7 @@ from corpus.decompress import Damage, RecoveringStream, open_recovering
 from corpus.mediawiki_history import ContentHistory, RejectedRevision, is_content_history
 from corpus.reader_base import (
     READER_EXTRA_COLUMNS,
+    TIMES_NOT_READ,
     DocumentChecks,
     ReadContext,
     base_source,
@@ -61,6 +63,9 @@ _COLUMNS = frozenset(COLUMN_NAMES) | (frozenset(READER_EXTRA_COLUMNS) - {"metada
 # The metadata_json key holding input keys that `column_map` gave a renamed key's name; kept under their own
 # names they would collide with the record column (the Dolma writer would put them back as that column).
 DISPLACED_KEY = "column_map_displaced"
+_TIME_COLUMNS = frozenset(
+    c for c in _COLUMNS if (t := field_type(c)) is not None and pa.types.is_timestamp(t)
+)
 # A file that is one JSON document (an array of records) is read whole, up to this size.
 MAX_JSON_DOCUMENT_BYTES = 512 << 20
 PEEK_BYTES = 1 << 16
@@ -136,13 +141,24 @@ def record_to_row(
     flat, displaced = _renamed(flat, column_map)
     if "text" not in flat:
         raise FieldError("empty_text", "no `text` field")
+    not_read = list(flat.pop(TIMES_NOT_READ, ()))
     row: dict[str, Any] = {}
     rest = _own_metadata(flat)
     for key, value in flat.items():
-        if key in _COLUMNS:
-            row[key] = coerce(key, value)
-        else:
+        if key not in _COLUMNS:
             rest[key] = value
+            continue
+        try:
+            row[key] = coerce(key, value)
+        except FieldError:
+            if key not in _TIME_COLUMNS:
+                raise
+            rest[key] = (
+                value  # the document stays, its value kept as given: no time (DocumentChecks counts it)
+            )
+            not_read.append(key)
+    if not_read:
+        row[TIMES_NOT_READ] = not_read
     if displaced:
         if DISPLACED_KEY in rest:
             raise FieldError("bad_value", f"{DISPLACED_KEY}: an input key, but column_map displaced keys too")

@@ -6,8 +6,8 @@ named like a record column are read as that column; all other input columns are 
 object in `metadata_json` (FineWeb's `language`, `token_count`, ...), so every format yields one schema. A
 `metadata` struct or map column is read like Dolma's `metadata` object (its fields as columns); a `metadata`
 column of any other type is an ordinary extra column.
-Rows go through the same field checks as JSON Lines ("bad_type", "bad_timestamp", "empty_text", ...), with
-`path:row N` as their location. Row groups are read one at a time: a row group that does not decode is a
+Rows go through the same field checks as JSON Lines ("bad_type", "empty_text", ...; a time that does not
+read is null and counted, `time_not_read:<column>`, its document kept), with `path:row N` as their location. Row groups are read one at a time: a row group that does not decode is a
 skipped span ("corrupt_parquet", at the file offset of its first column chunk; its row count is in the detail
 and in the counter "rows_in_corrupt_row_groups") and reading goes on with the next one. A file whose footer
 does not read is one skipped span for the whole file. A remote file is read through corpus.remote (ranged
@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from corpus.jsonl import FieldError, record_to_row
-from corpus.reader_base import DocumentChecks, ReadContext, base_source
+from corpus.reader_base import TIMES_NOT_READ, DocumentChecks, ReadContext, base_source
 from corpus.remote import InputReadError
 
 FINEWEB_COLUMN_MAP: dict[str, str] = {
@@ -105,8 +105,9 @@ def _parquet_rows(ctx: ReadContext, raw: BinaryIO) -> Iterator[dict[str, Any]]:
 
 def _records(ctx: ReadContext, batch: pa.RecordBatch, first_row: int) -> Iterator[dict[str, Any] | None]:
     """The rows of `batch` as Python dicts. A value Python cannot hold (a date32 of the year 10183) fails
-    the whole batch's conversion: then row by row, and such a row is rejected (`bad_timestamp`) and given as
-    None, so that one bad value loses one document, not the file."""
+    the whole batch's conversion: then row by row, and in such a row value by value: a value that does not
+    convert is null, its column named under TIMES_NOT_READ (counted as `time_not_read:<column>`), so that
+    one bad value loses neither its document nor the file."""
     try:
         yield from batch.to_pylist()
         return
@@ -115,9 +116,15 @@ def _records(ctx: ReadContext, batch: pa.RecordBatch, first_row: int) -> Iterato
     for i in range(batch.num_rows):
         try:
             yield batch.slice(i, 1).to_pylist()[0]
-        except OverflowError as exc:
-            ctx.reject("bad_timestamp", f"a value out of range: {exc}", f"row {first_row + i}")
-            yield None
+        except OverflowError:
+            row: dict[str, Any] = {TIMES_NOT_READ: []}
+            for name, column in zip(batch.schema.names, batch.columns, strict=True):
+                try:
+                    row[name] = column[i].as_py()
+                except OverflowError:
+                    row[name] = None
+                    row[TIMES_NOT_READ].append(name)
+            yield row
 
 
 def _metadata_type(schema: pa.Schema) -> pa.DataType | None:

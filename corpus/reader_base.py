@@ -311,6 +311,12 @@ def clean_strings(row: dict[str, Any], counters: Counter[str]) -> str | None:
     return None
 
 
+# A row key (no column) naming the time columns of a row whose values did not read as times: the columns are
+# null, the values kept as given in metadata_json where they can be, and DocumentChecks counts each
+# (`time_not_read:<column>`). A bad optional date rejected the whole document, its text lost with it.
+TIMES_NOT_READ = "_times_not_read"
+
+
 class DocumentChecks:
     """The checks every row goes through before it becomes a document: values safe for Arrow, text present
     and not too short, not over the size cap, an id (given or stable hash), a source, `added`, and an id not
@@ -353,6 +359,7 @@ class DocumentChecks:
     def accept(self, row: dict[str, Any], where: str, sample: bytes | str = b"") -> bool:
         """Complete `row` in place and return True, or reject it (at `where`, with `sample`): False."""
         options = self.ctx.options
+        times_not_read = row.pop(TIMES_NOT_READ, ())
         text = row.get("text")
         if not isinstance(text, str):
             self.ctx.reject("empty_text", "no text", where, sample)
@@ -384,6 +391,8 @@ class DocumentChecks:
         if not row.get("id"):
             row["id"] = stable_id(row["source"], row.get("url"), text)
         row["id"] = self.unique_id(row["id"])
+        for column in times_not_read:
+            self.ctx.counters[f"time_not_read:{column}"] += 1
         html = row.get("html")
         if isinstance(html, str) and options.page_hook is not None and not self.markup_read:
             self._run_page_hook(html, row)

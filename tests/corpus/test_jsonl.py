@@ -112,15 +112,18 @@ def test_bad_lines_are_rejected_with_line_numbers(tmp_path: Path, texts: list[st
         schema=read_schema(ReadOptions(added=ADDED)),
     ).to_pylist()
     # line 11 repeats doc-0's id with another text: a document all the same, kept under a new id
-    assert [d["id"] for d in docs] == ["doc-0", "doc-4", "doc-9", "doc-0~2"]
+    assert [d["id"] for d in docs][:2] + [d["id"] for d in docs][3:] == ["doc-0", "doc-4", "doc-9", "doc-0~2"]
     assert docs[-1]["text"] == texts[10] and counters["duplicate_id_renamed"] == 1
-    assert rejects.counts == Counter({"bad_json": 3, "empty_text": 2, "bad_type": 2, "bad_timestamp": 1})
+    # line 6's time does not read: the document stays, its value kept in metadata_json, counted
+    assert docs[2]["text"] == "fine" and docs[2]["created"] is None
+    assert json.loads(docs[2]["metadata_json"]) == {"created": "the 4th of July"}
+    assert counters["time_not_read:created"] == 1
+    assert rejects.counts == Counter({"bad_json": 3, "empty_text": 2, "bad_type": 2})
     where = {r.input.rsplit(":", 1)[1]: r.reason for r in rejects.items}
     assert where == {
         "line 2": "bad_json",
         "line 3": "empty_text",
         "line 4": "bad_type",
-        "line 6": "bad_timestamp",
         "line 7": "bad_type",
         "line 8": "bad_json",
         "line 9": "empty_text",

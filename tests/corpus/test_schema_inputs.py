@@ -133,7 +133,7 @@ def _read_all(path: Path) -> tuple[list[dict], Counter[str]]:
     return rows, Counter(r.reason for r in rejects.items)
 
 
-def test_one_date_out_of_range_loses_its_row_not_the_file(tmp_path: Path) -> None:
+def test_one_date_out_of_range_loses_neither_its_row_nor_the_file(tmp_path: Path) -> None:
     days = [date(2020, 1, d + 1).toordinal() - date(1970, 1, 1).toordinal() for d in range(9)] + [3_000_000]
     path = tmp_path / "d.parquet"
     created = pa.array(days, pa.int32()).cast(pa.date32())  # the last: about the year 10183
@@ -141,9 +141,15 @@ def test_one_date_out_of_range_loses_its_row_not_the_file(tmp_path: Path) -> Non
         pa.table({"id": [str(i) for i in range(10)], "text": ["words"] * 10, "created": created}), path
     )
     rows, reasons = _read_all(path)
-    assert [r["id"] for r in rows] == [str(i) for i in range(9)]
-    assert rows[0]["created"] == datetime(2020, 1, 1, tzinfo=UTC)
-    assert reasons == Counter({"bad_timestamp": 1})
+    assert [r["id"] for r in rows] == [str(i) for i in range(10)]
+    assert rows[0]["created"] == datetime(2020, 1, 1, tzinfo=UTC) and rows[9]["created"] is None
+    assert reasons == Counter()
+    from corpus.readers import ReadOptions, read_documents
+    from corpus.stats import RejectLog
+
+    counters: Counter[str] = Counter()
+    assert sum(b.num_rows for b in read_documents(str(path), ReadOptions(), RejectLog(), counters)) == 10
+    assert counters["time_not_read:created"] == 1
 
 
 def test_blank_times_are_no_times_and_byte_texts_are_text(tmp_path: Path) -> None:
