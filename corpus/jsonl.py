@@ -115,6 +115,10 @@ def coerce(column: str, value: Any) -> Any:
             raise FieldError("bad_type", f"{column}: expected a boolean, got {type(value).__name__}")
         return value
     if pa.types.is_integer(dtype):
+        if isinstance(value, float) and value.is_integer():
+            return int(value)  # pandas writes an integer column with a null as floats (7.0)
+        if isinstance(value, float) and math.isnan(value):
+            return None  # and the null as NaN
         if isinstance(value, bool) or not isinstance(value, int):
             raise FieldError("bad_type", f"{column}: expected an integer, got {type(value).__name__}")
         return value
@@ -132,18 +136,26 @@ def record_to_row(
     `nested_metadata` the `metadata` key must hold an object, whose keys are read as top-level keys; without
     it `metadata` is an ordinary key (Parquet files whose `metadata` column is not a struct or map)."""
     flat: dict[str, Any] = {}
+    outranked: dict[str, Any] = {}
     if nested_metadata:
         metadata = record.get("metadata")
         if metadata is not None and not isinstance(metadata, dict):
             raise FieldError("bad_type", f"metadata: expected an object, got {type(metadata).__name__}")
         flat.update(metadata or {})
+        # a metadata key a top-level key outranks with another value (Dolma's metadata.id, the source
+        # dataset's own id) is no column, but it stays: in metadata_json under its name
+        outranked = {
+            k: v
+            for k, v in (metadata or {}).items()
+            if k in _COLUMNS and k in record and k != "metadata" and record[k] != v
+        }
     flat.update((k, v) for k, v in record.items() if k != "metadata" or not nested_metadata)
     flat, displaced = _renamed(flat, column_map)
     if "text" not in flat:
         raise FieldError("empty_text", "no `text` field")
     not_read = list(flat.pop(TIMES_NOT_READ, ()))
     row: dict[str, Any] = {}
-    rest = _own_metadata(flat)
+    rest = {**outranked, **_own_metadata(flat)}
     for key, value in flat.items():
         if key not in _COLUMNS:
             rest[key] = value

@@ -212,6 +212,7 @@ def last_modified_signal(
     evidence: Evidence,
     *,
     signal: str = "last_modified",
+    earliest: datetime | None = MIN_DATE,
 ) -> None:
     """HTTP Last-Modified: the time this version of the file was written, hence an `updated` estimate and an
     upper bound on `created`. Distrusted as an estimate when it sits on the fetch time (dynamic pages stamp
@@ -221,7 +222,7 @@ def last_modified_signal(
     value = utc(last_modified)
     if value is None:
         return
-    if value < MIN_DATE:
+    if earliest is not None and value < earliest:
         evidence.note("rejected", signal, "before_1991")
         return
     if crawl is not None:
@@ -378,12 +379,13 @@ def given_signal(
     """A `created` the input already carried (a dataset's own timestamp, a MediaWiki snapshot month): an
     `updated` estimate, distrusted like Last-Modified when it is just the fetch time. Without a crawl date, a
     date after the document was ingested (`added`) is in the future and rejected ("after_added"): a 2035
-    `created` made a 2035 cell of a mixture."""
+    `created` made a 2035 cell of a mixture. A date before the web is no junk here (a book of 1865, a
+    newspaper archive of 1965): it stands, where markup and headers before 1991 are rejected."""
     value, ingested = utc(created), utc(added)
     if crawl is None and value is not None and ingested is not None and value > ingested + TZ_SLACK:
         evidence.note("rejected", "given", "after_added")
         return
-    last_modified_signal(created, crawl, None, evidence, signal="given")
+    last_modified_signal(created, crawl, None, evidence, signal="given", earliest=None)
 
 
 # ---------------------------------------------------------------------------------------------- text

@@ -122,7 +122,9 @@ def run(plan: LabelPlan, spark: SparkProvider) -> StageResult:
     documents, stats = read_documents_frame(session, plan.files)
     side = read_stage_output(session, plan.table, documents=False)  # its columns were checked by `check`
     name = params.name or params.column
-    value = column(params.column).cast("string")
+    # the table's own type (a float score stays a float: as text, 9.0 sorted above 10.5); a --values map's
+    # names are text, so a mapped column is
+    value = column(params.column).cast("string") if params.values else column(params.column)
     for old, new in sorted(params.values.items()):
         value = F.when(column(params.column).cast("string") == old, F.lit(new)).otherwise(value)
     side_id = F.col("id")

@@ -303,3 +303,35 @@ def test_a_dataset_s_own_html_field_dropped_without_keep_html_is_counted(tmp_pat
     assert len(rows) == 2 and "html" not in rows[0] and counters["html_dropped"] == 1
     kept, _ = read(path, ReadOptions(added=ADDED, keep_html=True))
     assert kept[0]["html"] == "<p>x</p>"
+
+
+def test_whole_floats_are_integers_and_outranked_metadata_keys_stay(tmp_path: Path) -> None:
+    """pandas writes an integer column with a null as floats (7.0, NaN): ingest rejected every such row
+    (`bad_type`). A Dolma metadata key that a top-level key outranks (metadata.id, the source dataset's own
+    id) vanished without a count."""
+    lines = [
+        {"id": "a", "text": "first page", "revision_id": 7.0, "staleness_days": float("nan")},
+        {"id": "b", "text": "second page", "revision_id": 2.5},
+        {
+            "id": "d1",
+            "text": "third page",
+            "source": "dolma-cc",
+            "metadata": {"id": "orig-77", "source": "s2orc"},
+        },
+        {"id": "d2", "text": "fourth page", "metadata": {"id": "d2", "doi": "10.1/x"}},
+    ]
+    path = tmp_path / "d.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    rejects = RejectLog()
+    docs = pa.Table.from_batches(
+        list(read_documents(str(path), ReadOptions(added=ADDED), rejects)),
+        schema=read_schema(ReadOptions(added=ADDED)),
+    ).to_pylist()
+    assert [d["id"] for d in docs] == ["a", "d1", "d2"]
+    assert (docs[0]["revision_id"], docs[0]["staleness_days"]) == (7, None)
+    assert [r.reason for r in rejects.items] == ["bad_type"]  # 2.5 is no integer
+    assert (docs[1]["source"], json.loads(docs[1]["metadata_json"])) == (
+        "dolma-cc",
+        {"id": "orig-77", "source": "s2orc"},
+    )
+    assert json.loads(docs[2]["metadata_json"]) == {"doi": "10.1/x"}  # the same id twice is one id

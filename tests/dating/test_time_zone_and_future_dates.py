@@ -119,3 +119,18 @@ def test_a_dataset_s_own_html_is_dated_as_a_warc_page_is(tmp_path: Path) -> None
         r for b in read_documents(str(path), ReadOptions(added=ADDED), RejectLog()) for r in b.to_pylist()
     ]
     assert [r["html_meta_date"] for r in kept] == [None, None]  # no hook, no markup dates
+
+
+def test_a_dataset_s_own_date_before_the_web_stands_where_markup_s_does_not() -> None:
+    """A given `created` of 1965 (a newspaper archive) was rejected as before 1991 and lost by `date`."""
+    old = datetime(1965, 7, 1, tzinfo=UTC)
+    rows = date_batch(
+        _batch(
+            text=["an archive page", "a page"],
+            created=[old, None],
+            html_meta_date=[None, old],
+            added=[ADDED] * 2,
+        )
+    ).to_pylist()
+    assert rows[0]["created"] == old and rows[0]["date_source"] == "given"
+    assert rows[1]["created"] is None and "rejected:html_meta:before_1991" in rows[1][DATE_NOTES]

@@ -157,6 +157,26 @@ def test_a_table_with_integer_ids_labels_the_documents_whose_ids_spell_them(spar
     assert result.stats.counters["table_rows_without_id"] == 1
 
 
+def test_a_numeric_label_keeps_its_type_and_a_mapped_one_is_text(spark, tmp_path: Path) -> None:
+    """A float quality score came out as text, so a sort took 9.0 for the best document before 10.5."""
+    documents = _documents(tmp_path / "docs")
+    ids = pq.read_table(documents, columns=["id"]).column("id").to_pylist()
+    table = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"id": ids[:3], "quality": [2.0, 10.5, 9.0]}), table)
+    params = LabelParams(
+        input=[str(documents)], output=str(tmp_path / "o"), table=str(table), column="quality"
+    )
+    run(check(params), lambda: spark)
+    out = pq.read_table(tmp_path / "o", columns=["id", "quality"])
+    assert out.schema.field("quality").type == pa.float64()
+    best = max((r for r in out.to_pylist() if r["quality"] is not None), key=lambda r: r["quality"])
+    assert best == {"id": ids[1], "quality": 10.5}
+    mapped = dataclasses.replace(params, output=str(tmp_path / "m"), values={"10.5": "top"})
+    run(check(mapped), lambda: spark)
+    values = {r["id"]: r["quality"] for r in pq.read_table(tmp_path / "m").to_pylist()}
+    assert [values[i] for i in ids[:3]] == ["2.0", "top", "9.0"]
+
+
 @pytest.mark.parametrize("name", ["Text", "LANG", "ID", "time_bucket", "mix_order", "date_notes", "_label_x"])
 def test_a_label_may_not_take_a_record_or_stage_column_in_any_case(tmp_path: Path, name: str) -> None:
     """Spark matches names without regard to case: `--name Text` once dropped every document's text."""
