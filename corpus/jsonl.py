@@ -17,7 +17,8 @@ revision (corpus/mediawiki_history.py).
 Timestamps are ISO 8601 strings ("...Z" or an offset; a bare date is midnight UTC). A line's own `added` is
 kept (it records when the document was first ingested); lines without one get `options.added`. A time
 column whose value is no time (`2023-02-30`, an epoch integer, `yesterday`) is null, its value kept as given
-in `metadata_json`, and counted (`time_not_read:<column>`): the document stays.
+in `metadata_json` under "times_not_read", and counted (`time_not_read:<column>`): the document stays. A
+Dolma `metadata` key that a top-level key outranks with another value is kept under "metadata_outranked".
 
 Rejects, each with the line number: "bad_json" (not JSON, or not an object), "empty_text" (no text),
 "bad_type" (a field of the wrong type), "bad_value" (an integer out of its column's range), "too_large" (a line over twice `max_doc_bytes`, skipped without reading it
@@ -63,6 +64,10 @@ _COLUMNS = frozenset(COLUMN_NAMES) | (frozenset(READER_EXTRA_COLUMNS) - {"metada
 # The metadata_json key holding input keys that `column_map` gave a renamed key's name; kept under their own
 # names they would collide with the record column (the Dolma writer would put them back as that column).
 DISPLACED_KEY = "column_map_displaced"
+# metadata_json keys holding, by column, a Dolma metadata value a top-level key outranks (metadata.id beside
+# the record's id) and a time value that does not read as a time.
+OUTRANKED_KEY = "metadata_outranked"
+NOT_READ_KEY = "times_not_read"
 _TIME_COLUMNS = frozenset(
     c for c in _COLUMNS if (t := field_type(c)) is not None and pa.types.is_timestamp(t)
 )
@@ -153,9 +158,9 @@ def record_to_row(
     flat, displaced = _renamed(flat, column_map)
     if "text" not in flat:
         raise FieldError("empty_text", "no `text` field")
-    not_read = list(flat.pop(TIMES_NOT_READ, ()))
     row: dict[str, Any] = {}
-    rest = {**outranked, **_own_metadata(flat)}
+    rest = _own_metadata(flat)
+    unread: dict[str, Any] = {}
     for key, value in flat.items():
         if key not in _COLUMNS:
             rest[key] = value
@@ -165,12 +170,13 @@ def record_to_row(
         except FieldError:
             if key not in _TIME_COLUMNS:
                 raise
-            rest[key] = (
-                value  # the document stays, its value kept as given: no time (DocumentChecks counts it)
-            )
-            not_read.append(key)
-    if not_read:
-        row[TIMES_NOT_READ] = not_read
+            unread[key] = value  # the document stays, its value kept as given (DocumentChecks counts it)
+    if unread:
+        row[TIMES_NOT_READ] = list(unread)
+    # kept under keys of their own: under the column's name, the Dolma writer would put them back as the
+    # column (a stale metadata.url over the real url)
+    _keep_under(rest, OUTRANKED_KEY, outranked)
+    _keep_under(rest, NOT_READ_KEY, unread)
     if displaced:
         if DISPLACED_KEY in rest:
             raise FieldError("bad_value", f"{DISPLACED_KEY}: an input key, but column_map displaced keys too")
@@ -182,6 +188,17 @@ def record_to_row(
             finite, ensure_ascii=False, sort_keys=True, default=_json_default, allow_nan=False
         )
     return row
+
+
+def _keep_under(rest: dict[str, Any], name: str, values: dict[str, Any]) -> None:
+    """`values` (column -> value) into `rest[name]`, merged with an object already there (a record read
+    back); FieldError `bad_value` where the input holds something else under that name."""
+    if not values:
+        return
+    held = rest.get(name)
+    if held is not None and not isinstance(held, dict):
+        raise FieldError("bad_value", f"{name}: an input key that is no object, but values are kept under it")
+    rest[name] = {**(held or {}), **values}
 
 
 def _own_metadata(flat: dict[str, Any]) -> dict[str, Any]:

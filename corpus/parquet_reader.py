@@ -20,10 +20,11 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from corpus.jsonl import FieldError, record_to_row
-from corpus.reader_base import TIMES_NOT_READ, DocumentChecks, ReadContext, base_source
+from corpus.reader_base import DocumentChecks, ReadContext, base_source
 from corpus.remote import InputReadError
 
 FINEWEB_COLUMN_MAP: dict[str, str] = {
@@ -106,8 +107,8 @@ def _parquet_rows(ctx: ReadContext, raw: BinaryIO) -> Iterator[dict[str, Any]]:
 def _records(ctx: ReadContext, batch: pa.RecordBatch, first_row: int) -> Iterator[dict[str, Any] | None]:
     """The rows of `batch` as Python dicts. A value Python cannot hold (a date32 of the year 10183) fails
     the whole batch's conversion: then row by row, and in such a row value by value: a value that does not
-    convert is null, its column named under TIMES_NOT_READ (counted as `time_not_read:<column>`), so that
-    one bad value loses neither its document nor the file."""
+    convert is given as Arrow writes it ("10183-03-20"), which a time column does not read (counted as
+    `time_not_read:<column>`, kept), so that one bad value loses neither its document nor the file."""
     try:
         yield from batch.to_pylist()
         return
@@ -117,14 +118,21 @@ def _records(ctx: ReadContext, batch: pa.RecordBatch, first_row: int) -> Iterato
         try:
             yield batch.slice(i, 1).to_pylist()[0]
         except OverflowError:
-            row: dict[str, Any] = {TIMES_NOT_READ: []}
-            for name, column in zip(batch.schema.names, batch.columns, strict=True):
-                try:
-                    row[name] = column[i].as_py()
-                except OverflowError:
-                    row[name] = None
-                    row[TIMES_NOT_READ].append(name)
-            yield row
+            yield {
+                name: _value(column, i)
+                for name, column in zip(batch.schema.names, batch.columns, strict=True)
+            }
+
+
+def _value(column: pa.Array, i: int) -> Any:
+    """`column[i]` as Python, or as Arrow writes it where Python cannot hold it (None if not even that)."""
+    try:
+        return column[i].as_py()
+    except OverflowError:
+        try:
+            return pc.cast(column.slice(i, 1), pa.string())[0].as_py()
+        except (pa.ArrowException, OverflowError):
+            return None
 
 
 def _metadata_type(schema: pa.Schema) -> pa.DataType | None:

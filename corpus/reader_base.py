@@ -394,7 +394,10 @@ class DocumentChecks:
         for column in times_not_read:
             self.ctx.counters[f"time_not_read:{column}"] += 1
         html = row.get("html")
-        if isinstance(html, str) and options.page_hook is not None and not self.markup_read:
+        hook = options.page_hook
+        # a dataset's own markup dates stand
+        given = hook is not None and any(row.get(c) is not None for c in hook.columns)
+        if isinstance(html, str) and hook is not None and not self.markup_read and not given:
             self._run_page_hook(html, row)
         if html is not None and not options.keep_html:  # a dataset's own html field: not kept
             self.ctx.counters["html_dropped"] += 1  # but said (--keep-html keeps it)

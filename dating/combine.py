@@ -2,9 +2,10 @@
 
 The rules, in the order they are applied (dating.signals defines the signals and their fixed priors):
 
-1. Impossible dates are rejected, each with a counted reason: before 1991, after the crawl (more than a day
-   after it for a date known to the day, for time zones; a dataset's own date with no crawl, after the
-   document was ingested), or not a calendar date. The crawl time itself is
+1. Impossible dates are rejected, each with a counted reason: before 1991 (but a dataset's own date, which
+   only a placeholder of "unknown" such as the Unix epoch fails), after the crawl (more than a day after it
+   for a date known to the day, for time zones; with no crawl, any date after the document was ingested,
+   `after_added`), or not a calendar date. The crawl time itself is
    rejected when it falls outside its dump's crawl window (dating.signals.dump_window_start and
    dump_window_end: the named ISO week widened by six weeks before and one after).
 2. Bounds are intersected, strongest signal first. Upper bounds: the fetch time, the dump's window end,
@@ -201,12 +202,14 @@ def _reject_after_added(added: datetime | None, evidence: Evidence) -> None:
     Buddhist-era Last-Modified (2566), a URL's /2099/ or a text's "1 May 2099" were taken as the date."""
     if added is None:
         return
-    kept = []
+    kept, rejected = [], []
     for candidate in evidence.candidates:
         if candidate.date > added + TZ_SLACK:  # a time zone away, as given_signal allows
-            evidence.note("rejected", candidate.signal, "after_added")
+            rejected.append(candidate.signal)
         else:
             kept.append(candidate)
+    for signal in dict.fromkeys(rejected):  # once a signal: Last-Modified is a bound and an estimate
+        evidence.note("rejected", signal, "after_added")
     evidence.candidates[:] = kept
 
 

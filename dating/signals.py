@@ -214,11 +214,10 @@ def last_modified_signal(
     signal: str = "last_modified",
     earliest: datetime | None = MIN_DATE,
 ) -> None:
-    """HTTP Last-Modified: the time this version of the file was written, hence an `updated` estimate and an
-    upper bound on `created`. Distrusted as an estimate when it sits on the fetch time (dynamic pages stamp
-    "now") and when at least REBUILD_MIN_PAGES pages of the host share it (a site rebuild: the files were
-    rewritten, the content is older; it stays an upper bound). `host_pages` comes from the job's shuffle
-    (jobs.date_spark); None means unknown."""
+    """HTTP Last-Modified: when this version of the file was written, an `updated` estimate and an upper bound
+    on `created`. Distrusted as an estimate on the fetch time (dynamic pages stamp "now") and where at least
+    REBUILD_MIN_PAGES pages of the host share it (a site rebuild; it stays an upper bound). `host_pages`
+    comes from the job's shuffle (jobs.date_spark; None: unknown); `earliest` None admits any year."""
     value = utc(last_modified)
     if value is None:
         return
@@ -373,15 +372,22 @@ def html_meta_signal(
         )
 
 
+# "Unknown" where they are written: the Unix epoch, 1900-01-01 (spreadsheets), 1601-01-01 (Windows FILETIME)
+PLACEHOLDER_TIMES = frozenset(datetime(year, 1, 1, tzinfo=UTC) for year in (1601, 1900, 1970))
+
+
 def given_signal(
     created: datetime | None, crawl: datetime | None, evidence: Evidence, added: datetime | None = None
 ) -> None:
     """A `created` the input already carried (a dataset's own timestamp, a MediaWiki snapshot month): an
     `updated` estimate, distrusted like Last-Modified when it is just the fetch time. Without a crawl date, a
     date after the document was ingested (`added`) is in the future and rejected ("after_added"): a 2035
-    `created` made a 2035 cell of a mixture. A date before the web is no junk here (a book of 1865, a
-    newspaper archive of 1965): it stands, where markup and headers before 1991 are rejected."""
+    `created` made a 2035 cell of a mixture. A date before the web (a book of 1865) stands, where markup's
+    is rejected, but for the placeholders of "unknown" (PLACEHOLDER_TIMES: `placeholder`)."""
     value, ingested = utc(created), utc(added)
+    if value in PLACEHOLDER_TIMES:
+        evidence.note("rejected", "given", "placeholder")
+        return
     if crawl is None and value is not None and ingested is not None and value > ingested + TZ_SLACK:
         evidence.note("rejected", "given", "after_added")
         return
@@ -395,8 +401,9 @@ def text_signal(text: str | None, crawl: datetime | None, evidence: Evidence) ->
     lower bound on `created` (the text cannot predate a year it names as past). Years after the crawl are
     future mentions and are skipped; without a crawl date no year can be told from a future mention, so
     text years give no bound."""
-    # a year after the crawl's UTC year may be the year where the page was written (New Year east of UTC)
-    found = find_text_dates(text or "", (crawl + TZ_SLACK).year if crawl is not None else None)
+    # a date in the next year may be the page's own day (New Year east of UTC); a bare year there is future
+    limits = (crawl.year, (crawl + TZ_SLACK).year) if crawl is not None else (None, None)
+    found = find_text_dates(text or "", *limits)
     for reason in found.rejected:  # once a reason: a text of 18,000 impossible dates made 18,000 notes
         evidence.note("rejected", "text_date", reason)
     for value in found.dates:

@@ -116,9 +116,12 @@ def _to_date(kind: str, groups: tuple[str, ...]) -> tuple[int, int, int] | None:
     return None
 
 
-def find_text_dates(text: str, max_year: int | None) -> TextDates:
+def find_text_dates(text: str, max_year: int | None, max_date_year: int | None = None) -> TextDates:
     """Explicit dates and year mentions in `text` (see the module docstring). `max_year` is the crawl's year:
-    later years are future mentions (or errors) and are not counted as the text's latest year."""
+    later years are future mentions (or errors) and are not counted as the text's latest year. Explicit dates
+    may go up to `max_date_year` (default `max_year`): the year of the crawl's next day, where a page east of
+    UTC already writes the new year."""
+    date_limit = max_date_year if max_date_year is not None else max_year
     text = text[:MAX_SCAN_CHARS]
     found = TextDates()
     positioned: list[tuple[int, datetime]] = []
@@ -137,7 +140,7 @@ def find_text_dates(text: str, max_year: int | None) -> TextDates:
             if year < FIRST_YEAR:
                 found.rejected["before_1991"] += 1
                 continue
-            if max_year is not None and year > max_year:
+            if date_limit is not None and year > date_limit:
                 found.rejected["after_crawl"] += 1
                 continue
             positioned.append((match.start(), value))

@@ -123,8 +123,10 @@ def run(plan: LabelPlan, spark: SparkProvider) -> StageResult:
     side = read_stage_output(session, plan.table, documents=False)  # its columns were checked by `check`
     name = params.name or params.column
     # the table's own type (a float score stays a float: as text, 9.0 sorted above 10.5); a --values map's
-    # names are text, so a mapped column is
-    value = column(params.column).cast("string") if params.values else column(params.column)
+    # names are text, so a mapped column is, and so is a nested one (a map has no order to pick a value by)
+    nested = dict(side.dtypes)[params.column].startswith(("map<", "struct<", "array<", "binary"))
+    as_text = bool(params.values) or nested
+    value = column(params.column).cast("string") if as_text else column(params.column)
     for old, new in sorted(params.values.items()):
         value = F.when(column(params.column).cast("string") == old, F.lit(new)).otherwise(value)
     side_id = F.col("id")

@@ -199,21 +199,19 @@ def run_mix(
 
 
 def _say_if_short(manifest: dict[str, Any]) -> None:
-    """A warning where the mixture holds under 99% of the tokens planned: a cell short of data
-    (`short_cells`), or cells of few large documents, each of which takes whole documents never past its
-    target (mixers.sampling), which only `achieved_tokens` shows otherwise."""
+    """A warning where the mixture holds under 99% of the tokens its cells were given (targets already cut
+    to the data there is; the plan table shows a budget the data cannot fill): each cell takes whole
+    documents never past its target (mixers.sampling), so cells of few large documents fall short, which only
+    `achieved_tokens` showed."""
     planned, held = manifest["target_tokens"], manifest["achieved_tokens"]
     if held >= 0.99 * planned:
         return
-    short = len(manifest["short_cells"])
-    why = f"{short} cell(s) short of data (short_cells)" if short else "no cell is short of data"
     LOG.warning(
-        "the mixture holds %s of the %s tokens planned (%.1f%%): %s; a cell takes whole documents, never "
-        "past its target, so cells of few large documents fall short (per cell: _manifest.json)",
+        "the mixture holds %s of the %s tokens its cells were given (%.1f%%): a cell takes whole documents, "
+        "never past its target, so cells of few large documents fall short (per cell: _manifest.json)",
         f"{held:,}",
         f"{planned:,}",
         100 * held / planned if planned else 0.0,
-        why,
     )
 
 

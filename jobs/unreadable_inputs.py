@@ -21,6 +21,7 @@ import logging
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Protocol, TypeVar
 from urllib.parse import unquote
 
@@ -54,19 +55,21 @@ class _Scope:
         self.unlisted: dict[str, int] = {}  # URI -> bytes, for those taken out of the listing itself
 
 
-_scope: _Scope | None = None
+# The running stage's scope: a context variable, so stages run from two threads (a notebook, a service)
+# each count their own left-out files.
+_SCOPE: ContextVar[_Scope | None] = ContextVar("chronomix_stage_scope", default=None)
 
 
 @contextmanager
 def stage_scope() -> Iterator[_Scope]:
     """One stage's scope, opened around its check and its runs, which share the inputs it leaves out (a
     stage a stage runs has its own)."""
-    global _scope
-    outer, _scope = _scope, _Scope()
+    scope = _Scope()
+    token = _SCOPE.set(scope)
     try:
-        yield _scope
+        yield scope
     finally:
-        _scope = outer
+        _SCOPE.reset(token)
 
 
 def leave_out_unreadable(files: Sequence[File], unreadable: dict[str, str]) -> list[File]:
@@ -75,15 +78,16 @@ def leave_out_unreadable(files: Sequence[File], unreadable: dict[str, str]) -> l
     bad = [f for f in files if f.uri in unreadable]
     if not bad:
         return list(files)
-    if _scope is None or len(bad) == len(files):
+    scope = _SCOPE.get()
+    if scope is None or len(bad) == len(files):
         uri = bad[0].uri
         raise UsageError(f"input {redact(uri)!r}: not readable Parquet ({unreadable[uri]})")
     for file in bad:
-        if file.uri in _scope.left_out:
+        if file.uri in scope.left_out:
             continue
-        _scope.left_out[file.uri] = -1
-        _scope.why[file.uri] = f"not readable Parquet ({unreadable[file.uri]})"
-        _scope.unlisted[file.uri] = max(getattr(file, "size", 0), 0)
+        scope.left_out[file.uri] = -1
+        scope.why[file.uri] = f"not readable Parquet ({unreadable[file.uri]})"
+        scope.unlisted[file.uri] = max(getattr(file, "size", 0), 0)
         LOG.warning(
             "input %s: not readable Parquet (%s); left out, counted as %r",
             redact(file.uri),
@@ -95,10 +99,11 @@ def leave_out_unreadable(files: Sequence[File], unreadable: dict[str, str]) -> l
 
 def readable(files: Sequence[File]) -> list[File]:
     """`files` less those the current stage has left out; the others are noted as its document inputs."""
-    if _scope is None:
+    scope = _SCOPE.get()
+    if scope is None:
         return list(files)
-    kept = [f for f in files if f.uri not in _scope.left_out]
-    _scope.read.update(f.uri for f in kept)
+    kept = [f for f in files if f.uri not in scope.left_out]
+    scope.read.update(f.uri for f in kept)
     return kept
 
 
@@ -131,7 +136,8 @@ def _footer_rows(uri: str) -> int:
 def run_leaving_out(run: Callable[[], Result]) -> Result:
     """`run()` (a stage's run), again without each document input that Spark found unreadable, until it
     finishes or fails for another reason; in the stage's scope where its check opened one."""
-    with contextlib.nullcontext(_scope) if _scope is not None else stage_scope() as scope:
+    open_scope = _SCOPE.get()
+    with contextlib.nullcontext(open_scope) if open_scope is not None else stage_scope() as scope:
         while True:
             scope.read.clear()
             try:
@@ -153,18 +159,19 @@ def run_leaving_out(run: Callable[[], Result]) -> Result:
 
 def count_left_out(stats: StageStats) -> None:
     """Count the current stage's left-out inputs in `stats` (once, as its `_stats.json` is written)."""
-    if _scope is None:
+    scope = _SCOPE.get()
+    if scope is None:
         return
-    for uri, rows in sorted(_scope.left_out.items()):
-        if uri in _scope.unlisted:  # the stage's own count of its files never saw it
+    for uri, rows in sorted(scope.left_out.items()):
+        if uri in scope.unlisted:  # the stage's own count of its files never saw it
             stats.files_in += 1
-            stats.bytes_in += _scope.unlisted[uri]
+            stats.bytes_in += scope.unlisted[uri]
         if rows > 0:
             stats.docs_in += rows
             stats.drop(UNREADABLE, rows)
         stats.skip(UNREADABLE)
         if len(stats.skipped_spans) < SKIPPED_SPANS_LISTED:
-            why = _scope.why.get(uri, "a data page does not read")
+            why = scope.why.get(uri, "a data page does not read")
             detail = f"{why}; {rows if rows >= 0 else 'all'} rows left out"
             span = {"input": redact(uri), "offset": 0, "length": -1, "space": "file", "reason": UNREADABLE}
             stats.skipped_spans.append({**span, "detail": detail})

@@ -116,7 +116,7 @@ def test_bad_lines_are_rejected_with_line_numbers(tmp_path: Path, texts: list[st
     assert docs[-1]["text"] == texts[10] and counters["duplicate_id_renamed"] == 1
     # line 6's time does not read: the document stays, its value kept in metadata_json, counted
     assert docs[2]["text"] == "fine" and docs[2]["created"] is None
-    assert json.loads(docs[2]["metadata_json"]) == {"created": "the 4th of July"}
+    assert json.loads(docs[2]["metadata_json"]) == {"times_not_read": {"created": "the 4th of July"}}
     assert counters["time_not_read:created"] == 1
     assert rejects.counts == Counter({"bad_json": 3, "empty_text": 2, "bad_type": 2})
     where = {r.input.rsplit(":", 1)[1]: r.reason for r in rejects.items}
@@ -332,6 +332,25 @@ def test_whole_floats_are_integers_and_outranked_metadata_keys_stay(tmp_path: Pa
     assert [r.reason for r in rejects.items] == ["bad_type"]  # 2.5 is no integer
     assert (docs[1]["source"], json.loads(docs[1]["metadata_json"])) == (
         "dolma-cc",
-        {"id": "orig-77", "source": "s2orc"},
+        {"metadata_outranked": {"id": "orig-77", "source": "s2orc"}},
     )
     assert json.loads(docs[2]["metadata_json"]) == {"doi": "10.1/x"}  # the same id twice is one id
+
+
+def test_an_outranked_metadata_value_does_not_replace_its_column_in_dolma_output(tmp_path: Path) -> None:
+    """Kept under the column's own name, a stale metadata.url went back into the Dolma file as the url."""
+    from corpus.writers import dolma_rows
+
+    line = {"id": "a", "text": "a page", "url": "https://real.example/", "lang": "en"}
+    line["metadata"] = {"url": "https://stale.example/", "lang": "de"}
+    path = tmp_path / "d.jsonl"
+    path.write_text(json.dumps(line) + "\n")
+    options = ReadOptions(added=ADDED)
+    batch = next(iter(read_documents(str(path), options, RejectLog())))
+    written = tmp_path / "w.jsonl"
+    written.write_text("".join(json.dumps(r, default=str) + "\n" for r in dolma_rows(batch)))
+    again = next(iter(read_documents(str(written), options, RejectLog()))).to_pylist()[0]
+    assert (again["url"], again["lang"]) == ("https://real.example/", "en")
+    assert json.loads(again["metadata_json"]) == {
+        "metadata_outranked": {"url": "https://stale.example/", "lang": "de"}
+    }

@@ -143,6 +143,7 @@ def test_one_date_out_of_range_loses_neither_its_row_nor_the_file(tmp_path: Path
     rows, reasons = _read_all(path)
     assert [r["id"] for r in rows] == [str(i) for i in range(10)]
     assert rows[0]["created"] == datetime(2020, 1, 1, tzinfo=UTC) and rows[9]["created"] is None
+    assert json.loads(rows[9]["metadata_json"]) == {"times_not_read": {"created": "10183-09-21"}}
     assert reasons == Counter()
     from corpus.readers import ReadOptions, read_documents
     from corpus.stats import RejectLog

@@ -66,6 +66,12 @@ def test_a_dateline_in_the_new_year_east_of_utc_is_not_a_future_date() -> None:
     assert row["date_published"] == datetime(2024, 1, 1, tzinfo=UTC)
     assert row["created"] == crawl and row["date_source"] == "crawl"
     assert "rejected:text_date:after_crawl" not in row[DATE_NOTES]
+    # a bare mention of the new year is still a future one: no lower bound in 2024
+    crawl = datetime(2023, 12, 31, 12, tzinfo=UTC)
+    text = "Copyright 2019-2024 The Harbour Trust. Our history since 2019."
+    row = date_batch(_batch(text=[text], crawl_date=[crawl])).to_pylist()[0]
+    assert row["date_lower"] == datetime(2018, 12, 31, tzinfo=UTC), row  # 2019, less a day for time zones
+    assert row["created"] == datetime(2019, 7, 2, tzinfo=UTC)
 
 
 def test_without_a_crawl_date_no_signal_may_date_a_document_after_its_ingest() -> None:
@@ -83,7 +89,7 @@ def test_without_a_crawl_date_no_signal_may_date_a_document_after_its_ingest() -
     ).to_pylist()
     for row, signal in zip(rows, ("last_modified", "html_meta", "text_date", "url"), strict=True):
         assert row["created"] is None and row["date_upper"] is None, (signal, row)
-        assert f"rejected:{signal}:after_added" in row[DATE_NOTES], (signal, row[DATE_NOTES])
+        assert row[DATE_NOTES].count(f"rejected:{signal}:after_added") == 1, (signal, row[DATE_NOTES])
     kept = date_batch(
         _batch(text=["a page"], html_meta_date=[datetime(2023, 5, 1, tzinfo=UTC)], added=[ADDED])
     ).to_pylist()[0]
@@ -109,16 +115,23 @@ def test_a_dataset_s_own_html_is_dated_as_a_warc_page_is(tmp_path: Path) -> None
         "crawl_date": "2023-06-01T00:00:00Z",
     }
     path = tmp_path / "d.jsonl"
-    path.write_text(json.dumps(line) + "\n" + json.dumps({**line, "id": "b", "html": "<p>no dates"}) + "\n")
+    own = {**line, "id": "c", "html_meta_date": "2020-03-04T00:00:00Z"}  # a dataset's own date stands
+    path.write_text(
+        "".join(json.dumps(x) + "\n" for x in (line, {**line, "id": "b", "html": "<p>no dates"}, own))
+    )
     counters: Counter[str] = Counter()
     options = ReadOptions(added=ADDED, page_hook=MarkupDater())
     rows = [r for b in read_documents(str(path), options, RejectLog(), counters) for r in b.to_pylist()]
-    assert [r["html_meta_date"] for r in rows] == [datetime(2023, 5, 1, tzinfo=UTC), None]
-    assert "html" not in rows[0] and counters["html_dropped"] == 2  # read, then not kept (no --keep-html)
+    assert [r["html_meta_date"] for r in rows] == [
+        datetime(2023, 5, 1, tzinfo=UTC),
+        None,
+        datetime(2020, 3, 4, tzinfo=UTC),
+    ]
+    assert "html" not in rows[0] and counters["html_dropped"] == 3  # read, then not kept (no --keep-html)
     kept = [
         r for b in read_documents(str(path), ReadOptions(added=ADDED), RejectLog()) for r in b.to_pylist()
     ]
-    assert [r["html_meta_date"] for r in kept] == [None, None]  # no hook, no markup dates
+    assert [r["html_meta_date"] for r in kept] == [None, None, datetime(2020, 3, 4, tzinfo=UTC)]  # no hook
 
 
 def test_a_dataset_s_own_date_before_the_web_stands_where_markup_s_does_not() -> None:
@@ -134,3 +147,6 @@ def test_a_dataset_s_own_date_before_the_web_stands_where_markup_s_does_not() ->
     ).to_pylist()
     assert rows[0]["created"] == old and rows[0]["date_source"] == "given"
     assert rows[1]["created"] is None and "rejected:html_meta:before_1991" in rows[1][DATE_NOTES]
+    epoch = date_batch(_batch(text=["a page"], created=[datetime(1970, 1, 1, tzinfo=UTC)], added=[ADDED]))
+    row = epoch.to_pylist()[0]  # the epoch stands for "unknown", not for 1970
+    assert row["created"] is None and "rejected:given:placeholder" in row[DATE_NOTES]

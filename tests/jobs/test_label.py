@@ -175,6 +175,12 @@ def test_a_numeric_label_keeps_its_type_and_a_mapped_one_is_text(spark, tmp_path
     run(check(mapped), lambda: spark)
     values = {r["id"]: r["quality"] for r in pq.read_table(tmp_path / "m").to_pylist()}
     assert [values[i] for i in ids[:3]] == ["2.0", "top", "9.0"]
+    tags = pa.array([[("k", "v")], [("k", "w")], None], pa.map_(pa.string(), pa.string()))
+    pq.write_table(pa.table({"id": ids[:3], "tags": tags}), table)  # a map has no order: it is text
+    nested = dataclasses.replace(params, output=str(tmp_path / "n"), column="tags")
+    run(check(nested), lambda: spark)
+    values = {r["id"]: r["tags"] for r in pq.read_table(tmp_path / "n").to_pylist()}
+    assert [values[i] for i in ids[:3]] == ["{k -> v}", "{k -> w}", None]
 
 
 @pytest.mark.parametrize("name", ["Text", "LANG", "ID", "time_bucket", "mix_order", "date_notes", "_label_x"])
