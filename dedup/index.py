@@ -29,7 +29,7 @@ META_FILE = "_index.json"
 # 2: band keys, URL key and sketch in separate columns; 3: the MinHash scheme is named; 4: a host key per URL;
 # 5: format characters (Cf) removed before tokenising; 6: no URL key for a string that names no web resource
 # ("N/A", "mailto:..."), a host's trailing dot and a URL's trailing whitespace dropped
-HASH_VERSION = 6
+HASH_VERSION = 7
 INDEX_FIELDS: list[pa.Field] = [
     pa.field("id", pa.string()),
     pa.field("dump", pa.string()),

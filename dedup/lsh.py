@@ -143,12 +143,18 @@ def host_keys(urls: pa.Array | pa.ChunkedArray, engine: str = "auto") -> pa.Arra
 
 
 URL_HUB_KEYS = 3  # a text that one host serves under this many URL keys or more is that site's boilerplate
+# A text this many hosts serve or more is no version of any one resource but the web's boilerplate: a parked
+# domain's page, a consent wall (2,000 parked hosts, each with its own homepage, made one cluster of 4,000,
+# and keep-newest dropped 999 of 1,000 current homepages). A stale mirror's copy or a syndicated article sits
+# on far fewer (11 hosts at most in the tiny world, whose mirrors are the most copied).
+URL_HUB_HOSTS = 50
 
 
 def hub_rows(keys: np.ndarray, hosts: np.ndarray, nodes: np.ndarray, marker: np.ndarray) -> np.ndarray:
     """bool per row: its text is a hub on its host, i.e. that host serves it under URL_HUB_KEYS URL keys or
-    more (rows with `marker` False), or a marker row says so (`marker` True: an index row of a text that was a
-    hub when it was indexed, whose other captures the index no longer holds; its key is not counted)."""
+    more (rows with `marker` False), or URL_HUB_HOSTS hosts or more serve it, or a marker row says so (`marker`
+    True: an index row of a text that was a hub when it was indexed, whose other captures the index no longer
+    holds; its key is not counted)."""
     if len(keys) == 0:
         return np.zeros(0, bool)
     order = np.lexsort((keys, marker, hosts, nodes))  # per (text, host): the keys ascending, markers last
@@ -157,6 +163,9 @@ def hub_rows(keys: np.ndarray, hosts: np.ndarray, nodes: np.ndarray, marker: np.
     first_of_key = ~m & (start | np.r_[True, k[1:] != k[:-1]])
     starts = np.flatnonzero(start)
     hub = (np.add.reduceat(first_of_key, starts) >= URL_HUB_KEYS) | np.logical_or.reduceat(m, starts)
+    text_starts = np.flatnonzero(np.r_[True, n[starts][1:] != n[starts][:-1]])  # groups of one text
+    hosts = np.diff(np.r_[text_starts, len(starts)])
+    hub |= np.repeat(hosts >= URL_HUB_HOSTS, hosts)
     out = np.empty(len(keys), bool)
     out[order] = np.repeat(hub, np.diff(np.r_[starts, len(keys)]))
     return out
@@ -171,8 +180,8 @@ def url_star_rows(
     A hub is the site's boilerplate (a soft-404, a login or cookie wall), not a version of any one of those
     pages; through their stars it would join every one of their resources into one cluster, and keep-newest
     would then drop all their pages but one. It still joins its exact copies and, when verified, its LSH
-    neighbours. A text that other hosts serve (a stale mirror's copy, a syndicated article) still bridges
-    their URLs, and so does one under two keys of a host (a moved page)."""
+    neighbours. A text that fewer than URL_HUB_HOSTS other hosts serve (a stale mirror's copy, a syndicated
+    article) still bridges their URLs, and so does one under two keys of a host (a moved page)."""
     marker = np.zeros(len(keys), bool) if marker is None else marker
     star = ~marker & ~hub_rows(keys, hosts, nodes, marker)
     k, n = keys[star], nodes[star]

@@ -21,7 +21,7 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from dedup.kernel import BAND_KEYS, HOST_KEY, SKETCH, URL_KEY
-from dedup.lsh import URL_HUB_KEYS, pack_bucket_rows, unpack_bucket_rows
+from dedup.lsh import URL_HUB_HOSTS, URL_HUB_KEYS, pack_bucket_rows, unpack_bucket_rows
 from dedup.lsh import candidate_pairs as lsh_candidate_pairs
 from dedup.verify import MAX_TEXT_HOSTS, verify_batch
 from dedup.versions import DUMP_DATE, FROM_INDEX, LENGTH, SEEN_DATE, TEXT_HASH, VERSION_DATE, keep_order
@@ -46,13 +46,17 @@ def _host_rows(df: DataFrame) -> DataFrame:
 
 def hub_texts(df: DataFrame) -> DataFrame:
     """(text, host) of every text that is a hub on a host, as dedup.lsh.hub_rows decides it: the host serves
-    it under URL_HUB_KEYS URL keys or more, or a marker row says so."""
-    return (
+    it under URL_HUB_KEYS URL keys or more, URL_HUB_HOSTS hosts or more serve it, or a marker row says so."""
+    per_host = (
         _host_rows(df)
         .distinct()
         .groupBy("text", "host")
         .agg(F.count("key").alias("n"), F.max(F.col("key").isNull()).alias("marked"))
-        .filter((F.col("n") >= URL_HUB_KEYS) | F.col("marked"))
+    )
+    spread = Window.partitionBy("text")
+    return (
+        per_host.withColumn("hosts", F.count("host").over(spread))
+        .filter((F.col("n") >= URL_HUB_KEYS) | F.col("marked") | (F.col("hosts") >= URL_HUB_HOSTS))
         .select("text", "host")
     )
 

@@ -117,6 +117,22 @@ def test_a_text_one_host_serves_under_three_url_keys_joins_no_star() -> None:
     assert url_star_rows(*(np.zeros(0, np.int64),) * 3)[0].size == 0
 
 
+def test_a_text_many_hosts_serve_joins_no_star() -> None:
+    # Text 1 on URL_HUB_HOSTS hosts, one key each (a parked domain's page); text 2 on one host fewer (a much
+    # mirrored version) still bridges its URLs.
+    from dedup.lsh import URL_HUB_HOSTS
+
+    many = np.arange(URL_HUB_HOSTS, dtype=np.int64)
+    fewer = np.arange(URL_HUB_HOSTS - 1, dtype=np.int64)
+    keys = np.r_[many * 10, fewer * 10]
+    hosts = np.r_[many, fewer]
+    nodes = np.r_[np.full(len(many), 1), np.full(len(fewer), 2)].astype(np.int64)
+    hub = hub_rows(keys, hosts, nodes, np.zeros(len(keys), bool))
+    assert hub[: len(many)].all() and not hub[len(many) :].any()
+    stars = url_star_rows(keys, hosts, nodes)
+    assert set(stars[1].tolist()) == {2} and len(stars[0]) == len(fewer)
+
+
 def test_a_marker_row_makes_its_text_a_hub_on_its_host() -> None:
     # An index row of a text that was a hub (its URL key nulled: a marker) keeps it one on that host, however
     # few of its URLs a later run sees; on other hosts the text still counts its own keys.

@@ -131,7 +131,7 @@ def test_a_bad_dedup_index_is_refused_before_spark(
         (empty, "not an index folder"),
         (corrupt, f"{META_FILE} is not readable"),
         (other, "built with num_perm=7"),
-        (older, "hash_version=3, this run uses 6); use a new index folder"),
+        (older, "hash_version=3, this run uses 7); use a new index folder"),
         # an index built at --threshold 0.6 named the bands and rows it set, not the threshold
         (threshold, "this run uses bands=32, rows=4; they follow from --threshold"),
     ):

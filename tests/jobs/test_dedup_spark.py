@@ -240,6 +240,41 @@ def test_a_soft_404_joins_no_resources_in_one_run_or_across_an_index(
 
 
 @BOTH_PATHS
+def test_a_parked_page_on_many_hosts_joins_none_of_their_homepages(
+    spark, tmp_path: Path, max_local_documents: int
+) -> None:
+    """60 domains, each captured once parked and once with its own homepage: the parked text joined every
+    homepage into one cluster of 120, and keep-newest dropped the homepages crawled before their parking."""
+    from dedup.lsh import URL_HUB_HOSTS
+
+    parked = "This domain may be for sale. Buy this domain today from the registrar of your choice."
+    words = ["harbour", "bakery", "lighthouse", "ferry", "orchard", "museum", "garden", "library", "market"]
+    docs = []
+    for n in range(URL_HUB_HOSTS + 10):
+        home = " ".join(f"{words[(n + k) % len(words)]}{n}x{k}" for k in range(30))
+        crawled = [datetime(2019, 1, 1 + n % 28, tzinfo=UTC), datetime(2023, 1, 1 + n % 28, tzinfo=UTC)]
+        texts = [parked, home] if n % 2 else [home, parked]  # half parked first, half after
+        for k in range(2):
+            docs.append(
+                {
+                    "id": f"h{n}-{k}",
+                    "text": texts[k],
+                    "source": "t",
+                    "added": crawled[k],
+                    "url": f"https://domain{n}.example/",
+                    "crawl_date": crawled[k],
+                }
+            )
+    job = DedupJob(keep="newest", max_local_documents=max_local_documents)
+    run_dedup(spark, [_write_docs(tmp_path / "in", docs)], str(tmp_path / "out"), job)
+    out = pq.read_table(tmp_path / "out").to_pylist()
+    homes = {d["id"] for d in docs if d["text"] != parked}
+    assert homes <= {r["id"] for r in out}  # every homepage kept, whenever it was crawled
+    assert max(r["cluster_size"] for r in out) == URL_HUB_HOSTS + 10  # the parked copies, one cluster
+    assert len(out) == len(homes) + 1
+
+
+@BOTH_PATHS
 def test_index_across_dumps(spark, data_dir: Path, tmp_path: Path, max_local_documents: int) -> None:
     docs = version_documents(data_dir, articles=30).to_pylist()
     newest = {d["resource"]: d for d in docs}  # the last version of each article wins in the dict
