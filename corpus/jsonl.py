@@ -21,8 +21,8 @@ in `metadata_json` under "times_not_read", and counted (`time_not_read:<column>`
 Dolma `metadata` key that a top-level key outranks with another value is kept under "metadata_outranked".
 
 Rejects, each with the line number: "bad_json" (not JSON, or not an object), "empty_text" (no text),
-"bad_type" (a field of the wrong type), "bad_value" (an integer out of its column's range), "too_large" (a line over twice `max_doc_bytes`, skipped without reading it
-whole), and a line cut by damage to the compressed stream ("truncated_gzip" where the file ends inside it,
+"bad_type" (a field of the wrong type), "bad_value" (an integer out of its column's range), "too_large" (a
+line over twice `max_doc_bytes`, skipped without reading it whole), and a line cut by damage to the compressed stream ("truncated_gzip" where the file ends inside it,
 "corrupt_gzip" where a bad member cuts it; likewise bz2 and zstd).
 
 Damage (corpus.decompress): the lines before it are kept, the line it cuts is one reject, and reading goes on
@@ -148,7 +148,7 @@ def record_to_row(
             raise FieldError("bad_type", f"metadata: expected an object, got {type(metadata).__name__}")
         flat.update(metadata or {})
         # a metadata key a top-level key outranks with another value (Dolma's metadata.id, the source
-        # dataset's own id) is no column, but it stays: in metadata_json under its name
+        # dataset's own id) is no column, but it stays: in metadata_json under OUTRANKED_KEY
         outranked = {
             k: v
             for k, v in (metadata or {}).items()

@@ -7,7 +7,8 @@ object in `metadata_json` (FineWeb's `language`, `token_count`, ...), so every f
 `metadata` struct or map column is read like Dolma's `metadata` object (its fields as columns); a `metadata`
 column of any other type is an ordinary extra column.
 Rows go through the same field checks as JSON Lines ("bad_type", "empty_text", ...; a time that does not
-read is null and counted, `time_not_read:<column>`, its document kept), with `path:row N` as their location. Row groups are read one at a time: a row group that does not decode is a
+read is null and counted, `time_not_read:<column>`, its document kept), with `path:row N` as their location.
+Row groups are read one at a time: a row group that does not decode is a
 skipped span ("corrupt_parquet", at the file offset of its first column chunk; its row count is in the detail
 and in the counter "rows_in_corrupt_row_groups") and reading goes on with the next one. A file whose footer
 does not read is one skipped span for the whole file. A remote file is read through corpus.remote (ranged
@@ -86,11 +87,9 @@ def _parquet_rows(ctx: ReadContext, raw: BinaryIO) -> Iterator[dict[str, Any]]:
         first_row = row_no
         try:
             for batch in parquet.iter_batches(batch_size=ctx.options.batch_size, row_groups=[group]):
-                for record in _records(ctx, batch, row_no):
+                for record in _records(batch):
                     where = f"row {row_no}"
                     row_no += 1
-                    if record is None:  # rejected by _records
-                        continue
                     row = _row(ctx, checks, record, mapping, metadata, where)
                     if row is not None:
                         yield row
@@ -104,7 +103,7 @@ def _parquet_rows(ctx: ReadContext, raw: BinaryIO) -> Iterator[dict[str, Any]]:
             row_no = first_row + rows_in_group
 
 
-def _records(ctx: ReadContext, batch: pa.RecordBatch, first_row: int) -> Iterator[dict[str, Any] | None]:
+def _records(batch: pa.RecordBatch) -> Iterator[dict[str, Any]]:
     """The rows of `batch` as Python dicts. A value Python cannot hold (a date32 of the year 10183) fails
     the whole batch's conversion: then row by row, and in such a row value by value: a value that does not
     convert is given as Arrow writes it ("10183-03-20"), which a time column does not read (counted as

@@ -104,9 +104,9 @@ COMPRESSION_SUFFIXES = ("", ".gz", ".bz2", ".zst", ".zstd")
 
 
 class PageHook(Protocol):
-    """Reads more from an HTML page's one parsed tree: called by the WARC reader as
-    `hook(tree, html, row)` after the text is extracted (and by DocumentChecks on a dataset's own `html`), it sets the record or extra columns named in
-    `columns` in `row` (dating's markup dates, jobs.ingest wires it). It must not raise for bad markup; if
+    """Reads more from an HTML page's one parsed tree: called by the WARC reader as `hook(tree, html, row)`
+    after the text is extracted (and by DocumentChecks on a dataset's own `html`), it sets the record or
+    extra columns named in `columns` in `row` (dating's markup dates, jobs.ingest wires it). It must not raise for bad markup; if
     it does, the page keeps its text and the failure is counted (`page_hook_error`)."""
 
     columns: tuple[str, ...]

@@ -51,8 +51,8 @@ class _Scope:
     def __init__(self) -> None:
         self.read: set[str] = set()
         self.left_out: dict[str, int] = {}
-        self.why: dict[str, str] = {}  # URI -> why, for those left out before Spark read them
-        self.unlisted: dict[str, int] = {}  # URI -> bytes, for those taken out of the listing itself
+        # URI -> (bytes, why) of those taken out of the listing itself, before Spark read them
+        self.unlisted: dict[str, tuple[int, str]] = {}
 
 
 # The running stage's scope: a context variable, so stages run from two threads (a notebook, a service)
@@ -86,14 +86,9 @@ def leave_out_unreadable(files: Sequence[File], unreadable: dict[str, str]) -> l
         if file.uri in scope.left_out:
             continue
         scope.left_out[file.uri] = -1
-        scope.why[file.uri] = f"not readable Parquet ({unreadable[file.uri]})"
-        scope.unlisted[file.uri] = max(getattr(file, "size", 0), 0)
-        LOG.warning(
-            "input %s: not readable Parquet (%s); left out, counted as %r",
-            redact(file.uri),
-            unreadable[file.uri],
-            UNREADABLE,
-        )
+        why = f"not readable Parquet ({unreadable[file.uri]})"
+        scope.unlisted[file.uri] = (max(getattr(file, "size", 0), 0), why)
+        LOG.warning("input %s: %s; left out, counted as %r", redact(file.uri), why, UNREADABLE)
     return [f for f in files if f.uri not in unreadable]
 
 
@@ -163,15 +158,15 @@ def count_left_out(stats: StageStats) -> None:
     if scope is None:
         return
     for uri, rows in sorted(scope.left_out.items()):
+        size, why = scope.unlisted.get(uri, (0, "a data page does not read"))
         if uri in scope.unlisted:  # the stage's own count of its files never saw it
             stats.files_in += 1
-            stats.bytes_in += scope.unlisted[uri]
+            stats.bytes_in += size
         if rows > 0:
             stats.docs_in += rows
             stats.drop(UNREADABLE, rows)
         stats.skip(UNREADABLE)
         if len(stats.skipped_spans) < SKIPPED_SPANS_LISTED:
-            why = scope.why.get(uri, "a data page does not read")
             detail = f"{why}; {rows if rows >= 0 else 'all'} rows left out"
             span = {"input": redact(uri), "offset": 0, "length": -1, "space": "file", "reason": UNREADABLE}
             stats.skipped_spans.append({**span, "detail": detail})
