@@ -211,7 +211,7 @@ def _say_if_short(manifest: dict[str, Any]) -> None:
         "never past its target, so cells of few large documents fall short (per cell: _manifest.json)",
         f"{held:,}",
         f"{planned:,}",
-        100 * held / planned if planned else 0.0,
+        100 * held / planned,  # planned > 0: held >= 0 returned above otherwise
     )
 
 

@@ -107,9 +107,8 @@ def check(params: ProbeParams) -> ProbePlan:
     mixture = run_mixture(params.mixture, run_info)
     inputs = probe_inputs(params.run, params.model, params.probes, versions, facts, params.world, mixture)
     check_output(output, params.output, params.run, inputs)
-    if not (
-        model / "config.json"
-    ).exists():  # before the facts' exposure is counted, which was complained of instead
+    # before the facts' exposure is counted, which was complained of instead
+    if not (model / "config.json").exists():
         unfinished = (
             " (is the run finished? a run directory holds the final model)"
             if (model / "checkpoint").exists()
