@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -269,7 +270,7 @@ def _run(argv: list[str]) -> None:
         if os.environ.get("CHRONOMIX_DEBUG"):
             raise
         print(
-            f"chronomix: failed: {type(error).__name__}: {_one_line(str(error))} "
+            f"chronomix: failed: {type(error).__name__}: {failure_line(str(error))} "
             "(set CHRONOMIX_DEBUG=1 for the traceback)",
             file=sys.stderr,
         )
@@ -278,6 +279,31 @@ def _run(argv: list[str]) -> None:
 
 def _one_line(message: str) -> str:
     return " ".join(message.split())
+
+
+# a hidden folder a run writes in beside its output (jobs.fs.working_sibling): named as the output it becomes
+_WORKING_FOLDER = re.compile(r"/\.([^/\s]+)\.(?:tmp|work|old|kept)-[^/\s]+?-\d+-[0-9a-f]{12}")
+_JAVA_FRAME = re.compile(r"^\s*(at |\.\.\. \d+ more)")
+NO_SPACE = "No space left on device"
+MAX_FAILURE_CHARS = 600
+
+
+def failure_line(message: str) -> str:
+    """A failure's message on one line: for a Java error, its first line and its root cause without the
+    stack (a full disk's ran to 13,000 characters), the output named for the folder it was written in."""
+    lines = [line.strip() for line in message.splitlines() if line.strip() and not _JAVA_FRAME.match(line)]
+    if len(lines) > 1 and any(line.startswith("Caused by:") for line in lines):
+        head = next(
+            (line.lstrip(": ") for line in lines if not line.startswith("An error occurred")), lines[0]
+        )
+        cause = [line for line in lines if line.startswith("Caused by:")][-1].removeprefix("Caused by: ")
+        message = head if cause in head else f"{head} (caused by {cause})"
+    text = _WORKING_FOLDER.sub(r"/\1", _one_line(message))
+    if len(text) > MAX_FAILURE_CHARS:
+        text = text[:MAX_FAILURE_CHARS] + " ..."
+    if NO_SPACE in message:
+        text = f"{NO_SPACE}: a disk the job writes to is full (the output's, or Spark's local folders: SPARK_LOCAL_DIRS or spark.local.dir); {text}"
+    return text
 
 
 if __name__ == "__main__":

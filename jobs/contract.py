@@ -56,10 +56,15 @@ class StageParams:
     what lies under it is not (a base of s3://commoncrawl/ would list the whole bucket before every run).
 
     LATER_FIELDS names parameters added after stages of the kind were finished and marked: in the
-    fingerprint only where they differ from their default, so those stages stay finished."""
+    fingerprint only where they differ from their default, so those stages stay finished.
+
+    REWRITTEN_FIELDS names parameters that give a place the stage reads and then rewrites (dedup's cross-dump
+    index): what lies there after a run is the stage's own work, so it cannot tell whether the stage must
+    run again. The runner fingerprints such a place by the stages of the pipeline that wrote it before."""
 
     EXECUTION_FIELDS: ClassVar[frozenset[str]] = frozenset()
     PLACE_FIELDS: ClassVar[frozenset[str]] = frozenset()
+    REWRITTEN_FIELDS: ClassVar[frozenset[str]] = frozenset()
     LATER_FIELDS: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod

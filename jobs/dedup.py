@@ -66,6 +66,7 @@ from jobs.dedup_common import (
 from jobs.langid import MISSING_ID_ASSIGNED, assign_missing_ids
 from jobs.options import Conf, DocumentInputs, Master, Output, Overwrite, spark_options
 from jobs.runner import run_command
+from jobs.spark import read_parquet
 from jobs.stage import (
     InputFile,
     document_files,
@@ -82,7 +83,7 @@ def _read_index(spark: SparkSession, index: str, meta: IndexMeta) -> DataFrame |
     parts = index_parts(index, meta)
     if not parts:
         return None
-    return spark.read.parquet(*parts).select(*INDEX_COLUMNS).withColumn(FROM_INDEX, F.lit(True))
+    return read_parquet(spark, *parts).select(*INDEX_COLUMNS).withColumn(FROM_INDEX, F.lit(True))
 
 
 def _sign(df: DataFrame, config: DedupConfig) -> DataFrame:
@@ -223,8 +224,6 @@ def _run_in_spark(run: DedupRun, files: list[InputFile]) -> StageStats:
             rows=stats.docs_in - not_kept,
         )
         watch.lap("write")
-        write_clusters(dspark.cluster_summary(ranked), run.output)
-        watch.lap("clusters")
 
         def index_rows() -> DataFrame:
             kept = ranked.filter(F.col("_keep")).select("id")
@@ -233,7 +232,10 @@ def _run_in_spark(run: DedupRun, files: list[InputFile]) -> StageStats:
             rows = rows if old_index is None else rows.unionByName(old_index.select(*INDEX_COLUMNS))
             return dspark.mark_hubs(rows, universe)
 
-        return run.finish(report, index_rows)
+        with run.completing():
+            write_clusters(dspark.cluster_summary(ranked), run.output)
+            watch.lap("clusters")
+            return run.finish(report, index_rows)
     finally:
         for frame in (ranked, members, signed):
             frame.unpersist()
@@ -246,6 +248,7 @@ class DedupParams(StageParams):
 
     # Where clusters are found (driver or Spark) never changes the output: test_dedup_spark's determinism test.
     EXECUTION_FIELDS: ClassVar[frozenset[str]] = frozenset({"max_local_edges", "max_local_documents"})
+    REWRITTEN_FIELDS: ClassVar[frozenset[str]] = frozenset({"index"})
 
     input: list[str]  # document Parquet: files, folders or globs
     output: str

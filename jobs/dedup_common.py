@@ -3,9 +3,10 @@ the job's settings, the step stopwatch, the index and cluster-summary writers, a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -163,6 +164,18 @@ class DedupRun:
     stats: StageStats
     meta: IndexMeta
     watch: Stopwatch = field(default_factory=Stopwatch)
+
+    @contextlib.contextmanager
+    def completing(self) -> Iterator[None]:
+        """Around what follows the documents' move into place (`_clusters`, the index, `_dedup.json`): where
+        any of it fails or is interrupted, the output goes too, so no folder without `_dedup.json` passes
+        for a finished dedup (a killed run left one, and the next dump's dedup then found no index)."""
+        try:
+            yield
+        except BaseException:
+            with contextlib.suppress(OSError):
+                remove(locate(self.output))
+            raise
 
     def finish(self, report: ComponentsReport, index_rows: Callable[[], DataFrame]) -> StageStats:
         """After the output and `_clusters` are written: replace the index with `index_rows()` when the job

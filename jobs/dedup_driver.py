@@ -347,6 +347,9 @@ def run_in_driver(run: DedupRun, files: list[InputFile]) -> StageStats:
         spill_dir=spill_folder(spark),
     )
     watch.lap("write")
-    write_clusters(spark, ranked, run.output)
-    watch.lap("clusters")
-    return run.finish(report, lambda: spark.createDataFrame(index_rows(signed, ranked, old_index, universe)))
+    with run.completing():
+        write_clusters(spark, ranked, run.output)
+        watch.lap("clusters")
+        return run.finish(
+            report, lambda: spark.createDataFrame(index_rows(signed, ranked, old_index, universe))
+        )

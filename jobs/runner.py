@@ -3,8 +3,10 @@
 
 The resume rule. A stage that finishes leaves `_complete.json` in its output with a fingerprint of its kind,
 its parameters (`StageParams.fingerprint_values`) and its inputs: the fingerprints of the earlier stages it
-reads, the size and modification time of every other file its parameters name, and the version an HTTP
-file's server gives (ETag, else date and size; a server that cannot be asked now keeps the last one). A
+reads (and, for a place it rewrites, StageParams.REWRITTEN_FIELDS, of the last earlier stage that rewrote
+it), the size and modification time of every other file its parameters name (a glob's files, a folder's
+with the folders it links to), and the version an HTTP file's server gives (ETag, else date and size; a
+server that cannot be asked now keeps the last one). A
 later run skips a stage whose marker holds the fingerprint it would have now, and reruns one whose
 parameters or inputs changed (and so, in turn, every stage after it that reads it). A stage that reruns
 replaces its output, unless the stage says the output holds work it continues (`Stage.resumable`: a
@@ -13,8 +15,10 @@ training checkpoint).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
+import glob
 import hashlib
 import json
 import os
@@ -100,20 +104,15 @@ def run_stages(
     last = names.index(until) if until else len(names) - 1
     if start is not None and until is not None and last < first:
         raise UsageError(f"--until {until!r} comes before --from {start!r}: no stage would run")
-    outputs = {s.name: s.output for s in specs}
     fingerprints: dict[str, str] = {}
     outcomes: list[StageOutcome] = []
     for index, spec in enumerate(specs):
-        upstream = {outputs[n]: fingerprints.get(n, "") for n in spec.needs}
-        if index < first:
-            marker = read_marker(spec.output)
-            if marker is None:
-                raise UsageError(f"--from {start!r}: earlier stage {spec.name!r} has not completed")
-            fingerprints[spec.name] = marker["fingerprint"]
-            continue
+        upstream = _upstream(spec, specs[:index], fingerprints)
         if index > last:
             break
         marker = read_marker(spec.output)
+        if index < first and marker is None:
+            raise UsageError(f"--from {start!r}: earlier stage {spec.name!r} has not completed")
         versions = http_versions(spec, upstream, (marker or {}).get("http_versions") or {})
         expected = fingerprint(spec, upstream, versions.compared)
         if marker is not None and (
@@ -121,6 +120,14 @@ def run_stages(
             or _finished_under_former_values(spec, upstream, marker, versions.compared)
         ):
             expected = marker["fingerprint"]
+        if index < first:
+            if marker is not None and marker.get("fingerprint") != expected:
+                raise UsageError(
+                    f"--from {start!r}: earlier stage {spec.name!r} changed since it finished (its parameters "
+                    f"or inputs); run it again first (without --from, or --from {spec.name!r})"
+                )
+            fingerprints[spec.name] = expected
+            continue
         forced = start is not None  # --from reruns that stage and every later one
         if not forced and marker is not None and marker.get("fingerprint") == expected:
             fingerprints[spec.name] = expected
@@ -158,6 +165,24 @@ def run_stages(
         if on_stage:
             on_stage(spec.name, "done")
     return outcomes
+
+
+def _upstream(
+    spec: StageSpec, earlier: Sequence[StageSpec], fingerprints: Mapping[str, str]
+) -> dict[str, str]:
+    """{place: fingerprint} of what `spec` reads that an earlier stage made: the outputs of the stages it
+    names, and each place it rewrites (StageParams.REWRITTEN_FIELDS) by the last earlier stage that rewrote
+    it, or "" where none did (the place as the pipeline found it: its content is not fingerprinted)."""
+    upstream = {e.output: fingerprints.get(e.name, "") for e in earlier if e.name in spec.needs}
+    for place in _rewritten(spec):
+        writers = [e.name for e in earlier if place in _rewritten(e)]
+        upstream[place] = fingerprints.get(writers[-1], "") if writers else ""
+    return upstream
+
+
+def _rewritten(spec: StageSpec) -> list[str]:
+    fields = spec.params.REWRITTEN_FIELDS
+    return [str(value) for name in sorted(fields) if (value := getattr(spec.params, name, None))]
 
 
 def _say_http_inputs(name: str, marker: dict[str, Any] | None, versions: Versions, ran: bool) -> None:
@@ -226,17 +251,30 @@ def fingerprint(
         path = Path(value)
         if "://" in value:  # an object store: its files' sizes and times, as listed there
             files += _remote_files(value)
-        elif path.is_absolute() and path.exists():
-            for file in sorted([path] if path.is_file() else path.rglob("*")):
-                if file.is_file():
-                    stat = file.stat()
-                    files.append((str(file), stat.st_size, stat.st_mtime_ns))
+        elif path.is_absolute():
+            files += _local_files(value)
     versions = http_versions(spec, upstream, {}).compared if http is None else http
     state: dict[str, Any] = {"kind": spec.kind, "params": params, "upstream": upstream, "files": files}
     if versions:  # only then: the markers of stages that read no HTTP file stay valid
         state["http"] = versions
     payload = json.dumps(state, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _local_files(value: str) -> list[tuple[str, int, int]]:
+    """(path, size, modification time in ns) of every file a local path names as a stage reads it
+    (jobs.stage.expand_inputs): a file, a folder with the folders it links to, or a glob."""
+    is_pattern = any(ch in value for ch in "*?[") and not os.path.exists(value)
+    found = []
+    for match in sorted(glob.glob(value, recursive=True)) if is_pattern else [value]:
+        walked = [(match, [], [""])] if os.path.isfile(match) else os.walk(match, followlinks=True)
+        for folder, _, names in walked:
+            for name in names:
+                file = os.path.join(folder, name) if name else folder
+                with contextlib.suppress(OSError):  # gone since it was listed: the stage's check says so
+                    stat = os.stat(file)
+                    found.append((file, stat.st_size, stat.st_mtime_ns))
+    return sorted(found)
 
 
 def _named_inputs(spec: StageSpec, upstream: dict[str, str]) -> list[str]:

@@ -184,6 +184,17 @@ def column(name: str) -> Column:
     return F.col("`" + name.replace("`", "``") + "`")
 
 
+# Spark's DataSource.GLOB_PATHS_KEY, the option its file streaming source sets to read paths as written.
+_GLOB_PATHS = "__globPaths__"
+
+
+def read_parquet(spark: SparkSession, *uris: str) -> DataFrame:
+    """Parquet files (or folders) read as named. chronomix resolves its inputs to files itself, so Spark is
+    told not to read them as globs again: a folder named "dump[1]" was read as the pattern for "dump1", a
+    sibling's files silently taken for its own (and "a*b" took both)."""
+    return spark.read.option(_GLOB_PATHS, "false").parquet(*uris)
+
+
 def checkpointed(df: DataFrame) -> DataFrame:
     """`df` computed now, with its lineage cut (an iterative job's plan would grow with every round): saved to
     the session's checkpoint folder where it has one (`--conf spark.checkpoint.dir=hdfs://...` or s3a://: it

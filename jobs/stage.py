@@ -56,6 +56,7 @@ from jobs.fs import (
     remove,
 )
 from jobs.inputs import http_sizes, is_http, refuse_inside_inputs, remote_glob
+from jobs.spark import read_parquet
 from jobs.unreadable_inputs import count_left_out, leave_out_unreadable, readable
 
 Kernel = Callable[[pa.RecordBatch], pa.RecordBatch]
@@ -65,8 +66,7 @@ TIE_COLUMNS = ("source", "url", "crawl_date", "text")  # break ties of the sort 
 _NOT_DATA = re.compile(r"(^|/)(_[^/]*|\.[^/]*)(/|$)")
 # A mixture's manifest: `_`-prefixed, so pyarrow, pandas and Spark reading the mixture folder skip it.
 MIX_MANIFEST = "_manifest.json"
-# its name before 2026-12-05, still passed over beside a mixture's shards
-LEGACY_MIX_MANIFEST = "manifest.json"
+LEGACY_MIX_MANIFEST = "manifest.json"  # its name before 2026-12-05, passed over beside a mixture's shards
 
 
 # A kernel may report non-drop events (e.g. "bad_warc_date") as one row per task with this reason and a JSON
@@ -365,7 +365,7 @@ def write_stage(
                 ordered.write.parquet(tmp.uri)
                 refuse_lost_parts(tmp, n_good, output)
                 if rows is not None:
-                    written = df.sparkSession.read.parquet(tmp.uri).count()  # footers only
+                    written = read_parquet(df.sparkSession, tmp.uri).count()  # footers only
                     if written != rows:
                         raise AssertionError(f"{stats.stage}: wrote {written} rows, expected {rows}")
             else:
@@ -484,7 +484,7 @@ def read_stage_output(spark: SparkSession, files: Sequence[InputFile], documents
     file system for one's scheme (it failed the job with a Java stack trace once it started)."""
     kept = readable(files) if documents else list(files)
     if not kept:  # every file was left out: no rows, the first one's columns
-        return spark.createDataFrame([], spark.read.parquet(files[0].uri).schema)
+        return spark.createDataFrame([], read_parquet(spark, files[0].uri).schema)
     files = kept
     first_of_scheme: dict[str, str] = {}  # one file per scheme: the file system is the scheme's
     for file in files:
@@ -497,4 +497,4 @@ def read_stage_output(spark: SparkSession, files: Sequence[InputFile], documents
                 f"input {redact(first)!r}: Spark cannot read {scheme}:// here ({reason}); give s3a:// with "
                 "org.apache.hadoop:hadoop-aws in spark.jars.packages (docs/cluster.md), or copy the files here"
             )
-    return spark.read.parquet(*[f.uri for f in files])
+    return read_parquet(spark, *[f.uri for f in files])

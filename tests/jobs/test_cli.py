@@ -300,3 +300,25 @@ def test_run_takes_conf_after_the_pipelines_own(
     assert parse_conf(plan.conf)["spark.sql.shuffle.partitions"] == "8"  # the command line's wins
     err = _refused(["run", str(demo), "--output", str(tmp_path / "o"), "--conf", "novalue"], capsys)
     assert "--conf 'novalue': expected key=value" in err, err
+
+
+def test_a_java_failure_is_one_short_line_with_its_root_cause_and_the_output_s_own_name() -> None:
+    """A full disk under Spark's write ended with 13,387 characters of stack on the "one line", and named the
+    hidden folder being written rather than the output."""
+    from jobs.cli import MAX_FAILURE_CHARS, failure_line
+
+    frames = "".join(f"\n\tat org.apache.spark.Frame{i}.run(Frame.scala:{i})" for i in range(200))
+    message = (
+        "An error occurred while calling o224.parquet.\n"
+        ": org.apache.spark.SparkException: [TASK_WRITE_FAILED] Task failed while writing rows to "
+        "file:/data/run/.dated.tmp-vm-23520-482d85d36888. SQLSTATE: 58030"
+        f"{frames}\nCaused by: org.apache.hadoop.fs.FSError: java.io.IOException: No space left on device"
+        f"{frames}\nCaused by: java.io.IOException: No space left on device{frames}\n\t... 42 more\n"
+    )
+    line = failure_line(message)
+    assert "\n" not in line and " at org." not in line and len(line) < MAX_FAILURE_CHARS + 200
+    assert line.startswith("No space left on device: a disk the job writes to is full")
+    assert "[TASK_WRITE_FAILED] Task failed while writing rows to file:/data/run/dated." in line
+    assert line.endswith("(caused by java.io.IOException: No space left on device)")
+    # a Python error's message stays as it was, on one line
+    assert failure_line("bad value\n  in column x") == "bad value in column x"

@@ -78,3 +78,28 @@ def test_cli_end_to_end(docs: Path, tmp_path: Path, spark, capsys: pytest.Captur
     assert stats["seconds"] >= before_write > 0, (stats["seconds"], settings["seconds"])
     assert json.loads((tmp_path / "index" / "_index.json").read_text())["documents"] == 20
     assert "documents in" in stdout
+
+
+@pytest.mark.parametrize("max_local_documents", [0, 1_000_000], ids=["spark", "driver"])
+def test_a_run_that_fails_after_its_documents_are_in_place_leaves_no_output(
+    docs: Path, tmp_path: Path, spark, monkeypatch: pytest.MonkeyPatch, max_local_documents: int
+) -> None:
+    """The documents are moved into place before `_clusters`, the index and `_dedup.json` are written. A
+    full disk (or a Ctrl-C) there left a folder of documents that readers, mix and a rerun took for a
+    finished dedup, and no index for the next dump."""
+    import jobs.dedup_common
+
+    def full_disk(*_: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(jobs.dedup_common, "write_index", full_disk)
+    out, index = tmp_path / "out", tmp_path / "index"
+    args = ["--index", str(index), "--max-local-documents", str(max_local_documents), "--master", "local[2]"]
+    with pytest.raises(SystemExit) as failed:
+        main(["dedup", str(docs), "--output", str(out), *args])
+    assert failed.value.code == 1
+    assert not out.exists() and not index.exists()
+    assert [p.name for p in tmp_path.iterdir()] == []  # no working folder left either
+    monkeypatch.undo()
+    main(["dedup", str(docs), "--output", str(out), *args])  # the same command, as it was first given
+    assert (out / "_dedup.json").exists() and (index / "_index.json").exists()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -274,3 +275,112 @@ def test_a_folder_no_pipeline_run_finished_is_not_replaced(tmp_path: Path) -> No
     own.rmdir()
     assert [o.status for o in run_stages(_chain(tmp_path, source), _no_spark)] == ["ran", "ran"]
     assert [o.status for o in run_stages(_chain(tmp_path, source, "x"), _no_spark)] == ["ran", "ran"]
+
+
+@dataclass
+class GatherParams(StageParams):
+    """A stage that reads what a glob or a folder names, as ingest does."""
+
+    source: str
+    output: str
+    overwrite: bool = False
+
+
+def _gather(params: GatherParams, spark: object) -> StageResult:
+    import glob
+
+    names = glob.glob(params.source) if "*" in params.source else [params.source]
+    files = sorted(f for name in names for f in ([name] if os.path.isfile(name) else _walk(name)))
+    Path(params.output).mkdir(parents=True, exist_ok=True)
+    text = "".join(Path(f).read_text() for f in files)
+    (Path(params.output) / "all.txt").write_text(text)
+    return StageResult({"chars": len(text)})
+
+
+def _walk(folder: str) -> list[str]:
+    return [os.path.join(root, n) for root, _, names in os.walk(folder, followlinks=True) for n in names]
+
+
+GATHER = Stage("gather", GatherParams, lambda p: p, _gather)
+
+
+def test_a_glob_input_and_a_linked_folder_rerun_when_their_files_change(tmp_path: Path) -> None:
+    """Both were fingerprinted as nothing: a local glob (no path exists by that name) and the files of a
+    folder linked inside an input folder (rglob does not follow links), so changes there were skipped."""
+    data, linked = tmp_path / "data", tmp_path / "elsewhere"
+    data.mkdir()
+    linked.mkdir()
+    (data / "a.txt").write_text("a")
+    (linked / "b.txt").write_text("b")
+    (data / "sub").symlink_to(linked)
+    specs = [
+        StageSpec("globbed", GATHER, GatherParams(str(data / "*.txt"), str(tmp_path / "g"))),
+        StageSpec("folder", GATHER, GatherParams(str(data), str(tmp_path / "f"))),
+    ]
+    assert [o.summary for o in run_stages(specs, _no_spark)] == [{"chars": 1}, {"chars": 2}]
+    assert [o.status for o in run_stages(specs, _no_spark)] == ["skipped", "skipped"]
+    (data / "c.txt").write_text("cc")  # a new file the glob matches (and the folder holds)
+    assert [o.summary for o in run_stages(specs, _no_spark)] == [{"chars": 3}, {"chars": 4}]
+    (linked / "b.txt").write_text("bbb")  # a file in the linked folder grows
+    outcomes = run_stages(specs, _no_spark)
+    assert [(o.status, o.summary) for o in outcomes] == [("skipped", {"chars": 3}), ("ran", {"chars": 6})]
+
+
+@dataclass
+class AppendParams(StageParams):
+    """A stage that reads a shared log, appends its source to it and writes what the log held before, as
+    dedup with a cross-dump index reads the index and rewrites it."""
+
+    REWRITTEN_FIELDS = frozenset({"log"})
+
+    source: str
+    log: str
+    output: str
+    overwrite: bool = False
+
+
+def _append(params: AppendParams, spark: object) -> StageResult:
+    log = Path(params.log) / "log.txt"
+    before = log.read_text() if log.exists() else ""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(before + Path(params.source).read_text())
+    Path(params.output).mkdir(parents=True, exist_ok=True)
+    (Path(params.output) / "seen.txt").write_text(before)
+    return StageResult({"seen": before})
+
+
+APPEND = Stage("append", AppendParams, lambda p: p, _append)
+
+
+def test_stages_that_rewrite_one_place_rerun_only_when_an_earlier_writer_does(tmp_path: Path) -> None:
+    """Two dumps deduplicated against one index: the index each rewrites was fingerprinted as its input, so
+    both reran on every run, and the first then saw the second's entries (its flags changed on each rerun)."""
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text("A")
+    b.write_text("B")
+    log = str(tmp_path / "index")
+
+    def specs(source_a: Path = a) -> list[StageSpec]:
+        return [
+            StageSpec("dump_a", APPEND, AppendParams(str(source_a), log, str(tmp_path / "out_a"))),
+            StageSpec("dump_b", APPEND, AppendParams(str(b), log, str(tmp_path / "out_b"))),
+        ]
+
+    assert [o.summary for o in run_stages(specs(), _no_spark)] == [{"seen": ""}, {"seen": "A"}]
+    for _ in range(2):
+        assert [o.status for o in run_stages(specs(), _no_spark)] == ["skipped", "skipped"]
+    assert (tmp_path / "out_a" / "seen.txt").read_text() == ""
+    # the first writer changes: the second, which read its entries, runs again
+    a2 = tmp_path / "a2.txt"
+    a2.write_text("A2")
+    assert [o.status for o in run_stages(specs(a2), _no_spark)] == ["ran", "ran"]
+
+
+def test_from_refuses_an_earlier_stage_that_changed_since_it_finished(tmp_path: Path) -> None:
+    source = tmp_path / "source.txt"
+    source.write_text("abc")
+    run_stages(_chain(tmp_path, source), _no_spark)
+    # the first stage's option changed: --from second would build on its old output without a word
+    with pytest.raises(UsageError, match="earlier stage 'first' changed since it finished"):
+        run_stages(_chain(tmp_path, source, "x"), _no_spark, start="second")
+    assert (tmp_path / "second" / "copy.txt").read_text() == "abc!"
