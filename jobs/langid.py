@@ -255,7 +255,13 @@ def langid(
         ),
     ] = None,
     threshold: Annotated[
-        float, typer.Option(help="Below this score the language is `und`.", min=0, max=1)
+        float,
+        typer.Option(
+            help="Below this score the language is `und` (its lang_score and lang_detector stay those of the "
+            "language it fell short with).",
+            min=0,
+            max=1,
+        ),
     ] = DEFAULT_THRESHOLD,
     second_opinion: Annotated[
         bool,

@@ -52,7 +52,7 @@ from mixers.buckets import TIME_BUCKET_FIELD, TimeBucketKernel
 from mixers.langid import OUTPUT_COLUMNS, LangIdConfig, LangIdKernel
 from mixers.sampling import MIX_KEY_FIELD, MixKeyKernel, MixOrderKernel, RepeatKernel
 from mixers.spec import STRATUM_SEPARATOR, MixSpec, SpecError, load_spec, parse_count
-from mixers.tokens import TokenCountKernel
+from mixers.tokens import UNDERCOUNTED_LANGUAGES, TokenCountKernel
 
 LOG = logging.getLogger("chronomix")
 
@@ -153,6 +153,7 @@ def run_mix(
         docs_in, dropped = drop_counts(prepared)
         cells = cell_counts(prepared)
         allocation = allocate(cells, spec)
+        _say_about_languages(spec, {lang for lang, _ in cells if lang})
         manifest = _manifest(spec, inputs, allocation, None)
         if output is None:
             return MixResult(allocation, manifest, None)
@@ -196,6 +197,29 @@ def run_mix(
         return MixResult(allocation, manifest, written)
     finally:
         prepared.unpersist()
+
+
+def _say_about_languages(spec: MixSpec, present: set[str]) -> None:
+    """Warnings on the languages of the documents kept: a language `filters.languages` selects that none
+    is in (langid writes `no` and `sh`, not their members, with --no-second-opinion, and a spec naming the
+    members then planned 0 tokens without a word), and languages written without spaces counted in
+    whitespace words (mixers.tokens)."""
+    if spec.strata is not None:  # cells are "stratum|lang" here
+        present = {lang.split(STRATUM_SEPARATOR, 1)[-1] for lang in present}
+    missing = sorted(set(spec.filters.languages or ()) - present)
+    if missing:
+        LOG.warning(
+            "filters.languages: no document kept is in %s (the documents' languages: %s)",
+            ", ".join(missing),
+            ", ".join(sorted(present)[:20]) or "none",
+        )
+    undercounted = sorted(present & UNDERCOUNTED_LANGUAGES)
+    if undercounted and spec.tokenizer is None:
+        LOG.warning(
+            "%s: written without spaces, counted in whitespace words, so their token counts are far too low "
+            "and the balance over-weights them; give the spec a `tokenizer`",
+            ", ".join(undercounted),
+        )
 
 
 def _say_if_short(manifest: dict[str, Any]) -> None:

@@ -29,9 +29,13 @@ def drop_reason(spec: MixSpec) -> Column:
     if filters.languages is not None:
         rules.append((~F.col("lang").isin(list(filters.languages)), "language_not_selected"))
     if filters.min_lang_score is not None:
-        rules.append(
-            (F.coalesce(F.col("lang_score"), F.lit(0.0)) < filters.min_lang_score, "lang_score_below_min")
+        # a dataset's own label has no score (langid keeps it, mixers.langid.LangIdKernel): it is no guess
+        # to doubt, and only a row without a language fails for want of one
+        unscored = F.col("lang").isNull() | F.col("lang").isin("und", "")
+        score = F.when(F.col("lang_score").isNull(), unscored).otherwise(
+            F.col("lang_score") < filters.min_lang_score
         )
+        rules.append((score, "lang_score_below_min"))
     if filters.min_tokens is not None:
         rules.append((F.col("n_tokens") < filters.min_tokens, "too_few_tokens"))
     if spec.strata is not None:

@@ -17,6 +17,8 @@ from mixers.buckets import UNKNOWN_BUCKET, bucket_start
 from mixers.spec import STRATUM_SEPARATOR, LanguageStrategy, MixSpec, TimeStrategy
 
 Cell = tuple[str, str]  # (lang, time bucket)
+# langid's code for a text with no language (digits, emoji, a text under its threshold: mixers.langid.UND)
+NO_LANGUAGE = "und"
 
 
 def temperature_shares(sizes: Mapping[str, float], alpha: float) -> dict[str, float]:
@@ -44,7 +46,22 @@ def language_targets(
     sizes: Mapping[str, float], budget: float, strategy: LanguageStrategy
 ) -> dict[str, float]:
     """Tokens per language. Languages named in explicit weights but absent from the data get a target too
-    (their cells are short)."""
+    (their cells are short). NO_LANGUAGE is no language to balance: like the unknown time bucket it keeps
+    its natural share of the budget (at most its own tokens: text without a language is never repeated),
+    and the strategy splits the rest over the languages; explicit weights that name it decide it instead."""
+    if NO_LANGUAGE not in sizes or (strategy.weights is not None and NO_LANGUAGE in strategy.weights):
+        return _language_targets(sizes, budget, strategy)
+    total = sum(sizes.values())
+    kept = min(budget * sizes[NO_LANGUAGE] / total, float(sizes[NO_LANGUAGE])) if total else 0.0
+    languages = {k: n for k, n in sizes.items() if k != NO_LANGUAGE}
+    return {**_language_targets(languages, budget - kept, strategy), NO_LANGUAGE: kept}
+
+
+def _language_targets(
+    sizes: Mapping[str, float], budget: float, strategy: LanguageStrategy
+) -> dict[str, float]:
+    if not sizes:
+        return {}
     if strategy.strategy == "unimax":
         assert strategy.max_epochs is not None
         return unimax_targets(sizes, budget, strategy.max_epochs)

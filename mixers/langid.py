@@ -22,7 +22,8 @@ large languages, but on short texts it misses small languages (Yoruba, Somali) a
 Each document records `lang`, `lang_score` (its probability) and `lang_detector`, the detector whose vote
 carried the decision (`fasttext`, `lingua`, `cld2`, `py3langid`; `spelling` where Serbian was told from
 Bosnian and Croatian by its spelling, mixers/yat_reflex.py; `declared` where the page's own language tag
-decided what the detectors could not, mixers/langid_declared.py; `none` for an empty text).
+decided what the detectors could not, mixers/langid_declared.py; `script` where kana made it Japanese,
+mixers/langid_script.py; `none` for an empty text).
 bench/langid_eval.py scores it on two labelled sets against each detector alone.
 
 The `fasttext` module installed here is fasttext-predict's (pinned in pyproject.toml). Its list form of
@@ -63,7 +64,9 @@ from mixers.langid_groups import (
     group_of,
     latin_share,
     softmax,
+    spelled_member,
 )
+from mixers.langid_script import JAPANESE, SCRIPT, japanese_share
 
 UND = "und"
 DECLARED_LANG = "declared_lang"  # the page's own language tag (corpus.warc), where the input has it
@@ -440,15 +443,23 @@ def identify(
         for i, decided in zip(rows, decide_group(texts, top_ks, group, tie_break), strict=True):
             decisions[i] = Decision(decided.lang, decided.share * group_mass[i], decided.detector)
     if declared is not None and config.second_opinion:
-        groups = {i: group for group, rows in grouped.items() for i in rows}
+        # a text's own words or spelling, where they name the member decided, outrank a page's tag
+        groups = {
+            i: group
+            for group, rows in grouped.items()
+            for i in rows
+            if spelled_member(lines[i], group) != getattr(decisions[i], "lang", None)
+        }
         decided = [d.lang if d is not None else UND for d in decisions]
         known = lingua_codes() | cld2_detectable()
         overrides = declared_overrides(declared, decided, predictions, groups, group_mass, known)
         for i, (lang, score) in overrides.items():
             decisions[i] = Decision(lang, score, DECLARED)
     out: list[Decision] = []
-    for decision in decisions:
+    for line, decision in zip(lines, decisions, strict=True):
         assert decision is not None
+        if config.second_opinion and decision.lang != JAPANESE and (share := japanese_share(line)):
+            decision = Decision(JAPANESE, share, SCRIPT)
         if decision.score < config.threshold and decision.lang != UND:
             decision = Decision(UND, decision.score, decision.detector)
         out.append(decision)

@@ -4,11 +4,14 @@
 Declarations are often wrong. Of the 200 real news pages in ../shared/data/dating, 167 declare a language
 and 12 disagree with the detectors (`python bench/langid_declared.py`). Ten of the 12 are template defaults
 (`en`, `en-US`, `en_IN`) on pages written in Tagalog, Thai, Albanian, Romanian, Georgian, Gujarati, Spanish
-and Arabic. So a declaration never outvotes the detectors. It decides only in two cases, where they cannot:
-- **Close groups.** The text needed a close group's tie-break (mixers/langid_groups.py: fastText under the
-  group's ask_below), and the declaration names a member of that group that fastText ranks at
-  DECLARED_FLOOR or above. A detector tells Danish from Bokmål, or Malay from Indonesian, at 50-90%; the
-  page's author knows which one they write.
+and Arabic. So a declaration never outvotes the detectors on which language family a page is in. It
+decides only in two cases, where they cannot tell:
+- **Close groups.** The text went to a close group's tie-break (mixers/langid_groups.py: fastText under the
+  group's ask_below, which is 1.0 for most groups: every text fastText puts there), the detectors decided
+  it (not the text's own spelling or words: mixers/yat_reflex.py, standard_markers.py), and the declaration
+  names a member of that group that fastText ranks at DECLARED_FLOOR or above. A detector tells Danish from
+  Bokmål, or Malay from Indonesian, at 50-90%; the page's author knows which one they write. The score is then the group's mass: the
+  probability that the text is in the group, not in the declared member alone.
 - **Languages no second opinion knows.** fastText ranks the declared language at DECLARED_FLOOR or above,
   and neither lingua nor CLD2 can name it. No detector exists that could confirm it, and the big neighbour
   wins by default: the Aragonese Wikipedia capture in ../shared/data/warc (which declares `an` both in its

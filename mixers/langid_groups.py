@@ -332,6 +332,16 @@ def by_spelling(
     return GroupDecision("sr", fused_share(votes, members, tie_break, ("bs", "hr", "sr")), SPELLING)
 
 
+def spelled_member(text: str, group: CloseGroup) -> str | None:
+    """The member of `group` that `text`'s own words or spelling name (the evidence of by_standard_words
+    and by_spelling), None where they name none."""
+    if group.serbian_spelling and "sr" in group.members and is_serbian_spelling(text):
+        return "sr"
+    if group.standard_markers is not None:
+        return marked_standard(text, group.standard_markers)
+    return None
+
+
 def fused_scores(
     votes: Mapping[str, Mapping[str, float] | None], members: Sequence[str], tie_break: TieBreak
 ) -> tuple[dict[str, float], dict[str, dict[str, float]]]:

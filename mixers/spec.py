@@ -10,7 +10,7 @@ redistribute: language       # none | language | global: where a capped cell's s
 filters:
   drop_stale: true           # needs the `is_stale` column (dedup)
   drop_exact_dup: true       # needs `is_exact_dup`
-  min_lang_score: 0.5
+  min_lang_score: 0.5         # langid's score; a dataset's own labels (no score) pass
   languages: [en, de]        # keep only these (all when absent)
   min_tokens: 5
 strata:                      # optional: fixed token shares of the values of a document column (e.g. a

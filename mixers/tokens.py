@@ -1,4 +1,4 @@
-"""Token counts: `n_tokens` under a `tokenizers` JSON tokenizer, or whitespace-separated words without one."""
+"""Token counts: `n_tokens` under a `tokenizers` JSON tokenizer, or words without one (`word_counts`)."""
 
 from __future__ import annotations
 
@@ -31,12 +31,32 @@ def load_tokenizer(path: str) -> Any:
     return tokenizer
 
 
-def whitespace_words(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """Whitespace-separated words per text (null text = 0), as int64."""
-    trimmed = pc.utf8_trim_whitespace(pc.fill_null(texts, ""))
+# Han and kana: Chinese and Japanese are written without spaces between words, so a whole sentence was one
+# "word" and a Chinese corpus counted about a hundredth of an English one of the same length. Each character
+# is counted as a word: a unit of meaning, as a BPE tokenizer also cuts them. Thai, Lao, Khmer, Myanmar and
+# Tibetan, also written without spaces, are alphabets: a character is no word, and they stay undercounted
+# (mix says so; a spec's `tokenizer` counts them right).
+_HAN_AND_KANA = (
+    "[\u3005\u3007\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
+    "\U00020000-\U0002fa1f]"
+)
+# their punctuation (。、「」！ and the other full-width marks), which whitespace words would count as words
+_CJK_PUNCTUATION = "[\u3000-\u3004\u3008-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65]"
+# written without spaces, yet counted in whitespace words (see above)
+UNDERCOUNTED_LANGUAGES = frozenset({"th", "lo", "km", "my", "bo"})
+
+
+def word_counts(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Words per text: whitespace-separated words, each Han or kana character a word of its own (null text =
+    0), as int64."""
+    filled = pc.fill_null(texts, "")
+    characters = pc.count_substring_regex(filled, _HAN_AND_KANA).cast(pa.int64())
+    spaced_out = pc.replace_substring_regex(filled, f"{_HAN_AND_KANA}|{_CJK_PUNCTUATION}", " ")
+    trimmed = pc.utf8_trim_whitespace(spaced_out)
     # Splitting "" gives [""]: one empty word, so blank texts are set to 0 explicitly.
     words = pc.list_value_length(pc.utf8_split_whitespace(trimmed)).cast(pa.int64())
-    return pc.if_else(pc.equal(pc.utf8_length(trimmed), 0), pa.scalar(0, pa.int64()), words)
+    spaced = pc.if_else(pc.equal(pc.utf8_length(trimmed), 0), pa.scalar(0, pa.int64()), words)
+    return pc.add(spaced, characters)
 
 
 def tokenizer_counts(texts: list[str | None], path: str) -> pa.Array:
@@ -57,7 +77,7 @@ class TokenCountKernel:
     def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         texts = as_text(batch.column("text"))
         if self.tokenizer_path is None:
-            counts = whitespace_words(texts)
+            counts = word_counts(texts)
         else:
             counts = tokenizer_counts(texts.to_pylist(), self.tokenizer_path)
         if self.fill_missing_only and "n_tokens" in batch.schema.names:

@@ -327,3 +327,50 @@ def test_rows_sharing_an_id_are_renamed_and_not_drawn_together(spark, tmp_path):
     assert stats.docs_in == 4 and "duplicate_id" not in stats.dropped
     assert stats.counters["duplicate_id_renamed"] == 2
     assert stats.docs_in + stats.counters["repeat_copies"] == stats.docs_out + sum(stats.dropped.values())
+
+
+def test_min_lang_score_keeps_a_dataset_s_own_labels_and_und_stays_a_natural_share(spark, tmp_path):
+    # 30 rows labelled by the dataset (no score), 30 scored by langid at 0.9 and 0.2, 20 of no language:
+    # the filter drops the low scores and the rows without a language only (it dropped all 30 given labels)
+    rows = [
+        {"id": f"g{i}", "text": f"given words {i} here", "lang": "de", "lang_score": None} for i in range(30)
+    ]
+    rows += [
+        {"id": f"s{i}", "text": f"scored words {i} here", "lang": "en", "lang_score": 0.9} for i in range(30)
+    ]
+    rows += [
+        {"id": f"w{i}", "text": f"weak words {i} here", "lang": "fr", "lang_score": 0.2} for i in range(30)
+    ]
+    rows += [{"id": f"u{i}", "text": f"{i} {i} 123", "lang": "und", "lang_score": 0.0} for i in range(20)]
+    source = write_parts(document_table_from_rows(rows), tmp_path / "in", 2)
+    spec = {"name": "m", "seed": 1, "budget_tokens": 2_000, "max_repeats": 4}
+    spec["language"] = {"strategy": "unimax", "max_epochs": 4}
+    run_mix(
+        spark, [str(source)], parse_spec({**spec, "filters": {"min_lang_score": 0.5}}), str(tmp_path / "a")
+    )
+    stats = json.loads((tmp_path / "a" / "_stats.json").read_text())
+    assert stats["dropped"] == {"lang_score_below_min": 50}
+    assert set(read_rows(tmp_path / "a").column("lang").to_pylist()) == {"de", "en"}
+    # unfiltered, the 20 rows of no language keep their natural share and are never repeated
+    result = run_mix(spark, [str(source)], parse_spec(spec), str(tmp_path / "b"))
+    und = [c for c in result.allocation.cells if c.lang == "und"]
+    assert sum(c.target for c in und) == sum(c.tokens for c in und) == 60  # 3 tokens a row
+    langs = read_rows(tmp_path / "b").column("lang").to_pylist()
+    assert langs.count("und") == 20 and langs.count("fr") > 30
+
+
+def test_mix_warns_of_selected_languages_no_document_is_in_and_of_undercounted_ones(spark, tmp_path, caplog):
+    import logging
+
+    rows = [
+        {"id": f"n{i}", "text": f"ord nummer {i} her", "lang": "nb", "lang_score": 0.9} for i in range(10)
+    ]
+    rows += [{"id": f"t{i}", "text": f"ภาษาไทย {i}", "lang": "th", "lang_score": 0.9} for i in range(10)]
+    source = write_parts(document_table_from_rows(rows), tmp_path / "in", 1)
+    # `no` is what langid writes with --no-second-opinion; these documents say nb: 0 tokens planned for it
+    spec = {"name": "m", "seed": 1, "budget_tokens": 100, "filters": {"languages": ["no", "th"]}}
+    with caplog.at_level(logging.WARNING, logger="chronomix"):
+        run_mix(spark, [str(source)], parse_spec(spec), None)
+    said = [r.getMessage() for r in caplog.records]
+    assert "filters.languages: no document kept is in no (the documents' languages: th)" in said
+    assert any(m.startswith("th: written without spaces, counted in whitespace words") for m in said), said

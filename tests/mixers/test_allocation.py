@@ -29,6 +29,23 @@ def test_unimax_with_budget_above_all_epochs_gives_each_language_its_cap():
     assert unimax_targets({"a": 10, "b": 20}, budget=1000, max_epochs=2) == {"a": 20, "b": 40}
 
 
+def test_text_without_a_language_keeps_its_natural_share_and_is_never_repeated():
+    unimax = LanguageStrategy(strategy="unimax", max_epochs=4)
+    sizes = {"en": 1000, "de": 400, "und": 100}
+    # und: 1000 x 100/1500 of the budget; en and de share the rest as UniMax does
+    assert language_targets(sizes, 1000, unimax) == pytest.approx(
+        {"und": 200 / 3, "de": 1400 / 3, "en": 1400 / 3}
+    )
+    # a budget of 4 epochs repeats the languages, never und (before: 400 tokens, 4 copies, as a small language)
+    assert language_targets(sizes, 6000, unimax) == pytest.approx({"und": 100, "de": 1600, "en": 4000})
+    uniform = LanguageStrategy(strategy="temperature", alpha=0.0)
+    assert language_targets(sizes, 1500, uniform) == pytest.approx({"und": 100, "de": 700, "en": 700})
+    # weights that name it decide it
+    weights = LanguageStrategy(strategy="weights", weights={"en": 0.5, "und": 0.5})
+    assert language_targets(sizes, 1000, weights) == pytest.approx({"en": 500, "de": 0, "und": 500})
+    assert language_targets({"und": 100}, 1000, unimax) == {"und": 100}
+
+
 def test_temperature_is_n_to_the_alpha_exactly():
     sizes = {"en": 1_000_000, "de": 100_000, "yo": 1_000}
     shares = temperature_shares(sizes, 0.3)

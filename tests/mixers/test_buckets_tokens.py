@@ -6,7 +6,7 @@ from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
 from corpus.schema import TIMESTAMP
 from mixers.buckets import TimeBucketKernel, bucket_name, bucket_start, time_buckets
-from mixers.tokens import TokenCountKernel, whitespace_words
+from mixers.tokens import TokenCountKernel, word_counts
 from tests.mixers.conftest import sentences
 
 
@@ -49,9 +49,9 @@ def test_bucket_names_and_starts_agree():
     assert bucket_start("unknown") is None
 
 
-def test_whitespace_words_on_real_sentences(data_dir):
+def test_word_counts_on_real_sentences(data_dir):
     lines = sentences(data_dir, ["en", "de"])["en"][:20]
-    counted = whitespace_words(pa.array([*lines, None, "  \n "])).to_pylist()
+    counted = word_counts(pa.array([*lines, None, "  \n "])).to_pylist()
     assert counted == [len(t.split()) for t in lines] + [0, 0]
 
 
@@ -71,3 +71,21 @@ def test_tokenizer_counts_match_the_tokenizer(tmp_path, data_dir):
     assert kept[9] == 7 and kept[0] == len(lines[0].split())
     with pytest.raises(FileNotFoundError, match="tokenizer"):
         TokenCountKernel(str(tmp_path / "none.json"))(batch)
+
+
+def test_han_and_kana_count_a_word_a_character_and_their_punctuation_none(data_dir):
+    # a Chinese sentence was one whitespace "word": 40 sentences counted 39 tokens against English's 683
+    assert word_counts(
+        pa.array(["我爱北京天安门。", "人々は「東京」へ行く！", "hello 日本 world", "𠀀x"])
+    ).to_pylist() == [
+        7,
+        8,
+        4,
+        2,
+    ]
+    for lang in ("zh", "ja"):
+        lines = sentences(data_dir, [lang])[lang]
+        counted = word_counts(pa.array(lines)).to_pylist()
+        # about one word a character: of the order of an English sentence's words, not 1
+        assert sum(counted) / len(lines) > 15, lang
+        assert all(n <= len(t) for n, t in zip(counted, lines, strict=True))

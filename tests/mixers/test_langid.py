@@ -297,3 +297,18 @@ def test_script_shares_count_letters_as_the_plain_definition_does(text: str) -> 
     # the shares read every line fastText is unsure of; counted with C-level filters where they were loops
     assert latin_share(text) == _reference_share(text, lambda ch: ch < "\u0250", 1.0)
     assert cyrillic_share(text) == _reference_share(text, lambda ch: "\u0400" <= ch <= "\u052f", 0.0)
+
+
+def test_kana_makes_a_text_japanese_whatever_the_detectors_read() -> None:
+    # lingua's sentences: fastText read the first as Macedonian (a Cyrillic-script language) at 0.40
+    kana = ["一番好きなエピなのでうれしい！", "東京は、きょうも雨でした。"]
+    decided = identify(
+        [*kana, "这是一个关于北京的句子。", "Tokyo ist eine Stadt mit dem Namen 東京 (とうきょう)."]
+    )
+    # the script decides where the detectors were wrong; where they were right, their answer stands
+    assert [(d.lang, d.detector) for d in decided[:2]] == [("ja", "script"), ("ja", "fasttext")]
+    assert decided[0].score == 1.0  # every letter Han or kana
+    assert decided[2].lang == "zh"  # Han without kana: left to the detectors
+    assert decided[3].lang == "de"  # two kana in a German sentence: mostly Latin letters
+    alone = identify(kana[:1], LangIdConfig(second_opinion=False))
+    assert (alone[0].lang, alone[0].detector) == ("mk", "fasttext")  # fastText alone stays fastText's answer

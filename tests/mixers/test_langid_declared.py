@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 
 from corpus.readers import ReadOptions, read_documents
 from corpus.stats import RejectLog
@@ -64,6 +65,21 @@ def test_identify_heeds_a_declared_close_group_member_and_nothing_else() -> None
     # without second opinions the page's tag is not read either: fastText alone
     alone = identify(texts, LangIdConfig(second_opinion=False), declared=["nb", "de", None])
     assert [d.lang for d in alone] == [d.lang for d in identify(texts, LangIdConfig(second_opinion=False))]
+
+
+def test_a_tag_does_not_overrule_a_text_whose_own_words_name_its_language() -> None:
+    # Croatian by lingua, and by its words (tijekom: Bosnian and Serbian write tokom); a page template's `sr`
+    # does not turn it, where the same tag turns a Danish text that nothing in its words marks
+    croatian = (
+        "Vlada Republike Hrvatske usvojila je danas novi zakon o obrazovanju, koji predviđa povećanje plaća "
+        "učiteljima i bolju opremu u školama tijekom iduće godine."
+    )
+    danish = "Norwegian-aktien åbner 2020 med et hop op i værdi. Stigningen er den første."
+    plain = identify([croatian, danish])
+    tagged = identify([croatian, danish], declared=["sr", "nb"])
+    assert [d.lang for d in plain] == ["hr", "da"]
+    assert [(d.lang, d.detector) for d in tagged] == [("hr", plain[0].detector), ("nb", DECLARED)]
+    assert tagged[0].score == pytest.approx(plain[0].score, abs=1e-9)  # lingua sums in its own order
 
 
 def test_the_aragonese_capture_is_aragonese_where_its_html_says_so(data_dir: Path) -> None:

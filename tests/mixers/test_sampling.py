@@ -16,7 +16,7 @@ from mixers.sampling import (
     threshold_in_bin,
     thresholds_with_carry,
 )
-from mixers.tokens import whitespace_words
+from mixers.tokens import word_counts
 from tests.mixers.conftest import sentences
 
 
@@ -49,7 +49,7 @@ def _select(docs, need):
 
 def test_threshold_hits_token_targets_within_one_percent_on_real_sentences(data_dir):
     texts = [t for lines in sentences(data_dir).values() for t in lines]
-    counts = whitespace_words(pa.array(texts)).to_pylist()
+    counts = word_counts(pa.array(texts)).to_pylist()
     docs = [(doc_key(42, f"s{i}"), n) for i, n in enumerate(counts)]
     total = sum(counts)
     for fraction in (0.01, 0.1, 0.37, 0.5, 0.9, 0.999):
