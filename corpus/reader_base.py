@@ -397,21 +397,28 @@ class DocumentChecks:
         hook = options.page_hook
         # a dataset's own markup dates stand
         given = hook is not None and any(row.get(c) is not None for c in hook.columns)
-        if isinstance(html, str) and hook is not None and not self.markup_read and not given:
-            self._run_page_hook(html, row)
+        if isinstance(html, str) and not self.markup_read:
+            self._read_own_markup(html, row, hook is not None and not given)
         if html is not None and not options.keep_html:  # a dataset's own html field: not kept
             self.ctx.counters["html_dropped"] += 1  # but said (--keep-html keeps it)
         return True
 
-    def _run_page_hook(self, html: str, row: dict[str, Any]) -> None:
-        """The page hook on a dataset's own HTML (one parse); a failure leaves the hook's columns null and
-        is counted, as the WARC reader counts it."""
-        from corpus.html_text import parse_html
+    def _read_own_markup(self, html: str, row: dict[str, Any], run_hook: bool) -> None:
+        """A dataset's own HTML read as the WARC reader reads a page's, in one parse: its language tag
+        (`declared_lang`, unless the dataset gives one) and, with `run_hook`, the page hook; a failure of
+        the hook leaves its columns null and is counted, as the WARC reader counts it."""
+        from corpus.html_text import declared_language, parse_html
 
-        try:
-            self.ctx.options.page_hook(parse_html(html), html, row)  # type: ignore[misc]
-        except Exception:
-            self.ctx.counters["page_hook_error"] += 1
+        if not run_hook and row.get("declared_lang") is not None:
+            return
+        tree = parse_html(html)
+        if row.get("declared_lang") is None:
+            row["declared_lang"] = declared_language(tree, None)
+        if run_hook:
+            try:
+                self.ctx.options.page_hook(tree, html, row)  # type: ignore[misc]
+            except Exception:
+                self.ctx.counters["page_hook_error"] += 1
 
 
 def _id_digest(row_id: str) -> bytes:

@@ -354,3 +354,21 @@ def test_an_outranked_metadata_value_does_not_replace_its_column_in_dolma_output
     assert json.loads(again["metadata_json"]) == {
         "metadata_outranked": {"url": "https://stale.example/", "lang": "de"}
     }
+
+
+def test_a_dataset_s_own_html_gives_its_language_tag_as_a_warc_page_s_does(tmp_path: Path) -> None:
+    """The same page gave langid its tag (`an`, the Aragonese capture) from its WARC, and none from a JSONL
+    record carrying its html: only the WARC reader read the tag."""
+    page = '<html lang="an"><head><title>Uesca</title></head><body><p>Uesca ye una ciudat.</p></body></html>'
+    lines = [
+        {"id": "a", "text": "Uesca ye una ciudat.", "html": page},
+        {"id": "b", "text": "Uesca ye una ciudat.", "html": page, "declared_lang": "es"},  # the dataset's own
+        {"id": "c", "text": "Uesca ye una ciudat.", "html": "<p>no tag</p>"},
+        {"id": "d", "text": "Uesca ye una ciudat."},
+    ]
+    path = tmp_path / "d.jsonl"
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    rows = [
+        r for b in read_documents(str(path), ReadOptions(added=ADDED), RejectLog()) for r in b.to_pylist()
+    ]
+    assert [r.get("declared_lang") for r in rows] == ["an", "es", None, None]
