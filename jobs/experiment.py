@@ -492,9 +492,9 @@ def experiment(
         for line in hand_over_lines(result.summary, grid, output):
             console.print(line, markup=False, highlight=False, soft_wrap=True)  # commands to copy: unbroken
         return
-    rows = result.value
-    console.print(results_table(rows))
+    console.print(results_table(result.value))
     console.print(
         f"tables: {output / 'experiments.md'}  summary: {output / 'summary.md'}  "
-        f"curves: {output / 'cutoff_curves.png'}"
+        f"curves: {output / 'cutoff_curves.png'}",
+        markup=False,
     )

@@ -17,7 +17,7 @@ import socket
 import sys
 import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -162,7 +162,16 @@ def file_given_as_folder(output: str, overwrite: bool, flag: str = "--output") -
 
 def locate(path: str) -> Location:
     """Resolve a local path or a URI (s3://, s3a://, gs://, hdfs://, file://) to a Location; `uri` stays as
-    given (Spark knows s3a://, pyarrow knows it as s3://). UsageError for an object-store URI with no bucket."""
+    given (Spark knows s3a://, pyarrow knows it as s3://), save a local file:// URI with %-escapes: Hadoop
+    reads a path unescaped, so Spark is given the local path it names (given `my%20data`, the driver listed
+    `my data` and Spark looked for `my%20data`; given `my data`, pyarrow could not parse it). UsageError for
+    an object-store URI with no bucket."""
+    if path.startswith(("file:///", "file://localhost/")):
+        from urllib.parse import unquote
+
+        written = path.removeprefix("file://").removeprefix("localhost")
+        local = unquote(written)
+        return Location(pafs.LocalFileSystem(), local, path if local == written else local)
     if "://" in path:
         if placeless(path) == "no bucket":  # pyarrow's own error names no URI, and comes only at a listing
             raise UsageError(f"{redact(path)!r}: no bucket")
@@ -190,6 +199,34 @@ def _dangling_links(folder: str) -> list[str]:
         for name in dirs + names
         if os.path.islink(os.path.join(root, name)) and not os.path.exists(os.path.join(root, name))
     ]
+
+
+# Names a listing leaves out, as Spark and Hadoop do, at any depth below the folder named: `_` or `.` first
+# (a stage output's _stats.json, _rejects/, _clusters/; hidden working folders).
+BOOKKEEPING = re.compile(r"(^|/)(_[^/]*|\.[^/]*)(/|$)")
+# a folder holding one of these is a stage output, whose bookkeeping is expected
+_STAGE_OUTPUT_MARKS = ("/_stats.json", "/_complete.json", "/_SUCCESS")
+
+
+def data_files(named: str, match: Location, listed: Sequence[Location]) -> list[Location]:
+    """The files of `listed` (what `match`, which `named` named, lists) that are data: all but BOOKKEEPING
+    (a file named itself always is). Says on stderr how many were left out of a folder that is no stage
+    output: a crawl's `_2024-05/` and `_dolma.warc.gz` were skipped without a word."""
+    kept, left_out = [], []
+    for file in listed:
+        relative = file.path[len(match.path) :] if file.path != match.path else file.name
+        if not BOOKKEEPING.search(relative.lstrip("/")) or file.path == match.path:
+            kept.append(file)
+        else:
+            left_out.append(relative.lstrip("/"))
+    stage_output = any(f.path.endswith(_STAGE_OUTPUT_MARKS) for f in listed)
+    if left_out and not stage_output:
+        print(
+            f"chronomix: input {named!r}: {len(left_out)} file(s) left out, their names or folders starting "
+            f"with '_' or '.' (as Spark and Hadoop leave them), e.g. {left_out[0]!r}; name them to read them",
+            file=sys.stderr,
+        )
+    return kept
 
 
 def list_files(location: Location) -> list[Location]:
@@ -232,10 +269,6 @@ def remove(location: Location) -> None:
 def move(source: Location, target: Location) -> None:
     """Rename `source` to `target` on their file system (pyarrow's move)."""
     source.fs.move(source.path, target.path)
-
-
-def _dangling(path: str) -> bool:
-    return os.path.islink(path) and not os.path.exists(path)
 
 
 # A working folder's name says which run made it: `.NAME.KIND-HOST-PID-RANDOM`, so a later run on the same
@@ -319,14 +352,14 @@ class AtomicStageOutput:
         # refuses a blank uri (the current folder) and a file (--overwrite would delete it), not only for stages
         exists = output_exists(uri, overwrite, "output")
         self.final = locate(uri)
+        if isinstance(self.final.fs, pafs.LocalFileSystem) and os.path.islink(self.final.path):
+            # a link to a folder elsewhere (a bigger disk) is written through: the output goes where it
+            # points, made there if need be, and the link stays (--overwrite replaced the link by a folder on
+            # the link's own disk, and a link to nowhere was refused)
+            self.final = locate(os.path.realpath(self.final.path))
         self.overwrite = overwrite
         if exists and not overwrite:
             raise UsageError(f"output {redact(uri)!r} exists; pass --overwrite to replace it")
-        if isinstance(self.final.fs, pafs.LocalFileSystem) and _dangling(self.final.path):
-            # a link to nowhere: the finished folder could not be moved onto it (NotADirectoryError at the end)
-            raise UsageError(
-                f"output {uri!r} is a link to a folder that does not exist; remove it or create that folder"
-            )
         self.tmp = working_sibling(self.final, "tmp")
 
     def __enter__(self) -> Location:

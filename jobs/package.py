@@ -93,13 +93,19 @@ def build_zip(output: Path) -> Path:
     return target
 
 
-def build_wheel(output: Path) -> Path:
-    """`pip wheel --no-deps` of the project into `output`; returns the wheel. Needs the project's sources."""
+def project_root() -> Path:
+    """The checkout the wheel is built from; RuntimeError where the package runs from an install."""
     root = package_dirs()["jobs"].parent
     if not (root / "pyproject.toml").is_file():
         raise RuntimeError(
             f"no pyproject.toml above the jobs package ({root}); build the wheel from a checkout"
         )
+    return root
+
+
+def build_wheel(output: Path) -> Path:
+    """`pip wheel --no-deps` of the project into `output`; returns the wheel. Needs the project's sources."""
+    root = project_root()
     output.mkdir(parents=True, exist_ok=True)
     before = set(output.glob("chronomix-*.whl"))
     subprocess.run(
@@ -135,17 +141,20 @@ def pack_venv(output: Path) -> Path:
 
 
 def build_bundle(output: Path, wheel: bool = False, venv: bool = False) -> Bundle:
-    """Zip (always), entry script (always), wheel and packed venv (on request) under `output`."""
+    """Zip (always), entry script (always), wheel and packed venv (on request) under `output`. What cannot
+    be built is refused before anything is written."""
+    if wheel:
+        project_root()
+    if venv and not venv_pack_available():
+        raise RuntimeError(
+            "--venv needs venv-pack (pip install venv-pack); see docs/cluster.md for the recipe"
+        )
     zip_path = build_zip(output)
     entry = output / ENTRY_SCRIPT
     shutil.copyfile(Path(__file__).parent / "submit" / ENTRY_SCRIPT, entry)
     wheel_path = build_wheel(output) if wheel else None
     venv_path = None
     if venv:
-        if not venv_pack_available():
-            raise RuntimeError(
-                "--venv needs venv-pack (pip install venv-pack); see docs/cluster.md for the recipe"
-            )
         venv_path = pack_venv(output)
     return Bundle(zip=zip_path, entry=entry, wheel=wheel_path, venv=venv_path)
 

@@ -14,7 +14,9 @@ stages:
 
 A stage's keys are the fields of its kind's parameters dataclass (jobs/registry.py names the job module of
 each kind), the same settings its CLI command takes. Each stage writes to `<output>/<name>`. `${name}` in a
-value is that earlier stage's output folder; other relative paths are relative to the pipeline file. Stages
+value is that earlier stage's output folder; other relative paths in stages are relative to the pipeline
+file, while a relative `output` is relative to the current folder, as `--output` is (`make demo` runs
+pipelines/demo.yaml into ./out/demo; `chronomix run --output` overrides it). Stages
 run through jobs/runner.py, which skips a stage already complete with the same parameters and inputs (its
 `_complete.json` fingerprint) and reruns one whose inputs or parameters changed.
 """

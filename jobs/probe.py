@@ -301,7 +301,7 @@ def print_probe(result: dict[str, Any], output: Path, console: Console | None = 
     console = console or Console()
     if "cutoff" in result:
         cutoff = result["cutoff"]
-        table = Table(title=f"effective cutoff ({result['model']})")
+        table = Table(title=f"effective cutoff ({escape(str(result['model']))})")
         for name in ("effective cutoff", "newest month in data", "gap (months)", "resources", "months"):
             table.add_column(name, justify="right")
         table.add_row(
@@ -323,4 +323,4 @@ def print_probe(result: dict[str, Any], output: Path, console: Console | None = 
             value = longtail[f"{side}_accuracy"]
             table.add_row(f"{side} third", "", "-" if value is None else f"{value:.3f}")
         console.print(table)
-    console.print(f"results in {output}")
+    console.print(f"results in {output}", markup=False)

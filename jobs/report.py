@@ -16,7 +16,7 @@ console = Console(stderr=False)
 
 def print_stats(stats: StageStats, output: str) -> None:
     """Print documents in/out, drops per reason, bytes and seconds of one stage run."""
-    table = Table(title=f"{stats.stage} -> {output}", show_header=True, header_style="bold")
+    table = Table(title=f"{stats.stage} -> {escape(output)}", show_header=True, header_style="bold")
     table.add_column("what")
     table.add_column("count", justify="right")
     table.add_row("documents in", f"{stats.docs_in:,}")
@@ -41,12 +41,14 @@ def print_stats(stats: StageStats, output: str) -> None:
         table.add_row("documents/s", f"{stats.docs_in / stats.seconds:,.0f}")
     console.print(table)
     if stats.skipped:
-        console.print(f'[yellow]skipped spans and their offsets: {output}/_stats.json ("skipped")[/yellow]')
+        console.print(
+            f'[yellow]skipped spans and their offsets: {escape(output)}/_stats.json ("skipped")[/yellow]'
+        )
     if stats.docs_in and not stats.docs_out and stats.dropped.get("empty_text") == stats.docs_in:
         console.print(
             "[yellow]no record had a text: where the input keeps it under another name, give "
             "--column text=FIELD (the rejects' details say what each record lacked: "
-            f"{output}/_rejects/)[/yellow]"
+            f"{escape(output)}/_rejects/)[/yellow]"
         )
 
 
@@ -87,7 +89,7 @@ def print_audit_summary(summary: dict[str, Any], report_dir: str) -> None:
     """The headline figures, what the input lost (records rejected, spans skipped, documents dropped), the
     notes that say how to read them, and the per-dump table on the terminal."""
     head = summary["headline"]
-    table = Table(title=f"audit -> {report_dir}", show_header=True, header_style="bold")
+    table = Table(title=f"audit -> {escape(report_dir)}", show_header=True, header_style="bold")
     table.add_column("figure")
     table.add_column("value", justify="right")
     for key, value in head.items():
@@ -128,7 +130,7 @@ def print_audit_summary(summary: dict[str, Any], report_dir: str) -> None:
             _show(row["lag_days"]["p50"] if row["lag_days"] else None),
         )
     console.print(dumps)
-    console.print(f"report: {report_dir}/report.html")
+    console.print(f"report: {escape(report_dir)}/report.html")
 
 
 def _show(value: Any, share: bool = False) -> str:

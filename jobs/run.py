@@ -47,10 +47,12 @@ def run(
         position(name, status)
         if status == "done":
             elapsed = time.perf_counter() - started
-            progress.current().say(f"[green]    done[/] {name}  [dim]({elapsed:,.0f} s into the pipeline)[/]")
+            progress.current().say(
+                f"[green]    done[/] {escape(name)}  [dim]({elapsed:,.0f} s into the pipeline)[/]"
+            )
 
     outcomes = run_pipeline(plan, start=start, until=until, on_stage=show)
-    table = Table(title=f"pipeline {plan.path.name} -> {plan.output}")
+    table = Table(title=f"pipeline {escape(plan.path.name)} -> {escape(str(plan.output))}")
     for column in ("stage", "kind", "status", "seconds", "summary"):
         table.add_column(column)
     for outcome in outcomes:
@@ -85,7 +87,9 @@ def print_final_results(pipeline: Pipeline, outcomes: list[StageOutcome], consol
             from jobs.report import results_table
 
             console.print(results_table(outcome.summary["rows"]))
-            console.print(f"experiment tables: {pipeline.stage_dir(outcome.name) / 'experiments.md'}")
+            console.print(
+                f"experiment tables: {pipeline.stage_dir(outcome.name) / 'experiments.md'}", markup=False
+            )
     for outcome in outcomes:
         if outcome.kind == "audit":
             console.print(f"audit report: {pipeline.stage_dir(outcome.name) / 'report.html'}")

@@ -22,6 +22,7 @@ from pyspark.sql import functions as F
 from jobs import progress
 from jobs.contract import UsageError
 from jobs.fs import remove_abandoned
+from jobs.spark_environment import refuse_broken_environment, utf8_locale_for_java
 
 # Always set: correctness and reproducibility depend on them.
 FIXED_CONF: dict[str, str] = {
@@ -82,6 +83,9 @@ def parse_conf(pairs: Sequence[str]) -> dict[str, str]:
 
 def spark_session(options: SparkOptions = SparkOptions()) -> SparkSession:
     """Get or create the session. Under spark-submit the master given there wins over `options.master`."""
+    if not _submitted_conf():  # spark-submit started the JVM already, from its own environment
+        refuse_broken_environment()
+        utf8_locale_for_java()
     # The Python workers must run the interpreter the driver runs (the project's venv), not the system one.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)

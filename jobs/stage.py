@@ -46,6 +46,7 @@ from jobs.fs import (
     AtomicStageOutput,
     Location,
     contained_in,
+    data_files,
     file_size,
     list_files,
     locate,
@@ -62,8 +63,6 @@ from jobs.unreadable_inputs import count_left_out, leave_out_unreadable, readabl
 Kernel = Callable[[pa.RecordBatch], pa.RecordBatch]
 DEFAULT_ROWS_PER_SHARD = 50_000
 TIE_COLUMNS = ("source", "url", "crawl_date", "text")  # break ties of the sort key, in this order
-# Files in an output folder that are not data.
-_NOT_DATA = re.compile(r"(^|/)(_[^/]*|\.[^/]*)(/|$)")
 # A mixture's manifest: `_`-prefixed, so pyarrow, pandas and Spark reading the mixture folder skip it.
 MIX_MANIFEST = "_manifest.json"
 LEGACY_MIX_MANIFEST = "manifest.json"  # its name before 2026-12-05, passed over beside a mixture's shards
@@ -115,10 +114,7 @@ def expand_inputs(paths: Sequence[str], retry: RetryPolicy | None = None) -> lis
                     listed = list_files(match)
             except OSError as error:
                 raise UsageError(f"input {redact(path)!r}: cannot be listed ({error})") from None
-            for file in listed:
-                relative = file.path[len(match.path) :] if file.path != match.path else file.name
-                if not _NOT_DATA.search(relative.lstrip("/")) or file.path == match.path:
-                    files.append(file)
+            files += data_files(redact(path), match, listed)
         if any(f.name.endswith(".parquet") for f in files):
             # A mixture folder written before its manifest was named _manifest.json holds one beside its shards.
             files = [f for f in files if f.name != LEGACY_MIX_MANIFEST or f.path == match.path]

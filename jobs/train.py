@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from jobs import progress
@@ -188,7 +189,7 @@ def train(
 def print_run(result: TrainResult, console: Console | None = None) -> None:
     """A rich table of what the run did (from its run.json)."""
     info = json.loads((result.run_dir / "run.json").read_text())
-    table = Table(title=f"train -> {result.run_dir}")
+    table = Table(title=f"train -> {escape(str(result.run_dir))}")
     table.add_column("field")
     table.add_column("value", justify="right")
     rows = [

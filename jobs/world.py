@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError
@@ -167,7 +168,7 @@ def world(
 
 def print_summary(summary: WorldSummary, console: Console | None = None) -> None:
     """A rich table of documents, tokens and stale share per dump, with totals."""
-    table = Table(title=f"world {summary.preset} (seed {summary.seed}) -> {summary.output_dir}")
+    table = Table(title=f"world {summary.preset} (seed {summary.seed}) -> {escape(str(summary.output_dir))}")
     table.add_column("dump", no_wrap=True, min_width=15)
     table.add_column("month", no_wrap=True)
     for name in ("documents", "tokens", "resource pages", "stale share"):

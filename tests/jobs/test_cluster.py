@@ -232,6 +232,25 @@ def test_package_command_prints_submit_line(tmp_path: Path, capsys: pytest.Captu
     assert "output" in capsys.readouterr().err and (tmp_path / "afile").read_text() == "x"
 
 
+def test_package_refuses_what_it_cannot_build_before_writing_anything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """From an installed wheel, `--wheel` was refused after the zip and the entry script were written."""
+    import jobs.package
+    from jobs.cli import main
+
+    installed = tmp_path / "site-packages"
+    monkeypatch.setattr(jobs.package, "package_dirs", lambda: {"jobs": installed / "jobs"})
+    with pytest.raises(SystemExit) as stopped:
+        main(["package", "-o", str(tmp_path / "dist"), "--wheel"])
+    assert stopped.value.code == 2 and "build the wheel from a checkout" in capsys.readouterr().err
+    assert not (tmp_path / "dist").exists()
+    if not jobs.package.venv_pack_available():
+        with pytest.raises(SystemExit):
+            main(["package", "-o", str(tmp_path / "dist2"), "--venv"])
+        assert not (tmp_path / "dist2").exists()
+
+
 def test_a_master_s_web_ui_port_is_refused_naming_the_master(
     standalone_cluster: StandaloneCluster,  # noqa: F811 - the fixture
 ) -> None:

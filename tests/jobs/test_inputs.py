@@ -233,3 +233,27 @@ def test_concurrent_checks_keep_their_order_announce_a_wait_and_raise_the_first_
     with pytest.raises(ValueError, match="five"):
         run_concurrently(slow_square, [5, 2], 4, 10.0)
     assert run_concurrently(slow_square, [], 4, 0.1, announced.append) == [] and announced == [1]
+
+
+def test_files_a_folder_listing_leaves_out_are_said_where_the_folder_is_no_stage_output(
+    tmp_path, capsys
+) -> None:
+    """A crawl's `_2024-05/b.warc.gz` and `_dolma.warc.gz` were skipped without a word (the Hadoop rule for
+    a stage output's bookkeeping); a stage output's own `_stats.json` and `_rejects/` are passed over quietly."""
+    from jobs.stage import expand_inputs
+
+    crawl = tmp_path / "crawl"
+    for name in ("main/a.warc.gz", "_2024-05/b.warc.gz", "_dolma.warc.gz", ".hidden.warc.gz"):
+        (crawl / name).parent.mkdir(parents=True, exist_ok=True)
+        (crawl / name).write_bytes(b"x")
+    assert [f.uri for f in expand_inputs([str(crawl)])] == [str(crawl / "main" / "a.warc.gz")]
+    said = capsys.readouterr().err
+    assert f"input {str(crawl)!r}: 3 file(s) left out" in said
+    output = tmp_path / "dated"
+    (output / "_rejects").mkdir(parents=True)
+    for name in ("part-00000.parquet", "_stats.json", "_rejects/bad.jsonl"):
+        (output / name).write_bytes(b"x")
+    assert [f.uri for f in expand_inputs([str(output)])] == [str(output / "part-00000.parquet")]
+    assert capsys.readouterr().err == ""
+    # a file named itself is read, whatever its name
+    assert [f.uri for f in expand_inputs([str(crawl / "_dolma.warc.gz")])] == [str(crawl / "_dolma.warc.gz")]

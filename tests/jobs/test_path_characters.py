@@ -52,3 +52,17 @@ def test_dedup_and_its_index_in_folders_named_like_globs(spark, tmp_path: Path) 
         )
         assert json.loads((out / "_stats.json").read_text())["docs_in"] == 20
     assert json.loads((index / "_index.json").read_text())["documents"] == 20
+
+
+def test_a_file_uri_with_escapes_names_the_folder_it_escapes(spark, tmp_path: Path) -> None:
+    """`file:///.../my%20data` (a space as RFC 8089 writes it): the driver listed `my data`, and Spark, given
+    the URI as written, failed with "Path does not exist" (Hadoop reads a path unescaped)."""
+    from urllib.parse import quote
+
+    _documents(tmp_path / "my data" / "docs", "mine", 12)
+    for n, uri in enumerate(
+        ("file://" + quote(str(tmp_path / "my data" / "docs")), f"file://{tmp_path}/my data/docs")
+    ):
+        out = tmp_path / f"dated{n}"
+        main(["date", uri, "-o", str(out)])
+        assert json.loads((out / "_stats.json").read_text())["docs_out"] == 12

@@ -46,3 +46,14 @@ def test_a_pipeline_s_table_names_what_each_stage_dropped_and_skipped() -> None:
     ran = StageOutcome("ingest", "ingest", "ran", 1.0, {"docs_in": 20, "docs_out": 7}, stats)
     assert _losses(ran) == "dropped bad_json 10, dropped too_large 3, skipped empty_file 2"
     assert _losses(StageOutcome("train", "train", "ran", 1.0, {"steps": 3}, None)) == ""
+
+
+@pytest.mark.parametrize("output", ["runs/x[/]y", "runs/run [b] [red]"])
+def test_an_output_path_is_printed_as_written_not_read_as_markup(output: str, monkeypatch) -> None:
+    """`x[/]y` failed the command with a MarkupError after its output was written; `[b] [red]` vanished."""
+    stats = StageStats(stage="date", docs_in=2, docs_out=2, files_in=1)
+    stats.skip("truncated_gzip", 1, 10)
+    out = io.StringIO()
+    monkeypatch.setattr(report, "console", Console(file=out, width=200, color_system=None))
+    report.print_stats(stats, output)
+    assert f"date -> {output}" in out.getvalue() and f'{output}/_stats.json ("skipped")' in out.getvalue()

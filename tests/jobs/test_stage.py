@@ -222,20 +222,23 @@ def test_an_output_that_appears_during_the_write_is_kept_unless_overwrite(tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "out2"]
 
 
-def test_an_output_that_is_a_link_to_nowhere_is_refused_before_the_write(tmp_path: Path) -> None:
-    """The finished folder could not be moved onto it: the job failed at its very end, its temporary folder
-    left behind. A link to a folder that exists is replaced, its target kept."""
-    (tmp_path / "out").symlink_to(tmp_path / "nowhere")
-    with pytest.raises(UsageError, match="is a link to a folder that does not exist"):
-        AtomicStageOutput(str(tmp_path / "out"), overwrite=True)
-    (tmp_path / "nowhere").mkdir()
-    (tmp_path / "nowhere" / "kept.txt").write_text("kept")
+def test_an_output_that_is_a_link_is_written_where_it_points_and_the_link_stays(tmp_path: Path) -> None:
+    """`out/current -> /bigdisk/run7`: a link to nowhere was refused, and with --overwrite a link to a folder
+    was replaced by a folder on the link's own disk, the target left empty."""
+    (tmp_path / "big").mkdir()
+    (tmp_path / "out").symlink_to(tmp_path / "big" / "run7")  # to nowhere yet: made there
+    with AtomicStageOutput(str(tmp_path / "out"), overwrite=False) as tmp:
+        tmp.fs.create_dir(tmp.path)
+        tmp.child("first.txt").write_text("first")
+    assert (tmp_path / "out").is_symlink() and _contents(tmp_path / "big" / "run7") == {"first.txt": "first"}
+    with pytest.raises(UsageError, match="exists; pass --overwrite"):
+        AtomicStageOutput(str(tmp_path / "out"), overwrite=False)
     with AtomicStageOutput(str(tmp_path / "out"), overwrite=True) as tmp:
         tmp.fs.create_dir(tmp.path)
         tmp.child("new.txt").write_text("new")
-    assert not (tmp_path / "out").is_symlink() and (tmp_path / "out" / "new.txt").read_text() == "new"
-    assert (tmp_path / "nowhere" / "kept.txt").read_text() == "kept"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["nowhere", "out"]
+    assert (tmp_path / "out").is_symlink() and _contents(tmp_path / "big" / "run7") == {"new.txt": "new"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big", "out"]
+    assert [p.name for p in (tmp_path / "big").iterdir()] == ["run7"]  # no working folder left
 
 
 def test_a_store_that_cannot_be_reached_is_a_one_line_usage_error() -> None:

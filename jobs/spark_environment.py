@@ -1,0 +1,75 @@
+"""The environment an embedded Spark starts from, checked before it starts.
+
+A variable that points nowhere failed after seconds to minutes with Java and Python traces that never named
+it: JAVA_HOME at a missing folder (two bash errors, then JAVA_GATEWAY_EXITED), SPARK_HOME at one (an errno
+naming spark-submit), PYSPARK_PYTHON at a missing program (after 21 s) or at a Python without the project
+(after 27 s, some 60 lines of traces). Each is now one line naming the variable, exit status 2.
+
+Java names files in the encoding of the locale it starts in: under LC_ALL=POSIX a non-ASCII path was
+"unmappable", the job failed, and it left a folder Java had named `out ?`. Where the locale is not UTF-8,
+the JVM is started in C.UTF-8 (Python itself already reads and writes UTF-8 there, PEP 540).
+"""
+
+from __future__ import annotations
+
+import locale
+import os
+import shutil
+import subprocess
+import sys
+
+from jobs.contract import UsageError
+
+UTF8_LOCALE = "C.UTF-8"
+# what the workers' Python must import: Spark's own Python side and this project's kernels
+WORKER_IMPORTS = "import pyarrow, pyspark, corpus.schema"
+WORKER_CHECK_TIMEOUT_S = 60
+
+
+def refuse_broken_environment() -> None:
+    """UsageError naming the variable where JAVA_HOME, SPARK_HOME, PYSPARK_PYTHON or PYSPARK_DRIVER_PYTHON
+    points at nothing Spark can start, or PYSPARK_PYTHON at a Python that cannot run this project's kernels."""
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home and not os.access(os.path.join(java_home, "bin", "java"), os.X_OK):
+        raise UsageError(
+            f"JAVA_HOME={java_home!r}: no bin/java there; point it at a Java 17 install, or unset it"
+        )
+    spark_home = os.environ.get("SPARK_HOME")
+    if spark_home and not os.path.isfile(os.path.join(spark_home, "bin", "spark-submit")):
+        raise UsageError(
+            f"SPARK_HOME={spark_home!r}: no bin/spark-submit there; unset it to use pyspark's own Spark"
+        )
+    for name in ("PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON"):
+        program = os.environ.get(name)
+        if program and shutil.which(program) is None:
+            raise UsageError(f"{name}={program!r}: no such program; unset it (Spark then runs this Python)")
+    python = os.environ.get("PYSPARK_PYTHON")
+    # the same path only: a virtual environment's python links to a base Python without its packages
+    if python and os.path.abspath(shutil.which(python) or python) != os.path.abspath(sys.executable):
+        _refuse_python_without_the_project(python)
+
+
+def _refuse_python_without_the_project(python: str) -> None:
+    try:
+        done = subprocess.run(
+            [python, "-c", WORKER_IMPORTS],
+            capture_output=True,
+            text=True,
+            timeout=WORKER_CHECK_TIMEOUT_S,
+            cwd="/",  # not this checkout: a worker finds the project only where that Python has it
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise UsageError(f"PYSPARK_PYTHON={python!r}: cannot be run ({error})") from None
+    if done.returncode != 0:
+        missing = (done.stderr.strip().splitlines() or ["it failed"])[-1]
+        raise UsageError(
+            f"PYSPARK_PYTHON={python!r}: Spark's Python workers run it, and it cannot import what they need "
+            f"({missing}); unset it (the workers then run this Python, {sys.executable})"
+        )
+
+
+def utf8_locale_for_java() -> None:
+    """Start the JVM in C.UTF-8 where this process's locale does not encode in UTF-8 (module doc)."""
+    codeset = locale.nl_langinfo(locale.CODESET) if hasattr(locale, "nl_langinfo") else "UTF-8"
+    if codeset.replace("-", "").upper() != "UTF8":
+        os.environ["LC_ALL"] = UTF8_LOCALE

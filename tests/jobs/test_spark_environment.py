@@ -1,0 +1,67 @@
+"""The environment an embedded Spark starts from (jobs/spark_environment.py): a variable that points nowhere is
+one line naming it with exit status 2, before Spark starts; a non-UTF-8 locale still reads and writes
+non-ASCII paths. Each case is the real command in a process of its own."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CHRONOMIX = [sys.executable, "-m", "jobs.cli"]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _documents(path: Path) -> None:
+    path.write_text(
+        "".join(json.dumps({"id": f"d{i}", "text": f"A page about item {i}."}) + "\n" for i in range(5))
+    )
+
+
+def _chronomix(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if k not in ("LANG", "LC_ALL", "PYSPARK_PYTHON")}
+    return subprocess.run(
+        [*CHRONOMIX, *args], capture_output=True, text=True, env={**environment, **env}, cwd=ROOT, timeout=600
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("JAVA_HOME", "/nonexistent/jdk", "JAVA_HOME='/nonexistent/jdk': no bin/java there"),
+        ("SPARK_HOME", "/nonexistent/spark", "SPARK_HOME='/nonexistent/spark': no bin/spark-submit there"),
+        ("PYSPARK_PYTHON", "/nonexistent/python", "PYSPARK_PYTHON='/nonexistent/python': no such program"),
+        (
+            "PYSPARK_PYTHON",
+            "/bin/sh",
+            "PYSPARK_PYTHON='/bin/sh': Spark's Python workers run it, and it cannot",
+        ),
+    ],
+)
+def test_a_variable_that_points_nowhere_is_named_on_one_line(
+    tmp_path: Path, variable: str, value: str, said: str
+) -> None:
+    _documents(tmp_path / "docs.jsonl")
+    done = _chronomix(
+        ["ingest", str(tmp_path / "docs.jsonl"), "-o", str(tmp_path / "out")], **{variable: value}
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"chronomix: error: {said}"), done.stderr[-2000:]
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_non_ascii_path_under_the_posix_locale(tmp_path: Path) -> None:
+    """Java named files in ASCII there: the job failed as "unmappable" and left a folder named `out ?`."""
+    folder = tmp_path / "café 日本"
+    folder.mkdir()
+    _documents(folder / "docs.jsonl")
+    out = tmp_path / "out é" / "ing"
+    done = _chronomix(["ingest", str(folder), "-o", str(out), "--master", "local[1]"], LC_ALL="POSIX")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads((out / "_stats.json").read_text())["docs_out"] == 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["café 日本", "out é"]
