@@ -411,14 +411,14 @@ class DocumentChecks:
 
         if not run_hook and row.get("declared_lang") is not None:
             return
-        tree = parse_html(html)
-        if row.get("declared_lang") is None:
-            row["declared_lang"] = declared_language(tree, None)
-        if run_hook:
-            try:
+        try:
+            tree = parse_html(html)
+            if row.get("declared_lang") is None:
+                row["declared_lang"] = declared_language(tree, None)
+            if run_hook:
                 self.ctx.options.page_hook(tree, html, row)  # type: ignore[misc]
-            except Exception:
-                self.ctx.counters["page_hook_error"] += 1
+        except Exception:  # the page keeps its text, as a WARC page does
+            self.ctx.counters["page_hook_error" if run_hook else "html_not_parsed"] += 1
 
 
 def _id_digest(row_id: str) -> bytes:

@@ -282,7 +282,7 @@ def _one_line(message: str) -> str:
 
 
 # a hidden folder a run writes in beside its output (jobs.fs.working_sibling): named as the output it becomes
-_WORKING_FOLDER = re.compile(r"/\.([^/\s]+)\.(?:tmp|work|old|kept)-[^/\s]+?-\d+-[0-9a-f]{12}")
+_WORKING_FOLDER = re.compile(r"/\.([^/]+?)\.(?:tmp|work|old|kept)-[^/\s]+?-\d+-[0-9a-f]{12}")
 _JAVA_FRAME = re.compile(r"^\s*(at |\.\.\. \d+ more)")
 NO_SPACE = "No space left on device"
 MAX_FAILURE_CHARS = 600
@@ -291,7 +291,12 @@ MAX_FAILURE_CHARS = 600
 def failure_line(message: str) -> str:
     """A failure's message on one line: for a Java error, its first line and its root cause without the
     stack (a full disk's ran to 13,000 characters), the output named for the folder it was written in."""
-    lines = [line.strip() for line in message.splitlines() if line.strip() and not _JAVA_FRAME.match(line)]
+    java = "\n\tat " in message or "\nCaused by:" in message  # a Java stack: its frames go
+    lines = [
+        line.strip()
+        for line in message.splitlines()
+        if line.strip() and not (java and _JAVA_FRAME.match(line))
+    ]
     if len(lines) > 1 and any(line.startswith("Caused by:") for line in lines):
         head = next(
             (line.lstrip(": ") for line in lines if not line.startswith("An error occurred")), lines[0]

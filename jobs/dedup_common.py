@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -173,8 +174,13 @@ class DedupRun:
         try:
             yield
         except BaseException:
+            output = locate(self.output)
+            if (
+                os.path.islink(output.path) and "://" not in self.output
+            ):  # the folder it points at, not the link
+                output = locate(os.path.realpath(output.path))
             with contextlib.suppress(OSError):
-                remove(locate(self.output))
+                remove(output)
             raise
 
     def finish(self, report: ComponentsReport, index_rows: Callable[[], DataFrame]) -> StageStats:

@@ -357,6 +357,9 @@ class AtomicStageOutput:
             # points, made there if need be, and the link stays (--overwrite replaced the link by a folder on
             # the link's own disk, and a link to nowhere was refused)
             self.final = locate(os.path.realpath(self.final.path))
+        if isinstance(self.final.fs, pafs.LocalFileSystem) and os.path.ismount(self.final.path):
+            # the work is written beside the output, then moved onto it: beside a mount point is another disk
+            raise UsageError(f"output {uri!r} is (a link to) a mount point; give a folder inside it")
         self.overwrite = overwrite
         if exists and not overwrite:
             raise UsageError(f"output {redact(uri)!r} exists; pass --overwrite to replace it")

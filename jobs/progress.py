@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -183,7 +184,7 @@ class Reporter:
             position = names.index(name) + 1 if name in names else len(finished) + 1
             elapsed = duration(time.monotonic() - overall.started)
             if status == "running":
-                self.say(f"[{position}/{len(names)}] {name} [dim]({elapsed} into {title})[/]")
+                self.say(f"[{position}/{len(names)}] {escape(name)} [dim]({elapsed} into {escape(title)})[/]")
                 overall.update(info=f"now: {name}")
             else:
                 finished.add(name)

@@ -92,4 +92,4 @@ def print_final_results(pipeline: Pipeline, outcomes: list[StageOutcome], consol
             )
     for outcome in outcomes:
         if outcome.kind == "audit":
-            console.print(f"audit report: {pipeline.stage_dir(outcome.name) / 'report.html'}")
+            console.print(f"audit report: {pipeline.stage_dir(outcome.name) / 'report.html'}", markup=False)

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
+
 from jobs import progress
 from jobs.contract import SparkProvider, Stage, StageResult, UsageError
 from jobs.fs import locate, move
@@ -123,8 +125,9 @@ def run_stages(
         if index < first:
             if marker is not None and marker.get("fingerprint") != expected:
                 raise UsageError(
-                    f"--from {start!r}: earlier stage {spec.name!r} changed since it finished (its parameters "
-                    f"or inputs); run it again first (without --from, or --from {spec.name!r})"
+                    f"--from {start!r}: earlier stage {spec.name!r} would not be skipped now (its parameters "
+                    "or inputs differ from those it finished with, or a listing of them failed now); run it "
+                    f"again first (without --from, or --from {spec.name!r})"
                 )
             fingerprints[spec.name] = expected
             continue
@@ -203,12 +206,12 @@ def _say_http_inputs(name: str, marker: dict[str, Any] | None, versions: Version
     silent = len(versions.compared) - len(versions.answered)
     say = progress.current().say
     if unread and ran:
-        say(f"    {name}: {len(unread)} input file(s) the last run could not read: reading them now")
+        say(f"    {escape(name)}: {len(unread)} input file(s) the last run could not read: reading them now")
     if changed:
-        say(f"    {name}: {len(changed)} HTTP input(s) changed on their server")
+        say(f"    {escape(name)}: {len(changed)} HTTP input(s) changed on their server")
     if silent:
         then = "the next run that reaches them reruns it" if ran else "taken as last read"
-        say(f"    {name}: {silent} HTTP input(s) not answering now: {then}")
+        say(f"    {escape(name)}: {silent} HTTP input(s) not answering now: {then}")
 
 
 def _finished_before_http_versions(
@@ -227,10 +230,11 @@ def _finished_before_http_versions(
 def _finished_under_former_values(
     spec: StageSpec, upstream: dict[str, str], marker: dict[str, Any], http: Mapping[str, str]
 ) -> bool:
-    """Whether the marker was written for these same parameters as an earlier chronomix fingerprinted them
-    (StageParams.former_fingerprint_values): the stage is finished, and keeps that fingerprint (a new one
-    would rerun every stage after it)."""
-    return any(
+    """Whether the marker was written for these same parameters and files as an earlier chronomix
+    fingerprinted them (StageParams.former_fingerprint_values; `_former_local_files`): the stage is
+    finished, and keeps that fingerprint (a new one would rerun every stage after it)."""
+    former = marker.get("fingerprint") == fingerprint(spec, upstream, http, local_files=_former_local_files)
+    return former or any(
         marker.get("fingerprint") == fingerprint(spec, upstream, http, values)
         for values in spec.params.former_fingerprint_values()
     )
@@ -241,18 +245,18 @@ def fingerprint(
     upstream: dict[str, str],
     http: Mapping[str, str] | None = None,
     params: Mapping[str, Any] | None = None,
+    local_files: Callable[[str], list[FileStat]] | None = None,
 ) -> str:
     """A hash of what determines a stage's output: kind, parameters (`params`, else the stage's
-    fingerprint_values), upstream fingerprints, input files (local and object-store files' sizes and times,
-    HTTP files' versions: `http`, else asked now)."""
+    fingerprint_values), upstream fingerprints, input files (local files as `local_files` lists them, else
+    `_local_files`, and object-store files' sizes and times, HTTP files' versions: `http`, else asked now)."""
     params = dict(params if params is not None else spec.params.fingerprint_values())
-    files: list[tuple[str, int, int]] = []
+    files: list[FileStat] = []
     for value in _named_inputs(spec, upstream):
-        path = Path(value)
         if "://" in value:  # an object store: its files' sizes and times, as listed there
             files += _remote_files(value)
-        elif path.is_absolute():
-            files += _local_files(value)
+        elif Path(value).is_absolute():
+            files += (local_files or _local_files)(value)
     versions = http_versions(spec, upstream, {}).compared if http is None else http
     state: dict[str, Any] = {"kind": spec.kind, "params": params, "upstream": upstream, "files": files}
     if versions:  # only then: the markers of stages that read no HTTP file stay valid
@@ -261,20 +265,49 @@ def fingerprint(
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def _local_files(value: str) -> list[tuple[str, int, int]]:
-    """(path, size, modification time in ns) of every file a local path names as a stage reads it
-    (jobs.stage.expand_inputs): a file, a folder with the folders it links to, or a glob."""
+FileStat = tuple[str, int, int]  # (path, size, modification time in ns)
+
+
+def _local_files(value: str) -> list[FileStat]:
+    """The files a local path names as a stage reads them (jobs.stage.expand_inputs): a file, a folder
+    with the folders it links to (each folder once: a link to an ancestor is no endless walk), or a glob.
+    Sorted and named as `_former_local_files` names them, so that a folder without links or globs keeps
+    the fingerprint its stage was marked with."""
     is_pattern = any(ch in value for ch in "*?[") and not os.path.exists(value)
-    found = []
+    paths: list[Path] = []
     for match in sorted(glob.glob(value, recursive=True)) if is_pattern else [value]:
-        walked = [(match, [], [""])] if os.path.isfile(match) else os.walk(match, followlinks=True)
-        for folder, _, names in walked:
-            for name in names:
-                file = os.path.join(folder, name) if name else folder
-                with contextlib.suppress(OSError):  # gone since it was listed: the stage's check says so
-                    stat = os.stat(file)
-                    found.append((file, stat.st_size, stat.st_mtime_ns))
-    return sorted(found)
+        if os.path.isfile(match):
+            paths.append(Path(match))
+            continue
+        seen: set[tuple[int, int]] = set()
+        for folder, folders, names in os.walk(match, followlinks=True):
+            with contextlib.suppress(OSError):
+                here = os.stat(folder)
+                if (here.st_dev, here.st_ino) in seen:
+                    folders.clear()
+                    continue
+                seen.add((here.st_dev, here.st_ino))
+            paths += [Path(folder, name) for name in names]
+    found = []
+    for path in sorted(set(paths)):
+        with contextlib.suppress(OSError):  # gone since it was listed: the stage's check says so
+            stat = path.stat()
+            found.append((str(path), stat.st_size, stat.st_mtime_ns))
+    return found
+
+
+def _former_local_files(value: str) -> list[FileStat]:
+    """The files of a local path as chronomix fingerprinted them before 2026-12-06: a glob as none, and a
+    folder without the folders it links to. A marker written so still marks its stage finished; what it
+    never saw (a glob's files) goes unseen until the stage reruns for another cause."""
+    path = Path(value)
+    if not path.exists():
+        return []
+    return [
+        (str(file), file.stat().st_size, file.stat().st_mtime_ns)
+        for file in sorted([path] if path.is_file() else path.rglob("*"))
+        if file.is_file()
+    ]
 
 
 def _named_inputs(spec: StageSpec, upstream: dict[str, str]) -> list[str]:
@@ -283,7 +316,12 @@ def _named_inputs(spec: StageSpec, upstream: dict[str, str]) -> list[str]:
     params = spec.params.fingerprint_values()
     place = spec.params.PLACE_FIELDS
     read = {k: v for k, v in params.items() if k not in place or "://" not in str(v)}
-    return [v for v in _strings(read) if not any(v.startswith(u) for u in upstream)]
+    return [v for v in _strings(read) if not any(_within(v, u) for u in upstream)]
+
+
+def _within(value: str, place: str) -> bool:
+    """Whether `value` names `place` or a path under it (an index at /data/idx holds no /data/idx2)."""
+    return value == place or value.startswith(place.rstrip("/") + "/")
 
 
 def http_versions(spec: StageSpec, upstream: dict[str, str], recorded: Mapping[str, str]) -> Versions:

@@ -84,7 +84,7 @@ def parse_conf(pairs: Sequence[str]) -> dict[str, str]:
 def spark_session(options: SparkOptions = SparkOptions()) -> SparkSession:
     """Get or create the session. Under spark-submit the master given there wins over `options.master`."""
     if not _submitted_conf():  # spark-submit started the JVM already, from its own environment
-        refuse_broken_environment()
+        refuse_broken_environment(options.master.startswith("local"), parse_conf(options.conf))
         utf8_locale_for_java()
     # The Python workers must run the interpreter the driver runs (the project's venv), not the system one.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)

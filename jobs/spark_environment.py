@@ -26,9 +26,11 @@ WORKER_IMPORTS = "import pyarrow, pyspark, corpus.schema"
 WORKER_CHECK_TIMEOUT_S = 60
 
 
-def refuse_broken_environment() -> None:
-    """UsageError naming the variable where JAVA_HOME, SPARK_HOME, PYSPARK_PYTHON or PYSPARK_DRIVER_PYTHON
-    points at nothing Spark can start, or PYSPARK_PYTHON at a Python that cannot run this project's kernels."""
+def refuse_broken_environment(local: bool, conf: dict[str, str]) -> None:
+    """UsageError naming the variable where JAVA_HOME or SPARK_HOME points at nothing Spark can start, or,
+    for a `local` master without `spark.pyspark.python` in `conf` (which wins over the variable),
+    PYSPARK_PYTHON at no program or at a Python that cannot run this project's kernels. On a cluster the
+    workers' Python may exist on the workers only (./environment/bin/python), and is not looked for here."""
     java_home = os.environ.get("JAVA_HOME")
     if java_home and not os.access(os.path.join(java_home, "bin", "java"), os.X_OK):
         raise UsageError(
@@ -39,13 +41,17 @@ def refuse_broken_environment() -> None:
         raise UsageError(
             f"SPARK_HOME={spark_home!r}: no bin/spark-submit there; unset it to use pyspark's own Spark"
         )
-    for name in ("PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON"):
-        program = os.environ.get(name)
-        if program and shutil.which(program) is None:
-            raise UsageError(f"{name}={program!r}: no such program; unset it (Spark then runs this Python)")
     python = os.environ.get("PYSPARK_PYTHON")
-    # the same path only: a virtual environment's python links to a base Python without its packages
-    if python and os.path.abspath(shutil.which(python) or python) != os.path.abspath(sys.executable):
+    if not local or not python or "spark.pyspark.python" in conf:
+        return
+    found = shutil.which(python)
+    if found is None:
+        raise UsageError(
+            f"PYSPARK_PYTHON={python!r}: no such program; unset it (Spark then runs this Python)"
+        )
+    # a program in this Python's own bin folder is this environment (python, python3, python3.11); a path
+    # that only resolves to the same file may be the base Python a virtual environment links to
+    if os.path.dirname(os.path.abspath(found)) != os.path.dirname(os.path.abspath(sys.executable)):
         _refuse_python_without_the_project(python)
 
 
@@ -56,7 +62,7 @@ def _refuse_python_without_the_project(python: str) -> None:
             capture_output=True,
             text=True,
             timeout=WORKER_CHECK_TIMEOUT_S,
-            cwd="/",  # not this checkout: a worker finds the project only where that Python has it
+            cwd=os.getcwd(),  # where local workers start, as a relative PYTHONPATH reads it
         )
     except (OSError, subprocess.TimeoutExpired) as error:
         raise UsageError(f"PYSPARK_PYTHON={python!r}: cannot be run ({error})") from None

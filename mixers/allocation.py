@@ -215,7 +215,8 @@ def _allocate(cells: Mapping[Cell, tuple[int, int]], spec: MixSpec) -> Allocatio
     for cell in cells:
         wanted.setdefault(cell, 0.0)
     available = {c: cells.get(c, (0, 0)) for c in wanted}
-    caps = {c: float(spec.max_repeats * available[c][1]) for c in wanted}
+    # text without a language is never repeated, whatever the time strategy or redistribution give its cells
+    caps = {c: float((1 if c[0] == NO_LANGUAGE else spec.max_repeats) * available[c][1]) for c in wanted}
     targets = dict(wanted)
     unplaced = 0.0
     if spec.redistribute in ("language", "global"):

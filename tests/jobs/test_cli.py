@@ -322,3 +322,6 @@ def test_a_java_failure_is_one_short_line_with_its_root_cause_and_the_output_s_o
     assert line.endswith("(caused by java.io.IOException: No space left on device)")
     # a Python error's message stays as it was, on one line
     assert failure_line("bad value\n  in column x") == "bad value in column x"
+    assert failure_line("bad record\nat offset 12") == "bad record at offset 12"  # no Java frame
+    named = failure_line("failed writing file:/d/out é/.my ing.tmp-vm-12-0123456789ab/part-0")
+    assert named == "failed writing file:/d/out é/my ing/part-0"

@@ -94,12 +94,16 @@ def test_a_run_that_fails_after_its_documents_are_in_place_leaves_no_output(
 
     monkeypatch.setattr(jobs.dedup_common, "write_index", full_disk)
     out, index = tmp_path / "out", tmp_path / "index"
+    if max_local_documents:  # the output a link to a bigger disk: the folder goes, the link stays
+        (tmp_path / "big").mkdir()
+        out.symlink_to(tmp_path / "big" / "out")
     args = ["--index", str(index), "--max-local-documents", str(max_local_documents), "--master", "local[2]"]
     with pytest.raises(SystemExit) as failed:
         main(["dedup", str(docs), "--output", str(out), *args])
     assert failed.value.code == 1
     assert not out.exists() and not index.exists()
-    assert [p.name for p in tmp_path.iterdir()] == []  # no working folder left either
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    assert left == (["big", "out"] if max_local_documents else [])  # no working folder either
     monkeypatch.undo()
     main(["dedup", str(docs), "--output", str(out), *args])  # the same command, as it was first given
     assert (out / "_dedup.json").exists() and (index / "_index.json").exists()

@@ -381,6 +381,41 @@ def test_from_refuses_an_earlier_stage_that_changed_since_it_finished(tmp_path: 
     source.write_text("abc")
     run_stages(_chain(tmp_path, source), _no_spark)
     # the first stage's option changed: --from second would build on its old output without a word
-    with pytest.raises(UsageError, match="earlier stage 'first' changed since it finished"):
+    with pytest.raises(UsageError, match="earlier stage 'first' would not be skipped now"):
         run_stages(_chain(tmp_path, source, "x"), _no_spark, start="second")
     assert (tmp_path / "second" / "copy.txt").read_text() == "abc!"
+
+
+def test_stages_marked_before_globs_and_links_were_fingerprinted_stay_finished(tmp_path: Path) -> None:
+    """Markers written when a glob's files and a linked folder's were not fingerprinted still mark their
+    stages finished (a new fingerprint would rerun every stage after them)."""
+    import json
+
+    from jobs.runner import _former_local_files, _local_files, fingerprint
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "a.txt").write_text("a")
+    (data / "sub").mkdir()
+    (data / "sub" / "up").symlink_to(data)  # a link to an ancestor: each folder is walked once
+    assert [f[0] for f in _local_files(str(data))] == [str(data / "a.txt")]
+    (data / "sub" / "up").unlink()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "b.txt").write_text("b")
+    (data / "linked").symlink_to(tmp_path / "elsewhere")
+    specs = [
+        StageSpec("globbed", GATHER, GatherParams(str(data / "*.txt"), str(tmp_path / "g"))),
+        StageSpec("folder", GATHER, GatherParams(str(data), str(tmp_path / "f"))),
+    ]
+    run_stages(specs, _no_spark)
+    for spec in specs:  # as the former chronomix wrote them
+        marker = Path(spec.output) / MARKER
+        written = json.loads(marker.read_text())
+        written["fingerprint"] = fingerprint(spec, {}, {}, local_files=_former_local_files)
+        assert written["fingerprint"] != fingerprint(spec, {}, {})
+        marker.write_text(json.dumps(written))
+    assert [o.status for o in run_stages(specs, _no_spark)] == ["skipped", "skipped"]
+    # a file the former fingerprint saw (the folder's own) still reruns its stage when it changes; a glob's
+    # files it never saw, and such a marker stays blind to them until its stage reruns for another cause
+    (data / "a.txt").write_text("aa")
+    assert [o.status for o in run_stages(specs, _no_spark)] == ["skipped", "ran"]

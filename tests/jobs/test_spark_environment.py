@@ -65,3 +65,21 @@ def test_a_non_ascii_path_under_the_posix_locale(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads((out / "_stats.json").read_text())["docs_out"] == 5
     assert sorted(p.name for p in tmp_path.iterdir()) == ["café 日本", "out é"]
+
+
+def test_valid_setups_pass_the_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This environment's python by another of its names; a workers-only Python on a cluster; a Python
+    named by spark.pyspark.python, which wins over the variable; PYSPARK_DRIVER_PYTHON, which the CLI
+    does not use."""
+    from jobs.spark_environment import refuse_broken_environment
+
+    same_folder = os.path.join(os.path.dirname(sys.executable), "python3")
+    for variable, value, local, conf in [
+        ("PYSPARK_PYTHON", same_folder, True, {}),
+        ("PYSPARK_PYTHON", "./environment/bin/python", False, {}),
+        ("PYSPARK_PYTHON", "/nonexistent/python", True, {"spark.pyspark.python": sys.executable}),
+        ("PYSPARK_DRIVER_PYTHON", "/nonexistent/python", True, {}),
+    ]:
+        monkeypatch.delenv("PYSPARK_PYTHON", raising=False)
+        monkeypatch.setenv(variable, value)
+        refuse_broken_environment(local, conf)

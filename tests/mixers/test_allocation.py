@@ -46,6 +46,24 @@ def test_text_without_a_language_keeps_its_natural_share_and_is_never_repeated()
     assert language_targets({"und": 100}, 1000, unimax) == {"und": 100}
 
 
+def test_no_cell_of_text_without_a_language_is_repeated():
+    # a uniform time split and a global redistribution gave the small und bucket 4 copies (40 of its 10)
+    cells = {("en", "2024-01"): (10, 300), ("en", "2024-02"): (10, 300), ("und", "2024-01"): (5, 100)}
+    cells[("und", "2024-02")] = (1, 10)
+    spec = parse_spec(
+        {
+            "name": "u",
+            "budget_tokens": 1000,
+            "max_repeats": 4,
+            "redistribute": "global",
+            "time": {"strategy": "uniform", "granularity": "month"},
+        }
+    )
+    plans = {(c.lang, c.bucket): c for c in allocate(cells, spec).cells}
+    assert plans[("und", "2024-01")].target <= 100 and plans[("und", "2024-02")].target <= 10
+    assert sum(c.target for c in plans.values()) == 1000  # the rest goes to English
+
+
 def test_temperature_is_n_to_the_alpha_exactly():
     sizes = {"en": 1_000_000, "de": 100_000, "yo": 1_000}
     shares = temperature_shares(sizes, 0.3)

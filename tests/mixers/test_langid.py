@@ -21,6 +21,7 @@ from mixers.langid import (
     predict_top_k,
 )
 from mixers.langid_groups import cyrillic_share
+from mixers.langid_script import japanese_share
 from tests.mixers.conftest import sentences
 from tests.mixers.small_languages import SMALL_LANGUAGES
 
@@ -309,6 +310,7 @@ def test_kana_makes_a_text_japanese_whatever_the_detectors_read() -> None:
     assert [(d.lang, d.detector) for d in decided[:2]] == [("ja", "script"), ("ja", "fasttext")]
     assert decided[0].score == 1.0  # every letter Han or kana
     assert decided[2].lang == "zh"  # Han without kana: left to the detectors
+    assert japanese_share("索尼（ソニー）今天发布了新款相机。") is None  # a katakana name in Chinese text
     assert decided[3].lang == "de"  # two kana in a German sentence: mostly Latin letters
     alone = identify(kana[:1], LangIdConfig(second_opinion=False))
     assert (alone[0].lang, alone[0].detector) == ("mk", "fasttext")  # fastText alone stays fastText's answer
