@@ -48,7 +48,7 @@ _COLUMNS: list[tuple[str, pa.DataType, bool, str, str]] = [
     ("is_exact_dup", pa.bool_(), True, "dedup", "same normalised text as an earlier-kept document"),
     ("is_stale", pa.bool_(), True, "dedup", "older version of a resource whose newer version is present"),
     ("staleness_days", pa.int32(), True, "dedup", "newest created in the cluster minus this created, days"),
-    ("n_tokens", pa.int64(), True, "mixers", "tokens under the mixture's tokenizer, or whitespace words"),
+    ("n_tokens", pa.int64(), True, "mixers", "tokens under the mixture's tokenizer, or words"),
 ]
 
 # Optional columns that readers may add and stages pass through.

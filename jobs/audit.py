@@ -96,7 +96,7 @@ class AuditConfig:
     bootstrap: int = 1000
     level: float = 0.95
     added: datetime | None = None  # `added` of ingested raw inputs; None = now
-    tokenizer: str | None = None  # a `tokenizers` JSON file for n_tokens; None = whitespace words
+    tokenizer: str | None = None  # a `tokenizers` JSON file for n_tokens; None = words
     work: str | None = None  # folder for the stages' outputs; None = a hidden folder beside the report
     keep_work: bool = False  # keep the stages' outputs (the audited documents) instead of deleting them
     title: str | None = None
@@ -455,7 +455,9 @@ def audit(
     ] = False,
     tokenizer: Annotated[
         str | None,
-        typer.Option(help="A `tokenizers` JSON file for token counts (default: whitespace words)."),
+        typer.Option(
+            help="A `tokenizers` JSON file for token counts (default: words, a Han or kana character one)."
+        ),
     ] = None,
     work: Annotated[
         str | None,

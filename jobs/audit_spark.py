@@ -161,7 +161,7 @@ def column_counts(frame: DataFrame, columns: Sequence[str]) -> tuple[int, dict[s
 
 
 def with_token_counts(frame: DataFrame, tokenizer: str | None, recount: bool = False) -> DataFrame:
-    """`frame` with `n_tokens` by the mixers' token-count kernel (whitespace words without a tokenizer):
+    """`frame` with `n_tokens` by the mixers' token-count kernel (words without a tokenizer, mixers.tokens.word_counts):
     filled where null, or counted again for every document when `recount` (a --tokenizer named, or
     --recompute), so one total never mixes two ways of counting."""
     kernel = TokenCountKernel(tokenizer_path=tokenizer, fill_missing_only=not recount)

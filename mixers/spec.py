@@ -4,7 +4,7 @@
 name: time_uniform
 seed: 1234
 budget_tokens: 2M            # int, or with a K/M/B suffix
-tokenizer: null              # a `tokenizers` JSON file; null = whitespace words
+tokenizer: null              # a `tokenizers` JSON file; null = words (a Han or kana character one)
 max_repeats: 4               # copies of one document at most
 redistribute: language       # none | language | global: where a capped cell's shortfall goes
 filters:
