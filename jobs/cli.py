@@ -132,11 +132,16 @@ _NOISY_LOGGERS = ("", "py4j.clientserver", "py4j.java_gateway")
 
 
 def _stopped() -> None:
-    """The one line and exit status of a job stopped by Ctrl-C (130) or SIGTERM (143)."""
+    """The one line and exit status of a job stopped by Ctrl-C (130) or SIGTERM (143). It names the last
+    output this command finished, which stays: a Ctrl-C just after the move into place said only
+    "interrupted", and the user took the complete output for a partial one the next run refused to replace."""
+    from jobs.fs import FINISHED
+
+    kept = f" ({FINISHED[-1]} was finished before it, and is kept)" if FINISHED else ""
     if _TERMINATED:
-        print("chronomix: terminated", file=sys.stderr)
+        print(f"chronomix: terminated{kept}", file=sys.stderr)
         raise SystemExit(143) from None
-    print("chronomix: interrupted", file=sys.stderr)
+    print(f"chronomix: interrupted{kept}", file=sys.stderr)
     raise SystemExit(130) from None
 
 
@@ -147,6 +152,8 @@ def main(argv: list[str] | None = None) -> None:
     if not argv:
         argv = ["--help"]  # a bare `chronomix` shows the help, not an error
     _TERMINATED.clear()
+    if "jobs.fs" in sys.modules:  # outputs finished by an earlier command of this process are not this one's
+        sys.modules["jobs.fs"].FINISHED.clear()
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     noise = _Py4JInterruptNoise()

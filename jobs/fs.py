@@ -331,6 +331,7 @@ def remove_leftovers(final: Location) -> list[str]:
 
 
 _ABANDONED: list[Location] = []  # the working folders of outputs given up (AtomicStageOutput.__exit__)
+FINISHED: list[str] = []  # the outputs moved into place in this process, in order (for the CLI to say)
 
 
 def remove_abandoned() -> None:
@@ -389,6 +390,7 @@ class AtomicStageOutput:
             return
         if not self.final.exists():
             move(self.tmp, self.final)
+            FINISHED.append(self.uri)
             return
         if not self.overwrite:
             # Checked again: another run may have written the output while this one worked (a long job).
@@ -399,6 +401,7 @@ class AtomicStageOutput:
         trash = working_sibling(self.final, "old")
         move(self.final, trash)
         move(self.tmp, self.final)
+        FINISHED.append(self.uri)
         remove(trash)
 
 

@@ -151,3 +151,39 @@ def test_main_leaves_the_caller_s_sigterm_handler_and_logging_as_they_were() -> 
         assert logging.getLogger().filters == filters
     finally:
         signal.signal(signal.SIGTERM, mine)
+
+
+def test_an_interrupt_after_the_output_was_finished_says_it_is_kept(monkeypatch, tmp_path, capsys) -> None:
+    """A Ctrl-C that landed just after the output was moved into place said only "interrupted": the user
+    took the complete output for a partial one, and the same command was then refused ("exists")."""
+    import typer
+
+    import jobs.cli as cli
+    from jobs.fs import AtomicStageOutput
+
+    app = typer.Typer()
+
+    @app.command()
+    def finished(output: str) -> None:
+        with AtomicStageOutput(output, overwrite=False) as tmp:
+            tmp.fs.create_dir(tmp.path)
+            tmp.child("part-0.txt").write_text("all of it")
+        raise KeyboardInterrupt  # as Ctrl-C, while the summary printed
+
+    @app.command()
+    def early() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build_app", lambda commands=None: app)
+    out = str(tmp_path / "out")
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["finished", out])
+    said = capsys.readouterr().err.strip()
+    assert (
+        exited.value.code == 130
+        and said == f"chronomix: interrupted ({out} was finished before it, and is kept)"
+    )
+    assert (tmp_path / "out" / "part-0.txt").read_text() == "all of it"
+    with pytest.raises(SystemExit):  # the next command in this process finished nothing
+        cli.main(["early"])
+    assert capsys.readouterr().err.strip() == "chronomix: interrupted"
