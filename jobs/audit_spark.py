@@ -33,10 +33,10 @@ from corpus.stats import REJECT_REASON, StageStats
 from jobs.fs import Location, locate
 from jobs.ingest import IngestConfig, ingest_frame
 from jobs.stage import InputFile, map_kernel, read_stage_output, write_stage
+from mixers.langcodes import UND  # no language of the data
 from mixers.tokens import TokenCountKernel
 
 UNKNOWN = "unknown"
-UND = "und"  # mixers.langid.UND: a text without a letter has no language, and is no language of the data
 DAY_MICROS = 86_400_000_000
 # Percentiles reported for lag and staleness distributions (exact, over integer days).
 PERCENTILES = (0.1, 0.25, 0.5, 0.75, 0.9)

@@ -12,6 +12,7 @@ from pyspark.sql import functions as F
 from jobs.spark import column
 from mixers.allocation import Allocation, Cell
 from mixers.buckets import UNKNOWN_BUCKET
+from mixers.langcodes import UND
 from mixers.sampling import BIN_SHIFT, CellRate, boundary_bin, thresholds_with_carry
 from mixers.spec import MixSpec
 
@@ -31,7 +32,7 @@ def drop_reason(spec: MixSpec) -> Column:
     if filters.min_lang_score is not None:
         # a dataset's own label has no score (langid keeps it, mixers.langid.LangIdKernel): it is no guess
         # to doubt, and only a row without a language fails for want of one
-        unscored = F.col("lang").isNull() | F.col("lang").isin("und", "")
+        unscored = F.col("lang").isNull() | F.col("lang").isin(UND, "")
         score = F.when(F.col("lang_score").isNull(), unscored).otherwise(
             F.col("lang_score") < filters.min_lang_score
         )

@@ -14,11 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from mixers.buckets import UNKNOWN_BUCKET, bucket_start
+from mixers.langcodes import UND
 from mixers.spec import STRATUM_SEPARATOR, LanguageStrategy, MixSpec, TimeStrategy
 
 Cell = tuple[str, str]  # (lang, time bucket)
-# langid's code for a text with no language (digits, emoji, a text under its threshold: mixers.langid.UND)
-NO_LANGUAGE = "und"
 
 
 def temperature_shares(sizes: Mapping[str, float], alpha: float) -> dict[str, float]:
@@ -46,15 +45,15 @@ def language_targets(
     sizes: Mapping[str, float], budget: float, strategy: LanguageStrategy
 ) -> dict[str, float]:
     """Tokens per language. Languages named in explicit weights but absent from the data get a target too
-    (their cells are short). NO_LANGUAGE is no language to balance: like the unknown time bucket it keeps
+    (their cells are short). UND is no language to balance: like the unknown time bucket it keeps
     its natural share of the budget (at most its own tokens: text without a language is never repeated),
     and the strategy splits the rest over the languages; explicit weights that name it decide it instead."""
-    if NO_LANGUAGE not in sizes or (strategy.weights is not None and NO_LANGUAGE in strategy.weights):
+    if UND not in sizes or (strategy.weights is not None and UND in strategy.weights):
         return _language_targets(sizes, budget, strategy)
     total = sum(sizes.values())
-    kept = min(budget * sizes[NO_LANGUAGE] / total, float(sizes[NO_LANGUAGE])) if total else 0.0
-    languages = {k: n for k, n in sizes.items() if k != NO_LANGUAGE}
-    return {**_language_targets(languages, budget - kept, strategy), NO_LANGUAGE: kept}
+    kept = min(budget * sizes[UND] / total, float(sizes[UND])) if total else 0.0
+    languages = {k: n for k, n in sizes.items() if k != UND}
+    return {**_language_targets(languages, budget - kept, strategy), UND: kept}
 
 
 def _language_targets(
@@ -216,7 +215,7 @@ def _allocate(cells: Mapping[Cell, tuple[int, int]], spec: MixSpec) -> Allocatio
         wanted.setdefault(cell, 0.0)
     available = {c: cells.get(c, (0, 0)) for c in wanted}
     # text without a language is never repeated, whatever the time strategy or redistribution give its cells
-    caps = {c: float((1 if c[0] == NO_LANGUAGE else spec.max_repeats) * available[c][1]) for c in wanted}
+    caps = {c: float((1 if c[0] == UND else spec.max_repeats) * available[c][1]) for c in wanted}
     targets = dict(wanted)
     unplaced = 0.0
     if spec.redistribute in ("language", "global"):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 
+UND = "und"  # no language: a text without a letter, or one under langid's threshold
+
 # 639-3 (and 639-2/B where it differs) -> 639-1, for every language that has a 639-1 code.
 _PAIRS = """
 aar aa abk ab afr af aka ak amh am ara ar arg an asm as ava av ave ae aym ay aze az bak ba bam bm bel be

@@ -43,7 +43,7 @@ from typing import Any
 import pyarrow as pa
 
 from corpus.schema import as_text, set_columns
-from mixers.langcodes import given_code, normalise_code
+from mixers.langcodes import UND, given_code, normalise_code
 from mixers.langid_declared import DECLARED, declared_overrides
 from mixers.langid_groups import (
     CLD2,
@@ -68,7 +68,6 @@ from mixers.langid_groups import (
 )
 from mixers.langid_script import JAPANESE, SCRIPT, japanese_share
 
-UND = "und"
 DECLARED_LANG = "declared_lang"  # the page's own language tag (corpus.warc), where the input has it
 DEFAULT_THRESHOLD = 0.1  # final scores under this give `und`; the accuracy in bench/langid_eval.py uses it
 _WHITESPACE = re.compile(r"\s+")

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 
-from mixers.langcodes import normalise_code
+from mixers.langcodes import UND, normalise_code
 from mixers.langid_groups import MACRO_MEMBERS, CloseGroup
 
 DECLARED = "declared"  # lang_detector where the page's declaration decided
@@ -88,7 +88,7 @@ def declared_overrides(
     group that decided each row where one did."""
     overrides: dict[int, tuple[str, float]] = {}
     for i, tag in enumerate(tags):
-        if decided[i] == "und":
+        if decided[i] == UND:
             continue
         verdict = declared_decision(
             declared_code(tag),

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import re
 
+from mixers.cjk import HAN, KANA, PROLONGED_SOUND_MARKS
+
 JAPANESE = "ja"
 SCRIPT = "script"  # lang_detector where the script decided
-# hiragana and katakana letters (the prolonged sound mark U+30FC and the middle dot U+30FB are no evidence:
-# Chinese text uses neither, but they are not letters that only Japanese writes either)
-_KANA = re.compile("[\u3041-\u3096\u30a1-\u30fa\u31f0-\u31ff\uff66-\uff6f\uff71-\uff9d]")
-_HAN_OR_KANA = re.compile(
-    "[\u3005\u3041-\u3096\u30a1-\u30fa\u30fc\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9d\U00020000-\U0002fa1f]"
-)
+_KANA = re.compile(f"[{KANA}]")
+_HAN_OR_KANA = re.compile(f"[{HAN}{KANA}{PROLONGED_SOUND_MARKS}]")
 MIN_KANA = 2
 MIN_KANA_SHARE = 0.25  # of the letters
 

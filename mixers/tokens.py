@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpus.schema import as_text, set_columns
+from mixers.cjk import CJK_PUNCTUATION, HAN, KANA, KANA_MARKS
 
 _TOKENIZERS: dict[str, Any] = {}
 
@@ -36,12 +37,9 @@ def load_tokenizer(path: str) -> Any:
 # is counted as a word: a unit of meaning, as a BPE tokenizer also cuts them. Thai, Lao, Khmer, Myanmar and
 # Tibetan, also written without spaces, are alphabets: a character is no word, and they stay undercounted
 # (mix says so; a spec's `tokenizer` counts them right).
-_HAN_AND_KANA = (
-    "[\u3005\u3007\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
-    "\U00020000-\U0002fa1f]"
-)
-# their punctuation (。、「」！ and the other full-width marks), which whitespace words would count as words
-_CJK_PUNCTUATION = "[\u3000-\u3004\u3008-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65]"
+_HAN_AND_KANA = f"[{HAN}{KANA}{KANA_MARKS}]"
+# their punctuation, which whitespace words would count as words
+_CJK_PUNCTUATION = f"[{CJK_PUNCTUATION}]"
 # written without spaces, yet counted in whitespace words (see above)
 UNDERCOUNTED_LANGUAGES = frozenset({"th", "lo", "km", "my", "bo"})
 
