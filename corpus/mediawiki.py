@@ -20,7 +20,8 @@ dumps write them; one older than the revision before it is not used for snapshot
 "revision_out_of_order").
 
 Rejects: "deleted_text" (suppressed or missing text; such a revision is never a snapshot, the page's previous
-visible revision stays in force), "empty_text", "too_large", "bad_revision" (no id or timestamp), and a page
+visible revision stays in force), "empty_text", "too_large", "bad_revision" (no id or timestamp, or a
+timestamp before 2001 or past the read's `added` time), and a page
 that cannot be read to its end: "bad_xml" (an XML error inside it, e.g. an undefined or external entity, or the
 file ending inside it) or the reason of the compression damage that cut it ("corrupt_gzip", "truncated_bz2",
 ...). Such a page is one reject, named by its id (or its byte offset where the id was not reached); its
@@ -382,7 +383,7 @@ class MediaWikiRowReader:
         if not revision_id or not revision_id.isdigit() or timestamp is None or not page.get("page_id"):
             ctx.reject("bad_revision", "revision without a numeric id, a timestamp or a page id", where)
             return None
-        problem = implausible_time(timestamp)
+        problem = implausible_time(timestamp, self.ctx.added)
         if problem is not None:
             ctx.reject("bad_revision", problem, where)
             return None

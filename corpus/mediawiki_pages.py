@@ -80,12 +80,14 @@ def page_url(base: str | None, title: str) -> str | None:
 FIRST_REVISION = datetime(2001, 1, 1, tzinfo=UTC)
 
 
-def implausible_time(timestamp: datetime) -> str | None:
-    """Why a revision's `timestamp` cannot be right (before 2001, or in the future), or None."""
+def implausible_time(timestamp: datetime, added: datetime) -> str | None:
+    """Why a revision's `timestamp` cannot be right (before 2001, or more than a day after `added`, the
+    time the read gives its documents: the run's start unless pinned), or None. Against `added` and not
+    the clock, so a read with `added` pinned keeps the same revisions whatever day it runs."""
     if timestamp < FIRST_REVISION:
         return f"revision timestamp {timestamp:%Y-%m-%d} is before 2001 (no wiki ran MediaWiki then)"
-    if timestamp > datetime.now(UTC) + timedelta(days=1):
-        return f"revision timestamp {timestamp:%Y-%m-%d} is in the future"
+    if timestamp > added + timedelta(days=1):
+        return f"revision timestamp {timestamp:%Y-%m-%d} is after the documents' added time {added:%Y-%m-%d}"
     return None
 
 

@@ -44,7 +44,7 @@ import pyarrow as pa
 
 from corpus.schema import TIMESTAMP
 from dating.html_meta import HTML_META_MODIFIED
-from dating.input_columns import input_values
+from dating.input_columns import PLAUSIBLE_YEARS, input_values
 from dating.signals import (
     TZ_SLACK,
     Candidate,
@@ -178,18 +178,12 @@ def _choose_published(evidence: Evidence) -> Candidate | None:
     return text
 
 
-# Timestamps outside these years are no dates of web content (a WARC-Date of 9999-12-31, a Last-Modified of
-# year 1): read as absent, with a note. The bounds also keep every date's arithmetic (slack, the middle of a
-# year) inside datetime's range, where a year-9999 value overflowed and failed the whole batch.
-_PLAUSIBLE_YEARS = (1000, 2999)
-
-
 def _plausible(row: Mapping[str, Any], evidence: Evidence) -> Mapping[str, Any]:
-    """`row` with every timestamp outside _PLAUSIBLE_YEARS set to None (noted as rejected: out_of_range)."""
+    """`row` with every timestamp outside PLAUSIBLE_YEARS set to None (noted as rejected: out_of_range)."""
     wrong = [
         c
         for c, v in row.items()
-        if isinstance(v, datetime) and not _PLAUSIBLE_YEARS[0] <= v.year <= _PLAUSIBLE_YEARS[1]
+        if isinstance(v, datetime) and not PLAUSIBLE_YEARS[0] <= v.year <= PLAUSIBLE_YEARS[1]
     ]
     for column in wrong:
         evidence.note("rejected", column, "out_of_range")

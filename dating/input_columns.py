@@ -13,6 +13,10 @@ from corpus.schema import as_text, as_utc_timestamps, field_type
 HTML_META_MODIFIED = "html_meta_modified"  # extra column: the HTML's last-update date (corpus.schema)
 REFERENCE_TIMES = frozenset({"ref_created", "ref_last"})  # the reference match's, which the record lacks
 TEXT_INPUTS = frozenset({"text", "html"})
+# Timestamps outside these years are no dates of web content (a WARC-Date of 9999-12-31, a Last-Modified of
+# year 1): read as absent, with a note. The bounds also keep every date's arithmetic (slack, the middle of a
+# year) inside datetime's range, where a year-9999 value overflowed and failed the whole batch.
+PLAUSIBLE_YEARS = (1000, 2999)
 
 
 def _is_time(name: str) -> bool:

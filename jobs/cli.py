@@ -295,6 +295,18 @@ NO_SPACE = "No space left on device"
 MAX_FAILURE_CHARS = 600
 
 
+PYTHON_TRACEBACK = "Traceback (most recent call last):"
+
+
+def _python_error(message: str) -> str | None:
+    """The exception line of the last Python traceback in `message` (the first line after its frames that
+    is not indented), or None where it holds none."""
+    if PYTHON_TRACEBACK not in message:
+        return None
+    after = message.rsplit(PYTHON_TRACEBACK, 1)[1].splitlines()
+    return next((line.strip() for line in after if line.strip() and not line[0].isspace()), None)
+
+
 def failure_line(message: str) -> str:
     """A failure's message on one line: for a Java error, its first line and its root cause without the
     stack (a full disk's ran to 13,000 characters), the output named for the folder it was written in."""
@@ -310,6 +322,10 @@ def failure_line(message: str) -> str:
         )
         cause = [line for line in lines if line.startswith("Caused by:")][-1].removeprefix("Caused by: ")
         message = head if cause in head else f"{head} (caused by {cause})"
+    raised = _python_error(message)
+    if raised is not None:  # an executor's Python traceback: its frames go, its last line says what it was
+        head = lines[0] if lines[0] != PYTHON_TRACEBACK else ""
+        message = head.removesuffix(PYTHON_TRACEBACK).strip() + " " + raised
     text = _WORKING_FOLDER.sub(r"/\1", _one_line(message))
     if len(text) > MAX_FAILURE_CHARS:
         text = text[:MAX_FAILURE_CHARS] + " ..."

@@ -299,6 +299,13 @@ def run(plan: IngestPlan, spark: SparkProvider) -> StageResult:
 STAGE = Stage("ingest", IngestParams, check, run, settings=settings)
 
 
+ADDED_HELP = (
+    "Pin the `added` timestamp (ISO 8601) for reproducible builds. It is the read's clock: a MediaWiki "
+    "revision more than a day after it is refused (bad_revision), and a page without a crawl time is dated "
+    "no later than a day after it."
+)
+
+
 def ingest(
     inputs: Annotated[
         list[str],
@@ -330,9 +337,7 @@ def ingest(
     max_doc_bytes: Annotated[
         int, typer.Option(help="Reject payloads larger than this (bytes).", min=1)
     ] = 10_000_000,
-    added: Annotated[
-        str | None, typer.Option(help="Pin the `added` timestamp (ISO 8601) for reproducible builds.")
-    ] = None,
+    added: Annotated[str | None, typer.Option(help=ADDED_HELP)] = None,
     base: Annotated[
         str | None,
         typer.Option(

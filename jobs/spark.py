@@ -22,7 +22,7 @@ from pyspark.sql import functions as F
 from jobs import progress
 from jobs.contract import UsageError
 from jobs.fs import remove_abandoned
-from jobs.spark_environment import refuse_broken_environment, utf8_locale_for_java
+from jobs.spark_environment import PYTHON_SETTING, refuse_broken_environment, utf8_locale_for_java
 
 # Always set: correctness and reproducibility depend on them.
 FIXED_CONF: dict[str, str] = {
@@ -71,14 +71,32 @@ class SparkOptions:
 
 
 def parse_conf(pairs: Sequence[str]) -> dict[str, str]:
-    """`["k=v", ...]` -> dict; raises ValueError naming the bad pair."""
+    """`["k=v", ...]` -> dict; raises ValueError naming the bad pair, or a FIXED_CONF key given another
+    value (it was replaced without a word: a session time zone of Asia/Kolkata still bucketed UTC months)."""
     parsed: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise ValueError(f"--conf {pair!r}: expected key=value")
-        parsed[key.strip()] = value.strip()
+        key, value = key.strip(), value.strip()
+        if key in FIXED_CONF and value != FIXED_CONF[key]:
+            raise ValueError(
+                f"--conf {key}={value}: chronomix fixes {key} to {FIXED_CONF[key]} (its outputs' dates, "
+                "types and reproducibility depend on it); leave it out"
+            )
+        parsed[key] = value
     return parsed
+
+
+def say_overridden_submitted_conf(submitted: dict[str, str]) -> None:
+    """Says on stderr which settings handed over by spark-submit (its --conf, spark-defaults.conf) give a
+    FIXED_CONF key another value: chronomix's value is used."""
+    for key, value in submitted.items():
+        if key in FIXED_CONF and value != FIXED_CONF[key]:
+            print(
+                f"chronomix: spark-submit's {key}={value} is not used: chronomix fixes it to {FIXED_CONF[key]}",
+                file=sys.stderr,
+            )
 
 
 def spark_session(options: SparkOptions = SparkOptions()) -> SparkSession:
@@ -86,6 +104,11 @@ def spark_session(options: SparkOptions = SparkOptions()) -> SparkSession:
     if not _submitted_conf():  # spark-submit started the JVM already, from its own environment
         refuse_broken_environment(options.master.startswith("local"), parse_conf(options.conf))
         utf8_locale_for_java()
+    workers_python = parse_conf(options.conf).get(PYTHON_SETTING)
+    if workers_python:
+        # PySpark's context reads only the variable (spark-submit sets it from its own setting): the job's
+        # setting was ignored, and the workers ran the driver's interpreter path
+        os.environ["PYSPARK_PYTHON"] = workers_python
     # The Python workers must run the interpreter the driver runs (the project's venv), not the system one.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
@@ -98,6 +121,7 @@ def spark_session(options: SparkOptions = SparkOptions()) -> SparkSession:
         refuse_unreachable_master(master)
     # Under spark-submit, what was submitted wins over our defaults (but not over the fixed settings).
     defaults = {k: v for k, v in DEFAULT_CONF.items() if k not in submitted}
+    say_overridden_submitted_conf(submitted)
     conf = {**defaults, **parse_conf(options.conf), **FIXED_CONF}
     builder = SparkSession.builder.appName(options.app_name)
     if "spark.master" not in submitted:

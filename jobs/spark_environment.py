@@ -26,10 +26,15 @@ WORKER_IMPORTS = "import pyarrow, pyspark, corpus.schema"
 WORKER_CHECK_TIMEOUT_S = 60
 
 
+# The workers' Python as a setting: spark-submit turns it into PYSPARK_PYTHON, which is all PySpark's own
+# context reads, so a session started here does the same (jobs.spark.spark_session).
+PYTHON_SETTING = "spark.pyspark.python"
+
+
 def refuse_broken_environment(local: bool, conf: dict[str, str]) -> None:
     """UsageError naming the variable where JAVA_HOME or SPARK_HOME points at nothing Spark can start, or,
-    for a `local` master without `spark.pyspark.python` in `conf` (which wins over the variable),
-    PYSPARK_PYTHON at no program or at a Python that cannot run this project's kernels. On a cluster the
+    for a `local` master, the workers' Python (`spark.pyspark.python` in `conf`, which wins, else
+    PYSPARK_PYTHON) at no program or at a Python that cannot run this project's kernels. On a cluster the
     workers' Python may exist on the workers only (./environment/bin/python), and is not looked for here."""
     java_home = os.environ.get("JAVA_HOME")
     if java_home and not os.access(os.path.join(java_home, "bin", "java"), os.X_OK):
@@ -41,21 +46,21 @@ def refuse_broken_environment(local: bool, conf: dict[str, str]) -> None:
         raise UsageError(
             f"SPARK_HOME={spark_home!r}: no bin/spark-submit there; unset it to use pyspark's own Spark"
         )
-    python = os.environ.get("PYSPARK_PYTHON")
-    if not local or not python or "spark.pyspark.python" in conf:
+    given = conf.get(PYTHON_SETTING)
+    python = given or os.environ.get("PYSPARK_PYTHON")
+    if not local or not python:
         return
+    named = f"--conf {PYTHON_SETTING}" if given else "PYSPARK_PYTHON"
     found = shutil.which(python)
     if found is None:
-        raise UsageError(
-            f"PYSPARK_PYTHON={python!r}: no such program; unset it (Spark then runs this Python)"
-        )
+        raise UsageError(f"{named}={python!r}: no such program; unset it (Spark then runs this Python)")
     # a program in this Python's own bin folder is this environment (python, python3, python3.11); a path
     # that only resolves to the same file may be the base Python a virtual environment links to
     if os.path.dirname(os.path.abspath(found)) != os.path.dirname(os.path.abspath(sys.executable)):
-        _refuse_python_without_the_project(python)
+        _refuse_python_without_the_project(python, named)
 
 
-def _refuse_python_without_the_project(python: str) -> None:
+def _refuse_python_without_the_project(python: str, named: str) -> None:
     try:
         done = subprocess.run(
             [python, "-c", WORKER_IMPORTS],
@@ -65,11 +70,11 @@ def _refuse_python_without_the_project(python: str) -> None:
             cwd=os.getcwd(),  # where local workers start, as a relative PYTHONPATH reads it
         )
     except (OSError, subprocess.TimeoutExpired) as error:
-        raise UsageError(f"PYSPARK_PYTHON={python!r}: cannot be run ({error})") from None
+        raise UsageError(f"{named}={python!r}: cannot be run ({error})") from None
     if done.returncode != 0:
         missing = (done.stderr.strip().splitlines() or ["it failed"])[-1]
         raise UsageError(
-            f"PYSPARK_PYTHON={python!r}: Spark's Python workers run it, and it cannot import what they need "
+            f"{named}={python!r}: Spark's Python workers run it, and it cannot import what they need "
             f"({missing}); unset it (the workers then run this Python, {sys.executable})"
         )
 

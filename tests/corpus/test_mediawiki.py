@@ -6,7 +6,7 @@ import bz2
 import gzip
 import re
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -27,9 +27,9 @@ URL = (
 
 
 def read(
-    path: Path, monthly: bool = False, batch_size: int = 1000
+    path: Path, monthly: bool = False, batch_size: int = 1000, added: datetime | None = None
 ) -> tuple[list[dict], RejectLog, Counter[str]]:
-    options = ReadOptions(mediawiki_monthly=monthly, batch_size=batch_size)
+    options = ReadOptions(mediawiki_monthly=monthly, batch_size=batch_size, added=added)
     rejects = RejectLog()
     counters: Counter[str] = Counter()
     batches = list(read_documents(str(path), options, rejects, counters))
@@ -194,7 +194,8 @@ def test_page_urls_of_an_export_with_an_index_php_base(tmp_path: Path) -> None:
 @needs_shared_data
 def test_a_revision_year_typo_is_one_reject_not_centuries_of_snapshots(tmp_path: Path) -> None:
     """A revision dated 1011 (for 2011) made 12,000 monthly snapshot documents and no counter; a time before
-    2001 (no wiki ran MediaWiki) or in the future is a `bad_revision`, and the page's history is kept."""
+    2001 (no wiki ran MediaWiki) or after the read's `added` time (here the run's start) is a
+    `bad_revision`, and the page's history is kept."""
     xml = HISTORY.read_text(encoding="utf-8")
     first = re.search(r"<timestamp>(\d{4})", xml)
     assert first is not None and first.group(1) == "2011"
@@ -205,12 +206,34 @@ def test_a_revision_year_typo_is_one_reject_not_centuries_of_snapshots(tmp_path:
     path.write_text(future)
     docs, rejects, _ = read(path)
     assert len(docs) == 57 and rejects.counts == Counter({"bad_revision": 2})
+    today = datetime.now(UTC)
     assert {r.detail.split(" is ")[1] for r in rejects.items} == {
         "before 2001 (no wiki ran MediaWiki then)",
-        "in the future",
+        f"after the documents' added time {today:%Y-%m-%d}",
     }
     monthly, rejects, _ = read(path, monthly=True)
     months = sorted(d["id"].rsplit(":", 1)[1] for d in monthly)
     # 175 snapshots whole; the first revision's month (2011-03) goes, the series still ends at 2025-09
     assert rejects.counts == Counter({"bad_revision": 2}) and len(monthly) == 174
     assert months[0] == "2011-04" and months[-1] == "2025-09"
+
+
+def test_a_revision_is_judged_against_the_pinned_added_time_not_the_clock(tmp_path: Path) -> None:
+    """A revision dated ten days ahead of the clock was refused as 'in the future' even with `added` pinned
+    to 2030 (and would have been kept by the same read ten days later): the bound is `added`."""
+    ahead = datetime.now(UTC) + timedelta(days=10)
+    path = tmp_path / "export.xml"
+    revisions = "".join(
+        f"<revision><id>{i}</id><timestamp>{when}</timestamp><text>Version {i}.</text></revision>"
+        for i, when in ((10, "2020-01-05T00:00:00Z"), (11, f"{ahead:%Y-%m-%dT%H:%M:%SZ}"))
+    )
+    path.write_text(
+        '<?xml version="1.0"?>\n<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.11/">\n'
+        "<siteinfo><base>http://wiki.example.org/wiki/Main_Page</base></siteinfo>\n"
+        f"<page><title>Bean</title><ns>0</ns><id>1</id>{revisions}</page>\n</mediawiki>\n"
+    )
+    docs, rejects, _ = read(path, added=datetime(2030, 1, 1, tzinfo=UTC))
+    assert len(rejects) == 0 and [d["text"] for d in docs] == ["Version 10.", "Version 11."]
+    docs, rejects, _ = read(path, added=datetime(2021, 1, 1, tzinfo=UTC))
+    assert [d["text"] for d in docs] == ["Version 10."] and rejects.counts == Counter({"bad_revision": 1})
+    assert rejects.items[0].detail.endswith("is after the documents' added time 2021-01-01")

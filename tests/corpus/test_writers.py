@@ -20,7 +20,7 @@ DATA = SHARED_DATA
 DOLMA = DATA / "warc" / "dolma_sample-0000.warc.gz"
 WHIRLWIND = DATA / "warc" / "cc-whirlwind_whirlwind.warc.gz"
 HISTORY = DATA / "versions" / "wmf_commonswiki_File13327093_revisions.xml"
-ADDED = datetime(2025, 1, 1, tzinfo=UTC)
+ADDED = datetime(2026, 1, 1, tzinfo=UTC)  # after the history sample's last revision (2025-09)
 
 
 def batches(path: Path, batch_size: int = 1000, keep_html: bool = False) -> list[pa.RecordBatch]:
@@ -63,7 +63,7 @@ def test_dolma_rows_layout() -> None:
     (batch,) = batches(WHIRLWIND, keep_html=True)
     (row,) = dolma_rows(batch)
     assert list(row) == ["id", "text", "source", "added", "created", "metadata"]
-    assert row["added"] == "2025-01-01T00:00:00Z" and row["created"] is None
+    assert row["added"] == "2026-01-01T00:00:00Z" and row["created"] is None
     meta = row["metadata"]
     assert meta["url"] == "https://an.wikipedia.org/wiki/Escopete"
     assert meta["crawl_date"] == "2024-05-18T01:58:10Z" and meta["last_modified"] == "2024-05-04T01:58:10Z"
@@ -105,7 +105,7 @@ def test_dolma_round_trip_keeps_years_before_1000(tmp_path: Path) -> None:
     shard = tmp_path / "out" / "part-00000.jsonl.gz"
     dumped = [json.loads(line) for line in gzip.decompress(shard.read_bytes()).decode().splitlines()]
     assert [(d["created"], d["added"]) for d in dumped] == [
-        ("0900-01-01T00:00:00Z", "2025-01-01T00:00:00Z"),
+        ("0900-01-01T00:00:00Z", "2026-01-01T00:00:00Z"),
         ("0001-02-03T04:05:06.000007Z", "0999-12-31T00:00:00Z"),
     ]
     back = list(read_documents(str(shard), ReadOptions(), rejects))

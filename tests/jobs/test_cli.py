@@ -233,6 +233,25 @@ def test_a_conf_value_spark_refuses_is_a_bad_argument(tmp_path: Path) -> None:
     assert "JVM stacktrace" not in last and len(last) < 300 and not (tmp_path / "out").exists()
 
 
+def test_a_conf_giving_a_fixed_setting_another_value_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--conf spark.sql.session.timeZone=Asia/Kolkata` was replaced by UTC without a word (the month
+    buckets stayed UTC's, 2021-03 where Kolkata's is 2021-04). Refused before Spark starts; the fixed value
+    itself is accepted."""
+    from jobs.options import spark_options
+
+    out = tmp_path / "out"
+    for setting in ("spark.sql.session.timeZone=Asia/Kolkata", "spark.sql.parquet.compression.codec=snappy"):
+        err = _refused(["date", str(tmp_path), "-o", str(out), "--conf", setting], capsys)
+        key, _, value = setting.partition("=")
+        assert f"--conf {key}={value}: chronomix fixes {key} to " in err and "leave it out" in err, err
+    assert not out.exists()
+    assert spark_options("local[1]", ["spark.sql.session.timeZone=UTC"]).conf == (
+        "spark.sql.session.timeZone=UTC",
+    )
+
+
 def test_probe_names_a_run_folder_that_is_not_there(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], no_spark: None
 ) -> None:
@@ -325,3 +344,21 @@ def test_a_java_failure_is_one_short_line_with_its_root_cause_and_the_output_s_o
     assert failure_line("bad record\nat offset 12") == "bad record at offset 12"  # no Java frame
     named = failure_line("failed writing file:/d/out é/.my ing.tmp-vm-12-0123456789ab/part-0")
     assert named == "failed writing file:/d/out é/my ing/part-0"
+
+
+def test_an_executor_s_python_failure_keeps_the_exception_it_raised() -> None:
+    """An executor without dateparser failed with the first 600 characters of the traceback, which end in
+    its frames: "... File ".../dateparser/__init__.py", ..." and not the ModuleNotFoundError."""
+    from jobs.cli import failure_line
+
+    frames = "".join(
+        f'\n  File "/venv/lib/python3.11/site-packages/pkg{i}/module.py", line {i}, in call\n    return step()'
+        for i in range(30)
+    )
+    for head in ("An exception was thrown from the Python worker:\n", "[PYTHON_EXCEPTION] Python worker: "):
+        message = (
+            f"{head}Traceback (most recent call last):{frames}\nModuleNotFoundError: No module named 'x'\n"
+        )
+        line = failure_line(message)
+        assert line.endswith("ModuleNotFoundError: No module named 'x'") and "File " not in line, line
+        assert line.startswith(head.strip().removesuffix(":").strip()[:20]), line

@@ -21,7 +21,7 @@ from jobs.cli import main
 from jobs.ingest import IngestConfig, run_ingest
 from tests import crafted
 
-ADDED = datetime(2024, 6, 1, tzinfo=UTC)
+ADDED = datetime(2026, 1, 1, tzinfo=UTC)  # after every sample's newest time (a revision of 2025-09)
 
 
 def _samples(data_dir: Path, tmp_path: Path) -> Path:
@@ -176,7 +176,7 @@ def test_dolma_output_reads_back_to_the_same_records(spark, data_dir, tmp_path):
     assert shards
     first = json.loads(gzip.decompress(shards[0].read_bytes()).splitlines()[0])
     assert set(first) == {"id", "text", "source", "added", "created", "metadata"}
-    assert first["added"] == "2024-06-01T00:00:00Z"
+    assert first["added"] == "2026-01-01T00:00:00Z"
     assert "url" in first["metadata"] and "crawl_date" in first["metadata"]
 
     back, rejects = _in_process(tmp_path / "dolma", options)

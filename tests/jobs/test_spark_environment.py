@@ -83,3 +83,27 @@ def test_valid_setups_pass_the_check(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv("PYSPARK_PYTHON", raising=False)
         monkeypatch.setenv(variable, value)
         refuse_broken_environment(local, conf)
+
+
+def test_the_workers_python_given_as_a_setting_is_the_one_they_run(tmp_path: Path) -> None:
+    """`--conf spark.pyspark.python=...` was passed to the session builder, which PySpark's own context does
+    not read: the workers ran the driver's interpreter and the setting's program never ran. Here a wrapper
+    that notes each start runs the ingest's Python workers; one pointing nowhere is refused by name."""
+    started = tmp_path / "started"
+    wrapper = tmp_path / "python-wrapper"
+    wrapper.write_text(f'#!/bin/sh\necho started >> "{started}"\nexec "{sys.executable}" "$@"\n')
+    wrapper.chmod(0o755)
+    _documents(tmp_path / "docs.jsonl")
+    args = ["ingest", str(tmp_path / "docs.jsonl"), "-o", str(tmp_path / "out"), "--master", "local[1]"]
+    done = _chronomix([*args, "--conf", f"spark.pyspark.python={wrapper}"])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert started.exists() and started.read_text().count("started") >= 1
+    assert json.loads((tmp_path / "out" / "_stats.json").read_text())["docs_out"] == 5
+    done = _chronomix(
+        [*args[:3], str(tmp_path / "out2"), *args[4:], "--conf", "spark.pyspark.python=/nowhere/py"]
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("chronomix: error: --conf spark.pyspark.python='/nowhere/py': no such program"), (
+        last
+    )
