@@ -10,7 +10,7 @@ out in *segments*, runs of bytes with no gap between them:
 
 - A member whose data stops decoding: the bytes it decoded before the error are handed on (for gzip exactly up
   to the bad byte: the failing input is replayed byte by byte on a copy of the zlib state taken before it; bz2
-  and zstd states cannot be copied, so there the output of the failing 16 KiB input chunk is lost). The
+  and zstd states cannot be copied, so there the output of the failing input chunk is lost). The
   segment ends there, and reading resynchronises at the next member header (searched from the bad member's
   start: a damaged member can run on through the ones after it) at which decoding succeeds or, where the
   caller asks (WARC: "WARC/"), whose output starts as a record does. zlib, bz2 and zstd cannot resume inside a
@@ -48,14 +48,13 @@ from corpus.member_codecs import (
 )
 from corpus.remote import InputReadError
 
-# Input is fed in chunks of this size: it bounds the output of one call (deflate expands at most ~1032x) and,
-# for bz2 and zstd, the output lost with a failing call.
-INPUT_CHUNK = 16 << 10
+QUEUE_ITEM_BYTES = 1 << 20  # output is queued in pieces of at most this many bytes
 # A member's output is held back until its check passes, up to this many bytes (one Common Crawl record is
 # at most ~1 MiB); beyond it the member is handed on as it decodes.
 HOLD_BYTES = 2 << 20
-# A resynchronisation candidate must decode this much input (or end cleanly) without error to be taken.
-VALIDATE_INPUT = 64 << 10
+# A resynchronisation candidate must decode this much input, or give this much output (a bomb's first bytes
+# give gigabytes), or end cleanly, without error to be taken.
+VALIDATE_INPUT, VALIDATE_OUTPUT = 64 << 10, 16 << 20
 SCAN_BLOCK = 1 << 20
 SPAN_SAMPLE_BYTES = 4096
 
@@ -270,8 +269,8 @@ class RecoveringStream(io.RawIOBase):
         if self._decoder is None:
             self._start_member()
             return True
-        chunk = self._read_at(self._pos, INPUT_CHUNK)
-        if not chunk:
+        chunk = b"" if self._decoder.pending else self._read_at(self._pos, self._codec.input_chunk)
+        if not chunk and not self._decoder.pending:
             self._truncated()
             return True
         try:
@@ -381,9 +380,12 @@ class RecoveringStream(io.RawIOBase):
         self._held, self._held_len = [], 0
 
     def _queue_bytes(self, data: bytes) -> None:
-        if data:
-            self._queue.append(data)
-            self._queued_end += len(data)
+        # in pieces: a read of part of an item copies the rest (one of gigabytes was read in quadratic time)
+        if len(data) <= QUEUE_ITEM_BYTES:
+            self._queue.extend([data] if data else [])
+        else:
+            self._queue.extend(data[i : i + QUEUE_ITEM_BYTES] for i in range(0, len(data), QUEUE_ITEM_BYTES))
+        self._queued_end += len(data)
 
     def _span(self, start: int, end: int, reason: str, detail: str) -> None:
         if end > start:
@@ -440,23 +442,22 @@ class RecoveringStream(io.RawIOBase):
         if codec.name == "zstd" and ZSTD_SKIPPABLE.match(head):
             return self._start_check is None
         decoder = codec.decoder()
-        out: list[bytes] = []
+        output, produced = b"", 0  # the output's first bytes (what start_check reads), its length
         fed = 0
-        while fed < VALIDATE_INPUT and not decoder.eof:
-            chunk = self._read_at(offset + fed, INPUT_CHUNK)
-            if not chunk:
+        while (fed < VALIDATE_INPUT or decoder.pending) and produced < VALIDATE_OUTPUT and not decoder.eof:
+            chunk = b"" if decoder.pending else self._read_at(offset + fed, codec.input_chunk)
+            if not chunk and not decoder.pending:
                 break
             try:
-                out.append(decoder.feed(chunk))
+                out = decoder.feed(chunk)
             except MemberError as exc:
                 # A damaged member is still a member: one whose data all decoded (only its check failed), or
                 # one whose output begins as the reader's records do. Its damage is handled when read.
-                begun = b"".join(out) + exc.partial
+                begun = output + exc.partial
                 if exc.check:
                     return self._start_check is None or self._start_check(begun[:64])
                 return self._start_check is not None and len(begun) >= 5 and self._start_check(begun[:64])
-            fed += len(chunk)
-        output = b"".join(out)
+            output, produced, fed = (output + out)[:64], produced + len(out), fed + len(chunk)
         if not output and not decoder.eof:
             return False
         return self._start_check is None or self._start_check(output[:64])

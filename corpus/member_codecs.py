@@ -2,8 +2,12 @@
 the codecs' own incremental decompressors, and where in a file a member can start. corpus.decompress drives
 them to read a file member by member and to resynchronise after damage.
 
-Each decoder has `feed(data) -> bytes`, `eof` (the member ended and passed its check) and `unused` (input
-after the member's end), and raises MemberError when the member stops decoding.
+Each decoder has `feed(data) -> bytes`, `eof` (the member ended and passed its check), `unused` (input
+after the member's end) and `pending` (output is left from input already fed: feed b"" for it), and raises
+MemberError when the member stops decoding. One feed's output is bounded, whatever the input claims: bz2
+hands out at most MAX_FEED_OUTPUT bytes a call (a bz2 file of 873 bytes held a 1 GiB line, and one 16 KiB
+feed gave it at once), and zstd is fed `Codec.input_chunk` bytes at a time (its blocks expand at most about
+32,768 times); deflate cannot expand more than about 1,032 times.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 import zstandard
 
 GZIP_MAGIC = b"\x1f\x8b"
+MAX_FEED_OUTPUT = 4 << 20
 BZ2_MAGIC = b"BZh"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
@@ -44,6 +49,8 @@ class _GzipDecoder:
     @property
     def unused(self) -> bytes:
         return self._z.unused_data
+
+    pending = False
 
     def feed(self, data: bytes) -> bytes:
         before = self._z.copy()
@@ -73,9 +80,13 @@ class _Bz2Decoder:
     def unused(self) -> bytes:
         return self._d.unused_data
 
+    @property
+    def pending(self) -> bool:
+        return not self._d.eof and not self._d.needs_input
+
     def feed(self, data: bytes) -> bytes:
         try:
-            return self._d.decompress(data)
+            return self._d.decompress(data, MAX_FEED_OUTPUT)
         except (OSError, EOFError, ValueError) as exc:
             raise MemberError(str(exc) or type(exc).__name__, b"", 0, False) from exc
 
@@ -98,6 +109,8 @@ class _ZstdDecoder:
     def unused(self) -> bytes:
         return self._d.unused_data
 
+    pending = False
+
     def feed(self, data: bytes) -> bytes:
         try:
             return self._d.decompress(data)
@@ -112,6 +125,7 @@ class Codec:
     decoder: Callable[[], Any]
     magic: bytes  # the bytes every member starts with
     header_bytes: int  # the bytes `header` reads
+    input_chunk: int = 16 << 10  # the input bytes of one feed
 
     def cut_in_header(self, rest: bytes) -> bool:
         """True where `rest`, the last bytes of a file, are too few to hold a member's header and begin as
@@ -125,7 +139,7 @@ CODECS = {
     # stream magic and block size, then a block or the end-of-stream marker
     "bz2": Codec("bz2", re.compile(rb"BZh[1-9](?:1AY&SY|\x17rE8P\x90)"), _Bz2Decoder, BZ2_MAGIC, 10),
     "zstd": Codec(
-        "zstd", re.compile(rb"\x28\xb5\x2f\xfd|[\x50-\x5f]\x2a\x4d\x18"), _ZstdDecoder, ZSTD_MAGIC, 4
+        "zstd", re.compile(rb"\x28\xb5\x2f\xfd|[\x50-\x5f]\x2a\x4d\x18"), _ZstdDecoder, ZSTD_MAGIC, 4, 1 << 10
     ),
 }
 ZSTD_SKIPPABLE = re.compile(rb"[\x50-\x5f]\x2a\x4d\x18")

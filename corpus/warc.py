@@ -30,8 +30,7 @@ Design choices, each tested in tests/corpus/test_warc.py and test_warc_damage.py
 - A malformed WARC-Date (ClueWeb09's `2008-10-294T05:21:46-0700`) keeps the record: `crawl_date` falls back to
   the HTTP `Date` response header (when the server answered, i.e. the fetch time; counted as
   "crawl_date_from_http_date"), else null. Both cases count "bad_warc_date".
-- A Last-Modified header that does not parse as an RFC 7231 date gives a null `last_modified`, counted as
-  "bad_last_modified".
+- A Last-Modified that does not parse as an RFC 7231 date gives a null `last_modified` ("bad_last_modified").
 - request, metadata, resource, warcinfo and continuation records are not documents: they are counted as
   `skipped_<type>` only. revisit records and non-2xx responses are rejects ("revisit", "http_status"), and
   so is a record with no WARC-Type ("bad_warc_header").
@@ -56,8 +55,7 @@ from corpus.html_text import (
     decode_content_encoding,
     decode_payload,
     looks_binary,
-    parse_html,
-    tree_to_text,
+    read_page,
 )
 from corpus.reader_base import CC_DUMP_RE, DocumentChecks, ReadContext, base_source, dump_from_path, utc
 from corpus.stats import REJECT_SAMPLE_BYTES
@@ -291,6 +289,7 @@ class WarcRowReader:
             # Only Common Crawl dumps are "cc/..."; other crawls (ClueWeb's isPartOf) take the file's name.
             "source": f"cc/{self.dump}" if self.dump and CC_DUMP_RE.fullmatch(self.dump) else None,
             "crawl_date": utc(crawl_date) if crawl_date is not None else None,
+            "added": self.ctx.added,  # known before the page hook (dating bounds a page by it, lacking a crawl)
         }
 
     def _read_payload(self, record: WarcRecord, where: str, header: bytes) -> bytes | None:
@@ -439,17 +438,16 @@ class WarcRowReader:
         ctx.counters[f"charset_from_{decoded.how}"] += 1
         if is_html:
             try:
-                tree = parse_html(decoded.text)
-                text, fell_back = tree_to_text(tree)
+                tree, text, note = read_page(decoded.text, body)
             except Exception as exc:  # resiliparse raises its own parser exceptions for broken markup
                 ctx.reject(
                     "html_parse_error", f"{type(exc).__name__}: {exc}", where, body[:REJECT_SAMPLE_BYTES]
                 )
                 return None
-            if fell_back:
-                ctx.counters["main_content_fallback"] += 1
+            if note is not None:
+                ctx.counters[note] += 1
             row["declared_lang"] = declared_language(tree, http.get("Content-Language"))
-            if ctx.options.page_hook is not None:
+            if ctx.options.page_hook is not None and note != "page_nested_too_deep":
                 try:  # the one parsed tree serves the hook too (e.g. dating's markup dates)
                     ctx.options.page_hook(tree, decoded.text, row)
                 except Exception:  # the page keeps its text; the hook's columns stay null

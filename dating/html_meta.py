@@ -49,10 +49,10 @@ from htmldate.utils import Extractor
 from htmldate.validators import get_max_date, get_min_date
 from resiliparse.parse.html import HTMLTree
 
-from corpus.html_text import parse_html, select_all
+from corpus.html_text import nests_deeper_than, parse_html, select_all
 from corpus.schema import TIMESTAMP
 from dating.html_search import extensive_search_date
-from dating.input_columns import HTML_META_MODIFIED, input_values
+from dating.input_columns import HTML_META_MODIFIED, PLAUSIBLE_YEARS, input_values
 from dating.signals import TZ_SLACK
 
 MAX_HTML_CHARS = 1_000_000
@@ -90,6 +90,35 @@ logging.getLogger("htmldate").setLevel(logging.CRITICAL)
 htmldate.extractors.dateutil_parse = functools.partial(dateutil.parser.parse, default=datetime(1, 1, 1))
 
 
+def whole_reading_custom_parse(
+    string: str, outputformat: str, min_date: datetime, max_date: datetime
+) -> str | None:
+    """htmldate's custom_parse (its readings of one date string, most precise first), except in two ways.
+    A reading after `max_date` ends the string's search: htmldate went on to the string's month or year, so
+    a page dated 2021-04-02, crawled 2021-03-10, was dated 2021-01-01 (the year's first day), one dated
+    2021-03-25 was dated 2021-03-01, and nothing said so. And a reading is compared with the bounds in the
+    page's own wall-clock time: htmldate compares a time with an offset as an instant against bounds read in
+    the process's time zone, so the same page's date depended on TZ."""
+    for candidate in htmldate.extractors._date_candidates(string):
+        if candidate is None:
+            continue
+        wall = candidate.replace(tzinfo=None)
+        if wall > max_date:
+            return None
+        if wall >= min_date:
+            try:
+                return candidate.strftime(outputformat)
+            except ValueError:  # a year strftime cannot write
+                return None
+    return None
+
+
+htmldate.extractors.custom_parse = whole_reading_custom_parse
+# With no crawl time and no `added`, the markup's dates are bounded by no clock: htmldate's own default, the
+# end of today in the process's time zone, made a page's date depend on the day and the zone a job ran in.
+NO_LATEST = datetime(9999, 12, 31)
+
+
 def _as_day(value: str | None) -> datetime | None:
     if not value:
         return None
@@ -120,7 +149,7 @@ def _markup(tree: HTMLTree) -> tuple[Any, str]:
     return markup, (canonical.get("href") or "") if canonical is not None else ""
 
 
-def _options(original: bool, latest: datetime | None, extensive: bool = False) -> Extractor:
+def _options(original: bool, latest: datetime, extensive: bool = False) -> Extractor:
     return Extractor(extensive, get_max_date(latest), get_min_date(HTMLDATE_MIN_DATE), original, "%Y-%m-%d")
 
 
@@ -134,21 +163,28 @@ def _first_stages(markup: Any, options: Extractor) -> str | None:
 
 
 def markup_dates(
-    tree: HTMLTree | None, html: str | bytes | None, crawl_date: datetime | None = None
+    tree: HTMLTree | None,
+    html: str | bytes | None,
+    crawl_date: datetime | None = None,
+    added: datetime | None = None,
 ) -> tuple[datetime | None, datetime | None]:
     """(original publication date, last update date) of one page, each midnight UTC or None, from its parsed
     `tree` (parsed here when None) and, where the first stages find no publication date, htmldate's full
-    search of `html` (see the module doc). Dates after `crawl_date` (when given) are not considered. Never
-    raises: a failure of lxml or htmldate on hostile markup gives no dates (`markup_dates_or_raise` lets a
-    caller that counts failures see it)."""
+    search of `html` (see the module doc). Dates more than a day after `crawl_date` (else after `added`, the
+    document's added time) are not considered; with neither, none is too late. Never raises: a failure of
+    lxml or htmldate on hostile markup gives no dates (`markup_dates_or_raise` lets a caller that counts
+    failures see it)."""
     try:
-        return markup_dates_or_raise(tree, html, crawl_date)
+        return markup_dates_or_raise(tree, html, crawl_date, added)
     except Exception:
         return None, None
 
 
 def markup_dates_or_raise(
-    tree: HTMLTree | None, html: str | bytes | None, crawl_date: datetime | None = None
+    tree: HTMLTree | None,
+    html: str | bytes | None,
+    crawl_date: datetime | None = None,
+    added: datetime | None = None,
 ) -> tuple[datetime | None, datetime | None]:
     """`markup_dates`, raising what lxml or htmldate raise."""
     if not html:
@@ -156,19 +192,27 @@ def markup_dates_or_raise(
     with warnings.catch_warnings():
         # dateutil warns on unknown zone names in page dates (e.g. "GST"); the date part is still right.
         warnings.simplefilter("ignore")
-        return _markup_dates(tree, html, crawl_date)
+        seen = next((t for t in (crawl_date, added) if t is not None and _plausible(t)), None)
+        return _markup_dates(tree, html, seen)
+
+
+def _plausible(time: datetime) -> bool:
+    """A time the date stage reads (a WARC-Date of 9999 or 0001 made the page hook fail: page_hook_error)."""
+    return PLAUSIBLE_YEARS[0] <= time.year <= PLAUSIBLE_YEARS[1]
 
 
 def _markup_dates(
-    tree: HTMLTree | None, html: str | bytes, crawl_date: datetime | None
+    tree: HTMLTree | None, html: str | bytes, seen: datetime | None
 ) -> tuple[datetime | None, datetime | None]:
     if isinstance(html, bytes):
         html = html.decode("utf-8", "replace")
-    if tree is None:
+    if tree is None:  # (a tree handed over was checked by the reader that parsed it)
         tree = parse_html(html)
-    # A day past the crawl, as signals.check_date allows: a page east of UTC is dated a day ahead of the
-    # crawl's UTC day, and htmldate, refusing it, fell back to an older date on the page.
-    latest = (crawl_date.astimezone(UTC) + TZ_SLACK).replace(tzinfo=None) if crawl_date is not None else None
+        if nests_deeper_than(tree, html.encode("utf-8", "replace")):
+            return None, None  # its searches would take minutes (corpus.html_text.TOO_DEEP)
+    # A day past the crawl (or the added time), as signals.check_date allows: a page east of UTC is dated a
+    # day ahead of the crawl's UTC day, and htmldate, refusing it, fell back to an older date on the page.
+    latest = (seen.astimezone(UTC) + TZ_SLACK).replace(tzinfo=None) if seen is not None else NO_LATEST
     markup, canonical = _markup(tree)
     published_options, updated_options = _options(True, latest), _options(False, latest)
     published = extract_url_date(canonical, published_options) or _first_stages(markup, published_options)
@@ -179,10 +223,10 @@ def _markup_dates(
 
 
 def html_meta_dates(
-    html: str | bytes | None, crawl_date: datetime | None = None
+    html: str | bytes | None, crawl_date: datetime | None = None, added: datetime | None = None
 ) -> tuple[datetime | None, datetime | None]:
     """`markup_dates` of a page given as HTML (parsed here). Never raises."""
-    return markup_dates(None, html, crawl_date)
+    return markup_dates(None, html, crawl_date, added)
 
 
 @dataclass(frozen=True)
@@ -194,7 +238,7 @@ class MarkupDater:
     columns: tuple[str, ...] = ("html_meta_date", HTML_META_MODIFIED)
 
     def __call__(self, tree: HTMLTree, html: str, row: dict[str, Any]) -> None:
-        dates = markup_dates_or_raise(tree, html, row.get("crawl_date"))
+        dates = markup_dates_or_raise(tree, html, row.get("crawl_date"), row.get("added"))
         row["html_meta_date"], row[HTML_META_MODIFIED] = dates
 
 
@@ -207,6 +251,7 @@ def html_meta_date_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
         return batch
     htmls = input_values(batch, "html")
     crawls = input_values(batch, "crawl_date")
+    added = input_values(batch, "added")
     old_published = input_values(batch, "html_meta_date") if "html_meta_date" in names else None
     old_modified = input_values(batch, HTML_META_MODIFIED) if HTML_META_MODIFIED in names else None
     published: list[datetime | None] = []
@@ -216,7 +261,7 @@ def html_meta_date_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
             published.append(old_published[i])
             modified.append(old_modified[i] if old_modified is not None else None)
             continue
-        original, updated = html_meta_dates(html, crawls[i])
+        original, updated = html_meta_dates(html, crawls[i], added[i])
         published.append(original)
         modified.append(updated)
     out = batch

@@ -190,15 +190,41 @@ def locate(path: str) -> Location:
     return Location(pafs.LocalFileSystem(), absolute, absolute)
 
 
-def _dangling_links(folder: str) -> list[str]:
-    """The links below a local `folder` whose target does not exist (followed into linked folders, as
-    pyarrow's listing is)."""
-    return [
-        os.path.join(root, name)
-        for root, dirs, names in os.walk(folder, followlinks=True)
-        for name in dirs + names
-        if os.path.islink(os.path.join(root, name)) and not os.path.exists(os.path.join(root, name))
-    ]
+def _local_listing(folder: str) -> list[pafs.FileInfo]:
+    """The files below a local `folder`, followed into linked folders, each folder walked once (by device
+    and inode: a link to `.` or to an ancestor made pyarrow's listing read the files again at every level
+    until the system stopped it, 41 times over). A dangling link lists as a missing file; a FIFO, socket or
+    device is left out (reading a FIFO waits for ever). What was left out is said on stderr."""
+    found: list[pafs.FileInfo] = []
+    walked: set[tuple[int, int]] = set()
+    again: list[str] = []
+    special: list[str] = []
+    for root, dirs, names in os.walk(folder, followlinks=True):
+        mark = os.stat(root)
+        if (mark.st_dev, mark.st_ino) in walked:
+            dirs[:] = []
+            again.append(root)
+            continue
+        walked.add((mark.st_dev, mark.st_ino))
+        dirs.sort()  # the first path to a folder reached twice is kept: the same on every run
+        for name in names:
+            path = os.path.join(root, name)
+            try:
+                stat = os.stat(path)
+            except OSError:  # a dangling link (or a file gone since the walk listed it)
+                found.append(pafs.FileInfo(path, pafs.FileType.NotFound))
+                continue
+            if not os.path.isfile(path):
+                special.append(path)
+                continue
+            found.append(pafs.FileInfo(path, pafs.FileType.File, size=stat.st_size))
+    for paths, what in (
+        (again, "folders reached again through a link, read once"),
+        (special, "not regular files"),
+    ):
+        if paths:
+            print(f"chronomix: {folder!r}: {len(paths)} left out, {what}, e.g. {paths[0]!r}", file=sys.stderr)
+    return found
 
 
 # Names a listing leaves out, as Spark and Hadoop do, at any depth below the folder named: `_` or `.` first
@@ -238,10 +264,13 @@ def list_files(location: Location) -> list[Location]:
         return [dataclasses.replace(location, listed_size=info.size)]
     if info.type == pafs.FileType.NotFound:
         return []
-    selector = pafs.FileSelector(location.path, recursive=True)
-    found = [i for i in location.fs.get_file_info(selector) if i.type == pafs.FileType.File]
     if isinstance(location.fs, pafs.LocalFileSystem):
-        found += [pafs.FileInfo(path, pafs.FileType.NotFound) for path in _dangling_links(location.path)]
+        if info.type != pafs.FileType.Directory:
+            raise OSError(f"{location.path!r} is not a regular file or folder (a FIFO, socket or device)")
+        found = _local_listing(location.path)
+    else:
+        selector = pafs.FileSelector(location.path, recursive=True)
+        found = [i for i in location.fs.get_file_info(selector) if i.type == pafs.FileType.File]
     base = location.path.rstrip("/")
     files = []
     for item in sorted(found, key=lambda i: i.path):
@@ -255,6 +284,29 @@ def file_size(location: Location) -> int:
     if location.listed_size is not None:
         return location.listed_size
     return location.fs.get_file_info(location.path).size or 0
+
+
+def rename_spark_parts(folder: Location, suffix: str) -> int:
+    """Spark names parts `part-00003-<uuid>-c000...`; keep the partition number, and the file's number
+    within it where a partition has several (`spark.sql.files.maxRecordsPerFile` splits them: all but the
+    last were overwritten when every file was named for its partition alone). Returns total bytes."""
+    parts: dict[int, list[tuple[int, Location]]] = {}
+    for file in list_files(folder):
+        match = re.match(r"part-(\d+)(?:-.*-c(\d+)\.)?", file.name)  # the last -cNNN. (a uuid may hold one)
+        if not match or file.name.startswith("."):
+            if file.name.startswith(".") or file.name.startswith("_"):
+                remove(file)
+            continue
+        parts.setdefault(int(match.group(1)), []).append((int(match.group(2) or 0), file))
+    total = 0
+    for partition, files in parts.items():
+        for number, file in files:
+            target = folder.child(
+                f"part-{partition:05d}" + (f"-c{number:03d}" if len(files) > 1 else "") + suffix
+            )
+            move(file, target)
+            total += file_size(target)
+    return total
 
 
 def remove(location: Location) -> None:

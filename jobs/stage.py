@@ -17,7 +17,6 @@ import contextlib
 import json
 import math
 import os
-import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -50,11 +49,10 @@ from jobs.fs import (
     file_size,
     list_files,
     locate,
-    move,
     output_exists,
     refuse_placeless,
     refuse_unmakeable,
-    remove,
+    rename_spark_parts,
 )
 from jobs.inputs import http_sizes, is_http, refuse_inside_inputs, remote_glob
 from jobs.spark import read_parquet
@@ -367,7 +365,7 @@ def write_stage(
             else:
                 _dolma_frame(ordered).write.option("compression", "gzip").text(tmp.uri)
                 refuse_lost_parts(tmp, n_good, output)
-            stats.bytes_out = _rename_parts(tmp, ".parquet" if fmt == "parquet" else ".jsonl.gz")
+            stats.bytes_out = rename_spark_parts(tmp, ".parquet" if fmt == "parquet" else ".jsonl.gz")
             if counts or skipped:
                 _write_reject_samples(df, tmp.child("_rejects"))
         finally:
@@ -425,21 +423,6 @@ def _refuse_inputs_no_task_found(stats: StageStats, skipped: dict[str, int], doc
             "paths (and --base, for a listing); on a cluster, local paths must be on storage every node "
             "shares (or use hdfs://, s3a://, ...)"
         )
-
-
-def _rename_parts(folder: Location, suffix: str) -> int:
-    """Spark names parts `part-00003-<uuid>-c000...`; keep only the partition number. Returns total bytes."""
-    total = 0
-    for file in list_files(folder):
-        match = re.match(r"part-(\d+)", file.name)
-        if not match or file.name.startswith("."):
-            if file.name.startswith(".") or file.name.startswith("_"):
-                remove(file)
-            continue
-        target = folder.child(f"part-{int(match.group(1)):05d}{suffix}")
-        move(file, target)
-        total += file_size(target)
-    return total
 
 
 def _write_reject_samples(df: DataFrame, folder: Location) -> None:

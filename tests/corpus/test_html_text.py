@@ -233,3 +233,33 @@ def test_no_real_news_page_is_mojibake() -> None:
         latin = "cp1252"  # what 5 of the 7 were read as (the others as ISO-8859-2 and -13)
         assert mojibake.search(body.decode(latin, errors="replace")), page.name
     assert read_as_utf8 == 7
+
+
+def _nested(depth: int, tag: str = "div", inner: str = "deep text") -> str:
+    return f"<html><body><p>Before.</p>{f'<{tag}>' * depth}{inner}{f'</{tag}>' * depth}</body></html>"
+
+
+def test_the_nesting_depth_is_told_exactly_at_the_limit_and_cheaply_below_it() -> None:
+    """resiliparse's main-content extraction grows with the square of the depth (0.3 s at 5,000 deep; a
+    page nested 100,000 deep held its ingest task for many minutes): past TOO_DEEP a page is told apart."""
+    from corpus.html_text import TOO_DEEP, _walk_deeper_than, nests_deeper_than
+
+    for depth, deeper in ((TOO_DEEP - 10, False), (TOO_DEEP + 10, True), (100_000, True), (20, False)):
+        html = _nested(depth)
+        assert nests_deeper_than(parse_html(html), html.encode()) is deeper, depth
+        assert _walk_deeper_than(parse_html(html), TOO_DEEP) is deeper, depth
+    # end tags that close nothing, before the nesting, do not hide it; thousands of void elements are no depth
+    html = "</i>" * 2000 + _nested(TOO_DEEP + 10)
+    assert nests_deeper_than(parse_html(html), html.encode())
+    html = "<html><body>" + "<br><img src=x>" * 3000 + "</body></html>"
+    assert not nests_deeper_than(parse_html(html), html.encode())
+
+
+@needs_shared_data
+def test_no_real_page_is_near_the_nesting_limit() -> None:
+    """The gold pages nest at most a few dozen elements deep, far under TOO_DEEP: none loses its main content."""
+    from corpus.html_text import nests_deeper_than
+
+    for path in sorted(PAGES.glob("*.gz")):
+        markup = gzip.decompress(path.read_bytes())
+        assert not nests_deeper_than(parse_html(markup.decode("utf-8", "replace")), markup), path.name

@@ -387,3 +387,38 @@ def test_page_hook_reads_the_one_parse_and_its_failures_lose_nothing(tmp_path: P
     assert table.column("text").to_pylist() == ["one page", "another page"] and len(rejects) == 0
     assert hook.trees == ["first"] and counters["page_hook_error"] == 1
     assert table.column("html_meta_modified").to_pylist() == [datetime(2020, 1, 2, tzinfo=UTC), None]
+
+
+def test_a_page_nested_too_deep_keeps_its_whole_text_and_its_neighbours(tmp_path: Path) -> None:
+    """A 1.1 MB page of 100,000 nested <div>s between two good pages held its ingest task (and the job)
+    for many minutes in main-content extraction and dating. It keeps its whole visible text, undated,
+    counted once; its neighbours are read as ever, dates included."""
+    from dating.html_meta import MarkupDater
+
+    deep = (
+        "<html><head><meta property='article:published_time' content='2020-05-01'></head><body>"
+        + "<div>" * 100_000
+        + "Deeply nested words of a page."
+        + "</div>" * 100_000
+        + "</body></html>"
+    ).encode()
+    good = (
+        b"<html><head><meta property='article:published_time' content='2020-05-01'></head><body><article>"
+        b"<p>A good page with a paragraph of words about the day's news, written plainly.</p></article></body></html>"
+    )
+    records = [
+        crafted.warc_record("response", i, crafted.http_response(page))
+        for i, page in enumerate((good, deep, good))
+    ]
+    path = tmp_path / "deep.warc.gz"
+    path.write_bytes(b"".join(gzip.compress(r) for r in records))
+    counters: Counter[str] = Counter()
+    options = ReadOptions(added=datetime(2025, 1, 1, tzinfo=UTC), page_hook=MarkupDater())
+    rows = [r for b in read_documents(str(path), options, RejectLog(), counters) for r in b.to_pylist()]
+    assert [r["text"].strip() for r in rows][1] == "Deeply nested words of a page."
+    assert counters["page_nested_too_deep"] == 1 and counters["page_hook_error"] == 0
+    assert [r["html_meta_date"] for r in rows] == [
+        datetime(2020, 5, 1, tzinfo=UTC),
+        None,
+        datetime(2020, 5, 1, tzinfo=UTC),
+    ]

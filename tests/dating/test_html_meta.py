@@ -3,9 +3,13 @@ stages on its date markup, the full search only where they find nothing), fast a
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
-from datetime import datetime
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import lxml.html
@@ -28,8 +32,11 @@ from dating.html_meta import (
     _options,
     html_meta_date_batch,
     html_meta_dates,
+    markup_dates_or_raise,
+    whole_reading_custom_parse,
 )
 from tests.dating.helpers import by_url, day, gold_pages, sample_pages, warc_batch
+from tests.shared_data import ROOT
 
 
 def test_whirlwind_capture_json_ld_dates(data_dir: Path) -> None:
@@ -89,6 +96,76 @@ def test_dates_after_the_crawl_are_not_taken() -> None:
     html = f"<html><head>{meta}</head><body>x</body></html>"
     assert html_meta_dates(html, day("2024-01-01"))[0] is None
     assert html_meta_dates(html, day("2031-01-01"))[0] == day("2030-05-01")
+
+
+def test_a_markup_date_after_the_crawl_is_refused_whole_not_read_as_its_month() -> None:
+    """htmldate's reading of a date string, refusing 2021-03-25 on a page crawled 2021-03-10, went on to the
+    same string's month and gave 2021-03-01, a day the page never names; that decided the page in the first
+    stages, so a date elsewhere on it was never looked for."""
+    latest = datetime(2021, 3, 11, 12)
+    read = functools.partial(whole_reading_custom_parse, outputformat="%Y-%m-%d", min_date=HTMLDATE_MIN_DATE)
+    assert (
+        read("2021-03-25", max_date=latest) is None
+        and read("2021-04-02T08:00:00+02:00", max_date=latest) is None
+    )
+    assert read("2021-03-11T10:00:00+09:00", max_date=latest) == "2021-03-11"  # the page's own wall clock
+    assert (
+        read("2021-02-15", max_date=latest) == "2021-02-15"
+        and read("2021-03", max_date=latest) == "2021-03-01"
+    )
+    crawl = datetime(2021, 3, 10, 12, tzinfo=UTC)
+    page = (
+        "<html><head><meta property='article:published_time' content='2021-03-25'></head>"
+        "<body><p class='date'>Posted 2021-02-20</p></body></html>"
+    )
+    assert html_meta_dates(page, crawl)[0] == day("2021-02-20")
+    meta = "<meta property='article:published_time' content='2021-02-15'>"
+    assert html_meta_dates(f"<html><head>{meta}</head><body>x</body></html>", crawl)[0] == day("2021-02-15")
+
+
+def test_without_a_crawl_time_the_bound_is_added_and_never_the_clock_or_zone() -> None:
+    """With no crawl time htmldate bounded dates by the end of today in the process's time zone: a page
+    dated the day after today (UTC) was 2026-12-07 under TZ=Etc/GMT-14 and its month's first day under UTC.
+    A time with an offset near the bound was compared as an instant with a bound read in the local zone."""
+    meta = "<meta property='article:published_time' content='{}'>"
+    page = "<html><head>" + meta + "</head><body>x</body></html>"
+    script = (
+        "from datetime import datetime, UTC\n"
+        "from dating.html_meta import html_meta_dates\n"
+        f"page = {page!r}\n"
+        "crawl = datetime(2021, 3, 10, 12, tzinfo=UTC)\n"
+        "print([html_meta_dates(page.format(c), w, a)[0] for c, w, a in ["
+        "('2030-05-05', None, None), ('2030-05-05', None, datetime(2030, 6, 1, tzinfo=UTC)),"
+        "('2030-05-05', None, datetime(2030, 1, 1, tzinfo=UTC)),"
+        "('2021-03-12T02:00:00+08:00', crawl, None), ('2021-03-11T10:00:00+09:00', crawl, None)]])\n"
+    )
+    printed = set()
+    for zone in ("UTC", "Etc/GMT-14", "Etc/GMT+12", "America/Los_Angeles"):
+        env = {**os.environ, "TZ": zone}
+        done = subprocess.run(
+            [sys.executable, "-c", script], env=env, capture_output=True, text=True, cwd=ROOT
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        printed.add(done.stdout)
+    assert len(printed) == 1, printed
+    # refused whole, the dates' years and months are still read by htmldate's last scan of the page's text
+    # (2030-01-01 stands for a year, which the combination reads as one; 2021-03-01 for the month)
+    may_fifth, mar_eleventh = day("2030-05-05"), day("2021-03-11")
+    expected = [may_fifth, may_fifth, day("2030-01-01"), day("2021-03-01"), mar_eleventh]
+    assert printed.pop().strip() == repr(expected)
+
+
+def test_an_impossible_crawl_time_bounds_nothing_and_fails_nothing() -> None:
+    """A WARC-Date of 9999-12-31 or 0001-01-01 made the ingest's page hook fail (a day's slack past 9999
+    overflows), counted only as page_hook_error; the date stage reads such times as absent, and so does this."""
+    meta = "<meta property='article:published_time' content='2020-05-01'>"
+    page = f"<html><head>{meta}</head><body>x</body></html>"
+    for crawl in (datetime(9999, 12, 31, 23, tzinfo=UTC), datetime(1, 1, 1, tzinfo=UTC)):
+        assert markup_dates_or_raise(None, page, crawl) == (day("2020-05-01"), day("2020-05-01"))
+    # with an added time it is that which bounds the page
+    assert markup_dates_or_raise(None, page, datetime(9999, 1, 1, tzinfo=UTC), day("2020-01-01"))[0] != day(
+        "2020-05-01"
+    )
 
 
 def test_a_date_without_its_day_does_not_take_today_s() -> None:

@@ -3,6 +3,7 @@ folder that every job moves into place whole or not at all."""
 
 from __future__ import annotations
 
+import gzip
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +39,33 @@ def test_known_rows_write_the_same_files_as_counted_rows(documents, tmp_path: Pa
     for name in names:
         assert (tmp_path / "counted" / name).read_bytes() == (tmp_path / "known" / name).read_bytes()
     assert pq.read_table(tmp_path / "known").num_rows == 572
+
+
+def test_files_split_by_max_records_per_file_are_all_kept_in_order(spark, documents, tmp_path: Path) -> None:
+    """With spark.sql.files.maxRecordsPerFile=50 a stage kept 19 of its 219 documents with exit 0: every
+    file of a shard was renamed to the shard's one name, each overwriting the one before. All are kept,
+    numbered in the order Spark wrote them, for both formats."""
+    from pyspark.sql import functions as F
+
+    with_rejects = documents.withColumn("reject_reason", F.lit(None).cast("string"))
+    spark.conf.set("spark.sql.files.maxRecordsPerFile", "50")
+    try:
+        stats = write_stage(with_rejects, str(tmp_path / "split"), StageStats(stage="t"), rows_per_shard=200)
+        dolma = write_stage(with_rejects, str(tmp_path / "dolma"), StageStats(stage="t"), fmt="dolma")
+    finally:
+        spark.conf.unset("spark.sql.files.maxRecordsPerFile")
+    whole = write_stage(documents, str(tmp_path / "whole"), StageStats(stage="t"), rows_per_shard=200)
+    names = sorted(p.name for p in (tmp_path / "split").glob("part-*"))
+    assert names[:2] == ["part-00000-c000.parquet", "part-00000-c001.parquet"], names
+    rows = [pq.read_metadata(tmp_path / "split" / name).num_rows for name in names]
+    assert max(rows) == 50 and sum(rows) == 572 and len(names) >= 12  # 3 shards of about 190 rows
+    assert stats.docs_out == whole.docs_out == 572
+    split, kept = pq.read_table(tmp_path / "split"), pq.read_table(tmp_path / "whole")
+    assert split.equals(kept)  # the same rows in the same order: ids sorted within each shard
+    lines = [
+        len(gzip.decompress(path.read_bytes()).splitlines()) for path in (tmp_path / "dolma").glob("part-*")
+    ]
+    assert dolma.docs_out == 572 and sum(lines) == 572 and max(lines) == 50
 
 
 def test_a_wrong_row_count_fails_and_leaves_no_output(documents, tmp_path: Path) -> None:
