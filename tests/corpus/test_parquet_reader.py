@@ -181,3 +181,27 @@ def test_date32_and_date64_columns_are_midnight_utc(tmp_path: Path) -> None:
     expected = [datetime(2013, 5, 1, tzinfo=UTC), datetime(2024, 2, 29, tzinfo=UTC), None]
     assert [d["crawl_date"] for d in docs] == expected and [d["created"] for d in docs] == expected
     assert not rejects.items
+
+
+def test_a_value_over_the_size_cap_is_refused_before_python_holds_it(tmp_path: Path) -> None:
+    """A 600 MB text in a Parquet row group took 3.5 GB of a worker (the Arrow value, then its Python
+    string) before being refused as too_large. Refused from its Arrow length: the rows around it are kept,
+    and the reader's Python memory stays far under the value's size."""
+    import tracemalloc
+
+    huge = "日本語の文章。" * 2_000_000  # 14 M characters, 42 MB of UTF-8
+    texts = ["A first short document.", huge, "A last short document."]
+    path = tmp_path / "big.parquet"
+    pq.write_table(pa.table({"id": ["a", "b", "c"], "text": texts}), path)
+    del huge, texts
+    rejects, counters = RejectLog(), Counter()
+    options = ReadOptions(added=datetime(2025, 1, 1, tzinfo=UTC), max_doc_bytes=10_000_000)
+    tracemalloc.start()
+    try:
+        rows = [r for b in read_documents(str(path), options, rejects, counters) for r in b.to_pylist()]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [r["id"] for r in rows] == ["a", "c"]
+    assert rejects.counts == Counter({"too_large": 1}) and rejects.items[0].input.endswith("row 1")
+    assert peak < 16 << 20, f"peak {peak >> 20} MiB"
