@@ -23,7 +23,8 @@ Dolma `metadata` key that a top-level key outranks with another value is kept un
 Rejects, each with the line number: "bad_json" (not JSON, or not an object), "empty_text" (no text),
 "bad_type" (a field of the wrong type), "bad_value" (an integer out of its column's range), "too_large" (a
 line over twice `max_doc_bytes`, skipped without reading it whole), and a line cut by damage to the compressed stream ("truncated_gzip" where the file ends inside it,
-"corrupt_gzip" where a bad member cuts it; likewise bz2 and zstd).
+"corrupt_gzip" where a bad member cuts it; likewise bz2 and zstd). A file whose content is compressed again
+(a .gz inside a .gz) is one skipped span, "compressed_twice", not a reject for each line of its bytes.
 
 Damage (corpus.decompress): the lines before it are kept, the line it cuts is one reject, and reading goes on
 at the next good member. Line numbers after damage count the lines read, not those the file had. A resumed
@@ -46,6 +47,7 @@ import pyarrow as pa
 
 from corpus.decompress import Damage, RecoveringStream, open_recovering
 from corpus.mediawiki_history import ContentHistory, RejectedRevision, is_content_history
+from corpus.member_codecs import CODECS
 from corpus.reader_base import (
     READER_EXTRA_COLUMNS,
     TIMES_NOT_READ,
@@ -272,6 +274,12 @@ def iter_jsonl_rows(ctx: ReadContext) -> Iterator[dict[str, Any]]:
         ctx.unreadable(exc)
         return
     with stream:
+        head = stream.read(16)
+        stream.rewind(0)
+        inner = next((name for name, codec in CODECS.items() if codec.header.match(head)), None)
+        if inner is not None:  # a .gz inside a .gz: its bytes read as lines gave hundreds of bad_json
+            ctx.skip("compressed_twice", f"its content is {inner}-compressed again", 0, ctx.size)
+            return
         if _is_json_document(stream) and not (yield from _document_rows(ctx, stream, checks, column_map)):
             return
         while True:

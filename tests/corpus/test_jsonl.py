@@ -372,3 +372,21 @@ def test_a_dataset_s_own_html_gives_its_language_tag_as_a_warc_page_s_does(tmp_p
         r for b in read_documents(str(path), ReadOptions(added=ADDED), RejectLog()) for r in b.to_pylist()
     ]
     assert [r.get("declared_lang") for r in rows] == ["an", "es", None, None]
+
+
+def test_a_file_compressed_twice_is_one_skipped_span_not_a_reject_a_line(tmp_path: Path) -> None:
+    """A .jsonl.gz whose content was gzipped again read its bytes as lines: 191 `bad_json` documents in."""
+    import gzip
+
+    inner = gzip.compress(
+        b"".join(json.dumps({"id": f"d{i}", "text": f"Doc {i} " * 50}).encode() + b"\n" for i in range(300))
+    )
+    path = tmp_path / "twice.jsonl.gz"
+    path.write_bytes(gzip.compress(inner))
+    rejects = RejectLog()
+    rows = list(read_documents(str(path), ReadOptions(added=ADDED), rejects))
+    assert rows == [] and len(rejects) == 0
+    assert [(s.reason, s.offset, s.length) for s in rejects.skipped] == [
+        ("compressed_twice", 0, path.stat().st_size)
+    ]
+    assert rejects.skipped[0].detail == "its content is gzip-compressed again"
