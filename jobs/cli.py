@@ -329,6 +329,8 @@ def failure_line(message: str) -> str:
     text = _WORKING_FOLDER.sub(r"/\1", _one_line(message))
     if len(text) > MAX_FAILURE_CHARS:
         text = text[:MAX_FAILURE_CHARS] + " ..."
+    if "CHECKPOINT_RDD_BLOCK_ID_NOT_FOUND" in message:
+        text = f"an executor holding dedup's checkpoints was lost: set --conf spark.checkpoint.dir to shared storage (hdfs://, s3a://; docs/cluster.md); {text}"
     if NO_SPACE in message:
         text = f"{NO_SPACE}: a disk the job writes to is full (the output's, or Spark's local folders: SPARK_LOCAL_DIRS or spark.local.dir); {text}"
     return text

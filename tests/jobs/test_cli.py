@@ -362,3 +362,7 @@ def test_an_executor_s_python_failure_keeps_the_exception_it_raised() -> None:
         line = failure_line(message)
         assert line.endswith("ModuleNotFoundError: No module named 'x'") and "File " not in line, line
         assert line.startswith(head.strip().removesuffix(":").strip()[:20]), line
+    lost = failure_line("[CHECKPOINT_RDD_BLOCK_ID_NOT_FOUND] Checkpoint block rdd_12_3 not found!")
+    assert lost.startswith(
+        "an executor holding dedup's checkpoints was lost: set --conf spark.checkpoint.dir"
+    )
