@@ -15,6 +15,7 @@ nothing (tiny or unusual pages), the whole page's visible text is used instead a
 
 from __future__ import annotations
 
+import functools
 import re
 import zlib
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ import brotli
 import numpy as np
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.encoding import detect_encoding, map_encoding_to_html5
-from resiliparse.parse.html import HTMLTree, NodeType
+from resiliparse.parse.html import HTMLTree
 
 # The HTML standard's encoding prescan looks at the first 1024 bytes.
 META_PRESCAN_BYTES = 1024
@@ -326,7 +327,7 @@ def nests_deeper_than(tree: HTMLTree, markup: bytes, limit: int = TOO_DEEP) -> b
     """Whether the parsed page (`tree`, parsed from `markup`, its bytes) nests elements more than `limit`
     deep. Its tags are counted first, vectorised (a start tag one up, an end tag one down): the sum's range
     bounds the depth where the tags close as written, and is more where they do not (void elements, tags
-    left open), so only the rare page it does not clear is walked. About 75 us for a page of 130 KB."""
+    left open), so only the rare page it does not clear is searched element by element. About 75 us for a page of 130 KB."""
     data = np.frombuffer(markup, np.uint8)
     opening = data[:-1] == _LT
     if np.count_nonzero(opening) <= limit - 8:  # a few more for what the parser adds (html, head, body)
@@ -335,7 +336,7 @@ def nests_deeper_than(tree: HTMLTree, markup: bytes, limit: int = TOO_DEEP) -> b
     level = np.cumsum(
         (following >= ord("A")).view(np.int8) - (following == _SLASH).view(np.int8), dtype=np.int32
     )
-    return int(level.max()) - min(0, int(level.min())) > limit - 8 and _walk_deeper_than(tree, limit)
+    return int(level.max()) - min(0, int(level.min())) > limit - 8 and _has_element_deeper_than(tree, limit)
 
 
 class ReadPage(NamedTuple):
@@ -356,18 +357,15 @@ def read_page(html: str, markup: bytes) -> ReadPage:
     return ReadPage(tree, text, "main_content_fallback" if fell_back else None)
 
 
-def _walk_deeper_than(tree: HTMLTree, limit: int) -> bool:
-    stack = [(tree.document, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > limit:
-            return True
-        child = node.first_child
-        while child is not None:
-            if child.type == NodeType.ELEMENT:
-                stack.append((child, depth + 1))
-            child = child.next
-    return False
+def _has_element_deeper_than(tree: HTMLTree, limit: int) -> bool:
+    """The exact answer, from lexbor's selector engine: an element under a chain of `limit` elements (0.3 to
+    0.5 ms on a large page, 20 times a walk of its nodes in Python)."""
+    return tree.document.query_selector(_chain(limit)) is not None
+
+
+@functools.cache
+def _chain(limit: int) -> str:
+    return " > ".join(["*"] * (limit + 1))
 
 
 MAX_LANGUAGE_TAG_CHARS = 35  # BCP 47 tags are short: a longer value is not one

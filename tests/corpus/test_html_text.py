@@ -242,12 +242,12 @@ def _nested(depth: int, tag: str = "div", inner: str = "deep text") -> str:
 def test_the_nesting_depth_is_told_exactly_at_the_limit_and_cheaply_below_it() -> None:
     """resiliparse's main-content extraction grows with the square of the depth (0.3 s at 5,000 deep; a
     page nested 100,000 deep held its ingest task for many minutes): past TOO_DEEP a page is told apart."""
-    from corpus.html_text import TOO_DEEP, _walk_deeper_than, nests_deeper_than
+    from corpus.html_text import TOO_DEEP, _has_element_deeper_than, nests_deeper_than
 
     for depth, deeper in ((TOO_DEEP - 10, False), (TOO_DEEP + 10, True), (100_000, True), (20, False)):
         html = _nested(depth)
         assert nests_deeper_than(parse_html(html), html.encode()) is deeper, depth
-        assert _walk_deeper_than(parse_html(html), TOO_DEEP) is deeper, depth
+        assert _has_element_deeper_than(parse_html(html), TOO_DEEP) is deeper, depth
     # end tags that close nothing, before the nesting, do not hide it; thousands of void elements are no depth
     html = "</i>" * 2000 + _nested(TOO_DEEP + 10)
     assert nests_deeper_than(parse_html(html), html.encode())
