@@ -8,13 +8,12 @@ the error is read. `RecoveringStream` reads member by member with the codecs' ow
 (`zlib.decompressobj`, `bz2.BZ2Decompressor`, zstandard's `decompressobj`) and hands the decompressed bytes
 out in *segments*, runs of bytes with no gap between them:
 
-- A member whose data stops decoding: the bytes it decoded before the error are handed on (for gzip exactly up
-  to the bad byte: the failing input is replayed byte by byte on a copy of the zlib state taken before it; bz2
-  and zstd states cannot be copied, so there the output of the failing input chunk is lost). The
-  segment ends there, and reading resynchronises at the next member header (searched from the bad member's
-  start: a damaged member can run on through the ones after it) at which decoding succeeds or, where the
-  caller asks (WARC: "WARC/"), whose output starts as a record does. zlib, bz2 and zstd cannot resume inside a
-  damaged member (its back-references are lost), so the rest of it is skipped.
+- A member whose data stops decoding: the bytes it decoded before the error are handed on (gzip's exactly up to
+  the bad byte: the failing input is replayed byte by byte on a copy of the zlib state taken before it; bz2's
+  and zstd's states cannot be copied: the failing call's output is lost). The segment ends there, and reading
+  resynchronises at the next member header (searched from the bad member's start: a damaged member can run on
+  through the ones after it) at which decoding succeeds or, where the caller asks (WARC: "WARC/"), whose
+  output starts as a record does. No codec resumes inside a damaged member: the rest of it is skipped.
 - A member that decodes but fails its check (gzip CRC-32 or length, zstd content checksum): its output is
   withheld and given to the caller as `Damage.withheld`, so the caller can count the records in it as rejects.
   Members are held until verified up to HOLD_BYTES of output (2 MiB: one Common Crawl record is at most ~1
@@ -22,10 +21,9 @@ out in *segments*, runs of bytes with no gap between them:
   check failing at its end only ends the segment.
 - A file that ends inside a member (or inside its header): what decoded is handed on and the segment ends.
 - Bytes at a member boundary that start no member (an HTML error page a proxy appended, junk between members)
-  are skipped up to the next member. Zero padding after the last gzip member is allowed, as gzip(1) allows it;
-  so are zstd's skippable frames.
-- A remote file whose reading fails for good part way (its retries ran out) ends as a truncated file does,
-  with reason "read_failed"; the bytes never read are one "read_failed" span.
+  are skipped up to the next member. Zero padding after the last gzip member is allowed (as gzip(1) does), and
+  zstd's skippable frames. A remote file whose reading fails for good part way (its retries ran out) ends as
+  a truncated file does, with reason "read_failed"; the bytes never read are one "read_failed" span.
 
 No library offers the search and the replay: zlib, bz2 and zstandard stop at the first error. Every skipped or
 distrusted byte range is reported once, as a `SkippedSpan` with its offset and length in the file, through
@@ -273,10 +271,11 @@ class RecoveringStream(io.RawIOBase):
         if not chunk and not self._decoder.pending:
             self._truncated()
             return True
+        fed_at = self._pos - (0 if chunk else self._codec.input_chunk)  # a drain's came with the last feed
         try:
             out = self._decoder.feed(chunk)
         except MemberError as exc:
-            self._member_failed(exc, self._pos + exc.consumed)
+            self._member_failed(exc, max(self._member_start, fed_at) + exc.consumed)
             return True
         self._hold(out)
         if self._decoder.eof:

@@ -10,7 +10,10 @@ bytes are decoded with U+FFFD replacements, and the number replaced is returned 
 reject it.
 
 HTML to text is resiliparse's `extract_plain_text(main_content=True)`; when its main-content heuristic finds
-nothing (tiny or unusual pages), the whole page's visible text is used instead and that is reported.
+nothing (tiny or unusual pages), the whole page's visible text is used instead and that is reported. A page
+nested deeper than TOO_DEEP elements gets its whole visible text at once (`read_page`: the heuristic's time
+grows with the square of the depth). The check that finds such pages counts tags as written: end tags that
+close nothing, written between the nesting tags, or a page in UTF-16, can hide nesting from it.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ dumps write them; one older than the revision before it is not used for snapshot
 
 Rejects: "deleted_text" (suppressed or missing text; such a revision is never a snapshot, the page's previous
 visible revision stays in force), "empty_text", "too_large", "bad_revision" (no id or timestamp, or a
-timestamp before 2001 or past the read's `added` time), and a page
+timestamp before 2001), "revision_after_added" (more than a day past the read's `added` time), and a page
 that cannot be read to its end: "bad_xml" (an XML error inside it, e.g. an undefined or external entity, or the
 file ending inside it) or the reason of the compression damage that cut it ("corrupt_gzip", "truncated_bz2",
 ...). Such a page is one reject, named by its id (or its byte offset where the id was not reached); its
@@ -385,7 +385,7 @@ class MediaWikiRowReader:
             return None
         problem = implausible_time(timestamp, self.ctx.added)
         if problem is not None:
-            ctx.reject("bad_revision", problem, where)
+            ctx.reject(*problem, where)
             return None
         text_element = next((c for c in element if local(c.tag) == "text"), None)
         if text_element is None or "deleted" in text_element.attrib or text_element.text is None:

@@ -12,7 +12,7 @@ en.wiktionary.org); a wiki id of no known family gives no URL (counted: "mediawi
 
 Rejects, with the XML reader's reasons: "deleted_text" (content not visible: a suppressed revision, whose
 text such rows may still carry; or no content body), "empty_text", "too_large", "bad_revision" (no numeric
-revision or page id, no time that parses, or a time before 2001 or past the read's `added` time). Snapshots need a page's revisions together and in time
+revision or page id, no time that parses, or a time before 2001), "revision_after_added" (past the read's `added` time). Snapshots need a page's revisions together and in time
 order, as exports write them: an older revision than the one before is counted ("revision_out_of_order")
 and left out, and a revision of a page (of a wiki: page ids repeat across wikis) that comes back after
 another page's, or after damage cut the file, is rejected ("page_not_contiguous") rather than give that
@@ -141,7 +141,7 @@ class ContentHistory:
             raise RejectedRevision("bad_revision", "revision without a numeric id, a page id or a time")
         problem = implausible_time(timestamp, self.ctx.added)
         if problem is not None:
-            raise RejectedRevision("bad_revision", problem)
+            raise RejectedRevision(*problem)
         slots = record.get("revision_content_slots")
         main = slots.get("main") if isinstance(slots, dict) else None
         text = main.get("content_body") if isinstance(main, dict) else None

@@ -80,14 +80,21 @@ def page_url(base: str | None, title: str) -> str | None:
 FIRST_REVISION = datetime(2001, 1, 1, tzinfo=UTC)
 
 
-def implausible_time(timestamp: datetime, added: datetime) -> str | None:
-    """Why a revision's `timestamp` cannot be right (before 2001, or more than a day after `added`, the
-    time the read gives its documents: the run's start unless pinned), or None. Against `added` and not
-    the clock, so a read with `added` pinned keeps the same revisions whatever day it runs."""
+def implausible_time(timestamp: datetime, added: datetime) -> tuple[str, str] | None:
+    """(reason, detail) where a revision's `timestamp` cannot be taken, or None: "bad_revision" before 2001,
+    "revision_after_added" more than a day after `added` (the time the read gives its documents: the run's
+    start unless pinned). Against `added` and not the clock, so a read with `added` pinned keeps the same
+    revisions whatever day it runs; a reason of its own, so a pin earlier than the dump is told from typos."""
     if timestamp < FIRST_REVISION:
-        return f"revision timestamp {timestamp:%Y-%m-%d} is before 2001 (no wiki ran MediaWiki then)"
+        return (
+            "bad_revision",
+            f"revision timestamp {timestamp:%Y-%m-%d} is before 2001 (no wiki ran MediaWiki then)",
+        )
     if timestamp > added + timedelta(days=1):
-        return f"revision timestamp {timestamp:%Y-%m-%d} is after the documents' added time {added:%Y-%m-%d}"
+        return (
+            "revision_after_added",
+            f"revision timestamp {timestamp:%Y-%m-%d} is after the documents' added time {added:%Y-%m-%d}",
+        )
     return None
 
 

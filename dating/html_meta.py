@@ -6,7 +6,7 @@ the tree to `MarkupDater` (a ReadOptions page hook) after extracting the text. T
 
 1. The markup htmldate reads first (meta tags, the canonical link, JSON-LD scripts, abbr elements) is
    taken from the tree by one selector query and given to htmldate's own first stages, the ones its
-   `find_date` runs before anything else, unchanged: the canonical URL's date (publication only),
+   `find_date` runs before anything else: the canonical URL's date (publication only),
    `examine_header`, `json_search` and `examine_abbr_elements`, for the publication date and then the
    update date, on the same small tree. Where they decide, the answer is htmldate's fast mode's on the
    whole page (a test checks it on the gold pages); most news and blog pages are decided here, at a
@@ -18,8 +18,14 @@ the tree to `MarkupDater` (a ReadOptions page hook) after extracting the text. T
    search's date on all 91, and fast mode's update date is none (65) or the publication date again (26)
    (tests/dating/test_html_meta.py keeps checking it). The update date is step 1's.
 
-Costs are bounded so one bad page cannot stall a task: lexbor serialises the page in linear time, and the
-search's string stages read at most MAX_HTML_CHARS of it (dates sit in the head and the top of the body).
+htmldate's reading of a date string is changed in two ways (`whole_reading_custom_parse`, installed for the
+process on import): a reading after the bound is refused whole, and bounds are compared in the page's own
+wall-clock time. The bound is a day past the crawl, else past `added`, else none: never the clock.
+
+Costs are bounded so one bad page cannot stall a task: lexbor serialises the page in linear time, the
+search's string stages read at most MAX_HTML_CHARS of it (dates sit in the head and the top of the body),
+and a page nested deeper than corpus.html_text.TOO_DEEP is not searched (its searches grow with the depth
+times the candidates: minutes at 20,000 deep).
 The page's own URL is not given to htmldate: it is a separate signal (dating.signals.url_signal), and
 keeping them apart lets the combination see when they agree.
 A page htmldate cannot read yields nulls, never an exception. `html_meta_date_batch` does the same for
@@ -93,12 +99,15 @@ htmldate.extractors.dateutil_parse = functools.partial(dateutil.parser.parse, de
 def whole_reading_custom_parse(
     string: str, outputformat: str, min_date: datetime, max_date: datetime
 ) -> str | None:
-    """htmldate's custom_parse (its readings of one date string, most precise first), except in two ways.
-    A reading after `max_date` ends the string's search: htmldate went on to the string's month or year, so
-    a page dated 2021-04-02, crawled 2021-03-10, was dated 2021-01-01 (the year's first day), one dated
-    2021-03-25 was dated 2021-03-01, and nothing said so. And a reading is compared with the bounds in the
-    page's own wall-clock time: htmldate compares a time with an offset as an instant against bounds read in
-    the process's time zone, so the same page's date depended on TZ."""
+    """htmldate's custom_parse (its readings of one date string, most precise first; it reads the markup's
+    date values), except in two ways. A reading after `max_date` ends the string's search: htmldate went on
+    to the same string's month or year, so a meta date of 2021-03-25 on a page crawled 2021-03-10 decided the
+    page as 2021-03-01 in the first stages, and no other date on the page was looked for. (htmldate's last
+    stage, its scan of the page's text, may still read such a date's year or month: a year is read as one
+    downstream, a month's first day as a day.) And a reading is compared with the bounds in the page's own
+    wall-clock time: htmldate compared a time with an offset, as an instant, with bounds read in the
+    process's time zone, so the same page's date depended on TZ. Installed for the whole process when this
+    module is imported (htmldate's find_date included)."""
     for candidate in htmldate.extractors._date_candidates(string):
         if candidate is None:
             continue

@@ -316,16 +316,14 @@ def failure_line(message: str) -> str:
         for line in message.splitlines()
         if line.strip() and not (java and _JAVA_FRAME.match(line))
     ]
-    if len(lines) > 1 and any(line.startswith("Caused by:") for line in lines):
-        head = next(
-            (line.lstrip(": ") for line in lines if not line.startswith("An error occurred")), lines[0]
-        )
+    head = next((line.lstrip(": ") for line in lines if not line.startswith("An error occurred")), lines[0])
+    raised = _python_error(message)
+    if raised is not None:  # an executor's Python failure, however Java wrapped it: its frames go
+        head = head.split(PYTHON_TRACEBACK)[0].replace("Please see the stack trace below.", "").strip()
+        message = f"{head} {raised}".strip()
+    elif len(lines) > 1 and any(line.startswith("Caused by:") for line in lines):
         cause = [line for line in lines if line.startswith("Caused by:")][-1].removeprefix("Caused by: ")
         message = head if cause in head else f"{head} (caused by {cause})"
-    raised = _python_error(message)
-    if raised is not None:  # an executor's Python traceback: its frames go, its last line says what it was
-        head = lines[0] if lines[0] != PYTHON_TRACEBACK else ""
-        message = head.removesuffix(PYTHON_TRACEBACK).strip() + " " + raised
     text = _WORKING_FOLDER.sub(r"/\1", _one_line(message))
     if len(text) > MAX_FAILURE_CHARS:
         text = text[:MAX_FAILURE_CHARS] + " ..."

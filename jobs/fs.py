@@ -14,6 +14,7 @@ import os
 import posixpath
 import re
 import socket
+import stat
 import sys
 import tempfile
 import uuid
@@ -193,35 +194,38 @@ def locate(path: str) -> Location:
 def _local_listing(folder: str) -> list[pafs.FileInfo]:
     """The files below a local `folder`, followed into linked folders, each folder walked once (by device
     and inode: a link to `.` or to an ancestor made pyarrow's listing read the files again at every level
-    until the system stopped it, 41 times over). A dangling link lists as a missing file; a FIFO, socket or
-    device is left out (reading a FIFO waits for ever). What was left out is said on stderr."""
+    until the system stopped it, 41 times over); a folder's real path is walked before a link to it. A
+    dangling link lists as a missing file; a FIFO, socket or device is left out (reading a FIFO waits for
+    ever), and so is a folder that cannot be read: what was left out is said on stderr."""
     found: list[pafs.FileInfo] = []
     walked: set[tuple[int, int]] = set()
-    again: list[str] = []
-    special: list[str] = []
-    for root, dirs, names in os.walk(folder, followlinks=True):
+    left_out: dict[str, list[str]] = {"folders reached again through a link, read once": []}
+    left_out |= {"not regular files": [], "folders that cannot be read": []}
+
+    def unreadable(error: OSError) -> None:
+        left_out["folders that cannot be read"].append(str(error.filename))
+
+    for root, dirs, names in os.walk(folder, onerror=unreadable, followlinks=True):
         mark = os.stat(root)
         if (mark.st_dev, mark.st_ino) in walked:
             dirs[:] = []
-            again.append(root)
+            left_out["folders reached again through a link, read once"].append(root)
             continue
         walked.add((mark.st_dev, mark.st_ino))
-        dirs.sort()  # the first path to a folder reached twice is kept: the same on every run
+        # real folders before links, each in name order: the same paths are kept on every run
+        dirs.sort(key=lambda name: (os.path.islink(os.path.join(root, name)), name))
         for name in names:
             path = os.path.join(root, name)
             try:
-                stat = os.stat(path)
+                status = os.stat(path)
             except OSError:  # a dangling link (or a file gone since the walk listed it)
                 found.append(pafs.FileInfo(path, pafs.FileType.NotFound))
                 continue
-            if not os.path.isfile(path):
-                special.append(path)
+            if not stat.S_ISREG(status.st_mode):
+                left_out["not regular files"].append(path)
                 continue
-            found.append(pafs.FileInfo(path, pafs.FileType.File, size=stat.st_size))
-    for paths, what in (
-        (again, "folders reached again through a link, read once"),
-        (special, "not regular files"),
-    ):
+            found.append(pafs.FileInfo(path, pafs.FileType.File, size=status.st_size))
+    for what, paths in left_out.items():
         if paths:
             print(f"chronomix: {folder!r}: {len(paths)} left out, {what}, e.g. {paths[0]!r}", file=sys.stderr)
     return found

@@ -301,7 +301,7 @@ STAGE = Stage("ingest", IngestParams, check, run, settings=settings)
 
 ADDED_HELP = (
     "Pin the `added` timestamp (ISO 8601) for reproducible builds. It is the read's clock: a MediaWiki "
-    "revision more than a day after it is refused (bad_revision), and a page without a crawl time is dated "
+    "revision more than a day after it is refused (revision_after_added), and a page without a crawl time is dated "
     "no later than a day after it."
 )
 

@@ -79,7 +79,7 @@ def parse_conf(pairs: Sequence[str]) -> dict[str, str]:
         if not sep or not key.strip():
             raise ValueError(f"--conf {pair!r}: expected key=value")
         key, value = key.strip(), value.strip()
-        if key in FIXED_CONF and value != FIXED_CONF[key]:
+        if key in FIXED_CONF and value.lower() != FIXED_CONF[key].lower():
             raise ValueError(
                 f"--conf {key}={value}: chronomix fixes {key} to {FIXED_CONF[key]} (its outputs' dates, "
                 "types and reproducibility depend on it); leave it out"
@@ -92,7 +92,7 @@ def say_overridden_submitted_conf(submitted: dict[str, str]) -> None:
     """Says on stderr which settings handed over by spark-submit (its --conf, spark-defaults.conf) give a
     FIXED_CONF key another value: chronomix's value is used."""
     for key, value in submitted.items():
-        if key in FIXED_CONF and value != FIXED_CONF[key]:
+        if key in FIXED_CONF and value.lower() != FIXED_CONF[key].lower():
             print(
                 f"chronomix: spark-submit's {key}={value} is not used: chronomix fixes it to {FIXED_CONF[key]}",
                 file=sys.stderr,

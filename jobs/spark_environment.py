@@ -53,7 +53,8 @@ def refuse_broken_environment(local: bool, conf: dict[str, str]) -> None:
     named = f"--conf {PYTHON_SETTING}" if given else "PYSPARK_PYTHON"
     found = shutil.which(python)
     if found is None:
-        raise UsageError(f"{named}={python!r}: no such program; unset it (Spark then runs this Python)")
+        drop = "leave it out" if given else "unset it"
+        raise UsageError(f"{named}={python!r}: no such program; {drop} (Spark then runs this Python)")
     # a program in this Python's own bin folder is this environment (python, python3, python3.11); a path
     # that only resolves to the same file may be the base Python a virtual environment links to
     if os.path.dirname(os.path.abspath(found)) != os.path.dirname(os.path.abspath(sys.executable)):
@@ -75,7 +76,8 @@ def _refuse_python_without_the_project(python: str, named: str) -> None:
         missing = (done.stderr.strip().splitlines() or ["it failed"])[-1]
         raise UsageError(
             f"{named}={python!r}: Spark's Python workers run it, and it cannot import what they need "
-            f"({missing}); unset it (the workers then run this Python, {sys.executable})"
+            f"({missing}); {'leave it out' if named.startswith('--conf') else 'unset it'} (the workers then run "
+            f"this Python, {sys.executable})"
         )
 
 

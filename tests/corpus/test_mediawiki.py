@@ -194,8 +194,8 @@ def test_page_urls_of_an_export_with_an_index_php_base(tmp_path: Path) -> None:
 @needs_shared_data
 def test_a_revision_year_typo_is_one_reject_not_centuries_of_snapshots(tmp_path: Path) -> None:
     """A revision dated 1011 (for 2011) made 12,000 monthly snapshot documents and no counter; a time before
-    2001 (no wiki ran MediaWiki) or after the read's `added` time (here the run's start) is a
-    `bad_revision`, and the page's history is kept."""
+    2001 (no wiki ran MediaWiki) is a `bad_revision`, one after the read's `added` time a
+    `revision_after_added`, and the page's history is kept."""
     xml = HISTORY.read_text(encoding="utf-8")
     first = re.search(r"<timestamp>(\d{4})", xml)
     assert first is not None and first.group(1) == "2011"
@@ -204,17 +204,17 @@ def test_a_revision_year_typo_is_one_reject_not_centuries_of_snapshots(tmp_path:
     future = typo[: later + len("<timestamp>")] + "2125" + typo[later + len("<timestamp>2025") :]
     path = tmp_path / "typo.xml"
     path.write_text(future)
-    docs, rejects, _ = read(path)
-    assert len(docs) == 57 and rejects.counts == Counter({"bad_revision": 2})
-    today = datetime.now(UTC)
+    added = datetime(2026, 1, 1, tzinfo=UTC)  # after the history's last revision (2025-09)
+    docs, rejects, _ = read(path, added=added)
+    assert len(docs) == 57 and rejects.counts == Counter({"bad_revision": 1, "revision_after_added": 1})
     assert {r.detail.split(" is ")[1] for r in rejects.items} == {
         "before 2001 (no wiki ran MediaWiki then)",
-        f"after the documents' added time {today:%Y-%m-%d}",
+        "after the documents' added time 2026-01-01",
     }
-    monthly, rejects, _ = read(path, monthly=True)
+    monthly, rejects, _ = read(path, monthly=True, added=added)
     months = sorted(d["id"].rsplit(":", 1)[1] for d in monthly)
     # 175 snapshots whole; the first revision's month (2011-03) goes, the series still ends at 2025-09
-    assert rejects.counts == Counter({"bad_revision": 2}) and len(monthly) == 174
+    assert rejects.counts == Counter({"bad_revision": 1, "revision_after_added": 1}) and len(monthly) == 174
     assert months[0] == "2011-04" and months[-1] == "2025-09"
 
 
@@ -235,5 +235,7 @@ def test_a_revision_is_judged_against_the_pinned_added_time_not_the_clock(tmp_pa
     docs, rejects, _ = read(path, added=datetime(2030, 1, 1, tzinfo=UTC))
     assert len(rejects) == 0 and [d["text"] for d in docs] == ["Version 10.", "Version 11."]
     docs, rejects, _ = read(path, added=datetime(2021, 1, 1, tzinfo=UTC))
-    assert [d["text"] for d in docs] == ["Version 10."] and rejects.counts == Counter({"bad_revision": 1})
+    assert [d["text"] for d in docs] == ["Version 10."] and rejects.counts == Counter(
+        {"revision_after_added": 1}
+    )
     assert rejects.items[0].detail.endswith("is after the documents' added time 2021-01-01")

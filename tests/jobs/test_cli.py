@@ -247,9 +247,17 @@ def test_a_conf_giving_a_fixed_setting_another_value_is_refused(
         key, _, value = setting.partition("=")
         assert f"--conf {key}={value}: chronomix fixes {key} to " in err and "leave it out" in err, err
     assert not out.exists()
-    assert spark_options("local[1]", ["spark.sql.session.timeZone=UTC"]).conf == (
-        "spark.sql.session.timeZone=UTC",
+    assert spark_options("local[1]", ["spark.sql.session.timeZone=utc"]).conf == (
+        "spark.sql.session.timeZone=utc",
     )
+    # spark-submit's own value is said, and chronomix's used
+    from jobs.spark import say_overridden_submitted_conf
+
+    say_overridden_submitted_conf({"spark.sql.session.timeZone": "Asia/Kolkata", "spark.ui.enabled": "true"})
+    said = capsys.readouterr().err.strip().splitlines()
+    assert said == [
+        "chronomix: spark-submit's spark.sql.session.timeZone=Asia/Kolkata is not used: chronomix fixes it to UTC"
+    ]
 
 
 def test_probe_names_a_run_folder_that_is_not_there(
@@ -362,6 +370,17 @@ def test_an_executor_s_python_failure_keeps_the_exception_it_raised() -> None:
         line = failure_line(message)
         assert line.endswith("ModuleNotFoundError: No module named 'x'") and "File " not in line, line
         assert line.startswith(head.strip().removesuffix(":").strip()[:20]), line
+    # the form Py4J raises: the traceback inside the Java error, and again under "Caused by:"
+    trace = f"Traceback (most recent call last):{frames}\nModuleNotFoundError: No module named 'x'"
+    java = "".join(f"\n\tat org.apache.spark.Frame{i}.run(Frame.scala:{i})" for i in range(40))
+    wrapped = (
+        "An error occurred while calling o224.parquet.\n: org.apache.spark.SparkException: Job aborted due to "
+        "stage failure: Lost task 0.0 in stage 7.0 (TID 18): org.apache.spark.api.python.PythonException: "
+        f"{trace}{java}\nCaused by: org.apache.spark.api.python.PythonException: {trace}{java}\n"
+    )
+    line = failure_line(wrapped)
+    assert line.startswith("org.apache.spark.SparkException: Job aborted due to stage failure"), line
+    assert line.endswith("PythonException: ModuleNotFoundError: No module named 'x'"), line
     lost = failure_line("[CHECKPOINT_RDD_BLOCK_ID_NOT_FOUND] Checkpoint block rdd_12_3 not found!")
     assert lost.startswith(
         "an executor holding dedup's checkpoints was lost: set --conf spark.checkpoint.dir"
