@@ -321,16 +321,17 @@ def tree_to_text(tree: HTMLTree, main_content: bool = True) -> tuple[str, bool]:
 # resiliparse's main-content extraction grows with the square of the depth (0.3 s at 5,000, 1.5 s at 10,000;
 # a 1 MB page nested 100,000 deep held its task, and so the job, for many minutes), and dating's searches
 # with depth times the date candidates. Real pages nest far less: the deepest of the 249 sample and gold
-# pages is 49 elements deep.
-TOO_DEEP = 500
+# pages is 49 elements deep. At this depth a page costs at most about 50 ms of extraction (and seconds of
+# dating where every level holds a date candidate); a lower limit cost every page more to check.
+TOO_DEEP = 2000
 _LT, _SLASH = ord("<"), ord("/")
 
 
-def nests_deeper_than(tree: HTMLTree, markup: bytes, limit: int = TOO_DEEP) -> bool:
-    """Whether the parsed page (`tree`, parsed from `markup`, its bytes) nests elements more than `limit`
-    deep. Its tags are counted first, vectorised (a start tag one up, an end tag one down): the sum's range
-    bounds the depth where the tags close as written, and is more where they do not (void elements, tags
-    left open), so only the rare page it does not clear is searched element by element. About 75 us for a page of 130 KB."""
+def may_nest_deeper_than(markup: bytes, limit: int = TOO_DEEP) -> bool:
+    """Whether the page's bytes may nest elements more than `limit` deep, from its tags counted as written,
+    vectorised (a start tag one up, an end tag one down): the sum's range bounds the depth where the tags
+    close as written, and is more where they do not (void elements, tags left open). About 25 us for a page
+    of 130 KB with fewer tags than the limit, 80 us with more; best run while the bytes are still in cache."""
     data = np.frombuffer(markup, np.uint8)
     opening = data[:-1] == _LT
     if np.count_nonzero(opening) <= limit - 8:  # a few more for what the parser adds (html, head, body)
@@ -339,7 +340,13 @@ def nests_deeper_than(tree: HTMLTree, markup: bytes, limit: int = TOO_DEEP) -> b
     level = np.cumsum(
         (following >= ord("A")).view(np.int8) - (following == _SLASH).view(np.int8), dtype=np.int32
     )
-    return int(level.max()) - min(0, int(level.min())) > limit - 8 and _has_element_deeper_than(tree, limit)
+    return int(level.max()) - min(0, int(level.min())) > limit - 8
+
+
+def nests_deeper_than(tree: HTMLTree, markup: bytes, limit: int = TOO_DEEP) -> bool:
+    """Whether the parsed page (`tree`, parsed from `markup`, its bytes) nests elements more than `limit`
+    deep: `may_nest_deeper_than`, and for the rare page that does not clear it, lexbor's answer."""
+    return may_nest_deeper_than(markup, limit) and _has_element_deeper_than(tree, limit)
 
 
 class ReadPage(NamedTuple):
@@ -353,8 +360,9 @@ class ReadPage(NamedTuple):
 
 def read_page(html: str, markup: bytes) -> ReadPage:
     """`html` (decoded from `markup`, the page's bytes) parsed once, and its text (see ReadPage)."""
+    suspect = may_nest_deeper_than(markup)  # before the parse, while `markup` is in cache
     tree = parse_html(html)
-    if nests_deeper_than(tree, markup):
+    if suspect and _has_element_deeper_than(tree, TOO_DEEP):
         return ReadPage(tree, tree_to_text(tree, main_content=False)[0], "page_nested_too_deep")
     text, fell_back = tree_to_text(tree)
     return ReadPage(tree, text, "main_content_fallback" if fell_back else None)
@@ -378,7 +386,7 @@ def declared_language(tree: HTMLTree, content_language: str | None) -> str | Non
     """The language a page states for itself: its root element's `lang` (or `xml:lang`), else the HTTP
     Content-Language header's first tag; None where it states none. The tag as written, stripped (what it
     is worth is for language id to judge: mixers/langid_declared.py)."""
-    root = tree.document.query_selector("html") if tree.document is not None else None
+    root = tree.document.document_element if tree.document is not None else None  # a tenth of a query's time
     for value in (
         root.getattr("lang") if root is not None else None,
         root.getattr("xml:lang") if root is not None else None,
