@@ -386,9 +386,9 @@ class WarcRowReader:
             return None
         http = record.http_headers
         status = http.status_code if http is not None else None
-        if not status:
+        if not status or status < 100:  # none, or a line cut short ("HTTP/1.1 2": a Content-Length too short)
             sample = header + record.reader.read(REJECT_SAMPLE_BYTES)
-            ctx.reject("bad_http_header", "no HTTP status line", where, sample)
+            ctx.reject("bad_http_header", f"no whole HTTP status line ({status or 'none'})", where, sample)
             return None
         if not 200 <= status < 300:
             ctx.reject("http_status", f"HTTP status {status}", where, header)

@@ -422,3 +422,21 @@ def test_a_page_nested_too_deep_keeps_its_whole_text_and_its_neighbours(tmp_path
         None,
         datetime(2020, 5, 1, tzinfo=UTC),
     ]
+
+
+def test_a_status_line_cut_by_a_short_content_length_is_a_bad_header_not_a_status(tmp_path: Path) -> None:
+    """A Content-Length of 10 cut a record's block at "HTTP/1.1 2", rejected as `http_status` "HTTP status 2"
+    (a status no server sends). It is a bad HTTP header; the records around it are kept."""
+    block = crafted.http_response(crafted.page_html(1))
+    records = [
+        crafted.response(0),
+        crafted.warc_record("response", 1, block, extra={"Content-Length": "10"}),
+        crafted.response(2),
+    ]
+    path = tmp_path / "short.warc"
+    path.write_bytes(b"".join(records))
+    rejects = RejectLog()
+    rows = [r for b in read_documents(str(path), OPTIONS, rejects) for r in b.to_pylist()]
+    assert [r["id"] for r in rows] == [crafted.record_id(i) for i in (0, 2)]
+    assert rejects.counts == Counter({"bad_http_header": 1})
+    assert rejects.items[0].detail == "no whole HTTP status line (2)"
