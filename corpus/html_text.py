@@ -324,6 +324,7 @@ def tree_to_text(tree: HTMLTree, main_content: bool = True) -> tuple[str, bool]:
 # pages is 49 elements deep. At this depth a page costs at most about 50 ms of extraction (and seconds of
 # dating where every level holds a date candidate); a lower limit cost every page more to check.
 TOO_DEEP = 2000
+NESTED_TOO_DEEP = "page_nested_too_deep"  # the counter of such pages
 _LT, _SLASH = ord("<"), ord("/")
 
 
@@ -351,7 +352,7 @@ def nests_deeper_than(tree: HTMLTree, markup: bytes, limit: int = TOO_DEEP) -> b
 
 class ReadPage(NamedTuple):
     """A page parsed once: its tree, its text, and what to count of it: "main_content_fallback",
-    "page_nested_too_deep" (its tree is then read no further: no main content, no markup dates) or None."""
+    NESTED_TOO_DEEP (its tree is then read no further: no main content, no markup dates) or None."""
 
     tree: HTMLTree
     text: str
@@ -363,7 +364,7 @@ def read_page(html: str, markup: bytes) -> ReadPage:
     suspect = may_nest_deeper_than(markup)  # before the parse, while `markup` is in cache
     tree = parse_html(html)
     if suspect and _has_element_deeper_than(tree, TOO_DEEP):
-        return ReadPage(tree, tree_to_text(tree, main_content=False)[0], "page_nested_too_deep")
+        return ReadPage(tree, tree_to_text(tree, main_content=False)[0], NESTED_TOO_DEEP)
     text, fell_back = tree_to_text(tree)
     return ReadPage(tree, text, "main_content_fallback" if fell_back else None)
 

@@ -113,7 +113,15 @@ def _records_within(batch: pa.RecordBatch, limit: int) -> Iterator[dict[str, Any
     over = None
     for column in batch.columns:
         kind = column.type
-        if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind):
+        if any(
+            test(kind)
+            for test in (
+                pa.types.is_string,
+                pa.types.is_large_string,
+                pa.types.is_binary,
+                pa.types.is_large_binary,
+            )
+        ):
             long = pc.fill_null(pc.greater(pc.binary_length(column), limit), False)
             over = long if over is None else pc.or_(over, long)
     if over is None or not pc.any(over).as_py():

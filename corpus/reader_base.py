@@ -407,7 +407,7 @@ class DocumentChecks:
         """A dataset's own HTML read as the WARC reader reads a page's, in one parse: its language tag
         (`declared_lang`, unless the dataset gives one) and, with `run_hook`, the page hook; a failure of
         the hook leaves its columns null and is counted, as the WARC reader counts it."""
-        from corpus.html_text import declared_language, nests_deeper_than, parse_html
+        from corpus.html_text import NESTED_TOO_DEEP, declared_language, nests_deeper_than, parse_html
 
         if not run_hook and row.get("declared_lang") is not None:
             return
@@ -416,7 +416,7 @@ class DocumentChecks:
             if row.get("declared_lang") is None:
                 row["declared_lang"] = declared_language(tree, None)
             if run_hook and nests_deeper_than(tree, html.encode("utf-8", "replace")):
-                self.ctx.counters["page_nested_too_deep"] += 1  # its markup is read no further
+                self.ctx.counters[NESTED_TOO_DEEP] += 1  # its markup is read no further
             elif run_hook:
                 self.ctx.options.page_hook(tree, html, row)  # type: ignore[misc]
         except Exception:  # the page keeps its text, as a WARC page does

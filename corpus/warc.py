@@ -48,6 +48,7 @@ from fastwarc.warc import ArchiveIterator, WarcRecord
 
 from corpus.decompress import RecoveringStream, open_recovering
 from corpus.html_text import (
+    NESTED_TOO_DEEP,
     ContentDecodingError,
     DecodedTooLarge,
     dechunk,
@@ -447,7 +448,7 @@ class WarcRowReader:
             if note is not None:
                 ctx.counters[note] += 1
             row["declared_lang"] = declared_language(tree, http.get("Content-Language"))
-            if ctx.options.page_hook is not None and note != "page_nested_too_deep":
+            if ctx.options.page_hook is not None and note != NESTED_TOO_DEEP:
                 try:  # the one parsed tree serves the hook too (e.g. dating's markup dates)
                     ctx.options.page_hook(tree, decoded.text, row)
                 except Exception:  # the page keeps its text; the hook's columns stay null

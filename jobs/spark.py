@@ -101,10 +101,11 @@ def say_overridden_submitted_conf(submitted: dict[str, str]) -> None:
 
 def spark_session(options: SparkOptions = SparkOptions()) -> SparkSession:
     """Get or create the session. Under spark-submit the master given there wins over `options.master`."""
+    user_conf = parse_conf(options.conf)
     if not _submitted_conf():  # spark-submit started the JVM already, from its own environment
-        refuse_broken_environment(options.master.startswith("local"), parse_conf(options.conf))
+        refuse_broken_environment(options.master.startswith("local"), user_conf)
         utf8_locale_for_java()
-    workers_python = parse_conf(options.conf).get(PYTHON_SETTING)
+    workers_python = user_conf.get(PYTHON_SETTING)
     if workers_python:
         # PySpark's context reads only the variable (spark-submit sets it from its own setting): the job's
         # setting was ignored, and the workers ran the driver's interpreter path
@@ -122,7 +123,7 @@ def spark_session(options: SparkOptions = SparkOptions()) -> SparkSession:
     # Under spark-submit, what was submitted wins over our defaults (but not over the fixed settings).
     defaults = {k: v for k, v in DEFAULT_CONF.items() if k not in submitted}
     say_overridden_submitted_conf(submitted)
-    conf = {**defaults, **parse_conf(options.conf), **FIXED_CONF}
+    conf = {**defaults, **user_conf, **FIXED_CONF}
     builder = SparkSession.builder.appName(options.app_name)
     if "spark.master" not in submitted:
         builder = builder.master(options.master)
