@@ -35,6 +35,7 @@ import yaml
 from corpus.config_yaml import load_config_yaml
 from jobs.contract import UsageError
 from jobs.fs import names_a_uri
+from jobs.locks import holding
 from jobs.options import spark_options
 from jobs.output_folders import refuse_foreign_data, refuse_overlap
 from jobs.registry import stage
@@ -288,5 +289,9 @@ def run_pipeline(
     session; `start` reruns that stage and every later one, `until` stops after that stage."""
     from jobs.spark import LazySession, SparkOptions
 
-    with LazySession(SparkOptions(pipeline.master, tuple(pipeline.conf))) as spark:
+    # the whole folder for the whole run: a second run of it stops before it redoes (or replaces) any stage
+    with (
+        holding([str(pipeline.output)]),
+        LazySession(SparkOptions(pipeline.master, tuple(pipeline.conf))) as spark,
+    ):
         return run_stages(pipeline.stages, spark, start=start, until=until, on_stage=on_stage)

@@ -57,7 +57,8 @@ def run(
         table.add_column(column)
     for outcome in outcomes:
         brief = ", ".join(f"{k}={v}" for k, v in outcome.summary.items() if not isinstance(v, (dict, list)))
-        table.add_row(outcome.name, outcome.kind, outcome.status, f"{outcome.seconds:,.1f}", brief[:100])
+        status = f"{outcome.status} (other code)" if outcome.other_code else outcome.status
+        table.add_row(outcome.name, outcome.kind, status, f"{outcome.seconds:,.1f}", brief[:100])
         if lost := _losses(outcome):  # the reasons, where they were only in _stats.json
             table.add_row("", "", "", "", f"[yellow]{escape(lost[:200])}[/]")
     console.print(table)

@@ -31,9 +31,11 @@ from typing import Any
 from rich.markup import escape
 
 from jobs import progress
+from jobs.code_version import code_version
 from jobs.contract import SparkProvider, Stage, StageResult, UsageError
 from jobs.fs import locate, move
 from jobs.http_versions import CHECK_TIMEOUT_S, UNREACHABLE, Versions, server_versions, url_key
+from jobs.locks import holding
 from jobs.unreadable_inputs import run_leaving_out, stage_scope
 
 MARKER = "_complete.json"
@@ -69,12 +71,24 @@ class StageOutcome:
     seconds: float
     summary: dict[str, Any]
     stats: dict[str, Any] | None = None
+    other_code: bool = False  # skipped, though other chronomix code finished it (jobs.code_version)
+
+
+def written_places(params: Any) -> list[str]:
+    """The places a stage with `params` writes: its output and any place it reads and rewrites (dedup's
+    cross-dump index, StageParams.REWRITTEN_FIELDS)."""
+    places = [str(params.output)]
+    for name in getattr(params, "REWRITTEN_FIELDS", ()):
+        value = getattr(params, name, None)
+        places.extend(str(v) for v in (value if isinstance(value, list | tuple) else [value]) if v)
+    return places
 
 
 def run_command(stage: Stage, params: Any, spark_options: Any = None) -> StageResult:
     """Run one stage for its CLI command: every check before Spark starts, then the work, in a session of
-    its own (started only if the stage asks for one; `spark_options` is a jobs.spark.SparkOptions)."""
-    with stage_scope():  # the inputs its check leaves out are counted by its run
+    its own (started only if the stage asks for one; `spark_options` is a jobs.spark.SparkOptions). The
+    places it writes are locked first (jobs.locks): a second writer of one of them stops at once."""
+    with holding(written_places(params)), stage_scope():  # its check's left-out inputs count in its run
         plan = stage.check(params)
         if spark_options is None:
             return stage.run(plan, _no_spark)
@@ -112,61 +126,65 @@ def run_stages(
         upstream = _upstream(spec, specs[:index], fingerprints)
         if index > last:
             break
-        marker = read_marker(spec.output)
-        if index < first and marker is None:
-            raise UsageError(f"--from {start!r}: earlier stage {spec.name!r} has not completed")
-        versions = http_versions(spec, upstream, (marker or {}).get("http_versions") or {})
-        expected = fingerprint(spec, upstream, versions.compared)
-        if marker is not None and (
-            _finished_before_http_versions(spec, upstream, marker, versions)
-            or _finished_under_former_values(spec, upstream, marker, versions.compared)
-        ):
-            expected = marker["fingerprint"]
-        if index < first:
-            if marker is not None and marker.get("fingerprint") != expected:
-                raise UsageError(
-                    f"--from {start!r}: earlier stage {spec.name!r} would not be skipped now (its parameters "
-                    "or inputs differ from those it finished with, or a listing of them failed now); run it "
-                    f"again first (without --from, or --from {spec.name!r})"
+        with holding(written_places(spec.params)):  # before its marker is read: another may be writing it
+            marker = read_marker(spec.output)
+            if index < first and marker is None:
+                raise UsageError(f"--from {start!r}: earlier stage {spec.name!r} has not completed")
+            versions = http_versions(spec, upstream, (marker or {}).get("http_versions") or {})
+            expected = fingerprint(spec, upstream, versions.compared)
+            if marker is not None and (
+                _finished_before_http_versions(spec, upstream, marker, versions)
+                or _finished_under_former_values(spec, upstream, marker, versions.compared)
+            ):
+                expected = marker["fingerprint"]
+            if index < first:
+                if marker is not None and marker.get("fingerprint") != expected:
+                    raise UsageError(
+                        f"--from {start!r}: earlier stage {spec.name!r} would not be skipped now (its parameters "
+                        "or inputs differ from those it finished with, or a listing of them failed now); run it "
+                        f"again first (without --from, or --from {spec.name!r})"
+                    )
+                fingerprints[spec.name] = expected
+                continue
+            forced = start is not None  # --from reruns that stage and every later one
+            if not forced and marker is not None and marker.get("fingerprint") == expected:
+                fingerprints[spec.name] = expected
+                summary = marker.get("summary", {})
+                outcomes.append(
+                    StageOutcome(spec.name, spec.kind, "skipped", 0.0, summary, _stats(spec.output))
                 )
-            fingerprints[spec.name] = expected
-            continue
-        forced = start is not None  # --from reruns that stage and every later one
-        if not forced and marker is not None and marker.get("fingerprint") == expected:
-            fingerprints[spec.name] = expected
-            summary = marker.get("summary", {})
-            outcomes.append(StageOutcome(spec.name, spec.kind, "skipped", 0.0, summary, _stats(spec.output)))
+                if on_stage:
+                    on_stage(spec.name, "skipped")
+                _say_http_inputs(spec.name, marker, versions, ran=False)
+                outcomes[-1].other_code = _other_code(spec, marker)
+                continue
+            resumable = spec.stage.resumable(spec.params)
+            if marker is None and not resumable and locate(spec.output).exists():
+                raise UsageError(
+                    f"stage {spec.name!r}: its output {spec.output} exists and no run of a pipeline finished it "
+                    f"(it has no {MARKER}); move it away or choose another --output"
+                )
             if on_stage:
-                on_stage(spec.name, "skipped")
-            _say_http_inputs(spec.name, marker, versions, ran=False)
-            continue
-        resumable = spec.stage.resumable(spec.params)
-        if marker is None and not resumable and locate(spec.output).exists():
-            raise UsageError(
-                f"stage {spec.name!r}: its output {spec.output} exists and no run of a pipeline finished it "
-                f"(it has no {MARKER}); move it away or choose another --output"
-            )
-        if on_stage:
-            on_stage(spec.name, "running")
-        _say_http_inputs(spec.name, marker, versions, ran=True)
-        started = time.perf_counter()
-        params = dataclasses.replace(spec.params, overwrite=not resumable)
-        with stage_scope():
-            plan = spec.stage.check(params)
-            result = run_leaving_out(functools.partial(spec.stage.run, plan, spark))
-        seconds = time.perf_counter() - started
-        read = versions.to_record()  # a file whose server did not answer was not read
-        # nor was a file the tasks failed to read: the next run reads it again (a version no server gives)
-        unread = result.stats.unread_inputs if result.stats is not None else set()
-        read.update((url_key(uri), UNREACHABLE) for uri in unread)
-        if read != versions.compared:
-            expected = fingerprint(spec, upstream, read)
-        fingerprints[spec.name] = expected
-        write_marker(spec.output, expected, result.summary, seconds, read)
-        stats = result.stats.to_dict() if result.stats is not None else None
-        outcomes.append(StageOutcome(spec.name, spec.kind, "ran", seconds, result.summary, stats))
-        if on_stage:
-            on_stage(spec.name, "done")
+                on_stage(spec.name, "running")
+            _say_http_inputs(spec.name, marker, versions, ran=True)
+            started = time.perf_counter()
+            params = dataclasses.replace(spec.params, overwrite=not resumable)
+            with stage_scope():
+                plan = spec.stage.check(params)
+                result = run_leaving_out(functools.partial(spec.stage.run, plan, spark))
+            seconds = time.perf_counter() - started
+            read = versions.to_record()  # a file whose server did not answer was not read
+            # nor was a file the tasks failed to read: the next run reads it again (a version no server gives)
+            unread = result.stats.unread_inputs if result.stats is not None else set()
+            read.update((url_key(uri), UNREACHABLE) for uri in unread)
+            if read != versions.compared:
+                expected = fingerprint(spec, upstream, read)
+            fingerprints[spec.name] = expected
+            write_marker(spec.output, expected, result.summary, seconds, read, stage_code(spec.stage))
+            stats = result.stats.to_dict() if result.stats is not None else None
+            outcomes.append(StageOutcome(spec.name, spec.kind, "ran", seconds, result.summary, stats))
+            if on_stage:
+                on_stage(spec.name, "done")
     return outcomes
 
 
@@ -186,6 +204,30 @@ def _upstream(
 def _rewritten(spec: StageSpec) -> list[str]:
     fields = spec.params.REWRITTEN_FIELDS
     return [str(value) for name in sorted(fields) if (value := getattr(spec.params, name, None))]
+
+
+def stage_code(stage: Stage) -> str:
+    """The version of the code that writes `stage`'s output (jobs.code_version)."""
+    return code_version(stage.params.__module__)
+
+
+def _other_code(spec: StageSpec, marker: dict[str, Any]) -> bool:
+    """Whether the finished stage was written by other chronomix code than this run's; if so, says it in one
+    line with how to rebuild it (kept: its parameters and inputs are unchanged, and a dump's ingest is not
+    redone for an upgrade that may not change it)."""
+    recorded, now = marker.get("code"), stage_code(spec.stage)
+    if recorded == now or not now:
+        return False
+    by = (
+        f"code {recorded}, this is {now}"
+        if recorded
+        else f"a chronomix older than code versions; this is {now}"
+    )
+    progress.current().say(
+        f"[yellow]    {escape(spec.name)}: kept as finished, written by other chronomix code ({by}); its "
+        f"output may differ from this version's: --from {escape(spec.name)} rebuilds it and what follows[/]"
+    )
+    return True
 
 
 def _say_http_inputs(name: str, marker: dict[str, Any] | None, versions: Versions, ran: bool) -> None:
@@ -388,9 +430,11 @@ def write_marker(
     summary: dict[str, Any],
     seconds: float,
     http_versions: Mapping[str, str] | None = None,
+    code: str = "",
 ) -> None:
     """Write the completion marker by a rename, so a reader sees the old one or the new one, never half.
-    `http_versions` (of the HTTP files read) are kept for a later run that cannot reach their servers."""
+    `http_versions` (of the HTTP files read) are kept for a later run that cannot reach their servers;
+    `code` names the code that wrote the output (jobs.code_version)."""
     folder = locate(output)
     folder.fs.create_dir(folder.path, recursive=True)
     tmp = folder.child(f".{MARKER}.tmp-{os.getpid()}")
@@ -401,6 +445,7 @@ def write_marker(
                 "seconds": round(seconds, 2),
                 "summary": summary,
                 "http_versions": dict(http_versions or {}),
+                "code": code,
             },
             indent=2,
             sort_keys=True,
