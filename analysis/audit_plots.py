@@ -262,9 +262,11 @@ PLOTS: tuple[tuple[str, Callable[[dict[str, Any]], bytes]], ...] = (
 
 
 def render_plots(summary: dict[str, Any]) -> dict[str, bytes]:
-    """Every plot of the report as PNG bytes, by file name (version_months.png only with a reference)."""
-    return {
-        name: plot(summary)
-        for name, plot in PLOTS
-        if name != "version_months.png" or summary.get("reference")
-    }
+    """Every plot of the report as PNG bytes, by file name (version_months.png only with a reference). Labels
+    are plain text: a dump named `$x^{$` from the data was read as a formula and failed the audit."""
+    with matplotlib.rc_context({"text.parse_math": False}):
+        return {
+            name: plot(summary)
+            for name, plot in PLOTS
+            if name != "version_months.png" or summary.get("reference")
+        }

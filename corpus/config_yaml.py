@@ -54,11 +54,63 @@ class StrictSafeLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+# Values a config may hold once its aliases are expanded. Aliases share one object, but whatever walks the
+# config visits each use: nine levels of `&a [*b, *b, ...]` in 677 bytes held `chronomix run` for minutes
+# (a "billion laughs"), before any key was checked. A real config holds a few hundred.
+MAX_EXPANDED_VALUES = 100_000
+
+
 def load_config_yaml(stream: str | bytes | IO[str] | IO[bytes]) -> Any:
     """The document in `stream`, as yaml.safe_load reads it; DuplicateKeyError (a yaml.YAMLError) where a
-    mapping gives a key twice, other yaml.YAMLError for what is not YAML."""
+    mapping gives a key twice, other yaml.YAMLError for what is not YAML or what expands past
+    MAX_EXPANDED_VALUES values through its aliases."""
     loader = StrictSafeLoader(stream)  # a SafeLoader: builds no Python objects
     try:
-        return loader.get_single_data()
+        try:
+            node = loader.get_single_node()
+        except RecursionError:  # PyYAML composes recursively: a few thousand `[` deep ends its stack
+            raise yaml.YAMLError("nested deeper than Python's recursion limit: not a config") from None
+        if node is None:
+            return None
+        expanded = expanded_size(node)
+        if expanded > MAX_EXPANDED_VALUES:
+            raise yaml.YAMLError(
+                f"its aliases expand to more than {MAX_EXPANDED_VALUES:,} values ({expanded:,}): not a config"
+            )
+        return loader.construct_document(node)
     finally:
         loader.dispose()
+
+
+def expanded_size(root: yaml.Node) -> int:
+    """How many nodes the tree under `root` has with every alias expanded (each node's size counted once;
+    no recursion, so a deeply nested document cannot exhaust the stack). yaml.YAMLError where an alias
+    refers to a value that holds it."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()  # nodes whose children are being sized: met again below, a cycle
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        children = _children(node)
+        if children_done:
+            sizes[id(node)] = 1 + sum(sizes[id(child)] for child in children)
+            open_nodes.discard(id(node))
+            continue
+        if id(node) in sizes:
+            continue
+        if id(node) in open_nodes:
+            raise yaml.YAMLError(
+                "an alias refers to a value that holds it (a value without end): not a config"
+            )
+        open_nodes.add(id(node))
+        stack.append((node, True))
+        stack.extend((child, False) for child in children)
+    return sizes[id(root)]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []

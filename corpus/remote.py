@@ -110,6 +110,13 @@ def redact(uri: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
+def redact_values(value: Any) -> Any:
+    """`value` with every URL in it (a string, or the strings of a list) redacted."""
+    if isinstance(value, str):
+        return redact(value)
+    return [redact_values(v) for v in value] if isinstance(value, list | tuple) else value
+
+
 def uri_name(path: str) -> str:
     """The path part of a URI without query or fragment (what names the file), or `path` itself."""
     return urlsplit(path).path if scheme_of(path) in HTTP_SCHEMES else path

@@ -33,6 +33,7 @@ from analysis.months import months_between
 from analysis.predict import STATISTICS
 from analysis.report import render_html
 from analysis.sample import check_fraction
+from corpus.remote import redact, redact_values
 from corpus.stats import StageStats
 from jobs.audit_checks import (
     kept_one_version,
@@ -300,11 +301,15 @@ def _summary(
         measured["predicted_minus_measured_months"] = months_between(
             measured["measured_effective_cutoff"], predicted["month"]
         )
-    config = {f.name: getattr(params, f.name) for f in dataclasses.fields(AuditConfig) if f.name != "added"}
-    return {
+    config = {
+        f.name: redact_values(getattr(params, f.name))
+        for f in dataclasses.fields(AuditConfig)
+        if f.name != "added"
+    }
+    return {  # a URL's user, password and query (a presigned URL's signature) stay out of what is shared
         "chronomix_audit": SUMMARY_VERSION,
-        "title": params.title or ", ".join(params.input),
-        "inputs": [f.uri for f in plan.files],
+        "title": params.title or ", ".join(redact(i) for i in params.input),
+        "inputs": [redact(f.uri) for f in plan.files],
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "sample": {
             "fraction": params.sample,

@@ -47,6 +47,9 @@ FORMAT_VERSION = 1
 # The parameters of each stage that name a path, written relative to the experiment folder when inside it.
 PATH_FIELDS = {"train": ("mixture", "output"), "probe": ("run", "probes", "output", "world")}
 NEEDED_PATHS = (("train", "mixture"), ("train", "output"), ("probe", "output"), ("probe", "probes"))
+# The folders train-runs writes (and replaces): write_runs always puts them inside the experiment, and one
+# outside it is refused: a runs.json naming ../dataset had train-runs delete that folder and train into it.
+WRITTEN_PATHS = (("train", "output"), ("probe", "run"), ("probe", "output"))
 # What a probe marker is rewritten to when its probe.json cannot be read: no stage's fingerprint (a hash)
 # equals it, so the runner probes the run again instead of skipping it as complete.
 UNREADABLE_PROBE = "probe.json unreadable: probe again"
@@ -100,6 +103,13 @@ def read_runs(experiment: Path, relocate: Mapping[str, str] | None = None) -> di
                 value = run[kind].get(name)
                 if isinstance(value, str) and value and not Path(value).is_absolute() and "://" not in value:
                     run[kind][name] = str(root / value)
+        for kind, name in WRITTEN_PATHS:
+            value = run[kind].get(name)
+            if value is not None and _under(os.path.normpath(str(value)), str(root)) in (None, ""):
+                raise UsageError(
+                    f"{path}: run {key!r}: {kind}.{name} {value!r} is not inside the experiment folder "
+                    f"{root} (train-runs writes and replaces it; chronomix writes it inside)"
+                )
     return _relocated(runs, relocate or {}, path)
 
 

@@ -78,10 +78,7 @@ def build_zip(output: Path) -> Path:
     target = output / f"chronomix-{project_version()}.zip"
     entries: list[tuple[str, Path]] = []
     for name, folder in package_dirs().items():
-        for file in folder.rglob("*"):
-            if not file.is_file() or file.suffix not in DATA_SUFFIXES or "__pycache__" in file.parts:
-                continue
-            entries.append((f"{name}/{file.relative_to(folder).as_posix()}", file))
+        entries += [(f"{name}/{relative}", folder / relative) for relative in shipped_files(folder)]
     tmp = target.with_name(f".{target.name}.tmp")
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for arcname, file in sorted(entries):
@@ -91,6 +88,37 @@ def build_zip(output: Path) -> Path:
             archive.writestr(info, file.read_bytes())
     tmp.replace(target)
     return target
+
+
+def shipped_files(folder: Path) -> list[str]:
+    """The files of a package `folder` (posix paths within it) that executors need: sources and data files
+    (DATA_SUFFIXES), less hidden ones, links and caches, and, in a git checkout, less what git ignores. A
+    checkout's `jobs/.env.txt`, a git-ignored `trainers/.hf_credentials.json` and a link to a file outside
+    were all shipped to every executor."""
+    found = []
+    for file in folder.rglob("*"):
+        relative = file.relative_to(folder)
+        hidden = any(part.startswith(".") or part == "__pycache__" for part in relative.parts)
+        if hidden or file.is_symlink() or not file.is_file() or file.suffix not in DATA_SUFFIXES:
+            continue
+        found.append(relative.as_posix())
+    kept = _not_ignored_by_git(folder)
+    return sorted(f for f in found if kept is None or f in kept)
+
+
+def _not_ignored_by_git(folder: Path) -> set[str] | None:
+    """The files below `folder` that git tracks or would (not ignored), relative to it; None where `folder`
+    is in no git checkout (an installed package) or git is absent."""
+    try:
+        listed = subprocess.run(
+            ["git", "-C", str(folder), "ls-files", "-z", "--cached", "--others", "--exclude-standard", "."],
+            capture_output=True,
+            check=True,
+            timeout=60,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {name for name in listed.decode("utf-8", "surrogateescape").split("\0") if name}
 
 
 def project_root() -> Path:

@@ -3,6 +3,7 @@ tables."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rich.console import Console
@@ -13,6 +14,17 @@ from corpus.stats import StageStats
 
 console = Console(stderr=False)
 
+# Control characters (C0, DEL, C1) and the bidirectional overrides: from crawled data (a WARC's isPartOf, a
+# dataset's dump) they reached the terminal raw, and ESC sequences set its title or cleared it.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(text: Any) -> str:
+    """`text` safe to print in a rich table or line: rich's markup escaped (a dump named `[/]` failed the
+    audit, `[link=...]` hid a link in it) and unprintable characters written as `\\xNN` / `\\uNNNN`."""
+    visible = _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode(), str(text))
+    return escape(visible)
+
 
 def print_stats(stats: StageStats, output: str) -> None:
     """Print documents in/out, drops per reason, bytes and seconds of one stage run."""
@@ -22,14 +34,14 @@ def print_stats(stats: StageStats, output: str) -> None:
     table.add_row("documents in", f"{stats.docs_in:,}")
     table.add_row("documents out", f"{stats.docs_out:,}")
     for reason, n in sorted(stats.dropped.items()):
-        table.add_row(f"  dropped: {reason}", f"{n:,}")
+        table.add_row(f"  dropped: {shown(reason)}", f"{n:,}")
     for name, n in sorted(stats.counters.items()):
-        table.add_row(f"  {name}", f"{n:,}")
+        table.add_row(f"  {shown(name)}", f"{n:,}")
     if stats.skipped:  # bytes of the input no record came from: a damaged or unreadable file shows here
         spans = sum(stats.skipped.values())
         table.add_row("skipped spans (not records)", f"{spans:,}", style="yellow")
         for reason, n in sorted(stats.skipped.items()):
-            table.add_row(f"  skipped: {reason}", f"{n:,}", style="yellow")
+            table.add_row(f"  skipped: {shown(reason)}", f"{n:,}", style="yellow")
         table.add_row("  skipped MB", f"{stats.skipped_bytes / 1e6:,.2f}", style="yellow")
     if stats.files_in:
         table.add_row("files in", f"{stats.files_in:,}")
@@ -97,30 +109,30 @@ def print_audit_summary(summary: dict[str, Any], report_dir: str) -> None:
     if summary["sample"]["sampled"]:
         table.add_row("sample", f"{summary['sample']['fraction']:g} of the documents")
     for reason, n in summary["input_rejects"].items():
-        table.add_row(f"input rejected: {reason}", f"{n:,}")
+        table.add_row(f"input rejected: {shown(reason)}", f"{n:,}")
     for reason, n in summary.get("stage_rejects", {}).items():
-        table.add_row(f"dropped by {reason}", f"{n:,}")
+        table.add_row(f"dropped by {shown(reason)}", f"{n:,}")
     skipped = summary.get("input_skipped") or {}
     if skipped:  # bytes of the input no record came from: an unreadable or unknown file shows here
         table.add_row("input skipped spans (not records)", f"{skipped['spans']:,}", style="yellow")
         for reason, n in skipped["by_reason"].items():
-            table.add_row(f"  skipped: {reason}", f"{n:,}", style="yellow")
+            table.add_row(f"  skipped: {shown(reason)}", f"{n:,}", style="yellow")
     if (summary.get("duplicates") or {}).get("repeat_copies") is not None:
         table.add_row("repeat copies (repeat_index > 0)", f"{summary['duplicates']['repeat_copies']:,}")
     console.print(table)
     for span in skipped.get("first", []):
         detail = f", {span['detail']}" if span.get("detail") else ""
         where = f"{span['input']} at byte {span['offset']:,} ({span['length']:,} bytes{detail})"
-        console.print(f"[yellow]skipped {span['reason']}: {escape(where)}[/yellow]", highlight=False)
+        console.print(f"[yellow]skipped {shown(span['reason'])}: {shown(where)}[/yellow]", highlight=False)
     for note in summary.get("notes", []):
-        console.print(f"[yellow]{escape(note)}[/yellow]", highlight=False)
+        console.print(f"[yellow]{shown(note)}[/yellow]", highlight=False)
     dumps = Table(title="per dump", show_header=True, header_style="bold")
     dumps.add_column("dump", no_wrap=True)  # dump names are the key: never cut them
     for name in ("docs", "tokens", "dated", "exact", "near", "stale", "lag p50 (d)"):
         dumps.add_column(name, justify="right")
     for row in summary["by_dump"]:
         dumps.add_row(
-            row["dump"],
+            shown(row["dump"]),
             f"{row['documents']:,}",
             f"{row['tokens']:,}",
             _show(row["dated_share"], True),

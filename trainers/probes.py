@@ -19,7 +19,6 @@ at the newest month of the training data, with its bootstrap interval.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -44,6 +43,7 @@ from analysis.cutoff import (
 from analysis.intervals import bootstrap_rows, percentile_interval
 from analysis.months import month_index, months_between
 from analysis.probe_plots import plot_cutoff, plot_longtail
+from analysis.spreadsheet import write_csv
 from corpus.jsonl import finite_json
 from dating.reference import resource_column
 from trainers.longtail import (
@@ -355,12 +355,12 @@ def _cutoff_probe(
         share = float(at_newest.mean())
         boots = bootstrap_rows(lambda index: float(at_newest[index].mean()), len(keep), n_boot, seed=1)
         share_interval = list(percentile_interval(boots)) if n_boot else None
-    _write_csv(output / "cutoff_curve.csv", curve, ["month", "score", "n_resources", "mean_nll"])
+    write_csv(output / "cutoff_curve.csv", curve, ["month", "score", "n_resources", "mean_nll"])
     # the texts are the world's (versions_path): kept out, the NLLs alone are a few hundred KB
     pq.write_table(
         nll.drop_columns([c for c in ("text",) if c in nll.column_names]), output / "version_nll.parquet"
     )
-    _write_csv(
+    write_csv(
         output / "cutoff_resources.csv",
         [{"resource": resources[i], "best_month": months[int(b)]} for i, b in zip(keep, best, strict=True)],
         ["resource", "best_month"],
@@ -440,13 +440,13 @@ def _longtail_probe(
         bucket["raw_accuracy"] = uncalibrated["accuracy"]
     chance = float(np.mean(chances)) if choices else None
     columns = ["bucket", "lo", "hi", "n_probes", "accuracy", "low", "high", "chance", "baseline"]
-    _write_csv(output / "longtail.csv", buckets, [*columns, "baseline_low", "baseline_high", "raw_accuracy"])
+    write_csv(output / "longtail.csv", buckets, [*columns, "baseline_low", "baseline_high", "raw_accuracy"])
     ids = (
         facts.column("probe_id").to_pylist()
         if "probe_id" in facts.column_names
         else list(range(facts.num_rows))
     )
-    _write_csv(
+    write_csv(
         output / "longtail_probes.csv",
         [
             {"probe_id": i, "n_train_docs": n, "correct": int(ok), "margin": s[0] - max(s[1:], default=s[0])}
@@ -486,10 +486,3 @@ def _read_parquet(path: str | Path) -> pa.Table:
     if not path.exists():
         raise FileNotFoundError(f"probes: no such file: {path}")
     return pq.read_table(path)
-
-
-def _write_csv(path: Path, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)

@@ -7,7 +7,6 @@ turns the run directories (run.json) and probe directories (probe.json, cutoff_c
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.probe_plots import plot_curves
+from analysis.spreadsheet import write_csv
 
 BASE_COLUMNS = [
     "run",
@@ -118,10 +118,7 @@ def write_table(
     output.mkdir(parents=True, exist_ok=True)
     columns = table_columns(rows)
     csv_path = output / f"{stem}.csv"
-    with csv_path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(csv_path, rows, columns)
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(_cell(row.get(c)) for c in columns) + " |" for row in rows]
     md_path = output / f"{stem}.md"

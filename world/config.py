@@ -25,6 +25,22 @@ STALE_AGE_DISTRIBUTIONS = ("geometric", "uniform")
 MAX_ZIPF_EXPONENT = 20.0  # far past natural popularity (about 1); rank 15,000 ** -20 is still a float
 
 
+# Ceilings of the counts a config sets (the upper end of a range): each at least 20 times the 'large'
+# preset's, and low enough that a typo cannot ask for more memory than a machine has.
+_MANY = 1_000_000
+SIZE_CEILINGS: dict[str, int] = {
+    **dict.fromkeys(("entities", "people", "cities", "products", "mention_pages", "filler_pages"), _MANY),
+    **dict.fromkeys(("resource_hosts", "mirror_hosts", "news_hosts", "filler_hosts"), _MANY),
+    **dict.fromkeys(("probe_resources", "reference_resources", "max_fact_probes", "records_per_file"), _MANY),
+    "filler_words": 100_000,
+    "mention_entities": 1_000,
+    "mention_facts": 1_000,
+    "distractors": 1_000,
+    "stale_age_max_months": 1_200,
+    "dump_every_months": 1_200,
+}
+
+
 class WorldConfigError(ValueError):
     """A world config value is invalid; the message names the field."""
 
@@ -209,8 +225,21 @@ class WorldConfig:
             raise WorldConfigError(
                 f"world config field 'languages': no templates for {unknown}; known: {sorted(LANGUAGES)}"
             )
+        self._check_sizes()
         self._check_dumps_and_resources()
         return self
+
+    def _check_sizes(self) -> None:
+        """WorldConfigError naming the first count past its ceiling: `resource_hosts: 1000000000` allocated
+        until the process aborted, and `filler_words: [2e9, 2e9]` ran on past a gigabyte."""
+        for name, most in SIZE_CEILINGS.items():
+            value = getattr(self, name)
+            value = value[1] if isinstance(value, tuple) else value
+            if value > most:
+                raise WorldConfigError(
+                    f"world config field {name!r}: at most {most:,}, got {value:,} (the 'large' preset, about "
+                    "a million documents, stays far below)"
+                )
 
     def _check_dumps_and_resources(self) -> None:
         """The dump months (inside the span, increasing) and the probed and reference resources (disjoint,

@@ -44,3 +44,35 @@ def test_what_is_not_yaml_is_still_a_yaml_error() -> None:
         load_config_yaml("budget_tokens: [1,\n")
     with pytest.raises(yaml.YAMLError):
         load_config_yaml("!!python/object:os.system {}\n")  # a SafeLoader: no Python objects
+
+
+def _laughs(levels: int) -> str:
+    """A "billion laughs": each level a list of ten aliases of the one before (10**levels values)."""
+    lines = ["description:", "  a0: &a0 lol"]
+    lines += [f"  a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]" for n in range(1, levels + 1)]
+    return "\n".join([*lines, f"stages: [{{kind: world, bomb: *a{levels}}}]"]) + "\n"
+
+
+def test_aliases_expanding_past_the_limit_are_refused_before_anything_walks_them(tmp_path) -> None:
+    """677 bytes of nine levels held `chronomix run` for minutes, in its walk of the expanded stages."""
+    from corpus.config_yaml import MAX_EXPANDED_VALUES, expanded_size
+    from jobs.contract import UsageError
+    from jobs.pipeline import load_pipeline
+
+    # the root, its two keys, `description` (4 keys; a0..a3 of 1, 11, 111, 1,111) and `stages`
+    # (its list, one mapping, 2 keys, "world" and a3's 1,111)
+    assert expanded_size(yaml.compose(_laughs(3))) == 3 + (5 + 1 + 11 + 111 + 1111) + (5 + 1111)
+    assert load_config_yaml(_laughs(3))["stages"][0]["bomb"][0][0] == ["lol"] * 10  # 1,000 values: a config
+    text = _laughs(9)
+    assert len(text) < 1000
+    with pytest.raises(yaml.YAMLError, match=f"aliases expand to more than {MAX_EXPANDED_VALUES:,} values"):
+        load_config_yaml(text)
+    deep = "a: " + "[" * 50_000 + "]" * 50_000  # nesting, not aliases
+    with pytest.raises(yaml.YAMLError, match="nested deeper"):  # PyYAML composes it recursively
+        load_config_yaml(deep)
+    with pytest.raises(yaml.YAMLError, match="refers to a value that holds it"):
+        load_config_yaml("a: &x [1, {b: *x}]")  # safe_load builds it; a walk of it never ends
+    pipeline = tmp_path / "bomb.yaml"
+    pipeline.write_text(text)
+    with pytest.raises(UsageError, match="aliases expand to more than"):
+        load_pipeline(pipeline)

@@ -266,3 +266,49 @@ def test_near_duplicates_are_those_the_audited_data_holds(spark, tmp_path: Path)
         assert summary["duplicates"]["near_dup_rate"] == round(2 / 3, 4)
         sizes = {c["label"]: (c["clusters"], c["documents"]) for c in summary["duplicates"]["cluster_sizes"]}
         assert sizes["1"] == (1, 1) and sizes["2"] == (1, 2)
+
+
+def test_dump_names_from_the_data_reach_the_terminal_inert_and_plot_as_plain_text(
+    spark, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A dataset's `dump` (a WARC's isPartOf) printed raw: ESC sequences set the terminal's title and cleared
+    it, `[link=...]` hid a link, `[/]` failed the audit after its report was written, and `$x^{$` failed it
+    in matplotlib's formula parser."""
+    dumps = [
+        "CC\x1b]0;PWNED\x07\x1b[2J\x1b[31m",
+        "[link=http://attacker.example/]CC-2024[/link]",
+        "CC[/]",
+        "$x^{$",
+    ]
+    rows = [{"id": f"d{i}", "text": f"{WORDS} {i}", "dump": dumps[i % 4]} for i in range(8)]
+    folder = _jsonl(tmp_path / "hostile", rows)
+    summary = run_audit(spark, [str(folder)], str(tmp_path / "report"), AuditConfig(bootstrap=0))
+    assert sorted(row["dump"] for row in summary["by_dump"]) == sorted(dumps)  # the data as it is
+    printed = capsys.readouterr().out
+    assert "\x1b]0;PWNED" not in printed and "\x1b[2J" not in printed and "\x1b]8;" not in printed
+    flat = "".join(printed.split())  # a cell may wrap
+    assert "CC\\x1b]0;PWNED\\x07\\x1b[2J\\x1b[31m" in flat and "CC[/]" in flat
+    assert "[link=http://attacker.example/]CC-2024[/link]" in flat and "$x^{$" in flat
+    assert (tmp_path / "report" / "by_dump.png").stat().st_size > 0
+
+
+def test_a_url_s_credentials_stay_out_of_the_summary_and_the_report(spark, tmp_path: Path) -> None:
+    """`chronomix audit 'http://alice:PASSWORD@host/data.jsonl?X-Amz-Signature=...'` wrote the URL whole into
+    summary.json (inputs, title) and report.html (its title and heading)."""
+    from tests.remote_servers import range_server
+
+    _jsonl(tmp_path / "served", [{"id": f"d{i}", "text": f"{WORDS} {i}"} for i in range(3)])
+    with range_server(tmp_path / "served") as server:
+        plain = f"{server.url}part.jsonl"
+        url = (
+            plain.replace("http://", "http://alice:PASSWORD123@")
+            + "?X-Amz-Signature=SIGSECRET&token=TOKSECRET"
+        )
+        summary = run_audit(
+            spark, [url], str(tmp_path / "report"), AuditConfig(bootstrap=0), print_table=False
+        )
+    assert summary["headline"]["documents"] == 3
+    assert summary["inputs"] == [plain] and summary["title"] == plain
+    for name in ("summary.json", "report.html"):
+        text = (tmp_path / "report" / name).read_text()
+        assert not any(s in text for s in ("PASSWORD123", "SIGSECRET", "TOKSECRET", "alice")), name

@@ -206,6 +206,43 @@ def test_package_zip_is_reproducible_and_importable(tmp_path: Path) -> None:
     assert done.stdout.strip().startswith(str(first))
 
 
+@pytest.mark.parametrize("git", [True, False], ids=["git checkout", "no git"])
+def test_package_zip_leaves_out_hidden_ignored_and_linked_files(tmp_path: Path, git: bool) -> None:
+    """A checkout's jobs/.env.txt, a git-ignored trainers/notes.json and dating/creds.txt (a link to a file
+    outside) were packed, contents and all, into the zip shipped to every executor."""
+    from jobs.package import PACKAGES
+
+    tree = tmp_path / "checkout"
+    for package in PACKAGES:
+        shutil.copytree(ROOT / package, tree / package, ignore=shutil.ignore_patterns("__pycache__"))
+    (tree / "jobs" / ".env.txt").write_text("AWS_SECRET_ACCESS_KEY=SECRET-7f3a\n")
+    (tree / "trainers" / ".hf").mkdir()
+    (tree / "trainers" / ".hf" / "token.json").write_text('{"token": "SECRET-7f3a"}')
+    (tree / "trainers" / "notes.json").write_text('{"token": "ignored"}')
+    (tmp_path / "secret.txt").write_text("SECRET-outside-7f3a")
+    (tree / "dating" / "creds.txt").symlink_to(tmp_path / "secret.txt")
+    (tree / "corpus" / "new_reader.py").write_text("READER = 1\n")  # not yet committed: shipped
+    if git:
+        (tree / ".gitignore").write_text("notes.json\n")
+        subprocess.run(["git", "init", "-q", str(tree)], check=True)
+    code = "import sys; from pathlib import Path; from jobs.package import build_zip; print(build_zip(Path(sys.argv[1])))"
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "dist")],
+        env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    with zipfile.ZipFile(done.stdout.strip()) as archive:
+        names = set(archive.namelist())
+        assert "corpus/new_reader.py" in names and "jobs/stage.py" in names
+        assert "analysis/templates/report.html.j2" in names
+        assert not any(".env" in n or ".hf" in n or n == "dating/creds.txt" for n in names), sorted(names)
+        assert ("trainers/notes.json" in names) is not git
+        assert not any(b"SECRET-" in archive.read(n) for n in names)
+
+
 def test_submit_entry_restores_submitted_conf() -> None:
     """Under spark-submit a submitted value of a key chronomix defaults is handed back as --conf."""
     from jobs.submit import conf_overrides

@@ -182,6 +182,27 @@ def test_train_runs_refuses_a_missing_or_bad_runs_file_and_a_bad_device(
     for broken in ({"a": []}, {"a": {"train": {"output": "x"}}}, {"a": {"train": {}, "probe": {}}}):
         (tmp_path / RUNS_FILE).write_text(json.dumps({"format": 1, "runs": broken}))
         assert "run 'a'" in _refused(["train-runs", str(tmp_path)], capsys)
+    # a runs.json naming a folder outside the experiment for what train-runs writes: it deleted that folder
+    victim = tmp_path.parent / f"{tmp_path.name}_dataset"
+    victim.mkdir()
+    (victim / "_complete.json").write_text("{}")
+    (victim / "part-0.parquet").write_bytes(b"precious")
+    paths = {"mixture": "m", "output": "runs/a/model", "run": "runs/a/model", "probes": "p"}
+    for kind, name, value in (
+        ("train", "output", f"../{victim.name}"),
+        ("probe", "run", str(victim)),
+        ("probe", "output", f"runs/../../{victim.name}"),
+        ("train", "output", "."),
+    ):
+        run = {
+            "train": {k: paths[k] for k in ("mixture", "output")},
+            "probe": {**paths, "output": "runs/a/p"},
+        }
+        run[kind][name] = value
+        (tmp_path / RUNS_FILE).write_text(json.dumps({"format": 1, "runs": {"a": run}}))
+        err = _refused(["train-runs", str(tmp_path)], capsys)
+        assert f"run 'a': {kind}.{name} " in err and "is not inside the experiment folder" in err, err
+    assert (victim / "part-0.parquet").read_bytes() == b"precious"
     (tmp_path / RUNS_FILE).write_text(json.dumps({"format": 1, "runs": {}}))
     assert "--device 'tpu'" in _refused(["train-runs", str(tmp_path), "--device", "tpu"], capsys)
     assert "--workers" in _refused(["train-runs", str(tmp_path), "--workers", "0"], capsys)

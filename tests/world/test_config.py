@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from jobs.world import world
 from world import PRESETS, WorldConfigError, load_config, preset_config
-from world.config import month_index
+from world.config import SIZE_CEILINGS, month_index
 from world.dumps import dump_name, stale_age_pmf
 
 
@@ -101,6 +101,28 @@ def test_bad_values_raise_one_line_naming_the_field(
     with pytest.raises(WorldConfigError, match=f"'{field}'") as info:
         load_config(path)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "got"),
+    [  # allocated until the process aborted, or ran on past a gigabyte: refused before anything is made
+        ({"resource_hosts": 1_000_000_000}, "resource_hosts", "1,000,000,000"),
+        ({"filler_words": [2_000_000_000, 2_000_000_000]}, "filler_words", "2,000,000,000"),
+        ({"entities": 10**12}, "entities", "1,000,000,000,000"),
+        ({"max_fact_probes": 10**7}, "max_fact_probes", "10,000,000"),
+    ],
+)
+def test_sizes_past_their_ceiling_are_refused_naming_the_field(
+    tmp_path: Path, values: dict[str, object], field: str, got: str
+) -> None:
+    path = tmp_path / "huge.yaml"
+    path.write_text(yaml.safe_dump(values))
+    with pytest.raises(WorldConfigError) as info:
+        load_config(path)
+    assert str(info.value).startswith(
+        f"world config field {field!r}: at most {SIZE_CEILINGS[field]:,}, got {got} "
+    )
+    preset_config("large", **{field: SIZE_CEILINGS[field] if field != "filler_words" else (1, 100_000)})
 
 
 def test_not_a_mapping_is_refused(tmp_path: Path) -> None:
