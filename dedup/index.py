@@ -44,6 +44,12 @@ INDEX_FIELDS: list[pa.Field] = [
     pa.field(DUMP_DATE, TIMESTAMP),
 ]
 INDEX_COLUMNS = tuple(f.name for f in INDEX_FIELDS)
+# Beside INDEX_FIELDS in the index's files: the cluster id each row was given. A run names a cluster that
+# holds index rows by their cluster id (the smallest), so a resource keeps one cluster_id across the dumps
+# deduplicated in turn; it was the smallest document id present, and changed whenever a new document's id was
+# smaller (123 of 260 resources of the tiny world carried several ids over five dumps). Index files written
+# before it lack the column: their rows read as their own id, which is what those runs named them.
+INDEX_CLUSTER = "cluster_id"
 
 
 class IndexMismatch(ValueError):

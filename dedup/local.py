@@ -30,7 +30,7 @@ from dedup.verify import (
     sketch_matrix,
     text_host_sets,
 )
-from dedup.versions import TEXT_HASH, dense_rank, rank_versions
+from dedup.versions import ANCHOR, TEXT_HASH, dense_rank, rank_versions
 
 
 @dataclass(frozen=True)
@@ -135,21 +135,28 @@ def text_graph(table: pa.Table, config: DedupConfig) -> TextGraph:
 
 def cluster_members(table: pa.Table, config: DedupConfig) -> tuple[np.ndarray, pa.Array, TextGraph]:
     """(rows, cluster_id, graph): the rows of `table` (annotated by the kernel) that share a cluster with
-    another document, ascending, and their cluster_id, the smallest document id of the connected component
-    of their text. Every other document is a singleton, its own cluster."""
+    another document, ascending, and their cluster_id: the smallest cluster id that index rows of the
+    connected component of their text were given (the column ANCHOR, where `table` has it), else the
+    smallest document id of the component. Every other document is a singleton, its own cluster."""
     graph = text_graph(table, config)
     labels = components(graph.src, graph.dst, len(graph.texts))
     hashes = table.column(TEXT_HASH).to_numpy().astype(np.int64)
     label_of_doc = labels[np.searchsorted(graph.texts, hashes)]
     rows = np.flatnonzero(np.bincount(label_of_doc, minlength=len(graph.texts))[label_of_doc] > 1)
-    ids = table.column("id").combine_chunks().take(pa.array(rows))
+    names = table.column("id").combine_chunks().cast(pa.string()).take(pa.array(rows))
+    anchored = np.zeros(len(rows), bool)
+    if ANCHOR in table.schema.names:
+        anchors = table.column(ANCHOR).combine_chunks().take(pa.array(rows))
+        anchored = pc.is_valid(anchors).to_numpy(zero_copy_only=False)
+        names = pc.coalesce(anchors.cast(pa.string()), names)
     label = label_of_doc[rows]
-    rank = dense_rank(ids)
+    rank = dense_rank(names)
+    key = rank + np.where(anchored, 0, len(rank))  # an index row's cluster id before any document's id
     smallest = np.full(len(graph.texts), np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(smallest, label, rank)
-    first_of_rank = np.empty(int(rank.max()) + 1 if len(rank) else 0, dtype=np.int64)
-    first_of_rank[rank] = np.arange(len(rank))
-    return rows, ids.take(pa.array(first_of_rank[smallest[label]])), graph
+    np.minimum.at(smallest, label, key)
+    row_of_key = np.empty(2 * len(rank), dtype=np.int64)
+    row_of_key[key] = np.arange(len(rank))
+    return rows, names.take(pa.array(row_of_key[smallest[label]])), graph
 
 
 def cluster_table(table: pa.Table, config: DedupConfig) -> pa.Table:

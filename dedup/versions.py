@@ -40,6 +40,9 @@ VERSION_DATE, SEEN_DATE, DUMP_DATE, LENGTH, TEXT_HASH, FROM_INDEX = (
     "_text_hash",
     "_from_index",
 )
+# The cluster id an index row was given (dedup.index.INDEX_CLUSTER), carried through a run; null for the
+# run's own documents.
+ANCHOR = "_index_cluster"
 RESULT_COLUMNS = ("cluster_size", "version_rank", "is_exact_dup", "is_stale", "staleness_days")
 DATE_COLUMNS = (VERSION_DATE, SEEN_DATE, DUMP_DATE)
 

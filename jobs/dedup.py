@@ -41,12 +41,13 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from corpus.reader_base import DUPLICATE_ID_RENAMED
+from corpus.remote import redact
 from corpus.stats import StageStats
 from dedup.index import INDEX_COLUMNS, IndexMeta
 from dedup.kernel import N_SHINGLES, DedupConfig, dedup_kernel, kernel_fields
 from dedup.lsh import DEFAULT_ANCHORS, LshConfig
 from dedup.minhash import ENGINES, SCHEMES, SignatureConfig
-from dedup.versions import DUMP_DATE, FROM_INDEX, NOT_KEPT
+from dedup.versions import ANCHOR, DUMP_DATE, FROM_INDEX, NOT_KEPT
 from jobs import dedup_driver as ddriver
 from jobs import dedup_spark as dspark
 from jobs.components_spark import DEFAULT_MAX_LOCAL_EDGES
@@ -63,10 +64,10 @@ from jobs.dedup_common import (
     refuse_conflicting_signature_options,
     write_clusters,
 )
+from jobs.fs import locate
 from jobs.langid import MISSING_ID_ASSIGNED, assign_missing_ids
 from jobs.options import Conf, DocumentInputs, Master, Output, Overwrite, spark_options
 from jobs.runner import run_command
-from jobs.spark import read_parquet
 from jobs.stage import (
     InputFile,
     document_files,
@@ -77,13 +78,6 @@ from jobs.stage import (
 )
 
 NOT_DOCUMENTS = "input {uri}: dedup reads document Parquet (a stage output); run ingest first"
-
-
-def _read_index(spark: SparkSession, index: str, meta: IndexMeta) -> DataFrame | None:
-    parts = index_parts(index, meta)
-    if not parts:
-        return None
-    return read_parquet(spark, *parts).select(*INDEX_COLUMNS).withColumn(FROM_INDEX, F.lit(True))
 
 
 def _sign(df: DataFrame, config: DedupConfig) -> DataFrame:
@@ -98,7 +92,9 @@ def _sign(df: DataFrame, config: DedupConfig) -> DataFrame:
     ).select(*keep_columns, N_SHINGLES)
     if "dump" not in signed.columns:
         signed = signed.withColumn("dump", F.lit(None).cast("string"))
-    return signed.withColumn(FROM_INDEX, F.lit(False)).persist()
+    return (
+        signed.withColumn(FROM_INDEX, F.lit(False)).withColumn(ANCHOR, F.lit(None).cast("string")).persist()
+    )
 
 
 def _count_ranked(ranked: DataFrame, job: DedupJob, stats: StageStats) -> tuple[int, int]:
@@ -167,7 +163,8 @@ def _run_in_spark(run: DedupRun, files: list[InputFile]) -> StageStats:
     if n_renamed:
         stats.counters[DUPLICATE_ID_RENAMED] = n_renamed
     signed = _sign(df, config)
-    old_index = _read_index(spark, job.index, run.meta) if job.index else None  # checks settings first
+    # the index's settings and files are checked first
+    old_index = dspark.read_index(spark, index_parts(job.index, run.meta)) if job.index else None
     totals = signed.agg(
         F.count(F.lit(1)).alias("n"), F.sum((F.col(N_SHINGLES) == 0).cast("long")).alias("e")
     ).first()
@@ -225,17 +222,10 @@ def _run_in_spark(run: DedupRun, files: list[InputFile]) -> StageStats:
         )
         watch.lap("write")
 
-        def index_rows() -> DataFrame:
-            kept = ranked.filter(F.col("_keep")).select("id")
-            singles = signed.join(mapping.select("id"), "id", "left_anti").select(*INDEX_COLUMNS)
-            rows = signed.join(kept, "id").select(*INDEX_COLUMNS).unionByName(singles)
-            rows = rows if old_index is None else rows.unionByName(old_index.select(*INDEX_COLUMNS))
-            return dspark.mark_hubs(rows, universe)
-
         with run.completing():
             write_clusters(dspark.cluster_summary(ranked), run.output)
             watch.lap("clusters")
-            return run.finish(report, index_rows)
+            return run.finish(report, lambda: dspark.index_rows(signed, ranked, mapping, old_index, universe))
     finally:
         for frame in (ranked, members, signed):
             frame.unpersist()
@@ -286,8 +276,25 @@ def check(params: DedupParams) -> DedupPlan:
         # or one built with other settings, is named here instead.
         index_parts(job.index, _index_meta(job.config))
     index = [params.index] if params.index else []
+    _refuse_unfinished(params)
     refuse_existing(params.output, params.overwrite, files, given=[*params.input, *index])
     return DedupPlan(params, files, job)
+
+
+def _refuse_unfinished(params: DedupParams) -> None:
+    """An output without `_dedup.json` (its run was killed after moving the documents into place, before
+    the index and `_dedup.json` were written) is named as such: `output exists; pass --overwrite` did not
+    say that the index lacks its documents, and going on to the next dump kept copies of them again."""
+    output = locate(params.output)
+    if params.overwrite or not params.index or not output.exists() or output.child("_dedup.json").exists():
+        return
+    if output.child("_stats.json").exists():
+        raise UsageError(
+            f"--output {redact(params.output)!r} is a dedup that did not finish (no _dedup.json: stopped "
+            f"before the index was written), so the index {redact(params.index)!r} lacks its documents; "
+            "rerun it with --overwrite before the next dump",
+            option="--output",
+        )
 
 
 def _index_meta(config: DedupConfig) -> IndexMeta:

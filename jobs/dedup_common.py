@@ -9,7 +9,10 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -19,7 +22,7 @@ from dedup.kernel import KERNEL_FIELDS, DedupConfig
 from dedup.versions import FROM_INDEX, KEEP_POLICIES
 from jobs.components_spark import DEFAULT_MAX_LOCAL_EDGES, ComponentsReport
 from jobs.contract import UsageError
-from jobs.fs import AtomicStageOutput, list_files, locate, move, remove
+from jobs.fs import AtomicStageOutput, Location, list_files, locate, move, remove
 
 HELPER_COLUMNS = [f.name for f in KERNEL_FIELDS] + ["_keep", FROM_INDEX]
 BROADCAST_MAX_ROWS = 1_000_000
@@ -103,14 +106,43 @@ def index_parts(index: str, meta: IndexMeta) -> list[str]:
     if not folder.is_dir() or not meta_file.exists():
         raise UsageError(f"--index {index!r}: not an index folder (no {META_FILE})", option="--index")
     try:
-        meta.check(IndexMeta.from_json(meta_file.read_text()))
+        text = meta_file.read_text()
+        meta.check(IndexMeta.from_json(text))
+        documents = json.loads(text).get("documents")
     except IndexMismatch as error:
         raise UsageError(str(error), option="--index") from None
     except (OSError, ValueError, TypeError, AttributeError) as error:  # unreadable, not JSON, not a mapping
         raise UsageError(
             f"--index {index!r}: {META_FILE} is not readable ({error})", option="--index"
         ) from None
-    return [f.uri for f in list_files(folder) if f.name.endswith(".parquet")]
+    parts = [f for f in list_files(folder) if f.name.endswith(".parquet")]
+    _check_rows(index, parts, documents)
+    return [f.uri for f in parts]
+
+
+def _check_rows(index: str, parts: list[Location], documents: Any) -> None:
+    """UsageError where a part file's footer cannot be read, or the parts hold other than the `documents`
+    `_index.json` counts: an index whose part files were lost was read as empty, and the run then replaced
+    it with its own documents alone (the earlier dumps' entries gone); a truncated part failed the job with
+    pyarrow's words, naming no file."""
+    rows = 0
+    for part in parts:
+        try:
+            with part.fs.open_input_file(part.path) as handle:
+                rows += pq.read_metadata(handle).num_rows
+        except (OSError, pa.ArrowException) as error:
+            raise UsageError(
+                f"--index {index!r}: {part.name} is damaged ({str(error).splitlines()[0][:200]}); restore "
+                "the index, or rebuild it by deduplicating its dumps again into a new folder",
+                option="--index",
+            ) from None
+    if isinstance(documents, int) and rows != documents:
+        raise UsageError(
+            f"--index {index!r}: {META_FILE} counts {documents:,} documents but its part files hold {rows:,} "
+            "(a part lost or added); restore the index, or rebuild it by deduplicating its dumps again into "
+            "a new folder",
+            option="--index",
+        )
 
 
 def write_index(spark: SparkSession, index: str, rows: DataFrame, meta: IndexMeta) -> int:

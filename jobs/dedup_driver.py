@@ -35,11 +35,12 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.types import StructType
 
 from corpus.stats import StageStats
-from dedup.index import INDEX_COLUMNS, INDEX_FIELDS, mark_hubs
+from dedup.index import INDEX_CLUSTER, INDEX_COLUMNS, INDEX_FIELDS, mark_hubs
 from dedup.kernel import N_SHINGLES, DedupConfig, dedup_kernel, kernel_fields
 from dedup.local import cluster_members
 from dedup.lsh import unique_pairs, usable_cores
 from dedup.versions import (
+    ANCHOR,
     DUMP_DATE,
     FROM_INDEX,
     NOT_KEPT,
@@ -132,8 +133,14 @@ def read_index(parts: Sequence[str]) -> pa.Table | None:
     tables = []
     for uri in parts:
         location = locate(uri)
-        tables.append(pq.read_table(location.fs.open_input_file(location.path), columns=list(INDEX_COLUMNS)))
-    table = pa.concat_tables(tables).cast(pa.schema(INDEX_FIELDS))
+        file = pq.ParquetFile(location.fs.open_input_file(location.path))
+        table = file.read(columns=list(INDEX_COLUMNS)).cast(pa.schema(INDEX_FIELDS))
+        # a file written before rows kept their cluster id: each row named itself, as its run did
+        cluster = (
+            file.read(columns=[INDEX_CLUSTER]).column(0) if INDEX_CLUSTER in file.schema_arrow.names else None
+        )
+        tables.append(table.append_column(ANCHOR, (cluster or table.column("id")).cast(pa.string())))
+    table = pa.concat_tables(tables)
     return table.append_column(FROM_INDEX, pa.array(np.ones(table.num_rows, bool)))
 
 
@@ -144,6 +151,7 @@ def universe_of(signed: pa.Table, old_index: pa.Table | None, config: DedupConfi
         return signed.drop_columns([N_SHINGLES])
     fresh = old_index.filter(pc.invert(pc.is_in(old_index.column("id"), value_set=signed.column("id"))))
     ours = signed.drop_columns([N_SHINGLES])
+    ours = ours.append_column(ANCHOR, pa.nulls(ours.num_rows, pa.string()))
     fresh = fresh.select(ours.schema.names).cast(ours.schema)
     return pa.concat_tables([ours, fresh]).combine_chunks()
 
@@ -183,11 +191,18 @@ def index_rows(
     kept = ours.filter(ours.column("_keep")).column("id")
     in_clusters = pc.is_in(signed.column("id"), value_set=clustered)
     keep = pc.or_(pc.invert(in_clusters), pc.is_in(signed.column("id"), value_set=kept))
-    parts = [signed.filter(keep).select(list(INDEX_COLUMNS))]
+    kept_rows = signed.filter(keep).select(list(INDEX_COLUMNS))
+    parts = [kept_rows.append_column(ANCHOR, pa.nulls(kept_rows.num_rows, pa.string()))]
     if old_index is not None:
         replaced = pc.is_in(old_index.column("id"), value_set=signed.column("id"))
-        parts.append(old_index.filter(pc.invert(replaced)).select(list(INDEX_COLUMNS)))
-    return mark_hubs(pa.concat_tables([p.cast(pa.schema(INDEX_FIELDS)) for p in parts]), universe)
+        parts.append(old_index.filter(pc.invert(replaced)).select([*INDEX_COLUMNS, ANCHOR]))
+    schema = pa.schema([*INDEX_FIELDS, pa.field(ANCHOR, pa.string())])
+    rows = pa.concat_tables([p.cast(schema) for p in parts])
+    # the cluster this run gave each row, else the one an earlier run gave it, else its own id (a singleton)
+    given = ranked.column("cluster_id").take(pc.index_in(rows.column("id"), value_set=ranked.column("id")))
+    cluster = pc.coalesce(given.cast(pa.string()), rows.column(ANCHOR), rows.column("id").cast(pa.string()))
+    rows = rows.drop_columns([ANCHOR]).append_column(INDEX_CLUSTER, cluster)
+    return mark_hubs(rows, universe)
 
 
 def dumps_with_dates(signed: pa.Table) -> list[str]:

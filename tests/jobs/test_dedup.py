@@ -107,3 +107,39 @@ def test_a_run_that_fails_after_its_documents_are_in_place_leaves_no_output(
     monkeypatch.undo()
     main(["dedup", str(docs), "--output", str(out), *args])  # the same command, as it was first given
     assert (out / "_dedup.json").exists() and (index / "_index.json").exists()
+
+
+def test_a_damaged_index_and_an_unfinished_output_are_named_before_spark(
+    docs: Path, tmp_path: Path, spark, capsys: pytest.CaptureFixture
+) -> None:
+    """An index whose part files were lost was read as empty, and the run replaced it with its own documents
+    alone; a truncated part failed with pyarrow's words, naming no file; an output whose run was killed
+    before its index was written was refused only as existing, and the next dump kept copies of its texts."""
+    import shutil
+
+    from tests.jobs.cli_helpers import _refused
+
+    out, index = tmp_path / "out", tmp_path / "index"
+    main(["dedup", str(docs), "--output", str(out), "--index", str(index), "--master", "local[2]"])
+    capsys.readouterr()
+    parts = sorted(index.glob("*.parquet"))
+    assert parts and json.loads((index / "_index.json").read_text())["documents"] == 20
+    lost, truncated = tmp_path / "lost", tmp_path / "truncated"
+    shutil.copytree(index, lost)
+    for part in lost.glob("*.parquet"):
+        part.unlink()
+    shutil.copytree(index, truncated)
+    cut = truncated / parts[0].name
+    cut.write_bytes(cut.read_bytes()[:100])
+    for damaged, said in (
+        (lost, "_index.json counts 20 documents but its part files hold 0 (a part lost or added)"),
+        (truncated, f"{parts[0].name} is damaged ("),
+    ):
+        err = _refused(
+            ["dedup", str(docs), "--output", str(tmp_path / "next"), "--index", str(damaged)], capsys
+        )
+        assert f"--index '{damaged}': {said}" in err, err
+    assert not (tmp_path / "next").exists() and len(list(lost.iterdir())) == 1
+    (out / "_dedup.json").unlink()  # as a run killed between the documents' move and the index's write
+    err = _refused(["dedup", str(docs), "--output", str(out), "--index", str(index)], capsys)
+    assert "is a dedup that did not finish (no _dedup.json" in err and "rerun it with --overwrite" in err, err

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 
 from dedup.index import INDEX_COLUMNS
 from dedup.kernel import DedupConfig, dedup_kernel
-from dedup.versions import FROM_INDEX, rank_versions
+from dedup.versions import ANCHOR, FROM_INDEX, rank_versions
 from jobs import dedup_driver as ddriver
 from jobs.stage import expand_inputs
 from tests.dedup.helpers import template_pages
@@ -62,6 +62,7 @@ def test_index_rows_keep_the_kept_the_singletons_and_the_old(tmp_path: Path) -> 
     signed = ddriver.sign_files(files, config)
     old = signed.slice(0, 5).select(list(INDEX_COLUMNS)).append_column(FROM_INDEX, pa.array([True] * 5))
     old = old.set_column(0, "id", pa.array([f"old/{i}" for i in range(5)]))
+    old = old.append_column(ANCHOR, pa.array([f"old/{i}" for i in range(5)]))  # as read_index gives them
     universe = ddriver.universe_of(signed, old, config)
     ranked, report = ddriver.rank_in_driver(universe, config, "newest")
     rows = ddriver.index_rows(signed, ranked, old, universe)

@@ -236,7 +236,8 @@ def test_a_soft_404_joins_no_resources_in_one_run_or_across_an_index(
     )
     out = {r["id"]: r for r in pq.read_table(tmp_path / "out2").to_pylist()}
     assert out["w1"]["cluster_id"] == "w1" and out["w1"]["cluster_size"] == 1 and not out["w1"]["is_stale"]
-    assert out["w2"]["cluster_id"] == "w2" and out["w2"]["cluster_size"] == 2 and out["w2"]["is_exact_dup"]
+    # w2 is a copy of the indexed "not found" text: it joins that cluster under the id dump 1 gave it
+    assert out["w2"]["cluster_id"] == "x2" and out["w2"]["cluster_size"] == 2 and out["w2"]["is_exact_dup"]
 
 
 @BOTH_PATHS
@@ -308,17 +309,32 @@ def test_index_across_dumps(spark, data_dir: Path, tmp_path: Path, max_local_doc
     assert copy["is_exact_dup"] and copy["is_stale"] and copy["version_rank"] > 0
     latest = [out[d["id"]] for d in newest.values()]
     assert all(r["version_rank"] == 0 and not r["is_stale"] and r["cluster_size"] > 1 for r in latest)
-    for r in latest:  # the cluster is named by the indexed (dump 1) version, the smallest id present
-        title, k = r["id"].rsplit("/", 1)
-        assert r["cluster_id"] == f"{title}/{int(k) - 1}"
+    # A resource keeps the cluster id dump 1 gave it (its smallest id then), not the smallest id present
+    # now: that changed whenever a new document's id was smaller, and the dumps' clusters could not be joined.
+    named = {r["id"].rsplit("/", 1)[0]: r["cluster_id"] for r in pq.read_table(tmp_path / "out1").to_pylist()}
+    assert all(cluster == f"{title}/0" for title, cluster in named.items())
+    for r in latest:
+        assert r["cluster_id"] == named[r["id"].rsplit("/", 1)[0]]
     assert second.counters["index_documents"] == 30 + 31
+    stored = pq.read_table(index).to_pylist()
+    assert all(row["cluster_id"] == named[row["id"].rsplit("/", 1)[0]] for row in stored if "/" in row["id"])
+    third = [dict(d, id=f"0-copy-{i}", dump="CC-MAIN-2025-05") for i, d in enumerate(newest.values())]
+    (tmp_path / "dump3").mkdir()  # copies under ids smaller than any before
+    table = pa.Table.from_pylist(third)
+    pq.write_table(
+        pa.Table.from_batches([conform(b) for b in table.to_batches()]), tmp_path / "dump3" / "d.parquet"
+    )
+    run_dedup(spark, [str(tmp_path / "dump3")], str(tmp_path / "out3"), replace(job, keep="all"))
+    copies = pq.read_table(tmp_path / "out3").to_pylist()
+    resource_of = {f"0-copy-{i}": d["id"].rsplit("/", 1)[0] for i, d in enumerate(newest.values())}
+    assert len(copies) == 30 and all(r["cluster_id"] == named[resource_of[r["id"]]] for r in copies)
     summary = pq.read_table(tmp_path / "out2" / "_clusters").to_pylist()
     assert {tuple(r["dumps"]) for r in summary} == {("CC-MAIN-2019-04", "CC-MAIN-2024-22")}
     with pytest.raises(ValueError, match="num_perm"):
         run_dedup(
             spark,
             [str(tmp_path / "dump2")],
-            str(tmp_path / "out3"),
+            str(tmp_path / "out5"),
             replace(job, config=DedupConfig(signature=SignatureConfig(num_perm=64))),
         )
     with pytest.raises(ValueError, match="scheme"):
