@@ -58,6 +58,9 @@ class StrictSafeLoader(yaml.SafeLoader):
 # config visits each use: nine levels of `&a [*b, *b, ...]` in 677 bytes held `chronomix run` for minutes
 # (a "billion laughs"), before any key was checked. A real config holds a few hundred.
 MAX_EXPANDED_VALUES = 100_000
+# ... and more than this many times the values it writes out: a long list without aliases (a block list of
+# hosts) is a config, however long.
+ALIAS_GROWTH = 10
 
 
 def load_config_yaml(stream: str | bytes | IO[str] | IO[bytes]) -> Any:
@@ -72,20 +75,21 @@ def load_config_yaml(stream: str | bytes | IO[str] | IO[bytes]) -> Any:
             raise yaml.YAMLError("nested deeper than Python's recursion limit: not a config") from None
         if node is None:
             return None
-        expanded = expanded_size(node)
-        if expanded > MAX_EXPANDED_VALUES:
+        expanded, distinct = expanded_size(node)
+        if expanded > MAX_EXPANDED_VALUES and expanded > ALIAS_GROWTH * distinct:
             raise yaml.YAMLError(
-                f"its aliases expand to more than {MAX_EXPANDED_VALUES:,} values ({expanded:,}): not a config"
+                f"its aliases expand {distinct:,} values to {expanded:,} (more than {MAX_EXPANDED_VALUES:,}, "
+                f"and {ALIAS_GROWTH} times its own): not a config"
             )
         return loader.construct_document(node)
     finally:
         loader.dispose()
 
 
-def expanded_size(root: yaml.Node) -> int:
-    """How many nodes the tree under `root` has with every alias expanded (each node's size counted once;
-    no recursion, so a deeply nested document cannot exhaust the stack). yaml.YAMLError where an alias
-    refers to a value that holds it."""
+def expanded_size(root: yaml.Node) -> tuple[int, int]:
+    """(expanded, distinct): how many nodes the tree under `root` has with every alias expanded, and how
+    many it has written out (each node's size counted once; no recursion, so a deeply nested document
+    cannot exhaust the stack). yaml.YAMLError where an alias refers to a value that holds it."""
     sizes: dict[int, int] = {}
     open_nodes: set[int] = set()  # nodes whose children are being sized: met again below, a cycle
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
@@ -105,7 +109,7 @@ def expanded_size(root: yaml.Node) -> int:
         open_nodes.add(id(node))
         stack.append((node, True))
         stack.extend((child, False) for child in children)
-    return sizes[id(root)]
+    return sizes[id(root)], len(sizes)
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:

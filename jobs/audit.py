@@ -7,14 +7,12 @@ carries is not rerun unless `recompute`), and aggregates the result with Spark (
 small tables: documents and tokens by content month, dump and language; the crawl-to-content lag; exact and
 near-duplicate rates, cluster sizes, stale share and staleness per dump; with reference versions, the
 versions each resource is held in, the token-weighted version-month histogram and a predicted effective
-cutoff (analysis/predict.py documents the model); with a trained run, its measured effective cutoff beside
-it.
+cutoff (analysis/predict.py documents the model); with a trained run, its measured cutoff beside it.
 
 Outputs in the report folder (written atomically, refused if it exists unless `overwrite`): `summary.json`
-(every figure of the report), `report.html` (one self-contained file from analysis/report.py, plots
-embedded), the plots as PNG, and a summary table on the terminal. Nothing is dropped silently: input records
-the reader rejects are counted per reason in the summary, and so are documents left out of a figure (no
-date, no crawl date, ...).
+(every figure), `report.html` (one self-contained file from analysis/report.py, plots embedded), the plots
+as PNG, and a summary table on the terminal. Nothing is dropped silently: input records the reader rejects
+are counted per reason in the summary, and so are documents left out of a figure (no date, no crawl date).
 """
 
 from __future__ import annotations
@@ -135,6 +133,9 @@ class AuditParams(AuditConfig, StageParams):
     """`chronomix audit` and the `audit` stage kind: the AuditConfig, the dataset and the report folder."""
 
     LATER_FIELDS: ClassVar[frozenset[str]] = frozenset({"column_map"})
+    WRITTEN_FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {"work"}
+    )  # two audits' --work: one removed the other's
 
     input: list[str]  # dataset files, folders or globs
     output: str  # the report folder
@@ -182,9 +183,7 @@ def check(params: AuditParams) -> AuditPlan:
         where = "exists" if locate(params.work).exists() else "lies inside the report folder"
         if where == "exists" or contained_in(params.output)(params.work):
             raise UsageError(f"--work {params.work!r} {where}; give a new folder outside it", option="--work")
-        refuse_inside_inputs(
-            params.work, params.input, "--work"
-        )  # a kept work folder would be read next time
+        refuse_inside_inputs(params.work, params.input, "--work")  # a kept one would be read next time
     return AuditPlan(params, files, references, measured)
 
 

@@ -31,11 +31,12 @@ def code_version(module: str) -> str:
 def _code_version(module: str) -> str:
     closure = imported_closure(module)
     digest = hashlib.sha256()
+    # line endings normalised: a checkout with CRLF is the same code
     for name in sorted(closure):
-        digest.update(name.encode() + b"\0" + (_source(name) or b"") + b"\0")
+        digest.update(name.encode() + b"\0" + (_source(name) or b"").replace(b"\r\n", b"\n") + b"\0")
     for package in sorted({name.split(".")[0] for name in closure}):
         for relative, data in _data_files(package):
-            digest.update(relative.encode() + b"\0" + data + b"\0")
+            digest.update(relative.encode() + b"\0" + data.replace(b"\r\n", b"\n") + b"\0")
     return digest.hexdigest()[:12] if _source(module) is not None else ""
 
 

@@ -60,11 +60,15 @@ class StageParams:
 
     REWRITTEN_FIELDS names parameters that give a place the stage reads and then rewrites (dedup's cross-dump
     index): what lies there after a run is the stage's own work, so it cannot tell whether the stage must
-    run again. The runner fingerprints such a place by the stages of the pipeline that wrote it before."""
+    run again. The runner fingerprints such a place by the stages of the pipeline that wrote it before.
+
+    WRITTEN_FIELDS names parameters that give another folder the stage writes (the audit's --work): locked,
+    as its output and REWRITTEN_FIELDS are, while it runs (jobs.locks)."""
 
     EXECUTION_FIELDS: ClassVar[frozenset[str]] = frozenset()
     PLACE_FIELDS: ClassVar[frozenset[str]] = frozenset()
     REWRITTEN_FIELDS: ClassVar[frozenset[str]] = frozenset()
+    WRITTEN_FIELDS: ClassVar[frozenset[str]] = frozenset()
     LATER_FIELDS: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod

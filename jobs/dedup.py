@@ -288,11 +288,12 @@ def _refuse_unfinished(params: DedupParams) -> None:
     output = locate(params.output)
     if params.overwrite or not params.index or not output.exists() or output.child("_dedup.json").exists():
         return
-    if output.child("_stats.json").exists():
+    stats = output.child("_stats.json")
+    if stats.exists() and '"stage": "dedup"' in stats.read_text():
         raise UsageError(
             f"--output {redact(params.output)!r} is a dedup that did not finish (no _dedup.json: stopped "
-            f"before the index was written), so the index {redact(params.index)!r} lacks its documents; "
-            "rerun it with --overwrite before the next dump",
+            f"before it was written), so the index {redact(params.index)!r} may lack its documents; rerun "
+            "it with --overwrite before the next dump",
             option="--output",
         )
 

@@ -139,7 +139,8 @@ def read_index(parts: Sequence[str]) -> pa.Table | None:
         cluster = (
             file.read(columns=[INDEX_CLUSTER]).column(0) if INDEX_CLUSTER in file.schema_arrow.names else None
         )
-        tables.append(table.append_column(ANCHOR, (cluster or table.column("id")).cast(pa.string())))
+        cluster = table.column("id") if cluster is None else cluster
+        tables.append(table.append_column(ANCHOR, cluster.cast(pa.string())))
     table = pa.concat_tables(tables)
     return table.append_column(FROM_INDEX, pa.array(np.ones(table.num_rows, bool)))
 

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pyarrow.fs as pafs
 
+from corpus.remote import redact
 from jobs.contract import UsageError
 from jobs.fs import locate, names_a_uri
 
@@ -43,7 +44,8 @@ def lock_file(place: str) -> Path | None:
     location = locate(place)
     if not isinstance(location.fs, pafs.LocalFileSystem):
         return None
-    path = Path(location.path.rstrip("/") or "/")
+    # resolved: a folder reached through a link is one place with one lock, whichever way it is named
+    path = Path(os.path.realpath(location.path.rstrip("/") or "/"))
     return path.parent / f".{path.name}.lock"
 
 
@@ -51,7 +53,8 @@ def lock_file(place: str) -> Path | None:
 def holding(places: Iterable[str], command: str | None = None) -> Iterator[None]:
     """Hold the lock of every place in `places` (outputs, indexes) while the block runs. Raises UsageError
     naming the process that holds one of them (its pid, host, start and command line)."""
-    command = command or " ".join(Path(sys.argv[0]).name.split() + sys.argv[1:])
+    # a URL's user, password and query stay out of a file others can read, and of their error lines
+    command = command or " ".join([Path(sys.argv[0]).name, *(redact(a) for a in sys.argv[1:])])
     files = {str(f): f for f in (lock_file(p) for p in places if p) if f is not None}
     with contextlib.ExitStack() as stack:
         for key in sorted(files):
@@ -71,28 +74,64 @@ def _holding_one(path: Path, command: str) -> Iterator[None]:
             fd, count = _HELD[key]
             _HELD[key] = (fd, count - 1)
         return
+    made = _missing_folders(path.parent)
     fd = _acquire(path, command)
     _HELD[key] = (fd, 1)
     try:
         yield
     finally:
         del _HELD[key]
-        # unlinked while still held: whoever opened this file meanwhile sees, once it gets the lock, that
-        # the file is no longer the one at the path, and tries again with a new one (_acquire)
-        with contextlib.suppress(OSError):
-            os.unlink(path)
-        os.close(fd)
+        if fd != _NO_LOCK:
+            # unlinked while still held: whoever opened this file meanwhile sees, once it gets the lock,
+            # that the file is no longer the one at the path, and tries again with a new one (_acquire)
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+            os.close(fd)
+        for folder in made:  # those made for the lock alone (a command refused before it wrote)
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+
+_NO_LOCK = -1
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """The folders of `folder`'s path that do not exist yet, deepest first."""
+    missing = []
+    while folder != folder.parent:
+        try:
+            if folder.exists():
+                break
+        except OSError:  # not ours to look into: _open finds out what it may do there
+            break
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+def _open(path: Path) -> int:
+    """A descriptor of the lock file, made where missing; read-only where another user's file is there
+    (flock needs no write access); _NO_LOCK where the folder takes no file (read-only, no permission): the
+    command's own write then reports that place."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except PermissionError:
+        try:
+            return os.open(path, os.O_RDONLY)
+        except OSError:
+            return _NO_LOCK
+    except OSError:
+        return _NO_LOCK
 
 
 def _acquire(path: Path, command: str) -> int:
-    """Open and lock `path`, write who holds it, return the descriptor. A place whose folder cannot take
-    the file (read-only, no permission) is left unlocked: the command's own write reports that place."""
+    """Open and lock `path`, write who holds it (where the file is writable), return the descriptor, or
+    _NO_LOCK (see _open)."""
     while True:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError:
-            return _NO_LOCK
+        fd = _open(path)
+        if fd == _NO_LOCK:
+            return fd
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as error:
@@ -109,12 +148,10 @@ def _acquire(path: Path, command: str) -> int:
             break
         os.close(fd)  # its holder finished and removed it while this process waited on it
     holder = {"pid": os.getpid(), "host": socket.gethostname(), "since": _now(), "command": command}
-    os.ftruncate(fd, 0)
-    os.write(fd, (json.dumps(holder) + "\n").encode())
+    with contextlib.suppress(OSError):  # a read-only descriptor: the lock holds, unsigned
+        os.ftruncate(fd, 0)
+        os.write(fd, (json.dumps(holder) + "\n").encode())
     return fd
-
-
-_NO_LOCK = -1
 
 
 def _read_holder(fd: int) -> str:

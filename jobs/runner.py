@@ -75,10 +75,11 @@ class StageOutcome:
 
 
 def written_places(params: Any) -> list[str]:
-    """The places a stage with `params` writes: its output and any place it reads and rewrites (dedup's
-    cross-dump index, StageParams.REWRITTEN_FIELDS)."""
-    places = [str(params.output)]
-    for name in getattr(params, "REWRITTEN_FIELDS", ()):
+    """The places a stage with `params` writes: its output (where it is set: a probe's defaults to its run's
+    folder), any place it reads and rewrites (dedup's cross-dump index, StageParams.REWRITTEN_FIELDS) and
+    any other folder it writes (the audit's --work, StageParams.WRITTEN_FIELDS)."""
+    places = []
+    for name in ("output", *getattr(params, "REWRITTEN_FIELDS", ()), *getattr(params, "WRITTEN_FIELDS", ())):
         value = getattr(params, name, None)
         places.extend(str(v) for v in (value if isinstance(value, list | tuple) else [value]) if v)
     return places

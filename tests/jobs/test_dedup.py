@@ -143,3 +143,22 @@ def test_a_damaged_index_and_an_unfinished_output_are_named_before_spark(
     (out / "_dedup.json").unlink()  # as a run killed between the documents' move and the index's write
     err = _refused(["dedup", str(docs), "--output", str(out), "--index", str(index)], capsys)
     assert "is a dedup that did not finish (no _dedup.json" in err and "rerun it with --overwrite" in err, err
+    other = tmp_path / "dated"  # another stage's output is only an existing output
+    other.mkdir()
+    (other / "_stats.json").write_text(json.dumps({"stage": "date", "docs_in": 1}))
+    err = _refused(["dedup", str(docs), "--output", str(other), "--index", str(index)], capsys)
+    assert "did not finish" not in err and "exists" in err, err
+    # an index of no documents holds no part files; one whose _index.json counts none says nothing more
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    meta = json.loads((index / "_index.json").read_text())
+    (empty / "_index.json").write_text(json.dumps({**meta, "documents": 0}))
+    main(
+        ["dedup", str(docs), "--output", str(tmp_path / "o1"), "--index", str(empty), "--master", "local[2]"]
+    )
+    meta.pop("documents")
+    (empty / "_index.json").write_text(json.dumps(meta))  # as written before it counted them
+    main(
+        ["dedup", str(docs), "--output", str(tmp_path / "o2"), "--index", str(empty), "--master", "local[2]"]
+    )
+    assert json.loads((empty / "_index.json").read_text())["documents"] == 20

@@ -347,6 +347,50 @@ def test_index_across_dumps(spark, data_dir: Path, tmp_path: Path, max_local_doc
 
 
 @BOTH_PATHS
+def test_a_document_joining_two_indexed_clusters_and_an_index_of_before_cluster_ids(
+    spark, tmp_path: Path, max_local_documents: int
+) -> None:
+    """A later document that joins two indexed clusters names the whole by the smaller of their ids; an
+    index written before rows kept their cluster id reads each row as its own id (what its run named it)."""
+    texts = {
+        "k": "the harbour master keeps the tide tables for small boats in the old customs house",
+        "m": "the lighthouse keepers kept a log of every ship that passed the northern islands",
+    }
+
+    def doc(doc_id: str, url: str, text: str, day: int) -> dict:
+        crawled = datetime(2024, 1, day, tzinfo=UTC)
+        return {
+            "id": doc_id,
+            "text": text,
+            "source": "t",
+            "added": crawled,
+            "url": url,
+            "crawl_date": crawled,
+        }
+
+    first = [doc("k1", "https://a.org/k", texts["k"], 1), doc("m1", "https://b.org/m", texts["m"], 2)]
+    job = DedupJob(keep="all", index=str(tmp_path / "index"), max_local_documents=max_local_documents)
+    run_dedup(spark, [_write_docs(tmp_path / "in1", first)], str(tmp_path / "out1"), job)
+    assert pq.read_table(tmp_path / "index", columns=["id", "cluster_id"]).sort_by("id").to_pylist() == [
+        {"id": "k1", "cluster_id": "k1"},
+        {"id": "m1", "cluster_id": "m1"},
+    ]
+    # m's text at k's URL: one URL key with k1, the same text as m1
+    bridge = [doc("0-bridge", "https://a.org/k", texts["m"], 20)]
+    run_dedup(spark, [_write_docs(tmp_path / "in2", bridge)], str(tmp_path / "out2"), job)
+    (row,) = pq.read_table(tmp_path / "out2").to_pylist()
+    assert row["cluster_id"] == "k1" and row["cluster_size"] == 3
+    stored = pq.read_table(tmp_path / "index", columns=["id", "cluster_id"]).to_pylist()
+    assert {r["cluster_id"] for r in stored} == {"k1"}  # the index rows of the joined clusters follow
+    for part in (tmp_path / "index").glob("*.parquet"):  # as an index written before cluster ids
+        pq.write_table(pq.read_table(part).drop_columns(["cluster_id"]), part)
+    later = [doc("0-copy", "https://c.org/copy", texts["m"], 25)]
+    run_dedup(spark, [_write_docs(tmp_path / "in3", later)], str(tmp_path / "out3"), job)
+    (row,) = pq.read_table(tmp_path / "out3").to_pylist()
+    assert row["cluster_id"] == "0-bridge"  # the smallest own id among the before-index rows it joins
+
+
+@BOTH_PATHS
 def test_bad_documents_in_a_job(spark, tmp_path: Path, max_local_documents: int) -> None:
     added = datetime(2026, 1, 1, tzinfo=UTC)
     boiler = "Accept cookies to continue. Privacy policy. Terms of use. Contact us."

@@ -5,9 +5,11 @@ killed with -9 leaves nothing that blocks the next."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -115,3 +117,74 @@ def test_a_stage_whose_output_another_process_writes_stops_the_pipeline_at_that_
         run_pipeline(load_pipeline(pipeline, output=str(out)))
     assert str(refused.value).startswith(f"{out / 'dedup'}: another chronomix is writing it now (pid {pid} ")
     assert not (out / "dedup").exists()
+
+
+def test_one_place_named_through_a_link_is_one_lock(tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "out")
+    assert lock_file(str(tmp_path / "link")) == lock_file(str(tmp_path / "out"))
+    link = str(tmp_path / "link")
+    with (
+        held_elsewhere(tmp_path / "out"),
+        pytest.raises(UsageError, match="another chronomix"),
+        holding([link]),
+    ):
+        pass
+
+
+def test_what_the_lock_file_says_and_what_it_leaves(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The holder's command line without a URL's credentials (the file is readable by others, and its words
+    reach their error lines); folders made for the lock alone are removed; a place whose folder cannot take
+    a lock file (under a file) is left unlocked, and the command's own write reports it."""
+    import json
+
+    url = "https://alice:PASSWORD@host.example/data.jsonl?X-Amz-Signature=SECRET"
+    monkeypatch.setattr(sys, "argv", ["chronomix", "audit", url, "-o", "rep"])
+    place = tmp_path / "new" / "deeper" / "out"
+    with holding([str(place)]):
+        holder = json.loads(lock_file(str(place)).read_text())
+        assert holder["pid"] == os.getpid() and "PASSWORD" not in holder["command"]
+        assert holder["command"] == "chronomix audit https://host.example/data.jsonl -o rep"
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "file").write_text("x")
+    with holding([str(tmp_path / "file" / "out")]):  # no lock possible: no EBADF at the end either
+        pass
+
+
+def test_a_stage_without_an_output_locks_nothing_in_the_working_folder() -> None:
+    """A probe's output defaults to its run's folder: `None` was locked as ./None, and two probes of other
+    runs refused each other."""
+    from dataclasses import dataclass
+
+    from jobs.runner import written_places
+
+    @dataclass
+    class Params:
+        output: str | None = None
+        REWRITTEN_FIELDS = frozenset({"index"})
+        WRITTEN_FIELDS = frozenset({"work"})
+        index: str | None = "idx"
+        work: str | None = None
+
+    assert written_places(Params()) == ["idx"]
+    assert written_places(Params(output="o", work="w")) == ["o", "idx", "w"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root and setpriv")
+def test_another_user_is_refused_on_a_shared_folder(tmp_path: Path) -> None:
+    """The holder's lock file (0644) could not be opened for writing by another user, who then went on
+    without a lock, and removed the holder's file on leaving."""
+    shared = Path(tempfile.mkdtemp(prefix="chronomix-shared-"))  # pytest's own folders are the owner's only
+    shared.chmod(0o777)
+    place = shared / "out"
+    code = f"from jobs.locks import holding\nwith holding([{str(place)!r}]):\n    print('GOT IN')"
+    as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", code]
+    with held_elsewhere(place) as pid:
+        done = subprocess.run(
+            as_nobody, cwd=ROOT, capture_output=True, text=True, env={"PYTHONPATH": str(ROOT)}
+        )
+        assert (
+            "GOT IN" not in done.stdout and f"another chronomix is writing it now (pid {pid} " in done.stderr
+        )
+        assert lock_file(str(place)).exists()  # still the holder's
+    shutil.rmtree(shared)
