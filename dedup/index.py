@@ -50,6 +50,12 @@ INDEX_COLUMNS = tuple(f.name for f in INDEX_FIELDS)
 # smaller (123 of 260 resources of the tiny world carried several ids over five dumps). Index files written
 # before it lack the column: their rows read as their own id, which is what those runs named them.
 INDEX_CLUSTER = "cluster_id"
+# Also beside them: the dedup output whose run added the row; `_index.json` lists those outputs in the order
+# they ran ("runs"). A rerun of one of them leaves out the rows it and every later run added, so it sees the
+# index as it was before it ran: a pipeline that deduplicated dumps in turn reran one after its input changed
+# against an index holding its own removed documents and the later dumps' (it kept 189 documents where a run
+# from scratch kept 313). Rows of files written before carry none, and are never left out.
+INDEX_ADDED_BY = "added_by"
 
 
 class IndexMismatch(ValueError):
@@ -77,16 +83,19 @@ class IndexMeta:
             sig.metadata["minhash_scheme"], sig.num_perm, sig.ngram, sig.seed, bands, rows, config.lsh.url_key
         )
 
-    def to_json(self, documents: int | None = None) -> str:
+    def to_json(self, documents: int | None = None, runs: list[str] | None = None) -> str:
         data: dict[str, Any] = dict(self.__dict__)
         if documents is not None:
             data["documents"] = documents
+        if runs is not None:
+            data["runs"] = runs
         return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
     @classmethod
     def from_json(cls, text: str) -> IndexMeta:
         data = json.loads(text)
         data.pop("documents", None)
+        data.pop("runs", None)
         known = set(cls.__dataclass_fields__)
         if set(data) - known or "scheme" not in data:
             version = data.get("hash_version", "unknown")

@@ -43,12 +43,13 @@ from pyspark.sql import functions as F
 from corpus.reader_base import DUPLICATE_ID_RENAMED
 from corpus.remote import redact
 from corpus.stats import StageStats
-from dedup.index import INDEX_COLUMNS, IndexMeta
+from dedup.index import INDEX_ADDED_BY, INDEX_COLUMNS, IndexMeta
 from dedup.kernel import N_SHINGLES, DedupConfig, dedup_kernel, kernel_fields
 from dedup.lsh import DEFAULT_ANCHORS, LshConfig
 from dedup.minhash import ENGINES, SCHEMES, SignatureConfig
 from dedup.versions import ANCHOR, DUMP_DATE, FROM_INDEX, NOT_KEPT
 from jobs import dedup_driver as ddriver
+from jobs import dedup_index_spark as dindex
 from jobs import dedup_spark as dspark
 from jobs.components_spark import DEFAULT_MAX_LOCAL_EDGES
 from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageError, stats_summary
@@ -59,6 +60,7 @@ from jobs.dedup_common import (
     KERNEL_INPUTS,
     DedupJob,
     DedupRun,
+    IndexRuns,
     index_parts,
     is_dated,
     refuse_conflicting_signature_options,
@@ -140,7 +142,10 @@ def run_dedup(
     df = df.drop(*[c for c in HELPER_COLUMNS if c in df.columns])
     stats = StageStats(stage="dedup", files_in=len(files), bytes_in=sum(f.size for f in files))
 
-    run = DedupRun(spark, df, output, job, overwrite, stats, meta)
+    runs = IndexRuns.of(job.index, output) if job.index else None
+    if runs is not None:
+        runs.say(job.index)
+    run = DedupRun(spark, df, output, job, overwrite, stats, meta, runs=runs)
     if (
         job.max_local_documents
         and ddriver.count_rows(files) <= job.max_local_documents
@@ -164,7 +169,9 @@ def _run_in_spark(run: DedupRun, files: list[InputFile]) -> StageStats:
         stats.counters[DUPLICATE_ID_RENAMED] = n_renamed
     signed = _sign(df, config)
     # the index's settings and files are checked first
-    old_index = dspark.read_index(spark, index_parts(job.index, run.meta)) if job.index else None
+    old_index = (
+        dindex.read_index(spark, index_parts(job.index, run.meta), run.runs.left_out) if run.runs else None
+    )
     totals = signed.agg(
         F.count(F.lit(1)).alias("n"), F.sum((F.col(N_SHINGLES) == 0).cast("long")).alias("e")
     ).first()
@@ -181,7 +188,7 @@ def _run_in_spark(run: DedupRun, files: list[InputFile]) -> StageStats:
     if old_index is not None:
         # A document already in the index (a rerun of the same dump) is matched as itself, not as a copy.
         old_index = old_index.join(signed.select("id"), "id", "left_anti")
-        universe = universe.unionByName(old_index)
+        universe = universe.unionByName(old_index.drop(INDEX_ADDED_BY))
     mapping, report = dspark.document_clusters(
         spark,
         universe,
@@ -225,7 +232,10 @@ def _run_in_spark(run: DedupRun, files: list[InputFile]) -> StageStats:
         with run.completing():
             write_clusters(dspark.cluster_summary(ranked), run.output)
             watch.lap("clusters")
-            return run.finish(report, lambda: dspark.index_rows(signed, ranked, mapping, old_index, universe))
+            this = run.runs.this if run.runs else ""
+            return run.finish(
+                report, lambda: dindex.index_rows(signed, ranked, mapping, old_index, universe, this)
+            )
     finally:
         for frame in (ranked, members, signed):
             frame.unpersist()

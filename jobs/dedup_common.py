@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -22,7 +23,7 @@ from dedup.kernel import KERNEL_FIELDS, DedupConfig
 from dedup.versions import FROM_INDEX, KEEP_POLICIES
 from jobs.components_spark import DEFAULT_MAX_LOCAL_EDGES, ComponentsReport
 from jobs.contract import UsageError
-from jobs.fs import AtomicStageOutput, Location, list_files, locate, move, remove
+from jobs.fs import AtomicStageOutput, Location, list_files, locate, location_key, move, remove
 
 HELPER_COLUMNS = [f.name for f in KERNEL_FIELDS] + ["_keep", FROM_INDEX]
 BROADCAST_MAX_ROWS = 1_000_000
@@ -145,8 +146,50 @@ def _check_rows(index: str, parts: list[Location], documents: Any) -> None:
         )
 
 
-def write_index(spark: SparkSession, index: str, rows: DataFrame, meta: IndexMeta) -> int:
-    """Replace the index folder with `rows` (old entries + this run's kept documents), atomically."""
+@dataclass(frozen=True)
+class IndexRuns:
+    """The dedup outputs an index's rows came from (dedup.index.INDEX_ADDED_BY), seen from one run: `this`
+    run's output as the index names it, the runs `before` it (whose rows it reads), and those `left_out` (an
+    earlier run of this output and every run after it: their rows are not read, and leave the index)."""
+
+    this: str
+    before: list[str]
+    left_out: list[str]
+
+    @classmethod
+    def of(cls, index: str, output: str) -> IndexRuns:
+        runs: list[str] = []
+        meta_file = locate(index).child(META_FILE)
+        if meta_file.exists():
+            listed = json.loads(meta_file.read_text()).get("runs")  # index_parts checked it is JSON
+            runs = [str(r) for r in listed] if isinstance(listed, list) else []
+        this = location_key(output) or output
+        if this not in runs:
+            return cls(this, runs, [])
+        at = runs.index(this)
+        return cls(this, runs[:at], runs[at:])
+
+    @property
+    def after(self) -> list[str]:
+        """The index's runs once this one has run."""
+        return [*self.before, self.this]
+
+    def say(self, index: str) -> None:
+        """One line where rows are left out (a rerun of an output the index already holds)."""
+        later = self.left_out[1:]
+        if not self.left_out:
+            return
+        what = "this output's earlier run" + (f" and the {len(later)} run(s) after it" if later else "")
+        then = f": deduplicate those again after this one ({', '.join(later)})" if later else ""
+        print(
+            f"chronomix: --index {index!r}: the documents {what} added are left out of it{then}",
+            file=sys.stderr,
+        )
+
+
+def write_index(spark: SparkSession, index: str, rows: DataFrame, meta: IndexMeta, runs: list[str]) -> int:
+    """Replace the index folder with `rows` (old entries + this run's kept documents), atomically; `runs`
+    are the outputs its rows came from, in order (IndexRuns.after)."""
     with AtomicStageOutput(index, overwrite=True) as tmp:
         rows = rows.persist()
         n = rows.count()
@@ -154,7 +197,7 @@ def write_index(spark: SparkSession, index: str, rows: DataFrame, meta: IndexMet
         for file in list_files(tmp):
             if not file.name.endswith(".parquet"):
                 remove(file)
-        tmp.child(META_FILE).write_text(meta.to_json(documents=n))
+        tmp.child(META_FILE).write_text(meta.to_json(documents=n, runs=runs))
         rows.unpersist()
     return n
 
@@ -197,6 +240,7 @@ class DedupRun:
     stats: StageStats
     meta: IndexMeta
     watch: Stopwatch = field(default_factory=Stopwatch)
+    runs: IndexRuns | None = None  # where the job keeps an index
 
     @contextlib.contextmanager
     def completing(self) -> Iterator[None]:
@@ -221,7 +265,10 @@ class DedupRun:
         folder = locate(self.output)
         if self.job.index:
             rows = index_rows()
-            self.stats.counters["index_documents"] = write_index(self.spark, self.job.index, rows, self.meta)
+            after = self.runs.after if self.runs is not None else []
+            self.stats.counters["index_documents"] = write_index(
+                self.spark, self.job.index, rows, self.meta, after
+            )
             folder.child("_stats.json").write_text(self.stats.to_json())
             self.watch.lap("index")
         dedup_json = {**settings_record(self.job, report), "seconds": self.watch.seconds}

@@ -35,7 +35,7 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.types import StructType
 
 from corpus.stats import StageStats
-from dedup.index import INDEX_CLUSTER, INDEX_COLUMNS, INDEX_FIELDS, mark_hubs
+from dedup.index import INDEX_ADDED_BY, INDEX_CLUSTER, INDEX_COLUMNS, INDEX_FIELDS, mark_hubs
 from dedup.kernel import N_SHINGLES, DedupConfig, dedup_kernel, kernel_fields
 from dedup.local import cluster_members
 from dedup.lsh import unique_pairs, usable_cores
@@ -125,9 +125,10 @@ def sign_files(files: Sequence[InputFile], config: DedupConfig, threads: int | N
     return pa.concat_tables(parts).combine_chunks() if parts else schema.empty_table()
 
 
-def read_index(parts: Sequence[str]) -> pa.Table | None:
-    """The rows (INDEX_COLUMNS) of the index files `parts` (dedup_common.index_parts) with _from_index =
-    true, or None for an index without files."""
+def read_index(parts: Sequence[str], left_out: Sequence[str] = ()) -> pa.Table | None:
+    """The rows (INDEX_COLUMNS) of the index files `parts` (dedup_common.index_parts) with the cluster id
+    each was given (ANCHOR), the output that added it and _from_index = true, less those the outputs
+    `left_out` added (dedup_common.IndexRuns); None for an index without files."""
     if not parts:
         return None
     tables = []
@@ -140,8 +141,16 @@ def read_index(parts: Sequence[str]) -> pa.Table | None:
             file.read(columns=[INDEX_CLUSTER]).column(0) if INDEX_CLUSTER in file.schema_arrow.names else None
         )
         cluster = table.column("id") if cluster is None else cluster
-        tables.append(table.append_column(ANCHOR, cluster.cast(pa.string())))
+        names = file.schema_arrow.names
+        added = file.read(columns=[INDEX_ADDED_BY]).column(0) if INDEX_ADDED_BY in names else None
+        added = pa.nulls(table.num_rows, pa.string()) if added is None else added.cast(pa.string())
+        tables.append(
+            table.append_column(ANCHOR, cluster.cast(pa.string())).append_column(INDEX_ADDED_BY, added)
+        )
     table = pa.concat_tables(tables)
+    if left_out:
+        gone = pc.fill_null(pc.is_in(table.column(INDEX_ADDED_BY), value_set=pa.array(list(left_out))), False)
+        table = table.filter(pc.invert(gone))
     return table.append_column(FROM_INDEX, pa.array(np.ones(table.num_rows, bool)))
 
 
@@ -182,7 +191,7 @@ def rank_in_driver(
 
 
 def index_rows(
-    signed: pa.Table, ranked: pa.Table, old_index: pa.Table | None, universe: pa.Table
+    signed: pa.Table, ranked: pa.Table, old_index: pa.Table | None, universe: pa.Table, added_by: str = ""
 ) -> pa.Table:
     """The index after this run (INDEX_COLUMNS): this run's kept documents of multi-document clusters, its
     singletons, and the earlier index rows that this run did not replace; hub texts' rows as markers
@@ -193,17 +202,20 @@ def index_rows(
     in_clusters = pc.is_in(signed.column("id"), value_set=clustered)
     keep = pc.or_(pc.invert(in_clusters), pc.is_in(signed.column("id"), value_set=kept))
     kept_rows = signed.filter(keep).select(list(INDEX_COLUMNS))
-    parts = [kept_rows.append_column(ANCHOR, pa.nulls(kept_rows.num_rows, pa.string()))]
+    n = kept_rows.num_rows
+    kept_rows = kept_rows.append_column(ANCHOR, pa.nulls(n, pa.string()))
+    parts = [kept_rows.append_column(INDEX_ADDED_BY, pa.array([added_by] * n, pa.string()))]
     if old_index is not None:
         replaced = pc.is_in(old_index.column("id"), value_set=signed.column("id"))
-        parts.append(old_index.filter(pc.invert(replaced)).select([*INDEX_COLUMNS, ANCHOR]))
-    schema = pa.schema([*INDEX_FIELDS, pa.field(ANCHOR, pa.string())])
+        parts.append(old_index.filter(pc.invert(replaced)).select([*INDEX_COLUMNS, ANCHOR, INDEX_ADDED_BY]))
+    schema = pa.schema([*INDEX_FIELDS, pa.field(ANCHOR, pa.string()), pa.field(INDEX_ADDED_BY, pa.string())])
     rows = pa.concat_tables([p.cast(schema) for p in parts])
     # the cluster this run gave each row, else the one an earlier run gave it, else its own id (a singleton)
     given = ranked.column("cluster_id").take(pc.index_in(rows.column("id"), value_set=ranked.column("id")))
     cluster = pc.coalesce(given.cast(pa.string()), rows.column(ANCHOR), rows.column("id").cast(pa.string()))
-    rows = rows.drop_columns([ANCHOR]).append_column(INDEX_CLUSTER, cluster)
-    return mark_hubs(rows, universe)
+    added = rows.column(INDEX_ADDED_BY)
+    rows = rows.drop_columns([ANCHOR, INDEX_ADDED_BY]).append_column(INDEX_CLUSTER, cluster)
+    return mark_hubs(rows.append_column(INDEX_ADDED_BY, added), universe)
 
 
 def dumps_with_dates(signed: pa.Table) -> list[str]:
@@ -328,7 +340,7 @@ def run_in_driver(run: DedupRun, files: list[InputFile]) -> StageStats:
     stats.counters["documents_without_shingles"] = pc.sum(pc.equal(signed.column(N_SHINGLES), 0)).as_py() or 0
     dated_dumps = dumps_with_dates(signed)
     watch.lap("signatures")
-    old_index = read_index(parts)
+    old_index = read_index(parts, run.runs.left_out if run.runs else ())
     universe = universe_of(signed, old_index, config)
     ranked, report = rank_in_driver(universe, config, job.keep, watch.lap)
     ours = ranked.filter(pc.invert(ranked.column(FROM_INDEX)))
@@ -367,5 +379,8 @@ def run_in_driver(run: DedupRun, files: list[InputFile]) -> StageStats:
         write_clusters(spark, ranked, run.output)
         watch.lap("clusters")
         return run.finish(
-            report, lambda: spark.createDataFrame(index_rows(signed, ranked, old_index, universe))
+            report,
+            lambda: spark.createDataFrame(
+                index_rows(signed, ranked, old_index, universe, run.runs.this if run.runs else "")
+            ),
         )

@@ -20,7 +20,6 @@ import pyarrow as pa
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from dedup.index import INDEX_CLUSTER, INDEX_COLUMNS
 from dedup.kernel import BAND_KEYS, HOST_KEY, SKETCH, URL_KEY
 from dedup.lsh import URL_HUB_HOSTS, URL_HUB_KEYS, pack_bucket_rows, unpack_bucket_rows
 from dedup.lsh import candidate_pairs as lsh_candidate_pairs
@@ -36,7 +35,7 @@ from dedup.versions import (
     keep_order,
 )
 from jobs.components_spark import DEFAULT_MAX_LOCAL_EDGES, ComponentsReport, connected_components
-from jobs.spark import checkpointed, read_parquet
+from jobs.spark import checkpointed
 from jobs.templates_spark import carrier_edges, template_hosts
 
 NONE = int(np.iinfo(np.int64).min)  # a missing date: sorts oldest, as in dedup.versions
@@ -325,33 +324,6 @@ def document_clusters(
     first = F.min(name).over(Window.partitionBy("_root")).getField("name")
     mapping = named.select("id", first.alias("cluster_id"))
     return mapping.transform(checkpointed), report
-
-
-def read_index(spark: SparkSession, parts: Sequence[str]) -> DataFrame | None:
-    """The rows of the index files `parts` (INDEX_COLUMNS, the cluster id each was given as ANCHOR, and
-    _from_index = true), or None for an index without files."""
-    if not parts:
-        return None
-    index = read_parquet(spark, *parts)
-    # files written before rows kept their cluster id: each row named itself, as its run did
-    cluster = F.col(INDEX_CLUSTER) if INDEX_CLUSTER in index.columns else F.col("id")
-    return index.select(*INDEX_COLUMNS, cluster.cast("string").alias(ANCHOR), F.lit(True).alias(FROM_INDEX))
-
-
-def index_rows(
-    signed: DataFrame, ranked: DataFrame, mapping: DataFrame, old_index: DataFrame | None, universe: DataFrame
-) -> DataFrame:
-    """The index after this run, as dedup_driver.index_rows: this run's kept documents and singletons and
-    the earlier rows it did not replace, each with the cluster id this run gave it, else the one an earlier
-    run gave it, else its own id; hub texts' rows as markers."""
-    kept = ranked.filter(F.col("_keep")).select("id")
-    columns = [*INDEX_COLUMNS, ANCHOR]
-    singles = signed.join(mapping.select("id"), "id", "left_anti").select(*columns)
-    rows = signed.join(kept, "id").select(*columns).unionByName(singles)
-    rows = rows if old_index is None else rows.unionByName(old_index.select(*columns))
-    given = mapping.select("id", F.col("cluster_id").alias("_given"))
-    cluster = F.coalesce(F.col("_given"), F.col(ANCHOR), F.col("id")).alias(INDEX_CLUSTER)
-    return mark_hubs(rows.join(given, "id", "left").select(*INDEX_COLUMNS, cluster), universe)
 
 
 def narrow_frame(df: DataFrame) -> DataFrame:

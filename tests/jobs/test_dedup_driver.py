@@ -63,6 +63,7 @@ def test_index_rows_keep_the_kept_the_singletons_and_the_old(tmp_path: Path) -> 
     old = signed.slice(0, 5).select(list(INDEX_COLUMNS)).append_column(FROM_INDEX, pa.array([True] * 5))
     old = old.set_column(0, "id", pa.array([f"old/{i}" for i in range(5)]))
     old = old.append_column(ANCHOR, pa.array([f"old/{i}" for i in range(5)]))  # as read_index gives them
+    old = old.append_column("added_by", pa.array(["/earlier/run"] * 5))
     universe = ddriver.universe_of(signed, old, config)
     ranked, report = ddriver.rank_in_driver(universe, config, "newest")
     rows = ddriver.index_rows(signed, ranked, old, universe)

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from pyspark.sql import functions as F
 
 from corpus.schema import conform
@@ -505,3 +506,65 @@ def test_template_heavy_hosts_are_decided_alike_on_both_paths(spark, tmp_path: P
     assert all(
         cluster[f"cache.example/heavy/page{p:03d}/0"] == cluster[f"heavy/page{p:03d}/0"] for p in (1, 2, 3)
     )
+
+
+@BOTH_PATHS
+def test_a_dump_deduplicated_again_sees_the_index_as_it_was_before_it(
+    spark, data_dir: Path, tmp_path: Path, max_local_documents: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Three dumps deduplicated in turn by a pipeline through one index; dump 2's input then loses 8
+    documents. Its rerun read an index that still held them, and dump 3's rows: it kept fewer documents than
+    a run from scratch, and texts were in no output. Now each rerun leaves out what it and the later runs
+    added, and the pipeline ends as a run from scratch on the same inputs does."""
+    from jobs.pipeline import load_pipeline, run_pipeline
+
+    docs = version_documents(data_dir, articles=20).drop_columns(["resource"])
+    version = np.array([int(i.rsplit("/", 1)[1]) for i in docs.column("id").to_pylist()])
+    inputs = []
+    for dump in range(3):  # dump d holds versions d, d+3, ... of every article
+        folder = tmp_path / f"dump{dump}"
+        folder.mkdir()
+        pq.write_table(docs.filter(pa.array(version % 3 == dump)), folder / "d.parquet")
+        inputs.append(folder)
+
+    def pipeline(out: Path) -> list[str]:
+        index, local = str(out / "index"), max_local_documents
+        stages = [
+            {
+                "name": f"d{i}",
+                "kind": "dedup",
+                "input": str(f),
+                "keep": "all",
+                "index": index,
+                "max_local_documents": local,
+            }
+            for i, f in enumerate(inputs)
+        ]
+        path = out.with_suffix(".yaml")
+        path.write_text(yaml.safe_dump({"output": str(out), "stages": stages}))
+        return [o.status for o in run_pipeline(load_pipeline(path))]
+
+    def result(out: Path) -> list[tuple]:
+        rows = pa.concat_tables([pq.read_table(out / f"d{i}") for i in range(3)]).to_pylist()
+        return sorted((r["id"], r["cluster_id"], r["is_stale"], r["is_exact_dup"]) for r in rows)
+
+    assert pipeline(tmp_path / "run") == ["ran", "ran", "ran"]
+    second = pq.read_table(inputs[1] / "d.parquet")
+    pq.write_table(second.slice(0, second.num_rows - 8), inputs[1] / "d.parquet")
+    assert pipeline(tmp_path / "run") == ["skipped", "ran", "ran"]
+    assert pipeline(tmp_path / "scratch") == ["ran", "ran", "ran"]
+    assert result(tmp_path / "run") == result(tmp_path / "scratch")
+    index = {n: pq.read_table(tmp_path / n / "index").sort_by("id") for n in ("run", "scratch")}
+    assert index["run"].column("id").equals(index["scratch"].column("id"))
+    outputs = [str((tmp_path / "run" / f"d{i}").resolve()) for i in range(3)]
+    assert json.loads((tmp_path / "run" / "index" / "_index.json").read_text())["runs"] == outputs
+    # by hand, dump 1 again: what dump 2 added leaves the index too, and the user is told to redo it
+    job = DedupJob(keep="all", index=str(tmp_path / "run" / "index"), max_local_documents=max_local_documents)
+    capsys.readouterr()
+    run_dedup(spark, [str(inputs[1])], outputs[1], job, overwrite=True)
+    said = " ".join(capsys.readouterr().err.split())
+    assert (
+        "the documents this output's earlier run and the 1 run(s) after it added are left out of it" in said
+    )
+    assert f"deduplicate those again after this one ({outputs[2]})" in said
+    assert json.loads((tmp_path / "run" / "index" / "_index.json").read_text())["runs"] == outputs[:2]
