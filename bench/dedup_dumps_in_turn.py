@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
-from dedup_truth import TRUTH_COLUMNS, truth_resource  # noqa: E402
+from dedup_truth import TRUTH_COLUMNS, with_truth  # noqa: E402
 from pipeline_run import run_pipeline_stages  # noqa: E402
 
 from dedup.evaluate import pair_scores  # noqa: E402
@@ -74,19 +74,14 @@ def scored(outputs: list[Path], truth: pa.Table) -> dict:
     """Pairwise scores of the documents of `outputs` (labels: the cluster_id each wrote) against the truth,
     and the resources whose documents carry several cluster ids."""
     docs = pa.concat_tables([pq.read_table(o, columns=["id", "url", "cluster_id"]) for o in outputs])
-    table = docs.join(truth, "id").sort_by("id")
-    if table.num_rows != docs.num_rows:
-        raise SystemExit(f"{docs.num_rows - table.num_rows} documents have no truth row")
-    own, kinds, urls = (table.column(c).to_pylist() for c in ("resource", "kind", "url"))
-    resources = [truth_resource(r, k, u) for r, k, u in zip(own, kinds, urls, strict=True)]
-    clusters = table.column("cluster_id").to_pylist()
+    _, resources, clusters = with_truth(docs, truth, outputs[0].parent)
     ids_of: dict[str, set[str]] = defaultdict(set)
     for resource, cluster in zip(resources, clusters, strict=True):
         ids_of[resource].add(cluster)
     counts = Counter(resources)
     together = [r for r in ids_of if counts[r] > 1]
     return {
-        "documents": table.num_rows,
+        "documents": len(resources),
         "pairs": pair_scores(resources, clusters),
         "resources": len(together),
         "split": sum(len(ids_of[r]) > 1 for r in together),

@@ -92,16 +92,23 @@ def chain_pairs(table: pa.Table, resources: list[str], threshold: float) -> tupl
     return low, same
 
 
+def with_truth(docs: pa.Table, truth: pa.Table, where: object) -> tuple[pa.Table, list[str], list[str]]:
+    """(table, resources, clusters): dedup output `docs` (id, url, cluster_id, ...) joined with the world's
+    `truth` rows by id and sorted by id, each document's truth resource and its cluster id."""
+    table = docs.join(truth, "id").sort_by("id")
+    if table.num_rows != docs.num_rows:
+        raise SystemExit(f"{where}: {docs.num_rows - table.num_rows} documents have no truth row")
+    urls, own, kinds = (table.column(c).to_pylist() for c in ("url", "resource", "kind"))
+    resources = [truth_resource(r, k, u) for r, k, u in zip(own, kinds, urls, strict=True)]
+    return table, resources, table.column("cluster_id").to_pylist()
+
+
 def score(out: Path, threshold: float) -> dict:
     """The scores of one seed's dedup output against its world's truth."""
     docs = pq.read_table(out / "dedup", columns=["id", "text", "url", "crawl_date", "cluster_id", "is_stale"])
     truth = pq.read_table(out / "world" / "truth" / "documents.parquet", columns=TRUTH_COLUMNS)
-    table = docs.join(truth, "id").sort_by("id")
-    if table.num_rows != docs.num_rows:
-        raise SystemExit(f"{out}: {docs.num_rows - table.num_rows} documents have no truth row")
-    urls, own, kinds = (table.column(c).to_pylist() for c in ("url", "resource", "kind"))
-    resources = [truth_resource(r, k, u) for r, k, u in zip(own, kinds, urls, strict=True)]
-    clusters = table.column("cluster_id").to_pylist()
+    table, resources, clusters = with_truth(docs, truth, out)
+    own, kinds = (table.column(c).to_pylist() for c in ("resource", "kind"))
     pairs = pair_scores(resources, clusters)
     largest, mixed_in_largest, mixed = largest_cluster_mix(resources, clusters)
     crawl = table.column("crawl_date").to_pylist()
