@@ -97,6 +97,11 @@ class IndexMeta:
         data.pop("documents", None)
         data.pop("runs", None)
         known = set(cls.__dataclass_fields__)
+        if "scheme" in data and set(data) - known:
+            raise IndexMismatch(
+                f"--index: written by a newer chronomix (it records {', '.join(sorted(set(data) - known))}); "
+                "upgrade chronomix, or use a new index folder"
+            )
         if set(data) - known or "scheme" not in data:
             version = data.get("hash_version", "unknown")
             raise IndexMismatch(

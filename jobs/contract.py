@@ -180,3 +180,6 @@ class Stage(Generic[P, C]):
     run: Callable[[C, SparkProvider], StageResult]
     resumable: Callable[[P], bool] = field(default=lambda params: False)
     settings: Callable[[P], object] | None = None
+    # whether a finished output still stands though its marker matches (None: it does): a dedup whose index
+    # no longer lists it (a rerun of an earlier dump left its rows out) runs again
+    still_finished: Callable[[P], bool] | None = None

@@ -41,7 +41,6 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from corpus.reader_base import DUPLICATE_ID_RENAMED
-from corpus.remote import redact
 from corpus.stats import StageStats
 from dedup.index import INDEX_ADDED_BY, INDEX_COLUMNS, IndexMeta
 from dedup.kernel import N_SHINGLES, DedupConfig, dedup_kernel, kernel_fields
@@ -64,9 +63,10 @@ from jobs.dedup_common import (
     index_parts,
     is_dated,
     refuse_conflicting_signature_options,
+    refuse_unfinished,
+    still_indexed,
     write_clusters,
 )
-from jobs.fs import locate
 from jobs.langid import MISSING_ID_ASSIGNED, assign_missing_ids
 from jobs.options import Conf, DocumentInputs, Master, Output, Overwrite, spark_options
 from jobs.runner import run_command
@@ -286,26 +286,9 @@ def check(params: DedupParams) -> DedupPlan:
         # or one built with other settings, is named here instead.
         index_parts(job.index, _index_meta(job.config))
     index = [params.index] if params.index else []
-    _refuse_unfinished(params)
+    refuse_unfinished(params.output, params.index, params.overwrite)
     refuse_existing(params.output, params.overwrite, files, given=[*params.input, *index])
     return DedupPlan(params, files, job)
-
-
-def _refuse_unfinished(params: DedupParams) -> None:
-    """An output without `_dedup.json` (its run was killed after moving the documents into place, before
-    the index and `_dedup.json` were written) is named as such: `output exists; pass --overwrite` did not
-    say that the index lacks its documents, and going on to the next dump kept copies of them again."""
-    output = locate(params.output)
-    if params.overwrite or not params.index or not output.exists() or output.child("_dedup.json").exists():
-        return
-    stats = output.child("_stats.json")
-    if stats.exists() and '"stage": "dedup"' in stats.read_text():
-        raise UsageError(
-            f"--output {redact(params.output)!r} is a dedup that did not finish (no _dedup.json: stopped "
-            f"before it was written), so the index {redact(params.index)!r} may lack its documents; rerun "
-            "it with --overwrite before the next dump",
-            option="--output",
-        )
 
 
 def _index_meta(config: DedupConfig) -> IndexMeta:
@@ -365,7 +348,14 @@ def run(plan: DedupPlan, spark: SparkProvider) -> StageResult:
     return StageResult(stats_summary(stats), stats=stats)
 
 
-STAGE = Stage("dedup", DedupParams, check, run, settings=settings)
+STAGE = Stage(
+    "dedup",
+    DedupParams,
+    check,
+    run,
+    settings=settings,
+    still_finished=lambda p: still_indexed(p.index, p.output),
+)
 
 
 # Options with long help, named here so that the signature below stays short.

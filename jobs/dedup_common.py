@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from corpus.remote import redact
 from corpus.stats import StageStats
 from dedup.index import META_FILE, IndexMeta, IndexMismatch
 from dedup.kernel import KERNEL_FIELDS, DedupConfig
@@ -158,12 +159,9 @@ class IndexRuns:
 
     @classmethod
     def of(cls, index: str, output: str) -> IndexRuns:
-        runs: list[str] = []
-        meta_file = locate(index).child(META_FILE)
-        if meta_file.exists():
-            listed = json.loads(meta_file.read_text()).get("runs")  # index_parts checked it is JSON
-            runs = [str(r) for r in listed] if isinstance(listed, list) else []
-        this = location_key(output) or output
+        """How the index at `index` sees a run writing `output` (an index without `runs`: none left out)."""
+        runs = listed_runs(index) or []
+        this = run_key(index, output)
         if this not in runs:
             return cls(this, runs, [])
         at = runs.index(this)
@@ -176,14 +174,60 @@ class IndexRuns:
 
     def say(self, index: str) -> None:
         """One line where rows are left out (a rerun of an output the index already holds)."""
-        later = self.left_out[1:]
         if not self.left_out:
             return
+        later = self.left_out[1:]
         what = "this output's earlier run" + (f" and the {len(later)} run(s) after it" if later else "")
         then = f": deduplicate those again after this one ({', '.join(later)})" if later else ""
         print(
-            f"chronomix: --index {index!r}: the documents {what} added are left out of it{then}",
+            f"chronomix: --index {redact(index)!r}: the documents {what} added are left out of it{then}",
             file=sys.stderr,
+        )
+
+
+def run_key(index: str, output: str) -> str:
+    """How an index names the dedup output `output` in its `runs`: a local one by its path from the index
+    folder, links resolved (the pair may move together), a remote one by its URI without credentials."""
+    key = location_key(output) or output
+    index_key = location_key(index) or index
+    if "://" in key or "://" in index_key:
+        return redact(key)
+    return os.path.relpath(key, index_key)
+
+
+def still_indexed(index: str | None, output: str) -> bool:
+    """Whether a finished dedup of `output` still stands: its index (where it keeps one) lists it. A rerun of
+    an earlier dump leaves out what later runs added; a pipeline then skipped those as finished, and the
+    index stayed without their rows."""
+    runs = listed_runs(index) if index else None
+    return runs is None or run_key(index or "", output) in runs
+
+
+def listed_runs(index: str) -> list[str] | None:
+    """The `runs` of the index's `_index.json`, in order; None where it names none (an index written before
+    they were kept, or none yet): nothing can be said of which outputs it holds."""
+    meta_file = locate(index).child(META_FILE)
+    try:
+        listed = json.loads(meta_file.read_text()).get("runs") if meta_file.exists() else None
+    except (OSError, ValueError, AttributeError):  # index_parts names what is wrong with it
+        return None
+    return [str(r) for r in listed] if isinstance(listed, list) else None
+
+
+def refuse_unfinished(output: str, index: str | None, overwrite: bool) -> None:
+    """An output without `_dedup.json` (its run was killed after moving the documents into place, before
+    the index and `_dedup.json` were written) is named as such: `output exists; pass --overwrite` did not
+    say that the index lacks its documents, and going on to the next dump kept copies of them again."""
+    folder = locate(output)
+    if overwrite or not index or not folder.exists() or folder.child("_dedup.json").exists():
+        return
+    stats = folder.child("_stats.json")
+    if stats.exists() and '"stage": "dedup"' in stats.read_text():
+        raise UsageError(
+            f"--output {redact(output)!r} is a dedup that did not finish (no _dedup.json: stopped before it "
+            f"was written), so the index {redact(index)!r} may lack its documents; rerun it with --overwrite "
+            "before the next dump",
+            option="--output",
         )
 
 

@@ -148,7 +148,8 @@ def run_stages(
                 fingerprints[spec.name] = expected
                 continue
             forced = start is not None  # --from reruns that stage and every later one
-            if not forced and marker is not None and marker.get("fingerprint") == expected:
+            stands = spec.stage.still_finished is None or spec.stage.still_finished(spec.params)
+            if not forced and marker is not None and marker.get("fingerprint") == expected and stands:
                 fingerprints[spec.name] = expected
                 summary = marker.get("summary", {})
                 outcomes.append(

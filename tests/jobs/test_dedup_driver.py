@@ -4,11 +4,13 @@ writes. (The whole path against the Spark path: tests/jobs/test_dedup_spark.py.)
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import pytest
 
 from dedup.index import INDEX_COLUMNS
 from dedup.kernel import DedupConfig, dedup_kernel
@@ -78,3 +80,37 @@ def test_index_rows_keep_the_kept_the_singletons_and_the_old(tmp_path: Path) -> 
         ranked.drop_columns([c for c in ranked.column_names if c in ("cluster_size", "_keep")])
     )
     assert again.column("version_rank").equals(ranked.column("version_rank"))
+
+
+def test_an_index_names_its_runs_without_credentials_and_by_the_path_from_it(tmp_path: Path) -> None:
+    """A remote output's key kept its user and password (written to _index.json and printed), and named
+    with and without them it was two outputs; a local one is named from the index folder, links resolved,
+    so a moved pipeline folder keeps track of its runs."""
+    import json
+
+    from dedup.index import IndexMeta, IndexMismatch
+    from jobs.dedup_common import IndexRuns, listed_runs, run_key, still_indexed
+
+    assert run_key("s3a://AK:SECRET@bucket/idx", "s3a://AK:SECRET@bucket/out/d1/") == "s3://bucket/out/d1"
+    assert run_key("s3://bucket/idx", "s3://bucket/out/d1") == "s3://bucket/out/d1"
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    assert run_key(str(tmp_path / "real" / "index"), str(tmp_path / "link" / "d1")) == "../d1"
+    assert run_key("index", str(tmp_path / "x")) == run_key(str(Path("index").resolve()), str(tmp_path / "x"))
+    index = tmp_path / "real" / "index"
+    index.mkdir()
+    assert listed_runs(str(index)) is None and still_indexed(str(index), "anything")  # nothing known
+    meta = IndexMeta("oph/1", 128, 5, 0, 14, 9, True)
+    (index / "_index.json").write_text(meta.to_json(documents=0, runs=["../d0", "../d1"]))
+    assert still_indexed(str(index), str(tmp_path / "real" / "d1"))
+    assert not still_indexed(str(index), str(tmp_path / "real" / "d2"))
+    runs = IndexRuns.of(str(index), str(tmp_path / "link" / "d0"))
+    assert (runs.before, runs.left_out, runs.after) == ([], ["../d0", "../d1"], ["../d0"])
+    for damaged in ("{not json", "[1, 2]"):  # index_parts names these; here they know of no runs
+        (index / "_index.json").write_text(damaged)
+        assert listed_runs(str(index)) is None
+    newer = json.loads(meta.to_json()) | {"tombstones": True}
+    with pytest.raises(
+        IndexMismatch, match=re.escape("written by a newer chronomix (it records tombstones)")
+    ):
+        IndexMeta.from_json(json.dumps(newer))
