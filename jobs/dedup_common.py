@@ -24,7 +24,17 @@ from dedup.kernel import KERNEL_FIELDS, DedupConfig
 from dedup.versions import FROM_INDEX, KEEP_POLICIES
 from jobs.components_spark import DEFAULT_MAX_LOCAL_EDGES, ComponentsReport
 from jobs.contract import UsageError
-from jobs.fs import AtomicStageOutput, Location, list_files, locate, location_key, move, remove
+from jobs.fs import (
+    FINISHED,
+    AtomicStageOutput,
+    Location,
+    contained_in,
+    list_files,
+    locate,
+    location_key,
+    move,
+    remove,
+)
 
 HELPER_COLUMNS = [f.name for f in KERNEL_FIELDS] + ["_keep", FROM_INDEX]
 BROADCAST_MAX_ROWS = 1_000_000
@@ -176,7 +186,9 @@ class IndexRuns:
         """One line where rows are left out (a rerun of an output the index already holds)."""
         if not self.left_out:
             return
-        later = self.left_out[1:]
+        # named as the user names them, not from the index folder
+        base = location_key(index) or index
+        later = [r if "://" in r else os.path.normpath(os.path.join(base, r)) for r in self.left_out[1:]]
         what = "this output's earlier run" + (f" and the {len(later)} run(s) after it" if later else "")
         then = f": deduplicate those again after this one ({', '.join(later)})" if later else ""
         print(
@@ -301,6 +313,8 @@ class DedupRun:
                 output = locate(os.path.realpath(output.path))
             with contextlib.suppress(OSError):
                 remove(output)
+            # what was moved into place inside it went with it: the CLI's last line named _clusters as kept
+            FINISHED[:] = [f for f in FINISHED if not contained_in(self.output)(f)]
             raise
 
     def finish(self, report: ComponentsReport, index_rows: Callable[[], DataFrame]) -> StageStats:

@@ -210,9 +210,10 @@ def index_rows(
         parts.append(old_index.filter(pc.invert(replaced)).select([*INDEX_COLUMNS, ANCHOR, INDEX_ADDED_BY]))
     schema = pa.schema([*INDEX_FIELDS, pa.field(ANCHOR, pa.string()), pa.field(INDEX_ADDED_BY, pa.string())])
     rows = pa.concat_tables([p.cast(schema) for p in parts])
-    # the cluster this run gave each row, else the one an earlier run gave it, else its own id (a singleton)
+    # an earlier run's row keeps the cluster id that run gave it (a rerun of a dump then finds the rows of
+    # the runs before it as they left them); this run's, the one it gave, else its own id (a singleton)
     given = ranked.column("cluster_id").take(pc.index_in(rows.column("id"), value_set=ranked.column("id")))
-    cluster = pc.coalesce(given.cast(pa.string()), rows.column(ANCHOR), rows.column("id").cast(pa.string()))
+    cluster = pc.coalesce(rows.column(ANCHOR), given.cast(pa.string()), rows.column("id").cast(pa.string()))
     added = rows.column(INDEX_ADDED_BY)
     rows = rows.drop_columns([ANCHOR, INDEX_ADDED_BY]).append_column(INDEX_CLUSTER, cluster)
     return mark_hubs(rows.append_column(INDEX_ADDED_BY, added), universe)

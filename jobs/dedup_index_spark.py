@@ -44,8 +44,8 @@ def index_rows(
     added_by: str,
 ) -> DataFrame:
     """The index after this run, as dedup_driver.index_rows: this run's kept documents and singletons (added
-    by `added_by`, this run's output) and the earlier rows it did not replace, each with the cluster id this
-    run gave it, else the one an earlier run gave it, else its own id; hub texts' rows as markers."""
+    by `added_by`, this run's output) and the earlier rows it did not replace, each with the cluster id the run
+    that added it gave it (a singleton: its own id); hub texts' rows as markers."""
     kept = ranked.filter(F.col("_keep")).select("id")
     columns = [*INDEX_COLUMNS, ANCHOR, INDEX_ADDED_BY]
     ours = signed.withColumn(INDEX_ADDED_BY, F.lit(added_by))
@@ -53,5 +53,6 @@ def index_rows(
     rows = ours.join(kept, "id").select(*columns).unionByName(singles)
     rows = rows if old_index is None else rows.unionByName(old_index.select(*columns))
     given = mapping.select("id", F.col("cluster_id").alias("_given"))
-    cluster = F.coalesce(F.col("_given"), F.col(ANCHOR), F.col("id")).alias(INDEX_CLUSTER)
+    # as dedup_driver.index_rows: an earlier run's row keeps the cluster id that run gave it
+    cluster = F.coalesce(F.col(ANCHOR), F.col("_given"), F.col("id")).alias(INDEX_CLUSTER)
     return mark_hubs(rows.join(given, "id", "left").select(*INDEX_COLUMNS, cluster, INDEX_ADDED_BY), universe)

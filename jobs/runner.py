@@ -33,7 +33,7 @@ from rich.markup import escape
 from jobs import progress
 from jobs.code_version import code_version
 from jobs.contract import SparkProvider, Stage, StageResult, UsageError
-from jobs.fs import locate, move
+from jobs.fs import Location, locate, move
 from jobs.http_versions import CHECK_TIMEOUT_S, UNREACHABLE, Versions, server_versions, url_key
 from jobs.locks import holding
 from jobs.unreadable_inputs import run_leaving_out, stage_scope
@@ -161,11 +161,14 @@ def run_stages(
                 outcomes[-1].other_code = _other_code(spec, marker)
                 continue
             resumable = spec.stage.resumable(spec.params)
-            if marker is None and not resumable and locate(spec.output).exists():
+            begun = started_file(spec.output)  # an output a killed run left unmarked is ours to replace
+            if marker is None and not resumable and locate(spec.output).exists() and not begun.exists():
                 raise UsageError(
                     f"stage {spec.name!r}: its output {spec.output} exists and no run of a pipeline finished it "
                     f"(it has no {MARKER}); move it away or choose another --output"
                 )
+            begun.fs.create_dir(begun.parent.path, recursive=True)
+            begun.write_text(f"{os.getpid()}\n")
             if on_stage:
                 on_stage(spec.name, "running")
             _say_http_inputs(spec.name, marker, versions, ran=True)
@@ -183,6 +186,7 @@ def run_stages(
                 expected = fingerprint(spec, upstream, read)
             fingerprints[spec.name] = expected
             write_marker(spec.output, expected, result.summary, seconds, read, stage_code(spec.stage))
+            begun.fs.delete_file(begun.path)
             stats = result.stats.to_dict() if result.stats is not None else None
             outcomes.append(StageOutcome(spec.name, spec.kind, "ran", seconds, result.summary, stats))
             if on_stage:
@@ -206,6 +210,13 @@ def _upstream(
 def _rewritten(spec: StageSpec) -> list[str]:
     fields = spec.params.REWRITTEN_FIELDS
     return [str(value) for name in sorted(fields) if (value := getattr(spec.params, name, None))]
+
+
+def started_file(output: str) -> Location:
+    """A hidden file beside a stage's output, there from its start to its marker: a run killed between its
+    output's move into place and its marker left an output the next run refused as no pipeline's."""
+    folder = locate(output)
+    return folder.parent.child(f".{folder.name}.started")
 
 
 def stage_code(stage: Stage) -> str:

@@ -102,6 +102,9 @@ def test_a_run_that_fails_after_its_documents_are_in_place_leaves_no_output(
         main(["dedup", str(docs), "--output", str(out), *args])
     assert failed.value.code == 1
     assert not out.exists() and not index.exists()
+    from jobs.fs import FINISHED  # a Ctrl-C's line named out/_clusters as finished and kept, with out gone
+
+    assert not [f for f in FINISHED if "_clusters" in f], FINISHED
     left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
     assert left == (["big", "out"] if max_local_documents else [])  # no working folder either
     monkeypatch.undo()

@@ -419,3 +419,26 @@ def test_stages_marked_before_globs_and_links_were_fingerprinted_stay_finished(t
     # files it never saw, and such a marker stays blind to them until its stage reruns for another cause
     (data / "a.txt").write_text("aa")
     assert [o.status for o in run_stages(specs, _no_spark)] == ["skipped", "ran"]
+
+
+def test_an_output_a_killed_run_left_unmarked_is_replaced_and_a_foreign_one_refused(tmp_path: Path) -> None:
+    """A pipeline killed between its stage's output moving into place and its marker: the next run refused
+    that output as no pipeline's ("move it away"), though the pipeline had written it."""
+    source = tmp_path / "source.txt"
+    source.write_text("abc")
+    spec = StageSpec("first", COPY, CopyParams(str(source), str(tmp_path / "first")))
+
+    def killed(params: CopyParams, spark: object) -> StageResult:
+        _run(params, spark)  # its output in place, then the kill, before the runner writes the marker
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_stages([StageSpec("first", Stage("copy", CopyParams, _check, killed), spec.params)], _no_spark)
+    assert (tmp_path / "first" / "copy.txt").exists() and read_marker(str(tmp_path / "first")) is None
+    assert (tmp_path / ".first.started").exists()
+    assert [o.status for o in run_stages([spec], _no_spark)] == ["ran"]
+    assert read_marker(str(tmp_path / "first")) is not None and not (tmp_path / ".first.started").exists()
+    foreign = StageSpec("other", COPY, CopyParams(str(source), str(tmp_path / "other")))
+    (tmp_path / "other").mkdir()  # a folder no run of this pipeline began
+    with pytest.raises(UsageError, match="no run of a pipeline finished it"):
+        run_stages([foreign], _no_spark)
