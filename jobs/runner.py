@@ -88,15 +88,18 @@ def written_places(params: Any) -> list[str]:
 def run_command(stage: Stage, params: Any, spark_options: Any = None) -> StageResult:
     """Run one stage for its CLI command: every check before Spark starts, then the work, in a session of
     its own (started only if the stage asks for one; `spark_options` is a jobs.spark.SparkOptions). The
-    places it writes are locked first (jobs.locks): a second writer of one of them stops at once."""
-    with holding(written_places(params)), stage_scope():  # its check's left-out inputs count in its run
+    places it writes are locked after the checks and before the work (jobs.locks): a second writer of one of
+    them stops at once. (Locked before, the lock's file and folders were what the checks then saw: a lock
+    file in the input folder that held the output, the report folder made around a --work inside it.)"""
+    with stage_scope():  # the inputs its check leaves out are counted by its run
         plan = stage.check(params)
-        if spark_options is None:
-            return stage.run(plan, _no_spark)
-        from jobs.spark import LazySession
+        with holding(written_places(params)):
+            if spark_options is None:
+                return stage.run(plan, _no_spark)
+            from jobs.spark import LazySession
 
-        with LazySession(spark_options) as spark:
-            return run_leaving_out(lambda: stage.run(plan, spark))
+            with LazySession(spark_options) as spark:
+                return run_leaving_out(lambda: stage.run(plan, spark))
 
 
 def _no_spark() -> Any:
