@@ -3,8 +3,9 @@
 Two chronomix processes writing one place at once lost work without a word: two dedups through one
 `--index` both exited 0 and the index kept one run's documents only; two `chronomix run` on one folder
 with different settings both reported success, and the folder held the last one's result. A command now
-takes the lock of each place it writes before it reads or checks anything there, and holds it until it is
-done; a second process asking for a held place stops at once with one line naming the holder.
+takes the lock of each place it writes once its checks (which only read) pass and before its work, and
+holds it until it is done; a pipeline stage's, before its marker is read. A second process asking for a
+held place stops at once with one line naming the holder.
 
 The lock is `flock` on a hidden file beside the place (`.<name>.lock`), so a holder that dies, even by
 `kill -9`, releases it. It guards local and shared POSIX file systems (NFS gives `flock` as a POSIX lock);
