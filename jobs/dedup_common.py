@@ -233,8 +233,11 @@ def refuse_unfinished(output: str, index: str | None, overwrite: bool) -> None:
     folder = locate(output)
     if overwrite or not index or not folder.exists() or folder.child("_dedup.json").exists():
         return
-    stats = folder.child("_stats.json")
-    if stats.exists() and '"stage": "dedup"' in stats.read_text():
+    try:
+        stage = json.loads(folder.child("_stats.json").read_text()).get("stage")
+    except (OSError, ValueError, AttributeError):  # no stats, or not ours: an existing output, no more
+        stage = None
+    if stage == "dedup":
         raise UsageError(
             f"--output {redact(output)!r} is a dedup that did not finish (no _dedup.json: stopped before it "
             f"was written), so the index {redact(index)!r} may lack its documents; rerun it with --overwrite "
