@@ -95,7 +95,15 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=None)
     parser.add_argument("--master", default="local[2]")
     args = parser.parse_args()
-    work = args.work or Path(tempfile.mkdtemp(prefix="dedup_in_turn_"))
+    if args.work is not None:
+        measure(args, args.work)
+        return
+    with tempfile.TemporaryDirectory(prefix="dedup_in_turn_") as work:  # removed after, as the others do
+        measure(args, Path(work))
+
+
+def measure(args: argparse.Namespace, work: Path) -> None:
+    """Build the world, deduplicate it both ways under `work` and print the scores."""
     started = time.perf_counter()
     out = work / f"seed{args.seed}"
     world = [{"name": "world", "kind": "world", "preset": "tiny", "seed": args.seed}]
@@ -116,7 +124,8 @@ def main() -> None:
         pairs = row["pairs"]
         split = f"{row['split']} of {row['resources']}"
         print(f"{name:32s} {row['documents']:9,d} {pairs.precision:9.4f} {pairs.recall:7.4f} {split:>27s}")
-    print(f"({time.perf_counter() - started:,.0f} s; work folder {work})")
+    kept = f"; work folder {work}" if args.work is not None else ""
+    print(f"({time.perf_counter() - started:,.0f} s{kept})")
 
 
 if __name__ == "__main__":

@@ -277,16 +277,19 @@ def main() -> None:
         }
     names = list(systems)
     print(f"CPU ms per page (one core; per chunk of {args.records} records the best of {args.rounds} rounds)")
-    print(f"{'pages':<34}{'n':>5}" + "".join(f"{n:>14.14}" for n in names))
+    # the systems' names are longer than a column: each column is headed by a letter, named here
+    keys = {n: chr(ord("A") + i) for i, n in enumerate(names)}
+    print("columns: " + "; ".join(f"{key} = {n}" for n, key in keys.items()))
+    print(f"{'pages':<34}{'n':>5}" + "".join(f"{keys[n]:>10}" for n in names))
     total = {n: 0.0 for n in names}
     for set_name in sets:
-        cells = "".join(f"{best[set_name, n]:>14.2f}" for n in names)
+        cells = "".join(f"{best[set_name, n]:>10.2f}" for n in names)
         print(f"{set_name:<34}{counts[set_name]:>5}{cells}")
         for n in names:
             total[n] += best[set_name, n] * counts[set_name]
     pages = sum(counts.values())
     mean = {n: total[n] / pages for n in names}
-    print(f"{'all pages (per page)':<34}{pages:>5}" + "".join(f"{mean[n]:>14.2f}" for n in names))
+    print(f"{'all pages (per page)':<34}{pages:>5}" + "".join(f"{mean[n]:>10.2f}" for n in names))
     print("ratios (all pages; each set alone in brackets):")
 
     def ratio(a: str, b: str) -> str:

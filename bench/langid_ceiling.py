@@ -97,6 +97,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sentences", type=Path, default=SHARED)
     args = parser.parse_args()
+    if not args.sentences.is_dir():
+        sys.exit(
+            f"langid_ceiling: {args.sentences} is absent (lingua's labelled sentences; see ../shared/data/README.md)"
+        )
     identifiers = available()
     names = list(identifiers)
     print(f"{'lang':5s} " + " ".join(f"{n:>9s}" for n in names) + f" {'all wrong alike':>16s} {'oracle':>7s}")

@@ -16,6 +16,7 @@ Run: python bench/langid_declared.py
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import json
 import sys
@@ -56,6 +57,7 @@ def warc_pages() -> list[tuple[str, str, str | None]]:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     if not (SHARED / "dating").is_dir() or not (SHARED / "warc").is_dir():
         sys.exit(f"langid_declared: {SHARED} is absent (the real sample pages; see ../shared/data/README.md)")
     config = LangIdConfig()

@@ -184,6 +184,10 @@ def main() -> None:
     parser.add_argument("--spark-runs", type=int, default=3)
     parser.add_argument("--no-spark", action="store_true")
     args = parser.parse_args()
+    if not args.sentences.is_dir():
+        sys.exit(
+            f"langid_eval: {args.sentences} is absent (lingua's labelled sentences; see ../shared/data/README.md)"
+        )
     known = lid176_languages()
     lingua_set = read_sentence_folder(args.sentences)
     report_set("lingua sentences", with_serbian_latin(lingua_set), known)

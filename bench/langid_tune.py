@@ -162,6 +162,10 @@ def main() -> None:
     parser.add_argument("--eld", type=Path, default=eld_test_file())
     parser.add_argument("--draws", type=int, default=20_000, help="random tie-breaks per group for the bound")
     args = parser.parse_args()
+    if not args.sentences.is_dir():
+        sys.exit(
+            f"langid_tune: {args.sentences} is absent (lingua's labelled sentences; see ../shared/data/README.md)"
+        )
     if args.eld is None:
         sys.exit("eld's test file not found: pip install 'eld>=1.0.6,<2' or pass --eld")
     sets = {

@@ -85,6 +85,10 @@ def main() -> None:
     parser.add_argument("--eld", type=Path, default=eld_test_file())
     parser.add_argument("--cld2-weights", default="0.25,0.5,1", help="cld2_votes rows, one per weight")
     args = parser.parse_args()
+    if not args.sentences.is_dir():
+        sys.exit(
+            f"langid_unknown: {args.sentences} is absent (lingua's labelled sentences; see ../shared/data/README.md)"
+        )
     if args.eld is None:
         sys.exit("eld's test file not found: pip install 'eld>=1.0.6,<2' or pass --eld")
     sets: dict[str, Labelled] = {

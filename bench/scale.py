@@ -274,6 +274,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", default=os.environ.get("TMPDIR", "/tmp") + "/chronomix-scale")
     parser.add_argument("--keep", action="store_true", help="keep the generated corpora and outputs")
     args = parser.parse_args(argv)
+    if not SENTENCES.is_dir():
+        sys.exit(f"scale: {SENTENCES} is absent (the words of its pages; see ../shared/data/README.md)")
     sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
     work = Path(args.work)
 

@@ -199,6 +199,10 @@ def submit_command(
             "--conf",
             f"spark.pyspark.python=./{VENV_ALIAS}/bin/python",
         ]
+        if deploy_mode == "client":
+            # The driver runs here, where the archive is never unpacked: spark.pyspark.python would name a
+            # path it does not have (spark.pyspark.driver.python comes first, then that, then the variables).
+            argv += ["--conf", f"spark.pyspark.driver.python={sys.executable}"]
     return [*argv, str(bundle.entry), *job_args]
 
 

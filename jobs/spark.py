@@ -159,8 +159,11 @@ def refuse_unreachable_master(master: str, timeout_s: float = 5.0) -> None:
         )
     if not master.startswith("spark://"):
         return
+    addresses = [a for a in master.removeprefix("spark://").split(",") if a]
+    for address in addresses:
+        _refuse_malformed_address(master, address)
     web_ui = None
-    for address in (a for a in master.removeprefix("spark://").split(",") if a):
+    for address in addresses:
         host, _, port = address.rpartition(":")
         try:
             with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s) as connection:
@@ -177,6 +180,24 @@ def refuse_unreachable_master(master: str, timeout_s: float = 5.0) -> None:
             option="--master",
         )
     raise UsageError(f"--master {master!r}: no Spark master answers there", option="--master")
+
+
+def _refuse_malformed_address(master: str, address: str) -> None:
+    """UsageError for a master address Spark refuses as written (it said only that no master answers): a
+    path after the port ("spark://head:7077/") or no port ("spark://head")."""
+    if "/" in address:
+        raise UsageError(
+            f"--master {master!r}: a master URL ends with the port, with no path: spark://HOST:PORT",
+            option="--master",
+        )
+    host, _, port = address.rpartition(":")
+    bare_ipv6 = ":" in host and not host.startswith("[")  # spark://::1 (IPv6 goes in brackets)
+    if not host or bare_ipv6 or not port.isdigit():
+        raise UsageError(
+            f"--master {master!r}: give the master's host and port: spark://HOST:PORT (7077 unless it was "
+            "set; an IPv6 address in brackets)",
+            option="--master",
+        )
 
 
 # Bytes a master's RPC port reads as the start of a 16-byte frame and waits on (nothing logged when the

@@ -55,6 +55,11 @@ from jobs.fs import (
     rename_spark_parts,
 )
 from jobs.inputs import http_sizes, is_http, refuse_inside_inputs, remote_glob
+from jobs.shared_storage import (
+    refuse_inputs_no_task_found,
+    refuse_inputs_only_the_driver_sees,
+    refuse_lost_parts,
+)
 from jobs.spark import read_parquet
 from jobs.unreadable_inputs import count_left_out, leave_out_unreadable, readable
 
@@ -342,7 +347,8 @@ def write_stage(
                 good = df
             n_good = counts.pop(None, 0)
             skipped = {r: counts.pop(r) for r in list(counts) if r.startswith(SKIPPED_PREFIX)}
-            _refuse_inputs_no_task_found(stats, skipped, n_good)
+            refuse_inputs_no_task_found(stats, skipped, n_good)
+            refuse_inputs_only_the_driver_sees(df, skipped)
             if skipped:
                 _count_skipped(df, skipped, stats)
             for reason, n in counts.items():
@@ -399,30 +405,6 @@ def _count_skipped(df: DataFrame, counts: dict[str, int], stats: StageStats) -> 
         for row in unread.select("reject_input").distinct().collect():
             if is_remote(row["reject_input"] or ""):
                 stats.unread_inputs.add(row["reject_input"])
-
-
-def refuse_lost_parts(folder: Location, documents: int, output: str) -> None:
-    """UsageError where the tasks wrote `documents` (> 0) but `folder` holds no part file: on a cluster, a
-    local output path that is not shared, so each task wrote on its own machine and the commit found none."""
-    if documents and not any(f.name.startswith("part-") for f in list_files(folder)):
-        raise UsageError(
-            f"output {redact(output)!r}: the tasks wrote {documents:,} documents where the driver does not see "
-            "them; on a cluster, a local output path must be on storage every node shares (or use hdfs://, "
-            "s3a://, ...)"
-        )
-
-
-def _refuse_inputs_no_task_found(stats: StageStats, skipped: dict[str, int], documents: int) -> None:
-    """UsageError where every input file listed was missing where the tasks read it: a listing's wrong
-    --base, or on a cluster a local path that only the driver's machine has. The run would write an empty
-    output."""
-    missing = skipped.get(f"{SKIPPED_PREFIX}missing_file", 0)
-    if stats.files_in and missing >= stats.files_in and not documents:
-        raise UsageError(
-            f"none of the {stats.files_in:,} input files listed exists where the tasks read them: check the "
-            "paths (and --base, for a listing); on a cluster, local paths must be on storage every node "
-            "shares (or use hdfs://, s3a://, ...)"
-        )
 
 
 def _write_reject_samples(df: DataFrame, folder: Location) -> None:

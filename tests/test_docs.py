@@ -39,3 +39,28 @@ def test_named_documents_exist() -> None:
                 missing.append(f"{file.relative_to(ROOT)} names {name}")
     assert not missing, missing
     assert (ROOT / "docs" / "design.md").is_file()
+
+
+BENCH_COMMAND = re.compile(r"python (bench/[A-Za-z_]+\.py)([^`\n]*)")
+BENCH_NAMED = re.compile(r"\b(bench/[A-Za-z_]+\.(?:py|sh))\b")
+FLAG = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*)")
+
+
+def test_bench_commands_in_the_docs_exist_with_the_flags_shown() -> None:
+    """Every figure names the command that made it: a bench the docs name must exist, and every option its
+    command line shows must be one the bench takes (an option renamed left the docs' command failing)."""
+    wrong = []
+    for doc in tracked(".md"):
+        text = doc.read_text(encoding="utf-8")
+        for name in set(BENCH_NAMED.findall(text)):
+            if not (ROOT / name).is_file():
+                wrong.append(f"{doc.relative_to(ROOT)} names {name}, which does not exist")
+        for name, args in BENCH_COMMAND.findall(text):
+            bench = ROOT / name
+            if not bench.is_file():
+                continue
+            source = bench.read_text(encoding="utf-8")
+            for flag in FLAG.findall(args.split("#")[0]):
+                if f'"{flag}"' not in source:
+                    wrong.append(f"{doc.relative_to(ROOT)}: python {name} {flag}: the bench has no {flag}")
+    assert not wrong, wrong

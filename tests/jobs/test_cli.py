@@ -5,6 +5,7 @@ outputs a stage refuses are checked in test_cli_inputs.py."""
 from __future__ import annotations
 
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -312,6 +313,26 @@ def test_a_master_nobody_answers_at_is_a_bad_argument(tmp_path: Path) -> None:
     last = done.stderr.strip().splitlines()[-1]
     assert done.returncode == 2, done.stderr[-2000:]
     assert last == "chronomix: error: --master 'spark://127.0.0.1:1': no Spark master answers there", last
+
+
+@pytest.mark.parametrize(
+    ("master", "says"),
+    [
+        ("spark://127.0.0.1:7077/", "a master URL ends with the port, with no path"),
+        ("spark://127.0.0.1", "give the master's host and port"),
+        ("spark://127.0.0.1:port", "give the master's host and port"),
+        ("spark://::1:7077", "an IPv6 address in brackets"),
+        ("spark://head:7077,:7078", "give the master's host and port"),
+    ],
+)
+def test_a_master_url_spark_refuses_as_written_says_what_is_wrong(master: str, says: str) -> None:
+    """A trailing slash or a missing port said "no Spark master answers there" while one answered: the URL's
+    form is checked before anything is asked of the network."""
+    from jobs.contract import UsageError
+    from jobs.spark import refuse_unreachable_master
+
+    with pytest.raises(UsageError, match=re.escape(says)):
+        refuse_unreachable_master(master, timeout_s=0.1)
 
 
 def test_run_takes_conf_after_the_pipelines_own(

@@ -186,6 +186,46 @@ def test_chain_submitted_to_the_cluster_from_s3_equals_the_embedded_chain(
     assert samples | world | damaged <= sources
 
 
+def test_the_printed_line_with_a_packed_environment_runs_in_client_mode(
+    tmp_path: Path,
+    standalone_cluster: StandaloneCluster,  # noqa: F811 - the fixture
+) -> None:
+    """`chronomix package --venv` printed a client-mode line whose spark.pyspark.python (the archive's
+    interpreter, which only the executors unpack) the driver took for its own: spark-submit failed at once
+    with `Cannot run program "./environment/bin/python"`. The driver now runs the packing interpreter and the
+    executors the archive's, which here is a wrapper that records each start before it runs this venv's."""
+    import tarfile
+
+    from jobs.package import VENV_ALIAS, Bundle
+    from tests import crafted
+
+    started = tmp_path / "archive_python_started"
+    wrapper = tmp_path / "env" / "bin" / "python"
+    wrapper.parent.mkdir(parents=True)
+    wrapper.write_text(f'#!/bin/sh\necho "$$" >> {started}\nexec {sys.executable} "$@"\n')
+    wrapper.chmod(0o755)
+    archive = tmp_path / "chronomix-venv.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(wrapper, arcname="bin/python")
+    warc = tmp_path / "in.warc.gz"
+    warc.write_bytes(b"".join(crafted.members([crafted.response(i) for i in range(3)])))
+    bundle_dir = tmp_path / "bundle"
+    entry = bundle_dir / "chronomix_main.py"
+    bundle = Bundle(zip=build_zip(bundle_dir), entry=entry, venv=archive)
+    shutil.copyfile(ROOT / "jobs" / "submit" / "chronomix_main.py", entry)
+    argv = submit_command(bundle, standalone_cluster.url, ["ingest", str(warc), "-o", str(tmp_path / "out")])
+    assert argv[argv.index("--archives") + 1] == f"{archive}#{VENV_ALIAS}"
+    argv[0] = str(spark_home() / "bin" / "spark-submit")
+    argv[1:1] = [arg for pair in standalone_cluster.spark_conf() for arg in ("--conf", pair)]
+    # Neither variable names the driver's interpreter: the line itself must (a user's shell sets neither).
+    env = {k: v for k, v in process_env().items() if k not in ("PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON")}
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    assert started.is_file()  # the executors ran the archive's interpreter
+    stats = json.loads((tmp_path / "out" / "_stats.json").read_text())
+    assert stats["docs_out"] == 3
+
+
 def test_package_zip_is_reproducible_and_importable(tmp_path: Path) -> None:
     first = build_zip(tmp_path / "a")
     second = build_zip(tmp_path / "b")

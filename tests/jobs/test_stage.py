@@ -103,6 +103,45 @@ def test_inputs_no_task_can_find_are_refused_not_an_empty_output(spark, tmp_path
     assert not output.exists()
 
 
+@pytest.mark.parametrize("driver_sees_it", [True, False])
+def test_inputs_only_the_driver_sees_are_refused_and_files_deleted_meanwhile_counted(
+    spark, tmp_path: Path, driver_sees_it: bool
+) -> None:
+    """On a cluster whose workers have only some of the driver's local files, the tasks read those, counted
+    the rest as missing and the job wrote part of the input with exit 0. Here the tasks read while one file
+    is gone (the rows are cached), and the driver then sees it again, or not (a file deleted during the run,
+    still a counted skip)."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for name in ("a.jsonl", "b.jsonl", "c.jsonl"):
+        (inputs / name).write_text(f'{{"id": "{name}", "text": "some words here"}}\n')
+    files = expand_inputs([str(inputs)])
+    gone = inputs / "c.jsonl"
+    kept = gone.read_text()
+    gone.unlink()
+    config = IngestConfig(read=ReadOptions(added=datetime(2024, 6, 1, tzinfo=UTC)))
+    read = ingest_frame(spark, files, config).drop("html").cache()
+    assert read.filter("reject_reason IS NULL").count() == 2  # the tasks read now, without c.jsonl
+    if driver_sees_it:
+        gone.write_text(kept)
+    output = tmp_path / "out"
+    stats = StageStats("ingest", files_in=3)
+    try:
+        if driver_sees_it:
+            with pytest.raises(
+                UsageError,
+                match=r"1 input files listed were missing where the tasks read them, "
+                r"and the driver sees them \(such as '.*c\.jsonl'\)",
+            ):
+                write_stage(read, str(output), stats)
+            assert not output.exists()
+        else:
+            write_stage(read, str(output), stats)
+            assert stats.docs_out == 2 and stats.skipped == {"missing_file": 1}
+    finally:
+        read.unpersist()
+
+
 def test_documents_written_where_the_driver_does_not_see_them_are_refused(tmp_path: Path) -> None:
     # On a cluster, a local output path that is not shared: each task wrote on its own machine, the commit
     # found no part file, and the job said it wrote 18 documents with exit 0.
