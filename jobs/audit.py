@@ -66,7 +66,7 @@ from jobs.inputs import refuse_inside_inputs
 from jobs.options import Columns, Conf, Master, Overwrite, checked_columns, parse_columns, spark_options
 from jobs.registry import stage
 from jobs.report import print_audit_summary
-from jobs.runner import StageSpec, run_command, run_stages
+from jobs.runner import REMOVED_REBUILDS, StageSpec, run_command, run_stages
 from jobs.stage import InputFile, expand_inputs, read_stage_output, refuse_existing
 from jobs.unreadable_inputs import count_left_out, leave_out_unreadable
 
@@ -276,7 +276,7 @@ def run_audit_stages(spark: Any, audit_input: AuditInput, config: AuditConfig, w
         specs.append(StageSpec(name, kind, kind.params(input=documents, output=output, **kind_settings)))
         audit_input.stages[name] = "ran"
         documents = [output]
-    for outcome in run_stages(specs, lambda: spark):
+    for outcome in run_stages(specs, lambda: spark, rebuild=REMOVED_REBUILDS):
         audit_input.stage_stats[outcome.name] = outcome.stats or {}
     audit_input.documents = documents
     return audit_input

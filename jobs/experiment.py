@@ -67,7 +67,8 @@ from jobs.mix import NOT_DOCUMENTS, budget_count, check_columns, input_columns
 from jobs.options import Conf, Master, spark_options
 from jobs.registry import stage
 from jobs.report import results_table
-from jobs.runner import StageSpec, run_command, run_stages
+from jobs.run_provenance import runs_of_other_code
+from jobs.runner import REMOVED_REBUILDS, StageSpec, run_command, run_stages
 from jobs.stage import document_files
 from mixers.spec import SpecError, load_spec
 from trainers.grid_summary import summarise_grid, write_summary
@@ -422,7 +423,8 @@ def run(plan: ExperimentPlan, spark: SparkProvider) -> StageResult:
 
     if plan.params.mixtures_only:
         data = [spec for spec in plan.stages if spec.kind not in ("train", "probe")]
-        run_stages(data, spark, on_stage=progress.current().stages("experiment", [s.name for s in data]))
+        on_stage = progress.current().stages("experiment", [s.name for s in data])
+        run_stages(data, spark, on_stage=on_stage, rebuild=REMOVED_REBUILDS)
         return StageResult(hand_over(output, plan.stages, plan.meta), value=[])
     if plan.params.finished_only:
         params = {spec.name: dataclasses.asdict(spec.params) for spec in plan.stages}
@@ -433,14 +435,19 @@ def run(plan: ExperimentPlan, spark: SparkProvider) -> StageResult:
             if forget_unreadable_probe(run_dir / "probe"):  # its complete marker would skip the probe
                 progress.current().say(f"probe {key}: probe.json unreadable, probing it again")
         on_stage = progress.current().stages("experiment", [spec.name for spec in plan.stages])
-        run_stages(plan.stages, spark, on_stage=on_stage)
+        run_stages(plan.stages, spark, on_stage=on_stage, rebuild=REMOVED_REBUILDS)
         runs = plan.runs
     if plan.params.predict:
         for key, run_dir in runs.items():
             predict_run(run_dir, plan.meta[key])
     report = write_report(runs, output, mixtures={k: plan.meta[k]["mixture"] for k in runs})
+    other = set(runs_of_other_code(runs))
     rows = [
-        {**row, **{k: v for k, v in plan.meta[row["run"]].items() if k not in ("probes",)}}
+        {
+            **row,
+            **{k: v for k, v in plan.meta[row["run"]].items() if k not in ("probes",)},
+            "other_code": row["run"] in other,
+        }
         for row in report.rows
     ]
     (output / "experiments.json").write_text(json.dumps(finite_json(rows), indent=2, default=str) + "\n")

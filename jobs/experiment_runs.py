@@ -34,7 +34,7 @@ from jobs.cli import raise_on_sigterm
 from jobs.contract import UsageError
 from jobs.experiment_inputs import check_inputs
 from jobs.registry import stage
-from jobs.runner import MARKER, StageSpec, read_marker, run_stages, write_marker
+from jobs.runner import MARKER, REMOVED_REBUILDS, StageSpec, read_marker, run_stages, write_marker
 from trainers.checkpoint import RESUMABLE_FIELDS
 from trainers.predict import predict_mixture_cutoff
 from trainers.train import resolve_device
@@ -352,7 +352,7 @@ def _run_one(
     started = time.perf_counter()
     mixture = read_marker(run["train"]["mixture"]) or {}  # what this run is trained on, read before it is
     try:
-        outcomes = run_stages(run_specs(key, run, overrides), _no_spark)
+        outcomes = run_stages(run_specs(key, run, overrides), _no_spark, rebuild=REMOVED_REBUILDS)
     except Exception as error:  # one run's failure must not stop the grid
         return {
             "run": key,

@@ -18,6 +18,7 @@ from jobs.contract import SparkProvider, Stage, StageParams, StageResult, UsageE
 from jobs.fs import relation
 from jobs.probe_checks import check_output, check_versions, probe_inputs, run_mixture
 from jobs.runner import run_command
+from trainers.checkpoint import RUN_FORMAT
 from trainers.probes import LENGTH_NORMS, find_probe_files, run_probes
 from trainers.train import resolve_device
 
@@ -105,6 +106,8 @@ def check(params: ProbeParams) -> ProbePlan:
     if versions is not None:  # document Parquet failed only once scored, with a TypeError
         check_versions(versions, params.probes)
     mixture = run_mixture(params.mixture, run_info)
+    if facts is not None and _docs_read(params.mixture, run_info) is not None:
+        refuse_old_docs_read(run_info)
     inputs = probe_inputs(params.run, params.model, params.probes, versions, facts, params.world, mixture)
     check_output(output, params.output, params.run, inputs)
     # before the facts' exposure is counted, which was complained of instead
@@ -194,6 +197,19 @@ def refuse_another_runs_model(model: Path, run_info: dict[str, Any]) -> None:
         f"it as its own run (chronomix probe {model})",
         option="--model",
     )
+
+
+def refuse_old_docs_read(run_info: dict[str, Any]) -> None:
+    """UsageError for a run.json older than run format 2, whose `docs_read` counted the rows read ahead (the
+    whole mixture where the budget covered it), not the documents the model was given: the facts' exposure
+    counted over them put unseen facts in the seen buckets, without a word."""
+    if run_info.get("run_format", 1) < RUN_FORMAT:
+        raise UsageError(
+            f"RUN/run.json was written by a chronomix older than run format {RUN_FORMAT}: its docs_read counts "
+            "the rows read ahead, not the documents trained on, so the facts' exposure cannot be counted; "
+            "train the run again",
+            option="RUN",
+        )
 
 
 def _docs_read(mixture: str | None, run_info: dict[str, Any]) -> int | None:

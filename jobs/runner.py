@@ -39,6 +39,10 @@ from jobs.locks import holding
 from jobs.unreadable_inputs import run_leaving_out, stage_scope
 
 MARKER = "_complete.json"
+# How `chronomix run` rebuilds a stage that other code finished (run_stages' `rebuild`)
+FROM_REBUILDS = "--from {name} rebuilds it and what follows"
+# ... and the commands without --from (experiment, train-runs, audit): what reads the output follows it
+REMOVED_REBUILDS = "removing {output} makes the same command rebuild it and what reads it"
 
 
 @dataclass
@@ -112,10 +116,12 @@ def run_stages(
     start: str | None = None,
     until: str | None = None,
     on_stage: Callable[[str, str], None] | None = None,
+    rebuild: str = FROM_REBUILDS,
 ) -> list[StageOutcome]:
     """Run `specs` in order up to and including `until`, skipping those already complete with the same
     fingerprint (the module doc). `start` reruns that stage and every later one; the stages before it must
-    be complete. `on_stage(name, status)` hears running, done and skipped."""
+    be complete. `on_stage(name, status)` hears running, done and skipped. `rebuild` says how the command
+    that runs them rebuilds a stage other code finished ({name} and {output} filled in)."""
     names = [s.name for s in specs]
     for flag, value in (("--from", start), ("--until", until)):
         if value is not None and value not in names:
@@ -161,7 +167,7 @@ def run_stages(
                 if on_stage:
                     on_stage(spec.name, "skipped")
                 _say_http_inputs(spec.name, marker, versions, ran=False)
-                outcomes[-1].other_code = _other_code(spec, marker)
+                outcomes[-1].other_code = _other_code(spec, marker, rebuild)
                 continue
             resumable = spec.stage.resumable(spec.params)
             begun = started_file(spec.output)  # an output a killed run left unmarked is ours to replace
@@ -227,7 +233,7 @@ def stage_code(stage: Stage) -> str:
     return code_version(stage.params.__module__)
 
 
-def _other_code(spec: StageSpec, marker: dict[str, Any]) -> bool:
+def _other_code(spec: StageSpec, marker: dict[str, Any], rebuild: str = FROM_REBUILDS) -> bool:
     """Whether the finished stage was written by other chronomix code than this run's; if so, says it in one
     line with how to rebuild it (kept: its parameters and inputs are unchanged, and a dump's ingest is not
     redone for an upgrade that may not change it)."""
@@ -241,7 +247,7 @@ def _other_code(spec: StageSpec, marker: dict[str, Any]) -> bool:
     )
     progress.current().say(
         f"[yellow]    {escape(spec.name)}: kept as finished, written by other chronomix code ({by}); its "
-        f"output may differ from this version's: --from {escape(spec.name)} rebuilds it and what follows[/]"
+        f"output may differ from this version's: {escape(rebuild.format(name=spec.name, output=spec.output))}[/]"
     )
     return True
 

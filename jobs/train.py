@@ -6,7 +6,7 @@ import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -198,7 +198,7 @@ def print_run(result: TrainResult, console: Console | None = None) -> None:
         ("vocabulary", f"{info['vocab_size']:,}"),
         ("steps", f"{info['steps']:,}"),
         ("tokens seen", f"{info['tokens_seen']:,}"),
-        ("epochs over the mixture", str(info["epochs"])),
+        ("documents trained on", _documents_trained_on(info)),
         ("final loss (nats/token)", f"{info['final_loss']:.4f}"),
         ("newest month in data", str(info["newest_month"])),
         ("tokens/s", f"{info['tokens_per_s']:,.0f}" if info["tokens_per_s"] else "-"),
@@ -209,3 +209,16 @@ def print_run(result: TrainResult, console: Console | None = None) -> None:
     for name, value in rows:
         table.add_row(name, value)
     (console or Console()).print(table)
+
+
+def _documents_trained_on(info: dict[str, Any]) -> str:
+    """run.json's documents trained on, against the mixture's rows where it says them: "26 of 198 rows
+    (13%)", "396 (2 epochs of 198 rows)"; a budget smaller than the mixture read only its first rows."""
+    read, rows = info.get("docs_read"), info.get("mixture_rows")
+    if not isinstance(read, int):
+        return "-"
+    if not isinstance(rows, int) or rows <= 0:
+        return f"{read:,}"
+    if read <= rows:
+        return f"{read:,} of {rows:,} rows ({read / rows:.0%})"
+    return f"{read:,} ({read / rows:.1f} epochs of {rows:,} rows)"

@@ -29,6 +29,10 @@ from transformers.utils import logging as hf_logging
 
 CHECKPOINT_DIR = "checkpoint"
 TRAINER_STATE = "trainer_state.pt"
+# run.json's and the checkpoint's format. 2 (5dd3c9d on): `docs_read` counts the documents the model was
+# given, a checkpoint names its mixture; before, `docs_read` counted the rows read ahead (the whole mixture
+# where the budget covered it) and a checkpoint resumed on any mixture. run.json says it as `run_format`.
+RUN_FORMAT = 2
 # Config fields that do not change what a run computes, so a resume may change them.
 RESUMABLE_FIELDS = frozenset({"device", "compile", "log_every", "checkpoint_every", "peak_tflops"})
 # What `train` writes into a run directory. A directory holding only these and no run.json is an unfinished
@@ -207,7 +211,12 @@ def load_checkpoint(
     saved = _read(str(state_file), lambda: torch.load(state_file, weights_only=True))
     if not (isinstance(saved, dict) and "config" in saved):  # a file torch reads that is not ours
         raise UnreadableCheckpoint(f"checkpoint: {state_file} holds no trainer state; {START_AGAIN}")
-    if saved.get("mixture", mixture) != mixture:
+    if "mixture" not in saved:
+        raise ValueError(
+            f"checkpoint: {directory} was written by a chronomix older than run format {RUN_FORMAT}, which "
+            f"recorded neither its mixture nor what it had trained on, so it cannot be resumed; {START_AGAIN}"
+        )
+    if saved["mixture"] != mixture:
         raise ValueError(
             f"mixture: not the one the checkpoint in {directory} was trained on (its shards and sizes "
             f"differ); {START_AGAIN}"

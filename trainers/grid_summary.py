@@ -212,6 +212,8 @@ def summarise_grid(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The cells, the paired contrasts of the gap and of the newest-version share, and the audit's
     validation."""
     return {
+        # runs kept from other chronomix code: their figures may follow other definitions than the rest's
+        "runs_of_other_code": sorted(str(r["run"]) for r in rows if r.get("other_code")),
         "cells": summarise_cells(rows),
         "contrasts": paired_contrasts(rows, "gap_months") + paired_contrasts(rows, "newest_version_share"),
         "audit_validation": audit_validation(rows),
@@ -232,9 +234,15 @@ def write_summary(summary: Mapping[str, Any], output_dir: str | Path) -> tuple[P
     output = Path(output_dir)
     json_path = output / "summary.json"
     json_path.write_text(json.dumps(finite_json(summary), indent=2, default=str) + "\n")
-    lines = [
-        "# Experiment summary",
-        "",
+    lines = ["# Experiment summary", ""]
+    if other := summary.get("runs_of_other_code"):
+        lines += [
+            f"**{len(other)} of the runs below were trained or probed by other chronomix code** and kept as "
+            f"finished ({', '.join(other)}): a figure whose definition changed since mixes two definitions "
+            "here. Their run folders removed, the same `chronomix experiment` makes them again with this code.",
+            "",
+        ]
+    lines += [
         "## Cells (mean over replicates, 95% t-interval)",
         "",
         "| world | mixture | runs | gap (months) | gaps | newest-version share | accuracy | 0-exposure at chance "

@@ -23,11 +23,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import torch
 from transformers import PreTrainedTokenizerFast
 
 from trainers.checkpoint import (
     CHECKPOINT_DIR,
+    RUN_FORMAT,
     TRAINER_STATE,
     Interrupts,
     append_log,
@@ -400,6 +402,7 @@ def _finish(loop: _Loop, mixture_dir: str | Path, shards: list[Path], vocab_size
         loop.model.save_pretrained(run_dir)
     seconds = loop.seconds()
     run_info = {
+        "run_format": RUN_FORMAT,
         "mixture": os.path.abspath(mixture_dir),
         "config": asdict(loop.config),
         "steps": loop.step,
@@ -407,6 +410,7 @@ def _finish(loop: _Loop, mixture_dir: str | Path, shards: list[Path], vocab_size
         "final_loss": loss,  # null where training diverged
         "newest_month": newest,  # newest `created` month among the documents the run was given
         "newest_month_mixture": newest_month(shards),
+        "mixture_rows": sum(pq.ParquetFile(shard).metadata.num_rows for shard in shards),
         **_data_and_device(stream, loop.model, vocab_size, loop.device),
         **throughput(read_log(loop.log_path)),
         "seconds": round(seconds, 2),
@@ -445,9 +449,9 @@ def _model_and_optimizer(
 def _data_and_device(
     stream: PackedStream, model: torch.nn.Module, vocab_size: int, device: torch.device
 ) -> dict[str, Any]:
-    """run.json's account of the data read (epochs, documents) and of the model and device."""
+    """run.json's account of the data read (epochs begun, documents trained on) and of the model and device."""
     return {
-        "epochs": stream.state.epoch + (stream.state.shard + stream.state.row > 0),
+        "epochs": stream.state.epoch + (stream.state.shard + stream.state.row > 0),  # begun, not finished
         "docs_read": stream.state.docs_read,
         "docs_empty": stream.state.docs_empty,
         "parameters": count_parameters(model),

@@ -94,3 +94,20 @@ def test_a_stage_finished_by_other_code_is_kept_and_said_with_how_to_rebuild_it(
         assert (tmp_path / "first" / "copy.txt").read_text() == "abc"  # kept, not rerun
     assert [o.status for o in run_stages([spec], _no_spark, start="first")] == ["ran"]
     assert json.loads(marker_path.read_text())["code"] == fresh  # rebuilt by this code
+
+
+def test_a_command_without_from_says_how_it_rebuilds_a_stage_other_code_finished(tmp_path: Path) -> None:
+    """experiment, train-runs and the audit have no --from: their line named one all the same."""
+    from jobs.runner import REMOVED_REBUILDS
+
+    source = tmp_path / "source.txt"
+    source.write_text("abc")
+    spec = StageSpec("first", COPY, CopyParams(str(source), str(tmp_path / "first")))
+    run_stages([spec], _no_spark)
+    marker_path = tmp_path / "first" / MARKER
+    marker_path.write_text(json.dumps({**json.loads(marker_path.read_text()), "code": "0123456789ab"}))
+    said_to = io.StringIO()
+    with progress.reporting(Console(file=said_to, width=300), live=False):
+        run_stages([spec], _no_spark, rebuild=REMOVED_REBUILDS)
+    err = " ".join(said_to.getvalue().split())
+    assert f"removing {tmp_path / 'first'} makes the same command rebuild it" in err and "--from" not in err

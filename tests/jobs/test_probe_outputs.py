@@ -134,3 +134,20 @@ def test_a_new_empty_or_earlier_probe_folder_passes_the_checks(tmp_path: Path) -
     assert check(ProbeParams(run=run, probes=probes, output=str(earlier), overwrite=True)).output == earlier
     with pytest.raises(ValueError, match="already holds probe results"):
         check(ProbeParams(run=run, probes=probes, output=str(earlier)))
+
+
+def test_a_run_json_older_than_run_format_2_is_refused_where_it_would_count_exposure(tmp_path: Path) -> None:
+    """run.json's docs_read counted the rows read ahead before run format 2 (198 of a 198-row mixture where
+    the model was given 26): probing such a run put 29 unseen facts in the seen buckets, without a word."""
+    paths = _inputs(tmp_path)
+    run, probes = paths["run"], str(paths["world"])
+    old = {"mixture": str(paths["mixture"]), "docs_read": 198}
+    (run / "run.json").write_text(json.dumps(old))
+    assert check(ProbeParams(run=str(run), probes=probes)).facts is None  # no fact probes: nothing counted
+    pq.write_table(pa.table({"probe_id": ["fact:a/b/0"]}), paths["world"] / "probes" / "facts.parquet")
+    with pytest.raises(
+        ValueError, match=r"older than run format 2: its docs_read counts the rows read ahead"
+    ):
+        check(ProbeParams(run=str(run), probes=probes))
+    (run / "run.json").write_text(json.dumps({**old, "run_format": 2}))
+    assert check(ProbeParams(run=str(run), probes=probes)).facts is not None

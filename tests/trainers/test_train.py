@@ -12,6 +12,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -20,6 +21,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from tests.trainers.conftest import month_of, wiki_pages, write_mixture
 from trainers.checkpoint import UnreadableCheckpoint, prepare_run_dir, throughput
 from trainers.data import PackedStream
+from trainers.shards import list_shards
 from trainers.train import TrainConfig, TrainProgress, lr_at, resolve_device, train
 
 
@@ -188,6 +190,30 @@ def test_a_checkpoint_resumes_only_on_its_own_mixture(tmp_path: Path, small_mixt
     with pytest.raises(ValueError, match=r"^mixture: not the one the checkpoint .* was trained on"):
         train(other, tmp_path / "run", config())
     assert train(small_mixture, tmp_path / "run", config()).completed
+
+
+def test_a_checkpoint_of_an_older_format_is_refused_not_resumed_on_any_mixture(
+    tmp_path: Path, small_mixture: Path
+) -> None:
+    """A checkpoint from before run format 2 names no mixture and keeps no read-ahead: resumed on another
+    mixture it trained on the old one's buffered rows and wrote the new one's name into run.json (weights
+    bit-identical to a run on the old mixture), with exit 0."""
+    run = tmp_path / "run"
+    train(small_mixture, run, config(), stop_after=2)
+    state_file = run / "checkpoint" / "trainer_state.pt"
+    state = torch.load(state_file, weights_only=True)
+    del state["mixture"]  # as the older code wrote it
+    state["stream"].pop("ahead")
+    torch.save(state, state_file)
+    other = write_mixture(tmp_path / "other", ["a"], ["one short document about nothing"], [month_of(1)])
+    for mixture in (other, small_mixture):
+        with pytest.raises(ValueError, match=r"^checkpoint: .* older than run format 2.* cannot be resumed"):
+            train(mixture, run, config())
+    finished = train(small_mixture, run, config(), overwrite=True)
+    info = json.loads((run / "run.json").read_text())
+    assert finished.completed and info["run_format"] == 2
+    rows = sum(pq.ParquetFile(shard).metadata.num_rows for shard in list_shards(small_mixture))
+    assert info["mixture_rows"] == rows > 0 and info["docs_read"] > 0
 
 
 def test_overwrite_with_a_mixture_without_text_keeps_the_finished_run(
