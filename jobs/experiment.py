@@ -67,7 +67,7 @@ from jobs.mix import NOT_DOCUMENTS, budget_count, check_columns, input_columns
 from jobs.options import Conf, Master, spark_options
 from jobs.registry import stage
 from jobs.report import results_table
-from jobs.run_provenance import runs_of_other_code
+from jobs.run_provenance import with_provenance
 from jobs.runner import REMOVED_REBUILDS, StageSpec, run_command, run_stages
 from jobs.stage import document_files
 from mixers.spec import SpecError, load_spec
@@ -420,7 +420,6 @@ def run(plan: ExperimentPlan, spark: SparkProvider) -> StageResult:
     summary holds the table's rows."""
     output = Path(plan.params.output)
     output.mkdir(parents=True, exist_ok=True)
-
     if plan.params.mixtures_only:
         data = [spec for spec in plan.stages if spec.kind not in ("train", "probe")]
         on_stage = progress.current().stages("experiment", [s.name for s in data])
@@ -441,15 +440,9 @@ def run(plan: ExperimentPlan, spark: SparkProvider) -> StageResult:
         for key, run_dir in runs.items():
             predict_run(run_dir, plan.meta[key])
     report = write_report(runs, output, mixtures={k: plan.meta[k]["mixture"] for k in runs})
-    other = set(runs_of_other_code(runs))
-    rows = [
-        {
-            **row,
-            **{k: v for k, v in plan.meta[row["run"]].items() if k not in ("probes",)},
-            "other_code": row["run"] in other,
-        }
-        for row in report.rows
-    ]
+    meta = plan.meta
+    rows = [{**row, **{k: v for k, v in meta[row["run"]].items() if k != "probes"}} for row in report.rows]
+    rows = with_provenance(rows, runs)
     (output / "experiments.json").write_text(json.dumps(finite_json(rows), indent=2, default=str) + "\n")
     summary = summarise_grid(rows)
     write_summary(summary, output)

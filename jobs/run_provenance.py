@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from jobs.registry import stage
 from jobs.runner import read_marker, stage_code
@@ -27,3 +28,9 @@ def runs_of_other_code(run_dirs: Mapping[str, Path]) -> list[str]:
                 other.append(key)
                 break
     return other
+
+
+def with_provenance(rows: list[dict[str, Any]], run_dirs: Mapping[str, Path]) -> list[dict[str, Any]]:
+    """`rows` (an experiment's, keyed by `run`) with `other_code`: whether other code made the run."""
+    other = set(runs_of_other_code(run_dirs))
+    return [{**row, "other_code": row["run"] in other} for row in rows]

@@ -49,6 +49,11 @@ def iter_rows(
             yield from batch.to_pylist()
 
 
+def count_rows(shards: Sequence[Path]) -> int:
+    """The mixture's rows, from the shards' footers (no data page read)."""
+    return sum(pq.ParquetFile(shard).metadata.num_rows for shard in shards)
+
+
 def newest_month(shards: Sequence[Path], column: str = "created") -> str | None:
     """The newest `created` month ('YYYY-MM') over all rows of `shards`, reading only that column; None when
     the column is absent or all null."""

@@ -23,7 +23,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import torch
 from transformers import PreTrainedTokenizerFast
 
@@ -46,7 +45,7 @@ from trainers.checkpoint import (
 )
 from trainers.data import PackedStream, StreamState
 from trainers.model import build_model, count_parameters, flops_per_token, model_config, preset
-from trainers.shards import iter_rows, list_shards, newest_month
+from trainers.shards import count_rows, iter_rows, list_shards, newest_month
 from trainers.tokenizer import load_tokenizer, sample_texts, save_tokenizer, train_tokenizer
 
 # Peak dense bf16 tensor-core TFLOP/s per GPU (NVIDIA's data sheets, not the 2:4-sparsity figure), matched as
@@ -410,7 +409,7 @@ def _finish(loop: _Loop, mixture_dir: str | Path, shards: list[Path], vocab_size
         "final_loss": loss,  # null where training diverged
         "newest_month": newest,  # newest `created` month among the documents the run was given
         "newest_month_mixture": newest_month(shards),
-        "mixture_rows": sum(pq.ParquetFile(shard).metadata.num_rows for shard in shards),
+        "mixture_rows": count_rows(shards),
         **_data_and_device(stream, loop.model, vocab_size, loop.device),
         **throughput(read_log(loop.log_path)),
         "seconds": round(seconds, 2),
