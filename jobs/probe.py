@@ -107,7 +107,7 @@ def check(params: ProbeParams) -> ProbePlan:
         check_versions(versions, params.probes)
     mixture = run_mixture(params.mixture, run_info)
     if facts is not None and _docs_read(params.mixture, run_info) is not None:
-        refuse_old_docs_read(run_info)
+        refuse_old_docs_read(run, run_info)
     inputs = probe_inputs(params.run, params.model, params.probes, versions, facts, params.world, mixture)
     check_output(output, params.output, params.run, inputs)
     # before the facts' exposure is counted, which was complained of instead
@@ -199,17 +199,26 @@ def refuse_another_runs_model(model: Path, run_info: dict[str, Any]) -> None:
     )
 
 
-def refuse_old_docs_read(run_info: dict[str, Any]) -> None:
-    """UsageError for a run.json older than run format 2, whose `docs_read` counted the rows read ahead (the
-    whole mixture where the budget covered it), not the documents the model was given: the facts' exposure
-    counted over them put unseen facts in the seen buckets, without a word."""
-    if run_info.get("run_format", 1) < RUN_FORMAT:
+def refuse_old_docs_read(run: Path, run_info: dict[str, Any]) -> None:
+    """UsageError for a run.json of run format 1, whose `docs_read` counted the rows read ahead (the whole
+    mixture where the budget covered it), not the documents the model was given: the facts' exposure counted
+    over them put unseen facts in the seen buckets, without a word. run.json names its format from e0079de;
+    of the runs before, those that name their mixture by a relative path are format 1 for certain (format 2
+    wrote it absolute, from 5dd3c9d), and the others are said to be uncertain."""
+    if run_info.get("run_format", 1) >= RUN_FORMAT:
+        return
+    if not Path(str(run_info.get("mixture", ""))).is_absolute():
         raise UsageError(
-            f"RUN/run.json was written by a chronomix older than run format {RUN_FORMAT}: its docs_read counts "
-            "the rows read ahead, not the documents trained on, so the facts' exposure cannot be counted; "
-            "train the run again",
+            f"{run / 'run.json'} was written by a chronomix older than run format {RUN_FORMAT}: its docs_read "
+            "counts the rows read ahead, not the documents trained on, so the facts' exposure cannot be "
+            "counted; train the run again",
             option="RUN",
         )
+    progress.current().say(
+        f"[yellow]{escape(str(run / 'run.json'))} names no run format: trained before 5dd3c9d (2026-12-05), "
+        "its docs_read counts the rows read ahead and the facts' exposure is overcounted; trained since, "
+        f'it is right (adding "run_format": {RUN_FORMAT} to it says so)[/]'
+    )
 
 
 def _docs_read(mixture: str | None, run_info: dict[str, Any]) -> int | None:

@@ -41,8 +41,9 @@ from jobs.unreadable_inputs import run_leaving_out, stage_scope
 MARKER = "_complete.json"
 # How `chronomix run` rebuilds a stage that other code finished (run_stages' `rebuild`)
 FROM_REBUILDS = "--from {name} rebuilds it and what follows"
-# ... and the commands without --from (experiment, train-runs, audit): what reads the output follows it
-REMOVED_REBUILDS = "removing {output} makes the same command rebuild it and what reads it"
+# ... and the commands without --from (experiment, train-runs, audit). A stage that `needs` another reruns
+# when that one's parameters change, not its files: what was made from the output goes with it.
+REMOVED_REBUILDS = "removing {output} and the outputs made from it makes the same command rebuild them"
 
 
 @dataclass

@@ -110,4 +110,8 @@ def test_a_command_without_from_says_how_it_rebuilds_a_stage_other_code_finished
     with progress.reporting(Console(file=said_to, width=300), live=False):
         run_stages([spec], _no_spark, rebuild=REMOVED_REBUILDS)
     err = " ".join(said_to.getvalue().split())
-    assert f"removing {tmp_path / 'first'} makes the same command rebuild it" in err and "--from" not in err
+    assert (
+        f"removing {tmp_path / 'first'} and the outputs made from it makes the same command rebuild them"
+        in err
+        and "--from" not in err
+    )

@@ -4,13 +4,16 @@ even the probes' own."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from rich.console import Console
 
+from jobs import progress
 from jobs.probe import ProbeParams, check
 from tests.jobs.cli_helpers import _refused
 
@@ -136,18 +139,26 @@ def test_a_new_empty_or_earlier_probe_folder_passes_the_checks(tmp_path: Path) -
         check(ProbeParams(run=run, probes=probes, output=str(earlier)))
 
 
-def test_a_run_json_older_than_run_format_2_is_refused_where_it_would_count_exposure(tmp_path: Path) -> None:
+def test_a_run_json_older_than_run_format_2_is_refused_where_it_would_count_exposure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """run.json's docs_read counted the rows read ahead before run format 2 (198 of a 198-row mixture where
-    the model was given 26): probing such a run put 29 unseen facts in the seen buckets, without a word."""
+    the model was given 26): probing such a run put 29 unseen facts in the seen buckets, without a word. A
+    relative mixture path marks format 1 for certain; an absolute one without a format is said uncertain."""
     paths = _inputs(tmp_path)
     run, probes = paths["run"], str(paths["world"])
-    old = {"mixture": str(paths["mixture"]), "docs_read": 198}
+    monkeypatch.chdir(tmp_path)
+    old = {"mixture": "mixok", "docs_read": 198}
     (run / "run.json").write_text(json.dumps(old))
     assert check(ProbeParams(run=str(run), probes=probes)).facts is None  # no fact probes: nothing counted
     pq.write_table(pa.table({"probe_id": ["fact:a/b/0"]}), paths["world"] / "probes" / "facts.parquet")
-    with pytest.raises(
-        ValueError, match=r"older than run format 2: its docs_read counts the rows read ahead"
-    ):
+    with pytest.raises(ValueError, match=r"run1/run.json was written by a chronomix older than run format 2"):
         check(ProbeParams(run=str(run), probes=probes))
-    (run / "run.json").write_text(json.dumps({**old, "run_format": 2}))
-    assert check(ProbeParams(run=str(run), probes=probes)).facts is not None
+    for run_format, warned in ((None, True), (2, False)):
+        stated = {"run_format": run_format} if run_format else {}
+        (run / "run.json").write_text(json.dumps({**old, "mixture": str(paths["mixture"]), **stated}))
+        said_to = io.StringIO()
+        with progress.reporting(Console(file=said_to, width=300), live=False):
+            assert check(ProbeParams(run=str(run), probes=probes)).facts is not None
+        said = " ".join(said_to.getvalue().split())
+        assert ("names no run format: trained before 5dd3c9d" in said) == warned
