@@ -7,7 +7,7 @@ demo:  ## set up, then run the main job (pipelines/demo.yaml) on a generated tin
 
 test:  ## set up, then run the whole test suite
 	bash scripts/setup.sh --test
-	.venv/bin/python -m pytest -q -n 2 --dist loadfile  # two workers, a test file's tests on one (its fixtures start once)
+	.venv/bin/python -m pytest -q
 
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .
