@@ -61,7 +61,8 @@ def refuse_inputs_only_the_driver_sees(rows: DataFrame, skipped: dict[str, int])
     here = [path for path in local if locate(path).exists()]
     if here:
         total = skipped[MISSING_FILE]
+        seen = "them" if len(here) == total else f"{len(here):,} of the {len(local):,} it looked for"
         raise UsageError(
             f"{total:,} input files listed were missing where the tasks read them, and the driver sees "
-            f"{'them' if len(here) == total else f'{len(here):,} of them'} (such as {here[0]!r}): {_SHARE_IT}"
+            f"{seen} (such as {here[0]!r}): {_SHARE_IT}"
         )

@@ -219,6 +219,7 @@ def _documents_trained_on(info: dict[str, Any]) -> str:
         return "-"
     if not isinstance(rows, int) or rows <= 0:
         return f"{read:,}"
-    if read <= rows:
-        return f"{read:,} of {rows:,} rows ({read / rows:.0%})"
+    if read <= rows:  # a share short of the whole never reads as 100%
+        share = f"{read / rows:.0%}" if read == rows else f"{min(read / rows, 0.99):.0%}"
+        return f"{read:,} of {rows:,} rows ({share})"
     return f"{read:,} ({read / rows:.1f} epochs of {rows:,} rows)"

@@ -340,3 +340,20 @@ def test_a_working_folder_written_again_after_an_interrupt_is_removed_when_spark
     late.write_text("x")
     LazySession().stop(interrupted=True)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_only_the_files_the_driver_sees_are_named_among_those_missing(spark, tmp_path: Path) -> None:
+    """Two files missing for the tasks, one of them there for the driver: the count says which share."""
+    from jobs.shared_storage import MISSING_FILE, refuse_inputs_only_the_driver_sees
+
+    here, gone = tmp_path / "here.jsonl", tmp_path / "gone.jsonl"
+    here.write_text("{}\n")
+    rows = spark.createDataFrame(
+        [(MISSING_FILE, str(here)), (MISSING_FILE, str(gone)), (None, None)],
+        "reject_reason string, reject_input string",
+    )
+    with pytest.raises(UsageError, match=r"2 input files listed .* the driver sees 1 of the 2 it looked for"):
+        refuse_inputs_only_the_driver_sees(rows, {MISSING_FILE: 2})
+    refuse_inputs_only_the_driver_sees(
+        rows.filter("reject_input IS NULL OR reject_input != '" + str(here) + "'"), {MISSING_FILE: 1}
+    )

@@ -32,6 +32,8 @@ RUN = {
     ("read", "rows", "shown"),
     [
         (26, 198, "26 of 198 rows (13%)"),
+        (199, 200, "199 of 200 rows (99%)"),
+        (200, 200, "200 of 200 rows (100%)"),
         (396, 198, "396 (2.0 epochs of 198 rows)"),
         (26, None, "26"),  # a run.json from before it counted the mixture's rows
     ],
