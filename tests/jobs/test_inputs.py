@@ -20,6 +20,7 @@ from rich.console import Console
 import jobs.inputs as inputs_module
 from corpus.remote import RetryPolicy
 from jobs import progress
+from jobs.cli import main
 from jobs.contract import UsageError
 from jobs.ingest import IngestParams, check
 from jobs.inputs import check_base, http_sizes, join_base
@@ -259,7 +260,7 @@ def test_files_a_folder_listing_leaves_out_are_said_where_the_folder_is_no_stage
     assert [f.uri for f in expand_inputs([str(crawl / "_dolma.warc.gz")])] == [str(crawl / "_dolma.warc.gz")]
 
 
-def test_a_folder_linked_to_itself_is_read_once_and_a_fifo_is_left_out(tmp_path, capsys) -> None:
+def test_a_folder_linked_to_itself_is_read_once_and_a_fifo_is_left_out(tmp_path, capsys, spark) -> None:
     """A link `self -> .` made a 5-document folder read 41 times over (205 documents, `files in 42`);
     a FIFO in a folder was left out without a word, and one named as an input stopped the job with
     "cannot list directory ... Not a directory". Here the real ingest reads the 5 documents once."""
@@ -284,13 +285,6 @@ def test_a_folder_linked_to_itself_is_read_once_and_a_fifo_is_left_out(tmp_path,
     err = _refused(["ingest", str(crawl / "pipe.jsonl"), "-o", str(tmp_path / "no")], capsys)
     assert "is not a regular file or folder (a FIFO, socket or device)" in err, err
     out = tmp_path / "out"
-    done = subprocess.run(
-        [sys.executable, "-m", "jobs.cli", "ingest", str(crawl), "-o", str(out), "--master", "local[1]"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    main(["ingest", str(crawl), "-o", str(out)])  # in the tests' session
     stats = json.loads((out / "_stats.json").read_text())
     assert (stats["files_in"], stats["docs_in"], stats["docs_out"]) == (1, 5, 5), stats

@@ -16,22 +16,32 @@ from jobs.runner import run_command
 from jobs.world import STAGE, WorldParams
 
 WORLD_FILES = ["dumps", "probes", "summary.json", "truth", "world.yaml"]
+# A world far smaller than `tiny` (made twice below): the point is how its folder is replaced.
+SMALL = {
+    "entities": 30,
+    "dump_every_months": 12,
+    "mention_pages": 15,
+    "filler_pages": 8,
+    "probe_resources": 15,
+    "reference_resources": 10,
+    "max_fact_probes": 200,
+}
 
 
 def test_world_output_is_refused_when_it_exists_and_replaced_whole_with_overwrite(tmp_path: Path) -> None:
     output = tmp_path / "w"
-    result = run_command(STAGE, WorldParams(output=str(output)))
+    result = run_command(STAGE, WorldParams(output=str(output), overrides=SMALL))
     assert result.value.output_dir == str(output) and result.summary["documents"] > 0
     assert sorted(p.name for p in output.iterdir()) == WORLD_FILES
     truth = (output / "truth" / "documents.parquet").read_bytes()
     (output / "stray").write_text("left by hand")
 
     with pytest.raises(UsageError, match="exists; pass --overwrite to replace it") as refused:
-        run_command(STAGE, WorldParams(output=str(output)))
+        run_command(STAGE, WorldParams(output=str(output), overrides=SMALL))
     assert refused.value.option == "--output"
     assert (output / "stray").exists()
 
-    run_command(STAGE, WorldParams(output=str(output), overwrite=True))
+    run_command(STAGE, WorldParams(output=str(output), overrides=SMALL, overwrite=True))
     assert sorted(p.name for p in output.iterdir()) == WORLD_FILES  # the stray file went with the old world
     assert (output / "truth" / "documents.parquet").read_bytes() == truth  # same seed, same bytes
     assert [p.name for p in tmp_path.iterdir()] == ["w"]  # no temporary or old folder left beside it
