@@ -145,11 +145,40 @@ def bootstrap_cutoffs(
     if rows == 0:
         return np.zeros(0)
     rng = np.random.default_rng(seed)
+    # one draw per resample, as a loop of `method.curve` over them made them (a single draw of them all
+    # would give other resamples: numpy discards a call's unused random bits)
+    resamples = np.stack([rng.integers(0, rows, rows) for _ in range(n_boot)]) if n_boot else None
+    if resamples is None or scores.shape[1] == 0:
+        return np.full(n_boot, np.nan)
     out = np.empty(n_boot, dtype=np.float64)
-    for b in range(n_boot):
-        best = method.argmin(method.curve(scores[rng.integers(0, rows, rows)]))
-        out[b] = np.nan if best is None else best
+    chunk = max(1, RESAMPLE_CELLS // (rows * scores.shape[1]))
+    for start in range(0, n_boot, chunk):
+        curves = resampled_curves(scores, resamples[start : start + chunk], method.trim)
+        out[start : start + chunk] = np.argmin(np.where(np.isnan(curves), np.inf, curves), axis=1)
     return out
+
+
+# Values one batch of resampled score matrices may hold (~64 MB of float64).
+RESAMPLE_CELLS = 8_000_000
+
+
+def resampled_curves(scores: np.ndarray, resamples: np.ndarray, trim: float = TRIM) -> np.ndarray:
+    """`CurveMethod(trim=trim).curve(scores[rows])` for each row of `resamples` (resample x resource indices),
+    at once: [resample, month], equal to the last bit. The bootstrap's inner loop, which called the curve a
+    thousand times per interval; each trimmed mean is taken over the same sorted, contiguous values as
+    `trimmed_mean` takes, so NumPy sums them in the same order."""
+    b, m = len(resamples), scores.shape[1]
+    # [resample, month, resource], each month's values sorted: NaN (no score) sorts last
+    ordered = np.sort(np.ascontiguousarray(scores[resamples].transpose(0, 2, 1)), axis=2).reshape(b * m, -1)
+    present = np.count_nonzero(~np.isnan(ordered), axis=1)
+    cut = (trim * present).astype(np.int64)  # int(proportion * n), as trimmed_mean
+    kept = present - 2 * cut
+    curves = np.full(b * m, np.inf)
+    for length in np.unique(kept[present > 0]):
+        which = np.flatnonzero((kept == length) & (present > 0))
+        values = np.take_along_axis(ordered[which], cut[which, None] + np.arange(length), axis=1)
+        curves[which] = values.mean(axis=1)
+    return curves.reshape(b, m)
 
 
 def bootstrap_abs_deviation(samples: np.ndarray, months: Sequence[str], cutoff: str | None) -> float | None:

@@ -233,10 +233,8 @@ def _predict_from_curve(
     if not resources:
         return CutoffPrediction(None, None, level, "curve", 0, {}, 0, trim)
     best, _ = curve_argmin(scores, trim)
-    rng = np.random.default_rng(seed)
     boots = [
-        months[curve_argmin(scores[rng.integers(0, len(resources), len(resources))], trim)[0]]
-        for _ in range(n_boot)
+        months[int(column)] for column in bootstrap_cutoffs(scores, CurveMethod(trim=trim), n_boot, seed)
     ]
     interval = None
     if n_boot > 0:
