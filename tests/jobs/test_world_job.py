@@ -14,18 +14,11 @@ import pytest
 from jobs.contract import UsageError
 from jobs.runner import run_command
 from jobs.world import STAGE, WorldParams
+from tests.jobs.test_pipeline import REDUCED
 
 WORLD_FILES = ["dumps", "probes", "summary.json", "truth", "world.yaml"]
-# A world far smaller than `tiny` (made twice below): the point is how its folder is replaced.
-SMALL = {
-    "entities": 30,
-    "dump_every_months": 12,
-    "mention_pages": 15,
-    "filler_pages": 8,
-    "probe_resources": 15,
-    "reference_resources": 10,
-    "max_fact_probes": 200,
-}
+# The reduced demo's world, far smaller than `tiny` (made twice below): the point is how its folder is replaced.
+SMALL = {k: v for k, v in REDUCED["stages"][0].items() if k not in ("name", "kind", "preset", "seed")}
 
 
 def test_world_output_is_refused_when_it_exists_and_replaced_whole_with_overwrite(tmp_path: Path) -> None:
