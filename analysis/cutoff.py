@@ -122,9 +122,8 @@ class CurveMethod:
 
     def curve(self, scores: np.ndarray) -> np.ndarray:
         """The curve over the columns (months) of `scores[resource, month]` (normalised, NaN where a resource
-        has no score), +inf for a month without any score."""
-        points = (self.point(column) for column in scores.T)
-        return np.array([np.inf if p is None else p for p in points], dtype=np.float64)
+        has no score): `point` of every month, +inf for a month without any score."""
+        return resampled_curves(scores, np.arange(scores.shape[0])[None, :], self.trim)[0]
 
     @staticmethod
     def argmin(curve: Sequence[float] | np.ndarray) -> int | None:
@@ -158,18 +157,18 @@ def bootstrap_cutoffs(
     return out
 
 
-# Values one batch of resampled score matrices may hold (~64 MB of float64).
+# Values in one batch of resampled score matrices (64 MB of float64; the batch is copied twice to sort it).
 RESAMPLE_CELLS = 8_000_000
 
 
 def resampled_curves(scores: np.ndarray, resamples: np.ndarray, trim: float = TRIM) -> np.ndarray:
-    """`CurveMethod(trim=trim).curve(scores[rows])` for each row of `resamples` (resample x resource indices),
-    at once: [resample, month], equal to the last bit. The bootstrap's inner loop, which called the curve a
-    thousand times per interval; each trimmed mean is taken over the same sorted, contiguous values as
-    `trimmed_mean` takes, so NumPy sums them in the same order."""
-    b, m = len(resamples), scores.shape[1]
+    """The curve (`CurveMethod.point` of every month, +inf for a month without scores) of `scores[rows]` for
+    each row of `resamples` (resample x resource indices), at once: [resample, month]. Each trimmed mean is
+    taken over the same sorted, contiguous values as `trimmed_mean` takes, so NumPy sums them in the same
+    order and the curve equals `point`'s to the last bit; the bootstrap takes a thousand curves per interval."""
+    b, m, rows = len(resamples), scores.shape[1], resamples.shape[1]
     # [resample, month, resource], each month's values sorted: NaN (no score) sorts last
-    ordered = np.sort(np.ascontiguousarray(scores[resamples].transpose(0, 2, 1)), axis=2).reshape(b * m, -1)
+    ordered = np.sort(np.ascontiguousarray(scores[resamples].transpose(0, 2, 1)), axis=2).reshape(b * m, rows)
     present = np.count_nonzero(~np.isnan(ordered), axis=1)
     cut = (trim * present).astype(np.int64)  # int(proportion * n), as trimmed_mean
     kept = present - 2 * cut
