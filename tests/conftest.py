@@ -1,13 +1,16 @@
-"""Shared fixtures: one embedded Spark session for the whole run, and the real samples in ../shared/data."""
+"""Shared fixtures: one embedded Spark session for the whole run (its JVM and those started after it map
+Spark's classes from one archive), and the real samples in ../shared/data."""
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.class_archive import java_options, write_class_archive
 from tests.shared_data import shared_data
 
 
@@ -18,7 +21,23 @@ def data_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def spark():
+def jvm_class_archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path | None]:
+    """Every JVM started from here on (this session's, and those of the processes the tests start, which
+    inherit the environment) maps Spark's classes from one archive written now (tests/class_archive.py);
+    None where it could not be written."""
+    archive = write_class_archive(tmp_path_factory.mktemp("jvm"))
+    before = os.environ.get("JDK_JAVA_OPTIONS")
+    if archive is not None:
+        os.environ["JDK_JAVA_OPTIONS"] = java_options(archive, before)
+    yield archive
+    if before is None:
+        os.environ.pop("JDK_JAVA_OPTIONS", None)
+    else:
+        os.environ["JDK_JAVA_OPTIONS"] = before
+
+
+@pytest.fixture(scope="session")
+def spark(jvm_class_archive: Path | None):
     """A local[2] Spark session shared by all tests (the same settings the CLI uses)."""
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from jobs.spark import SparkOptions, spark_session

@@ -68,7 +68,10 @@ def process_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     # faster code repays (one `chronomix ingest` of the cluster chain's inputs: 32.9 s against 36.6 and
     # 38.8 s by default). The tests' own long-lived session keeps the default, which was faster for it.
     # The `java` launcher reads JDK_JAVA_OPTIONS.
-    env.setdefault("JDK_JAVA_OPTIONS", "-XX:TieredStopAtLevel=1")
+    # (after the options already set, such as tests/class_archive.py's, unless they name a level)
+    options = env.get("JDK_JAVA_OPTIONS", "")
+    if "TieredStopAtLevel" not in options:
+        env["JDK_JAVA_OPTIONS"] = f"{options} -XX:TieredStopAtLevel=1".strip()
     env.pop("SPARK_ENV_LOADED", None)
     env.pop("PYSPARK_GATEWAY_PORT", None)
     env.update(extra or {})
@@ -355,8 +358,11 @@ def executor_worker_ui_port(executor: dict) -> int | None:
 
 
 @pytest.fixture(scope="module")
-def standalone_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandaloneCluster]:
-    """A master and two 1-core workers on 127.0.0.1, stopped (every pid) when the module's tests end."""
+def standalone_cluster(
+    tmp_path_factory: pytest.TempPathFactory, jvm_class_archive: Path | None
+) -> Iterator[StandaloneCluster]:
+    """A master and two 1-core workers on 127.0.0.1, stopped (every pid) when the module's tests end. Its
+    JVMs, as every JVM the tests start, map Spark's classes from the session's archive."""
     cluster = start_cluster(tmp_path_factory.mktemp("cluster"))
     try:
         yield cluster
