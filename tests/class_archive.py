@@ -5,8 +5,8 @@ a local session and one job took 9.1-9.6 s on this 2-core machine, and 5.2-5.5 s
 from an archive (Java's dynamic AppCDS: `-XX:ArchiveClassesAtExit` writes one, `-XX:SharedArchiveFile` reads
 it); a standalone cluster started in 7.4 s, and 4.5 s. The suite starts dozens of such JVMs (its own
 session, the `chronomix` commands it runs as processes, the standalone clusters' daemons and executors), so
-one JVM running a small local job writes the archive (27-31 s) before the tests' session starts, and every
-JVM started after it reads it through JDK_JAVA_OPTIONS. tests/test_class_archive.py checks that one does.
+one JVM running a small local job writes the archive (27-31 s) while the first tests run, and every JVM
+started after the tests' session reads it through JDK_JAVA_OPTIONS. tests/test_class_archive.py checks that one does.
 
 Nothing but where classes come from changes. A JVM whose class path is not the archive's (spark-class's own
 launcher) or whose jars changed since ignores the archive and loads its classes as before; `-Xlog:cds=off`
@@ -16,9 +16,12 @@ command's output. Where the archive cannot be written, the tests run without it,
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 # Unified-logging tags the JVM warns under when it writes or declines an archive (to stdout).
@@ -35,26 +38,66 @@ spark.stop()
 WRITE_TIMEOUT_S = 300
 
 
-def write_class_archive(folder: Path) -> Path | None:
-    """An archive of the classes a local Spark job loads, written under `folder` by one JVM (about 15-20 s
-    here); None where the JVM could not write one."""
-    archive = folder / "spark-classes.jsa"
-    env = {
-        **os.environ,
-        "PYSPARK_PYTHON": sys.executable,
-        # (C1 only: a JVM that lives seconds writes it faster)
-        "JDK_JAVA_OPTIONS": f"-XX:ArchiveClassesAtExit={archive} -XX:TieredStopAtLevel=1 {QUIET}",
-    }
+class ClassArchiveWriter:
+    """One JVM writing the archive under `folder` in the background (27-31 s here), started when the test
+    session starts: the tests that come first (analysis, corpus, dating, dedup; about 100 s) run no Spark
+    and keep one core busy, so it mostly takes the other one."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.path = folder / "spark-classes.jsa"
+        env = {
+            **os.environ,
+            "PYSPARK_PYTHON": sys.executable,
+            # (C1 only: a JVM that lives seconds writes it faster)
+            "JDK_JAVA_OPTIONS": f"-XX:ArchiveClassesAtExit={self.path} -XX:TieredStopAtLevel=1 {QUIET}",
+        }
+        # its own session, so stop() reaches the JVMs the Python process starts
+        try:
+            self.process: subprocess.Popen[bytes] | None = subprocess.Popen(
+                [sys.executable, "-c", WORKLOAD],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        except OSError:
+            self.process = None
+
+    def archive(self) -> Path | None:
+        """The archive, once written (waiting for it); None where the JVM could not write one."""
+        if self.process is None:
+            return None
+        deadline = time.monotonic() + WRITE_TIMEOUT_S
+        try:
+            code = self.process.wait(timeout=WRITE_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            return None
+        # The JVM writes the archive as it exits, which may be after the Python process that started it.
+        while _group_alive(self.process.pid):
+            if time.monotonic() > deadline:
+                self.stop()
+                return None
+            time.sleep(0.1)
+        return self.path if code == 0 and self.path.is_file() else None
+
+    def stop(self) -> None:
+        """Stop the writer and every process it started, if any still runs (a session that needed no Spark)."""
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=30)
+
+
+def _group_alive(group: int) -> bool:
     try:
-        done = subprocess.run(
-            [sys.executable, "-c", WORKLOAD],
-            env=env,
-            capture_output=True,
-            timeout=WRITE_TIMEOUT_S,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return archive if done.returncode == 0 and archive.is_file() else None
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def java_options(archive: Path, options: str | None) -> str:

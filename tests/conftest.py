@@ -4,13 +4,15 @@ Spark's classes from one archive), and the real samples in ../shared/data."""
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.class_archive import java_options, write_class_archive
+from tests.class_archive import ClassArchiveWriter, java_options
 from tests.shared_data import shared_data
 
 
@@ -20,12 +22,28 @@ def data_dir() -> Path:
     return shared_data()
 
 
+ARCHIVE_WRITER = pytest.StashKey[ClassArchiveWriter]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Start writing the JVM class archive (tests/class_archive.py) while the first tests run."""
+    folder = Path(tempfile.mkdtemp(prefix="chronomix-jvm-"))
+    session.config.stash[ARCHIVE_WRITER] = ClassArchiveWriter(folder)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    writer = session.config.stash.get(ARCHIVE_WRITER, None)
+    if writer is not None:
+        writer.stop()
+        shutil.rmtree(writer.folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def jvm_class_archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path | None]:
+def jvm_class_archive(pytestconfig: pytest.Config) -> Iterator[Path | None]:
     """Every JVM started from here on (this session's, and those of the processes the tests start, which
-    inherit the environment) maps Spark's classes from one archive written now (tests/class_archive.py);
-    None where it could not be written."""
-    archive = write_class_archive(tmp_path_factory.mktemp("jvm"))
+    inherit the environment) maps Spark's classes from the session's archive (tests/class_archive.py),
+    once written; None where it could not be written."""
+    archive = pytestconfig.stash[ARCHIVE_WRITER].archive()
     before = os.environ.get("JDK_JAVA_OPTIONS")
     if archive is not None:
         os.environ["JDK_JAVA_OPTIONS"] = java_options(archive, before)
