@@ -26,11 +26,17 @@ ARCHIVE_WRITER = pytest.StashKey[ClassArchiveWriter]()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Start writing the JVM class archive (tests/class_archive.py) while the first tests run."""
-    folder = Path(tempfile.mkdtemp(prefix="chronomix-jvm-"))
-    session.config.stash[ARCHIVE_WRITER] = ClassArchiveWriter(folder)
+    """Start writing the JVM class archive (tests/class_archive.py) while the first tests run: in the
+    process that runs tests (not in pytest-xdist's controller), where tests will run."""
+    config = session.config
+    if config.option.collectonly or (
+        config.getoption("numprocesses", None) and not hasattr(config, "workerinput")
+    ):
+        return
+    config.stash[ARCHIVE_WRITER] = ClassArchiveWriter(Path(tempfile.mkdtemp(prefix="chronomix-jvm-")))
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
     writer = session.config.stash.get(ARCHIVE_WRITER, None)
     if writer is not None:
@@ -43,7 +49,8 @@ def jvm_class_archive(pytestconfig: pytest.Config) -> Iterator[Path | None]:
     """Every JVM started from here on (this session's, and those of the processes the tests start, which
     inherit the environment) maps Spark's classes from the session's archive (tests/class_archive.py),
     once written; None where it could not be written."""
-    archive = pytestconfig.stash[ARCHIVE_WRITER].archive()
+    writer = pytestconfig.stash.get(ARCHIVE_WRITER, None)
+    archive = writer.archive() if writer is not None else None
     before = os.environ.get("JDK_JAVA_OPTIONS")
     if archive is not None:
         os.environ["JDK_JAVA_OPTIONS"] = java_options(archive, before)
