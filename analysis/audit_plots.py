@@ -15,6 +15,7 @@ matplotlib.use("Agg")  # no display: plots are rendered to PNG bytes only
 from matplotlib.figure import Figure
 
 from analysis.months import month_range, months_between
+from analysis.visible_text import visible
 
 DPI = 100
 TOP_LANGUAGES = 20
@@ -77,7 +78,7 @@ def plot_by_dump(summary: dict[str, Any]) -> bytes:
         _empty(left, "no documents")
         _empty(right, "")
         return _png(figure)
-    names = [r["dump"] for r in rows]
+    names = [visible(r["dump"]) for r in rows]
     left.barh(range(len(rows)), [r["documents"] for r in rows], color=COLOURS[0])
     left.set_yticks(range(len(rows)))
     left.set_yticklabels(names, fontsize=8)
@@ -125,7 +126,7 @@ def plot_by_language(summary: dict[str, Any]) -> bytes:
         return _png(figure)
     axes.barh(range(len(rows)), [r["documents"] for r in rows], color=COLOURS[3])
     axes.set_yticks(range(len(rows)))
-    axes.set_yticklabels([r["lang"] for r in rows], fontsize=8)
+    axes.set_yticklabels([visible(r["lang"]) for r in rows], fontsize=8)
     axes.invert_yaxis()
     axes.set_xlabel("documents")
     more = len(summary["by_language"]) - len(rows)
@@ -189,7 +190,7 @@ def plot_staleness(summary: dict[str, Any]) -> bytes:
         shares = [[c / max(1, sum(row)) for c in row] for row in counts]
         image = axes.imshow(shares, aspect="auto", cmap="Blues", vmin=0, vmax=1)
         axes.set_yticks(range(len(groups)))
-        axes.set_yticklabels([g["dump"] for g in groups], fontsize=8)
+        axes.set_yticklabels([visible(g["dump"]) for g in groups], fontsize=8)
         axes.set_xticks(range(len(labels)))
         axes.set_xticklabels(labels, rotation=45, ha="right", fontsize=8)
         figure.colorbar(image, ax=axes, label="share of the dump's stale documents")
@@ -203,7 +204,7 @@ def plot_staleness(summary: dict[str, Any]) -> bytes:
             [i + n * width for i in range(len(labels))],
             [b["documents"] for b in group["bins"]],
             width=width,
-            label=group["dump"],
+            label=visible(group["dump"]),
             color=COLOURS[n % len(COLOURS)],
         )
     axes.set_xticks([i + 0.4 - width / 2 for i in range(len(labels))])
@@ -263,7 +264,8 @@ PLOTS: tuple[tuple[str, Callable[[dict[str, Any]], bytes]], ...] = (
 
 def render_plots(summary: dict[str, Any]) -> dict[str, bytes]:
     """Every plot of the report as PNG bytes, by file name (version_months.png only with a reference). Labels
-    are plain text: a dump named `$x^{$` from the data was read as a formula and failed the audit."""
+    are plain text: a dump named `$x^{$` from the data was read as a formula and failed the audit; the data's
+    control characters in them are written as escapes (analysis.visible_text), as the terminal shows them."""
     with matplotlib.rc_context({"text.parse_math": False}):
         return {
             name: plot(summary)

@@ -3,27 +3,22 @@ tables."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from analysis.visible_text import visible
 from corpus.stats import StageStats
 
 console = Console(stderr=False)
-
-# Control characters (C0, DEL, C1) and the bidirectional overrides: from crawled data (a WARC's isPartOf, a
-# dataset's dump) they reached the terminal raw, and ESC sequences set its title or cleared it.
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def shown(text: Any) -> str:
     """`text` safe to print in a rich table or line: rich's markup escaped (a dump named `[/]` failed the
     audit, `[link=...]` hid a link in it) and unprintable characters written as `\\xNN` / `\\uNNNN`."""
-    visible = _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode(), str(text))
-    return escape(visible)
+    return escape(visible(text))
 
 
 def print_stats(stats: StageStats, output: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -269,11 +270,15 @@ def test_near_duplicates_are_those_the_audited_data_holds(spark, tmp_path: Path)
 
 
 def test_dump_names_from_the_data_reach_the_terminal_inert_and_plot_as_plain_text(
-    spark, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    spark, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A dataset's `dump` (a WARC's isPartOf) printed raw: ESC sequences set the terminal's title and cleared
     it, `[link=...]` hid a link, `[/]` failed the audit after its report was written, and `$x^{$` failed it
-    in matplotlib's formula parser."""
+    in matplotlib's formula parser. In the plots the control characters were glyphs the font lacks (empty
+    boxes, and a warning each); they read as escapes, as in the terminal."""
+    drawn: list = []
+    render = audit_plots._png
+    monkeypatch.setattr(audit_plots, "_png", lambda figure: drawn.append(figure) or render(figure))
     dumps = [
         "CC\x1b]0;PWNED\x07\x1b[2J\x1b[31m",
         "[link=http://attacker.example/]CC-2024[/link]",
@@ -282,8 +287,14 @@ def test_dump_names_from_the_data_reach_the_terminal_inert_and_plot_as_plain_tex
     ]
     rows = [{"id": f"d{i}", "text": f"{WORDS} {i}", "dump": dumps[i % 4]} for i in range(8)]
     folder = _jsonl(tmp_path / "hostile", rows)
-    summary = run_audit(spark, [str(folder)], str(tmp_path / "report"), AuditConfig(bootstrap=0))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        summary = run_audit(spark, [str(folder)], str(tmp_path / "report"), AuditConfig(bootstrap=0))
+    assert not [w for w in caught if "missing from font" in str(w.message)]
     assert sorted(row["dump"] for row in summary["by_dump"]) == sorted(dumps)  # the data as it is
+    by_dump = next(f for f in drawn if f.axes and f.axes[0].get_title() == "Documents per dump")
+    plotted = sorted(label.get_text() for label in by_dump.axes[0].get_yticklabels())
+    assert plotted == sorted(["CC\\x1b]0;PWNED\\x07\\x1b[2J\\x1b[31m", *dumps[1:]])
     printed = capsys.readouterr().out
     assert "\x1b]0;PWNED" not in printed and "\x1b[2J" not in printed and "\x1b]8;" not in printed
     flat = "".join(printed.split())  # a cell may wrap
