@@ -165,7 +165,8 @@ def resampled_curves(scores: np.ndarray, resamples: np.ndarray, trim: float = TR
     """The curve (`CurveMethod.point` of every month, +inf for a month without scores) of `scores[rows]` for
     each row of `resamples` (resample x resource indices), at once: [resample, month]. Each trimmed mean is
     taken over the same sorted, contiguous values as `trimmed_mean` takes, so NumPy sums them in the same
-    order and the curve equals `point`'s to the last bit; the bootstrap takes a thousand curves per interval."""
+    order and the curve equals `point`'s to the last bit; the bootstrap takes a thousand curves per
+    interval."""
     b, m, rows = len(resamples), scores.shape[1], resamples.shape[1]
     # [resample, month, resource], each month's values sorted: NaN (no score) sorts last
     ordered = np.sort(np.ascontiguousarray(scores[resamples].transpose(0, 2, 1)), axis=2).reshape(b * m, rows)

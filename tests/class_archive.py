@@ -1,14 +1,15 @@
 """A class-data-sharing archive of the classes a Spark JVM loads, for the JVMs the tests start.
 
 A JVM that starts Spark spends most of its first seconds loading and verifying the classes of Spark's jars:
-a local session and one job took 9.1-9.6 s on this 2-core machine, and 5.2-5.5 s with those classes mapped
-from an archive (Java's dynamic AppCDS: `-XX:ArchiveClassesAtExit` writes one, `-XX:SharedArchiveFile` reads
-it; `python bench/jvm_class_archive.py`); a standalone cluster started in 7.4 s, and 4.5 s. The suite starts
-dozens of such JVMs (its own session, the `chronomix` commands it runs as processes, the standalone
-clusters' daemons and executors), so one driver JVM running a small local job writes the archive (27-31 s)
-while the first tests run, which run no Spark. The first test that asks for the `spark` or
-`standalone_cluster` fixture waits for it, and every JVM started from then on reads it through
-JDK_JAVA_OPTIONS; tests/test_class_archive.py checks that one does, and fails where no archive was written.
+a new process starting a local session and running one job took 10.07 s (9.62-10.59 over 5 runs) on this
+2-core machine, and 5.48 s (5.17-5.95) with those classes mapped from an archive (Java's dynamic AppCDS:
+`-XX:ArchiveClassesAtExit` writes one, `-XX:SharedArchiveFile` reads it; `python bench/jvm_class_archive.py`,
+which also writes it: 31 s, 145 MiB). The suite starts dozens of such JVMs (its own session, the
+`chronomix` commands it runs as processes, the standalone clusters' daemons and executors), so one driver JVM
+running a small local job writes the archive while the first tests run, which run no Spark. The first test
+that asks for the `spark` or `standalone_cluster` fixture waits for it, and every JVM started from then on
+reads it through JDK_JAVA_OPTIONS; tests/test_class_archive.py checks that one does, and fails where no
+archive was written.
 
 Nothing but where classes come from changes. A JVM whose class path is not the archive's (spark-class's own
 launcher) or whose jars changed since ignores the archive and loads its classes as before; `-Xlog:cds=off`
@@ -46,7 +47,7 @@ WRITE_TIMEOUT_S = 300
 
 
 class ClassArchiveWriter:
-    """One driver JVM writing the archive under `folder` in the background (27-31 s here), started with the
+    """One driver JVM writing the archive under `folder` in the background (about 30 s here), started with the
     test session: the tests that come first (analysis, corpus, dating, dedup; about 100 s) run no Spark and
     keep one core busy, so it mostly takes the other one."""
 

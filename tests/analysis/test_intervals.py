@@ -79,9 +79,9 @@ def _bootstrap_one_curve_at_a_time(
 
 
 def test_resampled_curves_equal_one_curve_at_a_time_to_the_last_bit() -> None:
-    """The batched curves (2.2-22x faster in the bootstrap: bench/bootstrap_curves.py) equal the curve taken
-    month by month, bit for bit, so no cutoff or interval moves: ties, missing scores, every trim, and months with more than 128
-    resources (where NumPy's pairwise sum splits the values)."""
+    """The batched curves (2.2-20.8x faster in the bootstrap: bench/bootstrap_curves.py) equal the curve
+    taken month by month, bit for bit, so no cutoff or interval moves: ties, missing scores, every trim, and
+    months with more than 128 resources (where NumPy's pairwise sum splits the values)."""
     rng = np.random.default_rng(1)
     for trial in range(120):
         rows, months = int(rng.integers(1, 320)), int(rng.integers(1, 30))

@@ -17,7 +17,8 @@ from jobs.world import STAGE, WorldParams
 from tests.jobs.test_pipeline import REDUCED
 
 WORLD_FILES = ["dumps", "probes", "summary.json", "truth", "world.yaml"]
-# The reduced demo's world, far smaller than `tiny` (made twice below): the point is how its folder is replaced.
+# The reduced demo's world, far smaller than `tiny` (made twice below): the point is how its folder is
+# replaced.
 SMALL = {k: v for k, v in REDUCED["stages"][0].items() if k not in ("name", "kind", "preset", "seed")}
 
 
