@@ -130,6 +130,23 @@ def test_shipped_grids_plan_their_runs(name: str, runs: int, worlds: int, tmp_pa
             assert plan.meta[key]["mixture"] == full.meta[key]["mixture"]
 
 
+def test_the_long_tail_control_changes_only_the_initialisation(tmp_path: Path) -> None:
+    """pipelines/longtail_init_control.yaml trains the long-tail grid's fifth replicate again with three
+    other initialisation seeds: the same world and probes, a mixture of the same seed (the same rows)."""
+    grid = check(load_grid(ROOT / "pipelines" / "longtail.yaml", output=tmp_path))
+    control = check(load_grid(ROOT / "pipelines" / "longtail_init_control.yaml", output=tmp_path))
+    fifth = grid.meta["default-w4/raw-s4"]
+    assert sorted(control.runs) == [f"default-w4/raw-m4-i{i}" for i in (5, 6, 7)]
+    for meta in control.meta.values():
+        same = ("mixture", "world", "world_seed", "mixture_seed", "probes")
+        assert {k: meta[k] for k in same} == {k: fifth[k] for k in same}
+        assert meta["init_seed"] != fifth["init_seed"]
+    world_stages = {
+        s.name for s in control.stages if s.name.split()[0] in ("world", "ingest", "date", "dedup")
+    }
+    assert world_stages == {f"{step} default-w4" for step in ("world", "ingest", "date", "dedup")}
+
+
 def test_a_bad_grid_input_or_setting_is_refused_before_the_output_folder_is_made(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], no_spark: None
 ) -> None:
