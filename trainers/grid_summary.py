@@ -3,7 +3,8 @@
 - **Cells.** Runs of one world and mixture are a cell; each cell reports its replicates' effective-cutoff gaps
   (mean with a 95% t-interval over replicates, and every run's own bootstrap interval), the share of resources
   whose best version is the newest (mean, t-interval), and the long-tail checks (in how many runs the
-  0-exposure bucket is within its 95% interval of chance; the mean rank correlation of accuracy with
+  0-exposure bucket is within its 95% interval of chance, and how likely that many misses are by chance
+  alone; the unseen facts of all its runs pooled against chance; the mean rank correlation of accuracy with
   exposure bucket).
 - **Contrasts.** Differences of gaps between paired runs (same world seed, mixture seed and initialisation
   seed), with a 95% t-interval over the pairs: every mixture against the grid's first mixture within a world,
@@ -82,12 +83,58 @@ def summarise_cells(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 ),
                 "accuracy": mean_interval([r.get("accuracy") for r in members], bounds=(0.0, 1.0)),
                 "zero_exposure_at_chance": f"{sum(zero)}/{len(zero)}" if zero else None,
+                "zero_exposure_pooled": pooled_zero_exposure(members),
                 "bucket_rank_correlation": mean_interval(
                     [r.get("bucket_rank_correlation") for r in members], bounds=(-1.0, 1.0)
                 ),
             }
         )
     return out
+
+
+# A run's 0-exposure check is a 95% interval: where the model answers unseen facts at chance, it still
+# misses chance in about one run of 20.
+INTERVAL_MISS_RATE = 0.05
+
+
+def pooled_zero_exposure(members: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The 0-exposure check over a cell's runs (None where no run has a 0-exposure bucket):
+    - `misses` of `runs`: the runs whose bucket's interval leaves out chance, and `p_misses`, the probability
+      of at least that many if every run answered its unseen facts at chance (each then misses with
+      INTERVAL_MISS_RATE, independently: replicates are other seeds);
+    - the unseen facts of all runs pooled: `probes`, `accuracy` with its Wilson 95% interval, `chance`
+      (the runs' chances weighted by their probes) and `z`, the excess over chance in standard errors. The
+      variance is the binomial one at the pooled chance, which bounds that of probes with unequal chances
+      from above, so z errs small. A leak too small for one run's interval to show adds up here."""
+    zero = [r["zero_exposure"] for r in members if r.get("zero_exposure")]
+    if not zero:
+        return None
+    flags = [
+        bool(r["zero_exposure_at_chance"]) for r in members if r.get("zero_exposure_at_chance") is not None
+    ]
+    misses = flags.count(False)
+    probes = sum(int(z["probes"]) for z in zero)
+    hits = round(sum(float(z["accuracy"]) * int(z["probes"]) for z in zero))
+    chance = sum(float(z["chance"]) * int(z["probes"]) for z in zero) / probes
+    low, high = wilson_interval(hits, probes) or (math.nan, math.nan)
+    spread = math.sqrt(chance * (1 - chance) / probes)
+    return {
+        "runs": len(flags),
+        "misses": misses,
+        "p_misses": binomial_tail(misses, len(flags), INTERVAL_MISS_RATE),
+        "probes": probes,
+        "accuracy": hits / probes,
+        "interval": [low, high],
+        "chance": chance,
+        "z": (hits / probes - chance) / spread if spread > 0 else math.nan,
+    }
+
+
+def binomial_tail(k: int, n: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p)."""
+    if k <= 0:
+        return 1.0
+    return min(1.0, sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k, n + 1)))
 
 
 def paired_contrasts(rows: Sequence[Mapping[str, Any]], field: str = "gap_months") -> list[dict[str, Any]]:
@@ -256,6 +303,7 @@ def write_summary(summary: Mapping[str, Any], output_dir: str | Path) -> tuple[P
             f"{_show(cell['newest_version_share'], 2)} | {_show(cell['accuracy'], 3)} | "
             f"{cell['zero_exposure_at_chance'] or '-'} | {_show(cell['bucket_rank_correlation'], 2)} |"
         )
+    lines += _zero_exposure_section(summary["cells"])
     lines += ["", "## Paired contrasts (a minus b, 95% t-interval over pairs)", ""]
     lines += ["| field | a | b | difference | pairs |", "|---|---|---|---|---|"]
     for c in summary["contrasts"]:
@@ -282,6 +330,34 @@ def write_summary(summary: Mapping[str, Any], output_dir: str | Path) -> tuple[P
     md_path = output / "summary.md"
     md_path.write_text("\n".join(lines) + "\n")
     return json_path, md_path
+
+
+def _zero_exposure_section(cells: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The facts no training document states, per cell over its runs (pooled_zero_exposure), as a table."""
+    pooled = [(cell, cell.get("zero_exposure_pooled")) for cell in cells]
+    pooled = [(cell, z) for cell, z in pooled if z]
+    if not pooled:
+        return []
+    lines = [
+        "",
+        "## Facts never seen in training (0-exposure probes, runs pooled)",
+        "",
+        "A run's 95% interval misses chance in about one run of 20 even where the model answers at chance; "
+        "P(as many by chance) is the probability of at least that many misses then. Pooling the runs' unseen "
+        "facts shows an excess too small for one run to show.",
+        "",
+        "| world | mixture | runs missing chance | P(as many by chance) | unseen facts | accuracy [95%] "
+        "| chance | z |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for cell, z in pooled:
+        low, high = z["interval"]
+        lines.append(
+            f"| {cell['world']} | {cell['mixture']} | {z['misses']}/{z['runs']} | {z['p_misses']:.2f} | "
+            f"{z['probes']:,} | {z['accuracy']:.3f} [{low:.3f}, {high:.3f}] | {z['chance']:.3f} | "
+            f"{z['z']:+.1f} |"
+        )
+    return lines
 
 
 def _by_mixture(groups: Sequence[Mapping[str, Any]]) -> list[str]:

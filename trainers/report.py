@@ -79,6 +79,7 @@ def summarise_run(
         "predicted_high": predicted[1],
         "accuracy": longtail.get("accuracy"),
         "zero_exposure_at_chance": longtail.get("zero_exposure_at_chance"),
+        "zero_exposure": _zero_bucket(longtail.get("buckets", [])),
         "bucket_rank_correlation": longtail.get("bucket_rank_correlation"),
         "head_accuracy": longtail.get("head_accuracy"),
         "tail_accuracy": longtail.get("tail_accuracy"),
@@ -87,6 +88,15 @@ def summarise_run(
     for bucket in longtail.get("buckets", []):
         row[f"acc {bucket['bucket']}"] = bucket["accuracy"]
     return row
+
+
+def _zero_bucket(buckets: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The 0-exposure bucket's probes, accuracy and chance (what the grid's summary pools over runs), or
+    None where the probe scored none."""
+    zero = next((b for b in buckets if b.get("hi") == 0 and b.get("n_probes")), None)
+    if zero is None or zero.get("chance") is None:
+        return None
+    return {"probes": zero["n_probes"], "accuracy": zero["accuracy"], "chance": zero["chance"]}
 
 
 def _read_object(path: Path, missing: dict[str, Any] | None) -> dict[str, Any]:

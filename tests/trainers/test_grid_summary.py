@@ -11,9 +11,11 @@ import pytest
 from analysis.intervals import wilson_interval
 from trainers.grid_summary import (
     audit_validation,
+    binomial_tail,
     mean_interval,
     measurement_noise_months,
     paired_contrasts,
+    pooled_zero_exposure,
     summarise_cells,
     summarise_grid,
     write_summary,
@@ -183,3 +185,39 @@ def test_cells_and_written_summary(tmp_path: Path) -> None:
         "by about 3.0 months on average" in text and "(3 of 3 runs; all from the probe's bootstrap)" in text
     )
     assert "The audit's mean absolute error over the same runs is 1.0 months." in text
+
+
+def test_binomial_tail() -> None:
+    assert binomial_tail(0, 5, 0.05) == 1.0
+    assert binomial_tail(1, 5, 0.05) == pytest.approx(1 - 0.95**5)  # 0.226: one miss in five is common
+    assert binomial_tail(2, 5, 0.05) == pytest.approx(1 - 0.95**5 - 5 * 0.05 * 0.95**4)
+    assert binomial_tail(6, 5, 0.05) == 0.0
+
+
+def test_the_unseen_facts_of_a_cells_runs_are_pooled_against_chance(tmp_path: Path) -> None:
+    """Three runs, one of which misses chance: 20 + 30 + 50 of 400 unseen facts right against a chance of
+    0.2 is 0.25, 2.5 standard errors (sqrt(0.2 x 0.8 / 400) = 0.02) above it."""
+    zero = [(100, 0.20, 0.2, True), (100, 0.30, 0.2, False), (200, 0.25, 0.2, True)]
+    rows = [
+        _row(
+            "-",
+            "raw",
+            seed,
+            40,
+            zero_exposure_at_chance=at_chance,
+            zero_exposure={"probes": n, "accuracy": accuracy, "chance": chance},
+        )
+        for seed, (n, accuracy, chance, at_chance) in enumerate(zero)
+    ]
+    pooled = pooled_zero_exposure(rows)
+    assert pooled is not None
+    assert (pooled["runs"], pooled["misses"], pooled["probes"]) == (3, 1, 400)
+    assert pooled["p_misses"] == pytest.approx(1 - 0.95**3)
+    assert (pooled["accuracy"], pooled["chance"], pooled["z"]) == pytest.approx((0.25, 0.2, 2.5))
+    assert pooled["interval"] == pytest.approx(list(wilson_interval(100, 400)))
+    # unequal chances are weighted by their probes
+    rows[2]["zero_exposure"]["chance"] = 0.25
+    assert pooled_zero_exposure(rows)["chance"] == pytest.approx((20 + 20 + 50) / 400)
+    _, md_path = write_summary(summarise_grid(rows), tmp_path)
+    assert "| - | raw | 1/3 | 0.14 | 400 | 0.250 [0.210, 0.295] | 0.225 | +1.2 |" in md_path.read_text()
+    assert pooled_zero_exposure([_row("-", "raw", 0, 40, zero_exposure_at_chance=True)]) is None

@@ -47,6 +47,7 @@ def test_a_run_whose_json_cannot_be_read_is_named(tmp_path: Path) -> None:
     (probe / "probe.json").write_text(json.dumps({"cutoff": {"effective_cutoff": "2020-04"}}))
     row = summarise_run(run)
     assert (row["mixture"], row["seed"], row["effective_cutoff"]) == ("raw-s0", 3, "2020-04")
+    assert row["zero_exposure"] is None  # no long-tail probe
     assert row["predicted_cutoff"] is None  # no prediction.json: nothing predicted
     for path, text in (
         (probe / "probe.json", '{"cutoff": {"eff'),
@@ -75,3 +76,18 @@ def test_a_report_of_no_curves_leaves_no_earlier_plot(tmp_path: Path) -> None:
     report = write_report({}, tmp_path / "out")
     assert "plot" not in report.paths and not (tmp_path / "out" / "cutoff_curves.png").exists()
     assert (tmp_path / "out" / "experiments.md").read_text().count("\n") == 2  # the header alone
+
+
+def test_a_runs_row_carries_its_unseen_facts_for_the_grid_to_pool(tmp_path: Path) -> None:
+    run, probe = tmp_path / "raw-s0", tmp_path / "raw-s0" / "probe"
+    probe.mkdir(parents=True)
+    info = {"mixture": "/m/raw-s0", "config": {"seed": 0}, "tokens_seen": 10}
+    (run / "run.json").write_text(json.dumps(info))
+    buckets = [
+        {"bucket": "0", "lo": 0, "hi": 0, "n_probes": 1892, "accuracy": 0.21, "chance": 0.207},
+        {"bucket": "1", "lo": 1, "hi": 1, "n_probes": 1253, "accuracy": 0.26, "chance": 0.208},
+    ]
+    (probe / "probe.json").write_text(json.dumps({"longtail": {"buckets": buckets}}))
+    row = summarise_run(run)
+    assert row["zero_exposure"] == {"probes": 1892, "accuracy": 0.21, "chance": 0.207}
+    assert (row["acc 0"], row["acc 1"]) == (0.21, 0.26)
