@@ -92,11 +92,17 @@ def summarise_run(
 
 def _zero_bucket(buckets: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
     """The 0-exposure bucket's probes, accuracy and chance (what the grid's summary pools over runs), or
-    None where the probe scored none."""
-    zero = next((b for b in buckets if b.get("hi") == 0 and b.get("n_probes")), None)
-    if zero is None or zero.get("chance") is None:
+    None where the probe scored none or its figures are not a count and two proportions (a probe.json
+    edited or cut short)."""
+    zero = next((b for b in buckets if isinstance(b, Mapping) and b.get("hi") == 0), None)
+    if zero is None:
         return None
-    return {"probes": zero["n_probes"], "accuracy": zero["accuracy"], "chance": zero["chance"]}
+    probes, accuracy, chance = zero.get("n_probes"), zero.get("accuracy"), zero.get("chance")
+    if not (isinstance(probes, int) and not isinstance(probes, bool) and probes > 0):
+        return None
+    if not all(isinstance(v, int | float) and 0 <= v <= 1 for v in (accuracy, chance)):
+        return None
+    return {"probes": probes, "accuracy": float(accuracy), "chance": float(chance)}
 
 
 def _read_object(path: Path, missing: dict[str, Any] | None) -> dict[str, Any]:

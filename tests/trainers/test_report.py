@@ -91,3 +91,13 @@ def test_a_runs_row_carries_its_unseen_facts_for_the_grid_to_pool(tmp_path: Path
     row = summarise_run(run)
     assert row["zero_exposure"] == {"probes": 1892, "accuracy": 0.21, "chance": 0.207}
     assert (row["acc 0"], row["acc 1"]) == (0.21, 0.26)
+    for damaged in (
+        {"n_probes": None},
+        {"accuracy": None},
+        {"chance": "0.2"},
+        {"accuracy": 1.5},
+        {"n_probes": 0},
+    ):
+        probe_json = {"longtail": {"buckets": [{**buckets[0], **damaged}, buckets[1]]}}
+        (probe / "probe.json").write_text(json.dumps(probe_json))
+        assert summarise_run(run)["zero_exposure"] is None, damaged  # nothing pooled, nothing raised
