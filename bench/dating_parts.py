@@ -42,8 +42,9 @@ SHARED = ROOT.parent / "shared" / "data"
 CRAWL = datetime(2020, 12, 31, 23, 59, 59)
 
 
-def search_stages(trees: list, totals: dict[str, float]) -> None:
-    """dating.html_search._search, stage by stage, adding each stage's CPU seconds to `totals`."""
+def search_stages(trees: list, totals: dict[str, float]) -> list[object]:
+    """dating.html_search._search, stage by stage, adding each stage's CPU seconds to `totals`; the date each
+    tree's search found (main checks it against _search itself, so the copy cannot drift from it unseen)."""
     options = _options(True, CRAWL, extensive=True)
 
     def timed(name: str, step: Callable[[], object]) -> object:
@@ -52,32 +53,38 @@ def search_stages(trees: list, totals: dict[str, float]) -> None:
         totals[name] += time.process_time() - began
         return found
 
+    found: list[object] = []
     with search.hinted_external_parser():
         for tree in trees:
-            candidates = timed(
-                "  candidate elements found (lexbor selectors)", lambda t=tree: search._Candidates(t)
-            )
-            if timed("  candidate elements read", lambda c=candidates: examine_elements(c, options)):
-                continue
-            if timed("  title, h1 and time elements", lambda t=tree: _headings_and_times(t, options)):
-                continue
-            html = timed(
-                "  page string (lexbor serialisation, pruned)",
-                lambda t=tree: search.page_string(t, MAX_HTML_CHARS),
-            )
-            data = utf8(html)
-            if timed(
-                "  timestamp, og:image, idiosyncrasies",
-                lambda h=html, d=data, t=tree: (
-                    search.timestamp_date(h, options, d)
-                    or search._og_image_date(t, options)
-                    or search.idiosyncrasies_date(h, options, d)
-                ),
-            ):
-                continue
-            if timed("  free-text segments", lambda t=tree, h=html: search._free_text_date(t, h, options)):
-                continue
-            timed("  search_page (RE2)", lambda h=html, d=data: search.search_page(h, options, d))
+            found.append(_staged_search(tree, options, timed))
+    return found
+
+
+def _staged_search(
+    tree: object, options: object, timed: Callable[[str, Callable[[], object]], object]
+) -> object:
+    """One tree's search as dating.html_search._search runs it, each stage through `timed`: its date."""
+    candidates = timed("  candidate elements found (lexbor selectors)", lambda: search._Candidates(tree))
+    if found := timed("  candidate elements read", lambda: examine_elements(candidates, options)):
+        return found
+    if found := timed("  title, h1 and time elements", lambda: _headings_and_times(tree, options)):
+        return found
+    html = timed(
+        "  page string (lexbor serialisation, pruned)", lambda: search.page_string(tree, MAX_HTML_CHARS)
+    )
+    data = utf8(html)
+    if found := timed(
+        "  timestamp, og:image, idiosyncrasies",
+        lambda: (
+            search.timestamp_date(html, options, data)
+            or search._og_image_date(tree, options)
+            or search.idiosyncrasies_date(html, options, data)
+        ),
+    ):
+        return found
+    if found := timed("  free-text segments", lambda: search._free_text_date(tree, html, options)):
+        return found
+    return timed("  search_page (RE2)", lambda: search.search_page(html, options, data))
 
 
 def _headings_and_times(tree: object, options: object) -> str | None:
@@ -117,6 +124,10 @@ def main() -> None:
         ],
         " first stages, update": lambda: [_first_stages(m, updated) for m, _ in marked],
     }
+    with search.hinted_external_parser():
+        expected = [
+            search._search(t, _options(True, CRAWL, extensive=True), MAX_HTML_CHARS) for t in searched
+        ]
     best: dict[str, float] = defaultdict(lambda: float("inf"))
     for _ in range(rounds):
         for name, run in parts.items():
@@ -126,7 +137,9 @@ def main() -> None:
             best[name] = min(best[name], time.process_time() - began)
         clear_htmldate_caches()
         stages: dict[str, float] = defaultdict(float)
-        search_stages(searched, stages)
+        staged = search_stages(searched, stages)
+        if staged != expected:
+            sys.exit("dating_parts: the staged search no longer finds what dating.html_search._search finds")
         best[" extensive search, whole"] = min(best[" extensive search, whole"], sum(stages.values()))
         for name, seconds in stages.items():
             best[name] = min(best[name], seconds)
