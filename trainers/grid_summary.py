@@ -109,6 +109,8 @@ def pooled_zero_exposure(members: Sequence[Mapping[str, Any]]) -> dict[str, Any]
     zero = [r["zero_exposure"] for r in members if r.get("zero_exposure")]
     if not zero:
         return None
+    from scipy import stats  # here, not at import, as in mean_interval
+
     flags = [
         bool(r["zero_exposure_at_chance"]) for r in members if r.get("zero_exposure_at_chance") is not None
     ]
@@ -121,20 +123,13 @@ def pooled_zero_exposure(members: Sequence[Mapping[str, Any]]) -> dict[str, Any]
     return {
         "runs": len(flags),
         "misses": misses,
-        "p_misses": binomial_tail(misses, len(flags), INTERVAL_MISS_RATE),
+        "p_misses": float(stats.binom.sf(misses - 1, len(flags), INTERVAL_MISS_RATE)),  # P(X >= misses)
         "probes": probes,
         "accuracy": hits / probes,
         "interval": [low, high],
         "chance": chance,
         "z": (hits / probes - chance) / spread if spread > 0 else math.nan,
     }
-
-
-def binomial_tail(k: int, n: int, p: float) -> float:
-    """P(X >= k) for X ~ Binomial(n, p)."""
-    if k <= 0:
-        return 1.0
-    return min(1.0, sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k, n + 1)))
 
 
 def paired_contrasts(rows: Sequence[Mapping[str, Any]], field: str = "gap_months") -> list[dict[str, Any]]:
@@ -355,7 +350,7 @@ def _zero_exposure_section(cells: Sequence[Mapping[str, Any]]) -> list[str]:
         lines.append(
             f"| {cell['world']} | {cell['mixture']} | {z['misses']}/{z['runs']} | {z['p_misses']:.2f} | "
             f"{z['probes']:,} | {z['accuracy']:.3f} [{low:.3f}, {high:.3f}] | {z['chance']:.3f} | "
-            f"{z['z']:+.1f} |"
+            f"{round(z['z'], 1) + 0.0:+.1f} |"  # + 0.0: no "-0.0" for a z that rounds to zero
         )
     return lines
 

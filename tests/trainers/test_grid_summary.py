@@ -11,7 +11,6 @@ import pytest
 from analysis.intervals import wilson_interval
 from trainers.grid_summary import (
     audit_validation,
-    binomial_tail,
     mean_interval,
     measurement_noise_months,
     paired_contrasts,
@@ -187,13 +186,6 @@ def test_cells_and_written_summary(tmp_path: Path) -> None:
     assert "The audit's mean absolute error over the same runs is 1.0 months." in text
 
 
-def test_binomial_tail() -> None:
-    assert binomial_tail(0, 5, 0.05) == 1.0
-    assert binomial_tail(1, 5, 0.05) == pytest.approx(1 - 0.95**5)  # 0.226: one miss in five is common
-    assert binomial_tail(2, 5, 0.05) == pytest.approx(1 - 0.95**5 - 5 * 0.05 * 0.95**4)
-    assert binomial_tail(6, 5, 0.05) == 0.0
-
-
 def test_the_unseen_facts_of_a_cells_runs_are_pooled_against_chance(tmp_path: Path) -> None:
     """Three runs, one of which misses chance: 20 + 30 + 50 of 400 unseen facts right against a chance of
     0.2 is 0.25, 2.5 standard errors (sqrt(0.2 x 0.8 / 400) = 0.02) above it."""
@@ -221,3 +213,12 @@ def test_the_unseen_facts_of_a_cells_runs_are_pooled_against_chance(tmp_path: Pa
     _, md_path = write_summary(summarise_grid(rows), tmp_path)
     assert "| - | raw | 1/3 | 0.14 | 400 | 0.250 [0.210, 0.295] | 0.225 | +1.2 |" in md_path.read_text()
     assert pooled_zero_exposure([_row("-", "raw", 0, 40, zero_exposure_at_chance=True)]) is None
+    rows[0]["zero_exposure_at_chance"] = False  # two misses of three: rarer by chance alone
+    assert pooled_zero_exposure(rows)["p_misses"] == pytest.approx(1 - 0.95**3 - 3 * 0.05 * 0.95**2)
+    for row in rows:
+        row["zero_exposure_at_chance"] = True
+    assert pooled_zero_exposure(rows)["p_misses"] == 1.0
+    rows[2]["zero_exposure"].update(accuracy=0.195, chance=0.2452)  # 89 of 400 against 89.04 expected
+    assert pooled_zero_exposure(rows)["z"] == pytest.approx(-0.0048, abs=1e-4)
+    _, md_path = write_summary(summarise_grid(rows), tmp_path)
+    assert "| 0.223 | +0.0 |" in md_path.read_text()  # printed +0.0, not -0.0
