@@ -62,32 +62,40 @@ def print_stats(stats: StageStats, output: str) -> None:
 def results_table(
     rows: list[dict[str, Any]], title: str = "effective cutoff and long-tail accuracy"
 ) -> Table:
-    """The grid's rows as a rich table: the measured cutoff with its 95% interval, the gap to the newest
-    training month, the share of resources that fit their newest version best, the audit's predicted cutoff,
-    and accuracy overall and at 0 exposure."""
+    """The grid's rows as a rich table: the measured cutoff, the gap to the newest training month, the share
+    of resources that fit their newest version best, the audit's predicted cutoff, long-tail accuracy
+    overall and on facts no training document holds, each with its 95% interval where the probe wrote one,
+    and what guessing scores on those facts (chance: the mean over their probes of one over the number of
+    candidates)."""
     table = Table(title=title)
-    columns = ("run", "tokens", "newest month", "effective cutoff [95%]", "gap", "newest-version share")
-    columns += ("predicted [95%]", "accuracy", "acc at 0 docs")
+    columns = ("run", "tokens", "newest month", "effective cutoff [95%]", "gap", "newest-version share [95%]")
+    columns += ("predicted [95%]", "accuracy [95%]", "acc at 0 docs [95%]", "chance")
     for column in columns:
         table.add_column(column, justify="left" if column == "run" else "right")
 
-    def pct(value: Any) -> str:
-        return "-" if value is None else f"{value:.1%}"
+    def pct(value: Any, low: Any = None, high: Any = None) -> str:
+        """A proportion in percent, with its interval in percent where it has one."""
+        if value is None:
+            return "-"
+        return f"{value:.1%} [{low * 100:.1f}, {high * 100:.1f}]" if low is not None else f"{value:.1%}"
 
     def span(month: Any, low: Any, high: Any) -> str:
         return "-" if not month else f"{month} [{low}, {high}]" if low else str(month)
 
     for row in rows:
+        zero = row.get("zero_exposure") or {}
+        zero_low, zero_high = zero.get("interval") or (None, None)
         table.add_row(
             str(row["run"]),
             f"{row['tokens']:,}",
             str(row.get("newest_month") or "-"),
             span(row.get("effective_cutoff"), row.get("cutoff_low"), row.get("cutoff_high")),
             str(row.get("gap_months") if row.get("gap_months") is not None else "-"),
-            pct(row.get("newest_version_share")),
+            pct(row.get("newest_version_share"), *(row.get("newest_version_share_interval") or (None, None))),
             span(row.get("predicted_cutoff"), row.get("predicted_low"), row.get("predicted_high")),
-            pct(row.get("accuracy")),
-            pct(row.get("acc 0")),
+            pct(row.get("accuracy"), row.get("accuracy_low"), row.get("accuracy_high")),
+            pct(row.get("acc 0"), zero_low, zero_high),
+            pct(zero.get("chance")),
         )
     return table
 

@@ -32,6 +32,8 @@ BASE_COLUMNS = [
     "predicted_low",
     "predicted_high",
     "accuracy",
+    "accuracy_low",
+    "accuracy_high",
     "zero_exposure_at_chance",
     "bucket_rank_correlation",
     "head_accuracy",
@@ -60,6 +62,7 @@ def summarise_run(
     longtail = probe.get("longtail", {})
     interval = cutoff.get("interval") or [None, None]
     predicted = prediction.get("interval") or [None, None]
+    accuracy_interval = _proportions(longtail.get("accuracy_interval")) or (None, None)
     row: dict[str, Any] = {
         "run": name or run_dir.name,
         "mixture": Path(info["mixture"]).name,
@@ -73,11 +76,13 @@ def summarise_run(
         "gap_months": cutoff.get("gap_months"),
         "gap_interval": cutoff.get("gap_interval"),
         "newest_version_share": cutoff.get("newest_version_share"),
-        "newest_version_share_interval": cutoff.get("newest_version_share_interval"),
+        "newest_version_share_interval": _proportions(cutoff.get("newest_version_share_interval")),
         "predicted_cutoff": prediction.get("month"),
         "predicted_low": predicted[0],
         "predicted_high": predicted[1],
         "accuracy": longtail.get("accuracy"),
+        "accuracy_low": accuracy_interval[0],
+        "accuracy_high": accuracy_interval[1],
         "zero_exposure_at_chance": longtail.get("zero_exposure_at_chance"),
         "zero_exposure": _zero_bucket(longtail.get("buckets", [])),
         "bucket_rank_correlation": longtail.get("bucket_rank_correlation"),
@@ -90,19 +95,33 @@ def summarise_run(
     return row
 
 
+def _is_proportion(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1
+
+
+def _proportions(pair: Any) -> tuple[float, float] | None:
+    """(low, high) of a 95% interval of a proportion as probe.json writes it, or None where it is not two
+    proportions in order (an older probe.json has none)."""
+    if not isinstance(pair, Sequence) or isinstance(pair, str) or len(pair) != 2:
+        return None
+    low, high = pair
+    return (float(low), float(high)) if _is_proportion(low) and _is_proportion(high) and low <= high else None
+
+
 def _zero_bucket(buckets: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
-    """The 0-exposure bucket's probes, accuracy and chance (what the grid's summary pools over runs), or
-    None where the probe scored none or its figures are not a count and two proportions (a probe.json
-    edited or cut short)."""
+    """The 0-exposure bucket's probes, accuracy, chance (what the grid's summary pools over runs) and the
+    accuracy's 95% interval (`interval`, None where the probe wrote none), or None where the probe scored
+    none or its figures are not a count and two proportions (a probe.json edited or cut short)."""
     zero = next((b for b in buckets if isinstance(b, Mapping) and b.get("hi") == 0), None)
     if zero is None:
         return None
     probes, accuracy, chance = zero.get("n_probes"), zero.get("accuracy"), zero.get("chance")
     if not (isinstance(probes, int) and not isinstance(probes, bool) and probes > 0):
         return None
-    if not all(isinstance(v, int | float) and 0 <= v <= 1 for v in (accuracy, chance)):
+    if not (_is_proportion(accuracy) and _is_proportion(chance)):
         return None
-    return {"probes": probes, "accuracy": float(accuracy), "chance": float(chance)}
+    interval = _proportions((zero.get("low"), zero.get("high")))
+    return {"probes": probes, "accuracy": float(accuracy), "chance": float(chance), "interval": interval}
 
 
 def _read_object(path: Path, missing: dict[str, Any] | None) -> dict[str, Any]:

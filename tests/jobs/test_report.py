@@ -57,3 +57,42 @@ def test_an_output_path_is_printed_as_written_not_read_as_markup(output: str, mo
     monkeypatch.setattr(report, "console", Console(file=out, width=200, color_system=None))
     report.print_stats(stats, output)
     assert f"date -> {output}" in out.getvalue() and f'{output}/_stats.json ("skipped")' in out.getvalue()
+
+
+def test_the_results_table_gives_each_accuracy_its_interval_and_the_unseen_facts_their_chance() -> None:
+    """The demo's table printed long-tail accuracies as bare percentages: 22.2% against 21.2% read as a
+    difference, where their intervals overlap and both sit at chance."""
+    measured = {
+        "run": "raw-s0",
+        "tokens": 1_501_184,
+        "newest_month": "2023-12",
+        "effective_cutoff": "2021-03",
+        "cutoff_low": "2020-01",
+        "cutoff_high": "2021-08",
+        "gap_months": 33,
+        "newest_version_share": 0.04,
+        "newest_version_share_interval": (0.025, 0.06),
+        "accuracy": 0.225,
+        "accuracy_low": 0.2111,
+        "accuracy_high": 0.2394,
+        "acc 0": 0.213,
+        "zero_exposure": {"probes": 1962, "accuracy": 0.213, "chance": 0.2077, "interval": (0.1951, 0.2312)},
+    }
+    older = {"run": "old-s0", "tokens": 10, "accuracy": 0.3, "acc 0": 0.2, "zero_exposure": None}
+    out = io.StringIO()
+    Console(file=out, width=250, color_system=None).print(report.results_table([measured, older]))
+    rows = {
+        line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]]
+        for line in out.getvalue().splitlines()
+        if line.count("│") > 5
+    }
+    assert rows["raw-s0"][-3:] == ["22.5% [21.1, 23.9]", "21.3% [19.5, 23.1]", "20.8%"]
+    assert rows["raw-s0"][2:5] == ["2021-03 [2020-01, 2021-08]", "33", "4.0% [2.5, 6.0]"]
+    # a probe.json from before intervals were kept: the figures alone, nothing made up
+    assert rows["old-s0"][-3:] == ["30.0%", "20.0%", "-"]
+    header = next(line for line in out.getvalue().splitlines() if line.startswith("┃"))
+    assert [c.strip() for c in header.split("┃")[-4:-1]] == [
+        "accuracy [95%]",
+        "acc at 0 docs [95%]",
+        "chance",
+    ]

@@ -89,8 +89,22 @@ def test_a_runs_row_carries_its_unseen_facts_for_the_grid_to_pool(tmp_path: Path
     ]
     (probe / "probe.json").write_text(json.dumps({"longtail": {"buckets": buckets}}))
     row = summarise_run(run)
-    assert row["zero_exposure"] == {"probes": 1892, "accuracy": 0.21, "chance": 0.207}
+    assert row["zero_exposure"] == {"probes": 1892, "accuracy": 0.21, "chance": 0.207, "interval": None}
     assert (row["acc 0"], row["acc 1"]) == (0.21, 0.26)
+    # the probe's 95% intervals travel with the row, for the printed table
+    with_intervals = [{**buckets[0], "low": 0.193, "high": 0.229}, buckets[1]]
+    longtail = {"buckets": with_intervals, "accuracy": 0.23, "accuracy_interval": [0.22, 0.24]}
+    (probe / "probe.json").write_text(json.dumps({"longtail": longtail}))
+    row = summarise_run(run)
+    assert row["zero_exposure"]["interval"] == (0.193, 0.229)
+    assert (row["accuracy"], row["accuracy_low"], row["accuracy_high"]) == (0.23, 0.22, 0.24)
+    assert row["newest_version_share_interval"] is None  # no cutoff probe
+    for damaged_interval in ([0.24, 0.22], [0.2], "0.2,0.3", [0.2, 1.5], [True, 0.3], None):
+        longtail = {"buckets": buckets, "accuracy": 0.23, "accuracy_interval": damaged_interval}
+        (probe / "probe.json").write_text(json.dumps({"longtail": longtail}))
+        row = summarise_run(run)  # an interval that is not two proportions in order is left out, not raised
+        assert (row["accuracy_low"], row["accuracy_high"]) == (None, None), damaged_interval
+    (probe / "probe.json").write_text(json.dumps({"longtail": {"buckets": buckets}}))
     for damaged in (
         {"n_probes": None},
         {"accuracy": None},
