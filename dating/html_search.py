@@ -299,31 +299,51 @@ def _og_image_date(tree: HTMLTree, options: Extractor) -> str | None:
     return None
 
 
-def extensive_search_date(tree: HTMLTree, options: Extractor, max_chars: int) -> str | None:
+# The stages the search runs after htmldate's first ones, in its order (module doc): the date-like elements,
+# the title, h1 and time elements, then the page string's timestamp pattern, og:image URL, author-written
+# dates, free-text segments and patterns (search_page). Every stage runs by default; fewer only where a
+# caller weighs what each one costs against the dates it finds (bench/extensive_stages.py).
+EXTENSIVE_STAGES = ("candidates", "headings", "timestamp", "og_image", "idiosyncrasies", "free_text", "page")
+_STRING_STAGES = EXTENSIVE_STAGES[2:]
+
+
+def extensive_search_date(
+    tree: HTMLTree, options: Extractor, max_chars: int, stages: tuple[str, ...] = EXTENSIVE_STAGES
+) -> str | None:
     """The publication date htmldate's extensive search finds in the page after its first stages (module
     doc), as YYYY-MM-DD, or None. `tree` is the page's lexbor parse, `options` htmldate's Extractor with
     extensive search on, and `max_chars` the most characters of the serialised page the string stages read.
+    `stages`: those of EXTENSIVE_STAGES to run, in htmldate's order whatever the order given.
     Strings that htmldate hands to dateparser go to it with their languages named (dating.hinted_dateparser)."""
+    unknown = sorted(set(stages) - set(EXTENSIVE_STAGES))
+    if unknown:
+        raise ValueError(f"extensive search stages {unknown}: not among {', '.join(EXTENSIVE_STAGES)}")
     with hinted_external_parser():
-        return _search(tree, options, max_chars)
+        return _search(tree, options, max_chars, frozenset(stages))
 
 
-def _search(tree: HTMLTree, options: Extractor, max_chars: int) -> str | None:
-    result = examine_elements(_Candidates(tree), options)  # type: ignore[arg-type]
-    if result is not None:
+def _search(tree: HTMLTree, options: Extractor, max_chars: int, stages: frozenset[str]) -> str | None:
+    if "candidates" in stages and (result := examine_elements(_Candidates(tree), options)) is not None:  # type: ignore[arg-type]
         return result
-    headings_and_times = _kept(tree, "title, h1, time")  # one pass over the tree for both stages
-    result = examine_elements(
-        [e for e in headings_and_times if e.tag != "time"], options
-    ) or examine_time_elements(_Elements([e for e in headings_and_times if e.tag == "time"]), options)
-    if result is not None:
-        return result
+    if "headings" in stages:
+        headings_and_times = _kept(tree, "title, h1, time")  # one pass over the tree for both stages
+        result = examine_elements(
+            [e for e in headings_and_times if e.tag != "time"], options
+        ) or examine_time_elements(_Elements([e for e in headings_and_times if e.tag == "time"]), options)
+        if result is not None:
+            return result
+    if stages.isdisjoint(_STRING_STAGES):
+        return None
     html = page_string(tree, max_chars)
     data = utf8(html)  # the string stages' RE2 scans all read these bytes
-    return (
-        timestamp_date(html, options, data)
-        or _og_image_date(tree, options)
-        or idiosyncrasies_date(html, options, data)
-        or _free_text_date(tree, html, options)
-        or search_page(html, options, data)
-    )
+    string_stages = {
+        "timestamp": lambda: timestamp_date(html, options, data),
+        "og_image": lambda: _og_image_date(tree, options),
+        "idiosyncrasies": lambda: idiosyncrasies_date(html, options, data),
+        "free_text": lambda: _free_text_date(tree, html, options),
+        "page": lambda: search_page(html, options, data),
+    }
+    for name in _STRING_STAGES:
+        if name in stages and (result := string_stages[name]()):
+            return result
+    return None

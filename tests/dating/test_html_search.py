@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from htmldate import find_date as htmldate_find_date
 from htmldate.core import ALWAYS_TAGS, is_date_candidate
 from htmldate.extractors import FAST_TAGS, extract_url_date, try_date_expr
@@ -21,6 +22,7 @@ from dating.html_meta import (
     html_meta_dates,
 )
 from dating.html_search import (
+    EXTENSIVE_STAGES,
     PRUNED,
     _Candidates,
     _Element,
@@ -114,6 +116,28 @@ def test_each_stage_finds_its_date() -> None:
     }
     for html, expected in pages.items():
         assert html_meta_dates(html, day("2020-12-31"))[0] == day(expected), html
+
+
+def test_the_stages_run_are_those_named_in_htmldates_order() -> None:
+    # a byline date (the first stage), an ISO timestamp in a script (the string's first stage) and a
+    # date only search_page reads
+    html = (
+        '<html><body><div class="byline">By A. Writer, 2019-03-04</div>'
+        '<script>var t = "2018-01-02T03:04:05";</script><script>showDate("2017/04/17 01:43:09")</script>'
+        "</body></html>"
+    )
+    tree = parse_html(html)
+
+    def search(*stages: str) -> str | None:
+        return extensive_search_date(tree, EXTENSIVE, MAX_HTML_CHARS, stages)
+
+    assert extensive_search_date(tree, EXTENSIVE, MAX_HTML_CHARS) == search(*EXTENSIVE_STAGES) == "2019-03-04"
+    assert search("page", "candidates") == "2019-03-04"  # htmldate's order, whatever the order given
+    assert search("timestamp", "page") == "2018-01-02"
+    assert search("page") == "2017-04-17"
+    assert search("headings", "og_image") is None and search() is None
+    with pytest.raises(ValueError, match="'search_page'"):
+        search("candidates", "search_page")
 
 
 def test_pruned_elements_are_not_read() -> None:
