@@ -4,7 +4,7 @@ As a pytest plugin it appends, for every test, its wall seconds and the machine'
 core-seconds over it (from /proc/stat: all processes, so the JVMs, Spark's Python workers and servers the
 test starts count, and so does anything else running) to $SUITE_CPU_LOG (default suite_cpu.jsonl):
 
-    PYTHONPATH=bench python -m pytest -q -p suite_cpu
+    python -m pytest -q -p bench.suite_cpu     # or: PYTEST_ADDOPTS='-p bench.suite_cpu' make test
     python bench/suite_cpu.py suite_cpu.jsonl
 
 Run alone, it prints the suite's share of the cores used, the tests that leave most core-seconds idle, and per
