@@ -28,7 +28,7 @@ iterates over them), where this module prunes them all.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from html import unescape
 from typing import Any
@@ -304,7 +304,7 @@ def _og_image_date(tree: HTMLTree, options: Extractor) -> str | None:
 # dates, free-text segments and patterns (search_page). Every stage runs by default; fewer only where a
 # caller weighs what each one costs against the dates it finds (bench/extensive_stages.py).
 EXTENSIVE_STAGES = ("candidates", "headings", "timestamp", "og_image", "idiosyncrasies", "free_text", "page")
-_STRING_STAGES = EXTENSIVE_STAGES[2:]
+_ALL_STAGES = frozenset(EXTENSIVE_STAGES)
 
 
 def extensive_search_date(
@@ -315,11 +315,11 @@ def extensive_search_date(
     extensive search on, and `max_chars` the most characters of the serialised page the string stages read.
     `stages`: those of EXTENSIVE_STAGES to run, in htmldate's order whatever the order given.
     Strings that htmldate hands to dateparser go to it with their languages named (dating.hinted_dateparser)."""
-    unknown = sorted(set(stages) - set(EXTENSIVE_STAGES))
-    if unknown:
+    wanted = _ALL_STAGES if stages is EXTENSIVE_STAGES else frozenset(stages)
+    if unknown := sorted(wanted - _ALL_STAGES):
         raise ValueError(f"extensive search stages {unknown}: not among {', '.join(EXTENSIVE_STAGES)}")
     with hinted_external_parser():
-        return _search(tree, options, max_chars, frozenset(stages))
+        return _search(tree, options, max_chars, wanted)
 
 
 def _search(tree: HTMLTree, options: Extractor, max_chars: int, stages: frozenset[str]) -> str | None:
@@ -332,18 +332,21 @@ def _search(tree: HTMLTree, options: Extractor, max_chars: int, stages: frozense
         ) or examine_time_elements(_Elements([e for e in headings_and_times if e.tag == "time"]), options)
         if result is not None:
             return result
-    if stages.isdisjoint(_STRING_STAGES):
+    if stages.isdisjoint(_STRING_SEARCHES):
         return None
     html = page_string(tree, max_chars)
     data = utf8(html)  # the string stages' RE2 scans all read these bytes
-    string_stages = {
-        "timestamp": lambda: timestamp_date(html, options, data),
-        "og_image": lambda: _og_image_date(tree, options),
-        "idiosyncrasies": lambda: idiosyncrasies_date(html, options, data),
-        "free_text": lambda: _free_text_date(tree, html, options),
-        "page": lambda: search_page(html, options, data),
-    }
-    for name in _STRING_STAGES:
-        if name in stages and (result := string_stages[name]()):
+    for name, search in _STRING_SEARCHES.items():
+        if name in stages and (result := search(tree, html, options, data)):
             return result
     return None
+
+
+# The stages that read the page string (tree, string, options, its UTF-8 bytes), in htmldate's order.
+_STRING_SEARCHES: dict[str, Callable[[HTMLTree, str, Extractor, bytes | None], str | None]] = {
+    "timestamp": lambda tree, html, options, data: timestamp_date(html, options, data),
+    "og_image": lambda tree, html, options, data: _og_image_date(tree, options),
+    "idiosyncrasies": lambda tree, html, options, data: idiosyncrasies_date(html, options, data),
+    "free_text": lambda tree, html, options, data: _free_text_date(tree, html, options),
+    "page": lambda tree, html, options, data: search_page(html, options, data),
+}
