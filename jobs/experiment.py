@@ -25,8 +25,8 @@ generated, ingested, dated against its own reference versions and deduplicated (
 For every replicate and mixture it runs (jobs/runner.py) a `mix`, a `train` and a `probe` stage, then
 predicts the run's cutoff from its mixture (trainers/predict.py, against the probed resources' versions);
 then writes `experiments.md/.csv/.json`, `cutoff_curves.png`, and `summary.md/.json` (trainers/grid_summary.py:
-per cell the cutoff gaps with intervals over replicates, paired contrasts, long-tail checks and the audit's
-predicted-against-measured validation). A rerun skips the stages complete with the same parameters and inputs,
+per cell the cutoff gaps with intervals over replicates, paired contrasts, dose-response slopes over the
+worlds' stale shares, long-tail checks and the audit's predicted-against-measured validation). A rerun skips the stages complete with the same parameters and inputs,
 and a training run interrupted mid-way resumes from its checkpoint (the runner's one resume rule).
 """
 
@@ -63,6 +63,7 @@ from jobs.experiment_runs import (
     predict_run,
     trained_elsewhere,
 )
+from jobs.experiment_worlds import spec_of, world_dose, world_stages
 from jobs.mix import NOT_DOCUMENTS, budget_count, check_columns, input_columns
 from jobs.options import Conf, Master, spark_options
 from jobs.registry import stage
@@ -257,57 +258,6 @@ class ExperimentPlan:
     meta: dict[str, dict[str, Any]]  # run key -> world, seeds, mixture and the reference it is predicted on
 
 
-# A world's truth labels every page; stratified mixtures hold its page types at fixed shares.
-# The world's document kinds as page types; `filler` keeps its name. A soft-404 (a site's "not found" text at
-# a resource's URL) holds no resource version, so it is boilerplate, as filler is.
-PAGE_TYPES = {
-    "fresh": "resource",
-    "recrawl": "resource",
-    "stale": "resource",
-    "mention": "news",
-    "soft404": "filler",
-}
-
-
-def world_stages(params: ExperimentParams, name: str, seed: int) -> tuple[list[StageSpec], str, str]:
-    """world -> ingest -> date -> dedup (keep all) -> label (`page_type` from the world's truth: resource,
-    news or filler) for one world and seed; returns the stages, the deduplicated documents and the world
-    folder (the labelled documents are beside them, in `labelled/`)."""
-    root = Path(params.output) / "worlds" / f"{name}-w{seed}"
-    world, ingest, date, dedup = (stage(k) for k in ("world", "ingest", "date", "dedup"))
-    key = f"{name}-w{seed}"
-    overrides = dict(params.worlds[name])
-    overrides.pop("mixtures", None)  # which of the grid's mixtures run on this world, not a world setting
-    preset = str(overrides.pop("preset", params.world_preset))
-    world_params = world.params(str(root / "world"), preset=preset, seed=seed, overrides=overrides)
-    ingest_params = ingest.params(
-        [str(root / "world" / "dumps")], str(root / "ingest"), added="2024-01-01T00:00:00Z"
-    )
-    date_params = date.params(
-        [str(root / "ingest")],
-        str(root / "dated"),
-        reference=str(root / "world" / "probes" / "reference.parquet"),
-    )
-    dedup_params = dedup.params([str(root / "dated")], str(root / "dedup"), keep="all")
-    specs = [
-        _spec(f"world {key}", world, world_params),
-        _spec(f"ingest {key}", ingest, ingest_params, needs=[f"world {key}"]),
-        _spec(f"date {key}", date, date_params, needs=[f"ingest {key}", f"world {key}"]),
-        _spec(f"dedup {key}", dedup, dedup_params, needs=[f"date {key}"]),
-    ]
-    label = stage("label")
-    label_params = label.params(
-        [str(root / "dedup")],
-        str(root / "labelled"),
-        table=str(root / "world" / "truth" / "documents.parquet"),
-        column="kind",
-        name="page_type",
-        values=PAGE_TYPES,
-    )
-    specs.append(_spec(f"label {key}", label, label_params, needs=[f"dedup {key}", f"world {key}"]))
-    return specs, str(root / "dedup"), str(root / "world")
-
-
 def grid_settings(params: ExperimentParams) -> None:
     """Every mixture spec of the grid (a pipeline checks them before any stage runs)."""
     for name, path in params.mixtures.items():
@@ -332,17 +282,21 @@ def check(params: ExperimentParams) -> ExperimentPlan:
     stages: list[StageSpec] = []
     runs: dict[str, Path] = {}
     meta: dict[str, dict[str, Any]] = {}
-    built: dict[tuple[str, int], tuple[str, str]] = {}
+    built: dict[tuple[str, int], tuple[str, str, dict[str, Any]]] = {}
     for replicate in replicates(params):
         inputs, world_dir, probes = params.input, params.world, params.probes
         needs_world: list[str] = []
+        dose: dict[str, Any] = {}  # the world's stale share and other settings (trainers.dose_response)
         if replicate.world is not None:
             where = (replicate.world, int(replicate.world_seed or 0))
             if where not in built:
-                specs, dedup_dir, world_root = world_stages(params, *where)
+                overrides = params.worlds[where[0]]
+                specs, dedup_dir, world_root = world_stages(
+                    params.output, params.world_preset, overrides, *where
+                )
                 stages += specs
-                built[where] = (dedup_dir, world_root)
-            dedup_dir, world_dir = built[where]
+                built[where] = (dedup_dir, world_root, world_dose(params.world_preset, overrides, *where))
+            dedup_dir, world_dir, dose = built[where]
             inputs, probes = [dedup_dir], f"{world_dir}/probes"
             needs_world = [f"dedup {where[0]}-w{where[1]}"]
         only = params.worlds.get(replicate.world or "", {}).get("mixtures") if replicate.world else None
@@ -368,9 +322,9 @@ def check(params: ExperimentParams) -> ExperimentPlan:
             overrides = {"seed": replicate.mixture_seed, "budget_tokens": params.budget_tokens}
             mix_params = mix.params(mix_inputs, spec, str(mixture_dir), **overrides)
             stages += [
-                _spec(f"mix {key}", mix, mix_params, needs=mix_needs),
-                _spec(f"train {key}", train, train_params, needs=[f"mix {key}"]),
-                _spec(f"probe {key}", probe, probe_params, needs=[f"train {key}"]),
+                spec_of(f"mix {key}", mix, mix_params, needs=mix_needs),
+                spec_of(f"train {key}", train, train_params, needs=[f"mix {key}"]),
+                spec_of(f"probe {key}", probe, probe_params, needs=[f"train {key}"]),
             ]
             runs[key] = run_dir
             meta[key] = {
@@ -382,6 +336,7 @@ def check(params: ExperimentParams) -> ExperimentPlan:
                 "seed": replicate.init_seed,
                 "probes": probes,
                 "mixture_dir": str(mixture_dir),
+                **dose,
             }
     # Every stage's settings before the first one runs, as a pipeline does (not for --finished-only, which
     # runs nothing: a grid probed on CUDA can still be reported on a machine without it).
@@ -408,10 +363,6 @@ def _check_input(params: ExperimentParams) -> None:
             check_columns(load_spec(path), columns)
     except UsageError as error:
         raise UsageError(f"grid field 'input': {error}") from None
-
-
-def _spec(name: str, kind: Stage, params: Any, needs: list[str] | None = None) -> StageSpec:
-    return StageSpec(name, kind, dataclasses.replace(params, overwrite=True), needs or [])
 
 
 def run(plan: ExperimentPlan, spark: SparkProvider) -> StageResult:

@@ -10,6 +10,9 @@
   seed), with a 95% t-interval over the pairs: every mixture against the grid's first mixture within a world,
   every world against the first world that has the mixture, and the difference between two mixtures in
   every world against that difference in the first world (does dedup's effect grow with the stale share?).
+- **Dose response.** Where worlds differ only in their stale-mirror share, the slope of each replicate's gap
+  (and newest-version share) over the shares, per 10 points, with a t-interval over replicates
+  (trainers/dose_response.py).
   Worlds of one seed differ in what their config changes alone (world/dumps.py draws mirrors on a stream of
   their own), so these are paired designs.
 - **Audit validation.** Over every run with a measured and a predicted cutoff: the mean absolute error in
@@ -31,27 +34,17 @@ from typing import Any
 
 import numpy as np
 
-from analysis.intervals import Z95, bootstrap_rows, percentile_interval, spearman, wilson_interval
+from analysis.intervals import (
+    Z95,
+    bootstrap_rows,
+    percentile_interval,
+    spearman,
+    wilson_interval,
+)
 from analysis.months import month_index, months_between
+from analysis.t_interval import mean_interval
 from corpus.jsonl import finite_json
-
-
-def mean_interval(values: Sequence[float], bounds: tuple[float, float] | None = None) -> dict[str, Any]:
-    """Mean, 95% t-interval over the values (None with fewer than two) and n; the interval clipped to
-    `bounds`, the values' possible range (a share or an accuracy: [0, 1]), where given."""
-    x = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=np.float64)
-    if len(x) == 0:
-        return {"mean": None, "low": None, "high": None, "n": 0}
-    if len(x) == 1:
-        return {"mean": float(x[0]), "low": None, "high": None, "n": 1}
-    from scipy import stats  # here, not at import, as in analysis.intervals
-
-    t = float(stats.t.ppf(0.975, len(x) - 1))
-    half = t * x.std(ddof=1) / math.sqrt(len(x))
-    low, high = float(x.mean() - half), float(x.mean() + half)
-    if bounds is not None:
-        low, high = max(bounds[0], low), min(bounds[1], high)
-    return {"mean": float(x.mean()), "low": low, "high": high, "n": len(x)}
+from trainers.dose_response import dose_response, dose_response_lines
 
 
 def _cell_key(row: Mapping[str, Any]) -> tuple[str, str]:
@@ -251,13 +244,14 @@ def _mean_or_none(values: Sequence[float]) -> float | None:
 
 
 def summarise_grid(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """The cells, the paired contrasts of the gap and of the newest-version share, and the audit's
-    validation."""
+    """The cells, the paired contrasts of the gap and of the newest-version share, their dose-response
+    slopes over stale-mirror shares, and the audit's validation."""
     return {
         # runs kept from other chronomix code: their figures may follow other definitions than the rest's
         "runs_of_other_code": sorted(str(r["run"]) for r in rows if r.get("other_code")),
         "cells": summarise_cells(rows),
         "contrasts": paired_contrasts(rows, "gap_months") + paired_contrasts(rows, "newest_version_share"),
+        "dose_response": dose_response(rows, "gap_months") + dose_response(rows, "newest_version_share"),
         "audit_validation": audit_validation(rows),
         "audit_by_mixture": [  # per mixture, its worlds pooled
             {"mixture": m, **audit_validation([r for r in rows if str(r["mixture"]) == m])}
@@ -306,6 +300,7 @@ def write_summary(summary: Mapping[str, Any], output_dir: str | Path) -> tuple[P
             f"| {c['field']} | {c['a']['world']} / {c['a']['mixture']} | {c['b']['world']} / "
             f"{c['b']['mixture']} | {_show(c['difference'], 2)} | {c['difference']['n']} |"
         )
+    lines += dose_response_lines(summary.get("dose_response", []))
     v = summary["audit_validation"]
     lines += ["", "## Audit validation (predicted against measured cutoff)", ""]
     if v.get("runs"):

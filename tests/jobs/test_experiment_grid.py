@@ -116,6 +116,7 @@ def test_predicted_cutoff_of_a_mixture_of_known_versions(tmp_path: Path) -> None
         ("dose_response.yaml", 60, 25),  # 5 world seeds; history_only raw, stale_40 all 5 mixtures, others 2
         ("dose_response_raw.yaml", 15, 15),
         ("dose_response_dedup.yaml", 20, 10),
+        ("dose_response_shares.yaml", 45, 25),
     ],
 )
 def test_shipped_grids_plan_their_runs(name: str, runs: int, worlds: int, tmp_path: Path) -> None:
@@ -128,6 +129,34 @@ def test_shipped_grids_plan_their_runs(name: str, runs: int, worlds: int, tmp_pa
         assert set(plan.runs) <= set(full.runs)
         for key in plan.runs:
             assert plan.meta[key]["mixture"] == full.meta[key]["mixture"]
+
+
+def test_a_grids_worlds_carry_their_stale_share_and_other_settings_for_the_dose_response(
+    tmp_path: Path,
+) -> None:
+    """The summary's dose-response takes as one family the worlds whose settings differ only in their stale
+    share: the stale worlds of dose_response.yaml, not its history-only control."""
+    plan = check(load_grid(ROOT / "pipelines" / "dose_response.yaml", output=tmp_path))
+    share = {key.split("-w")[0]: meta["stale_share"] for key, meta in plan.meta.items()}
+    assert share == {"history_only": 0.0, "stale_00": 0.0, "stale_20": 0.2, "stale_40": 0.4, "stale_60": 0.6}
+    settings = {key.split("-w")[0]: meta["world_settings"] for key, meta in plan.meta.items()}
+    assert json.loads(settings["stale_20"]) == {"preset": "tiny"}
+    assert len({settings[w] for w in ("stale_00", "stale_20", "stale_40", "stale_60")}) == 1
+    assert json.loads(settings["history_only"]) == {"preset": "tiny", "recrawl_unchanged": False}
+    # a world that names no share has its preset's
+    grid = grid_from_dict(
+        {"worlds": {"default": {}}, "mixtures": MIXTURES}, ROOT, output=str(tmp_path / "default")
+    )
+    assert {m["stale_share"] for m in check(grid).meta.values()} == {0.4}
+
+
+def test_a_world_setting_out_of_range_is_a_usage_error_naming_it(tmp_path: Path) -> None:
+    grid = grid_from_dict(
+        {"worlds": {"bad": {"stale_share": 1.5}}, "mixtures": MIXTURES}, ROOT, output=str(tmp_path / "o")
+    )
+    with pytest.raises(UsageError, match="world 'bad': world config field 'stale_share': must be in"):
+        check(grid)
+    assert not (tmp_path / "o").exists()
 
 
 def test_the_long_tail_control_changes_only_the_initialisation(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The experiment summary's arithmetic on hand-made rows: t-intervals, paired contrasts, audit validation."""
+"""The experiment summary's arithmetic on hand-made rows: cells, paired contrasts, audit validation."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import pytest
 from analysis.intervals import wilson_interval
 from trainers.grid_summary import (
     audit_validation,
-    mean_interval,
     measurement_noise_months,
     paired_contrasts,
     pooled_zero_exposure,
@@ -31,19 +30,6 @@ def _row(world: str, mixture: str, seed: int, gap: int, **extra: object) -> dict
         "gap_months": gap,
         **extra,
     }
-
-
-def test_mean_interval_is_student_t() -> None:
-    stat = mean_interval([1.0, 2.0, 3.0, 4.0, 5.0])
-    # mean 3, sd 1.5811, t(4) = 2.776: half-width 1.963
-    assert stat["mean"] == 3.0 and stat["n"] == 5
-    assert (stat["low"], stat["high"]) == pytest.approx((1.0369, 4.9631), abs=1e-3)
-    assert mean_interval([7.0]) == {"mean": 7.0, "low": None, "high": None, "n": 1}
-    assert mean_interval([None, float("nan")])["mean"] is None
-    # An accuracy of 0.0 in one run and 1.0 in the other gave [-5.85, 6.85]: a share's interval stays in [0, 1].
-    both = mean_interval([0.0, 1.0], bounds=(0.0, 1.0))
-    assert both["mean"] == 0.5 and (both["low"], both["high"]) == (0.0, 1.0)
-    assert mean_interval([0.02, 0.06], bounds=(0.0, 1.0))["low"] == 0.0
 
 
 def test_paired_contrasts_pair_by_seeds_and_skip_unpaired_runs() -> None:

@@ -17,7 +17,7 @@ import pytest
 
 from corpus.readers import ReadOptions, read_documents
 from corpus.stats import RejectLog
-from jobs.experiment import PAGE_TYPES
+from jobs.experiment_worlds import PAGE_TYPES
 from tests.world.helpers import read_records
 from tests.world.sizes import SMALL_WORLD
 from world import generate_world, preset_config
