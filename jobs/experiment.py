@@ -429,8 +429,8 @@ def experiment(
     """Train one model per mixture spec and replicate (mixture, initialisation and, with `worlds`, world
     seeds), probe each, and predict each cutoff from its mixture with the audit's predictor: writes
     experiments.md / .csv / .json (effective cutoff with its interval, gap in months, newest-version share,
-    predicted cutoff, accuracy per frequency bucket), summary.md / .json (cells, paired contrasts, audit
-    validation) and cutoff_curves.png. Reruns reuse what is finished; with --finished-only nothing runs and
+    predicted cutoff, accuracy per frequency bucket), summary.md / .json (cells, paired contrasts,
+    dose-response slopes over the worlds' stale shares, audit validation) and cutoff_curves.png. Reruns reuse what is finished; with --finished-only nothing runs and
     the tables hold the runs probed so far. A grid split across machines: --mixtures-only here, `chronomix
     train-runs OUTPUT` where the GPU is, its runs/ copied back, then --finished-only here."""
     if finished_only and mixtures_only:
