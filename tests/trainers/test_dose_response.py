@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.trainers.test_grid_summary import _row as grid_row
 from trainers.dose_response import dose_response, dose_response_lines
 from trainers.grid_summary import summarise_grid, write_summary
 
@@ -16,18 +17,8 @@ PLAIN = json.dumps({"preset": "tiny"})
 
 
 def _row(world: str, seed: int, gap: float | None, mixture: str = "raw", **extra: object) -> dict:
-    return {
-        "run": f"{world}-w{seed}/{mixture}-s{seed}",
-        "world": world,
-        "mixture": mixture,
-        "world_seed": seed,
-        "mixture_seed": seed,
-        "init_seed": seed,
-        "gap_months": gap,
-        "stale_share": SHARES.get(world, 0.0),
-        "world_settings": PLAIN,
-        **extra,
-    }
+    settings = {"stale_share": SHARES.get(world, 0.0), "world_settings": PLAIN, **extra}
+    return grid_row(world, mixture, seed, gap, run=f"{world}-w{seed}/{mixture}-s{seed}", **settings)
 
 
 def test_each_replicates_slope_is_its_least_squares_line_per_ten_points() -> None:
