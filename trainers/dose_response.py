@@ -35,34 +35,37 @@ def dose_response(rows: Sequence[Mapping[str, Any]], field: str = "gap_months") 
     worlds and their shares (ascending), the replicates' slopes of `field` per 10 points of stale share, their
     mean_interval and how many are positive. Rows need `world`, `stale_share`, `world_settings` (the world's
     other settings, one string per family) and the three seeds; rows without a share are left out."""
-    families: dict[tuple[str, str], dict[tuple[Any, ...], dict[float, float]]] = {}
-    worlds: dict[tuple[str, str], dict[float, str]] = {}
+    # per family: each replicate's (share, value) points, and each world's share (two worlds of one family at
+    # one share, the same world config twice, are two points of the same replicate's line)
+    families: dict[tuple[str, str], dict[tuple[Any, ...], list[tuple[float, float]]]] = {}
+    worlds: dict[tuple[str, str], dict[str, float]] = {}
     for row in rows:
         share, value = row.get("stale_share"), row.get(field)
         if share is None or value is None or row.get("world") is None or not np.isfinite(value):
             continue
         family = (str(row["mixture"]), str(row.get("world_settings") or ""))
-        families.setdefault(family, {}).setdefault(_replicate_key(row), {})[float(share)] = float(value)
-        worlds.setdefault(family, {})[float(share)] = str(row["world"])
+        families.setdefault(family, {}).setdefault(_replicate_key(row), []).append(
+            (float(share), float(value))
+        )
+        worlds.setdefault(family, {})[str(row["world"])] = float(share)
     out = []
-    for (mixture, _), replicates in families.items():
-        names = worlds[(mixture, _)]
-        if len(names) < MIN_SHARES:
+    for family, replicates in families.items():
+        if len(set(worlds[family].values())) < MIN_SHARES:
             continue
         slopes = [
-            float(np.polyfit(list(values), list(values.values()), 1)[0]) * PER_POINTS
-            for values in replicates.values()
-            if len(values) >= MIN_SHARES
+            float(np.polyfit(*zip(*points, strict=True), 1)[0]) * PER_POINTS
+            for points in replicates.values()
+            if len({share for share, _ in points}) >= MIN_SHARES
         ]
         if not slopes:
             continue
-        shares = sorted(names)
+        named = sorted(worlds[family].items(), key=lambda item: (item[1], item[0]))
         out.append(
             {
-                "mixture": mixture,
+                "mixture": family[0],
                 "field": field,
-                "worlds": [names[s] for s in shares],
-                "shares": shares,
+                "worlds": [name for name, _ in named],
+                "shares": [share for _, share in named],
                 "slope_per_10_points": mean_interval(slopes),
                 "slopes": slopes,
                 "positive": sum(s > 0 for s in slopes),

@@ -10,11 +10,11 @@
   seed), with a 95% t-interval over the pairs: every mixture against the grid's first mixture within a world,
   every world against the first world that has the mixture, and the difference between two mixtures in
   every world against that difference in the first world (does dedup's effect grow with the stale share?).
+  Worlds of one seed differ in what their config changes alone (world/dumps.py draws mirrors on a stream of
+  their own), so these are paired designs.
 - **Dose response.** Where worlds differ only in their stale-mirror share, the slope of each replicate's gap
   (and newest-version share) over the shares, per 10 points, with a t-interval over replicates
   (trainers/dose_response.py).
-  Worlds of one seed differ in what their config changes alone (world/dumps.py draws mirrors on a stream of
-  their own), so these are paired designs.
 - **Audit validation.** Over every run with a measured and a predicted cutoff: the mean absolute error in
   months, the rank correlation, the share of measured cutoffs inside the predicted interval, and the median
   width of the measured cutoffs' own intervals (how finely the measurement resolves a cutoff at all), and
@@ -34,13 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from analysis.intervals import (
-    Z95,
-    bootstrap_rows,
-    percentile_interval,
-    spearman,
-    wilson_interval,
-)
+from analysis.intervals import Z95, bootstrap_rows, percentile_interval, spearman, wilson_interval
 from analysis.months import month_index, months_between
 from analysis.t_interval import mean_interval
 from corpus.jsonl import finite_json

@@ -75,3 +75,16 @@ def test_the_written_summary_holds_both_fields_slopes(tmp_path: Path) -> None:
         in text
     )
     assert json.loads((tmp_path / "summary.json").read_text())["dose_response"][0]["positive"] == 4
+
+
+def test_two_worlds_of_one_family_at_one_share_are_two_points_of_each_line() -> None:
+    # "default" is stale_40's config again (same settings, share 0.4): its gaps are points, not overwrites
+    rows = [_row(w, s, 10 * share) for s in range(3) for w, share in SHARES.items()]
+    rows += [_row("default", s, 4.0 + 6.0 * (s % 2), stale_share=0.4) for s in range(3)]
+    (family,) = dose_response(rows)
+    assert family["worlds"] == ["stale_00", "stale_20", "default", "stale_40", "stale_60"]
+    assert family["shares"] == [0.0, 0.2, 0.4, 0.4, 0.6]
+    assert family["slopes"][0] == pytest.approx(1.0)  # replicate 0's extra point (0.4, 4) is on its line
+    # replicate 1's (0.4, 10) sits 6 above it: least squares over the five points gives 2.56 / 0.208 per unit of
+    # share (x mean 0.32, sum of squares 0.208), 16/13 per 10 points
+    assert family["slopes"][1] == pytest.approx(16 / 13)
