@@ -33,6 +33,13 @@ PAGE_TYPES = {
 }
 
 
+def world_overrides(world_preset: str, settings: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The preset and WorldConfig overrides of a grid's world entry: its `preset` (else the grid's
+    `world_preset`) and its other fields but `mixtures` (which of the grid's mixtures run on it)."""
+    overrides = {k: v for k, v in settings.items() if k not in ("mixtures", "preset")}
+    return str(settings.get("preset", world_preset)), overrides
+
+
 def world_stages(
     output: str, world_preset: str, settings: Mapping[str, Any], name: str, seed: int
 ) -> tuple[list[StageSpec], str, str]:
@@ -43,9 +50,7 @@ def world_stages(
     root = Path(output) / "worlds" / f"{name}-w{seed}"
     world, ingest, date, dedup = (stage(k) for k in ("world", "ingest", "date", "dedup"))
     key = f"{name}-w{seed}"
-    overrides = dict(settings)
-    overrides.pop("mixtures", None)  # which of the grid's mixtures run on this world, not a world setting
-    preset = str(overrides.pop("preset", world_preset))
+    preset, overrides = world_overrides(world_preset, settings)
     world_params = world.params(str(root / "world"), preset=preset, seed=seed, overrides=overrides)
     ingest_params = ingest.params(
         [str(root / "world" / "dumps")], str(root / "ingest"), added="2024-01-01T00:00:00Z"
@@ -79,8 +84,7 @@ def world_dose(world_preset: str, settings: Mapping[str, Any], name: str, seed: 
     """The world's `stale_share` as generated (its override, else its preset's) and `world_settings`, the
     rest of its settings as one string: worlds with equal settings differ only in their stale share
     (trainers/dose_response.py). UsageError naming a bad field."""
-    overrides = {k: v for k, v in settings.items() if k != "mixtures"}
-    preset = str(overrides.pop("preset", world_preset))
+    preset, overrides = world_overrides(world_preset, settings)
     try:
         share = preset_config(preset, seed=seed, **overrides).stale_share
     except (WorldConfigError, TypeError) as error:
