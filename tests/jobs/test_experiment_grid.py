@@ -117,6 +117,7 @@ def test_predicted_cutoff_of_a_mixture_of_known_versions(tmp_path: Path) -> None
         ("dose_response_raw.yaml", 15, 15),
         ("dose_response_dedup.yaml", 20, 10),
         ("dose_response_shares.yaml", 45, 25),
+        ("dose_response_controls.yaml", 20, 5),  # stale_40: raw and its three controls
     ],
 )
 def test_shipped_grids_plan_their_runs(name: str, runs: int, worlds: int, tmp_path: Path) -> None:
