@@ -10,16 +10,25 @@ test starts count, and so does anything else running) to $SUITE_CPU_LOG (default
 Run alone, it prints the suite's share of the cores used, the tests that leave most core-seconds idle, and per
 top-level test folder the wall time and use. A test that keeps one of two cores busy (pure Python) leaves
 half idle; that half is what a second process could use.
+
+At the end of the run it also appends what each JVM the pytest process started (the tests' Spark session's,
+and any still running) spent its CPU on, by thread: the JIT compilers, the garbage collector, the py4j
+threads that analyse and plan each query, the executor's task threads, and the threads that had already
+exited (their CPU stays in the process's total). Spark compiles code for every query it plans, so on tiny
+test inputs the JIT's share says how much of the JVM's time is spent compiling rather than running queries.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+
+import pytest
 
 LOG = Path(os.environ.get("SUITE_CPU_LOG", "suite_cpu.jsonl"))
 _started: dict[str, tuple[float, float, float]] = {}
@@ -51,10 +60,78 @@ def pytest_runtest_logfinish(nodeid: str, location: object) -> None:
         out.write(json.dumps(row) + "\n")
 
 
+# Thread names (as /proc shows them: 15 characters at most) -> what the thread does.
+THREAD_ROLES = (
+    (r"^C\d CompilerThre|^Sweeper thread", "JIT compilers"),
+    (r"^G1 |^GC Thread|^VM Thread", "garbage collector"),
+    (r"^Thread-\d+$", "py4j (query analysis and planning)"),
+    (r"^Executor task", "executor tasks"),
+)
+
+
+def thread_role(name: str) -> str:
+    """What a JVM thread of this name does (THREAD_ROLES), else 'other'."""
+    return next((role for pattern, role in THREAD_ROLES if re.search(pattern, name)), "other")
+
+
+def _cpu_seconds(stat_line: str) -> float:
+    """utime + stime of a /proc .../stat line, in seconds (fields 14 and 15; the name may hold spaces)."""
+    fields = stat_line.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes below `pid` (children, their children, ...), from /proc."""
+    parent: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue  # exited while listed
+    below, frontier = [], [pid]
+    while frontier:
+        frontier = [child for child, up in parent.items() if up in frontier]
+        below += frontier
+    return below
+
+
+def jvm_thread_seconds(root: int) -> dict[str, float]:
+    """CPU seconds of every JVM below `root`, by thread role; 'exited threads' is the processes' total less
+    their live threads'."""
+    roles: dict[str, float] = defaultdict(float)
+    for pid in descendants(root):
+        proc = Path(f"/proc/{pid}")
+        try:
+            if not (proc / "cmdline").read_bytes().split(b"\0")[0].endswith(b"java"):
+                continue
+            total = _cpu_seconds((proc / "stat").read_text())
+            live = 0.0
+            for task in (proc / "task").iterdir():
+                line = (task / "stat").read_text()
+                seconds = _cpu_seconds(line)
+                roles[thread_role(line[line.index("(") + 1 : line.rindex(")")])] += seconds
+                live += seconds
+        except (OSError, ValueError):
+            continue  # exited while read
+        roles["exited threads"] += max(0.0, total - live)
+    return dict(roles)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    roles = jvm_thread_seconds(os.getpid())
+    if roles:
+        with LOG.open("a") as out:
+            out.write(json.dumps({"jvm_thread_seconds": roles}) + "\n")
+
+
 def main() -> None:
     if len(sys.argv) != 2:
         sys.exit("usage: python bench/suite_cpu.py SUITE_CPU_LOG")
     rows = [json.loads(line) for line in Path(sys.argv[1]).read_text().splitlines() if line.strip()]
+    jvm = [row.pop("jvm_thread_seconds") for row in rows if "jvm_thread_seconds" in row]
+    rows = [row for row in rows if row]
     if not rows:
         sys.exit(f"suite_cpu: {sys.argv[1]} holds no tests")
     wall = sum(r["wall"] for r in rows)
@@ -74,6 +151,11 @@ def main() -> None:
         print(
             f"  {row['available'] - row['busy']:6.1f} idle of {row['wall']:6.1f} s ({use:.0%} busy)  {row['id']}"
         )
+    for roles in jvm:  # one line per pytest run in the log
+        total = sum(roles.values())
+        print(f"the JVMs' CPU by thread ({total:.0f} s, {total / busy:.0%} of the busy core-seconds):")
+        for role, seconds in sorted(roles.items(), key=lambda item: -item[1]):
+            print(f"  {role:<38}{seconds:8.0f} s {seconds / total:6.0%}")
 
 
 if __name__ == "__main__":

@@ -63,13 +63,21 @@ def jvm_class_archive(pytestconfig: pytest.Config) -> Iterator[Path | None]:
 
 @pytest.fixture(scope="session")
 def spark(jvm_class_archive: Path | None):
-    """A local[2] Spark session shared by all tests (the same settings the CLI uses)."""
+    """A local[2] Spark session shared by all tests: the settings the CLI uses, and room for 2,000 of the
+    classes Spark generates for its queries where Spark keeps 100 (the suite's queries outnumber them, and a
+    class generated again is compiled again, by Janino and then the JIT, which took 35% of the JVM's CPU).
+    test_dedup_spark + test_audit_hostile ran in 391 s against 455 s with Spark's 100, one run each, alone
+    (`SUITE_CPU_LOG=/tmp/c.jsonl python -m pytest -p bench.suite_cpu ...`, then `python bench/suite_cpu.py
+    /tmp/c.jsonl`, 2026-12-07)."""
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from jobs.spark import SparkOptions, spark_session
 
-    session = spark_session(
-        SparkOptions(master="local[2]", conf=("spark.sql.shuffle.partitions=4", "spark.driver.memory=2g"))
+    conf = (
+        "spark.sql.shuffle.partitions=4",
+        "spark.driver.memory=2g",
+        "spark.sql.codegen.cache.maxEntries=2000",
     )
+    session = spark_session(SparkOptions(master="local[2]", conf=conf))
     yield session
     session.stop()
 
