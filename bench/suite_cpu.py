@@ -11,10 +11,11 @@ Run alone, it prints the suite's share of the cores used, the tests that leave m
 top-level test folder the wall time and use. A test that keeps one of two cores busy (pure Python) leaves
 half idle; that half is what a second process could use.
 
-At the end of the run it also appends what each JVM the pytest process started (the tests' Spark session's,
-and any still running) spent its CPU on, by thread: the JIT compilers, the garbage collector, the py4j
-threads that analyse and plan each query, the executor's task threads, and the threads that had already
-exited (their CPU stays in the process's total). Spark compiles code for every query it plans, so on tiny
+At the end of the run it also appends what each JVM below the pytest process that is still running then
+(the tests' Spark session's; those of clusters and CLI subprocesses have exited) spent its CPU on, by
+thread: the JIT compilers, the garbage collector, the unnamed threads (py4j's, which analyse and plan each
+query), the executor's task threads, and the threads that had already exited, such as idle task threads
+(their CPU stays in the process's total). Spark compiles code for every query it plans, so on tiny
 test inputs the JIT's share says how much of the JVM's time is spent compiling rather than running queries.
 """
 
@@ -64,7 +65,7 @@ def pytest_runtest_logfinish(nodeid: str, location: object) -> None:
 THREAD_ROLES = (
     (r"^C\d CompilerThre|^Sweeper thread", "JIT compilers"),
     (r"^G1 |^GC Thread|^VM Thread", "garbage collector"),
-    (r"^Thread-\d+$", "py4j (query analysis and planning)"),
+    (r"^Thread-\d+$", "unnamed (py4j: query planning)"),
     (r"^Executor task", "executor tasks"),
 )
 
