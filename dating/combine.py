@@ -30,8 +30,9 @@ The rules, in the order they are applied (dating.signals defines the signals and
 5. `created` is clamped into [date_lower, date_upper] (counted: never after the crawl).
 
 `date_source` names the signal that decided `created`; `date_confidence` is its prior (the similarity for a
-reference match); `date_notes` lists every rejected, distrusted, conflicting or clamped date as
-"action:signal:reason", which the job counts into `_stats.json`. Documents are never dropped.
+reference match); `date_notes` lists every rejected, distrusted, conflicting or clamped date, and markup not
+read for dates (`unread:html_meta:nested_too_deep`), as "action:signal:reason", which the job counts into
+`_stats.json`. Documents are never dropped.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ import pyarrow as pa
 
 from corpus.schema import TIMESTAMP
 from dating.html_meta import HTML_META_MODIFIED
-from dating.input_columns import PLAUSIBLE_YEARS, input_values
+from dating.input_columns import HTML_META_UNREAD, PLAUSIBLE_YEARS, input_values
 from dating.signals import (
     TZ_SLACK,
     Candidate,
@@ -75,6 +76,7 @@ INPUT_COLUMNS = (
     "last_modified",
     "html_meta_date",
     HTML_META_MODIFIED,
+    HTML_META_UNREAD,
     "url",
     "text",
     "created",
@@ -219,6 +221,8 @@ def date_row(row: Mapping[str, Any]) -> DateResult:
         given_signal(row.get("created"), crawl, evidence, added=row.get("added"))
     url_signal(row.get("url"), crawl, evidence)
     html_meta_signal(row.get("html_meta_date"), row.get(HTML_META_MODIFIED), crawl, evidence)
+    if row.get(HTML_META_UNREAD):  # the page's markup gave nothing because it was not read
+        evidence.note("unread", "html_meta", row[HTML_META_UNREAD])
     text_signal(row.get("text"), crawl, evidence)
     reference_signal(row.get("ref_created"), row.get("ref_last"), row.get("ref_similarity"), crawl, evidence)
     if crawl is None:

@@ -29,7 +29,9 @@ times the candidates: minutes at 20,000 deep).
 The page's own URL is not given to htmldate: it is a separate signal (dating.signals.url_signal), and
 keeping them apart lets the combination see when they agree.
 A page htmldate cannot read yields nulls, never an exception. `html_meta_date_batch` does the same for
-inputs that carry an `html` column (the date job on documents ingested with --keep-html).
+inputs that carry an `html` column (the date job on documents ingested with --keep-html), and says in a work
+column why a page gave no dates because it was not read (too deep, or lxml or htmldate failed on it), for the
+date job to count; the ingest reader counts the same pages itself.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ from resiliparse.parse.html import HTMLTree
 from corpus.html_text import nests_deeper_than, parse_html, select_all
 from corpus.schema import TIMESTAMP
 from dating.html_search import extensive_search_date
-from dating.input_columns import HTML_META_MODIFIED, PLAUSIBLE_YEARS, input_values
+from dating.input_columns import HTML_META_MODIFIED, HTML_META_UNREAD, PLAUSIBLE_YEARS, input_values
 from dating.signals import TZ_SLACK
 
 MAX_HTML_CHARS = 1_000_000
@@ -85,6 +87,13 @@ BODY_SELECTORS = (
 # candidates), and copying hundreds would cost more than the date is worth.
 MAX_BODY_ELEMENTS = 40
 _BODY_SELECTOR = ", ".join(BODY_SELECTORS)
+# Why a page's markup gave no dates because it was not read (HTML_META_UNREAD's values)
+UNREAD_TOO_DEEP = "nested_too_deep"  # nested deeper than corpus.html_text.TOO_DEEP: not searched
+UNREAD_ERROR = "markup_error"  # lxml or htmldate raised on it
+
+
+class NestedTooDeep(ValueError):
+    """A page nested deeper than corpus.html_text.TOO_DEEP, whose searches would take minutes."""
 
 
 # htmldate logs every unparsable page at ERROR; that is expected input here, not an error of ours.
@@ -195,7 +204,8 @@ def markup_dates_or_raise(
     crawl_date: datetime | None = None,
     added: datetime | None = None,
 ) -> tuple[datetime | None, datetime | None]:
-    """`markup_dates`, raising what lxml or htmldate raise."""
+    """`markup_dates`, raising what lxml or htmldate raise, and NestedTooDeep for a page given as HTML that
+    nests too deep to be searched."""
     if not html:
         return None, None
     with warnings.catch_warnings():
@@ -218,7 +228,7 @@ def _markup_dates(
     if tree is None:  # (a tree handed over was checked by the reader that parsed it)
         tree = parse_html(html)
         if nests_deeper_than(tree, html.encode("utf-8", "replace")):
-            return None, None  # its searches would take minutes (corpus.html_text.TOO_DEEP)
+            raise NestedTooDeep("the page nests deeper than corpus.html_text.TOO_DEEP")
     # A day past the crawl (or the added time), as signals.check_date allows: a page east of UTC is dated a
     # day ahead of the crawl's UTC day, and htmldate, refusing it, fell back to an older date on the page.
     latest = (seen.astimezone(UTC) + TZ_SLACK).replace(tzinfo=None) if seen is not None else NO_LATEST
@@ -238,6 +248,18 @@ def html_meta_dates(
     return markup_dates(None, html, crawl_date, added)
 
 
+def _dates_or_why_not(
+    html: str | bytes | None, crawl_date: datetime | None, added: datetime | None
+) -> tuple[datetime | None, datetime | None, str | None]:
+    """(publication date, update date, None), or (None, None, why the page was not read)."""
+    try:
+        return (*markup_dates_or_raise(None, html, crawl_date, added), None)
+    except NestedTooDeep:
+        return None, None, UNREAD_TOO_DEEP
+    except Exception:
+        return None, None, UNREAD_ERROR
+
+
 @dataclass(frozen=True)
 class MarkupDater:
     """The ingest reader's page hook (corpus.reader_base.PageHook): sets `html_meta_date` and
@@ -253,8 +275,9 @@ class MarkupDater:
 
 def html_meta_date_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
     """Fill `html_meta_date` (the publication date) and `html_meta_modified` (the last update date) from
-    the `html` column; timestamps at midnight UTC. Returns `batch` unchanged when it has no `html`. Values
-    already present are kept (the kernel is safe to run twice)."""
+    the `html` column; timestamps at midnight UTC. `html_meta_unread` says why a page was not read (UNREAD_*;
+    null where it was, whatever it found). Returns `batch` unchanged when it has no `html`. Values already
+    present are kept (the kernel is safe to run twice)."""
     names = batch.schema.names
     if "html" not in names:
         return batch
@@ -265,17 +288,24 @@ def html_meta_date_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
     old_modified = input_values(batch, HTML_META_MODIFIED) if HTML_META_MODIFIED in names else None
     published: list[datetime | None] = []
     modified: list[datetime | None] = []
+    unread: list[str | None] = []
     for i, html in enumerate(htmls):
         if old_published is not None and old_published[i] is not None:
             published.append(old_published[i])
             modified.append(old_modified[i] if old_modified is not None else None)
+            unread.append(None)
             continue
-        original, updated = html_meta_dates(html, crawls[i], added[i])
+        original, updated, reason = _dates_or_why_not(html, crawls[i], added[i])
         published.append(original)
         modified.append(updated)
+        unread.append(reason)
     out = batch
-    for name, values in (("html_meta_date", published), (HTML_META_MODIFIED, modified)):
-        array = pa.array(values, TIMESTAMP)
+    columns = (
+        ("html_meta_date", pa.array(published, TIMESTAMP)),
+        (HTML_META_MODIFIED, pa.array(modified, TIMESTAMP)),
+        (HTML_META_UNREAD, pa.array(unread, pa.string())),
+    )
+    for name, array in columns:
         if name in out.schema.names:
             out = out.set_column(out.schema.get_field_index(name), name, array)
         else:

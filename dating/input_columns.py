@@ -11,6 +11,8 @@ import pyarrow as pa
 from corpus.schema import as_text, as_utc_timestamps, field_type
 
 HTML_META_MODIFIED = "html_meta_modified"  # extra column: the HTML's last-update date (corpus.schema)
+# A work column of the date job: why a page's markup was not read for dates (dating.html_meta.UNREAD_*)
+HTML_META_UNREAD = "html_meta_unread"
 REFERENCE_TIMES = frozenset({"ref_created", "ref_last"})  # the reference match's, which the record lacks
 TEXT_INPUTS = frozenset({"text", "html"})
 # Timestamps outside these years are no dates of web content (a WARC-Date of 9999-12-31, a Last-Modified of

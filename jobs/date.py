@@ -23,7 +23,7 @@ from pyspark.sql import functions as F
 
 from corpus.stats import StageStats
 from dating.combine import DATE_NOTES, EXTRA_FIELDS, LM_HOST_PAGES, OUTPUT_COLUMNS, date_batch
-from dating.html_meta import HTML_META_MODIFIED, html_meta_date_batch
+from dating.html_meta import HTML_META_MODIFIED, HTML_META_UNREAD, html_meta_date_batch
 from dating.reference import (
     REF_FIELDS,
     ReferenceError,
@@ -49,7 +49,7 @@ from jobs.stage import (
 
 # Columns used on the way and not written: the host count and the raw reference match (its month and
 # similarity are in created/date_lower/date_upper/date_confidence).
-_WORK_COLUMNS = [LM_HOST_PAGES, *(f.name for f in REF_FIELDS)]
+_WORK_COLUMNS = [LM_HOST_PAGES, HTML_META_UNREAD, *(f.name for f in REF_FIELDS)]
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,8 @@ def dated_frame(
     the reference versions in the Parquet files `references` where given."""
     df = read_stage_output(spark, files)
     if "html" in df.columns and HTML_META_MODIFIED not in df.columns:
-        df = map_kernel(df, html_meta_date_batch, ["html_meta_date", HTML_META_MODIFIED])
+        unread = pa.field(HTML_META_UNREAD, pa.string())  # a work column: date_batch notes it
+        df = map_kernel(df, html_meta_date_batch, ["html_meta_date", HTML_META_MODIFIED, unread])
     df = with_host_last_modified_pages(df)
     if references is not None:
         df = map_kernel(df, ReferenceMatcher(references), REF_FIELDS)

@@ -26,7 +26,10 @@ from dating.html_meta import (
     HTMLDATE_MIN_DATE,
     MAX_BODY_ELEMENTS,
     MAX_HTML_CHARS,
+    UNREAD_ERROR,
+    UNREAD_TOO_DEEP,
     MarkupDater,
+    _dates_or_why_not,
     _first_stages,
     _markup,
     _options,
@@ -309,3 +312,23 @@ def test_a_failure_of_htmldate_is_the_reader_s_to_count_not_a_page_without_dates
     dated = "<html><head><meta name='date' content='2019-03-04'></head><body><p>x</p></body></html>"
     MarkupDater()(parse_html(dated), dated, row)
     assert row["html_meta_date"] == day("2019-03-04")
+
+
+def nested_page(depth: int) -> str:
+    """A page dated in its head whose body nests `depth` elements deep."""
+    head = '<head><meta name="date" content="2020-05-17"></head>'
+    return f"<html>{head}<body>{'<div>' * depth}x{'</div>' * depth}</body></html>"
+
+
+def test_a_page_not_read_for_dates_says_why() -> None:
+    """The date job's kernel gave a page nested past TOO_DEEP null dates without a word (the ingest reader
+    counts such a page as page_nested_too_deep; a dataset with its own `html` went uncounted). It now says
+    why per page, and says nothing for a page it read, whatever it found there."""
+    from corpus.html_text import TOO_DEEP
+
+    pages = [nested_page(20), nested_page(TOO_DEEP + 10), "<html><body>no date</body></html>", None]
+    batch = html_meta_date_batch(pa.RecordBatch.from_pydict({"html": pages}))
+    assert batch.column("html_meta_unread").to_pylist() == [None, UNREAD_TOO_DEEP, None, None]
+    assert batch.column("html_meta_date").to_pylist() == [day("2020-05-17"), None, None, None]
+    # a Python string Arrow could not hold (a lone surrogate): lxml's encoding of it raises
+    assert _dates_or_why_not("\ud800<html></html>", None, None) == (None, None, UNREAD_ERROR)

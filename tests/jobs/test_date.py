@@ -207,3 +207,31 @@ def test_a_reference_without_dated_texts_is_refused_before_spark(
     pq.write_table(dated, mixed / "part-1.parquet", row_group_size=1)
     assert reference_files(str(mixed)) == [str(mixed / "part-0.parquet"), str(mixed / "part-1.parquet")]
     assert has_dated_text(str(mixed / "part-1.parquet")) and not has_dated_text(str(mixed / "part-0.parquet"))
+
+
+def test_pages_whose_markup_was_not_read_are_counted_and_noted(spark, tmp_path: Path) -> None:
+    """A dataset with its own `html` column: the date job reads each page's markup, and gave a page nested
+    too deep to search no markup dates without a word. It counts it now, under a reason, and notes it on the
+    document's row; the kernel's work column is not written."""
+    from corpus.html_text import TOO_DEEP
+    from tests.dating.test_html_meta import nested_page
+
+    folder = tmp_path / "documents"
+    folder.mkdir()
+    crawled = datetime(2024, 1, 1, tzinfo=UTC)
+    documents = {
+        "id": ["read", "too-deep"],
+        "text": ["a page", "another page"],
+        "url": ["https://a.example/", "https://b.example/"],
+        "crawl_date": [crawled, crawled],
+        "html": [nested_page(20), nested_page(TOO_DEEP + 10)],
+    }
+    pq.write_table(pa.table(documents), folder / "d.parquet")
+    stats = run_date(spark, [str(folder)], str(tmp_path / "dated"), DateConfig())
+    assert stats.counters["unread:html_meta:nested_too_deep"] == 1
+    rows = {r["id"]: r for r in _rows(tmp_path / "dated")}
+    assert "unread:html_meta:nested_too_deep" in rows["too-deep"]["date_notes"]
+    assert rows["too-deep"]["date_source"] == "crawl"
+    assert rows["read"]["date_published"] == datetime(2020, 5, 17, tzinfo=UTC), rows["read"]
+    assert not any(n.startswith("unread:") for n in rows["read"]["date_notes"])
+    assert "html_meta_unread" not in pq.read_schema(next((tmp_path / "dated").glob("*.parquet"))).names
