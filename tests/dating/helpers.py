@@ -65,6 +65,12 @@ def day(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
+def nested_page(depth: int) -> str:
+    """A page dated in its head whose body nests `depth` elements deep."""
+    head = '<head><meta name="date" content="2020-05-17"></head>'
+    return f"<html>{head}<body>{'<div>' * depth}x{'</div>' * depth}</body></html>"
+
+
 @cache
 def gold_pages(data_dir: Path, n: int) -> tuple[str, ...]:
     """The first `n` of the 200 news pages with gold dates (../shared/data/dating), decoded as ingest does."""

@@ -38,7 +38,7 @@ from dating.html_meta import (
     markup_dates_or_raise,
     whole_reading_custom_parse,
 )
-from tests.dating.helpers import by_url, day, gold_pages, sample_pages, warc_batch
+from tests.dating.helpers import by_url, day, gold_pages, nested_page, sample_pages, warc_batch
 from tests.shared_data import ROOT
 
 
@@ -312,12 +312,6 @@ def test_a_failure_of_htmldate_is_the_reader_s_to_count_not_a_page_without_dates
     dated = "<html><head><meta name='date' content='2019-03-04'></head><body><p>x</p></body></html>"
     MarkupDater()(parse_html(dated), dated, row)
     assert row["html_meta_date"] == day("2019-03-04")
-
-
-def nested_page(depth: int) -> str:
-    """A page dated in its head whose body nests `depth` elements deep."""
-    head = '<head><meta name="date" content="2020-05-17"></head>'
-    return f"<html>{head}<body>{'<div>' * depth}x{'</div>' * depth}</body></html>"
 
 
 def test_a_page_not_read_for_dates_says_why() -> None:

@@ -214,7 +214,7 @@ def test_pages_whose_markup_was_not_read_are_counted_and_noted(spark, tmp_path: 
     too deep to search no markup dates without a word. It counts it now, under a reason, and notes it on the
     document's row; the kernel's work column is not written."""
     from corpus.html_text import TOO_DEEP
-    from tests.dating.test_html_meta import nested_page
+    from tests.dating.helpers import nested_page
 
     folder = tmp_path / "documents"
     folder.mkdir()
