@@ -50,9 +50,11 @@ extras=train,dev,fast
 # eld: its wheel holds the labelled sentences the language-id tests read (one resolution for all extras)
 [ "$with_tests" = 1 ] && extras=$extras,eval
 "${pip[@]}" -e ".[$extras]"
-# Byte-compiled once here, the packages and the project's own modules load without being compiled again in every
-# process (the CLI, Spark's Python workers), even where PYTHONDONTWRITEBYTECODE keeps Python from caching them.
-# A file that does not compile (another Python's syntax in some package's tests) is what pip also skips.
+# Byte-compiled once here, the packages and the project's own modules load without being compiled again
+# in every process (the CLI, Spark's Python workers), even where PYTHONDONTWRITEBYTECODE keeps Python from
+# caching them. A file that does not compile (another Python's syntax in some package's tests) is what pip
+# also skips.
 site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
-.venv/bin/python -m compileall -q -j 0 "$site" corpus analysis world dating dedup mixers trainers jobs >/dev/null || true
+packages=(corpus analysis world dating dedup mixers trainers jobs)
+.venv/bin/python -m compileall -q -j 0 "$site" "${packages[@]}" >/dev/null || true
 echo "setup: ready (.venv/bin/chronomix)"
